@@ -1,0 +1,150 @@
+# exo: build, boot and test. `make help` lists the targets.
+#
+# Layout: every output goes under build/. Target (AArch64) objects live in
+# build/<toolchain>/<image>/<source path>.o, so one source can be built for
+# several images with different flags; host objects in build/host/.
+# Each layer's sources are found by wildcard: adding a file needs no edit here.
+
+TOOLCHAIN ?= clang
+CPU ?= max
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
+B := build
+OUT := $(B)/$(TOOLCHAIN)
+
+ARM64_LIBFDT := /usr/local/lib/aarch64-linux-gnu/libfdt.a
+
+# --- set-up: install what is missing (tools/deps), once, before anything ---
+ifeq ($(filter help clean distclean,$(MAKECMDGOALS)),)
+NEEDED := /usr/bin/qemu-system-aarch64 /usr/bin/dtc /usr/bin/fdtput \
+	/usr/include/libfdt.h $(ARM64_LIBFDT) /usr/include/criterion/criterion.h \
+	/usr/bin/pytest-3 /usr/bin/ld.lld /usr/bin/clang /usr/bin/aarch64-linux-gnu-gcc
+ifneq ($(filter-out $(wildcard $(NEEDED)),$(NEEDED)),)
+$(info exo: missing $(filter-out $(wildcard $(NEEDED)),$(NEEDED)); running tools/deps)
+ifneq ($(shell tools/deps 1>&2; echo $$?),0)
+$(error tools/deps could not install the dependencies (see above))
+endif
+endif
+endif
+
+# --- target toolchain -------------------------------------------------------
+ifeq ($(TOOLCHAIN),clang)
+TCC := clang --target=aarch64-none-elf
+TLD := ld.lld
+TARGET_STDINC := -nostdlibinc
+else ifeq ($(TOOLCHAIN),gcc)
+TCC := aarch64-linux-gnu-gcc
+TLD := aarch64-linux-gnu-ld
+# GCC has no -nostdlibinc: drop every default directory, keep its own headers
+# (stdint.h, stdarg.h, ...) and never glibc's.
+TARGET_STDINC = -nostdinc -isystem $(shell $(TCC) -print-file-name=include)
+TARGET_GCC_ONLY := -mno-outline-atomics -fno-tree-loop-distribute-patterns
+else
+$(error TOOLCHAIN must be clang or gcc, not '$(TOOLCHAIN)')
+endif
+
+# libfdt's headers are in /usr/include beside glibc's: expose only them.
+FDT_INC := $(B)/fdt-include
+FDT_HEADERS := $(FDT_INC)/libfdt.h $(FDT_INC)/libfdt_env.h $(FDT_INC)/fdt.h
+.SECONDARY: $(FDT_HEADERS)
+
+TARGET_CFLAGS = -std=c11 -O2 -g -Wall -Wextra -Werror -ffreestanding \
+	-fno-common -fstack-protector-strong -fno-omit-frame-pointer \
+	-mstrict-align -fno-asynchronous-unwind-tables -fno-unwind-tables \
+	$(TARGET_STDINC) $(TARGET_GCC_ONLY) -Iinclude -I. -Ilib/libc -I$(FDT_INC) \
+	-MMD -MP
+# EL2 never touches FP/SIMD (guest state lives there) and runs at a fixed
+# address.
+EL2_CFLAGS = $(TARGET_CFLAGS) -mgeneral-regs-only -fno-pie
+EL2_LDFLAGS := -nostdlib -static --no-pie -T el2/el2.ld
+
+LIB_SRCS := $(wildcard lib/*.c)
+EL2_SRCS := $(wildcard el2/*.c el2/arch/*.c el2/arch/*.S)
+EL2_TEST_SRCS := $(wildcard tests/target/el2/*.c)
+
+el2_obj = $(patsubst %,$(OUT)/el2/%.o,$(1))
+EL2_OBJS := $(call el2_obj,$(EL2_SRCS) $(LIB_SRCS))
+EL2_TEST_OBJS := $(call el2_obj,$(EL2_TEST_SRCS))
+
+EL2_IMAGE := $(OUT)/exo-el2.elf
+EL2_TEST_IMAGE := $(OUT)/exo-el2-test.elf
+
+# --- host (unit tests, tools) ----------------------------------------------
+HOST_CC := clang
+HOST_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+HOST_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fno-omit-frame-pointer \
+	$(HOST_SAN) -Iinclude -I. -DEXO_HOST -MMD -MP
+# lib/string.c defines the C library's names: on the host they are renamed
+# so tests can compare them with glibc's.
+STRING_FNS := memcpy memmove memset memcmp memchr strlen strnlen strchr \
+	strrchr strcmp strncmp strstr strtoul
+HOST_STRING_FLAGS := -fno-builtin $(foreach f,$(STRING_FNS),-D$(f)=exo_$(f))
+
+# Portable code: plain C that compiles unchanged for the host.
+HOST_PORTABLE_SRCS := lib/string.c lib/fmt.c lib/print.c lib/panic.c \
+	$(filter-out el2/main.c,$(wildcard el2/*.c))
+HOST_TEST_SRCS := $(wildcard tests/host/*.c)
+HOST_OBJS := $(patsubst %,$(B)/host/%.o,$(HOST_PORTABLE_SRCS) $(HOST_TEST_SRCS))
+HOST_TESTS := $(B)/host/exo-host-tests
+
+# ---------------------------------------------------------------------------
+.PHONY: all images run test host-test target-test clean help
+all: images $(HOST_TESTS)
+images: $(EL2_IMAGE) $(EL2_TEST_IMAGE)
+
+help:
+	@echo "make            build everything ($(OUT)/, build/host/)"
+	@echo "make run        build and boot the default system in QEMU (CPU=$(CPU))"
+	@echo "make test       all tests: host unit tests, then on-target tests"
+	@echo "make host-test  host unit tests only (Criterion, ASan+UBSan)"
+	@echo "make target-test on-target tests only (pytest in QEMU)"
+	@echo "options: TOOLCHAIN=clang|gcc  V=1 (full commands)  CPU=max|cortex-a72"
+
+run: images
+	$(Q)tools/run --cpu $(CPU) $(EL2_IMAGE)
+
+test: all
+	$(Q)tools/run-tests --host $(HOST_TESTS) --build $(OUT)
+
+host-test: $(HOST_TESTS)
+	$(Q)tools/run-tests --host $(HOST_TESTS) --no-target
+
+target-test: images
+	$(Q)tools/run-tests --build $(OUT) --no-host
+
+clean:
+	rm -rf $(B)
+
+# --- rules -----------------------------------------------------------------
+$(FDT_INC)/%.h: /usr/include/%.h
+	@mkdir -p $(@D)
+	$(Q)ln -sf $< $@
+
+$(OUT)/el2/%.c.o: %.c | $(FDT_HEADERS)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<  [el2 $(TOOLCHAIN)]")
+	$(Q)$(TCC) $(EL2_CFLAGS) $(if $(filter lib/string.c,$<),-fno-builtin) -c $< -o $@
+
+$(OUT)/el2/%.S.o: %.S
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  AS      $<  [el2 $(TOOLCHAIN)]")
+	$(Q)$(TCC) $(EL2_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
+
+$(EL2_IMAGE): $(EL2_OBJS) el2/el2.ld $(ARM64_LIBFDT)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(TLD) $(EL2_LDFLAGS) -o $@ $(EL2_OBJS) $(ARM64_LIBFDT)
+
+$(EL2_TEST_IMAGE): $(EL2_OBJS) $(EL2_TEST_OBJS) el2/el2.ld $(ARM64_LIBFDT)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(TLD) $(EL2_LDFLAGS) -o $@ $(EL2_OBJS) $(EL2_TEST_OBJS) $(ARM64_LIBFDT)
+
+$(B)/host/%.c.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  HOSTCC  $<")
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(if $(filter lib/string.c,$<),$(HOST_STRING_FLAGS)) -c $< -o $@
+
+$(HOST_TESTS): $(HOST_OBJS)
+	@$(if $(Q),echo "  HOSTLD  $@")
+	$(Q)$(HOST_CC) $(HOST_SAN) -o $@ $^ -lcriterion -lfdt
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,145 @@
+/*
+ * AArch64 implementation of el2/arch.h: system registers, MMIO, SMCCC
+ * conduits and the MMU switch for EL2's own stage 1.
+ */
+#include <arch/pte.h>
+#include <arch/sysreg.h>
+#include <el2/arch.h>
+#include <el2/hyp_mm.h>
+
+extern char __image_start[], __text_end[], __rodata_end[], __stack_guard[],
+	__stack_bottom[], __image_end[];
+
+struct image_layout arch_image_layout(void)
+{
+	return (struct image_layout){
+		.start = (uint64_t)__image_start,
+		.text_end = (uint64_t)__text_end,
+		.rodata_end = (uint64_t)__rodata_end,
+		.stack_guard = (uint64_t)__stack_guard,
+		.stack_bottom = (uint64_t)__stack_bottom,
+		.end = (uint64_t)__image_end,
+	};
+}
+
+/* Runs before the stack guard is seeded: must not be instrumented. */
+__attribute__((no_stack_protector)) uint64_t arch_entropy(void)
+{
+	uint64_t isar0 = read_sysreg(id_aa64isar0_el1);
+	uint64_t v = read_sysreg(cntpct_el0);
+
+	if (FIELD_GET(isar0, ID_AA64ISAR0_RNDR_SHIFT, 4)) {
+		uint64_t r, ok;
+
+		/* RNDR sets NZCV.Z on failure; retry a few times. */
+		for (int i = 0; i < 8; i++) {
+			__asm__ volatile("mrs %0, " __stringify(SYSREG_RNDR) "\n"
+					 "cset %1, ne"
+					 : "=r"(r), "=r"(ok) : : "cc");
+			if (ok)
+				return r ^ v;
+		}
+	}
+	/* Counter fallback, mixed so nearby boots differ in every byte. */
+	v ^= v >> 29;
+	v *= UINT64_C(0xbf58476d1ce4e5b9);
+	return v ^ (v >> 32);
+}
+
+uint32_t arch_mmio_read32(uint64_t addr)
+{
+	return *(volatile uint32_t *)(uintptr_t)addr;
+}
+
+void arch_mmio_write32(uint64_t addr, uint32_t value)
+{
+	*(volatile uint32_t *)(uintptr_t)addr = value;
+}
+
+uint64_t arch_smc(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3)
+{
+	register uint64_t x0 __asm__("x0") = fid;
+	register uint64_t x1 __asm__("x1") = a1;
+	register uint64_t x2 __asm__("x2") = a2;
+	register uint64_t x3 __asm__("x3") = a3;
+
+	__asm__ volatile("smc #0" : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3)
+			 : : "memory");
+	return x0;
+}
+
+uint64_t arch_hvc(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3)
+{
+	register uint64_t x0 __asm__("x0") = fid;
+	register uint64_t x1 __asm__("x1") = a1;
+	register uint64_t x2 __asm__("x2") = a2;
+	register uint64_t x3 __asm__("x3") = a3;
+
+	__asm__ volatile("hvc #0" : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3)
+			 : : "memory");
+	return x0;
+}
+
+unsigned arch_pa_bits(void)
+{
+	uint64_t mmfr0 = read_sysreg(id_aa64mmfr0_el1);
+
+	return parange_bits(FIELD_GET(mmfr0, ID_AA64MMFR0_PARANGE_SHIFT, 4));
+}
+
+static uint64_t tcr_ps(unsigned pa_bits)
+{
+	static const unsigned char bits[] = { 32, 36, 40, 42, 44, 48, 52 };
+	uint64_t ps = 0;
+
+	/* The largest encoding not above pa_bits, capped at 48 (no LPA). */
+	for (uint64_t i = 0; i < 6; i++) {
+		if (bits[i] <= pa_bits)
+			ps = i;
+	}
+	return ps;
+}
+
+void arch_mmu_enable(uint64_t root_pa, unsigned pa_bits)
+{
+	uint64_t mair = MAIR_ATTR(MAIR_IDX_DEVICE_nGnRnE, MAIR_ATTR_DEVICE_nGnRnE) |
+			MAIR_ATTR(MAIR_IDX_NORMAL_WB, MAIR_ATTR_NORMAL_WB) |
+			MAIR_ATTR(MAIR_IDX_DEVICE_nGnRE, MAIR_ATTR_DEVICE_nGnRE) |
+			MAIR_ATTR(MAIR_IDX_NORMAL_NC, MAIR_ATTR_NORMAL_NC);
+	uint64_t tcr = TCR_EL2_RES1 | ((64 - HYP_MM_VA_BITS) << TCR_T0SZ_SHIFT) |
+		       TCR_IRGN0_WBWA | TCR_ORGN0_WBWA | TCR_SH0_INNER |
+		       TCR_TG0_4K | (tcr_ps(pa_bits) << TCR_EL2_PS_SHIFT);
+
+	write_sysreg(mair, mair_el2);
+	write_sysreg(tcr, tcr_el2);
+	write_sysreg(root_pa, ttbr0_el2);
+	dsb(ish);
+	__asm__ volatile("tlbi alle2" : : : "memory");
+	dsb(ish);
+	isb();
+	write_sysreg(SCTLR_EL2_RES1 | SCTLR_M | SCTLR_C | SCTLR_SA | SCTLR_I |
+			     SCTLR_WXN,
+		     sctlr_el2);
+	isb();
+}
+
+uint64_t arch_read_sctlr_el2(void)
+{
+	return read_sysreg(sctlr_el2);
+}
+
+void arch_wait_forever(void)
+{
+	for (;;)
+		__asm__ volatile("wfi");
+}
+
+void arch_dcache_clean_inval(uint64_t start, uint64_t size)
+{
+	uint64_t ctr = read_sysreg(ctr_el0);
+	uint64_t line = UINT64_C(4) << FIELD_GET(ctr, 16, 4); /* DminLine */
+
+	for (uint64_t a = start & ~(line - 1); a < start + size; a += line)
+		__asm__ volatile("dc civac, %0" : : "r"(a) : "memory");
+	dsb(ish);
+}

@@ -1,0 +1,188 @@
+/*
+ * Host DTB parsing. Read-only libfdt calls only (they use no FP/SIMD), and
+ * every property is length-checked: a malformed DTB gives an error naming
+ * the node, never a wild read.
+ */
+#include <el2/platform.h>
+#include <lib/fmt.h>
+#include <lib/print.h>
+#include <libfdt.h>
+#include <string.h>
+
+#define GIC_SPI_BASE 32
+#define GIC_PPI_BASE 16
+#define DT_IRQ_TYPE_PPI 1
+#define DT_IRQ_CELLS 3
+
+static int fail(char *err, size_t size, const char *what, const char *detail)
+{
+	fmt_snprintf(err, size, "%s: %s", what, detail);
+	return -1;
+}
+
+static uint64_t read_cells(const fdt32_t *p, int cells)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < cells; i++)
+		v = (v << 32) | fdt32_to_cpu(p[i]);
+	return v;
+}
+
+/* Reads entry `index` of a node's "reg" using its parent's cell sizes. */
+static int read_reg(const void *fdt, int node, int index, struct mem_range *r)
+{
+	int parent = fdt_parent_offset(fdt, node);
+	int ac = fdt_address_cells(fdt, parent);
+	int sc = fdt_size_cells(fdt, parent);
+	int len;
+	const fdt32_t *reg = fdt_getprop(fdt, node, "reg", &len);
+
+	if (!reg || ac < 1 || ac > 2 || sc < 0 || sc > 2)
+		return -1;
+	if (len < (index + 1) * (ac + sc) * 4)
+		return -1;
+	reg += index * (ac + sc);
+	r->base = read_cells(reg, ac);
+	r->size = read_cells(reg + ac, sc);
+	return 0;
+}
+
+static int parse_memory(const void *fdt, struct platform *p, char *err,
+			size_t size)
+{
+	int node = -1;
+
+	p->nr_ram = 0;
+	while ((node = fdt_node_offset_by_prop_value(fdt, node, "device_type",
+						     "memory", 7)) >= 0) {
+		for (int i = 0; p->nr_ram < PLATFORM_MAX_RAM; i++) {
+			struct mem_range r;
+
+			if (read_reg(fdt, node, i, &r) < 0)
+				break;
+			if (r.size)
+				p->ram[p->nr_ram++] = r;
+		}
+	}
+	if (!p->nr_ram)
+		return fail(err, size, "memory",
+			    "no node with device_type = \"memory\" and a valid reg");
+	return 0;
+}
+
+static int parse_compatible_reg(const void *fdt, const char *compat,
+				const char *what, int index,
+				struct mem_range *r, char *err, size_t size)
+{
+	int node = fdt_node_offset_by_compatible(fdt, -1, compat);
+
+	if (node < 0)
+		return fail(err, size, what, "no node is compatible with it");
+	if (read_reg(fdt, node, index, r) < 0 || !r->size)
+		return fail(err, size, what, "its node has no valid reg");
+	return 0;
+}
+
+static int parse_timer(const void *fdt, struct platform *p, char *err,
+		       size_t size)
+{
+	int node = fdt_node_offset_by_compatible(fdt, -1, "arm,armv8-timer");
+	const char *what = "timer (arm,armv8-timer)";
+	const fdt32_t *irq;
+	int len;
+
+	if (node < 0)
+		return fail(err, size, what, "no node is compatible with it");
+	irq = fdt_getprop(fdt, node, "interrupts", &len);
+	if (!irq || len < TIMER_NR_IRQS * DT_IRQ_CELLS * 4)
+		return fail(err, size, what, "interrupts must list 4 PPIs");
+	for (int i = 0; i < TIMER_NR_IRQS; i++) {
+		const fdt32_t *cell = irq + i * DT_IRQ_CELLS;
+		uint32_t num = fdt32_to_cpu(cell[1]);
+
+		if (fdt32_to_cpu(cell[0]) != DT_IRQ_TYPE_PPI ||
+		    num >= GIC_SPI_BASE - GIC_PPI_BASE)
+			return fail(err, size, what, "an interrupt is not a PPI");
+		p->timer_intid[i] = num + GIC_PPI_BASE;
+	}
+	return 0;
+}
+
+static int parse_psci(const void *fdt, struct platform *p, char *err,
+		      size_t size)
+{
+	static const char *const compats[] = { "arm,psci-1.0", "arm,psci-0.2",
+					       "arm,psci" };
+	const char *what = "psci";
+	const char *method;
+	int node = -1, len;
+
+	for (size_t i = 0; i < 3 && node < 0; i++)
+		node = fdt_node_offset_by_compatible(fdt, -1, compats[i]);
+	if (node < 0)
+		return fail(err, size, what, "no node is compatible with arm,psci*");
+	method = fdt_getprop(fdt, node, "method", &len);
+	if (!method || len < 1 || method[len - 1] != '\0')
+		return fail(err, size, what, "no valid method property");
+	if (!strcmp(method, "smc"))
+		p->psci = PSCI_CONDUIT_SMC;
+	else if (!strcmp(method, "hvc"))
+		p->psci = PSCI_CONDUIT_HVC;
+	else
+		return fail(err, size, what, "method is neither \"smc\" nor \"hvc\"");
+	return 0;
+}
+
+static void parse_bootargs(const void *fdt, struct platform *p)
+{
+	int node = fdt_path_offset(fdt, "/chosen");
+	int len = 0;
+	const char *args = node >= 0 ? fdt_getprop(fdt, node, "bootargs", &len)
+				     : NULL;
+
+	p->bootargs = (args && len > 0 && args[len - 1] == '\0') ? args : "";
+}
+
+int platform_parse(const void *fdt, struct platform *p, char *err,
+		   size_t err_size)
+{
+	int rc = fdt_check_header(fdt);
+
+	memset(p, 0, sizeof(*p));
+	if (rc)
+		return fail(err, err_size, "header", fdt_strerror(rc));
+	if (parse_memory(fdt, p, err, err_size) ||
+	    parse_compatible_reg(fdt, "arm,pl011", "console (arm,pl011)", 0,
+				 &p->uart, err, err_size) ||
+	    parse_compatible_reg(fdt, "arm,gic-v3", "GIC distributor (arm,gic-v3)",
+				 0, &p->gicd, err, err_size) ||
+	    parse_compatible_reg(fdt, "arm,gic-v3",
+				 "GIC redistributors (arm,gic-v3)", 1, &p->gicr,
+				 err, err_size) ||
+	    parse_timer(fdt, p, err, err_size) ||
+	    parse_psci(fdt, p, err, err_size))
+		return -1;
+	parse_bootargs(fdt, p);
+	return 0;
+}
+
+void platform_print(const struct platform *p)
+{
+	static const char *const conduit[] = { "none", "smc", "hvc" };
+
+	for (unsigned i = 0; i < p->nr_ram; i++)
+		kprintf("dtb: RAM     0x%010lx-0x%010lx (%lu MiB)\n",
+			(unsigned long)p->ram[i].base,
+			(unsigned long)(p->ram[i].base + p->ram[i].size - 1),
+			(unsigned long)(p->ram[i].size >> 20));
+	kprintf("dtb: PL011   0x%010lx\n", (unsigned long)p->uart.base);
+	kprintf("dtb: GICD    0x%010lx (%lu KiB)\n", (unsigned long)p->gicd.base,
+		(unsigned long)(p->gicd.size >> 10));
+	kprintf("dtb: GICR    0x%010lx (%lu KiB)\n", (unsigned long)p->gicr.base,
+		(unsigned long)(p->gicr.size >> 10));
+	kprintf("dtb: timer   PPIs sec-phys %u, ns-phys %u, virt %u, hyp %u\n",
+		p->timer_intid[TIMER_SEC_PHYS], p->timer_intid[TIMER_NS_PHYS],
+		p->timer_intid[TIMER_VIRT], p->timer_intid[TIMER_HYP_PHYS]);
+	kprintf("dtb: PSCI    conduit %s\n", conduit[p->psci]);
+}

@@ -1,0 +1,43 @@
+/*
+ * What EL2 learns from the host DTB: RAM, console, interrupt controller,
+ * timer interrupts and the PSCI conduit. Parsed once at boot with libfdt.
+ */
+#ifndef EXO_EL2_PLATFORM_H
+#define EXO_EL2_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PLATFORM_MAX_RAM 8
+
+struct mem_range {
+	uint64_t base;
+	uint64_t size;
+};
+
+enum psci_conduit { PSCI_CONDUIT_NONE, PSCI_CONDUIT_SMC, PSCI_CONDUIT_HVC };
+
+/* Generic-timer interrupts, in the order of the DT binding. */
+enum timer_irq { TIMER_SEC_PHYS, TIMER_NS_PHYS, TIMER_VIRT, TIMER_HYP_PHYS,
+		 TIMER_NR_IRQS };
+
+struct platform {
+	struct mem_range ram[PLATFORM_MAX_RAM];
+	unsigned nr_ram;
+	struct mem_range uart;            /* PL011 */
+	struct mem_range gicd;            /* GICv3 distributor */
+	struct mem_range gicr;            /* GICv3 redistributors */
+	uint32_t timer_intid[TIMER_NR_IRQS]; /* PPI INTIDs (16-31) */
+	enum psci_conduit psci;
+	const char *bootargs;             /* /chosen/bootargs, or "" */
+};
+
+/* Fills p from the DTB. On error returns a negative value and writes a
+ * sentence naming the missing or malformed node into err. */
+int platform_parse(const void *fdt, struct platform *p, char *err,
+		   size_t err_size);
+
+/* Prints the summary EL2 shows at boot. */
+void platform_print(const struct platform *p);
+
+#endif

@@ -1,0 +1,16 @@
+/* EL2 as a PSCI client of the firmware (QEMU's emulated PSCI). */
+#ifndef EXO_EL2_PSCI_H
+#define EXO_EL2_PSCI_H
+
+#include <el2/platform.h>
+
+#define PSCI_0_2_FN_VERSION 0x84000000u
+#define PSCI_0_2_FN_SYSTEM_OFF 0x84000008u
+#define PSCI_0_2_FN_SYSTEM_RESET 0x84000009u
+#define PSCI_0_2_FN64_CPU_ON 0xC4000003u
+
+/* Before the DTB is read the conduit is the `virt` machine's (SMC). */
+void psci_set_conduit(enum psci_conduit conduit);
+_Noreturn void psci_system_off(void);
+
+#endif

@@ -1,0 +1,34 @@
+/* EL2 exception entry: what the vectors save and how a trap is decoded. */
+#ifndef EXO_EL2_TRAP_H
+#define EXO_EL2_TRAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Laid out as el2/arch/vectors.S stores it. */
+struct trap_frame {
+	uint64_t x[31];
+	uint64_t sp;   /* stack pointer before the exception */
+	uint64_t elr;
+	uint64_t spsr;
+	uint64_t esr;
+	uint64_t far;
+};
+_Static_assert(sizeof(struct trap_frame) == 288, "vectors.S frame layout");
+
+/* Vector slot: (group << 2) | type. */
+enum trap_group { TRAP_CUR_SP0, TRAP_CUR_SPX, TRAP_LOWER_A64, TRAP_LOWER_A32 };
+enum trap_type { TRAP_SYNC, TRAP_IRQ, TRAP_FIQ, TRAP_SERROR };
+
+void el2_trap(struct trap_frame *frame, uint64_t kind);
+
+/* Decoding, for reports (portable, host-tested). */
+const char *trap_ec_name(unsigned ec);
+const char *trap_fsc_name(unsigned fsc);
+const char *trap_kind_name(uint64_t kind);
+/* One line describing ESR's syndrome, e.g. "permission fault, level 3, write". */
+void trap_describe_iss(uint64_t esr, char *buf, size_t size);
+/* Prints the whole report of an exception EL2 did not expect. */
+void trap_report(const struct trap_frame *frame, uint64_t kind);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * VMSAv8-64 translation table descriptors (4 KiB granule where it matters),
+ * stage 1 and stage 2. Bit names follow the Arm ARM.
+ */
+#ifndef EXO_ARCH_PTE_H
+#define EXO_ARCH_PTE_H
+
+#include <arch/sysreg.h>
+
+#define PAGE_SHIFT 12
+#define PAGE_SIZE (UINT64_C(1) << PAGE_SHIFT)
+#define PTES_PER_TABLE 512
+#define LEVEL_SHIFT(level) (PAGE_SHIFT + 9 * (3 - (level)))  /* 4 KiB granule */
+#define LEVEL_SIZE(level) (UINT64_C(1) << LEVEL_SHIFT(level))
+
+#define PTE_VALID BIT(0)
+#define PTE_TABLE BIT(1)         /* at levels 0-2: next-level table */
+#define PTE_PAGE BIT(1)          /* at level 3: page descriptor */
+#define PTE_BLOCK UINT64_C(0)    /* at levels 1-2, with bit 1 clear */
+#define PTE_ADDR_MASK (((UINT64_C(1) << 48) - 1) & ~(PAGE_SIZE - 1))
+
+/* Stage-1 lower attributes */
+#define PTE_ATTRINDX(idx) ((uint64_t)(idx) << 2)
+#define PTE_NS BIT(5)
+#define PTE_AP_RW_EL0 BIT(6)     /* AP[1]: EL0 access */
+#define PTE_AP_RO BIT(7)         /* AP[2]: read-only */
+#define PTE_SH_INNER (UINT64_C(3) << 8)
+#define PTE_AF BIT(10)
+#define PTE_NG BIT(11)
+/* Stage-1 upper attributes */
+#define PTE_DBM BIT(51)
+#define PTE_CONT BIT(52)
+#define PTE_PXN BIT(53)
+#define PTE_UXN BIT(54)
+#define PTE_XN BIT(54)           /* EL2 (single VA range): execute-never */
+
+/* Stage-2 attributes */
+#define S2_MEMATTR(a) ((uint64_t)(a) << 2)
+#define S2_MEMATTR_DEVICE_nGnRE 0x1
+#define S2_MEMATTR_NORMAL_WB 0xf
+#define S2_AP_R BIT(6)
+#define S2_AP_W BIT(7)
+#define S2_XN BIT(54)
+
+#endif

@@ -1,0 +1,21 @@
+/*
+ * panic() is for states EL2 or EL1 cannot continue from: broken invariants of
+ * its own, never anything a guest controls. CHECK() states such an invariant.
+ */
+#ifndef EXO_LIB_PANIC_H
+#define EXO_LIB_PANIC_H
+
+_Noreturn void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Each layer says how to stop: EL2 powers the machine off, EL1 exits the
+ * guest with a failure status. */
+_Noreturn void arch_halt(int status);
+
+#define CHECK(cond)                                                          \
+	do {                                                                 \
+		if (!(cond))                                                 \
+			panic("CHECK failed: %s at %s:%d", #cond, __FILE__,  \
+			      __LINE__);                                     \
+	} while (0)
+
+#endif

@@ -1,0 +1,23 @@
+/* panic: report once, then stop through the layer's arch_halt. */
+#include <lib/fmt.h>
+#include <lib/panic.h>
+#include <lib/print.h>
+#include <stdbool.h>
+
+static bool panicking;
+
+_Noreturn void panic(const char *fmt, ...)
+{
+	char msg[160];
+	va_list ap;
+
+	if (panicking) /* a panic while reporting one: stop without printing */
+		arch_halt(2);
+	panicking = true;
+	print_enter_panic();
+	va_start(ap, fmt);
+	fmt_vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	kprintf("PANIC: %s\n", msg);
+	arch_halt(1);
+}

@@ -1,0 +1,99 @@
+/* Recorders behind el2/arch.h for the host tests (see fake_arch.h). */
+#include "fake_arch.h"
+
+#include <el2/arch.h>
+#include <lib/panic.h>
+#include <lib/print.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fake_arch fake;
+
+void fake_reset(void)
+{
+	memset(&fake, 0, sizeof(fake));
+	print_set_console(fake_console_write, "");
+}
+
+void fake_console_write(const char *s, size_t n)
+{
+	size_t room = sizeof(fake.console) - 1 - fake.console_len;
+
+	if (n > room)
+		n = room;
+	memcpy(fake.console + fake.console_len, s, n);
+	fake.console_len += n;
+	fake.console[fake.console_len] = '\0';
+}
+
+struct image_layout arch_image_layout(void)
+{
+	return (struct image_layout){ 0 };
+}
+
+uint64_t arch_entropy(void)
+{
+	return 0x123456789abcdef0u;
+}
+
+uint32_t arch_mmio_read32(uint64_t addr)
+{
+	(void)addr;
+	return 0; /* a PL011 whose FIFO is never full */
+}
+
+void arch_mmio_write32(uint64_t addr, uint32_t value)
+{
+	if (fake.nr_mmio < FAKE_LOG_MAX)
+		fake.mmio[fake.nr_mmio++] = (struct fake_mmio_write){ addr, value };
+}
+
+static uint64_t record_smc(uint64_t fid)
+{
+	if (fake.nr_smc < 16)
+		fake.smc_fid[fake.nr_smc++] = fid;
+	return 0;
+}
+
+uint64_t arch_smc(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3)
+{
+	(void)a1, (void)a2, (void)a3;
+	return record_smc(fid);
+}
+
+uint64_t arch_hvc(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3)
+{
+	(void)a1, (void)a2, (void)a3;
+	return record_smc(fid | (UINT64_C(1) << 63));
+}
+
+unsigned arch_pa_bits(void)
+{
+	return 48;
+}
+
+void arch_mmu_enable(uint64_t root_pa, unsigned pa_bits)
+{
+	(void)root_pa, (void)pa_bits;
+}
+
+uint64_t arch_read_sctlr_el2(void)
+{
+	return 0;
+}
+
+void arch_dcache_clean_inval(uint64_t start, uint64_t size)
+{
+	(void)start, (void)size;
+}
+
+void arch_wait_forever(void)
+{
+	abort();
+}
+
+void arch_halt(int status)
+{
+	(void)status;
+	abort();
+}

@@ -1,0 +1,172 @@
+/*
+ * el2/platform.c on DTBs built here with libfdt: QEMU virt's shape, then the
+ * same with one node or property missing or malformed.
+ */
+#include "fake_arch.h"
+
+#include <criterion/criterion.h>
+#include <el2/platform.h>
+#include <libfdt.h>
+#include <string.h>
+
+enum omit {
+	OMIT_NONE, OMIT_MEMORY, OMIT_UART, OMIT_UART_REG, OMIT_GIC,
+	OMIT_GICR_REG, OMIT_TIMER, OMIT_TIMER_SHORT, OMIT_PSCI,
+	PSCI_BAD_METHOD, PSCI_HVC,
+};
+
+static char blob[8192];
+
+static void prop_reg(void *f, uint64_t base, uint64_t size)
+{
+	fdt64_t reg[2] = { cpu_to_fdt64(base), cpu_to_fdt64(size) };
+
+	cr_assert_eq(fdt_property(f, "reg", reg, sizeof(reg)), 0);
+}
+
+static void prop_reg2(void *f, uint64_t b0, uint64_t s0, uint64_t b1, uint64_t s1)
+{
+	fdt64_t reg[4] = { cpu_to_fdt64(b0), cpu_to_fdt64(s0),
+			   cpu_to_fdt64(b1), cpu_to_fdt64(s1) };
+
+	cr_assert_eq(fdt_property(f, "reg", reg, sizeof(reg)), 0);
+}
+
+static void *make_dtb(enum omit omit)
+{
+	void *f = blob;
+	fdt32_t timer[12];
+	static const uint32_t ppis[4] = { 13, 14, 11, 10 };
+
+	cr_assert_eq(fdt_create(f, sizeof(blob)), 0);
+	fdt_finish_reservemap(f);
+	fdt_begin_node(f, "");
+	fdt_property_u32(f, "#address-cells", 2);
+	fdt_property_u32(f, "#size-cells", 2);
+	if (omit != OMIT_MEMORY) {
+		fdt_begin_node(f, "memory@40000000");
+		fdt_property_string(f, "device_type", "memory");
+		prop_reg(f, 0x40000000, 0x40000000);
+		fdt_end_node(f);
+	}
+	if (omit != OMIT_UART) {
+		fdt_begin_node(f, "pl011@9000000");
+		fdt_property_string(f, "compatible", "arm,pl011");
+		if (omit != OMIT_UART_REG)
+			prop_reg(f, 0x09000000, 0x1000);
+		fdt_end_node(f);
+	}
+	if (omit != OMIT_GIC) {
+		fdt_begin_node(f, "intc@8000000");
+		fdt_property_string(f, "compatible", "arm,gic-v3");
+		if (omit == OMIT_GICR_REG)
+			prop_reg(f, 0x08000000, 0x10000);
+		else
+			prop_reg2(f, 0x08000000, 0x10000, 0x080a0000, 0xf60000);
+		fdt_end_node(f);
+	}
+	if (omit != OMIT_TIMER) {
+		for (int i = 0; i < 4; i++) {
+			timer[i * 3] = cpu_to_fdt32(1);
+			timer[i * 3 + 1] = cpu_to_fdt32(ppis[i]);
+			timer[i * 3 + 2] = cpu_to_fdt32(0x104);
+		}
+		fdt_begin_node(f, "timer");
+		fdt_property_string(f, "compatible", "arm,armv8-timer");
+		fdt_property(f, "interrupts", timer,
+			     omit == OMIT_TIMER_SHORT ? 24 : sizeof(timer));
+		fdt_end_node(f);
+	}
+	if (omit != OMIT_PSCI) {
+		fdt_begin_node(f, "psci");
+		fdt_property_string(f, "compatible", "arm,psci-1.0");
+		fdt_property_string(f, "method", omit == PSCI_BAD_METHOD ? "svc"
+						 : omit == PSCI_HVC ? "hvc" : "smc");
+		fdt_end_node(f);
+	}
+	fdt_begin_node(f, "chosen");
+	fdt_property_string(f, "bootargs", "exo.test=none");
+	fdt_end_node(f);
+	fdt_end_node(f);
+	cr_assert_eq(fdt_finish(f), 0);
+	return f;
+}
+
+Test(platform, parses_qemu_virt_shape)
+{
+	struct platform p;
+	char err[128] = "";
+
+	cr_assert_eq(platform_parse(make_dtb(OMIT_NONE), &p, err, sizeof(err)), 0,
+		     "%s", err);
+	cr_assert_eq(p.nr_ram, 1);
+	cr_assert_eq(p.ram[0].base, 0x40000000);
+	cr_assert_eq(p.ram[0].size, 0x40000000);
+	cr_assert_eq(p.uart.base, 0x09000000);
+	cr_assert_eq(p.gicd.base, 0x08000000);
+	cr_assert_eq(p.gicr.base, 0x080a0000);
+	cr_assert_eq(p.gicr.size, 0xf60000);
+	cr_assert_eq(p.timer_intid[TIMER_SEC_PHYS], 29);
+	cr_assert_eq(p.timer_intid[TIMER_NS_PHYS], 30);
+	cr_assert_eq(p.timer_intid[TIMER_VIRT], 27);
+	cr_assert_eq(p.timer_intid[TIMER_HYP_PHYS], 26);
+	cr_assert_eq(p.psci, PSCI_CONDUIT_SMC);
+	cr_assert_str_eq(p.bootargs, "exo.test=none");
+}
+
+Test(platform, hvc_conduit)
+{
+	struct platform p;
+	char err[128];
+
+	cr_assert_eq(platform_parse(make_dtb(PSCI_HVC), &p, err, sizeof(err)), 0);
+	cr_assert_eq(p.psci, PSCI_CONDUIT_HVC);
+}
+
+static void expect_error(enum omit omit, const char *words)
+{
+	struct platform p;
+	char err[128] = "";
+
+	cr_assert_lt(platform_parse(make_dtb(omit), &p, err, sizeof(err)), 0,
+		     "case %d accepted", omit);
+	cr_assert(strstr(err, words), "case %d: '%s' lacks '%s'", omit, err,
+		  words);
+}
+
+Test(platform, each_missing_or_malformed_node_is_named)
+{
+	expect_error(OMIT_MEMORY, "memory");
+	expect_error(OMIT_UART, "arm,pl011");
+	expect_error(OMIT_UART_REG, "arm,pl011");
+	expect_error(OMIT_GIC, "distributor");
+	expect_error(OMIT_GICR_REG, "redistributors");
+	expect_error(OMIT_TIMER, "timer");
+	expect_error(OMIT_TIMER_SHORT, "4 PPIs");
+	expect_error(OMIT_PSCI, "psci");
+	expect_error(PSCI_BAD_METHOD, "method");
+}
+
+Test(platform, not_a_dtb)
+{
+	struct platform p;
+	char err[128] = "";
+	static char junk[256] = "this is not a device tree";
+
+	cr_assert_lt(platform_parse(junk, &p, err, sizeof(err)), 0);
+	cr_assert(strstr(err, "header"), "%s", err);
+}
+
+Test(platform, summary_names_every_device)
+{
+	struct platform p;
+	char err[128];
+
+	fake_reset();
+	cr_assert_eq(platform_parse(make_dtb(OMIT_NONE), &p, err, sizeof(err)), 0);
+	platform_print(&p);
+	cr_assert(strstr(fake.console, "RAM     0x0040000000-0x007fffffff (1024 MiB)"),
+		  "%s", fake.console);
+	cr_assert(strstr(fake.console, "PL011   0x0009000000"));
+	cr_assert(strstr(fake.console, "PSCI    conduit smc"));
+}

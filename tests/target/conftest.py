@@ -1,0 +1,73 @@
+"""On-target test harness: boots an exo image in QEMU with a timeout and
+hands the console to the test. Every test runs once per CPU model: `max`
+(every feature) and `cortex-a72` (a real CPU without HAFDBS, PAN, 16K
+granule, 16-bit VMIDs/ASIDs), so fallbacks are always exercised."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(TOP, "tools"))
+import exoqemu  # noqa: E402
+
+CPUS = ("max", "cortex-a72")
+BOOT_TIMEOUT = 30
+# Console words that mean EL2 or a guest broke where the test did not ask.
+FAILURE_WORDS = ("PANIC", "unexpected exception", "CHECK failed")
+
+
+def build_dir():
+    return os.path.join(TOP, os.environ.get("EXO_BUILD", "build/clang"))
+
+
+def image(name):
+    path = os.path.join(build_dir(), name)
+    if not os.path.exists(path):
+        pytest.fail(f"{path} is missing: run 'make' first")
+    return path
+
+
+@pytest.fixture(params=CPUS)
+def cpu(request):
+    return request.param
+
+
+class Booter:
+    def __init__(self, cpu, tmp_path):
+        self.cpu = cpu
+        self.tmp_path = tmp_path
+
+    def __call__(self, kernel="exo-el2.elf", timeout=BOOT_TIMEOUT, **kw):
+        kw.setdefault("cpu", self.cpu)
+        result = exoqemu.boot(image(kernel), timeout=timeout, **kw)
+        if result.timed_out:
+            pytest.fail(f"QEMU did not exit within {timeout} s\n"
+                        f"command: {' '.join(result.cmd)}\n"
+                        f"console tail:\n{result.tail()}")
+        return result
+
+    def host_dtb(self, name="host.dtb"):
+        """QEMU's own DTB for this machine, to edit with fdtput."""
+        path = str(self.tmp_path / name)
+        exoqemu.dump_dtb(path, cpu=self.cpu)
+        return path
+
+
+@pytest.fixture
+def boot(cpu, tmp_path):
+    return Booter(cpu, tmp_path)
+
+
+def expect_clean(result, status=0):
+    """EL2 powered off with `status` and printed no failure words."""
+    bad = [w for w in FAILURE_WORDS if w in result.output]
+    assert not bad, f"unexpected {bad} on the console:\n{result.tail()}"
+    assert result.halt_status() == status, \
+        f"EL2 halted with {result.halt_status()}, wanted {status}:\n{result.tail()}"
+    assert result.returncode == 0, f"QEMU exit {result.returncode}"
+
+
+def fdtput(dtb, *args):
+    subprocess.run(["fdtput", dtb] + list(args), check=True)

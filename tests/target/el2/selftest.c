@@ -1,0 +1,90 @@
+/*
+ * Test-only EL2 entry (linked into exo-el2-test.elf, never the normal
+ * image): breaks one of EL2's own protections, chosen by
+ * "exo.test=<name>" in /chosen/bootargs, so the on-target tests can check
+ * that the fault is taken and reported.
+ */
+#include <el2/el2.h>
+#include <lib/print.h>
+#include <string.h>
+
+static const unsigned int ret_insn = 0xd65f03c0; /* RET: would run if fetched */
+static unsigned int data_insn[4];
+
+static void write_text(void)
+{
+	volatile unsigned int *text = (volatile unsigned int *)(uintptr_t)el2_main;
+
+	kprintf("selftest: writing EL2 text at %p\n", (void *)text);
+	*text = 0;
+}
+
+static void write_rodata(void)
+{
+	volatile unsigned int *ro = (volatile unsigned int *)&ret_insn;
+
+	kprintf("selftest: writing EL2 rodata at %p\n", (void *)ro);
+	*ro = 0;
+}
+
+static void exec_data(void)
+{
+	void (*fn)(void);
+
+	data_insn[0] = ret_insn;
+	fn = (void (*)(void))(uintptr_t)data_insn;
+	kprintf("selftest: executing EL2 data at %p\n", (void *)data_insn);
+	fn();
+}
+
+static void __attribute__((noinline)) smash(volatile char *buf, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		buf[i] = 'A';
+}
+
+static void stack_smash(void)
+{
+	char buf[16];
+
+	kprintf("selftest: overflowing a stack buffer\n");
+	smash(buf, 64);
+	kprintf("selftest: buffer %c\n", buf[0]);
+}
+
+static void undef(void)
+{
+	kprintf("selftest: executing an undefined instruction\n");
+	__asm__ volatile("udf #0");
+}
+
+static const struct {
+	const char *name;
+	void (*run)(void);
+} selftests[] = {
+	{ "write-text", write_text },
+	{ "write-rodata", write_rodata },
+	{ "exec-data", exec_data },
+	{ "stack-smash", stack_smash },
+	{ "undef", undef },
+};
+
+void el2_test_hook(const struct platform *p)
+{
+	const char *arg = strstr(p->bootargs, "exo.test=");
+
+	if (!arg)
+		return;
+	arg += strlen("exo.test=");
+	for (size_t i = 0; i < sizeof(selftests) / sizeof(*selftests); i++) {
+		size_t n = strlen(selftests[i].name);
+
+		if (!strncmp(arg, selftests[i].name, n) &&
+		    (arg[n] == '\0' || arg[n] == ' ')) {
+			selftests[i].run();
+			kprintf("selftest: %s did not fault\n", selftests[i].name);
+			return;
+		}
+	}
+	kprintf("selftest: unknown test in bootargs '%s'\n", p->bootargs);
+}

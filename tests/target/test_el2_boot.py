@@ -1,0 +1,86 @@
+"""EL2 boots, reads the DTB, turns its MMU on with W^X and powers off; its
+own protections fault and are reported; a broken DTB is reported clearly."""
+import re
+
+import pytest
+from conftest import expect_clean, fdtput
+
+
+def test_boots_and_powers_off(boot):
+    r = boot()
+    expect_clean(r)
+    assert r.lines[0].startswith("[el2] exo EL2")
+    assert "[el2] boot complete" in r.lines
+    assert all(line.startswith("[el2] ") for line in r.lines), r.output
+
+
+def test_dtb_summary(boot):
+    out = boot().output
+    assert re.search(r"dtb: RAM +0x0040000000-0x007fffffff \(1024 MiB\)", out)
+    assert "dtb: PL011   0x0009000000" in out
+    assert "dtb: GICD    0x0008000000" in out
+    assert "dtb: GICR    0x00080a0000" in out
+    assert "PPIs sec-phys 29, ns-phys 30, virt 27, hyp 26" in out
+    assert "dtb: PSCI    conduit smc" in out
+
+
+def test_more_ram_is_seen(boot):
+    out = boot(mem="2G").output
+    assert "0x0040000000-0x00bfffffff (2048 MiB)" in out
+
+
+def test_mmu_on_with_wxn(boot):
+    out = boot().output
+    assert "mmu: on (SCTLR_EL2.M=1 WXN=1 C=1 I=1)" in out
+
+
+@pytest.mark.parametrize("case, ec, kind", [
+    ("write-text", "EC 0x25 data abort (same EL)", "permission fault, level 3, write"),
+    ("write-rodata", "EC 0x25 data abort (same EL)", "permission fault, level 3, write"),
+    ("exec-data", "EC 0x21 instruction abort (same EL)",
+     "permission fault, level 3, instruction fetch"),
+    ("undef", "EC 0x00 unknown reason", "ISS 0x0"),
+])
+def test_own_protection_faults_are_reported(boot, case, ec, kind):
+    r = boot("exo-el2-test.elf", append=f"exo.test={case}")
+    assert "unexpected exception: synchronous from EL2 with SP_EL2" in r.output, r.tail()
+    assert ec in r.output and kind in r.output, r.tail()
+    assert re.search(r"ELR 0x[0-9a-f]{16}  SPSR 0x[0-9a-f]{8}", r.output)
+    assert "did not fault" not in r.output
+    assert r.halt_status() == 1
+
+
+def test_write_fault_address_is_the_target(boot):
+    r = boot("exo-el2-test.elf", append="exo.test=write-text")
+    target = re.search(r"writing EL2 text at (0x[0-9a-f]+)", r.output).group(1)
+    far = re.search(r"FAR (0x[0-9a-f]+)", r.output).group(1)
+    assert int(far, 16) == int(target, 16)
+
+
+def test_stack_protector_catches_smash(boot):
+    r = boot("exo-el2-test.elf", append="exo.test=stack-smash")
+    assert "PANIC: stack protector: corrupted stack frame detected" in r.output
+    assert r.halt_status() == 1
+
+
+def test_test_image_without_test_boots_clean(boot):
+    expect_clean(boot("exo-el2-test.elf"))
+
+
+@pytest.mark.parametrize("edit, words", [
+    (("-r", "/pl011@9000000"), "console (arm,pl011): no node is compatible"),
+    (("-d", "/pl011@9000000", "reg"), "console (arm,pl011): its node has no valid reg"),
+    # QEMU rewrites /psci and /memory in a -dtb file, so those cases are
+    # covered by the host tests (tests/host/test_platform.c) only.
+    (("-t", "x", "/timer", "interrupts", "1", "d", "104"),
+     "timer (arm,armv8-timer): interrupts must list 4 PPIs"),
+    (("-r", "/timer"), "timer (arm,armv8-timer): no node is compatible"),
+    (("-d", "/intc@8000000", "reg"), "GIC distributor (arm,gic-v3): its node has no valid reg"),
+])
+def test_broken_dtb_is_reported(boot, edit, words):
+    dtb = boot.host_dtb()
+    fdtput(dtb, *edit)
+    r = boot(dtb=dtb)
+    assert f"error: host DTB at 0x40000000: {words}" in r.output, r.tail()
+    assert "cannot continue" in r.output
+    assert r.halt_status() == 1
