@@ -1,0 +1,55 @@
+/*
+ * The exo hypercall ABI: function IDs and argument conventions.
+ *
+ * HVC #0, SMCCC 1.1: function ID in x0, arguments in x1-x7, status in x0
+ * (EXO_OK or a negative error from exo/errors.h), results in x1-x3.
+ * IDs are SMC64 fast calls in the vendor-specific-hypervisor range
+ * (owner 6). PSCI calls go through the same HVC path. docs/abi.md is the
+ * full reference.
+ */
+#ifndef EXO_HVC_H
+#define EXO_HVC_H
+
+#define EXO_SMCCC_FAST (1u << 31)
+#define EXO_SMCCC_64 (1u << 30)
+#define EXO_SMCCC_OWNER_VENDOR_HYP (6u << 24)
+#define EXO_HVC_BASE (EXO_SMCCC_FAST | EXO_SMCCC_64 | EXO_SMCCC_OWNER_VENDOR_HYP)
+#define EXO_HVC(n) (EXO_HVC_BASE | (n))
+
+/* -> x1 = EXO_ABI_VERSION */
+#define EXO_HVC_VERSION EXO_HVC(0)
+/* x1 = byte count (<= EXO_CONSOLE_MAX), x2-x7 = bytes, little-endian */
+#define EXO_HVC_CONSOLE_WRITE EXO_HVC(1)
+/* x1 = count, x2 = log2 alignment in frames, x3 = flags -> x1 = PA of a
+ * contiguous run of count frames, zeroed, mapped RW at IPA == PA */
+#define EXO_HVC_FRAME_ALLOC EXO_HVC(2)
+/* x1 = PA, x2 = count: allocate exactly these free frames */
+#define EXO_HVC_FRAME_ALLOC_AT EXO_HVC(3)
+/* x1 = PA, x2 = count: give owned frames back (scrubbed) */
+#define EXO_HVC_FRAME_FREE EXO_HVC(4)
+/* x1 = PA -> x1 = enum exo_frame_state, x2 = 1 if the caller may access it */
+#define EXO_HVC_FRAME_QUERY EXO_HVC(5)
+/* -> x1 = VM id, x2 = quota (frames), x3 = frames charged now */
+#define EXO_HVC_VM_INFO EXO_HVC(6)
+/* give up the rest of the time slice */
+#define EXO_HVC_YIELD EXO_HVC(7)
+/* x1 = exit status; does not return */
+#define EXO_HVC_EXIT EXO_HVC(8)
+
+#define EXO_ABI_VERSION 0x00010000u /* major 1, minor 0 */
+#define EXO_CONSOLE_MAX 48          /* bytes in x2-x7 */
+
+/* FRAME_ALLOC flags */
+#define EXO_FRAME_ALLOC_NOZERO 0u   /* reserved: frames are always zeroed */
+
+/* PSCI through the same HVC path (SMCCC standard-secure-service IDs). */
+#define EXO_PSCI_VERSION 0x84000000u
+#define EXO_PSCI_SYSTEM_OFF 0x84000008u   /* = EXIT(0) */
+#define EXO_PSCI_SYSTEM_RESET 0x84000009u /* restart with fresh frames */
+#define EXO_PSCI_VERSION_1_1 0x00010001u
+
+/* The emulated console: a PL011 data register at this IPA. A byte stored
+ * there prints on EL2's console with the guest's "[name] " prefix. */
+#define EXO_CONSOLE_IPA 0x09000000ul
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * Guest-side hypercall wrappers (static inline so libos needs nothing from
+ * el1). Only for AArch64 targets.
+ */
+#ifndef EXO_HYPERCALL_H
+#define EXO_HYPERCALL_H
+
+#include <exo/errors.h>
+#include <exo/hvc.h>
+#include <stdint.h>
+
+struct exo_ret {
+	int64_t status;
+	uint64_t x1, x2, x3;
+};
+
+static inline struct exo_ret exo_hvc(uint64_t fid, uint64_t a1, uint64_t a2,
+				     uint64_t a3, uint64_t a4, uint64_t a5,
+				     uint64_t a6, uint64_t a7)
+{
+	register uint64_t x0 __asm__("x0") = fid;
+	register uint64_t x1 __asm__("x1") = a1;
+	register uint64_t x2 __asm__("x2") = a2;
+	register uint64_t x3 __asm__("x3") = a3;
+	register uint64_t x4 __asm__("x4") = a4;
+	register uint64_t x5 __asm__("x5") = a5;
+	register uint64_t x6 __asm__("x6") = a6;
+	register uint64_t x7 __asm__("x7") = a7;
+
+	__asm__ volatile("hvc #0"
+			 : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3), "+r"(x4),
+			   "+r"(x5), "+r"(x6), "+r"(x7)
+			 :
+			 : "memory");
+	return (struct exo_ret){ (int64_t)x0, x1, x2, x3 };
+}
+
+#define exo_call0(f) exo_hvc((f), 0, 0, 0, 0, 0, 0, 0)
+#define exo_call1(f, a) exo_hvc((f), (a), 0, 0, 0, 0, 0, 0)
+#define exo_call2(f, a, b) exo_hvc((f), (a), (b), 0, 0, 0, 0, 0)
+#define exo_call3(f, a, b, c) exo_hvc((f), (a), (b), (c), 0, 0, 0, 0)
+
+static inline struct exo_ret exo_frame_alloc(uint64_t count, unsigned align_log2)
+{
+	return exo_call3(EXO_HVC_FRAME_ALLOC, count, align_log2, 0);
+}
+
+static inline int64_t exo_frame_alloc_at(uint64_t pa, uint64_t count)
+{
+	return exo_call2(EXO_HVC_FRAME_ALLOC_AT, pa, count).status;
+}
+
+static inline int64_t exo_frame_free(uint64_t pa, uint64_t count)
+{
+	return exo_call2(EXO_HVC_FRAME_FREE, pa, count).status;
+}
+
+static inline struct exo_ret exo_frame_query(uint64_t pa)
+{
+	return exo_call1(EXO_HVC_FRAME_QUERY, pa);
+}
+
+static inline struct exo_ret exo_vm_info(void)
+{
+	return exo_call0(EXO_HVC_VM_INFO);
+}
+
+static inline void exo_yield(void)
+{
+	exo_call0(EXO_HVC_YIELD);
+}
+
+static inline _Noreturn void exo_exit(int64_t status)
+{
+	exo_call1(EXO_HVC_EXIT, (uint64_t)status);
+	for (;;)
+		;
+}
+
+#endif
