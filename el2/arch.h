@@ -39,4 +39,26 @@ uint64_t arch_read_sctlr_el2(void);
 void arch_dcache_clean_inval(uint64_t start, uint64_t size);
 void arch_wait_forever(void) __attribute__((noreturn));
 
+/* EL2's trap configuration (HCR_EL2, CPTR_EL2, CNTHCTL_EL2) at boot. */
+void arch_el2_traps_init(void);
+
+/* This CPU's affinity (MPIDR_EL1). */
+uint64_t arch_mpidr(void);
+
+/* GICv3 CPU interface: system-register access enabled for EL2 and EL1,
+ * priority mask open, group 1 enabled. */
+void arch_gic_cpu_init(void);
+uint32_t arch_gic_ack(void);
+void arch_gic_eoi(uint32_t intid);
+
+/* EL2 physical timer (CNTHP): the scheduler's tick. */
+uint64_t arch_timer_freq(void);
+uint64_t arch_counter(void);
+void arch_hyp_timer_arm(uint64_t ticks_from_now);
+void arch_hyp_timer_stop(void);
+/* Let EL2 take IRQs while it waits (self-tests, idle). */
+void arch_irq_enable(void);
+void arch_irq_disable(void);
+void arch_wait_for_interrupt(void);
+
 #endif

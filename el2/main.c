@@ -11,6 +11,7 @@
 #include <el2/platform.h>
 #include <el2/psci.h>
 #include <el2/el2.h>
+#include <el2/gic.h>
 #include <lib/panic.h>
 #include <lib/print.h>
 #include <string.h>
@@ -128,6 +129,9 @@ void el2_main(void)
 
 	read_platform();
 	mmu_setup();
+	arch_el2_traps_init();
+	if (!gic_init(&platform, arch_mpidr()))
+		boot_fail("setting up the GICv3", -1);
 	if (el2_test_hook)
 		el2_test_hook(&platform);
 	kprintf("boot complete\n");

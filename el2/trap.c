@@ -1,9 +1,11 @@
 /*
- * Decoding and reporting of exceptions taken to EL2. For now every exception
- * is unexpected: EL2 reports it (class by name, syndrome, FAR, ELR, SPSR)
- * and stops cleanly. Guest traps will be dispatched from el2_trap.
+ * Exceptions EL2 takes from itself. An IRQ (EL2 idling with interrupts
+ * unmasked) is dispatched; anything else is a bug in EL2: reported (class by
+ * name, syndrome, FAR, ELR, SPSR) and the machine stops cleanly. Traps from
+ * guests have their own path (el2/guest_trap.c).
  */
 #include <arch/esr.h>
+#include <el2/irq.h>
 #include <el2/trap.h>
 #include <lib/fmt.h>
 #include <lib/panic.h>
@@ -128,6 +130,11 @@ void el2_trap(struct trap_frame *frame, uint64_t kind)
 {
 	static int nested;
 
+	/* EL2 unmasks IRQs only while it idles or self-tests. */
+	if (kind == ((TRAP_CUR_SPX << 2) | TRAP_IRQ)) {
+		irq_handle();
+		return;
+	}
 	if (nested++) /* faulted while reporting: stop without more output */
 		arch_halt(2);
 	trap_report(frame, kind);

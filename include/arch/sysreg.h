@@ -10,17 +10,19 @@
 #define BIT(n) (UINT64_C(1) << (n))
 #define FIELD_GET(v, shift, width) (((v) >> (shift)) & (BIT(width) - 1))
 
+#define __stringify_1(x) #x
+#define __stringify(x) __stringify_1(x)
+
+/* reg may be a name or a SYSREG_* encoding macro (expanded first). */
 #define read_sysreg(reg)                                                     \
 	({                                                                   \
 		uint64_t v_;                                                 \
-		__asm__ volatile("mrs %0, " #reg : "=r"(v_));                \
+		__asm__ volatile("mrs %0, " __stringify(reg) : "=r"(v_));    \
 		v_;                                                          \
 	})
 #define write_sysreg(val, reg)                                               \
-	__asm__ volatile("msr " #reg ", %0" : : "r"((uint64_t)(val)) : "memory")
-
-#define __stringify_1(x) #x
-#define __stringify(x) __stringify_1(x)
+	__asm__ volatile("msr " __stringify(reg) ", %0"                      \
+			 : : "r"((uint64_t)(val)) : "memory")
 
 #define isb() __asm__ volatile("isb" : : : "memory")
 #define dsb(opt) __asm__ volatile("dsb " #opt : : : "memory")
@@ -93,3 +95,56 @@ static inline unsigned parange_bits(uint64_t parange)
 }
 
 #endif
+
+/* GICv3 CPU interface system registers (encodings, for old assemblers). */
+#define SYSREG_ICC_IAR1_EL1 s3_0_c12_c12_0
+#define SYSREG_ICC_EOIR1_EL1 s3_0_c12_c12_1
+#define SYSREG_ICC_PMR_EL1 s3_0_c4_c6_0
+#define SYSREG_ICC_BPR1_EL1 s3_0_c12_c12_3
+#define SYSREG_ICC_CTLR_EL1 s3_0_c12_c12_4
+#define SYSREG_ICC_SRE_EL1 s3_0_c12_c12_5
+#define SYSREG_ICC_IGRPEN1_EL1 s3_0_c12_c12_7
+#define SYSREG_ICC_SRE_EL2 s3_4_c12_c9_5
+#define SYSREG_ICH_HCR_EL2 s3_4_c12_c11_0
+#define SYSREG_ICH_VMCR_EL2 s3_4_c12_c11_7
+#define ICC_SRE_SRE BIT(0)
+#define ICC_SRE_DFB BIT(1)
+#define ICC_SRE_DIB BIT(2)
+#define ICC_SRE_EL2_ENABLE BIT(3)
+#define ICC_IAR_INTID_MASK 0xffffffu
+#define GIC_INTID_SPURIOUS 1023u
+#define ICH_HCR_EN BIT(0)
+
+/* Generic timer control (CNTx_CTL) */
+#define CNT_CTL_ENABLE BIT(0)
+#define CNT_CTL_IMASK BIT(1)
+#define CNT_CTL_ISTATUS BIT(2)
+/* CNTHCTL_EL2 (E2H == 0) */
+#define CNTHCTL_EL1PCTEN BIT(0)
+#define CNTHCTL_EL1PCEN BIT(1)
+
+/* HCR_EL2 */
+#define HCR_VM BIT(0)
+#define HCR_SWIO BIT(1)
+#define HCR_FMO BIT(3)
+#define HCR_IMO BIT(4)
+#define HCR_AMO BIT(5)
+#define HCR_FB BIT(9)
+#define HCR_BSU_INNER (UINT64_C(1) << 10)
+#define HCR_TWI BIT(13)
+#define HCR_TSC BIT(19)
+#define HCR_TIDCP BIT(20)
+#define HCR_TACR BIT(21)
+#define HCR_TSW BIT(22)
+#define HCR_RW BIT(31)
+
+/* CPTR_EL2 (E2H == 0) */
+#define CPTR_EL2_RES1 (UINT64_C(0xff) | BIT(9) | BIT(13))
+#define CPTR_EL2_TZ BIT(8)
+#define CPTR_EL2_TFP BIT(10)
+#define CPTR_EL2_TSM BIT(12)
+#define CPTR_EL2_TTA BIT(20)
+
+/* SCTLR_EL1 bits that are RES1 (ARMv8.0 view), MMU and caches off. */
+#define SCTLR_EL1_RES1                                                       \
+	(BIT(11) | BIT(20) | BIT(22) | BIT(23) | BIT(28) | BIT(29))

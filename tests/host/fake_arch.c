@@ -97,3 +97,56 @@ void arch_halt(int status)
 	(void)status;
 	abort();
 }
+
+uint64_t arch_mpidr(void)
+{
+	return 0;
+}
+
+void arch_gic_cpu_init(void)
+{
+}
+
+uint32_t arch_gic_ack(void)
+{
+	return 1023;
+}
+
+void arch_gic_eoi(uint32_t intid)
+{
+	(void)intid;
+}
+
+uint64_t arch_timer_freq(void)
+{
+	return 62500000;
+}
+
+uint64_t arch_counter(void)
+{
+	return 0;
+}
+
+void arch_hyp_timer_arm(uint64_t ticks)
+{
+	(void)ticks;
+}
+
+void arch_hyp_timer_stop(void)
+{
+}
+
+void arch_irq_enable(void)
+{
+}
+
+void arch_irq_disable(void)
+{
+}
+
+void arch_wait_for_interrupt(void)
+{
+}
+void arch_el2_traps_init(void)
+{
+}

@@ -84,3 +84,10 @@ def test_broken_dtb_is_reported(boot, edit, words):
     assert f"error: host DTB at 0x40000000: {words}" in r.output, r.tail()
     assert "cannot continue" in r.output
     assert r.halt_status() == 1
+
+
+def test_hyp_timer_interrupts_reach_el2(boot):
+    r = boot("exo-el2-test.elf", append="exo.test=hyp-timer")
+    expect_clean(r)
+    assert r.output.count("(INTID 26)") == 5
+    assert "selftest: hyp timer ok after 5 ticks" in r.output

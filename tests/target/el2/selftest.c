@@ -4,7 +4,10 @@
  * "exo.test=<name>" in /chosen/bootargs, so the on-target tests can check
  * that the fault is taken and reported.
  */
+#include <el2/arch.h>
 #include <el2/el2.h>
+#include <el2/gic.h>
+#include <el2/irq.h>
 #include <lib/print.h>
 #include <string.h>
 
@@ -58,6 +61,39 @@ static void undef(void)
 	__asm__ volatile("udf #0");
 }
 
+#define TIMER_TEST_TICKS 5
+#define TIMER_TEST_PERIOD_US 1000
+
+static volatile unsigned timer_ticks;
+
+static void timer_tick(uint32_t intid, void *ctx)
+{
+	(void)ctx;
+	timer_ticks++;
+	kprintf("selftest: tick %u (INTID %u)\n", timer_ticks, intid);
+	if (timer_ticks < TIMER_TEST_TICKS)
+		arch_hyp_timer_arm(arch_timer_freq() * TIMER_TEST_PERIOD_US /
+				   1000000);
+	else
+		arch_hyp_timer_stop();
+}
+
+/* The EL2 physical timer interrupt reaches EL2 through the GIC. */
+static void hyp_timer(void)
+{
+	extern const struct platform *selftest_platform;
+	uint32_t intid = selftest_platform->timer_intid[TIMER_HYP_PHYS];
+
+	irq_register(intid, timer_tick, NULL);
+	gic_enable_ppi(intid);
+	arch_hyp_timer_arm(arch_timer_freq() * TIMER_TEST_PERIOD_US / 1000000);
+	arch_irq_enable();
+	while (timer_ticks < TIMER_TEST_TICKS)
+		arch_wait_for_interrupt();
+	arch_irq_disable();
+	kprintf("selftest: hyp timer ok after %u ticks\n", timer_ticks);
+}
+
 static const struct {
 	const char *name;
 	void (*run)(void);
@@ -67,7 +103,10 @@ static const struct {
 	{ "exec-data", exec_data },
 	{ "stack-smash", stack_smash },
 	{ "undef", undef },
+	{ "hyp-timer", hyp_timer },
 };
+
+const struct platform *selftest_platform;
 
 void el2_test_hook(const struct platform *p)
 {
@@ -75,6 +114,7 @@ void el2_test_hook(const struct platform *p)
 
 	if (!arg)
 		return;
+	selftest_platform = p;
 	arg += strlen("exo.test=");
 	for (size_t i = 0; i < sizeof(selftests) / sizeof(*selftests); i++) {
 		size_t n = strlen(selftests[i].name);
@@ -82,7 +122,9 @@ void el2_test_hook(const struct platform *p)
 		if (!strncmp(arg, selftests[i].name, n) &&
 		    (arg[n] == '\0' || arg[n] == ' ')) {
 			selftests[i].run();
-			kprintf("selftest: %s did not fault\n", selftests[i].name);
+			if (selftests[i].run != hyp_timer)
+				kprintf("selftest: %s did not fault\n",
+					selftests[i].name);
 			return;
 		}
 	}
