@@ -10,6 +10,8 @@
 #include <stdint.h>
 
 struct hyp_mm;
+struct vcpu;
+struct vcpu_fpsimd;
 
 /* Addresses of the image's parts (from el2/el2.ld). */
 struct image_layout {
@@ -60,5 +62,25 @@ void arch_hyp_timer_stop(void);
 void arch_irq_enable(void);
 void arch_irq_disable(void);
 void arch_wait_for_interrupt(void);
+
+/* vCPU switch: save the running guest's EL1, FP/SIMD and virtual timer
+ * state (and stop its timer); load another's, with its stage-2 and traps. */
+void arch_vcpu_save(struct vcpu *v);
+void arch_vcpu_load(const struct vcpu *v);
+void arch_stage2_configure(uint64_t vtcr);
+/* First entry into a guest: resets the EL2 stack and never returns. */
+void arch_guest_enter(struct vcpu *v, uint64_t stack_top)
+	__attribute__((noreturn));
+
+/* Why the guest trapped. */
+struct guest_syndrome {
+	uint64_t esr, far, hpfar;
+};
+struct guest_syndrome arch_guest_syndrome(void);
+
+/* Reflects a synchronous exception into the running guest's EL1: sets
+ * ESR_EL1/FAR_EL1/ELR_EL1/SPSR_EL1 and points v at VBAR_EL1 + offset. */
+void arch_inject_sync(uint64_t esr, uint64_t far, uint64_t vector_offset,
+		      struct vcpu *v);
 
 #endif

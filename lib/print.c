@@ -73,3 +73,24 @@ int kprintf(const char *fmt, ...)
 		spin_unlock(&console_lock);
 	return n;
 }
+
+void print_line(const char *prefix, const char *s, size_t n)
+{
+	bool locked = !console_panicking;
+	size_t plen = 0;
+
+	if (!console_write)
+		return;
+	while (prefix[plen])
+		plen++;
+	if (locked)
+		spin_lock(&console_lock);
+	if (!console_at_line_start)
+		console_write("\n", 1);
+	console_write(prefix, plen);
+	console_write(s, n);
+	console_write("\n", 1);
+	console_at_line_start = true;
+	if (locked)
+		spin_unlock(&console_lock);
+}

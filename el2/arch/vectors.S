@@ -1,6 +1,7 @@
 /*
- * EL2 exception vectors. Every entry saves a struct trap_frame (el2/trap.h)
- * on the current stack and calls el2_trap(frame, kind); the C side decides.
+ * EL2 exception vectors. Exceptions from EL2 itself save a struct
+ * trap_frame (el2/trap.h) on the current stack and call el2_trap(frame,
+ * kind); exceptions from a guest go to el2_guest_trap_entry (guest.S).
  * The kind numbers are the vector slots: (group << 2) | type, group 0 =
  * current EL with SP_EL0, 1 = current EL with SP_ELx, 2 = lower EL AArch64,
  * 3 = lower EL AArch32; type 0 sync, 1 IRQ, 2 FIQ, 3 SError.
@@ -20,6 +21,14 @@
 	b	el2_trap_common
 	.endm
 
+	/* Lower-EL entries save straight into the running vCPU. */
+	.macro	ventry_guest kind
+	.balign	0x80
+	stp	x0, x1, [sp, #-16]!
+	mov	x1, #\kind
+	b	el2_guest_trap_entry
+	.endm
+
 	.text
 	.balign	2048
 	.global	el2_vectors
@@ -32,14 +41,14 @@ el2_vectors:
 	ventry	5
 	ventry	6
 	ventry	7
-	ventry	8
-	ventry	9
-	ventry	10
-	ventry	11
-	ventry	12
-	ventry	13
-	ventry	14
-	ventry	15
+	ventry_guest	8
+	ventry_guest	9
+	ventry_guest	10
+	ventry_guest	11
+	ventry_guest	12
+	ventry_guest	13
+	ventry_guest	14
+	ventry_guest	15
 
 el2_trap_common:
 	stp	x2, x3, [sp, #16]

@@ -39,8 +39,11 @@
 #define EXO_ABI_VERSION 0x00010000u /* major 1, minor 0 */
 #define EXO_CONSOLE_MAX 48          /* bytes in x2-x7 */
 
-/* FRAME_ALLOC flags */
-#define EXO_FRAME_ALLOC_NOZERO 0u   /* reserved: frames are always zeroed */
+/* Argument limits, checked before anything else: larger values are
+ * EXO_EINVAL whatever the state of memory. */
+#define EXO_FRAME_MAX_COUNT (1ul << 20)   /* frames in one call (4 GiB) */
+#define EXO_FRAME_MAX_ALIGN_LOG2 18       /* 1 GiB alignment */
+#define EXO_FRAME_ALLOC_FLAGS 0ul         /* no flags defined yet: must be 0 */
 
 /* PSCI through the same HVC path (SMCCC standard-secure-service IDs). */
 #define EXO_PSCI_VERSION 0x84000000u

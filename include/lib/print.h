@@ -13,6 +13,10 @@ typedef void (*console_write_fn)(const char *s, size_t n);
 void print_set_console(console_write_fn write, const char *line_prefix);
 int kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Writes one line (s[0..n), no newline needed) with its own prefix instead
+ * of the layer's: EL2 prints guests' console lines as "[name] ...". */
+void print_line(const char *prefix, const char *s, size_t n);
+
 /* After a panic: stop taking the console lock, which the failing CPU may hold. */
 void print_enter_panic(void);
 

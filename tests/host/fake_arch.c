@@ -150,3 +150,57 @@ void arch_wait_for_interrupt(void)
 void arch_el2_traps_init(void)
 {
 }
+
+/* vCPU switch and trap state: a fake CPU with one set of EL1 registers. */
+#include <el2/percpu.h>
+#include <el2/vcpu.h>
+
+static struct percpu fake_percpu;
+
+struct percpu *this_cpu(void)
+{
+	return &fake_percpu;
+}
+
+void percpu_init(unsigned cpu, uint64_t mpidr, uint64_t stack_top)
+{
+	fake_percpu.cpu = cpu;
+	fake_percpu.mpidr = mpidr;
+	fake_percpu.stack_top = stack_top;
+}
+
+void arch_vcpu_save(struct vcpu *v)
+{
+	(void)v;
+	fake.vcpu_switches++;
+}
+
+void arch_vcpu_load(const struct vcpu *v)
+{
+	fake.loaded_vcpu = v;
+}
+
+void arch_stage2_configure(uint64_t vtcr)
+{
+	fake.vtcr = vtcr;
+}
+
+void arch_guest_enter(struct vcpu *v, uint64_t stack_top)
+{
+	(void)v, (void)stack_top;
+	abort();
+}
+
+struct guest_syndrome arch_guest_syndrome(void)
+{
+	return fake.syndrome;
+}
+
+void arch_inject_sync(uint64_t esr, uint64_t far, uint64_t vector_offset,
+		      struct vcpu *v)
+{
+	fake.injected_esr = esr;
+	fake.injected_far = far;
+	fake.injected_elr = v->elr;
+	v->elr = 0xffff000000000000ull + vector_offset; /* fake VBAR_EL1 */
+}

@@ -5,6 +5,7 @@
 #ifndef EXO_TESTS_FAKE_ARCH_H
 #define EXO_TESTS_FAKE_ARCH_H
 
+#include <el2/arch.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,12 @@ struct fake_arch {
 	size_t nr_smc;
 	char console[FAKE_LOG_MAX];
 	size_t console_len;
+	/* vCPU switch and traps */
+	unsigned vcpu_switches;
+	const struct vcpu *loaded_vcpu;
+	uint64_t vtcr;
+	struct guest_syndrome syndrome;   /* what the next trap reads */
+	uint64_t injected_esr, injected_far, injected_elr;
 };
 
 extern struct fake_arch fake;

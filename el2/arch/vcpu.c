@@ -1,0 +1,134 @@
+/*
+ * AArch64 side of the vCPU switch: EL1 system registers, the virtual timer,
+ * stage-2 and trap configuration of the vCPU about to run, and the trap
+ * syndrome registers the C trap handlers read.
+ */
+#include <arch/sysreg.h>
+#include <el2/arch.h>
+#include <el2/percpu.h>
+#include <el2/vcpu.h>
+
+void arch_fpsimd_save(struct vcpu_fpsimd *fp);
+void arch_fpsimd_load(const struct vcpu_fpsimd *fp);
+
+static void save_el1(struct vcpu_el1_regs *r)
+{
+	r->sctlr = read_sysreg(sctlr_el1);
+	r->ttbr0 = read_sysreg(ttbr0_el1);
+	r->ttbr1 = read_sysreg(ttbr1_el1);
+	r->tcr = read_sysreg(tcr_el1);
+	r->mair = read_sysreg(mair_el1);
+	r->amair = read_sysreg(amair_el1);
+	r->vbar = read_sysreg(vbar_el1);
+	r->contextidr = read_sysreg(contextidr_el1);
+	r->esr = read_sysreg(esr_el1);
+	r->far = read_sysreg(far_el1);
+	r->afsr0 = read_sysreg(afsr0_el1);
+	r->afsr1 = read_sysreg(afsr1_el1);
+	r->par = read_sysreg(par_el1);
+	r->cpacr = read_sysreg(cpacr_el1);
+	r->cntkctl = read_sysreg(cntkctl_el1);
+	r->csselr = read_sysreg(csselr_el1);
+	r->tpidr_el1 = read_sysreg(tpidr_el1);
+	r->tpidr_el0 = read_sysreg(tpidr_el0);
+	r->tpidrro_el0 = read_sysreg(tpidrro_el0);
+	r->sp_el0 = read_sysreg(sp_el0);
+	r->sp_el1 = read_sysreg(sp_el1);
+	r->elr_el1 = read_sysreg(elr_el1);
+	r->spsr_el1 = read_sysreg(spsr_el1);
+	r->mdscr = read_sysreg(mdscr_el1);
+}
+
+static void load_el1(const struct vcpu_el1_regs *r)
+{
+	write_sysreg(r->sctlr, sctlr_el1);
+	write_sysreg(r->ttbr0, ttbr0_el1);
+	write_sysreg(r->ttbr1, ttbr1_el1);
+	write_sysreg(r->tcr, tcr_el1);
+	write_sysreg(r->mair, mair_el1);
+	write_sysreg(r->amair, amair_el1);
+	write_sysreg(r->vbar, vbar_el1);
+	write_sysreg(r->contextidr, contextidr_el1);
+	write_sysreg(r->esr, esr_el1);
+	write_sysreg(r->far, far_el1);
+	write_sysreg(r->afsr0, afsr0_el1);
+	write_sysreg(r->afsr1, afsr1_el1);
+	write_sysreg(r->par, par_el1);
+	write_sysreg(r->cpacr, cpacr_el1);
+	write_sysreg(r->cntkctl, cntkctl_el1);
+	write_sysreg(r->csselr, csselr_el1);
+	write_sysreg(r->tpidr_el1, tpidr_el1);
+	write_sysreg(r->tpidr_el0, tpidr_el0);
+	write_sysreg(r->tpidrro_el0, tpidrro_el0);
+	write_sysreg(r->sp_el0, sp_el0);
+	write_sysreg(r->sp_el1, sp_el1);
+	write_sysreg(r->elr_el1, elr_el1);
+	write_sysreg(r->spsr_el1, spsr_el1);
+	write_sysreg(r->mdscr, mdscr_el1);
+}
+
+void arch_vcpu_save(struct vcpu *v)
+{
+	save_el1(&v->el1);
+	arch_fpsimd_save(&v->fp);
+	v->timer.cntv_ctl = read_sysreg(cntv_ctl_el0);
+	v->timer.cntv_cval = read_sysreg(cntv_cval_el0);
+	/* Stop its timer so it cannot fire while another guest runs. */
+	write_sysreg(0, cntv_ctl_el0);
+}
+
+void arch_vcpu_load(const struct vcpu *v)
+{
+	write_sysreg(v->vttbr, vttbr_el2);
+	write_sysreg(v->hcr, hcr_el2);
+	load_el1(&v->el1);
+	arch_fpsimd_load(&v->fp);
+	write_sysreg(v->timer.cntv_cval, cntv_cval_el0);
+	write_sysreg(v->timer.cntv_ctl, cntv_ctl_el0);
+	isb();
+}
+
+void arch_stage2_configure(uint64_t vtcr)
+{
+	write_sysreg(vtcr, vtcr_el2);
+	isb();
+}
+
+struct guest_syndrome arch_guest_syndrome(void)
+{
+	return (struct guest_syndrome){
+		.esr = read_sysreg(esr_el2),
+		.far = read_sysreg(far_el2),
+		.hpfar = read_sysreg(hpfar_el2),
+	};
+}
+
+void arch_inject_sync(uint64_t esr, uint64_t far, uint64_t vector_offset,
+		      struct vcpu *v)
+{
+	uint64_t vbar = read_sysreg(vbar_el1);
+
+	write_sysreg(esr, esr_el1);
+	write_sysreg(far, far_el1);
+	write_sysreg(v->elr, elr_el1);
+	write_sysreg(v->spsr, spsr_el1);
+	v->elr = vbar + vector_offset;
+	v->spsr = SPSR_M_EL1H | SPSR_D | SPSR_A | SPSR_I | SPSR_F;
+}
+
+struct percpu *this_cpu(void)
+{
+	return (struct percpu *)read_sysreg(tpidr_el2);
+}
+
+static struct percpu percpus[EL2_MAX_CPUS];
+
+void percpu_init(unsigned cpu, uint64_t mpidr, uint64_t stack_top)
+{
+	struct percpu *pc = &percpus[cpu];
+
+	pc->cpu = cpu;
+	pc->mpidr = mpidr;
+	pc->stack_top = stack_top;
+	write_sysreg((uint64_t)pc, tpidr_el2);
+}

@@ -1,0 +1,187 @@
+/*
+ * Synchronous exceptions, IRQs and SErrors taken from guests. Hypercalls go
+ * to el2/hvc.c; a stage-2 fault on the console window is emulated; any
+ * other stage-2 fault is an isolation violation: counted, reported,
+ * reflected to the guest as a synchronous external abort, and past the
+ * manifest's limit the guest is torn down. Nothing a guest does makes EL2
+ * panic.
+ */
+#include <arch/esr.h>
+#include <el2/arch.h>
+#include <el2/el2.h>
+#include <el2/hvc.h>
+#include <el2/irq.h>
+#include <el2/sched.h>
+#include <el2/trap.h>
+#include <el2/vm_ops.h>
+#include <exo/errors.h>
+#include <exo/hvc.h>
+#include <lib/print.h>
+
+#define INSN_SIZE 4
+#define HPFAR_FIPA_SHIFT 4
+#define PL011_DR 0x00
+#define PL011_FR 0x18
+#define IPA_PAGE_MASK 0xfffull
+
+/* VBAR_EL1 offsets of the synchronous vectors, by the mode that trapped. */
+#define VECTOR_CUR_SP0 0x000
+#define VECTOR_CUR_SPX 0x200
+#define VECTOR_LOWER_A64 0x400
+#define VECTOR_LOWER_A32 0x600
+
+static uint64_t sync_vector(uint64_t spsr)
+{
+	if (spsr & (1u << 4))   /* PSTATE.nRW: AArch32 */
+		return VECTOR_LOWER_A32;
+	switch (spsr & SPSR_M_MASK) {
+	case SPSR_M_EL1T: return VECTOR_CUR_SP0;
+	case SPSR_M_EL1H: return VECTOR_CUR_SPX;
+	default: return VECTOR_LOWER_A64;
+	}
+}
+
+static bool from_el1(uint64_t spsr)
+{
+	uint64_t m = spsr & SPSR_M_MASK;
+
+	return !(spsr & (1u << 4)) && (m == SPSR_M_EL1T || m == SPSR_M_EL1H);
+}
+
+/* An undefined instruction, as if EL2 were not there. */
+static void inject_undef(struct vcpu *v)
+{
+	arch_inject_sync(((uint64_t)ESR_EC_UNKNOWN << ESR_EC_SHIFT) | ESR_IL, 0,
+			 sync_vector(v->spsr), v);
+}
+
+static void inject_external_abort(struct vcpu *v, bool data, uint64_t esr,
+				  uint64_t far)
+{
+	uint64_t ec = data ? (from_el1(v->spsr) ? ESR_EC_DABT_CUR
+						: ESR_EC_DABT_LOWER)
+			   : (from_el1(v->spsr) ? ESR_EC_IABT_CUR
+						: ESR_EC_IABT_LOWER);
+	uint64_t iss = FSC_SYNC_EXTERNAL | (data ? (esr & ESR_DABT_WNR) : 0);
+
+	arch_inject_sync((ec << ESR_EC_SHIFT) | ESR_IL | iss, far,
+			 sync_vector(v->spsr), v);
+}
+
+static uint64_t fault_ipa(const struct guest_syndrome *s)
+{
+	return ((s->hpfar >> HPFAR_FIPA_SHIFT) << 12) | (s->far & IPA_PAGE_MASK);
+}
+
+/* The guest's console window: a PL011 whose FIFO is never full. */
+static bool emulate_console(struct vcpu *v, const struct guest_syndrome *s,
+			    uint64_t ipa)
+{
+	uint64_t esr = s->esr;
+	unsigned srt = (unsigned)FIELD_GET(esr, ESR_DABT_SRT_SHIFT,
+					   ESR_DABT_SRT_WIDTH);
+
+	if ((ipa & ~IPA_PAGE_MASK) != EXO_CONSOLE_IPA || !(esr & ESR_DABT_ISV) ||
+	    (esr & ESR_DABT_S1PTW))
+		return false;
+	if (esr & ESR_DABT_WNR) {
+		if ((ipa & IPA_PAGE_MASK) == PL011_DR && srt != 31) {
+			char c = (char)v->x[srt];
+
+			vm_console_put(v->vm, &c, 1);
+		}
+	} else if (srt != 31) {
+		v->x[srt] = 0;   /* FR: TXFF clear; every other register 0 */
+	}
+	v->elr += INSN_SIZE;
+	return true;
+}
+
+static void violation(struct vcpu *v, const struct guest_syndrome *s,
+		      bool data)
+{
+	struct vm *vm = v->vm;
+	unsigned fsc = (unsigned)FIELD_GET(s->esr, ESR_ABT_FSC_SHIFT,
+					   ESR_ABT_FSC_WIDTH);
+	const char *access = !data ? "execute"
+			     : (s->esr & ESR_DABT_WNR) ? "write" : "read";
+
+	vm->stats.violations++;
+	kprintf("guest '%s': stage-2 violation %lu/%u: %s of PA 0x%lx "
+		"(%s, level %u) at ELR 0x%lx\n",
+		vm->name, (unsigned long)vm->stats.violations,
+		vm->config.violation_limit, access,
+		(unsigned long)fault_ipa(s), trap_fsc_name(fsc), FSC_LEVEL(fsc),
+		(unsigned long)v->elr);
+	if (vm->stats.violations >= vm->config.violation_limit) {
+		vm_kill(vm, "stage-2 violation limit reached");
+		return;
+	}
+	inject_external_abort(v, data, s->esr, s->far);
+}
+
+static void stage2_abort(struct vcpu *v, const struct guest_syndrome *s,
+			 bool data)
+{
+	if (data && emulate_console(v, s, fault_ipa(s)))
+		return;
+	violation(v, s, data);
+}
+
+static void guest_sync(struct vcpu *v)
+{
+	struct guest_syndrome s = arch_guest_syndrome();
+
+	switch (ESR_EC(s.esr)) {
+	case ESR_EC_HVC64:
+		if (ESR_ISS(s.esr) == 0)
+			hvc_handle(v);
+		else
+			v->x[0] = (uint64_t)EXO_ENOTSUP;
+		break;
+	case ESR_EC_SMC64:
+		/* Guests have no secure firmware to call: NOT_SUPPORTED. */
+		v->x[0] = (uint64_t)EXO_ENOTSUP;
+		v->elr += INSN_SIZE;
+		break;
+	case ESR_EC_WFX:
+		v->elr += INSN_SIZE;
+		sched_yield(v);
+		break;
+	case ESR_EC_DABT_LOWER:
+		stage2_abort(v, &s, true);
+		break;
+	case ESR_EC_IABT_LOWER:
+		stage2_abort(v, &s, false);
+		break;
+	default:
+		/* Trapped system registers, SVE/SME, PAC, ...: what a CPU
+		 * without them would do. */
+		inject_undef(v);
+		break;
+	}
+}
+
+struct vcpu *el2_guest_trap(struct vcpu *v, uint64_t kind)
+{
+	struct vcpu *next;
+
+	switch (kind & 3) {
+	case TRAP_SYNC:
+		guest_sync(v);
+		break;
+	case TRAP_IRQ:
+	case TRAP_FIQ:
+		irq_handle();
+		break;
+	default:
+		kprintf("guest '%s': SError (ESR 0x%lx)\n", v->vm->name,
+			(unsigned long)arch_guest_syndrome().esr);
+		vm_kill(v->vm, "SError");
+		break;
+	}
+	next = sched_resume(v);
+	if (!next)
+		el2_all_guests_done();
+	return next;
+}

@@ -1,0 +1,155 @@
+/*
+ * The hypercall dispatcher: the one place where every argument of every
+ * call is checked, before anything changes. Results go back in x0-x3;
+ * registers a call does not define are zeroed so no EL2 value leaks.
+ */
+#include <el2/hvc.h>
+#include <el2/mem.h>
+#include <el2/sched.h>
+#include <el2/vm_ops.h>
+#include <exo/errors.h>
+#include <exo/hvc.h>
+
+#define PAGE_MASK 0xfffull
+
+struct hvc_result {
+	int64_t status;
+	uint64_t r1, r2, r3;
+};
+
+static struct hvc_result ok1(uint64_t r1)
+{
+	return (struct hvc_result){ EXO_OK, r1, 0, 0 };
+}
+
+static struct hvc_result status(int64_t s)
+{
+	return (struct hvc_result){ s, 0, 0, 0 };
+}
+
+static int64_t check_count(uint64_t count)
+{
+	return (count == 0 || count > EXO_FRAME_MAX_COUNT) ? EXO_EINVAL : EXO_OK;
+}
+
+static int64_t check_range(uint64_t pa, uint64_t count)
+{
+	if (pa & PAGE_MASK)
+		return EXO_ERANGE;
+	return check_count(count);
+}
+
+static struct hvc_result console_write(struct vcpu *v)
+{
+	uint64_t n = v->x[1];
+	char bytes[EXO_CONSOLE_MAX];
+
+	if (n > EXO_CONSOLE_MAX)
+		return status(EXO_EINVAL);
+	for (unsigned i = 0; i < n; i++)
+		bytes[i] = (char)(v->x[2 + i / 8] >> (8 * (i % 8)));
+	vm_console_put(v->vm, bytes, (unsigned)n);
+	return ok1(n);
+}
+
+static struct hvc_result frame_alloc(struct vcpu *v)
+{
+	uint64_t count = v->x[1], align = v->x[2], pa = 0;
+	int64_t rc = check_count(count);
+
+	if (!rc && (align > EXO_FRAME_MAX_ALIGN_LOG2 ||
+		    (v->x[3] & ~EXO_FRAME_ALLOC_FLAGS)))
+		rc = EXO_EINVAL;
+	if (!rc)
+		rc = mem_frame_alloc(v->vm, count, (unsigned)align, &pa);
+	return rc ? status(rc) : ok1(pa);
+}
+
+static struct hvc_result frame_range(struct vcpu *v, bool free)
+{
+	int64_t rc = check_range(v->x[1], v->x[2]);
+
+	if (!rc)
+		rc = free ? mem_frame_free(v->vm, v->x[1], v->x[2])
+			  : mem_frame_alloc_at(v->vm, v->x[1], v->x[2]);
+	return status(rc);
+}
+
+static struct hvc_result frame_query(struct vcpu *v)
+{
+	uint64_t state = 0, access = 0;
+	int64_t rc = (v->x[1] & PAGE_MASK) ? EXO_ERANGE : EXO_OK;
+
+	if (!rc)
+		rc = mem_frame_query(v->vm, v->x[1], &state, &access);
+	return (struct hvc_result){ rc, state, access, 0 };
+}
+
+static struct hvc_result vm_info(struct vcpu *v)
+{
+	uint64_t quota, used;
+
+	mem_vm_usage(v->vm, &quota, &used);
+	return (struct hvc_result){ EXO_OK, v->vm->id, quota, used };
+}
+
+/* Calls that end or restart the caller; they never return to it. */
+static bool lifecycle_call(struct vcpu *v, uint64_t fid)
+{
+	switch (fid) {
+	case EXO_HVC_EXIT:
+		vm_exit(v->vm, (int64_t)v->x[1]);
+		return true;
+	case EXO_PSCI_SYSTEM_OFF:
+		vm_exit(v->vm, 0);
+		return true;
+	case EXO_PSCI_SYSTEM_RESET:
+		vm_restart(v->vm);
+		return true;
+	default:
+		return false;
+	}
+}
+
+static struct hvc_result dispatch(struct vcpu *v, uint64_t fid)
+{
+	switch (fid) {
+	case EXO_HVC_VERSION:
+		return ok1(EXO_ABI_VERSION);
+	case EXO_HVC_CONSOLE_WRITE:
+		return console_write(v);
+	case EXO_HVC_FRAME_ALLOC:
+		return frame_alloc(v);
+	case EXO_HVC_FRAME_ALLOC_AT:
+		return frame_range(v, false);
+	case EXO_HVC_FRAME_FREE:
+		return frame_range(v, true);
+	case EXO_HVC_FRAME_QUERY:
+		return frame_query(v);
+	case EXO_HVC_VM_INFO:
+		return vm_info(v);
+	case EXO_HVC_YIELD:
+		sched_yield(v);
+		return status(EXO_OK);
+	case EXO_PSCI_VERSION:
+		/* PSCI returns its version in x0 itself. */
+		return (struct hvc_result){ EXO_PSCI_VERSION_1_1, 0, 0, 0 };
+	default:
+		return status(EXO_ENOTSUP);
+	}
+}
+
+void hvc_handle(struct vcpu *v)
+{
+	uint64_t fid = (uint32_t)v->x[0];  /* SMCCC: the ID is W0 */
+	struct hvc_result r;
+
+	v->vm->stats.hypercalls++;
+	if (!lifecycle_call(v, fid)) {
+		r = dispatch(v, fid);
+		v->x[0] = (uint64_t)r.status;
+		v->x[1] = r.r1;
+		v->x[2] = r.r2;
+		v->x[3] = r.r3;
+	}
+}

@@ -1,0 +1,24 @@
+/*
+ * Round-robin scheduling of vCPUs on this CPU, preempted by the EL2
+ * physical timer at each guest's time slice. Policy-free beyond that: which
+ * guest runs is not the guests' business, how long each may run is the
+ * manifest's.
+ */
+#ifndef EXO_EL2_SCHED_H
+#define EXO_EL2_SCHED_H
+
+#include <el2/vcpu.h>
+#include <stdbool.h>
+
+void sched_init(uint32_t timer_intid);
+void sched_add(struct vcpu *v);
+/* The running vCPU gives up the rest of its slice. */
+void sched_yield(struct vcpu *v);
+/* Called on the way back to a guest: returns the vCPU to resume (the same
+ * one unless its slice ended, it yielded or it stopped). NULL when no vCPU
+ * is runnable any more. Performs the switch of EL1/FP/timer/stage-2 state. */
+struct vcpu *sched_resume(struct vcpu *prev);
+/* First vCPU to run, loaded; NULL if none. */
+struct vcpu *sched_first(void);
+
+#endif

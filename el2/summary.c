@@ -1,0 +1,58 @@
+/*
+ * The shutdown summary: one aligned row per guest, then the frame totals
+ * and a verdict line tools/run and the tests read.
+ */
+#include <el2/summary.h>
+#include <lib/print.h>
+
+static const char *state_name(const struct vm *vm)
+{
+	switch (vm->state) {
+	case VM_EXITED: return "exited";
+	case VM_KILLED: return "killed";
+	case VM_FAILED: return "failed";
+	case VM_RUNNING: return "running";
+	default: return "unused";
+	}
+}
+
+static bool vm_ok(const struct vm *vm)
+{
+	return vm->state == VM_EXITED && vm->exit_status == 0;
+}
+
+bool summary_print(const struct vm *vms, unsigned nr,
+		   const struct summary_totals *t, uint64_t timer_freq)
+{
+	bool ok = t->frames_other == 0;
+	unsigned failed = 0;
+
+	kprintf("summary:\n");
+	kprintf("  %-15s %4s %-7s %6s %7s %10s %10s %6s %-10s\n", "guest", "vmid",
+		"state", "status", "frames", "hypercalls", "violations",
+		"cpu-ms", "heap");
+	for (unsigned i = 0; i < nr; i++) {
+		const struct vm *vm = &vms[i];
+		uint64_t ms = timer_freq ? vm->vcpu.run_ticks * 1000 / timer_freq
+					 : 0;
+
+		kprintf("  %-15s %4u %-7s %6ld %7lu %10lu %10lu %6lu %-10s\n",
+			vm->name, vm->id, state_name(vm), (long)vm->exit_status,
+			(unsigned long)vm->stats.frames_peak,
+			(unsigned long)vm->stats.hypercalls,
+			(unsigned long)vm->stats.violations, (unsigned long)ms,
+			vm->config.heap_policy);
+		if (vm->stop_reason)
+			kprintf("  %-15s      reason: %s\n", "", vm->stop_reason);
+		if (!vm_ok(vm))
+			failed++;
+	}
+	kprintf("frames: %lu free, %lu EL2, %lu still held by guests%s\n",
+		(unsigned long)t->frames_free, (unsigned long)t->frames_hyp,
+		(unsigned long)t->frames_other,
+		t->frames_other ? " (LEAK)" : "");
+	ok = ok && failed == 0;
+	kprintf("result: %u of %u guests succeeded%s\n", nr - failed, nr,
+		ok ? "" : "; see above");
+	return ok;
+}

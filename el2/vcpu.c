@@ -1,0 +1,27 @@
+/* vCPU reset state (portable): what a guest sees on its first instruction. */
+#include <arch/sysreg.h>
+#include <el2/vcpu.h>
+#include <string.h>
+
+/* Traps every guest runs with: stage 2 on, physical interrupts to EL2, SMC
+ * and WFI trapped, set/way and implementation-defined ops trapped,
+ * broadcast TLB maintenance inner-shareable (ready for several CPUs). */
+#define VCPU_HCR                                                             \
+	(HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_FB |          \
+	 HCR_BSU_INNER | HCR_TWI | HCR_TSC | HCR_TIDCP | HCR_TACR | HCR_TSW | \
+	 HCR_RW)
+
+void vcpu_reset(struct vcpu *v, uint64_t pc, uint64_t arg, uint64_t vttbr)
+{
+	struct vm *vm = v->vm;
+
+	memset(v, 0, sizeof(*v));
+	v->vm = vm;
+	v->x[0] = arg;
+	v->elr = pc;
+	v->spsr = SPSR_M_EL1H | SPSR_D | SPSR_A | SPSR_I | SPSR_F;
+	v->el1.sctlr = SCTLR_EL1_RES1;
+	v->hcr = VCPU_HCR;
+	v->vttbr = vttbr;
+	v->state = VCPU_RUNNABLE;
+}

@@ -1,0 +1,65 @@
+/*
+ * A guest's virtual CPU: what EL2 saves when the guest stops running and
+ * restores when it runs again. General registers, PC and PSTATE are saved on
+ * every trap (el2/arch/guest.S); EL1 system registers, FP/SIMD and timer
+ * state only when another vCPU is chosen (a full switch).
+ */
+#ifndef EXO_EL2_VCPU_H
+#define EXO_EL2_VCPU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct vm;
+
+/* Offsets the assembly uses; checked below. */
+#define VCPU_REGS 0
+#define VCPU_ELR 248
+#define VCPU_SPSR 256
+
+struct vcpu_el1_regs {
+	uint64_t sctlr, ttbr0, ttbr1, tcr, mair, amair, vbar, contextidr;
+	uint64_t esr, far, afsr0, afsr1, par, cpacr, cntkctl, csselr;
+	uint64_t tpidr_el1, tpidr_el0, tpidrro_el0, sp_el0, sp_el1;
+	uint64_t elr_el1, spsr_el1, mdscr;
+};
+
+struct vcpu_timer {
+	uint64_t cntv_ctl, cntv_cval;
+};
+
+struct vcpu_fpsimd {
+	uint64_t v[64];        /* q0-q31, low half first */
+	uint64_t fpsr, fpcr;
+};
+
+enum vcpu_state {
+	VCPU_RUNNABLE,
+	VCPU_STOPPED,          /* its VM has exited or was torn down */
+};
+
+struct vcpu {
+	uint64_t x[31];        /* general registers x0-x30 */
+	uint64_t elr;          /* guest PC (ELR_EL2 while trapped) */
+	uint64_t spsr;         /* guest PSTATE (SPSR_EL2 while trapped) */
+	struct vcpu_fpsimd fp __attribute__((aligned(16)));
+	struct vcpu_el1_regs el1;
+	struct vcpu_timer timer;
+	uint64_t hcr;          /* HCR_EL2 while this vCPU runs */
+	uint64_t vttbr;        /* stage-2 root and VMID */
+	enum vcpu_state state;
+	struct vm *vm;
+	unsigned slot;         /* index in the run queue */
+	uint64_t run_start;    /* counter when last entered */
+	uint64_t run_ticks;    /* counter ticks spent running */
+};
+
+_Static_assert(offsetof(struct vcpu, x) == VCPU_REGS, "guest.S layout");
+_Static_assert(offsetof(struct vcpu, elr) == VCPU_ELR, "guest.S layout");
+_Static_assert(offsetof(struct vcpu, spsr) == VCPU_SPSR, "guest.S layout");
+
+/* Architectural state of a vCPU that has never run: EL1h, interrupts
+ * masked, MMU off, entry at pc with x0 = arg (Linux arm64 boot protocol). */
+void vcpu_reset(struct vcpu *v, uint64_t pc, uint64_t arg, uint64_t vttbr);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * A guest as EL2 knows it: identity, configuration from the manifest, its
+ * vCPU, its stage 2, and what the summary reports. VM ids are also VMIDs
+ * and frame-DB owner ids (1..EXO_MAX_VMS-1; 0 is EL2).
+ */
+#ifndef EXO_EL2_VM_H
+#define EXO_EL2_VM_H
+
+#include <el2/vcpu.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VM_NAME_MAX 16
+#define VM_POLICY_MAX 16
+#define VM_CONSOLE_LINE 120
+
+enum vm_state {
+	VM_UNUSED,
+	VM_RUNNING,
+	VM_EXITED,        /* exit hypercall or PSCI SYSTEM_OFF */
+	VM_KILLED,        /* torn down by EL2: violations, fault, CPU limit */
+	VM_FAILED,        /* never started: bad manifest entry or image */
+};
+
+struct vm_stats {
+	uint64_t hypercalls;
+	uint64_t violations;      /* stage-2 faults that were not emulation */
+	uint64_t frames_peak;
+	uint64_t restarts;
+};
+
+struct vm_config {
+	uint64_t timeslice_ticks;
+	uint64_t cpu_limit_ticks; /* 0: unlimited */
+	uint32_t violation_limit;
+	char heap_policy[VM_POLICY_MAX];
+};
+
+struct vm {
+	unsigned id;
+	char name[VM_NAME_MAX];
+	enum vm_state state;
+	int64_t exit_status;
+	const char *stop_reason;
+	struct vm_config config;
+	struct vm_stats stats;
+	struct vcpu vcpu;
+	char line[VM_CONSOLE_LINE];   /* console bytes until a newline */
+	unsigned line_len;
+};
+
+/* Console output of a guest, line-buffered and prefixed "[name] ". */
+void vm_console_put(struct vm *vm, const char *s, unsigned n);
+void vm_console_flush(struct vm *vm);
+
+#endif

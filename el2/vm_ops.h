@@ -1,0 +1,19 @@
+/*
+ * How a VM's life ends or starts again. Each scrubs and returns every frame
+ * the VM held (el2/mem.c) and records why, for the summary.
+ */
+#ifndef EXO_EL2_VM_OPS_H
+#define EXO_EL2_VM_OPS_H
+
+#include <el2/vm.h>
+
+/* The guest asked to stop (EXIT, PSCI SYSTEM_OFF). */
+void vm_exit(struct vm *vm, int64_t status);
+/* EL2 stops the guest: violations past its limit, a fault it cannot take,
+ * its CPU limit. Never affects another VM. */
+void vm_kill(struct vm *vm, const char *reason);
+/* PSCI SYSTEM_RESET: teardown, then boot the same image with fresh frames.
+ * Returns false (and kills the VM) if it cannot be rebuilt. */
+bool vm_restart(struct vm *vm);
+
+#endif
