@@ -63,6 +63,9 @@ void arch_irq_enable(void);
 void arch_irq_disable(void);
 void arch_wait_for_interrupt(void);
 
+/* Zeroes count 4 KiB frames at PA (identity-mapped normal memory). */
+void arch_zero_frames(uint64_t pa, uint64_t count);
+
 /* vCPU switch: save the running guest's EL1, FP/SIMD and virtual timer
  * state (and stop its timer); load another's, with its stage-2 and traps. */
 void arch_vcpu_save(struct vcpu *v);

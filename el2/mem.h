@@ -8,6 +8,8 @@
 #define EXO_EL2_MEM_H
 
 #include <el2/vm.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 int64_t mem_frame_alloc(struct vm *vm, uint64_t count, unsigned align_log2,
@@ -17,5 +19,25 @@ int64_t mem_frame_free(struct vm *vm, uint64_t pa, uint64_t count);
 int64_t mem_frame_query(struct vm *vm, uint64_t pa, uint64_t *state,
 			uint64_t *access);
 void mem_vm_usage(struct vm *vm, uint64_t *quota, uint64_t *used);
+
+/* VM life. s2_root: S2_ROOT_SIZE bytes, S2_ROOT_SIZE-aligned, EL2's. */
+int64_t mem_vm_create(struct vm *vm, uint64_t quota, uint64_t *s2_root);
+void mem_vm_teardown(struct vm *vm);
+
+/* Panics (EL2 bug) unless vm's stage 2 maps exactly what the DB allows. */
+void mem_check_invariant(struct vm *vm);
+/* Debug builds: check the invariant after every memory hypercall, and that
+ * FREE frames are zero when handed out. */
+void mem_set_debug_checks(bool on);
+
+/* Boot: the DB over a span of RAM frames, its storage carved by the caller. */
+#define MEM_SHARE_RECORD_RATIO 16   /* share records: one per 16 frames */
+size_t mem_storage_size(uint64_t span_frames);
+int mem_init(uint64_t span_base, uint64_t span_frames, void *storage,
+	     size_t size);
+int mem_add_ram(uint64_t pa, uint64_t count);
+int mem_claim_hyp(uint64_t pa, uint64_t count);
+void mem_totals(uint64_t *free, uint64_t *hyp, uint64_t *held);
+int mem_selftest(void *scratch, size_t size);
 
 #endif

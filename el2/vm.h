@@ -6,6 +6,7 @@
 #ifndef EXO_EL2_VM_H
 #define EXO_EL2_VM_H
 
+#include <el2/s2.h>
 #include <el2/vcpu.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -45,6 +46,9 @@ struct vm {
 	struct vm_config config;
 	struct vm_stats stats;
 	struct vcpu vcpu;
+	struct s2 s2;
+	struct s2_page_cache s2_cache;  /* table pages charged to this VM */
+	const void *manifest_entry;     /* struct manifest_guest, for restart */
 	char line[VM_CONSOLE_LINE];   /* console bytes until a newline */
 	unsigned line_len;
 };

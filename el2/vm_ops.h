@@ -7,6 +7,13 @@
 
 #include <el2/vm.h>
 
+struct manifest_guest;
+
+/* Builds a VM from a valid manifest entry and queues its vCPU. Returns an
+ * EXO_E* error (EXO_ENOMEM, EXO_EQUOTA, ...) with nothing left allocated. */
+int64_t vm_create(struct vm *vm, unsigned id, const struct manifest_guest *g,
+		  uint64_t timer_freq);
+
 /* The guest asked to stop (EXIT, PSCI SYSTEM_OFF). */
 void vm_exit(struct vm *vm, int64_t status);
 /* EL2 stops the guest: violations past its limit, a fault it cannot take,

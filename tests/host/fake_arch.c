@@ -204,3 +204,8 @@ void arch_inject_sync(uint64_t esr, uint64_t far, uint64_t vector_offset,
 	fake.injected_elr = v->elr;
 	v->elr = 0xffff000000000000ull + vector_offset; /* fake VBAR_EL1 */
 }
+
+void arch_zero_frames(uint64_t pa, uint64_t count)
+{
+	memset((void *)(uintptr_t)pa, 0, count * 4096);
+}

@@ -1,0 +1,378 @@
+/*
+ * Memory hypercalls as transactions over the frame DB (el2/frames.c) and a
+ * guest's stage 2 (el2/s2.c):
+ *   1. the DB check (ownership, state, quota; may fail, changes nothing),
+ *   2. the stage-2 check and the table pages it needs, reserved by the same
+ *      DB op so they are charged to the guest's quota,
+ *   3. the commits, which cannot fail.
+ * Frames leaving a guest are unmapped (with TLB maintenance), then zeroed,
+ * then FREE: no guest ever sees another's data. Lock: mem_lock, taken by
+ * every entry point here; nothing here takes another lock.
+ */
+#include <el2/arch.h>
+#include <el2/frames.h>
+#include <el2/mem.h>
+#include <el2/s2.h>
+#include <lib/panic.h>
+#include <lib/print.h>
+#include <lib/spinlock.h>
+
+/* Table pages each guest keeps in its cache beyond an operation's needs,
+ * so that freeing part of a 2 MiB block (a split) rarely needs a new one. */
+#define MEM_TABLE_RESERVE 2
+#define MEM_GUEST_PROT (S2_PROT_R | S2_PROT_W | S2_PROT_X)
+
+struct frames_db mem_db;
+static struct spinlock mem_lock = SPINLOCK_INIT;
+static bool mem_debug_checks;
+
+static uint64_t bytes(uint64_t frames)
+{
+	return frames << FRAMES_SHIFT;
+}
+
+void mem_set_debug_checks(bool on)
+{
+	mem_debug_checks = on;
+}
+
+static void note_peak(struct vm *vm)
+{
+	const struct frames_account *a = frames_account(&mem_db, vm->id);
+
+	if (a && a->peak > vm->stats.frames_peak)
+		vm->stats.frames_peak = a->peak;
+}
+
+static void cache_take(struct vm *vm, const struct frames_op *op)
+{
+	for (unsigned i = 0; i < op->nr_tables; i++)
+		s2_cache_push(&vm->s2_cache, (void *)(uintptr_t)op->tables[i]);
+}
+
+/* Table frames beyond the reserve go back to the pool, scrubbed. */
+static void cache_trim(struct vm *vm, unsigned keep)
+{
+	struct frames_op op;
+	void *page;
+
+	while (vm->s2_cache.nr > keep && (page = s2_cache_pop(&vm->s2_cache))) {
+		uint64_t pa = (uint64_t)(uintptr_t)page;
+
+		arch_zero_frames(pa, 1);
+		CHECK(!frames_table_free_check(&mem_db, vm->id, pa, &op));
+		frames_table_free_commit(&mem_db, &op);
+	}
+}
+
+static unsigned tables_short(struct vm *vm, unsigned needed)
+{
+	needed += MEM_TABLE_RESERVE;
+	return needed > vm->s2_cache.nr ? needed - vm->s2_cache.nr : 0;
+}
+
+static void after_call(struct vm *vm)
+{
+	note_peak(vm);
+	if (mem_debug_checks)
+		mem_check_invariant(vm);
+}
+
+/* FREE frames are zero (scrubbed when freed): debug builds verify it. */
+static void check_zeroed(uint64_t pa, uint64_t count)
+{
+	const uint64_t *w = (const uint64_t *)(uintptr_t)pa;
+
+	for (uint64_t i = 0; i < bytes(count) / sizeof(*w); i++) {
+		if (w[i])
+			panic("FREE frame 0x%lx was not scrubbed",
+			      (unsigned long)(pa + i * sizeof(*w)));
+	}
+}
+
+/* Steps 2 and 3 of an allocation whose DB check found op->pa. */
+static int64_t map_new_frames(struct vm *vm, struct frames_op *op)
+{
+	uint64_t pa = op->pa, count = op->count;
+	int rc = s2_check(&vm->s2, S2_OP_MAP, pa, bytes(count), MEM_GUEST_PROT);
+	unsigned short_by;
+
+	if (rc)
+		return rc;
+	short_by = tables_short(vm, s2_pages_needed(&vm->s2, S2_OP_MAP, pa,
+						    bytes(count)));
+	if (short_by) {
+		rc = frames_alloc_at_check(&mem_db, vm->id, pa, count, short_by,
+					   op);
+		if (rc)
+			return rc;
+	}
+	if (mem_debug_checks)
+		check_zeroed(pa, count);
+	frames_alloc_commit(&mem_db, op);
+	cache_take(vm, op);
+	CHECK(s2_map(&vm->s2, &vm->s2_cache, pa, bytes(count),
+		     MEM_GUEST_PROT) == EXO_OK);
+	return EXO_OK;
+}
+
+int64_t mem_frame_alloc(struct vm *vm, uint64_t count, unsigned align_log2,
+			uint64_t *pa)
+{
+	struct frames_op op;
+	int64_t rc;
+
+	spin_lock(&mem_lock);
+	rc = frames_alloc_check(&mem_db, vm->id, count, align_log2, 0, &op);
+	if (!rc)
+		rc = map_new_frames(vm, &op);
+	if (!rc) {
+		*pa = op.pa;
+		after_call(vm);
+	}
+	spin_unlock(&mem_lock);
+	return rc;
+}
+
+int64_t mem_frame_alloc_at(struct vm *vm, uint64_t pa, uint64_t count)
+{
+	struct frames_op op;
+	int64_t rc;
+
+	spin_lock(&mem_lock);
+	rc = frames_alloc_at_check(&mem_db, vm->id, pa, count, 0, &op);
+	if (!rc)
+		rc = map_new_frames(vm, &op);
+	if (!rc)
+		after_call(vm);
+	spin_unlock(&mem_lock);
+	return rc;
+}
+
+/* Table pages for an unmap that splits a block: taken before the free. */
+static int reserve_tables(struct vm *vm, unsigned short_by)
+{
+	struct frames_op op;
+	int rc = frames_table_check(&mem_db, vm->id, short_by, &op);
+
+	if (rc)
+		return rc;
+	frames_table_commit(&mem_db, &op);
+	cache_take(vm, &op);
+	return EXO_OK;
+}
+
+int64_t mem_frame_free(struct vm *vm, uint64_t pa, uint64_t count)
+{
+	struct frames_op op;
+	int64_t rc;
+
+	spin_lock(&mem_lock);
+	rc = frames_free_check(&mem_db, vm->id, pa, count, &op);
+	if (!rc)
+		rc = s2_check(&vm->s2, S2_OP_UNMAP, pa, bytes(count), 0);
+	if (!rc) {
+		unsigned need = s2_pages_needed(&vm->s2, S2_OP_UNMAP, pa,
+						bytes(count));
+
+		if (need > vm->s2_cache.nr)
+			rc = reserve_tables(vm, need - vm->s2_cache.nr);
+	}
+	if (!rc) {
+		/* The table commit took only FREE frames: the range's check
+		 * still holds; re-run it as the protocol asks. */
+		CHECK(!frames_free_check(&mem_db, vm->id, pa, count, &op));
+		CHECK(s2_unmap(&vm->s2, &vm->s2_cache, pa, bytes(count)) ==
+		      EXO_OK);
+		arch_zero_frames(pa, count);
+		frames_free_commit(&mem_db, &op);
+		cache_trim(vm, MEM_TABLE_RESERVE);
+		after_call(vm);
+	}
+	spin_unlock(&mem_lock);
+	return rc;
+}
+
+int64_t mem_frame_query(struct vm *vm, uint64_t pa, uint64_t *state,
+			uint64_t *access)
+{
+	struct frames_info info;
+	int64_t rc;
+
+	spin_lock(&mem_lock);
+	rc = frames_query(&mem_db, pa, &info);
+	if (!rc) {
+		*state = info.state;
+		*access = frames_access(&mem_db, vm->id, pa) != FRAMES_ACCESS_NONE;
+	}
+	spin_unlock(&mem_lock);
+	return rc;
+}
+
+void mem_vm_usage(struct vm *vm, uint64_t *quota, uint64_t *used)
+{
+	const struct frames_account *a;
+
+	spin_lock(&mem_lock);
+	a = frames_account(&mem_db, vm->id);
+	*quota = a ? a->quota : 0;
+	*used = a ? a->used : 0;
+	spin_unlock(&mem_lock);
+}
+
+/* --- VM life: creation and teardown ----------------------------------- */
+
+int64_t mem_vm_create(struct vm *vm, uint64_t quota, uint64_t *s2_root)
+{
+	int64_t rc;
+
+	spin_lock(&mem_lock);
+	rc = frames_vm_create(&mem_db, vm->id, quota);
+	if (!rc) {
+		rc = s2_init(&vm->s2, s2_root, vm->id);
+		s2_cache_init(&vm->s2_cache);
+		if (rc)
+			frames_vm_destroy(&mem_db, vm->id);
+	}
+	spin_unlock(&mem_lock);
+	return rc;
+}
+
+static void free_owned_run(struct vm *vm, const struct frames_run *run)
+{
+	struct frames_op op;
+
+	arch_zero_frames(run->pa, run->count);
+	CHECK(!frames_free_check(&mem_db, vm->id, run->pa, run->count, &op));
+	frames_free_commit(&mem_db, &op);
+}
+
+/* Everything the VM holds goes back to the pool, scrubbed. Its stage 2 is
+ * destroyed first, so it cannot touch a frame while it is being zeroed. */
+void mem_vm_teardown(struct vm *vm)
+{
+	struct frames_run run;
+	uint64_t cursor = 0;
+
+	spin_lock(&mem_lock);
+	s2_destroy(&vm->s2, &vm->s2_cache);
+	while (frames_vm_next(&mem_db, vm->id, &cursor, &run)) {
+		if (run.rel == FRAMES_REL_OWNED)
+			free_owned_run(vm, &run);
+		else if (run.rel != FRAMES_REL_TABLE)
+			kprintf("warning: guest '%s' still has frames at 0x%lx "
+				"in relation %d\n", vm->name,
+				(unsigned long)run.pa, run.rel);
+	}
+	cache_trim(vm, 0);
+	if (frames_vm_destroy(&mem_db, vm->id))
+		kprintf("warning: guest '%s': frame DB still charges it\n",
+			vm->name);
+	spin_unlock(&mem_lock);
+}
+
+/* --- the stage-2 invariant (debug builds) ------------------------------ */
+
+static unsigned expected_prot(enum frames_access a)
+{
+	switch (a) {
+	case FRAMES_ACCESS_RW: return MEM_GUEST_PROT;
+	case FRAMES_ACCESS_R: return S2_PROT_R;
+	case FRAMES_ACCESS_DEVICE: return S2_PROT_R | S2_PROT_W | S2_PROT_DEVICE;
+	default: return 0;
+	}
+}
+
+struct invariant_ctx {
+	struct vm *vm;
+	uint64_t mapped_pages;
+};
+
+static void check_leaf(void *c, const struct s2_leaf *leaf)
+{
+	struct invariant_ctx *ctx = c;
+
+	for (uint64_t pa = leaf->ipa; pa < leaf->ipa + leaf->size;
+	     pa += FRAMES_SIZE) {
+		unsigned want = expected_prot(frames_access(&mem_db, ctx->vm->id,
+							    pa));
+
+		if (leaf->prot != want)
+			panic("stage-2 invariant: guest '%s' maps PA 0x%lx with "
+			      "prot 0x%x, the frame DB allows 0x%x",
+			      ctx->vm->name, (unsigned long)pa, leaf->prot, want);
+		ctx->mapped_pages++;
+	}
+}
+
+static bool accessible(enum frames_rel rel)
+{
+	return rel == FRAMES_REL_OWNED || rel == FRAMES_REL_SHARED_OUT ||
+	       rel == FRAMES_REL_BORROWED || rel == FRAMES_REL_LENT_IN ||
+	       rel == FRAMES_REL_DEVICE;
+}
+
+/* Each guest's stage 2 maps PA p iff the DB lets it access p, with exactly
+ * the DB's permission. Walks both sides: O(mapped + held). */
+void mem_check_invariant(struct vm *vm)
+{
+	struct invariant_ctx ctx = { vm, 0 };
+	struct frames_run run;
+	uint64_t cursor = 0, held = 0;
+
+	s2_walk(&vm->s2, check_leaf, &ctx);
+	while (frames_vm_next(&mem_db, vm->id, &cursor, &run)) {
+		if (accessible(run.rel))
+			held += run.count;
+	}
+	if (held != ctx.mapped_pages)
+		panic("stage-2 invariant: guest '%s' may access %lu frames but "
+		      "maps %lu", vm->name, (unsigned long)held,
+		      (unsigned long)ctx.mapped_pages);
+}
+
+/* --- boot ---------------------------------------------------------------- */
+
+int mem_init(uint64_t span_base, uint64_t span_frames, void *storage,
+	     size_t size)
+{
+	uint32_t shares = (uint32_t)(span_frames / MEM_SHARE_RECORD_RATIO) + 1;
+
+	return frames_init(&mem_db, span_base, span_frames, shares, storage,
+			   size);
+}
+
+size_t mem_storage_size(uint64_t span_frames)
+{
+	uint32_t shares = (uint32_t)(span_frames / MEM_SHARE_RECORD_RATIO) + 1;
+
+	return frames_storage_size(span_frames, shares);
+}
+
+int mem_add_ram(uint64_t pa, uint64_t count)
+{
+	return frames_ram_add(&mem_db, pa, count);
+}
+
+int mem_claim_hyp(uint64_t pa, uint64_t count)
+{
+	struct frames_op op;
+	int rc = frames_hyp_claim_check(&mem_db, pa, count, &op);
+
+	if (!rc)
+		frames_hyp_claim_commit(&mem_db, &op);
+	return rc;
+}
+
+void mem_totals(uint64_t *free, uint64_t *hyp, uint64_t *held)
+{
+	*free = frames_count(&mem_db, EXO_FRAME_FREE);
+	*hyp = frames_count(&mem_db, EXO_FRAME_HYP);
+	*held = frames_guest_held(&mem_db);
+}
+
+/* Runs the frame DB's table-driven self-test in a scratch area. */
+int mem_selftest(void *scratch, size_t size)
+{
+	return frames_selftest(scratch, size);
+}

@@ -1,0 +1,125 @@
+/*
+ * The system: the boot package, the manifest, and every VM built from it.
+ * A guest whose manifest entry or image is bad is reported and skipped;
+ * the others still boot. When no guest is left, the summary is printed and
+ * the machine powers off.
+ */
+#include <el2/arch.h>
+#include <el2/bootpkg.h>
+#include <el2/el2.h>
+#include <el2/manifest.h>
+#include <el2/mem.h>
+#include <el2/percpu.h>
+#include <el2/s2.h>
+#include <el2/sched.h>
+#include <el2/summary.h>
+#include <el2/system.h>
+#include <el2/vm_ops.h>
+#include <lib/panic.h>
+#include <lib/print.h>
+#include <string.h>
+
+static struct bootpkg pkg;
+static struct manifest manifest;
+static struct vm vms[MANIFEST_MAX_GUESTS];
+static unsigned nr_vms;
+
+/* VM ids start at 1: 0 is EL2 in the frame DB. */
+#define FIRST_VM_ID 1
+
+static const char *error_name(int64_t rc)
+{
+	switch (rc) {
+	case EXO_ENOMEM: return "not enough free memory";
+	case EXO_EQUOTA: return "its quota-frames is too small";
+	case EXO_EINVAL: return "its DTB does not fit";
+	default: return "cannot be created";
+	}
+}
+
+static void fail_guest(struct vm *vm, const char *name, const char *why)
+{
+	memset(vm, 0, sizeof(*vm));
+	strncpy(vm->name, name, sizeof(vm->name) - 1);
+	vm->state = VM_FAILED;
+	vm->exit_status = -1;
+	vm->stop_reason = why;
+	kprintf("error: %s\n", why);
+}
+
+static void create_guests(uint64_t timer_freq)
+{
+	for (unsigned i = 0; i < manifest.nr_guests; i++) {
+		const struct manifest_guest *g = &manifest.guests[i];
+		struct vm *vm = &vms[nr_vms++];
+		int64_t rc;
+
+		if (g->status != MANIFEST_GUEST_OK) {
+			fail_guest(vm, g->name, g->error);
+			continue;
+		}
+		rc = vm_create(vm, FIRST_VM_ID + i, g, timer_freq);
+		if (rc) {
+			fail_guest(vm, g->name, error_name(rc));
+			kprintf("error: guest '%s' not started (%ld)\n", g->name,
+				(long)rc);
+		}
+	}
+}
+
+/* Returns false (reported) when the package or manifest is unusable. */
+static bool read_manifest(uint64_t pkg_max)
+{
+	char err[128];
+	struct bootpkg_blob m;
+
+	if (bootpkg_parse((const void *)EXO_BOOT_PKG_ADDR, pkg_max, &pkg, err,
+			  sizeof(err))) {
+		kprintf("error: boot package at 0x%lx: %s\n",
+			(unsigned long)EXO_BOOT_PKG_ADDR, err);
+		return false;
+	}
+	m = bootpkg_find(&pkg, BOOTPKG_MANIFEST_NAME);
+	if (!m.data) {
+		kprintf("error: boot package has no %s\n", BOOTPKG_MANIFEST_NAME);
+		return false;
+	}
+	if (manifest_parse(m.data, m.size, mem_ram_frames(), &manifest)) {
+		kprintf("error: manifest: %s\n", manifest.error);
+		return false;
+	}
+	manifest_bind_images(&manifest, &pkg);
+	return true;
+}
+
+uint64_t system_package_size(void)
+{
+	return pkg.size;
+}
+
+_Noreturn void system_start(uint64_t pkg_max, bool have_pkg)
+{
+	struct vcpu *first;
+
+	if (have_pkg && read_manifest(pkg_max))
+		create_guests(arch_timer_freq());
+	else if (!have_pkg)
+		kprintf("boot: no boot package at 0x%lx: no guests to run\n",
+			(unsigned long)EXO_BOOT_PKG_ADDR);
+	first = sched_first();
+	if (!first)
+		el2_all_guests_done();
+	kprintf("boot: %u guest(s) starting\n", manifest_nr_ok(&manifest));
+	arch_stage2_configure(s2_vtcr(arch_pa_bits()));
+	arch_guest_enter(first, this_cpu()->stack_top);
+}
+
+_Noreturn void el2_all_guests_done(void)
+{
+	struct summary_totals t;
+	bool ok;
+
+	mem_totals(&t.frames_free, &t.frames_hyp, &t.frames_other);
+	ok = summary_print(vms, nr_vms, &t, arch_timer_freq());
+	arch_halt(ok ? 0 : 1);
+}

@@ -1,0 +1,13 @@
+/* Booting the guests of the system manifest, and the end of the run. */
+#ifndef EXO_EL2_SYSTEM_H
+#define EXO_EL2_SYSTEM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Reads the boot package (at most pkg_max bytes at EXO_BOOT_PKG_ADDR),
+ * creates every valid guest and runs them. Never returns: the end of the
+ * run is el2_all_guests_done(). */
+_Noreturn void system_start(uint64_t pkg_max, bool have_pkg);
+
+#endif

@@ -1,0 +1,147 @@
+/*
+ * VM life: create a guest from its manifest entry (frames, stage 2, image,
+ * DTB, vCPU), and end it (exit, kill) or boot it again (restart). Every end
+ * scrubs and returns all its frames; nothing here affects another VM.
+ */
+#include <el2/arch.h>
+#include <el2/guest_dt.h>
+#include <el2/manifest.h>
+#include <el2/mem.h>
+#include <el2/sched.h>
+#include <el2/vm_ops.h>
+#include <exo/errors.h>
+#include <lib/print.h>
+#include <string.h>
+
+#define US_PER_S 1000000u
+#define MS_PER_S 1000u
+
+static uint64_t s2_roots[EXO_MAX_VMS][S2_ROOT_SIZE / sizeof(uint64_t)]
+	__attribute__((aligned(S2_ROOT_SIZE)));
+
+static const struct manifest_guest *entry_of(const struct vm *vm)
+{
+	return vm->manifest_entry;
+}
+
+static uint64_t boot_run_frames(const struct manifest_guest *g)
+{
+	return (g->elf.span >> FRAMES_SHIFT) + GUEST_DT_FRAMES + g->boot_frames;
+}
+
+/* Image, DTB and boot frames in one fresh run; the vCPU at the entry. */
+static int64_t vm_load(struct vm *vm)
+{
+	const struct manifest_guest *g = entry_of(vm);
+	uint64_t count = boot_run_frames(g), pa, dtb;
+	struct guest_dt_info dt;
+	int64_t rc = mem_frame_alloc(vm, count, 0, &pa);
+
+	if (rc)
+		return rc;
+	elf_load(g->blob.data, &g->elf, (void *)(uintptr_t)pa);
+	dtb = pa + g->elf.span;
+	dt = (struct guest_dt_info){
+		.name = vm->name, .heap_policy = g->heap_policy,
+		.granule = g->granule, .args = g->args,
+		.args_len = g->args_len, .mem_base = pa,
+		.mem_size = count << FRAMES_SHIFT,
+	};
+	if (guest_dt_build((void *)(uintptr_t)dtb,
+			   GUEST_DT_FRAMES << FRAMES_SHIFT, &dt))
+		return EXO_EINVAL;
+	vcpu_reset(&vm->vcpu, pa + g->elf.entry_offset, dtb, s2_vttbr(&vm->s2));
+	return EXO_OK;
+}
+
+static void configure(struct vm *vm, const struct manifest_guest *g,
+		      uint64_t freq)
+{
+	struct vm_config *c = &vm->config;
+
+	c->timeslice_ticks = freq * g->timeslice_us / US_PER_S;
+	c->cpu_limit_ticks = freq * g->cpu_limit_ms / MS_PER_S;
+	c->violation_limit = g->violation_limit;
+	strncpy(c->heap_policy, g->heap_policy, sizeof(c->heap_policy) - 1);
+}
+
+int64_t vm_create(struct vm *vm, unsigned id, const struct manifest_guest *g,
+		  uint64_t timer_freq)
+{
+	int64_t rc;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->id = id;
+	strncpy(vm->name, g->name, sizeof(vm->name) - 1);
+	vm->manifest_entry = g;
+	vm->vcpu.vm = vm;
+	configure(vm, g, timer_freq);
+	rc = mem_vm_create(vm, g->quota_frames, s2_roots[id]);
+	if (rc)
+		return rc;
+	rc = vm_load(vm);
+	if (rc) {
+		mem_vm_teardown(vm);
+		return rc;
+	}
+	vm->state = VM_RUNNING;
+	sched_add(&vm->vcpu);
+	return EXO_OK;
+}
+
+static void vm_stop(struct vm *vm, enum vm_state state, int64_t status,
+		    const char *reason)
+{
+	if (vm->state != VM_RUNNING)
+		return;
+	vm_console_flush(vm);
+	mem_vm_teardown(vm);
+	vm->vcpu.state = VCPU_STOPPED;
+	vm->state = state;
+	vm->exit_status = status;
+	vm->stop_reason = reason;
+	if (state == VM_EXITED)
+		kprintf("guest '%s' exited with status %ld\n", vm->name,
+			(long)status);
+	else
+		kprintf("guest '%s' torn down: %s\n", vm->name, reason);
+}
+
+void vm_exit(struct vm *vm, int64_t status)
+{
+	vm_stop(vm, VM_EXITED, status, NULL);
+}
+
+void vm_kill(struct vm *vm, const char *reason)
+{
+	vm_stop(vm, VM_KILLED, -1, reason);
+}
+
+/* Only ever called for the running vCPU (its own SYSTEM_RESET), so its
+ * fresh state is loaded into the CPU here. */
+bool vm_restart(struct vm *vm)
+{
+	const struct manifest_guest *g = entry_of(vm);
+	int64_t rc;
+
+	vm_console_flush(vm);
+	mem_vm_teardown(vm);
+	rc = mem_vm_create(vm, g->quota_frames, s2_roots[vm->id]);
+	if (!rc) {
+		rc = vm_load(vm);
+		if (rc)
+			mem_vm_teardown(vm);
+	}
+	if (rc) {
+		vm->vcpu.state = VCPU_STOPPED;
+		vm->state = VM_KILLED;
+		vm->exit_status = -1;
+		vm->stop_reason = "restart failed: no frames for a fresh boot";
+		kprintf("guest '%s' torn down: %s\n", vm->name, vm->stop_reason);
+		return false;
+	}
+	vm->stats.restarts++;
+	kprintf("guest '%s' restarted with fresh frames\n", vm->name);
+	arch_vcpu_load(&vm->vcpu);
+	return true;
+}
