@@ -35,7 +35,7 @@ struct bootpkg_header {
 
 struct bootpkg_entry {
 	char name[BOOTPKG_NAME_SIZE];
-	uint64_t offset;            /* from the package start, BOOTPKG_ALIGN'ed */
+	uint64_t offset;            /* from the package start, page-aligned */
 	uint64_t size;              /* bytes, without padding */
 };
 

@@ -71,7 +71,7 @@ struct elf64_phdr {
  * virtual addresses: the loader places vaddr_lo at the guest's first frame. */
 struct elf_info {
 	uint64_t entry;         /* e_entry */
-	uint64_t vaddr_lo;      /* lowest PT_LOAD vaddr, rounded down to a page */
+	uint64_t vaddr_lo;      /* lowest PT_LOAD vaddr, page-rounded down */
 	uint64_t vaddr_hi;      /* highest PT_LOAD end, rounded up to a page */
 	uint64_t span;          /* vaddr_hi - vaddr_lo: bytes elf_load writes */
 	uint64_t entry_offset;  /* entry - vaddr_lo: the entry in the copy */

@@ -191,7 +191,7 @@ static void manifest_guest_defaults(struct manifest_guest *g)
 	g->granule_bytes = 4u << 10;
 }
 
-/* --- one guest -------------------------------------------------------------- */
+/* --- one guest ------------------------------------------------------------ */
 
 static int manifest_name_ok(const char *name)
 {
@@ -313,7 +313,7 @@ static void manifest_parse_guest(const void *fdt, int node,
 	manifest_guest_quota(g, gname, ram_frames);
 }
 
-/* --- the whole manifest ------------------------------------------------------ */
+/* --- the whole manifest --------------------------------------------------- */
 
 static int manifest_check_dtb(const void *fdt, size_t size, struct manifest *m)
 {
@@ -386,7 +386,7 @@ int manifest_parse(const void *fdt, size_t size, uint64_t ram_frames,
 	return 0;
 }
 
-/* --- images ----------------------------------------------------------------- */
+/* --- images --------------------------------------------------------------- */
 
 static void manifest_bind_one(struct manifest_guest *g,
 			      const struct bootpkg *pkg)

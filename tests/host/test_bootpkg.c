@@ -23,7 +23,9 @@ static struct bootpkg_header *hdr(void)
 
 static struct bootpkg_entry *entry(int i)
 {
-	return (struct bootpkg_entry *)(pkg + sizeof(struct bootpkg_header)) + i;
+	uint8_t *table = pkg + sizeof(struct bootpkg_header);
+
+	return (struct bootpkg_entry *)table + i;
 }
 
 static void set_entry(int i, const char *name, uint64_t offset, uint64_t size,
@@ -194,7 +196,8 @@ Test(bootpkg, corrupted_tables_stay_inside)
 
 			make_good();
 			pkg[at] ^= (uint8_t)(1u << bit);
-			if (bootpkg_parse(pkg, sizeof(pkg), &p, err, sizeof(err)))
+			if (bootpkg_parse(pkg, sizeof(pkg), &p, err,
+					  sizeof(err)))
 				continue;
 			for (unsigned i = 0; i < p.nr_entries; i++)
 				cr_assert_leq(p.entries[i].offset +
@@ -205,7 +208,7 @@ Test(bootpkg, corrupted_tables_stay_inside)
 	}
 }
 
-/* --- tools/mkpkg ------------------------------------------------------------ */
+/* --- tools/mkpkg ---------------------------------------------------------- */
 
 static void write_file(const char *path, const void *data, size_t size)
 {

@@ -300,8 +300,8 @@ Test(elf, corrupted_headers_never_escape)
 
 		make_good();
 		for (int k = 0; k < 1 + rand() % 4; k++)
-			img[rand() % hdr_bytes] ^= (uint8_t)(1u << (rand() % 8));
-		/* An exact-size heap copy so ASan sees any read past the end. */
+			img[rand() % hdr_bytes] ^= (uint8_t)(1u << rand() % 8);
+		/* Exact-size heap copy: ASan sees any read past the end. */
 		copy = malloc(sizeof(img));
 		memcpy(copy, img, sizeof(img));
 		if (!elf_check(copy, sizeof(img), &info, err, sizeof(err))) {
