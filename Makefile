@@ -147,4 +147,23 @@ $(HOST_TESTS): $(HOST_OBJS)
 	@$(if $(Q),echo "  HOSTLD  $@")
 	$(Q)$(HOST_CC) $(HOST_SAN) -o $@ $^ -lcriterion -lfdt
 
+# --- system manifests and boot packages (docs/manifest.md) ------------------
+# guests/<name>.dts -> build/guests/<name>.dtb. A boot package is packed by a
+# rule whose recipe is $(call mkpkg,<out.pkg>,<manifest.dtb>,<guest ELFs>):
+#   $(OUT)/default.pkg: $(B)/guests/default.dtb $(ELFS) tools/mkpkg
+#   	$(call mkpkg,$@,$<,$(ELFS))
+MANIFEST_DTBS := $(patsubst %.dts,$(B)/%.dtb,$(wildcard guests/*.dts))
+.PHONY: manifests
+manifests: $(MANIFEST_DTBS)
+all host-test: manifests
+
+$(B)/%.dtb: %.dts
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  DTC     $<")
+	$(Q)dtc -I dts -O dtb -o $@ $<
+
+mkpkg = @mkdir -p $(dir $(1)); $(if $(Q),echo "  MKPKG   $(1)";) \
+	tools/mkpkg -o $(1) $(2) $(3)
+# --- end of manifests and boot packages --------------------------------------
+
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -9,10 +9,13 @@ from dataclasses import dataclass, field
 QEMU = "qemu-system-aarch64"
 MACHINE = "virt,virtualization=on,gic-version=3"
 HALT_RE = re.compile(r"^\[el2\] halting \(status (-?\d+)\)", re.M)
+# Where QEMU places the boot package (manifest + guest images): mirrors
+# EXO_BOOT_PKG_ADDR in el2/bootpkg.h; docs/manifest.md has the format.
+BOOT_PKG_ADDR = 0x48000000
 
 
 def command(kernel, cpu="max", mem="1G", smp=1, dtb=None, append=None,
-            interactive=False, extra=(), machine_extra=""):
+            interactive=False, extra=(), machine_extra="", pkg=None):
     cmd = [QEMU, "-machine", MACHINE + machine_extra, "-cpu", cpu,
            "-smp", str(smp), "-m", mem, "-no-reboot", "-nic", "none"]
     if interactive:
@@ -23,6 +26,9 @@ def command(kernel, cpu="max", mem="1G", smp=1, dtb=None, append=None,
         cmd += ["-dtb", dtb]
     if append:
         cmd += ["-append", append]
+    if pkg:
+        cmd += ["-device",
+                f"loader,file={pkg},addr={BOOT_PKG_ADDR:#x},force-raw=on"]
     cmd += list(extra) + ["-kernel", kernel]
     return cmd
 

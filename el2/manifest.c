@@ -1,0 +1,433 @@
+/*
+ * System manifest parsing. The manifest DTB is checked whole (fdt_check_full)
+ * before any property is read, and every property is length-checked. A
+ * malformed guest is marked invalid with an error naming it and the
+ * property, and the other guests still boot; only a manifest that cannot be
+ * read as a whole fails. Unknown properties are errors: a typo must never
+ * silently fall back to a default. Read-only libfdt calls only (the arm64
+ * library's write functions use SIMD registers, which EL2 never touches).
+ */
+#include <el2/manifest.h>
+#include <lib/fmt.h>
+#include <libfdt.h>
+#include <stdarg.h>
+#include <string.h>
+
+/* Parses one property's value into g; returns NULL or what is wrong. */
+typedef const char *(*manifest_prop_fn)(struct manifest_guest *g,
+					const char *val, int len);
+
+struct manifest_prop {
+	const char *name;
+	int required;
+	manifest_prop_fn parse;
+};
+
+static void manifest_guest_fail(struct manifest_guest *g, const char *gname,
+				const char *prop, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void manifest_guest_fail(struct manifest_guest *g, const char *gname,
+				const char *prop, const char *fmt, ...)
+{
+	int n = prop ? fmt_snprintf(g->error, sizeof(g->error),
+				    "guest '%s': property '%s': ", gname, prop)
+		     : fmt_snprintf(g->error, sizeof(g->error), "guest '%s': ",
+				    gname);
+	va_list ap;
+
+	if (n < 0 || (size_t)n >= sizeof(g->error))
+		n = sizeof(g->error) - 1;
+	va_start(ap, fmt);
+	fmt_vsnprintf(g->error + n, sizeof(g->error) - n, fmt, ap);
+	va_end(ap);
+	g->status = MANIFEST_GUEST_INVALID;
+}
+
+static int manifest_fail(struct manifest *m, const char *what)
+{
+	fmt_snprintf(m->error, sizeof(m->error), "manifest: %s", what);
+	return -1;
+}
+
+/* --- property values ------------------------------------------------------ */
+
+static const char *manifest_string(const char *val, int len, size_t max)
+{
+	/* One string: its only NUL is the last byte. */
+	if (len < 2 || memchr(val, '\0', (size_t)len) != val + len - 1)
+		return "must be one non-empty string";
+	if ((size_t)len - 1 > max)
+		return "string too long";
+	return NULL;
+}
+
+static const char *manifest_u32(const char *val, int len, uint32_t min,
+				uint32_t max, uint32_t *out)
+{
+	fdt32_t raw;
+
+	if (len != (int)sizeof(raw))
+		return "must be one 32-bit cell, like <64>";
+	memcpy(&raw, val, sizeof(raw));
+	*out = fdt32_to_cpu(raw);
+	if (*out < min)
+		return *out ? "value too small" : "must not be 0";
+	if (*out > max)
+		return "value too large";
+	return NULL;
+}
+
+static const char *prop_image(struct manifest_guest *g, const char *val,
+			      int len)
+{
+	const char *why = manifest_string(val, len, BOOTPKG_NAME_MAX);
+
+	if (!why)
+		g->image = val;
+	return why;
+}
+
+static const char *prop_quota(struct manifest_guest *g, const char *val,
+			      int len)
+{
+	return manifest_u32(val, len, 1, UINT32_MAX, &g->quota_frames);
+}
+
+static const char *prop_boot_frames(struct manifest_guest *g, const char *val,
+				    int len)
+{
+	return manifest_u32(val, len, 1, UINT32_MAX, &g->boot_frames);
+}
+
+static const char *prop_heap_policy(struct manifest_guest *g, const char *val,
+				    int len)
+{
+	const char *why = manifest_string(val, len, MANIFEST_STR_MAX);
+
+	if (!why)
+		g->heap_policy = val;
+	return why;
+}
+
+/* A DT string list: NUL-terminated strings back to back; empty means none. */
+static const char *prop_args(struct manifest_guest *g, const char *val,
+			     int len)
+{
+	uint32_t nr = 0;
+
+	if (len > MANIFEST_ARGS_MAX_BYTES)
+		return "longer than 1024 bytes";
+	if (len > 0 && val[len - 1] != '\0')
+		return "must be a list of strings, like \"-v\", \"x\"";
+	for (int i = 0; i < len; i++)
+		nr += val[i] == '\0';
+	if (nr > MANIFEST_MAX_ARGS)
+		return "more than 32 strings";
+	g->args = len > 0 ? val : "";
+	g->args_len = (uint32_t)len;
+	g->nr_args = nr;
+	return NULL;
+}
+
+static const char *prop_timeslice(struct manifest_guest *g, const char *val,
+				  int len)
+{
+	if (manifest_u32(val, len, MANIFEST_MIN_TIMESLICE_US,
+			 MANIFEST_MAX_TIMESLICE_US, &g->timeslice_us))
+		return "must be one cell of 100 to 1000000 (microseconds)";
+	return NULL;
+}
+
+static const char *prop_violation_limit(struct manifest_guest *g,
+					const char *val, int len)
+{
+	return manifest_u32(val, len, 1, UINT32_MAX, &g->violation_limit);
+}
+
+static const char *prop_granule(struct manifest_guest *g, const char *val,
+				int len)
+{
+	static const struct { const char *name; uint32_t bytes; } granules[] = {
+		{ "4k", 4u << 10 }, { "16k", 16u << 10 }, { "64k", 64u << 10 },
+	};
+
+	if (manifest_string(val, len, MANIFEST_STR_MAX))
+		return "must be \"4k\", \"16k\" or \"64k\"";
+	for (size_t i = 0; i < sizeof(granules) / sizeof(granules[0]); i++) {
+		if (!strcmp(val, granules[i].name)) {
+			g->granule = granules[i].name;
+			g->granule_bytes = granules[i].bytes;
+			return NULL;
+		}
+	}
+	return "must be \"4k\", \"16k\" or \"64k\"";
+}
+
+/* The known properties. A new one (say, a test-only fault-inject) is one
+ * line here, one field in struct manifest_guest and its default below. */
+static const struct manifest_prop manifest_props[] = {
+	{ "image", 1, prop_image },
+	{ "quota-frames", 1, prop_quota },
+	{ "boot-frames", 0, prop_boot_frames },
+	{ "heap-policy", 0, prop_heap_policy },
+	{ "args", 0, prop_args },
+	{ "timeslice-us", 0, prop_timeslice },
+	{ "violation-limit", 0, prop_violation_limit },
+	{ "granule", 0, prop_granule },
+};
+
+#define MANIFEST_NR_PROPS (sizeof(manifest_props) / sizeof(manifest_props[0]))
+_Static_assert(MANIFEST_NR_PROPS <= 32, "seen-mask is 32 bits");
+
+static void manifest_guest_defaults(struct manifest_guest *g)
+{
+	g->boot_frames = MANIFEST_DEFAULT_BOOT_FRAMES;
+	g->heap_policy = MANIFEST_DEFAULT_HEAP_POLICY;
+	g->args = "";
+	g->timeslice_us = MANIFEST_DEFAULT_TIMESLICE_US;
+	g->violation_limit = MANIFEST_DEFAULT_VIOLATION_LIMIT;
+	g->granule = MANIFEST_DEFAULT_GRANULE;
+	g->granule_bytes = 4u << 10;
+}
+
+/* --- one guest ------------------------------------------------------------ */
+
+static int manifest_name_ok(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > MANIFEST_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static int manifest_find_prop(const char *name)
+{
+	for (size_t i = 0; i < MANIFEST_NR_PROPS; i++)
+		if (!strcmp(name, manifest_props[i].name))
+			return (int)i;
+	return -1;
+}
+
+static const char *manifest_apply_prop(struct manifest_guest *g,
+				       const char *pname, const char *val,
+				       int len, uint32_t *seen)
+{
+	int i;
+
+	if (!val || !pname)
+		return "unreadable property";
+	i = manifest_find_prop(pname);
+	if (i < 0)
+		return "unknown property";
+	if (*seen & (1u << i))
+		return "given twice";
+	*seen |= 1u << i;
+	return manifest_props[i].parse(g, val, len);
+}
+
+/* Applies every property of the node and records which were seen; on the
+ * first bad one marks the guest invalid and returns -1. */
+static int manifest_guest_props(const void *fdt, int node,
+				struct manifest_guest *g, const char *gname,
+				uint32_t *seen)
+{
+	int off;
+
+	*seen = 0;
+	fdt_for_each_property_offset(off, fdt, node) {
+		const char *pname = NULL;
+		int len = 0;
+		const char *val = fdt_getprop_by_offset(fdt, off, &pname, &len);
+		const char *why = manifest_apply_prop(g, pname, val, len, seen);
+
+		if (why) {
+			manifest_guest_fail(g, gname, pname ? pname : "?", "%s",
+					    why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int manifest_guest_required(struct manifest_guest *g, uint32_t seen,
+				   const char *gname)
+{
+	for (size_t i = 0; i < MANIFEST_NR_PROPS; i++) {
+		if (manifest_props[i].required && !(seen & (1u << i))) {
+			manifest_guest_fail(g, gname, manifest_props[i].name,
+					    "missing (required)");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Checks between properties, and against the machine. */
+static void manifest_guest_quota(struct manifest_guest *g, const char *gname,
+				 uint64_t ram_frames)
+{
+	if (g->quota_frames > ram_frames)
+		manifest_guest_fail(g, gname, "quota-frames",
+				    "%u frames exceed the %lu frames of RAM",
+				    g->quota_frames, (unsigned long)ram_frames);
+	else if (g->boot_frames >= g->quota_frames)
+		manifest_guest_fail(g, gname, "boot-frames",
+				    "%u frames leave no room for the image in "
+				    "quota-frames (%u)",
+				    g->boot_frames, g->quota_frames);
+}
+
+static void manifest_parse_guest(const void *fdt, int node,
+				 uint64_t ram_frames, struct manifest_guest *g)
+{
+	const char *gname = fdt_get_name(fdt, node, NULL);
+	int sub = fdt_first_subnode(fdt, node);
+	uint32_t seen;
+
+	memset(g, 0, sizeof(*g));
+	g->node = node;
+	manifest_guest_defaults(g);
+	fmt_snprintf(g->name, sizeof(g->name), "%s", gname);
+	if (!manifest_name_ok(gname)) {
+		manifest_guest_fail(g, gname, NULL, "name must be 1 to 15 "
+				    "characters of [a-z0-9_-]");
+		return;
+	}
+	if (sub >= 0) {
+		manifest_guest_fail(g, gname, NULL, "unexpected subnode '%s'",
+				    fdt_get_name(fdt, sub, NULL));
+		return;
+	}
+	if (manifest_guest_props(fdt, node, g, gname, &seen) ||
+	    manifest_guest_required(g, seen, gname))
+		return;
+	manifest_guest_quota(g, gname, ram_frames);
+}
+
+/* --- the whole manifest --------------------------------------------------- */
+
+static int manifest_check_dtb(const void *fdt, size_t size, struct manifest *m)
+{
+	int rc;
+
+	if (size < sizeof(struct fdt_header))
+		return manifest_fail(m, "not a DTB (smaller than a DTB header)");
+	rc = fdt_check_full(fdt, size);
+	if (rc) {
+		fmt_snprintf(m->error, sizeof(m->error),
+			     "manifest: not a valid DTB: %s", fdt_strerror(rc));
+		return -1;
+	}
+	if (fdt_node_check_compatible(fdt, 0, MANIFEST_COMPATIBLE))
+		return manifest_fail(m, "root compatible is not \"exo,system\"");
+	return 0;
+}
+
+static int manifest_duplicate(const void *fdt, int guests, int node)
+{
+	const char *name = fdt_get_name(fdt, node, NULL);
+	int other;
+
+	fdt_for_each_subnode(other, fdt, guests) {
+		if (other == node)
+			return 0;
+		if (!strcmp(name, fdt_get_name(fdt, other, NULL)))
+			return 1;
+	}
+	return 0;
+}
+
+static int manifest_parse_guests(const void *fdt, int guests,
+				 uint64_t ram_frames, struct manifest *m)
+{
+	int node;
+
+	fdt_for_each_subnode(node, fdt, guests) {
+		if (m->nr_guests == MANIFEST_MAX_GUESTS)
+			return manifest_fail(m, "too many guests (at most 63)");
+		if (manifest_duplicate(fdt, guests, node)) {
+			fmt_snprintf(m->error, sizeof(m->error),
+				     "manifest: two guests are named '%s'",
+				     fdt_get_name(fdt, node, NULL));
+			return -1;
+		}
+		manifest_parse_guest(fdt, node, ram_frames,
+				     &m->guests[m->nr_guests++]);
+	}
+	if (!m->nr_guests)
+		return manifest_fail(m, "node /guests has no guests");
+	return 0;
+}
+
+int manifest_parse(const void *fdt, size_t size, uint64_t ram_frames,
+		   struct manifest *out)
+{
+	int guests;
+
+	memset(out, 0, sizeof(*out));
+	if (manifest_check_dtb(fdt, size, out))
+		return -1;
+	guests = fdt_subnode_offset(fdt, 0, "guests");
+	if (guests < 0)
+		return manifest_fail(out, "no /guests node");
+	if (manifest_parse_guests(fdt, guests, ram_frames, out)) {
+		out->nr_guests = 0;
+		return -1;
+	}
+	return 0;
+}
+
+/* --- images --------------------------------------------------------------- */
+
+static void manifest_bind_one(struct manifest_guest *g,
+			      const struct bootpkg *pkg)
+{
+	char why[MANIFEST_ERR_SIZE];
+	uint64_t need;
+
+	g->blob = bootpkg_find(pkg, g->image);
+	if (!g->blob.data) {
+		manifest_guest_fail(g, g->name, "image",
+				    "no entry '%s' in the boot package",
+				    g->image);
+		return;
+	}
+	if (elf_check(g->blob.data, g->blob.size, &g->elf, why, sizeof(why))) {
+		manifest_guest_fail(g, g->name, "image", "%s: %s", g->image,
+				    why);
+		return;
+	}
+	need = elf_frames(&g->elf) + g->boot_frames;
+	if (need > g->quota_frames)
+		manifest_guest_fail(g, g->name, "quota-frames",
+				    "%u frames cannot hold the image (%lu) and "
+				    "boot-frames (%u)", g->quota_frames,
+				    (unsigned long)elf_frames(&g->elf),
+				    g->boot_frames);
+}
+
+unsigned manifest_bind_images(struct manifest *m, const struct bootpkg *pkg)
+{
+	for (unsigned i = 0; i < m->nr_guests; i++)
+		if (m->guests[i].status == MANIFEST_GUEST_OK)
+			manifest_bind_one(&m->guests[i], pkg);
+	return manifest_nr_ok(m);
+}
+
+unsigned manifest_nr_ok(const struct manifest *m)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < m->nr_guests; i++)
+		n += m->guests[i].status == MANIFEST_GUEST_OK;
+	return n;
+}

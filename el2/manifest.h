@@ -1,0 +1,85 @@
+/*
+ * The system manifest: a DTB (compiled by dtc from a .dts) in the boot
+ * package that says which guests to boot and with what resources. This
+ * header owns the parsed form. manifest.c reads the DTB with read-only
+ * libfdt calls only and never allocates, loads or starts anything: it
+ * decides what is valid, the boot code acts on it. docs/manifest.md is the
+ * reference for every property.
+ */
+#ifndef EXO_EL2_MANIFEST_H
+#define EXO_EL2_MANIFEST_H
+
+#include <el2/bootpkg.h>
+#include <el2/elf.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MANIFEST_COMPATIBLE "exo,system"
+#define MANIFEST_MAX_GUESTS 63      /* VMIDs 1..63; 0 is nobody's */
+#define MANIFEST_NAME_MAX 15
+#define MANIFEST_STR_MAX 63         /* heap-policy */
+#define MANIFEST_MAX_ARGS 32
+#define MANIFEST_ARGS_MAX_BYTES 1024
+#define MANIFEST_ERR_SIZE 160
+
+#define MANIFEST_DEFAULT_BOOT_FRAMES 64
+#define MANIFEST_DEFAULT_HEAP_POLICY "tlsf"
+#define MANIFEST_DEFAULT_TIMESLICE_US 10000
+#define MANIFEST_MIN_TIMESLICE_US 100
+#define MANIFEST_MAX_TIMESLICE_US 1000000
+#define MANIFEST_DEFAULT_VIOLATION_LIMIT 3
+#define MANIFEST_DEFAULT_GRANULE "4k"
+
+enum manifest_status {
+	MANIFEST_GUEST_OK,          /* valid: boot it */
+	MANIFEST_GUEST_INVALID,     /* error says why; skipped, others boot */
+};
+
+struct manifest_guest {
+	char name[MANIFEST_NAME_MAX + 1];
+	enum manifest_status status;
+	char error[MANIFEST_ERR_SIZE];  /* "guest 'x': property 'y': ..." */
+	int node;                   /* its node in the manifest DTB */
+
+	/* Strings point into the manifest DTB, which must stay in place. */
+	const char *image;          /* boot package entry name */
+	uint32_t quota_frames;      /* everything it may hold, 4 KiB frames */
+	uint32_t boot_frames;       /* stack + early heap beyond the image */
+	const char *heap_policy;    /* for the guest; EL2 does not read it */
+	const char *args;           /* argv as NUL-separated strings */
+	uint32_t args_len;          /* bytes of args, last NUL included */
+	uint32_t nr_args;
+	uint32_t timeslice_us;
+	uint32_t violation_limit;   /* torn down at this many violations */
+	const char *granule;        /* "4k", "16k" or "64k", for the guest */
+	uint32_t granule_bytes;
+
+	/* Filled by manifest_bind_images. */
+	struct bootpkg_blob blob;
+	struct elf_info elf;
+};
+
+struct manifest {
+	unsigned nr_guests;         /* valid and invalid ones, in DTB order */
+	struct manifest_guest guests[MANIFEST_MAX_GUESTS];
+	char error[MANIFEST_ERR_SIZE]; /* whole-manifest error, or "" */
+};
+
+/* Parses the manifest DTB at fdt (size bytes readable) for a machine with
+ * ram_frames 4 KiB frames of RAM. Returns 0 when the manifest as a whole is
+ * usable (each guest then has its own status), or -1 with out->error set
+ * when it is not (not a DTB, wrong compatible, no guests, too many,
+ * duplicate names). */
+int manifest_parse(const void *fdt, size_t size, uint64_t ram_frames,
+		   struct manifest *out);
+
+/* For each valid guest: finds its image in the package, checks the ELF and
+ * that image + boot-frames fit its quota. A guest that fails becomes
+ * invalid with an error naming the 'image' or 'quota-frames' property.
+ * Returns the number of guests still valid. */
+unsigned manifest_bind_images(struct manifest *m, const struct bootpkg *pkg);
+
+/* Valid guests. */
+unsigned manifest_nr_ok(const struct manifest *m);
+
+#endif
