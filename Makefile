@@ -62,12 +62,15 @@ LIB_SRCS := $(wildcard lib/*.c)
 EL2_SRCS := $(wildcard el2/*.c el2/arch/*.c el2/arch/*.S)
 EL2_TEST_SRCS := $(wildcard tests/target/el2/*.c)
 
-el2_obj = $(patsubst %,$(OUT)/el2/%.o,$(1))
-EL2_OBJS := $(call el2_obj,$(EL2_SRCS) $(LIB_SRCS))
-EL2_TEST_OBJS := $(call el2_obj,$(EL2_TEST_SRCS))
+# Two EL2 builds: release (make run) and debug (the on-target tests): the
+# debug one runs the frame DB self-test at boot, checks the stage-2
+# invariant after every memory hypercall, and links the EL2 self-tests.
+EL2_OBJS := $(patsubst %,$(OUT)/el2/%.o,$(EL2_SRCS) $(LIB_SRCS))
+EL2_DEBUG_OBJS := $(patsubst %,$(OUT)/el2-debug/%.o,$(EL2_SRCS) $(LIB_SRCS) \
+	$(EL2_TEST_SRCS))
 
 EL2_IMAGE := $(OUT)/exo-el2.elf
-EL2_TEST_IMAGE := $(OUT)/exo-el2-test.elf
+EL2_TEST_IMAGE := $(OUT)/exo-el2-debug.elf
 
 # --- host (unit tests, tools) ----------------------------------------------
 HOST_CC := clang
@@ -130,13 +133,22 @@ $(OUT)/el2/%.S.o: %.S
 	@$(if $(Q),echo "  AS      $<  [el2 $(TOOLCHAIN)]")
 	$(Q)$(TCC) $(EL2_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
 
+$(OUT)/el2-debug/%.c.o: %.c | $(FDT_HEADERS)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<  [el2-debug $(TOOLCHAIN)]")
+	$(Q)$(TCC) $(EL2_CFLAGS) -DEXO_DEBUG $(if $(filter lib/string.c,$<),-fno-builtin) -c $< -o $@
+
+$(OUT)/el2-debug/%.S.o: %.S
+	@mkdir -p $(@D)
+	$(Q)$(TCC) $(EL2_CFLAGS) -DEXO_DEBUG -D__ASSEMBLY__ -c $< -o $@
+
 $(EL2_IMAGE): $(EL2_OBJS) el2/el2.ld $(ARM64_LIBFDT)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(TLD) $(EL2_LDFLAGS) -o $@ $(EL2_OBJS) $(ARM64_LIBFDT)
 
-$(EL2_TEST_IMAGE): $(EL2_OBJS) $(EL2_TEST_OBJS) el2/el2.ld $(ARM64_LIBFDT)
+$(EL2_TEST_IMAGE): $(EL2_DEBUG_OBJS) el2/el2.ld $(ARM64_LIBFDT)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(TLD) $(EL2_LDFLAGS) -o $@ $(EL2_OBJS) $(EL2_TEST_OBJS) $(ARM64_LIBFDT)
+	$(Q)$(TLD) $(EL2_LDFLAGS) -o $@ $(EL2_DEBUG_OBJS) $(ARM64_LIBFDT)
 
 $(B)/host/%.c.o: %.c
 	@mkdir -p $(@D)

@@ -15,7 +15,8 @@ struct vcpu_fpsimd;
 
 /* Addresses of the image's parts (from el2/el2.ld). */
 struct image_layout {
-	uint64_t start, text_end, rodata_end, stack_guard, stack_bottom, end;
+	uint64_t start, text_end, rodata_end, stack_guard, stack_bottom;
+	uint64_t stack_top, end;
 };
 struct image_layout arch_image_layout(void);
 

@@ -10,8 +10,15 @@
 #include <el2/pl011.h>
 #include <el2/platform.h>
 #include <el2/psci.h>
+#include <el2/bootpkg.h>
 #include <el2/el2.h>
 #include <el2/gic.h>
+#include <el2/mem.h>
+#include <el2/percpu.h>
+#include <el2/sched.h>
+#include <el2/system.h>
+#include <libfdt.h>
+#include <el2/frames.h>
 #include <lib/panic.h>
 #include <lib/print.h>
 #include <string.h>
@@ -22,6 +29,7 @@ static uint64_t hyp_tables[HYP_TABLE_PAGES][512] __attribute__((aligned(4096)));
 static unsigned hyp_tables_used;
 static struct platform platform;
 static struct hyp_mm hyp_mm;
+static uint64_t frames_db_end;   /* first page after the frame DB */
 
 static uint64_t *hyp_table_alloc(void *ctx)
 {
@@ -121,8 +129,109 @@ static void read_platform(void)
 	platform_print(&platform);
 }
 
+/* The span of RAM the frame DB covers: lowest base to highest end. */
+static void ram_span(uint64_t *base, uint64_t *end)
+{
+	*base = UINT64_MAX;
+	*end = 0;
+	for (unsigned i = 0; i < platform.nr_ram; i++) {
+		const struct mem_range *r = &platform.ram[i];
+
+		if (r->base < *base)
+			*base = r->base;
+		if (r->base + r->size > *end)
+			*end = r->base + r->size;
+	}
+}
+
+static const struct mem_range *ram_holding(uint64_t pa)
+{
+	for (unsigned i = 0; i < platform.nr_ram; i++) {
+		const struct mem_range *r = &platform.ram[i];
+
+		if (pa >= r->base && pa - r->base < r->size)
+			return r;
+	}
+	return NULL;
+}
+
+static void claim(const char *what, uint64_t start, uint64_t end)
+{
+	int rc = mem_claim_hyp(page_down(start),
+			       (page_up(end) - page_down(start)) >> 12);
+
+	if (rc)
+		boot_fail(what, rc);
+}
+
+/* The DB lives right after the EL2 image; the DTB, the image, the DB and
+ * the boot package are EL2's (HYP); all other RAM is FREE. */
+static uint64_t frames_setup(bool *have_pkg)
+{
+	struct image_layout img = arch_image_layout();
+	uint64_t base, end, frames, db = page_up(img.end), size;
+	const struct mem_range *pkg_ram = ram_holding(EXO_BOOT_PKG_ADDR);
+	uint64_t pkg_max = pkg_ram ? pkg_ram->base + pkg_ram->size -
+					     EXO_BOOT_PKG_ADDR : 0;
+
+	ram_span(&base, &end);
+	frames = (end - base) >> 12;
+	size = mem_storage_size(frames);
+	if (!size || db + size > (pkg_ram ? EXO_BOOT_PKG_ADDR : end))
+		boot_fail("placing the frame DB after the EL2 image", -1);
+	if (mem_init(base, frames, (void *)(uintptr_t)db, size))
+		boot_fail("initialising the frame DB", -1);
+	for (unsigned i = 0; i < platform.nr_ram; i++)
+		if (mem_add_ram(platform.ram[i].base, platform.ram[i].size >> 12))
+			boot_fail("adding RAM to the frame DB", -1);
+	claim("claiming the host DTB", VIRT_DTB_ADDR,
+	      VIRT_DTB_ADDR + fdt_totalsize((const void *)VIRT_DTB_ADDR));
+	claim("claiming the EL2 image", img.start, img.end);
+	claim("claiming the frame DB", db, db + size);
+	frames_db_end = page_up(db + size);
+	*have_pkg = pkg_ram && *(const uint32_t *)EXO_BOOT_PKG_ADDR == BOOTPKG_MAGIC;
+	if (*have_pkg) {
+		const struct bootpkg_header *h = (const void *)EXO_BOOT_PKG_ADDR;
+		uint64_t pkg_size = h->total_size < pkg_max ? h->total_size
+							    : pkg_max;
+
+		claim("claiming the boot package", EXO_BOOT_PKG_ADDR,
+		      EXO_BOOT_PKG_ADDR + pkg_size);
+	}
+	kprintf("frames: %lu MiB of RAM, DB %lu KiB at 0x%lx\n",
+		(unsigned long)((end - base) >> 20), (unsigned long)(size >> 10),
+		(unsigned long)db);
+	return pkg_max;
+}
+
+#ifdef EXO_DEBUG
+/* Debug builds: the frame DB's table-driven self-test, in a scratch area of
+ * FREE RAM above the DB (zeroed again afterwards: FREE means scrubbed). */
+static void debug_checks(void)
+{
+	uint64_t scratch = frames_db_end;
+	size_t size = frames_selftest_scratch_size();
+	int failed = mem_selftest((void *)(uintptr_t)scratch, size);
+
+	arch_zero_frames(scratch, page_up(size) >> 12);
+	if (failed)
+		panic("frame DB self-test: %d transitions wrong", failed);
+	kprintf("debug: frame DB self-test passed; stage-2 invariant checked "
+		"after every memory hypercall\n");
+	mem_set_debug_checks(true);
+}
+#else
+static void debug_checks(void)
+{
+}
+#endif
+
 void el2_main(void)
 {
+	struct image_layout img;
+	bool have_pkg;
+	uint64_t pkg_max;
+
 	pl011_init(VIRT_EARLY_PL011_BASE);
 	print_set_console(pl011_write, "[el2] ");
 	kprintf("exo EL2 (%s) booting\n", EXO_VERSION);
@@ -132,8 +241,12 @@ void el2_main(void)
 	arch_el2_traps_init();
 	if (!gic_init(&platform, arch_mpidr()))
 		boot_fail("setting up the GICv3", -1);
+	pkg_max = frames_setup(&have_pkg);
+	debug_checks();
 	if (el2_test_hook)
 		el2_test_hook(&platform);
-	kprintf("boot complete\n");
-	arch_halt(0);
+	img = arch_image_layout();
+	percpu_init(0, arch_mpidr(), img.stack_top);
+	sched_init(platform.timer_intid[TIMER_HYP_PHYS]);
+	system_start(pkg_max, have_pkg);
 }

@@ -145,6 +145,12 @@ static const char *prop_violation_limit(struct manifest_guest *g,
 	return manifest_u32(val, len, 1, UINT32_MAX, &g->violation_limit);
 }
 
+static const char *prop_cpu_limit(struct manifest_guest *g, const char *val,
+				  int len)
+{
+	return manifest_u32(val, len, 0, UINT32_MAX, &g->cpu_limit_ms);
+}
+
 static const char *prop_granule(struct manifest_guest *g, const char *val,
 				int len)
 {
@@ -175,6 +181,7 @@ static const struct manifest_prop manifest_props[] = {
 	{ "timeslice-us", 0, prop_timeslice },
 	{ "violation-limit", 0, prop_violation_limit },
 	{ "granule", 0, prop_granule },
+	{ "cpu-limit-ms", 0, prop_cpu_limit },
 };
 
 #define MANIFEST_NR_PROPS (sizeof(manifest_props) / sizeof(manifest_props[0]))

@@ -51,6 +51,7 @@ struct manifest_guest {
 	uint32_t nr_args;
 	uint32_t timeslice_us;
 	uint32_t violation_limit;   /* torn down at this many violations */
+	uint32_t cpu_limit_ms;      /* CPU time before teardown; 0: none */
 	const char *granule;        /* "4k", "16k" or "64k", for the guest */
 	uint32_t granule_bytes;
 

@@ -8,7 +8,7 @@
 #include <el2/hyp_mm.h>
 
 extern char __image_start[], __text_end[], __rodata_end[], __stack_guard[],
-	__stack_bottom[], __image_end[];
+	__stack_bottom[], __stack_top[], __image_end[];
 
 struct image_layout arch_image_layout(void)
 {
@@ -18,6 +18,7 @@ struct image_layout arch_image_layout(void)
 		.rodata_end = (uint64_t)__rodata_end,
 		.stack_guard = (uint64_t)__stack_guard,
 		.stack_bottom = (uint64_t)__stack_bottom,
+		.stack_top = (uint64_t)__stack_top,
 		.end = (uint64_t)__image_end,
 	};
 }

@@ -42,7 +42,7 @@ def test_mmu_on_with_wxn(boot):
     ("undef", "EC 0x00 unknown reason", "ISS 0x0"),
 ])
 def test_own_protection_faults_are_reported(boot, case, ec, kind):
-    r = boot("exo-el2-test.elf", append=f"exo.test={case}")
+    r = boot("exo-el2-debug.elf", append=f"exo.test={case}")
     assert "unexpected exception: synchronous from EL2 with SP_EL2" in r.output, r.tail()
     assert ec in r.output and kind in r.output, r.tail()
     assert re.search(r"ELR 0x[0-9a-f]{16}  SPSR 0x[0-9a-f]{8}", r.output)
@@ -51,20 +51,20 @@ def test_own_protection_faults_are_reported(boot, case, ec, kind):
 
 
 def test_write_fault_address_is_the_target(boot):
-    r = boot("exo-el2-test.elf", append="exo.test=write-text")
+    r = boot("exo-el2-debug.elf", append="exo.test=write-text")
     target = re.search(r"writing EL2 text at (0x[0-9a-f]+)", r.output).group(1)
     far = re.search(r"FAR (0x[0-9a-f]+)", r.output).group(1)
     assert int(far, 16) == int(target, 16)
 
 
 def test_stack_protector_catches_smash(boot):
-    r = boot("exo-el2-test.elf", append="exo.test=stack-smash")
+    r = boot("exo-el2-debug.elf", append="exo.test=stack-smash")
     assert "PANIC: stack protector: corrupted stack frame detected" in r.output
     assert r.halt_status() == 1
 
 
 def test_test_image_without_test_boots_clean(boot):
-    expect_clean(boot("exo-el2-test.elf"))
+    expect_clean(boot("exo-el2-debug.elf"))
 
 
 @pytest.mark.parametrize("edit, words", [
@@ -87,7 +87,7 @@ def test_broken_dtb_is_reported(boot, edit, words):
 
 
 def test_hyp_timer_interrupts_reach_el2(boot):
-    r = boot("exo-el2-test.elf", append="exo.test=hyp-timer")
+    r = boot("exo-el2-debug.elf", append="exo.test=hyp-timer")
     expect_clean(r)
     assert r.output.count("(INTID 26)") == 5
     assert "selftest: hyp timer ok after 5 ticks" in r.output

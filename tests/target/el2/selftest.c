@@ -1,5 +1,5 @@
 /*
- * Test-only EL2 entry (linked into exo-el2-test.elf, never the normal
+ * Test-only EL2 entry (linked into exo-el2-debug.elf, never the normal
  * image): breaks one of EL2's own protections, chosen by
  * "exo.test=<name>" in /chosen/bootargs, so the on-target tests can check
  * that the fault is taken and reported.
