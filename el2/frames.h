@@ -1,0 +1,278 @@
+/*
+ * The frame ownership DB: who owns every 4 KiB frame of RAM EL2 manages,
+ * who borrows it and with which permission, and what each VM is charged.
+ * It owns no memory (the caller hands it storage) and never touches a
+ * stage-2 table, scrubs a frame or panics on a guest-controlled value.
+ * See docs/memory-model.md for states, transitions, errors and layout.
+ *
+ * Locking: every function is called with the caller's frame-DB lock held.
+ * A check and its commit run under ONE hold of that lock, and no other
+ * commit may run between them: a check's verdict (and the table frames it
+ * reserved) is valid only until the next commit. The DB has no global
+ * state: everything lives in struct frames_db and the caller's storage.
+ *
+ * Two phases: frames_<transition>_check() validates the whole request,
+ * may fail, changes nothing and fills a struct frames_op;
+ * frames_<transition>_commit() applies that op and cannot fail. Between the
+ * two, the caller prepares stage-2 (with the table frames the op reserved),
+ * unmaps and scrubs.
+ */
+#ifndef EXO_EL2_FRAMES_H
+#define EXO_EL2_FRAMES_H
+
+#include <exo/errors.h>
+#include <exo/frame_state.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FRAMES_SHIFT 12
+#define FRAMES_SIZE (UINT64_C(1) << FRAMES_SHIFT)
+
+/* VM ids 1..EXO_MAX_VMS-1; 0 is EL2 (or "nobody"). */
+#define EXO_MAX_VMS 64
+#define FRAMES_VM_EL2 0
+
+#define FRAMES_MAX_DEVICES 16      /* MMIO ranges registered at boot */
+#define FRAMES_OP_MAX_TABLES 8     /* stage-2 table frames one op reserves */
+#define FRAMES_MAX_ALIGN_LOG2 18   /* runs aligned to at most 1 GiB */
+#define FRAMES_SHARE_NONE UINT32_MAX
+
+/* Permission a borrower gets on a SHARED frame. */
+enum frames_perm {
+	FRAMES_PERM_R = 1,
+	FRAMES_PERM_RW = 2,
+};
+
+/* What a VM may do with a PA: the stage-2 invariant compares with this. */
+enum frames_access {
+	FRAMES_ACCESS_NONE = 0,
+	FRAMES_ACCESS_R = 1,
+	FRAMES_ACCESS_RW = 2,
+	FRAMES_ACCESS_DEVICE = 3,   /* RW with device attributes */
+};
+
+/* One per frame of the span, 8 bytes. */
+struct frames_entry {
+	uint8_t state;   /* enum exo_frame_state */
+	uint8_t owner;   /* OWNED/SHARED/LENT: owner; HYP: VM charged, or 0 */
+	uint8_t peer;    /* LENT: the borrower */
+	uint8_t pad;
+	uint32_t share;  /* SHARED: index of its share record */
+};
+
+/* Borrowers of one SHARED frame. A free record has borrowers == 0 and keeps
+ * the index of the next free record in rw. */
+struct frames_share {
+	uint64_t borrowers;  /* bit h: VM h borrows the frame */
+	uint64_t rw;         /* bit h: ... with RW (else R) */
+};
+
+struct frames_account {
+	uint64_t quota;     /* frames it may be charged for */
+	uint64_t used;      /* owned (also shared or lent out) + table frames */
+	uint64_t peak;      /* highest used */
+	uint64_t tables;    /* of used: stage-2 table frames */
+	uint64_t borrowed;  /* frames shared with it or lent to it: free */
+	uint32_t devices;   /* device ranges assigned to it */
+	bool live;
+};
+
+struct frames_device {
+	uint64_t base;
+	uint64_t count;
+	uint8_t owner;      /* 0: unassigned */
+};
+
+struct frames_db {
+	uint64_t base;               /* PA of frame 0 */
+	uint64_t nr;                 /* frames in the span */
+	struct frames_entry *entry;  /* nr entries */
+	struct frames_share *share;  /* nr_shares records */
+	uint32_t nr_shares;
+	uint32_t share_free;         /* head of the free-record list */
+	uint32_t shares_left;
+	unsigned nr_devices;
+	uint64_t count[EXO_FRAME_DEVICE + 1];  /* frames per state (span) */
+	uint64_t hyp_charged;        /* HYP frames charged to a VM */
+	struct frames_device device[FRAMES_MAX_DEVICES];
+	struct frames_account acct[EXO_MAX_VMS];
+};
+
+enum frames_op_kind {
+	FRAMES_OP_NONE = 0,
+	FRAMES_OP_HYP_CLAIM,
+	FRAMES_OP_HYP_RELEASE,
+	FRAMES_OP_ALLOC,
+	FRAMES_OP_FREE,
+	FRAMES_OP_SHARE,
+	FRAMES_OP_UNSHARE,
+	FRAMES_OP_LEND,
+	FRAMES_OP_RECLAIM,
+	FRAMES_OP_DONATE,
+	FRAMES_OP_TABLE,
+	FRAMES_OP_TABLE_FREE,
+	FRAMES_OP_DEVICE_ASSIGN,
+	FRAMES_OP_DEVICE_RELEASE,
+};
+
+/* A checked request, filled by a check and consumed by its commit. */
+struct frames_op {
+	enum frames_op_kind kind;
+	uint8_t vm;          /* the acting VM (owner) */
+	uint8_t peer;        /* the other VM: borrower, recipient */
+	uint8_t perm;        /* share: enum frames_perm */
+	uint64_t pa;         /* first frame (alloc: the run found) */
+	uint64_t count;
+	unsigned device;     /* device ops: index of the range */
+	uint32_t shares;     /* share: records the commit takes */
+	uint8_t tables_vm;   /* VM the reserved table frames are charged to */
+	unsigned nr_tables;
+	uint64_t tables[FRAMES_OP_MAX_TABLES];  /* reserved, FREE until commit */
+};
+
+/* Facts about one PA. */
+struct frames_info {
+	enum exo_frame_state state;
+	uint8_t owner;       /* see struct frames_entry; DEVICE: 0 unassigned */
+	uint8_t peer;        /* LENT: the borrower */
+	uint64_t borrowers;  /* SHARED: bitmask of borrowers */
+	uint64_t rw;         /* SHARED: borrowers with RW */
+};
+
+/* What a VM holds, for teardown: runs of frames with one relation. */
+enum frames_rel {
+	FRAMES_REL_OWNED,       /* OWNED(vm): free it */
+	FRAMES_REL_SHARED_OUT,  /* SHARED(vm -> ...): unshare each borrower */
+	FRAMES_REL_LENT_OUT,    /* LENT(vm -> peer): reclaim */
+	FRAMES_REL_BORROWED,    /* SHARED(peer -> vm ...): peer unshares */
+	FRAMES_REL_LENT_IN,     /* LENT(peer -> vm): peer reclaims */
+	FRAMES_REL_TABLE,       /* HYP charged to vm: table free */
+	FRAMES_REL_DEVICE,      /* DEVICE(vm): device release */
+};
+
+struct frames_run {
+	uint64_t pa;
+	uint64_t count;
+	enum frames_rel rel;
+	uint8_t peer;   /* LENT_OUT: borrower; BORROWED, LENT_IN: owner */
+};
+
+/* --- set-up (boot, single CPU) --------------------------------------- */
+/* Bytes of storage for a span of nr_frames and nr_shares share records;
+ * 0 if that overflows. */
+size_t frames_storage_size(uint64_t nr_frames, uint32_t nr_shares);
+/* Every frame of [base, base + nr_frames * 4 KiB) starts NONE. storage must
+ * be 8-byte aligned and at least frames_storage_size() bytes. */
+int frames_init(struct frames_db *db, uint64_t base, uint64_t nr_frames,
+		uint32_t nr_shares, void *storage, size_t size);
+/* NONE -> FREE for a RAM range inside the span. */
+int frames_ram_add(struct frames_db *db, uint64_t pa, uint64_t count);
+/* Registers an MMIO range outside the span, unassigned. */
+int frames_device_add(struct frames_db *db, uint64_t pa, uint64_t count);
+int frames_vm_create(struct frames_db *db, unsigned vm, uint64_t quota);
+/* Refused (EXO_EBUSY) while the VM is charged, borrows or has devices. */
+int frames_vm_destroy(struct frames_db *db, unsigned vm);
+
+/* --- transitions: check (may fail, changes nothing), then commit ------- */
+/* FREE -> HYP, EL2's own (boot: image, DB, boot package). */
+int frames_hyp_claim_check(const struct frames_db *db, uint64_t pa,
+			   uint64_t count, struct frames_op *op);
+void frames_hyp_claim_commit(struct frames_db *db, const struct frames_op *op);
+/* HYP (not a table frame) -> FREE: boot-time data EL2 is done with. */
+int frames_hyp_release_check(const struct frames_db *db, uint64_t pa,
+			     uint64_t count, struct frames_op *op);
+void frames_hyp_release_commit(struct frames_db *db,
+			       const struct frames_op *op);
+
+/* FREE -> OWNED(vm), count frames aligned to 2^align_log2 frames, plus
+ * nr_tables table frames for vm's stage-2; all charged to vm. */
+int frames_alloc_check(const struct frames_db *db, unsigned vm,
+		       uint64_t count, unsigned align_log2,
+		       unsigned nr_tables, struct frames_op *op);
+int frames_alloc_at_check(const struct frames_db *db, unsigned vm,
+			  uint64_t pa, uint64_t count, unsigned nr_tables,
+			  struct frames_op *op);
+void frames_alloc_commit(struct frames_db *db, const struct frames_op *op);
+
+/* OWNED(vm) -> FREE. The caller unmaps and scrubs before the commit. */
+int frames_free_check(const struct frames_db *db, unsigned vm, uint64_t pa,
+		      uint64_t count, struct frames_op *op);
+void frames_free_commit(struct frames_db *db, const struct frames_op *op);
+
+/* OWNED(vm) or SHARED(vm) -> SHARED(vm) with borrower added (perm). */
+int frames_share_check(const struct frames_db *db, unsigned vm,
+		       unsigned borrower, uint64_t pa, uint64_t count,
+		       enum frames_perm perm, unsigned nr_tables,
+		       struct frames_op *op);
+void frames_share_commit(struct frames_db *db, const struct frames_op *op);
+/* Removes borrower; the frame's last borrower leaving makes it OWNED. */
+int frames_unshare_check(const struct frames_db *db, unsigned vm,
+			 unsigned borrower, uint64_t pa, uint64_t count,
+			 struct frames_op *op);
+void frames_unshare_commit(struct frames_db *db, const struct frames_op *op);
+
+/* OWNED(vm) -> LENT(vm -> borrower) and back. */
+int frames_lend_check(const struct frames_db *db, unsigned vm,
+		      unsigned borrower, uint64_t pa, uint64_t count,
+		      unsigned nr_tables, struct frames_op *op);
+void frames_lend_commit(struct frames_db *db, const struct frames_op *op);
+int frames_reclaim_check(const struct frames_db *db, unsigned vm,
+			 unsigned borrower, uint64_t pa, uint64_t count,
+			 struct frames_op *op);
+void frames_reclaim_commit(struct frames_db *db, const struct frames_op *op);
+
+/* OWNED(vm) -> OWNED(to); the charge moves, refused over to's quota. */
+int frames_donate_check(const struct frames_db *db, unsigned vm, unsigned to,
+			uint64_t pa, uint64_t count, unsigned nr_tables,
+			struct frames_op *op);
+void frames_donate_commit(struct frames_db *db, const struct frames_op *op);
+
+/* FREE -> HYP charged to vm: stage-2 table frames (found by the DB). */
+int frames_table_check(const struct frames_db *db, unsigned vm,
+		       unsigned nr_tables, struct frames_op *op);
+void frames_table_commit(struct frames_db *db, const struct frames_op *op);
+/* HYP charged to vm -> FREE: one table frame the caller has scrubbed. */
+int frames_table_free_check(const struct frames_db *db, unsigned vm,
+			    uint64_t pa, struct frames_op *op);
+void frames_table_free_commit(struct frames_db *db,
+			      const struct frames_op *op);
+
+/* A whole registered device range: unassigned -> DEVICE(vm) and back. */
+int frames_device_assign_check(const struct frames_db *db, unsigned vm,
+			       uint64_t pa, uint64_t count,
+			       unsigned nr_tables, struct frames_op *op);
+void frames_device_assign_commit(struct frames_db *db,
+				 const struct frames_op *op);
+int frames_device_release_check(const struct frames_db *db, unsigned vm,
+				uint64_t pa, uint64_t count,
+				struct frames_op *op);
+void frames_device_release_commit(struct frames_db *db,
+				  const struct frames_op *op);
+
+/* --- queries ---------------------------------------------------------- */
+/* EXO_ERANGE if pa is neither in the span nor a registered device. */
+int frames_query(const struct frames_db *db, uint64_t pa,
+		 struct frames_info *info);
+/* May vm access pa, and how? The stage-2 invariant check uses this. */
+enum frames_access frames_access(const struct frames_db *db, unsigned vm,
+				 uint64_t pa);
+/* Frames of the span in a state; DEVICE: assigned device frames. */
+uint64_t frames_count(const struct frames_db *db, enum exo_frame_state s);
+/* Frames still held by guests (nonzero = a leak when all guests are gone). */
+uint64_t frames_guest_held(const struct frames_db *db);
+/* NULL for an id out of range. */
+const struct frames_account *frames_account(const struct frames_db *db,
+					    unsigned vm);
+/* Next run of what vm holds at or after *cursor (start with 0); false at
+ * the end. For teardown: undo each run with the matching transition. */
+bool frames_vm_next(const struct frames_db *db, unsigned vm,
+		    uint64_t *cursor, struct frames_run *run);
+
+/* --- self-test ---------------------------------------------------------- */
+size_t frames_selftest_scratch_size(void);
+/* Every transition from every state against the expected table; returns
+ * the number of failures (each printed with kprintf). */
+int frames_selftest(void *scratch, size_t scratch_size);
+
+#endif
