@@ -38,8 +38,14 @@
 #define S2_MEMATTR(a) ((uint64_t)(a) << 2)
 #define S2_MEMATTR_DEVICE_nGnRE 0x1
 #define S2_MEMATTR_NORMAL_WB 0xf
+#define S2_MEMATTR_MASK S2_MEMATTR(0xf)
 #define S2_AP_R BIT(6)
 #define S2_AP_W BIT(7)
-#define S2_XN BIT(54)
+#define S2_XN BIT(54)           /* XN[1]: no execution at EL1 or EL0 */
+/* SH[1:0] and AF sit where stage 1 has them. */
+#define S2_SH_INNER PTE_SH_INNER
+#define S2_AF PTE_AF
+/* A leaf's attribute bits: everything but the output address and type. */
+#define PTE_ATTR_MASK (~(PTE_ADDR_MASK | PTE_VALID | PTE_TABLE))
 
 #endif

@@ -52,6 +52,25 @@
 #define TCR_EL2_PS_SHIFT 16
 #define TCR_EL2_RES1 (BIT(23) | BIT(31))
 
+/* VTCR_EL2: stage-2 translation control (4 KiB granule encodings). */
+#define VTCR_EL2_T0SZ_SHIFT 0
+#define VTCR_EL2_SL0_SHIFT 6
+#define VTCR_EL2_SL0_4K_L1 UINT64_C(1)   /* 4 KiB granule: start at level 1 */
+#define VTCR_EL2_IRGN0_WBWA (UINT64_C(1) << 8)
+#define VTCR_EL2_ORGN0_WBWA (UINT64_C(1) << 10)
+#define VTCR_EL2_SH0_INNER (UINT64_C(3) << 12)
+#define VTCR_EL2_TG0_4K (UINT64_C(0) << 14)
+#define VTCR_EL2_PS_SHIFT 16
+#define VTCR_EL2_VS_8BIT (UINT64_C(0) << 19)
+#define VTCR_EL2_RES1 BIT(31)
+
+/* VTTBR_EL2: table base (BADDR) and VMID (8-bit VMIDs, VTCR_EL2.VS == 0). */
+#define VTTBR_VMID_SHIFT 48
+#define VTTBR_VMID_MASK (UINT64_C(0xff) << VTTBR_VMID_SHIFT)
+
+/* TLBI IPAS2E1IS operand: IPA[47:12] in Xt[35:0]. */
+#define TLBI_IPA_ARG(ipa) ((ipa) >> 12)
+
 /* MAIR attribute encodings (one byte per index). */
 #define MAIR_ATTR_DEVICE_nGnRnE UINT64_C(0x00)
 #define MAIR_ATTR_DEVICE_nGnRE UINT64_C(0x04)

@@ -208,4 +208,51 @@ void arch_inject_sync(uint64_t esr, uint64_t far, uint64_t vector_offset,
 void arch_zero_frames(uint64_t pa, uint64_t count)
 {
 	memset((void *)(uintptr_t)pa, 0, count * 4096);
+
+struct fake_s2_log fake_s2;
+
+void fake_s2_reset(void)
+{
+	memset(&fake_s2, 0, sizeof(fake_s2));
+}
+
+static void s2_record(enum fake_s2_kind kind, uint64_t *pte, uint64_t arg,
+		      uint64_t vttbr)
+{
+	fake_s2.count[kind]++;
+	if (fake_s2.nr < FAKE_S2_LOG_MAX)
+		fake_s2.ev[fake_s2.nr++] = (struct fake_s2_event){
+			kind, pte, pte ? *pte : 0, arg, vttbr
+		};
+}
+
+void arch_s2_write_pte(uint64_t *pte, uint64_t desc)
+{
+	s2_record(FAKE_S2_PTE, pte, desc, 0);
+	*pte = desc;
+}
+
+void arch_dsb_ish(void)
+{
+	s2_record(FAKE_S2_DSB, NULL, 0, 0);
+}
+
+void arch_isb(void)
+{
+	s2_record(FAKE_S2_ISB, NULL, 0, 0);
+}
+
+void arch_s2_tlbi_ipa(uint64_t vttbr, uint64_t ipa)
+{
+	s2_record(FAKE_S2_TLBI_IPA, NULL, ipa, vttbr);
+}
+
+void arch_s2_tlbi_vmalle1(uint64_t vttbr)
+{
+	s2_record(FAKE_S2_TLBI_VMALLE1, NULL, 0, vttbr);
+}
+
+void arch_s2_tlbi_vmid(uint64_t vttbr)
+{
+	s2_record(FAKE_S2_TLBI_VMID, NULL, 0, vttbr);
 }

@@ -38,3 +38,34 @@ void fake_reset(void);
 void fake_console_write(const char *s, size_t n);
 
 #endif
+
+/* Stage-2 maintenance, in the order s2.c asked for it (el2/arch.h). */
+enum fake_s2_kind {
+	FAKE_S2_PTE,          /* arch_s2_write_pte: pte, arg = descriptor */
+	FAKE_S2_DSB,          /* DSB ISH */
+	FAKE_S2_ISB,
+	FAKE_S2_TLBI_IPA,     /* IPAS2E1IS: arg = IPA */
+	FAKE_S2_TLBI_VMALLE1, /* VMALLE1IS */
+	FAKE_S2_TLBI_VMID,    /* VMALLS12E1IS */
+	FAKE_S2_NR_KINDS,
+};
+
+#define FAKE_S2_LOG_MAX 65536
+
+struct fake_s2_event {
+	enum fake_s2_kind kind;
+	uint64_t *pte;
+	uint64_t old;         /* for PTE writes: the value replaced */
+	uint64_t arg;
+	uint64_t vttbr;       /* for TLBIs: whose VMID */
+};
+
+struct fake_s2_log {
+	struct fake_s2_event ev[FAKE_S2_LOG_MAX];
+	size_t nr;            /* recorded (at most FAKE_S2_LOG_MAX) */
+	size_t count[FAKE_S2_NR_KINDS]; /* all calls, recorded or not */
+};
+
+extern struct fake_s2_log fake_s2;
+
+void fake_s2_reset(void);

@@ -1,0 +1,636 @@
+/*
+ * Per-guest stage-2 tables (see s2.h for the contract). Owns the table pages
+ * of one guest, taken from and given back to its page cache. Every change to
+ * a valid entry is break-before-make; nothing reachable by a walker is
+ * written, freed or reused before the TLB maintenance that retires it.
+ * Never takes memory on its own, never returns a guest-controlled error
+ * through CHECK (only broken invariants of this file, or a caller that did
+ * not fill the cache as s2_pages_needed said, reach CHECK).
+ *
+ * Commits run as one walk over the range; breaks are batched: invalid
+ * entries are written at once, their TLB maintenance and the entries that
+ * replace them wait in a struct op until batch_flush (or until a walk must
+ * descend through an entry, as after a split).
+ */
+#include <arch/pte.h>
+#include <el2/arch.h>
+#include <el2/s2.h>
+#include <exo/errors.h>
+#include <lib/panic.h>
+#include <stddef.h>
+
+#define ROOT_ENTRIES  (S2_ROOT_PAGES * PTES_PER_TABLE)
+#define IPA_LIMIT     (UINT64_C(1) << S2_IPA_BITS)
+#define BLOCK_SIZE    LEVEL_SIZE(S2_BLOCK_LEVEL)
+#define PROT_ACCESS   (S2_PROT_R | S2_PROT_W | S2_PROT_X)
+#define PROT_ALL      (PROT_ACCESS | S2_PROT_DEVICE)
+#define T0SZ_40BIT    (64 - S2_IPA_BITS)
+#define PARANGE_48BIT 5 /* the largest PS without FEAT_LPA */
+
+/* Beyond this many IPAs in one batch, invalidate the whole VMID: one
+ * VMALLS12E1IS is cheaper than a long series of IPAS2E1IS. */
+#define TLBI_IPA_MAX 16
+#define DEFER_MAX    32
+#define FREED_MAX    16
+
+/* What the TLBs may still hold for a broken entry. */
+enum cached {
+	CACHED_AT_IPA, /* a leaf, or a table with no valid leaf below it */
+	CACHED_RANGE,  /* a table with valid leaves: any IPA it covers */
+};
+
+struct deferred {
+	uint64_t *pte;
+	uint64_t desc;
+};
+
+struct op;
+typedef void (*visit_fn)(struct op *o, uint64_t *pte, int level, uint64_t ipa,
+			 uint64_t end);
+
+/* One commit in progress: what it writes and what it still owes. */
+struct op {
+	struct s2 *s2;
+	struct s2_page_cache *cache;
+	visit_fn visit;
+	uint64_t attrs;		    /* leaf attributes for map/protect */
+	uint64_t ipa[TLBI_IPA_MAX]; /* to invalidate by IPA */
+	unsigned nr_ipa;
+	bool whole_vmid;		  /* ... or the whole VMID */
+	struct deferred defer[DEFER_MAX]; /* written after the TLBIs */
+	unsigned nr_defer;
+	uint64_t *freed[FREED_MAX]; /* back to the cache after them */
+	unsigned nr_freed;
+	bool published; /* new entries since the last DSB */
+};
+
+/* --- page cache --------------------------------------------------------- */
+
+void s2_cache_init(struct s2_page_cache *cache)
+{
+	cache->head = NULL;
+	cache->nr = 0;
+}
+
+void s2_cache_push(struct s2_page_cache *cache, void *page)
+{
+	uint64_t *p = page;
+
+	p[0] = (uint64_t)(uintptr_t)cache->head;
+	cache->head = p;
+	cache->nr++;
+}
+
+void *s2_cache_pop(struct s2_page_cache *cache)
+{
+	uint64_t *p = cache->head;
+
+	if (!p)
+		return NULL;
+	cache->head = (uint64_t *)(uintptr_t)p[0];
+	cache->nr--;
+	return p;
+}
+
+/* --- descriptors -------------------------------------------------------- */
+
+static bool is_valid(uint64_t desc)
+{
+	return desc & PTE_VALID;
+}
+
+static bool is_table(uint64_t desc, int level)
+{
+	return level < 3 && is_valid(desc) && (desc & PTE_TABLE);
+}
+
+static uint64_t *table_of(uint64_t desc)
+{
+	return (uint64_t *)(uintptr_t)(desc & PTE_ADDR_MASK);
+}
+
+static uint64_t table_desc(uint64_t *table)
+{
+	return (uint64_t)(uintptr_t)table | PTE_TABLE | PTE_VALID;
+}
+
+/* Identity: the output address is the IPA itself. */
+static uint64_t leaf_desc(uint64_t ipa, uint64_t attrs, int level)
+{
+	return ipa | attrs | PTE_VALID | (level == 3 ? PTE_PAGE : PTE_BLOCK);
+}
+
+static uint64_t prot_attrs(unsigned prot)
+{
+	uint64_t a = S2_AF;
+
+	if (prot & S2_PROT_R)
+		a |= S2_AP_R;
+	if (prot & S2_PROT_W)
+		a |= S2_AP_W;
+	if (!(prot & S2_PROT_X))
+		a |= S2_XN;
+	if (prot & S2_PROT_DEVICE)
+		return a | S2_MEMATTR(S2_MEMATTR_DEVICE_nGnRE);
+	return a | S2_MEMATTR(S2_MEMATTR_NORMAL_WB) | S2_SH_INNER;
+}
+
+static unsigned desc_prot(uint64_t desc)
+{
+	unsigned prot = 0;
+
+	if (desc & S2_AP_R)
+		prot |= S2_PROT_R;
+	if (desc & S2_AP_W)
+		prot |= S2_PROT_W;
+	if (!(desc & S2_XN))
+		prot |= S2_PROT_X;
+	if ((desc & S2_MEMATTR_MASK) == S2_MEMATTR(S2_MEMATTR_DEVICE_nGnRE))
+		prot |= S2_PROT_DEVICE;
+	return prot;
+}
+
+/* --- walking ------------------------------------------------------------ */
+
+static unsigned entries_at(int level)
+{
+	return level == S2_START_LEVEL ? ROOT_ENTRIES : PTES_PER_TABLE;
+}
+
+static unsigned index_of(uint64_t ipa, int level)
+{
+	return (ipa >> LEVEL_SHIFT(level)) % entries_at(level);
+}
+
+static uint64_t align_down(uint64_t ipa, int level)
+{
+	return ipa & ~(LEVEL_SIZE(level) - 1);
+}
+
+/* The entry where a walk for ipa stops: a leaf or an invalid entry. */
+static uint64_t *probe(const struct s2 *s2, uint64_t ipa, int *level)
+{
+	uint64_t *table = s2->root;
+	int l = S2_START_LEVEL;
+
+	while (is_table(table[index_of(ipa, l)], l)) {
+		table = table_of(table[index_of(ipa, l)]);
+		l++;
+	}
+	*level = l;
+	return &table[index_of(ipa, l)];
+}
+
+/* Whether any / every page of [ipa, end) is mapped. */
+static void range_state(const struct s2 *s2, uint64_t ipa, uint64_t end,
+			bool *any, bool *all)
+{
+	*any = false;
+	*all = true;
+	while (ipa < end) {
+		int level;
+		uint64_t *pte = probe(s2, ipa, &level);
+
+		*any |= is_valid(*pte);
+		*all &= is_valid(*pte);
+		ipa = align_down(ipa, level) + LEVEL_SIZE(level);
+	}
+}
+
+static void walk_range(struct op *o, uint64_t *table, int level, uint64_t ipa,
+		       uint64_t end)
+{
+	while (ipa < end) {
+		uint64_t next = align_down(ipa, level) + LEVEL_SIZE(level);
+
+		if (next > end)
+			next = end;
+		o->visit(o, &table[index_of(ipa, level)], level, ipa, next);
+		ipa = next;
+	}
+}
+
+static bool covers_entry(int level, uint64_t ipa, uint64_t end)
+{
+	return end - ipa == LEVEL_SIZE(level);
+}
+
+/* --- batched break-before-make ------------------------------------------ */
+
+static void batch_tlbi(struct op *o)
+{
+	uint64_t vttbr = s2_vttbr(o->s2);
+
+	/* The invalid entries must reach every walker before the TLBIs (and
+	 * so do new entries written before them). */
+	arch_dsb_ish();
+	o->published = false;
+	if (o->whole_vmid) {
+		arch_s2_tlbi_vmid(vttbr);
+	} else {
+		for (unsigned i = 0; i < o->nr_ipa; i++)
+			arch_s2_tlbi_ipa(vttbr, o->ipa[i]);
+		/* Stage-1 entries may combine the old stage-2 ones; they are
+		 * tagged by VA only, so drop the VMID's stage-1 entries after
+		 * the stage-2 ones are gone. */
+		arch_dsb_ish();
+		arch_s2_tlbi_vmalle1(vttbr);
+	}
+	arch_dsb_ish();
+	arch_isb();
+	o->nr_ipa = 0;
+	o->whole_vmid = false;
+}
+
+/* Pays what the batch owes: TLBIs, then the new entries, then the pages. */
+static void batch_flush(struct op *o)
+{
+	if (o->nr_ipa || o->whole_vmid)
+		batch_tlbi(o);
+	for (unsigned i = 0; i < o->nr_defer; i++)
+		arch_s2_write_pte(o->defer[i].pte, o->defer[i].desc);
+	o->published |= o->nr_defer > 0;
+	o->nr_defer = 0;
+	for (unsigned i = 0; i < o->nr_freed; i++) {
+		s2_cache_push(o->cache, o->freed[i]);
+		o->s2->nr_tables--;
+	}
+	o->nr_freed = 0;
+}
+
+/* Invalid -> valid needs no TLB maintenance: no TLB holds an invalid
+ * entry. */
+static void set_new(struct op *o, uint64_t *pte, uint64_t desc)
+{
+	CHECK(!is_valid(*pte));
+	arch_s2_write_pte(pte, desc);
+	o->published = true;
+}
+
+/* Breaks a valid entry now; desc (if not 0) replaces it after the TLBIs. */
+static void break_entry(struct op *o, uint64_t *pte, uint64_t ipa,
+			enum cached cached, uint64_t desc)
+{
+	if (desc && o->nr_defer == DEFER_MAX)
+		batch_flush(o);
+	arch_s2_write_pte(pte, 0);
+	if (cached == CACHED_RANGE || o->nr_ipa == TLBI_IPA_MAX)
+		o->whole_vmid = true;
+	else
+		o->ipa[o->nr_ipa++] = ipa;
+	if (desc)
+		o->defer[o->nr_defer++] = (struct deferred){pte, desc};
+}
+
+static void free_table(struct op *o, uint64_t *table)
+{
+	if (o->nr_freed == FREED_MAX)
+		batch_flush(o);
+	o->freed[o->nr_freed++] = table;
+}
+
+/* Frees a table and every table below it; its entry is already broken. */
+static void free_subtree(struct op *o, uint64_t *table, int level)
+{
+	for (unsigned i = 0; level < 3 && i < entries_at(level); i++) {
+		if (is_table(table[i], level))
+			free_subtree(o, table_of(table[i]), level + 1);
+	}
+	free_table(o, table);
+}
+
+static uint64_t *new_table(struct op *o)
+{
+	uint64_t *t = s2_cache_pop(o->cache);
+
+	CHECK(t); /* the caller filled the cache as s2_pages_needed said */
+	for (unsigned i = 0; i < PTES_PER_TABLE; i++)
+		t[i] = 0;
+	o->s2->nr_tables++;
+	return t;
+}
+
+static void op_init(struct op *o, struct s2 *s2, struct s2_page_cache *cache,
+		    visit_fn visit, uint64_t attrs)
+{
+	*o = (struct op){
+	    .s2 = s2, .cache = cache, .visit = visit, .attrs = attrs};
+}
+
+/* New entries must be visible to walkers before the guest is told. */
+static void op_finish(struct op *o)
+{
+	batch_flush(o);
+	if (o->published)
+		arch_dsb_ish();
+}
+
+/* A block becomes a table of pages with the same attributes. The walk goes
+ * through the entry next, so the batch is paid at once. */
+static void split(struct op *o, uint64_t *pte, uint64_t base)
+{
+	uint64_t *t = new_table(o);
+	uint64_t attrs = *pte & PTE_ATTR_MASK;
+
+	for (unsigned i = 0; i < PTES_PER_TABLE; i++)
+		t[i] = leaf_desc(base + i * PAGE_SIZE, attrs, 3);
+	break_entry(o, pte, base, CACHED_AT_IPA, table_desc(t));
+	batch_flush(o);
+}
+
+/* A table of 512 uniform pages becomes one block. */
+static void try_fold(struct op *o, uint64_t *pte, uint64_t base)
+{
+	uint64_t *t = table_of(*pte);
+	uint64_t attrs = t[0] & PTE_ATTR_MASK;
+
+	for (unsigned i = 0; i < PTES_PER_TABLE; i++) {
+		if (t[i] != leaf_desc(base + i * PAGE_SIZE, attrs, 3))
+			return;
+	}
+	break_entry(o, pte, base, CACHED_RANGE,
+		    leaf_desc(base, attrs, S2_BLOCK_LEVEL));
+	free_table(o, t);
+}
+
+static bool table_empty(const uint64_t *table)
+{
+	for (unsigned i = 0; i < PTES_PER_TABLE; i++) {
+		if (is_valid(table[i]))
+			return false;
+	}
+	return true;
+}
+
+/* --- the three commits -------------------------------------------------- */
+
+/* The range is unmapped (checked), so tables below it are not full. */
+static void map_visit(struct op *o, uint64_t *pte, int level, uint64_t ipa,
+		      uint64_t end)
+{
+	if (level == 3 ||
+	    (level == S2_BLOCK_LEVEL && covers_entry(level, ipa, end))) {
+		set_new(o, pte, leaf_desc(ipa, o->attrs, level));
+		return;
+	}
+	if (!is_valid(*pte))
+		set_new(o, pte, table_desc(new_table(o)));
+	walk_range(o, table_of(*pte), level + 1, ipa, end);
+	if (level == S2_BLOCK_LEVEL)
+		try_fold(o, pte, align_down(ipa, level));
+}
+
+static void unmap_visit(struct op *o, uint64_t *pte, int level, uint64_t ipa,
+			uint64_t end)
+{
+	bool whole = covers_entry(level, ipa, end);
+	uint64_t *t;
+
+	if (!is_valid(*pte))
+		return;
+	if (!is_table(*pte, level)) {
+		if (whole) {
+			break_entry(o, pte, ipa, CACHED_AT_IPA, 0);
+			return;
+		}
+		split(o, pte, align_down(ipa, level));
+	}
+	t = table_of(*pte);
+	if (whole) {
+		break_entry(o, pte, ipa, CACHED_RANGE, 0);
+		free_subtree(o, t, level + 1);
+		return;
+	}
+	walk_range(o, t, level + 1, ipa, end);
+	/* Its leaves are broken already: one TLBI drops the walk-cache entry
+	 * of the table descriptor. */
+	if (table_empty(t)) {
+		break_entry(o, pte, align_down(ipa, level), CACHED_AT_IPA, 0);
+		free_table(o, t);
+	}
+}
+
+/* The range is mapped (checked), every entry met is valid. */
+static void protect_visit(struct op *o, uint64_t *pte, int level, uint64_t ipa,
+			  uint64_t end)
+{
+	bool whole = covers_entry(level, ipa, end);
+	uint64_t base = align_down(ipa, level);
+	uint64_t want = leaf_desc(base, o->attrs, level);
+
+	if (!is_table(*pte, level)) {
+		if (*pte == want)
+			return;
+		if (whole) {
+			break_entry(o, pte, ipa, CACHED_AT_IPA, want);
+			return;
+		}
+		split(o, pte, base);
+	} else if (whole && level == S2_BLOCK_LEVEL) {
+		uint64_t *t = table_of(*pte);
+
+		break_entry(o, pte, ipa, CACHED_RANGE, want);
+		free_table(o, t);
+		return;
+	}
+	walk_range(o, table_of(*pte), level + 1, ipa, end);
+}
+
+/* --- public ------------------------------------------------------------- */
+
+int s2_init(struct s2 *s2, uint64_t *root, unsigned vmid)
+{
+	if ((uintptr_t)root & (S2_ROOT_SIZE - 1) || vmid >> S2_VMID_BITS)
+		return EXO_ERANGE;
+	for (unsigned i = 0; i < ROOT_ENTRIES; i++)
+		root[i] = 0;
+	*s2 = (struct s2){.root = root, .vmid = vmid};
+	return EXO_OK;
+}
+
+void s2_destroy(struct s2 *s2, struct s2_page_cache *cache)
+{
+	struct op o;
+
+	op_init(&o, s2, cache, NULL, 0);
+	for (unsigned i = 0; i < ROOT_ENTRIES; i++) {
+		uint64_t *pte = &s2->root[i];
+		uint64_t *t = table_of(*pte);
+
+		if (!is_table(*pte, S2_START_LEVEL))
+			continue;
+		break_entry(&o, pte, i * LEVEL_SIZE(S2_START_LEVEL),
+			    CACHED_RANGE, 0);
+		free_subtree(&o, t, S2_START_LEVEL + 1);
+	}
+	/* Even with nothing mapped, retire the VMID for its next owner. */
+	o.whole_vmid = true;
+	op_finish(&o);
+	CHECK(s2->nr_tables == 0);
+}
+
+uint64_t s2_vttbr(const struct s2 *s2)
+{
+	return (uint64_t)(uintptr_t)s2->root | (uint64_t)s2->vmid
+						   << VTTBR_VMID_SHIFT;
+}
+
+uint64_t s2_vtcr(unsigned pa_bits)
+{
+	uint64_t ps = 0;
+
+	CHECK(pa_bits >= S2_IPA_BITS); /* a property of the CPU */
+	for (uint64_t e = 0; e <= PARANGE_48BIT; e++) {
+		if (parange_bits(e) <= pa_bits)
+			ps = e;
+	}
+	return VTCR_EL2_RES1 | T0SZ_40BIT << VTCR_EL2_T0SZ_SHIFT |
+	       VTCR_EL2_SL0_4K_L1 << VTCR_EL2_SL0_SHIFT | VTCR_EL2_IRGN0_WBWA |
+	       VTCR_EL2_ORGN0_WBWA | VTCR_EL2_SH0_INNER | VTCR_EL2_TG0_4K |
+	       VTCR_EL2_VS_8BIT | ps << VTCR_EL2_PS_SHIFT;
+}
+
+static bool prot_ok(unsigned prot)
+{
+	if (prot & ~PROT_ALL || !(prot & PROT_ACCESS))
+		return false;
+	/* Executing device memory: speculative fetches from MMIO. */
+	return !((prot & S2_PROT_DEVICE) && (prot & S2_PROT_X));
+}
+
+int s2_check(const struct s2 *s2, enum s2_op op, uint64_t ipa, uint64_t size,
+	     unsigned prot)
+{
+	bool any, all;
+
+	if (!size)
+		return EXO_EINVAL;
+	if ((ipa | size) & (PAGE_SIZE - 1) || ipa >= IPA_LIMIT ||
+	    size > IPA_LIMIT - ipa)
+		return EXO_ERANGE;
+	if (op == S2_OP_UNMAP)
+		return EXO_OK;
+	if (!prot_ok(prot))
+		return EXO_EINVAL;
+	range_state(s2, ipa, ipa + size, &any, &all);
+	if (op == S2_OP_MAP && any)
+		return EXO_EBUSY;
+	if (op == S2_OP_PROTECT && !all)
+		return EXO_ESTATE;
+	return EXO_OK;
+}
+
+/* A 2 MiB region the range covers only in part needs a level-3 table: a new
+ * one for a map, a split block for the others. */
+static unsigned partial_block_pages(const struct s2 *s2, enum s2_op op,
+				    uint64_t base, uint64_t ipa, uint64_t end)
+{
+	int level;
+	uint64_t *pte;
+
+	if (ipa <= base && end >= base + BLOCK_SIZE)
+		return 0;
+	pte = probe(s2, base, &level);
+	if (op == S2_OP_MAP)
+		return level < 3;
+	return level == S2_BLOCK_LEVEL && is_valid(*pte);
+}
+
+unsigned s2_pages_needed(const struct s2 *s2, enum s2_op op, uint64_t ipa,
+			 uint64_t size)
+{
+	uint64_t end = ipa + size;
+	uint64_t head = align_down(ipa, S2_BLOCK_LEVEL);
+	uint64_t tail = align_down(end - 1, S2_BLOCK_LEVEL);
+	unsigned n = partial_block_pages(s2, op, head, ipa, end);
+
+	if (tail != head)
+		n += partial_block_pages(s2, op, tail, ipa, end);
+	if (op != S2_OP_MAP)
+		return n;
+	/* A level-2 table for each 1 GiB region that has none yet. */
+	for (uint64_t g = align_down(ipa, S2_START_LEVEL); g < end;
+	     g += LEVEL_SIZE(S2_START_LEVEL)) {
+		if (!is_valid(s2->root[index_of(g, S2_START_LEVEL)]))
+			n++;
+	}
+	return n;
+}
+
+static int commit(struct s2 *s2, struct s2_page_cache *cache, enum s2_op op,
+		  visit_fn visit, uint64_t ipa, uint64_t size, unsigned prot)
+{
+	int rc = s2_check(s2, op, ipa, size, prot);
+	struct op o;
+
+	if (rc)
+		return rc;
+	CHECK(cache->nr >= s2_pages_needed(s2, op, ipa, size));
+	op_init(&o, s2, cache, visit, prot_attrs(prot));
+	walk_range(&o, s2->root, S2_START_LEVEL, ipa, ipa + size);
+	op_finish(&o);
+	return EXO_OK;
+}
+
+int s2_map(struct s2 *s2, struct s2_page_cache *cache, uint64_t ipa,
+	   uint64_t size, unsigned prot)
+{
+	return commit(s2, cache, S2_OP_MAP, map_visit, ipa, size, prot);
+}
+
+int s2_unmap(struct s2 *s2, struct s2_page_cache *cache, uint64_t ipa,
+	     uint64_t size)
+{
+	return commit(s2, cache, S2_OP_UNMAP, unmap_visit, ipa, size,
+		      S2_PROT_R);
+}
+
+int s2_protect(struct s2 *s2, struct s2_page_cache *cache, uint64_t ipa,
+	       uint64_t size, unsigned prot)
+{
+	return commit(s2, cache, S2_OP_PROTECT, protect_visit, ipa, size, prot);
+}
+
+static struct s2_leaf leaf_of(uint64_t desc, uint64_t ipa, int level)
+{
+	return (struct s2_leaf){.ipa = align_down(ipa, level),
+				.size = LEVEL_SIZE(level),
+				.desc = desc,
+				.prot = desc_prot(desc),
+				.level = level};
+}
+
+bool s2_lookup(const struct s2 *s2, uint64_t ipa, struct s2_leaf *leaf)
+{
+	int level;
+	uint64_t *pte;
+
+	if (ipa >= IPA_LIMIT)
+		return false;
+	pte = probe(s2, ipa, &level);
+	if (!is_valid(*pte))
+		return false;
+	*leaf = leaf_of(*pte, ipa, level);
+	return true;
+}
+
+static void walk_table(const uint64_t *table, int level, uint64_t base,
+		       s2_walk_fn fn, void *ctx)
+{
+	for (unsigned i = 0; i < entries_at(level); i++) {
+		uint64_t ipa = base + i * LEVEL_SIZE(level);
+		struct s2_leaf leaf;
+
+		if (is_table(table[i], level)) {
+			walk_table(table_of(table[i]), level + 1, ipa, fn, ctx);
+		} else if (is_valid(table[i])) {
+			leaf = leaf_of(table[i], ipa, level);
+			fn(ctx, &leaf);
+		}
+	}
+}
+
+void s2_walk(const struct s2 *s2, s2_walk_fn fn, void *ctx)
+{
+	walk_table(s2->root, S2_START_LEVEL, 0, fn, ctx);
+}

@@ -1,0 +1,120 @@
+/*
+ * Per-guest stage-2 translation tables: an identity map (IPA == PA) of the
+ * frames a guest may access, with their permissions and memory type.
+ * 4 KiB granule, 40-bit IPA, starting at level 1 (two concatenated level-1
+ * tables), 2 MiB blocks where a whole aligned block is uniform, one VMID.
+ *
+ * Owns the table pages below the root, which come only from a caller-filled
+ * struct s2_page_cache. Never allocates on its own, never decides who may
+ * access a frame (the frame DB does), never changes a live entry without
+ * break-before-make, never panics on a value a guest controls.
+ *
+ * Two phases, as the hypercall layer needs them:
+ *   rc = s2_check(s2, op, ipa, size, prot);          may fail, changes nothing
+ *   n = s2_pages_needed(s2, op, ipa, size);          after a successful check
+ *   top up the cache to n pages (charge the guest); may fail: EXO_ENOMEM
+ *   s2_map / s2_unmap / s2_protect(...);             cannot fail now
+ * Table pages that become empty go back into the cache (after the TLB
+ * maintenance that makes them unreachable); the caller trims the cache with
+ * s2_cache_pop and uncharges what it frees. The caller serialises all calls
+ * on one struct s2 (the guest's lock).
+ */
+#ifndef EXO_EL2_S2_H
+#define EXO_EL2_S2_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define S2_IPA_BITS    40
+#define S2_START_LEVEL 1
+#define S2_BLOCK_LEVEL 2 /* the only level with block descriptors */
+#define S2_ROOT_PAGES  2 /* concatenated level-1 tables */
+#define S2_ROOT_SIZE   (S2_ROOT_PAGES * UINT64_C(4096))
+#define S2_VMID_BITS   8
+
+/* Access a guest is given to a range, and its memory type. */
+enum s2_prot {
+	S2_PROT_R = 1u << 0,
+	S2_PROT_W = 1u << 1,
+	S2_PROT_X = 1u << 2,
+	S2_PROT_DEVICE = 1u << 3, /* device nGnRE; else normal WB, inner-sh. */
+};
+
+enum s2_op {
+	S2_OP_MAP,
+	S2_OP_UNMAP,
+	S2_OP_PROTECT,
+};
+
+/* Free table pages, linked through their first word. */
+struct s2_page_cache {
+	uint64_t *head;
+	unsigned nr;
+};
+
+struct s2 {
+	uint64_t *root; /* S2_ROOT_SIZE bytes, S2_ROOT_SIZE aligned */
+	unsigned vmid;
+	unsigned nr_tables; /* table pages below the root, in use */
+};
+
+/* One leaf: a 4 KiB page (level 3) or a 2 MiB block (level 2). */
+struct s2_leaf {
+	uint64_t ipa; /* first byte the leaf translates */
+	uint64_t size;
+	uint64_t desc; /* the raw descriptor */
+	unsigned prot; /* enum s2_prot bits */
+	int level;
+};
+
+typedef void (*s2_walk_fn)(void *ctx, const struct s2_leaf *leaf);
+
+void s2_cache_init(struct s2_page_cache *cache);
+/* Adds a page-aligned 4 KiB page (any contents) to the cache. */
+void s2_cache_push(struct s2_page_cache *cache, void *page);
+/* Takes a page out of the cache; NULL when it is empty. */
+void *s2_cache_pop(struct s2_page_cache *cache);
+
+/* root: S2_ROOT_SIZE bytes aligned to S2_ROOT_SIZE (the caller keeps
+ * ownership; s2_init zeroes it). EXO_ERANGE if misaligned or vmid does not
+ * fit in S2_VMID_BITS. */
+int s2_init(struct s2 *s2, uint64_t *root, unsigned vmid);
+/* Unmaps everything, invalidates the VMID's TLB entries and puts every table
+ * page below the root into cache. The guest must not be running. */
+void s2_destroy(struct s2 *s2, struct s2_page_cache *cache);
+
+uint64_t s2_vttbr(const struct s2 *s2);
+/* VTCR_EL2 for every guest: T0SZ for 40 bits, SL0 level 1, 4 KiB granule,
+ * inner-shareable write-back tables, PS from pa_bits (at least 40). */
+uint64_t s2_vtcr(unsigned pa_bits);
+
+/*
+ * The check phase. EXO_EINVAL: size 0 or bad prot (no access, unknown bits,
+ * executable device memory); EXO_ERANGE: ipa or size not page-aligned, or
+ * the range overflows or passes 2^40; EXO_EBUSY: map over a mapped page;
+ * EXO_ESTATE: protect over an unmapped page. Unmapping holes is allowed.
+ * prot is ignored for S2_OP_UNMAP.
+ */
+int s2_check(const struct s2 *s2, enum s2_op op, uint64_t ipa, uint64_t size,
+	     unsigned prot);
+/* The most table pages the operation can take from the cache, given the
+ * tables as they are now. Only meaningful after s2_check succeeded. */
+unsigned s2_pages_needed(const struct s2 *s2, enum s2_op op, uint64_t ipa,
+			 uint64_t size);
+
+/* The commit phase: each re-runs s2_check and returns its error without a
+ * change; with a passing check and a cache holding s2_pages_needed pages it
+ * returns EXO_OK. */
+int s2_map(struct s2 *s2, struct s2_page_cache *cache, uint64_t ipa,
+	   uint64_t size, unsigned prot);
+int s2_unmap(struct s2 *s2, struct s2_page_cache *cache, uint64_t ipa,
+	     uint64_t size);
+int s2_protect(struct s2 *s2, struct s2_page_cache *cache, uint64_t ipa,
+	       uint64_t size, unsigned prot);
+
+/* The leaf translating ipa, if any. */
+bool s2_lookup(const struct s2 *s2, uint64_t ipa, struct s2_leaf *leaf);
+/* Calls fn for every leaf, in IPA order. */
+void s2_walk(const struct s2 *s2, s2_walk_fn fn, void *ctx);
+
+#endif
