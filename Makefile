@@ -178,4 +178,57 @@ mkpkg = @mkdir -p $(dir $(1)); $(if $(Q),echo "  MKPKG   $(1)";) \
 	tools/mkpkg -o $(1) $(2) $(3)
 # --- end of manifests and boot packages --------------------------------------
 
+# === guests: EL1 runtime and guest images (owner: el1) =====================
+# Every directory guests/<name>/ or tests/target/guests/<name>/ holding *.c
+# becomes $(OUT)/guests/<name>.elf: a static PIE (linked at 0, relocated by
+# el1/start.S) of its sources, the el1 runtime, lib and the arm64 libfdt.
+# tools/check-pie rejects an image that is not ET_DYN or has a relocation
+# other than R_AARCH64_RELATIVE. docs/el1.md describes the image.
+
+# EL1 starts with the MMU off (all memory Device: -mstrict-align) at an
+# address only known at run time (-fpie). It may use FP/SIMD: el1/vectors.S
+# saves those registers.
+EL1_CFLAGS = $(TARGET_CFLAGS) -fpie
+EL1_LDFLAGS := -nostdlib -static -pie --no-dynamic-linker -z text \
+	-z norelro -z max-page-size=4096 --build-id=none -T el1/el1.ld
+
+EL1_SRCS := $(wildcard el1/*.c el1/*.S)
+el1_obj = $(patsubst %,$(OUT)/el1/%.o,$(1))
+EL1_RT_OBJS := $(call el1_obj,$(EL1_SRCS) $(LIB_SRCS))
+
+GUEST_DIRS := $(sort $(patsubst %/,%,$(dir $(wildcard guests/*/*.c \
+	tests/target/guests/*/*.c))))
+GUEST_NAMES := $(notdir $(GUEST_DIRS))
+ifneq ($(words $(GUEST_NAMES)),$(words $(sort $(GUEST_NAMES))))
+$(error two guest directories share a name: $(GUEST_DIRS))
+endif
+GUEST_IMAGES := $(patsubst %,$(OUT)/guests/%.elf,$(GUEST_NAMES))
+CHECK_PIE := tools/check-pie
+
+images: $(GUEST_IMAGES)
+guests: $(GUEST_IMAGES)
+.PHONY: guests
+
+$(OUT)/el1/%.c.o: %.c | $(FDT_HEADERS)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<  [el1 $(TOOLCHAIN)]")
+	$(Q)$(TCC) $(EL1_CFLAGS) $(if $(filter lib/string.c,$<),-fno-builtin) -c $< -o $@
+
+$(OUT)/el1/%.S.o: %.S
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  AS      $<  [el1 $(TOOLCHAIN)]")
+	$(Q)$(TCC) $(EL1_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
+
+# $(1) = guest directory. The image is deleted if check-pie rejects it.
+define GUEST_RULE
+$(OUT)/guests/$(notdir $(1)).elf: $(call el1_obj,$(wildcard $(1)/*.c $(1)/*.S)) \
+		$(EL1_RT_OBJS) el1/el1.ld $(ARM64_LIBFDT) $(CHECK_PIE)
+	@mkdir -p $$(@D)
+	@$$(if $$(Q),echo "  LD      $$@")
+	$$(Q)$$(TLD) $$(EL1_LDFLAGS) -o $$@ $$(filter %.o,$$^) $$(ARM64_LIBFDT)
+	$$(Q)$$(CHECK_PIE) $$@ || { rm -f $$@; exit 1; }
+endef
+$(foreach d,$(GUEST_DIRS),$(eval $(call GUEST_RULE,$(d))))
+# === end of guests ==========================================================
+
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -113,6 +113,11 @@ static inline unsigned parange_bits(uint64_t parange)
 	return parange < sizeof(bits) ? bits[parange] : 48;
 }
 
+/* CPACR_EL1: EL1/EL0 access to FP/SIMD (FPEN, bits [21:20]). */
+#define CPACR_EL1_FPEN_SHIFT 20
+#define CPACR_EL1_FPEN_MASK (UINT64_C(3) << CPACR_EL1_FPEN_SHIFT)
+#define CPACR_EL1_FPEN_NO_TRAP (UINT64_C(3) << CPACR_EL1_FPEN_SHIFT)
+
 #endif
 
 /* GICv3 CPU interface system registers (encodings, for old assemblers). */

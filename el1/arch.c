@@ -1,0 +1,54 @@
+/*
+ * EL1 CPU set-up and the lib hooks that stop a guest. Runs from el1/start.S
+ * before the stack guard is seeded, so nothing here may be instrumented.
+ * Never touches EL2 state: a guest stops by asking EL2 (EXO_HVC_EXIT).
+ */
+#include <arch/sysreg.h>
+#include <el1/el1.h>
+#include <el1/exit_status.h>
+#include <exo/hypercall.h>
+#include <lib/panic.h>
+
+_Static_assert(EL1_ASM_HVC_EXIT == EXO_HVC_EXIT, "el1/start.S exit call");
+
+extern char el1_vectors[];
+
+__attribute__((no_stack_protector)) void el1_cpu_init(void)
+{
+	uint64_t cpacr = read_sysreg(cpacr_el1);
+
+	/* libfdt and compiled C may use SIMD registers. */
+	cpacr = (cpacr & ~CPACR_EL1_FPEN_MASK) | CPACR_EL1_FPEN_NO_TRAP;
+	write_sysreg(cpacr, cpacr_el1);
+	write_sysreg((uint64_t)el1_vectors, vbar_el1);
+	isb();
+}
+
+__attribute__((no_stack_protector)) uint64_t el1_entropy(void)
+{
+	uint64_t isar0 = read_sysreg(id_aa64isar0_el1);
+	uint64_t v = read_sysreg(cntvct_el0);
+
+	if (FIELD_GET(isar0, ID_AA64ISAR0_RNDR_SHIFT, 4)) {
+		uint64_t r, ok;
+
+		/* RNDR sets NZCV.Z on failure; retry a few times. */
+		for (int i = 0; i < 8; i++) {
+			__asm__ volatile("mrs %0, " __stringify(SYSREG_RNDR) "\n"
+					 "cset %1, ne"
+					 : "=r"(r), "=r"(ok) : : "cc");
+			if (ok)
+				return r ^ v;
+		}
+	}
+	/* Counter fallback, mixed so nearby boots differ in every byte. */
+	v ^= v >> 29;
+	v *= UINT64_C(0xbf58476d1ce4e5b9);
+	return v ^ (v >> 32);
+}
+
+/* lib/panic.c stops through here: the guest exits, EL2 goes on. */
+_Noreturn void arch_halt(int status)
+{
+	exo_exit(status);
+}

@@ -1,0 +1,57 @@
+/*
+ * The guest runtime's interface to guests: what the guest DTB said, and the
+ * entry points the runtime calls. el1 never decides memory policy: it hands
+ * the DTB's choices to the guest and its library OS.
+ */
+#ifndef EXO_EL1_EL1_H
+#define EXO_EL1_EL1_H
+
+#include <el1/trap.h>
+#include <stdint.h>
+
+#define EL1_MEM_RANGES_MAX 16	/* /memory reg entries kept */
+#define EL1_ARGS_MAX 32		/* arguments after argv[0] */
+#define EL1_STRINGS_MAX 2048	/* bytes for the name, policy, args */
+
+struct el1_mem_range {
+	uint64_t base, size;	/* IPA == PA */
+};
+
+/* What the guest DTB said, copied out of it (the guest may reuse the DTB's
+ * frames once it has read this). */
+struct el1_boot_info {
+	uint64_t dtb;		/* IPA of the guest DTB */
+	uint64_t dtb_size;	/* its totalsize */
+	uint64_t image_start;	/* where EL2 loaded this image */
+	uint64_t image_end;	/* end of the boot stack, page-aligned */
+	const char *name;	/* /chosen/exo,name, or "guest" */
+	const char *heap_policy;	/* /chosen/exo,heap-policy, or NULL */
+	const char *granule;	/* /chosen/exo,granule, or NULL (4k) */
+	unsigned mem_count;
+	struct el1_mem_range mem[EL1_MEM_RANGES_MAX];
+	int argc;		/* 1 + the exo,args entries */
+	char **argv;		/* argv[argc] == NULL */
+};
+
+/* Valid from the start of main(). */
+const struct el1_boot_info *el1_boot_info(void);
+
+/* Parses a guest DTB into info; returns NULL or what is wrong with it.
+ * Portable (libfdt only). */
+const char *el1_parse_dtb(const void *dtb, struct el1_boot_info *info);
+
+/* The guest's program: its return value is the guest's exit status. */
+int main(int argc, char **argv);
+
+/* Entered from el1/start.S with the guest DTB; never returns. */
+_Noreturn void el1_main(const void *dtb);
+
+/* Sends kprintf's output through EXO_HVC_CONSOLE_WRITE. */
+void el1_console_init(void);
+
+/* CPU set-up from el1/start.S: FP/SIMD on, VBAR_EL1. */
+void el1_cpu_init(void);
+/* Best entropy the CPU offers (RNDR, else the virtual counter, mixed). */
+uint64_t el1_entropy(void);
+
+#endif

@@ -1,0 +1,242 @@
+/*
+ * EL1 exception dispatch and reporting. Synchronous exceptions go to the
+ * handler registered for their class, IRQs to the IRQ handler; anything
+ * left over is reported (class by name, syndrome, FAR, ELR, SPSR, registers)
+ * and the guest exits with a status naming the class. Never decides what a
+ * fault means: that is the library OS's handlers' job.
+ */
+#include <arch/esr.h>
+#include <el1/el1.h>
+#include <el1/exit_status.h>
+#include <exo/hypercall.h>
+#include <lib/fmt.h>
+#include <lib/print.h>
+#include <stddef.h>
+
+/* el1/vectors.S hard-codes these offsets. */
+_Static_assert(offsetof(struct el1_frame, x[30]) == 240, "F_X30");
+_Static_assert(offsetof(struct el1_frame, elr) == 256, "F_ELR");
+_Static_assert(offsetof(struct el1_frame, esr) == 272, "F_ESR");
+_Static_assert(offsetof(struct el1_frame, kind) == 288, "F_KIND");
+_Static_assert(offsetof(struct el1_frame, sp_el0) == 296, "F_KIND + 8");
+_Static_assert(offsetof(struct el1_frame, q) == 304, "F_Q");
+_Static_assert(offsetof(struct el1_frame, fpsr) == 816, "F_FPSR");
+_Static_assert(sizeof(struct el1_frame) == 832, "FRAME_SIZE");
+
+#define REGS_PER_LINE 4
+
+static el1_sync_fn sync_handlers[EL1_EC_COUNT];
+static el1_irq_fn irq_handler;
+
+el1_sync_fn el1_set_sync_handler(unsigned ec, el1_sync_fn fn)
+{
+	el1_sync_fn old;
+
+	if (ec >= EL1_EC_COUNT)
+		return NULL;
+	old = sync_handlers[ec];
+	sync_handlers[ec] = fn;
+	return old;
+}
+
+el1_irq_fn el1_set_irq_handler(el1_irq_fn fn)
+{
+	el1_irq_fn old = irq_handler;
+
+	irq_handler = fn;
+	return old;
+}
+
+struct name {
+	unsigned code;
+	const char *name;
+};
+
+static const struct name ec_names[] = {
+	{ ESR_EC_UNKNOWN, "unknown reason (undefined instruction)" },
+	{ ESR_EC_WFX, "WFI/WFE" },
+	{ ESR_EC_FP_ASIMD, "FP/SIMD access trapped" },
+	{ ESR_EC_ILLEGAL_STATE, "illegal execution state" },
+	{ ESR_EC_SVC64, "SVC (AArch64)" },
+	{ ESR_EC_HVC64, "HVC (AArch64)" },
+	{ ESR_EC_SMC64, "SMC (AArch64)" },
+	{ ESR_EC_SYSREG, "system register access trapped" },
+	{ ESR_EC_SVE, "SVE access trapped" },
+	{ ESR_EC_IABT_LOWER, "instruction abort (from EL0)" },
+	{ ESR_EC_IABT_CUR, "instruction abort (same EL)" },
+	{ ESR_EC_PC_ALIGN, "PC alignment fault" },
+	{ ESR_EC_DABT_LOWER, "data abort (from EL0)" },
+	{ ESR_EC_DABT_CUR, "data abort (same EL)" },
+	{ ESR_EC_SP_ALIGN, "SP alignment fault" },
+	{ ESR_EC_SERROR, "SError" },
+	{ ESR_EC_BRK64, "BRK (AArch64)" },
+};
+
+static const struct name fsc_names[] = {
+	{ FSC_ADDR_SIZE, "address size fault" },
+	{ FSC_TRANSLATION, "translation fault" },
+	{ FSC_ACCESS_FLAG, "access flag fault" },
+	{ FSC_PERMISSION, "permission fault" },
+	{ FSC_SYNC_EXTERNAL, "synchronous external abort" },
+};
+
+#define COUNT(a) (sizeof(a) / sizeof(*(a)))
+
+static const char *lookup(const struct name *t, size_t n, unsigned code)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].code == code)
+			return t[i].name;
+	}
+	return NULL;
+}
+
+const char *el1_ec_name(unsigned ec)
+{
+	const char *n = lookup(ec_names, COUNT(ec_names), ec);
+
+	return n ? n : "unrecognised exception class";
+}
+
+static const char *fsc_name(unsigned fsc)
+{
+	const char *n;
+
+	if (fsc == FSC_ALIGNMENT)
+		return "alignment fault";
+	n = lookup(fsc_names, COUNT(fsc_names), FSC_KIND(fsc));
+	return n ? n : "other fault";
+}
+
+static bool is_abort(unsigned ec)
+{
+	return ec == ESR_EC_IABT_LOWER || ec == ESR_EC_IABT_CUR ||
+	       ec == ESR_EC_DABT_LOWER || ec == ESR_EC_DABT_CUR;
+}
+
+void el1_describe_iss(uint64_t esr, char *buf, size_t size)
+{
+	unsigned ec = (unsigned)ESR_EC(esr);
+	unsigned fsc = (unsigned)FIELD_GET(esr, ESR_ABT_FSC_SHIFT,
+					   ESR_ABT_FSC_WIDTH);
+	bool data = ec == ESR_EC_DABT_LOWER || ec == ESR_EC_DABT_CUR;
+
+	if (!is_abort(ec)) {
+		fmt_snprintf(buf, size, "ISS 0x%lx",
+			     (unsigned long)ESR_ISS(esr));
+		return;
+	}
+	fmt_snprintf(buf, size, "%s, level %u%s%s", fsc_name(fsc),
+		     FSC_LEVEL(fsc),
+		     data ? ((esr & ESR_DABT_WNR) ? ", write" : ", read")
+			  : ", instruction fetch",
+		     (data && (esr & ESR_DABT_S1PTW)) ? ", on a table walk"
+						      : "");
+}
+
+static const char *group_name(uint64_t kind)
+{
+	static const char *const group[] = {
+		"from EL1 with SP_EL0", "from EL1 with SP_EL1",
+		"from EL0 (AArch64)", "from EL0 (AArch32)",
+	};
+
+	return group[EL1_TRAP_GROUP(kind)];
+}
+
+static const char *type_name(uint64_t kind)
+{
+	static const char *const type[] = { "synchronous", "IRQ", "FIQ",
+					     "SError" };
+
+	return type[EL1_TRAP_TYPE(kind)];
+}
+
+static void report_registers(const struct el1_frame *f)
+{
+	for (unsigned i = 0; i < COUNT(f->x); i += REGS_PER_LINE) {
+		char line[96];
+		size_t len = 0;
+
+		for (unsigned r = i; r < i + REGS_PER_LINE && r < COUNT(f->x);
+		     r++)
+			len += (size_t)fmt_snprintf(line + len,
+						    sizeof(line) - len,
+						    " x%-2u 0x%016lx", r,
+						    (unsigned long)f->x[r]);
+		kprintf(" %s\n", line);
+	}
+}
+
+void el1_trap_report(const struct el1_frame *f)
+{
+	char iss[96];
+	unsigned ec = (unsigned)ESR_EC(f->esr);
+	uint64_t image = el1_boot_info()->image_start;
+
+	kprintf("unexpected exception: %s %s\n", type_name(f->kind),
+		group_name(f->kind));
+	if (EL1_TRAP_TYPE(f->kind) == EL1_TRAP_SYNC) {
+		el1_describe_iss(f->esr, iss, sizeof(iss));
+		kprintf("  ESR 0x%08lx: EC 0x%02x %s; %s\n",
+			(unsigned long)f->esr, ec, el1_ec_name(ec), iss);
+		kprintf("  FAR 0x%016lx\n", (unsigned long)f->far);
+	}
+	/* The image offset of ELR is what addr2line wants (linked at 0). */
+	kprintf("  ELR 0x%016lx (image +0x%lx)  SPSR 0x%08lx\n",
+		(unsigned long)f->elr, (unsigned long)(f->elr - image),
+		(unsigned long)f->spsr);
+	kprintf("  SP_EL1 0x%016lx  SP_EL0 0x%016lx\n", (unsigned long)f->sp,
+		(unsigned long)f->sp_el0);
+	report_registers(f);
+}
+
+static uint64_t unhandled_status(const struct el1_frame *f)
+{
+	if (EL1_TRAP_TYPE(f->kind) == EL1_TRAP_SYNC)
+		return EL1_EXIT_SYNC_BASE + ESR_EC(f->esr);
+	return EL1_EXIT_ASYNC_BASE + EL1_TRAP_TYPE(f->kind);
+}
+
+static _Noreturn void unhandled(const struct el1_frame *f)
+{
+	static bool reporting;
+	uint64_t status = unhandled_status(f);
+
+	if (reporting) /* faulted while reporting: stop without more output */
+		exo_exit(EL1_EXIT_NESTED_FAULT);
+	reporting = true;
+	print_enter_panic();
+	el1_trap_report(f);
+	kprintf("exiting with status %lu\n", (unsigned long)status);
+	exo_exit((int64_t)status);
+}
+
+static bool dispatchable(uint64_t kind)
+{
+	uint64_t group = EL1_TRAP_GROUP(kind);
+
+	return group == EL1_TRAP_CUR_SPX || group == EL1_TRAP_LOWER_A64;
+}
+
+void el1_trap(struct el1_frame *f)
+{
+	el1_sync_fn sync;
+
+	if (dispatchable(f->kind)) {
+		switch (EL1_TRAP_TYPE(f->kind)) {
+		case EL1_TRAP_SYNC:
+			sync = sync_handlers[ESR_EC(f->esr)];
+			if (sync && sync(f))
+				return;
+			break;
+		case EL1_TRAP_IRQ:
+			if (irq_handler && irq_handler(f))
+				return;
+			break;
+		default:
+			break;
+		}
+	}
+	unhandled(f);
+}
