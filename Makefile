@@ -80,7 +80,7 @@ HOST_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fno-omit-frame-pointer \
 # lib/string.c defines the C library's names: on the host they are renamed
 # so tests can compare them with glibc's.
 STRING_FNS := memcpy memmove memset memcmp memchr strlen strnlen strchr \
-	strrchr strcmp strncmp strstr strtoul
+	strrchr strcmp strncmp strncpy strstr strtoul
 HOST_STRING_FLAGS := -fno-builtin $(foreach f,$(STRING_FNS),-D$(f)=exo_$(f))
 
 # Portable code: plain C that compiles unchanged for the host.
@@ -104,7 +104,7 @@ help:
 	@echo "options: TOOLCHAIN=clang|gcc  V=1 (full commands)  CPU=max|cortex-a72"
 
 run: images
-	$(Q)tools/run --cpu $(CPU) $(EL2_IMAGE)
+	$(Q)tools/run --cpu $(CPU) --pkg $(OUT)/systems/$(SYSTEM).pkg $(EL2_IMAGE)
 
 test: all
 	$(Q)tools/run-tests --host $(HOST_TESTS) --build $(OUT)
@@ -164,7 +164,8 @@ $(HOST_TESTS): $(HOST_OBJS)
 # rule whose recipe is $(call mkpkg,<out.pkg>,<manifest.dtb>,<guest ELFs>):
 #   $(OUT)/default.pkg: $(B)/guests/default.dtb $(ELFS) tools/mkpkg
 #   	$(call mkpkg,$@,$<,$(ELFS))
-MANIFEST_DTBS := $(patsubst %.dts,$(B)/%.dtb,$(wildcard guests/*.dts))
+MANIFEST_DTBS := $(patsubst %.dts,$(B)/%.dtb,$(wildcard guests/*.dts \
+	tests/target/systems/*.dts))
 .PHONY: manifests
 manifests: $(MANIFEST_DTBS)
 all host-test: manifests
@@ -177,6 +178,23 @@ $(B)/%.dtb: %.dts
 mkpkg = @mkdir -p $(dir $(1)); $(if $(Q),echo "  MKPKG   $(1)";) \
 	tools/mkpkg -o $(1) $(2) $(3)
 # --- end of manifests and boot packages --------------------------------------
+
+# === systems: a boot package per manifest ===================================
+# guests/<name>.dts and tests/target/systems/<name>.dts each become
+# $(OUT)/systems/<name>.pkg holding the manifest and every guest image, so a
+# manifest may name any guest. `make run SYSTEM=<name>` boots one.
+SYSTEM ?= default
+SYSTEM_DTS := $(wildcard guests/*.dts tests/target/systems/*.dts)
+SYSTEM_PKGS := $(patsubst %.dts,$(OUT)/systems/%.pkg,$(notdir $(SYSTEM_DTS)))
+images: $(SYSTEM_PKGS)
+
+define SYSTEM_RULE
+$(OUT)/systems/$(basename $(notdir $(1))).pkg: $(B)/$(basename $(1)).dtb \
+		$(GUEST_IMAGES) tools/mkpkg
+	$$(call mkpkg,$$@,$$<,$$(GUEST_IMAGES))
+endef
+$(foreach f,$(SYSTEM_DTS),$(eval $(call SYSTEM_RULE,$(f))))
+# === end of systems =========================================================
 
 # === guests: EL1 runtime and guest images (owner: el1) =====================
 # Every directory guests/<name>/ or tests/target/guests/<name>/ holding *.c

@@ -349,9 +349,20 @@ size_t mem_storage_size(uint64_t span_frames)
 	return frames_storage_size(span_frames, shares);
 }
 
+static uint64_t mem_ram_total;
+
 int mem_add_ram(uint64_t pa, uint64_t count)
 {
-	return frames_ram_add(&mem_db, pa, count);
+	int rc = frames_ram_add(&mem_db, pa, count);
+
+	if (!rc)
+		mem_ram_total += count;
+	return rc;
+}
+
+uint64_t mem_ram_frames(void)
+{
+	return mem_ram_total;
 }
 
 int mem_claim_hyp(uint64_t pa, uint64_t count)

@@ -36,6 +36,7 @@ size_t mem_storage_size(uint64_t span_frames);
 int mem_init(uint64_t span_base, uint64_t span_frames, void *storage,
 	     size_t size);
 int mem_add_ram(uint64_t pa, uint64_t count);
+uint64_t mem_ram_frames(void);
 int mem_claim_hyp(uint64_t pa, uint64_t count);
 void mem_totals(uint64_t *free, uint64_t *hyp, uint64_t *held);
 int mem_selftest(void *scratch, size_t size);

@@ -28,7 +28,7 @@ bool summary_print(const struct vm *vms, unsigned nr,
 	unsigned failed = 0;
 
 	kprintf("summary:\n");
-	kprintf("  %-15s %4s %-7s %6s %7s %10s %10s %6s %-10s\n", "guest", "vmid",
+	kprintf("  %-15s %4s %-7s %6s %7s %10s %10s %6s %s\n", "guest", "vmid",
 		"state", "status", "frames", "hypercalls", "violations",
 		"cpu-ms", "heap");
 	for (unsigned i = 0; i < nr; i++) {
@@ -36,7 +36,7 @@ bool summary_print(const struct vm *vms, unsigned nr,
 		uint64_t ms = timer_freq ? vm->vcpu.run_ticks * 1000 / timer_freq
 					 : 0;
 
-		kprintf("  %-15s %4u %-7s %6ld %7lu %10lu %10lu %6lu %-10s\n",
+		kprintf("  %-15s %4u %-7s %6ld %7lu %10lu %10lu %6lu %s\n",
 			vm->name, vm->id, state_name(vm), (long)vm->exit_status,
 			(unsigned long)vm->stats.frames_peak,
 			(unsigned long)vm->stats.hypercalls,

@@ -15,6 +15,7 @@
 #include <el2/summary.h>
 #include <el2/system.h>
 #include <el2/vm_ops.h>
+#include <exo/errors.h>
 #include <lib/panic.h>
 #include <lib/print.h>
 #include <string.h>

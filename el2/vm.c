@@ -4,6 +4,7 @@
  * scrubs and returns all its frames; nothing here affects another VM.
  */
 #include <el2/arch.h>
+#include <el2/frames.h>
 #include <el2/guest_dt.h>
 #include <el2/manifest.h>
 #include <el2/mem.h>

@@ -189,3 +189,16 @@ char *strstr(const char *haystack, const char *needle)
 	}
 	return n ? NULL : (char *)haystack;
 }
+
+/* C semantics: copies up to n bytes, pads with NULs, does not terminate a
+ * source of n bytes or more (callers pass n - 1 into a zeroed buffer). */
+char *strncpy(char *restrict dst, const char *restrict src, size_t n)
+{
+	size_t i = 0;
+
+	for (; i < n && src[i]; i++)
+		dst[i] = src[i];
+	for (; i < n; i++)
+		dst[i] = '\0';
+	return dst;
+}

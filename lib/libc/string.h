@@ -15,6 +15,7 @@ char *strchr(const char *s, int c);
 char *strrchr(const char *s, int c);
 int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
+char *strncpy(char *restrict dst, const char *restrict src, size_t n);
 char *strstr(const char *haystack, const char *needle);
 
 #endif
