@@ -208,6 +208,7 @@ void arch_inject_sync(uint64_t esr, uint64_t far, uint64_t vector_offset,
 void arch_zero_frames(uint64_t pa, uint64_t count)
 {
 	memset((void *)(uintptr_t)pa, 0, count * 4096);
+}
 
 struct fake_s2_log fake_s2;
 
