@@ -111,8 +111,8 @@ static int each_frame(const struct frames_db *db, const struct frames_op *op,
 }
 
 /* Would charging count + extra frames keep vm within its quota? */
-static int quota_check(const struct frames_db *db, unsigned vm,
-		       uint64_t count, uint64_t extra)
+static int quota_check(const struct frames_db *db, unsigned vm, uint64_t count,
+		       uint64_t extra)
 {
 	const struct frames_account *a = &db->acct[vm];
 	uint64_t avail = a->used < a->quota ? a->quota - a->used : 0;
@@ -122,8 +122,8 @@ static int quota_check(const struct frames_db *db, unsigned vm,
 	return EXO_OK;
 }
 
-static void op_init(struct frames_op *op, enum frames_op_kind kind,
-		    unsigned vm, unsigned peer, uint64_t pa, uint64_t count)
+static void op_init(struct frames_op *op, enum frames_op_kind kind, unsigned vm,
+		    unsigned peer, uint64_t pa, uint64_t count)
 {
 	memset(op, 0, sizeof(*op));
 	op->kind = kind;
@@ -183,8 +183,8 @@ static void uncharge(struct frames_db *db, unsigned vm, uint64_t n)
 
 /* Reserves n FREE frames outside [skip, skip + skip_count) for vm's
  * stage-2, from the top of RAM so guest runs below stay contiguous. */
-static int tables_reserve(const struct frames_db *db, unsigned vm,
-			  unsigned n, uint64_t skip, uint64_t skip_count,
+static int tables_reserve(const struct frames_db *db, unsigned vm, unsigned n,
+			  uint64_t skip, uint64_t skip_count,
 			  struct frames_op *op)
 {
 	op->tables_vm = (uint8_t)vm;
@@ -228,8 +228,8 @@ static void shares_init(struct frames_db *db)
 	db->shares_left = db->nr_shares;
 	for (uint32_t s = 0; s < db->nr_shares; s++) {
 		db->share[s].borrowers = 0;
-		db->share[s].rw = s + 1 < db->nr_shares ? s + 1
-							 : FRAMES_SHARE_NONE;
+		db->share[s].rw =
+		    s + 1 < db->nr_shares ? s + 1 : FRAMES_SHARE_NONE;
 	}
 }
 
@@ -253,7 +253,7 @@ int frames_init(struct frames_db *db, uint64_t base, uint64_t nr_frames,
 	db->nr_shares = nr_shares;
 	for (uint64_t i = 0; i < nr_frames; i++)
 		db->entry[i] = (struct frames_entry){
-			.state = EXO_FRAME_NONE, .share = FRAMES_SHARE_NONE };
+		    .state = EXO_FRAME_NONE, .share = FRAMES_SHARE_NONE};
 	db->count[EXO_FRAME_NONE] = nr_frames;
 	shares_init(db);
 	return EXO_OK;
@@ -288,8 +288,8 @@ int frames_device_add(struct frames_db *db, uint64_t pa, uint64_t count)
 		return EXO_EBUSY;
 	if (db->nr_devices == FRAMES_MAX_DEVICES)
 		return EXO_ENOMEM;
-	db->device[db->nr_devices++] = (struct frames_device){
-		.base = pa, .count = count, .owner = 0 };
+	db->device[db->nr_devices++] =
+	    (struct frames_device){.base = pa, .count = count, .owner = 0};
 	return EXO_OK;
 }
 
@@ -299,7 +299,7 @@ int frames_vm_create(struct frames_db *db, unsigned vm, uint64_t quota)
 		return EXO_ENOENT;
 	if (db->acct[vm].live)
 		return EXO_EBUSY;
-	db->acct[vm] = (struct frames_account){ .quota = quota, .live = true };
+	db->acct[vm] = (struct frames_account){.quota = quota, .live = true};
 	return EXO_OK;
 }
 
@@ -339,8 +339,8 @@ static int owner_err(const struct frames_entry *e, unsigned vm)
 
 /* OWNED(vm) exactly: free, lend, donate. */
 static int frame_exclusive(const struct frames_db *db,
-		                const struct frames_entry *e,
-		                const struct frames_op *op)
+			   const struct frames_entry *e,
+			   const struct frames_op *op)
 {
 	int rc = owner_err(e, op->vm);
 
@@ -352,9 +352,8 @@ static int frame_exclusive(const struct frames_db *db,
 	return e->state == EXO_FRAME_LENT ? EXO_ELENT : EXO_OK;
 }
 
-static int frame_claim(const struct frames_db *db,
-		            const struct frames_entry *e,
-		            const struct frames_op *op)
+static int frame_claim(const struct frames_db *db, const struct frames_entry *e,
+		       const struct frames_op *op)
 {
 	(void)db;
 	(void)op;
@@ -371,8 +370,8 @@ static int frame_claim(const struct frames_db *db,
 }
 
 static int frame_release(const struct frames_db *db,
-		              const struct frames_entry *e,
-		              const struct frames_op *op)
+			 const struct frames_entry *e,
+			 const struct frames_op *op)
 {
 	(void)db;
 	(void)op;
@@ -384,8 +383,8 @@ static int frame_release(const struct frames_db *db,
 }
 
 static int frame_reclaim(const struct frames_db *db,
-		              const struct frames_entry *e,
-		              const struct frames_op *op)
+			 const struct frames_entry *e,
+			 const struct frames_op *op)
 {
 	int rc = owner_err(e, op->vm);
 
@@ -398,8 +397,8 @@ static int frame_reclaim(const struct frames_db *db,
 }
 
 static int frame_table_free(const struct frames_db *db,
-		                 const struct frames_entry *e,
-		                 const struct frames_op *op)
+			    const struct frames_entry *e,
+			    const struct frames_op *op)
 {
 	(void)db;
 	if (e->state == EXO_FRAME_NONE)
@@ -435,8 +434,7 @@ int frames_hyp_release_check(const struct frames_db *db, uint64_t pa,
 	return rc ? rc : each_frame(db, op, frame_release);
 }
 
-void frames_hyp_release_commit(struct frames_db *db,
-			       const struct frames_op *op)
+void frames_hyp_release_commit(struct frames_db *db, const struct frames_op *op)
 {
 	CHECK(op->kind == FRAMES_OP_HYP_RELEASE);
 	set_range(db, op, EXO_FRAME_FREE, 0, 0);
@@ -445,8 +443,7 @@ void frames_hyp_release_commit(struct frames_db *db,
 /* --- alloc and free ------------------------------------------------------- */
 
 /* Smallest index >= i whose PA is aligned to step frames. */
-static uint64_t align_idx(const struct frames_db *db, uint64_t i,
-			  uint64_t step)
+static uint64_t align_idx(const struct frames_db *db, uint64_t i, uint64_t step)
 {
 	uint64_t frame = (db->base >> FRAMES_SHIFT) + i;
 
@@ -454,8 +451,8 @@ static uint64_t align_idx(const struct frames_db *db, uint64_t i,
 }
 
 /* First fit: index of count FREE frames aligned to step frames. */
-static bool run_find(const struct frames_db *db, uint64_t count,
-		     uint64_t step, uint64_t *found)
+static bool run_find(const struct frames_db *db, uint64_t count, uint64_t step,
+		     uint64_t *found)
 {
 	uint64_t i = align_idx(db, 0, step);
 
@@ -481,9 +478,9 @@ static int alloc_args(const struct frames_db *db, unsigned vm,
 	return nr_tables > FRAMES_OP_MAX_TABLES ? EXO_EINVAL : EXO_OK;
 }
 
-int frames_alloc_check(const struct frames_db *db, unsigned vm,
-		       uint64_t count, unsigned align_log2,
-		       unsigned nr_tables, struct frames_op *op)
+int frames_alloc_check(const struct frames_db *db, unsigned vm, uint64_t count,
+		       unsigned align_log2, unsigned nr_tables,
+		       struct frames_op *op)
 {
 	uint64_t first;
 	int rc = alloc_args(db, vm, nr_tables);
@@ -502,8 +499,8 @@ int frames_alloc_check(const struct frames_db *db, unsigned vm,
 	return tables_reserve(db, vm, nr_tables, first, count, op);
 }
 
-int frames_alloc_at_check(const struct frames_db *db, unsigned vm,
-			  uint64_t pa, uint64_t count, unsigned nr_tables,
+int frames_alloc_at_check(const struct frames_db *db, unsigned vm, uint64_t pa,
+			  uint64_t count, unsigned nr_tables,
 			  struct frames_op *op)
 {
 	int rc = alloc_args(db, vm, nr_tables);
@@ -552,9 +549,8 @@ static const struct frames_share *share_of(const struct frames_db *db,
 	return &db->share[e->share];
 }
 
-static int frame_share(const struct frames_db *db,
-		            const struct frames_entry *e,
-		            const struct frames_op *op)
+static int frame_share(const struct frames_db *db, const struct frames_entry *e,
+		       const struct frames_op *op)
 {
 	int rc = owner_err(e, op->vm);
 
@@ -569,8 +565,8 @@ static int frame_share(const struct frames_db *db,
 }
 
 static int frame_unshare(const struct frames_db *db,
-		              const struct frames_entry *e,
-		              const struct frames_op *op)
+			 const struct frames_entry *e,
+			 const struct frames_op *op)
 {
 	int rc = owner_err(e, op->vm);
 
@@ -630,7 +626,7 @@ static uint32_t share_take(struct frames_db *db)
 	CHECK(s != FRAMES_SHARE_NONE && db->shares_left);
 	db->share_free = (uint32_t)db->share[s].rw;
 	db->shares_left--;
-	db->share[s] = (struct frames_share){ 0, 0 };
+	db->share[s] = (struct frames_share){0, 0};
 	return s;
 }
 
@@ -707,7 +703,8 @@ void frames_unshare_commit(struct frames_db *db, const struct frames_op *op)
 	db->acct[op->peer].borrowed -= op->count;
 }
 
-/* --- lend, reclaim, donate -------------------------------------------------- */
+/* --- lend, reclaim, donate --------------------------------------------------
+ */
 
 /* Checks a transition of frames vm owns exclusively, to or for peer, which
  * gets count + nr_tables more frames charged (count only if it takes them
@@ -781,7 +778,8 @@ void frames_donate_commit(struct frames_db *db, const struct frames_op *op)
 	tables_commit(db, op);
 }
 
-/* --- stage-2 table frames ----------------------------------------------------- */
+/* --- stage-2 table frames
+ * ----------------------------------------------------- */
 
 int frames_table_check(const struct frames_db *db, unsigned vm,
 		       unsigned nr_tables, struct frames_op *op)
@@ -811,8 +809,7 @@ int frames_table_free_check(const struct frames_db *db, unsigned vm,
 	return rc ? rc : each_frame(db, op, frame_table_free);
 }
 
-void frames_table_free_commit(struct frames_db *db,
-			      const struct frames_op *op)
+void frames_table_free_commit(struct frames_db *db, const struct frames_op *op)
 {
 	CHECK(op->kind == FRAMES_OP_TABLE_FREE);
 	set_range(db, op, EXO_FRAME_FREE, 0, 0);
@@ -821,11 +818,12 @@ void frames_table_free_commit(struct frames_db *db,
 	db->hyp_charged--;
 }
 
-/* --- device ranges ------------------------------------------------------------ */
+/* --- device ranges
+ * ------------------------------------------------------------ */
 
 /* The registered range [pa, pa + count) exactly, or EXO_ERANGE. */
-static int device_find(const struct frames_db *db, uint64_t pa,
-		       uint64_t count, unsigned *dev)
+static int device_find(const struct frames_db *db, uint64_t pa, uint64_t count,
+		       unsigned *dev)
 {
 	uint64_t last;
 	int rc = range_last(pa, count, &last);
@@ -842,8 +840,8 @@ static int device_find(const struct frames_db *db, uint64_t pa,
 }
 
 int frames_device_assign_check(const struct frames_db *db, unsigned vm,
-			       uint64_t pa, uint64_t count,
-			       unsigned nr_tables, struct frames_op *op)
+			       uint64_t pa, uint64_t count, unsigned nr_tables,
+			       struct frames_op *op)
 {
 	int rc = alloc_args(db, vm, nr_tables);
 	unsigned owner;
@@ -895,7 +893,8 @@ void frames_device_release_commit(struct frames_db *db,
 	db->acct[op->vm].devices--;
 }
 
-/* --- queries -------------------------------------------------------------------- */
+/* --- queries
+ * -------------------------------------------------------------------- */
 
 static const struct frames_device *device_at(const struct frames_db *db,
 					     uint64_t pa)
@@ -1011,8 +1010,8 @@ static bool rel_of(const struct frames_db *db, const struct frames_entry *e,
 		return e->owner == vm ||
 		       share_of(db, e)->borrowers & VM_BIT(vm);
 	case EXO_FRAME_LENT:
-		*rel = e->owner == vm ? FRAMES_REL_LENT_OUT
-				      : FRAMES_REL_LENT_IN;
+		*rel =
+		    e->owner == vm ? FRAMES_REL_LENT_OUT : FRAMES_REL_LENT_IN;
 		*peer = e->owner == vm ? e->peer : e->owner;
 		return e->owner == vm || e->peer == vm;
 	case EXO_FRAME_HYP:
@@ -1023,8 +1022,8 @@ static bool rel_of(const struct frames_db *db, const struct frames_entry *e,
 	}
 }
 
-static bool span_next(const struct frames_db *db, unsigned vm,
-		      uint64_t *cursor, struct frames_run *run)
+static bool span_next(const struct frames_db *db, unsigned vm, uint64_t *cursor,
+		      struct frames_run *run)
 {
 	for (uint64_t i = *cursor; i < db->nr; i++) {
 		uint64_t j = i + 1;
@@ -1036,10 +1035,10 @@ static bool span_next(const struct frames_db *db, unsigned vm,
 		while (j < db->nr && rel_of(db, &db->entry[j], vm, &r2, &p2) &&
 		       r2 == rel && p2 == peer)
 			j++;
-		*run = (struct frames_run){ .pa = pa_of(db, i),
-					    .count = j - i,
-					    .rel = rel,
-					    .peer = peer };
+		*run = (struct frames_run){.pa = pa_of(db, i),
+					   .count = j - i,
+					   .rel = rel,
+					   .peer = peer};
 		*cursor = j;
 		return true;
 	}
@@ -1047,8 +1046,8 @@ static bool span_next(const struct frames_db *db, unsigned vm,
 	return false;
 }
 
-bool frames_vm_next(const struct frames_db *db, unsigned vm,
-		    uint64_t *cursor, struct frames_run *run)
+bool frames_vm_next(const struct frames_db *db, unsigned vm, uint64_t *cursor,
+		    struct frames_run *run)
 {
 	if (vm == FRAMES_VM_EL2 || vm >= EXO_MAX_VMS)
 		return false;
@@ -1057,9 +1056,9 @@ bool frames_vm_next(const struct frames_db *db, unsigned vm,
 	for (uint64_t d = *cursor - db->nr; d < db->nr_devices; d++) {
 		if (db->device[d].owner != vm)
 			continue;
-		*run = (struct frames_run){ .pa = db->device[d].base,
-					    .count = db->device[d].count,
-					    .rel = FRAMES_REL_DEVICE };
+		*run = (struct frames_run){.pa = db->device[d].base,
+					   .count = db->device[d].count,
+					   .rel = FRAMES_REL_DEVICE};
 		*cursor = db->nr + d + 1;
 		return true;
 	}

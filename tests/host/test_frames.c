@@ -675,3 +675,514 @@ Test(frames, teardown_enumerates_everything)
 	cr_assert_eq(frames_count(&fx.db, EXO_FRAME_FREE), NR - HOLE_N);
 	fx_fini(&fx);
 }
+
+/* --- random operations against a reference model ---------------------------
+ * The model keeps plain per-frame arrays and recomputes each verdict from
+ * the rules in docs/memory-model.md; after every operation the DB must
+ * agree with it frame by frame, VM by VM. */
+
+#define M_VMS 6          /* ids 0..5: 1..4 live, 0 (EL2) and 5 refused */
+#define M_LIVE 4
+#define M_OPS 5000
+#define M_SEEDS 24
+
+enum m_op {
+	M_ALLOC, M_ALLOC_AT, M_FREE, M_SHARE, M_UNSHARE, M_LEND, M_RECLAIM,
+	M_DONATE, M_TABLE, M_TABLE_FREE, NR_M_OPS
+};
+
+struct model {
+	uint8_t state[NR], owner[NR], peer[NR];
+	uint64_t borrowers[NR], rw[NR];
+	uint64_t quota[M_VMS], used[M_VMS], peak[M_VMS], tables[M_VMS];
+	uint64_t borrowed[M_VMS];
+	unsigned shares_used;
+};
+
+struct m_args {
+	enum m_op op;
+	unsigned vm, peer, perm, nt, align;
+	uint64_t pa, count;
+};
+
+static uint64_t rng;
+
+static uint64_t rnd(uint64_t n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return n ? rng % n : 0;
+}
+
+static bool m_live(unsigned vm)
+{
+	return vm >= 1 && vm <= M_LIVE;
+}
+
+static int m_range(uint64_t pa, uint64_t count, uint64_t *first)
+{
+	if (!count)
+		return EXO_EINVAL;
+	if (pa % FRAMES_SIZE || pa < BASE || (pa - BASE) / FRAMES_SIZE >= NR)
+		return EXO_ERANGE;
+	*first = (pa - BASE) / FRAMES_SIZE;
+	return count > NR - *first ? EXO_ERANGE : EXO_OK;
+}
+
+static int m_verdict(const struct model *m, const struct m_args *a,
+		     uint64_t i)
+{
+	unsigned st = m->state[i];
+	bool has_peer = m->borrowers[i] & (UINT64_C(1) << a->peer);
+
+	if (st == EXO_FRAME_NONE)
+		return EXO_ERANGE;
+	if (a->op == M_ALLOC_AT)
+		return st == EXO_FRAME_FREE ? 0 : st == EXO_FRAME_HYP ?
+					      EXO_EHYP : EXO_EBUSY;
+	if (a->op == M_TABLE_FREE)
+		return st != EXO_FRAME_HYP ? EXO_ESTATE :
+		       m->owner[i] == a->vm ? 0 : EXO_EPERM;
+	if (st == EXO_FRAME_FREE)
+		return EXO_EPERM;
+	if (st == EXO_FRAME_HYP)
+		return EXO_EHYP;
+	if (m->owner[i] != a->vm)
+		return EXO_EPERM;
+	switch (a->op) {
+	case M_SHARE:
+		if (st == EXO_FRAME_LENT)
+			return EXO_ELENT;
+		return st == EXO_FRAME_SHARED && has_peer ? EXO_ESTATE : 0;
+	case M_UNSHARE:
+		if (st == EXO_FRAME_LENT)
+			return EXO_ELENT;
+		return st == EXO_FRAME_SHARED && has_peer ? 0 : EXO_ESTATE;
+	case M_RECLAIM:
+		return st == EXO_FRAME_LENT && m->peer[i] == a->peer ? 0 :
+								       EXO_ESTATE;
+	default:
+		if (st == EXO_FRAME_SHARED)
+			return EXO_ESHARED;
+		return st == EXO_FRAME_LENT ? EXO_ELENT : 0;
+	}
+}
+
+static int m_frames(const struct model *m, const struct m_args *a,
+		    uint64_t *first)
+{
+	int rc = m_range(a->pa, a->count, first);
+
+	for (uint64_t i = 0; !rc && i < a->count; i++)
+		rc = m_verdict(m, a, *first + i);
+	return rc;
+}
+
+static bool m_fits(const struct model *m, unsigned vm, uint64_t n)
+{
+	return n <= m->quota[vm] - m->used[vm];
+}
+
+/* Reference first fit over PA alignment, then table frames from the top. */
+static bool m_run(const struct model *m, uint64_t count, unsigned align,
+		  uint64_t *first)
+{
+	for (uint64_t i = 0; count <= NR && i + count <= NR; i++) {
+		uint64_t j = 0;
+
+		if ((PA(i) >> FRAMES_SHIFT) % (UINT64_C(1) << align))
+			continue;
+		while (j < count && m->state[i + j] == EXO_FRAME_FREE)
+			j++;
+		if (j == count) {
+			*first = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static unsigned m_tables(const struct model *m, unsigned n, uint64_t skip,
+			 uint64_t skip_n, uint64_t *out)
+{
+	unsigned got = 0;
+
+	for (uint64_t i = NR; i-- > 0 && got < n;)
+		if (m->state[i] == EXO_FRAME_FREE &&
+		    !(i >= skip && i < skip + skip_n))
+			out[got++] = i;
+	return got;
+}
+
+/* Expected status; *first and tab[] say where, for the apply step. */
+static int m_expect(const struct model *m, const struct m_args *a,
+		    uint64_t *first, uint64_t *tab)
+{
+	bool pair = a->op != M_ALLOC && a->op != M_ALLOC_AT &&
+		    a->op != M_FREE && a->op != M_TABLE &&
+		    a->op != M_TABLE_FREE;
+	bool takes_nt = a->op != M_FREE && a->op != M_UNSHARE &&
+			a->op != M_RECLAIM && a->op != M_TABLE_FREE;
+	unsigned charged = pair ? a->peer : a->vm;
+	uint64_t shares = 0, n = a->count;
+	int rc;
+
+	*first = 0;
+	if (!m_live(a->vm) || (pair && !m_live(a->peer)))
+		return EXO_ENOENT;
+	if (pair && a->vm == a->peer)
+		return EXO_EINVAL;
+	if ((takes_nt && a->nt > FRAMES_OP_MAX_TABLES) ||
+	    (a->op == M_SHARE && a->perm != FRAMES_PERM_R &&
+	     a->perm != FRAMES_PERM_RW) ||
+	    (a->op == M_TABLE && !a->nt))
+		return EXO_EINVAL;
+	switch (a->op) {
+	case M_ALLOC:
+		if (!n || a->align > FRAMES_MAX_ALIGN_LOG2)
+			return EXO_EINVAL;
+		if (n > m->quota[a->vm] - m->used[a->vm] ||
+		    !m_fits(m, a->vm, n + a->nt))
+			return EXO_EQUOTA;
+		if (!m_run(m, n, a->align, first))
+			return EXO_ENOMEM;
+		return m_tables(m, a->nt, *first, n, tab) == a->nt ? 0
+								   : EXO_ENOMEM;
+	case M_TABLE:
+		if (!m_fits(m, a->vm, a->nt))
+			return EXO_EQUOTA;
+		return m_tables(m, a->nt, 0, 0, tab) == a->nt ? 0 : EXO_ENOMEM;
+	case M_TABLE_FREE:
+		return m_frames(m, a, first);
+	default:
+		break;
+	}
+	rc = m_frames(m, a, first);
+	if (rc || a->op == M_FREE || a->op == M_UNSHARE ||
+	    a->op == M_RECLAIM)
+		return rc;
+	if (!m_fits(m, charged,
+		    (a->op == M_ALLOC_AT || a->op == M_DONATE ? n : 0) + a->nt))
+		return EXO_EQUOTA;
+	for (uint64_t i = 0; a->op == M_SHARE && i < n; i++)
+		shares += m->state[*first + i] == EXO_FRAME_OWNED;
+	if (m->shares_used + shares > SHARES)
+		return EXO_ENOMEM;
+	return m_tables(m, a->nt, a->op == M_ALLOC_AT ? *first : 0,
+			a->op == M_ALLOC_AT ? n : 0, tab) == a->nt ? 0
+								  : EXO_ENOMEM;
+}
+
+static void m_charge(struct model *m, unsigned vm, int64_t n)
+{
+	m->used[vm] += (uint64_t)n;
+	if (m->used[vm] > m->peak[vm])
+		m->peak[vm] = m->used[vm];
+}
+
+static void m_set(struct model *m, uint64_t i, unsigned st, unsigned owner,
+		  unsigned peer)
+{
+	m->state[i] = (uint8_t)st;
+	m->owner[i] = (uint8_t)owner;
+	m->peer[i] = (uint8_t)peer;
+}
+
+static void m_frame_apply(struct model *m, const struct m_args *a,
+			  uint64_t i)
+{
+	uint64_t bit = UINT64_C(1) << a->peer;
+
+	switch (a->op) {
+	case M_ALLOC:
+	case M_ALLOC_AT:
+	case M_RECLAIM:
+		m_set(m, i, EXO_FRAME_OWNED, a->vm, 0);
+		break;
+	case M_FREE:
+	case M_TABLE_FREE:
+		m_set(m, i, EXO_FRAME_FREE, 0, 0);
+		break;
+	case M_LEND:
+		m_set(m, i, EXO_FRAME_LENT, a->vm, a->peer);
+		break;
+	case M_DONATE:
+		m_set(m, i, EXO_FRAME_OWNED, a->peer, 0);
+		break;
+	case M_SHARE:
+		m->shares_used += m->state[i] == EXO_FRAME_OWNED;
+		m_set(m, i, EXO_FRAME_SHARED, a->vm, 0);
+		m->borrowers[i] |= bit;
+		m->rw[i] |= a->perm == FRAMES_PERM_RW ? bit : 0;
+		break;
+	case M_UNSHARE:
+		m->borrowers[i] &= ~bit;
+		m->rw[i] &= ~bit;
+		if (!m->borrowers[i]) {
+			m->shares_used--;
+			m_set(m, i, EXO_FRAME_OWNED, a->vm, 0);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static void m_apply(struct model *m, const struct m_args *a, uint64_t first,
+		    const uint64_t *tab)
+{
+	bool lend_like = a->op == M_SHARE || a->op == M_LEND ||
+			 a->op == M_DONATE;
+	unsigned tvm = lend_like ? a->peer : a->vm;
+	uint64_t n = a->op == M_TABLE ? 0 : a->count;
+
+	for (uint64_t i = 0; i < n; i++)
+		m_frame_apply(m, a, first + i);
+	for (unsigned t = 0; t < a->nt && a->op != M_TABLE_FREE; t++)
+		m_set(m, tab[t], EXO_FRAME_HYP, tvm, 0);
+	if (a->op != M_TABLE_FREE)
+		m_charge(m, tvm, a->nt), m->tables[tvm] += a->nt;
+	if (a->op == M_ALLOC || a->op == M_ALLOC_AT)
+		m_charge(m, a->vm, (int64_t)n);
+	if (a->op == M_FREE)
+		m_charge(m, a->vm, -(int64_t)n);
+	if (a->op == M_DONATE)
+		m_charge(m, a->vm, -(int64_t)n), m_charge(m, a->peer, (int64_t)n);
+	if (a->op == M_TABLE_FREE)
+		m_charge(m, a->vm, -1), m->tables[a->vm]--;
+	if (a->op == M_SHARE || a->op == M_LEND)
+		m->borrowed[a->peer] += n;
+	if (a->op == M_UNSHARE || a->op == M_RECLAIM)
+		m->borrowed[a->peer] -= n;
+}
+
+static int db_run(struct fixture *fx, const struct m_args *a,
+		  struct frames_op *op)
+{
+	const struct frames_db *db = &fx->db;
+
+	switch (a->op) {
+	case M_ALLOC:
+		return frames_alloc_check(db, a->vm, a->count, a->align, a->nt,
+					  op);
+	case M_ALLOC_AT:
+		return frames_alloc_at_check(db, a->vm, a->pa, a->count, a->nt,
+					     op);
+	case M_FREE:
+		return frames_free_check(db, a->vm, a->pa, a->count, op);
+	case M_SHARE:
+		return frames_share_check(db, a->vm, a->peer, a->pa, a->count,
+					  a->perm, a->nt, op);
+	case M_UNSHARE:
+		return frames_unshare_check(db, a->vm, a->peer, a->pa,
+					    a->count, op);
+	case M_LEND:
+		return frames_lend_check(db, a->vm, a->peer, a->pa, a->count,
+					 a->nt, op);
+	case M_RECLAIM:
+		return frames_reclaim_check(db, a->vm, a->peer, a->pa,
+					    a->count, op);
+	case M_DONATE:
+		return frames_donate_check(db, a->vm, a->peer, a->pa,
+					   a->count, a->nt, op);
+	case M_TABLE:
+		return frames_table_check(db, a->vm, a->nt, op);
+	case M_TABLE_FREE:
+	default:
+		return frames_table_free_check(db, a->vm, a->pa, op);
+	}
+}
+
+typedef void (*commit_fn)(struct frames_db *, const struct frames_op *);
+
+static const commit_fn db_commit[NR_M_OPS] = {
+	frames_alloc_commit, frames_alloc_commit, frames_free_commit,
+	frames_share_commit, frames_unshare_commit, frames_lend_commit,
+	frames_reclaim_commit, frames_donate_commit, frames_table_commit,
+	frames_table_free_commit,
+};
+
+static uint64_t rnd_pa(void)
+{
+	switch (rnd(40)) {
+	case 0:
+		return BASE + rnd(NR * FRAMES_SIZE);  /* mostly unaligned */
+	case 1:
+		return UINT64_MAX - FRAMES_SIZE * rnd(4) - 0xfff;
+	case 2:
+		return BASE - FRAMES_SIZE * (1 + rnd(2));
+	default:
+		return PA(rnd(NR + 2));
+	}
+}
+
+static uint64_t rnd_count(void)
+{
+	switch (rnd(50)) {
+	case 0:
+		return 0;
+	case 1:
+		return UINT64_MAX >> rnd(16);
+	default:
+		return 1 + rnd(rnd(4) ? 3 : 12);
+	}
+}
+
+/* Half the time, aim at a frame a->vm owns (and its borrower), so that
+ * the legal transitions happen as often as the refusals. */
+static void aim(const struct model *m, struct m_args *a)
+{
+	uint64_t start = rnd(NR);
+
+	for (uint64_t k = 0; k < NR; k++) {
+		uint64_t i = (start + k) % NR;
+
+		if (m->owner[i] != a->vm || m->state[i] < EXO_FRAME_OWNED)
+			continue;
+		a->pa = PA(i);
+		if (m->state[i] == EXO_FRAME_LENT)
+			a->peer = m->peer[i];
+		for (unsigned h = 1; h <= M_LIVE; h++)
+			if (m->borrowers[i] & (UINT64_C(1) << h) && rnd(2))
+				a->peer = h;
+		return;
+	}
+}
+
+static struct m_args rnd_args(const struct model *m)
+{
+	struct m_args a = {
+		.op = (enum m_op)rnd(NR_M_OPS),
+		.vm = rnd(30) ? 1 + rnd(M_LIVE) : rnd(M_VMS),
+		.peer = rnd(30) ? 1 + rnd(M_LIVE) : rnd(M_VMS),
+		.perm = rnd(30) ? 1 + rnd(2) : rnd(4),
+		.nt = rnd(40) ? rnd(3) : FRAMES_OP_MAX_TABLES + rnd(2),
+		.align = rnd(30) ? rnd(4) : FRAMES_MAX_ALIGN_LOG2 + rnd(2),
+		.pa = rnd_pa(),
+		.count = rnd_count(),
+	};
+	if (a.op == M_TABLE_FREE || a.op == M_TABLE)
+		a.count = a.op == M_TABLE_FREE;
+	/* These take no table frames. */
+	if (a.op == M_FREE || a.op == M_UNSHARE || a.op == M_RECLAIM ||
+	    a.op == M_TABLE_FREE)
+		a.nt = 0;
+	if (a.op != M_ALLOC && a.op != M_TABLE && rnd(2))
+		aim(m, &a);
+	return a;
+}
+
+static enum frames_access m_access(const struct model *m, uint64_t i,
+				   unsigned vm)
+{
+	uint64_t bit = UINT64_C(1) << vm;
+
+	switch (m->state[i]) {
+	case EXO_FRAME_OWNED:
+		return m->owner[i] == vm ? FRAMES_ACCESS_RW : FRAMES_ACCESS_NONE;
+	case EXO_FRAME_SHARED:
+		if (m->owner[i] == vm)
+			return FRAMES_ACCESS_RW;
+		if (!(m->borrowers[i] & bit))
+			return FRAMES_ACCESS_NONE;
+		return m->rw[i] & bit ? FRAMES_ACCESS_RW : FRAMES_ACCESS_R;
+	case EXO_FRAME_LENT:
+		return m->peer[i] == vm ? FRAMES_ACCESS_RW : FRAMES_ACCESS_NONE;
+	default:
+		return FRAMES_ACCESS_NONE;
+	}
+}
+
+static void m_compare(struct fixture *fx, const struct model *m,
+		      unsigned seed, int step)
+{
+	for (uint64_t i = 0; i < NR; i++) {
+		struct frames_info f;
+
+		cr_assert_eq(frames_query(&fx->db, PA(i), &f), 0);
+		cr_assert(f.state == m->state[i] && f.owner == m->owner[i] &&
+			  f.peer == m->peer[i] &&
+			  f.borrowers == m->borrowers[i] && f.rw == m->rw[i],
+			  "seed %u step %d: frame %lu is %d/%u, model %u/%u",
+			  seed, step, (unsigned long)i, f.state, f.owner,
+			  m->state[i], m->owner[i]);
+		for (unsigned vm = 0; vm < M_VMS; vm++)
+			cr_assert_eq(frames_access(&fx->db, vm, PA(i)),
+				     m_access(m, i, vm),
+				     "seed %u step %d: access", seed, step);
+	}
+	for (unsigned vm = 1; vm <= M_LIVE; vm++) {
+		const struct frames_account *acc = frames_account(&fx->db, vm);
+
+		cr_assert(acc->used == m->used[vm] &&
+			  acc->peak == m->peak[vm] &&
+			  acc->tables == m->tables[vm] &&
+			  acc->borrowed == m->borrowed[vm],
+			  "seed %u step %d: VM %u account", seed, step, vm);
+	}
+}
+
+static void m_init(struct fixture *fx, struct model *m)
+{
+	static const uint64_t quota[M_VMS] = { 0, 12, 24, 8, NR, 0 };
+
+	fx_init(fx, 0);
+	memset(m, 0, sizeof(*m));
+	for (unsigned vm = 1; vm <= M_LIVE; vm++) {
+		cr_assert_eq(frames_vm_destroy(&fx->db, vm), vm <= VM_C ?
+			     0 : EXO_ENOENT);
+		cr_assert_eq(frames_vm_create(&fx->db, vm, quota[vm]), 0);
+		m->quota[vm] = quota[vm];
+	}
+	for (uint64_t i = 0; i < NR; i++)
+		m->state[i] = i >= HOLE && i < HOLE + HOLE_N ? EXO_FRAME_NONE
+							     : EXO_FRAME_FREE;
+}
+
+static void m_step(struct fixture *fx, struct model *m, unsigned seed,
+		   int step)
+{
+	struct m_args a = rnd_args(m);
+	uint64_t first, tab[FRAMES_OP_MAX_TABLES + 2];
+	struct frames_op op;
+	struct snap s;
+	int want = m_expect(m, &a, &first, tab), rc;
+
+	snap_take(fx, &s);
+	rc = db_run(fx, &a, &op);
+	cr_assert_eq(rc, want, "seed %u step %d: op %d vm %u peer %u pa %#lx "
+		     "count %#lx: got %d, model %d", seed, step, a.op, a.vm,
+		     a.peer, (unsigned long)a.pa, (unsigned long)a.count, rc,
+		     want);
+	cr_assert(snap_same(fx, &s), "seed %u step %d: check wrote", seed,
+		  step);
+	if (rc)
+		return;
+	if (a.op == M_ALLOC)
+		cr_assert_eq(op.pa, PA(first), "seed %u step %d: run", seed,
+			     step);
+	for (unsigned t = 0; t < a.nt && a.op != M_TABLE_FREE; t++)
+		cr_assert_eq(op.tables[t], PA(tab[t]),
+			     "seed %u step %d: table", seed, step);
+	db_commit[a.op](&fx->db, &op);
+	m_apply(m, &a, first, tab);
+}
+
+Test(frames, random_operations_match_the_model)
+{
+	static struct fixture fx;
+	static struct model m;
+	unsigned ok = 0;
+
+	for (unsigned seed = 1; seed <= M_SEEDS; seed++) {
+		rng = UINT64_C(0x9e3779b97f4a7c15) * seed;
+		m_init(&fx, &m);
+		for (int step = 0; step < M_OPS; step++) {
+			m_step(&fx, &m, seed, step);
+			m_compare(&fx, &m, seed, step);
+		}
+		ok += frames_guest_held(&fx.db) > 0;
+	}
+	cr_assert_gt(ok, 0, "the sequences reached non-trivial states");
+}
