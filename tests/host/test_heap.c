@@ -231,6 +231,33 @@ static void bad_frees(const char *policy)
 }
 PER_POLICY(bad_frees)
 
+/* check() sees an overflow from one block into its freed neighbour. */
+static void check_catches_overflow(const char *policy)
+{
+	struct src s;
+	struct heap h;
+	unsigned char *a, *b, *c, save[32];
+	size_t n;
+
+	src_init(&s, SIZE_MAX, HEAP_PAGE_SIZE);
+	heap_open(&h, &s, policy);
+	a = heap_alloc(&h, 64);
+	b = heap_alloc(&h, 64);
+	c = heap_alloc(&h, 64);
+	heap_free(&h, b);
+	expect_ok(&h, policy);
+	n = heap_usable_size(&h, a);
+	memcpy(save, a + n, sizeof(save));
+	memset(a + n, 0xff, sizeof(save));
+	cr_assert_not_null(heap_check(&h), "%s: overflow not seen", policy);
+	memcpy(a + n, save, sizeof(save));
+	expect_ok(&h, policy);
+	heap_free(&h, a);
+	heap_free(&h, c);
+	heap_close(&h, &s, policy);
+}
+PER_POLICY(check_catches_overflow)
+
 /* ---- random workload against a shadow model ---- */
 
 #define MODEL_SLOTS 384
