@@ -15,11 +15,11 @@
 
 #include <string.h>
 
-#define BUDDY_GROW_MIN ((size_t)256 * 1024)
-#define BUDDY_START 0x80u
-#define BUDDY_FREE 0x40u
+#define BUDDY_GROW_MIN	 ((size_t)256 * 1024)
+#define BUDDY_START	 0x80u
+#define BUDDY_FREE	 0x40u
 #define BUDDY_ORDER_MASK 0x3fu
-#define BUDDY_UNIT ((size_t)1 << BUDDY_MIN_ORDER)
+#define BUDDY_UNIT	 ((size_t)1 << BUDDY_MIN_ORDER)
 
 struct buddy_free {
 	struct buddy_free *next, *prev;
@@ -113,9 +113,8 @@ static bool buddy_add_arena(struct buddy *b, void *base, size_t bytes,
 {
 	struct buddy_arena *a = base;
 	uintptr_t end = (uintptr_t)base + bytes;
-	uintptr_t data = heap_align_up_ptr((uintptr_t)a->meta +
-						   (bytes >> BUDDY_MIN_ORDER),
-					   BUDDY_BASE_ALIGN);
+	uintptr_t data = heap_align_up_ptr(
+	    (uintptr_t)a->meta + (bytes >> BUDDY_MIN_ORDER), BUDDY_BASE_ALIGN);
 
 	if (data + BUDDY_UNIT > end)
 		return false;
@@ -237,7 +236,7 @@ void buddy_free_block(struct buddy *b, void *ptr, unsigned order)
 
 		if (mate + size > a->data_len ||
 		    a->meta[mate >> BUDDY_MIN_ORDER] !=
-			    (BUDDY_START | BUDDY_FREE | order))
+			(BUDDY_START | BUDDY_FREE | order))
 			break;
 		buddy_unlink(b, (struct buddy_free *)(a->data + mate), order);
 		/* The upper half is no block start any more. */
@@ -290,7 +289,7 @@ static const char *buddy_check_arena(const struct buddy_arena *a,
 	}
 	n->free_bytes += free_bytes;
 	return free_bytes == a->free_bytes ? NULL
-					    : "buddy: arena free bytes wrong";
+					   : "buddy: arena free bytes wrong";
 }
 
 static const char *buddy_check_lists(const struct buddy *b,
@@ -308,7 +307,7 @@ static const char *buddy_check_lists(const struct buddy *b,
 			if (buddy_arena_of(b, (uintptr_t)f) != a ||
 			    f->prev != prev ||
 			    a->meta[buddy_idx(a, (uintptr_t)f)] !=
-				    (BUDDY_START | BUDDY_FREE | k))
+				(BUDDY_START | BUDDY_FREE | k))
 				return "buddy: bad free-list entry";
 			if (++count > n->nfree[k])
 				return "buddy: list longer than its blocks";
@@ -361,7 +360,7 @@ struct buddy_heap {
 	size_t region_bytes; /* of the first region, which holds us */
 };
 
-#define BUDDY_STATE_SIZE                                                     \
+#define BUDDY_STATE_SIZE                                                       \
 	heap_align_up(sizeof(struct buddy_heap), HEAP_MIN_ALIGN)
 
 static struct buddy *buddy_of(struct heap *h)
@@ -429,13 +428,13 @@ static void buddy_heap_destroy(struct heap *h)
 }
 
 const struct heap_ops heap_buddy_ops = {
-	.name = "buddy",
-	.init = buddy_heap_init,
-	.alloc = buddy_heap_alloc,
-	.free = buddy_heap_free,
-	.usable_size = buddy_heap_usable_size,
-	.stats = buddy_heap_stats,
-	.check = buddy_heap_check,
-	.destroy = buddy_heap_destroy,
-	.natural_align = BUDDY_BASE_ALIGN,
+    .name = "buddy",
+    .init = buddy_heap_init,
+    .alloc = buddy_heap_alloc,
+    .free = buddy_heap_free,
+    .usable_size = buddy_heap_usable_size,
+    .stats = buddy_heap_stats,
+    .check = buddy_heap_check,
+    .destroy = buddy_heap_destroy,
+    .natural_align = BUDDY_BASE_ALIGN,
 };

@@ -15,8 +15,8 @@
  * rarely passes for a header. */
 #define BUMP_LIVE ((uintptr_t)0xb0b0a11c0ffee000ull)
 #define BUMP_DEAD ((uintptr_t)0xb0b0dead0ffee000ull)
-#define BUMP_PAD ((uintptr_t)0xb0b0bad00ffee000ull)
-#define BUMP_END ((uintptr_t)0xb0b0e4d00ffee000ull)
+#define BUMP_PAD  ((uintptr_t)0xb0b0bad00ffee000ull)
+#define BUMP_END  ((uintptr_t)0xb0b0e4d00ffee000ull)
 
 struct bump_hdr {
 	size_t size; /* payload bytes (a multiple of 16) */
@@ -25,12 +25,12 @@ struct bump_hdr {
 
 struct bump {
 	struct heap_region *regions; /* newest first; the last holds us */
-	uintptr_t cur, end;          /* free space of the newest region */
+	uintptr_t cur, end;	     /* free space of the newest region */
 	size_t bytes_in_use;
 	size_t live_blocks;
 };
 
-#define BUMP_HDR sizeof(struct bump_hdr)
+#define BUMP_HDR	sizeof(struct bump_hdr)
 #define BUMP_STATE_SIZE heap_align_up(sizeof(struct bump), HEAP_MIN_ALIGN)
 
 static struct bump *bump_of(struct heap *h)
@@ -86,8 +86,8 @@ static bool bump_grow(struct heap *h, size_t need)
 	size_t want = need + sizeof(struct heap_region);
 	struct heap_region *r;
 
-	r = heap_source_grow(&h->src, want > BUMP_GROW_MIN ? want : BUMP_GROW_MIN,
-			     &got);
+	r = heap_source_grow(&h->src,
+			     want > BUMP_GROW_MIN ? want : BUMP_GROW_MIN, &got);
 	if (!r)
 		return false;
 	r->bytes = got;
@@ -170,8 +170,7 @@ static void bump_stats(struct heap *h, struct heap_stats *st)
 
 /* Walks one region's blocks; adds live ones to *bytes and *count. */
 static const char *bump_check_region(struct bump *b, struct heap_region *r,
-				     uintptr_t at, size_t *bytes,
-				     size_t *count)
+				     uintptr_t at, size_t *bytes, size_t *count)
 {
 	uintptr_t end = r == b->regions ? b->cur : (uintptr_t)r + r->bytes;
 
@@ -230,14 +229,14 @@ static void bump_destroy(struct heap *h)
 }
 
 const struct heap_ops heap_bump_ops = {
-	.name = "bump",
-	.init = bump_init,
-	.alloc = bump_alloc,
-	.free = bump_free,
-	.memalign = bump_memalign,
-	.usable_size = bump_usable_size,
-	.stats = bump_stats,
-	.check = bump_check,
-	.destroy = bump_destroy,
-	.natural_align = HEAP_MIN_ALIGN,
+    .name = "bump",
+    .init = bump_init,
+    .alloc = bump_alloc,
+    .free = bump_free,
+    .memalign = bump_memalign,
+    .usable_size = bump_usable_size,
+    .stats = bump_stats,
+    .check = bump_check,
+    .destroy = bump_destroy,
+    .natural_align = HEAP_MIN_ALIGN,
 };

@@ -14,18 +14,18 @@
 #include <string.h>
 
 #define FL_GROW_MIN ((size_t)64 * 1024)
-#define FL_FREE ((size_t)1)
-#define FL_LIVE ((uintptr_t)0xf1ee1157a110c000ull)
+#define FL_FREE	    ((size_t)1)
+#define FL_LIVE	    ((uintptr_t)0xf1ee1157a110c000ull)
 
 struct fl_block {
 	size_t size; /* whole block with header, multiple of 16; FL_FREE bit */
 	union {
 		struct fl_block *next; /* free: next free block, by address */
-		uintptr_t tag;         /* in use: FL_LIVE ^ payload address */
+		uintptr_t tag;	       /* in use: FL_LIVE ^ payload */
 	};
 };
 
-#define FL_HDR sizeof(struct fl_block)
+#define FL_HDR	     sizeof(struct fl_block)
 #define FL_MIN_BLOCK (2 * FL_HDR)
 
 struct freelist {
@@ -177,7 +177,7 @@ static struct fl_block *fl_take(struct freelist *fl, struct fl_block **link,
 	}
 	if (rest >= FL_MIN_BLOCK) {
 		struct fl_block *tail =
-			(struct fl_block *)((uintptr_t)blk + size);
+		    (struct fl_block *)((uintptr_t)blk + size);
 
 		tail->size = rest | FL_FREE;
 		tail->next = *link;
@@ -194,8 +194,7 @@ static struct fl_block *fl_take(struct freelist *fl, struct fl_block **link,
 
 static void *fl_search(struct freelist *fl, size_t align, size_t size)
 {
-	for (struct fl_block **link = &fl->head; *link;
-	     link = &(*link)->next) {
+	for (struct fl_block **link = &fl->head; *link; link = &(*link)->next) {
 		size_t gap = fl_gap(*link, align);
 
 		if (gap + size <= fl_size(*link))
@@ -227,8 +226,8 @@ static struct fl_block *fl_block_of(const void *ptr)
 	struct fl_block *b = (struct fl_block *)((uintptr_t)ptr - FL_HDR);
 
 	return !(b->size & FL_FREE) && b->tag == (FL_LIVE ^ (uintptr_t)ptr)
-		       ? b
-		       : NULL;
+		   ? b
+		   : NULL;
 }
 
 /* A region other than the first that is one free block goes back. */
@@ -294,8 +293,7 @@ static void fl_stats(struct heap *h, struct heap_stats *st)
 }
 
 /* Walks a region's blocks; returns the number of free ones, or -1. */
-static long fl_check_region(struct heap_region *r, size_t *used,
-			    size_t *live)
+static long fl_check_region(struct heap_region *r, size_t *used, size_t *live)
 {
 	struct fl_block *b = (struct fl_block *)fl_first_block(r);
 	struct fl_block *end = fl_sentinel(r);
@@ -367,14 +365,14 @@ static void fl_destroy(struct heap *h)
 }
 
 const struct heap_ops heap_freelist_ops = {
-	.name = "freelist",
-	.init = fl_init,
-	.alloc = fl_alloc,
-	.free = fl_free,
-	.memalign = fl_memalign,
-	.usable_size = fl_usable_size,
-	.stats = fl_stats,
-	.check = fl_check,
-	.destroy = fl_destroy,
-	.natural_align = HEAP_MIN_ALIGN,
+    .name = "freelist",
+    .init = fl_init,
+    .alloc = fl_alloc,
+    .free = fl_free,
+    .memalign = fl_memalign,
+    .usable_size = fl_usable_size,
+    .stats = fl_stats,
+    .check = fl_check,
+    .destroy = fl_destroy,
+    .natural_align = HEAP_MIN_ALIGN,
 };

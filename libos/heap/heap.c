@@ -13,14 +13,14 @@
 #include <string.h>
 
 static const struct heap_ops *const heap_policies[] = {
-	&heap_bump_ops, &heap_freelist_ops, &heap_buddy_ops,
-	&heap_slab_ops, &heap_tlsf_ops,
+    &heap_bump_ops, &heap_freelist_ops, &heap_buddy_ops,
+    &heap_slab_ops, &heap_tlsf_ops,
 };
 
 #define HEAP_NR_POLICIES (sizeof(heap_policies) / sizeof(heap_policies[0]))
 
 static const char *const heap_names[HEAP_NR_POLICIES + 1] = {
-	"bump", "freelist", "buddy", "slab", "tlsf", NULL,
+    "bump", "freelist", "buddy", "slab", "tlsf", NULL,
 };
 
 const char *const *heap_policy_names(void)
@@ -263,8 +263,7 @@ void heap_stats(struct heap *h, struct heap_stats *st)
 	st->bad_frees = h->bad_frees;
 	if (st->bytes_free)
 		st->fragmentation_pct =
-			(unsigned)(100 - (st->largest_free * 100) /
-						 st->bytes_free);
+		    (unsigned)(100 - (st->largest_free * 100) / st->bytes_free);
 }
 
 const char *heap_check(struct heap *h)

@@ -48,19 +48,19 @@ enum heap_error {
 };
 
 struct heap_stats {
-	size_t bytes_in_use;   /* sum of usable_size over live blocks */
-	size_t bytes_free;     /* could still be handed out without growing */
-	size_t largest_free;   /* largest single alloc possible without growing */
-	size_t footprint;      /* bytes obtained from the source, held now */
+	size_t bytes_in_use; /* sum of usable_size over live blocks */
+	size_t bytes_free;   /* could still be handed out without growing */
+	size_t largest_free; /* largest single alloc possible without growing */
+	size_t footprint;    /* bytes obtained from the source, held now */
 	size_t peak_footprint; /* highest footprint so far */
 	size_t live_blocks;    /* allocated and not yet freed */
-	uint64_t allocs;       /* successful alloc/aligned_alloc/realloc(NULL) */
-	uint64_t frees;        /* free of a live block (realloc(p, 0) too) */
-	uint64_t reallocs;     /* realloc calls with p != NULL and n != 0 */
-	uint64_t failures;     /* calls that returned NULL for want of memory */
-	uint64_t bad_frees;    /* frees of pointers the heap did not hand out */
-	uint64_t grows;        /* regions obtained from the source */
-	uint64_t shrinks;      /* regions given back to the source */
+	uint64_t allocs;    /* successful alloc/aligned_alloc/realloc(NULL) */
+	uint64_t frees;	    /* frees of live blocks, realloc(p, 0) too */
+	uint64_t reallocs;  /* realloc calls with p != NULL and n != 0 */
+	uint64_t failures;  /* calls that returned NULL for want of memory */
+	uint64_t bad_frees; /* frees of pointers the heap did not hand out */
+	uint64_t grows;	    /* regions obtained from the source */
+	uint64_t shrinks;   /* regions given back to the source */
 	/* 0..100: 100 * (1 - largest_free / bytes_free); 0 when nothing free */
 	unsigned fragmentation_pct;
 };

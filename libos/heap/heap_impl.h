@@ -88,9 +88,9 @@ struct heap_region {
 
 /* ---- buddy engine (buddy.c): power-of-two blocks, no in-block header ---- */
 
-#define BUDDY_MIN_ORDER 5   /* 32 bytes: the free-list links fit */
-#define BUDDY_MAX_ORDER 40  /* matches HEAP_MAX_ALLOC */
-#define BUDDY_ORDERS (BUDDY_MAX_ORDER + 1)
+#define BUDDY_MIN_ORDER 5  /* 32 bytes: the free-list links fit */
+#define BUDDY_MAX_ORDER 40 /* matches HEAP_MAX_ALLOC */
+#define BUDDY_ORDERS	(BUDDY_MAX_ORDER + 1)
 /* Data areas start at this alignment, so any block of up to this size is
  * aligned to its size in absolute terms (slab relies on it). */
 #define BUDDY_BASE_ALIGN ((size_t)16384)

@@ -16,18 +16,18 @@
 
 #include <string.h>
 
-#define SLAB_ORDER 14
-#define SLAB_BYTES ((size_t)1 << SLAB_ORDER)
-#define SLAB_MAX_SMALL ((size_t)2048)
-#define SLAB_NR_CLASSES 14
+#define SLAB_ORDER	 14
+#define SLAB_BYTES	 ((size_t)1 << SLAB_ORDER)
+#define SLAB_MAX_SMALL	 ((size_t)2048)
+#define SLAB_NR_CLASSES	 14
 #define SLAB_MAX_OBJECTS (SLAB_BYTES / HEAP_MIN_ALIGN)
-#define SLAB_MAP_WORDS (SLAB_MAX_OBJECTS / 64)
-#define SLAB_MAGIC ((uintptr_t)0x51ab51ab51ab0000ull)
+#define SLAB_MAP_WORDS	 (SLAB_MAX_OBJECTS / 64)
+#define SLAB_MAGIC	 ((uintptr_t)0x51ab51ab51ab0000ull)
 /* Large blocks are at least a page: smaller ones would be slab objects. */
 #define SLAB_LARGE_MIN_ORDER 12
 
 static const uint16_t slab_sizes[SLAB_NR_CLASSES] = {
-	16, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048,
+    16, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048,
 };
 
 struct slab_free {
@@ -39,7 +39,7 @@ struct slab {
 	struct slab *next, *prev;
 	struct slab_free *free;
 	uint16_t cls, nfree, total, first; /* first: offset of object 0 */
-	uint64_t live[SLAB_MAP_WORDS];     /* bit i: object i handed out */
+	uint64_t live[SLAB_MAP_WORDS];	   /* bit i: object i is live */
 };
 
 #define SLAB_HDR heap_align_up(sizeof(struct slab), 64)
@@ -106,7 +106,7 @@ static struct slab *slab_new(struct slab_heap *sh, unsigned cls)
 	/* Lowest addresses first out, for locality. */
 	for (size_t i = s->total; i-- > 0;) {
 		struct slab_free *o =
-			(struct slab_free *)((uintptr_t)s + s->first + i * size);
+		    (struct slab_free *)((uintptr_t)s + s->first + i * size);
 
 		o->next = s->free;
 		s->free = o;
@@ -283,8 +283,7 @@ static bool slab_init(struct heap *h)
 {
 	size_t got;
 	struct slab_heap *sh =
-		heap_source_grow(&h->src, 2 * BUDDY_BASE_ALIGN + SLAB_BYTES,
-				 &got);
+	    heap_source_grow(&h->src, 2 * BUDDY_BASE_ALIGN + SLAB_BYTES, &got);
 
 	if (!sh)
 		return false;
@@ -337,7 +336,8 @@ static const char *slab_check_one(struct slab_heap *sh, struct slab *s,
 		    ++n > s->nfree)
 			return "slab: bad free list";
 	}
-	if (n != s->nfree || slab_popcount(s) != (unsigned)(s->total - s->nfree))
+	if (n != s->nfree ||
+	    slab_popcount(s) != (unsigned)(s->total - s->nfree))
 		return "slab: free count disagrees";
 	return NULL;
 }
@@ -370,7 +370,7 @@ static const char *slab_check_list(struct slab_heap *sh, struct slab *list,
 static const char *slab_check(struct heap *h)
 {
 	struct slab_heap *sh = slab_of(h);
-	struct slab_tally n = { 0 };
+	struct slab_tally n = {0};
 	const char *why = buddy_check(&sh->engine);
 
 	for (unsigned i = 0; !why && i < SLAB_NR_CLASSES; i++) {
@@ -379,8 +379,8 @@ static const char *slab_check(struct heap *h)
 
 		why = slab_check_list(sh, c->partial, i, false, &n, &nempty);
 		if (!why)
-			why = slab_check_list(sh, c->full, i, true, &n,
-					      &nempty);
+			why =
+			    slab_check_list(sh, c->full, i, true, &n, &nempty);
 		if (!why && (nempty != c->nempty || nempty > 1))
 			why = "slab: empty slab count wrong";
 	}
@@ -404,14 +404,14 @@ static void slab_destroy(struct heap *h)
 }
 
 const struct heap_ops heap_slab_ops = {
-	.name = "slab",
-	.init = slab_init,
-	.alloc = slab_alloc,
-	.free = slab_free_ptr,
-	.memalign = slab_memalign,
-	.usable_size = slab_usable_size,
-	.stats = slab_stats,
-	.check = slab_check,
-	.destroy = slab_destroy,
-	.natural_align = BUDDY_BASE_ALIGN,
+    .name = "slab",
+    .init = slab_init,
+    .alloc = slab_alloc,
+    .free = slab_free_ptr,
+    .memalign = slab_memalign,
+    .usable_size = slab_usable_size,
+    .stats = slab_stats,
+    .check = slab_check,
+    .destroy = slab_destroy,
+    .natural_align = BUDDY_BASE_ALIGN,
 };

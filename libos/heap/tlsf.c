@@ -16,17 +16,17 @@
 
 #include <string.h>
 
-#define TLSF_GROW_MIN ((size_t)64 * 1024)
-#define TLSF_SL_LOG2 4
-#define TLSF_SL_COUNT (1u << TLSF_SL_LOG2)
+#define TLSF_GROW_MIN	((size_t)64 * 1024)
+#define TLSF_SL_LOG2	4
+#define TLSF_SL_COUNT	(1u << TLSF_SL_LOG2)
 #define TLSF_ALIGN_LOG2 4 /* HEAP_MIN_ALIGN */
 /* Blocks below 256 bytes share first-level list 0, in 16-byte steps. */
 #define TLSF_FL_SHIFT (TLSF_SL_LOG2 + TLSF_ALIGN_LOG2)
-#define TLSF_SMALL ((size_t)1 << TLSF_FL_SHIFT)
+#define TLSF_SMALL    ((size_t)1 << TLSF_FL_SHIFT)
 /* Blocks up to 2^42 bytes: HEAP_MAX_ALLOC plus alignment slack. */
-#define TLSF_FL_MAX 42
+#define TLSF_FL_MAX   42
 #define TLSF_FL_COUNT (TLSF_FL_MAX - TLSF_FL_SHIFT + 1)
-#define TLSF_FREE ((size_t)1)
+#define TLSF_FREE     ((size_t)1)
 
 struct tlsf_block {
 	struct tlsf_block *prev_phys; /* NULL for a region's first block */
@@ -35,7 +35,7 @@ struct tlsf_block {
 	struct tlsf_block *next_free, *prev_free;
 };
 
-#define TLSF_HDR offsetof(struct tlsf_block, next_free)
+#define TLSF_HDR       offsetof(struct tlsf_block, next_free)
 #define TLSF_MIN_BLOCK sizeof(struct tlsf_block)
 
 struct tlsf_region {
@@ -152,8 +152,8 @@ static struct tlsf_block *tlsf_find(struct tlsf *t, size_t size)
 		return NULL;
 	sl_map = t->sl_map[fl] & (~0u << sl);
 	if (!sl_map) {
-		fl_map = fl + 1 < 64 ? t->fl_map & (~(uint64_t)0 << (fl + 1))
-				     : 0;
+		fl_map =
+		    fl + 1 < 64 ? t->fl_map & (~(uint64_t)0 << (fl + 1)) : 0;
 		if (!fl_map)
 			return NULL;
 		fl = heap_ffs(fl_map);
@@ -193,7 +193,7 @@ static void tlsf_add_region(struct tlsf *t, struct tlsf_region *r,
 {
 	struct tlsf_block *b = (struct tlsf_block *)first;
 	struct tlsf_block *end =
-		(struct tlsf_block *)((uintptr_t)r + r->bytes - TLSF_HDR);
+	    (struct tlsf_block *)((uintptr_t)r + r->bytes - TLSF_HDR);
 
 	r->prev = NULL;
 	r->next = t->regions;
@@ -388,8 +388,7 @@ static void *tlsf_realloc(struct heap *h, void *ptr, size_t size)
 		return NULL;
 	old = tlsf_size(b);
 	next = tlsf_next_phys(b);
-	if (need > old && tlsf_is_free(next) &&
-	    old + tlsf_size(next) >= need) {
+	if (need > old && tlsf_is_free(next) && old + tlsf_size(next) >= need) {
 		tlsf_remove(t, next);
 		b->size += tlsf_size(next);
 		tlsf_link_next(b);
@@ -491,7 +490,7 @@ static const char *tlsf_check_list(struct tlsf *t, unsigned fl, unsigned sl,
 static const char *tlsf_check(struct heap *h)
 {
 	struct tlsf *t = tlsf_of(h);
-	struct tlsf_tally n = { 0 };
+	struct tlsf_tally n = {0};
 	size_t listed = 0;
 	const char *why;
 
@@ -536,15 +535,15 @@ static void tlsf_destroy(struct heap *h)
 }
 
 const struct heap_ops heap_tlsf_ops = {
-	.name = "tlsf",
-	.init = tlsf_init,
-	.alloc = tlsf_alloc,
-	.free = tlsf_free,
-	.realloc = tlsf_realloc,
-	.memalign = tlsf_memalign,
-	.usable_size = tlsf_usable_size,
-	.stats = tlsf_stats,
-	.check = tlsf_check,
-	.destroy = tlsf_destroy,
-	.natural_align = HEAP_MIN_ALIGN,
+    .name = "tlsf",
+    .init = tlsf_init,
+    .alloc = tlsf_alloc,
+    .free = tlsf_free,
+    .realloc = tlsf_realloc,
+    .memalign = tlsf_memalign,
+    .usable_size = tlsf_usable_size,
+    .stats = tlsf_stats,
+    .check = tlsf_check,
+    .destroy = tlsf_destroy,
+    .natural_align = HEAP_MIN_ALIGN,
 };

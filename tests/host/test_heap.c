@@ -16,9 +16,9 @@
 #define SRC_MAX_REGIONS 1024
 
 struct src {
-	size_t limit;       /* bytes it will hand out at most */
+	size_t limit;	    /* bytes it will hand out at most */
 	size_t outstanding; /* handed out, not yet given back */
-	size_t round;       /* hands out multiples of this (>= a page) */
+	size_t round;	    /* hands out multiples of this (>= a page) */
 	void *base[SRC_MAX_REGIONS];
 	size_t bytes[SRC_MAX_REGIONS];
 };
@@ -81,8 +81,8 @@ static void heap_close(struct heap *h, struct src *s, const char *policy)
 
 	cr_assert_null(why, "%s: %s", policy, why);
 	heap_destroy(h);
-	cr_assert_eq(s->outstanding, 0, "%s: %zu bytes not given back",
-		     policy, s->outstanding);
+	cr_assert_eq(s->outstanding, 0, "%s: %zu bytes not given back", policy,
+		     s->outstanding);
 }
 
 static void expect_ok(struct heap *h, const char *policy)
@@ -93,12 +93,27 @@ static void expect_ok(struct heap *h, const char *policy)
 }
 
 /* One Test per policy for each scenario. */
-#define PER_POLICY(fn)                                                       \
-	Test(heap, fn##_bump) { fn("bump"); }                                \
-	Test(heap, fn##_freelist) { fn("freelist"); }                        \
-	Test(heap, fn##_buddy) { fn("buddy"); }                              \
-	Test(heap, fn##_slab) { fn("slab"); }                                \
-	Test(heap, fn##_tlsf) { fn("tlsf"); }
+#define PER_POLICY(fn)                                                         \
+	Test(heap, fn##_bump)                                                  \
+	{                                                                      \
+		fn("bump");                                                    \
+	}                                                                      \
+	Test(heap, fn##_freelist)                                              \
+	{                                                                      \
+		fn("freelist");                                                \
+	}                                                                      \
+	Test(heap, fn##_buddy)                                                 \
+	{                                                                      \
+		fn("buddy");                                                   \
+	}                                                                      \
+	Test(heap, fn##_slab)                                                  \
+	{                                                                      \
+		fn("slab");                                                    \
+	}                                                                      \
+	Test(heap, fn##_tlsf)                                                  \
+	{                                                                      \
+		fn("tlsf");                                                    \
+	}
 
 static bool reuses_memory(const char *policy)
 {
@@ -167,8 +182,8 @@ PER_POLICY(basics)
 
 static void alignment(const char *policy)
 {
-	static const size_t sizes[] = { 0, 1, 16, 100, 1000, 3000, 9000 };
-	static const size_t bad[] = { 0, 3, 24, 48, 100, 4095, 12288 };
+	static const size_t sizes[] = {0, 1, 16, 100, 1000, 3000, 9000};
+	static const size_t bad[] = {0, 3, 24, 48, 100, 4095, 12288};
 	struct src s;
 	struct heap h;
 	struct heap_stats st;
@@ -260,8 +275,8 @@ PER_POLICY(check_catches_overflow)
 
 /* ---- random workload against a shadow model ---- */
 
-#define MODEL_SLOTS 384
-#define MODEL_OPS 12000
+#define MODEL_SLOTS	  384
+#define MODEL_OPS	  12000
 #define MODEL_CHECK_EVERY 200
 
 struct block {
@@ -317,9 +332,9 @@ static void verify(struct model *m, struct block *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (b->p[i] != pattern(b->id, i))
-			cr_assert_fail("%s seed %llu: block %u byte %zu changed",
-				 m->policy, (unsigned long long)m->seed, b->id,
-				 i);
+			cr_assert_fail(
+			    "%s seed %llu: block %u byte %zu changed",
+			    m->policy, (unsigned long long)m->seed, b->id, i);
 }
 
 static void no_overlap(struct model *m, struct block *nb)
@@ -334,9 +349,10 @@ static void no_overlap(struct model *m, struct block *nb)
 		if (!o->p || o == nb)
 			continue;
 		if (lo < olo + heap_usable_size(&m->h, o->p) && olo < hi)
-			cr_assert_fail("%s seed %llu: block %u overlaps block %u",
-				 m->policy, (unsigned long long)m->seed,
-				 nb->id, o->id);
+			cr_assert_fail(
+			    "%s seed %llu: block %u overlaps block %u",
+			    m->policy, (unsigned long long)m->seed, nb->id,
+			    o->id);
 	}
 }
 
@@ -344,10 +360,11 @@ static void placed(struct model *m, struct block *b)
 {
 	if ((uintptr_t)b->p % b->align)
 		cr_assert_fail("%s seed %llu: %p not aligned to %zu", m->policy,
-			 (unsigned long long)m->seed, (void *)b->p, b->align);
+			       (unsigned long long)m->seed, (void *)b->p,
+			       b->align);
 	if (heap_usable_size(&m->h, b->p) < b->size)
-		cr_assert_fail("%s seed %llu: usable size below request", m->policy,
-			 (unsigned long long)m->seed);
+		cr_assert_fail("%s seed %llu: usable size below request",
+			       m->policy, (unsigned long long)m->seed);
 	no_overlap(m, b);
 }
 
@@ -465,7 +482,7 @@ PER_POLICY(random_ops)
 /* ---- the source runs dry ---- */
 
 #define EXHAUST_LIMIT ((size_t)1 << 20)
-#define EXHAUST_MAX 2048
+#define EXHAUST_MAX   2048
 
 static void exhaustion(const char *policy)
 {
@@ -530,8 +547,8 @@ static void gives_back(const char *policy)
 	heap_stats(&h, &st);
 	cr_assert_eq(st.footprint, s.outstanding);
 	if (reuses_memory(policy)) {
-		cr_assert_eq(s.outstanding, first, "%s: kept %zu bytes",
-			     policy, s.outstanding - first);
+		cr_assert_eq(s.outstanding, first, "%s: kept %zu bytes", policy,
+			     s.outstanding - first);
 		cr_assert_gt(st.shrinks, 0);
 	} else {
 		cr_assert_eq(st.shrinks, 0);
@@ -546,8 +563,8 @@ PER_POLICY(gives_back)
 Test(heap, policy_names)
 {
 	const char *const *names = heap_policy_names();
-	static const char *const want[] = { "bump", "freelist", "buddy",
-					    "slab", "tlsf" };
+	static const char *const want[] = {"bump", "freelist", "buddy", "slab",
+					   "tlsf"};
 	size_t n = 0;
 
 	while (names[n])
