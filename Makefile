@@ -82,6 +82,7 @@ HOST_STRING_FLAGS := -fno-builtin $(foreach f,$(STRING_FNS),-D$(f)=exo_$(f))
 
 # Portable code: plain C that compiles unchanged for the host.
 HOST_PORTABLE_SRCS := lib/string.c lib/fmt.c lib/print.c lib/panic.c \
+	$(filter-out libos/arch/%,$(wildcard libos/*.c libos/*/*.c)) \
 	$(filter-out el2/main.c,$(wildcard el2/*.c))
 HOST_TEST_SRCS := $(wildcard tests/host/*.c)
 HOST_OBJS := $(patsubst %,$(B)/host/%.o,$(HOST_PORTABLE_SRCS) $(HOST_TEST_SRCS))
