@@ -548,8 +548,12 @@ Test(pgtable, every_error_path)
 			     PGTABLE_ENOENT);
 		expect_mapped(&e, va + gs, 0x40000000, KRW, 3);
 		cr_assert_eq(pgtable_unmap(&e.pt, va, 4 * gs), 0, "holes ok");
-		cr_assert_eq(pgtable_translate(&e.pt, h ? 0 : -gs, &(struct pgtable_xlate){ 0 }),
-			     PGTABLE_ERANGE);
+		{
+			struct pgtable_xlate x;
+
+			cr_assert_eq(pgtable_translate(&e.pt, h ? 0 : -gs, &x),
+				     PGTABLE_ERANGE);
+		}
 		no_violation();
 		env_fini(&e);
 	}

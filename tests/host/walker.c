@@ -90,7 +90,7 @@ static bool cont_consistent(const struct walker_cfg *c, const uint64_t *t,
 	uint64_t oa_mask = ((1ull << OA_TOP) - 1) & ~((1ull << lsb) - 1);
 	uint64_t oa0 = t[first] & oa_mask;
 
-	if (oa0 & ((uint64_t)n << lsb) - 1)
+	if (oa0 & (((uint64_t)n << lsb) - 1))
 		return false;
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t d = t[first + i];
