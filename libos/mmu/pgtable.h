@@ -46,7 +46,7 @@ unsigned pgtable_txsz(const struct pgtable_geom *g);
 
 /* --- attributes ----------------------------------------------------------- */
 
-#define PGTABLE_READ (1u << 0)       /* always required: stage 1 has no W-only */
+#define PGTABLE_READ (1u << 0)       /* required: stage 1 has no W-only */
 #define PGTABLE_WRITE (1u << 1)
 #define PGTABLE_EXEC_EL1 (1u << 2)   /* clear: PXN */
 #define PGTABLE_EXEC_EL0 (1u << 3)   /* clear: UXN; needs PGTABLE_USER */
