@@ -86,7 +86,7 @@ HOST_STRING_FLAGS := -fno-builtin $(foreach f,$(STRING_FNS),-D$(f)=exo_$(f))
 # Portable code: plain C that compiles unchanged for the host.
 HOST_PORTABLE_SRCS := lib/string.c lib/fmt.c lib/print.c lib/panic.c \
 	$(filter-out el2/main.c,$(wildcard el2/*.c)) \
-	$(wildcard libos/*.c libos/*/*.c)
+	$(filter-out libos/arch/%,$(wildcard libos/*.c libos/*/*.c))
 HOST_TEST_SRCS := $(wildcard tests/host/*.c)
 HOST_OBJS := $(patsubst %,$(B)/host/%.o,$(HOST_PORTABLE_SRCS) $(HOST_TEST_SRCS))
 HOST_TESTS := $(B)/host/exo-host-tests

@@ -18,13 +18,22 @@
 #define PTE_PAGE BIT(1)          /* at level 3: page descriptor */
 #define PTE_BLOCK UINT64_C(0)    /* at levels 1-2, with bit 1 clear */
 #define PTE_ADDR_MASK (((UINT64_C(1) << 48) - 1) & ~(PAGE_SIZE - 1))
+#define PTE_TYPE_MASK UINT64_C(3)   /* bits 1:0: valid + table/page */
+/* Output address bits 47:shift, for any granule (no FEAT_LPA / LPA2). */
+#define PTE_OA_BITS 48
+#define PTE_OA_MASK(shift) \
+	(((UINT64_C(1) << PTE_OA_BITS) - 1) & ~((UINT64_C(1) << (shift)) - 1))
 
 /* Stage-1 lower attributes */
-#define PTE_ATTRINDX(idx) ((uint64_t)(idx) << 2)
+#define PTE_ATTRINDX_SHIFT 2
+#define PTE_ATTRINDX_MASK (UINT64_C(7) << PTE_ATTRINDX_SHIFT)
+#define PTE_ATTRINDX(idx) ((uint64_t)(idx) << PTE_ATTRINDX_SHIFT)
 #define PTE_NS BIT(5)
 #define PTE_AP_RW_EL0 BIT(6)     /* AP[1]: EL0 access */
 #define PTE_AP_RO BIT(7)         /* AP[2]: read-only */
-#define PTE_SH_INNER (UINT64_C(3) << 8)
+#define PTE_SH_SHIFT 8
+#define PTE_SH_MASK (UINT64_C(3) << PTE_SH_SHIFT)
+#define PTE_SH_INNER (UINT64_C(3) << PTE_SH_SHIFT)
 #define PTE_AF BIT(10)
 #define PTE_NG BIT(11)
 /* Stage-1 upper attributes */

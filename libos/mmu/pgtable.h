@@ -1,0 +1,203 @@
+/*
+ * Stage-1 VMSAv8-64 translation tables for one half of an EL1 address space
+ * (TTBR0_EL1 or TTBR1_EL1): 4K, 16K or 64K granule, 39- or 48-bit VA,
+ * blocks and contiguous runs, break-before-make. Portable C: hardware is
+ * reached only through libos/arch.h, table pages only through the caller's
+ * callbacks. Never sleeps, never locks: the caller serialises operations on
+ * one table.
+ */
+#ifndef EXO_LIBOS_MMU_PGTABLE_H
+#define EXO_LIBOS_MMU_PGTABLE_H
+
+#include <arch/pte.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* --- geometry (granule.c) ------------------------------------------------ */
+
+enum pgtable_granule {           /* values are the page shift */
+	PGTABLE_GRANULE_4K = 12,
+	PGTABLE_GRANULE_16K = 14,
+	PGTABLE_GRANULE_64K = 16,
+};
+
+#define PGTABLE_LEVELS_MAX 4     /* levels 0..3 */
+#define PGTABLE_LAST_LEVEL 3
+
+struct pgtable_geom {
+	unsigned page_shift;     /* 12, 14 or 16 */
+	unsigned index_bits;     /* VA bits resolved per full level */
+	unsigned va_bits;        /* 64 - TxSZ */
+	int start_level;         /* first level walked */
+	unsigned root_entries;   /* entries in the start-level table */
+};
+
+int pgtable_geom_init(struct pgtable_geom *g, enum pgtable_granule granule,
+		      unsigned va_bits);
+unsigned pgtable_level_shift(const struct pgtable_geom *g, int level);
+uint64_t pgtable_level_size(const struct pgtable_geom *g, int level);
+unsigned pgtable_level_entries(const struct pgtable_geom *g, int level);
+/* May a leaf (block or page) sit at this level? */
+bool pgtable_leaf_allowed(const struct pgtable_geom *g, int level);
+/* Entries in one contiguous-hint run at this level, 0 when not allowed. */
+unsigned pgtable_cont_entries(const struct pgtable_geom *g, int level);
+/* TCR_EL1.TxSZ for this geometry. */
+unsigned pgtable_txsz(const struct pgtable_geom *g);
+
+/* --- attributes ----------------------------------------------------------- */
+
+#define PGTABLE_READ (1u << 0)       /* required: stage 1 has no W-only */
+#define PGTABLE_WRITE (1u << 1)
+#define PGTABLE_EXEC_EL1 (1u << 2)   /* clear: PXN */
+#define PGTABLE_EXEC_EL0 (1u << 3)   /* clear: UXN; needs PGTABLE_USER */
+#define PGTABLE_USER (1u << 4)       /* AP[1]: EL0 may access */
+#define PGTABLE_GLOBAL (1u << 5)     /* clear: nG (tagged with the ASID) */
+#define PGTABLE_ACCESSED (1u << 6)   /* AF; clear: first access faults */
+#define PGTABLE_DBM (1u << 7)        /* hardware dirty: needs PGTABLE_WRITE */
+#define PGTABLE_DIRTY (1u << 8)      /* with DBM: written already (AP[2]=0) */
+#define PGTABLE_MEM_SHIFT 12
+#define PGTABLE_MEM_MASK (7u << PGTABLE_MEM_SHIFT)
+#define PGTABLE_MEM(m) ((uint32_t)(m) << PGTABLE_MEM_SHIFT)
+#define PGTABLE_MEM_OF(a) (((a) & PGTABLE_MEM_MASK) >> PGTABLE_MEM_SHIFT)
+
+/* Memory types, named by their MAIR_EL1 index (see PGTABLE_MAIR_EL1). */
+enum pgtable_mem {
+	PGTABLE_MEM_DEVICE_nGnRnE = 0,
+	PGTABLE_MEM_NORMAL_WB = 1,
+	PGTABLE_MEM_DEVICE_nGnRE = 2,
+	PGTABLE_MEM_NORMAL_NC = 3,
+};
+#define PGTABLE_MEM_TYPES 4
+
+/* The MAIR_EL1 value these indices assume. */
+#define PGTABLE_MAIR_EL1                                                     \
+	(MAIR_ATTR(PGTABLE_MEM_DEVICE_nGnRnE, MAIR_ATTR_DEVICE_nGnRnE) |     \
+	 MAIR_ATTR(PGTABLE_MEM_NORMAL_WB, MAIR_ATTR_NORMAL_WB) |             \
+	 MAIR_ATTR(PGTABLE_MEM_DEVICE_nGnRE, MAIR_ATTR_DEVICE_nGnRE) |       \
+	 MAIR_ATTR(PGTABLE_MEM_NORMAL_NC, MAIR_ATTR_NORMAL_NC))
+
+/* Common sets. */
+#define PGTABLE_KERNEL_RW                                                    \
+	(PGTABLE_READ | PGTABLE_WRITE | PGTABLE_GLOBAL | PGTABLE_ACCESSED |  \
+	 PGTABLE_MEM(PGTABLE_MEM_NORMAL_WB))
+#define PGTABLE_USER_RW                                                      \
+	(PGTABLE_READ | PGTABLE_WRITE | PGTABLE_USER | PGTABLE_ACCESSED |    \
+	 PGTABLE_MEM(PGTABLE_MEM_NORMAL_WB))
+
+/* Descriptor attribute bits <-> abstract attributes (no type or address). */
+int pgtable_encode_attrs(uint32_t attrs, uint64_t *bits);
+uint32_t pgtable_decode_attrs(uint64_t desc);
+
+/* --- errors --------------------------------------------------------------- */
+
+enum pgtable_error {
+	PGTABLE_OK = 0,
+	PGTABLE_EVA_ALIGN = -1,  /* VA not granule-aligned */
+	PGTABLE_EPA_ALIGN = -2,  /* PA not granule-aligned */
+	PGTABLE_ESIZE = -3,      /* size zero or not a multiple of the granule */
+	PGTABLE_ERANGE = -4,     /* VA range outside this half, or wraps */
+	PGTABLE_EPA_RANGE = -5,  /* PA range beyond 48 bits */
+	PGTABLE_EOVERLAP = -6,   /* map: part of the range is mapped */
+	PGTABLE_ENOMEM = -7,     /* no table page: nothing was changed */
+	PGTABLE_EATTR = -8,      /* attributes not representable */
+	PGTABLE_ENOENT = -9,     /* protect/translate: not mapped */
+	PGTABLE_ECONFIG = -10,   /* init: granule, VA bits or half unsupported */
+};
+
+/* --- tables --------------------------------------------------------------- */
+
+/*
+ * Where table pages come from. alloc returns one granule-sized,
+ * granule-aligned page (contents need not be zero) or NULL; the two address
+ * callbacks convert between the engine's pointers and the physical
+ * addresses descriptors hold (a direct map on target, anything on the host).
+ */
+struct pgtable_mm_ops {
+	void *(*alloc)(void *ctx);
+	void (*free)(void *ctx, void *page);
+	uint64_t (*virt_to_phys)(void *ctx, const void *p);
+	void *(*phys_to_virt)(void *ctx, uint64_t pa);
+	void *ctx;
+};
+
+enum pgtable_half {
+	PGTABLE_TTBR0,           /* VAs from 0 up */
+	PGTABLE_TTBR1,           /* VAs with the top 64 - va_bits bits set */
+};
+
+struct pgtable_config {
+	enum pgtable_granule granule;
+	unsigned va_bits;        /* 39 or 48 */
+	enum pgtable_half half;
+	uint16_t asid;
+};
+
+struct pgtable {
+	struct pgtable_geom geom;
+	struct pgtable_mm_ops mm;
+	uint64_t *root;
+	uint64_t root_pa;
+	uint64_t va_base;        /* lowest VA of the half */
+	enum pgtable_half half;
+	uint16_t asid;
+	unsigned tables;         /* table pages held, root included */
+};
+
+int pgtable_init(struct pgtable *pt, const struct pgtable_config *cfg,
+		 const struct pgtable_mm_ops *mm);
+/* Frees every table page. The table must no longer be in use by any TTBR;
+ * for TTBR0 tables the ASID's TLB entries are invalidated. */
+void pgtable_destroy(struct pgtable *pt);
+/* TTBRn_EL1 value: root address and ASID (bits 63:48). */
+uint64_t pgtable_ttbr(const struct pgtable *pt);
+
+/*
+ * All three are all-or-nothing: on any error the tables are unchanged.
+ * map refuses to cover any mapped page (unmap first); it uses the largest
+ * leaf the alignment of VA and PA allows, and the contiguous hint for every
+ * aligned run the call covers whole. unmap accepts holes. protect needs
+ * the whole range mapped; it replaces the attributes, keeping addresses.
+ */
+int pgtable_map(struct pgtable *pt, uint64_t va, uint64_t pa, uint64_t size,
+		uint32_t attrs);
+int pgtable_unmap(struct pgtable *pt, uint64_t va, uint64_t size);
+int pgtable_protect(struct pgtable *pt, uint64_t va, uint64_t size,
+		    uint32_t attrs);
+
+struct pgtable_xlate {
+	uint64_t pa;             /* of va itself */
+	uint32_t attrs;
+	int level;               /* of the leaf */
+	uint64_t leaf_size;      /* block or page size */
+	bool cont;               /* leaf is part of a contiguous run */
+	uint64_t desc;
+};
+
+int pgtable_translate(const struct pgtable *pt, uint64_t va,
+		      struct pgtable_xlate *out);
+
+/* Called for each level walked, the last call being a leaf or invalid. */
+typedef void (*pgtable_walk_fn)(void *ctx, int level, unsigned index,
+				uint64_t desc);
+int pgtable_walk(const struct pgtable *pt, uint64_t va, pgtable_walk_fn fn,
+		 void *ctx);
+
+/*
+ * Calls fn for every leaf and every hole in [va, va + size), in address
+ * order, clipped to the range; desc is 0 for a hole (level: where the walk
+ * stopped). The ptdump range dumper is built on it.
+ */
+typedef void (*pgtable_scan_fn)(void *ctx, uint64_t va, uint64_t size,
+				uint64_t desc, int level);
+int pgtable_scan(const struct pgtable *pt, uint64_t va, uint64_t size,
+		 pgtable_scan_fn fn, void *ctx);
+
+/* --- ptdump (ptdump.c) ---------------------------------------------------- */
+
+typedef void (*pgtable_print_fn)(void *ctx, const char *line);
+int pgtable_dump_range(const struct pgtable *pt, uint64_t va, uint64_t size,
+		       pgtable_print_fn print, void *ctx);
+int pgtable_dump_walk(const struct pgtable *pt, uint64_t va,
+		      pgtable_print_fn print, void *ctx);
+
+#endif
