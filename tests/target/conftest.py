@@ -3,6 +3,7 @@ hands the console to the test. Every test runs once per CPU model: `max`
 (every feature) and `cortex-a72` (a real CPU without HAFDBS, PAN, 16K
 granule, 16-bit VMIDs/ASIDs), so fallbacks are always exercised."""
 import os
+import re
 import subprocess
 import sys
 
@@ -48,6 +49,14 @@ class Booter:
                         f"console tail:\n{result.tail()}")
         return result
 
+    def system(self, name, kernel="exo-el2-debug.elf", **kw):
+        """Boots the system tests/target/systems/<name>.dts (or
+        guests/<name>.dts) with the debug EL2: invariant checks on."""
+        pkg = os.path.join(build_dir(), "systems", name + ".pkg")
+        if not os.path.exists(pkg):
+            pytest.fail(f"{pkg} is missing: run 'make images'")
+        return self(kernel, pkg=pkg, **kw)
+
     def host_dtb(self, name="host.dtb"):
         """QEMU's own DTB for this machine, to edit with fdtput."""
         path = str(self.tmp_path / name)
@@ -67,6 +76,49 @@ def expect_clean(result, status=0):
     assert result.halt_status() == status, \
         f"EL2 halted with {result.halt_status()}, wanted {status}:\n{result.tail()}"
     assert result.returncode == 0, f"QEMU exit {result.returncode}"
+
+
+SUMMARY_ROW = re.compile(
+    r"^\[el2\]   (\S+) +(\d+) (\w+) +(-?\d+) +(\d+) +(\d+) +(\d+) +(\d+) (\S+)$")
+
+
+class GuestRow:
+    def __init__(self, m):
+        self.name = m.group(1)
+        self.vmid = int(m.group(2))
+        self.state = m.group(3)
+        self.status = int(m.group(4))
+        self.frames = int(m.group(5))
+        self.hypercalls = int(m.group(6))
+        self.violations = int(m.group(7))
+        self.cpu_ms = int(m.group(8))
+        self.heap = m.group(9)
+
+    def __repr__(self):
+        return f"{self.name}: {self.state} {self.status}"
+
+
+def summary(result):
+    """The rows of EL2's summary table, by guest name."""
+    rows = {}
+    for line in result.lines:
+        m = SUMMARY_ROW.match(line)
+        if m:
+            rows[m.group(1)] = GuestRow(m)
+    assert rows or "0 of 0 guests" in result.output, \
+        f"no summary table:\n{result.tail()}"
+    return rows
+
+
+def guest_lines(result, name):
+    """What a guest printed, without its prefix."""
+    prefix = f"[{name}] "
+    return [l[len(prefix):] for l in result.lines if l.startswith(prefix)]
+
+
+def no_leak(result):
+    assert re.search(r"frames: \d+ free, \d+ EL2, 0 still held by guests",
+                     result.output), result.tail()
 
 
 def fdtput(dtb, *args):

@@ -10,7 +10,9 @@ def test_boots_and_powers_off(boot):
     r = boot()
     expect_clean(r)
     assert r.lines[0].startswith("[el2] exo EL2")
-    assert "[el2] boot complete" in r.lines
+    assert "[el2] boot: no boot package at 0x48000000: no guests to run" in r.lines
+    assert "[el2] frames: 0 still held by guests" not in r.output
+    assert re.search(r"frames: \d+ free, \d+ EL2, 0 still held by guests", r.output)
     assert all(line.startswith("[el2] ") for line in r.lines), r.output
 
 
