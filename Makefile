@@ -235,7 +235,7 @@ $(foreach d,$(GUEST_DIRS),$(eval $(call GUEST_RULE,$(d))))
 # A stand-in for EL2 that runs one guest at EL1 and answers its hypercalls,
 # to test el1 in QEMU before EL2 runs guests (tests/target/test_el1_runtime.py).
 EL1_STUB := $(OUT)/el1-stub.elf
-EL1_STUB_OBJS := $(call el2_obj,$(wildcard tests/target/el1stub/*.c \
+EL1_STUB_OBJS := $(patsubst %,$(OUT)/el2/%.o,$(wildcard tests/target/el1stub/*.c \
 	tests/target/el1stub/*.S) $(LIB_SRCS))
 images: $(EL1_STUB)
 $(EL1_STUB): $(EL1_STUB_OBJS) el2/el2.ld
