@@ -47,6 +47,7 @@ static int64_t vm_load(struct vm *vm)
 		.granule = g->granule, .args = g->args,
 		.args_len = g->args_len, .mem_base = pa,
 		.mem_size = count << FRAMES_SHIFT,
+		.restarts = (uint32_t)vm->stats.restarts,
 	};
 	if (guest_dt_build((void *)(uintptr_t)dtb,
 			   GUEST_DT_FRAMES << FRAMES_SHIFT, &dt))
@@ -127,6 +128,7 @@ bool vm_restart(struct vm *vm)
 
 	vm_console_flush(vm);
 	mem_vm_teardown(vm);
+	vm->stats.restarts++;
 	rc = mem_vm_create(vm, g->quota_frames, s2_roots[vm->id]);
 	if (!rc) {
 		rc = vm_load(vm);
@@ -141,7 +143,6 @@ bool vm_restart(struct vm *vm)
 		kprintf("guest '%s' torn down: %s\n", vm->name, vm->stop_reason);
 		return false;
 	}
-	vm->stats.restarts++;
 	kprintf("guest '%s' restarted with fresh frames\n", vm->name);
 	arch_vcpu_load(&vm->vcpu);
 	return true;

@@ -12,8 +12,9 @@
 #define FOREIGN_PA 0x40000000ul   /* the host DTB: EL2's */
 #define ATTEMPTS 1000
 
-int main(void)
+int main(int argc, char **argv)
 {
+	(void)argc, (void)argv;
 	faultcatch_install();
 	for (int i = 1; i <= ATTEMPTS; i++) {
 		probe_read(FOREIGN_PA + 8 * (uint64_t)i);
