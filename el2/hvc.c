@@ -6,6 +6,7 @@
 #include <el2/hvc.h>
 #include <el2/mem.h>
 #include <el2/sched.h>
+#include <el2/system.h>
 #include <el2/vm_ops.h>
 #include <exo/errors.h>
 #include <exo/hvc.h>
@@ -152,4 +153,7 @@ void hvc_handle(struct vcpu *v)
 		v->x[2] = r.r2;
 		v->x[3] = r.r3;
 	}
+#ifdef EXO_DEBUG
+	system_check_invariants();
+#endif
 }

@@ -74,8 +74,6 @@ static unsigned tables_short(struct vm *vm, unsigned needed)
 static void after_call(struct vm *vm)
 {
 	note_peak(vm);
-	if (mem_debug_checks)
-		mem_check_invariant(vm);
 }
 
 /* FREE frames are zero (scrubbed when freed): debug builds verify it. */

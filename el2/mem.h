@@ -26,8 +26,8 @@ void mem_vm_teardown(struct vm *vm);
 
 /* Panics (EL2 bug) unless vm's stage 2 maps exactly what the DB allows. */
 void mem_check_invariant(struct vm *vm);
-/* Debug builds: check the invariant after every memory hypercall, and that
- * FREE frames are zero when handed out. */
+/* Debug builds: FREE frames are checked to be zero when handed out (the
+ * stage-2 invariant is checked by system_check_invariants). */
 void mem_set_debug_checks(bool on);
 
 /* Boot: the DB over a span of RAM frames, its storage carved by the caller. */

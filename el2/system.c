@@ -93,9 +93,12 @@ static bool read_manifest(uint64_t pkg_max)
 	return true;
 }
 
-uint64_t system_package_size(void)
+void system_check_invariants(void)
 {
-	return pkg.size;
+	for (unsigned i = 0; i < nr_vms; i++) {
+		if (vms[i].state == VM_RUNNING)
+			mem_check_invariant(&vms[i]);
+	}
 }
 
 _Noreturn void system_start(uint64_t pkg_max, bool have_pkg)

@@ -10,4 +10,8 @@
  * run is el2_all_guests_done(). */
 _Noreturn void system_start(uint64_t pkg_max, bool have_pkg);
 
+/* Debug builds, after every hypercall: each running guest's stage 2 maps
+ * exactly what the frame DB allows it (panics otherwise: an EL2 bug). */
+void system_check_invariants(void);
+
 #endif
