@@ -5,7 +5,7 @@ from conftest import expect_tap, guest_lines, no_leak, summary
 
 def test_every_argument_check_and_trap(boot):
     r = boot.system("hvcabi")
-    expect_tap(r, "hvcabi", at_least=28)
+    expect_tap(r, "hvcabi", at_least=33)
     rows = summary(r)
     assert rows["hvcabi"].violations == 0
     no_leak(r)

@@ -10,6 +10,9 @@
 
 #include "../tap.h"
 
+#define BLOCK_FRAMES 512       /* 2 MiB */
+#define BLOCK_ALIGN_LOG2 9
+
 static volatile unsigned undefs;
 
 static bool catch_undef(struct el1_frame *f)
@@ -101,6 +104,35 @@ static void frames(void)
 	TAP_CHECK(q.x1 == EXO_FRAME_FREE && q.x2 == 0, "they are FREE again");
 }
 
+/* A 2 MiB-aligned run is mapped as a stage-2 block; freeing one frame in
+ * its middle splits the block, and only that frame goes away. */
+static void blocks(void)
+{
+	struct exo_ret a = exo_frame_alloc(BLOCK_FRAMES, BLOCK_ALIGN_LOG2);
+	uint64_t hole, n;
+	volatile uint64_t *p;
+
+	TAP_CHECK(a.status == EXO_OK && (a.x1 & (BLOCK_FRAMES * 4096 - 1)) == 0,
+		  "FRAME_ALLOC of a 2 MiB-aligned 2 MiB run: 0x%lx",
+		  (unsigned long)a.x1);
+	if (a.status != EXO_OK)
+		return;
+	p = (volatile uint64_t *)(uintptr_t)a.x1;
+	for (uint64_t i = 0; i < BLOCK_FRAMES * 512; i += 512)
+		p[i] = i;
+	hole = a.x1 + 100 * 4096;
+	TAP_CHECK(exo_frame_free(hole, 1) == EXO_OK, "freed one frame inside it");
+	TAP_CHECK(exo_frame_query(hole).x2 == 0, "that frame is gone");
+	n = 0;
+	for (uint64_t i = 0; i < BLOCK_FRAMES * 512; i += 512)
+		n += (i != 100 * 512) && p[i] == i;
+	TAP_CHECK(n == BLOCK_FRAMES - 1, "the other %lu frames kept their data",
+		  (unsigned long)n);
+	TAP_CHECK(exo_frame_free(a.x1, 100) == EXO_OK &&
+			  exo_frame_free(hole + 4096, BLOCK_FRAMES - 101) == EXO_OK,
+		  "the rest freed around the hole");
+}
+
 /* Registers EL2 keeps for itself: a CPU without them would say UNDEFINED. */
 static void traps(void)
 {
@@ -122,6 +154,7 @@ int main(int argc, char **argv)
 	calls();
 	arguments();
 	frames();
+	blocks();
 	traps();
 	return tap_done();
 }
