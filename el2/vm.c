@@ -147,3 +147,29 @@ bool vm_restart(struct vm *vm)
 	arch_vcpu_load(&vm->vcpu);
 	return true;
 }
+
+void vm_notify(struct vm *vm, unsigned from)
+{
+	vm->notify_pending |= UINT64_C(1) << from;
+	if (vm->vcpu.state == VCPU_BLOCKED) {
+		vm->vcpu.x[0] = EXO_OK;
+		vm->vcpu.x[1] = vm->notify_pending;
+		vm->notify_pending = 0;
+		vm->vcpu.state = VCPU_RUNNABLE;
+	}
+}
+
+unsigned vm_kill_deadlocked(struct vm *vms, unsigned nr)
+{
+	unsigned killed = 0;
+
+	for (unsigned i = 0; i < nr; i++) {
+		if (vms[i].state == VM_RUNNING &&
+		    vms[i].vcpu.state == VCPU_BLOCKED) {
+			vm_kill(&vms[i], "waiting for a notification no guest "
+					 "is left to send");
+			killed++;
+		}
+	}
+	return killed;
+}
