@@ -8,7 +8,7 @@ import re
 import subprocess
 
 import pytest
-from conftest import build_dir, image
+from conftest import TOP, build_dir, image
 import exoqemu
 
 PARAMS = 0x401ff000   # stub.c STUB_PARAMS: guest entry, guest DTB
@@ -60,6 +60,13 @@ def guest_lines(r):
     return [l[len("[guest] "):] for l in r.lines if l.startswith("[guest] ")]
 
 
+def abi_version():
+    """EXO_ABI_VERSION as include/exo/hvc.h defines it."""
+    with open(os.path.join(TOP, "include", "exo", "hvc.h")) as f:
+        m = re.search(r"#define EXO_ABI_VERSION (0x[0-9a-fA-F]+)u", f.read())
+    return int(m.group(1), 16)
+
+
 @pytest.mark.parametrize("cpu", ["max", "cortex-a72"])
 def test_hello_relocates_and_reads_its_dtb(tmp_path, cpu):
     r = run_guest(tmp_path, "hello", ["one", "two three"], cpu=cpu)
@@ -70,7 +77,7 @@ def test_hello_relocates_and_reads_its_dtb(tmp_path, cpu):
     assert "heap policy: tlsf" in out and "granule: 4k" in out
     assert f"memory: {LOAD_AT:#x}-{LOAD_AT + 0xfffff:#x}" in out
     assert any(l.startswith(f"image: {LOAD_AT:#x}-") for l in out), out
-    assert "abi: 0x10000 (status 0)" in out
+    assert f"abi: {abi_version():#x} (status 0)" in out
     assert "vm info: id 1, quota 1024 frames, 0 charged" in out
 
 
