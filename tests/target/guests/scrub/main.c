@@ -1,9 +1,8 @@
 /*
  * scrub: "--fill" takes frames at a fixed physical address, fills them
- * with a pattern, frees them and exits; "--check" takes the same frames
- * once they are free again (retrying while the filler holds them) and
- * checks that not one byte of the pattern is left: EL2 zeroes every frame
- * that leaves a guest.
+ * with a pattern, frees them, notifies the checker and exits; "--check"
+ * waits for that, takes the same frames and checks that not one byte of
+ * the pattern is left: EL2 zeroes every frame that leaves a guest.
  */
 #include <exo/hypercall.h>
 #include <lib/print.h>
@@ -15,7 +14,6 @@
 #define SCRUB_FRAMES 64
 #define FRAME_SIZE 4096u
 #define PATTERN 0xa5a5a5a5a5a5a5a5ull
-#define MAX_TRIES 100000
 
 static uint64_t words(void)
 {
@@ -32,6 +30,8 @@ static int fill(void)
 		p[i] = PATTERN;
 	TAP_CHECK(exo_frame_free(SCRUB_PA, SCRUB_FRAMES) == EXO_OK,
 		  "filled them with 0x%lx and freed them", (unsigned long)PATTERN);
+	TAP_CHECK(exo_notify(exo_vm_lookup("checker").x1) == EXO_OK,
+		  "told the checker");
 	return tap_done();
 }
 
@@ -39,14 +39,11 @@ static int check(void)
 {
 	volatile uint64_t *p = (volatile uint64_t *)SCRUB_PA;
 	uint64_t dirty = 0;
-	int64_t st = EXO_EBUSY;
-	int tries = 0;
+	int64_t st;
 
-	/* The filler runs first; while it holds the frames this is EBUSY. */
-	while (tries++ < MAX_TRIES &&
-	       (st = exo_frame_alloc_at(SCRUB_PA, SCRUB_FRAMES)) == EXO_EBUSY)
-		exo_yield();
-	TAP_CHECK(st == EXO_OK, "took the same frames after %d tries", tries);
+	exo_wait();   /* until the filler has freed its frames */
+	st = exo_frame_alloc_at(SCRUB_PA, SCRUB_FRAMES);
+	TAP_CHECK(st == EXO_OK, "took the same frames");
 	if (st != EXO_OK)
 		return tap_done();
 	for (uint64_t i = 0; i < words(); i++)
