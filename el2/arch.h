@@ -76,6 +76,11 @@ void arch_stage2_configure(uint64_t vtcr);
 void arch_guest_enter(struct vcpu *v, uint64_t stack_top)
 	__attribute__((noreturn));
 
+/* The virtual GIC CPU interface guests see (list registers on). */
+void arch_vgic_enable(void);
+/* A virtual interrupt for the running vCPU (list register 0). */
+void arch_vgic_raise(uint32_t intid, uint8_t priority);
+
 /* Why the guest trapped. */
 struct guest_syndrome {
 	uint64_t esr, far, hpfar;

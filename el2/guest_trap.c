@@ -11,6 +11,7 @@
 #include <el2/el2.h>
 #include <el2/hvc.h>
 #include <el2/irq.h>
+#include <el2/revoke.h>
 #include <el2/sched.h>
 #include <el2/trap.h>
 #include <el2/vm_ops.h>
@@ -106,6 +107,14 @@ static void violation(struct vcpu *v, const struct guest_syndrome *s,
 	const char *access = !data ? "execute"
 			     : (s->esr & ESR_DABT_WNR) ? "write" : "read";
 
+	if (revoke_taken(vm, fault_ipa(s))) {
+		/* Abort protocol: the guest has not repaired yet. */
+		kprintf("guest '%s': %s of PA 0x%lx, which EL2 took back "
+			"(not counted)\n", vm->name, access,
+			(unsigned long)fault_ipa(s));
+		inject_external_abort(v, data, s->esr, s->far);
+		return;
+	}
 	vm->stats.violations++;
 	kprintf("guest '%s': stage-2 violation %lu/%u: %s of PA 0x%lx "
 		"(%s, level %u) at ELR 0x%lx\n",

@@ -3,6 +3,7 @@
  * call is checked, before anything changes. Results go back in x0-x3;
  * registers a call does not define are zeroed so no EL2 value leaks.
  */
+#include <el2/arch.h>
 #include <el2/frames.h>
 #include <el2/hvc.h>
 #include <el2/mem.h>
@@ -181,6 +182,33 @@ static struct hvc_result wait(struct vcpu *v)
 	return ok1(0);
 }
 
+static struct hvc_result events(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	const struct vm_revoke *r = &vm->revoke;
+	uint64_t ev = vm->events, want = 0, left_us = 0;
+	uint64_t freq = arch_timer_freq();
+
+	vm->events = 0;
+	if (r->active) {
+		want = r->want - r->given;
+		if (r->deadline > v->run_ticks && freq)
+			left_us = (r->deadline - v->run_ticks) * 1000000 / freq;
+	}
+	return (struct hvc_result){ EXO_OK, ev, want, left_us };
+}
+
+static struct hvc_result revoked(struct vcpu *v)
+{
+	const struct vm_revoke *r = &v->vm->revoke;
+	uint64_t i = v->x[1];
+
+	if (i >= r->nr_taken)
+		return status(EXO_ENOENT);
+	return (struct hvc_result){ EXO_OK, r->taken[i].pa, r->taken[i].count,
+				    0 };
+}
+
 /* Calls that end or restart the caller; they never return to it. */
 static bool lifecycle_call(struct vcpu *v, uint64_t fid)
 {
@@ -231,6 +259,13 @@ static struct hvc_result dispatch(struct vcpu *v, uint64_t fid)
 		return notify(v);
 	case EXO_HVC_WAIT:
 		return wait(v);
+	case EXO_HVC_EVENTS:
+		return events(v);
+	case EXO_HVC_REVOKED:
+		return revoked(v);
+	case EXO_HVC_REVOKED_ACK:
+		v->vm->revoke.nr_taken = 0;
+		return status(EXO_OK);
 	case EXO_PSCI_VERSION:
 		/* PSCI returns its version in x0 itself. */
 		return (struct hvc_result){ EXO_PSCI_VERSION_1_1, 0, 0, 0 };

@@ -241,6 +241,7 @@ void el2_main(void)
 	arch_el2_traps_init();
 	if (!gic_init(&platform, arch_mpidr()))
 		boot_fail("setting up the GICv3", -1);
+	arch_vgic_enable();
 	pkg_max = frames_setup(&have_pkg);
 	debug_checks();
 	if (el2_test_hook)

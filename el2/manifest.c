@@ -140,6 +140,21 @@ static const char *prop_share_with(struct manifest_guest *g, const char *val,
 	return NULL;
 }
 
+static const char *prop_revoke_schedule(struct manifest_guest *g,
+					const char *val, int len)
+{
+	const fdt32_t *cell = (const fdt32_t *)val;
+
+	if (len != 3 * 4)
+		return "must be three cells: <after-ms frames deadline-ms>";
+	g->revoke_after_ms = fdt32_to_cpu(cell[0]);
+	g->revoke_frames = fdt32_to_cpu(cell[1]);
+	g->revoke_deadline_ms = fdt32_to_cpu(cell[2]);
+	if (!g->revoke_frames)
+		return "asks for 0 frames";
+	return NULL;
+}
+
 static const char *prop_timeslice(struct manifest_guest *g, const char *val,
 				  int len)
 {
@@ -193,6 +208,7 @@ static const struct manifest_prop manifest_props[] = {
 	{ "granule", 0, prop_granule },
 	{ "cpu-limit-ms", 0, prop_cpu_limit },
 	{ "share-with", 0, prop_share_with },
+	{ "revoke-schedule", 0, prop_revoke_schedule },
 };
 
 #define MANIFEST_NR_PROPS (sizeof(manifest_props) / sizeof(manifest_props[0]))

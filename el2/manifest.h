@@ -55,6 +55,9 @@ struct manifest_guest {
 	const char *share_with;     /* guest names, NUL-separated */
 	uint32_t share_with_len;
 	uint64_t share_mask;        /* bit i: may share with guests[i] */
+	uint32_t revoke_after_ms;   /* revoke-schedule: when (its CPU time), */
+	uint32_t revoke_frames;     /* how many frames EL2 asks back (0: none) */
+	uint32_t revoke_deadline_ms;/* and how long it has to give them */
 	const char *granule;        /* "4k", "16k" or "64k", for the guest */
 	uint32_t granule_bytes;
 

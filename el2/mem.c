@@ -12,6 +12,7 @@
 #include <el2/arch.h>
 #include <el2/frames.h>
 #include <el2/mem.h>
+#include <el2/revoke.h>
 #include <el2/s2.h>
 #include <el2/system.h>
 #include <exo/hvc.h>
@@ -323,13 +324,11 @@ int64_t mem_frame_reclaim(struct vm *owner, struct vm *b, uint64_t pa,
 	return rc;
 }
 
-int64_t mem_frame_free(struct vm *vm, uint64_t pa, uint64_t count)
+static int64_t free_locked(struct vm *vm, uint64_t pa, uint64_t count)
 {
 	struct frames_op op;
-	int64_t rc;
+	int64_t rc = frames_free_check(&mem_db, vm->id, pa, count, &op);
 
-	spin_lock(&mem_lock);
-	rc = frames_free_check(&mem_db, vm->id, pa, count, &op);
 	if (!rc)
 		rc = s2_check(&vm->s2, S2_OP_UNMAP, pa, bytes(count), 0);
 	if (!rc) {
@@ -350,35 +349,19 @@ int64_t mem_frame_free(struct vm *vm, uint64_t pa, uint64_t count)
 		cache_trim(vm, MEM_TABLE_RESERVE);
 		after_call(vm);
 	}
-	spin_unlock(&mem_lock);
 	return rc;
 }
 
-int64_t mem_frame_query(struct vm *vm, uint64_t pa, uint64_t *state,
-			uint64_t *access)
+int64_t mem_frame_free(struct vm *vm, uint64_t pa, uint64_t count)
 {
-	struct frames_info info;
 	int64_t rc;
 
 	spin_lock(&mem_lock);
-	rc = frames_query(&mem_db, pa, &info);
-	if (!rc) {
-		*state = info.state;
-		*access = frames_access(&mem_db, vm->id, pa) != FRAMES_ACCESS_NONE;
-	}
+	rc = free_locked(vm, pa, count);
 	spin_unlock(&mem_lock);
+	if (!rc)
+		revoke_note_free(vm, count);
 	return rc;
-}
-
-void mem_vm_usage(struct vm *vm, uint64_t *quota, uint64_t *used)
-{
-	const struct frames_account *a;
-
-	spin_lock(&mem_lock);
-	a = frames_account(&mem_db, vm->id);
-	*quota = a ? a->quota : 0;
-	*used = a ? a->used : 0;
-	spin_unlock(&mem_lock);
 }
 
 /* --- VM life: creation and teardown ----------------------------------- */
@@ -559,6 +542,72 @@ void mem_vm_teardown(struct vm *vm)
 	if (frames_vm_destroy(&mem_db, vm->id))
 		kprintf("warning: guest '%s': frame DB still charges it\n",
 			vm->name);
+	spin_unlock(&mem_lock);
+}
+
+static bool in_run(const struct vm_run *r, uint64_t pa)
+{
+	return pa >= r->pa && pa - r->pa < bytes(r->count);
+}
+
+/* Takes up to `want` frames the VM owns outside its boot run, recording the
+ * runs taken; returns how many. Splitting a block for it may need table
+ * pages: granted beyond the quota (revocation must not fail). */
+uint64_t mem_revoke(struct vm *vm, uint64_t want, struct vm_run *log,
+		    unsigned log_max, unsigned *nr_log)
+{
+	struct frames_run run;
+	uint64_t cursor = 0, took = 0;
+
+	spin_lock(&mem_lock);
+	*nr_log = 0;
+	while (took < want && *nr_log < log_max &&
+	       frames_vm_next(&mem_db, vm->id, &cursor, &run)) {
+		uint64_t pa = run.pa, n;
+
+		if (run.rel != FRAMES_REL_OWNED)
+			continue;
+		while (pa < run.pa + bytes(run.count) && in_run(&vm->boot_run, pa))
+			pa += FRAMES_SIZE;
+		n = (run.pa + bytes(run.count) - pa) >> FRAMES_SHIFT;
+		if (n > want - took)
+			n = want - took;
+		if (!n || in_run(&vm->boot_run, pa + bytes(n) - FRAMES_SIZE))
+			continue;
+		unmap_from(vm, pa, n);
+		free_owned_run(vm, pa, n);
+		log[(*nr_log)++] = (struct vm_run){ pa, n };
+		took += n;
+	}
+	cache_trim(vm, MEM_TABLE_RESERVE);
+	spin_unlock(&mem_lock);
+	return took;
+}
+
+int64_t mem_frame_query(struct vm *vm, uint64_t pa, uint64_t *state,
+			uint64_t *access)
+{
+	struct frames_info info;
+	int64_t rc;
+
+	spin_lock(&mem_lock);
+	rc = frames_query(&mem_db, pa, &info);
+	if (!rc) {
+		*state = info.state;
+		*access = frames_access(&mem_db, vm->id, pa) != FRAMES_ACCESS_NONE;
+	}
+	spin_unlock(&mem_lock);
+	return rc;
+}
+
+void mem_vm_usage(struct vm *vm, uint64_t *quota, uint64_t *used)
+{
+	const struct frames_account *a;
+
+	spin_lock(&mem_lock);
+	a = frames_account(&mem_db, vm->id);
+	*quota = a ? a->quota : 0;
+	*used = a ? a->used : 0;
 	spin_unlock(&mem_lock);
 }
 

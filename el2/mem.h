@@ -33,6 +33,11 @@ int64_t mem_frame_reclaim(struct vm *owner, struct vm *borrower, uint64_t pa,
 int64_t mem_frame_donate(struct vm *owner, struct vm *to, uint64_t pa,
 			 uint64_t count);
 
+/* Revocation by force: up to want frames the VM owns outside its boot run,
+ * unmapped, scrubbed and freed; the runs go to log. Returns the count. */
+uint64_t mem_revoke(struct vm *vm, uint64_t want, struct vm_run *log,
+		    unsigned log_max, unsigned *nr_log);
+
 /* VM life. s2_root: S2_ROOT_SIZE bytes, S2_ROOT_SIZE-aligned, EL2's. */
 int64_t mem_vm_create(struct vm *vm, uint64_t quota, uint64_t *s2_root);
 void mem_vm_teardown(struct vm *vm);

@@ -10,6 +10,7 @@
 #include <el2/gic.h>
 #include <el2/irq.h>
 #include <el2/percpu.h>
+#include <el2/revoke.h>
 #include <el2/sched.h>
 #include <el2/vm.h>
 #include <el2/vm_ops.h>
@@ -58,6 +59,7 @@ static void account(struct vcpu *v)
 	if (v->state == VCPU_RUNNABLE && vm->config.cpu_limit_ticks &&
 	    v->run_ticks > vm->config.cpu_limit_ticks)
 		vm_kill(vm, "CPU time limit reached");
+	revoke_tick(vm);
 }
 
 /* The first runnable vCPU after slot `after`, wrapping round to it. */

@@ -28,6 +28,13 @@ struct vcpu_timer {
 	uint64_t cntv_ctl, cntv_cval;
 };
 
+/* The guest's virtual GIC CPU interface: one list register is all exo
+ * uses (the event interrupt), plus the guest's own settings (VMCR) and its
+ * active-priority bits. */
+struct vcpu_vgic {
+	uint64_t lr0, vmcr, ap1r0;
+};
+
 struct vcpu_fpsimd {
 	uint64_t v[64];        /* q0-q31, low half first */
 	uint64_t fpsr, fpcr;
@@ -46,6 +53,7 @@ struct vcpu {
 	struct vcpu_fpsimd fp __attribute__((aligned(16)));
 	struct vcpu_el1_regs el1;
 	struct vcpu_timer timer;
+	struct vcpu_vgic vgic;
 	uint64_t hcr;          /* HCR_EL2 while this vCPU runs */
 	uint64_t vttbr;        /* stage-2 root and VMID */
 	enum vcpu_state state;

@@ -40,6 +40,7 @@ static int64_t vm_load(struct vm *vm)
 
 	if (rc)
 		return rc;
+	vm->boot_run = (struct vm_run){ pa, count };
 	elf_load(g->blob.data, &g->elf, (void *)(uintptr_t)pa);
 	dtb = pa + g->elf.span;
 	dt = (struct guest_dt_info){
@@ -64,6 +65,9 @@ static void configure(struct vm *vm, const struct manifest_guest *g,
 	c->timeslice_ticks = freq * g->timeslice_us / US_PER_S;
 	c->cpu_limit_ticks = freq * g->cpu_limit_ms / MS_PER_S;
 	c->violation_limit = g->violation_limit;
+	c->revoke_after_ticks = freq * g->revoke_after_ms / MS_PER_S;
+	c->revoke_frames = g->revoke_frames;
+	c->revoke_deadline_ticks = freq * g->revoke_deadline_ms / MS_PER_S;
 	strncpy(c->heap_policy, g->heap_policy, sizeof(c->heap_policy) - 1);
 }
 

@@ -28,6 +28,25 @@ struct vm_stats {
 	uint64_t violations;      /* stage-2 faults that were not emulation */
 	uint64_t frames_peak;
 	uint64_t restarts;
+	uint64_t frames_revoked;  /* taken by force */
+};
+
+#define VM_REVOKED_MAX 16   /* runs EL2 remembers taking by force */
+
+struct vm_run {
+	uint64_t pa, count;
+};
+
+/* Visible revocation (el2/revoke.c): what EL2 asked back, and what it took
+ * when the guest did not give it in time. Times are the guest's own CPU
+ * time, in counter ticks. */
+struct vm_revoke {
+	bool active;              /* a request is outstanding */
+	bool schedule_fired;
+	uint64_t want, given;     /* frames asked back, given back since */
+	uint64_t deadline;        /* vCPU run_ticks at which EL2 takes them */
+	unsigned nr_taken;
+	struct vm_run taken[VM_REVOKED_MAX];
 };
 
 struct vm_config {
@@ -35,6 +54,8 @@ struct vm_config {
 	uint64_t cpu_limit_ticks; /* 0: unlimited */
 	uint32_t violation_limit;
 	char heap_policy[VM_POLICY_MAX];
+	/* revoke-schedule: after this much CPU time, ask for frames back */
+	uint64_t revoke_after_ticks, revoke_frames, revoke_deadline_ticks;
 };
 
 struct vm {
@@ -50,6 +71,9 @@ struct vm {
 	struct s2_page_cache s2_cache;  /* table pages charged to this VM */
 	const void *manifest_entry;     /* struct manifest_guest, for restart */
 	uint64_t notify_pending;        /* bit n: VM n notified it */
+	uint64_t events;                /* EXO_EVENT_* not yet read */
+	struct vm_revoke revoke;
+	struct vm_run boot_run;         /* guaranteed: never revoked */
 	char line[VM_CONSOLE_LINE];   /* console bytes until a newline */
 	unsigned line_len;
 };

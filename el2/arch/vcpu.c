@@ -71,6 +71,9 @@ void arch_vcpu_save(struct vcpu *v)
 {
 	save_el1(&v->el1);
 	arch_fpsimd_save(&v->fp);
+	v->vgic.lr0 = read_sysreg(SYSREG_ICH_LR0_EL2);
+	v->vgic.vmcr = read_sysreg(SYSREG_ICH_VMCR_EL2);
+	v->vgic.ap1r0 = read_sysreg(SYSREG_ICH_AP1R0_EL2);
 	v->timer.cntv_ctl = read_sysreg(cntv_ctl_el0);
 	v->timer.cntv_cval = read_sysreg(cntv_cval_el0);
 	/* Stop its timer so it cannot fire while another guest runs. */
@@ -83,6 +86,9 @@ void arch_vcpu_load(const struct vcpu *v)
 	write_sysreg(v->hcr, hcr_el2);
 	load_el1(&v->el1);
 	arch_fpsimd_load(&v->fp);
+	write_sysreg(v->vgic.lr0, SYSREG_ICH_LR0_EL2);
+	write_sysreg(v->vgic.vmcr, SYSREG_ICH_VMCR_EL2);
+	write_sysreg(v->vgic.ap1r0, SYSREG_ICH_AP1R0_EL2);
 	write_sysreg(v->timer.cntv_cval, cntv_cval_el0);
 	write_sysreg(v->timer.cntv_ctl, cntv_ctl_el0);
 	isb();
@@ -131,4 +137,24 @@ void percpu_init(unsigned cpu, uint64_t mpidr, uint64_t stack_top)
 	pc->mpidr = mpidr;
 	pc->stack_top = stack_top;
 	write_sysreg((uint64_t)pc, tpidr_el2);
+}
+
+/* Makes vINTID pending in the running vCPU's list register 0, unless it is
+ * pending or active there already. */
+void arch_vgic_raise(uint32_t intid, uint8_t priority)
+{
+	uint64_t lr = read_sysreg(SYSREG_ICH_LR0_EL2);
+
+	if ((lr & ICH_LR_STATE_MASK) && (lr & ICH_LR_VINTID_MASK) == intid)
+		return;
+	write_sysreg(ICH_LR_STATE_PENDING | ICH_LR_GROUP1 |
+			     ((uint64_t)priority << ICH_LR_PRIORITY_SHIFT) | intid,
+		     SYSREG_ICH_LR0_EL2);
+	isb();
+}
+
+void arch_vgic_enable(void)
+{
+	write_sysreg(ICH_HCR_EN, SYSREG_ICH_HCR_EL2);
+	isb();
 }

@@ -138,6 +138,13 @@ static inline unsigned parange_bits(uint64_t parange)
 #define ICC_IAR_INTID_MASK 0xffffffu
 #define GIC_INTID_SPURIOUS 1023u
 #define ICH_HCR_EN BIT(0)
+#define SYSREG_ICH_LR0_EL2 s3_4_c12_c12_0
+#define SYSREG_ICH_AP1R0_EL2 s3_4_c12_c9_0
+#define ICH_LR_STATE_PENDING (UINT64_C(1) << 62)
+#define ICH_LR_STATE_MASK (UINT64_C(3) << 62)
+#define ICH_LR_GROUP1 BIT(60)
+#define ICH_LR_PRIORITY_SHIFT 48
+#define ICH_LR_VINTID_MASK UINT64_C(0xffffffff)
 
 /* Generic timer control (CNTx_CTL) */
 #define CNT_CTL_ENABLE BIT(0)

@@ -60,6 +60,24 @@
  * ids that notified since the last WAIT */
 #define EXO_HVC_WAIT EXO_HVC(16)
 
+/* -> x1 = pending events (EXO_EVENT_*, cleared by this call), x2 = frames
+ * EL2 still asks back (0: none), x3 = the guest's CPU time left before EL2
+ * takes them by force, in microseconds */
+#define EXO_HVC_EVENTS EXO_HVC(17)
+/* x1 = index -> x1 = PA, x2 = count: the index-th run EL2 took by force;
+ * EXO_ENOENT past the last. Valid until REVOKED_ACK. */
+#define EXO_HVC_REVOKED EXO_HVC(18)
+/* The guest has repaired its structures: EL2 forgets the runs it took (a
+ * touch of one counts as a violation again). */
+#define EXO_HVC_REVOKED_ACK EXO_HVC(19)
+
+/* Events, and the virtual interrupt (a PPI of the guest's virtual GIC CPU
+ * interface) EL2 raises when one becomes pending. */
+#define EXO_EVENT_INTID 23u
+#define EXO_EVENT_REVOKE_REQUEST (1u << 0) /* give back frames: see x2, x3 */
+#define EXO_EVENT_REVOKED (1u << 1)        /* EL2 took frames: see REVOKED */
+#define EXO_EVENT_NOTIFY (1u << 2)         /* a guest notified: see WAIT */
+
 #define EXO_SHARE_R 1u
 #define EXO_SHARE_RW 2u
 

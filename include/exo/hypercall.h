@@ -117,6 +117,21 @@ static inline uint64_t exo_wait(void)
 	return exo_call0(EXO_HVC_WAIT).x1;
 }
 
+static inline struct exo_ret exo_events(void)
+{
+	return exo_call0(EXO_HVC_EVENTS);
+}
+
+static inline struct exo_ret exo_revoked(uint64_t index)
+{
+	return exo_call1(EXO_HVC_REVOKED, index);
+}
+
+static inline int64_t exo_revoked_ack(void)
+{
+	return exo_call0(EXO_HVC_REVOKED_ACK).status;
+}
+
 static inline void exo_yield(void)
 {
 	exo_call0(EXO_HVC_YIELD);

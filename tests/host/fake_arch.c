@@ -257,3 +257,13 @@ void arch_s2_tlbi_vmid(uint64_t vttbr)
 {
 	s2_record(FAKE_S2_TLBI_VMID, NULL, 0, vttbr);
 }
+
+void arch_vgic_enable(void)
+{
+}
+
+void arch_vgic_raise(uint32_t intid, uint8_t priority)
+{
+	(void)priority;
+	fake.vgic_raised = intid;
+}

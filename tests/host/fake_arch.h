@@ -29,6 +29,7 @@ struct fake_arch {
 	uint64_t vtcr;
 	struct guest_syndrome syndrome;   /* what the next trap reads */
 	uint64_t injected_esr, injected_far, injected_elr;
+	uint32_t vgic_raised;
 };
 
 extern struct fake_arch fake;

@@ -1,0 +1,110 @@
+/*
+ * The revocation protocol (docs/abi.md, "Revocation"):
+ *   1. EL2 posts EXO_EVENT_REVOKE_REQUEST (want, deadline) and raises the
+ *      guest's event interrupt; its library OS picks frames and frees them.
+ *   2. Each FRAME_FREE counts; when `given` reaches `want` the request ends.
+ *   3. Past the deadline (the guest's own CPU time, so a busy system does
+ *      not make it miss it), EL2 takes the rest by force: it chooses frames
+ *      outside the guest's guaranteed boot run, unmaps, scrubs and frees
+ *      them, records the runs and posts EXO_EVENT_REVOKED. Until the guest
+ *      acknowledges (REVOKED_ACK), touching those frames is reflected as an
+ *      abort but not counted as a violation.
+ */
+#include <arch/sysreg.h>
+#include <el2/arch.h>
+#include <el2/mem.h>
+#include <el2/percpu.h>
+#include <el2/revoke.h>
+#include <exo/errors.h>
+#include <exo/hvc.h>
+#include <lib/print.h>
+
+#define EVENT_PRIORITY 0xa0u
+
+void vm_raise_event(struct vm *vm, uint64_t events)
+{
+	struct vcpu *v = &vm->vcpu;
+
+	vm->events |= events;
+	if (this_cpu()->current == v) {
+		arch_vgic_raise(EXO_EVENT_INTID, EVENT_PRIORITY);
+	} else if (!(v->vgic.lr0 & ICH_LR_STATE_MASK)) {
+		v->vgic.lr0 = ICH_LR_STATE_PENDING | ICH_LR_GROUP1 |
+			      ((uint64_t)EVENT_PRIORITY << ICH_LR_PRIORITY_SHIFT) |
+			      EXO_EVENT_INTID;
+	}
+	if (v->state == VCPU_BLOCKED) {   /* WAIT returns, x1 = 0 */
+		v->x[0] = EXO_OK;
+		v->x[1] = 0;
+		v->state = VCPU_RUNNABLE;
+	}
+}
+
+void revoke_request(struct vm *vm, uint64_t frames, uint64_t deadline)
+{
+	struct vm_revoke *r = &vm->revoke;
+
+	r->active = true;
+	r->want = frames;
+	r->given = 0;
+	r->deadline = vm->vcpu.run_ticks + deadline;
+	kprintf("guest '%s': asked to give back %lu frames\n", vm->name,
+		(unsigned long)frames);
+	vm_raise_event(vm, EXO_EVENT_REVOKE_REQUEST);
+}
+
+void revoke_note_free(struct vm *vm, uint64_t count)
+{
+	struct vm_revoke *r = &vm->revoke;
+
+	if (!r->active)
+		return;
+	r->given += count;
+	if (r->given >= r->want) {
+		r->active = false;
+		kprintf("guest '%s': gave back %lu frames as asked\n", vm->name,
+			(unsigned long)r->given);
+	}
+}
+
+static void force(struct vm *vm)
+{
+	struct vm_revoke *r = &vm->revoke;
+	uint64_t missing = r->want - r->given, took;
+
+	r->active = false;
+	took = mem_revoke(vm, missing, r->taken, VM_REVOKED_MAX, &r->nr_taken);
+	vm->stats.frames_revoked += took;
+	kprintf("guest '%s': deadline passed; EL2 took %lu of %lu frames by "
+		"force in %u run(s)\n", vm->name, (unsigned long)took,
+		(unsigned long)missing, r->nr_taken);
+	vm_raise_event(vm, EXO_EVENT_REVOKED);
+}
+
+void revoke_tick(struct vm *vm)
+{
+	const struct vm_config *c = &vm->config;
+	struct vm_revoke *r = &vm->revoke;
+
+	if (vm->state != VM_RUNNING)
+		return;
+	if (c->revoke_frames && !r->schedule_fired &&
+	    vm->vcpu.run_ticks >= c->revoke_after_ticks) {
+		r->schedule_fired = true;
+		revoke_request(vm, c->revoke_frames, c->revoke_deadline_ticks);
+	}
+	if (r->active && vm->vcpu.run_ticks >= r->deadline)
+		force(vm);
+}
+
+bool revoke_taken(const struct vm *vm, uint64_t pa)
+{
+	const struct vm_revoke *r = &vm->revoke;
+
+	for (unsigned i = 0; i < r->nr_taken; i++) {
+		if (pa >= r->taken[i].pa &&
+		    pa - r->taken[i].pa < (r->taken[i].count << 12))
+			return true;
+	}
+	return false;
+}
