@@ -180,22 +180,6 @@ mkpkg = @mkdir -p $(dir $(1)); $(if $(Q),echo "  MKPKG   $(1)";) \
 	tools/mkpkg -o $(1) $(2) $(3)
 # --- end of manifests and boot packages --------------------------------------
 
-# === systems: a boot package per manifest ===================================
-# guests/<name>.dts and tests/target/systems/<name>.dts each become
-# $(OUT)/systems/<name>.pkg holding the manifest and every guest image, so a
-# manifest may name any guest. `make run SYSTEM=<name>` boots one.
-SYSTEM ?= default
-SYSTEM_DTS := $(wildcard guests/*.dts tests/target/systems/*.dts)
-SYSTEM_PKGS := $(patsubst %.dts,$(OUT)/systems/%.pkg,$(notdir $(SYSTEM_DTS)))
-images: $(SYSTEM_PKGS)
-
-define SYSTEM_RULE
-$(OUT)/systems/$(basename $(notdir $(1))).pkg: $(B)/$(basename $(1)).dtb \
-		$(GUEST_IMAGES) tools/mkpkg
-	$$(call mkpkg,$$@,$$<,$$(GUEST_IMAGES))
-endef
-$(foreach f,$(SYSTEM_DTS),$(eval $(call SYSTEM_RULE,$(f))))
-# === end of systems =========================================================
 
 # === guests: EL1 runtime and guest images (owner: el1) =====================
 # Every directory guests/<name>/ or tests/target/guests/<name>/ holding *.c
@@ -212,8 +196,10 @@ EL1_LDFLAGS := -nostdlib -static -pie --no-dynamic-linker -z text \
 	-z norelro -z max-page-size=4096 --build-id=none -T el1/el1.ld
 
 EL1_SRCS := $(wildcard el1/*.c el1/*.S)
+# The library OS: every guest links it (el1 turns the MMU on through it).
+LIBOS_SRCS := $(wildcard libos/*.c libos/*/*.c libos/arch/*.S)
 el1_obj = $(patsubst %,$(OUT)/el1/%.o,$(1))
-EL1_RT_OBJS := $(call el1_obj,$(EL1_SRCS) $(LIB_SRCS))
+EL1_RT_OBJS := $(call el1_obj,$(EL1_SRCS) $(LIBOS_SRCS) $(LIB_SRCS))
 
 GUEST_DIRS := $(sort $(patsubst %/,%,$(dir $(wildcard guests/*/*.c \
 	tests/target/guests/*/*.c))))
@@ -249,5 +235,23 @@ $(OUT)/guests/$(notdir $(1)).elf: $(call el1_obj,$(wildcard $(1)/*.c $(1)/*.S)) 
 endef
 $(foreach d,$(GUEST_DIRS),$(eval $(call GUEST_RULE,$(d))))
 # === end of guests ==========================================================
+
+# === systems: a boot package per manifest ===================================
+# (After the guests: the rule's prerequisites need GUEST_IMAGES defined.)
+# guests/<name>.dts and tests/target/systems/<name>.dts each become
+# $(OUT)/systems/<name>.pkg holding the manifest and every guest image, so a
+# manifest may name any guest. `make run SYSTEM=<name>` boots one.
+SYSTEM ?= default
+SYSTEM_DTS := $(wildcard guests/*.dts tests/target/systems/*.dts)
+SYSTEM_PKGS := $(patsubst %.dts,$(OUT)/systems/%.pkg,$(notdir $(SYSTEM_DTS)))
+images: $(SYSTEM_PKGS)
+
+define SYSTEM_RULE
+$(OUT)/systems/$(basename $(notdir $(1))).pkg: $(B)/$(basename $(1)).dtb \
+		$(GUEST_IMAGES) tools/mkpkg
+	$$(call mkpkg,$$@,$$<,$$(GUEST_IMAGES))
+endef
+$(foreach f,$(SYSTEM_DTS),$(eval $(call SYSTEM_RULE,$(f))))
+# === end of systems =========================================================
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
