@@ -112,10 +112,11 @@ static bool fix_dirty(struct libos_fault *f)
 	return true;
 }
 
+/* ptdump lines end with their own newline. */
 static void walk_line(void *ctx, const char *line)
 {
 	(void)ctx;
-	kprintf("  %s\n", line);
+	kprintf("  %s", line);
 }
 
 static void report(const struct libos_fault *f)
