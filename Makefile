@@ -196,8 +196,10 @@ EL1_LDFLAGS := -nostdlib -static -pie --no-dynamic-linker -z text \
 	-z norelro -z max-page-size=4096 --build-id=none -T el1/el1.ld
 
 EL1_SRCS := $(wildcard el1/*.c el1/*.S)
+# The library OS: every guest links it (el1 turns the MMU on through it).
+LIBOS_SRCS := $(wildcard libos/*.c libos/*/*.c libos/arch/*.S)
 el1_obj = $(patsubst %,$(OUT)/el1/%.o,$(1))
-EL1_RT_OBJS := $(call el1_obj,$(EL1_SRCS) $(LIB_SRCS))
+EL1_RT_OBJS := $(call el1_obj,$(EL1_SRCS) $(LIBOS_SRCS) $(LIB_SRCS))
 
 GUEST_DIRS := $(sort $(patsubst %/,%,$(dir $(wildcard guests/*/*.c \
 	tests/target/guests/*/*.c))))
@@ -244,6 +246,7 @@ $(EL1_STUB): $(EL1_STUB_OBJS) el2/el2.ld
 # === end of guests ==========================================================
 
 # === systems: a boot package per manifest ===================================
+# (After the guests: the rule's prerequisites need GUEST_IMAGES defined.)
 # guests/<name>.dts and tests/target/systems/<name>.dts each become
 # $(OUT)/systems/<name>.pkg holding the manifest and every guest image, so a
 # manifest may name any guest. `make run SYSTEM=<name>` boots one.

@@ -22,8 +22,9 @@ struct el1_mem_range {
 struct el1_boot_info {
 	uint64_t dtb;		/* IPA of the guest DTB */
 	uint64_t dtb_size;	/* its totalsize */
-	uint64_t image_start;	/* where EL2 loaded this image */
-	uint64_t image_end;	/* end of the boot stack, page-aligned */
+	uint64_t image_start;	/* virtual address the image runs at */
+	uint64_t image_end;	/* end of the boot stack, 64 KiB-aligned */
+	uint64_t image_pa;	/* where EL2 loaded it (IPA == PA) */
 	const char *name;	/* /chosen/exo,name, or "guest" */
 	const char *heap_policy;	/* /chosen/exo,heap-policy, or NULL */
 	const char *granule;	/* /chosen/exo,granule, or NULL (4k) */
@@ -48,6 +49,12 @@ _Noreturn void el1_main(const void *dtb);
 
 /* Sends kprintf's output through EXO_HVC_CONSOLE_WRITE. */
 void el1_console_init(void);
+
+/* MMU off, at the load address: the DTB to libos, which builds the stage-1
+ * tables; returns the virtual address of the image (exits on failure). */
+uint64_t el1_mmu_prepare(const void *dtb);
+/* First call at the virtual address: libos finishes, aborts go to libos. */
+void el1_mmu_switched(void);
 
 /* CPU set-up from el1/start.S: FP/SIMD on, VBAR_EL1. */
 void el1_cpu_init(void);

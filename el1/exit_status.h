@@ -11,6 +11,9 @@
 #define EL1_EXIT_PANIC_NESTED 2
 /* Loaded at an address that is not page-aligned: adrp cannot work. */
 #define EL1_EXIT_BAD_LOAD 120
+/* The library OS could not turn the MMU on (the reason is printed first):
+ * a granule the CPU lacks, an image it cannot map. */
+#define EL1_EXIT_MMU 122
 /* An exception while reporting an unhandled exception. */
 #define EL1_EXIT_NESTED_FAULT 121
 /* Unhandled synchronous exception: this plus ESR_EL1.EC (128..191). */

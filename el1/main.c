@@ -8,9 +8,12 @@
 #include <exo/hypercall.h>
 #include <lib/panic.h>
 #include <lib/print.h>
+#include <libos/mm/mm.h>
 
-/* Written by el1/start.S: .rela.dyn entries it could not apply. */
+/* Written by el1/start.S: .rela.dyn entries it could not apply, and the
+ * physical address it was loaded at. */
 uint64_t el1_bad_relocs;
+uint64_t el1_image_pa;
 
 extern char __image_start[], __image_end[];
 
@@ -21,18 +24,25 @@ const struct el1_boot_info *el1_boot_info(void)
 	return &boot_info;
 }
 
-_Noreturn void el1_main(const void *dtb)
+_Noreturn void el1_main(const void *dtb_pa)
 {
+	const void *dtb;
 	const char *err;
 
+	/* Running at the high VA with the MMU on (el1/start.S): everything
+	 * physical is reached through libos's direct map from here on. */
+	el1_mmu_switched();
 	el1_console_init();
+	dtb = libos_dmap_phys_to_virt((uint64_t)(uintptr_t)dtb_pa);
 	if (el1_bad_relocs)
 		panic("image has %lu relocations other than R_AARCH64_RELATIVE",
 		      (unsigned long)el1_bad_relocs);
 	err = el1_parse_dtb(dtb, &boot_info);
 	if (err)
-		panic("guest DTB at 0x%lx: %s", (unsigned long)(uintptr_t)dtb,
-		      err);
+		panic("guest DTB at 0x%lx: %s",
+		      (unsigned long)(uintptr_t)dtb_pa, err);
+	boot_info.dtb = (uint64_t)(uintptr_t)dtb_pa;
+	boot_info.image_pa = el1_image_pa;
 	boot_info.image_start = (uint64_t)(uintptr_t)__image_start;
 	boot_info.image_end = (uint64_t)(uintptr_t)__image_end;
 	exo_exit(main(boot_info.argc, boot_info.argv));

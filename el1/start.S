@@ -1,9 +1,16 @@
 /*
  * Guest entry. EL2 enters _start at EL1h with the MMU off, x0 = IPA of the
- * guest DTB, the image loaded at any page-aligned address. _start relocates
- * the image, clears BSS, sets the boot stack, enables FP/SIMD, installs
- * VBAR_EL1, seeds the stack guard and calls el1_main(dtb).
- * Until the relocations are applied only PC-relative addressing works: no
+ * guest DTB, the image loaded at any granule-aligned address. _start:
+ *   1. relocates the image for its load address, clears BSS, sets the boot
+ *      stack, enables FP/SIMD, installs VBAR_EL1, seeds the stack guard;
+ *   2. calls el1_mmu_prepare(dtb) (C, MMU off): libos builds the stage-1
+ *      tables and returns the image's virtual address;
+ *   3. relocates the image again, for that virtual address (from here on
+ *      no C runs until the MMU is on: every absolute pointer is virtual);
+ *   4. libos_arch_mmu_on (TTBR0 maps this text at its physical address),
+ *      then jumps to the virtual address, resets SP and VBAR_EL1 there and
+ *      calls el1_main(dtb).
+ * Until the first relocation only PC-relative addressing works: no
  * literal-pool addresses, no C that reads a pointer from .got or .data.
  * No function built with a stack guard may run before stack_guard_seed.
  */
@@ -23,26 +30,11 @@ _start:
 	tst	x20, #PAGE_OFFSET_MASK
 	b.ne	bad_load		/* adrp (here and in C) needs it */
 
-	/* .rela.dyn: for each RELATIVE entry, *(bias + offset) = bias +
-	 * addend. Other types are counted and reported once C runs. */
-	adrp	x1, __rela_start
-	add	x1, x1, :lo12:__rela_start
-	adrp	x2, __rela_end
-	add	x2, x2, :lo12:__rela_end
-	mov	x21, #0
-1:	cmp	x1, x2
-	b.hs	3f
-	ldp	x3, x4, [x1]		/* r_offset, r_info */
-	ldr	x5, [x1, #RELA_ADDEND]
-	add	x1, x1, #RELA_SIZE
-	cmp	x4, #R_AARCH64_RELATIVE
-	b.ne	2f
-	add	x5, x5, x20
-	str	x5, [x20, x3]
-	b	1b
-2:	add	x21, x21, #1
-	b	1b
-3:
+	mov	x0, x20
+	mov	x1, x20
+	bl	relocate
+	mov	x21, x0
+
 	/* BSS: 16-byte aligned at both ends by el1/el1.ld. */
 	adrp	x1, __bss_start
 	add	x1, x1, :lo12:__bss_start
@@ -55,6 +47,8 @@ _start:
 5:
 	adrp	x1, el1_bad_relocs
 	str	x21, [x1, :lo12:el1_bad_relocs]
+	adrp	x1, el1_image_pa
+	str	x20, [x1, :lo12:el1_image_pa]
 
 	adrp	x1, __stack_top
 	add	x1, x1, :lo12:__stack_top
@@ -65,10 +59,61 @@ _start:
 	bl	el1_cpu_init		/* FP/SIMD on, VBAR_EL1 */
 	bl	el1_entropy
 	bl	stack_guard_seed
+
+	/* Stage-1 tables (or an exit with the reason printed). */
+	mov	x0, x19
+	bl	el1_mmu_prepare
+	mov	x22, x0			/* virtual address of offset 0 */
+
+	/* Every absolute pointer now points at the virtual image. */
+	mov	x0, x20
+	mov	x1, x22
+	bl	relocate
+
+	adrp	x0, el1_mmu_regs
+	add	x0, x0, :lo12:el1_mmu_regs
+	bl	libos_arch_mmu_on
+	adr	x0, 6f
+	sub	x0, x0, x20
+	add	x0, x0, x22
+	br	x0
+6:	/* At the virtual address: adrp/adr now give virtual addresses. */
+	adrp	x1, __stack_top
+	add	x1, x1, :lo12:__stack_top
+	mov	sp, x1
+	mov	x29, #0
+	mov	x30, #0
+	bl	el1_cpu_init		/* VBAR_EL1 at the virtual vectors */
 	mov	x0, x19
 	bl	el1_main
 	mov	x1, #EL1_EXIT_PANIC	/* el1_main does not return */
 	b	exit_now
+
+	/* relocate(x0 = where the image is now, x1 = the address it is
+	 * relocated for): for each RELATIVE entry of .rela.dyn,
+	 * *(x0 + offset) = x1 + addend. Returns in x0 the number of other
+	 * entries (not applied; el1_main reports them). x0-x7 only, no
+	 * stack, no memory but the image's. */
+relocate:
+	adrp	x2, __rela_start
+	add	x2, x2, :lo12:__rela_start
+	adrp	x3, __rela_end
+	add	x3, x3, :lo12:__rela_end
+	mov	x7, #0
+1:	cmp	x2, x3
+	b.hs	3f
+	ldp	x4, x5, [x2]		/* r_offset, r_info */
+	ldr	x6, [x2, #RELA_ADDEND]
+	add	x2, x2, #RELA_SIZE
+	cmp	x5, #R_AARCH64_RELATIVE
+	b.ne	2f
+	add	x6, x6, x1
+	str	x6, [x0, x4]
+	b	1b
+2:	add	x7, x7, #1
+	b	1b
+3:	mov	x0, x7
+	ret
 
 	/* Exit without C, stack or relocations: the stack may be unset. */
 bad_load:

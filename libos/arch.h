@@ -1,12 +1,15 @@
 /*
- * The few hardware operations libos needs: descriptor stores, barriers and
- * TLB maintenance. Declarations only: libos/arch/ implements them for
- * AArch64, tests/host/fake_libos_arch.c records them on the host. Nothing
- * here decides policy; callers own the ordering (break-before-make).
+ * The few hardware operations libos needs: descriptor stores, barriers, TLB
+ * and cache maintenance, the MMU registers, and the two frame calls to EL2.
+ * Declarations only: libos/arch/ implements them for AArch64,
+ * tests/host/fake_libos_arch.c records them on the host. Nothing here
+ * decides policy; callers own the ordering (break-before-make) and the
+ * register values (libos/mm/boot.c).
  */
 #ifndef EXO_LIBOS_ARCH_H
 #define EXO_LIBOS_ARCH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* A single-copy-atomic 64-bit store of a translation table descriptor. */
@@ -25,6 +28,51 @@ void libos_arch_tlbi_vale1is(uint64_t op);   /* last level, one ASID */
 void libos_arch_tlbi_vaae1is(uint64_t op);   /* every level, all ASIDs */
 void libos_arch_tlbi_vaale1is(uint64_t op);  /* last level, all ASIDs */
 void libos_arch_tlbi_aside1is(uint64_t op);  /* everything of one ASID */
+
+/* TLBI VMALLE1: everything of this VMID, this CPU only (boot, before any
+ * other CPU runs the guest), then DSB NSH + ISB. */
+void libos_arch_tlbi_vmalle1_local(void);
+
+/* DC IVAC over [pa, pa + size), MMU off (VA == PA), then DSB SY: drops
+ * stale lines over memory written with the caches off. */
+void libos_arch_dcache_inval_poc(uint64_t pa, uint64_t size);
+
+/* --- MMU registers (libos/arch/mmu.c, libos/arch/mmu_on.S) --------------- */
+
+uint64_t libos_arch_read_mmfr0(void);   /* ID_AA64MMFR0_EL1 */
+uint64_t libos_arch_read_mmfr1(void);   /* ID_AA64MMFR1_EL1 */
+
+/* What libos_arch_mmu_on writes; offsets fixed for mmu_on.S. */
+struct libos_mmu_regs {
+	uint64_t mair;       /* +0 */
+	uint64_t tcr;        /* +8 */
+	uint64_t ttbr0;      /* +16 */
+	uint64_t ttbr1;      /* +24 */
+	uint64_t sctlr;      /* +32 */
+};
+
+/*
+ * MMU off -> on: MAIR, TCR, TTBR0/1, local TLBI VMALLE1, SCTLR, ISB. The
+ * caller runs from memory TTBR0 maps at its own (physical) address and
+ * branches to its virtual address afterwards. Touches no memory but *r.
+ */
+void libos_arch_mmu_on(const struct libos_mmu_regs *r);
+uint64_t libos_arch_read_tcr(void);
+void libos_arch_write_tcr(uint64_t tcr);       /* then ISB */
+void libos_arch_write_ttbr0(uint64_t ttbr);    /* then ISB */
+uint64_t libos_arch_read_ttbr1(void);
+uint64_t libos_arch_read_sctlr(void);
+
+/* PSTATE.PAN (FEAT_PAN only: callers check ID_AA64MMFR1_EL1.PAN first). */
+bool libos_arch_pan_get(void);
+void libos_arch_pan_set(bool on);
+
+/* --- frames from EL2 (libos/arch/frames.c): hypercalls ------------------- */
+
+/* count 4 KiB frames aligned to 2^align_log2 frames; 0 or an EXO_E* error. */
+int64_t libos_arch_frame_alloc(uint64_t count, unsigned align_log2,
+			       uint64_t *pa);
+int64_t libos_arch_frame_free(uint64_t pa, uint64_t count);
 
 #define LIBOS_TLBI_VA_SHIFT 12
 #define LIBOS_TLBI_VA_MASK ((UINT64_C(1) << 44) - 1)

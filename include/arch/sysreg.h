@@ -78,12 +78,52 @@
 #define MAIR_ATTR_NORMAL_WB UINT64_C(0xff)
 #define MAIR_ATTR(idx, attr) ((uint64_t)(attr) << ((idx) * 8))
 
+/* SCTLR_EL1 fields beyond the common ones (FEAT_PAN: SPAN). */
+#define SCTLR_EL1_NTWI BIT(16)  /* EL0 WFI not trapped */
+#define SCTLR_EL1_NTWE BIT(18)  /* EL0 WFE not trapped */
+#define SCTLR_EL1_SPAN BIT(23)  /* 0: PSTATE.PAN set on exception entry */
+
+/* TCR_EL1: both halves (the TTBR0 fields share TCR_EL2's positions). */
+#define TCR_EL1_T0SZ_SHIFT 0
+#define TCR_EL1_EPD0 BIT(7)     /* no walks for TTBR0 misses */
+#define TCR_EL1_IRGN0_WBWA (UINT64_C(1) << 8)
+#define TCR_EL1_ORGN0_WBWA (UINT64_C(1) << 10)
+#define TCR_EL1_SH0_INNER (UINT64_C(3) << 12)
+#define TCR_EL1_TG0_SHIFT 14
+#define TCR_EL1_TG0_4K UINT64_C(0)
+#define TCR_EL1_TG0_64K UINT64_C(1)
+#define TCR_EL1_TG0_16K UINT64_C(2)
+#define TCR_EL1_T1SZ_SHIFT 16
+#define TCR_EL1_A1 BIT(22)      /* ASID from TTBR1 (we use TTBR0's) */
+#define TCR_EL1_EPD1 BIT(23)
+#define TCR_EL1_IRGN1_WBWA (UINT64_C(1) << 24)
+#define TCR_EL1_ORGN1_WBWA (UINT64_C(1) << 26)
+#define TCR_EL1_SH1_INNER (UINT64_C(3) << 28)
+#define TCR_EL1_TG1_SHIFT 30
+#define TCR_EL1_TG1_16K UINT64_C(1)
+#define TCR_EL1_TG1_4K UINT64_C(2)
+#define TCR_EL1_TG1_64K UINT64_C(3)
+#define TCR_EL1_IPS_SHIFT 32    /* PARange encoding */
+#define TCR_EL1_AS BIT(36)      /* 16-bit ASIDs */
+#define TCR_EL1_HA BIT(39)      /* hardware Access flag (FEAT_HAFDBS) */
+#define TCR_EL1_HD BIT(40)      /* hardware dirty state (FEAT_HAFDBS) */
+
+/* PSTATE.PAN as a system register (FEAT_PAN): op0 3, op1 0, CRn 4, CRm 2,
+ * op2 3. Bit 22 of the value. */
+#define SYSREG_PAN s3_0_c4_c2_3
+#define PSTATE_PAN BIT(22)
+/* CTR_EL0.DminLine: log2 of the smallest D-cache line, in words. */
+#define CTR_EL0_DMINLINE_SHIFT 16
+
 /* ID_AA64MMFR0_EL1 */
 #define ID_AA64MMFR0_PARANGE_SHIFT 0
 #define ID_AA64MMFR0_ASIDBITS_SHIFT 4
 #define ID_AA64MMFR0_TGRAN16_SHIFT 20
 #define ID_AA64MMFR0_TGRAN64_SHIFT 24
 #define ID_AA64MMFR0_TGRAN4_SHIFT 28
+/* TGran4/TGran64: 0 supported, 0xf not; TGran16: 0 not, 1 (or 2) yes. */
+#define ID_AA64MMFR0_TGRAN_NONE 0xf
+#define ID_AA64MMFR0_ASIDBITS_16 2
 
 /* ID_AA64ISAR0_EL1 */
 #define ID_AA64ISAR0_RNDR_SHIFT 60
@@ -92,6 +132,8 @@
 #define ID_AA64MMFR1_HAFDBS_SHIFT 0
 #define ID_AA64MMFR1_VMIDBITS_SHIFT 4
 #define ID_AA64MMFR1_PAN_SHIFT 20
+#define ID_AA64MMFR1_HAFDBS_AF 1      /* hardware Access flag */
+#define ID_AA64MMFR1_HAFDBS_DIRTY 2   /* and dirty state */
 
 /* SPSR_ELx / PSTATE */
 #define SPSR_M_MASK UINT64_C(0xf)

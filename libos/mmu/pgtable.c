@@ -753,6 +753,12 @@ int pgtable_init(struct pgtable *pt, const struct pgtable_config *cfg,
 	return PGTABLE_OK;
 }
 
+void pgtable_set_mm(struct pgtable *pt, const struct pgtable_mm_ops *mm)
+{
+	pt->mm = *mm;
+	pt->root = mm->phys_to_virt(mm->ctx, pt->root_pa);
+}
+
 static void free_tree(struct pgtable *pt, uint64_t *t, int level)
 {
 	unsigned n = pgtable_level_entries(&pt->geom, level);

@@ -148,6 +148,12 @@ int pgtable_init(struct pgtable *pt, const struct pgtable_config *cfg,
 /* Frees every table page. The table must no longer be in use by any TTBR;
  * for TTBR0 tables the ASID's TLB entries are invalidated. */
 void pgtable_destroy(struct pgtable *pt);
+/*
+ * Replaces the page callbacks of a live table, keeping its pages: for the
+ * switch from physical addresses (MMU off) to a direct map. Every page of
+ * the table must be reachable through the new phys_to_virt.
+ */
+void pgtable_set_mm(struct pgtable *pt, const struct pgtable_mm_ops *mm);
 /* TTBRn_EL1 value: root address and ASID (bits 63:48). */
 uint64_t pgtable_ttbr(const struct pgtable *pt);
 

@@ -245,3 +245,83 @@ unsigned fake_libos_quiescent(void)
 	fake_libos.nr_pending = 0;
 	return fake_libos.violations;
 }
+
+/* --- MMU registers, caches and frames: the host has none of them. The
+ * boot code (libos/mm/boot.c) is only run on target; these keep the host
+ * build linking and report "nothing there". */
+
+void libos_arch_tlbi_vmalle1_local(void)
+{
+}
+
+void libos_arch_dcache_inval_poc(uint64_t pa, uint64_t size)
+{
+	(void)pa;
+	(void)size;
+}
+
+uint64_t libos_arch_read_mmfr0(void)
+{
+	return 0;
+}
+
+uint64_t libos_arch_read_mmfr1(void)
+{
+	return 0;
+}
+
+void libos_arch_mmu_on(const struct libos_mmu_regs *r)
+{
+	(void)r;
+}
+
+uint64_t libos_arch_read_tcr(void)
+{
+	return 0;
+}
+
+void libos_arch_write_tcr(uint64_t tcr)
+{
+	(void)tcr;
+}
+
+void libos_arch_write_ttbr0(uint64_t ttbr)
+{
+	(void)ttbr;
+}
+
+uint64_t libos_arch_read_ttbr1(void)
+{
+	return 0;
+}
+
+uint64_t libos_arch_read_sctlr(void)
+{
+	return 0;
+}
+
+bool libos_arch_pan_get(void)
+{
+	return false;
+}
+
+void libos_arch_pan_set(bool on)
+{
+	(void)on;
+}
+
+int64_t libos_arch_frame_alloc(uint64_t count, unsigned align_log2,
+			       uint64_t *pa)
+{
+	(void)count;
+	(void)align_log2;
+	(void)pa;
+	return -1;
+}
+
+int64_t libos_arch_frame_free(uint64_t pa, uint64_t count)
+{
+	(void)pa;
+	(void)count;
+	return -1;
+}

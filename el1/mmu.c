@@ -1,0 +1,95 @@
+/*
+ * el1's side of the MMU switch and of stage-1 faults. el1_mmu_prepare runs
+ * from el1/start.S with the MMU off at the load address: it reads the guest
+ * DTB and hands libos what the DTB and the linker script say; libos builds
+ * the tables and chooses the registers. el1/start.S then relocates the
+ * image for its virtual address, turns the MMU on and jumps there.
+ * el1_mmu_switched, the first thing at the high VA, lets libos finish and
+ * routes instruction and data aborts to libos's fault handler. No memory
+ * policy here: granule, layout and fault meaning are libos's.
+ */
+#include <arch/esr.h>
+#include <el1/el1.h>
+#include <el1/exit_status.h>
+#include <exo/hypercall.h>
+#include <lib/print.h>
+#include <libos/mm/mm.h>
+
+extern char __image_start[], __text_end[], __rodata_end[], __relro_end[],
+	__stack_guard[], __stack_bottom[], __image_end[];
+
+/* Read by el1/start.S (adrp), passed to libos_arch_mmu_on. */
+struct libos_mmu_regs el1_mmu_regs;
+
+/* The DTB as read before the switch: its pointers are physical and die
+ * with the switch; el1_main reads the DTB again at the high VA. */
+static struct el1_boot_info early;
+static struct libos_mm_boot_params params;
+
+static uint64_t offset_of(const char *sym)
+{
+	return (uint64_t)(sym - __image_start);
+}
+
+/* Returns the virtual address of image offset 0, or exits. */
+uint64_t el1_mmu_prepare(const void *dtb)
+{
+	const char *err;
+	uint64_t image_va;
+
+	el1_console_init();
+	err = el1_parse_dtb(dtb, &early);
+	if (err) {
+		kprintf("el1: guest DTB at 0x%lx: %s\n",
+			(unsigned long)(uintptr_t)dtb, err);
+		exo_exit(EL1_EXIT_MMU);
+	}
+	params = (struct libos_mm_boot_params){
+		.granule = early.granule, .argc = early.argc,
+		.argv = early.argv,
+		.image_pa = (uint64_t)(uintptr_t)__image_start,
+		.text_end = offset_of(__text_end),
+		.rodata_end = offset_of(__rodata_end),
+		.relro_end = offset_of(__relro_end),
+		.guard = offset_of(__stack_guard),
+		.stack_bottom = offset_of(__stack_bottom),
+		.image_end = offset_of(__image_end),
+		.mem_count = early.mem_count,
+	};
+	for (unsigned i = 0; i < early.mem_count && i < LIBOS_MM_RANGES_MAX;
+	     i++) {
+		params.mem[i].base = early.mem[i].base;
+		params.mem[i].size = early.mem[i].size;
+	}
+	err = libos_mm_boot(&params, &el1_mmu_regs, &image_va);
+	if (err) {
+		kprintf("el1: cannot turn the MMU on (granule %s): %s\n",
+			early.granule ? early.granule : "4k", err);
+		exo_exit(EL1_EXIT_MMU);
+	}
+	return image_va;
+}
+
+/* Instruction and data aborts, from EL1 or EL0: libos decides. */
+static bool el1_abort(struct el1_frame *f)
+{
+	struct libos_fault lf = {
+		.esr = f->esr, .far = f->far, .elr = f->elr, .x30 = f->x[30],
+		.from_el0 = EL1_TRAP_GROUP(f->kind) == EL1_TRAP_LOWER_A64,
+	};
+
+	if (!libos_fault_handle(&lf))
+		return false;
+	f->elr = lf.elr;
+	f->x[30] = lf.x30;
+	return true;
+}
+
+void el1_mmu_switched(void)
+{
+	libos_mm_switched();
+	el1_set_sync_handler(ESR_EC_DABT_CUR, el1_abort);
+	el1_set_sync_handler(ESR_EC_IABT_CUR, el1_abort);
+	el1_set_sync_handler(ESR_EC_DABT_LOWER, el1_abort);
+	el1_set_sync_handler(ESR_EC_IABT_LOWER, el1_abort);
+}

@@ -1,0 +1,161 @@
+/*
+ * Stage-1 fault handling for the library OS: decodes an instruction or data
+ * abort, counts it by kind, fixes what the software fallbacks owe (Access
+ * flag, dirty state), offers the rest to a hook, and reports what nobody
+ * handled (kind, address, region, the table walk) so el1 can stop the
+ * guest. Never resumes a fault it did not fix: a false return means the
+ * faulting code must not run again.
+ */
+#include <arch/esr.h>
+#include <lib/print.h>
+#include <libos/mm/mm.h>
+
+static struct libos_fault_stats stats;
+static libos_fault_hook hook;
+static bool in_fault;            /* a fault inside the handling itself */
+
+libos_fault_hook libos_fault_set_hook(libos_fault_hook h)
+{
+	libos_fault_hook old = hook;
+
+	hook = h;
+	return old;
+}
+
+void libos_fault_stats(struct libos_fault_stats *out)
+{
+	*out = stats;
+}
+
+const char *libos_fault_kind_name(enum libos_fault_kind kind)
+{
+	static const char *const names[] = {
+		[LIBOS_FAULT_TRANSLATION] = "translation",
+		[LIBOS_FAULT_ACCESS_FLAG] = "access flag",
+		[LIBOS_FAULT_PERMISSION] = "permission",
+		[LIBOS_FAULT_OTHER] = "other",
+	};
+
+	return kind < LIBOS_FAULT_KINDS ? names[kind] : "?";
+}
+
+static void decode(struct libos_fault *f)
+{
+	unsigned ec = (unsigned)ESR_EC(f->esr);
+	unsigned fsc = (unsigned)FIELD_GET(f->esr, ESR_ABT_FSC_SHIFT,
+					   ESR_ABT_FSC_WIDTH);
+
+	if (ec == ESR_EC_IABT_CUR || ec == ESR_EC_IABT_LOWER)
+		f->access = LIBOS_EXEC;
+	else
+		f->access = (f->esr & ESR_DABT_WNR) ? LIBOS_WRITE : LIBOS_READ;
+	f->level = FSC_LEVEL(fsc);
+	if (fsc == FSC_ALIGNMENT)
+		f->kind = LIBOS_FAULT_OTHER;
+	else if (FSC_KIND(fsc) == FSC_TRANSLATION)
+		f->kind = LIBOS_FAULT_TRANSLATION;
+	else if (FSC_KIND(fsc) == FSC_ACCESS_FLAG)
+		f->kind = LIBOS_FAULT_ACCESS_FLAG;
+	else if (FSC_KIND(fsc) == FSC_PERMISSION)
+		f->kind = LIBOS_FAULT_PERMISSION;
+	else
+		f->kind = LIBOS_FAULT_OTHER;
+}
+
+/* The table that translates va, or NULL (no TTBR0 address space yet). */
+static struct pgtable *table_of(uint64_t va)
+{
+	return va >= libos_mm_info()->half_base ? libos_mm_kernel() : NULL;
+}
+
+/* Rewrites a leaf's attributes: the whole contiguous run if it is in one,
+ * so the run stays consistent and keeps its hint. */
+static bool set_leaf_attrs(struct pgtable *pt, uint64_t va,
+			   const struct pgtable_xlate *x, uint32_t attrs)
+{
+	uint64_t size = x->leaf_size;
+
+	if (x->cont)
+		size *= pgtable_cont_entries(&pt->geom, x->level);
+	return pgtable_protect(pt, va & ~(size - 1), size, attrs) == 0;
+}
+
+/* Software Access flag: the page is mapped with AF clear; set it. */
+static bool fix_access_flag(struct libos_fault *f)
+{
+	struct pgtable *pt = table_of(f->far);
+	struct pgtable_xlate x;
+
+	if (f->kind != LIBOS_FAULT_ACCESS_FLAG || !pt ||
+	    pgtable_translate(pt, f->far, &x) || (x.attrs & PGTABLE_ACCESSED))
+		return false;
+	if (!set_leaf_attrs(pt, f->far, &x, x.attrs | PGTABLE_ACCESSED))
+		return false;
+	stats.af_fixed++;
+	return true;
+}
+
+/* Software dirty state: a write to a writable-clean (DBM) page. */
+static bool fix_dirty(struct libos_fault *f)
+{
+	struct pgtable *pt = table_of(f->far);
+	struct pgtable_xlate x;
+
+	if (f->kind != LIBOS_FAULT_PERMISSION || f->access != LIBOS_WRITE ||
+	    !pt || pgtable_translate(pt, f->far, &x) ||
+	    !(x.attrs & PGTABLE_DBM) || (x.attrs & PGTABLE_DIRTY))
+		return false;
+	if (!set_leaf_attrs(pt, f->far, &x,
+			    x.attrs | PGTABLE_DIRTY | PGTABLE_ACCESSED))
+		return false;
+	stats.dirty_fixed++;
+	return true;
+}
+
+/* ptdump lines end with their own newline. */
+static void walk_line(void *ctx, const char *line)
+{
+	(void)ctx;
+	kprintf("  %s", line);
+}
+
+static void report(const struct libos_fault *f)
+{
+	static const char *const access[] = { "read", "write",
+					      "instruction fetch" };
+	struct pgtable *pt = table_of(f->far);
+
+	kprintf("libos: unhandled stage-1 fault: %s fault, level %u, %s at "
+		"0x%016lx from EL%u\n",
+		libos_fault_kind_name(f->kind), f->level, access[f->access],
+		(unsigned long)f->far, f->from_el0 ? 0 : 1);
+	kprintf("  ELR 0x%016lx  region: none\n", (unsigned long)f->elr);
+	if (pt)
+		pgtable_dump_walk(pt, f->far, walk_line, NULL);
+	else
+		kprintf("  TTBR0 half: no address space (walks disabled)\n");
+}
+
+bool libos_fault_handle(struct libos_fault *f)
+{
+	bool done;
+
+	decode(f);
+	stats.taken[f->kind]++;
+	if (in_fault) {
+		stats.unhandled++;
+		return false;
+	}
+	in_fault = true;
+	done = fix_access_flag(f) || fix_dirty(f);
+	if (!done && hook && hook(f)) {
+		stats.hooked++;
+		done = true;
+	}
+	if (!done) {
+		stats.unhandled++;
+		report(f);
+	}
+	in_fault = false;
+	return done;
+}

@@ -1,0 +1,132 @@
+/*
+ * libos memory management: the guest's stage-1 MMU. Boot (before main, from
+ * el1): build the TTBR1 tables (the image W^X at a high VA, a direct map of
+ * the frames the library OS holds), turn the MMU on, switch to the high VA.
+ * After: the direct map, feature flags, fault handling with per-kind
+ * counters. Portable: hardware only through libos/arch.h. Never includes
+ * el1: el1 passes what the guest DTB and its linker script say.
+ */
+#ifndef EXO_LIBOS_MM_MM_H
+#define EXO_LIBOS_MM_MM_H
+
+#include <libos/arch.h>
+#include <libos/mmu/pgtable.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* --- virtual layout (in the TTBR1 half; N = VA bits) ---------------------
+ *   [half base, half base + 2^(N-2))      direct map: VA = base + PA
+ *   [half base + 2^(N-2), + 2^(N-2))      vmap window (libos_mm_vmap_base)
+ *   [half base + 2^(N-1), top)            the image, at its link offset
+ */
+
+#define LIBOS_MM_RANGES_MAX 16
+
+/* What el1 tells libos at boot. Offsets are link addresses (the image is
+ * linked at 0), each 64 KiB-aligned by el1/el1.ld except the ends noted. */
+struct libos_mm_boot_params {
+	const char *granule;         /* "4k", "16k", "64k"; NULL: 4k */
+	/* The guest's arguments: libos reads its own options from them,
+	 * "--sw-af" (force the software Access flag and dirty fallback) and
+	 * "--va-bits=39" (default 48). Read during the call only. */
+	int argc;
+	char *const *argv;
+	uint64_t image_pa;           /* physical address of offset 0 */
+	uint64_t text_end;           /* [0, text_end): RX */
+	uint64_t rodata_end;         /* [text_end, rodata_end): R */
+	uint64_t relro_end;          /* [rodata_end, relro_end): R once relocated */
+	uint64_t guard;              /* [relro_end, guard): RW */
+	uint64_t stack_bottom;       /* [guard, stack_bottom): unmapped */
+	uint64_t image_end;          /* [stack_bottom, image_end): RW */
+	unsigned mem_count;          /* the guest's boot frames (IPA == PA) */
+	struct { uint64_t base, size; } mem[LIBOS_MM_RANGES_MAX];
+};
+
+/*
+ * MMU off, at the load address: checks the granule against the CPU, builds
+ * the tables, fills *regs for libos_arch_mmu_on and *image_va with the VA of
+ * image offset 0. Returns NULL, or why the MMU cannot be turned on (the
+ * guest must not go on: el1 exits with EL1_EXIT_MMU).
+ */
+const char *libos_mm_boot(const struct libos_mm_boot_params *p,
+			  struct libos_mmu_regs *regs, uint64_t *image_va);
+/* First thing at the high VA: direct map live, identity map gone, PAN on
+ * (FEAT_PAN), fault handling ready. */
+void libos_mm_switched(void);
+
+/* --- direct map ----------------------------------------------------------- */
+void *libos_dmap_phys_to_virt(uint64_t pa);
+uint64_t libos_dmap_virt_to_phys(const void *va);
+bool libos_dmap_contains(uint64_t pa, uint64_t size);
+/* Maps [pa, pa + size) (granule-aligned, frames the guest holds) RW XN, or
+ * removes it before the frames go back to EL2. 0 or a PGTABLE_E* error. */
+int libos_dmap_map(uint64_t pa, uint64_t size);
+int libos_dmap_unmap(uint64_t pa, uint64_t size);
+
+/* --- the running configuration -------------------------------------------- */
+struct libos_mm_info {
+	enum pgtable_granule granule;
+	uint64_t page_size;
+	unsigned va_bits;
+	uint64_t half_base;          /* lowest TTBR1 VA */
+	uint64_t dmap_base;
+	uint64_t vmap_base, vmap_size;
+	uint64_t image_va, image_pa;
+	bool hw_af, hw_dirty;        /* TCR_EL1.HA / HD in use */
+	bool sw_af_forced;           /* the manifest asked for the fallback */
+	bool pan;                    /* FEAT_PAN: PSTATE.PAN set, SPAN clear */
+	unsigned asid_bits;          /* 8 or 16 */
+	unsigned tables;             /* table pages of the TTBR1 half */
+};
+const struct libos_mm_info *libos_mm_info(void);
+/* The TTBR1 half's tables: libos maps its own memory through them. */
+struct pgtable *libos_mm_kernel(void);
+
+/* --- faults (fault.c) ----------------------------------------------------- */
+
+enum libos_fault_kind {
+	LIBOS_FAULT_TRANSLATION,
+	LIBOS_FAULT_ACCESS_FLAG,
+	LIBOS_FAULT_PERMISSION,
+	LIBOS_FAULT_OTHER,           /* alignment, external, address size... */
+	LIBOS_FAULT_KINDS,
+};
+
+enum libos_access { LIBOS_READ, LIBOS_WRITE, LIBOS_EXEC };
+
+/* One stage-1 abort, as el1 hands it over; a handler may change elr (and
+ * x30) to resume elsewhere. */
+struct libos_fault {
+	uint64_t esr, far;
+	uint64_t elr, x30;
+	bool from_el0;
+	/* decoded by libos_fault_handle */
+	enum libos_fault_kind kind;
+	unsigned level;
+	enum libos_access access;
+};
+
+/* A handler of last resort before the report (tests, later regions):
+ * returns true when it dealt with the fault. */
+typedef bool (*libos_fault_hook)(struct libos_fault *f);
+libos_fault_hook libos_fault_set_hook(libos_fault_hook hook);
+
+/*
+ * Decodes and handles an instruction or data abort: software Access flag
+ * and dirty state, then the hook. false: nobody handled it; a report
+ * (kind, address, region, walk) has been printed and the caller must not
+ * return to the faulting code.
+ */
+bool libos_fault_handle(struct libos_fault *f);
+
+struct libos_fault_stats {
+	unsigned taken[LIBOS_FAULT_KINDS];   /* every abort seen, by kind */
+	unsigned af_fixed;                   /* software AF set */
+	unsigned dirty_fixed;                /* software dirty set */
+	unsigned hooked;                     /* handled by the hook */
+	unsigned unhandled;
+};
+void libos_fault_stats(struct libos_fault_stats *out);
+const char *libos_fault_kind_name(enum libos_fault_kind kind);
+
+#endif
