@@ -234,15 +234,6 @@ $(OUT)/guests/$(notdir $(1)).elf: $(call el1_obj,$(wildcard $(1)/*.c $(1)/*.S)) 
 	$$(Q)$$(CHECK_PIE) $$@ || { rm -f $$@; exit 1; }
 endef
 $(foreach d,$(GUEST_DIRS),$(eval $(call GUEST_RULE,$(d))))
-# A stand-in for EL2 that runs one guest at EL1 and answers its hypercalls,
-# to test el1 in QEMU before EL2 runs guests (tests/target/test_el1_runtime.py).
-EL1_STUB := $(OUT)/el1-stub.elf
-EL1_STUB_OBJS := $(patsubst %,$(OUT)/el2/%.o,$(wildcard tests/target/el1stub/*.c \
-	tests/target/el1stub/*.S) $(LIB_SRCS))
-images: $(EL1_STUB)
-$(EL1_STUB): $(EL1_STUB_OBJS) el2/el2.ld
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(TLD) $(EL2_LDFLAGS) -o $@ $(EL1_STUB_OBJS)
 # === end of guests ==========================================================
 
 # === systems: a boot package per manifest ===================================

@@ -8,6 +8,7 @@
 #include <exo/frame_state.h>
 #include <exo/hypercall.h>
 
+#include "../faultcatch.h"
 #include "../tap.h"
 
 #define BLOCK_FRAMES 512       /* 2 MiB */
@@ -117,10 +118,11 @@ static void blocks(void)
 		  (unsigned long)a.x1);
 	if (a.status != EXO_OK)
 		return;
-	p = (volatile uint64_t *)(uintptr_t)a.x1;
+	p = pa_map(a.x1, BLOCK_FRAMES * 4096);
 	for (uint64_t i = 0; i < BLOCK_FRAMES * 512; i += 512)
 		p[i] = i;
 	hole = a.x1 + 100 * 4096;
+	pa_unmap(hole, 4096);
 	TAP_CHECK(exo_frame_free(hole, 1) == EXO_OK, "freed one frame inside it");
 	TAP_CHECK(exo_frame_query(hole).x2 == 0, "that frame is gone");
 	n = 0;
@@ -128,6 +130,8 @@ static void blocks(void)
 		n += (i != 100 * 512) && p[i] == i;
 	TAP_CHECK(n == BLOCK_FRAMES - 1, "the other %lu frames kept their data",
 		  (unsigned long)n);
+	pa_unmap(a.x1, 100 * 4096);
+	pa_unmap(hole + 4096, (BLOCK_FRAMES - 101) * 4096);
 	TAP_CHECK(exo_frame_free(a.x1, 100) == EXO_OK &&
 			  exo_frame_free(hole + 4096, BLOCK_FRAMES - 101) == EXO_OK,
 		  "the rest freed around the hole");

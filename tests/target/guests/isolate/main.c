@@ -62,7 +62,7 @@ static void attack(uint64_t pa, const char *whose, int64_t alloc_err,
 		  whose, (unsigned long)pa);
 	n = caught.count;
 	probe_exec(pa);
-	TAP_CHECK(caught.count == n + 1 && caught.far == pa,
+	TAP_CHECK(caught.count == n + 1 && caught.far == probe_va,
 		  "execute of %s frame 0x%lx aborts", whose, (unsigned long)pa);
 	TAP_CHECK(exo_frame_alloc_at(pa, 1) == alloc_err,
 		  "FRAME_ALLOC_AT of %s frame refused (%ld)", whose,
@@ -75,7 +75,7 @@ int main(int argc, char **argv)
 {
 	uint64_t id = exo_vm_info().x1, bad = 0, foreign, hyp;
 	struct exo_ret a = exo_frame_alloc(OWN_FRAMES, 0);
-	volatile uint64_t *own = (volatile uint64_t *)(uintptr_t)a.x1;
+	volatile uint64_t *own = pa_map(a.x1, OWN_FRAMES * FRAME_SIZE);
 	uint64_t words = OWN_FRAMES * FRAME_SIZE / sizeof(uint64_t);
 
 	(void)argc;
@@ -103,6 +103,7 @@ int main(int argc, char **argv)
 		bad += own[i] != pattern(id, i);
 	TAP_CHECK(bad == 0, "own pattern intact after the attacks (%lu bad)",
 		  (unsigned long)bad);
+	pa_unmap(a.x1, OWN_FRAMES * FRAME_SIZE);
 	TAP_CHECK(exo_frame_free(a.x1, OWN_FRAMES) == EXO_OK, "own frames freed");
 	return tap_done();
 }

@@ -9,6 +9,7 @@
 #include <exo/hypercall.h>
 #include <libfdt.h>
 
+#include "../faultcatch.h"
 #include "../tap.h"
 
 #define MARK 0x5245535441525421ull   /* "RESTART!" */
@@ -17,7 +18,7 @@
 
 static uint32_t restarts(void)
 {
-	const void *fdt = (const void *)(uintptr_t)el1_boot_info()->dtb;
+	const void *fdt = libos_dmap_phys_to_virt(el1_boot_info()->dtb);
 	int node = fdt_path_offset(fdt, EXO_DT_CHOSEN), len;
 	const fdt32_t *v = fdt_getprop(fdt, node, EXO_DT_RESTARTS, &len);
 
@@ -29,18 +30,22 @@ static uint32_t restarts(void)
 static uint64_t marks(uint64_t pa, uint64_t n)
 {
 	const struct el1_boot_info *b = el1_boot_info();
-	volatile uint64_t *p = (volatile uint64_t *)(uintptr_t)pa;
+	volatile uint64_t *p = pa_map(pa, n);
 	uint64_t found = 0;
 
 	for (uint64_t i = 0; i < n / 8; i++)
 		found += p[i] == MARK;
+	/* boot_info has the image's VAs (the MMU is on): its PA is libos's. */
+	uint64_t image_end = libos_mm_info()->image_pa +
+			     (b->image_end - b->image_start);
+
 	for (unsigned r = 0; r < b->mem_count; r++) {
 		uint64_t start = b->mem[r].base, end = start + b->mem[r].size;
 
-		if (b->image_end > start && b->image_end < end)
-			start = b->image_end;
+		if (image_end > start && image_end < end)
+			start = image_end;
 		for (uint64_t w = start; w < end; w += 8)
-			found += *(volatile uint64_t *)(uintptr_t)w == MARK;
+			found += *pa_ptr(w) == MARK;
 	}
 	return found;
 }
@@ -54,9 +59,8 @@ int main(int argc, char **argv)
 	uint64_t size = EXTRA_FRAMES * FRAME_SIZE;
 
 	if (n == 0) {
-		volatile uint64_t *p = (volatile uint64_t *)(uintptr_t)a.x1;
-		volatile uint64_t *top = (volatile uint64_t *)(uintptr_t)(
-			b->mem[0].base + b->mem[0].size - 8);
+		volatile uint64_t *p = pa_map(a.x1, size);
+		volatile uint64_t *top = pa_ptr(b->mem[0].base + b->mem[0].size - 8);
 
 		for (uint64_t i = 0; i < size / 8; i++)
 			p[i] = MARK;

@@ -8,6 +8,7 @@
 #include <lib/print.h>
 #include <string.h>
 
+#include "../faultcatch.h"
 #include "../tap.h"
 
 #define SCRUB_PA 0x50000000ul   /* agreed by both roles; free at boot */
@@ -22,12 +23,14 @@ static uint64_t words(void)
 
 static int fill(void)
 {
-	volatile uint64_t *p = (volatile uint64_t *)SCRUB_PA;
+	volatile uint64_t *p;
 
 	TAP_CHECK(exo_frame_alloc_at(SCRUB_PA, SCRUB_FRAMES) == EXO_OK,
 		  "took %u frames at 0x%lx", SCRUB_FRAMES, SCRUB_PA);
+	p = pa_map(SCRUB_PA, SCRUB_FRAMES * FRAME_SIZE);
 	for (uint64_t i = 0; i < words(); i++)
 		p[i] = PATTERN;
+	pa_unmap(SCRUB_PA, SCRUB_FRAMES * FRAME_SIZE);
 	TAP_CHECK(exo_frame_free(SCRUB_PA, SCRUB_FRAMES) == EXO_OK,
 		  "filled them with 0x%lx and freed them", (unsigned long)PATTERN);
 	TAP_CHECK(exo_notify(exo_vm_lookup("checker").x1) == EXO_OK,
@@ -37,7 +40,7 @@ static int fill(void)
 
 static int check(void)
 {
-	volatile uint64_t *p = (volatile uint64_t *)SCRUB_PA;
+	volatile uint64_t *p;
 	uint64_t dirty = 0;
 	int64_t st;
 
@@ -46,8 +49,10 @@ static int check(void)
 	TAP_CHECK(st == EXO_OK, "took the same frames");
 	if (st != EXO_OK)
 		return tap_done();
+	p = pa_map(SCRUB_PA, SCRUB_FRAMES * FRAME_SIZE);
 	for (uint64_t i = 0; i < words(); i++)
 		dirty += p[i] != 0;
+	pa_unmap(SCRUB_PA, SCRUB_FRAMES * FRAME_SIZE);
 	TAP_CHECK(dirty == 0, "every word is zero (%lu dirty)",
 		  (unsigned long)dirty);
 	TAP_CHECK(exo_frame_free(SCRUB_PA, SCRUB_FRAMES) == EXO_OK, "freed");

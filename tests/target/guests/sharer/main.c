@@ -64,8 +64,8 @@ static int owner(void)
 {
 	uint64_t b = peer("borrower"), ro = alloc(2), rw = alloc(2);
 	uint64_t lent = alloc(2), gift = alloc(2), used_before;
-	volatile struct mailbox *mb = (volatile struct mailbox *)rw;
-	volatile uint64_t *ro_words = (volatile uint64_t *)ro;
+	volatile struct mailbox *mb = pa_map(rw, 2 * FRAME);
+	volatile uint64_t *ro_words = pa_map(ro, 2 * FRAME);
 	unsigned n;
 
 	faultcatch_install();
@@ -108,8 +108,8 @@ static volatile struct mailbox *find_mailbox(void)
 		struct exo_ret q = exo_frame_query(pa);
 
 		if (q.status == EXO_OK && q.x1 == EXO_FRAME_SHARED && q.x2 &&
-		    *(volatile uint64_t *)pa == MAGIC)
-			return (volatile struct mailbox *)pa;
+		    *pa_ptr(pa) == MAGIC)
+			return (volatile struct mailbox *)pa_ptr(pa);
 	}
 	return NULL;
 }
@@ -126,7 +126,7 @@ static int borrower(void)
 	TAP_CHECK(mb != NULL, "found the mailbox in a shared frame");
 	if (!mb)
 		return tap_done();
-	rw = (uint64_t)(uintptr_t)mb;
+	rw = libos_dmap_virt_to_phys((const void *)mb);
 	TAP_CHECK(probe_read(mb->ro) == RO_WORD, "reads the R share");
 	n = caught.count;
 	probe_write(mb->ro, 1);
