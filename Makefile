@@ -226,6 +226,9 @@ CHECK_PIE := tools/check-pie
 
 images: $(GUEST_IMAGES)
 guests: $(GUEST_IMAGES)
+# The system rules above were expanded before GUEST_IMAGES was set: give the
+# packages their images as prerequisites here (parallel builds need it).
+$(SYSTEM_PKGS): $(GUEST_IMAGES)
 .PHONY: guests
 
 $(OUT)/el1/%.c.o: %.c | $(FDT_HEADERS)
