@@ -200,7 +200,8 @@ $(foreach f,$(SYSTEM_DTS),$(eval $(call SYSTEM_RULE,$(f))))
 # === guests: EL1 runtime and guest images (owner: el1) =====================
 # Every directory guests/<name>/ or tests/target/guests/<name>/ holding *.c
 # becomes $(OUT)/guests/<name>.elf: a static PIE (linked at 0, relocated by
-# el1/start.S) of its sources, the el1 runtime, lib and the arm64 libfdt.
+# el1/start.S) of its sources, the el1 runtime, libos, lib and the arm64
+# libfdt.
 # tools/check-pie rejects an image that is not ET_DYN or has a relocation
 # other than R_AARCH64_RELATIVE. docs/el1.md describes the image.
 
@@ -212,8 +213,10 @@ EL1_LDFLAGS := -nostdlib -static -pie --no-dynamic-linker -z text \
 	-z norelro -z max-page-size=4096 --build-id=none -T el1/el1.ld
 
 EL1_SRCS := $(wildcard el1/*.c el1/*.S)
+# The library OS, target arch code included (libos/arch/), in every guest.
+LIBOS_SRCS := $(wildcard libos/*.c libos/*/*.c libos/arch/*.S)
 el1_obj = $(patsubst %,$(OUT)/el1/%.o,$(1))
-EL1_RT_OBJS := $(call el1_obj,$(EL1_SRCS) $(LIB_SRCS))
+EL1_RT_OBJS := $(call el1_obj,$(EL1_SRCS) $(LIB_SRCS) $(LIBOS_SRCS))
 
 GUEST_DIRS := $(sort $(patsubst %/,%,$(dir $(wildcard guests/*/*.c \
 	tests/target/guests/*/*.c))))
