@@ -204,10 +204,19 @@ static struct pool_chunk *best_chunk(struct pool *p, unsigned k,
 	return best;
 }
 
+/* Batches double each time another quarter of the chunk table fills, so
+ * the table holds up to 16 * (1 + 2 + 4 + 8) batches. */
+static unsigned batch_order(const struct pool *p)
+{
+	uint64_t order = p->batch_order + p->st.chunks / (POOL_MAX_CHUNKS / 4);
+
+	return order > POOL_MAX_ORDER ? POOL_MAX_ORDER : (unsigned)order;
+}
+
 static struct pool_chunk *chunk_for(struct pool *p, unsigned k, int64_t *first)
 {
 	struct pool_chunk *c = best_chunk(p, k, first);
-	unsigned order = k > p->batch_order ? k : p->batch_order;
+	unsigned order = k > batch_order(p) ? k : batch_order(p);
 
 	if (c)
 		return c;

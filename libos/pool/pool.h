@@ -5,7 +5,7 @@
  * Frames come from a source (on target EL2's FRAME_ALLOC / FRAME_FREE) in
  * chunks: naturally aligned runs of 2^k frames, one source call each, at
  * least 2^batch_order frames so that single-frame requests rarely reach
- * EL2. Inside a chunk one bit per frame says "free in the pool": a single
+ * EL2 (batches double as the chunk table fills). Inside a chunk one bit per frame says "free in the pool": a single
  * frame is one bit scan; a run of n frames is placed buddy-style in a
  * naturally aligned block of 2^ceil(log2 n) frames (only n are taken, the
  * tail stays free) and coalescing is implicit in the bitmap. When more than

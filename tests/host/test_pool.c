@@ -227,11 +227,14 @@ Test(pool, chunk_table_full_fails_cleanly)
 {
 	uint64_t pa;
 
-	setup(4096, 0, 1024);
+	setup(4096, 0, 4096);
+	/* Runs of a whole batch each: one chunk per call, batches doubling
+	 * every 16 chunks (1, 2, 4 then 8 frames). */
 	for (int i = 0; i < POOL_MAX_CHUNKS; i++)
-		alloc_ok(1);
+		alloc_ok(1u << (i / (POOL_MAX_CHUNKS / 4)));
+	cr_assert_eq(fake_el2.charged, 16 * (1 + 2 + 4 + 8));
 	cr_assert_not(pool_alloc(&pool, 1, &pa));
-	cr_assert_eq(fake_el2.charged, POOL_MAX_CHUNKS);
+	cr_assert_eq(fake_el2.charged, 16 * (1 + 2 + 4 + 8));
 	check();
 }
 
