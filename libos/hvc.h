@@ -18,7 +18,7 @@ int64_t libos_hvc_frame_alloc(uint64_t count, unsigned align_log2,
 int64_t libos_hvc_frame_free(uint64_t pa, uint64_t count);
 
 struct libos_vm_info {
-	uint64_t vmid, quota, charged;	/* charged: frames, tables included */
+	uint64_t vmid, quota, charged; /* charged: frames, tables included */
 };
 /* VM_INFO. */
 int64_t libos_hvc_vm_info(struct libos_vm_info *info);

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OPT_STATS "--stats"
+#define OPT_STATS      "--stats"
 #define OPT_HIGH_WATER "--pool-high-water="
 
 static struct {
@@ -96,11 +96,10 @@ static int parse_options(const struct libos_config *cfg, uint64_t *hwm)
 
 int libos_init(const struct libos_config *cfg)
 {
-	static const struct pool_source el2 = { el2_alloc, el2_free, NULL };
-	const char *policy = cfg->heap_policy ? cfg->heap_policy
-					      : LIBOS_DEFAULT_POLICY;
+	static const struct pool_source el2 = {el2_alloc, el2_free, NULL};
+	const char *policy =
+	    cfg->heap_policy ? cfg->heap_policy : LIBOS_DEFAULT_POLICY;
 	uint64_t hwm = POOL_DEFAULT_HIGH_WATER;
-	char msg[160];
 	int err;
 
 	if (os.heap_created)
@@ -108,6 +107,8 @@ int libos_init(const struct libos_config *cfg)
 	pool_trim(&os.pool);
 	memset(&os, 0, sizeof(os));
 	if (!policy_known(policy)) {
+		char msg[160];
+
 		heap_strerror(HEAP_EPOLICY, policy, msg, sizeof(msg));
 		kprintf("libos: %s: %s\n", cfg->name, msg);
 		return LIBOS_EPOLICY;
@@ -234,8 +235,8 @@ void libos_stats_print(void)
 		(unsigned long)p->frames_held, (unsigned long)p->frames_in_use,
 		(unsigned long)p->frames_free,
 		(unsigned long)p->frames_from_src,
-		(unsigned long)p->frames_returned,
-		(unsigned long)p->peak_held, (unsigned long)p->high_water);
+		(unsigned long)p->frames_returned, (unsigned long)p->peak_held,
+		(unsigned long)p->high_water);
 	kprintf("libos: table pages: %lu\n", (unsigned long)st.table_pages);
 	if (st.vm_valid)
 		kprintf("libos: vm info: quota %lu frames, %lu charged\n",

@@ -28,7 +28,7 @@ struct libos_config {
 	const char *name;	 /* the guest's, for messages */
 	const char *heap_policy; /* NULL: LIBOS_DEFAULT_POLICY */
 	int argc;
-	char **argv;		 /* argv[argc] == NULL */
+	char **argv; /* argv[argc] == NULL */
 };
 
 enum libos_error {
@@ -63,8 +63,8 @@ struct libos_stats {
 	bool heap_created;
 	struct heap_stats heap;
 	struct pool_stats pool;
-	uint64_t table_pages;	/* stage-1 table pages: 0 while the MMU is off */
-	bool vm_valid;		/* vm holds what VM_INFO said */
+	uint64_t table_pages; /* stage-1 table pages: 0 while the MMU is off */
+	bool vm_valid;	      /* vm holds what VM_INFO said */
 	struct libos_vm_info vm;
 };
 

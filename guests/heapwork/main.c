@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SLOTS 128
+#define SLOTS	    128
 #define BURST_BYTES 8192u
-#define BURST_MAX 256
+#define BURST_MAX   256
 #define CHECK_EVERY 500
 
 struct slot {
@@ -203,7 +203,7 @@ static void free_all(void)
 
 static unsigned long charged(void)
 {
-	struct libos_vm_info vm = { 0 };
+	struct libos_vm_info vm = {0};
 
 	libos_hvc_vm_info(&vm);
 	return (unsigned long)vm.charged;

@@ -8,8 +8,7 @@
 #ifndef EXO_HOST
 #include <exo/hypercall.h>
 
-int64_t libos_hvc_frame_alloc(uint64_t count, unsigned align_log2,
-			      uint64_t *pa)
+int64_t libos_hvc_frame_alloc(uint64_t count, unsigned align_log2, uint64_t *pa)
 {
 	struct exo_ret r = exo_frame_alloc(count, align_log2);
 

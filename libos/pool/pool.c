@@ -33,8 +33,8 @@ static unsigned order_for(uint64_t n)
 /* Bits [lo, hi) of a word, 0 <= lo < hi <= 64. */
 static uint64_t word_mask(unsigned lo, unsigned hi)
 {
-	uint64_t m = hi - lo == 64 ? ~(uint64_t)0
-				   : (((uint64_t)1 << (hi - lo)) - 1);
+	uint64_t m =
+	    hi - lo == 64 ? ~(uint64_t)0 : (((uint64_t)1 << (hi - lo)) - 1);
 
 	return m << lo;
 }
@@ -50,7 +50,8 @@ static bool range(struct pool_chunk *c, uint64_t first, uint64_t n,
 
 	for (uint64_t w = first / 64; w * 64 < end; w++) {
 		unsigned lo = w * 64 > first ? 0 : (unsigned)(first - w * 64);
-		unsigned hi = end >= w * 64 + 64 ? 64 : (unsigned)(end - w * 64);
+		unsigned hi =
+		    end >= w * 64 + 64 ? 64 : (unsigned)(end - w * 64);
 		uint64_t m = word_mask(lo, hi);
 
 		switch (op) {
@@ -122,7 +123,7 @@ void pool_init(struct pool *p, const struct pool_source *src,
 	memset(p, 0, sizeof(*p));
 	p->src = *src;
 	p->batch_order =
-		batch_order > POOL_MAX_ORDER ? POOL_MAX_ORDER : batch_order;
+	    batch_order > POOL_MAX_ORDER ? POOL_MAX_ORDER : batch_order;
 	p->high_water = high_water;
 	p->st.high_water = high_water;
 }
@@ -184,8 +185,7 @@ static bool chunk_put(struct pool *p, struct pool_chunk *c)
 
 /* The fullest chunk with a free aligned block of 2^k frames: filling
  * chunks that are already in use leaves the others free to go back. */
-static struct pool_chunk *best_chunk(struct pool *p, unsigned k,
-				     int64_t *first)
+static struct pool_chunk *best_chunk(struct pool *p, unsigned k, int64_t *first)
 {
 	struct pool_chunk *best = NULL;
 
@@ -327,9 +327,8 @@ static const char *check_chunk(const struct pool_chunk *c)
 	if (c->pa % (POOL_FRAME_SIZE << c->order))
 		return "chunk not aligned to its size";
 	for (uint64_t w = 0; w < POOL_MAP_WORDS; w++) {
-		uint64_t valid = w < words ? (n >= 64 ? ~(uint64_t)0
-						      : word_mask(0, (unsigned)n))
-					   : 0;
+		unsigned bits = n >= 64 ? 64 : (unsigned)n;
+		uint64_t valid = w < words ? word_mask(0, bits) : 0;
 
 		if (c->free_map[w] & ~valid)
 			return "free bit set beyond the end of a chunk";

@@ -5,11 +5,12 @@
  * Frames come from a source (on target EL2's FRAME_ALLOC / FRAME_FREE) in
  * chunks: naturally aligned runs of 2^k frames, one source call each, at
  * least 2^batch_order frames so that single-frame requests rarely reach
- * EL2 (batches double as the chunk table fills). Inside a chunk one bit per frame says "free in the pool": a single
- * frame is one bit scan; a run of n frames is placed buddy-style in a
- * naturally aligned block of 2^ceil(log2 n) frames (only n are taken, the
- * tail stays free) and coalescing is implicit in the bitmap. When more than
- * high_water frames sit free, whole free chunks go back to the source.
+ * EL2 (batches double as the chunk table fills). Inside a chunk one bit per
+ * frame says "free in the pool": a single frame is one bit scan; a run of n
+ * frames is placed buddy-style in a naturally aligned block of 2^ceil(log2 n)
+ * frames (only n are taken, the tail stays free) and coalescing is implicit in
+ * the bitmap. When more than high_water frames sit free, whole free chunks go
+ * back to the source.
  *
  * Owns: which frames the guest holds and which of them are handed out.
  * Never: reads or writes a frame's contents (its state lives outside the
@@ -25,16 +26,16 @@
 #include <stdint.h>
 
 #define POOL_FRAME_SHIFT 12
-#define POOL_FRAME_SIZE ((uint64_t)1 << POOL_FRAME_SHIFT)
+#define POOL_FRAME_SIZE	 ((uint64_t)1 << POOL_FRAME_SHIFT)
 /* Largest chunk, and so largest run: 2^9 frames (2 MiB). */
 #define POOL_MAX_ORDER 9
-#define POOL_MAX_RUN ((uint64_t)1 << POOL_MAX_ORDER)
+#define POOL_MAX_RUN   ((uint64_t)1 << POOL_MAX_ORDER)
 /* Chunks held at once: up to 128 MiB in 2 MiB chunks. */
 #define POOL_MAX_CHUNKS 64
-#define POOL_MAP_WORDS (POOL_MAX_RUN / 64)
+#define POOL_MAP_WORDS	(POOL_MAX_RUN / 64)
 
 #define POOL_DEFAULT_BATCH_ORDER 4  /* 16 frames (64 KiB) per source call */
-#define POOL_DEFAULT_HIGH_WATER 64  /* free frames kept before giving back */
+#define POOL_DEFAULT_HIGH_WATER	 64 /* free frames kept before giving back */
 
 /*
  * Where frames come from. alloc returns 0 and the physical address of
@@ -48,10 +49,10 @@ struct pool_source {
 };
 
 struct pool_chunk {
-	uint64_t pa;	   /* first frame, aligned to 2^order frames */
-	unsigned order;	   /* 2^order frames */
-	unsigned nfree;	   /* set bits in free_map */
-	bool used;	   /* slot holds a chunk */
+	uint64_t pa;	/* first frame, aligned to 2^order frames */
+	unsigned order; /* 2^order frames */
+	unsigned nfree; /* set bits in free_map */
+	bool used;	/* slot holds a chunk */
 	uint64_t free_map[POOL_MAP_WORDS]; /* bit i: frame i is free */
 };
 
@@ -62,11 +63,11 @@ struct pool_stats {
 	uint64_t frames_from_src; /* obtained from the source, in all */
 	uint64_t frames_returned; /* given back to the source, in all */
 	uint64_t peak_held;
-	uint64_t chunks;	  /* held now */
+	uint64_t chunks; /* held now */
 	uint64_t src_allocs, src_frees, src_failures;
-	uint64_t allocs, frees;	  /* successful calls */
-	uint64_t failures;	  /* allocations that returned no frames */
-	uint64_t bad_frees;	  /* frees of frames not handed out */
+	uint64_t allocs, frees; /* successful calls */
+	uint64_t failures;	/* allocations that returned no frames */
+	uint64_t bad_frees;	/* frees of frames not handed out */
 	uint64_t high_water;
 };
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FRAME 4096u
+#define FRAME	    4096u
 #define ARENA_ALIGN (2u << 20)
 
 struct fake_el2 fake_el2;
@@ -21,7 +21,8 @@ void fake_el2_reset(uint64_t quota)
 	uint8_t *arena = fake_el2.arena;
 
 	if (!arena)
-		arena = aligned_alloc(ARENA_ALIGN, (size_t)FAKE_EL2_FRAMES * FRAME);
+		arena =
+		    aligned_alloc(ARENA_ALIGN, (size_t)FAKE_EL2_FRAMES * FRAME);
 	cr_assert_not_null(arena);
 	memset(&fake_el2, 0, sizeof(fake_el2));
 	fake_el2.arena = arena;
@@ -64,8 +65,7 @@ static bool run_free(uint64_t first, uint64_t count)
 	return true;
 }
 
-int64_t libos_hvc_frame_alloc(uint64_t count, unsigned align_log2,
-			      uint64_t *pa)
+int64_t libos_hvc_frame_alloc(uint64_t count, unsigned align_log2, uint64_t *pa)
 {
 	uint64_t step = (uint64_t)1 << align_log2;
 

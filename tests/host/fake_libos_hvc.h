@@ -14,10 +14,10 @@
 #define FAKE_EL2_FRAMES 4096
 
 struct fake_el2 {
-	uint8_t *arena;		/* FAKE_EL2_FRAMES frames; PA == host address */
+	uint8_t *arena; /* FAKE_EL2_FRAMES frames; PA == host address */
 	bool owned[FAKE_EL2_FRAMES];
-	uint64_t quota;		/* frames the guest may hold */
-	uint64_t charged;	/* frames it holds */
+	uint64_t quota;	  /* frames the guest may hold */
+	uint64_t charged; /* frames it holds */
 	uint64_t alloc_calls, free_calls, refused, bad_frees;
 };
 

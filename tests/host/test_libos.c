@@ -26,7 +26,7 @@ static void capture(const char *s, size_t n)
 
 static int start(const char *policy, int argc, char **argv)
 {
-	struct libos_config cfg = { "t", policy, argc, argv };
+	struct libos_config cfg = {"t", policy, argc, argv};
 
 	fake_el2_reset(2048);
 	out_len = 0;
@@ -35,7 +35,7 @@ static int start(const char *policy, int argc, char **argv)
 	return libos_init(&cfg);
 }
 
-static char *no_args[] = { "t", NULL };
+static char *no_args[] = {"t", NULL};
 
 Test(libos, unknown_policy_lists_the_valid_ones)
 {
@@ -58,7 +58,7 @@ Test(libos, no_policy_means_tlsf)
 
 Test(libos, bad_option_is_refused)
 {
-	char *argv[] = { "t", "--pool-high-water=12x", NULL };
+	char *argv[] = {"t", "--pool-high-water=12x", NULL};
 
 	cr_assert_eq(start("tlsf", 2, argv), LIBOS_EOPTION);
 	cr_assert(strstr(out, "bad option '--pool-high-water=12x'"), "%s", out);
@@ -95,8 +95,8 @@ static void exercise(const char *policy)
 	a = libos_realloc(a, 20000);
 	cr_assert_not_null(a);
 	for (int i = 0; i < 1000; i++)
-		cr_assert_eq((unsigned char)a[i], 0xab, "%s: realloc lost byte %d",
-			     policy, i);
+		cr_assert_eq((unsigned char)a[i], 0xab,
+			     "%s: realloc lost byte %d", policy, i);
 	b = libos_aligned_alloc(4096, 100);
 	cr_assert_not_null(b);
 	cr_assert_eq((uintptr_t)b % 4096, 0);
@@ -123,7 +123,7 @@ Test(libos, every_policy_through_the_entry_points)
 
 Test(libos, frames_go_back_to_el2)
 {
-	char *argv[] = { "t", "--pool-high-water=0", NULL };
+	char *argv[] = {"t", "--pool-high-water=0", NULL};
 	void *p[64];
 	uint64_t peak;
 	struct libos_stats st;
@@ -144,7 +144,7 @@ Test(libos, frames_go_back_to_el2)
 
 Test(libos, stats_at_exit_only_with_the_option)
 {
-	char *argv[] = { "t", "--stats", NULL };
+	char *argv[] = {"t", "--stats", NULL};
 
 	cr_assert_eq(start("buddy", 1, no_args), LIBOS_OK);
 	libos_free(libos_malloc(10));

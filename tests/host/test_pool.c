@@ -26,7 +26,7 @@ static int src_free(void *ctx, uint64_t pa, unsigned order)
 	return libos_hvc_frame_free(pa, (uint64_t)1 << order) ? -1 : 0;
 }
 
-static const struct pool_source el2 = { src_alloc, src_free, NULL };
+static const struct pool_source el2 = {src_alloc, src_free, NULL};
 static struct pool pool;
 
 static void setup(uint64_t quota, unsigned batch_order, uint64_t hwm)
@@ -46,7 +46,8 @@ static void check(void)
 		     "pool holds %lu frames, EL2 charged %lu",
 		     (unsigned long)st.frames_held,
 		     (unsigned long)fake_el2.charged);
-	cr_assert_eq(fake_el2.bad_frees, 0, "the pool freed frames it did not own");
+	cr_assert_eq(fake_el2.bad_frees, 0,
+		     "the pool freed frames it did not own");
 }
 
 static uint64_t alloc_ok(uint64_t count)
@@ -111,7 +112,8 @@ Test(pool, tail_of_an_odd_run_stays_free)
 	cr_assert_eq(st.frames_in_use, 3);
 	cr_assert_eq(st.frames_free, 13);
 	b = alloc_ok(1);
-	cr_assert_eq(b, a + 3 * POOL_FRAME_SIZE, "the tail frame was not reused");
+	cr_assert_eq(b, a + 3 * POOL_FRAME_SIZE,
+		     "the tail frame was not reused");
 	cr_assert(pool_free(&pool, a + POOL_FRAME_SIZE, 2), "sub-run free");
 	cr_assert(pool_free(&pool, a, 1));
 	cr_assert(pool_free(&pool, b, 1));
@@ -177,14 +179,16 @@ Test(pool, bad_frees_change_nothing)
 
 	setup(1024, 4, 64);
 	pa = alloc_ok(4);
-	cr_assert_not(pool_free(&pool, pa + 4 * POOL_FRAME_SIZE, 1), "never handed out");
+	cr_assert_not(pool_free(&pool, pa + 4 * POOL_FRAME_SIZE, 1),
+		      "never handed out");
 	cr_assert_not(pool_free(&pool, pa + 1, 1), "unaligned");
 	cr_assert_not(pool_free(&pool, pa, 0), "count 0");
 	cr_assert_not(pool_free(&pool, pa, 17), "past the chunk");
 	cr_assert_not(pool_free(&pool, outside, 1), "not the pool's");
 	cr_assert(pool_free(&pool, pa, 4));
 	cr_assert_not(pool_free(&pool, pa, 4), "double free");
-	cr_assert_not(pool_free(&pool, pa + POOL_FRAME_SIZE, 1), "double free inside");
+	cr_assert_not(pool_free(&pool, pa + POOL_FRAME_SIZE, 1),
+		      "double free inside");
 	pool_stats(&pool, &st);
 	cr_assert_eq(st.bad_frees, 7);
 	cr_assert_eq(st.frees, 1);
@@ -198,7 +202,7 @@ Test(pool, short_quota_takes_an_exact_chunk)
 	struct pool_stats st;
 
 	setup(10, 4, 64);
-	alloc_ok(1);   /* 16 refused, 1 taken */
+	alloc_ok(1); /* 16 refused, 1 taken */
 	alloc_ok(8);
 	cr_assert_eq(fake_el2.charged, 9);
 	cr_assert_not(pool_alloc(&pool, 2, &pa), "over the quota");
@@ -245,7 +249,7 @@ Test(pool, fullest_chunk_is_filled_first)
 	setup(1024, 4, 1024);
 	for (int i = 0; i < 16; i++)
 		a[i] = alloc_ok(1);
-	b = alloc_ok(1);	/* second chunk */
+	b = alloc_ok(1); /* second chunk */
 	cr_assert(pool_free(&pool, a[5], 1));
 	c = alloc_ok(1);
 	cr_assert_eq(c, a[5], "took a frame of the emptier chunk (0x%lx)",
@@ -281,9 +285,8 @@ static void shadow_mark(uint8_t *shadow, const struct live *l, bool on,
 	for (uint64_t i = 0; i < l->count; i++) {
 		uint64_t f = frame_index(l->pa) + i;
 
-		cr_assert_eq(shadow[f], !on,
-			     "seed %lu: frame %lu %s", (unsigned long)seed,
-			     (unsigned long)f,
+		cr_assert_eq(shadow[f], !on, "seed %lu: frame %lu %s",
+			     (unsigned long)seed, (unsigned long)f,
 			     on ? "handed out twice" : "not handed out");
 		shadow[f] = on;
 	}
