@@ -180,22 +180,6 @@ mkpkg = @mkdir -p $(dir $(1)); $(if $(Q),echo "  MKPKG   $(1)";) \
 	tools/mkpkg -o $(1) $(2) $(3)
 # --- end of manifests and boot packages --------------------------------------
 
-# === systems: a boot package per manifest ===================================
-# guests/<name>.dts and tests/target/systems/<name>.dts each become
-# $(OUT)/systems/<name>.pkg holding the manifest and every guest image, so a
-# manifest may name any guest. `make run SYSTEM=<name>` boots one.
-SYSTEM ?= default
-SYSTEM_DTS := $(wildcard guests/*.dts tests/target/systems/*.dts)
-SYSTEM_PKGS := $(patsubst %.dts,$(OUT)/systems/%.pkg,$(notdir $(SYSTEM_DTS)))
-images: $(SYSTEM_PKGS)
-
-define SYSTEM_RULE
-$(OUT)/systems/$(basename $(notdir $(1))).pkg: $(B)/$(basename $(1)).dtb \
-		$(GUEST_IMAGES) tools/mkpkg
-	$$(call mkpkg,$$@,$$<,$$(GUEST_IMAGES))
-endef
-$(foreach f,$(SYSTEM_DTS),$(eval $(call SYSTEM_RULE,$(f))))
-# === end of systems =========================================================
 
 # === guests: EL1 runtime and guest images (owner: el1) =====================
 # Every directory guests/<name>/ or tests/target/guests/<name>/ holding *.c
@@ -254,6 +238,32 @@ $(OUT)/guests/$(notdir $(1)).elf: $(call el1_obj,$(wildcard $(1)/*.c $(1)/*.S)) 
 	$$(Q)$$(CHECK_PIE) $$@ || { rm -f $$@; exit 1; }
 endef
 $(foreach d,$(GUEST_DIRS),$(eval $(call GUEST_RULE,$(d))))
+# A stand-in for EL2 that runs one guest at EL1 and answers its hypercalls,
+# to test el1 in QEMU before EL2 runs guests (tests/target/test_el1_runtime.py).
+EL1_STUB := $(OUT)/el1-stub.elf
+EL1_STUB_OBJS := $(patsubst %,$(OUT)/el2/%.o,$(wildcard tests/target/el1stub/*.c \
+	tests/target/el1stub/*.S) $(LIB_SRCS))
+images: $(EL1_STUB)
+$(EL1_STUB): $(EL1_STUB_OBJS) el2/el2.ld
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(TLD) $(EL2_LDFLAGS) -o $@ $(EL1_STUB_OBJS)
 # === end of guests ==========================================================
+
+# === systems: a boot package per manifest ===================================
+# guests/<name>.dts and tests/target/systems/<name>.dts each become
+# $(OUT)/systems/<name>.pkg holding the manifest and every guest image, so a
+# manifest may name any guest. `make run SYSTEM=<name>` boots one.
+SYSTEM ?= default
+SYSTEM_DTS := $(wildcard guests/*.dts tests/target/systems/*.dts)
+SYSTEM_PKGS := $(patsubst %.dts,$(OUT)/systems/%.pkg,$(notdir $(SYSTEM_DTS)))
+images: $(SYSTEM_PKGS)
+
+define SYSTEM_RULE
+$(OUT)/systems/$(basename $(notdir $(1))).pkg: $(B)/$(basename $(1)).dtb \
+		$(GUEST_IMAGES) tools/mkpkg
+	$$(call mkpkg,$$@,$$<,$$(GUEST_IMAGES))
+endef
+$(foreach f,$(SYSTEM_DTS),$(eval $(call SYSTEM_RULE,$(f))))
+# === end of systems =========================================================
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

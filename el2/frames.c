@@ -781,17 +781,30 @@ void frames_donate_commit(struct frames_db *db, const struct frames_op *op)
 /* --- stage-2 table frames
  * ----------------------------------------------------- */
 
-int frames_table_check(const struct frames_db *db, unsigned vm,
-		       unsigned nr_tables, struct frames_op *op)
+static int table_check(const struct frames_db *db, unsigned vm,
+		       unsigned nr_tables, bool within_quota,
+		       struct frames_op *op)
 {
 	int rc = vm_live(db, vm) ? EXO_OK : EXO_ENOENT;
 
 	op_init(op, FRAMES_OP_TABLE, vm, 0, 0, 0);
 	if (!rc && (!nr_tables || nr_tables > FRAMES_OP_MAX_TABLES))
 		rc = EXO_EINVAL;
-	if (!rc)
+	if (!rc && within_quota)
 		rc = quota_check(db, vm, 0, nr_tables);
 	return rc ? rc : tables_reserve(db, vm, nr_tables, 0, 0, op);
+}
+
+int frames_table_check(const struct frames_db *db, unsigned vm,
+		       unsigned nr_tables, struct frames_op *op)
+{
+	return table_check(db, vm, nr_tables, true, op);
+}
+
+int frames_table_revoke_check(const struct frames_db *db, unsigned vm,
+			      unsigned nr_tables, struct frames_op *op)
+{
+	return table_check(db, vm, nr_tables, false, op);
 }
 
 void frames_table_commit(struct frames_db *db, const struct frames_op *op)

@@ -232,6 +232,11 @@ void frames_donate_commit(struct frames_db *db, const struct frames_op *op);
 int frames_table_check(const struct frames_db *db, unsigned vm,
 		       unsigned nr_tables, struct frames_op *op);
 void frames_table_commit(struct frames_db *db, const struct frames_op *op);
+/* The same, beyond vm's quota (still charged to it): EL2 taking access
+ * away (revocation, teardown of another guest) must not fail because the
+ * guest losing access is at its quota and a block has to be split. */
+int frames_table_revoke_check(const struct frames_db *db, unsigned vm,
+			      unsigned nr_tables, struct frames_op *op);
 /* HYP charged to vm -> FREE: one table frame the caller has scrubbed. */
 int frames_table_free_check(const struct frames_db *db, unsigned vm,
 			    uint64_t pa, struct frames_op *op);

@@ -49,6 +49,8 @@ static int add_chosen(void *fdt, const struct guest_dt_info *in)
 	if (!rc && (in->args && in->args_len))
 		rc = fdt_property(fdt, EXO_DT_ARGS, in->args, (int)in->args_len);
 	if (!rc)
+		rc = fdt_property_u32(fdt, EXO_DT_RESTARTS, in->restarts);
+	if (!rc)
 		rc = fdt_property_string(fdt, "stdout-path", "/console@9000000");
 	if (!rc)
 		rc = fdt_end_node(fdt);

@@ -14,6 +14,7 @@ struct guest_dt_info {
 	const char *args;        /* NUL-separated, args_len bytes */
 	uint32_t args_len;
 	uint64_t mem_base, mem_size;
+	uint32_t restarts;
 };
 
 /* Writes the DTB into buf (size bytes). Returns 0 or a libfdt error. Uses

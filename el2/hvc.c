@@ -3,14 +3,17 @@
  * call is checked, before anything changes. Results go back in x0-x3;
  * registers a call does not define are zeroed so no EL2 value leaks.
  */
+#include <el2/frames.h>
 #include <el2/hvc.h>
 #include <el2/mem.h>
 #include <el2/sched.h>
+#include <el2/system.h>
 #include <el2/vm_ops.h>
 #include <exo/errors.h>
 #include <exo/hvc.h>
 
 #define PAGE_MASK 0xfffull
+#define EXO_MAX_VM_ID EXO_MAX_VMS
 
 struct hvc_result {
 	int64_t status;
@@ -93,6 +96,91 @@ static struct hvc_result vm_info(struct vcpu *v)
 	return (struct hvc_result){ EXO_OK, v->vm->id, quota, used };
 }
 
+static struct hvc_result vm_lookup(struct vcpu *v)
+{
+	char name[VM_NAME_MAX];
+	struct vm *t;
+
+	for (unsigned i = 0; i < VM_NAME_MAX - 1; i++)
+		name[i] = (char)(v->x[1 + i / 8] >> (8 * (i % 8)));
+	name[VM_NAME_MAX - 1] = '\0';
+	t = system_vm_by_name(name);
+	return t ? ok1(t->id) : status(EXO_ENOENT);
+}
+
+/* The other guest of a call between guests: running, not the caller, and
+ * named in the caller's share-with. */
+static int64_t peer_of(struct vcpu *v, uint64_t id, struct vm **peer)
+{
+	struct vm *p = id < EXO_MAX_VM_ID ? system_vm((unsigned)id) : NULL;
+
+	if (!p || p->state != VM_RUNNING)
+		return EXO_ENOENT;
+	if (p == v->vm)
+		return EXO_EINVAL;
+	if (!system_may_share(v->vm, p))
+		return EXO_EDENIED;
+	*peer = p;
+	return EXO_OK;
+}
+
+static struct hvc_result between_guests(struct vcpu *v, uint64_t fid)
+{
+	uint64_t pa = v->x[1], count = v->x[2];
+	struct vm *peer = NULL;
+	int64_t rc = check_range(pa, count);
+
+	if (!rc && fid == EXO_HVC_FRAME_SHARE && v->x[4] != EXO_SHARE_R &&
+	    v->x[4] != EXO_SHARE_RW)
+		rc = EXO_EINVAL;
+	if (!rc)
+		rc = peer_of(v, v->x[3], &peer);
+	if (rc)
+		return status(rc);
+	switch (fid) {
+	case EXO_HVC_FRAME_SHARE:
+		rc = mem_frame_share(v->vm, peer, pa, count, (unsigned)v->x[4]);
+		break;
+	case EXO_HVC_FRAME_UNSHARE:
+		rc = mem_frame_unshare(v->vm, peer, pa, count);
+		break;
+	case EXO_HVC_FRAME_LEND:
+		rc = mem_frame_lend(v->vm, peer, pa, count);
+		break;
+	case EXO_HVC_FRAME_RECLAIM:
+		rc = mem_frame_reclaim(v->vm, peer, pa, count);
+		break;
+	default:
+		rc = mem_frame_donate(v->vm, peer, pa, count);
+		break;
+	}
+	return status(rc);
+}
+
+static struct hvc_result notify(struct vcpu *v)
+{
+	struct vm *peer = NULL;
+	int64_t rc = peer_of(v, v->x[1], &peer);
+
+	if (!rc)
+		vm_notify(peer, v->vm->id);
+	return status(rc);
+}
+
+/* Returns at once when a notification is pending; else the vCPU blocks and
+ * the notifier fills in x0/x1 when it wakes it (vm_notify). */
+static struct hvc_result wait(struct vcpu *v)
+{
+	uint64_t pending = v->vm->notify_pending;
+
+	if (pending) {
+		v->vm->notify_pending = 0;
+		return ok1(pending);
+	}
+	v->state = VCPU_BLOCKED;
+	return ok1(0);
+}
+
 /* Calls that end or restart the caller; they never return to it. */
 static bool lifecycle_call(struct vcpu *v, uint64_t fid)
 {
@@ -131,6 +219,18 @@ static struct hvc_result dispatch(struct vcpu *v, uint64_t fid)
 	case EXO_HVC_YIELD:
 		sched_yield(v);
 		return status(EXO_OK);
+	case EXO_HVC_VM_LOOKUP:
+		return vm_lookup(v);
+	case EXO_HVC_FRAME_SHARE:
+	case EXO_HVC_FRAME_UNSHARE:
+	case EXO_HVC_FRAME_LEND:
+	case EXO_HVC_FRAME_RECLAIM:
+	case EXO_HVC_FRAME_DONATE:
+		return between_guests(v, fid);
+	case EXO_HVC_NOTIFY:
+		return notify(v);
+	case EXO_HVC_WAIT:
+		return wait(v);
 	case EXO_PSCI_VERSION:
 		/* PSCI returns its version in x0 itself. */
 		return (struct hvc_result){ EXO_PSCI_VERSION_1_1, 0, 0, 0 };
@@ -138,6 +238,30 @@ static struct hvc_result dispatch(struct vcpu *v, uint64_t fid)
 		return status(EXO_ENOTSUP);
 	}
 }
+
+#ifdef EXO_DEBUG
+/* Calls after which a stage 2 may differ: the debug build checks every
+ * running guest's stage 2 against the frame DB after each of them. */
+static bool changes_mappings(uint64_t fid)
+{
+	switch (fid) {
+	case EXO_HVC_FRAME_ALLOC:
+	case EXO_HVC_FRAME_ALLOC_AT:
+	case EXO_HVC_FRAME_FREE:
+	case EXO_HVC_FRAME_SHARE:
+	case EXO_HVC_FRAME_UNSHARE:
+	case EXO_HVC_FRAME_LEND:
+	case EXO_HVC_FRAME_RECLAIM:
+	case EXO_HVC_FRAME_DONATE:
+	case EXO_HVC_EXIT:
+	case EXO_PSCI_SYSTEM_OFF:
+	case EXO_PSCI_SYSTEM_RESET:
+		return true;
+	default:
+		return false;
+	}
+}
+#endif
 
 void hvc_handle(struct vcpu *v)
 {
@@ -152,4 +276,8 @@ void hvc_handle(struct vcpu *v)
 		v->x[2] = r.r2;
 		v->x[3] = r.r3;
 	}
+#ifdef EXO_DEBUG
+	if (changes_mappings(fid))
+		system_check_invariants();
+#endif
 }

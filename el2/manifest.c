@@ -130,6 +130,16 @@ static const char *prop_args(struct manifest_guest *g, const char *val,
 	return NULL;
 }
 
+static const char *prop_share_with(struct manifest_guest *g, const char *val,
+				   int len)
+{
+	if (len <= 0 || val[len - 1] != '\0')
+		return "must be a list of guest names, like \"beta\", \"gamma\"";
+	g->share_with = val;
+	g->share_with_len = (uint32_t)len;
+	return NULL;
+}
+
 static const char *prop_timeslice(struct manifest_guest *g, const char *val,
 				  int len)
 {
@@ -182,6 +192,7 @@ static const struct manifest_prop manifest_props[] = {
 	{ "violation-limit", 0, prop_violation_limit },
 	{ "granule", 0, prop_granule },
 	{ "cpu-limit-ms", 0, prop_cpu_limit },
+	{ "share-with", 0, prop_share_with },
 };
 
 #define MANIFEST_NR_PROPS (sizeof(manifest_props) / sizeof(manifest_props[0]))
@@ -375,6 +386,42 @@ static int manifest_parse_guests(const void *fdt, int guests,
 	return 0;
 }
 
+static int manifest_index(const struct manifest *m, const char *name)
+{
+	for (unsigned i = 0; i < m->nr_guests; i++) {
+		if (!strcmp(m->guests[i].name, name))
+			return (int)i;
+	}
+	return -1;
+}
+
+/* share-with names other guests of this manifest: each becomes a bit. */
+static void manifest_resolve_one(const struct manifest *m, unsigned self,
+				 struct manifest_guest *g)
+{
+	for (uint32_t off = 0; off < g->share_with_len;) {
+		const char *name = g->share_with + off;
+		int i = manifest_index(m, name);
+
+		off += (uint32_t)strlen(name) + 1;
+		if (i < 0 || (unsigned)i == self) {
+			manifest_guest_fail(g, g->name, "share-with", "'%s' is %s",
+					    name, i < 0 ? "no guest of this manifest"
+							: "the guest itself");
+			return;
+		}
+		g->share_mask |= UINT64_C(1) << i;
+	}
+}
+
+static void manifest_resolve_shares(struct manifest *m)
+{
+	for (unsigned i = 0; i < m->nr_guests; i++) {
+		if (m->guests[i].status == MANIFEST_GUEST_OK)
+			manifest_resolve_one(m, i, &m->guests[i]);
+	}
+}
+
 int manifest_parse(const void *fdt, size_t size, uint64_t ram_frames,
 		   struct manifest *out)
 {
@@ -390,6 +437,7 @@ int manifest_parse(const void *fdt, size_t size, uint64_t ram_frames,
 		out->nr_guests = 0;
 		return -1;
 	}
+	manifest_resolve_shares(out);
 	return 0;
 }
 

@@ -52,6 +52,9 @@ struct manifest_guest {
 	uint32_t timeslice_us;
 	uint32_t violation_limit;   /* torn down at this many violations */
 	uint32_t cpu_limit_ms;      /* CPU time before teardown; 0: none */
+	const char *share_with;     /* guest names, NUL-separated */
+	uint32_t share_with_len;
+	uint64_t share_mask;        /* bit i: may share with guests[i] */
 	const char *granule;        /* "4k", "16k" or "64k", for the guest */
 	uint32_t granule_bytes;
 

@@ -13,6 +13,8 @@
 #include <el2/frames.h>
 #include <el2/mem.h>
 #include <el2/s2.h>
+#include <el2/system.h>
+#include <exo/hvc.h>
 #include <lib/panic.h>
 #include <lib/print.h>
 #include <lib/spinlock.h>
@@ -74,8 +76,6 @@ static unsigned tables_short(struct vm *vm, unsigned needed)
 static void after_call(struct vm *vm)
 {
 	note_peak(vm);
-	if (mem_debug_checks)
-		mem_check_invariant(vm);
 }
 
 /* FREE frames are zero (scrubbed when freed): debug builds verify it. */
@@ -162,6 +162,167 @@ static int reserve_tables(struct vm *vm, unsigned short_by)
 	return EXO_OK;
 }
 
+/* Table pages for an s2 operation on vm, reserved ahead. Only for ranges the
+ * DB does not hold FREE (the table frames are taken from FREE ones). */
+static int ensure_tables(struct vm *vm, enum s2_op op, uint64_t pa,
+			 uint64_t count, unsigned prot)
+{
+	int rc = s2_check(&vm->s2, op, pa, bytes(count), prot);
+	unsigned need;
+
+	if (rc)
+		return rc;
+	need = s2_pages_needed(&vm->s2, op, pa, bytes(count));
+	return need > vm->s2_cache.nr ? reserve_tables(vm, need - vm->s2_cache.nr)
+				      : EXO_OK;
+}
+
+/* A refused call gives back table pages it reserved: no trace. */
+static void undo_tables(struct vm *a, struct vm *b)
+{
+	cache_trim(a, MEM_TABLE_RESERVE);
+	if (b)
+		cache_trim(b, MEM_TABLE_RESERVE);
+}
+
+static unsigned share_prot(unsigned perm)
+{
+	return perm == EXO_SHARE_RW ? MEM_GUEST_PROT : S2_PROT_R;
+}
+
+int64_t mem_frame_share(struct vm *owner, struct vm *b, uint64_t pa,
+			uint64_t count, unsigned perm)
+{
+	enum frames_perm fperm = perm == EXO_SHARE_RW ? FRAMES_PERM_RW
+						      : FRAMES_PERM_R;
+	struct frames_op op;
+	int64_t rc;
+
+	spin_lock(&mem_lock);
+	rc = frames_share_check(&mem_db, owner->id, b->id, pa, count, fperm, 0,
+				&op);
+	if (!rc)
+		rc = ensure_tables(b, S2_OP_MAP, pa, count, share_prot(perm));
+	if (!rc)
+		rc = frames_share_check(&mem_db, owner->id, b->id, pa, count,
+					fperm, 0, &op);
+	if (!rc) {
+		frames_share_commit(&mem_db, &op);
+		CHECK(s2_map(&b->s2, &b->s2_cache, pa, bytes(count),
+			     share_prot(perm)) == EXO_OK);
+		note_peak(b);
+	} else {
+		undo_tables(b, NULL);
+	}
+	spin_unlock(&mem_lock);
+	return rc;
+}
+
+int64_t mem_frame_unshare(struct vm *owner, struct vm *b, uint64_t pa,
+			  uint64_t count)
+{
+	struct frames_op op;
+	int64_t rc;
+
+	spin_lock(&mem_lock);
+	rc = frames_unshare_check(&mem_db, owner->id, b->id, pa, count, &op);
+	if (!rc)
+		rc = ensure_tables(b, S2_OP_UNMAP, pa, count, 0);
+	if (!rc)
+		rc = frames_unshare_check(&mem_db, owner->id, b->id, pa, count,
+					  &op);
+	if (!rc) {
+		CHECK(s2_unmap(&b->s2, &b->s2_cache, pa, bytes(count)) == EXO_OK);
+		frames_unshare_commit(&mem_db, &op);
+	}
+	undo_tables(b, NULL);
+	spin_unlock(&mem_lock);
+	return rc;
+}
+
+/* Lend and donate both move access from the owner to another guest. */
+static int64_t move_access(struct vm *from, struct vm *to, uint64_t pa,
+			   uint64_t count, bool donate)
+{
+	struct frames_op op;
+	int64_t rc = donate ? frames_donate_check(&mem_db, from->id, to->id, pa,
+						  count, 0, &op)
+			    : frames_lend_check(&mem_db, from->id, to->id, pa,
+						count, 0, &op);
+
+	if (!rc)
+		rc = ensure_tables(from, S2_OP_UNMAP, pa, count, 0);
+	if (!rc)
+		rc = ensure_tables(to, S2_OP_MAP, pa, count, MEM_GUEST_PROT);
+	if (!rc)
+		rc = donate ? frames_donate_check(&mem_db, from->id, to->id, pa,
+						  count, 0, &op)
+			    : frames_lend_check(&mem_db, from->id, to->id, pa,
+						count, 0, &op);
+	if (rc) {
+		undo_tables(from, to);
+		return rc;
+	}
+	CHECK(s2_unmap(&from->s2, &from->s2_cache, pa, bytes(count)) == EXO_OK);
+	if (donate)
+		frames_donate_commit(&mem_db, &op);
+	else
+		frames_lend_commit(&mem_db, &op);
+	CHECK(s2_map(&to->s2, &to->s2_cache, pa, bytes(count),
+		     MEM_GUEST_PROT) == EXO_OK);
+	note_peak(to);
+	cache_trim(from, MEM_TABLE_RESERVE);
+	return EXO_OK;
+}
+
+int64_t mem_frame_lend(struct vm *owner, struct vm *b, uint64_t pa,
+		       uint64_t count)
+{
+	int64_t rc;
+
+	spin_lock(&mem_lock);
+	rc = move_access(owner, b, pa, count, false);
+	spin_unlock(&mem_lock);
+	return rc;
+}
+
+int64_t mem_frame_donate(struct vm *owner, struct vm *to, uint64_t pa,
+			 uint64_t count)
+{
+	int64_t rc;
+
+	spin_lock(&mem_lock);
+	rc = move_access(owner, to, pa, count, true);
+	spin_unlock(&mem_lock);
+	return rc;
+}
+
+int64_t mem_frame_reclaim(struct vm *owner, struct vm *b, uint64_t pa,
+			  uint64_t count)
+{
+	struct frames_op op;
+	int64_t rc;
+
+	spin_lock(&mem_lock);
+	rc = frames_reclaim_check(&mem_db, owner->id, b->id, pa, count, &op);
+	if (!rc)
+		rc = ensure_tables(b, S2_OP_UNMAP, pa, count, 0);
+	if (!rc)
+		rc = ensure_tables(owner, S2_OP_MAP, pa, count, MEM_GUEST_PROT);
+	if (!rc)
+		rc = frames_reclaim_check(&mem_db, owner->id, b->id, pa, count,
+					  &op);
+	if (!rc) {
+		CHECK(s2_unmap(&b->s2, &b->s2_cache, pa, bytes(count)) == EXO_OK);
+		frames_reclaim_commit(&mem_db, &op);
+		CHECK(s2_map(&owner->s2, &owner->s2_cache, pa, bytes(count),
+			     MEM_GUEST_PROT) == EXO_OK);
+	}
+	undo_tables(owner, b);
+	spin_unlock(&mem_lock);
+	return rc;
+}
+
 int64_t mem_frame_free(struct vm *vm, uint64_t pa, uint64_t count)
 {
 	struct frames_op op;
@@ -238,17 +399,153 @@ int64_t mem_vm_create(struct vm *vm, uint64_t quota, uint64_t *s2_root)
 	return rc;
 }
 
-static void free_owned_run(struct vm *vm, const struct frames_run *run)
+static void free_owned_run(struct vm *vm, uint64_t pa, uint64_t count)
 {
 	struct frames_op op;
 
-	arch_zero_frames(run->pa, run->count);
-	CHECK(!frames_free_check(&mem_db, vm->id, run->pa, run->count, &op));
+	arch_zero_frames(pa, count);
+	CHECK(!frames_free_check(&mem_db, vm->id, pa, count, &op));
 	frames_free_commit(&mem_db, &op);
 }
 
-/* Everything the VM holds goes back to the pool, scrubbed. Its stage 2 is
- * destroyed first, so it cannot touch a frame while it is being zeroed. */
+/* EL2 takes access away from b (its owner is leaving). Splitting a block
+ * may need table pages: they are granted beyond b's quota, because
+ * revocation must not fail (only free RAM can run out, an EL2 panic). */
+static void unmap_from(struct vm *b, uint64_t pa, uint64_t count)
+{
+	unsigned need;
+	struct frames_op op;
+
+	CHECK(s2_check(&b->s2, S2_OP_UNMAP, pa, bytes(count), 0) == EXO_OK);
+	need = s2_pages_needed(&b->s2, S2_OP_UNMAP, pa, bytes(count));
+	if (need > b->s2_cache.nr) {
+		if (frames_table_revoke_check(&mem_db, b->id,
+					      need - b->s2_cache.nr, &op))
+			panic("no free frame for a table page to revoke 0x%lx "
+			      "from guest '%s'", (unsigned long)pa, b->name);
+		frames_table_commit(&mem_db, &op);
+		cache_take(b, &op);
+	}
+	CHECK(s2_unmap(&b->s2, &b->s2_cache, pa, bytes(count)) == EXO_OK);
+}
+
+static bool borrows(uint64_t pa, unsigned b)
+{
+	struct frames_info info;
+
+	return !frames_query(&mem_db, pa, &info) &&
+	       info.state == EXO_FRAME_SHARED &&
+	       (info.borrowers >> b & 1);
+}
+
+/* Takes [pa, pa + count) away from borrower b, one maximal range at a time
+ * (a range shared in one call is unmapped in one go: no needless split). */
+static void revoke_share(struct vm *owner, unsigned b, uint64_t pa,
+			 uint64_t count)
+{
+	uint64_t end = pa + bytes(count);
+
+	while (pa < end) {
+		uint64_t start = pa, n = 0;
+		struct frames_op op;
+
+		while (pa < end && borrows(pa, b)) {
+			pa += FRAMES_SIZE;
+			n++;
+		}
+		if (n) {
+			unmap_from(system_vm(b), start, n);
+			CHECK(!frames_unshare_check(&mem_db, owner->id, b, start,
+						    n, &op));
+			frames_unshare_commit(&mem_db, &op);
+		} else {
+			pa += FRAMES_SIZE;
+		}
+	}
+}
+
+/* Frames vm shares out: every borrower loses them, then they are freed. */
+static void end_shares_out(struct vm *vm, const struct frames_run *run)
+{
+	for (unsigned b = 0; b < EXO_MAX_VMS; b++) {
+		if (b != vm->id && system_vm(b))
+			revoke_share(vm, b, run->pa, run->count);
+	}
+	free_owned_run(vm, run->pa, run->count);
+}
+
+/* Frames vm lent out: the borrower loses them, then they are freed. */
+static void end_loans_out(struct vm *vm, const struct frames_run *run)
+{
+	struct frames_op op;
+
+	unmap_from(system_vm(run->peer), run->pa, run->count);
+	CHECK(!frames_reclaim_check(&mem_db, vm->id, run->peer, run->pa,
+				    run->count, &op));
+	frames_reclaim_commit(&mem_db, &op);
+	free_owned_run(vm, run->pa, run->count);
+}
+
+/* Frames lent to vm go back to their owner, mapped again; if the owner has
+ * no quota left for the table pages, it loses them (scrubbed) and is told
+ * on the console. */
+static void end_loan_in(struct vm *vm, const struct frames_run *run)
+{
+	struct vm *owner = system_vm(run->peer);
+	struct frames_op op;
+
+	CHECK(!frames_reclaim_check(&mem_db, owner->id, vm->id, run->pa,
+				    run->count, &op));
+	frames_reclaim_commit(&mem_db, &op);
+	if (ensure_tables(owner, S2_OP_MAP, run->pa, run->count,
+			  MEM_GUEST_PROT) == EXO_OK) {
+		CHECK(s2_map(&owner->s2, &owner->s2_cache, run->pa,
+			     bytes(run->count), MEM_GUEST_PROT) == EXO_OK);
+		return;
+	}
+	kprintf("guest '%s': frames 0x%lx (+%lu) it lent to '%s' are freed: "
+		"no quota left to map them again\n", owner->name,
+		(unsigned long)run->pa, (unsigned long)run->count, vm->name);
+	free_owned_run(owner, run->pa, run->count);
+}
+
+static void end_borrowing(struct vm *vm, const struct frames_run *run)
+{
+	struct frames_op op;
+
+	CHECK(!frames_unshare_check(&mem_db, run->peer, vm->id, run->pa,
+				    run->count, &op));
+	frames_unshare_commit(&mem_db, &op);
+}
+
+static void end_run(struct vm *vm, const struct frames_run *run)
+{
+	switch (run->rel) {
+	case FRAMES_REL_OWNED:
+		free_owned_run(vm, run->pa, run->count);
+		break;
+	case FRAMES_REL_SHARED_OUT:
+		end_shares_out(vm, run);
+		break;
+	case FRAMES_REL_LENT_OUT:
+		end_loans_out(vm, run);
+		break;
+	case FRAMES_REL_LENT_IN:
+		end_loan_in(vm, run);
+		break;
+	case FRAMES_REL_BORROWED:
+		end_borrowing(vm, run);
+		break;
+	case FRAMES_REL_TABLE:   /* the cache, below */
+	case FRAMES_REL_DEVICE:  /* no devices are assigned yet */
+		break;
+	}
+}
+
+/* Everything the VM holds goes back, scrubbed; what it shared or lent is
+ * taken from the borrowers first; what it borrowed returns to its owners.
+ * Its stage 2 is destroyed first, so it cannot touch a frame while it is
+ * being zeroed. */
 void mem_vm_teardown(struct vm *vm)
 {
 	struct frames_run run;
@@ -256,14 +553,8 @@ void mem_vm_teardown(struct vm *vm)
 
 	spin_lock(&mem_lock);
 	s2_destroy(&vm->s2, &vm->s2_cache);
-	while (frames_vm_next(&mem_db, vm->id, &cursor, &run)) {
-		if (run.rel == FRAMES_REL_OWNED)
-			free_owned_run(vm, &run);
-		else if (run.rel != FRAMES_REL_TABLE)
-			kprintf("warning: guest '%s' still has frames at 0x%lx "
-				"in relation %d\n", vm->name,
-				(unsigned long)run.pa, run.rel);
-	}
+	while (frames_vm_next(&mem_db, vm->id, &cursor, &run))
+		end_run(vm, &run);
 	cache_trim(vm, 0);
 	if (frames_vm_destroy(&mem_db, vm->id))
 		kprintf("warning: guest '%s': frame DB still charges it\n",

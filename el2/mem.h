@@ -20,14 +20,27 @@ int64_t mem_frame_query(struct vm *vm, uint64_t pa, uint64_t *state,
 			uint64_t *access);
 void mem_vm_usage(struct vm *vm, uint64_t *quota, uint64_t *used);
 
+/* Between guests (the caller checked the manifest allows it). perm is
+ * EXO_SHARE_R or EXO_SHARE_RW. */
+int64_t mem_frame_share(struct vm *owner, struct vm *borrower, uint64_t pa,
+			uint64_t count, unsigned perm);
+int64_t mem_frame_unshare(struct vm *owner, struct vm *borrower, uint64_t pa,
+			  uint64_t count);
+int64_t mem_frame_lend(struct vm *owner, struct vm *borrower, uint64_t pa,
+		       uint64_t count);
+int64_t mem_frame_reclaim(struct vm *owner, struct vm *borrower, uint64_t pa,
+			  uint64_t count);
+int64_t mem_frame_donate(struct vm *owner, struct vm *to, uint64_t pa,
+			 uint64_t count);
+
 /* VM life. s2_root: S2_ROOT_SIZE bytes, S2_ROOT_SIZE-aligned, EL2's. */
 int64_t mem_vm_create(struct vm *vm, uint64_t quota, uint64_t *s2_root);
 void mem_vm_teardown(struct vm *vm);
 
 /* Panics (EL2 bug) unless vm's stage 2 maps exactly what the DB allows. */
 void mem_check_invariant(struct vm *vm);
-/* Debug builds: check the invariant after every memory hypercall, and that
- * FREE frames are zero when handed out. */
+/* Debug builds: FREE frames are checked to be zero when handed out (the
+ * stage-2 invariant is checked by system_check_invariants). */
 void mem_set_debug_checks(bool on);
 
 /* Boot: the DB over a span of RAM frames, its storage carved by the caller. */

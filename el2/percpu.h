@@ -5,6 +5,7 @@
 #ifndef EXO_EL2_PERCPU_H
 #define EXO_EL2_PERCPU_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define EL2_MAX_CPUS 8
@@ -17,6 +18,7 @@ struct percpu {
 	uint64_t stack_top;     /* EL2 stack while a guest runs */
 	unsigned cpu;
 	uint64_t mpidr;
+	bool need_resched;      /* the running vCPU's slice ended or it yielded */
 };
 
 _Static_assert(PERCPU_CURRENT == 0, "guest.S layout");

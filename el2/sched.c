@@ -2,8 +2,9 @@
  * Round-robin run queue of one CPU. A vCPU runs until its time slice ends
  * (the EL2 physical timer fires), it yields (hypercall or trapped WFI) or it
  * stops. CPU time is accounted per vCPU from the physical counter; a VM
- * past its manifest CPU limit is stopped here. The queue is only touched
- * with IRQs masked at EL2, by this CPU.
+ * past its manifest CPU limit is stopped here. EL2 runs with IRQs masked, so
+ * nothing here races with the tick. One run queue, CPU 0's: with several
+ * CPUs each will own a queue (the reschedule flag is already per CPU).
  */
 #include <el2/arch.h>
 #include <el2/gic.h>
@@ -18,14 +19,13 @@
 
 static struct vcpu *run_queue[SCHED_MAX_VCPUS];   /* in manifest order */
 static unsigned run_queue_len;
-static bool need_resched;
 
 static void tick(uint32_t intid, void *ctx)
 {
 	(void)intid;
 	(void)ctx;
 	arch_hyp_timer_stop();
-	need_resched = true;
+	this_cpu()->need_resched = true;
 }
 
 void sched_init(uint32_t timer_intid)
@@ -45,7 +45,7 @@ void sched_add(struct vcpu *v)
 void sched_yield(struct vcpu *v)
 {
 	(void)v;
-	need_resched = true;
+	this_cpu()->need_resched = true;
 }
 
 static void account(struct vcpu *v)
@@ -74,7 +74,7 @@ static struct vcpu *next_runnable(unsigned after)
 
 static void start_slice(struct vcpu *v)
 {
-	need_resched = false;
+	this_cpu()->need_resched = false;
 	v->run_start = arch_counter();
 	arch_hyp_timer_arm(v->vm->config.timeslice_ticks);
 }
@@ -97,7 +97,7 @@ struct vcpu *sched_resume(struct vcpu *prev)
 	struct vcpu *next;
 
 	account(prev);
-	if (prev->state == VCPU_RUNNABLE && !need_resched)
+	if (prev->state == VCPU_RUNNABLE && !this_cpu()->need_resched)
 		return prev;
 	next = next_runnable(prev->slot);
 	if (!next) {

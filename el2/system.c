@@ -93,9 +93,36 @@ static bool read_manifest(uint64_t pkg_max)
 	return true;
 }
 
-uint64_t system_package_size(void)
+struct vm *system_vm(unsigned id)
 {
-	return pkg.size;
+	if (id < FIRST_VM_ID || id - FIRST_VM_ID >= nr_vms)
+		return NULL;
+	return vms[id - FIRST_VM_ID].state == VM_FAILED ? NULL
+						       : &vms[id - FIRST_VM_ID];
+}
+
+struct vm *system_vm_by_name(const char *name)
+{
+	for (unsigned i = 0; i < nr_vms; i++) {
+		if (vms[i].state == VM_RUNNING && !strcmp(vms[i].name, name))
+			return &vms[i];
+	}
+	return NULL;
+}
+
+bool system_may_share(const struct vm *from, const struct vm *to)
+{
+	const struct manifest_guest *g = from->manifest_entry;
+
+	return (g->share_mask >> (to->id - FIRST_VM_ID)) & 1;
+}
+
+void system_check_invariants(void)
+{
+	for (unsigned i = 0; i < nr_vms; i++) {
+		if (vms[i].state == VM_RUNNING)
+			mem_check_invariant(&vms[i]);
+	}
 }
 
 _Noreturn void system_start(uint64_t pkg_max, bool have_pkg)
@@ -120,6 +147,7 @@ _Noreturn void el2_all_guests_done(void)
 	struct summary_totals t;
 	bool ok;
 
+	vm_kill_deadlocked(vms, nr_vms);
 	mem_totals(&t.frames_free, &t.frames_hyp, &t.frames_other);
 	ok = summary_print(vms, nr_vms, &t, arch_timer_freq());
 	arch_halt(ok ? 0 : 1);

@@ -10,4 +10,17 @@
  * run is el2_all_guests_done(). */
 _Noreturn void system_start(uint64_t pkg_max, bool have_pkg);
 
+struct vm;
+
+/* The VM with this id, or NULL (not created, or out of range). */
+struct vm *system_vm(unsigned id);
+/* The running VM called name (at most 15 bytes), or NULL. */
+struct vm *system_vm_by_name(const char *name);
+/* Does the manifest let from share, lend, donate and notify to `to`? */
+bool system_may_share(const struct vm *from, const struct vm *to);
+
+/* Debug builds, after every hypercall: each running guest's stage 2 maps
+ * exactly what the frame DB allows it (panics otherwise: an EL2 bug). */
+void system_check_invariants(void);
+
 #endif

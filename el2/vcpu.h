@@ -35,6 +35,7 @@ struct vcpu_fpsimd {
 
 enum vcpu_state {
 	VCPU_RUNNABLE,
+	VCPU_BLOCKED,          /* in EXO_HVC_WAIT until notified */
 	VCPU_STOPPED,          /* its VM has exited or was torn down */
 };
 

@@ -47,6 +47,7 @@ static int64_t vm_load(struct vm *vm)
 		.granule = g->granule, .args = g->args,
 		.args_len = g->args_len, .mem_base = pa,
 		.mem_size = count << FRAMES_SHIFT,
+		.restarts = (uint32_t)vm->stats.restarts,
 	};
 	if (guest_dt_build((void *)(uintptr_t)dtb,
 			   GUEST_DT_FRAMES << FRAMES_SHIFT, &dt))
@@ -127,6 +128,7 @@ bool vm_restart(struct vm *vm)
 
 	vm_console_flush(vm);
 	mem_vm_teardown(vm);
+	vm->stats.restarts++;
 	rc = mem_vm_create(vm, g->quota_frames, s2_roots[vm->id]);
 	if (!rc) {
 		rc = vm_load(vm);
@@ -141,8 +143,33 @@ bool vm_restart(struct vm *vm)
 		kprintf("guest '%s' torn down: %s\n", vm->name, vm->stop_reason);
 		return false;
 	}
-	vm->stats.restarts++;
 	kprintf("guest '%s' restarted with fresh frames\n", vm->name);
 	arch_vcpu_load(&vm->vcpu);
 	return true;
+}
+
+void vm_notify(struct vm *vm, unsigned from)
+{
+	vm->notify_pending |= UINT64_C(1) << from;
+	if (vm->vcpu.state == VCPU_BLOCKED) {
+		vm->vcpu.x[0] = EXO_OK;
+		vm->vcpu.x[1] = vm->notify_pending;
+		vm->notify_pending = 0;
+		vm->vcpu.state = VCPU_RUNNABLE;
+	}
+}
+
+unsigned vm_kill_deadlocked(struct vm *vms, unsigned nr)
+{
+	unsigned killed = 0;
+
+	for (unsigned i = 0; i < nr; i++) {
+		if (vms[i].state == VM_RUNNING &&
+		    vms[i].vcpu.state == VCPU_BLOCKED) {
+			vm_kill(&vms[i], "waiting for a notification no guest "
+					 "is left to send");
+			killed++;
+		}
+	}
+	return killed;
 }

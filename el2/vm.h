@@ -49,6 +49,7 @@ struct vm {
 	struct s2 s2;
 	struct s2_page_cache s2_cache;  /* table pages charged to this VM */
 	const void *manifest_entry;     /* struct manifest_guest, for restart */
+	uint64_t notify_pending;        /* bit n: VM n notified it */
 	char line[VM_CONSOLE_LINE];   /* console bytes until a newline */
 	unsigned line_len;
 };

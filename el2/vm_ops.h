@@ -23,4 +23,10 @@ void vm_kill(struct vm *vm, const char *reason);
  * Returns false (and kills the VM) if it cannot be rebuilt. */
 bool vm_restart(struct vm *vm);
 
+/* Records that VM `from` notified vm, and wakes vm if it waits. */
+void vm_notify(struct vm *vm, unsigned from);
+/* Every runnable guest is gone and some wait for a notification no one can
+ * send: they are torn down. Returns how many. */
+unsigned vm_kill_deadlocked(struct vm *vms, unsigned nr);
+
 #endif

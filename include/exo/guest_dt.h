@@ -23,4 +23,8 @@
 /* string list: arguments after argv[0], in order; absent = none */
 #define EXO_DT_ARGS "exo,args"
 
+/* u32: how many times EL2 restarted this guest (PSCI SYSTEM_RESET); 0 on
+ * its first boot */
+#define EXO_DT_RESTARTS "exo,restarts"
+
 #endif

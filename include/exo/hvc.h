@@ -36,7 +36,34 @@
 /* x1 = exit status; does not return */
 #define EXO_HVC_EXIT EXO_HVC(8)
 
-#define EXO_ABI_VERSION 0x00010000u /* major 1, minor 0 */
+/* x1, x2 = a guest's manifest name, up to 15 bytes, little-endian, NUL
+ * padded -> x1 = its VM id */
+#define EXO_HVC_VM_LOOKUP EXO_HVC(9)
+/* x1 = PA, x2 = count, x3 = borrower id, x4 = EXO_SHARE_R or EXO_SHARE_RW:
+ * the borrower sees the frames at IPA == PA with that permission; the owner
+ * keeps them. Only towards guests the manifest's share-with names. */
+#define EXO_HVC_FRAME_SHARE EXO_HVC(10)
+/* x1 = PA, x2 = count, x3 = borrower id: the borrower loses access now */
+#define EXO_HVC_FRAME_UNSHARE EXO_HVC(11)
+/* x1 = PA, x2 = count, x3 = borrower id: exclusive loan; the owner loses
+ * access until it reclaims */
+#define EXO_HVC_FRAME_LEND EXO_HVC(12)
+/* x1 = PA, x2 = count, x3 = borrower id: the loan ends; contents kept */
+#define EXO_HVC_FRAME_RECLAIM EXO_HVC(13)
+/* x1 = PA, x2 = count, x3 = recipient id: ownership moves for good, with
+ * the contents; charged to the recipient's quota */
+#define EXO_HVC_FRAME_DONATE EXO_HVC(14)
+/* x1 = VM id: wakes that guest's EXO_HVC_WAIT (or makes its next one return
+ * at once). Only towards guests the manifest's share-with names. */
+#define EXO_HVC_NOTIFY EXO_HVC(15)
+/* Blocks until another guest notifies this one -> x1 = bitmask of the VM
+ * ids that notified since the last WAIT */
+#define EXO_HVC_WAIT EXO_HVC(16)
+
+#define EXO_SHARE_R 1u
+#define EXO_SHARE_RW 2u
+
+#define EXO_ABI_VERSION 0x00010001u /* major 1, minor 1 */
 #define EXO_CONSOLE_MAX 48          /* bytes in x2-x7 */
 
 /* Argument limits, checked before anything else: larger values are

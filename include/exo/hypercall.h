@@ -65,6 +65,58 @@ static inline struct exo_ret exo_vm_info(void)
 	return exo_call0(EXO_HVC_VM_INFO);
 }
 
+/* A guest's VM id from its manifest name (at most 15 characters). */
+static inline struct exo_ret exo_vm_lookup(const char *name)
+{
+	uint64_t w[2] = { 0, 0 };
+
+	for (unsigned i = 0; i < 15 && name[i]; i++)
+		w[i / 8] |= (uint64_t)(unsigned char)name[i] << (8 * (i % 8));
+	return exo_call2(EXO_HVC_VM_LOOKUP, w[0], w[1]);
+}
+
+static inline int64_t exo_frame_share(uint64_t pa, uint64_t count,
+				      uint64_t borrower, unsigned perm)
+{
+	return exo_hvc(EXO_HVC_FRAME_SHARE, pa, count, borrower, perm, 0, 0, 0)
+		.status;
+}
+
+static inline int64_t exo_frame_unshare(uint64_t pa, uint64_t count,
+					uint64_t borrower)
+{
+	return exo_call3(EXO_HVC_FRAME_UNSHARE, pa, count, borrower).status;
+}
+
+static inline int64_t exo_frame_lend(uint64_t pa, uint64_t count,
+				     uint64_t borrower)
+{
+	return exo_call3(EXO_HVC_FRAME_LEND, pa, count, borrower).status;
+}
+
+static inline int64_t exo_frame_reclaim(uint64_t pa, uint64_t count,
+					uint64_t borrower)
+{
+	return exo_call3(EXO_HVC_FRAME_RECLAIM, pa, count, borrower).status;
+}
+
+static inline int64_t exo_frame_donate(uint64_t pa, uint64_t count,
+				       uint64_t recipient)
+{
+	return exo_call3(EXO_HVC_FRAME_DONATE, pa, count, recipient).status;
+}
+
+static inline int64_t exo_notify(uint64_t vm)
+{
+	return exo_call1(EXO_HVC_NOTIFY, vm).status;
+}
+
+/* Returns the bitmask of VM ids that notified since the last wait. */
+static inline uint64_t exo_wait(void)
+{
+	return exo_call0(EXO_HVC_WAIT).x1;
+}
+
 static inline void exo_yield(void)
 {
 	exo_call0(EXO_HVC_YIELD);

@@ -1,0 +1,160 @@
+/*
+ * hvcabi: every argument check of the hypercall dispatcher and the traps a
+ * guest can set off, each answered as docs/abi.md says, with the guest
+ * still running afterwards.
+ */
+#include <arch/esr.h>
+#include <el1/trap.h>
+#include <exo/frame_state.h>
+#include <exo/hypercall.h>
+
+#include "../tap.h"
+
+#define BLOCK_FRAMES 512       /* 2 MiB */
+#define BLOCK_ALIGN_LOG2 9
+
+static volatile unsigned undefs;
+
+static bool catch_undef(struct el1_frame *f)
+{
+	undefs++;
+	f->elr += 4;
+	return true;
+}
+
+static int64_t hvc_imm1(void)
+{
+	register uint64_t x0 __asm__("x0") = EXO_HVC_VERSION;
+
+	__asm__ volatile("hvc #1" : "+r"(x0) : : "x1", "x2", "x3", "memory");
+	return (int64_t)x0;
+}
+
+static int64_t smc_call(uint64_t fid)
+{
+	register uint64_t x0 __asm__("x0") = fid;
+
+	__asm__ volatile("smc #0" : "+r"(x0) : : "x1", "x2", "x3", "memory");
+	return (int64_t)x0;
+}
+
+static void calls(void)
+{
+	struct exo_ret r = exo_call0(EXO_HVC_VERSION);
+
+	TAP_CHECK(r.status == EXO_OK && r.x1 == EXO_ABI_VERSION,
+		  "VERSION is 0x%lx", (unsigned long)r.x1);
+	TAP_CHECK(r.x2 == 0 && r.x3 == 0, "unused result registers are zero");
+	r = exo_call0(EXO_PSCI_VERSION);
+	TAP_CHECK(r.status == EXO_PSCI_VERSION_1_1, "PSCI_VERSION is 1.1");
+	TAP_CHECK(exo_call0(EXO_HVC(0xfff)).status == EXO_ENOTSUP,
+		  "unknown exo function: ENOTSUP");
+	TAP_CHECK(exo_call0(0x82000000u).status == EXO_ENOTSUP,
+		  "SiP-range function: ENOTSUP");
+	TAP_CHECK(exo_call0(EXO_HVC_VERSION | (1ull << 40)).status == EXO_OK,
+		  "upper half of x0 ignored (SMCCC: the ID is W0)");
+	TAP_CHECK(hvc_imm1() == EXO_ENOTSUP, "HVC #1: ENOTSUP");
+	TAP_CHECK(smc_call(EXO_PSCI_VERSION) == EXO_ENOTSUP, "SMC: ENOTSUP");
+}
+
+static void arguments(void)
+{
+	TAP_CHECK(exo_call1(EXO_HVC_CONSOLE_WRITE, 49).status == EXO_EINVAL,
+		  "CONSOLE_WRITE of 49 bytes: EINVAL");
+	TAP_CHECK(exo_frame_alloc(0, 0).status == EXO_EINVAL,
+		  "FRAME_ALLOC of 0 frames: EINVAL");
+	TAP_CHECK(exo_frame_alloc(EXO_FRAME_MAX_COUNT + 1, 0).status == EXO_EINVAL,
+		  "FRAME_ALLOC above the count limit: EINVAL");
+	TAP_CHECK(exo_frame_alloc(1, EXO_FRAME_MAX_ALIGN_LOG2 + 1).status ==
+			  EXO_EINVAL,
+		  "FRAME_ALLOC above the alignment limit: EINVAL");
+	TAP_CHECK(exo_call3(EXO_HVC_FRAME_ALLOC, 1, 0, 1).status == EXO_EINVAL,
+		  "FRAME_ALLOC with unknown flags: EINVAL");
+	TAP_CHECK(exo_frame_alloc_at(0x50000001ul, 1) == EXO_ERANGE,
+		  "FRAME_ALLOC_AT unaligned: ERANGE");
+	TAP_CHECK(exo_frame_alloc_at(0x1000, 1) == EXO_ERANGE,
+		  "FRAME_ALLOC_AT below RAM: ERANGE");
+	TAP_CHECK(exo_frame_alloc_at(0x7ffff000ul, 2) == EXO_ERANGE,
+		  "FRAME_ALLOC_AT across the end of RAM: ERANGE");
+	TAP_CHECK(exo_frame_alloc_at(0xfffffffffffff000ul, 16) == EXO_ERANGE,
+		  "FRAME_ALLOC_AT wrapping past 2^64: ERANGE");
+	TAP_CHECK(exo_frame_free(0x50000000ul, 0) == EXO_EINVAL,
+		  "FRAME_FREE of 0 frames: EINVAL");
+	TAP_CHECK(exo_frame_free(0x50000000ul, 1) == EXO_EPERM,
+		  "FRAME_FREE of a free frame: EPERM");
+	TAP_CHECK(exo_frame_query(0x50000004ul).status == EXO_ERANGE,
+		  "FRAME_QUERY unaligned: ERANGE");
+	TAP_CHECK(exo_frame_query(0x50000000ul).x1 == EXO_FRAME_FREE,
+		  "FRAME_QUERY of a free frame: FREE");
+}
+
+static void frames(void)
+{
+	struct exo_ret a = exo_frame_alloc(4, 2);
+	struct exo_ret q;
+
+	TAP_CHECK(a.status == EXO_OK && (a.x1 & 0x3fff) == 0,
+		  "FRAME_ALLOC of 4 frames aligned to 4 frames: 0x%lx",
+		  (unsigned long)a.x1);
+	q = exo_frame_query(a.x1);
+	TAP_CHECK(q.x1 == EXO_FRAME_OWNED && q.x2 == 1, "they are OWNED by me");
+	TAP_CHECK(exo_frame_free(a.x1, 4) == EXO_OK, "freed");
+	TAP_CHECK(exo_frame_free(a.x1, 4) == EXO_EPERM, "double free: EPERM");
+	q = exo_frame_query(a.x1);
+	TAP_CHECK(q.x1 == EXO_FRAME_FREE && q.x2 == 0, "they are FREE again");
+}
+
+/* A 2 MiB-aligned run is mapped as a stage-2 block; freeing one frame in
+ * its middle splits the block, and only that frame goes away. */
+static void blocks(void)
+{
+	struct exo_ret a = exo_frame_alloc(BLOCK_FRAMES, BLOCK_ALIGN_LOG2);
+	uint64_t hole, n;
+	volatile uint64_t *p;
+
+	TAP_CHECK(a.status == EXO_OK && (a.x1 & (BLOCK_FRAMES * 4096 - 1)) == 0,
+		  "FRAME_ALLOC of a 2 MiB-aligned 2 MiB run: 0x%lx",
+		  (unsigned long)a.x1);
+	if (a.status != EXO_OK)
+		return;
+	p = (volatile uint64_t *)(uintptr_t)a.x1;
+	for (uint64_t i = 0; i < BLOCK_FRAMES * 512; i += 512)
+		p[i] = i;
+	hole = a.x1 + 100 * 4096;
+	TAP_CHECK(exo_frame_free(hole, 1) == EXO_OK, "freed one frame inside it");
+	TAP_CHECK(exo_frame_query(hole).x2 == 0, "that frame is gone");
+	n = 0;
+	for (uint64_t i = 0; i < BLOCK_FRAMES * 512; i += 512)
+		n += (i != 100 * 512) && p[i] == i;
+	TAP_CHECK(n == BLOCK_FRAMES - 1, "the other %lu frames kept their data",
+		  (unsigned long)n);
+	TAP_CHECK(exo_frame_free(a.x1, 100) == EXO_OK &&
+			  exo_frame_free(hole + 4096, BLOCK_FRAMES - 101) == EXO_OK,
+		  "the rest freed around the hole");
+}
+
+/* Registers EL2 keeps for itself: a CPU without them would say UNDEFINED. */
+static void traps(void)
+{
+	unsigned before;
+
+	el1_set_sync_handler(ESR_EC_UNKNOWN, catch_undef);
+	before = undefs;
+	__asm__ volatile("msr cntp_ctl_el0, %0" : : "r"(1ul));
+	TAP_CHECK(undefs == before + 1,
+		  "EL1 physical timer write: undefined instruction");
+	before = undefs;
+	__asm__ volatile("wfi");
+	TAP_CHECK(undefs == before, "WFI is a yield, not a fault");
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	calls();
+	arguments();
+	frames();
+	blocks();
+	traps();
+	return tap_done();
+}
