@@ -184,7 +184,8 @@ mkpkg = @mkdir -p $(dir $(1)); $(if $(Q),echo "  MKPKG   $(1)";) \
 # === guests: EL1 runtime and guest images (owner: el1) =====================
 # Every directory guests/<name>/ or tests/target/guests/<name>/ holding *.c
 # becomes $(OUT)/guests/<name>.elf: a static PIE (linked at 0, relocated by
-# el1/start.S) of its sources, the el1 runtime, lib and the arm64 libfdt.
+# el1/start.S) of its sources, the el1 runtime, libos, lib and the arm64
+# libfdt.
 # tools/check-pie rejects an image that is not ET_DYN or has a relocation
 # other than R_AARCH64_RELATIVE. docs/el1.md describes the image.
 
@@ -212,6 +213,9 @@ CHECK_PIE := tools/check-pie
 
 images: $(GUEST_IMAGES)
 guests: $(GUEST_IMAGES)
+# The system rules above were expanded before GUEST_IMAGES was set: give the
+# packages their images as prerequisites here (parallel builds need it).
+$(SYSTEM_PKGS): $(GUEST_IMAGES)
 .PHONY: guests
 
 $(OUT)/el1/%.c.o: %.c | $(FDT_HEADERS)

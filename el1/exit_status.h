@@ -16,6 +16,9 @@
 #define EL1_EXIT_MMU 122
 /* An exception while reporting an unhandled exception. */
 #define EL1_EXIT_NESTED_FAULT 121
+/* The library OS refused to start (unknown heap policy, bad libos option);
+ * libos printed why. */
+#define EL1_EXIT_LIBOS 122
 /* Unhandled synchronous exception: this plus ESR_EL1.EC (128..191). */
 #define EL1_EXIT_SYNC_BASE 128
 /* Unhandled IRQ, FIQ, SError: this plus the vector type (193..195). */

@@ -1,14 +1,17 @@
 /*
  * el1_main: from the relocated, stack-guarded entry to the guest's main().
  * Starts the console, checks the image relocated cleanly, reads the guest
- * DTB, then runs main() and exits with its status. Owns no policy: memory
- * management is the library OS's, started by the guest.
+ * DTB, starts the library OS (libos_init) with the DTB's choices, then
+ * runs main() and exits with its status. Owns no policy: memory management
+ * is the library OS's.
  */
 #include <el1/el1.h>
+#include <el1/exit_status.h>
 #include <exo/hypercall.h>
 #include <lib/panic.h>
 #include <lib/print.h>
 #include <libos/mm/mm.h>
+#include <libos/libos.h>
 
 /* Written by el1/start.S: .rela.dyn entries it could not apply, and the
  * physical address it was loaded at. */
@@ -28,6 +31,8 @@ _Noreturn void el1_main(const void *dtb_pa)
 {
 	const void *dtb;
 	const char *err;
+	struct libos_config os;
+	int status;
 
 	/* Running at the high VA with the MMU on (el1/start.S): everything
 	 * physical is reached through libos's direct map from here on. */
@@ -45,5 +50,11 @@ _Noreturn void el1_main(const void *dtb_pa)
 	boot_info.image_pa = el1_image_pa;
 	boot_info.image_start = (uint64_t)(uintptr_t)__image_start;
 	boot_info.image_end = (uint64_t)(uintptr_t)__image_end;
-	exo_exit(main(boot_info.argc, boot_info.argv));
+	os = (struct libos_config){ boot_info.name, boot_info.heap_policy,
+				    boot_info.argc, boot_info.argv };
+	if (libos_init(&os) != LIBOS_OK)
+		exo_exit(EL1_EXIT_LIBOS);
+	status = main(boot_info.argc, boot_info.argv);
+	libos_fini();
+	exo_exit(status);
 }

@@ -1,28 +1,61 @@
-"""The default system: three guests boot from the manifest, print through
-EL2, end, and EL2 prints the summary and powers off with every frame back."""
+"""The default system: hello, counter and three heapwork guests (tlsf, buddy,
+slab) boot from the manifest, print through EL2 and end; the heapwork guests
+agree on the workload's checksum and print their heap stats; EL2 prints the
+summary and powers off with every frame back."""
+import re
+
 from conftest import expect_clean, guest_lines, no_leak, summary
+
+GUESTS = ("hello", "counter", "heap-tlsf", "heap-buddy", "heap-slab")
+HEAPWORK = {"heap-tlsf": "tlsf", "heap-buddy": "buddy", "heap-slab": "slab"}
+CHECKSUM = re.compile(r"^checksum (0x[0-9a-f]{16})$")
+
+
+def checksum(lines):
+    sums = [m.group(1) for m in map(CHECKSUM.match, lines) if m]
+    assert len(sums) == 1, lines
+    return sums[0]
 
 
 def test_default_system(boot):
     r = boot.system("default")
     expect_clean(r)
     rows = summary(r)
-    assert set(rows) == {"hello", "counter", "counter2"}
+    assert set(rows) == set(GUESTS)
     for row in rows.values():
         assert row.state == "exited" and row.status == 0, row
         assert row.hypercalls > 0 and row.frames > 0
-    assert [rows[n].vmid for n in ("hello", "counter", "counter2")] == [1, 2, 3]
-    assert rows["counter"].heap == "buddy" and rows["counter2"].heap == "slab"
+    assert [rows[n].vmid for n in GUESTS] == [1, 2, 3, 4, 5]
+    for name, policy in HEAPWORK.items():
+        assert rows[name].heap == policy
     assert "hello from hello" in guest_lines(r, "hello")
-    assert "[el2] result: 3 of 3 guests succeeded" in r.lines
+    assert f"[el2] result: {len(GUESTS)} of {len(GUESTS)} guests succeeded" \
+        in r.lines
     no_leak(r)
+
+
+def test_default_heapwork_guests_agree(boot):
+    r = boot.system("default")
+    expect_clean(r)
+    sums = set()
+    for name, policy in HEAPWORK.items():
+        lines = guest_lines(r, name)
+        assert "heapwork: ok (0 errors)" in lines, lines
+        sums.add(checksum(lines))
+        heap = [l for l in lines if l.startswith(f"libos: heap {policy}: ")]
+        assert any("B in use" in l and "fragmentation" in l for l in heap)
+        assert any("footprint" in l for l in heap)
+        assert any(l.startswith("libos: frames: ") for l in lines)
+        assert "libos: table pages: 0" in lines
+    assert len(sums) == 1, f"policies disagree on the checksum: {sums}"
 
 
 def test_release_build_runs_the_default_system(boot):
     r = boot.system("default", kernel="exo-el2.elf")
     expect_clean(r)
     assert "debug:" not in r.output
-    assert "[el2] result: 3 of 3 guests succeeded" in r.lines
+    assert f"[el2] result: {len(GUESTS)} of {len(GUESTS)} guests succeeded" \
+        in r.lines
 
 
 def test_debug_build_checks_invariants(boot):

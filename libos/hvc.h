@@ -1,0 +1,26 @@
+/*
+ * The hypercalls libos makes, as plain functions: libos/arch/hvc.c issues
+ * them on AArch64 (through include/exo/hypercall.h), the host tests replace
+ * them with a simulated EL2 (tests/host/fake_libos_hvc.c). Statuses are
+ * EXO_OK or a negative exo error (include/exo/errors.h).
+ *
+ * Owns: nothing but the calls. Never: decides anything (libos/pool does).
+ */
+#ifndef EXO_LIBOS_HVC_H
+#define EXO_LIBOS_HVC_H
+
+#include <stdint.h>
+
+/* FRAME_ALLOC: count frames aligned to 2^align_log2 frames -> *pa. */
+int64_t libos_hvc_frame_alloc(uint64_t count, unsigned align_log2,
+			      uint64_t *pa);
+/* FRAME_FREE: count frames at pa back to EL2 (scrubbed there). */
+int64_t libos_hvc_frame_free(uint64_t pa, uint64_t count);
+
+struct libos_vm_info {
+	uint64_t vmid, quota, charged; /* charged: frames, tables included */
+};
+/* VM_INFO. */
+int64_t libos_hvc_vm_info(struct libos_vm_info *info);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * The library OS as a guest sees it: start-up from the runtime, the
+ * guest's heap (malloc-like entry points over the policy the manifest
+ * chose), and statistics.
+ *
+ * Owns: the guest's one frame pool and one heap, and their options.
+ * Never: includes el1 (the runtime fills struct libos_config), or knows
+ * how a policy lays out memory (libos/heap does).
+ *
+ * Options libos takes from the guest's arguments (the guest sees them too
+ * and should ignore them):
+ *   --stats                 print libos_stats_print() when main returns
+ *   --pool-high-water=N     free frames the pool keeps before giving whole
+ *                           chunks back to EL2 (default 64)
+ */
+#ifndef EXO_LIBOS_LIBOS_H
+#define EXO_LIBOS_LIBOS_H
+
+#include <libos/heap/heap.h>
+#include <libos/hvc.h>
+#include <libos/pool/pool.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define LIBOS_DEFAULT_POLICY "tlsf"
+
+struct libos_config {
+	const char *name;	 /* the guest's, for messages */
+	const char *heap_policy; /* NULL: LIBOS_DEFAULT_POLICY */
+	int argc;
+	char **argv; /* argv[argc] == NULL */
+};
+
+enum libos_error {
+	LIBOS_OK = 0,
+	LIBOS_EPOLICY = -1, /* unknown heap policy */
+	LIBOS_EOPTION = -2, /* malformed libos option */
+};
+
+/*
+ * Checks the configuration and sets up the pool. Prints what is wrong and
+ * returns a libos_error if the guest cannot start. The heap itself is
+ * created at the first allocation: a guest that never allocates holds no
+ * frames for it.
+ */
+int libos_init(const struct libos_config *cfg);
+/* When main has returned: prints the stats if --stats was given. */
+void libos_fini(void);
+
+/* The C library's allocation functions over the guest's heap. */
+void *libos_malloc(size_t size);
+void libos_free(void *ptr);
+void *libos_realloc(void *ptr, size_t size);
+void *libos_calloc(size_t n, size_t size);
+void *libos_aligned_alloc(size_t align, size_t size);
+size_t libos_usable_size(const void *ptr);
+
+/* NULL when the heap and pool are consistent (O(heap), for tests). */
+const char *libos_check(void);
+
+struct libos_stats {
+	const char *policy;
+	bool heap_created;
+	struct heap_stats heap;
+	struct pool_stats pool;
+	uint64_t table_pages; /* stage-1 table pages: 0 while the MMU is off */
+	bool vm_valid;	      /* vm holds what VM_INFO said */
+	struct libos_vm_info vm;
+};
+
+void libos_stats(struct libos_stats *st);
+/* Frames, table pages, EL2's view (VM_INFO) and the heap, one per line,
+ * each starting "libos: ". */
+void libos_stats_print(void);
+
+#endif

@@ -1,0 +1,370 @@
+/*
+ * The frame pool (libos/pool/pool.h): chunks from the source, one free bit
+ * per frame, buddy-aligned placement of runs, and giving whole free chunks
+ * back above the high-water mark.
+ *
+ * Owns: struct pool's chunk table and counters. Never: touches the memory
+ * of a frame, or calls the source for anything but whole chunks.
+ */
+#include "libos/pool/pool.h"
+
+#include <string.h>
+
+static uint64_t chunk_frames(const struct pool_chunk *c)
+{
+	return (uint64_t)1 << c->order;
+}
+
+static uint64_t chunk_end(const struct pool_chunk *c)
+{
+	return c->pa + (chunk_frames(c) << POOL_FRAME_SHIFT);
+}
+
+/* Smallest k with 2^k >= n; n >= 1. */
+static unsigned order_for(uint64_t n)
+{
+	unsigned k = 0;
+
+	while (((uint64_t)1 << k) < n)
+		k++;
+	return k;
+}
+
+/* Bits [lo, hi) of a word, 0 <= lo < hi <= 64. */
+static uint64_t word_mask(unsigned lo, unsigned hi)
+{
+	uint64_t m =
+	    hi - lo == 64 ? ~(uint64_t)0 : (((uint64_t)1 << (hi - lo)) - 1);
+
+	return m << lo;
+}
+
+enum range_op { RANGE_SET, RANGE_CLEAR, RANGE_ALL_SET, RANGE_ALL_CLEAR };
+
+/* Applies op to frames [first, first + n) of c; the tests return whether
+ * every bit matched, the updates true. */
+static bool range(struct pool_chunk *c, uint64_t first, uint64_t n,
+		  enum range_op op)
+{
+	uint64_t end = first + n;
+
+	for (uint64_t w = first / 64; w * 64 < end; w++) {
+		unsigned lo = w * 64 > first ? 0 : (unsigned)(first - w * 64);
+		unsigned hi =
+		    end >= w * 64 + 64 ? 64 : (unsigned)(end - w * 64);
+		uint64_t m = word_mask(lo, hi);
+
+		switch (op) {
+		case RANGE_SET:
+			c->free_map[w] |= m;
+			break;
+		case RANGE_CLEAR:
+			c->free_map[w] &= ~m;
+			break;
+		case RANGE_ALL_SET:
+			if ((c->free_map[w] & m) != m)
+				return false;
+			break;
+		case RANGE_ALL_CLEAR:
+			if (c->free_map[w] & m)
+				return false;
+			break;
+		}
+	}
+	return true;
+}
+
+/* Bits at multiples of 2^k in a word, k < 6. */
+static uint64_t aligned_starts(unsigned k)
+{
+	uint64_t m = 0;
+
+	for (unsigned i = 0; i < 64; i += 1u << k)
+		m |= (uint64_t)1 << i;
+	return m;
+}
+
+/* First free, naturally aligned block of 2^k frames in c; -1 if none. */
+static int64_t find_block(const struct pool_chunk *c, unsigned k)
+{
+	uint64_t words = (chunk_frames(c) + 63) / 64;
+
+	if (k > c->order || c->nfree < ((uint64_t)1 << k))
+		return -1;
+	if (k >= 6) {
+		uint64_t step = (uint64_t)1 << (k - 6);
+
+		for (uint64_t w = 0; w < words; w += step) {
+			uint64_t i = 0;
+
+			while (i < step && c->free_map[w + i] == ~(uint64_t)0)
+				i++;
+			if (i == step)
+				return (int64_t)(w * 64);
+		}
+		return -1;
+	}
+	for (uint64_t w = 0; w < words; w++) {
+		uint64_t m = c->free_map[w];
+
+		/* Bit i survives when bits i .. i + 2^k - 1 are all free. */
+		for (unsigned s = 1; s < (1u << k); s <<= 1)
+			m &= m >> s;
+		m &= aligned_starts(k);
+		if (m)
+			return (int64_t)(w * 64 + (uint64_t)__builtin_ctzll(m));
+	}
+	return -1;
+}
+
+void pool_init(struct pool *p, const struct pool_source *src,
+	       unsigned batch_order, uint64_t high_water)
+{
+	memset(p, 0, sizeof(*p));
+	p->src = *src;
+	p->batch_order =
+	    batch_order > POOL_MAX_ORDER ? POOL_MAX_ORDER : batch_order;
+	p->high_water = high_water;
+	p->st.high_water = high_water;
+}
+
+static struct pool_chunk *free_slot(struct pool *p)
+{
+	for (unsigned i = 0; i < POOL_MAX_CHUNKS; i++)
+		if (!p->chunks[i].used)
+			return &p->chunks[i];
+	return NULL;
+}
+
+/* One chunk of 2^order frames from the source, all free; NULL if refused. */
+static struct pool_chunk *chunk_get(struct pool *p, unsigned order)
+{
+	struct pool_chunk *c = free_slot(p);
+	uint64_t pa;
+
+	if (!c)
+		return NULL;
+	if (p->src.alloc(p->src.ctx, order, &pa) != 0 ||
+	    pa % (POOL_FRAME_SIZE << order)) {
+		p->st.src_failures++;
+		return NULL;
+	}
+	memset(c, 0, sizeof(*c));
+	c->used = true;
+	c->pa = pa;
+	c->order = order;
+	c->nfree = (unsigned)((uint64_t)1 << order);
+	range(c, 0, c->nfree, RANGE_SET);
+	p->st.src_allocs++;
+	p->st.chunks++;
+	p->st.frames_from_src += c->nfree;
+	p->st.frames_held += c->nfree;
+	p->st.frames_free += c->nfree;
+	if (p->st.frames_held > p->st.peak_held)
+		p->st.peak_held = p->st.frames_held;
+	return c;
+}
+
+/* Gives a wholly free chunk back; false (chunk kept) if the source refuses. */
+static bool chunk_put(struct pool *p, struct pool_chunk *c)
+{
+	uint64_t n = chunk_frames(c);
+
+	if (p->src.free(p->src.ctx, c->pa, c->order) != 0) {
+		p->st.src_failures++;
+		return false;
+	}
+	c->used = false;
+	p->st.src_frees++;
+	p->st.chunks--;
+	p->st.frames_returned += n;
+	p->st.frames_held -= n;
+	p->st.frames_free -= n;
+	return true;
+}
+
+/* The fullest chunk with a free aligned block of 2^k frames: filling
+ * chunks that are already in use leaves the others free to go back. */
+static struct pool_chunk *best_chunk(struct pool *p, unsigned k, int64_t *first)
+{
+	struct pool_chunk *best = NULL;
+
+	for (unsigned i = 0; i < POOL_MAX_CHUNKS; i++) {
+		struct pool_chunk *c = &p->chunks[i];
+		int64_t at;
+
+		if (!c->used || (best && c->nfree >= best->nfree))
+			continue;
+		at = find_block(c, k);
+		if (at >= 0) {
+			best = c;
+			*first = at;
+		}
+	}
+	return best;
+}
+
+/* Batches double each time another quarter of the chunk table fills, so
+ * the table holds up to 16 * (1 + 2 + 4 + 8) batches. */
+static unsigned batch_order(const struct pool *p)
+{
+	uint64_t order = p->batch_order + p->st.chunks / (POOL_MAX_CHUNKS / 4);
+
+	return order > POOL_MAX_ORDER ? POOL_MAX_ORDER : (unsigned)order;
+}
+
+static struct pool_chunk *chunk_for(struct pool *p, unsigned k, int64_t *first)
+{
+	struct pool_chunk *c = best_chunk(p, k, first);
+	unsigned order = k > batch_order(p) ? k : batch_order(p);
+
+	if (c)
+		return c;
+	c = chunk_get(p, order);
+	/* Short of quota for a whole batch: exactly what is needed. */
+	if (!c && order > k)
+		c = chunk_get(p, k);
+	*first = 0;
+	return c;
+}
+
+bool pool_alloc(struct pool *p, uint64_t count, uint64_t *pa)
+{
+	struct pool_chunk *c;
+	int64_t first;
+
+	if (count == 0 || count > POOL_MAX_RUN) {
+		p->st.failures++;
+		return false;
+	}
+	c = chunk_for(p, order_for(count), &first);
+	if (!c) {
+		p->st.failures++;
+		return false;
+	}
+	range(c, (uint64_t)first, count, RANGE_CLEAR);
+	c->nfree -= (unsigned)count;
+	p->st.frames_free -= count;
+	p->st.allocs++;
+	*pa = c->pa + ((uint64_t)first << POOL_FRAME_SHIFT);
+	return true;
+}
+
+static struct pool_chunk *chunk_of(struct pool *p, uint64_t pa)
+{
+	for (unsigned i = 0; i < POOL_MAX_CHUNKS; i++) {
+		struct pool_chunk *c = &p->chunks[i];
+
+		if (c->used && pa >= c->pa && pa < chunk_end(c))
+			return c;
+	}
+	return NULL;
+}
+
+/* Gives back wholly free chunks while more than high_water frames are free. */
+static uint64_t release_above(struct pool *p, uint64_t high_water)
+{
+	uint64_t before = p->st.frames_returned;
+
+	for (unsigned i = 0; i < POOL_MAX_CHUNKS; i++) {
+		struct pool_chunk *c = &p->chunks[i];
+
+		if (p->st.frames_free <= high_water)
+			break;
+		if (c->used && c->nfree == chunk_frames(c) && !chunk_put(p, c))
+			break;
+	}
+	return p->st.frames_returned - before;
+}
+
+bool pool_free(struct pool *p, uint64_t pa, uint64_t count)
+{
+	struct pool_chunk *c = chunk_of(p, pa);
+	uint64_t first;
+
+	if (!c || count == 0 || count > POOL_MAX_RUN || pa % POOL_FRAME_SIZE)
+		goto bad;
+	first = (pa - c->pa) >> POOL_FRAME_SHIFT;
+	if (first + count > chunk_frames(c) ||
+	    !range(c, first, count, RANGE_ALL_CLEAR))
+		goto bad;
+	range(c, first, count, RANGE_SET);
+	c->nfree += (unsigned)count;
+	p->st.frames_free += count;
+	p->st.frees++;
+	if (p->st.frames_free > p->high_water)
+		release_above(p, p->high_water);
+	return true;
+bad:
+	p->st.bad_frees++;
+	return false;
+}
+
+uint64_t pool_trim(struct pool *p)
+{
+	return release_above(p, 0);
+}
+
+void pool_set_high_water(struct pool *p, uint64_t high_water)
+{
+	p->high_water = high_water;
+	p->st.high_water = high_water;
+	release_above(p, high_water);
+}
+
+void pool_stats(const struct pool *p, struct pool_stats *st)
+{
+	*st = p->st;
+	st->frames_in_use = p->st.frames_held - p->st.frames_free;
+}
+
+static const char *check_chunk(const struct pool_chunk *c)
+{
+	uint64_t n = chunk_frames(c), words = (n + 63) / 64, set = 0;
+
+	if (c->order > POOL_MAX_ORDER)
+		return "chunk order above POOL_MAX_ORDER";
+	if (c->pa % (POOL_FRAME_SIZE << c->order))
+		return "chunk not aligned to its size";
+	for (uint64_t w = 0; w < POOL_MAP_WORDS; w++) {
+		unsigned bits = n >= 64 ? 64 : (unsigned)n;
+		uint64_t valid = w < words ? word_mask(0, bits) : 0;
+
+		if (c->free_map[w] & ~valid)
+			return "free bit set beyond the end of a chunk";
+		set += (uint64_t)__builtin_popcountll(c->free_map[w]);
+	}
+	return set == c->nfree ? NULL : "chunk nfree differs from its bitmap";
+}
+
+const char *pool_check(const struct pool *p)
+{
+	uint64_t held = 0, nfree = 0, chunks = 0;
+
+	for (unsigned i = 0; i < POOL_MAX_CHUNKS; i++) {
+		const struct pool_chunk *c = &p->chunks[i];
+		const char *err;
+
+		if (!c->used)
+			continue;
+		err = check_chunk(c);
+		if (err)
+			return err;
+		for (unsigned j = 0; j < i; j++) {
+			const struct pool_chunk *o = &p->chunks[j];
+
+			if (o->used && o->pa < chunk_end(c) &&
+			    c->pa < chunk_end(o))
+				return "two chunks overlap";
+		}
+		held += chunk_frames(c);
+		nfree += c->nfree;
+		chunks++;
+	}
+	if (held != p->st.frames_held || nfree != p->st.frames_free ||
+	    chunks != p->st.chunks)
+		return "pool counters differ from the chunks";
+	if (p->st.frames_from_src - p->st.frames_returned != held)
+		return "frames from the source minus returned != held";
+	return NULL;
+}

@@ -1,0 +1,114 @@
+/*
+ * libos frame pool: the guest's cache of physical frames between EL2 and
+ * everything in libos that needs frames (the heap, later stage-1 tables).
+ *
+ * Frames come from a source (on target EL2's FRAME_ALLOC / FRAME_FREE) in
+ * chunks: naturally aligned runs of 2^k frames, one source call each, at
+ * least 2^batch_order frames so that single-frame requests rarely reach
+ * EL2 (batches double as the chunk table fills). Inside a chunk one bit per
+ * frame says "free in the pool": a single frame is one bit scan; a run of n
+ * frames is placed buddy-style in a naturally aligned block of 2^ceil(log2 n)
+ * frames (only n are taken, the tail stays free) and coalescing is implicit in
+ * the bitmap. When more than high_water frames sit free, whole free chunks go
+ * back to the source.
+ *
+ * Owns: which frames the guest holds and which of them are handed out.
+ * Never: reads or writes a frame's contents (its state lives outside the
+ * frames, so it works before and after the MMU is on), converts addresses
+ * (callers use libos/addr.h), or locks (one pool per CPU, or the caller
+ * serialises).
+ */
+#ifndef EXO_LIBOS_POOL_H
+#define EXO_LIBOS_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define POOL_FRAME_SHIFT 12
+#define POOL_FRAME_SIZE	 ((uint64_t)1 << POOL_FRAME_SHIFT)
+/* Largest chunk, and so largest run: 2^9 frames (2 MiB). */
+#define POOL_MAX_ORDER 9
+#define POOL_MAX_RUN   ((uint64_t)1 << POOL_MAX_ORDER)
+/* Chunks held at once: up to 128 MiB in 2 MiB chunks. */
+#define POOL_MAX_CHUNKS 64
+#define POOL_MAP_WORDS	(POOL_MAX_RUN / 64)
+
+#define POOL_DEFAULT_BATCH_ORDER 4  /* 16 frames (64 KiB) per source call */
+#define POOL_DEFAULT_HIGH_WATER	 64 /* free frames kept before giving back */
+
+/*
+ * Where frames come from. alloc returns 0 and the physical address of
+ * 2^order frames aligned to their size in *pa, or a negative error; free
+ * gives back exactly such a run, and returns 0 or a negative error.
+ */
+struct pool_source {
+	int (*alloc)(void *ctx, unsigned order, uint64_t *pa);
+	int (*free)(void *ctx, uint64_t pa, unsigned order);
+	void *ctx;
+};
+
+struct pool_chunk {
+	uint64_t pa;	/* first frame, aligned to 2^order frames */
+	unsigned order; /* 2^order frames */
+	unsigned nfree; /* set bits in free_map */
+	bool used;	/* slot holds a chunk */
+	uint64_t free_map[POOL_MAP_WORDS]; /* bit i: frame i is free */
+};
+
+struct pool_stats {
+	uint64_t frames_held;	  /* from the source, not given back: now */
+	uint64_t frames_free;	  /* held and not handed out */
+	uint64_t frames_in_use;	  /* handed out */
+	uint64_t frames_from_src; /* obtained from the source, in all */
+	uint64_t frames_returned; /* given back to the source, in all */
+	uint64_t peak_held;
+	uint64_t chunks; /* held now */
+	uint64_t src_allocs, src_frees, src_failures;
+	uint64_t allocs, frees; /* successful calls */
+	uint64_t failures;	/* allocations that returned no frames */
+	uint64_t bad_frees;	/* frees of frames not handed out */
+	uint64_t high_water;
+};
+
+struct pool {
+	struct pool_source src;
+	unsigned batch_order;
+	uint64_t high_water;
+	struct pool_chunk chunks[POOL_MAX_CHUNKS];
+	struct pool_stats st;
+};
+
+/* Empty pool over src; batch_order <= POOL_MAX_ORDER. */
+void pool_init(struct pool *p, const struct pool_source *src,
+	       unsigned batch_order, uint64_t high_water);
+/* Changes when free chunks go back; gives back at once what is above it. */
+void pool_set_high_water(struct pool *p, uint64_t high_water);
+
+/*
+ * count frames (1..POOL_MAX_RUN), contiguous, the first aligned to
+ * 2^ceil(log2 count) frames. Returns false (and counts a failure) when
+ * neither the pool nor the source has them.
+ */
+bool pool_alloc(struct pool *p, uint64_t count, uint64_t *pa);
+static inline bool pool_alloc_frame(struct pool *p, uint64_t *pa)
+{
+	return pool_alloc(p, 1, pa);
+}
+
+/*
+ * Gives back count frames at pa, all handed out by this pool (any sub-run
+ * of what pool_alloc returned). Anything else changes nothing, counts a
+ * bad free and returns false.
+ */
+bool pool_free(struct pool *p, uint64_t pa, uint64_t count);
+
+/* Returns every wholly free chunk to the source; the frames given back. */
+uint64_t pool_trim(struct pool *p);
+
+void pool_stats(const struct pool *p, struct pool_stats *st);
+
+/* NULL when the bitmaps, counters and chunks agree, else what is wrong. */
+const char *pool_check(const struct pool *p);
+
+#endif

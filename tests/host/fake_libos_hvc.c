@@ -1,0 +1,116 @@
+/*
+ * Host implementation of libos/hvc.h over a simulated EL2 (see
+ * fake_libos_hvc.h). Owns the arena and its ledger; never frees the arena
+ * (the tests run in one process and reuse it).
+ */
+#include "fake_libos_hvc.h"
+
+#include <criterion/criterion.h>
+#include <exo/errors.h>
+#include <libos/hvc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FRAME	    4096u
+#define ARENA_ALIGN (2u << 20)
+
+struct fake_el2 fake_el2;
+
+void fake_el2_reset(uint64_t quota)
+{
+	uint8_t *arena = fake_el2.arena;
+
+	if (!arena)
+		arena =
+		    aligned_alloc(ARENA_ALIGN, (size_t)FAKE_EL2_FRAMES * FRAME);
+	cr_assert_not_null(arena);
+	memset(&fake_el2, 0, sizeof(fake_el2));
+	fake_el2.arena = arena;
+	fake_el2.quota = quota;
+}
+
+static uint64_t pa_of(uint64_t i)
+{
+	return (uint64_t)(uintptr_t)fake_el2.arena + i * FRAME;
+}
+
+static bool index_of(uint64_t pa, uint64_t count, uint64_t *i)
+{
+	uint64_t base = pa_of(0);
+
+	if (pa < base || pa % FRAME || count > FAKE_EL2_FRAMES ||
+	    (pa - base) / FRAME + count > FAKE_EL2_FRAMES)
+		return false;
+	*i = (pa - base) / FRAME;
+	return true;
+}
+
+bool fake_el2_owns(uint64_t pa, uint64_t count)
+{
+	uint64_t first;
+
+	if (!index_of(pa, count, &first))
+		return false;
+	for (uint64_t i = first; i < first + count; i++)
+		if (!fake_el2.owned[i])
+			return false;
+	return true;
+}
+
+static bool run_free(uint64_t first, uint64_t count)
+{
+	for (uint64_t i = first; i < first + count; i++)
+		if (fake_el2.owned[i])
+			return false;
+	return true;
+}
+
+int64_t libos_hvc_frame_alloc(uint64_t count, unsigned align_log2, uint64_t *pa)
+{
+	uint64_t step = (uint64_t)1 << align_log2;
+
+	fake_el2.alloc_calls++;
+	if (count == 0 || align_log2 > 18)
+		return EXO_EINVAL;
+	if (fake_el2.charged + count > fake_el2.quota) {
+		fake_el2.refused++;
+		return EXO_EQUOTA;
+	}
+	for (uint64_t i = 0; i + count <= FAKE_EL2_FRAMES; i += step) {
+		if (!run_free(i, count))
+			continue;
+		memset(fake_el2.arena + i * FRAME, 0, count * FRAME);
+		for (uint64_t j = i; j < i + count; j++)
+			fake_el2.owned[j] = true;
+		fake_el2.charged += count;
+		*pa = pa_of(i);
+		return EXO_OK;
+	}
+	fake_el2.refused++;
+	return EXO_ENOMEM;
+}
+
+int64_t libos_hvc_frame_free(uint64_t pa, uint64_t count)
+{
+	uint64_t first;
+
+	fake_el2.free_calls++;
+	if (!fake_el2_owns(pa, count) || !index_of(pa, count, &first)) {
+		fake_el2.bad_frees++;
+		return EXO_EPERM;
+	}
+	/* Scrubbed, as EL2 does, so a use after return shows. */
+	memset(fake_el2.arena + first * FRAME, 0x5a, count * FRAME);
+	for (uint64_t i = first; i < first + count; i++)
+		fake_el2.owned[i] = false;
+	fake_el2.charged -= count;
+	return EXO_OK;
+}
+
+int64_t libos_hvc_vm_info(struct libos_vm_info *info)
+{
+	info->vmid = 1;
+	info->quota = fake_el2.quota;
+	info->charged = fake_el2.charged;
+	return EXO_OK;
+}

@@ -1,0 +1,31 @@
+/*
+ * A simulated EL2 behind libos/hvc.h for the host tests: a 16 MiB arena of
+ * frames (2 MiB-aligned, so any natural alignment the pool asks for can be
+ * met), ownership per frame, a quota, and counters. FRAME_FREE checks the
+ * frames are owned, as EL2 does; a misuse is counted, never fatal, so a
+ * test can assert on it.
+ */
+#ifndef EXO_TESTS_FAKE_LIBOS_HVC_H
+#define EXO_TESTS_FAKE_LIBOS_HVC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define FAKE_EL2_FRAMES 4096
+
+struct fake_el2 {
+	uint8_t *arena; /* FAKE_EL2_FRAMES frames; PA == host address */
+	bool owned[FAKE_EL2_FRAMES];
+	uint64_t quota;	  /* frames the guest may hold */
+	uint64_t charged; /* frames it holds */
+	uint64_t alloc_calls, free_calls, refused, bad_frees;
+};
+
+extern struct fake_el2 fake_el2;
+
+/* Forgets every frame (the arena stays) and sets the quota. */
+void fake_el2_reset(uint64_t quota);
+/* Whether [pa, pa + count frames) lies in the arena and is all owned. */
+bool fake_el2_owns(uint64_t pa, uint64_t count);
+
+#endif

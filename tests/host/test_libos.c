@@ -1,0 +1,161 @@
+/*
+ * libos/libos.c on a simulated EL2 (fake_libos_hvc.c): start-up (policy
+ * names, default, options), the malloc-like entry points for every policy,
+ * the heap created at the first allocation, frames back to EL2 through the
+ * pool, and the stats report.
+ */
+#include "fake_libos_hvc.h"
+
+#include <criterion/criterion.h>
+#include <lib/print.h>
+#include <libos/libos.h>
+#include <stdio.h>
+#include <string.h>
+
+static char out[8192];
+static size_t out_len;
+
+static void capture(const char *s, size_t n)
+{
+	if (n > sizeof(out) - 1 - out_len)
+		n = sizeof(out) - 1 - out_len;
+	memcpy(out + out_len, s, n);
+	out_len += n;
+	out[out_len] = '\0';
+}
+
+static int start(const char *policy, int argc, char **argv)
+{
+	struct libos_config cfg = {"t", policy, argc, argv};
+
+	fake_el2_reset(2048);
+	out_len = 0;
+	out[0] = '\0';
+	print_set_console(capture, "");
+	return libos_init(&cfg);
+}
+
+static char *no_args[] = {"t", NULL};
+
+Test(libos, unknown_policy_lists_the_valid_ones)
+{
+	cr_assert_eq(start("jemalloc", 1, no_args), LIBOS_EPOLICY);
+	cr_assert(strstr(out, "libos: t: heap: unknown policy 'jemalloc' "
+			      "(valid: bump, freelist, buddy, slab, tlsf)"),
+		  "%s", out);
+	cr_assert_null(libos_malloc(16), "a heap after a refused start");
+	cr_assert_eq(fake_el2.charged, 0);
+}
+
+Test(libos, no_policy_means_tlsf)
+{
+	struct libos_stats st;
+
+	cr_assert_eq(start(NULL, 1, no_args), LIBOS_OK);
+	libos_stats(&st);
+	cr_assert_str_eq(st.policy, "tlsf");
+}
+
+Test(libos, bad_option_is_refused)
+{
+	char *argv[] = {"t", "--pool-high-water=12x", NULL};
+
+	cr_assert_eq(start("tlsf", 2, argv), LIBOS_EOPTION);
+	cr_assert(strstr(out, "bad option '--pool-high-water=12x'"), "%s", out);
+}
+
+Test(libos, heap_is_created_at_the_first_allocation)
+{
+	struct libos_stats st;
+	void *p;
+
+	cr_assert_eq(start("slab", 1, no_args), LIBOS_OK);
+	cr_assert_eq(fake_el2.charged, 0, "frames taken before any malloc");
+	libos_stats(&st);
+	cr_assert_not(st.heap_created);
+	p = libos_malloc(100);
+	cr_assert_not_null(p);
+	libos_stats(&st);
+	cr_assert(st.heap_created);
+	cr_assert_eq(st.pool.frames_held, fake_el2.charged);
+	cr_assert_gt(fake_el2.charged, 0);
+	libos_free(p);
+}
+
+static void exercise(const char *policy)
+{
+	char *a, *b, *z;
+	const char *err;
+
+	cr_assert_eq(start(policy, 1, no_args), LIBOS_OK, "%s", policy);
+	a = libos_malloc(1000);
+	cr_assert_not_null(a);
+	cr_assert_geq(libos_usable_size(a), 1000);
+	memset(a, 0xab, 1000);
+	a = libos_realloc(a, 20000);
+	cr_assert_not_null(a);
+	for (int i = 0; i < 1000; i++)
+		cr_assert_eq((unsigned char)a[i], 0xab,
+			     "%s: realloc lost byte %d", policy, i);
+	b = libos_aligned_alloc(4096, 100);
+	cr_assert_not_null(b);
+	cr_assert_eq((uintptr_t)b % 4096, 0);
+	z = libos_calloc(64, 64);
+	cr_assert_not_null(z);
+	for (int i = 0; i < 64 * 64; i++)
+		cr_assert_eq(z[i], 0);
+	cr_assert_null(libos_calloc(SIZE_MAX / 2, 4), "calloc overflow");
+	err = libos_check();
+	cr_assert_null(err, "%s: %s", policy, err);
+	libos_free(a);
+	libos_free(b);
+	libos_free(z);
+	libos_free(NULL);
+	err = libos_check();
+	cr_assert_null(err, "%s: %s", policy, err);
+}
+
+Test(libos, every_policy_through_the_entry_points)
+{
+	for (const char *const *n = heap_policy_names(); *n; n++)
+		exercise(*n);
+}
+
+Test(libos, frames_go_back_to_el2)
+{
+	char *argv[] = {"t", "--pool-high-water=0", NULL};
+	void *p[64];
+	uint64_t peak;
+	struct libos_stats st;
+
+	cr_assert_eq(start("tlsf", 2, argv), LIBOS_OK);
+	for (int i = 0; i < 64; i++)
+		cr_assert_not_null(p[i] = libos_malloc(8192));
+	peak = fake_el2.charged;
+	for (int i = 0; i < 64; i++)
+		libos_free(p[i]);
+	cr_assert_lt(fake_el2.charged, peak / 4, "%lu of %lu frames kept",
+		     (unsigned long)fake_el2.charged, (unsigned long)peak);
+	libos_stats(&st);
+	cr_assert_gt(st.pool.frames_returned, 0);
+	cr_assert_eq(st.pool.frames_free, 0);
+	cr_assert_eq(fake_el2.bad_frees, 0);
+}
+
+Test(libos, stats_at_exit_only_with_the_option)
+{
+	char *argv[] = {"t", "--stats", NULL};
+
+	cr_assert_eq(start("buddy", 1, no_args), LIBOS_OK);
+	libos_free(libos_malloc(10));
+	libos_fini();
+	cr_assert_eq(out_len, 0, "printed without --stats: %s", out);
+	cr_assert_eq(start("buddy", 2, argv), LIBOS_OK);
+	libos_free(libos_malloc(10));
+	libos_fini();
+	cr_assert(strstr(out, "libos: frames: "), "%s", out);
+	cr_assert(strstr(out, "libos: table pages: 0"), "%s", out);
+	cr_assert(strstr(out, "libos: vm info: quota 2048 frames"), "%s", out);
+	cr_assert(strstr(out, "libos: heap buddy: 0 B in use"), "%s", out);
+	cr_assert(strstr(out, "fragmentation"), "%s", out);
+}
