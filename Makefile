@@ -194,7 +194,6 @@ $(OUT)/systems/$(basename $(notdir $(1))).pkg: $(B)/$(basename $(1)).dtb \
 		$(GUEST_IMAGES) tools/mkpkg
 	$$(call mkpkg,$$@,$$<,$$(GUEST_IMAGES))
 endef
-$(foreach f,$(SYSTEM_DTS),$(eval $(call SYSTEM_RULE,$(f))))
 # === end of systems =========================================================
 
 # === guests: EL1 runtime and guest images (owner: el1) =====================
@@ -249,5 +248,9 @@ $(OUT)/guests/$(notdir $(1)).elf: $(call el1_obj,$(wildcard $(1)/*.c $(1)/*.S)) 
 endef
 $(foreach d,$(GUEST_DIRS),$(eval $(call GUEST_RULE,$(d))))
 # === end of guests ==========================================================
+
+# The package rules name $(GUEST_IMAGES) as prerequisites, which are
+# expanded when the rule is read: instantiate them only once it is defined.
+$(foreach f,$(SYSTEM_DTS),$(eval $(call SYSTEM_RULE,$(f))))
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
