@@ -94,8 +94,9 @@ static const char *elf_check_load(const struct elf64_phdr *ph,
 		return "segment's file bytes lie outside the file";
 	if (ph->p_filesz > ph->p_memsz)
 		return "filesz larger than memsz";
-	if (ph->p_memsz > ELF_MAX_SPAN ||
-	    ph->p_vaddr > UINT64_MAX - ELF_PAGE_SIZE - ph->p_memsz)
+	if (ph->p_memsz > ELF_MAX_SPAN)
+		return "segment spans more than 128 MiB";
+	if (ph->p_vaddr > UINT64_MAX - ELF_PAGE_SIZE - ph->p_memsz)
 		return "vaddr + memsz overflows";
 	if (ph->p_vaddr % ELF_PAGE_SIZE != ph->p_offset % ELF_PAGE_SIZE)
 		return "vaddr and offset differ modulo 4 KiB";

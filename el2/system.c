@@ -24,6 +24,9 @@ static struct bootpkg pkg;
 static struct manifest manifest;
 static struct vm vms[MANIFEST_MAX_GUESTS];
 static unsigned nr_vms;
+/* The package or manifest could not be read: nothing ran, and the verdict
+ * is a failure even though no guest failed. */
+static bool system_unusable;
 
 /* VM ids start at 1: 0 is EL2 in the frame DB. */
 #define FIRST_VM_ID 1
@@ -45,6 +48,8 @@ static void fail_guest(struct vm *vm, const char *name, const char *why)
 	vm->state = VM_FAILED;
 	vm->exit_status = -1;
 	vm->stop_reason = why;
+	/* Never configured: "-" keeps the summary row's last column. */
+	strncpy(vm->config.heap_policy, "-", sizeof(vm->config.heap_policy) - 1);
 	kprintf("error: %s\n", why);
 }
 
@@ -86,7 +91,7 @@ static bool read_manifest(uint64_t pkg_max)
 		return false;
 	}
 	if (manifest_parse(m.data, m.size, mem_ram_frames(), &manifest)) {
-		kprintf("error: manifest: %s\n", manifest.error);
+		kprintf("error: %s\n", manifest.error);	/* "manifest: ..." */
 		return false;
 	}
 	manifest_bind_images(&manifest, &pkg);
@@ -131,7 +136,9 @@ _Noreturn void system_start(uint64_t pkg_max, bool have_pkg)
 
 	if (have_pkg && read_manifest(pkg_max))
 		create_guests(arch_timer_freq());
-	else if (!have_pkg)
+	else if (have_pkg)
+		system_unusable = true;
+	else
 		kprintf("boot: no boot package at 0x%lx: no guests to run\n",
 			(unsigned long)EXO_BOOT_PKG_ADDR);
 	first = sched_first();
@@ -150,5 +157,8 @@ _Noreturn void el2_all_guests_done(void)
 	vm_kill_deadlocked(vms, nr_vms);
 	mem_totals(&t.frames_free, &t.frames_hyp, &t.frames_other);
 	ok = summary_print(vms, nr_vms, &t, arch_timer_freq());
-	arch_halt(ok ? 0 : 1);
+	if (system_unusable)
+		kprintf("boot failed: the boot package or manifest is unusable "
+			"(see the error above): no guest was run\n");
+	arch_halt(ok && !system_unusable ? 0 : 1);
 }

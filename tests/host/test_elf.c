@@ -246,7 +246,7 @@ Test(elf, oversized_segment_and_span)
 {
 	make_good();
 	phdr(1)->p_memsz = ELF_MAX_SPAN + 1;
-	expect_error(sizeof(img), "overflows");
+	expect_error(sizeof(img), "segment spans more than 128 MiB");
 	make_good();
 	/* Each segment small, but far apart. */
 	phdr(1)->p_vaddr = ELF_MAX_SPAN;

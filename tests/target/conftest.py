@@ -149,3 +149,44 @@ def no_leak(result):
 
 def fdtput(dtb, *args):
     subprocess.run(["fdtput", dtb] + list(args), check=True)
+
+
+TAP_LINE = re.compile(r"^(not )?ok\b\s*(\d+)?\s*(?:-\s*)?(.*)$")
+TAP_PLAN = re.compile(r"^1\.\.(\d+)\b")
+TAP_DIRECTIVE = re.compile(r"#\s*(SKIP|TODO)\b", re.I)
+
+
+def tap(result, guest):
+    """Reads the TAP a guest printed (`ok N - what`, `not ok N - what`, a
+    plan `1..N` first or last, `#` comments). Returns (passed, failed_lines):
+    the number of passing test lines (`# SKIP` counts as passing, and so
+    does `not ok ... # TODO`, as TAP says) and the failing lines as the
+    guest printed them. A missing plan, a count that is not the plan's or
+    numbers out of sequence add a failed line saying so (a guest that died
+    part-way must not pass)."""
+    passed, failed, seen, plan = 0, [], 0, None
+    for line in guest_lines(result, guest):
+        m = TAP_PLAN.match(line)
+        if m:
+            plan = int(m.group(1))
+            continue
+        m = TAP_LINE.match(line)
+        if not m:
+            continue
+        seen += 1
+        if m.group(2) is not None and int(m.group(2)) != seen:
+            failed.append(f"{line}  (TAP: test {seen} is numbered "
+                          f"{m.group(2)})")
+        directive = TAP_DIRECTIVE.search(m.group(3))
+        if not m.group(1) or (directive and
+                              directive.group(1).upper() == "TODO"):
+            passed += 1
+        else:
+            failed.append(line)
+    if plan is None:
+        failed.append(f"(TAP: guest '{guest}' printed no plan 1..N after "
+                      f"{seen} tests)")
+    elif plan != seen:
+        failed.append(f"(TAP: guest '{guest}' planned {plan} tests, ran "
+                      f"{seen})")
+    return passed, failed
