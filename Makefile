@@ -213,9 +213,6 @@ CHECK_PIE := tools/check-pie
 
 images: $(GUEST_IMAGES)
 guests: $(GUEST_IMAGES)
-# The system rules above were expanded before GUEST_IMAGES was set: give the
-# packages their images as prerequisites here (parallel builds need it).
-$(SYSTEM_PKGS): $(GUEST_IMAGES)
 .PHONY: guests
 
 $(OUT)/el1/%.c.o: %.c | $(FDT_HEADERS)
@@ -240,5 +237,22 @@ endef
 $(foreach d,$(GUEST_DIRS),$(eval $(call GUEST_RULE,$(d))))
 # === end of guests ==========================================================
 
-# === systems: a boot package per manifest ============================
+# === systems: a boot package per manifest ===================================
+# (After the guests: the rule's prerequisites need GUEST_IMAGES defined.)
+# guests/<name>.dts and tests/target/systems/<name>.dts each become
+# $(OUT)/systems/<name>.pkg holding the manifest and every guest image, so a
+# manifest may name any guest. `make run SYSTEM=<name>` boots one.
+SYSTEM ?= default
+SYSTEM_DTS := $(wildcard guests/*.dts tests/target/systems/*.dts)
+SYSTEM_PKGS := $(patsubst %.dts,$(OUT)/systems/%.pkg,$(notdir $(SYSTEM_DTS)))
+images: $(SYSTEM_PKGS)
+
+define SYSTEM_RULE
+$(OUT)/systems/$(basename $(notdir $(1))).pkg: $(B)/$(basename $(1)).dtb \
+		$(GUEST_IMAGES) tools/mkpkg
+	$$(call mkpkg,$$@,$$<,$$(GUEST_IMAGES))
+endef
+$(foreach f,$(SYSTEM_DTS),$(eval $(call SYSTEM_RULE,$(f))))
+# === end of systems =========================================================
+
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
