@@ -251,3 +251,55 @@ $(foreach d,$(GUEST_DIRS),$(eval $(call GUEST_RULE,$(d))))
 # === end of guests ==========================================================
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# === bench: native timings and on-target path lengths (docs/performance.md)
+# `make bench` runs everything (minutes); tools/run-tests runs the smoke
+# version. Native benchmarks are host C at -O2 without sanitizers: the
+# libos heap policies, the stage-1 engine and the frame DB, and the same
+# heap driver linked once per peer allocator (separate binaries, so no
+# symbols clash).
+BENCH_DIR := $(B)/bench
+BENCH_CC := $(HOST_CC)
+BENCH_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Iinclude -I. \
+	-DEXO_HOST -DNDEBUG -MMD -MP
+BENCH_HEAP_SRCS := $(wildcard libos/heap/*.c) lib/fmt.c
+BENCH_TABLE_SRCS := $(wildcard libos/mmu/*.c) el2/frames.c lib/fmt.c
+BENCH_PEERS := glibc jemalloc mimalloc tcmalloc
+BENCH_PEER_LIBS_glibc :=
+BENCH_PEER_LIBS_jemalloc := -ljemalloc
+BENCH_PEER_LIBS_mimalloc := -lmimalloc
+BENCH_PEER_LIBS_tcmalloc := -ltcmalloc_minimal
+BENCH_NATIVE := $(BENCH_DIR)/heapbench-exo $(BENCH_DIR)/tablebench \
+	$(patsubst %,$(BENCH_DIR)/heapbench-%,$(BENCH_PEERS))
+
+.PHONY: bench bench-native bench-smoke
+bench-native: $(BENCH_NATIVE)
+.SECONDARY: $(BENCH_DIR)/obj/tests/bench/native/heapbench.c.o
+
+bench: bench-native guests images
+	$(Q)tools/bench --build $(OUT) --out $(BENCH_DIR)
+
+$(BENCH_DIR)/obj/%.c.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  BENCHCC $<")
+	$(Q)$(BENCH_CC) $(BENCH_CFLAGS) -c $< -o $@
+
+$(BENCH_DIR)/obj/exo/%.c.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  BENCHCC $<  [exo]")
+	$(Q)$(BENCH_CC) $(BENCH_CFLAGS) -DBENCH_EXO -c $< -o $@
+
+$(BENCH_DIR)/heapbench-exo: $(patsubst %,$(BENCH_DIR)/obj/exo/%.o,\
+		tests/bench/native/heapbench.c $(BENCH_HEAP_SRCS))
+	@$(if $(Q),echo "  HOSTLD  $@")
+	$(Q)$(BENCH_CC) -o $@ $^
+
+$(BENCH_DIR)/tablebench: $(patsubst %,$(BENCH_DIR)/obj/%.o,\
+		tests/bench/native/tablebench.c $(BENCH_TABLE_SRCS))
+	@$(if $(Q),echo "  HOSTLD  $@")
+	$(Q)$(BENCH_CC) -o $@ $^
+
+$(BENCH_DIR)/heapbench-%: $(BENCH_DIR)/obj/tests/bench/native/heapbench.c.o
+	@$(if $(Q),echo "  HOSTLD  $@")
+	$(Q)$(BENCH_CC) -o $@ $^ $(BENCH_PEER_LIBS_$*) -ldl
+# === end of bench ===========================================================
