@@ -272,7 +272,12 @@ BENCH_PEER_LIBS_tcmalloc := -ltcmalloc_minimal
 BENCH_NATIVE := $(BENCH_DIR)/heapbench-exo $(BENCH_DIR)/tablebench \
 	$(patsubst %,$(BENCH_DIR)/heapbench-%,$(BENCH_PEERS))
 
-.PHONY: bench bench-native bench-smoke
+# The bench guest (guests/bench/) also links the libos heap policies.
+$(OUT)/guests/bench.elf: $(call el1_obj,$(wildcard libos/heap/*.c))
+# (SYSTEM_RULE's prerequisites miss the guest images: repack on change.)
+$(OUT)/systems/bench.pkg: $(OUT)/guests/bench.elf
+
+.PHONY: bench bench-native
 bench-native: $(BENCH_NATIVE)
 .SECONDARY: $(BENCH_DIR)/obj/tests/bench/native/heapbench.c.o
 
