@@ -102,13 +102,14 @@ help:
 	@echo "make test       all tests: host unit tests, then on-target tests"
 	@echo "make host-test  host unit tests only (Criterion, ASan+UBSan)"
 	@echo "make target-test on-target tests only (pytest in QEMU)"
+	@echo "make bench      benchmarks: table, build/bench/results.json (minutes)"
 	@echo "options: TOOLCHAIN=clang|gcc  V=1 (full commands)  CPU=max|cortex-a72"
 
 run: images
 	$(Q)tools/run --cpu $(CPU) --pkg $(OUT)/systems/$(SYSTEM).pkg $(EL2_IMAGE)
 
-test: all
-	$(Q)tools/run-tests --host $(HOST_TESTS) --build $(OUT)
+test: all bench-native
+	$(Q)tools/run-tests --host $(HOST_TESTS) --build $(OUT) --bench
 
 host-test: $(HOST_TESTS)
 	$(Q)tools/run-tests --host $(HOST_TESTS) --no-target
