@@ -102,13 +102,14 @@ help:
 	@echo "make test       all tests: host unit tests, then on-target tests"
 	@echo "make host-test  host unit tests only (Criterion, ASan+UBSan)"
 	@echo "make target-test on-target tests only (pytest in QEMU)"
+	@echo "make bench      benchmarks: table, build/bench/results.json (minutes)"
 	@echo "options: TOOLCHAIN=clang|gcc  V=1 (full commands)  CPU=max|cortex-a72"
 
 run: images
 	$(Q)tools/run --cpu $(CPU) --pkg $(OUT)/systems/$(SYSTEM).pkg $(EL2_IMAGE)
 
-test: all
-	$(Q)tools/run-tests --host $(HOST_TESTS) --build $(OUT)
+test: all bench-native
+	$(Q)tools/run-tests --host $(HOST_TESTS) --build $(OUT) --bench
 
 host-test: $(HOST_TESTS)
 	$(Q)tools/run-tests --host $(HOST_TESTS) --no-target
@@ -256,3 +257,60 @@ $(foreach f,$(SYSTEM_DTS),$(eval $(call SYSTEM_RULE,$(f))))
 # === end of systems =========================================================
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# === bench: native timings and on-target path lengths (docs/performance.md)
+# `make bench` runs everything (minutes); tools/run-tests runs the smoke
+# version. Native benchmarks are host C at -O2 without sanitizers: the
+# libos heap policies, the stage-1 engine and the frame DB, and the same
+# heap driver linked once per peer allocator (separate binaries, so no
+# symbols clash).
+BENCH_DIR := $(B)/bench
+BENCH_CC := $(HOST_CC)
+BENCH_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Iinclude -I. \
+	-DEXO_HOST -DNDEBUG -MMD -MP
+BENCH_HEAP_SRCS := $(wildcard libos/heap/*.c) lib/fmt.c
+BENCH_TABLE_SRCS := $(wildcard libos/mmu/*.c) el2/frames.c lib/fmt.c
+BENCH_PEERS := glibc jemalloc mimalloc tcmalloc
+BENCH_PEER_LIBS_glibc :=
+BENCH_PEER_LIBS_jemalloc := -ljemalloc
+BENCH_PEER_LIBS_mimalloc := -lmimalloc
+BENCH_PEER_LIBS_tcmalloc := -ltcmalloc_minimal
+BENCH_NATIVE := $(BENCH_DIR)/heapbench-exo $(BENCH_DIR)/tablebench \
+	$(patsubst %,$(BENCH_DIR)/heapbench-%,$(BENCH_PEERS))
+
+# The bench guest (guests/bench/) also links the libos heap policies.
+$(OUT)/guests/bench.elf: $(call el1_obj,$(wildcard libos/heap/*.c))
+# (SYSTEM_RULE's prerequisites miss the guest images: repack on change.)
+$(OUT)/systems/bench.pkg: $(OUT)/guests/bench.elf
+
+.PHONY: bench bench-native
+bench-native: $(BENCH_NATIVE)
+.SECONDARY: $(BENCH_DIR)/obj/tests/bench/native/heapbench.c.o
+
+bench: bench-native guests images
+	$(Q)tools/bench --build $(OUT) --out $(BENCH_DIR)
+
+$(BENCH_DIR)/obj/%.c.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  BENCHCC $<")
+	$(Q)$(BENCH_CC) $(BENCH_CFLAGS) -c $< -o $@
+
+$(BENCH_DIR)/obj/exo/%.c.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  BENCHCC $<  [exo]")
+	$(Q)$(BENCH_CC) $(BENCH_CFLAGS) -DBENCH_EXO -c $< -o $@
+
+$(BENCH_DIR)/heapbench-exo: $(patsubst %,$(BENCH_DIR)/obj/exo/%.o,\
+		tests/bench/native/heapbench.c $(BENCH_HEAP_SRCS))
+	@$(if $(Q),echo "  HOSTLD  $@")
+	$(Q)$(BENCH_CC) -o $@ $^
+
+$(BENCH_DIR)/tablebench: $(patsubst %,$(BENCH_DIR)/obj/%.o,\
+		tests/bench/native/tablebench.c $(BENCH_TABLE_SRCS))
+	@$(if $(Q),echo "  HOSTLD  $@")
+	$(Q)$(BENCH_CC) -o $@ $^
+
+$(BENCH_DIR)/heapbench-%: $(BENCH_DIR)/obj/tests/bench/native/heapbench.c.o
+	@$(if $(Q),echo "  HOSTLD  $@")
+	$(Q)$(BENCH_CC) -o $@ $^ $(BENCH_PEER_LIBS_$*) -ldl
+# === end of bench ===========================================================

@@ -160,6 +160,13 @@ void arch_el2_traps_init(void)
 	 * timer, which EL2 does not switch. */
 	write_sysreg(CNTHCTL_EL1PCTEN, cnthctl_el2);
 	write_sysreg(0, cntvoff_el2);
+	/* The PMU belongs to the guests (the benchmarks count path lengths
+	 * with it, docs/performance.md): every event counter is EL1's (HPMN
+	 * = PMCR_EL0.N), no access is trapped (TPM, TPMCR clear) and EL2 may
+	 * be counted (HPMD clear) when a filter asks for it with NSH. EL2
+	 * does not switch PMU state between guests. */
+	write_sysreg(PMCR_N(read_sysreg(pmcr_el0)) & MDCR_EL2_HPMN_MASK,
+		     mdcr_el2);
 	isb();
 }
 

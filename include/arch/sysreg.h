@@ -160,6 +160,24 @@ static inline unsigned parange_bits(uint64_t parange)
 #define CPACR_EL1_FPEN_MASK (UINT64_C(3) << CPACR_EL1_FPEN_SHIFT)
 #define CPACR_EL1_FPEN_NO_TRAP (UINT64_C(3) << CPACR_EL1_FPEN_SHIFT)
 
+/* PMU: PMCR_EL0, MDCR_EL2 and the event filters (PMCCFILTR_EL0,
+ * PMEVTYPER<n>_EL0). The filter's P/U bits exclude EL1/EL0; NSH includes
+ * EL2, which is otherwise never counted. */
+#define PMCR_E BIT(0)           /* enable the counters */
+#define PMCR_P BIT(1)           /* reset the event counters */
+#define PMCR_C BIT(2)           /* reset the cycle counter */
+#define PMCR_LC BIT(6)          /* cycle counter is 64 bits */
+#define PMCR_N(pmcr) FIELD_GET(pmcr, 11, 5)   /* event counters */
+#define PMCNTEN_C BIT(31)       /* PMCNTENSET/CLR_EL0: cycle counter */
+#define PMU_FILTER_P BIT(31)    /* do not count at EL1 */
+#define PMU_FILTER_U BIT(30)    /* do not count at EL0 */
+#define PMU_FILTER_NSH BIT(27)  /* count at EL2 */
+#define PMU_EVENT_INST_RETIRED 0x08
+#define MDCR_EL2_HPMN_MASK 0x1f /* counters EL1 and EL0 may use */
+#define MDCR_EL2_TPMCR BIT(5)   /* trap PMCR_EL0 accesses to EL2 */
+#define MDCR_EL2_TPM BIT(6)     /* trap all PMU accesses to EL2 */
+#define MDCR_EL2_HPMD BIT(17)   /* no counting at EL2 */
+
 #endif
 
 /* GICv3 CPU interface system registers (encodings, for old assemblers). */

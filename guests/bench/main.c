@@ -1,0 +1,308 @@
+/*
+ * bench: on-target path lengths, counted with the PMU under QEMU's
+ * -icount shift=0 (every count is then an exact, repeatable number of
+ * retired instructions). The cycle counter counts EL1 + EL2 (filter NSH),
+ * event counter 0 counts INST_RETIRED at EL2 only (filter P|U|NSH), so each
+ * figure comes as a total and its EL2 part. Each is the median over many
+ * repetitions, less the cost of reading the counters (measured the same
+ * way around nothing).
+ *
+ * Prints "BENCH <name> <value>" lines; tools/bench parses them. Roles:
+ *   bench [--reps=N]       measures (hypercall, frames, guest switch,
+ *                          stage-2 fault, heap policies)
+ *   bench --partner=N      yields N times, then exits: the other side of
+ *                          the guest-switch measurement
+ * Needs the PMU at EL1 (el2/arch/cpu.c: MDCR_EL2.HPMN, no TPM/TPMCR).
+ * Owns nothing in EL2 and changes nothing there; measures only.
+ */
+#include <arch/esr.h>
+#include <arch/sysreg.h>
+#include <el1/el1.h>
+#include <exo/hypercall.h>
+#include <lib/fmt.h>
+#include <lib/print.h>
+#include <libos/heap/heap.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define REPS_MAX 256
+#define REPS_DEFAULT 101
+#define FAULT_REPS 9            /* each fault prints a line at EL2 */
+#define FAULT_IPA 0x20000000ul  /* no RAM, no device: never mapped */
+#define FRAME_SIZE 4096u
+
+struct count {
+	uint64_t total, el2;
+};
+
+static unsigned reps = REPS_DEFAULT;
+static struct count overhead;
+static uint64_t samples_total[REPS_MAX], samples_el2[REPS_MAX];
+
+/* --- the PMU ----------------------------------------------------------- */
+
+static bool pmu_init(void)
+{
+	uint64_t pmcr = read_sysreg(pmcr_el0);
+
+	if (PMCR_N(pmcr) < 1)
+		return false;
+	write_sysreg(0, pmselr_el0);
+	write_sysreg(PMU_FILTER_NSH | PMU_FILTER_U, pmccfiltr_el0);
+	write_sysreg(PMU_FILTER_P | PMU_FILTER_U | PMU_FILTER_NSH |
+		     PMU_EVENT_INST_RETIRED, pmevtyper0_el0);
+	write_sysreg(PMCNTEN_C | BIT(0), pmcntenset_el0);
+	write_sysreg(pmcr | PMCR_E | PMCR_P | PMCR_C | PMCR_LC, pmcr_el0);
+	isb();
+	return true;
+}
+
+static inline __attribute__((always_inline)) struct count pmu_read(void)
+{
+	struct count c;
+
+	isb();
+	c.total = read_sysreg(pmccntr_el0);
+	c.el2 = read_sysreg(pmevcntr0_el0);
+	return c;
+}
+
+/* --- samples ----------------------------------------------------------- */
+
+static void sort(uint64_t *a, unsigned n)
+{
+	for (unsigned i = 1; i < n; i++) {
+		uint64_t v = a[i];
+		unsigned j = i;
+
+		for (; j > 0 && a[j - 1] > v; j--)
+			a[j] = a[j - 1];
+		a[j] = v;
+	}
+}
+
+static void record(unsigned i, struct count a, struct count b)
+{
+	samples_total[i] = b.total - a.total;
+	samples_el2[i] = b.el2 - a.el2;
+}
+
+/* Median of n samples, less the measuring overhead; per_op divides (a
+ * sample covering several operations). */
+static struct count median(unsigned n, unsigned per_op)
+{
+	struct count m;
+
+	sort(samples_total, n);
+	sort(samples_el2, n);
+	m.total = samples_total[n / 2];
+	m.el2 = samples_el2[n / 2];
+	m.total = (m.total > overhead.total ? m.total - overhead.total : 0);
+	m.el2 = (m.el2 > overhead.el2 ? m.el2 - overhead.el2 : 0);
+	m.total /= per_op;
+	m.el2 /= per_op;
+	return m;
+}
+
+static void emit(const char *name, struct count m, bool el2_part)
+{
+	kprintf("BENCH %s_insns %lu\n", name, (unsigned long)m.total);
+	if (el2_part)
+		kprintf("BENCH %s_el2_insns %lu\n", name, (unsigned long)m.el2);
+}
+
+/* --- the measurements ------------------------------------------------ */
+
+static void bench_overhead(void)
+{
+	for (unsigned i = 0; i < reps; i++) {
+		struct count a = pmu_read();
+		struct count b = pmu_read();
+
+		record(i, a, b);
+	}
+	overhead = (struct count){ 0, 0 };
+	overhead = median(reps, 1);
+	kprintf("BENCH pmu_read_overhead_insns %lu\n",
+		(unsigned long)overhead.total);
+	/* Self-check: 64 NOPs at EL1 must read 64 in all, 0 at EL2. */
+	for (unsigned i = 0; i < reps; i++) {
+		struct count a = pmu_read();
+
+		__asm__ volatile(".rept 64\n\tnop\n\t.endr");
+		record(i, a, pmu_read());
+	}
+	emit("pmu_check_64_nops", median(reps, 1), true);
+}
+
+static void bench_hvc_null(void)
+{
+	for (unsigned i = 0; i < reps; i++) {
+		struct count a = pmu_read();
+
+		exo_call0(EXO_HVC_VERSION);
+		record(i, a, pmu_read());
+	}
+	emit("hvc_null", median(reps, 1), true);
+}
+
+static bool bench_frames(void)
+{
+	for (unsigned i = 0; i < reps; i++) {
+		struct count a = pmu_read();
+		struct exo_ret r = exo_frame_alloc(1, 0);
+		int64_t st = r.status ? r.status : exo_frame_free(r.x1, 1);
+
+		record(i, a, pmu_read());
+		if (st) {
+			kprintf("frame alloc/free: error %ld\n", (long)st);
+			return false;
+		}
+	}
+	emit("frame_alloc_free", median(reps, 1), true);
+	return true;
+}
+
+/* Each sample: this guest yields, EL2 switches to the partner, which
+ * yields back at once: two switches and the partner's loop (a few
+ * instructions), halved. */
+static void bench_switch(void)
+{
+	for (unsigned i = 0; i < reps; i++) {
+		struct count a = pmu_read();
+
+		exo_yield();
+		record(i, a, pmu_read());
+	}
+	emit("guest_switch", median(reps, 2), true);
+}
+
+static volatile unsigned faults_seen;
+
+static bool on_abort(struct el1_frame *f)
+{
+	if (f->far != FAULT_IPA)
+		return false;
+	faults_seen++;
+	f->elr += 4;   /* skip the load */
+	return true;
+}
+
+/* A load from an IPA stage 2 does not map: EL2 reports the violation
+ * (one console line), reflects a synchronous external abort, the el1
+ * vectors save the frame and call on_abort, which skips the load. */
+static void bench_s2_fault(void)
+{
+	unsigned n = reps < FAULT_REPS ? reps : FAULT_REPS;
+
+	el1_set_sync_handler(ESR_EC_DABT_CUR, on_abort);
+	for (unsigned i = 0; i < n; i++) {
+		struct count a = pmu_read();
+
+		(void)*(volatile uint64_t *)FAULT_IPA;
+		record(i, a, pmu_read());
+	}
+	el1_set_sync_handler(ESR_EC_DABT_CUR, NULL);
+	emit("s2_fault_reflect", median(n, 1), true);
+	kprintf("BENCH s2_fault_seen %u\n", faults_seen);
+}
+
+/* Page source for the heaps: frames from EL2 (MMU off: IPA == PA). */
+static void *frames_grow(void *ctx, size_t min, size_t *got)
+{
+	uint64_t count = (min + FRAME_SIZE - 1) / FRAME_SIZE;
+	struct exo_ret r;
+
+	(void)ctx;
+	if (count < 16)
+		count = 16;
+	r = exo_frame_alloc(count, 0);
+	if (r.status)
+		return NULL;
+	*got = count * FRAME_SIZE;
+	return (void *)(uintptr_t)r.x1;
+}
+
+static void frames_shrink(void *ctx, void *base, size_t bytes)
+{
+	(void)ctx;
+	exo_frame_free((uint64_t)(uintptr_t)base, bytes / FRAME_SIZE);
+}
+
+/* alloc + free of one block of `size` bytes on a warm heap (one block
+ * kept live so the heap does not give its region back). */
+static bool bench_heap(const char *policy, size_t size)
+{
+	struct heap h;
+	char name[64];
+	void *keep;
+
+	if (heap_create(policy, frames_grow, frames_shrink, NULL, &h))
+		return false;
+	keep = heap_alloc(&h, 64);
+	heap_free(&h, heap_alloc(&h, size));
+	for (unsigned i = 0; i < reps; i++) {
+		struct count a = pmu_read();
+
+		heap_free(&h, heap_alloc(&h, size));
+		record(i, a, pmu_read());
+	}
+	heap_free(&h, keep);
+	heap_destroy(&h);
+	fmt_snprintf(name, sizeof(name), "heap_%s_alloc_free_%u", policy,
+		     (unsigned)size);
+	emit(name, median(reps, 1), false);
+	return true;
+}
+
+static unsigned arg_uint(int argc, char **argv, const char *key,
+			 unsigned dflt)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *k = key;
+
+		while (*k && *a == *k)
+			a++, k++;
+		if (!*k) {
+			unsigned v = 0;
+
+			while (*a >= '0' && *a <= '9')
+				v = v * 10 + (unsigned)(*a++ - '0');
+			return v;
+		}
+	}
+	return dflt;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned partner = arg_uint(argc, argv, "--partner=", 0);
+
+	if (partner) {
+		for (unsigned i = 0; i < partner; i++)
+			exo_yield();
+		return 0;
+	}
+	reps = arg_uint(argc, argv, "--reps=", REPS_DEFAULT);
+	if (reps < 1 || reps > REPS_MAX)
+		reps = REPS_DEFAULT;
+	if (!pmu_init()) {
+		kprintf("no PMU event counters\n");
+		return 1;
+	}
+	kprintf("BENCH reps %u\n", reps);
+	bench_overhead();
+	bench_switch();     /* first: while the partner is yielding */
+	bench_hvc_null();
+	if (!bench_frames())
+		return 1;
+	bench_s2_fault();
+	for (const char *const *p = heap_policy_names(); *p; p++) {
+		if (!bench_heap(*p, 64) || !bench_heap(*p, 1024)) {
+			kprintf("heap %s: cannot create\n", *p);
+			return 1;
+		}
+	}
+	kprintf("BENCH done 1\n");
+	return 0;
+}

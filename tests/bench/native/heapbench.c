@@ -1,0 +1,561 @@
+/*
+ * Native heap benchmark: the same single-threaded workloads against one
+ * allocator. Built twice over: with -DBENCH_EXO it drives the libos heap
+ * policies through heap_create (pages from mmap); without it, it calls
+ * malloc/free/realloc and is linked once per peer (glibc, -ljemalloc,
+ * -lmimalloc, -ltcmalloc_minimal), so no symbols clash.
+ *
+ * Prints one machine-readable line per figure, "BENCH <name> <value>";
+ * tools/bench collects them. Owns no policy: it only measures. Never
+ * checks heap correctness (the host unit tests do).
+ *
+ * Usage: heapbench <allocator-name> [--smoke] [policy...]
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#ifdef __x86_64__
+#include <x86intrin.h>
+#endif
+#ifdef BENCH_EXO
+#include <libos/heap/heap.h>
+#endif
+
+#define MAX_SIZE 4096u
+#define MIN_SIZE 16u
+#define LIVE_SLOTS 8192u      /* random: the live set */
+#define RING 1024u            /* producer/consumer: objects in flight */
+#define REALLOC_BUFS 16u      /* buffers grown alternately */
+#define REALLOC_MAX (64u * 1024u)
+#define FRAG_OBJS 16384u
+#define LAT_SAMPLES (1u << 20)
+#define REPS 3                /* best of REPS for ns/op and for max */
+
+#define SLOW_NS 1500000000ull /* a first run longer than this: no scale-up */
+
+static double scale = 8;       /* ops multiplier; --smoke sets 0.02 */
+static uint64_t grows;         /* exo: calls of the page source (grow, shrink) */
+
+/* --- the allocator under test --------------------------------------- */
+
+#ifdef BENCH_EXO
+static struct heap heap;
+static const char *policy;
+
+static void *src_grow(void *ctx, size_t min, size_t *got)
+{
+	size_t sz = (min + 4095) & ~(size_t)4095;
+	void *p;
+
+	(void)ctx;
+	grows++;
+	if (sz < 256 * 1024)
+		sz = 256 * 1024;   /* as the libos source grows: in chunks */
+	/* Populated, like frames EL2 hands out zeroed and mapped: page
+	 * faults land in the grow, not in the heap operation after it. */
+	p = mmap(NULL, sz, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	*got = sz;
+	return p;
+}
+
+static void src_shrink(void *ctx, void *base, size_t bytes)
+{
+	(void)ctx;
+	grows++;   /* a call of the source all the same */
+	munmap(base, bytes);
+}
+
+static void a_reset(void)
+{
+	if (heap.ops)
+		heap_destroy(&heap);
+	if (heap_create(policy, src_grow, src_shrink, NULL, &heap) != HEAP_OK) {
+		fprintf(stderr, "heapbench: heap_create(%s) failed\n", policy);
+		exit(1);
+	}
+}
+
+static inline void *a_alloc(size_t n) { return heap_alloc(&heap, n); }
+static inline void a_free(void *p) { heap_free(&heap, p); }
+static inline void *a_realloc(void *p, size_t n)
+{
+	return heap_realloc(&heap, p, n);
+}
+
+/* Peak footprint: what the heap held from its source at most. */
+static size_t a_peak_footprint(size_t base)
+{
+	struct heap_stats st;
+
+	(void)base;
+	heap_stats(&heap, &st);
+	return st.peak_footprint;
+}
+
+static size_t a_footprint_base(void) { return 0; }
+#else
+static void a_reset(void) {}
+static inline void *a_alloc(size_t n) { return malloc(n); }
+static inline void a_free(void *p) { free(p); }
+static inline void *a_realloc(void *p, size_t n) { return realloc(p, n); }
+
+/* Peers expose no common footprint counter: resident set growth, from
+ * /proc (VmHWM: the peak RSS of the process). Run in a fresh process per
+ * workload so the peak belongs to it. */
+static size_t proc_kb(const char *key)
+{
+	char line[256];
+	size_t kb = 0, len = strlen(key);
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, len)) {
+			kb = strtoull(line + len, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return kb;
+}
+
+static size_t a_footprint_base(void) { return proc_kb("VmRSS:") * 1024; }
+static size_t a_peak_footprint(size_t base)
+{
+	size_t hwm = proc_kb("VmHWM:") * 1024;
+
+	return hwm > base ? hwm - base : 0;
+}
+#endif
+
+/* --- clocks and randomness -------------------------------------------- */
+
+static uint64_t rng_state;
+
+static inline uint64_t rnd(void)
+{
+	uint64_t x = rng_state;   /* xorshift64* */
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	rng_state = x;
+	return x * UINT64_C(0x2545f4914f6cdd1d);
+}
+
+static inline size_t rnd_size(size_t lo, size_t hi)
+{
+	return lo + (size_t)(rnd() % (hi - lo + 1));
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+#ifdef __x86_64__
+static double tsc_ns;   /* ns per TSC tick */
+
+static inline uint64_t ticks(void)
+{
+	_mm_lfence();
+	uint64_t t = __rdtsc();
+	_mm_lfence();
+	return t;
+}
+
+static void ticks_calibrate(void)
+{
+	uint64_t t0 = now_ns(), c0 = ticks(), t1, c1;
+
+	do
+		t1 = now_ns();
+	while (t1 - t0 < 20000000);
+	c1 = ticks();
+	tsc_ns = (double)(t1 - t0) / (double)(c1 - c0);
+}
+
+static inline double ticks_to_ns(uint64_t t) { return (double)t * tsc_ns; }
+#else
+static void ticks_calibrate(void) {}
+static inline uint64_t ticks(void) { return now_ns(); }
+static inline double ticks_to_ns(uint64_t t) { return (double)t; }
+#endif
+
+static void emit(const char *name, const char *wl, const char *what,
+		 double v)
+{
+	printf("BENCH %s_%s_%s %.3f\n", name, wl, what, v);
+}
+
+/* Touches the block as a program would: first and last byte. */
+static inline void touch(void *p, size_t n)
+{
+	((volatile char *)p)[0] = 1;
+	((volatile char *)p)[n - 1] = 2;
+}
+
+static void *must(void *p)
+{
+	if (!p) {
+		fprintf(stderr, "heapbench: out of memory\n");
+		exit(1);
+	}
+	return p;
+}
+
+/* --- workloads -------------------------------------------------------- */
+/*
+ * Each returns the number of operations (alloc, free and realloc calls)
+ * and tracks the peak of live requested bytes. lat, when non-NULL,
+ * receives per-operation latencies in ticks.
+ */
+struct run {
+	uint64_t ops;
+	size_t live, peak_live;
+	uint64_t *lat;
+	size_t nlat;
+	uint64_t grow_max;   /* worst op during which the source was called */
+};
+
+static inline void lat_record(struct run *r, uint64_t t, uint64_t g)
+{
+	if (grows != g) {
+		if (t > r->grow_max)
+			r->grow_max = t;
+		t = 0;   /* kept out of the steady-state figures */
+	}
+	r->lat[r->nlat++] = t;
+}
+
+static inline void *timed_alloc(struct run *r, size_t n)
+{
+	void *p;
+
+	if (r->lat && r->nlat < LAT_SAMPLES) {
+		uint64_t g = grows, t = ticks();
+
+		p = a_alloc(n);
+		lat_record(r, ticks() - t, g);
+	} else {
+		p = a_alloc(n);
+	}
+	r->ops++;
+	r->live += n;
+	if (r->live > r->peak_live)
+		r->peak_live = r->live;
+	return must(p);
+}
+
+static inline void timed_free(struct run *r, void *p, size_t n)
+{
+	if (r->lat && r->nlat < LAT_SAMPLES) {
+		uint64_t g = grows, t = ticks();
+
+		a_free(p);
+		lat_record(r, ticks() - t, g);
+	} else {
+		a_free(p);
+	}
+	r->ops++;
+	r->live -= n;
+}
+
+/* Random sizes 16 B - 4 KiB, a live set of LIVE_SLOTS blocks: each step
+ * frees a random slot's block and allocates a new one there. */
+static void wl_random(struct run *r)
+{
+	static void *ptr[LIVE_SLOTS];
+	static size_t len[LIVE_SLOTS];
+	uint64_t steps = (uint64_t)(scale * 250000);
+
+	for (unsigned i = 0; i < LIVE_SLOTS; i++) {
+		len[i] = rnd_size(MIN_SIZE, MAX_SIZE);
+		ptr[i] = timed_alloc(r, len[i]);
+		touch(ptr[i], len[i]);
+	}
+	for (uint64_t s = 0; s < steps; s++) {
+		unsigned i = (unsigned)(rnd() % LIVE_SLOTS);
+
+		timed_free(r, ptr[i], len[i]);
+		len[i] = rnd_size(MIN_SIZE, MAX_SIZE);
+		ptr[i] = timed_alloc(r, len[i]);
+		touch(ptr[i], len[i]);
+	}
+	for (unsigned i = 0; i < LIVE_SLOTS; i++)
+		timed_free(r, ptr[i], len[i]);
+}
+
+/* Producer/consumer: FIFO lifetimes through a ring of RING messages of
+ * 16-512 bytes; the consumer frees the oldest. */
+static void wl_prodcons(struct run *r)
+{
+	static void *ptr[RING];
+	static size_t len[RING];
+	uint64_t steps = (uint64_t)(scale * 250000);
+
+	for (unsigned i = 0; i < RING; i++) {
+		len[i] = rnd_size(MIN_SIZE, 512);
+		ptr[i] = timed_alloc(r, len[i]);
+		touch(ptr[i], len[i]);
+	}
+	for (uint64_t s = 0; s < steps; s++) {
+		unsigned i = (unsigned)(s % RING);
+
+		timed_free(r, ptr[i], len[i]);
+		len[i] = rnd_size(MIN_SIZE, 512);
+		ptr[i] = timed_alloc(r, len[i]);
+		touch(ptr[i], len[i]);
+	}
+	for (unsigned i = 0; i < RING; i++)
+		timed_free(r, ptr[i], len[i]);
+}
+
+/* Growing realloc: REALLOC_BUFS buffers grown in turn by 16-256 bytes up
+ * to 64 KiB, then freed, over and over (interleaved so in-place growth
+ * is not free). */
+static void wl_realloc(struct run *r)
+{
+	void *ptr[REALLOC_BUFS] = { 0 };
+	size_t len[REALLOC_BUFS] = { 0 };
+	uint64_t steps = (uint64_t)(scale * 100000);
+
+	for (uint64_t s = 0; s < steps; s++) {
+		unsigned i = (unsigned)(s % REALLOC_BUFS);
+		size_t n = len[i] + rnd_size(MIN_SIZE, 256);
+
+		if (n > REALLOC_MAX) {
+			timed_free(r, ptr[i], len[i]);
+			ptr[i] = NULL;
+			len[i] = 0;
+			continue;
+		}
+		ptr[i] = must(a_realloc(ptr[i], n));
+		touch(ptr[i], n);
+		r->ops++;
+		r->live += n - len[i];
+		if (r->live > r->peak_live)
+			r->peak_live = r->live;
+		len[i] = n;
+	}
+	for (unsigned i = 0; i < REALLOC_BUFS; i++) {
+		if (ptr[i])
+			timed_free(r, ptr[i], len[i]);
+	}
+}
+
+/* Fragmentation: small (32-64 B) and large (1-2 KiB) blocks interleaved,
+ * the large ones freed, then blocks slightly larger than any hole (2-3 KiB)
+ * allocated: a policy that cannot reuse the holes must grow. Repeated
+ * with the roles of the survivors shifting. */
+static void wl_frag(struct run *r)
+{
+	static void *ptr[FRAG_OBJS];
+	static size_t len[FRAG_OBJS];
+	unsigned rounds = scale < 1 ? 2 : (unsigned)(scale * 2);
+
+	for (unsigned i = 0; i < FRAG_OBJS; i++) {
+		len[i] = (i & 1) ? rnd_size(1024, 2048) : rnd_size(32, 64);
+		ptr[i] = timed_alloc(r, len[i]);
+		touch(ptr[i], len[i]);
+	}
+	for (unsigned round = 0; round < rounds; round++) {
+		unsigned odd = round & 1;
+
+		for (unsigned i = odd; i < FRAG_OBJS; i += 2)
+			timed_free(r, ptr[i], len[i]);
+		for (unsigned i = odd; i < FRAG_OBJS; i += 2) {
+			len[i] = (round % 4 < 2) ? rnd_size(2048, 3072)
+						 : rnd_size(32, 64);
+			ptr[i] = timed_alloc(r, len[i]);
+			touch(ptr[i], len[i]);
+		}
+	}
+	for (unsigned i = 0; i < FRAG_OBJS; i++)
+		timed_free(r, ptr[i], len[i]);
+}
+
+struct workload {
+	const char *name;
+	void (*fn)(struct run *r);
+};
+
+static const struct workload workloads[] = {
+	{ "random", wl_random },
+	{ "prodcons", wl_prodcons },
+	{ "realloc", wl_realloc },
+	{ "frag", wl_frag },
+};
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* One measured run of w at the current scale: ns per operation. */
+static double run_once(const struct workload *w, struct run *r,
+		       double *frag)
+{
+	size_t base;
+	uint64_t t;
+
+	a_reset();
+	base = a_footprint_base();
+	rng_state = UINT64_C(0x9e3779b97f4a7c15);
+	t = now_ns();
+	w->fn(r);
+	t = now_ns() - t;
+	if (frag && r->peak_live)
+		*frag = (double)a_peak_footprint(base) / (double)r->peak_live;
+	return (double)t / (double)r->ops;
+}
+
+static void bench_workload(const char *name, const struct workload *w,
+			   uint64_t *lat)
+{
+	double best = 1e30, best_max, best_p999, grow_max = 0;
+	double frag = 0, full = scale;
+	int reps = REPS;
+
+	/* A policy whose first run is slow (linear searches) is measured at
+	 * scale 1 only, once: make bench must stay within minutes. */
+	if (scale > 1) {
+		struct run r = { 0 };
+		uint64_t t = now_ns();
+
+		scale = 1;
+		best = run_once(w, &r, &frag);
+		if (now_ns() - t > SLOW_NS / 8)
+			reps = 1;
+		else
+			scale = full;
+	}
+	for (int rep = 0; rep < reps && !(reps == 1 && best < 1e30); rep++) {
+		struct run r = { 0 };
+		double ns = run_once(w, &r, best < 1e30 ? NULL : &frag);
+
+		if (ns < best)
+			best = ns;
+	}
+	emit(name, w->name, "ns_per_op", best);
+	emit(name, w->name, "frag", frag);
+	if (lat) {
+		/* Latency pass: the same operations, each timed, REPS times.
+		 * The sequence is the same every time (same seed), so the
+		 * element-wise minimum over the runs keeps each operation's
+		 * own cost and drops host interrupts and preemption, which
+		 * strike different operations each time. Operations that
+		 * called the page source (exo only: grows) are kept apart. */
+		size_t n = 0;
+
+		for (int rep = 0; rep < reps; rep++) {
+			struct run r = { .lat = lat + (rep ? LAT_SAMPLES : 0) };
+
+			a_reset();
+			rng_state = UINT64_C(0x9e3779b97f4a7c15);
+			w->fn(&r);
+			n = r.nlat;
+			for (size_t i = 0; rep && i < n; i++) {
+				if (r.lat[i] < lat[i])
+					lat[i] = r.lat[i];
+			}
+			if (!rep || ticks_to_ns(r.grow_max) < grow_max)
+				grow_max = ticks_to_ns(r.grow_max);
+		}
+		qsort(lat, n, sizeof(*lat), cmp_u64);
+		best_max = ticks_to_ns(lat[n - 1]);
+		best_p999 = ticks_to_ns(lat[n * 999 / 1000]);
+		emit(name, w->name, "p999_ns", best_p999);
+		emit(name, w->name, "max_ns", best_max);
+#ifdef BENCH_EXO
+		emit(name, w->name, "grow_max_ns", grow_max);
+#endif
+	}
+	scale = full;
+}
+
+/* Which library malloc resolves to, so a mislinked peer is caught. */
+static void report_malloc(const char *name)
+{
+#ifndef BENCH_EXO
+	Dl_info info;
+	void *(*fn)(size_t) = malloc;
+
+	if (dladdr((void *)fn, &info) && info.dli_fname)
+		printf("INFO %s malloc from %s\n", name, info.dli_fname);
+#else
+	(void)name;
+#endif
+}
+
+int main(int argc, char **argv)
+{
+	const char *name = argc > 1 ? argv[1] : "malloc";
+	const char *only_wl = NULL;
+	uint64_t *lat;
+	int first = 2;
+
+	if (argc > 2 && !strcmp(argv[2], "--smoke")) {
+		scale = 0.02;
+		first = 3;
+	}
+	if (argc > first && !strncmp(argv[first], "--workload=", 11)) {
+		only_wl = argv[first] + 11;
+		first++;
+	}
+	lat = malloc(2 * LAT_SAMPLES * sizeof(*lat));
+	if (!lat)
+		return 1;
+	ticks_calibrate();
+	report_malloc(name);
+	for (size_t i = 0; i < sizeof(workloads) / sizeof(*workloads); i++) {
+		const struct workload *w = &workloads[i];
+
+		if (only_wl && strcmp(only_wl, w->name))
+			continue;
+#ifdef BENCH_EXO
+		const char *const *names = heap_policy_names();
+
+		for (; *names; names++) {
+			char full[64];
+			/* bump never reuses memory: these workloads would
+			 * need gigabytes. Only when asked by name. */
+			int match = argc <= first && strcmp(*names, "bump");
+
+			for (int a = first; a < argc; a++)
+				match |= !strcmp(argv[a], *names);
+			if (!match)
+				continue;
+			policy = *names;
+			snprintf(full, sizeof(full), "heap_%s", policy);
+			bench_workload(full, w, !strcmp(w->name, "random") ?
+						     lat : NULL);
+		}
+		if (heap.ops)
+			heap_destroy(&heap);
+		heap.ops = NULL;
+#else
+		char full[64];
+
+		snprintf(full, sizeof(full), "peer_%s", name);
+		bench_workload(full, w, !strcmp(w->name, "random") ? lat
+								   : NULL);
+#endif
+	}
+	free(lat);
+	return 0;
+}
