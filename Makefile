@@ -278,7 +278,8 @@ FUZZ_HEAP_SRCS := $(FUZZ_LIB_SRCS) $(wildcard libos/heap/*.c)
 # Loops over every frame or table entry (the frame DB, the stage-2 walker,
 # mem.c's scrub check, the hypercall harness's own checks) would spend most
 # of an execution in compare tracing that guides nothing: edges only there.
-FUZZ_EDGE_ONLY := el2/frames.c el2/s2.c el2/mem.c tests/fuzz/fuzz_hvc.c
+FUZZ_EDGE_ONLY := el2/frames.c el2/s2.c el2/mem.c tests/fuzz/fuzz_hvc.c \
+	tests/fuzz/fuzz_heap.c
 fuzz_objs = $(patsubst %,$(FUZZ_DIR)/obj/%.o,$(1))
 # Real images the seeds are made from (they are built if missing).
 FUZZ_SEED_INPUTS := $(B)/guests/default.dtb $(OUT)/guests/hello.elf \
@@ -301,7 +302,9 @@ $(FUZZ_DIR)/obj/%.c.o: %.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZCC  $<")
 	$(Q)$(HOST_CC) $(FUZZ_CFLAGS) $(if $(filter lib/string.c,$<),$(HOST_STRING_FLAGS)) \
-		$(if $(filter $(FUZZ_EDGE_ONLY),$<),-fno-sanitize-coverage=trace-cmp) -c $< -o $@
+		$(if $(filter $(FUZZ_EDGE_ONLY),$<),-fno-sanitize-coverage=trace-cmp) \
+		$(if $(filter libos/heap/%,$<),-fsanitize-coverage-ignorelist=tests/fuzz/heap-check.ignore) \
+		-c $< -o $@
 
 # $(1) = target name, $(2) = the sources it links besides its harness.
 define FUZZ_RULE

@@ -9,6 +9,7 @@
 #define EXO_TESTS_FUZZ_COMMON_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -477,7 +477,8 @@ static uint64_t decode_arg(struct fuzz_in *in)
 		v = UINT64_C(1) << (fuzz_u8(in) % 64);
 		return v + (uint64_t)(fuzz_u8(in) % 3) - 1;
 	case 6:
-		return pa_of(fuzz_u16(in) % RAM_FRAMES) + fuzz_u16(in) % 4096;
+		v = pa_of(fuzz_u16(in) % RAM_FRAMES);
+		return v + fuzz_u16(in) % 4096;
 	case 7:
 		return RAM_END - (uint64_t)fuzz_u16(in) * FRAMES_SIZE;
 	default:
