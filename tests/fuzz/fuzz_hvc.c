@@ -452,7 +452,7 @@ static void check_all_frames(const char *what)
 
 #define NR_HIST 16
 static uint64_t hist[NR_HIST];   /* PAs FRAME_ALLOC returned */
-static unsigned nr_hist;
+static unsigned nr_hist, hist_next;
 
 /* An argument register. Tags favour values that reach deep: frames of RAM,
  * PAs handed out earlier, powers of two and their neighbours, RAM's end. */
@@ -514,13 +514,17 @@ static bool error_documented(uint32_t fid, int64_t rc)
 		return rc == EXO_EINVAL || rc == EXO_EQUOTA || rc == EXO_ENOMEM;
 	case EXO_HVC_FRAME_ALLOC_AT:
 		return rc == EXO_EINVAL || rc == EXO_ERANGE ||
-		       rc == EXO_EQUOTA || rc == EXO_EBUSY || rc == EXO_EHYP ||
-		       rc == EXO_EPERM || rc == EXO_ESHARED ||
+		       rc == EXO_EQUOTA || rc == EXO_ENOMEM || rc == EXO_EBUSY ||
+		       rc == EXO_EHYP || rc == EXO_EPERM || rc == EXO_ESHARED ||
 		       rc == EXO_ELENT || rc == EXO_EDEVICE;
 	case EXO_HVC_FRAME_FREE:
+		/* EQUOTA/ENOMEM: freeing part of a 2 MiB block needs a
+		 * stage-2 table page (found by this fuzzer, tests/fuzz/
+		 * corpus/hvc/free-enomem; docs/abi.md says so since). */
 		return rc == EXO_EINVAL || rc == EXO_ERANGE ||
 		       rc == EXO_EPERM || rc == EXO_EHYP ||
-		       rc == EXO_ESHARED || rc == EXO_ELENT;
+		       rc == EXO_ESHARED || rc == EXO_ELENT ||
+		       rc == EXO_EQUOTA || rc == EXO_ENOMEM;
 	case EXO_HVC_FRAME_QUERY:
 		return rc == EXO_ERANGE;
 	case EXO_HVC_VERSION:
@@ -623,9 +627,9 @@ static void check_result(struct slot *s, uint32_t fid, const uint64_t *arg,
 			   "aligned", (unsigned long)arg[1],
 			   (unsigned long)arg[2], (unsigned long)r1);
 		shadow_take(s->id, r1, arg[1], true, "FRAME_ALLOC");
-		hist[nr_hist++ % NR_HIST] = r1;
-		if (nr_hist > NR_HIST)
-			nr_hist = NR_HIST;
+		hist[hist_next++ % NR_HIST] = r1;
+		if (nr_hist < NR_HIST)
+			nr_hist++;
 		break;
 	}
 	case EXO_HVC_FRAME_ALLOC_AT:
@@ -822,6 +826,13 @@ static void one_call(struct fuzz_in *in)
 
 	hvc_handle(v);
 	note_table_writes();
+	if (fuzz_verbose)
+		fprintf(stderr, "guest %u: 0x%lx(0x%lx, 0x%lx, 0x%lx) -> %ld 0x%lx "
+			"0x%lx 0x%lx\n", s->id, (unsigned long)arg[0],
+			(unsigned long)arg[1], (unsigned long)arg[2],
+			(unsigned long)arg[3], (long)v->x[0],
+			(unsigned long)v->x[1], (unsigned long)v->x[2],
+			(unsigned long)v->x[3]);
 
 	if (lifecycle_fid(fid))
 		check_lifecycle(s, fid, arg[1]);
@@ -884,7 +895,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_in in = fuzz_in(data, size);
 
 	fuzz_warnings = 0;
-	nr_hist = 0;
+	nr_hist = hist_next = 0;
 	machine_boot();
 	setup_slots(&in);
 	for (unsigned i = 0; i < nr_slots; i++)
