@@ -258,8 +258,9 @@ $(foreach d,$(GUEST_DIRS),$(eval $(call GUEST_RULE,$(d))))
 # build/fuzz/obj/, instrumented for coverage). fuzz_heap links lib/ and
 # libos/heap/; every other target lib/, the C files directly in el2/ and
 # tests/host/fake_arch.c. Seeds are generated (tests/fuzz/mkseeds) from
-# real build outputs into build/fuzz/seeds/<name>/; what a run finds goes
-# to build/fuzz/corpus/<name>/, crashes to build/fuzz/crashes/.
+# real build outputs into build/fuzz/seeds/<name>/; what `make fuzz` finds
+# goes to build/fuzz/corpus/<name>/ (make test starts from a scratch corpus
+# each time, to stay short), crashes to build/fuzz/crashes/.
 #   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS=hvc elf]  run each target longer
 #   make test                       also runs each for FUZZ_TEST_SECONDS (5)
 FUZZ_DIR := $(B)/fuzz
@@ -291,7 +292,7 @@ fuzz-seeds: $(FUZZ_DIR)/seeds/.stamp
 
 fuzz: fuzz-build
 	$(Q)tools/run-tests --no-host --no-target --fuzz $(FUZZ_DIR) \
-		--fuzz-seconds $(FUZZ_SECONDS) $(if $(FUZZ_TARGETS),--fuzz-only "$(FUZZ_TARGETS)")
+		--fuzz-keep-corpus --fuzz-seconds $(FUZZ_SECONDS) $(if $(FUZZ_TARGETS),--fuzz-only "$(FUZZ_TARGETS)")
 
 # make test runs each target briefly (tools/run-tests reads EXO_FUZZ).
 test: fuzz-build
