@@ -313,4 +313,75 @@ $(BENCH_DIR)/tablebench: $(patsubst %,$(BENCH_DIR)/obj/%.o,\
 $(BENCH_DIR)/heapbench-%: $(BENCH_DIR)/obj/tests/bench/native/heapbench.c.o
 	@$(if $(Q),echo "  HOSTLD  $@")
 	$(Q)$(BENCH_CC) -o $@ $^ $(BENCH_PEER_LIBS_$*) -ldl
-# === end of bench ===========================================================
+# === end of bench ====================================================
+=======
+# === fuzz: libFuzzer targets (owner: fuzz; docs/testing.md, "Fuzzing") =====
+# tests/fuzz/fuzz_<name>.c -> build/fuzz/fuzz_<name>, built with clang
+# -fsanitize=fuzzer,address,undefined over the portable sources (objects in
+# build/fuzz/obj/, instrumented for coverage). fuzz_heap links lib/ and
+# libos/heap/; every other target lib/, the C files directly in el2/ and
+# tests/host/fake_arch.c. Seeds are generated (tests/fuzz/mkseeds) from
+# real build outputs into build/fuzz/seeds/<name>/; what `make fuzz` finds
+# goes to build/fuzz/corpus/<name>/ (make test starts from a scratch corpus
+# each time, to stay short), crashes to build/fuzz/crashes/.
+#   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS=hvc elf]  run each target longer
+#   make test                       also runs each for FUZZ_TEST_SECONDS (5)
+FUZZ_DIR := $(B)/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TEST_SECONDS ?= 5
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
+FUZZ_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fno-omit-frame-pointer \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+	-Iinclude -I. -DEXO_HOST -MMD -MP
+FUZZ_LDFLAGS := -fsanitize=fuzzer,address,undefined
+FUZZ_LIB_SRCS := lib/string.c lib/fmt.c lib/print.c lib/panic.c
+FUZZ_EL2_SRCS := $(FUZZ_LIB_SRCS) $(filter-out el2/main.c,$(wildcard el2/*.c)) \
+	tests/host/fake_arch.c
+FUZZ_HEAP_SRCS := $(FUZZ_LIB_SRCS) $(wildcard libos/heap/*.c)
+# Loops over every frame or table entry (the frame DB, the stage-2 walker,
+# mem.c's scrub check, the hypercall harness's own checks) would spend most
+# of an execution in compare tracing that guides nothing: edges only there.
+FUZZ_EDGE_ONLY := el2/frames.c el2/s2.c el2/mem.c tests/fuzz/fuzz_hvc.c \
+	tests/fuzz/fuzz_heap.c
+fuzz_objs = $(patsubst %,$(FUZZ_DIR)/obj/%.o,$(1))
+# Real images the seeds are made from (they are built if missing).
+FUZZ_SEED_INPUTS := $(B)/guests/default.dtb $(OUT)/guests/hello.elf \
+	$(OUT)/systems/default.pkg
+
+.PHONY: fuzz fuzz-build fuzz-seeds
+fuzz-build: $(FUZZ_BINS) fuzz-seeds
+fuzz-seeds: $(FUZZ_DIR)/seeds/.stamp
+
+fuzz: fuzz-build
+	$(Q)tools/run-tests --no-host --no-target --fuzz $(FUZZ_DIR) \
+		--fuzz-keep-corpus --fuzz-seconds $(FUZZ_SECONDS) $(if $(FUZZ_TARGETS),--fuzz-only "$(FUZZ_TARGETS)")
+
+# make test runs each target briefly (tools/run-tests reads EXO_FUZZ).
+test: fuzz-build
+test: export EXO_FUZZ := $(FUZZ_DIR)
+test: export EXO_FUZZ_SECONDS := $(FUZZ_TEST_SECONDS)
+
+$(FUZZ_DIR)/obj/%.c.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  FUZZCC  $<")
+	$(Q)$(HOST_CC) $(FUZZ_CFLAGS) $(if $(filter lib/string.c,$<),$(HOST_STRING_FLAGS)) \
+		$(if $(filter $(FUZZ_EDGE_ONLY),$<),-fno-sanitize-coverage=trace-cmp) \
+		$(if $(filter libos/heap/%,$<),-fsanitize-coverage-ignorelist=tests/fuzz/heap-check.ignore) \
+		-c $< -o $@
+
+# $(1) = target name, $(2) = the sources it links besides its harness.
+define FUZZ_RULE
+$(FUZZ_DIR)/fuzz_$(1): $(call fuzz_objs,tests/fuzz/fuzz_$(1).c $(2))
+	@$$(if $$(Q),echo "  FUZZLD  $$@")
+	$$(Q)$$(HOST_CC) $$(FUZZ_LDFLAGS) -o $$@ $$^ -lfdt
+endef
+$(foreach n,$(FUZZ_NAMES),$(eval $(call FUZZ_RULE,$(n),$(if $(filter heap,$(n)),$(FUZZ_HEAP_SRCS),$(FUZZ_EL2_SRCS)))))
+
+$(FUZZ_DIR)/seeds/.stamp: tests/fuzz/mkseeds $(FUZZ_SEED_INPUTS)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  SEEDS   $(@D)")
+	$(Q)tests/fuzz/mkseeds --out $(@D) --dtb $(B)/guests/default.dtb \
+		--elf $(OUT)/guests/hello.elf --pkg $(OUT)/systems/default.pkg
+	@touch $@
+# === end of fuzz ============================================================

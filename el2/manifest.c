@@ -355,6 +355,11 @@ static int manifest_check_dtb(const void *fdt, size_t size, struct manifest *m)
 
 	if (size < sizeof(struct fdt_header))
 		return manifest_fail(m, "not a DTB (smaller than a DTB header)");
+	/* libfdt 1.6.1's fdt_check_full() dereferences NULL on a tree older
+	 * than version 16 whose root name has no '/'; dtc writes version 17. */
+	if (fdt_magic(fdt) == FDT_MAGIC && fdt_version(fdt) < 17)
+		return manifest_fail(m, "not a valid DTB: version older than 17 "
+				     "(compile the .dts with dtc)");
 	rc = fdt_check_full(fdt, size);
 	if (rc) {
 		fmt_snprintf(m->error, sizeof(m->error),
