@@ -314,7 +314,6 @@ $(BENCH_DIR)/heapbench-%: $(BENCH_DIR)/obj/tests/bench/native/heapbench.c.o
 	@$(if $(Q),echo "  HOSTLD  $@")
 	$(Q)$(BENCH_CC) -o $@ $^ $(BENCH_PEER_LIBS_$*) -ldl
 # === end of bench ====================================================
-=======
 # === fuzz: libFuzzer targets (owner: fuzz; docs/testing.md, "Fuzzing") =====
 # tests/fuzz/fuzz_<name>.c -> build/fuzz/fuzz_<name>, built with clang
 # -fsanitize=fuzzer,address,undefined over the portable sources (objects in
