@@ -141,6 +141,27 @@ static int pair_check(const struct frames_db *db, unsigned vm, unsigned peer)
 	return vm == peer ? EXO_EINVAL : EXO_OK;
 }
 
+/* Keeps lo_free/hi_free true after frame i changed state. Moving a hint
+ * past frames that are not FREE is paid once per frame taken, so searches
+ * no longer walk the long prefix of RAM that EL2 and early guests hold. */
+static void update_hints(struct frames_db *db, uint64_t i, unsigned state)
+{
+	if (state == EXO_FRAME_FREE) {
+		if (i < db->lo_free)
+			db->lo_free = i;
+		if (i >= db->hi_free)
+			db->hi_free = i + 1;
+		return;
+	}
+	while (db->lo_free < db->hi_free &&
+	       db->entry[db->lo_free].state != EXO_FRAME_FREE)
+		db->lo_free++;
+	while (db->hi_free > db->lo_free &&
+	       db->entry[db->hi_free - 1].state != EXO_FRAME_FREE)
+		db->hi_free--;
+	(void)i;
+}
+
 static void set_frame(struct frames_db *db, uint64_t i, unsigned state,
 		      unsigned owner, unsigned peer)
 {
@@ -153,6 +174,7 @@ static void set_frame(struct frames_db *db, uint64_t i, unsigned state,
 	e->peer = (uint8_t)peer;
 	if (state != EXO_FRAME_SHARED)
 		e->share = FRAMES_SHARE_NONE;
+	update_hints(db, i, state);
 }
 
 static void set_range(struct frames_db *db, const struct frames_op *op,
@@ -189,7 +211,7 @@ static int tables_reserve(const struct frames_db *db, unsigned vm, unsigned n,
 {
 	op->tables_vm = (uint8_t)vm;
 	op->nr_tables = 0;
-	for (uint64_t i = db->nr; i-- > 0 && op->nr_tables < n;) {
+	for (uint64_t i = db->hi_free; i-- > db->lo_free && op->nr_tables < n;) {
 		if (db->entry[i].state != EXO_FRAME_FREE ||
 		    (i >= skip && i - skip < skip_count))
 			continue;
@@ -454,7 +476,7 @@ static uint64_t align_idx(const struct frames_db *db, uint64_t i, uint64_t step)
 static bool run_find(const struct frames_db *db, uint64_t count, uint64_t step,
 		     uint64_t *found)
 {
-	uint64_t i = align_idx(db, 0, step);
+	uint64_t i = align_idx(db, db->lo_free, step);
 
 	while (count <= db->nr && i <= db->nr - count) {
 		uint64_t j = 0;

@@ -94,6 +94,9 @@ struct frames_db {
 	uint32_t shares_left;
 	unsigned nr_devices;
 	uint64_t count[EXO_FRAME_DEVICE + 1];  /* frames per state (span) */
+	/* Search hints kept by every state change: no FREE frame has an index
+	 * below lo_free or at or above hi_free. */
+	uint64_t lo_free, hi_free;
 	uint64_t hyp_charged;        /* HYP frames charged to a VM */
 	struct frames_device device[FRAMES_MAX_DEVICES];
 	struct frames_account acct[EXO_MAX_VMS];

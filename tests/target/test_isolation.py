@@ -61,3 +61,12 @@ def test_spinning_guest_does_not_stop_the_others(boot):
     assert out.index("guest 'counter' exited") < out.index("guest 'spin' torn down")
     assert rows["spin"].cpu_ms >= 300
     no_leak(r)
+
+
+def test_alloc_free_soak_returns_every_frame(boot):
+    r = boot.system("allocloop")
+    rows = summary(r)
+    for g in ("loop1", "loop2"):
+        assert rows[g].status == 0, guest_lines(r, g)
+        assert rows[g].hypercalls > 4000
+    no_leak(r)
