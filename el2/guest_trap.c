@@ -10,6 +10,7 @@
 #include <el2/arch.h>
 #include <el2/el2.h>
 #include <el2/hvc.h>
+#include <el2/inject.h>
 #include <el2/irq.h>
 #include <el2/revoke.h>
 #include <el2/sched.h>
@@ -56,8 +57,8 @@ static void inject_undef(struct vcpu *v)
 			 sync_vector(v->spsr), v);
 }
 
-static void inject_external_abort(struct vcpu *v, bool data, uint64_t esr,
-				  uint64_t far)
+void guest_reflect_abort(struct vcpu *v, bool data, uint64_t esr,
+			 uint64_t far)
 {
 	uint64_t ec = data ? (from_el1(v->spsr) ? ESR_EC_DABT_CUR
 						: ESR_EC_DABT_LOWER)
@@ -112,7 +113,7 @@ static void violation(struct vcpu *v, const struct guest_syndrome *s,
 		kprintf("guest '%s': %s of PA 0x%lx, which EL2 took back "
 			"(not counted)\n", vm->name, access,
 			(unsigned long)fault_ipa(s));
-		inject_external_abort(v, data, s->esr, s->far);
+		guest_reflect_abort(v, data, s->esr, s->far);
 		return;
 	}
 	vm->stats.violations++;
@@ -126,7 +127,7 @@ static void violation(struct vcpu *v, const struct guest_syndrome *s,
 		vm_kill(vm, "stage-2 violation limit reached");
 		return;
 	}
-	inject_external_abort(v, data, s->esr, s->far);
+	guest_reflect_abort(v, data, s->esr, s->far);
 }
 
 static void stage2_abort(struct vcpu *v, const struct guest_syndrome *s,
@@ -189,6 +190,7 @@ struct vcpu *el2_guest_trap(struct vcpu *v, uint64_t kind)
 		vm_kill(v->vm, "SError");
 		break;
 	}
+	inject_before_resume(v);
 	next = sched_resume(v);
 	if (!next)
 		el2_all_guests_done();

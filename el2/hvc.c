@@ -6,6 +6,7 @@
 #include <el2/arch.h>
 #include <el2/frames.h>
 #include <el2/hvc.h>
+#include <el2/inject.h>
 #include <el2/mem.h>
 #include <el2/sched.h>
 #include <el2/system.h>
@@ -303,13 +304,17 @@ void hvc_handle(struct vcpu *v)
 	uint64_t fid = (uint32_t)v->x[0];  /* SMCCC: the ID is W0 */
 	struct hvc_result r;
 
+	int64_t injected;
+
 	v->vm->stats.hypercalls++;
 	if (!lifecycle_call(v, fid)) {
-		r = dispatch(v, fid);
+		r = inject_hvc_fails(v->vm, fid, &injected) ? status(injected)
+							     : dispatch(v, fid);
 		v->x[0] = (uint64_t)r.status;
 		v->x[1] = r.r1;
 		v->x[2] = r.r2;
 		v->x[3] = r.r3;
+		inject_after_hvc(v);
 	}
 #ifdef EXO_DEBUG
 	if (changes_mappings(fid))

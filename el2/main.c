@@ -249,5 +249,5 @@ void el2_main(void)
 	img = arch_image_layout();
 	percpu_init(0, arch_mpidr(), img.stack_top);
 	sched_init(platform.timer_intid[TIMER_HYP_PHYS]);
-	system_start(pkg_max, have_pkg);
+	system_start(pkg_max, have_pkg, platform.bootargs);
 }

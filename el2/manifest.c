@@ -11,6 +11,7 @@
 #include <lib/fmt.h>
 #include <libfdt.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Parses one property's value into g; returns NULL or what is wrong. */
@@ -155,6 +156,59 @@ static const char *prop_revoke_schedule(struct manifest_guest *g,
 	return NULL;
 }
 
+static const struct {
+	const char *name;
+	bool has_param;
+} manifest_faults[MANIFEST_NR_FAULTS] = {
+	[MANIFEST_FAULT_HVC_FAIL] = { "hvc-fail", true },
+	[MANIFEST_FAULT_NO_FRAMES] = { "no-frames", false },
+	[MANIFEST_FAULT_DROP_REVOKE] = { "drop-revoke", false },
+	[MANIFEST_FAULT_SPURIOUS_ABORT] = { "spurious-abort", true },
+	[MANIFEST_FAULT_SPURIOUS_IRQ] = { "spurious-irq", true },
+	[MANIFEST_FAULT_CORRUPT_REG] = { "corrupt-reg", true },
+	[MANIFEST_FAULT_CORRUPT_MEM] = { "corrupt-mem", true },
+};
+
+/* One "kind" or "kind:number" entry of fault-inject. */
+static const char *parse_fault(struct manifest_guest *g, const char *e)
+{
+	for (unsigned f = 0; f < MANIFEST_NR_FAULTS; f++) {
+		size_t n = strlen(manifest_faults[f].name);
+		char *end;
+
+		if (strncmp(e, manifest_faults[f].name, n) ||
+		    (e[n] && e[n] != ':'))
+			continue;
+		if (manifest_faults[f].has_param != (e[n] == ':'))
+			return manifest_faults[f].has_param
+				       ? "a fault needs a number: \"kind:N\""
+				       : "this fault takes no number";
+		if (e[n] == ':') {
+			g->fault_param[f] = (uint32_t)strtoul(e + n + 1, &end, 0);
+			if (*end || end == e + n + 1)
+				return "the number after ':' is not a number";
+		}
+		g->faults |= 1u << f;
+		return NULL;
+	}
+	return "unknown fault kind (hvc-fail:N, no-frames, drop-revoke, "
+	       "spurious-abort:N, spurious-irq:N, corrupt-reg:N, corrupt-mem:N)";
+}
+
+static const char *prop_fault_inject(struct manifest_guest *g,
+				     const char *val, int len)
+{
+	if (len <= 0 || val[len - 1] != '\0')
+		return "must be a list of strings, like \"hvc-fail:100\"";
+	for (int off = 0; off < len; off += (int)strlen(val + off) + 1) {
+		const char *err = parse_fault(g, val + off);
+
+		if (err)
+			return err;
+	}
+	return NULL;
+}
+
 static const char *prop_timeslice(struct manifest_guest *g, const char *val,
 				  int len)
 {
@@ -209,6 +263,7 @@ static const struct manifest_prop manifest_props[] = {
 	{ "cpu-limit-ms", 0, prop_cpu_limit },
 	{ "share-with", 0, prop_share_with },
 	{ "revoke-schedule", 0, prop_revoke_schedule },
+	{ "fault-inject", 0, prop_fault_inject },
 };
 
 #define MANIFEST_NR_PROPS (sizeof(manifest_props) / sizeof(manifest_props[0]))
@@ -443,6 +498,30 @@ static void manifest_resolve_shares(struct manifest *m)
 	}
 }
 
+/* exo,testing allows fault-inject (and only test manifests have it); a
+ * guest asking for faults without it is refused, never silently run. */
+static void manifest_root_testing(const void *fdt, struct manifest *m)
+{
+	int len;
+	const fdt32_t *seed = fdt_getprop(fdt, 0, "exo,fault-seed", &len);
+
+	m->testing = fdt_getprop(fdt, 0, "exo,testing", NULL) != NULL;
+	if (seed && len == 8)
+		m->fault_seed = (uint64_t)fdt32_to_cpu(seed[0]) << 32 |
+				fdt32_to_cpu(seed[1]);
+	else if (seed && len == 4)
+		m->fault_seed = fdt32_to_cpu(seed[0]);
+	for (unsigned i = 0; i < m->nr_guests; i++) {
+		struct manifest_guest *g = &m->guests[i];
+
+		if (g->status == MANIFEST_GUEST_OK && g->faults && !m->testing)
+			manifest_guest_fail(g, g->name, "fault-inject",
+					    "only test manifests may inject "
+					    "faults (add exo,testing; to the "
+					    "root node)");
+	}
+}
+
 int manifest_parse(const void *fdt, size_t size, uint64_t ram_frames,
 		   struct manifest *out)
 {
@@ -459,6 +538,7 @@ int manifest_parse(const void *fdt, size_t size, uint64_t ram_frames,
 		return -1;
 	}
 	manifest_resolve_shares(out);
+	manifest_root_testing(fdt, out);
 	return 0;
 }
 

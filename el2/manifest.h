@@ -35,6 +35,18 @@ enum manifest_status {
 	MANIFEST_GUEST_INVALID,     /* error says why; skipped, others boot */
 };
 
+/* Fault injection (test manifests only: root `exo,testing`), per guest. */
+enum manifest_fault {
+	MANIFEST_FAULT_HVC_FAIL,      /* param: permille of frame calls that fail */
+	MANIFEST_FAULT_NO_FRAMES,     /* frame allocations fail: exhaustion */
+	MANIFEST_FAULT_DROP_REVOKE,   /* revocation notices never arrive */
+	MANIFEST_FAULT_SPURIOUS_ABORT,/* param: permille of traps followed by one */
+	MANIFEST_FAULT_SPURIOUS_IRQ,  /* param: permille of traps followed by one */
+	MANIFEST_FAULT_CORRUPT_REG,   /* param: at that hypercall, flip a bit */
+	MANIFEST_FAULT_CORRUPT_MEM,   /* param: at that hypercall, flip a bit */
+	MANIFEST_NR_FAULTS,
+};
+
 struct manifest_guest {
 	char name[MANIFEST_NAME_MAX + 1];
 	enum manifest_status status;
@@ -58,6 +70,8 @@ struct manifest_guest {
 	uint32_t revoke_after_ms;   /* revoke-schedule: when (its CPU time), */
 	uint32_t revoke_frames;     /* how many frames EL2 asks back (0: none) */
 	uint32_t revoke_deadline_ms;/* and how long it has to give them */
+	uint32_t faults;            /* bit f: enum manifest_fault f injected */
+	uint32_t fault_param[MANIFEST_NR_FAULTS];
 	const char *granule;        /* "4k", "16k" or "64k", for the guest */
 	uint32_t granule_bytes;
 
@@ -68,6 +82,8 @@ struct manifest_guest {
 
 struct manifest {
 	unsigned nr_guests;         /* valid and invalid ones, in DTB order */
+	int testing;                /* root has exo,testing: faults allowed */
+	uint64_t fault_seed;        /* root exo,fault-seed; 0: EL2 picks one */
 	struct manifest_guest guests[MANIFEST_MAX_GUESTS];
 	char error[MANIFEST_ERR_SIZE]; /* whole-manifest error, or "" */
 };

@@ -13,6 +13,7 @@
 #include <arch/sysreg.h>
 #include <el2/arch.h>
 #include <el2/mem.h>
+#include <el2/inject.h>
 #include <el2/percpu.h>
 #include <el2/revoke.h>
 #include <exo/errors.h>
@@ -50,6 +51,11 @@ void revoke_request(struct vm *vm, uint64_t frames, uint64_t deadline)
 	r->deadline = vm->vcpu.run_ticks + deadline;
 	kprintf("guest '%s': asked to give back %lu frames\n", vm->name,
 		(unsigned long)frames);
+	if (inject_drops_revoke(vm)) {
+		kprintf("guest '%s': injected: the notice is dropped\n",
+			vm->name);
+		return;
+	}
 	vm_raise_event(vm, EXO_EVENT_REVOKE_REQUEST);
 }
 

@@ -7,6 +7,7 @@
 #include <el2/arch.h>
 #include <el2/bootpkg.h>
 #include <el2/el2.h>
+#include <el2/inject.h>
 #include <el2/manifest.h>
 #include <el2/mem.h>
 #include <el2/percpu.h>
@@ -18,6 +19,7 @@
 #include <exo/errors.h>
 #include <lib/panic.h>
 #include <lib/print.h>
+#include <stdlib.h>
 #include <string.h>
 
 static struct bootpkg pkg;
@@ -53,8 +55,32 @@ static void fail_guest(struct vm *vm, const char *name, const char *why)
 	kprintf("error: %s\n", why);
 }
 
-static void create_guests(uint64_t timer_freq)
+/* The run's fault seed: exo.fault-seed= on the command line (a replay),
+ * else the manifest's exo,fault-seed, else fresh entropy; always printed
+ * when some guest injects faults, with the line that replays the run. */
+static uint64_t fault_seed(const char *bootargs)
 {
+	const char *arg = strstr(bootargs, "exo.fault-seed=");
+	bool any = false;
+	uint64_t seed;
+
+	for (unsigned i = 0; i < manifest.nr_guests; i++)
+		any |= manifest.guests[i].status == MANIFEST_GUEST_OK &&
+		       manifest.guests[i].faults;
+	if (!any)
+		return 0;
+	seed = arg ? strtoul(arg + strlen("exo.fault-seed="), NULL, 0)
+		   : manifest.fault_seed ? manifest.fault_seed : arch_entropy();
+	kprintf("fault injection: seed 0x%lx (replay: tools/run --append "
+		"exo.fault-seed=0x%lx --pkg <this package> <this EL2>)\n",
+		(unsigned long)seed, (unsigned long)seed);
+	return seed;
+}
+
+static void create_guests(uint64_t timer_freq, const char *bootargs)
+{
+	uint64_t seed = fault_seed(bootargs);
+
 	for (unsigned i = 0; i < manifest.nr_guests; i++) {
 		const struct manifest_guest *g = &manifest.guests[i];
 		struct vm *vm = &vms[nr_vms++];
@@ -65,6 +91,8 @@ static void create_guests(uint64_t timer_freq)
 			continue;
 		}
 		rc = vm_create(vm, FIRST_VM_ID + i, g, timer_freq);
+		if (!rc)
+			inject_init(vm, g, seed);
 		if (rc) {
 			fail_guest(vm, g->name, error_name(rc));
 			kprintf("error: guest '%s' not started (%ld)\n", g->name,
@@ -130,12 +158,13 @@ void system_check_invariants(void)
 	}
 }
 
-_Noreturn void system_start(uint64_t pkg_max, bool have_pkg)
+_Noreturn void system_start(uint64_t pkg_max, bool have_pkg,
+			    const char *bootargs)
 {
 	struct vcpu *first;
 
 	if (have_pkg && read_manifest(pkg_max))
-		create_guests(arch_timer_freq());
+		create_guests(arch_timer_freq(), bootargs);
 	else if (have_pkg)
 		system_unusable = true;
 	else

@@ -8,7 +8,8 @@
 /* Reads the boot package (at most pkg_max bytes at EXO_BOOT_PKG_ADDR),
  * creates every valid guest and runs them. Never returns: the end of the
  * run is el2_all_guests_done(). */
-_Noreturn void system_start(uint64_t pkg_max, bool have_pkg);
+_Noreturn void system_start(uint64_t pkg_max, bool have_pkg,
+			    const char *bootargs);
 
 struct vm;
 

@@ -2,6 +2,7 @@
 #ifndef EXO_EL2_TRAP_H
 #define EXO_EL2_TRAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,12 @@ enum trap_group { TRAP_CUR_SP0, TRAP_CUR_SPX, TRAP_LOWER_A64, TRAP_LOWER_A32 };
 enum trap_type { TRAP_SYNC, TRAP_IRQ, TRAP_FIQ, TRAP_SERROR };
 
 void el2_trap(struct trap_frame *frame, uint64_t kind);
+
+struct vcpu;
+/* Reflects a synchronous external abort into the running guest, as a
+ * stage-2 violation is (el2/guest_trap.c); esr supplies WnR for data. */
+void guest_reflect_abort(struct vcpu *v, bool data, uint64_t esr,
+			 uint64_t far);
 
 /* Decoding, for reports (portable, host-tested). */
 const char *trap_ec_name(unsigned ec);

@@ -49,6 +49,15 @@ struct vm_revoke {
 	struct vm_run taken[VM_REVOKED_MAX];
 };
 
+/* Fault injection state (el2/inject.c); all zero for a normal guest. */
+struct vm_inject {
+	uint32_t faults;          /* bit f: enum manifest_fault */
+	uint32_t param[8];
+	uint64_t rng;
+	uint64_t hypercalls;      /* counted from boot, for corrupt-* */
+	uint64_t injected;
+};
+
 struct vm_config {
 	uint64_t timeslice_ticks;
 	uint64_t cpu_limit_ticks; /* 0: unlimited */
@@ -73,6 +82,7 @@ struct vm {
 	uint64_t notify_pending;        /* bit n: VM n notified it */
 	uint64_t events;                /* EXO_EVENT_* not yet read */
 	struct vm_revoke revoke;
+	struct vm_inject inject;
 	struct vm_run boot_run;         /* guaranteed: never revoked */
 	char line[VM_CONSOLE_LINE];   /* console bytes until a newline */
 	unsigned line_len;

@@ -324,9 +324,29 @@ Test(manifest, unknown_property_is_named)
 	set_u32("spin", "quota_frames", 128); /* typo for quota-frames */
 	expect_guest_error("spin", "guest 'spin': property 'quota_frames': "
 			   "unknown property");
-	set_str("hello", "fault-inject", "stage2"); /* not known (yet) */
-	expect_guest_error("hello", "guest 'hello': property 'fault-inject': "
+	set_str("hello", "fault-injection", "stage2"); /* typo */
+	expect_guest_error("hello", "guest 'hello': property 'fault-injection': "
 			   "unknown property");
+}
+
+Test(manifest, fault_inject_needs_a_test_manifest)
+{
+	set_str("hello", "fault-inject", "hvc-fail:100");
+	expect_guest_error("hello", "guest 'hello': property 'fault-inject': "
+			   "only test manifests may inject faults (add "
+			   "exo,testing; to the root node)");
+}
+
+Test(manifest, fault_inject_kinds_are_checked)
+{
+	set_str("hello", "fault-inject", "stage2");
+	expect_guest_error("hello", "guest 'hello': property 'fault-inject': "
+			   "unknown fault kind (hvc-fail:N, no-frames, "
+			   "drop-revoke, spurious-abort:N, spurious-irq:N, "
+			   "corrupt-reg:N, corrupt-mem:N)");
+	set_str("counter", "fault-inject", "hvc-fail");
+	expect_guest_error("counter", "guest 'counter': property "
+			   "'fault-inject': a fault needs a number: \"kind:N\"");
 }
 
 Test(manifest, quotas)

@@ -1,0 +1,137 @@
+/*
+ * The fault injector (el2/inject.h). Each guest has its own xorshift64*
+ * stream seeded from the run's seed and its VM id, so one guest's faults do
+ * not depend on what the others do. Corruption touches only the guest's own
+ * registers and frames: injection never breaks isolation.
+ */
+#include <arch/esr.h>
+#include <el2/arch.h>
+#include <el2/inject.h>
+#include <el2/manifest.h>
+#include <el2/revoke.h>
+#include <el2/trap.h>
+#include <exo/errors.h>
+#include <exo/hvc.h>
+#include <lib/print.h>
+#include <string.h>
+
+#define PERMILLE 1000u
+#define GPRS 31u
+#define BITS 64u
+
+_Static_assert(sizeof(((struct vm_inject *)0)->param) >=
+		       sizeof(((struct manifest_guest *)0)->fault_param),
+	       "room for every fault's parameter");
+
+static uint64_t next(struct vm *vm)
+{
+	uint64_t x = vm->inject.rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	vm->inject.rng = x;
+	return x * UINT64_C(0x2545f4914f6cdd1d);
+}
+
+static bool has(const struct vm *vm, enum manifest_fault f)
+{
+	return vm->inject.faults & (1u << f);
+}
+
+static bool chance(struct vm *vm, enum manifest_fault f)
+{
+	return has(vm, f) && next(vm) % PERMILLE < vm->inject.param[f];
+}
+
+void inject_init(struct vm *vm, const struct manifest_guest *g, uint64_t seed)
+{
+	memset(&vm->inject, 0, sizeof(vm->inject));
+	if (!g->faults)
+		return;
+	vm->inject.faults = g->faults;
+	memcpy(vm->inject.param, g->fault_param, sizeof(g->fault_param));
+	/* Never zero: xorshift would stay at zero. */
+	vm->inject.rng = (seed ^ (UINT64_C(0x9e3779b97f4a7c15) * vm->id)) | 1;
+	kprintf("guest '%s': fault injection on (mask 0x%x)\n", vm->name,
+		g->faults);
+}
+
+static bool gets_frames(uint64_t fid)
+{
+	return fid == EXO_HVC_FRAME_ALLOC || fid == EXO_HVC_FRAME_ALLOC_AT;
+}
+
+bool inject_hvc_fails(struct vm *vm, uint64_t fid, int64_t *status)
+{
+	vm->inject.hypercalls++;
+	if (!gets_frames(fid))
+		return false;
+	if (has(vm, MANIFEST_FAULT_NO_FRAMES) ||
+	    chance(vm, MANIFEST_FAULT_HVC_FAIL)) {
+		vm->inject.injected++;
+		*status = EXO_ENOMEM;
+		return true;
+	}
+	return false;
+}
+
+static void flip_register(struct vcpu *v)
+{
+	unsigned reg = (unsigned)(next(v->vm) % GPRS);
+	unsigned bit = (unsigned)(next(v->vm) % BITS);
+
+	v->x[reg] ^= UINT64_C(1) << bit;
+	kprintf("guest '%s': injected: flipped bit %u of x%u\n", v->vm->name,
+		bit, reg);
+}
+
+/* A bit of the guest's own boot run (image, DTB or boot frames). */
+static void flip_memory(struct vm *vm)
+{
+	uint64_t bytes = vm->boot_run.count << 12;
+	uint64_t off = next(vm) % bytes;
+	unsigned bit = (unsigned)(next(vm) % 8);
+
+	*(volatile uint8_t *)(uintptr_t)(vm->boot_run.pa + off) ^=
+		(uint8_t)(1u << bit);
+	kprintf("guest '%s': injected: flipped bit %u of PA 0x%lx\n", vm->name,
+		bit, (unsigned long)(vm->boot_run.pa + off));
+}
+
+void inject_after_hvc(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	if (!vm->inject.faults || vm->state != VM_RUNNING)
+		return;
+	if (has(vm, MANIFEST_FAULT_CORRUPT_REG) &&
+	    vm->inject.hypercalls == vm->inject.param[MANIFEST_FAULT_CORRUPT_REG])
+		flip_register(v);
+	if (has(vm, MANIFEST_FAULT_CORRUPT_MEM) &&
+	    vm->inject.hypercalls == vm->inject.param[MANIFEST_FAULT_CORRUPT_MEM])
+		flip_memory(vm);
+}
+
+void inject_before_resume(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	if (!vm->inject.faults || vm->state != VM_RUNNING)
+		return;
+	if (chance(vm, MANIFEST_FAULT_SPURIOUS_IRQ)) {
+		vm->inject.injected++;
+		vm_raise_event(vm, 0);
+	}
+	if (chance(vm, MANIFEST_FAULT_SPURIOUS_ABORT)) {
+		vm->inject.injected++;
+		/* An external abort that no access caused, at the next
+		 * instruction: the guest must cope or report it cleanly. */
+		guest_reflect_abort(v, true, 0, 0);
+	}
+}
+
+bool inject_drops_revoke(const struct vm *vm)
+{
+	return has(vm, MANIFEST_FAULT_DROP_REVOKE);
+}

@@ -1,0 +1,28 @@
+/*
+ * Fault injection for test manifests (manifest root `exo,testing`, guest
+ * property `fault-inject`): EL2 makes hypercalls fail, drops revocation
+ * notices, injects spurious aborts and interrupts, and corrupts a guest's
+ * registers or its own memory, all from a seeded generator so that a run
+ * replays exactly (`exo.fault-seed=` on the QEMU command line).
+ * A guest without fault-inject is never touched.
+ */
+#ifndef EXO_EL2_INJECT_H
+#define EXO_EL2_INJECT_H
+
+#include <el2/vm.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct manifest_guest;
+
+void inject_init(struct vm *vm, const struct manifest_guest *g, uint64_t seed);
+/* Should this hypercall fail? Then *status is what the guest gets. */
+bool inject_hvc_fails(struct vm *vm, uint64_t fid, int64_t *status);
+/* After a hypercall returned: corruption at the chosen one. */
+void inject_after_hvc(struct vcpu *v);
+/* Before the guest resumes from any trap: spurious abort or interrupt. */
+void inject_before_resume(struct vcpu *v);
+/* Is this revocation notice to be dropped? */
+bool inject_drops_revoke(const struct vm *vm);
+
+#endif
