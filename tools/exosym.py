@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 FRAME_RE = re.compile(
     r"^\[(?P<who>[^\]]+)\]\s+#(?P<n>\d+) 0x(?P<pc>[0-9a-f]+)"
     r"(?: \(image \+0x(?P<off>[0-9a-f]+)\))?\s*$")
@@ -65,7 +66,7 @@ class Symbolizer:
                                    text=True)
                 out = " / ".join(l.strip() for l in r.stdout.splitlines()
                                  if l.strip())
-            self.cache[key] = out or "??"
+            self.cache[key] = out.replace(TOP, "") or "??"
         return self.cache[key]
 
     def frame(self, line):
