@@ -103,10 +103,14 @@ help:
 	@echo "make host-test  host unit tests only (Criterion, ASan+UBSan)"
 	@echo "make target-test on-target tests only (pytest in QEMU)"
 	@echo "make bench      benchmarks: table, build/bench/results.json (minutes)"
+	@echo "make run SYSTEM=name   boot guests/name.dts (or tests/target/systems/)"
+	@echo "make run SNAPSHOT=1    also draw physical memory: build/memory.svg"
+	@echo "make debug      boot halted with a GDB stub; prints the gdb command"
+	@echo "make compile_commands.json   for clangd and other editors"
 	@echo "options: TOOLCHAIN=clang|gcc  V=1 (full commands)  CPU=max|cortex-a72"
 
 run: images
-	$(Q)tools/run --cpu $(CPU) --pkg $(OUT)/systems/$(SYSTEM).pkg $(EL2_IMAGE)
+	$(Q)tools/run --cpu $(CPU) --pkg $(RUN_PKG) $(RUN_FLAGS) $(EL2_IMAGE)
 
 test: all bench-native
 	$(Q)tools/run-tests --host $(HOST_TESTS) --build $(OUT) --bench
@@ -313,7 +317,7 @@ $(BENCH_DIR)/tablebench: $(patsubst %,$(BENCH_DIR)/obj/%.o,\
 $(BENCH_DIR)/heapbench-%: $(BENCH_DIR)/obj/tests/bench/native/heapbench.c.o
 	@$(if $(Q),echo "  HOSTLD  $@")
 	$(Q)$(BENCH_CC) -o $@ $^ $(BENCH_PEER_LIBS_$*) -ldl
-# === end of bench ====================================================
+# === end of bench =============================================
 # === fuzz: libFuzzer targets (owner: fuzz; docs/testing.md, "Fuzzing") =====
 # tests/fuzz/fuzz_<name>.c -> build/fuzz/fuzz_<name>, built with clang
 # -fsanitize=fuzzer,address,undefined over the portable sources (objects in
@@ -384,3 +388,56 @@ $(FUZZ_DIR)/seeds/.stamp: tests/fuzz/mkseeds $(FUZZ_SEED_INPUTS)
 		--elf $(OUT)/guests/hello.elf --pkg $(OUT)/systems/default.pkg
 	@touch $@
 # === end of fuzz ============================================================
+# === end of bench ===========================================================
+
+# === usability: snapshot, debug, editor support (docs/debugging.md) ========
+# `make run SNAPSHOT=1` boots $(SYSTEM) with `exo,memory-snapshot;` added to
+# its manifest's root (a wrapper .dts that includes it) and draws the
+# snapshot EL2 prints as build/memory.svg (tools/memmap).
+SNAPSHOT ?= 0
+SYSTEM_SRC = $(firstword $(filter %/$(SYSTEM).dts,$(SYSTEM_DTS)))
+SNAP_DIR := $(B)/snapshot
+ifeq ($(SNAPSHOT),1)
+RUN_PKG = $(OUT)/snapshot/$(SYSTEM).pkg
+RUN_FLAGS = --memmap $(B)/memory.svg --system $(B)/$(basename $(SYSTEM_SRC)).dtb
+run: $(OUT)/snapshot/$(SYSTEM).pkg
+else
+RUN_PKG = $(OUT)/systems/$(SYSTEM).pkg
+RUN_FLAGS = --system $(B)/$(basename $(SYSTEM_SRC)).dtb
+endif
+
+$(SNAP_DIR)/%.dts: $(SYSTEM_DTS)
+	@mkdir -p $(@D)
+	$(Q)src='$(firstword $(filter %/$*.dts,$(SYSTEM_DTS)))'; \
+	test -n "$$src" || { echo "exo: no manifest $*.dts in guests/ or tests/target/systems/"; exit 1; }; \
+	printf '/include/ "%s"\n/ { exo,memory-snapshot; };\n' "$$src" > $@
+
+.SECONDARY: $(SNAP_DIR)/$(SYSTEM).dts $(SNAP_DIR)/$(SYSTEM).dtb
+$(SNAP_DIR)/%.dtb: $(SNAP_DIR)/%.dts
+	@$(if $(Q),echo "  DTC     $@")
+	$(Q)dtc -i . -I dts -O dtb -o $@ $<
+
+$(OUT)/snapshot/%.pkg: $(SNAP_DIR)/%.dtb $(GUEST_IMAGES) tools/mkpkg
+	$(call mkpkg,$@,$<,$(GUEST_IMAGES))
+
+# `make debug`: QEMU halted at the first instruction with a GDB stub on
+# GDB_PORT; tools/run prints the gdb-multiarch command that attaches with
+# EL2's symbols and GUEST's (default: the manifest's first guest).
+GDB_PORT ?= 1234
+GUEST ?=
+.PHONY: debug
+debug: images
+	$(Q)tools/run --cpu $(CPU) --pkg $(OUT)/systems/$(SYSTEM).pkg \
+		--system $(B)/$(basename $(SYSTEM_SRC)).dtb --gdb $(GDB_PORT) \
+		$(if $(GUEST),--guest $(GUEST)) $(EL2_IMAGE)
+
+# compile_commands.json for clangd: one entry per source and per flavour
+# (EL2, EL1, host), with the flags this Makefile uses. Built by asking make
+# for each command (-n -B), so no build happens and no tool is needed.
+.PHONY: compile_commands.json
+compile_commands.json:
+	$(Q)$(MAKE) --no-print-directory -n -B V=1 TOOLCHAIN=$(TOOLCHAIN) \
+		$(EL2_IMAGE) $(EL2_TEST_IMAGE) $(GUEST_IMAGES) $(HOST_TESTS) 2>/dev/null | \
+		tools/compdb --dir $(CURDIR) > $@.tmp && mv $@.tmp $@
+	@echo "exo: wrote $@ ($$(grep -c '"file"' $@) entries)"
+# === end of usability =======================================================

@@ -8,6 +8,7 @@
 #include <el1/el1.h>
 #include <el1/exit_status.h>
 #include <exo/hypercall.h>
+#include <lib/backtrace.h>
 #include <lib/panic.h>
 #include <lib/print.h>
 #include <libos/mm/mm.h>
@@ -37,6 +38,7 @@ _Noreturn void el1_main(const void *dtb_pa)
 	/* Running at the high VA with the MMU on (el1/start.S): everything
 	 * physical is reached through libos's direct map from here on. */
 	el1_mmu_switched();
+	backtrace_set_image((uint64_t)(uintptr_t)__image_start);
 	el1_console_init();
 	dtb = libos_dmap_phys_to_virt((uint64_t)(uintptr_t)dtb_pa);
 	if (el1_bad_relocs)

@@ -9,6 +9,7 @@
 #include <el1/el1.h>
 #include <el1/exit_status.h>
 #include <exo/hypercall.h>
+#include <lib/backtrace.h>
 #include <lib/fmt.h>
 #include <lib/print.h>
 #include <stddef.h>
@@ -189,6 +190,8 @@ void el1_trap_report(const struct el1_frame *f)
 	kprintf("  SP_EL1 0x%016lx  SP_EL0 0x%016lx\n", (unsigned long)f->sp,
 		(unsigned long)f->sp_el0);
 	report_registers(f);
+	if (EL1_TRAP_GROUP(f->kind) == EL1_TRAP_CUR_SPX)  /* libos or main */
+		backtrace_print(f->elr, f->x[29]);
 }
 
 static uint64_t unhandled_status(const struct el1_frame *f)

@@ -530,6 +530,8 @@ int manifest_parse(const void *fdt, size_t size, uint64_t ram_frames,
 	memset(out, 0, sizeof(*out));
 	if (manifest_check_dtb(fdt, size, out))
 		return -1;
+	out->memory_snapshot = fdt_getprop(fdt, 0, MANIFEST_MEMORY_SNAPSHOT,
+					   NULL) != NULL;
 	guests = fdt_subnode_offset(fdt, 0, "guests");
 	if (guests < 0)
 		return manifest_fail(out, "no /guests node");

@@ -11,10 +11,13 @@
 
 #include <el2/bootpkg.h>
 #include <el2/elf.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define MANIFEST_COMPATIBLE "exo,system"
+/* Root property: print the memory snapshot (el2/snapshot.h). */
+#define MANIFEST_MEMORY_SNAPSHOT "exo,memory-snapshot"
 #define MANIFEST_MAX_GUESTS 63      /* VMIDs 1..63; 0 is nobody's */
 #define MANIFEST_NAME_MAX 15
 #define MANIFEST_STR_MAX 63         /* heap-policy */
@@ -86,6 +89,7 @@ struct manifest {
 	uint64_t fault_seed;        /* root exo,fault-seed; 0: EL2 picks one */
 	struct manifest_guest guests[MANIFEST_MAX_GUESTS];
 	char error[MANIFEST_ERR_SIZE]; /* whole-manifest error, or "" */
+	bool memory_snapshot;       /* root has exo,memory-snapshot */
 };
 
 /* Parses the manifest DTB at fdt (size bytes readable) for a machine with

@@ -13,6 +13,7 @@
 #include <el2/percpu.h>
 #include <el2/s2.h>
 #include <el2/sched.h>
+#include <el2/snapshot.h>
 #include <el2/summary.h>
 #include <el2/system.h>
 #include <el2/vm_ops.h>
@@ -123,6 +124,7 @@ static bool read_manifest(uint64_t pkg_max)
 		return false;
 	}
 	manifest_bind_images(&manifest, &pkg);
+	snapshot_enable(manifest.memory_snapshot);
 	return true;
 }
 
@@ -185,6 +187,7 @@ _Noreturn void el2_all_guests_done(void)
 
 	vm_kill_deadlocked(vms, nr_vms);
 	mem_totals(&t.frames_free, &t.frames_hyp, &t.frames_other);
+	snapshot_system();
 	ok = summary_print(vms, nr_vms, &t, arch_timer_freq());
 	if (system_unusable)
 		kprintf("boot failed: the boot package or manifest is unusable "

@@ -7,6 +7,7 @@
 #include <arch/esr.h>
 #include <el2/irq.h>
 #include <el2/trap.h>
+#include <lib/backtrace.h>
 #include <lib/fmt.h>
 #include <lib/panic.h>
 #include <lib/print.h>
@@ -124,6 +125,10 @@ void trap_report(const struct trap_frame *f, uint64_t kind)
 	kprintf("  ELR 0x%016lx  SPSR 0x%08lx  SP 0x%016lx\n",
 		(unsigned long)f->elr, (unsigned long)f->spsr,
 		(unsigned long)f->sp);
+#ifndef EXO_HOST
+	if ((kind >> 2) == TRAP_CUR_SPX)	/* EL2's own code faulted */
+		backtrace_print(f->elr, f->x[29]);
+#endif
 }
 
 void el2_trap(struct trap_frame *frame, uint64_t kind)

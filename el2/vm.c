@@ -9,6 +9,7 @@
 #include <el2/manifest.h>
 #include <el2/mem.h>
 #include <el2/sched.h>
+#include <el2/snapshot.h>
 #include <el2/vm_ops.h>
 #include <exo/errors.h>
 #include <lib/print.h>
@@ -119,6 +120,7 @@ static void vm_stop(struct vm *vm, enum vm_state state, int64_t status,
 	if (vm->state != VM_RUNNING)
 		return;
 	vm_console_flush(vm);
+	snapshot_guest(vm);
 	mem_vm_teardown(vm);
 	vm->vcpu.state = VCPU_STOPPED;
 	vm->state = state;

@@ -1,4 +1,5 @@
 /* panic: report once, then stop through the layer's arch_halt. */
+#include <lib/backtrace.h>
 #include <lib/fmt.h>
 #include <lib/panic.h>
 #include <lib/print.h>
@@ -19,5 +20,8 @@ _Noreturn void panic(const char *fmt, ...)
 	fmt_vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	kprintf("PANIC: %s\n", msg);
+#ifndef EXO_HOST
+	backtrace_print(0, (uint64_t)(uintptr_t)__builtin_frame_address(0));
+#endif
 	arch_halt(1);
 }

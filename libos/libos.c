@@ -11,12 +11,14 @@
 #include "libos/libos.h"
 
 #include "libos/addr.h"
+#include "libos/mm/mm.h"
 
 #include <lib/print.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define OPT_STATS      "--stats"
+#define OPT_PTDUMP     "--ptdump"
 #define OPT_HIGH_WATER "--pool-high-water="
 
 static struct {
@@ -25,6 +27,7 @@ static struct {
 	const char *policy;
 	bool heap_created;
 	bool stats_at_exit;
+	bool ptdump_at_exit;
 } os;
 
 /* ---- the pool's source: EL2 ---- */
@@ -93,6 +96,8 @@ static int parse_options(const struct libos_config *cfg, uint64_t *hwm)
 
 		if (strcmp(a, OPT_STATS) == 0) {
 			os.stats_at_exit = true;
+		} else if (strcmp(a, OPT_PTDUMP) == 0) {
+			os.ptdump_at_exit = true;
 		} else if (strncmp(a, OPT_HIGH_WATER,
 				   sizeof(OPT_HIGH_WATER) - 1) == 0) {
 			a += sizeof(OPT_HIGH_WATER) - 1;
@@ -136,10 +141,37 @@ int libos_init(const struct libos_config *cfg)
 	return LIBOS_OK;
 }
 
+static void ptdump_line(void *ctx, const char *line)
+{
+	size_t n = strlen(line);
+
+	(void)ctx;
+	kprintf(n && line[n - 1] == '\n' ? "ptdump: %s" : "ptdump: %s\n",
+		line);
+}
+
+void libos_ptdump(void)
+{
+	const struct libos_mm_info *mi = libos_mm_info();
+	struct pgtable *kernel = libos_mm_kernel();
+
+	if (!mi || !kernel || !kernel->root) {
+		kprintf("ptdump: no stage-1 tables (MMU off)\n");
+		return;
+	}
+	kprintf("ptdump: TTBR1 half from 0x%lx, %u-bit VA, %lu-byte pages\n",
+		(unsigned long)mi->half_base, mi->va_bits,
+		(unsigned long)mi->page_size);
+	pgtable_dump_range(kernel, mi->half_base,
+			   UINT64_C(1) << mi->va_bits, ptdump_line, NULL);
+}
+
 void libos_fini(void)
 {
 	if (os.stats_at_exit)
 		libos_stats_print();
+	if (os.ptdump_at_exit)
+		libos_ptdump();
 }
 
 /* ---- allocation ---- */

@@ -44,8 +44,12 @@ enum libos_error {
  * frames for it.
  */
 int libos_init(const struct libos_config *cfg);
-/* When main has returned: prints the stats if --stats was given. */
+/* When main has returned: prints the stats if --stats was given,
+ * the stage-1 tables if --ptdump was. */
 void libos_fini(void);
+/* The guest's stage-1 (TTBR1 half) as merged runs, "ptdump: " lines; at
+ * exit when the guest has the argument --ptdump. */
+void libos_ptdump(void);
 
 /* The C library's allocation functions over the guest's heap. */
 void *libos_malloc(size_t size);
