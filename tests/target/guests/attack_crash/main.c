@@ -38,6 +38,7 @@ struct mailbox {
 };
 
 static volatile uint64_t depth;
+static volatile uintptr_t unmapped_va = 0x10;   /* TTBR0 half: no tables */
 
 static bool fault_again_s2(struct el1_frame *f)
 {
@@ -50,7 +51,7 @@ static bool fault_again_s1(struct el1_frame *f)
 {
 	(void)f;
 	depth++;
-	return *(volatile uint64_t *)(uintptr_t)0x10 == 0;
+	return *(volatile uint64_t *)unmapped_va == 0;
 }
 
 static void set_vbar(uint64_t va)
@@ -84,7 +85,7 @@ static uint64_t alias_exec(uint64_t pa)
 	return va;
 }
 
-static int share_crash(void)
+static _Noreturn void share_crash(void)
 {
 	uint64_t h = exo_vm_lookup("holder").x1;
 	struct exo_ret a = exo_frame_alloc(2, 0);
@@ -167,14 +168,14 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "--holder"))
 		return holder();
 	if (!strcmp(mode, "--share-crash"))
-		return share_crash();
+		share_crash();
 	kprintf("crash: %s\n", mode);
 	if (!strcmp(mode, "--recursive-s2")) {
 		el1_set_sync_handler(ESR_EC_DABT_CUR, fault_again_s2);
 		(void)*pa_ptr(EL2_IMAGE);
 	} else if (!strcmp(mode, "--recursive-s1")) {
 		el1_set_sync_handler(ESR_EC_DABT_CUR, fault_again_s1);
-		(void)*(volatile uint64_t *)(uintptr_t)0x10;
+		(void)*(volatile uint64_t *)unmapped_va;
 	} else if (!strcmp(mode, "--bad-vbar")) {
 		set_vbar(0x1000);
 		__asm__ volatile("udf #0");
