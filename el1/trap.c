@@ -222,6 +222,30 @@ static bool dispatchable(uint64_t kind)
 	return group == EL1_TRAP_CUR_SPX || group == EL1_TRAP_LOWER_A64;
 }
 
+/* Handlers may take an exception themselves (a software Access-flag fault
+ * while libos fixes another, say), but a handler that faults again and
+ * again would eat the stack into its guard and corrupt what lies below:
+ * past this depth it is a nested fault, reported as such. */
+#define EL1_MAX_HANDLER_DEPTH 4
+
+static unsigned handler_depth;
+
+static bool run_sync_handler(el1_sync_fn sync, struct el1_frame *f)
+{
+	bool handled;
+
+	if (handler_depth >= EL1_MAX_HANDLER_DEPTH) {
+		print_enter_panic();
+		kprintf("el1: exceptions nested %u deep in handlers; exiting\n",
+			handler_depth);
+		exo_exit(EL1_EXIT_NESTED_FAULT);
+	}
+	handler_depth++;
+	handled = sync(f);
+	handler_depth--;
+	return handled;
+}
+
 void el1_trap(struct el1_frame *f)
 {
 	el1_sync_fn sync;
@@ -230,7 +254,7 @@ void el1_trap(struct el1_frame *f)
 		switch (EL1_TRAP_TYPE(f->kind)) {
 		case EL1_TRAP_SYNC:
 			sync = sync_handlers[ESR_EC(f->esr)];
-			if (sync && sync(f))
+			if (sync && run_sync_handler(sync, f))
 				return;
 			break;
 		case EL1_TRAP_IRQ:

@@ -760,6 +760,7 @@ void frames_lend_commit(struct frames_db *db, const struct frames_op *op)
 	CHECK(op->kind == FRAMES_OP_LEND);
 	set_range(db, op, EXO_FRAME_LENT, op->vm, op->peer);
 	db->acct[op->peer].borrowed += op->count;
+	db->acct[op->vm].lent_out += op->count;
 	tables_commit(db, op);
 }
 
@@ -781,6 +782,8 @@ void frames_reclaim_commit(struct frames_db *db, const struct frames_op *op)
 	set_range(db, op, EXO_FRAME_OWNED, op->vm, 0);
 	CHECK(db->acct[op->peer].borrowed >= op->count);
 	db->acct[op->peer].borrowed -= op->count;
+	CHECK(db->acct[op->vm].lent_out >= op->count);
+	db->acct[op->vm].lent_out -= op->count;
 }
 
 int frames_donate_check(const struct frames_db *db, unsigned vm, unsigned to,

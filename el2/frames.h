@@ -74,6 +74,7 @@ struct frames_account {
 	uint64_t peak;      /* highest used */
 	uint64_t tables;    /* of used: stage-2 table frames */
 	uint64_t borrowed;  /* frames shared with it or lent to it: free */
+	uint64_t lent_out;  /* of used: frames it lent away (no access) */
 	uint32_t devices;   /* device ranges assigned to it */
 	bool live;
 };
