@@ -145,7 +145,7 @@ void libos_aspace_fini(struct libos_aspace *as);
 /*
  * Inserts a region (copied; name may be NULL). ANON, COW, STACK, GUARD map
  * nothing now; FIXED maps [start, end) at r->pa at once (all or nothing).
- * STACK: r->bottom in (start + page, end], page-aligned; else ESTACK.
+ * STACK: r->bottom in [start + page, end], page-aligned; else ESTACK.
  * 0 or a libos_region_error; on error nothing changed.
  */
 int libos_region_insert(struct libos_aspace *as,
