@@ -307,12 +307,13 @@ static void print_heap(const char *policy, const struct heap_stats *h)
 static void print_regions(const struct libos_vm_stats *v)
 {
 	kprintf("libos: region faults: %u demand-zero, %u cow copies, "
-		"%u cow reuses, %u stack growths, %u stack overflows, "
-		"%u guard hits, %u refused, %u outside regions, %u out of "
-		"memory\n",
+		"%u cow reuses, %u stack growths\n",
 		v->demand_zero, v->cow_copies, v->cow_reuses,
-		v->stack_growths, v->stack_overflows, v->guard_hits,
-		v->refused, v->no_region, v->no_memory);
+		v->stack_growths);
+	kprintf("libos: region refusals: %u stack overflows, %u guard hits, "
+		"%u not allowed, %u outside regions, %u out of memory\n",
+		v->stack_overflows, v->guard_hits, v->refused, v->no_region,
+		v->no_memory);
 }
 
 void libos_stats_print(void)
