@@ -26,10 +26,10 @@ static struct {
 	const char *policy;
 	bool heap_created;
 	bool stats_at_exit;
-	struct libos_pagerefs refs;   /* shared pages, every address space */
-	struct libos_vm_pages pages;  /* region pages, from the pool */
-	uint64_t page_frames;         /* pool frames per page */
-	struct libos_aspace kernel;   /* the TTBR1 half's regions */
+	struct libos_pagerefs refs;  /* shared pages, every address space */
+	struct libos_vm_pages pages; /* region pages, from the pool */
+	uint64_t page_frames;	     /* pool frames per page */
+	struct libos_aspace kernel;  /* the TTBR1 half's regions */
 	bool kernel_ready;
 } os;
 
@@ -107,13 +107,13 @@ static void kernel_aspace_init(void)
 {
 	struct pgtable *pt = libos_mm_kernel();
 
-	os.pages = (struct libos_vm_pages){ vm_page_alloc, vm_page_free,
-					    vm_page_virt, NULL };
+	os.pages = (struct libos_vm_pages){vm_page_alloc, vm_page_free,
+					   vm_page_virt, NULL};
 	libos_pagerefs_init(&os.refs);
 	if (!pt || !pt->root || pt->geom.page_shift < POOL_FRAME_SHIFT)
 		return;
-	os.page_frames = (uint64_t)1 << (pt->geom.page_shift -
-					 POOL_FRAME_SHIFT);
+	os.page_frames = (uint64_t)1
+			 << (pt->geom.page_shift - POOL_FRAME_SHIFT);
 	libos_aspace_init(&os.kernel, pt, &os.pages, &os.refs);
 	libos_vm_attach(&os.kernel);
 	os.kernel_ready = true;
@@ -308,8 +308,7 @@ static void print_regions(const struct libos_vm_stats *v)
 {
 	kprintf("libos: region faults: %u demand-zero, %u cow copies, "
 		"%u cow reuses, %u stack growths\n",
-		v->demand_zero, v->cow_copies, v->cow_reuses,
-		v->stack_growths);
+		v->demand_zero, v->cow_copies, v->cow_reuses, v->stack_growths);
 	kprintf("libos: region refusals: %u stack overflows, %u guard hits, "
 		"%u not allowed, %u outside regions, %u out of memory\n",
 		v->stack_overflows, v->guard_hits, v->refused, v->no_region,

@@ -146,7 +146,8 @@ static void report_region(const struct libos_fault *f)
 	const struct libos_region *r = f->region;
 
 	if (!r) {
-		kprintf("  ELR 0x%016lx  region: none\n", (unsigned long)f->elr);
+		kprintf("  ELR 0x%016lx  region: none\n",
+			(unsigned long)f->elr);
 		return;
 	}
 	kprintf("  ELR 0x%016lx  region: \"%s\" %s [0x%016lx, 0x%016lx): "

@@ -11,20 +11,21 @@
 #include <libos/mm/region.h>
 #include <string.h>
 
-/* --- errors and names ------------------------------------------------------ */
+/* --- errors and names ------------------------------------------------------
+ */
 
 const char *libos_region_strerror(int err)
 {
 	static const char *const msg[] = {
-		[0] = "ok",
-		[1] = "address not page-aligned",
-		[2] = "range empty, wrapping or outside the half",
-		[3] = "overlaps a region",
-		[4] = "too many regions",
-		[5] = "no such region",
-		[6] = "bad kind or attributes",
-		[7] = "out of memory",
-		[8] = "stack sizes leave no room for the guard page",
+	    [0] = "ok",
+	    [1] = "address not page-aligned",
+	    [2] = "range empty, wrapping or outside the half",
+	    [3] = "overlaps a region",
+	    [4] = "too many regions",
+	    [5] = "no such region",
+	    [6] = "bad kind or attributes",
+	    [7] = "out of memory",
+	    [8] = "stack sizes leave no room for the guard page",
 	};
 	unsigned i = err <= 0 ? (unsigned)-err : ~0u;
 
@@ -34,17 +35,18 @@ const char *libos_region_strerror(int err)
 const char *libos_region_kind_name(enum libos_region_kind kind)
 {
 	static const char *const names[] = {
-		[LIBOS_REGION_ANON] = "anonymous",
-		[LIBOS_REGION_COW] = "copy-on-write",
-		[LIBOS_REGION_STACK] = "stack",
-		[LIBOS_REGION_GUARD] = "guard",
-		[LIBOS_REGION_FIXED] = "fixed",
+	    [LIBOS_REGION_ANON] = "anonymous",
+	    [LIBOS_REGION_COW] = "copy-on-write",
+	    [LIBOS_REGION_STACK] = "stack",
+	    [LIBOS_REGION_GUARD] = "guard",
+	    [LIBOS_REGION_FIXED] = "fixed",
 	};
 
 	return (unsigned)kind < LIBOS_REGION_KINDS ? names[kind] : "?";
 }
 
-/* --- page reference counts ------------------------------------------------- */
+/* --- page reference counts -------------------------------------------------
+ */
 
 #define REFS_MASK (LIBOS_PAGEREFS_MAX - 1)
 
@@ -135,7 +137,8 @@ static bool refs_room(const struct libos_pagerefs *r, uint64_t n)
 	return r->used + n <= LIBOS_PAGEREFS_MAX * 3 / 4;
 }
 
-/* --- address spaces ---------------------------------------------------------- */
+/* --- address spaces ----------------------------------------------------------
+ */
 
 void libos_aspace_init(struct libos_aspace *as, struct pgtable *pt,
 		       const struct libos_vm_pages *pages,
@@ -170,8 +173,8 @@ static unsigned lower_bound(const struct libos_aspace *as, uint64_t va)
 	return lo;
 }
 
-const struct libos_region *libos_region_find_const(
-	const struct libos_aspace *as, uint64_t va)
+const struct libos_region *
+libos_region_find_const(const struct libos_aspace *as, uint64_t va)
 {
 	unsigned i = lower_bound(as, va);
 
@@ -188,8 +191,7 @@ static bool aligned(const struct libos_aspace *as, uint64_t v)
 	return (v & (as->page_size - 1)) == 0;
 }
 
-static bool in_half(const struct libos_aspace *as, uint64_t start,
-		    uint64_t end)
+static bool in_half(const struct libos_aspace *as, uint64_t start, uint64_t end)
 {
 	const struct pgtable *pt = as->pt;
 
@@ -269,13 +271,13 @@ int libos_region_insert_stack(struct libos_aspace *as, uint64_t top,
 			      const char *name)
 {
 	struct libos_region r = {
-		.kind = LIBOS_REGION_STACK,
-		.attrs = attrs,
+	    .kind = LIBOS_REGION_STACK,
+	    .attrs = attrs,
 	};
 
 	if (!aligned(as, top) || !aligned(as, initial) || !aligned(as, max) ||
-	    initial < as->page_size || max < initial ||
-	    top < as->page_size || max > top - as->page_size)
+	    initial < as->page_size || max < initial || top < as->page_size ||
+	    max > top - as->page_size)
 		return LIBOS_REGION_ESTACK;
 	r.start = top - max - as->page_size;
 	r.end = top;
@@ -285,7 +287,8 @@ int libos_region_insert_stack(struct libos_aspace *as, uint64_t top,
 	return libos_region_insert(as, &r);
 }
 
-/* --- pages of a range ------------------------------------------------------- */
+/* --- pages of a range -------------------------------------------------------
+ */
 
 #define SCAN_BATCH 64
 
@@ -293,7 +296,7 @@ struct scan_batch {
 	uint64_t page;
 	uint64_t va[SCAN_BATCH];
 	unsigned n;
-	uint64_t resume;         /* first leaf not taken, or the end */
+	uint64_t resume; /* first leaf not taken, or the end */
 	bool full;
 };
 
@@ -321,10 +324,10 @@ static void scan_leaf(void *ctx, uint64_t va, uint64_t size, uint64_t desc,
  */
 typedef int (*page_fn)(struct libos_aspace *as, uint64_t va, void *ctx);
 
-static int for_each_page(struct libos_aspace *as, uint64_t start,
-			 uint64_t end, page_fn fn, void *ctx)
+static int for_each_page(struct libos_aspace *as, uint64_t start, uint64_t end,
+			 page_fn fn, void *ctx)
 {
-	struct scan_batch b = { .page = as->page_size };
+	struct scan_batch b = {.page = as->page_size};
 
 	while (start < end) {
 		int err;
@@ -383,7 +386,8 @@ int libos_region_remove(struct libos_aspace *as, uint64_t start)
 	return LIBOS_REGION_OK;
 }
 
-/* --- copy-on-write ------------------------------------------------------------ */
+/* --- copy-on-write
+ * ------------------------------------------------------------ */
 
 /* Attributes of a shared (not yet copied) page of region r. */
 static uint32_t shared_attrs(const struct libos_region *r)
@@ -428,7 +432,8 @@ int libos_region_cow_map(struct libos_aspace *as, uint64_t va, uint64_t pa,
 	return LIBOS_REGION_OK;
 }
 
-/* --- clone -------------------------------------------------------------------- */
+/* --- clone
+ * -------------------------------------------------------------------- */
 
 struct clone_ctx {
 	struct libos_aspace *dst;
@@ -448,15 +453,15 @@ static int share_page(struct libos_aspace *src, uint64_t va, void *ctx)
 	if (!refs_room(src->refs, 1))
 		return LIBOS_REGION_ENOMEM;
 	attrs |= x.attrs & PGTABLE_ACCESSED;
-	err = map_error(pgtable_map(c->dst->pt, va, x.pa, src->page_size,
-				    attrs));
+	err =
+	    map_error(pgtable_map(c->dst->pt, va, x.pa, src->page_size, attrs));
 	if (err)
 		return err;
 	if (x.attrs & PGTABLE_WRITE) {
-		err = map_error(pgtable_protect(src->pt, va, src->page_size,
-						(x.attrs & ~(PGTABLE_WRITE |
-							     PGTABLE_DBM |
-							     PGTABLE_DIRTY))));
+		err = map_error(
+		    pgtable_protect(src->pt, va, src->page_size,
+				    (x.attrs & ~(PGTABLE_WRITE | PGTABLE_DBM |
+						 PGTABLE_DIRTY))));
 		if (err) {
 			pgtable_unmap(c->dst->pt, va, src->page_size);
 			return err;
@@ -477,7 +482,7 @@ int libos_aspace_clone(struct libos_aspace *dst, struct libos_aspace *src)
 		return LIBOS_REGION_EKIND;
 	for (unsigned i = 0; i < src->nr && !err; i++) {
 		const struct libos_region *r = &src->r[i];
-		struct clone_ctx c = { dst, r };
+		struct clone_ctx c = {dst, r};
 
 		err = libos_region_insert(dst, r);
 		if (err || r->kind == LIBOS_REGION_FIXED ||

@@ -15,26 +15,26 @@
 #include <string.h>
 
 static struct libos_vm_stats total;
-static struct libos_aspace *active[2];   /* by enum pgtable_half */
+static struct libos_aspace *active[2]; /* by enum pgtable_half */
 
-#define COUNT(as, field)                                                     \
-	do {                                                                 \
-		(as)->stats.field++;                                         \
-		total.field++;                                               \
+#define COUNT(as, field)                                                       \
+	do {                                                                   \
+		(as)->stats.field++;                                           \
+		total.field++;                                                 \
 	} while (0)
 
 const char *libos_vm_action_name(enum libos_vm_action a)
 {
 	static const char *const names[] = {
-		[LIBOS_VM_NONE] = "no region",
-		[LIBOS_VM_RETRY] = "retry",
-		[LIBOS_VM_ZERO_FILL] = "demand-zero",
-		[LIBOS_VM_STACK_GROW] = "stack growth",
-		[LIBOS_VM_COW_COPY] = "copy-on-write copy",
-		[LIBOS_VM_COW_REUSE] = "copy-on-write reuse",
-		[LIBOS_VM_STACK_OVERFLOW] = "stack overflow",
-		[LIBOS_VM_GUARD_HIT] = "guard page hit",
-		[LIBOS_VM_REFUSE] = "access not allowed by the region",
+	    [LIBOS_VM_NONE] = "no region",
+	    [LIBOS_VM_RETRY] = "retry",
+	    [LIBOS_VM_ZERO_FILL] = "demand-zero",
+	    [LIBOS_VM_STACK_GROW] = "stack growth",
+	    [LIBOS_VM_COW_COPY] = "copy-on-write copy",
+	    [LIBOS_VM_COW_REUSE] = "copy-on-write reuse",
+	    [LIBOS_VM_STACK_OVERFLOW] = "stack overflow",
+	    [LIBOS_VM_GUARD_HIT] = "guard page hit",
+	    [LIBOS_VM_REFUSE] = "access not allowed by the region",
 	};
 
 	return (unsigned)a < LIBOS_VM_ACTIONS ? names[a] : "?";
@@ -65,7 +65,7 @@ static enum libos_vm_action stack_below(const struct libos_region *r,
 	uint64_t guard = r->bottom - page;
 
 	if (f->far < guard)
-		return LIBOS_VM_GUARD_HIT;       /* jumped over the guard */
+		return LIBOS_VM_GUARD_HIT; /* jumped over the guard */
 	if (!allowed(r, f) || f->kind != LIBOS_FAULT_TRANSLATION)
 		return LIBOS_VM_REFUSE;
 	/* The new guard must still lie inside the region. */
@@ -95,7 +95,8 @@ enum libos_vm_action libos_vm_decide(const struct libos_region *r,
 	return LIBOS_VM_REFUSE;
 }
 
-/* --- carrying it out ---------------------------------------------------------- */
+/* --- carrying it out
+ * ---------------------------------------------------------- */
 
 static bool zero_fill(struct libos_aspace *as, const struct libos_region *r,
 		      uint64_t va)
@@ -141,7 +142,7 @@ static bool cow_reuse(struct libos_aspace *as, const struct libos_region *r,
 {
 	if (pgtable_protect(as->pt, va, as->page_size, r->attrs))
 		return false;
-	libos_pagerefs_dec(as->refs, pa);    /* drops a count of 1 */
+	libos_pagerefs_dec(as->refs, pa); /* drops a count of 1 */
 	return true;
 }
 
@@ -200,8 +201,8 @@ bool libos_vm_fault(struct libos_aspace *as, const struct libos_fault *f,
 {
 	uint64_t va = f->far & ~(as->page_size - 1);
 	struct libos_region *r = libos_region_find(as, f->far);
-	struct libos_vm_state s = { 0 };
-	struct pgtable_xlate x = { 0 };
+	struct libos_vm_state s = {0};
+	struct pgtable_xlate x = {0};
 
 	if (!pgtable_translate(as->pt, va, &x)) {
 		s.mapped = true;
@@ -213,7 +214,8 @@ bool libos_vm_fault(struct libos_aspace *as, const struct libos_fault *f,
 	return act(as, r, *action, va, &x);
 }
 
-/* --- routing and totals ------------------------------------------------------- */
+/* --- routing and totals
+ * ------------------------------------------------------- */
 
 void libos_vm_attach(struct libos_aspace *as)
 {

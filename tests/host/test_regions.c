@@ -19,10 +19,10 @@
 #include <string.h>
 
 #define TABLE_PAGES 64
-#define TABLE_PA UINT64_C(0x0000008000000000)
-#define DATA_PAGES 64
-#define DATA_PA UINT64_C(0x0000004000000000)
-#define BASE UINT64_C(0x0000000010000000)   /* regions go from here */
+#define TABLE_PA    UINT64_C(0x0000008000000000)
+#define DATA_PAGES  64
+#define DATA_PA	    UINT64_C(0x0000004000000000)
+#define BASE	    UINT64_C(0x0000000010000000) /* regions go from here */
 
 struct store {
 	uint8_t *mem;
@@ -135,21 +135,24 @@ static void data_free(void *ctx, uint64_t pa)
 
 static void env_init(enum pgtable_granule g)
 {
-	struct pgtable_mm_ops ops = { tab_alloc, tab_free, tab_v2p, store_p2v,
-				      &E.tables };
-	struct pgtable_config cfg = { g, 48, PGTABLE_TTBR0, 0x42 };
+	struct pgtable_mm_ops ops = {tab_alloc, tab_free, tab_v2p, store_p2v,
+				     &E.tables};
+	struct pgtable_config cfg = {g, 48, PGTABLE_TTBR0, 0x42};
 
 	memset(&E, 0, sizeof(E));
 	E.page = UINT64_C(1) << g;
 	store_init(&E.tables, TABLE_PA, E.page, TABLE_PAGES);
 	store_init(&E.data, DATA_PA, E.page, DATA_PAGES);
 	cr_assert_eq(pgtable_init(&E.pt, &cfg, &ops), 0);
-	E.wc = (struct walker_cfg){ .tg_shift = g, .t0sz = 16, .t1sz = 16,
-				    .pa_to_ptr = store_p2v, .ctx = &E.tables,
-				    .ttbr0 = pgtable_ttbr(&E.pt) };
+	E.wc = (struct walker_cfg){.tg_shift = g,
+				   .t0sz = 16,
+				   .t1sz = 16,
+				   .pa_to_ptr = store_p2v,
+				   .ctx = &E.tables,
+				   .ttbr0 = pgtable_ttbr(&E.pt)};
 	fake_libos_reset(&E.wc, 0x42);
-	E.pages = (struct libos_vm_pages){ data_alloc, data_free, store_p2v,
-					   &E.data };
+	E.pages =
+	    (struct libos_vm_pages){data_alloc, data_free, store_p2v, &E.data};
 	libos_pagerefs_init(&E.refs);
 	libos_aspace_init(&E.as, &E.pt, &E.pages, &E.refs);
 }
@@ -168,8 +171,7 @@ static void env_fini(void)
 }
 
 static const enum pgtable_granule granules[] = {
-	PGTABLE_GRANULE_4K, PGTABLE_GRANULE_16K, PGTABLE_GRANULE_64K
-};
+    PGTABLE_GRANULE_4K, PGTABLE_GRANULE_16K, PGTABLE_GRANULE_64K};
 
 #define RW PGTABLE_USER_RW
 #define RO (PGTABLE_USER_RW & ~PGTABLE_WRITE)
@@ -177,8 +179,8 @@ static const enum pgtable_granule granules[] = {
 static struct libos_region reg(enum libos_region_kind k, uint64_t start,
 			       uint64_t end, uint32_t attrs)
 {
-	struct libos_region r = { .start = start, .end = end, .kind = k,
-				  .attrs = attrs };
+	struct libos_region r = {
+	    .start = start, .end = end, .kind = k, .attrs = attrs};
 
 	strcpy(r.name, libos_region_kind_name(k));
 	return r;
@@ -196,8 +198,8 @@ static int ins(enum libos_region_kind k, uint64_t start, uint64_t end,
 static struct libos_fault fault(uint64_t va, enum libos_fault_kind kind,
 				enum libos_access access)
 {
-	return (struct libos_fault){ .far = va, .kind = kind,
-				     .access = access, .from_el0 = true };
+	return (struct libos_fault){
+	    .far = va, .kind = kind, .access = access, .from_el0 = true};
 }
 
 static enum libos_vm_action fault_at(uint64_t va, enum libos_fault_kind kind,
@@ -251,7 +253,8 @@ static uint64_t pa_of(uint64_t va)
 	return x.pa;
 }
 
-/* --- region sets ------------------------------------------------------------ */
+/* --- region sets ------------------------------------------------------------
+ */
 
 Test(regions, insert_keeps_order_and_find_uses_half_open_ranges)
 {
@@ -259,7 +262,8 @@ Test(regions, insert_keeps_order_and_find_uses_half_open_ranges)
 
 	env_init(PGTABLE_GRANULE_4K);
 	p = E.page;
-	cr_assert_eq(ins(LIBOS_REGION_ANON, BASE + 10 * p, BASE + 12 * p, RW), 0);
+	cr_assert_eq(ins(LIBOS_REGION_ANON, BASE + 10 * p, BASE + 12 * p, RW),
+		     0);
 	cr_assert_eq(ins(LIBOS_REGION_GUARD, BASE, BASE + p, 0), 0);
 	cr_assert_eq(ins(LIBOS_REGION_COW, BASE + 4 * p, BASE + 10 * p, RW), 0);
 	cr_assert_eq(E.as.nr, 3);
@@ -332,12 +336,12 @@ Test(regions, every_error)
 		     LIBOS_REGION_EKIND);
 	cr_assert_eq(ins(LIBOS_REGION_ANON, BASE, BASE + p, PGTABLE_WRITE),
 		     LIBOS_REGION_EKIND, "no read permission");
-	cr_assert_eq(libos_region_insert_stack(&E.as, BASE + 8 * p, 0, 4 * p,
-					       RW, "s"),
-		     LIBOS_REGION_ESTACK, "no initial page");
-	cr_assert_eq(libos_region_insert_stack(&E.as, BASE + 8 * p, 4 * p, p,
-					       RW, "s"),
-		     LIBOS_REGION_ESTACK, "max below initial");
+	cr_assert_eq(
+	    libos_region_insert_stack(&E.as, BASE + 8 * p, 0, 4 * p, RW, "s"),
+	    LIBOS_REGION_ESTACK, "no initial page");
+	cr_assert_eq(
+	    libos_region_insert_stack(&E.as, BASE + 8 * p, 4 * p, p, RW, "s"),
+	    LIBOS_REGION_ESTACK, "max below initial");
 	cr_assert_eq(libos_region_insert_stack(&E.as, p, p, p, RW, "s"),
 		     LIBOS_REGION_ESTACK, "no room below for the guard");
 	r = reg(LIBOS_REGION_STACK, BASE, BASE + 4 * p, RW);
@@ -354,9 +358,11 @@ Test(regions, every_error)
 		     LIBOS_REGION_ENOENT);
 	for (unsigned i = 1; E.as.nr < LIBOS_REGIONS_MAX; i++)
 		cr_assert_eq(ins(LIBOS_REGION_GUARD, BASE + (2 + i) * p,
-				 BASE + (3 + i) * p, 0), 0);
-	cr_assert_eq(ins(LIBOS_REGION_GUARD, BASE + 1000 * p, BASE + 1001 * p,
-			 0), LIBOS_REGION_EFULL);
+				 BASE + (3 + i) * p, 0),
+			     0);
+	cr_assert_eq(
+	    ins(LIBOS_REGION_GUARD, BASE + 1000 * p, BASE + 1001 * p, 0),
+	    LIBOS_REGION_EFULL);
 	for (int e = 0; e >= -8; e--) {
 		seen[-e] = libos_region_strerror(e);
 		for (int o = 0; o > e; o--)
@@ -389,13 +395,14 @@ Test(regions, fixed_is_mapped_at_once_and_its_frames_never_freed)
 	pgtable_unmap(&E.pt, BASE + p, p);
 	cr_assert_eq(libos_region_remove(&E.as, BASE), 0);
 	cr_assert_eq(E.data.in_use, 1, "a FIXED frame went back");
-	cr_assert_neq(pgtable_translate(&E.pt, BASE, &(struct pgtable_xlate){0}),
-		      0);
+	cr_assert_neq(
+	    pgtable_translate(&E.pt, BASE, &(struct pgtable_xlate){0}), 0);
 	data_free(&E.data, pa);
 	env_fini();
 }
 
-/* --- reference counts --------------------------------------------------------- */
+/* --- reference counts
+ * --------------------------------------------------------- */
 
 Test(regions, pagerefs_match_a_model_through_collisions_and_deletes)
 {
@@ -418,7 +425,7 @@ Test(regions, pagerefs_match_a_model_through_collisions_and_deletes)
 
 		seed = seed * 1103515245u + 12345u;
 		k = (seed >> 8) % 600;
-		pa = (uint64_t)(k + 1) << 16;   /* collide in the low bits */
+		pa = (uint64_t)(k + 1) << 16; /* collide in the low bits */
 		if ((seed >> 20) & 1) {
 			if (libos_pagerefs_inc(&r, pa))
 				model[k] = model[k] ? model[k] + 1 : 1;
@@ -435,7 +442,7 @@ Test(regions, pagerefs_match_a_model_through_collisions_and_deletes)
 		if (step % 997 == 0)
 			for (unsigned i = 0; i < 600; i++)
 				cr_assert_eq(libos_pagerefs_get(
-						     &r, (uint64_t)(i + 1) << 16),
+						 &r, (uint64_t)(i + 1) << 16),
 					     model[i], "pa %u", i);
 	}
 }
@@ -453,27 +460,28 @@ Test(regions, pagerefs_full_table_refuses)
 	cr_assert_eq(libos_pagerefs_get(&r, 1 << 12), 2);
 }
 
-/* --- the decision ---------------------------------------------------------------- */
+/* --- the decision
+ * ---------------------------------------------------------------- */
 
 Test(regions, decide_every_case)
 {
 	const uint64_t P = 4096;
-	struct libos_region anon = reg(LIBOS_REGION_ANON, BASE, BASE + 8 * P,
-				       RW);
+	struct libos_region anon =
+	    reg(LIBOS_REGION_ANON, BASE, BASE + 8 * P, RW);
 	struct libos_region ro = reg(LIBOS_REGION_ANON, BASE, BASE + 8 * P, RO);
-	struct libos_region kern = reg(LIBOS_REGION_ANON, BASE, BASE + 8 * P,
-				       PGTABLE_KERNEL_RW);
+	struct libos_region kern =
+	    reg(LIBOS_REGION_ANON, BASE, BASE + 8 * P, PGTABLE_KERNEL_RW);
 	struct libos_region guard = reg(LIBOS_REGION_GUARD, BASE, BASE + P, 0);
 	struct libos_region fixed = reg(LIBOS_REGION_FIXED, BASE, BASE + P, RW);
-	struct libos_region stack = reg(LIBOS_REGION_STACK, BASE, BASE + 8 * P,
-					RW);
-	struct libos_vm_state none = { 0 }, rw = { true, RW, 0 },
-			      shared = { true, RO, 2 }, last = { true, RO, 1 },
-			      priv = { true, RO, 0 };
+	struct libos_region stack =
+	    reg(LIBOS_REGION_STACK, BASE, BASE + 8 * P, RW);
+	struct libos_vm_state none = {0}, rw = {true, RW, 0},
+			      shared = {true, RO, 2}, last = {true, RO, 1},
+			      priv = {true, RO, 0};
 	struct libos_fault f;
 
-#define D(r, va, k, a, s) \
-	(f = fault((va), LIBOS_FAULT_##k, LIBOS_##a), \
+#define D(r, va, k, a, s)                                                      \
+	(f = fault((va), LIBOS_FAULT_##k, LIBOS_##a),                          \
 	 libos_vm_decide((r), &f, (s), P))
 	cr_assert_eq(D(NULL, BASE, TRANSLATION, READ, &none), LIBOS_VM_NONE);
 	cr_assert_eq(D(&guard, BASE, TRANSLATION, READ, &none),
@@ -504,8 +512,8 @@ Test(regions, decide_every_case)
 		     "already writable: not ours to fix");
 	cr_assert_eq(D(&anon, BASE, ACCESS_FLAG, READ, &rw), LIBOS_VM_REFUSE);
 	cr_assert_eq(D(&anon, BASE, OTHER, READ, &rw), LIBOS_VM_REFUSE);
-	cr_assert_eq(D(&fixed, BASE, TRANSLATION, READ, &none),
-		     LIBOS_VM_REFUSE, "fixed regions are mapped eagerly");
+	cr_assert_eq(D(&fixed, BASE, TRANSLATION, READ, &none), LIBOS_VM_REFUSE,
+		     "fixed regions are mapped eagerly");
 	/* stack [BASE, BASE + 8P), bottom at 5P: guard page at 4P */
 	stack.bottom = BASE + 5 * P;
 	cr_assert_eq(D(&stack, BASE + 6 * P, TRANSLATION, WRITE, &none),
@@ -527,7 +535,8 @@ Test(regions, decide_every_case)
 #undef D
 }
 
-/* --- the handlers ------------------------------------------------------------------ */
+/* --- the handlers
+ * ------------------------------------------------------------------ */
 
 Test(regions, demand_zero_maps_only_touched_pages_zeroed)
 {
@@ -552,9 +561,9 @@ Test(regions, demand_zero_maps_only_touched_pages_zeroed)
 				      LIBOS_READ, &ok),
 			     LIBOS_VM_RETRY);
 		cr_assert(ok);
-		cr_assert_eq(fault_at(end, LIBOS_FAULT_TRANSLATION,
-				      LIBOS_READ, &ok),
-			     LIBOS_VM_NONE);
+		cr_assert_eq(
+		    fault_at(end, LIBOS_FAULT_TRANSLATION, LIBOS_READ, &ok),
+		    LIBOS_VM_NONE);
 		cr_assert(!ok);
 		cr_assert_eq(E.as.stats.no_region, 1);
 		libos_vm_stats(&st);
@@ -601,7 +610,8 @@ Test(regions, stack_grows_through_its_guard_up_to_the_limit)
 				      LIBOS_WRITE, &ok),
 			     LIBOS_VM_STACK_OVERFLOW);
 		cr_assert(!ok);
-		cr_assert_eq(r->bottom, top - 4 * p, "no growth past the limit");
+		cr_assert_eq(r->bottom, top - 4 * p,
+			     "no growth past the limit");
 		cr_assert_eq(E.as.stats.stack_overflows, 1);
 		cr_assert_eq(E.as.stats.guard_hits, 1);
 		cr_assert_eq(E.data.in_use, 4, "max = 4 pages");
@@ -648,9 +658,9 @@ Test(regions, cow_in_one_space_copies_then_reuses)
 		cr_assert_eq(pa_of(b), pa);
 		touch(a, false);
 		cr_assert_eq(E.data.in_use, 1, "reads share");
-		cr_assert_eq(fault_at(a + 8, LIBOS_FAULT_PERMISSION,
-				      LIBOS_WRITE, &ok),
-			     LIBOS_VM_COW_COPY);
+		cr_assert_eq(
+		    fault_at(a + 8, LIBOS_FAULT_PERMISSION, LIBOS_WRITE, &ok),
+		    LIBOS_VM_COW_COPY);
 		cr_assert(ok);
 		cr_assert_neq(pa_of(a), pa);
 		cr_assert_eq(at(a)[p - 1], 'S', "the copy has the data");
@@ -658,9 +668,9 @@ Test(regions, cow_in_one_space_copies_then_reuses)
 		cr_assert_eq(at(b)[0], 'S', "b still sees the original");
 		cr_assert_eq(libos_pagerefs_get(&E.refs, pa), 0,
 			     "b owns the original outright");
-		cr_assert_eq(fault_at(b, LIBOS_FAULT_PERMISSION, LIBOS_WRITE,
-				      &ok),
-			     LIBOS_VM_COW_REUSE);
+		cr_assert_eq(
+		    fault_at(b, LIBOS_FAULT_PERMISSION, LIBOS_WRITE, &ok),
+		    LIBOS_VM_COW_REUSE);
 		cr_assert(ok);
 		cr_assert_eq(pa_of(b), pa, "reused in place");
 		at(b)[0] = 'B';
@@ -694,10 +704,10 @@ Test(regions, clone_shares_every_page_copy_on_write)
 {
 	struct pgtable pt2;
 	struct libos_aspace child;
-	struct pgtable_mm_ops ops = { tab_alloc, tab_free, tab_v2p, store_p2v,
-				      &E.tables };
-	struct pgtable_config cfg = { PGTABLE_GRANULE_4K, 48, PGTABLE_TTBR0,
-				      0x43 };
+	struct pgtable_mm_ops ops = {tab_alloc, tab_free, tab_v2p, store_p2v,
+				     &E.tables};
+	struct pgtable_config cfg = {PGTABLE_GRANULE_4K, 48, PGTABLE_TTBR0,
+				     0x43};
 	struct pgtable_xlate x;
 	uint64_t p, top;
 	bool ok;
@@ -713,7 +723,7 @@ Test(regions, clone_shares_every_page_copy_on_write)
 	at(BASE)[0] = 'p';
 	touch(BASE + 3 * p, true);
 	touch(top - 8, true);
-	touch(top - 2 * p, true);       /* grows */
+	touch(top - 2 * p, true); /* grows */
 	cr_assert_eq(E.data.in_use, 4);
 	cr_assert_eq(pgtable_init(&pt2, &cfg, &ops), 0);
 	libos_aspace_init(&child, &pt2, &E.pages, &E.refs);
@@ -731,8 +741,8 @@ Test(regions, clone_shares_every_page_copy_on_write)
 	cr_assert(!(x.attrs & PGTABLE_WRITE), "the parent is read-only too");
 	cr_assert_eq(libos_pagerefs_get(&E.refs, x.pa), 2);
 	{
-		struct libos_fault f = fault(BASE, LIBOS_FAULT_PERMISSION,
-					     LIBOS_WRITE);
+		struct libos_fault f =
+		    fault(BASE, LIBOS_FAULT_PERMISSION, LIBOS_WRITE);
 		const struct libos_region *r;
 		enum libos_vm_action a;
 
@@ -749,7 +759,7 @@ Test(regions, clone_shares_every_page_copy_on_write)
 	cr_assert_eq(E.data.in_use, 5);
 	libos_aspace_fini(&child);
 	cr_assert_eq(E.data.in_use, 4, "the child's copy went back");
-	touch(BASE + 3 * p, true);      /* the last reference: reuse */
+	touch(BASE + 3 * p, true); /* the last reference: reuse */
 	cr_assert_eq(E.data.in_use, 4);
 	pgtable_destroy(&pt2);
 	env_fini();
@@ -767,10 +777,10 @@ Test(regions, out_of_pages_is_refused_and_counted)
 	cr_assert(!ok);
 	cr_assert_eq(E.as.stats.no_memory, 1);
 	cr_assert_eq(E.as.stats.demand_zero, 0);
-	cr_assert_neq(pgtable_translate(&E.pt, BASE, &(struct pgtable_xlate){0}),
-		      0);
+	cr_assert_neq(
+	    pgtable_translate(&E.pt, BASE, &(struct pgtable_xlate){0}), 0);
 	E.data.limit = DATA_PAGES;
-	E.tables.limit = E.tables.in_use;     /* no table page for the map */
+	E.tables.limit = E.tables.in_use; /* no table page for the map */
 	cr_assert_eq(fault_at(BASE, LIBOS_FAULT_TRANSLATION, LIBOS_READ, &ok),
 		     LIBOS_VM_ZERO_FILL);
 	cr_assert(!ok);
@@ -779,7 +789,8 @@ Test(regions, out_of_pages_is_refused_and_counted)
 	env_fini();
 }
 
-/* --- through libos_fault_handle ------------------------------------------------- */
+/* --- through libos_fault_handle
+ * ------------------------------------------------- */
 
 static char out[4096];
 static size_t out_len;
@@ -813,25 +824,29 @@ Test(regions, fault_handle_routes_to_the_attached_space_and_reports)
 		     0);
 	libos_vm_attach(&E.as);
 	cr_assert_eq(libos_vm_active(BASE), &E.as);
-	f = (struct libos_fault){ .esr = dabt(true, FSC_TRANSLATION | 3),
-				  .far = BASE + 8, .from_el0 = true };
+	f = (struct libos_fault){.esr = dabt(true, FSC_TRANSLATION | 3),
+				 .far = BASE + 8,
+				 .from_el0 = true};
 	cr_assert(libos_fault_handle(&f));
 	cr_assert_eq(f.vm_action, LIBOS_VM_ZERO_FILL);
 	cr_assert_eq(f.region->start, BASE);
 	cr_assert_eq(out_len, 0, "nothing reported: %s", out);
-	f = (struct libos_fault){ .esr = dabt(true, FSC_TRANSLATION | 3),
-				  .far = top - p - 8, .from_el0 = true };
+	f = (struct libos_fault){.esr = dabt(true, FSC_TRANSLATION | 3),
+				 .far = top - p - 8,
+				 .from_el0 = true};
 	cr_assert(!libos_fault_handle(&f));
 	cr_assert_eq(f.vm_action, LIBOS_VM_STACK_OVERFLOW);
 	cr_assert(strstr(out, "libos: stack overflow: \"ustack\" at its limit "
-			      "(4 KiB"), "%s", out);
+			      "(4 KiB"),
+		  "%s", out);
 	cr_assert(strstr(out, "region: \"ustack\" stack [0x0000000010"), "%s",
 		  out);
 	cr_assert(strstr(out, "): stack overflow\n"), "%s", out);
 	cr_assert(strstr(out, "walk 0x"), "%s", out);
 	out_len = 0;
-	f = (struct libos_fault){ .esr = dabt(false, FSC_TRANSLATION | 3),
-				  .far = BASE + 8 * p, .from_el0 = true };
+	f = (struct libos_fault){.esr = dabt(false, FSC_TRANSLATION | 3),
+				 .far = BASE + 8 * p,
+				 .from_el0 = true};
 	cr_assert(!libos_fault_handle(&f));
 	cr_assert(strstr(out, "region: none"), "%s", out);
 	libos_vm_detach(PGTABLE_TTBR0);

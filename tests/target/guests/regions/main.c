@@ -21,10 +21,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#define FRAME_SHIFT 12
-#define SPARSE_PAGES 1024        /* region size, in pages */
-#define SPARSE_STEP 64           /* touch one page in this many */
-#define STACK_PAGES 4            /* growth limit */
+#define FRAME_SHIFT  12
+#define SPARSE_PAGES 1024 /* region size, in pages */
+#define SPARSE_STEP  64	  /* touch one page in this many */
+#define STACK_PAGES  4	  /* growth limit */
 
 static const struct libos_mm_info *mi;
 static struct libos_aspace *as;
@@ -80,13 +80,14 @@ static void store(uint64_t va, uint64_t v)
 	__asm__ volatile("str %0, [%1]" : : "r"(v), "r"(va) : "memory");
 }
 
-/* --- helpers ---------------------------------------------------------------- */
+/* --- helpers ----------------------------------------------------------------
+ */
 
 static uint64_t take_va(uint64_t pages)
 {
 	uint64_t va = next_va;
 
-	next_va += (pages + 1) * page;   /* a hole after each region */
+	next_va += (pages + 1) * page; /* a hole after each region */
 	return va;
 }
 
@@ -120,14 +121,17 @@ static struct libos_vm_stats vm_stats(void)
 static int add(enum libos_region_kind kind, uint64_t va, uint64_t pages,
 	       uint32_t attrs, const char *name)
 {
-	struct libos_region r = { .start = va, .end = va + pages * page,
-				  .kind = kind, .attrs = attrs };
+	struct libos_region r = {.start = va,
+				 .end = va + pages * page,
+				 .kind = kind,
+				 .attrs = attrs};
 
 	strncpy(r.name, name, LIBOS_REGION_NAME_MAX - 1);
 	return libos_region_insert(as, &r);
 }
 
-/* --- the tests ---------------------------------------------------------------- */
+/* --- the tests
+ * ---------------------------------------------------------------- */
 
 static void test_demand_zero(void)
 {
@@ -147,8 +151,7 @@ static void test_demand_zero(void)
 
 		/* odd touches read first, even ones write first */
 		if ((i / SPARSE_STEP) & 1) {
-			zero = zero && load(p + page - 8) == 0 &&
-			       load(p) == 0;
+			zero = zero && load(p + page - 8) == 0 && load(p) == 0;
 		} else {
 			store(p + 16, i);
 			zero = zero && load(p + page - 8) == 0;
@@ -156,8 +159,8 @@ static void test_demand_zero(void)
 		touched++;
 	}
 	for (uint64_t i = 0; i < SPARSE_PAGES; i += SPARSE_STEP)
-		kept = kept && ((i / SPARSE_STEP) & 1 || load(va + i * page +
-							      16) == i);
+		kept = kept &&
+		       ((i / SPARSE_STEP) & 1 || load(va + i * page + 16) == i);
 	for (uint64_t i = 1; i < SPARSE_PAGES; i += 7)
 		if (i % SPARSE_STEP && mapped(va + i * page, NULL))
 			untouched_mapped++;
@@ -167,18 +170,18 @@ static void test_demand_zero(void)
 	TAP_CHECK(v1.demand_zero - v0.demand_zero == touched,
 		  "one demand-zero fault per touched page (%u)", touched);
 	TAP_CHECK(frames_in_use() - before == touched * frames_per_page,
-		  "frames in use grew by exactly %u x %lu",
-		  touched, (unsigned long)frames_per_page);
+		  "frames in use grew by exactly %u x %lu", touched,
+		  (unsigned long)frames_per_page);
 	TAP_CHECK(untouched_mapped == 0, "untouched pages stay unmapped");
 	TAP_CHECK(libos_region_remove(as, va) == 0 &&
-			  frames_in_use() == before && !mapped(va, NULL),
+		      frames_in_use() == before && !mapped(va, NULL),
 		  "remove: unmapped, every frame back in the pool");
 }
 
 static void test_stack(void)
 {
-	uint64_t va = take_va(STACK_PAGES + 1), top = va + (STACK_PAGES + 1) *
-								  page;
+	uint64_t va = take_va(STACK_PAGES + 1),
+		 top = va + (STACK_PAGES + 1) * page;
 	struct libos_vm_stats v0 = vm_stats(), v1;
 	struct libos_region *r;
 	bool grew = true;
@@ -194,7 +197,7 @@ static void test_stack(void)
 	arm();
 	store(top - 3 * page, 2);
 	TAP_CHECK(refused(LIBOS_VM_GUARD_HIT, top - 3 * page) &&
-			  !mapped(top - 3 * page, NULL),
+		      !mapped(top - 3 * page, NULL),
 		  "a touch below the guard page (jumping over it) is refused");
 	for (unsigned i = 2; i <= STACK_PAGES; i++) {
 		store(top - i * page + 8, i);
@@ -203,16 +206,16 @@ static void test_stack(void)
 		       r->bottom == top - i * page;
 	}
 	v1 = vm_stats();
-	TAP_CHECK(grew && v1.stack_growths - v0.stack_growths ==
-				  STACK_PAGES - 1,
+	TAP_CHECK(grew &&
+		      v1.stack_growths - v0.stack_growths == STACK_PAGES - 1,
 		  "touching the guard page grows the stack one page (%u times)",
 		  STACK_PAGES - 1);
 	arm();
 	store(r->bottom - 8, 3);
 	v1 = vm_stats();
 	TAP_CHECK(refused(LIBOS_VM_STACK_OVERFLOW, r->bottom - 8) &&
-			  v1.stack_overflows == v0.stack_overflows + 1 &&
-			  r->bottom == top - STACK_PAGES * page,
+		      v1.stack_overflows == v0.stack_overflows + 1 &&
+		      r->bottom == top - STACK_PAGES * page,
 		  "at the limit the guard page stays: stack overflow, "
 		  "refused");
 	libos_region_remove(as, r->start);
@@ -224,8 +227,7 @@ static void test_guard_and_refused(void)
 	struct libos_vm_stats v0 = vm_stats(), v1;
 
 	add(LIBOS_REGION_GUARD, g, 1, 0, "guard");
-	add(LIBOS_REGION_ANON, ro, 1,
-	    PGTABLE_KERNEL_RW & ~PGTABLE_WRITE, "ro");
+	add(LIBOS_REGION_ANON, ro, 1, PGTABLE_KERNEL_RW & ~PGTABLE_WRITE, "ro");
 	arm();
 	(void)load(g + 8);
 	TAP_CHECK(refused(LIBOS_VM_GUARD_HIT, g + 8) && !mapped(g, NULL),
@@ -234,8 +236,8 @@ static void test_guard_and_refused(void)
 	store(ro, 5);
 	v1 = vm_stats();
 	TAP_CHECK(refused(LIBOS_VM_REFUSE, ro) && !mapped(ro, NULL) &&
-			  v1.refused == v0.refused + 1 &&
-			  v1.guard_hits == v0.guard_hits + 1,
+		      v1.refused == v0.refused + 1 &&
+		      v1.guard_hits == v0.guard_hits + 1,
 		  "a write to a read-only anonymous region is refused");
 	TAP_CHECK(load(ro + 8) == 0, "a read there is demand-zero");
 	libos_region_remove(as, g);
@@ -260,27 +262,27 @@ static void test_cow(void)
 	add(LIBOS_REGION_COW, a, 1, PGTABLE_KERNEL_RW, "cow-a");
 	add(LIBOS_REGION_COW, b, 1, PGTABLE_KERNEL_RW, "cow-b");
 	TAP_CHECK(libos_region_cow_map(as, a, pa, 1) == 0 &&
-			  libos_region_cow_map(as, b, pa, 1) == 0 &&
-			  libos_pagerefs_get(libos_pagerefs(), pa) == 2,
+		      libos_region_cow_map(as, b, pa, 1) == 0 &&
+		      libos_pagerefs_get(libos_pagerefs(), pa) == 2,
 		  "one frame mapped read-only at two VAs, 2 references");
 	TAP_CHECK(mapped(a, &pa_a) && mapped(b, &pa_b) && pa_a == pa &&
-			  pa_b == pa && load(a + 8) == 0xc0de0001 &&
-			  load(b + page - 8) == 0xc0de0000 + page / 8 - 1,
+		      pa_b == pa && load(a + 8) == 0xc0de0001 &&
+		      load(b + page - 8) == 0xc0de0000 + page / 8 - 1,
 		  "both read the shared data");
 	store(a + 8, 0xaaaa);
 	v1 = vm_stats();
 	TAP_CHECK(mapped(a, &pa_a) && pa_a != pa &&
-			  v1.cow_copies == v0.cow_copies + 1,
+		      v1.cow_copies == v0.cow_copies + 1,
 		  "a write to one copies: a new frame for it");
 	TAP_CHECK(load(a + 8) == 0xaaaa && load(a + 16) == 0xc0de0002 &&
-			  load(a + page - 8) == 0xc0de0000 + page / 8 - 1 &&
-			  load(b + 8) == 0xc0de0001 && orig[1] == 0xc0de0001,
+		      load(a + page - 8) == 0xc0de0000 + page / 8 - 1 &&
+		      load(b + 8) == 0xc0de0001 && orig[1] == 0xc0de0001,
 		  "each sees its own data: the copy kept the rest");
 	store(b + 8, 0xbbbb);
 	v1 = vm_stats();
 	TAP_CHECK(mapped(b, &pa_b) && pa_b == pa &&
-			  v1.cow_reuses == v0.cow_reuses + 1 &&
-			  load(b + 8) == 0xbbbb && load(a + 8) == 0xaaaa,
+		      v1.cow_reuses == v0.cow_reuses + 1 &&
+		      load(b + 8) == 0xbbbb && load(a + 8) == 0xaaaa,
 		  "the last sharer's write reuses the frame in place");
 	TAP_CHECK(frames_in_use() == before + 2 * frames_per_page,
 		  "two frames in use: the original and one copy");
@@ -297,7 +299,7 @@ static int overflow(void)
 	libos_region_insert_stack(as, top, page, 2 * page, PGTABLE_KERNEL_RW,
 				  "ostack");
 	store(top - 8, 1);
-	store(top - page - 8, 2);        /* grows to the limit */
+	store(top - page - 8, 2); /* grows to the limit */
 	kprintf("stack at its limit, touching 0x%lx, its guard page\n",
 		(unsigned long)(top - 2 * page - 8));
 	store(top - 2 * page - 8, 3);
@@ -325,7 +327,7 @@ int main(int argc, char **argv)
 		return overflow();
 	libos_fault_set_hook(hook);
 	TAP_CHECK(as->pt == libos_mm_kernel() &&
-			  libos_vm_active(mi->vmap_base) == as,
+		      libos_vm_active(mi->vmap_base) == as,
 		  "the library OS's address space is attached for faults");
 	test_demand_zero();
 	test_stack();
