@@ -28,6 +28,11 @@ static struct {
 	bool heap_created;
 	bool stats_at_exit;
 	bool ptdump_at_exit;
+	struct libos_pagerefs refs;  /* shared pages, every address space */
+	struct libos_vm_pages pages; /* region pages, from the pool */
+	uint64_t page_frames;	     /* pool frames per page */
+	struct libos_aspace kernel;  /* the TTBR1 half's regions */
+	bool kernel_ready;
 } os;
 
 /* ---- the pool's source: EL2 ---- */
@@ -78,6 +83,59 @@ static void heap_shrink(void *ctx, void *base, size_t bytes)
 	pool_free(ctx, libos_virt_to_phys(base), bytes / POOL_FRAME_SIZE);
 }
 
+/* ---- the regions' page source: the pool, one granule per page ---- */
+
+static bool vm_page_alloc(void *ctx, uint64_t *pa)
+{
+	(void)ctx;
+	return pool_alloc(&os.pool, os.page_frames, pa);
+}
+
+static void vm_page_free(void *ctx, uint64_t pa)
+{
+	(void)ctx;
+	pool_free(&os.pool, pa, os.page_frames);
+}
+
+static void *vm_page_virt(void *ctx, uint64_t pa)
+{
+	(void)ctx;
+	return libos_phys_to_virt(pa);
+}
+
+/* Regions of the library OS's own half, once its tables exist (the MMU is
+ * on; never on the host, where no tables were built). */
+static void kernel_aspace_init(void)
+{
+	struct pgtable *pt = libos_mm_kernel();
+
+	os.pages = (struct libos_vm_pages){vm_page_alloc, vm_page_free,
+					   vm_page_virt, NULL};
+	libos_pagerefs_init(&os.refs);
+	if (!pt || !pt->root || pt->geom.page_shift < POOL_FRAME_SHIFT)
+		return;
+	os.page_frames = (uint64_t)1
+			 << (pt->geom.page_shift - POOL_FRAME_SHIFT);
+	libos_aspace_init(&os.kernel, pt, &os.pages, &os.refs);
+	libos_vm_attach(&os.kernel);
+	os.kernel_ready = true;
+}
+
+struct libos_aspace *libos_kernel_aspace(void)
+{
+	return os.kernel_ready ? &os.kernel : NULL;
+}
+
+struct libos_pagerefs *libos_pagerefs(void)
+{
+	return &os.refs;
+}
+
+const struct libos_vm_pages *libos_vm_pages(void)
+{
+	return &os.pages;
+}
+
 /* ---- start-up ---- */
 
 static bool policy_known(const char *policy)
@@ -122,6 +180,10 @@ int libos_init(const struct libos_config *cfg)
 	uint64_t hwm = POOL_DEFAULT_HIGH_WATER;
 	int err;
 
+	if (os.kernel_ready) {
+		libos_aspace_fini(&os.kernel);
+		libos_vm_detach(PGTABLE_TTBR1);
+	}
 	if (os.heap_created)
 		heap_destroy(&os.heap);
 	pool_trim(&os.pool);
@@ -138,6 +200,7 @@ int libos_init(const struct libos_config *cfg)
 		return err;
 	os.policy = policy;
 	pool_init(&os.pool, &el2, POOL_DEFAULT_BATCH_ORDER, hwm);
+	kernel_aspace_init();
 	return LIBOS_OK;
 }
 
@@ -249,6 +312,7 @@ void libos_stats(struct libos_stats *st)
 	pool_stats(&os.pool, &st->pool);
 	st->table_pages = 0;
 	st->vm_valid = libos_hvc_vm_info(&st->vm) == 0;
+	libos_vm_stats(&st->regions);
 }
 
 static void print_heap(const char *policy, const struct heap_stats *h)
@@ -271,6 +335,17 @@ static void print_heap(const char *policy, const struct heap_stats *h)
 		(unsigned long)h->shrinks);
 }
 
+static void print_regions(const struct libos_vm_stats *v)
+{
+	kprintf("libos: region faults: %u demand-zero, %u cow copies, "
+		"%u cow reuses, %u stack growths\n",
+		v->demand_zero, v->cow_copies, v->cow_reuses, v->stack_growths);
+	kprintf("libos: region refusals: %u stack overflows, %u guard hits, "
+		"%u not allowed, %u outside regions, %u out of memory\n",
+		v->stack_overflows, v->guard_hits, v->refused, v->no_region,
+		v->no_memory);
+}
+
 void libos_stats_print(void)
 {
 	struct libos_stats st;
@@ -289,6 +364,7 @@ void libos_stats_print(void)
 		kprintf("libos: vm info: quota %lu frames, %lu charged\n",
 			(unsigned long)st.vm.quota,
 			(unsigned long)st.vm.charged);
+	print_regions(&st.regions);
 	if (st.heap_created)
 		print_heap(st.policy, &st.heap);
 	else

@@ -18,6 +18,7 @@
 
 #include <libos/heap/heap.h>
 #include <libos/hvc.h>
+#include <libos/mm/region.h>
 #include <libos/pool/pool.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -59,6 +60,17 @@ void *libos_calloc(size_t n, size_t size);
 void *libos_aligned_alloc(size_t align, size_t size);
 size_t libos_usable_size(const void *ptr);
 
+/*
+ * Regions (libos/mm/region.h). The library OS's own address space (the
+ * TTBR1 half: regions go in the vmap window), attached for faults once the
+ * MMU is on; NULL before, and on the host. The reference table and page
+ * source (frames from the pool, one granule each) every address space of
+ * the guest should share, so that clone can share pages between them.
+ */
+struct libos_aspace *libos_kernel_aspace(void);
+struct libos_pagerefs *libos_pagerefs(void);
+const struct libos_vm_pages *libos_vm_pages(void);
+
 /* NULL when the heap and pool are consistent (O(heap), for tests). */
 const char *libos_check(void);
 
@@ -70,6 +82,7 @@ struct libos_stats {
 	uint64_t table_pages; /* stage-1 table pages: 0 while the MMU is off */
 	bool vm_valid;	      /* vm holds what VM_INFO said */
 	struct libos_vm_info vm;
+	struct libos_vm_stats regions; /* region faults, every space */
 };
 
 void libos_stats(struct libos_stats *st);

@@ -9,6 +9,7 @@
 #include <arch/esr.h>
 #include <lib/print.h>
 #include <libos/mm/mm.h>
+#include <libos/mm/region.h>
 
 static struct libos_fault_stats stats;
 static libos_fault_hook hook;
@@ -62,9 +63,14 @@ static void decode(struct libos_fault *f)
 		f->kind = LIBOS_FAULT_OTHER;
 }
 
-/* The table that translates va, or NULL (no TTBR0 address space yet). */
+/* The table that translates va: the attached address space's, else the
+ * library OS's for the TTBR1 half; NULL (no TTBR0 address space). */
 static struct pgtable *table_of(uint64_t va)
 {
+	struct libos_aspace *as = libos_vm_active(va);
+
+	if (as)
+		return as->pt;
 	return va >= libos_mm_info()->half_base ? libos_mm_kernel() : NULL;
 }
 
@@ -119,17 +125,56 @@ static void walk_line(void *ctx, const char *line)
 	kprintf("  %s", line);
 }
 
+/* Regions (region.h): demand-zero, stack growth, copy-on-write. */
+static bool region_fault(struct libos_fault *f)
+{
+	struct libos_aspace *as = libos_vm_active(f->far);
+	enum libos_vm_action a = LIBOS_VM_NONE;
+	bool done;
+
+	f->region = NULL;
+	f->vm_action = LIBOS_VM_NONE;
+	if (!as)
+		return false;
+	done = libos_vm_fault(as, f, &a, &f->region);
+	f->vm_action = (int)a;
+	return done;
+}
+
+static void report_region(const struct libos_fault *f)
+{
+	const struct libos_region *r = f->region;
+
+	if (!r) {
+		kprintf("  ELR 0x%016lx  region: none\n",
+			(unsigned long)f->elr);
+		return;
+	}
+	kprintf("  ELR 0x%016lx  region: \"%s\" %s [0x%016lx, 0x%016lx): "
+		"%s\n",
+		(unsigned long)f->elr, r->name, libos_region_kind_name(r->kind),
+		(unsigned long)r->start, (unsigned long)r->end,
+		libos_vm_action_name((enum libos_vm_action)f->vm_action));
+}
+
 static void report(const struct libos_fault *f)
 {
 	static const char *const access[] = { "read", "write",
 					      "instruction fetch" };
 	struct pgtable *pt = table_of(f->far);
+	const struct libos_region *r = f->region;
 
+	if (r && f->vm_action == LIBOS_VM_STACK_OVERFLOW)
+		kprintf("libos: stack overflow: \"%s\" at its limit (%lu "
+			"KiB, bottom 0x%016lx), touch at 0x%016lx\n",
+			r->name,
+			(unsigned long)((r->end - r->bottom) >> 10),
+			(unsigned long)r->bottom, (unsigned long)f->far);
 	kprintf("libos: unhandled stage-1 fault: %s fault, level %u, %s at "
 		"0x%016lx from EL%u\n",
 		libos_fault_kind_name(f->kind), f->level, access[f->access],
 		(unsigned long)f->far, f->from_el0 ? 0 : 1);
-	kprintf("  ELR 0x%016lx  region: none\n", (unsigned long)f->elr);
+	report_region(f);
 	if (pt)
 		pgtable_dump_walk(pt, f->far, walk_line, NULL);
 	else
@@ -147,7 +192,9 @@ bool libos_fault_handle(struct libos_fault *f)
 		return false;
 	}
 	in_fault = true;
-	done = fix_access_flag(f) || fix_dirty(f);
+	f->region = NULL;
+	f->vm_action = LIBOS_VM_NONE;
+	done = fix_access_flag(f) || fix_dirty(f) || region_fault(f);
 	if (!done && hook && hook(f)) {
 		stats.hooked++;
 		done = true;

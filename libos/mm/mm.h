@@ -84,6 +84,8 @@ struct pgtable *libos_mm_kernel(void);
 
 /* --- faults (fault.c) ----------------------------------------------------- */
 
+struct libos_region;
+
 enum libos_fault_kind {
 	LIBOS_FAULT_TRANSLATION,
 	LIBOS_FAULT_ACCESS_FLAG,
@@ -104,6 +106,9 @@ struct libos_fault {
 	enum libos_fault_kind kind;
 	unsigned level;
 	enum libos_access access;
+	/* set by the region handlers (libos/mm/region.h) */
+	const struct libos_region *region;   /* holding far, or NULL */
+	int vm_action;                       /* enum libos_vm_action */
 };
 
 /* A handler of last resort before the report (tests, later regions):

@@ -1,0 +1,238 @@
+/*
+ * Region fault handling (see region.h): what a stage-1 translation or
+ * permission fault means in the region holding its address, and doing it:
+ * a zeroed page for demand-zero and stack growth, a copy or the last
+ * reference made writable for copy-on-write. Refusals (stack overflow,
+ * guard, an access the region forbids, no region) are counted and left to
+ * libos_fault_handle's hook and report.
+ *
+ * Owns: the decision (a pure function: libos_vm_decide), the per-kind
+ * counters, and the spaces faults are routed to. Never: maps outside the
+ * faulting page, or resumes an access it did not make possible.
+ */
+#include <libos/mm/mm.h>
+#include <libos/mm/region.h>
+#include <string.h>
+
+static struct libos_vm_stats total;
+static struct libos_aspace *active[2]; /* by enum pgtable_half */
+
+#define COUNT(as, field)                                                       \
+	do {                                                                   \
+		(as)->stats.field++;                                           \
+		total.field++;                                                 \
+	} while (0)
+
+const char *libos_vm_action_name(enum libos_vm_action a)
+{
+	static const char *const names[] = {
+	    [LIBOS_VM_NONE] = "no region",
+	    [LIBOS_VM_RETRY] = "retry",
+	    [LIBOS_VM_ZERO_FILL] = "demand-zero",
+	    [LIBOS_VM_STACK_GROW] = "stack growth",
+	    [LIBOS_VM_COW_COPY] = "copy-on-write copy",
+	    [LIBOS_VM_COW_REUSE] = "copy-on-write reuse",
+	    [LIBOS_VM_STACK_OVERFLOW] = "stack overflow",
+	    [LIBOS_VM_GUARD_HIT] = "guard page hit",
+	    [LIBOS_VM_REFUSE] = "access not allowed by the region",
+	};
+
+	return (unsigned)a < LIBOS_VM_ACTIONS ? names[a] : "?";
+}
+
+/* Does the region allow this access at all (whatever is mapped now)? */
+static bool allowed(const struct libos_region *r, const struct libos_fault *f)
+{
+	uint32_t a = r->attrs;
+
+	if (f->from_el0 && !(a & PGTABLE_USER))
+		return false;
+	switch (f->access) {
+	case LIBOS_WRITE:
+		return a & PGTABLE_WRITE;
+	case LIBOS_EXEC:
+		return a & (f->from_el0 ? PGTABLE_EXEC_EL0 : PGTABLE_EXEC_EL1);
+	default:
+		return true;
+	}
+}
+
+/* Below a stack's usable part: its guard page or further down. */
+static enum libos_vm_action stack_below(const struct libos_region *r,
+					const struct libos_fault *f,
+					uint64_t page)
+{
+	uint64_t guard = r->bottom - page;
+
+	if (f->far < guard)
+		return LIBOS_VM_GUARD_HIT; /* jumped over the guard */
+	if (!allowed(r, f) || f->kind != LIBOS_FAULT_TRANSLATION)
+		return LIBOS_VM_REFUSE;
+	/* The new guard must still lie inside the region. */
+	return guard >= r->start + page ? LIBOS_VM_STACK_GROW
+					: LIBOS_VM_STACK_OVERFLOW;
+}
+
+enum libos_vm_action libos_vm_decide(const struct libos_region *r,
+				     const struct libos_fault *f,
+				     const struct libos_vm_state *s,
+				     uint64_t page_size)
+{
+	if (!r)
+		return LIBOS_VM_NONE;
+	if (r->kind == LIBOS_REGION_GUARD)
+		return LIBOS_VM_GUARD_HIT;
+	if (r->kind == LIBOS_REGION_STACK && f->far < r->bottom)
+		return stack_below(r, f, page_size);
+	if (!allowed(r, f) || r->kind == LIBOS_REGION_FIXED)
+		return LIBOS_VM_REFUSE;
+	if (f->kind == LIBOS_FAULT_TRANSLATION)
+		return s->mapped ? LIBOS_VM_RETRY : LIBOS_VM_ZERO_FILL;
+	/* A write to a page mapped read-only in a writable region: shared. */
+	if (f->kind == LIBOS_FAULT_PERMISSION && f->access == LIBOS_WRITE &&
+	    s->mapped && !(s->attrs & PGTABLE_WRITE))
+		return s->refs >= 2 ? LIBOS_VM_COW_COPY : LIBOS_VM_COW_REUSE;
+	return LIBOS_VM_REFUSE;
+}
+
+/* --- carrying it out
+ * ---------------------------------------------------------- */
+
+static bool zero_fill(struct libos_aspace *as, const struct libos_region *r,
+		      uint64_t va)
+{
+	const struct libos_vm_pages *p = as->pages;
+	uint64_t pa;
+
+	if (!p->alloc(p->ctx, &pa))
+		return false;
+	memset(p->virt(p->ctx, pa), 0, as->page_size);
+	if (pgtable_map(as->pt, va, pa, as->page_size, r->attrs)) {
+		p->free(p->ctx, pa);
+		return false;
+	}
+	return true;
+}
+
+/* The shared page at va (old, attrs) gets a private copy. */
+static bool cow_copy(struct libos_aspace *as, const struct libos_region *r,
+		     uint64_t va, uint64_t old, uint32_t attrs)
+{
+	const struct libos_vm_pages *p = as->pages;
+	uint64_t pa;
+
+	if (!p->alloc(p->ctx, &pa))
+		return false;
+	memcpy(p->virt(p->ctx, pa), p->virt(p->ctx, old), as->page_size);
+	pgtable_unmap(as->pt, va, as->page_size);
+	if (pgtable_map(as->pt, va, pa, as->page_size, r->attrs)) {
+		/* The unmap freed a table page nobody gives back: put the
+		 * shared page back if we can; either way refuse. */
+		p->free(p->ctx, pa);
+		if (pgtable_map(as->pt, va, old, as->page_size, attrs))
+			libos_pagerefs_dec(as->refs, old);
+		return false;
+	}
+	libos_pagerefs_dec(as->refs, old);
+	return true;
+}
+
+static bool cow_reuse(struct libos_aspace *as, const struct libos_region *r,
+		      uint64_t va, uint64_t pa)
+{
+	if (pgtable_protect(as->pt, va, as->page_size, r->attrs))
+		return false;
+	libos_pagerefs_dec(as->refs, pa); /* drops a count of 1 */
+	return true;
+}
+
+static bool act(struct libos_aspace *as, struct libos_region *r,
+		enum libos_vm_action a, uint64_t va,
+		const struct pgtable_xlate *x)
+{
+	bool ok;
+
+	switch (a) {
+	case LIBOS_VM_NONE:
+		COUNT(as, no_region);
+		return false;
+	case LIBOS_VM_RETRY:
+		return true;
+	case LIBOS_VM_ZERO_FILL:
+		ok = zero_fill(as, r, va);
+		if (ok)
+			COUNT(as, demand_zero);
+		break;
+	case LIBOS_VM_STACK_GROW:
+		ok = zero_fill(as, r, va);
+		if (ok) {
+			r->bottom = va;
+			COUNT(as, stack_growths);
+		}
+		break;
+	case LIBOS_VM_COW_COPY:
+		ok = cow_copy(as, r, va, x->pa, x->attrs);
+		if (ok)
+			COUNT(as, cow_copies);
+		break;
+	case LIBOS_VM_COW_REUSE:
+		ok = cow_reuse(as, r, va, x->pa);
+		if (ok)
+			COUNT(as, cow_reuses);
+		break;
+	case LIBOS_VM_STACK_OVERFLOW:
+		COUNT(as, stack_overflows);
+		return false;
+	case LIBOS_VM_GUARD_HIT:
+		COUNT(as, guard_hits);
+		return false;
+	default:
+		COUNT(as, refused);
+		return false;
+	}
+	if (!ok)
+		COUNT(as, no_memory);
+	return ok;
+}
+
+bool libos_vm_fault(struct libos_aspace *as, const struct libos_fault *f,
+		    enum libos_vm_action *action,
+		    const struct libos_region **region)
+{
+	uint64_t va = f->far & ~(as->page_size - 1);
+	struct libos_region *r = libos_region_find(as, f->far);
+	struct libos_vm_state s = {0};
+	struct pgtable_xlate x = {0};
+
+	if (!pgtable_translate(as->pt, va, &x)) {
+		s.mapped = true;
+		s.attrs = x.attrs;
+		s.refs = libos_pagerefs_get(as->refs, x.pa);
+	}
+	*action = libos_vm_decide(r, f, &s, as->page_size);
+	*region = r;
+	return act(as, r, *action, va, &x);
+}
+
+/* --- routing and totals
+ * ------------------------------------------------------- */
+
+void libos_vm_attach(struct libos_aspace *as)
+{
+	active[as->pt->half == PGTABLE_TTBR1] = as;
+}
+
+void libos_vm_detach(enum pgtable_half half)
+{
+	active[half == PGTABLE_TTBR1] = NULL;
+}
+
+struct libos_aspace *libos_vm_active(uint64_t va)
+{
+	return active[va >> 63];
+}
+
+void libos_vm_stats(struct libos_vm_stats *out)
+{
+	*out = total;
+}
