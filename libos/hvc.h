@@ -23,4 +23,15 @@ struct libos_vm_info {
 /* VM_INFO. */
 int64_t libos_hvc_vm_info(struct libos_vm_info *info);
 
+/* EVENTS: pending EXO_EVENT_* (cleared by the call), frames EL2 still asks
+ * back, CPU time left before it takes them (microseconds). */
+struct libos_events {
+	uint64_t pending, want, left_us;
+};
+int64_t libos_hvc_events(struct libos_events *ev);
+/* REVOKED: the index-th run EL2 took by force; EXO_ENOENT past the last. */
+int64_t libos_hvc_revoked(uint64_t index, uint64_t *pa, uint64_t *count);
+/* REVOKED_ACK: the guest has repaired its structures. */
+int64_t libos_hvc_revoked_ack(void);
+
 #endif

@@ -34,4 +34,29 @@ int64_t libos_hvc_vm_info(struct libos_vm_info *info)
 	return r.status;
 }
 
+int64_t libos_hvc_events(struct libos_events *ev)
+{
+	struct exo_ret r = exo_events();
+
+	if (r.status == EXO_OK)
+		*ev = (struct libos_events){ r.x1, r.x2, r.x3 };
+	return r.status;
+}
+
+int64_t libos_hvc_revoked(uint64_t index, uint64_t *pa, uint64_t *count)
+{
+	struct exo_ret r = exo_revoked(index);
+
+	if (r.status == EXO_OK) {
+		*pa = r.x1;
+		*count = r.x2;
+	}
+	return r.status;
+}
+
+int64_t libos_hvc_revoked_ack(void)
+{
+	return exo_revoked_ack();
+}
+
 #endif

@@ -7,6 +7,7 @@
 
 #include <criterion/criterion.h>
 #include <exo/errors.h>
+#include <exo/hvc.h>
 #include <libos/hvc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,11 @@ int64_t libos_hvc_frame_free(uint64_t pa, uint64_t count)
 		fake_el2.bad_frees++;
 		return EXO_EPERM;
 	}
+	if (fake_el2.want) {
+		fake_el2.given += count;
+		if (fake_el2.given >= fake_el2.want)
+			fake_el2.want = 0;
+	}
 	/* Scrubbed, as EL2 does, so a use after return shows. */
 	memset(fake_el2.arena + first * FRAME, 0x5a, count * FRAME);
 	for (uint64_t i = first; i < first + count; i++)
@@ -112,5 +118,53 @@ int64_t libos_hvc_vm_info(struct libos_vm_info *info)
 	info->vmid = 1;
 	info->quota = fake_el2.quota;
 	info->charged = fake_el2.charged;
+	return EXO_OK;
+}
+
+void fake_el2_ask(uint64_t count)
+{
+	fake_el2.want = count;
+	fake_el2.given = 0;
+	fake_el2.events |= EXO_EVENT_REVOKE_REQUEST;
+}
+
+void fake_el2_take(uint64_t pa, uint64_t count)
+{
+	uint64_t first;
+
+	cr_assert(fake_el2_owns(pa, count) && index_of(pa, count, &first));
+	cr_assert(fake_el2.nr_taken < 16);
+	memset(fake_el2.arena + first * FRAME, 0x5a, count * FRAME);
+	for (uint64_t i = first; i < first + count; i++)
+		fake_el2.owned[i] = false;
+	fake_el2.charged -= count;
+	fake_el2.taken[fake_el2.nr_taken].pa = pa;
+	fake_el2.taken[fake_el2.nr_taken++].count = count;
+	fake_el2.want = 0;
+	fake_el2.events |= EXO_EVENT_REVOKED;
+}
+
+int64_t libos_hvc_events(struct libos_events *ev)
+{
+	ev->pending = fake_el2.events;
+	ev->want = fake_el2.want ? fake_el2.want - fake_el2.given : 0;
+	ev->left_us = fake_el2.want ? 1000 : 0;
+	fake_el2.events = 0;
+	return EXO_OK;
+}
+
+int64_t libos_hvc_revoked(uint64_t index, uint64_t *pa, uint64_t *count)
+{
+	if (index >= fake_el2.nr_taken)
+		return EXO_ENOENT;
+	*pa = fake_el2.taken[index].pa;
+	*count = fake_el2.taken[index].count;
+	return EXO_OK;
+}
+
+int64_t libos_hvc_revoked_ack(void)
+{
+	fake_el2.nr_taken = 0;
+	fake_el2.acks++;
 	return EXO_OK;
 }
