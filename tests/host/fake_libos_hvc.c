@@ -168,3 +168,48 @@ int64_t libos_hvc_revoked_ack(void)
 	fake_el2.acks++;
 	return EXO_OK;
 }
+
+/* Between guests: the host has one guest (VM 1) and a peer "peer" (VM 2)
+ * that shares nothing; tests of libos/chan drive the ring through their
+ * own struct chan_env instead. */
+int64_t libos_hvc_vm_lookup(const char *name, uint64_t *vmid)
+{
+	if (strcmp(name, "peer"))
+		return EXO_ENOENT;
+	*vmid = 2;
+	return EXO_OK;
+}
+
+int64_t libos_hvc_frame_query(uint64_t pa, uint64_t *state, uint64_t *access)
+{
+	(void)pa;
+	*state = 0;
+	*access = 0;
+	return EXO_ERANGE;
+}
+
+int64_t libos_hvc_frame_share(uint64_t pa, uint64_t count, uint64_t vm,
+			      unsigned perm)
+{
+	(void)vm, (void)perm;
+	return fake_el2_owns(pa, count) ? EXO_OK : EXO_EPERM;
+}
+
+int64_t libos_hvc_frame_unshare(uint64_t pa, uint64_t count, uint64_t vm)
+{
+	(void)vm;
+	return fake_el2_owns(pa, count) ? EXO_OK : EXO_EPERM;
+}
+
+int64_t libos_hvc_notify(uint64_t vm)
+{
+	(void)vm;
+	fake_el2.notifies++;
+	return EXO_OK;
+}
+
+uint64_t libos_hvc_wait(void)
+{
+	fake_el2.waits++;
+	return 0;
+}

@@ -25,6 +25,7 @@ struct fake_el2 {
 		uint64_t pa, count;
 	} taken[16];
 	unsigned nr_taken;
+	uint64_t notifies, waits;
 };
 
 extern struct fake_el2 fake_el2;
