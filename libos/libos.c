@@ -48,6 +48,7 @@ static struct {
 	bool regions_overflow;		/* some region is not tracked */
 	struct heap_region regions[HEAP_REGIONS_MAX];
 	struct libos_event_stats ev;
+	uint64_t want_left;		/* asked back, not given yet */
 } os;
 
 #define CRIT_ENTER() uint64_t crit_flags_ = libos_arch_irq_save()
@@ -254,6 +255,8 @@ void *libos_malloc(size_t size)
 	return p;
 }
 
+static void events_locked(void);
+
 void libos_free(void *ptr)
 {
 	CRIT_ENTER();
@@ -261,6 +264,10 @@ void libos_free(void *ptr)
 		os.ev.retired_frees++;
 	else if (ptr && os.heap_created)
 		heap_free(&os.heap, ptr);
+	/* A request the pool could not meet when it came: frames may have
+	 * come free since. */
+	if (os.want_left)
+		events_locked();
 	CRIT_LEAVE();
 }
 
@@ -348,9 +355,12 @@ static void give_back(uint64_t want)
 {
 	uint64_t given = pool_give_back(&os.pool, want);
 
-	os.ev.requests++;
-	os.ev.frames_asked += want;
+	if (!os.want_left) {   /* a new request, not a retry */
+		os.ev.requests++;
+		os.ev.frames_asked += want;
+	}
 	os.ev.frames_given += given;
+	os.want_left = want - given;
 }
 
 /* The heap used frames EL2 took: retire it. Its regions stay in the pool
@@ -395,19 +405,26 @@ static void repair(void)
 		os.ev.acks++;
 }
 
-void libos_events_handle(void)
+static void events_locked(void)
 {
 	struct libos_events e;
-	CRIT_ENTER();
 
 	os.ev.handled++;
-	if (libos_hvc_events(&e) == EXO_OK) {
-		os.ev.pending_seen |= e.pending;
-		if (e.pending & EXO_EVENT_REVOKED)
-			repair();
-		if ((e.pending & EXO_EVENT_REVOKE_REQUEST) || e.want)
-			give_back(e.want);
-	}
+	if (libos_hvc_events(&e) != EXO_OK)
+		return;
+	os.ev.pending_seen |= e.pending;
+	if (e.pending & EXO_EVENT_REVOKED)
+		repair();
+	if (e.want)   /* 0 once met, or once EL2 has taken them by force */
+		give_back(e.want);
+	else
+		os.want_left = 0;
+}
+
+void libos_events_handle(void)
+{
+	CRIT_ENTER();
+	events_locked();
 	CRIT_LEAVE();
 }
 
@@ -439,9 +456,8 @@ void libos_events_print(void)
 		kprintf("libos: events: frames in use were lost (first at "
 			"PA 0x%lx)%s\n",
 			(unsigned long)e.first_lost_pa,
-			e.heaps_retired ? ": live heap blocks were there; the "
-					  "heap is retired, a fresh one serves "
-					  "new allocations"
+			e.heaps_retired ? ": the heap used them and is "
+					  "retired; a fresh heap serves"
 					: "");
 }
 
