@@ -354,15 +354,26 @@ bool pool_alloc(struct pool *p, uint64_t count, uint64_t *pa)
 	return true;
 }
 
-static struct pool_chunk *chunk_of(struct pool *p, uint64_t pa)
+/* The chunk holding frame pa, or -1. Chunks' ranges may overlap where
+ * frames of one are gone (given back or revoked, then handed to us again
+ * in a new chunk): the holder is the one for which pa is not gone. */
+static int holder(const struct pool *p, uint64_t pa)
 {
 	for (unsigned i = 0; i < POOL_MAX_CHUNKS; i++) {
-		struct pool_chunk *c = &p->chunks[i];
+		const struct pool_chunk *c = &p->chunks[i];
 
-		if (c->used && pa >= c->pa && pa < chunk_end(c))
-			return c;
+		if (c->used && pa >= c->pa && pa < chunk_end(c) &&
+		    !bit(c->gone_map, (pa - c->pa) >> POOL_FRAME_SHIFT))
+			return (int)i;
 	}
-	return NULL;
+	return -1;
+}
+
+static struct pool_chunk *chunk_of(struct pool *p, uint64_t pa)
+{
+	int i = holder(p, pa);
+
+	return i < 0 ? NULL : &p->chunks[i];
 }
 
 /* Gives back wholly free chunks while more than high_water frames are free. */
@@ -475,43 +486,44 @@ uint64_t pool_give_back(struct pool *p, uint64_t want)
 	return p->st.frames_given - start;
 }
 
-/* Frames of [first, first + n) of c that EL2 took: marks them gone. */
-static void revoke_in_chunk(struct pool *p, struct pool_chunk *c,
-			    uint64_t first, uint64_t n, struct pool_repair *r)
+static bool unit_gone(const struct pool *p, const struct pool_chunk *c,
+		      uint64_t i)
+{
+	uint64_t unit = unit_frames(p, c), u = i & ~(unit - 1);
+
+	for (uint64_t j = u; j < u + unit; j++)
+		if (!bit(c->gone_map, j))
+			return false;
+	return true;
+}
+
+/* Frame i of c, which c holds, was taken by EL2: it is gone. */
+static void revoke_frame(struct pool *p, struct pool_chunk *c, uint64_t i,
+			 struct pool_repair *r)
 {
 	uint64_t unit = unit_frames(p, c);
 
-	for (uint64_t u = first & ~(unit - 1); u < first + n; u += unit) {
-		bool changed = false, all_gone = true;
-
-		for (uint64_t i = u; i < u + unit; i++) {
-			if (i < first || i >= first + n || bit(c->gone_map, i)) {
-				all_gone &= bit(c->gone_map, i);
-				continue;
-			}
-			if (bit(c->free_map, i)) {
-				bit_clear(c->free_map, i);
-				c->nfree--;
-				p->st.frames_free--;
-				r->dropped_free++;
-			} else {
-				if (!r->lost_in_use)
-					r->lost_pa = c->pa +
-						     (i << POOL_FRAME_SHIFT);
-				r->lost_in_use++;
-				p->st.lost_in_use++;
-			}
-			bit_set(c->gone_map, i);
-			c->ngone++;
-			p->st.frames_held--;
-			p->st.frames_revoked++;
-			changed = true;
-		}
-		/* A unit wholly gone now leaves the direct map. */
-		if (changed && all_gone && p->src.unmap)
-			p->src.unmap(p->src.ctx, c->pa + (u << POOL_FRAME_SHIFT),
-				     unit);
+	if (bit(c->free_map, i)) {
+		bit_clear(c->free_map, i);
+		c->nfree--;
+		p->st.frames_free--;
+		r->dropped_free++;
+	} else {
+		if (!r->lost_in_use)
+			r->lost_pa = c->pa + (i << POOL_FRAME_SHIFT);
+		r->lost_in_use++;
+		p->st.lost_in_use++;
 	}
+	bit_set(c->gone_map, i);
+	c->ngone++;
+	p->st.frames_held--;
+	p->st.frames_revoked++;
+	/* The frame that completes a unit takes the unit out of the direct
+	 * map. */
+	if (unit_gone(p, c, i) && p->src.unmap)
+		p->src.unmap(p->src.ctx,
+			     c->pa + ((i & ~(unit - 1)) << POOL_FRAME_SHIFT),
+			     unit);
 	if (c->ngone == chunk_frames(c))
 		chunk_drop(p, c);
 }
@@ -519,37 +531,21 @@ static void revoke_in_chunk(struct pool *p, struct pool_chunk *c,
 void pool_revoked(struct pool *p, uint64_t pa, uint64_t count,
 		  struct pool_repair *r)
 {
-	uint64_t end = pa + (count << POOL_FRAME_SHIFT);
-
 	memset(r, 0, sizeof(*r));
 	pa &= ~(POOL_FRAME_SIZE - 1);
-	while (pa < end) {
+	for (uint64_t f = 0; f < count; f++, pa += POOL_FRAME_SIZE) {
 		struct pool_chunk *c = chunk_of(p, pa);
-		uint64_t first, n;
 
-		if (!c) {
+		if (c)
+			revoke_frame(p, c, (pa - c->pa) >> POOL_FRAME_SHIFT, r);
+		else
 			r->foreign++;
-			pa += POOL_FRAME_SIZE;
-			continue;
-		}
-		first = (pa - c->pa) >> POOL_FRAME_SHIFT;
-		n = ((end < chunk_end(c) ? end : chunk_end(c)) - pa) >>
-		    POOL_FRAME_SHIFT;
-		revoke_in_chunk(p, c, first, n, r);
-		pa += n << POOL_FRAME_SHIFT;
 	}
 }
 
 bool pool_holds(const struct pool *p, uint64_t pa)
 {
-	for (unsigned i = 0; i < POOL_MAX_CHUNKS; i++) {
-		const struct pool_chunk *c = &p->chunks[i];
-
-		if (c->used && pa >= c->pa && pa < chunk_end(c))
-			return !bit(c->gone_map,
-				    (pa - c->pa) >> POOL_FRAME_SHIFT);
-	}
-	return false;
+	return holder(p, pa) >= 0;
 }
 
 void pool_stats(const struct pool *p, struct pool_stats *st)
@@ -584,6 +580,19 @@ static const char *check_chunk(const struct pool_chunk *c)
 	return set == c->nfree ? NULL : "chunk nfree differs from its bitmap";
 }
 
+/* Do overlapping chunks c and o both hold a frame? */
+static bool held_by_both(const struct pool_chunk *c, const struct pool_chunk *o)
+{
+	uint64_t lo = c->pa > o->pa ? c->pa : o->pa;
+	uint64_t hi = chunk_end(c) < chunk_end(o) ? chunk_end(c) : chunk_end(o);
+
+	for (uint64_t pa = lo; pa < hi; pa += POOL_FRAME_SIZE)
+		if (!bit(c->gone_map, (pa - c->pa) >> POOL_FRAME_SHIFT) &&
+		    !bit(o->gone_map, (pa - o->pa) >> POOL_FRAME_SHIFT))
+			return true;
+	return false;
+}
+
 const char *pool_check(const struct pool *p)
 {
 	uint64_t held = 0, nfree = 0, chunks = 0;
@@ -601,8 +610,8 @@ const char *pool_check(const struct pool *p)
 			const struct pool_chunk *o = &p->chunks[j];
 
 			if (o->used && o->pa < chunk_end(c) &&
-			    c->pa < chunk_end(o))
-				return "two chunks overlap";
+			    c->pa < chunk_end(o) && held_by_both(c, o))
+				return "two chunks hold the same frame";
 		}
 		held += chunk_frames(c) - c->ngone;
 		nfree += c->nfree;
