@@ -3,7 +3,8 @@
  * guest's heap (malloc-like entry points over the policy the manifest
  * chose), and statistics.
  *
- * Owns: the guest's one frame pool and one heap, and their options.
+ * Owns: the guest's one frame pool and one heap, their options, and what
+ * EL2's events (revocation) do to them.
  * Never: includes el1 (the runtime fills struct libos_config), or knows
  * how a policy lays out memory (libos/heap does).
  *
