@@ -56,6 +56,13 @@ uint64_t el1_mmu_prepare(const void *dtb);
 /* First call at the virtual address: libos finishes, aborts go to libos. */
 void el1_mmu_switched(void);
 
+/* EL2's event interrupt (el1/events.c): turns the virtual GIC CPU
+ * interface on, routes EXO_EVENT_INTID to libos_events_handle and unmasks
+ * IRQs. el1_main calls it after libos_init, before main. */
+void el1_events_init(void);
+/* Interrupts other than EXO_EVENT_INTID acknowledged and ignored. */
+unsigned long el1_other_irqs(void);
+
 /* CPU set-up from el1/start.S: FP/SIMD on, VBAR_EL1. */
 void el1_cpu_init(void);
 /* Best entropy the CPU offers (RNDR, else the virtual counter, mixed). */

@@ -1,8 +1,8 @@
 /*
  * el1_main: from the relocated, stack-guarded entry to the guest's main().
  * Starts the console, checks the image relocated cleanly, reads the guest
- * DTB, starts the library OS (libos_init) with the DTB's choices, then
- * runs main() and exits with its status. Owns no policy: memory management
+ * DTB, starts the library OS (libos_init) with the DTB's choices, turns
+ * EL2's event interrupt on (IRQs unmasked from here), then runs main() and exits with its status. Owns no policy: memory management
  * is the library OS's.
  */
 #include <el1/el1.h>
@@ -56,6 +56,7 @@ _Noreturn void el1_main(const void *dtb_pa)
 				    boot_info.argc, boot_info.argv };
 	if (libos_init(&os) != LIBOS_OK)
 		exo_exit(EL1_EXIT_LIBOS);
+	el1_events_init();
 	status = main(boot_info.argc, boot_info.argv);
 	libos_fini();
 	exo_exit(status);

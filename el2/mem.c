@@ -550,30 +550,52 @@ static bool in_run(const struct vm_run *r, uint64_t pa)
 	return pa >= r->pa && pa - r->pa < bytes(r->count);
 }
 
+/* Frames of an owned run outside the boot run: [*pa, *pa + n). */
+static uint64_t revocable(const struct vm *vm, const struct frames_run *run,
+			  uint64_t *pa)
+{
+	uint64_t end = run->pa + bytes(run->count), p = run->pa;
+
+	if (run->rel != FRAMES_REL_OWNED)
+		return 0;
+	while (p < end && in_run(&vm->boot_run, p))
+		p += FRAMES_SIZE;
+	*pa = p;
+	/* The boot run is one run: it covers a head of the run or a tail. */
+	if (p < end && in_run(&vm->boot_run, end - FRAMES_SIZE))
+		end = vm->boot_run.pa;
+	return p < end ? (end - p) >> FRAMES_SHIFT : 0;
+}
+
 /* Takes up to `want` frames the VM owns outside its boot run, recording the
- * runs taken; returns how many. Splitting a block for it may need table
- * pages: granted beyond the quota (revocation must not fail). */
+ * runs taken; returns how many. The highest-addressed frames go first: the
+ * guest's oldest frames (its stage-1 tables, fetched at boot) are the last
+ * EL2 takes. Splitting a block for it may need table pages: granted beyond
+ * the quota (revocation must not fail). */
 uint64_t mem_revoke(struct vm *vm, uint64_t want, struct vm_run *log,
 		    unsigned log_max, unsigned *nr_log)
 {
 	struct frames_run run;
-	uint64_t cursor = 0, took = 0;
+	uint64_t cursor = 0, took = 0, total = 0, skip, pa, n;
 
 	spin_lock(&mem_lock);
 	*nr_log = 0;
+	while (frames_vm_next(&mem_db, vm->id, &cursor, &run))
+		total += revocable(vm, &run, &pa);
+	skip = total > want ? total - want : 0;
+	cursor = 0;
 	while (took < want && *nr_log < log_max &&
 	       frames_vm_next(&mem_db, vm->id, &cursor, &run)) {
-		uint64_t pa = run.pa, n;
-
-		if (run.rel != FRAMES_REL_OWNED)
+		n = revocable(vm, &run, &pa);
+		if (skip >= n) {
+			skip -= n;
 			continue;
-		while (pa < run.pa + bytes(run.count) && in_run(&vm->boot_run, pa))
-			pa += FRAMES_SIZE;
-		n = (run.pa + bytes(run.count) - pa) >> FRAMES_SHIFT;
+		}
+		pa += bytes(skip);
+		n -= skip;
+		skip = 0;
 		if (n > want - took)
 			n = want - took;
-		if (!n || in_run(&vm->boot_run, pa + bytes(n) - FRAMES_SIZE))
-			continue;
 		unmap_from(vm, pa, n);
 		free_owned_run(vm, pa, n);
 		log[(*nr_log)++] = (struct vm_run){ pa, n };

@@ -152,6 +152,17 @@ bool system_may_share(const struct vm *from, const struct vm *to)
 	return (g->share_mask >> (to->id - FIRST_VM_ID)) & 1;
 }
 
+void system_notify_peers(const struct vm *vm)
+{
+	for (unsigned i = 0; i < nr_vms; i++) {
+		struct vm *o = &vms[i];
+
+		if (o != vm && o->state == VM_RUNNING &&
+		    (system_may_share(o, vm) || system_may_share(vm, o)))
+			vm_notify(o, vm->id);
+	}
+}
+
 void system_check_invariants(void)
 {
 	for (unsigned i = 0; i < nr_vms; i++) {

@@ -19,6 +19,10 @@ struct vm *system_vm(unsigned id);
 struct vm *system_vm_by_name(const char *name);
 /* Does the manifest let from share, lend, donate and notify to `to`? */
 bool system_may_share(const struct vm *from, const struct vm *to);
+/* vm has ended (exit, teardown, restart): every running guest it may
+ * share with, or that may share with it, gets a notification from it, so
+ * none waits in WAIT for a guest that is gone (docs/abi.md). */
+void system_notify_peers(const struct vm *vm);
 
 /* Debug builds, after every hypercall: each running guest's stage 2 maps
  * exactly what the frame DB allows it (panics otherwise: an EL2 bug). */

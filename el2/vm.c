@@ -10,6 +10,7 @@
 #include <el2/mem.h>
 #include <el2/sched.h>
 #include <el2/snapshot.h>
+#include <el2/system.h>
 #include <el2/vm_ops.h>
 #include <exo/errors.h>
 #include <lib/print.h>
@@ -126,6 +127,7 @@ static void vm_stop(struct vm *vm, enum vm_state state, int64_t status,
 	vm->state = state;
 	vm->exit_status = status;
 	vm->stop_reason = reason;
+	system_notify_peers(vm);
 	if (state == VM_EXITED)
 		kprintf("guest '%s' exited with status %ld\n", vm->name,
 			(long)status);
@@ -152,6 +154,7 @@ bool vm_restart(struct vm *vm)
 
 	vm_console_flush(vm);
 	mem_vm_teardown(vm);
+	system_notify_peers(vm);
 	vm->stats.restarts++;
 	rc = mem_vm_create(vm, g->quota_frames, s2_roots[vm->id]);
 	if (!rc) {

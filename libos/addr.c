@@ -26,6 +26,11 @@ int libos_addr_unmap(uint64_t pa, uint64_t bytes)
 	(void)pa, (void)bytes;
 	return 0;
 }
+
+uint64_t libos_addr_page_size(void)
+{
+	return 4096;
+}
 #else
 #include <libos/mm/mm.h>
 
@@ -47,5 +52,12 @@ int libos_addr_map(uint64_t pa, uint64_t bytes)
 int libos_addr_unmap(uint64_t pa, uint64_t bytes)
 {
 	return libos_dmap_unmap(pa, bytes);
+}
+
+uint64_t libos_addr_page_size(void)
+{
+	uint64_t page = libos_mm_info()->page_size;
+
+	return page ? page : 4096;
 }
 #endif

@@ -22,5 +22,8 @@ uint64_t libos_virt_to_phys(const void *p);
  * back). 0 or a negative error. */
 int libos_addr_map(uint64_t pa, uint64_t bytes);
 int libos_addr_unmap(uint64_t pa, uint64_t bytes);
+/* The unit map and unmap work in: the direct map's page (4 KiB on the
+ * host). */
+uint64_t libos_addr_page_size(void);
 
 #endif

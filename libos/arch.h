@@ -67,6 +67,18 @@ uint64_t libos_arch_read_sctlr(void);
 bool libos_arch_pan_get(void);
 void libos_arch_pan_set(bool on);
 
+/* --- interrupts (libos/arch/irq.c) ----------------------------------------- */
+
+/* Masks IRQs (PSTATE.I) and returns the previous DAIF bits; restore puts
+ * them back. libos's critical sections (docs/libos.md, "Events"). */
+uint64_t libos_arch_irq_save(void);
+void libos_arch_irq_restore(uint64_t flags);
+
+/* Barriers for memory shared with another guest (libos/chan). */
+void libos_arch_dmb_ish(void);                              /* DMB ISH */
+uint64_t libos_arch_load_acquire(const volatile uint64_t *p);   /* LDAR */
+void libos_arch_store_release(volatile uint64_t *p, uint64_t v); /* STLR */
+
 /* --- frames from EL2 (libos/arch/frames.c): hypercalls ------------------- */
 
 /* count 4 KiB frames aligned to 2^align_log2 frames; 0 or an EXO_E* error. */

@@ -23,4 +23,26 @@ struct libos_vm_info {
 /* VM_INFO. */
 int64_t libos_hvc_vm_info(struct libos_vm_info *info);
 
+/* EVENTS: pending EXO_EVENT_* (cleared by the call), frames EL2 still asks
+ * back, CPU time left before it takes them (microseconds). */
+struct libos_events {
+	uint64_t pending, want, left_us;
+};
+int64_t libos_hvc_events(struct libos_events *ev);
+/* REVOKED: the index-th run EL2 took by force; EXO_ENOENT past the last. */
+int64_t libos_hvc_revoked(uint64_t index, uint64_t *pa, uint64_t *count);
+/* REVOKED_ACK: the guest has repaired its structures. */
+int64_t libos_hvc_revoked_ack(void);
+
+/* Between guests (libos/chan). VM_LOOKUP: a guest's VM id by name. */
+int64_t libos_hvc_vm_lookup(const char *name, uint64_t *vmid);
+/* FRAME_QUERY: *state (enum exo_frame_state), *access (1: may touch). */
+int64_t libos_hvc_frame_query(uint64_t pa, uint64_t *state, uint64_t *access);
+int64_t libos_hvc_frame_share(uint64_t pa, uint64_t count, uint64_t vm,
+			      unsigned perm);
+int64_t libos_hvc_frame_unshare(uint64_t pa, uint64_t count, uint64_t vm);
+int64_t libos_hvc_notify(uint64_t vm);
+/* WAIT: blocks until notified (or an event); the notifiers' bitmask. */
+uint64_t libos_hvc_wait(void);
+
 #endif

@@ -1,7 +1,14 @@
 /*
  * libos start-up and the guest's heap: one frame pool fed by EL2, one heap
  * of the manifest's policy growing from the pool, malloc-like entry points
- * and the stats report.
+ * and the stats report; EL2's events (revocation: giving frames back when
+ * asked, repairing the pool when EL2 took frames by force).
+ *
+ * Critical sections: every entry point that touches the pool or the heap
+ * runs with IRQs masked (libos_arch_irq_save), and the event handler runs
+ * from the IRQ (or a safe point with IRQs masked): it always finds the
+ * pool and heap consistent. It never prints (the console lock may be held
+ * by the code it interrupted): it counts, and libos_events_print reports.
  *
  * Owns: the pool, the heap, the libos options. Never: calls EL2 except
  * through libos/hvc.h, turns a physical address into a pointer except
@@ -13,13 +20,25 @@
 #include "libos/addr.h"
 #include "libos/mm/mm.h"
 
+#include <exo/errors.h>
+#include <exo/hvc.h>
 #include <lib/print.h>
+#include <libos/arch.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define OPT_STATS      "--stats"
 #define OPT_PTDUMP     "--ptdump"
 #define OPT_HIGH_WATER "--pool-high-water="
+
+/* Regions the heaps grew, so that a heap EL2 damaged can be retired and
+ * frees of its blocks recognised. */
+#define HEAP_REGIONS_MAX 256
+
+struct heap_region {
+	uint64_t pa, frames;
+	unsigned gen; /* the heap generation that grew it; 0: slot free */
+};
 
 static struct {
 	struct pool pool;
@@ -33,7 +52,15 @@ static struct {
 	uint64_t page_frames;	     /* pool frames per page */
 	struct libos_aspace kernel;  /* the TTBR1 half's regions */
 	bool kernel_ready;
+	unsigned heap_gen;		/* current heap: 1, 2, ... */
+	bool regions_overflow;		/* some region is not tracked */
+	struct heap_region regions[HEAP_REGIONS_MAX];
+	struct libos_event_stats ev;
+	uint64_t want_left;		/* asked back, not given yet */
 } os;
+
+#define CRIT_ENTER() uint64_t crit_flags_ = libos_arch_irq_save()
+#define CRIT_LEAVE() libos_arch_irq_restore(crit_flags_)
 
 /* ---- the pool's source: EL2 ---- */
 
@@ -64,7 +91,45 @@ static int el2_free(void *ctx, uint64_t pa, unsigned order)
 	return libos_hvc_frame_free(pa, frames) ? -1 : 0;
 }
 
+/* Revocation: one unit (a direct-map page) leaves the direct map, then
+ * its free frames go back. */
+static int el2_unmap(void *ctx, uint64_t pa, uint64_t count)
+{
+	(void)ctx;
+	return libos_addr_unmap(pa, count * POOL_FRAME_SIZE) ? -1 : 0;
+}
+
+static int el2_free_frames(void *ctx, uint64_t pa, uint64_t count)
+{
+	(void)ctx;
+	return libos_hvc_frame_free(pa, count) ? -1 : 0;
+}
+
 /* ---- the heap's source: the pool ---- */
+
+static void region_add(uint64_t pa, uint64_t frames)
+{
+	for (unsigned i = 0; i < HEAP_REGIONS_MAX; i++) {
+		if (!os.regions[i].gen) {
+			os.regions[i] = (struct heap_region){ pa, frames,
+							      os.heap_gen };
+			return;
+		}
+	}
+	os.regions_overflow = true;
+}
+
+static struct heap_region *region_of(uint64_t pa)
+{
+	for (unsigned i = 0; i < HEAP_REGIONS_MAX; i++) {
+		struct heap_region *r = &os.regions[i];
+
+		if (r->gen && pa >= r->pa &&
+		    pa - r->pa < r->frames * POOL_FRAME_SIZE)
+			return r;
+	}
+	return NULL;
+}
 
 static void *heap_grow(void *ctx, size_t bytes_min, size_t *bytes_got)
 {
@@ -75,12 +140,18 @@ static void *heap_grow(void *ctx, size_t bytes_min, size_t *bytes_got)
 	    !pool_alloc(ctx, frames, &pa))
 		return NULL;
 	*bytes_got = frames * POOL_FRAME_SIZE;
+	region_add(pa, frames);
 	return libos_phys_to_virt(pa);
 }
 
 static void heap_shrink(void *ctx, void *base, size_t bytes)
 {
-	pool_free(ctx, libos_virt_to_phys(base), bytes / POOL_FRAME_SIZE);
+	uint64_t pa = libos_virt_to_phys(base);
+	struct heap_region *r = region_of(pa);
+
+	if (r)
+		r->gen = 0;
+	pool_free(ctx, pa, bytes / POOL_FRAME_SIZE);
 }
 
 /* ---- the regions' page source: the pool, one granule per page ---- */
@@ -174,11 +245,17 @@ static int parse_options(const struct libos_config *cfg, uint64_t *hwm)
 
 int libos_init(const struct libos_config *cfg)
 {
-	static const struct pool_source el2 = {el2_alloc, el2_free, NULL};
+	static const struct pool_source el2 = {
+		.alloc = el2_alloc, .free = el2_free,
+		.unmap = el2_unmap, .free_frames = el2_free_frames,
+	};
 	const char *policy =
 	    cfg->heap_policy ? cfg->heap_policy : LIBOS_DEFAULT_POLICY;
 	uint64_t hwm = POOL_DEFAULT_HIGH_WATER;
+	uint64_t page = libos_addr_page_size();
+	unsigned unit = 0;
 	int err;
+	CRIT_ENTER();
 
 	if (os.kernel_ready) {
 		libos_aspace_fini(&os.kernel);
@@ -188,6 +265,9 @@ int libos_init(const struct libos_config *cfg)
 		heap_destroy(&os.heap);
 	pool_trim(&os.pool);
 	memset(&os, 0, sizeof(os));
+	CRIT_LEAVE();
+	while (((uint64_t)POOL_FRAME_SIZE << unit) < page)
+		unit++;
 	if (!policy_known(policy)) {
 		char msg[160];
 
@@ -199,8 +279,10 @@ int libos_init(const struct libos_config *cfg)
 	if (err)
 		return err;
 	os.policy = policy;
+	os.heap_gen = 1;
 	pool_init(&os.pool, &el2, POOL_DEFAULT_BATCH_ORDER, hwm);
 	kernel_aspace_init();
+	pool_set_unit(&os.pool, unit);
 	return LIBOS_OK;
 }
 
@@ -231,8 +313,10 @@ void libos_ptdump(void)
 
 void libos_fini(void)
 {
-	if (os.stats_at_exit)
+	if (os.stats_at_exit) {
 		libos_stats_print();
+		libos_events_print();
+	}
 	if (os.ptdump_at_exit)
 		libos_ptdump();
 }
@@ -247,24 +331,53 @@ static struct heap *heap(void)
 	return os.heap_created ? &os.heap : NULL;
 }
 
+/* A block of a heap retired after EL2 took frames it was using: never
+ * given to the current heap (its memory may be gone). */
+static bool retired_block(const void *ptr)
+{
+	struct heap_region *r = region_of(libos_virt_to_phys(ptr));
+
+	return r && r->gen != os.heap_gen;
+}
+
 void *libos_malloc(size_t size)
 {
+	CRIT_ENTER();
 	struct heap *h = heap();
+	void *p = h ? heap_alloc(h, size) : NULL;
 
-	return h ? heap_alloc(h, size) : NULL;
+	CRIT_LEAVE();
+	return p;
 }
+
+static void events_locked(void);
 
 void libos_free(void *ptr)
 {
-	if (ptr && os.heap_created)
+	CRIT_ENTER();
+	if (ptr && retired_block(ptr))
+		os.ev.retired_frees++;
+	else if (ptr && os.heap_created)
 		heap_free(&os.heap, ptr);
+	/* A request the pool could not meet when it came: frames may have
+	 * come free since. */
+	if (os.want_left)
+		events_locked();
+	CRIT_LEAVE();
 }
 
 void *libos_realloc(void *ptr, size_t size)
 {
+	CRIT_ENTER();
 	struct heap *h = heap();
+	void *p = NULL;
 
-	return h ? heap_realloc(h, ptr, size) : NULL;
+	if (ptr && retired_block(ptr))
+		os.ev.retired_frees++;   /* its old contents may be gone */
+	else if (h)
+		p = heap_realloc(h, ptr, size);
+	CRIT_LEAVE();
+	return p;
 }
 
 void *libos_calloc(size_t n, size_t size)
@@ -281,29 +394,174 @@ void *libos_calloc(size_t n, size_t size)
 
 void *libos_aligned_alloc(size_t align, size_t size)
 {
+	CRIT_ENTER();
 	struct heap *h = heap();
+	void *p = h ? heap_aligned_alloc(h, align, size) : NULL;
 
-	return h ? heap_aligned_alloc(h, align, size) : NULL;
+	CRIT_LEAVE();
+	return p;
 }
 
 size_t libos_usable_size(const void *ptr)
 {
-	return os.heap_created ? heap_usable_size(&os.heap, ptr) : 0;
+	CRIT_ENTER();
+	size_t n = os.heap_created && ptr && !retired_block(ptr)
+			   ? heap_usable_size(&os.heap, ptr) : 0;
+
+	CRIT_LEAVE();
+	return n;
 }
 
 const char *libos_check(void)
 {
+	CRIT_ENTER();
 	const char *err = pool_check(&os.pool);
 
 	if (!err && os.heap_created)
 		err = heap_check(&os.heap);
+	CRIT_LEAVE();
 	return err;
+}
+
+/* ---- frames for other libos parts (libos/chan) ---- */
+
+bool libos_frames_alloc(uint64_t count, uint64_t *pa)
+{
+	CRIT_ENTER();
+	bool ok = pool_alloc(&os.pool, count, pa);
+
+	CRIT_LEAVE();
+	return ok;
+}
+
+void libos_frames_free(uint64_t pa, uint64_t count)
+{
+	CRIT_ENTER();
+	pool_free(&os.pool, pa, count);
+	CRIT_LEAVE();
+}
+
+/* ---- events from EL2: revocation ---- */
+
+/* EL2 asks frames back: the pool gives back free frames (the heaps hand
+ * their empty regions to the pool as they empty, so its free frames are
+ * also what the heap could release). */
+static void give_back(uint64_t want)
+{
+	uint64_t given = pool_give_back(&os.pool, want);
+
+	if (!os.want_left) {   /* a new request, not a retry */
+		os.ev.requests++;
+		os.ev.frames_asked += want;
+	}
+	os.ev.frames_given += given;
+	os.want_left = want - given;
+}
+
+/* The heap used frames EL2 took: retire it. Its regions stay in the pool
+ * as handed out (never reused); new allocations go to a fresh heap. */
+static void retire_heap(void)
+{
+	if (!os.heap_created)
+		return;
+	os.heap_created = false;
+	os.heap_gen++;
+	os.ev.heaps_retired++;
+}
+
+static void repair(void)
+{
+	uint64_t pa, count;
+	bool heap_hit = false;
+
+	for (uint64_t i = 0; libos_hvc_revoked(i, &pa, &count) == EXO_OK;
+	     i++) {
+		struct pool_repair r;
+
+		pool_revoked(&os.pool, pa, count, &r);
+		os.ev.runs_revoked++;
+		os.ev.frames_revoked += count;
+		os.ev.dropped_free += r.dropped_free;
+		os.ev.lost_in_use += r.lost_in_use;
+		os.ev.foreign += r.foreign;
+		if (r.lost_in_use) {
+			struct heap_region *h = region_of(r.lost_pa);
+
+			if (!os.ev.first_lost_pa)
+				os.ev.first_lost_pa = r.lost_pa;
+			if (os.regions_overflow ||
+			    (h && h->gen == os.heap_gen))
+				heap_hit = true;
+		}
+	}
+	if (heap_hit)
+		retire_heap();
+	if (libos_hvc_revoked_ack() == EXO_OK)
+		os.ev.acks++;
+}
+
+static void events_locked(void)
+{
+	struct libos_events e;
+
+	os.ev.handled++;
+	if (libos_hvc_events(&e) != EXO_OK)
+		return;
+	os.ev.pending_seen |= e.pending;
+	if (e.pending & EXO_EVENT_REVOKED)
+		repair();
+	if (e.want)   /* 0 once met, or once EL2 has taken them by force */
+		give_back(e.want);
+	else
+		os.want_left = 0;
+}
+
+void libos_events_handle(void)
+{
+	CRIT_ENTER();
+	events_locked();
+	CRIT_LEAVE();
+}
+
+void libos_event_stats(struct libos_event_stats *st)
+{
+	CRIT_ENTER();
+	*st = os.ev;
+	CRIT_LEAVE();
+}
+
+void libos_events_print(void)
+{
+	struct libos_event_stats e;
+
+	libos_event_stats(&e);
+	kprintf("libos: events: %lu handled; %lu request(s) for %lu frames, "
+		"%lu given back\n",
+		(unsigned long)e.handled, (unsigned long)e.requests,
+		(unsigned long)e.frames_asked, (unsigned long)e.frames_given);
+	if (!e.runs_revoked)
+		return;
+	kprintf("libos: events: EL2 took %lu frames in %lu run(s): %lu free "
+		"in the pool dropped, %lu in use lost, %lu not the pool's; "
+		"%lu ack(s)\n",
+		(unsigned long)e.frames_revoked, (unsigned long)e.runs_revoked,
+		(unsigned long)e.dropped_free, (unsigned long)e.lost_in_use,
+		(unsigned long)e.foreign, (unsigned long)e.acks);
+	if (e.lost_in_use)
+		kprintf("libos: events: frames in use were lost (first at "
+			"PA 0x%lx)%s\n",
+			(unsigned long)e.first_lost_pa,
+			e.heaps_retired ? ": the heap used them and is "
+					  "retired; a fresh heap serves"
+					: "");
 }
 
 /* ---- stats ---- */
 
 void libos_stats(struct libos_stats *st)
 {
+	CRIT_ENTER();
+
 	memset(st, 0, sizeof(*st));
 	st->policy = os.policy;
 	st->heap_created = os.heap_created;
@@ -311,6 +569,7 @@ void libos_stats(struct libos_stats *st)
 		heap_stats(&os.heap, &st->heap);
 	pool_stats(&os.pool, &st->pool);
 	st->table_pages = 0;
+	CRIT_LEAVE();
 	st->vm_valid = libos_hvc_vm_info(&st->vm) == 0;
 	libos_vm_stats(&st->regions);
 }

@@ -3,7 +3,8 @@
  * guest's heap (malloc-like entry points over the policy the manifest
  * chose), and statistics.
  *
- * Owns: the guest's one frame pool and one heap, and their options.
+ * Owns: the guest's one frame pool and one heap, their options, and what
+ * EL2's events (revocation) do to them.
  * Never: includes el1 (the runtime fills struct libos_config), or knows
  * how a policy lays out memory (libos/heap does).
  *
@@ -86,6 +87,39 @@ struct libos_stats {
 };
 
 void libos_stats(struct libos_stats *st);
+
+/* Frames from the guest's pool for other libos parts (libos/chan): count
+ * contiguous frames, reachable through libos/addr.h. */
+bool libos_frames_alloc(uint64_t count, uint64_t *pa);
+void libos_frames_free(uint64_t pa, uint64_t count);
+
+/*
+ * Events from EL2 (docs/libos.md, "Events and revocation"). el1 calls
+ * libos_events_handle from its IRQ handler for EXO_EVENT_INTID; a guest
+ * that keeps IRQs masked may call it at a safe point. It reads EVENTS; on
+ * EXO_EVENT_REVOKED it reads every REVOKED run, repairs the pool (and
+ * retires the heap if frames it was using are gone), then REVOKED_ACK; on
+ * a request (EXO_EVENT_REVOKE_REQUEST, or frames still asked back) the
+ * pool gives back free frames. Never prints.
+ */
+void libos_events_handle(void);
+
+struct libos_event_stats {
+	uint64_t handled;	/* libos_events_handle calls */
+	uint64_t pending_seen;	/* EXO_EVENT_* bits seen, ORed */
+	uint64_t requests, frames_asked, frames_given;
+	uint64_t runs_revoked, frames_revoked; /* taken by force */
+	uint64_t dropped_free;	/* of those: free in the pool */
+	uint64_t lost_in_use;	/* of those: handed out */
+	uint64_t foreign;	/* of those: not the pool's */
+	uint64_t first_lost_pa;
+	uint64_t acks;		/* REVOKED_ACKs */
+	uint64_t heaps_retired;
+	uint64_t retired_frees;	/* frees of a retired heap's blocks */
+};
+void libos_event_stats(struct libos_event_stats *st);
+/* One or two "libos: events: ..." lines (also at exit with --stats). */
+void libos_events_print(void);
 /* Frames, table pages, EL2's view (VM_INFO) and the heap, one per line,
  * each starting "libos: ". */
 void libos_stats_print(void);

@@ -34,4 +34,70 @@ int64_t libos_hvc_vm_info(struct libos_vm_info *info)
 	return r.status;
 }
 
+int64_t libos_hvc_events(struct libos_events *ev)
+{
+	struct exo_ret r = exo_events();
+
+	if (r.status == EXO_OK)
+		*ev = (struct libos_events){ r.x1, r.x2, r.x3 };
+	return r.status;
+}
+
+int64_t libos_hvc_revoked(uint64_t index, uint64_t *pa, uint64_t *count)
+{
+	struct exo_ret r = exo_revoked(index);
+
+	if (r.status == EXO_OK) {
+		*pa = r.x1;
+		*count = r.x2;
+	}
+	return r.status;
+}
+
+int64_t libos_hvc_revoked_ack(void)
+{
+	return exo_revoked_ack();
+}
+
+int64_t libos_hvc_vm_lookup(const char *name, uint64_t *vmid)
+{
+	struct exo_ret r = exo_vm_lookup(name);
+
+	if (r.status == EXO_OK)
+		*vmid = r.x1;
+	return r.status;
+}
+
+int64_t libos_hvc_frame_query(uint64_t pa, uint64_t *state, uint64_t *access)
+{
+	struct exo_ret r = exo_frame_query(pa);
+
+	if (r.status == EXO_OK) {
+		*state = r.x1;
+		*access = r.x2;
+	}
+	return r.status;
+}
+
+int64_t libos_hvc_frame_share(uint64_t pa, uint64_t count, uint64_t vm,
+			      unsigned perm)
+{
+	return exo_frame_share(pa, count, vm, perm);
+}
+
+int64_t libos_hvc_frame_unshare(uint64_t pa, uint64_t count, uint64_t vm)
+{
+	return exo_frame_unshare(pa, count, vm);
+}
+
+int64_t libos_hvc_notify(uint64_t vm)
+{
+	return exo_notify(vm);
+}
+
+uint64_t libos_hvc_wait(void)
+{
+	return exo_wait();
+}
+
 #endif

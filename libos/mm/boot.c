@@ -209,16 +209,28 @@ static int dmap_map_attrs(uint64_t pa, uint64_t size, uint32_t attrs)
 			   attrs);
 }
 
+/* IRQs masked: libos's event handler (revocation) changes the direct map
+ * from IRQ context, so no two changes of the TTBR1 tables interleave. */
 int libos_dmap_map(uint64_t pa, uint64_t size)
 {
-	return dmap_map_attrs(pa, size, KERN_RW);
+	uint64_t flags = libos_arch_irq_save();
+	int rc = dmap_map_attrs(pa, size, KERN_RW);
+
+	libos_arch_irq_restore(flags);
+	return rc;
 }
 
 int libos_dmap_unmap(uint64_t pa, uint64_t size)
 {
+	uint64_t flags;
+	int rc;
+
 	if (!libos_dmap_contains(pa, size))
 		return PGTABLE_EPA_RANGE;
-	return pgtable_unmap(&mm.kernel, mm.info.dmap_base + pa, size);
+	flags = libos_arch_irq_save();
+	rc = pgtable_unmap(&mm.kernel, mm.info.dmap_base + pa, size);
+	libos_arch_irq_restore(flags);
+	return rc;
 }
 
 /* --- building the tables -------------------------------------------------- */

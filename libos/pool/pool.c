@@ -1,10 +1,12 @@
 /*
  * The frame pool (libos/pool/pool.h): chunks from the source, one free bit
  * per frame, buddy-aligned placement of runs, and giving whole free chunks
- * back above the high-water mark.
+ * back above the high-water mark; revocation: giving free frames back on
+ * request, and repair after EL2 took frames by force (gone frames).
  *
  * Owns: struct pool's chunk table and counters. Never: touches the memory
- * of a frame, or calls the source for anything but whole chunks.
+ * of a frame, or gives back part of a chunk except through the source's
+ * unmap and free_frames (revocation).
  */
 #include "libos/pool/pool.h"
 
@@ -37,6 +39,21 @@ static uint64_t word_mask(unsigned lo, unsigned hi)
 	    hi - lo == 64 ? ~(uint64_t)0 : (((uint64_t)1 << (hi - lo)) - 1);
 
 	return m << lo;
+}
+
+static bool bit(const uint64_t *map, uint64_t i)
+{
+	return (map[i / 64] >> (i % 64)) & 1;
+}
+
+static void bit_set(uint64_t *map, uint64_t i)
+{
+	map[i / 64] |= (uint64_t)1 << (i % 64);
+}
+
+static void bit_clear(uint64_t *map, uint64_t i)
+{
+	map[i / 64] &= ~((uint64_t)1 << (i % 64));
 }
 
 enum range_op { RANGE_SET, RANGE_CLEAR, RANGE_ALL_SET, RANGE_ALL_CLEAR };
@@ -165,22 +182,109 @@ static struct pool_chunk *chunk_get(struct pool *p, unsigned order)
 	return c;
 }
 
-/* Gives a wholly free chunk back; false (chunk kept) if the source refuses. */
+/* Takes a chunk whose every frame is gone out of the table. */
+static void chunk_drop(struct pool *p, struct pool_chunk *c)
+{
+	c->used = false;
+	p->st.chunks--;
+}
+
+static uint64_t unit_frames(const struct pool *p, const struct pool_chunk *c)
+{
+	uint64_t u = (uint64_t)1 << p->unit_order;
+
+	return u < chunk_frames(c) ? u : chunk_frames(c);
+}
+
+/*
+ * Gives back the free frames of the unit at frame `first` of c, whose
+ * frames are all free or gone (at least one free): unmaps the unit, frees
+ * each free sub-run, marks them gone. false (nothing changed) when the
+ * source cannot, or refuses the unmap.
+ */
+static bool give_unit(struct pool *p, struct pool_chunk *c, uint64_t first)
+{
+	uint64_t n = unit_frames(p, c), given = 0;
+
+	if (!p->src.unmap || !p->src.free_frames ||
+	    p->src.unmap(p->src.ctx, c->pa + (first << POOL_FRAME_SHIFT), n)) {
+		p->st.src_failures++;
+		return false;
+	}
+	for (uint64_t i = first; i < first + n;) {
+		uint64_t j = i;
+
+		while (j < first + n && bit(c->free_map, j))
+			j++;
+		if (j > i) {
+			/* Unmapped already: even if EL2 refused, the frames
+			 * are out of reach; they count as gone. */
+			if (p->src.free_frames(p->src.ctx,
+					       c->pa + (i << POOL_FRAME_SHIFT),
+					       j - i))
+				p->st.src_failures++;
+			range(c, i, j - i, RANGE_CLEAR);
+			for (uint64_t k = i; k < j; k++)
+				bit_set(c->gone_map, k);
+			given += j - i;
+			i = j;
+		} else {
+			i++;
+		}
+	}
+	c->nfree -= (unsigned)given;
+	c->ngone += (unsigned)given;
+	p->st.frames_free -= given;
+	p->st.frames_held -= given;
+	p->st.frames_returned += given;
+	p->st.src_frees++;
+	if (c->ngone == chunk_frames(c))
+		chunk_drop(p, c);
+	return true;
+}
+
+/* Does every frame of c's unit at `first` hold free or gone, and one free? */
+static bool unit_releasable(const struct pool *p, const struct pool_chunk *c,
+			    uint64_t first)
+{
+	bool any_free = false;
+
+	for (uint64_t i = first; i < first + unit_frames(p, c); i++) {
+		if (bit(c->free_map, i))
+			any_free = true;
+		else if (!bit(c->gone_map, i))
+			return false;
+	}
+	return any_free;
+}
+
+/* Gives a chunk back whose frames are all free (or gone); false (chunk
+ * kept) if the source refuses. */
 static bool chunk_put(struct pool *p, struct pool_chunk *c)
 {
 	uint64_t n = chunk_frames(c);
 
+	if (c->ngone) {
+		for (uint64_t u = 0; c->used && u < n; u += unit_frames(p, c))
+			if (unit_releasable(p, c, u) && !give_unit(p, c, u))
+				return false;
+		return true;
+	}
 	if (p->src.free(p->src.ctx, c->pa, c->order) != 0) {
 		p->st.src_failures++;
 		return false;
 	}
-	c->used = false;
+	chunk_drop(p, c);
 	p->st.src_frees++;
-	p->st.chunks--;
 	p->st.frames_returned += n;
 	p->st.frames_held -= n;
 	p->st.frames_free -= n;
 	return true;
+}
+
+static bool chunk_all_free(const struct pool_chunk *c)
+{
+	return c->nfree && c->nfree + c->ngone == chunk_frames(c);
 }
 
 /* The fullest chunk with a free aligned block of 2^k frames: filling
@@ -250,15 +354,26 @@ bool pool_alloc(struct pool *p, uint64_t count, uint64_t *pa)
 	return true;
 }
 
-static struct pool_chunk *chunk_of(struct pool *p, uint64_t pa)
+/* The chunk holding frame pa, or -1. Chunks' ranges may overlap where
+ * frames of one are gone (given back or revoked, then handed to us again
+ * in a new chunk): the holder is the one for which pa is not gone. */
+static int holder(const struct pool *p, uint64_t pa)
 {
 	for (unsigned i = 0; i < POOL_MAX_CHUNKS; i++) {
-		struct pool_chunk *c = &p->chunks[i];
+		const struct pool_chunk *c = &p->chunks[i];
 
-		if (c->used && pa >= c->pa && pa < chunk_end(c))
-			return c;
+		if (c->used && pa >= c->pa && pa < chunk_end(c) &&
+		    !bit(c->gone_map, (pa - c->pa) >> POOL_FRAME_SHIFT))
+			return (int)i;
 	}
-	return NULL;
+	return -1;
+}
+
+static struct pool_chunk *chunk_of(struct pool *p, uint64_t pa)
+{
+	int i = holder(p, pa);
+
+	return i < 0 ? NULL : &p->chunks[i];
 }
 
 /* Gives back wholly free chunks while more than high_water frames are free. */
@@ -271,7 +386,7 @@ static uint64_t release_above(struct pool *p, uint64_t high_water)
 
 		if (p->st.frames_free <= high_water)
 			break;
-		if (c->used && c->nfree == chunk_frames(c) && !chunk_put(p, c))
+		if (c->used && chunk_all_free(c) && !chunk_put(p, c))
 			break;
 	}
 	return p->st.frames_returned - before;
@@ -288,7 +403,20 @@ bool pool_free(struct pool *p, uint64_t pa, uint64_t count)
 	if (first + count > chunk_frames(c) ||
 	    !range(c, first, count, RANGE_ALL_CLEAR))
 		goto bad;
-	range(c, first, count, RANGE_SET);
+	if (c->ngone) {
+		/* Frames EL2 took while they were handed out stay gone. */
+		uint64_t back = 0;
+
+		for (uint64_t i = first; i < first + count; i++) {
+			if (!bit(c->gone_map, i)) {
+				bit_set(c->free_map, i);
+				back++;
+			}
+		}
+		count = back;
+	} else {
+		range(c, first, count, RANGE_SET);
+	}
 	c->nfree += (unsigned)count;
 	p->st.frames_free += count;
 	p->st.frees++;
@@ -312,6 +440,114 @@ void pool_set_high_water(struct pool *p, uint64_t high_water)
 	release_above(p, high_water);
 }
 
+void pool_set_unit(struct pool *p, unsigned order)
+{
+	p->unit_order = order > POOL_MAX_ORDER ? POOL_MAX_ORDER : order;
+}
+
+/* Whole free chunks until frames_given reaches want; with fit, only those
+ * that do not overshoot. */
+static void give_chunks(struct pool *p, uint64_t want, bool fit)
+{
+	for (unsigned i = 0; i < POOL_MAX_CHUNKS; i++) {
+		struct pool_chunk *c = &p->chunks[i];
+		uint64_t before = p->st.frames_returned;
+
+		if (p->st.frames_given >= want)
+			return;
+		if (!c->used || !chunk_all_free(c) ||
+		    (fit && c->nfree > want - p->st.frames_given))
+			continue;
+		if (chunk_put(p, c))
+			p->st.frames_given += p->st.frames_returned - before;
+	}
+}
+
+uint64_t pool_give_back(struct pool *p, uint64_t want)
+{
+	uint64_t start = p->st.frames_given;
+
+	want += start;   /* frames_given counts over the pool's life */
+	give_chunks(p, want, true);
+	for (unsigned i = 0; i < POOL_MAX_CHUNKS && p->st.frames_given < want;
+	     i++) {
+		struct pool_chunk *c = &p->chunks[i];
+
+		for (uint64_t u = 0; c->used && u < chunk_frames(c) &&
+				     p->st.frames_given < want;
+		     u += unit_frames(p, c)) {
+			uint64_t before = c->nfree;
+
+			if (unit_releasable(p, c, u) && give_unit(p, c, u))
+				p->st.frames_given += before - c->nfree;
+		}
+	}
+	give_chunks(p, want, false);
+	return p->st.frames_given - start;
+}
+
+static bool unit_gone(const struct pool *p, const struct pool_chunk *c,
+		      uint64_t i)
+{
+	uint64_t unit = unit_frames(p, c), u = i & ~(unit - 1);
+
+	for (uint64_t j = u; j < u + unit; j++)
+		if (!bit(c->gone_map, j))
+			return false;
+	return true;
+}
+
+/* Frame i of c, which c holds, was taken by EL2: it is gone. */
+static void revoke_frame(struct pool *p, struct pool_chunk *c, uint64_t i,
+			 struct pool_repair *r)
+{
+	uint64_t unit = unit_frames(p, c);
+
+	if (bit(c->free_map, i)) {
+		bit_clear(c->free_map, i);
+		c->nfree--;
+		p->st.frames_free--;
+		r->dropped_free++;
+	} else {
+		if (!r->lost_in_use)
+			r->lost_pa = c->pa + (i << POOL_FRAME_SHIFT);
+		r->lost_in_use++;
+		p->st.lost_in_use++;
+	}
+	bit_set(c->gone_map, i);
+	c->ngone++;
+	p->st.frames_held--;
+	p->st.frames_revoked++;
+	/* The frame that completes a unit takes the unit out of the direct
+	 * map. */
+	if (unit_gone(p, c, i) && p->src.unmap)
+		p->src.unmap(p->src.ctx,
+			     c->pa + ((i & ~(unit - 1)) << POOL_FRAME_SHIFT),
+			     unit);
+	if (c->ngone == chunk_frames(c))
+		chunk_drop(p, c);
+}
+
+void pool_revoked(struct pool *p, uint64_t pa, uint64_t count,
+		  struct pool_repair *r)
+{
+	memset(r, 0, sizeof(*r));
+	pa &= ~(POOL_FRAME_SIZE - 1);
+	for (uint64_t f = 0; f < count; f++, pa += POOL_FRAME_SIZE) {
+		struct pool_chunk *c = chunk_of(p, pa);
+
+		if (c)
+			revoke_frame(p, c, (pa - c->pa) >> POOL_FRAME_SHIFT, r);
+		else
+			r->foreign++;
+	}
+}
+
+bool pool_holds(const struct pool *p, uint64_t pa)
+{
+	return holder(p, pa) >= 0;
+}
+
 void pool_stats(const struct pool *p, struct pool_stats *st)
 {
 	*st = p->st;
@@ -320,7 +556,7 @@ void pool_stats(const struct pool *p, struct pool_stats *st)
 
 static const char *check_chunk(const struct pool_chunk *c)
 {
-	uint64_t n = chunk_frames(c), words = (n + 63) / 64, set = 0;
+	uint64_t n = chunk_frames(c), words = (n + 63) / 64, set = 0, gone = 0;
 
 	if (c->order > POOL_MAX_ORDER)
 		return "chunk order above POOL_MAX_ORDER";
@@ -330,11 +566,31 @@ static const char *check_chunk(const struct pool_chunk *c)
 		unsigned bits = n >= 64 ? 64 : (unsigned)n;
 		uint64_t valid = w < words ? word_mask(0, bits) : 0;
 
-		if (c->free_map[w] & ~valid)
-			return "free bit set beyond the end of a chunk";
+		if ((c->free_map[w] | c->gone_map[w]) & ~valid)
+			return "free or gone bit set beyond the end of a chunk";
+		if (c->free_map[w] & c->gone_map[w])
+			return "a frame is both free and gone";
 		set += (uint64_t)__builtin_popcountll(c->free_map[w]);
+		gone += (uint64_t)__builtin_popcountll(c->gone_map[w]);
 	}
+	if (gone != c->ngone)
+		return "chunk ngone differs from its bitmap";
+	if (gone == n)
+		return "a wholly gone chunk is still in the table";
 	return set == c->nfree ? NULL : "chunk nfree differs from its bitmap";
+}
+
+/* Do overlapping chunks c and o both hold a frame? */
+static bool held_by_both(const struct pool_chunk *c, const struct pool_chunk *o)
+{
+	uint64_t lo = c->pa > o->pa ? c->pa : o->pa;
+	uint64_t hi = chunk_end(c) < chunk_end(o) ? chunk_end(c) : chunk_end(o);
+
+	for (uint64_t pa = lo; pa < hi; pa += POOL_FRAME_SIZE)
+		if (!bit(c->gone_map, (pa - c->pa) >> POOL_FRAME_SHIFT) &&
+		    !bit(o->gone_map, (pa - o->pa) >> POOL_FRAME_SHIFT))
+			return true;
+	return false;
 }
 
 const char *pool_check(const struct pool *p)
@@ -354,17 +610,19 @@ const char *pool_check(const struct pool *p)
 			const struct pool_chunk *o = &p->chunks[j];
 
 			if (o->used && o->pa < chunk_end(c) &&
-			    c->pa < chunk_end(o))
-				return "two chunks overlap";
+			    c->pa < chunk_end(o) && held_by_both(c, o))
+				return "two chunks hold the same frame";
 		}
-		held += chunk_frames(c);
+		held += chunk_frames(c) - c->ngone;
 		nfree += c->nfree;
 		chunks++;
 	}
 	if (held != p->st.frames_held || nfree != p->st.frames_free ||
 	    chunks != p->st.chunks)
 		return "pool counters differ from the chunks";
-	if (p->st.frames_from_src - p->st.frames_returned != held)
-		return "frames from the source minus returned != held";
+	if (p->st.frames_from_src - p->st.frames_returned -
+		    p->st.frames_revoked != held)
+		return "frames from the source minus returned and revoked "
+		       "!= held";
 	return NULL;
 }

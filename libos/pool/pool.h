@@ -12,6 +12,15 @@
  * the bitmap. When more than high_water frames sit free, whole free chunks go
  * back to the source.
  *
+ * Revocation (docs/libos.md, "Revocation"): on EL2's request the pool gives
+ * back free frames, whole free chunks first, then free units inside chunks
+ * still in use (pool_give_back); when EL2 took frames by force the pool is
+ * repaired (pool_revoked): those frames are marked gone, never handed out
+ * again, and what was in use among them is reported. A gone frame is one a
+ * chunk no longer holds; a chunk whose every frame is gone leaves the table.
+ * Partial give-back works in units of 2^unit_order frames (the direct map's
+ * page: a unit is unmapped as a whole before its free frames go back).
+ *
  * Owns: which frames the guest holds and which of them are handed out.
  * Never: reads or writes a frame's contents (its state lives outside the
  * frames, so it works before and after the MMU is on), converts addresses
@@ -46,14 +55,21 @@ struct pool_source {
 	int (*alloc)(void *ctx, unsigned order, uint64_t *pa);
 	int (*free)(void *ctx, uint64_t pa, unsigned order);
 	void *ctx;
+	/* Optional, for revocation (NULL: only whole chunks go back).
+	 * unmap makes 2^unit_order frames at pa (one unit) unreachable;
+	 * free_frames gives back count frames of units already unmapped. */
+	int (*unmap)(void *ctx, uint64_t pa, uint64_t count);
+	int (*free_frames)(void *ctx, uint64_t pa, uint64_t count);
 };
 
 struct pool_chunk {
 	uint64_t pa;	/* first frame, aligned to 2^order frames */
 	unsigned order; /* 2^order frames */
 	unsigned nfree; /* set bits in free_map */
+	unsigned ngone; /* set bits in gone_map */
 	bool used;	/* slot holds a chunk */
 	uint64_t free_map[POOL_MAP_WORDS]; /* bit i: frame i is free */
+	uint64_t gone_map[POOL_MAP_WORDS]; /* bit i: frame i no longer held */
 };
 
 struct pool_stats {
@@ -69,12 +85,25 @@ struct pool_stats {
 	uint64_t failures;	/* allocations that returned no frames */
 	uint64_t bad_frees;	/* frees of frames not handed out */
 	uint64_t high_water;
+	/* Revocation */
+	uint64_t frames_given;	  /* given back on request (in returned) */
+	uint64_t frames_revoked;  /* taken by force (not in returned) */
+	uint64_t lost_in_use;	  /* taken by force while handed out */
+};
+
+/* What pool_revoked found in a run EL2 took. */
+struct pool_repair {
+	uint64_t dropped_free;	/* free frames dropped from the pool */
+	uint64_t lost_in_use;	/* frames that were handed out */
+	uint64_t foreign;	/* frames the pool did not hold */
+	uint64_t lost_pa;	/* first frame lost in use (when any) */
 };
 
 struct pool {
 	struct pool_source src;
 	unsigned batch_order;
 	uint64_t high_water;
+	unsigned unit_order; /* partial give-back unit: 2^unit_order frames */
 	struct pool_chunk chunks[POOL_MAX_CHUNKS];
 	struct pool_stats st;
 };
@@ -105,6 +134,30 @@ bool pool_free(struct pool *p, uint64_t pa, uint64_t count);
 
 /* Returns every wholly free chunk to the source; the frames given back. */
 uint64_t pool_trim(struct pool *p);
+
+/* Partial give-back works in units of 2^order frames (default 0); at most
+ * POOL_MAX_ORDER. */
+void pool_set_unit(struct pool *p, unsigned order);
+
+/*
+ * EL2 asks for want frames back: gives back whole free chunks that fit,
+ * then free units of chunks in use, then larger free chunks, until want
+ * frames have gone or nothing free is left. Returns the frames given.
+ */
+uint64_t pool_give_back(struct pool *p, uint64_t want);
+
+/*
+ * EL2 took [pa, pa + count frames) by force: marks the frames gone (free
+ * ones leave the free map; handed-out ones are counted as lost, and a
+ * later pool_free of them is accepted and drops them), unmaps units that
+ * are wholly gone, drops wholly gone chunks. Fills *r. Never calls the
+ * source's free: the frames are EL2's already.
+ */
+void pool_revoked(struct pool *p, uint64_t pa, uint64_t count,
+		  struct pool_repair *r);
+
+/* Whether pa is a frame the pool holds (free or handed out). */
+bool pool_holds(const struct pool *p, uint64_t pa);
 
 void pool_stats(const struct pool *p, struct pool_stats *st);
 

@@ -7,6 +7,7 @@
 
 #include <criterion/criterion.h>
 #include <exo/errors.h>
+#include <exo/hvc.h>
 #include <libos/hvc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,11 @@ int64_t libos_hvc_frame_free(uint64_t pa, uint64_t count)
 		fake_el2.bad_frees++;
 		return EXO_EPERM;
 	}
+	if (fake_el2.want) {
+		fake_el2.given += count;
+		if (fake_el2.given >= fake_el2.want)
+			fake_el2.want = 0;
+	}
 	/* Scrubbed, as EL2 does, so a use after return shows. */
 	memset(fake_el2.arena + first * FRAME, 0x5a, count * FRAME);
 	for (uint64_t i = first; i < first + count; i++)
@@ -113,4 +119,97 @@ int64_t libos_hvc_vm_info(struct libos_vm_info *info)
 	info->quota = fake_el2.quota;
 	info->charged = fake_el2.charged;
 	return EXO_OK;
+}
+
+void fake_el2_ask(uint64_t count)
+{
+	fake_el2.want = count;
+	fake_el2.given = 0;
+	fake_el2.events |= EXO_EVENT_REVOKE_REQUEST;
+}
+
+void fake_el2_take(uint64_t pa, uint64_t count)
+{
+	uint64_t first;
+
+	cr_assert(fake_el2_owns(pa, count) && index_of(pa, count, &first));
+	cr_assert(fake_el2.nr_taken < 16);
+	memset(fake_el2.arena + first * FRAME, 0x5a, count * FRAME);
+	for (uint64_t i = first; i < first + count; i++)
+		fake_el2.owned[i] = false;
+	fake_el2.charged -= count;
+	fake_el2.taken[fake_el2.nr_taken].pa = pa;
+	fake_el2.taken[fake_el2.nr_taken++].count = count;
+	fake_el2.want = 0;
+	fake_el2.events |= EXO_EVENT_REVOKED;
+}
+
+int64_t libos_hvc_events(struct libos_events *ev)
+{
+	ev->pending = fake_el2.events;
+	ev->want = fake_el2.want ? fake_el2.want - fake_el2.given : 0;
+	ev->left_us = fake_el2.want ? 1000 : 0;
+	fake_el2.events = 0;
+	return EXO_OK;
+}
+
+int64_t libos_hvc_revoked(uint64_t index, uint64_t *pa, uint64_t *count)
+{
+	if (index >= fake_el2.nr_taken)
+		return EXO_ENOENT;
+	*pa = fake_el2.taken[index].pa;
+	*count = fake_el2.taken[index].count;
+	return EXO_OK;
+}
+
+int64_t libos_hvc_revoked_ack(void)
+{
+	fake_el2.nr_taken = 0;
+	fake_el2.acks++;
+	return EXO_OK;
+}
+
+/* Between guests: the host has one guest (VM 1) and a peer "peer" (VM 2)
+ * that shares nothing; tests of libos/chan drive the ring through their
+ * own struct chan_env instead. */
+int64_t libos_hvc_vm_lookup(const char *name, uint64_t *vmid)
+{
+	if (strcmp(name, "peer"))
+		return EXO_ENOENT;
+	*vmid = 2;
+	return EXO_OK;
+}
+
+int64_t libos_hvc_frame_query(uint64_t pa, uint64_t *state, uint64_t *access)
+{
+	(void)pa;
+	*state = 0;
+	*access = 0;
+	return EXO_ERANGE;
+}
+
+int64_t libos_hvc_frame_share(uint64_t pa, uint64_t count, uint64_t vm,
+			      unsigned perm)
+{
+	(void)vm, (void)perm;
+	return fake_el2_owns(pa, count) ? EXO_OK : EXO_EPERM;
+}
+
+int64_t libos_hvc_frame_unshare(uint64_t pa, uint64_t count, uint64_t vm)
+{
+	(void)vm;
+	return fake_el2_owns(pa, count) ? EXO_OK : EXO_EPERM;
+}
+
+int64_t libos_hvc_notify(uint64_t vm)
+{
+	(void)vm;
+	fake_el2.notifies++;
+	return EXO_OK;
+}
+
+uint64_t libos_hvc_wait(void)
+{
+	fake_el2.waits++;
+	return 0;
 }

@@ -19,6 +19,13 @@ struct fake_el2 {
 	uint64_t quota;	  /* frames the guest may hold */
 	uint64_t charged; /* frames it holds */
 	uint64_t alloc_calls, free_calls, refused, bad_frees;
+	/* Revocation: events pending, frames asked back, runs taken */
+	uint64_t events, want, given, acks;
+	struct {
+		uint64_t pa, count;
+	} taken[16];
+	unsigned nr_taken;
+	uint64_t notifies, waits;
 };
 
 extern struct fake_el2 fake_el2;
@@ -27,5 +34,11 @@ extern struct fake_el2 fake_el2;
 void fake_el2_reset(uint64_t quota);
 /* Whether [pa, pa + count frames) lies in the arena and is all owned. */
 bool fake_el2_owns(uint64_t pa, uint64_t count);
+
+/* EL2 asks for count frames back (EXO_EVENT_REVOKE_REQUEST). */
+void fake_el2_ask(uint64_t count);
+/* EL2 takes [pa, pa + count frames) by force (EXO_EVENT_REVOKED): the
+ * frames are no longer owned, scrubbed, and listed for REVOKED. */
+void fake_el2_take(uint64_t pa, uint64_t count);
 
 #endif

@@ -26,7 +26,7 @@ static int src_free(void *ctx, uint64_t pa, unsigned order)
 	return libos_hvc_frame_free(pa, (uint64_t)1 << order) ? -1 : 0;
 }
 
-static const struct pool_source el2 = {src_alloc, src_free, NULL};
+static const struct pool_source el2 = {.alloc = src_alloc, .free = src_free};
 static struct pool pool;
 
 static void setup(uint64_t quota, unsigned batch_order, uint64_t hwm)

@@ -1,0 +1,195 @@
+/*
+ * revokee: the guest side of visible revocation (tests/target/
+ * test_revoke.py). Its manifest entry has a revoke-schedule.
+ *   --comply  fills its pool with free frames, then computes: EL2's event
+ *             interrupt reaches libos, whose pool gives frames back in time.
+ *   --defy    masks IRQs and computes past the deadline: EL2 takes frames
+ *             by force. It touches a frame EL2 took before acknowledging
+ *             (an abort, not counted as a violation), then unmasks: libos
+ *             reads REVOKED, repairs its pool and heap, acknowledges; the
+ *             guest checks nothing it allocates afterwards is a revoked
+ *             frame, and finishes.
+ */
+#include <el1/el1.h>
+#include <exo/hypercall.h>
+#include <libos/libos.h>
+#include <string.h>
+
+#include "../faultcatch.h"
+#include "../tap.h"
+
+#define FRAME 4096u
+#define BLOCKS 96
+#define SPIN_S 5   /* seconds of virtual time the guest waits at most */
+
+static void *blocks[BLOCKS];
+
+static uint64_t now_ticks(void)
+{
+	uint64_t v;
+
+	__asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(v));
+	return v;
+}
+
+static uint64_t freq(void)
+{
+	uint64_t f;
+
+	__asm__ volatile("mrs %0, cntfrq_el0" : "=r"(f));
+	return f;
+}
+
+static volatile uint64_t sink;
+
+/* Computes (keeps the CPU, so its CPU time runs) until done() or SPIN_S. */
+static bool spin_until(bool (*done)(void))
+{
+	uint64_t end = now_ticks() + SPIN_S * freq();
+
+	while (!done() && now_ticks() < end)
+		for (unsigned i = 0; i < 10000; i++)
+			sink += i * sink + 1;
+	return done();
+}
+
+static uint64_t charged(void)
+{
+	return exo_vm_info().x3;
+}
+
+/* Grows the heap by BLOCKS frames, then frees every other block. */
+static void fill_pool(bool free_all)
+{
+	for (unsigned i = 0; i < BLOCKS; i++) {
+		blocks[i] = libos_malloc(FRAME);
+		if (blocks[i])
+			memset(blocks[i], 0xa5, FRAME);
+	}
+	for (unsigned i = 0; i < BLOCKS; i++) {
+		if (free_all || i % 2) {
+			libos_free(blocks[i]);
+			blocks[i] = NULL;
+		}
+	}
+}
+
+/* --- compliant ---------------------------------------------------------- */
+
+static bool given(void)
+{
+	struct libos_event_stats e;
+
+	libos_event_stats(&e);
+	return e.requests && e.frames_given >= e.frames_asked;
+}
+
+static int comply(void)
+{
+	struct libos_event_stats e;
+	struct libos_stats st;
+	uint64_t peak;
+
+	fill_pool(true);
+	libos_stats(&st);
+	/* The request may come while the pool fills: the peak is what it
+	 * would hold without it. */
+	peak = charged() + st.pool.frames_returned;
+	TAP_CHECK(spin_until(given), "libos gave back what EL2 asked for");
+	libos_event_stats(&e);
+	TAP_CHECK(e.requests == 1 && e.frames_asked > 0,
+		  "one request, for %lu frames", (unsigned long)e.frames_asked);
+	TAP_CHECK(e.pending_seen & EXO_EVENT_REVOKE_REQUEST,
+		  "the event interrupt carried EXO_EVENT_REVOKE_REQUEST");
+	libos_stats(&st);
+	TAP_CHECK(st.pool.frames_returned >= e.frames_given &&
+			  charged() < peak,
+		  "the pool returned them to EL2 (charged %lu, peak %lu)",
+		  (unsigned long)charged(), (unsigned long)peak);
+	TAP_CHECK(e.runs_revoked == 0, "nothing was taken by force");
+	TAP_CHECK(libos_check() == NULL, "pool and heap consistent");
+	fill_pool(true);
+	TAP_CHECK(libos_check() == NULL, "the heap grows again afterwards");
+	libos_events_print();
+	return tap_done();
+}
+
+/* --- non-compliant ------------------------------------------------------- */
+
+static bool forced(void)
+{
+	return exo_revoked(0).status == EXO_OK;
+}
+
+#define RUNS_MAX 16
+static struct { uint64_t pa, count; } runs[RUNS_MAX];
+static unsigned nr_runs;
+
+static bool in_runs(uint64_t pa, uint64_t bytes)
+{
+	for (unsigned i = 0; i < nr_runs; i++)
+		if (pa < runs[i].pa + runs[i].count * FRAME &&
+		    runs[i].pa < pa + bytes)
+			return true;
+	return false;
+}
+
+static int defy(void)
+{
+	struct libos_event_stats e;
+	unsigned n, clash = 0;
+	struct exo_ret r;
+
+	faultcatch_install();
+	__asm__ volatile("msr daifset, #2" : : : "memory");  /* ignore EL2 */
+	fill_pool(false);
+	TAP_CHECK(spin_until(forced), "EL2 took frames by force");
+	while (nr_runs < RUNS_MAX &&
+	       (r = exo_revoked(nr_runs)).status == EXO_OK) {
+		runs[nr_runs].pa = r.x1;
+		runs[nr_runs++].count = r.x2;
+	}
+	TAP_CHECK(nr_runs > 0, "REVOKED lists %u run(s), the first 0x%lx+%lu",
+		  nr_runs, (unsigned long)runs[0].pa,
+		  (unsigned long)runs[0].count);
+	n = caught.count;
+	probe_read(runs[0].pa);
+	TAP_CHECK(faultcatch_external(n, runs[0].pa),
+		  "touching a revoked frame before the ack aborts");
+	libos_event_stats(&e);
+	TAP_CHECK(e.acks == 0, "libos has not acknowledged yet (IRQs masked)");
+
+	__asm__ volatile("msr daifclr, #2" : : : "memory");  /* the IRQ now */
+	libos_event_stats(&e);
+	TAP_CHECK(e.acks == 1 && e.runs_revoked == nr_runs,
+		  "libos read the %lu run(s) and acknowledged",
+		  (unsigned long)e.runs_revoked);
+	TAP_CHECK(e.pending_seen & EXO_EVENT_REVOKED,
+		  "the event interrupt carried EXO_EVENT_REVOKED");
+	TAP_CHECK(exo_revoked(0).status == EXO_ENOENT,
+		  "EL2 forgot the runs after the ack");
+	TAP_CHECK(libos_check() == NULL, "pool consistent after the repair");
+	for (unsigned i = 0; i < BLOCKS; i++) {
+		void *p = libos_malloc(FRAME);
+
+		if (!p)
+			break;
+		clash += in_runs(libos_dmap_virt_to_phys(p), FRAME);
+		memset(p, 0x5a, FRAME);
+	}
+	TAP_CHECK(clash == 0, "no block allocated afterwards is a revoked frame");
+	TAP_CHECK(libos_check() == NULL, "pool and heap consistent at the end");
+	libos_events_print();
+	return tap_done();
+}
+
+int main(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--comply"))
+			return comply();
+		if (!strcmp(argv[i], "--defy"))
+			return defy();
+	}
+	return 2;
+}
