@@ -29,7 +29,10 @@ void vm_raise_event(struct vm *vm, uint64_t events)
 	vm->events |= events;
 	if (this_cpu()->current == v) {
 		arch_vgic_raise(EXO_EVENT_INTID, EVENT_PRIORITY);
-	} else if (!(v->vgic.lr0 & ICH_LR_STATE_MASK)) {
+	} else if (v->vgic.lr0 & ICH_LR_STATE_MASK) {
+		/* Saved while pending or active: pending (and active) now. */
+		v->vgic.lr0 |= ICH_LR_STATE_PENDING;
+	} else {
 		v->vgic.lr0 = ICH_LR_STATE_PENDING | ICH_LR_GROUP1 |
 			      ((uint64_t)EVENT_PRIORITY << ICH_LR_PRIORITY_SHIFT) |
 			      EXO_EVENT_INTID;

@@ -139,17 +139,19 @@ void percpu_init(unsigned cpu, uint64_t mpidr, uint64_t stack_top)
 	write_sysreg((uint64_t)pc, tpidr_el2);
 }
 
-/* Makes vINTID pending in the running vCPU's list register 0, unless it is
- * pending or active there already. */
+/* Makes vINTID pending in the running vCPU's list register 0. If the guest
+ * is handling it (active), it becomes pending and active, so the new event
+ * raises it again after the guest's EOI instead of being lost. */
 void arch_vgic_raise(uint32_t intid, uint8_t priority)
 {
 	uint64_t lr = read_sysreg(SYSREG_ICH_LR0_EL2);
 
 	if ((lr & ICH_LR_STATE_MASK) && (lr & ICH_LR_VINTID_MASK) == intid)
-		return;
-	write_sysreg(ICH_LR_STATE_PENDING | ICH_LR_GROUP1 |
-			     ((uint64_t)priority << ICH_LR_PRIORITY_SHIFT) | intid,
-		     SYSREG_ICH_LR0_EL2);
+		lr |= ICH_LR_STATE_PENDING;
+	else
+		lr = ICH_LR_STATE_PENDING | ICH_LR_GROUP1 |
+		     ((uint64_t)priority << ICH_LR_PRIORITY_SHIFT) | intid;
+	write_sysreg(lr, SYSREG_ICH_LR0_EL2);
 	isb();
 }
 
