@@ -7,6 +7,7 @@
 #include <el1/el1.h>
 #include <el1/exit_status.h>
 #include <exo/hypercall.h>
+#include <lib/entropy.h>
 #include <lib/panic.h>
 
 _Static_assert(EL1_ASM_HVC_EXIT == EXO_HVC_EXIT, "el1/start.S exit call");
@@ -26,25 +27,7 @@ __attribute__((no_stack_protector)) void el1_cpu_init(void)
 
 __attribute__((no_stack_protector)) uint64_t el1_entropy(void)
 {
-	uint64_t isar0 = read_sysreg(id_aa64isar0_el1);
-	uint64_t v = read_sysreg(cntvct_el0);
-
-	if (FIELD_GET(isar0, ID_AA64ISAR0_RNDR_SHIFT, 4)) {
-		uint64_t r, ok;
-
-		/* RNDR sets NZCV.Z on failure; retry a few times. */
-		for (int i = 0; i < 8; i++) {
-			__asm__ volatile("mrs %0, " __stringify(SYSREG_RNDR) "\n"
-					 "cset %1, ne"
-					 : "=r"(r), "=r"(ok) : : "cc");
-			if (ok)
-				return r ^ v;
-		}
-	}
-	/* Counter fallback, mixed so nearby boots differ in every byte. */
-	v ^= v >> 29;
-	v *= UINT64_C(0xbf58476d1ce4e5b9);
-	return v ^ (v >> 32);
+	return entropy_mix(read_sysreg(cntvct_el0));
 }
 
 /* lib/panic.c stops through here: the guest exits, EL2 goes on. */

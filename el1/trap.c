@@ -10,6 +10,7 @@
 #include <el1/exit_status.h>
 #include <exo/hypercall.h>
 #include <lib/backtrace.h>
+#include <lib/esr.h>
 #include <lib/fmt.h>
 #include <lib/print.h>
 #include <stddef.h>
@@ -25,6 +26,7 @@ _Static_assert(offsetof(struct el1_frame, fpsr) == 816, "F_FPSR");
 _Static_assert(sizeof(struct el1_frame) == 832, "FRAME_SIZE");
 
 #define REGS_PER_LINE 4
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static el1_sync_fn sync_handlers[EL1_EC_COUNT];
 static el1_irq_fn irq_handler;
@@ -48,91 +50,14 @@ el1_irq_fn el1_set_irq_handler(el1_irq_fn fn)
 	return old;
 }
 
-struct name {
-	unsigned code;
-	const char *name;
-};
-
-static const struct name ec_names[] = {
-	{ ESR_EC_UNKNOWN, "unknown reason (undefined instruction)" },
-	{ ESR_EC_WFX, "WFI/WFE" },
-	{ ESR_EC_FP_ASIMD, "FP/SIMD access trapped" },
-	{ ESR_EC_ILLEGAL_STATE, "illegal execution state" },
-	{ ESR_EC_SVC64, "SVC (AArch64)" },
-	{ ESR_EC_HVC64, "HVC (AArch64)" },
-	{ ESR_EC_SMC64, "SMC (AArch64)" },
-	{ ESR_EC_SYSREG, "system register access trapped" },
-	{ ESR_EC_SVE, "SVE access trapped" },
-	{ ESR_EC_IABT_LOWER, "instruction abort (from EL0)" },
-	{ ESR_EC_IABT_CUR, "instruction abort (same EL)" },
-	{ ESR_EC_PC_ALIGN, "PC alignment fault" },
-	{ ESR_EC_DABT_LOWER, "data abort (from EL0)" },
-	{ ESR_EC_DABT_CUR, "data abort (same EL)" },
-	{ ESR_EC_SP_ALIGN, "SP alignment fault" },
-	{ ESR_EC_SERROR, "SError" },
-	{ ESR_EC_BRK64, "BRK (AArch64)" },
-};
-
-static const struct name fsc_names[] = {
-	{ FSC_ADDR_SIZE, "address size fault" },
-	{ FSC_TRANSLATION, "translation fault" },
-	{ FSC_ACCESS_FLAG, "access flag fault" },
-	{ FSC_PERMISSION, "permission fault" },
-	{ FSC_SYNC_EXTERNAL, "synchronous external abort" },
-};
-
-#define COUNT(a) (sizeof(a) / sizeof(*(a)))
-
-static const char *lookup(const struct name *t, size_t n, unsigned code)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (t[i].code == code)
-			return t[i].name;
-	}
-	return NULL;
-}
-
 const char *el1_ec_name(unsigned ec)
 {
-	const char *n = lookup(ec_names, COUNT(ec_names), ec);
-
-	return n ? n : "unrecognised exception class";
-}
-
-static const char *fsc_name(unsigned fsc)
-{
-	const char *n;
-
-	if (fsc == FSC_ALIGNMENT)
-		return "alignment fault";
-	n = lookup(fsc_names, COUNT(fsc_names), FSC_KIND(fsc));
-	return n ? n : "other fault";
-}
-
-static bool is_abort(unsigned ec)
-{
-	return ec == ESR_EC_IABT_LOWER || ec == ESR_EC_IABT_CUR ||
-	       ec == ESR_EC_DABT_LOWER || ec == ESR_EC_DABT_CUR;
+	return esr_ec_name(ec);
 }
 
 void el1_describe_iss(uint64_t esr, char *buf, size_t size)
 {
-	unsigned ec = (unsigned)ESR_EC(esr);
-	unsigned fsc = (unsigned)FIELD_GET(esr, ESR_ABT_FSC_SHIFT,
-					   ESR_ABT_FSC_WIDTH);
-	bool data = ec == ESR_EC_DABT_LOWER || ec == ESR_EC_DABT_CUR;
-
-	if (!is_abort(ec)) {
-		fmt_snprintf(buf, size, "ISS 0x%lx",
-			     (unsigned long)ESR_ISS(esr));
-		return;
-	}
-	fmt_snprintf(buf, size, "%s, level %u%s%s", fsc_name(fsc),
-		     FSC_LEVEL(fsc),
-		     data ? ((esr & ESR_DABT_WNR) ? ", write" : ", read")
-			  : ", instruction fetch",
-		     (data && (esr & ESR_DABT_S1PTW)) ? ", on a table walk"
-						      : "");
+	esr_describe_iss(esr, buf, size);
 }
 
 static const char *group_name(uint64_t kind)

@@ -18,6 +18,7 @@
 #include <el2/vm_ops.h>
 #include <exo/errors.h>
 #include <exo/hvc.h>
+#include <lib/esr.h>
 #include <lib/print.h>
 
 #define INSN_SIZE 4
@@ -121,7 +122,7 @@ static void violation(struct vcpu *v, const struct guest_syndrome *s,
 		"(%s, level %u) at ELR 0x%lx\n",
 		vm->name, (unsigned long)vm->stats.violations,
 		vm->config.violation_limit, access,
-		(unsigned long)fault_ipa(s), trap_fsc_name(fsc), FSC_LEVEL(fsc),
+		(unsigned long)fault_ipa(s), esr_fsc_name(fsc), FSC_LEVEL(fsc),
 		(unsigned long)v->elr);
 	if (vm->stats.violations >= vm->config.violation_limit) {
 		vm_kill(vm, "stage-2 violation limit reached");

@@ -29,12 +29,8 @@ struct vcpu;
 void guest_reflect_abort(struct vcpu *v, bool data, uint64_t esr,
 			 uint64_t far);
 
-/* Decoding, for reports (portable, host-tested). */
-const char *trap_ec_name(unsigned ec);
-const char *trap_fsc_name(unsigned fsc);
+/* The vector group by name (syndromes: lib/esr.h). */
 const char *trap_kind_name(uint64_t kind);
-/* One line describing ESR's syndrome, e.g. "permission fault, level 3, write". */
-void trap_describe_iss(uint64_t esr, char *buf, size_t size);
 /* Prints the whole report of an exception EL2 did not expect. */
 void trap_report(const struct trap_frame *frame, uint64_t kind);
 

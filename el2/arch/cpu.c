@@ -6,6 +6,7 @@
 #include <arch/sysreg.h>
 #include <el2/arch.h>
 #include <el2/hyp_mm.h>
+#include <lib/entropy.h>
 
 extern char __image_start[], __text_end[], __rodata_end[], __stack_guard[],
 	__stack_bottom[], __stack_top[], __image_end[];
@@ -26,25 +27,7 @@ struct image_layout arch_image_layout(void)
 /* Runs before the stack guard is seeded: must not be instrumented. */
 __attribute__((no_stack_protector)) uint64_t arch_entropy(void)
 {
-	uint64_t isar0 = read_sysreg(id_aa64isar0_el1);
-	uint64_t v = read_sysreg(cntpct_el0);
-
-	if (FIELD_GET(isar0, ID_AA64ISAR0_RNDR_SHIFT, 4)) {
-		uint64_t r, ok;
-
-		/* RNDR sets NZCV.Z on failure; retry a few times. */
-		for (int i = 0; i < 8; i++) {
-			__asm__ volatile("mrs %0, " __stringify(SYSREG_RNDR) "\n"
-					 "cset %1, ne"
-					 : "=r"(r), "=r"(ok) : : "cc");
-			if (ok)
-				return r ^ v;
-		}
-	}
-	/* Counter fallback, mixed so nearby boots differ in every byte. */
-	v ^= v >> 29;
-	v *= UINT64_C(0xbf58476d1ce4e5b9);
-	return v ^ (v >> 32);
+	return entropy_mix(read_sysreg(cntpct_el0));
 }
 
 uint32_t arch_mmio_read32(uint64_t addr)

@@ -4,17 +4,18 @@
 #include <arch/esr.h>
 #include <criterion/criterion.h>
 #include <el2/trap.h>
+#include <lib/esr.h>
 #include <signal.h>
 #include <string.h>
 
 Test(trap, class_names)
 {
-	cr_assert_str_eq(trap_ec_name(ESR_EC_DABT_CUR), "data abort (same EL)");
-	cr_assert_str_eq(trap_ec_name(ESR_EC_HVC64), "HVC (AArch64)");
-	cr_assert_str_eq(trap_ec_name(0x3f), "unrecognised exception class");
-	cr_assert_str_eq(trap_fsc_name(0x0f), "permission fault");
-	cr_assert_str_eq(trap_fsc_name(0x07), "translation fault");
-	cr_assert_str_eq(trap_fsc_name(FSC_ALIGNMENT), "alignment fault");
+	cr_assert_str_eq(esr_ec_name(ESR_EC_DABT_CUR), "data abort (same EL)");
+	cr_assert_str_eq(esr_ec_name(ESR_EC_HVC64), "HVC (AArch64)");
+	cr_assert_str_eq(esr_ec_name(0x3f), "unrecognised exception class");
+	cr_assert_str_eq(esr_fsc_name(0x0f), "permission fault");
+	cr_assert_str_eq(esr_fsc_name(0x07), "translation fault");
+	cr_assert_str_eq(esr_fsc_name(FSC_ALIGNMENT), "alignment fault");
 }
 
 Test(trap, abort_syndrome)
@@ -22,13 +23,13 @@ Test(trap, abort_syndrome)
 	char buf[96];
 
 	/* What QEMU reported for a write to EL2 text. */
-	trap_describe_iss(0x979f004f, buf, sizeof(buf));
+	esr_describe_iss(0x979f004f, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "permission fault, level 3, write");
-	trap_describe_iss(0x8600000f, buf, sizeof(buf));
+	esr_describe_iss(0x8600000f, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "permission fault, level 3, instruction fetch");
-	trap_describe_iss(0x92000086 | ESR_DABT_S1PTW, buf, sizeof(buf));
+	esr_describe_iss(0x92000086 | ESR_DABT_S1PTW, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "translation fault, level 2, read, on a table walk");
-	trap_describe_iss(0x5a000000 | 7, buf, sizeof(buf));
+	esr_describe_iss(0x5a000000 | 7, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "ISS 0x7");
 }
 

@@ -1,0 +1,12 @@
+/* Boot-time entropy for the stack guard, shared by EL2 and EL1. */
+#ifndef EXO_LIB_ENTROPY_H
+#define EXO_LIB_ENTROPY_H
+
+#include <stdint.h>
+
+/* RNDR where the CPU has it (mixed with counter), else counter itself,
+ * mixed so nearby boots differ in every byte. Runs before the stack guard
+ * is seeded: never instrumented. AArch64 only. */
+uint64_t entropy_mix(uint64_t counter);
+
+#endif
