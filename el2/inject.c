@@ -135,3 +135,10 @@ bool inject_drops_revoke(const struct vm *vm)
 {
 	return has(vm, MANIFEST_FAULT_DROP_REVOKE);
 }
+
+uint32_t inject_revoke_delay_ms(const struct vm *vm)
+{
+	return has(vm, MANIFEST_FAULT_DELAY_REVOKE)
+		       ? vm->inject.param[MANIFEST_FAULT_DELAY_REVOKE]
+		       : 0;
+}

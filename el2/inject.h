@@ -24,5 +24,7 @@ void inject_after_hvc(struct vcpu *v);
 void inject_before_resume(struct vcpu *v);
 /* Is this revocation notice to be dropped? */
 bool inject_drops_revoke(const struct vm *vm);
+/* How long (ms of the guest's CPU time) this notice is held back; 0: none. */
+uint32_t inject_revoke_delay_ms(const struct vm *vm);
 
 #endif

@@ -167,6 +167,7 @@ static const struct {
 	[MANIFEST_FAULT_SPURIOUS_IRQ] = { "spurious-irq", true },
 	[MANIFEST_FAULT_CORRUPT_REG] = { "corrupt-reg", true },
 	[MANIFEST_FAULT_CORRUPT_MEM] = { "corrupt-mem", true },
+	[MANIFEST_FAULT_DELAY_REVOKE] = { "delay-revoke", true },
 };
 
 /* One "kind" or "kind:number" entry of fault-inject. */
@@ -192,7 +193,8 @@ static const char *parse_fault(struct manifest_guest *g, const char *e)
 		return NULL;
 	}
 	return "unknown fault kind (hvc-fail:N, no-frames, drop-revoke, "
-	       "spurious-abort:N, spurious-irq:N, corrupt-reg:N, corrupt-mem:N)";
+	       "delay-revoke:N, spurious-abort:N, spurious-irq:N, "
+	       "corrupt-reg:N, corrupt-mem:N)";
 }
 
 static const char *prop_fault_inject(struct manifest_guest *g,

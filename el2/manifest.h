@@ -23,7 +23,7 @@
 #define MANIFEST_STR_MAX 63         /* heap-policy */
 #define MANIFEST_MAX_ARGS 32
 #define MANIFEST_ARGS_MAX_BYTES 1024
-#define MANIFEST_ERR_SIZE 160
+#define MANIFEST_ERR_SIZE 192
 
 #define MANIFEST_DEFAULT_BOOT_FRAMES 64
 #define MANIFEST_DEFAULT_HEAP_POLICY "tlsf"
@@ -47,6 +47,7 @@ enum manifest_fault {
 	MANIFEST_FAULT_SPURIOUS_IRQ,  /* param: permille of traps followed by one */
 	MANIFEST_FAULT_CORRUPT_REG,   /* param: at that hypercall, flip a bit */
 	MANIFEST_FAULT_CORRUPT_MEM,   /* param: at that hypercall, flip a bit */
+	MANIFEST_FAULT_DELAY_REVOKE,  /* param: ms of its CPU time a notice waits */
 	MANIFEST_NR_FAULTS,
 };
 

@@ -21,6 +21,7 @@
 #include <lib/print.h>
 
 #define EVENT_PRIORITY 0xa0u
+#define MS_PER_S 1000u
 
 void vm_raise_event(struct vm *vm, uint64_t events)
 {
@@ -57,6 +58,14 @@ void revoke_request(struct vm *vm, uint64_t frames, uint64_t deadline)
 	if (inject_drops_revoke(vm)) {
 		kprintf("guest '%s': injected: the notice is dropped\n",
 			vm->name);
+		return;
+	}
+	if (inject_revoke_delay_ms(vm)) {
+		r->notice_pending = true;
+		r->notice_at = vm->vcpu.run_ticks + arch_timer_freq() *
+			       inject_revoke_delay_ms(vm) / MS_PER_S;
+		kprintf("guest '%s': injected: the notice is delayed %u ms\n",
+			vm->name, inject_revoke_delay_ms(vm));
 		return;
 	}
 	vm_raise_event(vm, EXO_EVENT_REVOKE_REQUEST);
@@ -101,6 +110,11 @@ void revoke_tick(struct vm *vm)
 	    vm->vcpu.run_ticks >= c->revoke_after_ticks) {
 		r->schedule_fired = true;
 		revoke_request(vm, c->revoke_frames, c->revoke_deadline_ticks);
+	}
+	if (r->notice_pending && vm->vcpu.run_ticks >= r->notice_at) {
+		r->notice_pending = false;
+		if (r->active)
+			vm_raise_event(vm, EXO_EVENT_REVOKE_REQUEST);
 	}
 	if (r->active && vm->vcpu.run_ticks >= r->deadline)
 		force(vm);

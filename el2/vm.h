@@ -45,6 +45,8 @@ struct vm_revoke {
 	bool schedule_fired;
 	uint64_t want, given;     /* frames asked back, given back since */
 	uint64_t deadline;        /* vCPU run_ticks at which EL2 takes them */
+	uint64_t notice_at;       /* injected delay: run_ticks to notify at */
+	bool notice_pending;
 	unsigned nr_taken;
 	struct vm_run taken[VM_REVOKED_MAX];
 };

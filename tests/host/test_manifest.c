@@ -342,8 +342,8 @@ Test(manifest, fault_inject_kinds_are_checked)
 	set_str("hello", "fault-inject", "stage2");
 	expect_guest_error("hello", "guest 'hello': property 'fault-inject': "
 			   "unknown fault kind (hvc-fail:N, no-frames, "
-			   "drop-revoke, spurious-abort:N, spurious-irq:N, "
-			   "corrupt-reg:N, corrupt-mem:N)");
+			   "drop-revoke, delay-revoke:N, spurious-abort:N, "
+			   "spurious-irq:N, corrupt-reg:N, corrupt-mem:N)");
 	set_str("counter", "fault-inject", "hvc-fail");
 	expect_guest_error("counter", "guest 'counter': property "
 			   "'fault-inject': a fault needs a number: \"kind:N\"");

@@ -45,3 +45,20 @@ def test_a_run_replays_exactly_from_its_seed(boot):
     a, b = (deterministic_lines(r) for r in runs)
     assert a == b, "\n".join(x for x in a if x not in b)
     assert any("injected:" in line for line in a)
+
+
+def test_delayed_and_dropped_revocation_notices(boot):
+    r = boot.system("revoke_faults", timeout=90)
+    out = r.output
+    # Delayed: the notice arrives late, the guest still gives the frames back.
+    assert "[el2] guest 'late': injected: the notice is delayed 60 ms" in out
+    assert out.index("notice is delayed") < \
+        out.index("[el2] guest 'late': gave back 32 frames as asked")
+    # Dropped: it never hears, and loses them by force at the deadline.
+    assert "[el2] guest 'deaf': injected: the notice is dropped" in out
+    assert "[el2] guest 'deaf': deadline passed; EL2 took 32 of 32 frames " \
+           "by force" in out
+    rows = summary(r)
+    assert rows["late"].status == 0
+    assert rows["deaf"].state in ("exited", "killed")
+    no_leak(r)
