@@ -27,6 +27,15 @@ _Static_assert(sizeof(struct el1_frame) == 832, "FRAME_SIZE");
 
 static el1_sync_fn sync_handlers[EL1_EC_COUNT];
 static el1_irq_fn irq_handler;
+static el1_sync_fn lower_fallback;
+
+el1_sync_fn el1_set_lower_fallback(el1_sync_fn fn)
+{
+	el1_sync_fn old = lower_fallback;
+
+	lower_fallback = fn;
+	return old;
+}
 
 el1_sync_fn el1_set_sync_handler(unsigned ec, el1_sync_fn fn)
 {
@@ -228,6 +237,9 @@ void el1_trap(struct el1_frame *f)
 		case EL1_TRAP_SYNC:
 			sync = sync_handlers[ESR_EC(f->esr)];
 			if (sync && sync(f))
+				return;
+			if (EL1_TRAP_GROUP(f->kind) == EL1_TRAP_LOWER_A64 &&
+			    lower_fallback && lower_fallback(f))
 				return;
 			break;
 		case EL1_TRAP_IRQ:

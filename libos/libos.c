@@ -196,6 +196,16 @@ size_t libos_usable_size(const void *ptr)
 	return os.heap_created ? heap_usable_size(&os.heap, ptr) : 0;
 }
 
+bool libos_frames_alloc(uint64_t count, uint64_t *pa)
+{
+	return pool_alloc(&os.pool, count, pa);
+}
+
+void libos_frames_free(uint64_t pa, uint64_t count)
+{
+	pool_free(&os.pool, pa, count);
+}
+
 const char *libos_check(void)
 {
 	const char *err = pool_check(&os.pool);

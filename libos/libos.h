@@ -55,6 +55,11 @@ void *libos_calloc(size_t n, size_t size);
 void *libos_aligned_alloc(size_t align, size_t size);
 size_t libos_usable_size(const void *ptr);
 
+/* Whole frames from the guest's pool (mapped in the direct map), aligned
+ * to their count rounded up to a power of two: pages for task memory. */
+bool libos_frames_alloc(uint64_t count, uint64_t *pa);
+void libos_frames_free(uint64_t pa, uint64_t count);
+
 /* NULL when the heap and pool are consistent (O(heap), for tests). */
 const char *libos_check(void);
 

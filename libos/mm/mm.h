@@ -32,7 +32,9 @@ struct libos_mm_boot_params {
 	int argc;
 	char *const *argv;
 	uint64_t image_pa;           /* physical address of offset 0 */
-	uint64_t text_end;           /* [0, text_end): RX */
+	uint64_t user_start;         /* [user_start, text_end): EL0 task
+				      * code, R XN for EL1; == text_end: none */
+	uint64_t text_end;           /* [0, user_start): RX */
 	uint64_t rodata_end;         /* [text_end, rodata_end): R */
 	uint64_t relro_end;          /* [rodata_end, relro_end): R once relocated */
 	uint64_t guard;              /* [relro_end, guard): RW */
