@@ -14,7 +14,6 @@
 #include <string.h>
 
 extern char __image_start[], __user_start[], __user_end[];
-extern char el1_task_exit_stub[];
 
 struct el1_task_ctx {
 	uint64_t x19_x30[12], sp, daif, d8_d15[8];
@@ -103,6 +102,11 @@ static bool abort_lower(struct el1_frame *f)
 
 	if (!from_task(f))
 		return false;
+	if (ESR_EC(f->esr) == ESR_EC_IABT_LOWER) {
+		save(libos_task_current(), f);
+		if (libos_task_returned(libos_task_current(), f->elr))
+			el1_task_leave(&ctx);
+	}
 	if (libos_fault_handle(&lf))
 		return true;
 	kill_task(f);
@@ -123,7 +127,6 @@ int el1_tasks_init(void)
 	struct libos_task_code code = {
 		.pa = mi->image_pa + start,
 		.size = (uint64_t)(__user_end - __user_start),
-		.exit_off = (uint64_t)(el1_task_exit_stub - __user_start),
 	};
 	int rc;
 

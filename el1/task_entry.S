@@ -4,11 +4,9 @@
  * leaves through the vectors' restore path (el1_trap_return), so EL0 starts
  * with every register the frame holds. Exceptions from EL0 then stack their
  * frames below; el1_task_leave, called from a handler, drops them and
- * returns from el1_task_enter. The exit stub is task code: a task entry
- * function returns into it and it calls exit.
+ * returns from el1_task_enter.
  */
 #define FRAME_SIZE 832
-#define SYS_EXIT 5
 
 	.text
 	.balign	4
@@ -59,11 +57,3 @@ el1_task_leave:
 	msr	daif, x10
 	ret
 	.size	el1_task_leave, . - el1_task_leave
-
-	.section .user.text, "ax"
-	.balign	4
-	.global	el1_task_exit_stub
-el1_task_exit_stub:
-	mov	x8, #SYS_EXIT
-	svc	#0
-	b	.

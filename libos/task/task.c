@@ -13,13 +13,16 @@
 #define OPT_ASID_BITS "--asid-bits="
 #define SPSR_EL0_MASKED (SPSR_M_EL0T | SPSR_D | SPSR_A | SPSR_I | SPSR_F)
 
-static struct {
+struct tasks {
 	struct libos_task task[LIBOS_TASKS_MAX];
 	struct libos_task_code code;
 	struct libos_task *current;
 	unsigned last;           /* round-robin position */
 	unsigned spawned, exited, killed;
-} ts;
+};
+
+/* From the heap at set-up: about 90 KiB no other guest should carry. */
+static struct tasks *ts;
 
 /* --- set-up --------------------------------------------------------------- */
 
@@ -30,8 +33,12 @@ int libos_tasks_setup(const struct uspace_config *cfg,
 
 	if (rc)
 		return rc;
-	memset(&ts, 0, sizeof(ts));
-	ts.code = *code;
+	if (!ts)
+		ts = cfg->zalloc(sizeof(*ts));
+	if (!ts)
+		return -LIBOS_ENOMEM;
+	memset(ts, 0, sizeof(*ts));
+	ts->code = *code;
 	return 0;
 }
 
@@ -62,6 +69,11 @@ static uint64_t dmap_phys(void *ctx, const void *p)
 {
 	(void)ctx;
 	return libos_dmap_virt_to_phys(p);
+}
+
+static void *heap_zalloc(uint64_t size)
+{
+	return libos_calloc(1, (size_t)size);
 }
 
 static struct pgtable *user_table(void)
@@ -106,6 +118,7 @@ int libos_tasks_init(int argc, char *const *argv,
 		.tables = { pages_alloc, pages_free, dmap_phys, dmap_virt,
 			    NULL },
 		.frames = { pool_page, pool_unpage, dmap_virt, NULL },
+		.zalloc = heap_zalloc,
 	};
 	int rc = libos_tasks_setup(&cfg, code);
 
@@ -120,19 +133,19 @@ struct libos_task *libos_task_get(int id)
 {
 	if (id < 1 || id > LIBOS_TASKS_MAX)
 		return NULL;
-	return ts.task[id - 1].state == LIBOS_TASK_FREE ? NULL
-							: &ts.task[id - 1];
+	return ts->task[id - 1].state == LIBOS_TASK_FREE ? NULL
+							: &ts->task[id - 1];
 }
 
 struct libos_task *libos_task_current(void)
 {
-	return ts.current;
+	return ts->current;
 }
 
 static struct libos_task *task_new(void)
 {
 	for (unsigned i = 0; i < LIBOS_TASKS_MAX; i++) {
-		struct libos_task *t = &ts.task[i];
+		struct libos_task *t = &ts->task[i];
 
 		if (t->state == LIBOS_TASK_FREE) {
 			memset(t, 0, sizeof(*t));
@@ -151,13 +164,13 @@ int libos_task_spawn(uint64_t entry_off, uint64_t arg)
 
 	if (!t)
 		return -LIBOS_ENOMEM;
-	if (entry_off >= ts.code.size || (entry_off & 3))
+	if (entry_off >= ts->code.size || (entry_off & 3))
 		return -LIBOS_EINVAL;
 	rc = uspace_create(&t->us);
 	if (rc)
 		return rc;
-	rc = uspace_map_fixed(&t->us, USPACE_CODE_VA, ts.code.pa,
-			      ts.code.size,
+	rc = uspace_map_fixed(&t->us, USPACE_CODE_VA, ts->code.pa,
+			      ts->code.size,
 			      USPACE_PROT_READ | USPACE_PROT_EXEC);
 	if (!rc)
 		rc = uspace_map_anon(&t->us, &stack, LIBOS_TASK_STACK,
@@ -168,11 +181,11 @@ int libos_task_spawn(uint64_t entry_off, uint64_t arg)
 	}
 	t->regs.pc = USPACE_CODE_VA + entry_off;
 	t->regs.x[0] = arg;
-	t->regs.x[30] = USPACE_CODE_VA + ts.code.exit_off;
+	t->regs.x[30] = USPACE_EXIT_VA;
 	t->regs.sp = USPACE_STACK_TOP;
 	t->regs.pstate = SPSR_EL0_MASKED;
 	t->state = LIBOS_TASK_RUNNABLE;
-	ts.spawned++;
+	ts->spawned++;
 	return t->id;
 }
 
@@ -187,17 +200,26 @@ static void task_end(struct libos_task *t, enum libos_task_state state,
 void libos_task_kill(struct libos_task *t, int64_t status)
 {
 	task_end(t, LIBOS_TASK_KILLED, status);
-	ts.killed++;
+	ts->killed++;
+}
+
+bool libos_task_returned(struct libos_task *t, uint64_t pc)
+{
+	if (pc != USPACE_EXIT_VA)
+		return false;
+	task_end(t, LIBOS_TASK_EXITED, (int64_t)t->regs.x[0]);
+	ts->exited++;
+	return true;
 }
 
 static struct libos_task *next_runnable(void)
 {
 	for (unsigned n = 1; n <= LIBOS_TASKS_MAX; n++) {
-		unsigned i = (ts.last + n) % LIBOS_TASKS_MAX;
+		unsigned i = (ts->last + n) % LIBOS_TASKS_MAX;
 
-		if (ts.task[i].state == LIBOS_TASK_RUNNABLE) {
-			ts.last = i;
-			return &ts.task[i];
+		if (ts->task[i].state == LIBOS_TASK_RUNNABLE) {
+			ts->last = i;
+			return &ts->task[i];
 		}
 	}
 	return NULL;
@@ -210,9 +232,9 @@ void libos_tasks_run(void (*enter)(struct libos_task *t))
 	while ((t = next_runnable())) {
 		uspace_switch(&t->us);
 		t->stop = false;
-		ts.current = t;
+		ts->current = t;
 		enter(t);
-		ts.current = NULL;
+		ts->current = NULL;
 		if (t->state != LIBOS_TASK_RUNNABLE)
 			uspace_destroy(&t->us);
 	}
@@ -264,7 +286,9 @@ static int64_t sys_mmap(struct libos_task *t, uint64_t addr, uint64_t len,
 	if (!size || (flags & ~(uint64_t)LIBOS_MAP_FIXED) || prot > 7)
 		return -LIBOS_EINVAL;
 	if (flags & LIBOS_MAP_FIXED) {
-		if (!addr || !uspace_range_ok(addr, size))
+		/* Nothing below the mmap base: the exit address and the
+		 * code stay as spawn made them. */
+		if (addr < USPACE_MMAP_BASE || !uspace_range_ok(addr, size))
 			return -LIBOS_EINVAL;
 		va = addr;
 	}
@@ -304,7 +328,7 @@ static int64_t sys_clone(struct libos_task *t)
 	c->regs = t->regs;
 	c->regs.x[0] = 0;
 	c->state = LIBOS_TASK_RUNNABLE;
-	ts.spawned++;
+	ts->spawned++;
 	return c->id;
 }
 
@@ -329,7 +353,7 @@ bool libos_task_syscall(struct libos_task *t)
 		break;
 	case LIBOS_SYS_EXIT:
 		task_end(t, LIBOS_TASK_EXITED, (int64_t)x[0]);
-		ts.exited++;
+		ts->exited++;
 		return false;
 	case LIBOS_SYS_YIELD:
 		t->stop = true;
@@ -358,7 +382,7 @@ void libos_tasks_print_stats(void)
 	kprintf("tasks: %u spawned, %u exited, %u killed; %u spaces live, "
 		"%u frames, %u shared; demand-zero %u, cow copies %u, "
 		"cow reuses %u, refused %u\n",
-		ts.spawned, ts.exited, ts.killed, u.live, u.frames, u.shared,
+		ts->spawned, ts->exited, ts->killed, u.live, u.frames, u.shared,
 		u.demand_zero, u.cow_copies, u.cow_reuses, u.refused);
 	kprintf("asid: %u bits, generation %lu, %lu switches (%lu fast), "
 		"%lu allocs, %lu kept, %lu roll-overs, %lu flushes\n",

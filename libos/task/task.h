@@ -68,11 +68,11 @@ struct libos_task {
 };
 
 /* Where task code is: frames mapped read-only, EL0-executable (never EL1)
- * at USPACE_CODE_VA in every task; exit_off: the stub a task's entry
- * function returns to (it calls exit with x0). */
+ * at USPACE_CODE_VA in every task. A task's entry function returns to
+ * USPACE_EXIT_VA, which is never mapped: that instruction fetch is exit(x0)
+ * (libos_task_returned), so no exit stub is needed in the task's code. */
 struct libos_task_code {
 	uint64_t pa, size;       /* page-aligned */
-	uint64_t exit_off;
 };
 
 /*
@@ -102,6 +102,9 @@ void libos_tasks_run(void (*enter)(struct libos_task *t));
 /* The system call in t->regs (x8, x0-x5); sets x0. false: leave EL0. */
 bool libos_task_syscall(struct libos_task *t);
 void libos_task_kill(struct libos_task *t, int64_t status);
+/* An instruction abort from EL0 at pc: the entry function returned (pc is
+ * USPACE_EXIT_VA) and t exits with x0 (true), or not (false). */
+bool libos_task_returned(struct libos_task *t, uint64_t pc);
 
 /* One line each, "tasks: ..." and "asid: ...". */
 void libos_tasks_print_stats(void);

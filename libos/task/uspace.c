@@ -9,7 +9,7 @@
 #include <libos/task/uspace.h>
 #include <string.h>
 
-static struct {
+struct uspace_sys {
 	struct uspace_config cfg;
 	uint64_t page;
 	struct asid_allocator asids;
@@ -20,22 +20,26 @@ static struct {
 		uint32_t count;  /* mappings, >= 2 */
 	} ref[USPACE_REFS_MAX];
 	struct uspace_stats st;
-} sys;
+};
+
+/* From the caller's allocator at the first init: guests without tasks
+ * carry none of it in their image. */
+static struct uspace_sys *sys;
 
 /* --- shared-frame reference counts (linear probing, backward shift) ------ */
 
 static unsigned ref_slot(uint64_t pa)
 {
-	return (unsigned)((pa / sys.page) * 0x9e3779b1u) % USPACE_REFS_MAX;
+	return (unsigned)((pa / sys->page) * 0x9e3779b1u) % USPACE_REFS_MAX;
 }
 
 static int ref_find(uint64_t pa)
 {
 	for (unsigned i = ref_slot(pa), n = 0; n < USPACE_REFS_MAX;
 	     i = (i + 1) % USPACE_REFS_MAX, n++) {
-		if (sys.ref[i].pa == pa)
+		if (sys->ref[i].pa == pa)
 			return (int)i;
-		if (!sys.ref[i].pa)
+		if (!sys->ref[i].pa)
 			return -1;
 	}
 	return -1;
@@ -45,7 +49,7 @@ unsigned uspace_frame_refs(uint64_t pa)
 {
 	int i = ref_find(pa);
 
-	return i < 0 ? 1 : sys.ref[i].count;
+	return i < 0 ? 1 : sys->ref[i].count;
 }
 
 /* One more mapping of pa. The caller checked there is room. */
@@ -55,34 +59,34 @@ static void ref_share(uint64_t pa)
 	unsigned j;
 
 	if (i >= 0) {
-		sys.ref[i].count++;
+		sys->ref[i].count++;
 		return;
 	}
-	for (j = ref_slot(pa); sys.ref[j].pa; j = (j + 1) % USPACE_REFS_MAX)
+	for (j = ref_slot(pa); sys->ref[j].pa; j = (j + 1) % USPACE_REFS_MAX)
 		;
-	sys.ref[j].pa = pa;
-	sys.ref[j].count = 2;
-	sys.st.shared++;
+	sys->ref[j].pa = pa;
+	sys->ref[j].count = 2;
+	sys->st.shared++;
 }
 
 static void ref_remove(unsigned i)
 {
 	unsigned j = i;
 
-	sys.ref[i].pa = 0;
-	sys.st.shared--;
+	sys->ref[i].pa = 0;
+	sys->st.shared--;
 	for (;;) {
 		unsigned k;
 
 		j = (j + 1) % USPACE_REFS_MAX;
-		if (!sys.ref[j].pa)
+		if (!sys->ref[j].pa)
 			return;
-		k = ref_slot(sys.ref[j].pa);
+		k = ref_slot(sys->ref[j].pa);
 		/* Move j back to i unless its home lies cyclically in (i, j]. */
 		if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j))
 			continue;
-		sys.ref[i] = sys.ref[j];
-		sys.ref[j].pa = 0;
+		sys->ref[i] = sys->ref[j];
+		sys->ref[j].pa = 0;
 		i = j;
 	}
 }
@@ -94,8 +98,8 @@ static unsigned ref_drop(uint64_t pa)
 
 	if (i < 0)
 		return 0;
-	if (--sys.ref[i].count > 1)
-		return sys.ref[i].count;
+	if (--sys->ref[i].count > 1)
+		return sys->ref[i].count;
 	ref_remove((unsigned)i);
 	return 1;
 }
@@ -104,9 +108,9 @@ static unsigned ref_drop(uint64_t pa)
 
 static bool frame_alloc(uint64_t *pa)
 {
-	if (!sys.cfg.frames.alloc(sys.cfg.frames.ctx, pa))
+	if (!sys->cfg.frames.alloc(sys->cfg.frames.ctx, pa))
 		return false;
-	sys.st.frames++;
+	sys->st.frames++;
 	return true;
 }
 
@@ -115,13 +119,13 @@ static void frame_release(uint64_t pa)
 {
 	if (ref_drop(pa))
 		return;
-	sys.cfg.frames.free(sys.cfg.frames.ctx, pa);
-	sys.st.frames--;
+	sys->cfg.frames.free(sys->cfg.frames.ctx, pa);
+	sys->st.frames--;
 }
 
 static void *frame_virt(uint64_t pa)
 {
-	return sys.cfg.frames.virt(sys.cfg.frames.ctx, pa);
+	return sys->cfg.frames.virt(sys->cfg.frames.ctx, pa);
 }
 
 /* --- set-up --------------------------------------------------------------- */
@@ -130,38 +134,42 @@ int uspace_sys_init(const struct uspace_config *cfg)
 {
 	if (cfg->va_bits != 39 && cfg->va_bits != 48)
 		return -LIBOS_EINVAL;
-	memset(&sys, 0, sizeof(sys));
-	sys.cfg = *cfg;
-	sys.page = UINT64_C(1) << cfg->granule;
-	asid_init(&sys.asids, cfg->asid_bits);
+	if (!sys)
+		sys = cfg->zalloc(sizeof(*sys));
+	if (!sys)
+		return -LIBOS_ENOMEM;
+	memset(sys, 0, sizeof(*sys));
+	sys->cfg = *cfg;
+	sys->page = UINT64_C(1) << cfg->granule;
+	asid_init(&sys->asids, cfg->asid_bits);
 	return 0;
 }
 
 struct asid_allocator *uspace_asids(void)
 {
-	return &sys.asids;
+	return &sys->asids;
 }
 
 void uspace_stats(struct uspace_stats *out)
 {
-	*out = sys.st;
+	*out = sys->st;
 }
 
 uint64_t uspace_page_size(void)
 {
-	return sys.page;
+	return sys->page;
 }
 
 bool uspace_range_ok(uint64_t va, uint64_t len)
 {
-	uint64_t top = UINT64_C(1) << sys.cfg.va_bits;
+	uint64_t top = UINT64_C(1) << sys->cfg.va_bits;
 
 	return len && va + len > va && va + len <= top;
 }
 
 static bool aligned(uint64_t va, uint64_t size)
 {
-	return !(va & (sys.page - 1)) && !(size & (sys.page - 1));
+	return !(va & (sys->page - 1)) && !(size & (sys->page - 1));
 }
 
 /* --- attributes ----------------------------------------------------------- */
@@ -277,7 +285,7 @@ static void collect(void *ctx, uint64_t va, uint64_t size, uint64_t desc,
 	(void)level;
 	if (!desc)
 		return;
-	for (uint64_t p = va; p < va + size && l->n < BATCH; p += sys.page)
+	for (uint64_t p = va; p < va + size && l->n < BATCH; p += sys->page)
 		l->va[l->n++] = p;
 }
 
@@ -296,7 +304,7 @@ static void unmap_pages(struct uspace *us, uint64_t va, uint64_t size,
 
 			if (pgtable_translate(&us->pt, l.va[i], &x))
 				continue;
-			pgtable_unmap(&us->pt, l.va[i], sys.page);
+			pgtable_unmap(&us->pt, l.va[i], sys->page);
 			if (k == USPACE_ANON)
 				frame_release(x.pa);
 		}
@@ -310,14 +318,14 @@ static void unmap_pages(struct uspace *us, uint64_t va, uint64_t size,
 
 int uspace_create(struct uspace *us)
 {
-	struct pgtable_config cfg = { sys.cfg.granule, sys.cfg.va_bits,
+	struct pgtable_config cfg = { sys->cfg.granule, sys->cfg.va_bits,
 				      PGTABLE_TTBR0, 0 };
 
 	memset(us, 0, sizeof(*us));
-	if (pgtable_init(&us->pt, &cfg, &sys.cfg.tables))
+	if (pgtable_init(&us->pt, &cfg, &sys->cfg.tables))
 		return -LIBOS_ENOMEM;
 	us->live = true;
-	sys.st.live++;
+	sys->st.live++;
 	return 0;
 }
 
@@ -325,9 +333,9 @@ static void walks(bool on)
 {
 	uint64_t tcr = libos_arch_read_tcr();
 
-	if (on == sys.walks)
+	if (on == sys->walks)
 		return;
-	sys.walks = on;
+	sys->walks = on;
 	libos_arch_write_tcr(on ? tcr & ~TCR_EL1_EPD0 : tcr | TCR_EL1_EPD0);
 }
 
@@ -341,16 +349,16 @@ void uspace_destroy(struct uspace *us)
 		unmap_pages(us, a->start, a->end - a->start, a->kind);
 		us->nareas--;
 	}
-	if (sys.current == us) {
+	if (sys->current == us) {
 		/* Out of TTBR0 before the tables go: no walks, ASID 0. */
 		walks(false);
 		libos_arch_write_ttbr0(0);
-		asid_deactivate(&sys.asids);
-		sys.current = NULL;
+		asid_deactivate(&sys->asids);
+		sys->current = NULL;
 	}
 	pgtable_destroy(&us->pt);    /* TLBI ASIDE1IS for its ASID */
 	us->live = false;
-	sys.st.live--;
+	sys->st.live--;
 }
 
 int uspace_map_anon(struct uspace *us, uint64_t *va, uint64_t size,
@@ -387,7 +395,7 @@ int uspace_map_fixed(struct uspace *us, uint64_t va, uint64_t pa,
 	int rc;
 
 	if (!prot || !prot_ok(prot) || !aligned(va, size) || !size ||
-	    (pa & (sys.page - 1)) || !uspace_range_ok(va, size))
+	    (pa & (sys->page - 1)) || !uspace_range_ok(va, size))
 		return -LIBOS_EINVAL;
 	if (!range_free(us, va, size))
 		return -LIBOS_EEXIST;
@@ -454,11 +462,11 @@ static void reprotect(struct uspace *us, const struct uspace_area *a)
 
 			if (pgtable_translate(&us->pt, l.va[i], &x))
 				continue;
-			pgtable_protect(&us->pt, l.va[i], sys.page,
+			pgtable_protect(&us->pt, l.va[i], sys->page,
 					attrs_of(a->prot,
 						 uspace_frame_refs(x.pa) <= 1));
 		}
-		v = l.va[l.n - 1] + sys.page;
+		v = l.va[l.n - 1] + sys->page;
 	}
 }
 
@@ -509,7 +517,7 @@ static void count_leaves(void *ctx, uint64_t va, uint64_t size,
 	(void)va;
 	(void)level;
 	if (desc)
-		c->n += (unsigned)(size / sys.page);
+		c->n += (unsigned)(size / sys->page);
 }
 
 /* Shares every mapped page of an anonymous area of parent with child. */
@@ -528,14 +536,14 @@ static int share_area(struct uspace *child, struct uspace *parent,
 
 			if (pgtable_translate(&parent->pt, l.va[i], &x))
 				continue;
-			if (pgtable_map(&child->pt, l.va[i], x.pa, sys.page, ro))
+			if (pgtable_map(&child->pt, l.va[i], x.pa, sys->page, ro))
 				return -LIBOS_ENOMEM;
 			ref_share(x.pa);
 			if (x.attrs != ro &&
-			    pgtable_protect(&parent->pt, l.va[i], sys.page, ro))
+			    pgtable_protect(&parent->pt, l.va[i], sys->page, ro))
 				return -LIBOS_ENOMEM;
 		}
-		v = l.va[l.n - 1] + sys.page;
+		v = l.va[l.n - 1] + sys->page;
 	}
 	return 0;
 }
@@ -552,7 +560,7 @@ int uspace_clone(struct uspace *child, struct uspace *parent)
 				     parent->area[i].end -
 					     parent->area[i].start,
 				     count_leaves, &c);
-	if (sys.st.shared + c.n > USPACE_REFS_MAX * 3 / 4)
+	if (sys->st.shared + c.n > USPACE_REFS_MAX * 3 / 4)
 		return -LIBOS_ENOMEM;
 	rc = uspace_create(child);
 	if (rc)
@@ -595,12 +603,12 @@ static bool demand_zero(struct uspace *us, const struct uspace_area *a,
 
 	if (!frame_alloc(&pa))
 		return false;
-	memset(frame_virt(pa), 0, sys.page);
-	if (pgtable_map(&us->pt, page, pa, sys.page, attrs_of(a->prot, true))) {
+	memset(frame_virt(pa), 0, sys->page);
+	if (pgtable_map(&us->pt, page, pa, sys->page, attrs_of(a->prot, true))) {
 		frame_release(pa);
 		return false;
 	}
-	sys.st.demand_zero++;
+	sys->st.demand_zero++;
 	return true;
 }
 
@@ -611,25 +619,25 @@ static bool cow(struct uspace *us, const struct uspace_area *a, uint64_t page,
 
 	if (uspace_frame_refs(x->pa) <= 1) {
 		/* The last mapping: take the frame over. */
-		if (pgtable_protect(&us->pt, page, sys.page,
+		if (pgtable_protect(&us->pt, page, sys->page,
 				    attrs_of(a->prot, true)))
 			return false;
-		sys.st.cow_reuses++;
+		sys->st.cow_reuses++;
 		return true;
 	}
 	if (!frame_alloc(&pa))
 		return false;
-	memcpy(frame_virt(pa), frame_virt(x->pa), sys.page);
+	memcpy(frame_virt(pa), frame_virt(x->pa), sys->page);
 	/* Break before make: the old mapping and its TLB entry go first. */
-	pgtable_unmap(&us->pt, page, sys.page);
-	if (pgtable_map(&us->pt, page, pa, sys.page, attrs_of(a->prot, true))) {
+	pgtable_unmap(&us->pt, page, sys->page);
+	if (pgtable_map(&us->pt, page, pa, sys->page, attrs_of(a->prot, true))) {
 		/* Put the shared page back; the access faults again. */
-		pgtable_map(&us->pt, page, x->pa, sys.page, x->attrs);
+		pgtable_map(&us->pt, page, x->pa, sys->page, x->attrs);
 		frame_release(pa);
 		return false;
 	}
 	frame_release(x->pa);
-	sys.st.cow_copies++;
+	sys->st.cow_copies++;
 	return true;
 }
 
@@ -637,11 +645,11 @@ bool uspace_fault(struct uspace *us, uint64_t va, enum libos_access access,
 		  enum libos_fault_kind kind)
 {
 	struct uspace_area *a = us ? area_of(us, va) : NULL;
-	uint64_t page = va & ~(sys.page - 1);
+	uint64_t page = va & ~(sys->page - 1);
 	struct pgtable_xlate x;
 
 	if (!a || a->kind != USPACE_ANON || !allowed(a, access)) {
-		sys.st.refused++;
+		sys->st.refused++;
 		return false;
 	}
 	if (pgtable_translate(&us->pt, page, &x))
@@ -650,7 +658,7 @@ bool uspace_fault(struct uspace *us, uint64_t va, enum libos_access access,
 	if (kind == LIBOS_FAULT_PERMISSION && access == LIBOS_WRITE &&
 	    !(x.attrs & PGTABLE_WRITE))
 		return cow(us, a, page, &x);
-	sys.st.refused++;
+	sys->st.refused++;
 	return false;
 }
 
@@ -662,14 +670,14 @@ void uspace_switch(struct uspace *us)
 
 	if (!us)
 		return;
-	asid = asid_switch(&sys.asids, &us->asid_ctx);
+	asid = asid_switch(&sys->asids, &us->asid_ctx);
 	us->pt.asid = asid;
 	libos_arch_write_ttbr0(pgtable_ttbr(&us->pt));
-	sys.current = us;
+	sys->current = us;
 	walks(true);
 }
 
 struct uspace *uspace_current(void)
 {
-	return sys.current;
+	return sys->current;
 }

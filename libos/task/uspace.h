@@ -36,6 +36,8 @@
 #define USPACE_PROT_ALL 7u
 
 /* The task layout (TTBR0 half; fits 39-bit VAs; 64 KiB-aligned). */
+#define USPACE_EXIT_VA UINT64_C(0x1000)   /* a task's return address:
+					     * never mapped; fetching it exits */
 #define USPACE_CODE_VA UINT64_C(0x400000)
 #define USPACE_MMAP_BASE UINT64_C(0x10000000)
 #define USPACE_MMAP_END UINT64_C(0x4000000000)
@@ -78,6 +80,8 @@ struct uspace_config {
 	unsigned asid_bits;      /* width to use: the CPU's or a test's cap */
 	struct pgtable_mm_ops tables;
 	struct uspace_frames frames;
+	/* Zeroed memory for the allocator state (about 30 KiB), taken once. */
+	void *(*zalloc)(uint64_t size);
 };
 
 struct uspace_stats {
@@ -87,6 +91,7 @@ struct uspace_stats {
 	unsigned demand_zero, cow_copies, cow_reuses, refused;
 };
 
+/* 0, -EINVAL (VA size) or -ENOMEM (no memory for the state). */
 int uspace_sys_init(const struct uspace_config *cfg);
 struct asid_allocator *uspace_asids(void);
 void uspace_stats(struct uspace_stats *out);

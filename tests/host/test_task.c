@@ -151,14 +151,27 @@ static uint64_t fake_uaccess(void *kbuf, uint64_t uaddr, uint64_t n,
 	return 0;
 }
 
+/* One block per process, kept (Criterion runs each test in its own). */
+static void *zalloc_once(uint64_t size)
+{
+	static void *blocks[2];
+	static unsigned n;
+
+	if (n == 2)
+		return NULL;
+	blocks[n] = calloc(1, (size_t)size);
+	return blocks[n++];
+}
+
 static void setup(void)
 {
 	struct uspace_config cfg = {
 		.granule = PGTABLE_GRANULE_4K, .va_bits = 48, .asid_bits = 8,
 		.tables = { t_alloc, t_free, t_v2p, t_p2v, NULL },
 		.frames = { f_alloc, f_free, f_virt, NULL },
+		.zalloc = zalloc_once,
 	};
-	struct libos_task_code code = { CODE_PA, 0x10000, 0x100 };
+	struct libos_task_code code = { CODE_PA, 0x10000 };
 
 	fake_libos_reset(NULL, 0);
 	fake_libos.tcr = TCR_EL1_EPD0;
@@ -208,7 +221,12 @@ Test(task, spawn_sets_registers_and_enables_walks)
 
 	cr_assert_eq(t->regs.pc, USPACE_CODE_VA + 0x40);
 	cr_assert_eq(t->regs.x[0], 7);
-	cr_assert_eq(t->regs.x[30], USPACE_CODE_VA + 0x100);
+	cr_assert_eq(t->regs.x[30], USPACE_EXIT_VA);
+	cr_assert(libos_task_returned(t, USPACE_EXIT_VA));
+	cr_assert_eq(t->state, LIBOS_TASK_EXITED);
+	cr_assert_eq(t->status, 7, "exit(x0)");
+	t->state = LIBOS_TASK_RUNNABLE;
+	cr_assert_not(libos_task_returned(t, USPACE_EXIT_VA + 4));
 	cr_assert_eq(t->regs.sp, USPACE_STACK_TOP);
 	cr_assert_eq(t->regs.pstate & 0xf, 0, "EL0t");
 	cr_assert_eq(fake_libos.tcr & TCR_EL1_EPD0, 0, "TTBR0 walks on");
@@ -264,7 +282,9 @@ Test(task, mmap_munmap_mprotect_arguments)
 	cr_assert_eq(call(t, LIBOS_SYS_MMAP, 0, PAGE, 3, 1), -LIBOS_EINVAL);
 	cr_assert_eq(call(t, LIBOS_SYS_MMAP, 0, ~0ull, 3, 0), -LIBOS_EINVAL);
 	cr_assert_eq(call(t, LIBOS_SYS_MMAP, USPACE_CODE_VA, PAGE, 3, 1),
-		     -LIBOS_EEXIST);
+		     -LIBOS_EINVAL);
+	cr_assert_eq(call(t, LIBOS_SYS_MMAP, USPACE_EXIT_VA, PAGE, 5, 1),
+		     -LIBOS_EINVAL);
 	va = call(t, LIBOS_SYS_MMAP, 0, 3 * PAGE, 3, 0);
 	cr_assert_eq(va, (int64_t)USPACE_MMAP_BASE);
 	cr_assert_eq(call(t, LIBOS_SYS_MMAP, 0, PAGE, 3, 0),

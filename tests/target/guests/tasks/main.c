@@ -182,8 +182,8 @@ static int run_one(el1_task_fn fn, uint64_t arg, int64_t *status,
 
 static void expect_exit(const char *what, el1_task_fn fn, uint64_t arg)
 {
-	enum libos_task_state st;
-	int64_t status;
+	enum libos_task_state st = LIBOS_TASK_FREE;
+	int64_t status = -1;
 	int id = run_one(fn, arg, &status, &st);
 
 	TAP_CHECK(id > 0 && st == LIBOS_TASK_EXITED && status == 0,
@@ -194,8 +194,8 @@ static void expect_exit(const char *what, el1_task_fn fn, uint64_t arg)
 static void expect_kill(const char *what, el1_task_fn fn, uint64_t arg,
 			unsigned ec)
 {
-	enum libos_task_state st;
-	int64_t status;
+	enum libos_task_state st = LIBOS_TASK_FREE;
+	int64_t status = -1;
 	int id = run_one(fn, arg, &status, &st);
 
 	kprintf("killed task %d: status %ld\n", id, (long)status);
