@@ -70,9 +70,15 @@ static _Noreturn void kill_task(struct el1_frame *f)
 
 	save(t, f);
 	el1_describe_iss(f->esr, iss, sizeof(iss));
-	kprintf("task %d killed: %s at 0x%016lx, pc 0x%016lx\n", t->id,
-		el1_ec_name(ec), (unsigned long)f->far,
-		(unsigned long)f->elr);
+	/* FAR is only meaningful for aborts and alignment faults. */
+	if (ec == ESR_EC_DABT_LOWER || ec == ESR_EC_IABT_LOWER ||
+	    ec == ESR_EC_PC_ALIGN)
+		kprintf("task %d killed: %s at 0x%016lx, pc 0x%016lx\n",
+			t->id, el1_ec_name(ec), (unsigned long)f->far,
+			(unsigned long)f->elr);
+	else
+		kprintf("task %d killed: %s, pc 0x%016lx\n", t->id,
+			el1_ec_name(ec), (unsigned long)f->elr);
 	kprintf("  ESR 0x%08lx: EC 0x%02x %s; %s\n", (unsigned long)f->esr,
 		ec, el1_ec_name(ec), iss);
 	libos_task_kill(t, 128 + ec);

@@ -481,17 +481,16 @@ int uspace_protect(struct uspace *us, uint64_t va, uint64_t size,
 		return -LIBOS_ENOMEM;
 	if (us->nareas + splits_needed(us, va, size) > USPACE_AREAS_MAX)
 		return -LIBOS_ENOMEM;
+	/* Fixed frames (task code) never become writable. */
+	for (unsigned i = 0; i < us->nareas; i++) {
+		const struct uspace_area *a = &us->area[i];
+
+		if (a->start < va + size && va < a->end &&
+		    a->kind == USPACE_FIXED && (prot & USPACE_PROT_WRITE))
+			return -LIBOS_EINVAL;
+	}
 	area_split(us, va);
 	area_split(us, va + size);
-	for (unsigned i = 0; i < us->nareas; i++) {
-		struct uspace_area *a = &us->area[i];
-
-		if (a->start >= va && a->end <= va + size) {
-			if (a->kind == USPACE_FIXED &&
-			    (prot & USPACE_PROT_WRITE))
-				return -LIBOS_EINVAL; /* nothing changed yet */
-		}
-	}
 	for (unsigned i = 0; i < us->nareas; i++) {
 		struct uspace_area *a = &us->area[i];
 
