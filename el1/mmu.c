@@ -15,7 +15,7 @@
 #include <lib/print.h>
 #include <libos/mm/mm.h>
 
-extern char __image_start[], __text_end[], __rodata_end[], __relro_end[],
+extern char __image_start[], __user_start[], __text_end[], __rodata_end[], __relro_end[],
 	__stack_guard[], __stack_bottom[], __image_end[];
 
 /* Read by el1/start.S (adrp), passed to libos_arch_mmu_on. */
@@ -48,6 +48,7 @@ uint64_t el1_mmu_prepare(const void *dtb)
 		.granule = early.granule, .argc = early.argc,
 		.argv = early.argv,
 		.image_pa = (uint64_t)(uintptr_t)__image_start,
+		.user_start = offset_of(__user_start),
 		.text_end = offset_of(__text_end),
 		.rodata_end = offset_of(__rodata_end),
 		.relro_end = offset_of(__relro_end),

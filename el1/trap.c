@@ -30,6 +30,15 @@ _Static_assert(sizeof(struct el1_frame) == 832, "FRAME_SIZE");
 
 static el1_sync_fn sync_handlers[EL1_EC_COUNT];
 static el1_irq_fn irq_handler;
+static el1_sync_fn lower_fallback;
+
+el1_sync_fn el1_set_lower_fallback(el1_sync_fn fn)
+{
+	el1_sync_fn old = lower_fallback;
+
+	lower_fallback = fn;
+	return old;
+}
 
 el1_sync_fn el1_set_sync_handler(unsigned ec, el1_sync_fn fn)
 {
@@ -159,6 +168,12 @@ static bool run_sync_handler(el1_sync_fn sync, struct el1_frame *f)
 {
 	bool handled;
 
+	/* From EL0 nothing can be nested in an EL1 handler; and a handler
+	 * that kills an EL0 task does not return here: start again. */
+	if (EL1_TRAP_GROUP(f->kind) != EL1_TRAP_CUR_SPX) {
+		handler_depth = 0;
+		return sync(f);
+	}
 	if (handler_depth >= EL1_MAX_HANDLER_DEPTH) {
 		print_enter_panic();
 		kprintf("el1: exceptions nested %u deep in handlers; exiting\n",
@@ -180,6 +195,9 @@ void el1_trap(struct el1_frame *f)
 		case EL1_TRAP_SYNC:
 			sync = sync_handlers[ESR_EC(f->esr)];
 			if (sync && run_sync_handler(sync, f))
+				return;
+			if (EL1_TRAP_GROUP(f->kind) == EL1_TRAP_LOWER_A64 &&
+			    lower_fallback && lower_fallback(f))
 				return;
 			break;
 		case EL1_TRAP_IRQ:

@@ -92,6 +92,9 @@ el1_trap_common:
 	mov	x0, sp
 	bl	el1_trap
 
+	/* el1/task_entry.S enters EL0 here with a frame of its own on SP. */
+	.global	el1_trap_return
+el1_trap_return:
 	/* A handler may have changed any of these: restore them all. */
 	add	x1, sp, #F_Q
 	ldp	q0, q1, [x1], #32

@@ -32,6 +32,9 @@ void libos_arch_tlbi_aside1is(uint64_t op);  /* everything of one ASID */
 /* TLBI VMALLE1: everything of this VMID, this CPU only (boot, before any
  * other CPU runs the guest), then DSB NSH + ISB. */
 void libos_arch_tlbi_vmalle1_local(void);
+/* TLBI VMALLE1IS between DSB ISHST and DSB ISH + ISB: every ASID, every
+ * level (ASID roll-over, libos/task/asid.c). */
+void libos_arch_tlbi_vmalle1is(void);
 
 /* DC IVAC over [pa, pa + size), MMU off (VA == PA), then DSB SY: drops
  * stale lines over memory written with the caches off. */
@@ -78,6 +81,21 @@ void libos_arch_irq_restore(uint64_t flags);
 void libos_arch_dmb_ish(void);                              /* DMB ISH */
 uint64_t libos_arch_load_acquire(const volatile uint64_t *p);   /* LDAR */
 void libos_arch_store_release(volatile uint64_t *p, uint64_t v); /* STLR */
+
+/* --- user memory (libos/arch/uaccess.S) --------------------------------- */
+
+/*
+ * Copies between the library OS and the EL0 address space in TTBR0 with
+ * unprivileged loads/stores (LDTRB/STTRB): EL0's permissions apply, PAN does
+ * not stop them, and a fault inside them is resumed at a fixup instead of
+ * being fatal. Return the number of bytes NOT copied (0: all). The caller
+ * has checked that [uaddr, uaddr + n) lies in the TTBR0 half.
+ */
+uint64_t libos_arch_copy_from_user(void *dst, uint64_t usrc, uint64_t n);
+uint64_t libos_arch_copy_to_user(uint64_t udst, const void *src, uint64_t n);
+/* Where to resume a fault taken at pc inside the copy routines; 0 when pc
+ * is not one of their user accesses. */
+uint64_t libos_arch_uaccess_fixup(uint64_t pc);
 
 /* --- frames from EL2 (libos/arch/frames.c): hypercalls ------------------- */
 

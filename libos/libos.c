@@ -423,7 +423,7 @@ const char *libos_check(void)
 	return err;
 }
 
-/* ---- frames for other libos parts (libos/chan) ---- */
+/* ---- frames for other libos parts (libos/chan, libos/task) ---- */
 
 bool libos_frames_alloc(uint64_t count, uint64_t *pa)
 {

@@ -72,6 +72,11 @@ struct libos_aspace *libos_kernel_aspace(void);
 struct libos_pagerefs *libos_pagerefs(void);
 const struct libos_vm_pages *libos_vm_pages(void);
 
+/* Whole frames from the guest's pool (mapped in the direct map), aligned
+ * to their count rounded up to a power of two: pages for task memory. */
+bool libos_frames_alloc(uint64_t count, uint64_t *pa);
+void libos_frames_free(uint64_t pa, uint64_t count);
+
 /* NULL when the heap and pool are consistent (O(heap), for tests). */
 const char *libos_check(void);
 
@@ -88,10 +93,7 @@ struct libos_stats {
 
 void libos_stats(struct libos_stats *st);
 
-/* Frames from the guest's pool for other libos parts (libos/chan): count
- * contiguous frames, reachable through libos/addr.h. */
-bool libos_frames_alloc(uint64_t count, uint64_t *pa);
-void libos_frames_free(uint64_t pa, uint64_t count);
+
 
 /*
  * Events from EL2 (docs/libos.md, "Events and revocation"). el1 calls

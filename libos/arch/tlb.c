@@ -54,4 +54,12 @@ void libos_arch_tlbi_aside1is(uint64_t op)
 	__asm__ volatile("tlbi aside1is, %0" : : "r"(op) : "memory");
 }
 
+void libos_arch_tlbi_vmalle1is(void)
+{
+	__asm__ volatile("dsb ishst\n"
+			 "tlbi vmalle1is\n"
+			 "dsb ish\n"
+			 "isb" : : : "memory");
+}
+
 #endif

@@ -248,8 +248,11 @@ static int map_image_part(const struct libos_mm_boot_params *p, uint64_t from,
  * ends are 64 KiB-aligned (el1/el1.ld), so every granule can do it. */
 static int map_image(const struct libos_mm_boot_params *p)
 {
-	int rc = map_image_part(p, 0, p->text_end, KERN_RX);
+	uint64_t user = p->user_start ? p->user_start : p->text_end;
+	int rc = map_image_part(p, 0, user, KERN_RX);
 
+	if (!rc)
+		rc = map_image_part(p, user, p->text_end, KERN_RO);
 	if (!rc)
 		rc = map_image_part(p, p->text_end, p->relro_end, KERN_RO);
 	if (!rc)

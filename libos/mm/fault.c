@@ -14,6 +14,12 @@
 static struct libos_fault_stats stats;
 static libos_fault_hook hook;
 static bool in_fault;            /* a fault inside the handling itself */
+static struct libos_fault_user user;
+
+void libos_fault_set_user(const struct libos_fault_user *u)
+{
+	user = u ? *u : (struct libos_fault_user){ 0 };
+}
 
 libos_fault_hook libos_fault_set_hook(libos_fault_hook h)
 {
@@ -64,14 +70,45 @@ static void decode(struct libos_fault *f)
 }
 
 /* The table that translates va: the attached address space's, else the
- * library OS's for the TTBR1 half; NULL (no TTBR0 address space). */
+ * library OS's for the TTBR1 half, else the running task's (NULL when no
+ * TTBR0 address space is live). */
 static struct pgtable *table_of(uint64_t va)
 {
 	struct libos_aspace *as = libos_vm_active(va);
 
 	if (as)
 		return as->pt;
-	return va >= libos_mm_info()->half_base ? libos_mm_kernel() : NULL;
+	if (va >= libos_mm_info()->half_base)
+		return libos_mm_kernel();
+	return user.table ? user.table() : NULL;
+}
+
+/* A fault on task memory that task rules decide: from EL0 itself, or from
+ * the library OS's user-copy routines. */
+static bool user_owned(const struct libos_fault *f)
+{
+	return f->far < libos_mm_info()->half_base &&
+	       (f->from_el0 || libos_arch_uaccess_fixup(f->elr));
+}
+
+static bool resolve_user(struct libos_fault *f)
+{
+	if (!user.resolve || !user_owned(f) || !user.resolve(f))
+		return false;
+	stats.user_resolved++;
+	return true;
+}
+
+/* A user copy that cannot complete returns a short count. */
+static bool fixup_uaccess(struct libos_fault *f)
+{
+	uint64_t fixup = f->from_el0 ? 0 : libos_arch_uaccess_fixup(f->elr);
+
+	if (!fixup)
+		return false;
+	f->elr = fixup;
+	stats.uaccess_fixups++;
+	return true;
 }
 
 /* Rewrites a leaf's attributes: the whole contiguous run if it is in one,
@@ -194,11 +231,14 @@ bool libos_fault_handle(struct libos_fault *f)
 	in_fault = true;
 	f->region = NULL;
 	f->vm_action = LIBOS_VM_NONE;
-	done = fix_access_flag(f) || fix_dirty(f) || region_fault(f);
+	done = fix_access_flag(f) || fix_dirty(f) || resolve_user(f) ||
+	       region_fault(f);
 	if (!done && hook && hook(f)) {
 		stats.hooked++;
 		done = true;
 	}
+	if (!done)
+		done = fixup_uaccess(f);
 	if (!done) {
 		stats.unhandled++;
 		report(f);

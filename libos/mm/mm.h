@@ -32,7 +32,9 @@ struct libos_mm_boot_params {
 	int argc;
 	char *const *argv;
 	uint64_t image_pa;           /* physical address of offset 0 */
-	uint64_t text_end;           /* [0, text_end): RX */
+	uint64_t user_start;         /* [user_start, text_end): EL0 task
+				      * code, R XN for EL1; == text_end: none */
+	uint64_t text_end;           /* [0, user_start): RX */
 	uint64_t rodata_end;         /* [text_end, rodata_end): R */
 	uint64_t relro_end;          /* [rodata_end, relro_end): R once relocated */
 	uint64_t guard;              /* [relro_end, guard): RW */
@@ -117,6 +119,21 @@ typedef bool (*libos_fault_hook)(struct libos_fault *f);
 libos_fault_hook libos_fault_set_hook(libos_fault_hook hook);
 
 /*
+ * The TTBR0 (EL0) half, owned by libos/task: the table in TTBR0 now (for the
+ * software fallbacks and the report's walk) and the resolver of faults on
+ * task memory (demand-zero, copy-on-write), asked for faults from EL0 and
+ * from the user-copy routines only. A fault of the user-copy routines that
+ * nobody resolves resumes at their fixup (they return a short count); any
+ * other EL1 access to the TTBR0 half is the library OS's bug (PAN) and is
+ * reported like any other fault.
+ */
+struct libos_fault_user {
+	struct pgtable *(*table)(void);
+	bool (*resolve)(struct libos_fault *f);
+};
+void libos_fault_set_user(const struct libos_fault_user *user);
+
+/*
  * Decodes and handles an instruction or data abort: software Access flag
  * and dirty state, then the hook. false: nobody handled it; a report
  * (kind, address, region, walk) has been printed and the caller must not
@@ -129,6 +146,8 @@ struct libos_fault_stats {
 	unsigned af_fixed;                   /* software AF set */
 	unsigned dirty_fixed;                /* software dirty set */
 	unsigned hooked;                     /* handled by the hook */
+	unsigned user_resolved;              /* by the TTBR0 half's resolver */
+	unsigned uaccess_fixups;             /* user copies cut short */
 	unsigned unhandled;
 };
 void libos_fault_stats(struct libos_fault_stats *out);

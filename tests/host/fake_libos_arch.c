@@ -254,6 +254,31 @@ void libos_arch_tlbi_vmalle1_local(void)
 {
 }
 
+void libos_arch_tlbi_vmalle1is(void)
+{
+	fake_libos.vmalle1is++;
+	/* Everything is gone: nothing left pending. */
+	fake_libos.nr_pending = 0;
+}
+
+uint64_t libos_arch_copy_from_user(void *dst, uint64_t usrc, uint64_t n)
+{
+	return fake_libos.uaccess ? fake_libos.uaccess(dst, usrc, n, false) : n;
+}
+
+uint64_t libos_arch_copy_to_user(uint64_t udst, const void *src, uint64_t n)
+{
+	return fake_libos.uaccess ? fake_libos.uaccess((void *)src, udst, n,
+						       true)
+				  : n;
+}
+
+uint64_t libos_arch_uaccess_fixup(uint64_t pc)
+{
+	(void)pc;
+	return 0;
+}
+
 void libos_arch_dcache_inval_poc(uint64_t pa, uint64_t size)
 {
 	(void)pa;
@@ -277,17 +302,18 @@ void libos_arch_mmu_on(const struct libos_mmu_regs *r)
 
 uint64_t libos_arch_read_tcr(void)
 {
-	return 0;
+	return fake_libos.tcr;
 }
 
 void libos_arch_write_tcr(uint64_t tcr)
 {
-	(void)tcr;
+	fake_libos.tcr = tcr;
 }
 
 void libos_arch_write_ttbr0(uint64_t ttbr)
 {
-	(void)ttbr;
+	fake_libos.ttbr0 = ttbr;
+	fake_libos.ttbr0_writes++;
 }
 
 uint64_t libos_arch_read_ttbr1(void)

@@ -45,6 +45,13 @@ struct fake_libos {
 	unsigned nr_pending;
 	unsigned violations;
 	char first_violation[256];
+	/* MMU registers libos wrote, and TLBI VMALLE1IS count. */
+	uint64_t tcr, ttbr0;
+	unsigned ttbr0_writes, vmalle1is;
+	/* User copies (libos_arch_copy_*_user): returns bytes not copied;
+	 * NULL copies nothing. to_user: kbuf is the source. */
+	uint64_t (*uaccess)(void *kbuf, uint64_t uaddr, uint64_t n,
+			    bool to_user);
 };
 
 extern struct fake_libos fake_libos;

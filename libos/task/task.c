@@ -1,0 +1,395 @@
+/*
+ * EL0 tasks (task.h): the task table, round-robin scheduling, the system
+ * calls with their argument checks, and the target wiring of address
+ * spaces (pool frames, direct map, fault routing, --asid-bits).
+ */
+#include <arch/sysreg.h>
+#include <lib/print.h>
+#include <libos/libos.h>
+#include <libos/mm/pages.h>
+#include <libos/task/task.h>
+#include <string.h>
+
+#define OPT_ASID_BITS "--asid-bits="
+#define SPSR_EL0_MASKED (SPSR_M_EL0T | SPSR_D | SPSR_A | SPSR_I | SPSR_F)
+
+struct tasks {
+	struct libos_task task[LIBOS_TASKS_MAX];
+	struct libos_task_code code;
+	struct libos_task *current;
+	unsigned last;           /* round-robin position */
+	unsigned spawned, exited, killed;
+};
+
+/* From the heap at set-up: about 90 KiB no other guest should carry. */
+static struct tasks *ts;
+
+/* --- set-up --------------------------------------------------------------- */
+
+int libos_tasks_setup(const struct uspace_config *cfg,
+		      const struct libos_task_code *code)
+{
+	int rc = uspace_sys_init(cfg);
+
+	if (rc)
+		return rc;
+	if (!ts)
+		ts = cfg->zalloc(sizeof(*ts));
+	if (!ts)
+		return -LIBOS_ENOMEM;
+	memset(ts, 0, sizeof(*ts));
+	ts->code = *code;
+	return 0;
+}
+
+static uint64_t frames_per_page(void)
+{
+	return libos_mm_info()->page_size / POOL_FRAME_SIZE;
+}
+
+static bool pool_page(void *ctx, uint64_t *pa)
+{
+	(void)ctx;
+	return libos_frames_alloc(frames_per_page(), pa);
+}
+
+static void pool_unpage(void *ctx, uint64_t pa)
+{
+	(void)ctx;
+	libos_frames_free(pa, frames_per_page());
+}
+
+static void *dmap_virt(void *ctx, uint64_t pa)
+{
+	(void)ctx;
+	return libos_dmap_phys_to_virt(pa);
+}
+
+static uint64_t dmap_phys(void *ctx, const void *p)
+{
+	(void)ctx;
+	return libos_dmap_virt_to_phys(p);
+}
+
+static void *heap_zalloc(uint64_t size)
+{
+	return libos_calloc(1, (size_t)size);
+}
+
+static struct pgtable *user_table(void)
+{
+	struct uspace *us = uspace_current();
+
+	return us ? &us->pt : NULL;
+}
+
+static bool user_resolve(struct libos_fault *f)
+{
+	return uspace_fault(uspace_current(), f->far, f->access, f->kind);
+}
+
+static unsigned parse_asid_bits(int argc, char *const *argv, unsigned hw)
+{
+	size_t n = strlen(OPT_ASID_BITS);
+
+	for (int i = 1; i < argc; i++) {
+		if (strncmp(argv[i], OPT_ASID_BITS, n) == 0) {
+			unsigned v = 0;
+
+			for (const char *s = argv[i] + n; *s >= '0' && *s <= '9';
+			     s++)
+				v = v * 10 + (unsigned)(*s - '0');
+			if (v >= ASID_BITS_MIN && v < hw)
+				return v;
+		}
+	}
+	return hw;
+}
+
+int libos_tasks_init(int argc, char *const *argv,
+		     const struct libos_task_code *code)
+{
+	const struct libos_mm_info *mi = libos_mm_info();
+	static const struct libos_fault_user user = { user_table,
+						      user_resolve };
+	struct uspace_config cfg = {
+		.granule = mi->granule, .va_bits = mi->va_bits,
+		.asid_bits = parse_asid_bits(argc, argv, mi->asid_bits),
+		.tables = { pages_alloc, pages_free, dmap_phys, dmap_virt,
+			    NULL },
+		.frames = { pool_page, pool_unpage, dmap_virt, NULL },
+		.zalloc = heap_zalloc,
+	};
+	int rc = libos_tasks_setup(&cfg, code);
+
+	if (!rc)
+		libos_fault_set_user(&user);
+	return rc;
+}
+
+/* --- tasks ---------------------------------------------------------------- */
+
+struct libos_task *libos_task_get(int id)
+{
+	if (id < 1 || id > LIBOS_TASKS_MAX)
+		return NULL;
+	return ts->task[id - 1].state == LIBOS_TASK_FREE ? NULL
+							: &ts->task[id - 1];
+}
+
+struct libos_task *libos_task_current(void)
+{
+	return ts->current;
+}
+
+static struct libos_task *task_new(void)
+{
+	for (unsigned i = 0; i < LIBOS_TASKS_MAX; i++) {
+		struct libos_task *t = &ts->task[i];
+
+		if (t->state == LIBOS_TASK_FREE) {
+			memset(t, 0, sizeof(*t));
+			t->id = (int)i + 1;
+			return t;
+		}
+	}
+	return NULL;
+}
+
+int libos_task_spawn(uint64_t entry_off, uint64_t arg)
+{
+	struct libos_task *t = task_new();
+	uint64_t stack = USPACE_STACK_TOP - LIBOS_TASK_STACK;
+	int rc;
+
+	if (!t)
+		return -LIBOS_ENOMEM;
+	if (entry_off >= ts->code.size || (entry_off & 3))
+		return -LIBOS_EINVAL;
+	rc = uspace_create(&t->us);
+	if (rc)
+		return rc;
+	rc = uspace_map_fixed(&t->us, USPACE_CODE_VA, ts->code.pa,
+			      ts->code.size,
+			      USPACE_PROT_READ | USPACE_PROT_EXEC);
+	if (!rc)
+		rc = uspace_map_anon(&t->us, &stack, LIBOS_TASK_STACK,
+				     USPACE_PROT_READ | USPACE_PROT_WRITE);
+	if (rc) {
+		uspace_destroy(&t->us);
+		return rc;
+	}
+	t->regs.pc = USPACE_CODE_VA + entry_off;
+	t->regs.x[0] = arg;
+	t->regs.x[30] = USPACE_EXIT_VA;
+	t->regs.sp = USPACE_STACK_TOP;
+	t->regs.pstate = SPSR_EL0_MASKED;
+	t->state = LIBOS_TASK_RUNNABLE;
+	ts->spawned++;
+	return t->id;
+}
+
+static void task_end(struct libos_task *t, enum libos_task_state state,
+		     int64_t status)
+{
+	t->state = state;
+	t->status = status;
+	t->stop = true;
+}
+
+void libos_task_kill(struct libos_task *t, int64_t status)
+{
+	task_end(t, LIBOS_TASK_KILLED, status);
+	ts->killed++;
+}
+
+bool libos_task_returned(struct libos_task *t, uint64_t pc)
+{
+	if (pc != USPACE_EXIT_VA)
+		return false;
+	task_end(t, LIBOS_TASK_EXITED, (int64_t)t->regs.x[0]);
+	ts->exited++;
+	return true;
+}
+
+static struct libos_task *next_runnable(void)
+{
+	for (unsigned n = 1; n <= LIBOS_TASKS_MAX; n++) {
+		unsigned i = (ts->last + n) % LIBOS_TASKS_MAX;
+
+		if (ts->task[i].state == LIBOS_TASK_RUNNABLE) {
+			ts->last = i;
+			return &ts->task[i];
+		}
+	}
+	return NULL;
+}
+
+void libos_tasks_run(void (*enter)(struct libos_task *t))
+{
+	struct libos_task *t;
+
+	while ((t = next_runnable())) {
+		uspace_switch(&t->us);
+		t->stop = false;
+		ts->current = t;
+		enter(t);
+		ts->current = NULL;
+		if (t->state != LIBOS_TASK_RUNNABLE)
+			uspace_destroy(&t->us);
+	}
+}
+
+/* --- system calls --------------------------------------------------------- */
+
+static uint64_t page_up(uint64_t len)
+{
+	uint64_t p = uspace_page_size();
+
+	return len + p - 1 < len ? 0 : (len + p - 1) & ~(p - 1);
+}
+
+static int64_t sys_write(struct libos_task *t, uint64_t fd, uint64_t buf,
+			 uint64_t len)
+{
+	char chunk[65];
+	uint64_t done = 0;
+
+	(void)t;
+	if (fd != 1 && fd != 2)
+		return -LIBOS_EINVAL;
+	if (!len)
+		return 0;
+	if (len > LIBOS_WRITE_MAX)
+		len = LIBOS_WRITE_MAX;
+	if (!uspace_range_ok(buf, len))
+		return -LIBOS_EFAULT;
+	while (done < len) {
+		uint64_t n = len - done < 64 ? len - done : 64;
+		uint64_t left = libos_arch_copy_from_user(chunk, buf + done, n);
+
+		chunk[n - left] = 0;
+		kprintf("%s", chunk);
+		done += n - left;
+		if (left)
+			return done ? (int64_t)done : -LIBOS_EFAULT;
+	}
+	return (int64_t)done;
+}
+
+static int64_t sys_mmap(struct libos_task *t, uint64_t addr, uint64_t len,
+			uint64_t prot, uint64_t flags)
+{
+	uint64_t size = page_up(len), va = 0;
+	int rc;
+
+	if (!size || (flags & ~(uint64_t)LIBOS_MAP_FIXED) || prot > 7)
+		return -LIBOS_EINVAL;
+	if (flags & LIBOS_MAP_FIXED) {
+		/* Nothing below the mmap base: the exit address and the
+		 * code stay as spawn made them. */
+		if (addr < USPACE_MMAP_BASE || !uspace_range_ok(addr, size))
+			return -LIBOS_EINVAL;
+		va = addr;
+	}
+	rc = uspace_map_anon(&t->us, &va, size, (unsigned)prot);
+	return rc ? rc : (int64_t)va;
+}
+
+static int64_t sys_munmap(struct libos_task *t, uint64_t addr, uint64_t len)
+{
+	uint64_t size = page_up(len);
+
+	if (!size || !uspace_range_ok(addr, size))
+		return -LIBOS_EINVAL;
+	return uspace_unmap(&t->us, addr, size);
+}
+
+static int64_t sys_mprotect(struct libos_task *t, uint64_t addr,
+			    uint64_t len, uint64_t prot)
+{
+	uint64_t size = page_up(len);
+
+	if (!size || prot > 7 || !uspace_range_ok(addr, size))
+		return -LIBOS_EINVAL;
+	return uspace_protect(&t->us, addr, size, (unsigned)prot);
+}
+
+static int64_t sys_clone(struct libos_task *t)
+{
+	struct libos_task *c = task_new();
+	int rc;
+
+	if (!c)
+		return -LIBOS_ENOMEM;
+	rc = uspace_clone(&c->us, &t->us);
+	if (rc)
+		return rc;
+	c->regs = t->regs;
+	c->regs.x[0] = 0;
+	c->state = LIBOS_TASK_RUNNABLE;
+	ts->spawned++;
+	return c->id;
+}
+
+bool libos_task_syscall(struct libos_task *t)
+{
+	uint64_t *x = t->regs.x;
+	int64_t r;
+
+	t->syscalls++;
+	switch (x[8]) {
+	case LIBOS_SYS_WRITE:
+		r = sys_write(t, x[0], x[1], x[2]);
+		break;
+	case LIBOS_SYS_MMAP:
+		r = sys_mmap(t, x[0], x[1], x[2], x[3]);
+		break;
+	case LIBOS_SYS_MUNMAP:
+		r = sys_munmap(t, x[0], x[1]);
+		break;
+	case LIBOS_SYS_MPROTECT:
+		r = sys_mprotect(t, x[0], x[1], x[2]);
+		break;
+	case LIBOS_SYS_EXIT:
+		task_end(t, LIBOS_TASK_EXITED, (int64_t)x[0]);
+		ts->exited++;
+		return false;
+	case LIBOS_SYS_YIELD:
+		t->stop = true;
+		r = 0;
+		break;
+	case LIBOS_SYS_CLONE:
+		r = sys_clone(t);
+		break;
+	case LIBOS_SYS_GETID:
+		r = t->id;
+		break;
+	default:
+		r = -LIBOS_ENOSYS;
+		break;
+	}
+	x[0] = (uint64_t)r;
+	return !t->stop;
+}
+
+void libos_tasks_print_stats(void)
+{
+	const struct asid_stats *a = &uspace_asids()->stats;
+	struct uspace_stats u;
+
+	uspace_stats(&u);
+	kprintf("tasks: %u spawned, %u exited, %u killed; %u spaces live, "
+		"%u frames, %u shared; demand-zero %u, cow copies %u, "
+		"cow reuses %u, refused %u\n",
+		ts->spawned, ts->exited, ts->killed, u.live, u.frames, u.shared,
+		u.demand_zero, u.cow_copies, u.cow_reuses, u.refused);
+	kprintf("asid: %u bits, generation %lu, %lu switches (%lu fast), "
+		"%lu allocs, %lu kept, %lu roll-overs, %lu flushes\n",
+		uspace_asids()->bits,
+		(unsigned long)(uspace_asids()->generation >>
+				uspace_asids()->bits),
+		(unsigned long)a->switches, (unsigned long)a->fast,
+		(unsigned long)a->allocs, (unsigned long)a->kept,
+		(unsigned long)a->rollovers, (unsigned long)a->flushes);
+}
