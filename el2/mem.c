@@ -14,7 +14,6 @@
 #include <el2/mem.h>
 #include <el2/revoke.h>
 #include <el2/s2.h>
-#include <el2/system.h>
 #include <exo/hvc.h>
 #include <lib/panic.h>
 #include <lib/print.h>
@@ -26,6 +25,9 @@
 #define MEM_GUEST_PROT (S2_PROT_R | S2_PROT_W | S2_PROT_X)
 
 struct frames_db mem_db;
+/* How mem finds the other guest of a share or loan (el2/system.c's table;
+ * the host tests' own): mem keeps no VM table. */
+static mem_vm_lookup_fn vm_by_id = mem_no_vms;
 static struct spinlock mem_lock = SPINLOCK_INIT;
 static bool mem_debug_checks;
 
@@ -437,7 +439,7 @@ static void revoke_share(struct vm *owner, unsigned b, uint64_t pa,
 			n++;
 		}
 		if (n) {
-			unmap_from(system_vm(b), start, n);
+			unmap_from(vm_by_id(b), start, n);
 			CHECK(!frames_unshare_check(&mem_db, owner->id, b, start,
 						    n, &op));
 			frames_unshare_commit(&mem_db, &op);
@@ -451,7 +453,7 @@ static void revoke_share(struct vm *owner, unsigned b, uint64_t pa,
 static void end_shares_out(struct vm *vm, const struct frames_run *run)
 {
 	for (unsigned b = 0; b < EXO_MAX_VMS; b++) {
-		if (b != vm->id && system_vm(b))
+		if (b != vm->id && vm_by_id(b))
 			revoke_share(vm, b, run->pa, run->count);
 	}
 	free_owned_run(vm, run->pa, run->count);
@@ -462,7 +464,7 @@ static void end_loans_out(struct vm *vm, const struct frames_run *run)
 {
 	struct frames_op op;
 
-	unmap_from(system_vm(run->peer), run->pa, run->count);
+	unmap_from(vm_by_id(run->peer), run->pa, run->count);
 	CHECK(!frames_reclaim_check(&mem_db, vm->id, run->peer, run->pa,
 				    run->count, &op));
 	frames_reclaim_commit(&mem_db, &op);
@@ -474,7 +476,7 @@ static void end_loans_out(struct vm *vm, const struct frames_run *run)
  * on the console. */
 static void end_loan_in(struct vm *vm, const struct frames_run *run)
 {
-	struct vm *owner = system_vm(run->peer);
+	struct vm *owner = vm_by_id(run->peer);
 	struct frames_op op;
 
 	CHECK(!frames_reclaim_check(&mem_db, owner->id, vm->id, run->pa,
@@ -714,6 +716,17 @@ void mem_check_invariant(struct vm *vm)
 }
 
 /* --- boot ---------------------------------------------------------------- */
+
+struct vm *mem_no_vms(unsigned id)
+{
+	(void)id;
+	return NULL;
+}
+
+void mem_set_vm_lookup(mem_vm_lookup_fn fn)
+{
+	vm_by_id = fn ? fn : mem_no_vms;
+}
 
 int mem_init(uint64_t span_base, uint64_t span_frames, void *storage,
 	     size_t size)

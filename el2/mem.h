@@ -48,6 +48,12 @@ void mem_check_invariant(struct vm *vm);
  * stage-2 invariant is checked by system_check_invariants). */
 void mem_set_debug_checks(bool on);
 
+/* The VM with this id, or NULL: how teardown reaches the other side of a
+ * share or loan. */
+typedef struct vm *(*mem_vm_lookup_fn)(unsigned id);
+void mem_set_vm_lookup(mem_vm_lookup_fn fn);
+struct vm *mem_no_vms(unsigned id);
+
 /* Boot: the DB over a span of RAM frames, its storage carved by the caller. */
 #define MEM_SHARE_RECORD_RATIO 16   /* share records: one per 16 frames */
 size_t mem_storage_size(uint64_t span_frames);

@@ -176,6 +176,7 @@ _Noreturn void system_start(uint64_t pkg_max, bool have_pkg,
 {
 	struct vcpu *first;
 
+	mem_set_vm_lookup(system_vm);
 	if (have_pkg && read_manifest(pkg_max))
 		create_guests(arch_timer_freq(), bootargs);
 	else if (have_pkg)
