@@ -2,9 +2,10 @@
 slab) boot from the manifest, print through EL2 and end; the heapwork guests
 agree on the workload's checksum and print their heap stats; EL2 prints the
 summary and powers off with every frame back."""
+import os
 import re
 
-from conftest import expect_clean, guest_lines, no_leak, summary
+from conftest import TOP, expect_clean, guest_lines, no_leak, summary
 
 GUESTS = ("hello", "counter", "heap-tlsf", "heap-buddy", "heap-slab")
 HEAPWORK = {"heap-tlsf": "tlsf", "heap-buddy": "buddy", "heap-slab": "slab"}
@@ -61,3 +62,12 @@ def test_release_build_runs_the_default_system(boot):
 def test_debug_build_checks_invariants(boot):
     r = boot.system("default")
     assert "debug: frame DB self-test passed" in r.output
+
+
+def test_hello_boots_from_its_three_line_manifest(boot):
+    with open(os.path.join(TOP, "guests", "hello.dts")) as f:
+        assert len(f.read().strip().splitlines()) == 3
+    r = boot.system("hello")
+    expect_clean(r)
+    assert summary(r)["hello"].status == 0
+    assert "hello from hello" in guest_lines(r, "hello")
