@@ -183,6 +183,10 @@ def test_memmap_draws_the_snapshot(boot, tmp_path):
     assert text.startswith("<svg") and text.rstrip().endswith("</svg>")
     for word in ("FREE", "EL2 (HYP)", "a (vm 1)", "b (vm 2)"):
         assert word in text
+    # Every guest has its own strip, whoever holds its frames now.
+    strips = text[text.index("Each guest when it stopped"):]
+    for name in ("a", "b"):
+        assert f'text-anchor="end">{name}</text>' in strips
 
 
 def test_ptdump_at_exit(boot, tmp_path):
