@@ -23,6 +23,9 @@
 #include <lib/fmt.h>
 #include <lib/print.h>
 #include <libos/heap/heap.h>
+#include <libos/libos.h>
+#include <libos/mm/region.h>
+#include <libos/mmu/pgtable.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -271,6 +274,118 @@ static bool bench_heap(const char *policy, size_t size)
 	return true;
 }
 
+/* libos stage 1: map one page of a frame and unmap it again, in the vmap
+ * window (break-before-make and the TLB maintenance included). */
+static bool bench_map_unmap(void)
+{
+	const struct libos_mm_info *mi = libos_mm_info();
+	uint64_t va = mi->vmap_base + mi->vmap_size - 64 * mi->page_size, pa;
+	uint32_t attrs = PGTABLE_KERNEL_RW;
+
+	if (!libos_frames_alloc(mi->page_size / FRAME_SIZE, &pa))
+		return false;
+	for (unsigned i = 0; i < reps; i++) {
+		struct count a = pmu_read();
+
+		pgtable_map(libos_mm_kernel(), va, pa, mi->page_size, attrs);
+		pgtable_unmap(libos_mm_kernel(), va, mi->page_size);
+		record(i, a, pmu_read());
+	}
+	libos_frames_free(pa, mi->page_size / FRAME_SIZE);
+	emit("libos_map_unmap_page", median(reps, 1), false);
+	return true;
+}
+
+static int add_region(uint64_t va, uint64_t pages, enum libos_region_kind k)
+{
+	struct libos_region r = {
+		.start = va, .end = va + pages * libos_mm_info()->page_size,
+		.kind = k, .attrs = PGTABLE_KERNEL_RW,
+	};
+
+	return libos_region_insert(libos_kernel_aspace(), &r);
+}
+
+/* A first store to each page of an anonymous region: a translation fault
+ * taken by libos, a frame from the pool, zeroed, mapped (zeroing included:
+ * a 4 KiB page is 64 DC ZVA or 512 stores of it). */
+static bool bench_demand_zero(void)
+{
+	const struct libos_mm_info *mi = libos_mm_info();
+	uint64_t va = mi->vmap_base + mi->vmap_size / 2;
+
+	if (add_region(va, reps, LIBOS_REGION_ANON))
+		return false;
+	for (unsigned i = 0; i < reps; i++) {
+		volatile uint64_t *p = (uint64_t *)(va + i * mi->page_size);
+		struct count a = pmu_read();
+
+		*p = i;
+		record(i, a, pmu_read());
+	}
+	libos_region_remove(libos_kernel_aspace(), va);
+	emit("demand_zero_fault", median(reps, 1), false);
+	return true;
+}
+
+/* A store to a page shared copy-on-write by two VAs: a permission fault,
+ * a new frame, the page copied, mapped writable. */
+static bool bench_cow(void)
+{
+	const struct libos_mm_info *mi = libos_mm_info();
+	uint64_t page = mi->page_size, n = reps < 64 ? reps : 64;
+	uint64_t a_va = mi->vmap_base + mi->vmap_size / 4;
+	uint64_t b_va = a_va + (n + 16) * page, pa;
+
+	if (add_region(a_va, n, LIBOS_REGION_COW) ||
+	    add_region(b_va, n, LIBOS_REGION_COW))
+		return false;
+	for (unsigned i = 0; i < n; i++) {
+		if (!libos_frames_alloc(page / FRAME_SIZE, &pa) ||
+		    libos_region_cow_map(libos_kernel_aspace(), a_va + i * page,
+					 pa, 1) ||
+		    libos_region_cow_map(libos_kernel_aspace(), b_va + i * page,
+					 pa, 1))
+			return false;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		volatile uint64_t *p = (uint64_t *)(a_va + i * page);
+		struct count a = pmu_read();
+
+		*p = i;
+		record(i, a, pmu_read());
+	}
+	libos_region_remove(libos_kernel_aspace(), a_va);
+	libos_region_remove(libos_kernel_aspace(), b_va);
+	emit("cow_fault", median((unsigned)n, 1), false);
+	return true;
+}
+
+/* FRAME_SHARE of one frame with the partner guest, then FRAME_UNSHARE
+ * (its stage 2 gains and loses the page, with the TLB maintenance). */
+static bool bench_share(void)
+{
+	uint64_t partner = exo_vm_lookup("bench-partner").x1, pa;
+	struct exo_ret r = exo_frame_alloc(1, 0);
+
+	if (r.status || !partner)
+		return false;
+	pa = r.x1;
+	for (unsigned i = 0; i < reps; i++) {
+		struct count a = pmu_read();
+		int64_t st = exo_frame_share(pa, 1, partner, EXO_SHARE_R);
+
+		if (!st)
+			st = exo_frame_unshare(pa, 1, partner);
+		record(i, a, pmu_read());
+		if (st)
+			return false;
+	}
+	exo_frame_free(pa, 1);
+	emit("frame_share_unshare", median(reps, 1), true);
+	return true;
+}
+
 static unsigned arg_uint(int argc, char **argv, const char *key,
 			 unsigned dflt)
 {
@@ -309,10 +424,16 @@ int main(int argc, char **argv)
 	kprintf("BENCH reps %u\n", reps);
 	bench_overhead();
 	bench_switch();     /* first: while the partner is yielding */
+	if (!bench_share()) /* while the partner is still running */
+		kprintf("BENCH skipped frame_share_unshare\n");
 	bench_hvc_null();
 	if (!bench_frames())
 		return 1;
 	bench_s2_fault();
+	if (!bench_map_unmap() || !bench_demand_zero() || !bench_cow()) {
+		kprintf("libos map/demand-zero/COW bench: cannot set up\n");
+		return 1;
+	}
 	for (const char *const *p = heap_policy_names(); *p; p++) {
 		if (!bench_heap(*p, 64) || !bench_heap(*p, 1024)) {
 			kprintf("heap %s: cannot create\n", *p);
