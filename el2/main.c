@@ -17,6 +17,7 @@
 #include <el2/percpu.h>
 #include <el2/sched.h>
 #include <el2/system.h>
+#include <el2/timing.h>
 #include <libfdt.h>
 #include <el2/frames.h>
 #include <lib/panic.h>
@@ -232,6 +233,7 @@ void el2_main(void)
 	bool have_pkg;
 	uint64_t pkg_max;
 
+	timing_boot_start();
 	pl011_init(VIRT_EARLY_PL011_BASE);
 	print_set_console(pl011_write, "[el2] ");
 	kprintf("exo EL2 (%s) booting\n", EXO_VERSION);

@@ -12,6 +12,7 @@
 #include <el2/percpu.h>
 #include <el2/revoke.h>
 #include <el2/sched.h>
+#include <el2/timing.h>
 #include <el2/vm.h>
 #include <el2/vm_ops.h>
 #include <stddef.h>
@@ -76,6 +77,7 @@ static struct vcpu *next_runnable(unsigned after)
 
 static void start_slice(struct vcpu *v)
 {
+	timing_vcpu_entered(v);
 	this_cpu()->need_resched = false;
 	v->run_start = arch_counter();
 	arch_hyp_timer_arm(v->vm->config.timeslice_ticks);

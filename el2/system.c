@@ -16,6 +16,7 @@
 #include <el2/snapshot.h>
 #include <el2/summary.h>
 #include <el2/system.h>
+#include <el2/timing.h>
 #include <el2/vm_ops.h>
 #include <exo/errors.h>
 #include <lib/panic.h>
@@ -184,6 +185,7 @@ _Noreturn void system_start(uint64_t pkg_max, bool have_pkg,
 	else
 		kprintf("boot: no boot package at 0x%lx: no guests to run\n",
 			(unsigned long)EXO_BOOT_PKG_ADDR);
+	timing_expect_guests(manifest_nr_ok(&manifest));
 	first = sched_first();
 	if (!first)
 		el2_all_guests_done();
@@ -201,6 +203,7 @@ _Noreturn void el2_all_guests_done(void)
 	mem_totals(&t.frames_free, &t.frames_hyp, &t.frames_other);
 	snapshot_system();
 	ok = summary_print(vms, nr_vms, &t, arch_timer_freq());
+	timing_print(arch_timer_freq());
 	if (system_unusable)
 		kprintf("boot failed: the boot package or manifest is unusable "
 			"(see the error above): no guest was run\n");

@@ -7,6 +7,7 @@
 #ifndef EXO_EL2_VCPU_H
 #define EXO_EL2_VCPU_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,6 +58,7 @@ struct vcpu {
 	uint64_t hcr;          /* HCR_EL2 while this vCPU runs */
 	uint64_t vttbr;        /* stage-2 root and VMID */
 	enum vcpu_state state;
+	bool entered;          /* has run once (boot timing) */
 	struct vm *vm;
 	unsigned slot;         /* index in the run queue */
 	uint64_t run_start;    /* counter when last entered */

@@ -4,6 +4,7 @@
  * output never interleaves mid-line. Control characters other than tab are
  * shown as '.', so a guest cannot drive the terminal.
  */
+#include <el2/timing.h>
 #include <el2/vm.h>
 #include <lib/fmt.h>
 #include <lib/print.h>
@@ -14,6 +15,7 @@ void vm_console_flush(struct vm *vm)
 
 	if (!vm->line_len)
 		return;
+	timing_guest_line();
 	fmt_snprintf(prefix, sizeof(prefix), "[%s] ", vm->name);
 	print_line(prefix, vm->line, vm->line_len);
 	vm->line_len = 0;

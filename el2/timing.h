@@ -1,0 +1,15 @@
+/* Boot milestones on the physical counter, for `make bench`'s scale
+ * figures: from EL2's first instruction of C to the first guest line and
+ * to every guest having run once. Printed with the summary. */
+#ifndef EXO_EL2_TIMING_H
+#define EXO_EL2_TIMING_H
+
+#include <el2/vcpu.h>
+
+void timing_boot_start(void);
+void timing_expect_guests(unsigned n);
+void timing_vcpu_entered(struct vcpu *v);
+void timing_guest_line(void);
+void timing_print(uint64_t freq);
+
+#endif
