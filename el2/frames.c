@@ -292,8 +292,17 @@ int frames_ram_add(struct frames_db *db, uint64_t pa, uint64_t count)
 	for (uint64_t i = 0; i < count; i++)
 		if (db->entry[first + i].state != EXO_FRAME_NONE)
 			return EXO_ESTATE;
+	/* Boot time, all of RAM: one store per entry, the counts and the
+	 * hints once (set_frame per frame was most of EL2's boot). */
 	for (uint64_t i = 0; i < count; i++)
-		set_frame(db, first + i, EXO_FRAME_FREE, 0, 0);
+		db->entry[first + i] = (struct frames_entry){
+			.state = EXO_FRAME_FREE, .share = FRAMES_SHARE_NONE };
+	db->count[EXO_FRAME_NONE] -= count;
+	db->count[EXO_FRAME_FREE] += count;
+	if (first < db->lo_free || db->lo_free >= db->hi_free)
+		db->lo_free = first;
+	if (first + count > db->hi_free)
+		db->hi_free = first + count;
 	return EXO_OK;
 }
 
