@@ -26,6 +26,8 @@
 #include <libos/libos.h>
 #include <libos/mm/region.h>
 #include <libos/mmu/pgtable.h>
+#include <libos/task/usys.h>
+#include <el1/task.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -386,6 +388,68 @@ static bool bench_share(void)
 	return true;
 }
 
+/* An EL0 task making n getid system calls (SVC #0 to the library OS and
+ * back). The round trip is the difference between tasks making SYSCALLS
+ * calls and none, divided by SYSCALLS: task creation, entry and exit
+ * cancel out. */
+#define SYSCALLS 1000
+
+EL1_TASK_FN static int task_syscalls(uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		usys_getid();
+	return 0;
+}
+
+static uint64_t task_run_insns(uint64_t calls)
+{
+	struct count a;
+
+	if (el1_task_spawn(task_syscalls, calls) < 0)
+		return 0;
+	a = pmu_read();
+	el1_tasks_run();
+	return pmu_read().total - a.total;
+}
+
+static bool bench_syscall(void)
+{
+	uint64_t none, many;
+
+	if (el1_tasks_init())
+		return false;
+	none = task_run_insns(0);
+	many = task_run_insns(SYSCALLS);
+	if (!none || many <= none)
+		return false;
+	kprintf("BENCH el0_syscall_insns %lu\n",
+		(unsigned long)((many - none) / SYSCALLS));
+	return true;
+}
+
+/* EL2 scrubs a frame leaving a guest with DC ZVA (arch_zero_frames): the
+ * same loop here, at EL1, gives its share of FRAME_FREE. */
+static void bench_scrub(void)
+{
+	uint64_t pa;
+	volatile uint64_t *p;
+
+	if (!libos_frames_alloc(1, &pa))
+		return;
+	p = libos_dmap_phys_to_virt(pa);
+	for (unsigned i = 0; i < reps; i++) {
+		uint64_t block = UINT64_C(4) << (read_sysreg(dczid_el0) & 0xf);
+		struct count a = pmu_read();
+
+		for (uint64_t off = 0; off < FRAME_SIZE; off += block)
+			__asm__ volatile("dc zva, %0" : : "r"(p + off / 8)
+					 : "memory");
+		record(i, a, pmu_read());
+	}
+	libos_frames_free(pa, 1);
+	emit("frame_scrub", median(reps, 1), false);
+}
+
 static unsigned arg_uint(int argc, char **argv, const char *key,
 			 unsigned dflt)
 {
@@ -430,6 +494,9 @@ int main(int argc, char **argv)
 	if (!bench_frames())
 		return 1;
 	bench_s2_fault();
+	bench_scrub();
+	if (!bench_syscall())
+		kprintf("BENCH skipped el0_syscall\n");
 	if (!bench_map_unmap() || !bench_demand_zero() || !bench_cow()) {
 		kprintf("libos map/demand-zero/COW bench: cannot set up\n");
 		return 1;
