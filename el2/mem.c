@@ -396,18 +396,64 @@ static void free_owned_run(struct vm *vm, uint64_t pa, uint64_t count)
 /* EL2 takes access away from b (its owner is leaving). Splitting a block
  * may need table pages: they are granted beyond b's quota, because
  * revocation must not fail (only free RAM can run out, an EL2 panic). */
+/* Frames EL2 keeps back (HYP) from boot, for table pages revocation needs
+ * when guests have taken every free frame: freed one at a time, just
+ * before the revocation's table check, so it finds a FREE frame. */
+#define MEM_REVOKE_RESERVE 16
+
+static uint64_t revoke_reserve[MEM_REVOKE_RESERVE];
+static unsigned revoke_reserve_nr;
+
+int mem_reserve_init(void)
+{
+	struct frames_op op;
+
+	while (revoke_reserve_nr < MEM_REVOKE_RESERVE && mem_db.hi_free) {
+		uint64_t pa = mem_db.base + bytes(mem_db.hi_free - 1);
+		int rc = frames_hyp_claim_check(&mem_db, pa, 1, &op);
+
+		if (rc)
+			return rc;
+		frames_hyp_claim_commit(&mem_db, &op);
+		revoke_reserve[revoke_reserve_nr++] = pa;
+	}
+	return revoke_reserve_nr == MEM_REVOKE_RESERVE ? EXO_OK : EXO_ENOMEM;
+}
+
+static bool release_reserve(unsigned n)
+{
+	struct frames_op op;
+
+	if (n > revoke_reserve_nr)
+		return false;
+	while (n--) {
+		uint64_t pa = revoke_reserve[--revoke_reserve_nr];
+
+		CHECK(!frames_hyp_release_check(&mem_db, pa, 1, &op));
+		frames_hyp_release_commit(&mem_db, &op);
+	}
+	return true;
+}
+
+/* EL2 takes access away from b (its owner is leaving, or revocation).
+ * Splitting a block may need table pages: granted beyond b's quota, and
+ * from EL2's reserve when no frame is free, because revocation must not
+ * fail; only an exhausted reserve on top of exhausted RAM stops EL2. */
 static void unmap_from(struct vm *b, uint64_t pa, uint64_t count)
 {
-	unsigned need;
+	unsigned need, missing;
 	struct frames_op op;
 
 	CHECK(s2_check(&b->s2, S2_OP_UNMAP, pa, bytes(count), 0) == EXO_OK);
 	need = s2_pages_needed(&b->s2, S2_OP_UNMAP, pa, bytes(count));
 	if (need > b->s2_cache.nr) {
-		if (frames_table_revoke_check(&mem_db, b->id,
-					      need - b->s2_cache.nr, &op))
-			panic("no free frame for a table page to revoke 0x%lx "
-			      "from guest '%s'", (unsigned long)pa, b->name);
+		missing = need - b->s2_cache.nr;
+		if (frames_table_revoke_check(&mem_db, b->id, missing, &op) &&
+		    (!release_reserve(missing) ||
+		     frames_table_revoke_check(&mem_db, b->id, missing, &op)))
+			panic("RAM and EL2's reserve exhausted: no table page to "
+			      "revoke 0x%lx from guest '%s'", (unsigned long)pa,
+			      b->name);
 		frames_table_commit(&mem_db, &op);
 		cache_take(b, &op);
 	}

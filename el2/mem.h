@@ -62,6 +62,9 @@ int mem_init(uint64_t span_base, uint64_t span_frames, void *storage,
 int mem_add_ram(uint64_t pa, uint64_t count);
 uint64_t mem_ram_frames(void);
 int mem_claim_hyp(uint64_t pa, uint64_t count);
+/* Keeps a few frames back for the table pages revocation may need when
+ * guests hold every free frame (el2/mem.c). After the HYP claims. */
+int mem_reserve_init(void);
 void mem_totals(uint64_t *free, uint64_t *hyp, uint64_t *held);
 int mem_selftest(void *scratch, size_t size);
 
