@@ -619,3 +619,20 @@ Test(manifest, bind_bad_elf_and_tight_quota)
 			 "guest 'hello': property 'quota-frames': 256 frames "
 			 "cannot hold the image (2) and boot-frames (255)");
 }
+
+Test(manifest, share_with_names_other_guests)
+{
+	set_str("hello", "share-with", "nobody");
+	expect_guest_error("hello", "guest 'hello': property 'share-with': "
+			   "'nobody' is no guest of this manifest");
+	set_str("counter", "share-with", "counter");
+	expect_guest_error("counter", "guest 'counter': property 'share-with': "
+			   "'counter' is the guest itself");
+}
+
+Test(manifest, revoke_schedule_needs_three_cells)
+{
+	set_u32("hello", "revoke-schedule", 20);
+	expect_guest_error("hello", "guest 'hello': property 'revoke-schedule': "
+			   "must be three cells: <after-ms frames deadline-ms>");
+}
