@@ -18,7 +18,8 @@ ARM64_LIBFDT := /usr/local/lib/aarch64-linux-gnu/libfdt.a
 ifeq ($(filter help clean distclean,$(MAKECMDGOALS)),)
 NEEDED := /usr/bin/qemu-system-aarch64 /usr/bin/dtc /usr/bin/fdtput \
 	/usr/include/libfdt.h $(ARM64_LIBFDT) /usr/include/criterion/criterion.h \
-	/usr/bin/pytest-3 /usr/bin/ld.lld /usr/bin/clang /usr/bin/aarch64-linux-gnu-gcc
+	/usr/bin/pytest-3 /usr/bin/ld.lld /usr/bin/clang /usr/bin/aarch64-linux-gnu-gcc \
+	/usr/bin/gdb-multiarch
 ifneq ($(filter-out $(wildcard $(NEEDED)),$(NEEDED)),)
 $(info exo: missing $(filter-out $(wildcard $(NEEDED)),$(NEEDED)); running tools/deps)
 ifneq ($(shell tools/deps 1>&2; echo $$?),0)
