@@ -18,7 +18,8 @@ ARM64_LIBFDT := /usr/local/lib/aarch64-linux-gnu/libfdt.a
 ifeq ($(filter help clean distclean,$(MAKECMDGOALS)),)
 NEEDED := /usr/bin/qemu-system-aarch64 /usr/bin/dtc /usr/bin/fdtput \
 	/usr/include/libfdt.h $(ARM64_LIBFDT) /usr/include/criterion/criterion.h \
-	/usr/bin/pytest-3 /usr/bin/ld.lld /usr/bin/clang /usr/bin/aarch64-linux-gnu-gcc
+	/usr/bin/pytest-3 /usr/bin/ld.lld /usr/bin/clang /usr/bin/aarch64-linux-gnu-gcc \
+	/usr/bin/gdb-multiarch
 ifneq ($(filter-out $(wildcard $(NEEDED)),$(NEEDED)),)
 $(info exo: missing $(filter-out $(wildcard $(NEEDED)),$(NEEDED)); running tools/deps)
 ifneq ($(shell tools/deps 1>&2; echo $$?),0)
@@ -421,8 +422,10 @@ $(OUT)/snapshot/%.pkg: $(SNAP_DIR)/%.dtb $(GUEST_IMAGES) tools/mkpkg
 	$(call mkpkg,$@,$<,$(GUEST_IMAGES))
 
 # `make debug`: QEMU halted at the first instruction with a GDB stub on
-# GDB_PORT; tools/run prints the gdb-multiarch command that attaches with
-# EL2's symbols and GUEST's (default: the manifest's first guest).
+# GDB_PORT (0: any free port); tools/run writes a gdb script with EL2's
+# symbols and GUEST's (default: the manifest's first guest) whose
+# breakpoints stop in that guest only, and prints the command that runs it.
+# A GUEST the manifest lacks is an error; QEMU ends with gdb or with make.
 GDB_PORT ?= 1234
 GUEST ?=
 .PHONY: debug

@@ -26,14 +26,20 @@ def addr2line_tool():
     return None
 
 
+def manifest_guests(dtb):
+    """The guest names of a compiled manifest in its order (EL2's VMID
+    order), via fdtget; None when the manifest cannot be read."""
+    if not dtb or not os.path.exists(dtb) or not shutil.which("fdtget"):
+        return None
+    r = subprocess.run(["fdtget", "-l", dtb, "/guests"],
+                       capture_output=True, text=True)
+    return r.stdout.split() if r.returncode == 0 else None
+
+
 def manifest_images(dtb):
     """{guest name: image file name} from a compiled manifest, via fdtget."""
-    if not dtb or not os.path.exists(dtb) or not shutil.which("fdtget"):
-        return {}
-    names = subprocess.run(["fdtget", "-l", dtb, "/guests"],
-                           capture_output=True, text=True).stdout.split()
     images = {}
-    for n in names:
+    for n in manifest_guests(dtb) or ():
         r = subprocess.run(["fdtget", dtb, f"/guests/{n}", "image"],
                            capture_output=True, text=True)
         if r.returncode == 0:
