@@ -223,40 +223,65 @@ def scale(res):
     return lines
 
 
-# name -> (title for results.md, render, exact)
+# What a table's figures are, which decides its caption and whether the
+# docs check compares it:
+EXACT = "exact"      # on target under -icount: compared to the instruction
+COUNTED = "counted"  # deterministic (sizes, footprints, scale): not compared
+TIMED = "timed"      # host time: load-dependent, captioned with the load
+
+# name -> (title for results.md, render, kind)
 TABLES = {
-    "onchip": ("On target (retired instructions, median)", onchip, True),
+    "onchip": ("On target (retired instructions, median)", onchip, EXACT),
     "onchip-heap": ("Heap alloc+free on target (retired instructions)",
-                    onchip_heap, True),
+                    onchip_heap, EXACT),
     "onchip-goals": ("Goals, on target (exact)",
-                     lambda r: goals(r, ONCHIP_GOALS), True),
+                     lambda r: goals(r, ONCHIP_GOALS), EXACT),
     "native-heap": ("Native heaps, ns/op",
-                    lambda r: native_by_workload(r, "ns_per_op"), False),
+                    lambda r: native_by_workload(r, "ns_per_op"), TIMED),
     "native-ratio": ("TLSF on random, ratio to each peer", native_ratio,
-                     False),
+                     TIMED),
     "native-latency": ("Latency, random workload (ns)", native_latency,
-                       False),
+                       TIMED),
     "native-frag": ("Fragmentation (peak footprint / peak live bytes)",
-                    lambda r: native_by_workload(r, "frag_ratio"), False),
-    "native-tables": ("Tables, native ns/op", native_tables, False),
-    "el2-per-guest": ("EL2 memory per guest", el2_per_guest, False),
-    "scale": ("Scale: boot and memory for n tiny guests", scale, False),
+                    lambda r: native_by_workload(r, "frag_ratio"), COUNTED),
+    "native-tables": ("Tables, native ns/op", native_tables, TIMED),
+    "el2-per-guest": ("EL2 memory per guest", el2_per_guest, COUNTED),
+    "scale": ("Scale: boot and memory for n tiny guests", scale, COUNTED),
     "native-goals": ("Goals, native (load-dependent)",
-                     lambda r: goals(r, NATIVE_GOALS), False),
+                     lambda r: goals(r, NATIVE_GOALS), TIMED),
 }
 
 
-def render(name, res):
-    """The table's lines, or raises Missing."""
-    return TABLES[name][1](res)
+def caption(kind, run):
+    """The line above a table that is not exact: which `make bench` run it
+    is from (results.json's meta "native"), and for timings the load."""
+    if kind == EXACT:
+        return []
+    if not run:
+        return ["_From a `make bench` run that recorded no commit._", ""]
+    text = f"_From `make bench` at commit `{run.get('commit', '?')}`, " \
+           f"{run.get('date', 'date unrecorded')}"
+    if kind == TIMED:
+        load = run.get("load")
+        text += (f"; host load average {load[0]:.1f} before, {load[1]:.1f} "
+                 f"after, on {run.get('cpus', '?')} CPUs" if load else
+                 "; host load unrecorded")
+    return [text + "._", ""]
 
 
-def render_all(res):
+def render(name, res, meta=None):
+    """The table's lines (with its caption), or raises Missing."""
+    title, fn, kind = TABLES[name]
+    lines = fn(res)
+    return caption(kind, (meta or {}).get("native")) + lines
+
+
+def render_all(res, meta=None):
     """Every table whose figures are all there, as markdown (results.md)."""
     out = []
-    for name, (title, fn, _) in TABLES.items():
+    for name, (title, _, _) in TABLES.items():
         try:
-            lines = fn(res)
+            lines = render(name, res, meta)
         except Missing:
             continue
         out += [f"### {title}", ""] + lines + [""]
@@ -291,7 +316,7 @@ def regions(text):
     return found
 
 
-def update(text, res, exact_ok=True):
+def update(text, res, meta=None, exact_ok=True):
     """text with every region whose figures are in res rewritten; returns
     (new text, names rewritten, {name: missing key} left as they were).
     exact_ok False leaves the exact tables alone (results from a build the
@@ -301,11 +326,11 @@ def update(text, res, exact_ok=True):
     # From the last region up, so earlier indices stay valid.
     for name, (start, end) in sorted(regions(text).items(),
                                      key=lambda kv: -kv[1][0]):
-        if TABLES[name][2] and not exact_ok:
+        if TABLES[name][2] == EXACT and not exact_ok:
             left[name] = f"results are not from the {TOOLCHAIN} build"
             continue
         try:
-            lines[start:end] = render(name, res)
+            lines[start:end] = render(name, res, meta)
             done.append(name)
         except Missing as e:
             left[name] = f"no {e.args[0]} in the results"
@@ -329,8 +354,8 @@ def check_exact(text, res):
     problems = []
     found = regions(text)
     lines = text.split("\n")
-    for name, (title, fn, exact) in TABLES.items():
-        if not exact:
+    for name, (title, fn, kind) in TABLES.items():
+        if kind != EXACT:
             continue
         if name not in found:
             problems.append(f"docs: no region '<!-- bench:table {name} -->' "
