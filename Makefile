@@ -104,6 +104,7 @@ help:
 	@echo "make host-test  host unit tests only (Criterion, ASan+UBSan)"
 	@echo "make target-test on-target tests only (pytest in QEMU)"
 	@echo "make bench      benchmarks: table, build/bench/results.json (minutes)"
+	@echo "make bench-docs rewrite docs/performance.md's tables (clang build)"
 	@echo "make run SYSTEM=name   boot guests/name.dts (or tests/target/systems/)"
 	@echo "make run SNAPSHOT=1    also draw physical memory: build/memory.svg"
 	@echo "make debug      boot halted with a GDB stub; prints the gdb command"
@@ -294,6 +295,15 @@ bench-native: $(BENCH_NATIVE)
 
 bench: bench-native guests images
 	$(Q)tools/bench --build $(OUT) --out $(BENCH_DIR)
+
+# docs/performance.md's tables, from one boot of the bench system (its
+# on-target figures) and the last `make bench` (native and scale figures,
+# in results.json). The on-target tables are for the clang build (tools/bench
+# refuses another); tests/target/test_perf_docs.py holds them to what the
+# bench guest measures.
+.PHONY: bench-docs
+bench-docs: $(EL2_IMAGE) $(OUT)/systems/bench.pkg
+	$(Q)tools/bench --update-docs --build $(OUT) --out $(BENCH_DIR)
 
 $(BENCH_DIR)/obj/%.c.o: %.c
 	@mkdir -p $(@D)

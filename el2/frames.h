@@ -60,6 +60,9 @@ struct frames_entry {
 	uint8_t pad;
 	uint32_t share;  /* SHARED: index of its share record */
 };
+/* 8 bytes a frame: docs/memory-model.md ("Layout and memory cost") and
+ * docs/performance.md count the DB at this size. */
+_Static_assert(sizeof(struct frames_entry) == 8, "frames_entry is 8 bytes");
 
 /* Borrowers of one SHARED frame. A free record has borrowers == 0 and keeps
  * the index of the next free record in rw. */
@@ -67,6 +70,8 @@ struct frames_share {
 	uint64_t borrowers;  /* bit h: VM h borrows the frame */
 	uint64_t rw;         /* bit h: ... with RW (else R) */
 };
+_Static_assert(sizeof(struct frames_share) == 16,
+	       "frames_share is 16 bytes (docs/memory-model.md)");
 
 struct frames_account {
 	uint64_t quota;     /* frames it may be charged for */

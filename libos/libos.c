@@ -19,6 +19,7 @@
 
 #include "libos/addr.h"
 #include "libos/mm/mm.h"
+#include "libos/mm/pages.h"
 
 #include <exo/errors.h>
 #include <exo/hvc.h>
@@ -560,6 +561,8 @@ void libos_events_print(void)
 
 void libos_stats(struct libos_stats *st)
 {
+	struct pages_stats tables;
+
 	CRIT_ENTER();
 
 	memset(st, 0, sizeof(*st));
@@ -568,7 +571,8 @@ void libos_stats(struct libos_stats *st)
 	if (os.heap_created)
 		heap_stats(&os.heap, &st->heap);
 	pool_stats(&os.pool, &st->pool);
-	st->table_pages = 0;
+	pages_stats(&tables);
+	st->table_pages = tables.in_use;
 	CRIT_LEAVE();
 	st->vm_valid = libos_hvc_vm_info(&st->vm) == 0;
 	libos_vm_stats(&st->regions);

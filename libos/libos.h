@@ -85,7 +85,7 @@ struct libos_stats {
 	bool heap_created;
 	struct heap_stats heap;
 	struct pool_stats pool;
-	uint64_t table_pages; /* stage-1 table pages: 0 while the MMU is off */
+	uint64_t table_pages; /* stage-1 table pages held, every table */
 	bool vm_valid;	      /* vm holds what VM_INFO said */
 	struct libos_vm_info vm;
 	struct libos_vm_stats regions; /* region faults, every space */

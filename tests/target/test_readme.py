@@ -83,6 +83,74 @@ def test_readme_make_run_system():
     assert "\x1b[" not in r.stdout, "colour when stdout is not a TTY"
 
 
+# A number in a sample line: decimal, or hex with 0x.
+SAMPLE_NUMBER = re.compile(r"0x[0-9a-fA-F]+|-?\d+")
+PREFIX = re.compile(r"^\[([^\]]+)\] ")
+
+
+def sample_pattern(line):
+    """A README sample line as a regex: its words as they are, any number
+    where it has a number, any tail where it says `...`, any run of
+    spaces where it has spaces (columns widen with their numbers)."""
+    out, pos = [], 0
+    for m in SAMPLE_NUMBER.finditer(line):
+        out.append(re.escape(line[pos:m.start()]))
+        out.append(r"(?:0x[0-9a-fA-F]+|-?\d+)")
+        pos = m.end()
+    out.append(re.escape(line[pos:]))
+    pat = "".join(out).replace(re.escape("..."), ".*")
+    return re.compile(re.sub(r"(\\ )+", " +", pat) + "$")
+
+
+def shape_problems(sample, output):
+    """Sample lines with no line of that shape in the output, in order per
+    prefix ([el2], each guest): interleaving between guests may vary."""
+    by_prefix = {}
+    for line in output.splitlines():
+        m = PREFIX.match(line)
+        by_prefix.setdefault(m.group(1) if m else "", []).append(line)
+    problems, at = [], {}
+    for line in sample.splitlines():
+        m = PREFIX.match(line)
+        key = m.group(1) if m else ""
+        lines, pat = by_prefix.get(key, []), sample_pattern(line)
+        i = at.get(key, 0)
+        while i < len(lines) and not pat.match(lines[i]):
+            i += 1
+        if i == len(lines):
+            problems.append(line)
+        at[key] = i + 1
+    return problems
+
+
+def test_readme_sample_has_the_shape_of_make_run():
+    """Every line of the README's abridged `make run` is in a real run's
+    output, words and columns the same, numbers free; the summary has a
+    row for every guest, as the sample does."""
+    sample = block("sample", "make-run")
+    r = sh(f"make run TOOLCHAIN={toolchain()}", timeout=300)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    bad = shape_problems(sample, r.stdout)
+    assert not bad, ("README sample lines no `make run` line matches "
+                     "(update the README):\n" + "\n".join(bad))
+    rows = re.compile(r"^\[el2\]   \S+ +\d+ ", re.M)
+    assert len(rows.findall(sample)) == len(rows.findall(r.stdout)), \
+        "the README's summary and the real one have different guests"
+
+
+def test_readme_sample_check_catches_a_change():
+    """The shape check is not blind: a changed word or a missing column
+    is caught, a changed number is not."""
+    out = ("[el2] boot: 5 guest(s) starting\n"
+           "[el2]   hello              1 exited       0    1186  15 tlsf\n")
+    assert not shape_problems("[el2] boot: 3 guest(s) starting\n"
+                              "[el2]   hello   1 exited   0   18   5 tlsf",
+                              out)
+    assert shape_problems("[el2] boot: 5 guests starting", out)
+    assert shape_problems("[el2]   hello 1 exited 0 186 tlsf", out)
+    assert shape_problems("[el2]   hello 1 exited 0 186 15 buddy", out)
+
+
 def test_readme_allocator_edit(boot, tmp_path):
     """The README's policy line, put in place of the manifest's guest
     line, makes tiny run with buddy."""

@@ -1,0 +1,64 @@
+"""docs/performance.md cannot go stale: its on-target tables (path lengths
+in retired instructions under -icount shift=0, exact for one build) must be
+what the bench guest measures now. One boot of the bench system with the
+release EL2 per CPU model (`tools/bench --check-docs`); a figure that
+differs is named, with the command that regenerates the tables.
+
+The tables are for the clang build (tools/benchdocs.py, TOOLCHAIN): GCC's
+code has other path lengths, so with EXO_BUILD=build/gcc this is skipped.
+Native (host-timed) tables are generated too but never compared."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import TOP, build_dir
+
+sys.path.insert(0, os.path.join(TOP, "tools"))
+import benchdocs  # noqa: E402
+
+BENCH = os.path.join(TOP, "tools", "bench")
+DOCS = os.path.join(TOP, "docs", "performance.md")
+
+
+def check(cpu, docs=DOCS):
+    return subprocess.run([BENCH, "--check-docs", "--build", build_dir(),
+                           "--cpu", cpu, "--docs", docs],
+                          capture_output=True, text=True, timeout=180)
+
+
+def clang_only():
+    tc = os.path.basename(os.path.normpath(build_dir()))
+    if tc != benchdocs.TOOLCHAIN:
+        pytest.skip(f"docs/performance.md's on-target figures are for the "
+                    f"{benchdocs.TOOLCHAIN} build, not {tc}")
+
+
+def test_performance_md_on_target_figures_are_current(cpu):
+    clang_only()
+    r = check(cpu)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_a_stale_figure_is_named_with_the_fix(tmp_path):
+    """The check fails on a figure that differs, and says which and how to
+    regenerate (here: the docs with one on-target figure changed). One CPU
+    model is enough: the counts are the same on both."""
+    clang_only()
+    with open(DOCS) as f:
+        text = f.read()
+    lines = text.split("\n")
+    start, _ = benchdocs.regions(text)["onchip"]
+    row = next(i for i in range(start, len(lines))
+               if lines[i].startswith("| frame alloc + free"))
+    cells = lines[row].split("|")
+    cells[2] = " 1 "
+    lines[row] = "|".join(cells)
+    stale = tmp_path / "performance.md"
+    stale.write_text("\n".join(lines))
+    r = check("max", str(stale))
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "'frame alloc + free, 1 frame', total: the docs say 1, the " \
+        "bench guest measures" in r.stdout, r.stdout
+    assert benchdocs.REGENERATE in r.stdout, r.stdout

@@ -1,0 +1,388 @@
+"""The generated tables of docs/performance.md.
+
+Owns: what each table shows (rows, labels, which result keys), rendering a
+table from a results map (tools/bench's results.json), the region markers
+
+    <!-- bench:table NAME -->
+    ...generated...
+    <!-- bench:end -->
+
+rewriting those regions, and comparing the exact (on-target, -icount)
+tables in the docs with a fresh measurement.
+Never: measures anything (tools/bench boots and runs), or touches a line of
+the docs outside a region (the prose is hand-written).
+
+On-target tables are exact: the same clang build gives the same counts on
+every run, host and CPU model, so the docs check compares them to the
+instruction. Native tables (host time, load-dependent) and the scale table
+(read from a counter that ticks every 16 instructions) are generated but
+never compared.
+"""
+import re
+
+# The toolchain the exact tables are for: `make bench-docs` refuses another
+# one, the check skips another one (GCC's code has other path lengths).
+TOOLCHAIN = "clang"
+REGENERATE = "make bench-docs"
+
+BEGIN = re.compile(r"^<!-- bench:table (\S+) -->$")
+END = "<!-- bench:end -->"
+
+POLICIES = ("freelist", "buddy", "slab", "tlsf")       # native (bump: no reuse)
+PEERS = ("glibc", "jemalloc", "mimalloc", "tcmalloc")
+WORKLOADS = ("random", "prodcons", "realloc", "frag")
+SCALE_GUESTS = (1, 8, 32, 63)
+HEAP_SIZES = (64, 1024)
+# The order heap_policy_names() gives, for rows; a policy not listed here
+# still gets a row (after these).
+TARGET_POLICY_ORDER = ("bump", "freelist", "buddy", "slab", "tlsf")
+
+# On target: (label, result key prefix, has an EL2 part).
+ONCHIP_ROWS = (
+    ("null hypercall (VERSION)", "hvc_null", True),
+    ("frame alloc + free, 1 frame", "frame_alloc_free", True),
+    ("frame share + unshare, 1 frame", "frame_share_unshare", True),
+    ("guest switch on yield", "guest_switch", True),
+    ("stage-2 fault reflected to the guest", "s2_fault_reflect", True),
+    ("libos: map + unmap of one 4 KiB page (stage 1)",
+     "libos_map_unmap_page", False),
+    ("libos: demand-zero fault (zeroing included)", "demand_zero_fault",
+     False),
+    ("libos: copy-on-write fault", "cow_fault", False),
+    ("scrub of one frame (EL2's DC ZVA loop, run at EL1), part of a free",
+     "frame_scrub", False),
+    ("EL0 system call round trip (`getid`: SVC to the library OS and back)",
+     "el0_syscall", False),
+    ("PMU self-check: 64 NOPs at EL1", "pmu_check_64_nops", True),
+    ("reading the counters (subtracted from every figure)",
+     "pmu_read_overhead", False),
+)
+
+# (what, result key, limit, unit): the goals of issue #7.
+ONCHIP_GOALS = (
+    ("null hypercall, total", "hvc_null_insns", 60, "insns"),
+    ("null hypercall, EL2 part", "hvc_null_el2_insns", 40, "insns"),
+    ("frame alloc+free", "frame_alloc_free_insns", 600, "insns"),
+    ("guest switch", "guest_switch_insns", 800, "insns"),
+    ("demand-zero fault, zeroing included", "demand_zero_fault_insns", 400,
+     "insns"),
+)
+NATIVE_GOALS = (
+    ("best heap policy vs mimalloc, random", "heap_best_vs_mimalloc_random_ratio",
+     1.2, "x"),
+    ("TLSF worst op without a page-source call", "heap_tlsf_random_max_ns",
+     500, "ns"),
+    ("EL2 memory per guest, without stage-2", "el2_mem_per_guest_bytes",
+     65536, "B"),
+)
+
+TABLE_OPS = (
+    ("stage-1 map, 4 KiB page, consecutive", "s1_map_4k_seq_ns_per_op"),
+    ("stage-1 unmap, 4 KiB page, consecutive", "s1_unmap_4k_seq_ns_per_op"),
+    ("stage-1 map, 4 KiB page, 2 MiB apart (new table each)",
+     "s1_map_4k_sparse_ns_per_op"),
+    ("stage-1 unmap, same", "s1_unmap_4k_sparse_ns_per_op"),
+    ("stage-1 map, 2 MiB block", "s1_map_2m_block_ns_per_op"),
+    ("stage-1 unmap, 2 MiB block", "s1_unmap_2m_block_ns_per_op"),
+    ("frame DB alloc+free, 1 frame, DB empty",
+     "frames_alloc_free_1_empty_ns_per_op"),
+    ("frame DB alloc+free, 8 frames, DB empty",
+     "frames_alloc_free_8_empty_ns_per_op"),
+    ("frame DB alloc+free, 1 frame, lower half of RAM held",
+     "frames_alloc_free_1_halffull_ns_per_op"),
+)
+
+
+class Missing(Exception):
+    """A table needs a figure the results do not have."""
+
+
+def fmt(v):
+    """Integers with thousands commas; other values to 3 significant
+    figures or so (timings and ratios)."""
+    if v == int(v):
+        return f"{int(v):,}"
+    if abs(v) >= 100:
+        return f"{round(v):,}"
+    return f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}"
+
+
+def need(res, key):
+    if key not in res:
+        raise Missing(key)
+    return res[key]
+
+
+def row(*cells):
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def header(*cols, left=1):
+    """A header row and its alignment row: `left` columns of text, the
+    rest numbers (right-aligned)."""
+    return [row(*cols), "|" + "---|" * left + "---:|" * (len(cols) - left)]
+
+
+# --- the tables -------------------------------------------------------------
+
+def onchip(res):
+    lines = header("path", "total", "EL2 part")
+    for label, key, el2 in ONCHIP_ROWS:
+        lines.append(row(label, fmt(need(res, key + "_insns")),
+                         fmt(need(res, key + "_el2_insns")) if el2 else "-"))
+    return lines
+
+
+def target_policies(res):
+    found = {m.group(1) for m in map(
+        re.compile(r"^heap_(\w+?)_alloc_free_\d+_insns$").match, res) if m}
+    if not found:
+        raise Missing("heap_<policy>_alloc_free_<n>_insns")
+    known = [p for p in TARGET_POLICY_ORDER if p in found]
+    return known + sorted(found - set(known))
+
+
+def onchip_heap(res):
+    lines = header("heap alloc+free (EL1)",
+                   *(f"{n} B" if n < 1024 else f"{n // 1024} KiB"
+                     for n in HEAP_SIZES))
+    for p in target_policies(res):
+        lines.append(row(p, *(fmt(need(res, f"heap_{p}_alloc_free_{n}_insns"))
+                              for n in HEAP_SIZES)))
+    return lines
+
+
+def goals(res, spec):
+    lines = header("goal", "limit", "measured", "verdict")
+    lines[1] = "|---|---:|---:|---|"       # the verdict is words
+    for what, key, limit, unit in spec:
+        v = need(res, key)
+        lines.append(row(what, f"{fmt(limit)} {unit}", f"{fmt(v)} {unit}",
+                         "met" if v <= limit else
+                         f"missed ({fmt(v / limit)}x)"))
+    return lines
+
+
+def native_by_workload(res, suffix):
+    cols = list(POLICIES) + list(PEERS)
+    lines = header("workload", *cols)
+    for wl in WORKLOADS:
+        lines.append(row(wl, *(
+            [fmt(need(res, f"heap_{p}_{wl}_{suffix}")) for p in POLICIES] +
+            [fmt(need(res, f"peer_{p}_{wl}_{suffix}")) for p in PEERS])))
+    return lines
+
+
+def native_ratio(res):
+    return header("random: tlsf / peer", *PEERS) + [
+        row("ratio", *(fmt(need(res, f"heap_tlsf_random_vs_{p}_ratio"))
+                       for p in PEERS))]
+
+
+def native_latency(res):
+    lines = header("allocator", "p99.9", "max",
+                   "max of an op that called the page source")
+    for p in POLICIES:
+        lines.append(row(p, fmt(need(res, f"heap_{p}_random_p999_ns")),
+                         fmt(need(res, f"heap_{p}_random_max_ns")),
+                         fmt(need(res, f"heap_{p}_random_grow_max_ns"))))
+    for p in PEERS:
+        lines.append(row(p, fmt(need(res, f"peer_{p}_random_p999_ns")),
+                         fmt(need(res, f"peer_{p}_random_max_ns")), "-"))
+    return lines
+
+
+def native_tables(res):
+    lines = header("operation", "ns")
+    for label, key in TABLE_OPS:
+        lines.append(row(label, fmt(need(res, key))))
+    return lines
+
+
+def el2_per_guest(res):
+    lines = header("EL2 memory per guest", "bytes")
+    lines.append(row("`struct vm` (vCPU, FP/SIMD state, console line) + its "
+                     "frame-DB account", fmt(need(res,
+                                                  "el2_mem_per_guest_bytes"))))
+    lines.append(row("stage-2 root (charged to the guest's quota)",
+                     fmt(need(res, "el2_s2_root_bytes"))))
+    return lines
+
+
+def scale(res):
+    lines = header("guests", "to first guest line (insns)",
+                   "to all guests running (insns)",
+                   "guest frames, peak, summed", "EL2 frames")
+    lines[1] = "|---:|---:|---:|---:|---:|"
+    for n in SCALE_GUESTS:
+        lines.append(row(
+            n, fmt(need(res, f"boot_first_guest_line_{n}_guests_insns")),
+            fmt(need(res, f"boot_all_guests_running_{n}_guests_insns")),
+            fmt(need(res, f"guest_frames_peak_{n}_guests_total")),
+            fmt(need(res, f"el2_frames_{n}_guests"))))
+    return lines
+
+
+# What a table's figures are, which decides its caption and whether the
+# docs check compares it:
+EXACT = "exact"      # on target under -icount: compared to the instruction
+COUNTED = "counted"  # deterministic (sizes, footprints, scale): not compared
+TIMED = "timed"      # host time: load-dependent, captioned with the load
+
+# name -> (title for results.md, render, kind)
+TABLES = {
+    "onchip": ("On target (retired instructions, median)", onchip, EXACT),
+    "onchip-heap": ("Heap alloc+free on target (retired instructions)",
+                    onchip_heap, EXACT),
+    "onchip-goals": ("Goals, on target (exact)",
+                     lambda r: goals(r, ONCHIP_GOALS), EXACT),
+    "native-heap": ("Native heaps, ns/op",
+                    lambda r: native_by_workload(r, "ns_per_op"), TIMED),
+    "native-ratio": ("TLSF on random, ratio to each peer", native_ratio,
+                     TIMED),
+    "native-latency": ("Latency, random workload (ns)", native_latency,
+                       TIMED),
+    "native-frag": ("Fragmentation (peak footprint / peak live bytes)",
+                    lambda r: native_by_workload(r, "frag_ratio"), COUNTED),
+    "native-tables": ("Tables, native ns/op", native_tables, TIMED),
+    "el2-per-guest": ("EL2 memory per guest", el2_per_guest, COUNTED),
+    "scale": ("Scale: boot and memory for n tiny guests", scale, COUNTED),
+    "native-goals": ("Goals, native (load-dependent)",
+                     lambda r: goals(r, NATIVE_GOALS), TIMED),
+}
+
+
+def caption(kind, run):
+    """The line above a table that is not exact: which `make bench` run it
+    is from (results.json's meta "native"), and for timings the load."""
+    if kind == EXACT:
+        return []
+    if not run:
+        return ["_From a `make bench` run that recorded no commit._", ""]
+    text = f"_From `make bench` at commit `{run.get('commit', '?')}`, " \
+           f"{run.get('date', 'date unrecorded')}"
+    if kind == TIMED:
+        load = run.get("load")
+        text += (f"; host load average {load[0]:.1f} before, {load[1]:.1f} "
+                 f"after, on {run.get('cpus', '?')} CPUs" if load else
+                 "; host load unrecorded")
+    return [text + "._", ""]
+
+
+def render(name, res, meta=None):
+    """The table's lines (with its caption), or raises Missing."""
+    title, fn, kind = TABLES[name]
+    lines = fn(res)
+    return caption(kind, (meta or {}).get("native")) + lines
+
+
+def render_all(res, meta=None):
+    """Every table whose figures are all there, as markdown (results.md)."""
+    out = []
+    for name, (title, _, _) in TABLES.items():
+        try:
+            lines = render(name, res, meta)
+        except Missing:
+            continue
+        out += [f"### {title}", ""] + lines + [""]
+    return "\n".join(out)
+
+
+# --- the regions in the docs --------------------------------------------------
+
+def regions(text):
+    """{name: (first line index inside, end marker index)}; raises
+    ValueError on a region without its end or a name used twice."""
+    lines = text.split("\n")
+    found, i = {}, 0
+    while i < len(lines):
+        m = BEGIN.match(lines[i])
+        if not m:
+            i += 1
+            continue
+        name = m.group(1)
+        try:
+            end = lines.index(END, i + 1)
+        except ValueError:
+            raise ValueError(f"region '{name}' at line {i + 1} has no "
+                             f"{END}") from None
+        if name in found:
+            raise ValueError(f"region '{name}' appears twice")
+        if name not in TABLES:
+            raise ValueError(f"region '{name}' at line {i + 1}: no such "
+                             f"table (known: {', '.join(TABLES)})")
+        found[name] = (i + 1, end)
+        i = end + 1
+    return found
+
+
+def update(text, res, meta=None, exact_ok=True):
+    """text with every region whose figures are in res rewritten; returns
+    (new text, names rewritten, {name: missing key} left as they were).
+    exact_ok False leaves the exact tables alone (results from a build the
+    docs are not for)."""
+    lines = text.split("\n")
+    done, left = [], {}
+    # From the last region up, so earlier indices stay valid.
+    for name, (start, end) in sorted(regions(text).items(),
+                                     key=lambda kv: -kv[1][0]):
+        if TABLES[name][2] == EXACT and not exact_ok:
+            left[name] = f"results are not from the {TOOLCHAIN} build"
+            continue
+        try:
+            lines[start:end] = render(name, res, meta)
+            done.append(name)
+        except Missing as e:
+            left[name] = f"no {e.args[0]} in the results"
+    return "\n".join(lines), sorted(done), left
+
+
+def cells(lines):
+    """{row label: [cells]} of a markdown table's body."""
+    out = {}
+    for line in lines:
+        if not line.startswith("|") or set(line) <= set("|-: "):
+            continue
+        c = [x.strip() for x in line.strip().strip("|").split("|")]
+        out.setdefault(c[0], c[1:])
+    return out
+
+
+def check_exact(text, res):
+    """Problems (one line each) where an exact table of the docs differs
+    from what res measured; [] when they agree."""
+    problems = []
+    found = regions(text)
+    lines = text.split("\n")
+    for name, (title, fn, kind) in TABLES.items():
+        if kind != EXACT:
+            continue
+        if name not in found:
+            problems.append(f"docs: no region '<!-- bench:table {name} -->' "
+                            f"({title})")
+            continue
+        try:
+            want = fn(res)
+        except Missing as e:
+            problems.append(f"{name}: the bench guest printed no "
+                            f"{e.args[0]}")
+            continue
+        start, end = found[name]
+        have_rows, want_rows = cells(lines[start:end]), cells(want)
+        heads = [c.strip() for c in want[0].strip().strip("|").split("|")]
+        for label, values in want_rows.items():
+            if label not in have_rows:
+                problems.append(f"{name}: row '{label}' is missing from the "
+                                f"docs")
+                continue
+            for col, (have, now) in enumerate(zip(have_rows[label] +
+                                                  [""] * len(values),
+                                                  values)):
+                if have != now:
+                    problems.append(f"{name}: '{label}', {heads[col + 1]}: "
+                                    f"the docs say {have or '(nothing)'}, "
+                                    f"the bench guest measures {now}")
+        for label in have_rows.keys() - want_rows.keys():
+            problems.append(f"{name}: row '{label}' is in the docs but not "
+                            f"measured")
+    return problems
