@@ -7,6 +7,7 @@
  * locks: the caller serialises table operations.
  */
 #include <libos/arch.h>
+#include <libos/mm/batches.h>
 #include <libos/mm/mm.h>
 #include <libos/mm/pages.h>
 #include <stddef.h>
@@ -17,15 +18,6 @@
  * level below the root (a batch never crosses a last-level table: it is at
  * most 64 KiB and aligned to its size). */
 #define PAGES_RESERVE (PGTABLE_LEVELS_MAX - 1)
-/* Batches remembered for the memory report (pages_held): 16 MiB of 4 KiB
- * tables; pages of later batches are only counted. */
-#define PAGES_HELD_MAX 256
-
-/* A batch fetched from EL2; bit i of gone: its page i went back. */
-struct pages_held_batch {
-	uint64_t pa;
-	uint32_t gone;
-};
 
 static struct {
 	uint64_t page_size;
@@ -38,9 +30,7 @@ static struct {
 	int (*map)(uint64_t pa, uint64_t size);
 	struct pages_batch boot[PAGES_BATCHES_MAX];
 	unsigned boot_batches;
-	struct pages_held_batch held[PAGES_HELD_MAX];
-	unsigned nheld;
-	unsigned untracked;             /* pages held past PAGES_HELD_MAX */
+	struct batches held;            /* what is held, for pages_held */
 	struct pages_stats stats;
 } src;
 
@@ -54,37 +44,7 @@ void pages_init(enum pgtable_granule granule)
 	src.cached = 0;
 	src.switched = false;
 	src.boot_batches = 0;
-	src.nheld = 0;
-	src.untracked = 0;
-}
-
-static void held_add(uint64_t pa)
-{
-	if (src.nheld == PAGES_HELD_MAX) {
-		src.untracked += src.batch_pages;
-		return;
-	}
-	src.held[src.nheld++] = (struct pages_held_batch){ pa, 0 };
-}
-
-/* Page pa went back to EL2: its batch forgets it, and is dropped when
- * every page of it has gone. */
-static void held_drop(uint64_t pa)
-{
-	uint64_t batch_size = src.batch_pages * src.page_size;
-	uint32_t all = (uint32_t)((UINT64_C(1) << src.batch_pages) - 1);
-
-	for (unsigned i = 0; i < src.nheld; i++) {
-		struct pages_held_batch *b = &src.held[i];
-
-		if (pa < b->pa || pa - b->pa >= batch_size)
-			continue;
-		b->gone |= UINT32_C(1) << ((pa - b->pa) / src.page_size);
-		if (b->gone == all)
-			*b = src.held[--src.nheld];
-		return;
-	}
-	src.untracked--;
+	batches_init(&src.held, src.batch_pages, src.page_size);
 }
 
 static void push(uint64_t pa)
@@ -119,7 +79,7 @@ static void refill(void)
 		}
 		src.boot[src.boot_batches++] = (struct pages_batch){ pa, size };
 	}
-	held_add(pa);
+	batches_add(&src.held, pa);
 	for (unsigned i = 0; i < src.batch_pages; i++)
 		push(pa + i * src.page_size);
 	src.stats.fetched += src.batch_pages;
@@ -163,34 +123,13 @@ void pages_free(void *ctx, void *page)
 	if (!src.switched || libos_dmap_unmap(pa, src.page_size))
 		return;
 	libos_arch_frame_free(pa, src.page_size >> FRAME_SHIFT);
-	held_drop(pa);
+	batches_drop(&src.held, pa);
 	src.stats.returned++;
-}
-
-/* One batch's pages still held, as runs of frames. */
-static void batch_runs(const struct pages_held_batch *b, pages_run_fn fn,
-		       void *ctx)
-{
-	uint64_t frames = src.page_size >> FRAME_SHIFT;
-	unsigned start = 0;
-
-	for (unsigned i = 1; i <= src.batch_pages; i++) {
-		bool gone = b->gone >> start & 1;
-
-		if (i < src.batch_pages && (b->gone >> i & 1) == gone)
-			continue;
-		if (!gone)
-			fn(ctx, b->pa + start * src.page_size,
-			   (i - start) * frames);
-		start = i;
-	}
 }
 
 unsigned pages_held(pages_run_fn fn, void *ctx)
 {
-	for (unsigned i = 0; i < src.nheld; i++)
-		batch_runs(&src.held[i], fn, ctx);
-	return src.untracked;
+	return batches_runs(&src.held, fn, ctx);
 }
 
 unsigned pages_boot_batches(const struct pages_batch **out)

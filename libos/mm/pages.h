@@ -42,7 +42,7 @@ void pages_switched(int (*map)(uint64_t pa, uint64_t size));
 void pages_stats(struct pages_stats *out);
 /* What the source holds now, tables and cached pages alike, as runs of 4 KiB
  * frames (calls fn for each, batch by batch). Returns the pages it holds
- * beyond the batches it remembers (PAGES_HELD_MAX), not in any run. */
+ * beyond the batches it remembers (BATCHES_MAX), not in any run. */
 typedef void (*pages_run_fn)(void *ctx, uint64_t pa, uint64_t frames);
 unsigned pages_held(pages_run_fn fn, void *ctx);
 
