@@ -5,16 +5,16 @@
 
 #include <lib/fmt.h>
 
-#define FRAME_SIZE 4096u
-#define LINE_MAX 256   /* the totals line: 5 names and 20-digit counts */
+#define FRAME_SIZE	4096u
+#define MEMUSE_LINE_MAX 256 /* the totals line: 5 names and 20-digit counts */
 
 const char *memuse_name(enum memuse_kind kind)
 {
 	static const char *const name[] = {
-		[MEMUSE_S1_TABLES] = "s1-tables",
-		[MEMUSE_HEAP] = "heap",
-		[MEMUSE_REGION_PAGES] = "region-pages",
-		[MEMUSE_POOL_FREE] = "pool-free",
+	    [MEMUSE_S1_TABLES] = "s1-tables",
+	    [MEMUSE_HEAP] = "heap",
+	    [MEMUSE_REGION_PAGES] = "region-pages",
+	    [MEMUSE_POOL_FREE] = "pool-free",
 	};
 
 	return (unsigned)kind < MEMUSE_KINDS ? name[kind] : "?";
@@ -22,12 +22,12 @@ const char *memuse_name(enum memuse_kind kind)
 
 void memuse_init(struct memuse *m, memuse_out_fn out, void *ctx)
 {
-	*m = (struct memuse){ .out = out, .ctx = ctx };
+	*m = (struct memuse){.out = out, .ctx = ctx};
 }
 
 static void flush(struct memuse *m)
 {
-	char line[LINE_MAX];
+	char line[MEMUSE_LINE_MAX];
 
 	if (!m->frames)
 		return;
@@ -58,16 +58,17 @@ void memuse_add(struct memuse *m, enum memuse_kind kind, uint64_t pa,
 /* " <name> <count>" at line[*n], never past the buffer. */
 static void append(char *line, size_t *n, const char *name, uint64_t count)
 {
-	int r = fmt_snprintf(line + *n, LINE_MAX - *n, " %s %lu", name,
+	int r = fmt_snprintf(line + *n, MEMUSE_LINE_MAX - *n, " %s %lu", name,
 			     (unsigned long)count);
 
 	if (r > 0)
-		*n = *n + (size_t)r < LINE_MAX ? *n + (size_t)r : LINE_MAX - 1;
+		*n = *n + (size_t)r < MEMUSE_LINE_MAX ? *n + (size_t)r
+						      : MEMUSE_LINE_MAX - 1;
 }
 
 void memuse_finish(struct memuse *m, uint64_t untracked)
 {
-	char line[LINE_MAX] = "memuse: total";
+	char line[MEMUSE_LINE_MAX] = "memuse: total";
 	size_t n = sizeof("memuse: total") - 1;
 
 	flush(m);

@@ -18,7 +18,7 @@
 
 enum memuse_kind {
 	MEMUSE_S1_TABLES,    /* stage-1 table pages, in use or cached */
-	MEMUSE_HEAP,         /* pool frames the heap grew into */
+	MEMUSE_HEAP,	     /* pool frames the heap grew into */
 	MEMUSE_REGION_PAGES, /* pool frames handed out for region/task pages */
 	MEMUSE_POOL_FREE,    /* frames the pool holds, not handed out */
 	MEMUSE_KINDS
@@ -30,7 +30,7 @@ typedef void (*memuse_out_fn)(void *ctx, const char *line);
 struct memuse {
 	memuse_out_fn out;
 	void *ctx;
-	uint64_t pa, frames;        /* the run being extended */
+	uint64_t pa, frames; /* the run being extended */
 	enum memuse_kind kind;
 	uint64_t total[MEMUSE_KINDS];
 };

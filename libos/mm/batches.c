@@ -21,7 +21,7 @@ void batches_add(struct batches *t, uint64_t pa)
 		t->untracked += t->pages;
 		return;
 	}
-	t->e[t->nr++] = (struct batches_entry){ pa, 0 };
+	t->e[t->nr++] = (struct batches_entry){pa, 0};
 }
 
 static uint32_t all_gone(const struct batches *t)

@@ -10,19 +10,19 @@
 #include <stdint.h>
 
 /* 16 MiB of 4 KiB table pages; pages of later batches are only counted. */
-#define BATCHES_MAX 256
-#define BATCHES_PAGES_MAX 32    /* pages per batch: bits of the gone mask */
+#define BATCHES_MAX	  256
+#define BATCHES_PAGES_MAX 32 /* pages per batch: bits of the gone mask */
 
 struct batches_entry {
 	uint64_t pa;
-	uint32_t gone;          /* bit i: page i went back */
+	uint32_t gone; /* bit i: page i went back */
 };
 
 struct batches {
 	uint64_t page_size;
-	unsigned pages;         /* per batch, 1..BATCHES_PAGES_MAX */
+	unsigned pages; /* per batch, 1..BATCHES_PAGES_MAX */
 	unsigned nr;
-	unsigned untracked;     /* pages held outside the table */
+	unsigned untracked; /* pages held outside the table */
 	struct batches_entry e[BATCHES_MAX];
 };
 

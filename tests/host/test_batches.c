@@ -6,7 +6,7 @@
 #include <criterion/criterion.h>
 #include <libos/mm/batches.h>
 
-#define PAGE 4096u
+#define PAGE	 4096u
 #define MAX_RUNS 8
 
 struct seen {
@@ -31,7 +31,7 @@ static struct batches t;
 
 Test(batches, a_batch_is_one_run_until_pages_go_back)
 {
-	struct seen s = { 0 };
+	struct seen s = {0};
 
 	batches_init(&t, 16, PAGE);
 	batches_add(&t, 0x100000);
@@ -47,7 +47,7 @@ Test(batches, a_batch_is_one_run_until_pages_go_back)
 
 Test(batches, a_batch_all_gone_is_forgotten)
 {
-	struct seen s = { 0 };
+	struct seen s = {0};
 
 	batches_init(&t, 4, PAGE);
 	batches_add(&t, 0x100000);
@@ -63,7 +63,7 @@ Test(batches, a_batch_all_gone_is_forgotten)
 
 Test(batches, large_pages_count_in_frames)
 {
-	struct seen s = { 0 };
+	struct seen s = {0};
 
 	batches_init(&t, 1, 64 * 1024);
 	batches_add(&t, 0x400000);
@@ -73,7 +73,7 @@ Test(batches, large_pages_count_in_frames)
 
 Test(batches, past_the_table_pages_are_counted_not_listed)
 {
-	struct seen s = { 0 };
+	struct seen s = {0};
 
 	batches_init(&t, 16, PAGE);
 	for (unsigned i = 0; i <= BATCHES_MAX; i++)
@@ -82,7 +82,7 @@ Test(batches, past_the_table_pages_are_counted_not_listed)
 	cr_assert_eq(s.total, (uint64_t)BATCHES_MAX * 16);
 	/* A page of the untracked batch goes back: one fewer untracked. */
 	batches_drop(&t, 0x100000 + (uint64_t)BATCHES_MAX * 16 * PAGE);
-	cr_assert_eq(batches_runs(&t, see, &(struct seen){ 0 }), 15);
+	cr_assert_eq(batches_runs(&t, see, &(struct seen){0}), 15);
 }
 
 Test(batches, a_page_never_fetched_changes_nothing)

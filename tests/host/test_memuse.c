@@ -91,8 +91,9 @@ static void parse(struct report *r)
 		nl = strchr(line, '\n');
 		if (nl)
 			*nl = '\0';
-		if (sscanf(line, "memuse: total s1-tables %llu heap %llu "
-				 "region-pages %llu pool-free %llu untracked %llu",
+		if (sscanf(line,
+			   "memuse: total s1-tables %llu heap %llu "
+			   "region-pages %llu pool-free %llu untracked %llu",
 			   &t[0], &t[1], &t[2], &t[3], &u) == 5) {
 			for (unsigned k = 0; k < MEMUSE_KINDS; k++)
 				r->total[k] = t[k];
@@ -124,7 +125,8 @@ static void assert_disjoint_and_owned(const struct report *r)
 			  r->pa[i], r->frames[i]);
 		for (unsigned j = 0; j < i; j++)
 			cr_assert(r->pa[i] + r->frames[i] * 4096 <= r->pa[j] ||
-					  r->pa[j] + r->frames[j] * 4096 <= r->pa[i],
+				      r->pa[j] + r->frames[j] * 4096 <=
+					  r->pa[i],
 				  "runs %u and %u overlap", i, j);
 	}
 }
@@ -146,19 +148,18 @@ Test(memuse, the_report_splits_what_the_pool_holds)
 	small = libos_malloc(100);
 	cr_assert(big && small);
 	cr_assert(libos_frames_alloc(3, &pages));
-	libos_fini();   /* memory_report: prints the report */
+	libos_fini(); /* memory_report: prints the report */
 	libos_stats(&st);
 	parse(&r);
 	assert_disjoint_and_owned(&r);
 	cr_assert_eq(use_sum(&r, "heap"), r.total[MEMUSE_HEAP]);
 	cr_assert_eq(use_sum(&r, "pool-free"), r.total[MEMUSE_POOL_FREE]);
-	cr_assert_eq(use_sum(&r, "region-pages"),
-		     r.total[MEMUSE_REGION_PAGES]);
+	cr_assert_eq(use_sum(&r, "region-pages"), r.total[MEMUSE_REGION_PAGES]);
 	cr_assert_eq(r.total[MEMUSE_REGION_PAGES], 3, "the 3 task frames");
 	cr_assert_geq(r.total[MEMUSE_HEAP] * 4096, 40000);
 	cr_assert_eq(r.total[MEMUSE_POOL_FREE], st.pool.frames_free);
 	cr_assert_eq(r.total[MEMUSE_HEAP] + r.total[MEMUSE_REGION_PAGES] +
-			     r.total[MEMUSE_POOL_FREE],
+			 r.total[MEMUSE_POOL_FREE],
 		     st.pool.frames_held, "%s", out);
 	cr_assert_eq(r.total[MEMUSE_S1_TABLES], 0, "no tables on the host");
 	libos_frames_free(pages, 3);
