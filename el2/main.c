@@ -205,6 +205,11 @@ static void claim_image(const struct image_layout *img)
 	claim(SNAPSHOT_HYP_TEXT, img->start, img->text_end);
 	claim(SNAPSHOT_HYP_RODATA, img->text_end, img->rodata_end);
 	for (unsigned i = 0; i < 2; i++) {
+		/* Every image frame must end up HYP: an array outside data
+		 * would leave a gap a guest could be given. */
+		if (inner[i].start < at || inner[i].end > img->stack_guard)
+			boot_fail("claiming the EL2 image by part (a BSS array "
+				  "outside data and BSS)", -1);
 		claim(SNAPSHOT_HYP_DATA, at, inner[i].start);
 		claim(inner[i].part, inner[i].start, inner[i].end);
 		at = inner[i].end;
