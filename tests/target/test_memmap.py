@@ -122,3 +122,14 @@ def test_tool_prints_the_split_and_fails_on_a_missing_el2_part(tmp_path):
         "[el2] snap: hyp 0x40305000 5 stack\n", ""))
     assert p.returncode == 1
     assert "miss 5" in p.stderr
+
+
+def test_only_the_last_report_counts():
+    """A guest that reported, then (restarted) reported again: the first
+    report is dropped, not held against the second."""
+    old = ["[hello] memuse: 0x7f000000 4 heap\n",
+           "[hello] memuse: total s1-tables 0 heap 4 region-pages 0 "
+           "pool-free 0 untracked 0\n"]
+    s = mm.summary(recorded(extra=old))
+    assert s["guests"]["hello"]["rejected"] == 0
+    assert s["guests"]["hello"]["uses"]["s1-tables"] == 16
