@@ -20,6 +20,7 @@ NEEDED := /usr/bin/qemu-system-aarch64 /usr/bin/dtc /usr/bin/fdtput \
 	/usr/include/libfdt.h $(ARM64_LIBFDT) /usr/include/criterion/criterion.h \
 	/usr/bin/pytest-3 /usr/bin/ld.lld /usr/bin/clang /usr/bin/aarch64-linux-gnu-gcc \
 	/usr/bin/gdb-multiarch
+NEEDED += /usr/bin/rsvg-convert
 ifneq ($(filter-out $(wildcard $(NEEDED)),$(NEEDED)),)
 $(info exo: missing $(filter-out $(wildcard $(NEEDED)),$(NEEDED)); running tools/deps)
 ifneq ($(shell tools/deps 1>&2; echo $$?),0)
@@ -404,7 +405,7 @@ $(FUZZ_DIR)/seeds/.stamp: tests/fuzz/mkseeds $(FUZZ_SEED_INPUTS)
 # === usability: snapshot, debug, editor support (docs/debugging.md) ========
 # `make run SNAPSHOT=1` boots $(SYSTEM) with `exo,memory-snapshot;` added to
 # its manifest's root (a wrapper .dts that includes it) and draws the
-# snapshot EL2 prints as build/memory.svg (tools/memmap).
+# snapshot EL2 prints as build/memory.svg and build/memory.png (tools/memmap).
 SNAPSHOT ?= 0
 SYSTEM_SRC = $(firstword $(filter %/$(SYSTEM).dts,$(SYSTEM_DTS)))
 SNAP_DIR := $(B)/snapshot

@@ -1,7 +1,7 @@
 /*
  * Reads the guest DTB (include/exo/guest_dt.h) into struct el1_boot_info:
- * boot frames from /memory, name, heap policy, granule and arguments from
- * /chosen. Read-only libfdt calls; everything kept is copied out, so the
+ * boot frames from /memory, name, heap policy, granule, arguments and the
+ * memory-report request from /chosen. Read-only libfdt calls; everything kept is copied out, so the
  * DTB's frames may be reused later. Never applies a policy itself.
  */
 #include <el1/el1.h>
@@ -142,6 +142,8 @@ static const char *parse_chosen(const void *fdt, struct el1_boot_info *info)
 				    &info->granule);
 	if (!err)
 		err = parse_args(fdt, chosen, &a, info);
+	info->memory_report = chosen >= 0 &&
+		fdt_getprop(fdt, chosen, EXO_DT_MEMORY_REPORT, NULL) != NULL;
 	return err;
 }
 

@@ -7,6 +7,7 @@
 #define EXO_EL1_EL1_H
 
 #include <el1/trap.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define EL1_MEM_RANGES_MAX 16	/* /memory reg entries kept */
@@ -28,6 +29,7 @@ struct el1_boot_info {
 	const char *name;	/* /chosen/exo,name, or "guest" */
 	const char *heap_policy;	/* /chosen/exo,heap-policy, or NULL */
 	const char *granule;	/* /chosen/exo,granule, or NULL (4k) */
+	bool memory_report;	/* /chosen/exo,memory-report present */
 	unsigned mem_count;
 	struct el1_mem_range mem[EL1_MEM_RANGES_MAX];
 	int argc;		/* 1 + the exo,args entries */

@@ -50,6 +50,8 @@ static int add_chosen(void *fdt, const struct guest_dt_info *in)
 		rc = fdt_property(fdt, EXO_DT_ARGS, in->args, (int)in->args_len);
 	if (!rc)
 		rc = fdt_property_u32(fdt, EXO_DT_RESTARTS, in->restarts);
+	if (!rc && in->memory_report)
+		rc = fdt_property(fdt, EXO_DT_MEMORY_REPORT, NULL, 0);
 	if (!rc)
 		rc = fdt_property_string(fdt, "stdout-path", "/console@9000000");
 	if (!rc)

@@ -2,6 +2,7 @@
 #ifndef EXO_EL2_GUEST_DT_H
 #define EXO_EL2_GUEST_DT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,6 +16,7 @@ struct guest_dt_info {
 	uint32_t args_len;
 	uint64_t mem_base, mem_size;
 	uint32_t restarts;
+	bool memory_report;      /* /chosen gets EXO_DT_MEMORY_REPORT */
 };
 
 /* Writes the DTB into buf (size bytes). Returns 0 or a libfdt error. Uses

@@ -16,8 +16,10 @@
 #include <el2/mem.h>
 #include <el2/percpu.h>
 #include <el2/sched.h>
+#include <el2/snapshot.h>
 #include <el2/system.h>
 #include <el2/timing.h>
+#include <el2/vm_ops.h>
 #include <libfdt.h>
 #include <el2/frames.h>
 #include <lib/panic.h>
@@ -156,17 +158,69 @@ static const struct mem_range *ram_holding(uint64_t pa)
 	return NULL;
 }
 
-static void claim(const char *what, uint64_t start, uint64_t end)
+/* [start, end) becomes HYP, noted as part for the snapshot. Parts are
+ * page-aligned: two that shared a page would fail here, loudly. */
+static void claim(enum snapshot_hyp part, uint64_t start, uint64_t end)
 {
-	int rc = mem_claim_hyp(page_down(start),
-			       (page_up(end) - page_down(start)) >> 12);
+	uint64_t pa = page_down(start), count = (page_up(end) - pa) >> 12;
+	int rc;
 
-	if (rc)
-		boot_fail(what, rc);
+	if (start >= end)
+		return;
+	rc = mem_claim_hyp(pa, count);
+	if (!rc && !snapshot_note_hyp(part, pa, count))
+		rc = -1;
+	if (rc) {
+		kprintf("error: claiming EL2's %s (0x%lx, %lu frames) failed "
+			"(%d); cannot continue\n", snapshot_hyp_name(part),
+			(unsigned long)pa, (unsigned long)count, rc);
+		arch_halt(1);
+	}
+}
+
+struct image_inner {
+	enum snapshot_hyp part;
+	uint64_t start, end;
+};
+
+/* The image by part, so the snapshot can say what EL2's frames hold: the
+ * two large BSS arrays (EL2's stage-1 tables, the stage-2 roots) are
+ * named apart from the rest of data and BSS. */
+static void claim_image(const struct image_layout *img)
+{
+	struct image_inner inner[2] = {
+		{ SNAPSHOT_HYP_EL2_TABLES, (uint64_t)(uintptr_t)hyp_tables,
+		  (uint64_t)(uintptr_t)hyp_tables + sizeof(hyp_tables) },
+		{ SNAPSHOT_HYP_S2_ROOTS, 0, 0 },
+	};
+	uint64_t at = img->rodata_end;
+
+	vm_s2_roots(&inner[1].start, &inner[1].end);
+	if (inner[1].start < inner[0].start) {
+		struct image_inner t = inner[0];
+
+		inner[0] = inner[1];
+		inner[1] = t;
+	}
+	claim(SNAPSHOT_HYP_TEXT, img->start, img->text_end);
+	claim(SNAPSHOT_HYP_RODATA, img->text_end, img->rodata_end);
+	for (unsigned i = 0; i < 2; i++) {
+		/* Every image frame must end up HYP: an array outside data
+		 * would leave a gap a guest could be given. */
+		if (inner[i].start < at || inner[i].end > img->stack_guard)
+			boot_fail("claiming the EL2 image by part (a BSS array "
+				  "outside data and BSS)", -1);
+		claim(SNAPSHOT_HYP_DATA, at, inner[i].start);
+		claim(inner[i].part, inner[i].start, inner[i].end);
+		at = inner[i].end;
+	}
+	claim(SNAPSHOT_HYP_DATA, at, img->stack_guard);
+	claim(SNAPSHOT_HYP_STACK, img->stack_guard, img->end);
 }
 
 /* The DB lives right after the EL2 image; the DTB, the image, the DB and
- * the boot package are EL2's (HYP); all other RAM is FREE. */
+ * the boot package are EL2's (HYP), each noted by part for the snapshot;
+ * all other RAM is FREE. */
 static uint64_t frames_setup(bool *have_pkg)
 {
 	struct image_layout img = arch_image_layout();
@@ -185,10 +239,10 @@ static uint64_t frames_setup(bool *have_pkg)
 	for (unsigned i = 0; i < platform.nr_ram; i++)
 		if (mem_add_ram(platform.ram[i].base, platform.ram[i].size >> 12))
 			boot_fail("adding RAM to the frame DB", -1);
-	claim("claiming the host DTB", VIRT_DTB_ADDR,
+	claim(SNAPSHOT_HYP_DTB, VIRT_DTB_ADDR,
 	      VIRT_DTB_ADDR + fdt_totalsize((const void *)VIRT_DTB_ADDR));
-	claim("claiming the EL2 image", img.start, img.end);
-	claim("claiming the frame DB", db, db + size);
+	claim_image(&img);
+	claim(SNAPSHOT_HYP_FRAME_DB, db, db + size);
 	frames_db_end = page_up(db + size);
 	*have_pkg = pkg_ram && *(const uint32_t *)EXO_BOOT_PKG_ADDR == BOOTPKG_MAGIC;
 	if (*have_pkg) {
@@ -196,7 +250,7 @@ static uint64_t frames_setup(bool *have_pkg)
 		uint64_t pkg_size = h->total_size < pkg_max ? h->total_size
 							    : pkg_max;
 
-		claim("claiming the boot package", EXO_BOOT_PKG_ADDR,
+		claim(SNAPSHOT_HYP_BOOT_PKG, EXO_BOOT_PKG_ADDR,
 		      EXO_BOOT_PKG_ADDR + pkg_size);
 	}
 	if (mem_reserve_init())

@@ -399,8 +399,6 @@ static void free_owned_run(struct vm *vm, uint64_t pa, uint64_t count)
 /* Frames EL2 keeps back (HYP) from boot, for table pages revocation needs
  * when guests have taken every free frame: freed one at a time, just
  * before the revocation's table check, so it finds a FREE frame. */
-#define MEM_REVOKE_RESERVE 16
-
 static uint64_t revoke_reserve[MEM_REVOKE_RESERVE];
 static unsigned revoke_reserve_nr;
 
@@ -418,6 +416,15 @@ int mem_reserve_init(void)
 		revoke_reserve[revoke_reserve_nr++] = pa;
 	}
 	return revoke_reserve_nr == MEM_REVOKE_RESERVE ? EXO_OK : EXO_ENOMEM;
+}
+
+unsigned mem_reserve_frames(uint64_t *pa, unsigned max)
+{
+	unsigned n = revoke_reserve_nr < max ? revoke_reserve_nr : max;
+
+	for (unsigned i = 0; i < n; i++)
+		pa[i] = revoke_reserve[i];
+	return n;
 }
 
 static bool release_reserve(unsigned n)

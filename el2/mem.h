@@ -64,7 +64,10 @@ uint64_t mem_ram_frames(void);
 int mem_claim_hyp(uint64_t pa, uint64_t count);
 /* Keeps a few frames back for the table pages revocation may need when
  * guests hold every free frame (el2/mem.c). After the HYP claims. */
+#define MEM_REVOKE_RESERVE 16
 int mem_reserve_init(void);
+/* The reserve's frames now (HYP, EL2's own), at most max into pa. */
+unsigned mem_reserve_frames(uint64_t *pa, unsigned max);
 void mem_totals(uint64_t *free, uint64_t *hyp, uint64_t *held);
 int mem_selftest(void *scratch, size_t size);
 

@@ -5,23 +5,63 @@
  *   snap: begin <version> <ram base> <frames>
  *   snap: guest <id> <name> <state>                 (a guest stopping)
  *   snap: held <id> <pa> <frames> <relation> <peer>   its frame-DB runs
+ *   snap: use <id> <pa> <frames> <use>        what EL2 put in its boot run
  *   snap: s2 <id> <ipa> <bytes> <prot>               its stage-2 runs
+ *   snap: hyp <pa> <frames> <part>          (shutdown) EL2's own frames
  *   snap: frames <pa> <frames> <state> <owner> <peer> (shutdown, whole DB)
  *   snap: totals free <n> hyp <n> held <n>
  *   snap: end
  *
- * Called on one CPU with no hypercall in flight (guest stop, shutdown), so
- * it reads the DB without mem.c's lock. Never writes anything.
+ * Owns: the list of what EL2's boot claims hold (noted by el2/main.c as it
+ * claims them). Called on one CPU with no hypercall in flight (guest stop,
+ * shutdown), so it reads the DB without mem.c's lock. Never writes the DB,
+ * a table or a frame.
  */
+#include <el2/elf.h>
 #include <el2/frames.h>
+#include <el2/guest_dt.h>
+#include <el2/manifest.h>
+#include <el2/mem.h>
 #include <el2/snapshot.h>
 #include <lib/print.h>
 
 /* The frame DB lives in el2/mem.c; only read here. */
 extern struct frames_db mem_db;
 
+struct hyp_range {
+	uint64_t pa, frames;
+	enum snapshot_hyp part;
+};
+
 static bool enabled;
 static bool begun;
+static struct hyp_range hyp_ranges[SNAPSHOT_HYP_RANGES_MAX];
+static unsigned nr_hyp_ranges;
+
+const char *snapshot_hyp_name(enum snapshot_hyp part)
+{
+	static const char *const name[] = {
+		[SNAPSHOT_HYP_DTB] = "dtb",
+		[SNAPSHOT_HYP_TEXT] = "text",
+		[SNAPSHOT_HYP_RODATA] = "rodata",
+		[SNAPSHOT_HYP_DATA] = "data",
+		[SNAPSHOT_HYP_EL2_TABLES] = "el2-tables",
+		[SNAPSHOT_HYP_S2_ROOTS] = "s2-roots",
+		[SNAPSHOT_HYP_STACK] = "stack",
+		[SNAPSHOT_HYP_FRAME_DB] = "frame-db",
+		[SNAPSHOT_HYP_BOOT_PKG] = "boot-pkg",
+	};
+
+	return (unsigned)part < SNAPSHOT_HYP_PARTS ? name[part] : "?";
+}
+
+bool snapshot_note_hyp(enum snapshot_hyp part, uint64_t pa, uint64_t frames)
+{
+	if (nr_hyp_ranges == SNAPSHOT_HYP_RANGES_MAX)
+		return false;
+	hyp_ranges[nr_hyp_ranges++] = (struct hyp_range){ pa, frames, part };
+	return true;
+}
 
 void snapshot_enable(bool on)
 {
@@ -114,6 +154,33 @@ static const char *vm_state_name(const struct vm *vm)
 	return vm->state == VM_RUNNING ? "stopping" : "stopped";
 }
 
+static void use_print(unsigned id, uint64_t pa, uint64_t frames,
+		      const char *use)
+{
+	if (frames)
+		kprintf("snap: use %u 0x%lx %lu %s\n", id, (unsigned long)pa,
+			(unsigned long)frames, use);
+}
+
+/* The boot run as vm_load filled it: image, guest DTB, then the boot
+ * frames (with the rounding to the guest's granule). */
+static void boot_run_print(const struct vm *vm)
+{
+	const struct manifest_guest *g = vm->manifest_entry;
+	uint64_t pa = vm->boot_run.pa, left = vm->boot_run.count;
+	uint64_t image, dtb = GUEST_DT_FRAMES;
+
+	if (!g)
+		return;
+	image = elf_frames(&g->elf);
+	if (image + dtb > left)
+		return;
+	use_print(vm->id, pa, image, "image");
+	use_print(vm->id, pa + image * FRAMES_SIZE, dtb, "dtb");
+	use_print(vm->id, pa + (image + dtb) * FRAMES_SIZE,
+		  left - image - dtb, "boot-frames");
+}
+
 void snapshot_guest(const struct vm *vm)
 {
 	struct s2_runs r = { .id = vm->id };
@@ -128,6 +195,7 @@ void snapshot_guest(const struct vm *vm)
 		kprintf("snap: held %u 0x%lx %lu %s %u\n", vm->id,
 			(unsigned long)run.pa, (unsigned long)run.count,
 			rel_name(run.rel), run.peer);
+	boot_run_print(vm);
 	s2_walk(&vm->s2, s2_leaf, &r);
 	s2_run_print(&r);
 }
@@ -145,6 +213,54 @@ static void frames_run_print(uint64_t pa, uint64_t count,
 		(unsigned long)count, state_name(i->state), i->owner, i->peer);
 }
 
+static void hyp_print(uint64_t pa, uint64_t frames, const char *part)
+{
+	kprintf("snap: hyp 0x%lx %lu %s\n", (unsigned long)pa,
+		(unsigned long)frames, part);
+}
+
+/* Insertion sort: the reserve is a handful of frames. */
+static void sort_pas(uint64_t *pa, unsigned n)
+{
+	for (unsigned i = 1; i < n; i++) {
+		uint64_t v = pa[i];
+		unsigned j = i;
+
+		for (; j && pa[j - 1] > v; j--)
+			pa[j] = pa[j - 1];
+		pa[j] = v;
+	}
+}
+
+/* The revocation reserve's frames, sorted, printed as runs. */
+static void reserve_print(void)
+{
+	uint64_t pa[MEM_REVOKE_RESERVE], start = 0, count = 0;
+	unsigned n = mem_reserve_frames(pa, MEM_REVOKE_RESERVE);
+
+	sort_pas(pa, n);
+	for (unsigned i = 0; i < n; i++) {
+		if (count && start + count * FRAMES_SIZE == pa[i]) {
+			count++;
+			continue;
+		}
+		if (count)
+			hyp_print(start, count, "revoke-reserve");
+		start = pa[i];
+		count = 1;
+	}
+	if (count)
+		hyp_print(start, count, "revoke-reserve");
+}
+
+static void hyp_parts_print(void)
+{
+	for (unsigned i = 0; i < nr_hyp_ranges; i++)
+		hyp_print(hyp_ranges[i].pa, hyp_ranges[i].frames,
+			  snapshot_hyp_name(hyp_ranges[i].part));
+	reserve_print();
+}
+
 void snapshot_system(void)
 {
 	struct frames_info cur = { 0 }, next;
@@ -153,6 +269,7 @@ void snapshot_system(void)
 	if (!enabled)
 		return;
 	begin();
+	hyp_parts_print();
 	for (uint64_t f = 0; f < mem_db.nr; f++) {
 		uint64_t pa = mem_db.base + f * FRAMES_SIZE;
 

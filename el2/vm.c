@@ -22,6 +22,12 @@
 static uint64_t s2_roots[EXO_MAX_VMS][S2_ROOT_SIZE / sizeof(uint64_t)]
 	__attribute__((aligned(S2_ROOT_SIZE)));
 
+void vm_s2_roots(uint64_t *start, uint64_t *end)
+{
+	*start = (uint64_t)(uintptr_t)s2_roots;
+	*end = *start + sizeof(s2_roots);
+}
+
 static const struct manifest_guest *entry_of(const struct vm *vm)
 {
 	return vm->manifest_entry;
@@ -69,6 +75,7 @@ static int64_t vm_load(struct vm *vm)
 		.args_len = g->args_len, .mem_base = pa,
 		.mem_size = count << FRAMES_SHIFT,
 		.restarts = (uint32_t)vm->stats.restarts,
+		.memory_report = snapshot_enabled(),
 	};
 	if (guest_dt_build((void *)(uintptr_t)dtb,
 			   GUEST_DT_FRAMES << FRAMES_SHIFT, &dt))

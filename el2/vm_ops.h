@@ -14,6 +14,9 @@ struct manifest_guest;
 int64_t vm_create(struct vm *vm, unsigned id, const struct manifest_guest *g,
 		  uint64_t timer_freq);
 
+/* Where every VM's stage-2 root lives (EL2's BSS): [*start, *end). */
+void vm_s2_roots(uint64_t *start, uint64_t *end);
+
 /* The guest asked to stop (EXIT, PSCI SYSTEM_OFF). */
 void vm_exit(struct vm *vm, int64_t status);
 /* EL2 stops the guest: violations past its limit, a fault it cannot take,

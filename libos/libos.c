@@ -18,6 +18,7 @@
 #include "libos/libos.h"
 
 #include "libos/addr.h"
+#include "libos/memuse.h"
 #include "libos/mm/mm.h"
 #include "libos/mm/pages.h"
 
@@ -48,6 +49,7 @@ static struct {
 	bool heap_created;
 	bool stats_at_exit;
 	bool ptdump_at_exit;
+	bool memory_report_at_exit;
 	struct libos_pagerefs refs;  /* shared pages, every address space */
 	struct libos_vm_pages pages; /* region pages, from the pool */
 	uint64_t page_frames;	     /* pool frames per page */
@@ -280,6 +282,7 @@ int libos_init(const struct libos_config *cfg)
 	if (err)
 		return err;
 	os.policy = policy;
+	os.memory_report_at_exit = cfg->memory_report;
 	os.heap_gen = 1;
 	pool_init(&os.pool, &el2, POOL_DEFAULT_BATCH_ORDER, hwm);
 	kernel_aspace_init();
@@ -312,6 +315,68 @@ void libos_ptdump(void)
 			   UINT64_C(1) << mi->va_bits, ptdump_line, NULL);
 }
 
+/* ---- the memory report ---- */
+
+static void memuse_line(void *ctx, const char *line)
+{
+	(void)ctx;
+	kprintf("%s\n", line);
+}
+
+static void table_run(void *ctx, uint64_t pa, uint64_t frames)
+{
+	memuse_add(ctx, MEMUSE_S1_TABLES, pa, frames);
+}
+
+/* Start of the first heap region above pa, or UINT64_MAX. */
+static uint64_t next_region(uint64_t pa)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (unsigned i = 0; i < HEAP_REGIONS_MAX; i++) {
+		const struct heap_region *r = &os.regions[i];
+
+		if (r->gen && r->pa > pa && r->pa < next)
+			next = r->pa;
+	}
+	return next;
+}
+
+/* Handed-out pool frames: the heap's regions, the rest region pages. */
+static void pool_run(void *ctx, uint64_t pa, uint64_t count, bool free)
+{
+	uint64_t end = pa + count * POOL_FRAME_SIZE;
+
+	if (free) {
+		memuse_add(ctx, MEMUSE_POOL_FREE, pa, count);
+		return;
+	}
+	while (pa < end) {
+		const struct heap_region *r = region_of(pa);
+		uint64_t to = r ? r->pa + r->frames * POOL_FRAME_SIZE
+				: next_region(pa);
+
+		to = to < end ? to : end;
+		memuse_add(ctx, r ? MEMUSE_HEAP : MEMUSE_REGION_PAGES, pa,
+			   (to - pa) / POOL_FRAME_SIZE);
+		pa = to;
+	}
+}
+
+void libos_memory_report(void)
+{
+	struct memuse m;
+	unsigned untracked_pages;
+	CRIT_ENTER();
+
+	memuse_init(&m, memuse_line, NULL);
+	untracked_pages = pages_held(table_run, &m);
+	pool_runs(&os.pool, pool_run, &m);
+	memuse_finish(&m, (uint64_t)untracked_pages *
+				  (libos_addr_page_size() / POOL_FRAME_SIZE));
+	CRIT_LEAVE();
+}
+
 void libos_fini(void)
 {
 	if (os.stats_at_exit) {
@@ -320,6 +385,8 @@ void libos_fini(void)
 	}
 	if (os.ptdump_at_exit)
 		libos_ptdump();
+	if (os.memory_report_at_exit)
+		libos_memory_report();
 }
 
 /* ---- allocation ---- */

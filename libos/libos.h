@@ -31,6 +31,7 @@ struct libos_config {
 	const char *heap_policy; /* NULL: LIBOS_DEFAULT_POLICY */
 	int argc;
 	char **argv; /* argv[argc] == NULL */
+	bool memory_report; /* the guest DTB asked: libos_memory_report at exit */
 };
 
 enum libos_error {
@@ -47,8 +48,11 @@ enum libos_error {
  */
 int libos_init(const struct libos_config *cfg);
 /* When main has returned: prints the stats if --stats was given,
- * the stage-1 tables if --ptdump was. */
+ * the stage-1 tables if --ptdump was, the memory report if asked. */
 void libos_fini(void);
+/* Which frames the guest uses for what, as "memuse:" ranges (stage-1
+ * tables, heap, region pages, pool free; libos/memuse.h). */
+void libos_memory_report(void);
 /* The guest's stage-1 (TTBR1 half) as merged runs, "ptdump: " lines; at
  * exit when the guest has the argument --ptdump. */
 void libos_ptdump(void);

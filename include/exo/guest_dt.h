@@ -23,6 +23,11 @@
 /* string list: arguments after argv[0], in order; absent = none */
 #define EXO_DT_ARGS "exo,args"
 
+/* empty: the manifest asked for a memory snapshot (exo,memory-snapshot);
+ * the guest may print, at exit, which of its frames it uses for what
+ * (libos: "memuse:" lines, docs/memory-model.md); absent = say nothing */
+#define EXO_DT_MEMORY_REPORT "exo,memory-report"
+
 /* u32: how many times EL2 restarted this guest (PSCI SYSTEM_RESET); 0 on
  * its first boot */
 #define EXO_DT_RESTARTS "exo,restarts"

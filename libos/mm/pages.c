@@ -7,6 +7,7 @@
  * locks: the caller serialises table operations.
  */
 #include <libos/arch.h>
+#include <libos/mm/batches.h>
 #include <libos/mm/mm.h>
 #include <libos/mm/pages.h>
 #include <stddef.h>
@@ -29,6 +30,7 @@ static struct {
 	int (*map)(uint64_t pa, uint64_t size);
 	struct pages_batch boot[PAGES_BATCHES_MAX];
 	unsigned boot_batches;
+	struct batches held;            /* what is held, for pages_held */
 	struct pages_stats stats;
 } src;
 
@@ -42,6 +44,7 @@ void pages_init(enum pgtable_granule granule)
 	src.cached = 0;
 	src.switched = false;
 	src.boot_batches = 0;
+	batches_init(&src.held, src.batch_pages, src.page_size);
 }
 
 static void push(uint64_t pa)
@@ -76,6 +79,7 @@ static void refill(void)
 		}
 		src.boot[src.boot_batches++] = (struct pages_batch){ pa, size };
 	}
+	batches_add(&src.held, pa);
 	for (unsigned i = 0; i < src.batch_pages; i++)
 		push(pa + i * src.page_size);
 	src.stats.fetched += src.batch_pages;
@@ -119,7 +123,13 @@ void pages_free(void *ctx, void *page)
 	if (!src.switched || libos_dmap_unmap(pa, src.page_size))
 		return;
 	libos_arch_frame_free(pa, src.page_size >> FRAME_SHIFT);
+	batches_drop(&src.held, pa);
 	src.stats.returned++;
+}
+
+unsigned pages_held(pages_run_fn fn, void *ctx)
+{
+	return batches_runs(&src.held, fn, ctx);
 }
 
 unsigned pages_boot_batches(const struct pages_batch **out)

@@ -40,5 +40,10 @@ unsigned pages_boot_batches(const struct pages_batch **out);
  * every new batch is mapped in it (through map, using pages already mapped). */
 void pages_switched(int (*map)(uint64_t pa, uint64_t size));
 void pages_stats(struct pages_stats *out);
+/* What the source holds now, tables and cached pages alike, as runs of 4 KiB
+ * frames (calls fn for each, batch by batch). Returns the pages it holds
+ * beyond the batches it remembers (BATCHES_MAX), not in any run. */
+typedef void (*pages_run_fn)(void *ctx, uint64_t pa, uint64_t frames);
+unsigned pages_held(pages_run_fn fn, void *ctx);
 
 #endif

@@ -554,6 +554,38 @@ void pool_stats(const struct pool *p, struct pool_stats *st)
 	st->frames_in_use = p->st.frames_held - p->st.frames_free;
 }
 
+enum frame_kind { FRAME_GONE, FRAME_IN_USE, FRAME_FREE };
+
+static enum frame_kind frame_kind(const struct pool_chunk *c, uint64_t i)
+{
+	if (bit(c->gone_map, i))
+		return FRAME_GONE;
+	return bit(c->free_map, i) ? FRAME_FREE : FRAME_IN_USE;
+}
+
+static void chunk_runs(const struct pool_chunk *c, pool_run_fn fn, void *ctx)
+{
+	uint64_t n = chunk_frames(c), start = 0;
+
+	for (uint64_t i = 1; i <= n; i++) {
+		enum frame_kind kind = frame_kind(c, start);
+
+		if (i < n && frame_kind(c, i) == kind)
+			continue;
+		if (kind != FRAME_GONE)
+			fn(ctx, c->pa + (start << POOL_FRAME_SHIFT), i - start,
+			   kind == FRAME_FREE);
+		start = i;
+	}
+}
+
+void pool_runs(const struct pool *p, pool_run_fn fn, void *ctx)
+{
+	for (unsigned i = 0; i < POOL_MAX_CHUNKS; i++)
+		if (p->chunks[i].used)
+			chunk_runs(&p->chunks[i], fn, ctx);
+}
+
 static const char *check_chunk(const struct pool_chunk *c)
 {
 	uint64_t n = chunk_frames(c), words = (n + 63) / 64, set = 0, gone = 0;

@@ -161,6 +161,13 @@ bool pool_holds(const struct pool *p, uint64_t pa);
 
 void pool_stats(const struct pool *p, struct pool_stats *st);
 
+/* Calls fn for every maximal run of frames the pool holds (gone frames
+ * left out) whose frames are all free or all handed out, chunk by chunk:
+ * what the pool holds, as ranges, for a report. */
+typedef void (*pool_run_fn)(void *ctx, uint64_t pa, uint64_t count,
+			    bool free);
+void pool_runs(const struct pool *p, pool_run_fn fn, void *ctx);
+
 /* NULL when the bitmaps, counters and chunks agree, else what is wrong. */
 const char *pool_check(const struct pool *p);
 

@@ -26,7 +26,7 @@ static void capture(const char *s, size_t n)
 
 static int start(const char *policy, int argc, char **argv)
 {
-	struct libos_config cfg = {"t", policy, argc, argv};
+	struct libos_config cfg = {"t", policy, argc, argv, false};
 
 	fake_el2_reset(2048);
 	out_len = 0;

@@ -303,3 +303,48 @@ Test(pool_revoke, random_mix)
 		check();
 	}
 }
+
+/* pool_runs: what the pool holds, as runs, gone frames left out. */
+struct runs_seen {
+	uint64_t free, in_use, runs;
+	uint64_t gone_pa, gone_count;   /* no run may touch this */
+	bool touched_gone;
+};
+
+static void run_seen(void *ctx, uint64_t pa, uint64_t count, bool free)
+{
+	struct runs_seen *s = ctx;
+	uint64_t end = pa + count * POOL_FRAME_SIZE;
+
+	cr_assert(pool_holds(&pool, pa) && pool_holds(&pool, end - 4096));
+	if (pa < s->gone_pa + s->gone_count * POOL_FRAME_SIZE &&
+	    s->gone_pa < end)
+		s->touched_gone = true;
+	*(free ? &s->free : &s->in_use) += count;
+	s->runs++;
+}
+
+Test(pool_revoke, runs_cover_what_is_held_and_not_what_is_gone)
+{
+	struct pool_repair r;
+	struct pool_stats st;
+	struct runs_seen seen = { 0 };
+	uint64_t a, b;
+
+	setup(0);
+	a = alloc_ok(5);
+	b = alloc_ok(3);
+	(void)b;
+	seen.gone_pa = a + POOL_FRAME_SIZE;
+	seen.gone_count = 2;
+	fake_el2_take(seen.gone_pa, seen.gone_count);
+	pool_revoked(&pool, seen.gone_pa, seen.gone_count, &r);
+	check();
+	pool_runs(&pool, run_seen, &seen);
+	pool_stats(&pool, &st);
+	cr_assert_not(seen.touched_gone, "a run covers a gone frame");
+	cr_assert_eq(seen.free, st.frames_free);
+	cr_assert_eq(seen.in_use + seen.free, st.frames_held);
+	cr_assert_geq(seen.runs, 3, "in use, gone, in use, free: %lu runs",
+		      (unsigned long)seen.runs);
+}

@@ -3,6 +3,7 @@ tree, the commands it shows run, the allocator edit it shows changes the
 policy. Also the memory snapshot (make run SNAPSHOT=1) and --ptdump.
 
 README blocks under test follow a marker `<!-- readme-test: KIND NAME -->`."""
+import json
 import os
 import re
 import shutil
@@ -199,6 +200,21 @@ def snap_lines(result):
             if l.startswith("[el2] snap: ")]
 
 
+HYP_PARTS = {"dtb", "text", "rodata", "data", "el2-tables", "s2-roots",
+             "stack", "frame-db", "boot-pkg", "revoke-reserve"}
+GUEST_USES = {"s1-tables", "heap", "region-pages", "pool-free"}
+
+
+def disjoint(runs):
+    runs = sorted(runs)
+    return all(a[0] + a[1] * 4096 <= b[0] for a, b in zip(runs, runs[1:]))
+
+
+def inside(run, runs):
+    pa, n = run
+    return any(lo <= pa and pa + n * 4096 <= lo + m * 4096 for lo, m in runs)
+
+
 def test_snapshot_matches_the_frame_db(boot, tmp_path):
     r = boot("exo-el2-debug.elf", pkg=pack(tmp_path, SNAP_DTS))
     expect_clean(r)
@@ -217,6 +233,71 @@ def test_snapshot_matches_the_frame_db(boot, tmp_path):
     assert covered == nr, "the frame runs cover the whole DB span"
     assert ["totals", "free", str(free), "hyp", str(hyp), "held",
             str(held)] in snap
+
+
+def test_snapshot_names_every_el2_frame(boot, tmp_path):
+    """EL2's parts (hyp lines) are disjoint, lie in its HYP frames and add
+    up to the DB's HYP count (every guest is gone: no stage-2 tables)."""
+    r = boot("exo-el2-debug.elf", pkg=pack(tmp_path, SNAP_DTS))
+    expect_clean(r)
+    snap = snap_lines(r)
+    _, hyp, held = map(int, TOTALS_RE.search(r.output).groups())
+    parts = [(int(s[1], 16), int(s[2]), s[3]) for s in snap if s[0] == "hyp"]
+    hyp_runs = [(int(s[1], 16), int(s[2])) for s in snap
+                if s[0] == "frames" and s[3] == "HYP"]
+    per_part = {}
+    for pa, n, part in parts:
+        per_part[part] = per_part.get(part, 0) + n
+        assert inside((pa, n), hyp_runs), f"{part} {pa:#x} +{n} not HYP"
+    assert held == 0
+    assert set(per_part) == HYP_PARTS
+    assert sum(per_part.values()) == hyp
+    assert disjoint([(pa, n) for pa, n, _ in parts])
+    assert per_part["revoke-reserve"] == 16
+    assert per_part["dtb"] == 256, "QEMU's DTB: 1 MiB"
+    assert per_part["s2-roots"] == 64 * 2, "64 VMs, 8 KiB roots"
+
+
+def test_snapshot_guest_uses_add_up(boot, tmp_path):
+    """Each guest's frames: EL2's boot-run uses, the guest's own memuse
+    report and its stage-2 tables are disjoint, lie in what EL2 says it
+    held, and add up to it; the report's totals are its runs."""
+    r = boot("exo-el2-debug.elf", pkg=pack(tmp_path, SNAP_DTS))
+    expect_clean(r)
+    snap = snap_lines(r)
+    names = {s[1]: s[2] for s in snap if s[0] == "guest"}
+    assert sorted(names.values()) == ["a", "b"]
+    for vmid, name in names.items():
+        held = [(int(s[2], 16), int(s[3]), s[4]) for s in snap
+                if s[0] == "held" and s[1] == vmid]
+        owned = [(pa, n) for pa, n, rel in held if rel == "owned"]
+        tables = [(pa, n) for pa, n, rel in held if rel == "s2-table"]
+        uses = [(int(s[2], 16), int(s[3]), s[4]) for s in snap
+                if s[0] == "use" and s[1] == vmid]
+        assert {u for _, _, u in uses} == {"image", "dtb", "boot-frames"}
+        mine = [l.split("memuse: ", 1)[1].split()
+                for l in guest_lines(r, name) if l.startswith("memuse: ")]
+        report = [(int(m[0], 16), int(m[1]), m[2]) for m in mine
+                  if m[0] != "total"]
+        total = [m for m in mine if m[0] == "total"]
+        assert len(total) == 1, f"{name}: one totals line"
+        t = dict(zip(total[0][1::2], map(int, total[0][2::2])))
+        for use in GUEST_USES:
+            assert t[use] == sum(n for _, n, u in report if u == use), use
+        assert t["untracked"] == 0
+        assert t["s1-tables"] > 0, f"{name}: libos has stage-1 tables"
+        for pa, n, use in uses + report:
+            assert inside((pa, n), owned), f"{name}: {use} {pa:#x} +{n}"
+        assert disjoint([(pa, n) for pa, n, _ in uses + report] + tables)
+        assert sum(n for _, n, _ in uses + report) + \
+            sum(n for _, n in tables) == sum(n for _, n, _ in held)
+
+
+def test_no_memory_report_unless_asked(boot, tmp_path):
+    r = boot("exo-el2.elf", pkg=pack(tmp_path, SNAP_DTS.replace(
+        " exo,memory-snapshot;", "")))
+    expect_clean(r)
+    assert "memuse:" not in r.output
 
 
 def test_snapshot_guest_runs_match_stage2(boot, tmp_path):
@@ -238,23 +319,54 @@ def test_snapshot_guest_runs_match_stage2(boot, tmp_path):
         assert held[vmid] <= rows[name].frames
 
 
+def png_size(path):
+    """(width, height) of a PNG, after checking its signature and IHDR."""
+    with open(path, "rb") as f:
+        head = f.read(24)
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    assert head[12:16] == b"IHDR"
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24],
+                                                              "big")
+
+
 def test_memmap_draws_the_snapshot(boot, tmp_path):
     r = boot("exo-el2.elf", pkg=pack(tmp_path, SNAP_DTS))
     expect_clean(r)
     log = tmp_path / "console.log"
     log.write_text(r.output)
-    svg = tmp_path / "memory.svg"
+    svg, js = tmp_path / "memory.svg", tmp_path / "memory.json"
     p = subprocess.run([os.path.join(TOP, "tools", "memmap"), "-o", str(svg),
-                        str(log)], capture_output=True, text=True)
+                        "--json", str(js), str(log)],
+                       capture_output=True, text=True)
     assert p.returncode == 0, p.stdout + p.stderr
     text = svg.read_text()
     assert text.startswith("<svg") and text.rstrip().endswith("</svg>")
-    for word in ("FREE", "EL2 (HYP)", "a (vm 1)", "b (vm 2)"):
+    for word in ("FREE", "EL2 (HYP)", "a (vm 1)", "b (vm 2)", "boot-pkg",
+                 "s1-tables"):
         assert word in text
-    # Every guest has its own strip, whoever holds its frames now.
+    # Every guest has its own row, whoever holds its frames now.
     strips = text[text.index("Each guest when it stopped"):]
     for name in ("a", "b"):
-        assert f'text-anchor="end">{name}</text>' in strips
+        assert f'>{name}</text>' in strips
+    s = json.loads(js.read_text())
+    free, hyp, held = map(int, TOTALS_RE.search(r.output).groups())
+    assert s["totals"] == {"free": free, "hyp": hyp, "held": held}
+    assert sum(s["hyp"].values()) == hyp and "unnamed" not in s["hyp"]
+    for name in ("a", "b"):
+        g = s["guests"][name]
+        mine = [l for l in guest_lines(r, name)
+                if l.startswith("memuse: total")][0].split()[2:]
+        t = dict(zip(mine[0::2], map(int, mine[1::2])))
+        assert sum(g["uses"].values()) == g["held"]
+        assert g["rejected"] == 0 and g["reported"]
+        assert g["uses"].get("unreported", 0) == 0
+        for use in GUEST_USES:
+            assert g["uses"].get(use, 0) == t[use], (name, use)
+    png = tmp_path / "memory.png"
+    assert png.exists(), p.stdout
+    w, h = png_size(png)
+    assert 1000 <= w <= 2000 and 400 <= h <= 2000, (w, h)
+    assert png.stat().st_size > 20000, "a picture, not an empty canvas"
 
 
 def test_ptdump_at_exit(boot, tmp_path):
