@@ -255,19 +255,23 @@ SYSTEM_DTS := $(wildcard guests/*.dts tests/target/systems/*.dts)
 SYSTEM_PKGS := $(patsubst %.dts,$(OUT)/systems/%.pkg,$(notdir $(SYSTEM_DTS)))
 images: $(SYSTEM_PKGS)
 
-# build/<dir>/<name>.images.mk, made from the compiled manifest, sets
-# SYSTEM_IMAGES_<name> to the image names it gives (fdtget; names outside
-# mkpkg's [A-Za-z0-9._+-] are dropped). An image no guest directory builds
-# is left out of the package rather than failing the build: EL2 reports it
-# at boot (`no entry '<x>' in the boot package`, docs/manifest.md).
-$(B)/%.images.mk: $(B)/%.dtb
+# build/<dir>/<name>.images.mk sets SYSTEM_IMAGES_<name> to the image names
+# the manifest gives (compiled to a scratch DTB, read with fdtget; names
+# outside mkpkg's [A-Za-z0-9._+-] are dropped). It is made even from a
+# manifest dtc rejects (an empty list): the package's own .dtb rule then
+# reports dtc's error, once. An image no guest directory builds is left out
+# of the package rather than failing the build: EL2 reports it at boot
+# (`no entry '<x>' in the boot package`, docs/manifest.md).
+$(B)/%.images.mk: %.dts
+	@mkdir -p $(@D)
 	@$(if $(Q),echo "  IMAGES  $<")
-	$(Q)for g in $$(fdtget -l $< /guests 2>/dev/null); do \
-		fdtget -ts $< /guests/$$g image 2>/dev/null; echo; \
+	$(Q)dtc -q -I dts -O dtb -o $@.dtb $< 2>/dev/null; \
+	for g in $$(fdtget -l $@.dtb /guests 2>/dev/null); do \
+		fdtget -ts $@.dtb /guests/$$g image 2>/dev/null; echo; \
 	done | tr ' ' '\n' | grep -E '^[A-Za-z0-9._+-]+$$' | sort -u | \
 	{ printf 'SYSTEM_IMAGES_%s :=' '$(notdir $*)'; \
 	  while read -r i; do printf ' %s' "$$i"; done; echo; } > $@.tmp
-	$(Q)mv $@.tmp $@
+	$(Q)rm -f $@.dtb; mv $@.tmp $@
 
 # Which systems' image lists this make reads (generating one compiles its
 # manifest): those of the packages named as goals, or all of them for a goal
