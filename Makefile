@@ -112,7 +112,7 @@ help:
 	@echo "make compile_commands.json   for clangd and other editors"
 	@echo "options: TOOLCHAIN=clang|gcc  V=1 (full commands)  CPU=max|cortex-a72"
 
-run: images
+run: boot-deps
 	$(Q)tools/run --cpu $(CPU) --pkg $(RUN_PKG) $(RUN_FLAGS) $(EL2_IMAGE)
 
 test: all bench-native
@@ -246,21 +246,77 @@ $(foreach d,$(GUEST_DIRS),$(eval $(call GUEST_RULE,$(d))))
 # === end of guests ==========================================================
 
 # === systems: a boot package per manifest ===================================
-# (After the guests: the rule's prerequisites need GUEST_IMAGES defined.)
+# (After the guests: the rules' prerequisites need GUEST_IMAGES defined.)
 # guests/<name>.dts and tests/target/systems/<name>.dts each become
-# $(OUT)/systems/<name>.pkg holding the manifest and every guest image, so a
-# manifest may name any guest. `make run SYSTEM=<name>` boots one.
+# $(OUT)/systems/<name>.pkg holding the manifest and the guest images it
+# names (the `image` of each node under /guests), so a package is rebuilt
+# only when its manifest or one of its own images changes, and a broken
+# guest or manifest stops only the systems that use it.
+# `make run SYSTEM=<name>` boots one.
 SYSTEM ?= default
 SYSTEM_DTS := $(wildcard guests/*.dts tests/target/systems/*.dts)
 SYSTEM_PKGS := $(patsubst %.dts,$(OUT)/systems/%.pkg,$(notdir $(SYSTEM_DTS)))
 images: $(SYSTEM_PKGS)
 
+# build/<dir>/<name>.images.mk sets SYSTEM_IMAGES_<name> to the image names
+# the manifest gives (compiled to a scratch DTB, read with fdtget; names
+# outside mkpkg's [A-Za-z0-9._+-] are dropped). It is made even from a
+# manifest dtc rejects (an empty list): the package's own .dtb rule then
+# reports dtc's error, once. An image no guest directory builds is left out
+# of the package rather than failing the build: EL2 reports it at boot
+# (`no entry '<x>' in the boot package`, docs/manifest.md).
+$(B)/%.images.mk: %.dts
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  IMAGES  $<")
+	$(Q)dtc -q -I dts -O dtb -o $@.dtb $< 2>/dev/null; \
+	for g in $$(fdtget -l $@.dtb /guests 2>/dev/null); do \
+		fdtget -ts $@.dtb /guests/$$g image 2>/dev/null; echo; \
+	done | tr ' ' '\n' | grep -E '^[A-Za-z0-9._+-]+$$' | sort -u | \
+	{ printf 'SYSTEM_IMAGES_%s :=' '$(notdir $*)'; \
+	  while read -r i; do printf ' %s' "$$i"; done; echo; } > $@.tmp
+	$(Q)rm -f $@.dtb; mv $@.tmp $@
+
+# Which systems' image lists this make reads (generating one compiles its
+# manifest): those of the packages named as goals, or all of them for a goal
+# that may pack every system (all, images, test, ...). run and debug read
+# none: they build through a second make for $(SYSTEM)'s package alone.
+PACKLESS_GOALS := run debug help clean compile_commands.json host-test \
+	manifests guests $(B)/%
+ifeq ($(MAKECMDGOALS),)
+SYSTEMS_READ := $(SYSTEM_DTS)
+else ifneq ($(filter-out $(PACKLESS_GOALS),$(MAKECMDGOALS)),)
+SYSTEMS_READ := $(SYSTEM_DTS)
+else
+SYSTEMS_READ := $(filter $(patsubst %.pkg,\%/%.dts,$(notdir $(filter \
+	$(OUT)/systems/%.pkg $(OUT)/snapshot/%.pkg,$(MAKECMDGOALS)))),$(SYSTEM_DTS))
+endif
+-include $(patsubst %.dts,$(B)/%.images.mk,$(SYSTEMS_READ))
+
+# $(1) = system name: its package's guest images.
+system_images = $(filter $(GUEST_IMAGES),$(addprefix $(OUT)/guests/,\
+	$(SYSTEM_IMAGES_$(1))))
+
+# $(1) = manifest source, $(2) = system name. Host-side checks of the
+# manifest go in the recipe, before mkpkg.
 define SYSTEM_RULE
-$(OUT)/systems/$(basename $(notdir $(1))).pkg: $(B)/$(basename $(1)).dtb \
-		$(GUEST_IMAGES) tools/mkpkg
-	$$(call mkpkg,$$@,$$<,$$(GUEST_IMAGES))
+$(OUT)/systems/$(2).pkg: $(B)/$(basename $(1)).dtb \
+		$(call system_images,$(2)) tools/mkpkg
+	$$(call mkpkg,$$@,$$<,$$(call system_images,$(2)))
 endef
-$(foreach f,$(SYSTEM_DTS),$(eval $(call SYSTEM_RULE,$(f))))
+$(foreach f,$(SYSTEM_DTS),$(eval $(call SYSTEM_RULE,$(f),$(basename $(notdir $(f))))))
+
+# make run / make debug: a second make builds only what booting $(SYSTEM)
+# needs (the release EL2, its manifest, images and package), with one job
+# per core unless the user chose -j. It waits for any other goal given
+# (`make images run`), so two makes never build one file at once.
+BOOT_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+BOOT_GOALS = $(EL2_IMAGE) $(if $(SYSTEM_SRC),$(if $(filter run,$(MAKECMDGOALS)),\
+	$(RUN_PKG)) $(if $(filter debug,$(MAKECMDGOALS)),$(OUT)/systems/$(SYSTEM).pkg))
+.PHONY: boot-deps
+boot-deps: $(filter-out run debug,$(MAKECMDGOALS))
+	$(Q)$(MAKE) --no-print-directory $(if $(Q),-s) \
+		$(if $(filter -j%,$(MAKEFLAGS)),,-j$(BOOT_JOBS)) \
+		$(BOOT_GOALS)
 # === end of systems =========================================================
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
@@ -412,7 +468,6 @@ SNAP_DIR := $(B)/snapshot
 ifeq ($(SNAPSHOT),1)
 RUN_PKG = $(OUT)/snapshot/$(SYSTEM).pkg
 RUN_FLAGS = --memmap $(B)/memory.svg --system $(B)/$(basename $(SYSTEM_SRC)).dtb
-run: $(OUT)/snapshot/$(SYSTEM).pkg
 else
 RUN_PKG = $(OUT)/systems/$(SYSTEM).pkg
 RUN_FLAGS = --system $(B)/$(basename $(SYSTEM_SRC)).dtb
@@ -429,8 +484,9 @@ $(SNAP_DIR)/%.dtb: $(SNAP_DIR)/%.dts
 	@$(if $(Q),echo "  DTC     $@")
 	$(Q)dtc -i . -I dts -O dtb -o $@ $<
 
-$(OUT)/snapshot/%.pkg: $(SNAP_DIR)/%.dtb $(GUEST_IMAGES) tools/mkpkg
-	$(call mkpkg,$@,$<,$(GUEST_IMAGES))
+$(OUT)/snapshot/$(SYSTEM).pkg: $(SNAP_DIR)/$(SYSTEM).dtb \
+		$(call system_images,$(SYSTEM)) tools/mkpkg
+	$(call mkpkg,$@,$<,$(call system_images,$(SYSTEM)))
 
 # `make debug`: QEMU halted at the first instruction with a GDB stub on
 # GDB_PORT (0: any free port); tools/run writes a gdb script with EL2's
@@ -440,7 +496,7 @@ $(OUT)/snapshot/%.pkg: $(SNAP_DIR)/%.dtb $(GUEST_IMAGES) tools/mkpkg
 GDB_PORT ?= 1234
 GUEST ?=
 .PHONY: debug
-debug: images
+debug: boot-deps
 	$(Q)tools/run --cpu $(CPU) --pkg $(OUT)/systems/$(SYSTEM).pkg \
 		--system $(B)/$(basename $(SYSTEM_SRC)).dtb --gdb $(GDB_PORT) \
 		$(if $(GUEST),--guest $(GUEST)) $(EL2_IMAGE)
