@@ -343,8 +343,6 @@ BENCH_NATIVE := $(BENCH_DIR)/heapbench-exo $(BENCH_DIR)/tablebench \
 
 # The bench guest (guests/bench/) also links the libos heap policies.
 $(OUT)/guests/bench.elf: $(call el1_obj,$(wildcard libos/heap/*.c))
-# (SYSTEM_RULE's prerequisites miss the guest images: repack on change.)
-$(OUT)/systems/bench.pkg: $(OUT)/guests/bench.elf
 
 .PHONY: bench bench-native
 bench-native: $(BENCH_NATIVE)
