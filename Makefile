@@ -509,3 +509,13 @@ compile_commands.json:
 		tools/compdb --dir $(CURDIR) > $@.tmp && mv $@.tmp $@
 	@echo "exo: wrote $@ ($$(grep -c '"file"' $@) entries)"
 # === end of usability =======================================================
+
+# === mutants: planted bugs the suite must catch (docs/testing.md) ==========
+# `make mutants` plants each bug of tests/mutants/mutants.txt in a scratch
+# copy of the tree (build/mutants/tree), runs the fast part of the suite
+# and reports which were caught (minutes each; not part of make test, which
+# only checks that every mutant still applies). MUTANTS="a b" picks some.
+.PHONY: mutants
+mutants:
+	$(Q)tools/mutants $(MUTANTS)
+# === end of mutants =========================================================
