@@ -63,11 +63,46 @@ static const char *manifest_string(const char *val, int len, size_t max)
 	return NULL;
 }
 
-static const char *manifest_u32(const char *val, int len, uint32_t min,
-				uint32_t max, uint32_t *out)
+/* A value that reads as one NUL-terminated string of printable characters,
+ * like quota-frames = "256" where <256> was meant: dtc stores the bytes
+ * "256\0", which are also the cell 0x32353600. Such a cell is >= 0x20202000
+ * (538,976,256): more than any u32 property means (a quota that large is
+ * over 2 TiB), so a 4-byte string is refused as a string, never read as a
+ * number. */
+static bool manifest_is_string(const char *val, int len)
+{
+	if (len < 2 || val[len - 1] != '\0')
+		return false;
+	for (int i = 0; i < len - 1; i++)
+		if (val[i] < ' ' || val[i] > '~')
+			return false;
+	return true;
+}
+
+static const char *manifest_string_hint(struct manifest_guest *g,
+					const char *val)
+{
+	const char *p = val;
+
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (p != val && !*p)
+		fmt_snprintf(g->why, sizeof(g->why),
+			     "is the string \"%s\": write <%s>", val, val);
+	else
+		fmt_snprintf(g->why, sizeof(g->why), "is the string \"%s\": "
+			     "write a number, like <64>", val);
+	return g->why;
+}
+
+static const char *manifest_u32(struct manifest_guest *g, const char *val,
+				int len, uint32_t min, uint32_t max,
+				uint32_t *out)
 {
 	fdt32_t raw;
 
+	if (manifest_is_string(val, len))
+		return manifest_string_hint(g, val);
 	if (len != (int)sizeof(raw))
 		return "must be one 32-bit cell, like <64>";
 	memcpy(&raw, val, sizeof(raw));
@@ -92,13 +127,13 @@ static const char *prop_image(struct manifest_guest *g, const char *val,
 static const char *prop_quota(struct manifest_guest *g, const char *val,
 			      int len)
 {
-	return manifest_u32(val, len, 1, UINT32_MAX, &g->quota_frames);
+	return manifest_u32(g, val, len, 1, UINT32_MAX, &g->quota_frames);
 }
 
 static const char *prop_boot_frames(struct manifest_guest *g, const char *val,
 				    int len)
 {
-	return manifest_u32(val, len, 1, UINT32_MAX, &g->boot_frames);
+	return manifest_u32(g, val, len, 1, UINT32_MAX, &g->boot_frames);
 }
 
 static const char *prop_heap_policy(struct manifest_guest *g, const char *val,
@@ -214,7 +249,9 @@ static const char *prop_fault_inject(struct manifest_guest *g,
 static const char *prop_timeslice(struct manifest_guest *g, const char *val,
 				  int len)
 {
-	if (manifest_u32(val, len, MANIFEST_MIN_TIMESLICE_US,
+	if (manifest_is_string(val, len))
+		return manifest_string_hint(g, val);
+	if (manifest_u32(g, val, len, MANIFEST_MIN_TIMESLICE_US,
 			 MANIFEST_MAX_TIMESLICE_US, &g->timeslice_us))
 		return "must be one cell of 100 to 1000000 (microseconds)";
 	return NULL;
@@ -223,13 +260,13 @@ static const char *prop_timeslice(struct manifest_guest *g, const char *val,
 static const char *prop_violation_limit(struct manifest_guest *g,
 					const char *val, int len)
 {
-	return manifest_u32(val, len, 1, UINT32_MAX, &g->violation_limit);
+	return manifest_u32(g, val, len, 1, UINT32_MAX, &g->violation_limit);
 }
 
 static const char *prop_cpu_limit(struct manifest_guest *g, const char *val,
 				  int len)
 {
-	return manifest_u32(val, len, 0, UINT32_MAX, &g->cpu_limit_ms);
+	return manifest_u32(g, val, len, 0, UINT32_MAX, &g->cpu_limit_ms);
 }
 
 static const char *prop_granule(struct manifest_guest *g, const char *val,

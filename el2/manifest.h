@@ -24,6 +24,7 @@
 #define MANIFEST_MAX_ARGS 32
 #define MANIFEST_ARGS_MAX_BYTES 1024
 #define MANIFEST_ERR_SIZE 192
+#define MANIFEST_WHY_SIZE 128
 
 #define MANIFEST_DEFAULT_BOOT_FRAMES 64
 #define MANIFEST_DEFAULT_HEAP_POLICY "tlsf"
@@ -55,6 +56,7 @@ struct manifest_guest {
 	char name[MANIFEST_NAME_MAX + 1];
 	enum manifest_status status;
 	char error[MANIFEST_ERR_SIZE];  /* "guest 'x': property 'y': ..." */
+	char why[MANIFEST_WHY_SIZE];    /* a property error quoting its value */
 	int node;                   /* its node in the manifest DTB */
 
 	/* Strings point into the manifest DTB, which must stay in place. */
