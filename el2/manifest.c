@@ -7,7 +7,10 @@
  * silently fall back to a default. Read-only libfdt calls only (the arm64
  * library's write functions use SIMD registers, which EL2 never touches).
  */
+#include <el2/frames.h>
+#include <el2/guest_dt.h>
 #include <el2/manifest.h>
+#include <exo/hvc.h>
 #include <lib/fmt.h>
 #include <libfdt.h>
 #include <stdarg.h>
@@ -603,13 +606,48 @@ static void manifest_bind_one(struct manifest_guest *g,
 				    why);
 		return;
 	}
-	need = elf_frames(&g->elf) + g->boot_frames;
+	need = manifest_boot_run_frames(g) + manifest_boot_s2_tables(g);
 	if (need > g->quota_frames)
 		manifest_guest_fail(g, g->name, "quota-frames",
 				    "%u frames cannot hold the image (%lu) and "
-				    "boot-frames (%u)", g->quota_frames,
+				    "boot-frames (%u): EL2 needs %lu (with the "
+				    "guest DTB, granule rounding and stage-2 "
+				    "tables)", g->quota_frames,
 				    (unsigned long)elf_frames(&g->elf),
-				    g->boot_frames);
+				    g->boot_frames, (unsigned long)need);
+}
+
+/* log2 of the guest's stage-1 granule in frames (0, 2 or 4). */
+unsigned manifest_granule_frames_log2(const struct manifest_guest *g)
+{
+	unsigned log2 = 0;
+
+	while ((UINT64_C(1) << (log2 + FRAMES_SHIFT)) < g->granule_bytes)
+		log2++;
+	return log2;
+}
+
+/* Rounded up to whole granules: the guest maps its boot run with its own
+ * stage-1 granule, and must never map a frame it does not hold. */
+uint64_t manifest_boot_run_frames(const struct manifest_guest *g)
+{
+	uint64_t count = elf_frames(&g->elf) + GUEST_DT_FRAMES +
+			 g->boot_frames;
+	uint64_t mask = (UINT64_C(1) << manifest_granule_frames_log2(g)) - 1;
+
+	return (count + mask) & ~mask;
+}
+
+/* The fewest stage-2 table pages the boot run costs wherever it lands:
+ * the pages kept in hand, a table per 1 GiB, and a last-level table for a
+ * part that is no whole 2 MiB block. */
+uint64_t manifest_boot_s2_tables(const struct manifest_guest *g)
+{
+	uint64_t run = manifest_boot_run_frames(g);
+
+	return EXO_S2_TABLE_RESERVE +
+	       (run + EXO_S2_L2_TABLE_FRAMES - 1) / EXO_S2_L2_TABLE_FRAMES +
+	       (run % EXO_S2_L3_TABLE_FRAMES != 0);
 }
 
 unsigned manifest_bind_images(struct manifest *m, const struct bootpkg *pkg)

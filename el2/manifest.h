@@ -109,6 +109,14 @@ int manifest_parse(const void *fdt, size_t size, uint64_t ram_frames,
  * Returns the number of guests still valid. */
 unsigned manifest_bind_images(struct manifest *m, const struct bootpkg *pkg);
 
+/* For a bound guest: the frames EL2 gives it at boot in one run (image,
+ * guest DTB, boot-frames, rounded up to its stage-1 granule), that
+ * granule in frames (log2), and the fewest stage-2 table pages the run
+ * costs. manifest_bind_images checks the sum fits the quota. */
+uint64_t manifest_boot_run_frames(const struct manifest_guest *g);
+unsigned manifest_granule_frames_log2(const struct manifest_guest *g);
+uint64_t manifest_boot_s2_tables(const struct manifest_guest *g);
+
 /* Valid guests. */
 unsigned manifest_nr_ok(const struct manifest *m);
 

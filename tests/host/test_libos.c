@@ -26,7 +26,8 @@ static void capture(const char *s, size_t n)
 
 static int start(const char *policy, int argc, char **argv)
 {
-	struct libos_config cfg = {"t", policy, argc, argv};
+	struct libos_config cfg = { .name = "t", .heap_policy = policy,
+				    .argc = argc, .argv = argv };
 
 	fake_el2_reset(2048);
 	out_len = 0;

@@ -645,7 +645,9 @@ Test(manifest, bind_bad_elf_and_tight_quota)
 	cr_assert_eq(manifest_bind_images(&m, &pkg), 1);
 	cr_assert_str_eq(guest("hello")->error,
 			 "guest 'hello': property 'quota-frames': 256 frames "
-			 "cannot hold the image (2) and boot-frames (255)");
+			 "cannot hold the image (2) and boot-frames (255): EL2 "
+			 "needs 263 (with the guest DTB, granule rounding and "
+			 "stage-2 tables)");
 }
 
 Test(manifest, share_with_names_other_guests)
