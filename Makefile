@@ -242,6 +242,26 @@ endef
 $(foreach d,$(GUEST_DIRS),$(eval $(call GUEST_RULE,$(d))))
 # === end of guests ==========================================================
 
+# === manifest check: before QEMU, at packing (docs/manifest.md) ============
+# build/host/exo-mancheck (tools/mancheck.c) reads a packed package with
+# EL2's parser and libos's policy list and start-up estimate, and prints
+# each error naming the .dts. $(call check_manifest,<pkg>,<dts>) is one
+# command of a packing recipe: it removes the package and fails the build
+# when the manifest would fail at boot; a manifest whose root has
+# `exo,expect-errors;` (a test system broken on purpose: EL2 must report it
+# at boot) gets warnings only.
+MANCHECK := $(B)/host/exo-mancheck
+MANCHECK_SRCS := tools/mancheck.c el2/manifest.c el2/elf.c el2/bootpkg.c \
+	lib/fmt.c $(wildcard libos/heap/*.c) libos/pool/pool.c \
+	libos/mm/boot_need.c libos/mmu/granule.c libos/startup.c
+
+$(MANCHECK): $(patsubst %,$(B)/host/%.o,$(MANCHECK_SRCS))
+	@$(if $(Q),echo "  HOSTLD  $@")
+	$(Q)$(HOST_CC) $(HOST_SAN) -o $@ $^ -lfdt
+
+check_manifest = $(MANCHECK) --dts $(2) $(1) || { rm -f $(1); exit 1; }
+# === end of manifest check ==================================================
+
 # === systems: a boot package per manifest ===================================
 # (After the guests: the rule's prerequisites need GUEST_IMAGES defined.)
 # guests/<name>.dts and tests/target/systems/<name>.dts each become
@@ -254,8 +274,9 @@ images: $(SYSTEM_PKGS)
 
 define SYSTEM_RULE
 $(OUT)/systems/$(basename $(notdir $(1))).pkg: $(B)/$(basename $(1)).dtb \
-		$(GUEST_IMAGES) tools/mkpkg
+		$(GUEST_IMAGES) tools/mkpkg $(MANCHECK)
 	$$(call mkpkg,$$@,$$<,$$(GUEST_IMAGES))
+	$$(Q)$$(call check_manifest,$$@,$(1))
 endef
 $(foreach f,$(SYSTEM_DTS),$(eval $(call SYSTEM_RULE,$(f))))
 # === end of systems =========================================================

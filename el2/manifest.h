@@ -18,6 +18,9 @@
 #define MANIFEST_COMPATIBLE "exo,system"
 /* Root property: print the memory snapshot (el2/snapshot.h). */
 #define MANIFEST_MEMORY_SNAPSHOT "exo,memory-snapshot"
+/* Root property EL2 ignores: the manifest is broken on purpose (a test of
+ * EL2's errors), so the host checker (tools/mancheck.c) only warns. */
+#define MANIFEST_EXPECT_ERRORS "exo,expect-errors"
 #define MANIFEST_MAX_GUESTS 63      /* VMIDs 1..63; 0 is nobody's */
 #define MANIFEST_NAME_MAX 15
 #define MANIFEST_STR_MAX 63         /* heap-policy */
