@@ -276,6 +276,13 @@ def test_boot_frames_not_below_quota(boot, tmp_path, boot_frames):
                        "in quota-frames (512)")
 
 
+def test_string_where_a_number_belongs(boot, tmp_path):
+    # "256\0" is also the cell 0x32353600: EL2 refuses it as a string.
+    pkg = system(tmp_path, with_bad(bad_guest(quota_frames='"256"')))
+    expect_guest_error(boot(KERNEL, pkg=pkg), "quota-frames",
+                       'is the string "256": write <256>')
+
+
 def test_quota_too_small_for_the_image(boot, tmp_path):
     # Passes the parse (boot-frames < quota), refused when the image is bound.
     pkg = system(tmp_path, with_bad(bad_guest(quota_frames="<40>",
