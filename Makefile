@@ -438,8 +438,9 @@ $(SNAP_DIR)/%.dtb: $(SNAP_DIR)/%.dts
 	@$(if $(Q),echo "  DTC     $@")
 	$(Q)dtc -i . -I dts -O dtb -o $@ $<
 
-$(OUT)/snapshot/%.pkg: $(SNAP_DIR)/%.dtb $(GUEST_IMAGES) tools/mkpkg
+$(OUT)/snapshot/%.pkg: $(SNAP_DIR)/%.dtb $(GUEST_IMAGES) tools/mkpkg $(MANCHECK)
 	$(call mkpkg,$@,$<,$(GUEST_IMAGES))
+	$(Q)$(call check_manifest,$@,$(firstword $(filter %/$*.dts,$(SYSTEM_DTS))))
 
 # `make debug`: QEMU halted at the first instruction with a GDB stub on
 # GDB_PORT; tools/run prints the gdb-multiarch command that attaches with
