@@ -5,8 +5,10 @@
  * the tables and chooses the registers. el1/start.S then relocates the
  * image for its virtual address, turns the MMU on and jumps there.
  * el1_mmu_switched, the first thing at the high VA, lets libos finish and
- * routes instruction and data aborts to libos's fault handler. No memory
- * policy here: granule, layout and fault meaning are libos's.
+ * routes instruction and data aborts to libos's fault handler. It also
+ * says how large the image is as EL2 loads it (el1_image_span), for
+ * libos's start-up check. No memory policy here: granule, layout and
+ * fault meaning are libos's.
  */
 #include <arch/esr.h>
 #include <el1/el1.h>

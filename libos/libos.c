@@ -253,9 +253,9 @@ static const char *policy_of(const struct libos_config *cfg)
 }
 
 /* The estimate and EL2's view; false when there is nothing to check. */
-static bool startup_need(const struct libos_config *cfg,
-			 struct libos_startup_need *need,
-			 struct libos_vm_info *vm)
+static bool startup_estimate(const struct libos_config *cfg,
+			     struct libos_startup_need *need,
+			     struct libos_vm_info *vm)
 {
 	struct libos_startup_params p = {
 		.granule = cfg->granule, .argc = cfg->argc, .argv = cfg->argv,
@@ -282,7 +282,7 @@ bool libos_startup_report(const struct libos_config *cfg)
 	struct libos_vm_info vm;
 	enum pgtable_granule granule;
 
-	if (!startup_need(cfg, &need, &vm) ||
+	if (!startup_estimate(cfg, &need, &vm) ||
 	    libos_mm_granule(cfg->granule, &granule))
 		return false;
 	if (vm.quota >= need.total &&
@@ -299,7 +299,7 @@ static int startup_check(const struct libos_config *cfg)
 	struct libos_startup_need need;
 	struct libos_vm_info vm;
 
-	if (!startup_need(cfg, &need, &vm) || vm.charged > vm.quota ||
+	if (!startup_estimate(cfg, &need, &vm) || vm.charged > vm.quota ||
 	    vm.quota - vm.charged >= need.heap)
 		return LIBOS_OK;
 	startup_print(&need, &vm);
