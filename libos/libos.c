@@ -285,7 +285,10 @@ bool libos_startup_report(const struct libos_config *cfg)
 	if (!startup_estimate(cfg, &need, &vm) ||
 	    libos_mm_granule(cfg->granule, &granule))
 		return false;
-	if (vm.quota >= need.total &&
+	/* Short of quota: the next table batch cannot come. Any other
+	 * failure (a granule the CPU lacks, EL2 out of memory) keeps its
+	 * own message. */
+	if (vm.charged > vm.quota ||
 	    vm.quota - vm.charged >= libos_mm_table_frames(granule, 1))
 		return false;
 	startup_print(&need, &vm);

@@ -56,8 +56,8 @@ enum libos_error {
 int libos_init(const struct libos_config *cfg);
 /*
  * When start-up failed (el1 could not turn the MMU on): if the quota is
- * what fell short (below the estimate, or too little left for one more
- * table batch), prints the start-up line above and returns true.
+ * what fell short (too little left for one more batch of table pages),
+ * prints the start-up line above and returns true.
  */
 bool libos_startup_report(const struct libos_config *cfg);
 /* When main has returned: prints the stats if --stats was given,
