@@ -459,7 +459,7 @@ debug: images
 .PHONY: compile_commands.json
 compile_commands.json:
 	$(Q)$(MAKE) --no-print-directory -n -B V=1 TOOLCHAIN=$(TOOLCHAIN) \
-		$(EL2_IMAGE) $(EL2_TEST_IMAGE) $(GUEST_IMAGES) $(HOST_TESTS) 2>/dev/null | \
+		$(EL2_IMAGE) $(EL2_TEST_IMAGE) $(GUEST_IMAGES) $(HOST_TESTS) $(MANCHECK) 2>/dev/null | \
 		tools/compdb --dir $(CURDIR) > $@.tmp && mv $@.tmp $@
 	@echo "exo: wrote $@ ($$(grep -c '"file"' $@) entries)"
 # === end of usability =======================================================
