@@ -245,6 +245,26 @@ endef
 $(foreach d,$(GUEST_DIRS),$(eval $(call GUEST_RULE,$(d))))
 # === end of guests ==========================================================
 
+# === manifest check: before QEMU, at packing (docs/manifest.md) ============
+# build/host/exo-mancheck (tools/mancheck.c) reads a packed package with
+# EL2's parser and libos's policy list and start-up estimate, and prints
+# each error naming the .dts. $(call check_manifest,<pkg>,<dts>) is one
+# command of a packing recipe: it removes the package and fails the build
+# when the manifest would fail at boot; a manifest whose root has
+# `exo,expect-errors;` (a test system broken on purpose: EL2 must report it
+# at boot) gets warnings only.
+MANCHECK := $(B)/host/exo-mancheck
+MANCHECK_SRCS := tools/mancheck.c el2/manifest.c el2/elf.c el2/bootpkg.c \
+	lib/fmt.c $(wildcard libos/heap/*.c) libos/pool/pool.c \
+	libos/mm/boot_need.c libos/mmu/granule.c libos/startup.c
+
+$(MANCHECK): $(patsubst %,$(B)/host/%.o,$(MANCHECK_SRCS))
+	@$(if $(Q),echo "  HOSTLD  $@")
+	$(Q)$(HOST_CC) $(HOST_SAN) -o $@ $^ -lfdt
+
+check_manifest = $(MANCHECK) --dts $(2) $(1) || { rm -f $(1); exit 1; }
+# === end of manifest check ==================================================
+
 # === systems: a boot package per manifest ===================================
 # (After the guests: the rules' prerequisites need GUEST_IMAGES defined.)
 # guests/<name>.dts and tests/target/systems/<name>.dts each become
@@ -296,12 +316,13 @@ endif
 system_images = $(filter $(GUEST_IMAGES),$(addprefix $(OUT)/guests/,\
 	$(SYSTEM_IMAGES_$(1))))
 
-# $(1) = manifest source, $(2) = system name. Host-side checks of the
-# manifest go in the recipe, before mkpkg.
+# $(1) = manifest source, $(2) = system name. The host-side manifest check
+# reads the package just packed (it needs the images' sizes).
 define SYSTEM_RULE
 $(OUT)/systems/$(2).pkg: $(B)/$(basename $(1)).dtb \
-		$(call system_images,$(2)) tools/mkpkg
+		$(call system_images,$(2)) tools/mkpkg $(MANCHECK)
 	$$(call mkpkg,$$@,$$<,$$(call system_images,$(2)))
+	$$(Q)$$(call check_manifest,$$@,$(1))
 endef
 $(foreach f,$(SYSTEM_DTS),$(eval $(call SYSTEM_RULE,$(f),$(basename $(notdir $(f))))))
 
@@ -483,8 +504,9 @@ $(SNAP_DIR)/%.dtb: $(SNAP_DIR)/%.dts
 	$(Q)dtc -i . -I dts -O dtb -o $@ $<
 
 $(OUT)/snapshot/$(SYSTEM).pkg: $(SNAP_DIR)/$(SYSTEM).dtb \
-		$(call system_images,$(SYSTEM)) tools/mkpkg
+		$(call system_images,$(SYSTEM)) tools/mkpkg $(MANCHECK)
 	$(call mkpkg,$@,$<,$(call system_images,$(SYSTEM)))
+	$(Q)$(call check_manifest,$@,$(SYSTEM_SRC))
 
 # `make debug`: QEMU halted at the first instruction with a GDB stub on
 # GDB_PORT (0: any free port); tools/run writes a gdb script with EL2's
@@ -505,7 +527,7 @@ debug: boot-deps
 .PHONY: compile_commands.json
 compile_commands.json:
 	$(Q)$(MAKE) --no-print-directory -n -B V=1 TOOLCHAIN=$(TOOLCHAIN) \
-		$(EL2_IMAGE) $(EL2_TEST_IMAGE) $(GUEST_IMAGES) $(HOST_TESTS) 2>/dev/null | \
+		$(EL2_IMAGE) $(EL2_TEST_IMAGE) $(GUEST_IMAGES) $(HOST_TESTS) $(MANCHECK) 2>/dev/null | \
 		tools/compdb --dir $(CURDIR) > $@.tmp && mv $@.tmp $@
 	@echo "exo: wrote $@ ($$(grep -c '"file"' $@) entries)"
 # === end of usability =======================================================

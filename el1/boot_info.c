@@ -159,3 +159,19 @@ const char *el1_parse_dtb(const void *dtb, struct el1_boot_info *info)
 	err = parse_memory(dtb, info);
 	return err ? err : parse_chosen(dtb, info);
 }
+
+struct libos_config el1_libos_config(const struct el1_boot_info *info,
+				     uint64_t image_bytes)
+{
+	uint64_t boot_bytes = 0;
+
+	for (unsigned i = 0; i < info->mem_count; i++)
+		boot_bytes += info->mem[i].size;
+	return (struct libos_config){
+		.name = info->name, .heap_policy = info->heap_policy,
+		.argc = info->argc, .argv = info->argv,
+		.granule = info->granule, .image_bytes = image_bytes,
+		.boot_run_frames = boot_bytes / POOL_FRAME_SIZE,
+		.memory_report = info->memory_report,
+	};
+}

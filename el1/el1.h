@@ -8,6 +8,7 @@
 
 #include <el1/trap.h>
 #include <stdbool.h>
+#include <libos/libos.h>
 #include <stdint.h>
 
 #define EL1_MEM_RANGES_MAX 16	/* /memory reg entries kept */
@@ -35,6 +36,16 @@ struct el1_boot_info {
 	int argc;		/* 1 + the exo,args entries */
 	char **argv;		/* argv[argc] == NULL */
 };
+
+/* The image's span as EL2 loads it: its ELF segments, page-rounded (the
+ * boot stack ends them; __image_end's 64 KiB alignment is not loaded). */
+uint64_t el1_image_span(void);
+
+/* The libos configuration the DTB and the image give (start-up needs
+ * included): for libos_init, and for libos_startup_report when the MMU
+ * cannot be turned on. image_bytes: el1_image_span(). */
+struct libos_config el1_libos_config(const struct el1_boot_info *info,
+				     uint64_t image_bytes);
 
 /* Valid from the start of main(). */
 const struct el1_boot_info *el1_boot_info(void);

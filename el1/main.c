@@ -52,9 +52,7 @@ _Noreturn void el1_main(const void *dtb_pa)
 	boot_info.image_pa = el1_image_pa;
 	boot_info.image_start = (uint64_t)(uintptr_t)__image_start;
 	boot_info.image_end = (uint64_t)(uintptr_t)__image_end;
-	os = (struct libos_config){ boot_info.name, boot_info.heap_policy,
-				    boot_info.argc, boot_info.argv,
-				    boot_info.memory_report };
+	os = el1_libos_config(&boot_info, el1_image_span());
 	if (libos_init(&os) != LIBOS_OK)
 		exo_exit(EL1_EXIT_LIBOS);
 	el1_events_init();

@@ -5,8 +5,10 @@
  * the tables and chooses the registers. el1/start.S then relocates the
  * image for its virtual address, turns the MMU on and jumps there.
  * el1_mmu_switched, the first thing at the high VA, lets libos finish and
- * routes instruction and data aborts to libos's fault handler. No memory
- * policy here: granule, layout and fault meaning are libos's.
+ * routes instruction and data aborts to libos's fault handler. It also
+ * says how large the image is as EL2 loads it (el1_image_span), for
+ * libos's start-up check. No memory policy here: granule, layout and
+ * fault meaning are libos's.
  */
 #include <arch/esr.h>
 #include <el1/el1.h>
@@ -16,7 +18,7 @@
 #include <libos/mm/mm.h>
 
 extern char __image_start[], __user_start[], __text_end[], __rodata_end[], __relro_end[],
-	__stack_guard[], __stack_bottom[], __image_end[];
+	__stack_guard[], __stack_bottom[], __stack_top[], __image_end[];
 
 /* Read by el1/start.S (adrp), passed to libos_arch_mmu_on. */
 struct libos_mmu_regs el1_mmu_regs;
@@ -29,6 +31,13 @@ static struct libos_mm_boot_params params;
 static uint64_t offset_of(const char *sym)
 {
 	return (uint64_t)(sym - __image_start);
+}
+
+uint64_t el1_image_span(void)
+{
+	uint64_t frame = POOL_FRAME_SIZE;
+
+	return (offset_of(__stack_top) + frame - 1) & ~(frame - 1);
 }
 
 /* Returns the virtual address of image offset 0, or exits. */
@@ -64,6 +73,12 @@ uint64_t el1_mmu_prepare(const void *dtb)
 	}
 	err = libos_mm_boot(&params, &el1_mmu_regs, &image_va);
 	if (err) {
+		struct libos_config os = el1_libos_config(&early,
+							  el1_image_span());
+
+		/* Short of quota: say what start-up needs, not which table. */
+		if (libos_startup_report(&os))
+			exo_exit(EL1_EXIT_MMU);
 		kprintf("el1: cannot turn the MMU on (granule %s): %s\n",
 			early.granule ? early.granule : "4k", err);
 		exo_exit(EL1_EXIT_MMU);

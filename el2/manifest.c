@@ -7,7 +7,10 @@
  * silently fall back to a default. Read-only libfdt calls only (the arm64
  * library's write functions use SIMD registers, which EL2 never touches).
  */
+#include <el2/frames.h>
+#include <el2/guest_dt.h>
 #include <el2/manifest.h>
+#include <exo/hvc.h>
 #include <lib/fmt.h>
 #include <libfdt.h>
 #include <stdarg.h>
@@ -63,11 +66,46 @@ static const char *manifest_string(const char *val, int len, size_t max)
 	return NULL;
 }
 
-static const char *manifest_u32(const char *val, int len, uint32_t min,
-				uint32_t max, uint32_t *out)
+/* A value that reads as one NUL-terminated string of printable characters,
+ * like quota-frames = "256" where <256> was meant: dtc stores the bytes
+ * "256\0", which are also the cell 0x32353600. Such a cell is >= 0x20202000
+ * (538,976,256): more than any u32 property means (a quota that large is
+ * over 2 TiB), so a 4-byte string is refused as a string, never read as a
+ * number. */
+static bool manifest_is_string(const char *val, int len)
+{
+	if (len < 2 || val[len - 1] != '\0')
+		return false;
+	for (int i = 0; i < len - 1; i++)
+		if (val[i] < ' ' || val[i] > '~')
+			return false;
+	return true;
+}
+
+static const char *manifest_string_hint(struct manifest_guest *g,
+					const char *val)
+{
+	const char *p = val;
+
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (p != val && !*p)
+		fmt_snprintf(g->why, sizeof(g->why),
+			     "is the string \"%s\": write <%s>", val, val);
+	else
+		fmt_snprintf(g->why, sizeof(g->why), "is the string \"%s\": "
+			     "write a number, like <64>", val);
+	return g->why;
+}
+
+static const char *manifest_u32(struct manifest_guest *g, const char *val,
+				int len, uint32_t min, uint32_t max,
+				uint32_t *out)
 {
 	fdt32_t raw;
 
+	if (manifest_is_string(val, len))
+		return manifest_string_hint(g, val);
 	if (len != (int)sizeof(raw))
 		return "must be one 32-bit cell, like <64>";
 	memcpy(&raw, val, sizeof(raw));
@@ -92,13 +130,13 @@ static const char *prop_image(struct manifest_guest *g, const char *val,
 static const char *prop_quota(struct manifest_guest *g, const char *val,
 			      int len)
 {
-	return manifest_u32(val, len, 1, UINT32_MAX, &g->quota_frames);
+	return manifest_u32(g, val, len, 1, UINT32_MAX, &g->quota_frames);
 }
 
 static const char *prop_boot_frames(struct manifest_guest *g, const char *val,
 				    int len)
 {
-	return manifest_u32(val, len, 1, UINT32_MAX, &g->boot_frames);
+	return manifest_u32(g, val, len, 1, UINT32_MAX, &g->boot_frames);
 }
 
 static const char *prop_heap_policy(struct manifest_guest *g, const char *val,
@@ -214,7 +252,9 @@ static const char *prop_fault_inject(struct manifest_guest *g,
 static const char *prop_timeslice(struct manifest_guest *g, const char *val,
 				  int len)
 {
-	if (manifest_u32(val, len, MANIFEST_MIN_TIMESLICE_US,
+	if (manifest_is_string(val, len))
+		return manifest_string_hint(g, val);
+	if (manifest_u32(g, val, len, MANIFEST_MIN_TIMESLICE_US,
 			 MANIFEST_MAX_TIMESLICE_US, &g->timeslice_us))
 		return "must be one cell of 100 to 1000000 (microseconds)";
 	return NULL;
@@ -223,13 +263,13 @@ static const char *prop_timeslice(struct manifest_guest *g, const char *val,
 static const char *prop_violation_limit(struct manifest_guest *g,
 					const char *val, int len)
 {
-	return manifest_u32(val, len, 1, UINT32_MAX, &g->violation_limit);
+	return manifest_u32(g, val, len, 1, UINT32_MAX, &g->violation_limit);
 }
 
 static const char *prop_cpu_limit(struct manifest_guest *g, const char *val,
 				  int len)
 {
-	return manifest_u32(val, len, 0, UINT32_MAX, &g->cpu_limit_ms);
+	return manifest_u32(g, val, len, 0, UINT32_MAX, &g->cpu_limit_ms);
 }
 
 static const char *prop_granule(struct manifest_guest *g, const char *val,
@@ -566,13 +606,48 @@ static void manifest_bind_one(struct manifest_guest *g,
 				    why);
 		return;
 	}
-	need = elf_frames(&g->elf) + g->boot_frames;
+	need = manifest_boot_run_frames(g) + manifest_boot_s2_tables(g);
 	if (need > g->quota_frames)
 		manifest_guest_fail(g, g->name, "quota-frames",
 				    "%u frames cannot hold the image (%lu) and "
-				    "boot-frames (%u)", g->quota_frames,
+				    "boot-frames (%u): EL2 needs %lu (with the "
+				    "guest DTB, granule rounding and stage-2 "
+				    "tables)", g->quota_frames,
 				    (unsigned long)elf_frames(&g->elf),
-				    g->boot_frames);
+				    g->boot_frames, (unsigned long)need);
+}
+
+/* log2 of the guest's stage-1 granule in frames (0, 2 or 4). */
+unsigned manifest_granule_frames_log2(const struct manifest_guest *g)
+{
+	unsigned log2 = 0;
+
+	while ((UINT64_C(1) << (log2 + FRAMES_SHIFT)) < g->granule_bytes)
+		log2++;
+	return log2;
+}
+
+/* Rounded up to whole granules: the guest maps its boot run with its own
+ * stage-1 granule, and must never map a frame it does not hold. */
+uint64_t manifest_boot_run_frames(const struct manifest_guest *g)
+{
+	uint64_t count = elf_frames(&g->elf) + GUEST_DT_FRAMES +
+			 g->boot_frames;
+	uint64_t mask = (UINT64_C(1) << manifest_granule_frames_log2(g)) - 1;
+
+	return (count + mask) & ~mask;
+}
+
+/* The fewest stage-2 table pages the boot run costs wherever it lands:
+ * the pages kept in hand, a table per 1 GiB, and a last-level table for a
+ * part that is no whole 2 MiB block. */
+uint64_t manifest_boot_s2_tables(const struct manifest_guest *g)
+{
+	uint64_t run = manifest_boot_run_frames(g);
+
+	return EXO_S2_TABLE_RESERVE +
+	       (run + EXO_S2_L2_TABLE_FRAMES - 1) / EXO_S2_L2_TABLE_FRAMES +
+	       (run % EXO_S2_L3_TABLE_FRAMES != 0);
 }
 
 unsigned manifest_bind_images(struct manifest *m, const struct bootpkg *pkg)

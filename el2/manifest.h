@@ -18,12 +18,16 @@
 #define MANIFEST_COMPATIBLE "exo,system"
 /* Root property: print the memory snapshot (el2/snapshot.h). */
 #define MANIFEST_MEMORY_SNAPSHOT "exo,memory-snapshot"
+/* Root property EL2 ignores: the manifest is broken on purpose (a test of
+ * EL2's errors), so the host checker (tools/mancheck.c) only warns. */
+#define MANIFEST_EXPECT_ERRORS "exo,expect-errors"
 #define MANIFEST_MAX_GUESTS 63      /* VMIDs 1..63; 0 is nobody's */
 #define MANIFEST_NAME_MAX 15
 #define MANIFEST_STR_MAX 63         /* heap-policy */
 #define MANIFEST_MAX_ARGS 32
 #define MANIFEST_ARGS_MAX_BYTES 1024
 #define MANIFEST_ERR_SIZE 192
+#define MANIFEST_WHY_SIZE 128
 
 #define MANIFEST_DEFAULT_BOOT_FRAMES 64
 #define MANIFEST_DEFAULT_HEAP_POLICY "tlsf"
@@ -55,6 +59,7 @@ struct manifest_guest {
 	char name[MANIFEST_NAME_MAX + 1];
 	enum manifest_status status;
 	char error[MANIFEST_ERR_SIZE];  /* "guest 'x': property 'y': ..." */
+	char why[MANIFEST_WHY_SIZE];    /* a property error quoting its value */
 	int node;                   /* its node in the manifest DTB */
 
 	/* Strings point into the manifest DTB, which must stay in place. */
@@ -106,6 +111,14 @@ int manifest_parse(const void *fdt, size_t size, uint64_t ram_frames,
  * invalid with an error naming the 'image' or 'quota-frames' property.
  * Returns the number of guests still valid. */
 unsigned manifest_bind_images(struct manifest *m, const struct bootpkg *pkg);
+
+/* For a bound guest: the frames EL2 gives it at boot in one run (image,
+ * guest DTB, boot-frames, rounded up to its stage-1 granule), that
+ * granule in frames (log2), and the fewest stage-2 table pages the run
+ * costs. manifest_bind_images checks the sum fits the quota. */
+uint64_t manifest_boot_run_frames(const struct manifest_guest *g);
+unsigned manifest_granule_frames_log2(const struct manifest_guest *g);
+uint64_t manifest_boot_s2_tables(const struct manifest_guest *g);
 
 /* Valid guests. */
 unsigned manifest_nr_ok(const struct manifest *m);

@@ -20,8 +20,9 @@
 #include <lib/spinlock.h>
 
 /* Table pages each guest keeps in its cache beyond an operation's needs,
- * so that freeing part of a 2 MiB block (a split) rarely needs a new one. */
-#define MEM_TABLE_RESERVE 2
+ * so that freeing part of a 2 MiB block (a split) rarely needs a new one.
+ * Part of the ABI: guests count it in what start-up needs. */
+#define MEM_TABLE_RESERVE EXO_S2_TABLE_RESERVE
 #define MEM_GUEST_PROT (S2_PROT_R | S2_PROT_W | S2_PROT_X)
 
 struct frames_db mem_db;

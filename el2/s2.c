@@ -16,12 +16,18 @@
 #include <el2/arch.h>
 #include <el2/s2.h>
 #include <exo/errors.h>
+#include <exo/hvc.h>
 #include <lib/panic.h>
 #include <stddef.h>
 
 #define ROOT_ENTRIES  (S2_ROOT_PAGES * PTES_PER_TABLE)
 #define IPA_LIMIT     (UINT64_C(1) << S2_IPA_BITS)
 #define BLOCK_SIZE    LEVEL_SIZE(S2_BLOCK_LEVEL)
+/* The ABI tells guests what one table maps (exo/hvc.h): keep them equal. */
+_Static_assert(EXO_S2_L3_TABLE_FRAMES * UINT64_C(4096) == BLOCK_SIZE,
+	       "EXO_S2_L3_TABLE_FRAMES is not one block");
+_Static_assert(EXO_S2_L2_TABLE_FRAMES * UINT64_C(4096) ==
+	       LEVEL_SIZE(S2_START_LEVEL), "EXO_S2_L2_TABLE_FRAMES");
 #define PROT_ACCESS   (S2_PROT_R | S2_PROT_W | S2_PROT_X)
 #define PROT_ALL      (PROT_ACCESS | S2_PROT_DEVICE)
 #define T0SZ_40BIT    (64 - S2_IPA_BITS)

@@ -33,36 +33,16 @@ static const struct manifest_guest *entry_of(const struct vm *vm)
 	return vm->manifest_entry;
 }
 
-/* log2 of the guest's stage-1 granule in frames (0, 2 or 4). */
-static unsigned granule_frames_log2(const struct manifest_guest *g)
-{
-	unsigned log2 = 0;
-
-	while ((UINT64_C(1) << (log2 + FRAMES_SHIFT)) < g->granule_bytes)
-		log2++;
-	return log2;
-}
-
-/* Rounded up to whole granules: the guest maps its boot run with its own
- * stage-1 granule, and must never map a frame it does not hold. */
-static uint64_t boot_run_frames(const struct manifest_guest *g)
-{
-	uint64_t count = (g->elf.span >> FRAMES_SHIFT) + GUEST_DT_FRAMES +
-			 g->boot_frames;
-	uint64_t mask = (UINT64_C(1) << granule_frames_log2(g)) - 1;
-
-	return (count + mask) & ~mask;
-}
-
 /* Image, DTB and boot frames in one fresh run, aligned to the guest's
  * granule (the image's segments are 64 KiB-aligned at link time, so each
  * lands on its own stage-1 page); the vCPU at the entry. */
 static int64_t vm_load(struct vm *vm)
 {
 	const struct manifest_guest *g = entry_of(vm);
-	uint64_t count = boot_run_frames(g), pa, dtb;
+	uint64_t count = manifest_boot_run_frames(g), pa, dtb;
 	struct guest_dt_info dt;
-	int64_t rc = mem_frame_alloc(vm, count, granule_frames_log2(g), &pa);
+	int64_t rc = mem_frame_alloc(vm, count,
+				      manifest_granule_frames_log2(g), &pa);
 
 	if (rc)
 		return rc;

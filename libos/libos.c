@@ -19,8 +19,10 @@
 
 #include "libos/addr.h"
 #include "libos/memuse.h"
+#include "libos/mm/boot_need.h"
 #include "libos/mm/mm.h"
 #include "libos/mm/pages.h"
+#include "libos/startup.h"
 
 #include <exo/errors.h>
 #include <exo/hvc.h>
@@ -246,14 +248,77 @@ static int parse_options(const struct libos_config *cfg, uint64_t *hwm)
 	return LIBOS_OK;
 }
 
+/* ---- what start-up needs, against the quota ---- */
+
+static const char *policy_of(const struct libos_config *cfg)
+{
+	return cfg->heap_policy ? cfg->heap_policy : LIBOS_DEFAULT_POLICY;
+}
+
+/* The estimate and EL2's view; false when there is nothing to check. */
+static bool startup_estimate(const struct libos_config *cfg,
+			     struct libos_startup_need *need,
+			     struct libos_vm_info *vm)
+{
+	struct libos_startup_params p = {
+		.granule = cfg->granule, .argc = cfg->argc, .argv = cfg->argv,
+		.heap_policy = policy_of(cfg), .image_bytes = cfg->image_bytes,
+		.boot_run_frames = cfg->boot_run_frames,
+	};
+
+	return cfg->boot_run_frames && !libos_startup_need(&p, need) &&
+	       libos_hvc_vm_info(vm) == 0;
+}
+
+static void startup_print(const struct libos_startup_need *need,
+			  const struct libos_vm_info *vm)
+{
+	char line[160];
+
+	libos_startup_format(need, vm->quota, line, sizeof(line));
+	kprintf("libos: %s; %lu charged\n", line, (unsigned long)vm->charged);
+}
+
+bool libos_startup_report(const struct libos_config *cfg)
+{
+	struct libos_startup_need need;
+	struct libos_vm_info vm;
+	enum pgtable_granule granule;
+
+	if (!startup_estimate(cfg, &need, &vm) ||
+	    libos_mm_granule(cfg->granule, &granule))
+		return false;
+	/* Short of quota: the next table batch cannot come. Any other
+	 * failure (a granule the CPU lacks, EL2 out of memory) keeps its
+	 * own message. */
+	if (vm.charged > vm.quota ||
+	    vm.quota - vm.charged >= libos_mm_table_frames(granule, 1))
+		return false;
+	startup_print(&need, &vm);
+	return true;
+}
+
+/* The heap is created at the first allocation; its first chunk must fit
+ * now, or that malloc would fail with nothing said. */
+static int startup_check(const struct libos_config *cfg)
+{
+	struct libos_startup_need need;
+	struct libos_vm_info vm;
+
+	if (!startup_estimate(cfg, &need, &vm) || vm.charged > vm.quota ||
+	    vm.quota - vm.charged >= need.heap)
+		return LIBOS_OK;
+	startup_print(&need, &vm);
+	return LIBOS_EQUOTA;
+}
+
 int libos_init(const struct libos_config *cfg)
 {
 	static const struct pool_source el2 = {
 		.alloc = el2_alloc, .free = el2_free,
 		.unmap = el2_unmap, .free_frames = el2_free_frames,
 	};
-	const char *policy =
-	    cfg->heap_policy ? cfg->heap_policy : LIBOS_DEFAULT_POLICY;
+	const char *policy = policy_of(cfg);
 	uint64_t hwm = POOL_DEFAULT_HIGH_WATER;
 	uint64_t page = libos_addr_page_size();
 	unsigned unit = 0;
@@ -279,6 +344,8 @@ int libos_init(const struct libos_config *cfg)
 		return LIBOS_EPOLICY;
 	}
 	err = parse_options(cfg, &hwm);
+	if (!err)
+		err = startup_check(cfg);
 	if (err)
 		return err;
 	os.policy = policy;

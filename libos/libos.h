@@ -32,21 +32,35 @@ struct libos_config {
 	int argc;
 	char **argv; /* argv[argc] == NULL */
 	bool memory_report; /* the guest DTB asked: libos_memory_report at exit */
+	/* What start-up needs is checked against the quota with these
+	 * (libos/startup.h); boot_run_frames 0: not checked. */
+	const char *granule;	  /* NULL: 4k */
+	uint64_t image_bytes;
+	uint64_t boot_run_frames;
 };
 
 enum libos_error {
 	LIBOS_OK = 0,
 	LIBOS_EPOLICY = -1, /* unknown heap policy */
 	LIBOS_EOPTION = -2, /* malformed libos option */
+	LIBOS_EQUOTA = -3,  /* the quota cannot hold the heap's first batch */
 };
 
 /*
  * Checks the configuration and sets up the pool. Prints what is wrong and
- * returns a libos_error if the guest cannot start. The heap itself is
+ * returns a libos_error if the guest cannot start; that includes a quota
+ * whose uncharged frames (VM_INFO) cannot hold the pool's first chunk for
+ * the heap: "libos: start-up needs N frames, quota Q (...); C charged". The heap itself is
  * created at the first allocation: a guest that never allocates holds no
  * frames for it.
  */
 int libos_init(const struct libos_config *cfg);
+/*
+ * When start-up failed (el1 could not turn the MMU on): if the quota is
+ * what fell short (too little left for one more batch of table pages),
+ * prints the start-up line above and returns true.
+ */
+bool libos_startup_report(const struct libos_config *cfg);
 /* When main has returned: prints the stats if --stats was given,
  * the stage-1 tables if --ptdump was, the memory report if asked. */
 void libos_fini(void);

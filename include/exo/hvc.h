@@ -90,6 +90,15 @@
 #define EXO_FRAME_MAX_ALIGN_LOG2 18       /* 1 GiB alignment */
 #define EXO_FRAME_ALLOC_FLAGS 0ul         /* no flags defined yet: must be 0 */
 
+/* What a quota pays for beyond the frames themselves (docs/abi.md,
+ * "Quotas"): the guest's stage-2 table pages. EL2 keeps
+ * EXO_S2_TABLE_RESERVE pages beyond what its mappings need, charged; a
+ * last-level stage-2 table maps EXO_S2_L3_TABLE_FRAMES frames (2 MiB), a
+ * table of the level above EXO_S2_L2_TABLE_FRAMES (1 GiB). */
+#define EXO_S2_TABLE_RESERVE 2u
+#define EXO_S2_L3_TABLE_FRAMES 512u
+#define EXO_S2_L2_TABLE_FRAMES (512u * 512u)
+
 /* PSCI through the same HVC path (SMCCC standard-secure-service IDs). */
 #define EXO_PSCI_VERSION 0x84000000u
 #define EXO_PSCI_SYSTEM_OFF 0x84000008u   /* = EXIT(0) */

@@ -371,7 +371,7 @@ static struct buddy *buddy_of(struct heap *h)
 static bool buddy_heap_init(struct heap *h)
 {
 	size_t got;
-	struct buddy_heap *bh = heap_source_grow(&h->src, BUDDY_GROW_MIN, &got);
+	struct buddy_heap *bh = heap_source_grow(&h->src, h->ops->first_grow, &got);
 
 	if (!bh)
 		return false;
@@ -437,4 +437,5 @@ const struct heap_ops heap_buddy_ops = {
     .check = buddy_heap_check,
     .destroy = buddy_heap_destroy,
     .natural_align = BUDDY_BASE_ALIGN,
+    .first_grow = BUDDY_GROW_MIN,
 };

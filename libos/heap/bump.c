@@ -66,7 +66,7 @@ static void bump_use_region(struct bump *b, struct heap_region *r,
 static bool bump_init(struct heap *h)
 {
 	size_t got;
-	struct heap_region *r = heap_source_grow(&h->src, BUMP_GROW_MIN, &got);
+	struct heap_region *r = heap_source_grow(&h->src, h->ops->first_grow, &got);
 	struct bump *b;
 
 	if (!r)
@@ -239,4 +239,5 @@ const struct heap_ops heap_bump_ops = {
     .check = bump_check,
     .destroy = bump_destroy,
     .natural_align = HEAP_MIN_ALIGN,
+    .first_grow = BUMP_GROW_MIN,
 };

@@ -118,7 +118,7 @@ static void fl_add_region(struct freelist *fl, struct heap_region *r)
 static bool fl_init(struct heap *h)
 {
 	size_t got;
-	struct heap_region *r = heap_source_grow(&h->src, FL_GROW_MIN, &got);
+	struct heap_region *r = heap_source_grow(&h->src, h->ops->first_grow, &got);
 	struct freelist *fl;
 
 	if (!r)
@@ -375,4 +375,5 @@ const struct heap_ops heap_freelist_ops = {
     .check = fl_check,
     .destroy = fl_destroy,
     .natural_align = HEAP_MIN_ALIGN,
+    .first_grow = FL_GROW_MIN,
 };

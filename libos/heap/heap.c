@@ -19,12 +19,15 @@ static const struct heap_ops *const heap_policies[] = {
 
 #define HEAP_NR_POLICIES (sizeof(heap_policies) / sizeof(heap_policies[0]))
 
-static const char *const heap_names[HEAP_NR_POLICIES + 1] = {
-    "bump", "freelist", "buddy", "slab", "tlsf", NULL,
-};
+/* Filled from heap_policies[] on first use: the registry is the only list
+ * of names (a new policy is one line above; the host manifest checker and
+ * every message take the names from here). */
+static const char *heap_names[HEAP_NR_POLICIES + 1];
 
 const char *const *heap_policy_names(void)
 {
+	for (size_t i = 0; i < HEAP_NR_POLICIES; i++)
+		heap_names[i] = heap_policies[i]->name;
 	return heap_names;
 }
 
@@ -34,6 +37,13 @@ static const struct heap_ops *heap_find_policy(const char *name)
 		if (strcmp(heap_policies[i]->name, name) == 0)
 			return heap_policies[i];
 	return NULL;
+}
+
+size_t heap_policy_first_grow(const char *policy)
+{
+	const struct heap_ops *ops = policy ? heap_find_policy(policy) : NULL;
+
+	return ops ? ops->first_grow : 0;
 }
 
 int heap_create(const char *policy, heap_grow_fn grow, heap_shrink_fn shrink,
@@ -60,13 +70,14 @@ int heap_create(const char *policy, heap_grow_fn grow, heap_shrink_fn shrink,
 
 static int heap_list_names(char *buf, size_t size)
 {
+	const char *const *names = heap_policy_names();
 	int n = 0;
 
-	for (size_t i = 0; heap_names[i]; i++) {
+	for (size_t i = 0; names[i]; i++) {
 		size_t at = (size_t)n < size ? (size_t)n : size;
 
 		n += fmt_snprintf(buf ? buf + at : NULL, size - at, "%s%s",
-				  i ? ", " : "", heap_names[i]);
+				  i ? ", " : "", names[i]);
 	}
 	return n;
 }

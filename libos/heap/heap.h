@@ -86,8 +86,12 @@ struct heap {
 	uint64_t allocs, frees, reallocs, failures, bad_frees;
 };
 
-/* NULL-terminated list of the policy names heap_create accepts. */
+/* NULL-terminated list of the policy names heap_create accepts, in the
+ * registry's order (libos/heap/heap.c). */
 const char *const *heap_policy_names(void);
+/* Bytes the policy's heap takes from its source when it is created (its
+ * first region); 0 for a name that is no policy. */
+size_t heap_policy_first_grow(const char *policy);
 
 /* Sets up *out with the named policy; takes its first region from grow. */
 int heap_create(const char *policy, heap_grow_fn grow, heap_shrink_fn shrink,

@@ -32,6 +32,9 @@ struct heap_ops {
 	/* Without memalign: blocks of a power-of-two size s <= natural_align
 	 * are aligned to s, so aligned_alloc(a, n) = alloc(max(n, a)). */
 	size_t natural_align;
+	/* Bytes init asks the source for (its first region): what a guest
+	 * needs at start-up for this policy (libos/startup.c). */
+	size_t first_grow;
 };
 
 extern const struct heap_ops heap_bump_ops;

@@ -18,6 +18,8 @@
 
 #define SLAB_ORDER	 14
 #define SLAB_BYTES	 ((size_t)1 << SLAB_ORDER)
+/* The first region: the state, then room for a slab at buddy alignment. */
+#define SLAB_FIRST_GROW (2 * BUDDY_BASE_ALIGN + SLAB_BYTES)
 #define SLAB_MAX_SMALL	 ((size_t)2048)
 #define SLAB_NR_CLASSES	 14
 #define SLAB_MAX_OBJECTS (SLAB_BYTES / HEAP_MIN_ALIGN)
@@ -283,7 +285,7 @@ static bool slab_init(struct heap *h)
 {
 	size_t got;
 	struct slab_heap *sh =
-	    heap_source_grow(&h->src, 2 * BUDDY_BASE_ALIGN + SLAB_BYTES, &got);
+	    heap_source_grow(&h->src, h->ops->first_grow, &got);
 
 	if (!sh)
 		return false;
@@ -414,4 +416,5 @@ const struct heap_ops heap_slab_ops = {
     .check = slab_check,
     .destroy = slab_destroy,
     .natural_align = BUDDY_BASE_ALIGN,
+    .first_grow = SLAB_FIRST_GROW,
 };

@@ -210,7 +210,7 @@ static void tlsf_add_region(struct tlsf *t, struct tlsf_region *r,
 static bool tlsf_init(struct heap *h)
 {
 	size_t got;
-	struct tlsf_region *r = heap_source_grow(&h->src, TLSF_GROW_MIN, &got);
+	struct tlsf_region *r = heap_source_grow(&h->src, h->ops->first_grow, &got);
 	struct tlsf *t;
 
 	if (!r)
@@ -546,4 +546,5 @@ const struct heap_ops heap_tlsf_ops = {
     .check = tlsf_check,
     .destroy = tlsf_destroy,
     .natural_align = HEAP_MIN_ALIGN,
+    .first_grow = TLSF_GROW_MIN,
 };

@@ -14,6 +14,7 @@
  */
 #include <arch/sysreg.h>
 #include <libos/arch.h>
+#include <libos/mm/boot_need.h>
 #include <libos/mm/mm.h>
 #include <libos/mm/pages.h>
 #include <stddef.h>
@@ -27,7 +28,6 @@
 #define IDMAP_RX                                                             \
 	(PGTABLE_READ | PGTABLE_EXEC_EL1 | PGTABLE_ACCESSED |                 \
 	 PGTABLE_MEM(PGTABLE_MEM_NORMAL_WB))
-#define DEFAULT_VA_BITS 48
 #define PARANGE_48 5             /* the engine writes 48-bit addresses */
 
 static struct {
@@ -80,42 +80,15 @@ static bool streq(const char *a, const char *b)
 	return *a == *b;
 }
 
-static const char *parse_granule(const char *s, enum pgtable_granule *g)
-{
-	static const struct {
-		const char *name;
-		enum pgtable_granule granule;
-	} names[] = {
-		{ "4k", PGTABLE_GRANULE_4K },
-		{ "16k", PGTABLE_GRANULE_16K },
-		{ "64k", PGTABLE_GRANULE_64K },
-	};
-
-	if (!s) {
-		*g = PGTABLE_GRANULE_4K;
-		return NULL;
-	}
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (streq(s, names[i].name)) {
-			*g = names[i].granule;
-			return NULL;
-		}
-	}
-	return "exo,granule is not 4k, 16k or 64k";
-}
-
 /* libos's own options among the guest's arguments. */
 static void parse_options(const struct libos_mm_boot_params *p, bool *sw_af,
 			  unsigned *va_bits)
 {
 	*sw_af = false;
-	*va_bits = DEFAULT_VA_BITS;
-	for (int i = 1; i < p->argc; i++) {
+	*va_bits = libos_mm_va_bits(p->argc, p->argv);
+	for (int i = 1; i < p->argc; i++)
 		if (streq(p->argv[i], "--sw-af"))
 			*sw_af = true;
-		else if (streq(p->argv[i], "--va-bits=39"))
-			*va_bits = 39;
-	}
 }
 
 static const char *check_granule(enum pgtable_granule g, uint64_t mmfr0)
@@ -376,7 +349,7 @@ const char *libos_mm_boot(const struct libos_mm_boot_params *p,
 			  struct libos_mmu_regs *regs, uint64_t *image_va)
 {
 	struct libos_mm_info *in = &mm.info;
-	const char *err = parse_granule(p->granule, &in->granule);
+	const char *err = libos_mm_granule(p->granule, &in->granule);
 	struct pgtable_config cfg;
 	unsigned va_bits;
 	bool sw_af;

@@ -13,11 +13,6 @@
 #include <stddef.h>
 
 #define FRAME_SHIFT 12
-#define BATCH_BYTES (UINT64_C(64) << 10)  /* 16 frames per hypercall */
-/* Pages one direct-map insertion of a batch may need: one new table per
- * level below the root (a batch never crosses a last-level table: it is at
- * most 64 KiB and aligned to its size). */
-#define PAGES_RESERVE (PGTABLE_LEVELS_MAX - 1)
 
 static struct {
 	uint64_t page_size;
@@ -38,9 +33,7 @@ void pages_init(enum pgtable_granule granule)
 {
 	src.page_size = UINT64_C(1) << granule;
 	src.align_log2 = (unsigned)granule - FRAME_SHIFT;
-	src.batch_pages = src.page_size >= BATCH_BYTES
-				  ? 1
-				  : (unsigned)(BATCH_BYTES / src.page_size);
+	src.batch_pages = pages_per_batch(src.page_size);
 	src.cached = 0;
 	src.switched = false;
 	src.boot_batches = 0;

@@ -16,6 +16,20 @@
 
 #define PAGES_CACHE_MAX 64      /* free pages kept, by physical address */
 #define PAGES_BATCHES_MAX 64    /* batches fetched before the switch */
+#define PAGES_BATCH_BYTES (UINT64_C(64) << 10)  /* 16 frames per hypercall */
+/* Pages one direct-map insertion of a batch may need: one new table per
+ * level below the root (a batch never crosses a last-level table: it is at
+ * most 64 KiB and aligned to its size). pages_alloc fetches a batch
+ * whenever the cache is down to this. */
+#define PAGES_RESERVE (PGTABLE_LEVELS_MAX - 1)
+
+/* Pages of page_size bytes in one batch (at least one page). */
+static inline unsigned pages_per_batch(uint64_t page_size)
+{
+	return page_size >= PAGES_BATCH_BYTES
+		       ? 1
+		       : (unsigned)(PAGES_BATCH_BYTES / page_size);
+}
 
 struct pages_batch {
 	uint64_t pa, size;
@@ -45,5 +59,6 @@ void pages_stats(struct pages_stats *out);
  * beyond the batches it remembers (BATCHES_MAX), not in any run. */
 typedef void (*pages_run_fn)(void *ctx, uint64_t pa, uint64_t frames);
 unsigned pages_held(pages_run_fn fn, void *ctx);
+
 
 #endif

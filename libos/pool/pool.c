@@ -317,10 +317,22 @@ static unsigned batch_order(const struct pool *p)
 	return order > POOL_MAX_ORDER ? POOL_MAX_ORDER : (unsigned)order;
 }
 
+/* A new chunk for a run of 2^k frames: a whole batch, or the run. */
+static unsigned chunk_order(unsigned k, unsigned batch)
+{
+	return k > batch ? k : batch;
+}
+
+uint64_t pool_first_chunk_frames(uint64_t count)
+{
+	return (uint64_t)1 << chunk_order(order_for(count),
+					  POOL_DEFAULT_BATCH_ORDER);
+}
+
 static struct pool_chunk *chunk_for(struct pool *p, unsigned k, int64_t *first)
 {
 	struct pool_chunk *c = best_chunk(p, k, first);
-	unsigned order = k > batch_order(p) ? k : batch_order(p);
+	unsigned order = chunk_order(k, batch_order(p));
 
 	if (c)
 		return c;

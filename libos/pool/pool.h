@@ -114,6 +114,11 @@ void pool_init(struct pool *p, const struct pool_source *src,
 /* Changes when free chunks go back; gives back at once what is above it. */
 void pool_set_high_water(struct pool *p, uint64_t high_water);
 
+/* Frames a fresh pool with the default batch takes from its source to
+ * serve its first request of count frames (1..POOL_MAX_RUN): a whole batch,
+ * or the request rounded up to a power of two. */
+uint64_t pool_first_chunk_frames(uint64_t count);
+
 /*
  * count frames (1..POOL_MAX_RUN), contiguous, the first aligned to
  * 2^ceil(log2 count) frames. Returns false (and counts a failure) when

@@ -195,10 +195,15 @@ static void check_bound(const struct manifest_guest *g,
 			   !memcmp(&info, &g->elf, sizeof(info)),
 		   "guest '%s': bound ELF info differs from elf_check's",
 		   g->name);
-	FUZZ_CHECK(elf_frames(&g->elf) + g->boot_frames <= g->quota_frames,
-		   "guest '%s': image %lu + boot %u frames above quota %u",
-		   g->name, (unsigned long)elf_frames(&g->elf),
-		   g->boot_frames, g->quota_frames);
+	FUZZ_CHECK(elf_frames(&g->elf) + g->boot_frames <
+			   manifest_boot_run_frames(g) &&
+			   manifest_boot_run_frames(g) +
+			   manifest_boot_s2_tables(g) <= g->quota_frames,
+		   "guest '%s': image %lu + boot %u frames (run %lu, s2 %lu) "
+		   "above quota %u", g->name,
+		   (unsigned long)elf_frames(&g->elf), g->boot_frames,
+		   (unsigned long)manifest_boot_run_frames(g),
+		   (unsigned long)manifest_boot_s2_tables(g), g->quota_frames);
 }
 
 static void discard(const char *s, size_t n)

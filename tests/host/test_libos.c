@@ -26,7 +26,8 @@ static void capture(const char *s, size_t n)
 
 static int start(const char *policy, int argc, char **argv)
 {
-	struct libos_config cfg = {"t", policy, argc, argv, false};
+	struct libos_config cfg = { .name = "t", .heap_policy = policy,
+				    .argc = argc, .argv = argv };
 
 	fake_el2_reset(2048);
 	out_len = 0;
@@ -158,4 +159,66 @@ Test(libos, stats_at_exit_only_with_the_option)
 	cr_assert(strstr(out, "libos: vm info: quota 2048 frames"), "%s", out);
 	cr_assert(strstr(out, "libos: heap buddy: 0 B in use"), "%s", out);
 	cr_assert(strstr(out, "fragmentation"), "%s", out);
+}
+
+/* Start-up against the quota (libos/startup.h): the simulated EL2 has
+ * already charged the boot run and tables; what is left must hold the
+ * pool's first chunk for the heap, or libos says what start-up needs. */
+static int start_charged(uint64_t quota, uint64_t charged)
+{
+	struct libos_config cfg = { .name = "t", .heap_policy = "tlsf",
+				    .argc = 1, .argv = no_args,
+				    .image_bytes = 100 * 4096,
+				    .boot_run_frames = 166 };
+
+	fake_el2_reset(quota);
+	fake_el2.charged = charged;
+	out_len = 0;
+	out[0] = '\0';
+	print_set_console(capture, "");
+	return libos_init(&cfg);
+}
+
+Test(libos, startup_refuses_a_quota_without_room_for_the_heap)
+{
+	cr_assert_eq(start_charged(201, 186), LIBOS_EQUOTA);
+	cr_assert_str_eq(out, "libos: start-up needs 203 frames, quota 201 "
+			 "(image 100, boot 66, tables 21, heap batch 16); 186 "
+			 "charged\n");
+	cr_assert_null(libos_malloc(16));
+	fake_el2.charged = 0;
+}
+
+Test(libos, startup_takes_a_quota_with_room_for_the_heap)
+{
+	cr_assert_eq(start_charged(202, 186), LIBOS_OK);
+	cr_assert_str_empty(out);
+	fake_el2.charged = 0;
+}
+
+/* After a failed MMU start: the start-up line only when the quota cannot
+ * give another batch of table pages (16 frames, 4K). */
+Test(libos, startup_report_only_when_the_quota_fell_short)
+{
+	struct libos_config cfg = { .name = "t", .heap_policy = "tlsf",
+				    .argc = 1, .argv = no_args,
+				    .image_bytes = 100 * 4096,
+				    .boot_run_frames = 166 };
+
+	out_len = 0;
+	out[0] = '\0';
+	print_set_console(capture, "");
+	fake_el2_reset(185);
+	fake_el2.charged = 170;
+	cr_assert(libos_startup_report(&cfg));
+	cr_assert_str_eq(out, "libos: start-up needs 203 frames, quota 185 "
+			 "(image 100, boot 66, tables 21, heap batch 16); 170 "
+			 "charged\n");
+	out_len = 0;
+	out[0] = '\0';
+	fake_el2_reset(186);
+	fake_el2.charged = 170;
+	cr_assert_not(libos_startup_report(&cfg));
+	cr_assert_str_empty(out);
+	fake_el2.charged = 0;
 }

@@ -23,7 +23,8 @@ static void quiet(const char *s, size_t n)
 static void start(void)
 {
 	static char *argv[] = {"t", "--pool-high-water=4096", NULL};
-	struct libos_config cfg = {"t", "tlsf", 2, argv, false};
+	struct libos_config cfg = { .name = "t", .heap_policy = "tlsf",
+				    .argc = 2, .argv = argv };
 
 	fake_el2_reset(2048);
 	print_set_console(quiet, "");

@@ -245,9 +245,11 @@ Test(manifest, u32_properties)
 		uint64_t wide = 5;
 
 		snprintf(want, sizeof(want), "guest 'counter': property '%s': "
-			 "must be one 32-bit cell, like <64>", props[i]);
+			 "is the string \"64\": write <64>", props[i]);
 		set_str("counter", props[i], "64");
 		expect_guest_error("counter", want);
+		snprintf(want, sizeof(want), "guest 'counter': property '%s': "
+			 "must be one 32-bit cell, like <64>", props[i]);
 		set_raw("counter", props[i], &wide, sizeof(wide));
 		expect_guest_error("counter", want);
 		snprintf(want, sizeof(want), "guest 'counter': property '%s': "
@@ -268,8 +270,34 @@ Test(manifest, timeslice)
 	expect_guest_error("spin", want);
 	set_u32("spin", "timeslice-us", 1000001);
 	expect_guest_error("spin", want);
-	set_str("spin", "timeslice-us", "fast");
+	set_raw("spin", "timeslice-us", "\0\0\x27", 3);
 	expect_guest_error("spin", want);
+	set_str("spin", "timeslice-us", "fast");
+	expect_guest_error("spin", "guest 'spin': property 'timeslice-us': is "
+			   "the string \"fast\": write a number, like <64>");
+}
+
+/* quota-frames = "256" is the 4 bytes "256\0", which are also one cell
+ * (0x32353600 = 842,348,032): refused as a string, never read as a number
+ * (docs/manifest.md). */
+Test(manifest, string_where_a_number_belongs)
+{
+	set_str("spin", "quota-frames", "256");
+	expect_guest_error("spin", "guest 'spin': property 'quota-frames': "
+			   "is the string \"256\": write <256>");
+	set_str("spin", "boot-frames", "1024");
+	expect_guest_error("spin", "guest 'spin': property 'boot-frames': "
+			   "is the string \"1024\": write <1024>");
+	set_str("spin", "cpu-limit-ms", "5");
+	expect_guest_error("spin", "guest 'spin': property 'cpu-limit-ms': "
+			   "is the string \"5\": write <5>");
+	set_str("spin", "violation-limit", "0x10");
+	expect_guest_error("spin", "guest 'spin': property 'violation-limit': "
+			   "is the string \"0x10\": write a number, like <64>");
+	/* A cell whose bytes are not a printable string stays a number. */
+	set_u32("spin", "cpu-limit-ms", 0x32350036);
+	parse_ok(make_good());
+	cr_assert_eq(guest("spin")->cpu_limit_ms, 0x32350036u);
 }
 
 Test(manifest, heap_policy_and_granule)
@@ -617,7 +645,9 @@ Test(manifest, bind_bad_elf_and_tight_quota)
 	cr_assert_eq(manifest_bind_images(&m, &pkg), 1);
 	cr_assert_str_eq(guest("hello")->error,
 			 "guest 'hello': property 'quota-frames': 256 frames "
-			 "cannot hold the image (2) and boot-frames (255)");
+			 "cannot hold the image (2) and boot-frames (255): EL2 "
+			 "needs 263 (with the guest DTB, granule rounding and "
+			 "stage-2 tables)");
 }
 
 Test(manifest, share_with_names_other_guests)

@@ -134,7 +134,9 @@ static void assert_disjoint_and_owned(const struct report *r)
 Test(memuse, the_report_splits_what_the_pool_holds)
 {
 	char *argv[] = {"t", NULL};
-	struct libos_config cfg = {"t", "tlsf", 1, argv, true};
+	struct libos_config cfg = { .name = "t", .heap_policy = "tlsf",
+				    .argc = 1, .argv = argv,
+				    .memory_report = true };
 	struct libos_stats st;
 	struct report r;
 	uint64_t pages;
@@ -170,7 +172,8 @@ Test(memuse, the_report_splits_what_the_pool_holds)
 Test(memuse, no_report_unless_asked)
 {
 	char *argv[] = {"t", NULL};
-	struct libos_config cfg = {"t", "tlsf", 1, argv, false};
+	struct libos_config cfg = { .name = "t", .heap_policy = "tlsf",
+				    .argc = 1, .argv = argv };
 
 	fake_el2_reset(2048);
 	out_len = 0;

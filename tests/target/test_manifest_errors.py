@@ -276,6 +276,13 @@ def test_boot_frames_not_below_quota(boot, tmp_path, boot_frames):
                        "in quota-frames (512)")
 
 
+def test_string_where_a_number_belongs(boot, tmp_path):
+    # "256\0" is also the cell 0x32353600: EL2 refuses it as a string.
+    pkg = system(tmp_path, with_bad(bad_guest(quota_frames='"256"')))
+    expect_guest_error(boot(KERNEL, pkg=pkg), "quota-frames",
+                       'is the string "256": write <256>')
+
+
 def test_quota_too_small_for_the_image(boot, tmp_path):
     # Passes the parse (boot-frames < quota), refused when the image is bound.
     pkg = system(tmp_path, with_bad(bad_guest(quota_frames="<40>",
@@ -292,12 +299,13 @@ def test_unknown_property(boot, tmp_path, typo):
     expect_guest_error(boot(KERNEL, pkg=pkg), typo, "unknown property")
 
 
-@pytest.mark.parametrize("value", ["<99>", "<1000001>", "<0>", '"5000"',
-                                   "<100 200>"])
-def test_bad_timeslice(boot, tmp_path, value):
+@pytest.mark.parametrize("value, why", [
+    (v, "must be one cell of 100 to 1000000 (microseconds)")
+    for v in ("<99>", "<1000001>", "<0>", "<100 200>")] +
+    [('"5000"', 'is the string "5000": write <5000>')])
+def test_bad_timeslice(boot, tmp_path, value, why):
     pkg = system(tmp_path, with_bad(bad_guest(timeslice_us=value)))
-    expect_guest_error(boot(KERNEL, pkg=pkg), "timeslice-us",
-                       "must be one cell of 100 to 1000000 (microseconds)")
+    expect_guest_error(boot(KERNEL, pkg=pkg), "timeslice-us", why)
 
 
 def test_timeslice_bounds_are_accepted(boot, tmp_path):
