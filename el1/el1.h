@@ -7,6 +7,7 @@
 #define EXO_EL1_EL1_H
 
 #include <el1/trap.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define EL1_MEM_RANGES_MAX 16	/* /memory reg entries kept */
@@ -40,6 +41,19 @@ const struct el1_boot_info *el1_boot_info(void);
 /* Parses a guest DTB into info; returns NULL or what is wrong with it.
  * Portable (libfdt only). */
 const char *el1_parse_dtb(const void *dtb, struct el1_boot_info *info);
+
+/*
+ * The options (arguments starting "--") the guest's main() reads, so libos
+ * can tell a typo from an option: a guest that takes any says, once at
+ * file scope,
+ *	EL1_GUEST_OPTIONS("--seed=", "--verbose");
+ * A name ending in '=' takes a value; any other is matched whole. A guest
+ * that declares none reads none: an argument "--x" that is not libos's
+ * stops it before main (EXO_EXIT_UNKNOWN_OPTION).
+ */
+#define EL1_GUEST_OPTIONS(...)                                                 \
+	const char *const el1_guest_options[] = { __VA_ARGS__, NULL }
+extern const char *const el1_guest_options[];
 
 /* The guest's program: its return value is the guest's exit status. */
 int main(int argc, char **argv);

@@ -29,6 +29,8 @@ static int64_t libos_refusal_status(int err)
 	switch (err) {
 	case LIBOS_EPOLICY:
 		return EXO_EXIT_HEAP_POLICY;
+	case LIBOS_EUNKNOWN_OPTION:
+		return EXO_EXIT_UNKNOWN_OPTION;
 	default:
 		return EXO_EXIT_BAD_OPTION;
 	}
@@ -64,7 +66,8 @@ _Noreturn void el1_main(const void *dtb_pa)
 	boot_info.image_start = (uint64_t)(uintptr_t)__image_start;
 	boot_info.image_end = (uint64_t)(uintptr_t)__image_end;
 	os = (struct libos_config){ boot_info.name, boot_info.heap_policy,
-				    boot_info.argc, boot_info.argv };
+				    boot_info.argc, boot_info.argv,
+				    el1_guest_options };
 	status = libos_init(&os);
 	if (status != LIBOS_OK)
 		exo_exit(libos_refusal_status(status));

@@ -16,6 +16,7 @@
 #include <libos/arch.h>
 #include <libos/mm/mm.h>
 #include <libos/mm/pages.h>
+#include <libos/options.h>
 #include <stddef.h>
 
 #define KERN_RO                                                              \
@@ -111,9 +112,9 @@ static void parse_options(const struct libos_mm_boot_params *p, bool *sw_af,
 	*sw_af = false;
 	*va_bits = DEFAULT_VA_BITS;
 	for (int i = 1; i < p->argc; i++) {
-		if (streq(p->argv[i], "--sw-af"))
+		if (streq(p->argv[i], LIBOS_OPT_SW_AF))
 			*sw_af = true;
-		else if (streq(p->argv[i], "--va-bits=39"))
+		else if (streq(p->argv[i], LIBOS_OPT_VA_BITS_39))
 			*va_bits = 39;
 	}
 }

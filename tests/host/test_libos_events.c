@@ -23,7 +23,7 @@ static void quiet(const char *s, size_t n)
 static void start(void)
 {
 	static char *argv[] = {"t", "--pool-high-water=4096", NULL};
-	struct libos_config cfg = {"t", "tlsf", 2, argv};
+	struct libos_config cfg = {"t", "tlsf", 2, argv, NULL};
 
 	fake_el2_reset(2048);
 	print_set_console(quiet, "");
