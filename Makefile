@@ -106,12 +106,17 @@ help:
 	@echo "make bench      benchmarks: table, build/bench/results.json (minutes)"
 	@echo "make run SYSTEM=name   boot guests/name.dts (or tests/target/systems/)"
 	@echo "make run SNAPSHOT=1    also draw physical memory: build/memory.svg"
+	@echo "make run TIMEOUT=s     stop after s seconds (default 60), naming the guests still running"
 	@echo "make debug      boot halted with a GDB stub; prints the gdb command"
 	@echo "make compile_commands.json   for clangd and other editors"
 	@echo "options: TOOLCHAIN=clang|gcc  V=1 (full commands)  CPU=max|cortex-a72"
 
+# TIMEOUT: seconds before tools/run stops QEMU and names the guests still
+# running.
+TIMEOUT ?= 60
 run: images
-	$(Q)tools/run --cpu $(CPU) --pkg $(RUN_PKG) $(RUN_FLAGS) $(EL2_IMAGE)
+	$(Q)tools/run --cpu $(CPU) --timeout $(TIMEOUT) --pkg $(RUN_PKG) \
+		$(RUN_FLAGS) $(EL2_IMAGE)
 
 test: all bench-native
 	$(Q)tools/run-tests --host $(HOST_TESTS) --build $(OUT) --bench
