@@ -4,12 +4,13 @@
  * summary and the host tests. Owns: the wording. Never: trusts a status,
  * cause or address (a guest chose them): every value gets a description.
  */
+#include <arch/esr.h>
 #include <exo/exit_status.h>
 #include <lib/esr.h>
 #include <lib/exit_status.h>
 #include <lib/fmt.h>
 
-#define EC_COUNT 64	/* ESR_ELx.EC is 6 bits */
+#define EC_COUNT (1u << ESR_EC_WIDTH)
 
 struct meaning {
 	int64_t status;
