@@ -19,11 +19,9 @@ struct meaning {
 
 static const struct meaning runtime[] = {
 	{ EXO_EXIT_SUCCESS, "success" },
-	{ EXO_EXIT_PANIC, "panic (the PANIC line says why)" },
-	{ EXO_EXIT_PANIC_NESTED, "panic while panicking" },
 	{ EXO_EXIT_BAD_LOAD, "loaded at an address that is not page-aligned" },
 	{ EXO_EXIT_NESTED_FAULT,
-	  "an exception while handling or reporting an exception" },
+	  "an exception or panic while handling or reporting one" },
 	{ EXO_EXIT_MMU, "libos could not turn the MMU on (the reason is "
 			"printed above)" },
 	{ EXO_EXIT_BAD_DTB, "the guest DTB could not be read" },
@@ -31,6 +29,7 @@ static const struct meaning runtime[] = {
 	{ EXO_EXIT_BAD_OPTION, "a libos option in args has a bad value" },
 	{ EXO_EXIT_UNKNOWN_OPTION, "an option in args is neither libos's nor "
 				   "the guest's" },
+	{ EXO_EXIT_PANIC, "panic (the PANIC line says why)" },
 	{ EXO_EXIT_ASYNC_BASE + EXO_EXIT_ASYNC_IRQ, "unhandled IRQ" },
 	{ EXO_EXIT_ASYNC_BASE + EXO_EXIT_ASYNC_FIQ, "unhandled FIQ" },
 	{ EXO_EXIT_ASYNC_BASE + EXO_EXIT_ASYNC_SERROR, "unhandled SError" },
@@ -78,9 +77,6 @@ static size_t describe_status(int64_t status, uint64_t addr, char *buf,
 				     addr, buf, size);
 	if (text)
 		return (size_t)fmt_snprintf(buf, size, "%s", text);
-	if (status >= EXO_EXIT_RUNTIME_MIN && status < EXO_EXIT_SYNC_BASE)
-		return (size_t)fmt_snprintf(buf, size, "a runtime status the "
-					    "ABI does not define");
 	return (size_t)fmt_snprintf(buf, size, "the guest's own status "
 				    "(main returned it)");
 }

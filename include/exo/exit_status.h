@@ -4,8 +4,9 @@
  * "Exit statuses"). Plain numbers so el1/start.S can use them too.
  *
  * A guest's main() returns its own status: 0 is success, and the values
- * below EXO_EXIT_RUNTIME_MIN other than 1 and 2 are the guest's to give a
- * meaning. From EXO_EXIT_RUNTIME_MIN up, statuses are the runtime's.
+ * below EXO_EXIT_RUNTIME_MIN are the guest's to give a meaning (1 is the
+ * usual "something failed"). From EXO_EXIT_RUNTIME_MIN up, statuses are
+ * the runtime's.
  *
  * EXIT (include/exo/hvc.h) also carries a cause (x2, EXO_EXIT_CAUSE_*) and
  * an address (x3): what the runtime knows of why. EL2 prints them as the
@@ -15,15 +16,12 @@
 #define EXO_EXIT_STATUS_H
 
 #define EXO_EXIT_SUCCESS 0
-/* panic() (lib/panic.c) exits with 1, or with 2 if it panics again. */
-#define EXO_EXIT_PANIC 1
-#define EXO_EXIT_PANIC_NESTED 2
 
 #define EXO_EXIT_RUNTIME_MIN 120
 /* Loaded at an address that is not page-aligned: adrp cannot work. */
 #define EXO_EXIT_BAD_LOAD 120
-/* An exception while reporting an unhandled exception, or handlers that
- * fault again and again. */
+/* An exception while reporting an unhandled exception, handlers that
+ * fault again and again, or a panic while reporting a panic. */
 #define EXO_EXIT_NESTED_FAULT 121
 /* The library OS could not turn the MMU on (the reason is printed first):
  * a granule the CPU lacks, an image it cannot map, too few frames. */
@@ -36,7 +34,8 @@
 #define EXO_EXIT_BAD_OPTION 125
 /* ... an option ("--name") in args is neither libos's nor the guest's. */
 #define EXO_EXIT_UNKNOWN_OPTION 126
-#define EXO_EXIT_RUNTIME_MAX 126
+/* panic() or a failed CHECK() (lib/panic.c); the PANIC line says why. */
+#define EXO_EXIT_PANIC 127
 
 /* Unhandled synchronous exception: this plus ESR_EL1.EC (128..191). */
 #define EXO_EXIT_SYNC_BASE 128
