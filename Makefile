@@ -87,6 +87,7 @@ HOST_STRING_FLAGS := -fno-builtin $(foreach f,$(STRING_FNS),-D$(f)=exo_$(f))
 
 # Portable code: plain C that compiles unchanged for the host.
 HOST_PORTABLE_SRCS := lib/string.c lib/fmt.c lib/print.c lib/panic.c lib/esr.c \
+	lib/exit_status.c \
 	$(filter-out el2/main.c,$(wildcard el2/*.c)) \
 	$(filter-out libos/arch/%,$(wildcard libos/*.c libos/*/*.c))
 HOST_TEST_SRCS := $(wildcard tests/host/*.c)
@@ -108,12 +109,17 @@ help:
 	@echo "make bench-docs rewrite docs/performance.md's tables (clang build)"
 	@echo "make run SYSTEM=name   boot guests/name.dts (or tests/target/systems/)"
 	@echo "make run SNAPSHOT=1    also draw physical memory: build/memory.svg"
+	@echo "make run TIMEOUT=s     stop after s seconds (default 60), naming the guests still running"
 	@echo "make debug      boot halted with a GDB stub; prints the gdb command"
 	@echo "make compile_commands.json   for clangd and other editors"
 	@echo "options: TOOLCHAIN=clang|gcc  V=1 (full commands)  CPU=max|cortex-a72"
 
+# TIMEOUT: seconds before tools/run stops QEMU and names the guests still
+# running.
+TIMEOUT ?= 60
 run: boot-deps
-	$(Q)tools/run --cpu $(CPU) --pkg $(RUN_PKG) $(RUN_FLAGS) $(EL2_IMAGE)
+	$(Q)tools/run --cpu $(CPU) --timeout $(TIMEOUT) --pkg $(RUN_PKG) \
+		$(RUN_FLAGS) $(EL2_IMAGE)
 
 test: all bench-native
 	$(Q)tools/run-tests --host $(HOST_TESTS) --build $(OUT) --bench
@@ -425,7 +431,8 @@ FUZZ_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fno-omit-frame-pointer \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
 	-Iinclude -I. -DEXO_HOST -MMD -MP
 FUZZ_LDFLAGS := -fsanitize=fuzzer,address,undefined
-FUZZ_LIB_SRCS := lib/string.c lib/fmt.c lib/print.c lib/panic.c lib/esr.c
+FUZZ_LIB_SRCS := lib/string.c lib/fmt.c lib/print.c lib/panic.c lib/esr.c \
+	lib/exit_status.c
 FUZZ_EL2_SRCS := $(FUZZ_LIB_SRCS) $(filter-out el2/main.c,$(wildcard el2/*.c)) \
 	tests/host/fake_arch.c
 FUZZ_HEAP_SRCS := $(FUZZ_LIB_SRCS) $(wildcard libos/heap/*.c)

@@ -30,8 +30,10 @@ __attribute__((no_stack_protector)) uint64_t el1_entropy(void)
 	return entropy_mix(read_sysreg(cntvct_el0));
 }
 
-/* lib/panic.c stops through here: the guest exits, EL2 goes on. */
+/* lib/panic.c stops through here: the guest exits with the ABI's panic
+ * status (exo/exit_status.h), EL2 goes on. */
 _Noreturn void arch_halt(int status)
 {
-	exo_exit(status);
+	exo_exit(status == PANIC_HALT_NESTED ? EXO_EXIT_NESTED_FAULT
+					     : EXO_EXIT_PANIC);
 }

@@ -8,6 +8,7 @@
 
 #include <el1/trap.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <libos/libos.h>
 #include <stdint.h>
 
@@ -53,6 +54,19 @@ const struct el1_boot_info *el1_boot_info(void);
 /* Parses a guest DTB into info; returns NULL or what is wrong with it.
  * Portable (libfdt only). */
 const char *el1_parse_dtb(const void *dtb, struct el1_boot_info *info);
+
+/*
+ * The options (arguments starting "--") the guest's main() reads, so libos
+ * can tell a typo from an option: a guest that takes any says, once at
+ * file scope,
+ *	EL1_GUEST_OPTIONS("--seed=", "--verbose");
+ * A name ending in '=' takes a value; any other is matched whole. A guest
+ * that declares none reads none: an argument "--x" that is not libos's
+ * stops it before main (EXO_EXIT_UNKNOWN_OPTION).
+ */
+#define EL1_GUEST_OPTIONS(...)                                                 \
+	const char *const el1_guest_options[] = { __VA_ARGS__, NULL }
+extern const char *const el1_guest_options[];
 
 /* The guest's program: its return value is the guest's exit status. */
 int main(int argc, char **argv);

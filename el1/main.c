@@ -6,7 +6,7 @@
  * is the library OS's.
  */
 #include <el1/el1.h>
-#include <el1/exit_status.h>
+#include <exo/exit_status.h>
 #include <exo/hypercall.h>
 #include <lib/backtrace.h>
 #include <lib/panic.h>
@@ -22,6 +22,21 @@ uint64_t el1_image_pa;
 extern char __image_start[], __image_end[];
 
 static struct el1_boot_info boot_info;
+
+/* Each reason libos refuses to start has its own status. */
+static int64_t libos_refusal_status(int err)
+{
+	switch (err) {
+	case LIBOS_EPOLICY:
+		return EXO_EXIT_HEAP_POLICY;
+	case LIBOS_EUNKNOWN_OPTION:
+		return EXO_EXIT_UNKNOWN_OPTION;
+	case LIBOS_EQUOTA:
+		return EXO_EXIT_STARTUP_QUOTA;
+	default:
+		return EXO_EXIT_BAD_OPTION;
+	}
+}
 
 const struct el1_boot_info *el1_boot_info(void)
 {
@@ -53,8 +68,10 @@ _Noreturn void el1_main(const void *dtb_pa)
 	boot_info.image_start = (uint64_t)(uintptr_t)__image_start;
 	boot_info.image_end = (uint64_t)(uintptr_t)__image_end;
 	os = el1_libos_config(&boot_info, el1_image_span());
-	if (libos_init(&os) != LIBOS_OK)
-		exo_exit(EL1_EXIT_LIBOS);
+	os.guest_options = el1_guest_options;
+	status = libos_init(&os);
+	if (status != LIBOS_OK)
+		exo_exit(libos_refusal_status(status));
 	el1_events_init();
 	status = main(boot_info.argc, boot_info.argv);
 	libos_fini();

@@ -5,17 +5,19 @@
  * the tables and chooses the registers. el1/start.S then relocates the
  * image for its virtual address, turns the MMU on and jumps there.
  * el1_mmu_switched, the first thing at the high VA, lets libos finish and
- * routes instruction and data aborts to libos's fault handler. It also
+ * routes instruction and data aborts to libos's fault handler, passing on
+ * why it refused one (the guest's exit carries the cause to EL2). It also
  * says how large the image is as EL2 loads it (el1_image_span), for
  * libos's start-up check. No memory policy here: granule, layout and
  * fault meaning are libos's.
  */
 #include <arch/esr.h>
 #include <el1/el1.h>
-#include <el1/exit_status.h>
+#include <exo/exit_status.h>
 #include <exo/hypercall.h>
 #include <lib/print.h>
 #include <libos/mm/mm.h>
+#include <libos/mm/region.h>
 
 extern char __image_start[], __user_start[], __text_end[], __rodata_end[], __relro_end[],
 	__stack_guard[], __stack_bottom[], __stack_top[], __image_end[];
@@ -51,7 +53,7 @@ uint64_t el1_mmu_prepare(const void *dtb)
 	if (err) {
 		kprintf("el1: guest DTB at 0x%lx: %s\n",
 			(unsigned long)(uintptr_t)dtb, err);
-		exo_exit(EL1_EXIT_MMU);
+		exo_exit(EXO_EXIT_BAD_DTB);
 	}
 	params = (struct libos_mm_boot_params){
 		.granule = early.granule, .argc = early.argc,
@@ -78,12 +80,44 @@ uint64_t el1_mmu_prepare(const void *dtb)
 
 		/* Short of quota: say what start-up needs, not which table. */
 		if (libos_startup_report(&os))
-			exo_exit(EL1_EXIT_MMU);
+			exo_exit(EXO_EXIT_STARTUP_QUOTA);
 		kprintf("el1: cannot turn the MMU on (granule %s): %s\n",
 			early.granule ? early.granule : "4k", err);
-		exo_exit(EL1_EXIT_MMU);
+		exo_exit(EXO_EXIT_MMU);
 	}
 	return image_va;
+}
+
+/* el1's boot stack runs into the guard page below it (el1/el1.ld): no
+ * libos region covers it. */
+static bool in_boot_stack_guard(uint64_t va)
+{
+	return va >= (uint64_t)(uintptr_t)__stack_guard &&
+	       va < (uint64_t)(uintptr_t)__stack_bottom;
+}
+
+/* Why libos refused a fault, in the ABI's words (exo/exit_status.h). */
+static uint64_t refusal_cause(const struct libos_fault *lf)
+{
+	if (!lf->from_el0 && in_boot_stack_guard(lf->far))
+		return EXO_EXIT_CAUSE_STACK_OVERFLOW;
+	switch ((enum libos_vm_action)lf->vm_action) {
+	case LIBOS_VM_STACK_OVERFLOW:
+		return EXO_EXIT_CAUSE_STACK_OVERFLOW;
+	case LIBOS_VM_GUARD_HIT:
+		return EXO_EXIT_CAUSE_GUARD;
+	case LIBOS_VM_REFUSE:
+		return EXO_EXIT_CAUSE_NOT_ALLOWED;
+	case LIBOS_VM_ZERO_FILL:
+	case LIBOS_VM_STACK_GROW:
+	case LIBOS_VM_COW_COPY:
+	case LIBOS_VM_COW_REUSE:
+		return EXO_EXIT_CAUSE_NO_MEMORY;  /* decided, then no page */
+	default:  /* LIBOS_VM_NONE: no region holds the address */
+		return lf->kind == LIBOS_FAULT_TRANSLATION && !lf->region
+			       ? EXO_EXIT_CAUSE_NO_REGION
+			       : EXO_EXIT_CAUSE_NONE;
+	}
 }
 
 /* Instruction and data aborts, from EL1 or EL0: libos decides. */
@@ -94,8 +128,10 @@ static bool el1_abort(struct el1_frame *f)
 		.from_el0 = EL1_TRAP_GROUP(f->kind) == EL1_TRAP_LOWER_A64,
 	};
 
-	if (!libos_fault_handle(&lf))
+	if (!libos_fault_handle(&lf)) {
+		el1_trap_decline(refusal_cause(&lf));
 		return false;
+	}
 	f->elr = lf.elr;
 	f->x[30] = lf.x30;
 	return true;

@@ -86,7 +86,7 @@ _start:
 	bl	el1_cpu_init		/* VBAR_EL1 at the virtual vectors */
 	mov	x0, x19
 	bl	el1_main
-	mov	x1, #EL1_EXIT_PANIC	/* el1_main does not return */
+	mov	x1, #EXO_EXIT_PANIC	/* el1_main does not return */
 	b	exit_now
 
 	/* relocate(x0 = where the image is now, x1 = the address it is
@@ -117,8 +117,10 @@ relocate:
 
 	/* Exit without C, stack or relocations: the stack may be unset. */
 bad_load:
-	mov	x1, #EL1_EXIT_BAD_LOAD
+	mov	x1, #EXO_EXIT_BAD_LOAD
 exit_now:
 	ldr	x0, =EL1_ASM_HVC_EXIT	/* a constant, not an address */
+	mov	x2, #EXO_EXIT_CAUSE_NONE	/* no cause, no address */
+	mov	x3, #0
 	hvc	#0
 	b	.

@@ -7,7 +7,7 @@
  */
 #include <arch/esr.h>
 #include <el1/el1.h>
-#include <el1/exit_status.h>
+#include <exo/exit_status.h>
 #include <exo/hypercall.h>
 #include <lib/backtrace.h>
 #include <lib/esr.h>
@@ -31,6 +31,7 @@ _Static_assert(sizeof(struct el1_frame) == 832, "FRAME_SIZE");
 static el1_sync_fn sync_handlers[EL1_EC_COUNT];
 static el1_irq_fn irq_handler;
 static el1_sync_fn lower_fallback;
+static uint64_t declined_cause;	/* EXO_EXIT_CAUSE_*, for this exception */
 
 el1_sync_fn el1_set_lower_fallback(el1_sync_fn fn)
 {
@@ -128,11 +129,30 @@ void el1_trap_report(const struct el1_frame *f)
 		backtrace_print(f->elr, f->x[29]);
 }
 
+_Static_assert(EL1_TRAP_IRQ == EXO_EXIT_ASYNC_IRQ &&
+	       EL1_TRAP_FIQ == EXO_EXIT_ASYNC_FIQ &&
+	       EL1_TRAP_SERROR == EXO_EXIT_ASYNC_SERROR, "async statuses");
+
+void el1_trap_decline(uint64_t cause)
+{
+	declined_cause = cause;
+}
+
 static uint64_t unhandled_status(const struct el1_frame *f)
 {
 	if (EL1_TRAP_TYPE(f->kind) == EL1_TRAP_SYNC)
-		return EL1_EXIT_SYNC_BASE + ESR_EC(f->esr);
-	return EL1_EXIT_ASYNC_BASE + EL1_TRAP_TYPE(f->kind);
+		return EXO_EXIT_SYNC_BASE + ESR_EC(f->esr);
+	return EXO_EXIT_ASYNC_BASE + EL1_TRAP_TYPE(f->kind);
+}
+
+/* What the exit tells EL2 besides the status: FAR for an abort, else the
+ * ELR, which is what the summary prints. */
+static uint64_t unhandled_addr(const struct el1_frame *f)
+{
+	if (EL1_TRAP_TYPE(f->kind) == EL1_TRAP_SYNC &&
+	    esr_ec_is_abort((unsigned)ESR_EC(f->esr)))
+		return f->far;
+	return f->elr;
 }
 
 static _Noreturn void unhandled(const struct el1_frame *f)
@@ -141,12 +161,12 @@ static _Noreturn void unhandled(const struct el1_frame *f)
 	uint64_t status = unhandled_status(f);
 
 	if (reporting) /* faulted while reporting: stop without more output */
-		exo_exit(EL1_EXIT_NESTED_FAULT);
+		exo_exit(EXO_EXIT_NESTED_FAULT);
 	reporting = true;
 	print_enter_panic();
 	el1_trap_report(f);
 	kprintf("exiting with status %lu\n", (unsigned long)status);
-	exo_exit((int64_t)status);
+	exo_exit_why((int64_t)status, declined_cause, unhandled_addr(f));
 }
 
 static bool dispatchable(uint64_t kind)
@@ -178,7 +198,7 @@ static bool run_sync_handler(el1_sync_fn sync, struct el1_frame *f)
 		print_enter_panic();
 		kprintf("el1: exceptions nested %u deep in handlers; exiting\n",
 			handler_depth);
-		exo_exit(EL1_EXIT_NESTED_FAULT);
+		exo_exit(EXO_EXIT_NESTED_FAULT);
 	}
 	handler_depth++;
 	handled = sync(f);
@@ -190,6 +210,7 @@ void el1_trap(struct el1_frame *f)
 {
 	el1_sync_fn sync;
 
+	declined_cause = EXO_EXIT_CAUSE_NONE;
 	if (dispatchable(f->kind)) {
 		switch (EL1_TRAP_TYPE(f->kind)) {
 		case EL1_TRAP_SYNC:

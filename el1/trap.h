@@ -43,7 +43,9 @@ enum el1_trap_type { EL1_TRAP_SYNC, EL1_TRAP_IRQ, EL1_TRAP_FIQ,
  * A handler returns true when it dealt with the exception: el1 then restores
  * the frame (a handler may change x[], elr, spsr, sp_el0, q[], fpsr, fpcr;
  * never sp) and returns with ERET. false means "not mine": el1 reports it
- * and exits with EL1_EXIT_SYNC_BASE + EC.
+ * and exits with EXO_EXIT_SYNC_BASE + EC (exo/exit_status.h), passing EL2
+ * the fault address (FAR for an abort, else ELR) and the cause a handler
+ * gave with el1_trap_decline.
  */
 typedef bool (*el1_sync_fn)(struct el1_frame *frame);
 typedef bool (*el1_irq_fn)(struct el1_frame *frame);
@@ -56,6 +58,11 @@ el1_sync_fn el1_set_sync_handler(unsigned ec, el1_sync_fn fn);
 el1_sync_fn el1_set_lower_fallback(el1_sync_fn fn);
 /* IRQs from EL1 or EL0; returns the previous handler. */
 el1_irq_fn el1_set_irq_handler(el1_irq_fn fn);
+
+/* A handler about to return false says why it could not resolve the
+ * exception (EXO_EXIT_CAUSE_*): the guest's exit carries it to EL2's
+ * summary if no one else handles the exception. */
+void el1_trap_decline(uint64_t cause);
 
 /* Called by el1/vectors.S only. */
 void el1_trap(struct el1_frame *frame);

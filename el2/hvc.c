@@ -215,10 +215,10 @@ static bool lifecycle_call(struct vcpu *v, uint64_t fid)
 {
 	switch (fid) {
 	case EXO_HVC_EXIT:
-		vm_exit(v->vm, (int64_t)v->x[1]);
+		vm_exit(v->vm, (int64_t)v->x[1], v->x[2], v->x[3]);
 		return true;
 	case EXO_PSCI_SYSTEM_OFF:
-		vm_exit(v->vm, 0);
+		vm_exit(v->vm, 0, 0, 0);
 		return true;
 	case EXO_PSCI_SYSTEM_RESET:
 		vm_restart(v->vm);

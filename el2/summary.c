@@ -1,8 +1,11 @@
 /*
- * The shutdown summary: one aligned row per guest, then the frame totals
- * and a verdict line tools/run and the tests read.
+ * The shutdown summary: one aligned row per guest, a line per failed guest
+ * saying why in words (its exit status decoded by lib/exit_status.c, or
+ * why EL2 stopped it), then the frame totals and a verdict line tools/run
+ * and the tests read.
  */
 #include <el2/summary.h>
+#include <lib/exit_status.h>
 #include <lib/print.h>
 
 static const char *state_name(const struct vm *vm)
@@ -19,6 +22,34 @@ static const char *state_name(const struct vm *vm)
 static bool vm_ok(const struct vm *vm)
 {
 	return vm->state == VM_EXITED && vm->exit_status == 0;
+}
+
+/* "  name: exit status 165: unhandled data abort ... (why)", or what EL2
+ * said when it stopped the guest. */
+static void print_failure(const struct vm *vm)
+{
+	char why[EXIT_STATUS_DESC_MAX];
+
+	if (vm->state != VM_EXITED) {
+		kprintf("  %s: %s: %s\n", vm->name, state_name(vm),
+			vm->stop_reason ? vm->stop_reason : "no reason given");
+		return;
+	}
+	exit_status_describe(vm->exit_status, vm->exit_cause, vm->exit_addr,
+			     why, sizeof(why));
+	kprintf("  %s: exit status %ld: %s\n", vm->name,
+		(long)vm->exit_status, why);
+}
+
+static void print_failures(const struct vm *vms, unsigned nr,
+			   unsigned failed)
+{
+	if (!failed)
+		return;
+	kprintf("failed guests:\n");
+	for (unsigned i = 0; i < nr; i++)
+		if (!vm_ok(&vms[i]))
+			print_failure(&vms[i]);
 }
 
 bool summary_print(const struct vm *vms, unsigned nr,
@@ -47,6 +78,7 @@ bool summary_print(const struct vm *vms, unsigned nr,
 		if (!vm_ok(vm))
 			failed++;
 	}
+	print_failures(vms, nr, failed);
 	kprintf("frames: %lu free, %lu EL2, %lu still held by guests%s\n",
 		(unsigned long)t->frames_free, (unsigned long)t->frames_hyp,
 		(unsigned long)t->frames_other,

@@ -93,8 +93,14 @@ static void create_guests(uint64_t timer_freq, const char *bootargs)
 			continue;
 		}
 		rc = vm_create(vm, FIRST_VM_ID + i, g, timer_freq);
-		if (!rc)
+		if (!rc) {
 			inject_init(vm, g, seed);
+			/* Names every guest that runs, so a reader of the
+			 * console (tools/run on a timeout) knows them all. */
+			kprintf("boot: guest '%s' is vmid %u, quota %lu frames\n",
+				vm->name, vm->id,
+				(unsigned long)g->quota_frames);
+		}
 		if (rc) {
 			fail_guest(vm, g->name, error_name(rc));
 			kprintf("error: guest '%s' not started (%ld)\n", g->name,

@@ -1,6 +1,7 @@
-/* Boot milestones on the physical counter, for `make bench`'s scale
- * figures: from EL2's first instruction of C to the first guest line and
- * to every guest having run once. Printed with the summary. */
+/* Boot milestones on the physical counter, for people and for `make
+ * bench`'s scale figures: from EL2's first instruction of C to the first
+ * guest line and to every guest having run once. Printed with the summary
+ * in milliseconds, with the raw ticks tools/bench reads. */
 #ifndef EXO_EL2_TIMING_H
 #define EXO_EL2_TIMING_H
 

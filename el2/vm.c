@@ -122,8 +122,12 @@ static void vm_stop(struct vm *vm, enum vm_state state, int64_t status,
 		kprintf("guest '%s' torn down: %s\n", vm->name, reason);
 }
 
-void vm_exit(struct vm *vm, int64_t status)
+void vm_exit(struct vm *vm, int64_t status, uint64_t cause, uint64_t addr)
 {
+	if (vm->state != VM_RUNNING)
+		return;
+	vm->exit_cause = cause;
+	vm->exit_addr = addr;
 	vm_stop(vm, VM_EXITED, status, NULL);
 }
 

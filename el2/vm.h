@@ -74,6 +74,7 @@ struct vm {
 	char name[VM_NAME_MAX];
 	enum vm_state state;
 	int64_t exit_status;
+	uint64_t exit_cause, exit_addr; /* EXIT x2, x3 (exo/exit_status.h) */
 	const char *stop_reason;
 	struct vm_config config;
 	struct vm_stats stats;

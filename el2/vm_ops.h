@@ -17,8 +17,10 @@ int64_t vm_create(struct vm *vm, unsigned id, const struct manifest_guest *g,
 /* Where every VM's stage-2 root lives (EL2's BSS): [*start, *end). */
 void vm_s2_roots(uint64_t *start, uint64_t *end);
 
-/* The guest asked to stop (EXIT, PSCI SYSTEM_OFF). */
-void vm_exit(struct vm *vm, int64_t status);
+/* The guest asked to stop (EXIT, PSCI SYSTEM_OFF), saying why: status,
+ * cause and address as EXIT carries them (exo/exit_status.h), kept for the
+ * summary whatever they are. */
+void vm_exit(struct vm *vm, int64_t status, uint64_t cause, uint64_t addr);
 /* EL2 stops the guest: violations past its limit, a fault it cannot take,
  * its CPU limit. Never affects another VM. */
 void vm_kill(struct vm *vm, const char *reason);

@@ -63,7 +63,7 @@ const char *esr_fsc_name(unsigned fsc)
 	return n ? n : "other fault";
 }
 
-static int is_abort(unsigned ec)
+bool esr_ec_is_abort(unsigned ec)
 {
 	return ec == ESR_EC_IABT_LOWER || ec == ESR_EC_IABT_CUR ||
 	       ec == ESR_EC_DABT_LOWER || ec == ESR_EC_DABT_CUR;
@@ -75,7 +75,7 @@ void esr_describe_iss(uint64_t esr, char *buf, size_t size)
 	unsigned fsc = (unsigned)FIELD_GET(esr, ESR_ABT_FSC_SHIFT, ESR_ABT_FSC_WIDTH);
 	int data = ec == ESR_EC_DABT_LOWER || ec == ESR_EC_DABT_CUR;
 
-	if (!is_abort(ec)) {
+	if (!esr_ec_is_abort(ec)) {
 		fmt_snprintf(buf, size, "ISS 0x%lx", (unsigned long)ESR_ISS(esr));
 		return;
 	}

@@ -13,7 +13,7 @@ _Noreturn void panic(const char *fmt, ...)
 	va_list ap;
 
 	if (panicking) /* a panic while reporting one: stop without printing */
-		arch_halt(2);
+		arch_halt(PANIC_HALT_NESTED);
 	panicking = true;
 	print_enter_panic();
 	va_start(ap, fmt);
@@ -23,5 +23,5 @@ _Noreturn void panic(const char *fmt, ...)
 #ifndef EXO_HOST
 	backtrace_print(0, (uint64_t)(uintptr_t)__builtin_frame_address(0));
 #endif
-	arch_halt(1);
+	arch_halt(PANIC_HALT);
 }

@@ -23,6 +23,7 @@
 #include "libos/mm/mm.h"
 #include "libos/mm/pages.h"
 #include "libos/startup.h"
+#include "libos/options.h"
 
 #include <exo/errors.h>
 #include <exo/hvc.h>
@@ -31,9 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OPT_STATS      "--stats"
-#define OPT_PTDUMP     "--ptdump"
-#define OPT_HIGH_WATER "--pool-high-water="
 
 /* Regions the heaps grew, so that a heap EL2 damaged can be retired and
  * frees of its blocks recognised. */
@@ -224,23 +222,30 @@ static bool policy_known(const char *policy)
 
 static int parse_options(const struct libos_config *cfg, uint64_t *hwm)
 {
+	const char *unknown = libos_options_unknown(cfg->argc, cfg->argv,
+						    cfg->guest_options);
+
+	if (unknown) {
+		libos_options_report_unknown(unknown, cfg->guest_options);
+		return LIBOS_EUNKNOWN_OPTION;
+	}
 	for (int i = 1; i < cfg->argc && cfg->argv[i]; i++) {
 		const char *a = cfg->argv[i];
 		char *end;
 
-		if (strcmp(a, OPT_STATS) == 0) {
+		if (strcmp(a, LIBOS_OPT_STATS) == 0) {
 			os.stats_at_exit = true;
-		} else if (strcmp(a, OPT_PTDUMP) == 0) {
+		} else if (strcmp(a, LIBOS_OPT_PTDUMP) == 0) {
 			os.ptdump_at_exit = true;
-		} else if (strncmp(a, OPT_HIGH_WATER,
-				   sizeof(OPT_HIGH_WATER) - 1) == 0) {
-			a += sizeof(OPT_HIGH_WATER) - 1;
+		} else if (strncmp(a, LIBOS_OPT_HIGH_WATER,
+				   sizeof(LIBOS_OPT_HIGH_WATER) - 1) == 0) {
+			a += sizeof(LIBOS_OPT_HIGH_WATER) - 1;
 			*hwm = strtoul(a, &end, 0);
 			if (end == a || *end) {
 				kprintf("libos: %s: bad option '%s' (want "
 					"%sN, N in frames)\n",
 					cfg->name, cfg->argv[i],
-					OPT_HIGH_WATER);
+					LIBOS_OPT_HIGH_WATER);
 				return LIBOS_EOPTION;
 			}
 		}

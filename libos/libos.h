@@ -9,10 +9,13 @@
  * how a policy lays out memory (libos/heap does).
  *
  * Options libos takes from the guest's arguments (the guest sees them too
- * and should ignore them):
+ * and should ignore them; libos/options.h lists them all):
  *   --stats                 print libos_stats_print() when main returns
+ *   --ptdump                print the stage-1 tables when main returns
  *   --pool-high-water=N     free frames the pool keeps before giving whole
  *                           chunks back to EL2 (default 64)
+ * Any other argument starting "--" must be one the guest declared
+ * (guest_options), or libos refuses to start (LIBOS_EUNKNOWN_OPTION).
  */
 #ifndef EXO_LIBOS_LIBOS_H
 #define EXO_LIBOS_LIBOS_H
@@ -37,6 +40,9 @@ struct libos_config {
 	const char *granule;	  /* NULL: 4k */
 	uint64_t image_bytes;
 	uint64_t boot_run_frames;
+	/* The "--" options the guest's main reads, NULL-terminated (a name
+	 * ending in '=' takes a value); NULL: it reads none. */
+	const char *const *guest_options;
 };
 
 enum libos_error {
@@ -44,6 +50,7 @@ enum libos_error {
 	LIBOS_EPOLICY = -1, /* unknown heap policy */
 	LIBOS_EOPTION = -2, /* malformed libos option */
 	LIBOS_EQUOTA = -3,  /* the quota cannot hold the heap's first batch */
+	LIBOS_EUNKNOWN_OPTION = -4, /* "--" option nobody reads */
 };
 
 /*

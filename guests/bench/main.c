@@ -469,6 +469,8 @@ static unsigned arg_uint(int argc, char **argv, const char *key,
 	return dflt;
 }
 
+EL1_GUEST_OPTIONS("--partner=", "--reps=");
+
 int main(int argc, char **argv)
 {
 	unsigned partner = arg_uint(argc, argv, "--partner=", 0);

@@ -12,6 +12,8 @@
 
 static uint8_t buf[STREAM_BLOCK], want[STREAM_BLOCK];
 
+EL1_GUEST_OPTIONS(STREAM_OPTIONS);
+
 int main(int argc, char **argv)
 {
 	struct stream_opts o;

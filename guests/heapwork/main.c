@@ -245,6 +245,8 @@ static unsigned long arg_value(int argc, char **argv, const char *name,
 	return def;
 }
 
+EL1_GUEST_OPTIONS("--seed=", "--ops=", "--burst=");
+
 int main(int argc, char **argv)
 {
 	unsigned long seed = arg_value(argc, argv, "--seed=", 1);

@@ -1,11 +1,14 @@
 /*
- * hello: the smallest guest. Prints its name, arguments, heap policy, boot
- * memory and what EL2 says about its VM, then exits 0. Touches no frames
- * beyond its own image.
+ * hello: the smallest guest. Prints its name, arguments (and the word its
+ * one option --greeting=WORD gives), heap policy, boot memory and what EL2
+ * says about its VM, then exits 0. Touches no frames beyond its own image.
  */
 #include <el1/el1.h>
 #include <exo/hypercall.h>
 #include <lib/print.h>
+#include <string.h>
+
+#define GREETING "--greeting="
 
 static void print_boot_info(const struct el1_boot_info *bi)
 {
@@ -20,6 +23,8 @@ static void print_boot_info(const struct el1_boot_info *bi)
 		(unsigned long)bi->dtb);
 }
 
+EL1_GUEST_OPTIONS(GREETING);
+
 int main(int argc, char **argv)
 {
 	struct exo_ret vm = exo_vm_info();
@@ -29,6 +34,9 @@ int main(int argc, char **argv)
 	kprintf("argc: %d\n", argc);
 	for (int i = 1; i < argc; i++)
 		kprintf("argv[%d]: %s\n", i, argv[i]);
+	for (int i = 1; i < argc; i++)
+		if (!strncmp(argv[i], GREETING, sizeof(GREETING) - 1))
+			kprintf("greeting: %s\n", argv[i] + sizeof(GREETING) - 1);
 	print_boot_info(el1_boot_info());
 	kprintf("abi: 0x%lx (status %ld)\n", (unsigned long)version.x1,
 		(long)version.status);

@@ -13,6 +13,8 @@
 
 static uint8_t block[STREAM_BLOCK];
 
+EL1_GUEST_OPTIONS(STREAM_OPTIONS);
+
 int main(int argc, char **argv)
 {
 	struct stream_opts o;

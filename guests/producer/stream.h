@@ -12,6 +12,9 @@
 
 #define STREAM_BLOCK 4096u
 
+/* The options stream_opts reads (EL1_GUEST_OPTIONS). */
+#define STREAM_OPTIONS "--bytes=", "--seed=", "--peer=", "--ring-order="
+
 struct stream_opts {
 	uint64_t bytes, seed;
 	const char *peer;

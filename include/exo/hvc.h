@@ -33,7 +33,8 @@
 #define EXO_HVC_VM_INFO EXO_HVC(6)
 /* give up the rest of the time slice */
 #define EXO_HVC_YIELD EXO_HVC(7)
-/* x1 = exit status; does not return */
+/* x1 = exit status, x2 = cause, x3 = address (exo/exit_status.h: what
+ * EL2's summary prints of why); does not return */
 #define EXO_HVC_EXIT EXO_HVC(8)
 
 /* x1, x2 = a guest's manifest name, up to 15 bytes, little-endian, NUL
@@ -81,7 +82,7 @@
 #define EXO_SHARE_R 1u
 #define EXO_SHARE_RW 2u
 
-#define EXO_ABI_VERSION 0x00010001u /* major 1, minor 1 */
+#define EXO_ABI_VERSION 0x00010002u /* major 1, minor 2: EXIT's cause */
 #define EXO_CONSOLE_MAX 48          /* bytes in x2-x7 */
 
 /* Argument limits, checked before anything else: larger values are

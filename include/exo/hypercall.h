@@ -137,11 +137,19 @@ static inline void exo_yield(void)
 	exo_call0(EXO_HVC_YIELD);
 }
 
-static inline _Noreturn void exo_exit(int64_t status)
+/* Exits with a cause and an address (exo/exit_status.h) EL2's summary
+ * decodes with the status. */
+static inline _Noreturn void exo_exit_why(int64_t status, uint64_t cause,
+					  uint64_t addr)
 {
-	exo_call1(EXO_HVC_EXIT, (uint64_t)status);
+	exo_call3(EXO_HVC_EXIT, (uint64_t)status, cause, addr);
 	for (;;)
 		;
+}
+
+static inline _Noreturn void exo_exit(int64_t status)
+{
+	exo_exit_why(status, 0, 0);
 }
 
 #endif

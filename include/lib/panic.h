@@ -7,6 +7,10 @@
 
 _Noreturn void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* What panic passes arch_halt: a panic, or a panic while reporting one. */
+#define PANIC_HALT 1
+#define PANIC_HALT_NESTED 2
+
 /* Each layer says how to stop: EL2 powers the machine off, EL1 exits the
  * guest with a failure status. */
 _Noreturn void arch_halt(int status);

@@ -17,6 +17,7 @@
 #include <libos/mm/boot_need.h>
 #include <libos/mm/mm.h>
 #include <libos/mm/pages.h>
+#include <libos/options.h>
 #include <stddef.h>
 
 #define KERN_RO                                                              \
@@ -87,7 +88,7 @@ static void parse_options(const struct libos_mm_boot_params *p, bool *sw_af,
 	*sw_af = false;
 	*va_bits = libos_mm_va_bits(p->argc, p->argv);
 	for (int i = 1; i < p->argc; i++)
-		if (streq(p->argv[i], "--sw-af"))
+		if (streq(p->argv[i], LIBOS_OPT_SW_AF))
 			*sw_af = true;
 }
 

@@ -7,6 +7,7 @@
  */
 #include <libos/mm/boot_need.h>
 #include <libos/mm/pages.h>
+#include <libos/options.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -48,7 +49,7 @@ unsigned libos_mm_va_bits(int argc, char *const *argv)
 	unsigned va_bits = LIBOS_MM_DEFAULT_VA_BITS;
 
 	for (int i = 1; i < argc; i++)
-		if (argv[i] && same(argv[i], LIBOS_MM_VA39_OPTION))
+		if (argv[i] && same(argv[i], LIBOS_OPT_VA_BITS_39))
 			va_bits = 39;
 	return va_bits;
 }

@@ -13,7 +13,6 @@
 #include <stdint.h>
 
 #define LIBOS_MM_DEFAULT_VA_BITS 48
-#define LIBOS_MM_VA39_OPTION "--va-bits=39"
 
 /* A range at a physical address is counted as crossing one table boundary
  * where a table spans this much or less (a 4K last-level table; a stage-2

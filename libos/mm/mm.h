@@ -48,7 +48,7 @@ struct libos_mm_boot_params {
  * MMU off, at the load address: checks the granule against the CPU, builds
  * the tables, fills *regs for libos_arch_mmu_on and *image_va with the VA of
  * image offset 0. Returns NULL, or why the MMU cannot be turned on (the
- * guest must not go on: el1 exits with EL1_EXIT_MMU).
+ * guest must not go on: el1 exits with EXO_EXIT_MMU).
  */
 const char *libos_mm_boot(const struct libos_mm_boot_params *p,
 			  struct libos_mmu_regs *regs, uint64_t *image_va);

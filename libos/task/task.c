@@ -7,10 +7,10 @@
 #include <lib/print.h>
 #include <libos/libos.h>
 #include <libos/mm/pages.h>
+#include <libos/options.h>
 #include <libos/task/task.h>
 #include <string.h>
 
-#define OPT_ASID_BITS "--asid-bits="
 #define SPSR_EL0_MASKED (SPSR_M_EL0T | SPSR_D | SPSR_A | SPSR_I | SPSR_F)
 
 struct tasks {
@@ -90,10 +90,10 @@ static bool user_resolve(struct libos_fault *f)
 
 static unsigned parse_asid_bits(int argc, char *const *argv, unsigned hw)
 {
-	size_t n = strlen(OPT_ASID_BITS);
+	size_t n = strlen(LIBOS_OPT_ASID_BITS);
 
 	for (int i = 1; i < argc; i++) {
-		if (strncmp(argv[i], OPT_ASID_BITS, n) == 0) {
+		if (strncmp(argv[i], LIBOS_OPT_ASID_BITS, n) == 0) {
 			unsigned v = 0;
 
 			for (const char *s = argv[i] + n; *s >= '0' && *s <= '9';

@@ -855,7 +855,7 @@ static void teardown_all(void)
 		struct slot *s = &slots[i];
 
 		if (s->vm.state == VM_RUNNING) {
-			vm_exit(&s->vm, 0);
+			vm_exit(&s->vm, 0, 0, 0);
 			shadow_drop_all(s->id, "teardown");
 		}
 		check_gone(s, "teardown");

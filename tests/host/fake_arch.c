@@ -124,7 +124,7 @@ uint64_t arch_timer_freq(void)
 
 uint64_t arch_counter(void)
 {
-	return 0;
+	return fake.counter;
 }
 
 void arch_hyp_timer_arm(uint64_t ticks)

@@ -23,6 +23,7 @@ struct fake_arch {
 	size_t nr_smc;
 	char console[FAKE_LOG_MAX];
 	size_t console_len;
+	uint64_t counter;	/* what arch_counter returns */
 	/* vCPU switch and traps */
 	unsigned vcpu_switches;
 	const struct vcpu *loaded_vcpu;

@@ -24,16 +24,23 @@ static void capture(const char *s, size_t n)
 	out[out_len] = '\0';
 }
 
-static int start(const char *policy, int argc, char **argv)
+static int start_with(const char *policy, int argc, char **argv,
+		      const char *const *guest_options)
 {
 	struct libos_config cfg = { .name = "t", .heap_policy = policy,
-				    .argc = argc, .argv = argv };
+				    .argc = argc, .argv = argv,
+				    .guest_options = guest_options };
 
 	fake_el2_reset(2048);
 	out_len = 0;
 	out[0] = '\0';
 	print_set_console(capture, "");
 	return libos_init(&cfg);
+}
+
+static int start(const char *policy, int argc, char **argv)
+{
+	return start_with(policy, argc, argv, NULL);
 }
 
 static char *no_args[] = {"t", NULL};
@@ -63,6 +70,66 @@ Test(libos, bad_option_is_refused)
 
 	cr_assert_eq(start("tlsf", 2, argv), LIBOS_EOPTION);
 	cr_assert(strstr(out, "bad option '--pool-high-water=12x'"), "%s", out);
+}
+
+Test(libos, unknown_option_is_refused_and_the_known_ones_listed)
+{
+	char *argv[] = {"t", "--stats", "--foo", NULL};
+
+	cr_assert_eq(start("tlsf", 3, argv), LIBOS_EUNKNOWN_OPTION);
+	cr_assert(strstr(out, "libos: unknown option '--foo' in args; known: "
+			      "--stats --ptdump --pool-high-water=N"),
+		  "%s", out);
+	cr_assert(strstr(out, "--asid-bits=N (libos's)\n"
+			      "libos:   none of the guest's own\n"), "%s", out);
+	cr_assert_null(libos_malloc(16), "a heap after a refused start");
+	cr_assert_eq(fake_el2.charged, 0);
+}
+
+Test(libos, unknown_option_report_lines_fit_el2s_console_line)
+{
+	static const char *const guest[] = {"--seed=", "--ops=", "--burst=",
+					    "--a-rather-long-option-name=",
+					    "--verbose", NULL};
+	char *argv[] = {"t", "--sed=7", NULL};
+	size_t line = 0;
+
+	cr_assert_eq(start_with("tlsf", 2, argv, guest),
+		     LIBOS_EUNKNOWN_OPTION);
+	cr_assert(strstr(out, "unknown option '--sed=7' in args"), "%s", out);
+	cr_assert(strstr(out, "(libos's)\nlibos:   --seed=N --ops=N --burst=N"),
+		  "%s", out);
+	cr_assert(strstr(out, "--verbose (the guest's)\n"), "%s", out);
+	for (const char *c = out; *c; c++) {
+		line = *c == '\n' ? 0 : line + 1;
+		cr_assert_lt(line, 120, "%s", out);  /* el2/vm.h */
+	}
+}
+
+Test(libos, guest_options_and_plain_arguments_pass)
+{
+	static const char *const guest[] = {"--seed=", "--verbose", NULL};
+	char *argv[] = {"t", "--seed=7", "--verbose", "plain", "-x",
+			"--sw-af", "--va-bits=39", "--asid-bits=4", "--ptdump",
+			NULL};
+
+	cr_assert_eq(start_with("tlsf", 9, argv, guest), LIBOS_OK, "%s", out);
+	cr_assert_str_eq(out, "");
+}
+
+Test(libos, a_value_option_needs_its_equals_and_a_flag_matches_whole)
+{
+	static const char *const guest[] = {"--seed=", "--verbose", NULL};
+	char *seed_no_value[] = {"t", "--seed", NULL};
+	char *longer_flag[] = {"t", "--verbosely", NULL};
+	char *va_bits_40[] = {"t", "--va-bits=40", NULL};
+
+	cr_assert_eq(start_with("tlsf", 2, seed_no_value, guest),
+		     LIBOS_EUNKNOWN_OPTION);
+	cr_assert_eq(start_with("tlsf", 2, longer_flag, guest),
+		     LIBOS_EUNKNOWN_OPTION);
+	cr_assert_eq(start_with("tlsf", 2, va_bits_40, guest),
+		     LIBOS_EUNKNOWN_OPTION);
 }
 
 Test(libos, heap_is_created_at_the_first_allocation)

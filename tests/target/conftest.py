@@ -11,6 +11,7 @@ import pytest
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(TOP, "tools"))
+import exoconsole  # noqa: E402
 import exoqemu  # noqa: E402
 
 CPUS = ("max", "cortex-a72")
@@ -76,6 +77,25 @@ def expect_clean(result, status=0):
     assert result.halt_status() == status, \
         f"EL2 halted with {result.halt_status()}, wanted {status}:\n{result.tail()}"
     assert result.returncode == 0, f"QEMU exit {result.returncode}"
+
+
+def _exit_statuses():
+    """EXO_EXIT_<NAME> numbers from the ABI header, by NAME: the one
+    place exit statuses are defined (include/exo/exit_status.h)."""
+    path = os.path.join(TOP, "include", "exo", "exit_status.h")
+    with open(path) as f:
+        return {m.group(1): int(m.group(2)) for m in re.finditer(
+            r"^#define EXO_EXIT_(\w+) (\d+)$", f.read(), re.M)}
+
+
+EXIT = _exit_statuses()
+
+
+def failed_guests(result):
+    """The lines under EL2's summary table saying why each failed guest
+    failed, by guest name (tools/exoconsole.py reads them for tools/run
+    too): "exit status 165: unhandled data abort ...", "killed: <reason>"."""
+    return exoconsole.failed_guests(result.lines)
 
 
 SUMMARY_ROW = re.compile(

@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from conftest import expect_clean, expect_tap, guest_lines, no_leak, summary
+from conftest import expect_clean, expect_tap, failed_guests, guest_lines, \
+    no_leak, summary
 
 VICTIMS = ("counter", "heapwork")
 CRASHERS = ("rec-s2", "rec-s1", "bad-vbar", "foreign-vbar", "stack-overflow",
@@ -126,7 +127,7 @@ def test_crashing_guests_are_contained(boot, reference):
     assert "[el2] guest 'foreign-vbar': stage-2 violation 5/5: execute of " \
         "PA 0x40200200" in r.output
     # A handler that takes a stage-1 fault: el1 sees the nested fault
-    # and exits (EL1_EXIT_NESTED_FAULT); EL2 never sees it.
+    # and exits (EXO_EXIT_NESTED_FAULT); EL2 never sees it.
     assert rows["rec-s1"].state == "exited" and rows["rec-s1"].status == 121
     assert rows["rec-s1"].violations == 0
     # Vectors at an unmapped address: the guest loops at EL1 on its own
@@ -139,6 +140,9 @@ def test_crashing_guests_are_contained(boot, reference):
     assert rows["stack-overflow"].state in ("exited", "killed")
     assert rows["stack-overflow"].status != 0
     assert rows["stack-overflow"].violations == 0
+    if rows["stack-overflow"].state == "exited":
+        assert failed_guests(r)["stack-overflow"].endswith(
+            "(stack overflow past the guard)"), failed_guests(r)
     # Dying with a live share, a live loan and a borrowed frame.
     assert rows["crasher"].state == "killed" and rows["crasher"].violations == 3
     expect_tap(r, "holder", at_least=10)

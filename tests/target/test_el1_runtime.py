@@ -4,7 +4,7 @@ registers, reports of unhandled exceptions and panics with their exit
 statuses (el1/exit_status.h)."""
 import re
 
-from conftest import guest_lines, no_leak, summary
+from conftest import EXIT, failed_guests, guest_lines, no_leak, summary
 
 
 def test_el1_paths(boot):
@@ -30,7 +30,9 @@ def test_el1_paths(boot):
         assert rows[name].status == 128 + ec, rows[name]
 
     assert "PANIC: asked to panic" in "\n".join(guest_lines(r, "panic"))
-    assert rows["panic"].status == 1
+    assert rows["panic"].status == EXIT["PANIC"]
+    assert failed_guests(r)["panic"] == \
+        f"exit status {EXIT['PANIC']}: panic (the PANIC line says why)"
 
     # The same image at two places in memory: the same checksum.
     sums = [re.search(r"checksum (0x[0-9a-f]+)", "\n".join(guest_lines(r, g)))

@@ -1,15 +1,16 @@
 """libos heap policies on target: every policy runs the heapwork workload
 and agrees on its checksum; an unknown policy or a malformed libos option
-is refused with a clear message and exit status 122 while the other guests
+is refused with a clear message and an exit status of its own (the heap
+policy's, the option's), decoded in the summary, while the other guests
 finish; the frame pool gives frames back to EL2 above its high-water mark
 (the guest's VM_INFO numbers and its pool stats), and --stats prints the
 stats when main returns."""
 import re
 
-from conftest import expect_clean, guest_lines, no_leak, summary
+from conftest import EXIT, expect_clean, failed_guests, guest_lines, no_leak, \
+    summary
 
 POLICIES = ("bump", "freelist", "buddy", "slab", "tlsf")
-EL1_EXIT_LIBOS = 122
 CHECKSUM = re.compile(r"^checksum (0x[0-9a-f]{16})$")
 # Stage-1 table pages libos holds: its MMU is on, so never 0.
 TABLE_PAGES = re.compile(r"^libos: table pages: [1-9]\d*$")
@@ -71,7 +72,10 @@ def test_unknown_policy_is_refused_and_others_finish(boot):
     assert "libos: bad-policy: heap: unknown policy 'jemalloc' (valid: bump, " \
         "freelist, buddy, slab, tlsf)" in guest_lines(r, "bad-policy")
     assert rows["bad-policy"].state == "exited"
-    assert rows["bad-policy"].status == EL1_EXIT_LIBOS
+    assert rows["bad-policy"].status == EXIT["HEAP_POLICY"]
+    assert failed_guests(r)["bad-policy"] == \
+        f"exit status {EXIT['HEAP_POLICY']}: libos does not know the heap " \
+        "policy", failed_guests(r)
     assert rows["bad-policy"].heap == "jemalloc"
     for name in ("good", "hello"):
         assert rows[name].state == "exited" and rows[name].status == 0, \
@@ -84,7 +88,10 @@ def test_unknown_policy_is_refused_and_others_finish(boot):
 def test_malformed_libos_option_is_refused(boot):
     r = boot.system("heap_bad_config")
     rows = summary(r)
-    assert rows["bad-option"].status == EL1_EXIT_LIBOS
+    assert rows["bad-option"].status == EXIT["BAD_OPTION"]
+    assert failed_guests(r)["bad-option"] == \
+        f"exit status {EXIT['BAD_OPTION']}: a libos option in args has a " \
+        "bad value", failed_guests(r)
     assert any("bad option '--pool-high-water=lots'" in l
                for l in guest_lines(r, "bad-option"))
     assert not any(l.startswith("hello from")

@@ -8,9 +8,10 @@ libos's stats; and a stack overflow nobody expects: reported cleanly, the
 guest exits, nothing leaks. Runs on -cpu max and cortex-a72."""
 import re
 
-from conftest import expect_clean, expect_tap, guest_lines, no_leak, summary
+from conftest import EXIT, expect_clean, expect_tap, failed_guests, \
+    guest_lines, no_leak, summary
 
-EXIT_DABT_CUR = 128 + 0x25
+EXIT_DABT_CUR = EXIT["SYNC_BASE"] + 0x25
 GUESTS = {"rg-4k": 4, "rg-64k": 64}
 
 
@@ -60,4 +61,9 @@ def test_regions_stack_overflow_is_reported_and_exits(boot):
         assert f"  walk 0x{va:016x} (TTBR1, ASID 0):" in lines, text
         assert "still running" not in text
         assert "exiting with status 165" in lines
+        # The summary says it in words: the guest's exit carried the
+        # fault address and libos's verdict.
+        assert failed_guests(r)[name] == \
+            f"exit status 165: unhandled data abort (same EL) at " \
+            f"0x{va:x} (stack overflow past the guard)", failed_guests(r)
     no_leak(r)

@@ -5,11 +5,10 @@ W^X image, direct map, map/touch/unmap, and faults its own handler catches
 -cpu max (hardware AF/dirty, PAN, 16K) and cortex-a72 (none of them)."""
 import re
 
-from conftest import expect_clean, guest_lines, no_leak, summary
+from conftest import EXIT, expect_clean, guest_lines, no_leak, summary
 
 TAP = re.compile(r"^(not )?ok (\d+) - (.*)$")
 PLAN = re.compile(r"^1\.\.(\d+)$")
-EL1_EXIT_MMU = 122
 EXIT_DABT_CUR = 128 + 0x25
 
 
@@ -89,7 +88,7 @@ def test_stage1_16k_granule(boot):
         tap(r, "s1-16k")
         assert any(l.startswith("mmu: granule 16K, 48-bit VA") for l in lines)
     else:
-        assert rows["s1-16k"].status == EL1_EXIT_MMU, rows
+        assert rows["s1-16k"].status == EXIT["MMU"], rows
         assert "el1: cannot turn the MMU on (granule 16k): this CPU has no " \
             "16K stage-1 granule (ID_AA64MMFR0_EL1.TGran16 = 0)" in lines
         assert not any(TAP.match(l) for l in lines), "ran with 16K anyway"

@@ -13,7 +13,7 @@ import struct
 import subprocess
 
 import pytest
-from conftest import TOP, FAILURE_WORDS, build_dir, guest_lines, summary
+from conftest import EXIT, TOP, FAILURE_WORDS, build_dir, guest_lines, summary
 
 MKPKG = os.path.join(TOP, "tools", "mkpkg")
 MANCHECK = os.path.join(TOP, "build", "host", "exo-mancheck")
@@ -185,7 +185,8 @@ def startup_line(r):
     ("4k", "heap"), ("4k", "tables"), ("64k", "heap"), ("64k", "tables")])
 def test_startup_says_what_it_needs(boot, tmp_path, granule, short_of):
     """Below N: libos says what start-up needs (the checker's N, in the
-    same parts) and what was charged, and the guest exits 122."""
+    same parts) and what was charged, and the guest exits with its own
+    status, EXO_EXIT_STARTUP_QUOTA."""
     n = least_quota(tmp_path, granule)
     image = image_frames(tiny_elf())
     # Short of the heap batch: the tables fit (N less the batch and the
@@ -203,3 +204,4 @@ def test_startup_says_what_it_needs(boot, tmp_path, granule, short_of):
     assert charged <= quota
     assert "hi from" not in r.output
     assert not [l for l in guest_lines(r, "g") if "cannot turn" in l]
+    assert summary(r)["g"].status == EXIT["STARTUP_QUOTA"]

@@ -161,6 +161,10 @@ static int holder(void)
 	return tap_done();
 }
 
+EL1_GUEST_OPTIONS("--holder", "--share-crash", "--recursive-s2",
+		  "--recursive-s1", "--bad-vbar", "--foreign-vbar",
+		  "--stack-overflow");
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";

@@ -463,6 +463,8 @@ static int peer(void)
 	return tap_done();
 }
 
+EL1_GUEST_OPTIONS("--attacker", "--peer");
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "--attacker"))

@@ -11,6 +11,7 @@
  * they held ("run 0x..., n frames") so the test can check that the
  * checkers took back every frame the filler had.
  */
+#include <el1/el1.h>
 #include <exo/frame_state.h>
 #include <exo/hypercall.h>
 #include <lib/print.h>
@@ -165,6 +166,8 @@ static int check(void)
 	TAP_CHECK(dirty == 0, "gave them all back");
 	return tap_done();
 }
+
+EL1_GUEST_OPTIONS("--fill", "--check");
 
 int main(int argc, char **argv)
 {

@@ -336,6 +336,8 @@ static void test_not_ours(void)
 	      "the other guest's frame is still OWNED by it");
 }
 
+EL1_GUEST_OPTIONS("--quota=");
+
 int main(int argc, char **argv)
 {
 	uint64_t want = quota_arg(argc, argv), quota;

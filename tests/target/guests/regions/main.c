@@ -12,6 +12,7 @@
  */
 #include "../tap.h"
 
+#include <el1/el1.h>
 #include <lib/print.h>
 #include <libos/addr.h>
 #include <libos/libos.h>
@@ -306,6 +307,8 @@ static int overflow(void)
 	kprintf("still running after a stack overflow\n");
 	return 1;
 }
+
+EL1_GUEST_OPTIONS("--overflow");
 
 int main(int argc, char **argv)
 {

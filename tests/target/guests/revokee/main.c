@@ -183,6 +183,8 @@ static int defy(void)
 	return tap_done();
 }
 
+EL1_GUEST_OPTIONS("--comply", "--defy");
+
 int main(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {

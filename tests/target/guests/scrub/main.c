@@ -4,6 +4,7 @@
  * waits for that, takes the same frames and checks that not one byte of
  * the pattern is left: EL2 zeroes every frame that leaves a guest.
  */
+#include <el1/el1.h>
 #include <exo/hypercall.h>
 #include <lib/print.h>
 #include <string.h>
@@ -58,6 +59,8 @@ static int check(void)
 	TAP_CHECK(exo_frame_free(SCRUB_PA, SCRUB_FRAMES) == EXO_OK, "freed");
 	return tap_done();
 }
+
+EL1_GUEST_OPTIONS("--fill", "--check");
 
 int main(int argc, char **argv)
 {

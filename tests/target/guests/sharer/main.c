@@ -168,6 +168,8 @@ static int bystander(void)
 	return 0;
 }
 
+EL1_GUEST_OPTIONS("--bystander", "--owner", "--borrower");
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "--bystander"))

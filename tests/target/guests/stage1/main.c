@@ -8,6 +8,7 @@
  * dirty state. "--unhandled" instead touches an unmapped page with nobody
  * expecting it: libos reports the fault and the guest exits with 165.
  */
+#include <el1/el1.h>
 #include <arch/esr.h>
 #include <arch/sysreg.h>
 #include <exo/hypercall.h>
@@ -456,6 +457,8 @@ static bool has_arg(int argc, char **argv, const char *a)
 			return true;
 	return false;
 }
+
+EL1_GUEST_OPTIONS("--unhandled");
 
 int main(int argc, char **argv)
 {
