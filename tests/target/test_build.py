@@ -109,9 +109,22 @@ def test_make_run_builds_only_its_system(tmp_path):
     assert not (out / "exo-el2-debug.elf").exists(), \
         "make run built the debug EL2"
 
-    # A manifest naming an image nothing builds: packed without it, and
-    # EL2 refuses that guest (status 1) while tiny still runs.
+    # A manifest naming an image nothing builds: the host check refuses it
+    # before QEMU starts, naming the .dts, and leaves no package behind.
     (tree / "guests" / "missing.dts").write_text(MISSING_DTS)
+    r = make(tree, "run", "SYSTEM=missing")
+    log = r.stdout[-3000:] + r.stderr[-3000:]
+    assert r.returncode != 0, log
+    assert "guests/missing.dts: guest 'ghost': property 'image': no entry " \
+        "'nosuch.elf' in the boot package" in r.stdout + r.stderr, log
+    assert "[el2]" not in r.stdout, log
+    assert not (out / "systems" / "missing.pkg").exists(), log
+
+    # Broken on purpose (exo,expect-errors): packed without the image, and
+    # EL2 refuses that guest (status 1) while tiny still runs.
+    (tree / "guests" / "missing.dts").write_text(
+        MISSING_DTS.replace('compatible = "exo,system";',
+                            'compatible = "exo,system"; exo,expect-errors;'))
     r = make(tree, "run", "SYSTEM=missing")
     log = r.stdout[-3000:] + r.stderr[-3000:]
     assert r.returncode != 0, log
