@@ -15,22 +15,30 @@
 
 /* The header fields, in file order. */
 enum dtb_field {
-	DTB_MAGIC, DTB_TOTALSIZE, DTB_OFF_STRUCT, DTB_OFF_STRINGS,
-	DTB_OFF_RSVMAP, DTB_VERSION, DTB_LAST_COMP_VERSION, DTB_BOOT_CPUID,
-	DTB_SIZE_STRINGS, DTB_SIZE_STRUCT, DTB_NR_FIELDS,
+	DTB_MAGIC,
+	DTB_TOTALSIZE,
+	DTB_OFF_STRUCT,
+	DTB_OFF_STRINGS,
+	DTB_OFF_RSVMAP,
+	DTB_VERSION,
+	DTB_LAST_COMP_VERSION,
+	DTB_BOOT_CPUID,
+	DTB_SIZE_STRINGS,
+	DTB_SIZE_STRUCT,
+	DTB_NR_FIELDS,
 };
 
 _Static_assert(DTB_NR_FIELDS * 4 == DTB_BOUNDS_HEADER_SIZE, "v17 header");
 
-#define DTB_RSV_ENTRY_SIZE 16u      /* address and size, 64 bits each */
-#define DTB_RSVMAP_ALIGN 8u
-#define DTB_PROP_HEADER 12u         /* tag, len, nameoff */
+#define DTB_RSV_ENTRY_SIZE 16u /* address and size, 64 bits each */
+#define DTB_RSVMAP_ALIGN   8u
+#define DTB_PROP_HEADER	   12u /* tag, len, nameoff */
 
 struct dtb_walk {
 	const uint8_t *blob;
 	uint32_t hdr[DTB_NR_FIELDS];
-	uint64_t struct_end;        /* offsets from the start of the blob */
-	unsigned depth;             /* nodes open */
+	uint64_t struct_end; /* offsets from the start of the blob */
+	unsigned depth;	     /* nodes open */
 	bool root_seen;
 	bool root_closed;
 	char *why;
@@ -38,7 +46,7 @@ struct dtb_walk {
 };
 
 static int dtb_fail(struct dtb_walk *w, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static int dtb_fail(struct dtb_walk *w, const char *fmt, ...)
 {
@@ -56,7 +64,7 @@ static uint32_t dtb_be32(const uint8_t *p)
 	       (uint32_t)p[2] << 8 | p[3];
 }
 
-/* --- header ---------------------------------------------------------------- */
+/* --- header --------------------------------------------------------------- */
 
 /* A block [off, off + size) lies after the header, aligned, inside
  * totalsize. */
@@ -72,8 +80,10 @@ static int dtb_check_block(struct dtb_walk *w, const char *name, uint32_t off,
 		return dtb_fail(w, "%s block at 0x%x is not %u-byte aligned",
 				name, off, align);
 	if (off > total || size > total - off)
-		return dtb_fail(w, "%s block at 0x%x, 0x%x bytes, ends past "
-				"totalsize (0x%x)", name, off, size, total);
+		return dtb_fail(w,
+				"%s block at 0x%x, 0x%x bytes, ends past "
+				"totalsize (0x%x)",
+				name, off, size, total);
 	return 0;
 }
 
@@ -91,18 +101,23 @@ static int dtb_check_header(struct dtb_walk *w, size_t size)
 				h[DTB_MAGIC]);
 	if (h[DTB_VERSION] < DTB_BOUNDS_VERSION ||
 	    h[DTB_LAST_COMP_VERSION] > DTB_BOUNDS_VERSION)
-		return dtb_fail(w, "version %u (compatible with %u), not 17 "
-				"(compile the .dts with dtc)", h[DTB_VERSION],
-				h[DTB_LAST_COMP_VERSION]);
+		return dtb_fail(w,
+				"version %u (compatible with %u), not 17 "
+				"(compile the .dts with dtc)",
+				h[DTB_VERSION], h[DTB_LAST_COMP_VERSION]);
 	if (h[DTB_TOTALSIZE] > DTB_BOUNDS_MAX_SIZE)
-		return dtb_fail(w, "totalsize 0x%x is above 2 GiB (libfdt's "
-				"offsets are int)", h[DTB_TOTALSIZE]);
+		return dtb_fail(w,
+				"totalsize 0x%x is above 2 GiB (libfdt's "
+				"offsets are int)",
+				h[DTB_TOTALSIZE]);
 	if (h[DTB_TOTALSIZE] < DTB_BOUNDS_HEADER_SIZE)
 		return dtb_fail(w, "totalsize 0x%x is smaller than the header",
 				h[DTB_TOTALSIZE]);
 	if (h[DTB_TOTALSIZE] > size)
-		return dtb_fail(w, "truncated: totalsize says 0x%x bytes, only "
-				"0x%zx are there", h[DTB_TOTALSIZE], size);
+		return dtb_fail(w,
+				"truncated: totalsize says 0x%x bytes, only "
+				"0x%zx are there",
+				h[DTB_TOTALSIZE], size);
 	if (dtb_check_block(w, "structure", h[DTB_OFF_STRUCT],
 			    h[DTB_SIZE_STRUCT], FDT_TAGSIZE) ||
 	    dtb_check_block(w, "strings", h[DTB_OFF_STRINGS],
@@ -124,7 +139,8 @@ static int dtb_check_rsvmap(struct dtb_walk *w)
 		const uint8_t *size = w->blob + o + DTB_RSV_ENTRY_SIZE / 2;
 
 		if (total - o < DTB_RSV_ENTRY_SIZE)
-			return dtb_fail(w, "memory reservation map at 0x%x has "
+			return dtb_fail(w,
+					"memory reservation map at 0x%x has "
 					"no end entry before totalsize (0x%x)",
 					w->hdr[DTB_OFF_RSVMAP],
 					w->hdr[DTB_TOTALSIZE]);
@@ -133,7 +149,7 @@ static int dtb_check_rsvmap(struct dtb_walk *w)
 	}
 }
 
-/* --- structure block ---------------------------------------------------------- */
+/* --- structure block ------------------------------------------------------ */
 
 static uint64_t dtb_tag_align(uint64_t o)
 {
@@ -143,20 +159,22 @@ static uint64_t dtb_tag_align(uint64_t o)
 static int dtb_begin_node(struct dtb_walk *w, uint64_t o, uint64_t *next)
 {
 	const uint8_t *name = w->blob + o + FDT_TAGSIZE;
-	const uint8_t *nul = memchr(name, '\0',
-				    w->struct_end - o - FDT_TAGSIZE);
+	const uint8_t *nul =
+	    memchr(name, '\0', w->struct_end - o - FDT_TAGSIZE);
 
 	if (!nul)
-		return dtb_fail(w, "node name at 0x%lx is not NUL-terminated "
+		return dtb_fail(w,
+				"node name at 0x%lx is not NUL-terminated "
 				"inside the structure block",
 				(unsigned long)(o + FDT_TAGSIZE));
 	if (w->root_closed)
 		return dtb_fail(w, "a second root node at 0x%lx",
 				(unsigned long)o);
 	if (w->depth == DTB_BOUNDS_MAX_DEPTH)
-		return dtb_fail(w, "node at 0x%lx is nested deeper than %u "
-				"levels", (unsigned long)o,
-				DTB_BOUNDS_MAX_DEPTH);
+		return dtb_fail(w,
+				"node at 0x%lx is nested deeper than %u "
+				"levels",
+				(unsigned long)o, DTB_BOUNDS_MAX_DEPTH);
 	w->depth++;
 	w->root_seen = true;
 	*next = dtb_tag_align((uint64_t)(nul + 1 - w->blob));
@@ -182,13 +200,16 @@ static int dtb_prop_name(struct dtb_walk *w, uint64_t o, uint32_t nameoff)
 	const uint8_t *s = w->blob + w->hdr[DTB_OFF_STRINGS];
 
 	if (nameoff >= strings_size)
-		return dtb_fail(w, "property at 0x%lx: name offset 0x%x is past "
+		return dtb_fail(w,
+				"property at 0x%lx: name offset 0x%x is past "
 				"the strings block (0x%x bytes)",
 				(unsigned long)o, nameoff, strings_size);
 	if (!memchr(s + nameoff, '\0', strings_size - nameoff))
-		return dtb_fail(w, "property at 0x%lx: its name (strings "
+		return dtb_fail(w,
+				"property at 0x%lx: its name (strings "
 				"offset 0x%x) is not NUL-terminated inside the "
-				"strings block", (unsigned long)o, nameoff);
+				"strings block",
+				(unsigned long)o, nameoff);
 	return 0;
 }
 
@@ -201,12 +222,14 @@ static int dtb_prop(struct dtb_walk *w, uint64_t o, uint64_t *next)
 		return dtb_fail(w, "property at 0x%lx is outside any node",
 				(unsigned long)o);
 	if (left < DTB_PROP_HEADER)
-		return dtb_fail(w, "property at 0x%lx is cut off by the end of "
+		return dtb_fail(w,
+				"property at 0x%lx is cut off by the end of "
 				"the structure block (0x%lx)",
 				(unsigned long)o, (unsigned long)w->struct_end);
 	len = dtb_be32(w->blob + o + 4);
 	if (len > left - DTB_PROP_HEADER)
-		return dtb_fail(w, "property at 0x%lx has length 0x%x, past the "
+		return dtb_fail(w,
+				"property at 0x%lx has length 0x%x, past the "
 				"end of the structure block (0x%lx)",
 				(unsigned long)o, len,
 				(unsigned long)w->struct_end);
@@ -267,10 +290,9 @@ static int dtb_walk_struct(struct dtb_walk *w)
 			w->hdr[DTB_OFF_STRUCT], (unsigned long)w->struct_end);
 }
 
-int dtb_bounds_check(const void *blob, size_t size, char *why,
-		     size_t why_size)
+int dtb_bounds_check(const void *blob, size_t size, char *why, size_t why_size)
 {
-	struct dtb_walk w = { .blob = blob, .why = why, .why_size = why_size };
+	struct dtb_walk w = {.blob = blob, .why = why, .why_size = why_size};
 
 	if (dtb_check_header(&w, size) || dtb_check_rsvmap(&w) ||
 	    dtb_walk_struct(&w))

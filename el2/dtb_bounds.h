@@ -20,7 +20,7 @@
 /* The v17 header: ten big-endian 32-bit fields. Older versions lack
  * size_dt_struct, which the walk needs; dtc and QEMU write 17. */
 #define DTB_BOUNDS_HEADER_SIZE 40u
-#define DTB_BOUNDS_VERSION 17u
+#define DTB_BOUNDS_VERSION     17u
 /* libfdt's offsets are int: a larger blob breaks its arithmetic. */
 #define DTB_BOUNDS_MAX_SIZE 0x7fffffffu
 /* Deeper than any real tree (a manifest is 3 levels, QEMU's DTB 3). */
@@ -29,7 +29,6 @@
 /* Checks the DTB at blob, of which size bytes are readable. Returns 0 when
  * libfdt may walk it, or -1 with one sentence saying what is wrong and at
  * which offset from the start of the blob written into why. */
-int dtb_bounds_check(const void *blob, size_t size, char *why,
-		     size_t why_size);
+int dtb_bounds_check(const void *blob, size_t size, char *why, size_t why_size);
 
 #endif
