@@ -115,11 +115,13 @@ static void mmu_setup(void)
 		(unsigned)!!(sctlr & SCTLR_I), hyp_mm.tables);
 }
 
+/* The DTB lies between the RAM base and EL2's image (qemu-notes.md). */
 static void read_platform(void)
 {
-	char err[128];
+	char err[160];
+	uint64_t room = arch_image_layout().start - VIRT_DTB_ADDR;
 
-	if (platform_parse((const void *)VIRT_DTB_ADDR, &platform, err,
+	if (platform_parse((const void *)VIRT_DTB_ADDR, room, &platform, err,
 			   sizeof(err))) {
 		kprintf("error: host DTB at 0x%lx: %s\n",
 			(unsigned long)VIRT_DTB_ADDR, err);

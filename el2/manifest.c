@@ -7,6 +7,7 @@
  * silently fall back to a default. Read-only libfdt calls only (the arm64
  * library's write functions use SIMD registers, which EL2 never touches).
  */
+#include <el2/dtb_bounds.h>
 #include <el2/frames.h>
 #include <el2/guest_dt.h>
 #include <el2/manifest.h>
@@ -446,17 +447,19 @@ static void manifest_parse_guest(const void *fdt, int node,
 
 /* --- the whole manifest --------------------------------------------------- */
 
+/* The bounded walk first: libfdt 1.6.1's fdt_check_full() loops forever on
+ * a property length near 2^32, and dereferences NULL on a tree older than
+ * version 16 whose root name has no '/'. */
 static int manifest_check_dtb(const void *fdt, size_t size, struct manifest *m)
 {
+	char why[MANIFEST_ERR_SIZE];
 	int rc;
 
-	if (size < sizeof(struct fdt_header))
-		return manifest_fail(m, "not a DTB (smaller than a DTB header)");
-	/* libfdt 1.6.1's fdt_check_full() dereferences NULL on a tree older
-	 * than version 16 whose root name has no '/'; dtc writes version 17. */
-	if (fdt_magic(fdt) == FDT_MAGIC && fdt_version(fdt) < 17)
-		return manifest_fail(m, "not a valid DTB: version older than 17 "
-				     "(compile the .dts with dtc)");
+	if (dtb_bounds_check(fdt, size, why, sizeof(why))) {
+		fmt_snprintf(m->error, sizeof(m->error),
+			     "manifest: not a valid DTB: %s", why);
+		return -1;
+	}
 	rc = fdt_check_full(fdt, size);
 	if (rc) {
 		fmt_snprintf(m->error, sizeof(m->error),

@@ -1,8 +1,10 @@
 /*
- * Host DTB parsing. Read-only libfdt calls only (they use no FP/SIMD), and
+ * Host DTB parsing. The blob passes the bounded walk (dtb_bounds.c) before
+ * libfdt reads it, read-only libfdt calls only (they use no FP/SIMD), and
  * every property is length-checked: a malformed DTB gives an error naming
- * the node, never a wild read.
+ * the node, never a wild read or a hang.
  */
+#include <el2/dtb_bounds.h>
 #include <el2/platform.h>
 #include <lib/fmt.h>
 #include <lib/print.h>
@@ -144,14 +146,14 @@ static void parse_bootargs(const void *fdt, struct platform *p)
 	p->bootargs = (args && len > 0 && args[len - 1] == '\0') ? args : "";
 }
 
-int platform_parse(const void *fdt, struct platform *p, char *err,
-		   size_t err_size)
+int platform_parse(const void *fdt, size_t size, struct platform *p,
+		   char *err, size_t err_size)
 {
-	int rc = fdt_check_header(fdt);
+	char why[128];
 
 	memset(p, 0, sizeof(*p));
-	if (rc)
-		return fail(err, err_size, "header", fdt_strerror(rc));
+	if (dtb_bounds_check(fdt, size, why, sizeof(why)))
+		return fail(err, err_size, "not a valid DTB", why);
 	if (parse_memory(fdt, p, err, err_size) ||
 	    parse_compatible_reg(fdt, "arm,pl011", "console (arm,pl011)", 0,
 				 &p->uart, err, err_size) ||

@@ -32,10 +32,11 @@ struct platform {
 	const char *bootargs;             /* /chosen/bootargs, or "" */
 };
 
-/* Fills p from the DTB. On error returns a negative value and writes a
- * sentence naming the missing or malformed node into err. */
-int platform_parse(const void *fdt, struct platform *p, char *err,
-		   size_t err_size);
+/* Fills p from the DTB at fdt, of which size bytes are readable. On error
+ * returns a negative value and writes a sentence naming the missing or
+ * malformed node (or what makes the blob unreadable) into err. */
+int platform_parse(const void *fdt, size_t size, struct platform *p,
+		   char *err, size_t err_size);
 
 /* Prints the summary EL2 shows at boot. */
 void platform_print(const struct platform *p);

@@ -9,7 +9,10 @@
  * spin.elf) and a broken one (bad.elf), so mutating only the DTB still
  * reaches the binding.
  *
- * Checks: a refused manifest says why ("manifest: ...") and has no guests;
+ * Checks: a DTB the bounded walk (el2/dtb_bounds.c) refuses is refused as
+ * "manifest: not a valid DTB: ...", and the walk's verdict does not depend
+ * on the size of its message buffer; a refused manifest says why
+ * ("manifest: ...") and has no guests;
  * an accepted one has 1..63 uniquely named guests, each either valid (name
  * of [a-z0-9_-], every string inside the DTB and NUL-terminated, every
  * number in its documented range, quota within RAM, boot-frames below
@@ -22,9 +25,12 @@
 #include "fuzz_common.h"
 
 #include <el2/bootpkg.h>
+#include <el2/dtb_bounds.h>
 #include <el2/elf.h>
 #include <el2/manifest.h>
 #include <lib/print.h>
+
+#define BOUNDS_PREFIX "manifest: not a valid DTB: "
 
 static const uint64_t ram_classes[] = {
 	0, 1, 64, 512, 8192, 32768, UINT64_C(1) << 32, UINT64_MAX,
@@ -228,7 +234,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t dtb_len = fuzz_u32(&in), pkg_len;
 	uint8_t *dtb, *pbuf = NULL;
 	const struct bootpkg *use = &builtin_pkg;
-	char err[128];
+	char err[128], why[MANIFEST_ERR_SIZE];
+	int bounded;
 	bool valid_before[MANIFEST_MAX_GUESTS];
 	unsigned ok;
 
@@ -245,14 +252,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			use = &pkg;
 	}
 
+	bounded = dtb_bounds_check(dtb, dtb_len, why, sizeof(why));
+	FUZZ_CHECK(dtb_bounds_check(dtb, dtb_len, err, 1) == bounded && !err[0],
+		   "the bounded DTB walk's verdict depends on its buffer");
 	if (manifest_parse(dtb, dtb_len, ram, &m)) {
 		FUZZ_CHECK(!strncmp(m.error, "manifest: ", 10) &&
 				   memchr(m.error, '\0', sizeof(m.error)),
 			   "manifest refused without a proper reason");
+		FUZZ_CHECK(!bounded || !strncmp(m.error, BOUNDS_PREFIX,
+						strlen(BOUNDS_PREFIX)),
+			   "DTB refused by the walk (%s), but the manifest "
+			   "error is '%s'", why, m.error);
 		FUZZ_CHECK(!m.nr_guests && !manifest_nr_ok(&m),
 			   "a refused manifest has %u guests", m.nr_guests);
 		goto out;
 	}
+	FUZZ_CHECK(!bounded, "manifest accepted, but the bounded DTB walk "
+		   "refuses it: %s", why);
 	FUZZ_CHECK(!m.error[0], "accepted manifest with error '%s'", m.error);
 	FUZZ_CHECK(m.nr_guests >= 1 && m.nr_guests <= MANIFEST_MAX_GUESTS,
 		   "accepted manifest with %u guests", m.nr_guests);

@@ -92,12 +92,17 @@ static void *make_dtb(enum omit omit)
 	return f;
 }
 
+static int parse(void *dtb, struct platform *p, char *err, size_t size)
+{
+	return platform_parse(dtb, sizeof(blob), p, err, size);
+}
+
 Test(platform, parses_qemu_virt_shape)
 {
 	struct platform p;
 	char err[128] = "";
 
-	cr_assert_eq(platform_parse(make_dtb(OMIT_NONE), &p, err, sizeof(err)), 0,
+	cr_assert_eq(parse(make_dtb(OMIT_NONE), &p, err, sizeof(err)), 0,
 		     "%s", err);
 	cr_assert_eq(p.nr_ram, 1);
 	cr_assert_eq(p.ram[0].base, 0x40000000);
@@ -119,7 +124,7 @@ Test(platform, hvc_conduit)
 	struct platform p;
 	char err[128];
 
-	cr_assert_eq(platform_parse(make_dtb(PSCI_HVC), &p, err, sizeof(err)), 0);
+	cr_assert_eq(parse(make_dtb(PSCI_HVC), &p, err, sizeof(err)), 0);
 	cr_assert_eq(p.psci, PSCI_CONDUIT_HVC);
 }
 
@@ -128,7 +133,7 @@ static void expect_error(enum omit omit, const char *words)
 	struct platform p;
 	char err[128] = "";
 
-	cr_assert_lt(platform_parse(make_dtb(omit), &p, err, sizeof(err)), 0,
+	cr_assert_lt(parse(make_dtb(omit), &p, err, sizeof(err)), 0,
 		     "case %d accepted", omit);
 	cr_assert(strstr(err, words), "case %d: '%s' lacks '%s'", omit, err,
 		  words);
@@ -153,8 +158,36 @@ Test(platform, not_a_dtb)
 	char err[128] = "";
 	static char junk[256] = "this is not a device tree";
 
-	cr_assert_lt(platform_parse(junk, &p, err, sizeof(err)), 0);
-	cr_assert(strstr(err, "header"), "%s", err);
+	cr_assert_lt(platform_parse(junk, sizeof(junk), &p, err, sizeof(err)), 0);
+	cr_assert(strstr(err, "not a valid DTB: bad magic"), "%s", err);
+}
+
+/* The bounded walk runs first: a property length that wraps libfdt's int
+ * offsets back onto its own tag is refused, not walked forever. */
+Test(platform, wrapping_property_length_is_refused, .timeout = 10)
+{
+	struct platform p;
+	char err[128] = "";
+	void *f = make_dtb(OMIT_NONE);
+	int prop = fdt_first_property_offset(f, 0);
+	struct fdt_property *pp = (void *)((char *)f + fdt_off_dt_struct(f) +
+					   prop);
+
+	pp->len = cpu_to_fdt32(0xfffffff4);
+	cr_assert_lt(platform_parse(f, sizeof(blob), &p, err, sizeof(err)), 0);
+	cr_assert(strstr(err, "has length 0xfffffff4, past the end of the "
+			 "structure block"), "%s", err);
+}
+
+Test(platform, dtb_larger_than_its_room_is_refused)
+{
+	struct platform p;
+	char err[128] = "";
+	void *f = make_dtb(OMIT_NONE);
+
+	cr_assert_lt(platform_parse(f, fdt_totalsize(f) - 1, &p, err,
+				    sizeof(err)), 0);
+	cr_assert(strstr(err, "truncated"), "%s", err);
 }
 
 Test(platform, summary_names_every_device)
@@ -163,7 +196,7 @@ Test(platform, summary_names_every_device)
 	char err[128];
 
 	fake_reset();
-	cr_assert_eq(platform_parse(make_dtb(OMIT_NONE), &p, err, sizeof(err)), 0);
+	cr_assert_eq(parse(make_dtb(OMIT_NONE), &p, err, sizeof(err)), 0);
 	platform_print(&p);
 	cr_assert(strstr(fake.console, "RAM     0x0040000000-0x007fffffff (1024 MiB)"),
 		  "%s", fake.console);

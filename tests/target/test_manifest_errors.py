@@ -174,9 +174,10 @@ def raw_package(tmp_path, blobs):
 
 
 @pytest.mark.parametrize("blob, why", [
-    (b"not a device tree\n", "not a DTB (smaller than a DTB header)"),
+    (b"not a device tree\n", "not a valid DTB: 18 bytes, smaller than a DTB "
+     "header (40)"),
     (b"#!/bin/sh\n" + b"echo this is no manifest\n" * 8,
-     "not a valid DTB: FDT_ERR_BADMAGIC"),
+     "not a valid DTB: bad magic 0x23212f62 (a DTB starts d00dfeed)"),
 ], ids=["short", "text"])
 def test_not_a_dtb(boot, tmp_path, blob, why):
     bad = tmp_path / "manifest.dtb"
@@ -191,10 +192,37 @@ def test_not_a_dtb(boot, tmp_path, blob, why):
 
 def test_truncated_dtb(boot, tmp_path):
     dtb = compile_dts(tmp_path, dts(GOOD)).read_bytes()
-    pkg = raw_package(tmp_path, [("manifest.dtb", dtb[:len(dtb) // 2]),
+    half = len(dtb) // 2
+    pkg = raw_package(tmp_path, [("manifest.dtb", dtb[:half]),
                                  ("hello.elf", good_elf("hello"))])
     r = boot(KERNEL, pkg=pkg)
-    expect_whole_error(r, "manifest: not a valid DTB: FDT_ERR_TRUNCATED")
+    expect_whole_error(r, "manifest: not a valid DTB: truncated: totalsize "
+                       f"says 0x{len(dtb):x} bytes, only 0x{half:x} are there")
+
+
+def test_property_length_wraps(boot, tmp_path):
+    """fuzz_manifest's finding: the image property's length is 0xfffffff4,
+    so libfdt's int offset wraps back onto the same tag and its
+    fdt_check_full() loops forever. mkpkg refuses it; packed anyway, EL2
+    refuses it before libfdt sees it (el2/dtb_bounds.c) and halts at once."""
+    path = compile_dts(tmp_path, dts(GOOD))
+    dtb = bytearray(path.read_bytes())
+    value = dtb.index(b"hello.elf\0")      # FDT_PROP, len, nameoff, value
+    prop = value - 12
+    assert struct.unpack_from(">I", dtb, prop)[0] == 3, "not an FDT_PROP"
+    struct.pack_into(">I", dtb, prop + 4, 0xfffffff4)
+    off_struct, = struct.unpack_from(">I", dtb, 8)
+    size_struct, = struct.unpack_from(">I", dtb, 36)
+    why = (f"not a valid DTB: property at 0x{prop:x} has length 0xfffffff4, "
+           "past the end of the structure block "
+           f"(0x{off_struct + size_struct:x})")
+    path.write_bytes(dtb)
+    r = subprocess.run([MKPKG, "-o", str(tmp_path / "x.pkg"), str(path)],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and why in r.stderr, r.stderr
+    pkg = raw_package(tmp_path, [("manifest.dtb", bytes(dtb)),
+                                 ("hello.elf", good_elf("hello"))])
+    expect_whole_error(boot(KERNEL, pkg=pkg), f"manifest: {why}")
 
 
 @pytest.mark.parametrize("compatible", ['"exo,sytem"', '"linux,dummy-virt"',
