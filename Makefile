@@ -455,3 +455,16 @@ compile_commands.json:
 		tools/compdb --dir $(CURDIR) > $@.tmp && mv $@.tmp $@
 	@echo "exo: wrote $@ ($$(grep -c '"file"' $@) entries)"
 # === end of usability =======================================================
+
+# === soak: hours of frame churn with the invariant on (docs/testing.md) =====
+# `make soak HOURS=n` boots tests/target/systems/soak.dts again and again with
+# new seeds (tools/soak) until n hours are up, then prints the totals; it
+# exits non-zero on any leak, panic, CHECK or invariant failure. Not in
+# make test (tests/target/test_soak.py runs one fixed-seed boot there).
+# ROUNDS=r overrides the hypercalls per storm life (soak.dts: 200).
+HOURS ?= 1
+ROUNDS ?=
+.PHONY: soak
+soak: images
+	$(Q)tools/soak --hours $(HOURS) $(if $(ROUNDS),--rounds $(ROUNDS))
+# === end of soak ============================================================
