@@ -146,6 +146,12 @@ static uint64_t tag_of(uint64_t pa)
 	return TAG_BASE ^ pa ^ s.seed;
 }
 
+static bool skip(void)
+{
+	s.unchecked++;
+	return true;
+}
+
 /* A frame is skipped (counted unchecked) when the direct map refuses it
  * (libos has it mapped already) or when EL2 revoked it while it was being
  * read: the access aborted (faultcatch) and the values mean nothing. */
@@ -166,7 +172,7 @@ static bool fresh_then_tag(uint64_t pa)
 	uint64_t dirty = 0;
 
 	if (libos_dmap_map(pa, FRAME))
-		return ++s.unchecked;
+		return skip();
 	w = libos_dmap_phys_to_virt(pa);
 	for (unsigned i = 0; i < FRAME / 8; i++)
 		dirty |= w[i];
@@ -180,7 +186,7 @@ static bool still_tagged(uint64_t pa)
 	uint64_t word;
 
 	if (libos_dmap_map(pa, FRAME))
-		return ++s.unchecked;
+		return skip();
 	word = *(volatile uint64_t *)libos_dmap_phys_to_virt(pa);
 	return !checked(n, pa) || word == tag_of(pa);
 }
