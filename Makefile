@@ -106,6 +106,8 @@ help:
 	@echo "make host-test  host unit tests only (Criterion, ASan+UBSan)"
 	@echo "make target-test on-target tests only (pytest in QEMU)"
 	@echo "make bench      benchmarks: table, build/bench/results.json (minutes)"
+	@echo "make mutants    plant each known bug (tests/mutants/mutants.txt), report which the suite caught"
+	@echo "make soak HOURS=n   frame-churn storms with the invariant on, leaks and worst gap"
 	@echo "make bench-docs rewrite docs/performance.md's tables (clang build)"
 	@echo "make run SYSTEM=name   boot guests/name.dts (or tests/target/systems/)"
 	@echo "make run SNAPSHOT=1    also draw physical memory: build/memory.svg"
@@ -545,7 +547,7 @@ compile_commands.json:
 	@echo "exo: wrote $@ ($$(grep -c '"file"' $@) entries)"
 # === end of usability =======================================================
 
-# === mutants: planted bugs the suite must catch (docs/testing.md) ==========
+# === mutants: planted bugs the suite must catch (docs/testing.md) ===
 # `make mutants` plants each bug of tests/mutants/mutants.txt in a scratch
 # copy of the tree (build/mutants/tree), runs the fast part of the suite
 # and reports which were caught (minutes each; not part of make test, which
@@ -554,3 +556,16 @@ compile_commands.json:
 mutants:
 	$(Q)tools/mutants $(MUTANTS)
 # === end of mutants =========================================================
+=======
+# === soak: hours of frame churn with the invariant on (docs/testing.md) =====
+# `make soak HOURS=n` boots tests/target/systems/soak.dts again and again with
+# new seeds (tools/soak) until n hours are up, then prints the totals; it
+# exits non-zero on any leak, panic, CHECK or invariant failure. Not in
+# make test (tests/target/test_soak.py runs one fixed-seed boot there).
+# ROUNDS=r overrides the hypercalls per storm life (soak.dts: 200).
+HOURS ?= 1
+ROUNDS ?=
+.PHONY: soak
+soak: images
+	$(Q)tools/soak --hours $(HOURS) $(if $(ROUNDS),--rounds $(ROUNDS))
+# === end of soak ============================================================
