@@ -547,7 +547,7 @@ compile_commands.json:
 	@echo "exo: wrote $@ ($$(grep -c '"file"' $@) entries)"
 # === end of usability =======================================================
 
-# === mutants: planted bugs the suite must catch (docs/testing.md) ===
+# === mutants: planted bugs the suite must catch (docs/testing.md) ==========
 # `make mutants` plants each bug of tests/mutants/mutants.txt in a scratch
 # copy of the tree (build/mutants/tree), runs the fast part of the suite
 # and reports which were caught (minutes each; not part of make test, which
@@ -556,7 +556,7 @@ compile_commands.json:
 mutants:
 	$(Q)tools/mutants $(MUTANTS)
 # === end of mutants =========================================================
-=======
+
 # === soak: hours of frame churn with the invariant on (docs/testing.md) =====
 # `make soak HOURS=n` boots tests/target/systems/soak.dts again and again with
 # new seeds (tools/soak) until n hours are up, then prints the totals; it
