@@ -138,8 +138,15 @@ bool model_touches_vital(const struct model *m, const struct model_call *c)
 	if (!changes_frames(c->fid) || (pa & PAGE_MASK) || !n ||
 	    n > EXO_FRAME_MAX_COUNT || m->vital_lo > m->vital_hi)
 		return false;
-	return pa <= m->vital_hi &&
-	       (pa >= m->vital_lo || m->vital_lo - pa < (n << FRAME_SHIFT));
+	if (pa > m->vital_hi ||
+	    (pa < m->vital_lo && m->vital_lo - pa >= (n << FRAME_SHIFT)))
+		return false;
+	if (n > WALK_MAX)
+		return true;   /* somewhere across the frames it runs on */
+	for (uint64_t i = 0; i < n; i++)
+		if (hold_of(m, pa + (i << FRAME_SHIFT)) == HOLD_VITAL)
+			return true;
+	return false;
 }
 
 /* --- predictions ----------------------------------------------------------- */
