@@ -260,28 +260,43 @@ static unsigned other_than(unsigned a)
 	return 1 + (a + (unsigned)(next() % (NR_VMS - 1))) % NR_VMS;
 }
 
-/* What the model says the call should work on: true if one was found. */
-static bool aim_at_model(struct call *c)
+/* The state a call aims at: the one it accepts (half the shares add a
+ * borrower to a frame already shared); one time in four any state a guest
+ * holds a frame in, for the refusals of held frames (EBUSY, ESHARED,
+ * ELENT, ESTATE). */
+static unsigned aimed_state(enum op_kind op)
 {
-	static const unsigned wants[NR_OPS] = {
+	static const unsigned accepts[NR_OPS] = {
 		[OP_ALLOC_AT] = MODEL_FREE, [OP_FREE] = MODEL_OWNED,
 		[OP_SHARE] = MODEL_OWNED, [OP_UNSHARE] = MODEL_SHARED,
 		[OP_LEND] = MODEL_OWNED, [OP_RECLAIM] = MODEL_LENT,
 		[OP_DONATE] = MODEL_OWNED };
+	static const unsigned held[] = { MODEL_OWNED, MODEL_SHARED, MODEL_LENT };
+
+	if (next() % 4 == 0)
+		return held[next() % 3];
+	if (op == OP_SHARE && next() % 2)
+		return MODEL_SHARED;
+	return accepts[op];
+}
+
+/* What the model says the call should work on: true if one was found. */
+static bool aim_at_model(struct call *c)
+{
+	const struct model_frame *f;
 	uint64_t i;
 
-	/* Half the shares add a borrower to a frame already shared. */
-	if (!find(c->op == OP_SHARE && next() % 2 ? MODEL_SHARED : wants[c->op],
-		  &i))
+	if (!find(aimed_state(c->op), &i))
 		return false;
 	aim(c, i);
+	f = &model.f[i];
 	if (c->op == OP_ALLOC_AT)
 		return true;
-	c->a = model.f[i].owner;
-	if (c->op == OP_UNSHARE)
-		c->b = some_bit(model.f[i].borrowers);
-	else if (c->op == OP_RECLAIM)
-		c->b = model.f[i].peer;
+	c->a = f->owner;
+	if (c->op == OP_UNSHARE && f->borrowers)
+		c->b = some_bit(f->borrowers);
+	else if (c->op == OP_RECLAIM && f->state == MODEL_LENT)
+		c->b = f->peer;
 	else
 		c->b = other_than(c->a);
 	return true;
