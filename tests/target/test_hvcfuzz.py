@@ -13,8 +13,6 @@ import re
 from conftest import build_dir, guest_lines, no_leak, summary, tap
 
 REPLAY = "tools/run --pkg {b}/systems/hvcfuzz.pkg {b}/exo-el2-debug.elf"
-
-
 MEMORY_CALLS = re.compile(r"hvcfuzz: (\d+) memory calls, (\d+) predicted "
                           r"exactly, (\d+) mismatches")
 EL2_ROUNDS = re.compile(r"debug: stage-2 invariant checked after (\d+) "
