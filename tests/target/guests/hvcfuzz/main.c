@@ -114,16 +114,18 @@ static void judge(const struct model_call *c, uint32_t want, int64_t got)
 	kprintf("}, got %ld\n", (long)got);
 }
 
-/* FRAME_QUERY answered a state the guest knows is not its frame's. */
-static void query_mismatch(const struct model_call *c, const struct exo_ret *r)
+/* A call's results (not its status) disagree with what the guest holds. */
+static void results_mismatch(const struct model_call *c,
+			     const struct exo_ret *r)
 {
 	if (++mismatches > MISMATCHES_SHOWN)
 		return;
 	tap_count++;
 	tap_failed++;
-	kprintf("not ok %u - call %lu: FRAME_QUERY(0x%lx): state %lu, access "
-		"%lu, not what the guest holds there\n", tap_count,
-		(unsigned long)calls, (unsigned long)c->x[0],
+	kprintf("not ok %u - call %lu: %s(0x%lx, 0x%lx): results 0x%lx, 0x%lx "
+		"disagree with what the guest holds\n", tap_count,
+		(unsigned long)calls, model_call_name(c->fid),
+		(unsigned long)c->x[0], (unsigned long)c->x[1],
 		(unsigned long)r->x1, (unsigned long)r->x2);
 }
 
@@ -192,7 +194,7 @@ static void one_call(uint64_t peer, const char *peer_name)
 	}
 	judge(&c, want, r.status);
 	if (!model_learn(&m, &c, &r))
-		query_mismatch(&c, &r);
+		results_mismatch(&c, &r);
 }
 
 int main(int argc, char **argv)

@@ -404,6 +404,15 @@ static bool query_agrees(const struct model *m, uint64_t pa,
 	return r->x1 == state[h] && r->x2 == (h != HOLD_LENT);
 }
 
+/* Frames an allocation returned: none may be one the guest holds. */
+static bool fresh(const struct model *m, uint64_t pa, uint64_t n)
+{
+	for (uint64_t i = 0; i < n && i < WALK_MAX; i++)
+		if (hold_of(m, pa + (i << FRAME_SHIFT)) != HOLD_NONE)
+			return false;
+	return true;
+}
+
 bool model_learn(struct model *m, const struct model_call *c,
 		 const struct exo_ret *r)
 {
@@ -412,7 +421,11 @@ bool model_learn(struct model *m, const struct model_call *c,
 	if (r->status != EXO_OK)
 		return true;
 	switch (c->fid) {
-	case EXO_HVC_FRAME_ALLOC: set_range(m, r->x1, c->x[0], HOLD_OWNED); break;
+	case EXO_HVC_FRAME_ALLOC:
+		if (!fresh(m, r->x1, c->x[0]))
+			return false;
+		set_range(m, r->x1, c->x[0], HOLD_OWNED);
+		break;
 	case EXO_HVC_FRAME_ALLOC_AT: set_range(m, pa, n, HOLD_OWNED); break;
 	case EXO_HVC_FRAME_FREE:
 	case EXO_HVC_FRAME_DONATE: set_range(m, pa, n, HOLD_NONE); break;

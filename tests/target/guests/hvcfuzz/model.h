@@ -53,8 +53,9 @@ bool model_touches_vital(const struct model *m, const struct model_call *c);
 uint64_t model_some_frame(const struct model *m, uint64_t r);
 /* A bitmask of the statuses (bit -s for status s) EL2 may answer. */
 uint32_t model_predict(const struct model *m, const struct model_call *c);
-/* After the call: what changed (a successful call), and whether a
- * FRAME_QUERY's answer agrees with what the guest holds. */
+/* After the call: what changed (a successful call), and whether its
+ * results agree with what the guest holds (a FRAME_QUERY's state and
+ * access; FRAME_ALLOC's frames must be none it holds). */
 bool model_learn(struct model *m, const struct model_call *c,
 		 const struct exo_ret *r);
 /* The peer has ended: its shares and loans are back (or loans freed). */
