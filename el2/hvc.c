@@ -318,6 +318,6 @@ void hvc_handle(struct vcpu *v)
 	}
 #ifdef EXO_DEBUG
 	if (changes_mappings(fid))
-		system_check_invariants();
+		system_check_invariants(v->vm);
 #endif
 }

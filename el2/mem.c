@@ -701,6 +701,9 @@ static unsigned expected_prot(enum frames_access a)
 	}
 }
 
+/* Completed checks and the pages they compared (mem_invariant_counts). */
+static uint64_t invariant_checks, invariant_pages;
+
 struct invariant_ctx {
 	struct vm *vm;
 	uint64_t mapped_pages;
@@ -767,6 +770,14 @@ void mem_check_invariant(struct vm *vm)
 		panic("stage-2 invariant: guest '%s' may access %lu frames but "
 		      "maps %lu", vm->name, (unsigned long)held,
 		      (unsigned long)ctx.mapped_pages);
+	invariant_checks++;
+	invariant_pages += ctx.mapped_pages;
+}
+
+void mem_invariant_counts(uint64_t *checks, uint64_t *pages)
+{
+	*checks = invariant_checks;
+	*pages = invariant_pages;
 }
 
 /* --- boot ---------------------------------------------------------------- */

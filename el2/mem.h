@@ -44,6 +44,9 @@ void mem_vm_teardown(struct vm *vm);
 
 /* Panics (EL2 bug) unless vm's stage 2 maps exactly what the DB allows. */
 void mem_check_invariant(struct vm *vm);
+/* Checks completed so far, and the stage-2 pages they compared: debug
+ * builds print them at the end, so a test sees the checks ran. */
+void mem_invariant_counts(uint64_t *checks, uint64_t *pages);
 /* Debug builds: FREE frames are checked to be zero when handed out (the
  * stage-2 invariant is checked by system_check_invariants). */
 void mem_set_debug_checks(bool on);

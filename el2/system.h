@@ -24,8 +24,9 @@ bool system_may_share(const struct vm *from, const struct vm *to);
  * none waits in WAIT for a guest that is gone (docs/abi.md). */
 void system_notify_peers(const struct vm *vm);
 
-/* Debug builds, after every hypercall: each running guest's stage 2 maps
- * exactly what the frame DB allows it (panics otherwise: an EL2 bug). */
-void system_check_invariants(void);
+/* Debug builds, after every memory hypercall (by caller): each running
+ * guest's stage 2 maps exactly what the frame DB allows it (panics
+ * otherwise: an EL2 bug). Counted, and the counts printed at the end. */
+void system_check_invariants(struct vm *caller);
 
 #endif

@@ -29,6 +29,8 @@ struct vm_stats {
 	uint64_t frames_peak;
 	uint64_t restarts;
 	uint64_t frames_revoked;  /* taken by force */
+	uint64_t invariant_rounds;  /* debug: its memory hypercalls after which
+				     * every stage 2 was checked */
 };
 
 #define VM_REVOKED_MAX 16   /* runs EL2 remembers taking by force */

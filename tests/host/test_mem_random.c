@@ -1,15 +1,21 @@
 /*
- * Frames between guests on the host (issue 5): seeded random sequences of
- * alloc, alloc-at, free, share, unshare, lend, reclaim, donate and
- * teardown across four guests, through the real el2/mem.c, el2/frames.c
- * and el2/s2.c over simulated RAM at its physical address (mem.c reaches
- * frames by PA). After every step every guest's stage 2 must equal what
- * the frame DB allows (mem_check_invariant panics otherwise), and at the
- * end, with every guest torn down, no frame is held. A failure names the
- * seed and step: EXO_MEM_SEED=<seed> replays one sequence.
+ * Frames between guests on the host (issues 5 and 17): seeded random
+ * sequences of alloc, alloc-at, free, share, unshare, lend, reclaim, donate
+ * and teardown across four guests, through the real el2/mem.c,
+ * el2/frames.c and el2/s2.c over simulated RAM at its physical address
+ * (mem.c reaches frames by PA). Every call's status (and an allocation's
+ * PA) must be what the reference model (mem_model.c) predicts; after every
+ * step the DB's frames, accounts and share records must equal the model's,
+ * and every guest's stage 2 what the DB allows (mem_check_invariant panics
+ * otherwise); at the end, with every guest torn down, no frame is held.
+ * Half the operations aim at what the model says a guest holds, so every
+ * kind succeeds often; the per-kind success counts are printed and held
+ * above a floor. A failure names the seed and step: EXO_MEM_SEED=<seed>
+ * replays one sequence.
  */
 #define _GNU_SOURCE /* MAP_FIXED_NOREPLACE */
 #include "fake_arch.h"
+#include "mem_model.h"
 
 #include <criterion/criterion.h>
 #include <el2/frames.h>
@@ -26,9 +32,19 @@
 #define RAM_BASE UINT64_C(0x40000000)
 #define RAM_FRAMES 16384u
 #define NR_VMS 4
-#define QUOTA 1024
+/* Frames each guest may hold: the last one is kept short, so allocations,
+ * donations to it and table pages for what it borrows hit its quota. */
+static const uint64_t quota[NR_VMS] = { 1024, 1024, 1024, 128 };
 #define STEPS 3000
 #define NR_SEEDS 6
+#define EL2_RESERVE 16      /* el2/mem.c keeps these top frames (HYP) */
+#define TABLE_ZONE 1008     /* below them: where table pages come from */
+#define MAX_RUN 4           /* frames per call between guests */
+#define MAX_ALLOC 16
+#define TEARDOWN_ONE_IN 64  /* steps */
+#define FULL_COMPARE_EVERY 500
+/* Every kind of call succeeds at least this often, in percent. */
+#define SUCCESS_FLOOR_PCT 10
 
 extern struct frames_db mem_db;
 
@@ -39,6 +55,14 @@ static void *db_storage;
 static uint64_t rng;
 static unsigned step;
 static uint64_t seed_now;
+static struct mem_model model;
+
+enum op_kind { OP_ALLOC, OP_ALLOC_AT, OP_FREE, OP_SHARE, OP_UNSHARE,
+	       OP_LEND, OP_RECLAIM, OP_DONATE, OP_TEARDOWN, NR_OPS };
+static const char *const op_name[NR_OPS] = {
+	"alloc", "alloc_at", "free", "share", "unshare", "lend", "reclaim",
+	"donate", "teardown" };
+static unsigned tries[NR_OPS], oks[NR_OPS];
 
 static uint64_t next(void)
 {
@@ -59,7 +83,8 @@ static void create(unsigned i)
 	vms[i].id = i + 1;
 	snprintf(vms[i].name, sizeof(vms[i].name), "g%u", i + 1);
 	vms[i].state = VM_RUNNING;
-	cr_assert_eq(mem_vm_create(&vms[i], QUOTA, roots[i]), EXO_OK);
+	cr_assert_eq(mem_vm_create(&vms[i], quota[i], roots[i]), EXO_OK);
+	model_vm_create(&model, i + 1, quota[i]);
 	live[i] = true;
 }
 
@@ -77,57 +102,324 @@ static void machine(void)
 	cr_assert_eq(mem_add_ram(RAM_BASE, RAM_FRAMES), 0);
 	cr_assert_eq(mem_reserve_init(), 0);
 	mem_set_vm_lookup(lookup);
+	model_init(&model, RAM_BASE, RAM_FRAMES, EL2_RESERVE, TABLE_ZONE,
+		   RAM_FRAMES / MEM_SHARE_RECORD_RATIO + 1);
 	for (unsigned i = 0; i < NR_VMS; i++) {
 		roots[i] = aligned_alloc(S2_ROOT_SIZE, S2_ROOT_SIZE);
 		create(i);
 	}
 }
 
-/* A frame this guest owns (the DB says so), or a random frame. */
-static uint64_t frame_of(unsigned id)
-{
-	for (int tries = 0; tries < 64; tries++) {
-		uint64_t pa = RAM_BASE + (next() % RAM_FRAMES) * 4096;
-		struct frames_info info;
+/* --- the model against the DB ------------------------------------------- */
 
-		if (!frames_query(&mem_db, pa, &info) && info.owner == id &&
-		    info.state != EXO_FRAME_HYP)
-			return pa;
+static void expect_frame(uint64_t i)
+{
+	const struct model_frame *f = &model.f[i];
+	uint64_t pa = RAM_BASE + i * 4096;
+	struct frames_info info;
+	unsigned want;
+
+	if (f->state == MODEL_ZONE)
+		return;
+	cr_assert_eq(frames_query(&mem_db, pa, &info), 0);
+	want = f->state == MODEL_FREE ? EXO_FRAME_FREE
+	       : f->state == MODEL_HYP ? EXO_FRAME_HYP
+	       : f->state == MODEL_OWNED ? EXO_FRAME_OWNED
+	       : f->state == MODEL_SHARED ? EXO_FRAME_SHARED : EXO_FRAME_LENT;
+	cr_assert(info.state == want &&
+		  (want != EXO_FRAME_OWNED || info.owner == f->owner) &&
+		  (want != EXO_FRAME_SHARED ||
+		   (info.owner == f->owner && info.borrowers == f->borrowers &&
+		    info.rw == f->rw)) &&
+		  (want != EXO_FRAME_LENT ||
+		   (info.owner == f->owner && info.peer == f->peer)),
+		  "seed %lu step %u: PA 0x%lx is %u owner %u peer %u borrowers "
+		  "0x%lx rw 0x%lx; the model says %u owner %u peer %u borrowers "
+		  "0x%x rw 0x%x", (unsigned long)seed_now, step,
+		  (unsigned long)pa, info.state, info.owner, info.peer,
+		  (unsigned long)info.borrowers, (unsigned long)info.rw, want,
+		  f->owner, f->peer, f->borrowers, f->rw);
+}
+
+static void expect_frames(uint64_t first, uint64_t n)
+{
+	for (uint64_t i = first; i < first + n && i < RAM_FRAMES; i++)
+		expect_frame(i);
+}
+
+/* The DB's accounts and stage 2s agree with the model's. */
+static void expect_accounts(bool tables_known)
+{
+	cr_assert_eq(mem_db.shares_left, model.shares_left,
+		     "seed %lu step %u: %u share records left, the model says %u",
+		     (unsigned long)seed_now, step, mem_db.shares_left,
+		     model.shares_left);
+	for (unsigned id = 1; id <= NR_VMS; id++) {
+		const struct frames_account *a = frames_account(&mem_db, id);
+		const struct model_vm *v = &model.vm[id];
+
+		if (!live[id - 1])
+			continue;
+		cr_assert(a->used == v->owned + a->tables &&
+			  a->borrowed == v->borrowed &&
+			  a->lent_out == v->lent_out,
+			  "seed %lu step %u: guest %u: used %lu (tables %lu), "
+			  "borrowed %lu, lent out %lu; the model says owned %lu, "
+			  "borrowed %lu, lent out %lu", (unsigned long)seed_now,
+			  step, id, (unsigned long)a->used,
+			  (unsigned long)a->tables, (unsigned long)a->borrowed,
+			  (unsigned long)a->lent_out, (unsigned long)v->owned,
+			  (unsigned long)v->borrowed, (unsigned long)v->lent_out);
+		cr_assert_eq(vms[id - 1].s2.nr_tables, model_tables_in_use(&model, id),
+			     "seed %lu step %u: guest %u's stage 2 uses %u table "
+			     "pages, the model says %lu", (unsigned long)seed_now,
+			     step, id, vms[id - 1].s2.nr_tables,
+			     (unsigned long)model_tables_in_use(&model, id));
+		if (tables_known)
+			cr_assert_eq(a->tables, v->tables,
+				     "seed %lu step %u: guest %u is charged %lu "
+				     "table frames, the model says %lu",
+				     (unsigned long)seed_now, step, id,
+				     (unsigned long)a->tables,
+				     (unsigned long)v->tables);
 	}
-	return RAM_BASE + (next() % RAM_FRAMES) * 4096;
+}
+
+static void observe_tables(void)
+{
+	for (unsigned id = 1; id <= NR_VMS; id++)
+		if (live[id - 1])
+			model_observe_tables(&model, id,
+					     frames_account(&mem_db, id)->tables);
+}
+
+/* --- the generator ------------------------------------------------------- */
+
+struct call {
+	enum op_kind op;
+	unsigned a, b, perm, align;
+	uint64_t pa, n;
+};
+
+static uint64_t pa_of(uint64_t i)
+{
+	return RAM_BASE + i * 4096;
+}
+
+static uint64_t idx_of(uint64_t pa)
+{
+	return (pa - RAM_BASE) / 4096;
+}
+
+static bool same(const struct model_frame *x, const struct model_frame *y)
+{
+	return x->state == y->state && x->owner == y->owner &&
+	       x->peer == y->peer && x->borrowers == y->borrowers;
+}
+
+/* From a random frame on, the first in `state` (guests' frames only). */
+static bool find(unsigned state, uint64_t *found)
+{
+	uint64_t span = model.zone_first - MAX_RUN, start = next() % span;
+
+	for (uint64_t k = 0; k < span; k++) {
+		uint64_t i = (start + k) % span;
+
+		if (model.f[i].state == state) {
+			*found = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Up to c->n frames from i like frame i: a range the call will accept. */
+static void aim(struct call *c, uint64_t i)
+{
+	uint64_t n = 1;
+
+	while (n < c->n && i + n < model.zone_first &&
+	       same(&model.f[i + n], &model.f[i]))
+		n++;
+	c->pa = pa_of(i);
+	c->n = n;
+}
+
+static unsigned some_bit(uint8_t mask)
+{
+	unsigned pick = (unsigned)(next() % (unsigned)__builtin_popcount(mask));
+
+	for (unsigned id = 1; id <= NR_VMS; id++)
+		if ((mask >> id & 1) && !pick--)
+			return id;
+	return 0;
+}
+
+static unsigned other_than(unsigned a)
+{
+	return 1 + (a + (unsigned)(next() % (NR_VMS - 1))) % NR_VMS;
+}
+
+/* The state a call aims at: the one it accepts (half the shares add a
+ * borrower to a frame already shared); one time in four any state a guest
+ * holds a frame in, for the refusals of held frames (EBUSY, ESHARED,
+ * ELENT, ESTATE). */
+static unsigned aimed_state(enum op_kind op)
+{
+	static const unsigned accepts[NR_OPS] = {
+		[OP_ALLOC_AT] = MODEL_FREE, [OP_FREE] = MODEL_OWNED,
+		[OP_SHARE] = MODEL_OWNED, [OP_UNSHARE] = MODEL_SHARED,
+		[OP_LEND] = MODEL_OWNED, [OP_RECLAIM] = MODEL_LENT,
+		[OP_DONATE] = MODEL_OWNED };
+	static const unsigned held[] = { MODEL_OWNED, MODEL_SHARED, MODEL_LENT };
+
+	if (next() % 4 == 0)
+		return held[next() % 3];
+	if (op == OP_SHARE && next() % 2)
+		return MODEL_SHARED;
+	return accepts[op];
+}
+
+/* What the model says the call should work on: true if one was found. */
+static bool aim_at_model(struct call *c)
+{
+	const struct model_frame *f;
+	uint64_t i;
+
+	if (!find(aimed_state(c->op), &i))
+		return false;
+	aim(c, i);
+	f = &model.f[i];
+	if (c->op == OP_ALLOC_AT)
+		return true;
+	c->a = f->owner;
+	if (c->op == OP_UNSHARE && f->borrowers)
+		c->b = some_bit(f->borrowers);
+	else if (c->op == OP_RECLAIM && f->state == MODEL_LENT)
+		c->b = f->peer;
+	else
+		c->b = other_than(c->a);
+	return true;
+}
+
+/* A random target: mostly guests' frames, sometimes EL2's reserve, a range
+ * off the end of RAM or below it. */
+static void aim_at_random(struct call *c)
+{
+	unsigned where = (unsigned)(next() % 100);
+
+	if (where < 4) {
+		c->pa = pa_of(RAM_FRAMES - 1);
+	} else if (where < 7) {
+		c->pa = pa_of(RAM_FRAMES - 2);
+		c->n = MAX_RUN;
+	} else if (where < 9) {
+		c->pa = RAM_BASE - 4096;
+	} else {
+		c->pa = pa_of(next() % (model.zone_first - MAX_RUN));
+	}
+}
+
+static struct call pick(void)
+{
+	struct call c = {
+		.op = (enum op_kind)(next() % OP_TEARDOWN),
+		.a = 1 + (unsigned)(next() % NR_VMS),
+		.b = 1 + (unsigned)(next() % NR_VMS),
+		.perm = next() % 2 ? EXO_SHARE_R : EXO_SHARE_RW,
+		.align = (unsigned)(next() % 4),
+		.n = 1 + next() % MAX_RUN,
+	};
+
+	if (next() % TEARDOWN_ONE_IN == 0) {
+		c.op = OP_TEARDOWN;
+		return c;
+	}
+	if (c.op == OP_ALLOC) {
+		c.n = 1 + next() % MAX_ALLOC;
+		return c;
+	}
+	if (next() % 2 == 0 || !aim_at_model(&c))
+		aim_at_random(&c);
+	return c;
+}
+
+/* --- one step: the model's answer, then EL2's ----------------------------- */
+
+static int64_t predict(const struct call *c, uint64_t *pa)
+{
+	switch (c->op) {
+	case OP_ALLOC: return model_alloc(&model, c->a, c->n, c->align, pa);
+	case OP_ALLOC_AT: return model_alloc_at(&model, c->a, c->pa, c->n);
+	case OP_FREE: return model_free(&model, c->a, c->pa, c->n);
+	case OP_SHARE:
+		return model_share(&model, c->a, c->b, c->pa, c->n, c->perm);
+	case OP_UNSHARE: return model_unshare(&model, c->a, c->b, c->pa, c->n);
+	case OP_LEND: return model_lend(&model, c->a, c->b, c->pa, c->n);
+	case OP_RECLAIM: return model_reclaim(&model, c->a, c->b, c->pa, c->n);
+	case OP_DONATE: return model_donate(&model, c->a, c->b, c->pa, c->n);
+	default: model_teardown(&model, c->a); return EXO_OK;
+	}
+}
+
+static void teardown(unsigned i)
+{
+	live[i] = false;
+	vms[i].state = VM_EXITED;
+	mem_vm_teardown(&vms[i]);
+}
+
+static int64_t perform(const struct call *c, uint64_t *pa)
+{
+	struct vm *va = &vms[c->a - 1], *vb = &vms[c->b - 1];
+
+	switch (c->op) {
+	case OP_ALLOC: return mem_frame_alloc(va, c->n, c->align, pa);
+	case OP_ALLOC_AT: return mem_frame_alloc_at(va, c->pa, c->n);
+	case OP_FREE: return mem_frame_free(va, c->pa, c->n);
+	case OP_SHARE: return mem_frame_share(va, vb, c->pa, c->n, c->perm);
+	case OP_UNSHARE: return mem_frame_unshare(va, vb, c->pa, c->n);
+	case OP_LEND: return mem_frame_lend(va, vb, c->pa, c->n);
+	case OP_RECLAIM: return mem_frame_reclaim(va, vb, c->pa, c->n);
+	case OP_DONATE: return mem_frame_donate(va, vb, c->pa, c->n);
+	default: teardown(c->a - 1); return EXO_OK;
+	}
 }
 
 static void one_step(void)
 {
-	unsigned a = (unsigned)(next() % NR_VMS), b = (unsigned)(next() % NR_VMS);
-	struct vm *va = &vms[a], *vb = &vms[b];
-	uint64_t pa = frame_of(a + 1), n = 1 + next() % 4, out;
+	struct call c = pick();
+	uint64_t want_pa = 0, got_pa = 0;
+	int64_t want, got;
 
-	if (!live[a] || !live[b])
+	observe_tables();
+	want = predict(&c, &want_pa);
+	cr_assert_neq(want, MODEL_UNKNOWN, "seed %lu step %u: the generator "
+		      "touched frames the model leaves to EL2",
+		      (unsigned long)seed_now, step);
+	got = perform(&c, &got_pa);
+	cr_assert(want == got && want_pa == got_pa,
+		  "seed %lu step %u: %s(a=%u, b=%u, pa=0x%lx, n=%lu, perm=%u, "
+		  "align=%u): expected %ld (pa 0x%lx), got %ld (pa 0x%lx)",
+		  (unsigned long)seed_now, step, op_name[c.op], c.a, c.b,
+		  (unsigned long)c.pa, (unsigned long)c.n, c.perm, c.align,
+		  (long)want, (unsigned long)want_pa, (long)got,
+		  (unsigned long)got_pa);
+	tries[c.op]++;
+	oks[c.op] += got == EXO_OK;
+	if (c.op == OP_TEARDOWN) {
+		create(c.a - 1);
+		expect_frames(0, RAM_FRAMES);
+		expect_accounts(true);
 		return;
-	switch (next() % 10) {
-	case 0: mem_frame_alloc(va, n, (unsigned)(next() % 4), &out); break;
-	case 1: mem_frame_alloc_at(va, RAM_BASE + (next() % RAM_FRAMES) * 4096, n); break;
-	case 2: mem_frame_free(va, pa, n); break;
-	case 3:
-		if (a != b)
-			mem_frame_share(va, vb, pa, n,
-					next() % 2 ? EXO_SHARE_R : EXO_SHARE_RW);
-		break;
-	case 4: if (a != b) mem_frame_unshare(va, vb, pa, n); break;
-	case 5: if (a != b) mem_frame_lend(va, vb, pa, n); break;
-	case 6: if (a != b) mem_frame_reclaim(va, vb, pa, n); break;
-	case 7: if (a != b) mem_frame_donate(va, vb, pa, n); break;
-	case 8:
-		if (next() % 8 == 0) {   /* teardown, then a fresh guest */
-			live[a] = false;
-			va->state = VM_EXITED;
-			mem_vm_teardown(va);
-			create(a);
-		}
-		break;
-	default: mem_frame_alloc(va, 1 + next() % 32, 0, &out); break;
 	}
+	if (c.op == OP_ALLOC && got == EXO_OK)
+		c.pa = got_pa;
+	if (c.pa >= RAM_BASE)
+		expect_frames(idx_of(c.pa), c.n);
+	expect_accounts(c.op == OP_ALLOC || c.op == OP_ALLOC_AT);
+	if (step % FULL_COMPARE_EVERY == 0)
+		expect_frames(0, RAM_FRAMES);
 }
 
 static void check_all(void)
@@ -137,22 +429,44 @@ static void check_all(void)
 			mem_check_invariant(&vms[i]);
 }
 
+/* One line per seed; every kind of call must succeed often enough for the
+ * model's predictions of success to be tested. */
+static void report_rates(void)
+{
+	char line[512];
+	int len = snprintf(line, sizeof(line), "mem random: seed %lu: ok/tried",
+			   (unsigned long)seed_now);
+
+	for (unsigned op = 0; op < NR_OPS; op++)
+		len += snprintf(line + len, sizeof(line) - (size_t)len, " %s %u/%u",
+				op_name[op], oks[op], tries[op]);
+	fprintf(stderr, "%s\n", line);
+	for (unsigned op = 0; op < NR_OPS; op++)
+		cr_assert(oks[op] * 100 >= tries[op] * SUCCESS_FLOOR_PCT &&
+			  tries[op],
+			  "seed %lu: %s succeeded %u times of %u, below %u %%",
+			  (unsigned long)seed_now, op_name[op], oks[op], tries[op],
+			  SUCCESS_FLOOR_PCT);
+}
+
 static void run(uint64_t seed)
 {
 	uint64_t free_frames, hyp, held;
 
 	seed_now = seed;
 	rng = seed | 1;
+	memset(tries, 0, sizeof(tries));
+	memset(oks, 0, sizeof(oks));
 	fprintf(stderr, "mem random: seed %lu (EXO_MEM_SEED=%lu replays)\n",
 		(unsigned long)seed, (unsigned long)seed);
 	for (step = 0; step < STEPS; step++) {
 		one_step();
 		check_all();
 	}
+	report_rates();
 	for (unsigned i = 0; i < NR_VMS; i++) {
-		live[i] = false;
-		vms[i].state = VM_EXITED;
-		mem_vm_teardown(&vms[i]);
+		teardown(i);
+		model_teardown(&model, i + 1);
 	}
 	mem_totals(&free_frames, &hyp, &held);
 	cr_assert_eq(held, 0, "seed %lu: %lu frames still held at the end",
@@ -160,6 +474,7 @@ static void run(uint64_t seed)
 	cr_assert_eq(free_frames + hyp, RAM_FRAMES,
 		     "seed %lu: every frame FREE again, or EL2's reserve",
 		     (unsigned long)seed);
+	expect_frames(0, RAM_FRAMES);
 	for (unsigned i = 0; i < NR_VMS; i++)
 		create(i);
 }

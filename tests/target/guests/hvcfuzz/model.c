@@ -1,0 +1,479 @@
+/*
+ * The hvcfuzz guest's model (model.h): a small hash table of the frames it
+ * knows it owns, each OWNED, SHARED with its peer (R or RW) or LENT to it,
+ * and the prediction rules: argument checks in el2/hvc.c's order (docs/abi.md),
+ * then the frame DB's range check and per-frame verdicts in address order,
+ * then quota and resources. A frame the guest does not know (free, another
+ * guest's, one of its own boot frames, one the peer donated) can be any of
+ * those, so it widens the prediction; a frame it knows narrows it to one
+ * answer.
+ */
+#include "model.h"
+
+#include <exo/errors.h>
+#include <exo/frame_state.h>
+#include <exo/hvc.h>
+
+#define FRAME_SHIFT 12
+#define PAGE_MASK 0xffful
+#define WALK_MAX 64          /* frames judged one by one; beyond: anything */
+#define BLOCK_FRAMES 512     /* a 2 MiB stage-2 block */
+#define NR_STATUS 15
+#define MAX_VM_ID 64
+
+#define S(e) (1u << -(e))    /* the bit of status e */
+#define ALL ((1u << NR_STATUS) - 1)
+
+enum model_hold { HOLD_NONE, HOLD_OWNED, HOLD_SHARED_R, HOLD_SHARED_RW,
+		  HOLD_LENT, HOLD_VITAL };
+
+/* --- the table of held frames ------------------------------------------ */
+
+static unsigned home(uint32_t frame)
+{
+	return (frame * 2654435761u) % MODEL_SLOTS;
+}
+
+static unsigned hold_of(const struct model *m, uint64_t pa)
+{
+	uint32_t frame = (uint32_t)(pa >> FRAME_SHIFT);
+
+	for (unsigned i = home(frame);; i = (i + 1) % MODEL_SLOTS) {
+		if (!m->slot[i].frame)
+			return HOLD_NONE;
+		if (m->slot[i].frame == frame)
+			return m->slot[i].state;
+	}
+}
+
+/* Removes slot i, moving later entries of its probe chain back. */
+static void remove_slot(struct model *m, unsigned i)
+{
+	unsigned j = i;
+
+	m->slot[i].frame = 0;
+	m->nr_held--;
+	for (;;) {
+		unsigned h;
+
+		j = (j + 1) % MODEL_SLOTS;
+		if (!m->slot[j].frame)
+			return;
+		h = home(m->slot[j].frame);
+		if ((j > i && (h <= i || h > j)) || (j < i && h <= i && h > j)) {
+			m->slot[i] = m->slot[j];
+			m->slot[j].frame = 0;
+			i = j;
+		}
+	}
+}
+
+static void set_hold(struct model *m, uint64_t pa, unsigned state)
+{
+	uint32_t frame = (uint32_t)(pa >> FRAME_SHIFT);
+	unsigned i = home(frame);
+
+	while (m->slot[i].frame && m->slot[i].frame != frame)
+		i = (i + 1) % MODEL_SLOTS;
+	if (state == HOLD_NONE) {
+		if (m->slot[i].frame)
+			remove_slot(m, i);
+		return;
+	}
+	if (!m->slot[i].frame) {
+		if (m->nr_held + 1 >= MODEL_SLOTS)
+			return;   /* cannot happen below a quota of 4095 */
+		m->slot[i].frame = frame;
+		m->nr_held++;
+	}
+	m->slot[i].state = (uint8_t)state;
+}
+
+void model_init(struct model *m, uint64_t me, uint64_t peer, uint64_t quota,
+		bool el2_image_hyp)
+{
+	*m = (struct model){ .me = me, .peer = peer, .quota = quota,
+			     .peer_runs = peer != 0,
+			     .el2_image_hyp = el2_image_hyp };
+}
+
+uint64_t model_some_frame(const struct model *m, uint64_t r)
+{
+	for (unsigned k = 0, i = (unsigned)(r % MODEL_SLOTS); k < MODEL_SLOTS;
+	     k++, i = (i + 1) % MODEL_SLOTS) {
+		if (m->slot[i].frame && m->slot[i].state != HOLD_VITAL)
+			return (uint64_t)m->slot[i].frame << FRAME_SHIFT;
+	}
+	return MODEL_RAM_BASE;
+}
+
+void model_scan_own(struct model *m)
+{
+	m->vital_lo = UINT64_MAX;
+	for (uint64_t pa = MODEL_RAM_BASE; pa < MODEL_RAM_BASE + MODEL_RAM_SIZE;
+	     pa += 1ul << FRAME_SHIFT) {
+		struct exo_ret q = exo_frame_query(pa);
+
+		if (q.status != EXO_OK || q.x1 != EXO_FRAME_OWNED || !q.x2)
+			continue;
+		set_hold(m, pa, HOLD_VITAL);
+		if (pa < m->vital_lo)
+			m->vital_lo = pa;
+		m->vital_hi = pa;
+	}
+}
+
+/* Calls that can change a frame's owner, state or mappings. */
+static bool changes_frames(uint32_t fid)
+{
+	return model_is_memory_call(fid) && fid != EXO_HVC_FRAME_ALLOC &&
+	       fid != EXO_HVC_FRAME_ALLOC_AT;
+}
+
+bool model_touches_vital(const struct model *m, const struct model_call *c)
+{
+	uint64_t pa = c->x[0], n = c->x[1];
+
+	/* Refused before any frame is looked at: harmless. */
+	if (!changes_frames(c->fid) || (pa & PAGE_MASK) || !n ||
+	    n > EXO_FRAME_MAX_COUNT || m->vital_lo > m->vital_hi)
+		return false;
+	if (pa > m->vital_hi ||
+	    (pa < m->vital_lo && m->vital_lo - pa >= (n << FRAME_SHIFT)))
+		return false;
+	if (n > WALK_MAX)
+		return true;   /* somewhere across the frames it runs on */
+	for (uint64_t i = 0; i < n; i++)
+		if (hold_of(m, pa + (i << FRAME_SHIFT)) == HOLD_VITAL)
+			return true;
+	return false;
+}
+
+/* --- predictions ----------------------------------------------------------- */
+
+bool model_is_memory_call(uint32_t fid)
+{
+	return fid >= EXO_HVC_FRAME_ALLOC && fid <= EXO_HVC_FRAME_FREE ?
+		       true :
+		       fid >= EXO_HVC_FRAME_SHARE && fid <= EXO_HVC_FRAME_DONATE;
+}
+
+const char *model_call_name(uint32_t fid)
+{
+	static const char *const names[] = {
+		"VERSION", "CONSOLE_WRITE", "FRAME_ALLOC", "FRAME_ALLOC_AT",
+		"FRAME_FREE", "FRAME_QUERY", "VM_INFO", "YIELD", "EXIT",
+		"VM_LOOKUP", "FRAME_SHARE", "FRAME_UNSHARE", "FRAME_LEND",
+		"FRAME_RECLAIM", "FRAME_DONATE", "NOTIFY", "WAIT", "EVENTS",
+		"REVOKED", "REVOKED_ACK" };
+	uint32_t n = fid - EXO_HVC_BASE;
+
+	return n < sizeof(names) / sizeof(names[0]) ? names[n] : "unknown ID";
+}
+
+/* peer_of in el2/hvc.c: running, not the caller, in share-with. */
+static uint32_t peer_check(const struct model *m, uint64_t who)
+{
+	if (who == m->me)
+		return S(EXO_EINVAL);
+	if (who == m->peer && m->peer)
+		return m->peer_runs ? 0 : S(EXO_ENOENT);
+	/* An id of no guest, or of one not in share-with (the victim). */
+	return who < MAX_VM_ID ? S(EXO_ENOENT) | S(EXO_EDENIED) : S(EXO_ENOENT);
+}
+
+struct verdicts {
+	uint32_t unknown;            /* a frame the guest does not know */
+	uint32_t held[HOLD_VITAL + 1];  /* one it knows, by how it holds it */
+	uint32_t tail;               /* every frame passes */
+};
+
+/* The range, then the frames in order: the first refusal wins. */
+static uint32_t walk(const struct model *m, uint64_t pa, uint64_t n,
+		     const struct verdicts *v)
+{
+	uint32_t maybe = 0;
+	bool unknown = false;
+
+	if ((pa - MODEL_RAM_BASE) >> FRAME_SHIFT >= MODEL_RAM_SIZE >> FRAME_SHIFT ||
+	    n > (MODEL_RAM_BASE + MODEL_RAM_SIZE - pa) >> FRAME_SHIFT)
+		return S(EXO_ERANGE);
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t f = pa + (i << FRAME_SHIFT);
+		unsigned h = hold_of(m, f);
+		uint32_t here;
+
+		if (i == WALK_MAX)
+			return ALL;
+		if (h == HOLD_VITAL)
+			h = HOLD_OWNED;   /* never changed: only refusals */
+		here = h != HOLD_NONE ? v->held[h]
+		       : f == MODEL_EL2_IMAGE && m->el2_image_hyp ? S(EXO_EHYP)
+								  : v->unknown;
+		unknown |= h == HOLD_NONE && here == v->unknown;
+		maybe |= here & ~S(EXO_OK);
+		if (!(here & S(EXO_OK)))
+			return maybe;
+	}
+	/* A frame it does not know may sit in a 2 MiB block someone donated:
+	 * splitting it needs a table page. */
+	if (unknown || m->big_runs)
+		maybe |= S(EXO_EQUOTA) | S(EXO_ENOMEM);
+	return maybe | v->tail;
+}
+
+/* Shape checks of el2/hvc.c: unaligned, then the count. */
+static uint32_t shape(uint64_t pa, uint64_t n)
+{
+	if (pa & PAGE_MASK)
+		return S(EXO_ERANGE);
+	return n == 0 || n > EXO_FRAME_MAX_COUNT ? S(EXO_EINVAL) : 0;
+}
+
+static const struct verdicts exclusive = {   /* free, lend, donate */
+	.unknown = S(EXO_OK) | S(EXO_EPERM) | S(EXO_EHYP),
+	.held = { [HOLD_OWNED] = S(EXO_OK), [HOLD_SHARED_R] = S(EXO_ESHARED),
+		  [HOLD_SHARED_RW] = S(EXO_ESHARED), [HOLD_LENT] = S(EXO_ELENT) },
+};
+
+static uint32_t quota_tail(const struct model *m, uint64_t n)
+{
+	/* What it knows it owns is a lower bound of what it is charged. */
+	if (m->nr_held + n > m->quota)
+		return S(EXO_EQUOTA);
+	return S(EXO_OK) | S(EXO_EQUOTA) | S(EXO_ENOMEM);
+}
+
+static uint32_t predict_alloc(const struct model *m, const struct model_call *c)
+{
+	uint32_t rc = shape(0, c->x[0]);
+
+	if (rc)
+		return rc;
+	if (c->x[1] > EXO_FRAME_MAX_ALIGN_LOG2 || c->x[2] & ~EXO_FRAME_ALLOC_FLAGS)
+		return S(EXO_EINVAL);
+	return quota_tail(m, c->x[0]);
+}
+
+static uint32_t predict_alloc_at(const struct model *m,
+				 const struct model_call *c)
+{
+	struct verdicts v = {
+		.unknown = S(EXO_OK) | S(EXO_EBUSY) | S(EXO_EHYP),
+		.held = { [HOLD_OWNED] = S(EXO_EBUSY),
+			  [HOLD_SHARED_R] = S(EXO_EBUSY),
+			  [HOLD_SHARED_RW] = S(EXO_EBUSY),
+			  [HOLD_LENT] = S(EXO_EBUSY) },
+	};
+	uint32_t rc = shape(c->x[0], c->x[1]);
+
+	if (rc)
+		return rc;
+	v.tail = quota_tail(m, c->x[1]);
+	return walk(m, c->x[0], c->x[1], &v);
+}
+
+static uint32_t predict_free(const struct model *m, const struct model_call *c)
+{
+	struct verdicts v = exclusive;
+	uint32_t rc = shape(c->x[0], c->x[1]);
+
+	v.tail = S(EXO_OK);
+	return rc ? rc : walk(m, c->x[0], c->x[1], &v);
+}
+
+static uint32_t between_tail(uint32_t fid)
+{
+	if (fid == EXO_HVC_FRAME_UNSHARE)
+		return S(EXO_OK);
+	/* The other side's table pages (its quota), share records. */
+	return S(EXO_OK) | S(EXO_EQUOTA) | S(EXO_ENOMEM);
+}
+
+static struct verdicts between_verdicts(uint32_t fid)
+{
+	struct verdicts v = exclusive;
+
+	switch (fid) {
+	case EXO_HVC_FRAME_SHARE:
+		v.held[HOLD_SHARED_R] = v.held[HOLD_SHARED_RW] = S(EXO_ESTATE);
+		break;
+	case EXO_HVC_FRAME_UNSHARE:
+		v.unknown = S(EXO_EPERM) | S(EXO_EHYP) | S(EXO_ESTATE);
+		v.held[HOLD_OWNED] = S(EXO_ESTATE);
+		v.held[HOLD_SHARED_R] = v.held[HOLD_SHARED_RW] = S(EXO_OK);
+		break;
+	case EXO_HVC_FRAME_RECLAIM:
+		v.unknown = S(EXO_EPERM) | S(EXO_EHYP) | S(EXO_ESTATE);
+		v.held[HOLD_OWNED] = S(EXO_ESTATE);
+		v.held[HOLD_SHARED_R] = v.held[HOLD_SHARED_RW] = S(EXO_ESTATE);
+		v.held[HOLD_LENT] = S(EXO_OK);
+		break;
+	default:   /* lend, donate: OWNED exactly */
+		break;
+	}
+	v.tail = between_tail(fid);
+	return v;
+}
+
+static uint32_t predict_between(const struct model *m,
+				const struct model_call *c)
+{
+	struct verdicts v = between_verdicts(c->fid);
+	uint32_t rc = shape(c->x[0], c->x[1]);
+
+	if (!rc && c->fid == EXO_HVC_FRAME_SHARE && c->x[3] != EXO_SHARE_R &&
+	    c->x[3] != EXO_SHARE_RW)
+		rc = S(EXO_EINVAL);
+	if (!rc)
+		rc = peer_check(m, c->x[2]);
+	return rc ? rc : walk(m, c->x[0], c->x[1], &v);
+}
+
+static uint32_t predict_query(const struct model_call *c)
+{
+	uint64_t pa = c->x[0];
+
+	if (pa & PAGE_MASK)
+		return S(EXO_ERANGE);
+	return pa - MODEL_RAM_BASE < MODEL_RAM_SIZE ? S(EXO_OK) : S(EXO_ERANGE);
+}
+
+/* Calls drawn with random IDs and arguments: always-OK ones, unknown
+ * IDs, and the rest (anything documented). */
+static uint32_t predict_any_id(uint32_t fid)
+{
+	switch (fid) {
+	case EXO_HVC_VERSION:
+	case EXO_HVC_VM_INFO:
+	case EXO_HVC_YIELD:
+	case EXO_HVC_EVENTS:
+	case EXO_HVC_REVOKED_ACK:
+		return S(EXO_OK);
+	default:
+		return fid > EXO_HVC_REVOKED_ACK ? S(EXO_ENOTSUP) : ALL;
+	}
+}
+
+uint32_t model_predict(const struct model *m, const struct model_call *c)
+{
+	switch (c->fid) {
+	case EXO_HVC_FRAME_ALLOC: return predict_alloc(m, c);
+	case EXO_HVC_FRAME_ALLOC_AT: return predict_alloc_at(m, c);
+	case EXO_HVC_FRAME_FREE: return predict_free(m, c);
+	case EXO_HVC_FRAME_QUERY: return predict_query(c);
+	case EXO_HVC_FRAME_SHARE:
+	case EXO_HVC_FRAME_UNSHARE:
+	case EXO_HVC_FRAME_LEND:
+	case EXO_HVC_FRAME_RECLAIM:
+	case EXO_HVC_FRAME_DONATE:
+		return predict_between(m, c);
+	case EXO_HVC_NOTIFY: {
+		uint32_t rc = peer_check(m, c->x[0]);
+
+		return rc ? rc : S(EXO_OK);
+	}
+	case EXO_HVC_REVOKED: return S(EXO_ENOENT);   /* nothing revoked */
+	default: return predict_any_id(c->fid);
+	}
+}
+
+/* --- learning --------------------------------------------------------------- */
+
+static void set_range(struct model *m, uint64_t pa, uint64_t n, unsigned h)
+{
+	for (uint64_t i = 0; i < n; i++)
+		set_hold(m, pa + (i << FRAME_SHIFT), h);
+	if (n >= BLOCK_FRAMES && h == HOLD_OWNED)
+		m->big_runs = true;
+}
+
+/* What FRAME_QUERY must say about a frame the guest knows. */
+static bool query_agrees(const struct model *m, uint64_t pa,
+			 const struct exo_ret *r)
+{
+	static const uint8_t state[] = {
+		[HOLD_OWNED] = EXO_FRAME_OWNED, [HOLD_SHARED_R] = EXO_FRAME_SHARED,
+		[HOLD_SHARED_RW] = EXO_FRAME_SHARED, [HOLD_LENT] = EXO_FRAME_LENT,
+		[HOLD_VITAL] = EXO_FRAME_OWNED };
+	unsigned h = hold_of(m, pa);
+
+	if (h == HOLD_NONE)
+		return pa != MODEL_EL2_IMAGE || !m->el2_image_hyp ||
+		       (r->x1 == EXO_FRAME_HYP && r->x2 == 0);
+	return r->x1 == state[h] && r->x2 == (h != HOLD_LENT);
+}
+
+/* Frames an allocation returned: none may be one the guest holds. */
+static bool fresh(const struct model *m, uint64_t pa, uint64_t n)
+{
+	for (uint64_t i = 0; i < n && i < WALK_MAX; i++)
+		if (hold_of(m, pa + (i << FRAME_SHIFT)) != HOLD_NONE)
+			return false;
+	return true;
+}
+
+bool model_learn(struct model *m, const struct model_call *c,
+		 const struct exo_ret *r)
+{
+	uint64_t pa = c->x[0], n = c->x[1];
+
+	if (r->status != EXO_OK)
+		return true;
+	switch (c->fid) {
+	case EXO_HVC_FRAME_ALLOC:
+		if (!fresh(m, r->x1, c->x[0]))
+			return false;
+		set_range(m, r->x1, c->x[0], HOLD_OWNED);
+		break;
+	case EXO_HVC_FRAME_ALLOC_AT: set_range(m, pa, n, HOLD_OWNED); break;
+	case EXO_HVC_FRAME_FREE:
+	case EXO_HVC_FRAME_DONATE: set_range(m, pa, n, HOLD_NONE); break;
+	case EXO_HVC_FRAME_SHARE:
+		set_range(m, pa, n, c->x[3] == EXO_SHARE_RW ? HOLD_SHARED_RW
+							    : HOLD_SHARED_R);
+		break;
+	case EXO_HVC_FRAME_UNSHARE:
+	case EXO_HVC_FRAME_RECLAIM: set_range(m, pa, n, HOLD_OWNED); break;
+	case EXO_HVC_FRAME_LEND: set_range(m, pa, n, HOLD_LENT); break;
+	case EXO_HVC_FRAME_QUERY: return query_agrees(m, pa, r);
+	default: break;
+	}
+	return true;
+}
+
+void model_peer_ended(struct model *m)
+{
+	bool again = true;
+
+	m->peer_runs = false;
+	for (unsigned i = 0; i < MODEL_SLOTS; i++) {
+		uint64_t pa = (uint64_t)m->slot[i].frame << FRAME_SHIFT;
+		struct exo_ret q;
+
+		if (!m->slot[i].frame || m->slot[i].state == HOLD_OWNED ||
+		    m->slot[i].state == HOLD_VITAL)
+			continue;
+		if (m->slot[i].state != HOLD_LENT) {
+			m->slot[i].state = HOLD_OWNED;
+			continue;
+		}
+		/* A loan comes back mapped, or freed when the owner had no
+		 * quota left for the table pages (docs/abi.md). */
+		q = exo_frame_query(pa);
+		m->slot[i].state = q.status == EXO_OK &&
+					   q.x1 == EXO_FRAME_OWNED && q.x2
+				   ? HOLD_OWNED : HOLD_NONE;
+	}
+	/* Removing moves entries back along their chains: sweep until none
+	 * of the freed loans is left. */
+	while (again) {
+		again = false;
+		for (unsigned i = 0; i < MODEL_SLOTS; i++) {
+			if (m->slot[i].frame && m->slot[i].state == HOLD_NONE) {
+				remove_slot(m, i);
+				again = true;
+			}
+		}
+	}
+}
