@@ -102,6 +102,9 @@ static void machine(void)
 	cr_assert_eq(mem_add_ram(RAM_BASE, RAM_FRAMES), 0);
 	cr_assert_eq(mem_reserve_init(), 0);
 	mem_set_vm_lookup(lookup);
+	/* As the debug EL2 does: every frame an allocation hands out must read
+	 * zero (a frame that left a guest or a table page unscrubbed panics). */
+	mem_set_debug_checks(true);
 	model_init(&model, RAM_BASE, RAM_FRAMES, EL2_RESERVE, TABLE_ZONE,
 		   RAM_FRAMES / MEM_SHARE_RECORD_RATIO + 1);
 	for (unsigned i = 0; i < NR_VMS; i++) {
@@ -449,6 +452,28 @@ static void report_rates(void)
 			  SUCCESS_FLOOR_PCT);
 }
 
+/* Every FREE frame reads zero once every guest is gone: frames, and the
+ * stage-2 table pages that held their descriptors, were scrubbed on the
+ * way out (docs/memory-model.md). */
+static void expect_free_frames_zero(uint64_t seed)
+{
+	for (uint64_t i = 0; i < RAM_FRAMES; i++) {
+		uint64_t pa = RAM_BASE + i * FRAMES_SIZE;
+		const uint64_t *w = (const uint64_t *)(uintptr_t)pa;
+		struct frames_info info;
+
+		if (frames_query(&mem_db, pa, &info) ||
+		    info.state != EXO_FRAME_FREE)
+			continue;
+		for (unsigned j = 0; j < FRAMES_SIZE / sizeof(*w); j++)
+			cr_assert_eq(w[j], 0, "seed %lu: FREE frame 0x%lx holds "
+				     "0x%lx at +0x%x (not scrubbed)",
+				     (unsigned long)seed, (unsigned long)pa,
+				     (unsigned long)w[j],
+				     (unsigned)(j * sizeof(*w)));
+	}
+}
+
 static void run(uint64_t seed)
 {
 	uint64_t free_frames, hyp, held;
@@ -475,6 +500,7 @@ static void run(uint64_t seed)
 		     "seed %lu: every frame FREE again, or EL2's reserve",
 		     (unsigned long)seed);
 	expect_frames(0, RAM_FRAMES);
+	expect_free_frames_zero(seed);
 	for (unsigned i = 0; i < NR_VMS; i++)
 		create(i);
 }
