@@ -73,8 +73,11 @@ static uint64_t fault_seed(const char *bootargs)
 		return 0;
 	seed = arg ? strtoul(arg + strlen("exo.fault-seed="), NULL, 0)
 		   : manifest.fault_seed ? manifest.fault_seed : arch_entropy();
+	/* EL2 cannot see QEMU's options: the exact replay also needs this
+	 * run's --cpu, --icount and --seed (docs/testing.md, "Replay"). */
 	kprintf("fault injection: seed 0x%lx (replay: tools/run --append "
-		"exo.fault-seed=0x%lx --pkg <this package> <this EL2>)\n",
+		"exo.fault-seed=0x%lx --pkg <this package> <this EL2>, with "
+		"this run's --cpu, --icount and --seed)\n",
 		(unsigned long)seed, (unsigned long)seed);
 	return seed;
 }

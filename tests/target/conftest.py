@@ -1,9 +1,17 @@
-"""On-target test harness: boots an exo image in QEMU with a timeout and
+"""On-target test harness: boots an exo image in QEMU with a hang guard and
 hands the console to the test. Every test runs once per CPU model: `max`
 (every feature) and `cortex-a72` (a real CPU without HAFDBS, PAN, 16K
-granule, 16-bit VMIDs/ASIDs), so fallbacks are always exercised."""
+granule, 16-bit VMIDs/ASIDs), so fallbacks are always exercised.
+
+Every boot runs in virtual time (`-icount`, exoqemu.ICOUNT) with a fixed
+`-seed`: guest time advances with instructions, not host time, so a test
+does the same thing on an idle and on a starved machine, and its console
+is replayable byte for byte (`replay_line`). docs/testing.md, "Time in
+tests"."""
+import math
 import os
 import re
+import shlex
 import subprocess
 import sys
 
@@ -15,7 +23,11 @@ import exoconsole  # noqa: E402
 import exoqemu  # noqa: E402
 
 CPUS = ("max", "cortex-a72")
+# Hang guard, in seconds of QEMU's CPU time (exoqemu.boot): a boot that
+# needs more is reported as a hang. Nothing the guests see depends on it.
 BOOT_TIMEOUT = 30
+# QEMU's -seed for every boot (RNDR, rng-seed); EXO_TEST_SEED picks another.
+SEED = int(os.environ.get("EXO_TEST_SEED", str(exoqemu.SEED)), 0)
 # Console words that mean EL2 or a guest broke where the test did not ask.
 FAILURE_WORDS = ("PANIC", "unexpected exception", "CHECK failed")
 
@@ -43,10 +55,15 @@ class Booter:
 
     def __call__(self, kernel="exo-el2.elf", timeout=BOOT_TIMEOUT, **kw):
         kw.setdefault("cpu", self.cpu)
+        kw.setdefault("icount", exoqemu.ICOUNT)
+        kw.setdefault("seed", SEED)
         result = exoqemu.boot(image(kernel), timeout=timeout, **kw)
+        result.replay = replay_line(image(kernel), result, **kw)
         if result.timed_out:
-            pytest.fail(f"QEMU did not exit within {timeout} s\n"
+            pytest.fail(f"{result.hang}\n"
+                        f"replay: {result.replay}\n"
                         f"command: {' '.join(result.cmd)}\n"
+                        f"QEMU stderr: {result.stderr.strip()}\n"
                         f"console tail:\n{result.tail()}")
         return result
 
@@ -63,6 +80,47 @@ class Booter:
         path = str(self.tmp_path / name)
         exoqemu.dump_dtb(path, cpu=self.cpu)
         return path
+
+
+def replay_timeout(result):
+    """A tools/run --timeout (wall clock) for replaying `result`: four
+    times what the run took, at least a minute, in tens of seconds."""
+    need = 4 * max(result.seconds, result.cpu_seconds)
+    return max(60, 10 * math.ceil(need / 10))
+
+
+def replay_line(kernel, result, cpu, icount=None, seed=None, append=None,
+                pkg=None, mem=None, **rest):
+    """The tools/run command that boots exactly what `result` booted (the
+    same console byte for byte under icount), or None for boots tools/run
+    cannot express (their own DTB, extra QEMU options)."""
+    if any(rest.values()):
+        return None
+    cmd = ["tools/run", "--cpu", cpu]
+    if icount:
+        cmd += ["--icount", icount]
+    if seed is not None:
+        cmd += ["--seed", str(seed)]
+    cmd += ["--timeout", str(replay_timeout(result))]
+    if mem:
+        cmd += ["--mem", mem]
+    if append:
+        cmd += ["--append", append]
+    if pkg:
+        cmd += ["--pkg", os.path.relpath(pkg, TOP)]
+    return shlex.join(cmd + [os.path.relpath(kernel, TOP)])
+
+
+def replay(result, tmp_path):
+    """Runs the replay line printed for `result` as a user would (from the
+    top of the tree) and returns the console tools/run logged."""
+    assert result.replay, f"no replay line for {result.cmd}"
+    log = tmp_path / "replay.log"
+    cmd = shlex.split(result.replay) + ["--log", str(log), "--color", "never"]
+    subprocess.run(cmd, cwd=TOP, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL,
+                   timeout=2 * replay_timeout(result))
+    return log.read_text().replace("\r\n", "\n")
 
 
 @pytest.fixture

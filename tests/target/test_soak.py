@@ -40,7 +40,7 @@ def run_soak(boot, tmp_path):
     storms, rounds, lives = soak.soak_settings(soak.manifest_dtb())
     pkg = soak.make_package(str(tmp_path), SEED)
     image(soak.KERNEL)
-    r = boot(soak.KERNEL, pkg=pkg, extra=soak.ICOUNT,
+    r = boot(soak.KERNEL, pkg=pkg, icount=soak.ICOUNT[1],
              timeout=soak.boot_timeout(rounds, lives))
     report = soak.judge(r.output, len(storms), lives)
     replay = soak.replay_line(SEED, boot.cpu, rounds)
