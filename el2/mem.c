@@ -180,12 +180,26 @@ static int ensure_tables(struct vm *vm, enum s2_op op, uint64_t pa,
 				      : EXO_OK;
 }
 
-/* A refused call gives back table pages it reserved: no trace. */
-static void undo_tables(struct vm *a, struct vm *b)
+/* The table caches of a call's guests as the call began. */
+struct tables_mark {
+	struct vm *a, *b;
+	unsigned a_had, b_had;
+};
+
+static struct tables_mark mark_tables(struct vm *a, struct vm *b)
 {
-	cache_trim(a, MEM_TABLE_RESERVE);
-	if (b)
-		cache_trim(b, MEM_TABLE_RESERVE);
+	return (struct tables_mark){ a, b, a->s2_cache.nr,
+				     b ? b->s2_cache.nr : 0 };
+}
+
+/* A refused call gives back the table pages it reserved, and only those:
+ * pages an earlier call left in a cache stay (trimming them would change
+ * a guest's charge): no trace. */
+static void undo_tables(const struct tables_mark *m)
+{
+	cache_trim(m->a, m->a_had);
+	if (m->b)
+		cache_trim(m->b, m->b_had);
 }
 
 static unsigned share_prot(unsigned perm)
@@ -199,6 +213,7 @@ int64_t mem_frame_share(struct vm *owner, struct vm *b, uint64_t pa,
 	enum frames_perm fperm = perm == EXO_SHARE_RW ? FRAMES_PERM_RW
 						      : FRAMES_PERM_R;
 	struct frames_op op;
+	struct tables_mark mark = mark_tables(b, NULL);
 	int64_t rc;
 
 	spin_lock(&mem_lock);
@@ -215,7 +230,7 @@ int64_t mem_frame_share(struct vm *owner, struct vm *b, uint64_t pa,
 			     share_prot(perm)) == EXO_OK);
 		note_peak(b);
 	} else {
-		undo_tables(b, NULL);
+		undo_tables(&mark);
 	}
 	spin_unlock(&mem_lock);
 	return rc;
@@ -225,6 +240,7 @@ int64_t mem_frame_unshare(struct vm *owner, struct vm *b, uint64_t pa,
 			  uint64_t count)
 {
 	struct frames_op op;
+	struct tables_mark mark = mark_tables(b, NULL);
 	int64_t rc;
 
 	spin_lock(&mem_lock);
@@ -237,8 +253,10 @@ int64_t mem_frame_unshare(struct vm *owner, struct vm *b, uint64_t pa,
 	if (!rc) {
 		CHECK(s2_unmap(&b->s2, &b->s2_cache, pa, bytes(count)) == EXO_OK);
 		frames_unshare_commit(&mem_db, &op);
+		cache_trim(b, MEM_TABLE_RESERVE);
+	} else {
+		undo_tables(&mark);
 	}
-	undo_tables(b, NULL);
 	spin_unlock(&mem_lock);
 	return rc;
 }
@@ -248,6 +266,7 @@ static int64_t move_access(struct vm *from, struct vm *to, uint64_t pa,
 			   uint64_t count, bool donate)
 {
 	struct frames_op op;
+	struct tables_mark mark = mark_tables(from, to);
 	int64_t rc = donate ? frames_donate_check(&mem_db, from->id, to->id, pa,
 						  count, 0, &op)
 			    : frames_lend_check(&mem_db, from->id, to->id, pa,
@@ -263,7 +282,7 @@ static int64_t move_access(struct vm *from, struct vm *to, uint64_t pa,
 			    : frames_lend_check(&mem_db, from->id, to->id, pa,
 						count, 0, &op);
 	if (rc) {
-		undo_tables(from, to);
+		undo_tables(&mark);
 		return rc;
 	}
 	CHECK(s2_unmap(&from->s2, &from->s2_cache, pa, bytes(count)) == EXO_OK);
@@ -304,6 +323,7 @@ int64_t mem_frame_reclaim(struct vm *owner, struct vm *b, uint64_t pa,
 			  uint64_t count)
 {
 	struct frames_op op;
+	struct tables_mark mark = mark_tables(owner, b);
 	int64_t rc;
 
 	spin_lock(&mem_lock);
@@ -320,8 +340,11 @@ int64_t mem_frame_reclaim(struct vm *owner, struct vm *b, uint64_t pa,
 		frames_reclaim_commit(&mem_db, &op);
 		CHECK(s2_map(&owner->s2, &owner->s2_cache, pa, bytes(count),
 			     MEM_GUEST_PROT) == EXO_OK);
+		cache_trim(owner, MEM_TABLE_RESERVE);
+		cache_trim(b, MEM_TABLE_RESERVE);
+	} else {
+		undo_tables(&mark);
 	}
-	undo_tables(owner, b);
 	spin_unlock(&mem_lock);
 	return rc;
 }
