@@ -74,7 +74,7 @@
 
 extern struct frames_db mem_db; /* el2/mem.c */
 
-/* --- the machine ------------------------------------------------------- */
+/* --- the machine --------------------------------------------------------- */
 
 #define RAM_BASE UINT64_C(0x40000000)
 #define RAM_FRAMES 2048u                 /* 8 MiB: four 2 MiB blocks */
@@ -166,7 +166,7 @@ static void machine_map(void)
 		fuzz_fail("mprotect of the simulated RAM failed");
 }
 
-/* --- the guests' table ---------------------------------------------------- */
+/* --- the guests' table --------------------------------------------------- */
 
 /* What the shadow expects of a guest besides its frames. */
 struct slot {
@@ -209,7 +209,7 @@ static bool running(const struct slot *s)
 	return s && s->vm->state == VM_RUNNING;
 }
 
-/* --- the shadow ------------------------------------------------------------ */
+/* --- the shadow ---------------------------------------------------------- */
 
 /* Per frame: owner (OWNED, SHARED or LENT by it; 0: nobody), the borrower
  * of a loan, the borrowers of a share (bit = VM id) and which have RW,
@@ -727,7 +727,7 @@ static void note_boot_run(struct slot *s, const char *what)
 	shadow_take(s->id, s->boot_pa, s->boot_count, false, what);
 }
 
-/* --- global checks --------------------------------------------------------- */
+/* --- global checks ------------------------------------------------------- */
 
 struct counts {
 	uint64_t free, hyp, held, owned, shared, lent;
@@ -836,7 +836,7 @@ static void check_invariants(uint64_t mask)
 			mem_check_invariant(slots[i].vm);
 }
 
-/* --- arguments ------------------------------------------------------------- */
+/* --- arguments ----------------------------------------------------------- */
 
 #define NR_HIST 32
 struct hist_run {
@@ -1030,7 +1030,7 @@ static bool all_owned_by(unsigned id, uint64_t pa, uint64_t count)
 	return true;
 }
 
-/* --- calls between guests ---------------------------------------------------- */
+/* --- calls between guests ------------------------------------------------ */
 
 /* The status of a call towards guest `to` before memory is looked at:
  * hvc.c's peer_of. */
@@ -1154,7 +1154,7 @@ static void check_between(struct slot *s, uint32_t fid, const uint64_t *arg,
 				  (unsigned)arg[4]);
 }
 
-/* --- notifications and events ---------------------------------------------- */
+/* --- notifications and events -------------------------------------------- */
 
 /* vm_notify: the guest's next WAIT returns `from`'s bit; a guest blocked
  * in WAIT is woken at once with it. */
@@ -1278,256 +1278,311 @@ static void ev_time_passes(struct slot *s, uint64_t ticks)
 		check_woken(s, true);
 }
 
-/* --- one hypercall --------------------------------------------------------- */
+/* --- one hypercall ------------------------------------------------------- */
+
+/* A call's results: x0-x3 after it. */
+struct result {
+	int64_t rc;
+	uint64_t r1, r2, r3;
+};
+
+static void check_alloc(struct slot *s, const uint64_t *arg,
+			const struct result *r)
+{
+	bool bad = !count_ok(arg[1]) || arg[2] > EXO_FRAME_MAX_ALIGN_LOG2 ||
+		   (arg[3] & ~EXO_FRAME_ALLOC_FLAGS);
+
+	FUZZ_CHECK(bad == (r->rc == EXO_EINVAL),
+		   "FRAME_ALLOC(%lu, %lu, 0x%lx) returned %ld",
+		   (unsigned long)arg[1], (unsigned long)arg[2],
+		   (unsigned long)arg[3], (long)r->rc);
+	if (r->rc)
+		return;
+	FUZZ_CHECK(!r->r2 && !r->r3, "FRAME_ALLOC: x2/x3 not 0");
+	FUZZ_CHECK(!(r->r1 & ((FRAMES_SIZE << arg[2]) - 1)),
+		   "FRAME_ALLOC(%lu, align %lu) returned 0x%lx, not aligned",
+		   (unsigned long)arg[1], (unsigned long)arg[2],
+		   (unsigned long)r->r1);
+	shadow_take(s->id, r->r1, arg[1], true, "FRAME_ALLOC");
+	remember(r->r1, arg[1]);
+}
+
+/* ALLOC_AT and FREE check the range's alignment, then its count. */
+static void check_range_args(const char *call, const uint64_t *arg,
+			     int64_t rc)
+{
+	if (arg[1] & (FRAMES_SIZE - 1))
+		FUZZ_CHECK(rc == EXO_ERANGE, "%s(0x%lx) unaligned returned %ld",
+			   call, (unsigned long)arg[1], (long)rc);
+	else if (!count_ok(arg[2]))
+		FUZZ_CHECK(rc == EXO_EINVAL, "%s(count %lu) returned %ld", call,
+			   (unsigned long)arg[2], (long)rc);
+}
+
+static void check_alloc_at(struct slot *s, const uint64_t *arg,
+			   const struct result *r)
+{
+	touch_range(arg[1], arg[2]);
+	check_range_args("ALLOC_AT", arg, r->rc);
+	if (r->rc)
+		return;
+	FUZZ_CHECK(!r->r1 && !r->r2 && !r->r3, "ALLOC_AT: x1-x3 not 0");
+	shadow_take(s->id, arg[1], arg[2], true, "FRAME_ALLOC_AT");
+	remember(arg[1], arg[2]);
+}
+
+static void check_free(struct slot *s, const uint64_t *arg,
+		       const struct result *r)
+{
+	uint64_t pa = arg[1], count = arg[2];
+	bool mine = all_owned_by(s->id, pa, count), plain = mine;
+
+	touch_range(pa, count);
+	for (uint64_t f = frame_of(pa); plain && f < frame_of(pa) + count; f++)
+		plain = !lent_to[f] && !sharers[f];
+	check_range_args("FREE", arg, r->rc);
+	if (r->rc) {
+		/* Freeing what is yours outright may only fail for want of a
+		 * table page to split a block. */
+		FUZZ_CHECK(!plain || r->rc == EXO_EQUOTA || r->rc == EXO_ENOMEM,
+			   "FREE(0x%lx, %lu) of guest %u's own frames returned "
+			   "%ld", (unsigned long)pa, (unsigned long)count, s->id,
+			   (long)r->rc);
+		FUZZ_CHECK(!mine || plain || r->rc == EXO_ESHARED ||
+				   r->rc == EXO_ELENT || r->rc == EXO_EQUOTA ||
+				   r->rc == EXO_ENOMEM,
+			   "FREE(0x%lx, %lu) of frames guest %u shares or lent "
+			   "returned %ld", (unsigned long)pa,
+			   (unsigned long)count, s->id, (long)r->rc);
+		return;
+	}
+	FUZZ_CHECK(!r->r1 && !r->r2 && !r->r3, "FREE: x1-x3 not 0");
+	FUZZ_CHECK(plain, "FREE(0x%lx, %lu) succeeded for guest %u, which does "
+		   "not own all of it outright", (unsigned long)pa,
+		   (unsigned long)count, s->id);
+	for (uint64_t f = frame_of(pa); f < frame_of(pa) + count; f++)
+		set_free(f);
+	if (s->revoke_active) {  /* revoke.c: each FREE counts */
+		s->revoke_given += count;
+		s->revoke_active = s->revoke_given < s->revoke_want;
+	}
+}
+
+static void check_query(struct slot *s, uint64_t pa, const struct result *r)
+{
+	uint64_t f = frame_of(pa), access;
+	enum exo_frame_state state;
+
+	FUZZ_CHECK(!r->r3, "QUERY: x3 not 0");
+	if ((pa & (FRAMES_SIZE - 1)) || !in_ram_span(pa)) {
+		FUZZ_CHECK(r->rc == EXO_ERANGE, "QUERY(0x%lx) returned %ld",
+			   (unsigned long)pa, (long)r->rc);
+		return;
+	}
+	FUZZ_CHECK(!r->rc, "QUERY(0x%lx) returned %ld", (unsigned long)pa,
+		   (long)r->rc);
+	touch(f);
+	if (!owner[f]) {
+		FUZZ_CHECK((r->r1 == EXO_FRAME_FREE || r->r1 == EXO_FRAME_HYP ||
+			    r->r1 == EXO_FRAME_NONE) && !r->r2,
+			   "QUERY(0x%lx): state %lu access %lu, no guest owns "
+			   "it", (unsigned long)pa, (unsigned long)r->r1,
+			   (unsigned long)r->r2);
+		return;
+	}
+	state = lent_to[f] ? EXO_FRAME_LENT
+		: sharers[f] ? EXO_FRAME_SHARED : EXO_FRAME_OWNED;
+	access = shadow_prot(s->id, f) != 0;
+	FUZZ_CHECK(r->r1 == state && r->r2 == access,
+		   "QUERY(0x%lx) by %u: state %lu access %lu; owner %u lent to "
+		   "%u shared with 0x%lx", (unsigned long)pa, s->id,
+		   (unsigned long)r->r1, (unsigned long)r->r2, owner[f],
+		   lent_to[f], (unsigned long)sharers[f]);
+}
+
+static void check_lookup(const uint64_t *arg, const struct result *r)
+{
+	char name[VM_NAME_MAX] = { 0 };
+	struct slot *t = NULL;
+
+	for (unsigned i = 0; i < VM_NAME_MAX - 1; i++)
+		name[i] = (char)(arg[1 + i / 8] >> (8 * (i % 8)));
+	for (unsigned i = 0; i < nr_slots; i++)
+		if (running(&slots[i]) && !strcmp(slots[i].g.name, name))
+			t = &slots[i];
+	FUZZ_CHECK(t ? !r->rc && r->r1 == t->id && !r->r2 && !r->r3
+		     : r->rc == EXO_ENOENT,
+		   "VM_LOOKUP(\"%s\") returned %ld %lu", name, (long)r->rc,
+		   (unsigned long)r->r1);
+}
+
+static void check_notify(struct slot *s, uint64_t to, const struct result *r)
+{
+	int64_t want = peer_status(s, to);
+
+	FUZZ_CHECK(r->rc == want, "NOTIFY(%lu) by %u returned %ld, not %ld",
+		   (unsigned long)to, s->id, (long)r->rc, (long)want);
+	if (!r->rc)
+		notify_shadow(slot_of((unsigned)to), s->id);
+}
+
+static void check_wait(struct slot *s, const struct result *r)
+{
+	enum vcpu_state state = s->vm->vcpu.state;
+
+	FUZZ_CHECK(!r->rc && r->r1 == s->pending && !r->r2 && !r->r3 &&
+			   (state == VCPU_BLOCKED) == !s->pending,
+		   "WAIT by %u returned %ld 0x%lx (state %d), 0x%lx pending",
+		   s->id, (long)r->rc, (unsigned long)r->r1, state,
+		   (unsigned long)s->pending);
+	s->waiting = !s->pending;
+	s->pending = 0;
+}
+
+static void check_events(struct slot *s, const struct result *r)
+{
+	uint64_t want = s->revoke_active ? s->revoke_want - s->revoke_given
+					 : 0;
+
+	FUZZ_CHECK(!r->rc && r->r1 == s->events && r->r2 == want &&
+			   (s->revoke_active || !r->r3),
+		   "EVENTS of %u returned %ld 0x%lx %lu %lu; expected 0x%lx "
+		   "%lu", s->id, (long)r->rc, (unsigned long)r->r1,
+		   (unsigned long)r->r2, (unsigned long)r->r3,
+		   (unsigned long)s->events, (unsigned long)want);
+	s->events = 0;
+}
+
+static void check_revoked(struct slot *s, uint64_t i, const struct result *r)
+{
+	FUZZ_CHECK(i < s->nr_taken ? !r->rc && r->r1 == s->taken[i].pa &&
+					     r->r2 == s->taken[i].count &&
+					     !r->r3
+				   : r->rc == EXO_ENOENT,
+		   "REVOKED(%lu) of %u returned %ld 0x%lx %lu (%u runs taken)",
+		   (unsigned long)i, s->id, (long)r->rc, (unsigned long)r->r1,
+		   (unsigned long)r->r2, s->nr_taken);
+}
+
+/* Registers a call must leave alone, and what any failure must be. */
+static void check_common(uint32_t fid, const uint64_t *arg,
+			 const struct vcpu *v, const struct result *r,
+			 const struct counts *before)
+{
+	struct counts after;
+
+	for (unsigned i = 4; i < 31; i++)
+		FUZZ_CHECK(v->x[i] == (i < 8 ? arg[i] : sentinel(i)),
+			   "fid 0x%x: x%u changed to 0x%lx", fid, i,
+			   (unsigned long)v->x[i]);
+	FUZZ_CHECK(v->elr == sentinel(100) && v->spsr == sentinel(101),
+		   "fid 0x%x: ELR or SPSR changed", fid);
+	if (fid == EXO_PSCI_VERSION)  /* PSCI's version is in x0 itself */
+		return;
+	FUZZ_CHECK(r->rc == EXO_OK || is_error(r->rc),
+		   "fid 0x%x: x0 = 0x%lx is neither OK nor an error", fid,
+		   (unsigned long)r->rc);
+	if (!r->rc)
+		return;
+	after = counts_now();
+	FUZZ_CHECK(error_documented(fid, r->rc),
+		   "fid 0x%x (x1 0x%lx x2 0x%lx x3 0x%lx): error %ld is not "
+		   "documented for this call", fid, (unsigned long)arg[1],
+		   (unsigned long)arg[2], (unsigned long)arg[3], (long)r->rc);
+	FUZZ_CHECK(!r->r1 && !r->r2 && !r->r3,
+		   "fid 0x%x failed (%ld) but x1-x3 = 0x%lx 0x%lx 0x%lx", fid,
+		   (long)r->rc, (unsigned long)r->r1, (unsigned long)r->r2,
+		   (unsigned long)r->r3);
+	FUZZ_CHECK(counts_equal(before, &after),
+		   "fid 0x%x failed (%ld) but left a trace in the frame counts",
+		   fid, (long)r->rc);
+}
+
+/* A call with no result but its status, which is always OK. */
+static void check_plain_ok(uint32_t fid, const struct result *r)
+{
+	FUZZ_CHECK(!r->rc && !r->r1 && !r->r2 && !r->r3,
+		   "fid 0x%x returned %ld 0x%lx 0x%lx 0x%lx", fid, (long)r->rc,
+		   (unsigned long)r->r1, (unsigned long)r->r2,
+		   (unsigned long)r->r3);
+}
 
 /* The calls that do not end the caller: results and shadow. */
 static void check_result(struct slot *s, uint32_t fid, const uint64_t *arg,
 			 const struct counts *before)
 {
-	struct vcpu *v = &s->vm->vcpu;
-	int64_t rc = (int64_t)v->x[0];
-	uint64_t r1 = v->x[1], r2 = v->x[2], r3 = v->x[3];
+	const struct vcpu *v = &s->vm->vcpu;
+	struct result r = { (int64_t)v->x[0], v->x[1], v->x[2], v->x[3] };
 
-	for (unsigned r = 4; r < 31; r++)
-		FUZZ_CHECK(v->x[r] == (r < 8 ? arg[r] : sentinel(r)),
-			   "fid 0x%x: x%u changed to 0x%lx", fid, r,
-			   (unsigned long)v->x[r]);
-	FUZZ_CHECK(v->elr == sentinel(100) && v->spsr == sentinel(101),
-		   "fid 0x%x: ELR or SPSR changed", fid);
-	if (fid == EXO_PSCI_VERSION) {
-		FUZZ_CHECK(rc == EXO_PSCI_VERSION_1_1 && !r1 && !r2 && !r3,
-			   "PSCI_VERSION returned 0x%lx 0x%lx 0x%lx 0x%lx",
-			   (unsigned long)rc, (unsigned long)r1,
-			   (unsigned long)r2, (unsigned long)r3);
-		return;
-	}
-	FUZZ_CHECK(rc == EXO_OK || is_error(rc),
-		   "fid 0x%x: x0 = 0x%lx is neither OK nor an error", fid,
-		   (unsigned long)rc);
-	if (rc) {
-		struct counts after = counts_now();
-
-		FUZZ_CHECK(error_documented(fid, rc),
-			   "fid 0x%x (x1 0x%lx x2 0x%lx x3 0x%lx): error %ld is "
-			   "not documented for this call", fid,
-			   (unsigned long)arg[1], (unsigned long)arg[2],
-			   (unsigned long)arg[3], (long)rc);
-		FUZZ_CHECK(!r1 && !r2 && !r3,
-			   "fid 0x%x failed (%ld) but x1-x3 = 0x%lx 0x%lx 0x%lx",
-			   fid, (long)rc, (unsigned long)r1, (unsigned long)r2,
-			   (unsigned long)r3);
-		FUZZ_CHECK(counts_equal(before, &after),
-			   "fid 0x%x failed (%ld) but left a trace in the frame "
-			   "counts", fid, (long)rc);
-	}
+	check_common(fid, arg, v, &r, before);
 	if (between_guests(fid)) {
-		FUZZ_CHECK(rc || (!r1 && !r2 && !r3), "fid 0x%x: x1-x3 not 0",
-			   fid);
-		check_between(s, fid, arg, rc);
+		FUZZ_CHECK(r.rc || (!r.r1 && !r.r2 && !r.r3),
+			   "fid 0x%x: x1-x3 not 0", fid);
+		check_between(s, fid, arg, r.rc);
 		return;
 	}
-
 	switch (fid) {
+	case EXO_PSCI_VERSION:
+		FUZZ_CHECK(r.rc == EXO_PSCI_VERSION_1_1 && !r.r1 && !r.r2 &&
+				   !r.r3,
+			   "PSCI_VERSION returned 0x%lx", (unsigned long)r.rc);
+		break;
 	case EXO_HVC_VERSION:
-		FUZZ_CHECK(!rc && r1 == EXO_ABI_VERSION && !r2 && !r3,
-			   "VERSION returned %ld 0x%lx", (long)rc,
-			   (unsigned long)r1);
+		FUZZ_CHECK(!r.rc && r.r1 == EXO_ABI_VERSION && !r.r2 && !r.r3,
+			   "VERSION returned %ld 0x%lx", (long)r.rc,
+			   (unsigned long)r.r1);
 		break;
 	case EXO_HVC_CONSOLE_WRITE:
-		FUZZ_CHECK((arg[1] > EXO_CONSOLE_MAX) == (rc == EXO_EINVAL),
-			   "CONSOLE_WRITE(%lu) returned %ld",
-			   (unsigned long)arg[1], (long)rc);
-		FUZZ_CHECK(rc || (r1 == arg[1] && !r2 && !r3),
-			   "CONSOLE_WRITE(%lu): x1-x3 = 0x%lx 0x%lx 0x%lx",
-			   (unsigned long)arg[1], (unsigned long)r1,
-			   (unsigned long)r2, (unsigned long)r3);
+		FUZZ_CHECK((arg[1] > EXO_CONSOLE_MAX) == (r.rc == EXO_EINVAL) &&
+				   (r.rc || (r.r1 == arg[1] && !r.r2 && !r.r3)),
+			   "CONSOLE_WRITE(%lu) returned %ld 0x%lx",
+			   (unsigned long)arg[1], (long)r.rc,
+			   (unsigned long)r.r1);
 		break;
-	case EXO_HVC_FRAME_ALLOC: {
-		bool bad = !count_ok(arg[1]) ||
-			   arg[2] > EXO_FRAME_MAX_ALIGN_LOG2 ||
-			   (arg[3] & ~EXO_FRAME_ALLOC_FLAGS);
-
-		FUZZ_CHECK(bad == (rc == EXO_EINVAL),
-			   "FRAME_ALLOC(%lu, %lu, 0x%lx) returned %ld",
-			   (unsigned long)arg[1], (unsigned long)arg[2],
-			   (unsigned long)arg[3], (long)rc);
-		if (rc)
-			break;
-		FUZZ_CHECK(!r2 && !r3, "FRAME_ALLOC: x2/x3 not 0");
-		FUZZ_CHECK(!(r1 & ((FRAMES_SIZE << arg[2]) - 1)),
-			   "FRAME_ALLOC(%lu, align %lu) returned 0x%lx, not "
-			   "aligned", (unsigned long)arg[1],
-			   (unsigned long)arg[2], (unsigned long)r1);
-		shadow_take(s->id, r1, arg[1], true, "FRAME_ALLOC");
-		remember(r1, arg[1]);
+	case EXO_HVC_FRAME_ALLOC:
+		check_alloc(s, arg, &r);
 		break;
-	}
 	case EXO_HVC_FRAME_ALLOC_AT:
-		touch_range(arg[1], arg[2]);
-		if (arg[1] & (FRAMES_SIZE - 1))
-			FUZZ_CHECK(rc == EXO_ERANGE, "ALLOC_AT(0x%lx) "
-				   "unaligned returned %ld",
-				   (unsigned long)arg[1], (long)rc);
-		else if (!count_ok(arg[2]))
-			FUZZ_CHECK(rc == EXO_EINVAL, "ALLOC_AT(count %lu) "
-				   "returned %ld", (unsigned long)arg[2],
-				   (long)rc);
-		if (rc)
-			break;
-		FUZZ_CHECK(!r1 && !r2 && !r3, "ALLOC_AT: x1-x3 not 0");
-		shadow_take(s->id, arg[1], arg[2], true, "FRAME_ALLOC_AT");
-		remember(arg[1], arg[2]);
+		check_alloc_at(s, arg, &r);
 		break;
-	case EXO_HVC_FRAME_FREE: {
-		bool mine = all_owned_by(s->id, arg[1], arg[2]);
-		bool plain = mine;
-
-		touch_range(arg[1], arg[2]);
-		for (uint64_t f = frame_of(arg[1]);
-		     plain && f < frame_of(arg[1]) + arg[2]; f++)
-			plain = !lent_to[f] && !sharers[f];
-		if (arg[1] & (FRAMES_SIZE - 1))
-			FUZZ_CHECK(rc == EXO_ERANGE, "FREE(0x%lx) unaligned "
-				   "returned %ld", (unsigned long)arg[1],
-				   (long)rc);
-		else if (!count_ok(arg[2]))
-			FUZZ_CHECK(rc == EXO_EINVAL, "FREE(count %lu) returned "
-				   "%ld", (unsigned long)arg[2], (long)rc);
-		if (rc) {
-			/* Freeing what is yours outright may only fail for
-			 * want of a table page to split a block. */
-			FUZZ_CHECK(!plain || !count_ok(arg[2]) ||
-					   rc == EXO_EQUOTA || rc == EXO_ENOMEM,
-				   "FREE(0x%lx, %lu) of guest %u's own frames "
-				   "returned %ld", (unsigned long)arg[1],
-				   (unsigned long)arg[2], s->id, (long)rc);
-			FUZZ_CHECK(!mine || plain || rc == EXO_ESHARED ||
-					   rc == EXO_ELENT || rc == EXO_EQUOTA ||
-					   rc == EXO_ENOMEM,
-				   "FREE(0x%lx, %lu) of frames guest %u shares "
-				   "or lent returned %ld",
-				   (unsigned long)arg[1],
-				   (unsigned long)arg[2], s->id, (long)rc);
-			break;
-		}
-		FUZZ_CHECK(!r1 && !r2 && !r3, "FREE: x1-x3 not 0");
-		FUZZ_CHECK(plain, "FREE(0x%lx, %lu) succeeded for guest %u, "
-			   "which does not own all of it outright",
-			   (unsigned long)arg[1], (unsigned long)arg[2], s->id);
-		for (uint64_t f = frame_of(arg[1]);
-		     f < frame_of(arg[1]) + arg[2]; f++)
-			set_free(f);
-		if (s->revoke_active) {
-			s->revoke_given += arg[2];
-			s->revoke_active = s->revoke_given < s->revoke_want;
-		}
+	case EXO_HVC_FRAME_FREE:
+		check_free(s, arg, &r);
 		break;
-	}
-	case EXO_HVC_FRAME_QUERY: {
-		uint64_t pa = arg[1], f = frame_of(pa);
-		uint64_t access;
-
-		FUZZ_CHECK(!r3, "QUERY: x3 not 0");
-		if ((pa & (FRAMES_SIZE - 1)) || !in_ram_span(pa)) {
-			FUZZ_CHECK(rc == EXO_ERANGE, "QUERY(0x%lx) returned %ld",
-				   (unsigned long)pa, (long)rc);
-			break;
-		}
-		FUZZ_CHECK(!rc, "QUERY(0x%lx) returned %ld", (unsigned long)pa,
-			   (long)rc);
-		touch(f);
-		if (!owner[f]) {
-			FUZZ_CHECK((r1 == EXO_FRAME_FREE || r1 == EXO_FRAME_HYP ||
-				    r1 == EXO_FRAME_NONE) && !r2,
-				   "QUERY(0x%lx): state %lu access %lu, no guest "
-				   "owns it", (unsigned long)pa,
-				   (unsigned long)r1, (unsigned long)r2);
-			break;
-		}
-		access = lent_to[f] ? lent_to[f] == s->id
-			 : owner[f] == s->id || (sharers[f] >> s->id & 1);
-		FUZZ_CHECK(r1 == (lent_to[f] ? EXO_FRAME_LENT
-				  : sharers[f] ? EXO_FRAME_SHARED
-					       : EXO_FRAME_OWNED) &&
-				   r2 == access,
-			   "QUERY(0x%lx) by %u: state %lu access %lu; owner %u "
-			   "lent to %u shared with 0x%lx", (unsigned long)pa,
-			   s->id, (unsigned long)r1, (unsigned long)r2,
-			   owner[f], lent_to[f], (unsigned long)sharers[f]);
+	case EXO_HVC_FRAME_QUERY:
+		check_query(s, arg[1], &r);
 		break;
-	}
 	case EXO_HVC_VM_INFO:
-		FUZZ_CHECK(!rc && r1 == s->id && r2 == s->g.quota_frames &&
-				   r3 == acct(s->id)->used,
-			   "VM_INFO of %u: %ld %lu %lu %lu", s->id, (long)rc,
-			   (unsigned long)r1, (unsigned long)r2,
-			   (unsigned long)r3);
+		FUZZ_CHECK(!r.rc && r.r1 == s->id && r.r2 == s->g.quota_frames &&
+				   r.r3 == acct(s->id)->used,
+			   "VM_INFO of %u: %ld %lu %lu %lu", s->id, (long)r.rc,
+			   (unsigned long)r.r1, (unsigned long)r.r2,
+			   (unsigned long)r.r3);
 		break;
 	case EXO_HVC_YIELD:
+		check_plain_ok(fid, &r);
+		break;
 	case EXO_HVC_REVOKED_ACK:
-		FUZZ_CHECK(!rc && !r1 && !r2 && !r3, "fid 0x%x returned %ld",
-			   fid, (long)rc);
-		if (fid == EXO_HVC_REVOKED_ACK)
-			s->nr_taken = 0;
+		check_plain_ok(fid, &r);
+		s->nr_taken = 0;
 		break;
-	case EXO_HVC_VM_LOOKUP: {
-		char name[VM_NAME_MAX] = { 0 };
-		struct slot *t = NULL;
-
-		for (unsigned i = 0; i < VM_NAME_MAX - 1; i++)
-			name[i] = (char)(arg[1 + i / 8] >> (8 * (i % 8)));
-		for (unsigned i = 0; i < nr_slots; i++)
-			if (running(&slots[i]) && !strcmp(slots[i].g.name, name))
-				t = &slots[i];
-		FUZZ_CHECK(t ? !rc && r1 == t->id && !r2 && !r3
-			     : rc == EXO_ENOENT,
-			   "VM_LOOKUP(\"%s\") returned %ld %lu", name, (long)rc,
-			   (unsigned long)r1);
+	case EXO_HVC_VM_LOOKUP:
+		check_lookup(arg, &r);
 		break;
-	}
-	case EXO_HVC_NOTIFY: {
-		int64_t want = peer_status(s, arg[1]);
-
-		FUZZ_CHECK(rc == want, "NOTIFY(%lu) by %u returned %ld, not %ld",
-			   (unsigned long)arg[1], s->id, (long)rc, (long)want);
-		if (!rc)
-			notify_shadow(slot_of((unsigned)arg[1]), s->id);
+	case EXO_HVC_NOTIFY:
+		check_notify(s, arg[1], &r);
 		break;
-	}
 	case EXO_HVC_WAIT:
-		FUZZ_CHECK(!rc && r1 == s->pending && !r2 && !r3 &&
-				   (v->state == VCPU_BLOCKED) == !s->pending,
-			   "WAIT by %u returned %ld 0x%lx (state %d), 0x%lx "
-			   "pending", s->id, (long)rc, (unsigned long)r1,
-			   v->state, (unsigned long)s->pending);
-		s->waiting = !s->pending;
-		s->pending = 0;
+		check_wait(s, &r);
 		break;
-	case EXO_HVC_EVENTS: {
-		uint64_t want = s->revoke_active ? s->revoke_want -
-							   s->revoke_given : 0;
-
-		FUZZ_CHECK(!rc && r1 == s->events && r2 == want &&
-				   (s->revoke_active || !r3),
-			   "EVENTS of %u returned %ld 0x%lx %lu %lu; expected "
-			   "0x%lx %lu", s->id, (long)rc, (unsigned long)r1,
-			   (unsigned long)r2, (unsigned long)r3,
-			   (unsigned long)s->events, (unsigned long)want);
-		s->events = 0;
+	case EXO_HVC_EVENTS:
+		check_events(s, &r);
 		break;
-	}
 	case EXO_HVC_REVOKED:
-		FUZZ_CHECK(arg[1] < s->nr_taken
-				   ? !rc && r1 == s->taken[arg[1]].pa &&
-					     r2 == s->taken[arg[1]].count && !r3
-				   : rc == EXO_ENOENT,
-			   "REVOKED(%lu) of %u returned %ld 0x%lx %lu (%u runs "
-			   "taken)", (unsigned long)arg[1], s->id, (long)rc,
-			   (unsigned long)r1, (unsigned long)r2, s->nr_taken);
+		check_revoked(s, arg[1], &r);
 		break;
 	default:
-		FUZZ_CHECK(rc == EXO_ENOTSUP, "unknown fid 0x%x returned %ld",
-			   fid, (long)rc);
+		FUZZ_CHECK(r.rc == EXO_ENOTSUP, "unknown fid 0x%x returned %ld",
+			   fid, (long)r.rc);
 	}
 }
 
@@ -1647,6 +1702,7 @@ static void one_call(struct fuzz_in *in)
 		note_table_writes();
 		check_touched("an EL2 event", ALL_GUESTS);
 		check_counts("an EL2 event");
+		check_invariants(ALL_GUESTS);
 		return;
 	}
 	for (unsigned r = 0; r < 31; r++)
@@ -1680,9 +1736,11 @@ static void one_call(struct fuzz_in *in)
 	}
 	check_touched("after a hypercall", check);
 	check_counts("after a hypercall");
+	if (lifecycle_fid(fid))
+		check_invariants(ALL_GUESTS);
 }
 
-/* --- the end of an input: tear everything down ----------------------------- */
+/* --- the end of an input: tear everything down --------------------------- */
 
 static void teardown_all(void)
 {
