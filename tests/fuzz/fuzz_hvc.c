@@ -1344,7 +1344,8 @@ static void check_free(struct slot *s, const uint64_t *arg,
 	if (r->rc) {
 		/* Freeing what is yours outright may only fail for want of a
 		 * table page to split a block. */
-		FUZZ_CHECK(!plain || r->rc == EXO_EQUOTA || r->rc == EXO_ENOMEM,
+		FUZZ_CHECK(!plain || !count_ok(count) || r->rc == EXO_EQUOTA ||
+				   r->rc == EXO_ENOMEM,
 			   "FREE(0x%lx, %lu) of guest %u's own frames returned "
 			   "%ld", (unsigned long)pa, (unsigned long)count, s->id,
 			   (long)r->rc);
