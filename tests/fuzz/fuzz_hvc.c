@@ -980,8 +980,8 @@ static bool error_documented(uint32_t fid, int64_t rc)
 		       rc == EXO_ELENT || rc == EXO_EDEVICE;
 	case EXO_HVC_FRAME_FREE:
 		/* EQUOTA/ENOMEM: freeing part of a 2 MiB block needs a
-		 * stage-2 table page (found by this fuzzer, tests/fuzz/
-		 * corpus/hvc/free-enomem; docs/abi.md says so since). */
+		 * stage-2 table page (found by this fuzzer; docs/abi.md says
+		 * so since; mkseeds' free-enomem and split-at-quota). */
 		return rc == EXO_EINVAL || rc == EXO_ERANGE ||
 		       rc == EXO_EPERM || rc == EXO_EHYP ||
 		       rc == EXO_ESHARED || rc == EXO_ELENT ||
