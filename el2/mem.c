@@ -797,11 +797,17 @@ void mem_set_vm_lookup(mem_vm_lookup_fn fn)
 	vm_by_id = fn ? fn : mem_no_vms;
 }
 
+static uint64_t mem_ram_total;
+
 int mem_init(uint64_t span_base, uint64_t span_frames, void *storage,
 	     size_t size)
 {
 	uint32_t shares = (uint32_t)(span_frames / MEM_SHARE_RECORD_RATIO) + 1;
 
+	/* A fresh DB counts no RAM and keeps no reserve yet (a host harness
+	 * boots many machines in one process). */
+	mem_ram_total = 0;
+	revoke_reserve_nr = 0;
 	return frames_init(&mem_db, span_base, span_frames, shares, storage,
 			   size);
 }
@@ -812,8 +818,6 @@ size_t mem_storage_size(uint64_t span_frames)
 
 	return frames_storage_size(span_frames, shares);
 }
-
-static uint64_t mem_ram_total;
 
 int mem_add_ram(uint64_t pa, uint64_t count)
 {

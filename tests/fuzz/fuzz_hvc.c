@@ -103,7 +103,11 @@ extern struct frames_db mem_db; /* el2/mem.c */
 static uint8_t *ram;
 static uint64_t db_frames;      /* frames [0, db_frames): DB storage, HYP */
 static uint64_t ram_frames;     /* frames mem_add_ram added */
-static uint64_t hyp_base;       /* HYP frames with no guest: EL2's own */
+static uint64_t hyp_base;       /* HYP frames with no guest at boot */
+static uint64_t reserve_frames; /* of those, mem.c's reserve for revocation */
+static uint64_t el2_own;        /* HYP frames with no guest now: the reserve
+				 * only shrinks (RAM exhausted in a revocation
+				 * or a teardown) */
 static uint64_t share_records;  /* SHARED frames the DB can describe */
 
 static uint64_t frame_of(uint64_t pa)
@@ -550,8 +554,11 @@ static void machine_boot(void)
 	rc |= mem_claim_hyp(RAM_BASE, db_frames);
 	rc |= mem_claim_hyp(pa_of(HYP2_FIRST), HYP2_FRAMES);
 	FUZZ_CHECK(!rc, "machine boot: mem_add_ram/mem_claim_hyp failed");
+	FUZZ_CHECK(!mem_reserve_init(), "machine boot: mem_reserve_init failed");
 	ram_frames = RAM_FRAMES - HOLE_FRAMES;
-	hyp_base = db_frames + HYP2_FRAMES;
+	hyp_base = el2_own = frames_count(&mem_db, EXO_FRAME_HYP);
+	reserve_frames = hyp_base - db_frames - HYP2_FRAMES;
+	FUZZ_CHECK(reserve_frames, "machine boot: mem.c kept no reserve");
 	/* mem.c's debug checks (the caller's invariant, FREE frames zero when
 	 * handed out) are a subset of what this harness checks after every
 	 * call: off, to halve the cost of a call. */
@@ -820,10 +827,14 @@ static void check_counts(const char *what)
 	FUZZ_CHECK(c.held == used,
 		   "%s: held %lu != sum of charges %lu", what,
 		   (unsigned long)c.held, (unsigned long)used);
-	FUZZ_CHECK(c.hyp == hyp_base + tables,
-		   "%s: HYP %lu != EL2's %lu + tables %lu", what,
-		   (unsigned long)c.hyp, (unsigned long)hyp_base,
-		   (unsigned long)tables);
+	FUZZ_CHECK(c.hyp - tables <= el2_own &&
+			   c.hyp - tables + reserve_frames >= hyp_base,
+		   "%s: HYP %lu - tables %lu: EL2's own frames were %lu (%lu "
+		   "at boot, %lu of them its reserve)", what,
+		   (unsigned long)c.hyp, (unsigned long)tables,
+		   (unsigned long)el2_own, (unsigned long)hyp_base,
+		   (unsigned long)reserve_frames);
+	el2_own = c.hyp - tables;
 	FUZZ_CHECK(c.owned == nr_owned && c.shared == nr_shared &&
 			   c.lent == nr_lent,
 		   "%s: DB has %lu OWNED, %lu SHARED, %lu LENT frames; the "
@@ -1782,11 +1793,11 @@ static void teardown_all(void)
 	FUZZ_CHECK(!frames_guest_held(&mem_db) && !held_now,
 		   "after teardown guests still hold %lu frames",
 		   (unsigned long)held_now);
-	FUZZ_CHECK(hyp == hyp_base && free == ram_frames - hyp_base,
+	FUZZ_CHECK(hyp == el2_own && free == ram_frames - el2_own,
 		   "after teardown: FREE %lu HYP %lu, expected %lu and %lu",
 		   (unsigned long)free, (unsigned long)hyp,
-		   (unsigned long)(ram_frames - hyp_base),
-		   (unsigned long)hyp_base);
+		   (unsigned long)(ram_frames - el2_own),
+		   (unsigned long)el2_own);
 	FUZZ_CHECK(!fuzz_warnings, "teardown: EL2 warned: %s",
 		   fuzz_last_warning);
 	for (unsigned i = 0; i < nr_dirty; i++)
