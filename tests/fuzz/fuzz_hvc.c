@@ -48,8 +48,9 @@
  *    call changes no count; notifications and events as the shadow says.
  * At the end every frame a guest or a table had is compared with the
  * shadow, mem_check_invariant() (stage 2 == frame DB, all of it) runs for
- * every guest, and every guest is torn down: frames_guest_held() == 0, HYP is back to EL2's own, and
- * every frame a guest or a stage-2 table touched is zero again.
+ * every guest, and every guest is torn down: frames_guest_held() == 0,
+ * HYP is back to EL2's own, and every frame a guest or a stage-2 table
+ * touched is zero again.
  *
  * FUZZ_HVC_FULL_CHECKS=1 adds mem_check_invariant() for every guest and a
  * comparison of every frame after every call.
@@ -1033,8 +1034,8 @@ static bool count_ok(uint64_t count)
 /* Is [pa, pa + count) a frame-aligned range of RAM's span? */
 static bool in_span(uint64_t pa, uint64_t count)
 {
-	return !(pa & (FRAMES_SIZE - 1)) && pa >= RAM_BASE && pa < RAM_END && count <= RAM_FRAMES &&
-	       count <= frame_of(RAM_END) - frame_of(pa);
+	return !(pa & (FRAMES_SIZE - 1)) && pa >= RAM_BASE && pa < RAM_END &&
+	       count <= RAM_FRAMES && count <= frame_of(RAM_END) - frame_of(pa);
 }
 
 /* Does the range lie in RAM and is every frame of it owned by id? */
@@ -1244,12 +1245,40 @@ static void ev_revoke_ask(struct slot *s, uint64_t frames, uint64_t ticks)
 		check_woken(s, true);
 }
 
+/* The runs EL2 has just taken from s by force (vm->revoke.taken, which
+ * REVOKED reports): each frame was s's outright, outside its boot run, and
+ * is FREE now. Returns how many frames. */
+static uint64_t note_taken(struct slot *s)
+{
+	uint64_t took = 0, first = frame_of(s->boot_pa);
+
+	s->nr_taken = s->vm->revoke.nr_taken;
+	for (unsigned i = 0; i < s->nr_taken; i++) {
+		struct vm_run r = s->vm->revoke.taken[i];
+
+		s->taken[i] = r;
+		FUZZ_CHECK(in_span(r.pa, r.count) && r.count,
+			   "guest %u: EL2 took [0x%lx, +%lu), not RAM", s->id,
+			   (unsigned long)r.pa, (unsigned long)r.count);
+		for (uint64_t f = frame_of(r.pa); f < frame_of(r.pa) + r.count;
+		     f++) {
+			FUZZ_CHECK(owner[f] == s->id && !lent_to[f] &&
+					   !sharers[f] &&
+					   !(f >= first && f < first + s->boot_count),
+				   "guest %u: EL2 took frame 0x%lx, which it may "
+				   "not take", s->id, (unsigned long)pa_of(f));
+			set_free(f);
+		}
+		took += r.count;
+	}
+	return took;
+}
+
 static void ev_time_passes(struct slot *s, uint64_t ticks)
 {
 	struct vm *vm = s->vm;
 	bool blocked = s->waiting;
-	uint64_t missing = s->revoke_want - s->revoke_given, can, took = 0;
-	uint64_t first = frame_of(s->boot_pa);
+	uint64_t missing = s->revoke_want - s->revoke_given, can, took;
 
 	vm->vcpu.run_ticks += ticks % (UINT64_C(1) << 32);
 	can = s->revoke_active && vm->vcpu.run_ticks >= s->revoke_deadline
@@ -1265,27 +1294,7 @@ static void ev_time_passes(struct slot *s, uint64_t ticks)
 	/* Past the deadline: EL2 takes what is missing, by force. */
 	s->revoke_active = false;
 	s->forced = true;
-	s->nr_taken = vm->revoke.nr_taken;
-	for (unsigned i = 0; i < s->nr_taken; i++) {
-		struct vm_run r = vm->revoke.taken[i];
-
-		s->taken[i] = r;
-		FUZZ_CHECK(in_span(r.pa, r.count) && r.count,
-			   "guest %u: EL2 took [0x%lx, +%lu), not RAM", s->id,
-			   (unsigned long)r.pa, (unsigned long)r.count);
-		for (uint64_t f = frame_of(r.pa); f < frame_of(r.pa) + r.count;
-		     f++) {
-			FUZZ_CHECK(owner[f] == s->id && !lent_to[f] &&
-					   !sharers[f] &&
-					   !(f >= first &&
-					     f < first + s->boot_count),
-				   "guest %u: EL2 took frame 0x%lx, which it "
-				   "may not take", s->id,
-				   (unsigned long)pa_of(f));
-			set_free(f);
-		}
-		took += r.count;
-	}
+	took = note_taken(s);
 	FUZZ_CHECK(took == (can < missing ? can : missing) ||
 			   (took < missing && s->nr_taken == VM_REVOKED_MAX),
 		   "guest %u: EL2 took %lu frames; %lu were missing, %lu "
@@ -1692,42 +1701,24 @@ static uint32_t decode_fid(struct fuzz_in *in, uint8_t sel)
 	return i == FID_ANY ? fuzz_u32(in) : fids[i];
 }
 
-/* A guest blocked in WAIT makes no call; who woke it is checked then. */
-static void one_call(struct fuzz_in *in)
+static void el2_event(struct slot *s, uint32_t fid, const uint64_t *arg)
 {
-	uint8_t who = fuzz_u8(in), sel = fuzz_u8(in), mask = fuzz_u8(in);
-	struct slot *s = &slots[who % nr_slots];
+	if (fid == EV_REVOKE_ASK)
+		ev_revoke_ask(s, arg[1], arg[2]);
+	else
+		ev_time_passes(s, arg[1]);
+	note_table_writes();
+	check_touched("an EL2 event", ALL_GUESTS);
+	check_counts("an EL2 event");
+}
+
+/* Guest s makes the call: x0-x7 = arg, the other registers sentinels. */
+static void hypercall(struct slot *s, uint32_t fid, const uint64_t *arg)
+{
 	struct vcpu *v = &s->vm->vcpu;
-	uint64_t arg[8] = { 0 }, hypercalls, check = 0;
-	uint32_t fid;
+	uint64_t hypercalls, check = 0;
 	struct counts before;
 
-	/* Function: bit 7 puts junk in the upper half of x0, which SMCCC says
-	 * to ignore. */
-	fid = decode_fid(in, sel);
-	arg[0] = fid | (sel & 0x80 ? UINT64_C(0xdead000000000000) : 0);
-	rest = 0;
-	for (unsigned r = 1; r < 8; r++)
-		if (mask & (1u << (r - 1)))
-			arg[r] = decode_arg(in);
-	if (!ensure_running(s))
-		return;
-	FUZZ_CHECK((v->state == VCPU_BLOCKED) == s->waiting,
-		   "guest %u: vCPU state %d, the shadow says %s", s->id,
-		   v->state, s->waiting ? "waiting" : "runnable");
-	if (s->waiting)
-		return;
-
-	if (fid == EV_REVOKE_ASK || fid == EV_TIME_PASSES) {
-		if (fid == EV_REVOKE_ASK)
-			ev_revoke_ask(s, arg[1], arg[2]);
-		else
-			ev_time_passes(s, arg[1]);
-		note_table_writes();
-		check_touched("an EL2 event", ALL_GUESTS);
-		check_counts("an EL2 event");
-		return;
-	}
 	for (unsigned r = 0; r < 31; r++)
 		v->x[r] = r < 8 ? arg[r] : sentinel(r);
 	v->elr = sentinel(100);
@@ -1763,6 +1754,37 @@ static void one_call(struct fuzz_in *in)
 		check_invariants(ALL_GUESTS);
 	for (unsigned f = 0; full_checks && f < RAM_FRAMES; f++)
 		check_frame(f, "after a hypercall (full checks)");
+}
+
+/* A guest blocked in WAIT makes no call; who woke it is checked then. */
+static void one_call(struct fuzz_in *in)
+{
+	uint8_t who = fuzz_u8(in), sel = fuzz_u8(in), mask = fuzz_u8(in);
+	struct slot *s = &slots[who % nr_slots];
+	const struct vcpu *v = &s->vm->vcpu;
+	uint64_t arg[8] = { 0 };
+	uint32_t fid;
+
+	/* Function: bit 7 puts junk in the upper half of x0, which SMCCC says
+	 * to ignore. */
+	fid = decode_fid(in, sel);
+	arg[0] = fid | (sel & 0x80 ? UINT64_C(0xdead000000000000) : 0);
+	rest = 0;
+	for (unsigned r = 1; r < 8; r++)
+		if (mask & (1u << (r - 1)))
+			arg[r] = decode_arg(in);
+	if (!ensure_running(s))
+		return;
+	FUZZ_CHECK((v->state == VCPU_BLOCKED) == s->waiting,
+		   "guest %u: vCPU state %d, the shadow says %s", s->id,
+		   v->state, s->waiting ? "waiting" : "runnable");
+	if (s->waiting)
+		return;
+
+	if (fid == EV_REVOKE_ASK || fid == EV_TIME_PASSES)
+		el2_event(s, fid, arg);
+	else
+		hypercall(s, fid, arg);
 }
 
 /* --- the end of an input: tear everything down --------------------------- */
