@@ -41,7 +41,9 @@
  *    shadow touched (else a count below differs);
  *  - counts: FREE + HYP + held - tables == RAM (held counts stage-2 table
  *    frames, which are HYP too), held == sum of charges, HYP == EL2's own
- *    + stage-2 tables; OWNED, SHARED and LENT frames as the shadow says;
+ *    + stage-2 tables (EL2's own only ever shrinks, by at most the
+ *    reserve it keeps for revocation, mem_reserve_init); OWNED, SHARED
+ *    and LENT frames as the shadow says;
  *    each guest charged exactly what it owns + its tables, borrowing and
  *    lending out what the shadow says, never above its quota (EL2 may
  *    grant table pages beyond it only to take frames by force); a failed
