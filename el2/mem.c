@@ -616,26 +616,52 @@ void mem_vm_teardown(struct vm *vm)
 	spin_unlock(&mem_lock);
 }
 
-static bool in_run(const struct vm_run *r, uint64_t pa)
+/* The parts of an owned run outside the boot run, in address order: the
+ * boot run may cover its head, its tail, all of it, or lie inside it (the
+ * guest's own allocations on both sides make one run in the DB). */
+static unsigned revocable(const struct vm *vm, const struct frames_run *run,
+			  struct vm_run part[2])
 {
-	return pa >= r->pa && pa - r->pa < bytes(r->count);
-}
-
-/* Frames of an owned run outside the boot run: [*pa, *pa + n). */
-static uint64_t revocable(const struct vm *vm, const struct frames_run *run,
-			  uint64_t *pa)
-{
-	uint64_t end = run->pa + bytes(run->count), p = run->pa;
+	uint64_t start = run->pa, end = run->pa + bytes(run->count);
+	uint64_t boot = vm->boot_run.pa;
+	uint64_t boot_end = boot + bytes(vm->boot_run.count);
+	unsigned n = 0;
 
 	if (run->rel != FRAMES_REL_OWNED)
 		return 0;
-	while (p < end && in_run(&vm->boot_run, p))
-		p += FRAMES_SIZE;
-	*pa = p;
-	/* The boot run is one run: it covers a head of the run or a tail. */
-	if (p < end && in_run(&vm->boot_run, end - FRAMES_SIZE))
-		end = vm->boot_run.pa;
-	return p < end ? (end - p) >> FRAMES_SHIFT : 0;
+	if (boot_end <= start || boot >= end) {
+		part[0] = (struct vm_run){ start, run->count };
+		return 1;
+	}
+	if (start < boot)
+		part[n++] = (struct vm_run){ start, (boot - start) >> FRAMES_SHIFT };
+	if (boot_end < end)
+		part[n++] = (struct vm_run){ boot_end,
+					     (end - boot_end) >> FRAMES_SHIFT };
+	return n;
+}
+
+/* Takes frames of one revocable part once the lowest *skip frames of all
+ * are passed over: at most `left`, recorded in the log. Returns how many. */
+static uint64_t take_part(struct vm *vm, const struct vm_run *p,
+			  uint64_t *skip, uint64_t left, struct vm_run *log,
+			  unsigned *nr_log)
+{
+	uint64_t pa = p->pa, n = p->count;
+
+	if (*skip >= n) {
+		*skip -= n;
+		return 0;
+	}
+	pa += bytes(*skip);
+	n -= *skip;
+	*skip = 0;
+	if (n > left)
+		n = left;
+	unmap_from(vm, pa, n);
+	free_owned_run(vm, pa, n);
+	log[(*nr_log)++] = (struct vm_run){ pa, n };
+	return n;
 }
 
 /* Takes up to `want` frames the VM owns outside its boot run, recording the
@@ -647,30 +673,26 @@ uint64_t mem_revoke(struct vm *vm, uint64_t want, struct vm_run *log,
 		    unsigned log_max, unsigned *nr_log)
 {
 	struct frames_run run;
-	uint64_t cursor = 0, took = 0, total = 0, skip, pa, n;
+	struct vm_run part[2];
+	uint64_t cursor = 0, took = 0, total = 0, skip;
+	unsigned n;
 
 	spin_lock(&mem_lock);
 	*nr_log = 0;
-	while (frames_vm_next(&mem_db, vm->id, &cursor, &run))
-		total += revocable(vm, &run, &pa);
+	while (frames_vm_next(&mem_db, vm->id, &cursor, &run)) {
+		n = revocable(vm, &run, part);
+		for (unsigned i = 0; i < n; i++)
+			total += part[i].count;
+	}
 	skip = total > want ? total - want : 0;
 	cursor = 0;
 	while (took < want && *nr_log < log_max &&
 	       frames_vm_next(&mem_db, vm->id, &cursor, &run)) {
-		n = revocable(vm, &run, &pa);
-		if (skip >= n) {
-			skip -= n;
-			continue;
-		}
-		pa += bytes(skip);
-		n -= skip;
-		skip = 0;
-		if (n > want - took)
-			n = want - took;
-		unmap_from(vm, pa, n);
-		free_owned_run(vm, pa, n);
-		log[(*nr_log)++] = (struct vm_run){ pa, n };
-		took += n;
+		n = revocable(vm, &run, part);
+		for (unsigned i = 0; i < n && took < want && *nr_log < log_max;
+		     i++)
+			took += take_part(vm, &part[i], &skip, want - took, log,
+					  nr_log);
 	}
 	cache_trim(vm, MEM_TABLE_RESERVE);
 	spin_unlock(&mem_lock);

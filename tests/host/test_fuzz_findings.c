@@ -127,3 +127,62 @@ Test(fuzz_findings, refused_unshare_leaves_the_borrower_charged)
 	free(storage);
 	munmap(ram, FINDING_RAM_FRAMES * 4096ul);
 }
+
+/*
+ * fuzz_hvc: revocation took frames of the guest's boot run (its image,
+ * DTB and first stack, which EL2 promises never to take). mem_revoke
+ * skipped the boot run only at the head or the tail of an owned run; when
+ * the guest's own allocations lay on both sides of it, the DB held one
+ * run around it and all of it was taken
+ * (tests/fuzz/corpus/hvc/revoke-around-boot-run).
+ */
+/* Frames [100, 102), the boot run [102, 106), frames [106, 108). */
+#define AROUND_FIRST 100u
+#define AROUND_BOOT 102u
+#define AROUND_BOOT_FRAMES 4u
+#define AROUND_LAST 106u
+#define AROUND_SIDE_FRAMES 2u
+
+Test(fuzz_findings, revocation_spares_a_boot_run_between_allocations)
+{
+	size_t size = mem_storage_size(FINDING_RAM_FRAMES);
+	void *ram = mmap((void *)FINDING_RAM_BASE, FINDING_RAM_FRAMES * 4096ul,
+			 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
+			 MAP_FIXED_NOREPLACE, -1, 0);
+	void *storage = calloc(1, size);
+	struct vm *v = &finding_vms[0];
+	uint64_t boot = FINDING_RAM_BASE + AROUND_BOOT * 4096ul;
+	struct vm_run log[VM_REVOKED_MAX];
+	unsigned nr = 0;
+	uint64_t took;
+
+	cr_assert_eq(ram, (void *)FINDING_RAM_BASE, "RAM at its PA");
+	fake_reset();
+	cr_assert_eq(mem_init(FINDING_RAM_BASE, FINDING_RAM_FRAMES, storage,
+			      size), 0);
+	cr_assert_eq(mem_add_ram(FINDING_RAM_BASE, FINDING_RAM_FRAMES), 0);
+	mem_set_vm_lookup(finding_lookup);
+	finding_create(0);
+	cr_assert_eq(mem_frame_alloc_at(v, boot, AROUND_BOOT_FRAMES), EXO_OK);
+	v->boot_run = (struct vm_run){ boot, AROUND_BOOT_FRAMES };
+	cr_assert_eq(mem_frame_alloc_at(v, FINDING_RAM_BASE +
+					AROUND_FIRST * 4096ul,
+					AROUND_SIDE_FRAMES), EXO_OK);
+	cr_assert_eq(mem_frame_alloc_at(v, FINDING_RAM_BASE +
+					AROUND_LAST * 4096ul,
+					AROUND_SIDE_FRAMES), EXO_OK);
+
+	took = mem_revoke(v, FINDING_QUOTA, log, VM_REVOKED_MAX, &nr);
+	cr_expect_eq(took, 2 * AROUND_SIDE_FRAMES,
+		     "took %lu frames; only the %u around the boot run may go",
+		     (unsigned long)took, 2 * AROUND_SIDE_FRAMES);
+	for (unsigned i = 0; i < nr; i++)
+		cr_expect(log[i].pa + log[i].count * 4096ul <= boot ||
+				  log[i].pa >= boot + AROUND_BOOT_FRAMES * 4096ul,
+			  "run [0x%lx, +%lu) overlaps the boot run",
+			  (unsigned long)log[i].pa,
+			  (unsigned long)log[i].count);
+	mem_vm_teardown(v);
+	free(storage);
+	munmap(ram, FINDING_RAM_FRAMES * 4096ul);
+}
