@@ -1231,12 +1231,15 @@ static uint64_t revocable(const struct slot *s)
 	return n;
 }
 
+#define MAX_ASKED 4096u                /* frames EL2 asks back at most */
+#define MAX_TICKS (UINT64_C(1) << 32)  /* a deadline, a run: about a minute */
+
 static void ev_revoke_ask(struct slot *s, uint64_t frames, uint64_t ticks)
 {
 	bool blocked = s->waiting;
 
-	frames = 1 + frames % 4096;
-	ticks %= UINT64_C(1) << 32;
+	frames = 1 + frames % MAX_ASKED;
+	ticks %= MAX_TICKS;
 	revoke_request(s->vm, frames, ticks);
 	s->revoke_active = true;
 	s->revoke_want = frames;
@@ -1282,7 +1285,7 @@ static void ev_time_passes(struct slot *s, uint64_t ticks)
 	bool blocked = s->waiting;
 	uint64_t missing = s->revoke_want - s->revoke_given, can, took;
 
-	vm->vcpu.run_ticks += ticks % (UINT64_C(1) << 32);
+	vm->vcpu.run_ticks += ticks % MAX_TICKS;
 	can = s->revoke_active && vm->vcpu.run_ticks >= s->revoke_deadline
 		      ? revocable(s) : 0;
 	revoke_tick(vm);
