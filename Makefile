@@ -489,6 +489,13 @@ $(FUZZ_DIR)/seeds/.stamp: tests/fuzz/mkseeds $(FUZZ_SEED_INPUTS)
 	$(Q)tests/fuzz/mkseeds --out $(@D) --dtb $(B)/guests/default.dtb \
 		--elf $(OUT)/guests/hello.elf --pkg $(OUT)/systems/default.pkg
 	@touch $@
+# make fuzz-coverage: fuzz_hvc over its seeds and regression inputs; prints
+# el2/mem.c's covered edges per function and fails if a memory transaction
+# (mem_frame_*, mem_revoke) has none (tools/fuzzcov). make fuzz runs it first.
+.PHONY: fuzz-coverage
+fuzz-coverage: fuzz-build
+	$(Q)tools/fuzzcov $(FUZZ_DIR)/fuzz_hvc $(FUZZ_DIR)/seeds/hvc tests/fuzz/corpus/hvc
+fuzz: fuzz-coverage
 # === end of fuzz ============================================================
 # === end of bench ===========================================================
 

@@ -181,12 +181,26 @@ static int ensure_tables(struct vm *vm, enum s2_op op, uint64_t pa,
 				      : EXO_OK;
 }
 
-/* A refused call gives back table pages it reserved: no trace. */
-static void undo_tables(struct vm *a, struct vm *b)
+/* The table caches of a call's guests as the call began. */
+struct tables_mark {
+	struct vm *a, *b;
+	unsigned a_had, b_had;
+};
+
+static struct tables_mark mark_tables(struct vm *a, struct vm *b)
 {
-	cache_trim(a, MEM_TABLE_RESERVE);
-	if (b)
-		cache_trim(b, MEM_TABLE_RESERVE);
+	return (struct tables_mark){ a, b, a->s2_cache.nr,
+				     b ? b->s2_cache.nr : 0 };
+}
+
+/* A refused call gives back the table pages it reserved, and only those:
+ * pages an earlier call left in a cache stay (trimming them would change
+ * a guest's charge): no trace. */
+static void undo_tables(const struct tables_mark *m)
+{
+	cache_trim(m->a, m->a_had);
+	if (m->b)
+		cache_trim(m->b, m->b_had);
 }
 
 static unsigned share_prot(unsigned perm)
@@ -200,6 +214,7 @@ int64_t mem_frame_share(struct vm *owner, struct vm *b, uint64_t pa,
 	enum frames_perm fperm = perm == EXO_SHARE_RW ? FRAMES_PERM_RW
 						      : FRAMES_PERM_R;
 	struct frames_op op;
+	struct tables_mark mark = mark_tables(b, NULL);
 	int64_t rc;
 
 	spin_lock(&mem_lock);
@@ -216,7 +231,7 @@ int64_t mem_frame_share(struct vm *owner, struct vm *b, uint64_t pa,
 			     share_prot(perm)) == EXO_OK);
 		note_peak(b);
 	} else {
-		undo_tables(b, NULL);
+		undo_tables(&mark);
 	}
 	spin_unlock(&mem_lock);
 	return rc;
@@ -226,6 +241,7 @@ int64_t mem_frame_unshare(struct vm *owner, struct vm *b, uint64_t pa,
 			  uint64_t count)
 {
 	struct frames_op op;
+	struct tables_mark mark = mark_tables(b, NULL);
 	int64_t rc;
 
 	spin_lock(&mem_lock);
@@ -238,8 +254,10 @@ int64_t mem_frame_unshare(struct vm *owner, struct vm *b, uint64_t pa,
 	if (!rc) {
 		CHECK(s2_unmap(&b->s2, &b->s2_cache, pa, bytes(count)) == EXO_OK);
 		frames_unshare_commit(&mem_db, &op);
+		cache_trim(b, MEM_TABLE_RESERVE);
+	} else {
+		undo_tables(&mark);
 	}
-	undo_tables(b, NULL);
 	spin_unlock(&mem_lock);
 	return rc;
 }
@@ -249,6 +267,7 @@ static int64_t move_access(struct vm *from, struct vm *to, uint64_t pa,
 			   uint64_t count, bool donate)
 {
 	struct frames_op op;
+	struct tables_mark mark = mark_tables(from, to);
 	int64_t rc = donate ? frames_donate_check(&mem_db, from->id, to->id, pa,
 						  count, 0, &op)
 			    : frames_lend_check(&mem_db, from->id, to->id, pa,
@@ -264,7 +283,7 @@ static int64_t move_access(struct vm *from, struct vm *to, uint64_t pa,
 			    : frames_lend_check(&mem_db, from->id, to->id, pa,
 						count, 0, &op);
 	if (rc) {
-		undo_tables(from, to);
+		undo_tables(&mark);
 		return rc;
 	}
 	CHECK(s2_unmap(&from->s2, &from->s2_cache, pa, bytes(count)) == EXO_OK);
@@ -305,6 +324,7 @@ int64_t mem_frame_reclaim(struct vm *owner, struct vm *b, uint64_t pa,
 			  uint64_t count)
 {
 	struct frames_op op;
+	struct tables_mark mark = mark_tables(owner, b);
 	int64_t rc;
 
 	spin_lock(&mem_lock);
@@ -321,8 +341,11 @@ int64_t mem_frame_reclaim(struct vm *owner, struct vm *b, uint64_t pa,
 		frames_reclaim_commit(&mem_db, &op);
 		CHECK(s2_map(&owner->s2, &owner->s2_cache, pa, bytes(count),
 			     MEM_GUEST_PROT) == EXO_OK);
+		cache_trim(owner, MEM_TABLE_RESERVE);
+		cache_trim(b, MEM_TABLE_RESERVE);
+	} else {
+		undo_tables(&mark);
 	}
-	undo_tables(owner, b);
 	spin_unlock(&mem_lock);
 	return rc;
 }
@@ -601,26 +624,52 @@ void mem_vm_teardown(struct vm *vm)
 	spin_unlock(&mem_lock);
 }
 
-static bool in_run(const struct vm_run *r, uint64_t pa)
+/* The parts of an owned run outside the boot run, in address order: the
+ * boot run may cover its head, its tail, all of it, or lie inside it (the
+ * guest's own allocations on both sides make one run in the DB). */
+static unsigned revocable(const struct vm *vm, const struct frames_run *run,
+			  struct vm_run part[2])
 {
-	return pa >= r->pa && pa - r->pa < bytes(r->count);
-}
-
-/* Frames of an owned run outside the boot run: [*pa, *pa + n). */
-static uint64_t revocable(const struct vm *vm, const struct frames_run *run,
-			  uint64_t *pa)
-{
-	uint64_t end = run->pa + bytes(run->count), p = run->pa;
+	uint64_t start = run->pa, end = run->pa + bytes(run->count);
+	uint64_t boot = vm->boot_run.pa;
+	uint64_t boot_end = boot + bytes(vm->boot_run.count);
+	unsigned n = 0;
 
 	if (run->rel != FRAMES_REL_OWNED)
 		return 0;
-	while (p < end && in_run(&vm->boot_run, p))
-		p += FRAMES_SIZE;
-	*pa = p;
-	/* The boot run is one run: it covers a head of the run or a tail. */
-	if (p < end && in_run(&vm->boot_run, end - FRAMES_SIZE))
-		end = vm->boot_run.pa;
-	return p < end ? (end - p) >> FRAMES_SHIFT : 0;
+	if (boot_end <= start || boot >= end) {
+		part[0] = (struct vm_run){ start, run->count };
+		return 1;
+	}
+	if (start < boot)
+		part[n++] = (struct vm_run){ start, (boot - start) >> FRAMES_SHIFT };
+	if (boot_end < end)
+		part[n++] = (struct vm_run){ boot_end,
+					     (end - boot_end) >> FRAMES_SHIFT };
+	return n;
+}
+
+/* Takes frames of one revocable part once the lowest *skip frames of all
+ * are passed over: at most `left`, recorded in the log. Returns how many. */
+static uint64_t take_part(struct vm *vm, const struct vm_run *p,
+			  uint64_t *skip, uint64_t left, struct vm_run *log,
+			  unsigned *nr_log)
+{
+	uint64_t pa = p->pa, n = p->count;
+
+	if (*skip >= n) {
+		*skip -= n;
+		return 0;
+	}
+	pa += bytes(*skip);
+	n -= *skip;
+	*skip = 0;
+	if (n > left)
+		n = left;
+	unmap_from(vm, pa, n);
+	free_owned_run(vm, pa, n);
+	log[(*nr_log)++] = (struct vm_run){ pa, n };
+	return n;
 }
 
 /* Takes up to `want` frames the VM owns outside its boot run, recording the
@@ -632,30 +681,26 @@ uint64_t mem_revoke(struct vm *vm, uint64_t want, struct vm_run *log,
 		    unsigned log_max, unsigned *nr_log)
 {
 	struct frames_run run;
-	uint64_t cursor = 0, took = 0, total = 0, skip, pa, n;
+	struct vm_run part[2];
+	uint64_t cursor = 0, took = 0, total = 0, skip;
+	unsigned n;
 
 	spin_lock(&mem_lock);
 	*nr_log = 0;
-	while (frames_vm_next(&mem_db, vm->id, &cursor, &run))
-		total += revocable(vm, &run, &pa);
+	while (frames_vm_next(&mem_db, vm->id, &cursor, &run)) {
+		n = revocable(vm, &run, part);
+		for (unsigned i = 0; i < n; i++)
+			total += part[i].count;
+	}
 	skip = total > want ? total - want : 0;
 	cursor = 0;
 	while (took < want && *nr_log < log_max &&
 	       frames_vm_next(&mem_db, vm->id, &cursor, &run)) {
-		n = revocable(vm, &run, &pa);
-		if (skip >= n) {
-			skip -= n;
-			continue;
-		}
-		pa += bytes(skip);
-		n -= skip;
-		skip = 0;
-		if (n > want - took)
-			n = want - took;
-		unmap_from(vm, pa, n);
-		free_owned_run(vm, pa, n);
-		log[(*nr_log)++] = (struct vm_run){ pa, n };
-		took += n;
+		n = revocable(vm, &run, part);
+		for (unsigned i = 0; i < n && took < want && *nr_log < log_max;
+		     i++)
+			took += take_part(vm, &part[i], &skip, want - took, log,
+					  nr_log);
 	}
 	cache_trim(vm, MEM_TABLE_RESERVE);
 	spin_unlock(&mem_lock);
@@ -793,11 +838,17 @@ void mem_set_vm_lookup(mem_vm_lookup_fn fn)
 	vm_by_id = fn ? fn : mem_no_vms;
 }
 
+static uint64_t mem_ram_total;
+
 int mem_init(uint64_t span_base, uint64_t span_frames, void *storage,
 	     size_t size)
 {
 	uint32_t shares = (uint32_t)(span_frames / MEM_SHARE_RECORD_RATIO) + 1;
 
+	/* A fresh DB counts no RAM and keeps no reserve yet (a host harness
+	 * boots many machines in one process). */
+	mem_ram_total = 0;
+	revoke_reserve_nr = 0;
 	return frames_init(&mem_db, span_base, span_frames, shares, storage,
 			   size);
 }
@@ -808,8 +859,6 @@ size_t mem_storage_size(uint64_t span_frames)
 
 	return frames_storage_size(span_frames, shares);
 }
-
-static uint64_t mem_ram_total;
 
 int mem_add_ram(uint64_t pa, uint64_t count)
 {

@@ -26,7 +26,9 @@
 
 static struct bootpkg pkg;
 static struct manifest manifest;
-static struct vm vms[MANIFEST_MAX_GUESTS];
+static struct vm boot_vms[MANIFEST_MAX_GUESTS];
+/* The VMs of the run: boot_vms, or a host harness's (system_use_vms). */
+static struct vm *vms = boot_vms;
 static unsigned nr_vms;
 /* The package or manifest could not be read: nothing ran, and the verdict
  * is a failure even though no guest failed. */
@@ -153,6 +155,13 @@ struct vm *system_vm_by_name(const char *name)
 			return &vms[i];
 	}
 	return NULL;
+}
+
+void system_use_vms(struct vm *table, unsigned nr)
+{
+	vms = table;
+	nr_vms = nr;
+	mem_set_vm_lookup(system_vm);
 }
 
 bool system_may_share(const struct vm *from, const struct vm *to)

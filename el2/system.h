@@ -17,6 +17,10 @@ struct vm;
 struct vm *system_vm(unsigned id);
 /* The running VM called name (at most 15 bytes), or NULL. */
 struct vm *system_vm_by_name(const char *name);
+/* Host harnesses only (tests/fuzz/fuzz_hvc.c): the VMs are table[0, nr),
+ * VM id i + 1 at table[i], made by the caller with vm_create (an entry in
+ * state VM_FAILED is no VM). Also makes them mem.c's VM lookup. */
+void system_use_vms(struct vm *table, unsigned nr);
 /* Does the manifest let from share, lend, donate and notify to `to`? */
 bool system_may_share(const struct vm *from, const struct vm *to);
 /* vm has ended (exit, teardown, restart): every running guest it may

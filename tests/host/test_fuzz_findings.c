@@ -3,10 +3,23 @@
  * one Test each; the fuzz inputs themselves are kept in
  * tests/fuzz/corpus/<target>/.
  */
+#define _GNU_SOURCE /* MAP_FIXED_NOREPLACE */
+#include "fake_arch.h"
+
 #include <criterion/criterion.h>
+#include <el2/frames.h>
 #include <el2/manifest.h>
+#include <el2/mem.h>
+#include <el2/s2.h>
+#include <el2/vm.h>
+#include <exo/errors.h>
+#include <exo/hvc.h>
 #include <libfdt.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+extern struct frames_db mem_db; /* el2/mem.c */
 
 /*
  * fuzz_manifest: a manifest DTB whose header says version 15 (older than
@@ -77,4 +90,142 @@ Test(fuzz_findings, manifest_property_length_near_2_pow_32_is_refused,
 		  "error: %s", m.error);
 	cr_assert(strstr(m.error, " has length 0xfffffff4, past the end of the "
 			 "structure block (0x"), "error: %s", m.error);
+}
+
+/*
+ * fuzz_hvc: a refused call between guests changed the borrower's charge.
+ * Guest 1 shares part of a 2 MiB block with guest 2 and exits; taking the
+ * share back reserves table pages for guest 2 (unmap_from) and leaves them
+ * in its cache. Guest 1, created again, then asks to UNSHARE frames it
+ * does not own: EPERM, and yet mem.c trimmed guest 2's cache to the
+ * reserve on its way out, freeing a page charged to guest 2. A refused
+ * call must leave no trace (tests/fuzz/corpus/hvc/refused-unshare-trims).
+ */
+#define FINDING_RAM_BASE UINT64_C(0x40000000)
+#define FINDING_RAM_FRAMES 2048u
+#define FINDING_QUOTA 1024u
+#define BLOCK_FRAMES 512u
+#define BLOCK_ALIGN_LOG2 9u
+
+static struct vm finding_vms[2];
+static uint64_t finding_roots[2][S2_ROOT_SIZE / sizeof(uint64_t)]
+	__attribute__((aligned(S2_ROOT_SIZE)));
+
+static struct vm *finding_lookup(unsigned id)
+{
+	return id >= 1 && id <= 2 && finding_vms[id - 1].state == VM_RUNNING
+		       ? &finding_vms[id - 1] : NULL;
+}
+
+static void finding_create(unsigned i)
+{
+	memset(&finding_vms[i], 0, sizeof(finding_vms[i]));
+	finding_vms[i].id = i + 1;
+	finding_vms[i].state = VM_RUNNING;
+	cr_assert_eq(mem_vm_create(&finding_vms[i], FINDING_QUOTA,
+				   finding_roots[i]), EXO_OK);
+}
+
+Test(fuzz_findings, refused_unshare_leaves_the_borrower_charged)
+{
+	size_t size = mem_storage_size(FINDING_RAM_FRAMES);
+	void *ram = mmap((void *)FINDING_RAM_BASE, FINDING_RAM_FRAMES * 4096ul,
+			 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
+			 MAP_FIXED_NOREPLACE, -1, 0);
+	void *storage = calloc(1, size);
+	struct vm *a = &finding_vms[0], *b = &finding_vms[1];
+	uint64_t block, mine, used, free_before, free_after, hyp, held;
+	unsigned cached;
+
+	cr_assert_eq(ram, (void *)FINDING_RAM_BASE, "RAM at its PA");
+	fake_reset();
+	cr_assert_eq(mem_init(FINDING_RAM_BASE, FINDING_RAM_FRAMES, storage,
+			      size), 0);
+	cr_assert_eq(mem_add_ram(FINDING_RAM_BASE, FINDING_RAM_FRAMES), 0);
+	mem_set_vm_lookup(finding_lookup);
+	finding_create(0);
+	finding_create(1);
+	cr_assert_eq(mem_frame_alloc(a, BLOCK_FRAMES, BLOCK_ALIGN_LOG2, &block),
+		     EXO_OK);
+	cr_assert_eq(mem_frame_share(a, b, block + 7 * 4096, 21, EXO_SHARE_R),
+		     EXO_OK);
+	cr_assert_eq(mem_frame_alloc(b, 2, 0, &mine), EXO_OK);
+	a->state = VM_EXITED;
+	mem_vm_teardown(a);
+	finding_create(0);
+
+	used = frames_account(&mem_db, b->id)->used;
+	cached = b->s2_cache.nr;
+	mem_totals(&free_before, &hyp, &held);
+	cr_assert_eq(mem_frame_unshare(a, b, mine, 2), EXO_EPERM);
+	mem_totals(&free_after, &hyp, &held);
+	cr_expect_eq(frames_account(&mem_db, b->id)->used, used,
+		     "guest 2 charged %lu before the refused call, %lu after",
+		     (unsigned long)used,
+		     (unsigned long)frames_account(&mem_db, b->id)->used);
+	cr_expect_eq(b->s2_cache.nr, cached, "guest 2's table cache changed");
+	cr_expect_eq(free_after, free_before, "FREE frames changed");
+	mem_vm_teardown(a);
+	mem_vm_teardown(b);
+	free(storage);
+	munmap(ram, FINDING_RAM_FRAMES * 4096ul);
+}
+
+/*
+ * fuzz_hvc: revocation took frames of the guest's boot run (its image,
+ * DTB and first stack, which EL2 promises never to take). mem_revoke
+ * skipped the boot run only at the head or the tail of an owned run; when
+ * the guest's own allocations lay on both sides of it, the DB held one
+ * run around it and all of it was taken
+ * (tests/fuzz/corpus/hvc/revoke-around-boot-run).
+ */
+/* Frames [100, 102), the boot run [102, 106), frames [106, 108). */
+#define AROUND_FIRST 100u
+#define AROUND_BOOT 102u
+#define AROUND_BOOT_FRAMES 4u
+#define AROUND_LAST 106u
+#define AROUND_SIDE_FRAMES 2u
+
+Test(fuzz_findings, revocation_spares_a_boot_run_between_allocations)
+{
+	size_t size = mem_storage_size(FINDING_RAM_FRAMES);
+	void *ram = mmap((void *)FINDING_RAM_BASE, FINDING_RAM_FRAMES * 4096ul,
+			 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
+			 MAP_FIXED_NOREPLACE, -1, 0);
+	void *storage = calloc(1, size);
+	struct vm *v = &finding_vms[0];
+	uint64_t boot = FINDING_RAM_BASE + AROUND_BOOT * 4096ul;
+	struct vm_run log[VM_REVOKED_MAX];
+	unsigned nr = 0;
+	uint64_t took;
+
+	cr_assert_eq(ram, (void *)FINDING_RAM_BASE, "RAM at its PA");
+	fake_reset();
+	cr_assert_eq(mem_init(FINDING_RAM_BASE, FINDING_RAM_FRAMES, storage,
+			      size), 0);
+	cr_assert_eq(mem_add_ram(FINDING_RAM_BASE, FINDING_RAM_FRAMES), 0);
+	mem_set_vm_lookup(finding_lookup);
+	finding_create(0);
+	cr_assert_eq(mem_frame_alloc_at(v, boot, AROUND_BOOT_FRAMES), EXO_OK);
+	v->boot_run = (struct vm_run){ boot, AROUND_BOOT_FRAMES };
+	cr_assert_eq(mem_frame_alloc_at(v, FINDING_RAM_BASE +
+					AROUND_FIRST * 4096ul,
+					AROUND_SIDE_FRAMES), EXO_OK);
+	cr_assert_eq(mem_frame_alloc_at(v, FINDING_RAM_BASE +
+					AROUND_LAST * 4096ul,
+					AROUND_SIDE_FRAMES), EXO_OK);
+
+	took = mem_revoke(v, FINDING_QUOTA, log, VM_REVOKED_MAX, &nr);
+	cr_expect_eq(took, 2 * AROUND_SIDE_FRAMES,
+		     "took %lu frames; only the %u around the boot run may go",
+		     (unsigned long)took, 2 * AROUND_SIDE_FRAMES);
+	for (unsigned i = 0; i < nr; i++)
+		cr_expect(log[i].pa + log[i].count * 4096ul <= boot ||
+				  log[i].pa >= boot + AROUND_BOOT_FRAMES * 4096ul,
+			  "run [0x%lx, +%lu) overlaps the boot run",
+			  (unsigned long)log[i].pa,
+			  (unsigned long)log[i].count);
+	mem_vm_teardown(v);
+	free(storage);
+	munmap(ram, FINDING_RAM_FRAMES * 4096ul);
 }
