@@ -431,7 +431,7 @@ FUZZ_DIR := $(B)/fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TEST_SEED ?= 1
 # Inputs per target: about 5 s each on the 2-core machine (docs/testing.md).
-FUZZ_TEST_RUNS ?= bootpkg:45000 elf:25000 heap:7000 hvc:2500 manifest:150000
+FUZZ_TEST_RUNS ?= bootpkg:45000 elf:25000 heap:7000 hvc:5000 manifest:150000
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
 FUZZ_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fno-omit-frame-pointer \

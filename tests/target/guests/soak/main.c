@@ -86,3 +86,6 @@ int main(int argc, char **argv)
 	}
 	return a.storm ? soak_storm(&a, life) : soak_victim(&a);
 }
+
+EL1_GUEST_OPTIONS("--storm", "--victim", "--seed=", "--rounds=", "--lives=",
+		  "--storms=", "--slice-us=");
