@@ -8,6 +8,8 @@ Every boot runs in virtual time (`-icount`, exoqemu.ICOUNT) with a fixed
 does the same thing on an idle and on a starved machine, and its console
 is replayable byte for byte (`replay_line`). docs/testing.md, "Time in
 tests"."""
+import importlib.machinery
+import importlib.util
 import math
 import os
 import re
@@ -30,6 +32,17 @@ BOOT_TIMEOUT = 30
 SEED = int(os.environ.get("EXO_TEST_SEED", str(exoqemu.SEED)), 0)
 # Console words that mean EL2 or a guest broke where the test did not ask.
 FAILURE_WORDS = ("PANIC", "unexpected exception", "CHECK failed")
+
+
+def tool_module(name):
+    """tools/<name> (a script without .py) loaded as a module, so a test
+    calls its functions instead of copying them."""
+    path = os.path.join(TOP, "tools", name)
+    loader = importlib.machinery.SourceFileLoader(name, path)
+    spec = importlib.util.spec_from_loader(name, loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
 
 
 def build_dir():

@@ -7,13 +7,11 @@ says so at boot.
 
 This is a build from scratch (the release EL2, the EL1 runtime, one guest):
 about 10 s on 2 idle cores."""
-import importlib.machinery
-import importlib.util
 import os
 import shutil
 import subprocess
 
-from conftest import TOP
+from conftest import TOP, tool_module
 from test_readme import clean_env, toolchain
 
 FRESH_BUILD_TIMEOUT = 600
@@ -29,16 +27,9 @@ MISSING_DTS = """/dts-v1/;
 """
 
 
-def _load_mkpkg():
-    loader = importlib.machinery.SourceFileLoader(
-        "mkpkg", os.path.join(TOP, "tools", "mkpkg"))
-    spec = importlib.util.spec_from_loader("mkpkg", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
 
 
-mkpkg = _load_mkpkg()
+mkpkg = tool_module("mkpkg")
 
 
 def source_files():

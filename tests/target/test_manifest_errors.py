@@ -6,14 +6,12 @@ EL2. A bad guest must be named with the property at fault
 the good guests still boot and exit 0; a manifest or package that cannot be
 read as a whole stops the boot with one clear error and runs nothing. No
 frame may leak either way."""
-import importlib.machinery
-import importlib.util
 import os
 import struct
 import subprocess
 
 import pytest
-from conftest import (TOP, build_dir, FAILURE_WORDS, guest_lines, no_leak,
+from conftest import (TOP, tool_module, build_dir, FAILURE_WORDS, guest_lines, no_leak,
                       summary)
 
 MKPKG = os.path.join(TOP, "tools", "mkpkg")
@@ -31,15 +29,9 @@ BAD = "bad"
 
 # --- building packages ------------------------------------------------------
 
-def _load_mkpkg():
-    loader = importlib.machinery.SourceFileLoader("mkpkg", MKPKG)
-    spec = importlib.util.spec_from_loader("mkpkg", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
 
 
-mkpkg = _load_mkpkg()
+mkpkg = tool_module("mkpkg")
 
 
 def good_elf(name):

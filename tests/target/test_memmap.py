@@ -2,29 +2,20 @@
 `make run SNAPSHOT=1` of guests/default.dts): no QEMU. The range
 arithmetic, joining EL2's view with each guest's own memuse report, and
 what it does with a guest that lies or prints garbage."""
-import importlib.machinery
-import importlib.util
 import os
 import subprocess
 
 import pytest
 
-from conftest import TOP
+from conftest import TOP, tool_module
 
 LOG = os.path.join(os.path.dirname(__file__), "data", "snapshot-default.log")
 PAGE = 4096
 
 
-def load_memmap():
-    path = os.path.join(TOP, "tools", "memmap")
-    loader = importlib.machinery.SourceFileLoader("memmap", path)
-    spec = importlib.util.spec_from_loader("memmap", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
 
 
-mm = load_memmap()
+mm = tool_module("memmap")
 
 
 def recorded(extra=(), drop=lambda line: False):

@@ -6,7 +6,6 @@ README blocks under test follow a marker `<!-- readme-test: KIND NAME -->`."""
 import json
 import os
 import re
-import shutil
 import subprocess
 
 import pytest

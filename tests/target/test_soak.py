@@ -6,11 +6,7 @@ memory hypercall, while a victim guest measures its worst wait for the CPU.
 Under -icount shift=0,sleep=off with a fixed seed, so the run is the same
 on an idle and on a loaded machine; the replay line in a failure message
 repeats it exactly."""
-import importlib.machinery
-import importlib.util
-import os
-
-from conftest import TOP, expect_clean, image
+from conftest import expect_clean, image, tool_module
 
 SEED = 0x50a4
 # Kinds of call every boot must see succeed this often (donations are
@@ -24,16 +20,9 @@ OK_AT_LEAST = {"alloc": 300, "free": 150, "share": 100, "unshare": 80,
 GAP_SLICES_MAX = 30
 
 
-def load_soak():
-    path = os.path.join(TOP, "tools", "soak")
-    loader = importlib.machinery.SourceFileLoader("soak", path)
-    spec = importlib.util.spec_from_loader("soak", loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
 
 
-soak = load_soak()
+soak = tool_module("soak")
 
 
 def run_soak(boot, tmp_path):
