@@ -12,6 +12,15 @@ import pytest
 from conftest import expect_clean, expect_tap, failed_guests, guest_lines, \
     no_leak, summary
 
+
+@pytest.fixture(params=["exo-el2-debug.elf", "exo-el2.elf"],
+                ids=["debug-el2", "release-el2"])
+def el2(request):
+    """Every attack runs on the debug EL2 (invariant checks on) and on the
+    release EL2 users boot (issue 17)."""
+    return request.param
+
+
 VICTIMS = ("counter", "heapwork")
 CRASHERS = ("rec-s2", "rec-s1", "foreign-vbar", "stack-overflow", "crasher")
 
@@ -27,9 +36,9 @@ def checksums(result):
 
 
 @pytest.fixture
-def reference(boot):
+def reference(el2, boot):
     """The victims' checksums with nobody attacking them."""
-    r = boot.system("attack_victims")
+    r = boot.system("attack_victims", kernel=el2)
     expect_clean(r)
     return checksums(r)
 
@@ -58,8 +67,8 @@ def aborts_claimed(result, guest):
                for l in guest_lines(result, guest))
 
 
-def test_attacks_are_refused_and_victims_finish(boot, reference):
-    r = boot.system("attacks")
+def test_attacks_are_refused_and_victims_finish(el2, boot, reference):
+    r = boot.system("attacks", kernel=el2)
     expect_clean(r)
     rows = summary(r)
     expect_tap(r, "attacker", at_least=150)
@@ -93,8 +102,8 @@ def runs(result, guest):
     return frames
 
 
-def test_scrubbing_campaign(boot):
-    r = boot.system("attack_scrub")
+def test_scrubbing_campaign(el2, boot):
+    r = boot.system("attack_scrub", kernel=el2)
     expect_clean(r)
     expect_tap(r, "filler", at_least=3)
     expect_tap(r, "checker1", at_least=4)
@@ -113,12 +122,12 @@ def test_scrubbing_campaign(boot):
     no_leak(r)
 
 
-def test_vectors_at_an_unmapped_address_end_at_the_cpu_limit(boot):
+def test_vectors_at_an_unmapped_address_end_at_the_cpu_limit(el2, boot):
     """The guest loops at EL1 on its own vector fetch; only its CPU limit
     ends it. The one boot not in virtual time (attack_badvbar.dts says
     why); host load cannot change its outcome: a stall only adds to the
     CPU time that ends it."""
-    r = boot.system("attack_badvbar", icount=None)
+    r = boot.system("attack_badvbar", kernel=el2, icount=None)
     el2_never_broke(r)
     rows = summary(r)
     assert rows["bad-vbar"].state == "killed"
@@ -130,8 +139,8 @@ def test_vectors_at_an_unmapped_address_end_at_the_cpu_limit(boot):
     no_leak(r)
 
 
-def test_crashing_guests_are_contained(boot, reference):
-    r = boot.system("attack_crash")
+def test_crashing_guests_are_contained(el2, boot, reference):
+    r = boot.system("attack_crash", kernel=el2)
     el2_never_broke(r)
     rows = summary(r)
     # A handler that commits a stage-2 violation, and vectors at an alias
