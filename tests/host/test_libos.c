@@ -5,6 +5,7 @@
  * pool, and the stats report.
  */
 #include "fake_libos_hvc.h"
+#include "console_capture.h"
 
 #include <criterion/criterion.h>
 #include <lib/print.h>
@@ -12,17 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static char out[8192];
-static size_t out_len;
-
-static void capture(const char *s, size_t n)
-{
-	if (n > sizeof(out) - 1 - out_len)
-		n = sizeof(out) - 1 - out_len;
-	memcpy(out + out_len, s, n);
-	out_len += n;
-	out[out_len] = '\0';
-}
 
 static int start_with(const char *policy, int argc, char **argv,
 		      const char *const *guest_options)
@@ -32,9 +22,9 @@ static int start_with(const char *policy, int argc, char **argv,
 				    .guest_options = guest_options };
 
 	fake_el2_reset(2048);
-	out_len = 0;
-	out[0] = '\0';
-	print_set_console(capture, "");
+	capture_len = 0;
+	capture_out[0] = '\0';
+	print_set_console(capture_console, "");
 	return libos_init(&cfg);
 }
 
@@ -48,9 +38,9 @@ static char *no_args[] = {"t", NULL};
 Test(libos, unknown_policy_lists_the_valid_ones)
 {
 	cr_assert_eq(start("jemalloc", 1, no_args), LIBOS_EPOLICY);
-	cr_assert(strstr(out, "libos: t: heap: unknown policy 'jemalloc' "
+	cr_assert(strstr(capture_out, "libos: t: heap: unknown policy 'jemalloc' "
 			      "(valid: bump, freelist, buddy, slab, tlsf)"),
-		  "%s", out);
+		  "%s", capture_out);
 	cr_assert_null(libos_malloc(16), "a heap after a refused start");
 	cr_assert_eq(fake_el2.charged, 0);
 }
@@ -69,7 +59,7 @@ Test(libos, bad_option_is_refused)
 	char *argv[] = {"t", "--pool-high-water=12x", NULL};
 
 	cr_assert_eq(start("tlsf", 2, argv), LIBOS_EOPTION);
-	cr_assert(strstr(out, "bad option '--pool-high-water=12x'"), "%s", out);
+	cr_assert(strstr(capture_out, "bad option '--pool-high-water=12x'"), "%s", capture_out);
 }
 
 Test(libos, unknown_option_is_refused_and_the_known_ones_listed)
@@ -77,11 +67,11 @@ Test(libos, unknown_option_is_refused_and_the_known_ones_listed)
 	char *argv[] = {"t", "--stats", "--foo", NULL};
 
 	cr_assert_eq(start("tlsf", 3, argv), LIBOS_EUNKNOWN_OPTION);
-	cr_assert(strstr(out, "libos: unknown option '--foo' in args; known: "
+	cr_assert(strstr(capture_out, "libos: unknown option '--foo' in args; known: "
 			      "--stats --ptdump --pool-high-water=N"),
-		  "%s", out);
-	cr_assert(strstr(out, "--asid-bits=N (libos's)\n"
-			      "libos:   none of the guest's own\n"), "%s", out);
+		  "%s", capture_out);
+	cr_assert(strstr(capture_out, "--asid-bits=N (libos's)\n"
+			      "libos:   none of the guest's own\n"), "%s", capture_out);
 	cr_assert_null(libos_malloc(16), "a heap after a refused start");
 	cr_assert_eq(fake_el2.charged, 0);
 }
@@ -96,13 +86,13 @@ Test(libos, unknown_option_report_lines_fit_el2s_console_line)
 
 	cr_assert_eq(start_with("tlsf", 2, argv, guest),
 		     LIBOS_EUNKNOWN_OPTION);
-	cr_assert(strstr(out, "unknown option '--sed=7' in args"), "%s", out);
-	cr_assert(strstr(out, "(libos's)\nlibos:   --seed=N --ops=N --burst=N"),
-		  "%s", out);
-	cr_assert(strstr(out, "--verbose (the guest's)\n"), "%s", out);
-	for (const char *c = out; *c; c++) {
+	cr_assert(strstr(capture_out, "unknown option '--sed=7' in args"), "%s", capture_out);
+	cr_assert(strstr(capture_out, "(libos's)\nlibos:   --seed=N --ops=N --burst=N"),
+		  "%s", capture_out);
+	cr_assert(strstr(capture_out, "--verbose (the guest's)\n"), "%s", capture_out);
+	for (const char *c = capture_out; *c; c++) {
 		line = *c == '\n' ? 0 : line + 1;
-		cr_assert_lt(line, 120, "%s", out);  /* el2/vm.h */
+		cr_assert_lt(line, 120, "%s", capture_out);  /* el2/vm.h */
 	}
 }
 
@@ -113,8 +103,8 @@ Test(libos, guest_options_and_plain_arguments_pass)
 			"--sw-af", "--va-bits=39", "--asid-bits=4", "--ptdump",
 			NULL};
 
-	cr_assert_eq(start_with("tlsf", 9, argv, guest), LIBOS_OK, "%s", out);
-	cr_assert_str_eq(out, "");
+	cr_assert_eq(start_with("tlsf", 9, argv, guest), LIBOS_OK, "%s", capture_out);
+	cr_assert_str_eq(capture_out, "");
 }
 
 Test(libos, a_value_option_needs_its_equals_and_a_flag_matches_whole)
@@ -217,15 +207,15 @@ Test(libos, stats_at_exit_only_with_the_option)
 	cr_assert_eq(start("buddy", 1, no_args), LIBOS_OK);
 	libos_free(libos_malloc(10));
 	libos_fini();
-	cr_assert_eq(out_len, 0, "printed without --stats: %s", out);
+	cr_assert_eq(capture_len, 0, "printed without --stats: %s", capture_out);
 	cr_assert_eq(start("buddy", 2, argv), LIBOS_OK);
 	libos_free(libos_malloc(10));
 	libos_fini();
-	cr_assert(strstr(out, "libos: frames: "), "%s", out);
-	cr_assert(strstr(out, "libos: table pages: 0"), "%s", out);
-	cr_assert(strstr(out, "libos: vm info: quota 2048 frames"), "%s", out);
-	cr_assert(strstr(out, "libos: heap buddy: 0 B in use"), "%s", out);
-	cr_assert(strstr(out, "fragmentation"), "%s", out);
+	cr_assert(strstr(capture_out, "libos: frames: "), "%s", capture_out);
+	cr_assert(strstr(capture_out, "libos: table pages: 0"), "%s", capture_out);
+	cr_assert(strstr(capture_out, "libos: vm info: quota 2048 frames"), "%s", capture_out);
+	cr_assert(strstr(capture_out, "libos: heap buddy: 0 B in use"), "%s", capture_out);
+	cr_assert(strstr(capture_out, "fragmentation"), "%s", capture_out);
 }
 
 /* Start-up against the quota (libos/startup.h): the simulated EL2 has
@@ -240,16 +230,16 @@ static int start_charged(uint64_t quota, uint64_t charged)
 
 	fake_el2_reset(quota);
 	fake_el2.charged = charged;
-	out_len = 0;
-	out[0] = '\0';
-	print_set_console(capture, "");
+	capture_len = 0;
+	capture_out[0] = '\0';
+	print_set_console(capture_console, "");
 	return libos_init(&cfg);
 }
 
 Test(libos, startup_refuses_a_quota_without_room_for_the_heap)
 {
 	cr_assert_eq(start_charged(201, 186), LIBOS_EQUOTA);
-	cr_assert_str_eq(out, "libos: start-up needs 203 frames, quota 201 "
+	cr_assert_str_eq(capture_out, "libos: start-up needs 203 frames, quota 201 "
 			 "(image 100, boot 66, tables 21, heap batch 16); 186 "
 			 "charged\n");
 	cr_assert_null(libos_malloc(16));
@@ -259,7 +249,7 @@ Test(libos, startup_refuses_a_quota_without_room_for_the_heap)
 Test(libos, startup_takes_a_quota_with_room_for_the_heap)
 {
 	cr_assert_eq(start_charged(202, 186), LIBOS_OK);
-	cr_assert_str_empty(out);
+	cr_assert_str_empty(capture_out);
 	fake_el2.charged = 0;
 }
 
@@ -272,20 +262,20 @@ Test(libos, startup_report_only_when_the_quota_fell_short)
 				    .image_bytes = 100 * 4096,
 				    .boot_run_frames = 166 };
 
-	out_len = 0;
-	out[0] = '\0';
-	print_set_console(capture, "");
+	capture_len = 0;
+	capture_out[0] = '\0';
+	print_set_console(capture_console, "");
 	fake_el2_reset(185);
 	fake_el2.charged = 170;
 	cr_assert(libos_startup_report(&cfg));
-	cr_assert_str_eq(out, "libos: start-up needs 203 frames, quota 185 "
+	cr_assert_str_eq(capture_out, "libos: start-up needs 203 frames, quota 185 "
 			 "(image 100, boot 66, tables 21, heap batch 16); 170 "
 			 "charged\n");
-	out_len = 0;
-	out[0] = '\0';
+	capture_len = 0;
+	capture_out[0] = '\0';
 	fake_el2_reset(186);
 	fake_el2.charged = 170;
 	cr_assert_not(libos_startup_report(&cfg));
-	cr_assert_str_empty(out);
+	cr_assert_str_empty(capture_out);
 	fake_el2.charged = 0;
 }

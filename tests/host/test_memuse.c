@@ -6,6 +6,7 @@
  * region pages and free frames.
  */
 #include "fake_libos_hvc.h"
+#include "console_capture.h"
 
 #include <criterion/criterion.h>
 #include <inttypes.h>
@@ -61,17 +62,6 @@ Test(memuse, an_unknown_use_is_ignored)
 
 /* ---- libos_memory_report over the simulated EL2 ---- */
 
-static char out[16384];
-static size_t out_len;
-
-static void capture(const char *s, size_t n)
-{
-	if (n > sizeof(out) - 1 - out_len)
-		n = sizeof(out) - 1 - out_len;
-	memcpy(out + out_len, s, n);
-	out_len += n;
-	out[out_len] = '\0';
-}
 
 struct report {
 	uint64_t pa[MAX_LINES], frames[MAX_LINES];
@@ -82,7 +72,7 @@ struct report {
 
 static void parse(struct report *r)
 {
-	char *line = out, *nl;
+	char *line = capture_out, *nl;
 
 	memset(r, 0, sizeof(*r));
 	for (; *line; line = nl ? nl + 1 : line + strlen(line)) {
@@ -143,8 +133,8 @@ Test(memuse, the_report_splits_what_the_pool_holds)
 	void *big, *small;
 
 	fake_el2_reset(2048);
-	out_len = 0;
-	print_set_console(capture, "");
+	capture_len = 0;
+	print_set_console(capture_console, "");
 	cr_assert_eq(libos_init(&cfg), LIBOS_OK);
 	big = libos_malloc(40000);
 	small = libos_malloc(100);
@@ -162,7 +152,7 @@ Test(memuse, the_report_splits_what_the_pool_holds)
 	cr_assert_eq(r.total[MEMUSE_POOL_FREE], st.pool.frames_free);
 	cr_assert_eq(r.total[MEMUSE_HEAP] + r.total[MEMUSE_REGION_PAGES] +
 			 r.total[MEMUSE_POOL_FREE],
-		     st.pool.frames_held, "%s", out);
+		     st.pool.frames_held, "%s", capture_out);
 	cr_assert_eq(r.total[MEMUSE_S1_TABLES], 0, "no tables on the host");
 	libos_frames_free(pages, 3);
 	libos_free(big);
@@ -176,11 +166,11 @@ Test(memuse, no_report_unless_asked)
 				    .argc = 1, .argv = argv };
 
 	fake_el2_reset(2048);
-	out_len = 0;
-	out[0] = '\0';
-	print_set_console(capture, "");
+	capture_len = 0;
+	capture_out[0] = '\0';
+	print_set_console(capture_console, "");
 	cr_assert_eq(libos_init(&cfg), LIBOS_OK);
 	cr_assert_not_null(libos_malloc(100));
 	libos_fini();
-	cr_assert_null(strstr(out, "memuse:"), "%s", out);
+	cr_assert_null(strstr(capture_out, "memuse:"), "%s", capture_out);
 }

@@ -8,6 +8,7 @@
  * and routing through libos_fault_handle with its report.
  */
 #include "fake_libos_arch.h"
+#include "console_capture.h"
 #include "walker.h"
 
 #include <arch/esr.h>
@@ -792,17 +793,6 @@ Test(regions, out_of_pages_is_refused_and_counted)
 /* --- through libos_fault_handle
  * ------------------------------------------------- */
 
-static char out[4096];
-static size_t out_len;
-
-static void capture(const char *s, size_t n)
-{
-	if (n > sizeof(out) - 1 - out_len)
-		n = sizeof(out) - 1 - out_len;
-	memcpy(out + out_len, s, n);
-	out_len += n;
-	out[out_len] = '\0';
-}
 
 static uint64_t dabt(bool write, unsigned fsc)
 {
@@ -818,7 +808,7 @@ Test(regions, fault_handle_routes_to_the_attached_space_and_reports)
 	env_init(PGTABLE_GRANULE_4K);
 	p = E.page;
 	top = BASE + 16 * p;
-	print_set_console(capture, "");
+	print_set_console(capture_console, "");
 	cr_assert_eq(ins(LIBOS_REGION_ANON, BASE, BASE + 4 * p, RW), 0);
 	cr_assert_eq(libos_region_insert_stack(&E.as, top, p, p, RW, "ustack"),
 		     0);
@@ -830,25 +820,25 @@ Test(regions, fault_handle_routes_to_the_attached_space_and_reports)
 	cr_assert(libos_fault_handle(&f));
 	cr_assert_eq(f.vm_action, LIBOS_VM_ZERO_FILL);
 	cr_assert_eq(f.region->start, BASE);
-	cr_assert_eq(out_len, 0, "nothing reported: %s", out);
+	cr_assert_eq(capture_len, 0, "nothing reported: %s", capture_out);
 	f = (struct libos_fault){.esr = dabt(true, FSC_TRANSLATION | 3),
 				 .far = top - p - 8,
 				 .from_el0 = true};
 	cr_assert(!libos_fault_handle(&f));
 	cr_assert_eq(f.vm_action, LIBOS_VM_STACK_OVERFLOW);
-	cr_assert(strstr(out, "libos: stack overflow: \"ustack\" at its limit "
+	cr_assert(strstr(capture_out, "libos: stack overflow: \"ustack\" at its limit "
 			      "(4 KiB"),
-		  "%s", out);
-	cr_assert(strstr(out, "region: \"ustack\" stack [0x0000000010"), "%s",
-		  out);
-	cr_assert(strstr(out, "): stack overflow\n"), "%s", out);
-	cr_assert(strstr(out, "walk 0x"), "%s", out);
-	out_len = 0;
+		  "%s", capture_out);
+	cr_assert(strstr(capture_out, "region: \"ustack\" stack [0x0000000010"), "%s",
+		  capture_out);
+	cr_assert(strstr(capture_out, "): stack overflow\n"), "%s", capture_out);
+	cr_assert(strstr(capture_out, "walk 0x"), "%s", capture_out);
+	capture_len = 0;
 	f = (struct libos_fault){.esr = dabt(false, FSC_TRANSLATION | 3),
 				 .far = BASE + 8 * p,
 				 .from_el0 = true};
 	cr_assert(!libos_fault_handle(&f));
-	cr_assert(strstr(out, "region: none"), "%s", out);
+	cr_assert(strstr(capture_out, "region: none"), "%s", capture_out);
 	libos_vm_detach(PGTABLE_TTBR0);
 	cr_assert_null(libos_vm_active(BASE));
 	print_set_console(NULL, "");

@@ -4,6 +4,8 @@
  * runs), the DB runs and totals; and the fixed list of boot ranges refusing
  * one too many (main.c stops the boot then).
  */
+#include "console_capture.h"
+
 #include <criterion/criterion.h>
 #include <el2/mem.h>
 #include <el2/snapshot.h>
@@ -16,17 +18,6 @@
 #define RAM_FRAMES 4096u
 #define PAGE	   4096u
 
-static char out[16384];
-static size_t out_len;
-
-static void capture(const char *s, size_t n)
-{
-	if (n > sizeof(out) - 1 - out_len)
-		n = sizeof(out) - 1 - out_len;
-	memcpy(out + out_len, s, n);
-	out_len += n;
-	out[out_len] = '\0';
-}
 
 static void db(void)
 {
@@ -35,9 +26,9 @@ static void db(void)
 
 	cr_assert_eq(mem_init(RAM_BASE, RAM_FRAMES, storage, size), 0);
 	cr_assert_eq(mem_add_ram(RAM_BASE, RAM_FRAMES), 0);
-	out_len = 0;
-	out[0] = '\0';
-	print_set_console(capture, "");
+	capture_len = 0;
+	capture_out[0] = '\0';
+	print_set_console(capture_console, "");
 }
 
 static void claim(enum snapshot_hyp part, uint64_t pa, uint64_t frames)
@@ -56,18 +47,18 @@ Test(snapshot, el2_frames_by_part_then_the_db)
 	cr_assert_eq(mem_reserve_init(), 0);
 	snapshot_enable(true);
 	snapshot_system();
-	cr_assert(strstr(out, "snap: begin 2 0x40000000 4096\n"), "%s", out);
-	cr_assert(strstr(out, "snap: hyp 0x40000000 16 dtb\n"), "%s", out);
-	cr_assert(strstr(out, "snap: hyp 0x40020000 8 text\n"), "%s", out);
+	cr_assert(strstr(capture_out, "snap: begin 2 0x40000000 4096\n"), "%s", capture_out);
+	cr_assert(strstr(capture_out, "snap: hyp 0x40000000 16 dtb\n"), "%s", capture_out);
+	cr_assert(strstr(capture_out, "snap: hyp 0x40020000 8 text\n"), "%s", capture_out);
 	snprintf(line, sizeof(line), "snap: hyp 0x%lx %u revoke-reserve\n",
 		 (unsigned long)(RAM_BASE + (RAM_FRAMES - MEM_REVOKE_RESERVE) *
 						(uint64_t)PAGE),
 		 MEM_REVOKE_RESERVE);
-	cr_assert(strstr(out, line), "one sorted run: %s", out);
+	cr_assert(strstr(capture_out, line), "one sorted run: %s", capture_out);
 	snprintf(line, sizeof(line), "snap: totals free %u hyp %u held 0\n",
 		 RAM_FRAMES - 24 - MEM_REVOKE_RESERVE, 24 + MEM_REVOKE_RESERVE);
-	cr_assert(strstr(out, line), "%s", out);
-	cr_assert(strstr(out, "snap: hyp") < strstr(out, "snap: frames"),
+	cr_assert(strstr(capture_out, line), "%s", capture_out);
+	cr_assert(strstr(capture_out, "snap: hyp") < strstr(capture_out, "snap: frames"),
 		  "parts before the DB runs");
 }
 
@@ -77,7 +68,7 @@ Test(snapshot, nothing_unless_enabled)
 	claim(SNAPSHOT_HYP_DTB, RAM_BASE, 16);
 	snapshot_enable(false);
 	snapshot_system();
-	cr_assert_eq(out_len, 0, "%s", out);
+	cr_assert_eq(capture_len, 0, "%s", capture_out);
 }
 
 Test(snapshot, the_boot_range_list_refuses_one_too_many)
