@@ -172,9 +172,20 @@ $(B)/host/%.c.o: %.c
 	@$(if $(Q),echo "  HOSTCC  $<")
 	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(if $(filter lib/string.c,$<),$(HOST_STRING_FLAGS)) -c $< -o $@
 
+# The host tests' compile flags and objects, for a test that relinks them
+# with one file changed (tests/target/test_replay.py).
+.PHONY: host-link-info
+host-link-info:
+	@echo "cc: $(HOST_CC)"
+	@echo "cflags: $(HOST_CFLAGS)"
+	@echo "objs: $(HOST_OBJS)"
+	@echo "ldflags: $(HOST_SAN)"
+	@echo "libs: $(HOST_TEST_LIBS)"
+
+HOST_TEST_LIBS := -lcriterion -lfdt
 $(HOST_TESTS): $(HOST_OBJS)
 	@$(if $(Q),echo "  HOSTLD  $@")
-	$(Q)$(HOST_CC) $(HOST_SAN) -o $@ $^ -lcriterion -lfdt
+	$(Q)$(HOST_CC) $(HOST_SAN) -o $@ $^ $(HOST_TEST_LIBS)
 
 # --- system manifests and boot packages (docs/manifest.md) ------------------
 # guests/<name>.dts -> build/guests/<name>.dtb. A boot package is packed by a

@@ -4,10 +4,16 @@
 #include <el2/arch.h>
 #include <lib/panic.h>
 #include <lib/print.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* What a failing test shows of EL2's console when EL2 stops (a panic or
+ * a halt): enough for the panic line and what led to it. */
+#define HALT_CONSOLE_TAIL 2048
+
 struct fake_arch fake;
+void (*fake_halt_context)(FILE *out);
 
 void fake_reset(void)
 {
@@ -87,15 +93,31 @@ void arch_dcache_clean_inval(uint64_t start, uint64_t size)
 	(void)start, (void)size;
 }
 
+/* EL2 stopped: on target the console says why, so here it goes to the
+ * test's stderr before the abort that Criterion reports as a crash. */
+static _Noreturn void halt_with_console(const char *how)
+{
+	size_t from = fake.console_len > HALT_CONSOLE_TAIL ?
+		      fake.console_len - HALT_CONSOLE_TAIL : 0;
+
+	fprintf(stderr, "fake arch: EL2 %s; its console ends:\n%s\n", how,
+		fake.console + from);
+	if (fake_halt_context)
+		fake_halt_context(stderr);
+	abort();
+}
+
 void arch_wait_forever(void)
 {
-	abort();
+	halt_with_console("waits forever");
 }
 
 void arch_halt(int status)
 {
-	(void)status;
-	abort();
+	char how[32];
+
+	snprintf(how, sizeof(how), "halts (status %d)", status);
+	halt_with_console(how);
 }
 
 uint64_t arch_mpidr(void)

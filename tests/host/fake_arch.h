@@ -7,6 +7,7 @@
 
 #include <el2/arch.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #define FAKE_LOG_MAX 4096
@@ -38,6 +39,10 @@ extern struct fake_arch fake;
 void fake_reset(void);
 /* A console_write_fn that appends to fake.console. */
 void fake_console_write(const char *s, size_t n);
+/* Called with stderr when EL2 halts or panics, after its console tail is
+ * printed: a test names where it was (its seed and step), so the failure
+ * says how to replay it. fake_reset leaves it set. */
+extern void (*fake_halt_context)(FILE *out);
 
 #endif
 

@@ -479,6 +479,15 @@ static void expect_free_frames_zero(uint64_t seed)
 	}
 }
 
+/* EL2 panicked (its invariant check, a CHECK): say where, and how to
+ * replay just this sequence. */
+static void where_it_stopped(FILE *out)
+{
+	fprintf(out, "mem random: EL2 stopped at seed %lu step %u "
+		"(EXO_MEM_SEED=%lu replays)\n", (unsigned long)seed_now, step,
+		(unsigned long)seed_now);
+}
+
 static void run(uint64_t seed)
 {
 	uint64_t free_frames, hyp, held;
@@ -527,12 +536,14 @@ Test(mem_random, share_lend_donate_keep_the_invariant,
 	const char *env = getenv("EXO_MEM_SEED");
 
 	machine();
+	fake_halt_context = where_it_stopped;
 	if (env)
 		run(strtoul(env, NULL, 0));
 	else
 		for (uint64_t s = 1; s <= NR_SEEDS; s++)
 			run(s * UINT64_C(0x9e3779b97f4a7c15));
 	machine_off();
+	fake_halt_context = NULL;
 }
 
 /* Revocation under memory pressure: the borrower maps two 2 MiB blocks,
