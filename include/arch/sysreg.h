@@ -67,6 +67,10 @@
 /* VTTBR_EL2: table base (BADDR) and VMID (8-bit VMIDs, VTCR_EL2.VS == 0). */
 #define VTTBR_VMID_SHIFT 48
 #define VTTBR_VMID_MASK (UINT64_C(0xff) << VTTBR_VMID_SHIFT)
+/* TTBR0_EL1/TTBR1_EL1: the ASID (16 bits; 8 when ID_AA64MMFR0_EL1.ASIDBits
+ * says so, the upper eight then read as zero). */
+#define TTBR_ASID_SHIFT 48
+#define TTBR_ASID_MASK (UINT64_C(0xffff) << TTBR_ASID_SHIFT)
 
 /* TLBI IPAS2E1IS operand: IPA[47:12] in Xt[35:0]. */
 #define TLBI_IPA_ARG(ipa) ((ipa) >> 12)

@@ -8,6 +8,8 @@
  * restore reads the other guest's value.
  *
  * Registers: TPIDR_EL0, TPIDRRO_EL0, TPIDR_EL1, SP_EL0, CONTEXTIDR_EL1,
+ * TTBR0_EL1's ASID (the table base kept: the guest's own tables, only the
+ * ASID that tags their TLB entries changes; TCR_EL1.A1 is 0),
  * CNTV_CVAL_EL0 (timer left disabled), CNTKCTL_EL1 (EL0 access bits),
  * CSSELR_EL1 (InD), MDSCR_EL1 (TDCC), PAR_EL1, ICC_PMR_EL1 and
  * ICC_BPR1_EL1 (the virtual CPU interface), FPCR, FPSR and all 32 SIMD
@@ -75,6 +77,21 @@ REG_ACCESSORS(icc_bpr1, SYSREG_ICC_BPR1_EL1)
 REG_ACCESSORS(fpcr, fpcr)
 REG_ACCESSORS(fpsr, fpsr)
 
+/* Only the ASID field: the table base stays the guest's own. */
+static void write_ttbr0_asid(uint64_t v)
+{
+	uint64_t ttbr = read_sysreg(ttbr0_el1);
+
+	write_sysreg((ttbr & ~TTBR_ASID_MASK) | (v & TTBR_ASID_MASK),
+		     ttbr0_el1);
+	__asm__ volatile("isb" ::: "memory");
+}
+
+static uint64_t read_ttbr0_asid(void)
+{
+	return read_sysreg(ttbr0_el1);
+}
+
 #define REG(fn, m) { #fn, (m), write_##fn, read_##fn, 0 }
 
 static struct reg regs[] = {
@@ -83,6 +100,7 @@ static struct reg regs[] = {
 	REG(tpidr_el1, ~0ul),
 	REG(sp_el0, ~0xful),
 	REG(contextidr, 0xfffffffful),
+	REG(ttbr0_asid, TTBR_ASID_MASK),
 	REG(cntv_cval, ~0ul),
 	REG(cntkctl, CNTKCTL_EL0_ACCESS_BITS),
 	REG(csselr, CSSELR_IND),
