@@ -86,6 +86,14 @@ def wait_until(what, condition):
         time.sleep(0.05)
 
 
+def as_in_a_terminal():
+    """A command started in the background (`cmd &` in a script, as
+    tools/mutants may be) inherits SIGINT and SIGQUIT ignored; in a
+    terminal they are not, and Ctrl-C must end tools/run."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+
 class DebugRun:
     """tools/run --gdb 0 (any free port) in the background, its output
     collected as it comes."""
@@ -93,7 +101,8 @@ class DebugRun:
     def __init__(self, cmd):
         self.proc = subprocess.Popen(cmd, cwd=TOP, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL,
+                                     preexec_fn=as_in_a_terminal)
         self.lines = []
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
