@@ -87,7 +87,7 @@ HOST_STRING_FLAGS := -fno-builtin $(foreach f,$(STRING_FNS),-D$(f)=exo_$(f))
 
 # Portable code: plain C that compiles unchanged for the host.
 HOST_PORTABLE_SRCS := lib/string.c lib/fmt.c lib/print.c lib/panic.c lib/esr.c \
-	lib/exit_status.c \
+	lib/exit_describe.c \
 	$(filter-out el2/main.c,$(wildcard el2/*.c)) \
 	$(filter-out libos/arch/%,$(wildcard libos/*.c libos/*/*.c))
 HOST_TEST_SRCS := $(wildcard tests/host/*.c)
@@ -450,7 +450,7 @@ FUZZ_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fno-omit-frame-pointer \
 	-Iinclude -I. -DEXO_HOST -MMD -MP
 FUZZ_LDFLAGS := -fsanitize=fuzzer,address,undefined
 FUZZ_LIB_SRCS := lib/string.c lib/fmt.c lib/print.c lib/panic.c lib/esr.c \
-	lib/exit_status.c
+	lib/exit_describe.c
 FUZZ_EL2_SRCS := $(FUZZ_LIB_SRCS) $(filter-out el2/main.c,$(wildcard el2/*.c)) \
 	tests/host/fake_arch.c
 FUZZ_HEAP_SRCS := $(FUZZ_LIB_SRCS) $(wildcard libos/heap/*.c)

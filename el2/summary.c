@@ -1,11 +1,11 @@
 /*
  * The shutdown summary: one aligned row per guest, a line per failed guest
- * saying why in words (its exit status decoded by lib/exit_status.c, or
+ * saying why in words (its exit status decoded by lib/exit_describe.c, or
  * why EL2 stopped it), then the frame totals and a verdict line tools/run
  * and the tests read.
  */
 #include <el2/summary.h>
-#include <lib/exit_status.h>
+#include <lib/exit_describe.h>
 #include <lib/print.h>
 
 static const char *state_name(const struct vm *vm)

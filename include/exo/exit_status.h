@@ -1,6 +1,6 @@
 /*
  * What a guest's exit status means, for the guest runtime that exits with
- * it and for EL2, whose summary decodes it (lib/exit_status.c; docs/abi.md,
+ * it and for EL2, whose summary decodes it (lib/exit_describe.c; docs/abi.md,
  * "Exit statuses"). Plain numbers so el1/start.S can use them too.
  *
  * A guest's main() returns its own status: 0 is success, and the values

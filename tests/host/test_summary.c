@@ -1,12 +1,12 @@
 /* el2/summary.c: rows, reasons, the failed guests in words, leak
- * detection and the verdict; lib/exit_status.c: what each status means. */
+ * detection and the verdict; lib/exit_describe.c: what each status means. */
 #include "fake_arch.h"
 
 #include <arch/esr.h>
 #include <criterion/criterion.h>
 #include <el2/summary.h>
 #include <exo/exit_status.h>
-#include <lib/exit_status.h>
+#include <lib/exit_describe.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -98,7 +98,7 @@ Test(summary, no_failed_block_when_all_succeed)
 	cr_assert_null(strstr(fake.console, "failed guests"));
 }
 
-/* lib/exit_status.c: every status and cause a guest can give. */
+/* lib/exit_describe.c: every status and cause a guest can give. */
 static const char *describe(int64_t status, uint64_t cause, uint64_t addr)
 {
 	static char buf[EXIT_STATUS_DESC_MAX];

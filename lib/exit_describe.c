@@ -7,7 +7,7 @@
 #include <arch/esr.h>
 #include <exo/exit_status.h>
 #include <lib/esr.h>
-#include <lib/exit_status.h>
+#include <lib/exit_describe.h>
 #include <lib/fmt.h>
 
 #define EC_COUNT (1u << ESR_EC_WIDTH)

@@ -1,7 +1,7 @@
 /* Guest exit statuses in words (include/exo/exit_status.h), for EL2's
  * summary and anyone else who reports an exit. */
-#ifndef EXO_LIB_EXIT_STATUS_H
-#define EXO_LIB_EXIT_STATUS_H
+#ifndef EXO_LIB_EXIT_DESCRIBE_H
+#define EXO_LIB_EXIT_DESCRIBE_H
 
 #include <stddef.h>
 #include <stdint.h>
