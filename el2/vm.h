@@ -8,12 +8,12 @@
 
 #include <el2/s2.h>
 #include <el2/vcpu.h>
+#include <el2/vm_console.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #define VM_NAME_MAX 16
 #define VM_POLICY_MAX 16
-#define VM_CONSOLE_LINE 120
 
 enum vm_state {
 	VM_UNUSED,
@@ -89,12 +89,7 @@ struct vm {
 	struct vm_revoke revoke;
 	struct vm_inject inject;
 	struct vm_run boot_run;         /* guaranteed: never revoked */
-	char line[VM_CONSOLE_LINE];   /* console bytes until a newline */
-	unsigned line_len;
+	struct vm_console console;    /* el2/vm_console.c */
 };
-
-/* Console output of a guest, line-buffered and prefixed "[name] ". */
-void vm_console_put(struct vm *vm, const char *s, unsigned n);
-void vm_console_flush(struct vm *vm);
 
 #endif
