@@ -7,6 +7,7 @@
 #ifndef EXO_EL2_VCPU_H
 #define EXO_EL2_VCPU_H
 
+#include <arch/sysreg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,8 +33,14 @@ struct vcpu_timer {
 /* The guest's virtual GIC CPU interface: one list register is all exo
  * uses (the event interrupt), plus the guest's own settings (VMCR) and its
  * active-priority bits. */
+/* The virtual CPU interface: list register 0 (the one EL2 uses; the
+ * others stay zero), the VMCR (priority mask, binary points, enables) and
+ * every implemented active-priority register of both groups, which a
+ * guest writes through ICC_AP0R<n>/AP1R<n>: left behind, a guest's active
+ * priority would mask every later guest's interrupts. */
 struct vcpu_vgic {
-	uint64_t lr0, vmcr, ap1r0;
+	uint64_t lr0, vmcr;
+	uint64_t ap0r[ICH_APR_MAX], ap1r[ICH_APR_MAX];
 };
 
 struct vcpu_fpsimd {

@@ -67,13 +67,63 @@ static void load_el1(const struct vcpu_el1_regs *r)
 	write_sysreg(r->mdscr, mdscr_el1);
 }
 
+static void write_lr(unsigned n, uint64_t v)
+{
+#define LR_CASE(crm, op2, i)                                                 \
+	case i: write_sysreg(v, s3_4_c12_##crm##_##op2); break
+	switch (n) {
+	LR_CASE(c12, 0, 0); LR_CASE(c12, 1, 1); LR_CASE(c12, 2, 2);
+	LR_CASE(c12, 3, 3); LR_CASE(c12, 4, 4); LR_CASE(c12, 5, 5);
+	LR_CASE(c12, 6, 6); LR_CASE(c12, 7, 7); LR_CASE(c13, 0, 8);
+	LR_CASE(c13, 1, 9); LR_CASE(c13, 2, 10); LR_CASE(c13, 3, 11);
+	LR_CASE(c13, 4, 12); LR_CASE(c13, 5, 13); LR_CASE(c13, 6, 14);
+	LR_CASE(c13, 7, 15);
+	}
+#undef LR_CASE
+}
+
+/* Active-priority registers of each group this GIC implements (1, 2 or 4:
+ * ICH_VTR_EL2.PREbits), read once at boot by arch_vgic_enable. */
+static unsigned vgic_aprs;
+
+/* The register number is part of the instruction: one case per register. */
+#define APR_CASES(op)                                                        \
+	case 0: op(0); break;                                                \
+	case 1: op(1); break;                                                \
+	case 2: op(2); break;                                                \
+	case 3: op(3); break
+
+static void save_aprs(struct vcpu_vgic *g)
+{
+	for (unsigned n = 0; n < vgic_aprs; n++) {
+#define SAVE_APR(i)                                                          \
+	(g->ap0r[i] = read_sysreg(s3_4_c12_c8_##i),                          \
+	 g->ap1r[i] = read_sysreg(s3_4_c12_c9_##i))
+		switch (n) { APR_CASES(SAVE_APR); }
+#undef SAVE_APR
+	}
+}
+
+static void load_aprs(const struct vcpu_vgic *g)
+{
+	for (unsigned n = 0; n < vgic_aprs; n++) {
+#define LOAD_APR(i)                                                          \
+	do {                                                                 \
+		write_sysreg(g->ap0r[i], s3_4_c12_c8_##i);                   \
+		write_sysreg(g->ap1r[i], s3_4_c12_c9_##i);                   \
+	} while (0)
+		switch (n) { APR_CASES(LOAD_APR); }
+#undef LOAD_APR
+	}
+}
+
 void arch_vcpu_save(struct vcpu *v)
 {
 	save_el1(&v->el1);
 	arch_fpsimd_save(&v->fp);
 	v->vgic.lr0 = read_sysreg(SYSREG_ICH_LR0_EL2);
 	v->vgic.vmcr = read_sysreg(SYSREG_ICH_VMCR_EL2);
-	v->vgic.ap1r0 = read_sysreg(SYSREG_ICH_AP1R0_EL2);
+	save_aprs(&v->vgic);
 	v->timer.cntv_ctl = read_sysreg(cntv_ctl_el0);
 	v->timer.cntv_cval = read_sysreg(cntv_cval_el0);
 	/* Stop its timer so it cannot fire while another guest runs. */
@@ -88,7 +138,7 @@ void arch_vcpu_load(const struct vcpu *v)
 	arch_fpsimd_load(&v->fp);
 	write_sysreg(v->vgic.lr0, SYSREG_ICH_LR0_EL2);
 	write_sysreg(v->vgic.vmcr, SYSREG_ICH_VMCR_EL2);
-	write_sysreg(v->vgic.ap1r0, SYSREG_ICH_AP1R0_EL2);
+	load_aprs(&v->vgic);
 	write_sysreg(v->timer.cntv_cval, cntv_cval_el0);
 	write_sysreg(v->timer.cntv_ctl, cntv_ctl_el0);
 	isb();
@@ -155,8 +205,24 @@ void arch_vgic_raise(uint32_t intid, uint8_t priority)
 	isb();
 }
 
+/* Zeroes what the architecture leaves UNKNOWN at reset: every list
+ * register (EL2 uses only LR0; the others must hold nothing a guest could
+ * acknowledge) and every active-priority register, then turns the virtual
+ * CPU interface on. */
 void arch_vgic_enable(void)
 {
+	uint64_t vtr = read_sysreg(SYSREG_ICH_VTR_EL2);
+	unsigned lrs = (unsigned)(vtr & ICH_VTR_LISTREGS_MASK) + 1;
+	unsigned prebits = (unsigned)((vtr >> ICH_VTR_PREBITS_SHIFT) &
+				      ICH_VTR_PREBITS_MASK) + 1;
+	static const struct vcpu_vgic clean;
+
+	vgic_aprs = 1u << (prebits - GIC_MIN_PREEMPTION_BITS);
+	if (vgic_aprs > ICH_APR_MAX)
+		vgic_aprs = ICH_APR_MAX;
+	for (unsigned n = 0; n < lrs && n < ICH_LR_MAX; n++)
+		write_lr(n, 0);
+	load_aprs(&clean);
 	write_sysreg(ICH_HCR_EN, SYSREG_ICH_HCR_EL2);
 	isb();
 }

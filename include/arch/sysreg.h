@@ -203,7 +203,19 @@ static inline unsigned parange_bits(uint64_t parange)
 #define GIC_INTID_SPURIOUS 1023u
 #define ICH_HCR_EN BIT(0)
 #define SYSREG_ICH_LR0_EL2 s3_4_c12_c12_0
-#define SYSREG_ICH_AP1R0_EL2 s3_4_c12_c9_0
+#define SYSREG_ICH_VTR_EL2 s3_4_c12_c11_1
+/* ICH_VTR_EL2: ListRegs (number of list registers - 1) and PREbits
+ * (preemption bits - 1): 5, 6 or 7 bits need 1, 2 or 4 registers of each
+ * of ICH_AP0R<n>_EL2 and ICH_AP1R<n>_EL2. */
+#define ICH_VTR_LISTREGS_MASK 0x1fu
+#define ICH_VTR_PREBITS_SHIFT 26
+#define ICH_VTR_PREBITS_MASK 0x7u
+#define GIC_MIN_PREEMPTION_BITS 5u
+#define ICH_APR_MAX 4u
+#define ICH_LR_MAX 16u
+/* Guest-side names of the virtual active-priority registers (ICV_*). */
+#define SYSREG_ICC_AP0R0_EL1 s3_0_c12_c8_4
+#define SYSREG_ICC_AP1R0_EL1 s3_0_c12_c9_0
 #define ICH_LR_STATE_PENDING (UINT64_C(1) << 62)
 #define ICH_LR_STATE_MASK (UINT64_C(3) << 62)
 #define ICH_LR_GROUP1 BIT(60)

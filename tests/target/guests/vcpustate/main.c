@@ -11,8 +11,9 @@
  * TTBR0_EL1's ASID (the table base kept: the guest's own tables, only the
  * ASID that tags their TLB entries changes; TCR_EL1.A1 is 0),
  * CNTV_CVAL_EL0 (timer left disabled), CNTKCTL_EL1 (EL0 access bits),
- * CSSELR_EL1 (InD), MDSCR_EL1 (TDCC), PAR_EL1, ICC_PMR_EL1 and
- * ICC_BPR1_EL1 (the virtual CPU interface), FPCR, FPSR and all 32 SIMD
+ * CSSELR_EL1 (InD), MDSCR_EL1 (TDCC), PAR_EL1, ICC_PMR_EL1,
+ * ICC_BPR1_EL1, ICC_AP0R0_EL1 and ICC_AP1R0_EL1 (the virtual CPU
+ * interface's active priorities), FPCR, FPSR and all 32 SIMD
  * registers (written and read inside the yield's own asm block, so no
  * compiler-generated code can touch them in between). Bits that do not
  * stick on this CPU (read back at once) are not compared; a register none
@@ -47,6 +48,9 @@
 #define PAR_TESTED_BITS 0x000ffffffffff000ul	/* PA[51:12] with F = 0 */
 #define ICC_PMR_TESTED_BITS 0xf8ul
 #define ICC_BPR1_TESTED_BITS 0x7ul
+/* One bit per preemption level; the guest takes no interrupt while the
+ * test runs, so the active priorities it writes mask nothing it needs. */
+#define ICC_APR_TESTED_BITS 0xfffffffful
 #define FPCR_TESTED_BITS 0x03c00000ul	/* RMode, FZ, DN */
 #define FPSR_TESTED_BITS 0x0000001ful	/* IOC, DZC, OFC, UFC, IXC */
 
@@ -74,6 +78,8 @@ REG_ACCESSORS(mdscr, SYSREG_MDSCR_EL1)
 REG_ACCESSORS(par, SYSREG_PAR_EL1)
 REG_ACCESSORS(icc_pmr, SYSREG_ICC_PMR_EL1)
 REG_ACCESSORS(icc_bpr1, SYSREG_ICC_BPR1_EL1)
+REG_ACCESSORS(icc_ap0r0, SYSREG_ICC_AP0R0_EL1)
+REG_ACCESSORS(icc_ap1r0, SYSREG_ICC_AP1R0_EL1)
 REG_ACCESSORS(fpcr, fpcr)
 REG_ACCESSORS(fpsr, fpsr)
 
@@ -108,6 +114,8 @@ static struct reg regs[] = {
 	REG(par, PAR_TESTED_BITS),
 	REG(icc_pmr, ICC_PMR_TESTED_BITS),
 	REG(icc_bpr1, ICC_BPR1_TESTED_BITS),
+	REG(icc_ap0r0, ICC_APR_TESTED_BITS),
+	REG(icc_ap1r0, ICC_APR_TESTED_BITS),
 	REG(fpcr, FPCR_TESTED_BITS),
 	REG(fpsr, FPSR_TESTED_BITS),
 };
