@@ -8,6 +8,7 @@
  */
 #include <arch/esr.h>
 #include <el2/arch.h>
+#include <el2/debug_regs.h>
 #include <el2/el2.h>
 #include <el2/hvc.h>
 #include <el2/inject.h>
@@ -164,6 +165,10 @@ static void guest_sync(struct vcpu *v)
 		break;
 	case ESR_EC_IABT_LOWER:
 		stage2_abort(v, &s, false);
+		break;
+	case ESR_EC_SYSREG:
+		if (!debug_regs_emulate(v, s.esr))
+			inject_undef(v);
 		break;
 	default:
 		/* Trapped system registers, SVE/SME, PAC, ...: what a CPU

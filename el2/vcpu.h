@@ -23,7 +23,7 @@ struct vcpu_el1_regs {
 	uint64_t sctlr, ttbr0, ttbr1, tcr, mair, amair, vbar, contextidr;
 	uint64_t esr, far, afsr0, afsr1, par, cpacr, cntkctl, csselr;
 	uint64_t tpidr_el1, tpidr_el0, tpidrro_el0, sp_el0, sp_el1;
-	uint64_t elr_el1, spsr_el1, mdscr;
+	uint64_t elr_el1, spsr_el1;
 };
 
 struct vcpu_timer {

@@ -148,8 +148,12 @@ void arch_el2_traps_init(void)
 	 * = PMCR_EL0.N), no access is trapped (TPM, TPMCR clear) and EL2 may
 	 * be counted (HPMD clear) when a filter asks for it with NSH. EL2
 	 * does not switch PMU state between guests. */
-	write_sysreg(PMCR_N(read_sysreg(pmcr_el0)) & MDCR_EL2_HPMN_MASK,
-		     mdcr_el2);
+	/* The self-hosted debug registers are trapped (TDA, TDOSA, TDRA) and
+	 * read as zero to guests (el2/debug_regs.c): they are never switched,
+	 * so MDSCR_EL1, UNKNOWN at reset, is cleared once here. */
+	write_sysreg((PMCR_N(read_sysreg(pmcr_el0)) & MDCR_EL2_HPMN_MASK) |
+		     MDCR_EL2_TDA | MDCR_EL2_TDOSA | MDCR_EL2_TDRA, mdcr_el2);
+	write_sysreg(0, mdscr_el1);
 	isb();
 }
 

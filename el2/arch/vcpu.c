@@ -36,7 +36,6 @@ static void save_el1(struct vcpu_el1_regs *r)
 	r->sp_el1 = read_sysreg(sp_el1);
 	r->elr_el1 = read_sysreg(elr_el1);
 	r->spsr_el1 = read_sysreg(spsr_el1);
-	r->mdscr = read_sysreg(mdscr_el1);
 }
 
 static void load_el1(const struct vcpu_el1_regs *r)
@@ -64,7 +63,6 @@ static void load_el1(const struct vcpu_el1_regs *r)
 	write_sysreg(r->sp_el1, sp_el1);
 	write_sysreg(r->elr_el1, elr_el1);
 	write_sysreg(r->spsr_el1, spsr_el1);
-	write_sysreg(r->mdscr, mdscr_el1);
 }
 
 static void write_lr(unsigned n, uint64_t v)

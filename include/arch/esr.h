@@ -40,6 +40,19 @@
 #define ESR_DABT_SAS_WIDTH 2
 #define ESR_DABT_ISV BIT(24)
 
+/* Trapped MSR/MRS (EC 0x18) ISS: the register's encoding, the general
+ * register and the direction. */
+#define ESR_SYSREG_READ BIT(0)          /* MRS; MSR when clear */
+#define ESR_SYSREG_CRM(iss) FIELD_GET(iss, 1, 4)
+#define ESR_SYSREG_RT(iss) FIELD_GET(iss, 5, 5)
+#define ESR_SYSREG_CRN(iss) FIELD_GET(iss, 10, 4)
+#define ESR_SYSREG_OP1(iss) FIELD_GET(iss, 14, 3)
+#define ESR_SYSREG_OP2(iss) FIELD_GET(iss, 17, 3)
+#define ESR_SYSREG_OP0(iss) FIELD_GET(iss, 20, 2)
+/* Op0 == 2: the debug system registers (breakpoints, watchpoints, MDSCR,
+ * the OS lock, the debug communications channel, claim tags). */
+#define SYSREG_OP0_DEBUG 2
+
 /* Fault status codes (FSC bits [5:2] give the kind, [1:0] the level). */
 #define FSC_KIND(fsc) ((fsc) & 0x3c)
 #define FSC_LEVEL(fsc) ((fsc) & 0x3)

@@ -181,6 +181,9 @@ static inline unsigned parange_bits(uint64_t parange)
 #define MDCR_EL2_TPMCR BIT(5)   /* trap PMCR_EL0 accesses to EL2 */
 #define MDCR_EL2_TPM BIT(6)     /* trap all PMU accesses to EL2 */
 #define MDCR_EL2_HPMD BIT(17)   /* no counting at EL2 */
+#define MDCR_EL2_TDA BIT(9)     /* trap debug register accesses to EL2 */
+#define MDCR_EL2_TDOSA BIT(10)  /* trap the OS lock and power-down regs */
+#define MDCR_EL2_TDRA BIT(11)   /* trap the debug ROM address register */
 
 #endif
 

@@ -1,7 +1,7 @@
 """CPU state stays with its guest (tests/target/guests/vcpustate): three
 guests write values of their own into every register they may write
 without changing how they run (EL0/EL1 thread registers, SP_EL0,
-CONTEXTIDR, TTBR0_EL1's ASID, the virtual timer compare value, CNTKCTL, CSSELR, MDSCR, PAR,
+CONTEXTIDR, TTBR0_EL1's ASID, the virtual timer compare value, CNTKCTL, CSSELR, PAR,
 the virtual GIC's priority mask, binary point and active priorities, FPCR/FPSR and q0-q31),
 yield to one another and read them back. A register the vCPU switch
 forgets shows another guest's value."""

@@ -11,7 +11,7 @@
  * TTBR0_EL1's ASID (the table base kept: the guest's own tables, only the
  * ASID that tags their TLB entries changes; TCR_EL1.A1 is 0),
  * CNTV_CVAL_EL0 (timer left disabled), CNTKCTL_EL1 (EL0 access bits),
- * CSSELR_EL1 (InD), MDSCR_EL1 (TDCC), PAR_EL1, ICC_PMR_EL1,
+ * CSSELR_EL1 (InD), PAR_EL1, ICC_PMR_EL1,
  * ICC_BPR1_EL1, ICC_AP0R0_EL1 and ICC_AP1R0_EL1 (the virtual CPU
  * interface's active priorities), FPCR, FPSR and all 32 SIMD
  * registers (written and read inside the yield's own asm block, so no
@@ -19,6 +19,9 @@
  * stick on this CPU (read back at once) are not compared; a register none
  * of whose chosen bits stick is a "# SKIP"; what a register holds right
  * after the write (some clamp, like ICC_BPR1_EL1) is what must come back.
+ * The self-hosted debug registers are not switched but trapped: each must
+ * read as zero after this guest wrote it (el2/debug_regs.c), so there is
+ * nothing in them to pass on.
  *
  * Owns: nothing but its own registers. Never: changes translation, the
  * vectors or interrupt routing (that would test the guest, not EL2).
@@ -39,12 +42,10 @@
 #define SYSREG_CNTV_CVAL_EL0 cntv_cval_el0
 #define SYSREG_CNTV_CTL_EL0 cntv_ctl_el0
 #define SYSREG_CSSELR_EL1 csselr_el1
-#define SYSREG_MDSCR_EL1 mdscr_el1
 #define SYSREG_PAR_EL1 par_el1
 
 #define CNTKCTL_EL0_ACCESS_BITS 0x303ul	/* EL0PCTEN, EL0VCTEN, EL0VTEN, EL0PTEN */
 #define CSSELR_IND 0x1ul
-#define MDSCR_TDCC (1ul << 12)
 #define PAR_TESTED_BITS 0x000ffffffffff000ul	/* PA[51:12] with F = 0 */
 #define ICC_PMR_TESTED_BITS 0xf8ul
 #define ICC_BPR1_TESTED_BITS 0x7ul
@@ -74,7 +75,6 @@ REG_ACCESSORS(contextidr, SYSREG_CONTEXTIDR_EL1)
 REG_ACCESSORS(cntv_cval, SYSREG_CNTV_CVAL_EL0)
 REG_ACCESSORS(cntkctl, cntkctl_el1)
 REG_ACCESSORS(csselr, SYSREG_CSSELR_EL1)
-REG_ACCESSORS(mdscr, SYSREG_MDSCR_EL1)
 REG_ACCESSORS(par, SYSREG_PAR_EL1)
 REG_ACCESSORS(icc_pmr, SYSREG_ICC_PMR_EL1)
 REG_ACCESSORS(icc_bpr1, SYSREG_ICC_BPR1_EL1)
@@ -110,7 +110,6 @@ static struct reg regs[] = {
 	REG(cntv_cval, ~0ul),
 	REG(cntkctl, CNTKCTL_EL0_ACCESS_BITS),
 	REG(csselr, CSSELR_IND),
-	REG(mdscr, MDSCR_TDCC),
 	REG(par, PAR_TESTED_BITS),
 	REG(icc_pmr, ICC_PMR_TESTED_BITS),
 	REG(icc_bpr1, ICC_BPR1_TESTED_BITS),
@@ -231,6 +230,45 @@ static void one_round(uint64_t seed, unsigned round)
 	}
 }
 
+/* Debug registers: a breakpoint, a watchpoint, MDSCR (single-step and
+ * debug exceptions on), the OS lock and OS double lock. (QEMU has no claim
+ * tags: DBGCLAIMSET_EL1 is undefined there before any trap.) */
+#define DEBUG_MARK 0x0000fffffffffffcul
+#define MDSCR_KDE_MDE_SS ((1ul << 13) | (1ul << 15) | 1ul)
+#define OS_LOCK 1ul
+
+#define DEBUG_REG(sysreg, value)                                             \
+	do {                                                                 \
+		write_sysreg(value, sysreg);                                 \
+		__asm__ volatile("isb" ::: "memory");                        \
+		if (read_sysreg(sysreg) != 0) {                              \
+			kprintf("# %s reads 0x%lx after a write\n", #sysreg, \
+				(unsigned long)read_sysreg(sysreg));         \
+			kept++;                                              \
+		}                                                            \
+	} while (0)
+
+static void debug_registers_hold_nothing(void)
+{
+	unsigned kept = 0;
+
+	DEBUG_REG(dbgbvr0_el1, DEBUG_MARK);
+	DEBUG_REG(dbgbcr0_el1, 0x1e7ul);	/* enabled, any EL */
+	DEBUG_REG(dbgwvr0_el1, DEBUG_MARK);
+	DEBUG_REG(dbgwcr0_el1, 0x1ffful);
+	DEBUG_REG(mdscr_el1, MDSCR_KDE_MDE_SS);
+	DEBUG_REG(osdlr_el1, OS_LOCK);
+	write_sysreg(OS_LOCK, oslar_el1);
+	__asm__ volatile("isb" ::: "memory");
+	if (read_sysreg(oslsr_el1)) {
+		kprintf("# oslsr_el1 reads 0x%lx after the OS lock was set\n",
+			(unsigned long)read_sysreg(oslsr_el1));
+		kept++;
+	}
+	TAP_CHECK(!kept, "the debug registers read as zero after this guest "
+		  "wrote them (nothing to pass on)");
+}
+
 static void report(const char *name, const struct mismatch *m)
 {
 	if (m->count)
@@ -265,5 +303,6 @@ int main(int argc, char **argv)
 			report(regs[i].name, &reg_bad[i]);
 	}
 	report("SIMD registers q0-q31", &simd_bad);
+	debug_registers_hold_nothing();
 	return tap_done();
 }
