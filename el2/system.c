@@ -209,11 +209,13 @@ _Noreturn void system_start(uint64_t pkg_max, bool have_pkg,
 		kprintf("boot: no boot package at 0x%lx: no guests to run\n",
 			(unsigned long)EXO_BOOT_PKG_ADDR);
 	timing_expect_guests(manifest_nr_ok(&manifest));
+	/* VTCR_EL2 before any VTTBR_EL2 and HCR_EL2.VM (sched_first loads
+	 * them): translation must never run with an UNKNOWN VTCR. */
+	arch_stage2_configure(s2_vtcr(arch_pa_bits()));
 	first = sched_first();
 	if (!first)
 		el2_all_guests_done();
 	kprintf("boot: %u guest(s) starting\n", manifest_nr_ok(&manifest));
-	arch_stage2_configure(s2_vtcr(arch_pa_bits()));
 	arch_guest_enter(first, this_cpu()->stack_top);
 }
 

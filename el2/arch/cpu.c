@@ -154,6 +154,12 @@ void arch_el2_traps_init(void)
 	write_sysreg((PMCR_N(read_sysreg(pmcr_el0)) & MDCR_EL2_HPMN_MASK) |
 		     MDCR_EL2_TDA | MDCR_EL2_TDOSA | MDCR_EL2_TDRA, mdcr_el2);
 	write_sysreg(0, mdscr_el1);
+	/* The EL1&0 TLB holds what firmware or an earlier boot left; a guest
+	 * must never hit such an entry under its VMID (the architecture
+	 * does not clear TLBs at reset). */
+	dsb(ish);
+	__asm__ volatile("tlbi alle1" : : : "memory");
+	dsb(ish);
 	isb();
 }
 

@@ -7,6 +7,8 @@
 #include <el2/arch.h>
 #include <el2/percpu.h>
 #include <el2/vcpu.h>
+#include <lib/panic.h>
+#include <stdbool.h>
 
 void arch_fpsimd_save(struct vcpu_fpsimd *fp);
 void arch_fpsimd_load(const struct vcpu_fpsimd *fp);
@@ -128,8 +130,15 @@ void arch_vcpu_save(struct vcpu *v)
 	write_sysreg(0, cntv_ctl_el0);
 }
 
+/* Whether VTCR_EL2 was written: a VTTBR_EL2 with HCR_EL2.VM under an
+ * UNKNOWN VTCR would translate with whatever it holds. */
+static bool vtcr_configured;
+
 void arch_vcpu_load(const struct vcpu *v)
 {
+#ifdef EXO_DEBUG
+	CHECK(vtcr_configured);
+#endif
 	write_sysreg(v->vttbr, vttbr_el2);
 	write_sysreg(v->hcr, hcr_el2);
 	load_el1(&v->el1);
@@ -146,6 +155,7 @@ void arch_stage2_configure(uint64_t vtcr)
 {
 	write_sysreg(vtcr, vtcr_el2);
 	isb();
+	vtcr_configured = true;
 }
 
 struct guest_syndrome arch_guest_syndrome(void)
