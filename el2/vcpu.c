@@ -4,12 +4,14 @@
 #include <string.h>
 
 /* Traps every guest runs with: stage 2 on, physical interrupts to EL2, SMC
- * and WFI trapped, set/way and implementation-defined ops trapped,
- * broadcast TLB maintenance inner-shareable (ready for several CPUs). */
+ * and WFI trapped, set/way and implementation-defined ops trapped, the
+ * LORegion and RAS error-record registers trapped (state EL2 does not
+ * switch: undefined to guests), broadcast TLB maintenance inner-shareable
+ * (ready for several CPUs). */
 #define VCPU_HCR                                                             \
 	(HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_FB |          \
 	 HCR_BSU_INNER | HCR_TWI | HCR_TSC | HCR_TIDCP | HCR_TACR | HCR_TSW | \
-	 HCR_RW)
+	 HCR_TLOR | HCR_TERR | HCR_RW)
 
 void vcpu_reset(struct vcpu *v, uint64_t pc, uint64_t arg, uint64_t vttbr)
 {

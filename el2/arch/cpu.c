@@ -128,6 +128,28 @@ void arch_dcache_clean_inval(uint64_t start, uint64_t size)
 	dsb(ish);
 }
 
+/* Registers whose reset value is UNKNOWN and that a guest's view depends
+ * on: the identity it reads (MIDR, and an MPIDR of a uniprocessor with
+ * affinity 0), and, where the CPU has them, HCRX_EL2 and the fine-grained
+ * trap registers, all 0: no trap or control beyond HCR_EL2's. */
+static void feature_regs_init(void)
+{
+	uint64_t mmfr0 = read_sysreg(id_aa64mmfr0_el1);
+	uint64_t mmfr1 = read_sysreg(id_aa64mmfr1_el1);
+
+	write_sysreg(read_sysreg(midr_el1), vpidr_el2);
+	write_sysreg(MPIDR_RES1 | MPIDR_UNIPROCESSOR, vmpidr_el2);
+	if (FIELD_GET(mmfr1, ID_AA64MMFR1_HCX_SHIFT, 4))
+		write_sysreg(0, SYSREG_HCRX_EL2);
+	if (FIELD_GET(mmfr0, ID_AA64MMFR0_FGT_SHIFT, 4)) {
+		write_sysreg(0, SYSREG_HFGRTR_EL2);
+		write_sysreg(0, SYSREG_HFGWTR_EL2);
+		write_sysreg(0, SYSREG_HFGITR_EL2);
+		write_sysreg(0, SYSREG_HDFGRTR_EL2);
+		write_sysreg(0, SYSREG_HDFGWTR_EL2);
+	}
+}
+
 void arch_el2_traps_init(void)
 {
 	/* Physical IRQ/FIQ/SError go to EL2 from every EL; lower ELs are
@@ -137,8 +159,8 @@ void arch_el2_traps_init(void)
 	 * arm64 libfdt uses SIMD); SVE and SME trapped: EL2 does not save
 	 * their state, so a guest that uses them gets an undefined
 	 * instruction. Trace register access trapped. */
-	write_sysreg(CPTR_EL2_RES1 | CPTR_EL2_TZ | CPTR_EL2_TSM | CPTR_EL2_TTA,
-		     cptr_el2);
+	write_sysreg(CPTR_EL2_RES1 | CPTR_EL2_TZ | CPTR_EL2_TSM | CPTR_EL2_TTA |
+		     CPTR_EL2_TAM, cptr_el2);
 	/* Guests may read the physical counter but not use the EL1 physical
 	 * timer, which EL2 does not switch. */
 	write_sysreg(CNTHCTL_EL1PCTEN, cnthctl_el2);
@@ -154,6 +176,7 @@ void arch_el2_traps_init(void)
 	write_sysreg((PMCR_N(read_sysreg(pmcr_el0)) & MDCR_EL2_HPMN_MASK) |
 		     MDCR_EL2_TDA | MDCR_EL2_TDOSA | MDCR_EL2_TDRA, mdcr_el2);
 	write_sysreg(0, mdscr_el1);
+	feature_regs_init();
 	/* The EL1&0 TLB holds what firmware or an earlier boot left; a guest
 	 * must never hit such an entry under its VMID (the architecture
 	 * does not clear TLBs at reset). */

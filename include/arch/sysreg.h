@@ -125,6 +125,7 @@
 #define ID_AA64MMFR0_TGRAN16_SHIFT 20
 #define ID_AA64MMFR0_TGRAN64_SHIFT 24
 #define ID_AA64MMFR0_TGRAN4_SHIFT 28
+#define ID_AA64MMFR0_FGT_SHIFT 56     /* fine-grained traps */
 /* TGran4/TGran64: 0 supported, 0xf not; TGran16: 0 not, 1 (or 2) yes. */
 #define ID_AA64MMFR0_TGRAN_NONE 0xf
 #define ID_AA64MMFR0_ASIDBITS_16 2
@@ -136,6 +137,8 @@
 #define ID_AA64MMFR1_HAFDBS_SHIFT 0
 #define ID_AA64MMFR1_VMIDBITS_SHIFT 4
 #define ID_AA64MMFR1_PAN_SHIFT 20
+#define ID_AA64MMFR1_LO_SHIFT 16      /* limited ordering regions */
+#define ID_AA64MMFR1_HCX_SHIFT 40     /* HCRX_EL2 */
 #define ID_AA64MMFR1_HAFDBS_AF 1      /* hardware Access flag */
 #define ID_AA64MMFR1_HAFDBS_DIRTY 2   /* and dirty state */
 
@@ -247,6 +250,20 @@ static inline unsigned parange_bits(uint64_t parange)
 #define HCR_TACR BIT(21)
 #define HCR_TSW BIT(22)
 #define HCR_RW BIT(31)
+#define HCR_TLOR (UINT64_C(1) << 35)  /* trap LOR registers */
+#define HCR_TERR (UINT64_C(1) << 36)  /* trap RAS error records */
+
+/* Registers that exist only with their feature (ID fields above); each
+ * resets to an UNKNOWN value, and 0 means "no extra trap or control".
+ * VPIDR/VMPIDR_EL2: what a guest reads as MIDR_EL1 and MPIDR_EL1. */
+#define SYSREG_HCRX_EL2 s3_4_c1_c2_2
+#define SYSREG_HFGRTR_EL2 s3_4_c1_c1_4
+#define SYSREG_HFGWTR_EL2 s3_4_c1_c1_5
+#define SYSREG_HFGITR_EL2 s3_4_c1_c1_6
+#define SYSREG_HDFGRTR_EL2 s3_4_c3_c1_4
+#define SYSREG_HDFGWTR_EL2 s3_4_c3_c1_5
+#define MPIDR_RES1 BIT(31)
+#define MPIDR_UNIPROCESSOR BIT(30)
 
 /* CPTR_EL2 (E2H == 0) */
 #define CPTR_EL2_RES1 (UINT64_C(0xff) | BIT(9) | BIT(13))
@@ -254,6 +271,7 @@ static inline unsigned parange_bits(uint64_t parange)
 #define CPTR_EL2_TFP BIT(10)
 #define CPTR_EL2_TSM BIT(12)
 #define CPTR_EL2_TTA BIT(20)
+#define CPTR_EL2_TAM BIT(30)    /* trap activity monitors (AMU) */
 
 /* SCTLR_EL1 bits that are RES1 (ARMv8.0 view), MMU and caches off. */
 #define SCTLR_EL1_RES1                                                       \

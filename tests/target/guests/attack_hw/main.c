@@ -109,7 +109,22 @@ static void sysregs(void)
 	u = undefs;
 	__asm__ volatile("dc isw, %0" : : "r"(0ul) : "memory");
 	TAP_CHECK(undef_since(u), "dc isw (set/way clean) at EL1: undefined instruction");
-	(void)v;
+	/* State EL2 does not switch, trapped (HCR_EL2.TLOR, TERR): undefined
+	 * where the CPU has it (-cpu max), and where it has not. */
+	u = undefs;
+	__asm__ volatile("mrs %0, S3_0_C10_C4_3" : "=r"(v));	/* LORC_EL1 */
+	TAP_CHECK(undef_since(u), "LORC_EL1 read: undefined instruction");
+	u = undefs;
+	__asm__ volatile("msr S3_0_C10_C4_0, %0" : : "r"(0x40000000ul));
+	TAP_CHECK(undef_since(u), "LORSA_EL1 write: undefined instruction");
+	u = undefs;
+	__asm__ volatile("mrs %0, S3_0_C5_C3_0" : "=r"(v));	/* ERRIDR_EL1 */
+	TAP_CHECK(undef_since(u), "ERRIDR_EL1 read (RAS error records): undefined instruction");
+	/* Its identity is EL2's choice (VMPIDR_EL2), not the CPU's: one CPU,
+	 * affinity 0, the uniprocessor bit set. */
+	v = read_sysreg(mpidr_el1);
+	TAP_CHECK(v == 0xc0000000ul, "MPIDR_EL1 reads 0x%lx: a uniprocessor, "
+		  "affinity 0", (unsigned long)v);
 }
 
 static int64_t smc(uint64_t fid)
