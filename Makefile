@@ -106,6 +106,7 @@ help:
 	@echo "make host-test  host unit tests only (Criterion, ASan+UBSan)"
 	@echo "make target-test on-target tests only (pytest in QEMU)"
 	@echo "make bench      benchmarks: table, build/bench/results.json (minutes)"
+	@echo "make layers     check the one-way rule: LAYER_CHECKS of tools/layers"
 	@echo "make mutants    plant each known bug (tests/mutants/mutants.txt), report which the suite caught"
 	@echo "make soak HOURS=n   frame-churn storms with the invariant on, leaks and worst gap"
 	@echo "make bench-docs rewrite docs/performance.md's tables (clang build)"
@@ -553,6 +554,19 @@ compile_commands.json:
 		tools/compdb --dir $(CURDIR) > $@.tmp && mv $@.tmp $@
 	@echo "exo: wrote $@ ($$(grep -c '"file"' $@) entries)"
 # === end of usability =======================================================
+
+# === layers: the one-way rule, checked (tools/layers; docs/architecture.md) ==
+# `make layers` checks that dependencies run guests -> el1 -> libos -> lib ->
+# include and el2 -> lib -> include: every #include (includes), every
+# undefined symbol of the built objects (symbols) and, inside EL2's core, no
+# loop of files calling each other (calls). Each word of LAYER_CHECKS is one
+# item of make test (tools/run-tests reads EXO_LAYER_CHECKS).
+LAYER_CHECKS := includes symbols
+.PHONY: layers
+layers: images
+	$(Q)tools/layers $(patsubst %,--%,$(LAYER_CHECKS)) --build $(OUT)
+test: export EXO_LAYER_CHECKS := $(LAYER_CHECKS)
+# === end of layers ==========================================================
 
 # === mutants: planted bugs the suite must catch (docs/testing.md) ==========
 # `make mutants` plants each bug of tests/mutants/mutants.txt in a scratch
