@@ -86,8 +86,8 @@ STRING_FNS := memcpy memmove memset memcmp memchr strlen strnlen strchr \
 HOST_STRING_FLAGS := -fno-builtin $(foreach f,$(STRING_FNS),-D$(f)=exo_$(f))
 
 # Portable code: plain C that compiles unchanged for the host.
-HOST_PORTABLE_SRCS := lib/string.c lib/fmt.c lib/print.c lib/panic.c lib/esr.c \
-	lib/exit_status.c \
+HOST_PORTABLE_SRCS := lib/string.c lib/fmt.c lib/print.c lib/panic.c \
+	lib/esr_names.c lib/exit_status.c \
 	$(filter-out el2/main.c,$(wildcard el2/*.c)) \
 	$(filter-out libos/arch/%,$(wildcard libos/*.c libos/*/*.c))
 HOST_TEST_SRCS := $(wildcard tests/host/*.c)
@@ -439,8 +439,8 @@ FUZZ_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fno-omit-frame-pointer \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
 	-Iinclude -I. -DEXO_HOST -MMD -MP
 FUZZ_LDFLAGS := -fsanitize=fuzzer,address,undefined
-FUZZ_LIB_SRCS := lib/string.c lib/fmt.c lib/print.c lib/panic.c lib/esr.c \
-	lib/exit_status.c
+FUZZ_LIB_SRCS := lib/string.c lib/fmt.c lib/print.c lib/panic.c \
+	lib/esr_names.c lib/exit_status.c
 FUZZ_EL2_SRCS := $(FUZZ_LIB_SRCS) $(filter-out el2/main.c,$(wildcard el2/*.c)) \
 	tests/host/fake_arch.c
 FUZZ_HEAP_SRCS := $(FUZZ_LIB_SRCS) $(wildcard libos/heap/*.c)

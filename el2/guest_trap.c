@@ -18,7 +18,7 @@
 #include <el2/vm_ops.h>
 #include <exo/errors.h>
 #include <exo/hvc.h>
-#include <lib/esr.h>
+#include <lib/esr_names.h>
 #include <lib/print.h>
 
 #define INSN_SIZE 4
