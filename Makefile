@@ -86,8 +86,8 @@ STRING_FNS := memcpy memmove memset memcmp memchr strlen strnlen strchr \
 HOST_STRING_FLAGS := -fno-builtin $(foreach f,$(STRING_FNS),-D$(f)=exo_$(f))
 
 # Portable code: plain C that compiles unchanged for the host.
-HOST_PORTABLE_SRCS := lib/string.c lib/fmt.c lib/print.c lib/panic.c lib/esr.c \
-	lib/exit_describe.c \
+HOST_PORTABLE_SRCS := lib/string.c lib/fmt.c lib/print.c lib/panic.c \
+	lib/esr_names.c lib/exit_describe.c \
 	$(filter-out el2/main.c,$(wildcard el2/*.c)) \
 	$(filter-out libos/arch/%,$(wildcard libos/*.c libos/*/*.c))
 HOST_TEST_SRCS := $(wildcard tests/host/*.c)
@@ -106,6 +106,7 @@ help:
 	@echo "make host-test  host unit tests only (Criterion, ASan+UBSan)"
 	@echo "make target-test on-target tests only (pytest in QEMU)"
 	@echo "make bench      benchmarks: table, build/bench/results.json (minutes)"
+	@echo "make layers     check the one-way rule: LAYER_CHECKS of tools/layers"
 	@echo "make mutants    plant each known bug (tests/mutants/mutants.txt), report which the suite caught"
 	@echo "make soak HOURS=n   frame-churn storms with the invariant on, leaks and worst gap"
 	@echo "make bench-docs rewrite docs/performance.md's tables (clang build)"
@@ -449,8 +450,8 @@ FUZZ_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fno-omit-frame-pointer \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
 	-Iinclude -I. -DEXO_HOST -MMD -MP
 FUZZ_LDFLAGS := -fsanitize=fuzzer,address,undefined
-FUZZ_LIB_SRCS := lib/string.c lib/fmt.c lib/print.c lib/panic.c lib/esr.c \
-	lib/exit_describe.c
+FUZZ_LIB_SRCS := lib/string.c lib/fmt.c lib/print.c lib/panic.c \
+	lib/esr_names.c lib/exit_describe.c
 FUZZ_EL2_SRCS := $(FUZZ_LIB_SRCS) $(filter-out el2/main.c,$(wildcard el2/*.c)) \
 	tests/host/fake_arch.c
 FUZZ_HEAP_SRCS := $(FUZZ_LIB_SRCS) $(wildcard libos/heap/*.c)
@@ -564,6 +565,19 @@ compile_commands.json:
 		tools/compdb --dir $(CURDIR) > $@.tmp && mv $@.tmp $@
 	@echo "exo: wrote $@ ($$(grep -c '"file"' $@) entries)"
 # === end of usability =======================================================
+
+# === layers: the one-way rule, checked (tools/layers; docs/architecture.md) ==
+# `make layers` checks that dependencies run guests -> el1 -> libos -> lib ->
+# include and el2 -> lib -> include: every #include (includes), every
+# undefined symbol of the built objects (symbols) and, inside EL2's core, no
+# loop of files calling each other (calls). Each word of LAYER_CHECKS is one
+# item of make test (tools/run-tests reads EXO_LAYER_CHECKS).
+LAYER_CHECKS := includes symbols
+.PHONY: layers
+layers: images
+	$(Q)tools/layers $(patsubst %,--%,$(LAYER_CHECKS)) --build $(OUT)
+test: export EXO_LAYER_CHECKS := $(LAYER_CHECKS)
+# === end of layers ==========================================================
 
 # === mutants: planted bugs the suite must catch (docs/testing.md) ==========
 # `make mutants` plants each bug of tests/mutants/mutants.txt in a scratch

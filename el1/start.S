@@ -15,8 +15,13 @@
  * No function built with a stack guard may run before stack_guard_seed.
  */
 #include <el1/exit_status.h>
+#include <exo/frame.h>
 
-#define PAGE_OFFSET_MASK 0xfff	/* 4 KiB pages */
+/* EL2 loads the image at a frame boundary; adrp needs a 4 KiB one. */
+#define ADRP_PAGE_SIZE 4096
+#if EXO_FRAME_SIZE % ADRP_PAGE_SIZE
+#error "a frame must be a multiple of adrp's 4 KiB page"
+#endif
 #define R_AARCH64_RELATIVE 1027	/* ELF r_info of a RELATIVE entry (sym 0) */
 #define RELA_SIZE 24		/* sizeof(Elf64_Rela) */
 #define RELA_ADDEND 16		/* offsetof(Elf64_Rela, r_addend) */
@@ -27,7 +32,7 @@ _start:
 	msr	daifset, #0xf
 	mov	x19, x0			/* guest DTB, kept for el1_main */
 	adr	x20, _start		/* load bias: _start is linked at 0 */
-	tst	x20, #PAGE_OFFSET_MASK
+	tst	x20, #EXO_FRAME_OFFSET_MASK
 	b.ne	bad_load		/* adrp (here and in C) needs it */
 
 	mov	x0, x20

@@ -10,7 +10,7 @@
 #include <exo/exit_status.h>
 #include <exo/hypercall.h>
 #include <lib/backtrace.h>
-#include <lib/esr.h>
+#include <lib/esr_names.h>
 #include <lib/fmt.h>
 #include <lib/print.h>
 #include <stddef.h>

@@ -26,12 +26,12 @@ static int fail_seg(char *err, size_t size, unsigned i, const char *what)
 
 static uint64_t page_down(uint64_t v)
 {
-	return v & ~(ELF_PAGE_SIZE - 1);
+	return v & ~EXO_FRAME_OFFSET_MASK;
 }
 
 static uint64_t page_up(uint64_t v)
 {
-	return page_down(v + ELF_PAGE_SIZE - 1);
+	return page_down(v + EXO_FRAME_SIZE - 1);
 }
 
 static void elf_read_phdr(const void *image, uint64_t phoff, unsigned i,
@@ -96,9 +96,9 @@ static const char *elf_check_load(const struct elf64_phdr *ph,
 		return "filesz larger than memsz";
 	if (ph->p_memsz > ELF_MAX_SPAN)
 		return "segment spans more than 128 MiB";
-	if (ph->p_vaddr > UINT64_MAX - ELF_PAGE_SIZE - ph->p_memsz)
+	if (ph->p_vaddr > UINT64_MAX - EXO_FRAME_SIZE - ph->p_memsz)
 		return "vaddr + memsz overflows";
-	if (ph->p_vaddr % ELF_PAGE_SIZE != ph->p_offset % ELF_PAGE_SIZE)
+	if (ph->p_vaddr % EXO_FRAME_SIZE != ph->p_offset % EXO_FRAME_SIZE)
 		return "vaddr and offset differ modulo 4 KiB";
 	if (nr_load && ph->p_vaddr < prev_end)
 		return "segment overlaps or precedes the previous PT_LOAD";

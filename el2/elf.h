@@ -8,6 +8,7 @@
 #ifndef EXO_EL2_ELF_H
 #define EXO_EL2_ELF_H
 
+#include <exo/frame.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,7 +34,6 @@
 #define ELF_PF_W 0x2
 #define ELF_PF_R 0x4
 
-#define ELF_PAGE_SIZE 4096ul
 /* A guest image spans at most this much address space: bounds what one
  * image can ask of EL2 before quotas are even looked at. */
 #define ELF_MAX_SPAN (128ul << 20)
@@ -93,7 +93,7 @@ void elf_load(const void *image, const struct elf_info *info, void *dest);
 /* info->span in 4 KiB frames. */
 static inline uint64_t elf_frames(const struct elf_info *info)
 {
-	return info->span / ELF_PAGE_SIZE;
+	return info->span / EXO_FRAME_SIZE;
 }
 
 #endif

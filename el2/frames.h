@@ -21,16 +21,18 @@
 #define EXO_EL2_FRAMES_H
 
 #include <exo/errors.h>
+#include <exo/frame.h>
 #include <exo/frame_state.h>
+#include <exo/hvc.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define FRAMES_SHIFT 12
+/* The DB's unit is the ABI's frame. */
+#define FRAMES_SHIFT EXO_FRAME_SHIFT
 #define FRAMES_SIZE (UINT64_C(1) << FRAMES_SHIFT)
 
-/* VM ids 1..EXO_MAX_VMS-1; 0 is EL2 (or "nobody"). */
-#define EXO_MAX_VMS 64
+/* VM ids 1..EXO_MAX_VMS-1 (exo/hvc.h); 0 is EL2 (or "nobody"). */
 #define FRAMES_VM_EL2 0
 
 #define FRAMES_MAX_DEVICES 16      /* MMIO ranges registered at boot */

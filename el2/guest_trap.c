@@ -19,14 +19,13 @@
 #include <el2/vm_ops.h>
 #include <exo/errors.h>
 #include <exo/hvc.h>
-#include <lib/esr.h>
+#include <lib/esr_names.h>
 #include <lib/print.h>
 
 #define INSN_SIZE 4
-#define HPFAR_FIPA_SHIFT 4
 #define PL011_DR 0x00
 #define PL011_FR 0x18
-#define IPA_PAGE_MASK 0xfffull
+#define IPA_PAGE_MASK HPFAR_IPA_OFFSET_MASK
 
 /* VBAR_EL1 offsets of the synchronous vectors, by the mode that trapped. */
 #define VECTOR_CUR_SP0 0x000
@@ -74,7 +73,8 @@ void guest_reflect_abort(struct vcpu *v, bool data, uint64_t esr,
 
 static uint64_t fault_ipa(const struct guest_syndrome *s)
 {
-	return ((s->hpfar >> HPFAR_FIPA_SHIFT) << 12) | (s->far & IPA_PAGE_MASK);
+	return ((s->hpfar >> HPFAR_FIPA_SHIFT) << HPFAR_IPA_SHIFT) |
+	       (s->far & IPA_PAGE_MASK);
 }
 
 /* The guest's console window: a PL011 whose FIFO is never full. */

@@ -12,9 +12,9 @@
 #include <el2/system.h>
 #include <el2/vm_ops.h>
 #include <exo/errors.h>
+#include <exo/frame.h>
 #include <exo/hvc.h>
 
-#define PAGE_MASK 0xfffull
 #define EXO_MAX_VM_ID EXO_MAX_VMS
 
 struct hvc_result {
@@ -39,7 +39,7 @@ static int64_t check_count(uint64_t count)
 
 static int64_t check_range(uint64_t pa, uint64_t count)
 {
-	if (pa & PAGE_MASK)
+	if (pa & EXO_FRAME_OFFSET_MASK)
 		return EXO_ERANGE;
 	return check_count(count);
 }
@@ -83,7 +83,7 @@ static struct hvc_result frame_range(struct vcpu *v, bool free)
 static struct hvc_result frame_query(struct vcpu *v)
 {
 	uint64_t state = 0, access = 0;
-	int64_t rc = (v->x[1] & PAGE_MASK) ? EXO_ERANGE : EXO_OK;
+	int64_t rc = (v->x[1] & EXO_FRAME_OFFSET_MASK) ? EXO_ERANGE : EXO_OK;
 
 	if (!rc)
 		rc = mem_frame_query(v->vm, v->x[1], &state, &access);

@@ -85,7 +85,7 @@ int hyp_mm_map(struct hyp_mm *mm, uint64_t pa, uint64_t size,
 {
 	uint64_t limit = UINT64_C(1) << HYP_MM_VA_BITS;
 
-	if (!size || (pa | size) & (PAGE_SIZE - 1) || pa >= limit ||
+	if (!size || (pa | size) & (GRANULE_4K_SIZE - 1) || pa >= limit ||
 	    size > limit - pa)
 		return HYP_MM_ERANGE;
 	return map_level(mm, mm->root, HYP_MM_START_LEVEL, pa, pa + size,

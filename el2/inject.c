@@ -11,6 +11,7 @@
 #include <el2/revoke.h>
 #include <el2/trap.h>
 #include <exo/errors.h>
+#include <exo/frame.h>
 #include <exo/hvc.h>
 #include <lib/print.h>
 #include <string.h>
@@ -89,7 +90,7 @@ static void flip_register(struct vcpu *v)
 /* A bit of the guest's own boot run (image, DTB or boot frames). */
 static void flip_memory(struct vm *vm)
 {
-	uint64_t bytes = vm->boot_run.count << 12;
+	uint64_t bytes = vm->boot_run.count << EXO_FRAME_SHIFT;
 	uint64_t off = next(vm) % bytes;
 	unsigned bit = (unsigned)(next(vm) % 8);
 

@@ -1,6 +1,6 @@
 /*
  * IRQ dispatch at EL2. Handlers run with interrupts masked; an interrupt
- * with no handler is counted and ended, never fatal.
+ * with no handler is ended, never fatal.
  */
 #include <arch/sysreg.h>
 #include <el2/gic.h>
@@ -14,7 +14,6 @@ struct irq_slot {
 };
 
 static struct irq_slot irq_table[IRQ_TABLE_SIZE];
-static uint64_t irq_unhandled;
 
 void irq_register(uint32_t intid, irq_handler_fn fn, void *ctx)
 {
@@ -29,13 +28,6 @@ void irq_handle(void)
 	while ((intid = gic_ack()) != GIC_INTID_SPURIOUS) {
 		if (intid < IRQ_TABLE_SIZE && irq_table[intid].fn)
 			irq_table[intid].fn(intid, irq_table[intid].ctx);
-		else
-			irq_unhandled++;
 		gic_eoi(intid);
 	}
-}
-
-uint64_t irq_unhandled_count(void)
-{
-	return irq_unhandled;
 }

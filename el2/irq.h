@@ -11,7 +11,5 @@ typedef void (*irq_handler_fn)(uint32_t intid, void *ctx);
 void irq_register(uint32_t intid, irq_handler_fn fn, void *ctx);
 /* Acknowledges and handles every pending interrupt, then returns. */
 void irq_handle(void);
-/* Interrupts with no handler seen so far (reported in the summary). */
-uint64_t irq_unhandled_count(void);
 
 #endif

@@ -3,6 +3,7 @@
  * machine. Any failure here is reported on the console and the machine is
  * powered off: a boot never hangs silently.
  */
+#include <arch/pte.h>
 #include <arch/sysreg.h>
 #include <arch/virt.h>
 #include <el2/arch.h>
@@ -20,6 +21,7 @@
 #include <el2/system.h>
 #include <el2/timing.h>
 #include <el2/vm_ops.h>
+#include <exo/frame.h>
 #include <libfdt.h>
 #include <el2/frames.h>
 #include <lib/panic.h>
@@ -28,7 +30,8 @@
 
 #define HYP_TABLE_PAGES 64
 
-static uint64_t hyp_tables[HYP_TABLE_PAGES][512] __attribute__((aligned(4096)));
+static uint64_t hyp_tables[HYP_TABLE_PAGES][PTES_PER_TABLE]
+	__attribute__((aligned(GRANULE_4K_SIZE)));
 static unsigned hyp_tables_used;
 static struct platform platform;
 static struct hyp_mm hyp_mm;
@@ -83,8 +86,11 @@ static void map_ram(const struct mem_range *r, const struct image_layout *img)
 	map_or_fail(img->end, end, HYP_PROT_RW);
 }
 
-static uint64_t page_down(uint64_t a) { return a & ~(uint64_t)0xfff; }
-static uint64_t page_up(uint64_t a) { return (a + 0xfff) & ~(uint64_t)0xfff; }
+static uint64_t page_down(uint64_t a) { return a & ~EXO_FRAME_OFFSET_MASK; }
+static uint64_t page_up(uint64_t a)
+{
+	return page_down(a + EXO_FRAME_OFFSET_MASK);
+}
 
 static void map_device(const struct mem_range *r)
 {
@@ -164,7 +170,8 @@ static const struct mem_range *ram_holding(uint64_t pa)
  * page-aligned: two that shared a page would fail here, loudly. */
 static void claim(enum snapshot_hyp part, uint64_t start, uint64_t end)
 {
-	uint64_t pa = page_down(start), count = (page_up(end) - pa) >> 12;
+	uint64_t pa = page_down(start);
+	uint64_t count = (page_up(end) - pa) >> EXO_FRAME_SHIFT;
 	int rc;
 
 	if (start >= end)
@@ -232,14 +239,15 @@ static uint64_t frames_setup(bool *have_pkg)
 					     EXO_BOOT_PKG_ADDR : 0;
 
 	ram_span(&base, &end);
-	frames = (end - base) >> 12;
+	frames = (end - base) >> EXO_FRAME_SHIFT;
 	size = mem_storage_size(frames);
 	if (!size || db + size > (pkg_ram ? EXO_BOOT_PKG_ADDR : end))
 		boot_fail("placing the frame DB after the EL2 image", -1);
 	if (mem_init(base, frames, (void *)(uintptr_t)db, size))
 		boot_fail("initialising the frame DB", -1);
 	for (unsigned i = 0; i < platform.nr_ram; i++)
-		if (mem_add_ram(platform.ram[i].base, platform.ram[i].size >> 12))
+		if (mem_add_ram(platform.ram[i].base,
+				platform.ram[i].size >> EXO_FRAME_SHIFT))
 			boot_fail("adding RAM to the frame DB", -1);
 	claim(SNAPSHOT_HYP_DTB, VIRT_DTB_ADDR,
 	      VIRT_DTB_ADDR + fdt_totalsize((const void *)VIRT_DTB_ADDR));
@@ -272,7 +280,7 @@ static void debug_checks(void)
 	size_t size = frames_selftest_scratch_size();
 	int failed = mem_selftest((void *)(uintptr_t)scratch, size);
 
-	arch_zero_frames(scratch, page_up(size) >> 12);
+	arch_zero_frames(scratch, page_up(size) >> EXO_FRAME_SHIFT);
 	if (failed)
 		panic("frame DB self-test: %d transitions wrong", failed);
 	kprintf("debug: frame DB self-test passed; stage-2 invariant checked "

@@ -11,6 +11,7 @@
 
 #include <el2/bootpkg.h>
 #include <el2/elf.h>
+#include <exo/hvc.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,8 +22,8 @@
 /* Root property EL2 ignores: the manifest is broken on purpose (a test of
  * EL2's errors), so the host checker (tools/mancheck.c) only warns. */
 #define MANIFEST_EXPECT_ERRORS "exo,expect-errors"
-#define MANIFEST_MAX_GUESTS 63      /* VMIDs 1..63; 0 is nobody's */
-#define MANIFEST_NAME_MAX 15
+#define MANIFEST_MAX_GUESTS (EXO_MAX_VMS - 1) /* VMIDs 1..63; 0 is nobody's */
+#define MANIFEST_NAME_MAX EXO_VM_NAME_MAX
 #define MANIFEST_STR_MAX 63         /* heap-policy */
 #define MANIFEST_MAX_ARGS 32
 #define MANIFEST_ARGS_MAX_BYTES 1024

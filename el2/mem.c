@@ -25,7 +25,7 @@
 #define MEM_TABLE_RESERVE EXO_S2_TABLE_RESERVE
 #define MEM_GUEST_PROT (S2_PROT_R | S2_PROT_W | S2_PROT_X)
 
-struct frames_db mem_db;
+static struct frames_db mem_db;
 /* How mem finds the other guest of a share or loan (el2/system.c's table;
  * the host tests' own): mem keeps no VM table. */
 static mem_vm_lookup_fn vm_by_id = mem_no_vms;
@@ -872,6 +872,11 @@ int mem_add_ram(uint64_t pa, uint64_t count)
 uint64_t mem_ram_frames(void)
 {
 	return mem_ram_total;
+}
+
+const struct frames_db *mem_frames_db(void)
+{
+	return &mem_db;
 }
 
 int mem_claim_hyp(uint64_t pa, uint64_t count)

@@ -64,6 +64,10 @@ int mem_init(uint64_t span_base, uint64_t span_frames, void *storage,
 	     size_t size);
 int mem_add_ram(uint64_t pa, uint64_t count);
 uint64_t mem_ram_frames(void);
+/* The frame DB, read-only: for reports (el2/snapshot.c) and tests. Read it
+ * where no memory hypercall can run at the same time. */
+struct frames_db;
+const struct frames_db *mem_frames_db(void);
 int mem_claim_hyp(uint64_t pa, uint64_t count);
 /* Keeps a few frames back for the table pages revocation may need when
  * guests hold every free frame (el2/mem.c). After the HYP claims. */

@@ -17,6 +17,7 @@
 #include <el2/percpu.h>
 #include <el2/revoke.h>
 #include <exo/errors.h>
+#include <exo/frame.h>
 #include <exo/hvc.h>
 #include <lib/print.h>
 
@@ -126,7 +127,8 @@ bool revoke_taken(const struct vm *vm, uint64_t pa)
 
 	for (unsigned i = 0; i < r->nr_taken; i++) {
 		if (pa >= r->taken[i].pa &&
-		    pa - r->taken[i].pa < (r->taken[i].count << 12))
+		    pa - r->taken[i].pa <
+			    (r->taken[i].count << EXO_FRAME_SHIFT))
 			return true;
 	}
 	return false;

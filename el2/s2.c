@@ -16,6 +16,7 @@
 #include <el2/arch.h>
 #include <el2/s2.h>
 #include <exo/errors.h>
+#include <exo/frame.h>
 #include <exo/hvc.h>
 #include <lib/panic.h>
 #include <stddef.h>
@@ -24,10 +25,13 @@
 #define IPA_LIMIT     (UINT64_C(1) << S2_IPA_BITS)
 #define BLOCK_SIZE    LEVEL_SIZE(S2_BLOCK_LEVEL)
 /* The ABI tells guests what one table maps (exo/hvc.h): keep them equal. */
-_Static_assert(EXO_S2_L3_TABLE_FRAMES * UINT64_C(4096) == BLOCK_SIZE,
+_Static_assert(EXO_S2_L3_TABLE_FRAMES * EXO_FRAME_SIZE == BLOCK_SIZE,
 	       "EXO_S2_L3_TABLE_FRAMES is not one block");
-_Static_assert(EXO_S2_L2_TABLE_FRAMES * UINT64_C(4096) ==
+_Static_assert(EXO_S2_L2_TABLE_FRAMES * EXO_FRAME_SIZE ==
 	       LEVEL_SIZE(S2_START_LEVEL), "EXO_S2_L2_TABLE_FRAMES");
+/* A level-3 descriptor maps exactly one frame: the frame DB's unit and the
+ * stage-2 granule must stay the same size. */
+_Static_assert(GRANULE_4K_SIZE == EXO_FRAME_SIZE, "stage-2 page != frame");
 #define PROT_ACCESS   (S2_PROT_R | S2_PROT_W | S2_PROT_X)
 #define PROT_ALL      (PROT_ACCESS | S2_PROT_DEVICE)
 #define T0SZ_40BIT    (64 - S2_IPA_BITS)
@@ -339,7 +343,7 @@ static void split(struct op *o, uint64_t *pte, uint64_t base)
 	uint64_t attrs = *pte & PTE_ATTR_MASK;
 
 	for (unsigned i = 0; i < PTES_PER_TABLE; i++)
-		t[i] = leaf_desc(base + i * PAGE_SIZE, attrs, 3);
+		t[i] = leaf_desc(base + i * GRANULE_4K_SIZE, attrs, 3);
 	break_entry(o, pte, base, CACHED_AT_IPA, table_desc(t));
 	batch_flush(o);
 }
@@ -351,7 +355,7 @@ static void try_fold(struct op *o, uint64_t *pte, uint64_t base)
 	uint64_t attrs = t[0] & PTE_ATTR_MASK;
 
 	for (unsigned i = 0; i < PTES_PER_TABLE; i++) {
-		if (t[i] != leaf_desc(base + i * PAGE_SIZE, attrs, 3))
+		if (t[i] != leaf_desc(base + i * GRANULE_4K_SIZE, attrs, 3))
 			return;
 	}
 	break_entry(o, pte, base, CACHED_RANGE,
@@ -511,7 +515,7 @@ int s2_check(const struct s2 *s2, enum s2_op op, uint64_t ipa, uint64_t size,
 
 	if (!size)
 		return EXO_EINVAL;
-	if ((ipa | size) & (PAGE_SIZE - 1) || ipa >= IPA_LIMIT ||
+	if ((ipa | size) & (GRANULE_4K_SIZE - 1) || ipa >= IPA_LIMIT ||
 	    size > IPA_LIMIT - ipa)
 		return EXO_ERANGE;
 	if (op == S2_OP_UNMAP)

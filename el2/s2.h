@@ -22,6 +22,7 @@
 #ifndef EXO_EL2_S2_H
 #define EXO_EL2_S2_H
 
+#include <arch/pte.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -29,7 +30,7 @@
 #define S2_START_LEVEL 1
 #define S2_BLOCK_LEVEL 2 /* the only level with block descriptors */
 #define S2_ROOT_PAGES  2 /* concatenated level-1 tables */
-#define S2_ROOT_SIZE   (S2_ROOT_PAGES * UINT64_C(4096))
+#define S2_ROOT_SIZE   (S2_ROOT_PAGES * GRANULE_4K_SIZE)
 #define S2_VMID_BITS   8
 
 /* Access a guest is given to a range, and its memory type. */

@@ -25,9 +25,6 @@
 #include <el2/snapshot.h>
 #include <lib/print.h>
 
-/* The frame DB lives in el2/mem.c; only read here. */
-extern struct frames_db mem_db;
-
 struct hyp_range {
 	uint64_t pa, frames;
 	enum snapshot_hyp part;
@@ -75,11 +72,13 @@ bool snapshot_enabled(void)
 
 static void begin(void)
 {
+	const struct frames_db *db = mem_frames_db();
+
 	if (begun)
 		return;
 	begun = true;
 	kprintf("snap: begin %d 0x%lx %lu\n", SNAPSHOT_VERSION,
-		(unsigned long)mem_db.base, (unsigned long)mem_db.nr);
+		(unsigned long)db->base, (unsigned long)db->nr);
 }
 
 static const char *rel_name(enum frames_rel rel)
@@ -191,7 +190,7 @@ void snapshot_guest(const struct vm *vm)
 		return;
 	begin();
 	kprintf("snap: guest %u %s %s\n", vm->id, vm->name, vm_state_name(vm));
-	while (frames_vm_next(&mem_db, vm->id, &cursor, &run))
+	while (frames_vm_next(mem_frames_db(), vm->id, &cursor, &run))
 		kprintf("snap: held %u 0x%lx %lu %s %u\n", vm->id,
 			(unsigned long)run.pa, (unsigned long)run.count,
 			rel_name(run.rel), run.peer);
@@ -263,6 +262,7 @@ static void hyp_parts_print(void)
 
 void snapshot_system(void)
 {
+	const struct frames_db *db = mem_frames_db();
 	struct frames_info cur = { 0 }, next;
 	uint64_t start = 0, count = 0;
 
@@ -270,10 +270,10 @@ void snapshot_system(void)
 		return;
 	begin();
 	hyp_parts_print();
-	for (uint64_t f = 0; f < mem_db.nr; f++) {
-		uint64_t pa = mem_db.base + f * FRAMES_SIZE;
+	for (uint64_t f = 0; f < db->nr; f++) {
+		uint64_t pa = db->base + f * FRAMES_SIZE;
 
-		if (frames_query(&mem_db, pa, &next))
+		if (frames_query(db, pa, &next))
 			next = (struct frames_info){ .state = EXO_FRAME_NONE };
 		if (count && same_run(&cur, &next)) {
 			count++;
@@ -288,8 +288,8 @@ void snapshot_system(void)
 	if (count)
 		frames_run_print(start, count, &cur);
 	kprintf("snap: totals free %lu hyp %lu held %lu\n",
-		(unsigned long)frames_count(&mem_db, EXO_FRAME_FREE),
-		(unsigned long)frames_count(&mem_db, EXO_FRAME_HYP),
-		(unsigned long)frames_guest_held(&mem_db));
+		(unsigned long)frames_count(db, EXO_FRAME_FREE),
+		(unsigned long)frames_count(db, EXO_FRAME_HYP),
+		(unsigned long)frames_guest_held(db));
 	kprintf("snap: end\n");
 }

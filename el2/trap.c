@@ -8,7 +8,7 @@
 #include <el2/irq.h>
 #include <el2/trap.h>
 #include <lib/backtrace.h>
-#include <lib/esr.h>
+#include <lib/esr_names.h>
 #include <lib/fmt.h>
 #include <lib/panic.h>
 #include <lib/print.h>

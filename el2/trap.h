@@ -29,7 +29,7 @@ struct vcpu;
 void guest_reflect_abort(struct vcpu *v, bool data, uint64_t esr,
 			 uint64_t far);
 
-/* The vector group by name (syndromes: lib/esr.h). */
+/* The vector group by name (syndromes: lib/esr_names.h). */
 const char *trap_kind_name(uint64_t kind);
 /* Prints the whole report of an exception EL2 did not expect. */
 void trap_report(const struct trap_frame *frame, uint64_t kind);

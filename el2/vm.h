@@ -9,10 +9,11 @@
 #include <el2/s2.h>
 #include <el2/vcpu.h>
 #include <el2/vm_console.h>
+#include <exo/hvc.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#define VM_NAME_MAX 16
+#define VM_NAME_MAX (EXO_VM_NAME_MAX + 1) /* with its NUL */
 #define VM_POLICY_MAX 16
 
 enum vm_state {

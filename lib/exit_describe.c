@@ -6,7 +6,7 @@
  */
 #include <arch/esr.h>
 #include <exo/exit_status.h>
-#include <lib/esr.h>
+#include <lib/esr_names.h>
 #include <lib/exit_describe.h>
 #include <lib/fmt.h>
 

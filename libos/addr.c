@@ -4,6 +4,8 @@
  */
 #include "libos/addr.h"
 
+#include <exo/frame.h>
+
 #ifdef EXO_HOST
 void *libos_phys_to_virt(uint64_t pa)
 {
@@ -29,7 +31,7 @@ int libos_addr_unmap(uint64_t pa, uint64_t bytes)
 
 uint64_t libos_addr_page_size(void)
 {
-	return 4096;
+	return EXO_FRAME_SIZE;
 }
 #else
 #include <libos/mm/mm.h>
@@ -58,6 +60,6 @@ uint64_t libos_addr_page_size(void)
 {
 	uint64_t page = libos_mm_info()->page_size;
 
-	return page ? page : 4096;
+	return page ? page : EXO_FRAME_SIZE;
 }
 #endif

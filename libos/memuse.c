@@ -3,9 +3,9 @@
  */
 #include "libos/memuse.h"
 
+#include <exo/frame.h>
 #include <lib/fmt.h>
 
-#define FRAME_SIZE	4096u
 #define MEMUSE_LINE_MAX 256 /* the totals line: 5 names and 20-digit counts */
 
 const char *memuse_name(enum memuse_kind kind)
@@ -45,7 +45,7 @@ void memuse_add(struct memuse *m, enum memuse_kind kind, uint64_t pa,
 		return;
 	m->total[kind] += frames;
 	if (m->frames && m->kind == kind &&
-	    m->pa + m->frames * FRAME_SIZE == pa) {
+	    m->pa + m->frames * EXO_FRAME_SIZE == pa) {
 		m->frames += frames;
 		return;
 	}

@@ -1,6 +1,5 @@
 """How exo boots in QEMU: one place for the command line, shared by
 `make run` (tools/run) and the on-target tests (tests/target/conftest.py)."""
-import os
 import re
 import resource
 import signal

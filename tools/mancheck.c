@@ -31,7 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PKG_ALIGN 4096
 #define LINE_MAX_BYTES 512
 /* RAM is the machine's, not the manifest's: EL2 checks quotas against it
  * at boot, so the checker lets any quota pass that check. */
@@ -61,9 +60,10 @@ static void *read_pkg(const char *path, size_t *size)
 		return NULL;
 	if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) > 0 &&
 	    fseek(f, 0, SEEK_SET) == 0) {
-		size_t alloc = ((size_t)len + PKG_ALIGN - 1) & ~(size_t)(PKG_ALIGN - 1);
+		size_t alloc = ((size_t)len + BOOTPKG_ALIGN - 1) &
+			       ~(size_t)(BOOTPKG_ALIGN - 1);
 
-		buf = aligned_alloc(PKG_ALIGN, alloc);
+		buf = aligned_alloc(BOOTPKG_ALIGN, alloc);
 		if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
 			free(buf);
 			buf = NULL;

@@ -6,6 +6,7 @@
 #include <arch/sysreg.h>
 #include <el2/arch.h>
 #include <el2/hyp_mm.h>
+#include <exo/frame.h>
 #include <lib/entropy.h>
 
 extern char __image_start[], __text_end[], __rodata_end[], __stack_guard[],
@@ -192,7 +193,7 @@ void arch_zero_frames(uint64_t pa, uint64_t count)
 {
 	uint64_t dczid = read_sysreg(dczid_el0);
 	uint64_t block = UINT64_C(4) << FIELD_GET(dczid, 0, 4);
-	uint64_t end = pa + count * PAGE_SIZE;
+	uint64_t end = pa + count * EXO_FRAME_SIZE;
 
 	if (dczid & BIT(4)) {   /* DZP: DC ZVA prohibited */
 		for (volatile uint64_t *p = (uint64_t *)pa; (uint64_t)p < end; p++)

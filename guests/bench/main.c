@@ -18,6 +18,7 @@
 #include <arch/esr.h>
 #include <arch/sysreg.h>
 #include <el1/el1.h>
+#include <exo/frame.h>
 #include <exo/hypercall.h>
 #include <libos/mm/mm.h>
 #include <lib/fmt.h>
@@ -35,7 +36,7 @@
 #define REPS_DEFAULT 101
 #define FAULT_REPS 9            /* each fault prints a line at EL2 */
 #define FAULT_IPA 0x20000000ul  /* no RAM, no device: never mapped */
-#define FRAME_SIZE 4096u
+#define FRAME_SIZE EXO_FRAME_SIZE
 
 struct count {
 	uint64_t total, el2;

@@ -6,12 +6,13 @@
  * OS's direct map while it is held (8 frames, 32 KiB aligned: whole pages
  * with the 4K and 16K granules; a 64K guest would need bigger runs).
  */
+#include <exo/frame.h>
 #include <exo/hypercall.h>
 #include <lib/print.h>
 #include <libos/mm/mm.h>
 #include <stdint.h>
 
-#define FRAME_SIZE 4096u
+#define FRAME_SIZE EXO_FRAME_SIZE
 #define RUN_FRAMES 8u		/* frames per allocation */
 #define RUN_ALIGN_LOG2 3u	/* runs aligned to their size */
 #define RUNS 4u			/* allocations */

@@ -7,17 +7,20 @@
 
 #include <arch/sysreg.h>
 
-#define PAGE_SHIFT 12
-#define PAGE_SIZE (UINT64_C(1) << PAGE_SHIFT)
+/* The 4 KiB translation granule (TCR TG0/TG1/VTCR TG0) of EL2's own stage
+ * 1 and of every stage 2: an architectural choice of those tables, not the
+ * ABI's frame (include/exo/frame.h), which el2/s2.c asserts it equals. */
+#define GRANULE_4K_SHIFT 12
+#define GRANULE_4K_SIZE (UINT64_C(1) << GRANULE_4K_SHIFT)
 #define PTES_PER_TABLE 512
-#define LEVEL_SHIFT(level) (PAGE_SHIFT + 9 * (3 - (level)))  /* 4 KiB granule */
+#define LEVEL_SHIFT(level) (GRANULE_4K_SHIFT + 9 * (3 - (level)))
 #define LEVEL_SIZE(level) (UINT64_C(1) << LEVEL_SHIFT(level))
 
 #define PTE_VALID BIT(0)
 #define PTE_TABLE BIT(1)         /* at levels 0-2: next-level table */
 #define PTE_PAGE BIT(1)          /* at level 3: page descriptor */
 #define PTE_BLOCK UINT64_C(0)    /* at levels 1-2, with bit 1 clear */
-#define PTE_ADDR_MASK (((UINT64_C(1) << 48) - 1) & ~(PAGE_SIZE - 1))
+#define PTE_ADDR_MASK (((UINT64_C(1) << 48) - 1) & ~(GRANULE_4K_SIZE - 1))
 #define PTE_TYPE_MASK UINT64_C(3)   /* bits 1:0: valid + table/page */
 /* Output address bits 47:shift, for any granule (no FEAT_LPA / LPA2). */
 #define PTE_OA_BITS 48

@@ -72,6 +72,12 @@
 #define TTBR_ASID_SHIFT 48
 #define TTBR_ASID_MASK (UINT64_C(0xffff) << TTBR_ASID_SHIFT)
 
+/* HPFAR_EL2.FIPA (bits 39:4) holds IPA[51:12] of a stage-2 fault, in 4 KiB
+ * units whatever the granule; FAR_EL2 gives the bits below. */
+#define HPFAR_FIPA_SHIFT 4
+#define HPFAR_IPA_SHIFT 12
+#define HPFAR_IPA_OFFSET_MASK ((UINT64_C(1) << HPFAR_IPA_SHIFT) - 1)
+
 /* TLBI IPAS2E1IS operand: IPA[47:12] in Xt[35:0]. */
 #define TLBI_IPA_ARG(ipa) ((ipa) >> 12)
 

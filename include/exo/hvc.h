@@ -79,6 +79,12 @@
 #define EXO_EVENT_REVOKED (1u << 1)        /* EL2 took frames: see REVOKED */
 #define EXO_EVENT_NOTIFY (1u << 2)         /* a guest notified: see WAIT */
 
+/* VM ids are 1..EXO_MAX_VMS - 1 (0 is EL2, nobody's): WAIT's x1 has one
+ * bit per id. A guest's manifest name, which VM_LOOKUP takes, is at most
+ * EXO_VM_NAME_MAX bytes (two registers, NUL padded). */
+#define EXO_MAX_VMS 64
+#define EXO_VM_NAME_MAX 15
+
 #define EXO_SHARE_R 1u
 #define EXO_SHARE_RW 2u
 

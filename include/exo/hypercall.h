@@ -65,12 +65,13 @@ static inline struct exo_ret exo_vm_info(void)
 	return exo_call0(EXO_HVC_VM_INFO);
 }
 
-/* A guest's VM id from its manifest name (at most 15 characters). */
+/* A guest's VM id from its manifest name (at most EXO_VM_NAME_MAX
+ * characters). */
 static inline struct exo_ret exo_vm_lookup(const char *name)
 {
 	uint64_t w[2] = { 0, 0 };
 
-	for (unsigned i = 0; i < 15 && name[i]; i++)
+	for (unsigned i = 0; i < EXO_VM_NAME_MAX && name[i]; i++)
 		w[i / 8] |= (uint64_t)(unsigned char)name[i] << (8 * (i % 8));
 	return exo_call2(EXO_HVC_VM_LOOKUP, w[0], w[1]);
 }

@@ -13,15 +13,15 @@
 #include "libos/libos.h"
 
 #include <exo/errors.h>
+#include <exo/frame.h>
 #include <exo/frame_state.h>
 #include <exo/hvc.h>
 #include <string.h>
 
-#define FRAME 4096u
 #define RAM_BASE 0x40000000ull          /* QEMU virt: where the scan starts */
 #define MIN_DATA_ORDER 4                /* 64 KiB: the scan's stride */
 #define MAX_DATA_ORDER 8                /* 1 + 2^8 frames fit a pool run */
-#define SCAN_STRIDE ((uint64_t)FRAME << (MIN_DATA_ORDER + 1))
+#define SCAN_STRIDE ((uint64_t)EXO_FRAME_SIZE << (MIN_DATA_ORDER + 1))
 
 _Static_assert(sizeof(struct chan_shared) <= CHAN_HEADER_BYTES,
 	       "the header fits its frame");
@@ -293,8 +293,8 @@ int chan_create(struct chan *c, const char *peer, unsigned data_order)
 		libos_frames_free(pa, frames);
 		return CHAN_EDENIED;
 	}
-	rc = chan_attach(c, libos_phys_to_virt(pa), frames * FRAME, true, self,
-			 peer_id, &chan_env_el2);
+	rc = chan_attach(c, libos_phys_to_virt(pa), frames * EXO_FRAME_SIZE,
+			 true, self, peer_id, &chan_env_el2);
 	if (rc)
 		return rc;
 	memcpy(c->peer_name, peer, strlen(peer) + 1);
@@ -326,7 +326,7 @@ static bool try_ring(struct chan *c, uint64_t pa, uint64_t self,
 	bytes = CHAN_HEADER_BYTES + size;
 	if (acquire(&sh->magic) != CHAN_MAGIC || sh->producer != peer_id ||
 	    sh->consumer != self || !size ||
-	    size > ((uint64_t)FRAME << MAX_DATA_ORDER) ||
+	    size > ((uint64_t)EXO_FRAME_SIZE << MAX_DATA_ORDER) ||
 	    (page_round(bytes) > header &&
 	     libos_addr_map(pa + header, page_round(bytes) - header))) {
 		libos_addr_unmap(pa, header);
@@ -338,7 +338,7 @@ static bool try_ring(struct chan *c, uint64_t pa, uint64_t self,
 		return false;
 	}
 	c->pa = pa;
-	c->frames = bytes / FRAME;
+	c->frames = bytes / EXO_FRAME_SIZE;
 	return true;
 }
 
@@ -387,7 +387,7 @@ void chan_destroy(struct chan *c)
 		libos_hvc_frame_unshare(c->pa, c->frames, c->peer);
 		libos_frames_free(c->pa, c->frames);
 	} else {
-		libos_addr_unmap(c->pa, page_round(c->frames * FRAME));
+		libos_addr_unmap(c->pa, page_round(c->frames * EXO_FRAME_SIZE));
 	}
 	c->sh = NULL;
 }

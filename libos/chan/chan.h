@@ -32,13 +32,15 @@
 #ifndef EXO_LIBOS_CHAN_H
 #define EXO_LIBOS_CHAN_H
 
+#include <exo/frame.h>
+#include <exo/hvc.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define CHAN_MAGIC 0x316e616863786f65ull   /* "eoxchan1" */
-#define CHAN_HEADER_BYTES 4096u            /* one frame, then the data */
-#define CHAN_NAME_MAX 16
+#define CHAN_HEADER_BYTES EXO_FRAME_SIZE    /* one frame, then the data */
+#define CHAN_NAME_MAX (EXO_VM_NAME_MAX + 1) /* a peer's manifest name + NUL */
 
 enum chan_error {
 	CHAN_OK = 0,

@@ -21,12 +21,13 @@
 #ifndef EXO_LIBOS_HEAP_H
 #define EXO_LIBOS_HEAP_H
 
+#include <exo/frame.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define HEAP_MIN_ALIGN 16
-#define HEAP_PAGE_SIZE 4096
+#define HEAP_PAGE_SIZE EXO_FRAME_SIZE /* the least a source hands out */
 /* Larger requests are refused up front: no size arithmetic can overflow. */
 #define HEAP_MAX_ALLOC ((size_t)1 << 40)
 

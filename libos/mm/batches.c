@@ -3,9 +3,8 @@
  */
 #include "libos/mm/batches.h"
 
+#include <exo/frame.h>
 #include <stdbool.h>
-
-#define FRAME_SHIFT 12
 
 void batches_init(struct batches *t, unsigned pages, uint64_t page_size)
 {
@@ -50,7 +49,7 @@ void batches_drop(struct batches *t, uint64_t pa)
 static void entry_runs(const struct batches *t, const struct batches_entry *b,
 		       batches_run_fn fn, void *ctx)
 {
-	uint64_t frames = t->page_size >> FRAME_SHIFT;
+	uint64_t frames = t->page_size >> EXO_FRAME_SHIFT;
 	unsigned start = 0;
 
 	for (unsigned i = 1; i <= t->pages; i++) {

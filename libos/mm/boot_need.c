@@ -5,13 +5,12 @@
  * root and the identity map of the image text. The refill rule is
  * pages.c's, replayed with its constants (pages.h).
  */
+#include <exo/frame.h>
 #include <libos/mm/boot_need.h>
 #include <libos/mm/pages.h>
 #include <libos/options.h>
 #include <stdbool.h>
 #include <stddef.h>
-
-#define FRAME_SHIFT 12
 
 static bool same(const char *a, const char *b)
 {
@@ -98,5 +97,5 @@ uint64_t libos_mm_table_frames(enum pgtable_granule granule, unsigned pages)
 		}
 		cached--;
 	}
-	return (uint64_t)fetched * (page_size >> FRAME_SHIFT);
+	return (uint64_t)fetched * (page_size >> EXO_FRAME_SHIFT);
 }

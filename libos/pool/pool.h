@@ -30,11 +30,12 @@
 #ifndef EXO_LIBOS_POOL_H
 #define EXO_LIBOS_POOL_H
 
+#include <exo/frame.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define POOL_FRAME_SHIFT 12
+#define POOL_FRAME_SHIFT EXO_FRAME_SHIFT /* the pool holds EL2's frames */
 #define POOL_FRAME_SIZE	 ((uint64_t)1 << POOL_FRAME_SHIFT)
 /* Largest chunk, and so largest run: 2^9 frames (2 MiB). */
 #define POOL_MAX_ORDER 9

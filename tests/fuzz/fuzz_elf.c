@@ -70,8 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			   info.phnum * sizeof(struct elf64_phdr) <=
 				   size - info.phoff,
 		   "accepted program headers outside the file");
-	FUZZ_CHECK(info.vaddr_lo % ELF_PAGE_SIZE == 0 &&
-			   info.vaddr_hi % ELF_PAGE_SIZE == 0 &&
+	FUZZ_CHECK(info.vaddr_lo % EXO_FRAME_SIZE == 0 &&
+			   info.vaddr_hi % EXO_FRAME_SIZE == 0 &&
 			   info.vaddr_hi > info.vaddr_lo &&
 			   info.span == info.vaddr_hi - info.vaddr_lo &&
 			   info.span <= ELF_MAX_SPAN,
@@ -83,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			   info.entry_offset < info.span,
 		   "accepted entry 0x%lx outside the span",
 		   (unsigned long)info.entry);
-	FUZZ_CHECK(elf_frames(&info) * ELF_PAGE_SIZE == info.span,
+	FUZZ_CHECK(elf_frames(&info) * EXO_FRAME_SIZE == info.span,
 		   "elf_frames disagrees with span");
 	if (info.span > FUZZ_LOAD_MAX)
 		return 0;

@@ -82,7 +82,6 @@
 #include <exo/hvc.h>
 #include <sys/mman.h>
 
-extern struct frames_db mem_db; /* el2/mem.c */
 
 /* --- the machine --------------------------------------------------------- */
 
@@ -358,7 +357,7 @@ static void check_frame(uint64_t f, const char *what)
 	uint64_t pa = pa_of(f);
 	enum exo_frame_state want;
 
-	FUZZ_CHECK(!frames_query(&mem_db, pa, &info),
+	FUZZ_CHECK(!frames_query(mem_frames_db(), pa, &info),
 		   "%s: query of RAM frame 0x%lx failed", what,
 		   (unsigned long)pa);
 	if (!is_plain_ram(f)) {
@@ -482,8 +481,8 @@ static void build_guest_elf(void)
 		.p_type = ELF_PT_LOAD,
 		.p_flags = ELF_PF_R | ELF_PF_X,
 		.p_filesz = sizeof(guest_elf),
-		.p_memsz = 2 * ELF_PAGE_SIZE,
-		.p_align = ELF_PAGE_SIZE,
+		.p_memsz = 2 * EXO_FRAME_SIZE,
+		.p_align = EXO_FRAME_SIZE,
 	};
 
 	memcpy(guest_elf, &eh, sizeof(eh));
@@ -539,7 +538,7 @@ static void setup_slots(struct fuzz_in *in)
 
 static const struct frames_account *acct(unsigned id)
 {
-	return frames_account(&mem_db, id);
+	return frames_account(mem_frames_db(), id);
 }
 
 /* A fresh frame DB over RAM whose frames are all zero again. */
@@ -559,7 +558,7 @@ static void machine_boot(void)
 	FUZZ_CHECK(!rc, "machine boot: mem_add_ram/mem_claim_hyp failed");
 	FUZZ_CHECK(!mem_reserve_init(), "machine boot: mem_reserve_init failed");
 	ram_frames = RAM_FRAMES - HOLE_FRAMES;
-	hyp_base = el2_own = frames_count(&mem_db, EXO_FRAME_HYP);
+	hyp_base = el2_own = frames_count(mem_frames_db(), EXO_FRAME_HYP);
 	reserve_frames = hyp_base - db_frames - HYP2_FRAMES;
 	FUZZ_CHECK(reserve_frames, "machine boot: mem.c kept no reserve");
 	/* mem.c's debug checks (the caller's invariant, FREE frames zero when
@@ -627,8 +626,8 @@ static uint64_t note_table_writes(void)
 			continue;
 		if (in_ram_span(pa)) {
 			mark_dirty(frame_of(pa), TABLE_DATA);
-			if (!frames_query(&mem_db, pa & ~(FRAMES_SIZE - 1),
-					  &info) &&
+			if (!frames_query(mem_frames_db(),
+					  pa & ~(FRAMES_SIZE - 1), &info) &&
 			    info.state == EXO_FRAME_HYP && info.owner) {
 				written |= UINT64_C(1) << info.owner;
 				continue;
@@ -683,7 +682,8 @@ static void shadow_end(unsigned id)
 
 			/* Back with its lender, or freed (and perhaps handed
 			 * out again already, e.g. in a restart's boot run). */
-			FUZZ_CHECK(!frames_query(&mem_db, pa_of(f), &info),
+			FUZZ_CHECK(!frames_query(mem_frames_db(), pa_of(f),
+						 &info),
 				   "query of 0x%lx failed", (unsigned long)pa_of(f));
 			if (info.owner != owner[f])
 				set_free(f);
@@ -757,9 +757,9 @@ static struct counts counts_now(void)
 
 	memset(&c, 0, sizeof(c));
 	mem_totals(&c.free, &c.hyp, &c.held);
-	c.owned = frames_count(&mem_db, EXO_FRAME_OWNED);
-	c.shared = frames_count(&mem_db, EXO_FRAME_SHARED);
-	c.lent = frames_count(&mem_db, EXO_FRAME_LENT);
+	c.owned = frames_count(mem_frames_db(), EXO_FRAME_OWNED);
+	c.shared = frames_count(mem_frames_db(), EXO_FRAME_SHARED);
+	c.lent = frames_count(mem_frames_db(), EXO_FRAME_LENT);
 	for (unsigned i = 0; i < nr_slots; i++)
 		c.a[i] = *acct(slots[i].id);
 	return c;
@@ -1099,7 +1099,7 @@ static bool shortage_plausible(uint32_t fid, int64_t rc, unsigned own,
 {
 	uint64_t need = TABLE_SLACK(count);
 	uint64_t donated = fid == EXO_HVC_FRAME_DONATE ? count : 0;
-	uint64_t free = frames_count(&mem_db, EXO_FRAME_FREE);
+	uint64_t free = frames_count(mem_frames_db(), EXO_FRAME_FREE);
 
 	if (rc == EXO_EQUOTA)
 		return quota_left(own) < need || quota_left(b) < need + donated;
@@ -1817,7 +1817,7 @@ static void teardown_all(void)
 	note_table_writes();
 	check_touched("teardown", 0);
 	mem_totals(&free, &hyp, &held_now);
-	FUZZ_CHECK(!frames_guest_held(&mem_db) && !held_now,
+	FUZZ_CHECK(!frames_guest_held(mem_frames_db()) && !held_now,
 		   "after teardown guests still hold %lu frames",
 		   (unsigned long)held_now);
 	FUZZ_CHECK(hyp == el2_own && free == ram_frames - el2_own,

@@ -54,7 +54,7 @@ static size_t make_elf(uint8_t *out, uint64_t memsz)
 	};
 	struct elf64_phdr ph = {
 		.p_type = ELF_PT_LOAD, .p_flags = ELF_PF_R | ELF_PF_X,
-		.p_filesz = 256, .p_memsz = memsz, .p_align = ELF_PAGE_SIZE,
+		.p_filesz = 256, .p_memsz = memsz, .p_align = EXO_FRAME_SIZE,
 	};
 
 	memset(out, 0, 256);

@@ -2,6 +2,7 @@
 #include "fake_arch.h"
 
 #include <el2/arch.h>
+#include <exo/frame.h>
 #include <lib/panic.h>
 #include <lib/print.h>
 #include <stdio.h>
@@ -229,7 +230,7 @@ void arch_inject_sync(uint64_t esr, uint64_t far, uint64_t vector_offset,
 
 void arch_zero_frames(uint64_t pa, uint64_t count)
 {
-	memset((void *)(uintptr_t)pa, 0, count * 4096);
+	memset((void *)(uintptr_t)pa, 0, count * EXO_FRAME_SIZE);
 }
 
 struct fake_s2_log fake_s2;

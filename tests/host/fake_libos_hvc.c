@@ -7,12 +7,13 @@
 
 #include <criterion/criterion.h>
 #include <exo/errors.h>
+#include <exo/frame.h>
 #include <exo/hvc.h>
 #include <libos/hvc.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define FRAME	    4096u
+#define FRAME	    EXO_FRAME_SIZE
 #define ARENA_ALIGN (2u << 20)
 
 struct fake_el2 fake_el2;

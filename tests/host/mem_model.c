@@ -7,10 +7,10 @@
 #include "mem_model.h"
 
 #include <exo/errors.h>
+#include <exo/frame.h>
 #include <exo/hvc.h>
 #include <string.h>
 
-#define FRAME_SHIFT 12
 #define TABLE_KEEP 2        /* spare table pages an allocation tops up to */
 
 static uint8_t bit(unsigned vm)
@@ -138,11 +138,11 @@ static int64_t range(const struct mem_model *m, uint64_t pa, uint64_t n,
 {
 	if (!n)
 		return EXO_EINVAL;
-	if (pa & ((1u << FRAME_SHIFT) - 1))
+	if (pa & EXO_FRAME_OFFSET_MASK)
 		return EXO_ERANGE;
-	if (pa < m->base || ((pa - m->base) >> FRAME_SHIFT) + n > m->nr)
+	if (pa < m->base || ((pa - m->base) >> EXO_FRAME_SHIFT) + n > m->nr)
 		return EXO_ERANGE;
-	*first = (pa - m->base) >> FRAME_SHIFT;
+	*first = (pa - m->base) >> EXO_FRAME_SHIFT;
 	return EXO_OK;
 }
 
@@ -277,7 +277,7 @@ int64_t model_alloc(struct mem_model *m, unsigned vm, uint64_t count,
 	if (rc)
 		return rc;
 	take(m, vm, first, count, tables);
-	*pa = m->base + (first << FRAME_SHIFT);
+	*pa = m->base + (first << EXO_FRAME_SHIFT);
 	return EXO_OK;
 }
 

@@ -35,7 +35,7 @@ static void set_phdr(int i, uint32_t type, uint32_t flags, uint64_t off,
 	*phdr(i) = (struct elf64_phdr){ .p_type = type, .p_flags = flags,
 		.p_offset = off, .p_vaddr = vaddr, .p_paddr = vaddr,
 		.p_filesz = filesz, .p_memsz = memsz,
-		.p_align = ELF_PAGE_SIZE };
+		.p_align = EXO_FRAME_SIZE };
 }
 
 /* What lld makes of a small static PIE: R+X from offset 0 (the headers and

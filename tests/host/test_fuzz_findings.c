@@ -19,7 +19,6 @@
 #include <string.h>
 #include <sys/mman.h>
 
-extern struct frames_db mem_db; /* el2/mem.c */
 
 /*
  * fuzz_manifest: a manifest DTB whose header says version 15 (older than
@@ -129,7 +128,8 @@ static void finding_create(unsigned i)
 Test(fuzz_findings, refused_unshare_leaves_the_borrower_charged)
 {
 	size_t size = mem_storage_size(FINDING_RAM_FRAMES);
-	void *ram = mmap((void *)FINDING_RAM_BASE, FINDING_RAM_FRAMES * 4096ul,
+	void *ram = mmap((void *)FINDING_RAM_BASE,
+			 FINDING_RAM_FRAMES * FRAMES_SIZE,
 			 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
 			 MAP_FIXED_NOREPLACE, -1, 0);
 	void *storage = calloc(1, size);
@@ -147,28 +147,29 @@ Test(fuzz_findings, refused_unshare_leaves_the_borrower_charged)
 	finding_create(1);
 	cr_assert_eq(mem_frame_alloc(a, BLOCK_FRAMES, BLOCK_ALIGN_LOG2, &block),
 		     EXO_OK);
-	cr_assert_eq(mem_frame_share(a, b, block + 7 * 4096, 21, EXO_SHARE_R),
-		     EXO_OK);
+	cr_assert_eq(mem_frame_share(a, b, block + 7 * FRAMES_SIZE, 21,
+				     EXO_SHARE_R), EXO_OK);
 	cr_assert_eq(mem_frame_alloc(b, 2, 0, &mine), EXO_OK);
 	a->state = VM_EXITED;
 	mem_vm_teardown(a);
 	finding_create(0);
 
-	used = frames_account(&mem_db, b->id)->used;
+	used = frames_account(mem_frames_db(), b->id)->used;
 	cached = b->s2_cache.nr;
 	mem_totals(&free_before, &hyp, &held);
 	cr_assert_eq(mem_frame_unshare(a, b, mine, 2), EXO_EPERM);
 	mem_totals(&free_after, &hyp, &held);
-	cr_expect_eq(frames_account(&mem_db, b->id)->used, used,
+	cr_expect_eq(frames_account(mem_frames_db(), b->id)->used, used,
 		     "guest 2 charged %lu before the refused call, %lu after",
 		     (unsigned long)used,
-		     (unsigned long)frames_account(&mem_db, b->id)->used);
+		     (unsigned long)frames_account(mem_frames_db(),
+						   b->id)->used);
 	cr_expect_eq(b->s2_cache.nr, cached, "guest 2's table cache changed");
 	cr_expect_eq(free_after, free_before, "FREE frames changed");
 	mem_vm_teardown(a);
 	mem_vm_teardown(b);
 	free(storage);
-	munmap(ram, FINDING_RAM_FRAMES * 4096ul);
+	munmap(ram, FINDING_RAM_FRAMES * FRAMES_SIZE);
 }
 
 /*
@@ -189,12 +190,13 @@ Test(fuzz_findings, refused_unshare_leaves_the_borrower_charged)
 Test(fuzz_findings, revocation_spares_a_boot_run_between_allocations)
 {
 	size_t size = mem_storage_size(FINDING_RAM_FRAMES);
-	void *ram = mmap((void *)FINDING_RAM_BASE, FINDING_RAM_FRAMES * 4096ul,
+	void *ram = mmap((void *)FINDING_RAM_BASE,
+			 FINDING_RAM_FRAMES * FRAMES_SIZE,
 			 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
 			 MAP_FIXED_NOREPLACE, -1, 0);
 	void *storage = calloc(1, size);
 	struct vm *v = &finding_vms[0];
-	uint64_t boot = FINDING_RAM_BASE + AROUND_BOOT * 4096ul;
+	uint64_t boot = FINDING_RAM_BASE + AROUND_BOOT * FRAMES_SIZE;
 	struct vm_run log[VM_REVOKED_MAX];
 	unsigned nr = 0;
 	uint64_t took;
@@ -209,10 +211,10 @@ Test(fuzz_findings, revocation_spares_a_boot_run_between_allocations)
 	cr_assert_eq(mem_frame_alloc_at(v, boot, AROUND_BOOT_FRAMES), EXO_OK);
 	v->boot_run = (struct vm_run){ boot, AROUND_BOOT_FRAMES };
 	cr_assert_eq(mem_frame_alloc_at(v, FINDING_RAM_BASE +
-					AROUND_FIRST * 4096ul,
+					AROUND_FIRST * FRAMES_SIZE,
 					AROUND_SIDE_FRAMES), EXO_OK);
 	cr_assert_eq(mem_frame_alloc_at(v, FINDING_RAM_BASE +
-					AROUND_LAST * 4096ul,
+					AROUND_LAST * FRAMES_SIZE,
 					AROUND_SIDE_FRAMES), EXO_OK);
 
 	took = mem_revoke(v, FINDING_QUOTA, log, VM_REVOKED_MAX, &nr);
@@ -220,12 +222,13 @@ Test(fuzz_findings, revocation_spares_a_boot_run_between_allocations)
 		     "took %lu frames; only the %u around the boot run may go",
 		     (unsigned long)took, 2 * AROUND_SIDE_FRAMES);
 	for (unsigned i = 0; i < nr; i++)
-		cr_expect(log[i].pa + log[i].count * 4096ul <= boot ||
-				  log[i].pa >= boot + AROUND_BOOT_FRAMES * 4096ul,
+		cr_expect(log[i].pa + log[i].count * FRAMES_SIZE <= boot ||
+				  log[i].pa >= boot +
+				  AROUND_BOOT_FRAMES * FRAMES_SIZE,
 			  "run [0x%lx, +%lu) overlaps the boot run",
 			  (unsigned long)log[i].pa,
 			  (unsigned long)log[i].count);
 	mem_vm_teardown(v);
 	free(storage);
-	munmap(ram, FINDING_RAM_FRAMES * 4096ul);
+	munmap(ram, FINDING_RAM_FRAMES * FRAMES_SIZE);
 }

@@ -17,9 +17,9 @@ static uint64_t *pool_alloc(void *ctx)
 
 	if (p->used == p->limit)
 		return NULL;
-	p->pages[p->used] = aligned_alloc(PAGE_SIZE, PAGE_SIZE);
+	p->pages[p->used] = aligned_alloc(GRANULE_4K_SIZE, GRANULE_4K_SIZE);
 	cr_assert_not_null(p->pages[p->used]);
-	memset(p->pages[p->used], 0, PAGE_SIZE);
+	memset(p->pages[p->used], 0, GRANULE_4K_SIZE);
 	return p->pages[p->used++];
 }
 

@@ -590,7 +590,7 @@ static void make_elf(void)
 	eh->e_phnum = 1;
 	*ph = (struct elf64_phdr){ .p_type = ELF_PT_LOAD,
 		.p_flags = ELF_PF_R | ELF_PF_X, .p_filesz = sizeof(elf_img),
-		.p_memsz = sizeof(elf_img), .p_align = ELF_PAGE_SIZE };
+		.p_memsz = sizeof(elf_img), .p_align = EXO_FRAME_SIZE };
 }
 
 /* A checked package's table, as bootpkg_parse would leave it: every guest

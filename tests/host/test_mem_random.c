@@ -51,7 +51,6 @@ static const uint64_t quota[NR_VMS] = { 1024, 1024, 1024, 128 };
 /* Every kind of call succeeds at least this often, in percent. */
 #define SUCCESS_FLOOR_PCT 10
 
-extern struct frames_db mem_db;
 
 static struct vm vms[NR_VMS];
 static bool live[NR_VMS];
@@ -96,7 +95,7 @@ static void create(unsigned i)
 static void machine(void)
 {
 	size_t size = mem_storage_size(RAM_FRAMES);
-	void *ram = mmap((void *)RAM_BASE, RAM_FRAMES * 4096ul,
+	void *ram = mmap((void *)RAM_BASE, RAM_FRAMES * FRAMES_SIZE,
 			 PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 
@@ -123,13 +122,13 @@ static void machine(void)
 static void expect_frame(uint64_t i)
 {
 	const struct model_frame *f = &model.f[i];
-	uint64_t pa = RAM_BASE + i * 4096;
+	uint64_t pa = RAM_BASE + i * FRAMES_SIZE;
 	struct frames_info info;
 	unsigned want;
 
 	if (f->state == MODEL_ZONE)
 		return;
-	cr_assert_eq(frames_query(&mem_db, pa, &info), 0);
+	cr_assert_eq(frames_query(mem_frames_db(), pa, &info), 0);
 	want = f->state == MODEL_FREE ? EXO_FRAME_FREE
 	       : f->state == MODEL_HYP ? EXO_FRAME_HYP
 	       : f->state == MODEL_OWNED ? EXO_FRAME_OWNED
@@ -158,12 +157,15 @@ static void expect_frames(uint64_t first, uint64_t n)
 /* The DB's accounts and stage 2s agree with the model's. */
 static void expect_accounts(bool tables_known)
 {
-	cr_assert_eq(mem_db.shares_left, model.shares_left,
+	unsigned shares_left = mem_frames_db()->shares_left;
+
+	cr_assert_eq(shares_left, model.shares_left,
 		     "seed %lu step %u: %u share records left, the model says %u",
-		     (unsigned long)seed_now, step, mem_db.shares_left,
+		     (unsigned long)seed_now, step, shares_left,
 		     model.shares_left);
 	for (unsigned id = 1; id <= NR_VMS; id++) {
-		const struct frames_account *a = frames_account(&mem_db, id);
+		const struct frames_account *a =
+			frames_account(mem_frames_db(), id);
 		const struct model_vm *v = &model.vm[id];
 
 		if (!live[id - 1])
@@ -197,8 +199,8 @@ static void observe_tables(void)
 {
 	for (unsigned id = 1; id <= NR_VMS; id++)
 		if (live[id - 1])
-			model_observe_tables(&model, id,
-					     frames_account(&mem_db, id)->tables);
+			model_observe_tables(&model, id, frames_account(
+					mem_frames_db(), id)->tables);
 }
 
 /* --- the generator ------------------------------------------------------- */
@@ -211,12 +213,12 @@ struct call {
 
 static uint64_t pa_of(uint64_t i)
 {
-	return RAM_BASE + i * 4096;
+	return RAM_BASE + i * FRAMES_SIZE;
 }
 
 static uint64_t idx_of(uint64_t pa)
 {
-	return (pa - RAM_BASE) / 4096;
+	return (pa - RAM_BASE) / FRAMES_SIZE;
 }
 
 static bool same(const struct model_frame *x, const struct model_frame *y)
@@ -322,7 +324,7 @@ static void aim_at_random(struct call *c)
 		c->pa = pa_of(RAM_FRAMES - 2);
 		c->n = MAX_RUN;
 	} else if (where < 9) {
-		c->pa = RAM_BASE - 4096;
+		c->pa = RAM_BASE - FRAMES_SIZE;
 	} else {
 		c->pa = pa_of(next() % (model.zone_first - MAX_RUN));
 	}
@@ -467,7 +469,7 @@ static void expect_free_frames_zero(uint64_t seed)
 		const uint64_t *w = (const uint64_t *)(uintptr_t)pa;
 		struct frames_info info;
 
-		if (frames_query(&mem_db, pa, &info) ||
+		if (frames_query(mem_frames_db(), pa, &info) ||
 		    info.state != EXO_FRAME_FREE)
 			continue;
 		for (unsigned j = 0; j < FRAMES_SIZE / sizeof(*w); j++)
@@ -527,7 +529,7 @@ static void machine_off(void)
 		free(roots[i]);
 	}
 	free(db_storage);
-	munmap((void *)RAM_BASE, RAM_FRAMES * 4096ul);
+	munmap((void *)RAM_BASE, RAM_FRAMES * FRAMES_SIZE);
 }
 
 Test(mem_random, share_lend_donate_keep_the_invariant,
@@ -564,14 +566,16 @@ Test(mem_random, revocation_split_under_memory_pressure,
 	machine();
 	/* Block a: v1 then v3; block b: v3 then v1. */
 	cr_assert_eq(mem_frame_alloc_at(v1, a, half), EXO_OK);
-	cr_assert_eq(mem_frame_alloc_at(v3, a + half * 4096, half), EXO_OK);
+	cr_assert_eq(mem_frame_alloc_at(v3, a + half * FRAMES_SIZE, half),
+		     EXO_OK);
 	cr_assert_eq(mem_frame_alloc_at(v3, b, half), EXO_OK);
-	cr_assert_eq(mem_frame_alloc_at(v1, b + half * 4096, half), EXO_OK);
+	cr_assert_eq(mem_frame_alloc_at(v1, b + half * FRAMES_SIZE, half),
+		     EXO_OK);
 	cr_assert_eq(mem_frame_share(v1, v2, a, half, EXO_SHARE_RW), EXO_OK);
-	cr_assert_eq(mem_frame_share(v3, v2, a + half * 4096, half,
+	cr_assert_eq(mem_frame_share(v3, v2, a + half * FRAMES_SIZE, half,
 				     EXO_SHARE_RW), EXO_OK);
 	cr_assert_eq(mem_frame_share(v3, v2, b, half, EXO_SHARE_RW), EXO_OK);
-	cr_assert_eq(mem_frame_share(v1, v2, b + half * 4096, half,
+	cr_assert_eq(mem_frame_share(v1, v2, b + half * FRAMES_SIZE, half,
 				     EXO_SHARE_RW), EXO_OK);
 	cr_assert(s2_lookup(&v2->s2, a, &leaf) && leaf.level == 2,
 		  "the borrower maps block a as a block");
@@ -597,8 +601,9 @@ Test(mem_random, revocation_split_under_memory_pressure,
 	check_all();
 	mem_totals(&free0, &hyp1, &held0);
 	cr_assert_not(s2_lookup(&v2->s2, a, &leaf), "v1's half of a is gone");
-	cr_assert_not(s2_lookup(&v2->s2, b + half * 4096, &leaf));
-	cr_assert(s2_lookup(&v2->s2, a + half * 4096, &leaf) && leaf.level == 3,
+	cr_assert_not(s2_lookup(&v2->s2, b + half * FRAMES_SIZE, &leaf));
+	cr_assert(s2_lookup(&v2->s2, a + half * FRAMES_SIZE, &leaf) &&
+		  leaf.level == 3,
 		  "v3's half of a is still shared, now in pages");
 	cr_assert(s2_lookup(&v2->s2, b, &leaf) && leaf.level == 3);
 	machine_off();

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#define S2_PAGE GRANULE_4K_SIZE /* one stage-2 page maps one frame */
 #define GIB  (UINT64_C(1) << 30)
 #define MIB2 LEVEL_SIZE(2)
 #define RW   (S2_PROT_R | S2_PROT_W)
@@ -38,10 +39,10 @@ static void env_init(struct env *e, unsigned vmid)
 static void topup(struct env *e, unsigned n)
 {
 	while (e->cache.nr < n) {
-		void *p = aligned_alloc(PAGE_SIZE, PAGE_SIZE);
+		void *p = aligned_alloc(S2_PAGE, S2_PAGE);
 
 		cr_assert_not_null(p);
-		memset(p, 0xa5, PAGE_SIZE); /* s2 must zero what it uses */
+		memset(p, 0xa5, S2_PAGE); /* s2 must zero what it uses */
 		s2_cache_push(&e->cache, p);
 		e->pages_in++;
 	}
@@ -294,8 +295,8 @@ Test(s2, map_from_invalid_needs_no_tlbi)
 	uint64_t *l3;
 
 	env_init(&e, 7);
-	cr_assert_eq(s2_pages_needed(&e.s2, S2_OP_MAP, ipa, PAGE_SIZE), 2);
-	cr_assert_eq(map(&e, ipa, PAGE_SIZE, RW), EXO_OK);
+	cr_assert_eq(s2_pages_needed(&e.s2, S2_OP_MAP, ipa, S2_PAGE), 2);
+	cr_assert_eq(map(&e, ipa, S2_PAGE, RW), EXO_OK);
 	cr_assert_eq(e.s2.nr_tables, 2);
 	l3 = raw_pte(&e, ipa, 3);
 	EXPECT_LOG(
@@ -311,7 +312,7 @@ Test(s2, map_from_invalid_needs_no_tlbi)
 	cr_assert_eq(leaf.desc & PTE_SH_INNER, S2_SH_INNER);
 	cr_assert_neq(leaf.desc & S2_AF, 0);
 	cr_assert_neq(leaf.desc & S2_XN, 0);
-	cr_assert(!s2_lookup(&e.s2, ipa + PAGE_SIZE, &leaf));
+	cr_assert(!s2_lookup(&e.s2, ipa + S2_PAGE, &leaf));
 	env_destroy(&e);
 }
 
@@ -322,9 +323,9 @@ Test(s2, unmap_page_is_break_then_tlbi_ipa_then_vmalle1)
 	uint64_t *pte;
 
 	env_init(&e, 7);
-	map(&e, ipa, 2 * PAGE_SIZE, RW);
+	map(&e, ipa, 2 * S2_PAGE, RW);
 	pte = raw_pte(&e, ipa, 3);
-	cr_assert_eq(unmap(&e, ipa, PAGE_SIZE), EXO_OK);
+	cr_assert_eq(unmap(&e, ipa, S2_PAGE), EXO_OK);
 	EXPECT_LOG(s2_vttbr(&e.s2), PTE(pte, 0), DSB, TLBI_IPA(ipa), DSB,
 		   VMALLE1, DSB, ISB);
 	env_destroy(&e);
@@ -337,15 +338,15 @@ Test(s2, downgrade_is_break_before_make)
 	uint64_t *pte, old;
 
 	env_init(&e, 9);
-	map(&e, ipa, 2 * PAGE_SIZE, RW);
+	map(&e, ipa, 2 * S2_PAGE, RW);
 	pte = raw_pte(&e, ipa, 3);
 	old = *pte;
-	cr_assert_eq(protect(&e, ipa, PAGE_SIZE, S2_PROT_R), EXO_OK);
+	cr_assert_eq(protect(&e, ipa, S2_PAGE, S2_PROT_R), EXO_OK);
 	cr_assert_eq(*pte, old & ~S2_AP_W);
 	EXPECT_LOG(s2_vttbr(&e.s2), PTE(pte, 0), DSB, TLBI_IPA(ipa), DSB,
 		   VMALLE1, DSB, ISB, PTE(pte, old & ~S2_AP_W), DSB);
 	/* Protecting with what is there already changes nothing. */
-	protect(&e, ipa, PAGE_SIZE, S2_PROT_R);
+	protect(&e, ipa, S2_PAGE, S2_PROT_R);
 	cr_assert_eq(fake_s2.nr, 0);
 	env_destroy(&e);
 }
@@ -381,15 +382,15 @@ Test(s2, unmap_inside_block_splits_it)
 	map(&e, base, MIB2, RW);
 	l2 = raw_pte(&e, base, 2);
 	block = *l2;
-	cr_assert_eq(s2_pages_needed(&e.s2, S2_OP_UNMAP, hole, PAGE_SIZE), 1);
-	cr_assert_eq(unmap(&e, hole, PAGE_SIZE), EXO_OK);
+	cr_assert_eq(s2_pages_needed(&e.s2, S2_OP_UNMAP, hole, S2_PAGE), 1);
+	cr_assert_eq(unmap(&e, hole, S2_PAGE), EXO_OK);
 	cr_assert_neq(*l2 & PTE_TABLE, 0);
 	EXPECT_LOG(s2_vttbr(&e.s2), PTE(l2, 0), DSB, TLBI_IPA(base), DSB,
 		   VMALLE1, DSB, ISB, PTE(l2, *l2),
 		   PTE(raw_pte(&e, hole, 3), 0), DSB, TLBI_IPA(hole), DSB,
 		   VMALLE1, DSB, ISB);
 	cr_assert(!s2_lookup(&e.s2, hole, &leaf));
-	for (uint64_t a = base; a < base + MIB2; a += PAGE_SIZE) {
+	for (uint64_t a = base; a < base + MIB2; a += S2_PAGE) {
 		if (a == hole)
 			continue;
 		cr_assert(s2_lookup(&e.s2, a, &leaf));
@@ -409,11 +410,11 @@ Test(s2, protect_part_of_block_splits_and_whole_folds)
 	env_init(&e, 3);
 	map(&e, base, MIB2, RW);
 	/* Same attributes over part of a block: nothing to split. */
-	cr_assert_eq(protect(&e, base + PAGE_SIZE, PAGE_SIZE, RW), EXO_OK);
+	cr_assert_eq(protect(&e, base + S2_PAGE, S2_PAGE, RW), EXO_OK);
 	cr_assert_eq(fake_s2.nr, 0);
-	protect(&e, base + PAGE_SIZE, PAGE_SIZE, S2_PROT_R);
+	protect(&e, base + S2_PAGE, S2_PAGE, S2_PROT_R);
 	cr_assert_eq(e.s2.nr_tables, 2);
-	cr_assert(s2_lookup(&e.s2, base + PAGE_SIZE, &leaf));
+	cr_assert(s2_lookup(&e.s2, base + S2_PAGE, &leaf));
 	cr_assert_eq(leaf.prot, S2_PROT_R);
 	cr_assert(s2_lookup(&e.s2, base, &leaf));
 	cr_assert_eq(leaf.prot, RW);
@@ -459,46 +460,46 @@ Test(s2, refusals_change_nothing)
 	const uint64_t ipa = 0x40000000;
 
 	env_init(&e, 2);
-	map(&e, ipa, 4 * PAGE_SIZE, RW);
+	map(&e, ipa, 4 * S2_PAGE, RW);
 	fake_s2_reset();
-	cr_assert_eq(s2_map(&e.s2, &e.cache, ipa + 0x800, PAGE_SIZE, RW),
+	cr_assert_eq(s2_map(&e.s2, &e.cache, ipa + 0x800, S2_PAGE, RW),
 		     EXO_ERANGE);
 	cr_assert_eq(s2_map(&e.s2, &e.cache, ipa, 0x800, RW), EXO_ERANGE);
 	cr_assert_eq(s2_map(&e.s2, &e.cache, ipa, 0, RW), EXO_EINVAL);
-	cr_assert_eq(s2_map(&e.s2, &e.cache, top, PAGE_SIZE, RW), EXO_ERANGE);
+	cr_assert_eq(s2_map(&e.s2, &e.cache, top, S2_PAGE, RW), EXO_ERANGE);
 	cr_assert_eq(
-	    s2_map(&e.s2, &e.cache, top - PAGE_SIZE, 2 * PAGE_SIZE, RW),
+	    s2_map(&e.s2, &e.cache, top - S2_PAGE, 2 * S2_PAGE, RW),
 	    EXO_ERANGE);
-	cr_assert_eq(s2_map(&e.s2, &e.cache, UINT64_MAX & ~(PAGE_SIZE - 1),
-			    PAGE_SIZE, RW),
+	cr_assert_eq(s2_map(&e.s2, &e.cache, UINT64_MAX & ~(S2_PAGE - 1),
+			    S2_PAGE, RW),
 		     EXO_ERANGE);
-	cr_assert_eq(s2_map(&e.s2, &e.cache, PAGE_SIZE,
-			    UINT64_MAX & ~(PAGE_SIZE - 1), RW),
+	cr_assert_eq(s2_map(&e.s2, &e.cache, S2_PAGE,
+			    UINT64_MAX & ~(S2_PAGE - 1), RW),
 		     EXO_ERANGE);
 	cr_assert_eq(
-	    s2_unmap(&e.s2, &e.cache, ipa, UINT64_MAX & ~(PAGE_SIZE - 1)),
+	    s2_unmap(&e.s2, &e.cache, ipa, UINT64_MAX & ~(S2_PAGE - 1)),
 	    EXO_ERANGE);
-	cr_assert_eq(s2_map(&e.s2, &e.cache, ipa + 8 * PAGE_SIZE, PAGE_SIZE, 0),
+	cr_assert_eq(s2_map(&e.s2, &e.cache, ipa + 8 * S2_PAGE, S2_PAGE, 0),
 		     EXO_EINVAL);
 	cr_assert_eq(
-	    s2_map(&e.s2, &e.cache, ipa + 8 * PAGE_SIZE, PAGE_SIZE, 1u << 9),
+	    s2_map(&e.s2, &e.cache, ipa + 8 * S2_PAGE, S2_PAGE, 1u << 9),
 	    EXO_EINVAL);
-	cr_assert_eq(s2_map(&e.s2, &e.cache, ipa + 8 * PAGE_SIZE, PAGE_SIZE,
+	cr_assert_eq(s2_map(&e.s2, &e.cache, ipa + 8 * S2_PAGE, S2_PAGE,
 			    S2_PROT_DEVICE | S2_PROT_R | S2_PROT_X),
 		     EXO_EINVAL);
 	/* Overlaps: the whole range is refused, not just the mapped part. */
 	cr_assert_eq(
-	    s2_map(&e.s2, &e.cache, ipa - PAGE_SIZE, 2 * PAGE_SIZE, RW),
+	    s2_map(&e.s2, &e.cache, ipa - S2_PAGE, 2 * S2_PAGE, RW),
 	    EXO_EBUSY);
-	cr_assert_eq(s2_protect(&e.s2, &e.cache, ipa, 5 * PAGE_SIZE, S2_PROT_R),
+	cr_assert_eq(s2_protect(&e.s2, &e.cache, ipa, 5 * S2_PAGE, S2_PROT_R),
 		     EXO_ESTATE);
 	cr_assert_eq(fake_s2.nr, 0, "a refused call wrote something");
 	cr_assert_eq(s2_init(&e.s2, e.root + 1, 1), EXO_ERANGE);
 	cr_assert_eq(s2_init(&e.s2, e.root, 1u << S2_VMID_BITS), EXO_ERANGE);
 	/* The last page below 2^40 is fine; unmapping holes is fine. */
-	cr_assert_eq(map(&e, top - PAGE_SIZE, PAGE_SIZE, S2_PROT_R), EXO_OK);
+	cr_assert_eq(map(&e, top - S2_PAGE, S2_PAGE, S2_PROT_R), EXO_OK);
 	cr_assert_eq(unmap(&e, ipa - MIB2, 4 * MIB2), EXO_OK);
-	cr_assert_eq(unmap(&e, ipa, PAGE_SIZE), EXO_OK);
+	cr_assert_eq(unmap(&e, ipa, S2_PAGE), EXO_OK);
 	cr_assert_eq(fake_s2.nr, 0);
 	env_destroy(&e);
 }
@@ -525,7 +526,7 @@ Test(s2, device_memory_attributes)
 	struct s2_leaf leaf;
 
 	env_init(&e, 2);
-	map(&e, 0x09000000, PAGE_SIZE, RW | S2_PROT_DEVICE);
+	map(&e, 0x09000000, S2_PAGE, RW | S2_PROT_DEVICE);
 	cr_assert(s2_lookup(&e.s2, 0x09000000, &leaf));
 	cr_assert_eq(leaf.desc & S2_MEMATTR_MASK,
 		     S2_MEMATTR(S2_MEMATTR_DEVICE_nGnRE));
@@ -541,9 +542,9 @@ Test(s2, large_unmap_invalidates_whole_vmid)
 	env_init(&e, 4);
 	/* 64 pages, alternating permissions so nothing folds. */
 	for (unsigned i = 0; i < 64; i++)
-		map(&e, 0x40000000 + i * PAGE_SIZE, PAGE_SIZE,
+		map(&e, 0x40000000 + i * S2_PAGE, S2_PAGE,
 		    i % 2 ? RW : S2_PROT_R);
-	unmap(&e, 0x40000000, 64 * PAGE_SIZE);
+	unmap(&e, 0x40000000, 64 * S2_PAGE);
 	check_bbm(s2_vttbr(&e.s2), "large unmap");
 	cr_assert_eq(fake_s2.count[FAKE_S2_TLBI_IPA], 0);
 	cr_assert_eq(fake_s2.count[FAKE_S2_TLBI_VMID], 1);
@@ -559,10 +560,10 @@ Test(s2, destroy_returns_every_table_page)
 	unsigned out = 0;
 
 	env_init(&e, 6);
-	map(&e, 0x40000000, 3 * PAGE_SIZE, RW);
-	map(&e, 0x80000000 - PAGE_SIZE, 2 * PAGE_SIZE, RW);
-	map(&e, 0x7f00200000, 2 * MIB2 + PAGE_SIZE, S2_PROT_R);
-	map(&e, 0x1000, PAGE_SIZE, S2_PROT_X);
+	map(&e, 0x40000000, 3 * S2_PAGE, RW);
+	map(&e, 0x80000000 - S2_PAGE, 2 * S2_PAGE, RW);
+	map(&e, 0x7f00200000, 2 * MIB2 + S2_PAGE, S2_PROT_R);
+	map(&e, 0x1000, S2_PAGE, S2_PROT_X);
 	cr_assert_geq(e.s2.nr_tables, 8);
 	fake_s2_reset();
 	s2_destroy(&e.s2, &e.cache);
@@ -660,11 +661,11 @@ static void walk_cb(void *ctx, const struct s2_leaf *leaf)
 		      m->seed);
 	cr_assert(leaf->ipa >= WINDOW_BASE &&
 		      leaf->ipa + leaf->size <=
-			  WINDOW_BASE + WINDOW_PAGES * PAGE_SIZE,
+			  WINDOW_BASE + WINDOW_PAGES * S2_PAGE,
 		  "seed %u: leaf outside", m->seed);
 	m->last_ipa = leaf->ipa + leaf->size;
-	for (uint64_t a = leaf->ipa; a < leaf->ipa + leaf->size; a += PAGE_SIZE)
-		m->seen[(a - WINDOW_BASE) / PAGE_SIZE] = (uint8_t)leaf->prot;
+	for (uint64_t a = leaf->ipa; a < leaf->ipa + leaf->size; a += S2_PAGE)
+		m->seen[(a - WINDOW_BASE) / S2_PAGE] = (uint8_t)leaf->prot;
 }
 
 static void compare(struct env *e, struct model *m, unsigned step)
@@ -672,7 +673,7 @@ static void compare(struct env *e, struct model *m, unsigned step)
 	struct s2_leaf leaf;
 
 	for (unsigned i = 0; i < WINDOW_PAGES; i++) {
-		uint64_t ipa = WINDOW_BASE + i * PAGE_SIZE;
+		uint64_t ipa = WINDOW_BASE + i * S2_PAGE;
 		bool mapped = s2_lookup(&e->s2, ipa, &leaf);
 
 		cr_assert_eq(mapped, m->prot[i] != 0,
@@ -746,7 +747,7 @@ static void random_sequence(unsigned seed)
 			first &= ~(PTES_PER_TABLE - 1); /* block-aligned */
 		n = random_len(&s, first);
 		want = model_apply(&m, op, first, n, prot);
-		rc = run(&e, op, WINDOW_BASE + first * PAGE_SIZE, n * PAGE_SIZE,
+		rc = run(&e, op, WINDOW_BASE + first * S2_PAGE, n * S2_PAGE,
 			 prot);
 		cr_assert_eq(rc, want, "seed %u step %u: op %d [%u, +%u) rc %d",
 			     m.seed, step, op, first, n, rc);

@@ -9,6 +9,7 @@
 #include <criterion/criterion.h>
 #include <el2/mem.h>
 #include <el2/snapshot.h>
+#include <exo/frame.h>
 #include <lib/print.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,6 @@
 
 #define RAM_BASE   UINT64_C(0x40000000)
 #define RAM_FRAMES 4096u
-#define PAGE	   4096u
 
 
 static void db(void)
@@ -43,7 +43,7 @@ Test(snapshot, el2_frames_by_part_then_the_db)
 
 	db();
 	claim(SNAPSHOT_HYP_DTB, RAM_BASE, 16);
-	claim(SNAPSHOT_HYP_TEXT, RAM_BASE + 32 * PAGE, 8);
+	claim(SNAPSHOT_HYP_TEXT, RAM_BASE + 32 * EXO_FRAME_SIZE, 8);
 	cr_assert_eq(mem_reserve_init(), 0);
 	snapshot_enable(true);
 	snapshot_system();
@@ -52,7 +52,7 @@ Test(snapshot, el2_frames_by_part_then_the_db)
 	cr_assert(strstr(capture_out, "snap: hyp 0x40020000 8 text\n"), "%s", capture_out);
 	snprintf(line, sizeof(line), "snap: hyp 0x%lx %u revoke-reserve\n",
 		 (unsigned long)(RAM_BASE + (RAM_FRAMES - MEM_REVOKE_RESERVE) *
-						(uint64_t)PAGE),
+						(uint64_t)EXO_FRAME_SIZE),
 		 MEM_REVOKE_RESERVE);
 	cr_assert(strstr(capture_out, line), "one sorted run: %s", capture_out);
 	snprintf(line, sizeof(line), "snap: totals free %u hyp %u held 0\n",
@@ -75,7 +75,7 @@ Test(snapshot, the_boot_range_list_refuses_one_too_many)
 {
 	for (unsigned i = 0; i < SNAPSHOT_HYP_RANGES_MAX; i++)
 		cr_assert(snapshot_note_hyp(SNAPSHOT_HYP_DATA,
-					    RAM_BASE + i * PAGE, 1));
+					    RAM_BASE + i * EXO_FRAME_SIZE, 1));
 	cr_assert_not(snapshot_note_hyp(SNAPSHOT_HYP_DATA, RAM_BASE, 1));
 	cr_assert_str_eq(snapshot_hyp_name(SNAPSHOT_HYP_PARTS), "?");
 }

@@ -4,7 +4,7 @@
 #include <arch/esr.h>
 #include <criterion/criterion.h>
 #include <el2/trap.h>
-#include <lib/esr.h>
+#include <lib/esr_names.h>
 #include <signal.h>
 #include <string.h>
 

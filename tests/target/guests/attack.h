@@ -11,13 +11,14 @@
 #include <arch/esr.h>
 #include <el1/el1.h>
 #include <el1/trap.h>
+#include <exo/frame.h>
 #include <exo/frame_state.h>
 #include <exo/hypercall.h>
 
 #include "faultcatch.h"
 #include "tap.h"
 
-#define FRAME 4096ul
+#define FRAME EXO_FRAME_SIZE
 #define RAM_BASE 0x40000000ul
 #define EL2_IMAGE 0x40200000ul
 #define HOST_DTB 0x40000000ul

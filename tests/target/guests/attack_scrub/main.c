@@ -12,6 +12,7 @@
  * checkers took back every frame the filler had.
  */
 #include <el1/el1.h>
+#include <exo/frame.h>
 #include <exo/frame_state.h>
 #include <exo/hypercall.h>
 #include <lib/print.h>
@@ -20,7 +21,7 @@
 #include "../faultcatch.h"
 #include "../tap.h"
 
-#define FRAME 4096ul
+#define FRAME EXO_FRAME_SIZE
 #define RAM_BASE 0x40000000ul
 #define PATTERN 0xa5c3a5c3a5c3a5c3ull
 #define BIG_LOG2 9       /* runs of 2 MiB first */

@@ -10,12 +10,13 @@
  */
 #include "model.h"
 
+#include <exo/frame.h>
 #include <exo/errors.h>
 #include <exo/frame_state.h>
 #include <exo/hvc.h>
 
-#define FRAME_SHIFT 12
-#define PAGE_MASK 0xffful
+#define FRAME_SHIFT EXO_FRAME_SHIFT
+#define PAGE_MASK EXO_FRAME_OFFSET_MASK
 #define WALK_MAX 64          /* frames judged one by one; beyond: anything */
 #define BLOCK_FRAMES 512     /* a 2 MiB stage-2 block */
 #define NR_STATUS 15

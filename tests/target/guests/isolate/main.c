@@ -8,6 +8,7 @@
  * own pattern must be intact at the end.
  */
 #include <el1/el1.h>
+#include <exo/frame.h>
 #include <exo/frame_state.h>
 #include <exo/hypercall.h>
 
@@ -15,7 +16,7 @@
 #include "../tap.h"
 
 #define OWN_FRAMES 16
-#define FRAME_SIZE 4096u
+#define FRAME_SIZE EXO_FRAME_SIZE
 #define YIELDS 20
 #define RAM_BASE 0x40000000ul
 #define RAM_SCAN_FRAMES 65536    /* the first 256 MiB: where guests live */

@@ -12,6 +12,7 @@
  * args: "--quota=N", the quota-frames its manifest entry gives it.
  */
 #include <el1/el1.h>
+#include <exo/frame.h>
 #include <exo/frame_state.h>
 #include <exo/hypercall.h>
 #include <lib/print.h>
@@ -21,7 +22,7 @@
 
 #include "../faultcatch.h"
 
-#define FRAME_SIZE 4096u
+#define FRAME_SIZE EXO_FRAME_SIZE
 #define RUN 16u			/* frames of the within-quota run */
 #define CHUNK 8u		/* frames per allocation when filling */
 #define MAX_ALLOCS 1024u	/* allocations kept while filling */

@@ -13,6 +13,7 @@
 #include "../tap.h"
 
 #include <el1/el1.h>
+#include <exo/frame.h>
 #include <lib/print.h>
 #include <libos/addr.h>
 #include <libos/libos.h>
@@ -22,7 +23,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define FRAME_SHIFT  12
+#define FRAME_SHIFT  EXO_FRAME_SHIFT
 #define SPARSE_PAGES 1024 /* region size, in pages */
 #define SPARSE_STEP  64	  /* touch one page in this many */
 #define STACK_PAGES  4	  /* growth limit */

@@ -5,6 +5,7 @@
  * anywhere it can see and exits 0.
  */
 #include <el1/el1.h>
+#include <exo/frame.h>
 #include <exo/guest_dt.h>
 #include <exo/hypercall.h>
 #include <libfdt.h>
@@ -14,7 +15,7 @@
 
 #define MARK 0x5245535441525421ull   /* "RESTART!" */
 #define EXTRA_FRAMES 8
-#define FRAME_SIZE 4096u
+#define FRAME_SIZE EXO_FRAME_SIZE
 
 static uint32_t restarts(void)
 {

@@ -11,6 +11,7 @@
  *             frame, and finishes.
  */
 #include <el1/el1.h>
+#include <exo/frame.h>
 #include <exo/hypercall.h>
 #include <libos/libos.h>
 #include <string.h>
@@ -18,7 +19,7 @@
 #include "../faultcatch.h"
 #include "../tap.h"
 
-#define FRAME 4096u
+#define FRAME EXO_FRAME_SIZE
 #define BLOCKS 96
 #define SPIN_S 5   /* seconds of virtual time the guest waits at most */
 

@@ -5,6 +5,7 @@
  * the pattern is left: EL2 zeroes every frame that leaves a guest.
  */
 #include <el1/el1.h>
+#include <exo/frame.h>
 #include <exo/hypercall.h>
 #include <lib/print.h>
 #include <string.h>
@@ -14,7 +15,7 @@
 
 #define SCRUB_PA 0x50000000ul   /* agreed by both roles; free at boot */
 #define SCRUB_FRAMES 64
-#define FRAME_SIZE 4096u
+#define FRAME_SIZE EXO_FRAME_SIZE
 #define PATTERN 0xa5a5a5a5a5a5a5a5ull
 
 static uint64_t words(void)

@@ -8,6 +8,7 @@
  * everything is.
  */
 #include <el1/el1.h>
+#include <exo/frame.h>
 #include <exo/frame_state.h>
 #include <exo/hypercall.h>
 #include <string.h>
@@ -15,7 +16,7 @@
 #include "../faultcatch.h"
 #include "../tap.h"
 
-#define FRAME 4096u
+#define FRAME EXO_FRAME_SIZE
 #define MAGIC 0x6d61696c626f7821ull   /* "mailbox!" */
 #define RO_WORD 0x726f726f726f726full
 #define SCAN_FROM 0x40000000ul

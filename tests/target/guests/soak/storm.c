@@ -25,6 +25,7 @@
  * Never: touches a frame it does not hold; waits for another guest.
  */
 #include <el1/el1.h>
+#include <exo/frame.h>
 #include <exo/frame_state.h>
 #include <exo/hypercall.h>
 #include <lib/print.h>
@@ -34,7 +35,7 @@
 #include "../faultcatch.h"
 #include "soak.h"
 
-#define FRAME 4096u
+#define FRAME EXO_FRAME_SIZE
 #define RUNS_MAX 48		/* runs held at once */
 #define RUN_FRAMES_MAX 4	/* frames per FRAME_ALLOC */
 #define DONATIONS_MAX 12	/* frames given away per life */

@@ -11,6 +11,7 @@
 #include <el1/el1.h>
 #include <arch/esr.h>
 #include <arch/sysreg.h>
+#include <exo/frame.h>
 #include <exo/hypercall.h>
 #include <lib/print.h>
 #include <libos/mm/mm.h>
@@ -18,7 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define FRAME_SHIFT 12
+#define FRAME_SHIFT EXO_FRAME_SHIFT
 #define INSN_RET 0xd65f03c0u     /* ret */
 #define POISON UINT64_C(0xdeadbeefdeadbeef)
 

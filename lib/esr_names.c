@@ -3,7 +3,7 @@
  * register access: the callers read ESR/FAR themselves).
  */
 #include <arch/esr.h>
-#include <lib/esr.h>
+#include <lib/esr_names.h>
 #include <lib/fmt.h>
 
 struct name { unsigned code; const char *name; };

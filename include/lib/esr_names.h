@@ -1,6 +1,6 @@
 /* Naming exception syndromes for reports, shared by EL2 and EL1. */
-#ifndef EXO_LIB_ESR_H
-#define EXO_LIB_ESR_H
+#ifndef EXO_LIB_ESR_NAMES_H
+#define EXO_LIB_ESR_NAMES_H
 
 #include <stdbool.h>
 #include <stddef.h>
