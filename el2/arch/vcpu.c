@@ -86,34 +86,45 @@ static void write_lr(unsigned n, uint64_t v)
  * ICH_VTR_EL2.PREbits), read once at boot by arch_vgic_enable. */
 static unsigned vgic_aprs;
 
-/* The register number is part of the instruction: one case per register. */
-#define APR_CASES(op)                                                        \
-	case 0: op(0); break;                                                \
-	case 1: op(1); break;                                                \
-	case 2: op(2); break;                                                \
-	case 3: op(3); break
-
-static void save_aprs(struct vcpu_vgic *g)
-{
-	for (unsigned n = 0; n < vgic_aprs; n++) {
+/* The register number is part of the instruction: one line per register,
+ * falling through from the highest the GIC has (a loop and a switch cost
+ * the guest switch a few dozen instructions). */
 #define SAVE_APR(i)                                                          \
 	(g->ap0r[i] = read_sysreg(s3_4_c12_c8_##i),                          \
 	 g->ap1r[i] = read_sysreg(s3_4_c12_c9_##i))
-		switch (n) { APR_CASES(SAVE_APR); }
-#undef SAVE_APR
-	}
-}
-
-static void load_aprs(const struct vcpu_vgic *g)
-{
-	for (unsigned n = 0; n < vgic_aprs; n++) {
 #define LOAD_APR(i)                                                          \
 	do {                                                                 \
 		write_sysreg(g->ap0r[i], s3_4_c12_c8_##i);                   \
 		write_sysreg(g->ap1r[i], s3_4_c12_c9_##i);                   \
 	} while (0)
-		switch (n) { APR_CASES(LOAD_APR); }
-#undef LOAD_APR
+
+static void save_aprs(struct vcpu_vgic *g)
+{
+	switch (vgic_aprs) {
+	case 4:
+		SAVE_APR(3);
+		SAVE_APR(2);
+		/* fall through */
+	case 2:
+		SAVE_APR(1);
+		/* fall through */
+	default:
+		SAVE_APR(0);
+	}
+}
+
+static void load_aprs(const struct vcpu_vgic *g)
+{
+	switch (vgic_aprs) {
+	case 4:
+		LOAD_APR(3);
+		LOAD_APR(2);
+		/* fall through */
+	case 2:
+		LOAD_APR(1);
+		/* fall through */
+	default:
+		LOAD_APR(0);
 	}
 }
 
