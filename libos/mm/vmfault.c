@@ -14,13 +14,15 @@
 #include <libos/mm/region.h>
 #include <string.h>
 
-static struct libos_vm_stats total;
-static struct libos_aspace *active[2]; /* by enum pgtable_half */
+/* Indexed by "is the TTBR1 half": the totals of each half, ever (the sum
+ * is made when asked, off the fault path). */
+static struct libos_vm_stats total[2];
+static struct libos_aspace *active[2];
 
 #define COUNT(as, field)                                                       \
 	do {                                                                   \
 		(as)->stats.field++;                                           \
-		total.field++;                                                 \
+		total[(as)->pt->half == PGTABLE_TTBR1].field++;                \
 	} while (0)
 
 const char *libos_vm_action_name(enum libos_vm_action a)
@@ -234,5 +236,22 @@ struct libos_aspace *libos_vm_active(uint64_t va)
 
 void libos_vm_stats(struct libos_vm_stats *out)
 {
-	*out = total;
+	const struct libos_vm_stats *lo = &total[0], *hi = &total[1];
+
+	*out = (struct libos_vm_stats){
+	    .demand_zero = lo->demand_zero + hi->demand_zero,
+	    .cow_copies = lo->cow_copies + hi->cow_copies,
+	    .cow_reuses = lo->cow_reuses + hi->cow_reuses,
+	    .stack_growths = lo->stack_growths + hi->stack_growths,
+	    .stack_overflows = lo->stack_overflows + hi->stack_overflows,
+	    .guard_hits = lo->guard_hits + hi->guard_hits,
+	    .refused = lo->refused + hi->refused,
+	    .no_region = lo->no_region + hi->no_region,
+	    .no_memory = lo->no_memory + hi->no_memory,
+	};
+}
+
+void libos_vm_stats_half(enum pgtable_half half, struct libos_vm_stats *out)
+{
+	*out = total[half == PGTABLE_TTBR1];
 }

@@ -275,8 +275,7 @@ uint64_t libos_arch_copy_to_user(uint64_t udst, const void *src, uint64_t n)
 
 uint64_t libos_arch_uaccess_fixup(uint64_t pc)
 {
-	(void)pc;
-	return 0;
+	return pc == FAKE_UACCESS_PC ? FAKE_UACCESS_FIXUP : 0;
 }
 
 void libos_arch_dcache_inval_poc(uint64_t pa, uint64_t size)
