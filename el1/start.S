@@ -14,7 +14,7 @@
  * literal-pool addresses, no C that reads a pointer from .got or .data.
  * No function built with a stack guard may run before stack_guard_seed.
  */
-#include <el1/exit_status.h>
+#include <el1/exit_asm.h>
 
 #define PAGE_OFFSET_MASK 0xfff	/* 4 KiB pages */
 #define R_AARCH64_RELATIVE 1027	/* ELF r_info of a RELATIVE entry (sym 0) */

@@ -5,7 +5,7 @@
  * frames from it for the other libos parts (libos/chan, libos/task, the
  * regions' pages).
  *
- * Owns: the pool. Never: calls EL2 except through libos/hvc.h, or turns a
+ * Owns: the pool. Never: calls EL2 except through libos/el2.h, or turns a
  * physical address into a pointer except through libos/addr.h.
  */
 #include "libos/addr.h"
@@ -23,10 +23,10 @@ static int el2_alloc(void *ctx, unsigned order, uint64_t *pa)
 	uint64_t frames = (uint64_t)1 << order;
 
 	(void)ctx;
-	if (libos_hvc_frame_alloc(frames, order, pa))
+	if (libos_el2_frame_alloc(frames, order, pa))
 		return -1;
 	if (libos_addr_map(*pa, frames * POOL_FRAME_SIZE)) {
-		libos_hvc_frame_free(*pa, frames);
+		libos_el2_frame_free(*pa, frames);
 		return -1;
 	}
 	return 0;
@@ -39,7 +39,7 @@ static int el2_free(void *ctx, uint64_t pa, unsigned order)
 	(void)ctx;
 	if (libos_addr_unmap(pa, frames * POOL_FRAME_SIZE))
 		return -1;
-	return libos_hvc_frame_free(pa, frames) ? -1 : 0;
+	return libos_el2_frame_free(pa, frames) ? -1 : 0;
 }
 
 /* Revocation: one unit (a direct-map page) leaves the direct map, then
@@ -53,7 +53,7 @@ static int el2_unmap(void *ctx, uint64_t pa, uint64_t count)
 static int el2_free_frames(void *ctx, uint64_t pa, uint64_t count)
 {
 	(void)ctx;
-	return libos_hvc_frame_free(pa, count) ? -1 : 0;
+	return libos_el2_frame_free(pa, count) ? -1 : 0;
 }
 
 struct pool *libos_guest_pool(void)

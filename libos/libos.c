@@ -6,7 +6,7 @@
  * asked for.
  *
  * Owns: the libos options and the order of start-up. Never: calls EL2
- * except through libos/hvc.h, or panics over a guest's choice (a bad
+ * except through libos/el2.h, or panics over a guest's choice (a bad
  * policy or option is reported and returned).
  */
 #include "libos/libos.h"
@@ -89,7 +89,7 @@ static bool startup_estimate(const struct libos_config *cfg,
 	};
 
 	return cfg->boot_run_frames && !libos_startup_need(&p, need) &&
-	       libos_hvc_vm_info(vm) == 0;
+	       libos_el2_vm_info(vm) == 0;
 }
 
 static void startup_print(const struct libos_startup_need *need,

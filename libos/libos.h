@@ -25,7 +25,7 @@
 #define EXO_LIBOS_LIBOS_H
 
 #include <libos/heap/heap.h>
-#include <libos/hvc.h>
+#include <libos/el2.h>
 #include <libos/mm/region.h>
 #include <libos/pool/pool.h>
 #include <stdbool.h>

@@ -7,7 +7,7 @@
  * libos_events_print reports.
  *
  * Owns: the event counters and the request still open. Never: calls EL2
- * except through libos/hvc.h, or frees a frame EL2 took.
+ * except through libos/el2.h, or frees a frame EL2 took.
  */
 #include "libos/internal.h"
 #include "libos/libos.h"
@@ -47,7 +47,7 @@ static void repair(void)
 	uint64_t pa, count;
 	bool heap_hit = false;
 
-	for (uint64_t i = 0; libos_hvc_revoked(i, &pa, &count) == EXO_OK;
+	for (uint64_t i = 0; libos_el2_revoked(i, &pa, &count) == EXO_OK;
 	     i++) {
 		struct pool_repair r;
 
@@ -66,7 +66,7 @@ static void repair(void)
 	}
 	if (heap_hit && libos_heap_retire())
 		rv.ev.heaps_retired++;
-	if (libos_hvc_revoked_ack() == EXO_OK)
+	if (libos_el2_revoked_ack() == EXO_OK)
 		rv.ev.acks++;
 }
 
@@ -75,7 +75,7 @@ static void events_locked(void)
 	struct libos_events e;
 
 	rv.ev.handled++;
-	if (libos_hvc_events(&e) != EXO_OK)
+	if (libos_el2_events(&e) != EXO_OK)
 		return;
 	rv.ev.pending_seen |= e.pending;
 	if (e.pending & EXO_EVENT_REVOKED)

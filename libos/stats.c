@@ -31,7 +31,7 @@ void libos_stats(struct libos_stats *st)
 	pages_stats(&tables);
 	st->table_pages = tables.in_use;
 	LIBOS_CRIT_LEAVE();
-	st->vm_valid = libos_hvc_vm_info(&st->vm) == 0;
+	st->vm_valid = libos_el2_vm_info(&st->vm) == 0;
 	libos_vm_stats(&st->regions);
 }
 

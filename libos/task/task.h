@@ -3,7 +3,7 @@
  * address space (libos/task/uspace.h: regions over a TTBR0 table) and saved
  * registers, a round-robin scheduler, and the system calls (mmap, munmap
  * and mprotect as regions of the task's space). Entering EL0 and taking exceptions from
- * it is el1's (el1/task.c): it runs a task until libos_task_syscall says to
+ * it is el1's (el1/el0_task.c): it runs a task until libos_task_syscall says to
  * stop, or kills it.
  *
  * System-call ABI (SVC #0): number in x8, arguments in x0-x5, result in x0

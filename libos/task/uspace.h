@@ -9,7 +9,7 @@
  * installed), the ASID allocator, the page source and the reference table
  * every task space shares, the counts of live spaces and task pages.
  * Never: decides what a fault means or which pages a region owns (regions
- * do), runs EL0 code (el1/task.c does), or reads task memory. Portable:
+ * do), runs EL0 code (el1/el0_task.c does), or reads task memory. Portable:
  * hardware through libos/arch.h, frames and table pages through the
  * caller's callbacks.
  */

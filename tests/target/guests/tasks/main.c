@@ -10,7 +10,7 @@
 #include "../tap.h"
 
 #include <el1/el1.h>
-#include <el1/task.h>
+#include <el1/el0_task.h>
 #include <libos/mm/mm.h>
 #include <libos/task/usys.h>
 
