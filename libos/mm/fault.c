@@ -141,8 +141,9 @@ static void walk_line(void *ctx, const char *line)
 }
 
 /* Task memory (the TTBR0 half), resolved for EL0 or for the user-copy
- * routines acting for it, with EL0's permissions. */
-static bool task_fault(struct libos_aspace *as, struct libos_fault *f,
+ * routines acting for it, with EL0's permissions. Out of line: the library
+ * OS's own faults (TTBR1) do not pay for its copy of the fault. */
+static __attribute__((noinline)) bool task_fault(struct libos_aspace *as, struct libos_fault *f,
 		       enum libos_vm_action *a)
 {
 	struct libos_fault el0 = *f;
@@ -167,7 +168,7 @@ static bool region_fault(struct libos_fault *f)
 	f->vm_action = LIBOS_VM_NONE;
 	if (!as)
 		return false;
-	if (as->pt->half == PGTABLE_TTBR0)
+	if (!(f->far >> 63))         /* the TTBR0 half: task memory */
 		done = task_fault(as, f, &a);
 	else
 		done = libos_vm_fault(as, f, &a, &f->region);

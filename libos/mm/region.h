@@ -245,9 +245,10 @@ bool libos_vm_fault(struct libos_aspace *as, const struct libos_fault *f,
 void libos_vm_attach(struct libos_aspace *as);
 void libos_vm_detach(enum pgtable_half half);
 struct libos_aspace *libos_vm_active(uint64_t va);
-/* Fault counters summed over every address space, ever; and over the
- * spaces of one half (TTBR0: the tasks'). */
+/* Fault counters summed over every address space, ever. */
 void libos_vm_stats(struct libos_vm_stats *out);
-void libos_vm_stats_half(enum pgtable_half half, struct libos_vm_stats *out);
+/* *sum += *s, counter by counter (a group of spaces' totals). */
+void libos_vm_stats_add(struct libos_vm_stats *sum,
+			const struct libos_vm_stats *s);
 
 #endif

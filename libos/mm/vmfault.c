@@ -14,15 +14,13 @@
 #include <libos/mm/region.h>
 #include <string.h>
 
-/* Indexed by "is the TTBR1 half": the totals of each half, ever (the sum
- * is made when asked, off the fault path). */
-static struct libos_vm_stats total[2];
-static struct libos_aspace *active[2];
+static struct libos_vm_stats total;
+static struct libos_aspace *active[2]; /* by enum pgtable_half */
 
 #define COUNT(as, field)                                                       \
 	do {                                                                   \
 		(as)->stats.field++;                                           \
-		total[(as)->pt->half == PGTABLE_TTBR1].field++;                \
+		total.field++;                                                 \
 	} while (0)
 
 const char *libos_vm_action_name(enum libos_vm_action a)
@@ -236,22 +234,19 @@ struct libos_aspace *libos_vm_active(uint64_t va)
 
 void libos_vm_stats(struct libos_vm_stats *out)
 {
-	const struct libos_vm_stats *lo = &total[0], *hi = &total[1];
-
-	*out = (struct libos_vm_stats){
-	    .demand_zero = lo->demand_zero + hi->demand_zero,
-	    .cow_copies = lo->cow_copies + hi->cow_copies,
-	    .cow_reuses = lo->cow_reuses + hi->cow_reuses,
-	    .stack_growths = lo->stack_growths + hi->stack_growths,
-	    .stack_overflows = lo->stack_overflows + hi->stack_overflows,
-	    .guard_hits = lo->guard_hits + hi->guard_hits,
-	    .refused = lo->refused + hi->refused,
-	    .no_region = lo->no_region + hi->no_region,
-	    .no_memory = lo->no_memory + hi->no_memory,
-	};
+	*out = total;
 }
 
-void libos_vm_stats_half(enum pgtable_half half, struct libos_vm_stats *out)
+void libos_vm_stats_add(struct libos_vm_stats *sum,
+			const struct libos_vm_stats *s)
 {
-	*out = total[half == PGTABLE_TTBR1];
+	sum->demand_zero += s->demand_zero;
+	sum->cow_copies += s->cow_copies;
+	sum->cow_reuses += s->cow_reuses;
+	sum->stack_growths += s->stack_growths;
+	sum->stack_overflows += s->stack_overflows;
+	sum->guard_hits += s->guard_hits;
+	sum->refused += s->refused;
+	sum->no_region += s->no_region;
+	sum->no_memory += s->no_memory;
 }

@@ -62,11 +62,13 @@ enum libos_task_state {
 struct libos_task {
 	int id;                  /* 1.. */
 	enum libos_task_state state;
-	struct uspace us;
 	struct libos_task_regs regs;
 	int64_t status;
 	bool stop;               /* leave EL0 (yield, exit, kill) */
 	unsigned syscalls;
+	/* Last: the system-call path reaches the fields above with short
+	 * offsets. */
+	struct uspace us;
 };
 
 /* Where task code is: frames mapped read-only, EL0-executable (never EL1)

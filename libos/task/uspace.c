@@ -17,7 +17,9 @@ struct uspace_sys {
 	struct libos_vm_pages pages; /* cfg.frames, counted */
 	struct uspace *current;      /* in TTBR0, walks on */
 	bool walks;                  /* TCR_EL1.EPD0 clear */
+	struct uspace *spaces;       /* live, linked by next */
 	unsigned live, frames;
+	struct libos_vm_stats gone;  /* faults of destroyed spaces */
 };
 
 /* From the caller's allocator at the first init: guests without tasks
@@ -73,11 +75,13 @@ struct asid_allocator *uspace_asids(void)
 	return &sys->asids;
 }
 
+/* Off the fault path: the spaces count their own faults. */
 void uspace_stats(struct uspace_stats *out)
 {
-	struct libos_vm_stats v;
+	struct libos_vm_stats v = sys->gone;
 
-	libos_vm_stats_half(PGTABLE_TTBR0, &v);
+	for (const struct uspace *us = sys->spaces; us; us = us->next)
+		libos_vm_stats_add(&v, &us->as.stats);
 	*out = (struct uspace_stats){
 		.live = sys->live,
 		.frames = sys->frames,
@@ -114,8 +118,21 @@ int uspace_create(struct uspace *us)
 		return -LIBOS_ENOMEM;
 	libos_aspace_init(&us->as, &us->pt, &sys->pages, &sys->refs);
 	us->live = true;
+	us->next = sys->spaces;
+	sys->spaces = us;
 	sys->live++;
 	return 0;
+}
+
+static void unlink_space(struct uspace *us)
+{
+	struct uspace **p = &sys->spaces;
+
+	while (*p && *p != us)
+		p = &(*p)->next;
+	if (*p)
+		*p = us->next;
+	libos_vm_stats_add(&sys->gone, &us->as.stats);
 }
 
 static void walks(bool on)
@@ -142,6 +159,7 @@ void uspace_destroy(struct uspace *us)
 		sys->current = NULL;
 	}
 	pgtable_destroy(&us->pt);    /* TLBI ASIDE1IS for its ASID */
+	unlink_space(us);
 	us->live = false;
 	sys->live--;
 }

@@ -7,7 +7,8 @@
  *
  * Owns: TTBR0 and TCR_EL1.EPD0 (walks enabled while a task's table is
  * installed), the ASID allocator, the page source and the reference table
- * every task space shares, the counts of live spaces and task pages.
+ * every task space shares, the list of live spaces and the counts of task
+ * pages and of the faults of spaces gone.
  * Never: decides what a fault means or which pages a region owns (regions
  * do), runs EL0 code (el1/el0_task.c does), or reads task memory. Portable:
  * hardware through libos/arch.h, frames and table pages through the
@@ -43,6 +44,7 @@ struct uspace {
 	struct libos_aspace as;  /* regions over pt */
 	uint64_t asid_ctx;       /* generation | ASID, 0: none yet */
 	bool live;
+	struct uspace *next;     /* the live spaces, for the stats */
 };
 
 struct uspace_config {
@@ -61,7 +63,7 @@ struct uspace_stats {
 	unsigned live;           /* address spaces */
 	unsigned frames;         /* task pages held (shared counted once) */
 	unsigned shared;         /* frames with more than one mapping */
-	/* Faults of the TTBR0 half (libos_vm_stats_half): */
+	/* Faults of every task space, live or gone (their as.stats): */
 	unsigned demand_zero, cow_copies, cow_reuses;
 	unsigned refused;        /* refused, outside every region, guard */
 };

@@ -380,6 +380,10 @@ Test(task, clone_copy_on_write)
 	uspace_destroy(&p->us);
 	cr_assert_eq(frames.in_use, 0);
 	cr_assert_eq(tables.in_use, 0);
+	uspace_stats(&st);
+	cr_assert_eq(st.live, 0);
+	cr_assert_eq(st.cow_copies, 1, "the faults of spaces gone still count");
+	cr_assert_eq(st.cow_reuses, 1);
 }
 
 Test(task, clone_then_exit_frees_shared_frames)
