@@ -5,7 +5,7 @@
  */
 #include <arch/sysreg.h>
 #include <el1/el1.h>
-#include <el1/exit_status.h>
+#include <el1/exit_asm.h>
 #include <exo/hypercall.h>
 #include <lib/entropy.h>
 #include <lib/panic.h>

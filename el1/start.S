@@ -14,7 +14,7 @@
  * literal-pool addresses, no C that reads a pointer from .got or .data.
  * No function built with a stack guard may run before stack_guard_seed.
  */
-#include <el1/exit_status.h>
+#include <el1/exit_asm.h>
 #include <exo/frame.h>
 
 /* EL2 loads the image at a frame boundary; adrp needs a 4 KiB one. */

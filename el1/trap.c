@@ -6,6 +6,7 @@
  * fault means: that is the library OS's handlers' job.
  */
 #include <arch/esr.h>
+#include <arch/vector_frame.h>
 #include <el1/el1.h>
 #include <exo/exit_status.h>
 #include <exo/hypercall.h>
@@ -15,8 +16,9 @@
 #include <lib/print.h>
 #include <stddef.h>
 
-/* el1/vectors.S hard-codes these offsets. */
-_Static_assert(offsetof(struct el1_frame, x[30]) == 240, "F_X30");
+/* el1/vectors.S and include/arch/vector_frame.h hard-code these offsets. */
+_Static_assert(offsetof(struct el1_frame, x[30]) == VFRAME_X30, "X30");
+_Static_assert(offsetof(struct el1_frame, sp) == VFRAME_SP, "SP");
 _Static_assert(offsetof(struct el1_frame, elr) == 256, "F_ELR");
 _Static_assert(offsetof(struct el1_frame, esr) == 272, "F_ESR");
 _Static_assert(offsetof(struct el1_frame, kind) == 288, "F_KIND");

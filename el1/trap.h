@@ -53,7 +53,7 @@ typedef bool (*el1_irq_fn)(struct el1_frame *frame);
 /* Synchronous exceptions of class ec from EL1 (SP_EL1) or EL0 (AArch64).
  * Returns the previous handler, so a handler may chain to it. NULL removes. */
 el1_sync_fn el1_set_sync_handler(unsigned ec, el1_sync_fn fn);
-/* Synchronous exceptions from EL0 that no class handler took (el1/task.c
+/* Synchronous exceptions from EL0 that no class handler took (el1/el0_task.c
  * kills the task). Returns the previous one. */
 el1_sync_fn el1_set_lower_fallback(el1_sync_fn fn);
 /* IRQs from EL1 or EL0; returns the previous handler. */

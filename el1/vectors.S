@@ -1,13 +1,16 @@
 /*
- * EL1 exception vectors. Every entry saves a struct el1_frame (el1/trap.h),
- * general and FP/SIMD registers both, because handlers are C that may use
- * SIMD, on SP_EL1 and calls el1_trap(frame); the C side dispatches.
+ * EL1 exception vectors. Every entry saves a struct el1_frame (el1/trap.h;
+ * the general registers as include/arch/vector_frame.h lays them out, with
+ * EL2's vectors), general and FP/SIMD registers both, because handlers are
+ * C that may use SIMD, on SP_EL1 and calls el1_trap(frame); the C side
+ * dispatches.
  * The kind is the vector slot: (group << 2) | type, group 0 = current EL
  * with SP_EL0, 1 = current EL with SP_EL1, 2 = lower EL AArch64, 3 = lower
  * EL AArch32; type 0 sync, 1 IRQ, 2 FIQ, 3 SError.
  */
+#include <arch/vector_frame.h>
+
 #define FRAME_SIZE 832
-#define F_X30 240
 #define F_ELR 256
 #define F_ESR 272
 #define F_KIND 288
@@ -43,22 +46,8 @@ el1_vectors:
 	ventry	15
 
 el1_trap_common:
-	stp	x2, x3, [sp, #16]
-	stp	x4, x5, [sp, #32]
-	stp	x6, x7, [sp, #48]
-	stp	x8, x9, [sp, #64]
-	stp	x10, x11, [sp, #80]
-	stp	x12, x13, [sp, #96]
-	stp	x14, x15, [sp, #112]
-	stp	x16, x17, [sp, #128]
-	stp	x18, x19, [sp, #144]
-	stp	x20, x21, [sp, #160]
-	stp	x22, x23, [sp, #176]
-	stp	x24, x25, [sp, #192]
-	stp	x26, x27, [sp, #208]
-	stp	x28, x29, [sp, #224]
-	add	x1, sp, #FRAME_SIZE
-	stp	x30, x1, [sp, #F_X30]
+	vframe_save_x2_x29
+	vframe_save_x30_sp FRAME_SIZE
 	mrs	x1, elr_el1
 	mrs	x2, spsr_el1
 	stp	x1, x2, [sp, #F_ELR]
@@ -121,21 +110,6 @@ el1_trap_return:
 	ldp	x1, x2, [sp, #F_ELR]
 	msr	elr_el1, x1
 	msr	spsr_el1, x2
-	ldp	x0, x1, [sp, #0]
-	ldp	x2, x3, [sp, #16]
-	ldp	x4, x5, [sp, #32]
-	ldp	x6, x7, [sp, #48]
-	ldp	x8, x9, [sp, #64]
-	ldp	x10, x11, [sp, #80]
-	ldp	x12, x13, [sp, #96]
-	ldp	x14, x15, [sp, #112]
-	ldp	x16, x17, [sp, #128]
-	ldp	x18, x19, [sp, #144]
-	ldp	x20, x21, [sp, #160]
-	ldp	x22, x23, [sp, #176]
-	ldp	x24, x25, [sp, #192]
-	ldp	x26, x27, [sp, #208]
-	ldp	x28, x29, [sp, #224]
-	ldr	x30, [sp, #F_X30]
+	vframe_restore_x0_x30
 	add	sp, sp, #FRAME_SIZE
 	eret

@@ -1,7 +1,7 @@
 /*
  * The few hardware operations libos needs: descriptor stores, barriers, TLB
- * and cache maintenance, the MMU registers, and the two frame calls to EL2.
- * Declarations only: libos/arch/ implements them for AArch64,
+ * and cache maintenance, the MMU registers. (Calls to EL2 are not here:
+ * libos/el2.h is the one place libos makes them.) Declarations only: libos/arch/ implements them for AArch64,
  * tests/host/fake_libos_arch.c records them on the host. Nothing here
  * decides policy; callers own the ordering (break-before-make) and the
  * register values (libos/mm/boot.c).
@@ -40,7 +40,7 @@ void libos_arch_tlbi_vmalle1is(void);
  * stale lines over memory written with the caches off. */
 void libos_arch_dcache_inval_poc(uint64_t pa, uint64_t size);
 
-/* --- MMU registers (libos/arch/mmu.c, libos/arch/mmu_on.S) --------------- */
+/* --- MMU registers (libos/arch/mmu_regs.c, libos/arch/mmu_on.S) --------------- */
 
 uint64_t libos_arch_read_mmfr0(void);   /* ID_AA64MMFR0_EL1 */
 uint64_t libos_arch_read_mmfr1(void);   /* ID_AA64MMFR1_EL1 */
@@ -70,7 +70,7 @@ uint64_t libos_arch_read_sctlr(void);
 bool libos_arch_pan_get(void);
 void libos_arch_pan_set(bool on);
 
-/* --- interrupts (libos/arch/irq.c) ----------------------------------------- */
+/* --- interrupts (libos/arch/critical.c) ----------------------------------------- */
 
 /* Masks IRQs (PSTATE.I) and returns the previous DAIF bits; restore puts
  * them back. libos's critical sections (docs/libos.md, "Events"). */
@@ -96,13 +96,6 @@ uint64_t libos_arch_copy_to_user(uint64_t udst, const void *src, uint64_t n);
 /* Where to resume a fault taken at pc inside the copy routines; 0 when pc
  * is not one of their user accesses. */
 uint64_t libos_arch_uaccess_fixup(uint64_t pc);
-
-/* --- frames from EL2 (libos/arch/frames.c): hypercalls ------------------- */
-
-/* count 4 KiB frames aligned to 2^align_log2 frames; 0 or an EXO_E* error. */
-int64_t libos_arch_frame_alloc(uint64_t count, unsigned align_log2,
-			       uint64_t *pa);
-int64_t libos_arch_frame_free(uint64_t pa, uint64_t count);
 
 #define LIBOS_TLBI_VA_SHIFT 12
 #define LIBOS_TLBI_VA_MASK ((UINT64_C(1) << 44) - 1)

@@ -1,10 +1,14 @@
 /*
  * The library OS as a guest sees it: start-up from the runtime, the
  * guest's heap (malloc-like entry points over the policy the manifest
- * chose), and statistics.
+ * chose), and statistics. Each job has its room (libos/internal.h):
+ * libos.c start-up and options, guest_pool.c the frame pool fed by EL2,
+ * kernel_aspace.c the TTBR1 half's regions, malloc.c the heap and its
+ * entry points, revocation.c EL2's events, stats.c the stats, ptdump and
+ * memory report.
  *
- * Owns: the guest's one frame pool and one heap, their options, and what
- * EL2's events (revocation) do to them.
+ * Owns: these declarations (the guest's one frame pool and one heap, their
+ * options, and what EL2's events do to them, each in its room).
  * Never: includes el1 (the runtime fills struct libos_config), or knows
  * how a policy lays out memory (libos/heap does).
  *
@@ -21,7 +25,7 @@
 #define EXO_LIBOS_LIBOS_H
 
 #include <libos/heap/heap.h>
-#include <libos/hvc.h>
+#include <libos/el2.h>
 #include <libos/mm/region.h>
 #include <libos/pool/pool.h>
 #include <stdbool.h>

@@ -9,7 +9,7 @@
  *
  * Owns: the line format, the use names, merging adjacent runs of one use,
  * the totals. Never: looks at the pool, the heap or the tables itself
- * (libos.c hands it runs), or allocates.
+ * (libos/stats.c hands it runs), or allocates.
  */
 #ifndef EXO_LIBOS_MEMUSE_H
 #define EXO_LIBOS_MEMUSE_H

@@ -28,7 +28,7 @@
 #include <libos/mm/region.h>
 #include <libos/mmu/pgtable.h>
 #include <libos/task/usys.h>
-#include <el1/task.h>
+#include <el1/el0_task.h>
 #include <stdbool.h>
 #include <stdint.h>
 

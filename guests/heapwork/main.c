@@ -205,7 +205,7 @@ static unsigned long charged(void)
 {
 	struct libos_vm_info vm = {0};
 
-	libos_hvc_vm_info(&vm);
+	libos_el2_vm_info(&vm);
 	return (unsigned long)vm.charged;
 }
 

@@ -9,7 +9,7 @@
 
 #include "libos/addr.h"
 #include "libos/arch.h"
-#include "libos/hvc.h"
+#include "libos/el2.h"
 #include "libos/libos.h"
 
 #include <exo/errors.h>
@@ -26,18 +26,18 @@
 _Static_assert(sizeof(struct chan_shared) <= CHAN_HEADER_BYTES,
 	       "the header fits its frame");
 
-/* --- EL2 through libos/hvc.h ----------------------------------------------- */
+/* --- EL2 through libos/el2.h ----------------------------------------------- */
 
 static int64_t el2_notify(void *ctx, uint64_t vm)
 {
 	(void)ctx;
-	return libos_hvc_notify(vm);
+	return libos_el2_notify(vm);
 }
 
 static uint64_t el2_wait(void *ctx)
 {
 	(void)ctx;
-	return libos_hvc_wait();
+	return libos_el2_wait();
 }
 
 /* The peer runs while its name still gives its VM id (a restarted guest
@@ -47,7 +47,7 @@ static bool el2_alive(void *ctx, const struct chan *c)
 	uint64_t id;
 
 	(void)ctx;
-	return libos_hvc_vm_lookup(c->peer_name, &id) == EXO_OK &&
+	return libos_el2_vm_lookup(c->peer_name, &id) == EXO_OK &&
 	       id == c->peer;
 }
 
@@ -266,9 +266,9 @@ static int set_names(const char *peer, uint64_t *self, uint64_t *peer_id)
 
 	if (strlen(peer) >= CHAN_NAME_MAX)
 		return CHAN_EINVAL;
-	if (libos_hvc_vm_lookup(peer, peer_id) != EXO_OK)
+	if (libos_el2_vm_lookup(peer, peer_id) != EXO_OK)
 		return CHAN_EPEER;
-	if (libos_hvc_vm_info(&vi) != EXO_OK)
+	if (libos_el2_vm_info(&vi) != EXO_OK)
 		return CHAN_EINVAL;
 	*self = vi.vmid;
 	return CHAN_OK;
@@ -289,7 +289,7 @@ int chan_create(struct chan *c, const char *peer, unsigned data_order)
 		return CHAN_ENOMEM;
 	/* Shared before the header is written: the consumer looks for the
 	 * magic, which chan_attach stores last. */
-	if (libos_hvc_frame_share(pa, frames, peer_id, EXO_SHARE_RW)) {
+	if (libos_el2_frame_share(pa, frames, peer_id, EXO_SHARE_RW)) {
 		libos_frames_free(pa, frames);
 		return CHAN_EDENIED;
 	}
@@ -348,7 +348,7 @@ static bool scan(struct chan *c, uint64_t self, uint64_t peer_id)
 {
 	for (uint64_t pa = RAM_BASE;; pa += SCAN_STRIDE) {
 		uint64_t state, access;
-		int64_t rc = libos_hvc_frame_query(pa, &state, &access);
+		int64_t rc = libos_el2_frame_query(pa, &state, &access);
 
 		if (rc == EXO_ERANGE)
 			return false;
@@ -373,7 +373,7 @@ int chan_connect(struct chan *c, const char *peer)
 			break;
 		if (!el2_alive(NULL, &probe))
 			return CHAN_EPEER;
-		libos_hvc_wait();   /* the producer notifies once shared */
+		libos_el2_wait();   /* the producer notifies once shared */
 	}
 	memcpy(c->peer_name, peer, strlen(peer) + 1);
 	return CHAN_OK;
@@ -384,7 +384,7 @@ void chan_destroy(struct chan *c)
 	if (!c->sh)
 		return;
 	if (c->producer) {
-		libos_hvc_frame_unshare(c->pa, c->frames, c->peer);
+		libos_el2_frame_unshare(c->pa, c->frames, c->peer);
 		libos_frames_free(c->pa, c->frames);
 	} else {
 		libos_addr_unmap(c->pa, page_round(c->frames * EXO_FRAME_SIZE));

@@ -80,7 +80,7 @@ struct chan_env {
 	void *ctx;
 };
 
-/* NOTIFY, WAIT and VM_LOOKUP through libos/hvc.h. */
+/* NOTIFY, WAIT and VM_LOOKUP through libos/el2.h. */
 extern const struct chan_env chan_env_el2;
 
 struct chan_stats {

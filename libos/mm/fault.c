@@ -14,12 +14,6 @@
 static struct libos_fault_stats stats;
 static libos_fault_hook hook;
 static bool in_fault;            /* a fault inside the handling itself */
-static struct libos_fault_user user;
-
-void libos_fault_set_user(const struct libos_fault_user *u)
-{
-	user = u ? *u : (struct libos_fault_user){ 0 };
-}
 
 libos_fault_hook libos_fault_set_hook(libos_fault_hook h)
 {
@@ -70,8 +64,8 @@ static void decode(struct libos_fault *f)
 }
 
 /* The table that translates va: the attached address space's, else the
- * library OS's for the TTBR1 half, else the running task's (NULL when no
- * TTBR0 address space is live). */
+ * library OS's for the TTBR1 half (NULL when no TTBR0 address space is
+ * live). */
 static struct pgtable *table_of(uint64_t va)
 {
 	struct libos_aspace *as = libos_vm_active(va);
@@ -80,23 +74,7 @@ static struct pgtable *table_of(uint64_t va)
 		return as->pt;
 	if (va >= libos_mm_info()->half_base)
 		return libos_mm_kernel();
-	return user.table ? user.table() : NULL;
-}
-
-/* A fault on task memory that task rules decide: from EL0 itself, or from
- * the library OS's user-copy routines. */
-static bool user_owned(const struct libos_fault *f)
-{
-	return f->far < libos_mm_info()->half_base &&
-	       (f->from_el0 || libos_arch_uaccess_fixup(f->elr));
-}
-
-static bool resolve_user(struct libos_fault *f)
-{
-	if (!user.resolve || !user_owned(f) || !user.resolve(f))
-		return false;
-	stats.user_resolved++;
-	return true;
+	return NULL;
 }
 
 /* A user copy that cannot complete returns a short count. */
@@ -162,6 +140,23 @@ static void walk_line(void *ctx, const char *line)
 	kprintf("  %s", line);
 }
 
+/* Task memory (the TTBR0 half), resolved for EL0 or for the user-copy
+ * routines acting for it, with EL0's permissions. Out of line: the library
+ * OS's own faults (TTBR1) do not pay for its copy of the fault. */
+static __attribute__((noinline)) bool task_fault(struct libos_aspace *as, struct libos_fault *f,
+		       enum libos_vm_action *a)
+{
+	struct libos_fault el0 = *f;
+
+	if (!f->from_el0 && !libos_arch_uaccess_fixup(f->elr))
+		return false;    /* PAN: the library OS's own bug */
+	el0.from_el0 = true;
+	if (!libos_vm_fault(as, &el0, a, &f->region))
+		return false;
+	stats.user_resolved++;
+	return true;
+}
+
 /* Regions (region.h): demand-zero, stack growth, copy-on-write. */
 static bool region_fault(struct libos_fault *f)
 {
@@ -173,7 +168,10 @@ static bool region_fault(struct libos_fault *f)
 	f->vm_action = LIBOS_VM_NONE;
 	if (!as)
 		return false;
-	done = libos_vm_fault(as, f, &a, &f->region);
+	if (!(f->far >> 63))         /* the TTBR0 half: task memory */
+		done = task_fault(as, f, &a);
+	else
+		done = libos_vm_fault(as, f, &a, &f->region);
 	f->vm_action = (int)a;
 	return done;
 }
@@ -231,8 +229,7 @@ bool libos_fault_handle(struct libos_fault *f)
 	in_fault = true;
 	f->region = NULL;
 	f->vm_action = LIBOS_VM_NONE;
-	done = fix_access_flag(f) || fix_dirty(f) || resolve_user(f) ||
-	       region_fault(f);
+	done = fix_access_flag(f) || fix_dirty(f) || region_fault(f);
 	if (!done && hook && hook(f)) {
 		stats.hooked++;
 		done = true;

@@ -119,19 +119,14 @@ typedef bool (*libos_fault_hook)(struct libos_fault *f);
 libos_fault_hook libos_fault_set_hook(libos_fault_hook hook);
 
 /*
- * The TTBR0 (EL0) half, owned by libos/task: the table in TTBR0 now (for the
- * software fallbacks and the report's walk) and the resolver of faults on
- * task memory (demand-zero, copy-on-write), asked for faults from EL0 and
- * from the user-copy routines only. A fault of the user-copy routines that
- * nobody resolves resumes at their fixup (they return a short count); any
- * other EL1 access to the TTBR0 half is the library OS's bug (PAN) and is
- * reported like any other fault.
+ * Faults are routed to the address space attached to their half
+ * (libos_vm_attach; TTBR0: the running task's, attached by libos/task). A
+ * fault on task memory is the regions' to resolve only when it comes from
+ * EL0 itself or from the user-copy routines (which act for EL0: they are
+ * held to EL0's permissions); a user copy nobody resolves resumes at its
+ * fixup (a short count). Any other EL1 access to the TTBR0 half is the
+ * library OS's bug (PAN) and is reported like any other fault.
  */
-struct libos_fault_user {
-	struct pgtable *(*table)(void);
-	bool (*resolve)(struct libos_fault *f);
-};
-void libos_fault_set_user(const struct libos_fault_user *user);
 
 /*
  * Decodes and handles an instruction or data abort: software Access flag
@@ -146,7 +141,7 @@ struct libos_fault_stats {
 	unsigned af_fixed;                   /* software AF set */
 	unsigned dirty_fixed;                /* software dirty set */
 	unsigned hooked;                     /* handled by the hook */
-	unsigned user_resolved;              /* by the TTBR0 half's resolver */
+	unsigned user_resolved;              /* by the TTBR0 half's regions */
 	unsigned uaccess_fixups;             /* user copies cut short */
 	unsigned unhandled;
 };

@@ -8,6 +8,7 @@
  */
 #include <exo/frame.h>
 #include <libos/arch.h>
+#include <libos/el2.h>
 #include <libos/mm/batches.h>
 #include <libos/mm/mm.h>
 #include <libos/mm/pages.h>
@@ -53,8 +54,7 @@ static void refill(void)
 
 	if (src.cached + src.batch_pages > PAGES_CACHE_MAX)
 		return;
-	if (libos_arch_frame_alloc(size >> EXO_FRAME_SHIFT, src.align_log2,
-				   &pa))
+	if (libos_el2_frame_alloc(size >> EXO_FRAME_SHIFT, src.align_log2, &pa))
 		return;
 	if (src.switched) {
 		int rc;
@@ -63,12 +63,12 @@ static void refill(void)
 		rc = src.map(pa, size);
 		src.refilling = false;
 		if (rc) {
-			libos_arch_frame_free(pa, size >> EXO_FRAME_SHIFT);
+			libos_el2_frame_free(pa, size >> EXO_FRAME_SHIFT);
 			return;
 		}
 	} else {
 		if (src.boot_batches == PAGES_BATCHES_MAX) {
-			libos_arch_frame_free(pa, size >> EXO_FRAME_SHIFT);
+			libos_el2_frame_free(pa, size >> EXO_FRAME_SHIFT);
 			return;
 		}
 		src.boot[src.boot_batches++] = (struct pages_batch){ pa, size };
@@ -116,7 +116,7 @@ void pages_free(void *ctx, void *page)
 	 * batches in the direct map. After it, unmap, then give back. */
 	if (!src.switched || libos_dmap_unmap(pa, src.page_size))
 		return;
-	libos_arch_frame_free(pa, src.page_size >> EXO_FRAME_SHIFT);
+	libos_el2_frame_free(pa, src.page_size >> EXO_FRAME_SHIFT);
 	batches_drop(&src.held, pa);
 	src.stats.returned++;
 }

@@ -1,7 +1,8 @@
 /*
  * Region sets of address spaces and the reference counts of shared pages
- * (see region.h): insert, remove, find, COW mappings and fork-style clone.
- * The fault side (deciding and handling) is in vmfault.c.
+ * (see region.h): insert, remove, find, range unmap and protect (splitting
+ * regions at the ends, as munmap and mprotect do), a free gap, COW mappings
+ * and fork-style clone. The fault side (deciding and handling) is in vmfault.c.
  *
  * Owns: the sorted region array of each space, which pages a region owns
  * (every page mapped in an ANON, COW or STACK region: privately, or shared
@@ -386,14 +387,170 @@ int libos_region_remove(struct libos_aspace *as, uint64_t start)
 	return LIBOS_REGION_OK;
 }
 
-/* --- copy-on-write
- * ------------------------------------------------------------ */
+/* --- ranges: munmap and mprotect semantics ----------------------------------
+ */
+
+int libos_region_gap(const struct libos_aspace *as, uint64_t lo, uint64_t hi,
+		     uint64_t size, uint64_t *va)
+{
+	uint64_t v = lo;
+
+	if (!size || !aligned(as, lo) || !aligned(as, size))
+		return LIBOS_REGION_EALIGN;
+	/* Sorted: every region the candidate meets pushes it past its end. */
+	for (unsigned i = lower_bound(as, lo); i < as->nr; i++)
+		if (as->r[i].start < v + size && as->r[i].end > v)
+			v = as->r[i].end;
+	if (v + size < v || v + size > hi)
+		return LIBOS_REGION_ENOMEM;
+	*va = v;
+	return LIBOS_REGION_OK;
+}
+
+/* A region that [va, va + size) cuts in two at one of its ends. */
+static bool cut_at(const struct libos_aspace *as, uint64_t va)
+{
+	const struct libos_region *r = libos_region_find_const(as, va);
+
+	return r && r->start != va;
+}
+
+/* Slots the cuts at both ends of [va, va + size) take; a stack cannot be
+ * cut (its bottom and guard page belong to the whole). */
+static int cuts_needed(const struct libos_aspace *as, uint64_t va,
+		       uint64_t size, unsigned *n)
+{
+	const uint64_t at[2] = {va, va + size};
+
+	*n = 0;
+	for (unsigned i = 0; i < 2; i++) {
+		if (!cut_at(as, at[i]))
+			continue;
+		if (libos_region_find_const(as, at[i])->kind ==
+		    LIBOS_REGION_STACK)
+			return LIBOS_REGION_EKIND;
+		(*n)++;
+	}
+	return as->nr + *n > LIBOS_REGIONS_MAX ? LIBOS_REGION_EFULL
+					       : LIBOS_REGION_OK;
+}
+
+/* Splits the region strictly containing va at va (a slot is free). */
+static void split_at(struct libos_aspace *as, uint64_t va)
+{
+	unsigned i = lower_bound(as, va);
+	struct libos_region *r = &as->r[i];
+
+	if (i == as->nr || r->start >= va)
+		return;
+	memmove(r + 1, r, (as->nr - i) * sizeof(*r));
+	as->nr++;
+	r->end = va;
+	r[1].start = va;
+	if (r->kind == LIBOS_REGION_FIXED)
+		r[1].pa += va - r->start;
+}
+
+static int check_range(const struct libos_aspace *as, uint64_t va,
+		       uint64_t size)
+{
+	if (!aligned(as, va) || !aligned(as, size))
+		return LIBOS_REGION_EALIGN;
+	return in_half(as, va, va + size) ? LIBOS_REGION_OK
+					  : LIBOS_REGION_ERANGE;
+}
+
+int libos_region_unmap(struct libos_aspace *as, uint64_t va, uint64_t size)
+{
+	unsigned n;
+	int err = check_range(as, va, size);
+
+	if (!err)
+		err = cuts_needed(as, va, size, &n);
+	if (err)
+		return err;
+	split_at(as, va);
+	split_at(as, va + size);
+	for (unsigned i = lower_bound(as, va);
+	     i < as->nr && as->r[i].end <= va + size;)
+		libos_region_remove(as, as->r[i].start);
+	return LIBOS_REGION_OK;
+}
+
+/* Every page of [va, va + size) in a region, and each region there may
+ * take attrs: FIXED frames never gain write, GUARD regions stay guards. */
+static int check_protect(const struct libos_aspace *as, uint64_t va,
+			 uint64_t size, uint32_t attrs)
+{
+	for (uint64_t v = va; v < va + size;) {
+		const struct libos_region *r = libos_region_find_const(as, v);
+
+		if (!r)
+			return LIBOS_REGION_ENOENT;
+		if (r->kind == LIBOS_REGION_GUARD ||
+		    (r->kind == LIBOS_REGION_FIXED &&
+		     (attrs & ~r->attrs & PGTABLE_WRITE)))
+			return LIBOS_REGION_EKIND;
+		v = r->end;
+	}
+	return LIBOS_REGION_OK;
+}
 
 /* Attributes of a shared (not yet copied) page of region r. */
 static uint32_t shared_attrs(const struct libos_region *r)
 {
 	return r->attrs & ~(PGTABLE_WRITE | PGTABLE_DBM | PGTABLE_DIRTY);
 }
+
+/* A mapped page of a region whose attributes changed: shared pages stay
+ * read-only (copy-on-write). */
+static int reprotect_page(struct libos_aspace *as, uint64_t va, void *ctx)
+{
+	const struct libos_region *r = ctx;
+	struct pgtable_xlate x;
+	uint32_t attrs = r->attrs;
+
+	if (pgtable_translate(as->pt, va, &x))
+		return 0;
+	if (libos_pagerefs_get(as->refs, x.pa) >= 2)
+		attrs = shared_attrs(r);
+	return map_error(pgtable_protect(as->pt, va, as->page_size, attrs));
+}
+
+static int reprotect(struct libos_aspace *as, struct libos_region *r)
+{
+	if (r->kind == LIBOS_REGION_FIXED)
+		return map_error(pgtable_protect(as->pt, r->start,
+						 r->end - r->start, r->attrs));
+	return for_each_page(as, r->start, r->end, reprotect_page, r);
+}
+
+int libos_region_protect(struct libos_aspace *as, uint64_t va, uint64_t size,
+			 uint32_t attrs)
+{
+	unsigned n;
+	int err = check_range(as, va, size);
+
+	if (!err && !(attrs & PGTABLE_READ))
+		err = LIBOS_REGION_EKIND;
+	if (!err)
+		err = check_protect(as, va, size, attrs);
+	if (!err)
+		err = cuts_needed(as, va, size, &n);
+	if (err)
+		return err;
+	split_at(as, va);
+	split_at(as, va + size);
+	for (unsigned i = lower_bound(as, va);
+	     i < as->nr && as->r[i].end <= va + size && !err; i++) {
+		as->r[i].attrs = attrs;
+		err = reprotect(as, &as->r[i]);
+	}
+	return err;
+}
+
+/* --- copy-on-write
+ * ------------------------------------------------------------ */
 
 int libos_region_cow_map(struct libos_aspace *as, uint64_t va, uint64_t pa,
 			 uint64_t npages)

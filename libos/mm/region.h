@@ -165,6 +165,24 @@ const struct libos_region *
 libos_region_find_const(const struct libos_aspace *as, uint64_t va);
 
 /*
+ * Ranges, with munmap and mprotect semantics: regions are split at the ends
+ * of [va, va + size) (a STACK region cannot be cut: EKIND; no slot for the
+ * pieces: EFULL, nothing changed).
+ * unmap: removes every region piece inside; holes are fine.
+ * protect: every page must lie in a region (else ENOENT), none a GUARD
+ * region, no FIXED region gains PGTABLE_WRITE (EKIND); attrs (with
+ * PGTABLE_READ) become the pieces' attributes, and their mapped pages'
+ * except that shared pages stay read-only until a write copies them.
+ */
+int libos_region_unmap(struct libos_aspace *as, uint64_t va, uint64_t size);
+int libos_region_protect(struct libos_aspace *as, uint64_t va, uint64_t size,
+			 uint32_t attrs);
+/* The lowest *va >= lo with [*va, *va + size) free and below hi; ENOMEM
+ * when there is none. */
+int libos_region_gap(const struct libos_aspace *as, uint64_t lo, uint64_t hi,
+		     uint64_t size, uint64_t *va);
+
+/*
  * COW: maps npages existing pages starting at pa read-only at va (inside a
  * COW region, unmapped there) and counts one reference each. Ownership of
  * the frames passes to the mappings: they go back to the page source when
@@ -229,5 +247,8 @@ void libos_vm_detach(enum pgtable_half half);
 struct libos_aspace *libos_vm_active(uint64_t va);
 /* Fault counters summed over every address space, ever. */
 void libos_vm_stats(struct libos_vm_stats *out);
+/* *sum += *s, counter by counter (a group of spaces' totals). */
+void libos_vm_stats_add(struct libos_vm_stats *sum,
+			const struct libos_vm_stats *s);
 
 #endif

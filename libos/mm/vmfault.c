@@ -236,3 +236,17 @@ void libos_vm_stats(struct libos_vm_stats *out)
 {
 	*out = total;
 }
+
+void libos_vm_stats_add(struct libos_vm_stats *sum,
+			const struct libos_vm_stats *s)
+{
+	sum->demand_zero += s->demand_zero;
+	sum->cow_copies += s->cow_copies;
+	sum->cow_reuses += s->cow_reuses;
+	sum->stack_growths += s->stack_growths;
+	sum->stack_overflows += s->stack_overflows;
+	sum->guard_hits += s->guard_hits;
+	sum->refused += s->refused;
+	sum->no_region += s->no_region;
+	sum->no_memory += s->no_memory;
+}

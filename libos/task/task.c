@@ -1,7 +1,10 @@
 /*
  * EL0 tasks (task.h): the task table, round-robin scheduling, the system
- * calls with their argument checks, and the target wiring of address
- * spaces (pool frames, direct map, fault routing, --asid-bits).
+ * calls with their argument checks (memory calls become regions of the
+ * task's space: their protections as stage-1 attributes, region errors as
+ * errno values), and the target wiring of address spaces (pool frames,
+ * direct map, --asid-bits). Task faults take the one route of every fault:
+ * libos_fault_handle to the regions of the space uspace_switch attached.
  */
 #include <arch/sysreg.h>
 #include <lib/print.h>
@@ -21,7 +24,8 @@ struct tasks {
 	unsigned spawned, exited, killed;
 };
 
-/* From the heap at set-up: about 90 KiB no other guest should carry. */
+/* From the heap at set-up: about 185 KiB (a task is about 4.5 KiB, most
+ * of it its space's region array) no other guest should carry. */
 static struct tasks *ts;
 
 /* --- set-up --------------------------------------------------------------- */
@@ -76,18 +80,6 @@ static void *heap_zalloc(uint64_t size)
 	return libos_calloc(1, (size_t)size);
 }
 
-static struct pgtable *user_table(void)
-{
-	struct uspace *us = uspace_current();
-
-	return us ? &us->pt : NULL;
-}
-
-static bool user_resolve(struct libos_fault *f)
-{
-	return uspace_fault(uspace_current(), f->far, f->access, f->kind);
-}
-
 static unsigned parse_asid_bits(int argc, char *const *argv, unsigned hw)
 {
 	size_t n = strlen(LIBOS_OPT_ASID_BITS);
@@ -110,8 +102,6 @@ int libos_tasks_init(int argc, char *const *argv,
 		     const struct libos_task_code *code)
 {
 	const struct libos_mm_info *mi = libos_mm_info();
-	static const struct libos_fault_user user = { user_table,
-						      user_resolve };
 	struct uspace_config cfg = {
 		.granule = mi->granule, .va_bits = mi->va_bits,
 		.asid_bits = parse_asid_bits(argc, argv, mi->asid_bits),
@@ -120,11 +110,77 @@ int libos_tasks_init(int argc, char *const *argv,
 		.frames = { pool_page, pool_unpage, dmap_virt, NULL },
 		.zalloc = heap_zalloc,
 	};
-	int rc = libos_tasks_setup(&cfg, code);
+	return libos_tasks_setup(&cfg, code);
+}
 
-	if (!rc)
-		libos_fault_set_user(&user);
-	return rc;
+/* --- task memory as regions ----------------------------------------------- */
+
+/* PROT_NONE: mapped for EL1 only (no USER), so EL0 touches fault. */
+static uint32_t attrs_of(unsigned prot)
+{
+	uint32_t a = PGTABLE_READ | PGTABLE_ACCESSED |
+		     PGTABLE_MEM(PGTABLE_MEM_NORMAL_WB);
+
+	if (!prot)
+		return a;
+	a |= PGTABLE_USER;
+	if (prot & LIBOS_PROT_WRITE)
+		a |= PGTABLE_WRITE;
+	if (prot & LIBOS_PROT_EXEC)
+		a |= PGTABLE_EXEC_EL0;
+	return a;
+}
+
+static bool prot_ok(unsigned prot)
+{
+	if (prot & ~LIBOS_PROT_ALL)
+		return false;
+	return (prot & (LIBOS_PROT_WRITE | LIBOS_PROT_EXEC)) !=
+	       (LIBOS_PROT_WRITE | LIBOS_PROT_EXEC);
+}
+
+/* A region error as the errno mmap, munmap and mprotect return. */
+static int errno_of(int region_err)
+{
+	switch (region_err) {
+	case LIBOS_REGION_OK:
+		return 0;
+	case LIBOS_REGION_EOVERLAP:
+		return -LIBOS_EEXIST;
+	case LIBOS_REGION_EFULL:
+	case LIBOS_REGION_ENOMEM:
+	case LIBOS_REGION_ENOENT:      /* mprotect of unmapped pages */
+		return -LIBOS_ENOMEM;
+	default:
+		return -LIBOS_EINVAL;
+	}
+}
+
+static int map_region(struct uspace *us, uint64_t va, uint64_t size,
+		      enum libos_region_kind kind, uint64_t pa, unsigned prot,
+		      const char *name)
+{
+	struct libos_region r = { .start = va, .end = va + size,
+				  .kind = kind, .attrs = attrs_of(prot),
+				  .pa = pa };
+
+	strncpy(r.name, name, LIBOS_REGION_NAME_MAX - 1);
+	return errno_of(libos_region_insert(&us->as, &r));
+}
+
+int libos_task_map_anon(struct uspace *us, uint64_t *va, uint64_t size,
+			unsigned prot)
+{
+	uint64_t unaligned = (*va | size) & (uspace_page_size() - 1);
+
+	if (!prot_ok(prot) || !size || unaligned)
+		return -LIBOS_EINVAL;
+	if (!*va && libos_region_gap(&us->as, USPACE_MMAP_BASE,
+				     USPACE_MMAP_END, size, va))
+		return -LIBOS_ENOMEM;
+	if (!uspace_range_ok(*va, size))
+		return -LIBOS_EINVAL;
+	return map_region(us, *va, size, LIBOS_REGION_ANON, 0, prot, "mmap");
 }
 
 /* --- tasks ---------------------------------------------------------------- */
@@ -169,12 +225,13 @@ int libos_task_spawn(uint64_t entry_off, uint64_t arg)
 	rc = uspace_create(&t->us);
 	if (rc)
 		return rc;
-	rc = uspace_map_fixed(&t->us, USPACE_CODE_VA, ts->code.pa,
-			      ts->code.size,
-			      USPACE_PROT_READ | USPACE_PROT_EXEC);
+	rc = map_region(&t->us, USPACE_CODE_VA, ts->code.size,
+			LIBOS_REGION_FIXED, ts->code.pa,
+			LIBOS_PROT_READ | LIBOS_PROT_EXEC, "code");
 	if (!rc)
-		rc = uspace_map_anon(&t->us, &stack, LIBOS_TASK_STACK,
-				     USPACE_PROT_READ | USPACE_PROT_WRITE);
+		rc = map_region(&t->us, stack, LIBOS_TASK_STACK,
+				LIBOS_REGION_ANON, 0,
+				LIBOS_PROT_READ | LIBOS_PROT_WRITE, "stack");
 	if (rc) {
 		uspace_destroy(&t->us);
 		return rc;
@@ -292,7 +349,7 @@ static int64_t sys_mmap(struct libos_task *t, uint64_t addr, uint64_t len,
 			return -LIBOS_EINVAL;
 		va = addr;
 	}
-	rc = uspace_map_anon(&t->us, &va, size, (unsigned)prot);
+	rc = libos_task_map_anon(&t->us, &va, size, (unsigned)prot);
 	return rc ? rc : (int64_t)va;
 }
 
@@ -302,7 +359,7 @@ static int64_t sys_munmap(struct libos_task *t, uint64_t addr, uint64_t len)
 
 	if (!size || !uspace_range_ok(addr, size))
 		return -LIBOS_EINVAL;
-	return uspace_unmap(&t->us, addr, size);
+	return errno_of(libos_region_unmap(&t->us.as, addr, size));
 }
 
 static int64_t sys_mprotect(struct libos_task *t, uint64_t addr,
@@ -310,9 +367,11 @@ static int64_t sys_mprotect(struct libos_task *t, uint64_t addr,
 {
 	uint64_t size = page_up(len);
 
-	if (!size || prot > 7 || !uspace_range_ok(addr, size))
+	if (!size || !prot_ok((unsigned)prot) ||
+	    !uspace_range_ok(addr, size))
 		return -LIBOS_EINVAL;
-	return uspace_protect(&t->us, addr, size, (unsigned)prot);
+	return errno_of(libos_region_protect(&t->us.as, addr, size,
+					     attrs_of((unsigned)prot)));
 }
 
 static int64_t sys_clone(struct libos_task *t)

@@ -1,8 +1,9 @@
 /*
  * EL0 tasks as the library OS sees them: a table of tasks, each with its own
- * address space (libos/task/uspace.h) and saved registers, a round-robin
- * scheduler, and the system calls. Entering EL0 and taking exceptions from
- * it is el1's (el1/task.c): it runs a task until libos_task_syscall says to
+ * address space (libos/task/uspace.h: regions over a TTBR0 table) and saved
+ * registers, a round-robin scheduler, and the system calls (mmap, munmap
+ * and mprotect as regions of the task's space). Entering EL0 and taking exceptions from
+ * it is el1's (el1/el0_task.c): it runs a task until libos_task_syscall says to
  * stop, or kills it.
  *
  * System-call ABI (SVC #0): number in x8, arguments in x0-x5, result in x0
@@ -32,9 +33,10 @@ enum libos_sys {
 	LIBOS_SYS_GETID = 8,     /* () -> task id */
 };
 
-#define LIBOS_PROT_READ USPACE_PROT_READ
-#define LIBOS_PROT_WRITE USPACE_PROT_WRITE
-#define LIBOS_PROT_EXEC USPACE_PROT_EXEC
+#define LIBOS_PROT_READ 1u
+#define LIBOS_PROT_WRITE 2u
+#define LIBOS_PROT_EXEC 4u
+#define LIBOS_PROT_ALL 7u
 #define LIBOS_MAP_FIXED 1u       /* mmap: exactly at addr */
 #define LIBOS_WRITE_MAX 4096     /* longer writes are cut (short count) */
 #define LIBOS_TASK_STACK (UINT64_C(64) << 10)
@@ -60,11 +62,13 @@ enum libos_task_state {
 struct libos_task {
 	int id;                  /* 1.. */
 	enum libos_task_state state;
-	struct uspace us;
 	struct libos_task_regs regs;
 	int64_t status;
 	bool stop;               /* leave EL0 (yield, exit, kill) */
 	unsigned syscalls;
+	/* Last: the system-call path reaches the fields above with short
+	 * offsets. */
+	struct uspace us;
 };
 
 /* Where task code is: frames mapped read-only, EL0-executable (never EL1)
@@ -85,6 +89,15 @@ int libos_tasks_init(int argc, char *const *argv,
 /* The portable core of libos_tasks_init (host tests). */
 int libos_tasks_setup(const struct uspace_config *cfg,
 		      const struct libos_task_code *code);
+
+/*
+ * Anonymous demand-zero memory in us, as mmap: *va = 0 picks the lowest
+ * free range above USPACE_MMAP_BASE; else [*va, *va + size) must be free
+ * (-EEXIST). prot: LIBOS_PROT_* (WRITE with EXEC is refused: W^X), 0 for
+ * no access (mapped for EL1 only, so every EL0 touch faults). 0 or -errno.
+ */
+int libos_task_map_anon(struct uspace *us, uint64_t *va, uint64_t size,
+			unsigned prot);
 
 /* A task at code offset entry_off with x0 = arg and its own stack.
  * Returns its id or -errno. */

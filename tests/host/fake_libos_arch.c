@@ -246,7 +246,7 @@ unsigned fake_libos_quiescent(void)
 	return fake_libos.violations;
 }
 
-/* --- MMU registers, caches and frames: the host has none of them. The
+/* --- MMU registers and caches: the host has none of them. The
  * boot code (libos/mm/boot.c) is only run on target; these keep the host
  * build linking and report "nothing there". */
 
@@ -275,8 +275,7 @@ uint64_t libos_arch_copy_to_user(uint64_t udst, const void *src, uint64_t n)
 
 uint64_t libos_arch_uaccess_fixup(uint64_t pc)
 {
-	(void)pc;
-	return 0;
+	return pc == FAKE_UACCESS_PC ? FAKE_UACCESS_FIXUP : 0;
 }
 
 void libos_arch_dcache_inval_poc(uint64_t pa, uint64_t size)
@@ -336,18 +335,3 @@ void libos_arch_pan_set(bool on)
 	(void)on;
 }
 
-int64_t libos_arch_frame_alloc(uint64_t count, unsigned align_log2,
-			       uint64_t *pa)
-{
-	(void)count;
-	(void)align_log2;
-	(void)pa;
-	return -1;
-}
-
-int64_t libos_arch_frame_free(uint64_t pa, uint64_t count)
-{
-	(void)pa;
-	(void)count;
-	return -1;
-}

@@ -54,6 +54,11 @@ struct fake_libos {
 			    bool to_user);
 };
 
+/* libos_arch_uaccess_fixup knows one user-copy instruction: faults a fake
+ * user copy reports at FAKE_UACCESS_PC resume at FAKE_UACCESS_FIXUP. */
+#define FAKE_UACCESS_PC UINT64_C(0xffff000000a0c000)
+#define FAKE_UACCESS_FIXUP (FAKE_UACCESS_PC + 0x100)
+
 extern struct fake_libos fake_libos;
 
 /* Clears counters and the checker; cfg may be NULL. */

@@ -1,10 +1,11 @@
 /*
- * libos/libos.c on a simulated EL2 (fake_libos_hvc.c): start-up (policy
- * names, default, options), the malloc-like entry points for every policy,
- * the heap created at the first allocation, frames back to EL2 through the
- * pool, and the stats report.
+ * libos start-up (libos.c), the heap and malloc entry points (malloc.c),
+ * the pool (guest_pool.c) and the stats (stats.c) on a simulated EL2
+ * (fake_libos_el2.c): start-up (policy names, default, options), the
+ * malloc-like entry points for every policy, the heap created at the first
+ * allocation, frames back to EL2 through the pool, and the stats report.
  */
-#include "fake_libos_hvc.h"
+#include "fake_libos_el2.h"
 #include "console_capture.h"
 
 #include <criterion/criterion.h>

@@ -5,7 +5,7 @@
  * the heap retired when its frames were taken, and the entry points
  * running with IRQs masked.
  */
-#include "fake_libos_hvc.h"
+#include "fake_libos_el2.h"
 #include "fake_libos_irq.h"
 
 #include <criterion/criterion.h>

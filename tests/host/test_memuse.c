@@ -1,11 +1,11 @@
 /*
  * The guest's memory report (libos/memuse.c, libos_memory_report): runs of
  * one use merged and no others, the totals line, and on a simulated EL2
- * (fake_libos_hvc.c) a report whose runs are disjoint, lie in frames EL2
+ * (fake_libos_el2.c) a report whose runs are disjoint, lie in frames EL2
  * says the guest owns, and add up to what the pool holds, split into heap,
  * region pages and free frames.
  */
-#include "fake_libos_hvc.h"
+#include "fake_libos_el2.h"
 #include "console_capture.h"
 
 #include <criterion/criterion.h>

@@ -1,15 +1,15 @@
 /*
- * libos/pool: frames in batches from a simulated EL2 (fake_libos_hvc.c),
+ * libos/pool: frames in batches from a simulated EL2 (fake_libos_el2.c),
  * single frames and naturally aligned runs, the tail of a non-power-of-two
  * run left free, whole chunks given back above the high-water mark, the
  * quota fallback to an exact chunk, bad frees that change nothing, and a
  * seeded random workload against a shadow map of every frame
  * (POOL_SEED=<n> replays one seed).
  */
-#include "fake_libos_hvc.h"
+#include "fake_libos_el2.h"
 
 #include <criterion/criterion.h>
-#include <libos/hvc.h>
+#include <libos/el2.h>
 #include <libos/pool/pool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +17,13 @@
 static int src_alloc(void *ctx, unsigned order, uint64_t *pa)
 {
 	(void)ctx;
-	return libos_hvc_frame_alloc((uint64_t)1 << order, order, pa) ? -1 : 0;
+	return libos_el2_frame_alloc((uint64_t)1 << order, order, pa) ? -1 : 0;
 }
 
 static int src_free(void *ctx, uint64_t pa, unsigned order)
 {
 	(void)ctx;
-	return libos_hvc_frame_free(pa, (uint64_t)1 << order) ? -1 : 0;
+	return libos_el2_frame_free(pa, (uint64_t)1 << order) ? -1 : 0;
 }
 
 static const struct pool_source el2 = {.alloc = src_alloc, .free = src_free};

@@ -1,16 +1,16 @@
 /*
  * libos/pool under revocation (docs/libos.md, "Events and revocation"),
- * against the simulated EL2 (fake_libos_hvc.c): giving free frames back on
+ * against the simulated EL2 (fake_libos_el2.c): giving free frames back on
  * request (whole free chunks first, then free units of chunks in use, never
  * a frame handed out, in direct-map units), repairing the pool after EL2
  * took frames by force (free ones dropped, handed-out ones reported, gone
  * frames never handed out again, wholly gone chunks dropped), and a seeded
  * random mix of both against a shadow of every frame.
  */
-#include "fake_libos_hvc.h"
+#include "fake_libos_el2.h"
 
 #include <criterion/criterion.h>
-#include <libos/hvc.h>
+#include <libos/el2.h>
 #include <libos/pool/pool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +20,13 @@ static uint64_t unmapped[64], nr_unmapped;
 static int src_alloc(void *ctx, unsigned order, uint64_t *pa)
 {
 	(void)ctx;
-	return libos_hvc_frame_alloc((uint64_t)1 << order, order, pa) ? -1 : 0;
+	return libos_el2_frame_alloc((uint64_t)1 << order, order, pa) ? -1 : 0;
 }
 
 static int src_free(void *ctx, uint64_t pa, unsigned order)
 {
 	(void)ctx;
-	return libos_hvc_frame_free(pa, (uint64_t)1 << order) ? -1 : 0;
+	return libos_el2_frame_free(pa, (uint64_t)1 << order) ? -1 : 0;
 }
 
 static int src_unmap(void *ctx, uint64_t pa, uint64_t count)
@@ -41,7 +41,7 @@ static int src_unmap(void *ctx, uint64_t pa, uint64_t count)
 static int src_free_frames(void *ctx, uint64_t pa, uint64_t count)
 {
 	(void)ctx;
-	return libos_hvc_frame_free(pa, count) ? -1 : 0;
+	return libos_el2_frame_free(pa, count) ? -1 : 0;
 }
 
 static const struct pool_source el2 = {
@@ -205,7 +205,7 @@ Test(pool_revoke, frames_outside_the_pool_are_foreign)
 	uint64_t pa;
 
 	setup(0);
-	cr_assert_eq(libos_hvc_frame_alloc(2, 0, &pa), 0);  /* not the pool's */
+	cr_assert_eq(libos_el2_frame_alloc(2, 0, &pa), 0);  /* not the pool's */
 	fake_el2_take(pa, 2);
 	pool_revoked(&pool, pa, 2, &r);
 	cr_assert_eq(r.foreign, 2);

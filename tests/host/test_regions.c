@@ -1,6 +1,8 @@
 /*
  * libos/mm/region.c and vmfault.c on the host: region sets (insert, find,
- * remove, every error), the shared-page reference table against a model,
+ * remove, every error), ranges with munmap and mprotect semantics (splits
+ * at the ends, shared pages kept read-only, every error), free gaps, the
+ * shared-page reference table against a model,
  * the pure fault decision for every kind and case, and the handlers over a
  * real stage-1 table built on the host (break-before-make checker on) with
  * a fake page source whose fresh pages hold garbage: demand-zero, stack
@@ -402,6 +404,177 @@ Test(regions, fixed_is_mapped_at_once_and_its_frames_never_freed)
 	env_fini();
 }
 
+/* --- ranges: munmap and mprotect semantics --------------------------------
+ */
+
+Test(regions, unmap_splits_at_the_ends_and_frees_only_the_range)
+{
+	struct libos_region r;
+	uint64_t p, pa;
+
+	env_init(PGTABLE_GRANULE_4K);
+	p = E.page;
+	cr_assert_eq(ins(LIBOS_REGION_ANON, BASE, BASE + 8 * p, RW), 0);
+	for (unsigned i = 0; i < 8; i++)
+		touch(BASE + i * p, true);
+	cr_assert_eq(E.data.in_use, 8);
+	cr_assert_eq(libos_region_unmap(&E.as, BASE + 2 * p, 3 * p), 0);
+	cr_assert_eq(E.as.nr, 2);
+	cr_assert_eq(libos_region_find(&E.as, BASE)->end, BASE + 2 * p);
+	cr_assert_eq(libos_region_find(&E.as, BASE + 5 * p)->start,
+		     BASE + 5 * p);
+	cr_assert_null(libos_region_find(&E.as, BASE + 3 * p));
+	cr_assert_eq(E.data.in_use, 5, "the three pages in the hole went");
+	cr_assert_neq(pgtable_translate(&E.pt, BASE + 2 * p,
+					&(struct pgtable_xlate){0}),
+		      0);
+	cr_assert_eq(libos_region_unmap(&E.as, BASE + 2 * p, 3 * p), 0,
+		     "a hole is fine");
+	cr_assert_eq(libos_region_unmap(&E.as, BASE + p, 5 * p), 0,
+		     "across a hole: both pieces trimmed");
+	cr_assert_eq(E.as.nr, 2);
+	cr_assert_eq(E.data.in_use, 3);
+	/* A FIXED region cut in the middle keeps its frames at their PAs. */
+	cr_assert(data_alloc(&E.data, &pa));
+	cr_assert(data_alloc(&E.data, &pa));
+	cr_assert(data_alloc(&E.data, &pa));
+	pa -= 2 * p;
+	r = reg(LIBOS_REGION_FIXED, BASE + 16 * p, BASE + 19 * p, RO);
+	r.pa = pa;
+	cr_assert_eq(libos_region_insert(&E.as, &r), 0);
+	cr_assert_eq(libos_region_unmap(&E.as, BASE + 17 * p, p), 0);
+	cr_assert_eq(libos_region_find(&E.as, BASE + 18 * p)->pa, pa + 2 * p);
+	cr_assert_eq(pa_of(BASE + 18 * p), pa + 2 * p);
+	cr_assert_eq(E.data.in_use, 6, "FIXED frames are never freed");
+	cr_assert_eq(libos_region_remove(&E.as, BASE + 16 * p), 0);
+	cr_assert_eq(libos_region_remove(&E.as, BASE + 18 * p), 0);
+	for (unsigned i = 0; i < 3; i++)
+		data_free(&E.data, pa + i * p);
+	env_fini();
+}
+
+Test(regions, range_errors_change_nothing)
+{
+	uint64_t p, top;
+
+	env_init(PGTABLE_GRANULE_16K);
+	p = E.page;
+	top = BASE + 64 * p;
+	cr_assert_eq(ins(LIBOS_REGION_ANON, BASE, BASE + 4 * p, RW), 0);
+	cr_assert_eq(libos_region_insert_stack(&E.as, top, p, 4 * p, RW, "s"),
+		     0);
+	cr_assert_eq(ins(LIBOS_REGION_GUARD, BASE + 8 * p, BASE + 9 * p, 0), 0);
+	cr_assert_eq(libos_region_unmap(&E.as, BASE + 4096, p),
+		     LIBOS_REGION_EALIGN);
+	cr_assert_eq(libos_region_unmap(&E.as, BASE, 0), LIBOS_REGION_ERANGE);
+	cr_assert_eq(libos_region_unmap(&E.as, (UINT64_C(1) << 48) - p,
+					2 * p),
+		     LIBOS_REGION_ERANGE, "past the half");
+	cr_assert_eq(libos_region_unmap(&E.as, top - 2 * p, p),
+		     LIBOS_REGION_EKIND, "a stack is not cut");
+	cr_assert_eq(libos_region_protect(&E.as, BASE + p, p, RO), 0);
+	cr_assert_eq(libos_region_protect(&E.as, BASE + 4 * p, p, RO),
+		     LIBOS_REGION_ENOENT, "not in a region");
+	cr_assert_eq(libos_region_protect(&E.as, BASE, 5 * p, RO),
+		     LIBOS_REGION_ENOENT, "runs past the region");
+	cr_assert_eq(libos_region_protect(&E.as, BASE + 8 * p, p, RO),
+		     LIBOS_REGION_EKIND, "a guard stays a guard");
+	cr_assert_eq(libos_region_protect(&E.as, BASE, p, PGTABLE_WRITE),
+		     LIBOS_REGION_EKIND, "no read permission");
+	cr_assert_eq(libos_region_protect(&E.as, top - 2 * p, p, RO),
+		     LIBOS_REGION_EKIND, "a stack is not cut");
+	cr_assert_eq(E.as.nr, 5, "only the good protect split (3 + 2)");
+	while (E.as.nr < LIBOS_REGIONS_MAX - 1)
+		cr_assert_eq(ins(LIBOS_REGION_GUARD,
+				 BASE + (E.as.nr + 100) * p,
+				 BASE + (E.as.nr + 101) * p, 0),
+			     0);
+	cr_assert_eq(libos_region_protect(&E.as, BASE + p, p, RW), 0,
+		     "no cut needed: no slot needed");
+	cr_assert_eq(libos_region_unmap(&E.as, BASE + 3 * p, p),
+		     LIBOS_REGION_OK, "the last page of a piece");
+	cr_assert_eq(ins(LIBOS_REGION_ANON, BASE + 12 * p, BASE + 15 * p, RW),
+		     0);
+	cr_assert_eq(E.as.nr, LIBOS_REGIONS_MAX);
+	cr_assert_eq(libos_region_unmap(&E.as, BASE + 13 * p, p),
+		     LIBOS_REGION_EFULL, "two pieces, one slot short");
+	cr_assert_eq(libos_region_protect(&E.as, BASE + 13 * p, p, RO),
+		     LIBOS_REGION_EFULL);
+	cr_assert_eq(libos_region_find(&E.as, BASE + 13 * p)->start,
+		     BASE + 12 * p, "nothing was split");
+	env_fini();
+}
+
+Test(regions, protect_keeps_shared_pages_read_only)
+{
+	uint64_t p, pa;
+	bool ok;
+
+	env_init(PGTABLE_GRANULE_4K);
+	p = E.page;
+	cr_assert_eq(ins(LIBOS_REGION_ANON, BASE, BASE + 4 * p, RW), 0);
+	cr_assert_eq(ins(LIBOS_REGION_COW, BASE + 8 * p, BASE + 10 * p, RW),
+		     0);
+	cr_assert(data_alloc(&E.data, &pa));
+	cr_assert_eq(libos_region_cow_map(&E.as, BASE + 8 * p, pa, 1), 0);
+	cr_assert_eq(libos_region_cow_map(&E.as, BASE + 9 * p, pa, 1), 0);
+	touch(BASE, true);
+	touch(BASE + p, true);
+	cr_assert_eq(libos_region_protect(&E.as, BASE, 2 * p, RO), 0);
+	cr_assert(!(pgtable_translate(&E.pt, BASE + p,
+				      &(struct pgtable_xlate){0})));
+	cr_assert_eq(fault_at(BASE + p, LIBOS_FAULT_PERMISSION, LIBOS_WRITE,
+			      &ok),
+		     LIBOS_VM_REFUSE, "read-only now");
+	cr_assert(!ok);
+	cr_assert_eq(E.as.nr, 3, "[0, 2) read-only, [2, 4) as it was");
+	cr_assert_eq(libos_region_protect(&E.as, BASE, 2 * p, RW), 0);
+	touch(BASE + p, true);
+	cr_assert_eq(libos_region_protect(&E.as, BASE + 8 * p, 2 * p,
+					  RW | PGTABLE_EXEC_EL0),
+		     0);
+	{
+		struct pgtable_xlate x;
+
+		cr_assert_eq(pgtable_translate(&E.pt, BASE + 8 * p, &x), 0);
+		cr_assert(!(x.attrs & PGTABLE_WRITE),
+			  "shared: still read-only until a write copies it");
+		cr_assert(x.attrs & PGTABLE_EXEC_EL0);
+	}
+	cr_assert_eq(fault_at(BASE + 8 * p, LIBOS_FAULT_PERMISSION,
+			      LIBOS_WRITE, &ok),
+		     LIBOS_VM_COW_COPY);
+	cr_assert(ok);
+	env_fini();
+}
+
+Test(regions, gap_is_the_lowest_free_range)
+{
+	uint64_t p, va = 0;
+
+	env_init(PGTABLE_GRANULE_4K);
+	p = E.page;
+	cr_assert_eq(libos_region_gap(&E.as, BASE, BASE + 8 * p, p, &va), 0);
+	cr_assert_eq(va, BASE);
+	cr_assert_eq(ins(LIBOS_REGION_ANON, BASE, BASE + 2 * p, RW), 0);
+	cr_assert_eq(ins(LIBOS_REGION_ANON, BASE + 3 * p, BASE + 4 * p, RW), 0);
+	cr_assert_eq(libos_region_gap(&E.as, BASE, BASE + 8 * p, p, &va), 0);
+	cr_assert_eq(va, BASE + 2 * p, "the one-page hole");
+	cr_assert_eq(libos_region_gap(&E.as, BASE, BASE + 8 * p, 2 * p, &va),
+		     0);
+	cr_assert_eq(va, BASE + 4 * p, "too big for the hole");
+	cr_assert_eq(libos_region_gap(&E.as, BASE, BASE + 8 * p, 5 * p, &va),
+		     LIBOS_REGION_ENOMEM);
+	cr_assert_eq(libos_region_gap(&E.as, BASE, BASE + 8 * p, 0, &va),
+		     LIBOS_REGION_EALIGN);
+	cr_assert_eq(libos_region_gap(&E.as, BASE + 1, BASE + 8 * p, p, &va),
+		     LIBOS_REGION_EALIGN);
+	cr_assert_eq(libos_region_gap(&E.as, ~UINT64_C(0) - p + 1,
+				      ~UINT64_C(0), p, &va),
+		     LIBOS_REGION_ENOMEM, "wraps");
+	env_fini();
+}
+
 /* --- reference counts
  * --------------------------------------------------------- */
 
@@ -573,6 +746,23 @@ Test(regions, demand_zero_maps_only_touched_pages_zeroed)
 		cr_assert_eq(E.data.in_use, 0, "remove gives the pages back");
 		env_fini();
 	}
+}
+
+Test(regions, stats_add_sums_every_counter)
+{
+	struct libos_vm_stats a = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+	struct libos_vm_stats b = {10, 20, 30, 40, 50, 60, 70, 80, 90};
+
+	libos_vm_stats_add(&a, &b);
+	cr_assert_eq(a.demand_zero, 11);
+	cr_assert_eq(a.cow_copies, 22);
+	cr_assert_eq(a.cow_reuses, 33);
+	cr_assert_eq(a.stack_growths, 44);
+	cr_assert_eq(a.stack_overflows, 55);
+	cr_assert_eq(a.guard_hits, 66);
+	cr_assert_eq(a.refused, 77);
+	cr_assert_eq(a.no_region, 88);
+	cr_assert_eq(a.no_memory, 99);
 }
 
 Test(regions, stack_grows_through_its_guard_up_to_the_limit)

@@ -5,12 +5,18 @@
  * splitting, fork-style clone with copy-on-write (each side keeps its own
  * writes, frames freed when the last mapping goes), and the TTBR0/EPD0
  * switch. User copies go through a fake that walks the current table and
- * takes faults the way libos/mm/fault.c routes them.
+ * hands its faults to libos_fault_handle, which routes them to the regions
+ * of the space in TTBR0; a plain EL1 access to task memory is not resolved
+ * (PAN).
  */
 #include "fake_libos_arch.h"
 
+#include "console_capture.h"
+
+#include <arch/esr.h>
 #include <arch/sysreg.h>
 #include <criterion/criterion.h>
+#include <lib/print.h>
 #include <libos/task/task.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,15 +110,29 @@ static void *f_virt(void *ctx, uint64_t pa)
 	return arena_virt(&frames, pa);
 }
 
-/* One byte at a time, EL0 permissions, faults routed to uspace_fault as
- * libos_fault_handle does for the copy routines. */
+/* A data abort of the user-copy routines (EL1 acting for EL0) at va, taken
+ * the way el1 hands it over: through libos_fault_handle's one route. true:
+ * resolved, retry; false: the copy stops at its fixup. */
+static bool copy_fault(uint64_t va, bool write, unsigned fsc)
+{
+	struct libos_fault f = {
+		.esr = ((uint64_t)ESR_EC_DABT_CUR << ESR_EC_SHIFT) |
+		       (write ? ESR_DABT_WNR : 0) | fsc | 3,
+		.far = va, .elr = FAKE_UACCESS_PC,
+	};
+
+	cr_assert(libos_fault_handle(&f), "a user copy always resumes");
+	return f.elr == FAKE_UACCESS_PC;
+}
+
+/* One byte at a time, with EL0's permissions (as LDTR/STTR). */
 static bool user_byte(uint64_t va, uint8_t *b, bool write)
 {
 	struct uspace *us = uspace_current();
 
 	for (int tries = 0; tries < 3; tries++) {
 		struct pgtable_xlate x;
-		enum libos_fault_kind kind = LIBOS_FAULT_TRANSLATION;
+		unsigned fsc = FSC_TRANSLATION;
 
 		if (!pgtable_translate(&us->pt, va, &x)) {
 			bool user = x.attrs & PGTABLE_USER;
@@ -131,10 +151,9 @@ static bool user_byte(uint64_t va, uint8_t *b, bool write)
 					*b = *p;
 				return true;
 			}
-			kind = LIBOS_FAULT_PERMISSION;
+			fsc = FSC_PERMISSION;
 		}
-		if (!uspace_fault(us, va, write ? LIBOS_WRITE : LIBOS_READ,
-				  kind))
+		if (!copy_fault(va, write, fsc))
 			return false;
 	}
 	return false;
@@ -361,6 +380,10 @@ Test(task, clone_copy_on_write)
 	uspace_destroy(&p->us);
 	cr_assert_eq(frames.in_use, 0);
 	cr_assert_eq(tables.in_use, 0);
+	uspace_stats(&st);
+	cr_assert_eq(st.live, 0);
+	cr_assert_eq(st.cow_copies, 1, "the faults of spaces gone still count");
+	cr_assert_eq(st.cow_reuses, 1);
 }
 
 Test(task, clone_then_exit_frees_shared_frames)
@@ -391,5 +414,46 @@ Test(task, exit_and_yield_leave_el0)
 	cr_assert_not(libos_task_syscall(t));
 	cr_assert_eq(t->state, LIBOS_TASK_EXITED);
 	cr_assert_eq(t->status, 3);
+	uspace_destroy(&t->us);
+}
+
+Test(task, plain_el1_access_to_task_memory_is_not_resolved)
+{
+	struct libos_task *t = spawn();
+	int64_t va = call(t, LIBOS_SYS_MMAP, 0, PAGE, 3, 0);
+	struct libos_fault f = {
+		.esr = ((uint64_t)ESR_EC_DABT_CUR << ESR_EC_SHIFT) |
+		       FSC_TRANSLATION | 3,
+		.far = (uint64_t)va, .elr = FAKE_UACCESS_PC + 4,
+	};
+	struct pgtable_xlate x;
+
+	capture_len = 0;
+	print_set_console(capture_console, "");
+	cr_assert_not(libos_fault_handle(&f), "not a user copy: PAN's case");
+	print_set_console(NULL, "");
+	cr_assert(strstr(capture_out, "unhandled stage-1 fault"), "%s",
+		  capture_out);
+	cr_assert_neq(pgtable_translate(&t->us.pt, (uint64_t)va, &x), 0,
+		      "no page was mapped for it");
+	cr_assert_eq(frames.in_use, 0);
+	f.elr = FAKE_UACCESS_PC;
+	f.far = (uint64_t)va;
+	cr_assert(libos_fault_handle(&f), "the user copy's own fault");
+	cr_assert_eq(f.elr, FAKE_UACCESS_PC, "resolved, not cut short");
+	cr_assert_eq(frames.in_use, 1, "demand-zero for the copy");
+	uspace_destroy(&t->us);
+}
+
+Test(task, prot_none_area_refuses_user_copies_without_a_page)
+{
+	struct libos_task *t = spawn();
+	int64_t va = call(t, LIBOS_SYS_MMAP, 0, PAGE, 0, 0);
+	uint64_t v = 0;
+
+	cr_assert_gt(va, 0);
+	cr_assert_eq(libos_arch_copy_from_user(&v, (uint64_t)va, 8), 8,
+		     "PROT_NONE: EL0 has no access, nor do copies for it");
+	cr_assert_eq(frames.in_use, 0, "refused before any page was taken");
 	uspace_destroy(&t->us);
 }

@@ -1,7 +1,7 @@
 """el1, the guest runtime, under the real EL2: relocation wherever EL2
 loads a guest, argv and /chosen, handled traps that keep general and FP/SIMD
 registers, reports of unhandled exceptions and panics with their exit
-statuses (el1/exit_status.h)."""
+statuses (el1/exit_asm.h)."""
 import re
 
 from conftest import EXIT, failed_guests, guest_lines, no_leak, summary

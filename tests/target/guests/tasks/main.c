@@ -10,7 +10,7 @@
 #include "../tap.h"
 
 #include <el1/el1.h>
-#include <el1/task.h>
+#include <el1/el0_task.h>
 #include <libos/mm/mm.h>
 #include <libos/task/usys.h>
 
@@ -296,8 +296,8 @@ static void test_uaccess_and_pan(void)
 	bool mapped;
 
 	mapped = uspace_create(&us) == 0 &&
-		 uspace_map_anon(&us, &va, page,
-				 USPACE_PROT_READ | USPACE_PROT_WRITE) == 0;
+		 libos_task_map_anon(&us, &va, page,
+				     LIBOS_PROT_READ | LIBOS_PROT_WRITE) == 0;
 	uspace_switch(&us);
 	TAP_CHECK(mapped && libos_arch_copy_to_user(va, &v, 8) == 0 &&
 			  libos_arch_copy_from_user(&got, va, 8) == 0 &&

@@ -1,14 +1,14 @@
 /*
- * AArch64 implementation of libos/hvc.h: each function is one hypercall
+ * AArch64 implementation of libos/el2.h: each function is one hypercall
  * through include/exo/hypercall.h. Only the calls: never any policy. Not
  * built for the host.
  */
-#include <libos/hvc.h>
+#include <libos/el2.h>
 
 #ifndef EXO_HOST
 #include <exo/hypercall.h>
 
-int64_t libos_hvc_frame_alloc(uint64_t count, unsigned align_log2, uint64_t *pa)
+int64_t libos_el2_frame_alloc(uint64_t count, unsigned align_log2, uint64_t *pa)
 {
 	struct exo_ret r = exo_frame_alloc(count, align_log2);
 
@@ -17,12 +17,12 @@ int64_t libos_hvc_frame_alloc(uint64_t count, unsigned align_log2, uint64_t *pa)
 	return r.status;
 }
 
-int64_t libos_hvc_frame_free(uint64_t pa, uint64_t count)
+int64_t libos_el2_frame_free(uint64_t pa, uint64_t count)
 {
 	return exo_frame_free(pa, count);
 }
 
-int64_t libos_hvc_vm_info(struct libos_vm_info *info)
+int64_t libos_el2_vm_info(struct libos_vm_info *info)
 {
 	struct exo_ret r = exo_vm_info();
 
@@ -34,7 +34,7 @@ int64_t libos_hvc_vm_info(struct libos_vm_info *info)
 	return r.status;
 }
 
-int64_t libos_hvc_events(struct libos_events *ev)
+int64_t libos_el2_events(struct libos_events *ev)
 {
 	struct exo_ret r = exo_events();
 
@@ -43,7 +43,7 @@ int64_t libos_hvc_events(struct libos_events *ev)
 	return r.status;
 }
 
-int64_t libos_hvc_revoked(uint64_t index, uint64_t *pa, uint64_t *count)
+int64_t libos_el2_revoked(uint64_t index, uint64_t *pa, uint64_t *count)
 {
 	struct exo_ret r = exo_revoked(index);
 
@@ -54,12 +54,12 @@ int64_t libos_hvc_revoked(uint64_t index, uint64_t *pa, uint64_t *count)
 	return r.status;
 }
 
-int64_t libos_hvc_revoked_ack(void)
+int64_t libos_el2_revoked_ack(void)
 {
 	return exo_revoked_ack();
 }
 
-int64_t libos_hvc_vm_lookup(const char *name, uint64_t *vmid)
+int64_t libos_el2_vm_lookup(const char *name, uint64_t *vmid)
 {
 	struct exo_ret r = exo_vm_lookup(name);
 
@@ -68,7 +68,7 @@ int64_t libos_hvc_vm_lookup(const char *name, uint64_t *vmid)
 	return r.status;
 }
 
-int64_t libos_hvc_frame_query(uint64_t pa, uint64_t *state, uint64_t *access)
+int64_t libos_el2_frame_query(uint64_t pa, uint64_t *state, uint64_t *access)
 {
 	struct exo_ret r = exo_frame_query(pa);
 
@@ -79,23 +79,23 @@ int64_t libos_hvc_frame_query(uint64_t pa, uint64_t *state, uint64_t *access)
 	return r.status;
 }
 
-int64_t libos_hvc_frame_share(uint64_t pa, uint64_t count, uint64_t vm,
+int64_t libos_el2_frame_share(uint64_t pa, uint64_t count, uint64_t vm,
 			      unsigned perm)
 {
 	return exo_frame_share(pa, count, vm, perm);
 }
 
-int64_t libos_hvc_frame_unshare(uint64_t pa, uint64_t count, uint64_t vm)
+int64_t libos_el2_frame_unshare(uint64_t pa, uint64_t count, uint64_t vm)
 {
 	return exo_frame_unshare(pa, count, vm);
 }
 
-int64_t libos_hvc_notify(uint64_t vm)
+int64_t libos_el2_notify(uint64_t vm)
 {
 	return exo_notify(vm);
 }
 
-uint64_t libos_hvc_wait(void)
+uint64_t libos_el2_wait(void)
 {
 	return exo_wait();
 }

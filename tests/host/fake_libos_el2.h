@@ -1,12 +1,12 @@
 /*
- * A simulated EL2 behind libos/hvc.h for the host tests: a 16 MiB arena of
+ * A simulated EL2 behind libos/el2.h for the host tests: a 16 MiB arena of
  * frames (2 MiB-aligned, so any natural alignment the pool asks for can be
  * met), ownership per frame, a quota, and counters. FRAME_FREE checks the
  * frames are owned, as EL2 does; a misuse is counted, never fatal, so a
  * test can assert on it.
  */
-#ifndef EXO_TESTS_FAKE_LIBOS_HVC_H
-#define EXO_TESTS_FAKE_LIBOS_HVC_H
+#ifndef EXO_TESTS_FAKE_LIBOS_EL2_H
+#define EXO_TESTS_FAKE_LIBOS_EL2_H
 
 #include <stdbool.h>
 #include <stdint.h>

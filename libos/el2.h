@@ -1,48 +1,48 @@
 /*
- * The hypercalls libos makes, as plain functions: libos/arch/hvc.c issues
+ * The hypercalls libos makes, as plain functions: libos/arch/el2_call.c issues
  * them on AArch64 (through include/exo/hypercall.h), the host tests replace
- * them with a simulated EL2 (tests/host/fake_libos_hvc.c). Statuses are
+ * them with a simulated EL2 (tests/host/fake_libos_el2.c). Statuses are
  * EXO_OK or a negative exo error (include/exo/errors.h).
  *
  * Owns: nothing but the calls. Never: decides anything (libos/pool does).
  */
-#ifndef EXO_LIBOS_HVC_H
-#define EXO_LIBOS_HVC_H
+#ifndef EXO_LIBOS_EL2_H
+#define EXO_LIBOS_EL2_H
 
 #include <stdint.h>
 
 /* FRAME_ALLOC: count frames aligned to 2^align_log2 frames -> *pa. */
-int64_t libos_hvc_frame_alloc(uint64_t count, unsigned align_log2,
+int64_t libos_el2_frame_alloc(uint64_t count, unsigned align_log2,
 			      uint64_t *pa);
 /* FRAME_FREE: count frames at pa back to EL2 (scrubbed there). */
-int64_t libos_hvc_frame_free(uint64_t pa, uint64_t count);
+int64_t libos_el2_frame_free(uint64_t pa, uint64_t count);
 
 struct libos_vm_info {
 	uint64_t vmid, quota, charged; /* charged: frames, tables included */
 };
 /* VM_INFO. */
-int64_t libos_hvc_vm_info(struct libos_vm_info *info);
+int64_t libos_el2_vm_info(struct libos_vm_info *info);
 
 /* EVENTS: pending EXO_EVENT_* (cleared by the call), frames EL2 still asks
  * back, CPU time left before it takes them (microseconds). */
 struct libos_events {
 	uint64_t pending, want, left_us;
 };
-int64_t libos_hvc_events(struct libos_events *ev);
+int64_t libos_el2_events(struct libos_events *ev);
 /* REVOKED: the index-th run EL2 took by force; EXO_ENOENT past the last. */
-int64_t libos_hvc_revoked(uint64_t index, uint64_t *pa, uint64_t *count);
+int64_t libos_el2_revoked(uint64_t index, uint64_t *pa, uint64_t *count);
 /* REVOKED_ACK: the guest has repaired its structures. */
-int64_t libos_hvc_revoked_ack(void);
+int64_t libos_el2_revoked_ack(void);
 
 /* Between guests (libos/chan). VM_LOOKUP: a guest's VM id by name. */
-int64_t libos_hvc_vm_lookup(const char *name, uint64_t *vmid);
+int64_t libos_el2_vm_lookup(const char *name, uint64_t *vmid);
 /* FRAME_QUERY: *state (enum exo_frame_state), *access (1: may touch). */
-int64_t libos_hvc_frame_query(uint64_t pa, uint64_t *state, uint64_t *access);
-int64_t libos_hvc_frame_share(uint64_t pa, uint64_t count, uint64_t vm,
+int64_t libos_el2_frame_query(uint64_t pa, uint64_t *state, uint64_t *access);
+int64_t libos_el2_frame_share(uint64_t pa, uint64_t count, uint64_t vm,
 			      unsigned perm);
-int64_t libos_hvc_frame_unshare(uint64_t pa, uint64_t count, uint64_t vm);
-int64_t libos_hvc_notify(uint64_t vm);
+int64_t libos_el2_frame_unshare(uint64_t pa, uint64_t count, uint64_t vm);
+int64_t libos_el2_notify(uint64_t vm);
 /* WAIT: blocks until notified (or an event); the notifiers' bitmask. */
-uint64_t libos_hvc_wait(void);
+uint64_t libos_el2_wait(void);
 
 #endif

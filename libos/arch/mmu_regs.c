@@ -1,11 +1,10 @@
 /*
  * AArch64 implementation of the MMU parts of libos/arch.h: ID registers,
  * TCR/TTBR/SCTLR access, PSTATE.PAN, local TLB and cache maintenance for
- * the boot switch, and the frame hypercalls. Only instructions: the values
+ * the boot switch. Only instructions: the values
  * written are computed by libos/mm/boot.c. Not built for the host.
  */
 #include <arch/sysreg.h>
-#include <exo/hypercall.h>
 #include <libos/arch.h>
 
 #ifndef EXO_HOST
@@ -79,21 +78,6 @@ void libos_arch_dcache_inval_poc(uint64_t pa, uint64_t size)
 	for (uint64_t a = pa & ~(line - 1); a < end; a += line)
 		__asm__ volatile("dc ivac, %0" : : "r"(a) : "memory");
 	dsb(sy);
-}
-
-int64_t libos_arch_frame_alloc(uint64_t count, unsigned align_log2,
-			       uint64_t *pa)
-{
-	struct exo_ret r = exo_frame_alloc(count, align_log2);
-
-	if (r.status == 0)
-		*pa = r.x1;
-	return r.status;
-}
-
-int64_t libos_arch_frame_free(uint64_t pa, uint64_t count)
-{
-	return exo_frame_free(pa, count);
 }
 
 #endif

@@ -1,15 +1,15 @@
 /*
- * Host implementation of libos/hvc.h over a simulated EL2 (see
- * fake_libos_hvc.h). Owns the arena and its ledger; never frees the arena
+ * Host implementation of libos/el2.h over a simulated EL2 (see
+ * fake_libos_el2.h). Owns the arena and its ledger; never frees the arena
  * (the tests run in one process and reuse it).
  */
-#include "fake_libos_hvc.h"
+#include "fake_libos_el2.h"
 
 #include <criterion/criterion.h>
 #include <exo/errors.h>
 #include <exo/frame.h>
 #include <exo/hvc.h>
-#include <libos/hvc.h>
+#include <libos/el2.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,7 +67,7 @@ static bool run_free(uint64_t first, uint64_t count)
 	return true;
 }
 
-int64_t libos_hvc_frame_alloc(uint64_t count, unsigned align_log2, uint64_t *pa)
+int64_t libos_el2_frame_alloc(uint64_t count, unsigned align_log2, uint64_t *pa)
 {
 	uint64_t step = (uint64_t)1 << align_log2;
 
@@ -92,7 +92,7 @@ int64_t libos_hvc_frame_alloc(uint64_t count, unsigned align_log2, uint64_t *pa)
 	return EXO_ENOMEM;
 }
 
-int64_t libos_hvc_frame_free(uint64_t pa, uint64_t count)
+int64_t libos_el2_frame_free(uint64_t pa, uint64_t count)
 {
 	uint64_t first;
 
@@ -114,7 +114,7 @@ int64_t libos_hvc_frame_free(uint64_t pa, uint64_t count)
 	return EXO_OK;
 }
 
-int64_t libos_hvc_vm_info(struct libos_vm_info *info)
+int64_t libos_el2_vm_info(struct libos_vm_info *info)
 {
 	info->vmid = 1;
 	info->quota = fake_el2.quota;
@@ -145,7 +145,7 @@ void fake_el2_take(uint64_t pa, uint64_t count)
 	fake_el2.events |= EXO_EVENT_REVOKED;
 }
 
-int64_t libos_hvc_events(struct libos_events *ev)
+int64_t libos_el2_events(struct libos_events *ev)
 {
 	ev->pending = fake_el2.events;
 	ev->want = fake_el2.want ? fake_el2.want - fake_el2.given : 0;
@@ -154,7 +154,7 @@ int64_t libos_hvc_events(struct libos_events *ev)
 	return EXO_OK;
 }
 
-int64_t libos_hvc_revoked(uint64_t index, uint64_t *pa, uint64_t *count)
+int64_t libos_el2_revoked(uint64_t index, uint64_t *pa, uint64_t *count)
 {
 	if (index >= fake_el2.nr_taken)
 		return EXO_ENOENT;
@@ -163,7 +163,7 @@ int64_t libos_hvc_revoked(uint64_t index, uint64_t *pa, uint64_t *count)
 	return EXO_OK;
 }
 
-int64_t libos_hvc_revoked_ack(void)
+int64_t libos_el2_revoked_ack(void)
 {
 	fake_el2.nr_taken = 0;
 	fake_el2.acks++;
@@ -173,7 +173,7 @@ int64_t libos_hvc_revoked_ack(void)
 /* Between guests: the host has one guest (VM 1) and a peer "peer" (VM 2)
  * that shares nothing; tests of libos/chan drive the ring through their
  * own struct chan_env instead. */
-int64_t libos_hvc_vm_lookup(const char *name, uint64_t *vmid)
+int64_t libos_el2_vm_lookup(const char *name, uint64_t *vmid)
 {
 	if (strcmp(name, "peer"))
 		return EXO_ENOENT;
@@ -181,7 +181,7 @@ int64_t libos_hvc_vm_lookup(const char *name, uint64_t *vmid)
 	return EXO_OK;
 }
 
-int64_t libos_hvc_frame_query(uint64_t pa, uint64_t *state, uint64_t *access)
+int64_t libos_el2_frame_query(uint64_t pa, uint64_t *state, uint64_t *access)
 {
 	(void)pa;
 	*state = 0;
@@ -189,27 +189,27 @@ int64_t libos_hvc_frame_query(uint64_t pa, uint64_t *state, uint64_t *access)
 	return EXO_ERANGE;
 }
 
-int64_t libos_hvc_frame_share(uint64_t pa, uint64_t count, uint64_t vm,
+int64_t libos_el2_frame_share(uint64_t pa, uint64_t count, uint64_t vm,
 			      unsigned perm)
 {
 	(void)vm, (void)perm;
 	return fake_el2_owns(pa, count) ? EXO_OK : EXO_EPERM;
 }
 
-int64_t libos_hvc_frame_unshare(uint64_t pa, uint64_t count, uint64_t vm)
+int64_t libos_el2_frame_unshare(uint64_t pa, uint64_t count, uint64_t vm)
 {
 	(void)vm;
 	return fake_el2_owns(pa, count) ? EXO_OK : EXO_EPERM;
 }
 
-int64_t libos_hvc_notify(uint64_t vm)
+int64_t libos_el2_notify(uint64_t vm)
 {
 	(void)vm;
 	fake_el2.notifies++;
 	return EXO_OK;
 }
 
-uint64_t libos_hvc_wait(void)
+uint64_t libos_el2_wait(void)
 {
 	fake_el2.waits++;
 	return 0;

@@ -8,7 +8,7 @@
  */
 #include <arch/esr.h>
 #include <el1/el1.h>
-#include <el1/task.h>
+#include <el1/el0_task.h>
 #include <lib/print.h>
 #include <libos/mm/mm.h>
 #include <string.h>

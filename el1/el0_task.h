@@ -7,8 +7,8 @@
  * calls go to libos (libos/task/task.h), faults libos cannot resolve kill
  * the task with a report, never the guest.
  */
-#ifndef EXO_EL1_TASK_H
-#define EXO_EL1_TASK_H
+#ifndef EXO_EL1_EL0_TASK_H
+#define EXO_EL1_EL0_TASK_H
 
 #include <libos/task/task.h>
 #include <stdint.h>

@@ -3,8 +3,8 @@
  * the one list both el1 and EL2's summary use); EXO_HVC_EXIT as a plain
  * number (exo/hvc.h uses C suffixes), checked against it by el1/arch.c.
  */
-#ifndef EXO_EL1_EXIT_STATUS_H
-#define EXO_EL1_EXIT_STATUS_H
+#ifndef EXO_EL1_EXIT_ASM_H
+#define EXO_EL1_EXIT_ASM_H
 
 #include <exo/exit_status.h>
 
