@@ -1,6 +1,6 @@
 /*
  * Synchronous exceptions, IRQs and SErrors taken from guests. Hypercalls go
- * to el2/hvc.c; a stage-2 fault on the console window is emulated; any
+ * to el2/dispatch.c; a stage-2 fault on the console window is emulated; any
  * other stage-2 fault is an isolation violation: counted, reported,
  * reflected to the guest as a synchronous external abort, and past the
  * manifest's limit the guest is torn down. Nothing a guest does makes EL2
@@ -8,13 +8,14 @@
  */
 #include <arch/esr.h>
 #include <el2/arch.h>
-#include <el2/el2.h>
-#include <el2/hvc.h>
-#include <el2/inject.h>
+#include <el2/dispatch.h>
+#include <el2/faultinject.h>
+#include <el2/guest_trap.h>
 #include <el2/irq.h>
 #include <el2/revoke.h>
 #include <el2/sched.h>
-#include <el2/trap.h>
+#include <el2/system.h>
+#include <el2/trap_kind.h>
 #include <el2/vm_ops.h>
 #include <exo/errors.h>
 #include <exo/hvc.h>
@@ -146,7 +147,7 @@ static void guest_sync(struct vcpu *v)
 	switch (ESR_EC(s.esr)) {
 	case ESR_EC_HVC64:
 		if (ESR_ISS(s.esr) == 0)
-			hvc_handle(v);
+			dispatch_hypercall(v);
 		else
 			v->x[0] = (uint64_t)EXO_ENOTSUP;
 		break;
@@ -173,7 +174,7 @@ static void guest_sync(struct vcpu *v)
 	}
 }
 
-struct vcpu *el2_guest_trap(struct vcpu *v, uint64_t kind)
+struct vcpu *guest_trap_handle(struct vcpu *v, uint64_t kind)
 {
 	struct vcpu *next;
 
@@ -191,9 +192,9 @@ struct vcpu *el2_guest_trap(struct vcpu *v, uint64_t kind)
 		vm_kill(v->vm, "SError");
 		break;
 	}
-	inject_before_resume(v);
+	faultinject_before_resume(v);
 	next = sched_resume(v);
 	if (!next)
-		el2_all_guests_done();
+		system_finish();
 	return next;
 }

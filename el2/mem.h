@@ -2,7 +2,7 @@
  * Memory hypercalls as transactions over the frame DB and the stage-2
  * tables: check (may fail, changes nothing), prepare (table pages charged to
  * the guest), then commit (cannot fail). Arguments reach here already
- * shape-checked by el2/hvc.c.
+ * shape-checked by el2/dispatch.c.
  */
 #ifndef EXO_EL2_MEM_H
 #define EXO_EL2_MEM_H

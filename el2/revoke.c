@@ -12,8 +12,8 @@
  */
 #include <arch/sysreg.h>
 #include <el2/arch.h>
+#include <el2/faultinject.h>
 #include <el2/mem.h>
-#include <el2/inject.h>
 #include <el2/percpu.h>
 #include <el2/revoke.h>
 #include <exo/errors.h>
@@ -55,17 +55,17 @@ void revoke_request(struct vm *vm, uint64_t frames, uint64_t deadline)
 	r->deadline = vm->vcpu.run_ticks + deadline;
 	kprintf("guest '%s': asked to give back %lu frames\n", vm->name,
 		(unsigned long)frames);
-	if (inject_drops_revoke(vm)) {
+	if (faultinject_drops_revoke(vm)) {
 		kprintf("guest '%s': injected: the notice is dropped\n",
 			vm->name);
 		return;
 	}
-	if (inject_revoke_delay_ms(vm)) {
+	if (faultinject_revoke_delay_ms(vm)) {
 		r->notice_pending = true;
 		r->notice_at = vm->vcpu.run_ticks + arch_timer_freq() *
-			       inject_revoke_delay_ms(vm) / MS_PER_S;
+			       faultinject_revoke_delay_ms(vm) / MS_PER_S;
 		kprintf("guest '%s': injected: the notice is delayed %u ms\n",
-			vm->name, inject_revoke_delay_ms(vm));
+			vm->name, faultinject_revoke_delay_ms(vm));
 		return;
 	}
 	vm_raise_event(vm, EXO_EVENT_REVOKE_REQUEST);

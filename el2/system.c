@@ -6,8 +6,7 @@
  */
 #include <el2/arch.h>
 #include <el2/bootpkg.h>
-#include <el2/el2.h>
-#include <el2/inject.h>
+#include <el2/faultinject.h>
 #include <el2/manifest.h>
 #include <el2/mem.h>
 #include <el2/percpu.h>
@@ -99,7 +98,7 @@ static void create_guests(uint64_t timer_freq, const char *bootargs)
 		}
 		rc = vm_create(vm, FIRST_VM_ID + i, g, timer_freq);
 		if (!rc) {
-			inject_init(vm, g, seed);
+			faultinject_init(vm, g, seed);
 			/* Names every guest that runs, so a reader of the
 			 * console (tools/run on a timeout) knows them all. */
 			kprintf("boot: guest '%s' is vmid %u, quota %lu frames\n",
@@ -211,7 +210,7 @@ _Noreturn void system_start(uint64_t pkg_max, bool have_pkg,
 	timing_expect_guests(manifest_nr_ok(&manifest));
 	first = sched_first();
 	if (!first)
-		el2_all_guests_done();
+		system_finish();
 	kprintf("boot: %u guest(s) starting\n", manifest_nr_ok(&manifest));
 	arch_stage2_configure(s2_vtcr(arch_pa_bits()));
 	arch_guest_enter(first, this_cpu()->stack_top);
@@ -235,7 +234,7 @@ static void print_invariant_counts(void)
 #endif
 }
 
-_Noreturn void el2_all_guests_done(void)
+_Noreturn void system_finish(void)
 {
 	struct summary_totals t;
 	bool ok;

@@ -7,7 +7,7 @@
 
 /* Reads the boot package (at most pkg_max bytes at EXO_BOOT_PKG_ADDR),
  * creates every valid guest and runs them. Never returns: the end of the
- * run is el2_all_guests_done(). */
+ * run is system_finish(). */
 _Noreturn void system_start(uint64_t pkg_max, bool have_pkg,
 			    const char *bootargs);
 
@@ -27,6 +27,9 @@ bool system_may_share(const struct vm *from, const struct vm *to);
  * share with, or that may share with it, gets a notification from it, so
  * none waits in WAIT for a guest that is gone (docs/abi.md). */
 void system_notify_peers(const struct vm *vm);
+
+/* Every guest has ended: print the summary and power off. */
+_Noreturn void system_finish(void);
 
 /* Debug builds, after every memory hypercall (by caller): each running
  * guest's stage 2 maps exactly what the frame DB allows it (panics

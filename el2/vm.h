@@ -53,8 +53,8 @@ struct vm_revoke {
 	struct vm_run taken[VM_REVOKED_MAX];
 };
 
-/* Fault injection state (el2/inject.c); all zero for a normal guest. */
-struct vm_inject {
+/* Fault injection state (el2/faultinject.c); all zero for a normal guest. */
+struct vm_faultinject {
 	uint32_t faults;          /* bit f: enum manifest_fault */
 	uint32_t param[8];
 	uint64_t rng;
@@ -87,7 +87,7 @@ struct vm {
 	uint64_t notify_pending;        /* bit n: VM n notified it */
 	uint64_t events;                /* EXO_EVENT_* not yet read */
 	struct vm_revoke revoke;
-	struct vm_inject inject;
+	struct vm_faultinject faultinject;
 	struct vm_run boot_run;         /* guaranteed: never revoked */
 	char line[VM_CONSOLE_LINE];   /* console bytes until a newline */
 	unsigned line_len;

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target: the hypercall dispatcher (el2/hvc.c) over a simulated
+ * libFuzzer target: the hypercall dispatcher (el2/dispatch.c) over a simulated
  * machine, every hypercall ID, with up to four guests that share, lend,
  * donate and notify between them. RAM is an mmap'd host buffer at PA
  * 0x40000000 (the host address IS the PA: el2/mem.c dereferences PAs
@@ -69,7 +69,7 @@
 #include <el2/elf.h>
 #include <el2/frames.h>
 #include <el2/guest_dt.h>
-#include <el2/hvc.h>
+#include <el2/dispatch.h>
 #include <el2/manifest.h>
 #include <el2/mem.h>
 #include <el2/revoke.h>
@@ -1054,7 +1054,7 @@ static bool all_owned_by(unsigned id, uint64_t pa, uint64_t count)
 /* --- calls between guests ------------------------------------------------ */
 
 /* The status of a call towards guest `to` before memory is looked at:
- * hvc.c's peer_of. */
+ * dispatch.c's peer_of. */
 static int64_t peer_status(const struct slot *s, uint64_t to)
 {
 	struct slot *p = to < EXO_MAX_VMS ? slot_of((unsigned)to) : NULL;
@@ -1731,7 +1731,7 @@ static void hypercall(struct slot *s, uint32_t fid, const uint64_t *arg)
 	hypercalls = s->vm->stats.hypercalls;
 	before = counts_now();
 
-	hvc_handle(v);
+	dispatch_hypercall(v);
 	check |= note_table_writes();
 	if (fuzz_verbose)
 		fprintf(stderr, "guest %u: 0x%lx(0x%lx, 0x%lx, 0x%lx, 0x%lx) -> "

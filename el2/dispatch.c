@@ -4,9 +4,9 @@
  * registers a call does not define are zeroed so no EL2 value leaks.
  */
 #include <el2/arch.h>
+#include <el2/dispatch.h>
+#include <el2/faultinject.h>
 #include <el2/frames.h>
-#include <el2/hvc.h>
-#include <el2/inject.h>
 #include <el2/mem.h>
 #include <el2/sched.h>
 #include <el2/system.h>
@@ -228,7 +228,7 @@ static bool lifecycle_call(struct vcpu *v, uint64_t fid)
 	}
 }
 
-static struct hvc_result dispatch(struct vcpu *v, uint64_t fid)
+static struct hvc_result route(struct vcpu *v, uint64_t fid)
 {
 	switch (fid) {
 	case EXO_HVC_VERSION:
@@ -299,7 +299,7 @@ static bool changes_mappings(uint64_t fid)
 }
 #endif
 
-void hvc_handle(struct vcpu *v)
+void dispatch_hypercall(struct vcpu *v)
 {
 	uint64_t fid = (uint32_t)v->x[0];  /* SMCCC: the ID is W0 */
 	struct hvc_result r;
@@ -308,13 +308,13 @@ void hvc_handle(struct vcpu *v)
 
 	v->vm->stats.hypercalls++;
 	if (!lifecycle_call(v, fid)) {
-		r = inject_hvc_fails(v->vm, fid, &injected) ? status(injected)
-							     : dispatch(v, fid);
+		r = faultinject_hvc_fails(v->vm, fid, &injected) ? status(injected)
+							     : route(v, fid);
 		v->x[0] = (uint64_t)r.status;
 		v->x[1] = r.r1;
 		v->x[2] = r.r2;
 		v->x[3] = r.r3;
-		inject_after_hvc(v);
+		faultinject_after_hvc(v);
 	}
 #ifdef EXO_DEBUG
 	if (changes_mappings(fid))
