@@ -8,8 +8,10 @@
 #include <el2/faultinject.h>
 #include <el2/frames.h>
 #include <el2/mem.h>
+#include <el2/revoke.h>
 #include <el2/sched.h>
 #include <el2/system.h>
+#include <el2/vm_event.h>
 #include <el2/vm_ops.h>
 #include <exo/errors.h>
 #include <exo/hvc.h>
@@ -70,13 +72,24 @@ static struct hvc_result frame_alloc(struct vcpu *v)
 	return rc ? status(rc) : ok1(pa);
 }
 
-static struct hvc_result frame_range(struct vcpu *v, bool free)
+static struct hvc_result frame_alloc_at(struct vcpu *v)
 {
 	int64_t rc = check_range(v->x[1], v->x[2]);
 
 	if (!rc)
-		rc = free ? mem_frame_free(v->vm, v->x[1], v->x[2])
-			  : mem_frame_alloc_at(v->vm, v->x[1], v->x[2]);
+		rc = mem_frame_alloc_at(v->vm, v->x[1], v->x[2]);
+	return status(rc);
+}
+
+/* What the guest frees counts towards a revocation request. */
+static struct hvc_result frame_free(struct vcpu *v)
+{
+	int64_t rc = check_range(v->x[1], v->x[2]);
+
+	if (!rc)
+		rc = mem_frame_free(v->vm, v->x[1], v->x[2]);
+	if (!rc)
+		revoke_note_free(v->vm, v->x[2]);
 	return status(rc);
 }
 
@@ -185,47 +198,45 @@ static struct hvc_result wait(struct vcpu *v)
 
 static struct hvc_result events(struct vcpu *v)
 {
-	struct vm *vm = v->vm;
-	const struct vm_revoke *r = &vm->revoke;
-	uint64_t ev = vm->events, want = 0, left_us = 0;
-	uint64_t freq = arch_timer_freq();
+	uint64_t ev = vm_event_take(v->vm), want, left_us;
 
-	vm->events = 0;
-	if (r->active) {
-		want = r->want - r->given;
-		if (r->deadline > v->run_ticks && freq)
-			left_us = (r->deadline - v->run_ticks) * 1000000 / freq;
-	}
+	revoke_outstanding(v->vm, &want, &left_us);
 	return (struct hvc_result){ EXO_OK, ev, want, left_us };
 }
 
 static struct hvc_result revoked(struct vcpu *v)
 {
-	const struct vm_revoke *r = &v->vm->revoke;
-	uint64_t i = v->x[1];
+	struct vm_run run;
+	int64_t rc = revoke_taken_run(v->vm, v->x[1], &run);
 
-	if (i >= r->nr_taken)
-		return status(EXO_ENOENT);
-	return (struct hvc_result){ EXO_OK, r->taken[i].pa, r->taken[i].count,
-				    0 };
+	return rc ? status(rc) : (struct hvc_result){ EXO_OK, run.pa,
+						       run.count, 0 };
 }
 
-/* Calls that end or restart the caller; they never return to it. */
+/* Calls that end or restart the caller; they never return to it. Its
+ * peers are told, so none waits for a guest that is gone. */
 static bool lifecycle_call(struct vcpu *v, uint64_t fid)
 {
+	struct vm *vm = v->vm;
+	bool ended;
+
 	switch (fid) {
 	case EXO_HVC_EXIT:
-		vm_exit(v->vm, (int64_t)v->x[1], v->x[2], v->x[3]);
-		return true;
+		ended = vm_exit(vm, (int64_t)v->x[1], v->x[2], v->x[3]);
+		break;
 	case EXO_PSCI_SYSTEM_OFF:
-		vm_exit(v->vm, 0, 0, 0);
-		return true;
+		ended = vm_exit(vm, 0, 0, 0);
+		break;
 	case EXO_PSCI_SYSTEM_RESET:
-		vm_restart(v->vm);
-		return true;
+		vm_restart(vm);
+		ended = true;
+		break;
 	default:
 		return false;
 	}
+	if (ended)
+		system_notify_peers(vm);
+	return true;
 }
 
 static struct hvc_result route(struct vcpu *v, uint64_t fid)
@@ -238,9 +249,9 @@ static struct hvc_result route(struct vcpu *v, uint64_t fid)
 	case EXO_HVC_FRAME_ALLOC:
 		return frame_alloc(v);
 	case EXO_HVC_FRAME_ALLOC_AT:
-		return frame_range(v, false);
+		return frame_alloc_at(v);
 	case EXO_HVC_FRAME_FREE:
-		return frame_range(v, true);
+		return frame_free(v);
 	case EXO_HVC_FRAME_QUERY:
 		return frame_query(v);
 	case EXO_HVC_VM_INFO:
@@ -265,7 +276,7 @@ static struct hvc_result route(struct vcpu *v, uint64_t fid)
 	case EXO_HVC_REVOKED:
 		return revoked(v);
 	case EXO_HVC_REVOKED_ACK:
-		v->vm->revoke.nr_taken = 0;
+		revoke_ack(v->vm);
 		return status(EXO_OK);
 	case EXO_PSCI_VERSION:
 		/* PSCI returns its version in x0 itself. */
@@ -303,13 +314,13 @@ void dispatch_hypercall(struct vcpu *v)
 {
 	uint64_t fid = (uint32_t)v->x[0];  /* SMCCC: the ID is W0 */
 	struct hvc_result r;
-
 	int64_t injected;
 
 	v->vm->stats.hypercalls++;
 	if (!lifecycle_call(v, fid)) {
-		r = faultinject_hvc_fails(v->vm, fid, &injected) ? status(injected)
-							     : route(v, fid);
+		r = faultinject_hvc_fails(v->vm, fid, &injected)
+			    ? status(injected)
+			    : route(v, fid);
 		v->x[0] = (uint64_t)r.status;
 		v->x[1] = r.r1;
 		v->x[2] = r.r2;

@@ -7,9 +7,7 @@
 #include <arch/esr.h>
 #include <el2/arch.h>
 #include <el2/faultinject.h>
-#include <el2/guest_trap.h>
 #include <el2/manifest.h>
-#include <el2/revoke.h>
 #include <exo/errors.h>
 #include <exo/hvc.h>
 #include <lib/print.h>
@@ -119,22 +117,22 @@ void faultinject_after_hvc(struct vcpu *v)
 		flip_memory(vm);
 }
 
-void faultinject_before_resume(struct vcpu *v)
+unsigned faultinject_before_resume(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
+	unsigned what = 0;
 
 	if (!vm->faultinject.faults || vm->state != VM_RUNNING)
-		return;
+		return 0;
 	if (chance(vm, MANIFEST_FAULT_SPURIOUS_IRQ)) {
 		vm->faultinject.injected++;
-		vm_raise_event(vm, 0);
+		what |= FAULTINJECT_EVENT_IRQ;
 	}
 	if (chance(vm, MANIFEST_FAULT_SPURIOUS_ABORT)) {
 		vm->faultinject.injected++;
-		/* An external abort that no access caused, at the next
-		 * instruction: the guest must cope or report it cleanly. */
-		guest_reflect_abort(v, true, 0, 0);
+		what |= FAULTINJECT_EXTERNAL_ABORT;
 	}
+	return what;
 }
 
 bool faultinject_drops_revoke(const struct vm *vm)

@@ -15,6 +15,7 @@
 #include <el2/revoke.h>
 #include <el2/sched.h>
 #include <el2/system.h>
+#include <el2/vm_event.h>
 #include <el2/trap_kind.h>
 #include <el2/vm_ops.h>
 #include <exo/errors.h>
@@ -101,6 +102,13 @@ static bool emulate_console(struct vcpu *v, const struct guest_syndrome *s,
 	return true;
 }
 
+/* A VM the trap code ends: its peers are told (el2/vm_ops.h). */
+static void kill(struct vm *vm, const char *reason)
+{
+	if (vm_kill(vm, reason))
+		system_notify_peers(vm);
+}
+
 static void violation(struct vcpu *v, const struct guest_syndrome *s,
 		      bool data)
 {
@@ -126,7 +134,7 @@ static void violation(struct vcpu *v, const struct guest_syndrome *s,
 		(unsigned long)fault_ipa(s), esr_fsc_name(fsc), FSC_LEVEL(fsc),
 		(unsigned long)v->elr);
 	if (vm->stats.violations >= vm->config.violation_limit) {
-		vm_kill(vm, "stage-2 violation limit reached");
+		kill(vm, "stage-2 violation limit reached");
 		return;
 	}
 	guest_reflect_abort(v, data, s->esr, s->far);
@@ -174,6 +182,33 @@ static void guest_sync(struct vcpu *v)
 	}
 }
 
+/* What the fault injector chose for this resume (test manifests only). */
+static void inject_faults(struct vcpu *v)
+{
+	unsigned what;
+
+	if (!faultinject_on(v->vm))
+		return;
+	what = faultinject_before_resume(v);
+	if (what & FAULTINJECT_EVENT_IRQ)
+		vm_event_raise(v->vm, 0);
+	if (what & FAULTINJECT_EXTERNAL_ABORT)
+		guest_reflect_abort(v, true, 0, 0);
+}
+
+/* The CPU time the vCPU used: its manifest's limit, and revocation's clock
+ * (deadlines run on the guest's own CPU time). */
+static void account(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	sched_account(v);
+	if (v->state == VCPU_RUNNABLE && vm->config.cpu_limit_ticks &&
+	    v->run_ticks > vm->config.cpu_limit_ticks)
+		kill(vm, "CPU time limit reached");
+	revoke_tick(vm);
+}
+
 struct vcpu *guest_trap_handle(struct vcpu *v, uint64_t kind)
 {
 	struct vcpu *next;
@@ -189,10 +224,11 @@ struct vcpu *guest_trap_handle(struct vcpu *v, uint64_t kind)
 	default:
 		kprintf("guest '%s': SError (ESR 0x%lx)\n", v->vm->name,
 			(unsigned long)arch_guest_syndrome().esr);
-		vm_kill(v->vm, "SError");
+		kill(v->vm, "SError");
 		break;
 	}
-	faultinject_before_resume(v);
+	inject_faults(v);
+	account(v);
 	next = sched_resume(v);
 	if (!next)
 		system_finish();

@@ -12,12 +12,12 @@
 #include <el2/arch.h>
 #include <el2/frames.h>
 #include <el2/mem.h>
-#include <el2/revoke.h>
 #include <el2/s2.h>
 #include <exo/hvc.h>
 #include <lib/panic.h>
 #include <lib/print.h>
 #include <lib/spinlock.h>
+#include <string.h>
 
 /* Table pages each guest keeps in its cache beyond an operation's needs,
  * so that freeing part of a 2 MiB block (a split) rarely needs a new one.
@@ -26,9 +26,10 @@
 #define MEM_GUEST_PROT (S2_PROT_R | S2_PROT_W | S2_PROT_X)
 
 struct frames_db mem_db;
-/* How mem finds the other guest of a share or loan (el2/system.c's table;
- * the host tests' own): mem keeps no VM table. */
-static mem_vm_lookup_fn vm_by_id = mem_no_vms;
+/* The VMs whose memory mem manages, by id (from mem_vm_create to the end of
+ * mem_vm_teardown): how a teardown reaches the other side of a share or
+ * loan without asking the layers above. */
+static struct vm *mem_vms[EXO_MAX_VMS];
 static struct spinlock mem_lock = SPINLOCK_INIT;
 static bool mem_debug_checks;
 
@@ -385,8 +386,6 @@ int64_t mem_frame_free(struct vm *vm, uint64_t pa, uint64_t count)
 	spin_lock(&mem_lock);
 	rc = free_locked(vm, pa, count);
 	spin_unlock(&mem_lock);
-	if (!rc)
-		revoke_note_free(vm, count);
 	return rc;
 }
 
@@ -403,6 +402,8 @@ int64_t mem_vm_create(struct vm *vm, uint64_t quota, uint64_t *s2_root)
 		s2_cache_init(&vm->s2_cache);
 		if (rc)
 			frames_vm_destroy(&mem_db, vm->id);
+		else
+			mem_vms[vm->id] = vm;
 	}
 	spin_unlock(&mem_lock);
 	return rc;
@@ -417,9 +418,6 @@ static void free_owned_run(struct vm *vm, uint64_t pa, uint64_t count)
 	frames_free_commit(&mem_db, &op);
 }
 
-/* EL2 takes access away from b (its owner is leaving). Splitting a block
- * may need table pages: they are granted beyond b's quota, because
- * revocation must not fail (only free RAM can run out, an EL2 panic). */
 /* Frames EL2 keeps back (HYP) from boot, for table pages revocation needs
  * when guests have taken every free frame: freed one at a time, just
  * before the revocation's table check, so it finds a FREE frame. */
@@ -516,7 +514,7 @@ static void revoke_share(struct vm *owner, unsigned b, uint64_t pa,
 			n++;
 		}
 		if (n) {
-			unmap_from(vm_by_id(b), start, n);
+			unmap_from(mem_vms[b], start, n);
 			CHECK(!frames_unshare_check(&mem_db, owner->id, b, start,
 						    n, &op));
 			frames_unshare_commit(&mem_db, &op);
@@ -530,7 +528,7 @@ static void revoke_share(struct vm *owner, unsigned b, uint64_t pa,
 static void end_shares_out(struct vm *vm, const struct frames_run *run)
 {
 	for (unsigned b = 0; b < EXO_MAX_VMS; b++) {
-		if (b != vm->id && vm_by_id(b))
+		if (b != vm->id && mem_vms[b])
 			revoke_share(vm, b, run->pa, run->count);
 	}
 	free_owned_run(vm, run->pa, run->count);
@@ -541,7 +539,7 @@ static void end_loans_out(struct vm *vm, const struct frames_run *run)
 {
 	struct frames_op op;
 
-	unmap_from(vm_by_id(run->peer), run->pa, run->count);
+	unmap_from(mem_vms[run->peer], run->pa, run->count);
 	CHECK(!frames_reclaim_check(&mem_db, vm->id, run->peer, run->pa,
 				    run->count, &op));
 	frames_reclaim_commit(&mem_db, &op);
@@ -553,7 +551,7 @@ static void end_loans_out(struct vm *vm, const struct frames_run *run)
  * on the console. */
 static void end_loan_in(struct vm *vm, const struct frames_run *run)
 {
-	struct vm *owner = vm_by_id(run->peer);
+	struct vm *owner = mem_vms[run->peer];
 	struct frames_op op;
 
 	CHECK(!frames_reclaim_check(&mem_db, owner->id, vm->id, run->pa,
@@ -621,6 +619,7 @@ void mem_vm_teardown(struct vm *vm)
 	if (frames_vm_destroy(&mem_db, vm->id))
 		kprintf("warning: guest '%s': frame DB still charges it\n",
 			vm->name);
+	mem_vms[vm->id] = NULL;
 	spin_unlock(&mem_lock);
 }
 
@@ -827,17 +826,6 @@ void mem_invariant_counts(uint64_t *checks, uint64_t *pages)
 
 /* --- boot ---------------------------------------------------------------- */
 
-struct vm *mem_no_vms(unsigned id)
-{
-	(void)id;
-	return NULL;
-}
-
-void mem_set_vm_lookup(mem_vm_lookup_fn fn)
-{
-	vm_by_id = fn ? fn : mem_no_vms;
-}
-
 static uint64_t mem_ram_total;
 
 int mem_init(uint64_t span_base, uint64_t span_frames, void *storage,
@@ -849,6 +837,7 @@ int mem_init(uint64_t span_base, uint64_t span_frames, void *storage,
 	 * boots many machines in one process). */
 	mem_ram_total = 0;
 	revoke_reserve_nr = 0;
+	memset(mem_vms, 0, sizeof(mem_vms));
 	return frames_init(&mem_db, span_base, span_frames, shares, storage,
 			   size);
 }

@@ -1201,7 +1201,7 @@ static void notify_shadow(struct slot *to, unsigned from)
 	to->pending = 0;
 }
 
-/* A guest blocked in WAIT became runnable; vm_raise_event's wake: 0. */
+/* A guest blocked in WAIT became runnable; vm_event_raise's wake: 0. */
 static void check_woken(struct slot *s, bool by_event)
 {
 	struct vcpu *v = &s->vm->vcpu;
@@ -1250,16 +1250,28 @@ static void ev_revoke_ask(struct slot *s, uint64_t frames, uint64_t ticks)
 		check_woken(s, true);
 }
 
-/* The runs EL2 has just taken from s by force (vm->revoke.taken, which
+/* How many runs EL2 has taken from vm by force, not acknowledged yet. */
+static unsigned taken_runs(const struct vm *vm)
+{
+	struct vm_run r;
+	unsigned n = 0;
+
+	while (!revoke_taken_run(vm, n, &r))
+		n++;
+	return n;
+}
+
+/* The runs EL2 has just taken from s by force (revoke_taken_run, which
  * REVOKED reports): each frame was s's outright, outside its boot run, and
  * is FREE now. Returns how many frames. */
 static uint64_t note_taken(struct slot *s)
 {
 	uint64_t took = 0, first = frame_of(s->boot_pa);
+	struct vm_run r;
 
-	s->nr_taken = s->vm->revoke.nr_taken;
-	for (unsigned i = 0; i < s->nr_taken; i++) {
-		struct vm_run r = s->vm->revoke.taken[i];
+	s->nr_taken = 0;
+	while (!revoke_taken_run(s->vm, s->nr_taken, &r)) {
+		unsigned i = s->nr_taken++;
 
 		s->taken[i] = r;
 		FUZZ_CHECK(in_span(r.pa, r.count) && r.count,
@@ -1290,8 +1302,7 @@ static void ev_time_passes(struct slot *s, uint64_t ticks)
 		      ? revocable(s) : 0;
 	revoke_tick(vm);
 	if (!s->revoke_active || vm->vcpu.run_ticks < s->revoke_deadline) {
-		FUZZ_CHECK(!vm->revoke.nr_taken || vm->revoke.nr_taken ==
-							   s->nr_taken,
+		FUZZ_CHECK(!taken_runs(vm) || taken_runs(vm) == s->nr_taken,
 			   "guest %u: EL2 took frames before the deadline",
 			   s->id);
 		return;
@@ -1809,7 +1820,10 @@ static void teardown_all(void)
 		struct slot *s = &slots[i];
 
 		if (running(s)) {
-			vm_exit(s->vm, 0, 0, 0);
+			/* As EL2's callers do: whoever ends a VM tells its
+			 * peers (el2/vm_ops.h). */
+			if (vm_exit(s->vm, 0, 0, 0))
+				system_notify_peers(s->vm);
 			shadow_end(s->id);
 		}
 		check_gone(s, "teardown");

@@ -111,12 +111,6 @@ static struct vm finding_vms[2];
 static uint64_t finding_roots[2][S2_ROOT_SIZE / sizeof(uint64_t)]
 	__attribute__((aligned(S2_ROOT_SIZE)));
 
-static struct vm *finding_lookup(unsigned id)
-{
-	return id >= 1 && id <= 2 && finding_vms[id - 1].state == VM_RUNNING
-		       ? &finding_vms[id - 1] : NULL;
-}
-
 static void finding_create(unsigned i)
 {
 	memset(&finding_vms[i], 0, sizeof(finding_vms[i]));
@@ -142,7 +136,6 @@ Test(fuzz_findings, refused_unshare_leaves_the_borrower_charged)
 	cr_assert_eq(mem_init(FINDING_RAM_BASE, FINDING_RAM_FRAMES, storage,
 			      size), 0);
 	cr_assert_eq(mem_add_ram(FINDING_RAM_BASE, FINDING_RAM_FRAMES), 0);
-	mem_set_vm_lookup(finding_lookup);
 	finding_create(0);
 	finding_create(1);
 	cr_assert_eq(mem_frame_alloc(a, BLOCK_FRAMES, BLOCK_ALIGN_LOG2, &block),
@@ -204,7 +197,6 @@ Test(fuzz_findings, revocation_spares_a_boot_run_between_allocations)
 	cr_assert_eq(mem_init(FINDING_RAM_BASE, FINDING_RAM_FRAMES, storage,
 			      size), 0);
 	cr_assert_eq(mem_add_ram(FINDING_RAM_BASE, FINDING_RAM_FRAMES), 0);
-	mem_set_vm_lookup(finding_lookup);
 	finding_create(0);
 	cr_assert_eq(mem_frame_alloc_at(v, boot, AROUND_BOOT_FRAMES), EXO_OK);
 	v->boot_run = (struct vm_run){ boot, AROUND_BOOT_FRAMES };

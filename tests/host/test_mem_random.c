@@ -77,11 +77,6 @@ static uint64_t next(void)
 	return rng * UINT64_C(0x2545f4914f6cdd1d);
 }
 
-static struct vm *lookup(unsigned id)
-{
-	return id >= 1 && id <= NR_VMS && live[id - 1] ? &vms[id - 1] : NULL;
-}
-
 static void create(unsigned i)
 {
 	memset(&vms[i], 0, sizeof(vms[i]));
@@ -106,7 +101,6 @@ static void machine(void)
 	cr_assert_eq(mem_init(RAM_BASE, RAM_FRAMES, db_storage, size), 0);
 	cr_assert_eq(mem_add_ram(RAM_BASE, RAM_FRAMES), 0);
 	cr_assert_eq(mem_reserve_init(), 0);
-	mem_set_vm_lookup(lookup);
 	/* As the debug EL2 does: every frame an allocation hands out must read
 	 * zero (a frame that left a guest or a table page unscrubbed panics). */
 	mem_set_debug_checks(true);
