@@ -60,8 +60,10 @@ static void inject_undef(struct vcpu *v)
 			 sync_vector(v->spsr), v);
 }
 
-void guest_reflect_abort(struct vcpu *v, bool data, uint64_t esr,
-			 uint64_t far)
+/* Reflects a synchronous external abort into the running guest, as a
+ * stage-2 violation is; esr supplies WnR for data. */
+static void reflect_abort(struct vcpu *v, bool data, uint64_t esr,
+			  uint64_t far)
 {
 	uint64_t ec = data ? (from_el1(v->spsr) ? ESR_EC_DABT_CUR
 						: ESR_EC_DABT_LOWER)
@@ -123,7 +125,7 @@ static void violation(struct vcpu *v, const struct guest_syndrome *s,
 		kprintf("guest '%s': %s of PA 0x%lx, which EL2 took back "
 			"(not counted)\n", vm->name, access,
 			(unsigned long)fault_ipa(s));
-		guest_reflect_abort(v, data, s->esr, s->far);
+		reflect_abort(v, data, s->esr, s->far);
 		return;
 	}
 	vm->stats.violations++;
@@ -137,7 +139,7 @@ static void violation(struct vcpu *v, const struct guest_syndrome *s,
 		kill(vm, "stage-2 violation limit reached");
 		return;
 	}
-	guest_reflect_abort(v, data, s->esr, s->far);
+	reflect_abort(v, data, s->esr, s->far);
 }
 
 static void stage2_abort(struct vcpu *v, const struct guest_syndrome *s,
@@ -193,7 +195,7 @@ static void inject_faults(struct vcpu *v)
 	if (what & FAULTINJECT_EVENT_IRQ)
 		vm_event_raise(v->vm, 0);
 	if (what & FAULTINJECT_EXTERNAL_ABORT)
-		guest_reflect_abort(v, true, 0, 0);
+		reflect_abort(v, true, 0, 0);
 }
 
 /* The CPU time the vCPU used: its manifest's limit, and revocation's clock

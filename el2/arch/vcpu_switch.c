@@ -5,7 +5,6 @@
  */
 #include <arch/sysreg.h>
 #include <el2/arch.h>
-#include <el2/percpu.h>
 #include <el2/vcpu.h>
 
 void arch_fpsimd_save(struct vcpu_fpsimd *fp);
@@ -120,23 +119,6 @@ void arch_inject_sync(uint64_t esr, uint64_t far, uint64_t vector_offset,
 	write_sysreg(v->spsr, spsr_el1);
 	v->elr = vbar + vector_offset;
 	v->spsr = SPSR_M_EL1H | SPSR_D | SPSR_A | SPSR_I | SPSR_F;
-}
-
-struct percpu *this_cpu(void)
-{
-	return (struct percpu *)read_sysreg(tpidr_el2);
-}
-
-static struct percpu percpus[EL2_MAX_CPUS];
-
-void percpu_init(unsigned cpu, uint64_t mpidr, uint64_t stack_top)
-{
-	struct percpu *pc = &percpus[cpu];
-
-	pc->cpu = cpu;
-	pc->mpidr = mpidr;
-	pc->stack_top = stack_top;
-	write_sysreg((uint64_t)pc, tpidr_el2);
 }
 
 /* List register 0 with vINTID made pending. If the guest is handling it
