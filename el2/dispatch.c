@@ -46,6 +46,13 @@ static int64_t check_range(uint64_t pa, uint64_t count)
 	return check_count(count);
 }
 
+/* x1 of a frame call: a physical address (guests name physical frames,
+ * docs/design.md), checked for shape by check_range first. */
+static paddr_t arg_pa(const struct vcpu *v)
+{
+	return pa_init(v->x[1]);
+}
+
 static struct hvc_result console_write(struct vcpu *v)
 {
 	uint64_t n = v->x[1];
@@ -61,7 +68,8 @@ static struct hvc_result console_write(struct vcpu *v)
 
 static struct hvc_result frame_alloc(struct vcpu *v)
 {
-	uint64_t count = v->x[1], align = v->x[2], pa = 0;
+	uint64_t count = v->x[1], align = v->x[2];
+	paddr_t pa = pa_init(0);
 	int64_t rc = check_count(count);
 
 	if (!rc && (align > EXO_FRAME_MAX_ALIGN_LOG2 ||
@@ -69,7 +77,7 @@ static struct hvc_result frame_alloc(struct vcpu *v)
 		rc = EXO_EINVAL;
 	if (!rc)
 		rc = mem_frame_alloc(v->vm, count, (unsigned)align, &pa);
-	return rc ? status(rc) : ok1(pa);
+	return rc ? status(rc) : ok1(pa_addr(pa));
 }
 
 static struct hvc_result frame_alloc_at(struct vcpu *v)
@@ -77,7 +85,7 @@ static struct hvc_result frame_alloc_at(struct vcpu *v)
 	int64_t rc = check_range(v->x[1], v->x[2]);
 
 	if (!rc)
-		rc = mem_frame_alloc_at(v->vm, v->x[1], v->x[2]);
+		rc = mem_frame_alloc_at(v->vm, arg_pa(v), v->x[2]);
 	return status(rc);
 }
 
@@ -87,7 +95,7 @@ static struct hvc_result frame_free(struct vcpu *v)
 	int64_t rc = check_range(v->x[1], v->x[2]);
 
 	if (!rc)
-		rc = mem_frame_free(v->vm, v->x[1], v->x[2]);
+		rc = mem_frame_free(v->vm, arg_pa(v), v->x[2]);
 	if (!rc)
 		revoke_note_free(v->vm, v->x[2]);
 	return status(rc);
@@ -99,7 +107,7 @@ static struct hvc_result frame_query(struct vcpu *v)
 	int64_t rc = (v->x[1] & PAGE_MASK) ? EXO_ERANGE : EXO_OK;
 
 	if (!rc)
-		rc = mem_frame_query(v->vm, v->x[1], &state, &access);
+		rc = mem_frame_query(v->vm, arg_pa(v), &state, &access);
 	return (struct hvc_result){ rc, state, access, 0 };
 }
 
@@ -141,9 +149,10 @@ static int64_t peer_of(struct vcpu *v, uint64_t id, struct vm **peer)
 
 static struct hvc_result between_guests(struct vcpu *v, uint64_t fid)
 {
-	uint64_t pa = v->x[1], count = v->x[2];
+	uint64_t count = v->x[2];
+	paddr_t pa = arg_pa(v);
 	struct vm *peer = NULL;
-	int64_t rc = check_range(pa, count);
+	int64_t rc = check_range(pa_addr(pa), count);
 
 	if (!rc && fid == EXO_HVC_FRAME_SHARE && v->x[4] != EXO_SHARE_R &&
 	    v->x[4] != EXO_SHARE_RW)

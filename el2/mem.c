@@ -45,6 +45,27 @@ static uint64_t bytes(uint64_t frames)
 	return frames << FRAMES_SHIFT;
 }
 
+/* A guest's frame is mapped at its own address (el2/addr.h). */
+static ipaddr_t ipa_of(uint64_t pa)
+{
+	return ipa_of_pa(pa_init(pa));
+}
+
+/* The commits' stage-2 changes, with the table pages the check counted in
+ * the guest's cache: they cannot fail. */
+static inline void map_frames(struct vm *vm, uint64_t pa, uint64_t count,
+			      unsigned prot)
+{
+	CHECK(s2_map(&vm->s2, &vm->s2_cache, ipa_of(pa), bytes(count), prot) ==
+	      EXO_OK);
+}
+
+static inline void unmap_frames(struct vm *vm, uint64_t pa, uint64_t count)
+{
+	CHECK(s2_unmap(&vm->s2, &vm->s2_cache, ipa_of(pa), bytes(count)) ==
+	      EXO_OK);
+}
+
 void mem_set_debug_checks(bool on)
 {
 	mem_debug_checks = on;
@@ -114,13 +135,13 @@ static void check_zeroed(uint64_t pa, uint64_t count)
 static int tables_lacking(struct vm *vm, enum s2_op op, uint64_t pa,
 			  uint64_t count, unsigned prot, unsigned *lacking)
 {
-	int rc = s2_check(&vm->s2, op, pa, bytes(count), prot);
+	int rc = s2_check(&vm->s2, op, ipa_of(pa), bytes(count), prot);
 	unsigned need;
 
 	*lacking = 0;
 	if (rc)
 		return rc;
-	need = s2_pages_needed(&vm->s2, op, pa, bytes(count));
+	need = s2_pages_needed(&vm->s2, op, ipa_of(pa), bytes(count));
 	if (need > vm->s2_cache.nr)
 		*lacking = need - vm->s2_cache.nr;
 	return EXO_OK;
@@ -141,8 +162,7 @@ static void map_new_frames(struct vm *vm, const struct frames_op *op)
 		check_zeroed(op->pa, op->count);
 	frames_alloc_commit(&mem_db, op);
 	cache_take(vm, vm, op);
-	CHECK(s2_map(&vm->s2, &vm->s2_cache, op->pa, bytes(op->count),
-		     MEM_GUEST_PROT) == EXO_OK);
+	map_frames(vm, op->pa, op->count, MEM_GUEST_PROT);
 }
 
 /* Table pages a new mapping of [pa, +count) lacks, the guest's reserve
@@ -150,10 +170,12 @@ static void map_new_frames(struct vm *vm, const struct frames_op *op)
 static int tables_to_map(struct vm *vm, uint64_t pa, uint64_t count,
 			 unsigned *lacking)
 {
-	int rc = s2_check(&vm->s2, S2_OP_MAP, pa, bytes(count), MEM_GUEST_PROT);
+	int rc = s2_check(&vm->s2, S2_OP_MAP, ipa_of(pa), bytes(count),
+			  MEM_GUEST_PROT);
 
 	*lacking = rc ? 0 : tables_short(vm, s2_pages_needed(&vm->s2, S2_OP_MAP,
-							      pa, bytes(count)));
+							      ipa_of(pa),
+							      bytes(count)));
 	return rc;
 }
 
@@ -161,7 +183,7 @@ static int tables_to_map(struct vm *vm, uint64_t pa, uint64_t count,
  * search finds it: when the cache lacks pages for that run, the check is
  * made again at that address with them (the one transaction with two). */
 int64_t mem_frame_alloc(struct vm *vm, uint64_t count, unsigned align_log2,
-			uint64_t *pa)
+			paddr_t *pa)
 {
 	struct frames_op op;
 	unsigned lacking = 0;
@@ -176,15 +198,16 @@ int64_t mem_frame_alloc(struct vm *vm, uint64_t count, unsigned align_log2,
 					   lacking, &op);
 	if (!rc) {
 		map_new_frames(vm, &op);
-		*pa = op.pa;
+		*pa = pa_init(op.pa);
 		after_call(vm);
 	}
 	spin_unlock(&mem_lock);
 	return rc;
 }
 
-int64_t mem_frame_alloc_at(struct vm *vm, uint64_t pa, uint64_t count)
+int64_t mem_frame_alloc_at(struct vm *vm, paddr_t at, uint64_t count)
 {
+	uint64_t pa = pa_addr(at);
 	struct frames_op op;
 	unsigned lacking;
 	int64_t rc;
@@ -235,9 +258,10 @@ static unsigned share_prot(unsigned perm)
  * DB check that reserves them (may fail, changes nothing), then the
  * commits, which cannot fail: the reserved pages into the caches, the
  * unmaps (and scrubbing), the DB commit, the maps. */
-int64_t mem_frame_share(struct vm *owner, struct vm *b, uint64_t pa,
+int64_t mem_frame_share(struct vm *owner, struct vm *b, paddr_t at,
 			uint64_t count, unsigned perm)
 {
+	uint64_t pa = pa_addr(at);
 	enum frames_perm fperm = perm == EXO_SHARE_RW ? FRAMES_PERM_RW
 						      : FRAMES_PERM_R;
 	struct frames_op op;
@@ -252,17 +276,17 @@ int64_t mem_frame_share(struct vm *owner, struct vm *b, uint64_t pa,
 	if (!rc) {
 		cache_take(owner, b, &op);
 		frames_share_commit(&mem_db, &op);
-		CHECK(s2_map(&b->s2, &b->s2_cache, pa, bytes(count),
-			     share_prot(perm)) == EXO_OK);
+		map_frames(b, pa, count, share_prot(perm));
 		note_peak(b);
 	}
 	spin_unlock(&mem_lock);
 	return rc;
 }
 
-int64_t mem_frame_unshare(struct vm *owner, struct vm *b, uint64_t pa,
+int64_t mem_frame_unshare(struct vm *owner, struct vm *b, paddr_t at,
 			  uint64_t count)
 {
+	uint64_t pa = pa_addr(at);
 	struct frames_op op;
 	unsigned lacking;
 	int64_t rc;
@@ -273,7 +297,7 @@ int64_t mem_frame_unshare(struct vm *owner, struct vm *b, uint64_t pa,
 					      count, lacking, &op), rc);
 	if (!rc) {
 		cache_take(owner, b, &op);
-		CHECK(s2_unmap(&b->s2, &b->s2_cache, pa, bytes(count)) == EXO_OK);
+		unmap_frames(b, pa, count);
 		frames_unshare_commit(&mem_db, &op);
 		cache_trim(b, MEM_TABLE_RESERVE);
 	}
@@ -310,43 +334,43 @@ static int64_t move_access(struct vm *from, struct vm *to, uint64_t pa,
 	if (rc)
 		return rc;
 	cache_take(from, to, &op);
-	CHECK(s2_unmap(&from->s2, &from->s2_cache, pa, bytes(count)) == EXO_OK);
+	unmap_frames(from, pa, count);
 	if (donate)
 		frames_donate_commit(&mem_db, &op);
 	else
 		frames_lend_commit(&mem_db, &op);
-	CHECK(s2_map(&to->s2, &to->s2_cache, pa, bytes(count),
-		     MEM_GUEST_PROT) == EXO_OK);
+	map_frames(to, pa, count, MEM_GUEST_PROT);
 	note_peak(to);
 	cache_trim(from, MEM_TABLE_RESERVE);
 	return EXO_OK;
 }
 
-int64_t mem_frame_lend(struct vm *owner, struct vm *b, uint64_t pa,
+int64_t mem_frame_lend(struct vm *owner, struct vm *b, paddr_t pa,
 		       uint64_t count)
 {
 	int64_t rc;
 
 	spin_lock(&mem_lock);
-	rc = move_access(owner, b, pa, count, false);
+	rc = move_access(owner, b, pa_addr(pa), count, false);
 	spin_unlock(&mem_lock);
 	return rc;
 }
 
-int64_t mem_frame_donate(struct vm *owner, struct vm *to, uint64_t pa,
+int64_t mem_frame_donate(struct vm *owner, struct vm *to, paddr_t pa,
 			 uint64_t count)
 {
 	int64_t rc;
 
 	spin_lock(&mem_lock);
-	rc = move_access(owner, to, pa, count, true);
+	rc = move_access(owner, to, pa_addr(pa), count, true);
 	spin_unlock(&mem_lock);
 	return rc;
 }
 
-int64_t mem_frame_reclaim(struct vm *owner, struct vm *b, uint64_t pa,
+int64_t mem_frame_reclaim(struct vm *owner, struct vm *b, paddr_t at,
 			  uint64_t count)
 {
+	uint64_t pa = pa_addr(at);
 	struct frames_op op;
 	struct frames_tables t;
 	int64_t rc;
@@ -359,10 +383,9 @@ int64_t mem_frame_reclaim(struct vm *owner, struct vm *b, uint64_t pa,
 			 rc);
 	if (!rc) {
 		cache_take(owner, b, &op);
-		CHECK(s2_unmap(&b->s2, &b->s2_cache, pa, bytes(count)) == EXO_OK);
+		unmap_frames(b, pa, count);
 		frames_reclaim_commit(&mem_db, &op);
-		CHECK(s2_map(&owner->s2, &owner->s2_cache, pa, bytes(count),
-			     MEM_GUEST_PROT) == EXO_OK);
+		map_frames(owner, pa, count, MEM_GUEST_PROT);
 		cache_trim(owner, MEM_TABLE_RESERVE);
 		cache_trim(b, MEM_TABLE_RESERVE);
 	}
@@ -381,7 +404,7 @@ static int64_t free_locked(struct vm *vm, uint64_t pa, uint64_t count)
 	if (rc)
 		return rc;
 	cache_take(vm, vm, &op);
-	CHECK(s2_unmap(&vm->s2, &vm->s2_cache, pa, bytes(count)) == EXO_OK);
+	unmap_frames(vm, pa, count);
 	arch_zero_frames(pa, count);
 	frames_free_commit(&mem_db, &op);
 	cache_trim(vm, MEM_TABLE_RESERVE);
@@ -389,8 +412,9 @@ static int64_t free_locked(struct vm *vm, uint64_t pa, uint64_t count)
 	return EXO_OK;
 }
 
-int64_t mem_frame_free(struct vm *vm, uint64_t pa, uint64_t count)
+int64_t mem_frame_free(struct vm *vm, paddr_t at, uint64_t count)
 {
+	uint64_t pa = pa_addr(at);
 	int64_t rc;
 
 	spin_lock(&mem_lock);
@@ -483,8 +507,9 @@ static void unmap_from(struct vm *b, uint64_t pa, uint64_t count)
 	unsigned need, missing;
 	struct frames_op op;
 
-	CHECK(s2_check(&b->s2, S2_OP_UNMAP, pa, bytes(count), 0) == EXO_OK);
-	need = s2_pages_needed(&b->s2, S2_OP_UNMAP, pa, bytes(count));
+	CHECK(s2_check(&b->s2, S2_OP_UNMAP, ipa_of(pa), bytes(count), 0) ==
+	      EXO_OK);
+	need = s2_pages_needed(&b->s2, S2_OP_UNMAP, ipa_of(pa), bytes(count));
 	if (need > b->s2_cache.nr) {
 		missing = need - b->s2_cache.nr;
 		if (frames_table_revoke_check(&mem_db, b->id, missing, &op) &&
@@ -496,7 +521,7 @@ static void unmap_from(struct vm *b, uint64_t pa, uint64_t count)
 		frames_table_commit(&mem_db, &op);
 		cache_take(b, b, &op);
 	}
-	CHECK(s2_unmap(&b->s2, &b->s2_cache, pa, bytes(count)) == EXO_OK);
+	unmap_frames(b, pa, count);
 }
 
 static bool borrows(uint64_t pa, unsigned b)
@@ -569,8 +594,7 @@ static void end_loan_in(struct vm *vm, const struct frames_run *run)
 	frames_reclaim_commit(&mem_db, &op);
 	if (ensure_tables(owner, S2_OP_MAP, run->pa, run->count,
 			  MEM_GUEST_PROT) == EXO_OK) {
-		CHECK(s2_map(&owner->s2, &owner->s2_cache, run->pa,
-			     bytes(run->count), MEM_GUEST_PROT) == EXO_OK);
+		map_frames(owner, run->pa, run->count, MEM_GUEST_PROT);
 		return;
 	}
 	kprintf("guest '%s': frames 0x%lx (+%lu) it lent to '%s' are freed: "
@@ -716,9 +740,10 @@ uint64_t mem_revoke(struct vm *vm, uint64_t want, struct vm_run *log,
 	return took;
 }
 
-int64_t mem_frame_query(struct vm *vm, uint64_t pa, uint64_t *state,
+int64_t mem_frame_query(struct vm *vm, paddr_t at, uint64_t *state,
 			uint64_t *access)
 {
+	uint64_t pa = pa_addr(at);
 	struct frames_info info;
 	int64_t rc;
 

@@ -7,32 +7,33 @@
 #ifndef EXO_EL2_MEM_H
 #define EXO_EL2_MEM_H
 
+#include <el2/addr.h>
 #include <el2/vm.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 int64_t mem_frame_alloc(struct vm *vm, uint64_t count, unsigned align_log2,
-			uint64_t *pa);
-int64_t mem_frame_alloc_at(struct vm *vm, uint64_t pa, uint64_t count);
+			paddr_t *pa);
+int64_t mem_frame_alloc_at(struct vm *vm, paddr_t pa, uint64_t count);
 /* On success the count frames are FREE: the caller reports them to whoever
  * counts frames given back (revocation); mem calls nothing above it. */
-int64_t mem_frame_free(struct vm *vm, uint64_t pa, uint64_t count);
-int64_t mem_frame_query(struct vm *vm, uint64_t pa, uint64_t *state,
+int64_t mem_frame_free(struct vm *vm, paddr_t pa, uint64_t count);
+int64_t mem_frame_query(struct vm *vm, paddr_t pa, uint64_t *state,
 			uint64_t *access);
 void mem_vm_usage(struct vm *vm, uint64_t *quota, uint64_t *used);
 
 /* Between guests (the caller checked the manifest allows it). perm is
  * EXO_SHARE_R or EXO_SHARE_RW. */
-int64_t mem_frame_share(struct vm *owner, struct vm *borrower, uint64_t pa,
+int64_t mem_frame_share(struct vm *owner, struct vm *borrower, paddr_t pa,
 			uint64_t count, unsigned perm);
-int64_t mem_frame_unshare(struct vm *owner, struct vm *borrower, uint64_t pa,
+int64_t mem_frame_unshare(struct vm *owner, struct vm *borrower, paddr_t pa,
 			  uint64_t count);
-int64_t mem_frame_lend(struct vm *owner, struct vm *borrower, uint64_t pa,
+int64_t mem_frame_lend(struct vm *owner, struct vm *borrower, paddr_t pa,
 		       uint64_t count);
-int64_t mem_frame_reclaim(struct vm *owner, struct vm *borrower, uint64_t pa,
+int64_t mem_frame_reclaim(struct vm *owner, struct vm *borrower, paddr_t pa,
 			  uint64_t count);
-int64_t mem_frame_donate(struct vm *owner, struct vm *to, uint64_t pa,
+int64_t mem_frame_donate(struct vm *owner, struct vm *to, paddr_t pa,
 			 uint64_t count);
 
 /* Revocation by force: up to want frames the VM owns outside its boot run,

@@ -40,11 +40,13 @@ static int64_t vm_load(struct vm *vm)
 	const struct manifest_guest *g = entry_of(vm);
 	uint64_t count = manifest_boot_run_frames(g), pa, dtb;
 	struct guest_dt_info dt;
+	paddr_t run;
 	int64_t rc = mem_frame_alloc(vm, count,
-				      manifest_granule_frames_log2(g), &pa);
+				      manifest_granule_frames_log2(g), &run);
 
 	if (rc)
 		return rc;
+	pa = pa_addr(run);
 	vm->boot_run = (struct vm_run){ pa, count };
 	elf_load(g->blob.data, &g->elf, (void *)(uintptr_t)pa);
 	dtb = pa + g->elf.span;

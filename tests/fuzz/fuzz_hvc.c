@@ -428,7 +428,8 @@ static unsigned shadow_prot(unsigned id, uint64_t f)
 static void check_mapping(const struct vm *vm, uint64_t f, const char *what)
 {
 	struct s2_leaf leaf;
-	unsigned prot = s2_lookup(&vm->s2, pa_of(f), &leaf) ? leaf.prot : 0;
+	unsigned prot = s2_lookup(&vm->s2, ipa_init(pa_of(f)),
+				  &leaf) ? leaf.prot : 0;
 
 	FUZZ_CHECK(prot == shadow_prot(vm->id, f),
 		   "%s: guest %u's stage 2 maps frame 0x%lx with prot 0x%x; "

@@ -129,6 +129,7 @@ Test(fuzz_findings, refused_unshare_leaves_the_borrower_charged)
 	void *storage = calloc(1, size);
 	struct vm *a = &finding_vms[0], *b = &finding_vms[1];
 	uint64_t block, mine, used, free_before, free_after, hyp, held;
+	paddr_t at;
 	unsigned cached;
 
 	cr_assert_eq(ram, (void *)FINDING_RAM_BASE, "RAM at its PA");
@@ -138,11 +139,14 @@ Test(fuzz_findings, refused_unshare_leaves_the_borrower_charged)
 	cr_assert_eq(mem_add_ram(FINDING_RAM_BASE, FINDING_RAM_FRAMES), 0);
 	finding_create(0);
 	finding_create(1);
-	cr_assert_eq(mem_frame_alloc(a, BLOCK_FRAMES, BLOCK_ALIGN_LOG2, &block),
+	cr_assert_eq(mem_frame_alloc(a, BLOCK_FRAMES, BLOCK_ALIGN_LOG2, &at),
 		     EXO_OK);
-	cr_assert_eq(mem_frame_share(a, b, block + 7 * 4096, 21, EXO_SHARE_R),
+	block = pa_addr(at);
+	cr_assert_eq(mem_frame_share(a, b, pa_init(block + 7 * 4096), 21,
+				     EXO_SHARE_R),
 		     EXO_OK);
-	cr_assert_eq(mem_frame_alloc(b, 2, 0, &mine), EXO_OK);
+	cr_assert_eq(mem_frame_alloc(b, 2, 0, &at), EXO_OK);
+	mine = pa_addr(at);
 	a->state = VM_EXITED;
 	mem_vm_teardown(a);
 	finding_create(0);
@@ -150,7 +154,7 @@ Test(fuzz_findings, refused_unshare_leaves_the_borrower_charged)
 	used = frames_account(&mem_db, b->id)->used;
 	cached = b->s2_cache.nr;
 	mem_totals(&free_before, &hyp, &held);
-	cr_assert_eq(mem_frame_unshare(a, b, mine, 2), EXO_EPERM);
+	cr_assert_eq(mem_frame_unshare(a, b, pa_init(mine), 2), EXO_EPERM);
 	mem_totals(&free_after, &hyp, &held);
 	cr_expect_eq(frames_account(&mem_db, b->id)->used, used,
 		     "guest 2 charged %lu before the refused call, %lu after",
@@ -198,13 +202,14 @@ Test(fuzz_findings, revocation_spares_a_boot_run_between_allocations)
 			      size), 0);
 	cr_assert_eq(mem_add_ram(FINDING_RAM_BASE, FINDING_RAM_FRAMES), 0);
 	finding_create(0);
-	cr_assert_eq(mem_frame_alloc_at(v, boot, AROUND_BOOT_FRAMES), EXO_OK);
+	cr_assert_eq(mem_frame_alloc_at(v, pa_init(boot), AROUND_BOOT_FRAMES),
+		     EXO_OK);
 	v->boot_run = (struct vm_run){ boot, AROUND_BOOT_FRAMES };
-	cr_assert_eq(mem_frame_alloc_at(v, FINDING_RAM_BASE +
-					AROUND_FIRST * 4096ul,
+	cr_assert_eq(mem_frame_alloc_at(v, pa_init(FINDING_RAM_BASE +
+					AROUND_FIRST * 4096ul),
 					AROUND_SIDE_FRAMES), EXO_OK);
-	cr_assert_eq(mem_frame_alloc_at(v, FINDING_RAM_BASE +
-					AROUND_LAST * 4096ul,
+	cr_assert_eq(mem_frame_alloc_at(v, pa_init(FINDING_RAM_BASE +
+					AROUND_LAST * 4096ul),
 					AROUND_SIDE_FRAMES), EXO_OK);
 
 	took = mem_revoke(v, FINDING_QUOTA, log, VM_REVOKED_MAX, &nr);
