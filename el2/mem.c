@@ -45,7 +45,7 @@ static uint64_t bytes(uint64_t frames)
 	return frames << FRAMES_SHIFT;
 }
 
-/* A guest's frame is mapped at its own address (el2/addr.h). */
+/* A guest's frame is mapped at its own address (el2/paddr.h). */
 static ipaddr_t ipa_of(uint64_t pa)
 {
 	return ipa_of_pa(pa_init(pa));

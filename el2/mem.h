@@ -7,7 +7,7 @@
 #ifndef EXO_EL2_MEM_H
 #define EXO_EL2_MEM_H
 
-#include <el2/addr.h>
+#include <el2/paddr.h>
 #include <el2/vm.h>
 #include <stdbool.h>
 #include <stddef.h>

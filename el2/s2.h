@@ -22,7 +22,7 @@
 #ifndef EXO_EL2_S2_H
 #define EXO_EL2_S2_H
 
-#include <el2/addr.h>
+#include <el2/paddr.h>
 #include <stdbool.h>
 #include <stdint.h>
 

@@ -7,8 +7,8 @@
  * exo maps PA p at IPA p (docs/design.md: "IPA == PA"); ipa_of_pa is the
  * one place that says a physical frame is mapped at its own address.
  */
-#ifndef EXO_EL2_ADDR_H
-#define EXO_EL2_ADDR_H
+#ifndef EXO_EL2_PADDR_H
+#define EXO_EL2_PADDR_H
 
 #include <stdint.h>
 
