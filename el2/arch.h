@@ -80,6 +80,9 @@ void arch_guest_enter(struct vcpu *v, uint64_t stack_top)
 void arch_vgic_enable(void);
 /* A virtual interrupt for the running vCPU (list register 0). */
 void arch_vgic_raise(uint32_t intid, uint8_t priority);
+/* The same for a vCPU that is not running: in its saved list register 0,
+ * so it is pending when the vCPU is loaded again. */
+void arch_vgic_raise_saved(struct vcpu *v, uint32_t intid, uint8_t priority);
 
 /* Why the guest trapped. */
 struct guest_syndrome {

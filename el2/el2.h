@@ -8,12 +8,6 @@
 
 void el2_main(void);
 
-/* Every guest has ended: print the summary and power off. */
-_Noreturn void el2_all_guests_done(void);
-
-struct vcpu;
-struct vcpu *el2_guest_trap(struct vcpu *v, uint64_t kind);
-
 /* Defined only in the test image (tests/target/el2/): runs the on-target
  * EL2 self-test named by /chosen/bootargs once the MMU is on. */
 void el2_test_hook(const struct platform *p) __attribute__((weak));

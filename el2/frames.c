@@ -220,17 +220,41 @@ static int tables_reserve(const struct frames_db *db, unsigned vm, unsigned n,
 	return op->nr_tables == n ? EXO_OK : EXO_ENOMEM;
 }
 
+/* Table frames for both VMs of a transition, in one pass: the first
+ * t.own for op->vm, the rest for op->peer. */
+static int tables_reserve_pair(const struct frames_db *db,
+			       struct frames_tables t, struct frames_op *op)
+{
+	int rc = tables_reserve(db, op->peer, t.own + t.peer, 0, 0, op);
+
+	op->nr_own_tables = t.own;
+	return rc;
+}
+
+static bool tables_too_many(struct frames_tables t)
+{
+	return t.own > FRAMES_OP_MAX_TABLES || t.peer > FRAMES_OP_MAX_TABLES;
+}
+
+static void tables_charge(struct frames_db *db, unsigned vm, unsigned n)
+{
+	charge(db, vm, n);
+	db->acct[vm].tables += n;
+	db->hyp_charged += n;
+}
+
 static void tables_commit(struct frames_db *db, const struct frames_op *op)
 {
 	for (unsigned t = 0; t < op->nr_tables; t++) {
 		uint64_t i = idx_of(db, op->tables[t]);
+		unsigned vm = t < op->nr_own_tables ? op->vm : op->tables_vm;
 
 		CHECK(db->entry[i].state == EXO_FRAME_FREE);
-		set_frame(db, i, EXO_FRAME_HYP, op->tables_vm, 0);
+		set_frame(db, i, EXO_FRAME_HYP, vm, 0);
 	}
-	charge(db, op->tables_vm, op->nr_tables);
-	db->acct[op->tables_vm].tables += op->nr_tables;
-	db->hyp_charged += op->nr_tables;
+	if (op->nr_own_tables)
+		tables_charge(db, op->vm, op->nr_own_tables);
+	tables_charge(db, op->tables_vm, op->nr_tables - op->nr_own_tables);
 }
 
 /* --- set-up ------------------------------------------------------------ */
@@ -530,17 +554,24 @@ int frames_alloc_check(const struct frames_db *db, unsigned vm, uint64_t count,
 	return tables_reserve(db, vm, nr_tables, first, count, op);
 }
 
+/* The table count is judged after the range and the frames' quota: the
+ * caller counts tables for the range it was asked for, so a range the guest
+ * cannot have is refused as such, whatever it would need. */
 int frames_alloc_at_check(const struct frames_db *db, unsigned vm, uint64_t pa,
 			  uint64_t count, unsigned nr_tables,
 			  struct frames_op *op)
 {
-	int rc = alloc_args(db, vm, nr_tables);
+	int rc = alloc_args(db, vm, 0);
 
 	op_init(op, FRAMES_OP_ALLOC, vm, 0, pa, count);
 	if (!rc)
 		rc = ram_range(db, pa, count);
 	if (!rc)
 		rc = each_frame(db, op, frame_claim);
+	if (!rc)
+		rc = quota_check(db, vm, count, 0);
+	if (!rc && nr_tables > FRAMES_OP_MAX_TABLES)
+		rc = EXO_EINVAL;
 	if (!rc)
 		rc = quota_check(db, vm, count, nr_tables);
 	if (rc)
@@ -557,17 +588,25 @@ void frames_alloc_commit(struct frames_db *db, const struct frames_op *op)
 }
 
 int frames_free_check(const struct frames_db *db, unsigned vm, uint64_t pa,
-		      uint64_t count, struct frames_op *op)
+		      uint64_t count, unsigned nr_tables,
+		      struct frames_op *op)
 {
 	int rc = vm_live(db, vm) ? ram_range(db, pa, count) : EXO_ENOENT;
 
 	op_init(op, FRAMES_OP_FREE, vm, 0, pa, count);
-	return rc ? rc : each_frame(db, op, frame_exclusive);
+	if (!rc && nr_tables > FRAMES_OP_MAX_TABLES)
+		rc = EXO_EINVAL;
+	if (!rc)
+		rc = each_frame(db, op, frame_exclusive);
+	if (!rc)
+		rc = quota_check(db, vm, 0, nr_tables);
+	return rc ? rc : tables_reserve(db, vm, nr_tables, 0, 0, op);
 }
 
 void frames_free_commit(struct frames_db *db, const struct frames_op *op)
 {
 	CHECK(op->kind == FRAMES_OP_FREE);
+	tables_commit(db, op);
 	set_range(db, op, EXO_FRAME_FREE, 0, 0);
 	uncharge(db, op->vm, op->count);
 }
@@ -700,14 +739,20 @@ void frames_share_commit(struct frames_db *db, const struct frames_op *op)
 
 int frames_unshare_check(const struct frames_db *db, unsigned vm,
 			 unsigned borrower, uint64_t pa, uint64_t count,
-			 struct frames_op *op)
+			 unsigned nr_tables, struct frames_op *op)
 {
 	int rc = pair_check(db, vm, borrower);
 
 	op_init(op, FRAMES_OP_UNSHARE, vm, borrower, pa, count);
+	if (!rc && nr_tables > FRAMES_OP_MAX_TABLES)
+		rc = EXO_EINVAL;
 	if (!rc)
 		rc = ram_range(db, pa, count);
-	return rc ? rc : each_frame(db, op, frame_unshare);
+	if (!rc)
+		rc = each_frame(db, op, frame_unshare);
+	if (!rc)
+		rc = quota_check(db, borrower, 0, nr_tables);
+	return rc ? rc : tables_reserve(db, borrower, nr_tables, 0, 0, op);
 }
 
 static void share_remove(struct frames_db *db, uint64_t i, unsigned peer)
@@ -728,6 +773,7 @@ void frames_unshare_commit(struct frames_db *db, const struct frames_op *op)
 	uint64_t first = idx_of(db, op->pa);
 
 	CHECK(op->kind == FRAMES_OP_UNSHARE);
+	tables_commit(db, op);
 	for (uint64_t i = 0; i < op->count; i++)
 		share_remove(db, first + i, op->peer);
 	CHECK(db->acct[op->peer].borrowed >= op->count);
@@ -737,31 +783,33 @@ void frames_unshare_commit(struct frames_db *db, const struct frames_op *op)
 /* --- lend, reclaim, donate --------------------------------------------------
  */
 
-/* Checks a transition of frames vm owns exclusively, to or for peer, which
- * gets count + nr_tables more frames charged (count only if it takes them
- * over). */
+/* Checks a transition of frames vm owns exclusively, to or for peer: vm
+ * gets t.own table frames charged, peer count + t.peer (count only if it
+ * takes the frames over). */
 static int exclusive_check(const struct frames_db *db, struct frames_op *op,
-			   uint64_t peer_charge, unsigned nr_tables)
+			   uint64_t peer_charge, struct frames_tables t)
 {
 	int rc = pair_check(db, op->vm, op->peer);
 
-	if (!rc && nr_tables > FRAMES_OP_MAX_TABLES)
+	if (!rc && tables_too_many(t))
 		rc = EXO_EINVAL;
 	if (!rc)
 		rc = ram_range(db, op->pa, op->count);
 	if (!rc)
 		rc = each_frame(db, op, frame_exclusive);
 	if (!rc)
-		rc = quota_check(db, op->peer, peer_charge, nr_tables);
-	return rc ? rc : tables_reserve(db, op->peer, nr_tables, 0, 0, op);
+		rc = quota_check(db, op->vm, 0, t.own);
+	if (!rc)
+		rc = quota_check(db, op->peer, peer_charge, t.peer);
+	return rc ? rc : tables_reserve_pair(db, t, op);
 }
 
 int frames_lend_check(const struct frames_db *db, unsigned vm,
 		      unsigned borrower, uint64_t pa, uint64_t count,
-		      unsigned nr_tables, struct frames_op *op)
+		      struct frames_tables tables, struct frames_op *op)
 {
 	op_init(op, FRAMES_OP_LEND, vm, borrower, pa, count);
-	return exclusive_check(db, op, 0, nr_tables);
+	return exclusive_check(db, op, 0, tables);
 }
 
 void frames_lend_commit(struct frames_db *db, const struct frames_op *op)
@@ -773,21 +821,31 @@ void frames_lend_commit(struct frames_db *db, const struct frames_op *op)
 	tables_commit(db, op);
 }
 
+/* The borrower's tables are checked first: it loses the mapping first. */
 int frames_reclaim_check(const struct frames_db *db, unsigned vm,
 			 unsigned borrower, uint64_t pa, uint64_t count,
-			 struct frames_op *op)
+			 struct frames_tables tables, struct frames_op *op)
 {
 	int rc = pair_check(db, vm, borrower);
 
 	op_init(op, FRAMES_OP_RECLAIM, vm, borrower, pa, count);
+	if (!rc && tables_too_many(tables))
+		rc = EXO_EINVAL;
 	if (!rc)
 		rc = ram_range(db, pa, count);
-	return rc ? rc : each_frame(db, op, frame_reclaim);
+	if (!rc)
+		rc = each_frame(db, op, frame_reclaim);
+	if (!rc)
+		rc = quota_check(db, borrower, 0, tables.peer);
+	if (!rc)
+		rc = quota_check(db, vm, 0, tables.own);
+	return rc ? rc : tables_reserve_pair(db, tables, op);
 }
 
 void frames_reclaim_commit(struct frames_db *db, const struct frames_op *op)
 {
 	CHECK(op->kind == FRAMES_OP_RECLAIM);
+	tables_commit(db, op);
 	set_range(db, op, EXO_FRAME_OWNED, op->vm, 0);
 	CHECK(db->acct[op->peer].borrowed >= op->count);
 	db->acct[op->peer].borrowed -= op->count;
@@ -796,11 +854,11 @@ void frames_reclaim_commit(struct frames_db *db, const struct frames_op *op)
 }
 
 int frames_donate_check(const struct frames_db *db, unsigned vm, unsigned to,
-			uint64_t pa, uint64_t count, unsigned nr_tables,
+			uint64_t pa, uint64_t count, struct frames_tables tables,
 			struct frames_op *op)
 {
 	op_init(op, FRAMES_OP_DONATE, vm, to, pa, count);
-	return exclusive_check(db, op, count, nr_tables);
+	return exclusive_check(db, op, count, tables);
 }
 
 void frames_donate_commit(struct frames_db *db, const struct frames_op *op)

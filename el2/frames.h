@@ -36,7 +36,8 @@
 #define FRAMES_VM_EL2 0
 
 #define FRAMES_MAX_DEVICES 16      /* MMIO ranges registered at boot */
-#define FRAMES_OP_MAX_TABLES 8     /* stage-2 table frames one op reserves */
+#define FRAMES_OP_MAX_TABLES 8     /* stage-2 table frames an op reserves
+				    * for one VM */
 #define FRAMES_MAX_ALIGN_LOG2 18   /* runs aligned to at most 1 GiB */
 #define FRAMES_SHARE_NONE UINT32_MAX
 
@@ -137,9 +138,20 @@ struct frames_op {
 	uint64_t count;
 	unsigned device;     /* device ops: index of the range */
 	uint32_t shares;     /* share: records the commit takes */
-	uint8_t tables_vm;   /* VM the reserved table frames are charged to */
+	/* Reserved stage-2 table frames, FREE until the commit charges them:
+	 * tables[0, nr_own_tables) to vm, the rest to tables_vm. */
+	uint8_t tables_vm;
+	unsigned nr_own_tables;
 	unsigned nr_tables;
-	uint64_t tables[FRAMES_OP_MAX_TABLES];  /* reserved, FREE until commit */
+	uint64_t tables[2 * FRAMES_OP_MAX_TABLES];
+};
+
+/* Table frames a transition between two VMs reserves in its check: for the
+ * VM that acts (own: its stage 2 loses a mapping, and a block may split)
+ * and for the other (peer: its stage 2 gains one). Each is charged to its
+ * VM's quota; at most FRAMES_OP_MAX_TABLES each. */
+struct frames_tables {
+	unsigned own, peer;
 };
 
 /* Facts about one PA. */
@@ -206,9 +218,11 @@ int frames_alloc_at_check(const struct frames_db *db, unsigned vm,
 			  struct frames_op *op);
 void frames_alloc_commit(struct frames_db *db, const struct frames_op *op);
 
-/* OWNED(vm) -> FREE. The caller unmaps and scrubs before the commit. */
+/* OWNED(vm) -> FREE. The caller unmaps and scrubs before the commit, with
+ * nr_tables table frames charged to vm (a block split by the unmap). */
 int frames_free_check(const struct frames_db *db, unsigned vm, uint64_t pa,
-		      uint64_t count, struct frames_op *op);
+		      uint64_t count, unsigned nr_tables,
+		      struct frames_op *op);
 void frames_free_commit(struct frames_db *db, const struct frames_op *op);
 
 /* OWNED(vm) or SHARED(vm) -> SHARED(vm) with borrower added (perm). */
@@ -217,25 +231,29 @@ int frames_share_check(const struct frames_db *db, unsigned vm,
 		       enum frames_perm perm, unsigned nr_tables,
 		       struct frames_op *op);
 void frames_share_commit(struct frames_db *db, const struct frames_op *op);
-/* Removes borrower; the frame's last borrower leaving makes it OWNED. */
+/* Removes borrower; the frame's last borrower leaving makes it OWNED.
+ * nr_tables table frames are charged to the borrower (its unmap's split). */
 int frames_unshare_check(const struct frames_db *db, unsigned vm,
 			 unsigned borrower, uint64_t pa, uint64_t count,
-			 struct frames_op *op);
+			 unsigned nr_tables, struct frames_op *op);
 void frames_unshare_commit(struct frames_db *db, const struct frames_op *op);
 
-/* OWNED(vm) -> LENT(vm -> borrower) and back. */
+/* OWNED(vm) -> LENT(vm -> borrower) and back. Lend: own tables for vm's
+ * unmap, peer tables for the borrower's map; reclaim: own tables for vm's
+ * map, peer tables for the borrower's unmap. */
 int frames_lend_check(const struct frames_db *db, unsigned vm,
 		      unsigned borrower, uint64_t pa, uint64_t count,
-		      unsigned nr_tables, struct frames_op *op);
+		      struct frames_tables tables, struct frames_op *op);
 void frames_lend_commit(struct frames_db *db, const struct frames_op *op);
 int frames_reclaim_check(const struct frames_db *db, unsigned vm,
 			 unsigned borrower, uint64_t pa, uint64_t count,
-			 struct frames_op *op);
+			 struct frames_tables tables, struct frames_op *op);
 void frames_reclaim_commit(struct frames_db *db, const struct frames_op *op);
 
-/* OWNED(vm) -> OWNED(to); the charge moves, refused over to's quota. */
+/* OWNED(vm) -> OWNED(to); the charge moves, refused over to's quota. Own
+ * tables for vm's unmap, peer tables for to's map. */
 int frames_donate_check(const struct frames_db *db, unsigned vm, unsigned to,
-			uint64_t pa, uint64_t count, unsigned nr_tables,
+			uint64_t pa, uint64_t count, struct frames_tables tables,
 			struct frames_op *op);
 void frames_donate_commit(struct frames_db *db, const struct frames_op *op);
 

@@ -212,7 +212,8 @@ static int st_lend(struct frames_db *db, unsigned vm, unsigned to,
 	int rc = st_alloc_at(db, vm, pa);
 
 	if (!rc)
-		rc = frames_lend_check(db, vm, to, pa, 1, 0, &op);
+		rc = frames_lend_check(db, vm, to, pa, 1,
+				       (struct frames_tables){ 0, 0 }, &op);
 	if (!rc)
 		frames_lend_commit(db, &op);
 	return rc;
@@ -315,6 +316,8 @@ static int st_build(struct frames_db *db, void *storage, size_t size,
 static int st_check(const struct frames_db *db, enum st_op t, uint64_t pa,
 		    struct frames_op *op)
 {
+	const struct frames_tables no_tables = { 0, 0 };
+
 	switch (t) {
 	case T_CLAIM:
 		return frames_hyp_claim_check(db, pa, 1, op);
@@ -325,18 +328,21 @@ static int st_check(const struct frames_db *db, enum st_op t, uint64_t pa,
 	case T_ALLOC_AT:
 		return frames_alloc_at_check(db, ST_VM_A, pa, 1, 0, op);
 	case T_FREE:
-		return frames_free_check(db, ST_VM_A, pa, 1, op);
+		return frames_free_check(db, ST_VM_A, pa, 1, 0, op);
 	case T_SHARE:
 		return frames_share_check(db, ST_VM_A, ST_VM_B, pa, 1,
 					  FRAMES_PERM_R, 0, op);
 	case T_UNSHARE:
-		return frames_unshare_check(db, ST_VM_A, ST_VM_B, pa, 1, op);
+		return frames_unshare_check(db, ST_VM_A, ST_VM_B, pa, 1, 0, op);
 	case T_LEND:
-		return frames_lend_check(db, ST_VM_A, ST_VM_B, pa, 1, 0, op);
+		return frames_lend_check(db, ST_VM_A, ST_VM_B, pa, 1, no_tables,
+					 op);
 	case T_RECLAIM:
-		return frames_reclaim_check(db, ST_VM_A, ST_VM_B, pa, 1, op);
+		return frames_reclaim_check(db, ST_VM_A, ST_VM_B, pa, 1,
+					    no_tables, op);
 	case T_DONATE:
-		return frames_donate_check(db, ST_VM_A, ST_VM_B, pa, 1, 0, op);
+		return frames_donate_check(db, ST_VM_A, ST_VM_B, pa, 1,
+					   no_tables, op);
 	case T_TABLE:
 		return frames_table_check(db, ST_VM_A, 1, op);
 	case T_TABLE_FREE:

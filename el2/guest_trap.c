@@ -1,6 +1,6 @@
 /*
  * Synchronous exceptions, IRQs and SErrors taken from guests. Hypercalls go
- * to el2/hvc.c; a stage-2 fault on the console window is emulated; any
+ * to el2/dispatch.c; a stage-2 fault on the console window is emulated; any
  * other stage-2 fault is an isolation violation: counted, reported,
  * reflected to the guest as a synchronous external abort, and past the
  * manifest's limit the guest is torn down. Nothing a guest does makes EL2
@@ -9,13 +9,15 @@
 #include <arch/esr.h>
 #include <el2/arch.h>
 #include <el2/debug_regs.h>
-#include <el2/el2.h>
-#include <el2/hvc.h>
-#include <el2/inject.h>
+#include <el2/dispatch.h>
+#include <el2/faultinject.h>
+#include <el2/guest_trap.h>
 #include <el2/irq.h>
 #include <el2/revoke.h>
 #include <el2/sched.h>
-#include <el2/trap.h>
+#include <el2/system.h>
+#include <el2/vm_event.h>
+#include <el2/trap_kind.h>
 #include <el2/vm_ops.h>
 #include <exo/errors.h>
 #include <exo/hvc.h>
@@ -58,8 +60,10 @@ static void inject_undef(struct vcpu *v)
 			 sync_vector(v->spsr), v);
 }
 
-void guest_reflect_abort(struct vcpu *v, bool data, uint64_t esr,
-			 uint64_t far)
+/* Reflects a synchronous external abort into the running guest, as a
+ * stage-2 violation is; esr supplies WnR for data. */
+static void reflect_abort(struct vcpu *v, bool data, uint64_t esr,
+			  uint64_t far)
 {
 	uint64_t ec = data ? (from_el1(v->spsr) ? ESR_EC_DABT_CUR
 						: ESR_EC_DABT_LOWER)
@@ -101,6 +105,13 @@ static bool emulate_console(struct vcpu *v, const struct guest_syndrome *s,
 	return true;
 }
 
+/* A VM the trap code ends: its peers are told (el2/vm_ops.h). */
+static void kill(struct vm *vm, const char *reason)
+{
+	if (vm_kill(vm, reason))
+		system_notify_peers(vm);
+}
+
 static void violation(struct vcpu *v, const struct guest_syndrome *s,
 		      bool data)
 {
@@ -115,7 +126,7 @@ static void violation(struct vcpu *v, const struct guest_syndrome *s,
 		kprintf("guest '%s': %s of PA 0x%lx, which EL2 took back "
 			"(not counted)\n", vm->name, access,
 			(unsigned long)fault_ipa(s));
-		guest_reflect_abort(v, data, s->esr, s->far);
+		reflect_abort(v, data, s->esr, s->far);
 		return;
 	}
 	vm->stats.violations++;
@@ -126,10 +137,10 @@ static void violation(struct vcpu *v, const struct guest_syndrome *s,
 		(unsigned long)fault_ipa(s), esr_fsc_name(fsc), FSC_LEVEL(fsc),
 		(unsigned long)v->elr);
 	if (vm->stats.violations >= vm->config.violation_limit) {
-		vm_kill(vm, "stage-2 violation limit reached");
+		kill(vm, "stage-2 violation limit reached");
 		return;
 	}
-	guest_reflect_abort(v, data, s->esr, s->far);
+	reflect_abort(v, data, s->esr, s->far);
 }
 
 static void stage2_abort(struct vcpu *v, const struct guest_syndrome *s,
@@ -147,7 +158,7 @@ static void guest_sync(struct vcpu *v)
 	switch (ESR_EC(s.esr)) {
 	case ESR_EC_HVC64:
 		if (ESR_ISS(s.esr) == 0)
-			hvc_handle(v);
+			dispatch_hypercall(v);
 		else
 			v->x[0] = (uint64_t)EXO_ENOTSUP;
 		break;
@@ -178,7 +189,34 @@ static void guest_sync(struct vcpu *v)
 	}
 }
 
-struct vcpu *el2_guest_trap(struct vcpu *v, uint64_t kind)
+/* What the fault injector chose for this resume (test manifests only). */
+static void inject_faults(struct vcpu *v)
+{
+	unsigned what;
+
+	if (!faultinject_on(v->vm))
+		return;
+	what = faultinject_before_resume(v);
+	if (what & FAULTINJECT_EVENT_IRQ)
+		vm_event_raise(v->vm, 0);
+	if (what & FAULTINJECT_EXTERNAL_ABORT)
+		reflect_abort(v, true, 0, 0);
+}
+
+/* The CPU time the vCPU used: its manifest's limit, and revocation's clock
+ * (deadlines run on the guest's own CPU time). */
+static void account(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	sched_account(v);
+	if (v->state == VCPU_RUNNABLE && vm->config.cpu_limit_ticks &&
+	    v->run_ticks > vm->config.cpu_limit_ticks)
+		kill(vm, "CPU time limit reached");
+	revoke_tick(vm);
+}
+
+struct vcpu *guest_trap_handle(struct vcpu *v, uint64_t kind)
 {
 	struct vcpu *next;
 
@@ -193,12 +231,13 @@ struct vcpu *el2_guest_trap(struct vcpu *v, uint64_t kind)
 	default:
 		kprintf("guest '%s': SError (ESR 0x%lx)\n", v->vm->name,
 			(unsigned long)arch_guest_syndrome().esr);
-		vm_kill(v->vm, "SError");
+		kill(v->vm, "SError");
 		break;
 	}
-	inject_before_resume(v);
+	inject_faults(v);
+	account(v);
 	next = sched_resume(v);
 	if (!next)
-		el2_all_guests_done();
+		system_finish();
 	return next;
 }

@@ -45,12 +45,6 @@ static uint64_t *hyp_table_alloc(void *ctx)
 	return hyp_tables[hyp_tables_used++]; /* BSS: already zero */
 }
 
-_Noreturn void arch_halt(int status)
-{
-	kprintf("halting (status %d): powering off\n", status);
-	psci_system_off();
-}
-
 static _Noreturn void boot_fail(const char *what, int rc)
 {
 	kprintf("error: %s failed (%d); cannot continue\n", what, rc);

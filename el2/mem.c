@@ -1,10 +1,14 @@
 /*
  * Memory hypercalls as transactions over the frame DB (el2/frames.c) and a
  * guest's stage 2 (el2/s2.c):
- *   1. the DB check (ownership, state, quota; may fail, changes nothing),
- *   2. the stage-2 check and the table pages it needs, reserved by the same
- *      DB op so they are charged to the guest's quota,
+ *   1. count the stage-2 table pages each stage 2 the call changes lacks
+ *      (s2_check, s2_pages_needed, less what its page cache holds),
+ *   2. one DB check (ownership, state, quota, and those table pages,
+ *      reserved and charged to the guest whose stage 2 needs them; may
+ *      fail, changes nothing),
  *   3. the commits, which cannot fail.
+ * Callers above are told what happened (what was freed, taken) and act on
+ * it; nothing here calls up.
  * Frames leaving a guest are unmapped (with TLB maintenance), then zeroed,
  * then FREE: no guest ever sees another's data. Lock: mem_lock, taken by
  * every entry point here; nothing here takes another lock.
@@ -12,29 +16,54 @@
 #include <el2/arch.h>
 #include <el2/frames.h>
 #include <el2/mem.h>
-#include <el2/revoke.h>
 #include <el2/s2.h>
 #include <exo/hvc.h>
 #include <lib/panic.h>
 #include <lib/print.h>
 #include <lib/spinlock.h>
+#include <string.h>
 
 /* Table pages each guest keeps in its cache beyond an operation's needs,
  * so that freeing part of a 2 MiB block (a split) rarely needs a new one.
  * Part of the ABI: guests count it in what start-up needs. */
 #define MEM_TABLE_RESERVE EXO_S2_TABLE_RESERVE
 #define MEM_GUEST_PROT (S2_PROT_R | S2_PROT_W | S2_PROT_X)
+/* Teardown's transitions: the table pages were taken beforehand (beyond
+ * the quota when EL2 takes access away). */
+static const struct frames_tables no_tables;
 
 static struct frames_db mem_db;
-/* How mem finds the other guest of a share or loan (el2/system.c's table;
- * the host tests' own): mem keeps no VM table. */
-static mem_vm_lookup_fn vm_by_id = mem_no_vms;
+/* The VMs whose memory mem manages, by id (from mem_vm_create to the end of
+ * mem_vm_teardown): how a teardown reaches the other side of a share or
+ * loan without asking the layers above. */
+static struct vm *mem_vms[EXO_MAX_VMS];
 static struct spinlock mem_lock = SPINLOCK_INIT;
 static bool mem_debug_checks;
 
 static uint64_t bytes(uint64_t frames)
 {
 	return frames << FRAMES_SHIFT;
+}
+
+/* A guest's frame is mapped at its own address (el2/paddr.h). */
+static ipaddr_t ipa_of(uint64_t pa)
+{
+	return ipa_of_pa(pa_init(pa));
+}
+
+/* The commits' stage-2 changes, with the table pages the check counted in
+ * the guest's cache: they cannot fail. */
+static inline void map_frames(struct vm *vm, uint64_t pa, uint64_t count,
+			      unsigned prot)
+{
+	CHECK(s2_map(&vm->s2, &vm->s2_cache, ipa_of(pa), bytes(count), prot) ==
+	      EXO_OK);
+}
+
+static inline void unmap_frames(struct vm *vm, uint64_t pa, uint64_t count)
+{
+	CHECK(s2_unmap(&vm->s2, &vm->s2_cache, ipa_of(pa), bytes(count)) ==
+	      EXO_OK);
 }
 
 void mem_set_debug_checks(bool on)
@@ -50,10 +79,16 @@ static void note_peak(struct vm *vm)
 		vm->stats.frames_peak = a->peak;
 }
 
-static void cache_take(struct vm *vm, const struct frames_op *op)
+/* The table pages a check reserved, into the stage-2 caches: the first
+ * op->nr_own_tables to own's, the rest to peer's (el2/frames.h). */
+static void cache_take(struct vm *own, struct vm *peer,
+		       const struct frames_op *op)
 {
-	for (unsigned i = 0; i < op->nr_tables; i++)
+	for (unsigned i = 0; i < op->nr_tables; i++) {
+		struct vm *vm = i < op->nr_own_tables ? own : peer;
+
 		s2_cache_push(&vm->s2_cache, (void *)(uintptr_t)op->tables[i]);
+	}
 }
 
 /* Table frames beyond the reserve go back to the pool, scrubbed. */
@@ -94,61 +129,97 @@ static void check_zeroed(uint64_t pa, uint64_t count)
 	}
 }
 
-/* Steps 2 and 3 of an allocation whose DB check found op->pa. */
-static int64_t map_new_frames(struct vm *vm, struct frames_op *op)
+/* Table pages vm's cache lacks for an s2 op on [pa, +count) (0 when it
+ * has them), or the stage-2 check's refusal: counted before the DB check,
+ * which reserves them. */
+static int tables_lacking(struct vm *vm, enum s2_op op, uint64_t pa,
+			  uint64_t count, unsigned prot, unsigned *lacking)
 {
-	uint64_t pa = op->pa, count = op->count;
-	int rc = s2_check(&vm->s2, S2_OP_MAP, pa, bytes(count), MEM_GUEST_PROT);
-	unsigned short_by;
+	int rc = s2_check(&vm->s2, op, ipa_of(pa), bytes(count), prot);
+	unsigned need;
 
+	*lacking = 0;
 	if (rc)
 		return rc;
-	short_by = tables_short(vm, s2_pages_needed(&vm->s2, S2_OP_MAP, pa,
-						    bytes(count)));
-	if (short_by) {
-		rc = frames_alloc_at_check(&mem_db, vm->id, pa, count, short_by,
-					   op);
-		if (rc)
-			return rc;
-	}
-	if (mem_debug_checks)
-		check_zeroed(pa, count);
-	frames_alloc_commit(&mem_db, op);
-	cache_take(vm, op);
-	CHECK(s2_map(&vm->s2, &vm->s2_cache, pa, bytes(count),
-		     MEM_GUEST_PROT) == EXO_OK);
+	need = s2_pages_needed(&vm->s2, op, ipa_of(pa), bytes(count));
+	if (need > vm->s2_cache.nr)
+		*lacking = need - vm->s2_cache.nr;
 	return EXO_OK;
 }
 
+/* The DB's verdict comes first; a stage-2 refusal (never expected while
+ * the invariant holds) is reported only when the DB would allow the op. */
+static int64_t first_error(int db_rc, int s2_rc)
+{
+	return db_rc ? db_rc : s2_rc;
+}
+
+/* The commit of an allocation whose check found op->pa and reserved its
+ * table pages. */
+static void map_new_frames(struct vm *vm, const struct frames_op *op)
+{
+	if (mem_debug_checks)
+		check_zeroed(op->pa, op->count);
+	frames_alloc_commit(&mem_db, op);
+	cache_take(vm, vm, op);
+	map_frames(vm, op->pa, op->count, MEM_GUEST_PROT);
+}
+
+/* Table pages a new mapping of [pa, +count) lacks, the guest's reserve
+ * kept (tables_short), or the stage-2 check's refusal. */
+static int tables_to_map(struct vm *vm, uint64_t pa, uint64_t count,
+			 unsigned *lacking)
+{
+	int rc = s2_check(&vm->s2, S2_OP_MAP, ipa_of(pa), bytes(count),
+			  MEM_GUEST_PROT);
+
+	*lacking = rc ? 0 : tables_short(vm, s2_pages_needed(&vm->s2, S2_OP_MAP,
+							      ipa_of(pa),
+							      bytes(count)));
+	return rc;
+}
+
+/* The run's address decides the table pages it needs, and only the DB's
+ * search finds it: when the cache lacks pages for that run, the check is
+ * made again at that address with them (the one transaction with two). */
 int64_t mem_frame_alloc(struct vm *vm, uint64_t count, unsigned align_log2,
-			uint64_t *pa)
+			paddr_t *pa)
 {
 	struct frames_op op;
+	unsigned lacking = 0;
 	int64_t rc;
 
 	spin_lock(&mem_lock);
 	rc = frames_alloc_check(&mem_db, vm->id, count, align_log2, 0, &op);
 	if (!rc)
-		rc = map_new_frames(vm, &op);
+		rc = tables_to_map(vm, op.pa, count, &lacking);
+	if (!rc && lacking)
+		rc = frames_alloc_at_check(&mem_db, vm->id, op.pa, count,
+					   lacking, &op);
 	if (!rc) {
-		*pa = op.pa;
+		map_new_frames(vm, &op);
+		*pa = pa_init(op.pa);
 		after_call(vm);
 	}
 	spin_unlock(&mem_lock);
 	return rc;
 }
 
-int64_t mem_frame_alloc_at(struct vm *vm, uint64_t pa, uint64_t count)
+int64_t mem_frame_alloc_at(struct vm *vm, paddr_t at, uint64_t count)
 {
+	uint64_t pa = pa_addr(at);
 	struct frames_op op;
+	unsigned lacking;
 	int64_t rc;
 
 	spin_lock(&mem_lock);
-	rc = frames_alloc_at_check(&mem_db, vm->id, pa, count, 0, &op);
-	if (!rc)
-		rc = map_new_frames(vm, &op);
-	if (!rc)
+	rc = tables_to_map(vm, pa, count, &lacking);
+	rc = first_error(frames_alloc_at_check(&mem_db, vm->id, pa, count,
+					       lacking, &op), rc);
+	if (!rc) {
+		map_new_frames(vm, &op);
 		after_call(vm);
+	}
 	spin_unlock(&mem_lock);
 	return rc;
 }
@@ -162,45 +233,20 @@ static int reserve_tables(struct vm *vm, unsigned short_by)
 	if (rc)
 		return rc;
 	frames_table_commit(&mem_db, &op);
-	cache_take(vm, &op);
+	cache_take(vm, vm, &op);
 	return EXO_OK;
 }
 
-/* Table pages for an s2 operation on vm, reserved ahead. Only for ranges the
- * DB does not hold FREE (the table frames are taken from FREE ones). */
+/* Table pages for an s2 operation on vm, reserved ahead (teardown only:
+ * a transaction counts them into its one check). Only for ranges the DB
+ * does not hold FREE (the table frames are taken from FREE ones). */
 static int ensure_tables(struct vm *vm, enum s2_op op, uint64_t pa,
 			 uint64_t count, unsigned prot)
 {
-	int rc = s2_check(&vm->s2, op, pa, bytes(count), prot);
-	unsigned need;
+	unsigned lacking;
+	int rc = tables_lacking(vm, op, pa, count, prot, &lacking);
 
-	if (rc)
-		return rc;
-	need = s2_pages_needed(&vm->s2, op, pa, bytes(count));
-	return need > vm->s2_cache.nr ? reserve_tables(vm, need - vm->s2_cache.nr)
-				      : EXO_OK;
-}
-
-/* The table caches of a call's guests as the call began. */
-struct tables_mark {
-	struct vm *a, *b;
-	unsigned a_had, b_had;
-};
-
-static struct tables_mark mark_tables(struct vm *a, struct vm *b)
-{
-	return (struct tables_mark){ a, b, a->s2_cache.nr,
-				     b ? b->s2_cache.nr : 0 };
-}
-
-/* A refused call gives back the table pages it reserved, and only those:
- * pages an earlier call left in a cache stay (trimming them would change
- * a guest's charge): no trace. */
-static void undo_tables(const struct tables_mark *m)
-{
-	cache_trim(m->a, m->a_had);
-	if (m->b)
-		cache_trim(m->b, m->b_had);
+	return rc || !lacking ? rc : reserve_tables(vm, lacking);
 }
 
 static unsigned share_prot(unsigned perm)
@@ -208,58 +254,67 @@ static unsigned share_prot(unsigned perm)
 	return perm == EXO_SHARE_RW ? MEM_GUEST_PROT : S2_PROT_R;
 }
 
-int64_t mem_frame_share(struct vm *owner, struct vm *b, uint64_t pa,
+/* Every transaction below: count the table pages each stage 2 lacks, one
+ * DB check that reserves them (may fail, changes nothing), then the
+ * commits, which cannot fail: the reserved pages into the caches, the
+ * unmaps (and scrubbing), the DB commit, the maps. */
+int64_t mem_frame_share(struct vm *owner, struct vm *b, paddr_t at,
 			uint64_t count, unsigned perm)
 {
+	uint64_t pa = pa_addr(at);
 	enum frames_perm fperm = perm == EXO_SHARE_RW ? FRAMES_PERM_RW
 						      : FRAMES_PERM_R;
 	struct frames_op op;
-	struct tables_mark mark = mark_tables(b, NULL);
+	unsigned lacking;
 	int64_t rc;
 
 	spin_lock(&mem_lock);
-	rc = frames_share_check(&mem_db, owner->id, b->id, pa, count, fperm, 0,
-				&op);
-	if (!rc)
-		rc = ensure_tables(b, S2_OP_MAP, pa, count, share_prot(perm));
-	if (!rc)
-		rc = frames_share_check(&mem_db, owner->id, b->id, pa, count,
-					fperm, 0, &op);
+	rc = tables_lacking(b, S2_OP_MAP, pa, count, share_prot(perm),
+			    &lacking);
+	rc = first_error(frames_share_check(&mem_db, owner->id, b->id, pa,
+					    count, fperm, lacking, &op), rc);
 	if (!rc) {
+		cache_take(owner, b, &op);
 		frames_share_commit(&mem_db, &op);
-		CHECK(s2_map(&b->s2, &b->s2_cache, pa, bytes(count),
-			     share_prot(perm)) == EXO_OK);
+		map_frames(b, pa, count, share_prot(perm));
 		note_peak(b);
-	} else {
-		undo_tables(&mark);
 	}
 	spin_unlock(&mem_lock);
 	return rc;
 }
 
-int64_t mem_frame_unshare(struct vm *owner, struct vm *b, uint64_t pa,
+int64_t mem_frame_unshare(struct vm *owner, struct vm *b, paddr_t at,
 			  uint64_t count)
 {
+	uint64_t pa = pa_addr(at);
 	struct frames_op op;
-	struct tables_mark mark = mark_tables(b, NULL);
+	unsigned lacking;
 	int64_t rc;
 
 	spin_lock(&mem_lock);
-	rc = frames_unshare_check(&mem_db, owner->id, b->id, pa, count, &op);
-	if (!rc)
-		rc = ensure_tables(b, S2_OP_UNMAP, pa, count, 0);
-	if (!rc)
-		rc = frames_unshare_check(&mem_db, owner->id, b->id, pa, count,
-					  &op);
+	rc = tables_lacking(b, S2_OP_UNMAP, pa, count, 0, &lacking);
+	rc = first_error(frames_unshare_check(&mem_db, owner->id, b->id, pa,
+					      count, lacking, &op), rc);
 	if (!rc) {
-		CHECK(s2_unmap(&b->s2, &b->s2_cache, pa, bytes(count)) == EXO_OK);
+		cache_take(owner, b, &op);
+		unmap_frames(b, pa, count);
 		frames_unshare_commit(&mem_db, &op);
 		cache_trim(b, MEM_TABLE_RESERVE);
-	} else {
-		undo_tables(&mark);
 	}
 	spin_unlock(&mem_lock);
 	return rc;
+}
+
+/* The table pages of a move from one stage 2 to another: from's unmap
+ * (own) and to's map (peer). */
+static int tables_to_move(struct vm *from, struct vm *to, uint64_t pa,
+			  uint64_t count, struct frames_tables *t)
+{
+	int rc_from = tables_lacking(from, S2_OP_UNMAP, pa, count, 0, &t->own);
+	int rc_to = tables_lacking(to, S2_OP_MAP, pa, count, MEM_GUEST_PROT,
+				   &t->peer);
+
+	return rc_from ? rc_from : rc_to;
 }
 
 /* Lend and donate both move access from the owner to another guest. */
@@ -267,84 +322,72 @@ static int64_t move_access(struct vm *from, struct vm *to, uint64_t pa,
 			   uint64_t count, bool donate)
 {
 	struct frames_op op;
-	struct tables_mark mark = mark_tables(from, to);
-	int64_t rc = donate ? frames_donate_check(&mem_db, from->id, to->id, pa,
-						  count, 0, &op)
-			    : frames_lend_check(&mem_db, from->id, to->id, pa,
-						count, 0, &op);
+	struct frames_tables t;
+	int s2_rc = tables_to_move(from, to, pa, count, &t);
+	int64_t rc = first_error(
+		donate ? frames_donate_check(&mem_db, from->id, to->id, pa,
+					     count, t, &op)
+		       : frames_lend_check(&mem_db, from->id, to->id, pa, count,
+					   t, &op),
+		s2_rc);
 
-	if (!rc)
-		rc = ensure_tables(from, S2_OP_UNMAP, pa, count, 0);
-	if (!rc)
-		rc = ensure_tables(to, S2_OP_MAP, pa, count, MEM_GUEST_PROT);
-	if (!rc)
-		rc = donate ? frames_donate_check(&mem_db, from->id, to->id, pa,
-						  count, 0, &op)
-			    : frames_lend_check(&mem_db, from->id, to->id, pa,
-						count, 0, &op);
-	if (rc) {
-		undo_tables(&mark);
+	if (rc)
 		return rc;
-	}
-	CHECK(s2_unmap(&from->s2, &from->s2_cache, pa, bytes(count)) == EXO_OK);
+	cache_take(from, to, &op);
+	unmap_frames(from, pa, count);
 	if (donate)
 		frames_donate_commit(&mem_db, &op);
 	else
 		frames_lend_commit(&mem_db, &op);
-	CHECK(s2_map(&to->s2, &to->s2_cache, pa, bytes(count),
-		     MEM_GUEST_PROT) == EXO_OK);
+	map_frames(to, pa, count, MEM_GUEST_PROT);
 	note_peak(to);
 	cache_trim(from, MEM_TABLE_RESERVE);
 	return EXO_OK;
 }
 
-int64_t mem_frame_lend(struct vm *owner, struct vm *b, uint64_t pa,
+int64_t mem_frame_lend(struct vm *owner, struct vm *b, paddr_t pa,
 		       uint64_t count)
 {
 	int64_t rc;
 
 	spin_lock(&mem_lock);
-	rc = move_access(owner, b, pa, count, false);
+	rc = move_access(owner, b, pa_addr(pa), count, false);
 	spin_unlock(&mem_lock);
 	return rc;
 }
 
-int64_t mem_frame_donate(struct vm *owner, struct vm *to, uint64_t pa,
+int64_t mem_frame_donate(struct vm *owner, struct vm *to, paddr_t pa,
 			 uint64_t count)
 {
 	int64_t rc;
 
 	spin_lock(&mem_lock);
-	rc = move_access(owner, to, pa, count, true);
+	rc = move_access(owner, to, pa_addr(pa), count, true);
 	spin_unlock(&mem_lock);
 	return rc;
 }
 
-int64_t mem_frame_reclaim(struct vm *owner, struct vm *b, uint64_t pa,
+int64_t mem_frame_reclaim(struct vm *owner, struct vm *b, paddr_t at,
 			  uint64_t count)
 {
+	uint64_t pa = pa_addr(at);
 	struct frames_op op;
-	struct tables_mark mark = mark_tables(owner, b);
+	struct frames_tables t;
 	int64_t rc;
 
 	spin_lock(&mem_lock);
-	rc = frames_reclaim_check(&mem_db, owner->id, b->id, pa, count, &op);
-	if (!rc)
-		rc = ensure_tables(b, S2_OP_UNMAP, pa, count, 0);
-	if (!rc)
-		rc = ensure_tables(owner, S2_OP_MAP, pa, count, MEM_GUEST_PROT);
-	if (!rc)
-		rc = frames_reclaim_check(&mem_db, owner->id, b->id, pa, count,
-					  &op);
+	rc = tables_to_move(b, owner, pa, count, &t);
+	rc = first_error(frames_reclaim_check(&mem_db, owner->id, b->id, pa,
+					      count, (struct frames_tables){
+						      t.peer, t.own }, &op),
+			 rc);
 	if (!rc) {
-		CHECK(s2_unmap(&b->s2, &b->s2_cache, pa, bytes(count)) == EXO_OK);
+		cache_take(owner, b, &op);
+		unmap_frames(b, pa, count);
 		frames_reclaim_commit(&mem_db, &op);
-		CHECK(s2_map(&owner->s2, &owner->s2_cache, pa, bytes(count),
-			     MEM_GUEST_PROT) == EXO_OK);
+		map_frames(owner, pa, count, MEM_GUEST_PROT);
 		cache_trim(owner, MEM_TABLE_RESERVE);
 		cache_trim(b, MEM_TABLE_RESERVE);
-	} else {
-		undo_tables(&mark);
 	}
 	spin_unlock(&mem_lock);
 	return rc;
@@ -353,40 +396,30 @@ int64_t mem_frame_reclaim(struct vm *owner, struct vm *b, uint64_t pa,
 static int64_t free_locked(struct vm *vm, uint64_t pa, uint64_t count)
 {
 	struct frames_op op;
-	int64_t rc = frames_free_check(&mem_db, vm->id, pa, count, &op);
+	unsigned lacking;
+	int s2_rc = tables_lacking(vm, S2_OP_UNMAP, pa, count, 0, &lacking);
+	int64_t rc = first_error(frames_free_check(&mem_db, vm->id, pa, count,
+						   lacking, &op), s2_rc);
 
-	if (!rc)
-		rc = s2_check(&vm->s2, S2_OP_UNMAP, pa, bytes(count), 0);
-	if (!rc) {
-		unsigned need = s2_pages_needed(&vm->s2, S2_OP_UNMAP, pa,
-						bytes(count));
-
-		if (need > vm->s2_cache.nr)
-			rc = reserve_tables(vm, need - vm->s2_cache.nr);
-	}
-	if (!rc) {
-		/* The table commit took only FREE frames: the range's check
-		 * still holds; re-run it as the protocol asks. */
-		CHECK(!frames_free_check(&mem_db, vm->id, pa, count, &op));
-		CHECK(s2_unmap(&vm->s2, &vm->s2_cache, pa, bytes(count)) ==
-		      EXO_OK);
-		arch_zero_frames(pa, count);
-		frames_free_commit(&mem_db, &op);
-		cache_trim(vm, MEM_TABLE_RESERVE);
-		after_call(vm);
-	}
-	return rc;
+	if (rc)
+		return rc;
+	cache_take(vm, vm, &op);
+	unmap_frames(vm, pa, count);
+	arch_zero_frames(pa, count);
+	frames_free_commit(&mem_db, &op);
+	cache_trim(vm, MEM_TABLE_RESERVE);
+	after_call(vm);
+	return EXO_OK;
 }
 
-int64_t mem_frame_free(struct vm *vm, uint64_t pa, uint64_t count)
+int64_t mem_frame_free(struct vm *vm, paddr_t at, uint64_t count)
 {
+	uint64_t pa = pa_addr(at);
 	int64_t rc;
 
 	spin_lock(&mem_lock);
 	rc = free_locked(vm, pa, count);
 	spin_unlock(&mem_lock);
-	if (!rc)
-		revoke_note_free(vm, count);
 	return rc;
 }
 
@@ -403,6 +436,8 @@ int64_t mem_vm_create(struct vm *vm, uint64_t quota, uint64_t *s2_root)
 		s2_cache_init(&vm->s2_cache);
 		if (rc)
 			frames_vm_destroy(&mem_db, vm->id);
+		else
+			mem_vms[vm->id] = vm;
 	}
 	spin_unlock(&mem_lock);
 	return rc;
@@ -413,13 +448,10 @@ static void free_owned_run(struct vm *vm, uint64_t pa, uint64_t count)
 	struct frames_op op;
 
 	arch_zero_frames(pa, count);
-	CHECK(!frames_free_check(&mem_db, vm->id, pa, count, &op));
+	CHECK(!frames_free_check(&mem_db, vm->id, pa, count, 0, &op));
 	frames_free_commit(&mem_db, &op);
 }
 
-/* EL2 takes access away from b (its owner is leaving). Splitting a block
- * may need table pages: they are granted beyond b's quota, because
- * revocation must not fail (only free RAM can run out, an EL2 panic). */
 /* Frames EL2 keeps back (HYP) from boot, for table pages revocation needs
  * when guests have taken every free frame: freed one at a time, just
  * before the revocation's table check, so it finds a FREE frame. */
@@ -475,8 +507,9 @@ static void unmap_from(struct vm *b, uint64_t pa, uint64_t count)
 	unsigned need, missing;
 	struct frames_op op;
 
-	CHECK(s2_check(&b->s2, S2_OP_UNMAP, pa, bytes(count), 0) == EXO_OK);
-	need = s2_pages_needed(&b->s2, S2_OP_UNMAP, pa, bytes(count));
+	CHECK(s2_check(&b->s2, S2_OP_UNMAP, ipa_of(pa), bytes(count), 0) ==
+	      EXO_OK);
+	need = s2_pages_needed(&b->s2, S2_OP_UNMAP, ipa_of(pa), bytes(count));
 	if (need > b->s2_cache.nr) {
 		missing = need - b->s2_cache.nr;
 		if (frames_table_revoke_check(&mem_db, b->id, missing, &op) &&
@@ -486,9 +519,9 @@ static void unmap_from(struct vm *b, uint64_t pa, uint64_t count)
 			      "revoke 0x%lx from guest '%s'", (unsigned long)pa,
 			      b->name);
 		frames_table_commit(&mem_db, &op);
-		cache_take(b, &op);
+		cache_take(b, b, &op);
 	}
-	CHECK(s2_unmap(&b->s2, &b->s2_cache, pa, bytes(count)) == EXO_OK);
+	unmap_frames(b, pa, count);
 }
 
 static bool borrows(uint64_t pa, unsigned b)
@@ -516,9 +549,9 @@ static void revoke_share(struct vm *owner, unsigned b, uint64_t pa,
 			n++;
 		}
 		if (n) {
-			unmap_from(vm_by_id(b), start, n);
+			unmap_from(mem_vms[b], start, n);
 			CHECK(!frames_unshare_check(&mem_db, owner->id, b, start,
-						    n, &op));
+						    n, 0, &op));
 			frames_unshare_commit(&mem_db, &op);
 		} else {
 			pa += FRAMES_SIZE;
@@ -530,7 +563,7 @@ static void revoke_share(struct vm *owner, unsigned b, uint64_t pa,
 static void end_shares_out(struct vm *vm, const struct frames_run *run)
 {
 	for (unsigned b = 0; b < EXO_MAX_VMS; b++) {
-		if (b != vm->id && vm_by_id(b))
+		if (b != vm->id && mem_vms[b])
 			revoke_share(vm, b, run->pa, run->count);
 	}
 	free_owned_run(vm, run->pa, run->count);
@@ -541,9 +574,9 @@ static void end_loans_out(struct vm *vm, const struct frames_run *run)
 {
 	struct frames_op op;
 
-	unmap_from(vm_by_id(run->peer), run->pa, run->count);
+	unmap_from(mem_vms[run->peer], run->pa, run->count);
 	CHECK(!frames_reclaim_check(&mem_db, vm->id, run->peer, run->pa,
-				    run->count, &op));
+				    run->count, no_tables, &op));
 	frames_reclaim_commit(&mem_db, &op);
 	free_owned_run(vm, run->pa, run->count);
 }
@@ -553,16 +586,15 @@ static void end_loans_out(struct vm *vm, const struct frames_run *run)
  * on the console. */
 static void end_loan_in(struct vm *vm, const struct frames_run *run)
 {
-	struct vm *owner = vm_by_id(run->peer);
+	struct vm *owner = mem_vms[run->peer];
 	struct frames_op op;
 
 	CHECK(!frames_reclaim_check(&mem_db, owner->id, vm->id, run->pa,
-				    run->count, &op));
+				    run->count, no_tables, &op));
 	frames_reclaim_commit(&mem_db, &op);
 	if (ensure_tables(owner, S2_OP_MAP, run->pa, run->count,
 			  MEM_GUEST_PROT) == EXO_OK) {
-		CHECK(s2_map(&owner->s2, &owner->s2_cache, run->pa,
-			     bytes(run->count), MEM_GUEST_PROT) == EXO_OK);
+		map_frames(owner, run->pa, run->count, MEM_GUEST_PROT);
 		return;
 	}
 	kprintf("guest '%s': frames 0x%lx (+%lu) it lent to '%s' are freed: "
@@ -576,7 +608,7 @@ static void end_borrowing(struct vm *vm, const struct frames_run *run)
 	struct frames_op op;
 
 	CHECK(!frames_unshare_check(&mem_db, run->peer, vm->id, run->pa,
-				    run->count, &op));
+				    run->count, 0, &op));
 	frames_unshare_commit(&mem_db, &op);
 }
 
@@ -621,6 +653,7 @@ void mem_vm_teardown(struct vm *vm)
 	if (frames_vm_destroy(&mem_db, vm->id))
 		kprintf("warning: guest '%s': frame DB still charges it\n",
 			vm->name);
+	mem_vms[vm->id] = NULL;
 	spin_unlock(&mem_lock);
 }
 
@@ -707,9 +740,10 @@ uint64_t mem_revoke(struct vm *vm, uint64_t want, struct vm_run *log,
 	return took;
 }
 
-int64_t mem_frame_query(struct vm *vm, uint64_t pa, uint64_t *state,
+int64_t mem_frame_query(struct vm *vm, paddr_t at, uint64_t *state,
 			uint64_t *access)
 {
+	uint64_t pa = pa_addr(at);
 	struct frames_info info;
 	int64_t rc;
 
@@ -827,17 +861,6 @@ void mem_invariant_counts(uint64_t *checks, uint64_t *pages)
 
 /* --- boot ---------------------------------------------------------------- */
 
-struct vm *mem_no_vms(unsigned id)
-{
-	(void)id;
-	return NULL;
-}
-
-void mem_set_vm_lookup(mem_vm_lookup_fn fn)
-{
-	vm_by_id = fn ? fn : mem_no_vms;
-}
-
 static uint64_t mem_ram_total;
 
 int mem_init(uint64_t span_base, uint64_t span_frames, void *storage,
@@ -849,6 +872,7 @@ int mem_init(uint64_t span_base, uint64_t span_frames, void *storage,
 	 * boots many machines in one process). */
 	mem_ram_total = 0;
 	revoke_reserve_nr = 0;
+	memset(mem_vms, 0, sizeof(mem_vms));
 	return frames_init(&mem_db, span_base, span_frames, shares, storage,
 			   size);
 }

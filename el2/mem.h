@@ -2,35 +2,38 @@
  * Memory hypercalls as transactions over the frame DB and the stage-2
  * tables: check (may fail, changes nothing), prepare (table pages charged to
  * the guest), then commit (cannot fail). Arguments reach here already
- * shape-checked by el2/hvc.c.
+ * shape-checked by el2/dispatch.c.
  */
 #ifndef EXO_EL2_MEM_H
 #define EXO_EL2_MEM_H
 
+#include <el2/paddr.h>
 #include <el2/vm.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 int64_t mem_frame_alloc(struct vm *vm, uint64_t count, unsigned align_log2,
-			uint64_t *pa);
-int64_t mem_frame_alloc_at(struct vm *vm, uint64_t pa, uint64_t count);
-int64_t mem_frame_free(struct vm *vm, uint64_t pa, uint64_t count);
-int64_t mem_frame_query(struct vm *vm, uint64_t pa, uint64_t *state,
+			paddr_t *pa);
+int64_t mem_frame_alloc_at(struct vm *vm, paddr_t pa, uint64_t count);
+/* On success the count frames are FREE: the caller reports them to whoever
+ * counts frames given back (revocation); mem calls nothing above it. */
+int64_t mem_frame_free(struct vm *vm, paddr_t pa, uint64_t count);
+int64_t mem_frame_query(struct vm *vm, paddr_t pa, uint64_t *state,
 			uint64_t *access);
 void mem_vm_usage(struct vm *vm, uint64_t *quota, uint64_t *used);
 
 /* Between guests (the caller checked the manifest allows it). perm is
  * EXO_SHARE_R or EXO_SHARE_RW. */
-int64_t mem_frame_share(struct vm *owner, struct vm *borrower, uint64_t pa,
+int64_t mem_frame_share(struct vm *owner, struct vm *borrower, paddr_t pa,
 			uint64_t count, unsigned perm);
-int64_t mem_frame_unshare(struct vm *owner, struct vm *borrower, uint64_t pa,
+int64_t mem_frame_unshare(struct vm *owner, struct vm *borrower, paddr_t pa,
 			  uint64_t count);
-int64_t mem_frame_lend(struct vm *owner, struct vm *borrower, uint64_t pa,
+int64_t mem_frame_lend(struct vm *owner, struct vm *borrower, paddr_t pa,
 		       uint64_t count);
-int64_t mem_frame_reclaim(struct vm *owner, struct vm *borrower, uint64_t pa,
+int64_t mem_frame_reclaim(struct vm *owner, struct vm *borrower, paddr_t pa,
 			  uint64_t count);
-int64_t mem_frame_donate(struct vm *owner, struct vm *to, uint64_t pa,
+int64_t mem_frame_donate(struct vm *owner, struct vm *to, paddr_t pa,
 			 uint64_t count);
 
 /* Revocation by force: up to want frames the VM owns outside its boot run,
@@ -38,7 +41,9 @@ int64_t mem_frame_donate(struct vm *owner, struct vm *to, uint64_t pa,
 uint64_t mem_revoke(struct vm *vm, uint64_t want, struct vm_run *log,
 		    unsigned log_max, unsigned *nr_log);
 
-/* VM life. s2_root: S2_ROOT_SIZE bytes, S2_ROOT_SIZE-aligned, EL2's. */
+/* VM life. s2_root: S2_ROOT_SIZE bytes, S2_ROOT_SIZE-aligned, EL2's. From
+ * a successful create to the end of its teardown, mem knows the VM by id
+ * (the other side of a share or loan). */
 int64_t mem_vm_create(struct vm *vm, uint64_t quota, uint64_t *s2_root);
 void mem_vm_teardown(struct vm *vm);
 
@@ -50,12 +55,6 @@ void mem_invariant_counts(uint64_t *checks, uint64_t *pages);
 /* Debug builds: FREE frames are checked to be zero when handed out (the
  * stage-2 invariant is checked by system_check_invariants). */
 void mem_set_debug_checks(bool on);
-
-/* The VM with this id, or NULL: how teardown reaches the other side of a
- * share or loan. */
-typedef struct vm *(*mem_vm_lookup_fn)(unsigned id);
-void mem_set_vm_lookup(mem_vm_lookup_fn fn);
-struct vm *mem_no_vms(unsigned id);
 
 /* Boot: the DB over a span of RAM frames, its storage carved by the caller. */
 #define MEM_SHARE_RECORD_RATIO 16   /* share records: one per 16 frames */

@@ -9,42 +9,22 @@
  *      them, records the runs and posts EXO_EVENT_REVOKED. Until the guest
  *      acknowledges (REVOKED_ACK), touching those frames is reflected as an
  *      abort but not counted as a violation.
+ * This file owns the protocol's state (struct vm_revoke): the dispatcher
+ * and the trap code ask through the functions of el2/revoke.h. Never: map,
+ * unmap or free a frame itself (el2/mem.c does, and says what it took).
  */
-#include <arch/sysreg.h>
 #include <el2/arch.h>
+#include <el2/faultinject.h>
 #include <el2/mem.h>
-#include <el2/inject.h>
-#include <el2/percpu.h>
 #include <el2/revoke.h>
+#include <el2/vm_event.h>
 #include <exo/errors.h>
 #include <exo/frame.h>
 #include <exo/hvc.h>
 #include <lib/print.h>
 
-#define EVENT_PRIORITY 0xa0u
 #define MS_PER_S 1000u
-
-void vm_raise_event(struct vm *vm, uint64_t events)
-{
-	struct vcpu *v = &vm->vcpu;
-
-	vm->events |= events;
-	if (this_cpu()->current == v) {
-		arch_vgic_raise(EXO_EVENT_INTID, EVENT_PRIORITY);
-	} else if (v->vgic.lr0 & ICH_LR_STATE_MASK) {
-		/* Saved while pending or active: pending (and active) now. */
-		v->vgic.lr0 |= ICH_LR_STATE_PENDING;
-	} else {
-		v->vgic.lr0 = ICH_LR_STATE_PENDING | ICH_LR_GROUP1 |
-			      ((uint64_t)EVENT_PRIORITY << ICH_LR_PRIORITY_SHIFT) |
-			      EXO_EVENT_INTID;
-	}
-	if (v->state == VCPU_BLOCKED) {   /* WAIT returns, x1 = 0 */
-		v->x[0] = EXO_OK;
-		v->x[1] = 0;
-		v->state = VCPU_RUNNABLE;
-	}
-}
+#define US_PER_S 1000000u
 
 void revoke_request(struct vm *vm, uint64_t frames, uint64_t deadline)
 {
@@ -56,20 +36,20 @@ void revoke_request(struct vm *vm, uint64_t frames, uint64_t deadline)
 	r->deadline = vm->vcpu.run_ticks + deadline;
 	kprintf("guest '%s': asked to give back %lu frames\n", vm->name,
 		(unsigned long)frames);
-	if (inject_drops_revoke(vm)) {
+	if (faultinject_drops_revoke(vm)) {
 		kprintf("guest '%s': injected: the notice is dropped\n",
 			vm->name);
 		return;
 	}
-	if (inject_revoke_delay_ms(vm)) {
+	if (faultinject_revoke_delay_ms(vm)) {
 		r->notice_pending = true;
 		r->notice_at = vm->vcpu.run_ticks + arch_timer_freq() *
-			       inject_revoke_delay_ms(vm) / MS_PER_S;
+			       faultinject_revoke_delay_ms(vm) / MS_PER_S;
 		kprintf("guest '%s': injected: the notice is delayed %u ms\n",
-			vm->name, inject_revoke_delay_ms(vm));
+			vm->name, faultinject_revoke_delay_ms(vm));
 		return;
 	}
-	vm_raise_event(vm, EXO_EVENT_REVOKE_REQUEST);
+	vm_event_raise(vm, EXO_EVENT_REVOKE_REQUEST);
 }
 
 void revoke_note_free(struct vm *vm, uint64_t count)
@@ -97,7 +77,7 @@ static void force(struct vm *vm)
 	kprintf("guest '%s': deadline passed; EL2 took %lu of %lu frames by "
 		"force in %u run(s)\n", vm->name, (unsigned long)took,
 		(unsigned long)missing, r->nr_taken);
-	vm_raise_event(vm, EXO_EVENT_REVOKED);
+	vm_event_raise(vm, EXO_EVENT_REVOKED);
 }
 
 void revoke_tick(struct vm *vm)
@@ -115,7 +95,7 @@ void revoke_tick(struct vm *vm)
 	if (r->notice_pending && vm->vcpu.run_ticks >= r->notice_at) {
 		r->notice_pending = false;
 		if (r->active)
-			vm_raise_event(vm, EXO_EVENT_REVOKE_REQUEST);
+			vm_event_raise(vm, EXO_EVENT_REVOKE_REQUEST);
 	}
 	if (r->active && vm->vcpu.run_ticks >= r->deadline)
 		force(vm);
@@ -132,4 +112,34 @@ bool revoke_taken(const struct vm *vm, uint64_t pa)
 			return true;
 	}
 	return false;
+}
+
+void revoke_outstanding(const struct vm *vm, uint64_t *want,
+			uint64_t *left_us)
+{
+	const struct vm_revoke *r = &vm->revoke;
+	uint64_t freq = arch_timer_freq(), now = vm->vcpu.run_ticks;
+
+	*want = 0;
+	*left_us = 0;
+	if (!r->active)
+		return;
+	*want = r->want - r->given;
+	if (r->deadline > now && freq)
+		*left_us = (r->deadline - now) * US_PER_S / freq;
+}
+
+int64_t revoke_taken_run(const struct vm *vm, uint64_t i, struct vm_run *run)
+{
+	const struct vm_revoke *r = &vm->revoke;
+
+	if (i >= r->nr_taken)
+		return EXO_ENOENT;
+	*run = r->taken[i];
+	return EXO_OK;
+}
+
+void revoke_ack(struct vm *vm)
+{
+	vm->revoke.nr_taken = 0;
 }

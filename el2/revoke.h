@@ -19,7 +19,13 @@ void revoke_tick(struct vm *vm);
 void revoke_note_free(struct vm *vm, uint64_t count);
 /* Did EL2 take pa from vm (and the guest not acknowledge it yet)? */
 bool revoke_taken(const struct vm *vm, uint64_t pa);
-/* Posts events and raises the guest's event interrupt. */
-void vm_raise_event(struct vm *vm, uint64_t events);
+/* EVENTS: frames still asked for and the time left to give them (the
+ * guest's CPU time, in microseconds); both 0 with no request. */
+void revoke_outstanding(const struct vm *vm, uint64_t *want,
+			uint64_t *left_us);
+/* REVOKED: the i-th run EL2 took by force, or EXO_ENOENT past the last. */
+int64_t revoke_taken_run(const struct vm *vm, uint64_t i, struct vm_run *run);
+/* REVOKED_ACK: the guest has repaired; its touches count again. */
+void revoke_ack(struct vm *vm);
 
 #endif

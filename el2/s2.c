@@ -508,9 +508,10 @@ static bool prot_ok(unsigned prot)
 	return !((prot & S2_PROT_DEVICE) && (prot & S2_PROT_X));
 }
 
-int s2_check(const struct s2 *s2, enum s2_op op, uint64_t ipa, uint64_t size,
+int s2_check(const struct s2 *s2, enum s2_op op, ipaddr_t at, uint64_t size,
 	     unsigned prot)
 {
+	uint64_t ipa = ipa_addr(at);
 	bool any, all;
 
 	if (!size)
@@ -546,9 +547,10 @@ static unsigned partial_block_pages(const struct s2 *s2, enum s2_op op,
 	return level == S2_BLOCK_LEVEL && is_valid(*pte);
 }
 
-unsigned s2_pages_needed(const struct s2 *s2, enum s2_op op, uint64_t ipa,
+unsigned s2_pages_needed(const struct s2 *s2, enum s2_op op, ipaddr_t at,
 			 uint64_t size)
 {
+	uint64_t ipa = ipa_addr(at);
 	uint64_t end = ipa + size;
 	uint64_t head = align_down(ipa, S2_BLOCK_LEVEL);
 	uint64_t tail = align_down(end - 1, S2_BLOCK_LEVEL);
@@ -570,35 +572,37 @@ unsigned s2_pages_needed(const struct s2 *s2, enum s2_op op, uint64_t ipa,
 static int commit(struct s2 *s2, struct s2_page_cache *cache, enum s2_op op,
 		  visit_fn visit, uint64_t ipa, uint64_t size, unsigned prot)
 {
-	int rc = s2_check(s2, op, ipa, size, prot);
+	int rc = s2_check(s2, op, ipa_init(ipa), size, prot);
 	struct op o;
 
 	if (rc)
 		return rc;
-	CHECK(cache->nr >= s2_pages_needed(s2, op, ipa, size));
+	CHECK(cache->nr >= s2_pages_needed(s2, op, ipa_init(ipa), size));
 	op_init(&o, s2, cache, visit, prot_attrs(prot));
 	walk_range(&o, s2->root, S2_START_LEVEL, ipa, ipa + size);
 	op_finish(&o);
 	return EXO_OK;
 }
 
-int s2_map(struct s2 *s2, struct s2_page_cache *cache, uint64_t ipa,
+int s2_map(struct s2 *s2, struct s2_page_cache *cache, ipaddr_t ipa,
 	   uint64_t size, unsigned prot)
 {
-	return commit(s2, cache, S2_OP_MAP, map_visit, ipa, size, prot);
+	return commit(s2, cache, S2_OP_MAP, map_visit, ipa_addr(ipa), size,
+		      prot);
 }
 
-int s2_unmap(struct s2 *s2, struct s2_page_cache *cache, uint64_t ipa,
+int s2_unmap(struct s2 *s2, struct s2_page_cache *cache, ipaddr_t ipa,
 	     uint64_t size)
 {
-	return commit(s2, cache, S2_OP_UNMAP, unmap_visit, ipa, size,
+	return commit(s2, cache, S2_OP_UNMAP, unmap_visit, ipa_addr(ipa), size,
 		      S2_PROT_R);
 }
 
-int s2_protect(struct s2 *s2, struct s2_page_cache *cache, uint64_t ipa,
+int s2_protect(struct s2 *s2, struct s2_page_cache *cache, ipaddr_t ipa,
 	       uint64_t size, unsigned prot)
 {
-	return commit(s2, cache, S2_OP_PROTECT, protect_visit, ipa, size, prot);
+	return commit(s2, cache, S2_OP_PROTECT, protect_visit, ipa_addr(ipa),
+		      size, prot);
 }
 
 static struct s2_leaf leaf_of(uint64_t desc, uint64_t ipa, int level)
@@ -610,8 +614,9 @@ static struct s2_leaf leaf_of(uint64_t desc, uint64_t ipa, int level)
 				.level = level};
 }
 
-bool s2_lookup(const struct s2 *s2, uint64_t ipa, struct s2_leaf *leaf)
+bool s2_lookup(const struct s2 *s2, ipaddr_t at, struct s2_leaf *leaf)
 {
+	uint64_t ipa = ipa_addr(at);
 	int level;
 	uint64_t *pte;
 

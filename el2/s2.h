@@ -23,6 +23,7 @@
 #define EXO_EL2_S2_H
 
 #include <arch/pte.h>
+#include <el2/paddr.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -96,25 +97,25 @@ uint64_t s2_vtcr(unsigned pa_bits);
  * EXO_ESTATE: protect over an unmapped page. Unmapping holes is allowed.
  * prot is ignored for S2_OP_UNMAP.
  */
-int s2_check(const struct s2 *s2, enum s2_op op, uint64_t ipa, uint64_t size,
+int s2_check(const struct s2 *s2, enum s2_op op, ipaddr_t ipa, uint64_t size,
 	     unsigned prot);
 /* The most table pages the operation can take from the cache, given the
  * tables as they are now. Only meaningful after s2_check succeeded. */
-unsigned s2_pages_needed(const struct s2 *s2, enum s2_op op, uint64_t ipa,
+unsigned s2_pages_needed(const struct s2 *s2, enum s2_op op, ipaddr_t ipa,
 			 uint64_t size);
 
 /* The commit phase: each re-runs s2_check and returns its error without a
  * change; with a passing check and a cache holding s2_pages_needed pages it
  * returns EXO_OK. */
-int s2_map(struct s2 *s2, struct s2_page_cache *cache, uint64_t ipa,
+int s2_map(struct s2 *s2, struct s2_page_cache *cache, ipaddr_t ipa,
 	   uint64_t size, unsigned prot);
-int s2_unmap(struct s2 *s2, struct s2_page_cache *cache, uint64_t ipa,
+int s2_unmap(struct s2 *s2, struct s2_page_cache *cache, ipaddr_t ipa,
 	     uint64_t size);
-int s2_protect(struct s2 *s2, struct s2_page_cache *cache, uint64_t ipa,
+int s2_protect(struct s2 *s2, struct s2_page_cache *cache, ipaddr_t ipa,
 	       uint64_t size, unsigned prot);
 
 /* The leaf translating ipa, if any. */
-bool s2_lookup(const struct s2 *s2, uint64_t ipa, struct s2_leaf *leaf);
+bool s2_lookup(const struct s2 *s2, ipaddr_t ipa, struct s2_leaf *leaf);
 /* Calls fn for every leaf, in IPA order. */
 void s2_walk(const struct s2 *s2, s2_walk_fn fn, void *ctx);
 

@@ -1,8 +1,9 @@
 /*
  * Round-robin run queue of one CPU. A vCPU runs until its time slice ends
  * (the EL2 physical timer fires), it yields (hypercall or trapped WFI) or it
- * stops. CPU time is accounted per vCPU from the physical counter; a VM
- * past its manifest CPU limit is stopped here. EL2 runs with IRQs masked, so
+ * stops. CPU time is accounted per vCPU from the physical counter
+ * (sched_account); what a VM past its limit means is its caller's (the trap
+ * code stops it). EL2 runs with IRQs masked, so
  * nothing here races with the tick. One run queue, CPU 0's: with several
  * CPUs each will own a queue (the reschedule flag is already per CPU).
  */
@@ -10,11 +11,9 @@
 #include <el2/gic.h>
 #include <el2/irq.h>
 #include <el2/percpu.h>
-#include <el2/revoke.h>
 #include <el2/sched.h>
 #include <el2/timing.h>
 #include <el2/vm.h>
-#include <el2/vm_ops.h>
 #include <stddef.h>
 
 #define SCHED_MAX_VCPUS 64
@@ -48,19 +47,6 @@ void sched_yield(struct vcpu *v)
 {
 	(void)v;
 	this_cpu()->need_resched = true;
-}
-
-static void account(struct vcpu *v)
-{
-	uint64_t now = arch_counter();
-	struct vm *vm = v->vm;
-
-	v->run_ticks += now - v->run_start;
-	v->run_start = now;
-	if (v->state == VCPU_RUNNABLE && vm->config.cpu_limit_ticks &&
-	    v->run_ticks > vm->config.cpu_limit_ticks)
-		vm_kill(vm, "CPU time limit reached");
-	revoke_tick(vm);
 }
 
 /* The first runnable vCPU after slot `after`, wrapping round to it. */
@@ -100,7 +86,6 @@ struct vcpu *sched_resume(struct vcpu *prev)
 {
 	struct vcpu *next;
 
-	account(prev);
 	if (prev->state == VCPU_RUNNABLE && !this_cpu()->need_resched)
 		return prev;
 	next = next_runnable(prev->slot);

@@ -7,6 +7,7 @@
 #ifndef EXO_EL2_SCHED_H
 #define EXO_EL2_SCHED_H
 
+#include <el2/arch.h>
 #include <el2/vcpu.h>
 #include <stdbool.h>
 
@@ -14,8 +15,19 @@ void sched_init(uint32_t timer_intid);
 void sched_add(struct vcpu *v);
 /* The running vCPU gives up the rest of its slice. */
 void sched_yield(struct vcpu *v);
-/* Called on the way back to a guest: returns the vCPU to resume (the same
- * one unless its slice ended, it yielded or it stopped). NULL when no vCPU
+/* The CPU time v used since it was last entered, added to its run_ticks:
+ * first on the way back to a guest, before sched_resume. Inline: every
+ * trap runs it. */
+static inline void sched_account(struct vcpu *v)
+{
+	uint64_t now = arch_counter();
+
+	v->run_ticks += now - v->run_start;
+	v->run_start = now;
+}
+/* Called on the way back to a guest, after sched_account: returns the vCPU
+ * to resume (the same one unless its slice ended, it yielded or it
+ * stopped). NULL when no vCPU
  * is runnable any more. Performs the switch of EL1/FP/timer/stage-2 state. */
 struct vcpu *sched_resume(struct vcpu *prev);
 /* First vCPU to run, loaded; NULL if none. */

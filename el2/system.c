@@ -6,8 +6,7 @@
  */
 #include <el2/arch.h>
 #include <el2/bootpkg.h>
-#include <el2/el2.h>
-#include <el2/inject.h>
+#include <el2/faultinject.h>
 #include <el2/manifest.h>
 #include <el2/mem.h>
 #include <el2/percpu.h>
@@ -99,7 +98,7 @@ static void create_guests(uint64_t timer_freq, const char *bootargs)
 		}
 		rc = vm_create(vm, FIRST_VM_ID + i, g, timer_freq);
 		if (!rc) {
-			inject_init(vm, g, seed);
+			faultinject_init(vm, g, seed);
 			/* Names every guest that runs, so a reader of the
 			 * console (tools/run on a timeout) knows them all. */
 			kprintf("boot: guest '%s' is vmid %u, quota %lu frames\n",
@@ -161,7 +160,6 @@ void system_use_vms(struct vm *table, unsigned nr)
 {
 	vms = table;
 	nr_vms = nr;
-	mem_set_vm_lookup(system_vm);
 }
 
 bool system_may_share(const struct vm *from, const struct vm *to)
@@ -185,6 +183,19 @@ void system_notify_peers(const struct vm *vm)
 /* Debug builds: memory hypercalls after which the invariant was checked. */
 static uint64_t invariant_rounds;
 
+/* Every runnable guest is gone and some wait for a notification no one can
+ * send: they are torn down (each one's peers told, as for any end). */
+static void kill_deadlocked(void)
+{
+	for (unsigned i = 0; i < nr_vms; i++) {
+		if (vms[i].state == VM_RUNNING &&
+		    vms[i].vcpu.state == VCPU_BLOCKED &&
+		    vm_kill(&vms[i], "waiting for a notification no guest is "
+				     "left to send"))
+			system_notify_peers(&vms[i]);
+	}
+}
+
 void system_check_invariants(struct vm *caller)
 {
 	invariant_rounds++;
@@ -200,7 +211,6 @@ _Noreturn void system_start(uint64_t pkg_max, bool have_pkg,
 {
 	struct vcpu *first;
 
-	mem_set_vm_lookup(system_vm);
 	if (have_pkg && read_manifest(pkg_max))
 		create_guests(arch_timer_freq(), bootargs);
 	else if (have_pkg)
@@ -214,7 +224,7 @@ _Noreturn void system_start(uint64_t pkg_max, bool have_pkg,
 	arch_stage2_configure(s2_vtcr(arch_pa_bits()));
 	first = sched_first();
 	if (!first)
-		el2_all_guests_done();
+		system_finish();
 	kprintf("boot: %u guest(s) starting\n", manifest_nr_ok(&manifest));
 	arch_guest_enter(first, this_cpu()->stack_top);
 }
@@ -237,12 +247,12 @@ static void print_invariant_counts(void)
 #endif
 }
 
-_Noreturn void el2_all_guests_done(void)
+_Noreturn void system_finish(void)
 {
 	struct summary_totals t;
 	bool ok;
 
-	vm_kill_deadlocked(vms, nr_vms);
+	kill_deadlocked();
 	mem_totals(&t.frames_free, &t.frames_hyp, &t.frames_other);
 	snapshot_system();
 	ok = summary_print(vms, nr_vms, &t, arch_timer_freq());

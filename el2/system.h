@@ -7,7 +7,7 @@
 
 /* Reads the boot package (at most pkg_max bytes at EXO_BOOT_PKG_ADDR),
  * creates every valid guest and runs them. Never returns: the end of the
- * run is el2_all_guests_done(). */
+ * run is system_finish(). */
 _Noreturn void system_start(uint64_t pkg_max, bool have_pkg,
 			    const char *bootargs);
 
@@ -19,14 +19,18 @@ struct vm *system_vm(unsigned id);
 struct vm *system_vm_by_name(const char *name);
 /* Host harnesses only (tests/fuzz/fuzz_hvc.c): the VMs are table[0, nr),
  * VM id i + 1 at table[i], made by the caller with vm_create (an entry in
- * state VM_FAILED is no VM). Also makes them mem.c's VM lookup. */
+ * state VM_FAILED is no VM). */
 void system_use_vms(struct vm *table, unsigned nr);
 /* Does the manifest let from share, lend, donate and notify to `to`? */
 bool system_may_share(const struct vm *from, const struct vm *to);
-/* vm has ended (exit, teardown, restart): every running guest it may
+/* vm has ended (exit, teardown, restart; called by whoever ended it, as
+ * vm_ops.h says): every running guest it may
  * share with, or that may share with it, gets a notification from it, so
  * none waits in WAIT for a guest that is gone (docs/abi.md). */
 void system_notify_peers(const struct vm *vm);
+
+/* Every guest has ended: print the summary and power off. */
+_Noreturn void system_finish(void);
 
 /* Debug builds, after every memory hypercall (by caller): each running
  * guest's stage 2 maps exactly what the frame DB allows it (panics

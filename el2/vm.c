@@ -10,7 +10,6 @@
 #include <el2/mem.h>
 #include <el2/sched.h>
 #include <el2/snapshot.h>
-#include <el2/system.h>
 #include <el2/vm_ops.h>
 #include <exo/errors.h>
 #include <lib/print.h>
@@ -41,11 +40,13 @@ static int64_t vm_load(struct vm *vm)
 	const struct manifest_guest *g = entry_of(vm);
 	uint64_t count = manifest_boot_run_frames(g), pa, dtb;
 	struct guest_dt_info dt;
+	paddr_t run;
 	int64_t rc = mem_frame_alloc(vm, count,
-				      manifest_granule_frames_log2(g), &pa);
+				      manifest_granule_frames_log2(g), &run);
 
 	if (rc)
 		return rc;
+	pa = pa_addr(run);
 	vm->boot_run = (struct vm_run){ pa, count };
 	elf_load(g->blob.data, &g->elf, (void *)(uintptr_t)pa);
 	dtb = pa + g->elf.span;
@@ -102,11 +103,11 @@ int64_t vm_create(struct vm *vm, unsigned id, const struct manifest_guest *g,
 	return EXO_OK;
 }
 
-static void vm_stop(struct vm *vm, enum vm_state state, int64_t status,
+static bool vm_stop(struct vm *vm, enum vm_state state, int64_t status,
 		    const char *reason)
 {
 	if (vm->state != VM_RUNNING)
-		return;
+		return false;
 	vm_console_flush(vm);
 	snapshot_guest(vm);
 	mem_vm_teardown(vm);
@@ -114,26 +115,26 @@ static void vm_stop(struct vm *vm, enum vm_state state, int64_t status,
 	vm->state = state;
 	vm->exit_status = status;
 	vm->stop_reason = reason;
-	system_notify_peers(vm);
 	if (state == VM_EXITED)
 		kprintf("guest '%s' exited with status %ld\n", vm->name,
 			(long)status);
 	else
 		kprintf("guest '%s' torn down: %s\n", vm->name, reason);
+	return true;
 }
 
-void vm_exit(struct vm *vm, int64_t status, uint64_t cause, uint64_t addr)
+bool vm_exit(struct vm *vm, int64_t status, uint64_t cause, uint64_t addr)
 {
 	if (vm->state != VM_RUNNING)
-		return;
+		return false;
 	vm->exit_cause = cause;
 	vm->exit_addr = addr;
-	vm_stop(vm, VM_EXITED, status, NULL);
+	return vm_stop(vm, VM_EXITED, status, NULL);
 }
 
-void vm_kill(struct vm *vm, const char *reason)
+bool vm_kill(struct vm *vm, const char *reason)
 {
-	vm_stop(vm, VM_KILLED, -1, reason);
+	return vm_stop(vm, VM_KILLED, -1, reason);
 }
 
 /* Only ever called for the running vCPU (its own SYSTEM_RESET), so its
@@ -145,7 +146,6 @@ bool vm_restart(struct vm *vm)
 
 	vm_console_flush(vm);
 	mem_vm_teardown(vm);
-	system_notify_peers(vm);
 	vm->stats.restarts++;
 	rc = mem_vm_create(vm, g->quota_frames, s2_roots[vm->id]);
 	if (!rc) {
@@ -175,19 +175,4 @@ void vm_notify(struct vm *vm, unsigned from)
 		vm->notify_pending = 0;
 		vm->vcpu.state = VCPU_RUNNABLE;
 	}
-}
-
-unsigned vm_kill_deadlocked(struct vm *vms, unsigned nr)
-{
-	unsigned killed = 0;
-
-	for (unsigned i = 0; i < nr; i++) {
-		if (vms[i].state == VM_RUNNING &&
-		    vms[i].vcpu.state == VCPU_BLOCKED) {
-			vm_kill(&vms[i], "waiting for a notification no guest "
-					 "is left to send");
-			killed++;
-		}
-	}
-	return killed;
 }

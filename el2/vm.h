@@ -40,8 +40,9 @@ struct vm_run {
 	uint64_t pa, count;
 };
 
-/* Visible revocation (el2/revoke.c): what EL2 asked back, and what it took
- * when the guest did not give it in time. Times are the guest's own CPU
+/* Visible revocation (el2/revoke.c, the only file that reads or writes
+ * it): what EL2 asked back, and what it took when the guest did not give
+ * it in time. Times are the guest's own CPU
  * time, in counter ticks. */
 struct vm_revoke {
 	bool active;              /* a request is outstanding */
@@ -54,8 +55,8 @@ struct vm_revoke {
 	struct vm_run taken[VM_REVOKED_MAX];
 };
 
-/* Fault injection state (el2/inject.c); all zero for a normal guest. */
-struct vm_inject {
+/* Fault injection state (el2/faultinject.c); all zero for a normal guest. */
+struct vm_faultinject {
 	uint32_t faults;          /* bit f: enum manifest_fault */
 	uint32_t param[8];
 	uint64_t rng;
@@ -86,9 +87,10 @@ struct vm {
 	struct s2_page_cache s2_cache;  /* table pages charged to this VM */
 	const void *manifest_entry;     /* struct manifest_guest, for restart */
 	uint64_t notify_pending;        /* bit n: VM n notified it */
-	uint64_t events;                /* EXO_EVENT_* not yet read */
+	uint64_t events;                /* EXO_EVENT_* not yet read
+					 * (el2/vm_event.c) */
 	struct vm_revoke revoke;
-	struct vm_inject inject;
+	struct vm_faultinject faultinject;
 	struct vm_run boot_run;         /* guaranteed: never revoked */
 	struct vm_console console;    /* el2/vm_console.c */
 };

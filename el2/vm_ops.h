@@ -1,6 +1,7 @@
 /*
  * How a VM's life ends or starts again. Each scrubs and returns every frame
- * the VM held (el2/mem.c) and records why, for the summary.
+ * the VM held (el2/mem.c) and records why, for the summary. Telling the
+ * VM's peers is the caller's (system_notify_peers): a VM knows no other.
  */
 #ifndef EXO_EL2_VM_OPS_H
 #define EXO_EL2_VM_OPS_H
@@ -20,18 +21,17 @@ void vm_s2_roots(uint64_t *start, uint64_t *end);
 /* The guest asked to stop (EXIT, PSCI SYSTEM_OFF), saying why: status,
  * cause and address as EXIT carries them (exo/exit_status.h), kept for the
  * summary whatever they are. */
-void vm_exit(struct vm *vm, int64_t status, uint64_t cause, uint64_t addr);
+bool vm_exit(struct vm *vm, int64_t status, uint64_t cause, uint64_t addr);
 /* EL2 stops the guest: violations past its limit, a fault it cannot take,
- * its CPU limit. Never affects another VM. */
-void vm_kill(struct vm *vm, const char *reason);
+ * its CPU limit. Never affects another VM. Both return true when the VM
+ * ended here (false: it had already ended). */
+bool vm_kill(struct vm *vm, const char *reason);
 /* PSCI SYSTEM_RESET: teardown, then boot the same image with fresh frames.
- * Returns false (and kills the VM) if it cannot be rebuilt. */
+ * Returns false (and kills the VM) if it cannot be rebuilt; either way its
+ * old life ended. */
 bool vm_restart(struct vm *vm);
 
 /* Records that VM `from` notified vm, and wakes vm if it waits. */
 void vm_notify(struct vm *vm, unsigned from);
-/* Every runnable guest is gone and some wait for a notification no one can
- * send: they are torn down. Returns how many. */
-unsigned vm_kill_deadlocked(struct vm *vms, unsigned nr);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * Guest entry and exit. A trap from a lower EL saves the guest's x0-x30,
  * ELR_EL2 and SPSR_EL2 into the running vCPU (percpu->current), calls
- * el2_guest_trap(vcpu, kind) on the EL2 stack, and resumes the vCPU it
+ * guest_trap_handle(vcpu, kind) on the EL2 stack, and resumes the vCPU it
  * returns, which may be another one (the C side then already switched the
  * EL1, FP and stage-2 state).
  */
@@ -33,7 +33,7 @@ el2_guest_trap_entry:
 	mrs	x3, spsr_el2
 	stp	x30, x2, [x0, #240]
 	str	x3, [x0, #VCPU_ELR + 8]
-	bl	el2_guest_trap
+	bl	guest_trap_handle
 	/* fall through: x0 = vCPU to run */
 
 	.global el2_guest_resume

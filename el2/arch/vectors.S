@@ -1,7 +1,8 @@
 /*
  * EL2 exception vectors. Exceptions from EL2 itself save a struct
- * trap_frame (el2/trap.h) on the current stack and call el2_trap(frame,
- * kind); exceptions from a guest go to el2_guest_trap_entry (guest.S).
+ * hyp_trap_frame (el2/hyp_trap.h) on the current stack and call
+ * hyp_trap_entry(frame, kind); exceptions from a guest go to
+ * el2_guest_trap_entry (guest.S).
  * The kind numbers are the vector slots: (group << 2) | type, group 0 =
  * current EL with SP_EL0, 1 = current EL with SP_ELx, 2 = lower EL AArch64,
  * 3 = lower EL AArch32; type 0 sync, 1 IRQ, 2 FIQ, 3 SError.
@@ -63,7 +64,7 @@ el2_trap_common:
 
 	mov	x1, x0
 	mov	x0, sp
-	bl	el2_trap
+	bl	hyp_trap_entry
 
 	ldp	x1, x2, [sp, #TF_ELR]
 	msr	elr_el2, x1

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target: the hypercall dispatcher (el2/hvc.c) over a simulated
+ * libFuzzer target: the hypercall dispatcher (el2/dispatch.c) over a simulated
  * machine, every hypercall ID, with up to four guests that share, lend,
  * donate and notify between them. RAM is an mmap'd host buffer at PA
  * 0x40000000 (the host address IS the PA: el2/mem.c dereferences PAs
@@ -69,7 +69,7 @@
 #include <el2/elf.h>
 #include <el2/frames.h>
 #include <el2/guest_dt.h>
-#include <el2/hvc.h>
+#include <el2/dispatch.h>
 #include <el2/manifest.h>
 #include <el2/mem.h>
 #include <el2/revoke.h>
@@ -427,7 +427,8 @@ static unsigned shadow_prot(unsigned id, uint64_t f)
 static void check_mapping(const struct vm *vm, uint64_t f, const char *what)
 {
 	struct s2_leaf leaf;
-	unsigned prot = s2_lookup(&vm->s2, pa_of(f), &leaf) ? leaf.prot : 0;
+	unsigned prot = s2_lookup(&vm->s2, ipa_init(pa_of(f)),
+				  &leaf) ? leaf.prot : 0;
 
 	FUZZ_CHECK(prot == shadow_prot(vm->id, f),
 		   "%s: guest %u's stage 2 maps frame 0x%lx with prot 0x%x; "
@@ -1054,7 +1055,7 @@ static bool all_owned_by(unsigned id, uint64_t pa, uint64_t count)
 /* --- calls between guests ------------------------------------------------ */
 
 /* The status of a call towards guest `to` before memory is looked at:
- * hvc.c's peer_of. */
+ * dispatch.c's peer_of. */
 static int64_t peer_status(const struct slot *s, uint64_t to)
 {
 	struct slot *p = to < EXO_MAX_VMS ? slot_of((unsigned)to) : NULL;
@@ -1201,7 +1202,7 @@ static void notify_shadow(struct slot *to, unsigned from)
 	to->pending = 0;
 }
 
-/* A guest blocked in WAIT became runnable; vm_raise_event's wake: 0. */
+/* A guest blocked in WAIT became runnable; vm_event_raise's wake: 0. */
 static void check_woken(struct slot *s, bool by_event)
 {
 	struct vcpu *v = &s->vm->vcpu;
@@ -1250,16 +1251,28 @@ static void ev_revoke_ask(struct slot *s, uint64_t frames, uint64_t ticks)
 		check_woken(s, true);
 }
 
-/* The runs EL2 has just taken from s by force (vm->revoke.taken, which
+/* How many runs EL2 has taken from vm by force, not acknowledged yet. */
+static unsigned taken_runs(const struct vm *vm)
+{
+	struct vm_run r;
+	unsigned n = 0;
+
+	while (!revoke_taken_run(vm, n, &r))
+		n++;
+	return n;
+}
+
+/* The runs EL2 has just taken from s by force (revoke_taken_run, which
  * REVOKED reports): each frame was s's outright, outside its boot run, and
  * is FREE now. Returns how many frames. */
 static uint64_t note_taken(struct slot *s)
 {
 	uint64_t took = 0, first = frame_of(s->boot_pa);
+	struct vm_run r;
 
-	s->nr_taken = s->vm->revoke.nr_taken;
-	for (unsigned i = 0; i < s->nr_taken; i++) {
-		struct vm_run r = s->vm->revoke.taken[i];
+	s->nr_taken = 0;
+	while (!revoke_taken_run(s->vm, s->nr_taken, &r)) {
+		unsigned i = s->nr_taken++;
 
 		s->taken[i] = r;
 		FUZZ_CHECK(in_span(r.pa, r.count) && r.count,
@@ -1290,8 +1303,7 @@ static void ev_time_passes(struct slot *s, uint64_t ticks)
 		      ? revocable(s) : 0;
 	revoke_tick(vm);
 	if (!s->revoke_active || vm->vcpu.run_ticks < s->revoke_deadline) {
-		FUZZ_CHECK(!vm->revoke.nr_taken || vm->revoke.nr_taken ==
-							   s->nr_taken,
+		FUZZ_CHECK(!taken_runs(vm) || taken_runs(vm) == s->nr_taken,
 			   "guest %u: EL2 took frames before the deadline",
 			   s->id);
 		return;
@@ -1731,7 +1743,7 @@ static void hypercall(struct slot *s, uint32_t fid, const uint64_t *arg)
 	hypercalls = s->vm->stats.hypercalls;
 	before = counts_now();
 
-	hvc_handle(v);
+	dispatch_hypercall(v);
 	check |= note_table_writes();
 	if (fuzz_verbose)
 		fprintf(stderr, "guest %u: 0x%lx(0x%lx, 0x%lx, 0x%lx, 0x%lx) -> "
@@ -1809,7 +1821,10 @@ static void teardown_all(void)
 		struct slot *s = &slots[i];
 
 		if (running(s)) {
-			vm_exit(s->vm, 0, 0, 0);
+			/* As EL2's callers do: whoever ends a VM tells its
+			 * peers (el2/vm_ops.h). */
+			if (vm_exit(s->vm, 0, 0, 0))
+				system_notify_peers(s->vm);
 			shadow_end(s->id);
 		}
 		check_gone(s, "teardown");

@@ -107,7 +107,7 @@ static int do_free(struct fixture *fx, unsigned vm, uint64_t pa,
 		   uint64_t count)
 {
 	struct frames_op op;
-	int rc = frames_free_check(&fx->db, vm, pa, count, &op);
+	int rc = frames_free_check(&fx->db, vm, pa, count, 0, &op);
 
 	if (!rc)
 		frames_free_commit(&fx->db, &op);
@@ -129,7 +129,7 @@ static int do_unshare(struct fixture *fx, unsigned vm, unsigned to,
 		      uint64_t pa, uint64_t count)
 {
 	struct frames_op op;
-	int rc = frames_unshare_check(&fx->db, vm, to, pa, count, &op);
+	int rc = frames_unshare_check(&fx->db, vm, to, pa, count, 0, &op);
 
 	if (!rc)
 		frames_unshare_commit(&fx->db, &op);
@@ -140,7 +140,8 @@ static int do_lend(struct fixture *fx, unsigned vm, unsigned to,
 		   uint64_t pa, uint64_t count)
 {
 	struct frames_op op;
-	int rc = frames_lend_check(&fx->db, vm, to, pa, count, 0, &op);
+	int rc = frames_lend_check(&fx->db, vm, to, pa, count,
+				   (struct frames_tables){ 0, 0 }, &op);
 
 	if (!rc)
 		frames_lend_commit(&fx->db, &op);
@@ -151,7 +152,8 @@ static int do_reclaim(struct fixture *fx, unsigned vm, unsigned to,
 		      uint64_t pa, uint64_t count)
 {
 	struct frames_op op;
-	int rc = frames_reclaim_check(&fx->db, vm, to, pa, count, &op);
+	int rc = frames_reclaim_check(&fx->db, vm, to, pa, count,
+				      (struct frames_tables){ 0, 0 }, &op);
 
 	if (!rc)
 		frames_reclaim_commit(&fx->db, &op);
@@ -162,7 +164,8 @@ static int do_donate(struct fixture *fx, unsigned vm, unsigned to,
 		     uint64_t pa, uint64_t count, unsigned tables)
 {
 	struct frames_op op;
-	int rc = frames_donate_check(&fx->db, vm, to, pa, count, tables, &op);
+	int rc = frames_donate_check(&fx->db, vm, to, pa, count,
+				     (struct frames_tables){ 0, tables }, &op);
 
 	if (!rc)
 		frames_donate_commit(&fx->db, &op);
@@ -385,6 +388,137 @@ Test(frames, donate_moves_the_charge_within_quota)
 	cr_assert_eq(frames_access(&fx.db, VM_A, PA(1)), FRAMES_ACCESS_NONE);
 	cr_assert_eq(do_donate(&fx, VM_A, VM_A, PA(2), 1, 0), EXO_EINVAL);
 	cr_assert_eq(do_donate(&fx, VM_A, VM_B, PA(0), 1, 0), EXO_EPERM);
+	fx_fini(&fx);
+}
+
+/* One check reserves the stage-2 table frames of both sides of a
+ * transition (el2/mem.c counts them first): each side is charged within
+ * its own quota, a refusal changes nothing, and the commit charges each. */
+Test(frames, one_check_reserves_tables_for_both_sides)
+{
+	struct fixture fx;
+	struct frames_op op;
+	struct snap s;
+	uint64_t pa;
+
+	fx_init(&fx, 6);
+	cr_assert_eq(do_alloc_at(&fx, VM_A, PA(0), 4, 0), 0);
+	snap_take(&fx, &s);
+	cr_assert_eq(frames_lend_check(&fx.db, VM_A, VM_B, PA(0), 2,
+				       (struct frames_tables){ 3, 0 }, &op),
+		     EXO_EQUOTA, "the lender pays for its own split");
+	cr_assert_eq(frames_lend_check(&fx.db, VM_A, VM_B, PA(0), 2,
+				       (struct frames_tables){
+					       FRAMES_OP_MAX_TABLES + 1, 0 },
+				       &op), EXO_EINVAL);
+	cr_assert_eq(frames_donate_check(&fx.db, VM_A, VM_B, PA(0), 2,
+					 (struct frames_tables){ 3, 0 }, &op),
+		     EXO_EQUOTA);
+	cr_assert(snap_same(&fx, &s), "refused checks change nothing");
+	cr_assert_eq(frames_lend_check(&fx.db, VM_A, VM_B, PA(0), 2,
+				       (struct frames_tables){ 1, 2 }, &op), 0);
+	cr_assert_eq(op.nr_tables, 3);
+	frames_lend_commit(&fx.db, &op);
+	cr_assert_eq(frames_account(&fx.db, VM_A)->tables, 1);
+	cr_assert_eq(frames_account(&fx.db, VM_B)->tables, 2);
+	cr_assert_eq(used(&fx, VM_A), 5);
+	cr_assert_eq(used(&fx, VM_B), 2);
+	for (unsigned t = 0; t < op.nr_tables; t++) {
+		struct frames_info info;
+
+		cr_assert_eq(frames_query(&fx.db, op.tables[t], &info), 0);
+		cr_assert_eq(info.state, EXO_FRAME_HYP);
+		cr_assert_eq(info.owner, t < 1 ? VM_A : VM_B);
+	}
+
+	/* Reclaim: the borrower's unmap and the owner's map. */
+	snap_take(&fx, &s);
+	cr_assert_eq(frames_reclaim_check(&fx.db, VM_A, VM_B, PA(0), 2,
+					  (struct frames_tables){ 0, 5 }, &op),
+		     EXO_EQUOTA, "the borrower's tables, within its quota");
+	cr_assert_eq(frames_reclaim_check(&fx.db, VM_A, VM_B, PA(0), 2,
+					  (struct frames_tables){ 2, 0 }, &op),
+		     EXO_EQUOTA, "the owner's tables, within its quota");
+	cr_assert_eq(frames_reclaim_check(&fx.db, VM_A, VM_B, PA(0), 2,
+					  (struct frames_tables){
+						  0, FRAMES_OP_MAX_TABLES + 1 },
+					  &op), EXO_EINVAL);
+	cr_assert(snap_same(&fx, &s));
+	cr_assert_eq(frames_reclaim_check(&fx.db, VM_A, VM_B, PA(0), 2,
+					  (struct frames_tables){ 1, 1 }, &op),
+		     0);
+	frames_reclaim_commit(&fx.db, &op);
+	cr_assert_eq(frames_account(&fx.db, VM_A)->tables, 2);
+	cr_assert_eq(frames_account(&fx.db, VM_B)->tables, 3);
+
+	/* Unshare: the borrower's split. */
+	cr_assert_eq(do_share(&fx, VM_A, VM_C, PA(2), 2, FRAMES_PERM_R), 0);
+	snap_take(&fx, &s);
+	cr_assert_eq(frames_unshare_check(&fx.db, VM_A, VM_C, PA(2), 2, 7, &op),
+		     EXO_EQUOTA);
+	cr_assert_eq(frames_unshare_check(&fx.db, VM_A, VM_C, PA(2), 2,
+					  FRAMES_OP_MAX_TABLES + 1, &op),
+		     EXO_EINVAL);
+	cr_assert(snap_same(&fx, &s));
+	cr_assert_eq(frames_unshare_check(&fx.db, VM_A, VM_C, PA(2), 2, 2, &op),
+		     0);
+	frames_unshare_commit(&fx.db, &op);
+	cr_assert_eq(frames_account(&fx.db, VM_C)->tables, 2);
+	cr_assert_eq(used(&fx, VM_C), 2);
+
+	/* Free: the owner's split, within its quota (A: 4 owned + 2 tables). */
+	snap_take(&fx, &s);
+	cr_assert_eq(frames_free_check(&fx.db, VM_A, PA(3), 1, 1, &op),
+		     EXO_EQUOTA);
+	cr_assert_eq(frames_free_check(&fx.db, VM_A, PA(3), 1,
+				       FRAMES_OP_MAX_TABLES + 1, &op),
+		     EXO_EINVAL);
+	cr_assert(snap_same(&fx, &s));
+	cr_assert_eq(frames_free_check(&fx.db, VM_A, PA(3), 1, 0, &op), 0);
+	frames_free_commit(&fx.db, &op);
+	cr_assert_eq(frames_free_check(&fx.db, VM_A, PA(2), 1, 1, &op), 0);
+	frames_free_commit(&fx.db, &op);
+	cr_assert_eq(frames_account(&fx.db, VM_A)->tables, 3);
+	cr_assert_eq(used(&fx, VM_A), 5, "2 owned + 3 tables");
+	(void)pa;
+	fx_fini(&fx);
+}
+
+/* alloc_at judges its table count after the range: a range the guest
+ * cannot have is refused as such, however many tables it would need. */
+Test(frames, alloc_at_judges_tables_after_the_range)
+{
+	struct fixture fx;
+
+	fx_init(&fx, 8);
+	cr_assert_eq(do_alloc_at(&fx, VM_A, PA(HOLE), 1,
+				 FRAMES_OP_MAX_TABLES + 1), EXO_ERANGE);
+	cr_assert_eq(do_alloc_at(&fx, VM_A, PA(0), 9,
+				 FRAMES_OP_MAX_TABLES + 1), EXO_EQUOTA);
+	cr_assert_eq(do_alloc_at(&fx, VM_A, PA(0), 1,
+				 FRAMES_OP_MAX_TABLES + 1), EXO_EINVAL);
+	cr_assert_eq(do_alloc_at(&fx, VM_A, PA(0), 1, 8), EXO_EQUOTA);
+	cr_assert_eq(do_alloc_at(&fx, VM_A, PA(0), 1, 7), 0);
+	cr_assert_eq(used(&fx, VM_A), 8);
+	fx_fini(&fx);
+}
+
+/* With no FREE frame left, a free that needs a table frame is refused. */
+Test(frames, free_needing_a_table_frame_fails_when_ram_is_full)
+{
+	struct fixture fx;
+	struct frames_op op;
+	struct snap s;
+	uint64_t pa;
+
+	fx_init(&fx, NR);
+	cr_assert_eq(do_alloc_at(&fx, VM_A, PA(0), HOLE, 0), 0);
+	cr_assert_eq(do_alloc(&fx, VM_A, NR - HOLE - HOLE_N, 0, 0, &pa), 0);
+	snap_take(&fx, &s);
+	cr_assert_eq(frames_free_check(&fx.db, VM_A, PA(0), 1, 1, &op),
+		     EXO_ENOMEM);
+	cr_assert(snap_same(&fx, &s));
+	cr_assert_eq(frames_free_check(&fx.db, VM_A, PA(0), 1, 0, &op), 0);
 	fx_fini(&fx);
 }
 
@@ -823,7 +957,8 @@ static int m_expect(const struct model *m, const struct m_args *a,
 		    a->op != M_FREE && a->op != M_TABLE &&
 		    a->op != M_TABLE_FREE;
 	bool takes_nt = a->op != M_FREE && a->op != M_UNSHARE &&
-			a->op != M_RECLAIM && a->op != M_TABLE_FREE;
+			a->op != M_RECLAIM && a->op != M_TABLE_FREE &&
+			a->op != M_ALLOC_AT;   /* judged after its range */
 	unsigned charged = pair ? a->peer : a->vm;
 	uint64_t shares = 0, n = a->count;
 	int rc;
@@ -862,6 +997,10 @@ static int m_expect(const struct model *m, const struct m_args *a,
 	if (rc || a->op == M_FREE || a->op == M_UNSHARE ||
 	    a->op == M_RECLAIM)
 		return rc;
+	if (a->op == M_ALLOC_AT && !m_fits(m, a->vm, n))
+		return EXO_EQUOTA;
+	if (a->op == M_ALLOC_AT && a->nt > FRAMES_OP_MAX_TABLES)
+		return EXO_EINVAL;
 	if (!m_fits(m, charged,
 		    (a->op == M_ALLOC_AT || a->op == M_DONATE ? n : 0) + a->nt))
 		return EXO_EQUOTA;
@@ -970,22 +1109,26 @@ static int db_run(struct fixture *fx, const struct m_args *a,
 		return frames_alloc_at_check(db, a->vm, a->pa, a->count, a->nt,
 					     op);
 	case M_FREE:
-		return frames_free_check(db, a->vm, a->pa, a->count, op);
+		return frames_free_check(db, a->vm, a->pa, a->count, 0, op);
 	case M_SHARE:
 		return frames_share_check(db, a->vm, a->peer, a->pa, a->count,
 					  a->perm, a->nt, op);
 	case M_UNSHARE:
 		return frames_unshare_check(db, a->vm, a->peer, a->pa,
-					    a->count, op);
+					    a->count, 0, op);
 	case M_LEND:
 		return frames_lend_check(db, a->vm, a->peer, a->pa, a->count,
-					 a->nt, op);
+					 (struct frames_tables){ 0, a->nt },
+					 op);
 	case M_RECLAIM:
 		return frames_reclaim_check(db, a->vm, a->peer, a->pa,
-					    a->count, op);
+					    a->count, (struct frames_tables){ 0, 0 },
+					    op);
 	case M_DONATE:
 		return frames_donate_check(db, a->vm, a->peer, a->pa,
-					   a->count, a->nt, op);
+					   a->count,
+					   (struct frames_tables){ 0, a->nt },
+					   op);
 	case M_TABLE:
 		return frames_table_check(db, a->vm, a->nt, op);
 	case M_TABLE_FREE:

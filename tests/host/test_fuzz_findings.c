@@ -110,12 +110,6 @@ static struct vm finding_vms[2];
 static uint64_t finding_roots[2][S2_ROOT_SIZE / sizeof(uint64_t)]
 	__attribute__((aligned(S2_ROOT_SIZE)));
 
-static struct vm *finding_lookup(unsigned id)
-{
-	return id >= 1 && id <= 2 && finding_vms[id - 1].state == VM_RUNNING
-		       ? &finding_vms[id - 1] : NULL;
-}
-
 static void finding_create(unsigned i)
 {
 	memset(&finding_vms[i], 0, sizeof(finding_vms[i]));
@@ -135,6 +129,7 @@ Test(fuzz_findings, refused_unshare_leaves_the_borrower_charged)
 	void *storage = calloc(1, size);
 	struct vm *a = &finding_vms[0], *b = &finding_vms[1];
 	uint64_t block, mine, used, free_before, free_after, hyp, held;
+	paddr_t at;
 	unsigned cached;
 
 	cr_assert_eq(ram, (void *)FINDING_RAM_BASE, "RAM at its PA");
@@ -142,14 +137,16 @@ Test(fuzz_findings, refused_unshare_leaves_the_borrower_charged)
 	cr_assert_eq(mem_init(FINDING_RAM_BASE, FINDING_RAM_FRAMES, storage,
 			      size), 0);
 	cr_assert_eq(mem_add_ram(FINDING_RAM_BASE, FINDING_RAM_FRAMES), 0);
-	mem_set_vm_lookup(finding_lookup);
 	finding_create(0);
 	finding_create(1);
-	cr_assert_eq(mem_frame_alloc(a, BLOCK_FRAMES, BLOCK_ALIGN_LOG2, &block),
+	cr_assert_eq(mem_frame_alloc(a, BLOCK_FRAMES, BLOCK_ALIGN_LOG2, &at),
 		     EXO_OK);
-	cr_assert_eq(mem_frame_share(a, b, block + 7 * FRAMES_SIZE, 21,
-				     EXO_SHARE_R), EXO_OK);
-	cr_assert_eq(mem_frame_alloc(b, 2, 0, &mine), EXO_OK);
+	block = pa_addr(at);
+	cr_assert_eq(mem_frame_share(a, b, pa_init(block + 7 * FRAMES_SIZE), 21,
+				     EXO_SHARE_R),
+		     EXO_OK);
+	cr_assert_eq(mem_frame_alloc(b, 2, 0, &at), EXO_OK);
+	mine = pa_addr(at);
 	a->state = VM_EXITED;
 	mem_vm_teardown(a);
 	finding_create(0);
@@ -157,7 +154,7 @@ Test(fuzz_findings, refused_unshare_leaves_the_borrower_charged)
 	used = frames_account(mem_frames_db(), b->id)->used;
 	cached = b->s2_cache.nr;
 	mem_totals(&free_before, &hyp, &held);
-	cr_assert_eq(mem_frame_unshare(a, b, mine, 2), EXO_EPERM);
+	cr_assert_eq(mem_frame_unshare(a, b, pa_init(mine), 2), EXO_EPERM);
 	mem_totals(&free_after, &hyp, &held);
 	cr_expect_eq(frames_account(mem_frames_db(), b->id)->used, used,
 		     "guest 2 charged %lu before the refused call, %lu after",
@@ -206,15 +203,15 @@ Test(fuzz_findings, revocation_spares_a_boot_run_between_allocations)
 	cr_assert_eq(mem_init(FINDING_RAM_BASE, FINDING_RAM_FRAMES, storage,
 			      size), 0);
 	cr_assert_eq(mem_add_ram(FINDING_RAM_BASE, FINDING_RAM_FRAMES), 0);
-	mem_set_vm_lookup(finding_lookup);
 	finding_create(0);
-	cr_assert_eq(mem_frame_alloc_at(v, boot, AROUND_BOOT_FRAMES), EXO_OK);
+	cr_assert_eq(mem_frame_alloc_at(v, pa_init(boot), AROUND_BOOT_FRAMES),
+		     EXO_OK);
 	v->boot_run = (struct vm_run){ boot, AROUND_BOOT_FRAMES };
-	cr_assert_eq(mem_frame_alloc_at(v, FINDING_RAM_BASE +
-					AROUND_FIRST * FRAMES_SIZE,
+	cr_assert_eq(mem_frame_alloc_at(v, pa_init(FINDING_RAM_BASE +
+					AROUND_FIRST * FRAMES_SIZE),
 					AROUND_SIDE_FRAMES), EXO_OK);
-	cr_assert_eq(mem_frame_alloc_at(v, FINDING_RAM_BASE +
-					AROUND_LAST * FRAMES_SIZE,
+	cr_assert_eq(mem_frame_alloc_at(v, pa_init(FINDING_RAM_BASE +
+					AROUND_LAST * FRAMES_SIZE),
 					AROUND_SIDE_FRAMES), EXO_OK);
 
 	took = mem_revoke(v, FINDING_QUOTA, log, VM_REVOKED_MAX, &nr);

@@ -76,11 +76,6 @@ static uint64_t next(void)
 	return rng * UINT64_C(0x2545f4914f6cdd1d);
 }
 
-static struct vm *lookup(unsigned id)
-{
-	return id >= 1 && id <= NR_VMS && live[id - 1] ? &vms[id - 1] : NULL;
-}
-
 static void create(unsigned i)
 {
 	memset(&vms[i], 0, sizeof(vms[i]));
@@ -105,7 +100,6 @@ static void machine(void)
 	cr_assert_eq(mem_init(RAM_BASE, RAM_FRAMES, db_storage, size), 0);
 	cr_assert_eq(mem_add_ram(RAM_BASE, RAM_FRAMES), 0);
 	cr_assert_eq(mem_reserve_init(), 0);
-	mem_set_vm_lookup(lookup);
 	/* As the debug EL2 does: every frame an allocation hands out must read
 	 * zero (a frame that left a guest or a table page unscrubbed panics). */
 	mem_set_debug_checks(true);
@@ -379,19 +373,30 @@ static void teardown(unsigned i)
 	mem_vm_teardown(&vms[i]);
 }
 
+/* FRAME_ALLOC's PA as the model gives it (a number). */
+static int64_t alloc(struct vm *vm, uint64_t n, unsigned align, uint64_t *pa)
+{
+	paddr_t got = pa_init(0);
+	int64_t rc = mem_frame_alloc(vm, n, align, &got);
+
+	*pa = pa_addr(got);
+	return rc;
+}
+
 static int64_t perform(const struct call *c, uint64_t *pa)
 {
 	struct vm *va = &vms[c->a - 1], *vb = &vms[c->b - 1];
 
 	switch (c->op) {
-	case OP_ALLOC: return mem_frame_alloc(va, c->n, c->align, pa);
-	case OP_ALLOC_AT: return mem_frame_alloc_at(va, c->pa, c->n);
-	case OP_FREE: return mem_frame_free(va, c->pa, c->n);
-	case OP_SHARE: return mem_frame_share(va, vb, c->pa, c->n, c->perm);
-	case OP_UNSHARE: return mem_frame_unshare(va, vb, c->pa, c->n);
-	case OP_LEND: return mem_frame_lend(va, vb, c->pa, c->n);
-	case OP_RECLAIM: return mem_frame_reclaim(va, vb, c->pa, c->n);
-	case OP_DONATE: return mem_frame_donate(va, vb, c->pa, c->n);
+	case OP_ALLOC: return alloc(va, c->n, c->align, pa);
+	case OP_ALLOC_AT: return mem_frame_alloc_at(va, pa_init(c->pa), c->n);
+	case OP_FREE: return mem_frame_free(va, pa_init(c->pa), c->n);
+	case OP_SHARE: return mem_frame_share(va, vb, pa_init(c->pa), c->n,
+					      c->perm);
+	case OP_UNSHARE: return mem_frame_unshare(va, vb, pa_init(c->pa), c->n);
+	case OP_LEND: return mem_frame_lend(va, vb, pa_init(c->pa), c->n);
+	case OP_RECLAIM: return mem_frame_reclaim(va, vb, pa_init(c->pa), c->n);
+	case OP_DONATE: return mem_frame_donate(va, vb, pa_init(c->pa), c->n);
 	default: teardown(c->a - 1); return EXO_OK;
 	}
 }
@@ -565,19 +570,21 @@ Test(mem_random, revocation_split_under_memory_pressure,
 
 	machine();
 	/* Block a: v1 then v3; block b: v3 then v1. */
-	cr_assert_eq(mem_frame_alloc_at(v1, a, half), EXO_OK);
-	cr_assert_eq(mem_frame_alloc_at(v3, a + half * FRAMES_SIZE, half),
+	cr_assert_eq(mem_frame_alloc_at(v1, pa_init(a), half), EXO_OK);
+	cr_assert_eq(mem_frame_alloc_at(v3, pa_init(a + half * FRAMES_SIZE), half),
 		     EXO_OK);
-	cr_assert_eq(mem_frame_alloc_at(v3, b, half), EXO_OK);
-	cr_assert_eq(mem_frame_alloc_at(v1, b + half * FRAMES_SIZE, half),
+	cr_assert_eq(mem_frame_alloc_at(v3, pa_init(b), half), EXO_OK);
+	cr_assert_eq(mem_frame_alloc_at(v1, pa_init(b + half * FRAMES_SIZE), half),
 		     EXO_OK);
-	cr_assert_eq(mem_frame_share(v1, v2, a, half, EXO_SHARE_RW), EXO_OK);
-	cr_assert_eq(mem_frame_share(v3, v2, a + half * FRAMES_SIZE, half,
+	cr_assert_eq(mem_frame_share(v1, v2, pa_init(a), half, EXO_SHARE_RW),
+		     EXO_OK);
+	cr_assert_eq(mem_frame_share(v3, v2, pa_init(a + half * FRAMES_SIZE), half,
 				     EXO_SHARE_RW), EXO_OK);
-	cr_assert_eq(mem_frame_share(v3, v2, b, half, EXO_SHARE_RW), EXO_OK);
-	cr_assert_eq(mem_frame_share(v1, v2, b + half * FRAMES_SIZE, half,
+	cr_assert_eq(mem_frame_share(v3, v2, pa_init(b), half, EXO_SHARE_RW),
+		     EXO_OK);
+	cr_assert_eq(mem_frame_share(v1, v2, pa_init(b + half * FRAMES_SIZE), half,
 				     EXO_SHARE_RW), EXO_OK);
-	cr_assert(s2_lookup(&v2->s2, a, &leaf) && leaf.level == 2,
+	cr_assert(s2_lookup(&v2->s2, ipa_init(a), &leaf) && leaf.level == 2,
 		  "the borrower maps block a as a block");
 	/* A guest that may own all of RAM takes every FREE frame. */
 	live[3] = false;
@@ -588,9 +595,9 @@ Test(mem_random, revocation_split_under_memory_pressure,
 	strcpy(v4->name, "hog");
 	cr_assert_eq(mem_vm_create(v4, RAM_FRAMES, roots[3]), EXO_OK);
 	live[3] = true;
-	while (mem_frame_alloc(v4, 1, 0, &pa) == EXO_OK)
+	while (alloc(v4, 1, 0, &pa) == EXO_OK)
 		;
-	cr_assert_eq(mem_frame_alloc(v4, 1, 0, &pa), EXO_ENOMEM, "RAM is taken");
+	cr_assert_eq(alloc(v4, 1, 0, &pa), EXO_ENOMEM, "RAM is taken");
 	cr_assert_lt(v2->s2_cache.nr, 2, "the borrower cannot split twice alone");
 	check_all();
 	mem_totals(&free0, &hyp0, &held0);
@@ -600,11 +607,12 @@ Test(mem_random, revocation_split_under_memory_pressure,
 	mem_vm_teardown(v1);
 	check_all();
 	mem_totals(&free0, &hyp1, &held0);
-	cr_assert_not(s2_lookup(&v2->s2, a, &leaf), "v1's half of a is gone");
-	cr_assert_not(s2_lookup(&v2->s2, b + half * FRAMES_SIZE, &leaf));
-	cr_assert(s2_lookup(&v2->s2, a + half * FRAMES_SIZE, &leaf) &&
-		  leaf.level == 3,
+	cr_assert_not(s2_lookup(&v2->s2, ipa_init(a), &leaf),
+		      "v1's half of a is gone");
+	cr_assert_not(s2_lookup(&v2->s2, ipa_init(b + half * FRAMES_SIZE), &leaf));
+	cr_assert(s2_lookup(&v2->s2, ipa_init(a + half * FRAMES_SIZE),
+			    &leaf) && leaf.level == 3,
 		  "v3's half of a is still shared, now in pages");
-	cr_assert(s2_lookup(&v2->s2, b, &leaf) && leaf.level == 3);
+	cr_assert(s2_lookup(&v2->s2, ipa_init(b), &leaf) && leaf.level == 3);
 	machine_off();
 }

@@ -59,21 +59,21 @@ static void check_accounting(struct env *e)
 static int run(struct env *e, enum s2_op op, uint64_t ipa, uint64_t size,
 	       unsigned prot)
 {
-	int rc = s2_check(&e->s2, op, ipa, size, prot);
+	int rc = s2_check(&e->s2, op, ipa_init(ipa), size, prot);
 
 	if (rc)
 		return rc;
-	topup(e, s2_pages_needed(&e->s2, op, ipa, size));
+	topup(e, s2_pages_needed(&e->s2, op, ipa_init(ipa), size));
 	fake_s2_reset();
 	switch (op) {
 	case S2_OP_MAP:
-		rc = s2_map(&e->s2, &e->cache, ipa, size, prot);
+		rc = s2_map(&e->s2, &e->cache, ipa_init(ipa), size, prot);
 		break;
 	case S2_OP_UNMAP:
-		rc = s2_unmap(&e->s2, &e->cache, ipa, size);
+		rc = s2_unmap(&e->s2, &e->cache, ipa_init(ipa), size);
 		break;
 	case S2_OP_PROTECT:
-		rc = s2_protect(&e->s2, &e->cache, ipa, size, prot);
+		rc = s2_protect(&e->s2, &e->cache, ipa_init(ipa), size, prot);
 		break;
 	}
 	cr_assert_eq(rc, EXO_OK, "commit failed after a passing check");
@@ -295,14 +295,15 @@ Test(s2, map_from_invalid_needs_no_tlbi)
 	uint64_t *l3;
 
 	env_init(&e, 7);
-	cr_assert_eq(s2_pages_needed(&e.s2, S2_OP_MAP, ipa, S2_PAGE), 2);
+	cr_assert_eq(s2_pages_needed(&e.s2, S2_OP_MAP, ipa_init(ipa),
+				     S2_PAGE), 2);
 	cr_assert_eq(map(&e, ipa, S2_PAGE, RW), EXO_OK);
 	cr_assert_eq(e.s2.nr_tables, 2);
 	l3 = raw_pte(&e, ipa, 3);
 	EXPECT_LOG(
 	    s2_vttbr(&e.s2), PTE(raw_pte(&e, ipa, 1), *raw_pte(&e, ipa, 1)),
 	    PTE(raw_pte(&e, ipa, 2), *raw_pte(&e, ipa, 2)), PTE(l3, *l3), DSB);
-	cr_assert(s2_lookup(&e.s2, ipa + 0x123, &leaf));
+	cr_assert(s2_lookup(&e.s2, ipa_init(ipa + 0x123), &leaf));
 	cr_assert_eq(leaf.level, 3);
 	cr_assert_eq(leaf.ipa, ipa);
 	cr_assert_eq(leaf.prot, RW);
@@ -312,7 +313,7 @@ Test(s2, map_from_invalid_needs_no_tlbi)
 	cr_assert_eq(leaf.desc & PTE_SH_INNER, S2_SH_INNER);
 	cr_assert_neq(leaf.desc & S2_AF, 0);
 	cr_assert_neq(leaf.desc & S2_XN, 0);
-	cr_assert(!s2_lookup(&e.s2, ipa + S2_PAGE, &leaf));
+	cr_assert(!s2_lookup(&e.s2, ipa_init(ipa + S2_PAGE), &leaf));
 	env_destroy(&e);
 }
 
@@ -358,10 +359,11 @@ Test(s2, aligned_2m_maps_as_block)
 	uint64_t base = 0x80200000;
 
 	env_init(&e, 1);
-	cr_assert_eq(s2_pages_needed(&e.s2, S2_OP_MAP, base, 2 * MIB2), 1);
+	cr_assert_eq(s2_pages_needed(&e.s2, S2_OP_MAP, ipa_init(base),
+				     2 * MIB2), 1);
 	map(&e, base, 2 * MIB2, S2_PROT_R | S2_PROT_X);
 	cr_assert_eq(e.s2.nr_tables, 1, "one level-2 table, no level 3");
-	cr_assert(s2_lookup(&e.s2, base + MIB2 + 0x5000, &leaf));
+	cr_assert(s2_lookup(&e.s2, ipa_init(base + MIB2 + 0x5000), &leaf));
 	cr_assert_eq(leaf.level, S2_BLOCK_LEVEL);
 	cr_assert_eq(leaf.ipa, base + MIB2);
 	cr_assert_eq(leaf.size, MIB2);
@@ -382,18 +384,19 @@ Test(s2, unmap_inside_block_splits_it)
 	map(&e, base, MIB2, RW);
 	l2 = raw_pte(&e, base, 2);
 	block = *l2;
-	cr_assert_eq(s2_pages_needed(&e.s2, S2_OP_UNMAP, hole, S2_PAGE), 1);
+	cr_assert_eq(s2_pages_needed(&e.s2, S2_OP_UNMAP, ipa_init(hole),
+				     S2_PAGE), 1);
 	cr_assert_eq(unmap(&e, hole, S2_PAGE), EXO_OK);
 	cr_assert_neq(*l2 & PTE_TABLE, 0);
 	EXPECT_LOG(s2_vttbr(&e.s2), PTE(l2, 0), DSB, TLBI_IPA(base), DSB,
 		   VMALLE1, DSB, ISB, PTE(l2, *l2),
 		   PTE(raw_pte(&e, hole, 3), 0), DSB, TLBI_IPA(hole), DSB,
 		   VMALLE1, DSB, ISB);
-	cr_assert(!s2_lookup(&e.s2, hole, &leaf));
+	cr_assert(!s2_lookup(&e.s2, ipa_init(hole), &leaf));
 	for (uint64_t a = base; a < base + MIB2; a += S2_PAGE) {
 		if (a == hole)
 			continue;
-		cr_assert(s2_lookup(&e.s2, a, &leaf));
+		cr_assert(s2_lookup(&e.s2, ipa_init(a), &leaf));
 		cr_assert_eq(leaf.level, 3);
 		cr_assert_eq(leaf.desc & PTE_ATTR_MASK, block & PTE_ATTR_MASK);
 		cr_assert_eq(leaf.desc & PTE_ADDR_MASK, a);
@@ -414,9 +417,9 @@ Test(s2, protect_part_of_block_splits_and_whole_folds)
 	cr_assert_eq(fake_s2.nr, 0);
 	protect(&e, base + S2_PAGE, S2_PAGE, S2_PROT_R);
 	cr_assert_eq(e.s2.nr_tables, 2);
-	cr_assert(s2_lookup(&e.s2, base + S2_PAGE, &leaf));
+	cr_assert(s2_lookup(&e.s2, ipa_init(base + S2_PAGE), &leaf));
 	cr_assert_eq(leaf.prot, S2_PROT_R);
-	cr_assert(s2_lookup(&e.s2, base, &leaf));
+	cr_assert(s2_lookup(&e.s2, ipa_init(base), &leaf));
 	cr_assert_eq(leaf.prot, RW);
 	check_bbm(s2_vttbr(&e.s2), "split");
 	/* The whole region with one protection is a block again. */
@@ -425,7 +428,7 @@ Test(s2, protect_part_of_block_splits_and_whole_folds)
 	cr_assert_eq(fake_s2.count[FAKE_S2_TLBI_VMID], 1,
 		     "a table with valid leaves needs the whole VMID");
 	cr_assert_eq(e.s2.nr_tables, 1);
-	cr_assert(s2_lookup(&e.s2, base + 0x1000, &leaf));
+	cr_assert(s2_lookup(&e.s2, ipa_init(base + 0x1000), &leaf));
 	cr_assert_eq(leaf.level, S2_BLOCK_LEVEL);
 	env_destroy(&e);
 }
@@ -443,7 +446,7 @@ Test(s2, map_completing_2m_folds_into_block)
 	l2 = raw_pte(&e, base, 2);
 	map(&e, base + MIB2 / 2, MIB2 / 2, RW);
 	cr_assert_eq(e.s2.nr_tables, 1, "the level-3 table went back");
-	cr_assert(s2_lookup(&e.s2, base + 0x3000, &leaf));
+	cr_assert(s2_lookup(&e.s2, ipa_init(base + 0x3000), &leaf));
 	cr_assert_eq(leaf.level, S2_BLOCK_LEVEL);
 	cr_assert_eq(leaf.prot, RW);
 	/* 256 new pages, then the fold: break the table, whole VMID. */
@@ -462,36 +465,47 @@ Test(s2, refusals_change_nothing)
 	env_init(&e, 2);
 	map(&e, ipa, 4 * S2_PAGE, RW);
 	fake_s2_reset();
-	cr_assert_eq(s2_map(&e.s2, &e.cache, ipa + 0x800, S2_PAGE, RW),
+	cr_assert_eq(s2_map(&e.s2, &e.cache, ipa_init(ipa + 0x800), S2_PAGE,
+			    RW),
 		     EXO_ERANGE);
-	cr_assert_eq(s2_map(&e.s2, &e.cache, ipa, 0x800, RW), EXO_ERANGE);
-	cr_assert_eq(s2_map(&e.s2, &e.cache, ipa, 0, RW), EXO_EINVAL);
-	cr_assert_eq(s2_map(&e.s2, &e.cache, top, S2_PAGE, RW), EXO_ERANGE);
+	cr_assert_eq(s2_map(&e.s2, &e.cache, ipa_init(ipa), 0x800, RW),
+		     EXO_ERANGE);
+	cr_assert_eq(s2_map(&e.s2, &e.cache, ipa_init(ipa), 0, RW), EXO_EINVAL);
+	cr_assert_eq(s2_map(&e.s2, &e.cache, ipa_init(top), S2_PAGE, RW),
+		     EXO_ERANGE);
 	cr_assert_eq(
-	    s2_map(&e.s2, &e.cache, top - S2_PAGE, 2 * S2_PAGE, RW),
+	    s2_map(&e.s2, &e.cache, ipa_init(top - S2_PAGE), 2 * S2_PAGE,
+		   RW),
 	    EXO_ERANGE);
-	cr_assert_eq(s2_map(&e.s2, &e.cache, UINT64_MAX & ~(S2_PAGE - 1),
+	cr_assert_eq(s2_map(&e.s2, &e.cache,
+			    ipa_init(UINT64_MAX & ~(S2_PAGE - 1)),
 			    S2_PAGE, RW),
 		     EXO_ERANGE);
-	cr_assert_eq(s2_map(&e.s2, &e.cache, S2_PAGE,
+	cr_assert_eq(s2_map(&e.s2, &e.cache, ipa_init(S2_PAGE),
 			    UINT64_MAX & ~(S2_PAGE - 1), RW),
 		     EXO_ERANGE);
 	cr_assert_eq(
-	    s2_unmap(&e.s2, &e.cache, ipa, UINT64_MAX & ~(S2_PAGE - 1)),
+	    s2_unmap(&e.s2, &e.cache, ipa_init(ipa),
+		     UINT64_MAX & ~(S2_PAGE - 1)),
 	    EXO_ERANGE);
-	cr_assert_eq(s2_map(&e.s2, &e.cache, ipa + 8 * S2_PAGE, S2_PAGE, 0),
+	cr_assert_eq(s2_map(&e.s2, &e.cache, ipa_init(ipa + 8 * S2_PAGE),
+			    S2_PAGE, 0),
 		     EXO_EINVAL);
 	cr_assert_eq(
-	    s2_map(&e.s2, &e.cache, ipa + 8 * S2_PAGE, S2_PAGE, 1u << 9),
+	    s2_map(&e.s2, &e.cache, ipa_init(ipa + 8 * S2_PAGE), S2_PAGE,
+		   1u << 9),
 	    EXO_EINVAL);
-	cr_assert_eq(s2_map(&e.s2, &e.cache, ipa + 8 * S2_PAGE, S2_PAGE,
+	cr_assert_eq(s2_map(&e.s2, &e.cache, ipa_init(ipa + 8 * S2_PAGE),
+			    S2_PAGE,
 			    S2_PROT_DEVICE | S2_PROT_R | S2_PROT_X),
 		     EXO_EINVAL);
 	/* Overlaps: the whole range is refused, not just the mapped part. */
 	cr_assert_eq(
-	    s2_map(&e.s2, &e.cache, ipa - S2_PAGE, 2 * S2_PAGE, RW),
+	    s2_map(&e.s2, &e.cache, ipa_init(ipa - S2_PAGE), 2 * S2_PAGE,
+		   RW),
 	    EXO_EBUSY);
-	cr_assert_eq(s2_protect(&e.s2, &e.cache, ipa, 5 * S2_PAGE, S2_PROT_R),
+	cr_assert_eq(s2_protect(&e.s2, &e.cache, ipa_init(ipa), 5 * S2_PAGE,
+				S2_PROT_R),
 		     EXO_ESTATE);
 	cr_assert_eq(fake_s2.nr, 0, "a refused call wrote something");
 	cr_assert_eq(s2_init(&e.s2, e.root + 1, 1), EXO_ERANGE);
@@ -527,7 +541,7 @@ Test(s2, device_memory_attributes)
 
 	env_init(&e, 2);
 	map(&e, 0x09000000, S2_PAGE, RW | S2_PROT_DEVICE);
-	cr_assert(s2_lookup(&e.s2, 0x09000000, &leaf));
+	cr_assert(s2_lookup(&e.s2, ipa_init(0x09000000), &leaf));
 	cr_assert_eq(leaf.desc & S2_MEMATTR_MASK,
 		     S2_MEMATTR(S2_MEMATTR_DEVICE_nGnRE));
 	cr_assert_neq(leaf.desc & S2_XN, 0);
@@ -674,7 +688,7 @@ static void compare(struct env *e, struct model *m, unsigned step)
 
 	for (unsigned i = 0; i < WINDOW_PAGES; i++) {
 		uint64_t ipa = WINDOW_BASE + i * S2_PAGE;
-		bool mapped = s2_lookup(&e->s2, ipa, &leaf);
+		bool mapped = s2_lookup(&e->s2, ipa_init(ipa), &leaf);
 
 		cr_assert_eq(mapped, m->prot[i] != 0,
 			     "seed %u step %u: page %u mapped %d", m->seed,

@@ -226,7 +226,7 @@ static double frames_pair(struct frames_db *db, uint64_t count,
 			must(frames_alloc_check(db, VM_A, count, 0, 0, &op),
 			     "alloc_check");
 			frames_alloc_commit(db, &op);
-			must(frames_free_check(db, VM_A, op.pa, count, &op),
+			must(frames_free_check(db, VM_A, op.pa, count, 0, &op),
 			     "free_check");
 			frames_free_commit(db, &op);
 		}

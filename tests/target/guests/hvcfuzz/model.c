@@ -1,7 +1,7 @@
 /*
  * The hvcfuzz guest's model (model.h): a small hash table of the frames it
  * knows it owns, each OWNED, SHARED with its peer (R or RW) or LENT to it,
- * and the prediction rules: argument checks in el2/hvc.c's order (docs/abi.md),
+ * and the prediction rules: argument checks in el2/dispatch.c's order (docs/abi.md),
  * then the frame DB's range check and per-frame verdicts in address order,
  * then quota and resources. A frame the guest does not know (free, another
  * guest's, one of its own boot frames, one the peer donated) can be any of
@@ -172,7 +172,7 @@ const char *model_call_name(uint32_t fid)
 	return n < sizeof(names) / sizeof(names[0]) ? names[n] : "unknown ID";
 }
 
-/* peer_of in el2/hvc.c: running, not the caller, in share-with. */
+/* peer_of in el2/dispatch.c: running, not the caller, in share-with. */
 static uint32_t peer_check(const struct model *m, uint64_t who)
 {
 	if (who == m->me)
@@ -223,7 +223,7 @@ static uint32_t walk(const struct model *m, uint64_t pa, uint64_t n,
 	return maybe | v->tail;
 }
 
-/* Shape checks of el2/hvc.c: unaligned, then the count. */
+/* Shape checks of el2/dispatch.c: unaligned, then the count. */
 static uint32_t shape(uint64_t pa, uint64_t n)
 {
 	if (pa & PAGE_MASK)

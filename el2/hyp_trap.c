@@ -6,14 +6,14 @@
  */
 #include <arch/esr.h>
 #include <el2/irq.h>
-#include <el2/trap.h>
+#include <el2/hyp_trap.h>
 #include <lib/backtrace.h>
 #include <lib/esr_names.h>
 #include <lib/fmt.h>
 #include <lib/panic.h>
 #include <lib/print.h>
 
-const char *trap_kind_name(uint64_t kind)
+const char *hyp_trap_kind_name(uint64_t kind)
 {
 	static const char *const group[] = {
 		"from EL2 with SP_EL0", "from EL2 with SP_EL2",
@@ -30,14 +30,14 @@ static const char *trap_type_name(uint64_t kind)
 	return type[kind & 3];
 }
 
-void trap_report(const struct trap_frame *f, uint64_t kind)
+void hyp_trap_report(const struct hyp_trap_frame *f, uint64_t kind)
 {
 	char iss[96];
 	unsigned ec = (unsigned)ESR_EC(f->esr);
 
 	esr_describe_iss(f->esr, iss, sizeof(iss));
 	kprintf("unexpected exception: %s %s\n", trap_type_name(kind),
-		trap_kind_name(kind));
+		hyp_trap_kind_name(kind));
 	if ((kind & 3) == TRAP_SYNC) {
 		kprintf("  ESR 0x%08lx: EC 0x%02x %s; %s\n",
 			(unsigned long)f->esr, ec, esr_ec_name(ec), iss);
@@ -52,7 +52,7 @@ void trap_report(const struct trap_frame *f, uint64_t kind)
 #endif
 }
 
-void el2_trap(struct trap_frame *frame, uint64_t kind)
+void hyp_trap_entry(struct hyp_trap_frame *frame, uint64_t kind)
 {
 	static int nested;
 
@@ -63,6 +63,6 @@ void el2_trap(struct trap_frame *frame, uint64_t kind)
 	}
 	if (nested++) /* faulted while reporting: stop without more output */
 		arch_halt(2);
-	trap_report(frame, kind);
+	hyp_trap_report(frame, kind);
 	arch_halt(1);
 }

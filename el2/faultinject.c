@@ -1,15 +1,13 @@
 /*
- * The fault injector (el2/inject.h). Each guest has its own xorshift64*
+ * The fault injector (el2/faultinject.h). Each guest has its own xorshift64*
  * stream seeded from the run's seed and its VM id, so one guest's faults do
  * not depend on what the others do. Corruption touches only the guest's own
  * registers and frames: injection never breaks isolation.
  */
 #include <arch/esr.h>
 #include <el2/arch.h>
-#include <el2/inject.h>
+#include <el2/faultinject.h>
 #include <el2/manifest.h>
-#include <el2/revoke.h>
-#include <el2/trap.h>
 #include <exo/errors.h>
 #include <exo/frame.h>
 #include <exo/hvc.h>
@@ -20,40 +18,48 @@
 #define GPRS 31u
 #define BITS 64u
 
-_Static_assert(sizeof(((struct vm_inject *)0)->param) >=
+_Static_assert(sizeof(((struct vm_faultinject *)0)->param) >=
 		       sizeof(((struct manifest_guest *)0)->fault_param),
 	       "room for every fault's parameter");
 
 static uint64_t next(struct vm *vm)
 {
-	uint64_t x = vm->inject.rng;
+	uint64_t x = vm->faultinject.rng;
 
 	x ^= x >> 12;
 	x ^= x << 25;
 	x ^= x >> 27;
-	vm->inject.rng = x;
+	vm->faultinject.rng = x;
 	return x * UINT64_C(0x2545f4914f6cdd1d);
 }
 
 static bool has(const struct vm *vm, enum manifest_fault f)
 {
-	return vm->inject.faults & (1u << f);
+	return vm->faultinject.faults & (1u << f);
+}
+
+/* corrupt-*: the fault fires at the hypercall its parameter counts to. */
+static bool at_hypercall(const struct vm *vm, enum manifest_fault f)
+{
+	return has(vm, f) &&
+	       vm->faultinject.hypercalls == vm->faultinject.param[f];
 }
 
 static bool chance(struct vm *vm, enum manifest_fault f)
 {
-	return has(vm, f) && next(vm) % PERMILLE < vm->inject.param[f];
+	return has(vm, f) && next(vm) % PERMILLE < vm->faultinject.param[f];
 }
 
-void inject_init(struct vm *vm, const struct manifest_guest *g, uint64_t seed)
+void faultinject_init(struct vm *vm, const struct manifest_guest *g,
+		      uint64_t seed)
 {
-	memset(&vm->inject, 0, sizeof(vm->inject));
+	memset(&vm->faultinject, 0, sizeof(vm->faultinject));
 	if (!g->faults)
 		return;
-	vm->inject.faults = g->faults;
-	memcpy(vm->inject.param, g->fault_param, sizeof(g->fault_param));
+	vm->faultinject.faults = g->faults;
+	memcpy(vm->faultinject.param, g->fault_param, sizeof(g->fault_param));
 	/* Never zero: xorshift would stay at zero. */
-	vm->inject.rng = (seed ^ (UINT64_C(0x9e3779b97f4a7c15) * vm->id)) | 1;
+	vm->faultinject.rng = (seed ^ (UINT64_C(0x9e3779b97f4a7c15) * vm->id)) | 1;
 	kprintf("guest '%s': fault injection on (mask 0x%x)\n", vm->name,
 		g->faults);
 }
@@ -63,14 +69,14 @@ static bool gets_frames(uint64_t fid)
 	return fid == EXO_HVC_FRAME_ALLOC || fid == EXO_HVC_FRAME_ALLOC_AT;
 }
 
-bool inject_hvc_fails(struct vm *vm, uint64_t fid, int64_t *status)
+bool faultinject_hvc_fails(struct vm *vm, uint64_t fid, int64_t *status)
 {
-	vm->inject.hypercalls++;
+	vm->faultinject.hypercalls++;
 	if (!gets_frames(fid))
 		return false;
 	if (has(vm, MANIFEST_FAULT_NO_FRAMES) ||
 	    chance(vm, MANIFEST_FAULT_HVC_FAIL)) {
-		vm->inject.injected++;
+		vm->faultinject.injected++;
 		*status = EXO_ENOMEM;
 		return true;
 	}
@@ -100,46 +106,44 @@ static void flip_memory(struct vm *vm)
 		bit, (unsigned long)(vm->boot_run.pa + off));
 }
 
-void inject_after_hvc(struct vcpu *v)
+void faultinject_after_hvc(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 
-	if (!vm->inject.faults || vm->state != VM_RUNNING)
+	if (!vm->faultinject.faults || vm->state != VM_RUNNING)
 		return;
-	if (has(vm, MANIFEST_FAULT_CORRUPT_REG) &&
-	    vm->inject.hypercalls == vm->inject.param[MANIFEST_FAULT_CORRUPT_REG])
+	if (at_hypercall(vm, MANIFEST_FAULT_CORRUPT_REG))
 		flip_register(v);
-	if (has(vm, MANIFEST_FAULT_CORRUPT_MEM) &&
-	    vm->inject.hypercalls == vm->inject.param[MANIFEST_FAULT_CORRUPT_MEM])
+	if (at_hypercall(vm, MANIFEST_FAULT_CORRUPT_MEM))
 		flip_memory(vm);
 }
 
-void inject_before_resume(struct vcpu *v)
+unsigned faultinject_before_resume(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
+	unsigned what = 0;
 
-	if (!vm->inject.faults || vm->state != VM_RUNNING)
-		return;
+	if (!vm->faultinject.faults || vm->state != VM_RUNNING)
+		return 0;
 	if (chance(vm, MANIFEST_FAULT_SPURIOUS_IRQ)) {
-		vm->inject.injected++;
-		vm_raise_event(vm, 0);
+		vm->faultinject.injected++;
+		what |= FAULTINJECT_EVENT_IRQ;
 	}
 	if (chance(vm, MANIFEST_FAULT_SPURIOUS_ABORT)) {
-		vm->inject.injected++;
-		/* An external abort that no access caused, at the next
-		 * instruction: the guest must cope or report it cleanly. */
-		guest_reflect_abort(v, true, 0, 0);
+		vm->faultinject.injected++;
+		what |= FAULTINJECT_EXTERNAL_ABORT;
 	}
+	return what;
 }
 
-bool inject_drops_revoke(const struct vm *vm)
+bool faultinject_drops_revoke(const struct vm *vm)
 {
 	return has(vm, MANIFEST_FAULT_DROP_REVOKE);
 }
 
-uint32_t inject_revoke_delay_ms(const struct vm *vm)
+uint32_t faultinject_revoke_delay_ms(const struct vm *vm)
 {
 	return has(vm, MANIFEST_FAULT_DELAY_REVOKE)
-		       ? vm->inject.param[MANIFEST_FAULT_DELAY_REVOKE]
+		       ? vm->faultinject.param[MANIFEST_FAULT_DELAY_REVOKE]
 		       : 0;
 }

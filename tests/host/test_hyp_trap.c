@@ -1,14 +1,14 @@
-/* el2/trap.c: exception decoding for reports. */
+/* el2/hyp_trap.c: exception decoding for reports. */
 #include "fake_arch.h"
 
 #include <arch/esr.h>
 #include <criterion/criterion.h>
-#include <el2/trap.h>
+#include <el2/hyp_trap.h>
 #include <lib/esr_names.h>
 #include <signal.h>
 #include <string.h>
 
-Test(trap, class_names)
+Test(hyp_trap, class_names)
 {
 	cr_assert_str_eq(esr_ec_name(ESR_EC_DABT_CUR), "data abort (same EL)");
 	cr_assert_str_eq(esr_ec_name(ESR_EC_HVC64), "HVC (AArch64)");
@@ -18,7 +18,7 @@ Test(trap, class_names)
 	cr_assert_str_eq(esr_fsc_name(FSC_ALIGNMENT), "alignment fault");
 }
 
-Test(trap, abort_syndrome)
+Test(hyp_trap, abort_syndrome)
 {
 	char buf[96];
 
@@ -33,13 +33,13 @@ Test(trap, abort_syndrome)
 	cr_assert_str_eq(buf, "ISS 0x7");
 }
 
-Test(trap, report_is_complete)
+Test(hyp_trap, report_is_complete)
 {
-	struct trap_frame f = { .esr = 0x979f004f, .far = 0x40200338,
+	struct hyp_trap_frame f = { .esr = 0x979f004f, .far = 0x40200338,
 				.elr = 0x402035f0, .spsr = 0x3c9 };
 
 	fake_reset();
-	trap_report(&f, (TRAP_CUR_SPX << 2) | TRAP_SYNC);
+	hyp_trap_report(&f, (TRAP_CUR_SPX << 2) | TRAP_SYNC);
 	cr_assert(strstr(fake.console, "synchronous from EL2 with SP_EL2"));
 	cr_assert(strstr(fake.console, "EC 0x25 data abort (same EL)"));
 	cr_assert(strstr(fake.console, "FAR 0x0000000040200338"));
@@ -48,10 +48,10 @@ Test(trap, report_is_complete)
 	cr_assert(strstr(fake.console, "SPSR 0x000003c9"));
 }
 
-Test(trap, unexpected_trap_reports_then_halts, .signal = SIGABRT)
+Test(hyp_trap, unexpected_trap_reports_then_halts, .signal = SIGABRT)
 {
-	struct trap_frame f = { 0 };
+	struct hyp_trap_frame f = { 0 };
 
 	fake_reset();
-	el2_trap(&f, 0);
+	hyp_trap_entry(&f, 0);
 }

@@ -5,7 +5,6 @@
  */
 #include <arch/sysreg.h>
 #include <el2/arch.h>
-#include <el2/percpu.h>
 #include <el2/vcpu.h>
 #include <lib/panic.h>
 #include <stdbool.h>
@@ -191,37 +190,28 @@ void arch_inject_sync(uint64_t esr, uint64_t far, uint64_t vector_offset,
 	v->spsr = SPSR_M_EL1H | SPSR_D | SPSR_A | SPSR_I | SPSR_F;
 }
 
-struct percpu *this_cpu(void)
+/* List register 0 with vINTID made pending. If the guest is handling it
+ * (active), it becomes pending and active, so the new event raises it again
+ * after the guest's EOI instead of being lost. */
+static uint64_t lr_raised(uint64_t lr, uint32_t intid, uint8_t priority)
 {
-	return (struct percpu *)read_sysreg(tpidr_el2);
+	if ((lr & ICH_LR_STATE_MASK) && (lr & ICH_LR_VINTID_MASK) == intid)
+		return lr | ICH_LR_STATE_PENDING;
+	return ICH_LR_STATE_PENDING | ICH_LR_GROUP1 |
+	       ((uint64_t)priority << ICH_LR_PRIORITY_SHIFT) | intid;
 }
 
-static struct percpu percpus[EL2_MAX_CPUS];
-
-void percpu_init(unsigned cpu, uint64_t mpidr, uint64_t stack_top)
-{
-	struct percpu *pc = &percpus[cpu];
-
-	pc->cpu = cpu;
-	pc->mpidr = mpidr;
-	pc->stack_top = stack_top;
-	write_sysreg((uint64_t)pc, tpidr_el2);
-}
-
-/* Makes vINTID pending in the running vCPU's list register 0. If the guest
- * is handling it (active), it becomes pending and active, so the new event
- * raises it again after the guest's EOI instead of being lost. */
 void arch_vgic_raise(uint32_t intid, uint8_t priority)
 {
-	uint64_t lr = read_sysreg(SYSREG_ICH_LR0_EL2);
-
-	if ((lr & ICH_LR_STATE_MASK) && (lr & ICH_LR_VINTID_MASK) == intid)
-		lr |= ICH_LR_STATE_PENDING;
-	else
-		lr = ICH_LR_STATE_PENDING | ICH_LR_GROUP1 |
-		     ((uint64_t)priority << ICH_LR_PRIORITY_SHIFT) | intid;
-	write_sysreg(lr, SYSREG_ICH_LR0_EL2);
+	write_sysreg(lr_raised(read_sysreg(SYSREG_ICH_LR0_EL2), intid,
+			       priority), SYSREG_ICH_LR0_EL2);
 	isb();
+}
+
+/* Saved while pending or active: pending (and active) when loaded. */
+void arch_vgic_raise_saved(struct vcpu *v, uint32_t intid, uint8_t priority)
+{
+	v->vgic.lr0 = lr_raised(v->vgic.lr0, intid, priority);
 }
 
 /* Zeroes what the architecture leaves UNKNOWN at reset: every list

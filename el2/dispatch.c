@@ -4,12 +4,14 @@
  * registers a call does not define are zeroed so no EL2 value leaks.
  */
 #include <el2/arch.h>
+#include <el2/dispatch.h>
+#include <el2/faultinject.h>
 #include <el2/frames.h>
-#include <el2/hvc.h>
-#include <el2/inject.h>
 #include <el2/mem.h>
+#include <el2/revoke.h>
 #include <el2/sched.h>
 #include <el2/system.h>
+#include <el2/vm_event.h>
 #include <el2/vm_ops.h>
 #include <exo/errors.h>
 #include <exo/frame.h>
@@ -44,6 +46,13 @@ static int64_t check_range(uint64_t pa, uint64_t count)
 	return check_count(count);
 }
 
+/* x1 of a frame call: a physical address (guests name physical frames,
+ * docs/design.md), checked for shape by check_range first. */
+static paddr_t arg_pa(const struct vcpu *v)
+{
+	return pa_init(v->x[1]);
+}
+
 static struct hvc_result console_write(struct vcpu *v)
 {
 	uint64_t n = v->x[1];
@@ -59,7 +68,8 @@ static struct hvc_result console_write(struct vcpu *v)
 
 static struct hvc_result frame_alloc(struct vcpu *v)
 {
-	uint64_t count = v->x[1], align = v->x[2], pa = 0;
+	uint64_t count = v->x[1], align = v->x[2];
+	paddr_t pa = pa_init(0);
 	int64_t rc = check_count(count);
 
 	if (!rc && (align > EXO_FRAME_MAX_ALIGN_LOG2 ||
@@ -67,16 +77,27 @@ static struct hvc_result frame_alloc(struct vcpu *v)
 		rc = EXO_EINVAL;
 	if (!rc)
 		rc = mem_frame_alloc(v->vm, count, (unsigned)align, &pa);
-	return rc ? status(rc) : ok1(pa);
+	return rc ? status(rc) : ok1(pa_addr(pa));
 }
 
-static struct hvc_result frame_range(struct vcpu *v, bool free)
+static struct hvc_result frame_alloc_at(struct vcpu *v)
 {
 	int64_t rc = check_range(v->x[1], v->x[2]);
 
 	if (!rc)
-		rc = free ? mem_frame_free(v->vm, v->x[1], v->x[2])
-			  : mem_frame_alloc_at(v->vm, v->x[1], v->x[2]);
+		rc = mem_frame_alloc_at(v->vm, arg_pa(v), v->x[2]);
+	return status(rc);
+}
+
+/* What the guest frees counts towards a revocation request. */
+static struct hvc_result frame_free(struct vcpu *v)
+{
+	int64_t rc = check_range(v->x[1], v->x[2]);
+
+	if (!rc)
+		rc = mem_frame_free(v->vm, arg_pa(v), v->x[2]);
+	if (!rc)
+		revoke_note_free(v->vm, v->x[2]);
 	return status(rc);
 }
 
@@ -86,7 +107,7 @@ static struct hvc_result frame_query(struct vcpu *v)
 	int64_t rc = (v->x[1] & EXO_FRAME_OFFSET_MASK) ? EXO_ERANGE : EXO_OK;
 
 	if (!rc)
-		rc = mem_frame_query(v->vm, v->x[1], &state, &access);
+		rc = mem_frame_query(v->vm, arg_pa(v), &state, &access);
 	return (struct hvc_result){ rc, state, access, 0 };
 }
 
@@ -128,9 +149,10 @@ static int64_t peer_of(struct vcpu *v, uint64_t id, struct vm **peer)
 
 static struct hvc_result between_guests(struct vcpu *v, uint64_t fid)
 {
-	uint64_t pa = v->x[1], count = v->x[2];
+	uint64_t count = v->x[2];
+	paddr_t pa = arg_pa(v);
 	struct vm *peer = NULL;
-	int64_t rc = check_range(pa, count);
+	int64_t rc = check_range(pa_addr(pa), count);
 
 	if (!rc && fid == EXO_HVC_FRAME_SHARE && v->x[4] != EXO_SHARE_R &&
 	    v->x[4] != EXO_SHARE_RW)
@@ -185,50 +207,48 @@ static struct hvc_result wait(struct vcpu *v)
 
 static struct hvc_result events(struct vcpu *v)
 {
-	struct vm *vm = v->vm;
-	const struct vm_revoke *r = &vm->revoke;
-	uint64_t ev = vm->events, want = 0, left_us = 0;
-	uint64_t freq = arch_timer_freq();
+	uint64_t ev = vm_event_take(v->vm), want, left_us;
 
-	vm->events = 0;
-	if (r->active) {
-		want = r->want - r->given;
-		if (r->deadline > v->run_ticks && freq)
-			left_us = (r->deadline - v->run_ticks) * 1000000 / freq;
-	}
+	revoke_outstanding(v->vm, &want, &left_us);
 	return (struct hvc_result){ EXO_OK, ev, want, left_us };
 }
 
 static struct hvc_result revoked(struct vcpu *v)
 {
-	const struct vm_revoke *r = &v->vm->revoke;
-	uint64_t i = v->x[1];
+	struct vm_run run;
+	int64_t rc = revoke_taken_run(v->vm, v->x[1], &run);
 
-	if (i >= r->nr_taken)
-		return status(EXO_ENOENT);
-	return (struct hvc_result){ EXO_OK, r->taken[i].pa, r->taken[i].count,
-				    0 };
+	return rc ? status(rc) : (struct hvc_result){ EXO_OK, run.pa,
+						       run.count, 0 };
 }
 
-/* Calls that end or restart the caller; they never return to it. */
+/* Calls that end or restart the caller; they never return to it. Its
+ * peers are told, so none waits for a guest that is gone. */
 static bool lifecycle_call(struct vcpu *v, uint64_t fid)
 {
+	struct vm *vm = v->vm;
+	bool ended;
+
 	switch (fid) {
 	case EXO_HVC_EXIT:
-		vm_exit(v->vm, (int64_t)v->x[1], v->x[2], v->x[3]);
-		return true;
+		ended = vm_exit(vm, (int64_t)v->x[1], v->x[2], v->x[3]);
+		break;
 	case EXO_PSCI_SYSTEM_OFF:
-		vm_exit(v->vm, 0, 0, 0);
-		return true;
+		ended = vm_exit(vm, 0, 0, 0);
+		break;
 	case EXO_PSCI_SYSTEM_RESET:
-		vm_restart(v->vm);
-		return true;
+		vm_restart(vm);
+		ended = true;
+		break;
 	default:
 		return false;
 	}
+	if (ended)
+		system_notify_peers(vm);
+	return true;
 }
 
-static struct hvc_result dispatch(struct vcpu *v, uint64_t fid)
+static struct hvc_result route(struct vcpu *v, uint64_t fid)
 {
 	switch (fid) {
 	case EXO_HVC_VERSION:
@@ -238,9 +258,9 @@ static struct hvc_result dispatch(struct vcpu *v, uint64_t fid)
 	case EXO_HVC_FRAME_ALLOC:
 		return frame_alloc(v);
 	case EXO_HVC_FRAME_ALLOC_AT:
-		return frame_range(v, false);
+		return frame_alloc_at(v);
 	case EXO_HVC_FRAME_FREE:
-		return frame_range(v, true);
+		return frame_free(v);
 	case EXO_HVC_FRAME_QUERY:
 		return frame_query(v);
 	case EXO_HVC_VM_INFO:
@@ -265,7 +285,7 @@ static struct hvc_result dispatch(struct vcpu *v, uint64_t fid)
 	case EXO_HVC_REVOKED:
 		return revoked(v);
 	case EXO_HVC_REVOKED_ACK:
-		v->vm->revoke.nr_taken = 0;
+		revoke_ack(v->vm);
 		return status(EXO_OK);
 	case EXO_PSCI_VERSION:
 		/* PSCI returns its version in x0 itself. */
@@ -299,22 +319,22 @@ static bool changes_mappings(uint64_t fid)
 }
 #endif
 
-void hvc_handle(struct vcpu *v)
+void dispatch_hypercall(struct vcpu *v)
 {
 	uint64_t fid = (uint32_t)v->x[0];  /* SMCCC: the ID is W0 */
 	struct hvc_result r;
-
 	int64_t injected;
 
 	v->vm->stats.hypercalls++;
 	if (!lifecycle_call(v, fid)) {
-		r = inject_hvc_fails(v->vm, fid, &injected) ? status(injected)
-							     : dispatch(v, fid);
+		r = faultinject_hvc_fails(v->vm, fid, &injected)
+			    ? status(injected)
+			    : route(v, fid);
 		v->x[0] = (uint64_t)r.status;
 		v->x[1] = r.r1;
 		v->x[2] = r.r2;
 		v->x[3] = r.r3;
-		inject_after_hvc(v);
+		faultinject_after_hvc(v);
 	}
 #ifdef EXO_DEBUG
 	if (changes_mappings(fid))
