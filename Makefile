@@ -572,7 +572,7 @@ compile_commands.json:
 # undefined symbol of the built objects (symbols) and, inside EL2's core, no
 # loop of files calling each other (calls). Each word of LAYER_CHECKS is one
 # item of make test (tools/run-tests reads EXO_LAYER_CHECKS).
-LAYER_CHECKS := includes symbols
+LAYER_CHECKS := includes symbols calls
 .PHONY: layers
 layers: images
 	$(Q)tools/layers $(patsubst %,--%,$(LAYER_CHECKS)) --build $(OUT)

@@ -1,10 +1,10 @@
 """tools/layers, the one-way rule of make test (docs/architecture.md,
-"Layers"): the tree as it is passes its include and symbol checks, and each
-check names a violation planted in a scratch copy: an include of el2/ from
-libos, an ABI header including a lib header, a call from lib into EL2, and
-a two-file call loop inside EL2 (the call check also passes a tree without
-one). Host only: it reads the clang build's objects (make images) and
-compiles the planted files itself; no QEMU."""
+"Layers"): the tree passes all three checks, and each check names a
+violation planted in a scratch copy: an include of el2/ from libos, an ABI
+header including a lib header, a call from lib into EL2, and a two-file
+call loop inside EL2 (the call check also passes a tree without one). Host
+only: it reads the clang build's objects (make images) and compiles the
+planted files itself; no QEMU."""
 import os
 import shutil
 import subprocess
@@ -58,10 +58,12 @@ def compile_into(root, build, rel, images):
         subprocess.run(CC + [os.path.join(root, rel), "-o", obj], check=True)
 
 
-def test_tree_passes_includes_and_symbols():
-    rc, out = run("--includes", "--symbols", "--build", build_dir())
+def test_tree_passes_every_check():
+    rc, out = run("--includes", "--symbols", "--calls", "--build",
+                  build_dir())
     assert rc == 0, out
-    assert "layers: includes: ok" in out and "layers: symbols: ok" in out
+    assert all(f"layers: {c}: ok" in out
+               for c in ("includes", "symbols", "calls")), out
 
 
 def test_include_of_el2_from_libos_is_named(tmp_path):
