@@ -569,10 +569,11 @@ compile_commands.json:
 # === layers: the one-way rule, checked (tools/layers; docs/architecture.md) ==
 # `make layers` checks that dependencies run guests -> el1 -> libos -> lib ->
 # include and el2 -> lib -> include: every #include (includes), every
-# undefined symbol of the built objects (symbols) and, inside EL2's core, no
-# loop of files calling each other (calls). Each word of LAYER_CHECKS is one
+# undefined symbol of the built objects (symbols), inside EL2's core no
+# loop of files calling each other (calls), and no file name used twice but
+# the same concept at two layers (names). Each word of LAYER_CHECKS is one
 # item of make test (tools/run-tests reads EXO_LAYER_CHECKS).
-LAYER_CHECKS := includes symbols calls
+LAYER_CHECKS := includes symbols calls names
 .PHONY: layers
 layers: images
 	$(Q)tools/layers $(patsubst %,--%,$(LAYER_CHECKS)) --build $(OUT)

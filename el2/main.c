@@ -12,7 +12,7 @@
 #include <el2/platform.h>
 #include <el2/psci.h>
 #include <el2/bootpkg.h>
-#include <el2/el2.h>
+#include <el2/main.h>
 #include <el2/gic.h>
 #include <el2/mem.h>
 #include <el2/percpu.h>

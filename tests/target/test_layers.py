@@ -1,8 +1,8 @@
 """tools/layers, the one-way rule of make test (docs/architecture.md,
-"Layers"): the tree passes all three checks, and each check names a
+"Layers"): the tree passes all four checks, and each check names a
 violation planted in a scratch copy: an include of el2/ from libos, an ABI
-header including a lib header, a call from lib into EL2, and a two-file
-call loop inside EL2 (the call check also passes a tree without one). Host
+header including a lib header, a call from lib into EL2, a two-file
+call loop inside EL2, a file name used twice (the call check also passes a tree without one). Host
 only: it reads the clang build's objects (make images) and compiles the
 planted files itself; no QEMU."""
 import os
@@ -59,11 +59,26 @@ def compile_into(root, build, rel, images):
 
 
 def test_tree_passes_every_check():
-    rc, out = run("--includes", "--symbols", "--calls", "--build",
+    rc, out = run("--includes", "--symbols", "--calls", "--names", "--build",
                   build_dir())
     assert rc == 0, out
     assert all(f"layers: {c}: ok" in out
-               for c in ("includes", "symbols", "calls")), out
+               for c in ("includes", "symbols", "calls", "names")), out
+
+
+def test_a_file_name_used_twice_is_named(tmp_path):
+    """A second file of a name, unless the pair is the same concept at two
+    layers (SAME_CONCEPT); a third start.S breaks the listed pair too."""
+    root = str(tmp_path / "tree")
+    copy_sources(root)
+    plant(root, "libos/mm/dispatch.c", "/* not EL2's dispatcher */\n")
+    plant(root, "libos/arch/start.S", "/* a third start.S */\n")
+    rc, out = run("--names", "--root", root)
+    assert rc == 1, out
+    assert "file name dispatch.c is used 2 times: el2/dispatch.c, " \
+        "libos/mm/dispatch.c" in out, out
+    assert "file name start.S is used 3 times" in out, out
+    assert "layers: names: 2 violation(s)" in out, out
 
 
 def test_include_of_el2_from_libos_is_named(tmp_path):

@@ -5,7 +5,7 @@
  * that the fault is taken and reported.
  */
 #include <el2/arch.h>
-#include <el2/el2.h>
+#include <el2/main.h>
 #include <el2/gic.h>
 #include <el2/irq.h>
 #include <lib/print.h>

@@ -1,6 +1,6 @@
-/* EL2's entry points and build identity. */
-#ifndef EXO_EL2_EL2_H
-#define EXO_EL2_EL2_H
+/* EL2's entry point (main.c) and build identity. */
+#ifndef EXO_EL2_MAIN_H
+#define EXO_EL2_MAIN_H
 
 #include <el2/platform.h>
 
