@@ -451,6 +451,20 @@ static void split_at(struct libos_aspace *as, uint64_t va)
 		r[1].pa += va - r->start;
 }
 
+/* Cuts the regions at both ends of [va, va + size), so whole regions
+ * cover it; nothing changes when a cut is refused. */
+static int cut_range(struct libos_aspace *as, uint64_t va, uint64_t size)
+{
+	unsigned n;
+	int err = cuts_needed(as, va, size, &n);
+
+	if (err)
+		return err;
+	split_at(as, va);
+	split_at(as, va + size);
+	return LIBOS_REGION_OK;
+}
+
 static int check_range(const struct libos_aspace *as, uint64_t va,
 		       uint64_t size)
 {
@@ -462,15 +476,12 @@ static int check_range(const struct libos_aspace *as, uint64_t va,
 
 int libos_region_unmap(struct libos_aspace *as, uint64_t va, uint64_t size)
 {
-	unsigned n;
 	int err = check_range(as, va, size);
 
 	if (!err)
-		err = cuts_needed(as, va, size, &n);
+		err = cut_range(as, va, size);
 	if (err)
 		return err;
-	split_at(as, va);
-	split_at(as, va + size);
 	for (unsigned i = lower_bound(as, va);
 	     i < as->nr && as->r[i].end <= va + size;)
 		libos_region_remove(as, as->r[i].start);
@@ -528,7 +539,6 @@ static int reprotect(struct libos_aspace *as, struct libos_region *r)
 int libos_region_protect(struct libos_aspace *as, uint64_t va, uint64_t size,
 			 uint32_t attrs)
 {
-	unsigned n;
 	int err = check_range(as, va, size);
 
 	if (!err && !(attrs & PGTABLE_READ))
@@ -536,11 +546,9 @@ int libos_region_protect(struct libos_aspace *as, uint64_t va, uint64_t size,
 	if (!err)
 		err = check_protect(as, va, size, attrs);
 	if (!err)
-		err = cuts_needed(as, va, size, &n);
+		err = cut_range(as, va, size);
 	if (err)
 		return err;
-	split_at(as, va);
-	split_at(as, va + size);
 	for (unsigned i = lower_bound(as, va);
 	     i < as->nr && as->r[i].end <= va + size && !err; i++) {
 		as->r[i].attrs = attrs;
