@@ -16,6 +16,7 @@
 #include <el2/revoke.h>
 #include <el2/sched.h>
 #include <el2/system.h>
+#include <el2/vm_console.h>
 #include <el2/vm_event.h>
 #include <el2/trap_kind.h>
 #include <el2/vm_ops.h>
@@ -122,10 +123,13 @@ static void violation(struct vcpu *v, const struct guest_syndrome *s,
 			     : (s->esr & ESR_DABT_WNR) ? "write" : "read";
 
 	if (revoke_taken(vm, fault_ipa(s))) {
-		/* Abort protocol: the guest has not repaired yet. */
-		kprintf("guest '%s': %s of PA 0x%lx, which EL2 took back "
-			"(not counted)\n", vm->name, access,
-			(unsigned long)fault_ipa(s));
+		/* Abort protocol: the guest has not repaired yet. Not counted,
+		 * so not bounded by its violation limit: reported within its
+		 * report budget (el2/vm_console.h). */
+		if (vm_console_report_allowed(vm))
+			kprintf("guest '%s': %s of PA 0x%lx, which EL2 took "
+				"back (not counted)\n", vm->name, access,
+				(unsigned long)fault_ipa(s));
 		reflect_abort(v, data, s->esr, s->far);
 		return;
 	}

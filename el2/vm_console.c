@@ -20,76 +20,101 @@ static void print_prefixed(const struct vm *vm, const char *s, size_t n)
 	print_line(prefix, s, n);
 }
 
-static void report_dropped(struct vm *vm)
+/* Prints how many lines the budget dropped since the last count: the
+ * guest's own as "[name] (N lines dropped: ...)", EL2's reports about it
+ * as an EL2 line. */
+static void report_dropped(struct vm *vm, struct line_budget *b)
 {
-	char note[64];
+	char note[VM_NAME_MAX + 80];
 	int n;
 
-	if (!vm->console.dropped)
+	if (!b->dropped)
 		return;
-	n = fmt_snprintf(note, sizeof(note),
-			 "(%lu line%s dropped: over the console budget)",
-			 (unsigned long)vm->console.dropped,
-			 vm->console.dropped == 1 ? "" : "s");
-	print_prefixed(vm, note, (size_t)n);
-	vm->console.dropped = 0;
+	if (b == &vm->console.lines) {
+		n = fmt_snprintf(note, sizeof(note),
+				 "(%lu line%s dropped: over the console "
+				 "budget)", (unsigned long)b->dropped,
+				 b->dropped == 1 ? "" : "s");
+		print_prefixed(vm, note, (size_t)n);
+	} else {
+		kprintf("guest '%s': %lu report%s about it dropped: over its "
+			"report budget\n", vm->name, (unsigned long)b->dropped,
+			b->dropped == 1 ? "" : "s");
+	}
+	b->dropped = 0;
 }
 
 /* Lines the budget gained since it was last refilled; the remainder of a
  * line's worth of ticks is kept, so the rate holds over any period. */
-static void refill(struct vm_console *c)
+static void refill(struct line_budget *b, uint64_t burst, uint64_t per_s)
 {
 	uint64_t now = arch_counter();
-	uint64_t per_line = arch_timer_freq() / VM_CONSOLE_LINES_PER_S;
+	uint64_t per_line = arch_timer_freq() / per_s;
 	uint64_t gained;
 
-	if (!c->budget_started || !per_line) {
-		c->budget_started = true;
-		c->lines_left = VM_CONSOLE_BURST_LINES;
-		c->refilled_at = now;
+	if (!b->started || !per_line) {
+		b->started = true;
+		b->lines_left = burst;
+		b->refilled_at = now;
 		return;
 	}
-	gained = (now - c->refilled_at) / per_line;
-	if (gained >= VM_CONSOLE_BURST_LINES - c->lines_left) {
-		c->lines_left = VM_CONSOLE_BURST_LINES;
-		c->refilled_at = now;
+	gained = (now - b->refilled_at) / per_line;
+	if (gained >= burst - b->lines_left) {
+		b->lines_left = burst;
+		b->refilled_at = now;
 	} else {
-		c->lines_left += gained;
-		c->refilled_at += gained * per_line;
+		b->lines_left += gained;
+		b->refilled_at += gained * per_line;
 	}
 }
 
-/* Whether the line may be printed. A guest past its budget stays muted
+/* Whether a line may be printed. Past its budget a source stays muted
  * until half the burst has come back, so a steady flood prints in bursts
  * with one count between them, not a count before every line. */
-static bool may_print(struct vm_console *c)
+static bool may_print(struct line_budget *b, uint64_t burst, uint64_t per_s)
 {
-	refill(c);
-	if (c->muted && c->lines_left >= VM_CONSOLE_BURST_LINES / 2)
-		c->muted = false;
-	if (!c->lines_left)
-		c->muted = true;
-	return !c->muted;
+	refill(b, burst, per_s);
+	if (b->muted && b->lines_left >= burst / 2)
+		b->muted = false;
+	if (!b->lines_left)
+		b->muted = true;
+	return !b->muted;
 }
 
-/* The line built so far, if the budget allows it (the count of dropped
- * lines first, from the same budget); counted otherwise. */
+/* One line from the budget: the count of lines dropped before it first
+ * (a line of the budget too); counted instead when the budget is spent. */
+static bool charge_line(struct vm *vm, struct line_budget *b,
+			uint64_t burst, uint64_t per_s)
+{
+	if (may_print(b, burst, per_s) && b->dropped) {
+		b->lines_left--;
+		report_dropped(vm, b);
+	}
+	if (!may_print(b, burst, per_s)) {
+		b->dropped++;
+		return false;
+	}
+	b->lines_left--;
+	return true;
+}
+
+/* The line built so far, if the guest's budget allows it. */
 static void emit_line(struct vm *vm)
 {
 	struct vm_console *c = &vm->console;
 
-	if (may_print(c) && c->dropped) {
-		c->lines_left--;
-		report_dropped(vm);
-	}
-	if (may_print(c)) {
-		c->lines_left--;
+	if (charge_line(vm, &c->lines, VM_CONSOLE_BURST_LINES,
+			VM_CONSOLE_LINES_PER_S)) {
 		timing_guest_line();
 		print_prefixed(vm, c->line, c->line_len);
-	} else {
-		c->dropped++;
 	}
 	c->line_len = 0;
+}
+
+bool vm_console_report_allowed(struct vm *vm)
+{
+	return charge_line(vm, &vm->console.reports, VM_REPORT_BURST_LINES,
+			   VM_REPORT_LINES_PER_S);
 }
 
 static void append(struct vm *vm, const char *s, unsigned n)
@@ -136,5 +161,6 @@ void vm_console_flush(struct vm *vm)
 
 	if (c->line_len)
 		emit_line(vm);
-	report_dropped(vm);
+	report_dropped(vm, &c->lines);
+	report_dropped(vm, &c->reports);
 }

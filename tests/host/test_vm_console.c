@@ -145,7 +145,7 @@ Test(vm_console, the_rate_holds_over_any_period)
 	for (unsigned i = 0; i < VM_CONSOLE_BURST_LINES + 1; i++)
 		say("again\n");
 	cr_assert_eq(lines_printed, VM_CONSOLE_BURST_LINES);
-	cr_assert_eq(vm.console.dropped, 1);
+	cr_assert_eq(vm.console.lines.dropped, 1);
 }
 
 Test(vm_console, the_end_reports_what_was_dropped)
@@ -157,8 +157,32 @@ Test(vm_console, the_end_reports_what_was_dropped)
 	vm_console_flush(&vm);
 	cr_assert(strstr(tail, "[quiet] x\n[quiet] (6 lines dropped: over the "
 			 "console budget)\n"), "%s", tail);
-	cr_assert_eq(vm.console.dropped, 0);
+	cr_assert_eq(vm.console.lines.dropped, 0);
 	/* A restart does not refill the budget. */
 	say("next life\n");
-	cr_assert_eq(vm.console.dropped, 1);
+	cr_assert_eq(vm.console.lines.dropped, 1);
+}
+
+/* EL2's reports about a guest (aborts on frames it took back, not
+ * counted) have their own, smaller budget: a flood of them is cut and
+ * counted, and the guest's own lines are not silenced by it. */
+Test(vm_console, reports_about_a_guest_have_their_own_budget)
+{
+	unsigned allowed = 0;
+
+	guest("toucher");
+	for (unsigned i = 0; i < 1000; i++)
+		allowed += vm_console_report_allowed(&vm);
+	cr_assert_eq(allowed, VM_REPORT_BURST_LINES);
+	cr_assert_eq(vm.console.reports.dropped,
+		     1000 - VM_REPORT_BURST_LINES);
+	say("still here\n");
+	cr_assert(strstr(tail, "[toucher] still here\n"), "%s", tail);
+	/* Half the burst back: the count, as an EL2 line, then the report. */
+	fake.counter += VM_REPORT_BURST_LINES / 2 * (arch_timer_freq() /
+						   VM_REPORT_LINES_PER_S);
+	cr_assert(vm_console_report_allowed(&vm));
+	cr_assert(strstr(tail, "guest 'toucher': 936 reports about it "
+			 "dropped: over its report budget\n"), "%s", tail);
+	cr_assert_eq(vm.console.reports.dropped, 0);
 }

@@ -56,3 +56,24 @@ def test_the_neighbour_is_not_silenced(flood):
     assert not any(DROPPED.match(l) for l in hello)
     assert summary(flood)["hello"].status == 0
     no_leak(flood)
+
+
+def test_uncounted_reports_stay_within_the_report_budget(boot):
+    """A guest that lost frames by force touches one 5,000 times: each is
+    an abort EL2 reports but does not count as a violation, so no limit
+    ends it; the reports are cut to the report budget and counted, and
+    the guest's own lines all get through."""
+    r = boot.system("revoke_touch")
+    expect_clean(r)
+    burst = vm_console_constant("VM_REPORT_BURST_LINES")
+    reports = [l for l in r.lines if "which EL2 took back (not counted)" in l]
+    assert burst <= len(reports) <= burst + burst // 2, len(reports)
+    dropped = re.search(r"guest 'defy': (\d+) reports about it dropped: "
+                        r"over its report budget", r.output)
+    assert dropped and len(reports) + int(dropped.group(1)) == 5000, \
+        r.tail()
+    assert "ok 3 - touching a revoked frame before the ack aborts " \
+        "(5000 of 5000 touches)" in guest_lines(r, "defy"), r.tail()
+    rows = summary(r)
+    assert rows["defy"].status == 0 and rows["defy"].violations == 0, rows
+    no_leak(r)
