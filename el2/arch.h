@@ -37,7 +37,9 @@ unsigned arch_pa_bits(void);
  * 39-bit VA), then turn on the MMU, caches and WXN. */
 void arch_mmu_enable(uint64_t root_pa, unsigned pa_bits);
 uint64_t arch_read_sctlr_el2(void);
-/* Writes back and invalidates data cache lines over a range (tables written
+/* Writes back and invalidates data cache lines over a range, to the point
+ * of coherency: after it, DRAM holds what EL2 wrote (frames scrubbed or
+ * loaded for a guest, which may read them non-cacheable; tables written
  * with the MMU off must not meet stale lines once walks are cacheable). */
 void arch_dcache_clean_inval(uint64_t start, uint64_t size);
 void arch_wait_forever(void) __attribute__((noreturn));
@@ -64,7 +66,8 @@ void arch_irq_enable(void);
 void arch_irq_disable(void);
 void arch_wait_for_interrupt(void);
 
-/* Zeroes count 4 KiB frames at PA (identity-mapped normal memory). */
+/* Zeroes count frames at PA (identity-mapped normal memory) with DC ZVA:
+ * the zeros may sit in dirty cache lines until arch_dcache_clean_inval. */
 void arch_zero_frames(uint64_t pa, uint64_t count);
 
 /* vCPU switch: save the running guest's EL1, FP/SIMD and virtual timer

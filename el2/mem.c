@@ -91,6 +91,18 @@ static void cache_take(struct vm *own, struct vm *peer,
 	}
 }
 
+/* Frames leaving a guest or EL2's tables, before they are FREE: zeroed,
+ * and the zeros cleaned to the point of coherency. DC ZVA leaves them in
+ * dirty cache lines while DRAM still holds the old contents, which the
+ * next owner would read with its MMU off or through a non-cacheable
+ * mapping (docs/security.md, "Caches"; the host model in
+ * tests/host/fake_arch.c checks every FREE frame is clean). */
+static void scrub(uint64_t pa, uint64_t count)
+{
+	arch_zero_frames(pa, count);
+	arch_dcache_clean_inval(pa, count << FRAMES_SHIFT);
+}
+
 /* Table frames beyond the reserve go back to the pool, scrubbed. */
 static void cache_trim(struct vm *vm, unsigned keep)
 {
@@ -100,7 +112,7 @@ static void cache_trim(struct vm *vm, unsigned keep)
 	while (vm->s2_cache.nr > keep && (page = s2_cache_pop(&vm->s2_cache))) {
 		uint64_t pa = (uint64_t)(uintptr_t)page;
 
-		arch_zero_frames(pa, 1);
+		scrub(pa, 1);
 		CHECK(!frames_table_free_check(&mem_db, vm->id, pa, &op));
 		frames_table_free_commit(&mem_db, &op);
 	}
@@ -405,7 +417,7 @@ static int64_t free_locked(struct vm *vm, uint64_t pa, uint64_t count)
 		return rc;
 	cache_take(vm, vm, &op);
 	unmap_frames(vm, pa, count);
-	arch_zero_frames(pa, count);
+	scrub(pa, count);
 	frames_free_commit(&mem_db, &op);
 	cache_trim(vm, MEM_TABLE_RESERVE);
 	after_call(vm);
@@ -447,7 +459,7 @@ static void free_owned_run(struct vm *vm, uint64_t pa, uint64_t count)
 {
 	struct frames_op op;
 
-	arch_zero_frames(pa, count);
+	scrub(pa, count);
 	CHECK(!frames_free_check(&mem_db, vm->id, pa, count, 0, &op));
 	frames_free_commit(&mem_db, &op);
 }

@@ -16,8 +16,48 @@
 struct fake_arch fake;
 void (*fake_halt_context)(FILE *out);
 
+/* The cache model (fake_arch.h): one bit per frame, set while DRAM may
+ * still hold what the frame held before it was zeroed. */
+static struct {
+	uint64_t base, frames;
+	uint8_t *dirty;
+} cache;
+
+void fake_cache_model(uint64_t base, uint64_t frames)
+{
+	free(cache.dirty);
+	cache.base = base;
+	cache.frames = frames;
+	cache.dirty = calloc((frames + 7) / 8, 1);
+}
+
+static bool in_model(uint64_t pa)
+{
+	return cache.dirty && pa >= cache.base &&
+	       (pa - cache.base) >> EXO_FRAME_SHIFT < cache.frames;
+}
+
+static void mark(uint64_t pa, bool dirty)
+{
+	uint64_t i = (pa - cache.base) >> EXO_FRAME_SHIFT;
+
+	if (dirty)
+		cache.dirty[i / 8] |= (uint8_t)(1u << (i % 8));
+	else
+		cache.dirty[i / 8] &= (uint8_t)~(1u << (i % 8));
+}
+
+bool fake_frame_dirty(uint64_t pa)
+{
+	uint64_t i = (pa - cache.base) >> EXO_FRAME_SHIFT;
+
+	return in_model(pa) && (cache.dirty[i / 8] & (1u << (i % 8)));
+}
+
 void fake_reset(void)
 {
+	free(cache.dirty);
+	memset(&cache, 0, sizeof(cache));
 	memset(&fake, 0, sizeof(fake));
 	print_set_console(fake_console_write, "");
 }
@@ -89,9 +129,16 @@ uint64_t arch_read_sctlr_el2(void)
 	return 0;
 }
 
+/* Whole frames of the range become clean; a partial frame stays as it
+ * was (the model is per frame: cleaning half a frame is not enough). */
 void arch_dcache_clean_inval(uint64_t start, uint64_t size)
 {
-	(void)start, (void)size;
+	uint64_t first = (start + EXO_FRAME_SIZE - 1) & ~EXO_FRAME_OFFSET_MASK;
+
+	for (uint64_t pa = first; pa + EXO_FRAME_SIZE <= start + size;
+	     pa += EXO_FRAME_SIZE)
+		if (in_model(pa))
+			mark(pa, false);
 }
 
 /* EL2 stopped: on target the console says why, so here it goes to the
@@ -231,6 +278,9 @@ void arch_inject_sync(uint64_t esr, uint64_t far, uint64_t vector_offset,
 void arch_zero_frames(uint64_t pa, uint64_t count)
 {
 	memset((void *)(uintptr_t)pa, 0, count * EXO_FRAME_SIZE);
+	for (uint64_t i = 0; i < count; i++)
+		if (in_model(pa + i * EXO_FRAME_SIZE))
+			mark(pa + i * EXO_FRAME_SIZE, true);
 }
 
 struct fake_s2_log fake_s2;

@@ -6,6 +6,7 @@
 #define EXO_TESTS_FAKE_ARCH_H
 
 #include <el2/arch.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -39,6 +40,15 @@ extern struct fake_arch fake;
 void fake_reset(void);
 /* A console_write_fn that appends to fake.console. */
 void fake_console_write(const char *s, size_t n);
+/* A model of the data cache over the simulated RAM [base, base + frames):
+ * arch_zero_frames leaves its frames dirty (DC ZVA zeroes cache lines;
+ * DRAM keeps the old contents, as if every earlier write had been
+ * evicted), arch_dcache_clean_inval over a whole frame makes it clean.
+ * fake_frame_dirty tells whether DRAM may still hold a frame's old
+ * contents. Off until fake_cache_model is called; fake_reset stops it. */
+void fake_cache_model(uint64_t base, uint64_t frames);
+bool fake_frame_dirty(uint64_t pa);
+
 /* Called with stderr when EL2 halts or panics, after its console tail is
  * printed: a test names where it was (its seed and step), so the failure
  * says how to replay it. fake_reset leaves it set. */

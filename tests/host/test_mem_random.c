@@ -96,6 +96,7 @@ static void machine(void)
 
 	cr_assert_eq(ram, (void *)RAM_BASE, "RAM at its PA");
 	fake_reset();
+	fake_cache_model(RAM_BASE, RAM_FRAMES);
 	db_storage = calloc(1, size);
 	cr_assert_eq(mem_init(RAM_BASE, RAM_FRAMES, db_storage, size), 0);
 	cr_assert_eq(mem_add_ram(RAM_BASE, RAM_FRAMES), 0);
@@ -401,6 +402,25 @@ static int64_t perform(const struct call *c, uint64_t *pa)
 	}
 }
 
+/* Every FREE frame is clean to DRAM (the cache model of fake_arch.h): a
+ * scrub that zeroed a frame but left the zeros in the cache would hand
+ * the next owner the old contents. */
+static void expect_free_frames_clean(void)
+{
+	for (uint64_t i = 0; i < RAM_FRAMES; i++) {
+		uint64_t pa = RAM_BASE + i * FRAMES_SIZE;
+		struct frames_info info;
+
+		if (frames_query(mem_frames_db(), pa, &info) ||
+		    info.state != EXO_FRAME_FREE)
+			continue;
+		cr_assert(!fake_frame_dirty(pa), "seed %lu step %u: FREE frame "
+			  "0x%lx is zero in the cache, not in DRAM (scrubbed "
+			  "without a clean to the point of coherency)",
+			  (unsigned long)seed_now, step, (unsigned long)pa);
+	}
+}
+
 static void one_step(void)
 {
 	struct call c = pick();
@@ -433,8 +453,10 @@ static void one_step(void)
 	if (c.pa >= RAM_BASE)
 		expect_frames(idx_of(c.pa), c.n);
 	expect_accounts(c.op == OP_ALLOC || c.op == OP_ALLOC_AT);
-	if (step % FULL_COMPARE_EVERY == 0)
+	if (step % FULL_COMPARE_EVERY == 0) {
 		expect_frames(0, RAM_FRAMES);
+		expect_free_frames_clean();
+	}
 }
 
 static void check_all(void)
@@ -469,6 +491,7 @@ static void report_rates(void)
  * way out (docs/memory-model.md). */
 static void expect_free_frames_zero(uint64_t seed)
 {
+	expect_free_frames_clean();
 	for (uint64_t i = 0; i < RAM_FRAMES; i++) {
 		uint64_t pa = RAM_BASE + i * FRAMES_SIZE;
 		const uint64_t *w = (const uint64_t *)(uintptr_t)pa;
