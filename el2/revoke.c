@@ -22,6 +22,7 @@
 #include <exo/frame.h>
 #include <exo/hvc.h>
 #include <lib/print.h>
+#include <string.h>
 
 #define MS_PER_S 1000u
 #define US_PER_S 1000000u
@@ -142,4 +143,13 @@ int64_t revoke_taken_run(const struct vm *vm, uint64_t i, struct vm_run *run)
 void revoke_ack(struct vm *vm)
 {
 	vm->revoke.nr_taken = 0;
+}
+
+void revoke_new_life(struct vm *vm)
+{
+	bool fired = vm->revoke.schedule_fired;
+
+	memset(&vm->revoke, 0, sizeof(vm->revoke));
+	vm->revoke.schedule_fired = fired;
+	vm->events &= ~(uint64_t)(EXO_EVENT_REVOKE_REQUEST | EXO_EVENT_REVOKED);
 }

@@ -27,5 +27,10 @@ void revoke_outstanding(const struct vm *vm, uint64_t *want,
 int64_t revoke_taken_run(const struct vm *vm, uint64_t i, struct vm_run *run);
 /* REVOKED_ACK: the guest has repaired; its touches count again. */
 void revoke_ack(struct vm *vm);
+/* A restart: the new life has no request outstanding, no frames taken
+ * (its touches of the old life's taken frames count as violations) and
+ * no revocation event pending. The manifest's schedule is the guest's,
+ * not the life's: it does not fire again. */
+void revoke_new_life(struct vm *vm);
 
 #endif

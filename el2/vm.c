@@ -8,6 +8,7 @@
 #include <el2/guest_dt.h>
 #include <el2/manifest.h>
 #include <el2/mem.h>
+#include <el2/revoke.h>
 #include <el2/sched.h>
 #include <el2/snapshot.h>
 #include <el2/vm_ops.h>
@@ -149,6 +150,7 @@ bool vm_restart(struct vm *vm)
 
 	vm_console_flush(vm);
 	mem_vm_teardown(vm);
+	revoke_new_life(vm);
 	vm->stats.restarts++;
 	rc = mem_vm_create(vm, g->quota_frames, s2_roots[vm->id]);
 	if (!rc) {

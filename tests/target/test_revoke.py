@@ -24,3 +24,17 @@ def test_compliant_guest_gives_back_and_defiant_guest_loses_by_force(boot):
     assert any("EL2 took 24 frames in" in l and "1 ack(s)" in l
                for l in lines), lines
     no_leak(r)
+
+
+def test_a_restart_starts_with_fresh_revocation_state(boot):
+    """A guest loses frames by force and asks for SYSTEM_RESET before it
+    acknowledges: its second life has no run taken (so its touches would
+    count again), no revocation event pending, and the schedule does not
+    ask again."""
+    r = boot.system("revoke_restart")
+    expect_tap(r, "reset", at_least=4)
+    assert r.output.count("guest 'reset': asked to give back") == 1, r.tail()
+    assert "guest 'reset' restarted with fresh frames" in r.output
+    rows = summary(r)
+    assert rows["reset"].state == "exited" and rows["reset"].status == 0
+    no_leak(r)

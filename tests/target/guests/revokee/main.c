@@ -9,14 +9,20 @@
  *             reads REVOKED, repairs its pool and heap, acknowledges; the
  *             guest checks nothing it allocates afterwards is a revoked
  *             frame, and finishes.
+ *   --reset-after-force  loses frames by force as --defy, then asks for
+ *             PSCI SYSTEM_RESET before acknowledging; its second life
+ *             finds no run taken, no revocation event pending and no
+ *             second request (test_revoke.py).
  *   --touch-taken=N  (with --defy) touches the taken frame N times, not
  *             once: EL2's uncounted reports of it stay within its report
  *             budget (test_console.py).
  */
 #include <el1/el1.h>
+#include <exo/guest_dt.h>
 #include <exo/frame.h>
 #include <exo/frame_state.h>
 #include <exo/hypercall.h>
+#include <libfdt.h>
 #include <libos/libos.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,9 +212,51 @@ static int defy(unsigned touches)
 	return tap_done();
 }
 
+/* /chosen/exo,restarts: 0 in the first life. */
+static uint32_t restarts(void)
+{
+	const void *fdt = libos_dmap_phys_to_virt(el1_boot_info()->dtb);
+	int node = fdt_path_offset(fdt, EXO_DT_CHOSEN), len;
+	const fdt32_t *v = fdt_getprop(fdt, node, EXO_DT_RESTARTS, &len);
+
+	return (v && len == 4) ? fdt32_to_cpu(*v) : 0xffffffffu;
+}
+
+static int reset_after_force(void)
+{
+	struct exo_ret ev;
+
+	if (restarts() == 0) {
+		__asm__ volatile("msr daifset, #2" : : : "memory");
+		fill_pool(false);
+		/* Its TAP is the second life's: the first says in comments. */
+		if (!spin_until(forced)) {
+			kprintf("# EL2 took nothing by force\n");
+			return 3;
+		}
+		kprintf("# EL2 took frames by force; restarting before the "
+			"ack\n");
+		exo_call0(EXO_PSCI_SYSTEM_RESET);
+		kprintf("# SYSTEM_RESET returned\n");
+		return 3;
+	}
+	TAP_CHECK(restarts() == 1, "second life (restarts %u)", restarts());
+	TAP_CHECK(exo_revoked(0).status == EXO_ENOENT,
+		  "the new life has no run taken by force");
+	ev = exo_events();
+	TAP_CHECK(ev.status == EXO_OK &&
+		  !(ev.x1 & (EXO_EVENT_REVOKE_REQUEST | EXO_EVENT_REVOKED)) &&
+		  ev.x2 == 0,
+		  "no revocation event or request pending (events 0x%lx, "
+		  "want %lu)", (unsigned long)ev.x1, (unsigned long)ev.x2);
+	fill_pool(false);
+	TAP_CHECK(libos_check() == NULL, "its pool works in the new life");
+	return tap_done();
+}
+
 #define TOUCH_TAKEN "--touch-taken="
 
-EL1_GUEST_OPTIONS("--comply", "--defy", TOUCH_TAKEN);
+EL1_GUEST_OPTIONS("--comply", "--defy", "--reset-after-force", TOUCH_TAKEN);
 
 int main(int argc, char **argv)
 {
@@ -224,6 +272,8 @@ int main(int argc, char **argv)
 			return comply();
 		if (!strcmp(argv[i], "--defy"))
 			return defy(touches ? touches : 1);
+		if (!strcmp(argv[i], "--reset-after-force"))
+			return reset_after_force();
 	}
 	return 2;
 }
