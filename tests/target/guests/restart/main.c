@@ -11,20 +11,12 @@
 #include <libfdt.h>
 
 #include "../faultcatch.h"
+#include "../restarts.h"
 #include "../tap.h"
 
 #define MARK 0x5245535441525421ull   /* "RESTART!" */
 #define EXTRA_FRAMES 8
 #define FRAME_SIZE EXO_FRAME_SIZE
-
-static uint32_t restarts(void)
-{
-	const void *fdt = libos_dmap_phys_to_virt(el1_boot_info()->dtb);
-	int node = fdt_path_offset(fdt, EXO_DT_CHOSEN), len;
-	const fdt32_t *v = fdt_getprop(fdt, node, EXO_DT_RESTARTS, &len);
-
-	return (v && len == 4) ? fdt32_to_cpu(*v) : 0xffffffffu;
-}
 
 /* Counts marks in [pa, pa + n) and in the boot memory past the image (the
  * image itself holds the constant, and the stack). */

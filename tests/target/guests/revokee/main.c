@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "../faultcatch.h"
+#include "../restarts.h"
 #include "../tap.h"
 
 #define FRAME EXO_FRAME_SIZE
@@ -210,16 +211,6 @@ static int defy(unsigned touches)
 	TAP_CHECK(libos_check() == NULL, "pool and heap consistent at the end");
 	libos_events_print();
 	return tap_done();
-}
-
-/* /chosen/exo,restarts: 0 in the first life. */
-static uint32_t restarts(void)
-{
-	const void *fdt = libos_dmap_phys_to_virt(el1_boot_info()->dtb);
-	int node = fdt_path_offset(fdt, EXO_DT_CHOSEN), len;
-	const fdt32_t *v = fdt_getprop(fdt, node, EXO_DT_RESTARTS, &len);
-
-	return (v && len == 4) ? fdt32_to_cpu(*v) : 0xffffffffu;
 }
 
 static int reset_after_force(void)
