@@ -1648,6 +1648,13 @@ static void check_lifecycle(struct slot *s, uint32_t fid, uint64_t status)
 				   "guest %u restarted in vCPU state %d", s->id,
 				   vm->vcpu.state);
 			note_boot_run(s, "SYSTEM_RESET");
+			/* A new life for revocation (revoke_new_life). */
+			s->revoke_active = false;
+			s->revoke_want = s->revoke_given = 0;
+			s->revoke_deadline = 0;
+			s->nr_taken = 0;
+			s->events &= ~(uint64_t)(EXO_EVENT_REVOKE_REQUEST |
+						 EXO_EVENT_REVOKED);
 		} else {
 			FUZZ_CHECK(vm->state == VM_KILLED,
 				   "SYSTEM_RESET left guest %u in state %d",
