@@ -63,8 +63,9 @@ static int64_t vm_load(struct vm *vm)
 			   GUEST_DT_FRAMES << FRAMES_SHIFT, &dt))
 		return EXO_EINVAL;
 	/* The guest starts with its MMU off: its fetches and loads go to
-	 * DRAM, not to the cache lines EL2 just wrote. */
-	arch_dcache_clean_inval(pa, count << FRAMES_SHIFT);
+	 * DRAM, not to the cache lines EL2 just wrote (the image and the DTB;
+	 * the boot frames after them came FREE, so already clean). */
+	arch_dcache_clean_inval(pa, dtb - pa + (GUEST_DT_FRAMES << FRAMES_SHIFT));
 	vcpu_reset(&vm->vcpu, pa + g->elf.entry_offset, dtb, s2_vttbr(&vm->s2));
 	return EXO_OK;
 }

@@ -82,17 +82,23 @@ static bool may_print(struct line_budget *b, uint64_t burst, uint64_t per_s)
 }
 
 /* One line from the budget: the count of lines dropped before it first
- * (a line of the budget too); counted instead when the budget is spent. */
+ * (a line of the budget too); counted instead when the budget is spent.
+ * One refill per line: the counter is read once. */
 static bool charge_line(struct vm *vm, struct line_budget *b,
 			uint64_t burst, uint64_t per_s)
 {
-	if (may_print(b, burst, per_s) && b->dropped) {
-		b->lines_left--;
-		report_dropped(vm, b);
-	}
 	if (!may_print(b, burst, per_s)) {
 		b->dropped++;
 		return false;
+	}
+	if (b->dropped) {
+		b->lines_left--;
+		report_dropped(vm, b);
+		if (!b->lines_left) {	/* the count took the last line */
+			b->muted = true;
+			b->dropped++;
+			return false;
+		}
 	}
 	b->lines_left--;
 	return true;

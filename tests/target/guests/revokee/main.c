@@ -138,7 +138,14 @@ static bool forced(void)
 static struct { uint64_t pa, count; } runs[RUNS_MAX];
 static unsigned nr_runs;
 
-static bool in_runs(uint64_t pa, uint64_t bytes);
+static bool in_runs(uint64_t pa, uint64_t bytes)
+{
+	for (unsigned i = 0; i < nr_runs; i++)
+		if (pa < runs[i].pa + runs[i].count * FRAME &&
+		    runs[i].pa < pa + bytes)
+			return true;
+	return false;
+}
 
 /* A block on a frame EL2 took is wrong only while the frame is not ours
  * again: EL2 may hand a scrubbed frame it took back to us later. */
@@ -148,15 +155,6 @@ static bool stale(uint64_t pa, uint64_t bytes)
 
 	return in_runs(pa, bytes) &&
 	       !(q.status == EXO_OK && q.x1 == EXO_FRAME_OWNED && q.x2);
-}
-
-static bool in_runs(uint64_t pa, uint64_t bytes)
-{
-	for (unsigned i = 0; i < nr_runs; i++)
-		if (pa < runs[i].pa + runs[i].count * FRAME &&
-		    runs[i].pa < pa + bytes)
-			return true;
-	return false;
 }
 
 static int defy(unsigned touches)
