@@ -203,21 +203,61 @@ static void uncharge(struct frames_db *db, unsigned vm, uint64_t n)
 
 /* --- table frames ----------------------------------------------------- */
 
+/* The next table frame of op at or below *i: the highest FREE frame
+ * outside the op's own run. */
+static bool table_frame_next(const struct frames_db *db,
+			     const struct frames_op *op, uint64_t *i)
+{
+	while ((*i)-- > db->lo_free) {
+		if (db->entry[*i].state == EXO_FRAME_FREE &&
+		    !(*i >= op->tables_skip &&
+		      *i - op->tables_skip < op->tables_skip_count))
+			return true;
+	}
+	return false;
+}
+
 /* Reserves n FREE frames outside [skip, skip + skip_count) for vm's
- * stage-2, from the top of RAM so guest runs below stay contiguous. */
+ * stage-2, from the top of RAM so guest runs below stay contiguous. Only
+ * their number is kept: until the next commit the same search finds the
+ * same frames (frames_op_table_next), so an op of any size fits in
+ * struct frames_op. */
 static int tables_reserve(const struct frames_db *db, unsigned vm, unsigned n,
 			  uint64_t skip, uint64_t skip_count,
 			  struct frames_op *op)
 {
+	uint64_t i = db->hi_free;
+	unsigned found = 0;
+
 	op->tables_vm = (uint8_t)vm;
-	op->nr_tables = 0;
-	for (uint64_t i = db->hi_free; i-- > db->lo_free && op->nr_tables < n;) {
-		if (db->entry[i].state != EXO_FRAME_FREE ||
-		    (i >= skip && i - skip < skip_count))
-			continue;
-		op->tables[op->nr_tables++] = pa_of(db, i);
+	op->tables_skip = skip;
+	op->tables_skip_count = skip_count;
+	while (found < n && table_frame_next(db, op, &i)) {
+		if (!found)
+			op->tables_first = i;
+		found++;
 	}
-	return op->nr_tables == n ? EXO_OK : EXO_ENOMEM;
+	op->nr_tables = found;
+	return found == n ? EXO_OK : EXO_ENOMEM;
+}
+
+bool frames_op_table_next(const struct frames_db *db,
+			  const struct frames_op *op,
+			  struct frames_table_cursor *c, uint64_t *pa,
+			  unsigned *vm)
+{
+	if (!c->started) {
+		*c = (struct frames_table_cursor){ .next = db->hi_free,
+						   .started = true };
+	}
+	if (c->taken == op->nr_tables || !table_frame_next(db, op, &c->next))
+		return false;
+	/* The search finds what the check found only until a commit: the
+	 * caller took them after one (a bug of EL2's, never a guest's). */
+	CHECK(c->taken || c->next == op->tables_first);
+	*pa = pa_of(db, c->next);
+	*vm = c->taken++ < op->nr_own_tables ? op->vm : op->tables_vm;
+	return true;
 }
 
 /* Table frames for both VMs of a transition, in one pass: the first
@@ -245,13 +285,15 @@ static void tables_charge(struct frames_db *db, unsigned vm, unsigned n)
 
 static void tables_commit(struct frames_db *db, const struct frames_op *op)
 {
-	for (unsigned t = 0; t < op->nr_tables; t++) {
-		uint64_t i = idx_of(db, op->tables[t]);
-		unsigned vm = t < op->nr_own_tables ? op->vm : op->tables_vm;
+	struct frames_table_cursor c = { 0 };
+	unsigned taken = 0, vm;
+	uint64_t pa;
 
-		CHECK(db->entry[i].state == EXO_FRAME_FREE);
-		set_frame(db, i, EXO_FRAME_HYP, vm, 0);
+	while (frames_op_table_next(db, op, &c, &pa, &vm)) {
+		set_frame(db, idx_of(db, pa), EXO_FRAME_HYP, vm, 0);
+		taken++;
 	}
+	CHECK(taken == op->nr_tables); /* no commit ran since the check */
 	if (op->nr_own_tables)
 		tables_charge(db, op->vm, op->nr_own_tables);
 	tables_charge(db, op->tables_vm, op->nr_tables - op->nr_own_tables);
@@ -873,30 +915,17 @@ void frames_donate_commit(struct frames_db *db, const struct frames_op *op)
 /* --- stage-2 table frames
  * ----------------------------------------------------- */
 
-static int table_check(const struct frames_db *db, unsigned vm,
-		       unsigned nr_tables, bool within_quota,
-		       struct frames_op *op)
+int frames_table_check(const struct frames_db *db, unsigned vm,
+		       unsigned nr_tables, struct frames_op *op)
 {
 	int rc = vm_live(db, vm) ? EXO_OK : EXO_ENOENT;
 
 	op_init(op, FRAMES_OP_TABLE, vm, 0, 0, 0);
 	if (!rc && (!nr_tables || nr_tables > FRAMES_OP_MAX_TABLES))
 		rc = EXO_EINVAL;
-	if (!rc && within_quota)
+	if (!rc)
 		rc = quota_check(db, vm, 0, nr_tables);
 	return rc ? rc : tables_reserve(db, vm, nr_tables, 0, 0, op);
-}
-
-int frames_table_check(const struct frames_db *db, unsigned vm,
-		       unsigned nr_tables, struct frames_op *op)
-{
-	return table_check(db, vm, nr_tables, true, op);
-}
-
-int frames_table_revoke_check(const struct frames_db *db, unsigned vm,
-			      unsigned nr_tables, struct frames_op *op)
-{
-	return table_check(db, vm, nr_tables, false, op);
 }
 
 void frames_table_commit(struct frames_db *db, const struct frames_op *op)

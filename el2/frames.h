@@ -36,8 +36,14 @@
 #define FRAMES_VM_EL2 0
 
 #define FRAMES_MAX_DEVICES 16      /* MMIO ranges registered at boot */
-#define FRAMES_OP_MAX_TABLES 8     /* stage-2 table frames an op reserves
-				    * for one VM */
+/* Stage-2 table frames one op may reserve for one VM: enough to map the
+ * largest run a call may name (EXO_FRAME_MAX_COUNT frames, each 2 MiB of
+ * it a table or a block keeping one page: el2/s2.h), plus the two partial
+ * 2 MiB regions at its ends and the level-2 tables of the 1 GiB regions it
+ * touches. */
+#define FRAMES_OP_MAX_TABLES \
+	(EXO_FRAME_MAX_COUNT / EXO_S2_L3_TABLE_FRAMES + 2 + \
+	 EXO_FRAME_MAX_COUNT / EXO_S2_L2_TABLE_FRAMES + 2)
 #define FRAMES_MAX_ALIGN_LOG2 18   /* runs aligned to at most 1 GiB */
 #define FRAMES_SHARE_NONE UINT32_MAX
 
@@ -139,11 +145,22 @@ struct frames_op {
 	unsigned device;     /* device ops: index of the range */
 	uint32_t shares;     /* share: records the commit takes */
 	/* Reserved stage-2 table frames, FREE until the commit charges them:
-	 * tables[0, nr_own_tables) to vm, the rest to tables_vm. */
+	 * the first nr_own_tables to vm, the rest to tables_vm. Only counted:
+	 * frames_op_table_next finds them again (the highest FREE frames
+	 * outside the frame indexes [tables_skip, +tables_skip_count), the
+	 * op's own run). */
 	uint8_t tables_vm;
 	unsigned nr_own_tables;
 	unsigned nr_tables;
-	uint64_t tables[2 * FRAMES_OP_MAX_TABLES];
+	uint64_t tables_skip, tables_skip_count;
+	uint64_t tables_first;  /* the first one found (a guard) */
+};
+
+/* Where frames_op_table_next is; zero it to start. */
+struct frames_table_cursor {
+	uint64_t next;
+	unsigned taken;
+	bool started;
 };
 
 /* Table frames a transition between two VMs reserves in its check: for the
@@ -261,11 +278,6 @@ void frames_donate_commit(struct frames_db *db, const struct frames_op *op);
 int frames_table_check(const struct frames_db *db, unsigned vm,
 		       unsigned nr_tables, struct frames_op *op);
 void frames_table_commit(struct frames_db *db, const struct frames_op *op);
-/* The same, beyond vm's quota (still charged to it): EL2 taking access
- * away (revocation, teardown of another guest) must not fail because the
- * guest losing access is at its quota and a block has to be split. */
-int frames_table_revoke_check(const struct frames_db *db, unsigned vm,
-			      unsigned nr_tables, struct frames_op *op);
 /* HYP charged to vm -> FREE: one table frame the caller has scrubbed. */
 int frames_table_free_check(const struct frames_db *db, unsigned vm,
 			    uint64_t pa, struct frames_op *op);
@@ -283,6 +295,15 @@ int frames_device_release_check(const struct frames_db *db, unsigned vm,
 				struct frames_op *op);
 void frames_device_release_commit(struct frames_db *db,
 				  const struct frames_op *op);
+
+/* The table frames a check reserved, one per call: the frame and the VM it
+ * is charged to (the first op->nr_own_tables to op->vm). Valid between the
+ * check and its commit: the caller puts them in the stage-2 page caches
+ * before the commit. */
+bool frames_op_table_next(const struct frames_db *db,
+			  const struct frames_op *op,
+			  struct frames_table_cursor *c, uint64_t *pa,
+			  unsigned *vm);
 
 /* --- queries ---------------------------------------------------------- */
 /* EXO_ERANGE if pa is neither in the span nor a registered device. */

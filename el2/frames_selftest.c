@@ -223,12 +223,16 @@ static int st_lend(struct frames_db *db, unsigned vm, unsigned to,
 static int st_table_frame(struct frames_db *db, uint64_t pa)
 {
 	uint64_t above = ST_FRAMES - ST_SUBJECT - 1;
+	struct frames_table_cursor c = { 0 };
 	struct frames_op op;
+	uint64_t found;
+	unsigned vm;
 	int rc = st_claim(db, pa + FRAMES_SIZE, above);
 
 	if (!rc)
 		rc = frames_table_check(db, ST_VM_A, 1, &op);
-	if (!rc && op.tables[0] != pa)
+	if (!rc && (!frames_op_table_next(db, &op, &c, &found, &vm) ||
+		    found != pa || vm != ST_VM_A))
 		rc = EXO_ESTATE;
 	if (!rc)
 		frames_table_commit(db, &op);

@@ -257,8 +257,6 @@ static uint64_t frames_setup(bool *have_pkg)
 		claim(SNAPSHOT_HYP_BOOT_PKG, EXO_BOOT_PKG_ADDR,
 		      EXO_BOOT_PKG_ADDR + pkg_size);
 	}
-	if (mem_reserve_init())
-		boot_fail("keeping frames back for revocation", -1);
 	kprintf("frames: %lu MiB of RAM, DB %lu KiB at 0x%lx\n",
 		(unsigned long)((end - base) >> 20), (unsigned long)(size >> 10),
 		(unsigned long)db);

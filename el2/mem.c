@@ -28,8 +28,7 @@
  * Part of the ABI: guests count it in what start-up needs. */
 #define MEM_TABLE_RESERVE EXO_S2_TABLE_RESERVE
 #define MEM_GUEST_PROT (S2_PROT_R | S2_PROT_W | S2_PROT_X)
-/* Teardown's transitions: the table pages were taken beforehand (beyond
- * the quota when EL2 takes access away). */
+/* Teardown's transitions: their unmaps need no table page (unmap_from). */
 static const struct frames_tables no_tables;
 
 static struct frames_db mem_db;
@@ -79,16 +78,28 @@ static void note_peak(struct vm *vm)
 		vm->stats.frames_peak = a->peak;
 }
 
-/* The table pages a check reserved, into the stage-2 caches: the first
- * op->nr_own_tables to own's, the rest to peer's (el2/frames.h). */
+/* The table pages a check reserved, into the stage-2 caches, before the
+ * commit (frames_op_table_next): the first op->nr_own_tables to own's,
+ * the rest to peer's (el2/frames.h). */
 static void cache_take(struct vm *own, struct vm *peer,
 		       const struct frames_op *op)
 {
-	for (unsigned i = 0; i < op->nr_tables; i++) {
-		struct vm *vm = i < op->nr_own_tables ? own : peer;
+	struct frames_table_cursor c = { 0 };
+	uint64_t pa;
+	unsigned id;
 
-		s2_cache_push(&vm->s2_cache, (void *)(uintptr_t)op->tables[i]);
+	while (frames_op_table_next(&mem_db, op, &c, &pa, &id)) {
+		struct vm *vm = id == own->id ? own : peer;
+
+		s2_cache_push(&vm->s2_cache, (void *)(uintptr_t)pa);
 	}
+}
+
+/* Pages of vm's cache beyond those its blocks keep for their splits
+ * (el2/s2.h): what an operation may count on. */
+static unsigned cache_spare(const struct vm *vm)
+{
+	return vm->s2_cache.nr - s2_blocks(&vm->s2);
 }
 
 /* Frames leaving a guest or EL2's tables, before they are FREE: zeroed,
@@ -103,12 +114,14 @@ static void scrub(uint64_t pa, uint64_t count)
 	arch_dcache_clean_inval(pa, count << FRAMES_SHIFT);
 }
 
-/* Table frames beyond the reserve go back to the pool, scrubbed. */
+/* Table frames beyond keep and the pages the blocks keep go back to the
+ * pool, scrubbed. */
 static void cache_trim(struct vm *vm, unsigned keep)
 {
 	struct frames_op op;
 	void *page;
 
+	keep += s2_blocks(&vm->s2);
 	while (vm->s2_cache.nr > keep && (page = s2_cache_pop(&vm->s2_cache))) {
 		uint64_t pa = (uint64_t)(uintptr_t)page;
 
@@ -121,7 +134,7 @@ static void cache_trim(struct vm *vm, unsigned keep)
 static unsigned tables_short(struct vm *vm, unsigned needed)
 {
 	needed += MEM_TABLE_RESERVE;
-	return needed > vm->s2_cache.nr ? needed - vm->s2_cache.nr : 0;
+	return needed > cache_spare(vm) ? needed - cache_spare(vm) : 0;
 }
 
 static void after_call(struct vm *vm)
@@ -154,8 +167,8 @@ static int tables_lacking(struct vm *vm, enum s2_op op, uint64_t pa,
 	if (rc)
 		return rc;
 	need = s2_pages_needed(&vm->s2, op, ipa_of(pa), bytes(count));
-	if (need > vm->s2_cache.nr)
-		*lacking = need - vm->s2_cache.nr;
+	if (need > cache_spare(vm))
+		*lacking = need - cache_spare(vm);
 	return EXO_OK;
 }
 
@@ -172,8 +185,8 @@ static void map_new_frames(struct vm *vm, const struct frames_op *op)
 {
 	if (mem_debug_checks)
 		check_zeroed(op->pa, op->count);
-	frames_alloc_commit(&mem_db, op);
 	cache_take(vm, vm, op);
+	frames_alloc_commit(&mem_db, op);
 	map_frames(vm, op->pa, op->count, MEM_GUEST_PROT);
 }
 
@@ -244,8 +257,8 @@ static int reserve_tables(struct vm *vm, unsigned short_by)
 
 	if (rc)
 		return rc;
-	frames_table_commit(&mem_db, &op);
 	cache_take(vm, vm, &op);
+	frames_table_commit(&mem_db, &op);
 	return EXO_OK;
 }
 
@@ -464,75 +477,14 @@ static void free_owned_run(struct vm *vm, uint64_t pa, uint64_t count)
 	frames_free_commit(&mem_db, &op);
 }
 
-/* Frames EL2 keeps back (HYP) from boot, for table pages revocation needs
- * when guests have taken every free frame: freed one at a time, just
- * before the revocation's table check, so it finds a FREE frame. */
-static uint64_t revoke_reserve[MEM_REVOKE_RESERVE];
-static unsigned revoke_reserve_nr;
-
-int mem_reserve_init(void)
-{
-	struct frames_op op;
-
-	while (revoke_reserve_nr < MEM_REVOKE_RESERVE && mem_db.hi_free) {
-		uint64_t pa = mem_db.base + bytes(mem_db.hi_free - 1);
-		int rc = frames_hyp_claim_check(&mem_db, pa, 1, &op);
-
-		if (rc)
-			return rc;
-		frames_hyp_claim_commit(&mem_db, &op);
-		revoke_reserve[revoke_reserve_nr++] = pa;
-	}
-	return revoke_reserve_nr == MEM_REVOKE_RESERVE ? EXO_OK : EXO_ENOMEM;
-}
-
-unsigned mem_reserve_frames(uint64_t *pa, unsigned max)
-{
-	unsigned n = revoke_reserve_nr < max ? revoke_reserve_nr : max;
-
-	for (unsigned i = 0; i < n; i++)
-		pa[i] = revoke_reserve[i];
-	return n;
-}
-
-static bool release_reserve(unsigned n)
-{
-	struct frames_op op;
-
-	if (n > revoke_reserve_nr)
-		return false;
-	while (n--) {
-		uint64_t pa = revoke_reserve[--revoke_reserve_nr];
-
-		CHECK(!frames_hyp_release_check(&mem_db, pa, 1, &op));
-		frames_hyp_release_commit(&mem_db, &op);
-	}
-	return true;
-}
-
-/* EL2 takes access away from b (its owner is leaving, or revocation).
- * Splitting a block may need table pages: granted beyond b's quota, and
- * from EL2's reserve when no frame is free, because revocation must not
- * fail; only an exhausted reserve on top of exhausted RAM stops EL2. */
+/* EL2 takes access away from b (its owner is leaving, takes them back, or
+ * revocation). No table page is needed, whatever b did: a split takes the
+ * page its block kept, paid when b made the block (el2/s2.h), so nothing
+ * here can fail or reach beyond b's quota. */
 static void unmap_from(struct vm *b, uint64_t pa, uint64_t count)
 {
-	unsigned need, missing;
-	struct frames_op op;
-
-	CHECK(s2_check(&b->s2, S2_OP_UNMAP, ipa_of(pa), bytes(count), 0) ==
-	      EXO_OK);
-	need = s2_pages_needed(&b->s2, S2_OP_UNMAP, ipa_of(pa), bytes(count));
-	if (need > b->s2_cache.nr) {
-		missing = need - b->s2_cache.nr;
-		if (frames_table_revoke_check(&mem_db, b->id, missing, &op) &&
-		    (!release_reserve(missing) ||
-		     frames_table_revoke_check(&mem_db, b->id, missing, &op)))
-			panic("RAM and EL2's reserve exhausted: no table page to "
-			      "revoke 0x%lx from guest '%s'", (unsigned long)pa,
-			      b->name);
-		frames_table_commit(&mem_db, &op);
-		cache_take(b, b, &op);
-	}
+	CHECK(s2_pages_needed(&b->s2, S2_OP_UNMAP, ipa_of(pa), bytes(count)) ==
+	      0);
 	unmap_frames(b, pa, count);
 }
 
@@ -720,8 +672,8 @@ static uint64_t take_part(struct vm *vm, const struct vm_run *p,
 /* Takes up to `want` frames the VM owns outside its boot run, recording the
  * runs taken; returns how many. The highest-addressed frames go first: the
  * guest's oldest frames (its stage-1 tables, fetched at boot) are the last
- * EL2 takes. Splitting a block for it may need table pages: granted beyond
- * the quota (revocation must not fail). */
+ * EL2 takes. Splitting a block for it takes the page the block kept
+ * (unmap_from): revocation cannot fail. */
 uint64_t mem_revoke(struct vm *vm, uint64_t want, struct vm_run *log,
 		    unsigned log_max, unsigned *nr_log)
 {
@@ -875,15 +827,23 @@ void mem_invariant_counts(uint64_t *checks, uint64_t *pages)
 
 static uint64_t mem_ram_total;
 
+/* One share record per frame of the span: a SHARED frame holds one, so no
+ * guest, alone or with others, can take the records another pair needs
+ * (docs/memory-model.md, "Rule 1"). 16 bytes a frame. */
+static uint32_t share_records(uint64_t span_frames)
+{
+	return span_frames < FRAMES_SHARE_NONE ? (uint32_t)span_frames
+					       : FRAMES_SHARE_NONE - 1;
+}
+
 int mem_init(uint64_t span_base, uint64_t span_frames, void *storage,
 	     size_t size)
 {
-	uint32_t shares = (uint32_t)(span_frames / MEM_SHARE_RECORD_RATIO) + 1;
+	uint32_t shares = share_records(span_frames);
 
-	/* A fresh DB counts no RAM and keeps no reserve yet (a host harness
-	 * boots many machines in one process). */
+	/* A fresh DB counts no RAM yet (a host harness boots many machines
+	 * in one process). */
 	mem_ram_total = 0;
-	revoke_reserve_nr = 0;
 	memset(mem_vms, 0, sizeof(mem_vms));
 	return frames_init(&mem_db, span_base, span_frames, shares, storage,
 			   size);
@@ -891,9 +851,7 @@ int mem_init(uint64_t span_base, uint64_t span_frames, void *storage,
 
 size_t mem_storage_size(uint64_t span_frames)
 {
-	uint32_t shares = (uint32_t)(span_frames / MEM_SHARE_RECORD_RATIO) + 1;
-
-	return frames_storage_size(span_frames, shares);
+	return frames_storage_size(span_frames, share_records(span_frames));
 }
 
 int mem_add_ram(uint64_t pa, uint64_t count)

@@ -57,7 +57,6 @@ void mem_invariant_counts(uint64_t *checks, uint64_t *pages);
 void mem_set_debug_checks(bool on);
 
 /* Boot: the DB over a span of RAM frames, its storage carved by the caller. */
-#define MEM_SHARE_RECORD_RATIO 16   /* share records: one per 16 frames */
 size_t mem_storage_size(uint64_t span_frames);
 int mem_init(uint64_t span_base, uint64_t span_frames, void *storage,
 	     size_t size);
@@ -68,12 +67,6 @@ uint64_t mem_ram_frames(void);
 struct frames_db;
 const struct frames_db *mem_frames_db(void);
 int mem_claim_hyp(uint64_t pa, uint64_t count);
-/* Keeps a few frames back for the table pages revocation may need when
- * guests hold every free frame (el2/mem.c). After the HYP claims. */
-#define MEM_REVOKE_RESERVE 16
-int mem_reserve_init(void);
-/* The reserve's frames now (HYP, EL2's own), at most max into pa. */
-unsigned mem_reserve_frames(uint64_t *pa, unsigned max);
 void mem_totals(uint64_t *free, uint64_t *hyp, uint64_t *held);
 int mem_selftest(void *scratch, size_t size);
 

@@ -345,6 +345,7 @@ static void split(struct op *o, uint64_t *pte, uint64_t base)
 	for (unsigned i = 0; i < PTES_PER_TABLE; i++)
 		t[i] = leaf_desc(base + i * GRANULE_4K_SIZE, attrs, 3);
 	break_entry(o, pte, base, CACHED_AT_IPA, table_desc(t));
+	o->s2->nr_blocks--; /* t was the page this block kept */
 	batch_flush(o);
 }
 
@@ -360,7 +361,8 @@ static void try_fold(struct op *o, uint64_t *pte, uint64_t base)
 	}
 	break_entry(o, pte, base, CACHED_RANGE,
 		    leaf_desc(base, attrs, S2_BLOCK_LEVEL));
-	free_table(o, t);
+	free_table(o, t); /* the page the new block keeps */
+	o->s2->nr_blocks++;
 }
 
 static bool table_empty(const uint64_t *table)
@@ -381,6 +383,7 @@ static void map_visit(struct op *o, uint64_t *pte, int level, uint64_t ipa,
 	if (level == 3 ||
 	    (level == S2_BLOCK_LEVEL && covers_entry(level, ipa, end))) {
 		set_new(o, pte, leaf_desc(ipa, o->attrs, level));
+		o->s2->nr_blocks += level == S2_BLOCK_LEVEL;
 		return;
 	}
 	if (!is_valid(*pte))
@@ -401,6 +404,7 @@ static void unmap_visit(struct op *o, uint64_t *pte, int level, uint64_t ipa,
 	if (!is_table(*pte, level)) {
 		if (whole) {
 			break_entry(o, pte, ipa, CACHED_AT_IPA, 0);
+			o->s2->nr_blocks -= level == S2_BLOCK_LEVEL;
 			return;
 		}
 		split(o, pte, align_down(ipa, level));
@@ -440,7 +444,8 @@ static void protect_visit(struct op *o, uint64_t *pte, int level, uint64_t ipa,
 		uint64_t *t = table_of(*pte);
 
 		break_entry(o, pte, ipa, CACHED_RANGE, want);
-		free_table(o, t);
+		free_table(o, t); /* the page the new block keeps */
+		o->s2->nr_blocks++;
 		return;
 	}
 	walk_range(o, table_of(*pte), level + 1, ipa, end);
@@ -477,6 +482,7 @@ void s2_destroy(struct s2 *s2, struct s2_page_cache *cache)
 	o.whole_vmid = true;
 	op_finish(&o);
 	CHECK(s2->nr_tables == 0);
+	s2->nr_blocks = 0; /* their kept pages stay in the cache */
 }
 
 uint64_t s2_vttbr(const struct s2 *s2)
@@ -531,20 +537,18 @@ int s2_check(const struct s2 *s2, enum s2_op op, ipaddr_t at, uint64_t size,
 	return EXO_OK;
 }
 
-/* A 2 MiB region the range covers only in part needs a level-3 table: a new
- * one for a map, a split block for the others. */
-static unsigned partial_block_pages(const struct s2 *s2, enum s2_op op,
-				    uint64_t base, uint64_t ipa, uint64_t end)
+/* A 2 MiB region a map covers only in part needs a level-3 table when it
+ * has none; one it covers whole becomes a block, which keeps a page. (The
+ * range is unmapped: checked.) */
+static unsigned block_region_pages(const struct s2 *s2, uint64_t base,
+				   uint64_t ipa, uint64_t end)
 {
 	int level;
-	uint64_t *pte;
 
 	if (ipa <= base && end >= base + BLOCK_SIZE)
-		return 0;
-	pte = probe(s2, base, &level);
-	if (op == S2_OP_MAP)
-		return level < 3;
-	return level == S2_BLOCK_LEVEL && is_valid(*pte);
+		return 1;
+	probe(s2, base, &level);
+	return level < 3;
 }
 
 unsigned s2_pages_needed(const struct s2 *s2, enum s2_op op, ipaddr_t at,
@@ -552,14 +556,13 @@ unsigned s2_pages_needed(const struct s2 *s2, enum s2_op op, ipaddr_t at,
 {
 	uint64_t ipa = ipa_addr(at);
 	uint64_t end = ipa + size;
-	uint64_t head = align_down(ipa, S2_BLOCK_LEVEL);
-	uint64_t tail = align_down(end - 1, S2_BLOCK_LEVEL);
-	unsigned n = partial_block_pages(s2, op, head, ipa, end);
+	unsigned n = 0;
 
-	if (tail != head)
-		n += partial_block_pages(s2, op, tail, ipa, end);
 	if (op != S2_OP_MAP)
-		return n;
+		return 0; /* a split takes the page its block kept */
+	for (uint64_t b = align_down(ipa, S2_BLOCK_LEVEL); b < end;
+	     b += BLOCK_SIZE)
+		n += block_region_pages(s2, b, ipa, end);
 	/* A level-2 table for each 1 GiB region that has none yet. */
 	for (uint64_t g = align_down(ipa, S2_START_LEVEL); g < end;
 	     g += LEVEL_SIZE(S2_START_LEVEL)) {
@@ -577,7 +580,8 @@ static int commit(struct s2 *s2, struct s2_page_cache *cache, enum s2_op op,
 
 	if (rc)
 		return rc;
-	CHECK(cache->nr >= s2_pages_needed(s2, op, ipa_init(ipa), size));
+	CHECK(cache->nr >= s2->nr_blocks +
+			   s2_pages_needed(s2, op, ipa_init(ipa), size));
 	op_init(&o, s2, cache, visit, prot_attrs(prot));
 	walk_range(&o, s2->root, S2_START_LEVEL, ipa, ipa + size);
 	op_finish(&o);
@@ -603,6 +607,11 @@ int s2_protect(struct s2 *s2, struct s2_page_cache *cache, ipaddr_t ipa,
 {
 	return commit(s2, cache, S2_OP_PROTECT, protect_visit, ipa_addr(ipa),
 		      size, prot);
+}
+
+unsigned s2_blocks(const struct s2 *s2)
+{
+	return s2->nr_blocks;
 }
 
 static struct s2_leaf leaf_of(uint64_t desc, uint64_t ipa, int level)

@@ -12,8 +12,15 @@
  * Two phases, as the hypercall layer needs them:
  *   rc = s2_check(s2, op, ipa, size, prot);          may fail, changes nothing
  *   n = s2_pages_needed(s2, op, ipa, size);          after a successful check
- *   top up the cache to n pages (charge the guest); may fail: EXO_ENOMEM
+ *   top up the cache to s2_blocks(s2) + n pages (charge the guest); may
+ *   fail: EXO_ENOMEM
  *   s2_map / s2_unmap / s2_protect(...);             cannot fail now
+ * Every 2 MiB block keeps one page in the cache, paid when the block is
+ * made (a map of a whole block, or 512 pages folding into one): the page
+ * its split will need. So an unmap or a protect never needs a page the
+ * guest has not paid for already (s2_pages_needed is 0 for them), whoever
+ * asks for it: the owner taking back what it shared, revocation, a
+ * teardown (docs/memory-model.md, "Rule 1").
  * Table pages that become empty go back into the cache (after the TLB
  * maintenance that makes them unreachable); the caller trims the cache with
  * s2_cache_pop and uncharges what it frees. The caller serialises all calls
@@ -58,6 +65,7 @@ struct s2 {
 	uint64_t *root; /* S2_ROOT_SIZE bytes, S2_ROOT_SIZE aligned */
 	unsigned vmid;
 	unsigned nr_tables; /* table pages below the root, in use */
+	unsigned nr_blocks; /* 2 MiB block leaves: each keeps a cache page */
 };
 
 /* One leaf: a 4 KiB page (level 3) or a 2 MiB block (level 2). */
@@ -99,8 +107,10 @@ uint64_t s2_vtcr(unsigned pa_bits);
  */
 int s2_check(const struct s2 *s2, enum s2_op op, ipaddr_t ipa, uint64_t size,
 	     unsigned prot);
-/* The most table pages the operation can take from the cache, given the
- * tables as they are now. Only meaningful after s2_check succeeded. */
+/* The pages the cache must hold for the operation beyond s2_blocks(): the
+ * new tables a map takes, plus one kept for each block it makes; 0 for an
+ * unmap or a protect (a split takes its block's kept page). Only
+ * meaningful after s2_check succeeded. */
 unsigned s2_pages_needed(const struct s2 *s2, enum s2_op op, ipaddr_t ipa,
 			 uint64_t size);
 
@@ -113,6 +123,10 @@ int s2_unmap(struct s2 *s2, struct s2_page_cache *cache, ipaddr_t ipa,
 	     uint64_t size);
 int s2_protect(struct s2 *s2, struct s2_page_cache *cache, ipaddr_t ipa,
 	       uint64_t size, unsigned prot);
+
+/* The cache pages the blocks keep for their splits: the caller never trims
+ * the cache below this. */
+unsigned s2_blocks(const struct s2 *s2);
 
 /* The leaf translating ipa, if any. */
 bool s2_lookup(const struct s2 *s2, ipaddr_t ipa, struct s2_leaf *leaf);

@@ -218,46 +218,11 @@ static void hyp_print(uint64_t pa, uint64_t frames, const char *part)
 		(unsigned long)frames, part);
 }
 
-/* Insertion sort: the reserve is a handful of frames. */
-static void sort_pas(uint64_t *pa, unsigned n)
-{
-	for (unsigned i = 1; i < n; i++) {
-		uint64_t v = pa[i];
-		unsigned j = i;
-
-		for (; j && pa[j - 1] > v; j--)
-			pa[j] = pa[j - 1];
-		pa[j] = v;
-	}
-}
-
-/* The revocation reserve's frames, sorted, printed as runs. */
-static void reserve_print(void)
-{
-	uint64_t pa[MEM_REVOKE_RESERVE], start = 0, count = 0;
-	unsigned n = mem_reserve_frames(pa, MEM_REVOKE_RESERVE);
-
-	sort_pas(pa, n);
-	for (unsigned i = 0; i < n; i++) {
-		if (count && start + count * FRAMES_SIZE == pa[i]) {
-			count++;
-			continue;
-		}
-		if (count)
-			hyp_print(start, count, "revoke-reserve");
-		start = pa[i];
-		count = 1;
-	}
-	if (count)
-		hyp_print(start, count, "revoke-reserve");
-}
-
 static void hyp_parts_print(void)
 {
 	for (unsigned i = 0; i < nr_hyp_ranges; i++)
 		hyp_print(hyp_ranges[i].pa, hyp_ranges[i].frames,
 			  snapshot_hyp_name(hyp_ranges[i].part));
-	reserve_print();
 }
 
 void snapshot_system(void)

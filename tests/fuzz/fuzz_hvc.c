@@ -41,12 +41,12 @@
  *    shadow touched (else a count below differs);
  *  - counts: FREE + HYP + held - tables == RAM (held counts stage-2 table
  *    frames, which are HYP too), held == sum of charges, HYP == EL2's own
- *    + stage-2 tables (EL2's own only ever shrinks, by at most the
- *    reserve it keeps for revocation, mem_reserve_init); OWNED, SHARED
- *    and LENT frames as the shadow says;
+ *    + stage-2 tables (EL2's own never change: it keeps no reserve, a
+ *    split takes the page its block kept); OWNED, SHARED and LENT frames
+ *    as the shadow says;
  *    each guest charged exactly what it owns + its tables, borrowing and
- *    lending out what the shadow says, never above its quota (EL2 may
- *    grant table pages beyond it only to take frames by force); a failed
+ *    lending out what the shadow says, never above its quota, not even
+ *    when EL2 takes frames by force or a split is needed; a failed
  *    call changes no count; notifications and events as the shadow says.
  * At the end every frame a guest or a table had is compared with the
  * shadow, mem_check_invariant() (stage 2 == frame DB, all of it) runs for
@@ -106,11 +106,7 @@ static uint8_t *ram;
 static uint64_t db_frames;      /* frames [0, db_frames): DB storage, HYP */
 static uint64_t ram_frames;     /* frames mem_add_ram added */
 static uint64_t hyp_base;       /* HYP frames with no guest at boot */
-static uint64_t reserve_frames; /* of those, mem.c's reserve for revocation */
-static uint64_t el2_own;        /* HYP frames with no guest now: the reserve
-				 * only shrinks (RAM exhausted in a revocation
-				 * or a teardown) */
-static uint64_t share_records;  /* SHARED frames the DB can describe */
+static uint64_t el2_own;        /* HYP frames with no guest: never change */
 
 static uint64_t frame_of(uint64_t pa)
 {
@@ -549,7 +545,6 @@ static void machine_boot(void)
 	int rc;
 
 	db_frames = (size + FRAMES_SIZE - 1) >> FRAMES_SHIFT;
-	share_records = RAM_FRAMES / MEM_SHARE_RECORD_RATIO + 1;
 	FUZZ_CHECK(!mem_init(RAM_BASE, RAM_FRAMES, ram, size), "mem_init");
 	rc = mem_add_ram(RAM_BASE, HOLE_FIRST);
 	rc |= mem_add_ram(pa_of(HOLE_FIRST + HOLE_FRAMES),
@@ -557,11 +552,11 @@ static void machine_boot(void)
 	rc |= mem_claim_hyp(RAM_BASE, db_frames);
 	rc |= mem_claim_hyp(pa_of(HYP2_FIRST), HYP2_FRAMES);
 	FUZZ_CHECK(!rc, "machine boot: mem_add_ram/mem_claim_hyp failed");
-	FUZZ_CHECK(!mem_reserve_init(), "machine boot: mem_reserve_init failed");
 	ram_frames = RAM_FRAMES - HOLE_FRAMES;
 	hyp_base = el2_own = frames_count(mem_frames_db(), EXO_FRAME_HYP);
-	reserve_frames = hyp_base - db_frames - HYP2_FRAMES;
-	FUZZ_CHECK(reserve_frames, "machine boot: mem.c kept no reserve");
+	FUZZ_CHECK(hyp_base == db_frames + HYP2_FRAMES,
+		   "machine boot: EL2 kept frames back (%lu HYP)",
+		   (unsigned long)hyp_base);
 	/* mem.c's debug checks (the caller's invariant, FREE frames zero when
 	 * handed out) are a subset of what this harness checks after every
 	 * call: off, to halve the cost of a call. */
@@ -809,9 +804,7 @@ static void check_counts(const char *what)
 			   (unsigned long)a->lent_out,
 			   (unsigned long)borrowed[s->id],
 			   (unsigned long)lent_out[s->id]);
-		FUZZ_CHECK(!a->live || a->used <= a->quota ||
-				   (s->forced && a->used - held[s->id] <=
-							 a->quota),
+		FUZZ_CHECK(!a->live || a->used <= a->quota,
 			   "%s: guest %u charged %lu above its quota %lu", what,
 			   s->id, (unsigned long)a->used,
 			   (unsigned long)a->quota);
@@ -831,14 +824,10 @@ static void check_counts(const char *what)
 	FUZZ_CHECK(c.held == used,
 		   "%s: held %lu != sum of charges %lu", what,
 		   (unsigned long)c.held, (unsigned long)used);
-	FUZZ_CHECK(c.hyp - tables <= el2_own &&
-			   c.hyp - tables + reserve_frames >= hyp_base,
-		   "%s: HYP %lu - tables %lu: EL2's own frames were %lu (%lu "
-		   "at boot, %lu of them its reserve)", what,
+	FUZZ_CHECK(c.hyp - tables == el2_own,
+		   "%s: HYP %lu - tables %lu: EL2's own frames were %lu", what,
 		   (unsigned long)c.hyp, (unsigned long)tables,
-		   (unsigned long)el2_own, (unsigned long)hyp_base,
-		   (unsigned long)reserve_frames);
-	el2_own = c.hyp - tables;
+		   (unsigned long)el2_own);
 	FUZZ_CHECK(c.owned == nr_owned && c.shared == nr_shared &&
 			   c.lent == nr_lent,
 		   "%s: DB has %lu OWNED, %lu SHARED, %lu LENT frames; the "
@@ -1093,21 +1082,27 @@ static uint64_t quota_left(unsigned id)
 }
 
 /* A transaction whose frames were ready failed: only for want of table
- * pages (or, for DONATE, of the recipient's quota; for SHARE, of share
- * records), and only when one of them is nearly exhausted. */
+ * pages for a stage 2 that gains a mapping (or, for DONATE, of the
+ * recipient's quota), and only when one of them is nearly exhausted. An
+ * UNSHARE never fails then, and a RECLAIM only for the owner's own tables:
+ * a stage 2 that loses a mapping needs no page (docs/memory-model.md,
+ * "Rule 1"), and a share needs no record beyond its frame's own. */
 static bool shortage_plausible(uint32_t fid, int64_t rc, unsigned own,
 			       unsigned b, uint64_t count)
 {
 	uint64_t need = TABLE_SLACK(count);
 	uint64_t donated = fid == EXO_HVC_FRAME_DONATE ? count : 0;
 	uint64_t free = frames_count(mem_frames_db(), EXO_FRAME_FREE);
+	bool owner_maps = fid == EXO_HVC_FRAME_RECLAIM;
+	bool peer_maps = fid == EXO_HVC_FRAME_SHARE ||
+			 fid == EXO_HVC_FRAME_LEND ||
+			 fid == EXO_HVC_FRAME_DONATE;
 
 	if (rc == EXO_EQUOTA)
-		return quota_left(own) < need || quota_left(b) < need + donated;
+		return (owner_maps && quota_left(own) < need) ||
+		       (peer_maps && quota_left(b) < need + donated);
 	if (rc == EXO_ENOMEM)
-		return free < 2 * need ||
-		       (fid == EXO_HVC_FRAME_SHARE &&
-			nr_shared + count > share_records);
+		return (owner_maps || peer_maps) && free < 2 * need;
 	return false;
 }
 
@@ -1391,10 +1386,10 @@ static void check_free(struct slot *s, const uint64_t *arg,
 		plain = !lent_to[f] && !sharers[f];
 	check_range_args("FREE", arg, r->rc);
 	if (r->rc) {
-		/* Freeing what is yours outright may only fail for want of a
-		 * table page to split a block. */
-		FUZZ_CHECK(!plain || !count_ok(count) || r->rc == EXO_EQUOTA ||
-				   r->rc == EXO_ENOMEM,
+		/* Freeing what is yours outright cannot fail: a block's
+		 * split takes the page the block kept (docs/memory-model.md,
+		 * "Rule 1"). */
+		FUZZ_CHECK(!plain || !count_ok(count),
 			   "FREE(0x%lx, %lu) of guest %u's own frames returned "
 			   "%ld", (unsigned long)pa, (unsigned long)count, s->id,
 			   (long)r->rc);

@@ -172,6 +172,25 @@ static int do_donate(struct fixture *fx, unsigned vm, unsigned to,
 	return rc;
 }
 
+/* The table frames a check reserved (before its commit), into pas; their
+ * number. */
+static unsigned op_tables(const struct frames_db *db,
+			  const struct frames_op *op, uint64_t *pas,
+			  unsigned *vms)
+{
+	struct frames_table_cursor c = { 0 };
+	unsigned n = 0, vm;
+	uint64_t pa;
+
+	while (frames_op_table_next(db, op, &c, &pa, &vm)) {
+		pas[n] = pa;
+		if (vms)
+			vms[n] = vm;
+		n++;
+	}
+	return n;
+}
+
 static int do_table(struct fixture *fx, unsigned vm, unsigned n,
 		    uint64_t *pas)
 {
@@ -179,8 +198,8 @@ static int do_table(struct fixture *fx, unsigned vm, unsigned n,
 	int rc = frames_table_check(&fx->db, vm, n, &op);
 
 	if (!rc) {
+		cr_assert_eq(op_tables(&fx->db, &op, pas, NULL), n);
 		frames_table_commit(&fx->db, &op);
-		memcpy(pas, op.tables, n * sizeof(*pas));
 	}
 	return rc;
 }
@@ -399,6 +418,8 @@ Test(frames, one_check_reserves_tables_for_both_sides)
 	struct fixture fx;
 	struct frames_op op;
 	struct snap s;
+	uint64_t tpa[3];
+	unsigned tvm[3];
 	uint64_t pa;
 
 	fx_init(&fx, 6);
@@ -418,6 +439,7 @@ Test(frames, one_check_reserves_tables_for_both_sides)
 	cr_assert_eq(frames_lend_check(&fx.db, VM_A, VM_B, PA(0), 2,
 				       (struct frames_tables){ 1, 2 }, &op), 0);
 	cr_assert_eq(op.nr_tables, 3);
+	cr_assert_eq(op_tables(&fx.db, &op, tpa, tvm), 3);
 	frames_lend_commit(&fx.db, &op);
 	cr_assert_eq(frames_account(&fx.db, VM_A)->tables, 1);
 	cr_assert_eq(frames_account(&fx.db, VM_B)->tables, 2);
@@ -426,9 +448,10 @@ Test(frames, one_check_reserves_tables_for_both_sides)
 	for (unsigned t = 0; t < op.nr_tables; t++) {
 		struct frames_info info;
 
-		cr_assert_eq(frames_query(&fx.db, op.tables[t], &info), 0);
+		cr_assert_eq(frames_query(&fx.db, tpa[t], &info), 0);
 		cr_assert_eq(info.state, EXO_FRAME_HYP);
 		cr_assert_eq(info.owner, t < 1 ? VM_A : VM_B);
+		cr_assert_eq(tvm[t], info.owner);
 	}
 
 	/* Reclaim: the borrower's unmap and the owner's map. */
@@ -1288,6 +1311,7 @@ static void m_step(struct fixture *fx, struct model *m, unsigned seed,
 {
 	struct m_args a = rnd_args(m);
 	uint64_t first, tab[FRAMES_OP_MAX_TABLES + 2];
+	static uint64_t reserved[FRAMES_OP_MAX_TABLES * 2];
 	struct frames_op op;
 	struct snap s;
 	int want = m_expect(m, &a, &first, tab), rc;
@@ -1305,8 +1329,10 @@ static void m_step(struct fixture *fx, struct model *m, unsigned seed,
 	if (a.op == M_ALLOC)
 		cr_assert_eq(op.pa, PA(first), "seed %u step %d: run", seed,
 			     step);
+	if (a.op != M_TABLE_FREE)
+		cr_assert_eq(op_tables(&fx->db, &op, reserved, NULL), a.nt);
 	for (unsigned t = 0; t < a.nt && a.op != M_TABLE_FREE; t++)
-		cr_assert_eq(op.tables[t], PA(tab[t]),
+		cr_assert_eq(reserved[t], PA(tab[t]),
 			     "seed %u step %d: table", seed, step);
 	db_commit[a.op](&fx->db, &op);
 	m_apply(m, &a, first, tab);

@@ -53,6 +53,9 @@ static void check_accounting(struct env *e)
 	cr_assert_eq(e->pages_in, e->cache.nr + e->s2.nr_tables,
 		     "pages in %u != cache %u + tables %u", e->pages_in,
 		     e->cache.nr, e->s2.nr_tables);
+	cr_assert_geq(e->cache.nr, s2_blocks(&e->s2),
+		      "each of %u blocks keeps a page in the cache (%u)",
+		      s2_blocks(&e->s2), e->cache.nr);
 }
 
 /* The hypercall layer's sequence: check, prepare, commit. */
@@ -63,7 +66,8 @@ static int run(struct env *e, enum s2_op op, uint64_t ipa, uint64_t size,
 
 	if (rc)
 		return rc;
-	topup(e, s2_pages_needed(&e->s2, op, ipa_init(ipa), size));
+	topup(e, s2_blocks(&e->s2) +
+		     s2_pages_needed(&e->s2, op, ipa_init(ipa), size));
 	fake_s2_reset();
 	switch (op) {
 	case S2_OP_MAP:
@@ -360,9 +364,12 @@ Test(s2, aligned_2m_maps_as_block)
 
 	env_init(&e, 1);
 	cr_assert_eq(s2_pages_needed(&e.s2, S2_OP_MAP, ipa_init(base),
-				     2 * MIB2), 1);
+				     2 * MIB2), 3, "a level-2 table, and a "
+		     "page each block keeps for its split");
 	map(&e, base, 2 * MIB2, S2_PROT_R | S2_PROT_X);
 	cr_assert_eq(e.s2.nr_tables, 1, "one level-2 table, no level 3");
+	cr_assert_eq(s2_blocks(&e.s2), 2);
+	cr_assert_eq(e.cache.nr, 2, "the blocks' pages stay in the cache");
 	cr_assert(s2_lookup(&e.s2, ipa_init(base + MIB2 + 0x5000), &leaf));
 	cr_assert_eq(leaf.level, S2_BLOCK_LEVEL);
 	cr_assert_eq(leaf.ipa, base + MIB2);
@@ -385,8 +392,11 @@ Test(s2, unmap_inside_block_splits_it)
 	l2 = raw_pte(&e, base, 2);
 	block = *l2;
 	cr_assert_eq(s2_pages_needed(&e.s2, S2_OP_UNMAP, ipa_init(hole),
-				     S2_PAGE), 1);
+				     S2_PAGE), 0, "the block kept its page");
+	cr_assert_eq(e.cache.nr, 1);
 	cr_assert_eq(unmap(&e, hole, S2_PAGE), EXO_OK);
+	cr_assert_eq(e.cache.nr, 0, "the split took it");
+	cr_assert_eq(s2_blocks(&e.s2), 0);
 	cr_assert_neq(*l2 & PTE_TABLE, 0);
 	EXPECT_LOG(s2_vttbr(&e.s2), PTE(l2, 0), DSB, TLBI_IPA(base), DSB,
 		   VMALLE1, DSB, ISB, PTE(l2, *l2),

@@ -200,7 +200,7 @@ def snap_lines(result):
 
 
 HYP_PARTS = {"dtb", "text", "rodata", "data", "el2-tables", "s2-roots",
-             "stack", "frame-db", "boot-pkg", "revoke-reserve"}
+             "stack", "frame-db", "boot-pkg"}
 GUEST_USES = {"s1-tables", "heap", "region-pages", "pool-free"}
 
 
@@ -252,7 +252,6 @@ def test_snapshot_names_every_el2_frame(boot, tmp_path):
     assert set(per_part) == HYP_PARTS
     assert sum(per_part.values()) == hyp
     assert disjoint([(pa, n) for pa, n, _ in parts])
-    assert per_part["revoke-reserve"] == 16
     assert per_part["dtb"] == 256, "QEMU's DTB: 1 MiB"
     assert per_part["s2-roots"] == 64 * 2, "64 VMs, 8 KiB roots"
 
