@@ -582,6 +582,45 @@ Test(mem_random, share_lend_donate_keep_the_invariant,
 	fake_halt_context = NULL;
 }
 
+/* The last guest again, now with a quota of all of RAM. */
+static void recreate_large(unsigned i, const char *name)
+{
+	struct vm *vm = &vms[i];
+
+	teardown(i);
+	memset(vm, 0, sizeof(*vm));
+	vm->id = i + 1;
+	strcpy(vm->name, name);
+	cr_assert_eq(mem_vm_create(vm, RAM_FRAMES, roots[i]), EXO_OK);
+	live[i] = true;
+}
+
+/* Each 2 MiB block a guest maps keeps its split page in the guest's cache,
+ * beyond the spare pages any trim keeps: freeing a frame from the middle
+ * of each of several blocks needs no page from RAM or the quota. */
+Test(mem_random, every_block_keeps_its_split_page, .timeout = HANG_GUARD_S)
+{
+	const uint64_t blocks = 6, block = EXO_S2_L3_TABLE_FRAMES;
+	struct vm *v = &vms[3];
+	uint64_t pa, tables;
+
+	machine();
+	recreate_large(3, "blocks");
+	cr_assert_eq(alloc(v, blocks * block, 9, &pa), EXO_OK);
+	cr_assert_eq(s2_blocks(&v->s2), blocks);
+	cr_assert_geq(v->s2_cache.nr, blocks + EXO_S2_TABLE_RESERVE);
+	tables = frames_account(mem_frames_db(), v->id)->tables;
+	for (uint64_t k = 0; k < blocks; k++)
+		cr_assert_eq(mem_frame_free(v, pa_init(pa + (k * block + 1) *
+							       FRAMES_SIZE), 1),
+			     EXO_OK, "block %lu", (unsigned long)k);
+	cr_assert_eq(s2_blocks(&v->s2), 0);
+	cr_assert_leq(frames_account(mem_frames_db(), v->id)->tables, tables,
+		      "the splits were paid when the blocks were made");
+	check_all();
+	machine_off();
+}
+
 /* Revocation under memory pressure: the borrower maps two 2 MiB blocks,
  * each made of frames from two owners; another guest has taken every FREE
  * frame; one owner leaves, so both blocks must be split. The table pages
@@ -616,14 +655,7 @@ Test(mem_random, revocation_split_under_memory_pressure,
 	cr_assert(s2_lookup(&v2->s2, ipa_init(a), &leaf) && leaf.level == 2,
 		  "the borrower maps block a as a block");
 	/* A guest that may own all of RAM takes every FREE frame. */
-	live[3] = false;
-	v4->state = VM_EXITED;
-	mem_vm_teardown(v4);
-	memset(v4, 0, sizeof(*v4));
-	v4->id = 4;
-	strcpy(v4->name, "hog");
-	cr_assert_eq(mem_vm_create(v4, RAM_FRAMES, roots[3]), EXO_OK);
-	live[3] = true;
+	recreate_large(3, "hog");
 	while (alloc(v4, 1, 0, &pa) == EXO_OK)
 		;
 	cr_assert_eq(alloc(v4, 1, 0, &pa), EXO_ENOMEM, "RAM is taken");
