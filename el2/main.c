@@ -221,6 +221,56 @@ static void claim_image(const struct image_layout *img)
 	claim(SNAPSHOT_HYP_STACK, img->stack_guard, img->end);
 }
 
+/* Whether [start, end) meets memory the host DTB reserves. */
+static bool reserved_overlaps(uint64_t start, uint64_t end)
+{
+	for (unsigned i = 0; i < platform.nr_reserved; i++) {
+		const struct reserved_range *r = &platform.reserved[i];
+
+		if (start < r->base + r->size && r->base < end)
+			return true;
+	}
+	return false;
+}
+
+/* [pa, pa + frames * 4 KiB) of RAM, each maximal FREE run of it claimed
+ * (what EL2 itself already holds, such as the DTB, stays as it is). */
+static void claim_free_runs(enum snapshot_hyp part, uint64_t pa,
+			    uint64_t end)
+{
+	struct frames_info info;
+
+	while (pa < end) {
+		uint64_t run = pa;
+
+		while (run < end && !frames_query(mem_frames_db(), run, &info) &&
+		       info.state == EXO_FRAME_FREE)
+			run += EXO_FRAME_SIZE;
+		claim(part, pa, run);
+		pa = run < end ? run + EXO_FRAME_SIZE : end;
+	}
+}
+
+/* RAM the host DTB reserves (not no-map: that is not RAM) is EL2's, so no
+ * guest is ever given it. */
+static void claim_reserved(void)
+{
+	for (unsigned i = 0; i < platform.nr_reserved; i++) {
+		const struct reserved_range *rs = &platform.reserved[i];
+
+		for (unsigned k = 0; !rs->no_map && k < platform.nr_ram; k++) {
+			const struct mem_range *r = &platform.ram[k];
+			uint64_t lo = rs->base > r->base ? rs->base : r->base;
+			uint64_t hi = rs->base + rs->size < r->base + r->size
+					      ? rs->base + rs->size
+					      : r->base + r->size;
+
+			if (lo < hi)
+				claim_free_runs(SNAPSHOT_HYP_RESERVED, lo, hi);
+		}
+	}
+}
+
 /* The DB lives right after the EL2 image; the DTB, the image, the DB and
  * the boot package are EL2's (HYP), each noted by part for the snapshot;
  * all other RAM is FREE. */
@@ -235,7 +285,8 @@ static uint64_t frames_setup(bool *have_pkg)
 	ram_span(&base, &end);
 	frames = (end - base) >> EXO_FRAME_SHIFT;
 	size = mem_storage_size(frames);
-	if (!size || db + size > (pkg_ram ? EXO_BOOT_PKG_ADDR : end))
+	if (!size || db + size > (pkg_ram ? EXO_BOOT_PKG_ADDR : end) ||
+	    reserved_overlaps(db, db + size))
 		boot_fail("placing the frame DB after the EL2 image", -1);
 	if (mem_init(base, frames, (void *)(uintptr_t)db, size))
 		boot_fail("initialising the frame DB", -1);
@@ -257,6 +308,7 @@ static uint64_t frames_setup(bool *have_pkg)
 		claim(SNAPSHOT_HYP_BOOT_PKG, EXO_BOOT_PKG_ADDR,
 		      EXO_BOOT_PKG_ADDR + pkg_size);
 	}
+	claim_reserved();
 	kprintf("frames: %lu MiB of RAM, DB %lu KiB at 0x%lx\n",
 		(unsigned long)((end - base) >> 20), (unsigned long)(size >> 10),
 		(unsigned long)db);
@@ -270,7 +322,12 @@ static void debug_checks(void)
 {
 	uint64_t scratch = frames_db_end;
 	size_t size = frames_selftest_scratch_size();
-	int failed = mem_selftest((void *)(uintptr_t)scratch, size);
+	int failed;
+
+	if (reserved_overlaps(scratch, scratch + size))
+		boot_fail("finding scratch RAM for the frame DB self-test "
+			  "(memory the DTB reserves follows the DB)", -1);
+	failed = mem_selftest((void *)(uintptr_t)scratch, size);
 
 	arch_zero_frames(scratch, page_up(size) >> EXO_FRAME_SHIFT);
 	if (failed)

@@ -6,6 +6,7 @@
  */
 #include <el2/dtb_bounds.h>
 #include <el2/platform.h>
+#include <exo/frame.h>
 #include <lib/fmt.h>
 #include <lib/print.h>
 #include <libfdt.h>
@@ -136,6 +137,108 @@ static int parse_psci(const void *fdt, struct platform *p, char *err,
 	return 0;
 }
 
+/* --- memory the DTB reserves --------------------------------------------- */
+
+static int add_reserved(struct platform *p, uint64_t base, uint64_t size,
+			bool no_map, char *err, size_t err_size)
+{
+	uint64_t start = base & ~EXO_FRAME_OFFSET_MASK, last = base + size - 1;
+
+	if (!size)
+		return 0;
+	if (last < base || last > UINT64_MAX - EXO_FRAME_OFFSET_MASK)
+		return fail(err, err_size, "reserved memory",
+			    "a range wraps past the end of the address space");
+	if (p->nr_reserved == PLATFORM_MAX_RESERVED)
+		return fail(err, err_size, "reserved memory",
+			    "more than 16 ranges");
+	last |= EXO_FRAME_OFFSET_MASK;
+	p->reserved[p->nr_reserved++] =
+		(struct reserved_range){ start, last + 1 - start, no_map };
+	return 0;
+}
+
+/* /memreserve/ entries, then every /reserved-memory child with a reg (one
+ * with only a size asks the OS to place a pool for a driver: EL2 has no
+ * such driver and gives no device to a guest, so there is nothing to
+ * keep). */
+static int parse_reserved(const void *fdt, struct platform *p, char *err,
+			  size_t err_size)
+{
+	int n = fdt_num_mem_rsv(fdt), parent, node;
+
+	for (int i = 0; i < n; i++) {
+		uint64_t base, size;
+
+		if (fdt_get_mem_rsv(fdt, i, &base, &size) ||
+		    add_reserved(p, base, size, false, err, err_size))
+			return -1;
+	}
+	parent = fdt_path_offset(fdt, "/reserved-memory");
+	if (parent < 0)
+		return 0;
+	fdt_for_each_subnode(node, fdt, parent) {
+		bool no_map = fdt_getprop(fdt, node, "no-map", NULL) != NULL;
+		struct mem_range r;
+
+		for (int i = 0; read_reg(fdt, node, i, &r) == 0; i++)
+			if (add_reserved(p, r.base, r.size, no_map, err,
+					 err_size))
+				return -1;
+	}
+	return 0;
+}
+
+/* ram[i] less [cut, cut_end): the piece below stays at i, a piece above
+ * it is appended (or takes i when nothing is below). */
+static int cut_ram(struct platform *p, unsigned i, uint64_t cut,
+		   uint64_t cut_end, char *err, size_t err_size)
+{
+	struct mem_range r = p->ram[i];
+	uint64_t end = r.base + r.size;
+	bool below = cut > r.base, above = cut_end < end;
+
+	if (cut_end <= r.base || cut >= end)
+		return 0;
+	if (below && above) {
+		if (p->nr_ram == PLATFORM_MAX_RAM)
+			return fail(err, err_size, "reserved memory (no-map)",
+				    "it splits RAM into more than 8 ranges");
+		p->ram[p->nr_ram++] = (struct mem_range){ cut_end,
+							  end - cut_end };
+	}
+	if (below)
+		p->ram[i].size = cut - r.base;
+	else if (above)
+		p->ram[i] = (struct mem_range){ cut_end, end - cut_end };
+	else
+		p->ram[i].size = 0;
+	return 0;
+}
+
+/* No-map reservations are not RAM: they leave ram[] (empty ranges go). */
+static int carve_no_map(struct platform *p, char *err, size_t err_size)
+{
+	for (unsigned k = 0; k < p->nr_reserved; k++) {
+		const struct reserved_range *rs = &p->reserved[k];
+
+		for (unsigned i = 0; rs->no_map && i < p->nr_ram; i++)
+			if (cut_ram(p, i, rs->base, rs->base + rs->size, err,
+				    err_size))
+				return -1;
+	}
+	for (unsigned i = 0; i < p->nr_ram;) {
+		if (p->ram[i].size)
+			i++;
+		else
+			p->ram[i] = p->ram[--p->nr_ram];
+	}
+	if (!p->nr_ram)
+		return fail(err, err_size, "reserved memory (no-map)",
+			    "it covers all of RAM");
+	return 0;
+}
+
 static void parse_bootargs(const void *fdt, struct platform *p)
 {
 	int node = fdt_path_offset(fdt, "/chosen");
@@ -163,7 +266,9 @@ int platform_parse(const void *fdt, size_t size, struct platform *p,
 				 "GIC redistributors (arm,gic-v3)", 1, &p->gicr,
 				 err, err_size) ||
 	    parse_timer(fdt, p, err, err_size) ||
-	    parse_psci(fdt, p, err, err_size))
+	    parse_psci(fdt, p, err, err_size) ||
+	    parse_reserved(fdt, p, err, err_size) ||
+	    carve_no_map(p, err, err_size))
 		return -1;
 	parse_bootargs(fdt, p);
 	return 0;
@@ -187,4 +292,11 @@ void platform_print(const struct platform *p)
 		p->timer_intid[TIMER_SEC_PHYS], p->timer_intid[TIMER_NS_PHYS],
 		p->timer_intid[TIMER_VIRT], p->timer_intid[TIMER_HYP_PHYS]);
 	kprintf("dtb: PSCI    conduit %s\n", conduit[p->psci]);
+	for (unsigned i = 0; i < p->nr_reserved; i++)
+		kprintf("dtb: reserved 0x%010lx-0x%010lx (%lu KiB)%s\n",
+			(unsigned long)p->reserved[i].base,
+			(unsigned long)(p->reserved[i].base +
+					p->reserved[i].size - 1),
+			(unsigned long)(p->reserved[i].size >> 10),
+			p->reserved[i].no_map ? ", no-map: not RAM" : "");
 }

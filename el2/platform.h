@@ -5,14 +5,27 @@
 #ifndef EXO_EL2_PLATFORM_H
 #define EXO_EL2_PLATFORM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define PLATFORM_MAX_RAM 8
+#define PLATFORM_MAX_RESERVED 16
 
 struct mem_range {
 	uint64_t base;
 	uint64_t size;
+};
+
+/* Memory the host DTB keeps from the OS: a /memreserve/ entry or a
+ * /reserved-memory child with a reg. No guest is ever given it. no-map
+ * ranges are not RAM at all for EL2 (they are cut out of ram[]: never
+ * mapped, not even in EL2's own tables); the others stay RAM, claimed by
+ * EL2 (HYP) at boot. Frame-aligned outwards. */
+struct reserved_range {
+	uint64_t base;
+	uint64_t size;
+	bool no_map;
 };
 
 enum psci_conduit { PSCI_CONDUIT_NONE, PSCI_CONDUIT_SMC, PSCI_CONDUIT_HVC };
@@ -22,8 +35,10 @@ enum timer_irq { TIMER_SEC_PHYS, TIMER_NS_PHYS, TIMER_VIRT, TIMER_HYP_PHYS,
 		 TIMER_NR_IRQS };
 
 struct platform {
-	struct mem_range ram[PLATFORM_MAX_RAM];
+	struct mem_range ram[PLATFORM_MAX_RAM];   /* less no-map reservations */
 	unsigned nr_ram;
+	struct reserved_range reserved[PLATFORM_MAX_RESERVED];
+	unsigned nr_reserved;
 	struct mem_range uart;            /* PL011 */
 	struct mem_range gicd;            /* GICv3 distributor */
 	struct mem_range gicr;            /* GICv3 redistributors */

@@ -47,6 +47,7 @@ const char *snapshot_hyp_name(enum snapshot_hyp part)
 		[SNAPSHOT_HYP_STACK] = "stack",
 		[SNAPSHOT_HYP_FRAME_DB] = "frame-db",
 		[SNAPSHOT_HYP_BOOT_PKG] = "boot-pkg",
+		[SNAPSHOT_HYP_RESERVED] = "reserved",
 	};
 
 	return (unsigned)part < SNAPSHOT_HYP_PARTS ? name[part] : "?";

@@ -26,10 +26,11 @@ enum snapshot_hyp {
 	SNAPSHOT_HYP_STACK,       /*   boot stack and its guard page */
 	SNAPSHOT_HYP_FRAME_DB,    /* the frame DB's storage */
 	SNAPSHOT_HYP_BOOT_PKG,    /* the boot package */
+	SNAPSHOT_HYP_RESERVED,    /* RAM the host DTB reserves */
 	SNAPSHOT_HYP_PARTS
 };
 /* Boot ranges EL2 may name: the parts above, the data part in pieces. */
-#define SNAPSHOT_HYP_RANGES_MAX 16
+#define SNAPSHOT_HYP_RANGES_MAX 48
 
 void snapshot_enable(bool on);
 bool snapshot_enabled(void);

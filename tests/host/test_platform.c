@@ -17,6 +17,41 @@ enum omit {
 
 static char blob[8192];
 
+/* What make_dtb adds for the reserved-memory tests: /memreserve/ entries
+ * and /reserved-memory children (a size of 0: a child with no reg). */
+struct rsv_node {
+	const char *name;
+	uint64_t base, size;
+	bool no_map;
+};
+static const uint64_t (*memreserve)[2];
+static unsigned nr_memreserve;
+static const struct rsv_node *rsv_nodes;
+static unsigned nr_rsv_nodes;
+
+static void prop_reg(void *f, uint64_t base, uint64_t size);
+
+static void add_reserved_memory(void *f)
+{
+	if (!nr_rsv_nodes)
+		return;
+	fdt_begin_node(f, "reserved-memory");
+	fdt_property_u32(f, "#address-cells", 2);
+	fdt_property_u32(f, "#size-cells", 2);
+	fdt_property(f, "ranges", NULL, 0);
+	for (unsigned i = 0; i < nr_rsv_nodes; i++) {
+		fdt_begin_node(f, rsv_nodes[i].name);
+		if (rsv_nodes[i].size)
+			prop_reg(f, rsv_nodes[i].base, rsv_nodes[i].size);
+		else
+			fdt_property_u64(f, "size", 0x100000);
+		if (rsv_nodes[i].no_map)
+			fdt_property(f, "no-map", NULL, 0);
+		fdt_end_node(f);
+	}
+	fdt_end_node(f);
+}
+
 static void prop_reg(void *f, uint64_t base, uint64_t size)
 {
 	fdt64_t reg[2] = { cpu_to_fdt64(base), cpu_to_fdt64(size) };
@@ -39,6 +74,9 @@ static void *make_dtb(enum omit omit)
 	static const uint32_t ppis[4] = { 13, 14, 11, 10 };
 
 	cr_assert_eq(fdt_create(f, sizeof(blob)), 0);
+	for (unsigned i = 0; i < nr_memreserve; i++)
+		cr_assert_eq(fdt_add_reservemap_entry(f, memreserve[i][0],
+						      memreserve[i][1]), 0);
 	fdt_finish_reservemap(f);
 	fdt_begin_node(f, "");
 	fdt_property_u32(f, "#address-cells", 2);
@@ -87,6 +125,7 @@ static void *make_dtb(enum omit omit)
 	fdt_begin_node(f, "chosen");
 	fdt_property_string(f, "bootargs", "exo.test=none");
 	fdt_end_node(f);
+	add_reserved_memory(f);
 	fdt_end_node(f);
 	cr_assert_eq(fdt_finish(f), 0);
 	return f;
@@ -202,4 +241,97 @@ Test(platform, summary_names_every_device)
 		  "%s", fake.console);
 	cr_assert(strstr(fake.console, "PL011   0x0009000000"));
 	cr_assert(strstr(fake.console, "PSCI    conduit smc"));
+}
+
+/* --- memory the DTB reserves ---------------------------------------------- */
+
+static void reserve(const uint64_t (*entries)[2], unsigned nr_entries,
+		    const struct rsv_node *nodes, unsigned nr_nodes)
+{
+	memreserve = entries;
+	nr_memreserve = nr_entries;
+	rsv_nodes = nodes;
+	nr_rsv_nodes = nr_nodes;
+}
+
+static void reserve_none(void)
+{
+	reserve(NULL, 0, NULL, 0);
+}
+
+Test(platform, memreserve_and_reserved_memory_are_kept_from_guests,
+     .fini = reserve_none)
+{
+	static const uint64_t entries[][2] = { { 0x48000800, 0x1800 } };
+	static const struct rsv_node nodes[] = {
+		{ "fw@50000000", 0x50000000, 0x200000, true },
+		{ "log@60001000", 0x60001000, 0x1000, false },
+		{ "pool", 0, 0, false },   /* a size only: placed by an OS */
+	};
+	struct platform p;
+	char err[128] = "";
+
+	reserve(entries, 1, nodes, 3);
+	cr_assert_eq(parse(make_dtb(OMIT_NONE), &p, err, sizeof(err)), 0,
+		     "%s", err);
+	cr_assert_eq(p.nr_reserved, 3);
+	cr_assert_eq(p.reserved[0].base, 0x48000000, "frame-aligned down");
+	cr_assert_eq(p.reserved[0].size, 0x2000, "and up");
+	cr_assert(!p.reserved[0].no_map);
+	cr_assert_eq(p.reserved[1].base, 0x50000000);
+	cr_assert(p.reserved[1].no_map);
+	cr_assert_eq(p.reserved[2].base, 0x60001000);
+	cr_assert_eq(p.reserved[2].size, 0x1000);
+	/* no-map is not RAM: it is cut out. */
+	cr_assert_eq(p.nr_ram, 2);
+	cr_assert_eq(p.ram[0].base, 0x40000000);
+	cr_assert_eq(p.ram[0].size, 0x10000000);
+	cr_assert_eq(p.ram[1].base, 0x50200000);
+	cr_assert_eq(p.ram[1].size, 0x80000000 - 0x50200000);
+}
+
+Test(platform, no_map_at_either_end_of_ram_trims_it, .fini = reserve_none)
+{
+	static const struct rsv_node nodes[] = {
+		{ "low", 0x3ff00000, 0x200000, true },
+		{ "high", 0x7ff00000, 0x100000, true },
+	};
+	struct platform p;
+	char err[128] = "";
+
+	reserve(NULL, 0, nodes, 2);
+	cr_assert_eq(parse(make_dtb(OMIT_NONE), &p, err, sizeof(err)), 0,
+		     "%s", err);
+	cr_assert_eq(p.nr_ram, 1);
+	cr_assert_eq(p.ram[0].base, 0x40100000);
+	cr_assert_eq(p.ram[0].size, 0x7ff00000 - 0x40100000);
+}
+
+static void expect_reserve_error(const char *words)
+{
+	struct platform p;
+	char err[128] = "";
+
+	cr_assert_lt(parse(make_dtb(OMIT_NONE), &p, err, sizeof(err)), 0);
+	cr_assert(strstr(err, words), "'%s' lacks '%s'", err, words);
+}
+
+Test(platform, reserved_memory_errors, .fini = reserve_none)
+{
+	static const struct rsv_node all[] = {
+		{ "all", 0x40000000, 0x40000000, true },
+	};
+	static const uint64_t wraps[][2] = { { 0xfffffffffffff000, 0x2000 } };
+	static uint64_t many[PLATFORM_MAX_RESERVED + 1][2];
+
+	reserve(NULL, 0, all, 1);
+	expect_reserve_error("covers all of RAM");
+	reserve(wraps, 1, NULL, 0);
+	expect_reserve_error("wraps past the end");
+	for (unsigned i = 0; i <= PLATFORM_MAX_RESERVED; i++) {
+		many[i][0] = 0x48000000 + i * 0x1000;
+		many[i][1] = 0x1000;
+	}
+	reserve(many, PLATFORM_MAX_RESERVED + 1, NULL, 0);
+	expect_reserve_error("more than 16 ranges");
 }

@@ -1,6 +1,7 @@
 """EL2 boots, reads the DTB, turns its MMU on with W^X and powers off; its
 own protections fault and are reported; a broken DTB is reported clearly."""
 import re
+import subprocess
 
 import pytest
 from conftest import expect_clean, fdtput
@@ -99,3 +100,59 @@ def test_hyp_timer_interrupts_reach_el2(boot):
     expect_clean(r)
     assert r.output.count("(INTID 26)") == 5
     assert "selftest: hyp timer ok after 5 ticks" in r.output
+
+
+RESERVED_NODES = """
+	reserved-memory {
+		#address-cells = <2>;
+		#size-cells = <2>;
+		ranges;
+		log@50000000 { reg = <0x0 0x50000000 0x0 0x100000>; };
+		fw@60000000 { reg = <0x0 0x60000000 0x0 0x200000>; no-map; };
+		pool { size = <0x0 0x100000>; };
+	};
+"""
+
+
+def with_reservations(dts):
+    """QEMU's DTB text plus a /memreserve/ entry and /reserved-memory."""
+    dts = dts.replace("/dts-v1/;\n", "/dts-v1/;\n/memreserve/ 0x58000000 0x10000;\n", 1)
+    end = dts.rindex("};")
+    return dts[:end] + RESERVED_NODES + dts[end:]
+
+
+def frames_line(out):
+    m = re.search(r"frames: (\d+) free, (\d+) EL2, 0 still held by guests", out)
+    assert m, out
+    return int(m.group(1)), int(m.group(2))
+
+
+def test_reserved_memory_is_never_a_guests(boot, tmp_path):
+    """/memreserve/ and /reserved-memory ranges with a reg are EL2's (HYP)
+    from boot; a no-map one is not RAM at all (cut out of the RAM ranges,
+    so not even EL2 maps it); a size-only pool needs nothing."""
+    dtb = boot.host_dtb()
+    dts = subprocess.run(["dtc", "-q", "-I", "dtb", "-O", "dts", dtb],
+                         check=True, capture_output=True, text=True).stdout
+
+    def compiled(name, text):
+        out = tmp_path / name
+        subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", str(out)],
+                       input=text, check=True, text=True)
+        return str(out)
+
+    # The same round trip through dtc without the reservations: QEMU's own
+    # blob is padded to 1 MiB, dtc's is not, and EL2 claims the DTB's size.
+    plain = boot(dtb=compiled("plain.dtb", dts))
+    r = boot(dtb=compiled("reserved.dtb", with_reservations(dts)))
+    expect_clean(r)
+    assert "dtb: reserved 0x0058000000-0x005800ffff (64 KiB)" in r.output
+    assert "dtb: reserved 0x0050000000-0x00500fffff (1024 KiB)" in r.output
+    assert ("dtb: reserved 0x0060000000-0x00601fffff (2048 KiB), no-map: "
+            "not RAM") in r.output
+    assert "dtb: RAM     0x0040000000-0x005fffffff (512 MiB)" in r.output
+    assert "dtb: RAM     0x0060200000-0x007fffffff (510 MiB)" in r.output
+    free0, hyp0 = frames_line(plain.output)
+    free, hyp = frames_line(r.output)
+    assert hyp == hyp0 + 16 + 256, "the mapped reservations are EL2's"
+    assert free == free0 - 16 - 256 - 512, "and the no-map one is not RAM"
