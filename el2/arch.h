@@ -30,6 +30,14 @@ void arch_mmio_write32(uint64_t addr, uint32_t value);
 uint64_t arch_smc(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3);
 uint64_t arch_hvc(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3);
 
+/* The core's identity and the ID registers el2/spectre.c decides from
+ * (the firmware's answers are the caller's to fill). */
+struct spectre_cpu;
+void arch_spectre_cpu(struct spectre_cpu *cpu);
+/* What el2/arch/guest.S runs on every exit from a guest, before any
+ * indirect branch: SPECTRE_STEP_* bits (el2/spectre.h). */
+void arch_spectre_exit_steps(unsigned steps, unsigned loop_k);
+
 /* Physical address bits the CPU supports (ID_AA64MMFR0_EL1.PARange). */
 unsigned arch_pa_bits(void);
 

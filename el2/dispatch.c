@@ -10,6 +10,7 @@
 #include <el2/mem.h>
 #include <el2/revoke.h>
 #include <el2/sched.h>
+#include <el2/spectre.h>
 #include <el2/system.h>
 #include <el2/vm_event.h>
 #include <el2/vm_ops.h>
@@ -248,6 +249,22 @@ static bool lifecycle_call(struct vcpu *v, uint64_t fid)
 	return true;
 }
 
+/* PSCI_FEATURES: the PSCI calls EL2 answers, and SMCCC_VERSION (a guest
+ * asks before it uses SMCCC_ARCH_FEATURES). */
+static int64_t psci_features(uint32_t fid)
+{
+	switch (fid) {
+	case EXO_PSCI_VERSION:
+	case EXO_PSCI_FEATURES:
+	case EXO_PSCI_SYSTEM_OFF:
+	case EXO_PSCI_SYSTEM_RESET:
+	case EXO_SMCCC_VERSION:
+		return EXO_OK;
+	default:
+		return EXO_ENOTSUP;
+	}
+}
+
 static struct hvc_result route(struct vcpu *v, uint64_t fid)
 {
 	switch (fid) {
@@ -290,6 +307,14 @@ static struct hvc_result route(struct vcpu *v, uint64_t fid)
 	case EXO_PSCI_VERSION:
 		/* PSCI returns its version in x0 itself. */
 		return (struct hvc_result){ EXO_PSCI_VERSION_1_1, 0, 0, 0 };
+	case EXO_PSCI_FEATURES:
+		return status(psci_features((uint32_t)v->x[1]));
+	case EXO_SMCCC_VERSION:
+	case EXO_SMCCC_ARCH_FEATURES:
+	case EXO_SMCCC_ARCH_WORKAROUND_1:
+	case EXO_SMCCC_ARCH_WORKAROUND_3:
+		/* SMCCC returns in x0 itself, like PSCI. */
+		return status(spectre_guest_call((uint32_t)fid, v->x[1]));
 	default:
 		return status(EXO_ENOTSUP);
 	}

@@ -18,10 +18,12 @@
 #include <el2/percpu.h>
 #include <el2/sched.h>
 #include <el2/snapshot.h>
+#include <el2/spectre.h>
 #include <el2/system.h>
 #include <el2/timing.h>
 #include <el2/vm_ops.h>
 #include <exo/frame.h>
+#include <exo/hvc.h>
 #include <libfdt.h>
 #include <el2/frames.h>
 #include <lib/panic.h>
@@ -132,6 +134,29 @@ static void read_platform(void)
 	psci_set_conduit(platform.psci);
 	pl011_init(platform.uart.base);
 	platform_print(&platform);
+}
+
+/* Speculation: what this core needs on every exit from a guest, from its
+ * ID registers and the firmware's answers (el2/spectre.c); the firmware's
+ * store-bypass mitigation, where it is the remedy, is turned on for good. */
+static void spectre_setup(void)
+{
+	struct spectre_cpu cpu;
+	const struct spectre_policy *p;
+
+	arch_spectre_cpu(&cpu);
+	cpu.fw_wa1 = psci_smccc_arch_features(EXO_SMCCC_ARCH_WORKAROUND_1);
+	cpu.fw_wa2 = psci_smccc_arch_features(EXO_SMCCC_ARCH_WORKAROUND_2);
+	cpu.fw_wa3 = psci_smccc_arch_features(EXO_SMCCC_ARCH_WORKAROUND_3);
+	p = spectre_init(&cpu);
+	if (p->v4_by_firmware)
+		psci_smccc_call(EXO_SMCCC_ARCH_WORKAROUND_2, 1);
+	arch_spectre_exit_steps(p->exit_steps, p->loop_k);
+	kprintf("spectre: MIDR 0x%08lx: branch targets %s, branch history %s "
+		"(steps 0x%x, loop %u), store bypass %s\n",
+		(unsigned long)cpu.midr, spectre_state_name(p->v2),
+		spectre_state_name(p->bhb), p->exit_steps, p->loop_k,
+		spectre_state_name(p->v4));
 }
 
 /* The span of RAM the frame DB covers: lowest base to highest end. */
@@ -356,6 +381,7 @@ void el2_main(void)
 	read_platform();
 	mmu_setup();
 	arch_el2_traps_init();
+	spectre_setup();
 	if (!gic_init(&platform, arch_mpidr()))
 		boot_fail("setting up the GICv3", -1);
 	arch_vgic_enable();

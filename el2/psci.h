@@ -3,6 +3,8 @@
 #define EXO_EL2_PSCI_H
 
 #include <el2/platform.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #define PSCI_0_2_FN_VERSION 0x84000000u
 #define PSCI_0_2_FN_SYSTEM_OFF 0x84000008u
@@ -12,5 +14,10 @@
 /* Before the DTB is read the conduit is the `virt` machine's (SMC). */
 void psci_set_conduit(enum psci_conduit conduit);
 _Noreturn void psci_system_off(void);
+/* The firmware's SMCCC_ARCH_FEATURES(fid) (exo/hvc.h's answers), or
+ * EXO_ENOTSUP when it has no SMCCC 1.1. */
+int64_t psci_smccc_arch_features(uint32_t fid);
+/* An SMCCC call to the firmware that it said it has. */
+void psci_smccc_call(uint32_t fid, uint64_t a1);
 
 #endif

@@ -5,6 +5,7 @@
 #include <arch/pte.h>
 #include <arch/sysreg.h>
 #include <el2/arch.h>
+#include <el2/spectre.h>
 #include <el2/hyp_mm.h>
 #include <exo/frame.h>
 #include <lib/entropy.h>
@@ -39,6 +40,24 @@ uint32_t arch_mmio_read32(uint64_t addr)
 void arch_mmio_write32(uint64_t addr, uint32_t value)
 {
 	*(volatile uint32_t *)(uintptr_t)addr = value;
+}
+
+/* Read by el2_guest_trap_entry (guest.S) on every exit from a guest. */
+uint32_t spectre_exit_steps, spectre_loop_k;
+
+void arch_spectre_cpu(struct spectre_cpu *cpu)
+{
+	cpu->midr = read_sysreg(midr_el1);
+	cpu->pfr0 = read_sysreg(id_aa64pfr0_el1);
+	cpu->pfr1 = read_sysreg(id_aa64pfr1_el1);
+	cpu->mmfr1 = read_sysreg(id_aa64mmfr1_el1);
+	cpu->isar2 = read_sysreg(SYSREG_ID_AA64ISAR2_EL1);
+}
+
+void arch_spectre_exit_steps(unsigned steps, unsigned loop_k)
+{
+	spectre_loop_k = loop_k;
+	spectre_exit_steps = steps;
 }
 
 uint64_t arch_smc(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3)

@@ -5,6 +5,8 @@
  * returns, which may be another one (the C side then already switched the
  * EL1, FP and stage-2 state).
  */
+#include <el2/spectre_steps.h>
+
 #define VCPU_ELR 248
 
 	.text
@@ -33,7 +35,17 @@ el2_guest_trap_entry:
 	mrs	x3, spsr_el2
 	stp	x30, x2, [x0, #240]
 	str	x3, [x0, #VCPU_ELR + 8]
-	bl	guest_trap_handle
+	/* Speculation: before any indirect branch EL2 takes, the steps the
+	 * boot policy chose (el2/spectre.c; usually none: one load). */
+	adrp	x4, spectre_exit_steps
+	ldr	w4, [x4, :lo12:spectre_exit_steps]
+	cbz	w4, 1f
+	mov	x19, x0
+	mov	x20, x1
+	bl	spectre_exit_mitigate
+	mov	x0, x19
+	mov	x1, x20
+1:	bl	guest_trap_handle
 	/* fall through: x0 = vCPU to run */
 
 	.global el2_guest_resume
@@ -58,6 +70,33 @@ el2_guest_resume:
 	ldr	x30, [x0, #240]
 	ldp	x0, x1, [x0, #0]
 	eret
+
+	/* w4 = SPECTRE_STEP_* bits (el2/spectre.h). Clobbers x0-x5: the
+	 * guest's registers are saved, and x19/x20 hold the caller's. */
+/* exo/hvc.h's EXO_SMCCC_ARCH_WORKAROUND_3 and _1 (SMCCC, DEN0028). */
+#define SMCCC_ARCH_WORKAROUND_3 0x80003fff
+#define SMCCC_ARCH_WORKAROUND_1 0x80008000
+spectre_exit_mitigate:
+	tbz	w4, #SPECTRE_STEP_BHB_LOOP_BIT, 2f
+	adrp	x5, spectre_loop_k
+	ldr	w5, [x5, :lo12:spectre_loop_k]
+1:	b	. + 4
+	subs	w5, w5, #1
+	b.ne	1b
+	dsb	nsh
+	isb
+2:	tbz	w4, #SPECTRE_STEP_CLRBHB_BIT, 3f
+	hint	#22                       /* CLRBHB */
+	isb
+3:	tbz	w4, #SPECTRE_STEP_FW_WA3_BIT, 4f
+	mov	w0, #(SMCCC_ARCH_WORKAROUND_3 & 0xffff)
+	movk	w0, #(SMCCC_ARCH_WORKAROUND_3 >> 16), lsl #16
+	smc	#0
+4:	tbz	w4, #SPECTRE_STEP_FW_WA1_BIT, 5f
+	mov	w0, #(SMCCC_ARCH_WORKAROUND_1 & 0xffff)
+	movk	w0, #(SMCCC_ARCH_WORKAROUND_1 >> 16), lsl #16
+	smc	#0
+5:	ret
 
 	/* arch_guest_enter(vcpu, stack_top): first entry, from el2_main. */
 	.global arch_guest_enter

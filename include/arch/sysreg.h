@@ -139,6 +139,22 @@
 /* ID_AA64ISAR0_EL1 */
 #define ID_AA64ISAR0_RNDR_SHIFT 60
 
+/* Speculation (el2/spectre.c): ID_AA64PFR0_EL1.CSV2 (branch targets not
+ * shared across contexts; 3 = nor branch history), ID_AA64PFR1_EL1.SSBS,
+ * ID_AA64MMFR1_EL1.ECBHB (branch history not exploitable), and
+ * ID_AA64ISAR2_EL1.CLRBHB (the CLRBHB instruction). MIDR_EL1 names the
+ * core: implementer and part number. */
+#define ID_AA64PFR0_CSV2_SHIFT 56
+#define ID_AA64PFR0_CSV2_3 3
+#define ID_AA64PFR1_SSBS_SHIFT 4
+#define ID_AA64MMFR1_ECBHB_SHIFT 60
+#define ID_AA64ISAR2_CLRBHB_SHIFT 28
+#define SYSREG_ID_AA64ISAR2_EL1 s3_0_c0_c6_2
+#define MIDR_IMPLEMENTER_SHIFT 24
+#define MIDR_IMPLEMENTER_ARM 0x41
+#define MIDR_PARTNUM_SHIFT 4
+#define MIDR_PARTNUM_MASK 0xfff
+
 /* ID_AA64MMFR1_EL1 */
 #define ID_AA64MMFR1_HAFDBS_SHIFT 0
 #define ID_AA64MMFR1_VMIDBITS_SHIFT 4

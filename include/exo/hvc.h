@@ -111,6 +111,25 @@
 #define EXO_PSCI_SYSTEM_OFF 0x84000008u   /* = EXIT(0) */
 #define EXO_PSCI_SYSTEM_RESET 0x84000009u /* restart with fresh frames */
 #define EXO_PSCI_VERSION_1_1 0x00010001u
+/* x1 = a function ID -> 0 if EL2 answers it (PSCI's own calls, and
+ * SMCCC_VERSION so that a guest goes on to ask SMCCC_ARCH_FEATURES), else
+ * EXO_ENOTSUP */
+#define EXO_PSCI_FEATURES 0x8400000Au
+
+/* SMCCC's architecture calls (Arm DEN0028), through the same HVC path. */
+#define EXO_SMCCC_VERSION 0x80000000u       /* -> EXO_SMCCC_VERSION_1_1 */
+#define EXO_SMCCC_VERSION_1_1 0x00010001u
+/* x1 = a function ID -> 0 (implemented; for a workaround: needed and EL2
+ * applies it), EXO_SMCCC_WA_UNAFFECTED (this CPU does not need it),
+ * EXO_SMCCC_NOT_REQUIRED (WORKAROUND_2: not needed, or always on) or
+ * EXO_ENOTSUP (not implemented; for a workaround: this CPU is vulnerable
+ * and nothing mitigates it). docs/security.md, "Speculation". */
+#define EXO_SMCCC_ARCH_FEATURES 0x80000001u
+#define EXO_SMCCC_ARCH_WORKAROUND_1 0x80008000u  /* branch target injection */
+#define EXO_SMCCC_ARCH_WORKAROUND_2 0x80007fffu  /* speculative store bypass */
+#define EXO_SMCCC_ARCH_WORKAROUND_3 0x80003fffu  /* branch history (and 1) */
+#define EXO_SMCCC_WA_UNAFFECTED 1
+#define EXO_SMCCC_NOT_REQUIRED (-2)
 
 /* The emulated console: a PL011 data register at this IPA. A byte stored
  * there prints on EL2's console with the guest's "[name] " prefix. */

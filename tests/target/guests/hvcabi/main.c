@@ -58,6 +58,36 @@ static void calls(void)
 	TAP_CHECK(smc_call(EXO_PSCI_VERSION) == EXO_ENOTSUP, "SMC: ENOTSUP");
 }
 
+/* SMCCC's discovery, as a Linux guest runs it; the workaround answers
+ * depend on the CPU, so they are printed for the test to compare with
+ * EL2's boot line. */
+static void smccc(void)
+{
+	TAP_CHECK(exo_call1(EXO_PSCI_FEATURES, EXO_SMCCC_VERSION).status ==
+			  EXO_OK,
+		  "PSCI_FEATURES(SMCCC_VERSION): supported");
+	TAP_CHECK(exo_call1(EXO_PSCI_FEATURES, 0xc4000003u).status ==
+			  EXO_ENOTSUP,
+		  "PSCI_FEATURES(CPU_ON): not supported");
+	TAP_CHECK(exo_call0(EXO_SMCCC_VERSION).status == EXO_SMCCC_VERSION_1_1,
+		  "SMCCC_VERSION is 1.1");
+	TAP_CHECK(exo_call1(EXO_SMCCC_ARCH_FEATURES,
+			    EXO_SMCCC_ARCH_FEATURES).status == EXO_OK,
+		  "SMCCC_ARCH_FEATURES(SMCCC_ARCH_FEATURES): 0");
+	TAP_CHECK(exo_call1(EXO_SMCCC_ARCH_FEATURES, EXO_HVC_VERSION).status ==
+			  EXO_ENOTSUP,
+		  "SMCCC_ARCH_FEATURES of an exo call: not an arch call");
+	kprintf("smccc: workaround_1 %ld workaround_2 %ld workaround_3 %ld "
+	       "call_3 %ld\n",
+	       (long)exo_call1(EXO_SMCCC_ARCH_FEATURES,
+			       EXO_SMCCC_ARCH_WORKAROUND_1).status,
+	       (long)exo_call1(EXO_SMCCC_ARCH_FEATURES,
+			       EXO_SMCCC_ARCH_WORKAROUND_2).status,
+	       (long)exo_call1(EXO_SMCCC_ARCH_FEATURES,
+			       EXO_SMCCC_ARCH_WORKAROUND_3).status,
+	       (long)exo_call0(EXO_SMCCC_ARCH_WORKAROUND_3).status);
+}
+
 static void arguments(void)
 {
 	TAP_CHECK(exo_call1(EXO_HVC_CONSOLE_WRITE, 49).status == EXO_EINVAL,
@@ -156,6 +186,7 @@ int main(int argc, char **argv)
 {
 	(void)argc, (void)argv;
 	calls();
+	smccc();
 	arguments();
 	frames();
 	blocks();
