@@ -7,6 +7,7 @@
 #ifndef EXO_EL2_ARCH_H
 #define EXO_EL2_ARCH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct hyp_mm;
@@ -37,6 +38,11 @@ void arch_spectre_cpu(struct spectre_cpu *cpu);
 /* What el2/arch/guest.S runs on every exit from a guest, before any
  * indirect branch: SPECTRE_STEP_* bits (el2/spectre.h). */
 void arch_spectre_exit_steps(unsigned steps, unsigned loop_k);
+
+/* After the ESB every exit from a guest starts with (el2/arch/vectors.S):
+ * an SError the guest's own accesses raised, deferred into DISR_EL1
+ * (FEAT_RAS). Reads and clears it; false without FEAT_RAS or with none. */
+bool arch_ras_take_deferred(uint64_t *disr);
 
 /* Physical address bits the CPU supports (ID_AA64MMFR0_EL1.PARange). */
 unsigned arch_pa_bits(void);

@@ -13,6 +13,7 @@
 #include <el2/faultinject.h>
 #include <el2/guest_trap.h>
 #include <el2/irq.h>
+#include <el2/ras.h>
 #include <el2/revoke.h>
 #include <el2/sched.h>
 #include <el2/system.h>
@@ -220,10 +221,8 @@ static void account(struct vcpu *v)
 	revoke_tick(vm);
 }
 
-struct vcpu *guest_trap_handle(struct vcpu *v, uint64_t kind)
+static void handle_trap(struct vcpu *v, uint64_t kind)
 {
-	struct vcpu *next;
-
 	switch (kind & 3) {
 	case TRAP_SYNC:
 		guest_sync(v);
@@ -238,6 +237,18 @@ struct vcpu *guest_trap_handle(struct vcpu *v, uint64_t kind)
 		kill(v->vm, "SError");
 		break;
 	}
+}
+
+struct vcpu *guest_trap_handle(struct vcpu *v, uint64_t kind)
+{
+	struct vcpu *next;
+
+	/* An SError the ESB of this exit deferred is this guest's: whatever
+	 * it was doing, its error ends it first (an IRQ stays pending). */
+	if (ras_guest_error(v->vm))
+		kill(v->vm, "SError");
+	else
+		handle_trap(v, kind);
 	inject_faults(v);
 	account(v);
 	next = sched_resume(v);

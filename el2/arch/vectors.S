@@ -23,9 +23,13 @@
 	b	el2_trap_common
 	.endm
 
-	/* Lower-EL entries save straight into the running vCPU. */
+	/* Lower-EL entries save straight into the running vCPU. ESB first:
+	 * with FEAT_RAS an SError the guest's accesses raised and not yet
+	 * taken is deferred into DISR_EL1 now, so it is the guest's, not the
+	 * next one's (el2/ras.c); without FEAT_RAS it is a NOP. */
 	.macro	ventry_guest kind
 	.balign	0x80
+	hint	#16                       /* ESB */
 	stp	x0, x1, [sp, #-16]!
 	mov	x1, #\kind
 	b	el2_guest_trap_entry

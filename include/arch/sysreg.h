@@ -145,6 +145,11 @@
  * ID_AA64ISAR2_EL1.CLRBHB (the CLRBHB instruction). MIDR_EL1 names the
  * core: implementer and part number. */
 #define ID_AA64PFR0_CSV2_SHIFT 56
+/* RAS (el2/ras.c): ID_AA64PFR0_EL1.RAS; an SError ESB defers at EL2 lands
+ * in DISR_EL1, its A bit set. */
+#define ID_AA64PFR0_RAS_SHIFT 28
+#define SYSREG_DISR_EL1 s3_0_c12_c1_1
+#define DISR_A BIT(31)
 #define ID_AA64PFR0_CSV2_3 3
 #define ID_AA64PFR1_SSBS_SHIFT 4
 #define ID_AA64MMFR1_ECBHB_SHIFT 60

@@ -73,7 +73,7 @@ def test_attacks_are_refused_and_victims_finish(el2, boot, reference):
     rows = summary(r)
     expect_tap(r, "attacker", at_least=150)
     expect_tap(r, "peer", at_least=14)
-    expect_tap(r, "hw", at_least=53)
+    expect_tap(r, "hw", at_least=54)
     for g in ("attacker", "peer", "hw"):
         assert rows[g].state == "exited" and rows[g].status == 0, rows[g]
     # Every abort a guest saw was a violation EL2 counted, and vice versa

@@ -178,8 +178,10 @@ static void calls(void)
 		  "function ID 0xffffffff (SMCCC unknown): ENOTSUP");
 	TAP_CHECK(exo_call0(0x86000000u).status == EXO_ENOTSUP,
 		  "SMC32 vendor-hypervisor ID: ENOTSUP");
-	TAP_CHECK(exo_call0(0x80000000u).status == EXO_ENOTSUP,
-		  "SMCCC_VERSION (arch call, not offered): ENOTSUP");
+	TAP_CHECK(exo_call0(EXO_SMCCC_VERSION).status == EXO_SMCCC_VERSION_1_1,
+		  "SMCCC_VERSION: 1.1 (speculation answers, docs/abi.md)");
+	TAP_CHECK(exo_call0(0x80000002u).status == EXO_ENOTSUP,
+		  "SMCCC_ARCH_SOC_ID (arch call, not offered): ENOTSUP");
 	r = exo_hvc(0xc6000020u, ~0ul, ~0ul, ~0ul, ~0ul, ~0ul, ~0ul, ~0ul);
 	TAP_CHECK(r.status == EXO_ENOTSUP && !r.x1 && !r.x2 && !r.x3,
 		  "unknown ID with every argument ~0: ENOTSUP, x1-x3 zeroed");
