@@ -884,6 +884,8 @@ int mem_init(uint64_t span_base, uint64_t span_frames, void *storage,
 	 * boots many machines in one process). */
 	mem_ram_total = 0;
 	revoke_reserve_nr = 0;
+	/* A host harness that caught a panic inside a call boots again. */
+	mem_lock = (struct spinlock)SPINLOCK_INIT;
 	memset(mem_vms, 0, sizeof(mem_vms));
 	return frames_init(&mem_db, span_base, span_frames, shares, storage,
 			   size);
