@@ -33,11 +33,11 @@
 /*
  * THE PROPERTIES TODAY'S el2/ BREAKS, each with the change that mends it
  * (issue 13's plan, decision D1). This is the one place that marks a
- * property expected to fail: the test (test_model_check.c) then requires
- * that it still fails (a property that starts to hold fails the test until
- * its line here is removed), and the fuzz target does not stop on it.
- * Every other property must hold. The counterexamples are kept in
- * tests/host/model_check_cases.txt.
+ * property expected to fail: its counterexamples, kept in
+ * tests/host/model_check_cases.txt, must still break it (a property that
+ * starts to hold fails test_model_check.c until its line here is
+ * removed); the search reports but does not fail on it, nor does the fuzz
+ * target. Every other property must hold.
  */
 static const struct {
 	enum mc_prop prop;
@@ -52,6 +52,11 @@ static const struct {
 	/* FRAME_SHARE of a block takes 512 records from a pool of one per
 	 * 16 frames of RAM: ENOMEM with RAM to spare. */
 	{ MC_NO_GLOBAL_POOL, "D1: one share record per frame, no pool" },
+	/* A guest that split blocks until its page cache is empty, its
+	 * frames revoked while RAM is full: the split page comes from EL2's
+	 * 16-frame reserve (never refilled; EL2 panics when it is dry). */
+	{ MC_RESERVE_UNTOUCHED,
+	  "D1: no reserve; an unmap never needs a new table page" },
 	/* The owner's RECLAIM/UNSHARE of one frame of a block the borrower
 	 * maps fails with EQUOTA (the borrower's quota is full) or ENOMEM
 	 * (RAM is), and its FREE of a frame of its own block with ENOMEM. */
@@ -63,12 +68,31 @@ static const struct {
 
 #define BLOCK_FRAMES 512u       /* one 2 MiB stage-2 block */
 #define SPARE_FRAMES 8u         /* table pages: a few guests' use them up */
-#define RAM_FRAMES (BLOCK_FRAMES + MEM_REVOKE_RESERVE + SPARE_FRAMES)
+#define MAX_BLOCKS 3u
+#define MAX_RAM_FRAMES (MAX_BLOCKS * BLOCK_FRAMES + MEM_REVOKE_RESERVE + \
+			SPARE_FRAMES)
 #define FRAME_BYTES (UINT64_C(1) << EXO_FRAME_SHIFT)
-/* Guests 1 and 2 can each hold the whole block and its tables; guest 3 one
- * table page: a borrower whose quota is full once it maps a block it
- * borrows. The quotas add up to twice the RAM. */
-static const uint64_t quota[MC_GUESTS] = { 520, 520, 1 };
+
+/* RAM: blocks of 2 MiB, then EL2's revocation reserve and a few frames
+ * (guests' table pages use them up). */
+static const struct {
+	unsigned blocks;
+	uint64_t quota[MC_GUESTS];
+} machine[MC_NR_MACHINES] = {
+	/* Guests 1 and 2 can each hold the block and its tables; guest 3
+	 * one table page: a borrower whose quota is full once it maps a
+	 * block it borrows. The quotas add up to twice the RAM. */
+	[MC_SMALL] = { 1, { 520, 520, 1 } },
+	/* Guest 1 can hold the three blocks and has quota for one table
+	 * page less than they take once two of them are split: a guest at
+	 * its quota that has used up its cache. */
+	[MC_WIDE] = { 3, { 3 * BLOCK_FRAMES + 3, 520, 1 } },
+};
+_Static_assert(MAX_BLOCKS >= 3, "the wide machine fits");
+
+static enum mc_machine kind;    /* the machine mapped */
+static uint64_t ram_frames;
+static const uint64_t *quota;
 #define REVOKE_LOG 8
 #define MC_NOT_RUN INT64_MIN    /* a step of a guest that is not running */
 
@@ -96,15 +120,19 @@ static const struct frames_db *db(void)
 	return mem_frames_db();
 }
 
-bool mc_machine_on(void)
+bool mc_machine_on(enum mc_machine m)
 {
+	kind = m;
+	ram_frames = machine[m].blocks * BLOCK_FRAMES + MEM_REVOKE_RESERVE +
+		     SPARE_FRAMES;
+	quota = machine[m].quota;
 	for (unsigned i = 0; i < MC_GUESTS; i++) {
 		roots[i] = aligned_alloc(S2_ROOT_SIZE, S2_ROOT_SIZE);
 		if (!roots[i])
 			return false;
 	}
 	ram_dirty = false;
-	return mem_machine_map(RAM_FRAMES);
+	return mem_machine_map(ram_frames);
 }
 
 void mc_machine_off(void)
@@ -123,13 +151,13 @@ static void zero_used_frames(void)
 {
 	const struct frames_db *d = db();
 
-	if (ram_dirty || d->nr != RAM_FRAMES || !d->entry) {
+	if (ram_dirty || d->nr != ram_frames || !d->entry) {
 		memset((void *)(uintptr_t)MEM_MACHINE_BASE, 0,
-		       RAM_FRAMES * FRAME_BYTES);
+		       ram_frames * FRAME_BYTES);
 		ram_dirty = false;
 		return;
 	}
-	for (uint64_t i = 0; i < RAM_FRAMES; i++) {
+	for (uint64_t i = 0; i < ram_frames; i++) {
 		if (d->entry[i].state == EXO_FRAME_HYP)
 			memset((void *)(uintptr_t)pa_of(i), 0, FRAME_BYTES);
 	}
@@ -352,7 +380,8 @@ static bool run_guarded(const struct mc_call *c, int64_t *rc)
 
 static const char *const prop_name[MC_NR_PROPS] = {
 	"no-panic", "stage2-is-db", "within-quota", "charge-accounted",
-	"charged-only-actors", "no-global-pool", "take-back",
+	"charged-only-actors", "no-global-pool", "reserve-untouched",
+	"take-back",
 };
 
 const char *mc_kind_name(enum mc_kind k)
@@ -435,6 +464,8 @@ static void violation(enum mc_prop p, const char *fmt, ...)
 	va_end(ap);
 }
 
+static uint64_t reserve_now(void);
+
 /* --- the properties, one function each ---------------------------------- */
 
 struct before {
@@ -442,6 +473,7 @@ struct before {
 	bool live[MC_GUESTS];
 	uint64_t lacking;       /* table pages the step's stage 2s lack */
 	uint64_t free_frames;
+	uint64_t reserve;       /* EL2's own HYP frames */
 };
 
 static uint64_t lacking_for(struct vm *vm, enum s2_op op, uint64_t frame,
@@ -466,6 +498,7 @@ static void capture(const struct mc_call *c, struct before *b)
 		b->used[g] = live[g] ? a->used : 0;
 	}
 	b->free_frames = frames_count(db(), EXO_FRAME_FREE);
+	b->reserve = reserve_now();
 	b->lacking = 0;
 	if (!between_two(c->kind) || !live[c->a - 1] || !live[c->b - 1])
 		return;
@@ -655,12 +688,29 @@ static void check_no_global_pool(const struct mc_call *c, int64_t rc,
 		  b->free_frames);
 }
 
+/* EL2 keeps no reserve a step can drain: no step hands a guest one of
+ * EL2's own frames (the reserve runs dry after a few, and EL2 panics). */
+static void check_reserve_untouched(const struct mc_call *c,
+				    const struct before *b)
+{
+	char line[128];
+	uint64_t now = reserve_now();
+
+	if (now >= b->reserve)
+		return;
+	mc_format(c, line, sizeof(line));
+	violation(MC_RESERVE_UNTOUCHED,
+		  "`%s` took %" PRIu64 " of EL2's %" PRIu64 " reserved frames",
+		  line, b->reserve - now, b->reserve);
+}
+
 /* The checks of a step's effect (after every step). */
 static void check_transition(const struct mc_call *c, int64_t rc,
 			     const struct before *b)
 {
 	check_charged_only_actors(c, b);
 	check_no_global_pool(c, rc, b);
+	check_reserve_untouched(c, b);
 }
 
 /* The checks of a state (each state once: a state reached again passed
@@ -770,7 +820,7 @@ static bool find_run(enum run_kind k, unsigned a, unsigned b,
 
 /* --- snapshots ---------------------------------------------------------- */
 
-#define MAX_SHARE_RECORDS (RAM_FRAMES / MEM_SHARE_RECORD_RATIO + 1)
+#define MAX_SHARE_RECORDS (MAX_RAM_FRAMES / MEM_SHARE_RECORD_RATIO + 1)
 #define MAX_SAVED_PAGES 64   /* guests' table pages (a few each) */
 #define PAGE_WORDS (FRAME_BYTES / sizeof(uint64_t))
 
@@ -783,7 +833,7 @@ static bool find_run(enum run_kind k, unsigned a, unsigned b,
  * state is reached by replaying its steps instead. */
 struct snapshot {
 	struct frames_db db;
-	struct frames_entry entry[RAM_FRAMES];
+	struct frames_entry entry[MAX_RAM_FRAMES];
 	struct frames_share share[MAX_SHARE_RECORDS];
 	struct vm vms[MC_GUESTS];
 	bool live[MC_GUESTS];
@@ -985,7 +1035,7 @@ static uint64_t stage2_shape(const struct vm *vm)
 	if ((l1_entry & PTE_TYPE_MASK) != (PTE_VALID | PTE_TABLE))
 		return (l1_entry & PTE_TYPE_MASK) << 1;
 	l2 = (const uint64_t *)(uintptr_t)(l1_entry & PTE_ADDR_MASK);
-	for (uint64_t r = 0; r * BLOCK_FRAMES < RAM_FRAMES; r++) {
+	for (uint64_t r = 0; r * BLOCK_FRAMES < ram_frames; r++) {
 		uint64_t i = ((MEM_MACHINE_BASE >> LEVEL_SHIFT(2)) + r) %
 			     PTES_PER_TABLE;
 
@@ -994,8 +1044,9 @@ static uint64_t stage2_shape(const struct vm *vm)
 	return shape;
 }
 
-/* Guests 1 and 2 are alike (same quota, same steps): a state and its
- * mirror image with their ids swapped behave alike, and are one state. */
+/* Guests 1 and 2 are alike when their quotas are (they take the same
+ * steps): a state and its mirror image with their ids swapped behave
+ * alike, and are one state. */
 static const uint8_t as_is[MC_GUESTS + 1] = { 0, 1, 2, 3 };
 static const uint8_t swapped[MC_GUESTS + 1] = { 0, 2, 1, 3 };
 _Static_assert(MC_GUESTS == 3, "the mirror maps three guests");
@@ -1057,8 +1108,11 @@ static uint64_t state_hash(void)
 /* The state up to the mirror (to see whether it was explored). */
 static uint64_t state_class_hash(void)
 {
-	uint64_t h = state_hash_as(as_is), m = state_hash_as(swapped);
+	uint64_t h = state_hash_as(as_is), m;
 
+	if (quota[0] != quota[1])
+		return h;
+	m = state_hash_as(swapped);
 	return h < m ? h : m;
 }
 

@@ -1,12 +1,12 @@
 /*
  * The adversarial model checker of issue 13 (docs/testing.md, "Model
  * checker"): a small machine (one 2 MiB block of RAM and a few frames that
- * run out), three guests whose quotas overcommit it, and every memory
- * step between them (alloc, alloc_at, free, share R/RW, unshare, lend,
- * reclaim, donate, forced revocation, teardown, restart) through the real
- * el2/mem.c, el2/frames.c and el2/s2.c on the fake arch. After every step
- * each property below is checked; at every state reached the owners'
- * take-back is probed on a replay.
+ * run out, or three blocks), three guests whose quotas overcommit it, and
+ * every memory step between them (alloc, alloc_at, free, share R/RW,
+ * unshare, lend, reclaim, donate, forced revocation, teardown, restart)
+ * through the real el2/mem.c, el2/frames.c and el2/s2.c on the fake arch.
+ * After every step each property below is checked; at every state reached
+ * the owners' take-back is probed from a snapshot of it.
  *
  * Owns: the machine's guests, the step alphabet, the properties, the
  * search. Never: changes el2/; a property is never weakened to pass
@@ -32,6 +32,7 @@ enum mc_prop {
 	MC_CHARGE_ACCOUNTED,     /* used == frames owned + table pages held */
 	MC_CHARGED_ONLY_ACTORS,  /* no charge grows in a step it took no part in */
 	MC_NO_GLOBAL_POOL,       /* share/lend/donate: ENOMEM only without RAM */
+	MC_RESERVE_UNTOUCHED,    /* EL2 never draws on a reserve of its own */
 	MC_TAKE_BACK,            /* owner's unshare/reclaim (+free) succeed */
 	MC_NR_PROPS,
 };
@@ -75,8 +76,13 @@ bool mc_expected_to_fail(enum mc_prop p, const char **mended_by);
 void mc_format(const struct mc_call *c, char *buf, size_t size);
 bool mc_parse(const char *line, struct mc_call *c);
 
-/* The machine is mapped once per process (false if its address is taken). */
-bool mc_machine_on(void);
+/* The machines: MC_SMALL (one 2 MiB block, the exhaustive search's),
+ * MC_WIDE (three blocks, for the fuzz target's deeper runs: a guest can
+ * split blocks until its cache is empty). */
+enum mc_machine { MC_SMALL, MC_WIDE, MC_NR_MACHINES };
+
+/* One machine mapped at a time (false if its address is taken). */
+bool mc_machine_on(enum mc_machine m);
 void mc_machine_off(void);
 
 /* Every sequence of alphabet steps up to depth, breadth first, each state
