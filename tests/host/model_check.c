@@ -1196,8 +1196,10 @@ static unsigned alphabet_n;
 static uint8_t searched[MAX_ALPHABET];
 static unsigned searched_n;
 
-/* Only in the fuzz target's deeper runs: the search would spend its
- * states on them without reaching a case the others do not. */
+/* Only in the fuzz target's deeper runs: with them the search takes three
+ * times the states (63,000 at depth 6) to reach no case the others do not
+ * (the other permission of a share, a loan of one frame, a whole
+ * donation). */
 #define DEEP_ONLY true
 
 static void add(enum mc_kind k, unsigned a, unsigned b, enum sel sel,
@@ -1214,11 +1216,10 @@ static void add(enum mc_kind k, unsigned a, unsigned b, enum sel sel,
 }
 
 /* A guest's steps: a whole 2 MiB block (a block in every stage 2 that maps
- * it), one frame (first fit: deep runs only, as single frames scattered
- * over RAM multiply the states eightfold without reaching a case the
- * block does not), the block's last frame at a fixed address (then no
- * block can be had), freeing a frame of what it owns (a split) or all of
- * it, forced revocation of one frame, the end of its life, a restart. */
+ * it), one frame (first fit), the block's last frame at a fixed address
+ * (then no block can be had), freeing a frame of what it owns (a split) or
+ * all of it, forced revocation of one frame, the end of its life (it stays
+ * gone), a restart (the end of its life and a new one). */
 static void add_guest_steps(unsigned a)
 {
 	add(MC_ALLOC, a, 0, SEL_NONE, 0, BLOCK_FRAMES, 9, false, false);
@@ -1228,7 +1229,7 @@ static void add_guest_steps(unsigned a)
 	add(MC_FREE, a, 0, SEL_WHOLE, 0, 0, 0, false, false);
 	add(MC_REVOKE, a, 0, SEL_NONE, 0, 1, 0, false, false);
 	add(MC_RESTART, a, 0, SEL_NONE, 0, 0, 0, false, false);
-	add(MC_TEARDOWN, a, 0, SEL_NONE, 0, 0, 0, false, DEEP_ONLY);
+	add(MC_TEARDOWN, a, 0, SEL_NONE, 0, 0, 0, false, false);
 }
 
 /* From a to b: a frame of a block or the whole of it (shared R, or RW),
