@@ -458,13 +458,13 @@ FUZZ_EL2_SRCS := $(FUZZ_LIB_SRCS) $(filter-out el2/main.c,$(wildcard el2/*.c)) \
 FUZZ_HEAP_SRCS := $(FUZZ_LIB_SRCS) $(wildcard libos/heap/*.c)
 # fuzz_model drives the model checker of the host tests (its machine and
 # properties are theirs: tests/host/model_check.c).
-FUZZ_MODEL_SRCS := $(FUZZ_EL2_SRCS) tests/host/model_check.c \
+FUZZ_MODEL_SRCS := $(FUZZ_EL2_SRCS) tests/host/model_check.c tests/host/model_machine.c \
 	tests/host/mem_machine.c
 # Loops over every frame or table entry (the frame DB, the stage-2 walker,
 # mem.c's scrub check, the hypercall harness's own checks) would spend most
 # of an execution in compare tracing that guides nothing: edges only there.
 FUZZ_EDGE_ONLY := el2/frames.c el2/s2.c el2/mem.c tests/fuzz/fuzz_hvc.c \
-	tests/fuzz/fuzz_heap.c tests/host/model_check.c
+	tests/fuzz/fuzz_heap.c tests/host/model_check.c tests/host/model_machine.c
 fuzz_objs = $(patsubst %,$(FUZZ_DIR)/obj/%.o,$(1))
 # Real images the seeds are made from (they are built if missing).
 FUZZ_SEED_INPUTS := $(B)/guests/default.dtb $(OUT)/guests/hello.elf \

@@ -55,7 +55,8 @@ struct mc_call {
 
 struct mc_result {
 	uint64_t states;      /* distinct states reached */
-	uint64_t steps;       /* steps run, replays and probes included */
+	uint64_t steps;       /* steps run, probes included */
+	uint64_t replayed;    /* steps run again to reach a state (search) */
 	uint64_t probes;
 	unsigned depth;
 	bool violated[MC_NR_PROPS];

@@ -76,8 +76,9 @@ Test(model_check, every_sequence_to_depth_6, .timeout = HANG_GUARD_S)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	mc_explore(MC_TEST_DEPTH, &r);
 	fprintf(stderr, "model checker: depth %u, %lu states, %lu steps run "
-		"(%lu probes), %.1f s\n", r.depth, (unsigned long)r.states,
-		(unsigned long)r.steps, (unsigned long)r.probes,
+		"(%lu probes, %lu replayed), %.1f s\n", r.depth,
+		(unsigned long)r.states, (unsigned long)r.steps,
+		(unsigned long)r.probes, (unsigned long)r.replayed,
 		seconds_since(&t0));
 	cr_expect_eq(r.depth, MC_TEST_DEPTH);
 	judge(&r, "exploration");
