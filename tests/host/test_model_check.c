@@ -155,6 +155,8 @@ static unsigned run_file(FILE *f, bool replay)
 			cases++;
 			continue;
 		}
+		cr_assert(cases || replay, "line %u: a step before the first "
+			  "case line", lineno);
 		cr_assert(n < MC_MAX_STEPS, "line %u: too many steps", lineno);
 		cr_assert(mc_parse(line, &calls[n]), "line %u: not a step: %s",
 			  lineno, line);
