@@ -460,7 +460,7 @@ static void probe_gift(const struct mc_call *give_back,
 /* Every owner's take-back of what it gave (the lowest run it shares with
  * or lends to each other guest), probed from the state now, which is saved
  * in at first. True if it probed anything: the machine is then elsewhere
- * (restore(at) brings it back). */
+ * (mm_restore(at) brings it back). */
 static bool check_take_back(struct mm_snapshot *at)
 {
 	struct mc_call gift[MAX_GIFTS];
@@ -485,68 +485,6 @@ static bool check_take_back(struct mm_snapshot *at)
 	for (unsigned i = 0; i < nr; i++)
 		probe_gift(&gift[i], at);
 	return nr > 0;
-}
-
-/* Visited state classes: open addressing over 64-bit hashes (0 = empty),
- * with the least depth each was reached at. */
-static struct {
-	uint64_t *slot;
-	uint8_t *depth;
-	uint64_t size, used;
-} seen;
-
-static void seen_alloc(uint64_t size)
-{
-	seen.size = size;
-	seen.used = 0;
-	seen.slot = calloc(size, sizeof(*seen.slot));
-	seen.depth = calloc(size, sizeof(*seen.depth));
-	if (!seen.slot || !seen.depth)
-		abort();
-}
-
-static void seen_reset(void)
-{
-	free(seen.slot);
-	free(seen.depth);
-	seen_alloc(1u << 16);
-}
-
-static bool seen_put(uint64_t h, unsigned depth, unsigned *was);
-
-static void seen_grow(void)
-{
-	uint64_t *old = seen.slot, size = seen.size;
-	uint8_t *old_depth = seen.depth;
-
-	seen_alloc(2 * size);
-	for (uint64_t i = 0; i < size; i++)
-		if (old[i])
-			seen_put(old[i], old_depth[i], NULL);
-	free(old);
-	free(old_depth);
-}
-
-/* True if h is new; else *was is the least depth it had, lowered to depth. */
-static bool seen_put(uint64_t h, unsigned depth, unsigned *was)
-{
-	uint64_t i;
-
-	if (2 * (seen.used + 1) > seen.size)
-		seen_grow();
-	for (i = h & (seen.size - 1); seen.slot[i];
-	     i = (i + 1) & (seen.size - 1)) {
-		if (seen.slot[i] != h)
-			continue;
-		*was = seen.depth[i];
-		if (depth < seen.depth[i])
-			seen.depth[i] = (uint8_t)depth;
-		return false;
-	}
-	seen.slot[i] = h;
-	seen.depth[i] = (uint8_t)depth;
-	seen.used++;
-	return true;
 }
 
 /* --- the alphabet ------------------------------------------------------- */
@@ -772,6 +710,68 @@ void mc_run_steps(const uint8_t *steps, unsigned n, struct mc_result *r)
 }
 
 /* --- the search --------------------------------------------------------- */
+
+/* Visited state classes: open addressing over 64-bit hashes (0 = empty),
+ * with the least depth each was reached at. */
+static struct {
+	uint64_t *slot;
+	uint8_t *depth;
+	uint64_t size, used;
+} seen;
+
+static void seen_alloc(uint64_t size)
+{
+	seen.size = size;
+	seen.used = 0;
+	seen.slot = calloc(size, sizeof(*seen.slot));
+	seen.depth = calloc(size, sizeof(*seen.depth));
+	if (!seen.slot || !seen.depth)
+		abort();
+}
+
+static void seen_reset(void)
+{
+	free(seen.slot);
+	free(seen.depth);
+	seen_alloc(1u << 16);
+}
+
+static bool seen_put(uint64_t h, unsigned depth, unsigned *was);
+
+static void seen_grow(void)
+{
+	uint64_t *old = seen.slot, size = seen.size;
+	uint8_t *old_depth = seen.depth;
+
+	seen_alloc(2 * size);
+	for (uint64_t i = 0; i < size; i++)
+		if (old[i])
+			seen_put(old[i], old_depth[i], NULL);
+	free(old);
+	free(old_depth);
+}
+
+/* True if h is new; else *was is the least depth it had, lowered to depth. */
+static bool seen_put(uint64_t h, unsigned depth, unsigned *was)
+{
+	uint64_t i;
+
+	if (2 * (seen.used + 1) > seen.size)
+		seen_grow();
+	for (i = h & (seen.size - 1); seen.slot[i];
+	     i = (i + 1) & (seen.size - 1)) {
+		if (seen.slot[i] != h)
+			continue;
+		*was = seen.depth[i];
+		if (depth < seen.depth[i])
+			seen.depth[i] = (uint8_t)depth;
+		return false;
+	}
+	seen.slot[i] = h;
+	seen.depth[i] = (uint8_t)depth;
+	seen.used++;
+	return true;
+}
 
 /* Is some counterexample longer than steps? A state reached again by a
  * shorter path is then checked again, so each example is a shortest. */
