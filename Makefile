@@ -443,7 +443,8 @@ FUZZ_DIR := $(B)/fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TEST_SEED ?= 1
 # Inputs per target: about 5 s each on the 2-core machine (docs/testing.md).
-FUZZ_TEST_RUNS ?= bootpkg:45000 elf:25000 heap:7000 hvc:5000 manifest:150000
+FUZZ_TEST_RUNS ?= bootpkg:45000 elf:25000 heap:7000 hvc:5000 manifest:150000 \
+	model:5000
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
 FUZZ_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fno-omit-frame-pointer \
@@ -455,11 +456,15 @@ FUZZ_LIB_SRCS := lib/string.c lib/fmt.c lib/print.c lib/panic.c \
 FUZZ_EL2_SRCS := $(FUZZ_LIB_SRCS) $(filter-out el2/main.c,$(wildcard el2/*.c)) \
 	tests/host/fake_arch.c
 FUZZ_HEAP_SRCS := $(FUZZ_LIB_SRCS) $(wildcard libos/heap/*.c)
+# fuzz_model drives the model checker of the host tests (its machine and
+# properties are theirs: tests/host/model_check.c).
+FUZZ_MODEL_SRCS := $(FUZZ_EL2_SRCS) tests/host/model_check.c tests/host/model_machine.c \
+	tests/host/mem_machine.c
 # Loops over every frame or table entry (the frame DB, the stage-2 walker,
 # mem.c's scrub check, the hypercall harness's own checks) would spend most
 # of an execution in compare tracing that guides nothing: edges only there.
 FUZZ_EDGE_ONLY := el2/frames.c el2/s2.c el2/mem.c tests/fuzz/fuzz_hvc.c \
-	tests/fuzz/fuzz_heap.c
+	tests/fuzz/fuzz_heap.c tests/host/model_check.c tests/host/model_machine.c
 fuzz_objs = $(patsubst %,$(FUZZ_DIR)/obj/%.o,$(1))
 # Real images the seeds are made from (they are built if missing).
 FUZZ_SEED_INPUTS := $(B)/guests/default.dtb $(OUT)/guests/hello.elf \
@@ -493,7 +498,8 @@ $(FUZZ_DIR)/fuzz_$(1): $(call fuzz_objs,tests/fuzz/fuzz_$(1).c $(2))
 	@$$(if $$(Q),echo "  FUZZLD  $$@")
 	$$(Q)$$(HOST_CC) $$(FUZZ_LDFLAGS) -o $$@ $$^ -lfdt
 endef
-$(foreach n,$(FUZZ_NAMES),$(eval $(call FUZZ_RULE,$(n),$(if $(filter heap,$(n)),$(FUZZ_HEAP_SRCS),$(FUZZ_EL2_SRCS)))))
+fuzz_srcs = $(if $(filter heap,$(1)),$(FUZZ_HEAP_SRCS),$(if $(filter model,$(1)),$(FUZZ_MODEL_SRCS),$(FUZZ_EL2_SRCS)))
+$(foreach n,$(FUZZ_NAMES),$(eval $(call FUZZ_RULE,$(n),$(call fuzz_srcs,$(n)))))
 
 $(FUZZ_DIR)/seeds/.stamp: tests/fuzz/mkseeds $(FUZZ_SEED_INPUTS)
 	@mkdir -p $(@D)

@@ -65,6 +65,16 @@ static inline void unmap_frames(struct vm *vm, uint64_t pa, uint64_t count)
 	      EXO_OK);
 }
 
+/* A lender's view of what it lent: the translation stays with no access
+ * (S2_PROT_NONE), and its table pages with it, so taking the frames back
+ * (RECLAIM, the borrower's end) needs no page. */
+static inline void protect_frames(struct vm *vm, uint64_t pa, uint64_t count,
+				  unsigned prot)
+{
+	CHECK(s2_protect(&vm->s2, &vm->s2_cache, ipa_of(pa), bytes(count),
+			 prot) == EXO_OK);
+}
+
 void mem_set_debug_checks(bool on)
 {
 	mem_debug_checks = on;
@@ -249,31 +259,6 @@ int64_t mem_frame_alloc_at(struct vm *vm, paddr_t at, uint64_t count)
 	return rc;
 }
 
-/* Table pages for an unmap that splits a block: taken before the free. */
-static int reserve_tables(struct vm *vm, unsigned short_by)
-{
-	struct frames_op op;
-	int rc = frames_table_check(&mem_db, vm->id, short_by, &op);
-
-	if (rc)
-		return rc;
-	cache_take(vm, vm, &op);
-	frames_table_commit(&mem_db, &op);
-	return EXO_OK;
-}
-
-/* Table pages for an s2 operation on vm, reserved ahead (teardown only:
- * a transaction counts them into its one check). Only for ranges the DB
- * does not hold FREE (the table frames are taken from FREE ones). */
-static int ensure_tables(struct vm *vm, enum s2_op op, uint64_t pa,
-			 uint64_t count, unsigned prot)
-{
-	unsigned lacking;
-	int rc = tables_lacking(vm, op, pa, count, prot, &lacking);
-
-	return rc || !lacking ? rc : reserve_tables(vm, lacking);
-}
-
 static unsigned share_prot(unsigned perm)
 {
 	return perm == EXO_SHARE_RW ? MEM_GUEST_PROT : S2_PROT_R;
@@ -330,12 +315,16 @@ int64_t mem_frame_unshare(struct vm *owner, struct vm *b, paddr_t at,
 	return rc;
 }
 
-/* The table pages of a move from one stage 2 to another: from's unmap
- * (own) and to's map (peer). */
+/* The table pages of a move from one stage 2 to another: from's side
+ * (own: an unmap for a donation, a protect to no access for a loan; no
+ * page either way) and to's map (peer). */
 static int tables_to_move(struct vm *from, struct vm *to, uint64_t pa,
-			  uint64_t count, struct frames_tables *t)
+			  uint64_t count, bool donate, struct frames_tables *t)
 {
-	int rc_from = tables_lacking(from, S2_OP_UNMAP, pa, count, 0, &t->own);
+	int rc_from = donate ? tables_lacking(from, S2_OP_UNMAP, pa, count, 0,
+					      &t->own)
+			     : tables_lacking(from, S2_OP_PROTECT, pa, count,
+					      S2_PROT_NONE, &t->own);
 	int rc_to = tables_lacking(to, S2_OP_MAP, pa, count, MEM_GUEST_PROT,
 				   &t->peer);
 
@@ -348,7 +337,7 @@ static int64_t move_access(struct vm *from, struct vm *to, uint64_t pa,
 {
 	struct frames_op op;
 	struct frames_tables t;
-	int s2_rc = tables_to_move(from, to, pa, count, &t);
+	int s2_rc = tables_to_move(from, to, pa, count, donate, &t);
 	int64_t rc = first_error(
 		donate ? frames_donate_check(&mem_db, from->id, to->id, pa,
 					     count, t, &op)
@@ -359,11 +348,13 @@ static int64_t move_access(struct vm *from, struct vm *to, uint64_t pa,
 	if (rc)
 		return rc;
 	cache_take(from, to, &op);
-	unmap_frames(from, pa, count);
-	if (donate)
+	if (donate) {
+		unmap_frames(from, pa, count);
 		frames_donate_commit(&mem_db, &op);
-	else
+	} else {
+		protect_frames(from, pa, count, S2_PROT_NONE);
 		frames_lend_commit(&mem_db, &op);
+	}
 	map_frames(to, pa, count, MEM_GUEST_PROT);
 	note_peak(to);
 	cache_trim(from, MEM_TABLE_RESERVE);
@@ -401,16 +392,19 @@ int64_t mem_frame_reclaim(struct vm *owner, struct vm *b, paddr_t at,
 	int64_t rc;
 
 	spin_lock(&mem_lock);
-	rc = tables_to_move(b, owner, pa, count, &t);
+	/* Neither side needs a page: the borrower loses a mapping, the
+	 * owner's no-access translation gets its access back. */
+	rc = tables_lacking(b, S2_OP_UNMAP, pa, count, 0, &t.peer);
+	rc = first_error(tables_lacking(owner, S2_OP_PROTECT, pa, count,
+					MEM_GUEST_PROT, &t.own), rc);
 	rc = first_error(frames_reclaim_check(&mem_db, owner->id, b->id, pa,
-					      count, (struct frames_tables){
-						      t.peer, t.own }, &op),
+					      count, t, &op),
 			 rc);
 	if (!rc) {
 		cache_take(owner, b, &op);
 		unmap_frames(b, pa, count);
 		frames_reclaim_commit(&mem_db, &op);
-		map_frames(owner, pa, count, MEM_GUEST_PROT);
+		protect_frames(owner, pa, count, MEM_GUEST_PROT);
 		cache_trim(owner, MEM_TABLE_RESERVE);
 		cache_trim(b, MEM_TABLE_RESERVE);
 	}
@@ -545,9 +539,8 @@ static void end_loans_out(struct vm *vm, const struct frames_run *run)
 	free_owned_run(vm, run->pa, run->count);
 }
 
-/* Frames lent to vm go back to their owner, mapped again; if the owner has
- * no quota left for the table pages, it loses them (scrubbed) and is told
- * on the console. */
+/* Frames lent to vm go back to their owner: its no-access translation gets
+ * its access back, with no page and no charge (protect_frames). */
 static void end_loan_in(struct vm *vm, const struct frames_run *run)
 {
 	struct vm *owner = mem_vms[run->peer];
@@ -556,15 +549,7 @@ static void end_loan_in(struct vm *vm, const struct frames_run *run)
 	CHECK(!frames_reclaim_check(&mem_db, owner->id, vm->id, run->pa,
 				    run->count, no_tables, &op));
 	frames_reclaim_commit(&mem_db, &op);
-	if (ensure_tables(owner, S2_OP_MAP, run->pa, run->count,
-			  MEM_GUEST_PROT) == EXO_OK) {
-		map_frames(owner, run->pa, run->count, MEM_GUEST_PROT);
-		return;
-	}
-	kprintf("guest '%s': frames 0x%lx (+%lu) it lent to '%s' are freed: "
-		"no quota left to map them again\n", owner->name,
-		(unsigned long)run->pa, (unsigned long)run->count, vm->name);
-	free_owned_run(owner, run->pa, run->count);
+	protect_frames(owner, run->pa, run->count, MEM_GUEST_PROT);
 }
 
 static void end_borrowing(struct vm *vm, const struct frames_run *run)
@@ -752,6 +737,15 @@ struct invariant_ctx {
 	uint64_t mapped_pages;
 };
 
+/* A no-access translation is a lender's view of what it lent. */
+static bool lent_by(uint64_t pa, unsigned vm)
+{
+	struct frames_info info;
+
+	return !frames_query(&mem_db, pa, &info) &&
+	       info.state == EXO_FRAME_LENT && info.owner == vm;
+}
+
 static void check_leaf(void *c, const struct s2_leaf *leaf)
 {
 	struct invariant_ctx *ctx = c;
@@ -765,7 +759,11 @@ static void check_leaf(void *c, const struct s2_leaf *leaf)
 			panic("stage-2 invariant: guest '%s' maps PA 0x%lx with "
 			      "prot 0x%x, the frame DB allows 0x%x",
 			      ctx->vm->name, (unsigned long)pa, leaf->prot, want);
-		ctx->mapped_pages++;
+		if (leaf->prot == S2_PROT_NONE && !lent_by(pa, ctx->vm->id))
+			panic("stage-2 invariant: guest '%s' keeps a no-access "
+			      "translation of PA 0x%lx it has not lent",
+			      ctx->vm->name, (unsigned long)pa);
+		ctx->mapped_pages += leaf->prot != S2_PROT_NONE;
 	}
 }
 
@@ -844,6 +842,8 @@ int mem_init(uint64_t span_base, uint64_t span_frames, void *storage,
 	/* A fresh DB counts no RAM yet (a host harness boots many machines
 	 * in one process). */
 	mem_ram_total = 0;
+	/* A host harness that caught a panic inside a call boots again. */
+	mem_lock = (struct spinlock)SPINLOCK_INIT;
 	memset(mem_vms, 0, sizeof(mem_vms));
 	return frames_init(&mem_db, span_base, span_frames, shares, storage,
 			   size);

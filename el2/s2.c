@@ -527,7 +527,7 @@ int s2_check(const struct s2 *s2, enum s2_op op, ipaddr_t at, uint64_t size,
 		return EXO_ERANGE;
 	if (op == S2_OP_UNMAP)
 		return EXO_OK;
-	if (!prot_ok(prot))
+	if (!prot_ok(prot) && !(op == S2_OP_PROTECT && prot == S2_PROT_NONE))
 		return EXO_EINVAL;
 	range_state(s2, ipa, ipa + size, &any, &all);
 	if (op == S2_OP_MAP && any)

@@ -48,6 +48,10 @@ enum s2_prot {
 	S2_PROT_X = 1u << 2,
 	S2_PROT_DEVICE = 1u << 3, /* device nGnRE; else normal WB, inner-sh. */
 };
+/* s2_protect only: the translation (and every table page it uses) stays,
+ * with no access. A lender's view of what it lent: taking it back never
+ * needs a page (docs/memory-model.md, "Rule 1"). */
+#define S2_PROT_NONE 0u
 
 enum s2_op {
 	S2_OP_MAP,
@@ -99,9 +103,10 @@ uint64_t s2_vttbr(const struct s2 *s2);
 uint64_t s2_vtcr(unsigned pa_bits);
 
 /*
- * The check phase. EXO_EINVAL: size 0 or bad prot (no access, unknown bits,
- * executable device memory); EXO_ERANGE: ipa or size not page-aligned, or
- * the range overflows or passes 2^40; EXO_EBUSY: map over a mapped page;
+ * The check phase. EXO_EINVAL: size 0 or bad prot (no access but for a
+ * protect to S2_PROT_NONE, unknown bits, executable device memory);
+ * EXO_ERANGE: ipa or size not page-aligned, or the range overflows or
+ * passes 2^40; EXO_EBUSY: map over a mapped page (S2_PROT_NONE too);
  * EXO_ESTATE: protect over an unmapped page. Unmapping holes is allowed.
  * prot is ignored for S2_OP_UNMAP.
  */

@@ -138,6 +138,9 @@ static void s2_leaf(void *ctx, const struct s2_leaf *leaf)
 {
 	struct s2_runs *r = ctx;
 
+	/* A lender's no-access view of what it lent is no mapping. */
+	if (leaf->prot == S2_PROT_NONE)
+		return;
 	if (r->size && r->ipa + r->size == leaf->ipa &&
 	    r->prot == leaf->prot) {
 		r->size += leaf->size;

@@ -25,3 +25,10 @@ _Noreturn void panic(const char *fmt, ...)
 #endif
 	arch_halt(PANIC_HALT);
 }
+
+#ifdef EXO_HOST
+void panic_recovered(void)
+{
+	panicking = false;
+}
+#endif

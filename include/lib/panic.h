@@ -15,6 +15,12 @@ _Noreturn void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
  * guest with a failure status. */
 _Noreturn void arch_halt(int status);
 
+#ifdef EXO_HOST
+/* Host tests that catch EL2's halt (tests/host/fake_arch.h) and boot a new
+ * machine: the next panic reports again. */
+void panic_recovered(void);
+#endif
+
 #define CHECK(cond)                                                          \
 	do {                                                                 \
 		if (!(cond))                                                 \

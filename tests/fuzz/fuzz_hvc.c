@@ -1082,27 +1082,26 @@ static uint64_t quota_left(unsigned id)
 }
 
 /* A transaction whose frames were ready failed: only for want of table
- * pages for a stage 2 that gains a mapping (or, for DONATE, of the
- * recipient's quota), and only when one of them is nearly exhausted. An
- * UNSHARE never fails then, and a RECLAIM only for the owner's own tables:
- * a stage 2 that loses a mapping needs no page (docs/memory-model.md,
- * "Rule 1"), and a share needs no record beyond its frame's own. */
-static bool shortage_plausible(uint32_t fid, int64_t rc, unsigned own,
-			       unsigned b, uint64_t count)
+ * pages for the recipient's stage 2, which gains a mapping (or, for
+ * DONATE, of its quota), and only when one of them is nearly exhausted.
+ * UNSHARE and RECLAIM never fail then: a stage 2 that loses a mapping
+ * needs no page, and a lender's view of what it lent stayed in its stage
+ * 2 with no access (docs/memory-model.md, "Rule 1"); a share needs no
+ * record beyond its frame's own. */
+static bool shortage_plausible(uint32_t fid, int64_t rc, unsigned b,
+			       uint64_t count)
 {
 	uint64_t need = TABLE_SLACK(count);
 	uint64_t donated = fid == EXO_HVC_FRAME_DONATE ? count : 0;
 	uint64_t free = frames_count(mem_frames_db(), EXO_FRAME_FREE);
-	bool owner_maps = fid == EXO_HVC_FRAME_RECLAIM;
 	bool peer_maps = fid == EXO_HVC_FRAME_SHARE ||
 			 fid == EXO_HVC_FRAME_LEND ||
 			 fid == EXO_HVC_FRAME_DONATE;
 
 	if (rc == EXO_EQUOTA)
-		return (owner_maps && quota_left(own) < need) ||
-		       (peer_maps && quota_left(b) < need + donated);
+		return peer_maps && quota_left(b) < need + donated;
 	if (rc == EXO_ENOMEM)
-		return (owner_maps || peer_maps) && free < 2 * need;
+		return peer_maps && free < 2 * need;
 	return false;
 }
 
@@ -1154,8 +1153,8 @@ static void check_between(struct slot *s, uint32_t fid, const uint64_t *arg,
 	for (uint64_t f = frame_of(pa); ready && f < frame_of(pa) + count; f++)
 		ready = frame_ready(fid, f, s->id, (unsigned)to);
 	if (rc) {
-		FUZZ_CHECK(!ready || shortage_plausible(fid, rc, s->id,
-							(unsigned)to, count),
+		FUZZ_CHECK(!ready || shortage_plausible(fid, rc, (unsigned)to,
+							count),
 			   "fid 0x%x(0x%lx, %lu, to %lu) by %u: the frames are "
 			   "ready, yet it returned %ld", fid, (unsigned long)pa,
 			   (unsigned long)count, (unsigned long)to, s->id,

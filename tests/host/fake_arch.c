@@ -15,6 +15,8 @@
 
 struct fake_arch fake;
 void (*fake_halt_context)(FILE *out);
+jmp_buf *fake_halt_recover;
+char fake_halt_line[FAKE_HALT_LINE_MAX];
 
 /* The cache model (fake_arch.h): one bit per frame, set while DRAM may
  * still hold what the frame held before it was zeroed. */
@@ -143,11 +145,32 @@ void arch_dcache_clean_inval(uint64_t start, uint64_t size)
 
 /* EL2 stopped: on target the console says why, so here it goes to the
  * test's stderr before the abort that Criterion reports as a crash. */
+/* The console's last non-empty line, or how EL2 stopped. */
+static void keep_last_line(const char *how)
+{
+	size_t end = fake.console_len, start;
+
+	while (end && fake.console[end - 1] == '\n')
+		end--;
+	start = end;
+	while (start && fake.console[start - 1] != '\n')
+		start--;
+	if (end == start)
+		snprintf(fake_halt_line, sizeof(fake_halt_line), "EL2 %s", how);
+	else
+		snprintf(fake_halt_line, sizeof(fake_halt_line), "%.*s",
+			 (int)(end - start), fake.console + start);
+}
+
 static _Noreturn void halt_with_console(const char *how)
 {
 	size_t from = fake.console_len > HALT_CONSOLE_TAIL ?
 		      fake.console_len - HALT_CONSOLE_TAIL : 0;
 
+	if (fake_halt_recover) {
+		keep_last_line(how);
+		longjmp(*fake_halt_recover, 1);
+	}
 	fprintf(stderr, "fake arch: EL2 %s; its console ends:\n%s\n", how,
 		fake.console + from);
 	if (fake_halt_context)

@@ -6,6 +6,7 @@
 #define EXO_TESTS_FAKE_ARCH_H
 
 #include <el2/arch.h>
+#include <setjmp.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -54,6 +55,15 @@ bool fake_frame_dirty(uint64_t pa);
  * printed: a test names where it was (its seed and step), so the failure
  * says how to replay it. fake_reset leaves it set. */
 extern void (*fake_halt_context)(FILE *out);
+
+/* Set by a test that survives EL2 stopping (the model checker): a panic
+ * or halt longjmps here (status 1) instead of aborting, quietly, with the
+ * console's last line in fake_halt_line. EL2's state is then whatever the
+ * panic left: the test boots a new machine before its next call (and
+ * calls panic_recovered). fake_reset leaves it set. */
+extern jmp_buf *fake_halt_recover;
+#define FAKE_HALT_LINE_MAX 256
+extern char fake_halt_line[FAKE_HALT_LINE_MAX];
 
 #endif
 

@@ -18,13 +18,15 @@ static uint8_t bit(unsigned vm)
 	return (uint8_t)(1u << vm);
 }
 
-/* Which guests map frame i (a bitmask of ids). */
+/* Which guests' stage 2s translate frame i (a bitmask of ids): a lender
+ * keeps a translation with no access of what it lent (el2/mem.c's
+ * protect_frames), and with it the table page. */
 static uint8_t access_of(const struct model_frame *f)
 {
 	switch (f->state) {
 	case MODEL_OWNED: return bit(f->owner);
 	case MODEL_SHARED: return (uint8_t)(bit(f->owner) | f->borrowers);
-	case MODEL_LENT: return bit(f->peer);
+	case MODEL_LENT: return (uint8_t)(bit(f->owner) | bit(f->peer));
 	default: return 0;
 	}
 }
@@ -400,19 +402,16 @@ int64_t model_lend(struct mem_model *m, unsigned a, unsigned b, uint64_t pa,
 int64_t model_reclaim(struct mem_model *m, unsigned a, unsigned b,
 		      uint64_t pa, uint64_t count)
 {
-	uint64_t first, tables;
+	uint64_t first;
 	int64_t rc = a == b ? EXO_EINVAL
 			    : frames_ok(m, pa, count, a, b, v_reclaim, &first);
 
-	if (!rc)
-		rc = charge_tables(m, a, first, count, 0, 0, &tables);
 	if (rc)
 		return rc;
 	for (uint64_t i = 0; i < count; i++)
 		set(m, first + i, frame(MODEL_OWNED, a, 0));
 	m->vm[b].borrowed -= count;
 	m->vm[a].lent_out -= count;
-	m->vm[a].tables += tables;
 	return EXO_OK;
 }
 
@@ -482,18 +481,10 @@ static void free_run(struct mem_model *m, unsigned owner, uint64_t first,
 static void loan_returns(struct mem_model *m, unsigned vm, unsigned owner,
 			 uint64_t first, uint64_t n)
 {
-	uint64_t tables;
-	bool mapped;
-
 	m->vm[vm].borrowed -= n;
 	m->vm[owner].lent_out -= n;
-	mapped = !charge_tables(m, owner, first, n, 0, 0, &tables);
 	for (uint64_t i = 0; i < n; i++)
 		set(m, first + i, frame(MODEL_OWNED, owner, 0));
-	if (mapped)
-		m->vm[owner].tables += tables;
-	else
-		free_run(m, owner, first, n);
 }
 
 static void end_run(struct mem_model *m, unsigned vm, enum relation rel,

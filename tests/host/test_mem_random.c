@@ -13,8 +13,8 @@
  * above a floor. A failure names the seed and step: EXO_MEM_SEED=<seed>
  * replays one sequence.
  */
-#define _GNU_SOURCE /* MAP_FIXED_NOREPLACE */
 #include "fake_arch.h"
+#include "mem_machine.h"
 #include "mem_model.h"
 
 #include <criterion/criterion.h>
@@ -27,14 +27,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 /* Criterion's timeout here is a hang guard, not a deadline: the test takes
  * seconds, and a starved CI machine (docs/testing.md, "Time in tests")
  * must never reach it. */
 #define HANG_GUARD_S 1800
 
-#define RAM_BASE UINT64_C(0x40000000)
+#define RAM_BASE MEM_MACHINE_BASE
 #define RAM_FRAMES 16384u
 #define NR_VMS 4
 /* Frames each guest may hold: the last one is kept short, so allocations,
@@ -56,7 +55,6 @@ static const uint64_t quota[NR_VMS] = { 1024, 1024, 1024, 128 };
 static struct vm vms[NR_VMS];
 static bool live[NR_VMS];
 static uint64_t *roots[NR_VMS];
-static void *db_storage;
 static uint64_t rng;
 static unsigned step;
 static uint64_t seed_now;
@@ -90,22 +88,12 @@ static void create(unsigned i)
 
 static void machine(void)
 {
-	size_t size = mem_storage_size(RAM_FRAMES);
-	void *ram = mmap((void *)RAM_BASE, RAM_FRAMES * FRAMES_SIZE,
-			 PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-
-	cr_assert_eq(ram, (void *)RAM_BASE, "RAM at its PA");
+	cr_assert(mem_machine_map(RAM_FRAMES), "RAM at its PA");
 	fake_reset();
 	fake_cache_model(RAM_BASE, RAM_FRAMES);
-	db_storage = calloc(1, size);
-	cr_assert_eq(mem_init(RAM_BASE, RAM_FRAMES, db_storage, size), 0);
-	cr_assert_eq(mem_add_ram(RAM_BASE, RAM_FRAMES), 0);
-	cr_assert_eq(mem_claim_hyp(RAM_BASE + (uint64_t)(RAM_FRAMES - EL2_RESERVE) *
-					      FRAMES_SIZE, EL2_RESERVE), 0);
 	/* As the debug EL2 does: every frame an allocation hands out must read
 	 * zero (a frame that left a guest or a table page unscrubbed panics). */
-	mem_set_debug_checks(true);
+	cr_assert_eq(mem_machine_boot(true, EL2_RESERVE), 0);
 	model_init(&model, RAM_BASE, RAM_FRAMES, EL2_RESERVE, TABLE_ZONE,
 		   RAM_FRAMES);
 	for (unsigned i = 0; i < NR_VMS; i++) {
@@ -562,8 +550,7 @@ static void machine_off(void)
 		mem_vm_teardown(&vms[i]);
 		free(roots[i]);
 	}
-	free(db_storage);
-	munmap((void *)RAM_BASE, RAM_FRAMES * FRAMES_SIZE);
+	mem_machine_unmap();
 }
 
 Test(mem_random, share_lend_donate_keep_the_invariant,
