@@ -15,6 +15,7 @@
 #include <exo/hypercall.h>
 #include <string.h>
 
+#include "../accept.h"
 #include "../faultcatch.h"
 #include "../tap.h"
 
@@ -154,7 +155,7 @@ static int borrower(void)
 	unsigned n;
 
 	faultcatch_install();
-	TAP_CHECK(exo_wait() & (1ull << o), "woken by the owner");
+	wait_notified(o);
 	mb = accept_offers(o);
 	TAP_CHECK(mb != NULL && mb->magic == MAGIC,
 		  "found the mailbox in the accepted RW share");
