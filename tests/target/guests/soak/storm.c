@@ -367,13 +367,26 @@ static void comply(void)
 
 /* --- offers made to this storm -------------------------------------------- */
 
+/* A donated frame holds the sender's tag: it gets this storm's, which a
+ * later loan of it must keep. */
+static bool retag(uint64_t pa)
+{
+	unsigned n = caught.count;
+
+	if (libos_dmap_map(pa, FRAME))
+		return skip();
+	*(volatile uint64_t *)libos_dmap_phys_to_virt(pa) = tag_of(pa);
+	return checked(n, pa);
+}
+
 static void keep_donation(uint64_t pa, uint64_t count)
 {
 	struct run *r = find(RUN_UNUSED);
 
-	if (r && count <= RUN_FRAMES_MAX)
+	if (r && count <= RUN_FRAMES_MAX) {
 		*r = (struct run){ pa, (unsigned)count, RUN_OWNED, 0 };
-	else if (exo_frame_free(pa, count) != EXO_OK)
+		run_all(r, retag);
+	} else if (exo_frame_free(pa, count) != EXO_OK)
 		fail(K_FREE, &(struct run){ pa, (unsigned)count, RUN_OWNED, 0 },
 		     0, "an accepted donation could not be freed");
 }
