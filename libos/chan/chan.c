@@ -11,7 +11,7 @@
 #include "libos/arch.h"
 #include "libos/el2.h"
 #include "libos/libos.h"
-#include "libos/offers.h"
+#include "libos/consent.h"
 
 #include <exo/errors.h>
 #include <exo/frame.h>

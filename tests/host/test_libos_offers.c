@@ -1,5 +1,5 @@
 /*
- * libos/offers.c over the simulated EL2 (fake_libos_el2.c): finding an
+ * libos/consent.c over the simulated EL2 (fake_libos_el2.c): finding an
  * offer by sender and kind, waiting for one (and not for a guest that does
  * not run), accepting exactly one.
  */
@@ -8,7 +8,7 @@
 #include <criterion/criterion.h>
 #include <exo/errors.h>
 #include <exo/hvc.h>
-#include <libos/offers.h>
+#include <libos/consent.h>
 
 #define PEER 2u   /* the fake's VM_LOOKUP("peer") */
 #define OTHER 3u

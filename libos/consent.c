@@ -1,9 +1,9 @@
 /*
- * libos/offers.h: finding, waiting for and accepting an offer. Owns: the
+ * libos/consent.h: finding, waiting for and accepting an offer. Owns: the
  * scan of FRAME_OFFER's list. Never: accepts on its own (consent is the
  * caller's choice), or blocks without first checking the sender runs.
  */
-#include "libos/offers.h"
+#include "libos/consent.h"
 
 #include <exo/errors.h>
 #include <stdbool.h>

@@ -7,8 +7,8 @@
  * Owns: nothing but the looking. Never: accepts an offer it was not asked
  * to, or waits for a sender that has ended.
  */
-#ifndef EXO_LIBOS_OFFERS_H
-#define EXO_LIBOS_OFFERS_H
+#ifndef EXO_LIBOS_CONSENT_H
+#define EXO_LIBOS_CONSENT_H
 
 #include <libos/el2.h>
 #include <stdint.h>
