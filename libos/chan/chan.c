@@ -315,7 +315,8 @@ static uint64_t page_round(uint64_t bytes)
 static bool try_ring(struct chan *c, const struct libos_offer *o,
 		     uint64_t self, uint64_t peer_id)
 {
-	uint64_t header = page_round(CHAN_HEADER_BYTES), bytes, size, pa = o->pa;
+	uint64_t header = page_round(CHAN_HEADER_BYTES), bytes, size;
+	uint64_t pa = o->pa;
 	const struct chan_shared *sh;
 
 	if (o->count * EXO_FRAME_SIZE < header || libos_addr_map(pa, header))
@@ -377,7 +378,8 @@ void chan_destroy(struct chan *c)
 		libos_el2_frame_unshare(c->pa, c->frames, c->peer);
 		libos_frames_free(c->pa, c->frames);
 	} else {
-		libos_addr_unmap(c->pa, page_round(c->size + CHAN_HEADER_BYTES));
+		libos_addr_unmap(c->pa,
+				 page_round(c->size + CHAN_HEADER_BYTES));
 		libos_el2_frame_drop(c->pa, c->frames, c->peer);
 	}
 	c->sh = NULL;
