@@ -8,6 +8,7 @@
 #include <el2/faultinject.h>
 #include <el2/frames.h>
 #include <el2/mem.h>
+#include <el2/offers.h>
 #include <el2/revoke.h>
 #include <el2/sched.h>
 #include <el2/spectre.h>
@@ -132,9 +133,8 @@ static struct hvc_result vm_lookup(struct vcpu *v)
 	return t ? ok1(t->id) : status(EXO_ENOENT);
 }
 
-/* The other guest of a call between guests: running, not the caller, and
- * named in the caller's share-with. */
-static int64_t peer_of(struct vcpu *v, uint64_t id, struct vm **peer)
+/* Another running guest than the caller. */
+static int64_t other_guest(struct vcpu *v, uint64_t id, struct vm **peer)
 {
 	struct vm *p = id < EXO_MAX_VM_ID ? system_vm((unsigned)id) : NULL;
 
@@ -142,10 +142,125 @@ static int64_t peer_of(struct vcpu *v, uint64_t id, struct vm **peer)
 		return EXO_ENOENT;
 	if (p == v->vm)
 		return EXO_EINVAL;
-	if (!system_may_share(v->vm, p))
-		return EXO_EDENIED;
 	*peer = p;
 	return EXO_OK;
+}
+
+/* The other guest of a call between guests: running, not the caller, and
+ * named in the caller's share-with. */
+static int64_t peer_of(struct vcpu *v, uint64_t id, struct vm **peer)
+{
+	int64_t rc = other_guest(v, id, peer);
+
+	if (!rc && !system_may_share(v->vm, *peer))
+		rc = EXO_EDENIED;
+	return rc;
+}
+
+/* --- consent: offers, accept, drop (docs/abi.md, "Consent") ------------ */
+
+static unsigned offer_kind(uint64_t fid, uint64_t perm)
+{
+	switch (fid) {
+	case EXO_HVC_FRAME_SHARE:
+		return perm == EXO_SHARE_RW ? EXO_OFFER_SHARE_RW
+					    : EXO_OFFER_SHARE_R;
+	case EXO_HVC_FRAME_LEND:
+		return EXO_OFFER_LEND;
+	default:
+		return EXO_OFFER_DONATE;
+	}
+}
+
+/* SHARE, LEND, DONATE: the sender's side checked now, the offer recorded,
+ * the recipient told; its stage 2 and quota unchanged. */
+static int64_t make_offer(struct vm *from, struct vm *to, paddr_t pa,
+			  uint64_t count, unsigned kind)
+{
+	struct offer o = { from->id, to->id, kind, pa_addr(pa), count };
+	int64_t rc = mem_frame_offer_check(from, to, pa, count, kind);
+
+	if (!rc)
+		rc = offers_make(&o);
+	if (!rc)
+		vm_event_raise(to, EXO_EVENT_OFFER);
+	return rc;
+}
+
+/* The transaction of an accepted offer, in the recipient's call (ctx). */
+static int64_t perform_offer(void *ctx, const struct offer *o)
+{
+	struct vm *to = ctx, *from = system_vm(o->from);
+	paddr_t pa = pa_init(o->pa);
+
+	switch (o->kind) {
+	case EXO_OFFER_SHARE_R:
+		return mem_frame_share(from, to, pa, o->count, EXO_SHARE_R);
+	case EXO_OFFER_SHARE_RW:
+		return mem_frame_share(from, to, pa, o->count, EXO_SHARE_RW);
+	case EXO_OFFER_LEND:
+		return mem_frame_lend(from, to, pa, o->count);
+	default:
+		return mem_frame_donate(from, to, pa, o->count);
+	}
+}
+
+/* No share-with check here: the sender's was made when it offered, and
+ * the recipient's consent is this call. */
+static struct hvc_result frame_accept(struct vcpu *v)
+{
+	uint64_t count = v->x[2], kind = v->x[4];
+	struct vm *from = NULL;
+	int64_t rc = check_range(v->x[1], count);
+
+	if (!rc && (kind < EXO_OFFER_SHARE_R || kind > EXO_OFFER_DONATE))
+		rc = EXO_EINVAL;
+	if (!rc)
+		rc = other_guest(v, v->x[3], &from);
+	if (!rc)
+		rc = offers_accept(&(struct offer){ from->id, v->vm->id,
+						    (unsigned)kind, v->x[1],
+						    count },
+				   perform_offer, v->vm);
+	return status(rc);
+}
+
+/* A borrower lets go of its view of a share (the unshare with the
+ * borrower acting): allowed whatever the manifest says. */
+static struct hvc_result frame_drop(struct vcpu *v)
+{
+	struct vm *owner = NULL;
+	int64_t rc = check_range(v->x[1], v->x[2]);
+
+	if (!rc)
+		rc = other_guest(v, v->x[3], &owner);
+	if (!rc)
+		rc = mem_frame_unshare(owner, v->vm, arg_pa(v), v->x[2]);
+	return status(rc);
+}
+
+static struct hvc_result frame_offer(struct vcpu *v)
+{
+	struct offer o;
+	int64_t rc = offers_list(v->vm->id, v->x[1], &o);
+
+	return rc ? status(rc)
+		  : (struct hvc_result){ EXO_OK,
+					 o.from | (uint64_t)o.kind << 32, o.pa,
+					 o.count };
+}
+
+/* UNSHARE and RECLAIM first withdraw an offer of exactly that range not
+ * yet accepted; else they end the accepted share or loan. */
+static int64_t take_back(struct vm *owner, struct vm *peer, uint64_t fid,
+			 paddr_t pa, uint64_t count)
+{
+	bool share = fid == EXO_HVC_FRAME_UNSHARE;
+
+	if (!offers_withdraw(owner->id, peer->id, pa_addr(pa), count, share))
+		return EXO_OK;
+	return share ? mem_frame_unshare(owner, peer, pa, count)
+		     : mem_frame_reclaim(owner, peer, pa, count);
 }
 
 static struct hvc_result between_guests(struct vcpu *v, uint64_t fid)
@@ -162,23 +277,11 @@ static struct hvc_result between_guests(struct vcpu *v, uint64_t fid)
 		rc = peer_of(v, v->x[3], &peer);
 	if (rc)
 		return status(rc);
-	switch (fid) {
-	case EXO_HVC_FRAME_SHARE:
-		rc = mem_frame_share(v->vm, peer, pa, count, (unsigned)v->x[4]);
-		break;
-	case EXO_HVC_FRAME_UNSHARE:
-		rc = mem_frame_unshare(v->vm, peer, pa, count);
-		break;
-	case EXO_HVC_FRAME_LEND:
-		rc = mem_frame_lend(v->vm, peer, pa, count);
-		break;
-	case EXO_HVC_FRAME_RECLAIM:
-		rc = mem_frame_reclaim(v->vm, peer, pa, count);
-		break;
-	default:
-		rc = mem_frame_donate(v->vm, peer, pa, count);
-		break;
-	}
+	if (fid == EXO_HVC_FRAME_UNSHARE || fid == EXO_HVC_FRAME_RECLAIM)
+		rc = take_back(v->vm, peer, fid, pa, count);
+	else
+		rc = make_offer(v->vm, peer, pa, count,
+				offer_kind(fid, v->x[4]));
 	return status(rc);
 }
 
@@ -293,6 +396,12 @@ static struct hvc_result route(struct vcpu *v, uint64_t fid)
 	case EXO_HVC_FRAME_RECLAIM:
 	case EXO_HVC_FRAME_DONATE:
 		return between_guests(v, fid);
+	case EXO_HVC_FRAME_ACCEPT:
+		return frame_accept(v);
+	case EXO_HVC_FRAME_DROP:
+		return frame_drop(v);
+	case EXO_HVC_FRAME_OFFER:
+		return frame_offer(v);
 	case EXO_HVC_NOTIFY:
 		return notify(v);
 	case EXO_HVC_WAIT:
@@ -334,6 +443,8 @@ static bool changes_mappings(uint64_t fid)
 	case EXO_HVC_FRAME_LEND:
 	case EXO_HVC_FRAME_RECLAIM:
 	case EXO_HVC_FRAME_DONATE:
+	case EXO_HVC_FRAME_ACCEPT:
+	case EXO_HVC_FRAME_DROP:
 	case EXO_HVC_EXIT:
 	case EXO_PSCI_SYSTEM_OFF:
 	case EXO_PSCI_SYSTEM_RESET:

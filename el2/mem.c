@@ -383,6 +383,44 @@ int64_t mem_frame_donate(struct vm *owner, struct vm *to, paddr_t pa,
 	return rc;
 }
 
+/* The DB checks test ownership and state first and the quotas last, so a
+ * shortage means the frames passed; no table pages are asked for. */
+static int64_t offer_check_locked(unsigned owner, unsigned to, uint64_t pa,
+				  uint64_t count, unsigned kind)
+{
+	static const struct frames_tables none;
+	struct frames_op op;
+
+	switch (kind) {
+	case EXO_OFFER_SHARE_R:
+	case EXO_OFFER_SHARE_RW:
+		return frames_share_check(&mem_db, owner, to, pa, count,
+					  kind == EXO_OFFER_SHARE_RW
+						  ? FRAMES_PERM_RW
+						  : FRAMES_PERM_R,
+					  0, &op);
+	case EXO_OFFER_LEND:
+		return frames_lend_check(&mem_db, owner, to, pa, count, none,
+					 &op);
+	case EXO_OFFER_DONATE:
+		return frames_donate_check(&mem_db, owner, to, pa, count, none,
+					   &op);
+	default:
+		return EXO_EINVAL;
+	}
+}
+
+int64_t mem_frame_offer_check(struct vm *owner, struct vm *to, paddr_t pa,
+			      uint64_t count, unsigned kind)
+{
+	int64_t rc;
+
+	spin_lock(&mem_lock);
+	rc = offer_check_locked(owner->id, to->id, pa_addr(pa), count, kind);
+	spin_unlock(&mem_lock);
+	return rc == EXO_EQUOTA || rc == EXO_ENOMEM ? EXO_OK : rc;
+}
+
 int64_t mem_frame_reclaim(struct vm *owner, struct vm *b, paddr_t at,
 			  uint64_t count)
 {

@@ -35,6 +35,12 @@ int64_t mem_frame_reclaim(struct vm *owner, struct vm *borrower, paddr_t pa,
 			  uint64_t count);
 int64_t mem_frame_donate(struct vm *owner, struct vm *to, paddr_t pa,
 			 uint64_t count);
+/* The owner's side of an offer (el2/offers.h) of kind EXO_OFFER_*, as
+ * the transaction would find it now: ownership and the frames' state.
+ * What the recipient lacks (quota, table pages) is decided when it
+ * accepts, so it is not an error here. Changes nothing. */
+int64_t mem_frame_offer_check(struct vm *owner, struct vm *to, paddr_t pa,
+			      uint64_t count, unsigned kind);
 
 /* Revocation by force: up to want frames the VM owns outside its boot run,
  * unmapped, scrubbed and freed; the runs go to log. Returns the count. */

@@ -8,6 +8,7 @@
 #include <el2/guest_dt.h>
 #include <el2/manifest.h>
 #include <el2/mem.h>
+#include <el2/offers.h>
 #include <el2/revoke.h>
 #include <el2/sched.h>
 #include <el2/snapshot.h>
@@ -115,6 +116,7 @@ static bool vm_stop(struct vm *vm, enum vm_state state, int64_t status,
 		return false;
 	vm_console_flush(vm);
 	snapshot_guest(vm);
+	offers_vm_end(vm->id);
 	mem_vm_teardown(vm);
 	vm->vcpu.state = VCPU_STOPPED;
 	vm->state = state;
@@ -150,6 +152,7 @@ bool vm_restart(struct vm *vm)
 	int64_t rc;
 
 	vm_console_flush(vm);
+	offers_vm_end(vm->id);
 	mem_vm_teardown(vm);
 	revoke_new_life(vm);
 	vm->stats.restarts++;

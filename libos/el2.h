@@ -41,6 +41,16 @@ int64_t libos_el2_frame_query(uint64_t pa, uint64_t *state, uint64_t *access);
 int64_t libos_el2_frame_share(uint64_t pa, uint64_t count, uint64_t vm,
 			      unsigned perm);
 int64_t libos_el2_frame_unshare(uint64_t pa, uint64_t count, uint64_t vm);
+/* Consent (docs/abi.md, "Consent"). FRAME_OFFER: the index-th offer made
+ * to this guest; EXO_ENOENT past the last. */
+struct libos_offer {
+	uint64_t sender, kind, pa, count; /* kind: EXO_OFFER_* */
+};
+int64_t libos_el2_frame_offer(uint64_t index, struct libos_offer *o);
+/* FRAME_ACCEPT of exactly that offer; FRAME_DROP of a view accepted. */
+int64_t libos_el2_frame_accept(uint64_t pa, uint64_t count, uint64_t sender,
+			       unsigned kind);
+int64_t libos_el2_frame_drop(uint64_t pa, uint64_t count, uint64_t owner);
 int64_t libos_el2_notify(uint64_t vm);
 /* WAIT: blocks until notified (or an event); the notifiers' bitmask. */
 uint64_t libos_el2_wait(void);

@@ -364,8 +364,10 @@ static bool bench_cow(void)
 	return true;
 }
 
-/* FRAME_SHARE of one frame with the partner guest, then FRAME_UNSHARE
- * (its stage 2 gains and loses the page, with the TLB maintenance). */
+/* FRAME_SHARE of one frame to the partner guest, then FRAME_UNSHARE: an
+ * offer and its withdrawal, the sender's side of a share (the partner only
+ * yields, it never accepts: docs/abi.md, "Consent"; its stage 2 is not
+ * touched). */
 static bool bench_share(void)
 {
 	uint64_t partner = exo_vm_lookup("bench-partner").x1, pa;

@@ -21,5 +21,6 @@
 #define EXO_ENOENT (-12)    /* no such guest */
 #define EXO_EDENIED (-13)   /* the manifest does not allow this between guests */
 #define EXO_ESTATE (-14)    /* the frame is in a state this call does not accept */
+#define EXO_EFULL (-15)     /* the caller's table of offers is full */
 
 #endif

@@ -41,18 +41,23 @@
  * padded -> x1 = its VM id */
 #define EXO_HVC_VM_LOOKUP EXO_HVC(9)
 /* x1 = PA, x2 = count, x3 = borrower id, x4 = EXO_SHARE_R or EXO_SHARE_RW:
- * the borrower sees the frames at IPA == PA with that permission; the owner
- * keeps them. Only towards guests the manifest's share-with names. */
+ * offers the borrower a view of the frames at IPA == PA with that
+ * permission (the owner keeps them); the borrower sees them once it
+ * accepts (FRAME_ACCEPT). Only towards guests the manifest's share-with
+ * names. LEND and DONATE below are offers too: nothing reaches another
+ * guest's stage 2 or quota before it accepts (docs/abi.md, "Consent"). */
 #define EXO_HVC_FRAME_SHARE EXO_HVC(10)
-/* x1 = PA, x2 = count, x3 = borrower id: the borrower loses access now */
+/* x1 = PA, x2 = count, x3 = borrower id: the borrower loses access now;
+ * a share of exactly that range still only offered is withdrawn */
 #define EXO_HVC_FRAME_UNSHARE EXO_HVC(11)
 /* x1 = PA, x2 = count, x3 = borrower id: exclusive loan; the owner loses
  * access until it reclaims */
 #define EXO_HVC_FRAME_LEND EXO_HVC(12)
-/* x1 = PA, x2 = count, x3 = borrower id: the loan ends; contents kept */
+/* x1 = PA, x2 = count, x3 = borrower id: the loan ends; contents kept. A
+ * loan or donation of exactly that range still only offered is withdrawn */
 #define EXO_HVC_FRAME_RECLAIM EXO_HVC(13)
 /* x1 = PA, x2 = count, x3 = recipient id: ownership moves for good, with
- * the contents; charged to the recipient's quota */
+ * the contents, when the recipient accepts; charged to its quota then */
 #define EXO_HVC_FRAME_DONATE EXO_HVC(14)
 /* x1 = VM id: wakes that guest's EXO_HVC_WAIT (or makes its next one return
  * at once). Only towards guests the manifest's share-with names. */
@@ -72,12 +77,37 @@
  * touch of one counts as a violation again). */
 #define EXO_HVC_REVOKED_ACK EXO_HVC(19)
 
+/* Consent (docs/abi.md, "Consent"). x1 = PA, x2 = count, x3 = sender id,
+ * x4 = EXO_OFFER_* kind: the recipient accepts exactly that offer; EL2
+ * performs the share, loan or donation then, charged to the recipient. */
+#define EXO_HVC_FRAME_ACCEPT EXO_HVC(20)
+/* x1 = PA, x2 = count, x3 = owner id: a borrower unmaps its own view of a
+ * share it accepted */
+#define EXO_HVC_FRAME_DROP EXO_HVC(21)
+/* x1 = index -> x1 = sender id | kind << 32 (EXO_OFFER_SENDER/KIND), x2 =
+ * PA, x3 = count: the index-th offer made to the caller; EXO_ENOENT past
+ * the last */
+#define EXO_HVC_FRAME_OFFER EXO_HVC(22)
+
+/* What an offer gives: a view (R or RW, the EXO_SHARE_* values), a loan,
+ * or the frames for good. */
+#define EXO_OFFER_SHARE_R 1u
+#define EXO_OFFER_SHARE_RW 2u
+#define EXO_OFFER_LEND 3u
+#define EXO_OFFER_DONATE 4u
+#define EXO_OFFER_SENDER(x1) ((x1) & 0xffffffffu)
+#define EXO_OFFER_KIND(x1) ((x1) >> 32)
+/* Offers one guest may have outstanding (made, neither accepted nor
+ * withdrawn) at a time: EXO_EFULL beyond. */
+#define EXO_OFFERS_MAX 16u
+
 /* Events, and the virtual interrupt (a PPI of the guest's virtual GIC CPU
  * interface) EL2 raises when one becomes pending. */
 #define EXO_EVENT_INTID 23u
 #define EXO_EVENT_REVOKE_REQUEST (1u << 0) /* give back frames: see x2, x3 */
 #define EXO_EVENT_REVOKED (1u << 1)        /* EL2 took frames: see REVOKED */
 #define EXO_EVENT_NOTIFY (1u << 2)         /* a guest notified: see WAIT */
+#define EXO_EVENT_OFFER (1u << 3)          /* a guest offered: see OFFER */
 
 /* VM ids are 1..EXO_MAX_VMS - 1 (0 is EL2, nobody's): WAIT's x1 has one
  * bit per id. A guest's manifest name, which VM_LOOKUP takes, is at most

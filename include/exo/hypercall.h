@@ -107,6 +107,26 @@ static inline int64_t exo_frame_donate(uint64_t pa, uint64_t count,
 	return exo_call3(EXO_HVC_FRAME_DONATE, pa, count, recipient).status;
 }
 
+static inline int64_t exo_frame_accept(uint64_t pa, uint64_t count,
+				       uint64_t sender, unsigned kind)
+{
+	return exo_hvc(EXO_HVC_FRAME_ACCEPT, pa, count, sender, kind, 0, 0, 0)
+		.status;
+}
+
+static inline int64_t exo_frame_drop(uint64_t pa, uint64_t count,
+				     uint64_t owner)
+{
+	return exo_call3(EXO_HVC_FRAME_DROP, pa, count, owner).status;
+}
+
+/* -> x1 = sender | kind << 32, x2 = PA, x3 = count; EXO_ENOENT past the
+ * last offer. */
+static inline struct exo_ret exo_frame_offer(uint64_t index)
+{
+	return exo_call1(EXO_HVC_FRAME_OFFER, index);
+}
+
 static inline int64_t exo_notify(uint64_t vm)
 {
 	return exo_call1(EXO_HVC_NOTIFY, vm).status;

@@ -90,6 +90,27 @@ int64_t libos_el2_frame_unshare(uint64_t pa, uint64_t count, uint64_t vm)
 	return exo_frame_unshare(pa, count, vm);
 }
 
+int64_t libos_el2_frame_offer(uint64_t index, struct libos_offer *o)
+{
+	struct exo_ret r = exo_frame_offer(index);
+
+	if (r.status == EXO_OK)
+		*o = (struct libos_offer){ EXO_OFFER_SENDER(r.x1),
+					   EXO_OFFER_KIND(r.x1), r.x2, r.x3 };
+	return r.status;
+}
+
+int64_t libos_el2_frame_accept(uint64_t pa, uint64_t count, uint64_t sender,
+			       unsigned kind)
+{
+	return exo_frame_accept(pa, count, sender, kind);
+}
+
+int64_t libos_el2_frame_drop(uint64_t pa, uint64_t count, uint64_t owner)
+{
+	return exo_frame_drop(pa, count, owner);
+}
+
 int64_t libos_el2_notify(uint64_t vm)
 {
 	return exo_notify(vm);

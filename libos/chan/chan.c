@@ -11,17 +11,15 @@
 #include "libos/arch.h"
 #include "libos/el2.h"
 #include "libos/libos.h"
+#include "libos/consent.h"
 
 #include <exo/errors.h>
 #include <exo/frame.h>
-#include <exo/frame_state.h>
 #include <exo/hvc.h>
 #include <string.h>
 
-#define RAM_BASE 0x40000000ull          /* QEMU virt: where the scan starts */
-#define MIN_DATA_ORDER 4                /* 64 KiB: the scan's stride */
+#define MIN_DATA_ORDER 4                /* 64 KiB */
 #define MAX_DATA_ORDER 8                /* 1 + 2^8 frames fit a pool run */
-#define SCAN_STRIDE ((uint64_t)EXO_FRAME_SIZE << (MIN_DATA_ORDER + 1))
 
 _Static_assert(sizeof(struct chan_shared) <= CHAN_HEADER_BYTES,
 	       "the header fits its frame");
@@ -287,16 +285,17 @@ int chan_create(struct chan *c, const char *peer, unsigned data_order)
 	frames = 1 + ((uint64_t)1 << data_order);
 	if (!libos_frames_alloc(frames, &pa))
 		return CHAN_ENOMEM;
-	/* Shared before the header is written: the consumer looks for the
-	 * magic, which chan_attach stores last. */
-	if (libos_el2_frame_share(pa, frames, peer_id, EXO_SHARE_RW)) {
-		libos_frames_free(pa, frames);
-		return CHAN_EDENIED;
-	}
+	/* Formatted before it is offered: the consumer sees the whole header
+	 * from its first look, and it cannot look before it accepts. */
 	rc = chan_attach(c, libos_phys_to_virt(pa), frames * EXO_FRAME_SIZE,
 			 true, self, peer_id, &chan_env_el2);
-	if (rc)
+	if (!rc && libos_el2_frame_share(pa, frames, peer_id, EXO_SHARE_RW))
+		rc = CHAN_EDENIED;
+	if (rc) {
+		c->sh = NULL;
+		libos_frames_free(pa, frames);
 		return rc;
+	}
 	memcpy(c->peer_name, peer, strlen(peer) + 1);
 	c->pa = pa;
 	c->frames = frames;
@@ -311,15 +310,16 @@ static uint64_t page_round(uint64_t bytes)
 	return (bytes + page - 1) & ~(page - 1);
 }
 
-/* Is pa, a frame shared with us, the start of the ring peer_id made for
- * us? Maps it if so. */
-static bool try_ring(struct chan *c, uint64_t pa, uint64_t self,
-		     uint64_t peer_id)
+/* Is the offer we accepted, frames shared with us, the ring peer_id made
+ * for us? Maps it if so. */
+static bool try_ring(struct chan *c, const struct libos_offer *o,
+		     uint64_t self, uint64_t peer_id)
 {
 	uint64_t header = page_round(CHAN_HEADER_BYTES), bytes, size;
+	uint64_t pa = o->pa;
 	const struct chan_shared *sh;
 
-	if (libos_addr_map(pa, header))
+	if (o->count * EXO_FRAME_SIZE < header || libos_addr_map(pa, header))
 		return false;
 	sh = libos_phys_to_virt(pa);
 	size = sh->size;
@@ -327,6 +327,7 @@ static bool try_ring(struct chan *c, uint64_t pa, uint64_t self,
 	if (acquire(&sh->magic) != CHAN_MAGIC || sh->producer != peer_id ||
 	    sh->consumer != self || !size ||
 	    size > ((uint64_t)EXO_FRAME_SIZE << MAX_DATA_ORDER) ||
+	    page_round(bytes) > o->count * EXO_FRAME_SIZE ||
 	    (page_round(bytes) > header &&
 	     libos_addr_map(pa + header, page_round(bytes) - header))) {
 		libos_addr_unmap(pa, header);
@@ -338,42 +339,32 @@ static bool try_ring(struct chan *c, uint64_t pa, uint64_t self,
 		return false;
 	}
 	c->pa = pa;
-	c->frames = bytes / EXO_FRAME_SIZE;
+	c->frames = o->count;
 	return true;
 }
 
-/* Rings start on a SCAN_STRIDE boundary (pool runs are naturally aligned);
- * FRAME_QUERY says which frames are shared with us, up to the end of RAM. */
-static bool scan(struct chan *c, uint64_t self, uint64_t peer_id)
-{
-	for (uint64_t pa = RAM_BASE;; pa += SCAN_STRIDE) {
-		uint64_t state, access;
-		int64_t rc = libos_el2_frame_query(pa, &state, &access);
-
-		if (rc == EXO_ERANGE)
-			return false;
-		if (rc == EXO_OK && state == EXO_FRAME_SHARED && access &&
-		    try_ring(c, pa, self, peer_id))
-			return true;
-	}
-}
-
+/* The consumer's consent: it accepts a read-write share from the peer it
+ * chose to connect to, and nothing else; an accepted share that is not a
+ * ring for us is dropped again. */
 int chan_connect(struct chan *c, const char *peer)
 {
 	uint64_t self, peer_id;
-	struct chan probe = { 0 };
+	struct libos_offer o;
 	int rc = set_names(peer, &self, &peer_id);
 
 	if (rc)
 		return rc;
-	memcpy(probe.peer_name, peer, strlen(peer) + 1);
-	probe.peer = peer_id;
 	for (;;) {
-		if (scan(c, self, peer_id))
-			break;
-		if (!el2_alive(NULL, &probe))
+		if (libos_offer_wait(peer, EXO_OFFER_SHARE_RW, &o) != EXO_OK)
 			return CHAN_EPEER;
-		libos_el2_wait();   /* the producer notifies once shared */
+		rc = (int)libos_accept(o.sender, o.pa, o.count, o.kind);
+		if (rc == EXO_EQUOTA || rc == EXO_ENOMEM)
+			return CHAN_ENOMEM;   /* the offer stays: retry later */
+		if (rc)   /* no longer as offered, and gone: the next one */
+			continue;
+		if (o.sender == peer_id && try_ring(c, &o, self, peer_id))
+			break;
+		libos_el2_frame_drop(o.pa, o.count, o.sender);
 	}
 	memcpy(c->peer_name, peer, strlen(peer) + 1);
 	return CHAN_OK;
@@ -387,7 +378,9 @@ void chan_destroy(struct chan *c)
 		libos_el2_frame_unshare(c->pa, c->frames, c->peer);
 		libos_frames_free(c->pa, c->frames);
 	} else {
-		libos_addr_unmap(c->pa, page_round(c->frames * EXO_FRAME_SIZE));
+		libos_addr_unmap(c->pa,
+				 page_round(c->size + CHAN_HEADER_BYTES));
+		libos_el2_frame_drop(c->pa, c->frames, c->peer);
 	}
 	c->sh = NULL;
 }

@@ -1,8 +1,8 @@
 /*
  * libos/chan: a byte stream from one guest to another, built only from
  * EL2's primitives: a single-producer single-consumer ring in frames the
- * producer owns and shares read-write with the consumer (FRAME_SHARE),
- * NOTIFY when the other side may be waiting, WAIT when the ring is empty
+ * producer owns and offers read-write to the consumer (FRAME_SHARE), which
+ * accepts it (FRAME_ACCEPT: the consumer's consent, docs/abi.md), NOTIFY when the other side may be waiting, WAIT when the ring is empty
  * (consumer) or full (producer). docs/libos.md, "Channels", has the whole
  * protocol; in short:
  *
@@ -18,9 +18,10 @@
  *    its name still gives its id): a side whose peer has ended gets
  *    CHAN_EPEER instead of blocking.
  *  - End of stream: the producer sets `closed` and NOTIFYs; the consumer
- *    drains, sets `done` and NOTIFYs; only then does the producer unshare
- *    (the consumer never touches the ring after `done`, so the unshare
- *    never faults it).
+ *    drains, sets `done`, NOTIFYs and drops its view (FRAME_DROP); only
+ *    then does the producer unshare (the consumer never touches the ring
+ *    after `done`, so the unshare never faults it; an unshare after the
+ *    drop changes nothing).
  *
  * Shared memory is never trusted: sizes and indices the peer wrote are
  * checked before use (CHAN_ECORRUPT).
@@ -130,13 +131,14 @@ int chan_wait_done(struct chan *c);
 /* --- between guests (target) ----------------------------------------------- */
 
 /* Producer: a ring of 2^data_order data frames from the guest's pool,
- * shared read-write with guest `peer`, which is then notified. */
+ * formatted, offered read-write to guest `peer`, which is then notified. */
 int chan_create(struct chan *c, const char *peer, unsigned data_order);
-/* Consumer: finds the ring guest `peer` shared with it (FRAME_QUERY over
- * RAM at the ring's alignment), maps it; waits for it if not there yet. */
+/* Consumer: waits for a read-write share offered by guest `peer`, accepts
+ * it and maps it (a share that is not a ring for us is dropped again);
+ * CHAN_ENOMEM when this guest's quota cannot take it (the offer stays). */
 int chan_connect(struct chan *c, const char *peer);
 /* Producer: unshares and frees the ring (after chan_wait_done). Consumer:
- * unmaps it. */
+ * unmaps it and drops its view. */
 void chan_destroy(struct chan *c);
 
 const char *chan_strerror(int err);

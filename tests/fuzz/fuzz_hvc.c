@@ -1,7 +1,12 @@
 /*
  * libFuzzer target: the hypercall dispatcher (el2/dispatch.c) over a simulated
  * machine, every hypercall ID, with up to four guests that share, lend,
- * donate and notify between them. RAM is an mmap'd host buffer at PA
+ * donate and notify between them. SHARE, LEND and DONATE are offers
+ * (docs/abi.md, "Consent"): the harness's recipients accept each offer at
+ * once (FRAME_ACCEPT, their policy), so the shadow's transaction is the
+ * accept's; an offer the recipient has no room for stays, and the sender
+ * withdraws it (UNSHARE/RECLAIM must succeed). FRAME_DROP (a borrower
+ * lets go of a share), FRAME_ACCEPT and FRAME_OFFER are fuzzed too. RAM is an mmap'd host buffer at PA
  * 0x40000000 (the host address IS the PA: el2/mem.c dereferences PAs
  * directly, and stage 2 takes 40-bit IPAs, so the buffer must sit low),
  * with guard pages on both sides. The frame DB covers it with its storage
@@ -949,6 +954,7 @@ static const uint32_t fids[] = {
 	EXO_HVC_FRAME_LEND, EXO_HVC_FRAME_RECLAIM, EXO_HVC_FRAME_DONATE,
 	EXO_HVC_NOTIFY, EXO_HVC_WAIT, EXO_HVC_EVENTS, EXO_HVC_REVOKED,
 	EXO_HVC_REVOKED_ACK, EV_REVOKE_ASK, EV_TIME_PASSES,
+	EXO_HVC_FRAME_DROP, EXO_HVC_FRAME_ACCEPT, EXO_HVC_FRAME_OFFER,
 };
 #define NR_FIDS (sizeof(fids) / sizeof(fids[0]))
 #define FID_ANY 12u
@@ -960,7 +966,7 @@ static uint64_t sentinel(unsigned r)
 
 static bool is_error(int64_t rc)
 {
-	return rc >= EXO_ESTATE && rc <= EXO_ENOTSUP;
+	return rc >= EXO_EFULL && rc <= EXO_ENOTSUP;
 }
 
 static bool between_guests(uint32_t fid)
@@ -1005,6 +1011,16 @@ static bool error_documented(uint32_t fid, int64_t rc)
 	case EXO_HVC_NOTIFY:
 		return rc == EXO_ENOENT || rc == EXO_EINVAL ||
 		       rc == EXO_EDENIED;
+	case EXO_HVC_FRAME_ACCEPT:
+		return rc == EXO_EINVAL || rc == EXO_ERANGE ||
+		       rc == EXO_ENOENT;
+	case EXO_HVC_FRAME_DROP:
+		return rc == EXO_EINVAL || rc == EXO_ERANGE ||
+		       rc == EXO_ENOENT || rc == EXO_EPERM || rc == EXO_EHYP ||
+		       rc == EXO_ELENT || rc == EXO_ESTATE ||
+		       rc == EXO_EQUOTA || rc == EXO_ENOMEM;
+	case EXO_HVC_FRAME_OFFER:
+		return rc == EXO_ENOENT;
 	case EXO_HVC_VERSION:
 	case EXO_HVC_VM_INFO:
 	case EXO_HVC_YIELD:
@@ -1130,6 +1146,63 @@ static void apply_transaction(uint32_t fid, uint64_t f, unsigned own,
 	}
 }
 
+/* --- consent: offers accepted at once ------------------------------------ */
+
+static bool is_offer(uint32_t fid)
+{
+	return fid == EXO_HVC_FRAME_SHARE || fid == EXO_HVC_FRAME_LEND ||
+	       fid == EXO_HVC_FRAME_DONATE;
+}
+
+static unsigned offer_kind(uint32_t fid, uint64_t perm)
+{
+	if (fid == EXO_HVC_FRAME_SHARE)
+		return perm == EXO_SHARE_RW ? EXO_OFFER_SHARE_RW
+					    : EXO_OFFER_SHARE_R;
+	return fid == EXO_HVC_FRAME_LEND ? EXO_OFFER_LEND : EXO_OFFER_DONATE;
+}
+
+/* Another call made from inside a step (the recipient's accept, the
+ * sender's withdrawal): its status. */
+static int64_t side_call(struct slot *s, uint64_t fid, uint64_t a1,
+			 uint64_t a2, uint64_t a3, uint64_t a4)
+{
+	struct vcpu *v = &s->vm->vcpu;
+
+	v->x[0] = fid;
+	v->x[1] = a1;
+	v->x[2] = a2;
+	v->x[3] = a3;
+	v->x[4] = a4;
+	dispatch_hypercall(v);
+	return (int64_t)v->x[0];
+}
+
+/* The recipient was told (EXO_EVENT_OFFER; its WAIT returns), accepts at
+ * once, and the accept's status is the transaction's. A shortage keeps
+ * the offer: the sender withdraws it, which must succeed. */
+static int64_t accept_at_once(struct slot *s, uint32_t fid,
+			      const uint64_t *arg)
+{
+	struct slot *to = slot_of((unsigned)arg[3]);
+	int64_t rc;
+
+	to->events |= EXO_EVENT_OFFER;
+	if (to->waiting)
+		check_woken(to, true);
+	rc = side_call(to, EXO_HVC_FRAME_ACCEPT, arg[1], arg[2], s->id,
+		       offer_kind(fid, arg[4]));
+	if (rc == EXO_EQUOTA || rc == EXO_ENOMEM)
+		FUZZ_CHECK(side_call(s, fid == EXO_HVC_FRAME_SHARE
+						? EXO_HVC_FRAME_UNSHARE
+						: EXO_HVC_FRAME_RECLAIM,
+				     arg[1], arg[2], arg[3], 0) == EXO_OK,
+			   "guest %u could not withdraw its offer of [0x%lx, "
+			   "+%lu) to %lu", s->id, (unsigned long)arg[1],
+			   (unsigned long)arg[2], (unsigned long)arg[3]);
+	return rc;
+}
+
 static void check_between(struct slot *s, uint32_t fid, const uint64_t *arg,
 			  int64_t rc)
 {
@@ -1152,6 +1225,8 @@ static void check_between(struct slot *s, uint32_t fid, const uint64_t *arg,
 	}
 	for (uint64_t f = frame_of(pa); ready && f < frame_of(pa) + count; f++)
 		ready = frame_ready(fid, f, s->id, (unsigned)to);
+	if (!rc && is_offer(fid))
+		rc = accept_at_once(s, fid, arg);
 	if (rc) {
 		FUZZ_CHECK(!ready || shortage_plausible(fid, rc, (unsigned)to,
 							count),
@@ -1168,6 +1243,63 @@ static void check_between(struct slot *s, uint32_t fid, const uint64_t *arg,
 	for (uint64_t f = frame_of(pa); f < frame_of(pa) + count; f++)
 		apply_transaction(fid, f, s->id, (unsigned)to,
 				  (unsigned)arg[4]);
+}
+
+/* FRAME_DROP: the borrower s unshares its own view of owner's frames, as
+ * the owner's UNSHARE would; no share-with check. */
+static void check_drop(struct slot *s, const uint64_t *arg, int64_t rc)
+{
+	uint64_t pa = arg[1], count = arg[2], from = arg[3];
+	struct slot *o = from < EXO_MAX_VMS ? slot_of((unsigned)from) : NULL;
+	int64_t want = (pa & (FRAMES_SIZE - 1)) ? EXO_ERANGE
+		       : !count_ok(count)      ? EXO_EINVAL
+		       : !running(o)           ? EXO_ENOENT
+		       : o == s                ? EXO_EINVAL
+					       : EXO_OK;
+	bool ready = !want && in_span(pa, count);
+
+	touch_range(pa, count);
+	FUZZ_CHECK(!want || rc == want, "DROP(0x%lx, %lu, owner %lu) by %u "
+		   "returned %ld, not %ld", (unsigned long)pa,
+		   (unsigned long)count, (unsigned long)from, s->id, (long)rc,
+		   (long)want);
+	if (want)
+		return;
+	for (uint64_t f = frame_of(pa); ready && f < frame_of(pa) + count; f++)
+		ready = frame_ready(EXO_HVC_FRAME_UNSHARE, f, o->id, s->id);
+	if (rc) {
+		/* Losing a mapping never needs a page (rule 1). */
+		FUZZ_CHECK(!ready,
+			   "DROP(0x%lx, %lu) by %u: shared with it, yet %ld",
+			   (unsigned long)pa, (unsigned long)count, s->id,
+			   (long)rc);
+		return;
+	}
+	FUZZ_CHECK(ready, "DROP(0x%lx, %lu) by %u succeeded on frames not "
+		   "shared with it", (unsigned long)pa, (unsigned long)count,
+		   s->id);
+	for (uint64_t f = frame_of(pa); f < frame_of(pa) + count; f++)
+		apply_transaction(EXO_HVC_FRAME_UNSHARE, f, o->id, s->id, 0);
+}
+
+/* FRAME_ACCEPT finds nothing (every offer was accepted or withdrawn at
+ * once): only the argument checks tell the errors apart. */
+static void check_accept(struct slot *s, const uint64_t *arg, int64_t rc)
+{
+	uint64_t pa = arg[1], count = arg[2], from = arg[3], kind = arg[4];
+	struct slot *o = from < EXO_MAX_VMS ? slot_of((unsigned)from) : NULL;
+	int64_t want = (pa & (FRAMES_SIZE - 1)) ? EXO_ERANGE
+		       : !count_ok(count)      ? EXO_EINVAL
+		       : kind < EXO_OFFER_SHARE_R || kind > EXO_OFFER_DONATE
+			       ? EXO_EINVAL
+		       : !running(o) ? EXO_ENOENT
+		       : o == s      ? EXO_EINVAL
+				     : EXO_ENOENT;
+
+	FUZZ_CHECK(rc == want, "ACCEPT(0x%lx, %lu, from %lu, kind %lu) by %u "
+		   "returned %ld, not %ld", (unsigned long)pa,
+		   (unsigned long)count, (unsigned long)from,
+		   (unsigned long)kind, s->id, (long)rc, (long)want);
 }
 
 /* --- notifications and events -------------------------------------------- */
@@ -1624,6 +1756,17 @@ static void check_result(struct slot *s, uint32_t fid, const uint64_t *arg,
 	case EXO_HVC_REVOKED:
 		check_revoked(s, arg[1], &r);
 		break;
+	case EXO_HVC_FRAME_DROP:
+		check_drop(s, arg, r.rc);
+		break;
+	case EXO_HVC_FRAME_ACCEPT:
+		check_accept(s, arg, r.rc);
+		break;
+	case EXO_HVC_FRAME_OFFER:
+		FUZZ_CHECK(r.rc == EXO_ENOENT, "OFFER(%lu) returned %ld: no "
+			   "offer outlives its step", (unsigned long)arg[1],
+			   (long)r.rc);
+		break;
 	default:
 		FUZZ_CHECK(r.rc == EXO_ENOTSUP, "unknown fid 0x%x returned %ld",
 			   fid, (long)r.rc);
@@ -1709,7 +1852,8 @@ static bool lifecycle_fid(uint32_t fid)
 static bool changes_mappings(uint32_t fid)
 {
 	return fid == EXO_HVC_FRAME_ALLOC || fid == EXO_HVC_FRAME_ALLOC_AT ||
-	       fid == EXO_HVC_FRAME_FREE || between_guests(fid);
+	       fid == EXO_HVC_FRAME_FREE || between_guests(fid) ||
+	       fid == EXO_HVC_FRAME_DROP;
 }
 
 static uint32_t decode_fid(struct fuzz_in *in, uint8_t sel)
@@ -1763,8 +1907,10 @@ static void hypercall(struct slot *s, uint32_t fid, const uint64_t *arg)
 		check_result(s, fid, arg, &before);
 		if (!v->x[0] && changes_mappings(fid))
 			check |= UINT64_C(1) << s->id |
-				 (between_guests(fid) ? UINT64_C(1) << arg[3]
-						      : 0);
+				 (between_guests(fid) ||
+						  fid == EXO_HVC_FRAME_DROP
+					  ? UINT64_C(1) << arg[3]
+					  : 0);
 	}
 	check_touched("after a hypercall", check);
 	check_counts("after a hypercall");

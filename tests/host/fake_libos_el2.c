@@ -202,6 +202,42 @@ int64_t libos_el2_frame_unshare(uint64_t pa, uint64_t count, uint64_t vm)
 	return fake_el2_owns(pa, count) ? EXO_OK : EXO_EPERM;
 }
 
+int64_t libos_el2_frame_offer(uint64_t index, struct libos_offer *o)
+{
+	if (index >= fake_el2.nr_offers)
+		return EXO_ENOENT;
+	*o = fake_el2.offers[index];
+	return EXO_OK;
+}
+
+static bool same_offer(const struct libos_offer *o, uint64_t pa,
+		       uint64_t count, uint64_t sender, unsigned kind)
+{
+	return o->pa == pa && o->count == count && o->sender == sender &&
+	       o->kind == kind;
+}
+
+/* An accepted offer leaves the list, as EL2 consumes it. */
+int64_t libos_el2_frame_accept(uint64_t pa, uint64_t count, uint64_t sender,
+			       unsigned kind)
+{
+	for (unsigned i = 0; i < fake_el2.nr_offers; i++) {
+		if (!same_offer(&fake_el2.offers[i], pa, count, sender, kind))
+			continue;
+		fake_el2.offers[i] = fake_el2.offers[--fake_el2.nr_offers];
+		fake_el2.accepts++;
+		return EXO_OK;
+	}
+	return EXO_ENOENT;
+}
+
+int64_t libos_el2_frame_drop(uint64_t pa, uint64_t count, uint64_t owner)
+{
+	(void)pa, (void)count, (void)owner;
+	fake_el2.drops++;
+	return EXO_OK;
+}
+
 int64_t libos_el2_notify(uint64_t vm)
 {
 	(void)vm;
@@ -212,5 +248,11 @@ int64_t libos_el2_notify(uint64_t vm)
 uint64_t libos_el2_wait(void)
 {
 	fake_el2.waits++;
+	if (fake_el2.offer_on_wait &&
+	    fake_el2.nr_offers < sizeof(fake_el2.offers) /
+					 sizeof(fake_el2.offers[0])) {
+		fake_el2.offers[fake_el2.nr_offers++] = fake_el2.on_wait;
+		fake_el2.offer_on_wait = false;
+	}
 	return 0;
 }

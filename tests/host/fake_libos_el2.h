@@ -8,6 +8,7 @@
 #ifndef EXO_TESTS_FAKE_LIBOS_EL2_H
 #define EXO_TESTS_FAKE_LIBOS_EL2_H
 
+#include <libos/el2.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -26,6 +27,13 @@ struct fake_el2 {
 	} taken[16];
 	unsigned nr_taken;
 	uint64_t notifies, waits;
+	/* Consent: offers made to the guest (FRAME_OFFER lists them), one
+	 * more that appears when it WAITs, accepts and drops made. */
+	struct libos_offer offers[8];
+	unsigned nr_offers;
+	struct libos_offer on_wait;
+	bool offer_on_wait;
+	uint64_t accepts, drops;
 };
 
 extern struct fake_el2 fake_el2;

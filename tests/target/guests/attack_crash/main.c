@@ -26,6 +26,7 @@
 #include <exo/hypercall.h>
 #include <string.h>
 
+#include "../accept.h"
 #include "../attack.h"
 
 #define SHARED_WORD 0x5348415245445f31ull
@@ -101,8 +102,10 @@ static _Noreturn void share_crash(void)
 		(long)exo_frame_share(a.x1, 1, h, EXO_SHARE_RW),
 		(long)exo_frame_lend(a.x1 + FRAME, 1, h));
 	exo_notify(h);
-	exo_wait();
-	/* The holder lent us a frame: write to it, then die with it. */
+	wait_notified(h);
+	/* The holder lent us a frame: accept it, write to it, then die with
+	 * it. */
+	accept_from(h);
 	*pa_ptr(mb->back) = BACK_WORD;
 	kprintf("crash: wrote the borrowed frame 0x%lx; now dying\n",
 		(unsigned long)mb->back);
@@ -119,7 +122,8 @@ static int holder(void)
 	bool mine;
 
 	faultcatch_install();
-	exo_wait();
+	wait_notified(c);
+	TAP_CHECK(accept_from(c) == 2, "accepted the crasher's share and loan");
 	for (uint64_t pa = RAM_BASE; pa < RAM_BASE + (256ul << 20) && !mb;
 	     pa += FRAME) {
 		struct exo_ret q = exo_frame_query(pa);

@@ -17,6 +17,7 @@
 #include <exo/hypercall.h>
 #include <string.h>
 
+#include "../accept.h"
 #include "../attack.h"
 
 #define MAGIC 0x61747461636b6d62ull   /* "attackmb" */
@@ -411,7 +412,8 @@ static int peer(void)
 	unsigned before;
 
 	faultcatch_install();
-	exo_wait();
+	wait_notified(a);
+	TAP_CHECK(accept_from(a) == 2, "accepted the attacker's share and loan");
 	for (uint64_t pa = RAM_BASE; pa < RAM_BASE + (256ul << 20) && !mb;
 	     pa += FRAME) {
 		struct exo_ret q = exo_frame_query(pa);

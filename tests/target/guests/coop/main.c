@@ -18,6 +18,7 @@
 #include <exo/frame.h>
 #include <exo/frame_state.h>
 #include <exo/hypercall.h>
+#include <libos/consent.h>
 #include <string.h>
 
 #include "../faultcatch.h"
@@ -100,6 +101,8 @@ static int owner(void)
 	uint64_t hog = peer("hog");
 	bool all = true;
 
+	/* A borrower at a time: its 2 * BLOCKS offers fill the owner's
+	 * table of offers until it accepts them. */
 	for (unsigned i = 0; i < NR_BORROWERS; i++) {
 		b[i] = peer(borrower_names[i]);
 		for (unsigned k = 0; k < BLOCKS; k++) {
@@ -107,11 +110,10 @@ static int owner(void)
 			all &= block[i][k] != 0;
 		}
 		exo_notify(b[i]);
+		wait_for(b[i]);
 	}
 	TAP_CHECK(all, "shared half of %u blocks with each of %u borrowers",
 		  BLOCKS, NR_BORROWERS);
-	for (unsigned i = 0; i < NR_BORROWERS; i++)
-		wait_for(b[i]);
 	/* Each borrower has made its blocks whole and filled its quota: the
 	 * owner still takes back a frame in the middle of each. */
 	for (unsigned i = 0; i < NR_BORROWERS; i++) {
@@ -167,6 +169,26 @@ static unsigned fill_quota(void)
 	return n;
 }
 
+/* Accepts every offer sender has made to this guest (the list shrinks as
+ * it goes); how many. */
+static unsigned accept_all_from(uint64_t sender)
+{
+	unsigned accepted = 0;
+	struct exo_ret r;
+
+	for (uint64_t i = 0; (r = exo_frame_offer(i)).status == EXO_OK;) {
+		if (EXO_OFFER_SENDER(r.x1) != sender) {
+			i++;
+			continue;
+		}
+		if (exo_frame_accept(r.x2, r.x3, sender,
+				     (unsigned)EXO_OFFER_KIND(r.x1)) != EXO_OK)
+			return accepted;
+		accepted++;
+	}
+	return accepted;
+}
+
 static int borrower(void)
 {
 	uint64_t o = peer("owner"), lower[BLOCKS] = { 0 };
@@ -175,6 +197,8 @@ static int borrower(void)
 
 	faultcatch_install();
 	wait_for(o);
+	TAP_CHECK(accept_all_from(o) == 2 * BLOCKS,
+		  "accepted the owner's %u offers", 2 * BLOCKS);
 	found = find_blocks(lower);
 	TAP_CHECK(found == BLOCKS, "found my %u blocks (%u)", BLOCKS, found);
 	for (unsigned k = 0; k < found; k++) {
@@ -248,22 +272,32 @@ static int hog(void)
 
 /* --- one guest shares all it can; another pair still shares ------------- */
 
-/* Shares runs of `chunk` frames, halving the run when one cannot be had
- * or shared, down to single frames: until nothing more can be shared. */
+/* Offers runs of `chunk` frames to the taker, which accepts each, halving
+ * the run when one cannot be had or shared, down to single frames: until
+ * nothing more can be shared. */
 static uint64_t share_until_refused(uint64_t taker)
 {
 	uint64_t shared = 0;
 
 	for (uint64_t chunk = SHARE_ALL_CHUNK; chunk;) {
 		struct exo_ret a = exo_frame_alloc(chunk, 0);
+		bool ok = a.status == EXO_OK &&
+			  exo_frame_share(a.x1, chunk, taker, EXO_SHARE_R) ==
+				  EXO_OK;
 
-		if (a.status == EXO_OK &&
-		    exo_frame_share(a.x1, chunk, taker, EXO_SHARE_R) == EXO_OK) {
+		if (ok) {
+			exo_notify(taker);
+			wait_for(taker);
+			ok = exo_frame_query(a.x1).x1 == EXO_FRAME_SHARED;
+		}
+		if (ok) {
 			shared += chunk;
 			continue;
 		}
-		if (a.status == EXO_OK)
+		if (a.status == EXO_OK) {
+			exo_frame_unshare(a.x1, chunk, taker); /* the offer */
 			exo_frame_free(a.x1, chunk);
+		}
 		chunk /= 2;
 	}
 	return shared;
@@ -283,9 +317,16 @@ static int share_all(void)
 	return tap_done();
 }
 
+/* Accepts what share-all offers, a run at a time, until it has gone. */
 static int taker(void)
 {
-	wait_until_gone("share-all");
+	struct libos_offer o;
+
+	while (libos_offer_wait("share-all", LIBOS_OFFER_ANY_KIND, &o) ==
+	       EXO_OK) {
+		libos_accept(o.sender, o.pa, o.count, (unsigned)o.kind);
+		exo_notify(o.sender);
+	}
 	return 0;
 }
 
@@ -298,16 +339,26 @@ static int pair_a(void)
 	a = exo_frame_alloc(1, 0);
 	TAP_CHECK(a.status == EXO_OK &&
 			  exo_frame_share(a.x1, 1, b, EXO_SHARE_RW) == EXO_OK,
-		  "a share between two other guests still succeeds");
-	exo_notify(all);
+		  "offered pair-b a frame");
 	exo_notify(b);
+	wait_for(b);
+	TAP_CHECK(a.status == EXO_OK &&
+			  exo_frame_query(a.x1).x1 == EXO_FRAME_SHARED,
+		  "a share between two other guests still succeeds");
+	exo_notify(b);   /* pair-b may go: its end ends the share */
+	exo_notify(all);
 	return tap_done();
 }
 
 static int pair_b(void)
 {
-	wait_until_gone("pair-a");
-	return 0;
+	uint64_t a = peer("pair-a");
+
+	wait_for(a);
+	TAP_CHECK(accept_all_from(a) == 1, "accepted pair-a's share");
+	exo_notify(a);
+	wait_for(a);
+	return tap_done();
 }
 
 EL1_GUEST_OPTIONS("--owner", "--borrower", "--hog", "--share-all",

@@ -23,7 +23,7 @@
 
 #include "../tap.h"
 
-#define NR_STATUS 15             /* EXO_OK .. EXO_ESTATE */
+#define NR_STATUS 16             /* EXO_OK .. EXO_EFULL */
 #define MISMATCHES_SHOWN 20
 
 static uint64_t rng;

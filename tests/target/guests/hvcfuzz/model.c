@@ -6,7 +6,9 @@
  * then quota and resources. A frame the guest does not know (free, another
  * guest's, one of its own boot frames, one the peer donated) can be any of
  * those, so it widens the prediction; a frame it knows narrows it to one
- * answer.
+ * answer. SHARE, LEND and DONATE are offers: they change no frame, and
+ * the model keeps its offers to predict the table's refusals and the
+ * withdrawals by UNSHARE and RECLAIM.
  */
 #include "model.h"
 
@@ -19,7 +21,7 @@
 #define PAGE_MASK EXO_FRAME_OFFSET_MASK
 #define WALK_MAX 64          /* frames judged one by one; beyond: anything */
 #define BLOCK_FRAMES 512     /* a 2 MiB stage-2 block */
-#define NR_STATUS 15
+#define NR_STATUS 16          /* EXO_OK .. EXO_EFULL */
 #define MAX_VM_ID 64
 
 #define S(e) (1u << -(e))    /* the bit of status e */
@@ -166,7 +168,8 @@ const char *model_call_name(uint32_t fid)
 		"FRAME_FREE", "FRAME_QUERY", "VM_INFO", "YIELD", "EXIT",
 		"VM_LOOKUP", "FRAME_SHARE", "FRAME_UNSHARE", "FRAME_LEND",
 		"FRAME_RECLAIM", "FRAME_DONATE", "NOTIFY", "WAIT", "EVENTS",
-		"REVOKED", "REVOKED_ACK" };
+		"REVOKED", "REVOKED_ACK", "FRAME_ACCEPT", "FRAME_DROP",
+		"FRAME_OFFER" };
 	uint32_t n = fid - EXO_HVC_BASE;
 
 	return n < sizeof(names) / sizeof(names[0]) ? names[n] : "unknown ID";
@@ -283,16 +286,86 @@ static uint32_t predict_free(const struct model *m, const struct model_call *c)
 	return rc ? rc : walk(m, c->x[0], c->x[1], &v);
 }
 
-static uint32_t between_tail(uint32_t fid)
+/* --- offers ---------------------------------------------------------------- */
+
+static unsigned offer_kind(const struct model_call *c)
 {
-	if (fid == EXO_HVC_FRAME_UNSHARE)
-		return S(EXO_OK);
-	/* The other side's table pages (its quota), share records. */
-	return S(EXO_OK) | S(EXO_EQUOTA) | S(EXO_ENOMEM);
+	switch (c->fid) {
+	case EXO_HVC_FRAME_SHARE:
+		return c->x[3] == EXO_SHARE_RW ? EXO_OFFER_SHARE_RW
+					       : EXO_OFFER_SHARE_R;
+	case EXO_HVC_FRAME_LEND: return EXO_OFFER_LEND;
+	default: return EXO_OFFER_DONATE;
+	}
 }
 
-static struct verdicts between_verdicts(uint32_t fid)
+static bool is_offer(uint32_t fid)
 {
+	return fid == EXO_HVC_FRAME_SHARE || fid == EXO_HVC_FRAME_LEND ||
+	       fid == EXO_HVC_FRAME_DONATE;
+}
+
+/* The offer UNSHARE (a share) or RECLAIM (a loan or donation) of exactly
+ * [pa, +n) withdraws, or -1. */
+static int withdrawn(const struct model *m, const struct model_call *c)
+{
+	bool share = c->fid == EXO_HVC_FRAME_UNSHARE;
+
+	for (unsigned i = 0; i < m->nr_offers; i++) {
+		const struct model_offer *o = &m->offer[i];
+		bool o_share = o->kind == EXO_OFFER_SHARE_R ||
+			       o->kind == EXO_OFFER_SHARE_RW;
+
+		if (o->pa == c->x[0] && o->n == c->x[1] && o_share == share)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* After the frames pass: the range meets an offer to the peer (ESTATE),
+ * the table is full (EFULL), or the offer is made. */
+static uint32_t offer_tail(const struct model *m, const struct model_call *c)
+{
+	uint64_t f = c->x[0] >> FRAME_SHIFT;
+
+	for (unsigned i = 0; i < m->nr_offers; i++) {
+		uint64_t g = m->offer[i].pa >> FRAME_SHIFT;
+
+		if (f < g + m->offer[i].n && g < f + c->x[1])
+			return S(EXO_ESTATE);
+	}
+	return m->nr_offers == EXO_OFFERS_MAX ? S(EXO_EFULL) : S(EXO_OK);
+}
+
+static void learn_offer(struct model *m, const struct model_call *c)
+{
+	int i;
+
+	if (is_offer(c->fid)) {
+		if (m->nr_offers < EXO_OFFERS_MAX)
+			m->offer[m->nr_offers++] = (struct model_offer){
+				c->x[0], c->x[1], offer_kind(c) };
+		return;
+	}
+	i = withdrawn(m, c);
+	if (i >= 0)
+		m->offer[i] = m->offer[--m->nr_offers];
+}
+
+static uint32_t between_tail(const struct model *m,
+			     const struct model_call *c)
+{
+	if (c->fid == EXO_HVC_FRAME_UNSHARE)
+		return S(EXO_OK);
+	if (c->fid == EXO_HVC_FRAME_RECLAIM)   /* the owner's table pages */
+		return S(EXO_OK) | S(EXO_EQUOTA) | S(EXO_ENOMEM);
+	return offer_tail(m, c);
+}
+
+static struct verdicts between_verdicts(const struct model *m,
+				       const struct model_call *c)
+{
+	uint32_t fid = c->fid;
 	struct verdicts v = exclusive;
 
 	switch (fid) {
@@ -313,14 +386,14 @@ static struct verdicts between_verdicts(uint32_t fid)
 	default:   /* lend, donate: OWNED exactly */
 		break;
 	}
-	v.tail = between_tail(fid);
+	v.tail = between_tail(m, c);
 	return v;
 }
 
 static uint32_t predict_between(const struct model *m,
 				const struct model_call *c)
 {
-	struct verdicts v = between_verdicts(c->fid);
+	struct verdicts v = between_verdicts(m, c);
 	uint32_t rc = shape(c->x[0], c->x[1]);
 
 	if (!rc && c->fid == EXO_HVC_FRAME_SHARE && c->x[3] != EXO_SHARE_R &&
@@ -328,6 +401,8 @@ static uint32_t predict_between(const struct model *m,
 		rc = S(EXO_EINVAL);
 	if (!rc)
 		rc = peer_check(m, c->x[2]);
+	if (!rc && !is_offer(c->fid) && withdrawn(m, c) >= 0)
+		return S(EXO_OK);   /* an offer taken back, frames untouched */
 	return rc ? rc : walk(m, c->x[0], c->x[1], &v);
 }
 
@@ -352,7 +427,7 @@ static uint32_t predict_any_id(uint32_t fid)
 	case EXO_HVC_REVOKED_ACK:
 		return S(EXO_OK);
 	default:
-		return fid > EXO_HVC_REVOKED_ACK ? S(EXO_ENOTSUP) : ALL;
+		return fid > EXO_HVC_FRAME_OFFER ? S(EXO_ENOTSUP) : ALL;
 	}
 }
 
@@ -428,15 +503,16 @@ bool model_learn(struct model *m, const struct model_call *c,
 		set_range(m, r->x1, c->x[0], HOLD_OWNED);
 		break;
 	case EXO_HVC_FRAME_ALLOC_AT: set_range(m, pa, n, HOLD_OWNED); break;
-	case EXO_HVC_FRAME_FREE:
-	case EXO_HVC_FRAME_DONATE: set_range(m, pa, n, HOLD_NONE); break;
+	case EXO_HVC_FRAME_FREE: set_range(m, pa, n, HOLD_NONE); break;
 	case EXO_HVC_FRAME_SHARE:
-		set_range(m, pa, n, c->x[3] == EXO_SHARE_RW ? HOLD_SHARED_RW
-							    : HOLD_SHARED_R);
-		break;
+	case EXO_HVC_FRAME_LEND:
+	case EXO_HVC_FRAME_DONATE:
 	case EXO_HVC_FRAME_UNSHARE:
-	case EXO_HVC_FRAME_RECLAIM: set_range(m, pa, n, HOLD_OWNED); break;
-	case EXO_HVC_FRAME_LEND: set_range(m, pa, n, HOLD_LENT); break;
+	case EXO_HVC_FRAME_RECLAIM:
+		/* Offers change no frame; UNSHARE and RECLAIM withdraw one
+		 * (nothing else of ours is ever shared or lent). */
+		learn_offer(m, c);
+		break;
 	case EXO_HVC_FRAME_QUERY: return query_agrees(m, pa, r);
 	default: break;
 	}
@@ -448,6 +524,7 @@ void model_peer_ended(struct model *m)
 	bool again = true;
 
 	m->peer_runs = false;
+	m->nr_offers = 0;
 	for (unsigned i = 0; i < MODEL_SLOTS; i++) {
 		uint64_t pa = (uint64_t)m->slot[i].frame << FRAME_SHIFT;
 		struct exo_ret q;

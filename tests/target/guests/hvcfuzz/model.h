@@ -40,6 +40,14 @@ struct model {
 	 * never freed, lent, donated or shared by the fuzzer. */
 	uint64_t vital_lo, vital_hi;
 	struct model_slot slot[MODEL_SLOTS];
+	/* Its offers to the peer not yet withdrawn (docs/abi.md, "Consent"):
+	 * the peer never accepts one (its ACCEPTs are drawn at random), so
+	 * they stay until withdrawn or the peer ends. */
+	struct model_offer {
+		uint64_t pa, n;
+		uint32_t kind;   /* EXO_OFFER_* */
+	} offer[EXO_OFFERS_MAX];
+	unsigned nr_offers;
 };
 
 void model_init(struct model *m, uint64_t me, uint64_t peer, uint64_t quota,
@@ -58,7 +66,8 @@ uint32_t model_predict(const struct model *m, const struct model_call *c);
  * access; FRAME_ALLOC's frames must be none it holds). */
 bool model_learn(struct model *m, const struct model_call *c,
 		 const struct exo_ret *r);
-/* The peer has ended: its shares and loans are back (or loans freed). */
+/* The peer has ended: its shares and loans are back (or loans freed),
+ * the offers to it gone. */
 void model_peer_ended(struct model *m);
 bool model_is_memory_call(uint32_t fid);
 const char *model_call_name(uint32_t fid);

@@ -4,8 +4,10 @@
  * borrower faults at once), lend and reclaim (the owner loses access in
  * between; contents kept), donate (ownership and quota move), notify/wait,
  * the refusals, and the owner exiting with a share still live (the borrower
- * loses it). A mailbox in the read-write frames tells the borrower where
- * everything is.
+ * loses it). Each share, loan and donation is an offer the borrower lists
+ * (FRAME_OFFER) and accepts (FRAME_ACCEPT): before it does, nothing has
+ * changed on either side. A mailbox in the read-write frames carries the
+ * borrower's answer.
  */
 #include <el1/el1.h>
 #include <exo/frame.h>
@@ -13,14 +15,13 @@
 #include <exo/hypercall.h>
 #include <string.h>
 
+#include "../accept.h"
 #include "../faultcatch.h"
 #include "../tap.h"
 
 #define FRAME EXO_FRAME_SIZE
 #define MAGIC 0x6d61696c626f7821ull   /* "mailbox!" */
 #define RO_WORD 0x726f726f726f726full
-#define SCAN_FROM 0x40000000ul
-#define SCAN_FRAMES 65536
 
 struct mailbox {
 	uint64_t magic, ro, lent, donated, answer, lent_mark;
@@ -61,6 +62,26 @@ static void owner_refusals(uint64_t b, uint64_t rw, uint64_t ro)
 		  "lend of a shared frame: ESHARED");
 }
 
+/* Offers change nothing before the borrower accepts: the owner still
+ * reaches what it lent, and its charge is what it was. */
+static void owner_offers(uint64_t b, uint64_t ro, uint64_t rw, uint64_t lent,
+			 uint64_t gift)
+{
+	uint64_t used_before = exo_vm_info().x3;
+
+	TAP_CHECK(exo_frame_share(ro, 2, b, EXO_SHARE_R) == EXO_OK,
+		  "offered R");
+	TAP_CHECK(exo_frame_share(rw, 2, b, EXO_SHARE_RW) == EXO_OK,
+		  "offered RW");
+	TAP_CHECK(exo_frame_lend(lent, 2, b) == EXO_OK, "offered a loan");
+	TAP_CHECK(exo_frame_donate(gift, 2, b) == EXO_OK, "offered a gift");
+	TAP_CHECK(probe_read(lent) == 0 &&
+			  exo_frame_query(lent).x1 == EXO_FRAME_OWNED,
+		  "a loan only offered is still the owner's");
+	TAP_CHECK(exo_vm_info().x3 == used_before,
+		  "a donation only offered leaves the charge as it was");
+}
+
 static int owner(void)
 {
 	uint64_t b = peer("borrower"), ro = alloc(2), rw = alloc(2);
@@ -73,21 +94,19 @@ static int owner(void)
 	for (unsigned i = 0; i < 2 * FRAME / 8; i++)
 		ro_words[i] = RO_WORD;
 	*mb = (struct mailbox){ MAGIC, ro, lent, gift, 0, 0 };
-	TAP_CHECK(exo_frame_share(ro, 2, b, EXO_SHARE_R) == EXO_OK, "shared R");
-	TAP_CHECK(exo_frame_share(rw, 2, b, EXO_SHARE_RW) == EXO_OK, "shared RW");
-	TAP_CHECK(exo_frame_lend(lent, 2, b) == EXO_OK, "lent");
-	n = caught.count;
-	probe_read(lent);
-	TAP_CHECK(faultcatch_external(n, lent), "a lent frame is out of reach");
 	used_before = exo_vm_info().x3;
-	TAP_CHECK(exo_frame_donate(gift, 2, b) == EXO_OK, "donated");
-	TAP_CHECK(exo_vm_info().x3 == used_before - 2,
-		  "donating moved 2 frames off the quota");
-	owner_refusals(b, rw, ro);
+	owner_offers(b, ro, rw, lent, gift);
 	TAP_CHECK(exo_notify(b) == EXO_OK, "notified the borrower");
 
 	TAP_CHECK(exo_wait() & (1ull << b), "woken by the borrower");
 	TAP_CHECK(mb->answer == ~MAGIC, "read the borrower's answer");
+	n = caught.count;
+	probe_read(lent);
+	TAP_CHECK(faultcatch_external(n, lent),
+		  "an accepted loan is out of reach");
+	TAP_CHECK(exo_vm_info().x3 == used_before - 2,
+		  "the accepted donation moved 2 frames off the quota");
+	owner_refusals(b, rw, ro);
 	TAP_CHECK(exo_frame_reclaim(lent, 2, b) == EXO_OK, "reclaimed");
 	TAP_CHECK(probe_read(lent) == mb->lent_mark && mb->lent_mark,
 		  "reclaimed frames keep what the borrower wrote");
@@ -102,17 +121,31 @@ static int owner(void)
 
 /* --- the borrower --------------------------------------------------------- */
 
-static volatile struct mailbox *find_mailbox(void)
+/* Lists the owner's offers, checks nothing reached it yet, accepts each;
+ * the RW one holds the mailbox. */
+static volatile struct mailbox *accept_offers(uint64_t o)
 {
-	for (uint64_t f = 0; f < SCAN_FRAMES; f++) {
-		uint64_t pa = SCAN_FROM + f * FRAME;
-		struct exo_ret q = exo_frame_query(pa);
+	uint64_t rw = 0, used = exo_vm_info().x3;
+	unsigned seen = 0;
+	struct exo_ret r;
 
-		if (q.status == EXO_OK && q.x1 == EXO_FRAME_SHARED && q.x2 &&
-		    *pa_ptr(pa) == MAGIC)
-			return (volatile struct mailbox *)pa_ptr(pa);
+	for (uint64_t i = 0; (r = exo_frame_offer(i)).status == EXO_OK; i++) {
+		seen += EXO_OFFER_SENDER(r.x1) == o;
+		if (EXO_OFFER_KIND(r.x1) == EXO_OFFER_SHARE_RW)
+			rw = r.x2;
 	}
-	return NULL;
+	TAP_CHECK(seen == 4 && r.status == EXO_ENOENT,
+		  "four offers from the owner listed, then ENOENT");
+	TAP_CHECK(rw && exo_frame_query(rw).x2 == 0,
+		  "an offered share is out of reach before it is accepted");
+	TAP_CHECK(exo_vm_info().x3 == used, "offers charged nothing");
+	while ((r = exo_frame_offer(0)).status == EXO_OK)
+		TAP_CHECK(exo_frame_accept(r.x2, r.x3, EXO_OFFER_SENDER(r.x1),
+					   (unsigned)EXO_OFFER_KIND(r.x1)) ==
+				  EXO_OK,
+			  "accepted offer of kind %lu",
+			  (unsigned long)EXO_OFFER_KIND(r.x1));
+	return rw ? (volatile struct mailbox *)pa_map(rw, 2 * FRAME) : NULL;
 }
 
 static int borrower(void)
@@ -122,10 +155,11 @@ static int borrower(void)
 	unsigned n;
 
 	faultcatch_install();
-	TAP_CHECK(exo_wait() & (1ull << o), "woken by the owner");
-	mb = find_mailbox();
-	TAP_CHECK(mb != NULL, "found the mailbox in a shared frame");
-	if (!mb)
+	wait_notified(o);
+	mb = accept_offers(o);
+	TAP_CHECK(mb != NULL && mb->magic == MAGIC,
+		  "found the mailbox in the accepted RW share");
+	if (!mb || mb->magic != MAGIC)
 		return tap_done();
 	rw = libos_dmap_virt_to_phys((const void *)mb);
 	TAP_CHECK(probe_read(mb->ro) == RO_WORD, "reads the R share");

@@ -12,6 +12,12 @@
  * force: its REVOKED list must name them).
  * Anything else is a "soak: FAIL" line and a non-zero exit.
  *
+ * SHARE, LEND and DONATE are offers (docs/abi.md, "Consent"): a storm's
+ * policy is to accept, at its safe points, every other offer its peers
+ * made it (a donation joins its runs, half the accepted shares are
+ * dropped again at once); UNSHARE and RECLAIM succeed whether the offer
+ * was accepted or only withdrawn.
+ *
  * Fresh frames must read zero (EL2 scrubs every frame that leaves a guest,
  * whichever way: free, donate, teardown, restart, revocation); each gets a
  * tag, which a reclaimed loan must still hold.
@@ -78,6 +84,7 @@ static struct {
 	unsigned long tried[K_KINDS], ok[K_KINDS];
 	uint64_t worst_call[K_KINDS];
 	unsigned long over_slice, fails, unchecked, revoked_frames;
+	unsigned long accepted, dropped, refused;   /* offers made to it */
 } s;
 
 /* --- randomness (splitmix64) ----------------------------------------------- */
@@ -287,22 +294,22 @@ static bool was_revoked(uint64_t pa)
 	return false;
 }
 
-/* A run EL2 took frames of: the rest is freed, the run forgotten. EL2
- * never takes shared or lent frames. */
+/* A run EL2 took frames of: the rest is freed, the run forgotten. A run
+ * offered but not accepted is still owned, so EL2 may take from it: the
+ * offer is withdrawn first. */
 static void forget_revoked(struct run *r)
 {
 	unsigned lost = 0;
 
-	for (unsigned i = 0; i < r->count; i++) {
-		uint64_t pa = r->pa + (uint64_t)i * FRAME;
-
-		if (!was_revoked(pa))
-			continue;
-		lost++;
-		if (r->state != RUN_OWNED)
-			fail(K_FREE, r, 0, "EL2 revoked a shared or lent frame");
-	}
-	if (!lost || r->state != RUN_OWNED)
+	for (unsigned i = 0; i < r->count; i++)
+		lost += was_revoked(r->pa + (uint64_t)i * FRAME);
+	if (!lost)
+		return;
+	if (r->state == RUN_SHARED || r->state == RUN_LENT)
+		exo_hvc(r->state == RUN_SHARED ? EXO_HVC_FRAME_UNSHARE
+					       : EXO_HVC_FRAME_RECLAIM,
+			r->pa, r->count, s.peers[r->peer].id, 0, 0, 0, 0);
+	if (r->state == RUN_UNUSED)
 		return;
 	for (unsigned i = 0; i < r->count; i++) {
 		uint64_t pa = r->pa + (uint64_t)i * FRAME;
@@ -358,8 +365,67 @@ static void comply(void)
 	}
 }
 
+/* --- offers made to this storm -------------------------------------------- */
+
+/* A donated frame holds the sender's tag: it gets this storm's, which a
+ * later loan of it must keep. */
+static bool retag(uint64_t pa)
+{
+	unsigned n = caught.count;
+
+	if (libos_dmap_map(pa, FRAME))
+		return skip();
+	*(volatile uint64_t *)libos_dmap_phys_to_virt(pa) = tag_of(pa);
+	return checked(n, pa);
+}
+
+static void keep_donation(uint64_t pa, uint64_t count)
+{
+	struct run *r = find(RUN_UNUSED);
+
+	if (r && count <= RUN_FRAMES_MAX) {
+		*r = (struct run){ pa, (unsigned)count, RUN_OWNED, 0 };
+		run_all(r, retag);
+	} else if (exo_frame_free(pa, count) != EXO_OK)
+		fail(K_FREE, &(struct run){ pa, (unsigned)count, RUN_OWNED, 0 },
+		     0, "an accepted donation could not be freed");
+}
+
+/* An accept may fail for what the storm lacks (quota, RAM) or because
+ * the frames are no longer as offered (EL2 revoked them from the sender,
+ * which then withdrew the offer: ENOENT); nothing else. */
+static void accept_one(void)
+{
+	struct exo_ret o = exo_frame_offer(0);
+	unsigned kind = (unsigned)EXO_OFFER_KIND(o.x1);
+	uint64_t from = EXO_OFFER_SENDER(o.x1);
+	struct run r = { o.x2, (unsigned)o.x3, RUN_UNUSED, 0 };
+	int64_t st;
+
+	if (o.status != EXO_OK)
+		return;
+	st = exo_frame_accept(o.x2, o.x3, from, kind);
+	if (st == EXO_OK) {
+		s.accepted++;
+		if (kind == EXO_OFFER_DONATE)
+			keep_donation(o.x2, o.x3);
+		else if (kind != EXO_OFFER_LEND && pick(2)) {
+			st = exo_frame_drop(o.x2, o.x3, from);
+			s.dropped += st == EXO_OK;
+			if (st != EXO_OK && st != EXO_ESTATE && st != EXO_ENOENT)
+				fail(K_UNSHARE, &r, st, "a drop was refused");
+		}
+	} else if (pressure(st) || st == EXO_ENOENT || st == EXO_EPERM ||
+		   st == EXO_ESTATE) {
+		s.refused++;
+	} else {
+		fail(K_ALLOC, &r, st, "an accept was refused for no reason");
+	}
+}
+
 static void safe_point(void)
 {
+	accept_one();
 	if (irq_pending()) {
 		read_revoked();
 		__asm__ volatile("msr daifclr, #2; isb; msr daifset, #2"
@@ -501,7 +567,7 @@ static void find_peers(void)
 	}
 }
 
-/* Three lines (EL2 cuts console lines at 128 bytes), in this order. */
+/* Four lines (EL2 cuts console lines at 128 bytes), in this order. */
 static void report(const char *end)
 {
 	kprintf("soak: life %u of %s seed 0x%lx: rounds %lu end %s fails %lu "
@@ -511,6 +577,8 @@ static void report(const char *end)
 	kprintf("soak: calls");
 	for (unsigned k = 0; k < K_KINDS; k++)
 		kprintf(" %s=%lu/%lu", kind_name[k], s.ok[k], s.tried[k]);
+	kprintf("\nsoak: offers to it: accepted %lu dropped %lu refused %lu",
+		s.accepted, s.dropped, s.refused);
 	kprintf("\nsoak: worst-us");
 	for (unsigned k = 0; k < K_KINDS; k++)
 		kprintf(" %s=%lu", kind_name[k],
