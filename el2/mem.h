@@ -36,8 +36,10 @@ int64_t mem_frame_reclaim(struct vm *owner, struct vm *borrower, paddr_t pa,
 int64_t mem_frame_donate(struct vm *owner, struct vm *to, paddr_t pa,
 			 uint64_t count);
 
-/* Revocation by force: up to want frames the VM owns outside its boot run,
- * unmapped, scrubbed and freed; the runs go to log. Returns the count. */
+/* Revocation by force: up to want frames the VM holds outside its boot
+ * run, owned first, then shared out, then lent out (every borrower loses
+ * them first and is told, el2/lost.h); unmapped, scrubbed and freed; the
+ * runs go to log. Returns the count. */
 uint64_t mem_revoke(struct vm *vm, uint64_t want, struct vm_run *log,
 		    unsigned log_max, unsigned *nr_log);
 

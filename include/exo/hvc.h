@@ -71,6 +71,13 @@
 /* The guest has repaired its structures: EL2 forgets the runs it took (a
  * touch of one counts as a violation again). */
 #define EXO_HVC_REVOKED_ACK EXO_HVC(19)
+/* x1 = index -> x1 = PA, x2 = count, x3 = the list's generation: the
+ * index-th run this guest lost through its owner (UNSHARE, RECLAIM, the
+ * owner's end or forced revocation); EXO_ENOENT past the last. */
+#define EXO_HVC_RECLAIMED EXO_HVC(23)
+/* x1 = generation: forgets those runs (a touch counts as a violation
+ * again); EXO_ESTATE if a run came since that generation (read again). */
+#define EXO_HVC_RECLAIMED_ACK EXO_HVC(24)
 
 /* Events, and the virtual interrupt (a PPI of the guest's virtual GIC CPU
  * interface) EL2 raises when one becomes pending. */
@@ -78,6 +85,7 @@
 #define EXO_EVENT_REVOKE_REQUEST (1u << 0) /* give back frames: see x2, x3 */
 #define EXO_EVENT_REVOKED (1u << 1)        /* EL2 took frames: see REVOKED */
 #define EXO_EVENT_NOTIFY (1u << 2)         /* a guest notified: see WAIT */
+#define EXO_EVENT_RECLAIMED (1u << 4)      /* an owner took back: RECLAIMED */
 
 /* VM ids are 1..EXO_MAX_VMS - 1 (0 is EL2, nobody's): WAIT's x1 has one
  * bit per id. A guest's manifest name, which VM_LOOKUP takes, is at most
