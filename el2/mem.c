@@ -857,6 +857,18 @@ void mem_vm_usage(struct vm *vm, uint64_t *quota, uint64_t *used)
 	spin_unlock(&mem_lock);
 }
 
+uint64_t mem_vm_owned(struct vm *vm)
+{
+	const struct frames_account *a;
+	uint64_t owned;
+
+	spin_lock(&mem_lock);
+	a = frames_account(&mem_db, vm->id);
+	owned = a ? a->used - a->tables : 0;
+	spin_unlock(&mem_lock);
+	return owned;
+}
+
 /* --- the stage-2 invariant (debug builds) ------------------------------ */
 
 static unsigned expected_prot(enum frames_access a)

@@ -22,6 +22,9 @@ int64_t mem_frame_free(struct vm *vm, paddr_t pa, uint64_t count);
 int64_t mem_frame_query(struct vm *vm, paddr_t pa, uint64_t *state,
 			uint64_t *access);
 void mem_vm_usage(struct vm *vm, uint64_t *quota, uint64_t *used);
+/* The frames vm owns (kept, shared or lent out): its charge less its
+ * stage-2 table pages, which follow what it maps (revocation's level). */
+uint64_t mem_vm_owned(struct vm *vm);
 
 /* Between guests (the caller checked the manifest allows it). perm is
  * EXO_SHARE_R or EXO_SHARE_RW. */

@@ -2,9 +2,10 @@
  * The revocation protocol (docs/abi.md, "Revocation"):
  *   1. EL2 posts EXO_EVENT_REVOKE_REQUEST (want, deadline) and raises the
  *      guest's event interrupt; its library OS picks frames and frees them.
- *   2. The request is a level of the guest's charge: it is met when the
- *      frames charged to the guest fall to `target` (its charge when asked,
- *      less `want`), so frames freed and allocated again do not count.
+ *   2. The request is a level: it is met when the frames the guest owns
+ *      (its charge less its stage-2 table pages) fall to `target` (what it
+ *      owned when asked, less `want`), so frames freed and allocated again
+ *      do not count.
  *   3. Past the deadline (the guest's own CPU time, so a busy system does
  *      not make it miss it), EL2 takes the rest by force: it chooses frames
  *      outside the guest's guaranteed boot run, unmaps, scrubs and frees
@@ -31,18 +32,13 @@
 #define MS_PER_S 1000u
 #define US_PER_S 1000000u
 
-static uint64_t charged(struct vm *vm)
-{
-	uint64_t quota, used;
-
-	mem_vm_usage(vm, &quota, &used);
-	return used;
-}
-
-/* Frames still to come back before the charge reaches the target. */
+/* Frames still to come back before the frames the guest owns reach the
+ * target. The level counts owned frames, not the guest's stage-2 table
+ * pages: those follow what it maps (what others share with it included)
+ * and are not frames it could give back. */
 static uint64_t still_wanted(struct vm *vm)
 {
-	uint64_t now = charged(vm);
+	uint64_t now = mem_vm_owned(vm);
 
 	return now > vm->revoke.target ? now - vm->revoke.target : 0;
 }
@@ -50,7 +46,7 @@ static uint64_t still_wanted(struct vm *vm)
 void revoke_request(struct vm *vm, uint64_t frames, uint64_t deadline)
 {
 	struct vm_revoke *r = &vm->revoke;
-	uint64_t now = charged(vm);
+	uint64_t now = mem_vm_owned(vm);
 
 	r->active = true;
 	r->want = frames;
@@ -116,7 +112,7 @@ void revoke_tick(struct vm *vm)
 		if (r->active)
 			vm_event_raise(vm, EXO_EVENT_REVOKE_REQUEST);
 	}
-	revoke_check_given(vm);   /* a donation lowers the charge too */
+	revoke_check_given(vm);   /* a donation counts too */
 	if (r->active && vm->vcpu.run_ticks >= r->deadline)
 		force(vm);
 }

@@ -15,13 +15,13 @@ void revoke_request(struct vm *vm, uint64_t frames, uint64_t deadline);
 /* Called whenever the vCPU stops running: fires the manifest's schedule,
  * and takes frames by force when a deadline has passed. */
 void revoke_tick(struct vm *vm);
-/* The guest's charge may have fallen (it freed frames): ends an
+/* The guest may own fewer frames now (it freed some): ends an
  * outstanding request whose target level it has reached. */
 void revoke_check_given(struct vm *vm);
 /* Did EL2 take pa from vm (and the guest not acknowledge it yet)? */
 bool revoke_taken(const struct vm *vm, uint64_t pa);
-/* EVENTS: frames still asked for (the guest's charge above the request's
- * target) and the time left to give them (the guest's CPU time, in
+/* EVENTS: frames still asked for (the frames the guest owns above the
+ * request's target) and the time left to give them (the guest's CPU time, in
  * microseconds); both 0 with no request. */
 void revoke_outstanding(struct vm *vm, uint64_t *want, uint64_t *left_us);
 /* A stage-2 fault of vm at pa: an ordinary violation, or a touch of a

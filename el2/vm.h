@@ -50,7 +50,7 @@ struct vm_revoke {
 	bool active;              /* a request is outstanding */
 	bool schedule_fired;
 	uint64_t want;            /* frames asked back */
-	uint64_t target;          /* met when the guest's charge is this low */
+	uint64_t target;          /* met when the guest owns this few frames */
 	uint64_t deadline;        /* vCPU run_ticks at which EL2 takes them */
 	uint64_t notice_at;       /* injected delay: run_ticks to notify at */
 	bool notice_pending;

@@ -156,6 +156,8 @@ struct libos_event_stats {
 	uint64_t runs_reclaimed, frames_reclaimed; /* taken back by owners */
 	uint64_t reclaim_acks;	/* RECLAIMED_ACKs EL2 took */
 	uint64_t stale_acks;	/* refused: a run came since the read */
+	uint64_t want_left;	/* EL2 still asked (EVENTS x2) at the last
+				 * read, less what the pool gave then */
 };
 void libos_event_stats(struct libos_event_stats *st);
 /* One or two "libos: events: ..." lines (also at exit with --stats). */

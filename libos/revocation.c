@@ -177,6 +177,7 @@ void libos_event_stats(struct libos_event_stats *st)
 	LIBOS_CRIT_ENTER();
 	*st = rv.ev;
 	st->retired_frees = libos_heap_retired_frees();
+	st->want_left = rv.want_left;
 	LIBOS_CRIT_LEAVE();
 }
 

@@ -1272,6 +1272,13 @@ static uint64_t revocable(const struct slot *s)
 #define MAX_ASKED 4096u                /* frames EL2 asks back at most */
 #define MAX_TICKS (UINT64_C(1) << 32)  /* a deadline, a run: about a minute */
 
+/* Revocation's level: the frames s owns (the shadow's held, which the
+ * account's charge less its table pages must equal: check_counts). */
+static uint64_t owned_now(const struct slot *s)
+{
+	return held[s->id];
+}
+
 static void ev_revoke_ask(struct slot *s, uint64_t frames, uint64_t ticks)
 {
 	bool blocked = s->waiting;
@@ -1281,8 +1288,7 @@ static void ev_revoke_ask(struct slot *s, uint64_t frames, uint64_t ticks)
 	revoke_request(s->vm, frames, ticks);
 	s->revoke_active = true;
 	s->revoke_want = frames;
-	s->revoke_target = acct(s->id)->used > frames
-				   ? acct(s->id)->used - frames : 0;
+	s->revoke_target = owned_now(s) > frames ? owned_now(s) - frames : 0;
 	s->revoke_deadline = s->vm->vcpu.run_ticks + ticks;
 	s->events |= EXO_EVENT_REVOKE_REQUEST;
 	if (blocked)
@@ -1300,11 +1306,11 @@ static unsigned taken_runs(const struct vm *vm)
 	return n;
 }
 
-/* Frames s still owes: its charge above the request's target
+/* Frames s still owes: what it owns above the request's target
  * (revoke.c: a level, so frames freed and allocated again do not count). */
 static uint64_t still_wanted(const struct slot *s)
 {
-	uint64_t used = acct(s->id)->used;
+	uint64_t used = owned_now(s);
 
 	return s->revoke_active && used > s->revoke_target
 		       ? used - s->revoke_target : 0;
