@@ -8,8 +8,10 @@
  *      do not count.
  *   3. Past the deadline (the guest's own CPU time, so a busy system does
  *      not make it miss it), EL2 takes the rest by force: it chooses frames
- *      outside the guest's guaranteed boot run, unmaps, scrubs and frees
- *      them, records the runs and posts EXO_EVENT_REVOKED. Until the guest
+ *      outside the guest's guaranteed boot run (owned, then shared out,
+ *      then lent out: every borrower loses them first and is told, see
+ *      el2/lost.h), unmaps, scrubs and frees them, records the runs and
+ *      posts EXO_EVENT_REVOKED. Until the guest
  *      acknowledges (REVOKED_ACK), touching those frames is reflected as an
  *      abort but not counted as a violation (el2/guest_trap.c counts it
  *      apart).
