@@ -7,6 +7,7 @@
 #include <el2/dispatch.h>
 #include <el2/faultinject.h>
 #include <el2/frames.h>
+#include <el2/lost.h>
 #include <el2/mem.h>
 #include <el2/offers.h>
 #include <el2/revoke.h>
@@ -99,7 +100,7 @@ static struct hvc_result frame_free(struct vcpu *v)
 	if (!rc)
 		rc = mem_frame_free(v->vm, arg_pa(v), v->x[2]);
 	if (!rc)
-		revoke_note_free(v->vm, v->x[2]);
+		revoke_check_given(v->vm);
 	return status(rc);
 }
 
@@ -326,6 +327,17 @@ static struct hvc_result revoked(struct vcpu *v)
 						       run.count, 0 };
 }
 
+/* What the caller lost through its owners (el2/lost.h). */
+static struct hvc_result reclaimed(struct vcpu *v)
+{
+	struct vm_run run;
+	uint64_t generation;
+	int64_t rc = lost_run(&v->vm->lost, v->x[1], &run, &generation);
+
+	return rc ? status(rc) : (struct hvc_result){ EXO_OK, run.pa,
+						       run.count, generation };
+}
+
 /* Calls that end or restart the caller; they never return to it. Its
  * peers are told, so none waits for a guest that is gone. */
 static bool lifecycle_call(struct vcpu *v, uint64_t fid)
@@ -413,6 +425,10 @@ static struct hvc_result route(struct vcpu *v, uint64_t fid)
 	case EXO_HVC_REVOKED_ACK:
 		revoke_ack(v->vm);
 		return status(EXO_OK);
+	case EXO_HVC_RECLAIMED:
+		return reclaimed(v);
+	case EXO_HVC_RECLAIMED_ACK:
+		return status(lost_ack(&v->vm->lost, v->x[1]));
 	case EXO_PSCI_VERSION:
 		/* PSCI returns its version in x0 itself. */
 		return (struct hvc_result){ EXO_PSCI_VERSION_1_1, 0, 0, 0 };

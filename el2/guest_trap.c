@@ -3,7 +3,10 @@
  * to el2/dispatch.c; a stage-2 fault on the console window is emulated; any
  * other stage-2 fault is an isolation violation: counted, reported,
  * reflected to the guest as a synchronous external abort, and past the
- * manifest's limit the guest is torn down. Nothing a guest does makes EL2
+ * manifest's limit the guest is torn down. A touch of a frame taken from
+ * the guest (revocation, or its owner's reclaim) before it acknowledged is
+ * reflected the same way but counted apart, against the manifest's
+ * excused-touch-limit. Nothing a guest does makes EL2
  * panic.
  */
 #include <arch/esr.h>
@@ -114,6 +117,34 @@ static void kill(struct vm *vm, const char *reason)
 		system_notify_peers(vm);
 }
 
+/* A touch of a frame taken from the guest (by force, or by its owner)
+ * that it has not acknowledged: the abort protocol, the guest has not
+ * repaired yet. Reflected, not a violation, but counted apart
+ * (revoke_touch) so that it is no endless free pass; reported within the
+ * guest's report budget (el2/vm_console.h). */
+static void excused_touch(struct vcpu *v, const struct guest_syndrome *s,
+			  bool data, const char *access, enum revoke_touch why)
+{
+	struct vm *vm = v->vm;
+
+	if (why == REVOKE_TOUCH_OVER_LIMIT) {
+		kprintf("guest '%s': %s of PA 0x%lx, taken back: more than "
+			"%u such touches\n", vm->name, access,
+			(unsigned long)fault_ipa(s),
+			vm->config.excused_touch_limit);
+		kill(vm, "excused-touch limit reached");
+		return;
+	}
+	if (vm_console_report_allowed(vm))
+		kprintf("guest '%s': %s of PA 0x%lx, which %s took back "
+			"(not counted) [excused %lu/%u]\n", vm->name, access,
+			(unsigned long)fault_ipa(s),
+			why == REVOKE_TOUCH_TAKEN ? "EL2" : "its owner",
+			(unsigned long)vm->stats.excused_touches,
+			vm->config.excused_touch_limit);
+	reflect_abort(v, data, s->esr, s->far);
+}
+
 static void violation(struct vcpu *v, const struct guest_syndrome *s,
 		      bool data)
 {
@@ -122,16 +153,10 @@ static void violation(struct vcpu *v, const struct guest_syndrome *s,
 					   ESR_ABT_FSC_WIDTH);
 	const char *access = !data ? "execute"
 			     : (s->esr & ESR_DABT_WNR) ? "write" : "read";
+	enum revoke_touch why = revoke_touch(vm, fault_ipa(s));
 
-	if (revoke_taken(vm, fault_ipa(s))) {
-		/* Abort protocol: the guest has not repaired yet. Not counted,
-		 * so not bounded by its violation limit: reported within its
-		 * report budget (el2/vm_console.h). */
-		if (vm_console_report_allowed(vm))
-			kprintf("guest '%s': %s of PA 0x%lx, which EL2 took "
-				"back (not counted)\n", vm->name, access,
-				(unsigned long)fault_ipa(s));
-		reflect_abort(v, data, s->esr, s->far);
+	if (why != REVOKE_TOUCH_VIOLATION) {
+		excused_touch(v, s, data, access, why);
 		return;
 	}
 	vm->stats.violations++;

@@ -267,6 +267,13 @@ static const char *prop_violation_limit(struct manifest_guest *g,
 	return manifest_u32(g, val, len, 1, UINT32_MAX, &g->violation_limit);
 }
 
+static const char *prop_excused_touch_limit(struct manifest_guest *g,
+					    const char *val, int len)
+{
+	return manifest_u32(g, val, len, 0, UINT32_MAX,
+			    &g->excused_touch_limit);
+}
+
 static const char *prop_cpu_limit(struct manifest_guest *g, const char *val,
 				  int len)
 {
@@ -302,6 +309,7 @@ static const struct manifest_prop manifest_props[] = {
 	{ "args", 0, prop_args },
 	{ "timeslice-us", 0, prop_timeslice },
 	{ "violation-limit", 0, prop_violation_limit },
+	{ "excused-touch-limit", 0, prop_excused_touch_limit },
 	{ "granule", 0, prop_granule },
 	{ "cpu-limit-ms", 0, prop_cpu_limit },
 	{ "share-with", 0, prop_share_with },
@@ -319,6 +327,7 @@ static void manifest_guest_defaults(struct manifest_guest *g)
 	g->args = "";
 	g->timeslice_us = MANIFEST_DEFAULT_TIMESLICE_US;
 	g->violation_limit = MANIFEST_DEFAULT_VIOLATION_LIMIT;
+	g->excused_touch_limit = MANIFEST_DEFAULT_EXCUSED_TOUCH_LIMIT;
 	g->granule = MANIFEST_DEFAULT_GRANULE;
 	g->granule_bytes = 4u << 10;
 }

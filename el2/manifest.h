@@ -36,6 +36,7 @@
 #define MANIFEST_MIN_TIMESLICE_US 100
 #define MANIFEST_MAX_TIMESLICE_US 1000000
 #define MANIFEST_DEFAULT_VIOLATION_LIMIT 3
+#define MANIFEST_DEFAULT_EXCUSED_TOUCH_LIMIT 64
 #define MANIFEST_DEFAULT_GRANULE "4k"
 
 enum manifest_status {
@@ -73,6 +74,9 @@ struct manifest_guest {
 	uint32_t nr_args;
 	uint32_t timeslice_us;
 	uint32_t violation_limit;   /* torn down at this many violations */
+	uint32_t excused_touch_limit; /* touches of frames taken back it may
+				       * make (not violations); one more
+				       * tears it down */
 	uint32_t cpu_limit_ms;      /* CPU time before teardown; 0: none */
 	const char *share_with;     /* guest names, NUL-separated */
 	uint32_t share_with_len;

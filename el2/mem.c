@@ -8,13 +8,16 @@
  *      fail, changes nothing),
  *   3. the commits, which cannot fail.
  * Callers above are told what happened (what was freed, taken) and act on
- * it; nothing here calls up.
+ * it; nothing here calls up. A borrower that loses frames through its
+ * owner (UNSHARE, RECLAIM, the owner's end or forced revocation) is told
+ * through el2/lost.c, a leaf: a list in its struct vm and an event.
  * Frames leaving a guest are unmapped (with TLB maintenance), then zeroed,
  * then FREE: no guest ever sees another's data. Lock: mem_lock, taken by
  * every entry point here; nothing here takes another lock.
  */
 #include <el2/arch.h>
 #include <el2/frames.h>
+#include <el2/lost.h>
 #include <el2/mem.h>
 #include <el2/s2.h>
 #include <exo/hvc.h>
@@ -310,6 +313,7 @@ int64_t mem_frame_unshare(struct vm *owner, struct vm *b, paddr_t at,
 		unmap_frames(b, pa, count);
 		frames_unshare_commit(&mem_db, &op);
 		cache_trim(b, MEM_TABLE_RESERVE);
+		lost_tell(b, pa, count);
 	}
 	spin_unlock(&mem_lock);
 	return rc;
@@ -445,6 +449,7 @@ int64_t mem_frame_reclaim(struct vm *owner, struct vm *b, paddr_t at,
 		protect_frames(owner, pa, count, MEM_GUEST_PROT);
 		cache_trim(owner, MEM_TABLE_RESERVE);
 		cache_trim(b, MEM_TABLE_RESERVE);
+		lost_tell(b, pa, count);
 	}
 	spin_unlock(&mem_lock);
 	return rc;
@@ -530,7 +535,8 @@ static bool borrows(uint64_t pa, unsigned b)
 }
 
 /* Takes [pa, pa + count) away from borrower b, one maximal range at a time
- * (a range shared in one call is unmapped in one go: no needless split). */
+ * (a range shared in one call is unmapped in one go: no needless split);
+ * b is told what it lost. */
 static void revoke_share(struct vm *owner, unsigned b, uint64_t pa,
 			 uint64_t count)
 {
@@ -549,31 +555,49 @@ static void revoke_share(struct vm *owner, unsigned b, uint64_t pa,
 			CHECK(!frames_unshare_check(&mem_db, owner->id, b, start,
 						    n, 0, &op));
 			frames_unshare_commit(&mem_db, &op);
+			lost_tell(mem_vms[b], start, n);
 		} else {
 			pa += FRAMES_SIZE;
 		}
 	}
 }
 
-/* Frames vm shares out: every borrower loses them, then they are freed. */
-static void end_shares_out(struct vm *vm, const struct frames_run *run)
+/* Frames vm shares out: every borrower loses them (and is told); vm owns
+ * them alone again. */
+static void unshare_all(struct vm *vm, uint64_t pa, uint64_t count)
 {
 	for (unsigned b = 0; b < EXO_MAX_VMS; b++) {
 		if (b != vm->id && mem_vms[b])
-			revoke_share(vm, b, run->pa, run->count);
+			revoke_share(vm, b, pa, count);
 	}
+}
+
+/* Frames vm lent to peer: the borrower loses them (and is told); vm owns
+ * them again, still with its no-access translation (the caller gives the
+ * access back or removes it, or vm's stage 2 is gone already). */
+static void take_loan(struct vm *vm, unsigned peer, uint64_t pa,
+		      uint64_t count)
+{
+	struct frames_op op;
+
+	unmap_from(mem_vms[peer], pa, count);
+	CHECK(!frames_reclaim_check(&mem_db, vm->id, peer, pa, count,
+				    no_tables, &op));
+	frames_reclaim_commit(&mem_db, &op);
+	lost_tell(mem_vms[peer], pa, count);
+}
+
+/* Frames vm shares out: every borrower loses them, then they are freed. */
+static void end_shares_out(struct vm *vm, const struct frames_run *run)
+{
+	unshare_all(vm, run->pa, run->count);
 	free_owned_run(vm, run->pa, run->count);
 }
 
 /* Frames vm lent out: the borrower loses them, then they are freed. */
 static void end_loans_out(struct vm *vm, const struct frames_run *run)
 {
-	struct frames_op op;
-
-	unmap_from(mem_vms[run->peer], run->pa, run->count);
-	CHECK(!frames_reclaim_check(&mem_db, vm->id, run->peer, run->pa,
-				    run->count, no_tables, &op));
-	frames_reclaim_commit(&mem_db, &op);
+	take_loan(vm, run->peer, run->pa, run->count);
 	free_owned_run(vm, run->pa, run->count);
 }
 
@@ -644,18 +668,27 @@ void mem_vm_teardown(struct vm *vm)
 	spin_unlock(&mem_lock);
 }
 
-/* The parts of an owned run outside the boot run, in address order: the
- * boot run may cover its head, its tail, all of it, or lie inside it (the
- * guest's own allocations on both sides make one run in the DB). */
+/* What forced revocation takes, in this order (docs/memory-model.md,
+ * "Rule 4"): what only the guest itself uses, then what it shares out
+ * (each borrower loses a view, and is told), then what it lent out (the
+ * borrower loses frames it alone was using, and is told). */
+static const enum frames_rel revoke_order[] = {
+	FRAMES_REL_OWNED, FRAMES_REL_SHARED_OUT, FRAMES_REL_LENT_OUT,
+};
+
+/* The parts of a run of relation rel outside the boot run, in address
+ * order: the boot run may cover its head, its tail, all of it, or lie
+ * inside it (the guest's own allocations on both sides make one run in
+ * the DB). */
 static unsigned revocable(const struct vm *vm, const struct frames_run *run,
-			  struct vm_run part[2])
+			  enum frames_rel rel, struct vm_run part[2])
 {
 	uint64_t start = run->pa, end = run->pa + bytes(run->count);
 	uint64_t boot = vm->boot_run.pa;
 	uint64_t boot_end = boot + bytes(vm->boot_run.count);
 	unsigned n = 0;
 
-	if (run->rel != FRAMES_REL_OWNED)
+	if (run->rel != rel)
 		return 0;
 	if (boot_end <= start || boot >= end) {
 		part[0] = (struct vm_run){ start, run->count };
@@ -669,11 +702,33 @@ static unsigned revocable(const struct vm *vm, const struct frames_run *run,
 	return n;
 }
 
-/* Takes frames of one revocable part once the lowest *skip frames of all
- * are passed over: at most `left`, recorded in the log. Returns how many. */
-static uint64_t take_part(struct vm *vm, const struct vm_run *p,
-			  uint64_t *skip, uint64_t left, struct vm_run *log,
-			  unsigned *nr_log)
+/* Takes [pa, +count) of run from vm: the borrowers lose it first (told),
+ * then vm; it is scrubbed and freed. */
+static void take_frames(struct vm *vm, const struct frames_run *run,
+			uint64_t pa, uint64_t count)
+{
+	switch (run->rel) {
+	case FRAMES_REL_SHARED_OUT:
+		unshare_all(vm, pa, count);
+		unmap_from(vm, pa, count);
+		break;
+	case FRAMES_REL_LENT_OUT:   /* vm keeps a no-access translation */
+		take_loan(vm, run->peer, pa, count);
+		unmap_from(vm, pa, count);
+		break;
+	default:
+		unmap_from(vm, pa, count);
+		break;
+	}
+	free_owned_run(vm, pa, count);
+}
+
+/* Takes frames of one revocable part once the lowest *skip frames of its
+ * class are passed over: at most `left`, recorded in the log. Returns how
+ * many. */
+static uint64_t take_part(struct vm *vm, const struct frames_run *run,
+			  const struct vm_run *p, uint64_t *skip, uint64_t left,
+			  struct vm_run *log, unsigned *nr_log)
 {
 	uint64_t pa = p->pa, n = p->count;
 
@@ -686,42 +741,66 @@ static uint64_t take_part(struct vm *vm, const struct vm_run *p,
 	*skip = 0;
 	if (n > left)
 		n = left;
-	unmap_from(vm, pa, n);
-	free_owned_run(vm, pa, n);
+	take_frames(vm, run, pa, n);
 	log[(*nr_log)++] = (struct vm_run){ pa, n };
 	return n;
 }
 
-/* Takes up to `want` frames the VM owns outside its boot run, recording the
- * runs taken; returns how many. The highest-addressed frames go first: the
- * guest's oldest frames (its stage-1 tables, fetched at boot) are the last
- * EL2 takes. Splitting a block for it takes the page the block kept
+/* Frames of relation rel vm holds outside its boot run. */
+static uint64_t revocable_total(const struct vm *vm, enum frames_rel rel)
+{
+	struct frames_run run;
+	struct vm_run part[2];
+	uint64_t cursor = 0, total = 0;
+
+	while (frames_vm_next(&mem_db, vm->id, &cursor, &run)) {
+		unsigned n = revocable(vm, &run, rel, part);
+
+		for (unsigned i = 0; i < n; i++)
+			total += part[i].count;
+	}
+	return total;
+}
+
+/* Up to want frames of one relation, the highest-addressed first. */
+static uint64_t revoke_class(struct vm *vm, enum frames_rel rel,
+			     uint64_t want, struct vm_run *log,
+			     unsigned log_max, unsigned *nr_log)
+{
+	uint64_t total = revocable_total(vm, rel), cursor = 0, took = 0;
+	uint64_t skip = total > want ? total - want : 0;
+	struct frames_run run;
+	struct vm_run part[2];
+
+	while (took < want && *nr_log < log_max &&
+	       frames_vm_next(&mem_db, vm->id, &cursor, &run)) {
+		unsigned n = revocable(vm, &run, rel, part);
+
+		for (unsigned i = 0; i < n && took < want && *nr_log < log_max;
+		     i++)
+			took += take_part(vm, &run, &part[i], &skip,
+					  want - took, log, nr_log);
+	}
+	return took;
+}
+
+/* Takes up to `want` frames the VM holds outside its boot run (owned, then
+ * shared out, then lent out: revoke_order), recording the runs taken;
+ * returns how many. Within a class the highest-addressed frames go first:
+ * the guest's oldest frames (its stage-1 tables, fetched at boot) are the
+ * last EL2 takes. Splitting a block for it takes the page the block kept
  * (unmap_from): revocation cannot fail. */
 uint64_t mem_revoke(struct vm *vm, uint64_t want, struct vm_run *log,
 		    unsigned log_max, unsigned *nr_log)
 {
-	struct frames_run run;
-	struct vm_run part[2];
-	uint64_t cursor = 0, took = 0, total = 0, skip;
-	unsigned n;
+	uint64_t took = 0;
 
 	spin_lock(&mem_lock);
 	*nr_log = 0;
-	while (frames_vm_next(&mem_db, vm->id, &cursor, &run)) {
-		n = revocable(vm, &run, part);
-		for (unsigned i = 0; i < n; i++)
-			total += part[i].count;
-	}
-	skip = total > want ? total - want : 0;
-	cursor = 0;
-	while (took < want && *nr_log < log_max &&
-	       frames_vm_next(&mem_db, vm->id, &cursor, &run)) {
-		n = revocable(vm, &run, part);
-		for (unsigned i = 0; i < n && took < want && *nr_log < log_max;
-		     i++)
-			took += take_part(vm, &part[i], &skip, want - took, log,
-					  nr_log);
-	}
+	for (size_t c = 0; c < sizeof(revoke_order) / sizeof(revoke_order[0]) &&
+			   took < want && *nr_log < log_max; c++)
+		took += revoke_class(vm, revoke_order[c], want - took, log,
+				     log_max, nr_log);
 	cache_trim(vm, MEM_TABLE_RESERVE);
 	spin_unlock(&mem_lock);
 	return took;
@@ -753,6 +832,18 @@ void mem_vm_usage(struct vm *vm, uint64_t *quota, uint64_t *used)
 	*quota = a ? a->quota : 0;
 	*used = a ? a->used : 0;
 	spin_unlock(&mem_lock);
+}
+
+uint64_t mem_vm_owned(struct vm *vm)
+{
+	const struct frames_account *a;
+	uint64_t owned;
+
+	spin_lock(&mem_lock);
+	a = frames_account(&mem_db, vm->id);
+	owned = a ? a->used - a->tables : 0;
+	spin_unlock(&mem_lock);
+	return owned;
 }
 
 /* --- the stage-2 invariant (debug builds) ------------------------------ */

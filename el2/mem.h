@@ -22,6 +22,9 @@ int64_t mem_frame_free(struct vm *vm, paddr_t pa, uint64_t count);
 int64_t mem_frame_query(struct vm *vm, paddr_t pa, uint64_t *state,
 			uint64_t *access);
 void mem_vm_usage(struct vm *vm, uint64_t *quota, uint64_t *used);
+/* The frames vm owns (kept, shared or lent out): its charge less its
+ * stage-2 table pages, which follow what it maps (revocation's level). */
+uint64_t mem_vm_owned(struct vm *vm);
 
 /* Between guests (the caller checked the manifest allows it). perm is
  * EXO_SHARE_R or EXO_SHARE_RW. */
@@ -42,8 +45,10 @@ int64_t mem_frame_donate(struct vm *owner, struct vm *to, paddr_t pa,
 int64_t mem_frame_offer_check(struct vm *owner, struct vm *to, paddr_t pa,
 			      uint64_t count, unsigned kind);
 
-/* Revocation by force: up to want frames the VM owns outside its boot run,
- * unmapped, scrubbed and freed; the runs go to log. Returns the count. */
+/* Revocation by force: up to want frames the VM holds outside its boot
+ * run, owned first, then shared out, then lent out (every borrower loses
+ * them first and is told, el2/lost.h); unmapped, scrubbed and freed; the
+ * runs go to log. Returns the count. */
 uint64_t mem_revoke(struct vm *vm, uint64_t want, struct vm_run *log,
 		    unsigned log_max, unsigned *nr_log);
 

@@ -2,19 +2,26 @@
  * The revocation protocol (docs/abi.md, "Revocation"):
  *   1. EL2 posts EXO_EVENT_REVOKE_REQUEST (want, deadline) and raises the
  *      guest's event interrupt; its library OS picks frames and frees them.
- *   2. Each FRAME_FREE counts; when `given` reaches `want` the request ends.
+ *   2. The request is a level: it is met when the frames the guest owns
+ *      (its charge less its stage-2 table pages) fall to `target` (what it
+ *      owned when asked, less `want`), so frames freed and allocated again
+ *      do not count.
  *   3. Past the deadline (the guest's own CPU time, so a busy system does
  *      not make it miss it), EL2 takes the rest by force: it chooses frames
- *      outside the guest's guaranteed boot run, unmaps, scrubs and frees
- *      them, records the runs and posts EXO_EVENT_REVOKED. Until the guest
+ *      outside the guest's guaranteed boot run (owned, then shared out,
+ *      then lent out: every borrower loses them first and is told, see
+ *      el2/lost.h), unmaps, scrubs and frees them, records the runs and
+ *      posts EXO_EVENT_REVOKED. Until the guest
  *      acknowledges (REVOKED_ACK), touching those frames is reflected as an
- *      abort but not counted as a violation.
+ *      abort but not counted as a violation (el2/guest_trap.c counts it
+ *      apart).
  * This file owns the protocol's state (struct vm_revoke): the dispatcher
  * and the trap code ask through the functions of el2/revoke.h. Never: map,
  * unmap or free a frame itself (el2/mem.c does, and says what it took).
  */
 #include <el2/arch.h>
 #include <el2/faultinject.h>
+#include <el2/lost.h>
 #include <el2/mem.h>
 #include <el2/revoke.h>
 #include <el2/vm_event.h>
@@ -27,13 +34,25 @@
 #define MS_PER_S 1000u
 #define US_PER_S 1000000u
 
+/* Frames still to come back before the frames the guest owns reach the
+ * target. The level counts owned frames, not the guest's stage-2 table
+ * pages: those follow what it maps (what others share with it included)
+ * and are not frames it could give back. */
+static uint64_t still_wanted(struct vm *vm)
+{
+	uint64_t now = mem_vm_owned(vm);
+
+	return now > vm->revoke.target ? now - vm->revoke.target : 0;
+}
+
 void revoke_request(struct vm *vm, uint64_t frames, uint64_t deadline)
 {
 	struct vm_revoke *r = &vm->revoke;
+	uint64_t now = mem_vm_owned(vm);
 
 	r->active = true;
 	r->want = frames;
-	r->given = 0;
+	r->target = now > frames ? now - frames : 0;
 	r->deadline = vm->vcpu.run_ticks + deadline;
 	kprintf("guest '%s': asked to give back %lu frames\n", vm->name,
 		(unsigned long)frames);
@@ -53,24 +72,21 @@ void revoke_request(struct vm *vm, uint64_t frames, uint64_t deadline)
 	vm_event_raise(vm, EXO_EVENT_REVOKE_REQUEST);
 }
 
-void revoke_note_free(struct vm *vm, uint64_t count)
+void revoke_check_given(struct vm *vm)
 {
 	struct vm_revoke *r = &vm->revoke;
 
-	if (!r->active)
+	if (!r->active || still_wanted(vm))
 		return;
-	r->given += count;
-	if (r->given >= r->want) {
-		r->active = false;
-		kprintf("guest '%s': gave back %lu frames as asked\n", vm->name,
-			(unsigned long)r->given);
-	}
+	r->active = false;
+	kprintf("guest '%s': gave back %lu frames as asked\n", vm->name,
+		(unsigned long)r->want);
 }
 
 static void force(struct vm *vm)
 {
 	struct vm_revoke *r = &vm->revoke;
-	uint64_t missing = r->want - r->given, took;
+	uint64_t missing = still_wanted(vm), took;
 
 	r->active = false;
 	took = mem_revoke(vm, missing, r->taken, VM_REVOKED_MAX, &r->nr_taken);
@@ -98,6 +114,7 @@ void revoke_tick(struct vm *vm)
 		if (r->active)
 			vm_event_raise(vm, EXO_EVENT_REVOKE_REQUEST);
 	}
+	revoke_check_given(vm);   /* a donation counts too */
 	if (r->active && vm->vcpu.run_ticks >= r->deadline)
 		force(vm);
 }
@@ -115,8 +132,21 @@ bool revoke_taken(const struct vm *vm, uint64_t pa)
 	return false;
 }
 
-void revoke_outstanding(const struct vm *vm, uint64_t *want,
-			uint64_t *left_us)
+enum revoke_touch revoke_touch(struct vm *vm, uint64_t pa)
+{
+	enum revoke_touch why = revoke_taken(vm, pa) ? REVOKE_TOUCH_TAKEN
+				: lost_covers(&vm->lost, pa) ? REVOKE_TOUCH_LOST
+							     : REVOKE_TOUCH_VIOLATION;
+
+	if (why == REVOKE_TOUCH_VIOLATION)
+		return why;
+	vm->stats.excused_touches++;
+	return vm->stats.excused_touches > vm->config.excused_touch_limit
+		       ? REVOKE_TOUCH_OVER_LIMIT
+		       : why;
+}
+
+void revoke_outstanding(struct vm *vm, uint64_t *want, uint64_t *left_us)
 {
 	const struct vm_revoke *r = &vm->revoke;
 	uint64_t freq = arch_timer_freq(), now = vm->vcpu.run_ticks;
@@ -125,7 +155,7 @@ void revoke_outstanding(const struct vm *vm, uint64_t *want,
 	*left_us = 0;
 	if (!r->active)
 		return;
-	*want = r->want - r->given;
+	*want = still_wanted(vm);
 	if (r->deadline > now && freq)
 		*left_us = (r->deadline - now) * US_PER_S / freq;
 }
@@ -152,4 +182,5 @@ void revoke_new_life(struct vm *vm)
 	memset(&vm->revoke, 0, sizeof(vm->revoke));
 	vm->revoke.schedule_fired = fired;
 	vm->events &= ~(uint64_t)(EXO_EVENT_REVOKE_REQUEST | EXO_EVENT_REVOKED);
+	lost_new_life(vm);
 }

@@ -15,21 +15,33 @@ void revoke_request(struct vm *vm, uint64_t frames, uint64_t deadline);
 /* Called whenever the vCPU stops running: fires the manifest's schedule,
  * and takes frames by force when a deadline has passed. */
 void revoke_tick(struct vm *vm);
-/* The guest freed count frames: counts towards an outstanding request. */
-void revoke_note_free(struct vm *vm, uint64_t count);
+/* The guest may own fewer frames now (it freed some): ends an
+ * outstanding request whose target level it has reached. */
+void revoke_check_given(struct vm *vm);
 /* Did EL2 take pa from vm (and the guest not acknowledge it yet)? */
 bool revoke_taken(const struct vm *vm, uint64_t pa);
-/* EVENTS: frames still asked for and the time left to give them (the
- * guest's CPU time, in microseconds); both 0 with no request. */
-void revoke_outstanding(const struct vm *vm, uint64_t *want,
-			uint64_t *left_us);
+/* EVENTS: frames still asked for (the frames the guest owns above the
+ * request's target) and the time left to give them (the guest's CPU time, in
+ * microseconds); both 0 with no request. */
+void revoke_outstanding(struct vm *vm, uint64_t *want, uint64_t *left_us);
+/* A stage-2 fault of vm at pa: an ordinary violation, or a touch of a
+ * frame taken from it that it has not acknowledged (excused: counted in
+ * stats.excused_touches, not as a violation), or one such touch past its
+ * excused-touch-limit (the guest is to be torn down). */
+enum revoke_touch {
+	REVOKE_TOUCH_VIOLATION,
+	REVOKE_TOUCH_TAKEN,       /* EL2 took it by force (REVOKED) */
+	REVOKE_TOUCH_LOST,        /* its owner took it back (RECLAIMED) */
+	REVOKE_TOUCH_OVER_LIMIT,
+};
+enum revoke_touch revoke_touch(struct vm *vm, uint64_t pa);
 /* REVOKED: the i-th run EL2 took by force, or EXO_ENOENT past the last. */
 int64_t revoke_taken_run(const struct vm *vm, uint64_t i, struct vm_run *run);
 /* REVOKED_ACK: the guest has repaired; its touches count again. */
 void revoke_ack(struct vm *vm);
-/* A restart: the new life has no request outstanding, no frames taken
- * (its touches of the old life's taken frames count as violations) and
- * no revocation event pending. The manifest's schedule is the guest's,
+/* A restart: the new life has no request outstanding, no frames taken or
+ * lost to an owner (its touches of the old life's count as violations)
+ * and no revocation or reclaim event pending. The manifest's schedule is the guest's,
  * not the life's: it does not fire again. */
 void revoke_new_life(struct vm *vm);
 

@@ -79,6 +79,7 @@ static void configure(struct vm *vm, const struct manifest_guest *g,
 	c->timeslice_ticks = freq * g->timeslice_us / US_PER_S;
 	c->cpu_limit_ticks = freq * g->cpu_limit_ms / MS_PER_S;
 	c->violation_limit = g->violation_limit;
+	c->excused_touch_limit = g->excused_touch_limit;
 	c->revoke_after_ticks = freq * g->revoke_after_ms / MS_PER_S;
 	c->revoke_frames = g->revoke_frames;
 	c->revoke_deadline_ticks = freq * g->revoke_deadline_ms / MS_PER_S;

@@ -30,6 +30,8 @@ struct vm_stats {
 	uint64_t frames_peak;
 	uint64_t restarts;
 	uint64_t frames_revoked;  /* taken by force */
+	uint64_t excused_touches; /* touches of frames taken back, not
+				   * violations (excused-touch-limit) */
 	uint64_t invariant_rounds;  /* debug: its memory hypercalls after which
 				     * every stage 2 was checked */
 };
@@ -47,12 +49,23 @@ struct vm_run {
 struct vm_revoke {
 	bool active;              /* a request is outstanding */
 	bool schedule_fired;
-	uint64_t want, given;     /* frames asked back, given back since */
+	uint64_t want;            /* frames asked back */
+	uint64_t target;          /* met when the guest owns this few frames */
 	uint64_t deadline;        /* vCPU run_ticks at which EL2 takes them */
 	uint64_t notice_at;       /* injected delay: run_ticks to notify at */
 	bool notice_pending;
 	unsigned nr_taken;
 	struct vm_run taken[VM_REVOKED_MAX];
+};
+
+#define VM_LOST_MAX 16      /* runs a borrower remembers losing */
+
+/* What a borrower lost through its owner, not acknowledged yet
+ * (el2/lost.c, the only file that writes it). */
+struct vm_lost {
+	unsigned nr;
+	uint64_t generation;      /* changes with every run recorded */
+	struct vm_run runs[VM_LOST_MAX];
 };
 
 /* Fault injection state (el2/faultinject.c); all zero for a normal guest. */
@@ -68,6 +81,7 @@ struct vm_config {
 	uint64_t timeslice_ticks;
 	uint64_t cpu_limit_ticks; /* 0: unlimited */
 	uint32_t violation_limit;
+	uint32_t excused_touch_limit; /* el2/guest_trap.c */
 	char heap_policy[VM_POLICY_MAX];
 	/* revoke-schedule: after this much CPU time, ask for frames back */
 	uint64_t revoke_after_ticks, revoke_frames, revoke_deadline_ticks;
@@ -90,6 +104,7 @@ struct vm {
 	uint64_t events;                /* EXO_EVENT_* not yet read
 					 * (el2/vm_event.c) */
 	struct vm_revoke revoke;
+	struct vm_lost lost;            /* el2/lost.c */
 	struct vm_faultinject faultinject;
 	struct vm_run boot_run;         /* guaranteed: never revoked */
 	struct vm_console console;    /* el2/vm_console.c */

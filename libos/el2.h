@@ -34,6 +34,14 @@ int64_t libos_el2_revoked(uint64_t index, uint64_t *pa, uint64_t *count);
 /* REVOKED_ACK: the guest has repaired its structures. */
 int64_t libos_el2_revoked_ack(void);
 
+/* RECLAIMED: the index-th run an owner took back from this guest (with
+ * the list's generation); EXO_ENOENT past the last. */
+int64_t libos_el2_reclaimed(uint64_t index, uint64_t *pa, uint64_t *count,
+			    uint64_t *generation);
+/* RECLAIMED_ACK: forgets those runs if still at generation; EXO_ESTATE if
+ * one came since (read them again). */
+int64_t libos_el2_reclaimed_ack(uint64_t generation);
+
 /* Between guests (libos/chan). VM_LOOKUP: a guest's VM id by name. */
 int64_t libos_el2_vm_lookup(const char *name, uint64_t *vmid);
 /* FRAME_QUERY: *state (enum exo_frame_state), *access (1: may touch). */

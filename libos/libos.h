@@ -131,9 +131,15 @@ void libos_stats(struct libos_stats *st);
  * EXO_EVENT_REVOKED it reads every REVOKED run, repairs the pool (and
  * retires the heap if frames it was using are gone), then REVOKED_ACK; on
  * a request (EXO_EVENT_REVOKE_REQUEST, or frames still asked back) the
- * pool gives back free frames. Never prints.
+ * pool gives back free frames; on EXO_EVENT_RECLAIMED it reads every
+ * RECLAIMED run (frames an owner took back from this guest), remembers
+ * them (libos_frame_reclaimed) and acknowledges. Never prints.
  */
 void libos_events_handle(void);
+/* Did an owner take back pa, a frame it had shared or lent to this guest
+ * (since libos started)? Code that uses borrowed frames (libos/chan) asks
+ * before touching them again. */
+bool libos_frame_reclaimed(uint64_t pa);
 
 struct libos_event_stats {
 	uint64_t handled;	/* libos_events_handle calls */
@@ -147,6 +153,11 @@ struct libos_event_stats {
 	uint64_t acks;		/* REVOKED_ACKs */
 	uint64_t heaps_retired;
 	uint64_t retired_frees;	/* frees of a retired heap's blocks */
+	uint64_t runs_reclaimed, frames_reclaimed; /* taken back by owners */
+	uint64_t reclaim_acks;	/* RECLAIMED_ACKs EL2 took */
+	uint64_t stale_acks;	/* refused: a run came since the read */
+	uint64_t want_left;	/* EL2 still asked (EVENTS x2) at the last
+				 * read, less what the pool gave then */
 };
 void libos_event_stats(struct libos_event_stats *st);
 /* One or two "libos: events: ..." lines (also at exit with --stats). */

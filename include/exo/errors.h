@@ -20,7 +20,8 @@
 #define EXO_EDEVICE (-11)   /* the range is a device, not RAM */
 #define EXO_ENOENT (-12)    /* no such guest */
 #define EXO_EDENIED (-13)   /* the manifest does not allow this between guests */
-#define EXO_ESTATE (-14)    /* the frame is in a state this call does not accept */
+#define EXO_ESTATE (-14)    /* the frame is in a state this call does not accept
+                             * (RECLAIMED_ACK: the list changed since) */
 #define EXO_EFULL (-15)     /* the caller's table of offers is full */
 
 #endif

@@ -76,6 +76,15 @@
 /* The guest has repaired its structures: EL2 forgets the runs it took (a
  * touch of one counts as a violation again). */
 #define EXO_HVC_REVOKED_ACK EXO_HVC(19)
+/* x1 = index -> x1 = PA, x2 = count, x3 = the list's generation: the
+ * index-th run this guest lost through its owner (UNSHARE, RECLAIM, the
+ * owner's end or forced revocation); EXO_ENOENT past the last. */
+#define EXO_HVC_RECLAIMED EXO_HVC(23)
+/* x1 = generation: forgets those runs (a touch counts as a violation
+ * again); EXO_ESTATE if a run came since that generation (read again). */
+#define EXO_HVC_RECLAIMED_ACK EXO_HVC(24)
+/* The highest exo function ID defined: every ID above it is EXO_ENOTSUP. */
+#define EXO_HVC_LAST EXO_HVC_RECLAIMED_ACK
 
 /* Consent (docs/abi.md, "Consent"). x1 = PA, x2 = count, x3 = sender id,
  * x4 = EXO_OFFER_* kind: the recipient accepts exactly that offer; EL2
@@ -108,6 +117,7 @@
 #define EXO_EVENT_REVOKED (1u << 1)        /* EL2 took frames: see REVOKED */
 #define EXO_EVENT_NOTIFY (1u << 2)         /* a guest notified: see WAIT */
 #define EXO_EVENT_OFFER (1u << 3)          /* a guest offered: see OFFER */
+#define EXO_EVENT_RECLAIMED (1u << 4)      /* an owner took back: RECLAIMED */
 
 /* VM ids are 1..EXO_MAX_VMS - 1 (0 is EL2, nobody's): WAIT's x1 has one
  * bit per id. A guest's manifest name, which VM_LOOKUP takes, is at most
@@ -118,7 +128,9 @@
 #define EXO_SHARE_R 1u
 #define EXO_SHARE_RW 2u
 
-#define EXO_ABI_VERSION 0x00010002u /* major 1, minor 2: EXIT's cause */
+/* major 2: FRAME_SHARE/LEND/DONATE are offers the recipient accepts
+ * (FRAME_ACCEPT), and the calls of the lost-runs list (RECLAIMED) */
+#define EXO_ABI_VERSION 0x00020000u
 #define EXO_CONSOLE_MAX 48          /* bytes in x2-x7 */
 
 /* Argument limits, checked before anything else: larger values are

@@ -153,6 +153,16 @@ static inline int64_t exo_revoked_ack(void)
 	return exo_call0(EXO_HVC_REVOKED_ACK).status;
 }
 
+static inline struct exo_ret exo_reclaimed(uint64_t index)
+{
+	return exo_call1(EXO_HVC_RECLAIMED, index);
+}
+
+static inline int64_t exo_reclaimed_ack(uint64_t generation)
+{
+	return exo_call1(EXO_HVC_RECLAIMED_ACK, generation).status;
+}
+
 static inline void exo_yield(void)
 {
 	exo_call0(EXO_HVC_YIELD);

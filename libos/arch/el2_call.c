@@ -59,6 +59,24 @@ int64_t libos_el2_revoked_ack(void)
 	return exo_revoked_ack();
 }
 
+int64_t libos_el2_reclaimed(uint64_t index, uint64_t *pa, uint64_t *count,
+			    uint64_t *generation)
+{
+	struct exo_ret r = exo_reclaimed(index);
+
+	if (r.status == EXO_OK) {
+		*pa = r.x1;
+		*count = r.x2;
+		*generation = r.x3;
+	}
+	return r.status;
+}
+
+int64_t libos_el2_reclaimed_ack(uint64_t generation)
+{
+	return exo_reclaimed_ack(generation);
+}
+
 int64_t libos_el2_vm_lookup(const char *name, uint64_t *vmid)
 {
 	struct exo_ret r = exo_vm_lookup(name);

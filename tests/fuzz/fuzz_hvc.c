@@ -192,7 +192,10 @@ struct slot {
 	uint64_t pending;             /* notifications WAIT has not returned */
 	uint64_t events;              /* EXO_EVENT_* EVENTS has not returned */
 	bool revoke_active;           /* EL2's request is outstanding */
-	uint64_t revoke_want, revoke_given, revoke_deadline;
+	uint64_t revoke_want, revoke_deadline;
+	uint64_t revoke_target;       /* met when its charge is this low */
+	bool lost;                    /* an owner took frames back from it
+				       * (el2/lost.c), not acknowledged */
 	struct vm_run taken[VM_REVOKED_MAX];
 	unsigned nr_taken;
 	bool forced;                  /* EL2 took frames: tables may exceed
@@ -666,8 +669,34 @@ static void shadow_take(unsigned id, uint64_t pa, uint64_t count,
 static void notify_shadow(struct slot *to, unsigned from);
 static void check_woken(struct slot *s, bool by_event);
 
+/* Guest b lost frames through their owner (el2/lost.c): told with
+ * EXO_EVENT_RECLAIMED, which wakes a WAIT. by_el2: EL2 unmapped them (the
+ * owner's end, forced revocation), granting table pages beyond b's quota. */
+static void shadow_lost(unsigned b, bool by_el2)
+{
+	struct slot *s = slot_of(b);
+
+	if (!s || !running(s))
+		return;
+	s->events |= EXO_EVENT_RECLAIMED;
+	s->lost = true;
+	if (by_el2)
+		s->forced = true;
+	if (s->waiting)
+		check_woken(s, true);
+}
+
+/* The borrowers of frame f, told they lost it (shadow_lost). */
+static void tell_borrowers(uint64_t f)
+{
+	if (lent_to[f])
+		shadow_lost(lent_to[f], true);
+	for (uint64_t m = sharers[f]; m; m &= m - 1)
+		shadow_lost((unsigned)__builtin_ctzll(m), true);
+}
+
 /* Guest id has ended (exit, teardown, restart): what it owned is free
- * (shares and loans taken back first), what it borrowed is back with the
+ * (shares and loans taken back first, the borrowers told), what it borrowed is back with the
  * owners (a lender with no quota left for the table pages loses it:
  * mem.c's end_loan_in), and its peers are notified. */
 static void shadow_end(unsigned id)
@@ -677,6 +706,7 @@ static void shadow_end(unsigned id)
 		uint64_t f = dirty_list[i];
 
 		if (owner[f] == id) {
+			tell_borrowers(f);
 			set_free(f);
 		} else if (owner[f] && lent_to[f] == id) {
 			struct frames_info info;
@@ -955,6 +985,7 @@ static const uint32_t fids[] = {
 	EXO_HVC_NOTIFY, EXO_HVC_WAIT, EXO_HVC_EVENTS, EXO_HVC_REVOKED,
 	EXO_HVC_REVOKED_ACK, EV_REVOKE_ASK, EV_TIME_PASSES,
 	EXO_HVC_FRAME_DROP, EXO_HVC_FRAME_ACCEPT, EXO_HVC_FRAME_OFFER,
+	EXO_HVC_RECLAIMED, EXO_HVC_RECLAIMED_ACK,
 };
 #define NR_FIDS (sizeof(fids) / sizeof(fids[0]))
 #define FID_ANY 12u
@@ -1007,7 +1038,10 @@ static bool error_documented(uint32_t fid, int64_t rc)
 		return rc == EXO_ERANGE;
 	case EXO_HVC_VM_LOOKUP:
 	case EXO_HVC_REVOKED:
+	case EXO_HVC_RECLAIMED:
 		return rc == EXO_ENOENT;
+	case EXO_HVC_RECLAIMED_ACK:
+		return rc == EXO_ESTATE;
 	case EXO_HVC_NOTIFY:
 		return rc == EXO_ENOENT || rc == EXO_EINVAL ||
 		       rc == EXO_EDENIED;
@@ -1243,6 +1277,8 @@ static void check_between(struct slot *s, uint32_t fid, const uint64_t *arg,
 	for (uint64_t f = frame_of(pa); f < frame_of(pa) + count; f++)
 		apply_transaction(fid, f, s->id, (unsigned)to,
 				  (unsigned)arg[4]);
+	if (fid == EXO_HVC_FRAME_UNSHARE || fid == EXO_HVC_FRAME_RECLAIM)
+		shadow_lost((unsigned)to, false);
 }
 
 /* FRAME_DROP: the borrower s unshares its own view of owner's frames, as
@@ -1343,7 +1379,8 @@ static void check_woken(struct slot *s, bool by_event)
 			   (unsigned long)v->x[1]);
 }
 
-/* revoke.c's revocable frames: owned outright, outside the boot run. */
+/* mem_revoke's revocable frames: owned (outright, shared out or lent
+ * out), outside the boot run. */
 static uint64_t revocable(const struct slot *s)
 {
 	uint64_t n = 0, first = frame_of(s->boot_pa);
@@ -1351,7 +1388,7 @@ static uint64_t revocable(const struct slot *s)
 	for (unsigned i = 0; i < nr_dirty; i++) {
 		uint64_t f = dirty_list[i];
 
-		if (owner[f] == s->id && !lent_to[f] && !sharers[f] &&
+		if (owner[f] == s->id &&
 		    !(f >= first && f < first + s->boot_count))
 			n++;
 	}
@@ -1360,6 +1397,13 @@ static uint64_t revocable(const struct slot *s)
 
 #define MAX_ASKED 4096u                /* frames EL2 asks back at most */
 #define MAX_TICKS (UINT64_C(1) << 32)  /* a deadline, a run: about a minute */
+
+/* Revocation's level: the frames s owns (the shadow's held, which the
+ * account's charge less its table pages must equal: check_counts). */
+static uint64_t owned_now(const struct slot *s)
+{
+	return held[s->id];
+}
 
 static void ev_revoke_ask(struct slot *s, uint64_t frames, uint64_t ticks)
 {
@@ -1370,7 +1414,7 @@ static void ev_revoke_ask(struct slot *s, uint64_t frames, uint64_t ticks)
 	revoke_request(s->vm, frames, ticks);
 	s->revoke_active = true;
 	s->revoke_want = frames;
-	s->revoke_given = 0;
+	s->revoke_target = owned_now(s) > frames ? owned_now(s) - frames : 0;
 	s->revoke_deadline = s->vm->vcpu.run_ticks + ticks;
 	s->events |= EXO_EVENT_REVOKE_REQUEST;
 	if (blocked)
@@ -1388,9 +1432,20 @@ static unsigned taken_runs(const struct vm *vm)
 	return n;
 }
 
+/* Frames s still owes: what it owns above the request's target
+ * (revoke.c: a level, so frames freed and allocated again do not count). */
+static uint64_t still_wanted(const struct slot *s)
+{
+	uint64_t used = owned_now(s);
+
+	return s->revoke_active && used > s->revoke_target
+		       ? used - s->revoke_target : 0;
+}
+
 /* The runs EL2 has just taken from s by force (revoke_taken_run, which
- * REVOKED reports): each frame was s's outright, outside its boot run, and
- * is FREE now. Returns how many frames. */
+ * REVOKED reports): each frame was s's (owned, shared or lent out),
+ * outside its boot run, and is FREE now; its borrowers were told. Returns
+ * how many frames. */
 static uint64_t note_taken(struct slot *s)
 {
 	uint64_t took = 0, first = frame_of(s->boot_pa);
@@ -1406,11 +1461,11 @@ static uint64_t note_taken(struct slot *s)
 			   (unsigned long)r.pa, (unsigned long)r.count);
 		for (uint64_t f = frame_of(r.pa); f < frame_of(r.pa) + r.count;
 		     f++) {
-			FUZZ_CHECK(owner[f] == s->id && !lent_to[f] &&
-					   !sharers[f] &&
+			FUZZ_CHECK(owner[f] == s->id &&
 					   !(f >= first && f < first + s->boot_count),
 				   "guest %u: EL2 took frame 0x%lx, which it may "
 				   "not take", s->id, (unsigned long)pa_of(f));
+			tell_borrowers(f);
 			set_free(f);
 		}
 		took += r.count;
@@ -1422,9 +1477,13 @@ static void ev_time_passes(struct slot *s, uint64_t ticks)
 {
 	struct vm *vm = s->vm;
 	bool blocked = s->waiting;
-	uint64_t missing = s->revoke_want - s->revoke_given, can, took;
+	uint64_t missing, can, took;
 
 	vm->vcpu.run_ticks += ticks % MAX_TICKS;
+	/* revoke_tick: a charge at the target ends the request first. */
+	if (s->revoke_active && !still_wanted(s))
+		s->revoke_active = false;
+	missing = still_wanted(s);
 	can = s->revoke_active && vm->vcpu.run_ticks >= s->revoke_deadline
 		      ? revocable(s) : 0;
 	revoke_tick(vm);
@@ -1538,10 +1597,8 @@ static void check_free(struct slot *s, const uint64_t *arg,
 		   (unsigned long)count, s->id);
 	for (uint64_t f = frame_of(pa); f < frame_of(pa) + count; f++)
 		set_free(f);
-	if (s->revoke_active) {  /* revoke.c: each FREE counts */
-		s->revoke_given += count;
-		s->revoke_active = s->revoke_given < s->revoke_want;
-	}
+	if (s->revoke_active && !still_wanted(s))  /* the target is met */
+		s->revoke_active = false;
 }
 
 static void check_query(struct slot *s, uint64_t pa, const struct result *r)
@@ -1617,8 +1674,7 @@ static void check_wait(struct slot *s, const struct result *r)
 
 static void check_events(struct slot *s, const struct result *r)
 {
-	uint64_t want = s->revoke_active ? s->revoke_want - s->revoke_given
-					 : 0;
+	uint64_t want = still_wanted(s);
 
 	FUZZ_CHECK(!r->rc && r->r1 == s->events && r->r2 == want &&
 			   (s->revoke_active || !r->r3),
@@ -1627,6 +1683,40 @@ static void check_events(struct slot *s, const struct result *r)
 		   (unsigned long)r->r2, (unsigned long)r->r3,
 		   (unsigned long)s->events, (unsigned long)want);
 	s->events = 0;
+}
+
+/* RECLAIMED: nothing unless an owner took frames back since the last
+ * ack; then runs of RAM, with the list's generation. */
+static void check_reclaimed(struct slot *s, uint64_t i, const struct result *r)
+{
+	const struct vm_lost *l = &s->vm->lost;
+
+	FUZZ_CHECK(s->lost || r->rc == EXO_ENOENT,
+		   "RECLAIMED(%lu) of %u, which lost nothing, returned %ld",
+		   (unsigned long)i, s->id, (long)r->rc);
+	FUZZ_CHECK(r->rc == EXO_ENOENT
+			   ? i >= l->nr
+			   : !r->rc && i < l->nr && r->r2 &&
+				     in_span(r->r1, r->r2) &&
+				     r->r3 == l->generation,
+		   "RECLAIMED(%lu) of %u returned %ld 0x%lx %lu %lu (%u runs)",
+		   (unsigned long)i, s->id, (long)r->rc, (unsigned long)r->r1,
+		   (unsigned long)r->r2, (unsigned long)r->r3, l->nr);
+}
+
+/* RECLAIMED_ACK: forgets the runs at the current generation only. */
+static void check_reclaimed_ack(struct slot *s, uint64_t gen,
+				const struct result *r)
+{
+	const struct vm_lost *l = &s->vm->lost;
+
+	FUZZ_CHECK(r->rc == EXO_OK ? !l->nr
+				   : r->rc == EXO_ESTATE && gen != l->generation,
+		   "RECLAIMED_ACK(%lu) of %u returned %ld (%u runs left, "
+		   "generation %lu)", (unsigned long)gen, s->id, (long)r->rc,
+		   l->nr, (unsigned long)l->generation);
+	if (!r->rc)
+		s->lost = false;
 }
 
 static void check_revoked(struct slot *s, uint64_t i, const struct result *r)
@@ -1767,6 +1857,12 @@ static void check_result(struct slot *s, uint32_t fid, const uint64_t *arg,
 			   "offer outlives its step", (unsigned long)arg[1],
 			   (long)r.rc);
 		break;
+	case EXO_HVC_RECLAIMED:
+		check_reclaimed(s, arg[1], &r);
+		break;
+	case EXO_HVC_RECLAIMED_ACK:
+		check_reclaimed_ack(s, arg[1], &r);
+		break;
 	default:
 		FUZZ_CHECK(r.rc == EXO_ENOTSUP, "unknown fid 0x%x returned %ld",
 			   fid, (long)r.rc);
@@ -1787,11 +1883,13 @@ static void check_lifecycle(struct slot *s, uint32_t fid, uint64_t status)
 			note_boot_run(s, "SYSTEM_RESET");
 			/* A new life for revocation (revoke_new_life). */
 			s->revoke_active = false;
-			s->revoke_want = s->revoke_given = 0;
+			s->revoke_want = s->revoke_target = 0;
+			s->lost = false;
 			s->revoke_deadline = 0;
 			s->nr_taken = 0;
 			s->events &= ~(uint64_t)(EXO_EVENT_REVOKE_REQUEST |
-						 EXO_EVENT_REVOKED);
+						 EXO_EVENT_REVOKED |
+						 EXO_EVENT_RECLAIMED);
 		} else {
 			FUZZ_CHECK(vm->state == VM_KILLED,
 				   "SYSTEM_RESET left guest %u in state %d",
@@ -1822,7 +1920,7 @@ static bool ensure_running(struct slot *s)
 	note_table_writes();
 	s->pending = s->events = 0;
 	s->waiting = false;
-	s->revoke_active = s->forced = false;
+	s->revoke_active = s->forced = s->lost = false;
 	s->nr_taken = 0;
 	if (rc) {
 		struct counts after = counts_now();

@@ -170,6 +170,41 @@ int64_t libos_el2_revoked_ack(void)
 	return EXO_OK;
 }
 
+void fake_el2_reclaim(uint64_t pa, uint64_t count)
+{
+	cr_assert(fake_el2.nr_lost < 16);
+	fake_el2.lost[fake_el2.nr_lost].pa = pa;
+	fake_el2.lost[fake_el2.nr_lost++].count = count;
+	fake_el2.generation++;
+	fake_el2.events |= EXO_EVENT_RECLAIMED;
+}
+
+int64_t libos_el2_reclaimed(uint64_t index, uint64_t *pa, uint64_t *count,
+			    uint64_t *generation)
+{
+	if (index >= fake_el2.nr_lost)
+		return EXO_ENOENT;
+	*pa = fake_el2.lost[index].pa;
+	*count = fake_el2.lost[index].count;
+	*generation = fake_el2.generation;
+	return EXO_OK;
+}
+
+int64_t libos_el2_reclaimed_ack(uint64_t generation)
+{
+	if (fake_el2.late_count) {   /* a run comes after the guest read */
+		fake_el2_reclaim(fake_el2.late_pa, fake_el2.late_count);
+		fake_el2.late_count = 0;
+	}
+	if (generation != fake_el2.generation) {
+		fake_el2.stale_acks++;
+		return EXO_ESTATE;
+	}
+	fake_el2.nr_lost = 0;
+	fake_el2.reclaim_acks++;
+	return EXO_OK;
+}
+
 /* Between guests: the host has one guest (VM 1) and a peer "peer" (VM 2)
  * that shares nothing; tests of libos/chan drive the ring through their
  * own struct chan_env instead. */

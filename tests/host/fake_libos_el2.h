@@ -26,6 +26,14 @@ struct fake_el2 {
 		uint64_t pa, count;
 	} taken[16];
 	unsigned nr_taken;
+	/* What owners took back (RECLAIMED), its generation, and a run that
+	 * arrives between the guest's read and its ack (once). */
+	struct {
+		uint64_t pa, count;
+	} lost[16];
+	unsigned nr_lost;
+	uint64_t generation, reclaim_acks, stale_acks;
+	uint64_t late_pa, late_count;
 	uint64_t notifies, waits;
 	/* Consent: offers made to the guest (FRAME_OFFER lists them), one
 	 * more that appears when it WAITs, accepts and drops made. */
@@ -48,5 +56,8 @@ void fake_el2_ask(uint64_t count);
 /* EL2 takes [pa, pa + count frames) by force (EXO_EVENT_REVOKED): the
  * frames are no longer owned, scrubbed, and listed for REVOKED. */
 void fake_el2_take(uint64_t pa, uint64_t count);
+/* An owner takes back [pa, +count frames) it shared or lent
+ * (EXO_EVENT_RECLAIMED). */
+void fake_el2_reclaim(uint64_t pa, uint64_t count);
 
 #endif

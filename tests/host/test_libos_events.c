@@ -144,3 +144,41 @@ Test(libos_events, entry_points_mask_irqs)
 	cr_assert_geq(fake_irq.saves, before + 2);
 	cr_assert_eq(fake_irq.masked, 0, "unmasked again afterwards");
 }
+
+Test(libos_events, frames_an_owner_took_back_are_remembered_and_acknowledged)
+{
+	struct libos_event_stats e;
+	uint64_t pa = 0x7f0000000000ull;
+
+	start();
+	fake_el2_reclaim(pa, 2);
+	libos_events_handle();
+	libos_event_stats(&e);
+	cr_assert_eq(e.runs_reclaimed, 1);
+	cr_assert_eq(e.frames_reclaimed, 2);
+	cr_assert_eq(e.reclaim_acks, 1);
+	cr_assert_eq(fake_el2.nr_lost, 0, "EL2 forgot the runs");
+	cr_assert(libos_frame_reclaimed(pa + 4096));
+	cr_assert_not(libos_frame_reclaimed(pa + 2 * 4096));
+	cr_assert_null(libos_check(), "the heap is untouched");
+}
+
+Test(libos_events, a_run_that_comes_before_the_ack_is_read_again)
+{
+	struct libos_event_stats e;
+	uint64_t pa = 0x7f0000000000ull, late = pa + 0x100000;
+
+	start();
+	fake_el2_reclaim(pa, 1);
+	fake_el2.late_pa = late;
+	fake_el2.late_count = 3;
+	libos_events_handle();
+	libos_event_stats(&e);
+	cr_assert_eq(fake_el2.stale_acks, 1, "the first ack came too early");
+	cr_assert_eq(e.stale_acks, 1);
+	cr_assert_eq(e.reclaim_acks, 1);
+	cr_assert_eq(fake_el2.nr_lost, 0);
+	cr_assert(libos_frame_reclaimed(late + 2 * 4096),
+		  "the late run is remembered, not lost to the ack");
+	cr_assert(libos_frame_reclaimed(pa));
+}

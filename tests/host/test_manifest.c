@@ -162,6 +162,8 @@ Test(manifest, defaults)
 	cr_assert_eq(g->nr_args, 0);
 	cr_assert_eq(g->timeslice_us, 10000);
 	cr_assert_eq(g->violation_limit, 3);
+	cr_assert_eq(g->excused_touch_limit,
+		     MANIFEST_DEFAULT_EXCUSED_TOUCH_LIMIT);
 	cr_assert_str_eq(g->granule, "4k");
 	cr_assert_eq(g->granule_bytes, 4096);
 	cr_assert_str_empty(g->error);

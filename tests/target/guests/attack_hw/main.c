@@ -169,7 +169,7 @@ static void calls(void)
 	TAP_CHECK(exo_call0(0x84000002u).status == EXO_ENOTSUP, "PSCI CPU_OFF: ENOTSUP");
 	TAP_CHECK(exo_call0(0x84000007u).status == EXO_ENOTSUP,
 		  "PSCI MIGRATE_INFO_TYPE: ENOTSUP");
-	TAP_CHECK(exo_call0(EXO_HVC_FRAME_OFFER + 1).status == EXO_ENOTSUP,
+	TAP_CHECK(exo_call0(EXO_HVC_LAST + 1).status == EXO_ENOTSUP,
 		  "the first exo ID past the last call: ENOTSUP");
 	TAP_CHECK(exo_call0(EXO_HVC(0xffffff)).status == EXO_ENOTSUP,
 		  "exo ID 0xffffff: ENOTSUP");

@@ -21,6 +21,7 @@
 #include <libos/consent.h>
 #include <string.h>
 
+#include "../accept.h"
 #include "../faultcatch.h"
 #include "../tap.h"
 
@@ -169,26 +170,6 @@ static unsigned fill_quota(void)
 	return n;
 }
 
-/* Accepts every offer sender has made to this guest (the list shrinks as
- * it goes); how many. */
-static unsigned accept_all_from(uint64_t sender)
-{
-	unsigned accepted = 0;
-	struct exo_ret r;
-
-	for (uint64_t i = 0; (r = exo_frame_offer(i)).status == EXO_OK;) {
-		if (EXO_OFFER_SENDER(r.x1) != sender) {
-			i++;
-			continue;
-		}
-		if (exo_frame_accept(r.x2, r.x3, sender,
-				     (unsigned)EXO_OFFER_KIND(r.x1)) != EXO_OK)
-			return accepted;
-		accepted++;
-	}
-	return accepted;
-}
-
 static int borrower(void)
 {
 	uint64_t o = peer("owner"), lower[BLOCKS] = { 0 };
@@ -197,7 +178,7 @@ static int borrower(void)
 
 	faultcatch_install();
 	wait_for(o);
-	TAP_CHECK(accept_all_from(o) == 2 * BLOCKS,
+	TAP_CHECK(accept_from(o) == 2 * BLOCKS,
 		  "accepted the owner's %u offers", 2 * BLOCKS);
 	found = find_blocks(lower);
 	TAP_CHECK(found == BLOCKS, "found my %u blocks (%u)", BLOCKS, found);
@@ -355,7 +336,7 @@ static int pair_b(void)
 	uint64_t a = peer("pair-a");
 
 	wait_for(a);
-	TAP_CHECK(accept_all_from(a) == 1, "accepted pair-a's share");
+	TAP_CHECK(accept_from(a) == 1, "accepted pair-a's share");
 	exo_notify(a);
 	wait_for(a);
 	return tap_done();

@@ -426,8 +426,12 @@ static uint32_t predict_any_id(uint32_t fid)
 	case EXO_HVC_EVENTS:
 	case EXO_HVC_REVOKED_ACK:
 		return S(EXO_OK);
+	case EXO_HVC_RECLAIMED:     /* a peer may have taken frames back */
+		return S(EXO_OK) | S(EXO_ENOENT);
+	case EXO_HVC_RECLAIMED_ACK: /* a random generation: rarely current */
+		return S(EXO_OK) | S(EXO_ESTATE);
 	default:
-		return fid > EXO_HVC_FRAME_OFFER ? S(EXO_ENOTSUP) : ALL;
+		return fid > EXO_HVC_LAST ? S(EXO_ENOTSUP) : ALL;
 	}
 }
 

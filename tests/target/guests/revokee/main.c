@@ -29,42 +29,13 @@
 
 #include "../faultcatch.h"
 #include "../restarts.h"
+#include "../spin.h"
 #include "../tap.h"
 
 #define FRAME EXO_FRAME_SIZE
 #define BLOCKS 96
-#define SPIN_S 5   /* seconds of virtual time the guest waits at most */
 
 static void *blocks[BLOCKS];
-
-static uint64_t now_ticks(void)
-{
-	uint64_t v;
-
-	__asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(v));
-	return v;
-}
-
-static uint64_t freq(void)
-{
-	uint64_t f;
-
-	__asm__ volatile("mrs %0, cntfrq_el0" : "=r"(f));
-	return f;
-}
-
-static volatile uint64_t sink;
-
-/* Computes (keeps the CPU, so its CPU time runs) until done() or SPIN_S. */
-static bool spin_until(bool (*done)(void))
-{
-	uint64_t end = now_ticks() + SPIN_S * freq();
-
-	while (!done() && now_ticks() < end)
-		for (unsigned i = 0; i < 10000; i++)
-			sink += i * sink + 1;
-	return done();
-}
 
 static uint64_t charged(void)
 {

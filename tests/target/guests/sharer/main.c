@@ -178,7 +178,7 @@ static int borrower(void)
 	mb->answer = ~MAGIC;
 	TAP_CHECK(exo_notify(o) == EXO_OK, "answered");
 
-	TAP_CHECK(exo_wait() & (1ull << o), "woken again");
+	wait_notified(o);
 	n = caught.count;
 	probe_read(mb->ro);
 	TAP_CHECK(faultcatch_external(n, mb->ro), "the unshared frame faults at once");

@@ -268,14 +268,15 @@ static bool peer_ended(struct peer *p)
  * by force (REVOKED, before libos acknowledges them) and forgets them,
  * then libos handles the event (its pool gives back what it can, it
  * repairs and acknowledges), then the storm frees runs of its own for
- * what EL2 still asks. */
+ * what EL2 still asks. A request is a level of the charge (docs/abi.md,
+ * "Revocation"): what the storm allocates meanwhile is asked back too, so
+ * it frees until EVENTS asks nothing more. */
 
 #define REVOKED_MAX 16
 #define ISR_EL1_I (1u << 7)	/* an IRQ is pending */
 
 static struct { uint64_t pa, count; } revoked[REVOKED_MAX];
 static unsigned nr_revoked;
-static uint64_t given_back;	/* frames the storm freed for requests */
 
 static bool irq_pending(void)
 {
@@ -294,9 +295,28 @@ static bool was_revoked(uint64_t pa)
 	return false;
 }
 
-/* A run EL2 took frames of: the rest is freed, the run forgotten. A run
- * offered but not accepted is still owned, so EL2 may take from it: the
- * offer is withdrawn first. */
+/* One frame EL2 left of a run it took frames of: taken back from the
+ * borrower if shared or lent (it may have ended: then it is owned again),
+ * then freed. */
+static bool free_left(const struct run *r, uint64_t pa)
+{
+	uint64_t peer = s.peers[r->peer].id;
+	int64_t st = EXO_OK;
+
+	if (r->state == RUN_SHARED)
+		st = exo_frame_unshare(pa, 1, peer);
+	else if (r->state == RUN_LENT)
+		st = exo_frame_reclaim(pa, 1, peer);
+	if (st != EXO_OK && exo_frame_query(pa).x1 != EXO_FRAME_OWNED)
+		return false;
+	return exo_frame_free(pa, 1) == EXO_OK;
+}
+
+/* A run EL2 took frames of (owned, shared out or lent out: forced
+ * revocation reaches all three): the rest is taken back and freed, the run
+ * forgotten. A run offered but not accepted is still owned: the offer is
+ * withdrawn first (a whole-range UNSHARE/RECLAIM, which also takes back an
+ * accepted run whole when EL2 took none of it from the borrower). */
 static void forget_revoked(struct run *r)
 {
 	unsigned lost = 0;
@@ -309,12 +329,10 @@ static void forget_revoked(struct run *r)
 		exo_hvc(r->state == RUN_SHARED ? EXO_HVC_FRAME_UNSHARE
 					       : EXO_HVC_FRAME_RECLAIM,
 			r->pa, r->count, s.peers[r->peer].id, 0, 0, 0, 0);
-	if (r->state == RUN_UNUSED)
-		return;
 	for (unsigned i = 0; i < r->count; i++) {
 		uint64_t pa = r->pa + (uint64_t)i * FRAME;
 
-		if (!was_revoked(pa) && exo_frame_free(pa, 1) != EXO_OK)
+		if (!was_revoked(pa) && !free_left(r, pa))
 			fail(K_FREE, r, 0, "a frame EL2 left could not be freed");
 	}
 	s.revoked_frames += lost;
@@ -351,17 +369,20 @@ static struct run *owned_run(void)
 	return r && r->state == RUN_OWNED ? r : NULL;
 }
 
-/* What libos's pool could not give, the storm gives from its runs. */
+/* What libos's pool could not give, the storm gives from its runs, then
+ * lets libos read EVENTS again (its pool may give more): until EL2 asks
+ * nothing more, or an event waits for the next safe point (REVOKED runs
+ * are read before libos acknowledges them). */
 static void comply(void)
 {
 	struct libos_event_stats e;
 	struct run *r;
 
 	libos_event_stats(&e);
-	while (e.frames_asked > e.frames_given + given_back &&
-	       (r = owned_run())) {
-		given_back += r->count;
+	while (e.want_left && !irq_pending() && (r = owned_run())) {
 		op_free(r);
+		libos_events_handle();
+		libos_event_stats(&e);
 	}
 }
 
@@ -412,7 +433,11 @@ static void accept_one(void)
 		else if (kind != EXO_OFFER_LEND && pick(2)) {
 			st = exo_frame_drop(o.x2, o.x3, from);
 			s.dropped += st == EXO_OK;
-			if (st != EXO_OK && st != EXO_ESTATE && st != EXO_ENOENT)
+			/* Refused only if the owner lost the frames since
+			 * (its forced revocation reaches shared frames):
+			 * they are not SHARED any more. */
+			if (st != EXO_OK && st != EXO_ESTATE && st != EXO_ENOENT &&
+			    exo_frame_query(o.x2).x1 == EXO_FRAME_SHARED)
 				fail(K_UNSHARE, &r, st, "a drop was refused");
 		}
 	} else if (pressure(st) || st == EXO_ENOENT || st == EXO_EPERM ||
