@@ -193,20 +193,25 @@ static int tables_to_map(struct vm *vm, uint64_t pa, uint64_t count,
 
 /* The run's address decides the table pages it needs, and only the DB's
  * search finds it: when the cache lacks pages for that run, the check is
- * made again at that address with them (the one transaction with two). */
-int64_t mem_frame_alloc(struct vm *vm, uint64_t count, unsigned align_log2,
-			paddr_t *pa)
+ * made again at that address with them (the one transaction with two).
+ * The search and the quota are for the whole count; only the first part
+ * frames are taken (the per-call bound; the caller continues with
+ * FRAME_ALLOC_AT at the run's address + part). */
+int64_t mem_frame_alloc_part(struct vm *vm, uint64_t count, unsigned align_log2,
+			     uint64_t part, paddr_t *pa)
 {
 	struct frames_op op;
 	unsigned lacking = 0;
 	int64_t rc;
 
+	if (!part || part > count)
+		return EXO_EINVAL;
 	spin_lock(&mem_lock);
 	rc = frames_alloc_check(&mem_db, vm->id, count, align_log2, 0, &op);
 	if (!rc)
-		rc = tables_to_map(vm, op.pa, count, &lacking);
-	if (!rc && lacking)
-		rc = frames_alloc_at_check(&mem_db, vm->id, op.pa, count,
+		rc = tables_to_map(vm, op.pa, part, &lacking);
+	if (!rc && (lacking || part < count))
+		rc = frames_alloc_at_check(&mem_db, vm->id, op.pa, part,
 					   lacking, &op);
 	if (!rc) {
 		map_new_frames(vm, &op);
@@ -215,6 +220,12 @@ int64_t mem_frame_alloc(struct vm *vm, uint64_t count, unsigned align_log2,
 	}
 	spin_unlock(&mem_lock);
 	return rc;
+}
+
+int64_t mem_frame_alloc(struct vm *vm, uint64_t count, unsigned align_log2,
+			paddr_t *pa)
+{
+	return mem_frame_alloc_part(vm, count, align_log2, count, pa);
 }
 
 int64_t mem_frame_alloc_at(struct vm *vm, paddr_t at, uint64_t count)
@@ -571,17 +582,18 @@ static void revoke_share(struct vm *owner, unsigned b, uint64_t pa,
 	}
 }
 
-/* Frames vm shares out: every borrower loses them, then they are freed. */
+/* Frames vm shares out: every borrower loses them; they stay vm's (OWNED)
+ * until a teardown step scrubs them. */
 static void end_shares_out(struct vm *vm, const struct frames_run *run)
 {
 	for (unsigned b = 0; b < EXO_MAX_VMS; b++) {
 		if (b != vm->id && mem_vms[b])
 			revoke_share(vm, b, run->pa, run->count);
 	}
-	free_owned_run(vm, run->pa, run->count);
 }
 
-/* Frames vm lent out: the borrower loses them, then they are freed. */
+/* Frames vm lent out: the borrower loses them; they are vm's (OWNED)
+ * again until a teardown step scrubs them. */
 static void end_loans_out(struct vm *vm, const struct frames_run *run)
 {
 	struct frames_op op;
@@ -590,7 +602,6 @@ static void end_loans_out(struct vm *vm, const struct frames_run *run)
 	CHECK(!frames_reclaim_check(&mem_db, vm->id, run->peer, run->pa,
 				    run->count, no_tables, &op));
 	frames_reclaim_commit(&mem_db, &op);
-	free_owned_run(vm, run->pa, run->count);
 }
 
 /* Frames lent to vm go back to their owner, mapped again; if the owner has
@@ -624,12 +635,11 @@ static void end_borrowing(struct vm *vm, const struct frames_run *run)
 	frames_unshare_commit(&mem_db, &op);
 }
 
-static void end_run(struct vm *vm, const struct frames_run *run)
+/* What a run of a VM whose end begins becomes: only OWNED frames are
+ * left to it, scrubbed later (mem_vm_teardown_step). */
+static void end_relation(struct vm *vm, const struct frames_run *run)
 {
 	switch (run->rel) {
-	case FRAMES_REL_OWNED:
-		free_owned_run(vm, run->pa, run->count);
-		break;
 	case FRAMES_REL_SHARED_OUT:
 		end_shares_out(vm, run);
 		break;
@@ -642,17 +652,22 @@ static void end_run(struct vm *vm, const struct frames_run *run)
 	case FRAMES_REL_BORROWED:
 		end_borrowing(vm, run);
 		break;
-	case FRAMES_REL_TABLE:   /* the cache, below */
+	case FRAMES_REL_OWNED:   /* the teardown steps */
+	case FRAMES_REL_TABLE:   /* the cache, the last step */
 	case FRAMES_REL_DEVICE:  /* no devices are assigned yet */
 		break;
 	}
 }
 
-/* Everything the VM holds goes back, scrubbed; what it shared or lent is
- * taken from the borrowers first; what it borrowed returns to its owners.
- * Its stage 2 is destroyed first, so it cannot touch a frame while it is
- * being zeroed. */
-void mem_vm_teardown(struct vm *vm)
+/* The first part of a teardown, at the moment the VM's end begins: its
+ * stage 2 is destroyed, so it cannot touch a frame while it is being
+ * zeroed; what it shared or lent is taken from the borrowers now (nothing
+ * it gave stays mapped anywhere once its end begins); what it borrowed
+ * returns to its owners. What is left is OWNED by it, unmapped and not yet
+ * scrubbed: mem_vm_teardown_step scrubs and frees it a bounded part at a
+ * time. Its cost grows with what it shared, lent and borrowed, not with
+ * the frames it owns. */
+void mem_vm_teardown_begin(struct vm *vm)
 {
 	struct frames_run run;
 	uint64_t cursor = 0;
@@ -660,13 +675,55 @@ void mem_vm_teardown(struct vm *vm)
 	spin_lock(&mem_lock);
 	s2_destroy(&vm->s2, &vm->s2_cache);
 	while (frames_vm_next(&mem_db, vm->id, &cursor, &run))
-		end_run(vm, &run);
-	cache_trim(vm, 0);
-	if (frames_vm_destroy(&mem_db, vm->id))
-		kprintf("warning: guest '%s': frame DB still charges it\n",
-			vm->name);
-	mem_vms[vm->id] = NULL;
+		end_relation(vm, &run);
 	spin_unlock(&mem_lock);
+}
+
+/* The rest of a teardown, at most budget frames scrubbed and freed per
+ * call (the caller keeps *cursor, 0 at the start, between calls). When
+ * nothing is left, its table pages are freed too and mem forgets the VM:
+ * returns true. */
+bool mem_vm_teardown_step(struct vm *vm, uint64_t *cursor, uint64_t budget)
+{
+	struct frames_run run;
+	uint64_t at = *cursor;
+	bool done = false;
+
+	spin_lock(&mem_lock);
+	while (budget && frames_vm_next(&mem_db, vm->id, cursor, &run)) {
+		uint64_t n = run.count < budget ? run.count : budget;
+
+		if (run.rel != FRAMES_REL_OWNED) {   /* the table pages */
+			at = *cursor;
+			continue;
+		}
+		free_owned_run(vm, run.pa, n);
+		budget -= n;
+		/* The rest of a run is found again from where it was found. */
+		if (n < run.count)
+			*cursor = at;
+		else
+			at = *cursor;
+	}
+	if (budget) {
+		cache_trim(vm, 0);
+		if (frames_vm_destroy(&mem_db, vm->id))
+			kprintf("warning: guest '%s': frame DB still charges "
+				"it\n", vm->name);
+		mem_vms[vm->id] = NULL;
+		done = true;
+	}
+	spin_unlock(&mem_lock);
+	return done;
+}
+
+void mem_vm_teardown(struct vm *vm)
+{
+	uint64_t cursor = 0;
+
+	mem_vm_teardown_begin(vm);
+	while (!mem_vm_teardown_step(vm, &cursor, MEM_TEARDOWN_STEP_FRAMES))
+		;
 }
 
 /* The parts of an owned run outside the boot run, in address order: the

@@ -15,6 +15,11 @@
 
 int64_t mem_frame_alloc(struct vm *vm, uint64_t count, unsigned align_log2,
 			paddr_t *pa);
+/* FRAME_ALLOC's bounded form: finds a run of count FREE frames within the
+ * quota, as mem_frame_alloc, but takes only its first part frames (1 <=
+ * part <= count; EXO_EINVAL otherwise). */
+int64_t mem_frame_alloc_part(struct vm *vm, uint64_t count, unsigned align_log2,
+			     uint64_t part, paddr_t *pa);
 int64_t mem_frame_alloc_at(struct vm *vm, paddr_t pa, uint64_t count);
 /* On success the count frames are FREE: the caller reports them to whoever
  * counts frames given back (revocation); mem calls nothing above it. */
@@ -45,6 +50,16 @@ uint64_t mem_revoke(struct vm *vm, uint64_t want, struct vm_run *log,
  * a successful create to the end of its teardown, mem knows the VM by id
  * (the other side of a share or loan). */
 int64_t mem_vm_create(struct vm *vm, uint64_t quota, uint64_t *s2_root);
+/* A teardown in slices (el2/vm.c): begin when the VM's end begins (its
+ * stage 2 gone, what it shared or lent taken back from the borrowers, what
+ * it borrowed returned), then steps of at most budget frames scrubbed and
+ * freed, *cursor 0 at the first, until a step returns true: everything
+ * is back and mem forgets the VM. Between steps the DB and every running
+ * guest's stage 2 agree; the VM's frames stay OWNED until scrubbed. */
+#define MEM_TEARDOWN_STEP_FRAMES EXO_CALL_MAX_FRAMES
+void mem_vm_teardown_begin(struct vm *vm);
+bool mem_vm_teardown_step(struct vm *vm, uint64_t *cursor, uint64_t budget);
+/* Begin and every step at once: a VM that never ran, and host tests. */
 void mem_vm_teardown(struct vm *vm);
 
 /* Panics (EL2 bug) unless vm's stage 2 maps exactly what the DB allows. */

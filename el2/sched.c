@@ -1,7 +1,8 @@
 /*
  * Round-robin run queue of one CPU. A vCPU runs until its time slice ends
  * (the EL2 physical timer fires), it yields (hypercall or trapped WFI) or it
- * stops. CPU time is accounted per vCPU from the physical counter
+ * stops. A vCPU whose VM is ending (reaping) gets, at its turn, one
+ * bounded step of its teardown instead of a slice (el2/vm.c). CPU time is accounted per vCPU from the physical counter
  * (sched_account); what a VM past its limit means is its caller's (the trap
  * code stops it). EL2 runs with IRQs masked, so
  * nothing here races with the tick. One run queue, CPU 0's: with several
@@ -14,6 +15,7 @@
 #include <el2/sched.h>
 #include <el2/timing.h>
 #include <el2/vm.h>
+#include <el2/vm_ops.h>
 #include <stddef.h>
 
 #define SCHED_MAX_VCPUS 64
@@ -49,16 +51,53 @@ void sched_yield(struct vcpu *v)
 	this_cpu()->need_resched = true;
 }
 
-/* The first runnable vCPU after slot `after`, wrapping round to it. */
-static struct vcpu *next_runnable(unsigned after)
+static bool has_turn(const struct vcpu *v)
+{
+	return v->state == VCPU_RUNNABLE || v->state == VCPU_REAPING;
+}
+
+/* The first vCPU after slot `after` that has a turn (runnable or
+ * reaping), wrapping round to it. */
+static struct vcpu *next_turn(unsigned after)
 {
 	for (unsigned i = 1; i <= run_queue_len; i++) {
 		struct vcpu *v = run_queue[(after + i) % run_queue_len];
 
-		if (v->state == VCPU_RUNNABLE)
+		if (has_turn(v))
 			return v;
 	}
 	return NULL;
+}
+
+/* A reaping vCPU's turn: one bounded step of its VM's teardown instead of
+ * a slice, charged to its CPU time as the teardown was when it ran in the
+ * ending call. Returns true when the step booted the VM again. */
+static bool reap_turn(struct vcpu *v)
+{
+	uint64_t start = arch_counter();
+	bool reborn = vm_reap_step(v->vm);
+
+	v->run_ticks += arch_counter() - start;
+	return reborn;
+}
+
+/* The next runnable vCPU after slot `after`, giving each reaping vCPU met
+ * on the way its step: a victim waits at most one step per reaping VM
+ * beyond the other guests' slices. *prev_fresh: prev was booted again
+ * here (its saved state is the fresh one, not the CPU's). */
+static struct vcpu *next_runnable(unsigned after, const struct vcpu *prev,
+				  bool *prev_fresh)
+{
+	struct vcpu *v;
+
+	while ((v = next_turn(after)) && v->state == VCPU_REAPING) {
+		if (reap_turn(v) && v == prev)
+			*prev_fresh = true;
+		after = v->slot;
+		if (v->state == VCPU_RUNNABLE)
+			return v;
+	}
+	return v;
 }
 
 static void start_slice(struct vcpu *v)
@@ -71,7 +110,9 @@ static void start_slice(struct vcpu *v)
 
 struct vcpu *sched_first(void)
 {
-	struct vcpu *v = run_queue_len ? next_runnable(run_queue_len - 1)
+	bool fresh = false;
+	struct vcpu *v = run_queue_len ? next_runnable(run_queue_len - 1, NULL,
+						       &fresh)
 				       : NULL;
 
 	if (!v)
@@ -85,16 +126,20 @@ struct vcpu *sched_first(void)
 struct vcpu *sched_resume(struct vcpu *prev)
 {
 	struct vcpu *next;
+	bool prev_fresh = false;
 
 	if (prev->state == VCPU_RUNNABLE && !this_cpu()->need_resched)
 		return prev;
-	next = next_runnable(prev->slot);
+	next = next_runnable(prev->slot, prev, &prev_fresh);
 	if (!next) {
 		arch_hyp_timer_stop();
 		return NULL;
 	}
-	if (next != prev) {
-		arch_vcpu_save(prev);
+	/* A vCPU booted again has its fresh state in memory: the CPU's is
+	 * its old life's, never saved over it. */
+	if (next != prev || prev_fresh) {
+		if (!prev_fresh)
+			arch_vcpu_save(prev);
 		arch_vcpu_load(next);
 		this_cpu()->current = next;
 	}

@@ -150,7 +150,9 @@ struct vm *system_vm(unsigned id)
 struct vm *system_vm_by_name(const char *name)
 {
 	for (unsigned i = 0; i < nr_vms; i++) {
-		if (vms[i].state == VM_RUNNING && !strcmp(vms[i].name, name))
+		if ((vms[i].state == VM_RUNNING ||
+		     vms[i].state == VM_RESTARTING) &&
+		    !strcmp(vms[i].name, name))
 			return &vms[i];
 	}
 	return NULL;
@@ -196,14 +198,27 @@ static void kill_deadlocked(void)
 	}
 }
 
-void system_check_invariants(struct vm *caller)
+void system_check_running(void)
 {
-	invariant_rounds++;
-	caller->stats.invariant_rounds++;
 	for (unsigned i = 0; i < nr_vms; i++) {
 		if (vms[i].state == VM_RUNNING)
 			mem_check_invariant(&vms[i]);
 	}
+}
+
+void system_check_invariants(struct vm *caller)
+{
+	invariant_rounds++;
+	caller->stats.invariant_rounds++;
+	system_check_running();
+}
+
+/* Guests ended here, at the end of the run, have no turn left to be
+ * scrubbed in: their teardowns finish now, before the totals. */
+static void reap_the_rest(void)
+{
+	for (unsigned i = 0; i < nr_vms; i++)
+		vm_reap_finish(&vms[i]);
 }
 
 _Noreturn void system_start(uint64_t pkg_max, bool have_pkg,
@@ -253,6 +268,7 @@ _Noreturn void system_finish(void)
 	bool ok;
 
 	kill_deadlocked();
+	reap_the_rest();
 	mem_totals(&t.frames_free, &t.frames_hyp, &t.frames_other);
 	snapshot_system();
 	ok = summary_print(vms, nr_vms, &t, arch_timer_freq());

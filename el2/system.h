@@ -15,7 +15,8 @@ struct vm;
 
 /* The VM with this id, or NULL (not created, or out of range). */
 struct vm *system_vm(unsigned id);
-/* The running VM called name (at most 15 bytes), or NULL. */
+/* The VM called name (at most 15 bytes), running or restarting (the same
+ * guest, booting again: its id does not change), or NULL. */
 struct vm *system_vm_by_name(const char *name);
 /* Host harnesses only (tests/fuzz/fuzz_hvc.c): the VMs are table[0, nr),
  * VM id i + 1 at table[i], made by the caller with vm_create (an entry in
@@ -36,5 +37,8 @@ _Noreturn void system_finish(void);
  * guest's stage 2 maps exactly what the frame DB allows it (panics
  * otherwise: an EL2 bug). Counted, and the counts printed at the end. */
 void system_check_invariants(struct vm *caller);
+/* The same check, not counted as any guest's: after each step of a
+ * teardown in slices (el2/vm.c). */
+void system_check_running(void);
 
 #endif

@@ -22,6 +22,8 @@ enum vm_state {
 	VM_EXITED,        /* exit hypercall or PSCI SYSTEM_OFF */
 	VM_KILLED,        /* torn down by EL2: violations, fault, CPU limit */
 	VM_FAILED,        /* never started: bad manifest entry or image */
+	VM_RESTARTING,    /* SYSTEM_RESET: its old frames are being scrubbed,
+			   * it boots again when they are all back */
 };
 
 struct vm_stats {
@@ -53,6 +55,15 @@ struct vm_revoke {
 	bool notice_pending;
 	unsigned nr_taken;
 	struct vm_run taken[VM_REVOKED_MAX];
+};
+
+/* A teardown in slices (el2/vm.c): from the moment the VM's end begins
+ * until its frames are all scrubbed and back, the scheduler gives it a
+ * bounded step of EL2 work at each of its turns. */
+struct vm_reap {
+	bool restart;             /* boot again when done (SYSTEM_RESET) */
+	uint64_t cursor;          /* mem_vm_teardown_step's */
+	uint64_t steps;           /* taken so far, for the tests */
 };
 
 /* Fault injection state (el2/faultinject.c); all zero for a normal guest. */
@@ -90,6 +101,7 @@ struct vm {
 	uint64_t events;                /* EXO_EVENT_* not yet read
 					 * (el2/vm_event.c) */
 	struct vm_revoke revoke;
+	struct vm_reap reap;
 	struct vm_faultinject faultinject;
 	struct vm_run boot_run;         /* guaranteed: never revoked */
 	struct vm_console console;    /* el2/vm_console.c */

@@ -1641,6 +1641,9 @@ static void check_lifecycle(struct slot *s, uint32_t fid, uint64_t status)
 {
 	struct vm *vm = s->vm;
 
+	/* EL2's scheduler scrubs an ended VM a step per turn (el2/vm.c);
+	 * there is no scheduler here: every step now. */
+	vm_reap_finish(vm);
 	shadow_end(s->id);
 	if (fid == EXO_PSCI_SYSTEM_RESET) {
 		if (vm->state == VM_RUNNING) {
@@ -1832,6 +1835,7 @@ static void teardown_all(void)
 			 * peers (el2/vm_ops.h). */
 			if (vm_exit(s->vm, 0, 0, 0))
 				system_notify_peers(s->vm);
+			vm_reap_finish(s->vm);
 			shadow_end(s->id);
 		}
 		check_gone(s, "teardown");

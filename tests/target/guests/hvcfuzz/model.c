@@ -231,6 +231,13 @@ static uint32_t shape(uint64_t pa, uint64_t n)
 	return n == 0 || n > EXO_FRAME_MAX_COUNT ? S(EXO_EINVAL) : 0;
 }
 
+/* The frames a call handles: at most EXO_CALL_MAX_FRAMES of its count,
+ * the first ones (docs/abi.md, "Bounded work per call"). */
+static uint64_t call_part(uint64_t n)
+{
+	return n < EXO_CALL_MAX_FRAMES ? n : EXO_CALL_MAX_FRAMES;
+}
+
 static const struct verdicts exclusive = {   /* free, lend, donate */
 	.unknown = S(EXO_OK) | S(EXO_EPERM) | S(EXO_EHYP),
 	.held = { [HOLD_OWNED] = S(EXO_OK), [HOLD_SHARED_R] = S(EXO_ESHARED),
@@ -270,8 +277,8 @@ static uint32_t predict_alloc_at(const struct model *m,
 
 	if (rc)
 		return rc;
-	v.tail = quota_tail(m, c->x[1]);
-	return walk(m, c->x[0], c->x[1], &v);
+	v.tail = quota_tail(m, call_part(c->x[1]));
+	return walk(m, c->x[0], call_part(c->x[1]), &v);
 }
 
 static uint32_t predict_free(const struct model *m, const struct model_call *c)
@@ -280,7 +287,7 @@ static uint32_t predict_free(const struct model *m, const struct model_call *c)
 	uint32_t rc = shape(c->x[0], c->x[1]);
 
 	v.tail = S(EXO_OK);
-	return rc ? rc : walk(m, c->x[0], c->x[1], &v);
+	return rc ? rc : walk(m, c->x[0], call_part(c->x[1]), &v);
 }
 
 static uint32_t between_tail(uint32_t fid)
@@ -423,12 +430,20 @@ bool model_learn(struct model *m, const struct model_call *c,
 		return true;
 	switch (c->fid) {
 	case EXO_HVC_FRAME_ALLOC:
-		if (!fresh(m, r->x1, c->x[0]))
+		if (r->x2 != call_part(c->x[0]) || !fresh(m, r->x1, r->x2))
 			return false;
-		set_range(m, r->x1, c->x[0], HOLD_OWNED);
+		set_range(m, r->x1, r->x2, HOLD_OWNED);
 		break;
-	case EXO_HVC_FRAME_ALLOC_AT: set_range(m, pa, n, HOLD_OWNED); break;
+	case EXO_HVC_FRAME_ALLOC_AT:
+		if (r->x1 != call_part(n))
+			return false;
+		set_range(m, pa, r->x1, HOLD_OWNED);
+		break;
 	case EXO_HVC_FRAME_FREE:
+		if (r->x1 != call_part(n))
+			return false;
+		set_range(m, pa, r->x1, HOLD_NONE);
+		break;
 	case EXO_HVC_FRAME_DONATE: set_range(m, pa, n, HOLD_NONE); break;
 	case EXO_HVC_FRAME_SHARE:
 		set_range(m, pa, n, c->x[3] == EXO_SHARE_RW ? HOLD_SHARED_RW
