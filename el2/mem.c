@@ -687,15 +687,19 @@ bool mem_vm_teardown_step(struct vm *vm, uint64_t *cursor, uint64_t budget)
 {
 	struct frames_run run;
 	uint64_t at = *cursor;
-	bool done = false;
 
 	spin_lock(&mem_lock);
-	while (budget && frames_vm_next(&mem_db, vm->id, cursor, &run)) {
+	while (frames_vm_next(&mem_db, vm->id, cursor, &run)) {
 		uint64_t n = run.count < budget ? run.count : budget;
 
 		if (run.rel != FRAMES_REL_OWNED) {   /* the table pages */
 			at = *cursor;
 			continue;
+		}
+		if (!n) {   /* more next time, found again from here */
+			*cursor = at;
+			spin_unlock(&mem_lock);
+			return false;
 		}
 		free_owned_run(vm, run.pa, n);
 		budget -= n;
@@ -705,16 +709,13 @@ bool mem_vm_teardown_step(struct vm *vm, uint64_t *cursor, uint64_t budget)
 		else
 			at = *cursor;
 	}
-	if (budget) {
-		cache_trim(vm, 0);
-		if (frames_vm_destroy(&mem_db, vm->id))
-			kprintf("warning: guest '%s': frame DB still charges "
-				"it\n", vm->name);
-		mem_vms[vm->id] = NULL;
-		done = true;
-	}
+	cache_trim(vm, 0);
+	if (frames_vm_destroy(&mem_db, vm->id))
+		kprintf("warning: guest '%s': frame DB still charges it\n",
+			vm->name);
+	mem_vms[vm->id] = NULL;
 	spin_unlock(&mem_lock);
-	return done;
+	return true;
 }
 
 void mem_vm_teardown(struct vm *vm)
