@@ -98,7 +98,8 @@ static struct hvc_result frame_alloc_at(struct vcpu *v)
 	int64_t rc = check_range(v->x[1], v->x[2]);
 
 	if (!rc)
-		rc = mem_frame_alloc_at(v->vm, arg_pa(v), call_part(v->x[2]));
+		rc = mem_frame_alloc_at_part(v->vm, arg_pa(v), v->x[2],
+					     call_part(v->x[2]));
 	return rc ? status(rc) : ok1(call_part(v->x[2]));
 }
 
@@ -110,7 +111,7 @@ static struct hvc_result frame_free(struct vcpu *v)
 	int64_t rc = check_range(v->x[1], v->x[2]);
 
 	if (!rc)
-		rc = mem_frame_free(v->vm, arg_pa(v), part);
+		rc = mem_frame_free_part(v->vm, arg_pa(v), v->x[2], part);
 	if (!rc)
 		revoke_note_free(v->vm, part);
 	return rc ? status(rc) : ok1(part);

@@ -247,6 +247,32 @@ int64_t mem_frame_alloc_at(struct vm *vm, paddr_t at, uint64_t count)
 	return rc;
 }
 
+/* A bounded call (FRAME_ALLOC_AT, FRAME_FREE) handles only a part of the
+ * range it was given, but the range is refused as a whole when it does not
+ * lie in RAM, as if it were handled at once (docs/abi.md, "Bounded work
+ * per call"): its last frame decides. */
+static int64_t whole_range(uint64_t pa, uint64_t count)
+{
+	struct frames_info info;
+	uint64_t len = count << FRAMES_SHIFT;
+
+	if (!count || count > (UINT64_MAX >> FRAMES_SHIFT) ||
+	    len - 1 > UINT64_MAX - pa)
+		return EXO_ERANGE;
+	return frames_query(&mem_db, pa + (len - 1), &info) == EXO_ERANGE
+		       ? EXO_ERANGE : EXO_OK;
+}
+
+int64_t mem_frame_alloc_at_part(struct vm *vm, paddr_t at, uint64_t count,
+				uint64_t part)
+{
+	int64_t rc = whole_range(pa_addr(at), count);
+
+	if (!rc && (!part || part > count))
+		rc = EXO_EINVAL;
+	return rc ? rc : mem_frame_alloc_at(vm, at, part);
+}
+
 /* Table pages for an unmap that splits a block: taken before the free. */
 static int reserve_tables(struct vm *vm, unsigned short_by)
 {
@@ -444,6 +470,16 @@ int64_t mem_frame_free(struct vm *vm, paddr_t at, uint64_t count)
 	rc = free_locked(vm, pa, count);
 	spin_unlock(&mem_lock);
 	return rc;
+}
+
+int64_t mem_frame_free_part(struct vm *vm, paddr_t at, uint64_t count,
+			    uint64_t part)
+{
+	int64_t rc = whole_range(pa_addr(at), count);
+
+	if (!rc && (!part || part > count))
+		rc = EXO_EINVAL;
+	return rc ? rc : mem_frame_free(vm, at, part);
 }
 
 /* --- VM life: creation and teardown ----------------------------------- */

@@ -24,6 +24,14 @@ int64_t mem_frame_alloc_at(struct vm *vm, paddr_t pa, uint64_t count);
 /* On success the count frames are FREE: the caller reports them to whoever
  * counts frames given back (revocation); mem calls nothing above it. */
 int64_t mem_frame_free(struct vm *vm, paddr_t pa, uint64_t count);
+/* The bounded forms (FRAME_ALLOC_AT, FRAME_FREE): the whole range of
+ * count frames must lie in RAM (EXO_ERANGE otherwise), then only its
+ * first part frames are handled (1 <= part <= count; EXO_EINVAL
+ * otherwise). */
+int64_t mem_frame_alloc_at_part(struct vm *vm, paddr_t pa, uint64_t count,
+				uint64_t part);
+int64_t mem_frame_free_part(struct vm *vm, paddr_t pa, uint64_t count,
+			    uint64_t part);
 int64_t mem_frame_query(struct vm *vm, paddr_t pa, uint64_t *state,
 			uint64_t *access);
 void mem_vm_usage(struct vm *vm, uint64_t *quota, uint64_t *used);

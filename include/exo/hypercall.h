@@ -47,15 +47,15 @@ static inline struct exo_ret exo_hvc(uint64_t fid, uint64_t a1, uint64_t a2,
  * A call that fails part-way leaves the frames before it done. */
 static inline int64_t exo_frame_free(uint64_t pa, uint64_t count)
 {
-	struct exo_ret r = { EXO_OK, 0, 0, 0 };
+	struct exo_ret r;
 
-	while (count && r.status == EXO_OK) {
+	do {	/* one call at least: a count of 0 is EL2's to refuse */
 		r = exo_call2(EXO_HVC_FRAME_FREE, pa, count);
 		if (r.status == EXO_OK) {
 			pa += r.x1 * EXO_FRAME_SIZE;
 			count -= r.x1;
 		}
-	}
+	} while (count && r.status == EXO_OK);
 	return r.status;
 }
 

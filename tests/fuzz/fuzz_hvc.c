@@ -1401,7 +1401,9 @@ static void check_free(struct slot *s, const uint64_t *arg,
 	/* Only the bounded part of a valid count is looked at. */
 	uint64_t pa = arg[1], count = count_ok(arg[2]) ? call_part(arg[2])
 						      : arg[2];
-	bool mine = all_owned_by(s->id, pa, count), plain = mine;
+	/* The whole range must lie in RAM, though only its part is freed. */
+	bool mine = in_span(pa, arg[2]) && all_owned_by(s->id, pa, count),
+	     plain = mine;
 
 	touch_range(pa, count);
 	for (uint64_t f = frame_of(pa); plain && f < frame_of(pa) + count; f++)

@@ -189,9 +189,10 @@ struct verdicts {
 	uint32_t tail;               /* every frame passes */
 };
 
-/* The range, then the frames in order: the first refusal wins. */
+/* The whole range of n frames, then the first part of them in order (a
+ * bounded call handles only its part): the first refusal wins. */
 static uint32_t walk(const struct model *m, uint64_t pa, uint64_t n,
-		     const struct verdicts *v)
+		     uint64_t part, const struct verdicts *v)
 {
 	uint32_t maybe = 0;
 	bool unknown = false;
@@ -199,7 +200,7 @@ static uint32_t walk(const struct model *m, uint64_t pa, uint64_t n,
 	if ((pa - MODEL_RAM_BASE) >> FRAME_SHIFT >= MODEL_RAM_SIZE >> FRAME_SHIFT ||
 	    n > (MODEL_RAM_BASE + MODEL_RAM_SIZE - pa) >> FRAME_SHIFT)
 		return S(EXO_ERANGE);
-	for (uint64_t i = 0; i < n; i++) {
+	for (uint64_t i = 0; i < part; i++) {
 		uint64_t f = pa + (i << FRAME_SHIFT);
 		unsigned h = hold_of(m, f);
 		uint32_t here;
@@ -278,7 +279,7 @@ static uint32_t predict_alloc_at(const struct model *m,
 	if (rc)
 		return rc;
 	v.tail = quota_tail(m, call_part(c->x[1]));
-	return walk(m, c->x[0], call_part(c->x[1]), &v);
+	return walk(m, c->x[0], c->x[1], call_part(c->x[1]), &v);
 }
 
 static uint32_t predict_free(const struct model *m, const struct model_call *c)
@@ -287,7 +288,7 @@ static uint32_t predict_free(const struct model *m, const struct model_call *c)
 	uint32_t rc = shape(c->x[0], c->x[1]);
 
 	v.tail = S(EXO_OK);
-	return rc ? rc : walk(m, c->x[0], call_part(c->x[1]), &v);
+	return rc ? rc : walk(m, c->x[0], c->x[1], call_part(c->x[1]), &v);
 }
 
 static uint32_t between_tail(uint32_t fid)
@@ -335,7 +336,7 @@ static uint32_t predict_between(const struct model *m,
 		rc = S(EXO_EINVAL);
 	if (!rc)
 		rc = peer_check(m, c->x[2]);
-	return rc ? rc : walk(m, c->x[0], c->x[1], &v);
+	return rc ? rc : walk(m, c->x[0], c->x[1], c->x[1], &v);
 }
 
 static uint32_t predict_query(const struct model_call *c)

@@ -1,6 +1,9 @@
 /*
- * Rule 5 (issue 13): a teardown in slices (el2/mem.c's
- * mem_vm_teardown_begin and _step, el2/vm.c's vm_reap_step). Once a VM's
+ * Rule 5 (issue 13), bounded work in EL2. The bounded calls
+ * (mem_frame_alloc_part, _alloc_at_part, _free_part): only their part is
+ * handled, the whole range is checked against RAM. A teardown in slices
+ * (el2/mem.c's mem_vm_teardown_begin and _step, el2/vm.c's
+ * vm_reap_step): once a VM's
  * end begins nothing it shared stays mapped in a borrower; each step frees
  * at most its budget of frames, resuming inside a run where the last one
  * stopped; between steps the borrower's stage 2 equals the DB, every FREE
@@ -187,4 +190,74 @@ Test(teardown_slices, a_reaping_vcpu_stops_after_its_steps, .init = setup,
 	cr_assert_not(vm_reap_step(a), "a stopped vCPU has no step");
 	cr_assert_eq(a->reap.steps, expected);
 	cr_assert_eq(check_between_steps(), 0);
+}
+
+/* --- the bounded calls ---------------------------------------------------- */
+
+#define PART 10u
+#define ASKED 50u
+
+Test(bounded_calls, only_the_part_is_handled, .init = setup, .fini = teardown)
+{
+	struct vm *b = &vms[1];
+	uint64_t before = free_frames(), pa;
+	paddr_t at;
+
+	cr_assert_eq(mem_frame_alloc_part(b, ASKED, 0, PART, &at), EXO_OK);
+	pa = pa_addr(at);
+	cr_assert_eq(before - free_frames(), PART + vms[1].s2_cache.nr -
+		     EXO_S2_TABLE_RESERVE, "took %lu frames",
+		     (unsigned long)(before - free_frames()));
+	/* The rest of the run it found is still FREE: the continuation. */
+	cr_assert_eq(mem_frame_alloc_at_part(b, pa_init(pa + PART * FRAMES_SIZE),
+					     ASKED - PART, PART), EXO_OK);
+	cr_assert_eq(mem_frame_free_part(b, at, 2 * PART, PART), EXO_OK);
+	cr_assert_eq(frames_access(mem_frames_db(), b->id, pa),
+		     FRAMES_ACCESS_NONE);
+	cr_assert_eq(frames_access(mem_frames_db(), b->id,
+				   pa + PART * FRAMES_SIZE), FRAMES_ACCESS_RW,
+		     "freed past its part");
+	cr_assert_eq(mem_frame_free_part(b, pa_init(pa + PART * FRAMES_SIZE),
+					 PART, PART), EXO_OK);
+	mem_check_invariant(b);
+}
+
+Test(bounded_calls, the_whole_range_must_lie_in_ram, .init = setup,
+     .fini = teardown)
+{
+	struct vm *b = &vms[1];
+	uint64_t last = RAM_BASE + (RAM_FRAMES - PART) * FRAMES_SIZE;
+
+	/* The part lies in RAM (its frames decide: the top of RAM holds
+	 * table pages), the range runs past RAM's end: ERANGE first. */
+	cr_assert_neq(mem_frame_alloc_at_part(b, pa_init(last), PART, PART),
+		      EXO_ERANGE);
+	cr_assert_eq(mem_frame_alloc_at_part(b, pa_init(last), 2 * PART, PART),
+		     EXO_ERANGE);
+	cr_assert_neq(mem_frame_free_part(b, pa_init(last), PART, PART),
+		      EXO_ERANGE);
+	cr_assert_eq(mem_frame_free_part(b, pa_init(last), 2 * PART, PART),
+		     EXO_ERANGE);
+	cr_assert_eq(mem_frame_free_part(b, pa_init(last), UINT64_MAX, PART),
+		     EXO_ERANGE, "a range that wraps");
+}
+
+Test(bounded_calls, a_part_outside_1_to_count_is_refused, .init = setup,
+     .fini = teardown)
+{
+	struct vm *b = &vms[1];
+	uint64_t free_at = RAM_BASE + (RAM_FRAMES - PART) * FRAMES_SIZE;
+	paddr_t at;
+
+	cr_assert_eq(mem_frame_alloc_part(b, PART, 0, 0, &at), EXO_EINVAL);
+	cr_assert_eq(mem_frame_alloc_part(b, PART, 0, PART + 1, &at),
+		     EXO_EINVAL);
+	cr_assert_eq(mem_frame_alloc_at_part(b, pa_init(free_at), PART, 0),
+		     EXO_EINVAL);
+	cr_assert_eq(mem_frame_alloc_at_part(b, pa_init(free_at), PART,
+					     PART + 1), EXO_EINVAL);
+	cr_assert_eq(mem_frame_free_part(b, pa_init(run_a), PART, 0),
+		     EXO_EINVAL);
+	cr_assert_eq(mem_frame_free_part(b, pa_init(run_a), PART, PART + 1),
+		     EXO_EINVAL);
 }
