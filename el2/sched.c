@@ -1,8 +1,8 @@
 /*
  * Round-robin run queue of one CPU. A vCPU runs until its time slice ends
  * (the EL2 physical timer fires), it yields (hypercall or trapped WFI) or it
- * stops. A vCPU whose VM is ending (reaping) gets, at its turn, one
- * bounded step of its teardown instead of a slice (el2/vm.c). CPU time is accounted per vCPU from the physical counter
+ * stops. A vCPU whose VM is ending (reaping) gets, at its turn, a slice's
+ * worth of bounded teardown steps instead of a slice (el2/vm.c). CPU time is accounted per vCPU from the physical counter
  * (sched_account); what a VM past its limit means is its caller's (the trap
  * code stops it). EL2 runs with IRQs masked, so
  * nothing here races with the tick. One run queue, CPU 0's: with several
@@ -69,21 +69,28 @@ static struct vcpu *next_turn(unsigned after)
 	return NULL;
 }
 
-/* A reaping vCPU's turn: one bounded step of its VM's teardown instead of
- * a slice, charged to its CPU time as the teardown was when it ran in the
- * ending call. Returns true when the step booted the VM again. */
+/* A reaping vCPU's turn: steps of its VM's teardown instead of a slice,
+ * as long as its slice (so an ending guest is given what a running one
+ * is: one slice per round, overrun by one step at most), charged to its
+ * CPU time as the teardown was when it ran in the ending call. Returns
+ * true when a step booted the VM again. */
 static bool reap_turn(struct vcpu *v)
 {
-	uint64_t start = arch_counter();
-	bool reborn = vm_reap_step(v->vm);
+	uint64_t start = arch_counter(), now = start;
+	bool reborn = false;
 
-	v->run_ticks += arch_counter() - start;
+	while (v->state == VCPU_REAPING &&
+	       now - start < v->vm->config.timeslice_ticks) {
+		reborn = vm_reap_step(v->vm);
+		now = arch_counter();
+	}
+	v->run_ticks += now - start;
 	return reborn;
 }
 
 /* The next runnable vCPU after slot `after`, giving each reaping vCPU met
- * on the way its step: a victim waits at most one step per reaping VM
- * beyond the other guests' slices. *prev_fresh: prev was booted again
+ * on the way its turn: a victim waits for each other guest's slice,
+ * whether it runs or is being scrubbed, and at most one step more. *prev_fresh: prev was booted again
  * here (its saved state is the fresh one, not the CPU's). */
 static struct vcpu *next_runnable(unsigned after, const struct vcpu *prev,
 				  bool *prev_fresh)

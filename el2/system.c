@@ -151,7 +151,7 @@ struct vm *system_vm_by_name(const char *name)
 {
 	for (unsigned i = 0; i < nr_vms; i++) {
 		if ((vms[i].state == VM_RUNNING ||
-		     vms[i].state == VM_RESTARTING) &&
+		     vms[i].vcpu.state == VCPU_REAPING) &&
 		    !strcmp(vms[i].name, name))
 			return &vms[i];
 	}

@@ -15,8 +15,9 @@ struct vm;
 
 /* The VM with this id, or NULL (not created, or out of range). */
 struct vm *system_vm(unsigned id);
-/* The VM called name (at most 15 bytes), running or restarting (the same
- * guest, booting again: its id does not change), or NULL. */
+/* The VM called name (at most 15 bytes) while it runs, restarts (its id
+ * does not change) or is still being scrubbed after its end (el2/vm.c):
+ * NULL means everything it held is back. */
 struct vm *system_vm_by_name(const char *name);
 /* Host harnesses only (tests/fuzz/fuzz_hvc.c): the VMs are table[0, nr),
  * VM id i + 1 at table[i], made by the caller with vm_create (an entry in

@@ -202,11 +202,14 @@ bool vm_reap_step(struct vm *vm)
 #endif
 	if (!done)
 		return false;
-	if (!vm->reap.restart) {
+	if (vm->reap.restart)
+		reboot(vm);
+	else
 		vm->vcpu.state = VCPU_STOPPED;
-		return false;
-	}
-	reboot(vm);
+	/* Told at the end's start (by whoever ended it) and now that all it
+	 * held is back: a peer that woke, found it still there (VM_LOOKUP)
+	 * and waited again is woken for good. */
+	system_notify_peers(vm);
 	return vm->vcpu.state == VCPU_RUNNABLE;
 }
 

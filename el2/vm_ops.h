@@ -1,8 +1,9 @@
 /*
  * How a VM's life ends or starts again. Each scrubs and returns every frame
  * the VM held (el2/mem.c, in bounded steps) and records why, for the
- * summary. Telling the
- * VM's peers is the caller's (system_notify_peers): a VM knows no other.
+ * summary. Telling the VM's peers that its end begins is the caller's
+ * (system_notify_peers); vm_reap_step tells them again when all it held
+ * is back (or it runs again).
  */
 #ifndef EXO_EL2_VM_OPS_H
 #define EXO_EL2_VM_OPS_H
@@ -35,7 +36,9 @@ void vm_restart(struct vm *vm);
 /* An ended VM's frames go back a bounded part at a time
  * (MEM_TEARDOWN_STEP_FRAMES scrubbed per step), one step at each of its
  * turns in the run queue (el2/sched.c), so no end holds EL2 for long; its
- * vCPU is VCPU_REAPING until then. Returns true when this step finished
+ * vCPU is VCPU_REAPING until then, VM_LOOKUP still finds it, and its
+ * peers are notified when the last step is done. Returns true when this
+ * step finished
  * a restart: its vCPU is runnable again with a fresh state, not yet
  * loaded. A no-op for a vCPU that is not reaping. */
 bool vm_reap_step(struct vm *vm);

@@ -706,6 +706,21 @@ static void shadow_end(unsigned id)
 	}
 }
 
+/* EL2's scheduler scrubs an ended VM a bounded step per turn (el2/vm.c);
+ * there is no scheduler here: every step now. The last one notifies its
+ * peers again (all it held is back, or it runs again). */
+static void reap(struct slot *s)
+{
+	vm_reap_finish(s->vm);
+	for (unsigned i = 0; i < nr_slots; i++) {
+		struct slot *o = &slots[i];
+
+		if (o->id != s->id && running(o) &&
+		    (may_share(o->id, s->id) || may_share(s->id, o->id)))
+			notify_shadow(o, s->id);
+	}
+}
+
 static void check_gone(struct slot *s, const char *what)
 {
 	const struct frames_account *a = acct(s->id);
@@ -1662,10 +1677,8 @@ static void check_lifecycle(struct slot *s, uint32_t fid, uint64_t status)
 {
 	struct vm *vm = s->vm;
 
-	/* EL2's scheduler scrubs an ended VM a step per turn (el2/vm.c);
-	 * there is no scheduler here: every step now. */
-	vm_reap_finish(vm);
 	shadow_end(s->id);
+	reap(s);
 	if (fid == EXO_PSCI_SYSTEM_RESET) {
 		if (vm->state == VM_RUNNING) {
 			FUZZ_CHECK(vm->vcpu.state == VCPU_RUNNABLE,
@@ -1856,8 +1869,8 @@ static void teardown_all(void)
 			 * peers (el2/vm_ops.h). */
 			if (vm_exit(s->vm, 0, 0, 0))
 				system_notify_peers(s->vm);
-			vm_reap_finish(s->vm);
 			shadow_end(s->id);
+			reap(s);
 		}
 		check_gone(s, "teardown");
 	}

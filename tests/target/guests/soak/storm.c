@@ -6,7 +6,7 @@
  *   shared  -> UNSHARE          lent -> RECLAIM
  * Refusals a storm must expect are accepted only when they are explained:
  * EQUOTA/ENOMEM (someone's quota or EL2's pool is full), ENOENT (the peer
- * has ended: VM_LOOKUP must agree), ESTATE/ENOENT on UNSHARE/RECLAIM (the
+ * has ended, or is restarting), ESTATE/ENOENT on UNSHARE/RECLAIM (the
  * borrower ended, so the frames came back: FRAME_QUERY must say they are
  * ours again), EPERM on an owned run (EL2 has just revoked its frames by
  * force: its REVOKED list must name them).
@@ -246,13 +246,14 @@ static bool pressure(int64_t st)
 	return st == EXO_EQUOTA || st == EXO_ENOMEM;
 }
 
-/* ENOENT for a peer is right only if the peer has really ended. */
-static bool peer_ended(struct peer *p)
+/* ENOENT for a peer: it has ended (VM_LOOKUP agrees: it is gone for
+ * good), or it is restarting (VM_LOOKUP still finds it: its old frames are
+ * being scrubbed and it runs again when they are back, docs/abi.md,
+ * "Bounded work per call"). Either is right; only an end is remembered. */
+static void peer_refused(struct peer *p)
 {
-	if (exo_vm_lookup(p->name).status != EXO_ENOENT)
-		return false;
-	p->gone = true;
-	return true;
+	if (exo_vm_lookup(p->name).status == EXO_ENOENT)
+		p->gone = true;
 }
 
 /* --- revocation ---------------------------------------------------------------
@@ -428,7 +429,9 @@ static void op_give(enum kind k, struct run *r)
 		r->state = k == K_SHARE ? RUN_SHARED :
 			   k == K_LEND ? RUN_LENT : RUN_UNUSED;
 		s.donated += k == K_DONATE;
-	} else if (!pressure(st) && !(st == EXO_ENOENT && peer_ended(p))) {
+	} else if (st == EXO_ENOENT) {
+		peer_refused(p);
+	} else if (!pressure(st)) {
 		owned_refused(k, r, st);
 	}
 }
