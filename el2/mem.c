@@ -716,50 +716,56 @@ void mem_vm_teardown_begin(struct vm *vm)
 }
 
 /* The rest of a teardown, at most budget frames scrubbed and freed per
- * call (the caller keeps *cursor, 0 at the start, between calls). When
- * nothing is left, its table pages are freed too and mem forgets the VM:
- * returns true. */
-bool mem_vm_teardown_step(struct vm *vm, uint64_t *cursor, uint64_t budget)
+ * call (the caller keeps *c, zeroed at the start, between calls). The run
+ * being freed is remembered, so a step costs its budget, not a walk of the
+ * rest of the run: the DB finds a run once (nothing else can change a
+ * dying VM's frames between steps). When nothing is left, its table pages
+ * are freed too and mem forgets the VM: returns true. */
+bool mem_vm_teardown_step(struct vm *vm, struct mem_teardown *c,
+			  uint64_t budget)
 {
 	struct frames_run run;
-	uint64_t at = *cursor;
+	bool done = false;
 
 	spin_lock(&mem_lock);
-	while (frames_vm_next(&mem_db, vm->id, cursor, &run)) {
-		uint64_t n = run.count < budget ? run.count : budget;
+	for (;;) {
+		uint64_t n;
 
-		if (run.rel != FRAMES_REL_OWNED) {   /* the table pages */
-			at = *cursor;
-			continue;
+		if (!c->left) {
+			if (!frames_vm_next(&mem_db, vm->id, &c->cursor, &run)) {
+				done = true;
+				break;
+			}
+			if (run.rel != FRAMES_REL_OWNED)  /* the table pages */
+				continue;
+			c->pa = run.pa;
+			c->left = run.count;
 		}
-		if (!n) {   /* more next time, found again from here */
-			*cursor = at;
-			spin_unlock(&mem_lock);
-			return false;
-		}
-		free_owned_run(vm, run.pa, n);
+		if (!budget)
+			break;
+		n = c->left < budget ? c->left : budget;
+		free_owned_run(vm, c->pa, n);
+		c->pa += bytes(n);
+		c->left -= n;
 		budget -= n;
-		/* The rest of a run is found again from where it was found. */
-		if (n < run.count)
-			*cursor = at;
-		else
-			at = *cursor;
 	}
-	cache_trim(vm, 0);
-	if (frames_vm_destroy(&mem_db, vm->id))
-		kprintf("warning: guest '%s': frame DB still charges it\n",
-			vm->name);
-	mem_vms[vm->id] = NULL;
+	if (done) {
+		cache_trim(vm, 0);
+		if (frames_vm_destroy(&mem_db, vm->id))
+			kprintf("warning: guest '%s': frame DB still charges "
+				"it\n", vm->name);
+		mem_vms[vm->id] = NULL;
+	}
 	spin_unlock(&mem_lock);
-	return true;
+	return done;
 }
 
 void mem_vm_teardown(struct vm *vm)
 {
-	uint64_t cursor = 0;
+	struct mem_teardown c = { 0, 0, 0 };
 
 	mem_vm_teardown_begin(vm);
-	while (!mem_vm_teardown_step(vm, &cursor, MEM_TEARDOWN_STEP_FRAMES))
+	while (!mem_vm_teardown_step(vm, &c, MEM_TEARDOWN_STEP_FRAMES))
 		;
 }
 

@@ -61,12 +61,14 @@ int64_t mem_vm_create(struct vm *vm, uint64_t quota, uint64_t *s2_root);
 /* A teardown in slices (el2/vm.c): begin when the VM's end begins (its
  * stage 2 gone, what it shared or lent taken back from the borrowers, what
  * it borrowed returned), then steps of at most budget frames scrubbed and
- * freed, *cursor 0 at the first, until a step returns true: everything
+ * freed, *c zeroed at the first, until a step returns true: everything
  * is back and mem forgets the VM. Between steps the DB and every running
- * guest's stage 2 agree; the VM's frames stay OWNED until scrubbed. */
+ * guest's stage 2 agree; the VM's frames stay OWNED until scrubbed. A step
+ * that reaches a new run walks it once in the DB (at most all of RAM). */
 #define MEM_TEARDOWN_STEP_FRAMES EXO_CALL_MAX_FRAMES
 void mem_vm_teardown_begin(struct vm *vm);
-bool mem_vm_teardown_step(struct vm *vm, uint64_t *cursor, uint64_t budget);
+bool mem_vm_teardown_step(struct vm *vm, struct mem_teardown *c,
+			  uint64_t budget);
 /* Begin and every step at once: a VM that never ran, and host tests. */
 void mem_vm_teardown(struct vm *vm);
 

@@ -90,19 +90,20 @@ static bool reap_turn(struct vcpu *v)
 
 /* The next runnable vCPU after slot `after`, giving each reaping vCPU met
  * on the way its turn: a victim waits for each other guest's slice,
- * whether it runs or is being scrubbed, and at most one step more. *prev_fresh: prev was booted again
- * here (its saved state is the fresh one, not the CPU's). */
+ * whether it runs or is being scrubbed, and at most one step more.
+ * *prev_fresh: prev was booted again here (its saved state is the fresh
+ * one, not the CPU's). */
 static struct vcpu *next_runnable(unsigned after, const struct vcpu *prev,
 				  bool *prev_fresh)
 {
 	struct vcpu *v;
 
+	/* A VM booted again in its turn runs at its next one: the others'
+	 * come first, as after any slice. */
 	while ((v = next_turn(after)) && v->state == VCPU_REAPING) {
 		if (reap_turn(v) && v == prev)
 			*prev_fresh = true;
 		after = v->slot;
-		if (v->state == VCPU_RUNNABLE)
-			return v;
 	}
 	return v;
 }

@@ -195,7 +195,7 @@ bool vm_reap_step(struct vm *vm)
 	if (vm->vcpu.state != VCPU_REAPING)
 		return false;
 	vm->reap.steps++;
-	done = mem_vm_teardown_step(vm, &vm->reap.cursor,
+	done = mem_vm_teardown_step(vm, &vm->reap.at,
 				    MEM_TEARDOWN_STEP_FRAMES);
 #ifdef EXO_DEBUG
 	system_check_running();

@@ -60,9 +60,15 @@ struct vm_revoke {
 /* A teardown in slices (el2/vm.c): from the moment the VM's end begins
  * until its frames are all scrubbed and back, the scheduler gives it a
  * bounded step of EL2 work at each of its turns. */
+/* Where a teardown in steps is (el2/mem.c's, opaque above it): the frame
+ * DB's cursor, and the part of the run being freed that is left. */
+struct mem_teardown {
+	uint64_t cursor, pa, left;
+};
+
 struct vm_reap {
 	bool restart;             /* boot again when done (SYSTEM_RESET) */
-	uint64_t cursor;          /* mem_vm_teardown_step's */
+	struct mem_teardown at;   /* mem_vm_teardown_step's */
 	uint64_t steps;           /* taken so far, for the tests */
 };
 

@@ -116,7 +116,8 @@ static uint64_t check_between_steps(void)
 Test(teardown_slices, the_end_takes_shares_back_and_each_step_is_bounded,
      .init = setup, .fini = teardown)
 {
-	uint64_t cursor = 0, before, left = HELD_A, steps = 0;
+	struct mem_teardown at = { 0, 0, 0 };
+	uint64_t before, left = HELD_A, steps = 0;
 	bool done = false;
 
 	mem_vm_teardown_begin(&vms[0]);
@@ -132,7 +133,7 @@ Test(teardown_slices, the_end_takes_shares_back_and_each_step_is_bounded,
 		unsigned tables = vms[0].s2_cache.nr;
 
 		before = free_frames();
-		done = mem_vm_teardown_step(&vms[0], &cursor,
+		done = mem_vm_teardown_step(&vms[0], &at,
 					    MEM_TEARDOWN_STEP_FRAMES);
 		steps++;
 		/* Its table pages go back with the last step. */
@@ -157,16 +158,17 @@ Test(teardown_slices, the_end_takes_shares_back_and_each_step_is_bounded,
 Test(teardown_slices, a_step_resumes_inside_a_run, .init = setup,
      .fini = teardown)
 {
-	uint64_t cursor = 0, left = HELD_A;
+	struct mem_teardown at = { 0, 0, 0 };
+	uint64_t left = HELD_A;
 
 	mem_vm_teardown_begin(&vms[0]);
 	while (left > SMALL_BUDGET) {
-		cr_assert_not(mem_vm_teardown_step(&vms[0], &cursor,
+		cr_assert_not(mem_vm_teardown_step(&vms[0], &at,
 						   SMALL_BUDGET));
 		cr_assert_eq(check_between_steps(), left - SMALL_BUDGET);
 		left -= SMALL_BUDGET;
 	}
-	cr_assert(mem_vm_teardown_step(&vms[0], &cursor, SMALL_BUDGET));
+	cr_assert(mem_vm_teardown_step(&vms[0], &at, SMALL_BUDGET));
 	cr_assert_eq(check_between_steps(), 0);
 }
 
