@@ -8,7 +8,7 @@ so the gap is the same on every run of one build, idle or loaded.
 
 Before the bounded calls and the teardown in slices the hog kept the
 victim off the CPU for 118.3 ms = 11.82 slices of 10 ms (a FRAME_FREE of
-190,000 frames, 114 ms); after, 1.35 slices (docs/performance.md)."""
+190,000 frames, 114 ms); after, 1.03 slices (docs/performance.md)."""
 import re
 
 from conftest import expect_clean, guest_lines, no_leak, summary
