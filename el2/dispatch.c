@@ -144,7 +144,11 @@ static struct hvc_result vm_lookup(struct vcpu *v)
 		name[i] = (char)(v->x[1 + i / 8] >> (8 * (i % 8)));
 	name[VM_NAME_MAX - 1] = '\0';
 	t = system_vm_by_name(name);
-	return t ? ok1(t->id) : status(EXO_ENOENT);
+	if (!t)
+		return status(EXO_ENOENT);
+	return (struct hvc_result){ EXO_OK, t->id,
+				    t->state == VM_RUNNING ? EXO_VM_RUNS
+							   : EXO_VM_ENDING, 0 };
 }
 
 /* The other guest of a call between guests: running, not the caller, and

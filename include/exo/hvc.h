@@ -103,6 +103,10 @@
  * x1); the guest calls again for the rest. 4 MiB: scrubbing it is about
  * 0.6 ms at QEMU's 1 instruction per ns. */
 #define EXO_CALL_MAX_FRAMES 1024ul
+/* VM_LOOKUP's x2: the guest runs (calls between guests reach it), or it is
+ * restarting or still being scrubbed after its end (they say ENOENT). */
+#define EXO_VM_ENDING 0ul
+#define EXO_VM_RUNS 1ul
 
 /* What a quota pays for beyond the frames themselves (docs/abi.md,
  * "Quotas"): the guest's stage-2 table pages. EL2 keeps

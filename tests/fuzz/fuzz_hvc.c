@@ -1496,7 +1496,8 @@ static void check_lookup(const uint64_t *arg, const struct result *r)
 	for (unsigned i = 0; i < nr_slots; i++)
 		if (running(&slots[i]) && !strcmp(slots[i].g.name, name))
 			t = &slots[i];
-	FUZZ_CHECK(t ? !r->rc && r->r1 == t->id && !r->r2 && !r->r3
+	FUZZ_CHECK(t ? !r->rc && r->r1 == t->id && r->r2 == EXO_VM_RUNS &&
+			       !r->r3
 		     : r->rc == EXO_ENOENT,
 		   "VM_LOOKUP(\"%s\") returned %ld %lu", name, (long)r->rc,
 		   (unsigned long)r->r1);
