@@ -15,13 +15,20 @@
 #include <el2/sched.h>
 #include <el2/timing.h>
 #include <el2/vm.h>
-#include <el2/vm_ops.h>
 #include <stddef.h>
 
 #define SCHED_MAX_VCPUS 64
 
 static struct vcpu *run_queue[SCHED_MAX_VCPUS];   /* in manifest order */
 static unsigned run_queue_len;
+/* One teardown step of a reaping vCPU's VM: the layer above's
+ * (sched_set_reaper), as the tick is irq's caller's. */
+static sched_reap_fn reaper;
+
+void sched_set_reaper(sched_reap_fn fn)
+{
+	reaper = fn;
+}
 
 static void tick(uint32_t intid, void *ctx)
 {
@@ -53,7 +60,8 @@ void sched_yield(struct vcpu *v)
 
 static bool has_turn(const struct vcpu *v)
 {
-	return v->state == VCPU_RUNNABLE || v->state == VCPU_REAPING;
+	return v->state == VCPU_RUNNABLE ||
+	       (v->state == VCPU_REAPING && reaper);
 }
 
 /* The first vCPU after slot `after` that has a turn (runnable or
@@ -73,19 +81,18 @@ static struct vcpu *next_turn(unsigned after)
  * as long as its slice (so an ending guest is given what a running one
  * is: one slice per round, overrun by one step at most), charged to its
  * CPU time as the teardown was when it ran in the ending call. Returns
- * true when a step booted the VM again. */
+ * true when a step booted the VM again (its vCPU runnable, fresh). */
 static bool reap_turn(struct vcpu *v)
 {
 	uint64_t start = arch_counter(), now = start;
-	bool reborn = false;
 
 	while (v->state == VCPU_REAPING &&
 	       now - start < v->vm->config.timeslice_ticks) {
-		reborn = vm_reap_step(v->vm);
+		reaper(v);
 		now = arch_counter();
 	}
 	v->run_ticks += now - start;
-	return reborn;
+	return v->state == VCPU_RUNNABLE;
 }
 
 /* The next runnable vCPU after slot `after`, giving each reaping vCPU met

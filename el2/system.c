@@ -213,12 +213,33 @@ void system_check_invariants(struct vm *caller)
 	system_check_running();
 }
 
+void system_reap_step(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	bool last = vm_reap_step(vm);
+
+#ifdef EXO_DEBUG
+	system_check_running();
+#endif
+	/* Told when its end began (by whoever ended it) and now that all it
+	 * held is back: a peer that woke, found it still there (VM_LOOKUP)
+	 * and waited again is woken for good. */
+	if (last)
+		system_notify_peers(vm);
+}
+
+void system_reap_finish(struct vm *vm)
+{
+	while (vm->vcpu.state == VCPU_REAPING)
+		system_reap_step(&vm->vcpu);
+}
+
 /* Guests ended here, at the end of the run, have no turn left to be
  * scrubbed in: their teardowns finish now, before the totals. */
 static void reap_the_rest(void)
 {
 	for (unsigned i = 0; i < nr_vms; i++)
-		vm_reap_finish(&vms[i]);
+		system_reap_finish(&vms[i]);
 }
 
 _Noreturn void system_start(uint64_t pkg_max, bool have_pkg,
@@ -234,6 +255,7 @@ _Noreturn void system_start(uint64_t pkg_max, bool have_pkg,
 		kprintf("boot: no boot package at 0x%lx: no guests to run\n",
 			(unsigned long)EXO_BOOT_PKG_ADDR);
 	timing_expect_guests(manifest_nr_ok(&manifest));
+	sched_set_reaper(system_reap_step);
 	/* VTCR_EL2 before any VTTBR_EL2 and HCR_EL2.VM (sched_first loads
 	 * them): translation must never run with an UNKNOWN VTCR. */
 	arch_stage2_configure(s2_vtcr(arch_pa_bits()));

@@ -39,7 +39,15 @@ _Noreturn void system_finish(void);
  * otherwise: an EL2 bug). Counted, and the counts printed at the end. */
 void system_check_invariants(struct vm *caller);
 /* The same check, not counted as any guest's: after each step of a
- * teardown in slices (el2/vm.c). */
+ * teardown in slices. */
 void system_check_running(void);
+
+struct vcpu;
+/* One bounded step of the teardown of v's VM (vm_reap_step; the
+ * scheduler's reaper, el2/sched.c), checked in debug builds; after the
+ * last, its peers are notified again (all it held is back). */
+void system_reap_step(struct vcpu *v);
+/* Every remaining step at once: the end of the run and host harnesses. */
+void system_reap_finish(struct vm *vm);
 
 #endif

@@ -13,7 +13,6 @@
 #include <el2/revoke.h>
 #include <el2/sched.h>
 #include <el2/snapshot.h>
-#include <el2/system.h>
 #include <el2/vm_ops.h>
 #include <exo/errors.h>
 #include <lib/print.h>
@@ -197,26 +196,13 @@ bool vm_reap_step(struct vm *vm)
 	vm->reap.steps++;
 	done = mem_vm_teardown_step(vm, &vm->reap.at,
 				    MEM_TEARDOWN_STEP_FRAMES);
-#ifdef EXO_DEBUG
-	system_check_running();
-#endif
 	if (!done)
 		return false;
 	if (vm->reap.restart)
 		reboot(vm);
 	else
 		vm->vcpu.state = VCPU_STOPPED;
-	/* Told at the end's start (by whoever ended it) and now that all it
-	 * held is back: a peer that woke, found it still there (VM_LOOKUP)
-	 * and waited again is woken for good. */
-	system_notify_peers(vm);
-	return vm->vcpu.state == VCPU_RUNNABLE;
-}
-
-void vm_reap_finish(struct vm *vm)
-{
-	while (vm->vcpu.state == VCPU_REAPING)
-		vm_reap_step(vm);
+	return true;
 }
 
 void vm_notify(struct vm *vm, unsigned from)

@@ -1,9 +1,8 @@
 /*
  * How a VM's life ends or starts again. Each scrubs and returns every frame
  * the VM held (el2/mem.c, in bounded steps) and records why, for the
- * summary. Telling the VM's peers that its end begins is the caller's
- * (system_notify_peers); vm_reap_step tells them again when all it held
- * is back (or it runs again).
+ * summary. Telling the VM's peers is the caller's (system_notify_peers),
+ * when its end begins and again after its last teardown step.
  */
 #ifndef EXO_EL2_VM_OPS_H
 #define EXO_EL2_VM_OPS_H
@@ -34,17 +33,14 @@ bool vm_kill(struct vm *vm, const char *reason);
 void vm_restart(struct vm *vm);
 
 /* An ended VM's frames go back a bounded part at a time
- * (MEM_TEARDOWN_STEP_FRAMES scrubbed per step), one step at each of its
- * turns in the run queue (el2/sched.c), so no end holds EL2 for long; its
- * vCPU is VCPU_REAPING until then, VM_LOOKUP still finds it, and its
- * peers are notified when the last step is done. Returns true when this
- * step finished
- * a restart: its vCPU is runnable again with a fresh state, not yet
- * loaded. A no-op for a vCPU that is not reaping. */
+ * (MEM_TEARDOWN_STEP_FRAMES scrubbed per step), steps at each of its turns
+ * in the run queue (el2/sched.c through el2/system.c), so no end holds EL2
+ * for long; its vCPU is VCPU_REAPING until then and VM_LOOKUP still finds
+ * it. Returns true when this step was the last: the VM stopped, or booted
+ * again (its vCPU runnable with a fresh state, not yet loaded), or was
+ * killed because it could not be. A no-op (false) for a vCPU that is not
+ * reaping. */
 bool vm_reap_step(struct vm *vm);
-/* Every remaining step at once: the end of the run (el2/system.c) and
- * host harnesses. */
-void vm_reap_finish(struct vm *vm);
 
 /* Records that VM `from` notified vm, and wakes vm if it waits. */
 void vm_notify(struct vm *vm, unsigned from);

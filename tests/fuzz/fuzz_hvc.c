@@ -711,7 +711,7 @@ static void shadow_end(unsigned id)
  * peers again (all it held is back, or it runs again). */
 static void reap(struct slot *s)
 {
-	vm_reap_finish(s->vm);
+	system_reap_finish(s->vm);
 	for (unsigned i = 0; i < nr_slots; i++) {
 		struct slot *o = &slots[i];
 
