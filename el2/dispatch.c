@@ -69,6 +69,15 @@ static struct hvc_result console_write(struct vcpu *v)
 	return ok1(n);
 }
 
+/* Bounded work (docs/abi.md): a frame call handles at most
+ * EXO_CALL_MAX_FRAMES of the count it was given (the first ones) and says
+ * how many; the guest calls again for the rest. */
+static uint64_t call_part(uint64_t count)
+{
+	return count < EXO_CALL_MAX_FRAMES ? count : EXO_CALL_MAX_FRAMES;
+}
+
+/* x1 = the run, x2 = the frames of it taken by this call. */
 static struct hvc_result frame_alloc(struct vcpu *v)
 {
 	uint64_t count = v->x[1], align = v->x[2];
@@ -79,29 +88,36 @@ static struct hvc_result frame_alloc(struct vcpu *v)
 		    (v->x[3] & ~EXO_FRAME_ALLOC_FLAGS)))
 		rc = EXO_EINVAL;
 	if (!rc)
-		rc = mem_frame_alloc(v->vm, count, (unsigned)align, &pa);
-	return rc ? status(rc) : ok1(pa_addr(pa));
+		rc = mem_frame_alloc_part(v->vm, count, (unsigned)align,
+					  call_part(count), &pa);
+	return rc ? status(rc)
+		  : (struct hvc_result){ EXO_OK, pa_addr(pa),
+					 call_part(count), 0 };
 }
 
+/* x1 = frames taken. */
 static struct hvc_result frame_alloc_at(struct vcpu *v)
 {
 	int64_t rc = check_range(v->x[1], v->x[2]);
 
 	if (!rc)
-		rc = mem_frame_alloc_at(v->vm, arg_pa(v), v->x[2]);
-	return status(rc);
+		rc = mem_frame_alloc_at_part(v->vm, arg_pa(v), v->x[2],
+					     call_part(v->x[2]));
+	return rc ? status(rc) : ok1(call_part(v->x[2]));
 }
 
-/* What the guest frees counts towards a revocation request. */
+/* x1 = frames freed. What the guest frees counts towards a revocation
+ * request. */
 static struct hvc_result frame_free(struct vcpu *v)
 {
+	uint64_t part = call_part(v->x[2]);
 	int64_t rc = check_range(v->x[1], v->x[2]);
 
 	if (!rc)
-		rc = mem_frame_free(v->vm, arg_pa(v), v->x[2]);
+		rc = mem_frame_free_part(v->vm, arg_pa(v), v->x[2], part);
 	if (!rc)
 		revoke_check_given(v->vm);
-	return status(rc);
+	return rc ? status(rc) : ok1(part);
 }
 
 static struct hvc_result frame_query(struct vcpu *v)
@@ -131,7 +147,11 @@ static struct hvc_result vm_lookup(struct vcpu *v)
 		name[i] = (char)(v->x[1 + i / 8] >> (8 * (i % 8)));
 	name[VM_NAME_MAX - 1] = '\0';
 	t = system_vm_by_name(name);
-	return t ? ok1(t->id) : status(EXO_ENOENT);
+	if (!t)
+		return status(EXO_ENOENT);
+	return (struct hvc_result){ EXO_OK, t->id,
+				    t->state == VM_RUNNING ? EXO_VM_RUNS
+							   : EXO_VM_ENDING, 0 };
 }
 
 /* Another running guest than the caller. */

@@ -219,20 +219,25 @@ static int tables_to_map(struct vm *vm, uint64_t pa, uint64_t count,
 
 /* The run's address decides the table pages it needs, and only the DB's
  * search finds it: when the cache lacks pages for that run, the check is
- * made again at that address with them (the one transaction with two). */
-int64_t mem_frame_alloc(struct vm *vm, uint64_t count, unsigned align_log2,
-			paddr_t *pa)
+ * made again at that address with them (the one transaction with two).
+ * The search and the quota are for the whole count; only the first part
+ * frames are taken (the per-call bound; the caller continues with
+ * FRAME_ALLOC_AT at the run's address + part). */
+int64_t mem_frame_alloc_part(struct vm *vm, uint64_t count, unsigned align_log2,
+			     uint64_t part, paddr_t *pa)
 {
 	struct frames_op op;
 	unsigned lacking = 0;
 	int64_t rc;
 
+	if (!part || part > count)
+		return EXO_EINVAL;
 	spin_lock(&mem_lock);
 	rc = frames_alloc_check(&mem_db, vm->id, count, align_log2, 0, &op);
 	if (!rc)
-		rc = tables_to_map(vm, op.pa, count, &lacking);
-	if (!rc && lacking)
-		rc = frames_alloc_at_check(&mem_db, vm->id, op.pa, count,
+		rc = tables_to_map(vm, op.pa, part, &lacking);
+	if (!rc && (lacking || part < count))
+		rc = frames_alloc_at_check(&mem_db, vm->id, op.pa, part,
 					   lacking, &op);
 	if (!rc) {
 		map_new_frames(vm, &op);
@@ -241,6 +246,12 @@ int64_t mem_frame_alloc(struct vm *vm, uint64_t count, unsigned align_log2,
 	}
 	spin_unlock(&mem_lock);
 	return rc;
+}
+
+int64_t mem_frame_alloc(struct vm *vm, uint64_t count, unsigned align_log2,
+			paddr_t *pa)
+{
+	return mem_frame_alloc_part(vm, count, align_log2, count, pa);
 }
 
 int64_t mem_frame_alloc_at(struct vm *vm, paddr_t at, uint64_t count)
@@ -260,6 +271,32 @@ int64_t mem_frame_alloc_at(struct vm *vm, paddr_t at, uint64_t count)
 	}
 	spin_unlock(&mem_lock);
 	return rc;
+}
+
+/* A bounded call (FRAME_ALLOC_AT, FRAME_FREE) handles only a part of the
+ * range it was given, but the range is refused as a whole when it does not
+ * lie in RAM, as if it were handled at once (docs/abi.md, "Bounded work
+ * per call"): its last frame decides. */
+static int64_t whole_range(uint64_t pa, uint64_t count)
+{
+	struct frames_info info;
+	uint64_t len = count << FRAMES_SHIFT;
+
+	if (!count || count > (UINT64_MAX >> FRAMES_SHIFT) ||
+	    len - 1 > UINT64_MAX - pa)
+		return EXO_ERANGE;
+	return frames_query(&mem_db, pa + (len - 1), &info) == EXO_ERANGE
+		       ? EXO_ERANGE : EXO_OK;
+}
+
+int64_t mem_frame_alloc_at_part(struct vm *vm, paddr_t at, uint64_t count,
+				uint64_t part)
+{
+	int64_t rc = whole_range(pa_addr(at), count);
+
+	if (!rc && (!part || part > count))
+		rc = EXO_EINVAL;
+	return rc ? rc : mem_frame_alloc_at(vm, at, part);
 }
 
 static unsigned share_prot(unsigned perm)
@@ -485,6 +522,16 @@ int64_t mem_frame_free(struct vm *vm, paddr_t at, uint64_t count)
 	return rc;
 }
 
+int64_t mem_frame_free_part(struct vm *vm, paddr_t at, uint64_t count,
+			    uint64_t part)
+{
+	int64_t rc = whole_range(pa_addr(at), count);
+
+	if (!rc && (!part || part > count))
+		rc = EXO_EINVAL;
+	return rc ? rc : mem_frame_free(vm, at, part);
+}
+
 /* --- VM life: creation and teardown ----------------------------------- */
 
 int64_t mem_vm_create(struct vm *vm, uint64_t quota, uint64_t *s2_root)
@@ -587,18 +634,18 @@ static void take_loan(struct vm *vm, unsigned peer, uint64_t pa,
 	lost_tell(mem_vms[peer], pa, count);
 }
 
-/* Frames vm shares out: every borrower loses them, then they are freed. */
+/* Frames vm shares out: every borrower loses them (and is told); they
+ * stay vm's (OWNED) until a teardown step scrubs them. */
 static void end_shares_out(struct vm *vm, const struct frames_run *run)
 {
 	unshare_all(vm, run->pa, run->count);
-	free_owned_run(vm, run->pa, run->count);
 }
 
-/* Frames vm lent out: the borrower loses them, then they are freed. */
+/* Frames vm lent out: the borrower loses them; they are vm's (OWNED)
+ * again until a teardown step scrubs them. */
 static void end_loans_out(struct vm *vm, const struct frames_run *run)
 {
 	take_loan(vm, run->peer, run->pa, run->count);
-	free_owned_run(vm, run->pa, run->count);
 }
 
 /* Frames lent to vm go back to their owner: its no-access translation gets
@@ -623,12 +670,11 @@ static void end_borrowing(struct vm *vm, const struct frames_run *run)
 	frames_unshare_commit(&mem_db, &op);
 }
 
-static void end_run(struct vm *vm, const struct frames_run *run)
+/* What a run of a VM whose end begins becomes: only OWNED frames are
+ * left to it, scrubbed later (mem_vm_teardown_step). */
+static void end_relation(struct vm *vm, const struct frames_run *run)
 {
 	switch (run->rel) {
-	case FRAMES_REL_OWNED:
-		free_owned_run(vm, run->pa, run->count);
-		break;
 	case FRAMES_REL_SHARED_OUT:
 		end_shares_out(vm, run);
 		break;
@@ -641,17 +687,22 @@ static void end_run(struct vm *vm, const struct frames_run *run)
 	case FRAMES_REL_BORROWED:
 		end_borrowing(vm, run);
 		break;
-	case FRAMES_REL_TABLE:   /* the cache, below */
+	case FRAMES_REL_OWNED:   /* the teardown steps */
+	case FRAMES_REL_TABLE:   /* the cache, the last step */
 	case FRAMES_REL_DEVICE:  /* no devices are assigned yet */
 		break;
 	}
 }
 
-/* Everything the VM holds goes back, scrubbed; what it shared or lent is
- * taken from the borrowers first; what it borrowed returns to its owners.
- * Its stage 2 is destroyed first, so it cannot touch a frame while it is
- * being zeroed. */
-void mem_vm_teardown(struct vm *vm)
+/* The first part of a teardown, at the moment the VM's end begins: its
+ * stage 2 is destroyed, so it cannot touch a frame while it is being
+ * zeroed; what it shared or lent is taken from the borrowers now (nothing
+ * it gave stays mapped anywhere once its end begins); what it borrowed
+ * returns to its owners. What is left is OWNED by it, unmapped and not yet
+ * scrubbed: mem_vm_teardown_step scrubs and frees it a bounded part at a
+ * time. Its cost grows with what it shared, lent and borrowed, not with
+ * the frames it owns. */
+void mem_vm_teardown_begin(struct vm *vm)
 {
 	struct frames_run run;
 	uint64_t cursor = 0;
@@ -659,13 +710,62 @@ void mem_vm_teardown(struct vm *vm)
 	spin_lock(&mem_lock);
 	s2_destroy(&vm->s2, &vm->s2_cache);
 	while (frames_vm_next(&mem_db, vm->id, &cursor, &run))
-		end_run(vm, &run);
-	cache_trim(vm, 0);
-	if (frames_vm_destroy(&mem_db, vm->id))
-		kprintf("warning: guest '%s': frame DB still charges it\n",
-			vm->name);
-	mem_vms[vm->id] = NULL;
+		end_relation(vm, &run);
 	spin_unlock(&mem_lock);
+}
+
+/* The rest of a teardown, at most budget frames scrubbed and freed per
+ * call (the caller keeps *c, zeroed at the start, between calls). The run
+ * being freed is remembered, so a step costs its budget, not a walk of the
+ * rest of the run: the DB finds a run once (nothing else can change a
+ * dying VM's frames between steps). When nothing is left, its table pages
+ * are freed too and mem forgets the VM: returns true. */
+bool mem_vm_teardown_step(struct vm *vm, struct mem_teardown *c,
+			  uint64_t budget)
+{
+	struct frames_run run;
+	bool done = false;
+
+	spin_lock(&mem_lock);
+	for (;;) {
+		uint64_t n;
+
+		if (!c->left) {
+			if (!frames_vm_next(&mem_db, vm->id, &c->cursor, &run)) {
+				done = true;
+				break;
+			}
+			if (run.rel != FRAMES_REL_OWNED)  /* the table pages */
+				continue;
+			c->pa = run.pa;
+			c->left = run.count;
+		}
+		if (!budget)
+			break;
+		n = c->left < budget ? c->left : budget;
+		free_owned_run(vm, c->pa, n);
+		c->pa += bytes(n);
+		c->left -= n;
+		budget -= n;
+	}
+	if (done) {
+		cache_trim(vm, 0);
+		if (frames_vm_destroy(&mem_db, vm->id))
+			kprintf("warning: guest '%s': frame DB still charges "
+				"it\n", vm->name);
+		mem_vms[vm->id] = NULL;
+	}
+	spin_unlock(&mem_lock);
+	return done;
+}
+
+void mem_vm_teardown(struct vm *vm)
+{
+	struct mem_teardown c = { 0, 0, 0 };
+
+	mem_vm_teardown_begin(vm);
+	while (!mem_vm_teardown_step(vm, &c, MEM_TEARDOWN_STEP_FRAMES))
+		;
 }
 
 /* What forced revocation takes, in this order (docs/memory-model.md,

@@ -15,10 +15,23 @@
 
 int64_t mem_frame_alloc(struct vm *vm, uint64_t count, unsigned align_log2,
 			paddr_t *pa);
+/* FRAME_ALLOC's bounded form: finds a run of count FREE frames within the
+ * quota, as mem_frame_alloc, but takes only its first part frames (1 <=
+ * part <= count; EXO_EINVAL otherwise). */
+int64_t mem_frame_alloc_part(struct vm *vm, uint64_t count, unsigned align_log2,
+			     uint64_t part, paddr_t *pa);
 int64_t mem_frame_alloc_at(struct vm *vm, paddr_t pa, uint64_t count);
 /* On success the count frames are FREE: the caller reports them to whoever
  * counts frames given back (revocation); mem calls nothing above it. */
 int64_t mem_frame_free(struct vm *vm, paddr_t pa, uint64_t count);
+/* The bounded forms (FRAME_ALLOC_AT, FRAME_FREE): the whole range of
+ * count frames must lie in RAM (EXO_ERANGE otherwise), then only its
+ * first part frames are handled (1 <= part <= count; EXO_EINVAL
+ * otherwise). */
+int64_t mem_frame_alloc_at_part(struct vm *vm, paddr_t pa, uint64_t count,
+				uint64_t part);
+int64_t mem_frame_free_part(struct vm *vm, paddr_t pa, uint64_t count,
+			    uint64_t part);
 int64_t mem_frame_query(struct vm *vm, paddr_t pa, uint64_t *state,
 			uint64_t *access);
 void mem_vm_usage(struct vm *vm, uint64_t *quota, uint64_t *used);
@@ -56,6 +69,18 @@ uint64_t mem_revoke(struct vm *vm, uint64_t want, struct vm_run *log,
  * a successful create to the end of its teardown, mem knows the VM by id
  * (the other side of a share or loan). */
 int64_t mem_vm_create(struct vm *vm, uint64_t quota, uint64_t *s2_root);
+/* A teardown in slices (el2/vm.c): begin when the VM's end begins (its
+ * stage 2 gone, what it shared or lent taken back from the borrowers, what
+ * it borrowed returned), then steps of at most budget frames scrubbed and
+ * freed, *c zeroed at the first, until a step returns true: everything
+ * is back and mem forgets the VM. Between steps the DB and every running
+ * guest's stage 2 agree; the VM's frames stay OWNED until scrubbed. A step
+ * that reaches a new run walks it once in the DB (at most all of RAM). */
+#define MEM_TEARDOWN_STEP_FRAMES EXO_CALL_MAX_FRAMES
+void mem_vm_teardown_begin(struct vm *vm);
+bool mem_vm_teardown_step(struct vm *vm, struct mem_teardown *c,
+			  uint64_t budget);
+/* Begin and every step at once: a VM that never ran, and host tests. */
 void mem_vm_teardown(struct vm *vm);
 
 /* Panics (EL2 bug) unless vm's stage 2 maps exactly what the DB allows. */

@@ -1,7 +1,8 @@
 /*
  * Round-robin run queue of one CPU. A vCPU runs until its time slice ends
  * (the EL2 physical timer fires), it yields (hypercall or trapped WFI) or it
- * stops. CPU time is accounted per vCPU from the physical counter
+ * stops. A vCPU whose VM is ending (reaping) gets, at its turn, a slice's
+ * worth of bounded teardown steps instead of a slice (el2/vm.c). CPU time is accounted per vCPU from the physical counter
  * (sched_account); what a VM past its limit means is its caller's (the trap
  * code stops it). EL2 runs with IRQs masked, so
  * nothing here races with the tick. One run queue, CPU 0's: with several
@@ -20,6 +21,14 @@
 
 static struct vcpu *run_queue[SCHED_MAX_VCPUS];   /* in manifest order */
 static unsigned run_queue_len;
+/* One teardown step of a reaping vCPU's VM: the layer above's
+ * (sched_set_reaper), as the tick is irq's caller's. */
+static sched_reap_fn reaper;
+
+void sched_set_reaper(sched_reap_fn fn)
+{
+	reaper = fn;
+}
 
 static void tick(uint32_t intid, void *ctx)
 {
@@ -49,16 +58,61 @@ void sched_yield(struct vcpu *v)
 	this_cpu()->need_resched = true;
 }
 
-/* The first runnable vCPU after slot `after`, wrapping round to it. */
-static struct vcpu *next_runnable(unsigned after)
+static bool has_turn(const struct vcpu *v)
+{
+	return v->state == VCPU_RUNNABLE ||
+	       (v->state == VCPU_REAPING && reaper);
+}
+
+/* The first vCPU after slot `after` that has a turn (runnable or
+ * reaping), wrapping round to it. */
+static struct vcpu *next_turn(unsigned after)
 {
 	for (unsigned i = 1; i <= run_queue_len; i++) {
 		struct vcpu *v = run_queue[(after + i) % run_queue_len];
 
-		if (v->state == VCPU_RUNNABLE)
+		if (has_turn(v))
 			return v;
 	}
 	return NULL;
+}
+
+/* A reaping vCPU's turn: steps of its VM's teardown instead of a slice,
+ * as long as its slice (so an ending guest is given what a running one
+ * is: one slice per round, overrun by one step at most), charged to its
+ * CPU time as the teardown was when it ran in the ending call. Returns
+ * true when a step booted the VM again (its vCPU runnable, fresh). */
+static bool reap_turn(struct vcpu *v)
+{
+	uint64_t start = arch_counter(), now = start;
+
+	while (v->state == VCPU_REAPING &&
+	       now - start < v->vm->config.timeslice_ticks) {
+		reaper(v);
+		now = arch_counter();
+	}
+	v->run_ticks += now - start;
+	return v->state == VCPU_RUNNABLE;
+}
+
+/* The next runnable vCPU after slot `after`, giving each reaping vCPU met
+ * on the way its turn: a victim waits for each other guest's slice,
+ * whether it runs or is being scrubbed, and at most one step more.
+ * *prev_fresh: prev was booted again here (its saved state is the fresh
+ * one, not the CPU's). */
+static struct vcpu *next_runnable(unsigned after, const struct vcpu *prev,
+				  bool *prev_fresh)
+{
+	struct vcpu *v;
+
+	/* A VM booted again in its turn runs at its next one: the others'
+	 * come first, as after any slice. */
+	while ((v = next_turn(after)) && v->state == VCPU_REAPING) {
+		if (reap_turn(v) && v == prev)
+			*prev_fresh = true;
+		after = v->slot;
+	}
+	return v;
 }
 
 static void start_slice(struct vcpu *v)
@@ -71,7 +125,9 @@ static void start_slice(struct vcpu *v)
 
 struct vcpu *sched_first(void)
 {
-	struct vcpu *v = run_queue_len ? next_runnable(run_queue_len - 1)
+	bool fresh = false;
+	struct vcpu *v = run_queue_len ? next_runnable(run_queue_len - 1, NULL,
+						       &fresh)
 				       : NULL;
 
 	if (!v)
@@ -85,16 +141,20 @@ struct vcpu *sched_first(void)
 struct vcpu *sched_resume(struct vcpu *prev)
 {
 	struct vcpu *next;
+	bool prev_fresh = false;
 
 	if (prev->state == VCPU_RUNNABLE && !this_cpu()->need_resched)
 		return prev;
-	next = next_runnable(prev->slot);
+	next = next_runnable(prev->slot, prev, &prev_fresh);
 	if (!next) {
 		arch_hyp_timer_stop();
 		return NULL;
 	}
-	if (next != prev) {
-		arch_vcpu_save(prev);
+	/* A vCPU booted again has its fresh state in memory: the CPU's is
+	 * its old life's, never saved over it. */
+	if (next != prev || prev_fresh) {
+		if (!prev_fresh)
+			arch_vcpu_save(prev);
 		arch_vcpu_load(next);
 		this_cpu()->current = next;
 	}

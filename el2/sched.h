@@ -12,6 +12,11 @@
 #include <stdbool.h>
 
 void sched_init(uint32_t timer_intid);
+/* A reaping vCPU (VCPU_REAPING) is given, at its turn and for as long as
+ * its time slice, calls of fn, each one bounded step of its VM's
+ * teardown (el2/system.c registers it; sched knows nothing above it). */
+typedef void (*sched_reap_fn)(struct vcpu *v);
+void sched_set_reaper(sched_reap_fn fn);
 void sched_add(struct vcpu *v);
 /* The running vCPU gives up the rest of its slice. */
 void sched_yield(struct vcpu *v);

@@ -150,7 +150,9 @@ struct vm *system_vm(unsigned id)
 struct vm *system_vm_by_name(const char *name)
 {
 	for (unsigned i = 0; i < nr_vms; i++) {
-		if (vms[i].state == VM_RUNNING && !strcmp(vms[i].name, name))
+		if ((vms[i].state == VM_RUNNING ||
+		     vms[i].vcpu.state == VCPU_REAPING) &&
+		    !strcmp(vms[i].name, name))
 			return &vms[i];
 	}
 	return NULL;
@@ -196,14 +198,48 @@ static void kill_deadlocked(void)
 	}
 }
 
-void system_check_invariants(struct vm *caller)
+void system_check_running(void)
 {
-	invariant_rounds++;
-	caller->stats.invariant_rounds++;
 	for (unsigned i = 0; i < nr_vms; i++) {
 		if (vms[i].state == VM_RUNNING)
 			mem_check_invariant(&vms[i]);
 	}
+}
+
+void system_check_invariants(struct vm *caller)
+{
+	invariant_rounds++;
+	caller->stats.invariant_rounds++;
+	system_check_running();
+}
+
+void system_reap_step(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	bool last = vm_reap_step(vm);
+
+#ifdef EXO_DEBUG
+	system_check_running();
+#endif
+	/* Told when its end began (by whoever ended it) and now that all it
+	 * held is back: a peer that woke, found it still there (VM_LOOKUP)
+	 * and waited again is woken for good. */
+	if (last)
+		system_notify_peers(vm);
+}
+
+void system_reap_finish(struct vm *vm)
+{
+	while (vm->vcpu.state == VCPU_REAPING)
+		system_reap_step(&vm->vcpu);
+}
+
+/* Guests ended here, at the end of the run, have no turn left to be
+ * scrubbed in: their teardowns finish now, before the totals. */
+static void reap_the_rest(void)
+{
+	for (unsigned i = 0; i < nr_vms; i++)
+		system_reap_finish(&vms[i]);
 }
 
 _Noreturn void system_start(uint64_t pkg_max, bool have_pkg,
@@ -219,6 +255,7 @@ _Noreturn void system_start(uint64_t pkg_max, bool have_pkg,
 		kprintf("boot: no boot package at 0x%lx: no guests to run\n",
 			(unsigned long)EXO_BOOT_PKG_ADDR);
 	timing_expect_guests(manifest_nr_ok(&manifest));
+	sched_set_reaper(system_reap_step);
 	/* VTCR_EL2 before any VTTBR_EL2 and HCR_EL2.VM (sched_first loads
 	 * them): translation must never run with an UNKNOWN VTCR. */
 	arch_stage2_configure(s2_vtcr(arch_pa_bits()));
@@ -253,6 +290,7 @@ _Noreturn void system_finish(void)
 	bool ok;
 
 	kill_deadlocked();
+	reap_the_rest();
 	mem_totals(&t.frames_free, &t.frames_hyp, &t.frames_other);
 	snapshot_system();
 	ok = summary_print(vms, nr_vms, &t, arch_timer_freq());

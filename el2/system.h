@@ -15,7 +15,9 @@ struct vm;
 
 /* The VM with this id, or NULL (not created, or out of range). */
 struct vm *system_vm(unsigned id);
-/* The running VM called name (at most 15 bytes), or NULL. */
+/* The VM called name (at most 15 bytes) while it runs, restarts (its id
+ * does not change) or is still being scrubbed after its end (el2/vm.c):
+ * NULL means everything it held is back. */
 struct vm *system_vm_by_name(const char *name);
 /* Host harnesses only (tests/fuzz/fuzz_hvc.c): the VMs are table[0, nr),
  * VM id i + 1 at table[i], made by the caller with vm_create (an entry in
@@ -36,5 +38,16 @@ _Noreturn void system_finish(void);
  * guest's stage 2 maps exactly what the frame DB allows it (panics
  * otherwise: an EL2 bug). Counted, and the counts printed at the end. */
 void system_check_invariants(struct vm *caller);
+/* The same check, not counted as any guest's: after each step of a
+ * teardown in slices. */
+void system_check_running(void);
+
+struct vcpu;
+/* One bounded step of the teardown of v's VM (vm_reap_step; the
+ * scheduler's reaper, el2/sched.c), checked in debug builds; after the
+ * last, its peers are notified again (all it held is back). */
+void system_reap_step(struct vcpu *v);
+/* Every remaining step at once: the end of the run and host harnesses. */
+void system_reap_finish(struct vm *vm);
 
 #endif

@@ -52,6 +52,8 @@ enum vcpu_state {
 	VCPU_RUNNABLE,
 	VCPU_BLOCKED,          /* in EXO_HVC_WAIT until notified */
 	VCPU_STOPPED,          /* its VM has exited or was torn down */
+	VCPU_REAPING,          /* its VM's end began: at its turn EL2 scrubs
+				* a bounded part of its frames (el2/vm.c) */
 };
 
 struct vcpu {

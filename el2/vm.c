@@ -1,7 +1,9 @@
 /*
  * VM life: create a guest from its manifest entry (frames, stage 2, image,
  * DTB, vCPU), and end it (exit, kill) or boot it again (restart). Every end
- * scrubs and returns all its frames; nothing here affects another VM.
+ * scrubs and returns all its frames, in bounded steps the scheduler runs
+ * at the VM's turns (so no end holds EL2 for long); nothing here affects
+ * another VM.
  */
 #include <el2/arch.h>
 #include <el2/frames.h>
@@ -110,6 +112,17 @@ int64_t vm_create(struct vm *vm, unsigned id, const struct manifest_guest *g,
 	return EXO_OK;
 }
 
+/* The VM's end begins: nothing it gave stays mapped in a borrower, and its
+ * vCPU will never run again in this life; its own frames are scrubbed a
+ * step at a time (vm_reap_step). */
+static void reap_begin(struct vm *vm, bool restart)
+{
+	offers_vm_end(vm->id);
+	mem_vm_teardown_begin(vm);
+	vm->reap = (struct vm_reap){ .restart = restart };
+	vm->vcpu.state = VCPU_REAPING;
+}
+
 static bool vm_stop(struct vm *vm, enum vm_state state, int64_t status,
 		    const char *reason)
 {
@@ -117,9 +130,7 @@ static bool vm_stop(struct vm *vm, enum vm_state state, int64_t status,
 		return false;
 	vm_console_flush(vm);
 	snapshot_guest(vm);
-	offers_vm_end(vm->id);
-	mem_vm_teardown(vm);
-	vm->vcpu.state = VCPU_STOPPED;
+	reap_begin(vm, false);
 	vm->state = state;
 	vm->exit_status = status;
 	vm->stop_reason = reason;
@@ -145,16 +156,20 @@ bool vm_kill(struct vm *vm, const char *reason)
 	return vm_stop(vm, VM_KILLED, -1, reason);
 }
 
-/* Only ever called for the running vCPU (its own SYSTEM_RESET), so its
- * fresh state is loaded into the CPU here. */
-bool vm_restart(struct vm *vm)
+void vm_restart(struct vm *vm)
+{
+	vm_console_flush(vm);
+	reap_begin(vm, true);
+	vm->state = VM_RESTARTING;
+}
+
+/* Its old frames all back: the same image again with fresh frames, or
+ * the end of the VM when they cannot be had. */
+static void reboot(struct vm *vm)
 {
 	const struct manifest_guest *g = entry_of(vm);
 	int64_t rc;
 
-	vm_console_flush(vm);
-	offers_vm_end(vm->id);
-	mem_vm_teardown(vm);
 	revoke_new_life(vm);
 	vm->stats.restarts++;
 	rc = mem_vm_create(vm, g->quota_frames, s2_roots[vm->id]);
@@ -169,10 +184,27 @@ bool vm_restart(struct vm *vm)
 		vm->exit_status = -1;
 		vm->stop_reason = "restart failed: no frames for a fresh boot";
 		kprintf("guest '%s' torn down: %s\n", vm->name, vm->stop_reason);
-		return false;
+		return;
 	}
+	vm->state = VM_RUNNING;
 	kprintf("guest '%s' restarted with fresh frames\n", vm->name);
-	arch_vcpu_load(&vm->vcpu);
+}
+
+bool vm_reap_step(struct vm *vm)
+{
+	bool done;
+
+	if (vm->vcpu.state != VCPU_REAPING)
+		return false;
+	vm->reap.steps++;
+	done = mem_vm_teardown_step(vm, &vm->reap.at,
+				    MEM_TEARDOWN_STEP_FRAMES);
+	if (!done)
+		return false;
+	if (vm->reap.restart)
+		reboot(vm);
+	else
+		vm->vcpu.state = VCPU_STOPPED;
 	return true;
 }
 

@@ -22,6 +22,8 @@ enum vm_state {
 	VM_EXITED,        /* exit hypercall or PSCI SYSTEM_OFF */
 	VM_KILLED,        /* torn down by EL2: violations, fault, CPU limit */
 	VM_FAILED,        /* never started: bad manifest entry or image */
+	VM_RESTARTING,    /* SYSTEM_RESET: its old frames are being scrubbed,
+			   * it boots again when they are all back */
 };
 
 struct vm_stats {
@@ -68,6 +70,21 @@ struct vm_lost {
 	struct vm_run runs[VM_LOST_MAX];
 };
 
+/* A teardown in slices (el2/vm.c): from the moment the VM's end begins
+ * until its frames are all scrubbed and back, the scheduler gives it a
+ * bounded step of EL2 work at each of its turns. */
+/* Where a teardown in steps is (el2/mem.c's, opaque above it): the frame
+ * DB's cursor, and the part of the run being freed that is left. */
+struct mem_teardown {
+	uint64_t cursor, pa, left;
+};
+
+struct vm_reap {
+	bool restart;             /* boot again when done (SYSTEM_RESET) */
+	struct mem_teardown at;   /* mem_vm_teardown_step's */
+	uint64_t steps;           /* taken so far, for the tests */
+};
+
 /* Fault injection state (el2/faultinject.c); all zero for a normal guest. */
 struct vm_faultinject {
 	uint32_t faults;          /* bit f: enum manifest_fault */
@@ -105,6 +122,7 @@ struct vm {
 					 * (el2/vm_event.c) */
 	struct vm_revoke revoke;
 	struct vm_lost lost;            /* el2/lost.c */
+	struct vm_reap reap;
 	struct vm_faultinject faultinject;
 	struct vm_run boot_run;         /* guaranteed: never revoked */
 	struct vm_console console;    /* el2/vm_console.c */

@@ -1,7 +1,8 @@
 /*
  * How a VM's life ends or starts again. Each scrubs and returns every frame
- * the VM held (el2/mem.c) and records why, for the summary. Telling the
- * VM's peers is the caller's (system_notify_peers): a VM knows no other.
+ * the VM held (el2/mem.c, in bounded steps) and records why, for the
+ * summary. Telling the VM's peers is the caller's (system_notify_peers),
+ * when its end begins and again after its last teardown step.
  */
 #ifndef EXO_EL2_VM_OPS_H
 #define EXO_EL2_VM_OPS_H
@@ -26,10 +27,20 @@ bool vm_exit(struct vm *vm, int64_t status, uint64_t cause, uint64_t addr);
  * its CPU limit. Never affects another VM. Both return true when the VM
  * ended here (false: it had already ended). */
 bool vm_kill(struct vm *vm, const char *reason);
-/* PSCI SYSTEM_RESET: teardown, then boot the same image with fresh frames.
- * Returns false (and kills the VM) if it cannot be rebuilt; either way its
- * old life ended. */
-bool vm_restart(struct vm *vm);
+/* PSCI SYSTEM_RESET: its old life ends now (state VM_RESTARTING); once
+ * its frames are all scrubbed and back (vm_reap_step) it boots the same
+ * image with fresh frames, or is killed if it cannot be rebuilt. */
+void vm_restart(struct vm *vm);
+
+/* An ended VM's frames go back a bounded part at a time
+ * (MEM_TEARDOWN_STEP_FRAMES scrubbed per step), steps at each of its turns
+ * in the run queue (el2/sched.c through el2/system.c), so no end holds EL2
+ * for long; its vCPU is VCPU_REAPING until then and VM_LOOKUP still finds
+ * it. Returns true when this step was the last: the VM stopped, or booted
+ * again (its vCPU runnable with a fresh state, not yet loaded), or was
+ * killed because it could not be. A no-op (false) for a vCPU that is not
+ * reaping. */
+bool vm_reap_step(struct vm *vm);
 
 /* Records that VM `from` notified vm, and wakes vm if it waits. */
 void vm_notify(struct vm *vm, unsigned from);

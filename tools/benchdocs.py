@@ -223,11 +223,30 @@ def scale(res):
     return lines
 
 
+# The victim's worst scheduling gap (tools/bench's gaps()): (label, key).
+GAP_ROWS = (
+    ("a guest that spins", "victim_gap_spinner"),
+    ("a guest with a 200,000-frame quota: FRAME_ALLOC and FRAME_FREE of "
+     "190,000 frames, SYSTEM_RESET and EXIT holding them", "victim_gap_hog"),
+)
+
+
+def victim_gaps(res):
+    lines = header("beside", "worst gap (us)", "time slices of 10 ms")
+    for label, key in GAP_ROWS:
+        lines.append(row(label, fmt(need(res, key + "_us")),
+                         f"{need(res, key + '_slices'):.2f}"))
+    return lines
+
+
 # What a table's figures are, which decides its caption and whether the
 # docs check compares it:
 EXACT = "exact"      # on target under -icount: compared to the instruction
 COUNTED = "counted"  # deterministic (sizes, footprints, scale): not compared
 TIMED = "timed"      # host time: load-dependent, captioned with the load
+# on target under -icount but from systems of their own (not the bench
+# system the docs check boots): deterministic, captioned with their run
+ON_TARGET = "on-target"
 
 # name -> (title for results.md, render, kind)
 TABLES = {
@@ -249,6 +268,8 @@ TABLES = {
     "scale": ("Scale: boot and memory for n tiny guests", scale, COUNTED),
     "native-goals": ("Goals, native (load-dependent)",
                      lambda r: goals(r, NATIVE_GOALS), TIMED),
+    "victim-gaps": ("A victim's worst scheduling gap", victim_gaps,
+                    ON_TARGET),
 }
 
 
@@ -273,7 +294,8 @@ def render(name, res, meta=None):
     """The table's lines (with its caption), or raises Missing."""
     title, fn, kind = TABLES[name]
     lines = fn(res)
-    return caption(kind, (meta or {}).get("native")) + lines
+    run = (meta or {}).get("target" if kind == ON_TARGET else "native")
+    return caption(kind, run) + lines
 
 
 def render_all(res, meta=None):

@@ -139,6 +139,17 @@
 #define EXO_FRAME_MAX_ALIGN_LOG2 18       /* 1 GiB alignment */
 #define EXO_FRAME_ALLOC_FLAGS 0ul         /* no flags defined yet: must be 0 */
 
+/* Bounded work (docs/abi.md, "Bounded work per call"): FRAME_ALLOC,
+ * FRAME_ALLOC_AT and FRAME_FREE map, unmap or scrub at most this many
+ * frames per call and say how many they did (ALLOC: x2; ALLOC_AT, FREE:
+ * x1); the guest calls again for the rest. 4 MiB: scrubbing it is about
+ * 0.6 ms at QEMU's 1 instruction per ns. */
+#define EXO_CALL_MAX_FRAMES 1024ul
+/* VM_LOOKUP's x2: the guest runs (calls between guests reach it), or it is
+ * restarting or still being scrubbed after its end (they say ENOENT). */
+#define EXO_VM_ENDING 0ul
+#define EXO_VM_RUNS 1ul
+
 /* What a quota pays for beyond the frames themselves (docs/abi.md,
  * "Quotas"): the guest's stage-2 table pages. EL2 keeps
  * EXO_S2_TABLE_RESERVE pages beyond what its mappings need, charged; a

@@ -6,6 +6,7 @@
 #define EXO_HYPERCALL_H
 
 #include <exo/errors.h>
+#include <exo/frame.h>
 #include <exo/hvc.h>
 #include <stdint.h>
 
@@ -40,19 +41,63 @@ static inline struct exo_ret exo_hvc(uint64_t fid, uint64_t a1, uint64_t a2,
 #define exo_call2(f, a, b) exo_hvc((f), (a), (b), 0, 0, 0, 0, 0)
 #define exo_call3(f, a, b, c) exo_hvc((f), (a), (b), (c), 0, 0, 0, 0)
 
-static inline struct exo_ret exo_frame_alloc(uint64_t count, unsigned align_log2)
-{
-	return exo_call3(EXO_HVC_FRAME_ALLOC, count, align_log2, 0);
-}
-
-static inline int64_t exo_frame_alloc_at(uint64_t pa, uint64_t count)
-{
-	return exo_call2(EXO_HVC_FRAME_ALLOC_AT, pa, count).status;
-}
-
+/* FRAME_ALLOC_AT and FRAME_FREE handle at most EXO_CALL_MAX_FRAMES per
+ * call and return how many in x1 (docs/abi.md, "Bounded work per call"):
+ * these wrappers call again for the rest, so they handle the whole count.
+ * A call that fails part-way leaves the frames before it done. */
 static inline int64_t exo_frame_free(uint64_t pa, uint64_t count)
 {
-	return exo_call2(EXO_HVC_FRAME_FREE, pa, count).status;
+	struct exo_ret r;
+
+	do {	/* one call at least: a count of 0 is EL2's to refuse */
+		r = exo_call2(EXO_HVC_FRAME_FREE, pa, count);
+		if (r.status == EXO_OK) {
+			pa += r.x1 * EXO_FRAME_SIZE;
+			count -= r.x1;
+		}
+	} while (count && r.status == EXO_OK);
+	return r.status;
+}
+
+/* A whole run at pa, or none of it: what the first calls took is freed
+ * when a later one fails. */
+static inline int64_t exo_frame_alloc_at(uint64_t pa, uint64_t count)
+{
+	struct exo_ret r = exo_call2(EXO_HVC_FRAME_ALLOC_AT, pa, count);
+	uint64_t done = 0;
+
+	while (r.status == EXO_OK && (done += r.x1) < count)
+		r = exo_call2(EXO_HVC_FRAME_ALLOC_AT, pa + done * EXO_FRAME_SIZE,
+			      count - done);
+	if (r.status != EXO_OK && done)
+		exo_frame_free(pa, done);
+	return r.status;
+}
+
+/* x1 = a run of count frames aligned to 2^align_log2 frames, x2 = count.
+ * FRAME_ALLOC finds the whole run but takes its first EXO_CALL_MAX_FRAMES
+ * (x2 says how many); the rest is taken with FRAME_ALLOC_AT. Another guest
+ * may take those frames in between: then the part is given back and the
+ * search made again, at most EXO_ALLOC_ATTEMPTS times (EXO_EBUSY after). */
+#define EXO_ALLOC_ATTEMPTS 4
+static inline struct exo_ret exo_frame_alloc(uint64_t count, unsigned align_log2)
+{
+	struct exo_ret r = { EXO_EBUSY, 0, 0, 0 };
+
+	for (unsigned i = 0; i < EXO_ALLOC_ATTEMPTS; i++) {
+		uint64_t pa;
+
+		r = exo_call3(EXO_HVC_FRAME_ALLOC, count, align_log2, 0);
+		if (r.status != EXO_OK || r.x2 == count)
+			return r;
+		pa = r.x1;
+		if (exo_frame_alloc_at(pa + r.x2 * EXO_FRAME_SIZE,
+				       count - r.x2) == EXO_OK)
+			return (struct exo_ret){ EXO_OK, pa, count, 0 };
+		exo_frame_free(pa, r.x2);
+		r = (struct exo_ret){ EXO_EBUSY, 0, 0, 0 };
+	}
+	return r;
 }
 
 static inline struct exo_ret exo_frame_query(uint64_t pa)

@@ -736,6 +736,21 @@ static void shadow_end(unsigned id)
 	}
 }
 
+/* EL2's scheduler scrubs an ended VM a bounded step per turn (el2/vm.c);
+ * there is no scheduler here: every step now. The last one notifies its
+ * peers again (all it held is back, or it runs again). */
+static void reap(struct slot *s)
+{
+	system_reap_finish(s->vm);
+	for (unsigned i = 0; i < nr_slots; i++) {
+		struct slot *o = &slots[i];
+
+		if (o->id != s->id && running(o) &&
+		    (may_share(o->id, s->id) || may_share(s->id, o->id)))
+			notify_shadow(o, s->id);
+	}
+}
+
 static void check_gone(struct slot *s, const char *what)
 {
 	const struct frames_account *a = acct(s->id);
@@ -1520,6 +1535,14 @@ struct result {
 	uint64_t r1, r2, r3;
 };
 
+/* The frames one ALLOC, ALLOC_AT or FREE handles: the first
+ * EXO_CALL_MAX_FRAMES of its count at most (docs/abi.md, "Bounded work
+ * per call"). */
+static uint64_t call_part(uint64_t count)
+{
+	return count < EXO_CALL_MAX_FRAMES ? count : EXO_CALL_MAX_FRAMES;
+}
+
 static void check_alloc(struct slot *s, const uint64_t *arg,
 			const struct result *r)
 {
@@ -1532,13 +1555,16 @@ static void check_alloc(struct slot *s, const uint64_t *arg,
 		   (unsigned long)arg[3], (long)r->rc);
 	if (r->rc)
 		return;
-	FUZZ_CHECK(!r->r2 && !r->r3, "FRAME_ALLOC: x2/x3 not 0");
+	FUZZ_CHECK(r->r2 == call_part(arg[1]) && !r->r3,
+		   "FRAME_ALLOC(%lu): x2 %lu (not its bounded part), x3 0x%lx",
+		   (unsigned long)arg[1], (unsigned long)r->r2,
+		   (unsigned long)r->r3);
 	FUZZ_CHECK(!(r->r1 & ((FRAMES_SIZE << arg[2]) - 1)),
 		   "FRAME_ALLOC(%lu, align %lu) returned 0x%lx, not aligned",
 		   (unsigned long)arg[1], (unsigned long)arg[2],
 		   (unsigned long)r->r1);
-	shadow_take(s->id, r->r1, arg[1], true, "FRAME_ALLOC");
-	remember(r->r1, arg[1]);
+	shadow_take(s->id, r->r1, r->r2, true, "FRAME_ALLOC");
+	remember(r->r1, r->r2);
 }
 
 /* ALLOC_AT and FREE check the range's alignment, then its count. */
@@ -1556,20 +1582,28 @@ static void check_range_args(const char *call, const uint64_t *arg,
 static void check_alloc_at(struct slot *s, const uint64_t *arg,
 			   const struct result *r)
 {
-	touch_range(arg[1], arg[2]);
+	uint64_t part = call_part(arg[2]);
+
+	touch_range(arg[1], part);
 	check_range_args("ALLOC_AT", arg, r->rc);
 	if (r->rc)
 		return;
-	FUZZ_CHECK(!r->r1 && !r->r2 && !r->r3, "ALLOC_AT: x1-x3 not 0");
-	shadow_take(s->id, arg[1], arg[2], true, "FRAME_ALLOC_AT");
-	remember(arg[1], arg[2]);
+	FUZZ_CHECK(r->r1 == part && !r->r2 && !r->r3,
+		   "ALLOC_AT(count %lu): x1 %lu (not its bounded part), x2-x3 "
+		   "not 0", (unsigned long)arg[2], (unsigned long)r->r1);
+	shadow_take(s->id, arg[1], part, true, "FRAME_ALLOC_AT");
+	remember(arg[1], part);
 }
 
 static void check_free(struct slot *s, const uint64_t *arg,
 		       const struct result *r)
 {
-	uint64_t pa = arg[1], count = arg[2];
-	bool mine = all_owned_by(s->id, pa, count), plain = mine;
+	/* Only the bounded part of a valid count is looked at. */
+	uint64_t pa = arg[1], count = count_ok(arg[2]) ? call_part(arg[2])
+						      : arg[2];
+	/* The whole range must lie in RAM, though only its part is freed. */
+	bool mine = in_span(pa, arg[2]) && all_owned_by(s->id, pa, count),
+	     plain = mine;
 
 	touch_range(pa, count);
 	for (uint64_t f = frame_of(pa); plain && f < frame_of(pa) + count; f++)
@@ -1591,7 +1625,9 @@ static void check_free(struct slot *s, const uint64_t *arg,
 			   (unsigned long)count, s->id, (long)r->rc);
 		return;
 	}
-	FUZZ_CHECK(!r->r1 && !r->r2 && !r->r3, "FREE: x1-x3 not 0");
+	FUZZ_CHECK(r->r1 == count && !r->r2 && !r->r3,
+		   "FREE(count %lu): x1 %lu (not its bounded part), x2-x3 not "
+		   "0", (unsigned long)arg[2], (unsigned long)r->r1);
 	FUZZ_CHECK(plain, "FREE(0x%lx, %lu) succeeded for guest %u, which does "
 		   "not own all of it outright", (unsigned long)pa,
 		   (unsigned long)count, s->id);
@@ -1643,7 +1679,8 @@ static void check_lookup(const uint64_t *arg, const struct result *r)
 	for (unsigned i = 0; i < nr_slots; i++)
 		if (running(&slots[i]) && !strcmp(slots[i].g.name, name))
 			t = &slots[i];
-	FUZZ_CHECK(t ? !r->rc && r->r1 == t->id && !r->r2 && !r->r3
+	FUZZ_CHECK(t ? !r->rc && r->r1 == t->id && r->r2 == EXO_VM_RUNS &&
+			       !r->r3
 		     : r->rc == EXO_ENOENT,
 		   "VM_LOOKUP(\"%s\") returned %ld %lu", name, (long)r->rc,
 		   (unsigned long)r->r1);
@@ -1875,6 +1912,7 @@ static void check_lifecycle(struct slot *s, uint32_t fid, uint64_t status)
 	struct vm *vm = s->vm;
 
 	shadow_end(s->id);
+	reap(s);
 	if (fid == EXO_PSCI_SYSTEM_RESET) {
 		if (vm->state == VM_RUNNING) {
 			FUZZ_CHECK(vm->vcpu.state == VCPU_RUNNABLE,
@@ -2071,6 +2109,7 @@ static void teardown_all(void)
 			if (vm_exit(s->vm, 0, 0, 0))
 				system_notify_peers(s->vm);
 			shadow_end(s->id);
+			reap(s);
 		}
 		check_gone(s, "teardown");
 	}

@@ -168,9 +168,12 @@ static struct exo_ret perform(const struct model_call *c)
 		       c->x[5], c->x[6]);
 }
 
+/* Calls between guests reach it (not ended, not being scrubbed). */
 static bool peer_runs(const char *peer_name)
 {
-	return exo_vm_lookup(peer_name).status == EXO_OK;
+	struct exo_ret r = exo_vm_lookup(peer_name);
+
+	return r.status == EXO_OK && r.x2 == EXO_VM_RUNS;
 }
 
 static void one_call(uint64_t peer, const char *peer_name)

@@ -192,9 +192,10 @@ struct verdicts {
 	uint32_t tail;               /* every frame passes */
 };
 
-/* The range, then the frames in order: the first refusal wins. */
+/* The whole range of n frames, then the first part of them in order (a
+ * bounded call handles only its part): the first refusal wins. */
 static uint32_t walk(const struct model *m, uint64_t pa, uint64_t n,
-		     const struct verdicts *v)
+		     uint64_t part, const struct verdicts *v)
 {
 	uint32_t maybe = 0;
 	bool unknown = false;
@@ -202,7 +203,7 @@ static uint32_t walk(const struct model *m, uint64_t pa, uint64_t n,
 	if ((pa - MODEL_RAM_BASE) >> FRAME_SHIFT >= MODEL_RAM_SIZE >> FRAME_SHIFT ||
 	    n > (MODEL_RAM_BASE + MODEL_RAM_SIZE - pa) >> FRAME_SHIFT)
 		return S(EXO_ERANGE);
-	for (uint64_t i = 0; i < n; i++) {
+	for (uint64_t i = 0; i < part; i++) {
 		uint64_t f = pa + (i << FRAME_SHIFT);
 		unsigned h = hold_of(m, f);
 		uint32_t here;
@@ -232,6 +233,13 @@ static uint32_t shape(uint64_t pa, uint64_t n)
 	if (pa & PAGE_MASK)
 		return S(EXO_ERANGE);
 	return n == 0 || n > EXO_FRAME_MAX_COUNT ? S(EXO_EINVAL) : 0;
+}
+
+/* The frames a call handles: at most EXO_CALL_MAX_FRAMES of its count,
+ * the first ones (docs/abi.md, "Bounded work per call"). */
+static uint64_t call_part(uint64_t n)
+{
+	return n < EXO_CALL_MAX_FRAMES ? n : EXO_CALL_MAX_FRAMES;
 }
 
 static const struct verdicts exclusive = {   /* free, lend, donate */
@@ -273,8 +281,8 @@ static uint32_t predict_alloc_at(const struct model *m,
 
 	if (rc)
 		return rc;
-	v.tail = quota_tail(m, c->x[1]);
-	return walk(m, c->x[0], c->x[1], &v);
+	v.tail = quota_tail(m, call_part(c->x[1]));
+	return walk(m, c->x[0], c->x[1], call_part(c->x[1]), &v);
 }
 
 static uint32_t predict_free(const struct model *m, const struct model_call *c)
@@ -283,7 +291,7 @@ static uint32_t predict_free(const struct model *m, const struct model_call *c)
 	uint32_t rc = shape(c->x[0], c->x[1]);
 
 	v.tail = S(EXO_OK);
-	return rc ? rc : walk(m, c->x[0], c->x[1], &v);
+	return rc ? rc : walk(m, c->x[0], c->x[1], call_part(c->x[1]), &v);
 }
 
 /* --- offers ---------------------------------------------------------------- */
@@ -403,7 +411,7 @@ static uint32_t predict_between(const struct model *m,
 		rc = peer_check(m, c->x[2]);
 	if (!rc && !is_offer(c->fid) && withdrawn(m, c) >= 0)
 		return S(EXO_OK);   /* an offer taken back, frames untouched */
-	return rc ? rc : walk(m, c->x[0], c->x[1], &v);
+	return rc ? rc : walk(m, c->x[0], c->x[1], c->x[1], &v);
 }
 
 static uint32_t predict_query(const struct model_call *c)
@@ -502,12 +510,20 @@ bool model_learn(struct model *m, const struct model_call *c,
 		return true;
 	switch (c->fid) {
 	case EXO_HVC_FRAME_ALLOC:
-		if (!fresh(m, r->x1, c->x[0]))
+		if (r->x2 != call_part(c->x[0]) || !fresh(m, r->x1, r->x2))
 			return false;
-		set_range(m, r->x1, c->x[0], HOLD_OWNED);
+		set_range(m, r->x1, r->x2, HOLD_OWNED);
 		break;
-	case EXO_HVC_FRAME_ALLOC_AT: set_range(m, pa, n, HOLD_OWNED); break;
-	case EXO_HVC_FRAME_FREE: set_range(m, pa, n, HOLD_NONE); break;
+	case EXO_HVC_FRAME_ALLOC_AT:
+		if (r->x1 != call_part(n))
+			return false;
+		set_range(m, pa, r->x1, HOLD_OWNED);
+		break;
+	case EXO_HVC_FRAME_FREE:
+		if (r->x1 != call_part(n))
+			return false;
+		set_range(m, pa, r->x1, HOLD_NONE);
+		break;
 	case EXO_HVC_FRAME_SHARE:
 	case EXO_HVC_FRAME_LEND:
 	case EXO_HVC_FRAME_DONATE:

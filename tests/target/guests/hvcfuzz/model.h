@@ -63,7 +63,8 @@ uint64_t model_some_frame(const struct model *m, uint64_t r);
 uint32_t model_predict(const struct model *m, const struct model_call *c);
 /* After the call: what changed (a successful call), and whether its
  * results agree with what the guest holds (a FRAME_QUERY's state and
- * access; FRAME_ALLOC's frames must be none it holds). */
+ * access; FRAME_ALLOC's frames must be none it holds; a frame call
+ * handled as many frames as its bound allows). */
 bool model_learn(struct model *m, const struct model_call *c,
 		 const struct exo_ret *r);
 /* The peer has ended: its shares and loans are back (or loans freed),

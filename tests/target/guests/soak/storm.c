@@ -6,7 +6,7 @@
  *   shared  -> UNSHARE          lent -> RECLAIM
  * Refusals a storm must expect are accepted only when they are explained:
  * EQUOTA/ENOMEM (someone's quota or EL2's pool is full), ENOENT (the peer
- * has ended: VM_LOOKUP must agree), ESTATE/ENOENT on UNSHARE/RECLAIM (the
+ * has ended or is restarting), ESTATE/ENOENT on UNSHARE/RECLAIM (the
  * borrower ended, so the frames came back: FRAME_QUERY must say they are
  * ours again), EPERM on an owned run (EL2 has just revoked its frames by
  * force: its REVOKED list must name them).
@@ -253,13 +253,16 @@ static bool pressure(int64_t st)
 	return st == EXO_EQUOTA || st == EXO_ENOMEM;
 }
 
-/* ENOENT for a peer is right only if the peer has really ended. */
-static bool peer_ended(struct peer *p)
+/* ENOENT for a peer: it has ended (VM_LOOKUP: ENOENT, gone for good) or
+ * it is restarting (docs/abi.md, "Bounded work per call": its old frames
+ * are scrubbed before it runs again). Both are right, and a restart may
+ * finish between the refused call and a VM_LOOKUP after it (the storm can
+ * be descheduled in between), so the lookup cannot judge the refusal:
+ * only an end is remembered. */
+static void peer_refused(struct peer *p)
 {
-	if (exo_vm_lookup(p->name).status != EXO_ENOENT)
-		return false;
-	p->gone = true;
-	return true;
+	if (exo_vm_lookup(p->name).status == EXO_ENOENT)
+		p->gone = true;
 }
 
 /* --- revocation ---------------------------------------------------------------
@@ -519,7 +522,9 @@ static void op_give(enum kind k, struct run *r)
 		r->state = k == K_SHARE ? RUN_SHARED :
 			   k == K_LEND ? RUN_LENT : RUN_UNUSED;
 		s.donated += k == K_DONATE;
-	} else if (!pressure(st) && !(st == EXO_ENOENT && peer_ended(p))) {
+	} else if (st == EXO_ENOENT) {
+		peer_refused(p);
+	} else if (!pressure(st)) {
 		owned_refused(k, r, st);
 	}
 }
