@@ -39,10 +39,6 @@ void arch_spectre_cpu(struct spectre_cpu *cpu);
  * indirect branch: SPECTRE_STEP_* bits (el2/spectre.h). */
 void arch_spectre_exit_steps(unsigned steps, unsigned loop_k);
 
-/* After the ESB every exit from a guest starts with (el2/arch/vectors.S):
- * an SError the guest's own accesses raised, deferred into DISR_EL1
- * (FEAT_RAS). Reads and clears it; false without FEAT_RAS or with none. */
-bool arch_ras_take_deferred(uint64_t *disr);
 
 /* Physical address bits the CPU supports (ID_AA64MMFR0_EL1.PARange). */
 unsigned arch_pa_bits(void);

@@ -264,13 +264,13 @@ static void handle_trap(struct vcpu *v, uint64_t kind)
 	}
 }
 
-struct vcpu *guest_trap_handle(struct vcpu *v, uint64_t kind)
+struct vcpu *guest_trap_handle(struct vcpu *v, uint64_t kind, uint64_t disr)
 {
 	struct vcpu *next;
 
 	/* An SError the ESB of this exit deferred is this guest's: whatever
 	 * it was doing, its error ends it first (an IRQ stays pending). */
-	if (ras_guest_error(v->vm))
+	if (ras_guest_error(v->vm, disr))
 		kill(v->vm, "SError");
 	else
 		handle_trap(v, kind);

@@ -8,8 +8,9 @@
 #include <el2/vcpu.h>
 #include <stdint.h>
 
-/* Handles one trap of v (kind: el2/trap_kind.h) and returns the vCPU to
- * resume; never returns when no guest is left (system_finish). */
-struct vcpu *guest_trap_handle(struct vcpu *v, uint64_t kind);
+/* Handles one trap of v (kind: el2/trap_kind.h; disr: DISR_EL1 as the exit
+ * read it, el2/ras.h) and returns the vCPU to resume; never returns when no
+ * guest is left (system_finish). */
+struct vcpu *guest_trap_handle(struct vcpu *v, uint64_t kind, uint64_t disr);
 
 #endif

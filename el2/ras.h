@@ -7,11 +7,13 @@
 #define EXO_EL2_RAS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct vm;
 
-/* Whether vm's exit brought a deferred SError (then reported, naming vm;
- * the caller ends vm). */
-bool ras_guest_error(const struct vm *vm);
+/* Whether vm's exit brought a deferred SError: disr is DISR_EL1 as the
+ * exit read it after its ESB (el2/arch/guest.S; 0 without FEAT_RAS).
+ * Reported, naming vm; the caller ends vm. */
+bool ras_guest_error(const struct vm *vm, uint64_t disr);
 
 #endif

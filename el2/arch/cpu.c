@@ -42,19 +42,9 @@ void arch_mmio_write32(uint64_t addr, uint32_t value)
 	*(volatile uint32_t *)(uintptr_t)addr = value;
 }
 
-/* FEAT_RAS: DISR_EL1 exists (arch_el2_traps_init). */
-static bool has_ras;
-
-bool arch_ras_take_deferred(uint64_t *disr)
-{
-	if (!has_ras)
-		return false;
-	*disr = read_sysreg(SYSREG_DISR_EL1);
-	if (!(*disr & DISR_A))
-		return false;
-	write_sysreg(0, SYSREG_DISR_EL1);
-	return true;
-}
+/* FEAT_RAS: DISR_EL1 exists, and el2_guest_trap_entry (guest.S) reads it
+ * after the ESB of every exit (arch_el2_traps_init sets it). */
+uint32_t ras_present;
 
 /* Read by el2_guest_trap_entry (guest.S) on every exit from a guest. */
 uint32_t spectre_exit_steps, spectre_loop_k;
@@ -211,9 +201,9 @@ void arch_el2_traps_init(void)
 		     MDCR_EL2_TDA | MDCR_EL2_TDOSA | MDCR_EL2_TDRA, mdcr_el2);
 	write_sysreg(0, mdscr_el1);
 	feature_regs_init();
-	has_ras = FIELD_GET(read_sysreg(id_aa64pfr0_el1), ID_AA64PFR0_RAS_SHIFT,
-			    4) != 0;
-	if (has_ras)
+	ras_present = FIELD_GET(read_sysreg(id_aa64pfr0_el1),
+				ID_AA64PFR0_RAS_SHIFT, 4) != 0;
+	if (ras_present)
 		write_sysreg(0, SYSREG_DISR_EL1);   /* UNKNOWN at reset */
 	/* The EL1&0 TLB holds what firmware or an earlier boot left; a guest
 	 * must never hit such an entry under its VMID (the architecture

@@ -1,7 +1,7 @@
 /*
  * Guest entry and exit. A trap from a lower EL saves the guest's x0-x30,
  * ELR_EL2 and SPSR_EL2 into the running vCPU (percpu->current), calls
- * guest_trap_handle(vcpu, kind) on the EL2 stack, and resumes the vCPU it
+ * guest_trap_handle(vcpu, kind, disr) on the EL2 stack, and resumes the vCPU it
  * returns, which may be another one (the C side then already switched the
  * EL1, FP and stage-2 state).
  */
@@ -35,16 +35,28 @@ el2_guest_trap_entry:
 	mrs	x3, spsr_el2
 	stp	x30, x2, [x0, #240]
 	str	x3, [x0, #VCPU_ELR + 8]
-	/* Speculation: before any indirect branch EL2 takes, the steps the
+	/* RAS: what the vector's ESB deferred into DISR_EL1 (FEAT_RAS only:
+	 * the register is undefined without it) is this guest's: x2 for
+	 * guest_trap_handle, DISR_EL1 cleared (el2/ras.c). */
+	mov	x2, xzr
+	adrp	x4, ras_present
+	ldr	w4, [x4, :lo12:ras_present]
+	cbz	w4, 2f
+	mrs	x2, s3_0_c12_c1_1             /* DISR_EL1 */
+	tbz	x2, #31, 2f                   /* DISR_EL1.A: none deferred */
+	msr	s3_0_c12_c1_1, xzr
+2:	/* Speculation: before any indirect branch EL2 takes, the steps the
 	 * boot policy chose (el2/spectre.c; usually none: one load). */
 	adrp	x4, spectre_exit_steps
 	ldr	w4, [x4, :lo12:spectre_exit_steps]
 	cbz	w4, 1f
 	mov	x19, x0
 	mov	x20, x1
+	mov	x21, x2
 	bl	spectre_exit_mitigate
 	mov	x0, x19
 	mov	x1, x20
+	mov	x2, x21
 1:	bl	guest_trap_handle
 	/* fall through: x0 = vCPU to run */
 

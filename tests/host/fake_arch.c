@@ -354,13 +354,6 @@ void arch_s2_tlbi_vmid(uint64_t vttbr)
 	s2_record(FAKE_S2_TLBI_VMID, NULL, 0, vttbr);
 }
 
-bool arch_ras_take_deferred(uint64_t *disr)
-{
-	*disr = fake.disr;
-	fake.disr = 0;
-	return *disr & DISR_A;
-}
-
 void arch_vgic_enable(void)
 {
 }

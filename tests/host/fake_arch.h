@@ -34,7 +34,6 @@ struct fake_arch {
 	struct guest_syndrome syndrome;   /* what the next trap reads */
 	uint64_t injected_esr, injected_far, injected_elr;
 	uint32_t vgic_raised;
-	uint64_t disr;     /* DISR_EL1: an SError the next exit's ESB defers */
 };
 
 extern struct fake_arch fake;
