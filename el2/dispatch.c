@@ -49,6 +49,17 @@ static int64_t check_range(uint64_t pa, uint64_t count)
 	return check_count(count);
 }
 
+/* Calls between guests (offers, ACCEPT, DROP, UNSHARE, RECLAIM) take at
+ * most EXO_CALL_MAX_FRAMES frames (docs/abi.md, "Bounded work per call"):
+ * their work is all-or-nothing in one call, so a longer range is several
+ * calls of the guest's. */
+static int64_t check_between(uint64_t pa, uint64_t count)
+{
+	int64_t rc = check_range(pa, count);
+
+	return !rc && count > EXO_CALL_MAX_FRAMES ? EXO_EINVAL : rc;
+}
+
 /* x1 of a frame call: a physical address (guests name physical frames,
  * docs/design.md), checked for shape by check_range first. */
 static paddr_t arg_pa(const struct vcpu *v)
@@ -232,7 +243,7 @@ static struct hvc_result frame_accept(struct vcpu *v)
 {
 	uint64_t count = v->x[2], kind = v->x[4];
 	struct vm *from = NULL;
-	int64_t rc = check_range(v->x[1], count);
+	int64_t rc = check_between(v->x[1], count);
 
 	if (!rc && (kind < EXO_OFFER_SHARE_R || kind > EXO_OFFER_DONATE))
 		rc = EXO_EINVAL;
@@ -251,7 +262,7 @@ static struct hvc_result frame_accept(struct vcpu *v)
 static struct hvc_result frame_drop(struct vcpu *v)
 {
 	struct vm *owner = NULL;
-	int64_t rc = check_range(v->x[1], v->x[2]);
+	int64_t rc = check_between(v->x[1], v->x[2]);
 
 	if (!rc)
 		rc = other_guest(v, v->x[3], &owner);
@@ -289,7 +300,7 @@ static struct hvc_result between_guests(struct vcpu *v, uint64_t fid)
 	uint64_t count = v->x[2];
 	paddr_t pa = arg_pa(v);
 	struct vm *peer = NULL;
-	int64_t rc = check_range(pa_addr(pa), count);
+	int64_t rc = check_between(pa_addr(pa), count);
 
 	if (!rc && fid == EXO_HVC_FRAME_SHARE && v->x[4] != EXO_SHARE_R &&
 	    v->x[4] != EXO_SHARE_RW)

@@ -1088,6 +1088,12 @@ static bool count_ok(uint64_t count)
 	return count && count <= EXO_FRAME_MAX_COUNT;
 }
 
+/* Calls between guests take at most EXO_CALL_MAX_FRAMES in one call. */
+static bool between_count_ok(uint64_t count)
+{
+	return count && count <= EXO_CALL_MAX_FRAMES;
+}
+
 /* Is [pa, pa + count) a frame-aligned range of RAM's span? */
 static bool in_span(uint64_t pa, uint64_t count)
 {
@@ -1257,7 +1263,7 @@ static void check_between(struct slot *s, uint32_t fid, const uint64_t *arg,
 {
 	uint64_t pa = arg[1], count = arg[2], to = arg[3];
 	int64_t want = (pa & (FRAMES_SIZE - 1)) ? EXO_ERANGE
-			: !count_ok(count) ? EXO_EINVAL
+			: !between_count_ok(count) ? EXO_EINVAL
 			: fid == EXO_HVC_FRAME_SHARE && arg[4] != EXO_SHARE_R &&
 					  arg[4] != EXO_SHARE_RW
 				? EXO_EINVAL
@@ -1303,7 +1309,7 @@ static void check_drop(struct slot *s, const uint64_t *arg, int64_t rc)
 	uint64_t pa = arg[1], count = arg[2], from = arg[3];
 	struct slot *o = from < EXO_MAX_VMS ? slot_of((unsigned)from) : NULL;
 	int64_t want = (pa & (FRAMES_SIZE - 1)) ? EXO_ERANGE
-		       : !count_ok(count)      ? EXO_EINVAL
+		       : !between_count_ok(count) ? EXO_EINVAL
 		       : !running(o)           ? EXO_ENOENT
 		       : o == s                ? EXO_EINVAL
 					       : EXO_OK;
@@ -1340,7 +1346,7 @@ static void check_accept(struct slot *s, const uint64_t *arg, int64_t rc)
 	uint64_t pa = arg[1], count = arg[2], from = arg[3], kind = arg[4];
 	struct slot *o = from < EXO_MAX_VMS ? slot_of((unsigned)from) : NULL;
 	int64_t want = (pa & (FRAMES_SIZE - 1)) ? EXO_ERANGE
-		       : !count_ok(count)      ? EXO_EINVAL
+		       : !between_count_ok(count) ? EXO_EINVAL
 		       : kind < EXO_OFFER_SHARE_R || kind > EXO_OFFER_DONATE
 			       ? EXO_EINVAL
 		       : !running(o) ? EXO_ENOENT

@@ -154,11 +154,13 @@ bool model_touches_vital(const struct model *m, const struct model_call *c)
 
 /* --- predictions ----------------------------------------------------------- */
 
+/* The calls after which the debug EL2 checks every stage 2 (el2/dispatch.c's
+ * changes_mappings), but EXIT. */
 bool model_is_memory_call(uint32_t fid)
 {
-	return fid >= EXO_HVC_FRAME_ALLOC && fid <= EXO_HVC_FRAME_FREE ?
-		       true :
-		       fid >= EXO_HVC_FRAME_SHARE && fid <= EXO_HVC_FRAME_DONATE;
+	return (fid >= EXO_HVC_FRAME_ALLOC && fid <= EXO_HVC_FRAME_FREE) ||
+	       (fid >= EXO_HVC_FRAME_SHARE && fid <= EXO_HVC_FRAME_DONATE) ||
+	       fid == EXO_HVC_FRAME_ACCEPT || fid == EXO_HVC_FRAME_DROP;
 }
 
 const char *model_call_name(uint32_t fid)
@@ -233,6 +235,14 @@ static uint32_t shape(uint64_t pa, uint64_t n)
 	if (pa & PAGE_MASK)
 		return S(EXO_ERANGE);
 	return n == 0 || n > EXO_FRAME_MAX_COUNT ? S(EXO_EINVAL) : 0;
+}
+
+/* ... of a call between guests: at most EXO_CALL_MAX_FRAMES frames. */
+static uint32_t shape_between(uint64_t pa, uint64_t n)
+{
+	uint32_t rc = shape(pa, n);
+
+	return !rc && n > EXO_CALL_MAX_FRAMES ? S(EXO_EINVAL) : rc;
 }
 
 /* The frames a call handles: at most EXO_CALL_MAX_FRAMES of its count,
@@ -402,7 +412,7 @@ static uint32_t predict_between(const struct model *m,
 				const struct model_call *c)
 {
 	struct verdicts v = between_verdicts(m, c);
-	uint32_t rc = shape(c->x[0], c->x[1]);
+	uint32_t rc = shape_between(c->x[0], c->x[1]);
 
 	if (!rc && c->fid == EXO_HVC_FRAME_SHARE && c->x[3] != EXO_SHARE_R &&
 	    c->x[3] != EXO_SHARE_RW)
