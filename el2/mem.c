@@ -289,13 +289,20 @@ static int64_t whole_range(uint64_t pa, uint64_t count)
 		       ? EXO_ERANGE : EXO_OK;
 }
 
-int64_t mem_frame_alloc_at_part(struct vm *vm, paddr_t at, uint64_t count,
-				uint64_t part)
+/* The checks of a bounded call on [at, +count) that handles its first
+ * part frames: the whole range in RAM, then a part that fits. */
+static int64_t part_check(paddr_t at, uint64_t count, uint64_t part)
 {
 	int64_t rc = whole_range(pa_addr(at), count);
 
-	if (!rc && (!part || part > count))
-		rc = EXO_EINVAL;
+	return !rc && (!part || part > count) ? EXO_EINVAL : rc;
+}
+
+int64_t mem_frame_alloc_at_part(struct vm *vm, paddr_t at, uint64_t count,
+				uint64_t part)
+{
+	int64_t rc = part_check(at, count, part);
+
 	return rc ? rc : mem_frame_alloc_at(vm, at, part);
 }
 
@@ -525,10 +532,8 @@ int64_t mem_frame_free(struct vm *vm, paddr_t at, uint64_t count)
 int64_t mem_frame_free_part(struct vm *vm, paddr_t at, uint64_t count,
 			    uint64_t part)
 {
-	int64_t rc = whole_range(pa_addr(at), count);
+	int64_t rc = part_check(at, count, part);
 
-	if (!rc && (!part || part > count))
-		rc = EXO_EINVAL;
 	return rc ? rc : mem_frame_free(vm, at, part);
 }
 
