@@ -90,6 +90,9 @@ void arch_guest_enter(struct vcpu *v, uint64_t stack_top)
 	__attribute__((noreturn));
 
 /* The virtual GIC CPU interface guests see (list registers on). */
+/* Reads which optional vCPU state this CPU has (include/arch/cpu_features.h):
+ * before the first vCPU is loaded. */
+void arch_vcpu_state_init(void);
 void arch_vgic_enable(void);
 /* A virtual interrupt for the running vCPU (list register 0). */
 void arch_vgic_raise(uint32_t intid, uint8_t priority);

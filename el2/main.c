@@ -384,6 +384,7 @@ void el2_main(void)
 	spectre_setup();
 	if (!gic_init(&platform, arch_mpidr()))
 		boot_fail("setting up the GICv3", -1);
+	arch_vcpu_state_init();
 	arch_vgic_enable();
 	pkg_max = frames_setup(&have_pkg);
 	debug_checks();

@@ -28,7 +28,7 @@ void vcpu_reset(struct vcpu *v, uint64_t pc, uint64_t arg, uint64_t vttbr)
 	v->x[0] = arg;
 	v->elr = pc;
 	v->spsr = SPSR_M_EL1H | SPSR_D | SPSR_A | SPSR_I | SPSR_F;
-	v->el1.sctlr = SCTLR_EL1_RES1;
+	v->el1.SCTLR_EL1 = SCTLR_EL1_RES1;
 	v->hcr = VCPU_HCR;
 	v->vttbr = vttbr;
 	v->state = VCPU_RUNNABLE;

@@ -8,6 +8,7 @@
 #define EXO_EL2_VCPU_H
 
 #include <arch/sysreg.h>
+#include <arch/vcpu_state.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,11 +20,15 @@ struct vm;
 #define VCPU_ELR 248
 #define VCPU_SPSR 256
 
+/* The EL1 and EL0 system registers EL2 switches: the rows of
+ * include/arch/vcpu_state.def whose `how` is EL1, one field each, named
+ * after the register. */
 struct vcpu_el1_regs {
-	uint64_t sctlr, ttbr0, ttbr1, tcr, mair, amair, vbar, contextidr;
-	uint64_t esr, far, afsr0, afsr1, par, cpacr, cntkctl, csselr;
-	uint64_t tpidr_el1, tpidr_el0, tpidrro_el0, sp_el0, sp_el1;
-	uint64_t elr_el1, spsr_el1;
+#define VCPU_STATE(name, access, op0, op1, crn, crm, op2, group, feature,   \
+		   how, marker, reset, note)                                 \
+	VCPU_STATE_IF_EL1(how, uint64_t name;)
+#include <arch/vcpu_state.def>
+#undef VCPU_STATE
 };
 
 struct vcpu_timer {
@@ -64,6 +69,7 @@ struct vcpu {
 	struct vcpu_el1_regs el1;
 	struct vcpu_timer timer;
 	struct vcpu_vgic vgic;
+	uint64_t vdisr;        /* VDISR_EL2: the guest's DISR_EL1 (FEAT_RAS) */
 	uint64_t hcr;          /* HCR_EL2 while this vCPU runs */
 	uint64_t vttbr;        /* stage-2 root and VMID */
 	enum vcpu_state state;

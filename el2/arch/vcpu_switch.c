@@ -3,7 +3,9 @@
  * stage-2 and trap configuration of the vCPU about to run, and the trap
  * syndrome registers the C trap handlers read.
  */
+#include <arch/cpu_features.h>
 #include <arch/sysreg.h>
+#include <arch/vcpu_state.h>
 #include <el2/arch.h>
 #include <el2/vcpu.h>
 #include <lib/panic.h>
@@ -12,58 +14,35 @@
 void arch_fpsimd_save(struct vcpu_fpsimd *fp);
 void arch_fpsimd_load(const struct vcpu_fpsimd *fp);
 
+/* What this CPU has of the optional rows (arch_vcpu_state_init). */
+static bool vcpu_feature[CPU_FEATURES];
+#define vcpu_has(f) ((f) == CPU_ALWAYS || vcpu_feature[f])
+
+/* Every row of include/arch/vcpu_state.def that EL2 switches as an EL1
+ * system register, by its encoding (the same name at EL2 while HCR_EL2.E2H
+ * is 0). */
 static void save_el1(struct vcpu_el1_regs *r)
 {
-	r->sctlr = read_sysreg(sctlr_el1);
-	r->ttbr0 = read_sysreg(ttbr0_el1);
-	r->ttbr1 = read_sysreg(ttbr1_el1);
-	r->tcr = read_sysreg(tcr_el1);
-	r->mair = read_sysreg(mair_el1);
-	r->amair = read_sysreg(amair_el1);
-	r->vbar = read_sysreg(vbar_el1);
-	r->contextidr = read_sysreg(contextidr_el1);
-	r->esr = read_sysreg(esr_el1);
-	r->far = read_sysreg(far_el1);
-	r->afsr0 = read_sysreg(afsr0_el1);
-	r->afsr1 = read_sysreg(afsr1_el1);
-	r->par = read_sysreg(par_el1);
-	r->cpacr = read_sysreg(cpacr_el1);
-	r->cntkctl = read_sysreg(cntkctl_el1);
-	r->csselr = read_sysreg(csselr_el1);
-	r->tpidr_el1 = read_sysreg(tpidr_el1);
-	r->tpidr_el0 = read_sysreg(tpidr_el0);
-	r->tpidrro_el0 = read_sysreg(tpidrro_el0);
-	r->sp_el0 = read_sysreg(sp_el0);
-	r->sp_el1 = read_sysreg(sp_el1);
-	r->elr_el1 = read_sysreg(elr_el1);
-	r->spsr_el1 = read_sysreg(spsr_el1);
+#define VCPU_STATE(name, access, op0, op1, crn, crm, op2, group, feature,   \
+		   how, marker, reset, note)                                 \
+	VCPU_STATE_IF_EL1(how, if (vcpu_has(CPU_##feature))                 \
+		__asm__ volatile("mrs %0, "                                  \
+				 VCPU_STATE_SYSREG(op0, op1, crn, crm, op2)  \
+				 : "=r"(r->name));)
+#include <arch/vcpu_state.def>
+#undef VCPU_STATE
 }
 
 static void load_el1(const struct vcpu_el1_regs *r)
 {
-	write_sysreg(r->sctlr, sctlr_el1);
-	write_sysreg(r->ttbr0, ttbr0_el1);
-	write_sysreg(r->ttbr1, ttbr1_el1);
-	write_sysreg(r->tcr, tcr_el1);
-	write_sysreg(r->mair, mair_el1);
-	write_sysreg(r->amair, amair_el1);
-	write_sysreg(r->vbar, vbar_el1);
-	write_sysreg(r->contextidr, contextidr_el1);
-	write_sysreg(r->esr, esr_el1);
-	write_sysreg(r->far, far_el1);
-	write_sysreg(r->afsr0, afsr0_el1);
-	write_sysreg(r->afsr1, afsr1_el1);
-	write_sysreg(r->par, par_el1);
-	write_sysreg(r->cpacr, cpacr_el1);
-	write_sysreg(r->cntkctl, cntkctl_el1);
-	write_sysreg(r->csselr, csselr_el1);
-	write_sysreg(r->tpidr_el1, tpidr_el1);
-	write_sysreg(r->tpidr_el0, tpidr_el0);
-	write_sysreg(r->tpidrro_el0, tpidrro_el0);
-	write_sysreg(r->sp_el0, sp_el0);
-	write_sysreg(r->sp_el1, sp_el1);
-	write_sysreg(r->elr_el1, elr_el1);
-	write_sysreg(r->spsr_el1, spsr_el1);
+#define VCPU_STATE(name, access, op0, op1, crn, crm, op2, group, feature,   \
+		   how, marker, reset, note)                                 \
+	VCPU_STATE_IF_EL1(how, if (vcpu_has(CPU_##feature))                 \
+		__asm__ volatile("msr "                                      \
+				 VCPU_STATE_SYSREG(op0, op1, crn, crm, op2)  \
+				 ", %0" : : "r"(r->name));)
+#include <arch/vcpu_state.def>
+#undef VCPU_STATE
 }
 
 static void write_lr(unsigned n, uint64_t v)
@@ -130,6 +109,8 @@ static void load_aprs(const struct vcpu_vgic *g)
 void arch_vcpu_save(struct vcpu *v)
 {
 	save_el1(&v->el1);
+	if (vcpu_has(CPU_FEAT_RAS))
+		v->vdisr = read_sysreg(SYSREG_VDISR_EL2);
 	arch_fpsimd_save(&v->fp);
 	v->vgic.lr0 = read_sysreg(SYSREG_ICH_LR0_EL2);
 	v->vgic.vmcr = read_sysreg(SYSREG_ICH_VMCR_EL2);
@@ -152,6 +133,8 @@ void arch_vcpu_load(const struct vcpu *v)
 	write_sysreg(v->vttbr, vttbr_el2);
 	write_sysreg(v->hcr, hcr_el2);
 	load_el1(&v->el1);
+	if (vcpu_has(CPU_FEAT_RAS))
+		write_sysreg(v->vdisr, SYSREG_VDISR_EL2);
 	arch_fpsimd_load(&v->fp);
 	write_sysreg(v->vgic.lr0, SYSREG_ICH_LR0_EL2);
 	write_sysreg(v->vgic.vmcr, SYSREG_ICH_VMCR_EL2);
@@ -214,21 +197,44 @@ void arch_vgic_raise_saved(struct vcpu *v, uint32_t intid, uint8_t priority)
 	v->vgic.lr0 = lr_raised(v->vgic.lr0, intid, priority);
 }
 
+/* Which optional rows of the inventory this CPU has, and how many
+ * active-priority registers of each group its GIC implements (1, 2 or 4:
+ * ICH_VTR_EL2.PREbits). */
+void arch_vcpu_state_init(void)
+{
+	uint64_t vtr = read_sysreg(SYSREG_ICH_VTR_EL2);
+	unsigned prebits = (unsigned)((vtr >> ICH_VTR_PREBITS_SHIFT) &
+				      ICH_VTR_PREBITS_MASK) + 1;
+	struct cpu_ids id = {
+		.pfr0 = read_sysreg(id_aa64pfr0_el1),
+		.pfr1 = read_sysreg(id_aa64pfr1_el1),
+		.dfr0 = read_sysreg(id_aa64dfr0_el1),
+		.isar1 = read_sysreg(id_aa64isar1_el1),
+		.isar2 = read_sysreg(SYSREG_ID_AA64ISAR2_EL1),
+		.mmfr1 = read_sysreg(id_aa64mmfr1_el1),
+		.mmfr2 = read_sysreg(id_aa64mmfr2_el1),
+		.gic_lrs = (unsigned)(vtr & ICH_VTR_LISTREGS_MASK) + 1,
+		.pmu_counters = (unsigned)PMCR_N(read_sysreg(pmcr_el0)),
+	};
+
+	vgic_aprs = 1u << (prebits - GIC_MIN_PREEMPTION_BITS);
+	if (vgic_aprs > ICH_APR_MAX)
+		vgic_aprs = ICH_APR_MAX;
+	id.gic_aprs = vgic_aprs;
+	for (unsigned f = 0; f < CPU_FEATURES; f++)
+		vcpu_feature[f] = cpu_has(&id, (enum cpu_feature)f);
+}
+
 /* Zeroes what the architecture leaves UNKNOWN at reset: every list
  * register (EL2 uses only LR0; the others must hold nothing a guest could
  * acknowledge) and every active-priority register, then turns the virtual
  * CPU interface on. */
 void arch_vgic_enable(void)
 {
-	uint64_t vtr = read_sysreg(SYSREG_ICH_VTR_EL2);
-	unsigned lrs = (unsigned)(vtr & ICH_VTR_LISTREGS_MASK) + 1;
-	unsigned prebits = (unsigned)((vtr >> ICH_VTR_PREBITS_SHIFT) &
-				      ICH_VTR_PREBITS_MASK) + 1;
+	unsigned lrs = (unsigned)(read_sysreg(SYSREG_ICH_VTR_EL2) &
+				  ICH_VTR_LISTREGS_MASK) + 1;
 	static const struct vcpu_vgic clean;
 
-	vgic_aprs = 1u << (prebits - GIC_MIN_PREEMPTION_BITS);
-	if (vgic_aprs > ICH_APR_MAX)
-		vgic_aprs = ICH_APR_MAX;
 	for (unsigned n = 0; n < lrs && n < ICH_LR_MAX; n++)
 		write_lr(n, 0);
 	load_aprs(&clean);

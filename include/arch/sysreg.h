@@ -149,6 +149,8 @@
  * in DISR_EL1, its A bit set. */
 #define ID_AA64PFR0_RAS_SHIFT 28
 #define SYSREG_DISR_EL1 s3_0_c12_c1_1
+/* A guest's DISR_EL1 while HCR_EL2.AMO is set (switched with the vCPU). */
+#define SYSREG_VDISR_EL2 s3_4_c12_c1_1
 #define DISR_A BIT(31)
 #define ID_AA64PFR0_CSV2_3 3
 #define ID_AA64PFR1_SSBS_SHIFT 4

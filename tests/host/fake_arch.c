@@ -354,6 +354,10 @@ void arch_s2_tlbi_vmid(uint64_t vttbr)
 	s2_record(FAKE_S2_TLBI_VMID, NULL, 0, vttbr);
 }
 
+void arch_vcpu_state_init(void)
+{
+}
+
 void arch_vgic_enable(void)
 {
 }
