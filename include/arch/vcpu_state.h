@@ -18,6 +18,7 @@
 #define VCPU_STATE_IF_EL1_VDISR(...)
 #define VCPU_STATE_IF_EL1_PMU(...)
 #define VCPU_STATE_IF_EL1_UNDEF(...)
+#define VCPU_STATE_IF_EL1_EMPTY(...)
 #define VCPU_STATE_IF_EL1_RAZWI(...)
 #define VCPU_STATE_IF_EL1_FIXED(...)
 #define VCPU_STATE_IF_EL1_TIME(...)

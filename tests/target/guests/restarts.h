@@ -10,6 +10,7 @@
 #include <exo/guest_dt.h>
 #include <libfdt.h>
 #include <libos/libos.h>
+#include <libos/mm/mm.h>
 #include <stdint.h>
 
 static inline uint32_t restarts(void)
