@@ -7,6 +7,7 @@
 #include <el2/arch.h>
 #include <el2/bootpkg.h>
 #include <el2/faultinject.h>
+#include <el2/hvc_fast.h>
 #include <el2/manifest.h>
 #include <el2/mem.h>
 #include <el2/percpu.h>
@@ -86,6 +87,7 @@ static uint64_t fault_seed(const char *bootargs)
 static void create_guests(uint64_t timer_freq, const char *bootargs)
 {
 	uint64_t seed = fault_seed(bootargs);
+	bool injecting = false;
 
 	for (unsigned i = 0; i < manifest.nr_guests; i++) {
 		const struct manifest_guest *g = &manifest.guests[i];
@@ -99,6 +101,7 @@ static void create_guests(uint64_t timer_freq, const char *bootargs)
 		rc = vm_create(vm, FIRST_VM_ID + i, g, timer_freq);
 		if (!rc) {
 			faultinject_init(vm, g, seed);
+			injecting |= faultinject_on(vm);
 			/* Names every guest that runs, so a reader of the
 			 * console (tools/run on a timeout) knows them all. */
 			kprintf("boot: guest '%s' is vmid %u, quota %lu frames\n",
@@ -111,6 +114,8 @@ static void create_guests(uint64_t timer_freq, const char *bootargs)
 				(long)rc);
 		}
 	}
+	/* The fault injector must see every call. */
+	hvc_fast_path_set(!injecting);
 }
 
 /* Returns false (reported) when the package or manifest is unusable. */

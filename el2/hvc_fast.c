@@ -1,0 +1,26 @@
+/*
+ * The switch of the hypercall fast path (el2/hvc_fast.h) and the checks
+ * that the assembler's spelling of its numbers is include/exo/'s.
+ *
+ * Owns: whether the vector may answer. Never: answers anything itself
+ * (el2/arch/vectors.S does).
+ */
+#include <arch/esr.h>
+#include <el2/hvc_fast.h>
+#include <exo/hvc.h>
+#include <stdint.h>
+
+_Static_assert(HVC_FAST_ESR == ((ESR_EC_HVC64 << ESR_EC_SHIFT) | ESR_IL),
+	       "HVC #0 from AArch64");
+_Static_assert((uint32_t)HVC_FAST_VERSION_FID_HI << 16 == EXO_HVC_VERSION,
+	       "VERSION's function ID");
+_Static_assert((uint32_t)HVC_FAST_ABI_VERSION_HI << 16 == EXO_ABI_VERSION,
+	       "the ABI version");
+
+/* Read by el2/arch/vectors.S on every HVC #0 of VERSION. */
+uint32_t hvc_fast_path_on;
+
+void hvc_fast_path_set(bool on)
+{
+	hvc_fast_path_on = on;
+}

@@ -1,0 +1,35 @@
+/*
+ * The hypercall fast path (el2/arch/vectors.S): a call that changes no
+ * state is answered in the lower-EL synchronous vector and returns with
+ * ERET, without saving the guest's registers or entering C. Today that is
+ * VERSION, the call every library OS makes first and the benchmark's null
+ * call. The numbers are spelled for the assembler here and checked against
+ * include/exo/ in el2/guest_trap.c.
+ *
+ * It is on unless a guest of the manifest injects faults (a test hook that
+ * must see every call: el2/faultinject.c). It skips, by design:
+ *   - the register save and the C dispatch: nothing else reads them;
+ *   - CPU accounting: run time is charged at the next slow exit, which
+ *     every tick forces, from the vCPU's last entry;
+ *   - the RAS check: an SError the vector's ESB deferred stays in
+ *     DISR_EL1 and the next slow exit, of this same guest, reports it;
+ *   - the speculation steps: the fast path takes no indirect branch and
+ *     returns to the guest that trapped.
+ * The call is still counted (the summary's `hypercalls`): per vCPU, at
+ * VCPU_FAST_HVCS.
+ */
+#ifndef EXO_EL2_HVC_FAST_H
+#define EXO_EL2_HVC_FAST_H
+
+/* ESR_EL2 of `HVC #0` from AArch64: EC 0x16, IL set, ISS (immediate) 0. */
+#define HVC_FAST_ESR 0x5a000000
+#define HVC_FAST_VERSION_FID_HI 0xc600      /* EXO_HVC_VERSION >> 16 */
+#define HVC_FAST_ABI_VERSION_HI 0x0002      /* EXO_ABI_VERSION >> 16 */
+
+#ifndef __ASSEMBLER__
+#include <stdbool.h>
+/* Turns the fast path on or off (boot, once the manifest is read). */
+void hvc_fast_path_set(bool on);
+#endif
+
+#endif
