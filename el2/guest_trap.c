@@ -149,8 +149,6 @@ static void violation(struct vcpu *v, const struct guest_syndrome *s,
 		      bool data)
 {
 	struct vm *vm = v->vm;
-	unsigned fsc = (unsigned)FIELD_GET(s->esr, ESR_ABT_FSC_SHIFT,
-					   ESR_ABT_FSC_WIDTH);
 	const char *access = !data ? "execute"
 			     : (s->esr & ESR_DABT_WNR) ? "write" : "read";
 	enum revoke_touch why = revoke_touch(vm, fault_ipa(s));
@@ -160,12 +158,16 @@ static void violation(struct vcpu *v, const struct guest_syndrome *s,
 		return;
 	}
 	vm->stats.violations++;
-	kprintf("guest '%s': stage-2 violation %lu/%u: %s of PA 0x%lx "
-		"(%s, level %u) at ELR 0x%lx\n",
-		vm->name, (unsigned long)vm->stats.violations,
-		vm->config.violation_limit, access,
-		(unsigned long)fault_ipa(s), esr_fsc_name(fsc), FSC_LEVEL(fsc),
-		(unsigned long)v->elr);
+	violation_log_add(&vm->violations, &(struct violation_entry){
+		.number = vm->stats.violations,
+		.pa = fault_ipa(s),
+		.elr = v->elr,
+		.access = !data ? VIOLATION_EXEC
+			  : (s->esr & ESR_DABT_WNR) ? VIOLATION_WRITE
+						    : VIOLATION_READ,
+		.fsc = (uint8_t)FIELD_GET(s->esr, ESR_ABT_FSC_SHIFT,
+					  ESR_ABT_FSC_WIDTH),
+	});
 	if (vm->stats.violations >= vm->config.violation_limit) {
 		kill(vm, "stage-2 violation limit reached");
 		return;
@@ -254,6 +256,8 @@ static void handle_trap(struct vcpu *v, uint64_t kind)
 		break;
 	case TRAP_IRQ:
 	case TRAP_FIQ:
+		/* Off the guest's fault path: its violation lines so far. */
+		violation_log_print(v->vm);
 		irq_handle();
 		break;
 	default:

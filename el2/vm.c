@@ -128,6 +128,7 @@ static bool vm_stop(struct vm *vm, enum vm_state state, int64_t status,
 {
 	if (vm->state != VM_RUNNING)
 		return false;
+	violation_log_print(vm);
 	vm_console_flush(vm);
 	snapshot_guest(vm);
 	reap_begin(vm, false);
@@ -158,6 +159,7 @@ bool vm_kill(struct vm *vm, const char *reason)
 
 void vm_restart(struct vm *vm)
 {
+	violation_log_print(vm);
 	vm_console_flush(vm);
 	reap_begin(vm, true);
 	vm->state = VM_RESTARTING;

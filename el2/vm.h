@@ -8,6 +8,7 @@
 
 #include <el2/s2.h>
 #include <el2/vcpu.h>
+#include <el2/violation_log.h>
 #include <el2/vm_console.h>
 #include <exo/hvc.h>
 #include <stdbool.h>
@@ -126,6 +127,7 @@ struct vm {
 	struct vm_faultinject faultinject;
 	struct vm_run boot_run;         /* guaranteed: never revoked */
 	struct vm_console console;    /* el2/vm_console.c */
+	struct violation_log violations; /* el2/violation_log.c */
 };
 
 #endif
