@@ -93,7 +93,10 @@ static void flip_register(struct vcpu *v)
 		bit, reg);
 }
 
-/* A bit of the guest's own boot run (image, DTB or boot frames). */
+/* A bit of the guest's own boot run (image, DTB or boot frames), the only
+ * write EL2 makes to a frame while a guest owns it: cleaned at once, so a
+ * guest reading it non-cacheable sees the flip, and no dirty line of EL2's
+ * is left to be written back over what the guest writes there later. */
 static void flip_memory(struct vm *vm)
 {
 	uint64_t bytes = vm->boot_run.count << EXO_FRAME_SHIFT;
@@ -102,6 +105,7 @@ static void flip_memory(struct vm *vm)
 
 	*(volatile uint8_t *)(uintptr_t)(vm->boot_run.pa + off) ^=
 		(uint8_t)(1u << bit);
+	arch_dcache_clean_inval(vm->boot_run.pa + off, 1);
 	kprintf("guest '%s': injected: flipped bit %u of PA 0x%lx\n", vm->name,
 		bit, (unsigned long)(vm->boot_run.pa + off));
 }
