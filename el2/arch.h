@@ -56,6 +56,9 @@ void arch_wait_forever(void) __attribute__((noreturn));
 
 /* EL2's trap configuration (HCR_EL2, CPTR_EL2, CNTHCTL_EL2) at boot. */
 void arch_el2_traps_init(void);
+/* Whether this CPU has FEAT_S2FWB and HCR_EL2.FWB takes a 1 (boot, with
+ * stage 2 off). */
+bool arch_s2fwb_present(void);
 
 /* This CPU's affinity (MPIDR_EL1). */
 uint64_t arch_mpidr(void);

@@ -19,6 +19,7 @@
 #include <exo/frame.h>
 #include <exo/hvc.h>
 #include <lib/panic.h>
+#include <lib/print.h>
 #include <stddef.h>
 
 #define ROOT_ENTRIES  (S2_ROOT_PAGES * PTES_PER_TABLE)
@@ -130,6 +131,28 @@ static uint64_t leaf_desc(uint64_t ipa, uint64_t attrs, int level)
 	return ipa | attrs | PTE_VALID | (level == 3 ? PTE_PAGE : PTE_BLOCK);
 }
 
+static bool forced_wb;
+
+void s2_set_forced_wb(bool forced)
+{
+	forced_wb = forced;
+	kprintf("stage 2: FWB %s\n", forced ?
+		"on (FEAT_S2FWB: guest RAM forced Write-Back, HCR_EL2.FWB)" :
+		"off (no FEAT_S2FWB: guest RAM cleaned to the point of "
+		"coherency on every hand-over)");
+}
+
+bool s2_forced_wb(void)
+{
+	return forced_wb;
+}
+
+static uint64_t normal_memattr(void)
+{
+	return S2_MEMATTR(forced_wb ? S2_MEMATTR_FWB_NORMAL_WB
+				    : S2_MEMATTR_NORMAL_WB);
+}
+
 static uint64_t prot_attrs(unsigned prot)
 {
 	uint64_t a = S2_AF;
@@ -142,7 +165,7 @@ static uint64_t prot_attrs(unsigned prot)
 		a |= S2_XN;
 	if (prot & S2_PROT_DEVICE)
 		return a | S2_MEMATTR(S2_MEMATTR_DEVICE_nGnRE);
-	return a | S2_MEMATTR(S2_MEMATTR_NORMAL_WB) | S2_SH_INNER;
+	return a | normal_memattr() | S2_SH_INNER;
 }
 
 static unsigned desc_prot(uint64_t desc)

@@ -23,6 +23,21 @@ def test_boots_and_powers_off(boot):
     assert all(line.startswith("[el2] ") for line in r.lines), r.output
 
 
+# FEAT_S2FWB (docs/stage2.md, "Memory attributes"): QEMU 7.2's max has it
+# (ID_AA64MMFR2_EL1.FWB 1, and HCR_EL2.FWB takes a 1), the Cortex-A72
+# (Armv8.0) does not. On, every guest runs with HCR_EL2.FWB and its RAM is
+# forced Write-Back by stage 2; off, the cleans on hand-over are all.
+FWB = {"max": "on (FEAT_S2FWB", "cortex-a72": "off (no FEAT_S2FWB"}
+
+
+def test_stage2_forces_write_back_where_the_cpu_can(boot):
+    r = boot()
+    expect_clean(r)
+    assert sum(l.startswith("[el2] stage 2: FWB ") for l in r.lines) == 1, \
+        r.output
+    assert f"[el2] stage 2: FWB {FWB[boot.cpu]}" in r.output, r.output
+
+
 def test_dtb_summary(boot):
     out = boot().output
     assert re.search(r"dtb: RAM +0x0040000000-0x007fffffff \(1024 MiB\)", out)
