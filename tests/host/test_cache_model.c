@@ -16,6 +16,7 @@
 
 #include <criterion/criterion.h>
 #include <el2/elf.h>
+#include <el2/faultinject.h>
 #include <el2/frames.h>
 #include <el2/guest_dt.h>
 #include <el2/manifest.h>
@@ -363,4 +364,30 @@ Test(cache_model, a_restarted_guest_boots_from_dram_what_el2_loaded)
 	cr_assert_eq(vm->stats.restarts, 1);
 	expect_boot_run_in_dram(vm);
 	expect_free_frames_clean("after a restart");
+}
+
+/* Fault injection's bit flip in a guest's boot run (a testing manifest's
+ * corrupt-mem) is the one write EL2 makes to a frame a guest owns: the
+ * guest reads the flip from DRAM, and no dirty line is left. */
+Test(cache_model, an_injected_bit_flip_reaches_dram)
+{
+	struct manifest_guest *g = (struct manifest_guest *)guest_entry();
+	struct vm *vm = &vms[0];
+	uint64_t bytes;
+	uint8_t *before;
+
+	boot_machine();
+	g->faults = 1u << MANIFEST_FAULT_CORRUPT_MEM;
+	g->fault_param[MANIFEST_FAULT_CORRUPT_MEM] = 0; /* at once */
+	cr_assert_eq(vm_create(vm, 1, g, 62500000), EXO_OK);
+	faultinject_init(vm, g, GARBAGE_SEED);
+	bytes = vm->boot_run.count * EXO_FRAME_SIZE;
+	before = malloc(bytes);
+	cr_assert(before);
+	fake_nc_read(vm->boot_run.pa, before, bytes);
+	faultinject_after_hvc(&vm->vcpu);
+	expect_coherent(vm->boot_run.pa, vm->boot_run.count, "a flipped bit");
+	cr_assert(memcmp(before, (const void *)(uintptr_t)vm->boot_run.pa,
+			 bytes), "no bit was flipped");
+	free(before);
 }
