@@ -147,6 +147,25 @@ bool s2_forced_wb(void)
 	return forced_wb;
 }
 
+/* A MAIR nibble: 0b01RW Write-Back transient (RW not 0b00), 0b11RW
+ * Write-Back non-transient. */
+#define MAIR_NIBBLE_BITS 4
+#define MAIR_WB_NT 0xcu
+#define MAIR_WB_T 0x4u
+#define MAIR_ALLOC 0x3u
+
+static bool nibble_write_back(unsigned n)
+{
+	return (n & MAIR_WB_NT) == MAIR_WB_NT ||
+	       ((n & MAIR_WB_NT) == MAIR_WB_T && (n & MAIR_ALLOC));
+}
+
+bool s2_mair_write_back(uint8_t attr)
+{
+	return nibble_write_back(attr >> MAIR_NIBBLE_BITS) &&
+	       nibble_write_back(attr & ((1u << MAIR_NIBBLE_BITS) - 1));
+}
+
 static uint64_t normal_memattr(void)
 {
 	return S2_MEMATTR(forced_wb ? S2_MEMATTR_FWB_NORMAL_WB

@@ -108,6 +108,9 @@ uint64_t s2_vttbr(const struct s2 *s2);
  * maps anything (el2/arch/s2fwb.c); false until then. */
 void s2_set_forced_wb(bool forced);
 bool s2_forced_wb(void);
+/* Whether a memory type in MAIR format (PAR_EL1.ATTR) is Normal
+ * Write-Back, inner and outer (any allocation or transient hint). */
+bool s2_mair_write_back(uint8_t attr);
 /* VTCR_EL2 for every guest: T0SZ for 40 bits, SL0 level 1, 4 KiB granule,
  * inner-shareable write-back tables, PS from pa_bits (at least 40). */
 uint64_t s2_vtcr(unsigned pa_bits);

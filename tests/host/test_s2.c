@@ -844,3 +844,19 @@ Test(s2, random_sequence_matches_model)
 	     i++)
 		random_sequence(random_seeds[i]);
 }
+
+/* What the debug EL2 asks of PAR_EL1.ATTR (MAIR format): Write-Back inner
+ * and outer, transient or not, with any allocation hint; not Device, not
+ * Non-cacheable, not Write-Through, not a Write-Back transient nibble
+ * without allocation (0b0100 is Non-cacheable). */
+Test(s2, mair_write_back)
+{
+	static const uint8_t wb[] = { 0xff, 0xee, 0xcc, 0x77, 0x55, 0xf7 };
+	static const uint8_t not_wb[] = { 0x00, 0x04, 0x0c, 0x44, 0xbb, 0x4f,
+					  0xf4, 0x88, 0x33, 0xf0 };
+
+	for (unsigned i = 0; i < sizeof(wb); i++)
+		cr_assert(s2_mair_write_back(wb[i]), "%#x", wb[i]);
+	for (unsigned i = 0; i < sizeof(not_wb); i++)
+		cr_assert(!s2_mair_write_back(not_wb[i]), "%#x", not_wb[i]);
+}

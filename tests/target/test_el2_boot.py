@@ -38,6 +38,21 @@ def test_stage2_forces_write_back_where_the_cpu_can(boot):
     assert f"[el2] stage 2: FWB {FWB[boot.cpu]}" in r.output, r.output
 
 
+# What the debug EL2 asks the MMU (AT S12E1R, with the first guest loaded
+# and its MMU still off): its RAM is Normal Write-Back where stage 2 forces
+# it, Device (stage 1 off wins) where it cannot. The guest then runs as
+# usual.
+GUEST_RAM_TYPE = {"max": "Normal Write-Back (PAR_EL1.ATTR 0xff)",
+                  "cortex-a72": "Device (PAR_EL1.ATTR 0x00)"}
+
+
+def test_a_guest_with_its_mmu_off_gets_the_memory_type_stage2_says(boot):
+    r = boot.system("hello")
+    expect_clean(r)
+    assert (f"[el2] debug: stage 2: guest 'hello' with its MMU off reads its "
+            f"RAM as {GUEST_RAM_TYPE[boot.cpu]}") in r.lines, r.output
+
+
 def test_dtb_summary(boot):
     out = boot().output
     assert re.search(r"dtb: RAM +0x0040000000-0x007fffffff \(1024 MiB\)", out)
