@@ -198,6 +198,44 @@ Test(cache_model, teardown_then_reuse_reads_zero)
 	expect_zero_in_dram(pa, 100, "a torn-down guest's frames");
 }
 
+/* Stage-2 table pages (HYP, charged to the guest) hold descriptors EL2
+ * wrote through its cache; walks are cacheable, so they need no clean
+ * while in use (docs/stage2.md), but when the guest's end returns them
+ * FREE they are scrubbed like any frame, and the next owner reads zeros. */
+Test(cache_model, stage2_table_pages_come_back_clean)
+{
+	uint64_t tables[16], nr = 0;
+	struct vm *a, *b;
+
+	boot_machine();
+	a = guest(0);
+	alloc(a, 5);
+	alloc(a, 200); /* level-2 and level-3 tables, and the reserve */
+	for (uint64_t i = 0; i < RAM_FRAMES && nr < 16; i++) {
+		uint64_t pa = RAM_BASE + i * EXO_FRAME_SIZE;
+		struct frames_info info;
+
+		if (!frames_query(mem_frames_db(), pa, &info) &&
+		    info.state == EXO_FRAME_HYP && info.owner == a->id)
+			tables[nr++] = pa;
+	}
+	cr_assert_geq(nr, 2, "the guest's stage 2 took table pages");
+	mem_vm_teardown(a);
+	expect_free_frames_clean("after the tables' owner ended");
+	for (uint64_t i = 0; i < nr; i++) {
+		struct frames_info info;
+
+		cr_assert_eq(frames_query(mem_frames_db(), tables[i], &info), 0);
+		cr_assert_eq(info.state, EXO_FRAME_FREE, "table page 0x%lx",
+			     (unsigned long)tables[i]);
+		expect_zero_in_dram(tables[i], 1, "a FREE stage-2 table page");
+	}
+	/* The next guest's tables come from the same top of RAM. */
+	b = guest(1);
+	alloc(b, 200);
+	expect_free_frames_clean("after the next guest took table pages");
+}
+
 /* Forced revocation takes frames away with the guest's data in them. */
 Test(cache_model, revoked_frames_read_zero)
 {
