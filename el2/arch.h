@@ -56,6 +56,13 @@ void arch_wait_forever(void) __attribute__((noreturn));
 
 /* EL2's trap configuration (HCR_EL2, CPTR_EL2, CNTHCTL_EL2) at boot. */
 void arch_el2_traps_init(void);
+/* Whether this CPU has FEAT_S2FWB and HCR_EL2.FWB takes a 1 (boot, with
+ * stage 2 off). */
+bool arch_s2fwb_present(void);
+/* PAR_EL1 after an EL1 read of ipa is translated, stage 1 and 2, with the
+ * loaded guest's state (AT S12E1R); the guest's PAR_EL1 is kept. Debug
+ * builds only. */
+uint64_t arch_s12_read_par(uint64_t ipa);
 
 /* This CPU's affinity (MPIDR_EL1). */
 uint64_t arch_mpidr(void);

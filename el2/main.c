@@ -16,6 +16,7 @@
 #include <el2/gic.h>
 #include <el2/mem.h>
 #include <el2/percpu.h>
+#include <el2/s2.h>
 #include <el2/sched.h>
 #include <el2/snapshot.h>
 #include <el2/spectre.h>
@@ -381,6 +382,7 @@ void el2_main(void)
 	read_platform();
 	mmu_setup();
 	arch_el2_traps_init();
+	s2_set_forced_wb(arch_s2fwb_present());
 	spectre_setup();
 	if (!gic_init(&platform, arch_mpidr()))
 		boot_fail("setting up the GICv3", -1);

@@ -41,6 +41,14 @@ static struct frames_db mem_db;
 static struct vm *mem_vms[EXO_MAX_VMS];
 static struct spinlock mem_lock = SPINLOCK_INIT;
 static bool mem_debug_checks;
+/* One bit per frame of the span: set while DRAM may still hold what the
+ * frame held before EL2 booted (RAM is not zero after a warm reset; QEMU's
+ * happens to be). Set by mem_add_ram, cleared by a scrub: a FREE frame is
+ * scrubbed when it leaves a guest, or at its first hand-over when it never
+ * belonged to one (map_new_frames), so boot pays nothing for RAM no guest
+ * takes. In the storage mem_init is given, after the DB's. */
+static uint64_t *unscrubbed;
+#define BITS_PER_WORD 64u
 
 static uint64_t bytes(uint64_t frames)
 {
@@ -121,10 +129,42 @@ static unsigned cache_spare(const struct vm *vm)
  * next owner would read with its MMU off or through a non-cacheable
  * mapping (docs/security.md, "Caches"; the host model in
  * tests/host/fake_arch.c checks every FREE frame is clean). */
+static void mark_unscrubbed(uint64_t pa, uint64_t count, bool set)
+{
+	uint64_t i = (pa - mem_db.base) >> FRAMES_SHIFT;
+
+	for (uint64_t end = i + count; i < end; i++) {
+		uint64_t bit = UINT64_C(1) << (i % BITS_PER_WORD);
+
+		if (set)
+			unscrubbed[i / BITS_PER_WORD] |= bit;
+		else
+			unscrubbed[i / BITS_PER_WORD] &= ~bit;
+	}
+}
+
+static bool is_unscrubbed(uint64_t pa)
+{
+	uint64_t i = (pa - mem_db.base) >> FRAMES_SHIFT;
+
+	return unscrubbed[i / BITS_PER_WORD] >> (i % BITS_PER_WORD) & 1;
+}
+
 static void scrub(uint64_t pa, uint64_t count)
 {
 	arch_zero_frames(pa, count);
 	arch_dcache_clean_inval(pa, count << FRAMES_SHIFT);
+	mark_unscrubbed(pa, count, false);
+}
+
+/* The frames of [pa, +count) no scrub has reached since boot, scrubbed
+ * before a guest gets them: at most the count a call may hand out, so the
+ * cost is bounded as a free's is (rule 5). */
+static void scrub_first_use(uint64_t pa, uint64_t count)
+{
+	for (uint64_t end = pa + bytes(count); pa < end; pa += FRAMES_SIZE)
+		if (is_unscrubbed(pa))
+			scrub(pa, 1);
 }
 
 /* Table frames beyond keep and the pages the blocks keep go back to the
@@ -196,6 +236,7 @@ static int64_t first_error(int db_rc, int s2_rc)
  * table pages. */
 static void map_new_frames(struct vm *vm, const struct frames_op *op)
 {
+	scrub_first_use(op->pa, op->count);
 	if (mem_debug_checks)
 		check_zeroed(op->pa, op->count);
 	cache_take(vm, vm, op);
@@ -1068,10 +1109,19 @@ static uint32_t share_records(uint64_t span_frames)
 					       : FRAMES_SHARE_NONE - 1;
 }
 
+/* The unscrubbed bitmap's words, after the DB's storage (8-byte
+ * aligned: frames_storage_size is a sum of 8- and 16-byte records). */
+static size_t bitmap_bytes(uint64_t span_frames)
+{
+	return (span_frames + BITS_PER_WORD - 1) / BITS_PER_WORD *
+	       sizeof(uint64_t);
+}
+
 int mem_init(uint64_t span_base, uint64_t span_frames, void *storage,
 	     size_t size)
 {
 	uint32_t shares = share_records(span_frames);
+	size_t db_size = frames_storage_size(span_frames, shares);
 
 	/* A fresh DB counts no RAM yet (a host harness boots many machines
 	 * in one process). */
@@ -1079,21 +1129,30 @@ int mem_init(uint64_t span_base, uint64_t span_frames, void *storage,
 	/* A host harness that caught a panic inside a call boots again. */
 	mem_lock = (struct spinlock)SPINLOCK_INIT;
 	memset(mem_vms, 0, sizeof(mem_vms));
+	if (!db_size || size < mem_storage_size(span_frames))
+		return EXO_EINVAL;
+	unscrubbed = (uint64_t *)((uint8_t *)storage + db_size);
+	memset(unscrubbed, 0, bitmap_bytes(span_frames));
 	return frames_init(&mem_db, span_base, span_frames, shares, storage,
-			   size);
+			   db_size);
 }
 
 size_t mem_storage_size(uint64_t span_frames)
 {
-	return frames_storage_size(span_frames, share_records(span_frames));
+	size_t db = frames_storage_size(span_frames,
+					share_records(span_frames));
+
+	return db ? db + bitmap_bytes(span_frames) : 0;
 }
 
 int mem_add_ram(uint64_t pa, uint64_t count)
 {
 	int rc = frames_ram_add(&mem_db, pa, count);
 
-	if (!rc)
+	if (!rc) {
 		mem_ram_total += count;
+		mark_unscrubbed(pa, count, true);
+	}
 	return rc;
 }
 

@@ -19,6 +19,7 @@
 #include <exo/frame.h>
 #include <exo/hvc.h>
 #include <lib/panic.h>
+#include <lib/print.h>
 #include <stddef.h>
 
 #define ROOT_ENTRIES  (S2_ROOT_PAGES * PTES_PER_TABLE)
@@ -130,6 +131,47 @@ static uint64_t leaf_desc(uint64_t ipa, uint64_t attrs, int level)
 	return ipa | attrs | PTE_VALID | (level == 3 ? PTE_PAGE : PTE_BLOCK);
 }
 
+static bool forced_wb;
+
+void s2_set_forced_wb(bool forced)
+{
+	forced_wb = forced;
+	kprintf("stage 2: FWB %s\n", forced ?
+		"on (FEAT_S2FWB: guest RAM forced Write-Back, HCR_EL2.FWB)" :
+		"off (no FEAT_S2FWB: guest RAM cleaned to the point of "
+		"coherency on every hand-over)");
+}
+
+bool s2_forced_wb(void)
+{
+	return forced_wb;
+}
+
+/* A MAIR nibble: 0b01RW Write-Back transient (RW not 0b00), 0b11RW
+ * Write-Back non-transient. */
+#define MAIR_NIBBLE_BITS 4
+#define MAIR_WB_NT 0xcu
+#define MAIR_WB_T 0x4u
+#define MAIR_ALLOC 0x3u
+
+static bool nibble_write_back(unsigned n)
+{
+	return (n & MAIR_WB_NT) == MAIR_WB_NT ||
+	       ((n & MAIR_WB_NT) == MAIR_WB_T && (n & MAIR_ALLOC));
+}
+
+bool s2_mair_write_back(uint8_t attr)
+{
+	return nibble_write_back(attr >> MAIR_NIBBLE_BITS) &&
+	       nibble_write_back(attr & ((1u << MAIR_NIBBLE_BITS) - 1));
+}
+
+static uint64_t normal_memattr(void)
+{
+	return S2_MEMATTR(forced_wb ? S2_MEMATTR_FWB_NORMAL_WB
+				    : S2_MEMATTR_NORMAL_WB);
+}
+
 static uint64_t prot_attrs(unsigned prot)
 {
 	uint64_t a = S2_AF;
@@ -142,7 +184,7 @@ static uint64_t prot_attrs(unsigned prot)
 		a |= S2_XN;
 	if (prot & S2_PROT_DEVICE)
 		return a | S2_MEMATTR(S2_MEMATTR_DEVICE_nGnRE);
-	return a | S2_MEMATTR(S2_MEMATTR_NORMAL_WB) | S2_SH_INNER;
+	return a | normal_memattr() | S2_SH_INNER;
 }
 
 static unsigned desc_prot(uint64_t desc)

@@ -98,6 +98,19 @@ int s2_init(struct s2 *s2, uint64_t *root, unsigned vmid);
 void s2_destroy(struct s2 *s2, struct s2_page_cache *cache);
 
 uint64_t s2_vttbr(const struct s2 *s2);
+/* Normal memory's stage-2 memory type (docs/stage2.md, "Memory
+ * attributes"). forced: the CPU has FEAT_S2FWB and every vCPU runs with
+ * HCR_EL2.FWB (vcpu_reset), so stage 2 makes guest RAM Write-Back whatever
+ * the guest's stage 1 says (MMU off and Non-cacheable mappings included):
+ * no guest can make an alias of another attribute than EL2's. Otherwise
+ * Write-Back combined with stage 1's, and a guest's Non-cacheable view is
+ * left to the cleans on hand-over. Set once at boot, before any stage 2
+ * maps anything (el2/arch/s2fwb.c); false until then. */
+void s2_set_forced_wb(bool forced);
+bool s2_forced_wb(void);
+/* Whether a memory type in MAIR format (PAR_EL1.ATTR) is Normal
+ * Write-Back, inner and outer (any allocation or transient hint). */
+bool s2_mair_write_back(uint8_t attr);
 /* VTCR_EL2 for every guest: T0SZ for 40 bits, SL0 level 1, 4 KiB granule,
  * inner-shareable write-back tables, PS from pa_bits (at least 40). */
 uint64_t s2_vtcr(unsigned pa_bits);

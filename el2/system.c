@@ -247,6 +247,32 @@ static void reap_the_rest(void)
 		system_reap_finish(&vms[i]);
 }
 
+#ifdef EXO_DEBUG
+#define PAR_F 1u
+#define PAR_ATTR_SHIFT 56
+#define MAIR_DEVICE_MASK 0xf0u /* Device: outer nibble 0 */
+
+/* Debug builds: the memory type the first guest, loaded and about to run
+ * with its MMU off, gets for its own RAM, asked of the MMU: Normal
+ * Write-Back when stage 2 forces it (FEAT_S2FWB), Device (stage 1 off,
+ * combined with stage 2) otherwise (docs/stage2.md, "Memory attributes"). */
+static void check_guest_memory_type(const struct vcpu *v)
+{
+	uint64_t par = arch_s12_read_par(v->vm->boot_run.pa);
+	uint8_t attr = (uint8_t)(par >> PAR_ATTR_SHIFT);
+	bool wb = !(par & PAR_F) && s2_mair_write_back(attr);
+	bool device = !(par & PAR_F) && !(attr & MAIR_DEVICE_MASK);
+
+	if (s2_forced_wb() ? !wb : !device)
+		panic("stage 2: guest '%s' with its MMU off gets PAR_EL1 0x%lx "
+		      "for its RAM (FWB %s)", v->vm->name, (unsigned long)par,
+		      s2_forced_wb() ? "on" : "off");
+	kprintf("debug: stage 2: guest '%s' with its MMU off reads its RAM as "
+		"%s (PAR_EL1.ATTR 0x%02x)\n", v->vm->name,
+		wb ? "Normal Write-Back" : "Device", attr);
+}
+#endif
+
 _Noreturn void system_start(uint64_t pkg_max, bool have_pkg,
 			    const char *bootargs)
 {
@@ -267,6 +293,9 @@ _Noreturn void system_start(uint64_t pkg_max, bool have_pkg,
 	first = sched_first();
 	if (!first)
 		system_finish();
+#ifdef EXO_DEBUG
+	check_guest_memory_type(first);
+#endif
 	kprintf("boot: %u guest(s) starting\n", manifest_nr_ok(&manifest));
 	arch_guest_enter(first, this_cpu()->stack_top);
 }

@@ -50,6 +50,13 @@
 #define S2_MEMATTR(a) ((uint64_t)(a) << 2)
 #define S2_MEMATTR_DEVICE_nGnRE 0x1
 #define S2_MEMATTR_NORMAL_WB 0xf
+/* With HCR_EL2.FWB set (FEAT_S2FWB) MemAttr[3] is RES0 and MemAttr[2:0]
+ * names the result, not stage 2's half of a combination: 0b0xx Device of
+ * type [1:0] (0b001 nGnRE, as above), 0b110 Normal Write-Back whatever
+ * stage 1 says (Device and Non-cacheable included), 0b111 stage 1's type
+ * (Arm ARM DDI 0487, D8.6.6 "Stage 2 memory type and Cacheability
+ * attributes when FEAT_S2FWB is enabled"). */
+#define S2_MEMATTR_FWB_NORMAL_WB 0x6
 #define S2_MEMATTR_MASK S2_MEMATTR(0xf)
 #define S2_AP_R BIT(6)
 #define S2_AP_W BIT(7)

@@ -305,3 +305,10 @@ static inline unsigned parange_bits(uint64_t parange)
 /* SCTLR_EL1 bits that are RES1 (ARMv8.0 view), MMU and caches off. */
 #define SCTLR_EL1_RES1                                                       \
 	(BIT(11) | BIT(20) | BIT(22) | BIT(23) | BIT(28) | BIT(29))
+
+/* Stage-2 forced write-back (issue 14, el2/arch/s2fwb.c):
+ * ID_AA64MMFR2_EL1.FWB says FEAT_S2FWB is there; HCR_EL2.FWB turns it on
+ * (stage-2 MemAttr then names the final memory type: include/arch/pte.h). */
+#define SYSREG_ID_AA64MMFR2_EL1 s3_0_c0_c7_2
+#define ID_AA64MMFR2_FWB_SHIFT 40
+#define HCR_FWB (UINT64_C(1) << 46)

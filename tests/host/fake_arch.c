@@ -18,48 +18,119 @@ void (*fake_halt_context)(FILE *out);
 jmp_buf *fake_halt_recover;
 char fake_halt_line[FAKE_HALT_LINE_MAX];
 
-/* The cache model (fake_arch.h): one bit per frame, set while DRAM may
- * still hold what the frame held before it was zeroed. */
+/* The cache model (fake_arch.h). The simulated RAM the code under test
+ * reads and writes is what cacheable accesses see (the cache over DRAM);
+ * dram is what DRAM holds. A line is stale while DRAM may differ from it:
+ * zeroed by DC ZVA (dirty whatever DRAM holds) or written and not cleaned
+ * (DRAM keeps its old bytes: no line is ever evicted, the worst case). */
 static struct {
 	uint64_t base, frames;
-	uint8_t *dirty;
+	uint8_t *dram;
+	uint8_t *zeroed;	/* one bit per line: DC ZVA'd, not cleaned */
 } cache;
+
+static uint8_t *ram_at(uint64_t pa)
+{
+	return (uint8_t *)(uintptr_t)pa;
+}
+
+static uint64_t model_bytes(void)
+{
+	return cache.frames << EXO_FRAME_SHIFT;
+}
+
+static void model_stop(void)
+{
+	free(cache.dram);
+	free(cache.zeroed);
+	memset(&cache, 0, sizeof(cache));
+}
 
 void fake_cache_model(uint64_t base, uint64_t frames)
 {
-	free(cache.dirty);
+	model_stop();
 	cache.base = base;
 	cache.frames = frames;
-	cache.dirty = calloc((frames + 7) / 8, 1);
+	cache.dram = malloc(frames << EXO_FRAME_SHIFT);
+	cache.zeroed = calloc((frames * FAKE_LINES_PER_FRAME + 7) / 8, 1);
+	if (!cache.dram || !cache.zeroed)
+		abort();
+	memcpy(cache.dram, ram_at(base), frames << EXO_FRAME_SHIFT);
+}
+
+/* xorshift64: the same garbage for one seed. */
+void fake_cache_fill_garbage(uint64_t seed)
+{
+	uint64_t x = seed | 1;
+
+	for (uint64_t off = 0; off < model_bytes(); off += sizeof(x)) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memcpy(ram_at(cache.base + off), &x, sizeof(x));
+	}
+	memcpy(cache.dram, ram_at(cache.base), model_bytes());
+	memset(cache.zeroed, 0, (cache.frames * FAKE_LINES_PER_FRAME + 7) / 8);
 }
 
 static bool in_model(uint64_t pa)
 {
-	return cache.dirty && pa >= cache.base &&
-	       (pa - cache.base) >> EXO_FRAME_SHIFT < cache.frames;
+	return cache.dram && pa >= cache.base && pa - cache.base < model_bytes();
 }
 
-static void mark(uint64_t pa, bool dirty)
+static uint64_t line_of(uint64_t pa)
 {
-	uint64_t i = (pa - cache.base) >> EXO_FRAME_SHIFT;
+	return (pa - cache.base) / FAKE_CACHE_LINE;
+}
 
-	if (dirty)
-		cache.dirty[i / 8] |= (uint8_t)(1u << (i % 8));
+static void mark_zeroed(uint64_t line, bool zeroed)
+{
+	if (zeroed)
+		cache.zeroed[line / 8] |= (uint8_t)(1u << (line % 8));
 	else
-		cache.dirty[i / 8] &= (uint8_t)~(1u << (i % 8));
+		cache.zeroed[line / 8] &= (uint8_t)~(1u << (line % 8));
+}
+
+static bool line_stale(uint64_t line)
+{
+	uint64_t off = line * FAKE_CACHE_LINE;
+
+	return (cache.zeroed[line / 8] & (1u << (line % 8))) ||
+	       memcmp(cache.dram + off, ram_at(cache.base + off),
+		      FAKE_CACHE_LINE);
 }
 
 bool fake_frame_dirty(uint64_t pa)
 {
-	uint64_t i = (pa - cache.base) >> EXO_FRAME_SHIFT;
+	uint64_t first;
 
-	return in_model(pa) && (cache.dirty[i / 8] & (1u << (i % 8)));
+	if (!in_model(pa))
+		return false;
+	first = line_of(pa & ~EXO_FRAME_OFFSET_MASK);
+	for (uint64_t l = first; l < first + FAKE_LINES_PER_FRAME; l++)
+		if (line_stale(l))
+			return true;
+	return false;
+}
+
+void fake_nc_read(uint64_t pa, void *dst, size_t len)
+{
+	if (!in_model(pa) || !in_model(pa + len - 1))
+		abort(); /* a test reading outside the model is a test bug */
+	memcpy(dst, cache.dram + (pa - cache.base), len);
+}
+
+void fake_guest_write(uint64_t pa, const void *src, size_t len)
+{
+	if (!in_model(pa) || !in_model(pa + len - 1))
+		abort();
+	memcpy(ram_at(pa), src, len);
+	memcpy(cache.dram + (pa - cache.base), src, len);
 }
 
 void fake_reset(void)
 {
-	free(cache.dirty);
-	memset(&cache, 0, sizeof(cache));
+	model_stop();
 	memset(&fake, 0, sizeof(fake));
 	print_set_console(fake_console_write, "");
 }
@@ -131,16 +202,19 @@ uint64_t arch_read_sctlr_el2(void)
 	return 0;
 }
 
-/* Whole frames of the range become clean; a partial frame stays as it
- * was (the model is per frame: cleaning half a frame is not enough). */
+/* DC CIVAC over every line the range touches, as el2/arch/cpu.c does:
+ * DRAM gets what the cache holds. */
 void arch_dcache_clean_inval(uint64_t start, uint64_t size)
 {
-	uint64_t first = (start + EXO_FRAME_SIZE - 1) & ~EXO_FRAME_OFFSET_MASK;
+	uint64_t a = start & ~(uint64_t)(FAKE_CACHE_LINE - 1);
 
-	for (uint64_t pa = first; pa + EXO_FRAME_SIZE <= start + size;
-	     pa += EXO_FRAME_SIZE)
-		if (in_model(pa))
-			mark(pa, false);
+	for (; a < start + size; a += FAKE_CACHE_LINE) {
+		if (!in_model(a))
+			continue;
+		memcpy(cache.dram + (a - cache.base), ram_at(a),
+		       FAKE_CACHE_LINE);
+		mark_zeroed(line_of(a), false);
+	}
 }
 
 /* EL2 stopped: on target the console says why, so here it goes to the
@@ -300,10 +374,11 @@ void arch_inject_sync(uint64_t esr, uint64_t far, uint64_t vector_offset,
 
 void arch_zero_frames(uint64_t pa, uint64_t count)
 {
-	memset((void *)(uintptr_t)pa, 0, count * EXO_FRAME_SIZE);
-	for (uint64_t i = 0; i < count; i++)
-		if (in_model(pa + i * EXO_FRAME_SIZE))
-			mark(pa + i * EXO_FRAME_SIZE, true);
+	memset(ram_at(pa), 0, count * EXO_FRAME_SIZE);
+	for (uint64_t a = pa; a < pa + count * EXO_FRAME_SIZE;
+	     a += FAKE_CACHE_LINE)
+		if (in_model(a))
+			mark_zeroed(line_of(a), true);
 }
 
 struct fake_s2_log fake_s2;

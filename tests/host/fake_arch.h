@@ -6,6 +6,7 @@
 #define EXO_TESTS_FAKE_ARCH_H
 
 #include <el2/arch.h>
+#include <exo/frame.h>
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -41,14 +42,31 @@ extern struct fake_arch fake;
 void fake_reset(void);
 /* A console_write_fn that appends to fake.console. */
 void fake_console_write(const char *s, size_t n);
-/* A model of the data cache over the simulated RAM [base, base + frames):
- * arch_zero_frames leaves its frames dirty (DC ZVA zeroes cache lines;
- * DRAM keeps the old contents, as if every earlier write had been
- * evicted), arch_dcache_clean_inval over a whole frame makes it clean.
- * fake_frame_dirty tells whether DRAM may still hold a frame's old
- * contents. Off until fake_cache_model is called; fake_reset stops it. */
+/* A model of a write-back data cache over the simulated RAM [base, base +
+ * frames), in lines of FAKE_CACHE_LINE bytes. The RAM the code reads and
+ * writes is what cacheable accesses see (EL2's, and a guest's through a
+ * cacheable mapping); the model keeps a second copy, what DRAM holds,
+ * which is what a non-cacheable read sees (a guest with its MMU off, as
+ * every guest starts, or with a non-cacheable mapping). EL2's writes stay
+ * in their lines (none is ever evicted: the worst case), DC ZVA
+ * (arch_zero_frames) leaves its lines dirty whatever DRAM holds, and
+ * arch_dcache_clean_inval writes the lines it touches back to DRAM.
+ * fake_cache_model starts it with DRAM holding what the RAM holds;
+ * fake_reset stops it. */
+#define FAKE_CACHE_LINE 64u
+#define FAKE_LINES_PER_FRAME (EXO_FRAME_SIZE / FAKE_CACHE_LINE)
 void fake_cache_model(uint64_t base, uint64_t frames);
+/* RAM after a warm reset: the whole model, RAM and DRAM alike, filled with
+ * garbage from seed, no line dirty. */
+void fake_cache_fill_garbage(uint64_t seed);
+/* Whether DRAM may differ from what EL2 sees in the frame at pa: a line
+ * zeroed or written and not cleaned since. */
 bool fake_frame_dirty(uint64_t pa);
+/* What a non-cacheable read of [pa, +len) sees: DRAM. */
+void fake_nc_read(uint64_t pa, void *dst, size_t len);
+/* A guest's write whose lines were evicted (the worst case for what DRAM
+ * holds of it when the frame leaves the guest). */
+void fake_guest_write(uint64_t pa, const void *src, size_t len);
 
 /* Called with stderr when EL2 halts or panics, after its console tail is
  * printed: a test names where it was (its seed and step), so the failure

@@ -19,7 +19,8 @@
  * is taken. */
 bool mem_machine_map(uint64_t frames);
 void mem_machine_unmap(void);
-/* A fresh DB over the mapped RAM (its frames must be zero): mem_init,
+/* A fresh DB over the mapped RAM (its frames may hold anything, as RAM
+ * after a warm reset: mem scrubs each at its first hand-over): mem_init,
  * mem_add_ram, the top el2_frames claimed HYP (EL2's own, as its image and
  * DB are on target), and mem's debug checks on or off (on: every frame an
  * allocation hands out is read to check it is zero, which costs a 2 MiB

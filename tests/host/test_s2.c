@@ -559,6 +559,55 @@ Test(s2, device_memory_attributes)
 	env_destroy(&e);
 }
 
+/* With FEAT_S2FWB (HCR_EL2.FWB in every vCPU) MemAttr names the final
+ * type: guest RAM is 0b0110, Normal Write-Back whatever stage 1 says, so
+ * neither a Non-cacheable stage-1 mapping nor a guest running with its MMU
+ * off makes an alias of another type than EL2's Write-Back; device ranges
+ * keep 0b0001 (Device-nGnRE in both encodings) and MemAttr[3], RES0 under
+ * FWB, stays clear. Without FWB guest RAM is 0b1111 (Write-Back, combined
+ * with stage 1), and a block split keeps whichever its block had. */
+static void expect_memattrs(bool forced, uint64_t normal)
+{
+	struct env e;
+	struct s2_leaf leaf;
+	uint64_t block = 0x40200000;
+
+	s2_set_forced_wb(forced);
+	cr_assert_eq(s2_forced_wb(), forced);
+	env_init(&e, 3);
+	cr_assert_eq(map(&e, 0x40001000, S2_PAGE, RW), EXO_OK);
+	cr_assert_eq(map(&e, block, MIB2, RW), EXO_OK);
+	cr_assert_eq(map(&e, 0x09000000, S2_PAGE, RW | S2_PROT_DEVICE),
+		     EXO_OK);
+	cr_assert(s2_lookup(&e.s2, ipa_init(0x40001000), &leaf));
+	cr_assert_eq(leaf.desc & S2_MEMATTR_MASK, S2_MEMATTR(normal),
+		     "page: %#lx", (unsigned long)leaf.desc);
+	cr_assert_eq(leaf.desc & S2_SH_INNER, S2_SH_INNER);
+	cr_assert_eq(leaf.prot, RW, "a normal page is not device memory");
+	cr_assert(s2_lookup(&e.s2, ipa_init(block), &leaf));
+	cr_assert_eq(leaf.level, S2_BLOCK_LEVEL);
+	cr_assert_eq(leaf.desc & S2_MEMATTR_MASK, S2_MEMATTR(normal));
+	cr_assert(s2_lookup(&e.s2, ipa_init(0x09000000), &leaf));
+	cr_assert_eq(leaf.desc & S2_MEMATTR_MASK,
+		     S2_MEMATTR(S2_MEMATTR_DEVICE_nGnRE));
+	cr_assert_eq(leaf.prot, RW | S2_PROT_DEVICE);
+	cr_assert_eq(unmap(&e, block + S2_PAGE, S2_PAGE), EXO_OK);
+	cr_assert(s2_lookup(&e.s2, ipa_init(block), &leaf));
+	cr_assert_eq(leaf.level, 3, "split");
+	cr_assert_eq(leaf.desc & S2_MEMATTR_MASK, S2_MEMATTR(normal),
+		     "a split keeps the block's memory type");
+	env_destroy(&e);
+	s2_set_forced_wb(false);
+}
+
+Test(s2, normal_memory_attributes_with_and_without_fwb)
+{
+	expect_memattrs(false, S2_MEMATTR_NORMAL_WB);
+	expect_memattrs(true, S2_MEMATTR_FWB_NORMAL_WB);
+	cr_assert_eq(S2_MEMATTR(S2_MEMATTR_FWB_NORMAL_WB) & S2_MEMATTR(0x8), 0,
+		     "MemAttr[3] is RES0 with FWB");
+}
+
 Test(s2, large_unmap_invalidates_whole_vmid)
 {
 	struct env e;
@@ -794,4 +843,20 @@ Test(s2, random_sequence_matches_model)
 	for (size_t i = 0; i < sizeof(random_seeds) / sizeof(random_seeds[0]);
 	     i++)
 		random_sequence(random_seeds[i]);
+}
+
+/* What the debug EL2 asks of PAR_EL1.ATTR (MAIR format): Write-Back inner
+ * and outer, transient or not, with any allocation hint; not Device, not
+ * Non-cacheable, not Write-Through, not a Write-Back transient nibble
+ * without allocation (0b0100 is Non-cacheable). */
+Test(s2, mair_write_back)
+{
+	static const uint8_t wb[] = { 0xff, 0xee, 0xcc, 0x77, 0x55, 0xf7 };
+	static const uint8_t not_wb[] = { 0x00, 0x04, 0x0c, 0x44, 0xbb, 0x4f,
+					  0xf4, 0x88, 0x33, 0xf0 };
+
+	for (unsigned i = 0; i < sizeof(wb); i++)
+		cr_assert(s2_mair_write_back(wb[i]), "%#x", wb[i]);
+	for (unsigned i = 0; i < sizeof(not_wb); i++)
+		cr_assert(!s2_mair_write_back(not_wb[i]), "%#x", not_wb[i]);
 }

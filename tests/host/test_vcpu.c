@@ -2,6 +2,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include <arch/sysreg.h>
+#include <el2/s2.h>
 #include <el2/vcpu.h>
 
 /* Regression: a restart (vcpu_reset) once lost the vCPU's run-queue slot
@@ -20,4 +22,24 @@ Test(vcpu, reset_keeps_slot_and_cpu_time)
 	cr_assert_eq(v.x[5], 0, "registers are reset");
 	cr_assert_eq(v.x[0], 0x40110000);
 	cr_assert_eq(v.elr, 0x40100000);
+}
+
+/* HCR_EL2.FWB goes with stage 2's encoding of guest RAM (el2/s2.h): set
+ * exactly when stage 2 forces Write-Back, or the descriptors' MemAttr would
+ * be read in the other encoding. The rest of the traps stay as they are. */
+Test(vcpu, fwb_in_hcr_exactly_when_stage2_forces_write_back)
+{
+	struct vcpu v;
+	uint64_t without;
+
+	memset(&v, 0, sizeof(v));
+	s2_set_forced_wb(false);
+	vcpu_reset(&v, 0x40100000, 0x40110000, 7);
+	without = v.hcr;
+	cr_assert_eq(without & HCR_FWB, 0);
+	cr_assert_neq(without & HCR_VM, 0);
+	s2_set_forced_wb(true);
+	vcpu_reset(&v, 0x40100000, 0x40110000, 7);
+	cr_assert_eq(v.hcr, without | HCR_FWB);
+	s2_set_forced_wb(false);
 }

@@ -23,6 +23,36 @@ def test_boots_and_powers_off(boot):
     assert all(line.startswith("[el2] ") for line in r.lines), r.output
 
 
+# FEAT_S2FWB (docs/stage2.md, "Memory attributes"): QEMU 7.2's max has it
+# (ID_AA64MMFR2_EL1.FWB 1, and HCR_EL2.FWB takes a 1), the Cortex-A72
+# (Armv8.0) does not. On, every guest runs with HCR_EL2.FWB and its RAM is
+# forced Write-Back by stage 2; off, the cleans on hand-over are all.
+FWB = {"max": "on (FEAT_S2FWB", "cortex-a72": "off (no FEAT_S2FWB"}
+
+
+def test_stage2_forces_write_back_where_the_cpu_can(boot):
+    r = boot()
+    expect_clean(r)
+    assert sum(l.startswith("[el2] stage 2: FWB ") for l in r.lines) == 1, \
+        r.output
+    assert f"[el2] stage 2: FWB {FWB[boot.cpu]}" in r.output, r.output
+
+
+# What the debug EL2 asks the MMU (AT S12E1R, with the first guest loaded
+# and its MMU still off): its RAM is Normal Write-Back where stage 2 forces
+# it, Device (stage 1 off wins) where it cannot. The guest then runs as
+# usual.
+GUEST_RAM_TYPE = {"max": "Normal Write-Back (PAR_EL1.ATTR 0xff)",
+                  "cortex-a72": "Device (PAR_EL1.ATTR 0x00)"}
+
+
+def test_a_guest_with_its_mmu_off_gets_the_memory_type_stage2_says(boot):
+    r = boot.system("hello")
+    expect_clean(r)
+    assert (f"[el2] debug: stage 2: guest 'hello' with its MMU off reads its "
+            f"RAM as {GUEST_RAM_TYPE[boot.cpu]}") in r.lines, r.output
+
+
 def test_dtb_summary(boot):
     out = boot().output
     assert re.search(r"dtb: RAM +0x0040000000-0x007fffffff \(1024 MiB\)", out)
