@@ -8,6 +8,7 @@
 #define EXO_EL2_VCPU_H
 
 #include <arch/sysreg.h>
+#include <el2/pmu.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -72,6 +73,7 @@ struct vcpu {
 	unsigned slot;         /* index in the run queue */
 	uint64_t run_start;    /* counter when last entered */
 	uint64_t run_ticks;    /* counter ticks spent running */
+	struct vcpu_pmu pmu;   /* its PMU while another guest owns the CPU's */
 };
 
 _Static_assert(offsetof(struct vcpu, x) == VCPU_REGS, "guest.S layout");

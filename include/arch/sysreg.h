@@ -303,3 +303,8 @@ static inline unsigned parange_bits(uint64_t parange)
 /* SCTLR_EL1 bits that are RES1 (ARMv8.0 view), MMU and caches off. */
 #define SCTLR_EL1_RES1                                                       \
 	(BIT(11) | BIT(20) | BIT(22) | BIT(23) | BIT(28) | BIT(29))
+
+/* PMU (issue 14): the PMU's version (MDCR_EL2.HPMD from PMUv3p1) and the
+ * registers old assemblers do not name. */
+#define ID_AA64DFR0_PMUVER_SHIFT 8
+#define SYSREG_PMMIR_EL1 s3_0_c9_c14_6
