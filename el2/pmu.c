@@ -5,6 +5,7 @@
  */
 #include <arch/esr.h>
 #include <el2/pmu.h>
+#include <el2/pmu_owner.h>
 #include <el2/vm.h>
 
 #define INSN_SIZE 4
@@ -28,8 +29,7 @@
 #define PMUSERENR_WRITABLE 0xfu     /* EN, SW, CR, ER */
 #define PMU_FILTER_NSH_BIT (UINT64_C(1) << 27)
 
-/* The vCPU whose state the CPU's PMU holds (EL2 runs guests on one CPU). */
-static struct vcpu *pmu_owner;
+struct vcpu *pmu_owner;
 
 static const enum pmu_reg control_regs[3][PMU_OP2_PER_CRM] = {
 	/* CRm 12 */
@@ -116,35 +116,6 @@ static bool counter_exists(struct pmu_access a, unsigned counters)
 		return false;
 	return (a.reg != PMU_PMEVCNTR && a.reg != PMU_PMEVTYPER) ||
 	       a.n < counters;
-}
-
-bool pmu_system(const struct vcpu *v)
-{
-	return v->vm->config.pmu_system;
-}
-
-bool pmu_owns(const struct vcpu *v)
-{
-	return v == pmu_owner && v->pmu.loaded;
-}
-
-/* The owner whose counters are live while others run. */
-static bool system_counting(void)
-{
-	return pmu_owner && pmu_owner->pmu.loaded && pmu_system(pmu_owner);
-}
-
-unsigned pmu_traps(const struct vcpu *v)
-{
-	if (pmu_owns(v) && pmu_system(v))
-		return 0;
-	return PMU_TRAP_ACCESS | (system_counting() ? 0 : PMU_HIDE_EL2);
-}
-
-bool pmu_claims_on_entry(const struct vcpu *v)
-{
-	return !pmu_owns(v) && (v->pmu.pmcr & PMCR_E) &&
-	       (v->pmu.cnten & pmu_all_counters(arch_pmu_counters()));
 }
 
 uint64_t pmu_all_counters(unsigned counters)

@@ -92,18 +92,11 @@ bool pmu_emulate(struct vcpu *v, uint64_t esr);
 
 /* Makes v's PMU state the CPU's, saving the owner's first. */
 void pmu_claim(struct vcpu *v);
-/* v about to run has counters counting but does not own the PMU: it must
- * claim it now, or they would miss what it runs. */
-bool pmu_claims_on_entry(const struct vcpu *v);
 /* The PMCNTEN/PMOVS/PMINTEN bits of the cycle counter and `counters`
  * event counters. */
 uint64_t pmu_all_counters(unsigned counters);
-/* Whether the CPU's PMU holds v's state. */
-bool pmu_owns(const struct vcpu *v);
-/* PMU_TRAP_ACCESS / PMU_HIDE_EL2 for v about to run. */
-unsigned pmu_traps(const struct vcpu *v);
-/* The manifest gave v's guest `pmu = "system"`. */
-bool pmu_system(const struct vcpu *v);
+/* Who owns the PMU and the traps each guest runs with: el2/pmu_owner.h
+ * (inline: the guest switch asks on every switch). */
 
 /* el2/arch/pmu.c (tests/host/fake_pmu.c on the host). */
 unsigned arch_pmu_counters(void);   /* PMCR_EL0.N; 0 and no PMU: none */

@@ -9,6 +9,7 @@
 #include <arch/sysreg.h>
 #include <el2/arch.h>
 #include <el2/pmu.h>
+#include <el2/pmu_owner.h>
 #include <el2/vcpu.h>
 
 /* ID_AA64DFR0_EL1.PMUVer: 0 none, 1 PMUv3, 4 PMUv3p1 (HPMD) and later,
@@ -17,7 +18,9 @@
 #define PMUVER_V3P1 4
 #define PMUVER_IMPDEF 0xf
 
-static uint64_t mdcr_base;          /* HPMN and what cpu.c traps */
+/* MDCR_EL2 for each combination of PMU_TRAP_ACCESS and PMU_HIDE_EL2. */
+#define PMU_TRAP_COMBINATIONS 4
+static uint64_t mdcr_for[PMU_TRAP_COMBINATIONS];
 static unsigned counters;           /* PMCR_EL0.N */
 static bool present, has_hpmd;
 static uint64_t all_counters;       /* PMCNTEN bits of the counters */
@@ -34,13 +37,7 @@ bool arch_pmu_present(void)
 
 void arch_pmu_traps(unsigned traps)
 {
-	uint64_t mdcr = mdcr_base;
-
-	if (traps & PMU_TRAP_ACCESS)
-		mdcr |= MDCR_EL2_TPM | MDCR_EL2_TPMCR;
-	if ((traps & PMU_HIDE_EL2) && has_hpmd)
-		mdcr |= MDCR_EL2_HPMD;
-	write_sysreg(mdcr, mdcr_el2);   /* in effect from the next ERET */
+	write_sysreg(mdcr_for[traps], mdcr_el2);  /* in effect at the ERET */
 }
 
 /* Counter n through PMSELR_EL0 (the register number is part of the
@@ -205,7 +202,13 @@ void arch_pmu_init(uint64_t mdcr_other)
 	present = pmuver != PMUVER_NONE && pmuver != PMUVER_IMPDEF;
 	has_hpmd = present && pmuver >= PMUVER_V3P1;
 	counters = present ? (unsigned)PMCR_N(read_sysreg(pmcr_el0)) : 0;
-	mdcr_base = mdcr_other | (counters & MDCR_EL2_HPMN_MASK);
+	for (unsigned t = 0; t < PMU_TRAP_COMBINATIONS; t++) {
+		mdcr_for[t] = mdcr_other | (counters & MDCR_EL2_HPMN_MASK);
+		if (t & PMU_TRAP_ACCESS)
+			mdcr_for[t] |= MDCR_EL2_TPM | MDCR_EL2_TPMCR;
+		if ((t & PMU_HIDE_EL2) && has_hpmd)
+			mdcr_for[t] |= MDCR_EL2_HPMD;
+	}
 	arch_pmu_traps(PMU_TRAP_ACCESS | PMU_HIDE_EL2);
 	isb();
 	if (!present)
