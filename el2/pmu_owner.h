@@ -34,12 +34,24 @@ static inline bool pmu_system_counting(void)
 	return pmu_owner && pmu_owner->pmu.loaded && pmu_system(pmu_owner);
 }
 
+/* The traps of the owner: none for the system guest, else all, EL2
+ * hidden. */
+static inline unsigned pmu_owner_traps(const struct vcpu *owner)
+{
+	return pmu_system(owner) ? 0 : PMU_TRAP_ACCESS | PMU_HIDE_EL2;
+}
+
+/* The traps of a guest that does not own the PMU: all; EL2 hidden unless
+ * the owner counts the whole system (EL2 included) while it runs. */
+static inline unsigned pmu_other_traps(void)
+{
+	return PMU_TRAP_ACCESS | (pmu_system_counting() ? 0 : PMU_HIDE_EL2);
+}
+
 /* PMU_TRAP_ACCESS / PMU_HIDE_EL2 for v about to run. */
 static inline unsigned pmu_traps(const struct vcpu *v)
 {
-	if (pmu_owns(v) && pmu_system(v))
-		return 0;
-	return PMU_TRAP_ACCESS | (pmu_system_counting() ? 0 : PMU_HIDE_EL2);
+	return pmu_owns(v) ? pmu_owner_traps(v) : pmu_other_traps();
 }
 
 /* v about to run has counters counting (PMCR_EL0.E and an enable; the

@@ -179,16 +179,23 @@ void arch_pmu_save(struct vcpu *v)
  * MDCR_EL2 is looked at). */
 void arch_pmu_load(const struct vcpu *v)
 {
-	if (present && pmu_claims_on_entry(v)) {
+	if (pmu_owns(v)) {
+		arch_pmu_traps(pmu_owner_traps(v));
+		write_sysreg(v->pmu.userenr, pmuserenr_el0);
+		if (!pmu_system(v))
+			write_sysreg(v->pmu.cnten, pmcntenset_el0);
+		return;
+	}
+	if (!present) {
+		arch_pmu_traps(pmu_other_traps());
+		return;
+	}
+	if (pmu_claims_on_entry(v)) {
 		pmu_claim((struct vcpu *)v);
 		return;
 	}
-	arch_pmu_traps(pmu_traps(v));
-	if (!present)
-		return;
+	arch_pmu_traps(pmu_other_traps());
 	write_sysreg(v->pmu.userenr, pmuserenr_el0);
-	if (pmu_owns(v) && !pmu_system(v))
-		write_sysreg(v->pmu.cnten, pmcntenset_el0);
 }
 
 /* PMU state is UNKNOWN at reset: EL2 stops and clears what a guest could
