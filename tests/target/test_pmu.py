@@ -93,3 +93,16 @@ def test_the_system_privilege_counts_el2_and_others(boot):
     total, _, el2, el1 = counts["hypercall"]
     assert el2[0] > 0 and total[0] > el1[0], counts
     assert counts["yield"][0][1] > counts["hypercall"][0][1], counts
+
+
+def test_el0_access_is_each_guests_own(boot):
+    """'allow' sets PMUSERENR_EL0.EN and its EL0 task reads the cycle
+    counter; 'deny', running after it, never set it: its EL0 task is killed
+    by the trap to its own EL1 (EC 0x18: 128 + 0x18), as on a CPU of its
+    own."""
+    r = boot.system("pmuspy_el0")
+    expect_clean(r)
+    assert "el0: PMUSERENR_EL0 0x1, the task exited with status 0" in \
+        guest_lines(r, "allow"), r.tail()
+    assert "el0: PMUSERENR_EL0 0x0, the task was killed with status 152" in \
+        guest_lines(r, "deny"), r.tail()

@@ -14,8 +14,14 @@
  *   pmuspy --meddle=R   R times: resets and disables every counter, sets
  *                       every overflow flag and interrupt enable, asks for
  *                       EL2, then yields.
+ *   pmuspy --el0=1|0    with 1 it lets EL0 use the PMU (PMUSERENR_EL0.EN)
+ *                       and yields a few times; either way an EL0 task
+ *                       reads the cycle counter: allowed with 1, killed
+ *                       (the access trapped to this guest's EL1) with 0,
+ *                       whatever another guest left in PMUSERENR_EL0.
  */
 #include <arch/sysreg.h>
+#include <el1/el0_task.h>
 #include <el1/el1.h>
 #include <exo/hypercall.h>
 #include <lib/print.h>
@@ -173,7 +179,47 @@ static int meddle(unsigned rounds)
 	return 0;
 }
 
-EL1_GUEST_OPTIONS("--spy=", "--victim=", "--meddle=");
+/* --- EL0 access ---------------------------------------------------------- */
+
+#define PMUSERENR_EN 1u
+#define EL0_YIELDS 8
+
+EL1_TASK_FN static int task_read_cycles(uint64_t arg)
+{
+	(void)arg;
+	return read_sysreg(pmccntr_el0) == UINT64_MAX; /* 0: it was read */
+}
+
+static int el0(unsigned allow)
+{
+	int rc = el1_tasks_init(), id;
+	struct libos_task *t;
+
+	if (rc < 0) {
+		kprintf("el0: no tasks (%d)\n", rc);
+		return 1;
+	}
+	if (allow) {
+		write_sysreg(PMUSERENR_EN, pmuserenr_el0);
+		isb();
+	}
+	for (unsigned i = 0; i < EL0_YIELDS; i++)
+		exo_yield();
+	id = el1_task_spawn(task_read_cycles, 0);
+	if (id < 0) {
+		kprintf("el0: spawn failed (%d)\n", id);
+		return 1;
+	}
+	el1_tasks_run();
+	t = libos_task_get(id);
+	kprintf("el0: PMUSERENR_EL0 0x%lx, the task %s with status %ld\n",
+		(unsigned long)read_sysreg(pmuserenr_el0),
+		t->state == LIBOS_TASK_KILLED ? "was killed" : "exited",
+		(long)t->status);
+	return 0;
+}
+
+EL1_GUEST_OPTIONS("--spy=", "--victim=", "--meddle=", "--el0=");
 
 int main(int argc, char **argv)
 {
@@ -181,6 +227,8 @@ int main(int argc, char **argv)
 	unsigned rounds = arg_uint(argc, argv, "--spy=", &is_spy);
 	unsigned secret = arg_uint(argc, argv, "--victim=", &is_victim);
 	unsigned meddles = arg_uint(argc, argv, "--meddle=", &is_meddler);
+	bool is_el0 = false;
+	unsigned allow = arg_uint(argc, argv, "--el0=", &is_el0);
 
 	if (is_spy && rounds >= 1 && rounds <= ROUNDS_MAX)
 		return spy(rounds);
@@ -188,7 +236,10 @@ int main(int argc, char **argv)
 		return victim(secret);
 	if (is_meddler && meddles <= ROUNDS_MAX)
 		return meddle(meddles);
-	kprintf("usage: --spy=1..%d | --victim=S | --meddle=0..%d\n",
+	if (is_el0 && allow <= 1)
+		return el0(allow);
+	kprintf("usage: --spy=1..%d | --victim=S | --meddle=0..%d | "
+		"--el0=0|1\n",
 		ROUNDS_MAX, ROUNDS_MAX);
 	return 1;
 }
