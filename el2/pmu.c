@@ -27,7 +27,6 @@
 #define PMCR_WRITABLE 0x7fu
 #define PMSELR_SEL_MASK 0x1fu
 #define PMUSERENR_WRITABLE 0xfu     /* EN, SW, CR, ER */
-#define PMU_FILTER_NSH_BIT (UINT64_C(1) << 27)
 
 struct vcpu *pmu_owner;
 
@@ -98,7 +97,7 @@ uint64_t pmu_write_value(enum pmu_reg reg, uint64_t value, bool system)
 		return value & PMUSERENR_WRITABLE;
 	case PMU_PMEVTYPER:
 	case PMU_PMCCFILTR:
-		return system ? value : value & ~PMU_FILTER_NSH_BIT;
+		return system ? value : value & ~PMU_FILTER_NSH;
 	default:
 		return value;
 	}
