@@ -30,7 +30,7 @@
  *
  * Owns: decoding a trapped PMU access, what a guest may write, who owns
  * the PMU and which traps each guest runs with. Never: touches the PMU
- * registers (el2/arch/pmu.c does, through the calls below).
+ * registers (el2/arch/pmu_regs.c does, through the calls below).
  */
 #ifndef EXO_EL2_PMU_H
 #define EXO_EL2_PMU_H
@@ -98,7 +98,7 @@ uint64_t pmu_all_counters(unsigned counters);
 /* Who owns the PMU and the traps each guest runs with: el2/pmu_owner.h
  * (inline: the guest switch asks on every switch). */
 
-/* el2/arch/pmu.c (tests/host/fake_pmu.c on the host). */
+/* el2/arch/pmu_regs.c (tests/host/fake_pmu.c on the host). */
 unsigned arch_pmu_counters(void);   /* PMCR_EL0.N; 0 and no PMU: none */
 bool arch_pmu_present(void);
 uint64_t arch_pmu_read(enum pmu_reg reg, unsigned n);
@@ -111,7 +111,7 @@ void arch_pmu_state_load(const struct vcpu_pmu *p);
 /* MDCR_EL2 for the running vCPU: PMU_TRAP_ACCESS / PMU_HIDE_EL2. */
 void arch_pmu_traps(unsigned traps);
 
-/* el2/arch/pmu.c only. At boot: MDCR_EL2 = mdcr_other (cpu.c's traps) +
+/* el2/arch/pmu_regs.c only. At boot: MDCR_EL2 = mdcr_other (cpu.c's traps) +
  * HPMN + the traps of a guest that owns nothing; the PMU stopped and
  * cleared, no owner. */
 void arch_pmu_init(uint64_t mdcr_other);

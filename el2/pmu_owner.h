@@ -1,6 +1,6 @@
 /*
  * Who owns the CPU's PMU (el2/pmu.h), asked on every guest switch: inline,
- * for el2/pmu.c and el2/arch/pmu.c.
+ * for el2/pmu.c and el2/arch/pmu_regs.c.
  *
  * Owns: the ownership tests and the traps a guest runs with. Never:
  * changes the owner (pmu_claim does).

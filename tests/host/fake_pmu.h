@@ -1,5 +1,5 @@
 /*
- * Host replacement for el2/arch/pmu.c: a PMU as a register file, so tests
+ * Host replacement for el2/arch/pmu_regs.c: a PMU as a register file, so tests
  * see what el2/pmu.c did to it (which state was saved and loaded, the
  * traps last asked for, every register a guest reached).
  */

@@ -144,11 +144,11 @@ static int victim(unsigned secret)
 	start = read_sysreg(pmevcntr2_el0);
 	for (unsigned bit = 0; bit < SECRET_BITS; bit++) {
 		unsigned set = (secret >> bit) & 1;
+		unsigned loops = set * LOOP_PER_BIT * (bit + 1);
 
 		for (unsigned i = 0; i < set * CALLS_PER_BIT; i++)
 			exo_hvc(EXO_HVC_VERSION, 0, 0, 0, 0, 0, 0, 0);
-		for (volatile unsigned i = 0; i < set * LOOP_PER_BIT * (bit + 1);
-		     i++)
+		for (volatile unsigned i = 0; i < loops; i++)
 			;
 		exo_yield();
 	}
