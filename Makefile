@@ -454,7 +454,7 @@ FUZZ_LDFLAGS := -fsanitize=fuzzer,address,undefined
 FUZZ_LIB_SRCS := lib/string.c lib/fmt.c lib/print.c lib/panic.c \
 	lib/esr_names.c lib/exit_describe.c
 FUZZ_EL2_SRCS := $(FUZZ_LIB_SRCS) $(filter-out el2/main.c,$(wildcard el2/*.c)) \
-	tests/host/fake_arch.c
+	tests/host/fake_arch.c tests/host/fake_pmu.c
 FUZZ_HEAP_SRCS := $(FUZZ_LIB_SRCS) $(wildcard libos/heap/*.c)
 # fuzz_model drives the model checker of the host tests (its machine and
 # properties are theirs: tests/host/model_check.c).

@@ -12,6 +12,7 @@
 #include <arch/esr.h>
 #include <el2/arch.h>
 #include <el2/debug_regs.h>
+#include <el2/pmu.h>
 #include <el2/dispatch.h>
 #include <el2/faultinject.h>
 #include <el2/guest_trap.h>
@@ -210,7 +211,7 @@ static void guest_sync(struct vcpu *v)
 		stage2_abort(v, &s, false);
 		break;
 	case ESR_EC_SYSREG:
-		if (!debug_regs_emulate(v, s.esr))
+		if (!debug_regs_emulate(v, s.esr) && !pmu_emulate(v, s.esr))
 			inject_undef(v);
 		break;
 	default:

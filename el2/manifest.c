@@ -299,6 +299,24 @@ static const char *prop_granule(struct manifest_guest *g, const char *val,
 	return "must be \"4k\", \"16k\" or \"64k\"";
 }
 
+/* Whose instructions the guest's PMU counts: its own ("guest", the
+ * default) or, a privilege, EL2's and every guest's too ("system"). */
+static const char *prop_pmu(struct manifest_guest *g, const char *val,
+			    int len)
+{
+	if (!manifest_string(val, len, MANIFEST_STR_MAX)) {
+		if (!strcmp(val, MANIFEST_PMU_GUEST)) {
+			g->pmu_system = false;
+			return NULL;
+		}
+		if (!strcmp(val, MANIFEST_PMU_SYSTEM)) {
+			g->pmu_system = true;
+			return NULL;
+		}
+	}
+	return "must be \"guest\" or \"system\"";
+}
+
 /* The known properties. A new one (say, a test-only fault-inject) is one
  * line here, one field in struct manifest_guest and its default below. */
 static const struct manifest_prop manifest_props[] = {
@@ -315,6 +333,7 @@ static const struct manifest_prop manifest_props[] = {
 	{ "share-with", 0, prop_share_with },
 	{ "revoke-schedule", 0, prop_revoke_schedule },
 	{ "fault-inject", 0, prop_fault_inject },
+	{ "pmu", 0, prop_pmu },
 };
 
 #define MANIFEST_NR_PROPS (sizeof(manifest_props) / sizeof(manifest_props[0]))
@@ -330,6 +349,7 @@ static void manifest_guest_defaults(struct manifest_guest *g)
 	g->excused_touch_limit = MANIFEST_DEFAULT_EXCUSED_TOUCH_LIMIT;
 	g->granule = MANIFEST_DEFAULT_GRANULE;
 	g->granule_bytes = 4u << 10;
+	g->pmu_system = false;
 }
 
 /* --- one guest ------------------------------------------------------------ */

@@ -38,6 +38,8 @@
 #define MANIFEST_DEFAULT_VIOLATION_LIMIT 3
 #define MANIFEST_DEFAULT_EXCUSED_TOUCH_LIMIT 64
 #define MANIFEST_DEFAULT_GRANULE "4k"
+#define MANIFEST_PMU_GUEST "guest"
+#define MANIFEST_PMU_SYSTEM "system"
 
 enum manifest_status {
 	MANIFEST_GUEST_OK,          /* valid: boot it */
@@ -88,6 +90,8 @@ struct manifest_guest {
 	uint32_t fault_param[MANIFEST_NR_FAULTS];
 	const char *granule;        /* "4k", "16k" or "64k", for the guest */
 	uint32_t granule_bytes;
+	bool pmu_system;            /* pmu = "system": counts EL2 and every
+				     * guest (el2/pmu.h); "guest": itself */
 
 	/* Filled by manifest_bind_images. */
 	struct bootpkg_blob blob;

@@ -9,6 +9,7 @@
 
 #include <arch/sysreg.h>
 #include <arch/vcpu_state.h>
+#include <el2/pmu.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -80,6 +81,7 @@ struct vcpu {
 	unsigned slot;         /* index in the run queue */
 	uint64_t run_start;    /* counter when last entered */
 	uint64_t run_ticks;    /* counter ticks spent running */
+	struct vcpu_pmu pmu;   /* its PMU while another guest owns the CPU's */
 };
 
 _Static_assert(offsetof(struct vcpu, x) == VCPU_REGS, "guest.S layout");

@@ -85,6 +85,7 @@ static void configure(struct vm *vm, const struct manifest_guest *g,
 	c->revoke_after_ticks = freq * g->revoke_after_ms / MS_PER_S;
 	c->revoke_frames = g->revoke_frames;
 	c->revoke_deadline_ticks = freq * g->revoke_deadline_ms / MS_PER_S;
+	c->pmu_system = g->pmu_system;
 	strncpy(c->heap_policy, g->heap_policy, sizeof(c->heap_policy) - 1);
 }
 

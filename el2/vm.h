@@ -103,6 +103,7 @@ struct vm_config {
 	char heap_policy[VM_POLICY_MAX];
 	/* revoke-schedule: after this much CPU time, ask for frames back */
 	uint64_t revoke_after_ticks, revoke_frames, revoke_deadline_ticks;
+	bool pmu_system;          /* pmu = "system": counts EL2 (el2/pmu.h) */
 };
 
 struct vm {

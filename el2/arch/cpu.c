@@ -7,6 +7,7 @@
 #include <el2/arch.h>
 #include <el2/spectre.h>
 #include <el2/hyp_mm.h>
+#include <el2/pmu.h>
 #include <exo/frame.h>
 #include <lib/entropy.h>
 
@@ -189,16 +190,15 @@ void arch_el2_traps_init(void)
 	 * timer, which EL2 does not switch. */
 	write_sysreg(CNTHCTL_EL1PCTEN, cnthctl_el2);
 	write_sysreg(0, cntvoff_el2);
-	/* The PMU belongs to the guests (the benchmarks count path lengths
-	 * with it, docs/performance.md): every event counter is EL1's (HPMN
-	 * = PMCR_EL0.N), no access is trapped (TPM, TPMCR clear) and EL2 may
-	 * be counted (HPMD clear) when a filter asks for it with NSH. EL2
-	 * does not switch PMU state between guests. */
+	/* The PMU is virtual, one per guest (el2/pmu.h): every event counter
+	 * is EL1's (HPMN = PMCR_EL0.N), a guest's accesses trap until it owns
+	 * the PMU and stay trapped unless its manifest says pmu = "system",
+	 * EL2 is hidden from guests' counters; arch_pmu_init writes MDCR_EL2
+	 * with the debug traps below. */
 	/* The self-hosted debug registers are trapped (TDA, TDOSA, TDRA) and
 	 * read as zero to guests (el2/debug_regs.c): they are never switched,
 	 * so MDSCR_EL1, UNKNOWN at reset, is cleared once here. */
-	write_sysreg((PMCR_N(read_sysreg(pmcr_el0)) & MDCR_EL2_HPMN_MASK) |
-		     MDCR_EL2_TDA | MDCR_EL2_TDOSA | MDCR_EL2_TDRA, mdcr_el2);
+	arch_pmu_init(MDCR_EL2_TDA | MDCR_EL2_TDOSA | MDCR_EL2_TDRA);
 	write_sysreg(0, mdscr_el1);
 	feature_regs_init();
 	ras_present = FIELD_GET(read_sysreg(id_aa64pfr0_el1),

@@ -119,6 +119,7 @@ void arch_vcpu_save(struct vcpu *v)
 	v->timer.cntv_cval = read_sysreg(cntv_cval_el0);
 	/* Stop its timer so it cannot fire while another guest runs. */
 	write_sysreg(0, cntv_ctl_el0);
+	arch_pmu_save(v);
 }
 
 /* Whether VTCR_EL2 was written: a VTTBR_EL2 with HCR_EL2.VM under an
@@ -141,6 +142,7 @@ void arch_vcpu_load(const struct vcpu *v)
 	load_aprs(&v->vgic);
 	write_sysreg(v->timer.cntv_cval, cntv_cval_el0);
 	write_sysreg(v->timer.cntv_ctl, cntv_ctl_el0);
+	arch_pmu_load(v);
 	isb();
 }
 

@@ -312,3 +312,7 @@ static inline unsigned parange_bits(uint64_t parange)
 #define SYSREG_ID_AA64MMFR2_EL1 s3_0_c0_c7_2
 #define ID_AA64MMFR2_FWB_SHIFT 40
 #define HCR_FWB (UINT64_C(1) << 46)
+/* PMU (issue 14): the PMU's version (MDCR_EL2.HPMD from PMUv3p1) and the
+ * registers old assemblers do not name. */
+#define ID_AA64DFR0_PMUVER_SHIFT 8
+#define SYSREG_PMMIR_EL1 s3_0_c9_c14_6

@@ -166,6 +166,7 @@ Test(manifest, defaults)
 		     MANIFEST_DEFAULT_EXCUSED_TOUCH_LIMIT);
 	cr_assert_str_eq(g->granule, "4k");
 	cr_assert_eq(g->granule_bytes, 4096);
+	cr_assert_not(g->pmu_system);
 	cr_assert_str_empty(g->error);
 }
 
@@ -320,6 +321,24 @@ Test(manifest, heap_policy_and_granule)
 	make_good();
 	parse_ok(blob);
 	cr_assert_eq(guest("counter")->granule_bytes, 65536);
+	memset(&ov, 0, sizeof(ov));
+}
+
+Test(manifest, pmu_privilege)
+{
+	set_str("counter", "pmu", "everything");
+	expect_guest_error("counter", "guest 'counter': property 'pmu': "
+			   "must be \"guest\" or \"system\"");
+	set_u32("counter", "pmu", 1);
+	expect_guest_error("counter", "guest 'counter': property 'pmu': "
+			   "must be \"guest\" or \"system\"");
+	set_str("counter", "pmu", "guest");
+	parse_ok(make_good());
+	cr_assert_not(guest("counter")->pmu_system);
+	set_str("counter", "pmu", "system");
+	parse_ok(make_good());
+	cr_assert(guest("counter")->pmu_system);
+	cr_assert_not(guest("spin")->pmu_system, "one guest's privilege only");
 	memset(&ov, 0, sizeof(ov));
 }
 
