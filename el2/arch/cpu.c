@@ -2,6 +2,7 @@
  * AArch64 implementation of el2/arch.h: system registers, MMIO, SMCCC
  * conduits and the MMU switch for EL2's own stage 1.
  */
+#include <arch/cpu_features.h>
 #include <arch/pte.h>
 #include <arch/sysreg.h>
 #include <el2/arch.h>
@@ -175,6 +176,21 @@ static void feature_regs_init(void)
 	}
 }
 
+/* Statistical profiling (FEAT_SPE) and the trace filter (FEAT_TRF) are
+ * state EL2 does not switch: trapped and refused where the CPU has them
+ * (the bits are RES0 without). The profiling buffer stays EL2's (E2PB 0). */
+static uint64_t profiling_and_trace_traps(void)
+{
+	uint64_t dfr0 = read_sysreg(id_aa64dfr0_el1);
+	uint64_t traps = 0;
+
+	if (FIELD_GET(dfr0, ID_AA64DFR0_PMSVER_SHIFT, ID_FIELD_WIDTH))
+		traps |= MDCR_EL2_TPMS;
+	if (FIELD_GET(dfr0, ID_AA64DFR0_TRACEFILT_SHIFT, ID_FIELD_WIDTH))
+		traps |= MDCR_EL2_TTRF;
+	return traps;
+}
+
 void arch_el2_traps_init(void)
 {
 	/* Physical IRQ/FIQ/SError go to EL2 from every EL; lower ELs are
@@ -198,7 +214,8 @@ void arch_el2_traps_init(void)
 	/* The self-hosted debug registers are trapped (TDA, TDOSA, TDRA) and
 	 * read as zero to guests (el2/debug_regs.c): they are never switched,
 	 * so MDSCR_EL1, UNKNOWN at reset, is cleared once here. */
-	arch_pmu_init(MDCR_EL2_TDA | MDCR_EL2_TDOSA | MDCR_EL2_TDRA);
+	arch_pmu_init(MDCR_EL2_TDA | MDCR_EL2_TDOSA | MDCR_EL2_TDRA |
+		      profiling_and_trace_traps());
 	write_sysreg(0, mdscr_el1);
 	feature_regs_init();
 	ras_present = FIELD_GET(read_sysreg(id_aa64pfr0_el1),

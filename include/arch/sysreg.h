@@ -216,6 +216,10 @@ static inline unsigned parange_bits(uint64_t parange)
 #define MDCR_EL2_TDA BIT(9)     /* trap debug register accesses to EL2 */
 #define MDCR_EL2_TDOSA BIT(10)  /* trap the OS lock and power-down regs */
 #define MDCR_EL2_TDRA BIT(11)   /* trap the debug ROM address register */
+#define MDCR_EL2_TPMS BIT(14)   /* trap the statistical profiling controls */
+#define MDCR_EL2_TTRF BIT(19)   /* trap the trace filter control */
+/* MDCR_EL2.E2PB (bits 13:12) 0b00: the profiling buffer is EL2's, EL1
+ * accesses to PMB* trap: the value EL2 leaves there. */
 
 #endif
 
