@@ -10,9 +10,10 @@
  * counters, and the spaces faults are routed to. Never: maps outside the
  * faulting page, or resumes an access it did not make possible.
  */
+#include <libos/arch.h>
 #include <libos/mm/mm.h>
 #include <libos/mm/region.h>
-#include <string.h>
+#include <stddef.h>
 
 static struct libos_vm_stats total;
 static struct libos_aspace *active[2]; /* by enum pgtable_half */
@@ -106,7 +107,7 @@ static bool zero_fill(struct libos_aspace *as, const struct libos_region *r,
 
 	if (!p->alloc(p->ctx, &pa))
 		return false;
-	memset(p->virt(p->ctx, pa), 0, as->page_size);
+	libos_arch_zero_page(p->virt(p->ctx, pa), as->page_size);
 	if (pgtable_map(as->pt, va, pa, as->page_size, r->attrs)) {
 		p->free(p->ctx, pa);
 		return false;
@@ -123,7 +124,8 @@ static bool cow_copy(struct libos_aspace *as, const struct libos_region *r,
 
 	if (!p->alloc(p->ctx, &pa))
 		return false;
-	memcpy(p->virt(p->ctx, pa), p->virt(p->ctx, old), as->page_size);
+	libos_arch_copy_page(p->virt(p->ctx, pa), p->virt(p->ctx, old),
+			     as->page_size);
 	pgtable_unmap(as->pt, va, as->page_size);
 	if (pgtable_map(as->pt, va, pa, as->page_size, r->attrs)) {
 		/* The unmap freed a table page nobody gives back: put the

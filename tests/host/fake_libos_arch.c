@@ -278,6 +278,16 @@ uint64_t libos_arch_uaccess_fixup(uint64_t pc)
 	return pc == FAKE_UACCESS_PC ? FAKE_UACCESS_FIXUP : 0;
 }
 
+void libos_arch_zero_page(void *va, uint64_t size)
+{
+	memset(va, 0, size);
+}
+
+void libos_arch_copy_page(void *dst, const void *src, uint64_t size)
+{
+	memcpy(dst, src, size);
+}
+
 void libos_arch_dcache_inval_poc(uint64_t pa, uint64_t size)
 {
 	(void)pa;
