@@ -28,6 +28,7 @@
 #include <libfdt.h>
 #include <el2/frames.h>
 #include <lib/panic.h>
+#include <lib/entropy.h>
 #include <lib/print.h>
 #include <string.h>
 
@@ -116,6 +117,9 @@ static void mmu_setup(void)
 		(sctlr & SCTLR_M) ? "on" : "OFF", (unsigned)!!(sctlr & SCTLR_M),
 		(unsigned)!!(sctlr & SCTLR_WXN), (unsigned)!!(sctlr & SCTLR_C),
 		(unsigned)!!(sctlr & SCTLR_I), hyp_mm.tables);
+	kprintf("entropy: stack protector seeded from %s\n",
+		entropy_has_rndr() ? "RNDR (FEAT_RNG)"
+				   : "the counter (no FEAT_RNG)");
 }
 
 /* The DTB lies between the RAM base and EL2's image (qemu-notes.md). */

@@ -7,11 +7,15 @@
 
 #define RNDR_TRIES 8
 
+__attribute__((no_stack_protector)) bool entropy_has_rndr(void)
+{
+	return FIELD_GET(read_sysreg(id_aa64isar0_el1),
+			 ID_AA64ISAR0_RNDR_SHIFT, 4) != 0;
+}
+
 __attribute__((no_stack_protector)) uint64_t entropy_mix(uint64_t v)
 {
-	uint64_t isar0 = read_sysreg(id_aa64isar0_el1);
-
-	if (FIELD_GET(isar0, ID_AA64ISAR0_RNDR_SHIFT, 4)) {
+	if (entropy_has_rndr()) {
 		uint64_t r, ok;
 
 		/* RNDR sets NZCV.Z on failure; retry a few times. */

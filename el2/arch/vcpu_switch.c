@@ -3,7 +3,7 @@
  * stage-2 and trap configuration of the vCPU about to run, and the trap
  * syndrome registers the C trap handlers read.
  */
-#include <arch/cpu_features.h>
+#include <arch/cpu_ids.h>
 #include <arch/sysreg.h>
 #include <arch/vcpu_state.h>
 #include <el2/arch.h>
@@ -208,16 +208,11 @@ void arch_vcpu_state_init(void)
 	unsigned prebits = (unsigned)((vtr >> ICH_VTR_PREBITS_SHIFT) &
 				      ICH_VTR_PREBITS_MASK) + 1;
 	struct cpu_ids id = {
-		.pfr0 = read_sysreg(id_aa64pfr0_el1),
-		.pfr1 = read_sysreg(id_aa64pfr1_el1),
-		.dfr0 = read_sysreg(id_aa64dfr0_el1),
-		.isar1 = read_sysreg(id_aa64isar1_el1),
-		.isar2 = read_sysreg(SYSREG_ID_AA64ISAR2_EL1),
-		.mmfr1 = read_sysreg(id_aa64mmfr1_el1),
-		.mmfr2 = read_sysreg(id_aa64mmfr2_el1),
 		.gic_lrs = (unsigned)(vtr & ICH_VTR_LISTREGS_MASK) + 1,
 		.pmu_counters = (unsigned)PMCR_N(read_sysreg(pmcr_el0)),
 	};
+
+	cpu_ids_read(&id);
 
 	vgic_aprs = 1u << (prebits - GIC_MIN_PREEMPTION_BITS);
 	if (vgic_aprs > ICH_APR_MAX)

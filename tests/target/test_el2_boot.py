@@ -73,6 +73,18 @@ def test_mmu_on_with_wxn(boot):
     assert "mmu: on (SCTLR_EL2.M=1 WXN=1 C=1 I=1)" in out
 
 
+# Where the stack protector's guard comes from: RNDR on a CPU with
+# FEAT_RNG (QEMU's max), the counter a guest can read only without it.
+CANARY_SOURCE = {"max": "RNDR (FEAT_RNG)",
+                 "cortex-a72": "the counter (no FEAT_RNG)"}
+
+
+def test_the_canary_comes_from_rndr_where_the_cpu_has_it(boot):
+    out = boot().output
+    assert f"entropy: stack protector seeded from {CANARY_SOURCE[boot.cpu]}" \
+        in out, out
+
+
 @pytest.mark.parametrize("case, ec, kind", [
     ("write-text", "EC 0x25 data abort (same EL)", "permission fault, level 3, write"),
     ("write-rodata", "EC 0x25 data abort (same EL)", "permission fault, level 3, write"),

@@ -23,7 +23,7 @@
  * stack while a marker is in place (the markers are chosen so that it can
  * run on with them).
  */
-#include <arch/cpu_features.h>
+#include <arch/cpu_ids.h>
 #include <arch/esr.h>
 #include <arch/sysreg.h>
 #include <arch/vcpu_state.h>
@@ -178,17 +178,11 @@ static void features(void)
 {
 	uint64_t pmcr = 0;
 	struct cpu_ids id = {
-		.pfr0 = read_sysreg(id_aa64pfr0_el1),
-		.pfr1 = read_sysreg(id_aa64pfr1_el1),
-		.dfr0 = read_sysreg(id_aa64dfr0_el1),
-		.isar1 = read_sysreg(id_aa64isar1_el1),
-		.isar2 = read_sysreg(SYSREG_ID_AA64ISAR2_EL1),
-		.mmfr1 = read_sysreg(id_aa64mmfr1_el1),
-		.mmfr2 = read_sysreg(id_aa64mmfr2_el1),
 		.gic_aprs = gic_aprs(),
 		.gic_lrs = 0,	/* EL2's: no row the guest reaches */
 	};
 
+	cpu_ids_read(&id);
 	if (cpu_has(&id, CPU_FEAT_PMU))
 		pmcr = read_sysreg(pmcr_el0);
 	id.pmu_counters = (unsigned)PMCR_N(pmcr);
