@@ -97,6 +97,12 @@ void arch_guest_enter(struct vcpu *v, uint64_t stack_top)
 	__attribute__((noreturn));
 
 /* The virtual GIC CPU interface guests see (list registers on). */
+/* Which exception vector table EL2 runs on: the one whose lower-EL
+ * synchronous slot answers VERSION itself, or the one that takes every
+ * trap through C (el2/hvc_fast.h). */
+enum arch_vectors { ARCH_VECTORS_FAST_HVC, ARCH_VECTORS_FULL };
+void arch_vectors_set(enum arch_vectors which);
+
 /* Reads which optional vCPU state this CPU has (include/arch/cpu_features.h):
  * before the first vCPU is loaded. */
 void arch_vcpu_state_init(void);

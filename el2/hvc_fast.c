@@ -6,6 +6,7 @@
  * (el2/arch/vectors.S does).
  */
 #include <arch/esr.h>
+#include <el2/arch.h>
 #include <el2/hvc_fast.h>
 #include <exo/hvc.h>
 #include <stdint.h>
@@ -17,10 +18,7 @@ _Static_assert((uint32_t)HVC_FAST_VERSION_FID_HI << 16 == EXO_HVC_VERSION,
 _Static_assert((uint32_t)HVC_FAST_ABI_VERSION_HI << 16 == EXO_ABI_VERSION,
 	       "the ABI version");
 
-/* Read by el2/arch/vectors.S on every HVC #0 of VERSION. */
-uint32_t hvc_fast_path_on;
-
 void hvc_fast_path_set(bool on)
 {
-	hvc_fast_path_on = on;
+	arch_vectors_set(on ? ARCH_VECTORS_FAST_HVC : ARCH_VECTORS_FULL);
 }

@@ -7,16 +7,20 @@
  * include/exo/ in el2/guest_trap.c.
  *
  * It is on unless a guest of the manifest injects faults (a test hook that
- * must see every call: el2/faultinject.c). It skips, by design:
+ * must see every call: el2/faultinject.c); off, EL2 runs on a second
+ * vector table without it, so the check costs the path nothing. It runs
+ * in the vector slot itself (16 instructions with the guest's HVC), and
+ * skips, by design:
  *   - the register save and the C dispatch: nothing else reads them;
  *   - CPU accounting: run time is charged at the next slow exit, which
  *     every tick forces, from the vCPU's last entry;
  *   - the RAS check: an SError the vector's ESB deferred stays in
  *     DISR_EL1 and the next slow exit, of this same guest, reports it;
  *   - the speculation steps: the fast path takes no indirect branch and
- *     returns to the guest that trapped.
- * The call is still counted (the summary's `hypercalls`): per vCPU, at
- * VCPU_FAST_HVCS.
+ *     returns to the guest that trapped;
+ *   - counting: a call that changes no state changes no counter either,
+ *     so the summary's `hypercalls` are the calls through EL2's C
+ *     dispatch.
  */
 #ifndef EXO_EL2_HVC_FAST_H
 #define EXO_EL2_HVC_FAST_H
@@ -28,7 +32,8 @@
 
 #ifndef __ASSEMBLER__
 #include <stdbool.h>
-/* Turns the fast path on or off (boot, once the manifest is read). */
+/* Turns the fast path on or off (boot, once the manifest is read): which
+ * vector table EL2 runs on (arch_vectors_set). */
 void hvc_fast_path_set(bool on);
 #endif
 

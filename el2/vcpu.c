@@ -17,19 +17,16 @@
 
 void vcpu_reset(struct vcpu *v, uint64_t pc, uint64_t arg, uint64_t vttbr)
 {
-	/* What outlives a restart: its VM, its place in the run queue, the
-	 * CPU time it used (the manifest's limit is for the guest's life) and
-	 * its count of fast hypercalls (the summary's is for its life too). */
+	/* What outlives a restart: its VM, its place in the run queue and the
+	 * CPU time it used (the manifest's limit is for the guest's life). */
 	struct vm *vm = v->vm;
 	unsigned slot = v->slot;
 	uint64_t run_ticks = v->run_ticks;
-	uint64_t fast_hvcs = v->fast_hvcs;
 
 	memset(v, 0, sizeof(*v));
 	v->vm = vm;
 	v->slot = slot;
 	v->run_ticks = run_ticks;
-	v->fast_hvcs = fast_hvcs;
 	v->x[0] = arg;
 	v->elr = pc;
 	v->spsr = SPSR_M_EL1H | SPSR_D | SPSR_A | SPSR_I | SPSR_F;

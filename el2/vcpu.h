@@ -20,7 +20,6 @@ struct vm;
 #define VCPU_REGS 0
 #define VCPU_ELR 248
 #define VCPU_SPSR 256
-#define VCPU_FAST_HVCS 264
 
 /* The EL1 and EL0 system registers EL2 switches: the rows of
  * include/arch/vcpu_state.def whose `how` is EL1, one field each, named
@@ -67,7 +66,6 @@ struct vcpu {
 	uint64_t x[31];        /* general registers x0-x30 */
 	uint64_t elr;          /* guest PC (ELR_EL2 while trapped) */
 	uint64_t spsr;         /* guest PSTATE (SPSR_EL2 while trapped) */
-	uint64_t fast_hvcs;    /* calls the vector answered (el2/hvc_fast.h) */
 	struct vcpu_fpsimd fp __attribute__((aligned(16)));
 	struct vcpu_el1_regs el1;
 	struct vcpu_timer timer;
@@ -87,8 +85,6 @@ struct vcpu {
 _Static_assert(offsetof(struct vcpu, x) == VCPU_REGS, "guest.S layout");
 _Static_assert(offsetof(struct vcpu, elr) == VCPU_ELR, "guest.S layout");
 _Static_assert(offsetof(struct vcpu, spsr) == VCPU_SPSR, "guest.S layout");
-_Static_assert(offsetof(struct vcpu, fast_hvcs) == VCPU_FAST_HVCS,
-	       "vectors.S layout");
 
 /* Architectural state of a vCPU that has never run: EL1h, interrupts
  * masked, MMU off, entry at pc with x0 = arg (Linux arm64 boot protocol). */

@@ -58,14 +58,22 @@ ONCHIP_ROWS = (
      "pmu_read_overhead", False),
 )
 
-# (what, result key, limit, unit): the goals of issue #7.
+# (what, result key, limit, unit): the goals of the fast-paths issue (#15).
 ONCHIP_GOALS = (
-    ("null hypercall, total", "hvc_null_insns", 60, "insns"),
-    ("null hypercall, EL2 part", "hvc_null_el2_insns", 40, "insns"),
-    ("frame alloc+free", "frame_alloc_free_insns", 600, "insns"),
-    ("guest switch", "guest_switch_insns", 800, "insns"),
-    ("demand-zero fault, zeroing included", "demand_zero_fault_insns", 400,
+    ("null hypercall (a call that changes no state), total",
+     "hvc_null_insns", 20, "insns"),
+    ("frame alloc+free, 1 frame", "frame_alloc_free_insns", 500, "insns"),
+    ("frame share+unshare, 1 frame", "frame_share_unshare_insns", 600,
      "insns"),
+    ("guest switch on yield", "guest_switch_insns", 300, "insns"),
+    ("stage-2 fault reflected to the guest", "s2_fault_reflect_insns", 350,
+     "insns"),
+    ("libos map+unmap, 4 KiB page", "libos_map_unmap_page_insns", 300,
+     "insns"),
+    ("libos demand-zero fault, zeroing included", "demand_zero_fault_insns",
+     300, "insns"),
+    ("libos copy-on-write fault", "cow_fault_insns", 800, "insns"),
+    ("EL0 system call round trip", "el0_syscall_insns", 250, "insns"),
 )
 NATIVE_GOALS = (
     ("best heap policy vs mimalloc, random", "heap_best_vs_mimalloc_random_ratio",

@@ -12,6 +12,16 @@
 #include <exo/frame.h>
 #include <lib/entropy.h>
 
+extern char el2_vectors[], el2_vectors_full[];
+
+void arch_vectors_set(enum arch_vectors which)
+{
+	write_sysreg(which == ARCH_VECTORS_FAST_HVC ? el2_vectors
+						   : el2_vectors_full,
+		     vbar_el2);
+	isb();
+}
+
 extern char __image_start[], __text_end[], __rodata_end[], __stack_guard[],
 	__stack_bottom[], __stack_top[], __image_end[];
 

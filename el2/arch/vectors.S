@@ -10,7 +10,6 @@
 #include <arch/vector_frame.h>
 #include <el2/hvc_fast.h>
 
-#define VCPU_FAST_HVCS 264        /* el2/vcpu.h, checked there */
 #define TRAP_KIND_LOWER_SYNC 8
 
 #define TRAP_FRAME_SIZE 288
@@ -39,56 +38,23 @@
 	b	el2_guest_trap_entry
 	.endm
 
-	/* Lower-EL synchronous: the same, but a hypercall that changes no
-	 * state is answered on the spot (el2/hvc_fast.h). */
-	.macro	ventry_guest_sync
+	/* Lower-EL synchronous with the hypercall fast path (el2/hvc_fast.h):
+	 * VERSION from HVC #0 is answered here, in the slot: x0 = EXO_OK,
+	 * x1 = the ABI version, x2 and x3 = 0 (no result), every other
+	 * register untouched. The function ID is checked first (x0 is still
+	 * the guest's), then the syndrome; anything else takes the full exit
+	 * with x0 and x1 pushed, as ventry_guest does. */
+	.macro	ventry_guest_sync_fast
 	.balign	0x80
 	hint	#16                       /* ESB */
 	stp	x0, x1, [sp, #-16]!
-	b	el2_hvc_fast
-	.endm
-
-	.text
-	.balign	2048
-	.global	el2_vectors
-el2_vectors:
-	ventry	0
-	ventry	1
-	ventry	2
-	ventry	3
-	ventry	4
-	ventry	5
-	ventry	6
-	ventry	7
-	ventry_guest_sync
-	ventry_guest	9
-	ventry_guest	10
-	ventry_guest	11
-	ventry_guest	12
-	ventry_guest	13
-	ventry_guest	14
-	ventry_guest	15
-
-	/* In: guest x0, x1 pushed. VERSION from HVC #0 with the fast path
-	 * on: x0 = EXO_OK, x1 = the ABI version, x2 and x3 = 0 (no result),
-	 * every other register untouched; else the full exit. */
-el2_hvc_fast:
+	movz	w1, #HVC_FAST_VERSION_FID_HI, lsl #16
+	cmp	w0, w1
+	b.ne	1f
 	mrs	x0, esr_el2
 	movz	x1, #(HVC_FAST_ESR >> 16), lsl #16
 	cmp	x0, x1
 	b.ne	1f
-	ldr	w0, [sp]                  /* the guest's w0: the function ID */
-	movz	w1, #HVC_FAST_VERSION_FID_HI, lsl #16
-	cmp	w0, w1
-	b.ne	1f
-	adrp	x0, hvc_fast_path_on
-	ldr	w0, [x0, :lo12:hvc_fast_path_on]
-	cbz	w0, 1f
-	mrs	x0, tpidr_el2
-	ldr	x0, [x0]                  /* percpu->current */
-	ldr	x1, [x0, #VCPU_FAST_HVCS]
-	add	x1, x1, #1
-	str	x1, [x0, #VCPU_FAST_HVCS]
 	mov	x0, xzr                   /* EXO_OK */
 	movz	x1, #HVC_FAST_ABI_VERSION_HI, lsl #16
 	mov	x2, xzr
@@ -97,6 +63,41 @@ el2_hvc_fast:
 	eret
 1:	mov	x1, #TRAP_KIND_LOWER_SYNC
 	b	el2_guest_trap_entry
+	.endm
+
+	/* A table: EL2's own exceptions, then a guest's; sync_lower names
+	 * the macro of the lower-EL synchronous slot. */
+	.macro	vector_table name, sync_lower
+	.balign	2048
+	.global	\name
+\name:
+	ventry	0
+	ventry	1
+	ventry	2
+	ventry	3
+	ventry	4
+	ventry	5
+	ventry	6
+	ventry	7
+	\sync_lower
+	ventry_guest	9
+	ventry_guest	10
+	ventry_guest	11
+	ventry_guest	12
+	ventry_guest	13
+	ventry_guest	14
+	ventry_guest	15
+	.endm
+
+	.macro	ventry_guest_sync_full
+	ventry_guest	TRAP_KIND_LOWER_SYNC
+	.endm
+
+	.text
+	/* With the fast path; without it (a guest injects faults, and the
+	 * injector must see every call): hvc_fast_path_set picks one. */
+	vector_table	el2_vectors, ventry_guest_sync_fast
+	vector_table	el2_vectors_full, ventry_guest_sync_full
 
 el2_trap_common:
 	vframe_save_x2_x29

@@ -433,6 +433,11 @@ void arch_vcpu_state_init(void)
 {
 }
 
+void arch_vectors_set(enum arch_vectors which)
+{
+	(void)which;
+}
+
 void arch_vgic_enable(void)
 {
 }
