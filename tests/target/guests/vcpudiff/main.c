@@ -305,6 +305,32 @@ static void probe_refused(struct check *c, uint64_t seed)
 	isb();
 }
 
+/* The SVE and SME data registers (Z, P, FFR, ZA) are reached by
+ * instructions, not MRS: the first instruction of each must be undefined
+ * with this guest's own enables on (CPTR_EL2.TZ, TSM), and is on a CPU
+ * without them. */
+#define INSN_RDVL_X0_1 ".inst 0x04bf5020"	/* RDVL X0, #1 (SVE) */
+#define INSN_SMSTART ".inst 0xd503477f"		/* SMSTART (SME) */
+
+static void probe_sve_sme(struct check *c)
+{
+	uint64_t cpacr = read_sysreg(cpacr_el1);
+	unsigned before;
+
+	write_sysreg(cpacr | CPACR_ZEN_SMEN, cpacr_el1);
+	isb();
+	before = undefs;
+	__asm__ volatile(INSN_RDVL_X0_1 : : : "x0", "memory");
+	if (undefs != before + 1)
+		FAIL(c, "an SVE instruction (RDVL) ran\n");
+	before = undefs;
+	__asm__ volatile(INSN_SMSTART : : : "memory");
+	if (undefs != before + 1)
+		FAIL(c, "SMSTART ran\n");
+	write_sysreg(cpacr, cpacr_el1);
+	isb();
+}
+
 /* The marker bits of a row that starts at zero read zero; a RAZ/WI row
  * reads zero whole. */
 static void check_zero(struct check *c, const uint64_t *v)
@@ -487,8 +513,10 @@ static int writer_first_life(uint64_t seed)
 	fp_markers = true;
 	find_undefined();
 	probe_refused(&refused, seed);
+	probe_sve_sme(&refused);
 	check_done(&refused, "every row EL2 refuses or the CPU lacks is an "
-		   "undefined instruction, on read and on write");
+		   "undefined instruction, on read and on write (SVE and SME "
+		   "data registers: their instructions)");
 	/* Touch every page the loop uses first: a first touch is a fault,
 	 * which would overwrite ELR_EL1 and its kin. */
 	check_regs_yield(&regs, seed, 0);
