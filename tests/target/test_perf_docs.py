@@ -62,3 +62,26 @@ def test_a_stale_figure_is_named_with_the_fix(tmp_path):
     assert "'frame alloc + free, 1 frame', total: the docs say 1, the " \
         "bench guest measures" in r.stdout, r.stdout
     assert benchdocs.REGENERATE in r.stdout, r.stdout
+
+
+def test_a_bench_run_that_fails_its_checks_is_refused():
+    """The full `make bench` and `make bench-docs` make the smoke run's
+    checks too (tools/bench target_check): a PMU self-check off by one, a
+    figure missing, or a victim kept waiting past two slices is named, and
+    the run writes nothing."""
+    from conftest import tool_module
+    bench = tool_module("bench")
+    gaps = (("hog", "coop_gap_hog"),)
+    good = {k: 100 for k in bench.TARGET_KEYS}
+    good.update(pmu_check_64_nops_insns=64, pmu_check_64_nops_el2_insns=0,
+                s2_fault_seen=9, victim_gap_hog_slices=1.07)
+    assert bench.target_check(good, gaps) == []
+    off_by_one = dict(good, pmu_check_64_nops_insns=65)
+    assert any("PMU self-check" in b
+               for b in bench.target_check(off_by_one, gaps))
+    missing = {k: v for k, v in good.items() if k != "guest_switch_insns"}
+    assert any(b.startswith("guest_switch_insns")
+               for b in bench.target_check(missing, gaps))
+    starved = dict(good, victim_gap_hog_slices=2.5)
+    assert any("victim_gap_hog_slices" in b
+               for b in bench.target_check(starved, gaps))
