@@ -11,6 +11,7 @@
  * Owns: the machine of these tests (RAM, guests, a guest image). Never:
  * tests what the frame DB decides (test_frames.c, test_mem_random.c).
  */
+#include "elf_image.h"
 #include "fake_arch.h"
 #include "mem_machine.h"
 
@@ -324,18 +325,7 @@ static const struct manifest_guest *guest_entry(void)
 	memset(image, 0, sizeof(image));
 	memset(image + IMG_ENTRY, 0xaa, IMG_TEXT - IMG_ENTRY);
 	memset(image + IMG_DATA_OFF, 0xbb, IMG_DATA_FILESZ);
-	memcpy(eh->e_ident, "\x7f" "ELF", 4);
-	eh->e_ident[ELF_EI_CLASS] = ELF_CLASS64;
-	eh->e_ident[ELF_EI_DATA] = ELF_DATA2LSB;
-	eh->e_ident[ELF_EI_VERSION] = ELF_EV_CURRENT;
-	eh->e_type = ELF_ET_DYN;
-	eh->e_machine = ELF_EM_AARCH64;
-	eh->e_version = ELF_EV_CURRENT;
-	eh->e_entry = IMG_ENTRY;
-	eh->e_phoff = sizeof(*eh);
-	eh->e_ehsize = sizeof(*eh);
-	eh->e_phentsize = sizeof(struct elf64_phdr);
-	eh->e_phnum = 2;
+	elf_image_header(eh, IMG_ENTRY, 2);
 	set_phdr(0, ELF_PF_R | ELF_PF_X, 0, IMG_TEXT, IMG_TEXT);
 	set_phdr(1, ELF_PF_R | ELF_PF_W, IMG_DATA_OFF, IMG_DATA_FILESZ,
 		 IMG_DATA_MEMSZ);

@@ -3,6 +3,8 @@
  * text, then data + bss), then each way an image can be malformed, then
  * random header corruption that must never read or write out of bounds.
  */
+#include "elf_image.h"
+
 #include <criterion/criterion.h>
 #include <el2/elf.h>
 #include <stdlib.h>
@@ -47,18 +49,7 @@ static void make_good(void)
 	memset(img, 0, sizeof(img));
 	memset(img + ENTRY, 0xaa, TEXT_SIZE - ENTRY);
 	memset(img + DATA_OFF, 0xbb, DATA_FILESZ);
-	memcpy(eh->e_ident, "\x7f" "ELF", 4);
-	eh->e_ident[ELF_EI_CLASS] = ELF_CLASS64;
-	eh->e_ident[ELF_EI_DATA] = ELF_DATA2LSB;
-	eh->e_ident[ELF_EI_VERSION] = ELF_EV_CURRENT;
-	eh->e_type = ELF_ET_DYN;
-	eh->e_machine = ELF_EM_AARCH64;
-	eh->e_version = ELF_EV_CURRENT;
-	eh->e_entry = ENTRY;
-	eh->e_phoff = sizeof(*eh);
-	eh->e_ehsize = sizeof(*eh);
-	eh->e_phentsize = sizeof(struct elf64_phdr);
-	eh->e_phnum = 3;
+	elf_image_header(eh, ENTRY, 3);
 	set_phdr(0, ELF_PT_LOAD, ELF_PF_R | ELF_PF_X, 0, 0, TEXT_SIZE,
 		 TEXT_SIZE);
 	set_phdr(1, ELF_PT_LOAD, ELF_PF_R | ELF_PF_W, DATA_OFF, DATA_VADDR,
