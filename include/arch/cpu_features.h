@@ -45,7 +45,8 @@ enum cpu_feature {
 	CPU_FEATURES
 };
 
-/* ID register fields (Arm ARM D19, "ID_AA64*_EL1"). */
+/* ID register fields (Arm ARM D19, "ID_AA64*_EL1"); the others are in
+ * arch/sysreg.h. */
 #define ID_AA64PFR0_SVE_SHIFT 32
 #define ID_AA64PFR0_AMU_SHIFT 44
 #define ID_AA64PFR0_DIT_SHIFT 48
@@ -54,7 +55,6 @@ enum cpu_feature {
 #define ID_AA64PFR1_CSV2_FRAC_SHIFT 32
 #define ID_AA64DFR0_BRPS_SHIFT 12
 #define ID_AA64DFR0_WRPS_SHIFT 20
-#define ID_AA64DFR0_PMUVER_SHIFT 8
 #define ID_AA64DFR0_PMSVER_SHIFT 32
 #define ID_AA64DFR0_TRACEFILT_SHIFT 40
 #define ID_AA64ISAR1_APA_SHIFT 4

@@ -5,6 +5,8 @@
  * errors, then binding guests to images in a boot package.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "elf_image.h"
+
 #include <criterion/criterion.h>
 #include <el2/manifest.h>
 #include <libfdt.h>
@@ -598,17 +600,7 @@ static void make_elf(void)
 	struct elf64_phdr *ph = (struct elf64_phdr *)(eh + 1);
 
 	memset(elf_img, 0, sizeof(elf_img));
-	memcpy(eh->e_ident, "\x7f" "ELF", 4);
-	eh->e_ident[ELF_EI_CLASS] = ELF_CLASS64;
-	eh->e_ident[ELF_EI_DATA] = ELF_DATA2LSB;
-	eh->e_ident[ELF_EI_VERSION] = ELF_EV_CURRENT;
-	eh->e_type = ELF_ET_DYN;
-	eh->e_machine = ELF_EM_AARCH64;
-	eh->e_version = ELF_EV_CURRENT;
-	eh->e_entry = 0x1000;
-	eh->e_phoff = sizeof(*eh);
-	eh->e_phentsize = sizeof(*ph);
-	eh->e_phnum = 1;
+	elf_image_header(eh, 0x1000, 1);
 	*ph = (struct elf64_phdr){ .p_type = ELF_PT_LOAD,
 		.p_flags = ELF_PF_R | ELF_PF_X, .p_filesz = sizeof(elf_img),
 		.p_memsz = sizeof(elf_img), .p_align = EXO_FRAME_SIZE };
