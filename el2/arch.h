@@ -91,6 +91,22 @@ void arch_zero_frames(uint64_t pa, uint64_t count);
  * state (and stop its timer); load another's, with its stage-2 and traps. */
 void arch_vcpu_save(struct vcpu *v);
 void arch_vcpu_load(const struct vcpu *v);
+
+/*
+ * FP/SIMD state is switched lazily (el2/arch/vcpu_switch.c): the registers
+ * hold one vCPU's state, their owner's; any other vCPU runs with
+ * CPTR_EL2.TFP set and its first FP/SIMD instruction traps to
+ * arch_fp_take. TFP traps EL2 too: EL2's own FP/SIMD use (the arm64 libfdt
+ * building a guest's DTB) is bracketed by arch_fp_el2_begin/end, which
+ * save the owner's state first.
+ */
+/* v's FP/SIMD trap: its state into the registers (the owner's saved). */
+void arch_fp_take(struct vcpu *v);
+/* v's saved FP/SIMD state is the truth from now (a fresh or ended vCPU):
+ * the registers, if v owned them, are stale. */
+void arch_fp_forget(const struct vcpu *v);
+void arch_fp_el2_begin(void);
+void arch_fp_el2_end(void);
 void arch_stage2_configure(uint64_t vtcr);
 /* First entry into a guest: resets the EL2 stack and never returns. */
 void arch_guest_enter(struct vcpu *v, uint64_t stack_top)

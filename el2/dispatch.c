@@ -19,6 +19,7 @@
 #include <exo/errors.h>
 #include <exo/frame.h>
 #include <exo/hvc.h>
+#include <lib/compiler.h>
 
 #define EXO_MAX_VM_ID EXO_MAX_VMS
 
@@ -345,6 +346,7 @@ static struct hvc_result events(struct vcpu *v)
 {
 	uint64_t ev = vm_event_take(v->vm), want, left_us;
 
+	sched_account(v);   /* the deadline's time left, to this call */
 	revoke_outstanding(v->vm, &want, &left_us);
 	return (struct hvc_result){ EXO_OK, ev, want, left_us };
 }
@@ -411,55 +413,10 @@ static int64_t psci_features(uint32_t fid)
 	}
 }
 
-static struct hvc_result route(struct vcpu *v, uint64_t fid)
+/* The PSCI and SMCCC calls a guest's firmware interface answers. */
+static struct hvc_result firmware_call(struct vcpu *v, uint32_t fid)
 {
 	switch (fid) {
-	case EXO_HVC_VERSION:
-		return ok1(EXO_ABI_VERSION);
-	case EXO_HVC_CONSOLE_WRITE:
-		return console_write(v);
-	case EXO_HVC_FRAME_ALLOC:
-		return frame_alloc(v);
-	case EXO_HVC_FRAME_ALLOC_AT:
-		return frame_alloc_at(v);
-	case EXO_HVC_FRAME_FREE:
-		return frame_free(v);
-	case EXO_HVC_FRAME_QUERY:
-		return frame_query(v);
-	case EXO_HVC_VM_INFO:
-		return vm_info(v);
-	case EXO_HVC_YIELD:
-		sched_yield(v);
-		return status(EXO_OK);
-	case EXO_HVC_VM_LOOKUP:
-		return vm_lookup(v);
-	case EXO_HVC_FRAME_SHARE:
-	case EXO_HVC_FRAME_UNSHARE:
-	case EXO_HVC_FRAME_LEND:
-	case EXO_HVC_FRAME_RECLAIM:
-	case EXO_HVC_FRAME_DONATE:
-		return between_guests(v, fid);
-	case EXO_HVC_FRAME_ACCEPT:
-		return frame_accept(v);
-	case EXO_HVC_FRAME_DROP:
-		return frame_drop(v);
-	case EXO_HVC_FRAME_OFFER:
-		return frame_offer(v);
-	case EXO_HVC_NOTIFY:
-		return notify(v);
-	case EXO_HVC_WAIT:
-		return wait(v);
-	case EXO_HVC_EVENTS:
-		return events(v);
-	case EXO_HVC_REVOKED:
-		return revoked(v);
-	case EXO_HVC_REVOKED_ACK:
-		revoke_ack(v->vm);
-		return status(EXO_OK);
-	case EXO_HVC_RECLAIMED:
-		return reclaimed(v);
-	case EXO_HVC_RECLAIMED_ACK:
-		return status(lost_ack(&v->vm->lost, v->x[1]));
 	case EXO_PSCI_VERSION:
 		/* PSCI returns its version in x0 itself. */
 		return (struct hvc_result){ EXO_PSCI_VERSION_1_1, 0, 0, 0 };
@@ -470,10 +427,146 @@ static struct hvc_result route(struct vcpu *v, uint64_t fid)
 	case EXO_SMCCC_ARCH_WORKAROUND_1:
 	case EXO_SMCCC_ARCH_WORKAROUND_3:
 		/* SMCCC returns in x0 itself, like PSCI. */
-		return status(spectre_guest_call((uint32_t)fid, v->x[1]));
+		return status(spectre_guest_call(fid, v->x[1]));
 	default:
 		return status(EXO_ENOTSUP);
 	}
+}
+
+static struct hvc_result yield(struct vcpu *v)
+{
+	sched_yield(v);
+	return status(EXO_OK);
+}
+
+static struct hvc_result revoked_ack(struct vcpu *v)
+{
+	revoke_ack(v->vm);
+	return status(EXO_OK);
+}
+
+static struct hvc_result reclaimed_ack(struct vcpu *v)
+{
+	return status(lost_ack(&v->vm->lost, v->x[1]));
+}
+
+static struct hvc_result version(struct vcpu *v)
+{
+	(void)v;
+	return ok1(EXO_ABI_VERSION);
+}
+
+static struct hvc_result between(struct vcpu *v)
+{
+	return between_guests(v, (uint32_t)v->x[0]);
+}
+
+static inline void put(struct vcpu *v, struct hvc_result r)
+{
+	v->x[0] = (uint64_t)r.status;
+	v->x[1] = r.r1;
+	v->x[2] = r.r2;
+	v->x[3] = r.r3;
+}
+
+/* A handler of the table: the call, its result put in x0-x3 (the call
+ * inlines into it, so the result never goes through memory). */
+#define HVC_ENTRY(call)                                                        \
+	static void hvc_##call(struct vcpu *v)                                 \
+	{                                                                      \
+		put(v, call(v));                                               \
+	}
+HVC_ENTRY(version)
+HVC_ENTRY(console_write)
+HVC_ENTRY(frame_alloc)
+HVC_ENTRY(frame_alloc_at)
+HVC_ENTRY(frame_free)
+HVC_ENTRY(frame_query)
+HVC_ENTRY(vm_info)
+HVC_ENTRY(yield)
+HVC_ENTRY(vm_lookup)
+HVC_ENTRY(between)
+HVC_ENTRY(notify)
+HVC_ENTRY(wait)
+HVC_ENTRY(events)
+HVC_ENTRY(revoked)
+HVC_ENTRY(revoked_ack)
+HVC_ENTRY(frame_accept)
+HVC_ENTRY(frame_drop)
+HVC_ENTRY(frame_offer)
+HVC_ENTRY(reclaimed)
+HVC_ENTRY(reclaimed_ack)
+
+/* EXIT, and the PSCI/SMCCC range: lifecycle calls put nothing (the caller
+ * is gone or fresh). */
+static void hvc_firmware(struct vcpu *v)
+{
+	uint32_t fid = (uint32_t)v->x[0];
+
+	if (!lifecycle_call(v, fid))
+		put(v, firmware_call(v, fid));
+}
+
+typedef void (*hvc_fn)(struct vcpu *v);
+
+#define EXO_CALL(fid) [(fid) - EXO_HVC_BASE]
+#define EXO_CALLS (EXO_HVC_LAST - EXO_HVC_BASE + 1)
+
+/* exo's own calls, by number: one step from the function ID to its
+ * handler. */
+static const hvc_fn exo_calls[EXO_CALLS] = {
+	EXO_CALL(EXO_HVC_VERSION) = hvc_version,
+	EXO_CALL(EXO_HVC_CONSOLE_WRITE) = hvc_console_write,
+	EXO_CALL(EXO_HVC_FRAME_ALLOC) = hvc_frame_alloc,
+	EXO_CALL(EXO_HVC_FRAME_ALLOC_AT) = hvc_frame_alloc_at,
+	EXO_CALL(EXO_HVC_FRAME_FREE) = hvc_frame_free,
+	EXO_CALL(EXO_HVC_FRAME_QUERY) = hvc_frame_query,
+	EXO_CALL(EXO_HVC_VM_INFO) = hvc_vm_info,
+	EXO_CALL(EXO_HVC_YIELD) = hvc_yield,
+	EXO_CALL(EXO_HVC_EXIT) = hvc_firmware,
+	EXO_CALL(EXO_HVC_VM_LOOKUP) = hvc_vm_lookup,
+	EXO_CALL(EXO_HVC_FRAME_SHARE) = hvc_between,
+	EXO_CALL(EXO_HVC_FRAME_UNSHARE) = hvc_between,
+	EXO_CALL(EXO_HVC_FRAME_LEND) = hvc_between,
+	EXO_CALL(EXO_HVC_FRAME_RECLAIM) = hvc_between,
+	EXO_CALL(EXO_HVC_FRAME_DONATE) = hvc_between,
+	EXO_CALL(EXO_HVC_NOTIFY) = hvc_notify,
+	EXO_CALL(EXO_HVC_WAIT) = hvc_wait,
+	EXO_CALL(EXO_HVC_EVENTS) = hvc_events,
+	EXO_CALL(EXO_HVC_REVOKED) = hvc_revoked,
+	EXO_CALL(EXO_HVC_REVOKED_ACK) = hvc_revoked_ack,
+	EXO_CALL(EXO_HVC_FRAME_ACCEPT) = hvc_frame_accept,
+	EXO_CALL(EXO_HVC_FRAME_DROP) = hvc_frame_drop,
+	EXO_CALL(EXO_HVC_FRAME_OFFER) = hvc_frame_offer,
+	EXO_CALL(EXO_HVC_RECLAIMED) = hvc_reclaimed,
+	EXO_CALL(EXO_HVC_RECLAIMED_ACK) = hvc_reclaimed_ack,
+};
+
+static void route(struct vcpu *v)
+{
+	uint32_t n = (uint32_t)v->x[0] - EXO_HVC_BASE;
+
+	if (n < EXO_CALLS && exo_calls[n])
+		exo_calls[n](v);
+	else
+		hvc_firmware(v);
+}
+
+/* The fault injector's view of a call (test manifests only): it may fail
+ * a call that gets frames, or corrupt state after one; lifecycle calls
+ * it leaves alone. */
+static OFF_FAST_PATH void route_hooked(struct vcpu *v)
+{
+	uint32_t fid = (uint32_t)v->x[0];
+	int64_t injected;
+
+	if (lifecycle_call(v, fid))
+		return;
+	if (faultinject_hvc_fails(v->vm, fid, &injected))
+		put(v, status(injected));
+	else
+		route(v);
+	faultinject_after_hvc(v);
 }
 
 #ifdef EXO_DEBUG
@@ -504,21 +597,15 @@ static bool changes_mappings(uint64_t fid)
 
 void dispatch_hypercall(struct vcpu *v)
 {
-	uint64_t fid = (uint32_t)v->x[0];  /* SMCCC: the ID is W0 */
-	struct hvc_result r;
-	int64_t injected;
+#ifdef EXO_DEBUG
+	uint32_t fid = (uint32_t)v->x[0];   /* x0 holds the status after */
+#endif
 
 	v->vm->stats.hypercalls++;
-	if (!lifecycle_call(v, fid)) {
-		r = faultinject_hvc_fails(v->vm, fid, &injected)
-			    ? status(injected)
-			    : route(v, fid);
-		v->x[0] = (uint64_t)r.status;
-		v->x[1] = r.r1;
-		v->x[2] = r.r2;
-		v->x[3] = r.r3;
-		faultinject_after_hvc(v);
-	}
+	if (faultinject_hooks())
+		route_hooked(v);
+	else
+		route(v);
 #ifdef EXO_DEBUG
 	if (changes_mappings(fid))
 		system_check_invariants(v->vm);

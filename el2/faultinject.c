@@ -69,6 +69,8 @@ static bool gets_frames(uint64_t fid)
 	return fid == EXO_HVC_FRAME_ALLOC || fid == EXO_HVC_FRAME_ALLOC_AT;
 }
 
+bool faultinject_any;
+
 bool faultinject_hvc_fails(struct vm *vm, uint64_t fid, int64_t *status)
 {
 	vm->faultinject.hypercalls++;

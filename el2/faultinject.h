@@ -36,6 +36,13 @@ static inline bool faultinject_on(const struct vm *vm)
 {
 	return vm->faultinject.faults != 0;
 }
+/* Does any guest inject faults? The trap path's one check for every hook
+ * of the injector (system.c sets it at boot, with the vector table). */
+extern bool faultinject_any;
+static inline bool faultinject_hooks(void)
+{
+	return faultinject_any;
+}
 /* Is this revocation notice to be dropped? */
 bool faultinject_drops_revoke(const struct vm *vm);
 /* How long (ms of the guest's CPU time) this notice is held back; 0: none. */

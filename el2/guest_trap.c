@@ -28,6 +28,7 @@
 #include <exo/errors.h>
 #include <exo/hvc.h>
 #include <lib/esr_names.h>
+#include <lib/compiler.h>
 #include <lib/print.h>
 
 #define INSN_SIZE 4
@@ -184,16 +185,19 @@ static void stage2_abort(struct vcpu *v, const struct guest_syndrome *s,
 	violation(v, s, data);
 }
 
-static void guest_sync(struct vcpu *v)
+/* The exits that are not HVC #0. */
+static OFF_FAST_PATH void guest_sync_other(struct vcpu *v)
 {
 	struct guest_syndrome s = arch_guest_syndrome();
 
 	switch (ESR_EC(s.esr)) {
 	case ESR_EC_HVC64:
-		if (ESR_ISS(s.esr) == 0)
-			dispatch_hypercall(v);
-		else
-			v->x[0] = (uint64_t)EXO_ENOTSUP;
+		v->x[0] = (uint64_t)EXO_ENOTSUP;   /* HVC #imm with imm != 0 */
+		break;
+	case ESR_EC_FP_ASIMD:
+		/* CPTR_EL2.TFP: its FP/SIMD state is loaded on first use; the
+		 * instruction runs again (el2/arch.h). */
+		arch_fp_take(v);
 		break;
 	case ESR_EC_SMC64:
 		/* Guests have no secure firmware to call: NOT_SUPPORTED. */
@@ -222,6 +226,15 @@ static void guest_sync(struct vcpu *v)
 	}
 }
 
+/* HVC #0 from AArch64, the one exit that is common, first. */
+static void guest_sync(struct vcpu *v, uint64_t esr)
+{
+	if (esr == ESR_HVC64_IMM0)
+		dispatch_hypercall(v);
+	else
+		guest_sync_other(v);
+}
+
 /* What the fault injector chose for this resume (test manifests only). */
 static void inject_faults(struct vcpu *v)
 {
@@ -237,7 +250,9 @@ static void inject_faults(struct vcpu *v)
 }
 
 /* The CPU time the vCPU used: its manifest's limit, and revocation's clock
- * (deadlines run on the guest's own CPU time). */
+ * (deadlines run on the guest's own CPU time). Off the per-trap path:
+ * only when a slice ends, a vCPU stops or switches, or cpu_due's time
+ * comes. */
 static void account(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
@@ -249,40 +264,60 @@ static void account(struct vcpu *v)
 	revoke_tick(vm);
 }
 
-static void handle_trap(struct vcpu *v, uint64_t kind)
+/* The CPU time v may use before account must look at it again. */
+static uint64_t cpu_due(const struct vcpu *v)
 {
-	switch (kind & 3) {
-	case TRAP_SYNC:
-		guest_sync(v);
-		break;
-	case TRAP_IRQ:
-	case TRAP_FIQ:
+	const struct vm *vm = v->vm;
+	uint64_t limit = vm->config.cpu_limit_ticks;
+	uint64_t due = revoke_due(vm);
+
+	if (limit && v->run_ticks <= limit && limit - v->run_ticks < due)
+		due = limit - v->run_ticks + 1;
+	return due;
+}
+
+void guest_trap_init(void)
+{
+	sched_set_due(cpu_due);
+}
+
+static OFF_FAST_PATH void handle_async(struct vcpu *v, uint64_t kind)
+{
+	if ((kind & 3) != TRAP_SERROR) {
 		/* Off the guest's fault path: its violation lines so far. */
 		violation_log_print(v->vm);
 		irq_handle();
-		break;
-	default:
-		kprintf("guest '%s': SError (ESR 0x%lx)\n", v->vm->name,
-			(unsigned long)arch_guest_syndrome().esr);
-		kill(v->vm, "SError");
-		break;
+		return;
 	}
+	kprintf("guest '%s': SError (ESR 0x%lx)\n", v->vm->name,
+		(unsigned long)arch_guest_syndrome().esr);
+	kill(v->vm, "SError");
 }
 
-struct vcpu *guest_trap_handle(struct vcpu *v, uint64_t kind, uint64_t disr)
+/* Accounting and the switch, when the vCPU cannot simply run on. */
+static struct vcpu *reschedule(struct vcpu *v)
 {
 	struct vcpu *next;
 
-	/* An SError the ESB of this exit deferred is this guest's: whatever
-	 * it was doing, its error ends it first (an IRQ stays pending). */
-	if (ras_guest_error(v->vm, disr))
-		kill(v->vm, "SError");
-	else
-		handle_trap(v, kind);
-	inject_faults(v);
 	account(v);
 	next = sched_resume(v);
 	if (!next)
 		system_finish();
 	return next;
+}
+
+struct vcpu *guest_trap_handle(struct vcpu *v, uint64_t kind, uint64_t disr,
+			       uint64_t esr)
+{
+	/* An SError the ESB of this exit deferred is this guest's: whatever
+	 * it was doing, its error ends it first (an IRQ stays pending). */
+	if (disr && ras_guest_error(v->vm, disr))
+		kill(v->vm, "SError");
+	else if ((kind & 3) == TRAP_SYNC)
+		guest_sync(v, esr);
+	else
+		handle_async(v, kind);
+	if (faultinject_hooks())
+		inject_faults(v);
+	return sched_keeps(v) ? v : reschedule(v);
 }

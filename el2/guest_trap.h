@@ -11,6 +11,9 @@
 /* Handles one trap of v (kind: el2/trap_kind.h; disr: DISR_EL1 as the exit
  * read it, el2/ras.h) and returns the vCPU to resume; never returns when no
  * guest is left (system_finish). */
-struct vcpu *guest_trap_handle(struct vcpu *v, uint64_t kind, uint64_t disr);
+/* Registers the CPU-time checks with the scheduler (sched_set_due). */
+void guest_trap_init(void);
+struct vcpu *guest_trap_handle(struct vcpu *v, uint64_t kind, uint64_t disr,
+			       uint64_t esr);
 
 #endif

@@ -18,12 +18,25 @@ struct percpu {
 	uint64_t stack_top;     /* EL2 stack while a guest runs */
 	unsigned cpu;
 	uint64_t mpidr;
-	bool need_resched;      /* the running vCPU's slice ended or it yielded */
+	/* SCHED_PENDING_*: what the way back to the guest must do before it
+	 * resumes the running vCPU; 0 on the common path (el2/sched.h). */
+	uint32_t sched_pending;
+	uint64_t slice_end;     /* counter at which the running slice ends */
+	struct vcpu *fp_owner;  /* whose FP/SIMD state the registers hold */
 };
 
 _Static_assert(PERCPU_CURRENT == 0, "guest.S layout");
 
-struct percpu *this_cpu(void);
+#ifdef EXO_HOST
+struct percpu *this_cpu(void);   /* tests/host/fake_arch.c */
+#else
+#include <arch/sysreg.h>
+/* Inline: the trap path reads it several times per exit. */
+static inline struct percpu *this_cpu(void)
+{
+	return (struct percpu *)read_sysreg(tpidr_el2);
+}
+#endif
 void percpu_init(unsigned cpu, uint64_t mpidr, uint64_t stack_top);
 
 #endif

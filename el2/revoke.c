@@ -119,6 +119,31 @@ void revoke_tick(struct vm *vm)
 		force(vm);
 }
 
+/* Ticks from now to at, at least 1; due when at <= now, kept as is. */
+static uint64_t until(uint64_t now, uint64_t at, uint64_t due)
+{
+	uint64_t left = at > now ? at - now : 1;
+
+	return left < due ? left : due;
+}
+
+uint64_t revoke_due(const struct vm *vm)
+{
+	const struct vm_config *c = &vm->config;
+	const struct vm_revoke *r = &vm->revoke;
+	uint64_t now = vm->vcpu.run_ticks, due = UINT64_MAX;
+
+	if (vm->state != VM_RUNNING)
+		return due;
+	if (c->revoke_frames && !r->schedule_fired)
+		due = until(now, c->revoke_after_ticks, due);
+	if (r->notice_pending)
+		due = until(now, r->notice_at, due);
+	if (r->active)
+		due = until(now, r->deadline, due);
+	return due;
+}
+
 bool revoke_taken(const struct vm *vm, uint64_t pa)
 {
 	const struct vm_revoke *r = &vm->revoke;

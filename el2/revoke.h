@@ -12,9 +12,14 @@
 
 /* Asks vm for `frames` back within `deadline` ticks of its CPU time. */
 void revoke_request(struct vm *vm, uint64_t frames, uint64_t deadline);
-/* Called whenever the vCPU stops running: fires the manifest's schedule,
- * and takes frames by force when a deadline has passed. */
+/* Called when the vCPU's CPU time is accounted (a slice's end, a stop or
+ * a switch, revoke_due's time): fires the manifest's schedule, and takes
+ * frames by force when a deadline has passed. */
 void revoke_tick(struct vm *vm);
+/* The vCPU time from its run_ticks now until revoke_tick has something to
+ * do (the manifest's request, a held-back notice, a deadline), or
+ * UINT64_MAX; at least 1. */
+uint64_t revoke_due(const struct vm *vm);
 /* The guest may own fewer frames now (it freed some): ends an
  * outstanding request whose target level it has reached. */
 void revoke_check_given(struct vm *vm);

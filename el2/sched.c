@@ -3,8 +3,10 @@
  * (the EL2 physical timer fires), it yields (hypercall or trapped WFI) or it
  * stops. A vCPU whose VM is ending (reaping) gets, at its turn, a slice's
  * worth of bounded teardown steps instead of a slice (el2/vm.c). CPU time is accounted per vCPU from the physical counter
- * (sched_account); what a VM past its limit means is its caller's (the trap
- * code stops it). EL2 runs with IRQs masked, so
+ * (sched_account) when a slice ends, a vCPU stops or the layer above's due
+ * time comes (sched_due_fn: the timer is armed for the earlier of the two),
+ * never on the common trap path; what a VM past its limit means is its
+ * caller's (the trap code stops it). EL2 runs with IRQs masked, so
  * nothing here races with the tick. One run queue, CPU 0's: with several
  * CPUs each will own a queue (the reschedule flag is already per CPU).
  */
@@ -24,18 +26,30 @@ static unsigned run_queue_len;
 /* One teardown step of a reaping vCPU's VM: the layer above's
  * (sched_set_reaper), as the tick is irq's caller's. */
 static sched_reap_fn reaper;
+static sched_due_fn due_fn;
 
 void sched_set_reaper(sched_reap_fn fn)
 {
 	reaper = fn;
 }
 
+void sched_set_due(sched_due_fn fn)
+{
+	due_fn = fn;
+}
+
+/* The timer: the slice's end, or before it a due time of the running
+ * vCPU (then it is accounted and runs on). */
 static void tick(uint32_t intid, void *ctx)
 {
+	struct percpu *pc = this_cpu();
+
 	(void)intid;
 	(void)ctx;
 	arch_hyp_timer_stop();
-	this_cpu()->need_resched = true;
+	pc->sched_pending |= SCHED_PENDING_ACCOUNT;
+	if (arch_counter() >= pc->slice_end)
+		pc->sched_pending |= SCHED_PENDING_RESCHED;
 }
 
 void sched_init(uint32_t timer_intid)
@@ -55,7 +69,7 @@ void sched_add(struct vcpu *v)
 void sched_yield(struct vcpu *v)
 {
 	(void)v;
-	this_cpu()->need_resched = true;
+	this_cpu()->sched_pending |= SCHED_PENDING_RESCHED;
 }
 
 static bool has_turn(const struct vcpu *v)
@@ -115,12 +129,25 @@ static struct vcpu *next_runnable(unsigned after, const struct vcpu *prev,
 	return v;
 }
 
+/* The timer for the rest of v's slice, cut at its due time. */
+static void arm_timer(const struct vcpu *v, uint64_t now)
+{
+	struct percpu *pc = this_cpu();
+	uint64_t left = pc->slice_end > now ? pc->slice_end - now : 0;
+	uint64_t due = due_fn ? due_fn(v) : UINT64_MAX;
+
+	pc->sched_pending = 0;
+	arch_hyp_timer_arm(due < left ? due : left);
+}
+
 static void start_slice(struct vcpu *v)
 {
+	uint64_t now = arch_counter();
+
 	timing_vcpu_entered(v);
-	this_cpu()->need_resched = false;
-	v->run_start = arch_counter();
-	arch_hyp_timer_arm(v->vm->config.timeslice_ticks);
+	v->run_start = now;
+	this_cpu()->slice_end = now + v->vm->config.timeslice_ticks;
+	arm_timer(v, now);
 }
 
 struct vcpu *sched_first(void)
@@ -143,8 +170,11 @@ struct vcpu *sched_resume(struct vcpu *prev)
 	struct vcpu *next;
 	bool prev_fresh = false;
 
-	if (prev->state == VCPU_RUNNABLE && !this_cpu()->need_resched)
+	if (prev->state == VCPU_RUNNABLE &&
+	    !(this_cpu()->sched_pending & SCHED_PENDING_RESCHED)) {
+		arm_timer(prev, prev->run_start);   /* just accounted */
 		return prev;
+	}
 	next = next_runnable(prev->slot, prev, &prev_fresh);
 	if (!next) {
 		arch_hyp_timer_stop();

@@ -62,14 +62,22 @@ static int64_t vm_load(struct vm *vm)
 		.restarts = (uint32_t)vm->stats.restarts,
 		.memory_report = snapshot_enabled(),
 	};
-	if (guest_dt_build((void *)(uintptr_t)dtb,
-			   GUEST_DT_FRAMES << FRAMES_SHIFT, &dt))
-		return EXO_EINVAL;
+	/* The arm64 libfdt uses FP/SIMD registers: a guest's live state in
+	 * them is saved first (el2/arch.h). */
+	arch_fp_el2_begin();
+	rc = guest_dt_build((void *)(uintptr_t)dtb,
+			    GUEST_DT_FRAMES << FRAMES_SHIFT, &dt)
+		     ? EXO_EINVAL
+		     : EXO_OK;
+	arch_fp_el2_end();
+	if (rc)
+		return rc;
 	/* The guest starts with its MMU off: its fetches and loads go to
 	 * DRAM, not to the cache lines EL2 just wrote (the image and the DTB;
 	 * the boot frames after them came FREE, so already clean). */
 	arch_dcache_clean_inval(pa, dtb - pa + (GUEST_DT_FRAMES << FRAMES_SHIFT));
 	vcpu_reset(&vm->vcpu, pa + g->elf.entry_offset, dtb, s2_vttbr(&vm->s2));
+	arch_fp_forget(&vm->vcpu);   /* its fresh FP/SIMD state is in memory */
 	return EXO_OK;
 }
 

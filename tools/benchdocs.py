@@ -40,6 +40,8 @@ TARGET_POLICY_ORDER = ("bump", "freelist", "buddy", "slab", "tlsf")
 # On target: (label, result key prefix, has an EL2 part).
 ONCHIP_ROWS = (
     ("null hypercall (VERSION)", "hvc_null", True),
+    ("hypercall through EL2's C path, no work of its own (PSCI_VERSION)",
+     "hvc_c_null", True),
     ("frame alloc + free, 1 frame", "frame_alloc_free", True),
     ("frame share + unshare, 1 frame", "frame_share_unshare", True),
     ("guest switch on yield", "guest_switch", True),
@@ -62,6 +64,8 @@ ONCHIP_ROWS = (
 ONCHIP_GOALS = (
     ("null hypercall (a call that changes no state), total",
      "hvc_null_insns", 20, "insns"),
+    ("a call through C (the general trap path), EL2 part",
+     "hvc_c_null_el2_insns", 80, "insns"),
     ("frame alloc+free, 1 frame", "frame_alloc_free_insns", 500, "insns"),
     ("frame share+unshare, 1 frame", "frame_share_unshare_insns", 600,
      "insns"),
@@ -75,6 +79,12 @@ ONCHIP_GOALS = (
     ("libos copy-on-write fault", "cow_fault_insns", 800, "insns"),
     ("EL0 system call round trip", "el0_syscall_insns", 250, "insns"),
 )
+# Issue 15, rule 6: the on-target goals met, held by `make test` (the bench
+# smoke fails when one is missed, and when a goal is met that is not
+# listed here: once met, a goal is held). Instruction counts under icount
+# are exact, so these are tests, not timings.
+BUDGETS_HELD = ("hvc_null_insns",)
+
 NATIVE_GOALS = (
     ("best heap policy vs mimalloc, random", "heap_best_vs_mimalloc_random_ratio",
      1.2, "x"),
@@ -146,7 +156,7 @@ def header(*cols, left=1):
 # instructions a CPU's switch spends on rows max lacks, less max's own.
 EXIT_STEP_INSNS = {"max": 0, "cortex-a72": 38}
 SWITCH_STATE_INSNS = {"max": 0, "cortex-a72": -8}
-EXITS = {"hvc_null": 0, "frame_alloc_free": 2, "frame_share_unshare": 2,
+EXITS = {"hvc_null": 0, "hvc_c_null": 1, "frame_alloc_free": 2, "frame_share_unshare": 2,
          "guest_switch": 1, "s2_fault_reflect": 1}
 
 

@@ -5,6 +5,7 @@
 #include <arch/cpu_features.h>
 #include <arch/pte.h>
 #include <arch/sysreg.h>
+#include <el2/arch/cptr.h>
 #include <el2/arch.h>
 #include <el2/spectre.h>
 #include <el2/hyp_mm.h>
@@ -206,12 +207,9 @@ void arch_el2_traps_init(void)
 	/* Physical IRQ/FIQ/SError go to EL2 from every EL; lower ELs are
 	 * AArch64. Stage 2 (VM) is turned on per guest when it is entered. */
 	write_sysreg(HCR_RW | HCR_IMO | HCR_FMO | HCR_AMO, hcr_el2);
-	/* FP/SIMD not trapped (EL2 switches guest FP state eagerly and the
-	 * arm64 libfdt uses SIMD); SVE and SME trapped: EL2 does not save
-	 * their state, so a guest that uses them gets an undefined
-	 * instruction. Trace register access trapped. */
-	write_sysreg(CPTR_EL2_RES1 | CPTR_EL2_TZ | CPTR_EL2_TSM | CPTR_EL2_TTA |
-		     CPTR_EL2_TAM, cptr_el2);
+	/* el2/arch/cptr.h; FP/SIMD untrapped until the first guest is
+	 * loaded (the arm64 libfdt reads the host DTB and the manifest). */
+	write_sysreg(EL2_CPTR_TRAPS, cptr_el2);
 	/* Guests may read the physical counter but not use the EL1 physical
 	 * timer, which EL2 does not switch. */
 	write_sysreg(CNTHCTL_EL1PCTEN, cnthctl_el2);

@@ -1,7 +1,7 @@
 /*
  * Guest entry and exit. A trap from a lower EL saves the guest's x0-x30,
  * ELR_EL2 and SPSR_EL2 into the running vCPU (percpu->current), calls
- * guest_trap_handle(vcpu, kind, disr) on the EL2 stack, and resumes the vCPU it
+ * guest_trap_handle(vcpu, kind, disr, esr) on the EL2 stack, and resumes the vCPU it
  * returns, which may be another one (the C side then already switched the
  * EL1, FP and stage-2 state).
  */
@@ -57,7 +57,8 @@ el2_guest_trap_entry:
 	mov	x0, x19
 	mov	x1, x20
 	mov	x2, x21
-1:	bl	guest_trap_handle
+1:	mrs	x3, esr_el2               /* the syndrome, for a sync trap */
+	bl	guest_trap_handle
 	/* fall through: x0 = vCPU to run */
 
 	.global el2_guest_resume
@@ -139,6 +140,20 @@ arch_fpsimd_save:
 	mrs	x2, fpcr
 	add	x0, x0, #512
 	stp	x1, x2, [x0]
+	ret
+
+	/* arch_fpsimd_zero(): nothing of the last owner left in the
+	 * registers. The only FP instructions of EL2 (it is built
+	 * general-registers-only): the save and load above are loads and
+	 * stores. */
+	.arch_extension fp
+	.global arch_fpsimd_zero
+arch_fpsimd_zero:
+	.irp	n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	fmov	d\n, xzr               /* writes the whole register */
+	.endr
+	msr	fpsr, xzr
+	msr	fpcr, xzr
 	ret
 
 	.global arch_fpsimd_load

@@ -1,15 +1,11 @@
 /*
  * This CPU's struct percpu (el2/percpu.h), found through TPIDR_EL2: set
  * once per CPU at boot, read on every trap (el2/arch/guest.S reads it
- * directly). The host build has its own (tests/host/fake_arch.c).
+ * directly, C through the inline this_cpu). The host build has its own
+ * (tests/host/fake_arch.c).
  */
 #include <arch/sysreg.h>
 #include <el2/percpu.h>
-
-struct percpu *this_cpu(void)
-{
-	return (struct percpu *)read_sysreg(tpidr_el2);
-}
 
 static struct percpu percpus[EL2_MAX_CPUS];
 

@@ -7,12 +7,15 @@
 #include <arch/sysreg.h>
 #include <arch/vcpu_state.h>
 #include <el2/arch.h>
+#include <el2/arch/cptr.h>
+#include <el2/percpu.h>
 #include <el2/vcpu.h>
 #include <lib/panic.h>
 #include <stdbool.h>
 
 void arch_fpsimd_save(struct vcpu_fpsimd *fp);
 void arch_fpsimd_load(const struct vcpu_fpsimd *fp);
+void arch_fpsimd_zero(void);
 
 /* What this CPU has of the optional rows (arch_vcpu_state_init). */
 static bool vcpu_feature[CPU_FEATURES];
@@ -106,12 +109,82 @@ static void load_aprs(const struct vcpu_vgic *g)
 	}
 }
 
+/* FP/SIMD (el2/arch.h): saved at switch-out, loaded lazily. The registers
+ * hold the running vCPU's state once it has used FP/SIMD in this slice
+ * (percpu->fp_owner), else zeros; every vCPU enters with CPTR_EL2.TFP
+ * set, and its first FP/SIMD instruction traps to arch_fp_take. So a
+ * switch between guests that do not use FP/SIMD moves no FP state, and
+ * what a guest sees of the mechanism (a trap and a load at its first use
+ * in a slice; a save at the end of a slice it used FP/SIMD in) depends on
+ * its own use alone, never on another guest's. The registers are zeroed
+ * when their owner leaves: nothing of its state stays behind a trap
+ * (docs/security.md, "Lazy FP/SIMD"). */
+static void fp_trap(bool trapped)
+{
+	write_sysreg(EL2_CPTR_TRAPS | (trapped ? CPTR_EL2_TFP : 0), cptr_el2);
+}
+
+/* The owner's state to memory, the registers zeroed, no owner after;
+ * FP/SIMD must be untrapped. */
+static void fp_save_owner(struct percpu *pc)
+{
+	if (!pc->fp_owner)
+		return;
+	arch_fpsimd_save(&pc->fp_owner->fp);
+	arch_fpsimd_zero();
+	pc->fp_owner = NULL;
+}
+
+void arch_fp_take(struct vcpu *v)
+{
+	struct percpu *pc = this_cpu();
+
+	fp_trap(false);
+	isb();
+	if (pc->fp_owner == v)
+		return;
+	fp_save_owner(pc);
+	arch_fpsimd_load(&v->fp);
+	pc->fp_owner = v;
+}
+
+void arch_fp_forget(const struct vcpu *v)
+{
+	struct percpu *pc = this_cpu();
+
+	if (pc->fp_owner != v)
+		return;
+	fp_trap(false);
+	isb();
+	arch_fpsimd_zero();
+	pc->fp_owner = NULL;
+	fp_trap(true);   /* its next FP use loads its fresh state */
+}
+
+void arch_fp_el2_begin(void)
+{
+	fp_trap(false);
+	isb();
+	fp_save_owner(this_cpu());
+}
+
+/* The registers hold EL2's values (the arm64 libfdt's, a guest's DTB):
+ * zeroed, and whoever uses them next traps and loads all of its own. */
+void arch_fp_el2_end(void)
+{
+	arch_fpsimd_zero();
+	fp_trap(true);
+}
+
 void arch_vcpu_save(struct vcpu *v)
 {
+	struct percpu *pc = this_cpu();
+
+	if (pc->fp_owner == v)
+		fp_save_owner(pc);   /* FP/SIMD is untrapped: v owns it */
 	save_el1(&v->el1);
 	if (vcpu_has(CPU_FEAT_RAS))
 		v->vdisr = read_sysreg(SYSREG_VDISR_EL2);
-	arch_fpsimd_save(&v->fp);
 	v->vgic.lr0 = read_sysreg(SYSREG_ICH_LR0_EL2);
 	v->vgic.vmcr = read_sysreg(SYSREG_ICH_VMCR_EL2);
 	save_aprs(&v->vgic);
@@ -136,7 +209,7 @@ void arch_vcpu_load(const struct vcpu *v)
 	load_el1(&v->el1);
 	if (vcpu_has(CPU_FEAT_RAS))
 		write_sysreg(v->vdisr, SYSREG_VDISR_EL2);
-	arch_fpsimd_load(&v->fp);
+	fp_trap(true);   /* FP/SIMD loaded at its first use */
 	write_sysreg(v->vgic.lr0, SYSREG_ICH_LR0_EL2);
 	write_sysreg(v->vgic.vmcr, SYSREG_ICH_VMCR_EL2);
 	load_aprs(&v->vgic);

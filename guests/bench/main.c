@@ -153,6 +153,19 @@ static void bench_hvc_null(void)
 	emit("hvc_null", median(reps, 1), true);
 }
 
+/* A call through EL2's C path with no work of its own (PSCI_VERSION is
+ * not in the vector's fast set): the general trap path's cost. */
+static void bench_hvc_c_null(void)
+{
+	for (unsigned i = 0; i < reps; i++) {
+		struct count a = pmu_read();
+
+		exo_call0(EXO_PSCI_VERSION);
+		record(i, a, pmu_read());
+	}
+	emit("hvc_c_null", median(reps, 1), true);
+}
+
 static bool bench_frames(void)
 {
 	for (unsigned i = 0; i < reps; i++) {
@@ -472,7 +485,66 @@ static unsigned arg_uint(int argc, char **argv, const char *key,
 	return dflt;
 }
 
-EL1_GUEST_OPTIONS("--partner=", "--reps=");
+/* --only=<name>: the one measurement tools/pathprofile traces. */
+static const char *only;
+
+static const char *arg_str(int argc, char **argv, const char *key)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *k = key;
+
+		while (*k && *a == *k)
+			a++, k++;
+		if (!*k)
+			return a;
+	}
+	return NULL;
+}
+
+static bool want(const char *name)
+{
+	const char *a = name, *b = only;
+
+	if (!only)
+		return true;
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+/* The measurements that do not stop the run when they cannot be made. */
+static void bench_core(void)
+{
+	if (want("guest_switch"))
+		bench_switch();     /* first: while the partner is yielding */
+	/* while the partner is still running */
+	if (want("frame_share_unshare") && !bench_share())
+		kprintf("BENCH skipped frame_share_unshare\n");
+	if (want("hvc_null"))
+		bench_hvc_null();
+	if (want("hvc_c_null"))
+		bench_hvc_c_null();
+}
+
+static bool bench_libos(void)
+{
+	if ((want("libos_map_unmap_page") && !bench_map_unmap()) ||
+	    (want("demand_zero_fault") && !bench_demand_zero()) ||
+	    (want("cow_fault") && !bench_cow())) {
+		kprintf("libos map/demand-zero/COW bench: cannot set up\n");
+		return false;
+	}
+	for (const char *const *p = heap_policy_names(); *p; p++) {
+		if (want("heap") && (!bench_heap(*p, 64) ||
+				     !bench_heap(*p, 1024))) {
+			kprintf("heap %s: cannot create\n", *p);
+			return false;
+		}
+	}
+	return true;
+}
+
+EL1_GUEST_OPTIONS("--partner=", "--reps=", "--only=");
 
 int main(int argc, char **argv)
 {
@@ -486,32 +558,24 @@ int main(int argc, char **argv)
 	reps = arg_uint(argc, argv, "--reps=", REPS_DEFAULT);
 	if (reps < 1 || reps > REPS_MAX)
 		reps = REPS_DEFAULT;
+	only = arg_str(argc, argv, "--only=");
 	if (!pmu_init()) {
 		kprintf("no PMU event counters\n");
 		return 1;
 	}
 	kprintf("BENCH reps %u\n", reps);
 	bench_overhead();
-	bench_switch();     /* first: while the partner is yielding */
-	if (!bench_share()) /* while the partner is still running */
-		kprintf("BENCH skipped frame_share_unshare\n");
-	bench_hvc_null();
-	if (!bench_frames())
+	bench_core();
+	if (want("frame_alloc_free") && !bench_frames())
 		return 1;
-	bench_s2_fault();
-	bench_scrub();
-	if (!bench_syscall())
+	if (want("s2_fault_reflect"))
+		bench_s2_fault();
+	if (want("frame_scrub"))
+		bench_scrub();
+	if (want("el0_syscall") && !bench_syscall())
 		kprintf("BENCH skipped el0_syscall\n");
-	if (!bench_map_unmap() || !bench_demand_zero() || !bench_cow()) {
-		kprintf("libos map/demand-zero/COW bench: cannot set up\n");
+	if (!bench_libos())
 		return 1;
-	}
-	for (const char *const *p = heap_policy_names(); *p; p++) {
-		if (!bench_heap(*p, 64) || !bench_heap(*p, 1024)) {
-			kprintf("heap %s: cannot create\n", *p);
-			return 1;
-		}
-	}
 	kprintf("BENCH done 1\n");
 	return 0;
 }

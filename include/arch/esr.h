@@ -17,6 +17,8 @@
 #define ESR_EC_ILLEGAL_STATE 0x0e
 #define ESR_EC_SVC64 0x15
 #define ESR_EC_HVC64 0x16
+/* The whole syndrome of HVC #0 from AArch64 (ISS: the immediate, 0). */
+#define ESR_HVC64_IMM0 (((uint64_t)ESR_EC_HVC64 << ESR_EC_SHIFT) | ESR_IL)
 #define ESR_EC_SMC64 0x17
 #define ESR_EC_SYSREG 0x18
 #define ESR_EC_SVE 0x19

@@ -347,6 +347,30 @@ void arch_vcpu_load(const struct vcpu *v)
 	fake.loaded_vcpu = v;
 }
 
+/* The host has no FP trap: the owner is the only state to model. */
+void arch_fp_take(struct vcpu *v)
+{
+	fake.fp_owner = v;
+}
+
+void arch_fp_forget(const struct vcpu *v)
+{
+	if (fake.fp_owner == v)
+		fake.fp_owner = NULL;
+}
+
+void arch_fp_el2_begin(void)
+{
+	fake.fp_owner = NULL;
+	fake.el2_fp_depth++;
+	fake.el2_fp_uses++;
+}
+
+void arch_fp_el2_end(void)
+{
+	fake.el2_fp_depth--;
+}
+
 void arch_stage2_configure(uint64_t vtcr)
 {
 	fake.vtcr = vtcr;

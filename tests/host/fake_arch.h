@@ -31,6 +31,9 @@ struct fake_arch {
 	/* vCPU switch and traps */
 	unsigned vcpu_switches;
 	const struct vcpu *loaded_vcpu;
+	const struct vcpu *fp_owner;  /* whose FP/SIMD state the registers hold */
+	int el2_fp_depth;             /* inside arch_fp_el2_begin/end */
+	unsigned el2_fp_uses;         /* arch_fp_el2_begin calls */
 	uint64_t vtcr;
 	struct guest_syndrome syndrome;   /* what the next trap reads */
 	uint64_t injected_esr, injected_far, injected_elr;

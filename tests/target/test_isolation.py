@@ -63,6 +63,18 @@ def test_spinning_guest_does_not_stop_the_others(boot):
     no_leak(r)
 
 
+def test_a_cpu_limit_inside_one_slice_ends_the_guest_on_time(boot):
+    # Accounting is off the per-trap path: the limit is a due time the
+    # EL2 timer is armed for, not the end of the 1 s slice.
+    r = boot.system("spin_limit_in_slice")
+    rows = summary(r)
+    assert rows["spin"].state == "killed"
+    assert "[el2] guest 'spin' torn down: CPU time limit reached" in r.lines
+    assert 30 <= rows["spin"].cpu_ms < 500, rows["spin"]
+    assert rows["hello"].state == "exited" and rows["hello"].status == 0
+    no_leak(r)
+
+
 def test_alloc_free_soak_returns_every_frame(boot):
     r = boot.system("allocloop")
     rows = summary(r)
