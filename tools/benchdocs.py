@@ -51,8 +51,8 @@ ONCHIP_ROWS = (
     ("libos: demand-zero fault (zeroing included)", "demand_zero_fault",
      False),
     ("libos: copy-on-write fault", "cow_fault", False),
-    ("scrub of one frame (EL2's DC ZVA loop, run at EL1), part of a free",
-     "frame_scrub", False),
+    ("EL2's own cost per frame of a free: scrub, frame DB, unmap (a run of "
+     "8 less a run of 1, over 7; EL2 instructions)", "frame_scrub", False),
     ("EL0 system call round trip (`getid`: SVC to the library OS and back)",
      "el0_syscall", False),
     ("PMU self-check: 64 NOPs at EL1", "pmu_check_64_nops", True),
