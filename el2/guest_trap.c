@@ -306,6 +306,17 @@ static struct vcpu *reschedule(struct vcpu *v)
 	return next;
 }
 
+struct vcpu *guest_hvc(struct vcpu *v)
+{
+	dispatch_hypercall(v);
+	return sched_keeps(v) ? v : NULL;
+}
+
+struct vcpu *guest_hvc_reschedule(struct vcpu *v)
+{
+	return reschedule(v);
+}
+
 struct vcpu *guest_trap_handle(struct vcpu *v, uint64_t kind, uint64_t disr,
 			       uint64_t esr)
 {

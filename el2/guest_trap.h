@@ -16,4 +16,14 @@ void guest_trap_init(void);
 struct vcpu *guest_trap_handle(struct vcpu *v, uint64_t kind, uint64_t disr,
 			       uint64_t esr);
 
+/* HVC #0 when no test hook is armed (el2/arch/guest.S): the guest's
+ * x19-x29 are not saved, they are still in the registers (C keeps them),
+ * so nothing here may read or write them in v: the dispatcher reads x0-x7
+ * and writes x0-x3 of the caller, and a call that ends or restarts it
+ * only marks it (vm_restart reaps, and the fresh state is written later,
+ * in the scheduler). Returns v when it runs on; NULL: the entry saves
+ * x19-x29, then guest_hvc_reschedule picks the vCPU to run. */
+struct vcpu *guest_hvc(struct vcpu *v);
+struct vcpu *guest_hvc_reschedule(struct vcpu *v);
+
 #endif

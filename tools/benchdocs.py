@@ -146,15 +146,16 @@ def header(*cols, left=1):
 # The docs' on-target figures are for -cpu max, whose exit path runs no
 # speculation step. On a CPU whose exit path does (el2/spectre.c), each
 # guest exit of a path costs EXIT_STEP_INSNS more: the Cortex-A72's
-# branch-history loop of 8 (3 instructions each, then DSB and ISB) and the
-# call around it in el2/arch/guest.S, 38 in all. EXITS: the guest exits
+# branch-history loop of 8 (3 instructions each, then DSB and ISB), the
+# call and the stack save around it in el2/arch/guest.S (exit_spectre),
+# less the DISR_EL1 read max's RAS adds (exit_disr): 35 in all. EXITS: the guest exits
 # each path takes through the full trap path (a hypercall is one; VERSION
 # is answered in the vector, which runs no step: el2/hvc_fast.h).
 # A guest switch also saves and loads the vCPU state the CPU has
 # (include/arch/vcpu_state.def): max has VDISR_EL2 (RAS) and TPIDR2_EL0
 # (SME), 8 instructions the A72 does not run: SWITCH_STATE_INSNS, the
 # instructions a CPU's switch spends on rows max lacks, less max's own.
-EXIT_STEP_INSNS = {"max": 0, "cortex-a72": 38}
+EXIT_STEP_INSNS = {"max": 0, "cortex-a72": 35}
 SWITCH_STATE_INSNS = {"max": 0, "cortex-a72": -8}
 EXITS = {"hvc_null": 0, "hvc_c_null": 1, "frame_alloc_free": 2, "frame_share_unshare": 2,
          "guest_switch": 1, "s2_fault_reflect": 1}

@@ -5,11 +5,60 @@
  * returns, which may be another one (the C side then already switched the
  * EL1, FP and stage-2 state).
  */
+#include <el2/hvc_fast.h>
 #include <el2/spectre_steps.h>
 
 #define VCPU_ELR 248
 
+	/* x2 = the SError the vector's ESB deferred into DISR_EL1 (FEAT_RAS
+	 * only: the register is undefined without it), 0 if none; DISR_EL1
+	 * cleared (el2/ras.c). Clobbers x4. */
+	.macro	exit_disr
+	mov	x2, xzr
+	adrp	x4, ras_present
+	ldr	w4, [x4, :lo12:ras_present]
+	cbz	w4, 1f
+	mrs	x2, s3_0_c12_c1_1             /* DISR_EL1 */
+	tbz	x2, #31, 2f                   /* DISR_EL1.A: none deferred */
+	msr	s3_0_c12_c1_1, xzr
+	b	1f
+2:	mov	x2, xzr
+1:
+	.endm
+
+	/* Speculation: before any indirect branch EL2 takes, the steps the
+	 * boot policy chose (el2/spectre.c; usually none: one load). They
+	 * clobber x0-x5: x0-x2 are kept on the stack around them, and
+	 * x19-x29 are not touched (the guest's, on the HVC path). */
+	.macro	exit_spectre
+	adrp	x4, spectre_exit_steps
+	ldr	w4, [x4, :lo12:spectre_exit_steps]
+	cbz	w4, 1f
+	stp	x0, x1, [sp, #-16]!
+	str	x2, [sp, #-16]!
+	bl	spectre_exit_mitigate
+	ldr	x2, [sp], #16
+	ldp	x0, x1, [sp], #16
+1:
+	.endm
+
+#define TRAP_KIND_LOWER_SYNC 8
+#define VCPU_X18 144
+#define VCPU_X19 152
+
 	.text
+	/* From the synchronous slot of the table without test hooks
+	 * (vectors.S, el2/hvc_fast.h), guest x0, x1 pushed: HVC #0 takes
+	 * el2_guest_hvc_entry, any other exit the full one. */
+	.global el2_guest_sync_entry
+el2_guest_sync_entry:
+	mrs	x1, esr_el2
+	movz	x0, #(HVC_FAST_ESR >> 16), lsl #16
+	cmp	x1, x0
+	b.eq	el2_guest_hvc_entry
+	mov	x1, #TRAP_KIND_LOWER_SYNC
+	/* fall through */
+
 	.global el2_guest_trap_entry
 el2_guest_trap_entry:
 	/* In: guest x0, x1 pushed on the EL2 stack, x1 = vector kind. */
@@ -35,32 +84,14 @@ el2_guest_trap_entry:
 	mrs	x3, spsr_el2
 	stp	x30, x2, [x0, #240]
 	str	x3, [x0, #VCPU_ELR + 8]
-	/* RAS: what the vector's ESB deferred into DISR_EL1 (FEAT_RAS only:
-	 * the register is undefined without it) is this guest's: x2 for
-	 * guest_trap_handle, DISR_EL1 cleared (el2/ras.c). */
-	mov	x2, xzr
-	adrp	x4, ras_present
-	ldr	w4, [x4, :lo12:ras_present]
-	cbz	w4, 2f
-	mrs	x2, s3_0_c12_c1_1             /* DISR_EL1 */
-	tbz	x2, #31, 2f                   /* DISR_EL1.A: none deferred */
-	msr	s3_0_c12_c1_1, xzr
-2:	/* Speculation: before any indirect branch EL2 takes, the steps the
-	 * boot policy chose (el2/spectre.c; usually none: one load). */
-	adrp	x4, spectre_exit_steps
-	ldr	w4, [x4, :lo12:spectre_exit_steps]
-	cbz	w4, 1f
-	mov	x19, x0
-	mov	x20, x1
-	mov	x21, x2
-	bl	spectre_exit_mitigate
-	mov	x0, x19
-	mov	x1, x20
-	mov	x2, x21
-1:	mrs	x3, esr_el2               /* the syndrome, for a sync trap */
+	/* RAS: what the vector's ESB deferred is this guest's: x2 for
+	 * guest_trap_handle. */
+	exit_disr
+	exit_spectre
+	mrs	x3, esr_el2               /* the syndrome, for a sync trap */
+trap_handle:
 	bl	guest_trap_handle
 	/* fall through: x0 = vCPU to run */
-
 	.global el2_guest_resume
 el2_guest_resume:
 	ldp	x2, x3, [x0, #VCPU_ELR]
@@ -84,8 +115,74 @@ el2_guest_resume:
 	ldp	x0, x1, [x0, #0]
 	eret
 
-	/* w4 = SPECTRE_STEP_* bits (el2/spectre.h). Clobbers x0-x5: the
-	 * guest's registers are saved, and x19/x20 hold the caller's. */
+	/* HVC #0, no test hooks armed (el2_guest_sync_entry), guest x0, x1
+	 * pushed. Saves what C may clobber (x0-x18, x30, ELR, SPSR: AAPCS64),
+	 * not x19-x29: C keeps them, so they are still the guest's when
+	 * guest_hvc returns. Nothing guest_hvc runs reads or writes the
+	 * running vCPU's x19-x29 (el2/guest_trap.h); when it cannot simply
+	 * resume, they are saved before anything else runs. */
+el2_guest_hvc_entry:
+	mrs	x0, tpidr_el2
+	ldr	x0, [x0]                  /* percpu->current */
+	stp	x2, x3, [x0, #16]
+	stp	x4, x5, [x0, #32]
+	stp	x6, x7, [x0, #48]
+	stp	x8, x9, [x0, #64]
+	stp	x10, x11, [x0, #80]
+	stp	x12, x13, [x0, #96]
+	stp	x14, x15, [x0, #112]
+	stp	x16, x17, [x0, #128]
+	str	x18, [x0, #VCPU_X18]
+	ldp	x2, x3, [sp], #16
+	stp	x2, x3, [x0, #0]
+	mrs	x2, elr_el2
+	mrs	x3, spsr_el2
+	stp	x30, x2, [x0, #240]
+	str	x3, [x0, #VCPU_ELR + 8]
+	exit_disr
+	cbnz	x2, 3f                    /* an SError deferred: the full path */
+	exit_spectre
+	bl	guest_hvc
+	cbz	x0, 4f
+	ldp	x2, x3, [x0, #VCPU_ELR]
+	msr	elr_el2, x2
+	msr	spsr_el2, x3
+	ldp	x2, x3, [x0, #16]
+	ldp	x4, x5, [x0, #32]
+	ldp	x6, x7, [x0, #48]
+	ldp	x8, x9, [x0, #64]
+	ldp	x10, x11, [x0, #80]
+	ldp	x12, x13, [x0, #96]
+	ldp	x14, x15, [x0, #112]
+	ldp	x16, x17, [x0, #128]
+	ldr	x18, [x0, #VCPU_X18]
+	ldr	x30, [x0, #240]
+	ldp	x0, x1, [x0, #0]
+	eret
+4:	/* It does not run on: x19-x29 join the rest, then the scheduler. */
+	mrs	x0, tpidr_el2
+	ldr	x0, [x0]
+	bl	save_callee_saved
+	bl	guest_hvc_reschedule
+	b	el2_guest_resume
+3:	/* The full path, with the deferred SError in x2. */
+	bl	save_callee_saved
+	exit_spectre
+	mov	x1, #TRAP_KIND_LOWER_SYNC
+	mrs	x3, esr_el2
+	b	trap_handle
+
+	/* x19-x29 into the vCPU at x0 (kept). */
+save_callee_saved:
+	str	x19, [x0, #VCPU_X19]
+	stp	x20, x21, [x0, #160]
+	stp	x22, x23, [x0, #176]
+	stp	x24, x25, [x0, #192]
+	stp	x26, x27, [x0, #208]
+	stp	x28, x29, [x0, #224]
+	ret
+
+	/* w4 = SPECTRE_STEP_* bits (el2/spectre.h). Clobbers x0-x5. */
 /* exo/hvc.h's EXO_SMCCC_ARCH_WORKAROUND_3 and _1 (SMCCC, DEN0028). */
 #define SMCCC_ARCH_WORKAROUND_3 0x80003fff
 #define SMCCC_ARCH_WORKAROUND_1 0x80008000

@@ -61,8 +61,7 @@
 	mov	x3, xzr
 	add	sp, sp, #16
 	eret
-1:	mov	x1, #TRAP_KIND_LOWER_SYNC
-	b	el2_guest_trap_entry
+1:	b	el2_guest_sync_entry      /* guest.S: HVC #0 saves less */
 	.endm
 
 	/* A table: EL2's own exceptions, then a guest's; sync_lower names

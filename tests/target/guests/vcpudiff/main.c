@@ -387,13 +387,16 @@ static uint64_t regs_in[SLOTS], regs_out[SLOTS];
 static bool fp_markers;
 static uint64_t own_fpcr, own_fpsr;
 
-/* Yields with seeded values in every register; they must all come back,
- * and x1-x3 (no results of YIELD) as zero. */
-static void check_regs_yield(struct check *c, uint64_t seed, unsigned round)
+/* Calls fid (YIELD: a switch when another guest runs; PSCI_VERSION: the
+ * general trap path that returns to the caller) with seeded values in
+ * every register; they must all come back, and x1-x3 (no results of
+ * either) as zero. */
+static void check_regs_call(struct check *c, uint64_t seed, unsigned round,
+			    uint64_t fid)
 {
 	for (unsigned s = 0; s < SLOTS; s++)
 		regs_in[s] = mix(seed ^ mix(round * SLOTS + s + NR_ROWS));
-	regs_in[SLOT_X(0)] = EXO_HVC_YIELD;
+	regs_in[SLOT_X(0)] = fid;
 	regs_in[SLOT_NZCV] &= NZCV_BITS;
 	regs_in[SLOT_FPCR] = fp_markers ? regs_in[SLOT_FPCR] & FPCR_BITS
 					: own_fpcr;
@@ -402,8 +405,9 @@ static void check_regs_yield(struct check *c, uint64_t seed, unsigned round)
 	regs_yield(regs_in, regs_out);
 	for (unsigned n = 1; n < FIRST_KEPT_X; n++) {
 		if (regs_out[SLOT_X(n)])
-			FAIL(c, "x%u came back 0x%lx from YIELD, not 0\n", n,
-			     (unsigned long)regs_out[SLOT_X(n)]);
+			FAIL(c, "x%u came back 0x%lx from 0x%lx, not 0\n", n,
+			     (unsigned long)regs_out[SLOT_X(n)],
+			     (unsigned long)fid);
 	}
 	for (unsigned s = FIRST_KEPT_X; s < SLOTS; s++) {
 		uint64_t bits = s == SLOT_FPCR ? FPCR_BITS
@@ -421,6 +425,12 @@ static void check_regs_yield(struct check *c, uint64_t seed, unsigned round)
 			     s < SLOT_Q ? s : s - SLOT_Q,
 			     (unsigned long)regs_out[s], (unsigned long)regs_in[s]);
 	}
+}
+
+static void check_regs_yield(struct check *c, uint64_t seed, unsigned round)
+{
+	check_regs_call(c, seed, round, EXO_HVC_YIELD);
+	check_regs_call(c, seed, round + ROUNDS, EXO_PSCI_VERSION);
 }
 
 /* --- the writer --------------------------------------------------------- */
@@ -531,7 +541,7 @@ static int writer_first_life(uint64_t seed)
 		check_kept(&kept);
 	}
 	check_done(&regs, "x4-x30, q0-q31, NZCV, FPCR and FPSR keep this "
-		   "guest's values across yields");
+		   "guest's values across yields and calls through C");
 	check_done(&kept, "every switched row keeps this guest's marker "
 		   "across yields");
 	kprintf("writer: SYSTEM_RESET with every marker in place\n");
@@ -617,7 +627,7 @@ static int reader(uint64_t seed)
 	check_done(&refused, "every row EL2 refuses or the CPU lacks is an "
 		   "undefined instruction");
 	check_done(&regs, "x4-x30, q0-q31, NZCV, FPCR and FPSR keep this "
-		   "guest's values across yields");
+		   "guest's values across yields and calls through C");
 	dump(seen);
 	return tap_done();
 }
