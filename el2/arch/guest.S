@@ -1,9 +1,11 @@
 /*
  * Guest entry and exit. A trap from a lower EL saves the guest's x0-x30,
  * ELR_EL2 and SPSR_EL2 into the running vCPU (percpu->current), calls
- * guest_trap_handle(vcpu, kind, disr, esr) on the EL2 stack, and resumes the vCPU it
- * returns, which may be another one (the C side then already switched the
- * EL1, FP and stage-2 state).
+ * guest_trap_handle(vcpu, kind, disr, esr) on the EL2 stack, and resumes
+ * the vCPU it returns, which may be another one (the C side then already
+ * switched the EL1, FP and stage-2 state). HVC #0 with no test hook armed
+ * saves x19-x29 only when its caller does not run on
+ * (el2_guest_hvc_entry).
  */
 #include <el2/hvc_fast.h>
 #include <el2/spectre_steps.h>
@@ -46,82 +48,9 @@
 #define VCPU_X18 144
 #define VCPU_X19 152
 
-	.text
-	/* From the synchronous slot of the table without test hooks
-	 * (vectors.S, el2/hvc_fast.h), guest x0, x1 pushed: HVC #0 takes
-	 * el2_guest_hvc_entry, any other exit the full one. */
-	.global el2_guest_sync_entry
-el2_guest_sync_entry:
-	mrs	x1, esr_el2
-	movz	x0, #(HVC_FAST_ESR >> 16), lsl #16
-	cmp	x1, x0
-	b.eq	el2_guest_hvc_entry
-	mov	x1, #TRAP_KIND_LOWER_SYNC
-	/* fall through */
-
-	.global el2_guest_trap_entry
-el2_guest_trap_entry:
-	/* In: guest x0, x1 pushed on the EL2 stack, x1 = vector kind. */
-	mrs	x0, tpidr_el2
-	ldr	x0, [x0]                  /* percpu->current */
-	stp	x2, x3, [x0, #16]
-	stp	x4, x5, [x0, #32]
-	stp	x6, x7, [x0, #48]
-	stp	x8, x9, [x0, #64]
-	stp	x10, x11, [x0, #80]
-	stp	x12, x13, [x0, #96]
-	stp	x14, x15, [x0, #112]
-	stp	x16, x17, [x0, #128]
-	stp	x18, x19, [x0, #144]
-	stp	x20, x21, [x0, #160]
-	stp	x22, x23, [x0, #176]
-	stp	x24, x25, [x0, #192]
-	stp	x26, x27, [x0, #208]
-	stp	x28, x29, [x0, #224]
-	ldp	x2, x3, [sp], #16
-	stp	x2, x3, [x0, #0]
-	mrs	x2, elr_el2
-	mrs	x3, spsr_el2
-	stp	x30, x2, [x0, #240]
-	str	x3, [x0, #VCPU_ELR + 8]
-	/* RAS: what the vector's ESB deferred is this guest's: x2 for
-	 * guest_trap_handle. */
-	exit_disr
-	exit_spectre
-	mrs	x3, esr_el2               /* the syndrome, for a sync trap */
-trap_handle:
-	bl	guest_trap_handle
-	/* fall through: x0 = vCPU to run */
-	.global el2_guest_resume
-el2_guest_resume:
-	ldp	x2, x3, [x0, #VCPU_ELR]
-	msr	elr_el2, x2
-	msr	spsr_el2, x3
-	ldp	x2, x3, [x0, #16]
-	ldp	x4, x5, [x0, #32]
-	ldp	x6, x7, [x0, #48]
-	ldp	x8, x9, [x0, #64]
-	ldp	x10, x11, [x0, #80]
-	ldp	x12, x13, [x0, #96]
-	ldp	x14, x15, [x0, #112]
-	ldp	x16, x17, [x0, #128]
-	ldp	x18, x19, [x0, #144]
-	ldp	x20, x21, [x0, #160]
-	ldp	x22, x23, [x0, #176]
-	ldp	x24, x25, [x0, #192]
-	ldp	x26, x27, [x0, #208]
-	ldp	x28, x29, [x0, #224]
-	ldr	x30, [x0, #240]
-	ldp	x0, x1, [x0, #0]
-	eret
-
-	/* HVC #0, no test hooks armed (el2_guest_sync_entry), guest x0, x1
-	 * pushed. Saves what C may clobber (x0-x18, x30, ELR, SPSR: AAPCS64),
-	 * not x19-x29: C keeps them, so they are still the guest's when
-	 * guest_hvc returns. Nothing guest_hvc runs reads or writes the
-	 * running vCPU's x19-x29 (el2/guest_trap.h); when it cannot simply
-	 * resume, they are saved before anything else runs. */
-el2_guest_hvc_entry:
+	/* Into the running vCPU, x0 = it after: what C may clobber (AAPCS64),
+	 * x0-x18, x30, ELR and SPSR; guest x0, x1 were pushed by the vector. */
+	.macro	save_clobbered
 	mrs	x0, tpidr_el2
 	ldr	x0, [x0]                  /* percpu->current */
 	stp	x2, x3, [x0, #16]
@@ -139,11 +68,20 @@ el2_guest_hvc_entry:
 	mrs	x3, spsr_el2
 	stp	x30, x2, [x0, #240]
 	str	x3, [x0, #VCPU_ELR + 8]
-	exit_disr
-	cbnz	x2, 3f                    /* an SError deferred: the full path */
-	exit_spectre
-	bl	guest_hvc
-	cbz	x0, 4f
+	.endm
+
+	/* x19-x29, which C keeps, into the vCPU at x0. */
+	.macro	save_kept
+	str	x19, [x0, #VCPU_X19]
+	stp	x20, x21, [x0, #160]
+	stp	x22, x23, [x0, #176]
+	stp	x24, x25, [x0, #192]
+	stp	x26, x27, [x0, #208]
+	stp	x28, x29, [x0, #224]
+	.endm
+
+	/* The vCPU at x0's x0-x18, x30, ELR and SPSR back, and ERET. */
+	.macro	restore_clobbered_eret
 	ldp	x2, x3, [x0, #VCPU_ELR]
 	msr	elr_el2, x2
 	msr	spsr_el2, x3
@@ -159,28 +97,70 @@ el2_guest_hvc_entry:
 	ldr	x30, [x0, #240]
 	ldp	x0, x1, [x0, #0]
 	eret
-4:	/* It does not run on: x19-x29 join the rest, then the scheduler. */
+	.endm
+
+	.text
+	/* From the synchronous slot of the table without test hooks
+	 * (vectors.S, el2/hvc_fast.h), guest x0, x1 pushed: HVC #0 takes
+	 * el2_guest_hvc_entry, any other exit the full one. */
+	.global el2_guest_sync_entry
+el2_guest_sync_entry:
+	mrs	x1, esr_el2
+	movz	x0, #(HVC_FAST_ESR >> 16), lsl #16
+	cmp	x1, x0
+	b.eq	el2_guest_hvc_entry
+	mov	x1, #TRAP_KIND_LOWER_SYNC
+	/* fall through */
+
+	.global el2_guest_trap_entry
+el2_guest_trap_entry:
+	/* In: guest x0, x1 pushed on the EL2 stack, x1 = vector kind. */
+	save_clobbered
+	save_kept
+	/* RAS: what the vector's ESB deferred is this guest's: x2 for
+	 * guest_trap_handle. */
+	exit_disr
+	exit_spectre
+	mrs	x3, esr_el2               /* the syndrome, for a sync trap */
+trap_handle:
+	bl	guest_trap_handle
+	/* fall through: x0 = vCPU to run */
+	.global el2_guest_resume
+el2_guest_resume:
+	ldr	x19, [x0, #VCPU_X19]
+	ldp	x20, x21, [x0, #160]
+	ldp	x22, x23, [x0, #176]
+	ldp	x24, x25, [x0, #192]
+	ldp	x26, x27, [x0, #208]
+	ldp	x28, x29, [x0, #224]
+	restore_clobbered_eret
+
+	/* HVC #0, no test hooks armed (el2_guest_sync_entry), guest x0, x1
+	 * pushed. Saves what C may clobber, not x19-x29: C keeps them, so
+	 * they are still the guest's when guest_hvc returns. Nothing
+	 * guest_hvc runs reads or writes the running vCPU's x19-x29
+	 * (el2/guest_trap.h); when it cannot simply resume, they are saved
+	 * before anything else runs. */
+el2_guest_hvc_entry:
+	save_clobbered
+	exit_disr
+	cbnz	x2, 2f                    /* an SError deferred: the full path */
+	exit_spectre
+	bl	guest_hvc
+	cbz	x0, 1f
+	restore_clobbered_eret
+1:	/* It does not run on: x19-x29 join the rest, then the scheduler. */
 	mrs	x0, tpidr_el2
 	ldr	x0, [x0]
-	bl	save_callee_saved
+	save_kept
 	bl	guest_hvc_reschedule
 	b	el2_guest_resume
-3:	/* The full path, with the deferred SError in x2. */
-	bl	save_callee_saved
+2:	/* The full path, with the deferred SError in x2. */
+	save_kept
 	exit_spectre
 	mov	x1, #TRAP_KIND_LOWER_SYNC
 	mrs	x3, esr_el2
 	b	trap_handle
-
-	/* x19-x29 into the vCPU at x0 (kept). */
-save_callee_saved:
-	str	x19, [x0, #VCPU_X19]
-	stp	x20, x21, [x0, #160]
-	stp	x22, x23, [x0, #176]
-	stp	x24, x25, [x0, #192]
-	stp	x26, x27, [x0, #208]
-	stp	x28, x29, [x0, #224]
-	ret
 
 	/* w4 = SPECTRE_STEP_* bits (el2/spectre.h). Clobbers x0-x5. */
 /* exo/hvc.h's EXO_SMCCC_ARCH_WORKAROUND_3 and _1 (SMCCC, DEN0028). */
