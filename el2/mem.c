@@ -116,6 +116,8 @@ static void cache_take(struct vm *own, struct vm *peer,
 	uint64_t pa;
 	unsigned id;
 
+	if (!op->nr_tables)
+		return;
 	while (frames_op_table_next(&mem_db, op, &c, &pa, &id)) {
 		struct vm *vm = id == own->id ? own : peer;
 
