@@ -789,6 +789,39 @@ static const visit_fn visits[] = {
 	[S2_OP_PROTECT] = protect_visit,
 };
 
+/* The commonest commits, a map or an unmap of one page whose level-3
+ * table exists (kept empty or not), straight at its entry: what map_visit
+ * and unmap_visit do at level 3 and at the level-2 entry above it, without
+ * the generic walk. False (nothing done) when the tables are not there. */
+static bool commit_page(struct op *o, enum s2_op op, uint64_t ipa)
+{
+	uint64_t *l1 = &o->s2->root[index_of(ipa, S2_START_LEVEL)];
+	uint64_t *l2, *pte;
+
+	if (op == S2_OP_PROTECT || !is_table(*l1, S2_START_LEVEL))
+		return false;
+	l2 = &table_of(*l1)[index_of(ipa, S2_BLOCK_LEVEL)];
+	if (!is_table(*l2, S2_BLOCK_LEVEL))
+		return false;
+	pte = &table_of(*l2)[index_of(ipa, 3)];
+	if (op == S2_OP_MAP) {
+		if (!count_of(*l2))
+			unlink_empty(o->s2, table_of(*l2));
+		set_new(o, pte, leaf_desc(ipa, o->attrs, 3));
+		count_add(l2, 1);
+		try_fold(o, l2, align_down(ipa, S2_BLOCK_LEVEL));
+		return true;
+	}
+	if (!is_valid(*pte))
+		return true;
+	break_entry(o, pte, ipa, CACHED_AT_IPA, 0);
+	count_add(l2, -1);
+	if (!count_of(*l2))
+		keep_empty(o->s2, table_of(*l2),
+			   align_down(ipa, S2_BLOCK_LEVEL), 3);
+	return true;
+}
+
 void s2_commit(struct s2 *s2, struct s2_page_cache *cache, enum s2_op op,
 	       ipaddr_t at, uint64_t size, unsigned prot)
 {
@@ -797,7 +830,8 @@ void s2_commit(struct s2 *s2, struct s2_page_cache *cache, enum s2_op op,
 
 	op_init(&o, s2, cache, visits[op],
 		op == S2_OP_UNMAP ? 0 : prot_attrs(prot));
-	walk_range(&o, s2->root, S2_START_LEVEL, ipa, ipa + size);
+	if (size != GRANULE_4K_SIZE || !commit_page(&o, op, ipa))
+		walk_range(&o, s2->root, S2_START_LEVEL, ipa, ipa + size);
 	op_finish(&o);
 }
 
