@@ -162,7 +162,7 @@ static bool is_unscrubbed(uint64_t pa)
 static void scrub(uint64_t pa, uint64_t count)
 {
 	arch_zero_frames(pa, count);
-	arch_dcache_clean_inval(pa, count << FRAMES_SHIFT);
+	arch_clean_frames(pa, count);
 	mark_unscrubbed(pa, count, false);
 }
 
