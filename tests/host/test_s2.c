@@ -425,6 +425,7 @@ Test(s2, unmap_inside_block_splits_it)
 		cr_assert_eq(leaf.desc & PTE_ATTR_MASK, block & PTE_ATTR_MASK);
 		cr_assert_eq(leaf.desc & PTE_ADDR_MASK, a);
 	}
+	check_tables(&e);
 	env_destroy(&e);
 }
 
@@ -454,6 +455,7 @@ Test(s2, protect_part_of_block_splits_and_whole_folds)
 	cr_assert_eq(e.s2.nr_tables, 1);
 	cr_assert(s2_lookup(&e.s2, ipa_init(base + 0x1000), &leaf));
 	cr_assert_eq(leaf.level, S2_BLOCK_LEVEL);
+	check_tables(&e);
 	env_destroy(&e);
 }
 
@@ -478,6 +480,7 @@ Test(s2, map_completing_2m_folds_into_block)
 	EXPECT_LOG_FROM(257, s2_vttbr(&e.s2), PTE(l2, 0), DSB, VMALLS12, DSB,
 			ISB, PTE(l2, leaf.desc), DSB);
 	check_bbm(s2_vttbr(&e.s2), "fold on map");
+	check_tables(&e);
 	env_destroy(&e);
 }
 
@@ -668,6 +671,90 @@ Test(s2, destroy_returns_every_table_page)
 	}
 	cr_assert_eq(out, e.pages_in);
 	free(e.root);
+}
+
+/* --- empty tables kept in place ------------------------------------- */
+
+Test(s2, an_empty_table_stays_and_the_next_map_reuses_it)
+{
+	struct env e;
+	uint64_t ipa = 0x40005000, *l2, *pte;
+	unsigned cache;
+
+	env_init(&e, 8);
+	map(&e, ipa, S2_PAGE, RW);
+	unmap(&e, ipa, S2_PAGE);
+	cr_assert_eq(e.s2.nr_tables, 2, "both tables stay");
+	cr_assert_eq(s2_empty_tables(&e.s2), 1);
+	check_tables(&e);
+	l2 = raw_pte(&e, ipa, 2);
+	cr_assert_eq(*l2 & S2_TABLE_COUNT_MASK, 0, "count 0, still valid");
+	cr_assert_neq(*l2 & PTE_VALID, 0);
+	cr_assert_eq(s2_pages_needed(&e.s2, S2_OP_MAP, ipa_init(ipa + S2_PAGE),
+				     S2_PAGE), 0, "no page for the reuse");
+	cache = e.cache.nr;
+	map(&e, ipa + S2_PAGE, S2_PAGE, RW);
+	pte = raw_pte(&e, ipa + S2_PAGE, 3);
+	/* The leaf and the count: no table made, no TLBI. */
+	EXPECT_LOG(s2_vttbr(&e.s2), PTE(pte, *pte), PTE(l2, *l2), DSB);
+	cr_assert_eq(e.cache.nr, cache);
+	cr_assert_eq(s2_empty_tables(&e.s2), 0);
+	check_tables(&e);
+	env_destroy(&e);
+}
+
+Test(s2, reclaim_gives_empty_tables_back_but_not_those_avoided)
+{
+	struct env e;
+	uint64_t a = 0x40000000, b = 0x40400000, c = 0x80000000;
+
+	env_init(&e, 10);
+	map(&e, a, S2_PAGE, RW);
+	map(&e, b, S2_PAGE, RW);
+	map(&e, c, S2_PAGE, RW);
+	unmap(&e, a, S2_PAGE);
+	unmap(&e, b, S2_PAGE);
+	unmap(&e, c, S2_PAGE);
+	cr_assert_eq(s2_empty_tables(&e.s2), 3);
+	cr_assert_eq(e.s2.nr_tables, 5);
+	fake_s2_reset();
+	/* a's region avoided; b's table goes; c's level-3 table goes and
+	 * leaves its level-2 table empty, which goes too. */
+	cr_assert_eq(s2_reclaim(&e.s2, &e.cache, 10, ipa_init(a), S2_PAGE), 3);
+	check_bbm(s2_vttbr(&e.s2), "reclaim");
+	cr_assert_eq(e.s2.nr_tables, 2);
+	cr_assert_eq(s2_empty_tables(&e.s2), 1, "a's table stays");
+	cr_assert_eq(e.cache.nr + e.s2.nr_tables, e.pages_in);
+	check_tables(&e);
+	cr_assert_eq(*raw_pte(&e, c, 1), 0, "c's 1 GiB unlinked");
+	cr_assert_eq(s2_reclaim(&e.s2, &e.cache, 1, ipa_init(0), 0), 1,
+		     "at most max");
+	cr_assert_eq(s2_empty_tables(&e.s2), 1, "a's level-2 table now");
+	check_tables(&e);
+	env_destroy(&e);
+}
+
+Test(s2, a_block_over_a_kept_table_makes_it_the_blocks_page)
+{
+	struct env e;
+	uint64_t base = 0x40200000;
+
+	env_init(&e, 11);
+	map(&e, base + 3 * S2_PAGE, S2_PAGE, RW);
+	unmap(&e, base + 3 * S2_PAGE, S2_PAGE);
+	cr_assert_eq(s2_pages_needed(&e.s2, S2_OP_MAP, ipa_init(base), MIB2),
+		     0, "the kept table is the block's page");
+	map(&e, base, MIB2, RW);
+	check_bbm(s2_vttbr(&e.s2), "block over a kept table");
+	cr_assert_eq(s2_blocks(&e.s2), 1);
+	cr_assert_eq(e.s2.nr_tables, 1);
+	cr_assert_eq(s2_empty_tables(&e.s2), 0);
+	check_tables(&e);
+	/* Its split takes that page back: counts right after it. */
+	unmap(&e, base + 5 * S2_PAGE, S2_PAGE);
+	cr_assert_eq(e.s2.nr_tables, 2);
+	check_tables(&e);
+	env_destroy(&e);
 }
 
 /* --- descriptor well-formedness ------------------------------------- */
@@ -868,6 +955,22 @@ static void random_sequence(unsigned seed)
 			     m.seed, step, op, first, n, rc);
 		if (rc == EXO_OK)
 			check_bbm(s2_vttbr(&e.s2), "random");
+		if (rnd(&s) % 8 == 0) {
+			/* Memory pressure: some kept tables go back, those
+			 * meeting a random range stay. */
+			unsigned avoid = (unsigned)(rnd(&s) % WINDOW_PAGES);
+			unsigned before = s2_empty_tables(&e.s2);
+			unsigned n;
+
+			fake_s2_reset();
+			n = s2_reclaim(&e.s2, &e.cache, 1 + rnd(&s) % 3,
+				       ipa_init(WINDOW_BASE + avoid * S2_PAGE),
+				       S2_PAGE);
+			cr_assert_leq(n, before + 1, "seed %u step %u",
+				      m.seed, step);
+			check_bbm(s2_vttbr(&e.s2), "reclaim");
+			check_accounting(&e);
+		}
 		compare(&e, &m, step);
 		check_tables(&e);
 	}
