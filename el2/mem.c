@@ -214,23 +214,41 @@ static unsigned tables_short(struct vm *vm, uint64_t pa, uint64_t count,
 }
 
 /* Memory pressure: vm's empty tables go back to the pool (scrubbed,
- * uncharged), with its cache beyond the reserve. Returns whether its
- * charge fell. */
-static bool give_back_tables(struct vm *vm)
+ * uncharged), with its cache beyond the reserve. Returns how many table
+ * frames it is charged less. */
+static unsigned give_back_tables(struct vm *vm)
 {
 	uint64_t before = frames_account(&mem_db, vm->id)->tables;
 
 	s2_reclaim(&vm->s2, &vm->s2_cache, UINT32_MAX, ipa_of(0), 0);
 	cache_trim(vm, MEM_TABLE_RESERVE);
-	return frames_account(&mem_db, vm->id)->tables < before;
+	return (unsigned)(before - frames_account(&mem_db, vm->id)->tables);
+}
+
+/* The charge a give back dropped, taken again into vm's cache when the
+ * call it was for still fails: a refused call changes no charge (FREE
+ * frames, and the lock held since the give back freed as many). */
+static void take_back_tables(struct vm *vm, unsigned n)
+{
+	struct frames_op op;
+
+	CHECK(!frames_table_check(&mem_db, vm->id, n, &op));
+	cache_take(vm, vm, &op);
+	frames_table_commit(&mem_db, &op);
 }
 
 /* A check refused for want of quota is made once more when vm (whose
- * charge it would grow) had tables to give back. */
-static bool retry_after_give_back(int64_t rc, struct vm *vm)
-{
-	return rc == EXO_EQUOTA && give_back_tables(vm);
-}
+ * charge it would grow) had tables to give back; a second refusal puts
+ * the charge back as it was. */
+#define CHECK_AFTER_GIVE_BACK(rc, vm, check)                                  \
+	do {                                                                  \
+		unsigned given_;                                              \
+		if ((rc) == EXO_EQUOTA && (given_ = give_back_tables(vm))) { \
+			(rc) = (check);                                       \
+			if (rc)                                               \
+				take_back_tables(vm, given_);                 \
+		}                                                             \
+	} while (0)
 
 static void after_call(struct vm *vm)
 {
@@ -331,8 +349,8 @@ int64_t mem_frame_alloc_part(struct vm *vm, uint64_t count, unsigned align_log2,
 		return EXO_EINVAL;
 	spin_lock(&mem_lock);
 	rc = alloc_check(vm, count, align_log2, part, &op);
-	if (retry_after_give_back(rc, vm))
-		rc = alloc_check(vm, count, align_log2, part, &op);
+	CHECK_AFTER_GIVE_BACK(rc, vm,
+			      alloc_check(vm, count, align_log2, part, &op));
 	if (!rc) {
 		map_new_frames(vm, &op);
 		*pa = pa_init(op.pa);
@@ -366,8 +384,7 @@ int64_t mem_frame_alloc_at(struct vm *vm, paddr_t at, uint64_t count)
 
 	spin_lock(&mem_lock);
 	rc = alloc_at_check(vm, pa, count, &op);
-	if (retry_after_give_back(rc, vm))
-		rc = alloc_at_check(vm, pa, count, &op);
+	CHECK_AFTER_GIVE_BACK(rc, vm, alloc_at_check(vm, pa, count, &op));
 	if (!rc) {
 		map_new_frames(vm, &op);
 		after_call(vm);
@@ -440,8 +457,7 @@ int64_t mem_frame_share(struct vm *owner, struct vm *b, paddr_t at,
 
 	spin_lock(&mem_lock);
 	rc = share_check(owner, b, pa, count, perm, &op);
-	if (retry_after_give_back(rc, b))
-		rc = share_check(owner, b, pa, count, perm, &op);
+	CHECK_AFTER_GIVE_BACK(rc, b, share_check(owner, b, pa, count, perm, &op));
 	if (!rc) {
 		cache_take(owner, b, &op);
 		frames_share_commit(&mem_db, &op);
@@ -512,8 +528,8 @@ static int64_t move_access(struct vm *from, struct vm *to, uint64_t pa,
 	struct frames_op op;
 	int64_t rc = move_check(from, to, pa, count, donate, &op);
 
-	if (retry_after_give_back(rc, to))
-		rc = move_check(from, to, pa, count, donate, &op);
+	CHECK_AFTER_GIVE_BACK(rc, to,
+			      move_check(from, to, pa, count, donate, &op));
 	if (rc)
 		return rc;
 	cache_take(from, to, &op);

@@ -267,7 +267,8 @@ static bool first_fit(const struct mem_model *m, uint64_t n, uint64_t step,
 
 /* Under quota pressure EL2 gives back vm's idle table pages (tables kept
  * empty for reuse, and its cache beyond the reserve) and tries the call
- * once more: true when vm's charge fell. */
+ * once more (AFTER_GIVE_BACK): true when vm's charge fell. When the call
+ * still fails, the charge is as it was. */
 static bool give_back(struct mem_model *m, unsigned vm)
 {
 	struct model_vm *v = &m->vm[vm];
@@ -280,6 +281,16 @@ static bool give_back(struct mem_model *m, unsigned vm)
 	v->tables = after;
 	return true;
 }
+
+#define AFTER_GIVE_BACK(rc, m, who, call)                                      \
+	do {                                                                  \
+		uint64_t tables_ = (m)->vm[who].tables;                       \
+		if ((rc) == EXO_EQUOTA && give_back(m, who)) {                \
+			(rc) = (call);                                        \
+			if (rc)                                               \
+				(m)->vm[who].tables = tables_;                \
+		}                                                             \
+	} while (0)
 
 static int64_t alloc_once(struct mem_model *m, unsigned vm, uint64_t count,
 			  unsigned align_log2, uint64_t *pa)
@@ -304,8 +315,7 @@ int64_t model_alloc(struct mem_model *m, unsigned vm, uint64_t count,
 {
 	int64_t rc = alloc_once(m, vm, count, align_log2, pa);
 
-	if (rc == EXO_EQUOTA && give_back(m, vm))
-		rc = alloc_once(m, vm, count, align_log2, pa);
+	AFTER_GIVE_BACK(rc, m, vm, alloc_once(m, vm, count, align_log2, pa));
 	return rc;
 }
 
@@ -330,8 +340,7 @@ int64_t model_alloc_at(struct mem_model *m, unsigned vm, uint64_t pa,
 {
 	int64_t rc = alloc_at_once(m, vm, pa, count);
 
-	if (rc == EXO_EQUOTA && give_back(m, vm))
-		rc = alloc_at_once(m, vm, pa, count);
+	AFTER_GIVE_BACK(rc, m, vm, alloc_at_once(m, vm, pa, count));
 	return rc;
 }
 
@@ -392,8 +401,7 @@ int64_t model_share(struct mem_model *m, unsigned a, unsigned b, uint64_t pa,
 {
 	int64_t rc = share_once(m, a, b, pa, count, perm);
 
-	if (rc == EXO_EQUOTA && give_back(m, b))
-		rc = share_once(m, a, b, pa, count, perm);
+	AFTER_GIVE_BACK(rc, m, b, share_once(m, a, b, pa, count, perm));
 	return rc;
 }
 
@@ -450,8 +458,7 @@ int64_t model_lend(struct mem_model *m, unsigned a, unsigned b, uint64_t pa,
 {
 	int64_t rc = lend_once(m, a, b, pa, count);
 
-	if (rc == EXO_EQUOTA && give_back(m, b))
-		rc = lend_once(m, a, b, pa, count);
+	AFTER_GIVE_BACK(rc, m, b, lend_once(m, a, b, pa, count));
 	return rc;
 }
 
@@ -497,8 +504,7 @@ int64_t model_donate(struct mem_model *m, unsigned a, unsigned b,
 {
 	int64_t rc = donate_once(m, a, b, pa, count);
 
-	if (rc == EXO_EQUOTA && give_back(m, b))
-		rc = donate_once(m, a, b, pa, count);
+	AFTER_GIVE_BACK(rc, m, b, donate_once(m, a, b, pa, count));
 	return rc;
 }
 

@@ -184,3 +184,25 @@ Test(mem_tables, teardown_gives_every_table_back, .init = boot, .fini = done)
 	cr_assert_eq(held, 0, "nothing charged to a guest is left");
 	cr_assert_eq(free_before, RAM_FRAMES - EL2_FRAMES);
 }
+
+/* A call refused even after the give back changes no charge: what went
+ * back is charged again (all-or-nothing, as the consent test's EQUOTA
+ * accept asks). */
+Test(mem_tables, a_refusal_after_a_give_back_changes_no_charge,
+     .init = boot, .fini = done)
+{
+	uint64_t used, tables;
+
+	alloc_at(frame(0, 0), 1);
+	alloc_at(frame(1, 0), 1);
+	free_at(frame(1, 0), 1);
+	cr_assert_eq(s2_empty_tables(&g.s2), 1);
+	used = account()->used;
+	tables = account()->tables;
+	cr_assert_eq(mem_frame_alloc_at(&g, pa_init(frame(0, 10)), QUOTA),
+		     EXO_EQUOTA);
+	cr_assert_eq(account()->used, used);
+	cr_assert_eq(account()->tables, tables);
+	expect_charge();
+	mem_check_invariant(&g);
+}
