@@ -1057,7 +1057,7 @@ int frames_query(const struct frames_db *db, uint64_t pa,
 	const struct frames_device *d = device_at(db, pa);
 	const struct frames_entry *e;
 
-	memset(info, 0, sizeof(*info));
+	*info = (struct frames_info){ .state = EXO_FRAME_NONE };
 	if (d) {
 		info->state = EXO_FRAME_DEVICE;
 		info->owner = d->owner;
