@@ -84,8 +84,11 @@ void arch_irq_disable(void);
 void arch_wait_for_interrupt(void);
 
 /* Zeroes count frames at PA (identity-mapped normal memory) with DC ZVA:
- * the zeros may sit in dirty cache lines until arch_dcache_clean_inval. */
+ * the zeros may sit in dirty cache lines until arch_clean_frames. */
 void arch_zero_frames(uint64_t pa, uint64_t count);
+/* arch_dcache_clean_inval over count whole frames at PA, unrolled
+ * (el2/arch/frame_scrub.S): a scrub's second half. */
+void arch_clean_frames(uint64_t pa, uint64_t count);
 
 /* vCPU switch: save the running guest's EL1, FP/SIMD and virtual timer
  * state (and stop its timer); load another's, with its stage-2 and traps. */

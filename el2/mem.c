@@ -2,11 +2,18 @@
  * Memory hypercalls as transactions over the frame DB (el2/frames.c) and a
  * guest's stage 2 (el2/s2.c):
  *   1. count the stage-2 table pages each stage 2 the call changes lacks
- *      (s2_check, s2_pages_needed, less what its page cache holds),
+ *      (s2_check_pages, one walk, less what its page cache holds; empty
+ *      tables it keeps elsewhere are given back to the cache first),
  *   2. one DB check (ownership, state, quota, and those table pages,
  *      reserved and charged to the guest whose stage 2 needs them; may
  *      fail, changes nothing),
- *   3. the commits, which cannot fail.
+ *   3. the commits, which cannot fail (s2_commit: one walk, no second
+ *      check).
+ * Stage-2 tables left empty stay in place, charged, for the next map in
+ * their region (el2/s2.h); they go back to the pool under memory pressure
+ * (a map short of cache pages takes them first: cache_refill; a check
+ * refused for quota is made once more after the guest gives them back:
+ * give_back_tables), by revocation and at teardown.
  * Callers above are told what happened (what was freed, taken) and act on
  * it; nothing here calls up. A borrower that loses frames through its
  * owner (UNSHARE, RECLAIM, the owner's end or forced revocation) is told
@@ -66,14 +73,14 @@ static ipaddr_t ipa_of(uint64_t pa)
 static inline void map_frames(struct vm *vm, uint64_t pa, uint64_t count,
 			      unsigned prot)
 {
-	CHECK(s2_map(&vm->s2, &vm->s2_cache, ipa_of(pa), bytes(count), prot) ==
-	      EXO_OK);
+	s2_commit(&vm->s2, &vm->s2_cache, S2_OP_MAP, ipa_of(pa), bytes(count),
+		  prot);
 }
 
 static inline void unmap_frames(struct vm *vm, uint64_t pa, uint64_t count)
 {
-	CHECK(s2_unmap(&vm->s2, &vm->s2_cache, ipa_of(pa), bytes(count)) ==
-	      EXO_OK);
+	s2_commit(&vm->s2, &vm->s2_cache, S2_OP_UNMAP, ipa_of(pa), bytes(count),
+		  0);
 }
 
 /* A lender's view of what it lent: the translation stays with no access
@@ -82,8 +89,8 @@ static inline void unmap_frames(struct vm *vm, uint64_t pa, uint64_t count)
 static inline void protect_frames(struct vm *vm, uint64_t pa, uint64_t count,
 				  unsigned prot)
 {
-	CHECK(s2_protect(&vm->s2, &vm->s2_cache, ipa_of(pa), bytes(count),
-			 prot) == EXO_OK);
+	s2_commit(&vm->s2, &vm->s2_cache, S2_OP_PROTECT, ipa_of(pa),
+		  bytes(count), prot);
 }
 
 void mem_set_debug_checks(bool on)
@@ -109,6 +116,8 @@ static void cache_take(struct vm *own, struct vm *peer,
 	uint64_t pa;
 	unsigned id;
 
+	if (!op->nr_tables)
+		return;
 	while (frames_op_table_next(&mem_db, op, &c, &pa, &id)) {
 		struct vm *vm = id == own->id ? own : peer;
 
@@ -153,7 +162,7 @@ static bool is_unscrubbed(uint64_t pa)
 static void scrub(uint64_t pa, uint64_t count)
 {
 	arch_zero_frames(pa, count);
-	arch_dcache_clean_inval(pa, count << FRAMES_SHIFT);
+	arch_clean_frames(pa, count);
 	mark_unscrubbed(pa, count, false);
 }
 
@@ -184,11 +193,62 @@ static void cache_trim(struct vm *vm, unsigned keep)
 	}
 }
 
-static unsigned tables_short(struct vm *vm, unsigned needed)
+/* Empty tables vm keeps, outside [pa, +count) (which the op may reuse),
+ * into its cache until it holds spare pages (or none are left): pages
+ * already charged, so the op charges no new one while vm keeps empty
+ * tables. */
+static void cache_refill(struct vm *vm, uint64_t pa, uint64_t count,
+			 unsigned spare)
+{
+	if (s2_empty_tables(&vm->s2) && spare > cache_spare(vm))
+		s2_reclaim(&vm->s2, &vm->s2_cache, spare - cache_spare(vm),
+			   ipa_of(pa), bytes(count));
+}
+
+static unsigned tables_short(struct vm *vm, uint64_t pa, uint64_t count,
+			     unsigned needed)
 {
 	needed += MEM_TABLE_RESERVE;
+	cache_refill(vm, pa, count, needed);
 	return needed > cache_spare(vm) ? needed - cache_spare(vm) : 0;
 }
+
+/* Memory pressure: vm's empty tables go back to the pool (scrubbed,
+ * uncharged), with its cache beyond the reserve. Returns how many table
+ * frames it is charged less. */
+static unsigned give_back_tables(struct vm *vm)
+{
+	uint64_t before = frames_account(&mem_db, vm->id)->tables;
+
+	s2_reclaim(&vm->s2, &vm->s2_cache, UINT32_MAX, ipa_of(0), 0);
+	cache_trim(vm, MEM_TABLE_RESERVE);
+	return (unsigned)(before - frames_account(&mem_db, vm->id)->tables);
+}
+
+/* The charge a give back dropped, taken again into vm's cache when the
+ * call it was for still fails: a refused call changes no charge (FREE
+ * frames, and the lock held since the give back freed as many). */
+static void take_back_tables(struct vm *vm, unsigned n)
+{
+	struct frames_op op;
+
+	CHECK(!frames_table_check(&mem_db, vm->id, n, &op));
+	cache_take(vm, vm, &op);
+	frames_table_commit(&mem_db, &op);
+}
+
+/* A check refused for want of quota is made once more when vm (whose
+ * charge it would grow) had tables to give back; a second refusal puts
+ * the charge back as it was. */
+#define CHECK_AFTER_GIVE_BACK(rc, vm, check)                                  \
+	do {                                                                  \
+		unsigned given_;                                              \
+		if ((rc) == EXO_EQUOTA && (given_ = give_back_tables(vm))) { \
+			(rc) = (check);                                       \
+			if (rc)                                               \
+				take_back_tables(vm, given_);                 \
+		}                                                             \
+	} while (0)
 
 static void after_call(struct vm *vm)
 {
@@ -213,13 +273,14 @@ static void check_zeroed(uint64_t pa, uint64_t count)
 static int tables_lacking(struct vm *vm, enum s2_op op, uint64_t pa,
 			  uint64_t count, unsigned prot, unsigned *lacking)
 {
-	int rc = s2_check(&vm->s2, op, ipa_of(pa), bytes(count), prot);
 	unsigned need;
+	int rc = s2_check_pages(&vm->s2, op, ipa_of(pa), bytes(count), prot,
+				&need);
 
 	*lacking = 0;
 	if (rc)
 		return rc;
-	need = s2_pages_needed(&vm->s2, op, ipa_of(pa), bytes(count));
+	cache_refill(vm, pa, count, need);
 	if (need > cache_spare(vm))
 		*lacking = need - cache_spare(vm);
 	return EXO_OK;
@@ -249,12 +310,11 @@ static void map_new_frames(struct vm *vm, const struct frames_op *op)
 static int tables_to_map(struct vm *vm, uint64_t pa, uint64_t count,
 			 unsigned *lacking)
 {
-	int rc = s2_check(&vm->s2, S2_OP_MAP, ipa_of(pa), bytes(count),
-			  MEM_GUEST_PROT);
+	unsigned need;
+	int rc = s2_check_pages(&vm->s2, S2_OP_MAP, ipa_of(pa), bytes(count),
+				MEM_GUEST_PROT, &need);
 
-	*lacking = rc ? 0 : tables_short(vm, s2_pages_needed(&vm->s2, S2_OP_MAP,
-							      ipa_of(pa),
-							      bytes(count)));
+	*lacking = rc ? 0 : tables_short(vm, pa, count, need);
 	return rc;
 }
 
@@ -264,22 +324,33 @@ static int tables_to_map(struct vm *vm, uint64_t pa, uint64_t count,
  * The search and the quota are for the whole count; only the first part
  * frames are taken (the per-call bound; the caller continues with
  * FRAME_ALLOC_AT at the run's address + part). */
+static int64_t alloc_check(struct vm *vm, uint64_t count, unsigned align_log2,
+			   uint64_t part, struct frames_op *op)
+{
+	unsigned lacking = 0;
+	int64_t rc = frames_alloc_check(&mem_db, vm->id, count, align_log2, 0,
+					op);
+
+	if (!rc)
+		rc = tables_to_map(vm, op->pa, part, &lacking);
+	if (!rc && (lacking || part < count))
+		rc = frames_alloc_at_check(&mem_db, vm->id, op->pa, part,
+					   lacking, op);
+	return rc;
+}
+
 int64_t mem_frame_alloc_part(struct vm *vm, uint64_t count, unsigned align_log2,
 			     uint64_t part, paddr_t *pa)
 {
 	struct frames_op op;
-	unsigned lacking = 0;
 	int64_t rc;
 
 	if (!part || part > count)
 		return EXO_EINVAL;
 	spin_lock(&mem_lock);
-	rc = frames_alloc_check(&mem_db, vm->id, count, align_log2, 0, &op);
-	if (!rc)
-		rc = tables_to_map(vm, op.pa, part, &lacking);
-	if (!rc && (lacking || part < count))
-		rc = frames_alloc_at_check(&mem_db, vm->id, op.pa, part,
-					   lacking, &op);
+	rc = alloc_check(vm, count, align_log2, part, &op);
+	CHECK_AFTER_GIVE_BACK(rc, vm,
+			      alloc_check(vm, count, align_log2, part, &op));
 	if (!rc) {
 		map_new_frames(vm, &op);
 		*pa = pa_init(op.pa);
@@ -295,17 +366,25 @@ int64_t mem_frame_alloc(struct vm *vm, uint64_t count, unsigned align_log2,
 	return mem_frame_alloc_part(vm, count, align_log2, count, pa);
 }
 
+static int64_t alloc_at_check(struct vm *vm, uint64_t pa, uint64_t count,
+			      struct frames_op *op)
+{
+	unsigned lacking;
+	int rc = tables_to_map(vm, pa, count, &lacking);
+
+	return first_error(frames_alloc_at_check(&mem_db, vm->id, pa, count,
+						 lacking, op), rc);
+}
+
 int64_t mem_frame_alloc_at(struct vm *vm, paddr_t at, uint64_t count)
 {
 	uint64_t pa = pa_addr(at);
 	struct frames_op op;
-	unsigned lacking;
 	int64_t rc;
 
 	spin_lock(&mem_lock);
-	rc = tables_to_map(vm, pa, count, &lacking);
-	rc = first_error(frames_alloc_at_check(&mem_db, vm->id, pa, count,
-					       lacking, &op), rc);
+	rc = alloc_at_check(vm, pa, count, &op);
+	CHECK_AFTER_GIVE_BACK(rc, vm, alloc_at_check(vm, pa, count, &op));
 	if (!rc) {
 		map_new_frames(vm, &op);
 		after_call(vm);
@@ -356,21 +435,29 @@ static unsigned share_prot(unsigned perm)
  * DB check that reserves them (may fail, changes nothing), then the
  * commits, which cannot fail: the reserved pages into the caches, the
  * unmaps (and scrubbing), the DB commit, the maps. */
+static int64_t share_check(struct vm *owner, struct vm *b, uint64_t pa,
+			   uint64_t count, unsigned perm, struct frames_op *op)
+{
+	enum frames_perm fperm = perm == EXO_SHARE_RW ? FRAMES_PERM_RW
+						      : FRAMES_PERM_R;
+	unsigned lacking;
+	int rc = tables_lacking(b, S2_OP_MAP, pa, count, share_prot(perm),
+				&lacking);
+
+	return first_error(frames_share_check(&mem_db, owner->id, b->id, pa,
+					      count, fperm, lacking, op), rc);
+}
+
 int64_t mem_frame_share(struct vm *owner, struct vm *b, paddr_t at,
 			uint64_t count, unsigned perm)
 {
 	uint64_t pa = pa_addr(at);
-	enum frames_perm fperm = perm == EXO_SHARE_RW ? FRAMES_PERM_RW
-						      : FRAMES_PERM_R;
 	struct frames_op op;
-	unsigned lacking;
 	int64_t rc;
 
 	spin_lock(&mem_lock);
-	rc = tables_lacking(b, S2_OP_MAP, pa, count, share_prot(perm),
-			    &lacking);
-	rc = first_error(frames_share_check(&mem_db, owner->id, b->id, pa,
-					    count, fperm, lacking, &op), rc);
+	rc = share_check(owner, b, pa, count, perm, &op);
+	CHECK_AFTER_GIVE_BACK(rc, b, share_check(owner, b, pa, count, perm, &op));
 	if (!rc) {
 		cache_take(owner, b, &op);
 		frames_share_commit(&mem_db, &op);
@@ -421,19 +508,28 @@ static int tables_to_move(struct vm *from, struct vm *to, uint64_t pa,
 }
 
 /* Lend and donate both move access from the owner to another guest. */
+static int64_t move_check(struct vm *from, struct vm *to, uint64_t pa,
+			  uint64_t count, bool donate, struct frames_op *op)
+{
+	struct frames_tables t;
+	int s2_rc = tables_to_move(from, to, pa, count, donate, &t);
+
+	return first_error(
+		donate ? frames_donate_check(&mem_db, from->id, to->id, pa,
+					     count, t, op)
+		       : frames_lend_check(&mem_db, from->id, to->id, pa, count,
+					   t, op),
+		s2_rc);
+}
+
 static int64_t move_access(struct vm *from, struct vm *to, uint64_t pa,
 			   uint64_t count, bool donate)
 {
 	struct frames_op op;
-	struct frames_tables t;
-	int s2_rc = tables_to_move(from, to, pa, count, donate, &t);
-	int64_t rc = first_error(
-		donate ? frames_donate_check(&mem_db, from->id, to->id, pa,
-					     count, t, &op)
-		       : frames_lend_check(&mem_db, from->id, to->id, pa, count,
-					   t, &op),
-		s2_rc);
+	int64_t rc = move_check(from, to, pa, count, donate, &op);
 
+	CHECK_AFTER_GIVE_BACK(rc, to,
+			      move_check(from, to, pa, count, donate, &op));
 	if (rc)
 		return rc;
 	cache_take(from, to, &op);
@@ -947,6 +1043,9 @@ uint64_t mem_revoke(struct vm *vm, uint64_t want, struct vm_run *log,
 			   took < want && *nr_log < log_max; c++)
 		took += revoke_class(vm, revoke_order[c], want - took, log,
 				     log_max, nr_log);
+	/* What it kept empty goes too: revocation leaves it the tables its
+	 * mappings use. */
+	s2_reclaim(&vm->s2, &vm->s2_cache, UINT32_MAX, ipa_of(0), 0);
 	cache_trim(vm, MEM_TABLE_RESERVE);
 	spin_unlock(&mem_lock);
 	return took;

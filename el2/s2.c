@@ -11,6 +11,20 @@
  * entries are written at once, their TLB maintenance and the entries that
  * replace them wait in a struct op until batch_flush (or until a walk must
  * descend through an entry, as after a split).
+ *
+ * Tables do not churn (docs/stage2.md, "Table pages"):
+ *  - Each table descriptor counts the valid entries of the table it points
+ *    to, in its bits [11:2], which the walker ignores (4 KiB granule,
+ *    VTCR_EL2.DS 0, no FEAT_HAFT): no table is ever scanned to learn it
+ *    is empty or full. The root has no count (it is never freed).
+ *  - A table whose count falls to 0 stays in place, reachable and empty,
+ *    and the next map in its region reuses it: no zeroing, no TLB
+ *    maintenance, no page taken. Such tables are linked in a list through
+ *    their own first words (invalid entries: the walker ignores their
+ *    other bits), with the region they map, so s2_reclaim gives them back
+ *    without a search: under memory pressure, and by revocation (el2/mem.c);
+ *    s2_destroy frees them with the rest. They stay table pages (nr_tables)
+ *    and stay charged to the guest until then.
  */
 #include <arch/pte.h>
 #include <el2/arch.h>
@@ -56,10 +70,14 @@ struct deferred {
 };
 
 struct op;
-typedef void (*visit_fn)(struct op *o, uint64_t *pte, int level, uint64_t ipa,
-			 uint64_t end);
+/* Visits one entry of a walk; returns how the count of valid entries of
+ * the entry's table changes (-1, 0, +1). */
+typedef int (*visit_fn)(struct op *o, uint64_t *pte, int level, uint64_t ipa,
+			uint64_t end);
 
-/* One commit in progress: what it writes and what it still owes. */
+/* One commit in progress: what it writes and what it still owes. Only
+ * the counters are set at its start (op_init): the arrays are read up to
+ * them, never zeroed. */
 struct op {
 	struct s2 *s2;
 	struct s2_page_cache *cache;
@@ -202,6 +220,90 @@ static unsigned desc_prot(uint64_t desc)
 	return prot;
 }
 
+
+/* --- valid-entry counts and empty tables kept in place ------------------ */
+
+/* The count of a table's valid entries, in its descriptor's IGNORED bits
+ * [11:2] (10 bits: 0..512). */
+#define COUNT_SHIFT S2_TABLE_COUNT_SHIFT
+#define COUNT_MASK  S2_TABLE_COUNT_MASK
+_Static_assert(PTES_PER_TABLE <= COUNT_MASK >> COUNT_SHIFT,
+	       "a table's count does not fit its descriptor's ignored bits");
+_Static_assert((COUNT_MASK & (PTE_ADDR_MASK | PTE_VALID | PTE_TABLE)) == 0,
+	       "the count overlaps the address or the type");
+
+static unsigned count_of(uint64_t desc)
+{
+	return (unsigned)((desc & COUNT_MASK) >> COUNT_SHIFT);
+}
+
+/* Only ignored bits change: a live descriptor needs no break for it. */
+static void count_add(uint64_t *pte, int delta)
+{
+	if (delta)
+		arch_s2_write_pte(pte, *pte + (uint64_t)((int64_t)delta *
+							 (1 << COUNT_SHIFT)));
+}
+
+/* Words of an empty table kept in place (invalid entries: bit 0 clear in
+ * each, so a walker still reads them as invalid). */
+enum empty_word {
+	EMPTY_NEXT,  /* the next empty table, or 0 */
+	EMPTY_PREV,  /* the previous one, or 0 (the list's head) */
+	EMPTY_WHERE, /* the IPA its region starts at | its level << 1 */
+	EMPTY_WORDS
+};
+#define WHERE_LEVEL_SHIFT 1
+#define WHERE_LEVEL_MASK  (UINT64_C(3) << WHERE_LEVEL_SHIFT)
+
+static void set_word(uint64_t *w, uint64_t v)
+{
+	__atomic_store_n(w, v, __ATOMIC_RELAXED);
+}
+
+static uint64_t word_of(const uint64_t *t)
+{
+	return (uint64_t)(uintptr_t)t;
+}
+
+static uint64_t *table_at(uint64_t w)
+{
+	return (uint64_t *)(uintptr_t)w;
+}
+
+/* t, the table at level for the region at base, has no valid entry left:
+ * it stays where it is, on the list of empty tables. */
+static void keep_empty(struct s2 *s2, uint64_t *t, uint64_t base, int level)
+{
+	uint64_t *head = s2->empty;
+
+	set_word(&t[EMPTY_NEXT], word_of(head));
+	set_word(&t[EMPTY_PREV], 0);
+	set_word(&t[EMPTY_WHERE],
+		 base | (uint64_t)level << WHERE_LEVEL_SHIFT);
+	if (head)
+		set_word(&head[EMPTY_PREV], word_of(t));
+	s2->empty = t;
+	s2->nr_empty++;
+}
+
+/* An empty table leaves the list: it is used again, or freed. */
+static void unlink_empty(struct s2 *s2, uint64_t *t)
+{
+	uint64_t *next = table_at(t[EMPTY_NEXT]);
+	uint64_t *prev = table_at(t[EMPTY_PREV]);
+
+	if (prev)
+		set_word(&prev[EMPTY_NEXT], word_of(next));
+	else
+		s2->empty = next;
+	if (next)
+		set_word(&next[EMPTY_PREV], word_of(prev));
+	for (unsigned i = 0; i < EMPTY_WORDS; i++)
+		set_word(&t[i], 0);
+	s2->nr_empty--;
+}
+
 /* --- walking ------------------------------------------------------------ */
 
 static unsigned entries_at(int level)
@@ -233,33 +335,67 @@ static uint64_t *probe(const struct s2 *s2, uint64_t ipa, int *level)
 	return &table[index_of(ipa, l)];
 }
 
-/* Whether any / every page of [ipa, end) is mapped. */
-static void range_state(const struct s2 *s2, uint64_t ipa, uint64_t end,
-			bool *any, bool *all)
+/* What one pass over a range found (scan). */
+struct scan {
+	bool any, all; /* some / every page of it is mapped */
+	unsigned pages; /* table pages a map of it takes (s2_pages_needed) */
+};
+
+/* The pages a map of [ipa, end) takes below an invalid entry at level:
+ * the table a level-1 entry needs, and one page for each 2 MiB region (a
+ * level-3 table when the map covers it in part, the page a block keeps
+ * when it covers it whole). Below an existing level-3 table, none: a map
+ * covering its region whole turns the (empty) table into the block's kept
+ * page. */
+static unsigned pages_below(int level, uint64_t ipa, uint64_t end)
 {
-	*any = false;
-	*all = true;
+	if (level == 3)
+		return 0;
+	if (level == S2_BLOCK_LEVEL)
+		return 1;
+	return 1 + (unsigned)((align_down(end - 1, S2_BLOCK_LEVEL) -
+			       align_down(ipa, S2_BLOCK_LEVEL)) /
+				  BLOCK_SIZE +
+			      1);
+}
+
+/* One pass over [ipa, end), a probe per leaf or hole. */
+static void scan(const struct s2 *s2, uint64_t ipa, uint64_t end,
+		 struct scan *sc)
+{
+	*sc = (struct scan){.any = false, .all = true, .pages = 0};
 	while (ipa < end) {
 		int level;
 		uint64_t *pte = probe(s2, ipa, &level);
+		uint64_t next = align_down(ipa, level) + LEVEL_SIZE(level);
 
-		*any |= is_valid(*pte);
-		*all &= is_valid(*pte);
-		ipa = align_down(ipa, level) + LEVEL_SIZE(level);
+		if (next > end)
+			next = end;
+		if (is_valid(*pte)) {
+			sc->any = true;
+		} else {
+			sc->all = false;
+			sc->pages += pages_below(level, ipa, next);
+		}
+		ipa = next;
 	}
 }
 
-static void walk_range(struct op *o, uint64_t *table, int level, uint64_t ipa,
-		       uint64_t end)
+static int walk_range(struct op *o, uint64_t *table, int level, uint64_t ipa,
+		      uint64_t end)
 {
+	int delta = 0;
+
 	while (ipa < end) {
 		uint64_t next = align_down(ipa, level) + LEVEL_SIZE(level);
 
 		if (next > end)
 			next = end;
-		o->visit(o, &table[index_of(ipa, level)], level, ipa, next);
+		delta += o->visit(o, &table[index_of(ipa, level)], level, ipa,
+				  next);
 		ipa = next;
 	}
+	return delta;
 }
 
 static bool covers_entry(int level, uint64_t ipa, uint64_t end)
@@ -341,12 +477,19 @@ static void free_table(struct op *o, uint64_t *table)
 	o->freed[o->nr_freed++] = table;
 }
 
-/* Frees a table and every table below it; its entry is already broken. */
-static void free_subtree(struct op *o, uint64_t *table, int level)
+/* Frees the table desc points to and every table below it; its entry is
+ * already broken. Empty ones leave the list of kept tables. */
+static void free_subtree(struct op *o, uint64_t desc, int level)
 {
-	for (unsigned i = 0; level < 3 && i < entries_at(level); i++) {
-		if (is_table(table[i], level))
-			free_subtree(o, table_of(table[i]), level + 1);
+	uint64_t *table = table_of(desc);
+
+	if (!count_of(desc)) {
+		unlink_empty(o->s2, table);
+	} else {
+		for (unsigned i = 0; level < 3 && i < PTES_PER_TABLE; i++) {
+			if (is_table(table[i], level))
+				free_subtree(o, table[i], level + 1);
+		}
 	}
 	free_table(o, table);
 }
@@ -365,20 +508,30 @@ static uint64_t *new_table(struct op *o)
 static void op_init(struct op *o, struct s2 *s2, struct s2_page_cache *cache,
 		    visit_fn visit, uint64_t attrs)
 {
-	*o = (struct op){
-	    .s2 = s2, .cache = cache, .visit = visit, .attrs = attrs};
+	o->s2 = s2;
+	o->cache = cache;
+	o->visit = visit;
+	o->attrs = attrs;
+	o->nr_ipa = 0;
+	o->whole_vmid = false;
+	o->nr_defer = 0;
+	o->nr_freed = 0;
+	o->published = false;
 }
 
-/* New entries must be visible to walkers before the guest is told. */
+/* New entries must be visible to walkers before the guest is told; each
+ * block keeps its page in the cache. */
 static void op_finish(struct op *o)
 {
 	batch_flush(o);
 	if (o->published)
 		arch_dsb_ish();
+	CHECK(o->cache->nr >= o->s2->nr_blocks);
 }
 
-/* A block becomes a table of pages with the same attributes. The walk goes
- * through the entry next, so the batch is paid at once. */
+/* A block becomes a table of pages with the same attributes (full: its
+ * count is 512). The walk goes through the entry next, so the batch is
+ * paid at once. */
 static void split(struct op *o, uint64_t *pte, uint64_t base)
 {
 	uint64_t *t = new_table(o);
@@ -386,17 +539,20 @@ static void split(struct op *o, uint64_t *pte, uint64_t base)
 
 	for (unsigned i = 0; i < PTES_PER_TABLE; i++)
 		t[i] = leaf_desc(base + i * GRANULE_4K_SIZE, attrs, 3);
-	break_entry(o, pte, base, CACHED_AT_IPA, table_desc(t));
+	break_entry(o, pte, base, CACHED_AT_IPA,
+		    table_desc(t) | (uint64_t)PTES_PER_TABLE << COUNT_SHIFT);
 	o->s2->nr_blocks--; /* t was the page this block kept */
 	batch_flush(o);
 }
 
-/* A table of 512 uniform pages becomes one block. */
+/* A full table of 512 uniform pages becomes one block. */
 static void try_fold(struct op *o, uint64_t *pte, uint64_t base)
 {
 	uint64_t *t = table_of(*pte);
 	uint64_t attrs = t[0] & PTE_ATTR_MASK;
 
+	if (count_of(*pte) != PTES_PER_TABLE)
+		return;
 	for (unsigned i = 0; i < PTES_PER_TABLE; i++) {
 		if (t[i] != leaf_desc(base + i * GRANULE_4K_SIZE, attrs, 3))
 			return;
@@ -407,79 +563,100 @@ static void try_fold(struct op *o, uint64_t *pte, uint64_t base)
 	o->s2->nr_blocks++;
 }
 
-static bool table_empty(const uint64_t *table)
-{
-	for (unsigned i = 0; i < PTES_PER_TABLE; i++) {
-		if (is_valid(table[i]))
-			return false;
-	}
-	return true;
-}
-
 /* --- the three commits -------------------------------------------------- */
 
-/* The range is unmapped (checked), so tables below it are not full. */
-static void map_visit(struct op *o, uint64_t *pte, int level, uint64_t ipa,
-		      uint64_t end)
+/* The range is unmapped (checked), so tables below it are not full, and
+ * a table in a region the map covers whole is empty. */
+static int map_visit(struct op *o, uint64_t *pte, int level, uint64_t ipa,
+		     uint64_t end)
 {
+	int made = 0;
+
 	if (level == 3 ||
 	    (level == S2_BLOCK_LEVEL && covers_entry(level, ipa, end))) {
-		set_new(o, pte, leaf_desc(ipa, o->attrs, level));
+		uint64_t desc = leaf_desc(ipa, o->attrs, level);
+		uint64_t *t = table_of(*pte);
+
 		o->s2->nr_blocks += level == S2_BLOCK_LEVEL;
-		return;
+		if (!is_table(*pte, level)) {
+			set_new(o, pte, desc);
+			return 1;
+		}
+		/* An empty table kept in place: the block replaces it, and
+		 * it becomes the page the block keeps. No leaf below it. */
+
+		CHECK(!count_of(*pte));
+		unlink_empty(o->s2, t);
+		break_entry(o, pte, ipa, CACHED_AT_IPA, desc);
+		free_table(o, t);
+		return 0;
 	}
-	if (!is_valid(*pte))
-		set_new(o, pte, table_desc(new_table(o)));
-	walk_range(o, table_of(*pte), level + 1, ipa, end);
+	if (!is_valid(*pte)) {
+		/* Filled, then linked: its count is known by then. */
+		uint64_t *t = new_table(o);
+		int n = walk_range(o, t, level + 1, ipa, end);
+
+		set_new(o, pte, table_desc(t) | (uint64_t)n << COUNT_SHIFT);
+		made = 1;
+	} else {
+		CHECK(is_table(*pte, level));
+		if (!count_of(*pte))
+			unlink_empty(o->s2, table_of(*pte));
+		count_add(pte, walk_range(o, table_of(*pte), level + 1, ipa,
+					  end));
+	}
 	if (level == S2_BLOCK_LEVEL)
 		try_fold(o, pte, align_down(ipa, level));
+	return made;
 }
 
-static void unmap_visit(struct op *o, uint64_t *pte, int level, uint64_t ipa,
-			uint64_t end)
+static int unmap_visit(struct op *o, uint64_t *pte, int level, uint64_t ipa,
+		       uint64_t end)
 {
 	bool whole = covers_entry(level, ipa, end);
 	uint64_t *t;
 
 	if (!is_valid(*pte))
-		return;
+		return 0;
 	if (!is_table(*pte, level)) {
 		if (whole) {
 			break_entry(o, pte, ipa, CACHED_AT_IPA, 0);
 			o->s2->nr_blocks -= level == S2_BLOCK_LEVEL;
-			return;
+			return -1;
 		}
 		split(o, pte, align_down(ipa, level));
 	}
 	t = table_of(*pte);
 	if (whole) {
+		uint64_t desc = *pte;
+
 		break_entry(o, pte, ipa, CACHED_RANGE, 0);
-		free_subtree(o, t, level + 1);
-		return;
+		free_subtree(o, desc, level + 1);
+		return -1;
 	}
-	walk_range(o, t, level + 1, ipa, end);
-	/* Its leaves are broken already: one TLBI drops the walk-cache entry
-	 * of the table descriptor. */
-	if (table_empty(t)) {
-		break_entry(o, pte, align_down(ipa, level), CACHED_AT_IPA, 0);
-		free_table(o, t);
-	}
+	if (!count_of(*pte))
+		return 0; /* kept empty: nothing below it to unmap */
+	count_add(pte, walk_range(o, t, level + 1, ipa, end));
+	if (!count_of(*pte))
+		keep_empty(o->s2, t, align_down(ipa, level), level + 1);
+	return 0;
 }
 
 /* The range is mapped (checked), every entry met is valid. */
-static void protect_visit(struct op *o, uint64_t *pte, int level, uint64_t ipa,
-			  uint64_t end)
+static int protect_visit(struct op *o, uint64_t *pte, int level, uint64_t ipa,
+			 uint64_t end)
 {
 	bool whole = covers_entry(level, ipa, end);
 	uint64_t base = align_down(ipa, level);
 	uint64_t want = leaf_desc(base, o->attrs, level);
 
+	CHECK(is_valid(*pte));
 	if (!is_table(*pte, level)) {
 		if (*pte == want)
-			return;
+			return 0;
 		if (whole) {
 			break_entry(o, pte, ipa, CACHED_AT_IPA, want);
-			return;
+			return 0;
 		}
 		split(o, pte, base);
 	} else if (whole && level == S2_BLOCK_LEVEL) {
@@ -488,9 +665,10 @@ static void protect_visit(struct op *o, uint64_t *pte, int level, uint64_t ipa,
 		break_entry(o, pte, ipa, CACHED_RANGE, want);
 		free_table(o, t); /* the page the new block keeps */
 		o->s2->nr_blocks++;
-		return;
+		return 0;
 	}
 	walk_range(o, table_of(*pte), level + 1, ipa, end);
+	return 0;
 }
 
 /* --- public ------------------------------------------------------------- */
@@ -512,19 +690,20 @@ void s2_destroy(struct s2 *s2, struct s2_page_cache *cache)
 	op_init(&o, s2, cache, NULL, 0);
 	for (unsigned i = 0; i < ROOT_ENTRIES; i++) {
 		uint64_t *pte = &s2->root[i];
-		uint64_t *t = table_of(*pte);
+		uint64_t desc = *pte;
 
-		if (!is_table(*pte, S2_START_LEVEL))
+		if (!is_table(desc, S2_START_LEVEL))
 			continue;
 		break_entry(&o, pte, i * LEVEL_SIZE(S2_START_LEVEL),
 			    CACHED_RANGE, 0);
-		free_subtree(&o, t, S2_START_LEVEL + 1);
+		free_subtree(&o, desc, S2_START_LEVEL + 1);
 	}
 	/* Even with nothing mapped, retire the VMID for its next owner. */
 	o.whole_vmid = true;
+	s2->nr_blocks = 0; /* their kept pages stay in the cache */
 	op_finish(&o);
 	CHECK(s2->nr_tables == 0);
-	s2->nr_blocks = 0; /* their kept pages stay in the cache */
+	CHECK(!s2->empty && !s2->nr_empty);
 }
 
 uint64_t s2_vttbr(const struct s2 *s2)
@@ -542,6 +721,8 @@ uint64_t s2_vtcr(unsigned pa_bits)
 		if (parange_bits(e) <= pa_bits)
 			ps = e;
 	}
+	/* DS (52-bit addresses) and HAFT stay 0: a table descriptor's bits
+	 * [11:2] are then ignored, and hold its table's count. */
 	return VTCR_EL2_RES1 | T0SZ_40BIT << VTCR_EL2_T0SZ_SHIFT |
 	       VTCR_EL2_SL0_4K_L1 << VTCR_EL2_SL0_SHIFT | VTCR_EL2_IRGN0_WBWA |
 	       VTCR_EL2_ORGN0_WBWA | VTCR_EL2_SH0_INNER | VTCR_EL2_TG0_4K |
@@ -556,104 +737,224 @@ static bool prot_ok(unsigned prot)
 	return !((prot & S2_PROT_DEVICE) && (prot & S2_PROT_X));
 }
 
-int s2_check(const struct s2 *s2, enum s2_op op, ipaddr_t at, uint64_t size,
-	     unsigned prot)
+int s2_check_pages(const struct s2 *s2, enum s2_op op, ipaddr_t at,
+		   uint64_t size, unsigned prot, unsigned *pages)
 {
 	uint64_t ipa = ipa_addr(at);
-	bool any, all;
+	struct scan sc;
 
+	*pages = 0;
 	if (!size)
 		return EXO_EINVAL;
 	if ((ipa | size) & (GRANULE_4K_SIZE - 1) || ipa >= IPA_LIMIT ||
 	    size > IPA_LIMIT - ipa)
 		return EXO_ERANGE;
 	if (op == S2_OP_UNMAP)
-		return EXO_OK;
+		return EXO_OK; /* a split takes the page its block kept */
 	if (!prot_ok(prot) && !(op == S2_OP_PROTECT && prot == S2_PROT_NONE))
 		return EXO_EINVAL;
-	range_state(s2, ipa, ipa + size, &any, &all);
-	if (op == S2_OP_MAP && any)
+	scan(s2, ipa, ipa + size, &sc);
+	if (op == S2_OP_MAP && sc.any)
 		return EXO_EBUSY;
-	if (op == S2_OP_PROTECT && !all)
+	if (op == S2_OP_PROTECT && !sc.all)
 		return EXO_ESTATE;
+	if (op == S2_OP_MAP)
+		*pages = sc.pages;
 	return EXO_OK;
 }
 
-/* A 2 MiB region a map covers only in part needs a level-3 table when it
- * has none; one it covers whole becomes a block, which keeps a page. (The
- * range is unmapped: checked.) */
-static unsigned block_region_pages(const struct s2 *s2, uint64_t base,
-				   uint64_t ipa, uint64_t end)
+int s2_check(const struct s2 *s2, enum s2_op op, ipaddr_t ipa, uint64_t size,
+	     unsigned prot)
 {
-	int level;
+	unsigned pages;
 
-	if (ipa <= base && end >= base + BLOCK_SIZE)
-		return 1;
-	probe(s2, base, &level);
-	return level < 3;
+	return s2_check_pages(s2, op, ipa, size, prot, &pages);
 }
 
 unsigned s2_pages_needed(const struct s2 *s2, enum s2_op op, ipaddr_t at,
 			 uint64_t size)
 {
 	uint64_t ipa = ipa_addr(at);
-	uint64_t end = ipa + size;
-	unsigned n = 0;
+	struct scan sc;
 
 	if (op != S2_OP_MAP)
 		return 0; /* a split takes the page its block kept */
-	for (uint64_t b = align_down(ipa, S2_BLOCK_LEVEL); b < end;
-	     b += BLOCK_SIZE)
-		n += block_region_pages(s2, b, ipa, end);
-	/* A level-2 table for each 1 GiB region that has none yet. */
-	for (uint64_t g = align_down(ipa, S2_START_LEVEL); g < end;
-	     g += LEVEL_SIZE(S2_START_LEVEL)) {
-		if (!is_valid(s2->root[index_of(g, S2_START_LEVEL)]))
-			n++;
-	}
-	return n;
+	scan(s2, ipa, ipa + size, &sc);
+	return sc.pages;
 }
 
-static int commit(struct s2 *s2, struct s2_page_cache *cache, enum s2_op op,
-		  visit_fn visit, uint64_t ipa, uint64_t size, unsigned prot)
+static const visit_fn visits[] = {
+	[S2_OP_MAP] = map_visit,
+	[S2_OP_UNMAP] = unmap_visit,
+	[S2_OP_PROTECT] = protect_visit,
+};
+
+/* The commonest commits, a map or an unmap of one page whose level-3
+ * table exists (kept empty or not), straight at its entry: what map_visit
+ * and unmap_visit do at level 3 and at the level-2 entry above it, without
+ * the generic walk. False (nothing done) when the tables are not there. */
+static bool commit_page(struct op *o, enum s2_op op, uint64_t ipa)
 {
-	int rc = s2_check(s2, op, ipa_init(ipa), size, prot);
+	uint64_t *l1 = &o->s2->root[index_of(ipa, S2_START_LEVEL)];
+	uint64_t *l2, *pte;
+
+	if (op == S2_OP_PROTECT || !is_table(*l1, S2_START_LEVEL))
+		return false;
+	l2 = &table_of(*l1)[index_of(ipa, S2_BLOCK_LEVEL)];
+	if (!is_table(*l2, S2_BLOCK_LEVEL))
+		return false;
+	pte = &table_of(*l2)[index_of(ipa, 3)];
+	if (op == S2_OP_MAP) {
+		if (!count_of(*l2))
+			unlink_empty(o->s2, table_of(*l2));
+		set_new(o, pte, leaf_desc(ipa, o->attrs, 3));
+		count_add(l2, 1);
+		try_fold(o, l2, align_down(ipa, S2_BLOCK_LEVEL));
+		return true;
+	}
+	if (!is_valid(*pte))
+		return true;
+	break_entry(o, pte, ipa, CACHED_AT_IPA, 0);
+	count_add(l2, -1);
+	if (!count_of(*l2))
+		keep_empty(o->s2, table_of(*l2),
+			   align_down(ipa, S2_BLOCK_LEVEL), 3);
+	return true;
+}
+
+void s2_commit(struct s2 *s2, struct s2_page_cache *cache, enum s2_op op,
+	       ipaddr_t at, uint64_t size, unsigned prot)
+{
+	uint64_t ipa = ipa_addr(at);
 	struct op o;
+
+	op_init(&o, s2, cache, visits[op],
+		op == S2_OP_UNMAP ? 0 : prot_attrs(prot));
+	if (size != GRANULE_4K_SIZE || !commit_page(&o, op, ipa))
+		walk_range(&o, s2->root, S2_START_LEVEL, ipa, ipa + size);
+	op_finish(&o);
+}
+
+static int check_commit(struct s2 *s2, struct s2_page_cache *cache,
+			enum s2_op op, ipaddr_t ipa, uint64_t size,
+			unsigned prot)
+{
+	unsigned pages;
+	int rc = s2_check_pages(s2, op, ipa, size, prot, &pages);
 
 	if (rc)
 		return rc;
-	CHECK(cache->nr >= s2->nr_blocks +
-			   s2_pages_needed(s2, op, ipa_init(ipa), size));
-	op_init(&o, s2, cache, visit, prot_attrs(prot));
-	walk_range(&o, s2->root, S2_START_LEVEL, ipa, ipa + size);
-	op_finish(&o);
+	CHECK(cache->nr >= s2->nr_blocks + pages);
+	s2_commit(s2, cache, op, ipa, size, prot);
 	return EXO_OK;
 }
 
 int s2_map(struct s2 *s2, struct s2_page_cache *cache, ipaddr_t ipa,
 	   uint64_t size, unsigned prot)
 {
-	return commit(s2, cache, S2_OP_MAP, map_visit, ipa_addr(ipa), size,
-		      prot);
+	return check_commit(s2, cache, S2_OP_MAP, ipa, size, prot);
 }
 
 int s2_unmap(struct s2 *s2, struct s2_page_cache *cache, ipaddr_t ipa,
 	     uint64_t size)
 {
-	return commit(s2, cache, S2_OP_UNMAP, unmap_visit, ipa_addr(ipa), size,
-		      S2_PROT_R);
+	return check_commit(s2, cache, S2_OP_UNMAP, ipa, size, S2_PROT_R);
 }
 
 int s2_protect(struct s2 *s2, struct s2_page_cache *cache, ipaddr_t ipa,
 	       uint64_t size, unsigned prot)
 {
-	return commit(s2, cache, S2_OP_PROTECT, protect_visit, ipa_addr(ipa),
-		      size, prot);
+	return check_commit(s2, cache, S2_OP_PROTECT, ipa, size, prot);
 }
 
 unsigned s2_blocks(const struct s2 *s2)
 {
 	return s2->nr_blocks;
+}
+
+unsigned s2_empty_tables(const struct s2 *s2)
+{
+	return s2->nr_empty;
+}
+
+/* The entry at level for ipa (reached through valid tables), and the
+ * descriptor entry pointing to its table (NULL when that is the root). */
+static uint64_t *entry_at(const struct s2 *s2, uint64_t ipa, int level,
+			  uint64_t **parent)
+{
+	uint64_t *table = s2->root;
+
+	*parent = NULL;
+	for (int l = S2_START_LEVEL; l < level; l++) {
+		*parent = &table[index_of(ipa, l)];
+		CHECK(is_table(**parent, l));
+		table = table_of(**parent);
+	}
+	return &table[index_of(ipa, level)];
+}
+
+static bool overlaps(uint64_t a, uint64_t a_end, uint64_t b, uint64_t b_end)
+{
+	return b < b_end && a < b_end && b < a_end;
+}
+
+/* Detaches the empty table t: its entry is broken (no leaf below it, one
+ * TLBI by IPA drops the walk's cached entry), it goes to the cache after
+ * the TLBIs, and the table that held its entry loses a valid entry (kept
+ * empty in turn when that was its last). */
+static void give_back(struct op *o, uint64_t *t)
+{
+	uint64_t where = t[EMPTY_WHERE];
+	int level = (int)((where & WHERE_LEVEL_MASK) >> WHERE_LEVEL_SHIFT);
+	uint64_t base = where & ~WHERE_LEVEL_MASK;
+	uint64_t *parent;
+	uint64_t *pte = entry_at(o->s2, base, level - 1, &parent);
+
+	CHECK(table_of(*pte) == t && !count_of(*pte));
+	unlink_empty(o->s2, t);
+	break_entry(o, pte, base, CACHED_AT_IPA, 0);
+	free_table(o, t);
+	if (!parent)
+		return;
+	count_add(parent, -1);
+	if (!count_of(*parent))
+		keep_empty(o->s2, table_of(*parent),
+			   align_down(base, level - 2), level - 1);
+}
+
+unsigned s2_reclaim(struct s2 *s2, struct s2_page_cache *cache, unsigned max,
+		    ipaddr_t avoid, uint64_t avoid_size)
+{
+	uint64_t lo = ipa_addr(avoid), hi = lo + avoid_size;
+	unsigned n = 0;
+	bool again = true;
+	struct op o;
+
+	op_init(&o, s2, cache, NULL, 0);
+	/* A pass may leave a level-2 table empty (at the list's head):
+	 * passes until one gives nothing back. */
+	while (again && n < max) {
+		uint64_t *t = s2->empty;
+
+		again = false;
+		while (t && n < max) {
+			uint64_t *next = table_at(t[EMPTY_NEXT]);
+			uint64_t where = t[EMPTY_WHERE];
+			int level = (int)((where & WHERE_LEVEL_MASK) >>
+					  WHERE_LEVEL_SHIFT);
+			uint64_t base = where & ~WHERE_LEVEL_MASK;
+
+			if (!overlaps(base, base + LEVEL_SIZE(level - 1), lo,
+				      hi)) {
+				give_back(&o, t);
+				n++;
+				again = true;
+			}
+			t = next;
+		}
+	}
+	op_finish(&o);
+	return n;
 }
 
 static struct s2_leaf leaf_of(uint64_t desc, uint64_t ipa, int level)

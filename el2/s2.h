@@ -9,22 +9,28 @@
  * access a frame (the frame DB does), never changes a live entry without
  * break-before-make, never panics on a value a guest controls.
  *
- * Two phases, as the hypercall layer needs them:
- *   rc = s2_check(s2, op, ipa, size, prot);          may fail, changes nothing
- *   n = s2_pages_needed(s2, op, ipa, size);          after a successful check
+ * Two phases, as the hypercall layer needs them, one walk each:
+ *   rc = s2_check_pages(s2, op, ipa, size, prot, &n); may fail, changes
+ *                                                    nothing
  *   top up the cache to s2_blocks(s2) + n pages (charge the guest); may
  *   fail: EXO_ENOMEM
- *   s2_map / s2_unmap / s2_protect(...);             cannot fail now
+ *   s2_commit(s2, cache, op, ipa, size, prot);       cannot fail now
+ * (s2_map / s2_unmap / s2_protect check and commit at once.)
  * Every 2 MiB block keeps one page in the cache, paid when the block is
  * made (a map of a whole block, or 512 pages folding into one): the page
  * its split will need. So an unmap or a protect never needs a page the
  * guest has not paid for already (s2_pages_needed is 0 for them), whoever
  * asks for it: the owner taking back what it shared, revocation, a
  * teardown (docs/memory-model.md, "Rule 1").
- * Table pages that become empty go back into the cache (after the TLB
- * maintenance that makes them unreachable); the caller trims the cache with
- * s2_cache_pop and uncharges what it frees. The caller serialises all calls
- * on one struct s2 (the guest's lock).
+ * A table page that becomes empty stays in place, counted in nr_tables,
+ * for the next map in its region (no zeroing, no TLB maintenance): each
+ * table descriptor counts its table's valid entries, so nothing is scanned
+ * (el2/s2.c). s2_reclaim gives empty tables back to the cache (after the
+ * TLB maintenance that makes them unreachable): under memory pressure and
+ * by revocation; s2_destroy gives back everything. Tables whose region an
+ * unmap covers whole still go back at once. The caller trims the cache
+ * with s2_cache_pop and uncharges what it frees. The caller serialises all
+ * calls on one struct s2 (the guest's lock).
  */
 #ifndef EXO_EL2_S2_H
 #define EXO_EL2_S2_H
@@ -40,6 +46,9 @@
 #define S2_ROOT_PAGES  2 /* concatenated level-1 tables */
 #define S2_ROOT_SIZE   (S2_ROOT_PAGES * GRANULE_4K_SIZE)
 #define S2_VMID_BITS   8
+/* A table descriptor's ignored bits [11:2]: its table's valid entries. */
+#define S2_TABLE_COUNT_SHIFT 2
+#define S2_TABLE_COUNT_MASK  (UINT64_C(0x3ff) << S2_TABLE_COUNT_SHIFT)
 
 /* Access a guest is given to a range, and its memory type. */
 enum s2_prot {
@@ -68,8 +77,10 @@ struct s2_page_cache {
 struct s2 {
 	uint64_t *root; /* S2_ROOT_SIZE bytes, S2_ROOT_SIZE aligned */
 	unsigned vmid;
-	unsigned nr_tables; /* table pages below the root, in use */
+	unsigned nr_tables; /* table pages below the root, empty ones too */
 	unsigned nr_blocks; /* 2 MiB block leaves: each keeps a cache page */
+	uint64_t *empty;    /* the empty tables kept in place, listed */
+	unsigned nr_empty;
 };
 
 /* One leaf: a 4 KiB page (level 3) or a 2 MiB block (level 2). */
@@ -125,6 +136,10 @@ uint64_t s2_vtcr(unsigned pa_bits);
  */
 int s2_check(const struct s2 *s2, enum s2_op op, ipaddr_t ipa, uint64_t size,
 	     unsigned prot);
+/* s2_check and s2_pages_needed in one walk: *pages is 0 unless it
+ * returns EXO_OK. */
+int s2_check_pages(const struct s2 *s2, enum s2_op op, ipaddr_t ipa,
+		   uint64_t size, unsigned prot, unsigned *pages);
 /* The pages the cache must hold for the operation beyond s2_blocks(): the
  * new tables a map takes, plus one kept for each block it makes; 0 for an
  * unmap or a protect (a split takes its block's kept page). Only
@@ -142,9 +157,22 @@ int s2_unmap(struct s2 *s2, struct s2_page_cache *cache, ipaddr_t ipa,
 int s2_protect(struct s2 *s2, struct s2_page_cache *cache, ipaddr_t ipa,
 	       uint64_t size, unsigned prot);
 
+/* The commit alone, right after a passing check (nothing changed since)
+ * with the cache holding s2_blocks() + the pages it counted: one walk, no
+ * second check (what the walk relies on it checks with CHECK as it goes). */
+void s2_commit(struct s2 *s2, struct s2_page_cache *cache, enum s2_op op,
+	       ipaddr_t ipa, uint64_t size, unsigned prot);
+
 /* The cache pages the blocks keep for their splits: the caller never trims
  * the cache below this. */
 unsigned s2_blocks(const struct s2 *s2);
+/* Empty tables kept in place (counted in nr_tables). */
+unsigned s2_empty_tables(const struct s2 *s2);
+/* Gives up to max empty tables back to the cache, but none whose region
+ * meets [avoid, +avoid_size) (size 0: none avoided); a level-2 table left
+ * empty by it goes too. Returns how many. Cannot fail. */
+unsigned s2_reclaim(struct s2 *s2, struct s2_page_cache *cache, unsigned max,
+		    ipaddr_t avoid, uint64_t avoid_size);
 
 /* The leaf translating ipa, if any. */
 bool s2_lookup(const struct s2 *s2, ipaddr_t ipa, struct s2_leaf *leaf);

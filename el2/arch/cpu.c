@@ -239,20 +239,4 @@ void arch_el2_traps_init(void)
 	isb();
 }
 
-/* DC ZVA zeroes a whole block per instruction (DCZID_EL0.BS words of 4
- * bytes); frames are always a multiple of the block. */
-void arch_zero_frames(uint64_t pa, uint64_t count)
-{
-	uint64_t dczid = read_sysreg(dczid_el0);
-	uint64_t block = UINT64_C(4) << FIELD_GET(dczid, 0, 4);
-	uint64_t end = pa + count * EXO_FRAME_SIZE;
-
-	if (dczid & BIT(4)) {   /* DZP: DC ZVA prohibited */
-		for (volatile uint64_t *p = (uint64_t *)pa; (uint64_t)p < end; p++)
-			*p = 0;
-		return;
-	}
-	for (uint64_t a = pa; a < end; a += block)
-		__asm__ volatile("dc zva, %0" : : "r"(a) : "memory");
-	dsb(ish);
-}
+/* arch_zero_frames: el2/arch/frame_zero.S. */

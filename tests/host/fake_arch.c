@@ -396,6 +396,12 @@ void arch_inject_sync(uint64_t esr, uint64_t far, uint64_t vector_offset,
 	v->elr = 0xffff000000000000ull + vector_offset; /* fake VBAR_EL1 */
 }
 
+/* The frames' lines, as arch_dcache_clean_inval. */
+void arch_clean_frames(uint64_t pa, uint64_t count)
+{
+	arch_dcache_clean_inval(pa, count * EXO_FRAME_SIZE);
+}
+
 void arch_zero_frames(uint64_t pa, uint64_t count)
 {
 	memset(ram_at(pa), 0, count * EXO_FRAME_SIZE);

@@ -265,8 +265,35 @@ static bool first_fit(const struct mem_model *m, uint64_t n, uint64_t step,
 	return false;
 }
 
-int64_t model_alloc(struct mem_model *m, unsigned vm, uint64_t count,
-		    unsigned align_log2, uint64_t *pa)
+/* Under quota pressure EL2 gives back vm's idle table pages (tables kept
+ * empty for reuse, and its cache beyond the reserve) and tries the call
+ * once more (AFTER_GIVE_BACK): true when vm's charge fell. When the call
+ * still fails, the charge is as it was. */
+static bool give_back(struct mem_model *m, unsigned vm)
+{
+	struct model_vm *v = &m->vm[vm];
+	uint64_t in_use = model_tables_in_use(m, vm);
+	uint64_t idle = v->tables > in_use ? v->tables - in_use : 0;
+	uint64_t after = in_use + (idle < TABLE_KEEP ? idle : TABLE_KEEP);
+
+	if (after >= v->tables)
+		return false;
+	v->tables = after;
+	return true;
+}
+
+#define AFTER_GIVE_BACK(rc, m, who, call)                                      \
+	do {                                                                  \
+		uint64_t tables_ = (m)->vm[who].tables;                       \
+		if ((rc) == EXO_EQUOTA && give_back(m, who)) {                \
+			(rc) = (call);                                        \
+			if (rc)                                               \
+				(m)->vm[who].tables = tables_;                \
+		}                                                             \
+	} while (0)
+
+static int64_t alloc_once(struct mem_model *m, unsigned vm, uint64_t count,
+			  unsigned align_log2, uint64_t *pa)
 {
 	uint64_t first, tables;
 	int64_t rc;
@@ -283,8 +310,17 @@ int64_t model_alloc(struct mem_model *m, unsigned vm, uint64_t count,
 	return EXO_OK;
 }
 
-int64_t model_alloc_at(struct mem_model *m, unsigned vm, uint64_t pa,
-		       uint64_t count)
+int64_t model_alloc(struct mem_model *m, unsigned vm, uint64_t count,
+		    unsigned align_log2, uint64_t *pa)
+{
+	int64_t rc = alloc_once(m, vm, count, align_log2, pa);
+
+	AFTER_GIVE_BACK(rc, m, vm, alloc_once(m, vm, count, align_log2, pa));
+	return rc;
+}
+
+static int64_t alloc_at_once(struct mem_model *m, unsigned vm, uint64_t pa,
+			     uint64_t count)
 {
 	uint64_t first, tables;
 	int64_t rc = frames_ok(m, pa, count, vm, 0, v_claim, &first);
@@ -296,6 +332,15 @@ int64_t model_alloc_at(struct mem_model *m, unsigned vm, uint64_t pa,
 				   &tables);
 	if (!rc)
 		take(m, vm, first, count, tables);
+	return rc;
+}
+
+int64_t model_alloc_at(struct mem_model *m, unsigned vm, uint64_t pa,
+		       uint64_t count)
+{
+	int64_t rc = alloc_at_once(m, vm, pa, count);
+
+	AFTER_GIVE_BACK(rc, m, vm, alloc_at_once(m, vm, pa, count));
 	return rc;
 }
 
@@ -323,8 +368,8 @@ static uint32_t owned_in(const struct mem_model *m, uint64_t first,
 	return k;
 }
 
-int64_t model_share(struct mem_model *m, unsigned a, unsigned b, uint64_t pa,
-		    uint64_t count, unsigned perm)
+static int64_t share_once(struct mem_model *m, unsigned a, unsigned b,
+			  uint64_t pa, uint64_t count, unsigned perm)
 {
 	uint64_t first, tables;
 	int64_t rc = a == b ? EXO_EINVAL
@@ -349,6 +394,15 @@ int64_t model_share(struct mem_model *m, unsigned a, unsigned b, uint64_t pa,
 	m->vm[b].borrowed += count;
 	m->vm[b].tables += tables;
 	return EXO_OK;
+}
+
+int64_t model_share(struct mem_model *m, unsigned a, unsigned b, uint64_t pa,
+		    uint64_t count, unsigned perm)
+{
+	int64_t rc = share_once(m, a, b, pa, count, perm);
+
+	AFTER_GIVE_BACK(rc, m, b, share_once(m, a, b, pa, count, perm));
+	return rc;
 }
 
 /* b stops borrowing frame i; the last borrower leaving makes it OWNED. */
@@ -380,8 +434,8 @@ int64_t model_unshare(struct mem_model *m, unsigned a, unsigned b,
 	return EXO_OK;
 }
 
-int64_t model_lend(struct mem_model *m, unsigned a, unsigned b, uint64_t pa,
-		   uint64_t count)
+static int64_t lend_once(struct mem_model *m, unsigned a, unsigned b,
+			 uint64_t pa, uint64_t count)
 {
 	uint64_t first, tables;
 	int64_t rc = a == b ? EXO_EINVAL
@@ -397,6 +451,15 @@ int64_t model_lend(struct mem_model *m, unsigned a, unsigned b, uint64_t pa,
 	m->vm[b].tables += tables;
 	m->vm[a].lent_out += count;
 	return EXO_OK;
+}
+
+int64_t model_lend(struct mem_model *m, unsigned a, unsigned b, uint64_t pa,
+		   uint64_t count)
+{
+	int64_t rc = lend_once(m, a, b, pa, count);
+
+	AFTER_GIVE_BACK(rc, m, b, lend_once(m, a, b, pa, count));
+	return rc;
 }
 
 int64_t model_reclaim(struct mem_model *m, unsigned a, unsigned b,
@@ -415,8 +478,8 @@ int64_t model_reclaim(struct mem_model *m, unsigned a, unsigned b,
 	return EXO_OK;
 }
 
-int64_t model_donate(struct mem_model *m, unsigned a, unsigned b,
-		     uint64_t pa, uint64_t count)
+static int64_t donate_once(struct mem_model *m, unsigned a, unsigned b,
+			   uint64_t pa, uint64_t count)
 {
 	uint64_t first, tables;
 	int64_t rc = a == b ? EXO_EINVAL
@@ -434,6 +497,15 @@ int64_t model_donate(struct mem_model *m, unsigned a, unsigned b,
 	m->vm[b].owned += count;
 	m->vm[b].tables += tables;
 	return EXO_OK;
+}
+
+int64_t model_donate(struct mem_model *m, unsigned a, unsigned b,
+		     uint64_t pa, uint64_t count)
+{
+	int64_t rc = donate_once(m, a, b, pa, count);
+
+	AFTER_GIVE_BACK(rc, m, b, donate_once(m, a, b, pa, count));
+	return rc;
 }
 
 /* --- teardown ------------------------------------------------------------- */

@@ -58,6 +58,8 @@ static void check_accounting(struct env *e)
 		      s2_blocks(&e->s2), e->cache.nr);
 }
 
+static void check_tables(struct env *e);
+
 /* The hypercall layer's sequence: check, prepare, commit. */
 static int run(struct env *e, enum s2_op op, uint64_t ipa, uint64_t size,
 	       unsigned prot)
@@ -230,6 +232,10 @@ static void check_bbm(uint64_t vttbr, const char *what)
 
 		switch (ev->kind) {
 		case FAKE_S2_PTE:
+			/* A table's count lives in ignored bits. */
+			if ((ev->old & PTE_VALID) && (ev->arg & PTE_VALID) &&
+			    !((ev->old ^ ev->arg) & ~S2_TABLE_COUNT_MASK))
+				break;
 			cr_assert(
 			    !((ev->old & PTE_VALID) && (ev->arg & PTE_VALID)),
 			    "%s: event %zu: valid to valid", what, i);
@@ -304,9 +310,12 @@ Test(s2, map_from_invalid_needs_no_tlbi)
 	cr_assert_eq(map(&e, ipa, S2_PAGE, RW), EXO_OK);
 	cr_assert_eq(e.s2.nr_tables, 2);
 	l3 = raw_pte(&e, ipa, 3);
-	EXPECT_LOG(
-	    s2_vttbr(&e.s2), PTE(raw_pte(&e, ipa, 1), *raw_pte(&e, ipa, 1)),
-	    PTE(raw_pte(&e, ipa, 2), *raw_pte(&e, ipa, 2)), PTE(l3, *l3), DSB);
+	/* Each new table is filled, then linked with its count. */
+	EXPECT_LOG(s2_vttbr(&e.s2), PTE(l3, *l3),
+		   PTE(raw_pte(&e, ipa, 2), *raw_pte(&e, ipa, 2)),
+		   PTE(raw_pte(&e, ipa, 1), *raw_pte(&e, ipa, 1)), DSB);
+	cr_assert_eq(*raw_pte(&e, ipa, 2) & S2_TABLE_COUNT_MASK,
+		     UINT64_C(1) << S2_TABLE_COUNT_SHIFT, "one valid entry");
 	cr_assert(s2_lookup(&e.s2, ipa_init(ipa + 0x123), &leaf));
 	cr_assert_eq(leaf.level, 3);
 	cr_assert_eq(leaf.ipa, ipa);
@@ -331,8 +340,10 @@ Test(s2, unmap_page_is_break_then_tlbi_ipa_then_vmalle1)
 	map(&e, ipa, 2 * S2_PAGE, RW);
 	pte = raw_pte(&e, ipa, 3);
 	cr_assert_eq(unmap(&e, ipa, S2_PAGE), EXO_OK);
-	EXPECT_LOG(s2_vttbr(&e.s2), PTE(pte, 0), DSB, TLBI_IPA(ipa), DSB,
-		   VMALLE1, DSB, ISB);
+	/* The table's count drops in its descriptor's ignored bits. */
+	EXPECT_LOG(s2_vttbr(&e.s2), PTE(pte, 0),
+		   PTE(raw_pte(&e, ipa, 2), *raw_pte(&e, ipa, 2)), DSB,
+		   TLBI_IPA(ipa), DSB, VMALLE1, DSB, ISB);
 	env_destroy(&e);
 }
 
@@ -399,9 +410,12 @@ Test(s2, unmap_inside_block_splits_it)
 	cr_assert_eq(s2_blocks(&e.s2), 0);
 	cr_assert_neq(*l2 & PTE_TABLE, 0);
 	EXPECT_LOG(s2_vttbr(&e.s2), PTE(l2, 0), DSB, TLBI_IPA(base), DSB,
-		   VMALLE1, DSB, ISB, PTE(l2, *l2),
-		   PTE(raw_pte(&e, hole, 3), 0), DSB, TLBI_IPA(hole), DSB,
-		   VMALLE1, DSB, ISB);
+		   VMALLE1, DSB, ISB,
+		   PTE(l2, *l2 + (UINT64_C(1) << S2_TABLE_COUNT_SHIFT)),
+		   PTE(raw_pte(&e, hole, 3), 0), PTE(l2, *l2), DSB,
+		   TLBI_IPA(hole), DSB, VMALLE1, DSB, ISB);
+	cr_assert_eq((*l2 & S2_TABLE_COUNT_MASK) >> S2_TABLE_COUNT_SHIFT,
+		     PTES_PER_TABLE - 1);
 	cr_assert(!s2_lookup(&e.s2, ipa_init(hole), &leaf));
 	for (uint64_t a = base; a < base + MIB2; a += S2_PAGE) {
 		if (a == hole)
@@ -411,6 +425,7 @@ Test(s2, unmap_inside_block_splits_it)
 		cr_assert_eq(leaf.desc & PTE_ATTR_MASK, block & PTE_ATTR_MASK);
 		cr_assert_eq(leaf.desc & PTE_ADDR_MASK, a);
 	}
+	check_tables(&e);
 	env_destroy(&e);
 }
 
@@ -440,6 +455,7 @@ Test(s2, protect_part_of_block_splits_and_whole_folds)
 	cr_assert_eq(e.s2.nr_tables, 1);
 	cr_assert(s2_lookup(&e.s2, ipa_init(base + 0x1000), &leaf));
 	cr_assert_eq(leaf.level, S2_BLOCK_LEVEL);
+	check_tables(&e);
 	env_destroy(&e);
 }
 
@@ -459,10 +475,12 @@ Test(s2, map_completing_2m_folds_into_block)
 	cr_assert(s2_lookup(&e.s2, ipa_init(base + 0x3000), &leaf));
 	cr_assert_eq(leaf.level, S2_BLOCK_LEVEL);
 	cr_assert_eq(leaf.prot, RW);
-	/* 256 new pages, then the fold: break the table, whole VMID. */
-	EXPECT_LOG_FROM(256, s2_vttbr(&e.s2), PTE(l2, 0), DSB, VMALLS12, DSB,
+	/* 256 new pages, the table's count (512), then the fold: break
+	 * the table, whole VMID. */
+	EXPECT_LOG_FROM(257, s2_vttbr(&e.s2), PTE(l2, 0), DSB, VMALLS12, DSB,
 			ISB, PTE(l2, leaf.desc), DSB);
 	check_bbm(s2_vttbr(&e.s2), "fold on map");
+	check_tables(&e);
 	env_destroy(&e);
 }
 
@@ -621,8 +639,9 @@ Test(s2, large_unmap_invalidates_whole_vmid)
 	check_bbm(s2_vttbr(&e.s2), "large unmap");
 	cr_assert_eq(fake_s2.count[FAKE_S2_TLBI_IPA], 0);
 	cr_assert_eq(fake_s2.count[FAKE_S2_TLBI_VMID], 1);
-	cr_assert_eq(e.s2.nr_tables, 0, "empty tables went back");
-	cr_assert_eq(e.cache.nr, e.pages_in);
+	cr_assert_eq(e.s2.nr_tables, 2, "the empty tables stay");
+	cr_assert_eq(s2_empty_tables(&e.s2), 1, "the level-3 one is empty");
+	check_tables(&e);
 	env_destroy(&e);
 }
 
@@ -654,9 +673,105 @@ Test(s2, destroy_returns_every_table_page)
 	free(e.root);
 }
 
+/* --- empty tables kept in place ------------------------------------- */
+
+Test(s2, an_empty_table_stays_and_the_next_map_reuses_it)
+{
+	struct env e;
+	uint64_t ipa = 0x40005000, *l2, *pte;
+	unsigned cache;
+
+	env_init(&e, 8);
+	map(&e, ipa, S2_PAGE, RW);
+	unmap(&e, ipa, S2_PAGE);
+	cr_assert_eq(e.s2.nr_tables, 2, "both tables stay");
+	cr_assert_eq(s2_empty_tables(&e.s2), 1);
+	check_tables(&e);
+	l2 = raw_pte(&e, ipa, 2);
+	cr_assert_eq(*l2 & S2_TABLE_COUNT_MASK, 0, "count 0, still valid");
+	cr_assert_neq(*l2 & PTE_VALID, 0);
+	cr_assert_eq(s2_pages_needed(&e.s2, S2_OP_MAP, ipa_init(ipa + S2_PAGE),
+				     S2_PAGE), 0, "no page for the reuse");
+	cache = e.cache.nr;
+	map(&e, ipa + S2_PAGE, S2_PAGE, RW);
+	pte = raw_pte(&e, ipa + S2_PAGE, 3);
+	/* The leaf and the count: no table made, no TLBI. */
+	EXPECT_LOG(s2_vttbr(&e.s2), PTE(pte, *pte), PTE(l2, *l2), DSB);
+	cr_assert_eq(e.cache.nr, cache);
+	cr_assert_eq(s2_empty_tables(&e.s2), 0);
+	check_tables(&e);
+	env_destroy(&e);
+}
+
+Test(s2, reclaim_gives_empty_tables_back_but_not_those_avoided)
+{
+	struct env e;
+	uint64_t a = 0x40000000, b = 0x40400000, c = 0x80000000;
+
+	env_init(&e, 10);
+	map(&e, a, S2_PAGE, RW);
+	map(&e, b, S2_PAGE, RW);
+	map(&e, c, S2_PAGE, RW);
+	unmap(&e, a, S2_PAGE);
+	unmap(&e, b, S2_PAGE);
+	unmap(&e, c, S2_PAGE);
+	cr_assert_eq(s2_empty_tables(&e.s2), 3);
+	cr_assert_eq(e.s2.nr_tables, 5);
+	fake_s2_reset();
+	/* a's region avoided; b's table goes; c's level-3 table goes and
+	 * leaves its level-2 table empty, which goes too. */
+	cr_assert_eq(s2_reclaim(&e.s2, &e.cache, 10, ipa_init(a), S2_PAGE), 3);
+	check_bbm(s2_vttbr(&e.s2), "reclaim");
+	cr_assert_eq(e.s2.nr_tables, 2);
+	cr_assert_eq(s2_empty_tables(&e.s2), 1, "a's table stays");
+	cr_assert_eq(e.cache.nr + e.s2.nr_tables, e.pages_in);
+	check_tables(&e);
+	cr_assert_eq(*raw_pte(&e, c, 1), 0, "c's 1 GiB unlinked");
+	cr_assert_eq(s2_reclaim(&e.s2, &e.cache, 1, ipa_init(0), 0), 1,
+		     "at most max");
+	cr_assert_eq(s2_empty_tables(&e.s2), 1, "a's level-2 table now");
+	check_tables(&e);
+	env_destroy(&e);
+}
+
+Test(s2, a_block_over_a_kept_table_makes_it_the_blocks_page)
+{
+	struct env e;
+	uint64_t base = 0x40200000;
+
+	env_init(&e, 11);
+	map(&e, base + 3 * S2_PAGE, S2_PAGE, RW);
+	unmap(&e, base + 3 * S2_PAGE, S2_PAGE);
+	cr_assert_eq(s2_pages_needed(&e.s2, S2_OP_MAP, ipa_init(base), MIB2),
+		     0, "the kept table is the block's page");
+	map(&e, base, MIB2, RW);
+	check_bbm(s2_vttbr(&e.s2), "block over a kept table");
+	cr_assert_eq(s2_blocks(&e.s2), 1);
+	cr_assert_eq(e.s2.nr_tables, 1);
+	cr_assert_eq(s2_empty_tables(&e.s2), 0);
+	check_tables(&e);
+	/* Its split takes that page back: counts right after it. */
+	unmap(&e, base + 5 * S2_PAGE, S2_PAGE);
+	cr_assert_eq(e.s2.nr_tables, 2);
+	check_tables(&e);
+	env_destroy(&e);
+}
+
 /* --- descriptor well-formedness ------------------------------------- */
 
-static unsigned check_table(const uint64_t *t, int level, uint64_t base)
+static unsigned valid_entries(const uint64_t *t)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < PTES_PER_TABLE; i++)
+		n += t[i] & PTE_VALID;
+	return n;
+}
+
+/* Checks every descriptor below t; returns the tables below it and adds
+ * the empty ones to *empty. */
+static unsigned check_table(const uint64_t *t, int level, uint64_t base,
+			    unsigned *empty)
 {
 	unsigned n =
 	    level == S2_START_LEVEL ? 2 * PTES_PER_TABLE : PTES_PER_TABLE;
@@ -669,13 +784,21 @@ static unsigned check_table(const uint64_t *t, int level, uint64_t base)
 			continue;
 		valid++;
 		if (level < 3 && (d & PTE_TABLE)) {
-			cr_assert_eq(
-			    d & ~(PTE_ADDR_MASK | PTE_TABLE | PTE_VALID), 0,
-			    "table descriptor with attributes");
-			tables +=
-			    1 + check_table(
-				    (uint64_t *)(uintptr_t)(d & PTE_ADDR_MASK),
-				    level + 1, ipa);
+			const uint64_t *sub =
+			    (uint64_t *)(uintptr_t)(d & PTE_ADDR_MASK);
+
+			cr_assert_eq(d & ~(PTE_ADDR_MASK | PTE_TABLE |
+					   PTE_VALID | S2_TABLE_COUNT_MASK),
+				     0, "table descriptor with attributes");
+			cr_assert_eq((d & S2_TABLE_COUNT_MASK) >>
+					 S2_TABLE_COUNT_SHIFT,
+				     valid_entries(sub),
+				     "level %d table at %#lx: count %lu", level + 1,
+				     (unsigned long)ipa,
+				     (unsigned long)((d & S2_TABLE_COUNT_MASK) >>
+						     S2_TABLE_COUNT_SHIFT));
+			*empty += !valid_entries(sub);
+			tables += 1 + check_table(sub, level + 1, ipa, empty);
 			continue;
 		}
 		cr_assert(level == 3 || level == S2_BLOCK_LEVEL,
@@ -692,13 +815,19 @@ static unsigned check_table(const uint64_t *t, int level, uint64_t base)
 			cr_assert_eq(d & S2_MEMATTR_MASK,
 				     S2_MEMATTR(S2_MEMATTR_DEVICE_nGnRE));
 	}
-	cr_assert(level == S2_START_LEVEL || valid, "empty table kept");
 	return tables;
 }
 
+/* Every table counted (nr_tables), every count right, every empty table
+ * on the list of kept ones. */
 static void check_tables(struct env *e)
 {
-	cr_assert_eq(check_table(e->root, S2_START_LEVEL, 0), e->s2.nr_tables);
+	unsigned empty = 0;
+
+	cr_assert_eq(check_table(e->root, S2_START_LEVEL, 0, &empty),
+		     e->s2.nr_tables);
+	cr_assert_eq(empty, s2_empty_tables(&e->s2), "%u empty tables, %u kept",
+		     empty, s2_empty_tables(&e->s2));
 }
 
 /* --- random sequence against a reference model ---------------------- */
@@ -826,6 +955,22 @@ static void random_sequence(unsigned seed)
 			     m.seed, step, op, first, n, rc);
 		if (rc == EXO_OK)
 			check_bbm(s2_vttbr(&e.s2), "random");
+		if (rnd(&s) % 8 == 0) {
+			/* Memory pressure: some kept tables go back, those
+			 * meeting a random range stay. */
+			unsigned avoid = (unsigned)(rnd(&s) % WINDOW_PAGES);
+			unsigned before = s2_empty_tables(&e.s2);
+			unsigned n;
+
+			fake_s2_reset();
+			n = s2_reclaim(&e.s2, &e.cache, 1 + rnd(&s) % 3,
+				       ipa_init(WINDOW_BASE + avoid * S2_PAGE),
+				       S2_PAGE);
+			cr_assert_leq(n, before + 1, "seed %u step %u",
+				      m.seed, step);
+			check_bbm(s2_vttbr(&e.s2), "reclaim");
+			check_accounting(&e);
+		}
 		compare(&e, &m, step);
 		check_tables(&e);
 	}
