@@ -160,9 +160,49 @@ static uint64_t *table_of(const struct pgtable *pt, uint64_t d)
 				   d & PTE_OA_MASK(pt->geom.page_shift));
 }
 
-static uint64_t make_table(const struct pgtable *pt, uint64_t *t)
+#define TCOUNT_LO_MASK                                                       \
+	(((UINT64_C(1) << PGTABLE_TCOUNT_LO_BITS) - 1)                       \
+	 << PGTABLE_TCOUNT_LO_SHIFT)
+
+unsigned pgtable_table_count(uint64_t d)
 {
-	return pt->mm.virt_to_phys(pt->mm.ctx, t) | PTE_TABLE | PTE_VALID;
+	uint64_t hi = (d & PGTABLE_TCOUNT_MASK & ~TCOUNT_LO_MASK) >>
+		      PGTABLE_TCOUNT_HI_SHIFT;
+
+	return (unsigned)((d & TCOUNT_LO_MASK) >> PGTABLE_TCOUNT_LO_SHIFT) |
+	       (unsigned)(hi << PGTABLE_TCOUNT_LO_BITS);
+}
+
+static uint64_t with_count(uint64_t d, unsigned n)
+{
+	uint64_t lo = ((uint64_t)n << PGTABLE_TCOUNT_LO_SHIFT) & TCOUNT_LO_MASK;
+	uint64_t hi = ((uint64_t)n >> PGTABLE_TCOUNT_LO_BITS)
+		      << PGTABLE_TCOUNT_HI_SHIFT;
+
+	return (d & ~PGTABLE_TCOUNT_MASK) | lo | (hi & PGTABLE_TCOUNT_MASK);
+}
+
+static uint64_t make_table(const struct pgtable *pt, uint64_t *t,
+			   unsigned count)
+{
+	return with_count(pt->mm.virt_to_phys(pt->mm.ctx, t) | PTE_TABLE |
+				  PTE_VALID,
+			  count);
+}
+
+/*
+ * The table *ptep points to now holds n valid entries: only ignored bits
+ * of a live descriptor change, which needs no break-before-make.
+ */
+static void set_count(struct pgtable *pt, uint64_t *ptep, unsigned n)
+{
+	unsigned old = pgtable_table_count(*ptep);
+
+	if (!old && n)
+		pt->empty_tables--;
+	else if (old && !n)
+		pt->empty_tables++;
+	libos_arch_write_pte(ptep, with_count(*ptep, n));
 }
 
 /* Entry idx of the table a level-(level - 1) leaf d splits into. */
@@ -406,12 +446,14 @@ static void entry_break(struct pgtable *pt, struct op *op, uint64_t *ptep,
 
 /* --- commit: cannot fail -------------------------------------------------- */
 
-static void commit_table(struct pgtable *pt, struct op *op, int level,
-			 uint64_t *t, uint64_t off, uint64_t end, bool live);
+static int commit_table(struct pgtable *pt, struct op *op, int level,
+			uint64_t *t, uint64_t off, uint64_t end, bool live);
 
-/* Installs a table built off-line (not yet reachable) in place of *ptep. */
+/* Installs a table built off-line (not yet reachable), holding count valid
+ * entries, in place of *ptep. */
 static void install_table(struct pgtable *pt, struct op *op, uint64_t *ptep,
-			  int level, uint64_t off, uint64_t *t, bool live)
+			  int level, uint64_t off, uint64_t *t, unsigned count,
+			  bool live)
 {
 	if (live) {
 		entry_break(pt, op, ptep, level, off, live);
@@ -419,7 +461,7 @@ static void install_table(struct pgtable *pt, struct op *op, uint64_t *ptep,
 		flush_run(pt, &op->flush);
 		libos_arch_dsb_ishst();
 	}
-	libos_arch_write_pte(ptep, make_table(pt, t));
+	libos_arch_write_pte(ptep, make_table(pt, t, count));
 }
 
 static void commit_split(struct pgtable *pt, struct op *op, uint64_t *ptep,
@@ -430,10 +472,13 @@ static void commit_split(struct pgtable *pt, struct op *op, uint64_t *ptep,
 	unsigned n = pgtable_level_entries(&pt->geom, level + 1);
 	uint64_t base = off & ~(pgtable_level_size(&pt->geom, level) - 1);
 
+	int delta;
+
 	for (unsigned i = 0; i < n; i++)
 		t[i] = split_child(pt, d, level + 1, i);
-	commit_table(pt, op, level + 1, t, off, next, false);
-	install_table(pt, op, ptep, level, base, t, live);
+	delta = commit_table(pt, op, level + 1, t, off, next, false);
+	install_table(pt, op, ptep, level, base, t, (unsigned)((int)n + delta),
+		      live);
 }
 
 static void commit_new_table(struct pgtable *pt, struct op *op,
@@ -441,20 +486,9 @@ static void commit_new_table(struct pgtable *pt, struct op *op,
 			     uint64_t next, bool live)
 {
 	uint64_t *t = new_table(pt, op);
+	int count = commit_table(pt, op, level + 1, t, off, next, false);
 
-	commit_table(pt, op, level + 1, t, off, next, false);
-	install_table(pt, op, ptep, level, off, t, live);
-}
-
-static bool table_empty(const struct pgtable *pt, const uint64_t *t,
-			int level)
-{
-	unsigned n = pgtable_level_entries(&pt->geom, level);
-
-	for (unsigned i = 0; i < n; i++)
-		if (desc_valid(t[i]))
-			return false;
-	return true;
+	install_table(pt, op, ptep, level, off, t, (unsigned)count, live);
 }
 
 /* Unlinks an emptied table; the page is freed once the TLBs forget it. */
@@ -463,6 +497,8 @@ static void free_table(struct pgtable *pt, struct op *op, uint64_t *ptep,
 {
 	uint64_t *t = table_of(pt, *ptep);
 
+	if (!pgtable_table_count(*ptep))
+		pt->empty_tables--;
 	entry_break(pt, op, ptep, level, off, live);
 	if (op->flush.nfreed == FLUSH_BATCH)
 		flush_run(pt, &op->flush);
@@ -570,48 +606,70 @@ static void commit_map_leaf(struct pgtable *pt, struct op *op, uint64_t *ptep,
 	libos_arch_write_pte(ptep, d);
 }
 
-static void commit_leaf(struct pgtable *pt, struct op *op, uint64_t *ptep,
-			int level, uint64_t off, uint64_t next, bool live)
+/* The change in t's valid entries: -1 for a leaf unmapped, else 0. */
+static int commit_leaf(struct pgtable *pt, struct op *op, uint64_t *ptep,
+		       int level, uint64_t off, uint64_t next, bool live)
 {
 	if (!covers_entry(pt, level, off, next)) {
 		commit_split(pt, op, ptep, level, off, next, live);
-		return;
+		return 0;
 	}
-	if (op->kind == OP_UNMAP)
+	if (op->kind == OP_UNMAP) {
 		entry_break(pt, op, ptep, level, off, live);
-	else
-		commit_protect(pt, op, ptep, level, off, live);
+		return -1;
+	}
+	commit_protect(pt, op, ptep, level, off, live);
+	return 0;
 }
 
-static void commit_entry(struct pgtable *pt, struct op *op, uint64_t *t,
-			 int level, uint64_t off, uint64_t next, bool live)
+/* A table below *ptep changed by delta entries: its count follows; an
+ * unmap that empties it frees it when enough empty tables are kept.
+ * Returns the change in the entries of *ptep's own table. */
+static int commit_count(struct pgtable *pt, struct op *op, uint64_t *ptep,
+			int level, uint64_t off, int delta, bool live)
+{
+	if (delta)
+		set_count(pt, ptep,
+			  (unsigned)((int)pgtable_table_count(*ptep) + delta));
+	if (op->kind != OP_UNMAP || pgtable_table_count(*ptep) ||
+	    pt->empty_tables <= pt->keep_empty)
+		return 0;
+	free_table(pt, op, ptep, level, off, live);
+	return -1;
+}
+
+/* The change in the valid entries of t. */
+static int commit_entry(struct pgtable *pt, struct op *op, uint64_t *t,
+			int level, uint64_t off, uint64_t next, bool live)
 {
 	uint64_t *ptep = &t[index_of(pt, level, off)];
 	uint64_t d = *ptep;
 
 	if (desc_is_table(d, level)) {
-		commit_table(pt, op, level + 1, table_of(pt, d), off, next,
-			     live);
-		if (op->kind == OP_UNMAP &&
-		    table_empty(pt, table_of(pt, d), level + 1))
-			free_table(pt, op, ptep, level, off, live);
-	} else if (!desc_valid(d)) {
+		int delta = commit_table(pt, op, level + 1, table_of(pt, d),
+					 off, next, live);
+
+		return commit_count(pt, op, ptep, level, off, delta, live);
+	}
+	if (!desc_valid(d)) {
 		if (op->kind != OP_MAP)
-			return;
+			return 0;
 		if (map_leaf_fits(pt, op, level, off, next))
 			commit_map_leaf(pt, op, ptep, level, off);
 		else
 			commit_new_table(pt, op, ptep, level, off, next, live);
-	} else {
-		if ((d & PTE_CONT) && !op_covers_run(pt, op, level, off))
-			break_run(pt, op, t, level, off, live);
-		commit_leaf(pt, op, ptep, level, off, next, live);
+		return 1;
 	}
+	if ((d & PTE_CONT) && !op_covers_run(pt, op, level, off))
+		break_run(pt, op, t, level, off, live);
+	return commit_leaf(pt, op, ptep, level, off, next, live);
 }
 
-static void commit_table(struct pgtable *pt, struct op *op, int level,
-			 uint64_t *t, uint64_t off, uint64_t end, bool live)
+static int commit_table(struct pgtable *pt, struct op *op, int level,
+			uint64_t *t, uint64_t off, uint64_t end, bool live)
 {
+	int delta = 0;
+
 	while (off < end) {
 		uint64_t next = entry_end(pt, level, off, end);
 		uint64_t d = t[index_of(pt, level, off)];
@@ -625,9 +683,10 @@ static void commit_table(struct pgtable *pt, struct op *op, int level,
 			off = (off & ~(rs - 1)) + rs;
 			continue;
 		}
-		commit_entry(pt, op, t, level, off, next, live);
+		delta += commit_entry(pt, op, t, level, off, next, live);
 		off = next;
 	}
+	return delta;
 }
 
 /* --- operations ----------------------------------------------------------- */
@@ -652,6 +711,13 @@ static int check_va_range(const struct pgtable *pt, uint64_t va,
 	return PGTABLE_OK;
 }
 
+/* New entries visible to this CPU's walks before an operation returns. */
+static void op_done(void)
+{
+	libos_arch_dsb_ishst();
+	libos_arch_isb();
+}
+
 static int run_op(struct pgtable *pt, struct op *op)
 {
 	struct vtable root = { pt->root, 0 };
@@ -666,10 +732,108 @@ static int run_op(struct pgtable *pt, struct op *op)
 	commit_table(pt, op, level, pt->root, op->start, op->end, true);
 	flush_run(pt, &op->flush);
 	release_reserve(pt, op);
-	/* New entries visible to this CPU's walks before we return. */
-	libos_arch_dsb_ishst();
-	libos_arch_isb();
+	op_done();
 	return PGTABLE_OK;
+}
+
+/*
+ * The fast paths: one granule page, one walk, no prepare. The level-3
+ * table's descriptor is the only count to change; the tables a map lacks
+ * are all taken before anything changes.
+ */
+#define SLOW_PATH 1
+
+/* Tables for levels level+1..3 under the invalid *ptep, built off-line
+ * around the new leaf, then linked with one store. */
+static int map_page_new(struct pgtable *pt, uint64_t *parent, uint64_t *ptep,
+			int level, uint64_t off, uint64_t leaf)
+{
+	uint64_t *t[PGTABLE_LEVELS_MAX];
+	unsigned n = (unsigned)(PGTABLE_LAST_LEVEL - level);
+
+	for (unsigned i = 0; i < n; i++) {
+		t[i] = pt->mm.alloc(pt->mm.ctx);
+		if (!t[i]) {
+			while (i--)
+				pt->mm.free(pt->mm.ctx, t[i]);
+			return PGTABLE_ENOMEM;
+		}
+		zero_page(pt, t[i]);
+	}
+	pt->tables += n;
+	libos_arch_write_pte(&t[n - 1][index_of(pt, PGTABLE_LAST_LEVEL, off)],
+			     leaf);
+	for (unsigned i = n - 1; i > 0; i--)
+		libos_arch_write_pte(&t[i - 1][index_of(pt, level + (int)i,
+							  off)],
+				     make_table(pt, t[i], 1));
+	/* Orders the new tables' contents before they are reachable. */
+	libos_arch_dsb_ishst();
+	libos_arch_write_pte(ptep, make_table(pt, t[0], 1));
+	if (parent)
+		set_count(pt, parent, pgtable_table_count(*parent) + 1);
+	return PGTABLE_OK;
+}
+
+static int map_page(struct pgtable *pt, uint64_t off, uint64_t pa,
+		    uint64_t attrs)
+{
+	uint64_t leaf = make_leaf(pa, attrs, PGTABLE_LAST_LEVEL);
+	uint64_t *parent = NULL, *t = pt->root, *ptep;
+
+	for (int level = pt->geom.start_level; level < PGTABLE_LAST_LEVEL;
+	     level++) {
+		ptep = &t[index_of(pt, level, off)];
+		if (!desc_is_table(*ptep, level))
+			return desc_valid(*ptep) ?
+				       PGTABLE_EOVERLAP :
+				       map_page_new(pt, parent, ptep, level,
+						    off, leaf);
+		parent = ptep;
+		t = table_of(pt, *ptep);
+	}
+	ptep = &t[index_of(pt, PGTABLE_LAST_LEVEL, off)];
+	if (desc_valid(*ptep))
+		return PGTABLE_EOVERLAP;
+	libos_arch_write_pte(ptep, leaf);
+	set_count(pt, parent, pgtable_table_count(*parent) + 1);
+	return PGTABLE_OK;
+}
+
+/* SLOW_PATH (nothing changed) for a block to split, a contiguous run to
+ * break, or a table to free. */
+static int unmap_page(struct pgtable *pt, uint64_t off)
+{
+	uint64_t *parent = NULL, *t = pt->root, *ptep, d;
+
+	for (int level = pt->geom.start_level; level < PGTABLE_LAST_LEVEL;
+	     level++) {
+		ptep = &t[index_of(pt, level, off)];
+		if (!desc_valid(*ptep))
+			return PGTABLE_OK;
+		if (!desc_is_table(*ptep, level))
+			return SLOW_PATH;
+		parent = ptep;
+		t = table_of(pt, *ptep);
+	}
+	ptep = &t[index_of(pt, PGTABLE_LAST_LEVEL, off)];
+	d = *ptep;
+	if (!desc_valid(d))
+		return PGTABLE_OK;
+	if ((d & PTE_CONT) || (pgtable_table_count(*parent) == 1 &&
+			       pt->empty_tables >= pt->keep_empty))
+		return SLOW_PATH;
+	libos_arch_write_pte(ptep, 0);
+	set_count(pt, parent, pgtable_table_count(*parent) - 1);
+	libos_arch_dsb_ishst();
+	tlbi_one(pt, va_of(pt, off), leaf_tlbi(d));
+	libos_arch_dsb_ish();
+	return PGTABLE_OK;
+}
+
+static uint64_t page_size(const struct pgtable *pt)
+{
+	return UINT64_C(1) << pt->geom.page_shift;
 }
 
 static void op_init(const struct pgtable *pt, struct op *op,
@@ -702,7 +866,12 @@ int pgtable_map(struct pgtable *pt, uint64_t va, uint64_t pa, uint64_t size,
 	op_init(pt, &op, OP_MAP, va, size);
 	op.pa = pa;
 	rc = pgtable_encode_attrs(attrs, &op.attrs);
-	return rc ? rc : run_op(pt, &op);
+	if (rc || size != page_size(pt))
+		return rc ? rc : run_op(pt, &op);
+	rc = map_page(pt, op.start, pa, op.attrs);
+	if (!rc)
+		op_done();
+	return rc;
 }
 
 int pgtable_unmap(struct pgtable *pt, uint64_t va, uint64_t size)
@@ -712,6 +881,13 @@ int pgtable_unmap(struct pgtable *pt, uint64_t va, uint64_t size)
 
 	if (rc)
 		return rc;
+	if (size == page_size(pt)) {
+		rc = unmap_page(pt, va - pt->va_base);
+		if (rc != SLOW_PATH) {
+			op_done();
+			return rc;
+		}
+	}
 	op_init(pt, &op, OP_UNMAP, va, size);
 	return run_op(pt, &op);
 }
@@ -750,6 +926,8 @@ int pgtable_init(struct pgtable *pt, const struct pgtable_config *cfg,
 	zero_page(pt, pt->root);
 	pt->root_pa = mm->virt_to_phys(mm->ctx, pt->root);
 	pt->tables = 1;
+	pt->empty_tables = 0;
+	pt->keep_empty = PGTABLE_KEEP_EMPTY_DEFAULT;
 	return PGTABLE_OK;
 }
 
@@ -774,11 +952,62 @@ void pgtable_destroy(struct pgtable *pt)
 {
 	free_tree(pt, pt->root, pt->geom.start_level);
 	pt->root = NULL;
+	pt->empty_tables = 0;
 	if (pt->half == PGTABLE_TTBR0) {
 		libos_arch_dsb_ishst();
 		libos_arch_tlbi_aside1is(libos_tlbi_operand(0, pt->asid));
 		libos_arch_dsb_ish();
 	}
+}
+
+/* Frees the empty tables below t (whose entries map from off); the change
+ * in t's valid entries. */
+static int trim_table(struct pgtable *pt, struct op *op, uint64_t *t,
+		      int level, uint64_t off)
+{
+	unsigned n = pgtable_level_entries(&pt->geom, level);
+	uint64_t size = pgtable_level_size(&pt->geom, level);
+	int delta = 0;
+
+	if (level == PGTABLE_LAST_LEVEL)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t *ptep = &t[i], at = off + i * size;
+		int below;
+
+		if (!desc_is_table(*ptep, level))
+			continue;
+		below = trim_table(pt, op, table_of(pt, *ptep), level + 1, at);
+		if (below)
+			set_count(pt, ptep, (unsigned)((int)pgtable_table_count(
+							       *ptep) + below));
+		if (!pgtable_table_count(*ptep)) {
+			free_table(pt, op, ptep, level, at, true);
+			delta--;
+		}
+	}
+	return delta;
+}
+
+unsigned pgtable_trim(struct pgtable *pt)
+{
+	struct op op;
+	unsigned before = pt->tables;
+
+	if (!pt->empty_tables)
+		return 0;
+	op.flush.n = op.flush.nfreed = 0;
+	trim_table(pt, &op, pt->root, pt->geom.start_level, 0);
+	flush_run(pt, &op.flush);
+	op_done();
+	return before - pt->tables;
+}
+
+void pgtable_set_keep_empty(struct pgtable *pt, unsigned keep)
+{
+	pt->keep_empty = keep;
+	if (pt->empty_tables > keep)
+		pgtable_trim(pt);
 }
 
 uint64_t pgtable_ttbr(const struct pgtable *pt)
