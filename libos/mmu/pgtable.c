@@ -125,6 +125,23 @@ uint32_t pgtable_decode_attrs(uint64_t d)
 	return a;
 }
 
+/* --- geometry, from the table geom keeps ---------------------------------- */
+
+static unsigned lvl_shift(const struct pgtable *pt, int level)
+{
+	return pt->geom.shift[level];
+}
+
+static uint64_t lvl_size(const struct pgtable *pt, int level)
+{
+	return UINT64_C(1) << pt->geom.shift[level];
+}
+
+static unsigned lvl_entries(const struct pgtable *pt, int level)
+{
+	return pt->geom.index_mask[level] + 1;
+}
+
 /* --- descriptors ---------------------------------------------------------- */
 
 static bool desc_valid(uint64_t d)
@@ -145,7 +162,7 @@ static bool desc_is_leaf(uint64_t d, int level)
 
 static uint64_t leaf_oa(const struct pgtable *pt, uint64_t d, int level)
 {
-	return d & PTE_OA_MASK(pgtable_level_shift(&pt->geom, level));
+	return d & PTE_OA_MASK(lvl_shift(pt, level));
 }
 
 static uint64_t make_leaf(uint64_t pa, uint64_t attrs, int level)
@@ -156,8 +173,11 @@ static uint64_t make_leaf(uint64_t pa, uint64_t attrs, int level)
 
 static uint64_t *table_of(const struct pgtable *pt, uint64_t d)
 {
-	return pt->mm.phys_to_virt(pt->mm.ctx,
-				   d & PTE_OA_MASK(pt->geom.page_shift));
+	uint64_t pa = d & PTE_OA_MASK(pt->geom.page_shift);
+
+	if (pt->mm.linear)
+		return (uint64_t *)(uintptr_t)(pa + pt->mm.linear_offset);
+	return pt->mm.phys_to_virt(pt->mm.ctx, pa);
 }
 
 #define TCOUNT_LO_MASK                                                       \
@@ -211,21 +231,21 @@ static uint64_t split_child(const struct pgtable *pt, uint64_t d, int level,
 {
 	uint64_t attrs = d & ATTR_BITS;
 	uint64_t oa = leaf_oa(pt, d, level - 1) +
-		      (uint64_t)idx * pgtable_level_size(&pt->geom, level);
+		      (uint64_t)idx * lvl_size(pt, level);
 
 	return make_leaf(oa, attrs, level);
 }
 
 static unsigned index_of(const struct pgtable *pt, int level, uint64_t off)
 {
-	return (unsigned)(off >> pgtable_level_shift(&pt->geom, level)) &
-	       (pgtable_level_entries(&pt->geom, level) - 1);
+	return (unsigned)(off >> pt->geom.shift[level]) &
+	       pt->geom.index_mask[level];
 }
 
 static uint64_t entry_end(const struct pgtable *pt, int level, uint64_t off,
 			  uint64_t end)
 {
-	uint64_t size = pgtable_level_size(&pt->geom, level);
+	uint64_t size = lvl_size(pt, level);
 	uint64_t next = (off & ~(size - 1)) + size;
 
 	return next < end ? next : end;
@@ -234,7 +254,7 @@ static uint64_t entry_end(const struct pgtable *pt, int level, uint64_t off,
 static bool covers_entry(const struct pgtable *pt, int level, uint64_t off,
 			 uint64_t next)
 {
-	uint64_t size = pgtable_level_size(&pt->geom, level);
+	uint64_t size = lvl_size(pt, level);
 
 	return !(off & (size - 1)) && next - off == size;
 }
@@ -242,7 +262,7 @@ static bool covers_entry(const struct pgtable *pt, int level, uint64_t off,
 static uint64_t run_size(const struct pgtable *pt, int level)
 {
 	return (uint64_t)pgtable_cont_entries(&pt->geom, level)
-	       << pgtable_level_shift(&pt->geom, level);
+	       << lvl_shift(pt, level);
 }
 
 /* Is the whole contiguous run holding off inside the operation? */
@@ -264,7 +284,7 @@ static uint64_t op_pa(const struct op *op, uint64_t off)
 static bool map_leaf_fits(const struct pgtable *pt, const struct op *op,
 			  int level, uint64_t off, uint64_t next)
 {
-	uint64_t size = pgtable_level_size(&pt->geom, level);
+	uint64_t size = lvl_size(pt, level);
 
 	return covers_entry(pt, level, off, next) &&
 	       pgtable_leaf_allowed(&pt->geom, level) &&
@@ -469,8 +489,8 @@ static void commit_split(struct pgtable *pt, struct op *op, uint64_t *ptep,
 {
 	uint64_t *t = new_table(pt, op);
 	uint64_t d = *ptep;
-	unsigned n = pgtable_level_entries(&pt->geom, level + 1);
-	uint64_t base = off & ~(pgtable_level_size(&pt->geom, level) - 1);
+	unsigned n = lvl_entries(pt, level + 1);
+	uint64_t base = off & ~(lvl_size(pt, level) - 1);
 
 	int delta;
 
@@ -514,7 +534,7 @@ static void break_run(struct pgtable *pt, struct op *op, uint64_t *t,
 		      int level, uint64_t off, bool live)
 {
 	unsigned n = pgtable_cont_entries(&pt->geom, level);
-	uint64_t size = pgtable_level_size(&pt->geom, level);
+	uint64_t size = lvl_size(pt, level);
 	uint64_t first_off = off & ~(run_size(pt, level) - 1);
 	unsigned first = index_of(pt, level, first_off);
 	uint64_t old[CONT_MAX];
@@ -577,7 +597,7 @@ static void protect_run(struct pgtable *pt, struct op *op, uint64_t *t,
 			int level, uint64_t off, bool live)
 {
 	unsigned n = pgtable_cont_entries(&pt->geom, level);
-	uint64_t size = pgtable_level_size(&pt->geom, level);
+	uint64_t size = lvl_size(pt, level);
 	uint64_t first_off = off & ~(run_size(pt, level) - 1);
 	unsigned first = index_of(pt, level, first_off);
 	uint64_t nd[CONT_MAX];
@@ -934,12 +954,12 @@ int pgtable_init(struct pgtable *pt, const struct pgtable_config *cfg,
 void pgtable_set_mm(struct pgtable *pt, const struct pgtable_mm_ops *mm)
 {
 	pt->mm = *mm;
-	pt->root = mm->phys_to_virt(mm->ctx, pt->root_pa);
+	pt->root = table_of(pt, pt->root_pa);
 }
 
 static void free_tree(struct pgtable *pt, uint64_t *t, int level)
 {
-	unsigned n = pgtable_level_entries(&pt->geom, level);
+	unsigned n = lvl_entries(pt, level);
 
 	for (unsigned i = 0; i < n; i++)
 		if (desc_is_table(t[i], level))
@@ -965,8 +985,8 @@ void pgtable_destroy(struct pgtable *pt)
 static int trim_table(struct pgtable *pt, struct op *op, uint64_t *t,
 		      int level, uint64_t off)
 {
-	unsigned n = pgtable_level_entries(&pt->geom, level);
-	uint64_t size = pgtable_level_size(&pt->geom, level);
+	unsigned n = lvl_entries(pt, level);
+	uint64_t size = lvl_size(pt, level);
 	int delta = 0;
 
 	if (level == PGTABLE_LAST_LEVEL)
@@ -1062,7 +1082,7 @@ int pgtable_translate(const struct pgtable *pt, uint64_t va,
 
 	if (rc < 0)
 		return rc;
-	size = pgtable_level_size(&pt->geom, l.level);
+	size = lvl_size(pt, l.level);
 	out->level = l.level;
 	out->desc = l.desc;
 	out->leaf_size = size;

@@ -30,6 +30,10 @@ struct pgtable_geom {
 	unsigned va_bits;        /* 64 - TxSZ */
 	int start_level;         /* first level walked */
 	unsigned root_entries;   /* entries in the start-level table */
+	/* By level, from start_level (the rest 0): what the functions
+	 * below compute, kept for the walks. */
+	unsigned shift[PGTABLE_LEVELS_MAX];
+	unsigned index_mask[PGTABLE_LEVELS_MAX];   /* entries - 1 */
 };
 
 int pgtable_geom_init(struct pgtable_geom *g, enum pgtable_granule granule,
@@ -118,6 +122,10 @@ struct pgtable_mm_ops {
 	uint64_t (*virt_to_phys)(void *ctx, const void *p);
 	void *(*phys_to_virt)(void *ctx, uint64_t pa);
 	void *ctx;
+	/* When linear is set, phys_to_virt(pa) is pa + linear_offset for
+	 * every table page, and the walks add it themselves. */
+	bool linear;
+	uint64_t linear_offset;
 };
 
 enum pgtable_half {

@@ -106,7 +106,7 @@ int libos_tasks_init(int argc, char *const *argv,
 		.granule = mi->granule, .va_bits = mi->va_bits,
 		.asid_bits = parse_asid_bits(argc, argv, mi->asid_bits),
 		.tables = { pages_alloc, pages_free, dmap_phys, dmap_virt,
-			    NULL },
+			    NULL, true, mi->dmap_base },
 		.frames = { pool_page, pool_unpage, dmap_virt, NULL },
 		.zalloc = heap_zalloc,
 	};

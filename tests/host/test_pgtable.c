@@ -91,7 +91,7 @@ static void env_init(struct env *e, enum pgtable_granule g, unsigned va_bits,
 		     enum pgtable_half half)
 {
 	struct pgtable_mm_ops ops = { pool_alloc, pool_free, pool_v2p,
-				      pool_p2v, &e->pool };
+				      pool_p2v, &e->pool, false, 0 };
 
 	memset(e, 0, sizeof(*e));
 	e->pool.gsize = UINT64_C(1) << g;
@@ -996,6 +996,15 @@ static void random_run(enum pgtable_granule g, unsigned v,
 	rng_state = seed;
 	/* Freeing at once, keeping a few, keeping the default number. */
 	pgtable_set_keep_empty(&e.pt, keep);
+	if (keep == 2) {
+		/* The walks' own address arithmetic, no callback. */
+		struct pgtable_mm_ops ops = e.pt.mm;
+
+		ops.phys_to_virt = NULL;
+		ops.linear = true;
+		ops.linear_offset = (uint64_t)(uintptr_t)e.pool.mem - POOL_PA;
+		pgtable_set_mm(&e.pt, &ops);
+	}
 	/* four blocks' worth of pages, block-aligned but off-centre */
 	m.pages = 4 * (unsigned)(lsz(&e, 2) / gsz(&e));
 	if (m.pages > 16384)
