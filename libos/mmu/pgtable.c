@@ -869,12 +869,53 @@ static void op_init(const struct pgtable *pt, struct op *op,
 	op->reserve = NULL;
 }
 
+/* pgtable_encode_attrs, remembering the last answer (maps of one kind of
+ * memory in a row, as faults make, encode once). */
+static int encode_cached(struct pgtable *pt, uint32_t attrs, uint64_t *bits)
+{
+	int rc;
+
+	if (pt->last_bits && attrs == pt->last_attrs) {
+		*bits = pt->last_bits;
+		return PGTABLE_OK;
+	}
+	rc = pgtable_encode_attrs(attrs, bits);
+	if (!rc) {
+		pt->last_attrs = attrs;
+		pt->last_bits = *bits;
+	}
+	return rc;
+}
+
+/* The general paths keep their operation (and its TLBI queue) on their
+ * own stack frame, out of the single-page paths. */
+static __attribute__((noinline)) int map_range(struct pgtable *pt,
+					       uint64_t va, uint64_t pa,
+					       uint64_t size, uint64_t bits)
+{
+	struct op op;
+
+	op_init(pt, &op, OP_MAP, va, size);
+	op.pa = pa;
+	op.attrs = bits;
+	return run_op(pt, &op);
+}
+
+static __attribute__((noinline)) int unmap_range(struct pgtable *pt,
+						 uint64_t va, uint64_t size)
+{
+	struct op op;
+
+	op_init(pt, &op, OP_UNMAP, va, size);
+	return run_op(pt, &op);
+}
+
 int pgtable_map(struct pgtable *pt, uint64_t va, uint64_t pa, uint64_t size,
 		uint32_t attrs)
 {
 	uint64_t gmask = (UINT64_C(1) << pt->geom.page_shift) - 1;
 	uint64_t pa_limit = UINT64_C(1) << PTE_OA_BITS;
-	struct op op;
+	uint64_t bits;
 	int rc = check_va_range(pt, va, size);
 
 	if (rc)
@@ -883,12 +924,10 @@ int pgtable_map(struct pgtable *pt, uint64_t va, uint64_t pa, uint64_t size,
 		return PGTABLE_EPA_ALIGN;
 	if (pa >= pa_limit || size > pa_limit - pa)
 		return PGTABLE_EPA_RANGE;
-	op_init(pt, &op, OP_MAP, va, size);
-	op.pa = pa;
-	rc = pgtable_encode_attrs(attrs, &op.attrs);
+	rc = encode_cached(pt, attrs, &bits);
 	if (rc || size != page_size(pt))
-		return rc ? rc : run_op(pt, &op);
-	rc = map_page(pt, op.start, pa, op.attrs);
+		return rc ? rc : map_range(pt, va, pa, size, bits);
+	rc = map_page(pt, va - pt->va_base, pa, bits);
 	if (!rc)
 		op_done();
 	return rc;
@@ -896,7 +935,6 @@ int pgtable_map(struct pgtable *pt, uint64_t va, uint64_t pa, uint64_t size,
 
 int pgtable_unmap(struct pgtable *pt, uint64_t va, uint64_t size)
 {
-	struct op op;
 	int rc = check_va_range(pt, va, size);
 
 	if (rc)
@@ -908,8 +946,7 @@ int pgtable_unmap(struct pgtable *pt, uint64_t va, uint64_t size)
 			return rc;
 		}
 	}
-	op_init(pt, &op, OP_UNMAP, va, size);
-	return run_op(pt, &op);
+	return unmap_range(pt, va, size);
 }
 
 int pgtable_protect(struct pgtable *pt, uint64_t va, uint64_t size,
@@ -948,6 +985,8 @@ int pgtable_init(struct pgtable *pt, const struct pgtable_config *cfg,
 	pt->tables = 1;
 	pt->empty_tables = 0;
 	pt->keep_empty = PGTABLE_KEEP_EMPTY_DEFAULT;
+	pt->last_attrs = 0;
+	pt->last_bits = 0;
 	return PGTABLE_OK;
 }
 

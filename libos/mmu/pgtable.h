@@ -173,6 +173,10 @@ struct pgtable {
 	unsigned tables;         /* table pages held, root included */
 	unsigned empty_tables;   /* linked tables with no valid entry */
 	unsigned keep_empty;     /* most empty tables kept linked */
+	/* The last attributes map encoded and their descriptor bits (0:
+	 * none yet; a valid encoding always has SH set). */
+	uint32_t last_attrs;
+	uint64_t last_bits;
 };
 
 int pgtable_init(struct pgtable *pt, const struct pgtable_config *cfg,
