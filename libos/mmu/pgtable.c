@@ -519,6 +519,7 @@ static void free_table(struct pgtable *pt, struct op *op, uint64_t *ptep,
 
 	if (!pgtable_table_count(*ptep))
 		pt->empty_tables--;
+	pt->hot_parent = NULL;
 	entry_break(pt, op, ptep, level, off, live);
 	if (op->flush.nfreed == FLUSH_BATCH)
 		flush_run(pt, &op->flush);
@@ -763,6 +764,25 @@ static int run_op(struct pgtable *pt, struct op *op)
  */
 #define SLOW_PATH 1
 
+/* The level-3 entry for off when the last walk's table covers it, else
+ * NULL; *parent: the descriptor linking that table. */
+static uint64_t *hot_entry(const struct pgtable *pt, uint64_t off,
+			   uint64_t **parent)
+{
+	if (!pt->hot_parent || off >> pt->geom.shift[2] != pt->hot_index)
+		return NULL;
+	*parent = pt->hot_parent;
+	return &pt->hot_table[index_of(pt, PGTABLE_LAST_LEVEL, off)];
+}
+
+static void remember(struct pgtable *pt, uint64_t off, uint64_t *table,
+		     uint64_t *parent)
+{
+	pt->hot_table = table;
+	pt->hot_parent = parent;
+	pt->hot_index = off >> pt->geom.shift[2];
+}
+
 /* Tables for levels level+1..3 under the invalid *ptep, built off-line
  * around the new leaf, then linked with one store. */
 static int map_page_new(struct pgtable *pt, uint64_t *parent, uint64_t *ptep,
@@ -799,8 +819,11 @@ static int map_page(struct pgtable *pt, uint64_t off, uint64_t pa,
 		    uint64_t attrs)
 {
 	uint64_t leaf = make_leaf(pa, attrs, PGTABLE_LAST_LEVEL);
-	uint64_t *parent = NULL, *t = pt->root, *ptep;
+	uint64_t *parent = NULL, *t = pt->root, *ptep = hot_entry(pt, off,
+								 &parent);
 
+	if (ptep)
+		goto leaf;
 	for (int level = pt->geom.start_level; level < PGTABLE_LAST_LEVEL;
 	     level++) {
 		ptep = &t[index_of(pt, level, off)];
@@ -812,7 +835,9 @@ static int map_page(struct pgtable *pt, uint64_t off, uint64_t pa,
 		parent = ptep;
 		t = table_of(pt, *ptep);
 	}
+	remember(pt, off, t, parent);
 	ptep = &t[index_of(pt, PGTABLE_LAST_LEVEL, off)];
+leaf:
 	if (desc_valid(*ptep))
 		return PGTABLE_EOVERLAP;
 	libos_arch_write_pte(ptep, leaf);
@@ -826,6 +851,9 @@ static int unmap_page(struct pgtable *pt, uint64_t off)
 {
 	uint64_t *parent = NULL, *t = pt->root, *ptep, d;
 
+	ptep = hot_entry(pt, off, &parent);
+	if (ptep)
+		goto leaf;
 	for (int level = pt->geom.start_level; level < PGTABLE_LAST_LEVEL;
 	     level++) {
 		ptep = &t[index_of(pt, level, off)];
@@ -836,7 +864,9 @@ static int unmap_page(struct pgtable *pt, uint64_t off)
 		parent = ptep;
 		t = table_of(pt, *ptep);
 	}
+	remember(pt, off, t, parent);
 	ptep = &t[index_of(pt, PGTABLE_LAST_LEVEL, off)];
+leaf:
 	d = *ptep;
 	if (!desc_valid(d))
 		return PGTABLE_OK;
@@ -987,6 +1017,7 @@ int pgtable_init(struct pgtable *pt, const struct pgtable_config *cfg,
 	pt->keep_empty = PGTABLE_KEEP_EMPTY_DEFAULT;
 	pt->last_attrs = 0;
 	pt->last_bits = 0;
+	pt->hot_parent = NULL;
 	return PGTABLE_OK;
 }
 
@@ -994,6 +1025,7 @@ void pgtable_set_mm(struct pgtable *pt, const struct pgtable_mm_ops *mm)
 {
 	pt->mm = *mm;
 	pt->root = table_of(pt, pt->root_pa);
+	pt->hot_parent = NULL;
 }
 
 static void free_tree(struct pgtable *pt, uint64_t *t, int level)
@@ -1009,6 +1041,7 @@ static void free_tree(struct pgtable *pt, uint64_t *t, int level)
 
 void pgtable_destroy(struct pgtable *pt)
 {
+	pt->hot_parent = NULL;
 	free_tree(pt, pt->root, pt->geom.start_level);
 	pt->root = NULL;
 	pt->empty_tables = 0;
@@ -1116,9 +1149,16 @@ int pgtable_translate(const struct pgtable *pt, uint64_t va,
 		      struct pgtable_xlate *out)
 {
 	struct last_entry l;
-	int rc = pgtable_walk(pt, va, keep_last, &l);
+	uint64_t *parent, *hot = hot_entry(pt, va - pt->va_base, &parent);
+	int rc = hot ? PGTABLE_LAST_LEVEL : pgtable_walk(pt, va, keep_last, &l);
 	uint64_t size;
 
+	if (hot) {
+		l.level = PGTABLE_LAST_LEVEL;
+		l.desc = *hot;
+		if (!desc_valid(l.desc))
+			return PGTABLE_ENOENT;
+	}
 	if (rc < 0)
 		return rc;
 	size = lvl_size(pt, l.level);

@@ -177,6 +177,12 @@ struct pgtable {
 	 * none yet; a valid encoding always has SH set). */
 	uint32_t last_attrs;
 	uint64_t last_bits;
+	/* The last level-3 table a single-page walk reached, the descriptor
+	 * linking it and the offset it covers, >> its level-2 entry's shift:
+	 * the next page operation there needs no walk. Forgotten whenever a
+	 * table is freed or the table pages move (NULL: none). */
+	uint64_t *hot_table, *hot_parent;
+	uint64_t hot_index;
 };
 
 int pgtable_init(struct pgtable *pt, const struct pgtable_config *cfg,

@@ -916,6 +916,13 @@ static void rnd_range(const struct env *e, const struct model *m,
 	unsigned align = kind == 0 ? per_block : kind <= 2 ? run : 1;
 	unsigned max = kind == 0 ? 2 * per_block : kind <= 2 ? 3 * run : 40;
 
+	/* A quarter single pages: the page paths and their last-table hint. */
+	if (!rnd_below(4)) {
+		*n = 1;
+		*first = rnd_below(m->pages);
+		return;
+	}
+
 	*n = 1 + rnd_below(max);
 	if (align > 1)
 		*n = (*n + align - 1) / align * align +
