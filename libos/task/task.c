@@ -391,6 +391,22 @@ static int64_t sys_clone(struct libos_task *t)
 	return c->id;
 }
 
+bool libos_task_syscall_light(uint64_t nr)
+{
+	switch (nr) {
+	case LIBOS_SYS_WRITE:
+	case LIBOS_SYS_MMAP:
+	case LIBOS_SYS_MUNMAP:
+	case LIBOS_SYS_MPROTECT:
+	case LIBOS_SYS_EXIT:
+	case LIBOS_SYS_YIELD:
+	case LIBOS_SYS_GETID:
+		return true;
+	default:
+		return false;
+	}
+}
+
 bool libos_task_syscall(struct libos_task *t)
 {
 	uint64_t *x = t->regs.x;
