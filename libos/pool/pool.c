@@ -365,19 +365,31 @@ static unsigned slot_of(const struct pool *p, const struct pool_chunk *c)
 	return (unsigned)(c - p->chunks);
 }
 
+/* Frame `first` of the hinted chunk, free: taken. */
+static bool take_hinted(struct pool *p, int64_t first, uint64_t *pa)
+{
+	struct pool_chunk *c = &p->chunks[p->hint];
+
+	bit_clear(c->free_map, (uint64_t)first);
+	c->nfree--;
+	p->st.frames_free--;
+	p->st.allocs++;
+	*pa = c->pa + ((uint64_t)first << POOL_FRAME_SHIFT);
+	return true;
+}
+
 bool pool_alloc(struct pool *p, uint64_t count, uint64_t *pa)
 {
 	struct pool_chunk *c;
 	int64_t first = count == 1 ? hinted_frame(p) : -1;
 
+	if (first >= 0)
+		return take_hinted(p, first, pa);
 	if (count == 0 || count > POOL_MAX_RUN) {
 		p->st.failures++;
 		return false;
 	}
-	if (first >= 0)
-		c = &p->chunks[p->hint];
-	else
-		c = chunk_for(p, order_for(count), &first);
+	c = chunk_for(p, order_for(count), &first);
 	if (!c) {
 		p->st.failures++;
 		return false;
