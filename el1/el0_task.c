@@ -85,16 +85,32 @@ static _Noreturn void kill_task(struct el1_frame *f)
 	el1_task_leave(&ctx);
 }
 
+/*
+ * Most calls read only their arguments: those are all the task hands over
+ * (nine words, not the whole frame, FP/SIMD included); the rest of its state
+ * is saved only when it leaves EL0.
+ */
 static bool svc(struct el1_frame *f)
 {
 	struct libos_task *t = libos_task_current();
+	bool light = libos_task_syscall_light(f->x[8]);
+	uint64_t ret;
 
 	if (!from_task(f))
 		return false;
-	save(t, f);
+	if (light)
+		for (unsigned i = 0; i < LIBOS_SYSCALL_REGS; i++)
+			t->regs.x[i] = f->x[i];
+	else
+		save(t, f);
 	if (libos_task_syscall(t)) {
 		f->x[0] = t->regs.x[0];
 		return true;
+	}
+	if (light) {
+		ret = t->regs.x[0];
+		save(t, f);
+		t->regs.x[0] = ret;
 	}
 	el1_task_leave(&ctx);
 }

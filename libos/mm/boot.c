@@ -65,6 +65,7 @@ static uint64_t virt_dmap(void *ctx, const void *p)
 static const struct pgtable_mm_ops boot_ops = {
 	.alloc = pages_alloc, .free = pages_free,
 	.virt_to_phys = virt_ident, .phys_to_virt = phys_ident,
+	.linear = true, .linear_offset = 0,
 };
 
 static const struct pgtable_mm_ops dmap_ops = {
@@ -393,9 +394,13 @@ const char *libos_mm_boot(const struct libos_mm_boot_params *p,
 
 void libos_mm_switched(void)
 {
+	struct pgtable_mm_ops ops = dmap_ops;
+
 	pages_switched(libos_dmap_map);
-	pgtable_set_mm(&mm.kernel, &dmap_ops);
-	pgtable_set_mm(&mm.idmap, &dmap_ops);
+	ops.linear = true;   /* libos_dmap_phys_to_virt: base + PA */
+	ops.linear_offset = mm.info.dmap_base;
+	pgtable_set_mm(&mm.kernel, &ops);
+	pgtable_set_mm(&mm.idmap, &ops);
 	/* No more TTBR0 walks until EL0 tasks exist; then drop the idmap. */
 	mm.tcr |= TCR_EL1_EPD0;
 	libos_arch_write_tcr(mm.tcr);

@@ -205,8 +205,12 @@ bool libos_vm_fault(struct libos_aspace *as, const struct libos_fault *f,
 	struct libos_region *r = libos_region_find(as, f->far);
 	struct libos_vm_state s = {0};
 	struct pgtable_xlate x = {0};
+	/* Only translation and permission faults depend on what is mapped
+	 * (libos_vm_decide): an external abort, say, needs no walk. */
+	bool mapping_matters = f->kind == LIBOS_FAULT_TRANSLATION ||
+			       f->kind == LIBOS_FAULT_PERMISSION;
 
-	if (!pgtable_translate(as->pt, va, &x)) {
+	if (mapping_matters && !pgtable_translate(as->pt, va, &x)) {
 		s.mapped = true;
 		s.attrs = x.attrs;
 		s.refs = libos_pagerefs_get(as->refs, x.pa);

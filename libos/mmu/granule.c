@@ -25,6 +25,13 @@ int pgtable_geom_init(struct pgtable_geom *g, enum pgtable_granule granule,
 	g->start_level = PGTABLE_LEVELS_MAX - (int)levels;
 	g->root_entries = 1u << (va_bits - pgtable_level_shift(g,
 							       g->start_level));
+	for (int level = 0; level < PGTABLE_LEVELS_MAX; level++) {
+		bool walked = level >= g->start_level;
+
+		g->shift[level] = walked ? pgtable_level_shift(g, level) : 0;
+		g->index_mask[level] =
+		    walked ? pgtable_level_entries(g, level) - 1 : 0;
+	}
 	return PGTABLE_OK;
 }
 

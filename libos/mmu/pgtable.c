@@ -125,6 +125,23 @@ uint32_t pgtable_decode_attrs(uint64_t d)
 	return a;
 }
 
+/* --- geometry, from the table geom keeps ---------------------------------- */
+
+static unsigned lvl_shift(const struct pgtable *pt, int level)
+{
+	return pt->geom.shift[level];
+}
+
+static uint64_t lvl_size(const struct pgtable *pt, int level)
+{
+	return UINT64_C(1) << pt->geom.shift[level];
+}
+
+static unsigned lvl_entries(const struct pgtable *pt, int level)
+{
+	return pt->geom.index_mask[level] + 1;
+}
+
 /* --- descriptors ---------------------------------------------------------- */
 
 static bool desc_valid(uint64_t d)
@@ -145,7 +162,7 @@ static bool desc_is_leaf(uint64_t d, int level)
 
 static uint64_t leaf_oa(const struct pgtable *pt, uint64_t d, int level)
 {
-	return d & PTE_OA_MASK(pgtable_level_shift(&pt->geom, level));
+	return d & PTE_OA_MASK(lvl_shift(pt, level));
 }
 
 static uint64_t make_leaf(uint64_t pa, uint64_t attrs, int level)
@@ -156,13 +173,56 @@ static uint64_t make_leaf(uint64_t pa, uint64_t attrs, int level)
 
 static uint64_t *table_of(const struct pgtable *pt, uint64_t d)
 {
-	return pt->mm.phys_to_virt(pt->mm.ctx,
-				   d & PTE_OA_MASK(pt->geom.page_shift));
+	uint64_t pa = d & PTE_OA_MASK(pt->geom.page_shift);
+
+	if (pt->mm.linear)
+		return (uint64_t *)(uintptr_t)(pa + pt->mm.linear_offset);
+	return pt->mm.phys_to_virt(pt->mm.ctx, pa);
 }
 
-static uint64_t make_table(const struct pgtable *pt, uint64_t *t)
+#define TCOUNT_LO_MASK                                                       \
+	(((UINT64_C(1) << PGTABLE_TCOUNT_LO_BITS) - 1)                       \
+	 << PGTABLE_TCOUNT_LO_SHIFT)
+
+unsigned pgtable_table_count(uint64_t d)
 {
-	return pt->mm.virt_to_phys(pt->mm.ctx, t) | PTE_TABLE | PTE_VALID;
+	uint64_t hi = (d & PGTABLE_TCOUNT_MASK & ~TCOUNT_LO_MASK) >>
+		      PGTABLE_TCOUNT_HI_SHIFT;
+
+	return (unsigned)((d & TCOUNT_LO_MASK) >> PGTABLE_TCOUNT_LO_SHIFT) |
+	       (unsigned)(hi << PGTABLE_TCOUNT_LO_BITS);
+}
+
+static uint64_t with_count(uint64_t d, unsigned n)
+{
+	uint64_t lo = ((uint64_t)n << PGTABLE_TCOUNT_LO_SHIFT) & TCOUNT_LO_MASK;
+	uint64_t hi = ((uint64_t)n >> PGTABLE_TCOUNT_LO_BITS)
+		      << PGTABLE_TCOUNT_HI_SHIFT;
+
+	return (d & ~PGTABLE_TCOUNT_MASK) | lo | (hi & PGTABLE_TCOUNT_MASK);
+}
+
+static uint64_t make_table(const struct pgtable *pt, uint64_t *t,
+			   unsigned count)
+{
+	return with_count(pt->mm.virt_to_phys(pt->mm.ctx, t) | PTE_TABLE |
+				  PTE_VALID,
+			  count);
+}
+
+/*
+ * The table *ptep points to now holds n valid entries: only ignored bits
+ * of a live descriptor change, which needs no break-before-make.
+ */
+static void set_count(struct pgtable *pt, uint64_t *ptep, unsigned n)
+{
+	unsigned old = pgtable_table_count(*ptep);
+
+	if (!old && n)
+		pt->empty_tables--;
+	else if (old && !n)
+		pt->empty_tables++;
+	libos_arch_write_pte(ptep, with_count(*ptep, n));
 }
 
 /* Entry idx of the table a level-(level - 1) leaf d splits into. */
@@ -171,21 +231,21 @@ static uint64_t split_child(const struct pgtable *pt, uint64_t d, int level,
 {
 	uint64_t attrs = d & ATTR_BITS;
 	uint64_t oa = leaf_oa(pt, d, level - 1) +
-		      (uint64_t)idx * pgtable_level_size(&pt->geom, level);
+		      (uint64_t)idx * lvl_size(pt, level);
 
 	return make_leaf(oa, attrs, level);
 }
 
 static unsigned index_of(const struct pgtable *pt, int level, uint64_t off)
 {
-	return (unsigned)(off >> pgtable_level_shift(&pt->geom, level)) &
-	       (pgtable_level_entries(&pt->geom, level) - 1);
+	return (unsigned)(off >> pt->geom.shift[level]) &
+	       pt->geom.index_mask[level];
 }
 
 static uint64_t entry_end(const struct pgtable *pt, int level, uint64_t off,
 			  uint64_t end)
 {
-	uint64_t size = pgtable_level_size(&pt->geom, level);
+	uint64_t size = lvl_size(pt, level);
 	uint64_t next = (off & ~(size - 1)) + size;
 
 	return next < end ? next : end;
@@ -194,7 +254,7 @@ static uint64_t entry_end(const struct pgtable *pt, int level, uint64_t off,
 static bool covers_entry(const struct pgtable *pt, int level, uint64_t off,
 			 uint64_t next)
 {
-	uint64_t size = pgtable_level_size(&pt->geom, level);
+	uint64_t size = lvl_size(pt, level);
 
 	return !(off & (size - 1)) && next - off == size;
 }
@@ -202,7 +262,7 @@ static bool covers_entry(const struct pgtable *pt, int level, uint64_t off,
 static uint64_t run_size(const struct pgtable *pt, int level)
 {
 	return (uint64_t)pgtable_cont_entries(&pt->geom, level)
-	       << pgtable_level_shift(&pt->geom, level);
+	       << lvl_shift(pt, level);
 }
 
 /* Is the whole contiguous run holding off inside the operation? */
@@ -224,7 +284,7 @@ static uint64_t op_pa(const struct op *op, uint64_t off)
 static bool map_leaf_fits(const struct pgtable *pt, const struct op *op,
 			  int level, uint64_t off, uint64_t next)
 {
-	uint64_t size = pgtable_level_size(&pt->geom, level);
+	uint64_t size = lvl_size(pt, level);
 
 	return covers_entry(pt, level, off, next) &&
 	       pgtable_leaf_allowed(&pt->geom, level) &&
@@ -406,12 +466,14 @@ static void entry_break(struct pgtable *pt, struct op *op, uint64_t *ptep,
 
 /* --- commit: cannot fail -------------------------------------------------- */
 
-static void commit_table(struct pgtable *pt, struct op *op, int level,
-			 uint64_t *t, uint64_t off, uint64_t end, bool live);
+static int commit_table(struct pgtable *pt, struct op *op, int level,
+			uint64_t *t, uint64_t off, uint64_t end, bool live);
 
-/* Installs a table built off-line (not yet reachable) in place of *ptep. */
+/* Installs a table built off-line (not yet reachable), holding count valid
+ * entries, in place of *ptep. */
 static void install_table(struct pgtable *pt, struct op *op, uint64_t *ptep,
-			  int level, uint64_t off, uint64_t *t, bool live)
+			  int level, uint64_t off, uint64_t *t, unsigned count,
+			  bool live)
 {
 	if (live) {
 		entry_break(pt, op, ptep, level, off, live);
@@ -419,7 +481,7 @@ static void install_table(struct pgtable *pt, struct op *op, uint64_t *ptep,
 		flush_run(pt, &op->flush);
 		libos_arch_dsb_ishst();
 	}
-	libos_arch_write_pte(ptep, make_table(pt, t));
+	libos_arch_write_pte(ptep, make_table(pt, t, count));
 }
 
 static void commit_split(struct pgtable *pt, struct op *op, uint64_t *ptep,
@@ -427,13 +489,16 @@ static void commit_split(struct pgtable *pt, struct op *op, uint64_t *ptep,
 {
 	uint64_t *t = new_table(pt, op);
 	uint64_t d = *ptep;
-	unsigned n = pgtable_level_entries(&pt->geom, level + 1);
-	uint64_t base = off & ~(pgtable_level_size(&pt->geom, level) - 1);
+	unsigned n = lvl_entries(pt, level + 1);
+	uint64_t base = off & ~(lvl_size(pt, level) - 1);
+
+	int delta;
 
 	for (unsigned i = 0; i < n; i++)
 		t[i] = split_child(pt, d, level + 1, i);
-	commit_table(pt, op, level + 1, t, off, next, false);
-	install_table(pt, op, ptep, level, base, t, live);
+	delta = commit_table(pt, op, level + 1, t, off, next, false);
+	install_table(pt, op, ptep, level, base, t, (unsigned)((int)n + delta),
+		      live);
 }
 
 static void commit_new_table(struct pgtable *pt, struct op *op,
@@ -441,20 +506,9 @@ static void commit_new_table(struct pgtable *pt, struct op *op,
 			     uint64_t next, bool live)
 {
 	uint64_t *t = new_table(pt, op);
+	int count = commit_table(pt, op, level + 1, t, off, next, false);
 
-	commit_table(pt, op, level + 1, t, off, next, false);
-	install_table(pt, op, ptep, level, off, t, live);
-}
-
-static bool table_empty(const struct pgtable *pt, const uint64_t *t,
-			int level)
-{
-	unsigned n = pgtable_level_entries(&pt->geom, level);
-
-	for (unsigned i = 0; i < n; i++)
-		if (desc_valid(t[i]))
-			return false;
-	return true;
+	install_table(pt, op, ptep, level, off, t, (unsigned)count, live);
 }
 
 /* Unlinks an emptied table; the page is freed once the TLBs forget it. */
@@ -463,6 +517,9 @@ static void free_table(struct pgtable *pt, struct op *op, uint64_t *ptep,
 {
 	uint64_t *t = table_of(pt, *ptep);
 
+	if (!pgtable_table_count(*ptep))
+		pt->empty_tables--;
+	pt->hot_parent = NULL;
 	entry_break(pt, op, ptep, level, off, live);
 	if (op->flush.nfreed == FLUSH_BATCH)
 		flush_run(pt, &op->flush);
@@ -478,7 +535,7 @@ static void break_run(struct pgtable *pt, struct op *op, uint64_t *t,
 		      int level, uint64_t off, bool live)
 {
 	unsigned n = pgtable_cont_entries(&pt->geom, level);
-	uint64_t size = pgtable_level_size(&pt->geom, level);
+	uint64_t size = lvl_size(pt, level);
 	uint64_t first_off = off & ~(run_size(pt, level) - 1);
 	unsigned first = index_of(pt, level, first_off);
 	uint64_t old[CONT_MAX];
@@ -541,7 +598,7 @@ static void protect_run(struct pgtable *pt, struct op *op, uint64_t *t,
 			int level, uint64_t off, bool live)
 {
 	unsigned n = pgtable_cont_entries(&pt->geom, level);
-	uint64_t size = pgtable_level_size(&pt->geom, level);
+	uint64_t size = lvl_size(pt, level);
 	uint64_t first_off = off & ~(run_size(pt, level) - 1);
 	unsigned first = index_of(pt, level, first_off);
 	uint64_t nd[CONT_MAX];
@@ -570,48 +627,70 @@ static void commit_map_leaf(struct pgtable *pt, struct op *op, uint64_t *ptep,
 	libos_arch_write_pte(ptep, d);
 }
 
-static void commit_leaf(struct pgtable *pt, struct op *op, uint64_t *ptep,
-			int level, uint64_t off, uint64_t next, bool live)
+/* The change in t's valid entries: -1 for a leaf unmapped, else 0. */
+static int commit_leaf(struct pgtable *pt, struct op *op, uint64_t *ptep,
+		       int level, uint64_t off, uint64_t next, bool live)
 {
 	if (!covers_entry(pt, level, off, next)) {
 		commit_split(pt, op, ptep, level, off, next, live);
-		return;
+		return 0;
 	}
-	if (op->kind == OP_UNMAP)
+	if (op->kind == OP_UNMAP) {
 		entry_break(pt, op, ptep, level, off, live);
-	else
-		commit_protect(pt, op, ptep, level, off, live);
+		return -1;
+	}
+	commit_protect(pt, op, ptep, level, off, live);
+	return 0;
 }
 
-static void commit_entry(struct pgtable *pt, struct op *op, uint64_t *t,
-			 int level, uint64_t off, uint64_t next, bool live)
+/* A table below *ptep changed by delta entries: its count follows; an
+ * unmap that empties it frees it when enough empty tables are kept.
+ * Returns the change in the entries of *ptep's own table. */
+static int commit_count(struct pgtable *pt, struct op *op, uint64_t *ptep,
+			int level, uint64_t off, int delta, bool live)
+{
+	if (delta)
+		set_count(pt, ptep,
+			  (unsigned)((int)pgtable_table_count(*ptep) + delta));
+	if (op->kind != OP_UNMAP || pgtable_table_count(*ptep) ||
+	    pt->empty_tables <= pt->keep_empty)
+		return 0;
+	free_table(pt, op, ptep, level, off, live);
+	return -1;
+}
+
+/* The change in the valid entries of t. */
+static int commit_entry(struct pgtable *pt, struct op *op, uint64_t *t,
+			int level, uint64_t off, uint64_t next, bool live)
 {
 	uint64_t *ptep = &t[index_of(pt, level, off)];
 	uint64_t d = *ptep;
 
 	if (desc_is_table(d, level)) {
-		commit_table(pt, op, level + 1, table_of(pt, d), off, next,
-			     live);
-		if (op->kind == OP_UNMAP &&
-		    table_empty(pt, table_of(pt, d), level + 1))
-			free_table(pt, op, ptep, level, off, live);
-	} else if (!desc_valid(d)) {
+		int delta = commit_table(pt, op, level + 1, table_of(pt, d),
+					 off, next, live);
+
+		return commit_count(pt, op, ptep, level, off, delta, live);
+	}
+	if (!desc_valid(d)) {
 		if (op->kind != OP_MAP)
-			return;
+			return 0;
 		if (map_leaf_fits(pt, op, level, off, next))
 			commit_map_leaf(pt, op, ptep, level, off);
 		else
 			commit_new_table(pt, op, ptep, level, off, next, live);
-	} else {
-		if ((d & PTE_CONT) && !op_covers_run(pt, op, level, off))
-			break_run(pt, op, t, level, off, live);
-		commit_leaf(pt, op, ptep, level, off, next, live);
+		return 1;
 	}
+	if ((d & PTE_CONT) && !op_covers_run(pt, op, level, off))
+		break_run(pt, op, t, level, off, live);
+	return commit_leaf(pt, op, ptep, level, off, next, live);
 }
 
-static void commit_table(struct pgtable *pt, struct op *op, int level,
-			 uint64_t *t, uint64_t off, uint64_t end, bool live)
+static int commit_table(struct pgtable *pt, struct op *op, int level,
+			uint64_t *t, uint64_t off, uint64_t end, bool live)
 {
+	int delta = 0;
+
 	while (off < end) {
 		uint64_t next = entry_end(pt, level, off, end);
 		uint64_t d = t[index_of(pt, level, off)];
@@ -625,9 +704,10 @@ static void commit_table(struct pgtable *pt, struct op *op, int level,
 			off = (off & ~(rs - 1)) + rs;
 			continue;
 		}
-		commit_entry(pt, op, t, level, off, next, live);
+		delta += commit_entry(pt, op, t, level, off, next, live);
 		off = next;
 	}
+	return delta;
 }
 
 /* --- operations ----------------------------------------------------------- */
@@ -652,6 +732,13 @@ static int check_va_range(const struct pgtable *pt, uint64_t va,
 	return PGTABLE_OK;
 }
 
+/* New entries visible to this CPU's walks before an operation returns. */
+static void op_done(void)
+{
+	libos_arch_dsb_ishst();
+	libos_arch_isb();
+}
+
 static int run_op(struct pgtable *pt, struct op *op)
 {
 	struct vtable root = { pt->root, 0 };
@@ -666,10 +753,137 @@ static int run_op(struct pgtable *pt, struct op *op)
 	commit_table(pt, op, level, pt->root, op->start, op->end, true);
 	flush_run(pt, &op->flush);
 	release_reserve(pt, op);
-	/* New entries visible to this CPU's walks before we return. */
-	libos_arch_dsb_ishst();
-	libos_arch_isb();
+	op_done();
 	return PGTABLE_OK;
+}
+
+/*
+ * The fast paths: one granule page, one walk, no prepare. The level-3
+ * table's descriptor is the only count to change; the tables a map lacks
+ * are all taken before anything changes.
+ */
+#define SLOW_PATH 1
+
+/* The level-3 entry for off when the last walk's table covers it, else
+ * NULL; *parent: the descriptor linking that table. */
+static uint64_t *hot_entry(const struct pgtable *pt, uint64_t off,
+			   uint64_t **parent)
+{
+	if (!pt->hot_parent || off >> pt->geom.shift[2] != pt->hot_index)
+		return NULL;
+	*parent = pt->hot_parent;
+	return &pt->hot_table[index_of(pt, PGTABLE_LAST_LEVEL, off)];
+}
+
+static void remember(struct pgtable *pt, uint64_t off, uint64_t *table,
+		     uint64_t *parent)
+{
+	pt->hot_table = table;
+	pt->hot_parent = parent;
+	pt->hot_index = off >> pt->geom.shift[2];
+}
+
+/* Tables for levels level+1..3 under the invalid *ptep, built off-line
+ * around the new leaf, then linked with one store. */
+static int map_page_new(struct pgtable *pt, uint64_t *parent, uint64_t *ptep,
+			int level, uint64_t off, uint64_t leaf)
+{
+	uint64_t *t[PGTABLE_LEVELS_MAX];
+	unsigned n = (unsigned)(PGTABLE_LAST_LEVEL - level);
+
+	for (unsigned i = 0; i < n; i++) {
+		t[i] = pt->mm.alloc(pt->mm.ctx);
+		if (!t[i]) {
+			while (i--)
+				pt->mm.free(pt->mm.ctx, t[i]);
+			return PGTABLE_ENOMEM;
+		}
+		zero_page(pt, t[i]);
+	}
+	pt->tables += n;
+	libos_arch_write_pte(&t[n - 1][index_of(pt, PGTABLE_LAST_LEVEL, off)],
+			     leaf);
+	for (unsigned i = n - 1; i > 0; i--)
+		libos_arch_write_pte(&t[i - 1][index_of(pt, level + (int)i,
+							  off)],
+				     make_table(pt, t[i], 1));
+	/* Orders the new tables' contents before they are reachable. */
+	libos_arch_dsb_ishst();
+	libos_arch_write_pte(ptep, make_table(pt, t[0], 1));
+	if (parent)
+		set_count(pt, parent, pgtable_table_count(*parent) + 1);
+	return PGTABLE_OK;
+}
+
+static int map_page(struct pgtable *pt, uint64_t off, uint64_t pa,
+		    uint64_t attrs)
+{
+	uint64_t leaf = make_leaf(pa, attrs, PGTABLE_LAST_LEVEL);
+	uint64_t *parent = NULL, *t = pt->root, *ptep = hot_entry(pt, off,
+								 &parent);
+
+	if (ptep)
+		goto leaf;
+	for (int level = pt->geom.start_level; level < PGTABLE_LAST_LEVEL;
+	     level++) {
+		ptep = &t[index_of(pt, level, off)];
+		if (!desc_is_table(*ptep, level))
+			return desc_valid(*ptep) ?
+				       PGTABLE_EOVERLAP :
+				       map_page_new(pt, parent, ptep, level,
+						    off, leaf);
+		parent = ptep;
+		t = table_of(pt, *ptep);
+	}
+	remember(pt, off, t, parent);
+	ptep = &t[index_of(pt, PGTABLE_LAST_LEVEL, off)];
+leaf:
+	if (desc_valid(*ptep))
+		return PGTABLE_EOVERLAP;
+	libos_arch_write_pte(ptep, leaf);
+	set_count(pt, parent, pgtable_table_count(*parent) + 1);
+	return PGTABLE_OK;
+}
+
+/* SLOW_PATH (nothing changed) for a block to split, a contiguous run to
+ * break, or a table to free. */
+static int unmap_page(struct pgtable *pt, uint64_t off)
+{
+	uint64_t *parent = NULL, *t = pt->root, *ptep, d;
+
+	ptep = hot_entry(pt, off, &parent);
+	if (ptep)
+		goto leaf;
+	for (int level = pt->geom.start_level; level < PGTABLE_LAST_LEVEL;
+	     level++) {
+		ptep = &t[index_of(pt, level, off)];
+		if (!desc_valid(*ptep))
+			return PGTABLE_OK;
+		if (!desc_is_table(*ptep, level))
+			return SLOW_PATH;
+		parent = ptep;
+		t = table_of(pt, *ptep);
+	}
+	remember(pt, off, t, parent);
+	ptep = &t[index_of(pt, PGTABLE_LAST_LEVEL, off)];
+leaf:
+	d = *ptep;
+	if (!desc_valid(d))
+		return PGTABLE_OK;
+	if ((d & PTE_CONT) || (pgtable_table_count(*parent) == 1 &&
+			       pt->empty_tables >= pt->keep_empty))
+		return SLOW_PATH;
+	libos_arch_write_pte(ptep, 0);
+	set_count(pt, parent, pgtable_table_count(*parent) - 1);
+	libos_arch_dsb_ishst();
+	tlbi_one(pt, va_of(pt, off), leaf_tlbi(d));
+	libos_arch_dsb_ish();
+	return PGTABLE_OK;
+}
+
+static uint64_t page_size(const struct pgtable *pt)
+{
+	return UINT64_C(1) << pt->geom.page_shift;
 }
 
 static void op_init(const struct pgtable *pt, struct op *op,
@@ -685,12 +899,53 @@ static void op_init(const struct pgtable *pt, struct op *op,
 	op->reserve = NULL;
 }
 
+/* pgtable_encode_attrs, remembering the last answer (maps of one kind of
+ * memory in a row, as faults make, encode once). */
+static int encode_cached(struct pgtable *pt, uint32_t attrs, uint64_t *bits)
+{
+	int rc;
+
+	if (pt->last_bits && attrs == pt->last_attrs) {
+		*bits = pt->last_bits;
+		return PGTABLE_OK;
+	}
+	rc = pgtable_encode_attrs(attrs, bits);
+	if (!rc) {
+		pt->last_attrs = attrs;
+		pt->last_bits = *bits;
+	}
+	return rc;
+}
+
+/* The general paths keep their operation (and its TLBI queue) on their
+ * own stack frame, out of the single-page paths. */
+static __attribute__((noinline)) int map_range(struct pgtable *pt,
+					       uint64_t va, uint64_t pa,
+					       uint64_t size, uint64_t bits)
+{
+	struct op op;
+
+	op_init(pt, &op, OP_MAP, va, size);
+	op.pa = pa;
+	op.attrs = bits;
+	return run_op(pt, &op);
+}
+
+static __attribute__((noinline)) int unmap_range(struct pgtable *pt,
+						 uint64_t va, uint64_t size)
+{
+	struct op op;
+
+	op_init(pt, &op, OP_UNMAP, va, size);
+	return run_op(pt, &op);
+}
+
 int pgtable_map(struct pgtable *pt, uint64_t va, uint64_t pa, uint64_t size,
 		uint32_t attrs)
 {
 	uint64_t gmask = (UINT64_C(1) << pt->geom.page_shift) - 1;
 	uint64_t pa_limit = UINT64_C(1) << PTE_OA_BITS;
-	struct op op;
+	uint64_t bits;
 	int rc = check_va_range(pt, va, size);
 
 	if (rc)
@@ -699,21 +954,29 @@ int pgtable_map(struct pgtable *pt, uint64_t va, uint64_t pa, uint64_t size,
 		return PGTABLE_EPA_ALIGN;
 	if (pa >= pa_limit || size > pa_limit - pa)
 		return PGTABLE_EPA_RANGE;
-	op_init(pt, &op, OP_MAP, va, size);
-	op.pa = pa;
-	rc = pgtable_encode_attrs(attrs, &op.attrs);
-	return rc ? rc : run_op(pt, &op);
+	rc = encode_cached(pt, attrs, &bits);
+	if (rc || size != page_size(pt))
+		return rc ? rc : map_range(pt, va, pa, size, bits);
+	rc = map_page(pt, va - pt->va_base, pa, bits);
+	if (!rc)
+		op_done();
+	return rc;
 }
 
 int pgtable_unmap(struct pgtable *pt, uint64_t va, uint64_t size)
 {
-	struct op op;
 	int rc = check_va_range(pt, va, size);
 
 	if (rc)
 		return rc;
-	op_init(pt, &op, OP_UNMAP, va, size);
-	return run_op(pt, &op);
+	if (size == page_size(pt)) {
+		rc = unmap_page(pt, va - pt->va_base);
+		if (rc != SLOW_PATH) {
+			op_done();
+			return rc;
+		}
+	}
+	return unmap_range(pt, va, size);
 }
 
 int pgtable_protect(struct pgtable *pt, uint64_t va, uint64_t size,
@@ -750,18 +1013,24 @@ int pgtable_init(struct pgtable *pt, const struct pgtable_config *cfg,
 	zero_page(pt, pt->root);
 	pt->root_pa = mm->virt_to_phys(mm->ctx, pt->root);
 	pt->tables = 1;
+	pt->empty_tables = 0;
+	pt->keep_empty = PGTABLE_KEEP_EMPTY_DEFAULT;
+	pt->last_attrs = 0;
+	pt->last_bits = 0;
+	pt->hot_parent = NULL;
 	return PGTABLE_OK;
 }
 
 void pgtable_set_mm(struct pgtable *pt, const struct pgtable_mm_ops *mm)
 {
 	pt->mm = *mm;
-	pt->root = mm->phys_to_virt(mm->ctx, pt->root_pa);
+	pt->root = table_of(pt, pt->root_pa);
+	pt->hot_parent = NULL;
 }
 
 static void free_tree(struct pgtable *pt, uint64_t *t, int level)
 {
-	unsigned n = pgtable_level_entries(&pt->geom, level);
+	unsigned n = lvl_entries(pt, level);
 
 	for (unsigned i = 0; i < n; i++)
 		if (desc_is_table(t[i], level))
@@ -772,13 +1041,65 @@ static void free_tree(struct pgtable *pt, uint64_t *t, int level)
 
 void pgtable_destroy(struct pgtable *pt)
 {
+	pt->hot_parent = NULL;
 	free_tree(pt, pt->root, pt->geom.start_level);
 	pt->root = NULL;
+	pt->empty_tables = 0;
 	if (pt->half == PGTABLE_TTBR0) {
 		libos_arch_dsb_ishst();
 		libos_arch_tlbi_aside1is(libos_tlbi_operand(0, pt->asid));
 		libos_arch_dsb_ish();
 	}
+}
+
+/* Frees the empty tables below t (whose entries map from off); the change
+ * in t's valid entries. */
+static int trim_table(struct pgtable *pt, struct op *op, uint64_t *t,
+		      int level, uint64_t off)
+{
+	unsigned n = lvl_entries(pt, level);
+	uint64_t size = lvl_size(pt, level);
+	int delta = 0;
+
+	if (level == PGTABLE_LAST_LEVEL)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t *ptep = &t[i], at = off + i * size;
+		int below;
+
+		if (!desc_is_table(*ptep, level))
+			continue;
+		below = trim_table(pt, op, table_of(pt, *ptep), level + 1, at);
+		if (below)
+			set_count(pt, ptep, (unsigned)((int)pgtable_table_count(
+							       *ptep) + below));
+		if (!pgtable_table_count(*ptep)) {
+			free_table(pt, op, ptep, level, at, true);
+			delta--;
+		}
+	}
+	return delta;
+}
+
+unsigned pgtable_trim(struct pgtable *pt)
+{
+	struct op op;
+	unsigned before = pt->tables;
+
+	if (!pt->empty_tables)
+		return 0;
+	op.flush.n = op.flush.nfreed = 0;
+	trim_table(pt, &op, pt->root, pt->geom.start_level, 0);
+	flush_run(pt, &op.flush);
+	op_done();
+	return before - pt->tables;
+}
+
+void pgtable_set_keep_empty(struct pgtable *pt, unsigned keep)
+{
+	pt->keep_empty = keep;
+	if (pt->empty_tables > keep)
+		pgtable_trim(pt);
 }
 
 uint64_t pgtable_ttbr(const struct pgtable *pt)
@@ -828,12 +1149,19 @@ int pgtable_translate(const struct pgtable *pt, uint64_t va,
 		      struct pgtable_xlate *out)
 {
 	struct last_entry l;
-	int rc = pgtable_walk(pt, va, keep_last, &l);
+	uint64_t *parent, *hot = hot_entry(pt, va - pt->va_base, &parent);
+	int rc = hot ? PGTABLE_LAST_LEVEL : pgtable_walk(pt, va, keep_last, &l);
 	uint64_t size;
 
+	if (hot) {
+		l.level = PGTABLE_LAST_LEVEL;
+		l.desc = *hot;
+		if (!desc_valid(l.desc))
+			return PGTABLE_ENOENT;
+	}
 	if (rc < 0)
 		return rc;
-	size = pgtable_level_size(&pt->geom, l.level);
+	size = lvl_size(pt, l.level);
 	out->level = l.level;
 	out->desc = l.desc;
 	out->leaf_size = size;

@@ -30,6 +30,10 @@ struct pgtable_geom {
 	unsigned va_bits;        /* 64 - TxSZ */
 	int start_level;         /* first level walked */
 	unsigned root_entries;   /* entries in the start-level table */
+	/* By level, from start_level (the rest 0): what the functions
+	 * below compute, kept for the walks. */
+	unsigned shift[PGTABLE_LEVELS_MAX];
+	unsigned index_mask[PGTABLE_LEVELS_MAX];   /* entries - 1 */
 };
 
 int pgtable_geom_init(struct pgtable_geom *g, enum pgtable_granule granule,
@@ -118,6 +122,10 @@ struct pgtable_mm_ops {
 	uint64_t (*virt_to_phys)(void *ctx, const void *p);
 	void *(*phys_to_virt)(void *ctx, uint64_t pa);
 	void *ctx;
+	/* When linear is set, phys_to_virt(pa) is pa + linear_offset for
+	 * every table page, and the walks add it themselves. */
+	bool linear;
+	uint64_t linear_offset;
 };
 
 enum pgtable_half {
@@ -132,6 +140,28 @@ struct pgtable_config {
 	uint16_t asid;
 };
 
+/*
+ * Each table's count of valid entries lives in its parent's table
+ * descriptor, in bits the walk ignores (Arm ARM D8.3.1, table descriptor
+ * format: bits [11:2] and [58:51] IGNORED; bit 51 is left alone): the low
+ * 10 bits of the count in [11:2], the rest in [58:52]. 17 bits: enough for
+ * the 8,192 entries of a 64K-granule table. The root's count is not kept
+ * (it is never freed).
+ */
+#define PGTABLE_TCOUNT_LO_SHIFT 2
+#define PGTABLE_TCOUNT_LO_BITS 10
+#define PGTABLE_TCOUNT_HI_SHIFT 52
+#define PGTABLE_TCOUNT_HI_BITS 7
+#define PGTABLE_TCOUNT_MASK                                                  \
+	((((UINT64_C(1) << PGTABLE_TCOUNT_LO_BITS) - 1)                      \
+	  << PGTABLE_TCOUNT_LO_SHIFT) |                                       \
+	 (((UINT64_C(1) << PGTABLE_TCOUNT_HI_BITS) - 1)                      \
+	  << PGTABLE_TCOUNT_HI_SHIFT))
+
+/* Empty tables an unmap leaves linked for the next map, at most, unless
+ * pgtable_set_keep_empty says otherwise (pgtable_trim gives them back). */
+#define PGTABLE_KEEP_EMPTY_DEFAULT 16
+
 struct pgtable {
 	struct pgtable_geom geom;
 	struct pgtable_mm_ops mm;
@@ -141,6 +171,18 @@ struct pgtable {
 	enum pgtable_half half;
 	uint16_t asid;
 	unsigned tables;         /* table pages held, root included */
+	unsigned empty_tables;   /* linked tables with no valid entry */
+	unsigned keep_empty;     /* most empty tables kept linked */
+	/* The last attributes map encoded and their descriptor bits (0:
+	 * none yet; a valid encoding always has SH set). */
+	uint32_t last_attrs;
+	uint64_t last_bits;
+	/* The last level-3 table a single-page walk reached, the descriptor
+	 * linking it and the offset it covers, >> its level-2 entry's shift:
+	 * the next page operation there needs no walk. Forgotten whenever a
+	 * table is freed or the table pages move (NULL: none). */
+	uint64_t *hot_table, *hot_parent;
+	uint64_t hot_index;
 };
 
 int pgtable_init(struct pgtable *pt, const struct pgtable_config *cfg,
@@ -154,6 +196,18 @@ void pgtable_destroy(struct pgtable *pt);
  * the table must be reachable through the new phys_to_virt.
  */
 void pgtable_set_mm(struct pgtable *pt, const struct pgtable_mm_ops *mm);
+/*
+ * Empty tables stay linked after an unmap (up to keep_empty of them, the
+ * rest are freed at once), so that mapping there again needs no new table.
+ * pgtable_trim unlinks and frees every empty table (memory pressure; the
+ * pages go back through mm.free once the TLBs forget them) and returns how
+ * many; pgtable_set_keep_empty changes the bound (0: free on unmap, as
+ * soon as a table empties), trimming them all when more are empty.
+ */
+unsigned pgtable_trim(struct pgtable *pt);
+void pgtable_set_keep_empty(struct pgtable *pt, unsigned keep);
+/* Valid entries of the table a table descriptor points to. */
+unsigned pgtable_table_count(uint64_t table_desc);
 /* TTBRn_EL1 value: root address and ASID (bits 63:48). */
 uint64_t pgtable_ttbr(const struct pgtable *pt);
 

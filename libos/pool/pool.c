@@ -344,11 +344,47 @@ static struct pool_chunk *chunk_for(struct pool *p, unsigned k, int64_t *first)
 	return c;
 }
 
+/* The first free frame of the hinted chunk, or -1: a scan of at most
+ * POOL_MAP_WORDS words, whatever the number of chunks. */
+static int64_t hinted_frame(const struct pool *p)
+{
+	const struct pool_chunk *c = &p->chunks[p->hint];
+	uint64_t words = (chunk_frames(c) + 63) / 64;
+
+	if (!c->used || !c->nfree)
+		return -1;
+	for (uint64_t w = 0; w < words; w++)
+		if (c->free_map[w])
+			return (int64_t)(w * 64 + (uint64_t)__builtin_ctzll(
+							c->free_map[w]));
+	return -1;
+}
+
+static unsigned slot_of(const struct pool *p, const struct pool_chunk *c)
+{
+	return (unsigned)(c - p->chunks);
+}
+
+/* Frame `first` of the hinted chunk, free: taken. */
+static bool take_hinted(struct pool *p, int64_t first, uint64_t *pa)
+{
+	struct pool_chunk *c = &p->chunks[p->hint];
+
+	bit_clear(c->free_map, (uint64_t)first);
+	c->nfree--;
+	p->st.frames_free--;
+	p->st.allocs++;
+	*pa = c->pa + ((uint64_t)first << POOL_FRAME_SHIFT);
+	return true;
+}
+
 bool pool_alloc(struct pool *p, uint64_t count, uint64_t *pa)
 {
 	struct pool_chunk *c;
-	int64_t first;
+	int64_t first = count == 1 ? hinted_frame(p) : -1;
 
+	if (first >= 0)
+		return take_hinted(p, first, pa);
 	if (count == 0 || count > POOL_MAX_RUN) {
 		p->st.failures++;
 		return false;
@@ -362,6 +398,7 @@ bool pool_alloc(struct pool *p, uint64_t count, uint64_t *pa)
 	c->nfree -= (unsigned)count;
 	p->st.frames_free -= count;
 	p->st.allocs++;
+	p->hint = slot_of(p, c);
 	*pa = c->pa + ((uint64_t)first << POOL_FRAME_SHIFT);
 	return true;
 }
@@ -369,15 +406,19 @@ bool pool_alloc(struct pool *p, uint64_t count, uint64_t *pa)
 /* The chunk holding frame pa, or -1. Chunks' ranges may overlap where
  * frames of one are gone (given back or revoked, then handed to us again
  * in a new chunk): the holder is the one for which pa is not gone. */
+static bool holds(const struct pool_chunk *c, uint64_t pa)
+{
+	return c->used && pa >= c->pa && pa < chunk_end(c) &&
+	       !bit(c->gone_map, (pa - c->pa) >> POOL_FRAME_SHIFT);
+}
+
 static int holder(const struct pool *p, uint64_t pa)
 {
-	for (unsigned i = 0; i < POOL_MAX_CHUNKS; i++) {
-		const struct pool_chunk *c = &p->chunks[i];
-
-		if (c->used && pa >= c->pa && pa < chunk_end(c) &&
-		    !bit(c->gone_map, (pa - c->pa) >> POOL_FRAME_SHIFT))
+	if (holds(&p->chunks[p->hint], pa))
+		return (int)p->hint;
+	for (unsigned i = 0; i < POOL_MAX_CHUNKS; i++)
+		if (holds(&p->chunks[i], pa))
 			return (int)i;
-	}
 	return -1;
 }
 
@@ -432,6 +473,7 @@ bool pool_free(struct pool *p, uint64_t pa, uint64_t count)
 	c->nfree += (unsigned)count;
 	p->st.frames_free += count;
 	p->st.frees++;
+	p->hint = slot_of(p, c);
 	if (p->st.frames_free > p->high_water)
 		release_above(p, p->high_water);
 	return true;

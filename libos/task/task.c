@@ -106,7 +106,7 @@ int libos_tasks_init(int argc, char *const *argv,
 		.granule = mi->granule, .va_bits = mi->va_bits,
 		.asid_bits = parse_asid_bits(argc, argv, mi->asid_bits),
 		.tables = { pages_alloc, pages_free, dmap_phys, dmap_virt,
-			    NULL },
+			    NULL, true, mi->dmap_base },
 		.frames = { pool_page, pool_unpage, dmap_virt, NULL },
 		.zalloc = heap_zalloc,
 	};
@@ -389,6 +389,22 @@ static int64_t sys_clone(struct libos_task *t)
 	c->state = LIBOS_TASK_RUNNABLE;
 	ts->spawned++;
 	return c->id;
+}
+
+bool libos_task_syscall_light(uint64_t nr)
+{
+	switch (nr) {
+	case LIBOS_SYS_WRITE:
+	case LIBOS_SYS_MMAP:
+	case LIBOS_SYS_MUNMAP:
+	case LIBOS_SYS_MPROTECT:
+	case LIBOS_SYS_EXIT:
+	case LIBOS_SYS_YIELD:
+	case LIBOS_SYS_GETID:
+		return true;
+	default:
+		return false;
+	}
 }
 
 bool libos_task_syscall(struct libos_task *t)

@@ -114,6 +114,16 @@ void libos_tasks_run(void (*enter)(struct libos_task *t));
 
 /* The system call in t->regs (x8, x0-x5); sets x0. false: leave EL0. */
 bool libos_task_syscall(struct libos_task *t);
+/* The registers a system call reads: x0..x8 (arguments and number). */
+#define LIBOS_SYSCALL_REGS 9
+/*
+ * Whether system call nr reads nothing of t->regs but its first
+ * LIBOS_SYSCALL_REGS registers and writes nothing but x0 (so the caller may
+ * hand over only those, and the rest of the task's state when the call
+ * says to leave EL0). false for clone (it copies the whole state) and for
+ * anything unknown.
+ */
+bool libos_task_syscall_light(uint64_t nr);
 void libos_task_kill(struct libos_task *t, int64_t status);
 /* An instruction abort from EL0 at pc: the entry function returned (pc is
  * USPACE_EXIT_VA) and t exits with x0 (true), or not (false). */

@@ -10,6 +10,7 @@
 #include "fake_libos_arch.h"
 
 #include <libos/arch.h>
+#include <libos/mmu/pgtable.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -125,6 +126,11 @@ static void check_write(uint64_t *slot, uint64_t old, uint64_t new)
 	if (!live)
 		return;
 	if ((old & 1) && (new & 1) && old != new) {
+		/* A table's valid-entry count sits in bits the walk ignores:
+		 * changing only them changes no translation. */
+		if (is_table(old, level) && is_table(new, level) &&
+		    !((old ^ new) & ~PGTABLE_TCOUNT_MASK))
+			return;
 		if (is_table(old, level) || is_table(new, level) ||
 		    ((old | new) & CONT_BIT) || ((old ^ new) & ~SAFE_BITS))
 			violation("live entry replaced without break-before-make",

@@ -358,3 +358,34 @@ Test(pool, random_workload)
 	for (uint64_t seed = 1; seed <= 8; seed++)
 		random_workload(seed * 0x9e3779b97f4a7c15ull);
 }
+
+/* A single frame comes from the chunk of the last frame taken or given
+ * back (the hint), without a search of the table; a hint whose chunk has
+ * nothing free, or went back to the source, is passed over. */
+Test(pool, single_frames_follow_the_hint)
+{
+	uint64_t a[16], b[16], again;
+
+	setup(1024, 4, 1024);
+	for (int i = 0; i < 16; i++)
+		a[i] = alloc_ok(1);       /* chunk A, full */
+	for (int i = 0; i < 16; i++)
+		b[i] = alloc_ok(1);       /* chunk B, full */
+	cr_assert_eq(fake_el2.alloc_calls, 2);
+	cr_assert(pool_free(&pool, a[5], 1));
+	again = alloc_ok(1);
+	cr_assert_eq(again, a[5], "taken again from the chunk freed into");
+	cr_assert(pool_free(&pool, b[9], 1));
+	cr_assert(pool_free(&pool, a[3], 1));
+	cr_assert_eq(alloc_ok(1), a[3], "the last chunk given back to");
+	cr_assert_eq(alloc_ok(1), b[9], "the hint's chunk full: a search");
+	check();
+	/* The hinted chunk goes back to the source: no frame from it. */
+	for (int i = 0; i < 16; i++)
+		cr_assert(pool_free(&pool, b[i], 1));
+	cr_assert(pool_trim(&pool) == 16);
+	check();
+	cr_assert(pool_alloc(&pool, 1, &again));
+	cr_assert(pool_holds(&pool, again), "a frame the pool holds");
+	check();
+}

@@ -139,7 +139,7 @@ static void data_free(void *ctx, uint64_t pa)
 static void env_init(enum pgtable_granule g)
 {
 	struct pgtable_mm_ops ops = {tab_alloc, tab_free, tab_v2p, store_p2v,
-				     &E.tables};
+				     &E.tables, false, 0};
 	struct pgtable_config cfg = {g, 48, PGTABLE_TTBR0, 0x42};
 
 	memset(&E, 0, sizeof(E));
@@ -896,7 +896,7 @@ Test(regions, clone_shares_every_page_copy_on_write)
 	struct pgtable pt2;
 	struct libos_aspace child;
 	struct pgtable_mm_ops ops = {tab_alloc, tab_free, tab_v2p, store_p2v,
-				     &E.tables};
+				     &E.tables, false, 0};
 	struct pgtable_config cfg = {PGTABLE_GRANULE_4K, 48, PGTABLE_TTBR0,
 				     0x43};
 	struct pgtable_xlate x;

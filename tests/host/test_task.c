@@ -186,7 +186,7 @@ static void setup(void)
 {
 	struct uspace_config cfg = {
 		.granule = PGTABLE_GRANULE_4K, .va_bits = 48, .asid_bits = 8,
-		.tables = { t_alloc, t_free, t_v2p, t_p2v, NULL },
+		.tables = { t_alloc, t_free, t_v2p, t_p2v, NULL, false, 0 },
 		.frames = { f_alloc, f_free, f_virt, NULL },
 		.zalloc = zalloc_once,
 	};
@@ -455,5 +455,31 @@ Test(task, prot_none_area_refuses_user_copies_without_a_page)
 	cr_assert_eq(libos_arch_copy_from_user(&v, (uint64_t)va, 8), 8,
 		     "PROT_NONE: EL0 has no access, nor do copies for it");
 	cr_assert_eq(frames.in_use, 0, "refused before any page was taken");
+	uspace_destroy(&t->us);
+}
+
+/* A light call reads only x0..x8: with every other register poisoned it
+ * answers as with the whole state; clone (which copies the whole state)
+ * and unknown numbers are not light. */
+Test(task, light_calls_read_only_their_arguments)
+{
+	struct libos_task *t = spawn();
+	static const uint64_t light[] = { LIBOS_SYS_GETID, LIBOS_SYS_YIELD };
+
+	cr_assert_not(libos_task_syscall_light(LIBOS_SYS_CLONE));
+	cr_assert_not(libos_task_syscall_light(0x7fff));
+	for (unsigned i = 0; i < 2; i++) {
+		cr_assert(libos_task_syscall_light(light[i]));
+		for (unsigned r = LIBOS_SYSCALL_REGS; r < 31; r++)
+			t->regs.x[r] = 0xdeadbeef00000000ull | r;
+		t->regs.x[8] = light[i];
+		t->stop = false;
+		cr_assert_eq(libos_task_syscall(t), light[i] != LIBOS_SYS_YIELD);
+		cr_assert_eq(t->regs.x[0], light[i] == LIBOS_SYS_GETID ?
+						   (uint64_t)t->id : 0);
+		for (unsigned r = LIBOS_SYSCALL_REGS; r < 31; r++)
+			cr_assert_eq(t->regs.x[r], 0xdeadbeef00000000ull | r,
+				     "x%u written", r);
+	}
 	uspace_destroy(&t->us);
 }

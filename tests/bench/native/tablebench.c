@@ -125,7 +125,7 @@ static void pgtable_setup(struct pool *pool, struct pgtable *pt)
 		.asid = 1,
 	};
 	struct pgtable_mm_ops mm = { pool_alloc, pool_free, pool_v2p,
-				     pool_p2v, pool };
+				     pool_p2v, pool, false, 0 };
 
 	pool->mem = aligned_alloc(4096, (size_t)POOL_PAGES * 4096);
 	if (!pool->mem)
