@@ -14,7 +14,7 @@
 
 static const struct heap_ops *const heap_policies[] = {
     &heap_bump_ops, &heap_freelist_ops, &heap_buddy_ops,
-    &heap_slab_ops, &heap_tlsf_ops,
+    &heap_slab_ops, &heap_tlsf_ops, &heap_sizeclass_ops,
 };
 
 #define HEAP_NR_POLICIES (sizeof(heap_policies) / sizeof(heap_policies[0]))

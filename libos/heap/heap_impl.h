@@ -42,6 +42,7 @@ extern const struct heap_ops heap_freelist_ops;
 extern const struct heap_ops heap_buddy_ops;
 extern const struct heap_ops heap_slab_ops;
 extern const struct heap_ops heap_tlsf_ops;
+extern const struct heap_ops heap_sizeclass_ops;
 
 static inline size_t heap_align_up(size_t x, size_t a)
 {

@@ -70,7 +70,7 @@ def test_unknown_policy_is_refused_and_others_finish(boot):
     expect_clean(r, status=1)
     rows = summary(r)
     assert "libos: bad-policy: heap: unknown policy 'jemalloc' (valid: bump, " \
-        "freelist, buddy, slab, tlsf)" in guest_lines(r, "bad-policy")
+        "freelist, buddy, slab, tlsf, sizeclass)" in guest_lines(r, "bad-policy")
     assert rows["bad-policy"].state == "exited"
     assert rows["bad-policy"].status == EXIT["HEAP_POLICY"]
     assert failed_guests(r)["bad-policy"] == \

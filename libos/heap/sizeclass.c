@@ -1,0 +1,894 @@
+/*
+ * Size-class policy, in the manner of mimalloc: 44 size classes from 16 B
+ * to 64 KiB (eight steps of 16 B, then four per power of two, so at most a
+ * fifth of a block is slack), each served from pages that hold blocks of
+ * one class only. Pages are runs of 4 KiB slices inside 256 KiB segments
+ * aligned to 256 KiB, so a block's segment is its address with the low
+ * bits cleared and its page is one byte of the segment header away: no
+ * block carries a header. Larger requests get a region of their own.
+ *
+ * Free lists are sharded per page: alloc pops a page's `free` list, free
+ * pushes its `local_free` list, and the two swap when `free` runs dry
+ * (mimalloc's split, which keeps the alloc path's list from being written
+ * by frees; a list for frees from other CPUs would be a third of the same
+ * shape). Blocks are carved lazily from a page's span, a few at a time.
+ *
+ * Owns: its regions ([region header | segments aligned to 256 KiB]), the
+ * segment map (an open-addressed table of the segments and large blocks it
+ * owns, so a foreign or stale pointer is recognised without touching the
+ * memory it points into), the per-class page queues. A free block holds its
+ * list link and a cookie (its address mixed with a constant): a double free
+ * is recognised exactly (the cookie, then the page's lists), a live block's
+ * cookie is cleared when it is handed out.
+ * Keeps at most one empty page per class; a segment whose pages are all
+ * gone counts as empty, and a region whose segments are all empty goes back
+ * to the source. Never: writes inside a live block, or hands out memory
+ * outside the segments and large regions in its map.
+ */
+#include "libos/heap/heap_impl.h"
+
+#include <string.h>
+
+#define SC_SEG_SHIFT	 18
+#define SC_SEG_BYTES	 ((size_t)1 << SC_SEG_SHIFT)
+#define SC_SEG_MASK	 (SC_SEG_BYTES - 1)
+#define SC_SLICE_SHIFT	 12
+#define SC_SLICE_BYTES	 ((size_t)1 << SC_SLICE_SHIFT)
+#define SC_SLICES	 (SC_SEG_BYTES / SC_SLICE_BYTES)
+#define SC_NO_PAGE	 0xffu
+#define SC_NR_CLASSES	 44
+#define SC_SMALL_CLASSES 8 /* 16 B steps up to 128 B */
+#define SC_MEDIUM_MAX	 ((size_t)64 * 1024)
+/* A page holds at least this many blocks where its span allows. */
+#define SC_PAGE_MIN_BLOCKS 8
+#define SC_SPAN_MIN	   8  /* slices: 32 KiB pages for classes <= 4 KiB */
+#define SC_SPAN_MAX	   32 /* slices: 128 KiB for the largest classes */
+/* Blocks carved into the free list per extension: about a slice's worth. */
+#define SC_EXTEND_BYTES SC_SLICE_BYTES
+/* Segments per region at most: larger regions spread the alignment slack. */
+#define SC_REGION_SEGS_MAX 4
+#define SC_MAP_SLOTS	   1024 /* a power of two */
+#define SC_MAP_MAX_USED	   (SC_MAP_SLOTS * 3 / 4)
+#define SC_SEG_MAGIC	   ((uintptr_t)0x5e6c1a55e6c1a550ull)
+#define SC_LARGE_MAGIC	   ((uintptr_t)0x1a56e1a56e1a56e0ull)
+#define SC_FREE_COOKIE	   ((uintptr_t)0xf5eeb10cf5eeb10cull)
+#define SC_LARGE_ALIGN	   64 /* a large block's least alignment */
+
+struct sc_block {
+	struct sc_block *next;
+	uintptr_t cookie; /* SC_FREE_COOKIE ^ own address while free */
+};
+
+/* A page: a run of slices holding blocks of one class. */
+struct sc_page {
+	struct sc_block *free;	     /* alloc pops here */
+	struct sc_block *local_free; /* free pushes here */
+	uintptr_t start;	     /* block 0 */
+	struct sc_page *next, *prev; /* in its class's queue */
+	uint32_t block_size;
+	uint32_t used;	   /* live blocks */
+	uint32_t capacity; /* blocks carved so far: used + on the lists */
+	uint32_t reserved; /* blocks the span holds */
+	uint8_t cls, first_slice, slices;
+	bool in_queue; /* false: full (nothing free, nothing to carve) */
+};
+
+struct sc_region;
+
+struct sc_segment {
+	uintptr_t magic; /* SC_SEG_MAGIC ^ own address */
+	struct sc_region *region;
+	struct sc_segment *next, *prev; /* in the list of all segments */
+	uint64_t used_slices; /* bit i: slice i is the header's or a page's */
+	unsigned npages;
+	uint8_t slice_page[SC_SLICES]; /* first slice of slice i's page */
+	struct sc_page pages[SC_SLICES]; /* indexed by first slice */
+};
+
+#define SC_HDR_SLICES                                                          \
+	((sizeof(struct sc_segment) + SC_SLICE_BYTES - 1) / SC_SLICE_BYTES)
+#define SC_HDR_MASK (((uint64_t)1 << SC_HDR_SLICES) - 1)
+
+/* At the base of every region of segments. */
+struct sc_region {
+	struct sc_region *next;
+	void *base;
+	size_t bytes;
+	unsigned nsegs, busy; /* busy: segments with a page */
+};
+
+/* At the base of a large block's region. */
+struct sc_large {
+	uintptr_t magic; /* SC_LARGE_MAGIC ^ own address */
+	struct sc_large *next, *prev;
+	uintptr_t block;
+	size_t usable;
+	size_t region_bytes;
+};
+
+/* key: a segment's base (owner == key) or a large block (owner: header). */
+struct sc_map_slot {
+	uintptr_t key;
+	void *owner;
+};
+
+struct sc_heap {
+	struct sc_page *queue[SC_NR_CLASSES]; /* pages with something free */
+	struct heap_source *src;
+	struct sc_segment *segs;
+	struct sc_region *regions;
+	struct sc_large *large;
+	unsigned nregions;
+	size_t map_used;
+	size_t state_bytes; /* the first region: this state, never given back */
+	struct sc_map_slot map[SC_MAP_SLOTS];
+};
+
+static struct sc_heap *sc_of(struct heap *h)
+{
+	return h->priv;
+}
+
+/* ---- size classes ---- */
+
+static unsigned sc_class_of(size_t size)
+{
+	size_t w = (size + HEAP_MIN_ALIGN - 1) / HEAP_MIN_ALIGN - 1;
+	unsigned b;
+
+	if (w < SC_SMALL_CLASSES)
+		return (unsigned)w;
+	b = heap_fls(w);
+	return SC_SMALL_CLASSES + ((b - 3) << 2) + (unsigned)((w >> (b - 2)) & 3);
+}
+
+static size_t sc_class_size(unsigned cls)
+{
+	unsigned j, b;
+
+	if (cls < SC_SMALL_CLASSES)
+		return (size_t)(cls + 1) * HEAP_MIN_ALIGN;
+	j = cls - SC_SMALL_CLASSES;
+	b = 3 + j / 4;
+	return (size_t)HEAP_MIN_ALIGN * ((size_t)(4 + j % 4 + 1) << (b - 2));
+}
+
+/* Slices of a page of class cls: room for SC_PAGE_MIN_BLOCKS blocks,
+ * within [SC_SPAN_MIN, SC_SPAN_MAX]. */
+static unsigned sc_class_span(unsigned cls)
+{
+	size_t want = sc_class_size(cls) * SC_PAGE_MIN_BLOCKS;
+	unsigned n = (unsigned)((want + SC_SLICE_BYTES - 1) / SC_SLICE_BYTES);
+
+	if (n < SC_SPAN_MIN)
+		return SC_SPAN_MIN;
+	return n > SC_SPAN_MAX ? SC_SPAN_MAX : n;
+}
+
+/* ---- the segment map ---- */
+
+static size_t sc_map_hash(uintptr_t key)
+{
+	return (size_t)(((uint64_t)(key >> 6) * 0x9e3779b97f4a7c15ull) >>
+			(64 - 10));
+}
+
+_Static_assert(SC_MAP_SLOTS == 1u << 10, "sc_map_hash makes 10 bits");
+
+static struct sc_map_slot *sc_map_find(struct sc_heap *sh, uintptr_t key)
+{
+	for (size_t i = sc_map_hash(key);; i = (i + 1) & (SC_MAP_SLOTS - 1)) {
+		struct sc_map_slot *s = &sh->map[i];
+
+		if (s->key == key)
+			return s;
+		if (!s->key)
+			return NULL;
+	}
+}
+
+static void sc_map_insert(struct sc_heap *sh, uintptr_t key, void *owner)
+{
+	size_t i = sc_map_hash(key);
+
+	while (sh->map[i].key)
+		i = (i + 1) & (SC_MAP_SLOTS - 1);
+	sh->map[i].key = key;
+	sh->map[i].owner = owner;
+	sh->map_used++;
+}
+
+/* Linear probing's deletion: later entries of the run move up. */
+static void sc_map_remove(struct sc_heap *sh, uintptr_t key)
+{
+	size_t i = (size_t)(sc_map_find(sh, key) - sh->map);
+	size_t j = i;
+
+	for (;;) {
+		size_t home;
+
+		sh->map[i].key = 0;
+		sh->map[i].owner = NULL;
+		for (;;) {
+			j = (j + 1) & (SC_MAP_SLOTS - 1);
+			if (!sh->map[j].key) {
+				sh->map_used--;
+				return;
+			}
+			home = sc_map_hash(sh->map[j].key);
+			/* Stays unless its home lies cyclically in (i, j]. */
+			if (i <= j ? (home <= i || home > j)
+				   : (home <= i && home > j))
+				break;
+		}
+		sh->map[i] = sh->map[j];
+		i = j;
+	}
+}
+
+static struct sc_segment *sc_segment_of(struct sc_heap *sh, uintptr_t p)
+{
+	uintptr_t base = p & ~(uintptr_t)SC_SEG_MASK;
+	struct sc_map_slot *s = sc_map_find(sh, base);
+
+	return s && s->owner == (void *)base ? s->owner : NULL;
+}
+
+static struct sc_large *sc_large_of(struct sc_heap *sh, uintptr_t p)
+{
+	struct sc_map_slot *s = sc_map_find(sh, p);
+
+	return s && s->owner != (void *)p ? s->owner : NULL;
+}
+
+/* ---- regions and segments ---- */
+
+static void sc_seg_link(struct sc_heap *sh, struct sc_segment *g)
+{
+	g->prev = NULL;
+	g->next = sh->segs;
+	if (g->next)
+		g->next->prev = g;
+	sh->segs = g;
+}
+
+static void sc_seg_unlink(struct sc_heap *sh, struct sc_segment *g)
+{
+	if (g->next)
+		g->next->prev = g->prev;
+	if (g->prev)
+		g->prev->next = g->next;
+	else
+		sh->segs = g->next;
+}
+
+static void sc_segment_init(struct sc_heap *sh, struct sc_segment *g,
+			    struct sc_region *r)
+{
+	g->magic = SC_SEG_MAGIC ^ (uintptr_t)g;
+	g->region = r;
+	g->used_slices = SC_HDR_MASK;
+	g->npages = 0;
+	memset(g->slice_page, SC_NO_PAGE, sizeof(g->slice_page));
+	sc_map_insert(sh, (uintptr_t)g, g);
+	sc_seg_link(sh, g);
+}
+
+static struct sc_segment *sc_region_seg(const struct sc_region *r,
+					unsigned i)
+{
+	uintptr_t first = heap_align_up_ptr((uintptr_t)(r + 1), SC_SEG_BYTES);
+
+	return (struct sc_segment *)(first + i * SC_SEG_BYTES);
+}
+
+/* A region of up to `want` segments (fewer if the source is short). */
+static bool sc_region_new(struct sc_heap *sh, unsigned want)
+{
+	size_t got;
+	struct sc_region *r = NULL;
+
+	for (; want && !r; want /= 2) {
+		if (sh->map_used + want > SC_MAP_MAX_USED)
+			continue;
+		/* Any page-aligned base leaves room for `want` windows. */
+		r = heap_source_grow(sh->src, (want + 1) * SC_SEG_BYTES,
+				     &got);
+	}
+	if (!r)
+		return false;
+	r->base = r;
+	r->bytes = got;
+	r->busy = 0;
+	r->nsegs = (unsigned)(((uintptr_t)r + got -
+			       (uintptr_t)sc_region_seg(r, 0)) /
+			      SC_SEG_BYTES);
+	if (r->nsegs > SC_MAP_MAX_USED - sh->map_used)
+		r->nsegs = (unsigned)(SC_MAP_MAX_USED - sh->map_used);
+	for (unsigned i = 0; i < r->nsegs; i++)
+		sc_segment_init(sh, sc_region_seg(r, i), r);
+	r->next = sh->regions;
+	sh->regions = r;
+	sh->nregions++;
+	return true;
+}
+
+static void sc_region_release(struct sc_heap *sh, struct sc_region *r)
+{
+	struct sc_region **link = &sh->regions;
+
+	for (unsigned i = 0; i < r->nsegs; i++) {
+		struct sc_segment *g = sc_region_seg(r, i);
+
+		sc_map_remove(sh, (uintptr_t)g);
+		sc_seg_unlink(sh, g);
+		g->magic = 0;
+	}
+	while (*link != r)
+		link = &(*link)->next;
+	*link = r->next;
+	sh->nregions--;
+	heap_source_shrink(sh->src, r->base, r->bytes);
+}
+
+/* ---- pages ---- */
+
+static void sc_queue_push(struct sc_heap *sh, struct sc_page *pg)
+{
+	struct sc_page **q = &sh->queue[pg->cls];
+
+	pg->prev = NULL;
+	pg->next = *q;
+	if (pg->next)
+		pg->next->prev = pg;
+	*q = pg;
+	pg->in_queue = true;
+}
+
+static void sc_queue_remove(struct sc_heap *sh, struct sc_page *pg)
+{
+	if (pg->next)
+		pg->next->prev = pg->prev;
+	if (pg->prev)
+		pg->prev->next = pg->next;
+	else
+		sh->queue[pg->cls] = pg->next;
+	pg->in_queue = false;
+}
+
+/* First run of n free slices in g; -1 if none. */
+static int sc_find_slices(const struct sc_segment *g, unsigned n)
+{
+	uint64_t free_slices = ~g->used_slices, run = free_slices;
+
+	for (unsigned s = 1; s < n && run; s++)
+		run &= free_slices >> s;
+	return run ? (int)heap_ffs(run) : -1;
+}
+
+static struct sc_page *sc_page_new(struct sc_heap *sh, unsigned cls)
+{
+	unsigned n = sc_class_span(cls);
+	struct sc_segment *g;
+	struct sc_page *pg;
+	int at = -1;
+
+	for (g = sh->segs; g && (at = sc_find_slices(g, n)) < 0; g = g->next)
+		;
+	if (!g) {
+		unsigned want = sh->nregions + 1;
+
+		if (!sc_region_new(sh, want < SC_REGION_SEGS_MAX
+					   ? want
+					   : SC_REGION_SEGS_MAX))
+			return NULL;
+		g = sh->segs;
+		at = sc_find_slices(g, n);
+	}
+	if (g->npages++ == 0)
+		g->region->busy++;
+	g->used_slices |= (((uint64_t)1 << n) - 1) << at;
+	memset(g->slice_page + at, at, n);
+	pg = &g->pages[at];
+	memset(pg, 0, sizeof(*pg));
+	pg->cls = (uint8_t)cls;
+	pg->first_slice = (uint8_t)at;
+	pg->slices = (uint8_t)n;
+	pg->block_size = (uint32_t)sc_class_size(cls);
+	pg->start = (uintptr_t)g + ((size_t)at << SC_SLICE_SHIFT);
+	pg->reserved = (uint32_t)(((size_t)n << SC_SLICE_SHIFT) / pg->block_size);
+	sc_queue_push(sh, pg);
+	return pg;
+}
+
+static struct sc_segment *sc_page_segment(const struct sc_page *pg)
+{
+	return (struct sc_segment *)((uintptr_t)pg & ~(uintptr_t)SC_SEG_MASK);
+}
+
+/* Gives an empty page's slices back to its segment; the region goes back
+ * to the source once all its segments are empty. */
+static void sc_page_release(struct sc_heap *sh, struct sc_page *pg)
+{
+	struct sc_segment *g = sc_page_segment(pg);
+	struct sc_region *r = g->region;
+
+	if (pg->in_queue)
+		sc_queue_remove(sh, pg);
+	g->used_slices &= ~((((uint64_t)1 << pg->slices) - 1)
+			    << pg->first_slice);
+	memset(g->slice_page + pg->first_slice, SC_NO_PAGE, pg->slices);
+	pg->block_size = 0;
+	if (--g->npages == 0 && --r->busy == 0 &&
+	    heap_source_can_shrink(sh->src))
+		sc_region_release(sh, r);
+}
+
+/* Carves up to a slice's worth of never-used blocks into the free list. */
+static void sc_page_extend(struct sc_page *pg)
+{
+	uint32_t n = (uint32_t)(SC_EXTEND_BYTES / pg->block_size);
+	uintptr_t p;
+
+	if (n == 0)
+		n = 1;
+	if (n > pg->reserved - pg->capacity)
+		n = pg->reserved - pg->capacity;
+	p = pg->start + (size_t)(pg->capacity + n) * pg->block_size;
+	for (uint32_t i = 0; i < n; i++) {
+		struct sc_block *b;
+
+		p -= pg->block_size;
+		b = (struct sc_block *)p;
+		b->next = pg->free;
+		b->cookie = SC_FREE_COOKIE ^ p;
+		pg->free = b;
+	}
+	pg->capacity += n;
+}
+
+/* Refills pg's free list; false when the page is full. */
+static bool sc_page_refill(struct sc_page *pg)
+{
+	if (pg->local_free) {
+		pg->free = pg->local_free;
+		pg->local_free = NULL;
+		return true;
+	}
+	if (pg->capacity < pg->reserved) {
+		sc_page_extend(pg);
+		return true;
+	}
+	return false;
+}
+
+static void *sc_pop(struct sc_page *pg)
+{
+	struct sc_block *b = pg->free;
+
+	pg->free = b->next;
+	pg->used++;
+	b->cookie = 0;
+	return b;
+}
+
+static void *sc_alloc_slow(struct sc_heap *sh, unsigned cls)
+{
+	struct sc_page *pg = sh->queue[cls];
+
+	while (pg && !pg->free && !sc_page_refill(pg)) {
+		struct sc_page *next = pg->next;
+
+		sc_queue_remove(sh, pg); /* full: back when a block is freed */
+		pg = next;
+	}
+	if (!pg) {
+		pg = sc_page_new(sh, cls);
+		if (!pg)
+			return NULL;
+		sc_page_extend(pg);
+	} else if (pg != sh->queue[cls]) {
+		/* The page that served goes first next time. */
+		sc_queue_remove(sh, pg);
+		sc_queue_push(sh, pg);
+	}
+	return sc_pop(pg);
+}
+
+static inline void *sc_alloc_class(struct sc_heap *sh, unsigned cls)
+{
+	struct sc_page *pg = sh->queue[cls];
+
+	if (pg && pg->free)
+		return sc_pop(pg);
+	return sc_alloc_slow(sh, cls);
+}
+
+/* ---- large blocks ---- */
+
+static void *sc_large_alloc(struct sc_heap *sh, size_t size, size_t align)
+{
+	size_t got, room = heap_align_up(sizeof(struct sc_large), align);
+	struct sc_large *l;
+
+	if (sh->map_used >= SC_MAP_MAX_USED)
+		return NULL;
+	/* The header, the alignment beyond a page, the block. */
+	l = heap_source_grow(sh->src,
+			     room + (align > HEAP_PAGE_SIZE ? align : 0) + size,
+			     &got);
+	if (!l)
+		return NULL;
+	l->magic = SC_LARGE_MAGIC ^ (uintptr_t)l;
+	l->block = heap_align_up_ptr((uintptr_t)l + sizeof(*l), align);
+	l->usable = (uintptr_t)l + got - l->block;
+	l->region_bytes = got;
+	l->prev = NULL;
+	l->next = sh->large;
+	if (l->next)
+		l->next->prev = l;
+	sh->large = l;
+	sc_map_insert(sh, l->block, l);
+	return (void *)l->block;
+}
+
+static void sc_large_free(struct sc_heap *sh, struct sc_large *l)
+{
+	if (l->next)
+		l->next->prev = l->prev;
+	if (l->prev)
+		l->prev->next = l->next;
+	else
+		sh->large = l->next;
+	sc_map_remove(sh, l->block);
+	l->magic = 0;
+	heap_source_shrink(sh->src, l, l->region_bytes);
+}
+
+/* ---- the policy ---- */
+
+static void *sc_alloc(struct heap *h, size_t size)
+{
+	struct sc_heap *sh = sc_of(h);
+
+	if (size > SC_MEDIUM_MAX)
+		return sc_large_alloc(sh, size, SC_LARGE_ALIGN);
+	return sc_alloc_class(sh, sc_class_of(size));
+}
+
+/* Blocks of a class whose size is a multiple of align are aligned to it
+ * when align <= a slice (pages start on slices); every power of two up to
+ * 64 KiB is a class. */
+static void *sc_memalign(struct heap *h, size_t align, size_t size)
+{
+	struct sc_heap *sh = sc_of(h);
+	size_t want = size > align ? size : align;
+
+	if (align <= SC_SLICE_BYTES && want <= SC_MEDIUM_MAX) {
+		unsigned cls = sc_class_of(want);
+
+		while (sc_class_size(cls) % align)
+			cls++;
+		return sc_alloc_class(sh, cls);
+	}
+	return sc_large_alloc(sh, size,
+			      align > SC_LARGE_ALIGN ? align : SC_LARGE_ALIGN);
+}
+
+/* The page whose span holds p; NULL if no page of ours does. */
+static struct sc_page *sc_page_of(struct sc_heap *sh, uintptr_t p)
+{
+	struct sc_segment *g = sc_segment_of(sh, p);
+	unsigned first;
+
+	if (!g)
+		return NULL;
+	first = g->slice_page[(p & SC_SEG_MASK) >> SC_SLICE_SHIFT];
+	return first == SC_NO_PAGE ? NULL : &g->pages[first];
+}
+
+/* Whether p is a block of pg that was carved (free or live). */
+static bool sc_is_block(const struct sc_page *pg, uintptr_t p)
+{
+	size_t off = p - pg->start;
+
+	return p >= pg->start && off % pg->block_size == 0 &&
+	       off / pg->block_size < pg->capacity;
+}
+
+static bool sc_on_list(const struct sc_block *list, const struct sc_block *b)
+{
+	for (; list; list = list->next)
+		if (list == b)
+			return true;
+	return false;
+}
+
+/* Exact: a free block has its cookie, and it is on one of the lists. */
+static bool sc_is_free(const struct sc_page *pg, const struct sc_block *b)
+{
+	return b->cookie == (SC_FREE_COOKIE ^ (uintptr_t)b) &&
+	       (sc_on_list(pg->free, b) || sc_on_list(pg->local_free, b));
+}
+
+/* An empty page goes unless it is the only one its class has queued. */
+static void sc_page_emptied(struct sc_heap *sh, struct sc_page *pg)
+{
+	if (sh->queue[pg->cls] == pg && !pg->next)
+		return;
+	sc_page_release(sh, pg);
+}
+
+static bool sc_free(struct heap *h, void *ptr)
+{
+	struct sc_heap *sh = sc_of(h);
+	uintptr_t p = (uintptr_t)ptr;
+	struct sc_page *pg = sc_page_of(sh, p);
+	struct sc_block *b = ptr;
+	struct sc_large *l;
+
+	if (!pg) {
+		l = sc_large_of(sh, p);
+		if (!l)
+			return false;
+		sc_large_free(sh, l);
+		return true;
+	}
+	if (!sc_is_block(pg, p) || sc_is_free(pg, b))
+		return false;
+	b->next = pg->local_free;
+	b->cookie = SC_FREE_COOKIE ^ p;
+	pg->local_free = b;
+	if (!pg->in_queue)
+		sc_queue_push(sh, pg);
+	if (--pg->used == 0)
+		sc_page_emptied(sh, pg);
+	return true;
+}
+
+static size_t sc_usable_size(struct heap *h, const void *ptr)
+{
+	struct sc_heap *sh = sc_of(h);
+	uintptr_t p = (uintptr_t)ptr;
+	struct sc_page *pg = sc_page_of(sh, p);
+	struct sc_large *l;
+
+	if (pg)
+		return sc_is_block(pg, p) ? pg->block_size : 0;
+	l = sc_large_of(sh, p);
+	return l ? l->usable : 0;
+}
+
+static bool sc_init(struct heap *h)
+{
+	size_t got;
+	struct sc_heap *sh =
+	    heap_source_grow(&h->src, h->ops->first_grow, &got);
+
+	if (!sh)
+		return false;
+	memset(sh, 0, sizeof(*sh));
+	sh->state_bytes = got;
+	sh->src = &h->src;
+	h->priv = sh;
+	return true;
+}
+
+static void sc_destroy(struct heap *h)
+{
+	struct sc_heap *sh = sc_of(h);
+
+	while (sh->large)
+		sc_large_free(sh, sh->large);
+	while (sh->regions)
+		sc_region_release(sh, sh->regions);
+	heap_source_shrink(&h->src, sh, sh->state_bytes);
+}
+
+/* ---- stats and check ---- */
+
+/* Longest run of free slices in g. */
+static unsigned sc_free_run(const struct sc_segment *g)
+{
+	unsigned best = 0, run = 0;
+
+	for (unsigned i = 0; i < SC_SLICES; i++) {
+		run = (g->used_slices >> i) & 1 ? 0 : run + 1;
+		if (run > best)
+			best = run;
+	}
+	return best;
+}
+
+static void sc_stats(struct heap *h, struct heap_stats *st)
+{
+	struct sc_heap *sh = sc_of(h);
+	unsigned run = 0;
+
+	for (struct sc_segment *g = sh->segs; g; g = g->next) {
+		unsigned r = sc_free_run(g);
+
+		if (r > run)
+			run = r;
+		st->bytes_free += (SC_SLICES - (unsigned)__builtin_popcountll(
+						   g->used_slices)) *
+				  SC_SLICE_BYTES;
+		for (unsigned i = SC_HDR_SLICES; i < SC_SLICES; i++) {
+			const struct sc_page *pg = &g->pages[i];
+
+			if (g->slice_page[i] != i)
+				continue;
+			st->bytes_in_use += (size_t)pg->used * pg->block_size;
+			st->live_blocks += pg->used;
+			st->bytes_free += (size_t)(pg->reserved - pg->used) *
+					  pg->block_size;
+			if (pg->used < pg->reserved &&
+			    pg->block_size > st->largest_free)
+				st->largest_free = pg->block_size;
+		}
+	}
+	/* A new page fits in the longest free run. */
+	for (unsigned cls = SC_NR_CLASSES; cls-- > 0;) {
+		if (sc_class_span(cls) <= run) {
+			if (sc_class_size(cls) > st->largest_free)
+				st->largest_free = sc_class_size(cls);
+			break;
+		}
+	}
+	for (struct sc_large *l = sh->large; l; l = l->next) {
+		st->bytes_in_use += l->usable;
+		st->live_blocks++;
+	}
+}
+
+static const char *sc_check_list(const struct sc_page *pg,
+				 const struct sc_block *b, size_t *n)
+{
+	for (; b; b = b->next) {
+		if (!sc_is_block(pg, (uintptr_t)b) ||
+		    b->cookie != (SC_FREE_COOKIE ^ (uintptr_t)b))
+			return "sizeclass: bad free-list entry";
+		if (++*n > pg->capacity)
+			return "sizeclass: free list longer than its page";
+	}
+	return NULL;
+}
+
+static const char *sc_check_page(const struct sc_segment *g,
+				 const struct sc_page *pg, unsigned i)
+{
+	size_t n = 0;
+	const char *why;
+
+	if (pg->first_slice != i || pg->cls >= SC_NR_CLASSES ||
+	    pg->block_size != sc_class_size(pg->cls) ||
+	    pg->slices != sc_class_span(pg->cls) ||
+	    pg->start != (uintptr_t)g + ((size_t)i << SC_SLICE_SHIFT) ||
+	    pg->capacity > pg->reserved ||
+	    (size_t)pg->reserved * pg->block_size >
+		(size_t)pg->slices << SC_SLICE_SHIFT)
+		return "sizeclass: bad page descriptor";
+	for (unsigned s = i; s < i + pg->slices; s++)
+		if (s >= SC_SLICES || g->slice_page[s] != i ||
+		    !((g->used_slices >> s) & 1))
+			return "sizeclass: slice map disagrees with a page";
+	why = sc_check_list(pg, pg->free, &n);
+	if (!why)
+		why = sc_check_list(pg, pg->local_free, &n);
+	if (why)
+		return why;
+	if (n + pg->used != pg->capacity)
+		return "sizeclass: free and used blocks disagree";
+	if (!pg->in_queue && (n || pg->capacity < pg->reserved))
+		return "sizeclass: a page with room left its queue";
+	return NULL;
+}
+
+static const char *sc_check_segment(struct sc_heap *sh,
+				    const struct sc_segment *g,
+				    size_t *queued)
+{
+	unsigned npages = 0;
+	uint64_t seen = SC_HDR_MASK;
+
+	if (g->magic != (SC_SEG_MAGIC ^ (uintptr_t)g) ||
+	    sc_segment_of(sh, (uintptr_t)g) != g ||
+	    (g->used_slices & SC_HDR_MASK) != SC_HDR_MASK)
+		return "sizeclass: bad segment header";
+	for (unsigned i = SC_HDR_SLICES; i < SC_SLICES; i++) {
+		const char *why;
+
+		if (g->slice_page[i] != i)
+			continue;
+		why = sc_check_page(g, &g->pages[i], i);
+		if (why)
+			return why;
+		seen |= (((uint64_t)1 << g->pages[i].slices) - 1) << i;
+		*queued += g->pages[i].in_queue;
+		npages++;
+	}
+	if (seen != g->used_slices || npages != g->npages)
+		return "sizeclass: slices in use disagree with pages";
+	return NULL;
+}
+
+/* Every queued page is a live page of its class, once. */
+static const char *sc_check_queues(struct sc_heap *sh, size_t *queued)
+{
+	for (unsigned cls = 0; cls < SC_NR_CLASSES; cls++) {
+		const struct sc_page *prev = NULL;
+
+		for (const struct sc_page *pg = sh->queue[cls]; pg;
+		     prev = pg, pg = pg->next) {
+			if (pg->prev != prev || pg->cls != cls ||
+			    !pg->in_queue || sc_page_of(sh, pg->start) != pg)
+				return "sizeclass: bad page queue";
+			if (++*queued > SC_MAP_SLOTS * SC_SLICES)
+				return "sizeclass: page queue loops";
+		}
+	}
+	return NULL;
+}
+
+static const char *sc_check_regions(struct sc_heap *sh, size_t *segs)
+{
+	for (struct sc_region *r = sh->regions; r; r = r->next) {
+		unsigned busy = 0;
+
+		for (unsigned i = 0; i < r->nsegs; i++) {
+			const struct sc_segment *g = sc_region_seg(r, i);
+
+			if (g->region != r)
+				return "sizeclass: segment of another region";
+			busy += g->npages != 0;
+		}
+		if (busy != r->busy)
+			return "sizeclass: region busy count wrong";
+		*segs += r->nsegs;
+	}
+	return NULL;
+}
+
+static const char *sc_check(struct heap *h)
+{
+	struct sc_heap *sh = sc_of(h);
+	size_t segs = 0, listed = 0, larges = 0, queued = 0, marked = 0;
+	const char *why = sc_check_queues(sh, &queued);
+
+	if (!why)
+		why = sc_check_regions(sh, &segs);
+	for (struct sc_segment *g = sh->segs; !why && g; g = g->next) {
+		why = sc_check_segment(sh, g, &marked);
+		if (++listed > segs)
+			why = "sizeclass: more segments listed than regions hold";
+	}
+	for (struct sc_large *l = sh->large; !why && l; l = l->next) {
+		if (l->magic != (SC_LARGE_MAGIC ^ (uintptr_t)l) ||
+		    sc_large_of(sh, l->block) != l)
+			why = "sizeclass: bad large block";
+		larges++;
+	}
+	if (why)
+		return why;
+	if (listed != segs)
+		return "sizeclass: segments disagree with regions";
+	if (queued != marked)
+		return "sizeclass: queued pages disagree with their marks";
+	return segs + larges == sh->map_used
+		   ? NULL
+		   : "sizeclass: map disagrees with owners";
+}
+
+const struct heap_ops heap_sizeclass_ops = {
+    .name = "sizeclass",
+    .init = sc_init,
+    .alloc = sc_alloc,
+    .free = sc_free,
+    .memalign = sc_memalign,
+    .usable_size = sc_usable_size,
+    .stats = sc_stats,
+    .check = sc_check,
+    .destroy = sc_destroy,
+    .natural_align = SC_SLICE_BYTES,
+    .first_grow = sizeof(struct sc_heap),
+};
