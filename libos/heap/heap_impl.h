@@ -8,6 +8,7 @@
 #define EXO_LIBOS_HEAP_IMPL_H
 
 #include "libos/heap/heap.h"
+#include "libos/heap/pagemap.h"
 
 /*
  * One policy. alloc, free, usable_size, stats, check and destroy are
@@ -104,6 +105,10 @@ struct buddy_arena;
 struct buddy {
 	struct heap_source *src;
 	struct buddy_arena *arenas;
+	/* The first arena (in the caller's state region, never given back)
+	 * is checked by its range; every other one is in the page map. */
+	struct buddy_arena *pinned;
+	struct heap_pagemap map;
 	struct buddy_free *lists[BUDDY_ORDERS];
 	uint64_t nonempty; /* bit k: lists[k] has a block */
 	size_t bytes_in_use;
