@@ -1,6 +1,6 @@
 /*
- * Size-class policy, in the manner of mimalloc: 44 size classes from 16 B
- * to 64 KiB (eight steps of 16 B, then four per power of two, so at most a
+ * Size-class policy, in the manner of mimalloc: 36 size classes from 16 B
+ * to 16 KiB (eight steps of 16 B, then four per power of two, so at most a
  * fifth of a block is slack), each served from pages that hold blocks of
  * one class only. Pages are runs of 4 KiB slices inside 256 KiB segments
  * aligned to 256 KiB, so a block's segment is its address with the low
@@ -36,13 +36,13 @@
 #define SC_SLICE_BYTES	 ((size_t)1 << SC_SLICE_SHIFT)
 #define SC_SLICES	 (SC_SEG_BYTES / SC_SLICE_BYTES)
 #define SC_NO_PAGE	 0xffu
-#define SC_NR_CLASSES	 44
+#define SC_NR_CLASSES	 36
 #define SC_SMALL_CLASSES 8 /* 16 B steps up to 128 B */
-#define SC_MEDIUM_MAX	 ((size_t)64 * 1024)
+#define SC_MEDIUM_MAX	 ((size_t)16 * 1024)
 /* A page holds at least this many blocks where its span allows. */
 #define SC_PAGE_MIN_BLOCKS 8
-#define SC_SPAN_MIN	   8  /* slices: 32 KiB pages for classes <= 4 KiB */
-#define SC_SPAN_MAX	   32 /* slices: 128 KiB for the largest classes */
+#define SC_SPAN_MIN	   1
+#define SC_SPAN_MAX	   16 /* slices: 64 KiB (4 blocks of 16 KiB) */
 /* Blocks carved into the free list per extension: about a slice's worth. */
 #define SC_EXTEND_BYTES SC_SLICE_BYTES
 /* Segments per region at most: larger regions spread the alignment slack. */
@@ -53,6 +53,9 @@
 #define SC_LARGE_MAGIC	   ((uintptr_t)0x1a56e1a56e1a56e0ull)
 #define SC_FREE_COOKIE	   ((uintptr_t)0xf5eeb10cf5eeb10cull)
 #define SC_LARGE_ALIGN	   64 /* a large block's least alignment */
+/* Requests up to this size find their class in a table (one load). */
+#define SC_TABLE_MAX	   ((size_t)4096)
+#define SC_TABLE_LEN	   (SC_TABLE_MAX / HEAP_MIN_ALIGN + 1)
 
 struct sc_block {
 	struct sc_block *next;
@@ -106,7 +109,10 @@ struct sc_large {
 	size_t region_bytes;
 };
 
-/* key: a segment's base (owner == key) or a large block (owner: header). */
+/* key: a segment's base (owner == key) or a large block (owner: header);
+ * SC_MAP_EMPTY in a free slot (no base or block is odd, and a lookup of
+ * address 0's segment must find nothing). */
+#define SC_MAP_EMPTY ((uintptr_t)1)
 struct sc_map_slot {
 	uintptr_t key;
 	void *owner;
@@ -121,6 +127,7 @@ struct sc_heap {
 	unsigned nregions;
 	size_t map_used;
 	size_t state_bytes; /* the first region: this state, never given back */
+	uint8_t class_of[SC_TABLE_LEN]; /* by (size + 15) / 16 */
 	struct sc_map_slot map[SC_MAP_SLOTS];
 };
 
@@ -182,7 +189,7 @@ static struct sc_map_slot *sc_map_find(struct sc_heap *sh, uintptr_t key)
 
 		if (s->key == key)
 			return s;
-		if (!s->key)
+		if (s->key == SC_MAP_EMPTY)
 			return NULL;
 	}
 }
@@ -191,7 +198,7 @@ static void sc_map_insert(struct sc_heap *sh, uintptr_t key, void *owner)
 {
 	size_t i = sc_map_hash(key);
 
-	while (sh->map[i].key)
+	while (sh->map[i].key != SC_MAP_EMPTY)
 		i = (i + 1) & (SC_MAP_SLOTS - 1);
 	sh->map[i].key = key;
 	sh->map[i].owner = owner;
@@ -207,11 +214,11 @@ static void sc_map_remove(struct sc_heap *sh, uintptr_t key)
 	for (;;) {
 		size_t home;
 
-		sh->map[i].key = 0;
+		sh->map[i].key = SC_MAP_EMPTY;
 		sh->map[i].owner = NULL;
 		for (;;) {
 			j = (j + 1) & (SC_MAP_SLOTS - 1);
-			if (!sh->map[j].key) {
+			if (sh->map[j].key == SC_MAP_EMPTY) {
 				sh->map_used--;
 				return;
 			}
@@ -472,7 +479,8 @@ static void *sc_pop(struct sc_page *pg)
 	return b;
 }
 
-static void *sc_alloc_slow(struct sc_heap *sh, unsigned cls)
+__attribute__((noinline)) static void *sc_alloc_slow(struct sc_heap *sh,
+						    unsigned cls)
 {
 	struct sc_page *pg = sh->queue[cls];
 
@@ -547,18 +555,28 @@ static void sc_large_free(struct sc_heap *sh, struct sc_large *l)
 
 /* ---- the policy ---- */
 
-static void *sc_alloc(struct heap *h, size_t size)
+__attribute__((noinline)) static void *sc_alloc_big(struct sc_heap *sh,
+						   size_t size)
 {
-	struct sc_heap *sh = sc_of(h);
-
 	if (size > SC_MEDIUM_MAX)
 		return sc_large_alloc(sh, size, SC_LARGE_ALIGN);
 	return sc_alloc_class(sh, sc_class_of(size));
 }
 
+/* The fast path: a table load, the class's first page, a pop. */
+static void *sc_alloc(struct heap *h, size_t size)
+{
+	struct sc_heap *sh = sc_of(h);
+
+	if (size > SC_TABLE_MAX)
+		return sc_alloc_big(sh, size);
+	return sc_alloc_class(
+	    sh, sh->class_of[(size + HEAP_MIN_ALIGN - 1) / HEAP_MIN_ALIGN]);
+}
+
 /* Blocks of a class whose size is a multiple of align are aligned to it
  * when align <= a slice (pages start on slices); every power of two up to
- * 64 KiB is a class. */
+ * 16 KiB is a class. */
 static void *sc_memalign(struct heap *h, size_t align, size_t size)
 {
 	struct sc_heap *sh = sc_of(h);
@@ -605,26 +623,51 @@ static bool sc_on_list(const struct sc_block *list, const struct sc_block *b)
 }
 
 /* Exact: a free block has its cookie, and it is on one of the lists. */
-static bool sc_is_free(const struct sc_page *pg, const struct sc_block *b)
+__attribute__((noinline)) static bool sc_is_free(const struct sc_page *pg,
+						const struct sc_block *b)
 {
 	return b->cookie == (SC_FREE_COOKIE ^ (uintptr_t)b) &&
 	       (sc_on_list(pg->free, b) || sc_on_list(pg->local_free, b));
 }
 
-/* An empty page goes unless it is the only one its class has queued. */
+/* An empty page goes unless it is the only one its class has queued and
+ * its segment is in use anyway (then keeping it costs no footprint, and
+ * an alloc/free ping-pong at a page boundary costs no page set-up). */
 static void sc_page_emptied(struct sc_heap *sh, struct sc_page *pg)
 {
-	if (sh->queue[pg->cls] == pg && !pg->next)
+	if (sh->queue[pg->cls] == pg && !pg->next &&
+	    sc_page_segment(pg)->npages > 1)
 		return;
 	sc_page_release(sh, pg);
 }
 
-static bool sc_free(struct heap *h, void *ptr)
+/* A page that was full has room again; one that emptied may go. */
+__attribute__((noinline)) static void sc_free_fixup(struct sc_heap *sh,
+						   struct sc_page *pg)
 {
-	struct sc_heap *sh = sc_of(h);
-	uintptr_t p = (uintptr_t)ptr;
+	if (!pg->in_queue)
+		sc_queue_push(sh, pg);
+	if (pg->used == 0)
+		sc_page_emptied(sh, pg);
+}
+
+/* b is a carved block of pg and not free: onto the local free list. */
+static inline void sc_push(struct sc_heap *sh, struct sc_page *pg,
+			   struct sc_block *b)
+{
+	b->next = pg->local_free;
+	b->cookie = SC_FREE_COOKIE ^ (uintptr_t)b;
+	pg->local_free = b;
+	if (--pg->used == 0 || !pg->in_queue)
+		sc_free_fixup(sh, pg);
+}
+
+/* Any pointer: the whole lookup, large blocks too. */
+__attribute__((noinline)) static bool sc_free_any(struct sc_heap *sh,
+						 uintptr_t p)
+{
 	struct sc_page *pg = sc_page_of(sh, p);
-	struct sc_block *b = ptr;
+	struct sc_block *b = (struct sc_block *)p;
 	struct sc_large *l;
 
 	if (!pg) {
@@ -636,13 +679,34 @@ static bool sc_free(struct heap *h, void *ptr)
 	}
 	if (!sc_is_block(pg, p) || sc_is_free(pg, b))
 		return false;
-	b->next = pg->local_free;
-	b->cookie = SC_FREE_COOKIE ^ p;
-	pg->local_free = b;
-	if (!pg->in_queue)
-		sc_queue_push(sh, pg);
-	if (--pg->used == 0)
-		sc_page_emptied(sh, pg);
+	sc_push(sh, pg, b);
+	return true;
+}
+
+/* The fast path: the segment in the map's first probe, its slice map, a
+ * range and stride check, the cookie, a push. */
+static bool sc_free(struct heap *h, void *ptr)
+{
+	struct sc_heap *sh = sc_of(h);
+	uintptr_t p = (uintptr_t)ptr, base = p & ~(uintptr_t)SC_SEG_MASK;
+	const struct sc_map_slot *s = &sh->map[sc_map_hash(base)];
+	struct sc_segment *g = (struct sc_segment *)base;
+	struct sc_block *b = ptr;
+	struct sc_page *pg;
+	unsigned first;
+	size_t off;
+
+	if (s->key != base || s->owner != g)
+		return sc_free_any(sh, p);
+	first = g->slice_page[(p & SC_SEG_MASK) >> SC_SLICE_SHIFT];
+	if (first == SC_NO_PAGE)
+		return false;
+	pg = &g->pages[first];
+	off = p - pg->start; /* p is in the page's span: off >= 0 */
+	if (off % pg->block_size || off / pg->block_size >= pg->capacity ||
+	    (b->cookie == (SC_FREE_COOKIE ^ p) && sc_is_free(pg, b)))
+		return false;
+	sc_push(sh, pg, b);
 	return true;
 }
 
@@ -670,6 +734,10 @@ static bool sc_init(struct heap *h)
 	memset(sh, 0, sizeof(*sh));
 	sh->state_bytes = got;
 	sh->src = &h->src;
+	for (size_t i = 0; i < SC_MAP_SLOTS; i++)
+		sh->map[i].key = SC_MAP_EMPTY;
+	for (size_t i = 0; i < SC_TABLE_LEN; i++)
+		sh->class_of[i] = (uint8_t)sc_class_of(i ? i * HEAP_MIN_ALIGN : 1);
 	h->priv = sh;
 	return true;
 }
