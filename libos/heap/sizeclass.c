@@ -40,7 +40,7 @@
 #define SC_SMALL_CLASSES 8 /* 16 B steps up to 128 B */
 #define SC_MEDIUM_MAX	 ((size_t)16 * 1024)
 /* A page holds at least this many blocks where its span allows. */
-#define SC_PAGE_MIN_BLOCKS 8
+#define SC_PAGE_MIN_BLOCKS 64
 #define SC_SPAN_MIN	   1
 #define SC_SPAN_MAX	   16 /* slices: 64 KiB (4 blocks of 16 KiB) */
 /* Blocks carved into the free list per extension: about a slice's worth. */
@@ -74,7 +74,15 @@ struct sc_page {
 	uint32_t reserved; /* blocks the span holds */
 	uint8_t cls, first_slice, slices;
 	bool in_queue; /* false: full (nothing free, nothing to carve) */
+	/* ceil(2^32 / block_size): off / block_size is (off * inverse) >> 32
+	 * exactly for off < 2^16 and block_size <= 2^14 (their product stays
+	 * below 2^32, so the rounding error cannot reach the next integer). */
+	uint32_t inverse;
 };
+
+_Static_assert(SC_SPAN_MAX * SC_SLICE_BYTES <= (1u << 16) &&
+		   SC_MEDIUM_MAX <= (1u << 14),
+	       "sc_free's reciprocal division needs these bounds");
 
 struct sc_region;
 
@@ -402,6 +410,8 @@ static struct sc_page *sc_page_new(struct sc_heap *sh, unsigned cls)
 	pg->first_slice = (uint8_t)at;
 	pg->slices = (uint8_t)n;
 	pg->block_size = (uint32_t)sc_class_size(cls);
+	pg->inverse = (uint32_t)((((uint64_t)1 << 32) + pg->block_size - 1) /
+				 pg->block_size);
 	pg->start = (uintptr_t)g + ((size_t)at << SC_SLICE_SHIFT);
 	pg->reserved = (uint32_t)(((size_t)n << SC_SLICE_SHIFT) / pg->block_size);
 	sc_queue_push(sh, pg);
@@ -455,18 +465,21 @@ static void sc_page_extend(struct sc_page *pg)
 }
 
 /* Refills pg's free list; false when the page is full. */
+/* Refills pg's free list; false when the page is full. The local free
+ * list comes over whole, and while the page has blocks never carved a
+ * slice's worth more comes too: the blocks circulating between the two
+ * lists grow, so `free` runs dry (and this slow path runs) less often. */
 static bool sc_page_refill(struct sc_page *pg)
 {
-	if (pg->local_free) {
-		pg->free = pg->local_free;
-		pg->local_free = NULL;
-		return true;
-	}
+	bool got = pg->local_free != NULL;
+
+	pg->free = pg->local_free;
+	pg->local_free = NULL;
 	if (pg->capacity < pg->reserved) {
 		sc_page_extend(pg);
-		return true;
+		got = true;
 	}
-	return false;
+	return got;
 }
 
 static void *sc_pop(struct sc_page *pg)
@@ -642,24 +655,37 @@ static void sc_page_emptied(struct sc_heap *sh, struct sc_page *pg)
 }
 
 /* A page that was full has room again; one that emptied may go. */
-__attribute__((noinline)) static void sc_free_fixup(struct sc_heap *sh,
+__attribute__((noinline)) static bool sc_free_fixup(struct sc_heap *sh,
 						   struct sc_page *pg)
 {
 	if (!pg->in_queue)
 		sc_queue_push(sh, pg);
 	if (pg->used == 0)
 		sc_page_emptied(sh, pg);
+	return true;
 }
 
-/* b is a carved block of pg and not free: onto the local free list. */
-static inline void sc_push(struct sc_heap *sh, struct sc_page *pg,
-			   struct sc_block *b)
+/* b is a carved block of pg and not free: onto the local free list.
+ * Every call below is a tail call, so the fast path saves no register. */
+__attribute__((always_inline)) static inline bool
+sc_push(struct sc_heap *sh, struct sc_page *pg, struct sc_block *b)
 {
 	b->next = pg->local_free;
 	b->cookie = SC_FREE_COOKIE ^ (uintptr_t)b;
 	pg->local_free = b;
 	if (--pg->used == 0 || !pg->in_queue)
-		sc_free_fixup(sh, pg);
+		return sc_free_fixup(sh, pg);
+	return true;
+}
+
+/* b carries a free block's cookie: free only if on neither list (a live
+ * block whose bytes look like one). */
+__attribute__((noinline)) static bool
+sc_free_lookalike(struct sc_heap *sh, struct sc_page *pg, struct sc_block *b)
+{
+	if (sc_is_free(pg, b))
+		return false;
+	return sc_push(sh, pg, b);
 }
 
 /* Any pointer: the whole lookup, large blocks too. */
@@ -679,12 +705,11 @@ __attribute__((noinline)) static bool sc_free_any(struct sc_heap *sh,
 	}
 	if (!sc_is_block(pg, p) || sc_is_free(pg, b))
 		return false;
-	sc_push(sh, pg, b);
-	return true;
+	return sc_push(sh, pg, b);
 }
 
 /* The fast path: the segment in the map's first probe, its slice map, a
- * range and stride check, the cookie, a push. */
+ * stride check by reciprocal (no division), the cookie, a push. */
 static bool sc_free(struct heap *h, void *ptr)
 {
 	struct sc_heap *sh = sc_of(h);
@@ -694,7 +719,7 @@ static bool sc_free(struct heap *h, void *ptr)
 	struct sc_block *b = ptr;
 	struct sc_page *pg;
 	unsigned first;
-	size_t off;
+	uint32_t off, idx;
 
 	if (s->key != base || s->owner != g)
 		return sc_free_any(sh, p);
@@ -702,12 +727,13 @@ static bool sc_free(struct heap *h, void *ptr)
 	if (first == SC_NO_PAGE)
 		return false;
 	pg = &g->pages[first];
-	off = p - pg->start; /* p is in the page's span: off >= 0 */
-	if (off % pg->block_size || off / pg->block_size >= pg->capacity ||
-	    (b->cookie == (SC_FREE_COOKIE ^ p) && sc_is_free(pg, b)))
+	off = (uint32_t)(p - pg->start); /* in the span: below 2^16 */
+	idx = (uint32_t)(((uint64_t)off * pg->inverse) >> 32);
+	if (idx * pg->block_size != off || idx >= pg->capacity)
 		return false;
-	sc_push(sh, pg, b);
-	return true;
+	if (b->cookie == (SC_FREE_COOKIE ^ p))
+		return sc_free_lookalike(sh, pg, b);
+	return sc_push(sh, pg, b);
 }
 
 static size_t sc_usable_size(struct heap *h, const void *ptr)
