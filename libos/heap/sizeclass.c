@@ -45,6 +45,10 @@
 #define SC_SPAN_MAX	   16 /* slices: 64 KiB (4 blocks of 16 KiB) */
 /* Blocks carved into the free list per extension: about a slice's worth. */
 #define SC_EXTEND_BYTES SC_SLICE_BYTES
+/* The alloc slow path passes over a page with less than 1/SC_LEAN_FRACTION
+ * of its blocks to give, at most SC_LEAN_TURNS_MAX pages a call. */
+#define SC_LEAN_FRACTION  8
+#define SC_LEAN_TURNS_MAX 0
 /* Segments per region at most: larger regions spread the alignment slack. */
 #define SC_REGION_SEGS_MAX 4
 #define SC_MAP_SLOTS	   1024 /* a power of two */
@@ -86,15 +90,19 @@ _Static_assert(SC_SPAN_MAX * SC_SLICE_BYTES <= (1u << 16) &&
 
 struct sc_region;
 
+/* The slice map and each page descriptor fill one cache line each: a
+ * free reads one of each. */
 struct sc_segment {
 	uintptr_t magic; /* SC_SEG_MAGIC ^ own address */
 	struct sc_region *region;
 	struct sc_segment *next, *prev; /* in the list of all segments */
 	uint64_t used_slices; /* bit i: slice i is the header's or a page's */
 	unsigned npages;
-	uint8_t slice_page[SC_SLICES]; /* first slice of slice i's page */
-	struct sc_page pages[SC_SLICES]; /* indexed by first slice */
+	_Alignas(64) uint8_t slice_page[SC_SLICES]; /* first slice of i's page */
+	_Alignas(64) struct sc_page pages[SC_SLICES]; /* by first slice */
 };
+
+_Static_assert(sizeof(struct sc_page) == 64, "a page descriptor is a line");
 
 #define SC_HDR_SLICES                                                          \
 	((sizeof(struct sc_segment) + SC_SLICE_BYTES - 1) / SC_SLICE_BYTES)
@@ -128,6 +136,7 @@ struct sc_map_slot {
 
 struct sc_heap {
 	struct sc_page *queue[SC_NR_CLASSES]; /* pages with something free */
+	struct sc_page *queue_tail[SC_NR_CLASSES];
 	struct heap_source *src;
 	struct sc_segment *segs;
 	struct sc_region *regions;
@@ -182,13 +191,16 @@ static unsigned sc_class_span(unsigned cls)
 
 /* ---- the segment map ---- */
 
+/* Segments (256 KiB apart) land in neighbouring slots, four to a cache
+ * line: the map lines the free path reads stay few and hot. Large blocks
+ * in one window differ in bits 12-17 and spread. The map from a window
+ * number n to n ^ (n << 6) is one-to-one on 10 bits: any 1,024 segments
+ * in a row take 1,024 distinct slots. */
 static size_t sc_map_hash(uintptr_t key)
 {
-	return (size_t)(((uint64_t)(key >> 6) * 0x9e3779b97f4a7c15ull) >>
-			(64 - 10));
+	return (size_t)((key >> SC_SEG_SHIFT) ^ (key >> SC_SLICE_SHIFT)) &
+	       (SC_MAP_SLOTS - 1);
 }
-
-_Static_assert(SC_MAP_SLOTS == 1u << 10, "sc_map_hash makes 10 bits");
 
 static struct sc_map_slot *sc_map_find(struct sc_heap *sh, uintptr_t key)
 {
@@ -356,7 +368,23 @@ static void sc_queue_push(struct sc_heap *sh, struct sc_page *pg)
 	pg->next = *q;
 	if (pg->next)
 		pg->next->prev = pg;
+	else
+		sh->queue_tail[pg->cls] = pg;
 	*q = pg;
+	pg->in_queue = true;
+}
+
+static void sc_queue_push_tail(struct sc_heap *sh, struct sc_page *pg)
+{
+	struct sc_page **t = &sh->queue_tail[pg->cls];
+
+	pg->next = NULL;
+	pg->prev = *t;
+	if (pg->prev)
+		pg->prev->next = pg;
+	else
+		sh->queue[pg->cls] = pg;
+	*t = pg;
 	pg->in_queue = true;
 }
 
@@ -364,6 +392,8 @@ static void sc_queue_remove(struct sc_heap *sh, struct sc_page *pg)
 {
 	if (pg->next)
 		pg->next->prev = pg->prev;
+	else
+		sh->queue_tail[pg->cls] = pg->prev;
 	if (pg->prev)
 		pg->prev->next = pg->next;
 	else
@@ -466,20 +496,20 @@ static void sc_page_extend(struct sc_page *pg)
 
 /* Refills pg's free list; false when the page is full. */
 /* Refills pg's free list; false when the page is full. The local free
- * list comes over whole, and while the page has blocks never carved a
- * slice's worth more comes too: the blocks circulating between the two
- * lists grow, so `free` runs dry (and this slow path runs) less often. */
+ * list comes over whole; only when it is empty are blocks never used
+ * carved (carving writes to memory no one may need yet). */
 static bool sc_page_refill(struct sc_page *pg)
 {
-	bool got = pg->local_free != NULL;
-
-	pg->free = pg->local_free;
-	pg->local_free = NULL;
+	if (pg->local_free) {
+		pg->free = pg->local_free;
+		pg->local_free = NULL;
+		return true;
+	}
 	if (pg->capacity < pg->reserved) {
 		sc_page_extend(pg);
-		got = true;
+		return true;
 	}
-	return got;
+	return false;
 }
 
 static void *sc_pop(struct sc_page *pg)
@@ -492,15 +522,33 @@ static void *sc_pop(struct sc_page *pg)
 	return b;
 }
 
+/* Whether pg has so few blocks to give that another page should serve
+ * first: frees land on every page of a class, so a page left at the back
+ * of the queue a while has gathered more by its next turn, and the slow
+ * path (which runs each time a free list runs dry) runs less often. */
+static bool sc_page_lean(const struct sc_page *pg)
+{
+	return (pg->reserved - pg->used) * SC_LEAN_FRACTION < pg->reserved;
+}
+
 __attribute__((noinline)) static void *sc_alloc_slow(struct sc_heap *sh,
 						    unsigned cls)
 {
 	struct sc_page *pg = sh->queue[cls];
+	unsigned turns = 0;
 
-	while (pg && !pg->free && !sc_page_refill(pg)) {
+	while (pg && !pg->free) {
 		struct sc_page *next = pg->next;
 
-		sc_queue_remove(sh, pg); /* full: back when a block is freed */
+		if (next && turns < SC_LEAN_TURNS_MAX && sc_page_lean(pg)) {
+			turns++;
+			sc_queue_remove(sh, pg);
+			sc_queue_push_tail(sh, pg);
+		} else if (sc_page_refill(pg)) {
+			break;
+		} else {
+			sc_queue_remove(sh, pg); /* full: back on a free */
+		}
 		pg = next;
 	}
 	if (!pg) {
@@ -914,12 +962,16 @@ static const char *sc_check_queues(struct sc_heap *sh, size_t *queued)
 
 		for (const struct sc_page *pg = sh->queue[cls]; pg;
 		     prev = pg, pg = pg->next) {
+			if (!pg->next && sh->queue_tail[cls] != pg)
+				return "sizeclass: queue tail wrong";
 			if (pg->prev != prev || pg->cls != cls ||
 			    !pg->in_queue || sc_page_of(sh, pg->start) != pg)
 				return "sizeclass: bad page queue";
 			if (++*queued > SC_MAP_SLOTS * SC_SLICES)
 				return "sizeclass: page queue loops";
 		}
+		if (!sh->queue[cls] && sh->queue_tail[cls])
+			return "sizeclass: queue tail wrong";
 	}
 	return NULL;
 }
