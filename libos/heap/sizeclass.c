@@ -43,6 +43,7 @@
 #define SC_PAGE_MIN_BLOCKS 64
 #define SC_SPAN_MIN	   1
 #define SC_SPAN_MAX	   16 /* slices: 64 KiB (4 blocks of 16 KiB) */
+#define SC_SPAN_MAX_LOG2   4
 /* Blocks carved into the free list per extension: about a slice's worth. */
 #define SC_EXTEND_BYTES SC_SLICE_BYTES
 /* The alloc slow path passes over a page with less than 1/SC_LEAN_FRACTION
@@ -76,7 +77,7 @@ struct sc_page {
 	uint32_t used;	   /* live blocks */
 	uint32_t capacity; /* blocks carved so far: used + on the lists */
 	uint32_t reserved; /* blocks the span holds */
-	uint8_t cls, first_slice, slices;
+	uint8_t cls, first_slice, slices; /* first_slice: of its aligned slot */
 	bool in_queue; /* false: full (nothing free, nothing to carve) */
 	/* ceil(2^32 / block_size): off / block_size is (off * inverse) >> 32
 	 * exactly for off < 2^16 and block_size <= 2^14 (their product stays
@@ -98,8 +99,12 @@ struct sc_segment {
 	struct sc_segment *next, *prev; /* in the list of all segments */
 	uint64_t used_slices; /* bit i: slice i is the header's or a page's */
 	unsigned npages;
-	_Alignas(64) uint8_t slice_page[SC_SLICES]; /* first slice of i's page */
-	_Alignas(64) struct sc_page pages[SC_SLICES]; /* by first slice */
+	/* Every page of a segment has the same span (0: no page yet), at a
+	 * multiple of it; the first starts after the header. The map's key
+	 * says the span too, so a free finds the page by a shift. */
+	unsigned span;
+	_Alignas(64) uint8_t slice_page[SC_SLICES]; /* page of slice i */
+	_Alignas(64) struct sc_page pages[SC_SLICES]; /* by aligned slot */
 };
 
 _Static_assert(sizeof(struct sc_page) == 64, "a page descriptor is a line");
@@ -125,10 +130,13 @@ struct sc_large {
 	size_t region_bytes;
 };
 
-/* key: a segment's base (owner == key) or a large block (owner: header);
- * SC_MAP_EMPTY in a free slot (no base or block is odd, and a lookup of
+/* key: a segment's base plus log2 of its page bytes (0 while it has no
+ * page; owner: the segment), or a large block plus SC_MAP_LARGE (owner:
+ * its header); SC_MAP_EMPTY in a free slot (no key is 1, and a lookup of
  * address 0's segment must find nothing). */
-#define SC_MAP_EMPTY ((uintptr_t)1)
+#define SC_MAP_EMPTY	  ((uintptr_t)1)
+#define SC_MAP_LARGE	  ((uintptr_t)32)
+#define SC_MAP_SHIFT_BITS ((uintptr_t)31)
 struct sc_map_slot {
 	uintptr_t key;
 	void *owner;
@@ -177,15 +185,16 @@ static size_t sc_class_size(unsigned cls)
 	return (size_t)HEAP_MIN_ALIGN * ((size_t)(4 + j % 4 + 1) << (b - 2));
 }
 
-/* Slices of a page of class cls: room for SC_PAGE_MIN_BLOCKS blocks,
- * within [SC_SPAN_MIN, SC_SPAN_MAX]. */
+/* Slices of a page of class cls: a power of two with room for
+ * SC_PAGE_MIN_BLOCKS blocks, within [SC_SPAN_MIN, SC_SPAN_MAX]. */
 static unsigned sc_class_span(unsigned cls)
 {
 	size_t want = sc_class_size(cls) * SC_PAGE_MIN_BLOCKS;
 	unsigned n = (unsigned)((want + SC_SLICE_BYTES - 1) / SC_SLICE_BYTES);
 
-	if (n < SC_SPAN_MIN)
+	if (n <= SC_SPAN_MIN)
 		return SC_SPAN_MIN;
+	n = 1u << heap_log2_ceil(n);
 	return n > SC_SPAN_MAX ? SC_SPAN_MAX : n;
 }
 
@@ -253,19 +262,42 @@ static void sc_map_remove(struct sc_heap *sh, uintptr_t key)
 	}
 }
 
+/* The map slot of the segment at base, whatever its page shift. */
+static struct sc_map_slot *sc_map_find_segment(struct sc_heap *sh,
+					       uintptr_t base)
+{
+	for (size_t i = sc_map_hash(base);; i = (i + 1) & (SC_MAP_SLOTS - 1)) {
+		struct sc_map_slot *s = &sh->map[i];
+
+		if ((s->key & ~SC_MAP_SHIFT_BITS) == base)
+			return s;
+		if (s->key == SC_MAP_EMPTY)
+			return NULL;
+	}
+}
+
 static struct sc_segment *sc_segment_of(struct sc_heap *sh, uintptr_t p)
 {
-	uintptr_t base = p & ~(uintptr_t)SC_SEG_MASK;
-	struct sc_map_slot *s = sc_map_find(sh, base);
+	struct sc_map_slot *s =
+	    sc_map_find_segment(sh, p & ~(uintptr_t)SC_SEG_MASK);
 
-	return s && s->owner == (void *)base ? s->owner : NULL;
+	return s ? s->owner : NULL;
 }
 
 static struct sc_large *sc_large_of(struct sc_heap *sh, uintptr_t p)
 {
-	struct sc_map_slot *s = sc_map_find(sh, p);
+	struct sc_map_slot *s = sc_map_find(sh, p | SC_MAP_LARGE);
 
-	return s && s->owner != (void *)p ? s->owner : NULL;
+	return s ? s->owner : NULL;
+}
+
+/* The span of g's pages changes (to 0 when its last page goes). */
+static void sc_segment_set_span(struct sc_heap *sh, struct sc_segment *g,
+				unsigned span)
+{
+	sc_map_find_segment(sh, (uintptr_t)g)->key =
+	    (uintptr_t)g | (span ? heap_log2_ceil(span) + SC_SLICE_SHIFT : 0);
+	g->span = span;
 }
 
 /* ---- regions and segments ---- */
@@ -296,7 +328,10 @@ static void sc_segment_init(struct sc_heap *sh, struct sc_segment *g,
 	g->region = r;
 	g->used_slices = SC_HDR_MASK;
 	g->npages = 0;
+	g->span = 0;
 	memset(g->slice_page, SC_NO_PAGE, sizeof(g->slice_page));
+	/* A free's fast path may read any descriptor: unused ones say so. */
+	memset(g->pages, 0, sizeof(g->pages));
 	sc_map_insert(sh, (uintptr_t)g, g);
 	sc_seg_link(sh, g);
 }
@@ -347,7 +382,7 @@ static void sc_region_release(struct sc_heap *sh, struct sc_region *r)
 	for (unsigned i = 0; i < r->nsegs; i++) {
 		struct sc_segment *g = sc_region_seg(r, i);
 
-		sc_map_remove(sh, (uintptr_t)g);
+		sc_map_remove(sh, sc_map_find_segment(sh, (uintptr_t)g)->key);
 		sc_seg_unlink(sh, g);
 		g->magic = 0;
 	}
@@ -401,14 +436,28 @@ static void sc_queue_remove(struct sc_heap *sh, struct sc_page *pg)
 	pg->in_queue = false;
 }
 
-/* First run of n free slices in g; -1 if none. */
-static int sc_find_slices(const struct sc_segment *g, unsigned n)
+/* The slices of the page in the aligned slot at first (span n): the
+ * header's are not. */
+static uint64_t sc_slot_mask(unsigned first, unsigned n)
 {
-	uint64_t free_slices = ~g->used_slices, run = free_slices;
+	uint64_t all = n == SC_SLICES ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
 
-	for (unsigned s = 1; s < n && run; s++)
-		run &= free_slices >> s;
-	return run ? (int)heap_ffs(run) : -1;
+	return (all << first) & ~SC_HDR_MASK;
+}
+
+/* First free aligned slot for a page of n slices in g; -1 if none (g
+ * holds pages of another span, or is full). */
+static int sc_find_slot(const struct sc_segment *g, unsigned n)
+{
+	if (g->span && g->span != n)
+		return -1;
+	for (unsigned first = 0; first < SC_SLICES; first += n) {
+		uint64_t m = sc_slot_mask(first, n);
+
+		if (m && !(g->used_slices & m))
+			return (int)first;
+	}
+	return -1;
 }
 
 static struct sc_page *sc_page_new(struct sc_heap *sh, unsigned cls)
@@ -416,9 +465,10 @@ static struct sc_page *sc_page_new(struct sc_heap *sh, unsigned cls)
 	unsigned n = sc_class_span(cls);
 	struct sc_segment *g;
 	struct sc_page *pg;
+	unsigned first;
 	int at = -1;
 
-	for (g = sh->segs; g && (at = sc_find_slices(g, n)) < 0; g = g->next)
+	for (g = sh->segs; g && (at = sc_find_slot(g, n)) < 0; g = g->next)
 		;
 	if (!g) {
 		unsigned want = sh->nregions + 1;
@@ -428,12 +478,15 @@ static struct sc_page *sc_page_new(struct sc_heap *sh, unsigned cls)
 					   : SC_REGION_SEGS_MAX))
 			return NULL;
 		g = sh->segs;
-		at = sc_find_slices(g, n);
+		at = sc_find_slot(g, n);
 	}
-	if (g->npages++ == 0)
+	if (g->npages++ == 0) {
 		g->region->busy++;
-	g->used_slices |= (((uint64_t)1 << n) - 1) << at;
-	memset(g->slice_page + at, at, n);
+		sc_segment_set_span(sh, g, n);
+	}
+	first = at < (int)SC_HDR_SLICES ? SC_HDR_SLICES : (unsigned)at;
+	g->used_slices |= sc_slot_mask((unsigned)at, n);
+	memset(g->slice_page + first, at, (unsigned)at + n - first);
 	pg = &g->pages[at];
 	memset(pg, 0, sizeof(*pg));
 	pg->cls = (uint8_t)cls;
@@ -442,8 +495,9 @@ static struct sc_page *sc_page_new(struct sc_heap *sh, unsigned cls)
 	pg->block_size = (uint32_t)sc_class_size(cls);
 	pg->inverse = (uint32_t)((((uint64_t)1 << 32) + pg->block_size - 1) /
 				 pg->block_size);
-	pg->start = (uintptr_t)g + ((size_t)at << SC_SLICE_SHIFT);
-	pg->reserved = (uint32_t)(((size_t)n << SC_SLICE_SHIFT) / pg->block_size);
+	pg->start = (uintptr_t)g + ((size_t)first << SC_SLICE_SHIFT);
+	pg->reserved = (uint32_t)((((size_t)at + n - first) << SC_SLICE_SHIFT) /
+				  pg->block_size);
 	sc_queue_push(sh, pg);
 	return pg;
 }
@@ -462,13 +516,19 @@ static void sc_page_release(struct sc_heap *sh, struct sc_page *pg)
 
 	if (pg->in_queue)
 		sc_queue_remove(sh, pg);
-	g->used_slices &= ~((((uint64_t)1 << pg->slices) - 1)
-			    << pg->first_slice);
-	memset(g->slice_page + pg->first_slice, SC_NO_PAGE, pg->slices);
+	g->used_slices &= ~sc_slot_mask(pg->first_slice, pg->slices);
+	for (unsigned i = pg->first_slice; i < pg->first_slice + pg->slices;
+	     i++)
+		g->slice_page[i] = SC_NO_PAGE;
+	/* What the fast path reads: no block here any more. */
 	pg->block_size = 0;
-	if (--g->npages == 0 && --r->busy == 0 &&
-	    heap_source_can_shrink(sh->src))
-		sc_region_release(sh, r);
+	pg->inverse = 0;
+	pg->capacity = 0;
+	if (--g->npages == 0) {
+		sc_segment_set_span(sh, g, 0);
+		if (--r->busy == 0 && heap_source_can_shrink(sh->src))
+			sc_region_release(sh, r);
+	}
 }
 
 /* Carves up to a slice's worth of never-used blocks into the free list. */
@@ -597,7 +657,7 @@ static void *sc_large_alloc(struct sc_heap *sh, size_t size, size_t align)
 	if (l->next)
 		l->next->prev = l;
 	sh->large = l;
-	sc_map_insert(sh, l->block, l);
+	sc_map_insert(sh, l->block | SC_MAP_LARGE, l);
 	return (void *)l->block;
 }
 
@@ -609,7 +669,7 @@ static void sc_large_free(struct sc_heap *sh, struct sc_large *l)
 		l->prev->next = l->next;
 	else
 		sh->large = l->next;
-	sc_map_remove(sh, l->block);
+	sc_map_remove(sh, l->block | SC_MAP_LARGE);
 	l->magic = 0;
 	heap_source_shrink(sh->src, l, l->region_bytes);
 }
@@ -765,17 +825,16 @@ static bool sc_free(struct heap *h, void *ptr)
 	const struct sc_map_slot *s = &sh->map[sc_map_hash(base)];
 	struct sc_segment *g = (struct sc_segment *)base;
 	struct sc_block *b = ptr;
+	uintptr_t shift = s->key ^ base;
 	struct sc_page *pg;
-	unsigned first;
 	uint32_t off, idx;
 
-	if (s->key != base || s->owner != g)
-		return sc_free_any(sh, p);
-	first = g->slice_page[(p & SC_SEG_MASK) >> SC_SLICE_SHIFT];
-	if (first == SC_NO_PAGE)
-		return false;
-	pg = &g->pages[first];
-	off = (uint32_t)(p - pg->start); /* in the span: below 2^16 */
+	if (shift - SC_SLICE_SHIFT > SC_SPAN_MAX_LOG2)
+		return sc_free_any(sh, p); /* another probe, large, or foreign */
+	/* The aligned slot of p's page; an unused slot reads capacity 0. */
+	pg = &g->pages[((p & SC_SEG_MASK) >> shift) << (shift - SC_SLICE_SHIFT)];
+	/* Before the page's start (the header) wraps above 2^31: refused. */
+	off = (uint32_t)(p - pg->start);
 	idx = (uint32_t)(((uint64_t)off * pg->inverse) >> 32);
 	if (idx * pg->block_size != off || idx >= pg->capacity)
 		return false;
@@ -829,36 +888,27 @@ static void sc_destroy(struct heap *h)
 
 /* ---- stats and check ---- */
 
-/* Longest run of free slices in g. */
-static unsigned sc_free_run(const struct sc_segment *g)
+/* Whether some segment has room for a new page of n slices. */
+static bool sc_room_for_page(struct sc_heap *sh, unsigned n)
 {
-	unsigned best = 0, run = 0;
-
-	for (unsigned i = 0; i < SC_SLICES; i++) {
-		run = (g->used_slices >> i) & 1 ? 0 : run + 1;
-		if (run > best)
-			best = run;
-	}
-	return best;
+	for (struct sc_segment *g = sh->segs; g; g = g->next)
+		if (sc_find_slot(g, n) >= 0)
+			return true;
+	return false;
 }
 
 static void sc_stats(struct heap *h, struct heap_stats *st)
 {
 	struct sc_heap *sh = sc_of(h);
-	unsigned run = 0;
 
 	for (struct sc_segment *g = sh->segs; g; g = g->next) {
-		unsigned r = sc_free_run(g);
-
-		if (r > run)
-			run = r;
 		st->bytes_free += (SC_SLICES - (unsigned)__builtin_popcountll(
 						   g->used_slices)) *
 				  SC_SLICE_BYTES;
-		for (unsigned i = SC_HDR_SLICES; i < SC_SLICES; i++) {
+		for (unsigned i = 0; i < SC_SLICES; i++) {
 			const struct sc_page *pg = &g->pages[i];
 
-			if (g->slice_page[i] != i)
+			if (!pg->block_size)
 				continue;
 			st->bytes_in_use += (size_t)pg->used * pg->block_size;
 			st->live_blocks += pg->used;
@@ -869,9 +919,9 @@ static void sc_stats(struct heap *h, struct heap_stats *st)
 				st->largest_free = pg->block_size;
 		}
 	}
-	/* A new page fits in the longest free run. */
+	/* The largest class a new page could serve without growing. */
 	for (unsigned cls = SC_NR_CLASSES; cls-- > 0;) {
-		if (sc_class_span(cls) <= run) {
+		if (sc_room_for_page(sh, sc_class_span(cls))) {
 			if (sc_class_size(cls) > st->largest_free)
 				st->largest_free = sc_class_size(cls);
 			break;
@@ -902,15 +952,18 @@ static const char *sc_check_page(const struct sc_segment *g,
 	size_t n = 0;
 	const char *why;
 
+	unsigned first = i < SC_HDR_SLICES ? SC_HDR_SLICES : i;
+
 	if (pg->first_slice != i || pg->cls >= SC_NR_CLASSES ||
 	    pg->block_size != sc_class_size(pg->cls) ||
-	    pg->slices != sc_class_span(pg->cls) ||
-	    pg->start != (uintptr_t)g + ((size_t)i << SC_SLICE_SHIFT) ||
+	    pg->slices != sc_class_span(pg->cls) || pg->slices != g->span ||
+	    i % pg->slices ||
+	    pg->start != (uintptr_t)g + ((size_t)first << SC_SLICE_SHIFT) ||
 	    pg->capacity > pg->reserved ||
 	    (size_t)pg->reserved * pg->block_size >
-		(size_t)pg->slices << SC_SLICE_SHIFT)
+		(size_t)(i + pg->slices - first) << SC_SLICE_SHIFT)
 		return "sizeclass: bad page descriptor";
-	for (unsigned s = i; s < i + pg->slices; s++)
+	for (unsigned s = first; s < i + pg->slices; s++)
 		if (s >= SC_SLICES || g->slice_page[s] != i ||
 		    !((g->used_slices >> s) & 1))
 			return "sizeclass: slice map disagrees with a page";
@@ -937,15 +990,21 @@ static const char *sc_check_segment(struct sc_heap *sh,
 	    sc_segment_of(sh, (uintptr_t)g) != g ||
 	    (g->used_slices & SC_HDR_MASK) != SC_HDR_MASK)
 		return "sizeclass: bad segment header";
-	for (unsigned i = SC_HDR_SLICES; i < SC_SLICES; i++) {
+	if (!!g->span != !!g->npages ||
+	    sc_map_find_segment(sh, (uintptr_t)g)->key !=
+		((uintptr_t)g | (g->span ? heap_log2_ceil(g->span) +
+						   SC_SLICE_SHIFT
+					     : 0)))
+		return "sizeclass: segment span disagrees with its map key";
+	for (unsigned i = 0; i < SC_SLICES; i++) {
 		const char *why;
 
-		if (g->slice_page[i] != i)
+		if (!g->pages[i].block_size)
 			continue;
 		why = sc_check_page(g, &g->pages[i], i);
 		if (why)
 			return why;
-		seen |= (((uint64_t)1 << g->pages[i].slices) - 1) << i;
+		seen |= sc_slot_mask(i, g->pages[i].slices);
 		*queued += g->pages[i].in_queue;
 		npages++;
 	}
