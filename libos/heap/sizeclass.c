@@ -46,10 +46,6 @@
 #define SC_SPAN_MAX_LOG2   4
 /* Blocks carved into the free list per extension: about a slice's worth. */
 #define SC_EXTEND_BYTES SC_SLICE_BYTES
-/* The alloc slow path passes over a page with less than 1/SC_LEAN_FRACTION
- * of its blocks to give, at most SC_LEAN_TURNS_MAX pages a call. */
-#define SC_LEAN_FRACTION  8
-#define SC_LEAN_TURNS_MAX 0
 /* Segments per region at most: larger regions spread the alignment slack. */
 #define SC_REGION_SEGS_MAX 4
 #define SC_MAP_SLOTS	   1024 /* a power of two */
@@ -144,7 +140,6 @@ struct sc_map_slot {
 
 struct sc_heap {
 	struct sc_page *queue[SC_NR_CLASSES]; /* pages with something free */
-	struct sc_page *queue_tail[SC_NR_CLASSES];
 	struct heap_source *src;
 	struct sc_segment *segs;
 	struct sc_region *regions;
@@ -403,23 +398,7 @@ static void sc_queue_push(struct sc_heap *sh, struct sc_page *pg)
 	pg->next = *q;
 	if (pg->next)
 		pg->next->prev = pg;
-	else
-		sh->queue_tail[pg->cls] = pg;
 	*q = pg;
-	pg->in_queue = true;
-}
-
-static void sc_queue_push_tail(struct sc_heap *sh, struct sc_page *pg)
-{
-	struct sc_page **t = &sh->queue_tail[pg->cls];
-
-	pg->next = NULL;
-	pg->prev = *t;
-	if (pg->prev)
-		pg->prev->next = pg;
-	else
-		sh->queue[pg->cls] = pg;
-	*t = pg;
 	pg->in_queue = true;
 }
 
@@ -427,8 +406,6 @@ static void sc_queue_remove(struct sc_heap *sh, struct sc_page *pg)
 {
 	if (pg->next)
 		pg->next->prev = pg->prev;
-	else
-		sh->queue_tail[pg->cls] = pg->prev;
 	if (pg->prev)
 		pg->prev->next = pg->next;
 	else
@@ -582,33 +559,15 @@ static void *sc_pop(struct sc_page *pg)
 	return b;
 }
 
-/* Whether pg has so few blocks to give that another page should serve
- * first: frees land on every page of a class, so a page left at the back
- * of the queue a while has gathered more by its next turn, and the slow
- * path (which runs each time a free list runs dry) runs less often. */
-static bool sc_page_lean(const struct sc_page *pg)
-{
-	return (pg->reserved - pg->used) * SC_LEAN_FRACTION < pg->reserved;
-}
-
 __attribute__((noinline)) static void *sc_alloc_slow(struct sc_heap *sh,
 						    unsigned cls)
 {
 	struct sc_page *pg = sh->queue[cls];
-	unsigned turns = 0;
 
-	while (pg && !pg->free) {
+	while (pg && !pg->free && !sc_page_refill(pg)) {
 		struct sc_page *next = pg->next;
 
-		if (next && turns < SC_LEAN_TURNS_MAX && sc_page_lean(pg)) {
-			turns++;
-			sc_queue_remove(sh, pg);
-			sc_queue_push_tail(sh, pg);
-		} else if (sc_page_refill(pg)) {
-			break;
-		} else {
-			sc_queue_remove(sh, pg); /* full: back on a free */
-		}
+		sc_queue_remove(sh, pg); /* full: back when a block is freed */
 		pg = next;
 	}
 	if (!pg) {
@@ -1021,16 +980,12 @@ static const char *sc_check_queues(struct sc_heap *sh, size_t *queued)
 
 		for (const struct sc_page *pg = sh->queue[cls]; pg;
 		     prev = pg, pg = pg->next) {
-			if (!pg->next && sh->queue_tail[cls] != pg)
-				return "sizeclass: queue tail wrong";
 			if (pg->prev != prev || pg->cls != cls ||
 			    !pg->in_queue || sc_page_of(sh, pg->start) != pg)
 				return "sizeclass: bad page queue";
 			if (++*queued > SC_MAP_SLOTS * SC_SLICES)
 				return "sizeclass: page queue loops";
 		}
-		if (!sh->queue[cls] && sh->queue_tail[cls])
-			return "sizeclass: queue tail wrong";
 	}
 	return NULL;
 }
