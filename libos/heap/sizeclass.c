@@ -1,6 +1,6 @@
 /*
- * Size-class policy, in the manner of mimalloc: 36 size classes from 16 B
- * to 16 KiB (eight steps of 16 B, then four per power of two, so at most a
+ * Size-class policy, in the manner of mimalloc: 32 size classes from 16 B
+ * to 8 KiB (eight steps of 16 B, then four per power of two, so at most a
  * fifth of a block is slack), each served from pages that hold blocks of
  * one class only. Pages are runs of 4 KiB slices inside 256 KiB segments
  * aligned to 256 KiB, so a block's segment is its address with the low
@@ -36,19 +36,19 @@
 #define SC_SLICE_BYTES	 ((size_t)1 << SC_SLICE_SHIFT)
 #define SC_SLICES	 (SC_SEG_BYTES / SC_SLICE_BYTES)
 #define SC_NO_PAGE	 0xffu
-#define SC_NR_CLASSES	 36
+#define SC_NR_CLASSES	 32
 #define SC_SMALL_CLASSES 8 /* 16 B steps up to 128 B */
-#define SC_MEDIUM_MAX	 ((size_t)16 * 1024)
+#define SC_MEDIUM_MAX	 ((size_t)8 * 1024)
 /* A page holds at least this many blocks where its span allows. */
 #define SC_PAGE_MIN_BLOCKS 64
 #define SC_SPAN_MIN	   1
-#define SC_SPAN_MAX	   16 /* slices: 64 KiB (4 blocks of 16 KiB) */
+#define SC_SPAN_MAX	   16 /* slices: 64 KiB (8 blocks of 8 KiB) */
 #define SC_SPAN_MAX_LOG2   4
 /* Blocks carved into the free list per extension: about a slice's worth. */
 #define SC_EXTEND_BYTES SC_SLICE_BYTES
 /* Segments per region at most: larger regions spread the alignment slack. */
 #define SC_REGION_SEGS_MAX 4
-#define SC_MAP_SLOTS	   1024 /* a power of two */
+#define SC_MAP_SLOTS	   2048 /* a power of two */
 #define SC_MAP_MAX_USED	   (SC_MAP_SLOTS * 3 / 4)
 #define SC_SEG_MAGIC	   ((uintptr_t)0x5e6c1a55e6c1a550ull)
 #define SC_LARGE_MAGIC	   ((uintptr_t)0x1a56e1a56e1a56e0ull)
@@ -198,8 +198,9 @@ static unsigned sc_class_span(unsigned cls)
 /* Segments (256 KiB apart) land in neighbouring slots, four to a cache
  * line: the map lines the free path reads stay few and hot. Large blocks
  * in one window differ in bits 12-17 and spread. The map from a window
- * number n to n ^ (n << 6) is one-to-one on 10 bits: any 1,024 segments
- * in a row take 1,024 distinct slots. */
+ * number n to n ^ (n << 6) is one-to-one on any number of bits (an xor
+ * with a left shift of itself is invertible): any SC_MAP_SLOTS segments
+ * in a row take distinct slots. */
 static size_t sc_map_hash(uintptr_t key)
 {
 	return (size_t)((key >> SC_SEG_SHIFT) ^ (key >> SC_SLICE_SHIFT)) &
@@ -656,7 +657,7 @@ static void *sc_alloc(struct heap *h, size_t size)
 
 /* Blocks of a class whose size is a multiple of align are aligned to it
  * when align <= a slice (pages start on slices); every power of two up to
- * 16 KiB is a class. */
+ * 8 KiB is a class. */
 static void *sc_memalign(struct heap *h, size_t align, size_t size)
 {
 	struct sc_heap *sh = sc_of(h);

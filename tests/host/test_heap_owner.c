@@ -94,7 +94,7 @@ static uint64_t bad_frees(struct heap *h)
 
 /* Each request lands in the smallest class that holds it: 16 B steps to
  * 128 B, then four classes per power of two, so the slack is below a
- * quarter of the request; beyond 16 KiB a large block. */
+ * quarter of the request; beyond 8 KiB a large block. */
 Test(heap_owner, sizeclass_class_boundaries)
 {
 	static const struct {
@@ -102,8 +102,8 @@ Test(heap_owner, sizeclass_class_boundaries)
 	} edge[] = {
 	    {1, 16},	   {16, 16},	 {17, 32},	 {128, 128},
 	    {129, 160},	   {160, 160},	 {161, 192},	 {256, 256},
-	    {257, 320},	   {4096, 4096}, {4097, 5120},	 {12288, 12288},
-	    {12289, 14336}, {16384, 16384},
+	    {257, 320},	   {4096, 4096}, {4097, 5120},	 {6144, 6144},
+	    {6145, 7168},  {8192, 8192},
 	};
 	struct src s;
 	struct heap h;
@@ -117,7 +117,7 @@ Test(heap_owner, sizeclass_class_boundaries)
 			     heap_usable_size(&h, p), edge[i].usable);
 		heap_free(&h, p);
 	}
-	for (size_t n = 129; n <= 16384; n += 7) {
+	for (size_t n = 129; n <= 8192; n += 7) {
 		void *p = heap_alloc(&h, n);
 		size_t u = heap_usable_size(&h, p);
 
@@ -126,12 +126,12 @@ Test(heap_owner, sizeclass_class_boundaries)
 		heap_free(&h, p);
 	}
 	{
-		char *p = heap_alloc(&h, 16385);
+		char *p = heap_alloc(&h, 8193);
 
 		cr_assert_not_null(p);
 		cr_assert_eq((uintptr_t)p % 64, 0);
-		cr_assert_geq(heap_usable_size(&h, p), 16385);
-		memset(p, 1, 16385);
+		cr_assert_geq(heap_usable_size(&h, p), 8193);
+		memset(p, 1, 8193);
 		heap_free(&h, p);
 	}
 	cr_assert_eq(bad_frees(&h), 0);
