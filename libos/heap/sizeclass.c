@@ -143,6 +143,7 @@ struct sc_heap {
 	struct heap_source *src;
 	struct sc_segment *segs;
 	struct sc_region *regions;
+	struct sc_page *kept; /* the barely used empty page kept, if any */
 	struct sc_large *large;
 	unsigned nregions;
 	size_t map_used;
@@ -494,6 +495,8 @@ static void sc_page_release(struct sc_heap *sh, struct sc_page *pg)
 
 	if (pg->in_queue)
 		sc_queue_remove(sh, pg);
+	if (sh->kept == pg)
+		sh->kept = NULL;
 	g->used_slices &= ~sc_slot_mask(pg->first_slice, pg->slices);
 	for (unsigned i = pg->first_slice; i < pg->first_slice + pg->slices;
 	     i++)
@@ -711,15 +714,35 @@ __attribute__((noinline)) static bool sc_is_free(const struct sc_page *pg,
 	       (sc_on_list(pg->free, b) || sc_on_list(pg->local_free, b));
 }
 
+/* Whether pg never carved more than its first extension: it served a
+ * few blocks at a time (an alloc/free ping-pong), not a burst. */
+static bool sc_page_barely_used(const struct sc_page *pg)
+{
+	uint32_t first = (uint32_t)(SC_EXTEND_BYTES / pg->block_size);
+
+	return pg->capacity <= (first ? first : 1);
+}
+
 /* An empty page goes unless it is the only one its class has queued and
- * its segment is in use anyway (then keeping it costs no footprint, and
- * an alloc/free ping-pong at a page boundary costs no page set-up). */
+ * either its segment is in use anyway (keeping it costs no footprint) or
+ * it only ever served a few blocks and is the newest such page (one is
+ * kept, heap-wide): an alloc/free ping-pong of one block then costs no
+ * page set-up, nor a region taken from the source and given back each
+ * time. After a burst (pages carved further) it goes. */
 static void sc_page_emptied(struct sc_heap *sh, struct sc_page *pg)
 {
-	if (sh->queue[pg->cls] == pg && !pg->next &&
-	    sc_page_segment(pg)->npages > 1)
+	struct sc_page *old = sh->kept;
+	bool lone = sh->queue[pg->cls] == pg && !pg->next;
+
+	if (lone && sc_page_segment(pg)->npages > 1)
 		return;
-	sc_page_release(sh, pg);
+	if (!lone || !sc_page_barely_used(pg)) {
+		sc_page_release(sh, pg);
+		return;
+	}
+	sh->kept = pg;
+	if (old && old != pg && !old->used)
+		sc_page_release(sh, old);
 }
 
 /* A page that was full has room again; one that emptied may go. */
