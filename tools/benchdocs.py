@@ -28,14 +28,16 @@ REGENERATE = "make bench-docs"
 BEGIN = re.compile(r"^<!-- bench:table (\S+) -->$")
 END = "<!-- bench:end -->"
 
-POLICIES = ("freelist", "buddy", "slab", "tlsf")       # native (bump: no reuse)
+POLICIES = ("freelist", "buddy", "slab", "tlsf", "sizeclass")  # bump: no reuse
 PEERS = ("glibc", "jemalloc", "mimalloc", "tcmalloc")
 WORKLOADS = ("random", "prodcons", "realloc", "frag")
+CG_WORKLOADS = ("random", "prodcons")   # the Cachegrind figures' workloads
 SCALE_GUESTS = (1, 8, 32, 63)
 HEAP_SIZES = (64, 1024)
 # The order heap_policy_names() gives, for rows; a policy not listed here
 # still gets a row (after these).
-TARGET_POLICY_ORDER = ("bump", "freelist", "buddy", "slab", "tlsf")
+TARGET_POLICY_ORDER = ("bump", "freelist", "buddy", "slab", "tlsf",
+                       "sizeclass")
 
 # On target: (label, result key prefix, has an EL2 part).
 ONCHIP_ROWS = (
@@ -88,10 +90,25 @@ BUDGETS_HELD = ("hvc_null_insns",)
 NATIVE_GOALS = (
     ("best heap policy vs mimalloc, random", "heap_best_vs_mimalloc_random_ratio",
      1.2, "x"),
-    ("TLSF worst op without a page-source call", "heap_tlsf_random_max_ns",
-     500, "ns"),
+    ("best heap policy vs glibc, random (same round)",
+     "heap_best_vs_glibc_random_ratio", 1.0, "x"),
+    ("best heap policy vs glibc, prodcons (same round)",
+     "heap_best_vs_glibc_prodcons_ratio", 1.0, "x"),
+    ("TLSF worst op without a page-source call",
+     "heap_tlsf_random_steady_max_ns", 500, "ns"),
     ("EL2 memory per guest, without stage-2", "el2_mem_per_guest_bytes",
      65536, "B"),
+)
+# Cachegrind (deterministic): the size-class policy against mimalloc.
+CG_GOALS = (
+    ("sizeclass vs mimalloc, random, instructions/op",
+     "heap_sizeclass_vs_mimalloc_random_insns_ratio", 1.0, "x"),
+    ("sizeclass vs mimalloc, random, L1-D misses/op",
+     "heap_sizeclass_vs_mimalloc_random_l1d_misses_ratio", 1.2, "x"),
+    ("sizeclass vs mimalloc, prodcons, instructions/op",
+     "heap_sizeclass_vs_mimalloc_prodcons_insns_ratio", 1.0, "x"),
+    ("sizeclass vs mimalloc, prodcons, L1-D misses/op",
+     "heap_sizeclass_vs_mimalloc_prodcons_l1d_misses_ratio", 1.2, "x"),
 )
 
 TABLE_OPS = (
@@ -223,22 +240,44 @@ def native_by_workload(res, suffix):
     return lines
 
 
+RATIO_POLICIES = ("tlsf", "sizeclass")
+
+
 def native_ratio(res):
-    return header("random: tlsf / peer", *PEERS) + [
-        row("ratio", *(fmt(need(res, f"heap_tlsf_random_vs_{p}_ratio"))
-                       for p in PEERS))]
+    """Each ratio from one round (the median over rounds)."""
+    return header("random: policy / peer", *PEERS) + [
+        row(pol, *(fmt(need(res, f"heap_{pol}_random_vs_{p}_ratio"))
+                   for p in PEERS)) for pol in RATIO_POLICIES]
+
+
+def native_cachegrind(res):
+    lines = header("allocator", *(f"{wl} {what}" for wl in CG_WORKLOADS
+                                  for what in ("insns/op",
+                                               "L1-D misses/op")))
+    for who in [f"heap_{p}" for p in POLICIES] + \
+            [f"peer_{p}" for p in PEERS]:
+        lines.append(row(who.split("_", 1)[1], *(
+            fmt(need(res, f"{who}_{wl}_{what}_per_op"))
+            for wl in CG_WORKLOADS for what in ("insns", "l1d_misses"))))
+    return lines
 
 
 def native_latency(res):
+    """Every operation counts in p99.9 and max, page-source calls too (the
+    peers' mmap happens inside their malloc); for exo the worst of the
+    operations that did not call the source, and of those that did."""
     lines = header("allocator", "p99.9", "max",
+                   "max without a page-source call",
                    "max of an op that called the page source")
     for p in POLICIES:
         lines.append(row(p, fmt(need(res, f"heap_{p}_random_p999_ns")),
                          fmt(need(res, f"heap_{p}_random_max_ns")),
+                         fmt(need(res, f"heap_{p}_random_steady_max_ns")),
                          fmt(need(res, f"heap_{p}_random_grow_max_ns"))))
     for p in PEERS:
         lines.append(row(p, fmt(need(res, f"peer_{p}_random_p999_ns")),
-                         fmt(need(res, f"peer_{p}_random_max_ns")), "-"))
+                         fmt(need(res, f"peer_{p}_random_max_ns")), "-",
+                         "-"))
     return lines
 
 
@@ -307,8 +346,12 @@ TABLES = {
                      lambda r: goals(r, ONCHIP_GOALS), EXACT),
     "native-heap": ("Native heaps, ns/op",
                     lambda r: native_by_workload(r, "ns_per_op"), TIMED),
-    "native-ratio": ("TLSF on random, ratio to each peer", native_ratio,
-                     TIMED),
+    "native-ratio": ("Random, ratio to each peer (within a round)",
+                     native_ratio, TIMED),
+    "native-cachegrind": ("Native heaps under Cachegrind (per operation)",
+                          native_cachegrind, COUNTED),
+    "native-cg-goals": ("Goals, Cachegrind", lambda r: goals(r, CG_GOALS),
+                        COUNTED),
     "native-latency": ("Latency, random workload (ns)", native_latency,
                        TIMED),
     "native-frag": ("Fragmentation (peak footprint / peak live bytes)",

@@ -8,6 +8,10 @@
  * Owns: its arenas: [arena header | metadata | data aligned to 16 KiB], the
  * data carved into the largest aligned power-of-two blocks that fit. Gives
  * an arena back once all of it is free (not the first: it holds the state).
+ * A block's arena is found in O(1): the first arena by its range, the
+ * others through the page map (pagemap.h), whose windows each name at most
+ * two of them because every arena after the first is a region of at least
+ * BUDDY_GROW_MIN, the page map's window.
  * Never: writes a metadata byte inside a block (only at block starts), or
  * merges across arenas.
  */
@@ -42,13 +46,28 @@ static size_t buddy_idx(const struct buddy_arena *a, uintptr_t p)
 	return (p - a->data) >> BUDDY_MIN_ORDER;
 }
 
+static bool buddy_in_arena(const struct buddy_arena *a, uintptr_t p)
+{
+	return a && p >= a->data && p - a->data < a->data_len;
+}
+
 static struct buddy_arena *buddy_arena_of(const struct buddy *b, uintptr_t p)
 {
-	for (struct buddy_arena *a = b->arenas; a; a = a->next)
-		if (p >= a->data && p - a->data < a->data_len)
-			return a;
+	void *const *owners;
+
+	if (buddy_in_arena(b->pinned, p))
+		return b->pinned;
+	owners = heap_pagemap_lookup(&b->map, p);
+	if (!owners)
+		return NULL;
+	for (unsigned i = 0; i < HEAP_PAGEMAP_OWNERS; i++)
+		if (buddy_in_arena(owners[i], p))
+			return owners[i];
 	return NULL;
 }
+
+_Static_assert(((size_t)1 << HEAP_PAGEMAP_WINDOW_SHIFT) <= BUDDY_GROW_MIN,
+	       "arenas after the first are at least a page-map window");
 
 static void buddy_push(struct buddy *b, struct buddy_arena *a, uintptr_t p,
 		       unsigned k)
@@ -124,6 +143,9 @@ static bool buddy_add_arena(struct buddy *b, void *base, size_t bytes,
 	a->pinned = region == NULL;
 	a->data = data;
 	a->data_len = (end - data) & ~(BUDDY_UNIT - 1);
+	if (!a->pinned &&
+	    !heap_pagemap_add(&b->map, a->data, a->data + a->data_len, a))
+		return false;
 	memset(a->meta, 0, a->data_len >> BUDDY_MIN_ORDER);
 	a->next = b->arenas;
 	b->arenas = a;
@@ -136,7 +158,9 @@ void buddy_init(struct buddy *b, struct heap_source *src, void *base,
 {
 	memset(b, 0, sizeof(*b));
 	b->src = src;
-	buddy_add_arena(b, base, bytes, NULL, 0);
+	heap_pagemap_init(&b->map, src);
+	if (buddy_add_arena(b, base, bytes, NULL, 0))
+		b->pinned = b->arenas;
 }
 
 static bool buddy_grow(struct buddy *b, unsigned order)
@@ -220,6 +244,7 @@ static void buddy_maybe_release(struct buddy *b, struct buddy_arena *a)
 	while (*link != a)
 		link = &(*link)->next;
 	*link = a->next;
+	heap_pagemap_remove(&b->map, a->data, a->data + a->data_len, a);
 	heap_source_shrink(b->src, a->region, a->region_bytes);
 }
 
@@ -351,6 +376,8 @@ void buddy_release_all(struct buddy *b)
 		a = next;
 	}
 	b->arenas = NULL;
+	b->pinned = NULL;
+	heap_pagemap_release(&b->map);
 }
 
 /* ---- the buddy policy ---- */

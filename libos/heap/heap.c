@@ -14,7 +14,7 @@
 
 static const struct heap_ops *const heap_policies[] = {
     &heap_bump_ops, &heap_freelist_ops, &heap_buddy_ops,
-    &heap_slab_ops, &heap_tlsf_ops,
+    &heap_slab_ops, &heap_tlsf_ops, &heap_sizeclass_ops,
 };
 
 #define HEAP_NR_POLICIES (sizeof(heap_policies) / sizeof(heap_policies[0]))
@@ -58,6 +58,8 @@ int heap_create(const char *policy, heap_grow_fn grow, heap_shrink_fn shrink,
 		return HEAP_EPOLICY;
 	memset(out, 0, sizeof(*out));
 	out->ops = ops;
+	out->alloc_fn = ops->alloc;
+	out->free_fn = ops->free;
 	out->src.grow = grow;
 	out->src.shrink = shrink;
 	out->src.ctx = ctx;
@@ -172,23 +174,12 @@ static void *heap_counted(struct heap *h, void *p)
 	return p;
 }
 
-void *heap_alloc(struct heap *h, size_t size)
+void *heap_alloc_edge(struct heap *h, size_t size)
 {
 	if (size > HEAP_MAX_ALLOC)
 		return heap_counted(h, NULL);
 	/* size 0 gets a minimum block: unique and freeable. */
-	return heap_counted(h, h->ops->alloc(h, size ? size : 1));
-}
-
-void heap_free(struct heap *h, void *ptr)
-{
-	if (!ptr)
-		return;
-	if ((uintptr_t)ptr % HEAP_MIN_ALIGN || !h->ops->free(h, ptr)) {
-		h->bad_frees++;
-		return;
-	}
-	h->frees++;
+	return heap_counted(h, h->alloc_fn(h, size ? size : 1));
 }
 
 size_t heap_usable_size(struct heap *h, const void *ptr)

@@ -8,6 +8,7 @@
 #define EXO_LIBOS_HEAP_IMPL_H
 
 #include "libos/heap/heap.h"
+#include "libos/heap/pagemap.h"
 
 /*
  * One policy. alloc, free, usable_size, stats, check and destroy are
@@ -42,6 +43,7 @@ extern const struct heap_ops heap_freelist_ops;
 extern const struct heap_ops heap_buddy_ops;
 extern const struct heap_ops heap_slab_ops;
 extern const struct heap_ops heap_tlsf_ops;
+extern const struct heap_ops heap_sizeclass_ops;
 
 static inline size_t heap_align_up(size_t x, size_t a)
 {
@@ -103,6 +105,10 @@ struct buddy_arena;
 struct buddy {
 	struct heap_source *src;
 	struct buddy_arena *arenas;
+	/* The first arena (in the caller's state region, never given back)
+	 * is checked by its range; every other one is in the page map. */
+	struct buddy_arena *pinned;
+	struct heap_pagemap map;
 	struct buddy_free *lists[BUDDY_ORDERS];
 	uint64_t nonempty; /* bit k: lists[k] has a block */
 	size_t bytes_in_use;

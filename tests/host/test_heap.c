@@ -113,6 +113,10 @@ static void expect_ok(struct heap *h, const char *policy)
 	Test(heap, fn##_tlsf)                                                  \
 	{                                                                      \
 		fn("tlsf");                                                    \
+	}                                                                      \
+	Test(heap, fn##_sizeclass)                                             \
+	{                                                                      \
+		fn("sizeclass");                                               \
 	}
 
 static bool reuses_memory(const char *policy)
@@ -564,12 +568,12 @@ Test(heap, policy_names)
 {
 	const char *const *names = heap_policy_names();
 	static const char *const want[] = {"bump", "freelist", "buddy", "slab",
-					   "tlsf"};
+					   "tlsf", "sizeclass"};
 	size_t n = 0;
 
 	while (names[n])
 		n++;
-	cr_assert_eq(n, 5);
+	cr_assert_eq(n, 6);
 	for (size_t i = 0; i < n; i++)
 		cr_assert_str_eq(names[i], want[i]);
 }
@@ -589,7 +593,7 @@ Test(heap, unknown_policy)
 	cr_assert_eq(s.outstanding, 0);
 	n = heap_strerror(HEAP_EPOLICY, "jemalloc", msg, sizeof(msg));
 	cr_assert_str_eq(msg, "heap: unknown policy 'jemalloc' (valid: bump, "
-			      "freelist, buddy, slab, tlsf)");
+			      "freelist, buddy, slab, tlsf, sizeclass)");
 	cr_assert_eq((size_t)n, strlen(msg));
 	/* Truncated output still reports the whole length. */
 	cr_assert_eq(heap_strerror(HEAP_EPOLICY, "jemalloc", msg, 10), n);

@@ -40,7 +40,7 @@ Test(libos, unknown_policy_lists_the_valid_ones)
 {
 	cr_assert_eq(start("jemalloc", 1, no_args), LIBOS_EPOLICY);
 	cr_assert(strstr(capture_out, "libos: t: heap: unknown policy 'jemalloc' "
-			      "(valid: bump, freelist, buddy, slab, tlsf)"),
+			      "(valid: bump, freelist, buddy, slab, tlsf, sizeclass)"),
 		  "%s", capture_out);
 	cr_assert_null(libos_malloc(16), "a heap after a refused start");
 	cr_assert_eq(fake_el2.charged, 0);

@@ -10,7 +10,7 @@ import re
 from conftest import EXIT, expect_clean, failed_guests, guest_lines, no_leak, \
     summary
 
-POLICIES = ("bump", "freelist", "buddy", "slab", "tlsf")
+POLICIES = ("bump", "freelist", "buddy", "slab", "tlsf", "sizeclass")
 CHECKSUM = re.compile(r"^checksum (0x[0-9a-f]{16})$")
 # Stage-1 table pages libos holds: its MMU is on, so never 0.
 TABLE_PAGES = re.compile(r"^libos: table pages: [1-9]\d*$")
@@ -48,7 +48,7 @@ def test_every_policy_passes_the_workload(boot):
         assert int(heap.group(2)) > 0, "stats taken with blocks live"
         assert int(heap.group(5)) <= 100
     assert len(set(sums.values())) == 1, f"checksums differ: {sums}"
-    assert "[el2] result: 5 of 5 guests succeeded" in r.lines
+    assert "[el2] result: 6 of 6 guests succeeded" in r.lines
     no_leak(r)
 
 
@@ -70,7 +70,7 @@ def test_unknown_policy_is_refused_and_others_finish(boot):
     expect_clean(r, status=1)
     rows = summary(r)
     assert "libos: bad-policy: heap: unknown policy 'jemalloc' (valid: bump, " \
-        "freelist, buddy, slab, tlsf)" in guest_lines(r, "bad-policy")
+        "freelist, buddy, slab, tlsf, sizeclass)" in guest_lines(r, "bad-policy")
     assert rows["bad-policy"].state == "exited"
     assert rows["bad-policy"].status == EXIT["HEAP_POLICY"]
     assert failed_guests(r)["bad-policy"] == \

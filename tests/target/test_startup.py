@@ -112,7 +112,7 @@ def least_quota(tmp_path, granule):
 def test_unknown_heap_policy(tmp_path):
     src, r = mancheck(tmp_path, props(512, heap_policy='"tlfs"'))
     one_error(src, r, "heap-policy", "unknown policy 'tlfs' (libos has: "
-              "bump, freelist, buddy, slab, tlsf)")
+              "bump, freelist, buddy, slab, tlsf, sizeclass)")
 
 
 def test_string_where_a_number_belongs(tmp_path):
@@ -132,7 +132,7 @@ def test_broken_on_purpose_only_warns(tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout == (f"warning: {src}: guest 'g': property 'heap-policy': "
                         "unknown policy 'tlfs' (libos has: bump, freelist, "
-                        "buddy, slab, tlsf)\n")
+                        "buddy, slab, tlsf, sizeclass)\n")
 
 
 @pytest.mark.parametrize("granule", ["4k", "64k"])

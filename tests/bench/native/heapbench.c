@@ -9,16 +9,28 @@
  * tools/bench collects them. Owns no policy: it only measures. Never
  * checks heap correctness (the host unit tests do).
  *
- * Usage: heapbench <allocator-name> [--smoke] [policy...]
+ * Every repetition runs in a child process of its own (fork), so a peer
+ * starts each one from a cold heap as the exo policies do (heap_create).
+ *
+ * --cachegrind runs each workload once, at CG_SCALE, and prints its
+ * operation count: tools/bench runs it under Cachegrind with
+ * --toggle-collect=bench_op_*, so only the allocator's own instructions and
+ * cache misses (inside the bench_op_ functions) are counted.
+ *
+ * Usage: heapbench <allocator-name> [--smoke] [--cachegrind]
+ *        [--workload=NAME] [policy...]
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 #ifdef __x86_64__
 #include <x86intrin.h>
 #endif
@@ -37,6 +49,9 @@
 #define REPS 3                /* best of REPS for ns/op and for max */
 
 #define SLOW_NS 1500000000ull /* a first run longer than this: no scale-up */
+/* Under Cachegrind (50-100x slower): random runs 8,192 + 2 x 25,000 ops. */
+#define CG_SCALE 0.1
+#define CG_SMOKE_SCALE 0.004
 
 static double scale = 8;       /* ops multiplier; --smoke sets 0.02 */
 static uint64_t grows;         /* exo: calls of the page source (grow, shrink) */
@@ -83,9 +98,9 @@ static void a_reset(void)
 	}
 }
 
-static inline void *a_alloc(size_t n) { return heap_alloc(&heap, n); }
-static inline void a_free(void *p) { heap_free(&heap, p); }
-static inline void *a_realloc(void *p, size_t n)
+static inline void *a_alloc_(size_t n) { return heap_alloc(&heap, n); }
+static inline void a_free_(void *p) { heap_free(&heap, p); }
+static inline void *a_realloc_(void *p, size_t n)
 {
 	return heap_realloc(&heap, p, n);
 }
@@ -103,9 +118,9 @@ static size_t a_peak_footprint(size_t base)
 static size_t a_footprint_base(void) { return 0; }
 #else
 static void a_reset(void) {}
-static inline void *a_alloc(size_t n) { return malloc(n); }
-static inline void a_free(void *p) { free(p); }
-static inline void *a_realloc(void *p, size_t n) { return realloc(p, n); }
+static inline void *a_alloc_(size_t n) { return malloc(n); }
+static inline void a_free_(void *p) { free(p); }
+static inline void *a_realloc_(void *p, size_t n) { return realloc(p, n); }
 
 /* Peers expose no common footprint counter: resident set growth, from
  * /proc (VmHWM: the peak RSS of the process). Run in a fresh process per
@@ -136,6 +151,30 @@ static size_t a_peak_footprint(size_t base)
 	return hwm > base ? hwm - base : 0;
 }
 #endif
+
+/* Every allocator call goes through one of these, never inlined and
+ * external, so Cachegrind's --toggle-collect=bench_op_* counts exactly the
+ * allocator's work (its page-source calls included), the same for exo and
+ * the peers; the call itself costs a handful of instructions each. */
+void *bench_op_alloc(size_t n);
+void bench_op_free(void *p);
+void *bench_op_realloc(void *p, size_t n);
+
+__attribute__((noinline)) void *bench_op_alloc(size_t n)
+{
+	return a_alloc_(n);
+}
+
+__attribute__((noinline)) void bench_op_free(void *p) { a_free_(p); }
+
+__attribute__((noinline)) void *bench_op_realloc(void *p, size_t n)
+{
+	return a_realloc_(p, n);
+}
+
+#define a_alloc	  bench_op_alloc
+#define a_free	  bench_op_free
+#define a_realloc bench_op_realloc
 
 /* --- clocks and randomness -------------------------------------------- */
 
@@ -228,15 +267,18 @@ struct run {
 	uint64_t *lat;
 	size_t nlat;
 	uint64_t grow_max;   /* worst op during which the source was called */
+	uint64_t steady_max; /* worst op during which it was not */
 };
 
+/* Every op counts in the latency figures, those that called the page
+ * source too (the peers pay their own mmap inside malloc); the worst of
+ * those is also reported on its own (exo only: the peers' are invisible). */
 static inline void lat_record(struct run *r, uint64_t t, uint64_t g)
 {
-	if (grows != g) {
-		if (t > r->grow_max)
-			r->grow_max = t;
-		t = 0;   /* kept out of the steady-state figures */
-	}
+	if (grows != g && t > r->grow_max)
+		r->grow_max = t;
+	if (grows == g && t > r->steady_max)
+		r->steady_max = t;
 	r->lat[r->nlat++] = t;
 }
 
@@ -406,9 +448,21 @@ static int cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* One measured run of w at the current scale: ns per operation. */
-static double run_once(const struct workload *w, struct run *r,
-		       double *frag)
+/* What a repetition's child hands back (in memory shared with it). */
+struct rep_result {
+	double ns_per_op;
+	double frag;
+	uint64_t ops;
+	uint64_t nlat;
+	uint64_t grow_max;
+	uint64_t steady_max;
+};
+
+static struct rep_result *rep_out; /* MAP_SHARED */
+
+/* One run of w at the current scale, in this process, from a new heap. */
+static void run_here(const struct workload *w, struct run *r,
+		     struct rep_result *out)
 {
 	size_t base;
 	uint64_t t;
@@ -419,37 +473,72 @@ static double run_once(const struct workload *w, struct run *r,
 	t = now_ns();
 	w->fn(r);
 	t = now_ns() - t;
-	if (frag && r->peak_live)
-		*frag = (double)a_peak_footprint(base) / (double)r->peak_live;
-	return (double)t / (double)r->ops;
+	out->ns_per_op = (double)t / (double)r->ops;
+	out->frag = r->peak_live ?
+		(double)a_peak_footprint(base) / (double)r->peak_live : 0;
+	out->ops = r->ops;
+	out->nlat = r->nlat;
+	out->grow_max = r->grow_max;
+	out->steady_max = r->steady_max;
+}
+
+/* One repetition in a child process: a peer's malloc starts it as cold
+ * as heap_create starts an exo policy (nothing freed by an earlier
+ * repetition sits in its caches). lat, when non-NULL, is shared memory. */
+static struct rep_result run_once(const struct workload *w, uint64_t *lat)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		perror("heapbench: fork");
+		exit(1);
+	}
+	if (pid == 0) {
+		struct run r = { .lat = lat };
+
+		run_here(w, &r, rep_out);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status)) {
+		fprintf(stderr, "heapbench: %s: a repetition failed\n", w->name);
+		exit(1);
+	}
+	return *rep_out;
 }
 
 static void bench_workload(const char *name, const struct workload *w,
 			   uint64_t *lat)
 {
-	double best = 1e30, best_max, best_p999, grow_max = 0;
+	double best = 1e30, best_max, best_p999, grow_max = 0, steady_max = 0;
 	double frag = 0, full = scale;
 	int reps = REPS;
 
 	/* A policy whose first run is slow (linear searches) is measured at
 	 * scale 1 only, once: make bench must stay within minutes. */
 	if (scale > 1) {
-		struct run r = { 0 };
 		uint64_t t = now_ns();
+		struct rep_result one;
 
 		scale = 1;
-		best = run_once(w, &r, &frag);
+		one = run_once(w, NULL);
+		best = one.ns_per_op;
+		frag = one.frag;
 		if (now_ns() - t > SLOW_NS / 8)
 			reps = 1;
 		else
 			scale = full;
 	}
 	for (int rep = 0; rep < reps && !(reps == 1 && best < 1e30); rep++) {
-		struct run r = { 0 };
-		double ns = run_once(w, &r, best < 1e30 ? NULL : &frag);
+		struct rep_result one = run_once(w, NULL);
 
-		if (ns < best)
-			best = ns;
+		if (best >= 1e30)
+			frag = one.frag;
+		if (one.ns_per_op < best)
+			best = one.ns_per_op;
 	}
 	emit(name, w->name, "ns_per_op", best);
 	emit(name, w->name, "frag", frag);
@@ -458,23 +547,25 @@ static void bench_workload(const char *name, const struct workload *w,
 		 * The sequence is the same every time (same seed), so the
 		 * element-wise minimum over the runs keeps each operation's
 		 * own cost and drops host interrupts and preemption, which
-		 * strike different operations each time. Operations that
-		 * called the page source (exo only: grows) are kept apart. */
+		 * strike different operations each time. Operations that called the
+		 * page source count like the others (the peers' mmap is inside
+		 * their malloc too); exo's worst with and without such a call
+		 * are also reported apart. */
 		size_t n = 0;
 
 		for (int rep = 0; rep < reps; rep++) {
-			struct run r = { .lat = lat + (rep ? LAT_SAMPLES : 0) };
+			uint64_t *mine = lat + (rep ? LAT_SAMPLES : 0);
+			struct rep_result one = run_once(w, mine);
 
-			a_reset();
-			rng_state = UINT64_C(0x9e3779b97f4a7c15);
-			w->fn(&r);
-			n = r.nlat;
+			n = one.nlat;
 			for (size_t i = 0; rep && i < n; i++) {
-				if (r.lat[i] < lat[i])
-					lat[i] = r.lat[i];
+				if (mine[i] < lat[i])
+					lat[i] = mine[i];
 			}
-			if (!rep || ticks_to_ns(r.grow_max) < grow_max)
-				grow_max = ticks_to_ns(r.grow_max);
+			if (!rep || ticks_to_ns(one.grow_max) < grow_max)
+				grow_max = ticks_to_ns(one.grow_max);
+			if (!rep || ticks_to_ns(one.steady_max) < steady_max)
+				steady_max = ticks_to_ns(one.steady_max);
 		}
 		qsort(lat, n, sizeof(*lat), cmp_u64);
 		best_max = ticks_to_ns(lat[n - 1]);
@@ -483,9 +574,21 @@ static void bench_workload(const char *name, const struct workload *w,
 		emit(name, w->name, "max_ns", best_max);
 #ifdef BENCH_EXO
 		emit(name, w->name, "grow_max_ns", grow_max);
+		emit(name, w->name, "steady_max_ns", steady_max);
 #endif
 	}
 	scale = full;
+}
+
+/* --cachegrind: one run in this process (Cachegrind counts it), and the
+ * number of operations it made. */
+static void cachegrind_workload(const char *name, const struct workload *w)
+{
+	struct run r = { 0 };
+	struct rep_result out;
+
+	run_here(w, &r, &out);
+	emit(name, w->name, "cg_ops", (double)out.ops);
 }
 
 /* Which library malloc resolves to, so a mislinked peer is caught. */
@@ -508,18 +611,28 @@ int main(int argc, char **argv)
 	const char *only_wl = NULL;
 	uint64_t *lat;
 	int first = 2;
+	bool cachegrind = false;
 
-	if (argc > 2 && !strcmp(argv[2], "--smoke")) {
+	if (argc > first && !strcmp(argv[first], "--smoke")) {
 		scale = 0.02;
-		first = 3;
+		first++;
+	}
+	if (argc > first && !strcmp(argv[first], "--cachegrind")) {
+		cachegrind = true;
+		scale = scale < 1 ? CG_SMOKE_SCALE : CG_SCALE;
+		first++;
 	}
 	if (argc > first && !strncmp(argv[first], "--workload=", 11)) {
 		only_wl = argv[first] + 11;
 		first++;
 	}
-	lat = malloc(2 * LAT_SAMPLES * sizeof(*lat));
-	if (!lat)
+	/* Shared with the children, and outside malloc: the parent's heap
+	 * stays as cold as it can. */
+	lat = mmap(NULL, 2 * LAT_SAMPLES * sizeof(*lat) + sizeof(*rep_out),
+		   PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (lat == MAP_FAILED)
 		return 1;
+	rep_out = (struct rep_result *)(lat + 2 * LAT_SAMPLES);
 	ticks_calibrate();
 	report_malloc(name);
 	for (size_t i = 0; i < sizeof(workloads) / sizeof(*workloads); i++) {
@@ -542,8 +655,12 @@ int main(int argc, char **argv)
 				continue;
 			policy = *names;
 			snprintf(full, sizeof(full), "heap_%s", policy);
-			bench_workload(full, w, !strcmp(w->name, "random") ?
-						     lat : NULL);
+			if (cachegrind)
+				cachegrind_workload(full, w);
+			else
+				bench_workload(full, w,
+					       !strcmp(w->name, "random") ?
+						       lat : NULL);
 		}
 		if (heap.ops)
 			heap_destroy(&heap);
@@ -552,10 +669,12 @@ int main(int argc, char **argv)
 		char full[64];
 
 		snprintf(full, sizeof(full), "peer_%s", name);
-		bench_workload(full, w, !strcmp(w->name, "random") ? lat
-								   : NULL);
+		if (cachegrind)
+			cachegrind_workload(full, w);
+		else
+			bench_workload(full, w,
+				       !strcmp(w->name, "random") ? lat : NULL);
 #endif
 	}
-	free(lat);
 	return 0;
 }

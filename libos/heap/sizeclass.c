@@ -1,0 +1,1078 @@
+/*
+ * Size-class policy, in the manner of mimalloc: 32 size classes from 16 B
+ * to 8 KiB (eight steps of 16 B, then four per power of two, so at most a
+ * fifth of a block is slack), each served from pages that hold blocks of
+ * one class only. Pages are runs of 4 KiB slices inside 256 KiB segments
+ * aligned to 256 KiB, so a block's segment is its address with the low
+ * bits cleared and its page is one byte of the segment header away: no
+ * block carries a header. Larger requests get a region of their own.
+ *
+ * Free lists are sharded per page: alloc pops a page's `free` list, free
+ * pushes its `local_free` list, and the two swap when `free` runs dry
+ * (mimalloc's split, which keeps the alloc path's list from being written
+ * by frees; a list for frees from other CPUs would be a third of the same
+ * shape). Blocks are carved lazily from a page's span, a few at a time.
+ *
+ * Owns: its regions ([region header | segments aligned to 256 KiB]), the
+ * segment map (an open-addressed table of the segments and large blocks it
+ * owns, so a foreign or stale pointer is recognised without touching the
+ * memory it points into), the per-class page queues. A free block holds its
+ * list link and a cookie (its address mixed with a constant): a double free
+ * is recognised exactly (the cookie, then the page's lists), a live block's
+ * cookie is cleared when it is handed out.
+ * Keeps at most one empty page per class; a segment whose pages are all
+ * gone counts as empty, and a region whose segments are all empty goes back
+ * to the source. Never: writes inside a live block, or hands out memory
+ * outside the segments and large regions in its map.
+ */
+#include "libos/heap/heap_impl.h"
+
+#include <string.h>
+
+#define SC_SEG_SHIFT	 18
+#define SC_SEG_BYTES	 ((size_t)1 << SC_SEG_SHIFT)
+#define SC_SEG_MASK	 (SC_SEG_BYTES - 1)
+#define SC_SLICE_SHIFT	 12
+#define SC_SLICE_BYTES	 ((size_t)1 << SC_SLICE_SHIFT)
+#define SC_SLICES	 (SC_SEG_BYTES / SC_SLICE_BYTES)
+#define SC_NO_PAGE	 0xffu
+#define SC_NR_CLASSES	 32
+#define SC_SMALL_CLASSES 8 /* 16 B steps up to 128 B */
+#define SC_MEDIUM_MAX	 ((size_t)8 * 1024)
+/* A page holds at least this many blocks where its span allows. */
+#define SC_PAGE_MIN_BLOCKS 64
+#define SC_SPAN_MIN	   1
+#define SC_SPAN_MAX	   16 /* slices: 64 KiB (8 blocks of 8 KiB) */
+#define SC_SPAN_MAX_LOG2   4
+/* Blocks carved into the free list per extension: about a slice's worth. */
+#define SC_EXTEND_BYTES SC_SLICE_BYTES
+/* Segments per region at most: larger regions spread the alignment slack. */
+#define SC_REGION_SEGS_MAX 4
+#define SC_MAP_SLOTS	   2048 /* a power of two */
+#define SC_MAP_MAX_USED	   (SC_MAP_SLOTS * 3 / 4)
+#define SC_SEG_MAGIC	   ((uintptr_t)0x5e6c1a55e6c1a550ull)
+#define SC_LARGE_MAGIC	   ((uintptr_t)0x1a56e1a56e1a56e0ull)
+#define SC_FREE_COOKIE	   ((uintptr_t)0xf5eeb10cf5eeb10cull)
+#define SC_LARGE_ALIGN	   64 /* a large block's least alignment */
+/* Requests up to this size find their class in a table (one load). */
+#define SC_TABLE_MAX	   ((size_t)4096)
+#define SC_TABLE_LEN	   (SC_TABLE_MAX / HEAP_MIN_ALIGN + 1)
+
+struct sc_block {
+	struct sc_block *next;
+	uintptr_t cookie; /* SC_FREE_COOKIE ^ own address while free */
+};
+
+/* A page: a run of slices holding blocks of one class. */
+struct sc_page {
+	struct sc_block *free;	     /* alloc pops here */
+	struct sc_block *local_free; /* free pushes here */
+	uintptr_t start;	     /* block 0 */
+	struct sc_page *next, *prev; /* in its class's queue */
+	uint32_t block_size;
+	uint32_t used;	   /* live blocks */
+	uint32_t capacity; /* blocks carved so far: used + on the lists */
+	uint32_t reserved; /* blocks the span holds */
+	uint8_t cls, first_slice, slices; /* first_slice: of its aligned slot */
+	bool in_queue; /* false: full (nothing free, nothing to carve) */
+	/* ceil(2^32 / block_size): off / block_size is (off * inverse) >> 32
+	 * exactly for off < 2^16 and block_size <= 2^14 (their product stays
+	 * below 2^32, so the rounding error cannot reach the next integer). */
+	uint32_t inverse;
+};
+
+_Static_assert(SC_SPAN_MAX * SC_SLICE_BYTES <= (1u << 16) &&
+		   SC_MEDIUM_MAX <= (1u << 14),
+	       "sc_free's reciprocal division needs these bounds");
+
+struct sc_region;
+
+/* The slice map and each page descriptor fill one cache line each: a
+ * free reads one of each. */
+struct sc_segment {
+	uintptr_t magic; /* SC_SEG_MAGIC ^ own address */
+	struct sc_region *region;
+	struct sc_segment *next, *prev; /* in the list of all segments */
+	uint64_t used_slices; /* bit i: slice i is the header's or a page's */
+	unsigned npages;
+	/* Every page of a segment has the same span (0: no page yet), at a
+	 * multiple of it; the first starts after the header. The map's key
+	 * says the span too, so a free finds the page by a shift. */
+	unsigned span;
+	_Alignas(64) uint8_t slice_page[SC_SLICES]; /* page of slice i */
+	_Alignas(64) struct sc_page pages[SC_SLICES]; /* by aligned slot */
+};
+
+_Static_assert(sizeof(struct sc_page) == 64, "a page descriptor is a line");
+
+#define SC_HDR_SLICES                                                          \
+	((sizeof(struct sc_segment) + SC_SLICE_BYTES - 1) / SC_SLICE_BYTES)
+#define SC_HDR_MASK (((uint64_t)1 << SC_HDR_SLICES) - 1)
+
+/* At the base of every region of segments. */
+struct sc_region {
+	struct sc_region *next;
+	void *base;
+	size_t bytes;
+	unsigned nsegs, busy; /* busy: segments with a page */
+};
+
+/* At the base of a large block's region. */
+struct sc_large {
+	uintptr_t magic; /* SC_LARGE_MAGIC ^ own address */
+	struct sc_large *next, *prev;
+	uintptr_t block;
+	size_t usable;
+	size_t region_bytes;
+};
+
+/* key: a segment's base plus log2 of its page bytes (0 while it has no
+ * page; owner: the segment), or a large block plus SC_MAP_LARGE (owner:
+ * its header); SC_MAP_EMPTY in a free slot (no key is 1, and a lookup of
+ * address 0's segment must find nothing). */
+#define SC_MAP_EMPTY	  ((uintptr_t)1)
+#define SC_MAP_LARGE	  ((uintptr_t)32)
+#define SC_MAP_SHIFT_BITS ((uintptr_t)31)
+struct sc_map_slot {
+	uintptr_t key;
+	void *owner;
+};
+
+struct sc_heap {
+	struct sc_page *queue[SC_NR_CLASSES]; /* pages with something free */
+	struct heap_source *src;
+	struct sc_segment *segs;
+	struct sc_region *regions;
+	struct sc_page *kept; /* the barely used empty page kept, if any */
+	struct sc_large *large;
+	unsigned nregions;
+	size_t map_used;
+	size_t state_bytes; /* the first region: this state, never given back */
+	uint8_t class_of[SC_TABLE_LEN]; /* by (size + 15) / 16 */
+	struct sc_map_slot map[SC_MAP_SLOTS];
+};
+
+static struct sc_heap *sc_of(struct heap *h)
+{
+	return h->priv;
+}
+
+/* ---- size classes ---- */
+
+static unsigned sc_class_of(size_t size)
+{
+	size_t w = (size + HEAP_MIN_ALIGN - 1) / HEAP_MIN_ALIGN - 1;
+	unsigned b;
+
+	if (w < SC_SMALL_CLASSES)
+		return (unsigned)w;
+	b = heap_fls(w);
+	return SC_SMALL_CLASSES + ((b - 3) << 2) + (unsigned)((w >> (b - 2)) & 3);
+}
+
+static size_t sc_class_size(unsigned cls)
+{
+	unsigned j, b;
+
+	if (cls < SC_SMALL_CLASSES)
+		return (size_t)(cls + 1) * HEAP_MIN_ALIGN;
+	j = cls - SC_SMALL_CLASSES;
+	b = 3 + j / 4;
+	return (size_t)HEAP_MIN_ALIGN * ((size_t)(4 + j % 4 + 1) << (b - 2));
+}
+
+/* Slices of a page of class cls: a power of two with room for
+ * SC_PAGE_MIN_BLOCKS blocks, within [SC_SPAN_MIN, SC_SPAN_MAX]. */
+static unsigned sc_class_span(unsigned cls)
+{
+	size_t want = sc_class_size(cls) * SC_PAGE_MIN_BLOCKS;
+	unsigned n = (unsigned)((want + SC_SLICE_BYTES - 1) / SC_SLICE_BYTES);
+
+	if (n <= SC_SPAN_MIN)
+		return SC_SPAN_MIN;
+	n = 1u << heap_log2_ceil(n);
+	return n > SC_SPAN_MAX ? SC_SPAN_MAX : n;
+}
+
+/* ---- the segment map ---- */
+
+/* Segments (256 KiB apart) land in neighbouring slots, four to a cache
+ * line: the map lines the free path reads stay few and hot. Large blocks
+ * in one window differ in bits 12-17 and spread. The map from a window
+ * number n to n ^ (n << 6) is one-to-one on any number of bits (an xor
+ * with a left shift of itself is invertible): any SC_MAP_SLOTS segments
+ * in a row take distinct slots. */
+static size_t sc_map_hash(uintptr_t key)
+{
+	return (size_t)((key >> SC_SEG_SHIFT) ^ (key >> SC_SLICE_SHIFT)) &
+	       (SC_MAP_SLOTS - 1);
+}
+
+static struct sc_map_slot *sc_map_find(struct sc_heap *sh, uintptr_t key)
+{
+	for (size_t i = sc_map_hash(key);; i = (i + 1) & (SC_MAP_SLOTS - 1)) {
+		struct sc_map_slot *s = &sh->map[i];
+
+		if (s->key == key)
+			return s;
+		if (s->key == SC_MAP_EMPTY)
+			return NULL;
+	}
+}
+
+static void sc_map_insert(struct sc_heap *sh, uintptr_t key, void *owner)
+{
+	size_t i = sc_map_hash(key);
+
+	while (sh->map[i].key != SC_MAP_EMPTY)
+		i = (i + 1) & (SC_MAP_SLOTS - 1);
+	sh->map[i].key = key;
+	sh->map[i].owner = owner;
+	sh->map_used++;
+}
+
+/* Linear probing's deletion: later entries of the run move up. */
+static void sc_map_remove(struct sc_heap *sh, uintptr_t key)
+{
+	size_t i = (size_t)(sc_map_find(sh, key) - sh->map);
+	size_t j = i;
+
+	for (;;) {
+		size_t home;
+
+		sh->map[i].key = SC_MAP_EMPTY;
+		sh->map[i].owner = NULL;
+		for (;;) {
+			j = (j + 1) & (SC_MAP_SLOTS - 1);
+			if (sh->map[j].key == SC_MAP_EMPTY) {
+				sh->map_used--;
+				return;
+			}
+			home = sc_map_hash(sh->map[j].key);
+			/* Stays unless its home lies cyclically in (i, j]. */
+			if (i <= j ? (home <= i || home > j)
+				   : (home <= i && home > j))
+				break;
+		}
+		sh->map[i] = sh->map[j];
+		i = j;
+	}
+}
+
+/* The map slot of the segment at base, whatever its page shift. */
+static struct sc_map_slot *sc_map_find_segment(struct sc_heap *sh,
+					       uintptr_t base)
+{
+	for (size_t i = sc_map_hash(base);; i = (i + 1) & (SC_MAP_SLOTS - 1)) {
+		struct sc_map_slot *s = &sh->map[i];
+
+		if ((s->key & ~SC_MAP_SHIFT_BITS) == base)
+			return s;
+		if (s->key == SC_MAP_EMPTY)
+			return NULL;
+	}
+}
+
+static struct sc_segment *sc_segment_of(struct sc_heap *sh, uintptr_t p)
+{
+	struct sc_map_slot *s =
+	    sc_map_find_segment(sh, p & ~(uintptr_t)SC_SEG_MASK);
+
+	return s ? s->owner : NULL;
+}
+
+static struct sc_large *sc_large_of(struct sc_heap *sh, uintptr_t p)
+{
+	struct sc_map_slot *s = sc_map_find(sh, p | SC_MAP_LARGE);
+
+	return s ? s->owner : NULL;
+}
+
+/* The span of g's pages changes (to 0 when its last page goes). */
+static void sc_segment_set_span(struct sc_heap *sh, struct sc_segment *g,
+				unsigned span)
+{
+	sc_map_find_segment(sh, (uintptr_t)g)->key =
+	    (uintptr_t)g | (span ? heap_log2_ceil(span) + SC_SLICE_SHIFT : 0);
+	g->span = span;
+}
+
+/* ---- regions and segments ---- */
+
+static void sc_seg_link(struct sc_heap *sh, struct sc_segment *g)
+{
+	g->prev = NULL;
+	g->next = sh->segs;
+	if (g->next)
+		g->next->prev = g;
+	sh->segs = g;
+}
+
+static void sc_seg_unlink(struct sc_heap *sh, struct sc_segment *g)
+{
+	if (g->next)
+		g->next->prev = g->prev;
+	if (g->prev)
+		g->prev->next = g->next;
+	else
+		sh->segs = g->next;
+}
+
+static void sc_segment_init(struct sc_heap *sh, struct sc_segment *g,
+			    struct sc_region *r)
+{
+	g->magic = SC_SEG_MAGIC ^ (uintptr_t)g;
+	g->region = r;
+	g->used_slices = SC_HDR_MASK;
+	g->npages = 0;
+	g->span = 0;
+	memset(g->slice_page, SC_NO_PAGE, sizeof(g->slice_page));
+	/* A free's fast path may read any descriptor: unused ones say so. */
+	memset(g->pages, 0, sizeof(g->pages));
+	sc_map_insert(sh, (uintptr_t)g, g);
+	sc_seg_link(sh, g);
+}
+
+static struct sc_segment *sc_region_seg(const struct sc_region *r,
+					unsigned i)
+{
+	uintptr_t first = heap_align_up_ptr((uintptr_t)(r + 1), SC_SEG_BYTES);
+
+	return (struct sc_segment *)(first + i * SC_SEG_BYTES);
+}
+
+/* A region of up to `want` segments (fewer if the source is short). */
+static bool sc_region_new(struct sc_heap *sh, unsigned want)
+{
+	size_t got;
+	struct sc_region *r = NULL;
+
+	for (; want && !r; want /= 2) {
+		if (sh->map_used + want > SC_MAP_MAX_USED)
+			continue;
+		/* Any page-aligned base leaves room for `want` windows. */
+		r = heap_source_grow(sh->src, (want + 1) * SC_SEG_BYTES,
+				     &got);
+	}
+	if (!r)
+		return false;
+	r->base = r;
+	r->bytes = got;
+	r->busy = 0;
+	r->nsegs = (unsigned)(((uintptr_t)r + got -
+			       (uintptr_t)sc_region_seg(r, 0)) /
+			      SC_SEG_BYTES);
+	if (r->nsegs > SC_MAP_MAX_USED - sh->map_used)
+		r->nsegs = (unsigned)(SC_MAP_MAX_USED - sh->map_used);
+	for (unsigned i = 0; i < r->nsegs; i++)
+		sc_segment_init(sh, sc_region_seg(r, i), r);
+	r->next = sh->regions;
+	sh->regions = r;
+	sh->nregions++;
+	return true;
+}
+
+static void sc_region_release(struct sc_heap *sh, struct sc_region *r)
+{
+	struct sc_region **link = &sh->regions;
+
+	for (unsigned i = 0; i < r->nsegs; i++) {
+		struct sc_segment *g = sc_region_seg(r, i);
+
+		sc_map_remove(sh, sc_map_find_segment(sh, (uintptr_t)g)->key);
+		sc_seg_unlink(sh, g);
+		g->magic = 0;
+	}
+	while (*link != r)
+		link = &(*link)->next;
+	*link = r->next;
+	sh->nregions--;
+	heap_source_shrink(sh->src, r->base, r->bytes);
+}
+
+/* ---- pages ---- */
+
+static void sc_queue_push(struct sc_heap *sh, struct sc_page *pg)
+{
+	struct sc_page **q = &sh->queue[pg->cls];
+
+	pg->prev = NULL;
+	pg->next = *q;
+	if (pg->next)
+		pg->next->prev = pg;
+	*q = pg;
+	pg->in_queue = true;
+}
+
+static void sc_queue_remove(struct sc_heap *sh, struct sc_page *pg)
+{
+	if (pg->next)
+		pg->next->prev = pg->prev;
+	if (pg->prev)
+		pg->prev->next = pg->next;
+	else
+		sh->queue[pg->cls] = pg->next;
+	pg->in_queue = false;
+}
+
+/* The slices of the page in the aligned slot at first (span n): the
+ * header's are not. */
+static uint64_t sc_slot_mask(unsigned first, unsigned n)
+{
+	uint64_t all = n == SC_SLICES ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
+
+	return (all << first) & ~SC_HDR_MASK;
+}
+
+/* First free aligned slot for a page of n slices in g; -1 if none (g
+ * holds pages of another span, or is full). */
+static int sc_find_slot(const struct sc_segment *g, unsigned n)
+{
+	if (g->span && g->span != n)
+		return -1;
+	for (unsigned first = 0; first < SC_SLICES; first += n) {
+		uint64_t m = sc_slot_mask(first, n);
+
+		if (m && !(g->used_slices & m))
+			return (int)first;
+	}
+	return -1;
+}
+
+static struct sc_page *sc_page_new(struct sc_heap *sh, unsigned cls)
+{
+	unsigned n = sc_class_span(cls);
+	struct sc_segment *g;
+	struct sc_page *pg;
+	unsigned first;
+	int at = -1;
+
+	for (g = sh->segs; g && (at = sc_find_slot(g, n)) < 0; g = g->next)
+		;
+	if (!g) {
+		unsigned want = sh->nregions + 1;
+
+		if (!sc_region_new(sh, want < SC_REGION_SEGS_MAX
+					   ? want
+					   : SC_REGION_SEGS_MAX))
+			return NULL;
+		g = sh->segs;
+		at = sc_find_slot(g, n);
+	}
+	if (g->npages++ == 0) {
+		g->region->busy++;
+		sc_segment_set_span(sh, g, n);
+	}
+	first = at < (int)SC_HDR_SLICES ? SC_HDR_SLICES : (unsigned)at;
+	g->used_slices |= sc_slot_mask((unsigned)at, n);
+	memset(g->slice_page + first, at, (unsigned)at + n - first);
+	pg = &g->pages[at];
+	memset(pg, 0, sizeof(*pg));
+	pg->cls = (uint8_t)cls;
+	pg->first_slice = (uint8_t)at;
+	pg->slices = (uint8_t)n;
+	pg->block_size = (uint32_t)sc_class_size(cls);
+	pg->inverse = (uint32_t)((((uint64_t)1 << 32) + pg->block_size - 1) /
+				 pg->block_size);
+	pg->start = (uintptr_t)g + ((size_t)first << SC_SLICE_SHIFT);
+	pg->reserved = (uint32_t)((((size_t)at + n - first) << SC_SLICE_SHIFT) /
+				  pg->block_size);
+	sc_queue_push(sh, pg);
+	return pg;
+}
+
+static struct sc_segment *sc_page_segment(const struct sc_page *pg)
+{
+	return (struct sc_segment *)((uintptr_t)pg & ~(uintptr_t)SC_SEG_MASK);
+}
+
+/* Gives an empty page's slices back to its segment; the region goes back
+ * to the source once all its segments are empty. */
+static void sc_page_release(struct sc_heap *sh, struct sc_page *pg)
+{
+	struct sc_segment *g = sc_page_segment(pg);
+	struct sc_region *r = g->region;
+
+	if (pg->in_queue)
+		sc_queue_remove(sh, pg);
+	if (sh->kept == pg)
+		sh->kept = NULL;
+	g->used_slices &= ~sc_slot_mask(pg->first_slice, pg->slices);
+	for (unsigned i = pg->first_slice; i < pg->first_slice + pg->slices;
+	     i++)
+		g->slice_page[i] = SC_NO_PAGE;
+	/* What the fast path reads: no block here any more. */
+	pg->block_size = 0;
+	pg->inverse = 0;
+	pg->capacity = 0;
+	if (--g->npages == 0) {
+		sc_segment_set_span(sh, g, 0);
+		if (--r->busy == 0 && heap_source_can_shrink(sh->src))
+			sc_region_release(sh, r);
+	}
+}
+
+/* Carves up to a slice's worth of never-used blocks into the free list. */
+static void sc_page_extend(struct sc_page *pg)
+{
+	uint32_t n = (uint32_t)(SC_EXTEND_BYTES / pg->block_size);
+	uintptr_t p;
+
+	if (n == 0)
+		n = 1;
+	if (n > pg->reserved - pg->capacity)
+		n = pg->reserved - pg->capacity;
+	p = pg->start + (size_t)(pg->capacity + n) * pg->block_size;
+	for (uint32_t i = 0; i < n; i++) {
+		struct sc_block *b;
+
+		p -= pg->block_size;
+		b = (struct sc_block *)p;
+		b->next = pg->free;
+		b->cookie = SC_FREE_COOKIE ^ p;
+		pg->free = b;
+	}
+	pg->capacity += n;
+}
+
+/* Refills pg's free list; false when the page is full. */
+/* Refills pg's free list; false when the page is full. The local free
+ * list comes over whole; only when it is empty are blocks never used
+ * carved (carving writes to memory no one may need yet). */
+static bool sc_page_refill(struct sc_page *pg)
+{
+	if (pg->local_free) {
+		pg->free = pg->local_free;
+		pg->local_free = NULL;
+		return true;
+	}
+	if (pg->capacity < pg->reserved) {
+		sc_page_extend(pg);
+		return true;
+	}
+	return false;
+}
+
+static void *sc_pop(struct sc_page *pg)
+{
+	struct sc_block *b = pg->free;
+
+	pg->free = b->next;
+	pg->used++;
+	b->cookie = 0;
+	return b;
+}
+
+__attribute__((noinline)) static void *sc_alloc_slow(struct sc_heap *sh,
+						    unsigned cls)
+{
+	struct sc_page *pg = sh->queue[cls];
+
+	while (pg && !pg->free && !sc_page_refill(pg)) {
+		struct sc_page *next = pg->next;
+
+		sc_queue_remove(sh, pg); /* full: back when a block is freed */
+		pg = next;
+	}
+	if (!pg) {
+		pg = sc_page_new(sh, cls);
+		if (!pg)
+			return NULL;
+		sc_page_extend(pg);
+	} else if (pg != sh->queue[cls]) {
+		/* The page that served goes first next time. */
+		sc_queue_remove(sh, pg);
+		sc_queue_push(sh, pg);
+	}
+	return sc_pop(pg);
+}
+
+static inline void *sc_alloc_class(struct sc_heap *sh, unsigned cls)
+{
+	struct sc_page *pg = sh->queue[cls];
+
+	if (pg && pg->free)
+		return sc_pop(pg);
+	return sc_alloc_slow(sh, cls);
+}
+
+/* ---- large blocks ---- */
+
+static void *sc_large_alloc(struct sc_heap *sh, size_t size, size_t align)
+{
+	size_t got, room = heap_align_up(sizeof(struct sc_large), align);
+	struct sc_large *l;
+
+	if (sh->map_used >= SC_MAP_MAX_USED)
+		return NULL;
+	/* The header, the alignment beyond a page, the block. */
+	l = heap_source_grow(sh->src,
+			     room + (align > HEAP_PAGE_SIZE ? align : 0) + size,
+			     &got);
+	if (!l)
+		return NULL;
+	l->magic = SC_LARGE_MAGIC ^ (uintptr_t)l;
+	l->block = heap_align_up_ptr((uintptr_t)l + sizeof(*l), align);
+	l->usable = (uintptr_t)l + got - l->block;
+	l->region_bytes = got;
+	l->prev = NULL;
+	l->next = sh->large;
+	if (l->next)
+		l->next->prev = l;
+	sh->large = l;
+	sc_map_insert(sh, l->block | SC_MAP_LARGE, l);
+	return (void *)l->block;
+}
+
+static void sc_large_free(struct sc_heap *sh, struct sc_large *l)
+{
+	if (l->next)
+		l->next->prev = l->prev;
+	if (l->prev)
+		l->prev->next = l->next;
+	else
+		sh->large = l->next;
+	sc_map_remove(sh, l->block | SC_MAP_LARGE);
+	l->magic = 0;
+	heap_source_shrink(sh->src, l, l->region_bytes);
+}
+
+/* ---- the policy ---- */
+
+__attribute__((noinline)) static void *sc_alloc_big(struct sc_heap *sh,
+						   size_t size)
+{
+	if (size > SC_MEDIUM_MAX)
+		return sc_large_alloc(sh, size, SC_LARGE_ALIGN);
+	return sc_alloc_class(sh, sc_class_of(size));
+}
+
+/* The fast path: a table load, the class's first page, a pop. */
+static void *sc_alloc(struct heap *h, size_t size)
+{
+	struct sc_heap *sh = sc_of(h);
+
+	if (size > SC_TABLE_MAX)
+		return sc_alloc_big(sh, size);
+	return sc_alloc_class(
+	    sh, sh->class_of[(size + HEAP_MIN_ALIGN - 1) / HEAP_MIN_ALIGN]);
+}
+
+/* Blocks of a class whose size is a multiple of align are aligned to it
+ * when align <= a slice (pages start on slices); every power of two up to
+ * 8 KiB is a class. */
+static void *sc_memalign(struct heap *h, size_t align, size_t size)
+{
+	struct sc_heap *sh = sc_of(h);
+	size_t want = size > align ? size : align;
+
+	if (align <= SC_SLICE_BYTES && want <= SC_MEDIUM_MAX) {
+		unsigned cls = sc_class_of(want);
+
+		while (sc_class_size(cls) % align)
+			cls++;
+		return sc_alloc_class(sh, cls);
+	}
+	return sc_large_alloc(sh, size,
+			      align > SC_LARGE_ALIGN ? align : SC_LARGE_ALIGN);
+}
+
+/* The page whose span holds p; NULL if no page of ours does. */
+static struct sc_page *sc_page_of(struct sc_heap *sh, uintptr_t p)
+{
+	struct sc_segment *g = sc_segment_of(sh, p);
+	unsigned first;
+
+	if (!g)
+		return NULL;
+	first = g->slice_page[(p & SC_SEG_MASK) >> SC_SLICE_SHIFT];
+	return first == SC_NO_PAGE ? NULL : &g->pages[first];
+}
+
+/* Whether p is a block of pg that was carved (free or live). */
+static bool sc_is_block(const struct sc_page *pg, uintptr_t p)
+{
+	size_t off = p - pg->start;
+
+	return p >= pg->start && off % pg->block_size == 0 &&
+	       off / pg->block_size < pg->capacity;
+}
+
+static bool sc_on_list(const struct sc_block *list, const struct sc_block *b)
+{
+	for (; list; list = list->next)
+		if (list == b)
+			return true;
+	return false;
+}
+
+/* Exact: a free block has its cookie, and it is on one of the lists. */
+__attribute__((noinline)) static bool sc_is_free(const struct sc_page *pg,
+						const struct sc_block *b)
+{
+	return b->cookie == (SC_FREE_COOKIE ^ (uintptr_t)b) &&
+	       (sc_on_list(pg->free, b) || sc_on_list(pg->local_free, b));
+}
+
+/* Whether pg never carved more than its first extension: it served a
+ * few blocks at a time (an alloc/free ping-pong), not a burst. */
+static bool sc_page_barely_used(const struct sc_page *pg)
+{
+	uint32_t first = (uint32_t)(SC_EXTEND_BYTES / pg->block_size);
+
+	return pg->capacity <= (first ? first : 1);
+}
+
+/* An empty page goes unless it is the only one its class has queued and
+ * either its segment is in use anyway (keeping it costs no footprint) or
+ * it only ever served a few blocks and is the newest such page (one is
+ * kept, heap-wide): an alloc/free ping-pong of one block then costs no
+ * page set-up, nor a region taken from the source and given back each
+ * time. After a burst (pages carved further) it goes. */
+static void sc_page_emptied(struct sc_heap *sh, struct sc_page *pg)
+{
+	struct sc_page *old = sh->kept;
+	bool lone = sh->queue[pg->cls] == pg && !pg->next;
+
+	if (lone && sc_page_segment(pg)->npages > 1)
+		return;
+	if (!lone || !sc_page_barely_used(pg)) {
+		sc_page_release(sh, pg);
+		return;
+	}
+	sh->kept = pg;
+	if (old && old != pg && !old->used)
+		sc_page_release(sh, old);
+}
+
+/* A page that was full has room again; one that emptied may go. */
+__attribute__((noinline)) static bool sc_free_fixup(struct sc_heap *sh,
+						   struct sc_page *pg)
+{
+	if (!pg->in_queue)
+		sc_queue_push(sh, pg);
+	if (pg->used == 0)
+		sc_page_emptied(sh, pg);
+	return true;
+}
+
+/* b is a carved block of pg and not free: onto the local free list.
+ * Every call below is a tail call, so the fast path saves no register. */
+__attribute__((always_inline)) static inline bool
+sc_push(struct sc_heap *sh, struct sc_page *pg, struct sc_block *b)
+{
+	b->next = pg->local_free;
+	b->cookie = SC_FREE_COOKIE ^ (uintptr_t)b;
+	pg->local_free = b;
+	if (--pg->used == 0 || !pg->in_queue)
+		return sc_free_fixup(sh, pg);
+	return true;
+}
+
+/* b carries a free block's cookie: free only if on neither list (a live
+ * block whose bytes look like one). */
+__attribute__((noinline)) static bool
+sc_free_lookalike(struct sc_heap *sh, struct sc_page *pg, struct sc_block *b)
+{
+	if (sc_is_free(pg, b))
+		return false;
+	return sc_push(sh, pg, b);
+}
+
+/* Any pointer: the whole lookup, large blocks too. */
+__attribute__((noinline)) static bool sc_free_any(struct sc_heap *sh,
+						 uintptr_t p)
+{
+	struct sc_page *pg = sc_page_of(sh, p);
+	struct sc_block *b = (struct sc_block *)p;
+	struct sc_large *l;
+
+	if (!pg) {
+		l = sc_large_of(sh, p);
+		if (!l)
+			return false;
+		sc_large_free(sh, l);
+		return true;
+	}
+	if (!sc_is_block(pg, p) || sc_is_free(pg, b))
+		return false;
+	return sc_push(sh, pg, b);
+}
+
+/* The fast path: the segment in the map's first probe, its slice map, a
+ * stride check by reciprocal (no division), the cookie, a push. */
+static bool sc_free(struct heap *h, void *ptr)
+{
+	struct sc_heap *sh = sc_of(h);
+	uintptr_t p = (uintptr_t)ptr, base = p & ~(uintptr_t)SC_SEG_MASK;
+	const struct sc_map_slot *s = &sh->map[sc_map_hash(base)];
+	struct sc_segment *g = (struct sc_segment *)base;
+	struct sc_block *b = ptr;
+	uintptr_t shift = s->key ^ base;
+	struct sc_page *pg;
+	uint32_t off, idx;
+
+	if (shift - SC_SLICE_SHIFT > SC_SPAN_MAX_LOG2)
+		return sc_free_any(sh, p); /* another probe, large, or foreign */
+	/* The aligned slot of p's page; an unused slot reads capacity 0. */
+	pg = &g->pages[((p & SC_SEG_MASK) >> shift) << (shift - SC_SLICE_SHIFT)];
+	/* Before the page's start (the header) wraps above 2^31: refused. */
+	off = (uint32_t)(p - pg->start);
+	idx = (uint32_t)(((uint64_t)off * pg->inverse) >> 32);
+	if (idx * pg->block_size != off || idx >= pg->capacity)
+		return false;
+	if (b->cookie == (SC_FREE_COOKIE ^ p))
+		return sc_free_lookalike(sh, pg, b);
+	return sc_push(sh, pg, b);
+}
+
+static size_t sc_usable_size(struct heap *h, const void *ptr)
+{
+	struct sc_heap *sh = sc_of(h);
+	uintptr_t p = (uintptr_t)ptr;
+	struct sc_page *pg = sc_page_of(sh, p);
+	struct sc_large *l;
+
+	if (pg)
+		return sc_is_block(pg, p) ? pg->block_size : 0;
+	l = sc_large_of(sh, p);
+	return l ? l->usable : 0;
+}
+
+static bool sc_init(struct heap *h)
+{
+	size_t got;
+	struct sc_heap *sh =
+	    heap_source_grow(&h->src, h->ops->first_grow, &got);
+
+	if (!sh)
+		return false;
+	memset(sh, 0, sizeof(*sh));
+	sh->state_bytes = got;
+	sh->src = &h->src;
+	for (size_t i = 0; i < SC_MAP_SLOTS; i++)
+		sh->map[i].key = SC_MAP_EMPTY;
+	for (size_t i = 0; i < SC_TABLE_LEN; i++)
+		sh->class_of[i] = (uint8_t)sc_class_of(i ? i * HEAP_MIN_ALIGN : 1);
+	h->priv = sh;
+	return true;
+}
+
+static void sc_destroy(struct heap *h)
+{
+	struct sc_heap *sh = sc_of(h);
+
+	while (sh->large)
+		sc_large_free(sh, sh->large);
+	while (sh->regions)
+		sc_region_release(sh, sh->regions);
+	heap_source_shrink(&h->src, sh, sh->state_bytes);
+}
+
+/* ---- stats and check ---- */
+
+/* Whether some segment has room for a new page of n slices. */
+static bool sc_room_for_page(struct sc_heap *sh, unsigned n)
+{
+	for (struct sc_segment *g = sh->segs; g; g = g->next)
+		if (sc_find_slot(g, n) >= 0)
+			return true;
+	return false;
+}
+
+static void sc_stats(struct heap *h, struct heap_stats *st)
+{
+	struct sc_heap *sh = sc_of(h);
+
+	for (struct sc_segment *g = sh->segs; g; g = g->next) {
+		st->bytes_free += (SC_SLICES - (unsigned)__builtin_popcountll(
+						   g->used_slices)) *
+				  SC_SLICE_BYTES;
+		for (unsigned i = 0; i < SC_SLICES; i++) {
+			const struct sc_page *pg = &g->pages[i];
+
+			if (!pg->block_size)
+				continue;
+			st->bytes_in_use += (size_t)pg->used * pg->block_size;
+			st->live_blocks += pg->used;
+			st->bytes_free += (size_t)(pg->reserved - pg->used) *
+					  pg->block_size;
+			if (pg->used < pg->reserved &&
+			    pg->block_size > st->largest_free)
+				st->largest_free = pg->block_size;
+		}
+	}
+	/* The largest class a new page could serve without growing. */
+	for (unsigned cls = SC_NR_CLASSES; cls-- > 0;) {
+		if (sc_room_for_page(sh, sc_class_span(cls))) {
+			if (sc_class_size(cls) > st->largest_free)
+				st->largest_free = sc_class_size(cls);
+			break;
+		}
+	}
+	for (struct sc_large *l = sh->large; l; l = l->next) {
+		st->bytes_in_use += l->usable;
+		st->live_blocks++;
+	}
+}
+
+static const char *sc_check_list(const struct sc_page *pg,
+				 const struct sc_block *b, size_t *n)
+{
+	for (; b; b = b->next) {
+		if (!sc_is_block(pg, (uintptr_t)b) ||
+		    b->cookie != (SC_FREE_COOKIE ^ (uintptr_t)b))
+			return "sizeclass: bad free-list entry";
+		if (++*n > pg->capacity)
+			return "sizeclass: free list longer than its page";
+	}
+	return NULL;
+}
+
+static const char *sc_check_page(const struct sc_segment *g,
+				 const struct sc_page *pg, unsigned i)
+{
+	size_t n = 0;
+	const char *why;
+
+	unsigned first = i < SC_HDR_SLICES ? SC_HDR_SLICES : i;
+
+	if (pg->first_slice != i || pg->cls >= SC_NR_CLASSES ||
+	    pg->block_size != sc_class_size(pg->cls) ||
+	    pg->slices != sc_class_span(pg->cls) || pg->slices != g->span ||
+	    i % pg->slices ||
+	    pg->start != (uintptr_t)g + ((size_t)first << SC_SLICE_SHIFT) ||
+	    pg->capacity > pg->reserved ||
+	    (size_t)pg->reserved * pg->block_size >
+		(size_t)(i + pg->slices - first) << SC_SLICE_SHIFT)
+		return "sizeclass: bad page descriptor";
+	for (unsigned s = first; s < i + pg->slices; s++)
+		if (s >= SC_SLICES || g->slice_page[s] != i ||
+		    !((g->used_slices >> s) & 1))
+			return "sizeclass: slice map disagrees with a page";
+	why = sc_check_list(pg, pg->free, &n);
+	if (!why)
+		why = sc_check_list(pg, pg->local_free, &n);
+	if (why)
+		return why;
+	if (n + pg->used != pg->capacity)
+		return "sizeclass: free and used blocks disagree";
+	if (!pg->in_queue && (n || pg->capacity < pg->reserved))
+		return "sizeclass: a page with room left its queue";
+	return NULL;
+}
+
+static const char *sc_check_segment(struct sc_heap *sh,
+				    const struct sc_segment *g,
+				    size_t *queued)
+{
+	unsigned npages = 0;
+	uint64_t seen = SC_HDR_MASK;
+
+	if (g->magic != (SC_SEG_MAGIC ^ (uintptr_t)g) ||
+	    sc_segment_of(sh, (uintptr_t)g) != g ||
+	    (g->used_slices & SC_HDR_MASK) != SC_HDR_MASK)
+		return "sizeclass: bad segment header";
+	if (!!g->span != !!g->npages ||
+	    sc_map_find_segment(sh, (uintptr_t)g)->key !=
+		((uintptr_t)g | (g->span ? heap_log2_ceil(g->span) +
+						   SC_SLICE_SHIFT
+					     : 0)))
+		return "sizeclass: segment span disagrees with its map key";
+	for (unsigned i = 0; i < SC_SLICES; i++) {
+		const char *why;
+
+		if (!g->pages[i].block_size)
+			continue;
+		why = sc_check_page(g, &g->pages[i], i);
+		if (why)
+			return why;
+		seen |= sc_slot_mask(i, g->pages[i].slices);
+		*queued += g->pages[i].in_queue;
+		npages++;
+	}
+	if (seen != g->used_slices || npages != g->npages)
+		return "sizeclass: slices in use disagree with pages";
+	return NULL;
+}
+
+/* Every queued page is a live page of its class, once. */
+static const char *sc_check_queues(struct sc_heap *sh, size_t *queued)
+{
+	for (unsigned cls = 0; cls < SC_NR_CLASSES; cls++) {
+		const struct sc_page *prev = NULL;
+
+		for (const struct sc_page *pg = sh->queue[cls]; pg;
+		     prev = pg, pg = pg->next) {
+			if (pg->prev != prev || pg->cls != cls ||
+			    !pg->in_queue || sc_page_of(sh, pg->start) != pg)
+				return "sizeclass: bad page queue";
+			if (++*queued > SC_MAP_SLOTS * SC_SLICES)
+				return "sizeclass: page queue loops";
+		}
+	}
+	return NULL;
+}
+
+static const char *sc_check_regions(struct sc_heap *sh, size_t *segs)
+{
+	for (struct sc_region *r = sh->regions; r; r = r->next) {
+		unsigned busy = 0;
+
+		for (unsigned i = 0; i < r->nsegs; i++) {
+			const struct sc_segment *g = sc_region_seg(r, i);
+
+			if (g->region != r)
+				return "sizeclass: segment of another region";
+			busy += g->npages != 0;
+		}
+		if (busy != r->busy)
+			return "sizeclass: region busy count wrong";
+		*segs += r->nsegs;
+	}
+	return NULL;
+}
+
+static const char *sc_check(struct heap *h)
+{
+	struct sc_heap *sh = sc_of(h);
+	size_t segs = 0, listed = 0, larges = 0, queued = 0, marked = 0;
+	const char *why = sc_check_queues(sh, &queued);
+
+	if (!why)
+		why = sc_check_regions(sh, &segs);
+	for (struct sc_segment *g = sh->segs; !why && g; g = g->next) {
+		why = sc_check_segment(sh, g, &marked);
+		if (++listed > segs)
+			why = "sizeclass: more segments listed than regions hold";
+	}
+	for (struct sc_large *l = sh->large; !why && l; l = l->next) {
+		if (l->magic != (SC_LARGE_MAGIC ^ (uintptr_t)l) ||
+		    sc_large_of(sh, l->block) != l)
+			why = "sizeclass: bad large block";
+		larges++;
+	}
+	if (why)
+		return why;
+	if (listed != segs)
+		return "sizeclass: segments disagree with regions";
+	if (queued != marked)
+		return "sizeclass: queued pages disagree with their marks";
+	return segs + larges == sh->map_used
+		   ? NULL
+		   : "sizeclass: map disagrees with owners";
+}
+
+const struct heap_ops heap_sizeclass_ops = {
+    .name = "sizeclass",
+    .init = sc_init,
+    .alloc = sc_alloc,
+    .free = sc_free,
+    .memalign = sc_memalign,
+    .usable_size = sc_usable_size,
+    .stats = sc_stats,
+    .check = sc_check,
+    .destroy = sc_destroy,
+    .natural_align = SC_SLICE_BYTES,
+    .first_grow = sizeof(struct sc_heap),
+};
