@@ -14,6 +14,7 @@
 #include <el2/bootpkg.h>
 #include <el2/main.h>
 #include <el2/gic.h>
+#include <el2/guest_trap.h>
 #include <el2/mem.h>
 #include <el2/percpu.h>
 #include <el2/s2.h>
@@ -399,5 +400,6 @@ void el2_main(void)
 	img = arch_image_layout();
 	percpu_init(0, arch_mpidr(), img.stack_top);
 	sched_init(platform.timer_intid[TIMER_HYP_PHYS]);
+	guest_trap_init();   /* the CPU-time checks' due times (sched_set_due) */
 	system_start(pkg_max, have_pkg, platform.bootargs);
 }

@@ -7,7 +7,6 @@
 #include <el2/arch.h>
 #include <el2/bootpkg.h>
 #include <el2/faultinject.h>
-#include <el2/guest_trap.h>
 #include <el2/hvc_fast.h>
 #include <el2/manifest.h>
 #include <el2/mem.h>
@@ -289,7 +288,6 @@ _Noreturn void system_start(uint64_t pkg_max, bool have_pkg,
 			(unsigned long)EXO_BOOT_PKG_ADDR);
 	timing_expect_guests(manifest_nr_ok(&manifest));
 	sched_set_reaper(system_reap_step);
-	guest_trap_init();
 	/* VTCR_EL2 before any VTTBR_EL2 and HCR_EL2.VM (sched_first loads
 	 * them): translation must never run with an UNKNOWN VTCR. */
 	arch_stage2_configure(s2_vtcr(arch_pa_bits()));

@@ -98,6 +98,9 @@ def test_malformed_libos_option_is_refused(boot):
                    for l in guest_lines(r, "bad-option")), "main ran"
 
 
+KEPT_S2_TABLES_MAX = 2
+
+
 def test_pool_returns_frames_above_high_water(boot):
     r = boot.system("heap_pool")
     expect_clean(r)
@@ -111,7 +114,10 @@ def test_pool_returns_frames_above_high_water(boot):
     # the pool says it returned frames and holds none free.
     n, before, during, after = map(int, one(BURST, returns).groups())
     assert n == 128 and during >= before + 128 * 2
-    assert after <= before, returns
+    # Less the stage-2 tables EL2 keeps, charged, for the next mapping in
+    # their region (docs/abi.md, VM_INFO): a burst of 128 frames spans at
+    # most two 2 MiB regions, each a last-level table.
+    assert after <= before + KEPT_S2_TABLES_MAX, returns
     assert rows["returns"].frames >= during  # the summary's peak
     frames = one(FRAMES, returns, last=True)
     held, in_use, free, got, returned, peak, hwm = map(int, frames.groups())
