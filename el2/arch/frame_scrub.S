@@ -12,7 +12,8 @@
 #define DCZID_DZP 4		/* DC ZVA prohibited */
 #define DCZID_BS_MASK 0xf	/* log2 of the block size in words */
 #define FRAME_SHIFT 12		/* EXO_FRAME_SHIFT */
-#define UNROLL_MAX_BLOCK 512	/* eight blocks still divide a frame */
+#define UNROLL 8		/* blocks a step */
+#define UNROLL_MAX_BLOCK 512	/* UNROLL blocks still divide a frame */
 #define CTR_DMINLINE_SHIFT 16	/* log2 of the smallest D-cache line in words */
 
 	.text
@@ -31,22 +32,11 @@ arch_zero_frames:
 	lsl	x2, x3, x2			/* block bytes */
 	cmp	x2, #UNROLL_MAX_BLOCK
 	b.hi	3f
-1:	dc	zva, x0
-	add	x0, x0, x2
+1:
+	.rept	UNROLL
 	dc	zva, x0
 	add	x0, x0, x2
-	dc	zva, x0
-	add	x0, x0, x2
-	dc	zva, x0
-	add	x0, x0, x2
-	dc	zva, x0
-	add	x0, x0, x2
-	dc	zva, x0
-	add	x0, x0, x2
-	dc	zva, x0
-	add	x0, x0, x2
-	dc	zva, x0
-	add	x0, x0, x2
+	.endr
 	cmp	x0, x1
 	b.lo	1b
 	dsb	ish
@@ -79,22 +69,11 @@ arch_clean_frames:
 	lsl	x2, x3, x2			/* line bytes */
 	cmp	x2, #UNROLL_MAX_BLOCK
 	b.hi	3f
-1:	dc	civac, x0
-	add	x0, x0, x2
+1:
+	.rept	UNROLL
 	dc	civac, x0
 	add	x0, x0, x2
-	dc	civac, x0
-	add	x0, x0, x2
-	dc	civac, x0
-	add	x0, x0, x2
-	dc	civac, x0
-	add	x0, x0, x2
-	dc	civac, x0
-	add	x0, x0, x2
-	dc	civac, x0
-	add	x0, x0, x2
-	dc	civac, x0
-	add	x0, x0, x2
+	.endr
 	cmp	x0, x1
 	b.lo	1b
 	dsb	ish
