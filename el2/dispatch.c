@@ -413,15 +413,24 @@ static int64_t psci_features(uint32_t fid)
 	}
 }
 
-/* The PSCI and SMCCC calls a guest's firmware interface answers. */
-static struct hvc_result firmware_call(struct vcpu *v, uint32_t fid)
+static struct hvc_result psci_version(struct vcpu *v)
 {
+	(void)v;
+	/* PSCI returns its version in x0 itself. */
+	return (struct hvc_result){ EXO_PSCI_VERSION_1_1, 0, 0, 0 };
+}
+
+static struct hvc_result psci_features_call(struct vcpu *v)
+{
+	return status(psci_features((uint32_t)v->x[1]));
+}
+
+/* The SMCCC calls of the Arm architecture service (sparse IDs). */
+static struct hvc_result smccc_call(struct vcpu *v)
+{
+	uint32_t fid = (uint32_t)v->x[0];
+
 	switch (fid) {
-	case EXO_PSCI_VERSION:
-		/* PSCI returns its version in x0 itself. */
-		return (struct hvc_result){ EXO_PSCI_VERSION_1_1, 0, 0, 0 };
-	case EXO_PSCI_FEATURES:
-		return status(psci_features((uint32_t)v->x[1]));
 	case EXO_SMCCC_VERSION:
 	case EXO_SMCCC_ARCH_FEATURES:
 	case EXO_SMCCC_ARCH_WORKAROUND_1:
@@ -497,20 +506,28 @@ HVC_ENTRY(frame_offer)
 HVC_ENTRY(reclaimed)
 HVC_ENTRY(reclaimed_ack)
 
-/* EXIT, and the PSCI/SMCCC range: lifecycle calls put nothing (the caller
- * is gone or fresh). */
-static void hvc_firmware(struct vcpu *v)
-{
-	uint32_t fid = (uint32_t)v->x[0];
+HVC_ENTRY(psci_version)
+HVC_ENTRY(psci_features_call)
 
-	if (!lifecycle_call(v, fid))
-		put(v, firmware_call(v, fid));
+/* Out of line: its switch would give the dispatcher a stack frame. */
+static OFF_FAST_PATH void hvc_smccc_call(struct vcpu *v)
+{
+	put(v, smccc_call(v));
+}
+
+/* EXIT, SYSTEM_OFF, SYSTEM_RESET: they put nothing (the caller is gone or
+ * fresh). */
+static void hvc_lifecycle(struct vcpu *v)
+{
+	lifecycle_call(v, (uint32_t)v->x[0]);
 }
 
 typedef void (*hvc_fn)(struct vcpu *v);
 
 #define EXO_CALL(fid) [(fid) - EXO_HVC_BASE]
 #define EXO_CALLS (EXO_HVC_LAST - EXO_HVC_BASE + 1)
+#define PSCI_CALL(fid) [(fid) - EXO_PSCI_VERSION]
+#define PSCI_CALLS (EXO_PSCI_FEATURES - EXO_PSCI_VERSION + 1)
 
 /* exo's own calls, by number: one step from the function ID to its
  * handler. */
@@ -523,7 +540,7 @@ static const hvc_fn exo_calls[EXO_CALLS] = {
 	EXO_CALL(EXO_HVC_FRAME_QUERY) = hvc_frame_query,
 	EXO_CALL(EXO_HVC_VM_INFO) = hvc_vm_info,
 	EXO_CALL(EXO_HVC_YIELD) = hvc_yield,
-	EXO_CALL(EXO_HVC_EXIT) = hvc_firmware,
+	EXO_CALL(EXO_HVC_EXIT) = hvc_lifecycle,
 	EXO_CALL(EXO_HVC_VM_LOOKUP) = hvc_vm_lookup,
 	EXO_CALL(EXO_HVC_FRAME_SHARE) = hvc_between,
 	EXO_CALL(EXO_HVC_FRAME_UNSHARE) = hvc_between,
@@ -542,14 +559,26 @@ static const hvc_fn exo_calls[EXO_CALLS] = {
 	EXO_CALL(EXO_HVC_RECLAIMED_ACK) = hvc_reclaimed_ack,
 };
 
+/* PSCI's, by number the same way (the IDs EL2 does not answer are NULL:
+ * NOT_SUPPORTED). */
+static const hvc_fn psci_calls[PSCI_CALLS] = {
+	PSCI_CALL(EXO_PSCI_VERSION) = hvc_psci_version,
+	PSCI_CALL(EXO_PSCI_SYSTEM_OFF) = hvc_lifecycle,
+	PSCI_CALL(EXO_PSCI_SYSTEM_RESET) = hvc_lifecycle,
+	PSCI_CALL(EXO_PSCI_FEATURES) = hvc_psci_features_call,
+};
+
 static void route(struct vcpu *v)
 {
-	uint32_t n = (uint32_t)v->x[0] - EXO_HVC_BASE;
+	uint32_t fid = (uint32_t)v->x[0];
+	uint32_t n = fid - EXO_HVC_BASE, p = fid - EXO_PSCI_VERSION;
 
 	if (n < EXO_CALLS && exo_calls[n])
 		exo_calls[n](v);
+	else if (p < PSCI_CALLS && psci_calls[p])
+		psci_calls[p](v);
 	else
-		hvc_firmware(v);
+		hvc_smccc_call(v);
 }
 
 /* The fault injector's view of a call (test manifests only): it may fail
