@@ -16,6 +16,27 @@
 #define UNROLL_MAX_BLOCK 512	/* UNROLL blocks still divide a frame */
 #define CTR_DMINLINE_SHIFT 16	/* log2 of the smallest D-cache line in words */
 
+	/* DC <op> on every x2-byte step from x0 to x1 (x2 a power of two
+	 * dividing a frame), UNROLL steps a loop when UNROLL of them still
+	 * divide a frame; then DSB ISH. Clobbers x0. */
+	.macro	dc_each_step op
+	cmp	x2, #UNROLL_MAX_BLOCK
+	b.ls	1f
+3:	dc	\op, x0			/* steps too large to unroll */
+	add	x0, x0, x2
+	cmp	x0, x1
+	b.lo	3b
+	b	4f
+1:
+	.rept	UNROLL
+	dc	\op, x0
+	add	x0, x0, x2
+	.endr
+	cmp	x0, x1
+	b.lo	1b
+4:	dsb	ish
+	.endm
+
 	.text
 	.balign	4
 
@@ -30,22 +51,7 @@ arch_zero_frames:
 	and	x2, x2, #DCZID_BS_MASK
 	mov	x3, #4
 	lsl	x2, x3, x2			/* block bytes */
-	cmp	x2, #UNROLL_MAX_BLOCK
-	b.hi	3f
-1:
-	.rept	UNROLL
-	dc	zva, x0
-	add	x0, x0, x2
-	.endr
-	cmp	x0, x1
-	b.lo	1b
-	dsb	ish
-	ret
-3:	dc	zva, x0
-	add	x0, x0, x2
-	cmp	x0, x1
-	b.lo	3b
-	dsb	ish
+	dc_each_step zva
 	ret
 5:	stp	xzr, xzr, [x0]
 	stp	xzr, xzr, [x0, #16]
@@ -67,21 +73,6 @@ arch_clean_frames:
 	ubfx	x2, x2, #CTR_DMINLINE_SHIFT, #4
 	mov	x3, #4
 	lsl	x2, x3, x2			/* line bytes */
-	cmp	x2, #UNROLL_MAX_BLOCK
-	b.hi	3f
-1:
-	.rept	UNROLL
-	dc	civac, x0
-	add	x0, x0, x2
-	.endr
-	cmp	x0, x1
-	b.lo	1b
-	dsb	ish
-	ret
-3:	dc	civac, x0
-	add	x0, x0, x2
-	cmp	x0, x1
-	b.lo	3b
-	dsb	ish
+	dc_each_step civac
 9:	ret
 	.size	arch_clean_frames, . - arch_clean_frames
