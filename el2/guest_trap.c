@@ -306,10 +306,9 @@ static struct vcpu *reschedule(struct vcpu *v)
 	return next;
 }
 
-struct vcpu *guest_hvc(struct vcpu *v)
+void guest_hvc(struct vcpu *v)
 {
-	dispatch_hypercall(v);
-	return sched_keeps(v) ? v : NULL;
+	dispatch_hypercall_unhooked(v);
 }
 
 struct vcpu *guest_hvc_reschedule(struct vcpu *v)

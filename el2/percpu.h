@@ -5,11 +5,12 @@
 #ifndef EXO_EL2_PERCPU_H
 #define EXO_EL2_PERCPU_H
 
+#include <el2/trap_layout.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define EL2_MAX_CPUS 8
-#define PERCPU_CURRENT 0   /* offset of current, for guest.S */
 
 struct vcpu;
 
@@ -25,7 +26,11 @@ struct percpu {
 	struct vcpu *fp_owner;  /* whose FP/SIMD state the registers hold */
 };
 
-_Static_assert(PERCPU_CURRENT == 0, "guest.S layout");
+_Static_assert(offsetof(struct percpu, current) == PERCPU_CURRENT &&
+		       offsetof(struct percpu, sched_pending) ==
+			       PERCPU_SCHED_PENDING &&
+		       sizeof(((struct percpu *)0)->sched_pending) == 4,
+	       "guest.S layout: a 32-bit sched_pending");
 
 #ifdef EXO_HOST
 struct percpu *this_cpu(void);   /* tests/host/fake_arch.c */

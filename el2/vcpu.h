@@ -10,16 +10,14 @@
 #include <arch/sysreg.h>
 #include <arch/vcpu_state.h>
 #include <el2/pmu.h>
+#include <el2/trap_layout.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct vm;
 
-/* Offsets the assembly uses; checked below. */
-#define VCPU_REGS 0
-#define VCPU_ELR 248
-#define VCPU_SPSR 256
+/* el2/trap_layout.h: the offsets the assembly uses; checked below. */
 
 /* The EL1 and EL0 system registers EL2 switches: the rows of
  * include/arch/vcpu_state.def whose `how` is EL1, one field each, named
@@ -66,6 +64,7 @@ struct vcpu {
 	uint64_t x[31];        /* general registers x0-x30 */
 	uint64_t elr;          /* guest PC (ELR_EL2 while trapped) */
 	uint64_t spsr;         /* guest PSTATE (SPSR_EL2 while trapped) */
+	enum vcpu_state state;
 	struct vcpu_fpsimd fp __attribute__((aligned(16)));
 	struct vcpu_el1_regs el1;
 	struct vcpu_timer timer;
@@ -73,7 +72,6 @@ struct vcpu {
 	uint64_t vdisr;        /* VDISR_EL2: the guest's DISR_EL1 (FEAT_RAS) */
 	uint64_t hcr;          /* HCR_EL2 while this vCPU runs */
 	uint64_t vttbr;        /* stage-2 root and VMID */
-	enum vcpu_state state;
 	bool entered;          /* has run once (boot timing) */
 	struct vm *vm;
 	unsigned slot;         /* index in the run queue */
@@ -82,9 +80,16 @@ struct vcpu {
 	struct vcpu_pmu pmu;   /* its PMU while another guest owns the CPU's */
 };
 
-_Static_assert(offsetof(struct vcpu, x) == VCPU_REGS, "guest.S layout");
+_Static_assert(offsetof(struct vcpu, x) == VCPU_REGS &&
+		       offsetof(struct vcpu, x[18]) == VCPU_X18 &&
+		       offsetof(struct vcpu, x[19]) == VCPU_X19 &&
+		       offsetof(struct vcpu, x[30]) == VCPU_X30,
+	       "guest.S layout");
 _Static_assert(offsetof(struct vcpu, elr) == VCPU_ELR, "guest.S layout");
 _Static_assert(offsetof(struct vcpu, spsr) == VCPU_SPSR, "guest.S layout");
+_Static_assert(offsetof(struct vcpu, state) == VCPU_STATE_OFFSET &&
+		       sizeof(enum vcpu_state) == 4 && VCPU_RUNNABLE == 0,
+	       "guest.S: a 32-bit state, zero when it runs on");
 
 /* Architectural state of a vCPU that has never run: EL1h, interrupts
  * masked, MMU off, entry at pc with x0 = arg (Linux arm64 boot protocol). */

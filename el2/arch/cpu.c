@@ -13,11 +13,30 @@
 #include <exo/frame.h>
 #include <lib/entropy.h>
 
-extern char el2_vectors[], el2_vectors_full[];
+extern char el2_vectors[], el2_vectors_ras[], el2_vectors_noras[],
+	el2_vectors_full[];
+
+/* FEAT_RAS: DISR_EL1 exists, and the exits of a guest (guest.S) read it
+ * after the ESB (arch_el2_traps_init sets it). */
+uint32_t ras_present;
+
+/* Read on every exit from a guest (guest.S) but the HVC entries of the
+ * tables fast_vectors picks when it is 0. */
+uint32_t spectre_exit_steps, spectre_loop_k;
+
+/* The fast path's table whose HVC entry checks only what this CPU needs
+ * (guest.S, hvc_exit_checks): read after spectre_setup and the RAS probe,
+ * which run before the manifest turns the fast path on. */
+static char *fast_vectors(void)
+{
+	if (spectre_exit_steps)
+		return el2_vectors;
+	return ras_present ? el2_vectors_ras : el2_vectors_noras;
+}
 
 void arch_vectors_set(enum arch_vectors which)
 {
-	write_sysreg(which == ARCH_VECTORS_FAST_HVC ? el2_vectors
+	write_sysreg(which == ARCH_VECTORS_FAST_HVC ? fast_vectors()
 						   : el2_vectors_full,
 		     vbar_el2);
 	isb();
@@ -54,13 +73,6 @@ void arch_mmio_write32(uint64_t addr, uint32_t value)
 {
 	*(volatile uint32_t *)(uintptr_t)addr = value;
 }
-
-/* FEAT_RAS: DISR_EL1 exists, and el2_guest_trap_entry (guest.S) reads it
- * after the ESB of every exit (arch_el2_traps_init sets it). */
-uint32_t ras_present;
-
-/* Read by el2_guest_trap_entry (guest.S) on every exit from a guest. */
-uint32_t spectre_exit_steps, spectre_loop_k;
 
 void arch_spectre_cpu(struct spectre_cpu *cpu)
 {

@@ -5,12 +5,13 @@
  * the vCPU it returns, which may be another one (the C side then already
  * switched the EL1, FP and stage-2 state). HVC #0 with no test hook armed
  * saves x19-x29 only when its caller does not run on
- * (el2_guest_hvc_entry).
+ * (el2_guest_hvc_entry_*).
  */
 #include <el2/hvc_fast.h>
 #include <el2/spectre_steps.h>
+#include <el2/trap_layout.h>
 
-#define VCPU_ELR 248
+#define DISR_EL1_A_BIT 31                 /* an SError was deferred */
 
 	/* x2 = the SError the vector's ESB deferred into DISR_EL1 (FEAT_RAS
 	 * only: the register is undefined without it), 0 if none; DISR_EL1
@@ -21,7 +22,7 @@
 	ldr	w4, [x4, :lo12:ras_present]
 	cbz	w4, 1f
 	mrs	x2, s3_0_c12_c1_1             /* DISR_EL1 */
-	tbz	x2, #31, 2f                   /* DISR_EL1.A: none deferred */
+	tbz	x2, #DISR_EL1_A_BIT, 2f       /* none deferred */
 	msr	s3_0_c12_c1_1, xzr
 	b	1f
 2:	mov	x2, xzr
@@ -45,14 +46,12 @@
 	.endm
 
 #define TRAP_KIND_LOWER_SYNC 8
-#define VCPU_X18 144
-#define VCPU_X19 152
 
 	/* Into the running vCPU, x0 = it after: what C may clobber (AAPCS64),
 	 * x0-x18, x30, ELR and SPSR; guest x0, x1 were pushed by the vector. */
 	.macro	save_clobbered
 	mrs	x0, tpidr_el2
-	ldr	x0, [x0]                  /* percpu->current */
+	ldr	x0, [x0, #PERCPU_CURRENT]
 	stp	x2, x3, [x0, #16]
 	stp	x4, x5, [x0, #32]
 	stp	x6, x7, [x0, #48]
@@ -66,8 +65,8 @@
 	stp	x2, x3, [x0, #0]
 	mrs	x2, elr_el2
 	mrs	x3, spsr_el2
-	stp	x30, x2, [x0, #240]
-	str	x3, [x0, #VCPU_ELR + 8]
+	stp	x30, x2, [x0, #VCPU_X30]
+	str	x3, [x0, #VCPU_SPSR]
 	.endm
 
 	/* x19-x29, which C keeps, into the vCPU at x0. */
@@ -94,27 +93,15 @@
 	ldp	x14, x15, [x0, #112]
 	ldp	x16, x17, [x0, #128]
 	ldr	x18, [x0, #VCPU_X18]
-	ldr	x30, [x0, #240]
-	ldp	x0, x1, [x0, #0]
+	ldr	x30, [x0, #VCPU_X30]
+	ldp	x0, x1, [x0, #VCPU_REGS]
 	eret
 	.endm
 
 	.text
-	/* From the synchronous slot of the table without test hooks
-	 * (vectors.S, el2/hvc_fast.h), guest x0, x1 pushed: HVC #0 takes
-	 * el2_guest_hvc_entry, any other exit the full one. */
-	.global el2_guest_sync_entry
-el2_guest_sync_entry:
-	mrs	x1, esr_el2
-	movz	x0, #(HVC_FAST_ESR >> 16), lsl #16
-	cmp	x1, x0
-	b.eq	el2_guest_hvc_entry
-	mov	x1, #TRAP_KIND_LOWER_SYNC
-	/* fall through */
-
+	/* In: guest x0, x1 pushed on the EL2 stack, x1 = vector kind. */
 	.global el2_guest_trap_entry
 el2_guest_trap_entry:
-	/* In: guest x0, x1 pushed on the EL2 stack, x1 = vector kind. */
 	save_clobbered
 	save_kept
 	/* RAS: what the vector's ESB deferred is this guest's: x2 for
@@ -135,32 +122,78 @@ el2_guest_resume:
 	ldp	x28, x29, [x0, #224]
 	restore_clobbered_eret
 
-	/* HVC #0, no test hooks armed (el2_guest_sync_entry), guest x0, x1
-	 * pushed. Saves what C may clobber, not x19-x29: C keeps them, so
-	 * they are still the guest's when guest_hvc returns. Nothing
-	 * guest_hvc runs reads or writes the running vCPU's x19-x29
-	 * (el2/guest_trap.h); when it cannot simply resume, they are saved
-	 * before anything else runs. */
-el2_guest_hvc_entry:
-	save_clobbered
-	exit_disr
-	cbnz	x2, 2f                    /* an SError deferred: the full path */
-	exit_spectre
-	bl	guest_hvc
-	cbz	x0, 1f
-	restore_clobbered_eret
-1:	/* It does not run on: x19-x29 join the rest, then the scheduler. */
-	mrs	x0, tpidr_el2
-	ldr	x0, [x0]
-	save_kept
-	bl	guest_hvc_reschedule
-	b	el2_guest_resume
-2:	/* The full path, with the deferred SError in x2. */
+	/* An HVC #0 whose exit found an SError deferred (x2 = DISR_EL1, the
+	 * register cleared): the full path, which ends the guest. */
+hvc_deferred_serror_clear:
+	msr	s3_0_c12_c1_1, xzr           /* DISR_EL1 */
+hvc_deferred_serror:
 	save_kept
 	exit_spectre
 	mov	x1, #TRAP_KIND_LOWER_SYNC
 	mrs	x3, esr_el2
 	b	trap_handle
+
+	/* The exit checks of an HVC #0, as the boot chose them for this CPU
+	 * (arch_vectors_set): instead of testing ras_present and
+	 * spectre_exit_steps on every call, each table of the fast path
+	 * comes with entries that test only what applies, as Linux's
+	 * alternatives patch its entry code, without writing to the text.
+	 *   generic: both flags tested (exit_disr, exit_spectre);
+	 *   ras:     FEAT_RAS, no speculation steps: DISR_EL1 read at once;
+	 *   noras:   neither: nothing to check. */
+	.macro	hvc_exit_checks variant
+	.ifc	\variant, generic
+	exit_disr
+	cbnz	x2, hvc_deferred_serror
+	exit_spectre
+	.endif
+	.ifc	\variant, ras
+	mrs	x2, s3_0_c12_c1_1             /* DISR_EL1 */
+	tbnz	x2, #DISR_EL1_A_BIT, hvc_deferred_serror_clear
+	.endif
+	.endm
+
+	/* The entries of one variant, from the synchronous slot of its table
+	 * (vectors.S, el2/hvc_fast.h), guest x0, x1 pushed:
+	 * el2_guest_sync_entry_<variant> sends HVC #0 to
+	 * el2_guest_hvc_entry_<variant>, any other exit to the full one.
+	 *
+	 * The HVC entry saves what C may clobber, not x19-x29: C keeps them,
+	 * so they are still the guest's when guest_hvc returns. Nothing
+	 * guest_hvc runs reads or writes the running vCPU's x19-x29
+	 * (el2/guest_trap.h). The vCPU runs on when it is still runnable and
+	 * nothing is pending on this CPU (sched_keeps, el2/sched.h, tested
+	 * here: guest_hvc returns nothing); otherwise x19-x29 are saved
+	 * before anything else runs, then the scheduler. */
+	.macro	guest_entries variant
+	.global el2_guest_sync_entry_\variant
+el2_guest_sync_entry_\variant:
+	mrs	x1, esr_el2
+	movz	x0, #(HVC_FAST_ESR >> 16), lsl #16
+	cmp	x1, x0
+	b.eq	el2_guest_hvc_entry_\variant
+	mov	x1, #TRAP_KIND_LOWER_SYNC
+	b	el2_guest_trap_entry
+
+el2_guest_hvc_entry_\variant:
+	save_clobbered
+	hvc_exit_checks \variant
+	bl	guest_hvc
+	mrs	x1, tpidr_el2
+	ldr	x0, [x1, #PERCPU_CURRENT]
+	ldr	w2, [x1, #PERCPU_SCHED_PENDING]
+	ldr	w3, [x0, #VCPU_STATE_OFFSET]
+	orr	w2, w2, w3
+	cbnz	w2, 1f
+	restore_clobbered_eret
+1:	save_kept
+	bl	guest_hvc_reschedule
+	b	el2_guest_resume
+	.endm
+
+	guest_entries generic
+	guest_entries ras
+	guest_entries noras
 
 	/* w4 = SPECTRE_STEP_* bits (el2/spectre.h). Clobbers x0-x5. */
 /* exo/hvc.h's EXO_SMCCC_ARCH_WORKAROUND_3 and _1 (SMCCC, DEN0028). */

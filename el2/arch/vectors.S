@@ -42,31 +42,31 @@
 	 * VERSION from HVC #0 is answered here, in the slot: x0 = EXO_OK,
 	 * x1 = the ABI version, x2 and x3 = 0 (no result), every other
 	 * register untouched. The function ID is checked first (x0 is still
-	 * the guest's), then the syndrome; anything else takes the full exit
-	 * with x0 and x1 pushed, as ventry_guest does. */
-	.macro	ventry_guest_sync_fast
+	 * the guest's), then the syndrome; anything else goes to the entry
+	 * of the table's variant (guest.S: HVC #0 saves less) with x0 and x1
+	 * pushed, as ventry_guest does. */
+	.macro	ventry_guest_sync_fast variant
 	.balign	0x80
 	hint	#16                       /* ESB */
 	stp	x0, x1, [sp, #-16]!
 	movz	w1, #HVC_FAST_VERSION_FID_HI, lsl #16
 	cmp	w0, w1
-	b.ne	1f
+	b.ne	el2_guest_sync_entry_\variant
 	mrs	x0, esr_el2
 	movz	x1, #(HVC_FAST_ESR >> 16), lsl #16
 	cmp	x0, x1
-	b.ne	1f
+	b.ne	el2_guest_sync_entry_\variant
 	mov	x0, xzr                   /* EXO_OK */
 	movz	x1, #HVC_FAST_ABI_VERSION_HI, lsl #16
 	mov	x2, xzr
 	mov	x3, xzr
 	add	sp, sp, #16
 	eret
-1:	b	el2_guest_sync_entry      /* guest.S: HVC #0 saves less */
 	.endm
 
 	/* A table: EL2's own exceptions, then a guest's; sync_lower names
-	 * the macro of the lower-EL synchronous slot. */
-	.macro	vector_table name, sync_lower
+	 * the macro of the lower-EL synchronous slot, variant its argument. */
+	.macro	vector_table name, sync_lower, variant
 	.balign	2048
 	.global	\name
 \name:
@@ -78,7 +78,7 @@
 	ventry	5
 	ventry	6
 	ventry	7
-	\sync_lower
+	\sync_lower \variant
 	ventry_guest	9
 	ventry_guest	10
 	ventry_guest	11
@@ -88,15 +88,19 @@
 	ventry_guest	15
 	.endm
 
-	.macro	ventry_guest_sync_full
+	.macro	ventry_guest_sync_full variant
 	ventry_guest	TRAP_KIND_LOWER_SYNC
 	.endm
 
 	.text
-	/* With the fast path; without it (a guest injects faults, and the
-	 * injector must see every call): hvc_fast_path_set picks one. */
-	vector_table	el2_vectors, ventry_guest_sync_fast
-	vector_table	el2_vectors_full, ventry_guest_sync_full
+	/* With the fast path, one table for each variant of the HVC entry's
+	 * exit checks (guest.S); without it (a guest injects faults, and the
+	 * injector must see every call). arch_vectors_set picks one;
+	 * start.S boots on the generic one. */
+	vector_table	el2_vectors, ventry_guest_sync_fast, generic
+	vector_table	el2_vectors_ras, ventry_guest_sync_fast, ras
+	vector_table	el2_vectors_noras, ventry_guest_sync_fast, noras
+	vector_table	el2_vectors_full, ventry_guest_sync_full, none
 
 el2_trap_common:
 	vframe_save_x2_x29
