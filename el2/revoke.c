@@ -97,12 +97,24 @@ static void force(struct vm *vm)
 	vm_event_raise(vm, EXO_EVENT_REVOKED);
 }
 
+/* Whether anything of v's revocation waits on its CPU time: a scheduled
+ * request not made yet, a held-back notice, or a request outstanding.
+ * Most guests have none, and the switch path asks at every switch. */
+static bool revoke_waiting(const struct vm *vm)
+{
+	const struct vm_revoke *r = &vm->revoke;
+
+	return vm->state == VM_RUNNING &&
+	       ((vm->config.revoke_frames && !r->schedule_fired) ||
+		r->notice_pending || r->active);
+}
+
 void revoke_tick(struct vm *vm)
 {
 	const struct vm_config *c = &vm->config;
 	struct vm_revoke *r = &vm->revoke;
 
-	if (vm->state != VM_RUNNING)
+	if (!revoke_waiting(vm))
 		return;
 	if (c->revoke_frames && !r->schedule_fired &&
 	    vm->vcpu.run_ticks >= c->revoke_after_ticks) {
@@ -133,7 +145,7 @@ uint64_t revoke_due(const struct vm *vm)
 	const struct vm_revoke *r = &vm->revoke;
 	uint64_t now = vm->vcpu.run_ticks, due = UINT64_MAX;
 
-	if (vm->state != VM_RUNNING)
+	if (!revoke_waiting(vm))
 		return due;
 	if (c->revoke_frames && !r->schedule_fired)
 		due = until(now, c->revoke_after_ticks, due);

@@ -17,6 +17,7 @@
 #include <el2/sched.h>
 #include <el2/timing.h>
 #include <el2/vm.h>
+#include <lib/compiler.h>
 #include <stddef.h>
 
 #define SCHED_MAX_VCPUS 64
@@ -82,11 +83,13 @@ static bool has_turn(const struct vcpu *v)
  * reaping), wrapping round to it. */
 static struct vcpu *next_turn(unsigned after)
 {
-	for (unsigned i = 1; i <= run_queue_len; i++) {
-		struct vcpu *v = run_queue[(after + i) % run_queue_len];
+	unsigned slot = after;
 
-		if (has_turn(v))
-			return v;
+	for (unsigned n = 0; n < run_queue_len; n++) {
+		if (++slot == run_queue_len)
+			slot = 0;   /* a compare, not a division per step */
+		if (has_turn(run_queue[slot]))
+			return run_queue[slot];
 	}
 	return NULL;
 }
@@ -144,7 +147,8 @@ static void start_slice(struct vcpu *v)
 {
 	uint64_t now = arch_counter();
 
-	timing_vcpu_entered(v);
+	if (!v->entered)
+		timing_vcpu_entered(v);
 	v->run_start = now;
 	this_cpu()->slice_end = now + v->vm->config.timeslice_ticks;
 	arm_timer(v, now);
@@ -165,17 +169,10 @@ struct vcpu *sched_first(void)
 	return v;
 }
 
-struct vcpu *sched_resume(struct vcpu *prev)
+/* next (or nobody) to run after prev, switched to and its slice begun. */
+static struct vcpu *switch_to(struct vcpu *prev, struct vcpu *next,
+			      bool prev_fresh)
 {
-	struct vcpu *next;
-	bool prev_fresh = false;
-
-	if (prev->state == VCPU_RUNNABLE &&
-	    !(this_cpu()->sched_pending & SCHED_PENDING_RESCHED)) {
-		arm_timer(prev, prev->run_start);   /* just accounted */
-		return prev;
-	}
-	next = next_runnable(prev->slot, prev, &prev_fresh);
 	if (!next) {
 		arch_hyp_timer_stop();
 		return NULL;
@@ -190,4 +187,28 @@ struct vcpu *sched_resume(struct vcpu *prev)
 	}
 	start_slice(next);
 	return next;
+}
+
+/* Some reaping vCPU has its turn before the next runnable one. */
+static OFF_FAST_PATH struct vcpu *resume_after_reaping(struct vcpu *prev)
+{
+	bool prev_fresh = false;
+	struct vcpu *next = next_runnable(prev->slot, prev, &prev_fresh);
+
+	return switch_to(prev, next, prev_fresh);
+}
+
+struct vcpu *sched_resume(struct vcpu *prev)
+{
+	struct vcpu *next;
+
+	if (prev->state == VCPU_RUNNABLE &&
+	    !(this_cpu()->sched_pending & SCHED_PENDING_RESCHED)) {
+		arm_timer(prev, prev->run_start);   /* just accounted */
+		return prev;
+	}
+	next = next_turn(prev->slot);
+	if (next && next->state == VCPU_REAPING)
+		return resume_after_reaping(prev);
+	return switch_to(prev, next, false);
 }
