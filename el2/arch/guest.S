@@ -99,7 +99,9 @@
 	.endm
 
 	.text
-	/* In: guest x0, x1 pushed on the EL2 stack, x1 = vector kind. */
+	/* In: guest x0, x1 pushed on the EL2 stack, x1 = vector kind. The
+	 * exit of the table without the fast path; the fast path's tables
+	 * have their own (guest_entries). */
 	.global el2_guest_trap_entry
 el2_guest_trap_entry:
 	save_clobbered
@@ -108,6 +110,7 @@ el2_guest_trap_entry:
 	 * guest_trap_handle. */
 	exit_disr
 	exit_spectre
+trap_handle_esr:
 	mrs	x3, esr_el2               /* the syndrome, for a sync trap */
 trap_handle:
 	bl	guest_trap_handle
@@ -153,10 +156,30 @@ hvc_deferred_serror:
 	.endif
 	.endm
 
-	/* The entries of one variant, from the synchronous slot of its table
-	 * (vectors.S, el2/hvc_fast.h), guest x0, x1 pushed:
-	 * el2_guest_sync_entry_<variant> sends HVC #0 to
-	 * el2_guest_hvc_entry_<variant>, any other exit to the full one.
+	/* The same for any other exit: x2 = what exit_disr gives. */
+	.macro	trap_exit_checks variant
+	.ifc	\variant, generic
+	exit_disr
+	exit_spectre
+	.endif
+	.ifc	\variant, ras
+	mrs	x2, s3_0_c12_c1_1             /* DISR_EL1 */
+	tbz	x2, #DISR_EL1_A_BIT, 1f
+	msr	s3_0_c12_c1_1, xzr
+	b	2f
+1:	mov	x2, xzr
+2:
+	.endif
+	.ifc	\variant, noras
+	mov	x2, xzr
+	.endif
+	.endm
+
+	/* The entries of one variant, from the slots of its table (vectors.S,
+	 * el2/hvc_fast.h), guest x0, x1 pushed: el2_guest_sync_entry_<variant>
+	 * sends HVC #0 to el2_guest_hvc_entry_<variant>, any other exit to
+	 * el2_guest_trap_entry_<variant> (x1 = vector kind), which the other
+	 * slots take too.
 	 *
 	 * The HVC entry saves what C may clobber, not x19-x29: C keeps them,
 	 * so they are still the guest's when guest_hvc returns. Nothing
@@ -166,6 +189,13 @@ hvc_deferred_serror:
 	 * here: guest_hvc returns nothing); otherwise x19-x29 are saved
 	 * before anything else runs, then the scheduler. */
 	.macro	guest_entries variant
+	.global el2_guest_trap_entry_\variant
+el2_guest_trap_entry_\variant:
+	save_clobbered
+	save_kept
+	trap_exit_checks \variant
+	b	trap_handle_esr
+
 	.global el2_guest_sync_entry_\variant
 el2_guest_sync_entry_\variant:
 	mrs	x1, esr_el2
@@ -173,7 +203,7 @@ el2_guest_sync_entry_\variant:
 	cmp	x1, x0
 	b.eq	el2_guest_hvc_entry_\variant
 	mov	x1, #TRAP_KIND_LOWER_SYNC
-	b	el2_guest_trap_entry
+	b	el2_guest_trap_entry_\variant
 
 el2_guest_hvc_entry_\variant:
 	save_clobbered

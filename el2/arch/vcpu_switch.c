@@ -21,14 +21,84 @@ void arch_fpsimd_zero(void);
 static bool vcpu_feature[CPU_FEATURES];
 #define vcpu_has(f) ((f) == CPU_ALWAYS || vcpu_feature[f])
 
-/* Every row of include/arch/vcpu_state.def that EL2 switches as an EL1
+/*
+ * Every row of include/arch/vcpu_state.def that EL2 switches as an EL1
  * system register, by its encoding (the same name at EL2 while HCR_EL2.E2H
- * is 0). */
+ * is 0). The rows every CPU has go in one asm statement, two registers to
+ * a store or load pair (the fields are consecutive 64-bit words in row
+ * order): the assembler macros below keep a row waiting for its partner
+ * in x9. A row of an optional feature ends a pair and is switched in C,
+ * where vcpu_has tests the feature. Eager, as KVM's and Hafnium's are: an
+ * MRS and half a store each way is the floor of switching them.
+ *
+ * VCPU_ROW_ALWAYS(feature) is 1 for ALWAYS, 0 for any other feature (the
+ * probe idiom: only VCPU_ROW_PROBE_ALWAYS expands to two arguments).
+ */
+#define VCPU_ROW_SECOND(a, b, ...) b
+#define VCPU_ROW_TEST(...) VCPU_ROW_SECOND(__VA_ARGS__, 0, )
+#define VCPU_ROW_PROBE_ALWAYS ~, 1
+#define VCPU_ROW_ALWAYS(feature) VCPU_ROW_TEST(VCPU_ROW_PROBE_##feature)
+#define VCPU_ROW_STR(x) #x
+#define VCPU_ROW_XSTR(x) VCPU_ROW_STR(x)
+
+__asm__(
+	/* base: the struct vcpu_el1_regs; offset and waiting in symbols. */
+	".macro el1_rows_begin\n"
+	"	.set el1_off, 0\n"
+	"	.set el1_waiting, 0\n"
+	".endm\n"
+	/* Save: a row read into x9 waits; its partner's read stores both. */
+	".macro el1_save_row base, always, reg\n"
+	"	.if \\always == 0\n"
+	"	el1_save_end \\base\n"
+	"	.elseif el1_waiting\n"
+	"	mrs x10, \\reg\n"
+	"	stp x9, x10, [\\base, #(el1_off - 8)]\n"
+	"	.set el1_waiting, 0\n"
+	"	.else\n"
+	"	mrs x9, \\reg\n"
+	"	.set el1_waiting, 1\n"
+	"	.endif\n"
+	"	.set el1_off, el1_off + 8\n"
+	".endm\n"
+	".macro el1_save_end base\n"
+	"	.if el1_waiting\n"
+	"	str x9, [\\base, #(el1_off - 8)]\n"
+	"	.set el1_waiting, 0\n"
+	"	.endif\n"
+	".endm\n"
+	/* Load: the first row of a pair loads both words (the second may be
+	 * an optional row's or the next field's: read, never written). */
+	".macro el1_load_row base, always, reg\n"
+	"	.if \\always == 0\n"
+	"	.set el1_waiting, 0\n"
+	"	.elseif el1_waiting\n"
+	"	msr \\reg, x10\n"
+	"	.set el1_waiting, 0\n"
+	"	.else\n"
+	"	ldp x9, x10, [\\base, #el1_off]\n"
+	"	msr \\reg, x9\n"
+	"	.set el1_waiting, 1\n"
+	"	.endif\n"
+	"	.set el1_off, el1_off + 8\n"
+	".endm\n");
+
 static void save_el1(struct vcpu_el1_regs *r)
 {
 #define VCPU_STATE(name, access, op0, op1, crn, crm, op2, group, feature,   \
 		   how, marker, reset, note)                                 \
-	VCPU_STATE_IF_EL1(how, if (vcpu_has(CPU_##feature))                 \
+	VCPU_STATE_IF_EL1(how, "el1_save_row %0, "                          \
+			  VCPU_ROW_XSTR(VCPU_ROW_ALWAYS(feature)) ", "       \
+			  VCPU_STATE_SYSREG(op0, op1, crn, crm, op2) "\n")
+	__asm__ volatile("el1_rows_begin\n"
+#include <arch/vcpu_state.def>
+			 "el1_save_end %0\n"
+			 : : "r"(r) : "x9", "x10", "memory");
+#undef VCPU_STATE
+#define VCPU_STATE(name, access, op0, op1, crn, crm, op2, group, feature,   \
+		   how, marker, reset, note)                                 \
+	VCPU_STATE_IF_EL1(how, if (!VCPU_ROW_ALWAYS(feature) &&             \
+				   vcpu_has(CPU_##feature))                  \
 		__asm__ volatile("mrs %0, "                                  \
 				 VCPU_STATE_SYSREG(op0, op1, crn, crm, op2)  \
 				 : "=r"(r->name));)
@@ -40,7 +110,17 @@ static void load_el1(const struct vcpu_el1_regs *r)
 {
 #define VCPU_STATE(name, access, op0, op1, crn, crm, op2, group, feature,   \
 		   how, marker, reset, note)                                 \
-	VCPU_STATE_IF_EL1(how, if (vcpu_has(CPU_##feature))                 \
+	VCPU_STATE_IF_EL1(how, "el1_load_row %0, "                          \
+			  VCPU_ROW_XSTR(VCPU_ROW_ALWAYS(feature)) ", "       \
+			  VCPU_STATE_SYSREG(op0, op1, crn, crm, op2) "\n")
+	__asm__ volatile("el1_rows_begin\n"
+#include <arch/vcpu_state.def>
+			 : : "r"(r), "m"(*r) : "x9", "x10");
+#undef VCPU_STATE
+#define VCPU_STATE(name, access, op0, op1, crn, crm, op2, group, feature,   \
+		   how, marker, reset, note)                                 \
+	VCPU_STATE_IF_EL1(how, if (!VCPU_ROW_ALWAYS(feature) &&             \
+				   vcpu_has(CPU_##feature))                  \
 		__asm__ volatile("msr "                                      \
 				 VCPU_STATE_SYSREG(op0, op1, crn, crm, op2)  \
 				 ", %0" : : "r"(r->name));)

@@ -30,12 +30,12 @@
 	 * with FEAT_RAS an SError the guest's accesses raised and not yet
 	 * taken is deferred into DISR_EL1 now, so it is the guest's, not the
 	 * next one's (el2/ras.c); without FEAT_RAS it is a NOP. */
-	.macro	ventry_guest kind
+	.macro	ventry_guest kind, entry
 	.balign	0x80
 	hint	#16                       /* ESB */
 	stp	x0, x1, [sp, #-16]!
 	mov	x1, #\kind
-	b	el2_guest_trap_entry
+	b	\entry
 	.endm
 
 	/* Lower-EL synchronous with the hypercall fast path (el2/hvc_fast.h):
@@ -65,8 +65,9 @@
 	.endm
 
 	/* A table: EL2's own exceptions, then a guest's; sync_lower names
-	 * the macro of the lower-EL synchronous slot, variant its argument. */
-	.macro	vector_table name, sync_lower, variant
+	 * the macro of the lower-EL synchronous slot, variant its argument,
+	 * exit where the guest's other slots go. */
+	.macro	vector_table name, sync_lower, variant, exit
 	.balign	2048
 	.global	\name
 \name:
@@ -79,17 +80,17 @@
 	ventry	6
 	ventry	7
 	\sync_lower \variant
-	ventry_guest	9
-	ventry_guest	10
-	ventry_guest	11
-	ventry_guest	12
-	ventry_guest	13
-	ventry_guest	14
-	ventry_guest	15
+	ventry_guest	9, \exit
+	ventry_guest	10, \exit
+	ventry_guest	11, \exit
+	ventry_guest	12, \exit
+	ventry_guest	13, \exit
+	ventry_guest	14, \exit
+	ventry_guest	15, \exit
 	.endm
 
 	.macro	ventry_guest_sync_full variant
-	ventry_guest	TRAP_KIND_LOWER_SYNC
+	ventry_guest	TRAP_KIND_LOWER_SYNC, el2_guest_trap_entry
 	.endm
 
 	.text
@@ -97,10 +98,14 @@
 	 * exit checks (guest.S); without it (a guest injects faults, and the
 	 * injector must see every call). arch_vectors_set picks one;
 	 * start.S boots on the generic one. */
-	vector_table	el2_vectors, ventry_guest_sync_fast, generic
-	vector_table	el2_vectors_ras, ventry_guest_sync_fast, ras
-	vector_table	el2_vectors_noras, ventry_guest_sync_fast, noras
-	vector_table	el2_vectors_full, ventry_guest_sync_full, none
+	vector_table	el2_vectors, ventry_guest_sync_fast, generic, \
+			el2_guest_trap_entry_generic
+	vector_table	el2_vectors_ras, ventry_guest_sync_fast, ras, \
+			el2_guest_trap_entry_ras
+	vector_table	el2_vectors_noras, ventry_guest_sync_fast, noras, \
+			el2_guest_trap_entry_noras
+	vector_table	el2_vectors_full, ventry_guest_sync_full, none, \
+			el2_guest_trap_entry
 
 el2_trap_common:
 	vframe_save_x2_x29
