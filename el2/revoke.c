@@ -97,25 +97,12 @@ static void force(struct vm *vm)
 	vm_event_raise(vm, EXO_EVENT_REVOKED);
 }
 
-/* Whether anything of v's revocation waits on its CPU time: a scheduled
- * request not made yet, a held-back notice, or a request outstanding.
- * Most guests have none, and the switch path asks at every switch. */
-static bool revoke_waiting(const struct vm *vm)
-{
-	const struct vm_revoke *r = &vm->revoke;
-
-	return vm->state == VM_RUNNING &&
-	       ((vm->config.revoke_frames && !r->schedule_fired) ||
-		r->notice_pending || r->active);
-}
-
-void revoke_tick(struct vm *vm)
+/* revoke_tick when revoke_waiting. */
+void revoke_tick_waiting(struct vm *vm)
 {
 	const struct vm_config *c = &vm->config;
 	struct vm_revoke *r = &vm->revoke;
 
-	if (!revoke_waiting(vm))
-		return;
 	if (c->revoke_frames && !r->schedule_fired &&
 	    vm->vcpu.run_ticks >= c->revoke_after_ticks) {
 		r->schedule_fired = true;
@@ -139,14 +126,13 @@ static uint64_t until(uint64_t now, uint64_t at, uint64_t due)
 	return left < due ? left : due;
 }
 
-uint64_t revoke_due(const struct vm *vm)
+/* revoke_due when revoke_waiting. */
+uint64_t revoke_due_waiting(const struct vm *vm)
 {
 	const struct vm_config *c = &vm->config;
 	const struct vm_revoke *r = &vm->revoke;
 	uint64_t now = vm->vcpu.run_ticks, due = UINT64_MAX;
 
-	if (!revoke_waiting(vm))
-		return due;
 	if (c->revoke_frames && !r->schedule_fired)
 		due = until(now, c->revoke_after_ticks, due);
 	if (r->notice_pending)

@@ -12,14 +12,36 @@
 
 /* Asks vm for `frames` back within `deadline` ticks of its CPU time. */
 void revoke_request(struct vm *vm, uint64_t frames, uint64_t deadline);
+/* Whether anything of vm's revocation waits on its CPU time: a scheduled
+ * request not made yet, a held-back notice, or a request outstanding.
+ * Most guests have none, and the switch path asks twice a switch: inline,
+ * so that costs it a few loads, not two calls. */
+static inline bool revoke_waiting(const struct vm *vm)
+{
+	const struct vm_revoke *r = &vm->revoke;
+
+	return vm->state == VM_RUNNING &&
+	       ((vm->config.revoke_frames && !r->schedule_fired) ||
+		r->notice_pending || r->active);
+}
+void revoke_tick_waiting(struct vm *vm);
+uint64_t revoke_due_waiting(const struct vm *vm);
+
 /* Called when the vCPU's CPU time is accounted (a slice's end, a stop or
  * a switch, revoke_due's time): fires the manifest's schedule, and takes
  * frames by force when a deadline has passed. */
-void revoke_tick(struct vm *vm);
+static inline void revoke_tick(struct vm *vm)
+{
+	if (revoke_waiting(vm))
+		revoke_tick_waiting(vm);
+}
 /* The vCPU time from its run_ticks now until revoke_tick has something to
  * do (the manifest's request, a held-back notice, a deadline), or
  * UINT64_MAX; at least 1. */
-uint64_t revoke_due(const struct vm *vm);
+static inline uint64_t revoke_due(const struct vm *vm)
+{
+	return revoke_waiting(vm) ? revoke_due_waiting(vm) : UINT64_MAX;
+}
 /* The guest may own fewer frames now (it freed some): ends an
  * outstanding request whose target level it has reached. */
 void revoke_check_given(struct vm *vm);

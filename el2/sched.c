@@ -143,10 +143,9 @@ static void arm_timer(const struct vcpu *v, uint64_t now)
 	arch_hyp_timer_arm(due < left ? due : left);
 }
 
-static void start_slice(struct vcpu *v)
+/* v's slice, from now on. */
+static void start_slice(struct vcpu *v, uint64_t now)
 {
-	uint64_t now = arch_counter();
-
 	if (!v->entered)
 		timing_vcpu_entered(v);
 	v->run_start = now;
@@ -165,13 +164,14 @@ struct vcpu *sched_first(void)
 		return NULL;
 	this_cpu()->current = v;
 	arch_vcpu_load(v);
-	start_slice(v);
+	start_slice(v, arch_counter());
 	return v;
 }
 
-/* next (or nobody) to run after prev, switched to and its slice begun. */
+/* next (or nobody) to run after prev, switched to and its slice begun
+ * at now. */
 static struct vcpu *switch_to(struct vcpu *prev, struct vcpu *next,
-			      bool prev_fresh)
+			      bool prev_fresh, uint64_t now)
 {
 	if (!next) {
 		arch_hyp_timer_stop();
@@ -185,7 +185,7 @@ static struct vcpu *switch_to(struct vcpu *prev, struct vcpu *next,
 		arch_vcpu_load(next);
 		this_cpu()->current = next;
 	}
-	start_slice(next);
+	start_slice(next, now);
 	return next;
 }
 
@@ -195,7 +195,8 @@ static OFF_FAST_PATH struct vcpu *resume_after_reaping(struct vcpu *prev)
 	bool prev_fresh = false;
 	struct vcpu *next = next_runnable(prev->slot, prev, &prev_fresh);
 
-	return switch_to(prev, next, prev_fresh);
+	/* The reaping took time: the slice starts after it. */
+	return switch_to(prev, next, prev_fresh, arch_counter());
 }
 
 struct vcpu *sched_resume(struct vcpu *prev)
@@ -210,5 +211,7 @@ struct vcpu *sched_resume(struct vcpu *prev)
 	next = next_turn(prev->slot);
 	if (next && next->state == VCPU_REAPING)
 		return resume_after_reaping(prev);
-	return switch_to(prev, next, false);
+	/* Its slice starts when prev was accounted (sched.h): the switch
+	 * itself is the new vCPU's, and no second counter read. */
+	return switch_to(prev, next, false, prev->run_start);
 }

@@ -47,10 +47,12 @@ static inline bool sched_keeps(const struct vcpu *v)
 {
 	return v->state == VCPU_RUNNABLE && !this_cpu()->sched_pending;
 }
-/* Called on the way back to a guest when sched_keeps fails, after
- * sched_account: returns the vCPU to resume (the same one unless its slice
- * ended, it yielded or it stopped). NULL when no vCPU is runnable any
- * more. Performs the switch of EL1/FP/timer/stage-2 state. */
+/* Called on the way back to a guest when sched_keeps fails, right after
+ * sched_account(prev): returns the vCPU to resume (the same one unless its
+ * slice ended, it yielded or it stopped). NULL when no vCPU is runnable
+ * any more. Performs the switch of EL1/FP/timer/stage-2 state; the next
+ * slice starts at prev's accounting (prev->run_start), unless a reaping
+ * turn ran in between. */
 struct vcpu *sched_resume(struct vcpu *prev);
 /* First vCPU to run, loaded; NULL if none. */
 struct vcpu *sched_first(void);
