@@ -76,7 +76,8 @@ void arch_gic_eoi(uint32_t intid);
 /* EL2 physical timer (CNTHP): the scheduler's tick. */
 uint64_t arch_timer_freq(void);
 uint64_t arch_counter(void);
-void arch_hyp_timer_arm(uint64_t ticks_from_now);
+/* Fires when the counter reaches `at` (at once if it has). */
+void arch_hyp_timer_arm_at(uint64_t at);
 void arch_hyp_timer_stop(void);
 /* Let EL2 take IRQs while it waits (self-tests, idle). */
 void arch_irq_enable(void);

@@ -132,7 +132,8 @@ static struct vcpu *next_runnable(unsigned after, const struct vcpu *prev,
 	return v;
 }
 
-/* The timer for the rest of v's slice, cut at its due time. */
+/* The timer for the rest of v's slice, cut at its due time; now is when
+ * v's time was last taken (no second counter read). */
 static void arm_timer(const struct vcpu *v, uint64_t now)
 {
 	struct percpu *pc = this_cpu();
@@ -140,7 +141,7 @@ static void arm_timer(const struct vcpu *v, uint64_t now)
 	uint64_t due = due_fn ? due_fn(v) : UINT64_MAX;
 
 	pc->sched_pending = 0;
-	arch_hyp_timer_arm(due < left ? due : left);
+	arch_hyp_timer_arm_at(now + (due < left ? due : left));
 }
 
 /* v's slice, from now on. */
@@ -170,8 +171,9 @@ struct vcpu *sched_first(void)
 
 /* next (or nobody) to run after prev, switched to and its slice begun
  * at now. */
-static struct vcpu *switch_to(struct vcpu *prev, struct vcpu *next,
-			      bool prev_fresh, uint64_t now)
+static ON_FAST_PATH struct vcpu *switch_to(struct vcpu *prev,
+					  struct vcpu *next, bool prev_fresh,
+					  uint64_t now)
 {
 	if (!next) {
 		arch_hyp_timer_stop();

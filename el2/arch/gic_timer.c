@@ -48,9 +48,9 @@ uint64_t arch_counter(void)
 	return read_sysreg(cntpct_el0);
 }
 
-void arch_hyp_timer_arm(uint64_t ticks_from_now)
+void arch_hyp_timer_arm_at(uint64_t at)
 {
-	write_sysreg(arch_counter() + ticks_from_now, cnthp_cval_el2);
+	write_sysreg(at, cnthp_cval_el2);
 	write_sysreg(CNT_CTL_ENABLE, cnthp_ctl_el2);
 	isb();
 }

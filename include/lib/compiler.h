@@ -9,5 +9,8 @@
 
 /* Rare case of a fast path: never inlined into it, laid out apart. */
 #define OFF_FAST_PATH __attribute__((noinline, cold))
+/* A step of a fast path the compiler would keep apart (it has two
+ * callers): inlined into each, without a frame of its own. */
+#define ON_FAST_PATH inline __attribute__((always_inline))
 
 #endif

@@ -294,9 +294,9 @@ uint64_t arch_counter(void)
 	return fake.counter;
 }
 
-void arch_hyp_timer_arm(uint64_t ticks)
+void arch_hyp_timer_arm_at(uint64_t at)
 {
-	(void)ticks;
+	(void)at;
 }
 
 void arch_hyp_timer_stop(void)

@@ -66,14 +66,19 @@ static void undef(void)
 
 static volatile unsigned timer_ticks;
 
+/* The test's period in counter ticks. */
+static uint64_t timer_period(void)
+{
+	return arch_timer_freq() * TIMER_TEST_PERIOD_US / 1000000;
+}
+
 static void timer_tick(uint32_t intid, void *ctx)
 {
 	(void)ctx;
 	timer_ticks++;
 	kprintf("selftest: tick %u (INTID %u)\n", timer_ticks, intid);
 	if (timer_ticks < TIMER_TEST_TICKS)
-		arch_hyp_timer_arm(arch_timer_freq() * TIMER_TEST_PERIOD_US /
-				   1000000);
+		arch_hyp_timer_arm_at(arch_counter() + timer_period());
 	else
 		arch_hyp_timer_stop();
 }
@@ -86,7 +91,7 @@ static void hyp_timer(void)
 
 	irq_register(intid, timer_tick, NULL);
 	gic_enable_ppi(intid);
-	arch_hyp_timer_arm(arch_timer_freq() * TIMER_TEST_PERIOD_US / 1000000);
+	arch_hyp_timer_arm_at(arch_counter() + timer_period());
 	arch_irq_enable();
 	while (timer_ticks < TIMER_TEST_TICKS)
 		arch_wait_for_interrupt();
