@@ -160,7 +160,7 @@ static void violation(struct vcpu *v, const struct guest_syndrome *s,
 		return;
 	}
 	vm->stats.violations++;
-	violation_log_add(&vm->violations, &(struct violation_entry){
+	violation_log_add(&vm->violations, (struct violation_entry){
 		.number = vm->stats.violations,
 		.pa = fault_ipa(s),
 		.elr = v->elr,

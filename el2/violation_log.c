@@ -6,16 +6,6 @@
 #include <lib/esr_names.h>
 #include <lib/print.h>
 
-void violation_log_add(struct violation_log *log,
-		       const struct violation_entry *e)
-{
-	if (log->count == VIOLATION_LOG_ENTRIES) {
-		log->dropped++;
-		return;
-	}
-	log->e[log->count++] = *e;
-}
-
 static const char *access_name(uint8_t access)
 {
 	return access == VIOLATION_EXEC	   ? "execute"

@@ -28,7 +28,7 @@ static void guest(void)
 
 static void fault(uint64_t n)
 {
-	violation_log_add(&vm.violations, &(struct violation_entry){
+	violation_log_add(&vm.violations, (struct violation_entry){
 		.number = n, .pa = 0x20000000 + n * 0x1000, .elr = 0x4000 + n,
 		.access = n % 2 ? VIOLATION_WRITE : VIOLATION_READ,
 		.fsc = 0x07 });
