@@ -30,6 +30,16 @@ struct heap_ops {
 	void (*stats)(struct heap *h, struct heap_stats *st);
 	const char *(*check)(struct heap *h);
 	void (*destroy)(struct heap *h);
+	/* Optional, both or neither: heap_alloc's and heap_free's whole
+	 * contract in the policy itself, so the common call is one indirect
+	 * call. alloc_entry takes any size (0: a minimum block; above
+	 * HEAP_MAX_ALLOC: NULL) and counts h->allocs or h->failures;
+	 * free_entry takes any pointer (NULL: nothing; anything not a live
+	 * block of the heap: refused, never followed, h->bad_frees) and
+	 * counts h->frees. Without them heap.c's adapters do that around
+	 * alloc and free. */
+	void *(*alloc_entry)(struct heap *h, size_t size);
+	void (*free_entry)(struct heap *h, void *ptr);
 	/* Without memalign: blocks of a power-of-two size s <= natural_align
 	 * are aligned to s, so aligned_alloc(a, n) = alloc(max(n, a)). */
 	size_t natural_align;

@@ -69,21 +69,39 @@ struct sc_page {
 	struct sc_block *local_free; /* free pushes here */
 	uintptr_t start;	     /* block 0 */
 	struct sc_page *next, *prev; /* in its class's queue */
-	uint32_t block_size;
-	uint32_t used;	   /* live blocks */
-	uint32_t capacity; /* blocks carved so far: used + on the lists */
-	uint32_t reserved; /* blocks the span holds */
+	/* 2^64 / block_size rounded up: off is a multiple of block_size
+	 * exactly when off * divisor (mod 2^64) <= divisor - 1, for any
+	 * off < 2^32 (Lemire, Kaser and Kurz, "Faster remainder by direct
+	 * computation", 2019): a multiply and a compare, no division. */
+	uint64_t divisor;
+	uint32_t carved; /* bytes of blocks carved: capacity * block_size */
+	/* Live blocks, | SC_PAGE_FULL while the page is out of its queue
+	 * (nothing free, nothing to carve): one decrement and one signed
+	 * test on free catch both the page emptying and a full page. */
+	uint16_t used;
+	uint16_t block_size;
+	uint16_t capacity; /* blocks carved so far: used + on the lists */
+	uint16_t reserved; /* blocks the span holds */
 	uint8_t cls, first_slice, slices; /* first_slice: of its aligned slot */
-	bool in_queue; /* false: full (nothing free, nothing to carve) */
-	/* ceil(2^32 / block_size): off / block_size is (off * inverse) >> 32
-	 * exactly for off < 2^16 and block_size <= 2^14 (their product stays
-	 * below 2^32, so the rounding error cannot reach the next integer). */
-	uint32_t inverse;
 };
 
-_Static_assert(SC_SPAN_MAX * SC_SLICE_BYTES <= (1u << 16) &&
-		   SC_MEDIUM_MAX <= (1u << 14),
-	       "sc_free's reciprocal division needs these bounds");
+#define SC_PAGE_FULL ((uint16_t)0x8000)
+
+_Static_assert(SC_SPAN_MAX * SC_SLICE_BYTES / HEAP_MIN_ALIGN < SC_PAGE_FULL &&
+		   SC_MEDIUM_MAX <= UINT16_MAX,
+	       "a page's block counts and sizes fit its 16-bit fields");
+_Static_assert(SC_SPAN_MAX * SC_SLICE_BYTES <= UINT32_MAX,
+	       "sc_free's divisibility test needs offsets below 2^32");
+
+static uint16_t sc_used(const struct sc_page *pg)
+{
+	return pg->used & (uint16_t)~SC_PAGE_FULL;
+}
+
+static bool sc_queued(const struct sc_page *pg)
+{
+	return !(pg->used & SC_PAGE_FULL);
+}
 
 struct sc_region;
 
@@ -104,6 +122,12 @@ struct sc_segment {
 };
 
 _Static_assert(sizeof(struct sc_page) == 64, "a page descriptor is a line");
+/* A page's descriptor is at (p & page_mask) >> SC_PAGE_DESC_SHIFT in the
+ * segment's pages[] (its aligned slot's first slice, times 64). */
+#define SC_PAGE_DESC_SHIFT (SC_SLICE_SHIFT - 6)
+_Static_assert(sizeof(struct sc_page) == (size_t)1 << (SC_SLICE_SHIFT -
+							 SC_PAGE_DESC_SHIFT),
+	       "descriptors are indexed by a shift");
 
 #define SC_HDR_SLICES                                                          \
 	((sizeof(struct sc_segment) + SC_SLICE_BYTES - 1) / SC_SLICE_BYTES)
@@ -126,20 +150,26 @@ struct sc_large {
 	size_t region_bytes;
 };
 
-/* key: a segment's base plus log2 of its page bytes (0 while it has no
- * page; owner: the segment), or a large block plus SC_MAP_LARGE (owner:
- * its header); SC_MAP_EMPTY in a free slot (no key is 1, and a lookup of
- * address 0's segment must find nothing). */
-#define SC_MAP_EMPTY	  ((uintptr_t)1)
-#define SC_MAP_LARGE	  ((uintptr_t)32)
-#define SC_MAP_SHIFT_BITS ((uintptr_t)31)
+/* key: a segment's base (then page_mask: the offset bits that select
+ * its pages' aligned slots, those of bit log2(span bytes) to bit 17), or
+ * a large block plus SC_MAP_LARGE (then large: its header); SC_MAP_EMPTY
+ * in a free slot (no key: segments and large blocks are 64-aligned, and a
+ * lookup of address 0's segment must find nothing). */
+#define SC_MAP_EMPTY ((uintptr_t)-1)
+#define SC_MAP_LARGE ((uintptr_t)32)
 struct sc_map_slot {
 	uintptr_t key;
-	void *owner;
+	union {
+		uintptr_t page_mask;
+		struct sc_large *large;
+	};
 };
 
 struct sc_heap {
-	struct sc_page *queue[SC_NR_CLASSES]; /* pages with something free */
+	/* Pages with something free; `none` (never anything free) when the
+	 * class has none, so alloc's fast path tests one pointer. */
+	struct sc_page *queue[SC_NR_CLASSES];
+	struct sc_page none;
 	struct heap_source *src;
 	struct sc_segment *segs;
 	struct sc_region *regions;
@@ -197,15 +227,21 @@ static unsigned sc_class_span(unsigned cls)
 /* ---- the segment map ---- */
 
 /* Segments (256 KiB apart) land in neighbouring slots, four to a cache
- * line: the map lines the free path reads stay few and hot. Large blocks
- * in one window differ in bits 12-17 and spread. The map from a window
- * number n to n ^ (n << 6) is one-to-one on any number of bits (an xor
- * with a left shift of itself is invertible): any SC_MAP_SLOTS segments
- * in a row take distinct slots. */
+ * line: the map lines the free path reads stay few and hot, and any
+ * SC_MAP_SLOTS segments in a row take distinct slots. A segment's home
+ * is its window number alone (its bits 12-17 are zero), so free finds it
+ * with a shift and a mask. Large blocks in one window differ in bits
+ * 12-17 and spread over 64 slots by them. */
 static size_t sc_map_hash(uintptr_t key)
 {
-	return (size_t)((key >> SC_SEG_SHIFT) ^ (key >> SC_SLICE_SHIFT)) &
+	return (size_t)((key >> SC_SEG_SHIFT) ^
+			((key >> SC_SLICE_SHIFT) & (SC_SLICES - 1))) &
 	       (SC_MAP_SLOTS - 1);
+}
+
+static size_t sc_map_home_of_segment(uintptr_t p)
+{
+	return (size_t)(p >> SC_SEG_SHIFT) & (SC_MAP_SLOTS - 1);
 }
 
 static struct sc_map_slot *sc_map_find(struct sc_heap *sh, uintptr_t key)
@@ -220,15 +256,15 @@ static struct sc_map_slot *sc_map_find(struct sc_heap *sh, uintptr_t key)
 	}
 }
 
-static void sc_map_insert(struct sc_heap *sh, uintptr_t key, void *owner)
+static struct sc_map_slot *sc_map_insert(struct sc_heap *sh, uintptr_t key)
 {
 	size_t i = sc_map_hash(key);
 
 	while (sh->map[i].key != SC_MAP_EMPTY)
 		i = (i + 1) & (SC_MAP_SLOTS - 1);
 	sh->map[i].key = key;
-	sh->map[i].owner = owner;
 	sh->map_used++;
+	return &sh->map[i];
 }
 
 /* Linear probing's deletion: later entries of the run move up. */
@@ -241,7 +277,7 @@ static void sc_map_remove(struct sc_heap *sh, uintptr_t key)
 		size_t home;
 
 		sh->map[i].key = SC_MAP_EMPTY;
-		sh->map[i].owner = NULL;
+		sh->map[i].page_mask = 0;
 		for (;;) {
 			j = (j + 1) & (SC_MAP_SLOTS - 1);
 			if (sh->map[j].key == SC_MAP_EMPTY) {
@@ -259,41 +295,36 @@ static void sc_map_remove(struct sc_heap *sh, uintptr_t key)
 	}
 }
 
-/* The map slot of the segment at base, whatever its page shift. */
-static struct sc_map_slot *sc_map_find_segment(struct sc_heap *sh,
-					       uintptr_t base)
-{
-	for (size_t i = sc_map_hash(base);; i = (i + 1) & (SC_MAP_SLOTS - 1)) {
-		struct sc_map_slot *s = &sh->map[i];
-
-		if ((s->key & ~SC_MAP_SHIFT_BITS) == base)
-			return s;
-		if (s->key == SC_MAP_EMPTY)
-			return NULL;
-	}
-}
-
 static struct sc_segment *sc_segment_of(struct sc_heap *sh, uintptr_t p)
 {
-	struct sc_map_slot *s =
-	    sc_map_find_segment(sh, p & ~(uintptr_t)SC_SEG_MASK);
+	uintptr_t base = p & ~(uintptr_t)SC_SEG_MASK;
 
-	return s ? s->owner : NULL;
+	return sc_map_find(sh, base) ? (struct sc_segment *)base : NULL;
 }
 
+/* The large block that starts at p (an interior pointer is none). */
 static struct sc_large *sc_large_of(struct sc_heap *sh, uintptr_t p)
 {
 	struct sc_map_slot *s = sc_map_find(sh, p | SC_MAP_LARGE);
 
-	return s ? s->owner : NULL;
+	return s && s->large->block == p ? s->large : NULL;
+}
+
+/* The offset bits that pick a page's aligned slot when pages span `span`
+ * slices; a segment with no page reads as the widest span (its
+ * descriptors are all unused). */
+static uintptr_t sc_page_mask(unsigned span)
+{
+	size_t bytes = (size_t)(span ? span : SC_SPAN_MAX) << SC_SLICE_SHIFT;
+
+	return SC_SEG_MASK & ~(uintptr_t)(bytes - 1);
 }
 
 /* The span of g's pages changes (to 0 when its last page goes). */
 static void sc_segment_set_span(struct sc_heap *sh, struct sc_segment *g,
 				unsigned span)
 {
-	sc_map_find_segment(sh, (uintptr_t)g)->key =
-	    (uintptr_t)g | (span ? heap_log2_ceil(span) + SC_SLICE_SHIFT : 0);
+	sc_map_find(sh, (uintptr_t)g)->page_mask = sc_page_mask(span);
 	g->span = span;
 }
 
@@ -329,7 +360,7 @@ static void sc_segment_init(struct sc_heap *sh, struct sc_segment *g,
 	memset(g->slice_page, SC_NO_PAGE, sizeof(g->slice_page));
 	/* A free's fast path may read any descriptor: unused ones say so. */
 	memset(g->pages, 0, sizeof(g->pages));
-	sc_map_insert(sh, (uintptr_t)g, g);
+	sc_map_insert(sh, (uintptr_t)g)->page_mask = sc_page_mask(0);
 	sc_seg_link(sh, g);
 }
 
@@ -379,7 +410,7 @@ static void sc_region_release(struct sc_heap *sh, struct sc_region *r)
 	for (unsigned i = 0; i < r->nsegs; i++) {
 		struct sc_segment *g = sc_region_seg(r, i);
 
-		sc_map_remove(sh, sc_map_find_segment(sh, (uintptr_t)g)->key);
+		sc_map_remove(sh, (uintptr_t)g);
 		sc_seg_unlink(sh, g);
 		g->magic = 0;
 	}
@@ -392,16 +423,33 @@ static void sc_region_release(struct sc_heap *sh, struct sc_region *r)
 
 /* ---- pages ---- */
 
+static struct sc_page *sc_queue_first(struct sc_heap *sh, unsigned cls)
+{
+	struct sc_page *pg = sh->queue[cls];
+
+	return pg == &sh->none ? NULL : pg;
+}
+
+/* pg goes in after `prev` (NULL: first) of its class's queue. */
+static void sc_queue_insert(struct sc_heap *sh, struct sc_page *pg,
+			    struct sc_page *prev)
+{
+	struct sc_page *next = prev ? prev->next : sc_queue_first(sh, pg->cls);
+
+	pg->prev = prev;
+	pg->next = next;
+	if (next)
+		next->prev = pg;
+	if (prev)
+		prev->next = pg;
+	else
+		sh->queue[pg->cls] = pg;
+	pg->used &= (uint16_t)~SC_PAGE_FULL;
+}
+
 static void sc_queue_push(struct sc_heap *sh, struct sc_page *pg)
 {
-	struct sc_page **q = &sh->queue[pg->cls];
-
-	pg->prev = NULL;
-	pg->next = *q;
-	if (pg->next)
-		pg->next->prev = pg;
-	*q = pg;
-	pg->in_queue = true;
+	sc_queue_insert(sh, pg, NULL);
 }
 
 static void sc_queue_remove(struct sc_heap *sh, struct sc_page *pg)
@@ -411,8 +459,8 @@ static void sc_queue_remove(struct sc_heap *sh, struct sc_page *pg)
 	if (pg->prev)
 		pg->prev->next = pg->next;
 	else
-		sh->queue[pg->cls] = pg->next;
-	pg->in_queue = false;
+		sh->queue[pg->cls] = pg->next ? pg->next : &sh->none;
+	pg->used |= SC_PAGE_FULL;
 }
 
 /* The slices of the page in the aligned slot at first (span n): the
@@ -471,11 +519,10 @@ static struct sc_page *sc_page_new(struct sc_heap *sh, unsigned cls)
 	pg->cls = (uint8_t)cls;
 	pg->first_slice = (uint8_t)at;
 	pg->slices = (uint8_t)n;
-	pg->block_size = (uint32_t)sc_class_size(cls);
-	pg->inverse = (uint32_t)((((uint64_t)1 << 32) + pg->block_size - 1) /
-				 pg->block_size);
+	pg->block_size = (uint16_t)sc_class_size(cls);
+	pg->divisor = UINT64_MAX / pg->block_size + 1;
 	pg->start = (uintptr_t)g + ((size_t)first << SC_SLICE_SHIFT);
-	pg->reserved = (uint32_t)((((size_t)at + n - first) << SC_SLICE_SHIFT) /
+	pg->reserved = (uint16_t)((((size_t)at + n - first) << SC_SLICE_SHIFT) /
 				  pg->block_size);
 	sc_queue_push(sh, pg);
 	return pg;
@@ -493,7 +540,7 @@ static void sc_page_release(struct sc_heap *sh, struct sc_page *pg)
 	struct sc_segment *g = sc_page_segment(pg);
 	struct sc_region *r = g->region;
 
-	if (pg->in_queue)
+	if (sc_queued(pg))
 		sc_queue_remove(sh, pg);
 	if (sh->kept == pg)
 		sh->kept = NULL;
@@ -503,8 +550,10 @@ static void sc_page_release(struct sc_heap *sh, struct sc_page *pg)
 		g->slice_page[i] = SC_NO_PAGE;
 	/* What the fast path reads: no block here any more. */
 	pg->block_size = 0;
-	pg->inverse = 0;
+	pg->divisor = 0;
 	pg->capacity = 0;
+	pg->carved = 0;
+	pg->used = 0;
 	if (--g->npages == 0) {
 		sc_segment_set_span(sh, g, 0);
 		if (--r->busy == 0 && heap_source_can_shrink(sh->src))
@@ -532,7 +581,8 @@ static void sc_page_extend(struct sc_page *pg)
 		b->cookie = SC_FREE_COOKIE ^ p;
 		pg->free = b;
 	}
-	pg->capacity += n;
+	pg->capacity = (uint16_t)(pg->capacity + n);
+	pg->carved = (uint32_t)pg->capacity * pg->block_size;
 }
 
 /* Refills pg's free list; false when the page is full. */
@@ -563,35 +613,74 @@ static void *sc_pop(struct sc_page *pg)
 	return b;
 }
 
+/* Pages a dry free list looks at for the next batch, at most. */
+#define SC_SEARCH_PAGES 4
+
+/* Whether pg can hand out a batch: a quarter of its blocks (on its local
+ * free list or not carved yet; its free list is empty). */
+static bool sc_page_has_batch(const struct sc_page *pg)
+{
+	return (uint32_t)(pg->reserved - sc_used(pg)) * 4 >= pg->reserved;
+}
+
+/* The page the next blocks of cls come from when the first page's free
+ * list is dry: the first that can hand out a batch. A page that cannot
+ * leaves the queue until frees give it one (sc_free_fixup): a
+ * producer/consumer frees its oldest blocks first, from the page filled
+ * longest ago, and taking the first page with anything at all would
+ * refill a handful of blocks at a time and come back here every few
+ * allocations; with random lifetimes most pages have a block or two free
+ * and would each be looked at again and again. After SC_SEARCH_PAGES
+ * pages without a batch, the last one looked at serves anyway (bounded
+ * work; NULL only when the queue is empty). */
+static struct sc_page *sc_page_choose(struct sc_heap *sh, unsigned cls)
+{
+	struct sc_page *pg = sc_queue_first(sh, cls);
+
+	for (unsigned seen = 1; pg; seen++) {
+		struct sc_page *next = pg->next;
+
+		/* Its free list is empty unless it is the first page: free
+		 * never fills it and the page that served is moved first. */
+		if (pg->free || sc_page_has_batch(pg))
+			return pg;
+		if (seen == SC_SEARCH_PAGES && pg->reserved != sc_used(pg))
+			return pg;
+		sc_queue_remove(sh, pg); /* back when frees give it a batch */
+		pg = next;
+	}
+	return NULL;
+}
+
 __attribute__((noinline)) static void *sc_alloc_slow(struct sc_heap *sh,
 						    unsigned cls)
 {
-	struct sc_page *pg = sh->queue[cls];
+	struct sc_page *pg = sc_page_choose(sh, cls);
 
-	while (pg && !pg->free && !sc_page_refill(pg)) {
-		struct sc_page *next = pg->next;
-
-		sc_queue_remove(sh, pg); /* full: back when a block is freed */
-		pg = next;
-	}
 	if (!pg) {
 		pg = sc_page_new(sh, cls);
 		if (!pg)
 			return NULL;
 		sc_page_extend(pg);
-	} else if (pg != sh->queue[cls]) {
-		/* The page that served goes first next time. */
-		sc_queue_remove(sh, pg);
-		sc_queue_push(sh, pg);
+	} else {
+		if (!pg->free)
+			sc_page_refill(pg); /* has room: sc_page_choose saw it */
+		if (pg != sh->queue[cls]) {
+			/* The page that served goes first next time. */
+			sc_queue_remove(sh, pg);
+			sc_queue_push(sh, pg);
+		}
 	}
 	return sc_pop(pg);
 }
 
+/* The fast path: the class's first page (`none` when it has none reads
+ * as an empty free list), a pop. */
 static inline void *sc_alloc_class(struct sc_heap *sh, unsigned cls)
 {
 	struct sc_page *pg = sh->queue[cls];
 
-	if (pg && pg->free)
+	if (pg->free)
 		return sc_pop(pg);
 	return sc_alloc_slow(sh, cls);
 }
@@ -620,7 +709,7 @@ static void *sc_large_alloc(struct sc_heap *sh, size_t size, size_t align)
 	if (l->next)
 		l->next->prev = l;
 	sh->large = l;
-	sc_map_insert(sh, l->block | SC_MAP_LARGE, l);
+	sc_map_insert(sh, l->block | SC_MAP_LARGE)->large = l;
 	return (void *)l->block;
 }
 
@@ -647,15 +736,61 @@ __attribute__((noinline)) static void *sc_alloc_big(struct sc_heap *sh,
 	return sc_alloc_class(sh, sc_class_of(size));
 }
 
-/* The fast path: a table load, the class's first page, a pop. */
+static unsigned sc_table_class(const struct sc_heap *sh, size_t size)
+{
+	return sh->class_of[(size + HEAP_MIN_ALIGN - 1) / HEAP_MIN_ALIGN];
+}
+
+/* ops->alloc (aligned_alloc and the derived realloc): 0 < size <=
+ * HEAP_MAX_ALLOC, uncounted. */
 static void *sc_alloc(struct heap *h, size_t size)
 {
 	struct sc_heap *sh = sc_of(h);
 
 	if (size > SC_TABLE_MAX)
 		return sc_alloc_big(sh, size);
-	return sc_alloc_class(
-	    sh, sh->class_of[(size + HEAP_MIN_ALIGN - 1) / HEAP_MIN_ALIGN]);
+	return sc_alloc_class(sh, sc_table_class(sh, size));
+}
+
+static void *sc_counted(struct heap *h, void *p)
+{
+	if (p)
+		h->allocs++;
+	else
+		h->failures++;
+	return p;
+}
+
+__attribute__((noinline)) static void *sc_alloc_entry_big(struct heap *h,
+							 size_t size)
+{
+	return sc_counted(h, size > HEAP_MAX_ALLOC
+				 ? NULL
+				 : sc_alloc_big(sc_of(h), size));
+}
+
+__attribute__((noinline)) static void *
+sc_alloc_entry_slow(struct heap *h, unsigned cls)
+{
+	return sc_counted(h, sc_alloc_slow(sc_of(h), cls));
+}
+
+/* heap_alloc itself, the fast path: a table load (size 0 reads class 0,
+ * a minimum block), the class's first page, a pop, the counter. */
+static void *sc_alloc_entry(struct heap *h, size_t size)
+{
+	struct sc_heap *sh = sc_of(h);
+	struct sc_page *pg;
+	unsigned cls;
+
+	if (size > SC_TABLE_MAX)
+		return sc_alloc_entry_big(h, size);
+	cls = sc_table_class(sh, size);
+	pg = sh->queue[cls];
+	if (!pg->free)
+		return sc_alloc_entry_slow(h, cls);
+	h->allocs++;
+	return sc_pop(pg);
 }
 
 /* Blocks of a class whose size is a multiple of align are aligned to it
@@ -741,47 +876,40 @@ static void sc_page_emptied(struct sc_heap *sh, struct sc_page *pg)
 		return;
 	}
 	sh->kept = pg;
-	if (old && old != pg && !old->used)
+	if (old && old != pg && !sc_used(old))
 		sc_page_release(sh, old);
 }
 
-/* A page that was full has room again; one that emptied may go. */
-__attribute__((noinline)) static bool sc_free_fixup(struct sc_heap *sh,
+/* A page out of its queue has a batch again (it goes in second: the
+ * first page is serving and keeps its place); one that emptied may go. */
+__attribute__((noinline)) static void sc_free_fixup(struct sc_heap *sh,
 						   struct sc_page *pg)
 {
-	if (!pg->in_queue)
-		sc_queue_push(sh, pg);
-	if (pg->used == 0)
+	if (!sc_queued(pg)) {
+		if (!sc_page_has_batch(pg))
+			return;
+		sc_queue_insert(sh, pg, sc_queue_first(sh, pg->cls));
+	}
+	if (sc_used(pg) == 0)
 		sc_page_emptied(sh, pg);
-	return true;
 }
 
-/* b is a carved block of pg and not free: onto the local free list.
- * Every call below is a tail call, so the fast path saves no register. */
-__attribute__((always_inline)) static inline bool
+/* b is a carved block of pg and not free: onto the local free list. A
+ * full page (SC_PAGE_FULL, the sign bit) or one now empty reads <= 0
+ * after the decrement: one test for both. */
+__attribute__((always_inline)) static inline void
 sc_push(struct sc_heap *sh, struct sc_page *pg, struct sc_block *b)
 {
 	b->next = pg->local_free;
 	b->cookie = SC_FREE_COOKIE ^ (uintptr_t)b;
 	pg->local_free = b;
-	if (--pg->used == 0 || !pg->in_queue)
-		return sc_free_fixup(sh, pg);
-	return true;
+	if ((int16_t)--pg->used <= 0)
+		sc_free_fixup(sh, pg);
 }
 
-/* b carries a free block's cookie: free only if on neither list (a live
- * block whose bytes look like one). */
-__attribute__((noinline)) static bool
-sc_free_lookalike(struct sc_heap *sh, struct sc_page *pg, struct sc_block *b)
-{
-	if (sc_is_free(pg, b))
-		return false;
-	return sc_push(sh, pg, b);
-}
-
-/* Any pointer: the whole lookup, large blocks too. */
-__attribute__((noinline)) static bool sc_free_any(struct sc_heap *sh,
-						 uintptr_t p)
+/* Any pointer: the whole lookup, large blocks too; whether it was a live
+ * block (then it is free now). Uncounted. */
+static bool sc_free_any(struct sc_heap *sh, uintptr_t p)
 {
 	struct sc_page *pg = sc_page_of(sh, p);
 	struct sc_block *b = (struct sc_block *)p;
@@ -796,34 +924,75 @@ __attribute__((noinline)) static bool sc_free_any(struct sc_heap *sh,
 	}
 	if (!sc_is_block(pg, p) || sc_is_free(pg, b))
 		return false;
-	return sc_push(sh, pg, b);
+	sc_push(sh, pg, b);
+	return true;
 }
 
-/* The fast path: the segment in the map's first probe, its slice map, a
- * stride check by reciprocal (no division), the cookie, a push. */
+/* ops->free (the derived realloc): uncounted. */
 static bool sc_free(struct heap *h, void *ptr)
+{
+	return sc_free_any(sc_of(h), (uintptr_t)ptr);
+}
+
+static void sc_count_free(struct heap *h, bool freed)
+{
+	if (freed)
+		h->frees++;
+	else
+		h->bad_frees++;
+}
+
+/* free_entry off its fast path: NULL (nothing, uncounted), another probe
+ * of the map, a large block, or a pointer not ours. */
+__attribute__((noinline)) static void sc_free_entry_any(struct heap *h,
+						       uintptr_t p)
+{
+	if (p)
+		sc_count_free(h, sc_free_any(sc_of(h), p));
+}
+
+/* b carries a free block's cookie: free only if on neither list (a live
+ * block whose bytes look like one). */
+__attribute__((noinline)) static void
+sc_free_entry_lookalike(struct heap *h, struct sc_page *pg,
+			struct sc_block *b)
+{
+	bool freed = !sc_is_free(pg, b);
+
+	if (freed)
+		sc_push(sc_of(h), pg, b);
+	sc_count_free(h, freed);
+}
+
+/* heap_free itself, the fast path: the segment in the map's first probe
+ * (its home is the window number), its page descriptor by a mask, the
+ * block's bounds and stride (a multiply, no division), the cookie, a
+ * push, the counter. Nothing of p is read before the map says p is in a
+ * segment of ours, in a page's carved blocks, at a block's start. */
+static void sc_free_entry(struct heap *h, void *ptr)
 {
 	struct sc_heap *sh = sc_of(h);
 	uintptr_t p = (uintptr_t)ptr, base = p & ~(uintptr_t)SC_SEG_MASK;
-	const struct sc_map_slot *s = &sh->map[sc_map_hash(base)];
-	struct sc_segment *g = (struct sc_segment *)base;
+	const struct sc_map_slot *s = &sh->map[sc_map_home_of_segment(p)];
 	struct sc_block *b = ptr;
-	uintptr_t shift = s->key ^ base;
 	struct sc_page *pg;
-	uint32_t off, idx;
+	uintptr_t off;
 
-	if (shift - SC_SLICE_SHIFT > SC_SPAN_MAX_LOG2)
-		return sc_free_any(sh, p); /* another probe, large, or foreign */
-	/* The aligned slot of p's page; an unused slot reads capacity 0. */
-	pg = &g->pages[((p & SC_SEG_MASK) >> shift) << (shift - SC_SLICE_SHIFT)];
-	/* Before the page's start (the header) wraps above 2^31: refused. */
-	off = (uint32_t)(p - pg->start);
-	idx = (uint32_t)(((uint64_t)off * pg->inverse) >> 32);
-	if (idx * pg->block_size != off || idx >= pg->capacity)
-		return false;
+	if (s->key != base)
+		return sc_free_entry_any(h, p);
+	/* The descriptor of p's aligned slot; an unused one has carved 0. */
+	pg = (struct sc_page *)((uintptr_t)((struct sc_segment *)base)->pages +
+				((p & s->page_mask) >> SC_PAGE_DESC_SHIFT));
+	/* Below the page's start (the header) wraps around: refused. */
+	off = p - pg->start;
+	if (off >= pg->carved || off * pg->divisor > pg->divisor - 1) {
+		h->bad_frees++;
+		return;
+	}
 	if (b->cookie == (SC_FREE_COOKIE ^ p))
-		return sc_free_lookalike(sh, pg, b);
-	return sc_push(sh, pg, b);
+		return sc_free_entry_lookalike(h, pg, b);
+	h->frees++;
+	sc_push(sh, pg, b);
 }
 
 static size_t sc_usable_size(struct heap *h, const void *ptr)
@@ -852,6 +1021,8 @@ static bool sc_init(struct heap *h)
 	sh->src = &h->src;
 	for (size_t i = 0; i < SC_MAP_SLOTS; i++)
 		sh->map[i].key = SC_MAP_EMPTY;
+	for (unsigned cls = 0; cls < SC_NR_CLASSES; cls++)
+		sh->queue[cls] = &sh->none;
 	for (size_t i = 0; i < SC_TABLE_LEN; i++)
 		sh->class_of[i] = (uint8_t)sc_class_of(i ? i * HEAP_MIN_ALIGN : 1);
 	h->priv = sh;
@@ -893,11 +1064,11 @@ static void sc_stats(struct heap *h, struct heap_stats *st)
 
 			if (!pg->block_size)
 				continue;
-			st->bytes_in_use += (size_t)pg->used * pg->block_size;
-			st->live_blocks += pg->used;
-			st->bytes_free += (size_t)(pg->reserved - pg->used) *
+			st->bytes_in_use += (size_t)sc_used(pg) * pg->block_size;
+			st->live_blocks += sc_used(pg);
+			st->bytes_free += (size_t)(pg->reserved - sc_used(pg)) *
 					  pg->block_size;
-			if (pg->used < pg->reserved &&
+			if (sc_used(pg) < pg->reserved &&
 			    pg->block_size > st->largest_free)
 				st->largest_free = pg->block_size;
 		}
@@ -943,6 +1114,8 @@ static const char *sc_check_page(const struct sc_segment *g,
 	    i % pg->slices ||
 	    pg->start != (uintptr_t)g + ((size_t)first << SC_SLICE_SHIFT) ||
 	    pg->capacity > pg->reserved ||
+	    pg->carved != (uint32_t)pg->capacity * pg->block_size ||
+	    pg->divisor != UINT64_MAX / pg->block_size + 1 ||
 	    (size_t)pg->reserved * pg->block_size >
 		(size_t)(i + pg->slices - first) << SC_SLICE_SHIFT)
 		return "sizeclass: bad page descriptor";
@@ -955,10 +1128,10 @@ static const char *sc_check_page(const struct sc_segment *g,
 		why = sc_check_list(pg, pg->local_free, &n);
 	if (why)
 		return why;
-	if (n + pg->used != pg->capacity)
+	if (n + sc_used(pg) != pg->capacity)
 		return "sizeclass: free and used blocks disagree";
-	if (!pg->in_queue && (n || pg->capacity < pg->reserved))
-		return "sizeclass: a page with room left its queue";
+	if (!sc_queued(pg) && (pg->free || sc_page_has_batch(pg)))
+		return "sizeclass: a page with a batch left its queue";
 	return NULL;
 }
 
@@ -974,10 +1147,7 @@ static const char *sc_check_segment(struct sc_heap *sh,
 	    (g->used_slices & SC_HDR_MASK) != SC_HDR_MASK)
 		return "sizeclass: bad segment header";
 	if (!!g->span != !!g->npages ||
-	    sc_map_find_segment(sh, (uintptr_t)g)->key !=
-		((uintptr_t)g | (g->span ? heap_log2_ceil(g->span) +
-						   SC_SLICE_SHIFT
-					     : 0)))
+	    sc_map_find(sh, (uintptr_t)g)->page_mask != sc_page_mask(g->span))
 		return "sizeclass: segment span disagrees with its map key";
 	for (unsigned i = 0; i < SC_SLICES; i++) {
 		const char *why;
@@ -988,7 +1158,7 @@ static const char *sc_check_segment(struct sc_heap *sh,
 		if (why)
 			return why;
 		seen |= sc_slot_mask(i, g->pages[i].slices);
-		*queued += g->pages[i].in_queue;
+		*queued += sc_queued(&g->pages[i]);
 		npages++;
 	}
 	if (seen != g->used_slices || npages != g->npages)
@@ -1002,10 +1172,12 @@ static const char *sc_check_queues(struct sc_heap *sh, size_t *queued)
 	for (unsigned cls = 0; cls < SC_NR_CLASSES; cls++) {
 		const struct sc_page *prev = NULL;
 
-		for (const struct sc_page *pg = sh->queue[cls]; pg;
+		if (!sh->queue[cls] || sh->none.free)
+			return "sizeclass: bad page queue";
+		for (const struct sc_page *pg = sc_queue_first(sh, cls); pg;
 		     prev = pg, pg = pg->next) {
 			if (pg->prev != prev || pg->cls != cls ||
-			    !pg->in_queue || sc_page_of(sh, pg->start) != pg)
+			    !sc_queued(pg) || sc_page_of(sh, pg->start) != pg)
 				return "sizeclass: bad page queue";
 			if (++*queued > SC_MAP_SLOTS * SC_SLICES)
 				return "sizeclass: page queue loops";
@@ -1068,6 +1240,8 @@ const struct heap_ops heap_sizeclass_ops = {
     .init = sc_init,
     .alloc = sc_alloc,
     .free = sc_free,
+    .alloc_entry = sc_alloc_entry,
+    .free_entry = sc_free_entry,
     .memalign = sc_memalign,
     .usable_size = sc_usable_size,
     .stats = sc_stats,
