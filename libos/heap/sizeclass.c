@@ -52,7 +52,6 @@
 #define SC_MAP_MAX_USED	   (SC_MAP_SLOTS * 3 / 4)
 #define SC_SEG_MAGIC	   ((uintptr_t)0x5e6c1a55e6c1a550ull)
 #define SC_LARGE_MAGIC	   ((uintptr_t)0x1a56e1a56e1a56e0ull)
-#define SC_FREE_COOKIE	   ((uintptr_t)0xf5eeb10cf5eeb10cull)
 #define SC_LARGE_ALIGN	   64 /* a large block's least alignment */
 /* Requests up to this size find their class in a table (one load). */
 #define SC_TABLE_MAX	   ((size_t)4096)
@@ -60,7 +59,7 @@
 
 struct sc_block {
 	struct sc_block *next;
-	uintptr_t cookie; /* SC_FREE_COOKIE ^ own address while free */
+	uintptr_t cookie; /* sc_cookie(its page) while free, 0 while live */
 };
 
 /* A page: a run of slices holding blocks of one class. */
@@ -69,33 +68,78 @@ struct sc_page {
 	struct sc_block *local_free; /* free pushes here */
 	uintptr_t start;	     /* block 0 */
 	struct sc_page *next, *prev; /* in its class's queue */
-	/* 2^64 / block_size rounded up: off is a multiple of block_size
-	 * exactly when off * divisor (mod 2^64) <= divisor - 1, for any
-	 * off < 2^32 (Lemire, Kaser and Kurz, "Faster remainder by direct
-	 * computation", 2019): a multiply and a compare, no division. */
+	/* sc_block_test: off = p - start is a carved block's start exactly
+	 * when off * divisor (mod 2^64) < limit. One multiply, one compare:
+	 * no division, and the bounds and the stride in one test. */
 	uint64_t divisor;
-	uint32_t carved; /* bytes of blocks carved: capacity * block_size */
-	/* Live blocks, | SC_PAGE_FULL while the page is out of its queue
-	 * (nothing free, nothing to carve): one decrement and one signed
-	 * test on free catch both the page emptying and a full page. */
-	uint16_t used;
+	uint32_t limit;
+	/* Live blocks, | SC_PAGE_FULL (the sign bit) while the page is out
+	 * of its queue (no batch to hand out): one decrement and one signed
+	 * test on free catch both the page emptying and a page out. */
+	int32_t used;
 	uint16_t block_size;
 	uint16_t capacity; /* blocks carved so far: used + on the lists */
-	uint16_t reserved; /* blocks the span holds */
-	uint8_t cls, first_slice, slices; /* first_slice: of its aligned slot */
+	uint16_t reserved; /* blocks the span holds (its slices: g->span) */
+	uint8_t cls, first_slice; /* first_slice: of its aligned slot */
 };
 
-#define SC_PAGE_FULL ((uint16_t)0x8000)
+#define SC_PAGE_FULL INT32_MIN
 
-_Static_assert(SC_SPAN_MAX * SC_SLICE_BYTES / HEAP_MIN_ALIGN < SC_PAGE_FULL &&
+_Static_assert(SC_SPAN_MAX * SC_SLICE_BYTES / HEAP_MIN_ALIGN <= UINT16_MAX &&
 		   SC_MEDIUM_MAX <= UINT16_MAX,
 	       "a page's block counts and sizes fit its 16-bit fields");
 _Static_assert(SC_SPAN_MAX * SC_SLICE_BYTES <= UINT32_MAX,
 	       "sc_free's divisibility test needs offsets below 2^32");
 
-static uint16_t sc_used(const struct sc_page *pg)
+/*
+ * The block test. divisor m = floor((2^64 - 1) / b) + 2 for block size b,
+ * so b * m = 2^64 + e with b <= e < 2b; limit = capacity * e. Write
+ * off = q * b + r (0 <= r < b, |off| < 2^18: p and start are in one
+ * segment). Then off * m = q * e + r * m (mod 2^64):
+ * - r = 0, 0 <= q < capacity: q * e < capacity * e = limit: a block;
+ * - r = 0, q >= capacity: q * e >= limit (and below 2^64): refused;
+ * - r = 0, q < 0: 2^64 - |q| * e, far above limit: refused;
+ * - r > 0: r * m lies in [m, 2^64 + e - m] and |q * e| < 2^28, so the
+ *   sum does not wrap and stays >= m - 2^28 >= 2^50, above any limit
+ *   (capacity * e < 2 * the span's bytes <= 2^17): refused.
+ * In the spirit of Lemire, Kaser and Kurz, "Faster remainder by direct
+ * computation" (2019); tests/host/test_heap_owner.c checks it
+ * exhaustively for every class.
+ */
+_Static_assert(SC_MEDIUM_MAX <= (1u << 13) && SC_SEG_BYTES <= (1u << 18) &&
+		   SC_SEG_BYTES / HEAP_MIN_ALIGN * (2 * SC_MEDIUM_MAX) <=
+		       (1u << 28) &&
+		   2 * SC_SPAN_MAX * SC_SLICE_BYTES <= (1u << 17),
+	       "the block test's bounds");
+
+static uint64_t sc_divisor(uint32_t block_size)
 {
-	return pg->used & (uint16_t)~SC_PAGE_FULL;
+	return UINT64_MAX / block_size + 2;
+}
+
+static uint32_t sc_limit(uint32_t block_size, uint32_t capacity)
+{
+	return (uint32_t)(capacity * (block_size * sc_divisor(block_size)));
+}
+
+/* Whether p is a carved block of pg (free or live); any p in pg's
+ * segment, below its start too. */
+static bool sc_block_test(const struct sc_page *pg, uintptr_t p)
+{
+	return (p - pg->start) * pg->divisor < pg->limit;
+}
+
+/* A free block's cookie: its page descriptor's address (in our segment
+ * header, which no live block holds unless the program copied it, and
+ * then the lists decide: sc_is_free). */
+static uintptr_t sc_cookie(const struct sc_page *pg)
+{
+	return (uintptr_t)pg;
+}
+
+static uint32_t sc_used(const struct sc_page *pg)
+{
+	return (uint32_t)pg->used & (uint32_t)INT32_MAX;
 }
 
 static bool sc_queued(const struct sc_page *pg)
@@ -444,7 +488,7 @@ static void sc_queue_insert(struct sc_heap *sh, struct sc_page *pg,
 		prev->next = pg;
 	else
 		sh->queue[pg->cls] = pg;
-	pg->used &= (uint16_t)~SC_PAGE_FULL;
+	pg->used &= INT32_MAX;
 }
 
 static void sc_queue_push(struct sc_heap *sh, struct sc_page *pg)
@@ -518,9 +562,8 @@ static struct sc_page *sc_page_new(struct sc_heap *sh, unsigned cls)
 	memset(pg, 0, sizeof(*pg));
 	pg->cls = (uint8_t)cls;
 	pg->first_slice = (uint8_t)at;
-	pg->slices = (uint8_t)n;
 	pg->block_size = (uint16_t)sc_class_size(cls);
-	pg->divisor = UINT64_MAX / pg->block_size + 1;
+	pg->divisor = sc_divisor(pg->block_size);
 	pg->start = (uintptr_t)g + ((size_t)first << SC_SLICE_SHIFT);
 	pg->reserved = (uint16_t)((((size_t)at + n - first) << SC_SLICE_SHIFT) /
 				  pg->block_size);
@@ -544,15 +587,14 @@ static void sc_page_release(struct sc_heap *sh, struct sc_page *pg)
 		sc_queue_remove(sh, pg);
 	if (sh->kept == pg)
 		sh->kept = NULL;
-	g->used_slices &= ~sc_slot_mask(pg->first_slice, pg->slices);
-	for (unsigned i = pg->first_slice; i < pg->first_slice + pg->slices;
-	     i++)
+	g->used_slices &= ~sc_slot_mask(pg->first_slice, g->span);
+	for (unsigned i = pg->first_slice; i < pg->first_slice + g->span; i++)
 		g->slice_page[i] = SC_NO_PAGE;
 	/* What the fast path reads: no block here any more. */
 	pg->block_size = 0;
 	pg->divisor = 0;
 	pg->capacity = 0;
-	pg->carved = 0;
+	pg->limit = 0;
 	pg->used = 0;
 	if (--g->npages == 0) {
 		sc_segment_set_span(sh, g, 0);
@@ -578,11 +620,11 @@ static void sc_page_extend(struct sc_page *pg)
 		p -= pg->block_size;
 		b = (struct sc_block *)p;
 		b->next = pg->free;
-		b->cookie = SC_FREE_COOKIE ^ p;
+		b->cookie = sc_cookie(pg);
 		pg->free = b;
 	}
 	pg->capacity = (uint16_t)(pg->capacity + n);
-	pg->carved = (uint32_t)pg->capacity * pg->block_size;
+	pg->limit = sc_limit(pg->block_size, pg->capacity);
 }
 
 /* Refills pg's free list; false when the page is full. */
@@ -845,7 +887,7 @@ static bool sc_on_list(const struct sc_block *list, const struct sc_block *b)
 __attribute__((noinline)) static bool sc_is_free(const struct sc_page *pg,
 						const struct sc_block *b)
 {
-	return b->cookie == (SC_FREE_COOKIE ^ (uintptr_t)b) &&
+	return b->cookie == sc_cookie(pg) &&
 	       (sc_on_list(pg->free, b) || sc_on_list(pg->local_free, b));
 }
 
@@ -901,9 +943,9 @@ __attribute__((always_inline)) static inline void
 sc_push(struct sc_heap *sh, struct sc_page *pg, struct sc_block *b)
 {
 	b->next = pg->local_free;
-	b->cookie = SC_FREE_COOKIE ^ (uintptr_t)b;
+	b->cookie = sc_cookie(pg);
 	pg->local_free = b;
-	if ((int16_t)--pg->used <= 0)
+	if (--pg->used <= 0)
 		sc_free_fixup(sh, pg);
 }
 
@@ -976,20 +1018,17 @@ static void sc_free_entry(struct heap *h, void *ptr)
 	const struct sc_map_slot *s = &sh->map[sc_map_home_of_segment(p)];
 	struct sc_block *b = ptr;
 	struct sc_page *pg;
-	uintptr_t off;
 
 	if (s->key != base)
 		return sc_free_entry_any(h, p);
 	/* The descriptor of p's aligned slot; an unused one has carved 0. */
 	pg = (struct sc_page *)((uintptr_t)((struct sc_segment *)base)->pages +
 				((p & s->page_mask) >> SC_PAGE_DESC_SHIFT));
-	/* Below the page's start (the header) wraps around: refused. */
-	off = p - pg->start;
-	if (off >= pg->carved || off * pg->divisor > pg->divisor - 1) {
+	if (!sc_block_test(pg, p)) {
 		h->bad_frees++;
 		return;
 	}
-	if (b->cookie == (SC_FREE_COOKIE ^ p))
+	if (b->cookie == sc_cookie(pg))
 		return sc_free_entry_lookalike(h, pg, b);
 	h->frees++;
 	sc_push(sh, pg, b);
@@ -1092,7 +1131,7 @@ static const char *sc_check_list(const struct sc_page *pg,
 {
 	for (; b; b = b->next) {
 		if (!sc_is_block(pg, (uintptr_t)b) ||
-		    b->cookie != (SC_FREE_COOKIE ^ (uintptr_t)b))
+		    b->cookie != sc_cookie(pg))
 			return "sizeclass: bad free-list entry";
 		if (++*n > pg->capacity)
 			return "sizeclass: free list longer than its page";
@@ -1110,16 +1149,15 @@ static const char *sc_check_page(const struct sc_segment *g,
 
 	if (pg->first_slice != i || pg->cls >= SC_NR_CLASSES ||
 	    pg->block_size != sc_class_size(pg->cls) ||
-	    pg->slices != sc_class_span(pg->cls) || pg->slices != g->span ||
-	    i % pg->slices ||
+	    g->span != sc_class_span(pg->cls) || i % g->span ||
 	    pg->start != (uintptr_t)g + ((size_t)first << SC_SLICE_SHIFT) ||
 	    pg->capacity > pg->reserved ||
-	    pg->carved != (uint32_t)pg->capacity * pg->block_size ||
-	    pg->divisor != UINT64_MAX / pg->block_size + 1 ||
+	    pg->limit != sc_limit(pg->block_size, pg->capacity) ||
+	    pg->divisor != sc_divisor(pg->block_size) ||
 	    (size_t)pg->reserved * pg->block_size >
-		(size_t)(i + pg->slices - first) << SC_SLICE_SHIFT)
+		(size_t)(i + g->span - first) << SC_SLICE_SHIFT)
 		return "sizeclass: bad page descriptor";
-	for (unsigned s = first; s < i + pg->slices; s++)
+	for (unsigned s = first; s < i + g->span; s++)
 		if (s >= SC_SLICES || g->slice_page[s] != i ||
 		    !((g->used_slices >> s) & 1))
 			return "sizeclass: slice map disagrees with a page";
@@ -1157,7 +1195,7 @@ static const char *sc_check_segment(struct sc_heap *sh,
 		why = sc_check_page(g, &g->pages[i], i);
 		if (why)
 			return why;
-		seen |= sc_slot_mask(i, g->pages[i].slices);
+		seen |= sc_slot_mask(i, g->span);
 		*queued += sc_queued(&g->pages[i]);
 		npages++;
 	}
