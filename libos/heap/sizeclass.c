@@ -40,12 +40,12 @@
 #define SC_SMALL_CLASSES 8 /* 16 B steps up to 128 B */
 #define SC_MEDIUM_MAX	 ((size_t)8 * 1024)
 /* A page holds at least this many blocks where its span allows. */
-#define SC_PAGE_MIN_BLOCKS 64
+#define SC_PAGE_MIN_BLOCKS 128
 #define SC_SPAN_MIN	   1
 #define SC_SPAN_MAX	   16 /* slices: 64 KiB (8 blocks of 8 KiB) */
 #define SC_SPAN_MAX_LOG2   4
 /* Blocks carved into the free list per extension: about a slice's worth. */
-#define SC_EXTEND_BYTES SC_SLICE_BYTES
+#define SC_EXTEND_BYTES (2 * SC_SLICE_BYTES)
 /* Segments per region at most: larger regions spread the alignment slack. */
 #define SC_REGION_SEGS_MAX 4
 #define SC_MAP_SLOTS	   2048 /* a power of two */
@@ -73,17 +73,17 @@ struct sc_page {
 	 * no division, and the bounds and the stride in one test. */
 	uint64_t divisor;
 	uint32_t limit;
-	/* Live blocks, | SC_PAGE_FULL (the sign bit) while the page is out
-	 * of its queue (no batch to hand out): one decrement and one signed
-	 * test on free catch both the page emptying and a page out. */
-	int32_t used;
+	/* Frees until something is to be done: while queued, the live
+	 * blocks (0: the page emptied); while out of its queue (prev points
+	 * to itself: no batch to hand out), the live blocks less
+	 * sc_batch_used (0: a batch again). Free decrements it and tests
+	 * for 0, nothing else; sc_used says the live blocks. */
+	uint32_t countdown;
 	uint16_t block_size;
 	uint16_t capacity; /* blocks carved so far: used + on the lists */
 	uint16_t reserved; /* blocks the span holds (its slices: g->span) */
 	uint8_t cls, first_slice; /* first_slice: of its aligned slot */
 };
-
-#define SC_PAGE_FULL INT32_MIN
 
 _Static_assert(SC_SPAN_MAX * SC_SLICE_BYTES / HEAP_MIN_ALIGN <= UINT16_MAX &&
 		   SC_MEDIUM_MAX <= UINT16_MAX,
@@ -137,14 +137,21 @@ static uintptr_t sc_cookie(const struct sc_page *pg)
 	return (uintptr_t)pg;
 }
 
-static uint32_t sc_used(const struct sc_page *pg)
-{
-	return (uint32_t)pg->used & (uint32_t)INT32_MAX;
-}
-
 static bool sc_queued(const struct sc_page *pg)
 {
-	return !(pg->used & SC_PAGE_FULL);
+	return pg->prev != pg;
+}
+
+/* The most live blocks with which pg can still hand out a batch: a
+ * quarter of its blocks (on its local free list or not carved yet). */
+static uint32_t sc_batch_used(const struct sc_page *pg)
+{
+	return pg->reserved - (pg->reserved + 3u) / 4;
+}
+
+static uint32_t sc_used(const struct sc_page *pg)
+{
+	return pg->countdown + (sc_queued(pg) ? 0 : sc_batch_used(pg));
 }
 
 struct sc_region;
@@ -480,6 +487,8 @@ static void sc_queue_insert(struct sc_heap *sh, struct sc_page *pg,
 {
 	struct sc_page *next = prev ? prev->next : sc_queue_first(sh, pg->cls);
 
+	if (!sc_queued(pg))
+		pg->countdown += sc_batch_used(pg);
 	pg->prev = prev;
 	pg->next = next;
 	if (next)
@@ -488,7 +497,6 @@ static void sc_queue_insert(struct sc_heap *sh, struct sc_page *pg,
 		prev->next = pg;
 	else
 		sh->queue[pg->cls] = pg;
-	pg->used &= INT32_MAX;
 }
 
 static void sc_queue_push(struct sc_heap *sh, struct sc_page *pg)
@@ -496,7 +504,8 @@ static void sc_queue_push(struct sc_heap *sh, struct sc_page *pg)
 	sc_queue_insert(sh, pg, NULL);
 }
 
-static void sc_queue_remove(struct sc_heap *sh, struct sc_page *pg)
+/* pg leaves its queue for a moment (moved, or released). */
+static void sc_queue_unlink(struct sc_heap *sh, struct sc_page *pg)
 {
 	if (pg->next)
 		pg->next->prev = pg->prev;
@@ -504,7 +513,16 @@ static void sc_queue_remove(struct sc_heap *sh, struct sc_page *pg)
 		pg->prev->next = pg->next;
 	else
 		sh->queue[pg->cls] = pg->next ? pg->next : &sh->none;
-	pg->used |= SC_PAGE_FULL;
+}
+
+/* pg, queued without a batch, leaves its queue until frees give it one
+ * (sc_free_fixup when its countdown runs out). */
+static void sc_queue_leave(struct sc_heap *sh, struct sc_page *pg)
+{
+	sc_queue_unlink(sh, pg);
+	pg->prev = pg;
+	pg->next = NULL;
+	pg->countdown -= sc_batch_used(pg);
 }
 
 /* The slices of the page in the aligned slot at first (span n): the
@@ -584,7 +602,7 @@ static void sc_page_release(struct sc_heap *sh, struct sc_page *pg)
 	struct sc_region *r = g->region;
 
 	if (sc_queued(pg))
-		sc_queue_remove(sh, pg);
+		sc_queue_unlink(sh, pg);
 	if (sh->kept == pg)
 		sh->kept = NULL;
 	g->used_slices &= ~sc_slot_mask(pg->first_slice, g->span);
@@ -595,7 +613,8 @@ static void sc_page_release(struct sc_heap *sh, struct sc_page *pg)
 	pg->divisor = 0;
 	pg->capacity = 0;
 	pg->limit = 0;
-	pg->used = 0;
+	pg->countdown = 0;
+	pg->prev = pg->next = NULL;
 	if (--g->npages == 0) {
 		sc_segment_set_span(sh, g, 0);
 		if (--r->busy == 0 && heap_source_can_shrink(sh->src))
@@ -650,7 +669,7 @@ static void *sc_pop(struct sc_page *pg)
 	struct sc_block *b = pg->free;
 
 	pg->free = b->next;
-	pg->used++;
+	pg->countdown++; /* pg is queued: its live blocks */
 	b->cookie = 0;
 	return b;
 }
@@ -658,11 +677,10 @@ static void *sc_pop(struct sc_page *pg)
 /* Pages a dry free list looks at for the next batch, at most. */
 #define SC_SEARCH_PAGES 4
 
-/* Whether pg can hand out a batch: a quarter of its blocks (on its local
- * free list or not carved yet; its free list is empty). */
+/* Whether pg can hand out a batch (its free list is empty). */
 static bool sc_page_has_batch(const struct sc_page *pg)
 {
-	return (uint32_t)(pg->reserved - sc_used(pg)) * 4 >= pg->reserved;
+	return sc_used(pg) <= sc_batch_used(pg);
 }
 
 /* The page the next blocks of cls come from when the first page's free
@@ -688,7 +706,7 @@ static struct sc_page *sc_page_choose(struct sc_heap *sh, unsigned cls)
 			return pg;
 		if (seen == SC_SEARCH_PAGES && pg->reserved != sc_used(pg))
 			return pg;
-		sc_queue_remove(sh, pg); /* back when frees give it a batch */
+		sc_queue_leave(sh, pg); /* back when frees give it a batch */
 		pg = next;
 	}
 	return NULL;
@@ -709,7 +727,7 @@ __attribute__((noinline)) static void *sc_alloc_slow(struct sc_heap *sh,
 			sc_page_refill(pg); /* has room: sc_page_choose saw it */
 		if (pg != sh->queue[cls]) {
 			/* The page that served goes first next time. */
-			sc_queue_remove(sh, pg);
+			sc_queue_unlink(sh, pg);
 			sc_queue_push(sh, pg);
 		}
 	}
@@ -922,30 +940,28 @@ static void sc_page_emptied(struct sc_heap *sh, struct sc_page *pg)
 		sc_page_release(sh, old);
 }
 
-/* A page out of its queue has a batch again (it goes in second: the
- * first page is serving and keeps its place); one that emptied may go. */
+/* pg's countdown ran out: a page out of its queue has a batch again (it
+ * goes in second: the first page is serving and keeps its place); a
+ * queued one emptied and may go. */
 __attribute__((noinline)) static void sc_free_fixup(struct sc_heap *sh,
 						   struct sc_page *pg)
 {
-	if (!sc_queued(pg)) {
-		if (!sc_page_has_batch(pg))
-			return;
+	if (!sc_queued(pg))
 		sc_queue_insert(sh, pg, sc_queue_first(sh, pg->cls));
-	}
 	if (sc_used(pg) == 0)
 		sc_page_emptied(sh, pg);
 }
 
-/* b is a carved block of pg and not free: onto the local free list. A
- * full page (SC_PAGE_FULL, the sign bit) or one now empty reads <= 0
- * after the decrement: one test for both. */
+/* b is a carved block of pg and not free: onto the local free list; one
+ * decrement and a test for 0 catch both a page emptied and one that has
+ * a batch again. */
 __attribute__((always_inline)) static inline void
 sc_push(struct sc_heap *sh, struct sc_page *pg, struct sc_block *b)
 {
 	b->next = pg->local_free;
 	b->cookie = sc_cookie(pg);
 	pg->local_free = b;
-	if (--pg->used <= 0)
+	if (--pg->countdown == 0)
 		sc_free_fixup(sh, pg);
 }
 
