@@ -45,7 +45,7 @@
 #define SC_SPAN_MAX	   16 /* slices: 64 KiB (8 blocks of 8 KiB) */
 #define SC_SPAN_MAX_LOG2   4
 /* Blocks carved into the free list per extension: about a slice's worth. */
-#define SC_EXTEND_BYTES (2 * SC_SLICE_BYTES)
+#define SC_EXTEND_BYTES (4 * SC_SLICE_BYTES)
 /* Segments per region at most: larger regions spread the alignment slack. */
 #define SC_REGION_SEGS_MAX 4
 #define SC_MAP_SLOTS	   2048 /* a power of two */
@@ -409,8 +409,14 @@ static void sc_segment_init(struct sc_heap *sh, struct sc_segment *g,
 	g->npages = 0;
 	g->span = 0;
 	memset(g->slice_page, SC_NO_PAGE, sizeof(g->slice_page));
-	/* A free's fast path may read any descriptor: unused ones say so. */
-	memset(g->pages, 0, sizeof(g->pages));
+	/* A free's fast path may read any descriptor: unused ones say so
+	 * (limit 0: no block passes the block test; block_size 0: unused,
+	 * for stats and check). Only those fields: a descriptor is cleared
+	 * whole when a page takes it. */
+	for (unsigned i = 0; i < SC_SLICES; i++) {
+		g->pages[i].limit = 0;
+		g->pages[i].block_size = 0;
+	}
 	sc_map_insert(sh, (uintptr_t)g)->page_mask = sc_page_mask(0);
 	sc_seg_link(sh, g);
 }
