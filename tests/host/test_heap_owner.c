@@ -284,23 +284,23 @@ Test(heap_owner, sizeclass_every_offset_of_a_segment)
  * kept empty; every second free of them is refused and counted. */
 Test(heap_owner, sizeclass_stale_pointers)
 {
-	static void *p[3000];
+	static void *p[8000];
 	struct src s;
 	struct heap h;
 	struct heap_stats st;
 
 	open_heap(&h, &s, "sizeclass");
-	for (int i = 0; i < 3000; i++)
-		cr_assert_not_null(p[i] = heap_alloc(&h, 16 + (i % 64) * 16));
-	for (int i = 0; i < 3000; i++)
+	for (int i = 0; i < 8000; i++)
+		cr_assert_not_null(p[i] = heap_alloc(&h, 16 + (i % 64) * 16 + (i & 1) * 1024));
+	for (int i = 0; i < 8000; i++)
 		heap_free(&h, p[i]);
 	heap_stats(&h, &st);
 	cr_assert_gt(st.shrinks, 0, "no region went back");
-	for (int i = 0; i < 3000; i++)
+	for (int i = 0; i < 8000; i++)
 		heap_free(&h, p[i]);
 	heap_stats(&h, &st);
-	cr_assert_eq(st.frees, 3000);
-	cr_assert_eq(st.bad_frees, 3000);
+	cr_assert_eq(st.frees, 8000);
+	cr_assert_eq(st.bad_frees, 8000);
 	cr_assert_null(heap_check(&h));
 	close_heap(&h, &s);
 }
