@@ -40,7 +40,7 @@
 #define SC_SMALL_CLASSES 8 /* 16 B steps up to 128 B */
 #define SC_MEDIUM_MAX	 ((size_t)8 * 1024)
 /* A page holds at least this many blocks where its span allows. */
-#define SC_PAGE_MIN_BLOCKS 128
+#define SC_PAGE_MIN_BLOCKS 64
 #define SC_SPAN_MIN	   1
 #define SC_SPAN_MAX	   16 /* slices: 64 KiB (8 blocks of 8 KiB) */
 #define SC_SPAN_MAX_LOG2   4
@@ -225,6 +225,8 @@ struct sc_heap {
 	struct sc_segment *segs;
 	struct sc_region *regions;
 	struct sc_page *kept; /* the barely used empty page kept, if any */
+	/* Per class, the empty page kept in a segment in use, if any. */
+	struct sc_page *empty[SC_NR_CLASSES];
 	struct sc_large *large;
 	unsigned nregions;
 	size_t map_used;
@@ -611,6 +613,8 @@ static void sc_page_release(struct sc_heap *sh, struct sc_page *pg)
 		sc_queue_unlink(sh, pg);
 	if (sh->kept == pg)
 		sh->kept = NULL;
+	if (sh->empty[pg->cls] == pg)
+		sh->empty[pg->cls] = NULL;
 	g->used_slices &= ~sc_slot_mask(pg->first_slice, g->span);
 	for (unsigned i = pg->first_slice; i < pg->first_slice + g->span; i++)
 		g->slice_page[i] = SC_NO_PAGE;
@@ -924,19 +928,25 @@ static bool sc_page_barely_used(const struct sc_page *pg)
 	return pg->capacity <= (first ? first : 1);
 }
 
-/* An empty page goes unless it is the only one its class has queued and
- * either its segment is in use anyway (keeping it costs no footprint) or
- * it only ever served a few blocks and is the newest such page (one is
- * kept, heap-wide): an alloc/free ping-pong of one block then costs no
- * page set-up, nor a region taken from the source and given back each
- * time. After a burst (pages carved further) it goes. */
+/* An empty page stays if its segment is in use anyway (keeping it costs
+ * no segment) and its class keeps no other empty page (sh->empty: a
+ * producer/consumer empties its oldest page while the others serve, and
+ * would otherwise carve a new page soon after). Otherwise it goes unless
+ * it is the only one its class has queued and it only ever served a few
+ * blocks and is the newest such page (one is kept, heap-wide): an
+ * alloc/free ping-pong of one block then costs no page set-up, nor a
+ * region taken from the source and given back each time. After a burst
+ * (pages carved further) it goes. */
 static void sc_page_emptied(struct sc_heap *sh, struct sc_page *pg)
 {
-	struct sc_page *old = sh->kept;
+	struct sc_page *old = sh->kept, *e = sh->empty[pg->cls];
 	bool lone = sh->queue[pg->cls] == pg && !pg->next;
 
-	if (lone && sc_page_segment(pg)->npages > 1)
+	if (sc_page_segment(pg)->npages > 1 &&
+	    (lone || !e || e == pg || sc_used(e))) {
+		sh->empty[pg->cls] = pg;
 		return;
+	}
 	if (!lone || !sc_page_barely_used(pg)) {
 		sc_page_release(sh, pg);
 		return;
