@@ -4,23 +4,26 @@
  * fifth of a block is slack), each served from pages that hold blocks of
  * one class only. Pages are runs of 4 KiB slices inside 256 KiB segments
  * aligned to 256 KiB, so a block's segment is its address with the low
- * bits cleared and its page is one byte of the segment header away: no
- * block carries a header. Larger requests get a region of their own.
+ * bits cleared and its page descriptor is the address masked and shifted:
+ * no block carries a header. Larger requests get a region of their own.
  *
  * Free lists are sharded per page: alloc pops a page's `free` list, free
  * pushes its `local_free` list, and the two swap when `free` runs dry
  * (mimalloc's split, which keeps the alloc path's list from being written
  * by frees; a list for frees from other CPUs would be a third of the same
  * shape). Blocks are carved lazily from a page's span, a few at a time.
+ * heap_alloc and heap_free come straight here (alloc_entry, free_entry):
+ * the edges and the heap's counters are this file's.
  *
  * Owns: its regions ([region header | segments aligned to 256 KiB]), the
  * segment map (an open-addressed table of the segments and large blocks it
  * owns, so a foreign or stale pointer is recognised without touching the
  * memory it points into), the per-class page queues. A free block holds its
- * list link and a cookie (its address mixed with a constant): a double free
+ * list link and a cookie (its page descriptor's address): a double free
  * is recognised exactly (the cookie, then the page's lists), a live block's
  * cookie is cleared when it is handed out.
- * Keeps at most one empty page per class; a segment whose pages are all
+ * Keeps at most one empty page per class (and one barely used heap-wide,
+ * sc_page_emptied); a segment whose pages are all
  * gone counts as empty, and a region whose segments are all empty goes back
  * to the source. Never: writes inside a live block, or hands out memory
  * outside the segments and large regions in its map.
@@ -43,8 +46,8 @@
 #define SC_PAGE_MIN_BLOCKS 64
 #define SC_SPAN_MIN	   1
 #define SC_SPAN_MAX	   16 /* slices: 64 KiB (8 blocks of 8 KiB) */
-#define SC_SPAN_MAX_LOG2   4
-/* Blocks carved into the free list per extension: about a slice's worth. */
+/* Blocks carved into the free list per extension: four slices' worth
+ * (fewer trips to the slow path while a page fills). */
 #define SC_EXTEND_BYTES (4 * SC_SLICE_BYTES)
 /* Segments per region at most: larger regions spread the alignment slack. */
 #define SC_REGION_SEGS_MAX 4
@@ -632,16 +635,17 @@ static void sc_page_release(struct sc_heap *sh, struct sc_page *pg)
 	}
 }
 
-/* Carves up to a slice's worth of never-used blocks into the free list. */
+/* Carves up to SC_EXTEND_BYTES of never-used blocks into the free list. */
 static void sc_page_extend(struct sc_page *pg)
 {
 	uint32_t n = (uint32_t)(SC_EXTEND_BYTES / pg->block_size);
+	uint32_t room = (uint32_t)(pg->reserved - pg->capacity);
 	uintptr_t p;
 
 	if (n == 0)
 		n = 1;
-	if (n > pg->reserved - pg->capacity)
-		n = pg->reserved - pg->capacity;
+	if (n > room)
+		n = room;
 	p = pg->start + (size_t)(pg->capacity + n) * pg->block_size;
 	for (uint32_t i = 0; i < n; i++) {
 		struct sc_block *b;
