@@ -46,9 +46,6 @@ size_t heap_policy_first_grow(const char *policy)
 	return ops ? ops->first_grow : 0;
 }
 
-static void *heap_alloc_counted(struct heap *h, size_t size);
-static void heap_free_counted(struct heap *h, void *ptr);
-
 int heap_create(const char *policy, heap_grow_fn grow, heap_shrink_fn shrink,
 		void *ctx, struct heap *out)
 {
@@ -61,8 +58,8 @@ int heap_create(const char *policy, heap_grow_fn grow, heap_shrink_fn shrink,
 		return HEAP_EPOLICY;
 	memset(out, 0, sizeof(*out));
 	out->ops = ops;
-	out->alloc_fn = ops->alloc_entry ? ops->alloc_entry : heap_alloc_counted;
-	out->free_fn = ops->free_entry ? ops->free_entry : heap_free_counted;
+	out->alloc_fn = ops->alloc_entry;
+	out->free_fn = ops->free_entry;
 	out->src.grow = grow;
 	out->src.shrink = shrink;
 	out->src.ctx = ctx;
@@ -177,24 +174,12 @@ static void *heap_counted(struct heap *h, void *p)
 	return p;
 }
 
-/* heap_alloc's contract around a policy's alloc: the edges and counter. */
-static void *heap_alloc_counted(struct heap *h, size_t size)
+void *heap_alloc_edge(struct heap *h, size_t size)
 {
 	if (size > HEAP_MAX_ALLOC)
 		return heap_counted(h, NULL);
 	/* size 0 gets a minimum block: unique and freeable. */
 	return heap_counted(h, h->ops->alloc(h, size ? size : 1));
-}
-
-/* heap_free's contract around a policy's free. */
-static void heap_free_counted(struct heap *h, void *ptr)
-{
-	if (!ptr)
-		return;
-	if ((uintptr_t)ptr % HEAP_MIN_ALIGN || !h->ops->free(h, ptr))
-		h->bad_frees++;
-	else
-		h->frees++;
 }
 
 size_t heap_usable_size(struct heap *h, const void *ptr)

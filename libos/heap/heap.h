@@ -84,9 +84,8 @@ struct heap {
 	const struct heap_ops *ops;
 	void *priv; /* the policy's state, in the first region it grew */
 	/* What the inline heap_alloc and heap_free below call, in one load:
-	 * the policy's own entry points when it takes every argument and
-	 * keeps the counters below itself (heap_impl.h, alloc_entry), else
-	 * heap.c's adapters around its alloc and free. */
+	 * the policy's own entry points, which take every argument and keep
+	 * the counters below (heap_impl.h, alloc_entry). */
 	void *(*alloc_fn)(struct heap *h, size_t size);
 	void (*free_fn)(struct heap *h, void *ptr);
 	struct heap_source src;
@@ -113,10 +112,10 @@ void heap_destroy(struct heap *h);
 
 const char *heap_policy(const struct heap *h);
 
-/* Inline: the common call is one indirect call, straight into a policy
- * that takes the edges itself (sizeclass: its fast paths are two dozen
- * instructions, and an adapter's size check, call layer and counter were
- * a third of that); the other policies go through heap.c's adapters. */
+/* Inline: the common call is one indirect call, straight into the
+ * policy's entry point, which takes the edges and counts (sizeclass's
+ * fast paths are two dozen instructions, and a size check and counter
+ * here with a second call layer were a third of that). */
 static inline void *heap_alloc(struct heap *h, size_t size)
 {
 	return h->alloc_fn(h, size);
