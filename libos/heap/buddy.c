@@ -454,11 +454,15 @@ static void buddy_heap_destroy(struct heap *h)
 	heap_source_shrink(&h->src, bh, bh->region_bytes);
 }
 
+HEAP_COUNTED_ENTRIES(buddy_heap_alloc, buddy_heap_free)
+
 const struct heap_ops heap_buddy_ops = {
     .name = "buddy",
     .init = buddy_heap_init,
     .alloc = buddy_heap_alloc,
     .free = buddy_heap_free,
+    .alloc_entry = buddy_heap_alloc_entry,
+    .free_entry = buddy_heap_free_entry,
     .usable_size = buddy_heap_usable_size,
     .stats = buddy_heap_stats,
     .check = buddy_heap_check,

@@ -228,11 +228,15 @@ static void bump_destroy(struct heap *h)
 	}
 }
 
+HEAP_COUNTED_ENTRIES(bump_alloc, bump_free)
+
 const struct heap_ops heap_bump_ops = {
     .name = "bump",
     .init = bump_init,
     .alloc = bump_alloc,
     .free = bump_free,
+    .alloc_entry = bump_alloc_entry,
+    .free_entry = bump_free_entry,
     .memalign = bump_memalign,
     .usable_size = bump_usable_size,
     .stats = bump_stats,

@@ -364,11 +364,15 @@ static void fl_destroy(struct heap *h)
 	}
 }
 
+HEAP_COUNTED_ENTRIES(fl_alloc, fl_free)
+
 const struct heap_ops heap_freelist_ops = {
     .name = "freelist",
     .init = fl_init,
     .alloc = fl_alloc,
     .free = fl_free,
+    .alloc_entry = fl_alloc_entry,
+    .free_entry = fl_free_entry,
     .memalign = fl_memalign,
     .usable_size = fl_usable_size,
     .stats = fl_stats,

@@ -58,8 +58,8 @@ int heap_create(const char *policy, heap_grow_fn grow, heap_shrink_fn shrink,
 		return HEAP_EPOLICY;
 	memset(out, 0, sizeof(*out));
 	out->ops = ops;
-	out->alloc_fn = ops->alloc;
-	out->free_fn = ops->free;
+	out->alloc_fn = ops->alloc_entry;
+	out->free_fn = ops->free_entry;
 	out->src.grow = grow;
 	out->src.shrink = shrink;
 	out->src.ctx = ctx;
@@ -179,7 +179,7 @@ void *heap_alloc_edge(struct heap *h, size_t size)
 	if (size > HEAP_MAX_ALLOC)
 		return heap_counted(h, NULL);
 	/* size 0 gets a minimum block: unique and freeable. */
-	return heap_counted(h, h->alloc_fn(h, size ? size : 1));
+	return heap_counted(h, h->ops->alloc(h, size ? size : 1));
 }
 
 size_t heap_usable_size(struct heap *h, const void *ptr)

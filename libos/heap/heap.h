@@ -83,10 +83,11 @@ struct heap_ops;
 struct heap {
 	const struct heap_ops *ops;
 	void *priv; /* the policy's state, in the first region it grew */
-	/* The policy's alloc and free, copied from ops by heap_create so the
-	 * inline heap_alloc and heap_free below reach them in one load. */
+	/* What the inline heap_alloc and heap_free below call, in one load:
+	 * the policy's own entry points, which take every argument and keep
+	 * the counters below (heap_impl.h, alloc_entry). */
 	void *(*alloc_fn)(struct heap *h, size_t size);
-	bool (*free_fn)(struct heap *h, void *ptr);
+	void (*free_fn)(struct heap *h, void *ptr);
 	struct heap_source src;
 	uint64_t allocs, frees, reallocs, failures, bad_frees;
 };
@@ -111,35 +112,18 @@ void heap_destroy(struct heap *h);
 
 const char *heap_policy(const struct heap *h);
 
-/* The rare cases of heap_alloc (size 0 or above HEAP_MAX_ALLOC), out of
- * line. */
-void *heap_alloc_edge(struct heap *h, size_t size);
-
-/* Inline: the common call is a size check, one indirect call and a
- * counter (the policies' fast paths are a few dozen instructions; a second
- * call layer was a third of that). */
+/* Inline: the common call is one indirect call, straight into the
+ * policy's entry point, which takes the edges and counts (sizeclass's
+ * fast paths are two dozen instructions, and a size check and counter
+ * here with a second call layer were a third of that). */
 static inline void *heap_alloc(struct heap *h, size_t size)
 {
-	void *p;
-
-	if (size - 1 >= HEAP_MAX_ALLOC) /* 0, or too large */
-		return heap_alloc_edge(h, size);
-	p = h->alloc_fn(h, size);
-	if (p)
-		h->allocs++;
-	else
-		h->failures++;
-	return p;
+	return h->alloc_fn(h, size);
 }
 
 static inline void heap_free(struct heap *h, void *ptr)
 {
-	if (!ptr)
-		return;
-	if ((uintptr_t)ptr % HEAP_MIN_ALIGN || !h->free_fn(h, ptr))
-		h->bad_frees++;
-	else
-		h->frees++;
+	h->free_fn(h, ptr);
 }
 void *heap_realloc(struct heap *h, void *ptr, size_t size);
 void *heap_aligned_alloc(struct heap *h, size_t align, size_t size);

@@ -30,6 +30,15 @@ struct heap_ops {
 	void (*stats)(struct heap *h, struct heap_stats *st);
 	const char *(*check)(struct heap *h);
 	void (*destroy)(struct heap *h);
+	/* heap_alloc's and heap_free's whole contract in the policy, so the
+	 * common call is one indirect call. alloc_entry takes any size (0: a
+	 * minimum block; above HEAP_MAX_ALLOC: NULL) and counts h->allocs or
+	 * h->failures; free_entry takes any pointer (NULL: nothing; anything
+	 * not a live block of the heap: refused, never followed,
+	 * h->bad_frees) and counts h->frees. HEAP_COUNTED_ENTRIES makes
+	 * them from alloc and free. */
+	void *(*alloc_entry)(struct heap *h, size_t size);
+	void (*free_entry)(struct heap *h, void *ptr);
 	/* Without memalign: blocks of a power-of-two size s <= natural_align
 	 * are aligned to s, so aligned_alloc(a, n) = alloc(max(n, a)). */
 	size_t natural_align;
@@ -44,6 +53,40 @@ extern const struct heap_ops heap_buddy_ops;
 extern const struct heap_ops heap_slab_ops;
 extern const struct heap_ops heap_tlsf_ops;
 extern const struct heap_ops heap_sizeclass_ops;
+
+/* heap_alloc's rare cases (size 0, or above HEAP_MAX_ALLOC), counted. */
+void *heap_alloc_edge(struct heap *h, size_t size);
+
+/*
+ * A policy's alloc_entry and free_entry (named after its alloc and free,
+ * with _entry) from its alloc and free: the edges and the counters around
+ * a direct call the compiler may inline, so the policy's fast path is
+ * one indirect call away from heap_alloc, not two.
+ */
+#define HEAP_COUNTED_ENTRIES(alloc, free)                                      \
+	static void *alloc##_entry(struct heap *h, size_t size)                \
+	{                                                                      \
+		void *p;                                                       \
+                                                                               \
+		if (size - 1 >= HEAP_MAX_ALLOC) /* 0, or too large */          \
+			return heap_alloc_edge(h, size);                       \
+		p = alloc(h, size);                                            \
+		if (p)                                                         \
+			h->allocs++;                                           \
+		else                                                           \
+			h->failures++;                                         \
+		return p;                                                      \
+	}                                                                      \
+                                                                               \
+	static void free##_entry(struct heap *h, void *ptr)                    \
+	{                                                                      \
+		if (!ptr)                                                      \
+			return;                                                \
+		if ((uintptr_t)ptr % HEAP_MIN_ALIGN || !free(h, ptr))          \
+			h->bad_frees++;                                        \
+		else                                                           \
+			h->frees++;                                            \
+	}
 
 static inline size_t heap_align_up(size_t x, size_t a)
 {

@@ -4,23 +4,26 @@
  * fifth of a block is slack), each served from pages that hold blocks of
  * one class only. Pages are runs of 4 KiB slices inside 256 KiB segments
  * aligned to 256 KiB, so a block's segment is its address with the low
- * bits cleared and its page is one byte of the segment header away: no
- * block carries a header. Larger requests get a region of their own.
+ * bits cleared and its page descriptor is the address masked and shifted:
+ * no block carries a header. Larger requests get a region of their own.
  *
  * Free lists are sharded per page: alloc pops a page's `free` list, free
  * pushes its `local_free` list, and the two swap when `free` runs dry
  * (mimalloc's split, which keeps the alloc path's list from being written
  * by frees; a list for frees from other CPUs would be a third of the same
  * shape). Blocks are carved lazily from a page's span, a few at a time.
+ * heap_alloc and heap_free come straight here (alloc_entry, free_entry):
+ * the edges and the heap's counters are this file's.
  *
  * Owns: its regions ([region header | segments aligned to 256 KiB]), the
  * segment map (an open-addressed table of the segments and large blocks it
  * owns, so a foreign or stale pointer is recognised without touching the
  * memory it points into), the per-class page queues. A free block holds its
- * list link and a cookie (its address mixed with a constant): a double free
+ * list link and a cookie (its page descriptor's address): a double free
  * is recognised exactly (the cookie, then the page's lists), a live block's
  * cookie is cleared when it is handed out.
- * Keeps at most one empty page per class; a segment whose pages are all
+ * Keeps at most one empty page per class (and one barely used heap-wide,
+ * sc_page_emptied); a segment whose pages are all
  * gone counts as empty, and a region whose segments are all empty goes back
  * to the source. Never: writes inside a live block, or hands out memory
  * outside the segments and large regions in its map.
@@ -43,16 +46,15 @@
 #define SC_PAGE_MIN_BLOCKS 64
 #define SC_SPAN_MIN	   1
 #define SC_SPAN_MAX	   16 /* slices: 64 KiB (8 blocks of 8 KiB) */
-#define SC_SPAN_MAX_LOG2   4
-/* Blocks carved into the free list per extension: about a slice's worth. */
-#define SC_EXTEND_BYTES SC_SLICE_BYTES
+/* Blocks carved into the free list per extension: four slices' worth
+ * (fewer trips to the slow path while a page fills). */
+#define SC_EXTEND_BYTES (4 * SC_SLICE_BYTES)
 /* Segments per region at most: larger regions spread the alignment slack. */
 #define SC_REGION_SEGS_MAX 4
 #define SC_MAP_SLOTS	   2048 /* a power of two */
 #define SC_MAP_MAX_USED	   (SC_MAP_SLOTS * 3 / 4)
 #define SC_SEG_MAGIC	   ((uintptr_t)0x5e6c1a55e6c1a550ull)
 #define SC_LARGE_MAGIC	   ((uintptr_t)0x1a56e1a56e1a56e0ull)
-#define SC_FREE_COOKIE	   ((uintptr_t)0xf5eeb10cf5eeb10cull)
 #define SC_LARGE_ALIGN	   64 /* a large block's least alignment */
 /* Requests up to this size find their class in a table (one load). */
 #define SC_TABLE_MAX	   ((size_t)4096)
@@ -60,7 +62,7 @@
 
 struct sc_block {
 	struct sc_block *next;
-	uintptr_t cookie; /* SC_FREE_COOKIE ^ own address while free */
+	uintptr_t cookie; /* sc_cookie(its page) while free, 0 while live */
 };
 
 /* A page: a run of slices holding blocks of one class. */
@@ -69,21 +71,91 @@ struct sc_page {
 	struct sc_block *local_free; /* free pushes here */
 	uintptr_t start;	     /* block 0 */
 	struct sc_page *next, *prev; /* in its class's queue */
-	uint32_t block_size;
-	uint32_t used;	   /* live blocks */
-	uint32_t capacity; /* blocks carved so far: used + on the lists */
-	uint32_t reserved; /* blocks the span holds */
-	uint8_t cls, first_slice, slices; /* first_slice: of its aligned slot */
-	bool in_queue; /* false: full (nothing free, nothing to carve) */
-	/* ceil(2^32 / block_size): off / block_size is (off * inverse) >> 32
-	 * exactly for off < 2^16 and block_size <= 2^14 (their product stays
-	 * below 2^32, so the rounding error cannot reach the next integer). */
-	uint32_t inverse;
+	/* sc_block_test: off = p - start is a carved block's start exactly
+	 * when off * divisor (mod 2^64) < limit. One multiply, one compare:
+	 * no division, and the bounds and the stride in one test. */
+	uint64_t divisor;
+	uint32_t limit;
+	/* Frees until something is to be done: while queued, the live
+	 * blocks (0: the page emptied); while out of its queue (prev points
+	 * to itself: no batch to hand out), the live blocks less
+	 * sc_batch_used (0: a batch again). Free decrements it and tests
+	 * for 0, nothing else; sc_used says the live blocks. */
+	uint32_t countdown;
+	uint16_t block_size;
+	uint16_t capacity; /* blocks carved so far: used + on the lists */
+	uint16_t reserved; /* blocks the span holds (its slices: g->span) */
+	uint8_t cls, first_slice; /* first_slice: of its aligned slot */
 };
 
-_Static_assert(SC_SPAN_MAX * SC_SLICE_BYTES <= (1u << 16) &&
-		   SC_MEDIUM_MAX <= (1u << 14),
-	       "sc_free's reciprocal division needs these bounds");
+_Static_assert(SC_SPAN_MAX * SC_SLICE_BYTES / HEAP_MIN_ALIGN <= UINT16_MAX &&
+		   SC_MEDIUM_MAX <= UINT16_MAX,
+	       "a page's block counts and sizes fit its 16-bit fields");
+_Static_assert(SC_SPAN_MAX * SC_SLICE_BYTES <= UINT32_MAX,
+	       "sc_free's divisibility test needs offsets below 2^32");
+
+/*
+ * The block test. divisor m = floor((2^64 - 1) / b) + 2 for block size b,
+ * so b * m = 2^64 + e with b <= e < 2b; limit = capacity * e. Write
+ * off = q * b + r (0 <= r < b, |off| < 2^18: p and start are in one
+ * segment). Then off * m = q * e + r * m (mod 2^64):
+ * - r = 0, 0 <= q < capacity: q * e < capacity * e = limit: a block;
+ * - r = 0, q >= capacity: q * e >= limit (and below 2^64): refused;
+ * - r = 0, q < 0: 2^64 - |q| * e, far above limit: refused;
+ * - r > 0: r * m lies in [m, 2^64 + e - m] and |q * e| < 2^28, so the
+ *   sum does not wrap and stays >= m - 2^28 >= 2^50, above any limit
+ *   (capacity * e < 2 * the span's bytes <= 2^17): refused.
+ * In the spirit of Lemire, Kaser and Kurz, "Faster remainder by direct
+ * computation" (2019); tests/host/test_heap_owner.c checks it
+ * exhaustively for every class.
+ */
+_Static_assert(SC_MEDIUM_MAX <= (1u << 13) && SC_SEG_BYTES <= (1u << 18) &&
+		   SC_SEG_BYTES / HEAP_MIN_ALIGN * (2 * SC_MEDIUM_MAX) <=
+		       (1u << 28) &&
+		   2 * SC_SPAN_MAX * SC_SLICE_BYTES <= (1u << 17),
+	       "the block test's bounds");
+
+static uint64_t sc_divisor(uint32_t block_size)
+{
+	return UINT64_MAX / block_size + 2;
+}
+
+static uint32_t sc_limit(uint32_t block_size, uint32_t capacity)
+{
+	return (uint32_t)(capacity * (block_size * sc_divisor(block_size)));
+}
+
+/* Whether p is a carved block of pg (free or live); any p in pg's
+ * segment, below its start too. */
+static bool sc_block_test(const struct sc_page *pg, uintptr_t p)
+{
+	return (p - pg->start) * pg->divisor < pg->limit;
+}
+
+/* A free block's cookie: its page descriptor's address (in our segment
+ * header, which no live block holds unless the program copied it, and
+ * then the lists decide: sc_is_free). */
+static uintptr_t sc_cookie(const struct sc_page *pg)
+{
+	return (uintptr_t)pg;
+}
+
+static bool sc_queued(const struct sc_page *pg)
+{
+	return pg->prev != pg;
+}
+
+/* The most live blocks with which pg can still hand out a batch: a
+ * quarter of its blocks (on its local free list or not carved yet). */
+static uint32_t sc_batch_used(const struct sc_page *pg)
+{
+	return pg->reserved - (pg->reserved + 3u) / 4;
+}
+
+static uint32_t sc_used(const struct sc_page *pg)
+{
+	return pg->countdown + (sc_queued(pg) ? 0 : sc_batch_used(pg));
+}
 
 struct sc_region;
 
@@ -104,6 +176,12 @@ struct sc_segment {
 };
 
 _Static_assert(sizeof(struct sc_page) == 64, "a page descriptor is a line");
+/* A page's descriptor is at (p & page_mask) >> SC_PAGE_DESC_SHIFT in the
+ * segment's pages[] (its aligned slot's first slice, times 64). */
+#define SC_PAGE_DESC_SHIFT (SC_SLICE_SHIFT - 6)
+_Static_assert(sizeof(struct sc_page) == (size_t)1 << (SC_SLICE_SHIFT -
+							 SC_PAGE_DESC_SHIFT),
+	       "descriptors are indexed by a shift");
 
 #define SC_HDR_SLICES                                                          \
 	((sizeof(struct sc_segment) + SC_SLICE_BYTES - 1) / SC_SLICE_BYTES)
@@ -126,24 +204,32 @@ struct sc_large {
 	size_t region_bytes;
 };
 
-/* key: a segment's base plus log2 of its page bytes (0 while it has no
- * page; owner: the segment), or a large block plus SC_MAP_LARGE (owner:
- * its header); SC_MAP_EMPTY in a free slot (no key is 1, and a lookup of
- * address 0's segment must find nothing). */
-#define SC_MAP_EMPTY	  ((uintptr_t)1)
-#define SC_MAP_LARGE	  ((uintptr_t)32)
-#define SC_MAP_SHIFT_BITS ((uintptr_t)31)
+/* key: a segment's base (then page_mask: the offset bits that select
+ * its pages' aligned slots, those of bit log2(span bytes) to bit 17), or
+ * a large block plus SC_MAP_LARGE (then large: its header); SC_MAP_EMPTY
+ * in a free slot (no key: segments and large blocks are 64-aligned, and a
+ * lookup of address 0's segment must find nothing). */
+#define SC_MAP_EMPTY ((uintptr_t)-1)
+#define SC_MAP_LARGE ((uintptr_t)32)
 struct sc_map_slot {
 	uintptr_t key;
-	void *owner;
+	union {
+		uintptr_t page_mask;
+		struct sc_large *large;
+	};
 };
 
 struct sc_heap {
-	struct sc_page *queue[SC_NR_CLASSES]; /* pages with something free */
+	/* Pages with something free; `none` (never anything free) when the
+	 * class has none, so alloc's fast path tests one pointer. */
+	struct sc_page *queue[SC_NR_CLASSES];
+	struct sc_page none;
 	struct heap_source *src;
 	struct sc_segment *segs;
 	struct sc_region *regions;
 	struct sc_page *kept; /* the barely used empty page kept, if any */
+	/* Per class, the empty page kept in a segment in use, if any. */
+	struct sc_page *empty[SC_NR_CLASSES];
 	struct sc_large *large;
 	unsigned nregions;
 	size_t map_used;
@@ -197,15 +283,21 @@ static unsigned sc_class_span(unsigned cls)
 /* ---- the segment map ---- */
 
 /* Segments (256 KiB apart) land in neighbouring slots, four to a cache
- * line: the map lines the free path reads stay few and hot. Large blocks
- * in one window differ in bits 12-17 and spread. The map from a window
- * number n to n ^ (n << 6) is one-to-one on any number of bits (an xor
- * with a left shift of itself is invertible): any SC_MAP_SLOTS segments
- * in a row take distinct slots. */
+ * line: the map lines the free path reads stay few and hot, and any
+ * SC_MAP_SLOTS segments in a row take distinct slots. A segment's home
+ * is its window number alone (its bits 12-17 are zero), so free finds it
+ * with a shift and a mask. Large blocks in one window differ in bits
+ * 12-17 and spread over 64 slots by them. */
 static size_t sc_map_hash(uintptr_t key)
 {
-	return (size_t)((key >> SC_SEG_SHIFT) ^ (key >> SC_SLICE_SHIFT)) &
+	return (size_t)((key >> SC_SEG_SHIFT) ^
+			((key >> SC_SLICE_SHIFT) & (SC_SLICES - 1))) &
 	       (SC_MAP_SLOTS - 1);
+}
+
+static size_t sc_map_home_of_segment(uintptr_t p)
+{
+	return (size_t)(p >> SC_SEG_SHIFT) & (SC_MAP_SLOTS - 1);
 }
 
 static struct sc_map_slot *sc_map_find(struct sc_heap *sh, uintptr_t key)
@@ -220,15 +312,15 @@ static struct sc_map_slot *sc_map_find(struct sc_heap *sh, uintptr_t key)
 	}
 }
 
-static void sc_map_insert(struct sc_heap *sh, uintptr_t key, void *owner)
+static struct sc_map_slot *sc_map_insert(struct sc_heap *sh, uintptr_t key)
 {
 	size_t i = sc_map_hash(key);
 
 	while (sh->map[i].key != SC_MAP_EMPTY)
 		i = (i + 1) & (SC_MAP_SLOTS - 1);
 	sh->map[i].key = key;
-	sh->map[i].owner = owner;
 	sh->map_used++;
+	return &sh->map[i];
 }
 
 /* Linear probing's deletion: later entries of the run move up. */
@@ -241,7 +333,7 @@ static void sc_map_remove(struct sc_heap *sh, uintptr_t key)
 		size_t home;
 
 		sh->map[i].key = SC_MAP_EMPTY;
-		sh->map[i].owner = NULL;
+		sh->map[i].page_mask = 0;
 		for (;;) {
 			j = (j + 1) & (SC_MAP_SLOTS - 1);
 			if (sh->map[j].key == SC_MAP_EMPTY) {
@@ -259,41 +351,36 @@ static void sc_map_remove(struct sc_heap *sh, uintptr_t key)
 	}
 }
 
-/* The map slot of the segment at base, whatever its page shift. */
-static struct sc_map_slot *sc_map_find_segment(struct sc_heap *sh,
-					       uintptr_t base)
-{
-	for (size_t i = sc_map_hash(base);; i = (i + 1) & (SC_MAP_SLOTS - 1)) {
-		struct sc_map_slot *s = &sh->map[i];
-
-		if ((s->key & ~SC_MAP_SHIFT_BITS) == base)
-			return s;
-		if (s->key == SC_MAP_EMPTY)
-			return NULL;
-	}
-}
-
 static struct sc_segment *sc_segment_of(struct sc_heap *sh, uintptr_t p)
 {
-	struct sc_map_slot *s =
-	    sc_map_find_segment(sh, p & ~(uintptr_t)SC_SEG_MASK);
+	uintptr_t base = p & ~(uintptr_t)SC_SEG_MASK;
 
-	return s ? s->owner : NULL;
+	return sc_map_find(sh, base) ? (struct sc_segment *)base : NULL;
 }
 
+/* The large block that starts at p (an interior pointer is none). */
 static struct sc_large *sc_large_of(struct sc_heap *sh, uintptr_t p)
 {
 	struct sc_map_slot *s = sc_map_find(sh, p | SC_MAP_LARGE);
 
-	return s ? s->owner : NULL;
+	return s && s->large->block == p ? s->large : NULL;
+}
+
+/* The offset bits that pick a page's aligned slot when pages span `span`
+ * slices; a segment with no page reads as the widest span (its
+ * descriptors are all unused). */
+static uintptr_t sc_page_mask(unsigned span)
+{
+	size_t bytes = (size_t)(span ? span : SC_SPAN_MAX) << SC_SLICE_SHIFT;
+
+	return SC_SEG_MASK & ~(uintptr_t)(bytes - 1);
 }
 
 /* The span of g's pages changes (to 0 when its last page goes). */
 static void sc_segment_set_span(struct sc_heap *sh, struct sc_segment *g,
 				unsigned span)
 {
-	sc_map_find_segment(sh, (uintptr_t)g)->key =
-	    (uintptr_t)g | (span ? heap_log2_ceil(span) + SC_SLICE_SHIFT : 0);
+	sc_map_find(sh, (uintptr_t)g)->page_mask = sc_page_mask(span);
 	g->span = span;
 }
 
@@ -327,9 +414,15 @@ static void sc_segment_init(struct sc_heap *sh, struct sc_segment *g,
 	g->npages = 0;
 	g->span = 0;
 	memset(g->slice_page, SC_NO_PAGE, sizeof(g->slice_page));
-	/* A free's fast path may read any descriptor: unused ones say so. */
-	memset(g->pages, 0, sizeof(g->pages));
-	sc_map_insert(sh, (uintptr_t)g, g);
+	/* A free's fast path may read any descriptor: unused ones say so
+	 * (limit 0: no block passes the block test; block_size 0: unused,
+	 * for stats and check). Only those fields: a descriptor is cleared
+	 * whole when a page takes it. */
+	for (unsigned i = 0; i < SC_SLICES; i++) {
+		g->pages[i].limit = 0;
+		g->pages[i].block_size = 0;
+	}
+	sc_map_insert(sh, (uintptr_t)g)->page_mask = sc_page_mask(0);
 	sc_seg_link(sh, g);
 }
 
@@ -379,7 +472,7 @@ static void sc_region_release(struct sc_heap *sh, struct sc_region *r)
 	for (unsigned i = 0; i < r->nsegs; i++) {
 		struct sc_segment *g = sc_region_seg(r, i);
 
-		sc_map_remove(sh, sc_map_find_segment(sh, (uintptr_t)g)->key);
+		sc_map_remove(sh, (uintptr_t)g);
 		sc_seg_unlink(sh, g);
 		g->magic = 0;
 	}
@@ -392,27 +485,55 @@ static void sc_region_release(struct sc_heap *sh, struct sc_region *r)
 
 /* ---- pages ---- */
 
-static void sc_queue_push(struct sc_heap *sh, struct sc_page *pg)
+static struct sc_page *sc_queue_first(struct sc_heap *sh, unsigned cls)
 {
-	struct sc_page **q = &sh->queue[pg->cls];
+	struct sc_page *pg = sh->queue[cls];
 
-	pg->prev = NULL;
-	pg->next = *q;
-	if (pg->next)
-		pg->next->prev = pg;
-	*q = pg;
-	pg->in_queue = true;
+	return pg == &sh->none ? NULL : pg;
 }
 
-static void sc_queue_remove(struct sc_heap *sh, struct sc_page *pg)
+/* pg goes in after `prev` (NULL: first) of its class's queue. */
+static void sc_queue_insert(struct sc_heap *sh, struct sc_page *pg,
+			    struct sc_page *prev)
+{
+	struct sc_page *next = prev ? prev->next : sc_queue_first(sh, pg->cls);
+
+	if (!sc_queued(pg))
+		pg->countdown += sc_batch_used(pg);
+	pg->prev = prev;
+	pg->next = next;
+	if (next)
+		next->prev = pg;
+	if (prev)
+		prev->next = pg;
+	else
+		sh->queue[pg->cls] = pg;
+}
+
+static void sc_queue_push(struct sc_heap *sh, struct sc_page *pg)
+{
+	sc_queue_insert(sh, pg, NULL);
+}
+
+/* pg leaves its queue for a moment (moved, or released). */
+static void sc_queue_unlink(struct sc_heap *sh, struct sc_page *pg)
 {
 	if (pg->next)
 		pg->next->prev = pg->prev;
 	if (pg->prev)
 		pg->prev->next = pg->next;
 	else
-		sh->queue[pg->cls] = pg->next;
-	pg->in_queue = false;
+		sh->queue[pg->cls] = pg->next ? pg->next : &sh->none;
+}
+
+/* pg, queued without a batch, leaves its queue until frees give it one
+ * (sc_free_fixup when its countdown runs out). */
+static void sc_queue_leave(struct sc_heap *sh, struct sc_page *pg)
+{
+	sc_queue_unlink(sh, pg);
+	pg->prev = pg;
+	pg->next = NULL;
+	pg->countdown -= sc_batch_used(pg);
 }
 
 /* The slices of the page in the aligned slot at first (span n): the
@@ -470,12 +591,10 @@ static struct sc_page *sc_page_new(struct sc_heap *sh, unsigned cls)
 	memset(pg, 0, sizeof(*pg));
 	pg->cls = (uint8_t)cls;
 	pg->first_slice = (uint8_t)at;
-	pg->slices = (uint8_t)n;
-	pg->block_size = (uint32_t)sc_class_size(cls);
-	pg->inverse = (uint32_t)((((uint64_t)1 << 32) + pg->block_size - 1) /
-				 pg->block_size);
+	pg->block_size = (uint16_t)sc_class_size(cls);
+	pg->divisor = sc_divisor(pg->block_size);
 	pg->start = (uintptr_t)g + ((size_t)first << SC_SLICE_SHIFT);
-	pg->reserved = (uint32_t)((((size_t)at + n - first) << SC_SLICE_SHIFT) /
+	pg->reserved = (uint16_t)((((size_t)at + n - first) << SC_SLICE_SHIFT) /
 				  pg->block_size);
 	sc_queue_push(sh, pg);
 	return pg;
@@ -493,18 +612,22 @@ static void sc_page_release(struct sc_heap *sh, struct sc_page *pg)
 	struct sc_segment *g = sc_page_segment(pg);
 	struct sc_region *r = g->region;
 
-	if (pg->in_queue)
-		sc_queue_remove(sh, pg);
+	if (sc_queued(pg))
+		sc_queue_unlink(sh, pg);
 	if (sh->kept == pg)
 		sh->kept = NULL;
-	g->used_slices &= ~sc_slot_mask(pg->first_slice, pg->slices);
-	for (unsigned i = pg->first_slice; i < pg->first_slice + pg->slices;
-	     i++)
+	if (sh->empty[pg->cls] == pg)
+		sh->empty[pg->cls] = NULL;
+	g->used_slices &= ~sc_slot_mask(pg->first_slice, g->span);
+	for (unsigned i = pg->first_slice; i < pg->first_slice + g->span; i++)
 		g->slice_page[i] = SC_NO_PAGE;
 	/* What the fast path reads: no block here any more. */
 	pg->block_size = 0;
-	pg->inverse = 0;
+	pg->divisor = 0;
 	pg->capacity = 0;
+	pg->limit = 0;
+	pg->countdown = 0;
+	pg->prev = pg->next = NULL;
 	if (--g->npages == 0) {
 		sc_segment_set_span(sh, g, 0);
 		if (--r->busy == 0 && heap_source_can_shrink(sh->src))
@@ -512,16 +635,17 @@ static void sc_page_release(struct sc_heap *sh, struct sc_page *pg)
 	}
 }
 
-/* Carves up to a slice's worth of never-used blocks into the free list. */
+/* Carves up to SC_EXTEND_BYTES of never-used blocks into the free list. */
 static void sc_page_extend(struct sc_page *pg)
 {
 	uint32_t n = (uint32_t)(SC_EXTEND_BYTES / pg->block_size);
+	uint32_t room = (uint32_t)(pg->reserved - pg->capacity);
 	uintptr_t p;
 
 	if (n == 0)
 		n = 1;
-	if (n > pg->reserved - pg->capacity)
-		n = pg->reserved - pg->capacity;
+	if (n > room)
+		n = room;
 	p = pg->start + (size_t)(pg->capacity + n) * pg->block_size;
 	for (uint32_t i = 0; i < n; i++) {
 		struct sc_block *b;
@@ -529,10 +653,11 @@ static void sc_page_extend(struct sc_page *pg)
 		p -= pg->block_size;
 		b = (struct sc_block *)p;
 		b->next = pg->free;
-		b->cookie = SC_FREE_COOKIE ^ p;
+		b->cookie = sc_cookie(pg);
 		pg->free = b;
 	}
-	pg->capacity += n;
+	pg->capacity = (uint16_t)(pg->capacity + n);
+	pg->limit = sc_limit(pg->block_size, pg->capacity);
 }
 
 /* Refills pg's free list; false when the page is full. */
@@ -558,40 +683,78 @@ static void *sc_pop(struct sc_page *pg)
 	struct sc_block *b = pg->free;
 
 	pg->free = b->next;
-	pg->used++;
+	pg->countdown++; /* pg is queued: its live blocks */
 	b->cookie = 0;
 	return b;
+}
+
+/* Pages a dry free list looks at for the next batch, at most. */
+#define SC_SEARCH_PAGES 4
+
+/* Whether pg can hand out a batch (its free list is empty). */
+static bool sc_page_has_batch(const struct sc_page *pg)
+{
+	return sc_used(pg) <= sc_batch_used(pg);
+}
+
+/* The page the next blocks of cls come from when the first page's free
+ * list is dry: the first that can hand out a batch. A page that cannot
+ * leaves the queue until frees give it one (sc_free_fixup): a
+ * producer/consumer frees its oldest blocks first, from the page filled
+ * longest ago, and taking the first page with anything at all would
+ * refill a handful of blocks at a time and come back here every few
+ * allocations; with random lifetimes most pages have a block or two free
+ * and would each be looked at again and again. After SC_SEARCH_PAGES
+ * pages without a batch, the last one looked at serves anyway (bounded
+ * work; NULL only when the queue is empty). */
+static struct sc_page *sc_page_choose(struct sc_heap *sh, unsigned cls)
+{
+	struct sc_page *pg = sc_queue_first(sh, cls);
+
+	for (unsigned seen = 1; pg; seen++) {
+		struct sc_page *next = pg->next;
+
+		/* Its free list is empty unless it is the first page: free
+		 * never fills it and the page that served is moved first. */
+		if (pg->free || sc_page_has_batch(pg))
+			return pg;
+		if (seen == SC_SEARCH_PAGES && pg->reserved != sc_used(pg))
+			return pg;
+		sc_queue_leave(sh, pg); /* back when frees give it a batch */
+		pg = next;
+	}
+	return NULL;
 }
 
 __attribute__((noinline)) static void *sc_alloc_slow(struct sc_heap *sh,
 						    unsigned cls)
 {
-	struct sc_page *pg = sh->queue[cls];
+	struct sc_page *pg = sc_page_choose(sh, cls);
 
-	while (pg && !pg->free && !sc_page_refill(pg)) {
-		struct sc_page *next = pg->next;
-
-		sc_queue_remove(sh, pg); /* full: back when a block is freed */
-		pg = next;
-	}
 	if (!pg) {
 		pg = sc_page_new(sh, cls);
 		if (!pg)
 			return NULL;
 		sc_page_extend(pg);
-	} else if (pg != sh->queue[cls]) {
-		/* The page that served goes first next time. */
-		sc_queue_remove(sh, pg);
-		sc_queue_push(sh, pg);
+	} else {
+		if (!pg->free)
+			sc_page_refill(pg); /* has room: sc_page_choose saw it */
+		if (pg != sh->queue[cls]) {
+			/* The page that served goes first next time. */
+			sc_queue_unlink(sh, pg);
+			sc_queue_push(sh, pg);
+		}
 	}
 	return sc_pop(pg);
 }
 
+/* The fast path: the class's first page (`none` when it has none reads
+ * as an empty free list), a pop. */
 static inline void *sc_alloc_class(struct sc_heap *sh, unsigned cls)
 {
 	struct sc_page *pg = sh->queue[cls];
 
-	if (pg && pg->free)
+	if (pg->free)
 		return sc_pop(pg);
 	return sc_alloc_slow(sh, cls);
 }
@@ -620,7 +783,7 @@ static void *sc_large_alloc(struct sc_heap *sh, size_t size, size_t align)
 	if (l->next)
 		l->next->prev = l;
 	sh->large = l;
-	sc_map_insert(sh, l->block | SC_MAP_LARGE, l);
+	sc_map_insert(sh, l->block | SC_MAP_LARGE)->large = l;
 	return (void *)l->block;
 }
 
@@ -647,15 +810,61 @@ __attribute__((noinline)) static void *sc_alloc_big(struct sc_heap *sh,
 	return sc_alloc_class(sh, sc_class_of(size));
 }
 
-/* The fast path: a table load, the class's first page, a pop. */
+static unsigned sc_table_class(const struct sc_heap *sh, size_t size)
+{
+	return sh->class_of[(size + HEAP_MIN_ALIGN - 1) / HEAP_MIN_ALIGN];
+}
+
+/* ops->alloc (aligned_alloc and the derived realloc): 0 < size <=
+ * HEAP_MAX_ALLOC, uncounted. */
 static void *sc_alloc(struct heap *h, size_t size)
 {
 	struct sc_heap *sh = sc_of(h);
 
 	if (size > SC_TABLE_MAX)
 		return sc_alloc_big(sh, size);
-	return sc_alloc_class(
-	    sh, sh->class_of[(size + HEAP_MIN_ALIGN - 1) / HEAP_MIN_ALIGN]);
+	return sc_alloc_class(sh, sc_table_class(sh, size));
+}
+
+static void *sc_counted(struct heap *h, void *p)
+{
+	if (p)
+		h->allocs++;
+	else
+		h->failures++;
+	return p;
+}
+
+__attribute__((noinline)) static void *sc_alloc_entry_big(struct heap *h,
+							 size_t size)
+{
+	return sc_counted(h, size > HEAP_MAX_ALLOC
+				 ? NULL
+				 : sc_alloc_big(sc_of(h), size));
+}
+
+__attribute__((noinline)) static void *
+sc_alloc_entry_slow(struct heap *h, unsigned cls)
+{
+	return sc_counted(h, sc_alloc_slow(sc_of(h), cls));
+}
+
+/* heap_alloc itself, the fast path: a table load (size 0 reads class 0,
+ * a minimum block), the class's first page, a pop, the counter. */
+static void *sc_alloc_entry(struct heap *h, size_t size)
+{
+	struct sc_heap *sh = sc_of(h);
+	struct sc_page *pg;
+	unsigned cls;
+
+	if (size > SC_TABLE_MAX)
+		return sc_alloc_entry_big(h, size);
+	cls = sc_table_class(sh, size);
+	pg = sh->queue[cls];
+	if (!pg->free)
+		return sc_alloc_entry_slow(h, cls);
+	h->allocs++;
+	return sc_pop(pg);
 }
 
 /* Blocks of a class whose size is a multiple of align are aligned to it
@@ -710,7 +919,7 @@ static bool sc_on_list(const struct sc_block *list, const struct sc_block *b)
 __attribute__((noinline)) static bool sc_is_free(const struct sc_page *pg,
 						const struct sc_block *b)
 {
-	return b->cookie == (SC_FREE_COOKIE ^ (uintptr_t)b) &&
+	return b->cookie == sc_cookie(pg) &&
 	       (sc_on_list(pg->free, b) || sc_on_list(pg->local_free, b));
 }
 
@@ -723,65 +932,62 @@ static bool sc_page_barely_used(const struct sc_page *pg)
 	return pg->capacity <= (first ? first : 1);
 }
 
-/* An empty page goes unless it is the only one its class has queued and
- * either its segment is in use anyway (keeping it costs no footprint) or
- * it only ever served a few blocks and is the newest such page (one is
- * kept, heap-wide): an alloc/free ping-pong of one block then costs no
- * page set-up, nor a region taken from the source and given back each
- * time. After a burst (pages carved further) it goes. */
+/* An empty page stays if its segment is in use anyway (keeping it costs
+ * no segment) and its class keeps no other empty page (sh->empty: a
+ * producer/consumer empties its oldest page while the others serve, and
+ * would otherwise carve a new page soon after). Otherwise it goes unless
+ * it is the only one its class has queued and it only ever served a few
+ * blocks and is the newest such page (one is kept, heap-wide): an
+ * alloc/free ping-pong of one block then costs no page set-up, nor a
+ * region taken from the source and given back each time. After a burst
+ * (pages carved further) it goes. */
 static void sc_page_emptied(struct sc_heap *sh, struct sc_page *pg)
 {
-	struct sc_page *old = sh->kept;
+	struct sc_page *old = sh->kept, *e = sh->empty[pg->cls];
 	bool lone = sh->queue[pg->cls] == pg && !pg->next;
 
-	if (lone && sc_page_segment(pg)->npages > 1)
+	if (sc_page_segment(pg)->npages > 1 &&
+	    (lone || !e || e == pg || sc_used(e))) {
+		sh->empty[pg->cls] = pg;
 		return;
+	}
 	if (!lone || !sc_page_barely_used(pg)) {
 		sc_page_release(sh, pg);
 		return;
 	}
 	sh->kept = pg;
-	if (old && old != pg && !old->used)
+	if (old && old != pg && !sc_used(old))
 		sc_page_release(sh, old);
 }
 
-/* A page that was full has room again; one that emptied may go. */
-__attribute__((noinline)) static bool sc_free_fixup(struct sc_heap *sh,
+/* pg's countdown ran out: a page out of its queue has a batch again (it
+ * goes in second: the first page is serving and keeps its place); a
+ * queued one emptied and may go. */
+__attribute__((noinline)) static void sc_free_fixup(struct sc_heap *sh,
 						   struct sc_page *pg)
 {
-	if (!pg->in_queue)
-		sc_queue_push(sh, pg);
-	if (pg->used == 0)
+	if (!sc_queued(pg))
+		sc_queue_insert(sh, pg, sc_queue_first(sh, pg->cls));
+	if (sc_used(pg) == 0)
 		sc_page_emptied(sh, pg);
-	return true;
 }
 
-/* b is a carved block of pg and not free: onto the local free list.
- * Every call below is a tail call, so the fast path saves no register. */
-__attribute__((always_inline)) static inline bool
+/* b is a carved block of pg and not free: onto the local free list; one
+ * decrement and a test for 0 catch both a page emptied and one that has
+ * a batch again. */
+__attribute__((always_inline)) static inline void
 sc_push(struct sc_heap *sh, struct sc_page *pg, struct sc_block *b)
 {
 	b->next = pg->local_free;
-	b->cookie = SC_FREE_COOKIE ^ (uintptr_t)b;
+	b->cookie = sc_cookie(pg);
 	pg->local_free = b;
-	if (--pg->used == 0 || !pg->in_queue)
-		return sc_free_fixup(sh, pg);
-	return true;
+	if (--pg->countdown == 0)
+		sc_free_fixup(sh, pg);
 }
 
-/* b carries a free block's cookie: free only if on neither list (a live
- * block whose bytes look like one). */
-__attribute__((noinline)) static bool
-sc_free_lookalike(struct sc_heap *sh, struct sc_page *pg, struct sc_block *b)
-{
-	if (sc_is_free(pg, b))
-		return false;
-	return sc_push(sh, pg, b);
-}
-
-/* Any pointer: the whole lookup, large blocks too. */
-__attribute__((noinline)) static bool sc_free_any(struct sc_heap *sh,
-						 uintptr_t p)
+/* Any pointer: the whole lookup, large blocks too; whether it was a live
+ * block (then it is free now). Uncounted. */
+static bool sc_free_any(struct sc_heap *sh, uintptr_t p)
 {
 	struct sc_page *pg = sc_page_of(sh, p);
 	struct sc_block *b = (struct sc_block *)p;
@@ -796,34 +1002,72 @@ __attribute__((noinline)) static bool sc_free_any(struct sc_heap *sh,
 	}
 	if (!sc_is_block(pg, p) || sc_is_free(pg, b))
 		return false;
-	return sc_push(sh, pg, b);
+	sc_push(sh, pg, b);
+	return true;
 }
 
-/* The fast path: the segment in the map's first probe, its slice map, a
- * stride check by reciprocal (no division), the cookie, a push. */
+/* ops->free (the derived realloc): uncounted. */
 static bool sc_free(struct heap *h, void *ptr)
+{
+	return sc_free_any(sc_of(h), (uintptr_t)ptr);
+}
+
+static void sc_count_free(struct heap *h, bool freed)
+{
+	if (freed)
+		h->frees++;
+	else
+		h->bad_frees++;
+}
+
+/* free_entry off its fast path: NULL (nothing, uncounted), another probe
+ * of the map, a large block, or a pointer not ours. */
+__attribute__((noinline)) static void sc_free_entry_any(struct heap *h,
+						       uintptr_t p)
+{
+	if (p)
+		sc_count_free(h, sc_free_any(sc_of(h), p));
+}
+
+/* b carries a free block's cookie: free only if on neither list (a live
+ * block whose bytes look like one). */
+__attribute__((noinline)) static void
+sc_free_entry_lookalike(struct heap *h, struct sc_page *pg,
+			struct sc_block *b)
+{
+	bool freed = !sc_is_free(pg, b);
+
+	if (freed)
+		sc_push(sc_of(h), pg, b);
+	sc_count_free(h, freed);
+}
+
+/* heap_free itself, the fast path: the segment in the map's first probe
+ * (its home is the window number), its page descriptor by a mask, the
+ * block's bounds and stride (a multiply, no division), the cookie, a
+ * push, the counter. Nothing of p is read before the map says p is in a
+ * segment of ours, in a page's carved blocks, at a block's start. */
+static void sc_free_entry(struct heap *h, void *ptr)
 {
 	struct sc_heap *sh = sc_of(h);
 	uintptr_t p = (uintptr_t)ptr, base = p & ~(uintptr_t)SC_SEG_MASK;
-	const struct sc_map_slot *s = &sh->map[sc_map_hash(base)];
-	struct sc_segment *g = (struct sc_segment *)base;
+	const struct sc_map_slot *s = &sh->map[sc_map_home_of_segment(p)];
 	struct sc_block *b = ptr;
-	uintptr_t shift = s->key ^ base;
 	struct sc_page *pg;
-	uint32_t off, idx;
 
-	if (shift - SC_SLICE_SHIFT > SC_SPAN_MAX_LOG2)
-		return sc_free_any(sh, p); /* another probe, large, or foreign */
-	/* The aligned slot of p's page; an unused slot reads capacity 0. */
-	pg = &g->pages[((p & SC_SEG_MASK) >> shift) << (shift - SC_SLICE_SHIFT)];
-	/* Before the page's start (the header) wraps above 2^31: refused. */
-	off = (uint32_t)(p - pg->start);
-	idx = (uint32_t)(((uint64_t)off * pg->inverse) >> 32);
-	if (idx * pg->block_size != off || idx >= pg->capacity)
-		return false;
-	if (b->cookie == (SC_FREE_COOKIE ^ p))
-		return sc_free_lookalike(sh, pg, b);
-	return sc_push(sh, pg, b);
+	if (s->key != base)
+		return sc_free_entry_any(h, p);
+	/* The descriptor of p's aligned slot; an unused one has carved 0. */
+	pg = (struct sc_page *)((uintptr_t)((struct sc_segment *)base)->pages +
+				((p & s->page_mask) >> SC_PAGE_DESC_SHIFT));
+	if (!sc_block_test(pg, p)) {
+		h->bad_frees++;
+		return;
+	}
+	if (b->cookie == sc_cookie(pg))
+		return sc_free_entry_lookalike(h, pg, b);
+	h->frees++;
+	sc_push(sh, pg, b);
 }
 
 static size_t sc_usable_size(struct heap *h, const void *ptr)
@@ -852,6 +1096,8 @@ static bool sc_init(struct heap *h)
 	sh->src = &h->src;
 	for (size_t i = 0; i < SC_MAP_SLOTS; i++)
 		sh->map[i].key = SC_MAP_EMPTY;
+	for (unsigned cls = 0; cls < SC_NR_CLASSES; cls++)
+		sh->queue[cls] = &sh->none;
 	for (size_t i = 0; i < SC_TABLE_LEN; i++)
 		sh->class_of[i] = (uint8_t)sc_class_of(i ? i * HEAP_MIN_ALIGN : 1);
 	h->priv = sh;
@@ -893,11 +1139,11 @@ static void sc_stats(struct heap *h, struct heap_stats *st)
 
 			if (!pg->block_size)
 				continue;
-			st->bytes_in_use += (size_t)pg->used * pg->block_size;
-			st->live_blocks += pg->used;
-			st->bytes_free += (size_t)(pg->reserved - pg->used) *
+			st->bytes_in_use += (size_t)sc_used(pg) * pg->block_size;
+			st->live_blocks += sc_used(pg);
+			st->bytes_free += (size_t)(pg->reserved - sc_used(pg)) *
 					  pg->block_size;
-			if (pg->used < pg->reserved &&
+			if (sc_used(pg) < pg->reserved &&
 			    pg->block_size > st->largest_free)
 				st->largest_free = pg->block_size;
 		}
@@ -921,7 +1167,7 @@ static const char *sc_check_list(const struct sc_page *pg,
 {
 	for (; b; b = b->next) {
 		if (!sc_is_block(pg, (uintptr_t)b) ||
-		    b->cookie != (SC_FREE_COOKIE ^ (uintptr_t)b))
+		    b->cookie != sc_cookie(pg))
 			return "sizeclass: bad free-list entry";
 		if (++*n > pg->capacity)
 			return "sizeclass: free list longer than its page";
@@ -939,14 +1185,15 @@ static const char *sc_check_page(const struct sc_segment *g,
 
 	if (pg->first_slice != i || pg->cls >= SC_NR_CLASSES ||
 	    pg->block_size != sc_class_size(pg->cls) ||
-	    pg->slices != sc_class_span(pg->cls) || pg->slices != g->span ||
-	    i % pg->slices ||
+	    g->span != sc_class_span(pg->cls) || i % g->span ||
 	    pg->start != (uintptr_t)g + ((size_t)first << SC_SLICE_SHIFT) ||
 	    pg->capacity > pg->reserved ||
+	    pg->limit != sc_limit(pg->block_size, pg->capacity) ||
+	    pg->divisor != sc_divisor(pg->block_size) ||
 	    (size_t)pg->reserved * pg->block_size >
-		(size_t)(i + pg->slices - first) << SC_SLICE_SHIFT)
+		(size_t)(i + g->span - first) << SC_SLICE_SHIFT)
 		return "sizeclass: bad page descriptor";
-	for (unsigned s = first; s < i + pg->slices; s++)
+	for (unsigned s = first; s < i + g->span; s++)
 		if (s >= SC_SLICES || g->slice_page[s] != i ||
 		    !((g->used_slices >> s) & 1))
 			return "sizeclass: slice map disagrees with a page";
@@ -955,10 +1202,10 @@ static const char *sc_check_page(const struct sc_segment *g,
 		why = sc_check_list(pg, pg->local_free, &n);
 	if (why)
 		return why;
-	if (n + pg->used != pg->capacity)
+	if (n + sc_used(pg) != pg->capacity)
 		return "sizeclass: free and used blocks disagree";
-	if (!pg->in_queue && (n || pg->capacity < pg->reserved))
-		return "sizeclass: a page with room left its queue";
+	if (!sc_queued(pg) && (pg->free || sc_page_has_batch(pg)))
+		return "sizeclass: a page with a batch left its queue";
 	return NULL;
 }
 
@@ -974,10 +1221,7 @@ static const char *sc_check_segment(struct sc_heap *sh,
 	    (g->used_slices & SC_HDR_MASK) != SC_HDR_MASK)
 		return "sizeclass: bad segment header";
 	if (!!g->span != !!g->npages ||
-	    sc_map_find_segment(sh, (uintptr_t)g)->key !=
-		((uintptr_t)g | (g->span ? heap_log2_ceil(g->span) +
-						   SC_SLICE_SHIFT
-					     : 0)))
+	    sc_map_find(sh, (uintptr_t)g)->page_mask != sc_page_mask(g->span))
 		return "sizeclass: segment span disagrees with its map key";
 	for (unsigned i = 0; i < SC_SLICES; i++) {
 		const char *why;
@@ -987,8 +1231,8 @@ static const char *sc_check_segment(struct sc_heap *sh,
 		why = sc_check_page(g, &g->pages[i], i);
 		if (why)
 			return why;
-		seen |= sc_slot_mask(i, g->pages[i].slices);
-		*queued += g->pages[i].in_queue;
+		seen |= sc_slot_mask(i, g->span);
+		*queued += sc_queued(&g->pages[i]);
 		npages++;
 	}
 	if (seen != g->used_slices || npages != g->npages)
@@ -1002,10 +1246,12 @@ static const char *sc_check_queues(struct sc_heap *sh, size_t *queued)
 	for (unsigned cls = 0; cls < SC_NR_CLASSES; cls++) {
 		const struct sc_page *prev = NULL;
 
-		for (const struct sc_page *pg = sh->queue[cls]; pg;
+		if (!sh->queue[cls] || sh->none.free)
+			return "sizeclass: bad page queue";
+		for (const struct sc_page *pg = sc_queue_first(sh, cls); pg;
 		     prev = pg, pg = pg->next) {
 			if (pg->prev != prev || pg->cls != cls ||
-			    !pg->in_queue || sc_page_of(sh, pg->start) != pg)
+			    !sc_queued(pg) || sc_page_of(sh, pg->start) != pg)
 				return "sizeclass: bad page queue";
 			if (++*queued > SC_MAP_SLOTS * SC_SLICES)
 				return "sizeclass: page queue loops";
@@ -1068,6 +1314,8 @@ const struct heap_ops heap_sizeclass_ops = {
     .init = sc_init,
     .alloc = sc_alloc,
     .free = sc_free,
+    .alloc_entry = sc_alloc_entry,
+    .free_entry = sc_free_entry,
     .memalign = sc_memalign,
     .usable_size = sc_usable_size,
     .stats = sc_stats,

@@ -405,11 +405,15 @@ static void slab_destroy(struct heap *h)
 	heap_source_shrink(&h->src, sh, sh->region_bytes);
 }
 
+HEAP_COUNTED_ENTRIES(slab_alloc, slab_free_ptr)
+
 const struct heap_ops heap_slab_ops = {
     .name = "slab",
     .init = slab_init,
     .alloc = slab_alloc,
     .free = slab_free_ptr,
+    .alloc_entry = slab_alloc_entry,
+    .free_entry = slab_free_ptr_entry,
     .memalign = slab_memalign,
     .usable_size = slab_usable_size,
     .stats = slab_stats,

@@ -534,11 +534,15 @@ static void tlsf_destroy(struct heap *h)
 	}
 }
 
+HEAP_COUNTED_ENTRIES(tlsf_alloc, tlsf_free)
+
 const struct heap_ops heap_tlsf_ops = {
     .name = "tlsf",
     .init = tlsf_init,
     .alloc = tlsf_alloc,
     .free = tlsf_free,
+    .alloc_entry = tlsf_alloc_entry,
+    .free_entry = tlsf_free_entry,
     .realloc = tlsf_realloc,
     .memalign = tlsf_memalign,
     .usable_size = tlsf_usable_size,

@@ -197,6 +197,8 @@ Test(heap_owner, sizeclass_foreign_pointers)
 	    a + 64 * 200,			  /* in the page, not carved */
 	    a + 16,				  /* inside a block */
 	    big + 4096,				  /* inside a large block */
+	    big + 32,	/* inside, where the map's large-key bit lands */
+	    big + 16,
 	    gone,				  /* given back */
 	    (void *)(uintptr_t)16,		  /* near NULL */
 	    (void *)(UINTPTR_MAX & ~(uintptr_t)15), /* the top */
@@ -208,11 +210,98 @@ Test(heap_owner, sizeclass_foreign_pointers)
 		cr_assert_eq(bad_frees(&h), before + i + 1, "pointer %zu", i);
 	}
 	cr_assert_null(heap_check(&h));
+	{
+		struct heap_stats st0, st1;
+
+		heap_stats(&h, &st0);
+		heap_free(&h, NULL); /* nothing, and not counted */
+		heap_stats(&h, &st1);
+		cr_assert_eq(st1.frees, st0.frees);
+		cr_assert_eq(st1.bad_frees, st0.bad_frees);
+	}
 	heap_free(&h, a);
 	heap_free(&h, a); /* double free: the cookie, then the lists */
 	cr_assert_eq(bad_frees(&h), before + sizeof(bad) / sizeof(bad[0]) + 1);
 	heap_free(&h, big);
 	free(libc);
+	close_heap(&h, &s);
+}
+
+/* Free's block test (bounds and stride by one multiply) against every
+ * 16-byte step of a segment, in every class: only the one live block is
+ * freed; the header, the other free blocks (on the free list and on the
+ * local free list: double frees), blocks not carved, interiors and a
+ * misaligned pointer are refused and counted, and nothing is corrupted. */
+Test(heap_owner, sizeclass_every_offset_of_a_segment)
+{
+	size_t last = 0;
+
+	for (size_t n = 16; n <= 8192; n += 16) {
+		struct src s;
+		struct heap h;
+		struct heap_stats st;
+		char *a, *b;
+		uintptr_t seg;
+		uint64_t before, refused = 0;
+		size_t u;
+
+		open_heap(&h, &s, "sizeclass");
+		a = heap_alloc(&h, n);
+		u = heap_usable_size(&h, a);
+		if (u == last) {
+			heap_free(&h, a);
+			close_heap(&h, &s);
+			continue; /* one run per class */
+		}
+		last = u;
+		b = heap_alloc(&h, n);
+		heap_free(&h, b); /* onto the local free list */
+		seg = (uintptr_t)a & ~(uintptr_t)(256 * 1024 - 1);
+		before = bad_frees(&h);
+		for (uintptr_t p = seg; p < seg + 256 * 1024; p += 16) {
+			if (p == (uintptr_t)a)
+				continue;
+			heap_free(&h, (void *)p);
+			refused++;
+			cr_assert_eq(bad_frees(&h), before + refused,
+				     "class %zu: offset %zu freed", u,
+				     (size_t)(p - seg));
+		}
+		heap_free(&h, a + 8);
+		cr_assert_eq(bad_frees(&h), before + refused + 1);
+		cr_assert_null(heap_check(&h), "class %zu: %s", u,
+			       heap_check(&h));
+		cr_assert_eq(heap_usable_size(&h, a), u);
+		heap_free(&h, a);
+		heap_stats(&h, &st);
+		cr_assert_eq(st.frees, 2);
+		cr_assert_eq(st.live_blocks, 0);
+		close_heap(&h, &s);
+	}
+}
+
+/* Stale pointers: blocks freed, their pages and regions given back or
+ * kept empty; every second free of them is refused and counted. */
+Test(heap_owner, sizeclass_stale_pointers)
+{
+	static void *p[8000];
+	struct src s;
+	struct heap h;
+	struct heap_stats st;
+
+	open_heap(&h, &s, "sizeclass");
+	for (int i = 0; i < 8000; i++)
+		cr_assert_not_null(p[i] = heap_alloc(&h, 16 + (i % 64) * 16 + (i & 1) * 1024));
+	for (int i = 0; i < 8000; i++)
+		heap_free(&h, p[i]);
+	heap_stats(&h, &st);
+	cr_assert_gt(st.shrinks, 0, "no region went back");
+	for (int i = 0; i < 8000; i++)
+		heap_free(&h, p[i]);
+	heap_stats(&h, &st);
+	cr_assert_eq(st.frees, 8000);
+	cr_assert_eq(st.bad_frees, 8000);
+	cr_assert_null(heap_check(&h));
 	close_heap(&h, &s);
 }
 
@@ -229,9 +318,11 @@ Test(heap_owner, sizeclass_cookie_lookalike)
 	a = heap_alloc(&h, 32);
 	b = heap_alloc(&h, 32);
 	heap_free(&h, b);
-	/* Copy b's free-list link and cookie shape onto a: a's own cookie is
-	 * its address mixed the same way as b's, so derive it. */
-	a[1] = b[1] ^ (uintptr_t)b ^ (uintptr_t)a;
+	/* Copy b's cookie onto a: both are of one page, whose cookie it
+	 * is (were the cookie alone to decide, a's first free would be
+	 * refused). */
+	cr_assert_neq(b[1], 0);
+	a[1] = b[1];
 	a[0] = 0;
 	heap_free(&h, a);
 	heap_free(&h, a);
