@@ -176,8 +176,7 @@ static bool is_unscrubbed(uint64_t pa)
 
 static void scrub(uint64_t pa, uint64_t count)
 {
-	arch_zero_frames(pa, count);
-	arch_clean_frames(pa, count);
+	arch_scrub_frames(pa, count);
 	mark_unscrubbed(pa, count, false);
 }
 
