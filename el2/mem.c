@@ -407,19 +407,16 @@ static bool free_one(struct vm *vm, uint64_t pa)
 	return true;
 }
 
-int64_t mem_frame_alloc_part(struct vm *vm, uint64_t count, unsigned align_log2,
-			     uint64_t part, paddr_t *pa)
+/* The general transaction, out of line: the one-frame path before it
+ * keeps a small frame. */
+static __attribute__((noinline)) int64_t
+alloc_general(struct vm *vm, uint64_t count, unsigned align_log2,
+	      uint64_t part, paddr_t *pa)
 {
 	struct frames_op op;
 	int64_t rc;
 
-	if (!part || part > count)
-		return EXO_EINVAL;
 	spin_lock(&mem_lock);
-	if (count == 1 && !align_log2 && alloc_one(vm, pa)) {
-		spin_unlock(&mem_lock);
-		return EXO_OK;
-	}
 	rc = alloc_check(vm, count, align_log2, part, &op);
 	CHECK_AFTER_GIVE_BACK(rc, vm,
 			      alloc_check(vm, count, align_log2, part, &op));
@@ -430,6 +427,25 @@ int64_t mem_frame_alloc_part(struct vm *vm, uint64_t count, unsigned align_log2,
 	}
 	spin_unlock(&mem_lock);
 	return rc;
+}
+
+/* A one-frame attempt that fails changed nothing: the general
+ * transaction then runs under its own hold of the lock. */
+int64_t mem_frame_alloc_part(struct vm *vm, uint64_t count, unsigned align_log2,
+			     uint64_t part, paddr_t *pa)
+{
+	bool done;
+
+	if (!part || part > count)
+		return EXO_EINVAL;
+	if (count == 1 && !align_log2) {
+		spin_lock(&mem_lock);
+		done = alloc_one(vm, pa);
+		spin_unlock(&mem_lock);
+		if (done)
+			return EXO_OK;
+	}
+	return alloc_general(vm, count, align_log2, part, pa);
 }
 
 int64_t mem_frame_alloc(struct vm *vm, uint64_t count, unsigned align_log2,
@@ -742,12 +758,19 @@ int64_t mem_frame_free(struct vm *vm, paddr_t at, uint64_t count)
 	return rc;
 }
 
+static __attribute__((noinline)) int64_t
+free_part_general(struct vm *vm, paddr_t at, uint64_t count, uint64_t part)
+{
+	int64_t rc = part_check(at, count, part);
+
+	return rc ? rc : mem_frame_free(vm, at, part);
+}
+
 /* One frame freed by the fast path needs no whole-range check: the frame
  * it found OWNED lies in RAM. */
 int64_t mem_frame_free_part(struct vm *vm, paddr_t at, uint64_t count,
 			    uint64_t part)
 {
-	int64_t rc;
 	bool done;
 
 	if (count == 1 && part == 1) {
@@ -757,8 +780,7 @@ int64_t mem_frame_free_part(struct vm *vm, paddr_t at, uint64_t count,
 		if (done)
 			return EXO_OK;
 	}
-	rc = part_check(at, count, part);
-	return rc ? rc : mem_frame_free(vm, at, part);
+	return free_part_general(vm, at, count, part);
 }
 
 /* --- VM life: creation and teardown ----------------------------------- */

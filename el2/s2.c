@@ -805,15 +805,25 @@ static bool find_slot(const struct s2 *s2, uint64_t ipa, struct s2_slot *s)
 	return true;
 }
 
+/* The unmapped page of slot s gets its leaf, and its table the count (a
+ * table kept empty leaves the list first). Invalid -> valid: no TLB
+ * maintenance. */
+static void map_leaf(struct s2 *s2, const struct s2_slot *s, uint64_t attrs)
+{
+	if (!count_of(*s->l2))
+		unlink_empty(s2, table_of(*s->l2));
+	CHECK(!is_valid(*s->pte));
+	arch_s2_write_pte(s->pte, leaf_desc(s->ipa, attrs, 3));
+	count_add(s->l2, 1);
+}
+
 /* What map_visit does at level 3 and at the level-2 entry above it, for
  * the unmapped page of slot s: no walk, no page taken (a fold gives one
  * back). */
 static void map_at(struct op *o, const struct s2_slot *s)
 {
-	if (!count_of(*s->l2))
-		unlink_empty(o->s2, table_of(*s->l2));
-	set_new(o, s->pte, leaf_desc(s->ipa, o->attrs, 3));
-	count_add(s->l2, 1);
+	map_leaf(o->s2, s, o->attrs);
+	o->published = true;
 	try_fold(o, s->l2, align_down(s->ipa, S2_BLOCK_LEVEL));
 }
 
@@ -852,17 +862,20 @@ bool s2_page_slot(const struct s2 *s2, ipaddr_t at, struct s2_slot *slot)
 	return find_slot(s2, ipa, slot);
 }
 
-bool s2_slot_mapped(const struct s2_slot *slot)
-{
-	return is_valid(*slot->pte);
-}
-
 void s2_map_slot(struct s2 *s2, struct s2_page_cache *cache,
 		 const struct s2_slot *slot, unsigned prot)
 {
 	struct op o;
 
 	CHECK(prot_ok(prot) && !is_valid(*slot->pte));
+	if (count_of(*slot->l2) < PTES_PER_TABLE - 1) {
+		/* The table stays short of full: no fold can follow, nothing
+		 * is batched. The new entry reaches the walkers before the
+		 * guest is told (op_finish's DSB). */
+		map_leaf(s2, slot, prot_attrs(prot));
+		arch_dsb_ish();
+		return;
+	}
 	op_init(&o, s2, cache, map_visit, prot_attrs(prot));
 	map_at(&o, slot);
 	op_finish(&o);

@@ -195,7 +195,10 @@ struct s2_slot {
 	uint64_t *pte; /* its level-3 entry */
 };
 bool s2_page_slot(const struct s2 *s2, ipaddr_t ipa, struct s2_slot *slot);
-bool s2_slot_mapped(const struct s2_slot *slot);
+static inline bool s2_slot_mapped(const struct s2_slot *slot)
+{
+	return *slot->pte & PTE_VALID;
+}
 void s2_map_slot(struct s2 *s2, struct s2_page_cache *cache,
 		 const struct s2_slot *slot, unsigned prot);
 void s2_unmap_slot(struct s2 *s2, struct s2_page_cache *cache,
