@@ -667,7 +667,8 @@ void frames_alloc_commit(struct frames_db *db, const struct frames_op *op)
 	CHECK(op->kind == FRAMES_OP_ALLOC);
 	set_range(db, op, EXO_FRAME_OWNED, op->vm, 0);
 	charge(db, op->vm, op->count);
-	tables_commit(db, op);
+	if (op->nr_tables)
+		tables_commit(db, op);
 }
 
 int frames_free_check(const struct frames_db *db, unsigned vm, uint64_t pa,
@@ -706,7 +707,8 @@ int frames_free_one_check(const struct frames_db *db, unsigned vm,
 void frames_free_commit(struct frames_db *db, const struct frames_op *op)
 {
 	CHECK(op->kind == FRAMES_OP_FREE);
-	tables_commit(db, op);
+	if (op->nr_tables)
+		tables_commit(db, op);
 	set_range(db, op, EXO_FRAME_FREE, 0, 0);
 	uncharge(db, op->vm, op->count);
 }

@@ -190,14 +190,13 @@ static void scrub_first_use(uint64_t pa, uint64_t count)
 			scrub(pa, 1);
 }
 
-/* Table frames beyond keep and the pages the blocks keep go back to the
- * pool, scrubbed. */
-static void cache_trim(struct vm *vm, unsigned keep)
+/* Cache pages beyond keep (the blocks' included) go back to the pool,
+ * scrubbed. */
+static void cache_trim_pages(struct vm *vm, unsigned keep)
 {
 	struct frames_op op;
 	void *page;
 
-	keep += s2_blocks(&vm->s2);
 	while (vm->s2_cache.nr > keep && (page = s2_cache_pop(&vm->s2_cache))) {
 		uint64_t pa = (uint64_t)(uintptr_t)page;
 
@@ -205,6 +204,15 @@ static void cache_trim(struct vm *vm, unsigned keep)
 		CHECK(!frames_table_free_check(&mem_db, vm->id, pa, &op));
 		frames_table_free_commit(&mem_db, &op);
 	}
+}
+
+/* Table frames beyond keep and the pages the blocks keep go back to the
+ * pool, scrubbed. Inline: after most calls there is nothing to trim. */
+static inline void cache_trim(struct vm *vm, unsigned keep)
+{
+	keep += s2_blocks(&vm->s2);
+	if (vm->s2_cache.nr > keep)
+		cache_trim_pages(vm, keep);
 }
 
 /* Empty tables vm keeps, outside [pa, +count) (which the op may reuse),
