@@ -88,8 +88,11 @@ void arch_wait_for_interrupt(void);
  * the zeros may sit in dirty cache lines until arch_clean_frames. */
 void arch_zero_frames(uint64_t pa, uint64_t count);
 /* arch_dcache_clean_inval over count whole frames at PA, unrolled
- * (el2/arch/frame_scrub.S): a scrub's second half. */
+ * (el2/arch/frame_scrub.S). */
 void arch_clean_frames(uint64_t pa, uint64_t count);
+/* A scrub: arch_zero_frames then arch_clean_frames, in one pass where
+ * the DC ZVA block is the cache line (el2/arch/frame_scrub.S). */
+void arch_scrub_frames(uint64_t pa, uint64_t count);
 
 /* vCPU switch: save the running guest's EL1, FP/SIMD and virtual timer
  * state (and stop its timer); load another's, with its stage-2 and traps. */

@@ -76,7 +76,9 @@ static bool device_overlaps(const struct frames_db *db, uint64_t pa,
 	return false;
 }
 
-/* A range every frame of which lies in the span. */
+/* A range every frame of which lies in the span. No device range meets
+ * the span (frames_device_add), so a range inside it is one without the
+ * device search. */
 static int ram_range(const struct frames_db *db, uint64_t pa, uint64_t count)
 {
 	uint64_t last;
@@ -84,6 +86,8 @@ static int ram_range(const struct frames_db *db, uint64_t pa, uint64_t count)
 
 	if (rc)
 		return rc;
+	if (in_span(db, pa) && last <= span_last(db))
+		return EXO_OK;
 	if (device_overlaps(db, pa, last))
 		return EXO_EDEVICE;
 	if (!in_span(db, pa) || last > span_last(db))
@@ -96,8 +100,11 @@ typedef int (*frame_check_fn)(const struct frames_db *db,
 			      const struct frames_entry *e,
 			      const struct frames_op *op);
 
-static int each_frame(const struct frames_db *db, const struct frames_op *op,
-		      frame_check_fn check)
+/* Inline at every call: the verdict is a constant there and is inlined
+ * too, no call through a pointer per frame. */
+static inline __attribute__((always_inline)) int
+each_frame(const struct frames_db *db, const struct frames_op *op,
+	   frame_check_fn check)
 {
 	uint64_t first = idx_of(db, op->pa);
 
@@ -632,12 +639,36 @@ int frames_alloc_at_check(const struct frames_db *db, unsigned vm, uint64_t pa,
 	return tables_reserve(db, vm, nr_tables, idx_of(db, pa), count, op);
 }
 
+int frames_alloc_one_check(const struct frames_db *db, unsigned vm,
+			   struct frames_op *op)
+{
+	uint64_t i = db->lo_free;
+
+	op_init(op, FRAMES_OP_ALLOC, vm, 0, 0, 1);
+	if (!vm_live(db, vm))
+		return EXO_ENOENT;
+	if (quota_check(db, vm, 1, 0))
+		return EXO_EQUOTA;
+	/* No FREE frame below lo_free or from hi_free on (update_hints). */
+	while (i < db->hi_free && db->entry[i].state != EXO_FRAME_FREE)
+		i++;
+	if (i >= db->hi_free)
+		return EXO_ENOMEM;
+	op->pa = pa_of(db, i);
+	/* As tables_reserve of no table leaves it. */
+	op->tables_vm = (uint8_t)vm;
+	op->tables_skip = i;
+	op->tables_skip_count = 1;
+	return EXO_OK;
+}
+
 void frames_alloc_commit(struct frames_db *db, const struct frames_op *op)
 {
 	CHECK(op->kind == FRAMES_OP_ALLOC);
 	set_range(db, op, EXO_FRAME_OWNED, op->vm, 0);
 	charge(db, op->vm, op->count);
-	tables_commit(db, op);
+	if (op->nr_tables)
+		tables_commit(db, op);
 }
 
 int frames_free_check(const struct frames_db *db, unsigned vm, uint64_t pa,
@@ -656,10 +687,28 @@ int frames_free_check(const struct frames_db *db, unsigned vm, uint64_t pa,
 	return rc ? rc : tables_reserve(db, vm, nr_tables, 0, 0, op);
 }
 
+int frames_free_one_check(const struct frames_db *db, unsigned vm,
+			  uint64_t pa, struct frames_op *op)
+{
+	int rc;
+
+	/* Outside the span (or not a frame's address): the general check
+	 * says which refusal. */
+	if (!vm_live(db, vm) || pa & (FRAMES_SIZE - 1) || !in_span(db, pa))
+		return frames_free_check(db, vm, pa, 1, 0, op);
+	op_init(op, FRAMES_OP_FREE, vm, 0, pa, 1);
+	rc = frame_exclusive(db, &db->entry[idx_of(db, pa)], op);
+	if (rc)
+		return rc;
+	op->tables_vm = (uint8_t)vm; /* as tables_reserve of no table */
+	return EXO_OK;
+}
+
 void frames_free_commit(struct frames_db *db, const struct frames_op *op)
 {
 	CHECK(op->kind == FRAMES_OP_FREE);
-	tables_commit(db, op);
+	if (op->nr_tables)
+		tables_commit(db, op);
 	set_range(db, op, EXO_FRAME_FREE, 0, 0);
 	uncharge(db, op->vm, op->count);
 }

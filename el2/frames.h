@@ -233,6 +233,11 @@ int frames_alloc_check(const struct frames_db *db, unsigned vm,
 int frames_alloc_at_check(const struct frames_db *db, unsigned vm,
 			  uint64_t pa, uint64_t count, unsigned nr_tables,
 			  struct frames_op *op);
+/* frames_alloc_check(db, vm, 1, 0, 0, op) for one frame, no alignment
+ * and no table frame: the same verdict and the same op, without the run
+ * search (the lowest FREE frame is the run). */
+int frames_alloc_one_check(const struct frames_db *db, unsigned vm,
+			   struct frames_op *op);
 void frames_alloc_commit(struct frames_db *db, const struct frames_op *op);
 
 /* OWNED(vm) -> FREE. The caller unmaps and scrubs before the commit, with
@@ -240,6 +245,10 @@ void frames_alloc_commit(struct frames_db *db, const struct frames_op *op);
 int frames_free_check(const struct frames_db *db, unsigned vm, uint64_t pa,
 		      uint64_t count, unsigned nr_tables,
 		      struct frames_op *op);
+/* frames_free_check(db, vm, pa, 1, 0, op) for one frame and no table
+ * frame: the same verdict and the same op, one entry read. */
+int frames_free_one_check(const struct frames_db *db, unsigned vm,
+			  uint64_t pa, struct frames_op *op);
 void frames_free_commit(struct frames_db *db, const struct frames_op *op);
 
 /* OWNED(vm) or SHARED(vm) -> SHARED(vm) with borrower added (perm). */

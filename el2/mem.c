@@ -48,6 +48,10 @@ static struct frames_db mem_db;
 static struct vm *mem_vms[EXO_MAX_VMS];
 static struct spinlock mem_lock = SPINLOCK_INIT;
 static bool mem_debug_checks;
+/* The one-frame paths of FRAME_ALLOC and FRAME_FREE (alloc_one, free_one);
+ * off only in host tests, which compare them with the general path. */
+static bool mem_fast_paths = true;
+static uint64_t mem_fast_calls;
 /* One bit per frame of the span: set while DRAM may still hold what the
  * frame held before EL2 booted (RAM is not zero after a warm reset; QEMU's
  * happens to be). Set by mem_add_ram, cleared by a scrub: a FREE frame is
@@ -98,12 +102,23 @@ void mem_set_debug_checks(bool on)
 	mem_debug_checks = on;
 }
 
+void mem_set_fast_paths(bool on)
+{
+	mem_fast_paths = on;
+}
+
+uint64_t mem_fast_path_calls(void)
+{
+	return mem_fast_calls;
+}
+
+/* A VM mem knows has an id below EXO_MAX_VMS (mem_vm_create). */
 static void note_peak(struct vm *vm)
 {
-	const struct frames_account *a = frames_account(&mem_db, vm->id);
+	uint64_t peak = mem_db.acct[vm->id].peak;
 
-	if (a && a->peak > vm->stats.frames_peak)
-		vm->stats.frames_peak = a->peak;
+	if (peak > vm->stats.frames_peak)
+		vm->stats.frames_peak = peak;
 }
 
 /* The table pages a check reserved, into the stage-2 caches, before the
@@ -161,8 +176,7 @@ static bool is_unscrubbed(uint64_t pa)
 
 static void scrub(uint64_t pa, uint64_t count)
 {
-	arch_zero_frames(pa, count);
-	arch_clean_frames(pa, count);
+	arch_scrub_frames(pa, count);
 	mark_unscrubbed(pa, count, false);
 }
 
@@ -176,14 +190,13 @@ static void scrub_first_use(uint64_t pa, uint64_t count)
 			scrub(pa, 1);
 }
 
-/* Table frames beyond keep and the pages the blocks keep go back to the
- * pool, scrubbed. */
-static void cache_trim(struct vm *vm, unsigned keep)
+/* Cache pages beyond keep (the blocks' included) go back to the pool,
+ * scrubbed. */
+static void cache_trim_pages(struct vm *vm, unsigned keep)
 {
 	struct frames_op op;
 	void *page;
 
-	keep += s2_blocks(&vm->s2);
 	while (vm->s2_cache.nr > keep && (page = s2_cache_pop(&vm->s2_cache))) {
 		uint64_t pa = (uint64_t)(uintptr_t)page;
 
@@ -191,6 +204,15 @@ static void cache_trim(struct vm *vm, unsigned keep)
 		CHECK(!frames_table_free_check(&mem_db, vm->id, pa, &op));
 		frames_table_free_commit(&mem_db, &op);
 	}
+}
+
+/* Table frames beyond keep and the pages the blocks keep go back to the
+ * pool, scrubbed. Inline: after most calls there is nothing to trim. */
+static inline void cache_trim(struct vm *vm, unsigned keep)
+{
+	keep += s2_blocks(&vm->s2);
+	if (vm->s2_cache.nr > keep)
+		cache_trim_pages(vm, keep);
 }
 
 /* Empty tables vm keeps, outside [pa, +count) (which the op may reuse),
@@ -339,14 +361,69 @@ static int64_t alloc_check(struct vm *vm, uint64_t count, unsigned align_log2,
 	return rc;
 }
 
-int64_t mem_frame_alloc_part(struct vm *vm, uint64_t count, unsigned align_log2,
-			     uint64_t part, paddr_t *pa)
+/*
+ * The one-frame paths: FRAME_ALLOC of one frame with no alignment and
+ * FRAME_FREE of one frame, the commonest calls. One DB check (the
+ * one-frame forms, whose op the commit takes) and one stage-2 walk that
+ * the check and the commit share (s2_page_slot). They take only the case
+ * where the general transaction would need no table page and change no
+ * stage-2 table but the frame's own entry: the level-3 table is there,
+ * and (alloc) the cache holds its reserve, so that tables_short would
+ * neither give back kept tables nor ask for pages. Anything else (a
+ * refusal included) returns false with nothing changed, and the general
+ * path decides: every verdict and every state change is the general
+ * path's (tests/host/test_mem_fast.c compares the two).
+ */
+static bool alloc_one(struct vm *vm, paddr_t *pa)
+{
+	struct frames_op op;
+	struct s2_slot slot;
+
+	if (!mem_fast_paths || cache_spare(vm) < MEM_TABLE_RESERVE ||
+	    frames_alloc_one_check(&mem_db, vm->id, &op) ||
+	    !s2_page_slot(&vm->s2, ipa_of(op.pa), &slot) ||
+	    s2_slot_mapped(&slot))
+		return false;
+	/* map_new_frames, with the slot for the map. */
+	scrub_first_use(op.pa, 1);
+	if (mem_debug_checks)
+		check_zeroed(op.pa, 1);
+	frames_alloc_commit(&mem_db, &op);
+	s2_map_slot(&vm->s2, &vm->s2_cache, &slot, MEM_GUEST_PROT);
+	*pa = pa_init(op.pa);
+	after_call(vm);
+	mem_fast_calls++;
+	return true;
+}
+
+static bool free_one(struct vm *vm, uint64_t pa)
+{
+	struct frames_op op;
+	struct s2_slot slot;
+
+	if (!mem_fast_paths || frames_free_one_check(&mem_db, vm->id, pa, &op) ||
+	    !s2_page_slot(&vm->s2, ipa_of(pa), &slot) ||
+	    !s2_slot_mapped(&slot))
+		return false;
+	/* free_locked's commits, in its order. */
+	s2_unmap_slot(&vm->s2, &vm->s2_cache, &slot);
+	scrub(pa, 1);
+	frames_free_commit(&mem_db, &op);
+	cache_trim(vm, MEM_TABLE_RESERVE);
+	after_call(vm);
+	mem_fast_calls++;
+	return true;
+}
+
+/* The general transaction, out of line: the one-frame path before it
+ * keeps a small frame. */
+static __attribute__((noinline)) int64_t
+alloc_general(struct vm *vm, uint64_t count, unsigned align_log2,
+	      uint64_t part, paddr_t *pa)
 {
 	struct frames_op op;
 	int64_t rc;
 
-	if (!part || part > count)
-		return EXO_EINVAL;
 	spin_lock(&mem_lock);
 	rc = alloc_check(vm, count, align_log2, part, &op);
 	CHECK_AFTER_GIVE_BACK(rc, vm,
@@ -358,6 +435,25 @@ int64_t mem_frame_alloc_part(struct vm *vm, uint64_t count, unsigned align_log2,
 	}
 	spin_unlock(&mem_lock);
 	return rc;
+}
+
+/* A one-frame attempt that fails changed nothing: the general
+ * transaction then runs under its own hold of the lock. */
+int64_t mem_frame_alloc_part(struct vm *vm, uint64_t count, unsigned align_log2,
+			     uint64_t part, paddr_t *pa)
+{
+	bool done;
+
+	if (!part || part > count)
+		return EXO_EINVAL;
+	if (count == 1 && !align_log2) {
+		spin_lock(&mem_lock);
+		done = alloc_one(vm, pa);
+		spin_unlock(&mem_lock);
+		if (done)
+			return EXO_OK;
+	}
+	return alloc_general(vm, count, align_log2, part, pa);
 }
 
 int64_t mem_frame_alloc(struct vm *vm, uint64_t count, unsigned align_log2,
@@ -640,10 +736,14 @@ static int64_t free_locked(struct vm *vm, uint64_t pa, uint64_t count)
 {
 	struct frames_op op;
 	unsigned lacking;
-	int s2_rc = tables_lacking(vm, S2_OP_UNMAP, pa, count, 0, &lacking);
-	int64_t rc = first_error(frames_free_check(&mem_db, vm->id, pa, count,
-						   lacking, &op), s2_rc);
+	int s2_rc;
+	int64_t rc;
 
+	if (count == 1 && free_one(vm, pa))
+		return EXO_OK;
+	s2_rc = tables_lacking(vm, S2_OP_UNMAP, pa, count, 0, &lacking);
+	rc = first_error(frames_free_check(&mem_db, vm->id, pa, count, lacking,
+					   &op), s2_rc);
 	if (rc)
 		return rc;
 	cache_take(vm, vm, &op);
@@ -666,12 +766,29 @@ int64_t mem_frame_free(struct vm *vm, paddr_t at, uint64_t count)
 	return rc;
 }
 
-int64_t mem_frame_free_part(struct vm *vm, paddr_t at, uint64_t count,
-			    uint64_t part)
+static __attribute__((noinline)) int64_t
+free_part_general(struct vm *vm, paddr_t at, uint64_t count, uint64_t part)
 {
 	int64_t rc = part_check(at, count, part);
 
 	return rc ? rc : mem_frame_free(vm, at, part);
+}
+
+/* One frame freed by the fast path needs no whole-range check: the frame
+ * it found OWNED lies in RAM. */
+int64_t mem_frame_free_part(struct vm *vm, paddr_t at, uint64_t count,
+			    uint64_t part)
+{
+	bool done;
+
+	if (count == 1 && part == 1) {
+		spin_lock(&mem_lock);
+		done = free_one(vm, pa_addr(at));
+		spin_unlock(&mem_lock);
+		if (done)
+			return EXO_OK;
+	}
+	return free_part_general(vm, at, count, part);
 }
 
 /* --- VM life: creation and teardown ----------------------------------- */

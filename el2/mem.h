@@ -91,6 +91,11 @@ void mem_invariant_counts(uint64_t *checks, uint64_t *pages);
 /* Debug builds: FREE frames are checked to be zero when handed out (the
  * stage-2 invariant is checked by system_check_invariants). */
 void mem_set_debug_checks(bool on);
+/* The one-frame paths of FRAME_ALLOC and FRAME_FREE (on from boot): host
+ * tests turn them off to compare the state the general path leaves. */
+void mem_set_fast_paths(bool on);
+/* Calls the one-frame paths answered since boot (tests: they did run). */
+uint64_t mem_fast_path_calls(void);
 
 /* Boot: the DB over a span of RAM frames, its storage carved by the caller. */
 size_t mem_storage_size(uint64_t span_frames);

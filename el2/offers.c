@@ -6,6 +6,10 @@
  * an offer is made; the transaction at accept checks the rest), or raises
  * events (the dispatcher does).
  *
+ * Each sender's used slots are also a bit mask, so that making, finding
+ * and withdrawing an offer visit only the offers the sender has (none or
+ * a few), not all EXO_OFFERS_MAX slots.
+ *
  * Lock: offers_lock, held across an accept's transaction so that no
  * withdrawal or end of life runs between finding the offer and consuming
  * it. Order: offers_lock, then mem's lock (the transaction takes it);
@@ -15,6 +19,7 @@
 #include <exo/errors.h>
 #include <exo/frame.h>
 #include <exo/hvc.h>
+#include <lib/panic.h>
 #include <lib/spinlock.h>
 #include <string.h>
 
@@ -25,6 +30,11 @@ struct slot {
 };
 
 static struct slot table[EXO_MAX_VMS][EXO_OFFERS_MAX];
+/* Bit i of used_mask[from]: table[from][i] holds an offer (count != 0). */
+typedef uint32_t slot_mask;
+_Static_assert(EXO_OFFERS_MAX <= sizeof(slot_mask) * 8,
+	       "a sender's slots do not fit its mask");
+static slot_mask used_mask[EXO_MAX_VMS];
 static struct spinlock offers_lock = SPINLOCK_INIT;
 
 static bool vm_id_ok(unsigned vm)
@@ -40,6 +50,35 @@ static bool kind_ok(unsigned kind)
 static bool used(const struct slot *s)
 {
 	return s->count != 0;
+}
+
+/* The lowest slot index in a nonempty mask, and the mask without it. */
+static unsigned take_lowest(slot_mask *m)
+{
+	unsigned i = (unsigned)__builtin_ctz(*m);
+
+	*m &= *m - 1;
+	return i;
+}
+
+/* Slots in a mask (no __builtin_popcount: GCC calls libgcc for it
+ * without FP/SIMD registers). */
+static unsigned mask_count(slot_mask m)
+{
+	unsigned n = 0;
+
+	while (m) {
+		take_lowest(&m);
+		n++;
+	}
+	return n;
+}
+
+/* A slot of `from` given up (withdrawn, accepted, its party gone). */
+static void slot_clear(unsigned from, unsigned i)
+{
+	table[from][i].count = 0;
+	used_mask[from] &= ~((slot_mask)1 << i);
 }
 
 /* Do the frame ranges [a, +na) and [b, +nb) meet? In frame numbers, so
@@ -60,6 +99,7 @@ void offers_init(void)
 {
 	spin_lock(&offers_lock);
 	memset(table, 0, sizeof(table));
+	memset(used_mask, 0, sizeof(used_mask));
 	spin_unlock(&offers_lock);
 }
 
@@ -71,77 +111,86 @@ static int64_t args_check(const struct offer *o)
 	return (o->pa & EXO_FRAME_OFFSET_MASK) ? EXO_ERANGE : EXO_OK;
 }
 
-/* The free slot of o's sender, or why there is none to take. */
-static int64_t free_slot(const struct offer *o, struct slot **out)
-{
-	struct slot *row = table[o->from];
+#define ALL_SLOTS ((slot_mask)((UINT64_C(1) << EXO_OFFERS_MAX) - 1))
 
-	*out = NULL;
-	for (unsigned i = 0; i < EXO_OFFERS_MAX; i++) {
-		if (!used(&row[i])) {
-			if (!*out)
-				*out = &row[i];
-		} else if (row[i].to == o->to &&
-			   overlap(row[i].pa, row[i].count, o->pa, o->count)) {
+/* The lowest free slot index of o's sender, or why there is none to
+ * take: only the sender's offers are looked at. */
+static int64_t free_slot(const struct offer *o, unsigned *out)
+{
+	const struct slot *row = table[o->from];
+	slot_mask m = used_mask[o->from], free = ALL_SLOTS & ~m;
+
+	while (m) {
+		const struct slot *s = &row[take_lowest(&m)];
+
+		if (s->to == o->to && overlap(s->pa, s->count, o->pa, o->count))
 			return EXO_ESTATE;
-		}
 	}
-	return *out ? EXO_OK : EXO_EFULL;
+	if (!free)
+		return EXO_EFULL;
+	*out = (unsigned)__builtin_ctz(free);
+	return EXO_OK;
 }
 
 int64_t offers_make(const struct offer *o)
 {
-	struct slot *s;
+	unsigned i;
 	int64_t rc = args_check(o);
 
 	if (rc)
 		return rc;
 	spin_lock(&offers_lock);
-	rc = free_slot(o, &s);
-	if (!rc)
-		*s = (struct slot){ o->pa, o->count, (uint8_t)o->to,
-				    (uint8_t)o->kind };
+	rc = free_slot(o, &i);
+	if (!rc) {
+		table[o->from][i] = (struct slot){ o->pa, o->count,
+						   (uint8_t)o->to,
+						   (uint8_t)o->kind };
+		used_mask[o->from] |= (slot_mask)1 << i;
+	}
 	spin_unlock(&offers_lock);
 	return rc;
 }
 
-/* The slot holding exactly *o (sender, recipient, range, kind), or NULL. */
-static struct slot *find(const struct offer *o)
-{
-	if (!vm_id_ok(o->from) || !vm_id_ok(o->to))
-		return NULL;
-	for (unsigned i = 0; i < EXO_OFFERS_MAX; i++) {
-		struct slot *s = &table[o->from][i];
+#define KIND_BIT(kind) (1u << (kind))
 
-		if (used(s) && s->to == o->to && s->pa == o->pa &&
-		    s->count == o->count && s->kind == o->kind)
-			return s;
+/* The index of the slot holding exactly the offer of [pa, +count) from
+ * `from` to `to` of one of the kinds (KIND_BIT each), or -1. Offers of
+ * one sender to one recipient never overlap (free_slot), so there is at
+ * most one. */
+static int find_index(unsigned from, unsigned to, uint64_t pa, uint64_t count,
+		      unsigned kinds)
+{
+	slot_mask m;
+
+	if (!vm_id_ok(from) || !vm_id_ok(to))
+		return -1;
+	m = used_mask[from];
+	while (m) {
+		unsigned i = take_lowest(&m);
+		const struct slot *s = &table[from][i];
+
+		if (s->to == to && s->pa == pa && s->count == count &&
+		    (KIND_BIT(s->kind) & kinds))
+			return (int)i;
 	}
-	return NULL;
+	return -1;
 }
 
 int64_t offers_withdraw(unsigned from, unsigned to, uint64_t pa,
 			uint64_t count, bool share)
 {
-	static const unsigned share_kinds[] = { EXO_OFFER_SHARE_R,
-						EXO_OFFER_SHARE_RW };
-	static const unsigned loan_kinds[] = { EXO_OFFER_LEND,
-					       EXO_OFFER_DONATE };
-	const unsigned *kinds = share ? share_kinds : loan_kinds;
-	int64_t rc = EXO_ENOENT;
+	unsigned kinds = share ? KIND_BIT(EXO_OFFER_SHARE_R) |
+					 KIND_BIT(EXO_OFFER_SHARE_RW)
+			       : KIND_BIT(EXO_OFFER_LEND) |
+					 KIND_BIT(EXO_OFFER_DONATE);
+	int i;
 
 	spin_lock(&offers_lock);
-	for (unsigned k = 0; k < 2 && rc; k++) {
-		struct slot *s = find(&(struct offer){ from, to, kinds[k], pa,
-						       count });
-
-		if (s) {
-			s->count = 0;
-			rc = EXO_OK;
-		}
-	}
+	i = find_index(from, to, pa, count, kinds);
+	if (i >= 0)
+		slot_clear(from, (unsigned)i);
 	spin_unlock(&offers_lock);
-	return rc;
+	return i >= 0 ? EXO_OK : EXO_ENOENT;
 }
 
 int64_t offers_list(unsigned to, uint64_t index, struct offer *o)
@@ -174,17 +223,20 @@ static bool keeps_offer(int64_t rc)
 int64_t offers_accept(const struct offer *want, offers_perform_fn perform,
 		      void *ctx)
 {
-	struct slot *s;
 	int64_t rc = EXO_ENOENT;
+	int i;
 
 	spin_lock(&offers_lock);
-	s = find(want);
-	if (s) {
-		struct offer o = offer_of(want->from, s);
+	i = kind_ok(want->kind)
+		    ? find_index(want->from, want->to, want->pa, want->count,
+				 KIND_BIT(want->kind))
+		    : -1;
+	if (i >= 0) {
+		struct offer o = offer_of(want->from, &table[want->from][i]);
 
 		rc = perform(ctx, &o);
 		if (!keeps_offer(rc))
-			s->count = 0;
+			slot_clear(want->from, (unsigned)i);
 	}
 	spin_unlock(&offers_lock);
 	return rc;
@@ -196,10 +248,11 @@ void offers_vm_end(unsigned vm)
 		return;
 	spin_lock(&offers_lock);
 	memset(table[vm], 0, sizeof(table[vm]));
+	used_mask[vm] = 0;
 	for (unsigned from = 1; from < EXO_MAX_VMS; from++)
 		for (unsigned i = 0; i < EXO_OFFERS_MAX; i++)
 			if (table[from][i].to == vm)
-				table[from][i].count = 0;
+				slot_clear(from, i);
 	spin_unlock(&offers_lock);
 }
 
@@ -212,6 +265,8 @@ unsigned offers_pending(unsigned from)
 	spin_lock(&offers_lock);
 	for (unsigned i = 0; i < EXO_OFFERS_MAX; i++)
 		n += used(&table[from][i]);
+	/* The mask and the slots agree (an EL2 bug otherwise). */
+	CHECK(n == mask_count(used_mask[from]));
 	spin_unlock(&offers_lock);
 	return n;
 }

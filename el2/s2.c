@@ -789,37 +789,107 @@ static const visit_fn visits[] = {
 	[S2_OP_PROTECT] = protect_visit,
 };
 
+/* The level-3 entry of ipa when its tables exist (the level-3 one kept
+ * empty or not): one walk of two table loads. */
+static bool find_slot(const struct s2 *s2, uint64_t ipa, struct s2_slot *s)
+{
+	uint64_t *l1 = &s2->root[index_of(ipa, S2_START_LEVEL)];
+
+	if (!is_table(*l1, S2_START_LEVEL))
+		return false;
+	s->l2 = &table_of(*l1)[index_of(ipa, S2_BLOCK_LEVEL)];
+	if (!is_table(*s->l2, S2_BLOCK_LEVEL))
+		return false;
+	s->ipa = ipa;
+	s->pte = &table_of(*s->l2)[index_of(ipa, 3)];
+	return true;
+}
+
+/* The unmapped page of slot s gets its leaf, and its table the count (a
+ * table kept empty leaves the list first). Invalid -> valid: no TLB
+ * maintenance. */
+static void map_leaf(struct s2 *s2, const struct s2_slot *s, uint64_t attrs)
+{
+	if (!count_of(*s->l2))
+		unlink_empty(s2, table_of(*s->l2));
+	CHECK(!is_valid(*s->pte));
+	arch_s2_write_pte(s->pte, leaf_desc(s->ipa, attrs, 3));
+	count_add(s->l2, 1);
+}
+
+/* What map_visit does at level 3 and at the level-2 entry above it, for
+ * the unmapped page of slot s: no walk, no page taken (a fold gives one
+ * back). */
+static void map_at(struct op *o, const struct s2_slot *s)
+{
+	map_leaf(o->s2, s, o->attrs);
+	o->published = true;
+	try_fold(o, s->l2, align_down(s->ipa, S2_BLOCK_LEVEL));
+}
+
+/* What unmap_visit does there, for the mapped page of slot s. */
+static void unmap_at(struct op *o, const struct s2_slot *s)
+{
+	break_entry(o, s->pte, s->ipa, CACHED_AT_IPA, 0);
+	count_add(s->l2, -1);
+	if (!count_of(*s->l2))
+		keep_empty(o->s2, table_of(*s->l2),
+			   align_down(s->ipa, S2_BLOCK_LEVEL), 3);
+}
+
 /* The commonest commits, a map or an unmap of one page whose level-3
- * table exists (kept empty or not), straight at its entry: what map_visit
- * and unmap_visit do at level 3 and at the level-2 entry above it, without
- * the generic walk. False (nothing done) when the tables are not there. */
+ * table exists, straight at its entry, without the generic walk. False
+ * (nothing done) when the tables are not there. */
 static bool commit_page(struct op *o, enum s2_op op, uint64_t ipa)
 {
-	uint64_t *l1 = &o->s2->root[index_of(ipa, S2_START_LEVEL)];
-	uint64_t *l2, *pte;
+	struct s2_slot s;
 
-	if (op == S2_OP_PROTECT || !is_table(*l1, S2_START_LEVEL))
+	if (op == S2_OP_PROTECT || !find_slot(o->s2, ipa, &s))
 		return false;
-	l2 = &table_of(*l1)[index_of(ipa, S2_BLOCK_LEVEL)];
-	if (!is_table(*l2, S2_BLOCK_LEVEL))
-		return false;
-	pte = &table_of(*l2)[index_of(ipa, 3)];
-	if (op == S2_OP_MAP) {
-		if (!count_of(*l2))
-			unlink_empty(o->s2, table_of(*l2));
-		set_new(o, pte, leaf_desc(ipa, o->attrs, 3));
-		count_add(l2, 1);
-		try_fold(o, l2, align_down(ipa, S2_BLOCK_LEVEL));
-		return true;
-	}
-	if (!is_valid(*pte))
-		return true;
-	break_entry(o, pte, ipa, CACHED_AT_IPA, 0);
-	count_add(l2, -1);
-	if (!count_of(*l2))
-		keep_empty(o->s2, table_of(*l2),
-			   align_down(ipa, S2_BLOCK_LEVEL), 3);
+	if (op == S2_OP_MAP)
+		map_at(o, &s);
+	else if (is_valid(*s.pte))
+		unmap_at(o, &s);
 	return true;
+}
+
+bool s2_page_slot(const struct s2 *s2, ipaddr_t at, struct s2_slot *slot)
+{
+	uint64_t ipa = ipa_addr(at);
+
+	if (ipa & (GRANULE_4K_SIZE - 1) || ipa >= IPA_LIMIT)
+		return false;
+	return find_slot(s2, ipa, slot);
+}
+
+void s2_map_slot(struct s2 *s2, struct s2_page_cache *cache,
+		 const struct s2_slot *slot, unsigned prot)
+{
+	struct op o;
+
+	CHECK(prot_ok(prot) && !is_valid(*slot->pte));
+	if (count_of(*slot->l2) < PTES_PER_TABLE - 1) {
+		/* The table stays short of full: no fold can follow, nothing
+		 * is batched. The new entry reaches the walkers before the
+		 * guest is told (op_finish's DSB). */
+		map_leaf(s2, slot, prot_attrs(prot));
+		arch_dsb_ish();
+		return;
+	}
+	op_init(&o, s2, cache, map_visit, prot_attrs(prot));
+	map_at(&o, slot);
+	op_finish(&o);
+}
+
+void s2_unmap_slot(struct s2 *s2, struct s2_page_cache *cache,
+		   const struct s2_slot *slot)
+{
+	struct op o;
+
+	CHECK(is_valid(*slot->pte));
+	op_init(&o, s2, cache, unmap_visit, 0);
+	unmap_at(&o, slot);
+	op_finish(&o);
 }
 
 void s2_commit(struct s2 *s2, struct s2_page_cache *cache, enum s2_op op,
@@ -865,16 +935,6 @@ int s2_protect(struct s2 *s2, struct s2_page_cache *cache, ipaddr_t ipa,
 	       uint64_t size, unsigned prot)
 {
 	return check_commit(s2, cache, S2_OP_PROTECT, ipa, size, prot);
-}
-
-unsigned s2_blocks(const struct s2 *s2)
-{
-	return s2->nr_blocks;
-}
-
-unsigned s2_empty_tables(const struct s2 *s2)
-{
-	return s2->nr_empty;
 }
 
 /* The entry at level for ipa (reached through valid tables), and the

@@ -164,10 +164,45 @@ void s2_commit(struct s2 *s2, struct s2_page_cache *cache, enum s2_op op,
 	       ipaddr_t ipa, uint64_t size, unsigned prot);
 
 /* The cache pages the blocks keep for their splits: the caller never trims
- * the cache below this. */
-unsigned s2_blocks(const struct s2 *s2);
+ * the cache below this. Inline: every memory call reads it. */
+static inline unsigned s2_blocks(const struct s2 *s2)
+{
+	return s2->nr_blocks;
+}
+
 /* Empty tables kept in place (counted in nr_tables). */
-unsigned s2_empty_tables(const struct s2 *s2);
+static inline unsigned s2_empty_tables(const struct s2 *s2)
+{
+	return s2->nr_empty;
+}
+
+/*
+ * The one-page paths (a frame's FRAME_ALLOC and FRAME_FREE, the commonest
+ * calls): check and commit share one walk. s2_page_slot finds the
+ * level-3 entry of ipa when the tables above it exist (the level-3 one
+ * kept empty or not); false when they do not or ipa is not a page below
+ * 2^40 (then a map would need pages, or the page sits in a block: take
+ * s2_check_pages and s2_commit). Changes nothing. The slot stays valid
+ * until the next change to this stage 2. s2_map_slot and s2_unmap_slot
+ * are then what s2_commit of S2_OP_MAP / S2_OP_UNMAP of that one page
+ * does (break-before-make, TLB maintenance, counts, the empty table kept
+ * or reused, a fold), on an unmapped / a mapped slot (CHECK: the caller
+ * looked with s2_slot_mapped); no page is taken from the cache.
+ */
+struct s2_slot {
+	uint64_t ipa;
+	uint64_t *l2;  /* the level-2 entry of its level-3 table */
+	uint64_t *pte; /* its level-3 entry */
+};
+bool s2_page_slot(const struct s2 *s2, ipaddr_t ipa, struct s2_slot *slot);
+static inline bool s2_slot_mapped(const struct s2_slot *slot)
+{
+	return *slot->pte & PTE_VALID;
+}
+void s2_map_slot(struct s2 *s2, struct s2_page_cache *cache,
+		 const struct s2_slot *slot, unsigned prot);
+void s2_unmap_slot(struct s2 *s2, struct s2_page_cache *cache,
+		   const struct s2_slot *slot);
 /* Gives up to max empty tables back to the cache, but none whose region
  * meets [avoid, +avoid_size) (size 0: none avoided); a level-2 table left
  * empty by it goes too. Returns how many. Cannot fail. */

@@ -1,13 +1,18 @@
 /*
- * A frame's scrub (el2/arch.h), in two loops the caller runs in turn:
- * arch_zero_frames zeroes whole frames with DC ZVA, eight blocks per loop
- * step (two instructions a block: DC ZVA takes only a register address),
- * the block size read from DCZID_EL0 once a call; where DC ZVA is
- * prohibited (DCZID_EL0.DZP), 64 bytes of stores a step. The zeros may
- * stay in dirty cache lines: arch_clean_frames then cleans and invalidates
- * the frames to the point of coherency (DC CIVAC, eight lines a step, the
- * line size from CTR_EL0.DminLine) before they are FREE. Leaf functions,
- * no stack.
+ * A frame's scrub (el2/arch.h). arch_scrub_frames zeroes whole frames and
+ * cleans the zeros to the point of coherency in one pass: per block, DC
+ * ZVA then DC CIVAC of the same address, eight blocks a loop step, when
+ * the DC ZVA block (DCZID_EL0.BS) is the smallest D-cache line
+ * (CTR_EL0.DminLine), as on both CPU models. DC ZVA behaves as stores to
+ * its block, and a DC by VA is ordered after stores to the same line in
+ * program order, so the clean finds the zeros; one address step serves
+ * both. Otherwise it runs the two loops in turn: arch_zero_frames (DC ZVA
+ * eight blocks a step, the block size read from DCZID_EL0 once a call;
+ * where DC ZVA is prohibited, DCZID_EL0.DZP, 64 bytes of stores a step),
+ * whose zeros may stay in dirty cache lines, then arch_clean_frames (DC
+ * CIVAC, eight lines a step, the line size from CTR_EL0.DminLine). Leaf
+ * functions, no stack (arch_scrub_frames keeps its return address in
+ * x16 around the two calls, which touch x0-x3 only).
  */
 #define DCZID_DZP 4		/* DC ZVA prohibited */
 #define DCZID_BS_MASK 0xf	/* log2 of the block size in words */
@@ -76,3 +81,40 @@ arch_clean_frames:
 	dc_each_step civac
 9:	ret
 	.size	arch_clean_frames, . - arch_clean_frames
+
+/* void arch_scrub_frames(uint64_t pa, uint64_t count) */
+	.global	arch_scrub_frames
+	.type	arch_scrub_frames, %function
+arch_scrub_frames:
+	cbz	x1, 9f
+	mrs	x2, dczid_el0
+	mrs	x3, ctr_el0
+	tbnz	x2, #DCZID_DZP, 6f
+	and	x2, x2, #DCZID_BS_MASK
+	ubfx	x3, x3, #CTR_DMINLINE_SHIFT, #4
+	cmp	x2, x3
+	b.ne	6f				/* block != line: two passes */
+	mov	x3, #4
+	lsl	x2, x3, x2			/* block (= line) bytes */
+	cmp	x2, #UNROLL_MAX_BLOCK
+	b.hi	6f
+	add	x1, x0, x1, lsl #FRAME_SHIFT	/* end */
+1:
+	.rept	UNROLL
+	dc	zva, x0
+	dc	civac, x0
+	add	x0, x0, x2
+	.endr
+	cmp	x0, x1
+	b.lo	1b
+	dsb	ish
+9:	ret
+6:	mov	x16, x30
+	mov	x4, x0
+	mov	x5, x1
+	bl	arch_zero_frames
+	mov	x0, x4
+	mov	x1, x5
+	bl	arch_clean_frames
+	ret	x16
+	.size	arch_scrub_frames, . - arch_scrub_frames

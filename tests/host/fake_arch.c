@@ -411,6 +411,14 @@ void arch_zero_frames(uint64_t pa, uint64_t count)
 			mark_zeroed(line_of(a), true);
 }
 
+/* The two halves in turn, as on a CPU whose DC ZVA block is not its
+ * cache line (el2/arch/frame_scrub.S): the model's lines end the same. */
+void arch_scrub_frames(uint64_t pa, uint64_t count)
+{
+	arch_zero_frames(pa, count);
+	arch_clean_frames(pa, count);
+}
+
 struct fake_s2_log fake_s2;
 
 void fake_s2_reset(void)

@@ -272,3 +272,35 @@ Test(offers, an_end_drops_what_a_guest_offered_and_was_offered)
 	cr_assert_eq(offers_pending(0), 0);
 	cr_assert_eq(offers_pending(EXO_MAX_VMS), 0);
 }
+
+/* Only a sender's own offers are looked at (a mask of its used slots):
+ * after withdrawals and accepts in the middle of its table, a new offer
+ * takes the lowest free slot (listed in slot order), an overlap with an
+ * offer in a higher slot is still refused, and the count stays exact. */
+Test(offers, slots_freed_in_the_middle_are_reused_lowest_first)
+{
+	struct performer p = { .answer = EXO_OK };
+	struct offer o;
+
+	for (unsigned i = 0; i < 6; i++)
+		cr_assert_eq(make(A, B, EXO_OFFER_SHARE_R, PA(10 * i), 1),
+			     EXO_OK);
+	cr_assert_eq(offers_withdraw(A, B, PA(10), 1, true), EXO_OK);
+	o = offer(A, B, EXO_OFFER_SHARE_R, PA(30), 1);
+	cr_assert_eq(offers_accept(&o, perform, &p), EXO_OK);
+	cr_assert_eq(offers_pending(A), 4);
+	cr_assert_eq(make(A, B, EXO_OFFER_LEND, PA(50), 1), EXO_ESTATE,
+		     "overlaps the offer in slot 5");
+	cr_assert_eq(make(A, B, EXO_OFFER_LEND, PA(7), 1), EXO_OK);
+	cr_assert_eq(offers_list(B, 1, &o), EXO_OK);
+	cr_assert(o.pa == PA(7) && o.kind == EXO_OFFER_LEND,
+		  "in slot 1, listed second");
+	cr_assert_eq(make(A, B, EXO_OFFER_DONATE, PA(8), 1), EXO_OK);
+	cr_assert_eq(offers_list(B, 3, &o), EXO_OK);
+	cr_assert(o.pa == PA(8), "in slot 3, listed fourth");
+	cr_assert_eq(offers_pending(A), 6);
+	cr_assert_eq(offers_withdraw(A, B, PA(7), 1, true), EXO_ENOENT,
+		     "a loan is not withdrawn by UNSHARE");
+	cr_assert_eq(offers_withdraw(A, B, PA(7), 1, false), EXO_OK);
+	cr_assert_eq(offers_pending(A), 5);
+}

@@ -1005,3 +1005,84 @@ Test(s2, mair_write_back)
 	for (unsigned i = 0; i < sizeof(not_wb); i++)
 		cr_assert(!s2_mair_write_back(not_wb[i]), "%#x", not_wb[i]);
 }
+
+/* The one-page slots (s2_page_slot, s2_map_slot, s2_unmap_slot): only
+ * under an existing level-3 table, and each writes what s2_map / s2_unmap
+ * of that page would, in the same order: the leaf then the count and a
+ * DSB for a map; break, count, then DSB, TLBI by IPA, DSB, VMALLE1, DSB,
+ * ISB for an unmap. */
+Test(s2, a_page_slot_maps_and_unmaps_as_the_commits_do)
+{
+	struct env e;
+	struct s2_slot slot;
+	struct s2_leaf leaf;
+	uint64_t ipa = 0x40001000, next = ipa + S2_PAGE;
+	uint64_t *l2;
+
+	env_init(&e, 7);
+	cr_assert(!s2_page_slot(&e.s2, ipa_init(ipa), &slot), "no tables");
+	map(&e, ipa, S2_PAGE, RW);
+	cr_assert(!s2_page_slot(&e.s2, ipa_init(ipa + 8), &slot), "unaligned");
+	cr_assert(!s2_page_slot(&e.s2, ipa_init(UINT64_C(1) << S2_IPA_BITS),
+				&slot), "past the IPA space");
+	cr_assert(s2_page_slot(&e.s2, ipa_init(ipa), &slot));
+	cr_assert(s2_slot_mapped(&slot));
+	cr_assert(s2_page_slot(&e.s2, ipa_init(next), &slot));
+	cr_assert(!s2_slot_mapped(&slot));
+	l2 = raw_pte(&e, next, 2);
+	fake_s2_reset();
+	s2_map_slot(&e.s2, &e.cache, &slot, RW);
+	EXPECT_LOG(s2_vttbr(&e.s2), PTE(slot.pte, *slot.pte), PTE(l2, *l2),
+		   DSB);
+	cr_assert_eq(*l2 & S2_TABLE_COUNT_MASK,
+		     UINT64_C(2) << S2_TABLE_COUNT_SHIFT);
+	cr_assert(s2_lookup(&e.s2, ipa_init(next), &leaf));
+	cr_assert_eq(leaf.level, 3);
+	cr_assert_eq(leaf.prot, RW);
+	cr_assert_eq(leaf.desc & PTE_ADDR_MASK, next, "identity");
+	fake_s2_reset();
+	s2_unmap_slot(&e.s2, &e.cache, &slot);
+	EXPECT_LOG(s2_vttbr(&e.s2), PTE(slot.pte, 0), PTE(l2, *l2), DSB,
+		   TLBI_IPA(next), DSB, VMALLE1, DSB, ISB);
+	cr_assert(!s2_lookup(&e.s2, ipa_init(next), &leaf));
+	/* The last page out: the table stays, kept empty, and the next
+	 * slot map takes it back off the list. */
+	cr_assert(s2_page_slot(&e.s2, ipa_init(ipa), &slot));
+	s2_unmap_slot(&e.s2, &e.cache, &slot);
+	cr_assert_eq(s2_empty_tables(&e.s2), 1);
+	cr_assert(s2_page_slot(&e.s2, ipa_init(next), &slot), "kept empty");
+	s2_map_slot(&e.s2, &e.cache, &slot, S2_PROT_R);
+	cr_assert_eq(s2_empty_tables(&e.s2), 0);
+	cr_assert(s2_lookup(&e.s2, ipa_init(next), &leaf));
+	cr_assert_eq(leaf.prot, S2_PROT_R);
+	check_accounting(&e);
+	check_tables(&e);
+	env_destroy(&e);
+}
+
+/* The page that completes its table through a slot folds the table into
+ * a block, as map_completing_2m_folds_into_block does. */
+Test(s2, a_slot_map_completing_2m_folds_into_block)
+{
+	struct env e;
+	struct s2_slot slot;
+	struct s2_leaf leaf;
+	uint64_t base = 0x40000000, last = base + MIB2 - S2_PAGE;
+
+	env_init(&e, 5);
+	map(&e, base, MIB2 - S2_PAGE, RW);
+	cr_assert_eq(e.s2.nr_tables, 2);
+	topup(&e, s2_blocks(&e.s2) + 1); /* what the caller keeps */
+	cr_assert(s2_page_slot(&e.s2, ipa_init(last), &slot));
+	s2_map_slot(&e.s2, &e.cache, &slot, RW);
+	cr_assert_eq(e.s2.nr_tables, 1, "the level-3 table went back");
+	cr_assert_eq(s2_blocks(&e.s2), 1);
+	cr_assert(s2_lookup(&e.s2, ipa_init(base + 0x3000), &leaf));
+	cr_assert_eq(leaf.level, S2_BLOCK_LEVEL);
+	check_bbm(s2_vttbr(&e.s2), "fold on a slot map");
+	check_accounting(&e);
+	check_tables(&e);
+	cr_assert(!s2_page_slot(&e.s2, ipa_init(last), &slot),
+		  "a block has no level-3 slot");
+	env_destroy(&e);
+}

@@ -1,0 +1,427 @@
+/*
+ * The one-frame paths of FRAME_ALLOC and FRAME_FREE (el2/mem.c,
+ * alloc_one and free_one; el2/frames.c's one-frame checks; el2/s2.c's
+ * slots): the same script of calls, on the same freshly booted machine,
+ * once with them and once with the general transaction alone, must give
+ * the same status for every call and leave the same state after every
+ * call: the frame DB (every entry, share record, count, hint and
+ * account), both guests' stage 2 (every leaf, table counts, empty tables,
+ * page caches), their peaks and all of RAM. The script walks the paths'
+ * refusals (a frame not owned, FREE, another's, shared, lent, EL2's,
+ * outside RAM, unaligned; quota spent) and the cases they leave to the
+ * general path (no level-3 table yet, a page inside a 2 MiB block, a
+ * cache short of its reserve: a borrower's tables made by a share), and the paths must have answered some
+ * calls (mem_fast_path_calls). Also: the one-frame DB checks give the
+ * general checks' verdict and op for every frame state.
+ *
+ * Owns: the machine of these tests (RAM, two guests). Never: tests what
+ * the general transaction decides (test_mem_random.c, test_frames.c).
+ */
+#include "fake_arch.h"
+#include "mem_machine.h"
+
+#include <criterion/criterion.h>
+#include <el2/frames.h>
+#include <el2/mem.h>
+#include <el2/s2.h>
+#include <el2/vm.h>
+#include <exo/errors.h>
+#include <exo/hvc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RAM_BASE MEM_MACHINE_BASE
+#define RAM_FRAMES 1536u   /* three 2 MiB regions */
+#define REGION_FRAMES 512u /* one level-3 table's */
+#define EL2_FRAMES 16u
+#define QUOTA 600u         /* a whole block, and room to spare */
+#define FRAME EXO_FRAME_SIZE
+#define MAX_LEAVES 2048u
+#define MAX_STEPS 128u
+
+static struct vm vms[2];
+static uint64_t *roots[2];
+
+/* Everything a call may change, as plain data. */
+struct leaf_rec {
+	uint64_t ipa, size, desc;
+};
+struct state {
+	struct frames_account acct[2];
+	uint64_t count[EXO_FRAME_DEVICE + 1];
+	uint64_t lo_free, hi_free, hyp_charged;
+	uint32_t shares_left, share_free;
+	struct frames_entry *entries;
+	struct frames_share *shares;
+	struct {
+		unsigned nr_tables, nr_blocks, nr_empty, cache_nr;
+		uint64_t cache_head, peak;
+		unsigned nr_leaves;
+		struct leaf_rec leaf[MAX_LEAVES];
+	} g[2];
+	unsigned char *ram;
+};
+
+static void add_leaf(void *ctx, const struct s2_leaf *leaf)
+{
+	unsigned *nr = ctx;
+	struct leaf_rec *r = (struct leaf_rec *)(nr + 1);
+
+	cr_assert_lt(*nr, MAX_LEAVES);
+	r[*nr] = (struct leaf_rec){ leaf->ipa, leaf->size, leaf->desc };
+	(*nr)++;
+}
+
+static void snapshot(struct state *st)
+{
+	const struct frames_db *db = mem_frames_db();
+
+	for (unsigned i = 0; i < 2; i++) {
+		st->acct[i] = *frames_account(db, vms[i].id);
+		st->g[i].nr_tables = vms[i].s2.nr_tables;
+		st->g[i].nr_blocks = vms[i].s2.nr_blocks;
+		st->g[i].nr_empty = vms[i].s2.nr_empty;
+		st->g[i].cache_nr = vms[i].s2_cache.nr;
+		st->g[i].cache_head = (uint64_t)(uintptr_t)vms[i].s2_cache.head;
+		st->g[i].peak = vms[i].stats.frames_peak;
+		st->g[i].nr_leaves = 0;
+		s2_walk(&vms[i].s2, add_leaf, &st->g[i].nr_leaves);
+	}
+	memcpy(st->count, db->count, sizeof(st->count));
+	st->lo_free = db->lo_free;
+	st->hi_free = db->hi_free;
+	st->hyp_charged = db->hyp_charged;
+	st->shares_left = db->shares_left;
+	st->share_free = db->share_free;
+	memcpy(st->entries, db->entry, db->nr * sizeof(*db->entry));
+	memcpy(st->shares, db->share, db->nr_shares * sizeof(*db->share));
+	memcpy(st->ram, (void *)(uintptr_t)RAM_BASE, RAM_FRAMES * FRAME);
+}
+
+static struct state *state_new(void)
+{
+	const struct frames_db *db = mem_frames_db();
+	struct state *st = calloc(1, sizeof(*st));
+
+	cr_assert(st);
+	st->entries = calloc(db->nr, sizeof(*st->entries));
+	st->shares = calloc(db->nr_shares, sizeof(*st->shares));
+	st->ram = malloc(RAM_FRAMES * FRAME);
+	cr_assert(st->entries && st->shares && st->ram);
+	return st;
+}
+
+static void state_free(struct state *st)
+{
+	free(st->entries);
+	free(st->shares);
+	free(st->ram);
+	free(st);
+}
+
+static void expect_same(const struct state *a, const struct state *b,
+			unsigned step)
+{
+	const struct frames_db *db = mem_frames_db();
+
+	cr_assert(!memcmp(a->acct, b->acct, sizeof(a->acct)),
+		  "step %u: accounts differ", step);
+	cr_assert(!memcmp(a->count, b->count, sizeof(a->count)),
+		  "step %u: state counts differ", step);
+	cr_assert_eq(a->lo_free, b->lo_free, "step %u: lo_free", step);
+	cr_assert_eq(a->hi_free, b->hi_free, "step %u: hi_free", step);
+	cr_assert_eq(a->hyp_charged, b->hyp_charged, "step %u", step);
+	cr_assert_eq(a->shares_left, b->shares_left, "step %u", step);
+	cr_assert_eq(a->share_free, b->share_free, "step %u", step);
+	cr_assert(!memcmp(a->entries, b->entries,
+			  db->nr * sizeof(*a->entries)),
+		  "step %u: DB entries differ", step);
+	cr_assert(!memcmp(a->shares, b->shares,
+			  db->nr_shares * sizeof(*a->shares)),
+		  "step %u: share records differ", step);
+	cr_assert(!memcmp(a->g, b->g, sizeof(a->g)),
+		  "step %u: a stage 2, a cache or a peak differs", step);
+	cr_assert(!memcmp(a->ram, b->ram, RAM_FRAMES * FRAME),
+		  "step %u: RAM differs", step);
+}
+
+static uint64_t frame_at(unsigned region, unsigned i)
+{
+	return RAM_BASE + ((uint64_t)region * REGION_FRAMES + i) * FRAME;
+}
+
+static void boot(void)
+{
+	cr_assert(mem_machine_map(RAM_FRAMES), "RAM at its PA");
+	fake_reset();
+	cr_assert_eq(mem_machine_boot(true, EL2_FRAMES), 0);
+	for (unsigned i = 0; i < 2; i++) {
+		memset(&vms[i], 0, sizeof(vms[i]));
+		vms[i].id = i + 1;
+		snprintf(vms[i].name, sizeof(vms[i].name), "g%u", i + 1);
+		vms[i].state = VM_RUNNING;
+		if (!roots[i])
+			roots[i] = aligned_alloc(S2_ROOT_SIZE, S2_ROOT_SIZE);
+		cr_assert_eq(mem_vm_create(&vms[i], QUOTA, roots[i]), EXO_OK);
+	}
+}
+
+static void done(void)
+{
+	mem_set_fast_paths(true);
+	mem_machine_unmap();
+}
+
+/* What the script remembers between calls: the frames it got. */
+struct script {
+	uint64_t got[MAX_STEPS];
+	unsigned nr_got;
+	int64_t rc[MAX_STEPS];
+	unsigned steps;
+	struct state **after;
+};
+
+static void record(struct script *sc, int64_t rc)
+{
+	cr_assert_lt(sc->steps, MAX_STEPS);
+	sc->rc[sc->steps] = rc;
+	snapshot(sc->after[sc->steps]);
+	sc->steps++;
+}
+
+static void alloc1(struct script *sc, struct vm *vm)
+{
+	paddr_t pa = pa_init(0);
+	int64_t rc = mem_frame_alloc(vm, 1, 0, &pa);
+
+	if (!rc)
+		sc->got[sc->nr_got++] = pa_addr(pa);
+	record(sc, rc);
+}
+
+static void free1(struct script *sc, struct vm *vm, uint64_t pa)
+{
+	record(sc, mem_frame_free(vm, pa_init(pa), 1));
+}
+
+static void free_part1(struct script *sc, struct vm *vm, uint64_t pa)
+{
+	record(sc, mem_frame_free_part(vm, pa_init(pa), 1, 1));
+}
+
+static void run_script(struct script *sc)
+{
+	struct vm *a = &vms[0], *b = &vms[1];
+	const uint64_t hyp = frame_at(2, REGION_FRAMES - 1); /* EL2's */
+	const uint64_t past_ram = RAM_BASE + (uint64_t)RAM_FRAMES * FRAME;
+
+	alloc1(sc, a);	/* no tables yet: the general path makes them */
+	for (unsigned i = 0; i < 6; i++)
+		alloc1(sc, a);
+	free1(sc, a, sc->got[2]);
+	free_part1(sc, a, sc->got[3]);
+	{
+		paddr_t pa;	/* aligned: not the one-frame path's */
+
+		record(sc, mem_frame_alloc(a, 1, 3, &pa));
+		free1(sc, a, pa_addr(pa));
+	}
+	free1(sc, a, sc->got[2]);		/* FREE now: EPERM */
+	free_part1(sc, a, sc->got[3]);
+	alloc1(sc, a);				/* takes the lowest again */
+	/* b's tables come from a share, with no reserve in its cache: its
+	 * first alloc in that region must top the reserve up (charged). */
+	record(sc, mem_frame_share(a, b, pa_init(sc->got[6]), 1,
+				   EXO_SHARE_RW));
+	alloc1(sc, b);
+	alloc1(sc, b);
+	free1(sc, a, sc->got[sc->nr_got - 1]);	/* b's frame: EPERM */
+	free_part1(sc, b, sc->got[0]);		/* a's frame */
+	record(sc, mem_frame_share(a, b, pa_init(sc->got[4]), 1,
+				   EXO_SHARE_R));
+	free1(sc, a, sc->got[4]);		/* shared: ESHARED */
+	free_part1(sc, a, sc->got[4]);
+	record(sc, mem_frame_lend(a, b, pa_init(sc->got[5]), 1));
+	free1(sc, a, sc->got[5]);		/* lent: ELENT */
+	free1(sc, b, sc->got[5]);		/* the borrower: EPERM */
+	free1(sc, a, hyp);			/* EL2's: EHYP */
+	free_part1(sc, a, hyp);
+	free1(sc, a, past_ram);			/* outside RAM: ERANGE */
+	free_part1(sc, a, past_ram);
+	free1(sc, a, sc->got[0] + 8);		/* not a frame's address */
+	record(sc, mem_frame_unshare(a, b, pa_init(sc->got[4]), 1));
+	record(sc, mem_frame_reclaim(a, b, pa_init(sc->got[5]), 1));
+	free1(sc, a, sc->got[4]);
+	free_part1(sc, a, sc->got[5]);
+	/* A page inside a 2 MiB block: the general path splits it. */
+	record(sc, mem_frame_alloc_at(a, pa_init(frame_at(1, 0)),
+				      REGION_FRAMES));
+	free1(sc, a, frame_at(1, 7));
+	free1(sc, a, frame_at(1, 8));		/* a table again: fast */
+	/* Spend the quota one frame at a time, past its end. */
+	for (unsigned i = 0; i < 120; i++) {
+		paddr_t pa;
+		int64_t rc = mem_frame_alloc(a, 1, 0, &pa);
+
+		if (rc) {
+			record(sc, rc);
+			break;
+		}
+	}
+	record(sc, frames_account(mem_frames_db(), a->id)->used > QUOTA);
+	free1(sc, a, frame_at(1, 9));
+	alloc1(sc, a);
+	free1(sc, a, sc->got[sc->nr_got - 1]);
+	/* The rest of the block goes; then a lone frame again. */
+	record(sc, mem_frame_free(a, pa_init(frame_at(1, 10)),
+				  REGION_FRAMES - 10));
+	alloc1(sc, a);
+	free_part1(sc, a, sc->got[sc->nr_got - 1]);
+}
+
+/* The script twice, fast paths on and off, compared call by call. */
+Test(mem_fast, the_one_frame_paths_leave_the_general_paths_state,
+     .init = boot, .fini = done)
+{
+	struct script fast = { 0 }, slow = { 0 };
+	struct state *fast_after[MAX_STEPS], *slow_after[MAX_STEPS];
+	uint64_t calls;
+
+	for (unsigned i = 0; i < MAX_STEPS; i++) {
+		fast_after[i] = state_new();
+		slow_after[i] = state_new();
+	}
+	fast.after = fast_after;
+	slow.after = slow_after;
+	calls = mem_fast_path_calls();
+	run_script(&fast);
+	cr_assert_gt(mem_fast_path_calls() - calls, 20,
+		     "the one-frame paths answered %lu calls",
+		     (unsigned long)(mem_fast_path_calls() - calls));
+
+	mem_vm_teardown(&vms[0]);
+	mem_vm_teardown(&vms[1]);
+	mem_machine_unmap();
+	boot();
+	mem_set_fast_paths(false);
+	calls = mem_fast_path_calls();
+	run_script(&slow);
+	cr_assert_eq(mem_fast_path_calls(), calls, "off means off");
+
+	cr_assert_eq(fast.steps, slow.steps);
+	for (unsigned i = 0; i < fast.steps; i++) {
+		cr_assert_eq(fast.rc[i], slow.rc[i], "step %u: %ld vs %ld", i,
+			     (long)fast.rc[i], (long)slow.rc[i]);
+		expect_same(fast_after[i], slow_after[i], i);
+	}
+	for (unsigned i = 0; i < MAX_STEPS; i++) {
+		state_free(fast_after[i]);
+		state_free(slow_after[i]);
+	}
+}
+
+/* The refusals the script must have met, in the fast run: each call's
+ * status as the ABI says. */
+Test(mem_fast, the_one_frame_paths_refuse_as_the_abi_says,
+     .init = boot, .fini = done)
+{
+	struct vm *a = &vms[0], *b = &vms[1];
+	paddr_t p0, p1, pb;
+
+	cr_assert_eq(mem_frame_alloc(a, 1, 0, &p0), EXO_OK);
+	cr_assert_eq(mem_frame_alloc(a, 1, 0, &p1), EXO_OK);
+	cr_assert_eq(mem_frame_alloc(b, 1, 0, &pb), EXO_OK);
+	cr_assert_eq(mem_frame_free(a, pb, 1), EXO_EPERM, "another's");
+	cr_assert_eq(mem_frame_free_part(a, pb, 1, 1), EXO_EPERM);
+	cr_assert_eq(mem_frame_share(a, b, p0, 1, EXO_SHARE_RW), EXO_OK);
+	cr_assert_eq(mem_frame_free(a, p0, 1), EXO_ESHARED);
+	cr_assert_eq(mem_frame_lend(a, b, p1, 1), EXO_OK);
+	cr_assert_eq(mem_frame_free_part(a, p1, 1, 1), EXO_ELENT);
+	cr_assert_eq(mem_frame_free(a, pa_init(frame_at(2, REGION_FRAMES - 1)),
+				    1), EXO_EHYP);
+	cr_assert_eq(mem_frame_free_part(a, pa_init(RAM_BASE + (uint64_t)
+							 RAM_FRAMES * FRAME),
+					 1, 1), EXO_ERANGE);
+	cr_assert_eq(mem_frame_free(a, pa_init(frame_at(0, 300)), 1),
+		     EXO_EPERM, "a FREE frame");
+	cr_assert_eq(mem_frame_free(b, pb, 1), EXO_OK);
+	cr_assert_eq(mem_frame_free(b, pb, 1), EXO_EPERM, "twice");
+	mem_check_invariant(a);
+	mem_check_invariant(b);
+}
+
+/* The quota holds on the one-frame path: the frame past it is refused
+ * and charges nothing. */
+Test(mem_fast, the_one_frame_alloc_stops_at_the_quota,
+     .init = boot, .fini = done)
+{
+	struct vm *a = &vms[0];
+	const struct frames_account *acct =
+		frames_account(mem_frames_db(), a->id);
+	uint64_t calls = mem_fast_path_calls(), used;
+	paddr_t pa;
+	int64_t rc;
+
+	while (!(rc = mem_frame_alloc(a, 1, 0, &pa)))
+		;
+	cr_assert_eq(rc, EXO_EQUOTA);
+	cr_assert_eq(acct->used, acct->quota, "charged up to the quota");
+	cr_assert_gt(mem_fast_path_calls() - calls, QUOTA / 2);
+	used = acct->used;
+	cr_assert_eq(mem_frame_alloc(a, 1, 0, &pa), EXO_EQUOTA);
+	cr_assert_eq(acct->used, used, "a refusal charges nothing");
+	mem_check_invariant(a);
+}
+
+/* The one-frame DB checks against the general ones, for a frame in every
+ * state and every caller, and for addresses outside RAM. */
+static void expect_same_op(const struct frames_op *x, const struct frames_op *y)
+{
+	cr_assert_eq(x->kind, y->kind);
+	cr_assert_eq(x->vm, y->vm);
+	cr_assert_eq(x->peer, y->peer);
+	cr_assert_eq(x->pa, y->pa);
+	cr_assert_eq(x->count, y->count);
+	cr_assert_eq(x->nr_tables, y->nr_tables);
+	cr_assert_eq(x->nr_own_tables, y->nr_own_tables);
+	cr_assert_eq(x->tables_vm, y->tables_vm);
+	cr_assert_eq(x->tables_skip, y->tables_skip);
+	cr_assert_eq(x->tables_skip_count, y->tables_skip_count);
+}
+
+Test(mem_fast, the_one_frame_db_checks_give_the_general_verdicts,
+     .init = boot, .fini = done)
+{
+	const struct frames_db *db = mem_frames_db();
+	struct vm *a = &vms[0], *b = &vms[1];
+	paddr_t p[4];
+	uint64_t probe[12];
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < 4; i++)
+		cr_assert_eq(mem_frame_alloc(a, 1, 0, &p[i]), EXO_OK);
+	cr_assert_eq(mem_frame_share(a, b, p[1], 1, EXO_SHARE_R), EXO_OK);
+	cr_assert_eq(mem_frame_lend(a, b, p[2], 1), EXO_OK);
+	for (unsigned i = 0; i < 4; i++)
+		probe[n++] = pa_addr(p[i]);
+	probe[n++] = frame_at(0, 100);				/* FREE */
+	probe[n++] = frame_at(2, REGION_FRAMES - 1);		/* HYP */
+	probe[n++] = RAM_BASE + (uint64_t)RAM_FRAMES * FRAME;	/* past */
+	probe[n++] = RAM_BASE - FRAME;				/* below */
+	probe[n++] = pa_addr(p[0]) + 8;				/* unaligned */
+	for (unsigned vm = 0; vm <= 3; vm++) {
+		struct frames_op x, y;
+
+		for (unsigned i = 0; i < n; i++) {
+			int fast = frames_free_one_check(db, vm, probe[i], &x);
+			int slow = frames_free_check(db, vm, probe[i], 1, 0, &y);
+
+			cr_assert_eq(fast, slow, "vm %u, probe %u", vm, i);
+			expect_same_op(&x, &y);
+		}
+		cr_assert_eq(frames_alloc_one_check(db, vm, &x),
+			     frames_alloc_check(db, vm, 1, 0, 0, &y), "vm %u", vm);
+		expect_same_op(&x, &y);
+	}
+}
