@@ -23,9 +23,7 @@ _Static_assert(offsetof(struct el1_frame, elr) == 256, "F_ELR");
 _Static_assert(offsetof(struct el1_frame, esr) == 272, "F_ESR");
 _Static_assert(offsetof(struct el1_frame, kind) == 288, "F_KIND");
 _Static_assert(offsetof(struct el1_frame, sp_el0) == 296, "F_KIND + 8");
-_Static_assert(offsetof(struct el1_frame, q) == 304, "F_Q");
-_Static_assert(offsetof(struct el1_frame, fpsr) == 816, "F_FPSR");
-_Static_assert(sizeof(struct el1_frame) == 832, "FRAME_SIZE");
+_Static_assert(sizeof(struct el1_frame) == 304, "FRAME_SIZE");
 
 #define REGS_PER_LINE 4
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))

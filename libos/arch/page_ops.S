@@ -1,10 +1,10 @@
 /*
  * Whole-page zeroing and copying for libos's fault paths (libos/arch.h):
  * DC ZVA four blocks a step where the CPU allows it (DCZID_EL0.DZP clear),
- * else 32 bytes of stores per step; copies 64 bytes per step through four
- * SIMD registers (FP/SIMD is on at EL1, and the el1 vectors save q0-q31
- * around a fault handler). Sizes are whole pages: multiples of 64 bytes.
- * Leaf functions, no stack.
+ * else 32 bytes of stores per step; copies 128 bytes per step through
+ * eight general registers (never FP/SIMD: EL1 saves none of them, they may
+ * hold an EL0 task's values). Sizes are whole pages: multiples of 128
+ * bytes. Leaf functions, no stack.
  */
 #define DCZID_DZP 4		/* DC ZVA prohibited */
 #define DCZID_BS_MASK 0xf	/* log2 of the block size in words */
@@ -55,10 +55,24 @@ libos_arch_zero_page:
 	.type	libos_arch_copy_page, %function
 libos_arch_copy_page:
 	add	x2, x0, x2		/* end of dst */
-1:	ldp	q0, q1, [x1], #32
-	ldp	q2, q3, [x1], #32
-	stp	q0, q1, [x0], #32
-	stp	q2, q3, [x0], #32
+1:	ldp	x3, x4, [x1, #0]
+	ldp	x5, x6, [x1, #16]
+	ldp	x7, x8, [x1, #32]
+	ldp	x9, x10, [x1, #48]
+	stp	x3, x4, [x0, #0]
+	stp	x5, x6, [x0, #16]
+	stp	x7, x8, [x0, #32]
+	stp	x9, x10, [x0, #48]
+	ldp	x3, x4, [x1, #64]
+	ldp	x5, x6, [x1, #80]
+	ldp	x7, x8, [x1, #96]
+	ldp	x9, x10, [x1, #112]
+	add	x1, x1, #128
+	stp	x3, x4, [x0, #64]
+	stp	x5, x6, [x0, #80]
+	stp	x7, x8, [x0, #96]
+	stp	x9, x10, [x0, #112]
+	add	x0, x0, #128
 	cmp	x0, x2
 	b.lo	1b
 	ret
