@@ -59,13 +59,15 @@ el1_sync_fn el1_set_lower_fallback(el1_sync_fn fn);
 /* IRQs from EL1 or EL0; returns the previous handler. */
 el1_irq_fn el1_set_irq_handler(el1_irq_fn fn);
 
-/* A handler about to return false says why it could not resolve the
- * exception (EXO_EXIT_CAUSE_*): the guest's exit carries it to EL2's
+/* A handler about to return false (and only then) says why it could not
+ * resolve the exception (EXO_EXIT_CAUSE_*): the guest's exit carries it to EL2's
  * summary if no one else handles the exception. */
 void el1_trap_decline(uint64_t cause);
 
-/* Called by el1/vectors.S only. */
+/* Called by el1/vectors.S only: the exceptions it does not take
+ * straight to a class handler, and a class handler's "not mine". */
 void el1_trap(struct el1_frame *frame);
+void el1_trap_declined(struct el1_frame *frame);
 
 /* Decoding, for reports. */
 const char *el1_ec_name(unsigned ec);
