@@ -218,9 +218,10 @@ mkpkg = @mkdir -p $(dir $(1)); $(if $(Q),echo "  MKPKG   $(1)";) \
 # other than R_AARCH64_RELATIVE. docs/el1.md describes the image.
 
 # EL1 starts with the MMU off (all memory Device: -mstrict-align) at an
-# address only known at run time (-fpie). It may use FP/SIMD: el1/vectors.S
-# saves those registers.
-EL1_CFLAGS = $(TARGET_CFLAGS) -fpie
+# address only known at run time (-fpie). Its C never touches FP/SIMD
+# (-mgeneral-regs-only), so el1/vectors.S saves no FP/SIMD register: those
+# belong to the EL0 task running, switched lazily (el1/el0_task.c).
+EL1_CFLAGS = $(TARGET_CFLAGS) -fpie -mgeneral-regs-only
 EL1_LDFLAGS := -nostdlib -static -pie --no-dynamic-linker -z text \
 	-z norelro -z max-page-size=4096 --build-id=none -T el1/el1.ld
 

@@ -18,7 +18,9 @@ __attribute__((no_stack_protector)) void el1_cpu_init(void)
 {
 	uint64_t cpacr = read_sysreg(cpacr_el1);
 
-	/* libfdt and compiled C may use SIMD registers. */
+	/* EL1's C never uses FP/SIMD (-mgeneral-regs-only); the arm64
+	 * libfdt's read-write calls and el1/fp_regs.S do. EL0 is trapped
+	 * per task while another task owns the registers (el1/el0_task.c). */
 	cpacr = (cpacr & ~CPACR_EL1_FPEN_MASK) | CPACR_EL1_FPEN_NO_TRAP;
 	write_sysreg(cpacr, cpacr_el1);
 	write_sysreg((uint64_t)el1_vectors, vbar_el1);

@@ -4,26 +4,97 @@
  * aborts libos resolves (demand-zero, copy-on-write) are retried, anything
  * else kills the task with a report (id, address, ESR decoded; libos has
  * printed the table walk) and the guest carries on with the other tasks.
+ * A task's FP/SIMD registers are switched lazily: el1 itself never touches
+ * them (-mgeneral-regs-only), so they stay live in the CPU while its owner
+ * task runs, traps and runs again; another task's first FP/SIMD
+ * instruction traps (CPACR_EL1.FPEN) and takes them over.
  * No policy: address spaces, ASIDs and system-call meaning are libos's.
  */
 #include <arch/esr.h>
+#include <arch/sysreg.h>
 #include <el1/el1.h>
 #include <el1/el0_task.h>
 #include <lib/print.h>
 #include <libos/mm/mm.h>
+#include <stddef.h>
 #include <string.h>
 
 extern char __image_start[], __user_start[], __user_end[];
 
+/* No d8-d15: el1's callers keep nothing in FP/SIMD registers, and a
+ * task's own stay live in them across el1_task_leave. */
 struct el1_task_ctx {
-	uint64_t x19_x30[12], sp, daif, d8_d15[8];
+	uint64_t x19_x30[12], sp, daif;
 };
-_Static_assert(sizeof(struct el1_task_ctx) == 176, "task_entry.S layout");
+_Static_assert(sizeof(struct el1_task_ctx) == 112, "task_entry.S layout");
 
 void el1_task_enter(struct el1_task_ctx *ctx, const struct el1_frame *f);
 _Noreturn void el1_task_leave(struct el1_task_ctx *ctx);
 
+/* el1/fp_regs.S: q0-q31, FPSR, FPCR as struct libos_task_regs holds them
+ * from q on. */
+void el1_fp_save(void *area);
+void el1_fp_load(const void *area);
+void el1_fp_zero(void);
+_Static_assert(offsetof(struct libos_task_regs, fpsr) ==
+		       offsetof(struct libos_task_regs, q) + 512 &&
+	       offsetof(struct libos_task_regs, fpcr) ==
+		       offsetof(struct libos_task_regs, fpsr) + 8,
+	       "el1/fp_regs.S layout");
+
 static struct el1_task_ctx ctx;
+
+/*
+ * The task whose FP/SIMD state is in the registers (NULL: none; they are
+ * zero or hold nothing of a task). Any other task runs with EL0's FP/SIMD
+ * trapped; its first use saves the owner's state to the owner's regs and
+ * loads all of its own (zeros for a new task), so no task ever reads
+ * another's values. A task that ends while owner has its registers wiped.
+ */
+static struct libos_task *fp_owner;
+static uint64_t cpacr_fpen = CPACR_EL1_FPEN_NO_TRAP;  /* as el1_cpu_init */
+
+static void fp_trap_el0(bool trapped)
+{
+	uint64_t fpen = trapped ? CPACR_EL1_FPEN_TRAP_EL0 : CPACR_EL1_FPEN_NO_TRAP;
+
+	if (fpen == cpacr_fpen)
+		return;
+	/* The ERET into EL0 synchronises the write. */
+	write_sysreg((read_sysreg(cpacr_el1) & ~CPACR_EL1_FPEN_MASK) | fpen,
+		     cpacr_el1);
+	cpacr_fpen = fpen;
+}
+
+/* t's FP/SIMD state to t->regs if the registers hold it (they stay). */
+static void fp_flush(struct libos_task *t)
+{
+	if (fp_owner == t)
+		el1_fp_save(t->regs.q);
+}
+
+/* EL0's first FP/SIMD instruction since it was entered without owning
+ * the registers: they become its own, and the instruction runs again. */
+static void fp_take(struct libos_task *t)
+{
+	if (fp_owner != t) {
+		if (fp_owner)
+			el1_fp_save(fp_owner->regs.q);
+		el1_fp_load(t->regs.q);
+		fp_owner = t;
+	}
+	fp_trap_el0(false);
+}
+
+/* After t left EL0: an ended task's state must not outlive it in the
+ * registers (its slot is reused by the next task spawned). */
+static void fp_left(const struct libos_task *t)
+{
+	if (fp_owner != t || t->state == LIBOS_TASK_RUNNABLE)
+		return;
+	el1_fp_zero();
+	fp_owner = NULL;
+}
 
 static void frame_of(struct el1_frame *f, const struct libos_task *t)
 {
@@ -32,20 +103,16 @@ static void frame_of(struct el1_frame *f, const struct libos_task *t)
 	f->elr = t->regs.pc;
 	f->spsr = t->regs.pstate;
 	f->sp_el0 = t->regs.sp;
-	memcpy(f->q, t->regs.q, sizeof(f->q));
-	f->fpsr = t->regs.fpsr;
-	f->fpcr = t->regs.fpcr;
 }
 
+/* t's state from the frame to t->regs. Its FP/SIMD state stays in the
+ * registers if it owns them (fp_flush copies it). */
 static void save(struct libos_task *t, const struct el1_frame *f)
 {
 	memcpy(t->regs.x, f->x, sizeof(f->x));
 	t->regs.pc = f->elr;
 	t->regs.pstate = f->spsr;
 	t->regs.sp = f->sp_el0;
-	memcpy(t->regs.q, f->q, sizeof(f->q));
-	t->regs.fpsr = f->fpsr;
-	t->regs.fpcr = f->fpcr;
 }
 
 static void enter(struct libos_task *t)
@@ -53,7 +120,9 @@ static void enter(struct libos_task *t)
 	struct el1_frame f;
 
 	frame_of(&f, t);
+	fp_trap_el0(fp_owner != t);
 	el1_task_enter(&ctx, &f);
+	fp_left(t);
 }
 
 static bool from_task(const struct el1_frame *f)
@@ -98,11 +167,13 @@ static bool svc(struct el1_frame *f)
 
 	if (!from_task(f))
 		return false;
-	if (light)
+	if (light) {
 		for (unsigned i = 0; i < LIBOS_SYSCALL_REGS; i++)
 			t->regs.x[i] = f->x[i];
-	else
+	} else {
 		save(t, f);
+		fp_flush(t);	/* clone copies the whole state */
+	}
 	if (libos_task_syscall(t)) {
 		f->x[0] = t->regs.x[0];
 		return true;
@@ -134,6 +205,14 @@ static bool abort_lower(struct el1_frame *f)
 	kill_task(f);
 }
 
+static bool fp_access(struct el1_frame *f)
+{
+	if (!from_task(f))
+		return false;
+	fp_take(libos_task_current());
+	return true;
+}
+
 static bool other_lower(struct el1_frame *f)
 {
 	if (!from_task(f))
@@ -160,6 +239,7 @@ int el1_tasks_init(void)
 	el1_set_sync_handler(ESR_EC_SVC64, svc);
 	el1_set_sync_handler(ESR_EC_DABT_LOWER, abort_lower);
 	el1_set_sync_handler(ESR_EC_IABT_LOWER, abort_lower);
+	el1_set_sync_handler(ESR_EC_FP_ASIMD, fp_access);
 	el1_set_lower_fallback(other_lower);
 	return 0;
 }

@@ -4,9 +4,11 @@
  * leaves through the vectors' restore path (el1_trap_return), so EL0 starts
  * with every register the frame holds. Exceptions from EL0 then stack their
  * frames below; el1_task_leave, called from a handler, drops them and
- * returns from el1_task_enter.
+ * returns from el1_task_enter. No FP/SIMD register is saved or restored:
+ * el1's callers keep none in them (-mgeneral-regs-only) and the task's
+ * stay live (el1/el0_task.c switches them lazily).
  */
-#define FRAME_SIZE 832
+#define FRAME_SIZE 304	/* struct el1_frame */
 
 	.text
 	.balign	4
@@ -24,10 +26,6 @@ el1_task_enter:
 	mov	x9, sp
 	mrs	x10, daif
 	stp	x9, x10, [x0, #96]
-	stp	d8, d9, [x0, #112]
-	stp	d10, d11, [x0, #128]
-	stp	d12, d13, [x0, #144]
-	stp	d14, d15, [x0, #160]
 	sub	sp, sp, #FRAME_SIZE
 	mov	x2, sp
 	mov	x3, #(FRAME_SIZE / 16)
@@ -49,10 +47,6 @@ el1_task_leave:
 	ldp	x27, x28, [x0, #64]
 	ldp	x29, x30, [x0, #80]
 	ldp	x9, x10, [x0, #96]
-	ldp	d8, d9, [x0, #112]
-	ldp	d10, d11, [x0, #128]
-	ldp	d12, d13, [x0, #144]
-	ldp	d14, d15, [x0, #160]
 	mov	sp, x9
 	msr	daif, x10
 	ret

@@ -23,14 +23,14 @@ _Static_assert(offsetof(struct el1_frame, elr) == 256, "F_ELR");
 _Static_assert(offsetof(struct el1_frame, esr) == 272, "F_ESR");
 _Static_assert(offsetof(struct el1_frame, kind) == 288, "F_KIND");
 _Static_assert(offsetof(struct el1_frame, sp_el0) == 296, "F_KIND + 8");
-_Static_assert(offsetof(struct el1_frame, q) == 304, "F_Q");
-_Static_assert(offsetof(struct el1_frame, fpsr) == 816, "F_FPSR");
-_Static_assert(sizeof(struct el1_frame) == 832, "FRAME_SIZE");
+_Static_assert(sizeof(struct el1_frame) == 304, "FRAME_SIZE");
 
 #define REGS_PER_LINE 4
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-static el1_sync_fn sync_handlers[EL1_EC_COUNT];
+/* Read by el1/vectors.S, which dispatches on them. */
+el1_sync_fn el1_sync_handlers[EL1_EC_COUNT];
+unsigned el1_handler_depth;
 static el1_irq_fn irq_handler;
 static el1_sync_fn lower_fallback;
 static uint64_t declined_cause;	/* EXO_EXIT_CAUSE_*, for this exception */
@@ -49,8 +49,8 @@ el1_sync_fn el1_set_sync_handler(unsigned ec, el1_sync_fn fn)
 
 	if (ec >= EL1_EC_COUNT)
 		return NULL;
-	old = sync_handlers[ec];
-	sync_handlers[ec] = fn;
+	old = el1_sync_handlers[ec];
+	el1_sync_handlers[ec] = fn;
 	return old;
 }
 
@@ -181,33 +181,45 @@ static bool dispatchable(uint64_t kind)
 /* Handlers may take an exception themselves (a software Access-flag fault
  * while libos fixes another, say), but a handler that faults again and
  * again would eat the stack into its guard and corrupt what lies below:
- * past this depth it is a nested fault, reported as such. */
+ * past this depth it is a nested fault, reported as such. el1/vectors.S
+ * counts el1_handler_depth around the handlers it calls itself. */
 #define EL1_MAX_HANDLER_DEPTH 4
 
-static unsigned handler_depth;
+_Static_assert(ESR_EC_SHIFT == 26 && ESR_EC_WIDTH == 6 &&
+		       EL1_EC_COUNT == 1 << ESR_EC_WIDTH,
+	       "el1/vectors.S: ESR.EC");
+_Static_assert(((EL1_TRAP_CUR_SPX << 2) | EL1_TRAP_SYNC) == 4 &&
+		       ((EL1_TRAP_LOWER_A64 << 2) | EL1_TRAP_SYNC) == 8,
+	       "el1/vectors.S: KIND_CUR_SYNC, KIND_LOWER_SYNC");
+_Static_assert(EL1_MAX_HANDLER_DEPTH == 4, "el1/vectors.S");
 
-static bool run_sync_handler(el1_sync_fn sync, struct el1_frame *f)
+static _Noreturn void nested_too_deep(void)
 {
-	bool handled;
-
-	/* From EL0 nothing can be nested in an EL1 handler; and a handler
-	 * that kills an EL0 task does not return here: start again. */
-	if (EL1_TRAP_GROUP(f->kind) != EL1_TRAP_CUR_SPX) {
-		handler_depth = 0;
-		return sync(f);
-	}
-	if (handler_depth >= EL1_MAX_HANDLER_DEPTH) {
-		print_enter_panic();
-		kprintf("el1: exceptions nested %u deep in handlers; exiting\n",
-			handler_depth);
-		exo_exit(EXO_EXIT_NESTED_FAULT);
-	}
-	handler_depth++;
-	handled = sync(f);
-	handler_depth--;
-	return handled;
+	print_enter_panic();
+	kprintf("el1: exceptions nested %u deep in handlers; exiting\n",
+		el1_handler_depth);
+	exo_exit(EXO_EXIT_NESTED_FAULT);
 }
 
+/* From EL0 a class handler said "not mine": the fallback (el1/el0_task.c
+ * kills the task), else the report. */
+static bool lower_fallback_takes(struct el1_frame *f)
+{
+	if (EL1_TRAP_GROUP(f->kind) != EL1_TRAP_LOWER_A64 || !lower_fallback ||
+	    !lower_fallback(f))
+		return false;
+	declined_cause = EXO_EXIT_CAUSE_NONE;  /* nothing declined in the end */
+	return true;
+}
+
+void el1_trap_declined(struct el1_frame *f)
+{
+	if (!lower_fallback_takes(f))
+		unhandled(f);
+}
+
+/* What el1/vectors.S does not take straight to a class handler: classes
+ * without one, handlers nested too deep, IRQs, the rest. */
 void el1_trap(struct el1_frame *f)
 {
 	el1_sync_fn sync;
@@ -216,11 +228,10 @@ void el1_trap(struct el1_frame *f)
 	if (dispatchable(f->kind)) {
 		switch (EL1_TRAP_TYPE(f->kind)) {
 		case EL1_TRAP_SYNC:
-			sync = sync_handlers[ESR_EC(f->esr)];
-			if (sync && run_sync_handler(sync, f))
-				return;
-			if (EL1_TRAP_GROUP(f->kind) == EL1_TRAP_LOWER_A64 &&
-			    lower_fallback && lower_fallback(f))
+			sync = el1_sync_handlers[ESR_EC(f->esr)];
+			if (sync && EL1_TRAP_GROUP(f->kind) == EL1_TRAP_CUR_SPX)
+				nested_too_deep();  /* the vectors call the rest */
+			if (lower_fallback_takes(f))
 				return;
 			break;
 		case EL1_TRAP_IRQ:

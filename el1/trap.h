@@ -20,9 +20,8 @@ struct el1_frame {
 	uint64_t far;
 	uint64_t kind;		/* vector slot: (group << 2) | type */
 	uint64_t sp_el0;
-	__uint128_t q[32];	/* FP/SIMD registers */
-	uint64_t fpsr;
-	uint64_t fpcr;
+	/* No FP/SIMD registers: el1 never touches them (-mgeneral-regs-only),
+	 * so they hold what the interrupted code left there. */
 };
 
 /* Vector groups and types, as in the Arm ARM's vector table. */
@@ -41,11 +40,12 @@ enum el1_trap_type { EL1_TRAP_SYNC, EL1_TRAP_IRQ, EL1_TRAP_FIQ,
 
 /*
  * A handler returns true when it dealt with the exception: el1 then restores
- * the frame (a handler may change x[], elr, spsr, sp_el0, q[], fpsr, fpcr;
- * never sp) and returns with ERET. false means "not mine": el1 reports it
- * and exits with EXO_EXIT_SYNC_BASE + EC (exo/exit_status.h), passing EL2
- * the fault address (FAR for an abort, else ELR) and the cause a handler
- * gave with el1_trap_decline.
+ * the frame (a handler may change x[], elr, spsr, sp_el0; never sp) and
+ * returns with ERET. A handler never touches FP/SIMD registers (el1 saves
+ * none; compiled C cannot, -mgeneral-regs-only). false means "not mine":
+ * el1 reports it and exits with EXO_EXIT_SYNC_BASE + EC
+ * (exo/exit_status.h), passing EL2 the fault address (FAR for an abort,
+ * else ELR) and the cause a handler gave with el1_trap_decline.
  */
 typedef bool (*el1_sync_fn)(struct el1_frame *frame);
 typedef bool (*el1_irq_fn)(struct el1_frame *frame);
@@ -59,13 +59,15 @@ el1_sync_fn el1_set_lower_fallback(el1_sync_fn fn);
 /* IRQs from EL1 or EL0; returns the previous handler. */
 el1_irq_fn el1_set_irq_handler(el1_irq_fn fn);
 
-/* A handler about to return false says why it could not resolve the
- * exception (EXO_EXIT_CAUSE_*): the guest's exit carries it to EL2's
+/* A handler about to return false (and only then) says why it could not
+ * resolve the exception (EXO_EXIT_CAUSE_*): the guest's exit carries it to EL2's
  * summary if no one else handles the exception. */
 void el1_trap_decline(uint64_t cause);
 
-/* Called by el1/vectors.S only. */
+/* Called by el1/vectors.S only: the exceptions it does not take
+ * straight to a class handler, and a class handler's "not mine". */
 void el1_trap(struct el1_frame *frame);
+void el1_trap_declined(struct el1_frame *frame);
 
 /* Decoding, for reports. */
 const char *el1_ec_name(unsigned ec);

@@ -1,20 +1,30 @@
 /*
  * EL1 exception vectors. Every entry saves a struct el1_frame (el1/trap.h;
  * the general registers as include/arch/vector_frame.h lays them out, with
- * EL2's vectors), general and FP/SIMD registers both, because handlers are
- * C that may use SIMD, on SP_EL1 and calls el1_trap(frame); the C side
- * dispatches.
+ * EL2's vectors) on SP_EL1; a synchronous exception from EL0 or EL1 goes
+ * straight to its class's handler (el1_sync_handlers[ESR.EC]), anything
+ * else to el1_trap(frame), which dispatches the rest and reports. No
+ * FP/SIMD register is saved: EL1's C is built with -mgeneral-regs-only,
+ * so a handler leaves them as they were (an EL0 task's stay live in the
+ * registers; el1/el0_task.c switches them).
  * The kind is the vector slot: (group << 2) | type, group 0 = current EL
  * with SP_EL0, 1 = current EL with SP_EL1, 2 = lower EL AArch64, 3 = lower
  * EL AArch32; type 0 sync, 1 IRQ, 2 FIQ, 3 SError.
  */
 #include <arch/vector_frame.h>
 
-#define FRAME_SIZE 832
+#define FRAME_SIZE 304
 #define F_ELR 256
 #define F_ESR 272
 #define F_KIND 288
-#define F_Q 304
+
+/* Vector kinds ((group << 2) | type, el1/trap.h) and the limits the
+ * dispatch below checks (el1/trap.c asserts they match). */
+#define KIND_CUR_SYNC 4		/* EL1 with SP_EL1, synchronous */
+#define KIND_LOWER_SYNC 8	/* EL0 AArch64, synchronous */
+#define ESR_EC_SHIFT 26
+#define ESR_EC_WIDTH 6
+#define EL1_MAX_HANDLER_DEPTH 4
 
 	.macro	ventry kind
 	.balign	0x80
@@ -54,57 +64,58 @@ el1_trap_common:
 	mrs	x1, esr_el1
 	mrs	x2, far_el1
 	stp	x1, x2, [sp, #F_ESR]
-	mrs	x1, sp_el0
-	stp	x0, x1, [sp, #F_KIND]
+	mrs	x2, sp_el0
+	stp	x0, x2, [sp, #F_KIND]
 
-	add	x1, sp, #F_Q
-	stp	q0, q1, [x1], #32
-	stp	q2, q3, [x1], #32
-	stp	q4, q5, [x1], #32
-	stp	q6, q7, [x1], #32
-	stp	q8, q9, [x1], #32
-	stp	q10, q11, [x1], #32
-	stp	q12, q13, [x1], #32
-	stp	q14, q15, [x1], #32
-	stp	q16, q17, [x1], #32
-	stp	q18, q19, [x1], #32
-	stp	q20, q21, [x1], #32
-	stp	q22, q23, [x1], #32
-	stp	q24, q25, [x1], #32
-	stp	q26, q27, [x1], #32
-	stp	q28, q29, [x1], #32
-	stp	q30, q31, [x1], #32
-	mrs	x2, fpsr
-	mrs	x3, fpcr
-	stp	x2, x3, [x1]		/* x1 = sp + F_FPSR: past q31 */
-
+	/*
+	 * Synchronous from EL0 or from EL1 (SP_EL1), the common case (system
+	 * calls, demand-zero and copy-on-write faults): the handler of the
+	 * class, straight from el1_sync_handlers[ESR.EC]. Anything else, a
+	 * class without a handler or a handler nested too deep, goes to
+	 * el1_trap, which dispatches the rest and reports.
+	 */
+	ubfx	x1, x1, #ESR_EC_SHIFT, #ESR_EC_WIDTH	/* not ISS2 above */
+	adrp	x3, el1_sync_handlers
+	add	x3, x3, :lo12:el1_sync_handlers
+	ldr	x3, [x3, x1, lsl #3]
+	cbz	x3, 9f
+	adrp	x4, el1_handler_depth
+	cmp	x0, #KIND_LOWER_SYNC
+	b.ne	1f
+	/* From EL0 nothing is nested in an EL1 handler, and a handler that
+	 * kills a task does not come back to its decrement: start again. */
+	str	wzr, [x4, :lo12:el1_handler_depth]
 	mov	x0, sp
+	blr	x3
+	cbz	w0, 8f
+	b	el1_trap_return
+1:	cmp	x0, #KIND_CUR_SYNC
+	b.ne	9f
+	/* Handlers may take an exception themselves; past the limit el1_trap
+	 * reports the nesting. */
+	ldr	w5, [x4, :lo12:el1_handler_depth]
+	cmp	w5, #EL1_MAX_HANDLER_DEPTH
+	b.hs	9f
+	add	w5, w5, #1
+	str	w5, [x4, :lo12:el1_handler_depth]
+	mov	x0, sp
+	blr	x3
+	adrp	x4, el1_handler_depth
+	ldr	w5, [x4, :lo12:el1_handler_depth]
+	sub	w5, w5, #1
+	str	w5, [x4, :lo12:el1_handler_depth]
+	cbz	w0, 8f
+	b	el1_trap_return
+8:	mov	x0, sp			/* the handler said "not mine" */
+	bl	el1_trap_declined
+	b	el1_trap_return
+9:	mov	x0, sp
 	bl	el1_trap
 
 	/* el1/task_entry.S enters EL0 here with a frame of its own on SP. */
 	.global	el1_trap_return
 el1_trap_return:
 	/* A handler may have changed any of these: restore them all. */
-	add	x1, sp, #F_Q
-	ldp	q0, q1, [x1], #32
-	ldp	q2, q3, [x1], #32
-	ldp	q4, q5, [x1], #32
-	ldp	q6, q7, [x1], #32
-	ldp	q8, q9, [x1], #32
-	ldp	q10, q11, [x1], #32
-	ldp	q12, q13, [x1], #32
-	ldp	q14, q15, [x1], #32
-	ldp	q16, q17, [x1], #32
-	ldp	q18, q19, [x1], #32
-	ldp	q20, q21, [x1], #32
-	ldp	q22, q23, [x1], #32
-	ldp	q24, q25, [x1], #32
-	ldp	q26, q27, [x1], #32
-	ldp	q28, q29, [x1], #32
-	ldp	q30, q31, [x1], #32
-	ldp	x2, x3, [x1]		/* x1 = sp + F_FPSR */
-	msr	fpsr, x2
-	msr	fpcr, x3
 	ldr	x1, [sp, #F_KIND + 8]
 	msr	sp_el0, x1
 	ldp	x1, x2, [sp, #F_ELR]

@@ -36,9 +36,10 @@ void libos_arch_tlbi_vmalle1_local(void);
  * level (ASID roll-over, libos/task/asid.c). */
 void libos_arch_tlbi_vmalle1is(void);
 
-/* A whole page (size a multiple of 64 bytes, va mapped Normal memory):
- * zeroed with DC ZVA where the CPU allows it, copied 64 bytes a step
- * (libos/arch/page_ops.S). The fault paths' zero-fill and copy-on-write. */
+/* A whole page (size a multiple of 512 bytes, va mapped Normal memory):
+ * zeroed with DC ZVA where the CPU allows it, copied 512 bytes a step
+ * through general registers (libos/arch/page_ops.S). The fault paths'
+ * zero-fill and copy-on-write. */
 void libos_arch_zero_page(void *va, uint64_t size);
 void libos_arch_copy_page(void *dst, const void *src, uint64_t size);
 

@@ -195,6 +195,7 @@ static inline unsigned parange_bits(uint64_t parange)
 #define CPACR_EL1_FPEN_SHIFT 20
 #define CPACR_EL1_FPEN_MASK (UINT64_C(3) << CPACR_EL1_FPEN_SHIFT)
 #define CPACR_EL1_FPEN_NO_TRAP (UINT64_C(3) << CPACR_EL1_FPEN_SHIFT)
+#define CPACR_EL1_FPEN_TRAP_EL0 (UINT64_C(1) << CPACR_EL1_FPEN_SHIFT)
 
 /* PMU: PMCR_EL0, MDCR_EL2 and the event filters (PMCCFILTR_EL0,
  * PMEVTYPER<n>_EL0). The filter's P/U bits exclude EL1/EL0; NSH includes

@@ -104,11 +104,14 @@ static bool set_leaf_attrs(struct pgtable *pt, uint64_t va,
 /* Software Access flag: the page is mapped with AF clear; set it. */
 static bool fix_access_flag(struct libos_fault *f)
 {
-	struct pgtable *pt = table_of(f->far);
+	struct pgtable *pt;
 	struct pgtable_xlate x;
 
-	if (f->kind != LIBOS_FAULT_ACCESS_FLAG || !pt ||
-	    pgtable_translate(pt, f->far, &x) || (x.attrs & PGTABLE_ACCESSED))
+	if (f->kind != LIBOS_FAULT_ACCESS_FLAG)
+		return false;    /* before any lookup: most faults are not */
+	pt = table_of(f->far);
+	if (!pt || pgtable_translate(pt, f->far, &x) ||
+	    (x.attrs & PGTABLE_ACCESSED))
 		return false;
 	if (!set_leaf_attrs(pt, f->far, &x, x.attrs | PGTABLE_ACCESSED))
 		return false;
@@ -119,11 +122,13 @@ static bool fix_access_flag(struct libos_fault *f)
 /* Software dirty state: a write to a writable-clean (DBM) page. */
 static bool fix_dirty(struct libos_fault *f)
 {
-	struct pgtable *pt = table_of(f->far);
+	struct pgtable *pt;
 	struct pgtable_xlate x;
 
-	if (f->kind != LIBOS_FAULT_PERMISSION || f->access != LIBOS_WRITE ||
-	    !pt || pgtable_translate(pt, f->far, &x) ||
+	if (f->kind != LIBOS_FAULT_PERMISSION || f->access != LIBOS_WRITE)
+		return false;
+	pt = table_of(f->far);
+	if (!pt || pgtable_translate(pt, f->far, &x) ||
 	    !(x.attrs & PGTABLE_DBM) || (x.attrs & PGTABLE_DIRTY))
 		return false;
 	if (!set_leaf_attrs(pt, f->far, &x,

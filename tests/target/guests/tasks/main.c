@@ -5,7 +5,8 @@
  * guest goes on; more live address spaces than ASIDs (--asid-bits=4) keep
  * their memory apart across roll-overs; clone shares pages copy-on-write;
  * the library OS's user copies work and its plain loads of task memory
- * fault under PAN (FEAT_PAN; "absent" on cortex-a72).
+ * fault under PAN (FEAT_PAN; "absent" on cortex-a72); each task keeps its
+ * own FP/SIMD registers and never sees another's.
  */
 #include "../tap.h"
 
@@ -163,6 +164,157 @@ EL1_TASK_FN static int task_fork(uint64_t arg)
 	return 0;
 }
 
+/* --- FP/SIMD across switches (el1/el0_task.c switches it lazily) ---------- */
+
+#define FP_WORDS 64		/* q0-q31 as 64-bit halves */
+#define FP_ROUNDS 3
+#define FP_TASKS 3
+/* FPCR: RMode [23:22], FZ [24], DN [25]; FPSR: IOC..IXC [4:0]. */
+#define FPCR_TESTED (UINT64_C(3) << 22 | UINT64_C(1) << 24 | UINT64_C(1) << 25)
+#define FPSR_TESTED UINT64_C(0x1f)
+
+#define FP_LD(a, b, off) "ldp q" #a ", q" #b ", [%[in], #" #off "]\n\t"
+#define FP_ST(a, b, off) "stp q" #a ", q" #b ", [%[out], #" #off "]\n\t"
+#define FP_ALL(OP)                                                            \
+	OP(0, 1, 0) OP(2, 3, 32) OP(4, 5, 64) OP(6, 7, 96) OP(8, 9, 128)      \
+	OP(10, 11, 160) OP(12, 13, 192) OP(14, 15, 224) OP(16, 17, 256)       \
+	OP(18, 19, 288) OP(20, 21, 320) OP(22, 23, 352) OP(24, 25, 384)       \
+	OP(26, 27, 416) OP(28, 29, 448) OP(30, 31, 480)
+#define FP_CLOBBERS                                                           \
+	"v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10",    \
+	"v11", "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", \
+	"v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", \
+	"v31"
+
+struct fp_state {
+	uint64_t q[FP_WORDS];
+	uint64_t fpcr, fpsr;
+};
+
+EL1_TASK_FN static void fp_pattern(struct fp_state *s, uint64_t seed)
+{
+	for (unsigned i = 0; i < FP_WORDS; i++)
+		s->q[i] = (seed << 40) ^ ((i + 1) * UINT64_C(0x9e3779b97f4a7c15));
+	s->fpcr = ((seed & 3) << 22) | ((seed >> 2 & 1) << 24) |
+		  ((seed >> 3 & 1) << 25);
+	s->fpsr = (seed * 7) & FPSR_TESTED;
+}
+
+/* Loads every FP/SIMD register from in, makes system calls (yield,
+ * getid, yield: other tasks run and take the registers), stores them all
+ * to out. Loads and stores only: the assembler allows no other FP/SIMD
+ * instruction under -mgeneral-regs-only. */
+EL1_TASK_FN static void fp_hold(const struct fp_state *in,
+				struct fp_state *out)
+{
+	uint64_t fpcr, fpsr;
+
+	__asm__ volatile("msr fpcr, %[fpcr_in]\n\t"
+			 "msr fpsr, %[fpsr_in]\n\t"
+			 FP_ALL(FP_LD)
+			 "mov x8, #6\n\tsvc #0\n\t"
+			 "mov x8, #8\n\tsvc #0\n\t"
+			 "mov x8, #6\n\tsvc #0\n\t"
+			 FP_ALL(FP_ST)
+			 "mrs %[fpcr], fpcr\n\t"
+			 "mrs %[fpsr], fpsr"
+			 : [fpcr] "=&r"(fpcr), [fpsr] "=&r"(fpsr)
+			 : [in] "r"(in->q), [out] "r"(out->q),
+			   [fpcr_in] "r"(in->fpcr), [fpsr_in] "r"(in->fpsr)
+			 : "x0", "x8", "memory", FP_CLOBBERS);
+	out->fpcr = fpcr;
+	out->fpsr = fpsr;
+}
+
+/* Every register as this task finds it: one store of each, no load. */
+EL1_TASK_FN static void fp_read(struct fp_state *out)
+{
+	uint64_t fpcr, fpsr;
+
+	__asm__ volatile(FP_ALL(FP_ST)
+			 "mrs %[fpcr], fpcr\n\t"
+			 "mrs %[fpsr], fpsr"
+			 : [fpcr] "=&r"(fpcr), [fpsr] "=&r"(fpsr)
+			 : [out] "r"(out->q)
+			 : "memory");
+	out->fpcr = fpcr;
+	out->fpsr = fpsr;
+}
+
+/* 0, or 1 + the number of words that differ. */
+EL1_TASK_FN static int fp_differs(const struct fp_state *a,
+				  const struct fp_state *b)
+{
+	int bad = 0;
+
+	for (unsigned i = 0; i < FP_WORDS; i++)
+		bad += a->q[i] != b->q[i];
+	bad += (a->fpcr & FPCR_TESTED) != (b->fpcr & FPCR_TESTED);
+	bad += (a->fpsr & FPSR_TESTED) != (b->fpsr & FPSR_TESTED);
+	return bad ? 1 + bad : 0;
+}
+
+/* Its own values in every FP/SIMD register across system calls and
+ * switches to the other tasks doing the same with theirs. */
+EL1_TASK_FN static int task_fp_keep(uint64_t arg)
+{
+	struct fp_state in, out;
+	int bad;
+
+	for (unsigned r = 0; r < FP_ROUNDS; r++) {
+		fp_pattern(&in, arg * 16 + r);
+		fp_hold(&in, &out);
+		bad = fp_differs(&in, &out);
+		if (bad)
+			return bad;
+	}
+	return 0;
+}
+
+/* Runs while task_fp_keep holds its values in the registers: must find
+ * only its own fresh state (zero), never the other task's. 0, or 1 + the
+ * number of words that are not zero. (No struct initialiser: it would be
+ * a call of the library OS's memset, which EL0 cannot run.) */
+EL1_TASK_FN static int task_fp_spy(uint64_t arg)
+{
+	struct fp_state seen;
+	int bad = 0;
+
+	(void)arg;
+	usys_yield();
+	fp_read(&seen);
+	for (unsigned i = 0; i < FP_WORDS; i++)
+		bad += seen.q[i] != 0;
+	bad += (seen.fpcr & FPCR_TESTED) != 0;
+	bad += (seen.fpsr & FPSR_TESTED) != 0;
+	return bad ? 1 + bad : 0;
+}
+
+/* clone copies the FP/SIMD state too: parent and child both find the
+ * values loaded before the call. */
+EL1_TASK_FN static int task_fp_clone(uint64_t arg)
+{
+	struct fp_state in, out;
+	uint64_t fpcr, fpsr;
+
+	fp_pattern(&in, arg);
+	__asm__ volatile("msr fpcr, %[fpcr_in]\n\t"
+			 "msr fpsr, %[fpsr_in]\n\t"
+			 FP_ALL(FP_LD)
+			 "mov x8, #7\n\tsvc #0\n\t"
+			 "mov x8, #6\n\tsvc #0\n\t"
+			 FP_ALL(FP_ST)
+			 "mrs %[fpcr], fpcr\n\t"
+			 "mrs %[fpsr], fpsr"
+			 : [fpcr] "=&r"(fpcr), [fpsr] "=&r"(fpsr)
+			 : [in] "r"(in.q), [out] "r"(out.q),
+			   [fpcr_in] "r"(in.fpcr), [fpsr_in] "r"(in.fpsr)
+			 : "x0", "x8", "memory", FP_CLOBBERS);
+	out.fpcr = fpcr;
+	out.fpsr = fpsr;
+	return fp_differs(&in, &out);
+}
+
 /* --- the library OS side -------------------------------------------------- */
 
 static int run_one(el1_task_fn fn, uint64_t arg, int64_t *status,
@@ -271,6 +423,66 @@ static void test_clone(void)
 		  after.frames);
 }
 
+/* Every task spawned from id on exited with status 0; how many. */
+static int exited_clean_from(int id, bool *ok)
+{
+	int n = 0;
+
+	*ok = id > 0;
+	for (int i = id > 0 ? id : 1; i <= LIBOS_TASKS_MAX; i++) {
+		struct libos_task *t = libos_task_get(i);
+
+		if (!t)
+			continue;
+		n++;
+		if (t->state != LIBOS_TASK_EXITED || t->status) {
+			kprintf("# task %d: state %d status %ld\n", i,
+				(int)t->state, (long)t->status);
+			*ok = false;
+		}
+	}
+	return n;
+}
+
+static void test_fp(void)
+{
+	int first = -1, keep, spy, id;
+	bool ok;
+	int n;
+
+	for (unsigned i = 0; i < FP_TASKS; i++) {
+		id = el1_task_spawn(task_fp_keep, i + 1);
+		if (!i)
+			first = id;
+	}
+	el1_tasks_run();
+	n = exited_clean_from(first, &ok);
+	TAP_CHECK(ok && n >= FP_TASKS,
+		  "FP/SIMD: %d tasks keep their own q0-q31, FPCR, FPSR across "
+		  "yields and system calls", FP_TASKS);
+
+	keep = el1_task_spawn(task_fp_keep, 9);
+	spy = el1_task_spawn(task_fp_spy, 0);
+	el1_tasks_run();
+	TAP_CHECK(keep > 0 && spy > 0 &&
+			  libos_task_get(spy)->state == LIBOS_TASK_EXITED &&
+			  libos_task_get(spy)->status == 0,
+		  "FP/SIMD: a task finds only its own fresh state, none of "
+		  "another task's values (spy status %ld)",
+		  spy > 0 ? (long)libos_task_get(spy)->status : -1L);
+	TAP_CHECK(keep > 0 &&
+			  libos_task_get(keep)->state == LIBOS_TASK_EXITED &&
+			  libos_task_get(keep)->status == 0,
+		  "FP/SIMD: and the other task's values survive the spy");
+
+	id = el1_task_spawn(task_fp_clone, 5);
+	el1_tasks_run();
+	n = exited_clean_from(id, &ok);
+	TAP_CHECK(ok && n == 2,
+		  "FP/SIMD: clone copies the registers to the child (%d tasks)",
+		  n);
+}
+
 static struct {
 	bool armed;
 	uint64_t va;
@@ -348,6 +560,7 @@ int main(int argc, char **argv)
 	expect_exit("a task after the killed ones", task_hello, 7);
 	test_rollover();
 	test_clone();
+	test_fp();
 	test_uaccess_and_pan();
 	libos_tasks_print_stats();
 	return tap_done();
