@@ -10,6 +10,7 @@
 #include <el2/hvc_fast.h>
 #include <el2/spectre_steps.h>
 #include <el2/trap_layout.h>
+#include <arch/fpsimd_frame.h>
 
 #define DISR_EL1_A_BIT 31                 /* an SError was deferred */
 
@@ -257,65 +258,20 @@ arch_guest_enter:
 	mov	sp, x1
 	b	el2_guest_resume
 
-	/* arch_fpsimd_save(struct vcpu_fpsimd *), arch_fpsimd_load(...) */
+	/* arch_fpsimd_save(struct vcpu_fpsimd *), arch_fpsimd_load(...),
+	 * arch_fpsimd_zero(): nothing of the last owner left in the
+	 * registers (include/arch/fpsimd_frame.h). */
 	.global arch_fpsimd_save
 arch_fpsimd_save:
-	stp	q0, q1, [x0, #0]
-	stp	q2, q3, [x0, #32]
-	stp	q4, q5, [x0, #64]
-	stp	q6, q7, [x0, #96]
-	stp	q8, q9, [x0, #128]
-	stp	q10, q11, [x0, #160]
-	stp	q12, q13, [x0, #192]
-	stp	q14, q15, [x0, #224]
-	stp	q16, q17, [x0, #256]
-	stp	q18, q19, [x0, #288]
-	stp	q20, q21, [x0, #320]
-	stp	q22, q23, [x0, #352]
-	stp	q24, q25, [x0, #384]
-	stp	q26, q27, [x0, #416]
-	stp	q28, q29, [x0, #448]
-	stp	q30, q31, [x0, #480]
-	mrs	x1, fpsr
-	mrs	x2, fpcr
-	add	x0, x0, #512
-	stp	x1, x2, [x0]
+	fpsimd_save_x0
 	ret
 
-	/* arch_fpsimd_zero(): nothing of the last owner left in the
-	 * registers. The only FP instructions of EL2 (it is built
-	 * general-registers-only): the save and load above are loads and
-	 * stores. */
-	.arch_extension fp
 	.global arch_fpsimd_zero
 arch_fpsimd_zero:
-	.irp	n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-	fmov	d\n, xzr               /* writes the whole register */
-	.endr
-	msr	fpsr, xzr
-	msr	fpcr, xzr
+	fpsimd_zero
 	ret
 
 	.global arch_fpsimd_load
 arch_fpsimd_load:
-	ldp	q0, q1, [x0, #0]
-	ldp	q2, q3, [x0, #32]
-	ldp	q4, q5, [x0, #64]
-	ldp	q6, q7, [x0, #96]
-	ldp	q8, q9, [x0, #128]
-	ldp	q10, q11, [x0, #160]
-	ldp	q12, q13, [x0, #192]
-	ldp	q14, q15, [x0, #224]
-	ldp	q16, q17, [x0, #256]
-	ldp	q18, q19, [x0, #288]
-	ldp	q20, q21, [x0, #320]
-	ldp	q22, q23, [x0, #352]
-	ldp	q24, q25, [x0, #384]
-	ldp	q26, q27, [x0, #416]
-	ldp	q28, q29, [x0, #448]
-	ldp	q30, q31, [x0, #480]
-	add	x0, x0, #512
-	ldp	x1, x2, [x0]
-	msr	fpsr, x1
-	msr	fpcr, x2
+	fpsimd_load_x0
 	ret
