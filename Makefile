@@ -74,6 +74,14 @@ EL2_DEBUG_OBJS := $(patsubst %,$(OUT)/el2-debug/%.o,$(EL2_SRCS) $(LIB_SRCS) \
 EL2_IMAGE := $(OUT)/exo-el2.elf
 EL2_TEST_IMAGE := $(OUT)/exo-el2-debug.elf
 
+# A file per object tree whose content is that tree's compiler and flags,
+# rewritten only when they change. Every object of the tree depends on it,
+# so a flags change rebuilds the tree instead of linking objects built with
+# the old flags (it happened twice: a stale EL1 object broke the tests).
+# $(1) = the file, $(2) = the compiler and its flags.
+flags_quote = '$(subst ','\'',$(strip $(1)))'
+flags_stamp = $(shell mkdir -p $(dir $(1)) && { printf '%s\n' $(call flags_quote,$(2)) | cmp -s - $(1) || printf '%s\n' $(call flags_quote,$(2)) > $(1); } && echo $(1))
+
 # --- host (unit tests, tools) ----------------------------------------------
 HOST_CC := clang
 HOST_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
@@ -93,6 +101,10 @@ HOST_PORTABLE_SRCS := lib/string.c lib/fmt.c lib/print.c lib/panic.c \
 HOST_TEST_SRCS := $(wildcard tests/host/*.c)
 HOST_OBJS := $(patsubst %,$(B)/host/%.o,$(HOST_PORTABLE_SRCS) $(HOST_TEST_SRCS))
 HOST_TESTS := $(B)/host/exo-host-tests
+
+EL2_FLAGS := $(call flags_stamp,$(OUT)/el2/.flags,$(TCC) $(EL2_CFLAGS))
+EL2_DEBUG_FLAGS := $(call flags_stamp,$(OUT)/el2-debug/.flags,$(TCC) $(EL2_CFLAGS) -DEXO_DEBUG)
+HOST_FLAGS := $(call flags_stamp,$(B)/host/.flags,$(HOST_CC) $(HOST_CFLAGS) $(HOST_STRING_FLAGS))
 
 # ---------------------------------------------------------------------------
 .PHONY: all images run test host-test target-test clean help
@@ -141,22 +153,22 @@ $(FDT_INC)/%.h: /usr/include/%.h
 	@mkdir -p $(@D)
 	$(Q)ln -sf $< $@
 
-$(OUT)/el2/%.c.o: %.c | $(FDT_HEADERS)
+$(OUT)/el2/%.c.o: %.c $(EL2_FLAGS) | $(FDT_HEADERS)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<  [el2 $(TOOLCHAIN)]")
 	$(Q)$(TCC) $(EL2_CFLAGS) $(if $(filter lib/string.c,$<),-fno-builtin) -c $< -o $@
 
-$(OUT)/el2/%.S.o: %.S
+$(OUT)/el2/%.S.o: %.S $(EL2_FLAGS)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  AS      $<  [el2 $(TOOLCHAIN)]")
 	$(Q)$(TCC) $(EL2_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
 
-$(OUT)/el2-debug/%.c.o: %.c | $(FDT_HEADERS)
+$(OUT)/el2-debug/%.c.o: %.c $(EL2_DEBUG_FLAGS) | $(FDT_HEADERS)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<  [el2-debug $(TOOLCHAIN)]")
 	$(Q)$(TCC) $(EL2_CFLAGS) -DEXO_DEBUG $(if $(filter lib/string.c,$<),-fno-builtin) -c $< -o $@
 
-$(OUT)/el2-debug/%.S.o: %.S
+$(OUT)/el2-debug/%.S.o: %.S $(EL2_DEBUG_FLAGS)
 	@mkdir -p $(@D)
 	$(Q)$(TCC) $(EL2_CFLAGS) -DEXO_DEBUG -D__ASSEMBLY__ -c $< -o $@
 
@@ -168,7 +180,7 @@ $(EL2_TEST_IMAGE): $(EL2_DEBUG_OBJS) el2/el2.ld $(ARM64_LIBFDT)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(TLD) $(EL2_LDFLAGS) -o $@ $(EL2_DEBUG_OBJS) $(ARM64_LIBFDT)
 
-$(B)/host/%.c.o: %.c
+$(B)/host/%.c.o: %.c $(HOST_FLAGS)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  HOSTCC  $<")
 	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(if $(filter lib/string.c,$<),$(HOST_STRING_FLAGS)) -c $< -o $@
@@ -225,6 +237,7 @@ EL1_CFLAGS = $(TARGET_CFLAGS) -fpie -mgeneral-regs-only
 EL1_LDFLAGS := -nostdlib -static -pie --no-dynamic-linker -z text \
 	-z norelro -z max-page-size=4096 --build-id=none -T el1/el1.ld
 
+EL1_FLAGS := $(call flags_stamp,$(OUT)/el1/.flags,$(TCC) $(EL1_CFLAGS))
 EL1_SRCS := $(wildcard el1/*.c el1/*.S)
 # The library OS: every guest links it (el1 turns the MMU on through it).
 LIBOS_SRCS := $(wildcard libos/*.c libos/*/*.c libos/arch/*.S)
@@ -244,12 +257,12 @@ images: $(GUEST_IMAGES)
 guests: $(GUEST_IMAGES)
 .PHONY: guests
 
-$(OUT)/el1/%.c.o: %.c | $(FDT_HEADERS)
+$(OUT)/el1/%.c.o: %.c $(EL1_FLAGS) | $(FDT_HEADERS)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<  [el1 $(TOOLCHAIN)]")
 	$(Q)$(TCC) $(EL1_CFLAGS) $(if $(filter lib/string.c,$<),-fno-builtin) -c $< -o $@
 
-$(OUT)/el1/%.S.o: %.S
+$(OUT)/el1/%.S.o: %.S $(EL1_FLAGS)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  AS      $<  [el1 $(TOOLCHAIN)]")
 	$(Q)$(TCC) $(EL1_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
@@ -375,6 +388,7 @@ BENCH_CC := $(HOST_CC)
 # read clang 14's DWARF 5.
 BENCH_CFLAGS := -std=c11 -O2 -gdwarf-4 -Wall -Wextra -Werror -Iinclude -I. \
 	-DEXO_HOST -DNDEBUG -MMD -MP
+BENCH_FLAGS := $(call flags_stamp,$(BENCH_DIR)/obj/.flags,$(BENCH_CC) $(BENCH_CFLAGS))
 BENCH_HEAP_SRCS := $(wildcard libos/heap/*.c) lib/fmt.c
 BENCH_TABLE_SRCS := $(wildcard libos/mmu/*.c) el2/frames.c lib/fmt.c
 BENCH_PEERS := glibc jemalloc mimalloc tcmalloc
@@ -404,12 +418,12 @@ bench: bench-native guests images
 bench-docs: $(EL2_IMAGE) $(OUT)/systems/bench.pkg
 	$(Q)tools/bench --update-docs --build $(OUT) --out $(BENCH_DIR)
 
-$(BENCH_DIR)/obj/%.c.o: %.c
+$(BENCH_DIR)/obj/%.c.o: %.c $(BENCH_FLAGS)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  BENCHCC $<")
 	$(Q)$(BENCH_CC) $(BENCH_CFLAGS) -c $< -o $@
 
-$(BENCH_DIR)/obj/exo/%.c.o: %.c
+$(BENCH_DIR)/obj/exo/%.c.o: %.c $(BENCH_FLAGS)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  BENCHCC $<  [exo]")
 	$(Q)$(BENCH_CC) $(BENCH_CFLAGS) -DBENCH_EXO -c $< -o $@
@@ -453,6 +467,7 @@ FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
 FUZZ_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fno-omit-frame-pointer \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
 	-Iinclude -I. -DEXO_HOST -MMD -MP
+FUZZ_FLAGS := $(call flags_stamp,$(FUZZ_DIR)/obj/.flags,$(HOST_CC) $(FUZZ_CFLAGS))
 FUZZ_LDFLAGS := -fsanitize=fuzzer,address,undefined
 FUZZ_LIB_SRCS := lib/string.c lib/fmt.c lib/print.c lib/panic.c \
 	lib/esr_names.c lib/exit_describe.c
@@ -487,7 +502,7 @@ test: export EXO_FUZZ := $(FUZZ_DIR)
 test: export EXO_FUZZ_RUNS := $(FUZZ_TEST_RUNS)
 test: export EXO_FUZZ_SEED := $(FUZZ_TEST_SEED)
 
-$(FUZZ_DIR)/obj/%.c.o: %.c
+$(FUZZ_DIR)/obj/%.c.o: %.c $(FUZZ_FLAGS)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZCC  $<")
 	$(Q)$(HOST_CC) $(FUZZ_CFLAGS) $(if $(filter lib/string.c,$<),$(HOST_STRING_FLAGS)) \
