@@ -639,12 +639,10 @@ int frames_alloc_at_check(const struct frames_db *db, unsigned vm, uint64_t pa,
 	return tables_reserve(db, vm, nr_tables, idx_of(db, pa), count, op);
 }
 
-int frames_alloc_one_check(const struct frames_db *db, unsigned vm,
-			   struct frames_op *op)
+int64_t frames_alloc_one_check(const struct frames_db *db, unsigned vm)
 {
 	uint64_t i = db->lo_free;
 
-	op_init(op, FRAMES_OP_ALLOC, vm, 0, 0, 1);
 	if (!vm_live(db, vm))
 		return EXO_ENOENT;
 	if (quota_check(db, vm, 1, 0))
@@ -652,14 +650,28 @@ int frames_alloc_one_check(const struct frames_db *db, unsigned vm,
 	/* No FREE frame below lo_free or from hi_free on (update_hints). */
 	while (i < db->hi_free && db->entry[i].state != EXO_FRAME_FREE)
 		i++;
-	if (i >= db->hi_free)
-		return EXO_ENOMEM;
-	op->pa = pa_of(db, i);
-	/* As tables_reserve of no table leaves it. */
-	op->tables_vm = (uint8_t)vm;
-	op->tables_skip = i;
-	op->tables_skip_count = 1;
-	return EXO_OK;
+	return i < db->hi_free ? (int64_t)i : EXO_ENOMEM;
+}
+
+/* What set_frame writes, as one entry: an OWNED or FREE frame has no
+ * peer and no share record. */
+static void set_one(struct frames_db *db, uint64_t i, unsigned from,
+		    unsigned to, unsigned owner)
+{
+	db->entry[i] = (struct frames_entry){ .state = (uint8_t)to,
+					      .owner = (uint8_t)owner,
+					      .share = FRAMES_SHARE_NONE };
+	db->count[from]--;
+	db->count[to]++;
+	update_hints(db, i, to);
+}
+
+uint64_t frames_alloc_one_commit(struct frames_db *db, unsigned vm, uint64_t i)
+{
+	CHECK(db->entry[i].state == EXO_FRAME_FREE); /* as the check found */
+	set_one(db, i, EXO_FRAME_FREE, EXO_FRAME_OWNED, vm);
+	charge(db, vm, 1);
+	return db->acct[vm].peak;
 }
 
 void frames_alloc_commit(struct frames_db *db, const struct frames_op *op)
@@ -687,21 +699,42 @@ int frames_free_check(const struct frames_db *db, unsigned vm, uint64_t pa,
 	return rc ? rc : tables_reserve(db, vm, nr_tables, 0, 0, op);
 }
 
-int frames_free_one_check(const struct frames_db *db, unsigned vm,
-			  uint64_t pa, struct frames_op *op)
+/* A one-frame free outside the span or of no frame's address: the
+ * general check says which refusal. Out of line: its op stays off the
+ * one-frame path's stack. */
+static __attribute__((noinline)) int
+free_one_refusal(const struct frames_db *db, unsigned vm, uint64_t pa)
 {
+	struct frames_op op;
+
+	return frames_free_check(db, vm, pa, 1, 0, &op);
+}
+
+int64_t frames_free_one_check(const struct frames_db *db, unsigned vm,
+			      uint64_t pa)
+{
+	const struct frames_entry *e;
 	int rc;
 
-	/* Outside the span (or not a frame's address): the general check
-	 * says which refusal. */
 	if (!vm_live(db, vm) || pa & (FRAMES_SIZE - 1) || !in_span(db, pa))
-		return frames_free_check(db, vm, pa, 1, 0, op);
-	op_init(op, FRAMES_OP_FREE, vm, 0, pa, 1);
-	rc = frame_exclusive(db, &db->entry[idx_of(db, pa)], op);
-	if (rc)
-		return rc;
-	op->tables_vm = (uint8_t)vm; /* as tables_reserve of no table */
-	return EXO_OK;
+		return free_one_refusal(db, vm, pa);
+	e = &db->entry[idx_of(db, pa)];
+	/* frame_exclusive, whose op only names the owner. */
+	rc = owner_err(e, vm);
+	if (!rc && e->state == EXO_FRAME_SHARED)
+		rc = EXO_ESHARED;
+	if (!rc && e->state == EXO_FRAME_LENT)
+		rc = EXO_ELENT;
+	return rc ? rc : (int64_t)idx_of(db, pa);
+}
+
+uint64_t frames_free_one_commit(struct frames_db *db, unsigned vm, uint64_t i)
+{
+	/* as the check found */
+	CHECK(db->entry[i].state == EXO_FRAME_OWNED && db->entry[i].owner == vm);
+	set_one(db, i, EXO_FRAME_OWNED, EXO_FRAME_FREE, 0);
+	uncharge(db, vm, 1);
+	return db->acct[vm].peak;
 }
 
 void frames_free_commit(struct frames_db *db, const struct frames_op *op)

@@ -191,8 +191,8 @@ static void scrub_first_use(uint64_t pa, uint64_t count)
 }
 
 /* Cache pages beyond keep (the blocks' included) go back to the pool,
- * scrubbed. */
-static void cache_trim_pages(struct vm *vm, unsigned keep)
+ * scrubbed. Out of line: its op stays off the callers' frames. */
+static __attribute__((noinline)) void cache_trim_pages(struct vm *vm, unsigned keep)
 {
 	struct frames_op op;
 	void *page;
@@ -361,56 +361,80 @@ static int64_t alloc_check(struct vm *vm, uint64_t count, unsigned align_log2,
 	return rc;
 }
 
+/* vm's peak as the DB counts it, into its stats (note_peak, with the
+ * peak a one-frame commit returned). */
+static inline void peak_seen(struct vm *vm, uint64_t peak)
+{
+	if (peak > vm->stats.frames_peak)
+		vm->stats.frames_peak = peak;
+}
+
 /*
  * The one-frame paths: FRAME_ALLOC of one frame with no alignment and
- * FRAME_FREE of one frame, the commonest calls. One DB check (the
- * one-frame forms, whose op the commit takes) and one stage-2 walk that
- * the check and the commit share (s2_page_slot). They take only the case
- * where the general transaction would need no table page and change no
- * stage-2 table but the frame's own entry: the level-3 table is there,
- * and (alloc) the cache holds its reserve, so that tables_short would
- * neither give back kept tables nor ask for pages. Anything else (a
- * refusal included) returns false with nothing changed, and the general
- * path decides: every verdict and every state change is the general
- * path's (tests/host/test_mem_fast.c compares the two).
+ * FRAME_FREE of one frame, the commonest calls. One DB check and its
+ * commit (the one-frame pair: the frame's index is all they share, no op
+ * is filled) and one stage-2 walk that the check and the commit share
+ * (s2_page_slot, passed in registers). They take only the case where the
+ * general transaction would need no table page and change no stage-2
+ * table but the frame's own entry: the level-3 table is there, and
+ * (alloc) the cache holds its reserve, so that tables_short would neither
+ * give back kept tables nor ask for pages. Anything else (a refusal
+ * included) returns false with nothing changed, and the general path
+ * decides: every verdict and every state change is the general path's
+ * (tests/host/test_mem_fast.c compares the two). No local here lives in
+ * memory: no stack protector, no frame beyond the saved registers.
  */
 static bool alloc_one(struct vm *vm, paddr_t *pa)
 {
-	struct frames_op op;
+	uint64_t peak, at;
 	struct s2_slot slot;
+	int64_t i;
 
-	if (!mem_fast_paths || cache_spare(vm) < MEM_TABLE_RESERVE ||
-	    frames_alloc_one_check(&mem_db, vm->id, &op) ||
-	    !s2_page_slot(&vm->s2, ipa_of(op.pa), &slot) ||
-	    s2_slot_mapped(&slot))
+	if (!mem_fast_paths || cache_spare(vm) < MEM_TABLE_RESERVE)
+		return false;
+	i = frames_alloc_one_check(&mem_db, vm->id);
+	if (i < 0)
+		return false;
+	at = mem_db.base + bytes((uint64_t)i);
+	slot = s2_page_slot(&vm->s2, ipa_of(at));
+	if (!s2_slot_found(slot) || s2_slot_mapped(slot))
 		return false;
 	/* map_new_frames, with the slot for the map. */
-	scrub_first_use(op.pa, 1);
+	scrub_first_use(at, 1);
 	if (mem_debug_checks)
-		check_zeroed(op.pa, 1);
-	frames_alloc_commit(&mem_db, &op);
-	s2_map_slot(&vm->s2, &vm->s2_cache, &slot, MEM_GUEST_PROT);
-	*pa = pa_init(op.pa);
-	after_call(vm);
+		check_zeroed(at, 1);
+	peak = frames_alloc_one_commit(&mem_db, vm->id, (uint64_t)i);
+	s2_map_slot(&vm->s2, &vm->s2_cache, slot, ipa_of(at), MEM_GUEST_PROT);
+	*pa = pa_init(at);
+	peak_seen(vm, peak);
 	mem_fast_calls++;
 	return true;
 }
 
+/* free_locked's commits, in its order. An OWNED frame was scrubbed when
+ * it was handed out (map_new_frames), so its unscrubbed bit is clear and
+ * stays so. */
 static bool free_one(struct vm *vm, uint64_t pa)
 {
-	struct frames_op op;
 	struct s2_slot slot;
+	uint64_t peak;
+	int64_t i;
 
-	if (!mem_fast_paths || frames_free_one_check(&mem_db, vm->id, pa, &op) ||
-	    !s2_page_slot(&vm->s2, ipa_of(pa), &slot) ||
-	    !s2_slot_mapped(&slot))
+	if (!mem_fast_paths)
 		return false;
-	/* free_locked's commits, in its order. */
-	s2_unmap_slot(&vm->s2, &vm->s2_cache, &slot);
-	scrub(pa, 1);
-	frames_free_commit(&mem_db, &op);
+	i = frames_free_one_check(&mem_db, vm->id, pa);
+	if (i < 0)
+		return false;
+	slot = s2_page_slot(&vm->s2, ipa_of(pa));
+	if (!s2_slot_found(slot) || !s2_slot_mapped(slot))
+		return false;
+	s2_unmap_slot(&vm->s2, slot, ipa_of(pa));
+	if (mem_debug_checks)
+		CHECK(!is_unscrubbed(pa));
+	arch_scrub_frames(pa, 1);
+	peak = frames_free_one_commit(&mem_db, vm->id, (uint64_t)i);
 	cache_trim(vm, MEM_TABLE_RESERVE);
-	after_call(vm);
+	peak_seen(vm, peak);
 	mem_fast_calls++;
 	return true;
 }
@@ -438,21 +462,26 @@ alloc_general(struct vm *vm, uint64_t count, unsigned align_log2,
 }
 
 /* A one-frame attempt that fails changed nothing: the general
- * transaction then runs under its own hold of the lock. */
-int64_t mem_frame_alloc_part(struct vm *vm, uint64_t count, unsigned align_log2,
-			     uint64_t part, paddr_t *pa)
+ * transaction then runs under its own hold of the lock, with the
+ * one-frame call's arguments (so none is kept across the attempt). */
+static __attribute__((noinline)) int64_t alloc_one_call(struct vm *vm,
+							 paddr_t *pa)
 {
 	bool done;
 
+	spin_lock(&mem_lock);
+	done = alloc_one(vm, pa);
+	spin_unlock(&mem_lock);
+	return done ? EXO_OK : alloc_general(vm, 1, 0, 1, pa);
+}
+
+int64_t mem_frame_alloc_part(struct vm *vm, uint64_t count, unsigned align_log2,
+			     uint64_t part, paddr_t *pa)
+{
 	if (!part || part > count)
 		return EXO_EINVAL;
-	if (count == 1 && !align_log2) {
-		spin_lock(&mem_lock);
-		done = alloc_one(vm, pa);
-		spin_unlock(&mem_lock);
-		if (done)
-			return EXO_OK;
-	}
+	if (count == 1 && !align_log2)
+		return alloc_one_call(vm, pa);
 	return alloc_general(vm, count, align_log2, part, pa);
 }
 
@@ -775,19 +804,24 @@ free_part_general(struct vm *vm, paddr_t at, uint64_t count, uint64_t part)
 }
 
 /* One frame freed by the fast path needs no whole-range check: the frame
- * it found OWNED lies in RAM. */
-int64_t mem_frame_free_part(struct vm *vm, paddr_t at, uint64_t count,
-			    uint64_t part)
+ * it found OWNED lies in RAM. A refusal changed nothing: the general path
+ * runs with the one-frame call's arguments. */
+static __attribute__((noinline)) int64_t free_one_call(struct vm *vm,
+							uint64_t pa)
 {
 	bool done;
 
-	if (count == 1 && part == 1) {
-		spin_lock(&mem_lock);
-		done = free_one(vm, pa_addr(at));
-		spin_unlock(&mem_lock);
-		if (done)
-			return EXO_OK;
-	}
+	spin_lock(&mem_lock);
+	done = free_one(vm, pa);
+	spin_unlock(&mem_lock);
+	return done ? EXO_OK : free_part_general(vm, pa_init(pa), 1, 1);
+}
+
+int64_t mem_frame_free_part(struct vm *vm, paddr_t at, uint64_t count,
+			    uint64_t part)
+{
+	if (count == 1 && part == 1)
+		return free_one_call(vm, pa_addr(at));
 	return free_part_general(vm, at, count, part);
 }
 

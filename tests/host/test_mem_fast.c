@@ -374,23 +374,99 @@ Test(mem_fast, the_one_frame_alloc_stops_at_the_quota,
 	mem_check_invariant(a);
 }
 
-/* The one-frame DB checks against the general ones, for a frame in every
- * state and every caller, and for addresses outside RAM. */
-static void expect_same_op(const struct frames_op *x, const struct frames_op *y)
+/* The one-frame DB pairs against the general ones, for a frame in every
+ * state and every caller, and for addresses outside RAM: the same verdict,
+ * the frame the general op names, and (on a copy of the DB each) the same
+ * DB after the commits. */
+struct db_copy {
+	struct frames_db db;
+};
+
+static struct db_copy *db_clone(const struct frames_db *from)
 {
-	cr_assert_eq(x->kind, y->kind);
-	cr_assert_eq(x->vm, y->vm);
-	cr_assert_eq(x->peer, y->peer);
-	cr_assert_eq(x->pa, y->pa);
-	cr_assert_eq(x->count, y->count);
-	cr_assert_eq(x->nr_tables, y->nr_tables);
-	cr_assert_eq(x->nr_own_tables, y->nr_own_tables);
-	cr_assert_eq(x->tables_vm, y->tables_vm);
-	cr_assert_eq(x->tables_skip, y->tables_skip);
-	cr_assert_eq(x->tables_skip_count, y->tables_skip_count);
+	struct db_copy *c = malloc(sizeof(*c));
+
+	cr_assert(c);
+	c->db = *from;
+	c->db.entry = malloc(from->nr * sizeof(*from->entry));
+	c->db.share = malloc(from->nr_shares * sizeof(*from->share));
+	cr_assert(c->db.entry && c->db.share);
+	memcpy(c->db.entry, from->entry, from->nr * sizeof(*from->entry));
+	memcpy(c->db.share, from->share,
+	       from->nr_shares * sizeof(*from->share));
+	return c;
 }
 
-Test(mem_fast, the_one_frame_db_checks_give_the_general_verdicts,
+static void db_free(struct db_copy *c)
+{
+	free(c->db.entry);
+	free(c->db.share);
+	free(c);
+}
+
+static void expect_same_db(const struct frames_db *x, const struct frames_db *y)
+{
+	cr_assert(!memcmp(x->count, y->count, sizeof(x->count)));
+	cr_assert(!memcmp(x->acct, y->acct, sizeof(x->acct)));
+	cr_assert_eq(x->lo_free, y->lo_free);
+	cr_assert_eq(x->hi_free, y->hi_free);
+	cr_assert_eq(x->hyp_charged, y->hyp_charged);
+	cr_assert(!memcmp(x->entry, y->entry, x->nr * sizeof(*x->entry)));
+	cr_assert(!memcmp(x->share, y->share,
+			  x->nr_shares * sizeof(*x->share)));
+}
+
+static uint64_t idx(const struct frames_db *db, uint64_t pa)
+{
+	return (pa - db->base) / FRAME;
+}
+
+static void free_both_ways(const struct frames_db *db, unsigned vm,
+			   uint64_t pa)
+{
+	struct frames_op op;
+	int64_t fast = frames_free_one_check(db, vm, pa);
+	int slow = frames_free_check(db, vm, pa, 1, 0, &op);
+	struct db_copy *a, *b;
+
+	if (slow) {
+		cr_assert_eq(fast, slow, "vm %u, %#lx", vm, (unsigned long)pa);
+		return;
+	}
+	cr_assert_eq(fast, (int64_t)idx(db, op.pa));
+	a = db_clone(db);
+	b = db_clone(db);
+	cr_assert_eq(frames_free_one_commit(&a->db, vm, (uint64_t)fast),
+		     a->db.acct[vm].peak);
+	frames_free_commit(&b->db, &op);
+	expect_same_db(&a->db, &b->db);
+	db_free(a);
+	db_free(b);
+}
+
+static void alloc_both_ways(const struct frames_db *db, unsigned vm)
+{
+	struct frames_op op;
+	int64_t fast = frames_alloc_one_check(db, vm);
+	int slow = frames_alloc_check(db, vm, 1, 0, 0, &op);
+	struct db_copy *a, *b;
+
+	if (slow) {
+		cr_assert_eq(fast, slow, "vm %u", vm);
+		return;
+	}
+	cr_assert_eq(fast, (int64_t)idx(db, op.pa));
+	a = db_clone(db);
+	b = db_clone(db);
+	cr_assert_eq(frames_alloc_one_commit(&a->db, vm, (uint64_t)fast),
+		     a->db.acct[vm].peak);
+	frames_alloc_commit(&b->db, &op);
+	expect_same_db(&a->db, &b->db);
+	db_free(a);
+	db_free(b);
+}
+
+Test(mem_fast, the_one_frame_db_pairs_give_the_general_verdicts_and_state,
      .init = boot, .fini = done)
 {
 	const struct frames_db *db = mem_frames_db();
@@ -411,17 +487,13 @@ Test(mem_fast, the_one_frame_db_checks_give_the_general_verdicts,
 	probe[n++] = RAM_BASE - FRAME;				/* below */
 	probe[n++] = pa_addr(p[0]) + 8;				/* unaligned */
 	for (unsigned vm = 0; vm <= 3; vm++) {
-		struct frames_op x, y;
-
-		for (unsigned i = 0; i < n; i++) {
-			int fast = frames_free_one_check(db, vm, probe[i], &x);
-			int slow = frames_free_check(db, vm, probe[i], 1, 0, &y);
-
-			cr_assert_eq(fast, slow, "vm %u, probe %u", vm, i);
-			expect_same_op(&x, &y);
-		}
-		cr_assert_eq(frames_alloc_one_check(db, vm, &x),
-			     frames_alloc_check(db, vm, 1, 0, 0, &y), "vm %u", vm);
-		expect_same_op(&x, &y);
+		for (unsigned i = 0; i < n; i++)
+			free_both_ways(db, vm, probe[i]);
+		alloc_both_ways(db, vm);
 	}
+	/* At the quota: EQUOTA both ways. */
+	while (!mem_frame_alloc(a, 1, 0, &p[0]))
+		;
+	alloc_both_ways(db, a->id);
+	cr_assert_eq(frames_alloc_one_check(db, a->id), EXO_EQUOTA);
 }
