@@ -824,6 +824,21 @@ int frames_share_check(const struct frames_db *db, unsigned vm,
 	return tables_reserve(db, borrower, nr_tables, 0, 0, op);
 }
 
+int frames_share_one_check(const struct frames_db *db, unsigned vm,
+			   unsigned borrower, uint64_t pa)
+{
+	const struct frames_op op = { .vm = (uint8_t)vm,
+				      .peer = (uint8_t)borrower };
+	int rc = pair_check(db, vm, borrower);
+
+	if (rc)
+		return rc;
+	/* Outside the span or no frame's address: ram_range says which. */
+	if (pa & (FRAMES_SIZE - 1) || !in_span(db, pa))
+		return ram_range(db, pa, 1);
+	return frame_share(db, &db->entry[idx_of(db, pa)], &op);
+}
+
 static uint32_t share_take(struct frames_db *db)
 {
 	uint32_t s = db->share_free;

@@ -264,6 +264,13 @@ int frames_share_check(const struct frames_db *db, unsigned vm,
 		       enum frames_perm perm, unsigned nr_tables,
 		       struct frames_op *op);
 void frames_share_commit(struct frames_db *db, const struct frames_op *op);
+/* The sender's side of a share of one frame (an offer's check): the
+ * verdict of frames_share_check(db, vm, borrower, pa, 1, perm, 0, op) for
+ * a valid perm, but for what is the recipient's or decided at its accept:
+ * a shortage of share records (EXO_ENOMEM there) is not looked at. One
+ * entry read, no op. */
+int frames_share_one_check(const struct frames_db *db, unsigned vm,
+			   unsigned borrower, uint64_t pa);
 /* Removes borrower; the frame's last borrower leaving makes it OWNED.
  * nr_tables table frames are charged to the borrower (its unmap's split). */
 int frames_unshare_check(const struct frames_db *db, unsigned vm,

@@ -720,14 +720,43 @@ static int64_t offer_check_locked(unsigned owner, unsigned to, uint64_t pa,
 	}
 }
 
-int64_t mem_frame_offer_check(struct vm *owner, struct vm *to, paddr_t pa,
-			      uint64_t count, unsigned kind)
+/* The general check, out of line: its op stays off the one-frame
+ * offer's frame. */
+static __attribute__((noinline)) int64_t
+offer_check_general(struct vm *owner, struct vm *to, paddr_t pa,
+		    uint64_t count, unsigned kind)
 {
 	int64_t rc;
 
 	spin_lock(&mem_lock);
 	rc = offer_check_locked(owner->id, to->id, pa_addr(pa), count, kind);
 	spin_unlock(&mem_lock);
+	return rc;
+}
+
+/* An offer to share one frame, the commonest: the DB's one-frame share
+ * check (frames_share_one_check: the same verdict less the shortages,
+ * which are no refusal here), no op and no range machinery. */
+static bool offer_is_share_one(uint64_t count, unsigned kind)
+{
+	return mem_fast_paths && count == 1 &&
+	       (kind == EXO_OFFER_SHARE_R || kind == EXO_OFFER_SHARE_RW);
+}
+
+int64_t mem_frame_offer_check(struct vm *owner, struct vm *to, paddr_t pa,
+			      uint64_t count, unsigned kind)
+{
+	int64_t rc;
+
+	if (offer_is_share_one(count, kind)) {
+		spin_lock(&mem_lock);
+		rc = frames_share_one_check(&mem_db, owner->id, to->id,
+					    pa_addr(pa));
+		mem_fast_calls++;
+		spin_unlock(&mem_lock);
+		return rc;
+	}
+	rc = offer_check_general(owner, to, pa, count, kind);
 	return rc == EXO_EQUOTA || rc == EXO_ENOMEM ? EXO_OK : rc;
 }
 

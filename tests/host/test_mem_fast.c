@@ -497,3 +497,95 @@ Test(mem_fast, the_one_frame_db_pairs_give_the_general_verdicts_and_state,
 	alloc_both_ways(db, a->id);
 	cr_assert_eq(frames_alloc_one_check(db, a->id), EXO_EQUOTA);
 }
+
+/* The one-frame offer check (mem_frame_offer_check of one frame to
+ * share, frames_share_one_check): for a frame in every state, every pair
+ * of guests (a sender and a recipient the DB does not know included) and
+ * both kinds of share, the verdict the general check gives; and at the
+ * DB, the general check's with a shortage of share records, which an
+ * offer does not refuse for. */
+static int64_t offer_both_ways(struct vm *from, struct vm *to, uint64_t pa,
+			       unsigned kind)
+{
+	uint64_t calls = mem_fast_path_calls();
+	int64_t fast, slow;
+
+	fast = mem_frame_offer_check(from, to, pa_init(pa), 1, kind);
+	cr_assert_eq(mem_fast_path_calls(), calls + 1, "the fast check ran");
+	mem_set_fast_paths(false);
+	slow = mem_frame_offer_check(from, to, pa_init(pa), 1, kind);
+	mem_set_fast_paths(true);
+	cr_assert_eq(mem_fast_path_calls(), calls + 1, "off means off");
+	cr_assert_eq(fast, slow, "vm %u -> %u, %#lx, kind %u: %ld vs %ld",
+		     from->id, to->id, (unsigned long)pa, kind, (long)fast,
+		     (long)slow);
+	return fast;
+}
+
+static int share_verdict(const struct frames_db *db, unsigned vm,
+			 unsigned b, uint64_t pa, enum frames_perm perm)
+{
+	struct frames_op op;
+	int rc = frames_share_check(db, vm, b, pa, 1, perm, 0, &op);
+
+	return rc == EXO_ENOMEM ? EXO_OK : rc;
+}
+
+Test(mem_fast, the_one_frame_offer_check_gives_the_general_verdict,
+     .init = boot, .fini = done)
+{
+	const struct frames_db *db = mem_frames_db();
+	struct vm *a = &vms[0], *b = &vms[1];
+	struct vm ghost = { .id = 3 };	/* never created: ENOENT */
+	struct vm *who[] = { a, b, &ghost };
+	static const unsigned kinds[] = { EXO_OFFER_SHARE_R,
+					  EXO_OFFER_SHARE_RW };
+	paddr_t p[5], pb;
+	uint64_t probe[12];
+	unsigned n = 0, ok = 0;
+	struct db_copy *none;
+
+	for (unsigned i = 0; i < 5; i++)
+		cr_assert_eq(mem_frame_alloc(a, 1, 0, &p[i]), EXO_OK);
+	cr_assert_eq(mem_frame_alloc(b, 1, 0, &pb), EXO_OK);
+	cr_assert_eq(mem_frame_share(a, b, p[1], 1, EXO_SHARE_R), EXO_OK);
+	cr_assert_eq(mem_frame_share(a, b, p[3], 1, EXO_SHARE_RW), EXO_OK);
+	cr_assert_eq(mem_frame_lend(a, b, p[2], 1), EXO_OK);
+	for (unsigned i = 0; i < 5; i++)
+		probe[n++] = pa_addr(p[i]);
+	probe[n++] = pa_addr(pb);				/* b's */
+	probe[n++] = frame_at(0, 100);				/* FREE */
+	probe[n++] = frame_at(2, REGION_FRAMES - 1);		/* HYP */
+	probe[n++] = RAM_BASE + (uint64_t)RAM_FRAMES * FRAME;	/* past */
+	probe[n++] = RAM_BASE - FRAME;				/* below */
+	probe[n++] = pa_addr(p[0]) + 8;				/* unaligned */
+	for (unsigned f = 0; f < 3; f++)
+		for (unsigned t = 0; t < 3; t++)
+			for (unsigned i = 0; i < n; i++)
+				for (unsigned k = 0; k < 2; k++)
+					ok += !offer_both_ways(who[f], who[t],
+							       probe[i],
+							       kinds[k]);
+	cr_assert_gt(ok, 4, "some offers pass (%u)", ok);
+	/* No share record left: the general check says ENOMEM, which no
+	 * offer refuses for (the accept will). */
+	none = db_clone(db);
+	none->db.shares_left = 0;
+	for (unsigned i = 0; i < n; i++) {
+		for (unsigned vm = 0; vm <= 3; vm++) {
+			for (unsigned to = 0; to <= 3; to++) {
+				cr_assert_eq(frames_share_one_check(&none->db,
+								    vm, to,
+								    probe[i]),
+					     share_verdict(&none->db, vm, to,
+							   probe[i],
+							   FRAMES_PERM_RW));
+				cr_assert_eq(frames_share_one_check(db, vm, to,
+								    probe[i]),
+					     share_verdict(db, vm, to, probe[i],
+							   FRAMES_PERM_R));
+			}
+		}
+	}
+	db_free(none);
+}
