@@ -666,12 +666,18 @@ static void set_one(struct frames_db *db, uint64_t i, unsigned from,
 	update_hints(db, i, to);
 }
 
+/* The commit applies what its check found under the same hold of the
+ * lock (frames.h): frame i FREE, vm live and within its quota; the
+ * general commit trusts its op the same way. */
 uint64_t frames_alloc_one_commit(struct frames_db *db, unsigned vm, uint64_t i)
 {
-	CHECK(db->entry[i].state == EXO_FRAME_FREE); /* as the check found */
+	struct frames_account *a = &db->acct[vm];
+
 	set_one(db, i, EXO_FRAME_FREE, EXO_FRAME_OWNED, vm);
-	charge(db, vm, 1);
-	return db->acct[vm].peak;
+	a->used++;
+	if (a->used > a->peak)
+		a->peak = a->used;
+	return a->peak;
 }
 
 void frames_alloc_commit(struct frames_db *db, const struct frames_op *op)
@@ -713,28 +719,31 @@ free_one_refusal(const struct frames_db *db, unsigned vm, uint64_t pa)
 int64_t frames_free_one_check(const struct frames_db *db, unsigned vm,
 			      uint64_t pa)
 {
+	uint64_t i = (pa - db->base) >> FRAMES_SHIFT;
 	const struct frames_entry *e;
 	int rc;
 
-	if (!vm_live(db, vm) || pa & (FRAMES_SIZE - 1) || !in_span(db, pa))
+	if (!vm_live(db, vm) || pa & (FRAMES_SIZE - 1) || pa < db->base ||
+	    i >= db->nr)
 		return free_one_refusal(db, vm, pa);
-	e = &db->entry[idx_of(db, pa)];
-	/* frame_exclusive, whose op only names the owner. */
+	e = &db->entry[i];
+	if (e->state == EXO_FRAME_OWNED && e->owner == vm)
+		return (int64_t)i;
+	/* frame_exclusive's refusal, whose op only names the owner. */
 	rc = owner_err(e, vm);
-	if (!rc && e->state == EXO_FRAME_SHARED)
-		rc = EXO_ESHARED;
-	if (!rc && e->state == EXO_FRAME_LENT)
-		rc = EXO_ELENT;
-	return rc ? rc : (int64_t)idx_of(db, pa);
+	if (!rc)
+		rc = e->state == EXO_FRAME_SHARED ? EXO_ESHARED : EXO_ELENT;
+	return rc;
 }
 
+/* As the check found: frame i OWNED by vm, so charged to it. */
 uint64_t frames_free_one_commit(struct frames_db *db, unsigned vm, uint64_t i)
 {
-	/* as the check found */
-	CHECK(db->entry[i].state == EXO_FRAME_OWNED && db->entry[i].owner == vm);
+	struct frames_account *a = &db->acct[vm];
+
 	set_one(db, i, EXO_FRAME_OWNED, EXO_FRAME_FREE, 0);
-	uncharge(db, vm, 1);
-	return db->acct[vm].peak;
+	a->used--;
+	return a->peak;
 }
 
 void frames_free_commit(struct frames_db *db, const struct frames_op *op)
