@@ -150,10 +150,14 @@ static uint64_t leaf_desc(uint64_t ipa, uint64_t attrs, int level)
 }
 
 static bool forced_wb;
+/* Normal memory's MemAttr field as forced_wb says: read by every map. */
+static uint64_t normal_attr = S2_MEMATTR(S2_MEMATTR_NORMAL_WB);
 
 void s2_set_forced_wb(bool forced)
 {
 	forced_wb = forced;
+	normal_attr = S2_MEMATTR(forced ? S2_MEMATTR_FWB_NORMAL_WB
+					: S2_MEMATTR_NORMAL_WB);
 	kprintf("stage 2: FWB %s\n", forced ?
 		"on (FEAT_S2FWB: guest RAM forced Write-Back, HCR_EL2.FWB)" :
 		"off (no FEAT_S2FWB: guest RAM cleaned to the point of "
@@ -184,25 +188,24 @@ bool s2_mair_write_back(uint8_t attr)
 	       nibble_write_back(attr & ((1u << MAIR_NIBBLE_BITS) - 1));
 }
 
-static uint64_t normal_memattr(void)
-{
-	return S2_MEMATTR(forced_wb ? S2_MEMATTR_FWB_NORMAL_WB
-				    : S2_MEMATTR_NORMAL_WB);
-}
+/* The access bits of a leaf for prot's R, W and X (and AF), by table: a
+ * map computes no bit of them. */
+#define ACCESS_ATTRS(p)                                                     \
+	(S2_AF | ((p) & S2_PROT_R ? S2_AP_R : 0) |                          \
+	 ((p) & S2_PROT_W ? S2_AP_W : 0) | ((p) & S2_PROT_X ? 0 : S2_XN))
+_Static_assert(PROT_ACCESS == 7, "access_attrs lists R, W, X as bits 0-2");
+static const uint64_t access_attrs[PROT_ACCESS + 1] = {
+	ACCESS_ATTRS(0), ACCESS_ATTRS(1), ACCESS_ATTRS(2), ACCESS_ATTRS(3),
+	ACCESS_ATTRS(4), ACCESS_ATTRS(5), ACCESS_ATTRS(6), ACCESS_ATTRS(7),
+};
 
 static uint64_t prot_attrs(unsigned prot)
 {
-	uint64_t a = S2_AF;
+	uint64_t a = access_attrs[prot & PROT_ACCESS];
 
-	if (prot & S2_PROT_R)
-		a |= S2_AP_R;
-	if (prot & S2_PROT_W)
-		a |= S2_AP_W;
-	if (!(prot & S2_PROT_X))
-		a |= S2_XN;
 	if (prot & S2_PROT_DEVICE)
 		return a | S2_MEMATTR(S2_MEMATTR_DEVICE_nGnRE);
-	return a | normal_memattr() | S2_SH_INNER;
+	return a | normal_attr | S2_SH_INNER;
 }
 
 static unsigned desc_prot(uint64_t desc)
