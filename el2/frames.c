@@ -838,14 +838,18 @@ int frames_share_one_check(const struct frames_db *db, unsigned vm,
 {
 	const struct frames_op op = { .vm = (uint8_t)vm,
 				      .peer = (uint8_t)borrower };
+	uint64_t i = (pa - db->base) >> FRAMES_SHIFT;
 	int rc = pair_check(db, vm, borrower);
 
 	if (rc)
 		return rc;
 	/* Outside the span or no frame's address: ram_range says which. */
-	if (pa & (FRAMES_SIZE - 1) || !in_span(db, pa))
+	if (pa & (FRAMES_SIZE - 1) || pa < db->base || i >= db->nr)
 		return ram_range(db, pa, 1);
-	return frame_share(db, &db->entry[idx_of(db, pa)], &op);
+	/* The commonest: a frame the sender owns alone. */
+	if (db->entry[i].state == EXO_FRAME_OWNED && db->entry[i].owner == vm)
+		return EXO_OK;
+	return frame_share(db, &db->entry[i], &op);
 }
 
 static uint32_t share_take(struct frames_db *db)

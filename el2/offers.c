@@ -170,10 +170,10 @@ static int find_index(unsigned from, unsigned to, uint64_t pa, uint64_t count,
 	m = used_mask[from];
 	while (m) {
 		unsigned i = take_lowest(&m);
-		const struct slot *s = &row[i];
+		const struct slot s = row[i];
 
-		if (s->to == to && s->pa == pa && s->count == count &&
-		    (KIND_BIT(s->kind) & kinds))
+		if (s.to == to && s.pa == pa && s.count == count &&
+		    (KIND_BIT(s.kind) & kinds))
 			return (int)i;
 	}
 	return -1;
