@@ -169,11 +169,15 @@ static void mark_unscrubbed(uint64_t pa, uint64_t count, bool set)
 	}
 }
 
+/* By the frame's index in the span (the DB's index too). */
+static bool is_unscrubbed_at(uint64_t i)
+{
+	return unscrubbed[i / BITS_PER_WORD] >> (i % BITS_PER_WORD) & 1;
+}
+
 static bool is_unscrubbed(uint64_t pa)
 {
-	uint64_t i = (pa - mem_db.base) >> FRAMES_SHIFT;
-
-	return unscrubbed[i / BITS_PER_WORD] >> (i % BITS_PER_WORD) & 1;
+	return is_unscrubbed_at((pa - mem_db.base) >> FRAMES_SHIFT);
 }
 
 static void scrub(uint64_t pa, uint64_t count)
@@ -403,7 +407,7 @@ static bool alloc_one(struct vm *vm, paddr_t *pa)
 		return false;
 	/* map_new_frames, with the slot for the map (scrub_first_use of
 	 * one frame). */
-	if (is_unscrubbed(at))
+	if (is_unscrubbed_at((uint64_t)i))
 		scrub(at, 1);
 	if (mem_debug_checks) {
 		check_zeroed(at, 1);
@@ -437,7 +441,7 @@ static inline __attribute__((always_inline)) bool free_one(struct vm *vm,
 		return false;
 	s2_unmap_slot(&vm->s2, slot, ipa_of(pa));
 	if (mem_debug_checks) {
-		CHECK(!is_unscrubbed(pa));
+		CHECK(!is_unscrubbed_at((uint64_t)i));
 		mem_fast_calls++;
 	}
 	arch_scrub_frames(pa, 1);
