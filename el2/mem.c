@@ -180,7 +180,9 @@ static bool is_unscrubbed(uint64_t pa)
 	return is_unscrubbed_at((pa - mem_db.base) >> FRAMES_SHIFT);
 }
 
-static void scrub(uint64_t pa, uint64_t count)
+/* Out of line: the one-frame alloc calls it only for a frame's first
+ * use since boot, and keeps no register for it. */
+static __attribute__((noinline)) void scrub(uint64_t pa, uint64_t count)
 {
 	arch_scrub_frames(pa, count);
 	mark_unscrubbed(pa, count, false);
@@ -284,7 +286,8 @@ static void after_call(struct vm *vm)
 }
 
 /* FREE frames are zero (scrubbed when freed): debug builds verify it. */
-static void check_zeroed(uint64_t pa, uint64_t count)
+static __attribute__((noinline)) void check_zeroed(uint64_t pa,
+						   uint64_t count)
 {
 	const uint64_t *w = (const uint64_t *)(uintptr_t)pa;
 
