@@ -48,8 +48,9 @@ static struct frames_db mem_db;
 static struct vm *mem_vms[EXO_MAX_VMS];
 static struct spinlock mem_lock = SPINLOCK_INIT;
 static bool mem_debug_checks;
-/* The one-frame paths of FRAME_ALLOC and FRAME_FREE (alloc_one, free_one);
- * off only in host tests, which compare them with the general path. */
+/* The one-frame paths of FRAME_ALLOC and FRAME_FREE (alloc_one, free_one)
+ * and of an offer's check (mem_frame_offer_check); off only in host
+ * tests, which compare them with the general paths. */
 static bool mem_fast_paths = true;
 /* Calls they answered, counted with the debug checks only (a test's
  * proof that they ran; no store on the release path). */
@@ -200,7 +201,8 @@ static void scrub_first_use(uint64_t pa, uint64_t count)
 
 /* Cache pages beyond keep (the blocks' included) go back to the pool,
  * scrubbed. Out of line: its op stays off the callers' frames. */
-static __attribute__((noinline)) void cache_trim_pages(struct vm *vm, unsigned keep)
+static __attribute__((noinline)) void cache_trim_pages(struct vm *vm,
+							unsigned keep)
 {
 	struct frames_op op;
 	void *page;

@@ -1,6 +1,6 @@
 /*
  * The one-frame paths of FRAME_ALLOC and FRAME_FREE (el2/mem.c,
- * alloc_one and free_one; el2/frames.c's one-frame checks; el2/s2.c's
+ * alloc_one and free_one; el2/frames.c's one-frame pairs; el2/s2.c's
  * slots): the same script of calls, on the same freshly booted machine,
  * once with them and once with the general transaction alone, must give
  * the same status for every call and leave the same state after every
@@ -10,9 +10,13 @@
  * refusals (a frame not owned, FREE, another's, shared, lent, EL2's,
  * outside RAM, unaligned; quota spent) and the cases they leave to the
  * general path (no level-3 table yet, a page inside a 2 MiB block, a
- * cache short of its reserve: a borrower's tables made by a share), and the paths must have answered some
- * calls (mem_fast_path_calls). Also: the one-frame DB checks give the
- * general checks' verdict and op for every frame state.
+ * cache short of its reserve: a borrower's tables made by a share), and
+ * the paths must have answered some calls (mem_fast_path_calls, counted
+ * with the debug checks on, as this machine boots). Also: the one-frame
+ * DB pairs give the general checks' verdict, and on copies of the DB the
+ * general commits' state, for every frame state; and the one-frame offer
+ * check (an offer to share one frame) gives the general check's verdict
+ * for every frame state, pair of guests and kind of share.
  *
  * Owns: the machine of these tests (RAM, two guests). Never: tests what
  * the general transaction decides (test_mem_random.c, test_frames.c).
