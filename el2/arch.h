@@ -147,24 +147,9 @@ struct guest_syndrome arch_guest_syndrome(void);
 void arch_inject_sync(uint64_t esr, uint64_t far, uint64_t vector_offset,
 		      struct vcpu *v);
 
-/*
- * Stage-2 table maintenance (el2/arch/tlb.c). el2/s2.c composes these into
- * break-before-make; the host recorders log them in order.
- */
-/* Stores a descriptor into a live table: one single-copy-atomic store with
- * release order, so a walker that sees a table descriptor also sees the
- * table's contents written before it. */
-void arch_s2_write_pte(uint64_t *pte, uint64_t desc);
-void arch_dsb_ish(void);
-void arch_isb(void);
-/* TLB invalidation for the VMID in vttbr (VTTBR_EL2 is switched to it for
- * the instruction if it holds another VMID, and restored after).
- * _ipa:     TLBI IPAS2E1IS, stage-2 entries of any level for that IPA;
- * _vmalle1: TLBI VMALLE1IS, stage-1 (and combined) entries of the VMID;
- * _vmid:    TLBI VMALLS12E1IS, every stage-1 and stage-2 entry of the VMID.
- * Completion needs the caller's DSB ISH. */
-void arch_s2_tlbi_ipa(uint64_t vttbr, uint64_t ipa);
-void arch_s2_tlbi_vmalle1(uint64_t vttbr);
-void arch_s2_tlbi_vmid(uint64_t vttbr);
+/* Stage-2 table maintenance: the descriptor store, barriers and TLBIs
+ * el2/s2.c composes into break-before-make (inline on the target; the host
+ * recorders log them in order). */
+#include <el2/arch/tlb.h>
 
 #endif

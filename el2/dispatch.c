@@ -211,11 +211,10 @@ static unsigned offer_kind(uint64_t fid, uint64_t perm)
 static int64_t make_offer(struct vm *from, struct vm *to, paddr_t pa,
 			  uint64_t count, unsigned kind)
 {
-	struct offer o = { from->id, to->id, kind, pa_addr(pa), count };
 	int64_t rc = mem_frame_offer_check(from, to, pa, count, kind);
 
 	if (!rc)
-		rc = offers_make(&o);
+		rc = offers_make(from->id, to->id, kind, pa_addr(pa), count);
 	if (!rc)
 		vm_event_raise(to, EXO_EVENT_OFFER);
 	return rc;

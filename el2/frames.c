@@ -639,12 +639,10 @@ int frames_alloc_at_check(const struct frames_db *db, unsigned vm, uint64_t pa,
 	return tables_reserve(db, vm, nr_tables, idx_of(db, pa), count, op);
 }
 
-int frames_alloc_one_check(const struct frames_db *db, unsigned vm,
-			   struct frames_op *op)
+int64_t frames_alloc_one_check(const struct frames_db *db, unsigned vm)
 {
 	uint64_t i = db->lo_free;
 
-	op_init(op, FRAMES_OP_ALLOC, vm, 0, 0, 1);
 	if (!vm_live(db, vm))
 		return EXO_ENOENT;
 	if (quota_check(db, vm, 1, 0))
@@ -652,14 +650,34 @@ int frames_alloc_one_check(const struct frames_db *db, unsigned vm,
 	/* No FREE frame below lo_free or from hi_free on (update_hints). */
 	while (i < db->hi_free && db->entry[i].state != EXO_FRAME_FREE)
 		i++;
-	if (i >= db->hi_free)
-		return EXO_ENOMEM;
-	op->pa = pa_of(db, i);
-	/* As tables_reserve of no table leaves it. */
-	op->tables_vm = (uint8_t)vm;
-	op->tables_skip = i;
-	op->tables_skip_count = 1;
-	return EXO_OK;
+	return i < db->hi_free ? (int64_t)i : EXO_ENOMEM;
+}
+
+/* What set_frame writes, as one entry: an OWNED or FREE frame has no
+ * peer and no share record. */
+static void set_one(struct frames_db *db, uint64_t i, unsigned from,
+		    unsigned to, unsigned owner)
+{
+	db->entry[i] = (struct frames_entry){ .state = (uint8_t)to,
+					      .owner = (uint8_t)owner,
+					      .share = FRAMES_SHARE_NONE };
+	db->count[from]--;
+	db->count[to]++;
+	update_hints(db, i, to);
+}
+
+/* The commit applies what its check found under the same hold of the
+ * lock (frames.h): frame i FREE, vm live and within its quota; the
+ * general commit trusts its op the same way. */
+uint64_t frames_alloc_one_commit(struct frames_db *db, unsigned vm, uint64_t i)
+{
+	struct frames_account *a = &db->acct[vm];
+
+	set_one(db, i, EXO_FRAME_FREE, EXO_FRAME_OWNED, vm);
+	a->used++;
+	if (a->used > a->peak)
+		a->peak = a->used;
+	return a->peak;
 }
 
 void frames_alloc_commit(struct frames_db *db, const struct frames_op *op)
@@ -687,21 +705,45 @@ int frames_free_check(const struct frames_db *db, unsigned vm, uint64_t pa,
 	return rc ? rc : tables_reserve(db, vm, nr_tables, 0, 0, op);
 }
 
-int frames_free_one_check(const struct frames_db *db, unsigned vm,
-			  uint64_t pa, struct frames_op *op)
+/* A one-frame free outside the span or of no frame's address: the
+ * general check says which refusal. Out of line: its op stays off the
+ * one-frame path's stack. */
+static __attribute__((noinline)) int
+free_one_refusal(const struct frames_db *db, unsigned vm, uint64_t pa)
 {
+	struct frames_op op;
+
+	return frames_free_check(db, vm, pa, 1, 0, &op);
+}
+
+int64_t frames_free_one_check(const struct frames_db *db, unsigned vm,
+			      uint64_t pa)
+{
+	uint64_t i = (pa - db->base) >> FRAMES_SHIFT;
+	const struct frames_entry *e;
 	int rc;
 
-	/* Outside the span (or not a frame's address): the general check
-	 * says which refusal. */
-	if (!vm_live(db, vm) || pa & (FRAMES_SIZE - 1) || !in_span(db, pa))
-		return frames_free_check(db, vm, pa, 1, 0, op);
-	op_init(op, FRAMES_OP_FREE, vm, 0, pa, 1);
-	rc = frame_exclusive(db, &db->entry[idx_of(db, pa)], op);
-	if (rc)
-		return rc;
-	op->tables_vm = (uint8_t)vm; /* as tables_reserve of no table */
-	return EXO_OK;
+	if (!vm_live(db, vm) || pa & (FRAMES_SIZE - 1) || pa < db->base ||
+	    i >= db->nr)
+		return free_one_refusal(db, vm, pa);
+	e = &db->entry[i];
+	if (e->state == EXO_FRAME_OWNED && e->owner == vm)
+		return (int64_t)i;
+	/* frame_exclusive's refusal, whose op only names the owner. */
+	rc = owner_err(e, vm);
+	if (!rc)
+		rc = e->state == EXO_FRAME_SHARED ? EXO_ESHARED : EXO_ELENT;
+	return rc;
+}
+
+/* As the check found: frame i OWNED by vm, so charged to it. */
+uint64_t frames_free_one_commit(struct frames_db *db, unsigned vm, uint64_t i)
+{
+	struct frames_account *a = &db->acct[vm];
+
+	set_one(db, i, EXO_FRAME_OWNED, EXO_FRAME_FREE, 0);
+	a->used--;
+	return a->peak;
 }
 
 void frames_free_commit(struct frames_db *db, const struct frames_op *op)
@@ -789,6 +831,25 @@ int frames_share_check(const struct frames_db *db, unsigned vm,
 	if (op->shares > db->shares_left)
 		return EXO_ENOMEM;
 	return tables_reserve(db, borrower, nr_tables, 0, 0, op);
+}
+
+int frames_share_one_check(const struct frames_db *db, unsigned vm,
+			   unsigned borrower, uint64_t pa)
+{
+	const struct frames_op op = { .vm = (uint8_t)vm,
+				      .peer = (uint8_t)borrower };
+	uint64_t i = (pa - db->base) >> FRAMES_SHIFT;
+	int rc = pair_check(db, vm, borrower);
+
+	if (rc)
+		return rc;
+	/* Outside the span or no frame's address: ram_range says which. */
+	if (pa & (FRAMES_SIZE - 1) || pa < db->base || i >= db->nr)
+		return ram_range(db, pa, 1);
+	/* The commonest: a frame the sender owns alone. */
+	if (db->entry[i].state == EXO_FRAME_OWNED && db->entry[i].owner == vm)
+		return EXO_OK;
+	return frame_share(db, &db->entry[i], &op);
 }
 
 static uint32_t share_take(struct frames_db *db)

@@ -233,11 +233,14 @@ int frames_alloc_check(const struct frames_db *db, unsigned vm,
 int frames_alloc_at_check(const struct frames_db *db, unsigned vm,
 			  uint64_t pa, uint64_t count, unsigned nr_tables,
 			  struct frames_op *op);
-/* frames_alloc_check(db, vm, 1, 0, 0, op) for one frame, no alignment
- * and no table frame: the same verdict and the same op, without the run
- * search (the lowest FREE frame is the run). */
-int frames_alloc_one_check(const struct frames_db *db, unsigned vm,
-			   struct frames_op *op);
+/* The one-frame pair of FRAME_ALLOC with no alignment: the verdict of
+ * frames_alloc_check(db, vm, 1, 0, 0, op) without the run search (the
+ * lowest FREE frame is the run), as the frame's index (>= 0) or that
+ * check's refusal; and what frames_alloc_commit of that check's op does,
+ * given the index (no op is filled: the pair's state is the index).
+ * Returns vm's peak after the charge. */
+int64_t frames_alloc_one_check(const struct frames_db *db, unsigned vm);
+uint64_t frames_alloc_one_commit(struct frames_db *db, unsigned vm, uint64_t i);
 void frames_alloc_commit(struct frames_db *db, const struct frames_op *op);
 
 /* OWNED(vm) -> FREE. The caller unmaps and scrubs before the commit, with
@@ -245,10 +248,14 @@ void frames_alloc_commit(struct frames_db *db, const struct frames_op *op);
 int frames_free_check(const struct frames_db *db, unsigned vm, uint64_t pa,
 		      uint64_t count, unsigned nr_tables,
 		      struct frames_op *op);
-/* frames_free_check(db, vm, pa, 1, 0, op) for one frame and no table
- * frame: the same verdict and the same op, one entry read. */
-int frames_free_one_check(const struct frames_db *db, unsigned vm,
-			  uint64_t pa, struct frames_op *op);
+/* The one-frame pair of FRAME_FREE: the verdict of
+ * frames_free_check(db, vm, pa, 1, 0, op), one entry read, as the frame's
+ * index (>= 0) or that check's refusal; and what frames_free_commit of
+ * that check's op does, given the index. Returns vm's peak (what the
+ * caller reports after any call). */
+int64_t frames_free_one_check(const struct frames_db *db, unsigned vm,
+			      uint64_t pa);
+uint64_t frames_free_one_commit(struct frames_db *db, unsigned vm, uint64_t i);
 void frames_free_commit(struct frames_db *db, const struct frames_op *op);
 
 /* OWNED(vm) or SHARED(vm) -> SHARED(vm) with borrower added (perm). */
@@ -257,6 +264,13 @@ int frames_share_check(const struct frames_db *db, unsigned vm,
 		       enum frames_perm perm, unsigned nr_tables,
 		       struct frames_op *op);
 void frames_share_commit(struct frames_db *db, const struct frames_op *op);
+/* The sender's side of a share of one frame (an offer's check): the
+ * verdict of frames_share_check(db, vm, borrower, pa, 1, perm, 0, op) for
+ * a valid perm, but for what is the recipient's or decided at its accept:
+ * a shortage of share records (EXO_ENOMEM there) is not looked at. One
+ * entry read, no op. */
+int frames_share_one_check(const struct frames_db *db, unsigned vm,
+			   unsigned borrower, uint64_t pa);
 /* Removes borrower; the frame's last borrower leaving makes it OWNED.
  * nr_tables table frames are charged to the borrower (its unmap's split). */
 int frames_unshare_check(const struct frames_db *db, unsigned vm,

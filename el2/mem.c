@@ -48,9 +48,12 @@ static struct frames_db mem_db;
 static struct vm *mem_vms[EXO_MAX_VMS];
 static struct spinlock mem_lock = SPINLOCK_INIT;
 static bool mem_debug_checks;
-/* The one-frame paths of FRAME_ALLOC and FRAME_FREE (alloc_one, free_one);
- * off only in host tests, which compare them with the general path. */
+/* The one-frame paths of FRAME_ALLOC and FRAME_FREE (alloc_one, free_one)
+ * and of an offer's check (mem_frame_offer_check); off only in host
+ * tests, which compare them with the general paths. */
 static bool mem_fast_paths = true;
+/* Calls they answered, counted with the debug checks only (a test's
+ * proof that they ran; no store on the release path). */
 static uint64_t mem_fast_calls;
 /* One bit per frame of the span: set while DRAM may still hold what the
  * frame held before EL2 booted (RAM is not zero after a warm reset; QEMU's
@@ -167,14 +170,20 @@ static void mark_unscrubbed(uint64_t pa, uint64_t count, bool set)
 	}
 }
 
-static bool is_unscrubbed(uint64_t pa)
+/* By the frame's index in the span (the DB's index too). */
+static bool is_unscrubbed_at(uint64_t i)
 {
-	uint64_t i = (pa - mem_db.base) >> FRAMES_SHIFT;
-
 	return unscrubbed[i / BITS_PER_WORD] >> (i % BITS_PER_WORD) & 1;
 }
 
-static void scrub(uint64_t pa, uint64_t count)
+static bool is_unscrubbed(uint64_t pa)
+{
+	return is_unscrubbed_at((pa - mem_db.base) >> FRAMES_SHIFT);
+}
+
+/* Out of line: the one-frame alloc calls it only for a frame's first
+ * use since boot, and keeps no register for it. */
+static __attribute__((noinline)) void scrub(uint64_t pa, uint64_t count)
 {
 	arch_scrub_frames(pa, count);
 	mark_unscrubbed(pa, count, false);
@@ -191,8 +200,9 @@ static void scrub_first_use(uint64_t pa, uint64_t count)
 }
 
 /* Cache pages beyond keep (the blocks' included) go back to the pool,
- * scrubbed. */
-static void cache_trim_pages(struct vm *vm, unsigned keep)
+ * scrubbed. Out of line: its op stays off the callers' frames. */
+static __attribute__((noinline)) void cache_trim_pages(struct vm *vm,
+							unsigned keep)
 {
 	struct frames_op op;
 	void *page;
@@ -278,7 +288,8 @@ static void after_call(struct vm *vm)
 }
 
 /* FREE frames are zero (scrubbed when freed): debug builds verify it. */
-static void check_zeroed(uint64_t pa, uint64_t count)
+static __attribute__((noinline)) void check_zeroed(uint64_t pa,
+						   uint64_t count)
 {
 	const uint64_t *w = (const uint64_t *)(uintptr_t)pa;
 
@@ -361,57 +372,87 @@ static int64_t alloc_check(struct vm *vm, uint64_t count, unsigned align_log2,
 	return rc;
 }
 
+/* vm's peak as the DB counts it, into its stats (note_peak, with the
+ * peak a one-frame commit returned). */
+static inline void peak_seen(struct vm *vm, uint64_t peak)
+{
+	if (peak > vm->stats.frames_peak)
+		vm->stats.frames_peak = peak;
+}
+
 /*
  * The one-frame paths: FRAME_ALLOC of one frame with no alignment and
- * FRAME_FREE of one frame, the commonest calls. One DB check (the
- * one-frame forms, whose op the commit takes) and one stage-2 walk that
- * the check and the commit share (s2_page_slot). They take only the case
- * where the general transaction would need no table page and change no
- * stage-2 table but the frame's own entry: the level-3 table is there,
- * and (alloc) the cache holds its reserve, so that tables_short would
- * neither give back kept tables nor ask for pages. Anything else (a
- * refusal included) returns false with nothing changed, and the general
- * path decides: every verdict and every state change is the general
- * path's (tests/host/test_mem_fast.c compares the two).
+ * FRAME_FREE of one frame, the commonest calls. One DB check and its
+ * commit (the one-frame pair: the frame's index is all they share, no op
+ * is filled) and one stage-2 walk that the check and the commit share
+ * (s2_page_slot, passed in registers). They take only the case where the
+ * general transaction would need no table page and change no stage-2
+ * table but the frame's own entry: the level-3 table is there, and
+ * (alloc) the cache holds its reserve, so that tables_short would neither
+ * give back kept tables nor ask for pages. Anything else (a refusal
+ * included) returns false with nothing changed, and the general path
+ * decides: every verdict and every state change is the general path's
+ * (tests/host/test_mem_fast.c compares the two). No local here lives in
+ * memory: no stack protector, no frame beyond the saved registers.
  */
 static bool alloc_one(struct vm *vm, paddr_t *pa)
 {
-	struct frames_op op;
+	uint64_t peak, at;
 	struct s2_slot slot;
+	int64_t i;
 
-	if (!mem_fast_paths || cache_spare(vm) < MEM_TABLE_RESERVE ||
-	    frames_alloc_one_check(&mem_db, vm->id, &op) ||
-	    !s2_page_slot(&vm->s2, ipa_of(op.pa), &slot) ||
-	    s2_slot_mapped(&slot))
+	if (!mem_fast_paths || cache_spare(vm) < MEM_TABLE_RESERVE)
 		return false;
-	/* map_new_frames, with the slot for the map. */
-	scrub_first_use(op.pa, 1);
-	if (mem_debug_checks)
-		check_zeroed(op.pa, 1);
-	frames_alloc_commit(&mem_db, &op);
-	s2_map_slot(&vm->s2, &vm->s2_cache, &slot, MEM_GUEST_PROT);
-	*pa = pa_init(op.pa);
-	after_call(vm);
-	mem_fast_calls++;
+	i = frames_alloc_one_check(&mem_db, vm->id);
+	if (i < 0)
+		return false;
+	at = mem_db.base + bytes((uint64_t)i);
+	slot = s2_page_slot(&vm->s2, ipa_of(at));
+	if (!s2_slot_found(slot) || s2_slot_mapped(slot))
+		return false;
+	/* map_new_frames, with the slot for the map (scrub_first_use of
+	 * one frame). */
+	if (is_unscrubbed_at((uint64_t)i))
+		scrub(at, 1);
+	if (mem_debug_checks) {
+		check_zeroed(at, 1);
+		mem_fast_calls++;
+	}
+	peak = frames_alloc_one_commit(&mem_db, vm->id, (uint64_t)i);
+	s2_map_slot(&vm->s2, &vm->s2_cache, slot, ipa_of(at), MEM_GUEST_PROT);
+	*pa = pa_init(at);
+	peak_seen(vm, peak);
 	return true;
 }
 
-static bool free_one(struct vm *vm, uint64_t pa)
+/* free_locked's commits, in its order. An OWNED frame was scrubbed when
+ * it was handed out (map_new_frames), so its unscrubbed bit is clear and
+ * stays so. Inline in its two callers: one frame, not two, on the
+ * commonest FRAME_FREE. */
+static inline __attribute__((always_inline)) bool free_one(struct vm *vm,
+							    uint64_t pa)
 {
-	struct frames_op op;
 	struct s2_slot slot;
+	uint64_t peak;
+	int64_t i;
 
-	if (!mem_fast_paths || frames_free_one_check(&mem_db, vm->id, pa, &op) ||
-	    !s2_page_slot(&vm->s2, ipa_of(pa), &slot) ||
-	    !s2_slot_mapped(&slot))
+	if (!mem_fast_paths)
 		return false;
-	/* free_locked's commits, in its order. */
-	s2_unmap_slot(&vm->s2, &vm->s2_cache, &slot);
-	scrub(pa, 1);
-	frames_free_commit(&mem_db, &op);
+	i = frames_free_one_check(&mem_db, vm->id, pa);
+	if (i < 0)
+		return false;
+	slot = s2_page_slot(&vm->s2, ipa_of(pa));
+	if (!s2_slot_found(slot) || !s2_slot_mapped(slot))
+		return false;
+	s2_unmap_slot(&vm->s2, slot, ipa_of(pa));
+	if (mem_debug_checks) {
+		CHECK(!is_unscrubbed_at((uint64_t)i));
+		mem_fast_calls++;
+	}
+	arch_scrub_frames(pa, 1);
+	peak = frames_free_one_commit(&mem_db, vm->id, (uint64_t)i);
 	cache_trim(vm, MEM_TABLE_RESERVE);
-	after_call(vm);
-	mem_fast_calls++;
+	peak_seen(vm, peak);
 	return true;
 }
 
@@ -438,21 +479,26 @@ alloc_general(struct vm *vm, uint64_t count, unsigned align_log2,
 }
 
 /* A one-frame attempt that fails changed nothing: the general
- * transaction then runs under its own hold of the lock. */
-int64_t mem_frame_alloc_part(struct vm *vm, uint64_t count, unsigned align_log2,
-			     uint64_t part, paddr_t *pa)
+ * transaction then runs under its own hold of the lock, with the
+ * one-frame call's arguments (so none is kept across the attempt). */
+static __attribute__((noinline)) int64_t alloc_one_call(struct vm *vm,
+							 paddr_t *pa)
 {
 	bool done;
 
+	spin_lock(&mem_lock);
+	done = alloc_one(vm, pa);
+	spin_unlock(&mem_lock);
+	return done ? EXO_OK : alloc_general(vm, 1, 0, 1, pa);
+}
+
+int64_t mem_frame_alloc_part(struct vm *vm, uint64_t count, unsigned align_log2,
+			     uint64_t part, paddr_t *pa)
+{
 	if (!part || part > count)
 		return EXO_EINVAL;
-	if (count == 1 && !align_log2) {
-		spin_lock(&mem_lock);
-		done = alloc_one(vm, pa);
-		spin_unlock(&mem_lock);
-		if (done)
-			return EXO_OK;
-	}
+	if (count == 1 && !align_log2)
+		return alloc_one_call(vm, pa);
 	return alloc_general(vm, count, align_log2, part, pa);
 }
 
@@ -691,14 +737,44 @@ static int64_t offer_check_locked(unsigned owner, unsigned to, uint64_t pa,
 	}
 }
 
-int64_t mem_frame_offer_check(struct vm *owner, struct vm *to, paddr_t pa,
-			      uint64_t count, unsigned kind)
+/* The general check, out of line: its op stays off the one-frame
+ * offer's frame. */
+static __attribute__((noinline)) int64_t
+offer_check_general(struct vm *owner, struct vm *to, paddr_t pa,
+		    uint64_t count, unsigned kind)
 {
 	int64_t rc;
 
 	spin_lock(&mem_lock);
 	rc = offer_check_locked(owner->id, to->id, pa_addr(pa), count, kind);
 	spin_unlock(&mem_lock);
+	return rc;
+}
+
+/* An offer to share one frame, the commonest: the DB's one-frame share
+ * check (frames_share_one_check: the same verdict less the shortages,
+ * which are no refusal here), no op and no range machinery. */
+static bool offer_is_share_one(uint64_t count, unsigned kind)
+{
+	return mem_fast_paths && count == 1 &&
+	       (kind == EXO_OFFER_SHARE_R || kind == EXO_OFFER_SHARE_RW);
+}
+
+int64_t mem_frame_offer_check(struct vm *owner, struct vm *to, paddr_t pa,
+			      uint64_t count, unsigned kind)
+{
+	int64_t rc;
+
+	if (offer_is_share_one(count, kind)) {
+		spin_lock(&mem_lock);
+		rc = frames_share_one_check(&mem_db, owner->id, to->id,
+					    pa_addr(pa));
+		if (mem_debug_checks)
+			mem_fast_calls++;
+		spin_unlock(&mem_lock);
+		return rc;
+	}
+	rc = offer_check_general(owner, to, pa, count, kind);
 	return rc == EXO_EQUOTA || rc == EXO_ENOMEM ? EXO_OK : rc;
 }
 
@@ -775,19 +851,24 @@ free_part_general(struct vm *vm, paddr_t at, uint64_t count, uint64_t part)
 }
 
 /* One frame freed by the fast path needs no whole-range check: the frame
- * it found OWNED lies in RAM. */
-int64_t mem_frame_free_part(struct vm *vm, paddr_t at, uint64_t count,
-			    uint64_t part)
+ * it found OWNED lies in RAM. A refusal changed nothing: the general path
+ * runs with the one-frame call's arguments. */
+static __attribute__((noinline)) int64_t free_one_call(struct vm *vm,
+							uint64_t pa)
 {
 	bool done;
 
-	if (count == 1 && part == 1) {
-		spin_lock(&mem_lock);
-		done = free_one(vm, pa_addr(at));
-		spin_unlock(&mem_lock);
-		if (done)
-			return EXO_OK;
-	}
+	spin_lock(&mem_lock);
+	done = free_one(vm, pa);
+	spin_unlock(&mem_lock);
+	return done ? EXO_OK : free_part_general(vm, pa_init(pa), 1, 1);
+}
+
+int64_t mem_frame_free_part(struct vm *vm, paddr_t at, uint64_t count,
+			    uint64_t part)
+{
+	if (count == 1 && part == 1)
+		return free_one_call(vm, pa_addr(at));
 	return free_part_general(vm, at, count, part);
 }
 

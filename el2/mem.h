@@ -91,10 +91,12 @@ void mem_invariant_counts(uint64_t *checks, uint64_t *pages);
 /* Debug builds: FREE frames are checked to be zero when handed out (the
  * stage-2 invariant is checked by system_check_invariants). */
 void mem_set_debug_checks(bool on);
-/* The one-frame paths of FRAME_ALLOC and FRAME_FREE (on from boot): host
- * tests turn them off to compare the state the general path leaves. */
+/* The one-frame paths of FRAME_ALLOC, FRAME_FREE and an offer's check (on
+ * from boot): host tests turn them off to compare the state and verdicts
+ * the general paths leave. */
 void mem_set_fast_paths(bool on);
-/* Calls the one-frame paths answered since boot (tests: they did run). */
+/* Calls the one-frame paths answered while the debug checks were on
+ * (tests: they did run). */
 uint64_t mem_fast_path_calls(void);
 
 /* Boot: the DB over a span of RAM frames, its storage carved by the caller. */

@@ -132,20 +132,21 @@ static int64_t free_slot(const struct offer *o, unsigned *out)
 	return EXO_OK;
 }
 
-int64_t offers_make(const struct offer *o)
+int64_t offers_make(unsigned from, unsigned to, unsigned kind, uint64_t pa,
+		    uint64_t count)
 {
+	const struct offer o = { from, to, kind, pa, count };
 	unsigned i;
-	int64_t rc = args_check(o);
+	int64_t rc = args_check(&o);
 
 	if (rc)
 		return rc;
 	spin_lock(&offers_lock);
-	rc = free_slot(o, &i);
+	rc = free_slot(&o, &i);
 	if (!rc) {
-		table[o->from][i] = (struct slot){ o->pa, o->count,
-						   (uint8_t)o->to,
-						   (uint8_t)o->kind };
-		used_mask[o->from] |= (slot_mask)1 << i;
+		table[from][i] = (struct slot){ pa, count, (uint8_t)to,
+						(uint8_t)kind };
+		used_mask[from] |= (slot_mask)1 << i;
 	}
 	spin_unlock(&offers_lock);
 	return rc;
@@ -160,17 +161,19 @@ int64_t offers_make(const struct offer *o)
 static int find_index(unsigned from, unsigned to, uint64_t pa, uint64_t count,
 		      unsigned kinds)
 {
+	const struct slot *row;
 	slot_mask m;
 
 	if (!vm_id_ok(from) || !vm_id_ok(to))
 		return -1;
+	row = table[from];
 	m = used_mask[from];
 	while (m) {
 		unsigned i = take_lowest(&m);
-		const struct slot *s = &table[from][i];
+		const struct slot s = row[i];
 
-		if (s->to == to && s->pa == pa && s->count == count &&
-		    (KIND_BIT(s->kind) & kinds))
+		if (s.to == to && s.pa == pa && s.count == count &&
+		    (KIND_BIT(s.kind) & kinds))
 			return (int)i;
 	}
 	return -1;

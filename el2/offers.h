@@ -25,13 +25,15 @@ struct offer {
 /* Forgets every offer (boot; host tests). */
 void offers_init(void);
 
-/* Records o (o->count frames at o->pa, already checked by the caller for
- * what the sender can be checked for now). EXO_EINVAL: ids out of range,
- * from == to, an unknown kind, no frames or too many; EXO_ERANGE: pa is
- * not frame-aligned; EXO_ESTATE: the range meets an
- * offer from the same sender to the same recipient; EXO_EFULL: the
- * sender's table is full. */
-int64_t offers_make(const struct offer *o);
+/* Records the offer { from, to, kind, pa, count } (count frames at pa,
+ * already checked by the caller for what the sender can be checked for
+ * now). EXO_EINVAL: ids out of range, from == to, an unknown kind, no
+ * frames or too many; EXO_ERANGE: pa is not frame-aligned; EXO_ESTATE:
+ * the range meets an offer from the same sender to the same recipient;
+ * EXO_EFULL: the sender's table is full. Scalars, not a struct offer: the
+ * caller (a hypercall) keeps no offer in memory. */
+int64_t offers_make(unsigned from, unsigned to, unsigned kind, uint64_t pa,
+		    uint64_t count);
 
 /* The sender takes back its offer of exactly [pa, +count) to `to`, of a
  * share (share true) or of a loan or donation (share false): EXO_OK, or

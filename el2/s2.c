@@ -150,10 +150,14 @@ static uint64_t leaf_desc(uint64_t ipa, uint64_t attrs, int level)
 }
 
 static bool forced_wb;
+/* Normal memory's MemAttr field as forced_wb says: read by every map. */
+static uint64_t normal_attr = S2_MEMATTR(S2_MEMATTR_NORMAL_WB);
 
 void s2_set_forced_wb(bool forced)
 {
 	forced_wb = forced;
+	normal_attr = S2_MEMATTR(forced ? S2_MEMATTR_FWB_NORMAL_WB
+					: S2_MEMATTR_NORMAL_WB);
 	kprintf("stage 2: FWB %s\n", forced ?
 		"on (FEAT_S2FWB: guest RAM forced Write-Back, HCR_EL2.FWB)" :
 		"off (no FEAT_S2FWB: guest RAM cleaned to the point of "
@@ -184,25 +188,24 @@ bool s2_mair_write_back(uint8_t attr)
 	       nibble_write_back(attr & ((1u << MAIR_NIBBLE_BITS) - 1));
 }
 
-static uint64_t normal_memattr(void)
-{
-	return S2_MEMATTR(forced_wb ? S2_MEMATTR_FWB_NORMAL_WB
-				    : S2_MEMATTR_NORMAL_WB);
-}
+/* The access bits of a leaf for prot's R, W and X (and AF), by table: a
+ * map computes no bit of them. */
+#define ACCESS_ATTRS(p)                                                     \
+	(S2_AF | ((p) & S2_PROT_R ? S2_AP_R : 0) |                          \
+	 ((p) & S2_PROT_W ? S2_AP_W : 0) | ((p) & S2_PROT_X ? 0 : S2_XN))
+_Static_assert(PROT_ACCESS == 7, "access_attrs lists R, W, X as bits 0-2");
+static const uint64_t access_attrs[PROT_ACCESS + 1] = {
+	ACCESS_ATTRS(0), ACCESS_ATTRS(1), ACCESS_ATTRS(2), ACCESS_ATTRS(3),
+	ACCESS_ATTRS(4), ACCESS_ATTRS(5), ACCESS_ATTRS(6), ACCESS_ATTRS(7),
+};
 
 static uint64_t prot_attrs(unsigned prot)
 {
-	uint64_t a = S2_AF;
+	uint64_t a = access_attrs[prot & PROT_ACCESS];
 
-	if (prot & S2_PROT_R)
-		a |= S2_AP_R;
-	if (prot & S2_PROT_W)
-		a |= S2_AP_W;
-	if (!(prot & S2_PROT_X))
-		a |= S2_XN;
 	if (prot & S2_PROT_DEVICE)
 		return a | S2_MEMATTR(S2_MEMATTR_DEVICE_nGnRE);
-	return a | normal_memattr() | S2_SH_INNER;
+	return a | normal_attr | S2_SH_INNER;
 }
 
 static unsigned desc_prot(uint64_t desc)
@@ -800,41 +803,41 @@ static bool find_slot(const struct s2 *s2, uint64_t ipa, struct s2_slot *s)
 	s->l2 = &table_of(*l1)[index_of(ipa, S2_BLOCK_LEVEL)];
 	if (!is_table(*s->l2, S2_BLOCK_LEVEL))
 		return false;
-	s->ipa = ipa;
 	s->pte = &table_of(*s->l2)[index_of(ipa, 3)];
 	return true;
 }
 
-/* The unmapped page of slot s gets its leaf, and its table the count (a
- * table kept empty leaves the list first). Invalid -> valid: no TLB
- * maintenance. */
-static void map_leaf(struct s2 *s2, const struct s2_slot *s, uint64_t attrs)
+/* The unmapped page at ipa of slot s gets its leaf, and its table the
+ * count (a table kept empty leaves the list first). Invalid -> valid: no
+ * TLB maintenance. */
+static void map_leaf(struct s2 *s2, struct s2_slot s, uint64_t ipa,
+		     uint64_t attrs)
 {
-	if (!count_of(*s->l2))
-		unlink_empty(s2, table_of(*s->l2));
-	CHECK(!is_valid(*s->pte));
-	arch_s2_write_pte(s->pte, leaf_desc(s->ipa, attrs, 3));
-	count_add(s->l2, 1);
+	if (!count_of(*s.l2))
+		unlink_empty(s2, table_of(*s.l2));
+	CHECK(!is_valid(*s.pte));
+	arch_s2_write_pte(s.pte, leaf_desc(ipa, attrs, 3));
+	count_add(s.l2, 1);
 }
 
 /* What map_visit does at level 3 and at the level-2 entry above it, for
  * the unmapped page of slot s: no walk, no page taken (a fold gives one
  * back). */
-static void map_at(struct op *o, const struct s2_slot *s)
+static void map_at(struct op *o, struct s2_slot s, uint64_t ipa)
 {
-	map_leaf(o->s2, s, o->attrs);
+	map_leaf(o->s2, s, ipa, o->attrs);
 	o->published = true;
-	try_fold(o, s->l2, align_down(s->ipa, S2_BLOCK_LEVEL));
+	try_fold(o, s.l2, align_down(ipa, S2_BLOCK_LEVEL));
 }
 
 /* What unmap_visit does there, for the mapped page of slot s. */
-static void unmap_at(struct op *o, const struct s2_slot *s)
+static void unmap_at(struct op *o, struct s2_slot s, uint64_t ipa)
 {
-	break_entry(o, s->pte, s->ipa, CACHED_AT_IPA, 0);
-	count_add(s->l2, -1);
-	if (!count_of(*s->l2))
-		keep_empty(o->s2, table_of(*s->l2),
-			   align_down(s->ipa, S2_BLOCK_LEVEL), 3);
+	break_entry(o, s.pte, ipa, CACHED_AT_IPA, 0);
+	count_add(s.l2, -1);
+	if (!count_of(*s.l2))
+		keep_empty(o->s2, table_of(*s.l2),
+			   align_down(ipa, S2_BLOCK_LEVEL), 3);
 }
 
 /* The commonest commits, a map or an unmap of one page whose level-3
@@ -847,49 +850,74 @@ static bool commit_page(struct op *o, enum s2_op op, uint64_t ipa)
 	if (op == S2_OP_PROTECT || !find_slot(o->s2, ipa, &s))
 		return false;
 	if (op == S2_OP_MAP)
-		map_at(o, &s);
+		map_at(o, s, ipa);
 	else if (is_valid(*s.pte))
-		unmap_at(o, &s);
+		unmap_at(o, s, ipa);
 	return true;
 }
 
-bool s2_page_slot(const struct s2 *s2, ipaddr_t at, struct s2_slot *slot)
+struct s2_slot s2_page_slot(const struct s2 *s2, ipaddr_t at)
+{
+	uint64_t ipa = ipa_addr(at);
+	struct s2_slot s = { NULL, NULL };
+
+	if (ipa & (GRANULE_4K_SIZE - 1) || ipa >= IPA_LIMIT ||
+	    !find_slot(s2, ipa, &s))
+		return (struct s2_slot){ NULL, NULL };
+	return s;
+}
+
+/* The map that completes its table: the fold it may make goes through a
+ * batch (break, TLBIs, the block, the table to the cache). Out of line:
+ * the commonest map leaves its frame alone. */
+static __attribute__((noinline)) void
+map_slot_batched(struct s2 *s2, struct s2_page_cache *cache, struct s2_slot s,
+		 uint64_t ipa, uint64_t attrs)
+{
+	struct op o;
+
+	op_init(&o, s2, cache, map_visit, attrs);
+	map_at(&o, s, ipa);
+	op_finish(&o);
+}
+
+/* A table short of full after the map: no fold can follow and nothing is
+ * batched; the leaf and the count, then the DSB that op_finish would
+ * make (the new entry reaches the walkers before the guest is told). */
+void s2_map_slot(struct s2 *s2, struct s2_page_cache *cache,
+		 struct s2_slot slot, ipaddr_t at, unsigned prot)
 {
 	uint64_t ipa = ipa_addr(at);
 
-	if (ipa & (GRANULE_4K_SIZE - 1) || ipa >= IPA_LIMIT)
-		return false;
-	return find_slot(s2, ipa, slot);
-}
-
-void s2_map_slot(struct s2 *s2, struct s2_page_cache *cache,
-		 const struct s2_slot *slot, unsigned prot)
-{
-	struct op o;
-
-	CHECK(prot_ok(prot) && !is_valid(*slot->pte));
-	if (count_of(*slot->l2) < PTES_PER_TABLE - 1) {
-		/* The table stays short of full: no fold can follow, nothing
-		 * is batched. The new entry reaches the walkers before the
-		 * guest is told (op_finish's DSB). */
-		map_leaf(s2, slot, prot_attrs(prot));
-		arch_dsb_ish();
+	CHECK(prot_ok(prot) && !is_valid(*slot.pte));
+	if (count_of(*slot.l2) >= PTES_PER_TABLE - 1) {
+		map_slot_batched(s2, cache, slot, ipa, prot_attrs(prot));
 		return;
 	}
-	op_init(&o, s2, cache, map_visit, prot_attrs(prot));
-	map_at(&o, slot);
-	op_finish(&o);
+	map_leaf(s2, slot, ipa, prot_attrs(prot));
+	arch_dsb_ish();
 }
 
-void s2_unmap_slot(struct s2 *s2, struct s2_page_cache *cache,
-		   const struct s2_slot *slot)
+/* unmap_at and batch_flush's TLBI sequence for its one IPA, with no
+ * batch: a one-page unmap whose level-3 table exists frees no table (an
+ * emptied one stays in place) and defers no entry. */
+void s2_unmap_slot(struct s2 *s2, struct s2_slot slot, ipaddr_t at)
 {
-	struct op o;
+	uint64_t ipa = ipa_addr(at);
+	uint64_t vttbr = s2_vttbr(s2);
 
-	CHECK(is_valid(*slot->pte));
-	op_init(&o, s2, cache, unmap_visit, 0);
-	unmap_at(&o, slot);
-	op_finish(&o);
+	CHECK(is_valid(*slot.pte));
+	arch_s2_write_pte(slot.pte, 0);
+	count_add(slot.l2, -1);
+	if (!count_of(*slot.l2))
+		keep_empty(s2, table_of(*slot.l2),
+			   align_down(ipa, S2_BLOCK_LEVEL), 3);
+	arch_dsb_ish();
+	arch_s2_tlbi_ipa(vttbr, ipa);
+	arch_dsb_ish();
+	arch_s2_tlbi_vmalle1(vttbr);
+	arch_dsb_ish();
+	arch_isb();
 }
 
 void s2_commit(struct s2 *s2, struct s2_page_cache *cache, enum s2_op op,

@@ -38,6 +38,7 @@
 #include <arch/pte.h>
 #include <el2/paddr.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define S2_IPA_BITS    40
@@ -180,29 +181,33 @@ static inline unsigned s2_empty_tables(const struct s2 *s2)
  * The one-page paths (a frame's FRAME_ALLOC and FRAME_FREE, the commonest
  * calls): check and commit share one walk. s2_page_slot finds the
  * level-3 entry of ipa when the tables above it exist (the level-3 one
- * kept empty or not); false when they do not or ipa is not a page below
- * 2^40 (then a map would need pages, or the page sits in a block: take
- * s2_check_pages and s2_commit). Changes nothing. The slot stays valid
- * until the next change to this stage 2. s2_map_slot and s2_unmap_slot
- * are then what s2_commit of S2_OP_MAP / S2_OP_UNMAP of that one page
- * does (break-before-make, TLB maintenance, counts, the empty table kept
- * or reused, a fold), on an unmapped / a mapped slot (CHECK: the caller
- * looked with s2_slot_mapped); no page is taken from the cache.
+ * kept empty or not); pte NULL when they do not or ipa is not a page
+ * below 2^40 (then a map would need pages, or the page sits in a block:
+ * take s2_check_pages and s2_commit). Changes nothing. The slot stays
+ * valid until the next change to this stage 2, and is passed by value
+ * (two registers: the callers keep no slot in memory). s2_map_slot and
+ * s2_unmap_slot are then what s2_commit of S2_OP_MAP / S2_OP_UNMAP of
+ * that one page at ipa does (break-before-make, TLB maintenance, counts,
+ * the empty table kept or reused, a fold), on an unmapped / a mapped slot
+ * (CHECK: the caller looked with s2_slot_mapped); no page is taken from
+ * the cache, and an unmap gives none to it (an emptied table stays).
  */
 struct s2_slot {
-	uint64_t ipa;
 	uint64_t *l2;  /* the level-2 entry of its level-3 table */
 	uint64_t *pte; /* its level-3 entry */
 };
-bool s2_page_slot(const struct s2 *s2, ipaddr_t ipa, struct s2_slot *slot);
-static inline bool s2_slot_mapped(const struct s2_slot *slot)
+struct s2_slot s2_page_slot(const struct s2 *s2, ipaddr_t ipa);
+static inline bool s2_slot_found(struct s2_slot slot)
 {
-	return *slot->pte & PTE_VALID;
+	return slot.pte != NULL;
+}
+static inline bool s2_slot_mapped(struct s2_slot slot)
+{
+	return *slot.pte & PTE_VALID;
 }
 void s2_map_slot(struct s2 *s2, struct s2_page_cache *cache,
-		 const struct s2_slot *slot, unsigned prot);
-void s2_unmap_slot(struct s2 *s2, struct s2_page_cache *cache,
-		   const struct s2_slot *slot);
+		 struct s2_slot slot, ipaddr_t ipa, unsigned prot);
+void s2_unmap_slot(struct s2 *s2, struct s2_slot slot, ipaddr_t ipa);
 /* Gives up to max empty tables back to the cache, but none whose region
  * meets [avoid, +avoid_size) (size 0: none avoided); a level-2 table left
  * empty by it goes too. Returns how many. Cannot fail. */

@@ -1,18 +1,21 @@
 /*
  * A frame's scrub (el2/arch.h). arch_scrub_frames zeroes whole frames and
  * cleans the zeros to the point of coherency in one pass: per block, DC
- * ZVA then DC CIVAC of the same address, eight blocks a loop step, when
+ * ZVA then DC CIVAC of the same address, sixteen blocks a loop step, when
  * the DC ZVA block (DCZID_EL0.BS) is the smallest D-cache line
  * (CTR_EL0.DminLine), as on both CPU models. DC ZVA behaves as stores to
  * its block, and a DC by VA is ordered after stores to the same line in
  * program order, so the clean finds the zeros; one address step serves
- * both. Otherwise it runs the two loops in turn: arch_zero_frames (DC ZVA
- * eight blocks a step, the block size read from DCZID_EL0 once a call;
- * where DC ZVA is prohibited, DCZID_EL0.DZP, 64 bytes of stores a step),
- * whose zeros may stay in dirty cache lines, then arch_clean_frames (DC
- * CIVAC, eight lines a step, the line size from CTR_EL0.DminLine). Leaf
- * functions, no stack (arch_scrub_frames keeps its return address in
- * x16 around the two calls, which touch x0-x3 only).
+ * both. Whether the one pass applies, and its step, is found at the first
+ * call and kept (scrub_step): every later call pays one load for it, not
+ * the two system register reads and their tests. Otherwise it runs the
+ * two loops in turn: arch_zero_frames (DC ZVA eight blocks a step, the
+ * block size read from DCZID_EL0 once a call; where DC ZVA is prohibited,
+ * DCZID_EL0.DZP, 64 bytes of stores a step), whose zeros may stay in
+ * dirty cache lines, then arch_clean_frames (DC CIVAC, eight lines a
+ * step, the line size from CTR_EL0.DminLine). Leaf functions, no stack
+ * (arch_scrub_frames keeps its return address in x16 around the two
+ * calls, which touch x0-x3 only).
  */
 #define DCZID_DZP 4		/* DC ZVA prohibited */
 #define DCZID_BS_MASK 0xf	/* log2 of the block size in words */
@@ -82,25 +85,31 @@ arch_clean_frames:
 9:	ret
 	.size	arch_clean_frames, . - arch_clean_frames
 
+/* scrub_step: 0 until the first scrub finds out; then the one pass's
+ * step (the block = line size, at least 16 bytes), or TWO_PASSES. The
+ * same value whichever CPU finds it, so a race only stores it twice. */
+#define TWO_PASSES 1
+#define SCRUB_UNROLL 16		/* blocks a step of the one pass */
+#define SCRUB_UNROLL_MAX_BLOCK 256	/* SCRUB_UNROLL blocks divide a frame */
+
+	.bss
+	.balign	8
+scrub_step:
+	.quad	0
+
+	.text
 /* void arch_scrub_frames(uint64_t pa, uint64_t count) */
 	.global	arch_scrub_frames
 	.type	arch_scrub_frames, %function
 arch_scrub_frames:
 	cbz	x1, 9f
-	mrs	x2, dczid_el0
-	mrs	x3, ctr_el0
-	tbnz	x2, #DCZID_DZP, 6f
-	and	x2, x2, #DCZID_BS_MASK
-	ubfx	x3, x3, #CTR_DMINLINE_SHIFT, #4
-	cmp	x2, x3
-	b.ne	6f				/* block != line: two passes */
-	mov	x3, #4
-	lsl	x2, x3, x2			/* block (= line) bytes */
-	cmp	x2, #UNROLL_MAX_BLOCK
-	b.hi	6f
+	adrp	x3, scrub_step
+	ldr	x2, [x3, :lo12:scrub_step]
+	cmp	x2, #TWO_PASSES
+	b.ls	5f				/* unknown yet, or two passes */
 	add	x1, x0, x1, lsl #FRAME_SHIFT	/* end */
 1:
-	.rept	UNROLL
+	.rept	SCRUB_UNROLL
 	dc	zva, x0
 	dc	civac, x0
 	add	x0, x0, x2
@@ -109,6 +118,22 @@ arch_scrub_frames:
 	b.lo	1b
 	dsb	ish
 9:	ret
+5:	cbnz	x2, 6f
+	/* The first scrub: one pass where the DC ZVA block is the line. */
+	mov	x2, #TWO_PASSES
+	mrs	x4, dczid_el0
+	mrs	x5, ctr_el0
+	tbnz	x4, #DCZID_DZP, 7f
+	and	x4, x4, #DCZID_BS_MASK
+	ubfx	x5, x5, #CTR_DMINLINE_SHIFT, #4
+	cmp	x4, x5
+	b.ne	7f				/* block != line: two passes */
+	mov	x5, #4
+	lsl	x4, x5, x4			/* block (= line) bytes */
+	cmp	x4, #SCRUB_UNROLL_MAX_BLOCK
+	csel	x2, x4, x2, ls
+7:	str	x2, [x3, :lo12:scrub_step]
+	b	arch_scrub_frames
 6:	mov	x16, x30
 	mov	x4, x0
 	mov	x5, x1

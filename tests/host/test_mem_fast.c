@@ -1,6 +1,6 @@
 /*
  * The one-frame paths of FRAME_ALLOC and FRAME_FREE (el2/mem.c,
- * alloc_one and free_one; el2/frames.c's one-frame checks; el2/s2.c's
+ * alloc_one and free_one; el2/frames.c's one-frame pairs; el2/s2.c's
  * slots): the same script of calls, on the same freshly booted machine,
  * once with them and once with the general transaction alone, must give
  * the same status for every call and leave the same state after every
@@ -10,9 +10,13 @@
  * refusals (a frame not owned, FREE, another's, shared, lent, EL2's,
  * outside RAM, unaligned; quota spent) and the cases they leave to the
  * general path (no level-3 table yet, a page inside a 2 MiB block, a
- * cache short of its reserve: a borrower's tables made by a share), and the paths must have answered some
- * calls (mem_fast_path_calls). Also: the one-frame DB checks give the
- * general checks' verdict and op for every frame state.
+ * cache short of its reserve: a borrower's tables made by a share), and
+ * the paths must have answered some calls (mem_fast_path_calls, counted
+ * with the debug checks on, as this machine boots). Also: the one-frame
+ * DB pairs give the general checks' verdict, and on copies of the DB the
+ * general commits' state, for every frame state; and the one-frame offer
+ * check (an offer to share one frame) gives the general check's verdict
+ * for every frame state, pair of guests and kind of share.
  *
  * Owns: the machine of these tests (RAM, two guests). Never: tests what
  * the general transaction decides (test_mem_random.c, test_frames.c).
@@ -374,23 +378,99 @@ Test(mem_fast, the_one_frame_alloc_stops_at_the_quota,
 	mem_check_invariant(a);
 }
 
-/* The one-frame DB checks against the general ones, for a frame in every
- * state and every caller, and for addresses outside RAM. */
-static void expect_same_op(const struct frames_op *x, const struct frames_op *y)
+/* The one-frame DB pairs against the general ones, for a frame in every
+ * state and every caller, and for addresses outside RAM: the same verdict,
+ * the frame the general op names, and (on a copy of the DB each) the same
+ * DB after the commits. */
+struct db_copy {
+	struct frames_db db;
+};
+
+static struct db_copy *db_clone(const struct frames_db *from)
 {
-	cr_assert_eq(x->kind, y->kind);
-	cr_assert_eq(x->vm, y->vm);
-	cr_assert_eq(x->peer, y->peer);
-	cr_assert_eq(x->pa, y->pa);
-	cr_assert_eq(x->count, y->count);
-	cr_assert_eq(x->nr_tables, y->nr_tables);
-	cr_assert_eq(x->nr_own_tables, y->nr_own_tables);
-	cr_assert_eq(x->tables_vm, y->tables_vm);
-	cr_assert_eq(x->tables_skip, y->tables_skip);
-	cr_assert_eq(x->tables_skip_count, y->tables_skip_count);
+	struct db_copy *c = malloc(sizeof(*c));
+
+	cr_assert(c);
+	c->db = *from;
+	c->db.entry = malloc(from->nr * sizeof(*from->entry));
+	c->db.share = malloc(from->nr_shares * sizeof(*from->share));
+	cr_assert(c->db.entry && c->db.share);
+	memcpy(c->db.entry, from->entry, from->nr * sizeof(*from->entry));
+	memcpy(c->db.share, from->share,
+	       from->nr_shares * sizeof(*from->share));
+	return c;
 }
 
-Test(mem_fast, the_one_frame_db_checks_give_the_general_verdicts,
+static void db_free(struct db_copy *c)
+{
+	free(c->db.entry);
+	free(c->db.share);
+	free(c);
+}
+
+static void expect_same_db(const struct frames_db *x, const struct frames_db *y)
+{
+	cr_assert(!memcmp(x->count, y->count, sizeof(x->count)));
+	cr_assert(!memcmp(x->acct, y->acct, sizeof(x->acct)));
+	cr_assert_eq(x->lo_free, y->lo_free);
+	cr_assert_eq(x->hi_free, y->hi_free);
+	cr_assert_eq(x->hyp_charged, y->hyp_charged);
+	cr_assert(!memcmp(x->entry, y->entry, x->nr * sizeof(*x->entry)));
+	cr_assert(!memcmp(x->share, y->share,
+			  x->nr_shares * sizeof(*x->share)));
+}
+
+static uint64_t idx(const struct frames_db *db, uint64_t pa)
+{
+	return (pa - db->base) / FRAME;
+}
+
+static void free_both_ways(const struct frames_db *db, unsigned vm,
+			   uint64_t pa)
+{
+	struct frames_op op;
+	int64_t fast = frames_free_one_check(db, vm, pa);
+	int slow = frames_free_check(db, vm, pa, 1, 0, &op);
+	struct db_copy *a, *b;
+
+	if (slow) {
+		cr_assert_eq(fast, slow, "vm %u, %#lx", vm, (unsigned long)pa);
+		return;
+	}
+	cr_assert_eq(fast, (int64_t)idx(db, op.pa));
+	a = db_clone(db);
+	b = db_clone(db);
+	cr_assert_eq(frames_free_one_commit(&a->db, vm, (uint64_t)fast),
+		     a->db.acct[vm].peak);
+	frames_free_commit(&b->db, &op);
+	expect_same_db(&a->db, &b->db);
+	db_free(a);
+	db_free(b);
+}
+
+static void alloc_both_ways(const struct frames_db *db, unsigned vm)
+{
+	struct frames_op op;
+	int64_t fast = frames_alloc_one_check(db, vm);
+	int slow = frames_alloc_check(db, vm, 1, 0, 0, &op);
+	struct db_copy *a, *b;
+
+	if (slow) {
+		cr_assert_eq(fast, slow, "vm %u", vm);
+		return;
+	}
+	cr_assert_eq(fast, (int64_t)idx(db, op.pa));
+	a = db_clone(db);
+	b = db_clone(db);
+	cr_assert_eq(frames_alloc_one_commit(&a->db, vm, (uint64_t)fast),
+		     a->db.acct[vm].peak);
+	frames_alloc_commit(&b->db, &op);
+	expect_same_db(&a->db, &b->db);
+	db_free(a);
+	db_free(b);
+}
+
+Test(mem_fast, the_one_frame_db_pairs_give_the_general_verdicts_and_state,
      .init = boot, .fini = done)
 {
 	const struct frames_db *db = mem_frames_db();
@@ -411,17 +491,105 @@ Test(mem_fast, the_one_frame_db_checks_give_the_general_verdicts,
 	probe[n++] = RAM_BASE - FRAME;				/* below */
 	probe[n++] = pa_addr(p[0]) + 8;				/* unaligned */
 	for (unsigned vm = 0; vm <= 3; vm++) {
-		struct frames_op x, y;
-
-		for (unsigned i = 0; i < n; i++) {
-			int fast = frames_free_one_check(db, vm, probe[i], &x);
-			int slow = frames_free_check(db, vm, probe[i], 1, 0, &y);
-
-			cr_assert_eq(fast, slow, "vm %u, probe %u", vm, i);
-			expect_same_op(&x, &y);
-		}
-		cr_assert_eq(frames_alloc_one_check(db, vm, &x),
-			     frames_alloc_check(db, vm, 1, 0, 0, &y), "vm %u", vm);
-		expect_same_op(&x, &y);
+		for (unsigned i = 0; i < n; i++)
+			free_both_ways(db, vm, probe[i]);
+		alloc_both_ways(db, vm);
 	}
+	/* At the quota: EQUOTA both ways. */
+	while (!mem_frame_alloc(a, 1, 0, &p[0]))
+		;
+	alloc_both_ways(db, a->id);
+	cr_assert_eq(frames_alloc_one_check(db, a->id), EXO_EQUOTA);
+}
+
+/* The one-frame offer check (mem_frame_offer_check of one frame to
+ * share, frames_share_one_check): for a frame in every state, every pair
+ * of guests (a sender and a recipient the DB does not know included) and
+ * both kinds of share, the verdict the general check gives; and at the
+ * DB, the general check's with a shortage of share records, which an
+ * offer does not refuse for. */
+static int64_t offer_both_ways(struct vm *from, struct vm *to, uint64_t pa,
+			       unsigned kind)
+{
+	uint64_t calls = mem_fast_path_calls();
+	int64_t fast, slow;
+
+	fast = mem_frame_offer_check(from, to, pa_init(pa), 1, kind);
+	cr_assert_eq(mem_fast_path_calls(), calls + 1, "the fast check ran");
+	mem_set_fast_paths(false);
+	slow = mem_frame_offer_check(from, to, pa_init(pa), 1, kind);
+	mem_set_fast_paths(true);
+	cr_assert_eq(mem_fast_path_calls(), calls + 1, "off means off");
+	cr_assert_eq(fast, slow, "vm %u -> %u, %#lx, kind %u: %ld vs %ld",
+		     from->id, to->id, (unsigned long)pa, kind, (long)fast,
+		     (long)slow);
+	return fast;
+}
+
+static int share_verdict(const struct frames_db *db, unsigned vm,
+			 unsigned b, uint64_t pa, enum frames_perm perm)
+{
+	struct frames_op op;
+	int rc = frames_share_check(db, vm, b, pa, 1, perm, 0, &op);
+
+	return rc == EXO_ENOMEM ? EXO_OK : rc;
+}
+
+Test(mem_fast, the_one_frame_offer_check_gives_the_general_verdict,
+     .init = boot, .fini = done)
+{
+	const struct frames_db *db = mem_frames_db();
+	struct vm *a = &vms[0], *b = &vms[1];
+	struct vm ghost = { .id = 3 };	/* never created: ENOENT */
+	struct vm *who[] = { a, b, &ghost };
+	static const unsigned kinds[] = { EXO_OFFER_SHARE_R,
+					  EXO_OFFER_SHARE_RW };
+	paddr_t p[5], pb;
+	uint64_t probe[12];
+	unsigned n = 0, ok = 0;
+	struct db_copy *none;
+
+	for (unsigned i = 0; i < 5; i++)
+		cr_assert_eq(mem_frame_alloc(a, 1, 0, &p[i]), EXO_OK);
+	cr_assert_eq(mem_frame_alloc(b, 1, 0, &pb), EXO_OK);
+	cr_assert_eq(mem_frame_share(a, b, p[1], 1, EXO_SHARE_R), EXO_OK);
+	cr_assert_eq(mem_frame_share(a, b, p[3], 1, EXO_SHARE_RW), EXO_OK);
+	cr_assert_eq(mem_frame_lend(a, b, p[2], 1), EXO_OK);
+	for (unsigned i = 0; i < 5; i++)
+		probe[n++] = pa_addr(p[i]);
+	probe[n++] = pa_addr(pb);				/* b's */
+	probe[n++] = frame_at(0, 100);				/* FREE */
+	probe[n++] = frame_at(2, REGION_FRAMES - 1);		/* HYP */
+	probe[n++] = RAM_BASE + (uint64_t)RAM_FRAMES * FRAME;	/* past */
+	probe[n++] = RAM_BASE - FRAME;				/* below */
+	probe[n++] = pa_addr(p[0]) + 8;				/* unaligned */
+	for (unsigned f = 0; f < 3; f++)
+		for (unsigned t = 0; t < 3; t++)
+			for (unsigned i = 0; i < n; i++)
+				for (unsigned k = 0; k < 2; k++)
+					ok += !offer_both_ways(who[f], who[t],
+							       probe[i],
+							       kinds[k]);
+	cr_assert_gt(ok, 4, "some offers pass (%u)", ok);
+	/* No share record left: the general check says ENOMEM, which no
+	 * offer refuses for (the accept will). */
+	none = db_clone(db);
+	none->db.shares_left = 0;
+	for (unsigned i = 0; i < n; i++) {
+		for (unsigned vm = 0; vm <= 3; vm++) {
+			for (unsigned to = 0; to <= 3; to++) {
+				cr_assert_eq(frames_share_one_check(&none->db,
+								    vm, to,
+								    probe[i]),
+					     share_verdict(&none->db, vm, to,
+							   probe[i],
+							   FRAMES_PERM_RW));
+				cr_assert_eq(frames_share_one_check(db, vm, to,
+								    probe[i]),
+					     share_verdict(db, vm, to, probe[i],
+							   FRAMES_PERM_R));
+			}
+		}
+	}
+	db_free(none);
 }

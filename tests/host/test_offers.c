@@ -25,9 +25,7 @@ static struct offer offer(unsigned from, unsigned to, unsigned kind,
 static int64_t make(unsigned from, unsigned to, unsigned kind, uint64_t pa,
 		    uint64_t count)
 {
-	struct offer o = offer(from, to, kind, pa, count);
-
-	return offers_make(&o);
+	return offers_make(from, to, kind, pa, count);
 }
 
 /* A transaction that records what it was asked and answers `answer`. */

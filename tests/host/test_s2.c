@@ -1020,18 +1020,25 @@ Test(s2, a_page_slot_maps_and_unmaps_as_the_commits_do)
 	uint64_t *l2;
 
 	env_init(&e, 7);
-	cr_assert(!s2_page_slot(&e.s2, ipa_init(ipa), &slot), "no tables");
+	cr_assert(!s2_slot_found(s2_page_slot(&e.s2, ipa_init(ipa))),
+		  "no tables");
 	map(&e, ipa, S2_PAGE, RW);
-	cr_assert(!s2_page_slot(&e.s2, ipa_init(ipa + 8), &slot), "unaligned");
-	cr_assert(!s2_page_slot(&e.s2, ipa_init(UINT64_C(1) << S2_IPA_BITS),
-				&slot), "past the IPA space");
-	cr_assert(s2_page_slot(&e.s2, ipa_init(ipa), &slot));
-	cr_assert(s2_slot_mapped(&slot));
-	cr_assert(s2_page_slot(&e.s2, ipa_init(next), &slot));
-	cr_assert(!s2_slot_mapped(&slot));
+	cr_assert(!s2_slot_found(s2_page_slot(&e.s2, ipa_init(ipa + 8))),
+		  "unaligned");
+	cr_assert(!s2_slot_found(s2_page_slot(
+			  &e.s2, ipa_init(UINT64_C(1) << S2_IPA_BITS))),
+		  "past the IPA space");
+	slot = s2_page_slot(&e.s2, ipa_init(ipa));
+	cr_assert(s2_slot_found(slot));
+	cr_assert(s2_slot_mapped(slot));
+	cr_assert_eq(slot.pte, raw_pte(&e, ipa, 3));
+	slot = s2_page_slot(&e.s2, ipa_init(next));
+	cr_assert(s2_slot_found(slot));
+	cr_assert(!s2_slot_mapped(slot));
 	l2 = raw_pte(&e, next, 2);
+	cr_assert_eq(slot.l2, l2);
 	fake_s2_reset();
-	s2_map_slot(&e.s2, &e.cache, &slot, RW);
+	s2_map_slot(&e.s2, &e.cache, slot, ipa_init(next), RW);
 	EXPECT_LOG(s2_vttbr(&e.s2), PTE(slot.pte, *slot.pte), PTE(l2, *l2),
 		   DSB);
 	cr_assert_eq(*l2 & S2_TABLE_COUNT_MASK,
@@ -1041,17 +1048,19 @@ Test(s2, a_page_slot_maps_and_unmaps_as_the_commits_do)
 	cr_assert_eq(leaf.prot, RW);
 	cr_assert_eq(leaf.desc & PTE_ADDR_MASK, next, "identity");
 	fake_s2_reset();
-	s2_unmap_slot(&e.s2, &e.cache, &slot);
+	s2_unmap_slot(&e.s2, slot, ipa_init(next));
 	EXPECT_LOG(s2_vttbr(&e.s2), PTE(slot.pte, 0), PTE(l2, *l2), DSB,
 		   TLBI_IPA(next), DSB, VMALLE1, DSB, ISB);
 	cr_assert(!s2_lookup(&e.s2, ipa_init(next), &leaf));
 	/* The last page out: the table stays, kept empty, and the next
 	 * slot map takes it back off the list. */
-	cr_assert(s2_page_slot(&e.s2, ipa_init(ipa), &slot));
-	s2_unmap_slot(&e.s2, &e.cache, &slot);
+	slot = s2_page_slot(&e.s2, ipa_init(ipa));
+	cr_assert(s2_slot_found(slot));
+	s2_unmap_slot(&e.s2, slot, ipa_init(ipa));
 	cr_assert_eq(s2_empty_tables(&e.s2), 1);
-	cr_assert(s2_page_slot(&e.s2, ipa_init(next), &slot), "kept empty");
-	s2_map_slot(&e.s2, &e.cache, &slot, S2_PROT_R);
+	slot = s2_page_slot(&e.s2, ipa_init(next));
+	cr_assert(s2_slot_found(slot), "kept empty");
+	s2_map_slot(&e.s2, &e.cache, slot, ipa_init(next), S2_PROT_R);
 	cr_assert_eq(s2_empty_tables(&e.s2), 0);
 	cr_assert(s2_lookup(&e.s2, ipa_init(next), &leaf));
 	cr_assert_eq(leaf.prot, S2_PROT_R);
@@ -1073,8 +1082,9 @@ Test(s2, a_slot_map_completing_2m_folds_into_block)
 	map(&e, base, MIB2 - S2_PAGE, RW);
 	cr_assert_eq(e.s2.nr_tables, 2);
 	topup(&e, s2_blocks(&e.s2) + 1); /* what the caller keeps */
-	cr_assert(s2_page_slot(&e.s2, ipa_init(last), &slot));
-	s2_map_slot(&e.s2, &e.cache, &slot, RW);
+	slot = s2_page_slot(&e.s2, ipa_init(last));
+	cr_assert(s2_slot_found(slot));
+	s2_map_slot(&e.s2, &e.cache, slot, ipa_init(last), RW);
 	cr_assert_eq(e.s2.nr_tables, 1, "the level-3 table went back");
 	cr_assert_eq(s2_blocks(&e.s2), 1);
 	cr_assert(s2_lookup(&e.s2, ipa_init(base + 0x3000), &leaf));
@@ -1082,7 +1092,7 @@ Test(s2, a_slot_map_completing_2m_folds_into_block)
 	check_bbm(s2_vttbr(&e.s2), "fold on a slot map");
 	check_accounting(&e);
 	check_tables(&e);
-	cr_assert(!s2_page_slot(&e.s2, ipa_init(last), &slot),
+	cr_assert(!s2_slot_found(s2_page_slot(&e.s2, ipa_init(last))),
 		  "a block has no level-3 slot");
 	env_destroy(&e);
 }
