@@ -186,6 +186,7 @@ static bool dispatchable(uint64_t kind)
 #define EL1_MAX_HANDLER_DEPTH 4
 
 _Static_assert(ESR_EC_SHIFT == 26 && ESR_EC_WIDTH == 6 &&
+		       ESR_EC_DABT_CUR == 0x25 &&
 		       EL1_EC_COUNT == 1 << ESR_EC_WIDTH,
 	       "el1/vectors.S: ESR.EC");
 _Static_assert(((EL1_TRAP_CUR_SPX << 2) | EL1_TRAP_SYNC) == 4 &&

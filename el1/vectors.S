@@ -24,6 +24,7 @@
 #define KIND_LOWER_SYNC 8	/* EL0 AArch64, synchronous */
 #define ESR_EC_SHIFT 26
 #define ESR_EC_WIDTH 6
+#define ESR_EC_DABT_CUR 0x25	/* data abort from EL1 (arch/esr.h) */
 #define EL1_MAX_HANDLER_DEPTH 4
 
 	.macro	ventry kind
@@ -31,6 +32,20 @@
 	sub	sp, sp, #FRAME_SIZE
 	stp	x0, x1, [sp, #0]
 	mov	x0, #\kind
+	b	el1_trap_common
+	.endm
+
+/* Synchronous from EL1 (SP_EL1): a data abort tries the fault fast path
+ * first (el1_dabt_fast, below). */
+	.macro	ventry_cur_sync
+	.balign	0x80
+	sub	sp, sp, #FRAME_SIZE
+	stp	x0, x1, [sp, #0]
+	mrs	x0, esr_el1
+	ubfx	x1, x0, #ESR_EC_SHIFT, #ESR_EC_WIDTH
+	cmp	x1, #ESR_EC_DABT_CUR
+	b.eq	el1_dabt_fast
+	mov	x0, #KIND_CUR_SYNC
 	b	el1_trap_common
 	.endm
 
@@ -42,7 +57,7 @@ el1_vectors:
 	ventry	1
 	ventry	2
 	ventry	3
-	ventry	4
+	ventry_cur_sync
 	ventry	5
 	ventry	6
 	ventry	7
@@ -55,6 +70,69 @@ el1_vectors:
 	ventry	14
 	ventry	15
 
+/*
+ * A data abort from EL1, x0 = ESR (x0, x1 saved): libos_fault_fast
+ * (libos/mm/mm.h) resolves a demand-zero fault in its common case with
+ * only what C may clobber saved (x2-x18, x30; ELR and SPSR in case C
+ * takes an exception), and only while el1_abort is the class's handler
+ * (a handler put in its place sees every abort). Anything it does not
+ * take it leaves unchanged, and the frame is completed for the usual
+ * path: x19-x29 still hold the interrupted values (C keeps them).
+ */
+el1_dabt_fast:
+	stp	x2, x3, [sp, #16]
+	adrp	x2, el1_sync_handlers + ESR_EC_DABT_CUR * 8
+	ldr	x2, [x2, :lo12:el1_sync_handlers + ESR_EC_DABT_CUR * 8]
+	adrp	x3, el1_abort
+	add	x3, x3, :lo12:el1_abort
+	cmp	x2, x3
+	b.ne	1f
+	stp	x4, x5, [sp, #32]
+	stp	x6, x7, [sp, #48]
+	stp	x8, x9, [sp, #64]
+	stp	x10, x11, [sp, #80]
+	stp	x12, x13, [sp, #96]
+	stp	x14, x15, [sp, #112]
+	stp	x16, x17, [sp, #128]
+	stp	x18, x19, [sp, #144]
+	vframe_save_x30_sp FRAME_SIZE
+	mrs	x1, elr_el1
+	mrs	x2, spsr_el1
+	stp	x1, x2, [sp, #F_ELR]
+	mrs	x1, far_el1
+	stp	x0, x1, [sp, #F_ESR]
+	bl	libos_fault_fast
+	cbz	w0, 2f
+	ldp	x1, x2, [sp, #F_ELR]
+	msr	elr_el1, x1
+	msr	spsr_el1, x2
+	ldp	x0, x1, [sp, #0]
+	ldp	x2, x3, [sp, #16]
+	ldp	x4, x5, [sp, #32]
+	ldp	x6, x7, [sp, #48]
+	ldp	x8, x9, [sp, #64]
+	ldp	x10, x11, [sp, #80]
+	ldp	x12, x13, [sp, #96]
+	ldp	x14, x15, [sp, #112]
+	ldp	x16, x17, [sp, #128]
+	ldr	x18, [sp, #144]
+	ldr	x30, [sp, #VFRAME_X30]
+	add	sp, sp, #FRAME_SIZE
+	eret
+1:	ldp	x2, x3, [sp, #16]	/* el1_abort replaced: the usual path */
+	mov	x0, #KIND_CUR_SYNC
+	b	el1_trap_common
+2:	stp	x20, x21, [sp, #160]	/* not taken: complete the frame */
+	stp	x22, x23, [sp, #176]
+	stp	x24, x25, [sp, #192]
+	stp	x26, x27, [sp, #208]
+	stp	x28, x29, [sp, #224]
+	mov	x0, #KIND_CUR_SYNC
+	mrs	x2, sp_el0
+	stp	x0, x2, [sp, #F_KIND]
+	ldr	x1, [sp, #F_ESR]
+	b	el1_trap_dispatch
+
 el1_trap_common:
 	vframe_save_x2_x29
 	vframe_save_x30_sp FRAME_SIZE
@@ -66,6 +144,7 @@ el1_trap_common:
 	stp	x1, x2, [sp, #F_ESR]
 	mrs	x2, sp_el0
 	stp	x0, x2, [sp, #F_KIND]
+el1_trap_dispatch:		/* x0 = kind, x1 = ESR, the frame saved */
 
 	/*
 	 * Synchronous from EL0 or from EL1 (SP_EL1), the common case (system

@@ -221,6 +221,14 @@ static void report(const struct libos_fault *f)
 		kprintf("  TTBR0 half: no address space (walks disabled)\n");
 }
 
+bool libos_fault_fast(uint64_t esr, uint64_t far)
+{
+	if (in_fault || !libos_vm_zero_fast(esr, far))
+		return false;
+	stats.taken[LIBOS_FAULT_TRANSLATION]++;
+	return true;
+}
+
 bool libos_fault_handle(struct libos_fault *f)
 {
 	bool done;

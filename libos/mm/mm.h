@@ -136,6 +136,14 @@ libos_fault_hook libos_fault_set_hook(libos_fault_hook hook);
  */
 bool libos_fault_handle(struct libos_fault *f);
 
+/*
+ * The fast path el1's vector tries first for a data abort from EL1
+ * (region.h, libos_vm_zero_fast): true when the fault was resolved, with
+ * every counter libos_fault_handle would have kept; false changed
+ * nothing, and libos_fault_handle must take the fault.
+ */
+bool libos_fault_fast(uint64_t esr, uint64_t far);
+
 struct libos_fault_stats {
 	unsigned taken[LIBOS_FAULT_KINDS];   /* every abort seen, by kind */
 	unsigned af_fixed;                   /* software AF set */

@@ -247,6 +247,7 @@ int libos_region_insert(struct libos_aspace *as, const struct libos_region *r)
 	unsigned i;
 	int err = check_region(as, r);
 
+	libos_vm_fast_forget(as);
 	if (err)
 		return err;
 	i = lower_bound(as, r->start);
@@ -376,6 +377,7 @@ int libos_region_remove(struct libos_aspace *as, uint64_t start)
 	unsigned i = lower_bound(as, start);
 	struct libos_region *r = &as->r[i];
 
+	libos_vm_fast_forget(as);
 	if (i == as->nr || r->start != start)
 		return LIBOS_REGION_ENOENT;
 	if (r->kind == LIBOS_REGION_FIXED)
@@ -478,6 +480,7 @@ int libos_region_unmap(struct libos_aspace *as, uint64_t va, uint64_t size)
 {
 	int err = check_range(as, va, size);
 
+	libos_vm_fast_forget(as);
 	if (!err)
 		err = cut_range(as, va, size);
 	if (err)
@@ -541,6 +544,7 @@ int libos_region_protect(struct libos_aspace *as, uint64_t va, uint64_t size,
 {
 	int err = check_range(as, va, size);
 
+	libos_vm_fast_forget(as);
 	if (!err && !(attrs & PGTABLE_READ))
 		err = LIBOS_REGION_EKIND;
 	if (!err)

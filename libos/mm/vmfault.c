@@ -10,6 +10,7 @@
  * counters, and the spaces faults are routed to. Never: maps outside the
  * faulting page, or resumes an access it did not make possible.
  */
+#include <arch/esr.h>
 #include <libos/arch.h>
 #include <libos/mm/mm.h>
 #include <libos/mm/region.h>
@@ -94,6 +95,18 @@ enum libos_vm_action libos_vm_decide(const struct libos_region *r,
 	    s->mapped && !(s->attrs & PGTABLE_WRITE))
 		return s->refs >= 2 ? LIBOS_VM_COW_COPY : LIBOS_VM_COW_REUSE;
 	return LIBOS_VM_REFUSE;
+}
+
+/* libos_vm_decide says ZERO_FILL in r for a translation fault wherever
+ * nothing is mapped in [lo, end) (a stack's usable part: from its bottom,
+ * which only moves down) for any data access its attributes allow: the
+ * fast path's region until the regions change. */
+static void remember_zero_fill(struct libos_aspace *as,
+			       const struct libos_region *r)
+{
+	as->fast.lo = r->kind == LIBOS_REGION_STACK ? r->bottom : r->start;
+	as->fast.hi = r->end;
+	as->fast.attrs = r->attrs;
 }
 
 /* --- carrying it out
@@ -217,7 +230,45 @@ bool libos_vm_fault(struct libos_aspace *as, const struct libos_fault *f,
 	}
 	*action = libos_vm_decide(r, f, &s, as->page_size);
 	*region = r;
-	return act(as, r, *action, va, &x);
+	if (!act(as, r, *action, va, &x))
+		return false;
+	if (*action == LIBOS_VM_ZERO_FILL)
+		remember_zero_fill(as, r);
+	return true;
+}
+
+/* --- the fast path
+ * ------------------------------------------------------------ */
+
+/* A level-3 translation fault: the table exists, the page does not. */
+#define FAST_FSC (FSC_TRANSLATION | PGTABLE_LAST_LEVEL)
+#define TTBR1_HALF 1
+
+bool libos_vm_zero_fast(uint64_t esr, uint64_t far)
+{
+	struct libos_aspace *as = active[TTBR1_HALF];
+	const struct libos_vm_pages *p;
+	uint64_t *ptep, pa;
+
+	if (!as || !(far >> 63) || ESR_EC(esr) != ESR_EC_DABT_CUR ||
+	    FIELD_GET(esr, ESR_ABT_FSC_SHIFT, ESR_ABT_FSC_WIDTH) != FAST_FSC ||
+	    far - as->fast.lo >= as->fast.hi - as->fast.lo ||
+	    ((esr & ESR_DABT_WNR) && !(as->fast.attrs & PGTABLE_WRITE)))
+		return false;
+	ptep = pgtable_hot_slot(as->pt, far & ~(as->page_size - 1),
+				as->fast.attrs);
+	p = as->pages;
+	if (!ptep || !p->try_alloc || !p->try_alloc(p->ctx, &pa))
+		return false;
+	libos_arch_zero_page(p->virt(p->ctx, pa), as->page_size);
+	pgtable_hot_fill(as->pt, ptep, pa);
+	COUNT(as, demand_zero);
+	return true;
+}
+
+void libos_vm_fast_forget(struct libos_aspace *as)
+{
+	as->fast.lo = as->fast.hi = 0;
 }
 
 /* --- routing and totals

@@ -845,6 +845,27 @@ leaf:
 	return PGTABLE_OK;
 }
 
+uint64_t *pgtable_hot_slot(struct pgtable *pt, uint64_t va, uint32_t attrs)
+{
+	uint64_t *parent, *ptep;
+
+	if (!pt->last_bits || attrs != pt->last_attrs)
+		return NULL;
+	ptep = hot_entry(pt, va - pt->va_base, &parent);
+	return ptep && !desc_valid(*ptep) ? ptep : NULL;
+}
+
+void pgtable_hot_fill(struct pgtable *pt, uint64_t *ptep, uint64_t pa)
+{
+	libos_arch_write_pte(ptep, make_leaf(pa, pt->last_bits,
+					     PGTABLE_LAST_LEVEL));
+	set_count(pt, pt->hot_parent,
+		  pgtable_table_count(*pt->hot_parent) + 1);
+	/* The exception return that follows is the context synchronisation
+	 * (op_done's ISB is not needed). */
+	libos_arch_dsb_ishst();
+}
+
 /* SLOW_PATH (nothing changed) for a block to split, a contiguous run to
  * break, or a table to free. */
 static int unmap_page(struct pgtable *pt, uint64_t off)

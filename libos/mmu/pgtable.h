@@ -224,6 +224,18 @@ int pgtable_unmap(struct pgtable *pt, uint64_t va, uint64_t size);
 int pgtable_protect(struct pgtable *pt, uint64_t va, uint64_t size,
 		    uint32_t attrs);
 
+/*
+ * The fault fast path's map of one page, in two steps so that the caller
+ * can take its page in between. pgtable_hot_slot: the invalid level-3
+ * entry of va when the last walk's table covers it and attrs are the last
+ * ones map encoded (pgtable_map would then need no walk, no table and no
+ * encoding), else NULL; changes nothing. pgtable_hot_fill: what
+ * pgtable_map(pt, va, pa, page, attrs) does then, but for the ISB (an
+ * exception return follows). Nothing may change pt in between.
+ */
+uint64_t *pgtable_hot_slot(struct pgtable *pt, uint64_t va, uint32_t attrs);
+void pgtable_hot_fill(struct pgtable *pt, uint64_t *ptep, uint64_t pa);
+
 struct pgtable_xlate {
 	uint64_t pa;             /* of va itself */
 	uint32_t attrs;

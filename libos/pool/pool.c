@@ -378,13 +378,20 @@ static bool take_hinted(struct pool *p, int64_t first, uint64_t *pa)
 	return true;
 }
 
+bool pool_take_hinted(struct pool *p, uint64_t *pa)
+{
+	int64_t first = hinted_frame(p);
+
+	return first >= 0 && take_hinted(p, first, pa);
+}
+
 bool pool_alloc(struct pool *p, uint64_t count, uint64_t *pa)
 {
 	struct pool_chunk *c;
-	int64_t first = count == 1 ? hinted_frame(p) : -1;
+	int64_t first;
 
-	if (first >= 0)
-		return take_hinted(p, first, pa);
+	if (count == 1 && pool_take_hinted(p, pa))
+		return true;
 	if (count == 0 || count > POOL_MAX_RUN) {
 		p->st.failures++;
 		return false;

@@ -130,6 +130,13 @@ uint64_t pool_first_chunk_frames(uint64_t count);
  * neither the pool nor the source has them.
  */
 bool pool_alloc(struct pool *p, uint64_t count, uint64_t *pa);
+/*
+ * One frame, only when pool_alloc would take it from the hinted chunk (no
+ * search, no source call): what pool_alloc(p, 1, pa) does then, exactly.
+ * false changes nothing (pool_alloc would search on; the fault fast path
+ * leaves that to the slow path).
+ */
+bool pool_take_hinted(struct pool *p, uint64_t *pa);
 static inline bool pool_alloc_frame(struct pool *p, uint64_t *pa)
 {
 	return pool_alloc(p, 1, pa);
