@@ -253,17 +253,6 @@ bool libos_vm_fault(struct libos_aspace *as, const struct libos_fault *f,
 		    enum libos_vm_action *action,
 		    const struct libos_region **region);
 
-/*
- * The fault fast path (docs/libos.md, "The demand-zero fast path"): a data
- * abort from EL1 that is a level-3 translation fault in the TTBR1 half,
- * inside the last region libos_vm_fault zero-filled in (as->fast), where
- * the level-3 table the last walk reached covers the page (pgtable's hot
- * table) and the page source has a page at once (try_alloc): zeroed,
- * mapped and counted exactly as libos_vm_fault would (demand_zero). Any
- * other case returns false having changed nothing: the slow path decides.
- * libos_fault_fast (fault.c) wraps it with the fault counters.
- */
-bool libos_vm_zero_fast(uint64_t esr, uint64_t far);
 /* Forgets the fast path's region (every region change calls it). */
 void libos_vm_fast_forget(struct libos_aspace *as);
 
