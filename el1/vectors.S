@@ -25,6 +25,9 @@
 #define ESR_EC_SHIFT 26
 #define ESR_EC_WIDTH 6
 #define ESR_EC_DABT_CUR 0x25	/* data abort from EL1 (arch/esr.h) */
+#define ESR_FSC_MASK 0x3f
+#define FSC_PERM_BIT 0x08	/* FSC_PERMISSION ^ FSC_TRANSLATION */
+#define FSC_PERMISSION_L3 0x0f
 #define EL1_MAX_HANDLER_DEPTH 4
 
 	.macro	ventry kind
@@ -35,8 +38,9 @@
 	b	el1_trap_common
 	.endm
 
-/* Synchronous from EL1 (SP_EL1): a data abort tries the fault fast path
- * first (el1_dabt_fast, below). */
+/* Synchronous from EL1 (SP_EL1): a data abort that is a level-3
+ * translation or permission fault tries the fault fast path first
+ * (el1_dabt_fast, below); everything else pays these five tests. */
 	.macro	ventry_cur_sync
 	.balign	0x80
 	sub	sp, sp, #FRAME_SIZE
@@ -44,8 +48,12 @@
 	mrs	x0, esr_el1
 	ubfx	x1, x0, #ESR_EC_SHIFT, #ESR_EC_WIDTH
 	cmp	x1, #ESR_EC_DABT_CUR
+	b.ne	1f
+	and	x1, x0, #ESR_FSC_MASK
+	orr	x1, x1, #FSC_PERM_BIT	/* translation or permission */
+	cmp	x1, #FSC_PERMISSION_L3
 	b.eq	el1_dabt_fast
-	mov	x0, #KIND_CUR_SYNC
+1:	mov	x0, #KIND_CUR_SYNC
 	b	el1_trap_common
 	.endm
 
@@ -73,20 +81,20 @@ el1_vectors:
 /*
  * A data abort from EL1, x0 = ESR (x0, x1 saved): libos_fault_fast
  * (libos/mm/mm.h) resolves a demand-zero fault in its common case with
- * only what C may clobber saved (x2-x18, x30; ELR and SPSR in case C
- * takes an exception), and only while el1_abort is the class's handler
- * (a handler put in its place sees every abort). Anything it does not
- * take it leaves unchanged, and the frame is completed for the usual
- * path: x19-x29 still hold the interrupted values (C keeps them).
+ * only what C may clobber saved (x2-x18, x30), and only while el1_abort
+ * is the class's handler (el1_dabt_fast_ok, el1/trap.c: a handler put in
+ * its place sees every abort). ELR and SPSR stay in their registers: the
+ * fast path touches only libos's data and the direct map (mapped with the
+ * Access flag set), so an exception inside it is a bug that is reported
+ * and ends the guest, never one that returns. Anything it does not take
+ * it leaves unchanged, and the frame is completed for the usual path:
+ * x19-x29 still hold the interrupted values (C keeps them).
  */
 el1_dabt_fast:
+	adrp	x1, el1_dabt_fast_ok
+	ldrb	w1, [x1, :lo12:el1_dabt_fast_ok]
+	cbz	w1, 1f
 	stp	x2, x3, [sp, #16]
-	adrp	x2, el1_sync_handlers + ESR_EC_DABT_CUR * 8
-	ldr	x2, [x2, :lo12:el1_sync_handlers + ESR_EC_DABT_CUR * 8]
-	adrp	x3, el1_abort
-	add	x3, x3, :lo12:el1_abort
-	cmp	x2, x3
-	b.ne	1f
 	stp	x4, x5, [sp, #32]
 	stp	x6, x7, [sp, #48]
 	stp	x8, x9, [sp, #64]
@@ -96,16 +104,10 @@ el1_dabt_fast:
 	stp	x16, x17, [sp, #128]
 	stp	x18, x19, [sp, #144]
 	vframe_save_x30_sp FRAME_SIZE
-	mrs	x1, elr_el1
-	mrs	x2, spsr_el1
-	stp	x1, x2, [sp, #F_ELR]
 	mrs	x1, far_el1
 	stp	x0, x1, [sp, #F_ESR]
 	bl	libos_fault_fast
 	cbz	w0, 2f
-	ldp	x1, x2, [sp, #F_ELR]
-	msr	elr_el1, x1
-	msr	spsr_el1, x2
 	ldp	x0, x1, [sp, #0]
 	ldp	x2, x3, [sp, #16]
 	ldp	x4, x5, [sp, #32]
@@ -119,10 +121,12 @@ el1_dabt_fast:
 	ldr	x30, [sp, #VFRAME_X30]
 	add	sp, sp, #FRAME_SIZE
 	eret
-1:	ldp	x2, x3, [sp, #16]	/* el1_abort replaced: the usual path */
-	mov	x0, #KIND_CUR_SYNC
+1:	mov	x0, #KIND_CUR_SYNC	/* el1_abort replaced: the usual path */
 	b	el1_trap_common
-2:	stp	x20, x21, [sp, #160]	/* not taken: complete the frame */
+2:	mrs	x1, elr_el1		/* not taken: complete the frame */
+	mrs	x2, spsr_el1
+	stp	x1, x2, [sp, #F_ELR]
+	stp	x20, x21, [sp, #160]
 	stp	x22, x23, [sp, #176]
 	stp	x24, x25, [sp, #192]
 	stp	x26, x27, [sp, #208]

@@ -845,16 +845,6 @@ leaf:
 	return PGTABLE_OK;
 }
 
-uint64_t *pgtable_hot_slot(struct pgtable *pt, uint64_t va, uint32_t attrs)
-{
-	uint64_t *parent, *ptep;
-
-	if (!pt->last_bits || attrs != pt->last_attrs)
-		return NULL;
-	ptep = hot_entry(pt, va - pt->va_base, &parent);
-	return ptep && !desc_valid(*ptep) ? ptep : NULL;
-}
-
 void pgtable_hot_fill(struct pgtable *pt, uint64_t *ptep, uint64_t pa)
 {
 	libos_arch_write_pte(ptep, make_leaf(pa, pt->last_bits,

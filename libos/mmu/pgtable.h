@@ -11,6 +11,7 @@
 
 #include <arch/pte.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* --- geometry (granule.c) ------------------------------------------------ */
@@ -233,7 +234,20 @@ int pgtable_protect(struct pgtable *pt, uint64_t va, uint64_t size,
  * pgtable_map(pt, va, pa, page, attrs) does then, but for the ISB (an
  * exception return follows). Nothing may change pt in between.
  */
-uint64_t *pgtable_hot_slot(struct pgtable *pt, uint64_t va, uint32_t attrs);
+static inline uint64_t *pgtable_hot_slot(const struct pgtable *pt,
+					 uint64_t va, uint32_t attrs)
+{
+	const int l3 = PGTABLE_LAST_LEVEL;
+	uint64_t off = va - pt->va_base, *ptep;
+
+	/* pgtable.c's hot_entry, inline: the fault fast path's walk. */
+	if (!pt->hot_parent || !pt->last_bits || attrs != pt->last_attrs ||
+	    off >> pt->geom.shift[l3 - 1] != pt->hot_index)
+		return NULL;
+	ptep = &pt->hot_table[(off >> pt->geom.shift[l3]) &
+			      pt->geom.index_mask[l3]];
+	return *ptep & PTE_VALID ? NULL : ptep;
+}
 void pgtable_hot_fill(struct pgtable *pt, uint64_t *ptep, uint64_t pa);
 
 struct pgtable_xlate {

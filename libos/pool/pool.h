@@ -71,6 +71,9 @@ struct pool_chunk {
 	bool used;	/* slot holds a chunk */
 	uint64_t free_map[POOL_MAP_WORDS]; /* bit i: frame i is free */
 	uint64_t gone_map[POOL_MAP_WORDS]; /* bit i: frame i no longer held */
+	/* free_map's words below this one are all clear (every free bit set
+	 * lowers it; the single-frame take's scan starts here). */
+	unsigned first_word;
 };
 
 struct pool_stats {
