@@ -247,7 +247,6 @@ int libos_region_insert(struct libos_aspace *as, const struct libos_region *r)
 	unsigned i;
 	int err = check_region(as, r);
 
-	libos_vm_fast_forget(as);
 	if (err)
 		return err;
 	i = lower_bound(as, r->start);
@@ -377,6 +376,10 @@ int libos_region_remove(struct libos_aspace *as, uint64_t start)
 	unsigned i = lower_bound(as, start);
 	struct libos_region *r = &as->r[i];
 
+	/* The fault fast path's region may be this one: forgotten. (An
+	 * insert cannot overlap it, munmap removes what it cuts off, mprotect
+	 * forgets it itself: region changes all come through here or
+	 * there.) */
 	libos_vm_fast_forget(as);
 	if (i == as->nr || r->start != start)
 		return LIBOS_REGION_ENOENT;
@@ -480,7 +483,6 @@ int libos_region_unmap(struct libos_aspace *as, uint64_t va, uint64_t size)
 {
 	int err = check_range(as, va, size);
 
-	libos_vm_fast_forget(as);
 	if (!err)
 		err = cut_range(as, va, size);
 	if (err)

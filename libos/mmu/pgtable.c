@@ -812,6 +812,11 @@ static int map_page_new(struct pgtable *pt, uint64_t *parent, uint64_t *ptep,
 	libos_arch_write_pte(ptep, make_table(pt, t[0], 1));
 	if (parent)
 		set_count(pt, parent, pgtable_table_count(*parent) + 1);
+	/* The new level-3 table serves the next page there (a fault's
+	 * neighbour) without a walk. */
+	remember(pt, off, t[n - 1],
+		 n == 1 ? ptep
+			: &t[n - 2][index_of(pt, PGTABLE_LAST_LEVEL - 1, off)]);
 	return PGTABLE_OK;
 }
 
