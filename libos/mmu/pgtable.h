@@ -249,6 +249,37 @@ static inline uint64_t *pgtable_hot_slot(const struct pgtable *pt,
 	return *ptep & PTE_VALID ? NULL : ptep;
 }
 void pgtable_hot_fill(struct pgtable *pt, uint64_t *ptep, uint64_t pa);
+/*
+ * The same for a page mapped now (copy-on-write): pgtable_hot_leaf gives
+ * the level-3 page entry of va (valid, no contiguous hint) when the last
+ * walk's table covers it and attrs are the last ones encoded, else NULL;
+ * pgtable_hot_replace puts pa there with those attributes, by
+ * break-before-make (pgtable_replace_page's sequence but the ISB).
+ */
+static inline uint64_t *pgtable_hot_leaf(const struct pgtable *pt,
+					 uint64_t va, uint32_t attrs)
+{
+	const int l3 = PGTABLE_LAST_LEVEL;
+	uint64_t off = va - pt->va_base, *ptep;
+
+	if (!pt->hot_parent || !pt->last_bits || attrs != pt->last_attrs ||
+	    off >> pt->geom.shift[l3 - 1] != pt->hot_index)
+		return NULL;
+	ptep = &pt->hot_table[(off >> pt->geom.shift[l3]) &
+			      pt->geom.index_mask[l3]];
+	return (*ptep & PTE_VALID) && !(*ptep & PTE_CONT) ? ptep : NULL;
+}
+void pgtable_hot_replace(struct pgtable *pt, uint64_t *ptep, uint64_t va,
+			 uint64_t pa);
+
+/*
+ * Replaces the page mapped at va (a level-3 page, no contiguous hint) by
+ * pa with attrs, in one walk: break-before-make in place (invalid, TLBI by
+ * VA, DSB, the new entry). PGTABLE_ENOENT (nothing changed) when va is not
+ * mapped by such a page; the usual errors for va, pa and attrs.
+ */
+int pgtable_replace_page(struct pgtable *pt, uint64_t va, uint64_t pa,
+			 uint32_t attrs);
 
 struct pgtable_xlate {
 	uint64_t pa;             /* of va itself */
