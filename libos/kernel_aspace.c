@@ -30,9 +30,11 @@ static bool vm_page_alloc(void *pool, uint64_t *pa)
 
 /* One pool frame per page only (a 4K granule): pool_alloc takes a single
  * frame from its hinted chunk first, runs never. */
-static bool vm_page_try(void *pool, uint64_t *pa)
+static void *vm_page_try(void *pool, uint64_t *pa)
 {
-	return ks.page_frames == 1 && pool_take_hinted(pool, pa);
+	if (ks.page_frames != 1 || !pool_take_hinted(pool, pa))
+		return NULL;
+	return libos_phys_to_virt(*pa);
 }
 
 static void vm_page_free(void *pool, uint64_t pa)

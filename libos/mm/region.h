@@ -108,9 +108,10 @@ struct libos_vm_pages {
 	void *(*virt)(void *ctx, uint64_t pa);
 	void *ctx;
 	/* Optional (NULL: no fault fast path): a page only when alloc would
-	 * hand it out at once with no other effect than handing it out;
-	 * false changes nothing (alloc, called next, decides). */
-	bool (*try_alloc)(void *ctx, uint64_t *pa);
+	 * hand it out at once with no other effect than handing it out; its
+	 * address (virt's answer) or NULL, which changes nothing (alloc,
+	 * called next, decides). */
+	void *(*try_alloc)(void *ctx, uint64_t *pa);
 };
 
 /* --- address spaces

@@ -255,14 +255,16 @@ bool libos_vm_fault(struct libos_aspace *as, const struct libos_fault *f,
 #define FAST_FSC_COW (FSC_PERMISSION | PGTABLE_LAST_LEVEL)
 #define TTBR1_HALF 1
 
-static bool zero_fast(struct libos_aspace *as, uint64_t va)
+static inline __attribute__((always_inline)) bool
+zero_fast(struct libos_aspace *as, uint64_t va)
 {
 	const struct libos_vm_pages *p = as->pages;
 	uint64_t *ptep = pgtable_hot_slot(as->pt, va, as->fast.attrs), pa;
+	void *page;
 
-	if (!ptep || !p->try_alloc || !p->try_alloc(p->ctx, &pa))
+	if (!ptep || !p->try_alloc || !(page = p->try_alloc(p->ctx, &pa)))
 		return false;
-	libos_arch_zero_page(p->virt(p->ctx, pa), as->page_size);
+	libos_arch_zero_page(page, as->page_size);
 	pgtable_hot_fill(as->pt, ptep, pa);
 	COUNT(as, demand_zero);
 	libos_fault_counters.taken[LIBOS_FAULT_TRANSLATION]++;
@@ -276,15 +278,15 @@ static bool cow_fast(struct libos_aspace *as, uint64_t va)
 {
 	const struct libos_vm_pages *p = as->pages;
 	uint64_t *ptep = pgtable_hot_leaf(as->pt, va, as->fast.attrs), old, pa;
+	void *page;
 
 	if (!ptep || (*ptep & (PTE_AP_RO | PTE_DBM)) != PTE_AP_RO)
 		return false;
 	old = *ptep & PTE_OA_MASK(as->pt->geom.page_shift);
 	if (libos_pagerefs_get(as->refs, old) < 2 || !p->try_alloc ||
-	    !p->try_alloc(p->ctx, &pa))
+	    !(page = p->try_alloc(p->ctx, &pa)))
 		return false;
-	libos_arch_copy_page(p->virt(p->ctx, pa), p->virt(p->ctx, old),
-			     as->page_size);
+	libos_arch_copy_page(page, p->virt(p->ctx, old), as->page_size);
 	pgtable_hot_replace(as->pt, ptep, va, pa);
 	libos_pagerefs_dec(as->refs, old);
 	COUNT(as, cow_copies);

@@ -357,22 +357,24 @@ static unsigned slot_of(const struct pool *p, const struct pool_chunk *c)
 bool pool_take_hinted(struct pool *p, uint64_t *pa)
 {
 	struct pool_chunk *c = &p->chunks[p->hint];
-	uint64_t words = (chunk_frames(c) + 63) / 64, w = c->first_word, m;
+	uint64_t *map = c->free_map, words, w = c->first_word, m = 0;
+	unsigned nfree = c->nfree;
 
-	if (!c->used || !c->nfree)
+	if (!c->used || !nfree)
 		return false;
-	while (w < words && !c->free_map[w])
+	words = (chunk_frames(c) + 63) / 64;
+	while (w < words && !(m = map[w]))
 		w++;
-	if (w == words)
+	if (!m)
 		return false;
-	m = c->free_map[w];
-	c->free_map[w] = m & (m - 1);	/* its lowest set bit: the frame */
-	c->first_word = (unsigned)w;
-	c->nfree--;
-	p->st.frames_free--;
-	p->st.allocs++;
+	/* Every field read, now the stores (no reload between them). */
+	map[w] = m & (m - 1);	/* its lowest set bit: the frame */
 	*pa = c->pa + ((w * 64 + (uint64_t)__builtin_ctzll(m))
 		       << POOL_FRAME_SHIFT);
+	c->first_word = (unsigned)w;
+	c->nfree = nfree - 1;
+	p->st.frames_free--;
+	p->st.allocs++;
 	return true;
 }
 

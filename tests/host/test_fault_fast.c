@@ -131,6 +131,13 @@ static bool data_alloc(void *ctx, uint64_t *pa)
 	return true;
 }
 
+static void *data_try(void *ctx, uint64_t *pa)
+{
+	struct store *s = ctx;
+
+	return data_alloc(ctx, pa) ? s->mem + (*pa - s->pa0) : NULL;
+}
+
 static void data_free(void *ctx, uint64_t pa)
 {
 	struct store *s = ctx;
@@ -150,7 +157,7 @@ static void space_init(struct space *sp, bool fast)
 	store_init(&sp->data, DATA_PA, DATA_PAGES);
 	cr_assert_eq(pgtable_init(&sp->pt, &cfg, &ops), 0);
 	sp->pages = (struct libos_vm_pages){data_alloc, data_free, p2v,
-					    &sp->data, data_alloc};
+					    &sp->data, data_try};
 	libos_pagerefs_init(&sp->refs);
 	libos_aspace_init(&sp->as, &sp->pt, &sp->pages, &sp->refs);
 }
