@@ -121,9 +121,9 @@ el1_dabt_fast:
 	ldr	x30, [sp, #VFRAME_X30]
 	add	sp, sp, #FRAME_SIZE
 	eret
-1:	mov	x0, #KIND_CUR_SYNC	/* el1_abort replaced: the usual path */
+1:	mov	x0, #KIND_CUR_SYNC	/* el1_abort replaced: usual path */
 	b	el1_trap_common
-2:	mrs	x1, elr_el1		/* not taken: complete the frame */
+2:	mrs	x1, elr_el1		/* not taken: complete frame */
 	mrs	x2, spsr_el1
 	stp	x1, x2, [sp, #F_ELR]
 	stp	x20, x21, [sp, #160]

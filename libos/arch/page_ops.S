@@ -58,7 +58,8 @@ libos_arch_zero_page:
 	/* Sixteen blocks a step while sixteen whole blocks are left (a 4 KiB
 	 * page of 64-byte blocks: four steps, each DC ZVA and its address
 	 * step, the compare and branch amortised), then one. */
-	sub	x4, x1, x3, lsl #ZERO_STEP_SHIFT /* last start of a whole step */
+	/* the last start of a whole step */
+	sub	x4, x1, x3, lsl #ZERO_STEP_SHIFT
 	cmp	x0, x4
 	b.hi	3f
 4:	.rept	ZERO_STEP_BLOCKS

@@ -49,7 +49,7 @@ struct space {
 	struct libos_vm_pages pages;
 	struct libos_pagerefs refs;
 	struct libos_aspace as;
-	struct libos_fault_stats fs;	/* this space's share of the globals */
+	struct libos_fault_stats fs;	/* its share of the globals */
 	struct libos_vm_stats vs;
 	bool fast;
 	unsigned fast_taken, fast_declined, fast_cow;
@@ -303,7 +303,8 @@ static int run_step(struct space *sp, const struct step *s)
 		insert(sp, s);
 		break;
 	case 2:
-		answer = libos_region_protect(&sp->as, s->va, s->size, s->attrs);
+		answer = libos_region_protect(&sp->as, s->va, s->size,
+					      s->attrs);
 		break;
 	case 3:
 		answer = libos_region_unmap(&sp->as, s->va, s->size);

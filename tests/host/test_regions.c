@@ -162,7 +162,8 @@ static void env_init(enum pgtable_granule g)
 				   .ttbr0 = pgtable_ttbr(&E.pt)};
 	fake_libos_reset(&E.wc, 0x42);
 	E.pages =
-	    (struct libos_vm_pages){data_alloc, data_free, store_p2v, &E.data, data_try};
+	    (struct libos_vm_pages){data_alloc, data_free, store_p2v, &E.data,
+				    data_try};
 	libos_pagerefs_init(&E.refs);
 	libos_aspace_init(&E.as, &E.pt, &E.pages, &E.refs);
 }
