@@ -231,7 +231,6 @@ bool libos_vm_fault(struct libos_aspace *as, const struct libos_fault *f,
 	 * (libos_vm_decide): an external abort, say, needs no walk. */
 	bool mapping_matters = f->kind == LIBOS_FAULT_TRANSLATION ||
 			       f->kind == LIBOS_FAULT_PERMISSION;
-
 	if (mapping_matters && !pgtable_translate(as->pt, va, &x)) {
 		s.mapped = true;
 		s.attrs = x.attrs;
