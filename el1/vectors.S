@@ -40,7 +40,8 @@
 
 /* Synchronous from EL1 (SP_EL1): a data abort that is a level-3
  * translation or permission fault tries the fault fast path first
- * (el1_dabt_fast, below); everything else pays these five tests. */
+ * (el1_dabt_fast, below); every other synchronous exception from EL1
+ * pays these tests (eight instructions). */
 	.macro	ventry_cur_sync
 	.balign	0x80
 	sub	sp, sp, #FRAME_SIZE
@@ -80,15 +81,16 @@ el1_vectors:
 
 /*
  * A data abort from EL1, x0 = ESR (x0, x1 saved): libos_fault_fast
- * (libos/mm/mm.h) resolves a demand-zero fault in its common case with
- * only what C may clobber saved (x2-x18, x30), and only while el1_abort
- * is the class's handler (el1_dabt_fast_ok, el1/trap.c: a handler put in
- * its place sees every abort). ELR and SPSR stay in their registers: the
- * fast path touches only libos's data and the direct map (mapped with the
- * Access flag set), so an exception inside it is a bug that is reported
- * and ends the guest, never one that returns. Anything it does not take
- * it leaves unchanged, and the frame is completed for the usual path:
- * x19-x29 still hold the interrupted values (C keeps them).
+ * (libos/mm/mm.h) resolves a demand-zero or copy-on-write fault in its
+ * common case with only what C may clobber saved (x2-x18, x30), and only
+ * while el1_abort is the class's handler (el1_dabt_fast_ok, el1/trap.c:
+ * a handler put in its place sees every abort). ELR and SPSR stay in
+ * their registers: the fast path touches only libos's data and the direct
+ * map (mapped with the Access flag set), so an exception inside it is a
+ * bug that is reported and ends the guest, never one that returns.
+ * Anything it does not take it leaves unchanged, and the frame is
+ * completed for the usual path: x19-x29 still hold the interrupted values
+ * (C keeps them).
  */
 el1_dabt_fast:
 	adrp	x1, el1_dabt_fast_ok
