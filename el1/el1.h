@@ -82,6 +82,9 @@ void el1_console_init(void);
 uint64_t el1_mmu_prepare(const void *dtb);
 /* First call at the virtual address: libos finishes, aborts go to libos. */
 void el1_mmu_switched(void);
+/* The abort handler el1_mmu_switched installs (el1/vectors.S compares the
+ * class's handler with it before its fast path). */
+bool el1_abort(struct el1_frame *f);
 
 /* EL2's event interrupt (el1/events.c): turns the virtual GIC CPU
  * interface on, routes EXO_EVENT_INTID to libos_events_handle and unmasks

@@ -31,6 +31,8 @@ _Static_assert(sizeof(struct el1_frame) == 304, "FRAME_SIZE");
 /* Read by el1/vectors.S, which dispatches on them. */
 el1_sync_fn el1_sync_handlers[EL1_EC_COUNT];
 unsigned el1_handler_depth;
+/* The fault fast path runs while el1_abort handles EL1's data aborts. */
+bool el1_dabt_fast_ok;
 static el1_irq_fn irq_handler;
 static el1_sync_fn lower_fallback;
 static uint64_t declined_cause;	/* EXO_EXIT_CAUSE_*, for this exception */
@@ -51,6 +53,7 @@ el1_sync_fn el1_set_sync_handler(unsigned ec, el1_sync_fn fn)
 		return NULL;
 	old = el1_sync_handlers[ec];
 	el1_sync_handlers[ec] = fn;
+	el1_dabt_fast_ok = el1_sync_handlers[ESR_EC_DABT_CUR] == el1_abort;
 	return old;
 }
 
@@ -186,6 +189,9 @@ static bool dispatchable(uint64_t kind)
 #define EL1_MAX_HANDLER_DEPTH 4
 
 _Static_assert(ESR_EC_SHIFT == 26 && ESR_EC_WIDTH == 6 &&
+		       ESR_EC_DABT_CUR == 0x25 && ESR_ABT_FSC_WIDTH == 6 &&
+		       (FSC_PERMISSION ^ FSC_TRANSLATION) == 0x08 &&
+		       (FSC_PERMISSION | 3) == 0x0f &&
 		       EL1_EC_COUNT == 1 << ESR_EC_WIDTH,
 	       "el1/vectors.S: ESR.EC");
 _Static_assert(((EL1_TRAP_CUR_SPX << 2) | EL1_TRAP_SYNC) == 4 &&

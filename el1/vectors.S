@@ -24,6 +24,10 @@
 #define KIND_LOWER_SYNC 8	/* EL0 AArch64, synchronous */
 #define ESR_EC_SHIFT 26
 #define ESR_EC_WIDTH 6
+#define ESR_EC_DABT_CUR 0x25	/* data abort from EL1 (arch/esr.h) */
+#define ESR_FSC_MASK 0x3f
+#define FSC_PERM_BIT 0x08	/* FSC_PERMISSION ^ FSC_TRANSLATION */
+#define FSC_PERMISSION_L3 0x0f
 #define EL1_MAX_HANDLER_DEPTH 4
 
 	.macro	ventry kind
@@ -31,6 +35,26 @@
 	sub	sp, sp, #FRAME_SIZE
 	stp	x0, x1, [sp, #0]
 	mov	x0, #\kind
+	b	el1_trap_common
+	.endm
+
+/* Synchronous from EL1 (SP_EL1): a data abort that is a level-3
+ * translation or permission fault tries the fault fast path first
+ * (el1_dabt_fast, below); every other synchronous exception from EL1
+ * pays these tests (eight instructions). */
+	.macro	ventry_cur_sync
+	.balign	0x80
+	sub	sp, sp, #FRAME_SIZE
+	stp	x0, x1, [sp, #0]
+	mrs	x0, esr_el1
+	ubfx	x1, x0, #ESR_EC_SHIFT, #ESR_EC_WIDTH
+	cmp	x1, #ESR_EC_DABT_CUR
+	b.ne	1f
+	and	x1, x0, #ESR_FSC_MASK
+	orr	x1, x1, #FSC_PERM_BIT	/* translation or permission */
+	cmp	x1, #FSC_PERMISSION_L3
+	b.eq	el1_dabt_fast
+1:	mov	x0, #KIND_CUR_SYNC
 	b	el1_trap_common
 	.endm
 
@@ -42,7 +66,7 @@ el1_vectors:
 	ventry	1
 	ventry	2
 	ventry	3
-	ventry	4
+	ventry_cur_sync
 	ventry	5
 	ventry	6
 	ventry	7
@@ -55,6 +79,66 @@ el1_vectors:
 	ventry	14
 	ventry	15
 
+/*
+ * A data abort from EL1, x0 = ESR (x0, x1 saved): libos_fault_fast
+ * (libos/mm/mm.h) resolves a demand-zero or copy-on-write fault in its
+ * common case with only what C may clobber saved (x2-x18, x30), and only
+ * while el1_abort is the class's handler (el1_dabt_fast_ok, el1/trap.c:
+ * a handler put in its place sees every abort). ELR and SPSR stay in
+ * their registers: the fast path touches only libos's data and the direct
+ * map (mapped with the Access flag set), so an exception inside it is a
+ * bug that is reported and ends the guest, never one that returns.
+ * Anything it does not take it leaves unchanged, and the frame is
+ * completed for the usual path: x19-x29 still hold the interrupted values
+ * (C keeps them).
+ */
+el1_dabt_fast:
+	adrp	x1, el1_dabt_fast_ok
+	ldrb	w1, [x1, :lo12:el1_dabt_fast_ok]
+	cbz	w1, 1f
+	stp	x2, x3, [sp, #16]
+	stp	x4, x5, [sp, #32]
+	stp	x6, x7, [sp, #48]
+	stp	x8, x9, [sp, #64]
+	stp	x10, x11, [sp, #80]
+	stp	x12, x13, [sp, #96]
+	stp	x14, x15, [sp, #112]
+	stp	x16, x17, [sp, #128]
+	stp	x18, x19, [sp, #144]
+	vframe_save_x30_sp FRAME_SIZE
+	mrs	x1, far_el1
+	stp	x0, x1, [sp, #F_ESR]
+	bl	libos_fault_fast
+	cbz	w0, 2f
+	ldp	x0, x1, [sp, #0]
+	ldp	x2, x3, [sp, #16]
+	ldp	x4, x5, [sp, #32]
+	ldp	x6, x7, [sp, #48]
+	ldp	x8, x9, [sp, #64]
+	ldp	x10, x11, [sp, #80]
+	ldp	x12, x13, [sp, #96]
+	ldp	x14, x15, [sp, #112]
+	ldp	x16, x17, [sp, #128]
+	ldr	x18, [sp, #144]
+	ldr	x30, [sp, #VFRAME_X30]
+	add	sp, sp, #FRAME_SIZE
+	eret
+1:	mov	x0, #KIND_CUR_SYNC	/* el1_abort replaced: usual path */
+	b	el1_trap_common
+2:	mrs	x1, elr_el1		/* not taken: complete frame */
+	mrs	x2, spsr_el1
+	stp	x1, x2, [sp, #F_ELR]
+	stp	x20, x21, [sp, #160]
+	stp	x22, x23, [sp, #176]
+	stp	x24, x25, [sp, #192]
+	stp	x26, x27, [sp, #208]
+	stp	x28, x29, [sp, #224]
+	mov	x0, #KIND_CUR_SYNC
+	mrs	x2, sp_el0
+	stp	x0, x2, [sp, #F_KIND]
+	ldr	x1, [sp, #F_ESR]
+	b	el1_trap_dispatch
+
 el1_trap_common:
 	vframe_save_x2_x29
 	vframe_save_x30_sp FRAME_SIZE
@@ -66,6 +150,7 @@ el1_trap_common:
 	stp	x1, x2, [sp, #F_ESR]
 	mrs	x2, sp_el0
 	stp	x0, x2, [sp, #F_KIND]
+el1_trap_dispatch:		/* x0 = kind, x1 = ESR, the frame saved */
 
 	/*
 	 * Synchronous from EL0 or from EL1 (SP_EL1), the common case (system

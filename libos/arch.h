@@ -12,12 +12,37 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* A single-copy-atomic 64-bit store of a translation table descriptor. */
+/* A single-copy-atomic 64-bit store of a translation table descriptor,
+ * and the barriers around table changes. Inline on target (one
+ * instruction each, on every map, unmap and fault path); the host's fake
+ * (tests/host/fake_libos_arch.c) records them. */
+#ifdef EXO_HOST
 void libos_arch_write_pte(uint64_t *ptep, uint64_t desc);
-
 void libos_arch_dsb_ishst(void);    /* DSB ISHST: stores before TLBIs */
 void libos_arch_dsb_ish(void);      /* DSB ISH: TLBIs complete */
 void libos_arch_isb(void);
+#else
+static inline void libos_arch_write_pte(uint64_t *ptep, uint64_t desc)
+{
+	/* One str: the table walker must never see a torn descriptor. */
+	__asm__ volatile("str %1, %0" : "=m"(*ptep) : "r"(desc) : "memory");
+}
+
+static inline void libos_arch_dsb_ishst(void)
+{
+	__asm__ volatile("dsb ishst" : : : "memory");
+}
+
+static inline void libos_arch_dsb_ish(void)
+{
+	__asm__ volatile("dsb ish" : : : "memory");
+}
+
+static inline void libos_arch_isb(void)
+{
+	__asm__ volatile("isb" : : : "memory");
+}
+#endif
 
 /*
  * TLBI operands as the instructions take them: VA[55:12] in bits 43:0 and,

@@ -28,6 +28,15 @@ static bool vm_page_alloc(void *pool, uint64_t *pa)
 	return pool_alloc(pool, ks.page_frames, pa);
 }
 
+/* One pool frame per page only (a 4K granule): pool_alloc takes a single
+ * frame from its hinted chunk first, runs never. */
+static void *vm_page_try(void *pool, uint64_t *pa)
+{
+	if (ks.page_frames != 1 || !pool_take_hinted(pool, pa))
+		return NULL;
+	return libos_phys_to_virt(*pa);
+}
+
 static void vm_page_free(void *pool, uint64_t pa)
 {
 	pool_free(pool, pa, ks.page_frames);
@@ -53,7 +62,8 @@ void libos_kernel_aspace_start(void)
 	struct pgtable *pt = libos_mm_kernel();
 
 	ks.pages = (struct libos_vm_pages){vm_page_alloc, vm_page_free,
-					   vm_page_virt, libos_guest_pool()};
+					   vm_page_virt, libos_guest_pool(),
+					   vm_page_try};
 	libos_pagerefs_init(&ks.refs);
 	if (!pt || !pt->root || pt->geom.page_shift < POOL_FRAME_SHIFT)
 		return;

@@ -8,12 +8,15 @@
  */
 #include <arch/esr.h>
 #include <lib/print.h>
+#include <libos/mm/fault_state.h>
 #include <libos/mm/mm.h>
 #include <libos/mm/region.h>
 
-static struct libos_fault_stats stats;
+/* Shared with the fast path (vmfault.c, libos_fault_fast). */
+struct libos_fault_stats libos_fault_counters;
+bool libos_fault_busy;           /* a fault inside the handling itself */
+
 static libos_fault_hook hook;
-static bool in_fault;            /* a fault inside the handling itself */
 
 libos_fault_hook libos_fault_set_hook(libos_fault_hook h)
 {
@@ -25,7 +28,7 @@ libos_fault_hook libos_fault_set_hook(libos_fault_hook h)
 
 void libos_fault_stats(struct libos_fault_stats *out)
 {
-	*out = stats;
+	*out = libos_fault_counters;
 }
 
 const char *libos_fault_kind_name(enum libos_fault_kind kind)
@@ -85,7 +88,7 @@ static bool fixup_uaccess(struct libos_fault *f)
 	if (!fixup)
 		return false;
 	f->elr = fixup;
-	stats.uaccess_fixups++;
+	libos_fault_counters.uaccess_fixups++;
 	return true;
 }
 
@@ -115,7 +118,7 @@ static bool fix_access_flag(struct libos_fault *f)
 		return false;
 	if (!set_leaf_attrs(pt, f->far, &x, x.attrs | PGTABLE_ACCESSED))
 		return false;
-	stats.af_fixed++;
+	libos_fault_counters.af_fixed++;
 	return true;
 }
 
@@ -134,7 +137,7 @@ static bool fix_dirty(struct libos_fault *f)
 	if (!set_leaf_attrs(pt, f->far, &x,
 			    x.attrs | PGTABLE_DIRTY | PGTABLE_ACCESSED))
 		return false;
-	stats.dirty_fixed++;
+	libos_fault_counters.dirty_fixed++;
 	return true;
 }
 
@@ -158,7 +161,7 @@ static __attribute__((noinline)) bool task_fault(struct libos_aspace *as, struct
 	el0.from_el0 = true;
 	if (!libos_vm_fault(as, &el0, a, &f->region))
 		return false;
-	stats.user_resolved++;
+	libos_fault_counters.user_resolved++;
 	return true;
 }
 
@@ -226,25 +229,25 @@ bool libos_fault_handle(struct libos_fault *f)
 	bool done;
 
 	decode(f);
-	stats.taken[f->kind]++;
-	if (in_fault) {
-		stats.unhandled++;
+	libos_fault_counters.taken[f->kind]++;
+	if (libos_fault_busy) {
+		libos_fault_counters.unhandled++;
 		return false;
 	}
-	in_fault = true;
+	libos_fault_busy = true;
 	f->region = NULL;
 	f->vm_action = LIBOS_VM_NONE;
 	done = fix_access_flag(f) || fix_dirty(f) || region_fault(f);
 	if (!done && hook && hook(f)) {
-		stats.hooked++;
+		libos_fault_counters.hooked++;
 		done = true;
 	}
 	if (!done)
 		done = fixup_uaccess(f);
 	if (!done) {
-		stats.unhandled++;
+		libos_fault_counters.unhandled++;
 		report(f);
 	}
-	in_fault = false;
+	libos_fault_busy = false;
 	return done;
 }

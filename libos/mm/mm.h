@@ -136,6 +136,18 @@ libos_fault_hook libos_fault_set_hook(libos_fault_hook hook);
  */
 bool libos_fault_handle(struct libos_fault *f);
 
+/*
+ * The fault fast path (libos/mm/vmfault.c; docs/libos.md, "The fault fast
+ * path"), which el1's vector tries first for a data abort from EL1: a
+ * level-3 translation fault in the TTBR1 half, inside the last region
+ * libos_vm_fault zero-filled in (struct libos_vm_fast), where the level-3
+ * table the last walk reached covers the page (pgtable's hot table) and
+ * the page source has a page at once (try_alloc): zeroed, mapped and
+ * counted exactly as libos_fault_handle would. true: resolved. false:
+ * nothing changed, libos_fault_handle must take the fault.
+ */
+bool libos_fault_fast(uint64_t esr, uint64_t far);
+
 struct libos_fault_stats {
 	unsigned taken[LIBOS_FAULT_KINDS];   /* every abort seen, by kind */
 	unsigned af_fixed;                   /* software AF set */

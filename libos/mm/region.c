@@ -376,6 +376,11 @@ int libos_region_remove(struct libos_aspace *as, uint64_t start)
 	unsigned i = lower_bound(as, start);
 	struct libos_region *r = &as->r[i];
 
+	/* The fault fast path's region may be this one: forgotten. (An
+	 * insert cannot overlap it, munmap removes what it cuts off, mprotect
+	 * forgets it itself: region changes all come through here or
+	 * there.) */
+	libos_vm_fast_forget(as);
 	if (i == as->nr || r->start != start)
 		return LIBOS_REGION_ENOENT;
 	if (r->kind == LIBOS_REGION_FIXED)
@@ -541,6 +546,7 @@ int libos_region_protect(struct libos_aspace *as, uint64_t va, uint64_t size,
 {
 	int err = check_range(as, va, size);
 
+	libos_vm_fast_forget(as);
 	if (!err && !(attrs & PGTABLE_READ))
 		err = LIBOS_REGION_EKIND;
 	if (!err)

@@ -107,6 +107,11 @@ struct libos_vm_pages {
 	void (*free)(void *ctx, uint64_t pa);
 	void *(*virt)(void *ctx, uint64_t pa);
 	void *ctx;
+	/* Optional (NULL: no fault fast path): a page only when alloc would
+	 * hand it out at once with no other effect than handing it out; its
+	 * address (virt's answer) or NULL, which changes nothing (alloc,
+	 * called next, decides). */
+	void *(*try_alloc)(void *ctx, uint64_t *pa);
 };
 
 /* --- address spaces
@@ -127,6 +132,17 @@ struct libos_vm_stats {
 	unsigned no_memory;	  /* a page or table page was missing */
 };
 
+/*
+ * The fault fast path's memory of the last demand-zero fill (vmfault.c):
+ * [lo, hi) is where a translation fault means "map a zeroed page with
+ * attrs" (the region's usable part), for an access attrs allows. Every
+ * change to the space's regions forgets it (lo == hi: nothing).
+ */
+struct libos_vm_fast {
+	uint64_t lo, hi;
+	uint32_t attrs;
+};
+
 struct libos_aspace {
 	struct pgtable *pt; /* this space's tables (either half) */
 	const struct libos_vm_pages *pages;
@@ -135,6 +151,7 @@ struct libos_aspace {
 	unsigned nr;
 	struct libos_region r[LIBOS_REGIONS_MAX]; /* sorted by start */
 	struct libos_vm_stats stats;
+	struct libos_vm_fast fast;
 };
 
 /* An empty space over pt (which it does not own) and a page source. */
@@ -236,6 +253,9 @@ enum libos_vm_action libos_vm_decide(const struct libos_region *r,
 bool libos_vm_fault(struct libos_aspace *as, const struct libos_fault *f,
 		    enum libos_vm_action *action,
 		    const struct libos_region **region);
+
+/* Forgets the fast path's region (every region change calls it). */
+void libos_vm_fast_forget(struct libos_aspace *as);
 
 /*
  * The spaces faults are routed to by libos_fault_handle: one per half

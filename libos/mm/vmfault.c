@@ -10,7 +10,9 @@
  * counters, and the spaces faults are routed to. Never: maps outside the
  * faulting page, or resumes an access it did not make possible.
  */
+#include <arch/esr.h>
 #include <libos/arch.h>
+#include <libos/mm/fault_state.h>
 #include <libos/mm/mm.h>
 #include <libos/mm/region.h>
 #include <stddef.h>
@@ -96,6 +98,19 @@ enum libos_vm_action libos_vm_decide(const struct libos_region *r,
 	return LIBOS_VM_REFUSE;
 }
 
+/* libos_vm_decide says, in r's [lo, end) (a stack's usable part: from its
+ * bottom, which only moves down), for any data access r's attributes
+ * allow: ZERO_FILL for a translation fault where nothing is mapped,
+ * COW_COPY for a write's permission fault on a page mapped read-only that
+ * others share: the fast path's region until the regions change. */
+static void remember_region(struct libos_aspace *as,
+			    const struct libos_region *r)
+{
+	as->fast.lo = r->kind == LIBOS_REGION_STACK ? r->bottom : r->start;
+	as->fast.hi = r->end;
+	as->fast.attrs = r->attrs;
+}
+
 /* --- carrying it out
  * ---------------------------------------------------------- */
 
@@ -126,6 +141,13 @@ static bool cow_copy(struct libos_aspace *as, const struct libos_region *r,
 		return false;
 	libos_arch_copy_page(p->virt(p->ctx, pa), p->virt(p->ctx, old),
 			     as->page_size);
+	/* One walk, the entry replaced in place; a block or a contiguous run
+	 * there (not made by libos_region_cow_map or a fault) takes the
+	 * general unmap and map. */
+	if (!pgtable_replace_page(as->pt, va, pa, r->attrs)) {
+		libos_pagerefs_dec(as->refs, old);
+		return true;
+	}
 	pgtable_unmap(as->pt, va, as->page_size);
 	if (pgtable_map(as->pt, va, pa, as->page_size, r->attrs)) {
 		/* The unmap freed a table page nobody gives back: put the
@@ -209,7 +231,6 @@ bool libos_vm_fault(struct libos_aspace *as, const struct libos_fault *f,
 	 * (libos_vm_decide): an external abort, say, needs no walk. */
 	bool mapping_matters = f->kind == LIBOS_FAULT_TRANSLATION ||
 			       f->kind == LIBOS_FAULT_PERMISSION;
-
 	if (mapping_matters && !pgtable_translate(as->pt, va, &x)) {
 		s.mapped = true;
 		s.attrs = x.attrs;
@@ -217,7 +238,85 @@ bool libos_vm_fault(struct libos_aspace *as, const struct libos_fault *f,
 	}
 	*action = libos_vm_decide(r, f, &s, as->page_size);
 	*region = r;
-	return act(as, r, *action, va, &x);
+	if (!act(as, r, *action, va, &x))
+		return false;
+	if (*action == LIBOS_VM_ZERO_FILL || *action == LIBOS_VM_COW_COPY)
+		remember_region(as, r);
+	return true;
+}
+
+/* --- the fast path
+ * ------------------------------------------------------------ */
+
+/* Level-3 faults: a translation fault (the table exists, the page does
+ * not) or a permission fault on a page. */
+#define FAST_FSC_ZERO (FSC_TRANSLATION | PGTABLE_LAST_LEVEL)
+#define FAST_FSC_COW (FSC_PERMISSION | PGTABLE_LAST_LEVEL)
+#define TTBR1_HALF 1
+
+static inline __attribute__((always_inline)) bool
+zero_fast(struct libos_aspace *as, uint64_t va)
+{
+	const struct libos_vm_pages *p = as->pages;
+	uint64_t *ptep = pgtable_hot_slot(as->pt, va, as->fast.attrs), pa;
+	void *page;
+
+	if (!ptep || !p->try_alloc || !(page = p->try_alloc(p->ctx, &pa)))
+		return false;
+	libos_arch_zero_page(page, as->page_size);
+	pgtable_hot_fill(as->pt, ptep, pa);
+	COUNT(as, demand_zero);
+	libos_fault_counters.taken[LIBOS_FAULT_TRANSLATION]++;
+	return true;
+}
+
+/* A write to a page mapped read-only (no DBM: fix_dirty's case) that
+ * others share: libos_vm_decide's COW_COPY. The last reference
+ * (COW_REUSE) is the slow path's. */
+static bool cow_fast(struct libos_aspace *as, uint64_t va)
+{
+	const struct libos_vm_pages *p = as->pages;
+	uint64_t *ptep = pgtable_hot_leaf(as->pt, va, as->fast.attrs), old, pa;
+	void *page;
+
+	if (!ptep || (*ptep & (PTE_AP_RO | PTE_DBM)) != PTE_AP_RO)
+		return false;
+	old = *ptep & PTE_OA_MASK(as->pt->geom.page_shift);
+	if (libos_pagerefs_get(as->refs, old) < 2 || !p->try_alloc ||
+	    !(page = p->try_alloc(p->ctx, &pa)))
+		return false;
+	libos_arch_copy_page(page, p->virt(p->ctx, old), as->page_size);
+	pgtable_hot_replace(as->pt, ptep, va, pa);
+	libos_pagerefs_dec(as->refs, old);
+	COUNT(as, cow_copies);
+	libos_fault_counters.taken[LIBOS_FAULT_PERMISSION]++;
+	return true;
+}
+
+/* Every test may fail; none changes anything. The TTBR0 half's faults
+ * from EL1 are user copies (task_fault), not taken here. */
+bool __attribute__((no_stack_protector))
+libos_fault_fast(uint64_t esr, uint64_t far)
+{
+	struct libos_aspace *as = active[TTBR1_HALF];
+	unsigned fsc = (unsigned)FIELD_GET(esr, ESR_ABT_FSC_SHIFT,
+					   ESR_ABT_FSC_WIDTH);
+	uint64_t va;
+
+	if (!as || libos_fault_busy || !(far >> 63) ||
+	    ESR_EC(esr) != ESR_EC_DABT_CUR ||
+	    far - as->fast.lo >= as->fast.hi - as->fast.lo ||
+	    ((esr & ESR_DABT_WNR) && !(as->fast.attrs & PGTABLE_WRITE)))
+		return false;
+	va = far & ~(as->page_size - 1);
+	if (fsc == FAST_FSC_ZERO)
+		return zero_fast(as, va);
+	return fsc == FAST_FSC_COW && (esr & ESR_DABT_WNR) && cow_fast(as, va);
+}
+
+void libos_vm_fast_forget(struct libos_aspace *as)
+{
+	as->fast.lo = as->fast.hi = 0;
 }
 
 /* --- routing and totals

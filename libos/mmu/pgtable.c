@@ -812,6 +812,11 @@ static int map_page_new(struct pgtable *pt, uint64_t *parent, uint64_t *ptep,
 	libos_arch_write_pte(ptep, make_table(pt, t[0], 1));
 	if (parent)
 		set_count(pt, parent, pgtable_table_count(*parent) + 1);
+	/* The new level-3 table serves the next page there (a fault's
+	 * neighbour) without a walk. */
+	remember(pt, off, t[n - 1],
+		 n == 1 ? ptep
+			: &t[n - 2][index_of(pt, PGTABLE_LAST_LEVEL - 1, off)]);
 	return PGTABLE_OK;
 }
 
@@ -842,6 +847,87 @@ leaf:
 		return PGTABLE_EOVERLAP;
 	libos_arch_write_pte(ptep, leaf);
 	set_count(pt, parent, pgtable_table_count(*parent) + 1);
+	return PGTABLE_OK;
+}
+
+void pgtable_hot_fill(struct pgtable *pt, uint64_t *ptep, uint64_t pa)
+{
+	libos_arch_write_pte(ptep, make_leaf(pa, pt->last_bits,
+					     PGTABLE_LAST_LEVEL));
+	set_count(pt, pt->hot_parent,
+		  pgtable_table_count(*pt->hot_parent) + 1);
+	/* The exception return that follows is the context synchronisation
+	 * (op_done's ISB is not needed). */
+	libos_arch_dsb_ishst();
+}
+
+static uint64_t page_size(const struct pgtable *pt);
+static int encode_cached(struct pgtable *pt, uint32_t attrs, uint64_t *bits);
+
+/* Break-before-make of one level-3 page leaf in place: invalid, the TLBs
+ * forget it, then the new leaf (the table's count does not change). */
+static void replace_leaf(struct pgtable *pt, uint64_t *ptep, uint64_t off,
+			 uint64_t leaf)
+{
+	uint64_t d = *ptep;
+
+	libos_arch_write_pte(ptep, 0);
+	libos_arch_dsb_ishst();
+	tlbi_one(pt, va_of(pt, off), leaf_tlbi(d));
+	libos_arch_dsb_ish();
+	libos_arch_write_pte(ptep, leaf);
+}
+
+void pgtable_hot_replace(struct pgtable *pt, uint64_t *ptep, uint64_t va,
+			 uint64_t pa)
+{
+	replace_leaf(pt, ptep, va - pt->va_base,
+		     make_leaf(pa, pt->last_bits, PGTABLE_LAST_LEVEL));
+	libos_arch_dsb_ishst();	/* the exception return synchronises */
+}
+
+/* The level-3 entry of off, walked (the table remembered) or hot; NULL
+ * when a level above holds no table. */
+static uint64_t *leaf_slot(struct pgtable *pt, uint64_t off)
+{
+	uint64_t *parent = NULL, *t = pt->root, *ptep = hot_entry(pt, off,
+								 &parent);
+
+	if (ptep)
+		return ptep;
+	for (int level = pt->geom.start_level; level < PGTABLE_LAST_LEVEL;
+	     level++) {
+		ptep = &t[index_of(pt, level, off)];
+		if (!desc_is_table(*ptep, level))
+			return NULL;
+		parent = ptep;
+		t = table_of(pt, *ptep);
+	}
+	remember(pt, off, t, parent);
+	return &t[index_of(pt, PGTABLE_LAST_LEVEL, off)];
+}
+
+int pgtable_replace_page(struct pgtable *pt, uint64_t va, uint64_t pa,
+			 uint32_t attrs)
+{
+	uint64_t gmask = page_size(pt) - 1, bits, *ptep;
+	int rc = check_va_range(pt, va, page_size(pt));
+
+	if (rc)
+		return rc;
+	if (pa & gmask)
+		return PGTABLE_EPA_ALIGN;
+	if (pa >= UINT64_C(1) << PTE_OA_BITS)
+		return PGTABLE_EPA_RANGE;
+	rc = encode_cached(pt, attrs, &bits);
+	if (rc)
+		return rc;
+	ptep = leaf_slot(pt, va - pt->va_base);
+	if (!ptep || !desc_valid(*ptep) || (*ptep & PTE_CONT))
+		return PGTABLE_ENOENT;
+	replace_leaf(pt, ptep, va - pt->va_base,
+		     make_leaf(pa, bits, PGTABLE_LAST_LEVEL));
+	op_done();
 	return PGTABLE_OK;
 }
 

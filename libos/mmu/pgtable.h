@@ -11,6 +11,7 @@
 
 #include <arch/pte.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* --- geometry (granule.c) ------------------------------------------------ */
@@ -223,6 +224,62 @@ int pgtable_map(struct pgtable *pt, uint64_t va, uint64_t pa, uint64_t size,
 int pgtable_unmap(struct pgtable *pt, uint64_t va, uint64_t size);
 int pgtable_protect(struct pgtable *pt, uint64_t va, uint64_t size,
 		    uint32_t attrs);
+
+/*
+ * The fault fast path's map of one page, in two steps so that the caller
+ * can take its page in between. pgtable_hot_slot: the invalid level-3
+ * entry of va when the last walk's table covers it and attrs are the last
+ * ones map encoded (pgtable_map would then need no walk, no table and no
+ * encoding), else NULL; changes nothing. pgtable_hot_fill: what
+ * pgtable_map(pt, va, pa, page, attrs) does then, but for the ISB (an
+ * exception return follows). Nothing may change pt in between.
+ */
+static inline uint64_t *pgtable_hot_slot(const struct pgtable *pt,
+					 uint64_t va, uint32_t attrs)
+{
+	const int l3 = PGTABLE_LAST_LEVEL;
+	uint64_t off = va - pt->va_base, *ptep;
+
+	/* pgtable.c's hot_entry, inline: the fault fast path's walk. */
+	if (!pt->hot_parent || !pt->last_bits || attrs != pt->last_attrs ||
+	    off >> pt->geom.shift[l3 - 1] != pt->hot_index)
+		return NULL;
+	ptep = &pt->hot_table[(off >> pt->geom.shift[l3]) &
+			      pt->geom.index_mask[l3]];
+	return *ptep & PTE_VALID ? NULL : ptep;
+}
+void pgtable_hot_fill(struct pgtable *pt, uint64_t *ptep, uint64_t pa);
+/*
+ * The same for a page mapped now (copy-on-write): pgtable_hot_leaf gives
+ * the level-3 page entry of va (valid, no contiguous hint) when the last
+ * walk's table covers it and attrs are the last ones encoded, else NULL;
+ * pgtable_hot_replace puts pa there with those attributes, by
+ * break-before-make (pgtable_replace_page's sequence but the ISB).
+ */
+static inline uint64_t *pgtable_hot_leaf(const struct pgtable *pt,
+					 uint64_t va, uint32_t attrs)
+{
+	const int l3 = PGTABLE_LAST_LEVEL;
+	uint64_t off = va - pt->va_base, *ptep;
+
+	if (!pt->hot_parent || !pt->last_bits || attrs != pt->last_attrs ||
+	    off >> pt->geom.shift[l3 - 1] != pt->hot_index)
+		return NULL;
+	ptep = &pt->hot_table[(off >> pt->geom.shift[l3]) &
+			      pt->geom.index_mask[l3]];
+	return (*ptep & PTE_VALID) && !(*ptep & PTE_CONT) ? ptep : NULL;
+}
+void pgtable_hot_replace(struct pgtable *pt, uint64_t *ptep, uint64_t va,
+			 uint64_t pa);
+
+/*
+ * Replaces the page mapped at va (a level-3 page, no contiguous hint) by
+ * pa with attrs, in one walk: break-before-make in place (invalid, TLBI by
+ * VA, DSB, the new entry). PGTABLE_ENOENT (nothing changed) when va is not
+ * mapped by such a page; the usual errors for va, pa and attrs.
+ */
+int pgtable_replace_page(struct pgtable *pt, uint64_t va, uint64_t pa,
+			 uint32_t attrs);
 
 struct pgtable_xlate {
 	uint64_t pa;             /* of va itself */

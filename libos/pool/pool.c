@@ -74,6 +74,8 @@ static bool range(struct pool_chunk *c, uint64_t first, uint64_t n,
 		switch (op) {
 		case RANGE_SET:
 			c->free_map[w] |= m;
+			if (w < c->first_word)
+				c->first_word = (unsigned)w;
 			break;
 		case RANGE_CLEAR:
 			c->free_map[w] &= ~m;
@@ -344,47 +346,45 @@ static struct pool_chunk *chunk_for(struct pool *p, unsigned k, int64_t *first)
 	return c;
 }
 
-/* The first free frame of the hinted chunk, or -1: a scan of at most
- * POOL_MAP_WORDS words, whatever the number of chunks. */
-static int64_t hinted_frame(const struct pool *p)
-{
-	const struct pool_chunk *c = &p->chunks[p->hint];
-	uint64_t words = (chunk_frames(c) + 63) / 64;
-
-	if (!c->used || !c->nfree)
-		return -1;
-	for (uint64_t w = 0; w < words; w++)
-		if (c->free_map[w])
-			return (int64_t)(w * 64 + (uint64_t)__builtin_ctzll(
-							c->free_map[w]));
-	return -1;
-}
-
 static unsigned slot_of(const struct pool *p, const struct pool_chunk *c)
 {
 	return (unsigned)(c - p->chunks);
 }
 
-/* Frame `first` of the hinted chunk, free: taken. */
-static bool take_hinted(struct pool *p, int64_t first, uint64_t *pa)
+/* The hinted chunk's first free frame, taken: a scan of at most
+ * POOL_MAP_WORDS words, whatever the number of chunks, from the chunk's
+ * first word that may hold a free bit (the scan moves it up). */
+bool pool_take_hinted(struct pool *p, uint64_t *pa)
 {
 	struct pool_chunk *c = &p->chunks[p->hint];
+	uint64_t *map = c->free_map, words, w = c->first_word, m = 0;
+	unsigned nfree = c->nfree;
 
-	bit_clear(c->free_map, (uint64_t)first);
-	c->nfree--;
+	if (!c->used || !nfree)
+		return false;
+	words = (chunk_frames(c) + 63) / 64;
+	while (w < words && !(m = map[w]))
+		w++;
+	if (!m)
+		return false;
+	/* Every field read, now the stores (no reload between them). */
+	map[w] = m & (m - 1);	/* its lowest set bit: the frame */
+	*pa = c->pa + ((w * 64 + (uint64_t)__builtin_ctzll(m))
+		       << POOL_FRAME_SHIFT);
+	c->first_word = (unsigned)w;
+	c->nfree = nfree - 1;
 	p->st.frames_free--;
 	p->st.allocs++;
-	*pa = c->pa + ((uint64_t)first << POOL_FRAME_SHIFT);
 	return true;
 }
 
 bool pool_alloc(struct pool *p, uint64_t count, uint64_t *pa)
 {
 	struct pool_chunk *c;
-	int64_t first = count == 1 ? hinted_frame(p) : -1;
+	int64_t first;
 
-	if (first >= 0)
-		return take_hinted(p, first, pa);
+	if (count == 1 && pool_take_hinted(p, pa))
+		return true;
 	if (count == 0 || count > POOL_MAX_RUN) {
 		p->st.failures++;
 		return false;
@@ -463,6 +463,8 @@ bool pool_free(struct pool *p, uint64_t pa, uint64_t count)
 		for (uint64_t i = first; i < first + count; i++) {
 			if (!bit(c->gone_map, i)) {
 				bit_set(c->free_map, i);
+				if (i / 64 < c->first_word)
+					c->first_word = (unsigned)(i / 64);
 				back++;
 			}
 		}
@@ -656,6 +658,8 @@ static const char *check_chunk(const struct pool_chunk *c)
 			return "free or gone bit set beyond the end of a chunk";
 		if (c->free_map[w] & c->gone_map[w])
 			return "a frame is both free and gone";
+		if (w < c->first_word && c->free_map[w])
+			return "a free frame below the chunk's first word";
 		set += (uint64_t)__builtin_popcountll(c->free_map[w]);
 		gone += (uint64_t)__builtin_popcountll(c->gone_map[w]);
 	}

@@ -71,6 +71,9 @@ struct pool_chunk {
 	bool used;	/* slot holds a chunk */
 	uint64_t free_map[POOL_MAP_WORDS]; /* bit i: frame i is free */
 	uint64_t gone_map[POOL_MAP_WORDS]; /* bit i: frame i no longer held */
+	/* free_map's words below this one are all clear (every free bit set
+	 * lowers it; the single-frame take's scan starts here). */
+	unsigned first_word;
 };
 
 struct pool_stats {
@@ -130,6 +133,13 @@ uint64_t pool_first_chunk_frames(uint64_t count);
  * neither the pool nor the source has them.
  */
 bool pool_alloc(struct pool *p, uint64_t count, uint64_t *pa);
+/*
+ * One frame, only when pool_alloc would take it from the hinted chunk (no
+ * search, no source call): what pool_alloc(p, 1, pa) does then, exactly.
+ * false changes nothing (pool_alloc would search on; the fault fast path
+ * leaves that to the slow path).
+ */
+bool pool_take_hinted(struct pool *p, uint64_t *pa);
 static inline bool pool_alloc_frame(struct pool *p, uint64_t *pa)
 {
 	return pool_alloc(p, 1, pa);

@@ -128,6 +128,13 @@ static bool data_alloc(void *ctx, uint64_t *pa)
 	return true;
 }
 
+static void *data_try(void *ctx, uint64_t *pa)
+{
+	struct store *s = ctx;
+
+	return data_alloc(ctx, pa) ? s->mem + (*pa - s->pa0) : NULL;
+}
+
 static void data_free(void *ctx, uint64_t pa)
 {
 	struct store *s = ctx;
@@ -155,7 +162,8 @@ static void env_init(enum pgtable_granule g)
 				   .ttbr0 = pgtable_ttbr(&E.pt)};
 	fake_libos_reset(&E.wc, 0x42);
 	E.pages =
-	    (struct libos_vm_pages){data_alloc, data_free, store_p2v, &E.data};
+	    (struct libos_vm_pages){data_alloc, data_free, store_p2v, &E.data,
+				    data_try};
 	libos_pagerefs_init(&E.refs);
 	libos_aspace_init(&E.as, &E.pt, &E.pages, &E.refs);
 }

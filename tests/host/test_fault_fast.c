@@ -1,0 +1,495 @@
+/*
+ * The fault fast path (libos_fault_fast, libos/mm/vmfault.c) against the
+ * slow path (libos_fault_handle): two identical address spaces in the
+ * TTBR1 half run one random script of EL1 data accesses and region changes
+ * (insert of every kind, remove, munmap and mprotect of ranges, COW pages,
+ * a page source running dry, a fault while one is being handled); one
+ * takes every fault through the slow path only, the other tries the fast
+ * path first, as el1/vectors.S does. After every step both must hold the
+ * same state: every table and data page byte for byte, the regions, the
+ * reference counts, the page source's accounting, the space's and the
+ * global fault counters, and the same answer for every fault. The script
+ * must have taken the fast path often, and declined it too. The seed is
+ * printed on failure.
+ */
+#include "console_capture.h"
+#include "fake_libos_arch.h"
+
+#include <arch/esr.h>
+#include <criterion/criterion.h>
+#include <lib/print.h>
+#include <libos/mm/fault_state.h>
+#include <libos/mm/mm.h>
+#include <libos/mm/region.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TABLE_PAGES 16
+#define DATA_PAGES 128
+#define TABLE_PA UINT64_C(0x0000008000000000)
+#define DATA_PA UINT64_C(0x0000004000000000)
+#define PAGE UINT64_C(4096)
+#define BASE UINT64_C(0xffff000010000000) /* TTBR1 half, 48-bit VA */
+#define SLOTS 4
+#define SLOT_PAGES 16
+#define WINDOW (SLOTS * SLOT_PAGES * PAGE)
+#define STEPS 4000
+#define ELR UINT64_C(0xffff800000001000) /* not a user copy */
+
+struct store {
+	uint8_t *mem;
+	uint64_t pa0;
+	bool used[DATA_PAGES];
+	unsigned n, in_use, limit, allocs, frees;
+};
+
+struct space {
+	struct store tables, data;
+	struct pgtable pt;
+	struct libos_vm_pages pages;
+	struct libos_pagerefs refs;
+	struct libos_aspace as;
+	struct libos_fault_stats fs;	/* its share of the globals */
+	struct libos_vm_stats vs;
+	bool fast;
+	unsigned fast_taken, fast_declined, fast_cow;
+};
+
+static struct space S[2];
+
+static void store_init(struct store *s, uint64_t pa0, unsigned n)
+{
+	memset(s, 0, sizeof(*s));
+	s->pa0 = pa0;
+	s->n = n;
+	s->limit = n;
+	s->mem = aligned_alloc(PAGE, n * PAGE);
+	cr_assert_not_null(s->mem);
+	memset(s->mem, 0x5a, n * PAGE);
+}
+
+static int store_take(struct store *s)
+{
+	if (s->in_use >= s->limit)
+		return -1;
+	for (unsigned i = 0; i < s->n; i++) {
+		if (s->used[i])
+			continue;
+		s->used[i] = true;
+		s->in_use++;
+		s->allocs++;
+		memset(s->mem + i * PAGE, 0xa5, PAGE); /* garbage */
+		return (int)i;
+	}
+	return -1;
+}
+
+static void *tab_alloc(void *ctx)
+{
+	int i = store_take(ctx);
+
+	return i < 0 ? NULL : ((struct store *)ctx)->mem + (uint64_t)i * PAGE;
+}
+
+static void store_give(struct store *s, uint64_t i)
+{
+	cr_assert(i < s->n && s->used[i]);
+	s->used[i] = false;
+	s->in_use--;
+	s->frees++;
+}
+
+static void tab_free(void *ctx, void *p)
+{
+	struct store *s = ctx;
+
+	store_give(s, (uint64_t)((uint8_t *)p - s->mem) / PAGE);
+}
+
+static uint64_t tab_v2p(void *ctx, const void *p)
+{
+	struct store *s = ctx;
+
+	return s->pa0 + (uint64_t)((const uint8_t *)p - s->mem);
+}
+
+static void *p2v(void *ctx, uint64_t pa)
+{
+	struct store *s = ctx;
+
+	return s->mem + (pa - s->pa0);
+}
+
+static bool data_alloc(void *ctx, uint64_t *pa)
+{
+	struct store *s = ctx;
+	int i = store_take(s);
+
+	if (i < 0)
+		return false;
+	*pa = s->pa0 + (uint64_t)i * PAGE;
+	return true;
+}
+
+static void *data_try(void *ctx, uint64_t *pa)
+{
+	struct store *s = ctx;
+
+	return data_alloc(ctx, pa) ? s->mem + (*pa - s->pa0) : NULL;
+}
+
+static void data_free(void *ctx, uint64_t pa)
+{
+	struct store *s = ctx;
+
+	store_give(s, (pa - s->pa0) / PAGE);
+}
+
+static void space_init(struct space *sp, bool fast)
+{
+	struct pgtable_mm_ops ops = {tab_alloc, tab_free, tab_v2p, p2v,
+				     &sp->tables, false, 0};
+	struct pgtable_config cfg = {PGTABLE_GRANULE_4K, 48, PGTABLE_TTBR1, 0};
+
+	memset(sp, 0, sizeof(*sp));
+	sp->fast = fast;
+	store_init(&sp->tables, TABLE_PA, TABLE_PAGES);
+	store_init(&sp->data, DATA_PA, DATA_PAGES);
+	cr_assert_eq(pgtable_init(&sp->pt, &cfg, &ops), 0);
+	sp->pages = (struct libos_vm_pages){data_alloc, data_free, p2v,
+					    &sp->data, data_try};
+	libos_pagerefs_init(&sp->refs);
+	libos_aspace_init(&sp->as, &sp->pt, &sp->pages, &sp->refs);
+}
+
+static void space_fini(struct space *sp)
+{
+	libos_vm_attach(&sp->as);
+	libos_aspace_fini(&sp->as);
+	libos_vm_detach(PGTABLE_TTBR1);
+	pgtable_destroy(&sp->pt);
+	free(sp->tables.mem);
+	free(sp->data.mem);
+}
+
+/* --- one step, on one space ---------------------------------------------- */
+
+struct step {
+	unsigned op;
+	uint64_t va, size, pages;
+	bool write;
+	unsigned kind, slot;
+	uint32_t attrs;
+};
+
+static void last_level(void *ctx, int level, unsigned index, uint64_t desc)
+{
+	(void)index;
+	(void)desc;
+	*(int *)ctx = level;
+}
+
+/* The syndrome the CPU would report for this access, 0: none. */
+static uint64_t syndrome(struct space *sp, uint64_t va, bool write)
+{
+	struct pgtable_xlate x;
+	uint64_t esr = ((uint64_t)ESR_EC_DABT_CUR << ESR_EC_SHIFT) |
+		       (write ? ESR_DABT_WNR : 0);
+	int level = 0;
+
+	if (!pgtable_translate(&sp->pt, va, &x))
+		return write && !(x.attrs & PGTABLE_WRITE)
+			       ? esr | FSC_PERMISSION | (unsigned)x.level
+			       : 0;
+	pgtable_walk(&sp->pt, va, last_level, &level);
+	return esr | FSC_TRANSLATION | (unsigned)level;
+}
+
+/* One access: the fault it takes (if any) and who resolved it; the
+ * answer: 0 no fault, 1 resolved, 2 refused. */
+static int access(struct space *sp, uint64_t va, bool write, bool busy)
+{
+	uint64_t esr = syndrome(sp, va, write);
+	struct libos_fault f = {.esr = esr, .far = va, .elr = ELR};
+	bool ok;
+
+	if (!esr)
+		return 0;
+	libos_fault_busy = busy;
+	if (sp->fast && libos_fault_fast(esr, va)) {
+		sp->fast_taken++;
+		sp->fast_cow += (esr & 0x3c) == FSC_PERMISSION;
+		libos_fault_busy = false;
+		return 1;
+	}
+	if (sp->fast)
+		sp->fast_declined++;
+
+	ok = libos_fault_handle(&f);
+	libos_fault_busy = false;
+	return ok ? 1 : 2;
+}
+
+static void insert(struct space *sp, const struct step *s)
+{
+	uint64_t start = BASE + s->slot * SLOT_PAGES * PAGE;
+	uint64_t end = start + SLOT_PAGES * PAGE;
+	struct libos_region r = {.start = start, .end = end,
+				 .kind = (enum libos_region_kind)s->kind,
+				 .attrs = s->attrs};
+
+	if (r.kind == LIBOS_REGION_STACK)
+		libos_region_insert_stack(&sp->as, end, 4 * PAGE,
+					  (SLOT_PAGES - 2) * PAGE, s->attrs,
+					  "stack");
+	else
+		cr_assert_eq(libos_region_insert(&sp->as, &r), 0);
+}
+
+/* A page mapped shared at va and, when it can be, at the same place of
+ * the other half of the slot (its owners: the mappings). */
+static void cow_page(struct space *sp, uint64_t va)
+{
+	uint64_t pa, twin = va ^ (SLOT_PAGES / 2 * PAGE);
+
+	if (!data_alloc(&sp->data, &pa))
+		return;
+	memset(p2v(&sp->data, pa), (int)(va >> 12), PAGE);
+	if (libos_region_cow_map(&sp->as, va, pa, 1))
+		data_free(&sp->data, pa);
+	else
+		libos_region_cow_map(&sp->as, twin, pa, 1);
+}
+
+/* Whatever pieces the slot holds go (one by one, or as a range). */
+static void clear_slot(struct space *sp, unsigned slot)
+{
+	uint64_t start = BASE + slot * SLOT_PAGES * PAGE;
+
+	if (slot % 2) {
+		libos_region_unmap(&sp->as, start, SLOT_PAGES * PAGE);
+		return;
+	}
+	for (uint64_t va = start; va < start + SLOT_PAGES * PAGE; va += PAGE) {
+		const struct libos_region *r = libos_region_find(&sp->as, va);
+
+		if (r)
+			cr_assert_eq(libos_region_remove(&sp->as, r->start), 0);
+	}
+}
+
+static void sum_delta(unsigned *acc, const unsigned *a, const unsigned *b,
+		      size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		acc[i] += b[i] - a[i];
+}
+
+static int run_step(struct space *sp, const struct step *s)
+{
+	struct libos_fault_stats f0, f1;
+	struct libos_vm_stats v0, v1;
+	int answer = 0;
+
+	libos_vm_attach(&sp->as);
+	libos_fault_stats(&f0);
+	libos_vm_stats(&v0);
+	switch (s->op) {
+	case 0:
+		answer = access(sp, s->va, s->write, false);
+		break;
+	case 1:
+		clear_slot(sp, s->slot);
+		insert(sp, s);
+		break;
+	case 2:
+		answer = libos_region_protect(&sp->as, s->va, s->size,
+					      s->attrs);
+		break;
+	case 3:
+		answer = libos_region_unmap(&sp->as, s->va, s->size);
+		break;
+	case 4:
+		sp->data.limit = (unsigned)s->pages;
+		break;
+	case 5:
+		cow_page(sp, s->va);
+		break;
+	case 6:
+		answer = access(sp, s->va, s->write, true);
+		break;
+	}
+	libos_fault_stats(&f1);
+	libos_vm_stats(&v1);
+	sum_delta((unsigned *)&sp->fs, (const unsigned *)&f0,
+		  (const unsigned *)&f1, sizeof(f0) / sizeof(unsigned));
+	sum_delta((unsigned *)&sp->vs, (const unsigned *)&v0,
+		  (const unsigned *)&v1, sizeof(v0) / sizeof(unsigned));
+	libos_vm_detach(PGTABLE_TTBR1);
+	return answer;
+}
+
+/* Accesses stay in one slot for a while (the fast path remembers one
+ * region), as a program's do. */
+static unsigned hot_slot;
+
+static struct step random_step(void)
+{
+	static const uint32_t attrs[] = {PGTABLE_KERNEL_RW,
+					 PGTABLE_KERNEL_RW & ~PGTABLE_WRITE};
+	unsigned r = (unsigned)rand() % 100;
+	struct step s = {
+		.va = BASE + (uint64_t)(rand() % (int)(WINDOW / 8)) * 8,
+		.write = rand() % 3 != 0,
+		.slot = (unsigned)rand() % SLOTS,
+		.kind = (unsigned)rand() % LIBOS_REGION_FIXED, /* not FIXED */
+		.attrs = attrs[rand() % 2],
+		.pages = 1 + (unsigned)rand() % 8,
+	};
+
+	if (rand() % 16 == 0)
+		hot_slot = (unsigned)rand() % SLOTS;
+	if (rand() % 8 != 0)
+		s.va = BASE + hot_slot * SLOT_PAGES * PAGE +
+		       (s.va - BASE) % (SLOT_PAGES * PAGE);
+	s.size = s.pages * PAGE;
+	if (r < 86)
+		s.op = 0;
+	else if (r < 90)
+		s.op = 1;
+	else if (r < 93)
+		s.op = 2;
+	else if (r < 94)
+		s.op = 3;
+	else if (r < 96) {
+		s.op = 4;
+		s.pages = r == 94 ? (unsigned)rand() % 40 : DATA_PAGES;
+	} else if (r < 99)
+		s.op = 5;
+	else
+		s.op = 6;
+	if (s.op == 2 || s.op == 3 || s.op == 5)
+		s.va &= ~(PAGE - 1);
+	if (s.va + s.size > BASE + WINDOW)
+		s.size = BASE + WINDOW - s.va;
+	return s;
+}
+
+static void assert_same(unsigned seed, unsigned step)
+{
+	const struct space *a = &S[0], *b = &S[1];
+
+	cr_assert(!memcmp(a->tables.mem, b->tables.mem, TABLE_PAGES * PAGE) &&
+			  !memcmp(a->tables.used, b->tables.used,
+				  sizeof(a->tables.used)),
+		  "seed %u step %u: tables differ", seed, step);
+	cr_assert(!memcmp(a->data.mem, b->data.mem, DATA_PAGES * PAGE) &&
+			  !memcmp(a->data.used, b->data.used,
+				  sizeof(a->data.used)) &&
+			  a->data.allocs == b->data.allocs &&
+			  a->data.frees == b->data.frees,
+		  "seed %u step %u: pages or their accounting differ", seed,
+		  step);
+	cr_assert(a->as.nr == b->as.nr &&
+			  !memcmp(a->as.r, b->as.r, sizeof(a->as.r)),
+		  "seed %u step %u: regions differ", seed, step);
+	cr_assert(!memcmp(&a->refs, &b->refs, sizeof(a->refs)),
+		  "seed %u step %u: reference counts differ", seed, step);
+	cr_assert(!memcmp(&a->as.stats, &b->as.stats, sizeof(a->as.stats)) &&
+			  !memcmp(&a->vs, &b->vs, sizeof(a->vs)) &&
+			  !memcmp(&a->fs, &b->fs, sizeof(a->fs)),
+		  "seed %u step %u: counters differ", seed, step);
+	cr_assert(a->pt.tables == b->pt.tables &&
+			  a->pt.empty_tables == b->pt.empty_tables,
+		  "seed %u step %u: table counts differ", seed, step);
+}
+
+static unsigned cow_fast, cow_all;	/* over every script */
+
+static void run_script(unsigned seed)
+{
+	space_init(&S[0], false);
+	space_init(&S[1], true);
+	print_set_console(capture_console, "");
+	for (unsigned i = 0; i < STEPS; i++) {
+		struct step s;
+		int ra, rb;
+
+		srand(seed * 7919u + i);
+		s = random_step();
+		ra = run_step(&S[0], &s);
+		rb = run_step(&S[1], &s);
+		capture_len = 0;
+		cr_assert_eq(ra, rb, "seed %u step %u (op %u): answers differ",
+			     seed, i, s.op);
+		assert_same(seed, i);
+	}
+	print_set_console(NULL, "");
+	cr_assert(S[1].fast_taken > STEPS / 40,
+		  "seed %u: the fast path took only %u faults", seed,
+		  S[1].fast_taken);
+	cr_assert(S[1].fast_declined > STEPS / 50,
+		  "seed %u: the fast path declined only %u faults", seed,
+		  S[1].fast_declined);
+	cow_fast += S[1].fast_cow;
+	cow_all += S[1].as.stats.cow_copies;
+	space_fini(&S[0]);
+	space_fini(&S[1]);
+}
+
+Test(fault_fast, same_state_as_the_slow_path_over_random_scripts)
+{
+	for (unsigned seed = 1; seed <= 8; seed++)
+		run_script(seed);
+	cr_assert(cow_fast > 0 && cow_all > cow_fast,
+		  "copy-on-write copies: fast %u, in all %u", cow_fast,
+		  cow_all);
+}
+
+/* Each way the fast path must decline, alone: nothing changes. */
+Test(fault_fast, declines_without_changing_anything)
+{
+	struct space *sp = &S[1];
+	uint64_t esr = ((uint64_t)ESR_EC_DABT_CUR << ESR_EC_SHIFT) |
+		       ESR_DABT_WNR | FSC_TRANSLATION | 3;
+	struct step anon = {.slot = 0, .kind = LIBOS_REGION_ANON,
+			    .attrs = PGTABLE_KERNEL_RW};
+
+	space_init(sp, true);
+	libos_vm_attach(&sp->as);
+	insert(sp, &anon);
+	cr_assert(!libos_fault_fast(esr, BASE), "no region remembered yet");
+	cr_assert_eq(access(sp, BASE, true, false), 1);
+	cr_assert_eq(sp->fast_declined, 1);
+	cr_assert(libos_fault_fast(esr, BASE + PAGE), "the common case");
+	cr_assert(!libos_fault_fast(esr, BASE + PAGE), "mapped already");
+	cr_assert(!libos_fault_fast(esr & ~(uint64_t)3, BASE + 2 * PAGE),
+		  "level 0: no table to use");
+	cr_assert(!libos_fault_fast(esr, BASE + SLOT_PAGES * PAGE),
+		  "outside the region");
+	libos_fault_busy = true;
+	cr_assert(!libos_fault_fast(esr, BASE + 2 * PAGE), "in a fault");
+	libos_fault_busy = false;
+	cr_assert(!libos_fault_fast((esr & ~(uint64_t)0x3f) |
+					    FSC_PERMISSION | 3,
+				    BASE + 2 * PAGE),
+		  "a permission fault");
+	cr_assert(!libos_fault_fast(((uint64_t)ESR_EC_DABT_LOWER
+				     << ESR_EC_SHIFT) | (esr & 0x7f),
+				    BASE + 2 * PAGE),
+		  "from EL0");
+	sp->data.limit = sp->data.in_use;
+	cr_assert(!libos_fault_fast(esr, BASE + 2 * PAGE), "no page");
+	sp->data.limit = DATA_PAGES;
+	cr_assert_eq(libos_region_protect(&sp->as, BASE, SLOT_PAGES * PAGE,
+					  PGTABLE_KERNEL_RW & ~PGTABLE_WRITE),
+		     0);
+	cr_assert(!libos_fault_fast(esr, BASE + 2 * PAGE),
+		  "the region changed: forgotten");
+	cr_assert(libos_fault_fast(esr & ~ESR_DABT_WNR, BASE + 2 * PAGE) ==
+			  false,
+		  "forgotten until the slow path fills again");
+	cr_assert_eq(sp->as.stats.demand_zero, 2);
+	libos_vm_detach(PGTABLE_TTBR1);
+	space_fini(sp);
+}
