@@ -96,30 +96,13 @@ el1_dabt_fast:
 	adrp	x1, el1_dabt_fast_ok
 	ldrb	w1, [x1, :lo12:el1_dabt_fast_ok]
 	cbz	w1, 1f
-	stp	x2, x3, [sp, #16]
-	stp	x4, x5, [sp, #32]
-	stp	x6, x7, [sp, #48]
-	stp	x8, x9, [sp, #64]
-	stp	x10, x11, [sp, #80]
-	stp	x12, x13, [sp, #96]
-	stp	x14, x15, [sp, #112]
-	stp	x16, x17, [sp, #128]
-	stp	x18, x19, [sp, #144]
+	vframe_save_x2_x19
 	vframe_save_x30_sp FRAME_SIZE
 	mrs	x1, far_el1
 	stp	x0, x1, [sp, #F_ESR]
 	bl	libos_fault_fast
 	cbz	w0, 2f
-	ldp	x0, x1, [sp, #0]
-	ldp	x2, x3, [sp, #16]
-	ldp	x4, x5, [sp, #32]
-	ldp	x6, x7, [sp, #48]
-	ldp	x8, x9, [sp, #64]
-	ldp	x10, x11, [sp, #80]
-	ldp	x12, x13, [sp, #96]
-	ldp	x14, x15, [sp, #112]
-	ldp	x16, x17, [sp, #128]
-	ldr	x18, [sp, #144]
+	vframe_restore_x0_x18
 	ldr	x30, [sp, #VFRAME_X30]
 	add	sp, sp, #FRAME_SIZE
 	eret

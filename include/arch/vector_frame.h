@@ -15,8 +15,9 @@
 #define VFRAME_SP 248  /* the stack pointer before the exception */
 
 #ifdef __ASSEMBLY__
-/* x2-x29 at their offsets (the vector entry itself saved x0 and x1). */
-	.macro	vframe_save_x2_x29
+/* x2-x19 at their offsets: what C may clobber (x2-x18), x19 as x18's
+ * pair. A path that calls C and returns keeps x20-x29 in the registers. */
+	.macro	vframe_save_x2_x19
 	stp	x2, x3, [sp, #16]
 	stp	x4, x5, [sp, #32]
 	stp	x6, x7, [sp, #48]
@@ -26,6 +27,11 @@
 	stp	x14, x15, [sp, #112]
 	stp	x16, x17, [sp, #128]
 	stp	x18, x19, [sp, #144]
+	.endm
+
+/* x2-x29 at their offsets (the vector entry itself saved x0 and x1). */
+	.macro	vframe_save_x2_x29
+	vframe_save_x2_x19
 	stp	x20, x21, [sp, #160]
 	stp	x22, x23, [sp, #176]
 	stp	x24, x25, [sp, #192]
@@ -40,8 +46,8 @@
 	stp	x30, x1, [sp, #VFRAME_X30]
 	.endm
 
-/* x0-x30 back from their offsets. */
-	.macro	vframe_restore_x0_x30
+/* x0-x17 back from their offsets. */
+	.macro	vframe_restore_x0_x17
 	ldp	x0, x1, [sp, #0]
 	ldp	x2, x3, [sp, #16]
 	ldp	x4, x5, [sp, #32]
@@ -51,6 +57,17 @@
 	ldp	x12, x13, [sp, #96]
 	ldp	x14, x15, [sp, #112]
 	ldp	x16, x17, [sp, #128]
+	.endm
+
+/* x0-x18 back: vframe_save_x2_x19's registers but x19, which C kept. */
+	.macro	vframe_restore_x0_x18
+	vframe_restore_x0_x17
+	ldr	x18, [sp, #144]
+	.endm
+
+/* x0-x30 back from their offsets. */
+	.macro	vframe_restore_x0_x30
+	vframe_restore_x0_x17
 	ldp	x18, x19, [sp, #144]
 	ldp	x20, x21, [sp, #160]
 	ldp	x22, x23, [sp, #176]

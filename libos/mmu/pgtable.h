@@ -234,19 +234,28 @@ int pgtable_protect(struct pgtable *pt, uint64_t va, uint64_t size,
  * pgtable_map(pt, va, pa, page, attrs) does then, but for the ISB (an
  * exception return follows). Nothing may change pt in between.
  */
-static inline uint64_t *pgtable_hot_slot(const struct pgtable *pt,
-					 uint64_t va, uint32_t attrs)
+/* The level-3 entry of va in the last walk's table when that table
+ * covers va and attrs are the last ones encoded, else NULL: pgtable.c's
+ * hot_entry, inline, the fault fast path's whole walk. */
+static inline uint64_t *pgtable_hot_entry(const struct pgtable *pt,
+					  uint64_t va, uint32_t attrs)
 {
 	const int l3 = PGTABLE_LAST_LEVEL;
-	uint64_t off = va - pt->va_base, *ptep;
+	uint64_t off = va - pt->va_base;
 
-	/* pgtable.c's hot_entry, inline: the fault fast path's walk. */
 	if (!pt->hot_parent || !pt->last_bits || attrs != pt->last_attrs ||
 	    off >> pt->geom.shift[l3 - 1] != pt->hot_index)
 		return NULL;
-	ptep = &pt->hot_table[(off >> pt->geom.shift[l3]) &
+	return &pt->hot_table[(off >> pt->geom.shift[l3]) &
 			      pt->geom.index_mask[l3]];
-	return *ptep & PTE_VALID ? NULL : ptep;
+}
+
+static inline uint64_t *pgtable_hot_slot(const struct pgtable *pt,
+					 uint64_t va, uint32_t attrs)
+{
+	uint64_t *ptep = pgtable_hot_entry(pt, va, attrs);
+
+	return ptep && !(*ptep & PTE_VALID) ? ptep : NULL;
 }
 void pgtable_hot_fill(struct pgtable *pt, uint64_t *ptep, uint64_t pa);
 /*
@@ -259,15 +268,10 @@ void pgtable_hot_fill(struct pgtable *pt, uint64_t *ptep, uint64_t pa);
 static inline uint64_t *pgtable_hot_leaf(const struct pgtable *pt,
 					 uint64_t va, uint32_t attrs)
 {
-	const int l3 = PGTABLE_LAST_LEVEL;
-	uint64_t off = va - pt->va_base, *ptep;
+	uint64_t *ptep = pgtable_hot_entry(pt, va, attrs);
 
-	if (!pt->hot_parent || !pt->last_bits || attrs != pt->last_attrs ||
-	    off >> pt->geom.shift[l3 - 1] != pt->hot_index)
-		return NULL;
-	ptep = &pt->hot_table[(off >> pt->geom.shift[l3]) &
-			      pt->geom.index_mask[l3]];
-	return (*ptep & PTE_VALID) && !(*ptep & PTE_CONT) ? ptep : NULL;
+	return ptep && (*ptep & PTE_VALID) && !(*ptep & PTE_CONT) ? ptep
+								  : NULL;
 }
 void pgtable_hot_replace(struct pgtable *pt, uint64_t *ptep, uint64_t va,
 			 uint64_t pa);
