@@ -67,12 +67,6 @@ void sched_add(struct vcpu *v)
 	}
 }
 
-void sched_yield(struct vcpu *v)
-{
-	(void)v;
-	this_cpu()->sched_pending |= SCHED_PENDING_RESCHED;
-}
-
 static bool has_turn(const struct vcpu *v)
 {
 	return v->state == VCPU_RUNNABLE ||
@@ -132,12 +126,11 @@ static struct vcpu *next_runnable(unsigned after, const struct vcpu *prev,
 	return v;
 }
 
-/* The timer for the rest of v's slice, cut at its due time; now is when
- * v's time was last taken (no second counter read). */
-static void arm_timer(const struct vcpu *v, uint64_t now)
+/* The timer for v's next `left` ticks of slice, cut at its due time; now
+ * is when v's time was last taken (no second counter read). */
+static void arm_timer(struct percpu *pc, const struct vcpu *v, uint64_t now,
+		      uint64_t left)
 {
-	struct percpu *pc = this_cpu();
-	uint64_t left = pc->slice_end > now ? pc->slice_end - now : 0;
 	uint64_t due = due_fn ? due_fn(v) : UINT64_MAX;
 
 	pc->sched_pending = 0;
@@ -145,13 +138,15 @@ static void arm_timer(const struct vcpu *v, uint64_t now)
 }
 
 /* v's slice, from now on. */
-static void start_slice(struct vcpu *v, uint64_t now)
+static void start_slice(struct percpu *pc, struct vcpu *v, uint64_t now)
 {
+	uint64_t slice = v->vm->config.timeslice_ticks;
+
 	if (!v->entered)
 		timing_vcpu_entered(v);
 	v->run_start = now;
-	this_cpu()->slice_end = now + v->vm->config.timeslice_ticks;
-	arm_timer(v, now);
+	pc->slice_end = now + slice;
+	arm_timer(pc, v, now, slice);
 }
 
 struct vcpu *sched_first(void)
@@ -165,7 +160,7 @@ struct vcpu *sched_first(void)
 		return NULL;
 	this_cpu()->current = v;
 	arch_vcpu_load(v);
-	start_slice(v, arch_counter());
+	start_slice(this_cpu(), v, arch_counter());
 	return v;
 }
 
@@ -175,6 +170,8 @@ static ON_FAST_PATH struct vcpu *switch_to(struct vcpu *prev,
 					  struct vcpu *next, bool prev_fresh,
 					  uint64_t now)
 {
+	struct percpu *pc = this_cpu();
+
 	if (!next) {
 		arch_hyp_timer_stop();
 		return NULL;
@@ -185,9 +182,9 @@ static ON_FAST_PATH struct vcpu *switch_to(struct vcpu *prev,
 		if (!prev_fresh)
 			arch_vcpu_save(prev);
 		arch_vcpu_load(next);
-		this_cpu()->current = next;
+		pc->current = next;
 	}
-	start_slice(next, now);
+	start_slice(pc, next, now);
 	return next;
 }
 
@@ -203,11 +200,15 @@ static OFF_FAST_PATH struct vcpu *resume_after_reaping(struct vcpu *prev)
 
 struct vcpu *sched_resume(struct vcpu *prev)
 {
+	struct percpu *pc = this_cpu();
 	struct vcpu *next;
 
 	if (prev->state == VCPU_RUNNABLE &&
-	    !(this_cpu()->sched_pending & SCHED_PENDING_RESCHED)) {
-		arm_timer(prev, prev->run_start);   /* just accounted */
+	    !(pc->sched_pending & SCHED_PENDING_RESCHED)) {
+		uint64_t now = prev->run_start;   /* just accounted */
+
+		arm_timer(pc, prev, now,
+			  pc->slice_end > now ? pc->slice_end - now : 0);
 		return prev;
 	}
 	next = next_turn(prev->slot);

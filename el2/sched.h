@@ -29,8 +29,14 @@ void sched_set_reaper(sched_reap_fn fn);
 typedef uint64_t (*sched_due_fn)(const struct vcpu *v);
 void sched_set_due(sched_due_fn fn);
 void sched_add(struct vcpu *v);
-/* The running vCPU gives up the rest of its slice. */
-void sched_yield(struct vcpu *v);
+/* The running vCPU gives up the rest of its slice (the switch happens on
+ * the way back to a guest). Inline: a yield's call chain is part of every
+ * guest switch on yield. */
+static inline void sched_yield(struct vcpu *v)
+{
+	(void)v;
+	this_cpu()->sched_pending |= SCHED_PENDING_RESCHED;
+}
 /* The CPU time v used since it was last entered, added to its run_ticks.
  * Run on the way back to a guest when sched_pending says so (a slice
  * ended, a due time came, a switch), and by anything that reads the
