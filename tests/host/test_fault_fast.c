@@ -14,6 +14,7 @@
  */
 #include "console_capture.h"
 #include "fake_libos_arch.h"
+#include "page_store.h"
 
 #include <arch/esr.h>
 #include <criterion/criterion.h>
@@ -36,15 +37,8 @@
 #define STEPS 4000
 #define ELR UINT64_C(0xffff800000001000) /* not a user copy */
 
-struct store {
-	uint8_t *mem;
-	uint64_t pa0;
-	bool used[DATA_PAGES];
-	unsigned n, in_use, limit, allocs, frees;
-};
-
 struct space {
-	struct store tables, data;
+	struct page_store tables, data;
 	struct pgtable pt;
 	struct libos_vm_pages pages;
 	struct libos_pagerefs refs;
@@ -57,107 +51,21 @@ struct space {
 
 static struct space S[2];
 
-static void store_init(struct store *s, uint64_t pa0, unsigned n)
-{
-	memset(s, 0, sizeof(*s));
-	s->pa0 = pa0;
-	s->n = n;
-	s->limit = n;
-	s->mem = aligned_alloc(PAGE, n * PAGE);
-	cr_assert_not_null(s->mem);
-	memset(s->mem, 0x5a, n * PAGE);
-}
-
-static int store_take(struct store *s)
-{
-	if (s->in_use >= s->limit)
-		return -1;
-	for (unsigned i = 0; i < s->n; i++) {
-		if (s->used[i])
-			continue;
-		s->used[i] = true;
-		s->in_use++;
-		s->allocs++;
-		memset(s->mem + i * PAGE, 0xa5, PAGE); /* garbage */
-		return (int)i;
-	}
-	return -1;
-}
-
-static void *tab_alloc(void *ctx)
-{
-	int i = store_take(ctx);
-
-	return i < 0 ? NULL : ((struct store *)ctx)->mem + (uint64_t)i * PAGE;
-}
-
-static void store_give(struct store *s, uint64_t i)
-{
-	cr_assert(i < s->n && s->used[i]);
-	s->used[i] = false;
-	s->in_use--;
-	s->frees++;
-}
-
-static void tab_free(void *ctx, void *p)
-{
-	struct store *s = ctx;
-
-	store_give(s, (uint64_t)((uint8_t *)p - s->mem) / PAGE);
-}
-
-static uint64_t tab_v2p(void *ctx, const void *p)
-{
-	struct store *s = ctx;
-
-	return s->pa0 + (uint64_t)((const uint8_t *)p - s->mem);
-}
-
-static void *p2v(void *ctx, uint64_t pa)
-{
-	struct store *s = ctx;
-
-	return s->mem + (pa - s->pa0);
-}
-
-static bool data_alloc(void *ctx, uint64_t *pa)
-{
-	struct store *s = ctx;
-	int i = store_take(s);
-
-	if (i < 0)
-		return false;
-	*pa = s->pa0 + (uint64_t)i * PAGE;
-	return true;
-}
-
-static void *data_try(void *ctx, uint64_t *pa)
-{
-	struct store *s = ctx;
-
-	return data_alloc(ctx, pa) ? s->mem + (*pa - s->pa0) : NULL;
-}
-
-static void data_free(void *ctx, uint64_t pa)
-{
-	struct store *s = ctx;
-
-	store_give(s, (pa - s->pa0) / PAGE);
-}
-
 static void space_init(struct space *sp, bool fast)
 {
-	struct pgtable_mm_ops ops = {tab_alloc, tab_free, tab_v2p, p2v,
+	struct pgtable_mm_ops ops = {page_store_tab_alloc, page_store_tab_free,
+				     page_store_v2p, page_store_p2v,
 				     &sp->tables, false, 0};
 	struct pgtable_config cfg = {PGTABLE_GRANULE_4K, 48, PGTABLE_TTBR1, 0};
 
 	memset(sp, 0, sizeof(*sp));
 	sp->fast = fast;
-	store_init(&sp->tables, TABLE_PA, TABLE_PAGES);
-	store_init(&sp->data, DATA_PA, DATA_PAGES);
+	page_store_init(&sp->tables, TABLE_PA, PAGE, TABLE_PAGES);
+	page_store_init(&sp->data, DATA_PA, PAGE, DATA_PAGES);
 	cr_assert_eq(pgtable_init(&sp->pt, &cfg, &ops), 0);
-	sp->pages = (struct libos_vm_pages){data_alloc, data_free, p2v,
-					    &sp->data, data_try};
+	sp->pages = (struct libos_vm_pages){
+		page_store_data_alloc, page_store_data_free, page_store_p2v,
+		&sp->data, page_store_data_try};
 	libos_pagerefs_init(&sp->refs);
 	libos_aspace_init(&sp->as, &sp->pt, &sp->pages, &sp->refs);
 }
@@ -168,8 +76,8 @@ static void space_fini(struct space *sp)
 	libos_aspace_fini(&sp->as);
 	libos_vm_detach(PGTABLE_TTBR1);
 	pgtable_destroy(&sp->pt);
-	free(sp->tables.mem);
-	free(sp->data.mem);
+	page_store_fini(&sp->tables);
+	page_store_fini(&sp->data);
 }
 
 /* --- one step, on one space ---------------------------------------------- */
@@ -252,11 +160,11 @@ static void cow_page(struct space *sp, uint64_t va)
 {
 	uint64_t pa, twin = va ^ (SLOT_PAGES / 2 * PAGE);
 
-	if (!data_alloc(&sp->data, &pa))
+	if (!page_store_data_alloc(&sp->data, &pa))
 		return;
-	memset(p2v(&sp->data, pa), (int)(va >> 12), PAGE);
+	memset(page_store_p2v(&sp->data, pa), (int)(va >> 12), PAGE);
 	if (libos_region_cow_map(&sp->as, va, pa, 1))
-		data_free(&sp->data, pa);
+		page_store_data_free(&sp->data, pa);
 	else
 		libos_region_cow_map(&sp->as, twin, pa, 1);
 }

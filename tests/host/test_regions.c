@@ -11,6 +11,7 @@
  */
 #include "fake_libos_arch.h"
 #include "console_capture.h"
+#include "page_store.h"
 #include "walker.h"
 
 #include <arch/esr.h>
@@ -27,16 +28,8 @@
 #define DATA_PA	    UINT64_C(0x0000004000000000)
 #define BASE	    UINT64_C(0x0000000010000000) /* regions go from here */
 
-struct store {
-	uint8_t *mem;
-	uint64_t pa0, psize;
-	bool used[TABLE_PAGES > DATA_PAGES ? TABLE_PAGES : DATA_PAGES];
-	unsigned n, in_use, limit;
-	unsigned allocs, frees;
-};
-
 struct env {
-	struct store tables, data;
+	struct page_store tables, data;
 	struct pgtable pt;
 	struct walker_cfg wc;
 	struct libos_vm_pages pages;
@@ -47,123 +40,27 @@ struct env {
 
 static struct env E;
 
-/* --- table pages and data pages ------------------------------------------- */
-
-static void store_init(struct store *s, uint64_t pa0, uint64_t psize,
-		       unsigned n)
-{
-	memset(s, 0, sizeof(*s));
-	s->pa0 = pa0;
-	s->psize = psize;
-	s->n = n;
-	s->limit = n;
-	s->mem = aligned_alloc(psize, n * psize);
-	cr_assert_not_null(s->mem);
-}
-
-static int store_take(struct store *s)
-{
-	if (s->in_use >= s->limit)
-		return -1;
-	for (unsigned i = 0; i < s->n; i++) {
-		if (s->used[i])
-			continue;
-		s->used[i] = true;
-		s->in_use++;
-		s->allocs++;
-		memset(s->mem + i * s->psize, 0xa5, s->psize); /* garbage */
-		return (int)i;
-	}
-	return -1;
-}
-
-static void store_give(struct store *s, uint64_t i)
-{
-	cr_assert(i < s->n && s->used[i], "free of page %llu not handed out",
-		  (unsigned long long)i);
-	s->used[i] = false;
-	s->in_use--;
-	s->frees++;
-}
-
-static void *tab_alloc(void *ctx)
-{
-	struct store *s = ctx;
-	int i = store_take(s);
-
-	return i < 0 ? NULL : s->mem + (uint64_t)i * s->psize;
-}
-
-static void tab_free(void *ctx, void *p)
-{
-	struct store *s = ctx;
-
-	store_give(s, (uint64_t)((uint8_t *)p - s->mem) / s->psize);
-}
-
-static uint64_t tab_v2p(void *ctx, const void *p)
-{
-	struct store *s = ctx;
-
-	return s->pa0 + (uint64_t)((const uint8_t *)p - s->mem);
-}
-
-static void *store_p2v(void *ctx, uint64_t pa)
-{
-	struct store *s = ctx;
-
-	cr_assert(pa >= s->pa0 && pa < s->pa0 + s->n * s->psize,
-		  "PA 0x%llx not in the store", (unsigned long long)pa);
-	return s->mem + (pa - s->pa0);
-}
-
-static bool data_alloc(void *ctx, uint64_t *pa)
-{
-	struct store *s = ctx;
-	int i = store_take(s);
-
-	if (i < 0)
-		return false;
-	*pa = s->pa0 + (uint64_t)i * s->psize;
-	return true;
-}
-
-static void *data_try(void *ctx, uint64_t *pa)
-{
-	struct store *s = ctx;
-
-	return data_alloc(ctx, pa) ? s->mem + (*pa - s->pa0) : NULL;
-}
-
-static void data_free(void *ctx, uint64_t pa)
-{
-	struct store *s = ctx;
-
-	cr_assert_eq(pa & (s->psize - 1), 0);
-	store_give(s, (pa - s->pa0) / s->psize);
-}
-
 static void env_init(enum pgtable_granule g)
 {
-	struct pgtable_mm_ops ops = {tab_alloc, tab_free, tab_v2p, store_p2v,
+	struct pgtable_mm_ops ops = {page_store_tab_alloc, page_store_tab_free, page_store_v2p, page_store_p2v,
 				     &E.tables, false, 0};
 	struct pgtable_config cfg = {g, 48, PGTABLE_TTBR0, 0x42};
 
 	memset(&E, 0, sizeof(E));
 	E.page = UINT64_C(1) << g;
-	store_init(&E.tables, TABLE_PA, E.page, TABLE_PAGES);
-	store_init(&E.data, DATA_PA, E.page, DATA_PAGES);
+	page_store_init(&E.tables, TABLE_PA, E.page, TABLE_PAGES);
+	page_store_init(&E.data, DATA_PA, E.page, DATA_PAGES);
 	cr_assert_eq(pgtable_init(&E.pt, &cfg, &ops), 0);
 	E.wc = (struct walker_cfg){.tg_shift = g,
 				   .t0sz = 16,
 				   .t1sz = 16,
-				   .pa_to_ptr = store_p2v,
+				   .pa_to_ptr = page_store_p2v,
 				   .ctx = &E.tables,
 				   .ttbr0 = pgtable_ttbr(&E.pt)};
 	fake_libos_reset(&E.wc, 0x42);
 	E.pages =
-	    (struct libos_vm_pages){data_alloc, data_free, store_p2v, &E.data,
-				    data_try};
+	    (struct libos_vm_pages){page_store_data_alloc, page_store_data_free, page_store_p2v, &E.data,
+				    page_store_data_try};
 	libos_pagerefs_init(&E.refs);
 	libos_aspace_init(&E.as, &E.pt, &E.pages, &E.refs);
 }
@@ -177,8 +74,8 @@ static void env_fini(void)
 		     fake_libos.first_violation);
 	pgtable_destroy(&E.pt);
 	cr_assert_eq(E.tables.in_use, 0);
-	free(E.tables.mem);
-	free(E.data.mem);
+	page_store_fini(&E.tables);
+	page_store_fini(&E.data);
 }
 
 static const enum pgtable_granule granules[] = {
@@ -253,7 +150,7 @@ static uint8_t *at(uint64_t va)
 	struct pgtable_xlate x;
 
 	cr_assert_eq(pgtable_translate(&E.pt, va, &x), 0);
-	return store_p2v(&E.data, x.pa);
+	return page_store_p2v(&E.data, x.pa);
 }
 
 static uint64_t pa_of(uint64_t va)
@@ -392,7 +289,7 @@ Test(regions, fixed_is_mapped_at_once_and_its_frames_never_freed)
 
 	env_init(PGTABLE_GRANULE_4K);
 	p = E.page;
-	cr_assert(data_alloc(&E.data, &pa));
+	cr_assert(page_store_data_alloc(&E.data, &pa));
 	r = reg(LIBOS_REGION_FIXED, BASE, BASE + p, RO);
 	r.pa = pa;
 	cr_assert_eq(libos_region_insert(&E.as, &r), 0);
@@ -408,7 +305,7 @@ Test(regions, fixed_is_mapped_at_once_and_its_frames_never_freed)
 	cr_assert_eq(E.data.in_use, 1, "a FIXED frame went back");
 	cr_assert_neq(
 	    pgtable_translate(&E.pt, BASE, &(struct pgtable_xlate){0}), 0);
-	data_free(&E.data, pa);
+	page_store_data_free(&E.data, pa);
 	env_fini();
 }
 
@@ -443,9 +340,9 @@ Test(regions, unmap_splits_at_the_ends_and_frees_only_the_range)
 	cr_assert_eq(E.as.nr, 2);
 	cr_assert_eq(E.data.in_use, 3);
 	/* A FIXED region cut in the middle keeps its frames at their PAs. */
-	cr_assert(data_alloc(&E.data, &pa));
-	cr_assert(data_alloc(&E.data, &pa));
-	cr_assert(data_alloc(&E.data, &pa));
+	cr_assert(page_store_data_alloc(&E.data, &pa));
+	cr_assert(page_store_data_alloc(&E.data, &pa));
+	cr_assert(page_store_data_alloc(&E.data, &pa));
 	pa -= 2 * p;
 	r = reg(LIBOS_REGION_FIXED, BASE + 16 * p, BASE + 19 * p, RO);
 	r.pa = pa;
@@ -457,7 +354,7 @@ Test(regions, unmap_splits_at_the_ends_and_frees_only_the_range)
 	cr_assert_eq(libos_region_remove(&E.as, BASE + 16 * p), 0);
 	cr_assert_eq(libos_region_remove(&E.as, BASE + 18 * p), 0);
 	for (unsigned i = 0; i < 3; i++)
-		data_free(&E.data, pa + i * p);
+		page_store_data_free(&E.data, pa + i * p);
 	env_fini();
 }
 
@@ -523,7 +420,7 @@ Test(regions, protect_keeps_shared_pages_read_only)
 	cr_assert_eq(ins(LIBOS_REGION_ANON, BASE, BASE + 4 * p, RW), 0);
 	cr_assert_eq(ins(LIBOS_REGION_COW, BASE + 8 * p, BASE + 10 * p, RW),
 		     0);
-	cr_assert(data_alloc(&E.data, &pa));
+	cr_assert(page_store_data_alloc(&E.data, &pa));
 	cr_assert_eq(libos_region_cow_map(&E.as, BASE + 8 * p, pa, 1), 0);
 	cr_assert_eq(libos_region_cow_map(&E.as, BASE + 9 * p, pa, 1), 0);
 	touch(BASE, true);
@@ -844,8 +741,8 @@ Test(regions, cow_in_one_space_copies_then_reuses)
 		b = BASE + 8 * p;
 		cr_assert_eq(ins(LIBOS_REGION_COW, a, a + p, RW), 0);
 		cr_assert_eq(ins(LIBOS_REGION_COW, b, b + p, RW), 0);
-		cr_assert(data_alloc(&E.data, &pa));
-		memset(store_p2v(&E.data, pa), 'S', p);
+		cr_assert(page_store_data_alloc(&E.data, &pa));
+		memset(page_store_p2v(&E.data, pa), 'S', p);
 		cr_assert_eq(libos_region_cow_map(&E.as, a, pa, 1), 0);
 		cr_assert_eq(libos_region_cow_map(&E.as, b, pa, 1), 0);
 		cr_assert_eq(libos_region_cow_map(&E.as, b, pa, 1),
@@ -889,7 +786,7 @@ Test(regions, removing_one_sharer_keeps_the_page_for_the_other)
 	p = E.page;
 	cr_assert_eq(ins(LIBOS_REGION_COW, BASE, BASE + p, RW), 0);
 	cr_assert_eq(ins(LIBOS_REGION_COW, BASE + 2 * p, BASE + 3 * p, RW), 0);
-	cr_assert(data_alloc(&E.data, &pa));
+	cr_assert(page_store_data_alloc(&E.data, &pa));
 	cr_assert_eq(libos_region_cow_map(&E.as, BASE, pa, 1), 0);
 	cr_assert_eq(libos_region_cow_map(&E.as, BASE + 2 * p, pa, 1), 0);
 	cr_assert_eq(libos_region_remove(&E.as, BASE), 0);
@@ -903,7 +800,7 @@ Test(regions, clone_shares_every_page_copy_on_write)
 {
 	struct pgtable pt2;
 	struct libos_aspace child;
-	struct pgtable_mm_ops ops = {tab_alloc, tab_free, tab_v2p, store_p2v,
+	struct pgtable_mm_ops ops = {page_store_tab_alloc, page_store_tab_free, page_store_v2p, page_store_p2v,
 				     &E.tables, false, 0};
 	struct pgtable_config cfg = {PGTABLE_GRANULE_4K, 48, PGTABLE_TTBR0,
 				     0x43};
@@ -951,7 +848,7 @@ Test(regions, clone_shares_every_page_copy_on_write)
 	}
 	cr_assert_eq(pgtable_translate(&pt2, BASE, &x), 0);
 	cr_assert_neq(x.pa, pa_of(BASE));
-	((uint8_t *)store_p2v(&E.data, x.pa))[0] = 'c';
+	((uint8_t *)page_store_p2v(&E.data, x.pa))[0] = 'c';
 	cr_assert_eq(fault_at(BASE, LIBOS_FAULT_PERMISSION, LIBOS_WRITE, &ok),
 		     LIBOS_VM_COW_REUSE);
 	cr_assert_eq(at(BASE)[0], 'p', "the parent keeps its data");
