@@ -36,8 +36,18 @@
  * its arena in the parent before the fork has it faulted in by the
  * child's mlockall, outside every timed operation.
  *
+ * --cold-load (a diagnostic, and nothing else is run) prints the host's
+ * cost of a load that misses every cache and the TLB, alone and followed
+ * by a second such load that depends on it (a free reading its block's
+ * header, then a neighbour's): "BENCH cold_load_ns", "BENCH
+ * cold_load2_ns", medians over COLD_SAMPLES loads into a region of the
+ * random workload's size (populated and locked as the heaps' pages are),
+ * each after a sweep of COLD_SWEEP bytes that evicts the caches and TLB.
+ * The floor under any operation that must read memory it has not touched
+ * lately, in the same units as the latency figures.
+ *
  * Usage: heapbench <allocator-name> [--smoke] [--cachegrind]
- *        [--reps=N] [--worst=N] [--steady] [--workload=NAME] [policy...]
+ *        [--reps=N] [--worst=N] [--steady] [--cold-load] [--workload=NAME] [policy...]
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -486,6 +496,65 @@ static int cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* --cold-load: the region loaded from (random's live set, 8,192 blocks of
+ * 2 KiB on average), the sweep that makes it cold (larger than the last
+ * level cache, and than the TLB's reach), the samples. */
+#define COLD_REGION ((size_t)16 << 20)
+#define COLD_SWEEP  ((size_t)96 << 20)
+#define COLD_SAMPLES 64u
+#define CACHE_LINE  64u
+
+static void *map_locked(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	if (p == MAP_FAILED) {
+		perror("heapbench: mmap");
+		exit(1);
+	}
+	mlock(p, bytes);
+	return p;
+}
+
+static void cold_load(void)
+{
+	char *region = map_locked(COLD_REGION);
+	volatile char *sweep = map_locked(COLD_SWEEP);
+	uint64_t one[COLD_SAMPLES], two[COLD_SAMPLES];
+	char sink = 0;
+
+	for (unsigned k = 0; k < COLD_SAMPLES; k++) {
+		size_t a = (size_t)rnd() % (COLD_REGION / CACHE_LINE);
+		size_t b = (size_t)rnd() % (COLD_REGION / CACHE_LINE);
+		char *volatile *pa = (char *volatile *)(region + a * CACHE_LINE);
+		char *volatile *pb = (char *volatile *)(region + b * CACHE_LINE);
+		uint64_t t0, t1, t2;
+		char *q;
+
+		*pa = (char *)pb;
+		*pb = NULL;
+		for (size_t i = 0; i < COLD_SWEEP; i += CACHE_LINE)
+			sink += sweep[i];
+		t0 = ticks();
+		q = *pa;
+		t1 = ticks();
+		q = *(char *volatile *)q;
+		t2 = ticks();
+		sink += q != NULL;
+		one[k] = t1 - t0;
+		two[k] = t2 - t0;
+	}
+	qsort(one, COLD_SAMPLES, sizeof(*one), cmp_u64);
+	qsort(two, COLD_SAMPLES, sizeof(*two), cmp_u64);
+	printf("BENCH cold_load_ns %.3f\n", ticks_to_ns(one[COLD_SAMPLES / 2]));
+	printf("BENCH cold_load2_ns %.3f\n", ticks_to_ns(two[COLD_SAMPLES / 2]));
+	if (sink == 42)
+		printf("\n"); /* keeps the sweep's loads */
+	munmap(region, COLD_REGION);
+	munmap((void *)sweep, COLD_SWEEP);
+}
+
 /* What a repetition's child hands back (in memory shared with it). */
 struct rep_result {
 	double ns_per_op;
@@ -754,6 +823,11 @@ int main(int argc, char **argv)
 			return 1;
 	}
 	ticks_calibrate();
+	if (argc > first && !strcmp(argv[first], "--cold-load")) {
+		rng_state = UINT64_C(0x9e3779b97f4a7c15);
+		cold_load();
+		return 0;
+	}
 	report_malloc(name);
 	for (size_t i = 0; i < sizeof(workloads) / sizeof(*workloads); i++) {
 		const struct workload *w = &workloads[i];
