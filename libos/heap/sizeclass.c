@@ -165,12 +165,18 @@ struct sc_segment {
 	uintptr_t magic; /* SC_SEG_MAGIC ^ own address */
 	struct sc_region *region;
 	struct sc_segment *next, *prev; /* in the list of all segments */
+	/* In sh->room[span] while it has a free slot for its span (all
+	 * empty segments, span 0, do): a new page takes the first, no walk
+	 * over full segments or those of other spans (cold headers, a TLB
+	 * miss each). room_prev points to itself while in no list. */
+	struct sc_segment *room_next, *room_prev;
 	uint64_t used_slices; /* bit i: slice i is the header's or a page's */
 	unsigned npages;
 	/* Every page of a segment has the same span (0: no page yet), at a
 	 * multiple of it; the first starts after the header. The map's key
 	 * says the span too, so a free finds the page by a shift. */
 	unsigned span;
+	unsigned room_span; /* the room list it is in, while listed */
 	_Alignas(64) uint8_t slice_page[SC_SLICES]; /* page of slice i */
 	_Alignas(64) struct sc_page pages[SC_SLICES]; /* by aligned slot */
 };
@@ -226,6 +232,7 @@ struct sc_heap {
 	struct sc_page none;
 	struct heap_source *src;
 	struct sc_segment *segs;
+	struct sc_segment *room[SC_SPAN_MAX + 1]; /* by span: segments with a slot */
 	struct sc_region *regions;
 	struct sc_page *kept; /* the barely used empty page kept, if any */
 	/* Per class, the empty page kept in a segment in use, if any. */
@@ -405,6 +412,42 @@ static void sc_seg_unlink(struct sc_heap *sh, struct sc_segment *g)
 		sh->segs = g->next;
 }
 
+static int sc_find_slot(const struct sc_segment *g, unsigned n);
+
+static bool sc_room_listed(const struct sc_segment *g)
+{
+	return g->room_prev != g;
+}
+
+static void sc_room_unlink(struct sc_heap *sh, struct sc_segment *g)
+{
+	if (!sc_room_listed(g))
+		return;
+	if (g->room_next)
+		g->room_next->room_prev = g->room_prev;
+	if (g->room_prev)
+		g->room_prev->room_next = g->room_next;
+	else
+		sh->room[g->room_span] = g->room_next;
+	g->room_prev = g;
+	g->room_next = NULL;
+}
+
+/* g's slots or span changed: it goes in the room list of its span if it
+ * has a free slot for a page of that span, and in none otherwise. */
+static void sc_room_update(struct sc_heap *sh, struct sc_segment *g)
+{
+	sc_room_unlink(sh, g);
+	if (sc_find_slot(g, g->span ? g->span : SC_SPAN_MIN) < 0)
+		return;
+	g->room_span = g->span;
+	g->room_prev = NULL;
+	g->room_next = sh->room[g->span];
+	if (g->room_next)
+		g->room_next->room_prev = g;
+	sh->room[g->span] = g;
+}
+
 static void sc_segment_init(struct sc_heap *sh, struct sc_segment *g,
 			    struct sc_region *r)
 {
@@ -424,6 +467,8 @@ static void sc_segment_init(struct sc_heap *sh, struct sc_segment *g,
 	}
 	sc_map_insert(sh, (uintptr_t)g)->page_mask = sc_page_mask(0);
 	sc_seg_link(sh, g);
+	g->room_prev = g;
+	sc_room_update(sh, g);
 }
 
 static struct sc_segment *sc_region_seg(const struct sc_region *r,
@@ -474,6 +519,7 @@ static void sc_region_release(struct sc_heap *sh, struct sc_region *r)
 
 		sc_map_remove(sh, (uintptr_t)g);
 		sc_seg_unlink(sh, g);
+		sc_room_unlink(sh, g);
 		g->magic = 0;
 	}
 	while (*link != r)
@@ -568,8 +614,8 @@ static struct sc_page *sc_page_new(struct sc_heap *sh, unsigned cls)
 	unsigned first;
 	int at = -1;
 
-	for (g = sh->segs; g && (at = sc_find_slot(g, n)) < 0; g = g->next)
-		;
+	/* A segment of this span with a slot, else an empty one. */
+	g = sh->room[n] ? sh->room[n] : sh->room[0];
 	if (!g) {
 		unsigned want = sh->nregions + 1;
 
@@ -577,15 +623,16 @@ static struct sc_page *sc_page_new(struct sc_heap *sh, unsigned cls)
 					   ? want
 					   : SC_REGION_SEGS_MAX))
 			return NULL;
-		g = sh->segs;
-		at = sc_find_slot(g, n);
+		g = sh->room[0];
 	}
+	at = sc_find_slot(g, n);
 	if (g->npages++ == 0) {
 		g->region->busy++;
 		sc_segment_set_span(sh, g, n);
 	}
 	first = at < (int)SC_HDR_SLICES ? SC_HDR_SLICES : (unsigned)at;
 	g->used_slices |= sc_slot_mask((unsigned)at, n);
+	sc_room_update(sh, g);
 	memset(g->slice_page + first, at, (unsigned)at + n - first);
 	pg = &g->pages[at];
 	memset(pg, 0, sizeof(*pg));
@@ -628,11 +675,11 @@ static void sc_page_release(struct sc_heap *sh, struct sc_page *pg)
 	pg->limit = 0;
 	pg->countdown = 0;
 	pg->prev = pg->next = NULL;
-	if (--g->npages == 0) {
+	if (--g->npages == 0)
 		sc_segment_set_span(sh, g, 0);
-		if (--r->busy == 0 && heap_source_can_shrink(sh->src))
-			sc_region_release(sh, r);
-	}
+	sc_room_update(sh, g);
+	if (!g->npages && --r->busy == 0 && heap_source_can_shrink(sh->src))
+		sc_region_release(sh, r);
 }
 
 /* Carves up to SC_EXTEND_BYTES of never-used blocks into the free list. */
@@ -1237,6 +1284,29 @@ static const char *sc_check_segment(struct sc_heap *sh,
 	}
 	if (seen != g->used_slices || npages != g->npages)
 		return "sizeclass: slices in use disagree with pages";
+	if (sc_room_listed(g) !=
+		(sc_find_slot(g, g->span ? g->span : SC_SPAN_MIN) >= 0) ||
+	    (sc_room_listed(g) && g->room_span != g->span))
+		return "sizeclass: segment's room list disagrees with its slots";
+	return NULL;
+}
+
+/* The room lists hold listed segments of their span, linked both ways;
+ * *n counts them. */
+static const char *sc_check_room(struct sc_heap *sh, size_t segs, size_t *n)
+{
+	for (unsigned span = 0; span <= SC_SPAN_MAX; span++) {
+		const struct sc_segment *prev = NULL;
+
+		for (const struct sc_segment *g = sh->room[span]; g;
+		     prev = g, g = g->room_next) {
+			if (g->room_prev != prev || g->span != span ||
+			    g->room_span != span)
+				return "sizeclass: bad room list";
+			if (++*n > segs)
+				return "sizeclass: room list loops";
+		}
+	}
 	return NULL;
 }
 
@@ -1283,15 +1353,21 @@ static const char *sc_check(struct heap *h)
 {
 	struct sc_heap *sh = sc_of(h);
 	size_t segs = 0, listed = 0, larges = 0, queued = 0, marked = 0;
+	size_t roomy = 0, in_room = 0;
 	const char *why = sc_check_queues(sh, &queued);
 
 	if (!why)
 		why = sc_check_regions(sh, &segs);
+	if (!why)
+		why = sc_check_room(sh, segs, &in_room);
 	for (struct sc_segment *g = sh->segs; !why && g; g = g->next) {
 		why = sc_check_segment(sh, g, &marked);
+		roomy += sc_room_listed(g);
 		if (++listed > segs)
 			why = "sizeclass: more segments listed than regions hold";
 	}
+	if (!why && roomy != in_room)
+		why = "sizeclass: a segment marked listed is in no room list";
 	for (struct sc_large *l = sh->large; !why && l; l = l->next) {
 		if (l->magic != (SC_LARGE_MAGIC ^ (uintptr_t)l) ||
 		    sc_large_of(sh, l->block) != l)

@@ -168,6 +168,80 @@ Test(heap_owner, sizeclass_segments_go_back)
 	close_heap(&h, &s);
 }
 
+/* A new page goes where a page of its span has room (the room lists):
+ * pages emptied and given back in a full segment make room there again,
+ * and the next pages of that span take it before the source is asked.
+ * 4 KiB blocks: pages of 16 slices, four slots a segment, the first
+ * shared with the segment's header: 60 blocks a segment (the premise,
+ * checked below). */
+#define ROOM_SEG_SHIFT	18 /* segments: 256 KiB, aligned */
+#define ROOM_SLOT_SHIFT 16 /* a 16-slice page's aligned slot: 64 KiB */
+#define ROOM_BLOCK	4096
+#define ROOM_PER_SEG	60
+#define ROOM_SEGS	4
+#define ROOM_BLOCKS	(ROOM_SEGS * ROOM_PER_SEG) /* every segment full */
+#define ROOM_FREED	3 /* pages emptied: one may be kept, not given back */
+
+Test(heap_owner, sizeclass_room_lists)
+{
+	static void *p[ROOM_BLOCKS];
+	uintptr_t seg, slots[ROOM_FREED];
+	unsigned nslots = 0, refilled = 0;
+	struct src s;
+	struct heap h;
+	size_t peak;
+
+	open_heap(&h, &s, "sizeclass");
+	for (int i = 0; i < ROOM_BLOCKS; i++)
+		cr_assert_not_null(p[i] = heap_alloc(&h, ROOM_BLOCK));
+	cr_assert_null(heap_check(&h));
+	peak = s.outstanding;
+	/* Pages of a span fill a segment before an empty one is taken: the
+	 * blocks fill ROOM_SEGS segments exactly (the premise). */
+	for (int i = 0; i < ROOM_BLOCKS; i++)
+		cr_assert_eq((uintptr_t)p[i] >> ROOM_SEG_SHIFT,
+			     (uintptr_t)p[i / ROOM_PER_SEG * ROOM_PER_SEG] >>
+				 ROOM_SEG_SHIFT,
+			     "block %d is not in its segment", i);
+	/* The first segment's first ROOM_FREED slots. */
+	seg = (uintptr_t)p[0] >> ROOM_SEG_SHIFT;
+	for (int i = 0; i < ROOM_BLOCKS && nslots < ROOM_FREED; i++) {
+		uintptr_t slot = (uintptr_t)p[i] >> ROOM_SLOT_SHIFT;
+		bool seen = false;
+
+		for (unsigned k = 0; k < nslots; k++)
+			seen |= slots[k] == slot;
+		if (!seen && (uintptr_t)p[i] >> ROOM_SEG_SHIFT == seg)
+			slots[nslots++] = slot;
+	}
+	cr_assert_eq(nslots, ROOM_FREED);
+	for (int i = 0; i < ROOM_BLOCKS; i++) {
+		for (unsigned k = 0; k < nslots; k++) {
+			if ((uintptr_t)p[i] >> ROOM_SLOT_SHIFT == slots[k]) {
+				heap_free(&h, p[i]);
+				p[i] = NULL;
+			}
+		}
+	}
+	cr_assert_null(heap_check(&h));
+	/* As many blocks again: into the freed slots, no grow. */
+	for (int i = 0; i < ROOM_BLOCKS; i++) {
+		if (p[i])
+			continue;
+		cr_assert_not_null(p[i] = heap_alloc(&h, ROOM_BLOCK));
+		cr_assert_eq((uintptr_t)p[i] >> ROOM_SEG_SHIFT, seg,
+			     "block %d went to another segment", i);
+		refilled++;
+	}
+	cr_assert_gt(refilled, 0);
+	cr_assert_eq(s.outstanding, peak, "the source was asked again");
+	cr_assert_null(heap_check(&h));
+	for (int i = 0; i < ROOM_BLOCKS; i++)
+		heap_free(&h, p[i]);
+	cr_assert_eq(bad_frees(&h), 0);
+	close_heap(&h, &s);
+}
+
 /* Pointers the heap never handed out: refused and counted, never read. A
  * stack address, a C-library block, a segment's header, a free slice, a
  * block not yet carved, an interior pointer, a large block's interior and

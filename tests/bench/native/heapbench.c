@@ -17,8 +17,37 @@
  * --toggle-collect=bench_op_*, so only the allocator's own instructions and
  * cache misses (inside the bench_op_ functions) are counted.
  *
+ * --worst=N (a diagnostic; measures nothing else) also prints the N
+ * operations of the latency pass with the highest element-wise minimum
+ * among those that did not call the page source (the steady_max_ns
+ * figure's candidates), each with its index, kind and size:
+ * "WORST <name> <rank> <index> <alloc|free> <bytes> <ns>".
+ *
+ * --reps=N (a diagnostic too) runs every workload N times at full scale,
+ * whatever its first run took (on a loaded host that first run can
+ * leave a fast policy at one repetition, and the latency pass with no
+ * minimum to take).
+ *
+ * --steady (a diagnostic) also prints random's ns per operation over its
+ * steady phase alone (the free + alloc steps, without the fill of the
+ * live set and its teardown): "..._random_steady_ns_per_op". The fill is
+ * where a heap gets its memory; an exo policy's page source maps it
+ * populated inside the operation that grows, while a peer that reserved
+ * its arena in the parent before the fork has it faulted in by the
+ * child's mlockall, outside every timed operation.
+ *
+ * --cold-load (a diagnostic, and nothing else is run) prints the host's
+ * cost of a load that misses every cache and the TLB, alone and followed
+ * by a second such load that depends on it (a free reading its block's
+ * header, then a neighbour's): "BENCH cold_load_ns", "BENCH
+ * cold_load2_ns", medians over COLD_SAMPLES loads into a region of the
+ * random workload's size (populated and locked as the heaps' pages are),
+ * each after a sweep of COLD_SWEEP bytes that evicts the caches and TLB.
+ * The floor under any operation that must read memory it has not touched
+ * lately, in the same units as the latency figures.
+ *
  * Usage: heapbench <allocator-name> [--smoke] [--cachegrind]
- *        [--workload=NAME] [policy...]
+ *        [--reps=N] [--worst=N] [--steady] [--cold-load] [--workload=NAME] [policy...]
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -54,6 +83,13 @@
 #define CG_SMOKE_SCALE 0.004
 
 static double scale = 8;       /* ops multiplier; --smoke sets 0.02 */
+static int forced_reps;        /* --reps=N; 0: REPS, or 1 if slow */
+static bool steady_diag;       /* --steady */
+static unsigned worst_n;       /* --worst=N: how many worst ops to print */
+/* --worst: each timed op's size, and the top bit for a free (written
+ * after the op's second clock read: outside what is timed). */
+static uint64_t *lat_what;
+#define WHAT_FREE (UINT64_C(1) << 63)
 static uint64_t grows;         /* exo: calls of the page source (grow, shrink) */
 
 /* --- the allocator under test --------------------------------------- */
@@ -268,6 +304,7 @@ struct run {
 	size_t nlat;
 	uint64_t grow_max;   /* worst op during which the source was called */
 	uint64_t steady_max; /* worst op during which it was not */
+	uint64_t steady_ns, steady_ops; /* --steady: random's steady phase */
 };
 
 /* Every op counts in the latency figures, those that called the page
@@ -275,8 +312,11 @@ struct run {
  * those is also reported on its own (exo only: the peers' are invisible). */
 #define LAT_GREW (UINT64_C(1) << 63)   /* the op called the page source */
 
-static inline void lat_record(struct run *r, uint64_t t, uint64_t g)
+static inline void lat_record(struct run *r, uint64_t t, uint64_t g,
+			      uint64_t what)
 {
+	if (lat_what)
+		lat_what[r->nlat] = what;
 	if (grows != g && t > r->grow_max)
 		r->grow_max = t;
 	if (grows == g && t > r->steady_max)
@@ -292,7 +332,7 @@ static inline void *timed_alloc(struct run *r, size_t n)
 		uint64_t g = grows, t = ticks();
 
 		p = a_alloc(n);
-		lat_record(r, ticks() - t, g);
+		lat_record(r, ticks() - t, g, n);
 	} else {
 		p = a_alloc(n);
 	}
@@ -309,7 +349,7 @@ static inline void timed_free(struct run *r, void *p, size_t n)
 		uint64_t g = grows, t = ticks();
 
 		a_free(p);
-		lat_record(r, ticks() - t, g);
+		lat_record(r, ticks() - t, g, n | WHAT_FREE);
 	} else {
 		a_free(p);
 	}
@@ -330,6 +370,8 @@ static void wl_random(struct run *r)
 		ptr[i] = timed_alloc(r, len[i]);
 		touch(ptr[i], len[i]);
 	}
+	uint64_t t0 = steady_diag ? now_ns() : 0, ops0 = r->ops;
+
 	for (uint64_t s = 0; s < steps; s++) {
 		unsigned i = (unsigned)(rnd() % LIVE_SLOTS);
 
@@ -337,6 +379,10 @@ static void wl_random(struct run *r)
 		len[i] = rnd_size(MIN_SIZE, MAX_SIZE);
 		ptr[i] = timed_alloc(r, len[i]);
 		touch(ptr[i], len[i]);
+	}
+	if (steady_diag) {
+		r->steady_ns = now_ns() - t0;
+		r->steady_ops = r->ops - ops0;
 	}
 	for (unsigned i = 0; i < LIVE_SLOTS; i++)
 		timed_free(r, ptr[i], len[i]);
@@ -450,6 +496,65 @@ static int cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* --cold-load: the region loaded from (random's live set, 8,192 blocks of
+ * 2 KiB on average), the sweep that makes it cold (larger than the last
+ * level cache, and than the TLB's reach), the samples. */
+#define COLD_REGION ((size_t)16 << 20)
+#define COLD_SWEEP  ((size_t)96 << 20)
+#define COLD_SAMPLES 64u
+#define CACHE_LINE  64u
+
+static void *map_locked(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	if (p == MAP_FAILED) {
+		perror("heapbench: mmap");
+		exit(1);
+	}
+	mlock(p, bytes);
+	return p;
+}
+
+static void cold_load(void)
+{
+	char *region = map_locked(COLD_REGION);
+	volatile char *sweep = map_locked(COLD_SWEEP);
+	uint64_t one[COLD_SAMPLES], two[COLD_SAMPLES];
+	char sink = 0;
+
+	for (unsigned k = 0; k < COLD_SAMPLES; k++) {
+		size_t a = (size_t)rnd() % (COLD_REGION / CACHE_LINE);
+		size_t b = (size_t)rnd() % (COLD_REGION / CACHE_LINE);
+		char *volatile *pa = (char *volatile *)(region + a * CACHE_LINE);
+		char *volatile *pb = (char *volatile *)(region + b * CACHE_LINE);
+		uint64_t t0, t1, t2;
+		char *q;
+
+		*pa = (char *)pb;
+		*pb = NULL;
+		for (size_t i = 0; i < COLD_SWEEP; i += CACHE_LINE)
+			sink += sweep[i];
+		t0 = ticks();
+		q = *pa;
+		t1 = ticks();
+		q = *(char *volatile *)q;
+		t2 = ticks();
+		sink += q != NULL;
+		one[k] = t1 - t0;
+		two[k] = t2 - t0;
+	}
+	qsort(one, COLD_SAMPLES, sizeof(*one), cmp_u64);
+	qsort(two, COLD_SAMPLES, sizeof(*two), cmp_u64);
+	printf("BENCH cold_load_ns %.3f\n", ticks_to_ns(one[COLD_SAMPLES / 2]));
+	printf("BENCH cold_load2_ns %.3f\n", ticks_to_ns(two[COLD_SAMPLES / 2]));
+	if (sink == 42)
+		printf("\n"); /* keeps the sweep's loads */
+	munmap(region, COLD_REGION);
+	munmap((void *)sweep, COLD_SWEEP);
+}
+
 /* What a repetition's child hands back (in memory shared with it). */
 struct rep_result {
 	double ns_per_op;
@@ -458,6 +563,7 @@ struct rep_result {
 	uint64_t nlat;
 	uint64_t grow_max;
 	uint64_t steady_max;
+	double steady_ns_per_op; /* --steady; 0 if the workload has none */
 };
 
 static struct rep_result *rep_out; /* MAP_SHARED */
@@ -482,6 +588,8 @@ static void run_here(const struct workload *w, struct run *r,
 	out->nlat = r->nlat;
 	out->grow_max = r->grow_max;
 	out->steady_max = r->steady_max;
+	out->steady_ns_per_op = r->steady_ops ?
+		(double)r->steady_ns / (double)r->steady_ops : 0;
 }
 
 /* One repetition in a child process: a peer's malloc starts it as cold
@@ -519,16 +627,51 @@ static struct rep_result run_once(const struct workload *w, uint64_t *lat)
 	return *rep_out;
 }
 
+/* --worst: the worst_n operations without a page-source call by their
+ * element-wise minimum, worst first (a selection: n is large, worst_n
+ * small). */
+static void print_worst(const char *name, const uint64_t *lat, size_t n)
+{
+	size_t prev_i = SIZE_MAX;
+	uint64_t prev_t = UINT64_MAX;
+
+	for (unsigned rank = 0; rank < worst_n; rank++) {
+		size_t best_i = SIZE_MAX;
+		uint64_t best_t = 0;
+
+		/* The largest below the previous pick (ties by index). */
+		for (size_t i = 0; i < n; i++) {
+			uint64_t t = lat[i];
+
+			if (t & LAT_GREW)
+				continue;
+			if ((t < prev_t || (t == prev_t && i > prev_i)) &&
+			    (best_i == SIZE_MAX || t > best_t)) {
+				best_t = t;
+				best_i = i;
+			}
+		}
+		if (best_i == SIZE_MAX)
+			return;
+		printf("WORST %s %u %zu %s %llu %.0f\n", name, rank, best_i,
+		       lat_what[best_i] & WHAT_FREE ? "free" : "alloc",
+		       (unsigned long long)(lat_what[best_i] & ~WHAT_FREE),
+		       ticks_to_ns(best_t));
+		prev_t = best_t;
+		prev_i = best_i;
+	}
+}
+
 static void bench_workload(const char *name, const struct workload *w,
 			   uint64_t *lat)
 {
 	double best = 1e30, best_max, best_p999, grow_max = 0, steady_max = 0;
-	double frag = 0, full = scale;
-	int reps = REPS;
+	double frag = 0, full = scale, best_steady = 1e30;
+	int reps = forced_reps ? forced_reps : REPS;
 
 	/* A policy whose first run is slow (linear searches) is measured at
 	 * scale 1 only, once: make bench must stay within minutes. */
-	if (scale > 1) {
+	if (scale > 1 && !forced_reps) {
 		uint64_t t = now_ns();
 		struct rep_result one;
 
@@ -548,8 +691,12 @@ static void bench_workload(const char *name, const struct workload *w,
 			frag = one.frag;
 		if (one.ns_per_op < best)
 			best = one.ns_per_op;
+		if (one.steady_ns_per_op && one.steady_ns_per_op < best_steady)
+			best_steady = one.steady_ns_per_op;
 	}
 	emit(name, w->name, "ns_per_op", best);
+	if (best_steady < 1e30)
+		emit(name, w->name, "steady_ns_per_op", best_steady);
 	emit(name, w->name, "frag", frag);
 	if (lat) {
 		/* Latency pass: the same operations, each timed, REPS times.
@@ -583,8 +730,11 @@ static void bench_workload(const char *name, const struct workload *w,
 				grow_max = t;
 			if (!(lat[i] & LAT_GREW) && t > steady_max)
 				steady_max = t;
-			lat[i] &= ~LAT_GREW;
 		}
+		if (worst_n)
+			print_worst(name, lat, n);
+		for (size_t i = 0; i < n; i++)
+			lat[i] &= ~LAT_GREW;
 		qsort(lat, n, sizeof(*lat), cmp_u64);
 		best_max = ticks_to_ns(lat[n - 1]);
 		best_p999 = ticks_to_ns(lat[n * 999 / 1000]);
@@ -640,6 +790,20 @@ int main(int argc, char **argv)
 		scale = scale < 1 ? CG_SMOKE_SCALE : CG_SCALE;
 		first++;
 	}
+	if (argc > first && !strncmp(argv[first], "--reps=", 7)) {
+		forced_reps = atoi(argv[first] + 7);
+		if (forced_reps < 1 || forced_reps > 64)
+			forced_reps = REPS;
+		first++;
+	}
+	if (argc > first && !strncmp(argv[first], "--worst=", 8)) {
+		worst_n = (unsigned)strtoul(argv[first] + 8, NULL, 10);
+		first++;
+	}
+	if (argc > first && !strcmp(argv[first], "--steady")) {
+		steady_diag = true;
+		first++;
+	}
 	if (argc > first && !strncmp(argv[first], "--workload=", 11)) {
 		only_wl = argv[first] + 11;
 		first++;
@@ -651,7 +815,19 @@ int main(int argc, char **argv)
 	if (lat == MAP_FAILED)
 		return 1;
 	rep_out = (struct rep_result *)(lat + 2 * LAT_SAMPLES);
+	if (worst_n) {
+		lat_what = mmap(NULL, LAT_SAMPLES * sizeof(*lat_what),
+				PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (lat_what == MAP_FAILED)
+			return 1;
+	}
 	ticks_calibrate();
+	if (argc > first && !strcmp(argv[first], "--cold-load")) {
+		rng_state = UINT64_C(0x9e3779b97f4a7c15);
+		cold_load();
+		return 0;
+	}
 	report_malloc(name);
 	for (size_t i = 0; i < sizeof(workloads) / sizeof(*workloads); i++) {
 		const struct workload *w = &workloads[i];
