@@ -200,7 +200,7 @@ static void report_region(const struct libos_fault *f)
 		libos_vm_action_name((enum libos_vm_action)f->vm_action));
 }
 
-static void report(const struct libos_fault *f)
+static __attribute__((noinline)) void report(const struct libos_fault *f)
 {
 	static const char *const access[] = { "read", "write",
 					      "instruction fetch" };
@@ -224,7 +224,35 @@ static void report(const struct libos_fault *f)
 		kprintf("  TTBR0 half: no address space (walks disabled)\n");
 }
 
-bool libos_fault_handle(struct libos_fault *f)
+/* The Access-flag and dirty fix-ups, for the kinds they fix: out of line,
+ * so the faults of other kinds (an external abort reflected by EL2, say)
+ * do not pay for their translation record and stack guard. */
+static __attribute__((noinline)) bool fix_software(struct libos_fault *f)
+{
+	return fix_access_flag(f) || fix_dirty(f);
+}
+
+/* What neither a fix-up nor the regions resolved: the hook, a user copy's
+ * fix-up, else the report. Out of line, so the front above keeps a small
+ * frame; the one tail of every fault. */
+static __attribute__((noinline)) bool offer(struct libos_fault *f)
+{
+	if (hook && hook(f)) {
+		libos_fault_counters.hooked++;
+		return true;
+	}
+	if (fixup_uaccess(f))
+		return true;
+	libos_fault_counters.unhandled++;
+	report(f);
+	return false;
+}
+
+/* No stack guard: its only local whose address is taken is region_fault's
+ * action, a scalar libos_vm_fault writes (libos_fault_fast's pattern),
+ * and every fault pays for one. */
+bool __attribute__((no_stack_protector))
+libos_fault_handle(struct libos_fault *f)
 {
 	bool done;
 
@@ -237,17 +265,10 @@ bool libos_fault_handle(struct libos_fault *f)
 	libos_fault_busy = true;
 	f->region = NULL;
 	f->vm_action = LIBOS_VM_NONE;
-	done = fix_access_flag(f) || fix_dirty(f) || region_fault(f);
-	if (!done && hook && hook(f)) {
-		libos_fault_counters.hooked++;
-		done = true;
-	}
-	if (!done)
-		done = fixup_uaccess(f);
-	if (!done) {
-		libos_fault_counters.unhandled++;
-		report(f);
-	}
+	/* An alignment fault or an external abort (kind other) has nothing
+	 * to fix: straight to the regions, which only count it. */
+	done = (f->kind != LIBOS_FAULT_OTHER && fix_software(f)) ||
+	       region_fault(f) || offer(f);
 	libos_fault_busy = false;
 	return done;
 }
