@@ -88,6 +88,17 @@ static uint64_t fault_ipa(const struct guest_syndrome *s)
 	       (s->far & IPA_PAGE_MASK);
 }
 
+/* A byte the guest stored to the console's data register. Out of line:
+ * its address taken would give the whole stage-2 fault path a stack
+ * guard. */
+static __attribute__((noinline)) void console_put_reg(struct vcpu *v,
+						      unsigned srt)
+{
+	char c = (char)v->x[srt];
+
+	vm_console_put(v->vm, &c, 1);
+}
+
 /* The guest's console window: a PL011 whose FIFO is never full. */
 static bool emulate_console(struct vcpu *v, const struct guest_syndrome *s,
 			    uint64_t ipa)
@@ -100,11 +111,8 @@ static bool emulate_console(struct vcpu *v, const struct guest_syndrome *s,
 	    (esr & ESR_DABT_S1PTW))
 		return false;
 	if (esr & ESR_DABT_WNR) {
-		if ((ipa & IPA_PAGE_MASK) == PL011_DR && srt != 31) {
-			char c = (char)v->x[srt];
-
-			vm_console_put(v->vm, &c, 1);
-		}
+		if ((ipa & IPA_PAGE_MASK) == PL011_DR && srt != 31)
+			console_put_reg(v, srt);
 	} else if (srt != 31) {
 		v->x[srt] = 0;   /* FR: TXFF clear; every other register 0 */
 	}
@@ -177,12 +185,18 @@ static void violation(struct vcpu *v, const struct guest_syndrome *s,
 	reflect_abort(v, data, s->esr, s->far);
 }
 
-static void stage2_abort(struct vcpu *v, const struct guest_syndrome *s,
-			 bool data)
+/* A stage-2 data or instruction abort: the console's emulation, else a
+ * violation or an excused touch. Not cold (a guest's stage-2 faults are
+ * a measured path), and without a stack guard: s is the three registers
+ * arch_guest_syndrome fills, no array. */
+static __attribute__((noinline, no_stack_protector)) void
+stage2_abort(struct vcpu *v, bool data)
 {
-	if (data && emulate_console(v, s, fault_ipa(s)))
+	struct guest_syndrome s = arch_guest_syndrome();
+
+	if (data && emulate_console(v, &s, fault_ipa(&s)))
 		return;
-	violation(v, s, data);
+	violation(v, &s, data);
 }
 
 /* The exits that are not HVC #0. */
@@ -208,11 +222,8 @@ static OFF_FAST_PATH void guest_sync_other(struct vcpu *v)
 		v->elr += INSN_SIZE;
 		sched_yield(v);
 		break;
-	case ESR_EC_DABT_LOWER:
-		stage2_abort(v, &s, true);
-		break;
 	case ESR_EC_IABT_LOWER:
-		stage2_abort(v, &s, false);
+		stage2_abort(v, false);
 		break;
 	case ESR_EC_SYSREG:
 		if (!debug_regs_emulate(v, s.esr) && !pmu_emulate(v, s.esr))
@@ -226,11 +237,15 @@ static OFF_FAST_PATH void guest_sync_other(struct vcpu *v)
 	}
 }
 
-/* HVC #0 from AArch64, the one exit that is common, first. */
+/* HVC #0 from AArch64, the one exit that is common, first; then a data
+ * abort (a touch stage 2 refuses, the console's window), which does not
+ * pay for guest_sync_other's syndrome and switch. */
 static void guest_sync(struct vcpu *v, uint64_t esr)
 {
 	if (esr == ESR_HVC64_IMM0)
 		dispatch_hypercall(v);
+	else if (ESR_EC(esr) == ESR_EC_DABT_LOWER)
+		stage2_abort(v, true);
 	else
 		guest_sync_other(v);
 }

@@ -157,7 +157,13 @@ bool revoke_taken(const struct vm *vm, uint64_t pa)
 
 enum revoke_touch revoke_touch(struct vm *vm, uint64_t pa)
 {
-	enum revoke_touch why = revoke_taken(vm, pa) ? REVOKE_TOUCH_TAKEN
+	enum revoke_touch why;
+
+	/* Nothing taken or lost outstanding (almost always): no lookup,
+	 * and no call or frame on the violation's path. */
+	if (!vm->revoke.nr_taken && !vm->lost.nr)
+		return REVOKE_TOUCH_VIOLATION;
+	why = revoke_taken(vm, pa) ? REVOKE_TOUCH_TAKEN
 				: lost_covers(&vm->lost, pa) ? REVOKE_TOUCH_LOST
 							     : REVOKE_TOUCH_VIOLATION;
 
