@@ -988,6 +988,113 @@ Test(regions, out_of_pages_is_refused_and_counted)
 	env_fini();
 }
 
+/* The counter an action that maps nothing counts (vmfault.c's act). */
+static unsigned refusal_count(const struct libos_vm_stats *st,
+			      enum libos_vm_action a)
+{
+	switch (a) {
+	case LIBOS_VM_NONE: return st->no_region;
+	case LIBOS_VM_GUARD_HIT: return st->guard_hits;
+	case LIBOS_VM_STACK_OVERFLOW: return st->stack_overflows;
+	default: return st->refused;
+	}
+}
+
+/* An Access-flag fault or one of kind other (an external abort, an
+ * alignment fault) takes libos_vm_fault's refusal route: no walk. It must
+ * answer what the decision says with what is really mapped, change no
+ * table and no page, and count that refusal and nothing else, in the
+ * space and in the totals, for every region kind, mapped or not, every
+ * access, from EL0 and EL1. */
+Test(regions, refusal_route_matches_the_decision_on_what_is_mapped)
+{
+	static const enum libos_fault_kind kinds[] = {
+	    LIBOS_FAULT_ACCESS_FLAG, LIBOS_FAULT_OTHER};
+	unsigned checked = 0, seen[LIBOS_VM_ACTIONS] = {0};
+
+	for (unsigned g = 0; g < 3; g++) {
+		uint64_t p, top;
+
+		env_init(granules[g]);
+		p = E.page;
+		top = BASE + 32 * p;
+		cr_assert_eq(ins(LIBOS_REGION_ANON, BASE, BASE + 4 * p, RW), 0);
+		cr_assert_eq(ins(LIBOS_REGION_ANON, BASE + 4 * p, BASE + 6 * p,
+				 RO), 0);
+		cr_assert_eq(ins(LIBOS_REGION_GUARD, BASE + 6 * p, BASE + 7 * p,
+				 0), 0);
+		cr_assert_eq(libos_region_insert_stack(&E.as, top, p, 4 * p, RW,
+						       "stack"), 0);
+		touch(BASE, true);
+		touch(BASE + 2 * p, false);
+		touch(top - 8, true);
+		for (uint64_t va = BASE; va < top + 2 * p; va += p / 2) {
+			for (unsigned k = 0; k < 2; k++) {
+				for (unsigned a = 0; a < 3; a++) {
+					for (unsigned el0 = 0; el0 < 2; el0++) {
+						struct libos_fault f =
+						    fault(va + 8, kinds[k],
+							  (enum libos_access)a);
+						struct libos_region *want_r;
+						struct libos_vm_state st = {0};
+						struct pgtable_xlate x, x2;
+						struct libos_vm_stats before = E.as.stats, tb, ta;
+						const struct libos_region *r;
+						enum libos_vm_action want, got;
+						unsigned tabs = E.tables.in_use,
+							 data = E.data.in_use;
+						bool mapped, ok;
+
+						f.from_el0 = el0;
+						want_r = libos_region_find(&E.as, f.far);
+						mapped = !pgtable_translate(
+						    &E.pt, va & ~(p - 1), &x);
+						if (mapped)
+							st = (struct libos_vm_state){
+							    true, x.attrs,
+							    libos_pagerefs_get(
+								&E.refs, x.pa)};
+						want = libos_vm_decide(want_r, &f, &st, p);
+						libos_vm_stats(&tb);
+						ok = libos_vm_fault(&E.as, &f, &got, &r);
+						libos_vm_stats(&ta);
+						cr_assert(!ok);
+						cr_assert_eq(got, want, "va 0x%llx kind %u",
+							     (unsigned long long)va, k);
+						cr_assert_eq(r, want_r);
+						cr_assert_eq(refusal_count(&E.as.stats, want),
+							     refusal_count(&before, want) + 1);
+						cr_assert_eq(refusal_count(&ta, want),
+							     refusal_count(&tb, want) + 1);
+						before.no_region += want == LIBOS_VM_NONE;
+						before.guard_hits += want == LIBOS_VM_GUARD_HIT;
+						before.stack_overflows +=
+						    want == LIBOS_VM_STACK_OVERFLOW;
+						before.refused += want != LIBOS_VM_NONE &&
+								  want != LIBOS_VM_GUARD_HIT &&
+								  want != LIBOS_VM_STACK_OVERFLOW;
+						cr_assert_arr_eq(&before, &E.as.stats,
+								 sizeof(before),
+								 "one counter only");
+						cr_assert_eq(E.tables.in_use, tabs);
+						cr_assert_eq(E.data.in_use, data);
+						cr_assert_eq(!pgtable_translate(
+								 &E.pt, va & ~(p - 1), &x2),
+							     mapped);
+						seen[want]++;
+						checked++;
+					}
+				}
+			}
+		}
+		env_fini();
+	}
+	cr_assert_gt(checked, 1000);
+	cr_assert(seen[LIBOS_VM_NONE] && seen[LIBOS_VM_GUARD_HIT] &&
+		      seen[LIBOS_VM_REFUSE],
+		  "every refusal taken");
+}
+
 /* --- through libos_fault_handle
  * ------------------------------------------------- */
 
