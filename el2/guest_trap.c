@@ -53,12 +53,12 @@ static uint64_t sync_vector(uint64_t spsr)
 	}
 }
 
-static bool from_el1(uint64_t spsr)
-{
-	uint64_t m = spsr & SPSR_M_MASK;
-
-	return !(spsr & (1u << 4)) && (m == SPSR_M_EL1T || m == SPSR_M_EL1H);
-}
+/* An exception from EL1 (AArch64, either stack pointer) is taken by the
+ * vectors of the current EL: the two below the lower ELs'. */
+_Static_assert(VECTOR_CUR_SP0 < VECTOR_LOWER_A64 &&
+		       VECTOR_CUR_SPX < VECTOR_LOWER_A64 &&
+		       VECTOR_LOWER_A32 > VECTOR_LOWER_A64,
+	       "reflect_abort: vector order");
 
 /* An undefined instruction, as if EL2 were not there. */
 static void inject_undef(struct vcpu *v)
@@ -72,14 +72,13 @@ static void inject_undef(struct vcpu *v)
 static void reflect_abort(struct vcpu *v, bool data, uint64_t esr,
 			  uint64_t far)
 {
-	uint64_t ec = data ? (from_el1(v->spsr) ? ESR_EC_DABT_CUR
-						: ESR_EC_DABT_LOWER)
-			   : (from_el1(v->spsr) ? ESR_EC_IABT_CUR
-						: ESR_EC_IABT_LOWER);
+	uint64_t vector = sync_vector(v->spsr);
+	bool cur = vector < VECTOR_LOWER_A64;   /* from EL1 */
+	uint64_t ec = data ? (cur ? ESR_EC_DABT_CUR : ESR_EC_DABT_LOWER)
+			   : (cur ? ESR_EC_IABT_CUR : ESR_EC_IABT_LOWER);
 	uint64_t iss = FSC_SYNC_EXTERNAL | (data ? (esr & ESR_DABT_WNR) : 0);
 
-	arch_inject_sync((ec << ESR_EC_SHIFT) | ESR_IL | iss, far,
-			 sync_vector(v->spsr), v);
+	arch_inject_sync((ec << ESR_EC_SHIFT) | ESR_IL | iss, far, vector, v);
 }
 
 static uint64_t fault_ipa(const struct guest_syndrome *s)

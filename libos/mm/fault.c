@@ -43,6 +43,23 @@ const char *libos_fault_kind_name(enum libos_fault_kind kind)
 	return kind < LIBOS_FAULT_KINDS ? names[kind] : "?";
 }
 
+/* By FSC_KIND (fsc >> 2): a table load, not a chain of tests, on every
+ * fault. Entries hold the kind + 1; 0, alignment (0x21) and every kind
+ * not named here among them, is other. */
+#define FSC_KIND_SHIFT 2
+#define FSC_KINDS (1u << (ESR_ABT_FSC_WIDTH - FSC_KIND_SHIFT))
+static enum libos_fault_kind kind_of_fsc(unsigned fsc)
+{
+	static const uint8_t kinds[FSC_KINDS] = {
+		[FSC_TRANSLATION >> FSC_KIND_SHIFT] = LIBOS_FAULT_TRANSLATION + 1,
+		[FSC_ACCESS_FLAG >> FSC_KIND_SHIFT] = LIBOS_FAULT_ACCESS_FLAG + 1,
+		[FSC_PERMISSION >> FSC_KIND_SHIFT] = LIBOS_FAULT_PERMISSION + 1,
+	};
+	unsigned k = kinds[(fsc >> FSC_KIND_SHIFT) & (FSC_KINDS - 1)];
+
+	return k ? (enum libos_fault_kind)(k - 1) : LIBOS_FAULT_OTHER;
+}
+
 static void decode(struct libos_fault *f)
 {
 	unsigned ec = (unsigned)ESR_EC(f->esr);
@@ -54,16 +71,7 @@ static void decode(struct libos_fault *f)
 	else
 		f->access = (f->esr & ESR_DABT_WNR) ? LIBOS_WRITE : LIBOS_READ;
 	f->level = FSC_LEVEL(fsc);
-	if (fsc == FSC_ALIGNMENT)
-		f->kind = LIBOS_FAULT_OTHER;
-	else if (FSC_KIND(fsc) == FSC_TRANSLATION)
-		f->kind = LIBOS_FAULT_TRANSLATION;
-	else if (FSC_KIND(fsc) == FSC_ACCESS_FLAG)
-		f->kind = LIBOS_FAULT_ACCESS_FLAG;
-	else if (FSC_KIND(fsc) == FSC_PERMISSION)
-		f->kind = LIBOS_FAULT_PERMISSION;
-	else
-		f->kind = LIBOS_FAULT_OTHER;
+	f->kind = kind_of_fsc(fsc);
 }
 
 /* The table that translates va: the attached address space's, else the

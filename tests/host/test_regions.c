@@ -1105,6 +1105,61 @@ static uint64_t dabt(bool write, unsigned fsc)
 	       (write ? ESR_DABT_WNR : 0) | fsc;
 }
 
+static struct libos_fault hooked_fault;
+
+static bool keep_fault(struct libos_fault *f)
+{
+	hooked_fault = *f;
+	return true;
+}
+
+/* The architecture's fault status codes by kind (ESR_ELx.ISS, DFSC): the
+ * reference libos_fault_handle's decoding must agree with. */
+static enum libos_fault_kind kind_model(unsigned fsc)
+{
+	if (fsc == FSC_ALIGNMENT)
+		return LIBOS_FAULT_OTHER;
+	switch (FSC_KIND(fsc)) {
+	case FSC_TRANSLATION: return LIBOS_FAULT_TRANSLATION;
+	case FSC_ACCESS_FLAG: return LIBOS_FAULT_ACCESS_FLAG;
+	case FSC_PERMISSION: return LIBOS_FAULT_PERMISSION;
+	default: return LIBOS_FAULT_OTHER;
+	}
+}
+
+/* Every FSC, read and write, data and instruction: the kind, the level,
+ * the access, and the kind's counter, as the hook sees them (no space
+ * attached: nothing resolves the fault before the hook). */
+Test(regions, fault_handle_decodes_every_fsc)
+{
+	libos_fault_hook old = libos_fault_set_hook(keep_fault);
+
+	libos_vm_detach(PGTABLE_TTBR0);
+	libos_vm_detach(PGTABLE_TTBR1);
+	for (unsigned fsc = 0; fsc < 1u << ESR_ABT_FSC_WIDTH; fsc++) {
+		for (unsigned w = 0; w < 3; w++) {
+			uint64_t esr = w == 2 ? ((uint64_t)ESR_EC_IABT_CUR
+						 << ESR_EC_SHIFT) | fsc
+					      : dabt(w, fsc);
+			struct libos_fault f = {.esr = esr, .far = BASE};
+			struct libos_fault_stats before, after;
+			enum libos_fault_kind want = kind_model(fsc);
+
+			libos_fault_stats(&before);
+			cr_assert(libos_fault_handle(&f));
+			libos_fault_stats(&after);
+			cr_assert_eq(hooked_fault.kind, want, "fsc 0x%x", fsc);
+			cr_assert_eq(hooked_fault.level, fsc & 3);
+			cr_assert_eq(hooked_fault.access,
+				     w == 2 ? LIBOS_EXEC
+					    : w ? LIBOS_WRITE : LIBOS_READ);
+			cr_assert_eq(after.taken[want], before.taken[want] + 1);
+			cr_assert_eq(after.hooked, before.hooked + 1);
+		}
+	}
+	libos_fault_set_hook(old);
+}
+
 Test(regions, fault_handle_routes_to_the_attached_space_and_reports)
 {
 	struct libos_fault f;
