@@ -132,9 +132,11 @@ static void kill(struct vm *vm, const char *reason)
  * (revoke_touch) so that it is no endless free pass; reported within the
  * guest's report budget (el2/vm_console.h). */
 static void excused_touch(struct vcpu *v, const struct guest_syndrome *s,
-			  bool data, const char *access, enum revoke_touch why)
+			  bool data, enum revoke_touch why)
 {
 	struct vm *vm = v->vm;
+	const char *access = !data ? "execute"
+			     : (s->esr & ESR_DABT_WNR) ? "write" : "read";
 
 	if (why == REVOKE_TOUCH_OVER_LIMIT) {
 		kprintf("guest '%s': %s of PA 0x%lx, taken back: more than "
@@ -158,12 +160,10 @@ static void violation(struct vcpu *v, const struct guest_syndrome *s,
 		      bool data)
 {
 	struct vm *vm = v->vm;
-	const char *access = !data ? "execute"
-			     : (s->esr & ESR_DABT_WNR) ? "write" : "read";
 	enum revoke_touch why = revoke_touch(vm, fault_ipa(s));
 
 	if (why != REVOKE_TOUCH_VIOLATION) {
-		excused_touch(v, s, data, access, why);
+		excused_touch(v, s, data, why);
 		return;
 	}
 	vm->stats.violations++;
