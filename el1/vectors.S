@@ -45,7 +45,8 @@
  * (el1_dabt_fast, below), a synchronous external abort (what EL2
  * reflects for a touch stage 2 refuses) goes to el1_abort with a light
  * frame (el1_abort_light); every other synchronous exception from EL1
- * pays these tests (ten instructions). */
+ * pays these tests (eight instructions; a data abort taken by neither,
+ * twelve). */
 	.macro	ventry_cur_sync
 	.balign	0x80
 	sub	sp, sp, #FRAME_SIZE
