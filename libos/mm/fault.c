@@ -241,9 +241,8 @@ static __attribute__((noinline)) bool fix_software(struct libos_fault *f)
 }
 
 /* What neither a fix-up nor the regions resolved: the hook, a user copy's
- * fix-up, else the report. Out of line, so the front above keeps a small
- * frame; the one tail of every fault. */
-static __attribute__((noinline)) bool offer(struct libos_fault *f)
+ * fix-up, else the report (out of line): the one tail of every fault. */
+static bool offer(struct libos_fault *f)
 {
 	if (hook && hook(f)) {
 		libos_fault_counters.hooked++;
