@@ -180,9 +180,7 @@ static bool region_fault(struct libos_fault *f)
 	enum libos_vm_action a = LIBOS_VM_NONE;
 	bool done;
 
-	f->region = NULL;
-	f->vm_action = LIBOS_VM_NONE;
-	if (!as)
+	if (!as)     /* f->region and f->vm_action: none, as the front set */
 		return false;
 	if (!(f->far >> 63))         /* the TTBR0 half: task memory */
 		done = task_fault(as, f, &a);

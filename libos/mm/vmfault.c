@@ -238,10 +238,12 @@ vm_refusal(struct libos_aspace *as, const struct libos_fault *f,
 {
 	static const struct libos_vm_state unmapped;
 	struct libos_region *r = libos_region_find(as, f->far);
+	enum libos_vm_action a;
 
-	*action = libos_vm_decide(r, f, &unmapped, as->page_size);
 	*region = r;
-	count_refusal(as, *action);
+	a = libos_vm_decide(r, f, &unmapped, as->page_size);
+	*action = a;
+	count_refusal(as, a);
 	return false;
 }
 
