@@ -189,6 +189,7 @@ static bool dispatchable(uint64_t kind)
 #define EL1_MAX_HANDLER_DEPTH 4
 
 _Static_assert(ESR_EC_SHIFT == 26 && ESR_EC_WIDTH == 6 &&
+		       (FSC_SYNC_EXTERNAL | (FSC_PERMISSION ^ FSC_TRANSLATION)) == 0x18 &&
 		       ESR_EC_DABT_CUR == 0x25 && ESR_ABT_FSC_WIDTH == 6 &&
 		       (FSC_PERMISSION ^ FSC_TRANSLATION) == 0x08 &&
 		       (FSC_PERMISSION | 3) == 0x0f &&

@@ -28,6 +28,8 @@
 #define ESR_FSC_MASK 0x3f
 #define FSC_PERM_BIT 0x08	/* FSC_PERMISSION ^ FSC_TRANSLATION */
 #define FSC_PERMISSION_L3 0x0f
+#define FSC_EXTERNAL_ANY 0x18	/* FSC_SYNC_EXTERNAL | FSC_PERM_BIT */
+#define F_SP_EL0 (F_KIND + 8)
 #define EL1_MAX_HANDLER_DEPTH 4
 
 	.macro	ventry kind
@@ -40,8 +42,11 @@
 
 /* Synchronous from EL1 (SP_EL1): a data abort that is a level-3
  * translation or permission fault tries the fault fast path first
- * (el1_dabt_fast, below); every other synchronous exception from EL1
- * pays these tests (eight instructions). */
+ * (el1_dabt_fast, below), a synchronous external abort (what EL2
+ * reflects for a touch stage 2 refuses) goes to el1_abort with a light
+ * frame (el1_abort_light); every other synchronous exception from EL1
+ * pays these tests (eight instructions; a data abort taken by neither,
+ * twelve). */
 	.macro	ventry_cur_sync
 	.balign	0x80
 	sub	sp, sp, #FRAME_SIZE
@@ -54,6 +59,8 @@
 	orr	x1, x1, #FSC_PERM_BIT	/* translation or permission */
 	cmp	x1, #FSC_PERMISSION_L3
 	b.eq	el1_dabt_fast
+	cmp	x1, #FSC_EXTERNAL_ANY	/* external, or its parity/ECC twin */
+	b.eq	el1_abort_light
 1:	mov	x0, #KIND_CUR_SYNC
 	b	el1_trap_common
 	.endm
@@ -121,6 +128,64 @@ el1_dabt_fast:
 	stp	x0, x2, [sp, #F_KIND]
 	ldr	x1, [sp, #F_ESR]
 	b	el1_trap_dispatch
+
+/*
+ * A synchronous external abort from EL1, x0 = ESR (x0, x1 saved): the
+ * class's handler, el1_abort, called the way el1_trap_dispatch would
+ * call it (the nesting count around it), but with only what C may
+ * clobber saved (x2-x18, x30) besides ELR, SPSR, ESR, FAR and the kind,
+ * which is all el1_abort reads and writes: x19-x29 are kept by C and
+ * SP_EL0 by any exception nested in the handler. Only while el1_abort is
+ * the class's handler (el1_dabt_fast_ok) and below the nesting limit;
+ * else, and for an abort el1_abort declines, the usual path: the frame
+ * completed, el1_trap_declined reports it with every register.
+ */
+el1_abort_light:
+	adrp	x1, el1_dabt_fast_ok
+	ldrb	w1, [x1, :lo12:el1_dabt_fast_ok]
+	cbz	w1, 1f
+	adrp	x1, el1_handler_depth
+	ldr	w1, [x1, :lo12:el1_handler_depth]
+	cmp	w1, #EL1_MAX_HANDLER_DEPTH
+	b.hs	1f
+	vframe_save_x2_x19
+	add	w2, w1, #1
+	adrp	x3, el1_handler_depth
+	str	w2, [x3, :lo12:el1_handler_depth]
+	vframe_save_x30_sp FRAME_SIZE
+	mrs	x1, far_el1
+	stp	x0, x1, [sp, #F_ESR]
+	mrs	x1, elr_el1
+	mrs	x2, spsr_el1
+	stp	x1, x2, [sp, #F_ELR]
+	mov	x1, #KIND_CUR_SYNC
+	str	x1, [sp, #F_KIND]
+	mov	x0, sp
+	bl	el1_abort
+	adrp	x4, el1_handler_depth
+	ldr	w5, [x4, :lo12:el1_handler_depth]
+	sub	w5, w5, #1
+	str	w5, [x4, :lo12:el1_handler_depth]
+	cbz	w0, 2f
+	ldp	x1, x2, [sp, #F_ELR]
+	msr	elr_el1, x1
+	msr	spsr_el1, x2
+	vframe_restore_x0_x18
+	ldr	x30, [sp, #VFRAME_X30]
+	add	sp, sp, #FRAME_SIZE
+	eret
+1:	mov	x0, #KIND_CUR_SYNC	/* usual path */
+	b	el1_trap_common
+2:	stp	x20, x21, [sp, #160]	/* declined: complete the frame */
+	stp	x22, x23, [sp, #176]
+	stp	x24, x25, [sp, #192]
+	stp	x26, x27, [sp, #208]
+	stp	x28, x29, [sp, #224]
+	mrs	x2, sp_el0
+	str	x2, [sp, #F_SP_EL0]
+	mov	x0, sp
+	bl	el1_trap_declined
+	b	el1_trap_return
 
 el1_trap_common:
 	vframe_save_x2_x29

@@ -53,12 +53,12 @@ static uint64_t sync_vector(uint64_t spsr)
 	}
 }
 
-static bool from_el1(uint64_t spsr)
-{
-	uint64_t m = spsr & SPSR_M_MASK;
-
-	return !(spsr & (1u << 4)) && (m == SPSR_M_EL1T || m == SPSR_M_EL1H);
-}
+/* An exception from EL1 (AArch64, either stack pointer) is taken by the
+ * vectors of the current EL: the two below the lower ELs'. */
+_Static_assert(VECTOR_CUR_SP0 < VECTOR_LOWER_A64 &&
+		       VECTOR_CUR_SPX < VECTOR_LOWER_A64 &&
+		       VECTOR_LOWER_A32 > VECTOR_LOWER_A64,
+	       "reflect_abort: vector order");
 
 /* An undefined instruction, as if EL2 were not there. */
 static void inject_undef(struct vcpu *v)
@@ -72,20 +72,30 @@ static void inject_undef(struct vcpu *v)
 static void reflect_abort(struct vcpu *v, bool data, uint64_t esr,
 			  uint64_t far)
 {
-	uint64_t ec = data ? (from_el1(v->spsr) ? ESR_EC_DABT_CUR
-						: ESR_EC_DABT_LOWER)
-			   : (from_el1(v->spsr) ? ESR_EC_IABT_CUR
-						: ESR_EC_IABT_LOWER);
+	uint64_t vector = sync_vector(v->spsr);
+	bool cur = vector < VECTOR_LOWER_A64;   /* from EL1 */
+	uint64_t ec = data ? (cur ? ESR_EC_DABT_CUR : ESR_EC_DABT_LOWER)
+			   : (cur ? ESR_EC_IABT_CUR : ESR_EC_IABT_LOWER);
 	uint64_t iss = FSC_SYNC_EXTERNAL | (data ? (esr & ESR_DABT_WNR) : 0);
 
-	arch_inject_sync((ec << ESR_EC_SHIFT) | ESR_IL | iss, far,
-			 sync_vector(v->spsr), v);
+	arch_inject_sync((ec << ESR_EC_SHIFT) | ESR_IL | iss, far, vector, v);
 }
 
 static uint64_t fault_ipa(const struct guest_syndrome *s)
 {
 	return ((s->hpfar >> HPFAR_FIPA_SHIFT) << HPFAR_IPA_SHIFT) |
 	       (s->far & IPA_PAGE_MASK);
+}
+
+/* A byte the guest stored to the console's data register. Out of line:
+ * its address taken would give the whole stage-2 fault path a stack
+ * guard. */
+static __attribute__((noinline)) void console_put_reg(struct vcpu *v,
+						      unsigned srt)
+{
+	char c = (char)v->x[srt];
+
+	vm_console_put(v->vm, &c, 1);
 }
 
 /* The guest's console window: a PL011 whose FIFO is never full. */
@@ -100,11 +110,8 @@ static bool emulate_console(struct vcpu *v, const struct guest_syndrome *s,
 	    (esr & ESR_DABT_S1PTW))
 		return false;
 	if (esr & ESR_DABT_WNR) {
-		if ((ipa & IPA_PAGE_MASK) == PL011_DR && srt != 31) {
-			char c = (char)v->x[srt];
-
-			vm_console_put(v->vm, &c, 1);
-		}
+		if ((ipa & IPA_PAGE_MASK) == PL011_DR && srt != 31)
+			console_put_reg(v, srt);
 	} else if (srt != 31) {
 		v->x[srt] = 0;   /* FR: TXFF clear; every other register 0 */
 	}
@@ -125,9 +132,11 @@ static void kill(struct vm *vm, const char *reason)
  * (revoke_touch) so that it is no endless free pass; reported within the
  * guest's report budget (el2/vm_console.h). */
 static void excused_touch(struct vcpu *v, const struct guest_syndrome *s,
-			  bool data, const char *access, enum revoke_touch why)
+			  bool data, enum revoke_touch why)
 {
 	struct vm *vm = v->vm;
+	const char *access = !data ? "execute"
+			     : (s->esr & ESR_DABT_WNR) ? "write" : "read";
 
 	if (why == REVOKE_TOUCH_OVER_LIMIT) {
 		kprintf("guest '%s': %s of PA 0x%lx, taken back: more than "
@@ -151,12 +160,10 @@ static void violation(struct vcpu *v, const struct guest_syndrome *s,
 		      bool data)
 {
 	struct vm *vm = v->vm;
-	const char *access = !data ? "execute"
-			     : (s->esr & ESR_DABT_WNR) ? "write" : "read";
 	enum revoke_touch why = revoke_touch(vm, fault_ipa(s));
 
 	if (why != REVOKE_TOUCH_VIOLATION) {
-		excused_touch(v, s, data, access, why);
+		excused_touch(v, s, data, why);
 		return;
 	}
 	vm->stats.violations++;
@@ -177,12 +184,18 @@ static void violation(struct vcpu *v, const struct guest_syndrome *s,
 	reflect_abort(v, data, s->esr, s->far);
 }
 
-static void stage2_abort(struct vcpu *v, const struct guest_syndrome *s,
-			 bool data)
+/* A stage-2 data or instruction abort: the console's emulation, else a
+ * violation or an excused touch. Not cold (a guest's stage-2 faults are
+ * a measured path), and without a stack guard: s is the three registers
+ * arch_guest_syndrome fills, no array. */
+static __attribute__((noinline, no_stack_protector)) void
+stage2_abort(struct vcpu *v, bool data)
 {
-	if (data && emulate_console(v, s, fault_ipa(s)))
+	struct guest_syndrome s = arch_guest_syndrome();
+
+	if (data && emulate_console(v, &s, fault_ipa(&s)))
 		return;
-	violation(v, s, data);
+	violation(v, &s, data);
 }
 
 /* The exits that are not HVC #0. */
@@ -208,11 +221,8 @@ static OFF_FAST_PATH void guest_sync_other(struct vcpu *v)
 		v->elr += INSN_SIZE;
 		sched_yield(v);
 		break;
-	case ESR_EC_DABT_LOWER:
-		stage2_abort(v, &s, true);
-		break;
 	case ESR_EC_IABT_LOWER:
-		stage2_abort(v, &s, false);
+		stage2_abort(v, false);
 		break;
 	case ESR_EC_SYSREG:
 		if (!debug_regs_emulate(v, s.esr) && !pmu_emulate(v, s.esr))
@@ -226,11 +236,15 @@ static OFF_FAST_PATH void guest_sync_other(struct vcpu *v)
 	}
 }
 
-/* HVC #0 from AArch64, the one exit that is common, first. */
+/* HVC #0 from AArch64, the one exit that is common, first; then a data
+ * abort (a touch stage 2 refuses, the console's window), which does not
+ * pay for guest_sync_other's syndrome and switch. */
 static void guest_sync(struct vcpu *v, uint64_t esr)
 {
 	if (esr == ESR_HVC64_IMM0)
 		dispatch_hypercall(v);
+	else if (ESR_EC(esr) == ESR_EC_DABT_LOWER)
+		stage2_abort(v, true);
 	else
 		guest_sync_other(v);
 }

@@ -43,6 +43,23 @@ const char *libos_fault_kind_name(enum libos_fault_kind kind)
 	return kind < LIBOS_FAULT_KINDS ? names[kind] : "?";
 }
 
+/* By FSC_KIND (fsc >> 2): a table load, not a chain of tests, on every
+ * fault. Entries hold the kind + 1; 0, alignment (0x21) and every kind
+ * not named here among them, is other. */
+#define FSC_KIND_SHIFT 2
+#define FSC_KINDS (1u << (ESR_ABT_FSC_WIDTH - FSC_KIND_SHIFT))
+static enum libos_fault_kind kind_of_fsc(unsigned fsc)
+{
+	static const uint8_t kinds[FSC_KINDS] = {
+		[FSC_TRANSLATION >> FSC_KIND_SHIFT] = LIBOS_FAULT_TRANSLATION + 1,
+		[FSC_ACCESS_FLAG >> FSC_KIND_SHIFT] = LIBOS_FAULT_ACCESS_FLAG + 1,
+		[FSC_PERMISSION >> FSC_KIND_SHIFT] = LIBOS_FAULT_PERMISSION + 1,
+	};
+	unsigned k = kinds[(fsc >> FSC_KIND_SHIFT) & (FSC_KINDS - 1)];
+
+	return k ? (enum libos_fault_kind)(k - 1) : LIBOS_FAULT_OTHER;
+}
+
 static void decode(struct libos_fault *f)
 {
 	unsigned ec = (unsigned)ESR_EC(f->esr);
@@ -54,16 +71,7 @@ static void decode(struct libos_fault *f)
 	else
 		f->access = (f->esr & ESR_DABT_WNR) ? LIBOS_WRITE : LIBOS_READ;
 	f->level = FSC_LEVEL(fsc);
-	if (fsc == FSC_ALIGNMENT)
-		f->kind = LIBOS_FAULT_OTHER;
-	else if (FSC_KIND(fsc) == FSC_TRANSLATION)
-		f->kind = LIBOS_FAULT_TRANSLATION;
-	else if (FSC_KIND(fsc) == FSC_ACCESS_FLAG)
-		f->kind = LIBOS_FAULT_ACCESS_FLAG;
-	else if (FSC_KIND(fsc) == FSC_PERMISSION)
-		f->kind = LIBOS_FAULT_PERMISSION;
-	else
-		f->kind = LIBOS_FAULT_OTHER;
+	f->kind = kind_of_fsc(fsc);
 }
 
 /* The table that translates va: the attached address space's, else the
@@ -172,9 +180,7 @@ static bool region_fault(struct libos_fault *f)
 	enum libos_vm_action a = LIBOS_VM_NONE;
 	bool done;
 
-	f->region = NULL;
-	f->vm_action = LIBOS_VM_NONE;
-	if (!as)
+	if (!as)     /* f->region and f->vm_action: none, as the front set */
 		return false;
 	if (!(f->far >> 63))         /* the TTBR0 half: task memory */
 		done = task_fault(as, f, &a);
@@ -200,7 +206,7 @@ static void report_region(const struct libos_fault *f)
 		libos_vm_action_name((enum libos_vm_action)f->vm_action));
 }
 
-static void report(const struct libos_fault *f)
+static __attribute__((noinline)) void report(const struct libos_fault *f)
 {
 	static const char *const access[] = { "read", "write",
 					      "instruction fetch" };
@@ -224,7 +230,34 @@ static void report(const struct libos_fault *f)
 		kprintf("  TTBR0 half: no address space (walks disabled)\n");
 }
 
-bool libos_fault_handle(struct libos_fault *f)
+/* The Access-flag and dirty fix-ups, for the kinds they fix: out of line,
+ * so the faults of other kinds (an external abort reflected by EL2, say)
+ * do not pay for their translation record and stack guard. */
+static __attribute__((noinline)) bool fix_software(struct libos_fault *f)
+{
+	return fix_access_flag(f) || fix_dirty(f);
+}
+
+/* What neither a fix-up nor the regions resolved: the hook, a user copy's
+ * fix-up, else the report (out of line): the one tail of every fault. */
+static bool offer(struct libos_fault *f)
+{
+	if (hook && hook(f)) {
+		libos_fault_counters.hooked++;
+		return true;
+	}
+	if (fixup_uaccess(f))
+		return true;
+	libos_fault_counters.unhandled++;
+	report(f);
+	return false;
+}
+
+/* No stack guard: its only local whose address is taken is region_fault's
+ * action, a scalar libos_vm_fault writes (libos_fault_fast's pattern),
+ * and every fault pays for one. */
+bool __attribute__((no_stack_protector))
+libos_fault_handle(struct libos_fault *f)
 {
 	bool done;
 
@@ -237,17 +270,10 @@ bool libos_fault_handle(struct libos_fault *f)
 	libos_fault_busy = true;
 	f->region = NULL;
 	f->vm_action = LIBOS_VM_NONE;
-	done = fix_access_flag(f) || fix_dirty(f) || region_fault(f);
-	if (!done && hook && hook(f)) {
-		libos_fault_counters.hooked++;
-		done = true;
-	}
-	if (!done)
-		done = fixup_uaccess(f);
-	if (!done) {
-		libos_fault_counters.unhandled++;
-		report(f);
-	}
+	/* An alignment fault or an external abort (kind other) has nothing
+	 * to fix: straight to the regions, which only count it. */
+	done = (f->kind != LIBOS_FAULT_OTHER && fix_software(f)) ||
+	       region_fault(f) || offer(f);
 	libos_fault_busy = false;
 	return done;
 }

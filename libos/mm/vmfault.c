@@ -170,6 +170,25 @@ static bool cow_reuse(struct libos_aspace *as, const struct libos_region *r,
 	return true;
 }
 
+/* The refusals' counters (an action that maps nothing and fails). */
+static void count_refusal(struct libos_aspace *as, enum libos_vm_action a)
+{
+	switch (a) {
+	case LIBOS_VM_NONE:
+		COUNT(as, no_region);
+		break;
+	case LIBOS_VM_STACK_OVERFLOW:
+		COUNT(as, stack_overflows);
+		break;
+	case LIBOS_VM_GUARD_HIT:
+		COUNT(as, guard_hits);
+		break;
+	default:
+		COUNT(as, refused);
+		break;
+	}
+}
+
 static bool act(struct libos_aspace *as, struct libos_region *r,
 		enum libos_vm_action a, uint64_t va,
 		const struct pgtable_xlate *x)
@@ -177,9 +196,6 @@ static bool act(struct libos_aspace *as, struct libos_region *r,
 	bool ok;
 
 	switch (a) {
-	case LIBOS_VM_NONE:
-		COUNT(as, no_region);
-		return false;
 	case LIBOS_VM_RETRY:
 		return true;
 	case LIBOS_VM_ZERO_FILL:
@@ -204,14 +220,8 @@ static bool act(struct libos_aspace *as, struct libos_region *r,
 		if (ok)
 			COUNT(as, cow_reuses);
 		break;
-	case LIBOS_VM_STACK_OVERFLOW:
-		COUNT(as, stack_overflows);
-		return false;
-	case LIBOS_VM_GUARD_HIT:
-		COUNT(as, guard_hits);
-		return false;
 	default:
-		COUNT(as, refused);
+		count_refusal(as, a);
 		return false;
 	}
 	if (!ok)
@@ -219,19 +229,38 @@ static bool act(struct libos_aspace *as, struct libos_region *r,
 	return ok;
 }
 
-bool libos_vm_fault(struct libos_aspace *as, const struct libos_fault *f,
-		    enum libos_vm_action *action,
-		    const struct libos_region **region)
+/* A fault whose outcome does not depend on what is mapped (an external
+ * abort, an alignment fault: libos_vm_decide never acts on one): the
+ * region and the refusal counted, no walk, no translation record. */
+static __attribute__((noinline)) bool
+vm_refusal(struct libos_aspace *as, const struct libos_fault *f,
+	   enum libos_vm_action *action, const struct libos_region **region)
+{
+	static const struct libos_vm_state unmapped;
+	struct libos_region *r = libos_region_find(as, f->far);
+	enum libos_vm_action a;
+
+	*region = r;
+	a = libos_vm_decide(r, f, &unmapped, as->page_size);
+	*action = a;
+	count_refusal(as, a);
+	return false;
+}
+
+/* Only translation and permission faults depend on what is mapped
+ * (libos_vm_decide). Both out of line: libos_vm_fault only chooses,
+ * with no frame of its own. */
+static __attribute__((noinline)) bool
+vm_fault_mapped(struct libos_aspace *as, const struct libos_fault *f,
+		enum libos_vm_action *action,
+		const struct libos_region **region)
 {
 	uint64_t va = f->far & ~(as->page_size - 1);
 	struct libos_region *r = libos_region_find(as, f->far);
 	struct libos_vm_state s = {0};
 	struct pgtable_xlate x = {0};
-	/* Only translation and permission faults depend on what is mapped
-	 * (libos_vm_decide): an external abort, say, needs no walk. */
-	bool mapping_matters = f->kind == LIBOS_FAULT_TRANSLATION ||
-			       f->kind == LIBOS_FAULT_PERMISSION;
-	if (mapping_matters && !pgtable_translate(as->pt, va, &x)) {
+
+	if (!pgtable_translate(as->pt, va, &x)) {
 		s.mapped = true;
 		s.attrs = x.attrs;
 		s.refs = libos_pagerefs_get(as->refs, x.pa);
@@ -243,6 +272,16 @@ bool libos_vm_fault(struct libos_aspace *as, const struct libos_fault *f,
 	if (*action == LIBOS_VM_ZERO_FILL || *action == LIBOS_VM_COW_COPY)
 		remember_region(as, r);
 	return true;
+}
+
+bool libos_vm_fault(struct libos_aspace *as, const struct libos_fault *f,
+		    enum libos_vm_action *action,
+		    const struct libos_region **region)
+{
+	if (f->kind == LIBOS_FAULT_TRANSLATION ||
+	    f->kind == LIBOS_FAULT_PERMISSION)
+		return vm_fault_mapped(as, f, action, region);
+	return vm_refusal(as, f, action, region);
 }
 
 /* --- the fast path

@@ -885,6 +885,113 @@ Test(regions, out_of_pages_is_refused_and_counted)
 	env_fini();
 }
 
+/* The counter an action that maps nothing counts (vmfault.c's act). */
+static unsigned refusal_count(const struct libos_vm_stats *st,
+			      enum libos_vm_action a)
+{
+	switch (a) {
+	case LIBOS_VM_NONE: return st->no_region;
+	case LIBOS_VM_GUARD_HIT: return st->guard_hits;
+	case LIBOS_VM_STACK_OVERFLOW: return st->stack_overflows;
+	default: return st->refused;
+	}
+}
+
+/* An Access-flag fault or one of kind other (an external abort, an
+ * alignment fault) takes libos_vm_fault's refusal route: no walk. It must
+ * answer what the decision says with what is really mapped, change no
+ * table and no page, and count that refusal and nothing else, in the
+ * space and in the totals, for every region kind, mapped or not, every
+ * access, from EL0 and EL1. */
+Test(regions, refusal_route_matches_the_decision_on_what_is_mapped)
+{
+	static const enum libos_fault_kind kinds[] = {
+	    LIBOS_FAULT_ACCESS_FLAG, LIBOS_FAULT_OTHER};
+	unsigned checked = 0, seen[LIBOS_VM_ACTIONS] = {0};
+
+	for (unsigned g = 0; g < 3; g++) {
+		uint64_t p, top;
+
+		env_init(granules[g]);
+		p = E.page;
+		top = BASE + 32 * p;
+		cr_assert_eq(ins(LIBOS_REGION_ANON, BASE, BASE + 4 * p, RW), 0);
+		cr_assert_eq(ins(LIBOS_REGION_ANON, BASE + 4 * p, BASE + 6 * p,
+				 RO), 0);
+		cr_assert_eq(ins(LIBOS_REGION_GUARD, BASE + 6 * p, BASE + 7 * p,
+				 0), 0);
+		cr_assert_eq(libos_region_insert_stack(&E.as, top, p, 4 * p, RW,
+						       "stack"), 0);
+		touch(BASE, true);
+		touch(BASE + 2 * p, false);
+		touch(top - 8, true);
+		for (uint64_t va = BASE; va < top + 2 * p; va += p / 2) {
+			for (unsigned k = 0; k < 2; k++) {
+				for (unsigned a = 0; a < 3; a++) {
+					for (unsigned el0 = 0; el0 < 2; el0++) {
+						struct libos_fault f =
+						    fault(va + 8, kinds[k],
+							  (enum libos_access)a);
+						struct libos_region *want_r;
+						struct libos_vm_state st = {0};
+						struct pgtable_xlate x, x2;
+						struct libos_vm_stats before = E.as.stats, tb, ta;
+						const struct libos_region *r;
+						enum libos_vm_action want, got;
+						unsigned tabs = E.tables.in_use,
+							 data = E.data.in_use;
+						bool mapped, ok;
+
+						f.from_el0 = el0;
+						want_r = libos_region_find(&E.as, f.far);
+						mapped = !pgtable_translate(
+						    &E.pt, va & ~(p - 1), &x);
+						if (mapped)
+							st = (struct libos_vm_state){
+							    true, x.attrs,
+							    libos_pagerefs_get(
+								&E.refs, x.pa)};
+						want = libos_vm_decide(want_r, &f, &st, p);
+						libos_vm_stats(&tb);
+						ok = libos_vm_fault(&E.as, &f, &got, &r);
+						libos_vm_stats(&ta);
+						cr_assert(!ok);
+						cr_assert_eq(got, want, "va 0x%llx kind %u",
+							     (unsigned long long)va, k);
+						cr_assert_eq(r, want_r);
+						cr_assert_eq(refusal_count(&E.as.stats, want),
+							     refusal_count(&before, want) + 1);
+						cr_assert_eq(refusal_count(&ta, want),
+							     refusal_count(&tb, want) + 1);
+						before.no_region += want == LIBOS_VM_NONE;
+						before.guard_hits += want == LIBOS_VM_GUARD_HIT;
+						before.stack_overflows +=
+						    want == LIBOS_VM_STACK_OVERFLOW;
+						before.refused += want != LIBOS_VM_NONE &&
+								  want != LIBOS_VM_GUARD_HIT &&
+								  want != LIBOS_VM_STACK_OVERFLOW;
+						cr_assert_arr_eq(&before, &E.as.stats,
+								 sizeof(before),
+								 "one counter only");
+						cr_assert_eq(E.tables.in_use, tabs);
+						cr_assert_eq(E.data.in_use, data);
+						cr_assert_eq(!pgtable_translate(
+								 &E.pt, va & ~(p - 1), &x2),
+							     mapped);
+						seen[want]++;
+						checked++;
+					}
+				}
+			}
+		}
+		env_fini();
+	}
+	cr_assert_gt(checked, 1000);
+	cr_assert(seen[LIBOS_VM_NONE] && seen[LIBOS_VM_GUARD_HIT] &&
+		      seen[LIBOS_VM_REFUSE],
+		  "every refusal taken");
+}
+
 /* --- through libos_fault_handle
  * ------------------------------------------------- */
 
@@ -893,6 +1000,61 @@ static uint64_t dabt(bool write, unsigned fsc)
 {
 	return ((uint64_t)ESR_EC_DABT_LOWER << ESR_EC_SHIFT) |
 	       (write ? ESR_DABT_WNR : 0) | fsc;
+}
+
+static struct libos_fault hooked_fault;
+
+static bool keep_fault(struct libos_fault *f)
+{
+	hooked_fault = *f;
+	return true;
+}
+
+/* The architecture's fault status codes by kind (ESR_ELx.ISS, DFSC): the
+ * reference libos_fault_handle's decoding must agree with. */
+static enum libos_fault_kind kind_model(unsigned fsc)
+{
+	if (fsc == FSC_ALIGNMENT)
+		return LIBOS_FAULT_OTHER;
+	switch (FSC_KIND(fsc)) {
+	case FSC_TRANSLATION: return LIBOS_FAULT_TRANSLATION;
+	case FSC_ACCESS_FLAG: return LIBOS_FAULT_ACCESS_FLAG;
+	case FSC_PERMISSION: return LIBOS_FAULT_PERMISSION;
+	default: return LIBOS_FAULT_OTHER;
+	}
+}
+
+/* Every FSC, read and write, data and instruction: the kind, the level,
+ * the access, and the kind's counter, as the hook sees them (no space
+ * attached: nothing resolves the fault before the hook). */
+Test(regions, fault_handle_decodes_every_fsc)
+{
+	libos_fault_hook old = libos_fault_set_hook(keep_fault);
+
+	libos_vm_detach(PGTABLE_TTBR0);
+	libos_vm_detach(PGTABLE_TTBR1);
+	for (unsigned fsc = 0; fsc < 1u << ESR_ABT_FSC_WIDTH; fsc++) {
+		for (unsigned w = 0; w < 3; w++) {
+			uint64_t esr = w == 2 ? ((uint64_t)ESR_EC_IABT_CUR
+						 << ESR_EC_SHIFT) | fsc
+					      : dabt(w, fsc);
+			struct libos_fault f = {.esr = esr, .far = BASE};
+			struct libos_fault_stats before, after;
+			enum libos_fault_kind want = kind_model(fsc);
+
+			libos_fault_stats(&before);
+			cr_assert(libos_fault_handle(&f));
+			libos_fault_stats(&after);
+			cr_assert_eq(hooked_fault.kind, want, "fsc 0x%x", fsc);
+			cr_assert_eq(hooked_fault.level, fsc & 3);
+			cr_assert_eq(hooked_fault.access,
+				     w == 2 ? LIBOS_EXEC
+					    : w ? LIBOS_WRITE : LIBOS_READ);
+			cr_assert_eq(after.taken[want], before.taken[want] + 1);
+			cr_assert_eq(after.hooked, before.hooked + 1);
+		}
+	}
+	libos_fault_set_hook(old);
 }
 
 Test(regions, fault_handle_routes_to_the_attached_space_and_reports)

@@ -84,6 +84,8 @@ def test_attacks_are_refused_and_victims_finish(el2, boot, reference):
     # EL2 saw the MMIO attacks as stage-2 faults, not as device accesses.
     assert "[el2] guest 'hw': stage-2 violation 2/1000: write of PA 0x8000000" \
         in r.output
+    # The console window's data register: the bytes reach the console.
+    assert "window DR says hi" in guest_lines(r, "hw")
     victims_finished(r, rows, reference)
     assert "[el2] result: 5 of 5 guests succeeded" in r.lines
     no_leak(r)

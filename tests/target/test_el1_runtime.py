@@ -29,6 +29,23 @@ def test_el1_paths(boot):
         assert re.search(r"x30 0x[0-9a-f]{16}", out)
         assert rows[name].status == 128 + ec, rows[name]
 
+    # A synchronous external abort from EL1 (el1/vectors.S,
+    # el1_abort_light): the hook's answer and every register come back,
+    # the hook runs nested once like any class handler, and an exception
+    # inside it does not lose the abort's ELR and SPSR.
+    assert "external abort handled 1 time(s), kind other, depth 1, " \
+        "nested brk 1, 0 register(s) wrong" in \
+        "\n".join(guest_lines(r, "extabt"))
+    assert rows["extabt"].status == 0
+    # Declined: the report, with the registers as they were at the abort.
+    out = "\n".join(guest_lines(r, "extabt2"))
+    assert "libos: unhandled stage-1 fault: other fault" in out, out
+    assert "unexpected exception: synchronous from EL1 with SP_EL1" in out
+    assert "EC 0x25" in out, out
+    for n in list(range(1, 18)) + list(range(19, 29)):
+        assert re.search(rf"x{n:<2} 0x{0x5a00 + n:016x}", out), (n, out)
+    assert rows["extabt2"].status == 128 + 0x25, rows["extabt2"]
+
     assert "PANIC: asked to panic" in "\n".join(guest_lines(r, "panic"))
     assert rows["panic"].status == EXIT["PANIC"]
     assert failed_guests(r)["panic"] == \
