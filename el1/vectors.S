@@ -32,6 +32,15 @@
 #define F_SP_EL0 (F_KIND + 8)
 #define EL1_MAX_HANDLER_DEPTH 4
 
+/* A handler returned: one nesting level less (clobbers x4, x5; the
+ * handler may have clobbered any register C may). */
+	.macro	handler_depth_leave
+	adrp	x4, el1_handler_depth
+	ldr	w5, [x4, :lo12:el1_handler_depth]
+	sub	w5, w5, #1
+	str	w5, [x4, :lo12:el1_handler_depth]
+	.endm
+
 	.macro	ventry kind
 	.balign	0x80
 	sub	sp, sp, #FRAME_SIZE
@@ -162,10 +171,7 @@ el1_abort_light:
 	str	x1, [sp, #F_KIND]
 	mov	x0, sp
 	bl	el1_abort
-	adrp	x4, el1_handler_depth
-	ldr	w5, [x4, :lo12:el1_handler_depth]
-	sub	w5, w5, #1
-	str	w5, [x4, :lo12:el1_handler_depth]
+	handler_depth_leave
 	cbz	w0, 2f
 	ldp	x1, x2, [sp, #F_ELR]
 	msr	elr_el1, x1
@@ -233,10 +239,7 @@ el1_trap_dispatch:		/* x0 = kind, x1 = ESR, the frame saved */
 	str	w5, [x4, :lo12:el1_handler_depth]
 	mov	x0, sp
 	blr	x3
-	adrp	x4, el1_handler_depth
-	ldr	w5, [x4, :lo12:el1_handler_depth]
-	sub	w5, w5, #1
-	str	w5, [x4, :lo12:el1_handler_depth]
+	handler_depth_leave
 	cbz	w0, 8f
 	b	el1_trap_return
 8:	mov	x0, sp			/* the handler said "not mine" */
