@@ -270,8 +270,9 @@ def native_cachegrind(res):
 
 
 def native_latency(res):
-    """Every operation counts in p99.9 and max, page-source calls too (the
-    peers' mmap happens inside their malloc); for exo the worst of the
+    """Every operation counts in p99.9 and max, page-source calls too (a
+    peer's mmap inside its malloc; mimalloc's arena is mapped before the
+    fork, docs/performance.md); for exo the worst of the
     operations that did not call the source, and of those that did."""
     lines = header("allocator", "p99.9", "max",
                    "max without a page-source call",
