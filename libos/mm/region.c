@@ -119,17 +119,27 @@ static void ref_delete(struct libos_pagerefs *r, unsigned i)
 	r->used--;
 }
 
+uint32_t libos_pagerefs_dec_slot(struct libos_pagerefs *r, unsigned slot)
+{
+	uint32_t left = --r->slot[slot].count;
+
+	if (left <= 1)
+		ref_delete(r, slot);
+	return left;
+}
+
 uint32_t libos_pagerefs_dec(struct libos_pagerefs *r, uint64_t pa)
 {
 	unsigned i = ref_slot(r, pa);
-	uint32_t left;
 
-	if (!r->slot[i].pa)
-		return 0;
-	left = --r->slot[i].count;
-	if (left <= 1)
-		ref_delete(r, i);
-	return left;
+	return r->slot[i].pa ? libos_pagerefs_dec_slot(r, i) : 0;
+}
+
+int libos_pagerefs_shared_slot(const struct libos_pagerefs *r, uint64_t pa)
+{
+	unsigned i = ref_slot(r, pa);
+
+	return r->slot[i].pa && r->slot[i].count >= 2 ? (int)i : -1;
 }
 
 /* Room for n more distinct frames? */

@@ -96,6 +96,12 @@ bool libos_pagerefs_inc(struct libos_pagerefs *r, uint64_t pa);
 /* One fewer: returns the count left (an entry reaching 0 or 1 is dropped:
  * the last mapping owns the frame outright). */
 uint32_t libos_pagerefs_dec(struct libos_pagerefs *r, uint64_t pa);
+/* The slot of pa when it is mapped more than once (a count of 2 or
+ * more), else -1; libos_pagerefs_dec_slot then drops one of its mappings
+ * as libos_pagerefs_dec does, with one lookup for both (the copy-on-write
+ * fault's), provided r did not change in between. */
+int libos_pagerefs_shared_slot(const struct libos_pagerefs *r, uint64_t pa);
+uint32_t libos_pagerefs_dec_slot(struct libos_pagerefs *r, unsigned slot);
 
 /* --- page source ------------------------------------------------------------
  */

@@ -317,16 +317,17 @@ static bool cow_fast(struct libos_aspace *as, uint64_t va)
 	const struct libos_vm_pages *p = as->pages;
 	uint64_t *ptep = pgtable_hot_leaf(as->pt, va, as->fast.attrs), old, pa;
 	void *page;
+	int ref;
 
 	if (!ptep || (*ptep & (PTE_AP_RO | PTE_DBM)) != PTE_AP_RO)
 		return false;
 	old = *ptep & PTE_OA_MASK(as->pt->geom.page_shift);
-	if (libos_pagerefs_get(as->refs, old) < 2 || !p->try_alloc ||
-	    !(page = p->try_alloc(p->ctx, &pa)))
+	ref = libos_pagerefs_shared_slot(as->refs, old);
+	if (ref < 0 || !p->try_alloc || !(page = p->try_alloc(p->ctx, &pa)))
 		return false;
 	libos_arch_copy_page(page, p->virt(p->ctx, old), as->page_size);
 	pgtable_hot_replace(as->pt, ptep, va, pa);
-	libos_pagerefs_dec(as->refs, old);
+	libos_pagerefs_dec_slot(as->refs, (unsigned)ref);
 	COUNT(as, cow_copies);
 	libos_fault_counters.taken[LIBOS_FAULT_PERMISSION]++;
 	return true;
