@@ -14,12 +14,38 @@ struct hyp_mm;
 struct vcpu;
 struct vcpu_fpsimd;
 
-/* Addresses of the image's parts (from el2/el2.ld). */
+/* Addresses of the image's parts (from el2/el2.ld). The stacks are
+ * EL2_MAX_CPUS slots of EL2_STACK_SLOT bytes from stack_guard to
+ * stacks_end, each an unmapped guard page then the stack; stack_bottom and
+ * stack_top are CPU 0's (the first slot). */
 struct image_layout {
 	uint64_t start, text_end, rodata_end, stack_guard, stack_bottom;
-	uint64_t stack_top, end;
+	uint64_t stack_top, stacks_end, end;
 };
 struct image_layout arch_image_layout(void);
+
+/* What a secondary CPU's entry (arch_secondary_entry, el2/arch/
+ * secondary.S) reads with its MMU and caches off: the boot CPU's EL2
+ * translation and vector registers, its own stack and its index. The
+ * offsets are el2/trap_layout.h's CPU_BOOT_*. */
+struct cpu_boot {
+	uint64_t mair, tcr, ttbr0, sctlr, vbar;
+	uint64_t stack_top;
+	uint64_t cpu;
+};
+/* Fills mair..vbar with this CPU's own values. */
+void arch_cpu_boot_regs(struct cpu_boot *b);
+/* The physical address a secondary CPU starts at (PSCI CPU_ON's entry,
+ * x0 = the struct cpu_boot's address). */
+uint64_t arch_secondary_entry_pa(void);
+
+/* The ID registers whose values EL2 decided its boot-time choices from
+ * (features, errata and speculation steps, GIC list registers, PMU
+ * counters, cache geometry): a CPU whose registers differ from the boot
+ * CPU's would need other choices, so it is not brought online. */
+#define ARCH_CPU_SIGNATURE_REGS 14
+void arch_cpu_signature(uint64_t sig[ARCH_CPU_SIGNATURE_REGS]);
+extern const char *const arch_cpu_signature_names[ARCH_CPU_SIGNATURE_REGS];
 
 /* Best entropy the CPU has: RNDR where present, else the counter. */
 uint64_t arch_entropy(void);
@@ -54,8 +80,12 @@ uint64_t arch_read_sctlr_el2(void);
 void arch_dcache_clean_inval(uint64_t start, uint64_t size);
 void arch_wait_forever(void) __attribute__((noreturn));
 
-/* EL2's trap configuration (HCR_EL2, CPTR_EL2, CNTHCTL_EL2) at boot. */
+/* EL2's trap configuration (HCR_EL2, CPTR_EL2, CNTHCTL_EL2) at boot: what
+ * the CPU has (RAS, the PMU) read once, then arch_el2_cpu_init. */
 void arch_el2_traps_init(void);
+/* The same configuration written to this CPU's registers (each CPU at its
+ * start, after the boot CPU's arch_el2_traps_init). */
+void arch_el2_cpu_init(void);
 /* Whether this CPU has FEAT_S2FWB and HCR_EL2.FWB takes a 1 (boot, with
  * stage 2 off). */
 bool arch_s2fwb_present(void);

@@ -5,6 +5,7 @@
  */
 #include <el2/arch.h>
 #include <el2/gic.h>
+#include <el2/percpu.h>
 #include <lib/print.h>
 
 #define GICD_CTLR 0x0000
@@ -28,7 +29,6 @@
 #define GIC_POLL_LIMIT 1000000u
 
 static uint64_t gicd_base;
-static uint64_t gicr_base;   /* this CPU's redistributor */
 
 static bool poll_clear(uint64_t addr, uint32_t bit)
 {
@@ -61,21 +61,27 @@ static uint64_t find_redistributor(const struct platform *p, uint64_t mpidr)
 bool gic_init(const struct platform *p, uint64_t mpidr)
 {
 	gicd_base = p->gicd.base;
-	gicr_base = find_redistributor(p, mpidr);
-	if (!gicr_base) {
-		kprintf("error: gic: no redistributor for MPIDR 0x%lx\n",
-			(unsigned long)mpidr);
-		return false;
-	}
 	arch_mmio_write32(gicd_base + GICD_CTLR,
 			  GICD_CTLR_ARE | GICD_CTLR_ENABLE_GRP1);
 	if (!poll_clear(gicd_base + GICD_CTLR, GICD_CTLR_RWP))
 		kprintf("warning: gic: distributor register write pending\n");
+	return gic_cpu_init(p, mpidr);
+}
 
-	arch_mmio_write32(gicr_base + GICR_WAKER,
-			  arch_mmio_read32(gicr_base + GICR_WAKER) &
+bool gic_cpu_init(const struct platform *p, uint64_t mpidr)
+{
+	uint64_t gicr = find_redistributor(p, mpidr);
+
+	if (!gicr) {
+		kprintf("error: gic: no redistributor for MPIDR 0x%lx\n",
+			(unsigned long)mpidr);
+		return false;
+	}
+	this_cpu()->gicr = gicr;
+	arch_mmio_write32(gicr + GICR_WAKER,
+			  arch_mmio_read32(gicr + GICR_WAKER) &
 				  ~GICR_WAKER_PROCESSOR_SLEEP);
-	if (!poll_clear(gicr_base + GICR_WAKER, GICR_WAKER_CHILDREN_ASLEEP)) {
+	if (!poll_clear(gicr + GICR_WAKER, GICR_WAKER_CHILDREN_ASLEEP)) {
 		kprintf("error: gic: redistributor did not wake up\n");
 		return false;
 	}
@@ -85,6 +91,7 @@ bool gic_init(const struct platform *p, uint64_t mpidr)
 
 void gic_enable_ppi(uint32_t intid)
 {
+	uint64_t gicr_base = this_cpu()->gicr;
 	uint32_t bit = 1u << intid;
 
 	arch_mmio_write32(gicr_base + GICR_IGROUPR0,

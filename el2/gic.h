@@ -10,9 +10,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Returns false when the redistributor for this CPU is not found or does
- * not wake up (reported on the console). */
+/* The distributor, then gic_cpu_init. Returns false when the
+ * redistributor for this CPU is not found or does not wake up (reported on
+ * the console). */
 bool gic_init(const struct platform *p, uint64_t mpidr);
+/* This CPU's redistributor (found by affinity, kept in its struct percpu,
+ * woken) and CPU interface: on each CPU, TPIDR_EL2 set. */
+bool gic_cpu_init(const struct platform *p, uint64_t mpidr);
+/* A PPI on this CPU's redistributor. */
 void gic_enable_ppi(uint32_t intid);
 /* Acknowledges the highest-priority pending interrupt; GIC_INTID_SPURIOUS
  * when there is none. */

@@ -12,6 +12,7 @@
 #include <el2/platform.h>
 #include <el2/psci.h>
 #include <el2/bootpkg.h>
+#include <el2/cpus.h>
 #include <el2/main.h>
 #include <el2/gic.h>
 #include <el2/guest_trap.h>
@@ -67,7 +68,19 @@ static void map_or_fail(uint64_t start, uint64_t end, enum hyp_prot prot)
 		boot_fail("building EL2's stage-1 map", rc);
 }
 
-/* RAM around the image is RW+XN; the image gets W^X and a stack guard. */
+/* The stack slots el2/el2.ld lays out are what el2/percpu.h says. */
+static void check_stacks(const struct image_layout *img)
+{
+	if (img->stack_top - img->stack_guard != EL2_STACK_SLOT ||
+	    img->stack_bottom - img->stack_guard != EL2_STACK_GUARD_SIZE ||
+	    img->stacks_end - img->stack_guard !=
+		    (uint64_t)EL2_MAX_CPUS * EL2_STACK_SLOT)
+		boot_fail("checking the EL2 stacks' layout against "
+			  "el2/percpu.h", -1);
+}
+
+/* RAM around the image is RW+XN; the image gets W^X and, below each CPU's
+ * stack, an unmapped guard page: an overflow faults. */
 static void map_ram(const struct mem_range *r, const struct image_layout *img)
 {
 	uint64_t end = r->base + r->size;
@@ -80,8 +93,11 @@ static void map_ram(const struct mem_range *r, const struct image_layout *img)
 	map_or_fail(img->start, img->text_end, HYP_PROT_RX);
 	map_or_fail(img->text_end, img->rodata_end, HYP_PROT_R);
 	map_or_fail(img->rodata_end, img->stack_guard, HYP_PROT_RW);
-	/* [stack_guard, stack_bottom) stays unmapped: overflow faults. */
-	map_or_fail(img->stack_bottom, img->end, HYP_PROT_RW);
+	for (uint64_t slot = img->stack_guard; slot < img->stacks_end;
+	     slot += EL2_STACK_SLOT)
+		map_or_fail(slot + EL2_STACK_GUARD_SIZE, slot + EL2_STACK_SLOT,
+			    HYP_PROT_RW);
+	map_or_fail(img->stacks_end, img->end, HYP_PROT_RW);
 	map_or_fail(img->end, end, HYP_PROT_RW);
 }
 
@@ -102,6 +118,7 @@ static void mmu_setup(void)
 	struct image_layout img = arch_image_layout();
 	uint64_t sctlr;
 
+	check_stacks(&img);
 	if (hyp_mm_init(&hyp_mm, hyp_table_alloc, NULL))
 		boot_fail("allocating EL2's stage-1 root", HYP_MM_ENOMEM);
 	for (unsigned i = 0; i < platform.nr_ram; i++)
@@ -114,7 +131,7 @@ static void mmu_setup(void)
 
 	sctlr = arch_read_sctlr_el2();
 	kprintf("mmu: %s (SCTLR_EL2.M=%u WXN=%u C=%u I=%u), %u table pages, "
-		"text RX, rodata R, data RW+XN, stack guard page\n",
+		"text RX, rodata R, data RW+XN, stack guard pages\n",
 		(sctlr & SCTLR_M) ? "on" : "OFF", (unsigned)!!(sctlr & SCTLR_M),
 		(unsigned)!!(sctlr & SCTLR_WXN), (unsigned)!!(sctlr & SCTLR_C),
 		(unsigned)!!(sctlr & SCTLR_I), hyp_mm.tables);
@@ -373,9 +390,46 @@ static void debug_checks(void)
 }
 #endif
 
+/* Parks this CPU for good after its check-in, whatever the answer: it runs
+ * no guest (one run queue so far, CPU 0's) and takes no interrupt. */
+static _Noreturn void secondary_park(void)
+{
+	arch_wait_forever();
+}
+
+/* A secondary CPU, from el2/arch/secondary.S: the boot CPU's translation
+ * and vectors on, its own stack. Its EL2 is set up as the boot CPU's was
+ * (the values decided there, only the registers written here), then it
+ * checks in (el2/cpus.c). */
+_Noreturn void el2_secondary_main(unsigned cpu);
+_Noreturn void el2_secondary_main(unsigned cpu)
+{
+	uint64_t mpidr = arch_mpidr();
+	const char *differs;
+
+	percpu_init(cpu, mpidr, arch_image_layout().stack_guard +
+					(uint64_t)(cpu + 1) * EL2_STACK_SLOT);
+	differs = cpus_differs_from_boot();
+	if (differs) {
+		cpus_check_in(cpu, CPU_DIFFERS, differs);
+		secondary_park();
+	}
+	arch_el2_cpu_init();
+	if (spectre_booted()->v4_by_firmware)
+		psci_smccc_call(EXO_SMCCC_ARCH_WORKAROUND_2, 1);
+	if (!gic_cpu_init(&platform, mpidr)) {
+		cpus_check_in(cpu, CPU_NO_GIC, NULL);
+		secondary_park();
+	}
+	arch_vgic_enable();
+	sched_cpu_init(platform.timer_intid[TIMER_HYP_PHYS]);
+	cpus_check_in(cpu, CPU_ONLINE, NULL);
+	secondary_park();
+}
+
 void el2_main(void)
 {
-	struct image_layout img;
+	struct image_layout img = arch_image_layout();
 	bool have_pkg;
 	uint64_t pkg_max;
 
@@ -386,6 +440,7 @@ void el2_main(void)
 
 	read_platform();
 	mmu_setup();
+	percpu_init(0, arch_mpidr(), img.stack_top);
 	arch_el2_traps_init();
 	s2_set_forced_wb(arch_s2fwb_present());
 	spectre_setup();
@@ -393,12 +448,11 @@ void el2_main(void)
 		boot_fail("setting up the GICv3", -1);
 	arch_vcpu_state_init();
 	arch_vgic_enable();
+	cpus_start(&platform);
 	pkg_max = frames_setup(&have_pkg);
 	debug_checks();
 	if (el2_test_hook)
 		el2_test_hook(&platform);
-	img = arch_image_layout();
-	percpu_init(0, arch_mpidr(), img.stack_top);
 	sched_init(platform.timer_intid[TIMER_HYP_PHYS]);
 	guest_trap_init();   /* the CPU-time checks' due times (sched_set_due) */
 	system_start(pkg_max, have_pkg, platform.bootargs);

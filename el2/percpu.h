@@ -11,6 +11,11 @@
 #include <stdint.h>
 
 #define EL2_MAX_CPUS 8
+/* Each CPU's EL2 stack: an unmapped guard page below 16 KiB (el2/el2.ld
+ * lays out EL2_MAX_CPUS such slots; el2/main.c checks it at boot). */
+#define EL2_STACK_GUARD_SIZE 4096
+#define EL2_STACK_SIZE 16384
+#define EL2_STACK_SLOT (EL2_STACK_GUARD_SIZE + EL2_STACK_SIZE)
 
 struct vcpu;
 
@@ -24,6 +29,7 @@ struct percpu {
 	uint32_t sched_pending;
 	uint64_t slice_end;     /* counter at which the running slice ends */
 	struct vcpu *fp_owner;  /* whose FP/SIMD state the registers hold */
+	uint64_t gicr;          /* this CPU's GICv3 redistributor */
 };
 
 _Static_assert(offsetof(struct percpu, current) == PERCPU_CURRENT &&

@@ -239,6 +239,55 @@ static int carve_no_map(struct platform *p, char *err, size_t err_size)
 	return 0;
 }
 
+/* --- CPUs ---------------------------------------------------------------- */
+
+/* A CPU node's reg is its MPIDR affinity in #address-cells (1 or 2) cells
+ * of /cpus; #size-cells is 0. */
+static bool cpu_reg(const void *fdt, int cpus, int node, uint64_t *mpidr)
+{
+	int ac = fdt_address_cells(fdt, cpus), len;
+	const fdt32_t *reg = fdt_getprop(fdt, node, "reg", &len);
+
+	if (!reg || ac < 1 || ac > 2 || len < ac * 4)
+		return false;
+	*mpidr = read_cells(reg, ac);
+	return (*mpidr & ~MPIDR_AFFINITY_MASK) == 0;
+}
+
+static bool prop_is(const void *fdt, int node, const char *name,
+		    const char *value)
+{
+	int len;
+	const char *v = fdt_getprop(fdt, node, name, &len);
+
+	return v && len > 0 && v[len - 1] == '\0' && !strcmp(v, value);
+}
+
+/* Every child of /cpus with device_type "cpu" (cpu-map and the like are
+ * not CPUs). A bad node is counted, not fatal: the CPUs EL2 can start
+ * still start (docs/architecture.md, "Several CPUs"). */
+static void parse_cpus(const void *fdt, struct platform *p)
+{
+	int cpus = fdt_path_offset(fdt, "/cpus"), node;
+
+	if (cpus < 0)
+		return;
+	fdt_for_each_subnode(node, fdt, cpus) {
+		uint64_t mpidr;
+
+		if (!prop_is(fdt, node, "device_type", "cpu"))
+			continue;
+		if (!cpu_reg(fdt, cpus, node, &mpidr))
+			p->cpus_bad++;
+		else if (p->nr_cpus == PLATFORM_MAX_CPUS)
+			p->cpus_beyond++;
+		else
+			p->cpu[p->nr_cpus++] = (struct platform_cpu){
+				mpidr, prop_is(fdt, node, "enable-method",
+					       "psci") };
+	}
+}
+
 static void parse_bootargs(const void *fdt, struct platform *p)
 {
 	int node = fdt_path_offset(fdt, "/chosen");
@@ -271,6 +320,7 @@ int platform_parse(const void *fdt, size_t size, struct platform *p,
 	    carve_no_map(p, err, err_size))
 		return -1;
 	parse_bootargs(fdt, p);
+	parse_cpus(fdt, p);
 	return 0;
 }
 
@@ -292,6 +342,9 @@ void platform_print(const struct platform *p)
 		p->timer_intid[TIMER_SEC_PHYS], p->timer_intid[TIMER_NS_PHYS],
 		p->timer_intid[TIMER_VIRT], p->timer_intid[TIMER_HYP_PHYS]);
 	kprintf("dtb: PSCI    conduit %s\n", conduit[p->psci]);
+	kprintf("dtb: CPUs    %u listed, %u more beyond EL2's %u, %u without "
+		"a valid reg\n", p->nr_cpus, p->cpus_beyond, PLATFORM_MAX_CPUS,
+		p->cpus_bad);
 	for (unsigned i = 0; i < p->nr_reserved; i++)
 		kprintf("dtb: reserved 0x%010lx-0x%010lx (%lu KiB)%s\n",
 			(unsigned long)p->reserved[i].base,

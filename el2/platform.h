@@ -11,6 +11,11 @@
 
 #define PLATFORM_MAX_RAM 8
 #define PLATFORM_MAX_RESERVED 16
+#define PLATFORM_MAX_CPUS 8          /* EL2_MAX_CPUS (el2/percpu.h) */
+
+/* The affinity fields of MPIDR_EL1 (Aff3 in [39:32], Aff2-Aff0 in [23:0]),
+ * which a /cpus/cpu node's reg holds. */
+#define MPIDR_AFFINITY_MASK UINT64_C(0xff00ffffff)
 
 struct mem_range {
 	uint64_t base;
@@ -30,6 +35,13 @@ struct reserved_range {
 
 enum psci_conduit { PSCI_CONDUIT_NONE, PSCI_CONDUIT_SMC, PSCI_CONDUIT_HVC };
 
+/* A /cpus/cpu node: its MPIDR affinity, and whether EL2 can start it
+ * (enable-method "psci"; the boot CPU is running already). */
+struct platform_cpu {
+	uint64_t mpidr;
+	bool psci;
+};
+
 /* Generic-timer interrupts, in the order of the DT binding. */
 enum timer_irq { TIMER_SEC_PHYS, TIMER_NS_PHYS, TIMER_VIRT, TIMER_HYP_PHYS,
 		 TIMER_NR_IRQS };
@@ -45,6 +57,11 @@ struct platform {
 	uint32_t timer_intid[TIMER_NR_IRQS]; /* PPI INTIDs (16-31) */
 	enum psci_conduit psci;
 	const char *bootargs;             /* /chosen/bootargs, or "" */
+	/* /cpus, in DTB order: the first PLATFORM_MAX_CPUS with a valid
+	 * reg; cpus_beyond counts the others, cpus_bad those without a
+	 * valid reg. No /cpus: nr_cpus 0, the boot CPU alone. */
+	struct platform_cpu cpu[PLATFORM_MAX_CPUS];
+	unsigned nr_cpus, cpus_beyond, cpus_bad;
 };
 
 /* Fills p from the DTB at fdt, of which size bytes are readable. On error

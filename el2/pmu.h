@@ -112,10 +112,12 @@ void arch_pmu_state_load(const struct vcpu_pmu *p);
 /* MDCR_EL2 for the running vCPU: PMU_TRAP_ACCESS / PMU_HIDE_EL2. */
 void arch_pmu_traps(unsigned traps);
 
-/* el2/arch/pmu_regs.c only. At boot: MDCR_EL2 = mdcr_other (cpu.c's traps) +
- * HPMN + the traps of a guest that owns nothing; the PMU stopped and
- * cleared, no owner. */
-void arch_pmu_init(uint64_t mdcr_other);
+/* el2/arch/pmu_regs.c only. At boot: what the PMU has, and MDCR_EL2 =
+ * mdcr_other (cpu.c's traps) + HPMN + each combination of traps. */
+void arch_pmu_probe(uint64_t mdcr_other);
+/* On each CPU: MDCR_EL2 with the traps of a guest that owns nothing; the
+ * PMU stopped and cleared, no owner. */
+void arch_pmu_cpu_init(void);
 /* The guest switch: last step of arch_vcpu_save, and before the final ISB
  * of arch_vcpu_load. */
 void arch_pmu_save(struct vcpu *v);

@@ -41,6 +41,24 @@ void psci_smccc_call(uint32_t fid, uint64_t a1)
 	psci_call(fid, a1, 0, 0);
 }
 
+int64_t psci_cpu_on(uint64_t mpidr, uint64_t entry, uint64_t context)
+{
+	return (int64_t)psci_call(PSCI_0_2_FN64_CPU_ON, mpidr, entry, context);
+}
+
+const char *psci_ret_name(int64_t ret)
+{
+	static const char *const names[] = {
+		"SUCCESS", "NOT_SUPPORTED", "INVALID_PARAMETERS", "DENIED",
+		"ALREADY_ON", "ON_PENDING", "INTERNAL_FAILURE", "NOT_PRESENT",
+		"DISABLED", "INVALID_ADDRESS",
+	};
+
+	if (ret > 0 || ret < PSCI_RET_INVALID_ADDRESS)
+		return "unknown";
+	return names[-ret];
+}
+
 _Noreturn void psci_system_off(void)
 {
 	psci_call(PSCI_0_2_FN_SYSTEM_OFF, 0, 0, 0);

@@ -56,6 +56,12 @@ static void tick(uint32_t intid, void *ctx)
 void sched_init(uint32_t timer_intid)
 {
 	irq_register(timer_intid, tick, NULL);
+	sched_cpu_init(timer_intid);
+}
+
+void sched_cpu_init(uint32_t timer_intid)
+{
+	arch_hyp_timer_stop();
 	gic_enable_ppi(timer_intid);
 }
 

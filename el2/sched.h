@@ -17,6 +17,9 @@
 #define SCHED_PENDING_ACCOUNT (1u << 1)  /* the running vCPU's CPU time is due */
 
 void sched_init(uint32_t timer_intid);
+/* Another CPU's EL2 timer: its interrupt enabled on that CPU, the timer
+ * stopped (no slice runs there yet). */
+void sched_cpu_init(uint32_t timer_intid);
 /* A reaping vCPU (VCPU_REAPING) is given, at its turn and for as long as
  * its time slice, calls of fn, each one bounded step of its VM's
  * teardown (el2/system.c registers it; sched knows nothing above it). */

@@ -145,6 +145,11 @@ const struct spectre_policy *spectre_init(const struct spectre_cpu *cpu)
 	return &booted;
 }
 
+const struct spectre_policy *spectre_booted(void)
+{
+	return &booted;
+}
+
 /* WORKAROUND_1 and _3: a guest calls them to clean the predictors before
  * it switches between its own contexts; EL2's exit path already does. */
 static int64_t workaround_answer(enum spectre_state s)

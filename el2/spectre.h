@@ -47,6 +47,9 @@ struct spectre_policy {
 void spectre_decide(const struct spectre_cpu *cpu, struct spectre_policy *p);
 /* Boot: decides this CPU's policy and keeps it for the calls below. */
 const struct spectre_policy *spectre_init(const struct spectre_cpu *cpu);
+/* The policy spectre_init kept (every CPU has the boot CPU's: el2/cpus.c
+ * starts only CPUs with its ID registers). */
+const struct spectre_policy *spectre_booted(void);
 /* A guest's SMCCC_VERSION, SMCCC_ARCH_FEATURES(arg) or ARCH_WORKAROUND_1/3
  * call, answered from the boot policy. */
 int64_t spectre_guest_call(uint32_t fid, uint64_t arg);

@@ -10,8 +10,10 @@
 #include <el2/spectre.h>
 #include <el2/hyp_mm.h>
 #include <el2/pmu.h>
+#include <el2/trap_layout.h>
 #include <exo/frame.h>
 #include <lib/entropy.h>
+#include <stddef.h>
 
 extern char el2_vectors[], el2_vectors_ras[], el2_vectors_noras[],
 	el2_vectors_full[];
@@ -43,7 +45,7 @@ void arch_vectors_set(enum arch_vectors which)
 }
 
 extern char __image_start[], __text_end[], __rodata_end[], __stack_guard[],
-	__stack_bottom[], __stack_top[], __image_end[];
+	__stack_bottom[], __stack_top[], __stacks_end[], __image_end[];
 
 struct image_layout arch_image_layout(void)
 {
@@ -54,6 +56,7 @@ struct image_layout arch_image_layout(void)
 		.stack_guard = (uint64_t)__stack_guard,
 		.stack_bottom = (uint64_t)__stack_bottom,
 		.stack_top = (uint64_t)__stack_top,
+		.stacks_end = (uint64_t)__stacks_end,
 		.end = (uint64_t)__image_end,
 	};
 }
@@ -156,6 +159,60 @@ void arch_mmu_enable(uint64_t root_pa, unsigned pa_bits)
 	isb();
 }
 
+_Static_assert(offsetof(struct cpu_boot, mair) == CPU_BOOT_MAIR &&
+		       offsetof(struct cpu_boot, tcr) == CPU_BOOT_TCR &&
+		       offsetof(struct cpu_boot, ttbr0) == CPU_BOOT_TTBR0 &&
+		       offsetof(struct cpu_boot, sctlr) == CPU_BOOT_SCTLR &&
+		       offsetof(struct cpu_boot, vbar) == CPU_BOOT_VBAR &&
+		       offsetof(struct cpu_boot, stack_top) ==
+			       CPU_BOOT_STACK_TOP &&
+		       offsetof(struct cpu_boot, cpu) == CPU_BOOT_CPU,
+	       "secondary.S reads struct cpu_boot by these offsets");
+
+/* A secondary CPU translates as this one does: the same tables, memory
+ * types, translation control and vectors (arch_mmu_enable wrote them). */
+void arch_cpu_boot_regs(struct cpu_boot *b)
+{
+	b->mair = read_sysreg(mair_el2);
+	b->tcr = read_sysreg(tcr_el2);
+	b->ttbr0 = read_sysreg(ttbr0_el2);
+	b->sctlr = read_sysreg(sctlr_el2);
+	b->vbar = read_sysreg(vbar_el2);
+}
+
+extern char arch_secondary_entry[];
+
+/* EL2's stage 1 is an identity map: the entry's address is physical. */
+uint64_t arch_secondary_entry_pa(void)
+{
+	return (uint64_t)(uintptr_t)arch_secondary_entry;
+}
+
+const char *const arch_cpu_signature_names[ARCH_CPU_SIGNATURE_REGS] = {
+	"MIDR_EL1", "ID_AA64PFR0_EL1", "ID_AA64PFR1_EL1", "ID_AA64DFR0_EL1",
+	"ID_AA64ISAR0_EL1", "ID_AA64ISAR1_EL1", "ID_AA64ISAR2_EL1",
+	"ID_AA64MMFR0_EL1", "ID_AA64MMFR1_EL1", "ID_AA64MMFR2_EL1",
+	"CTR_EL0", "DCZID_EL0", "ICH_VTR_EL2", "PMCR_EL0.N",
+};
+
+void arch_cpu_signature(uint64_t sig[ARCH_CPU_SIGNATURE_REGS])
+{
+	sig[0] = read_sysreg(midr_el1);
+	sig[1] = read_sysreg(id_aa64pfr0_el1);
+	sig[2] = read_sysreg(id_aa64pfr1_el1);
+	sig[3] = read_sysreg(id_aa64dfr0_el1);
+	sig[4] = read_sysreg(id_aa64isar0_el1);
+	sig[5] = read_sysreg(id_aa64isar1_el1);
+	sig[6] = read_sysreg(SYSREG_ID_AA64ISAR2_EL1);
+	sig[7] = read_sysreg(id_aa64mmfr0_el1);
+	sig[8] = read_sysreg(id_aa64mmfr1_el1);
+	sig[9] = read_sysreg(SYSREG_ID_AA64MMFR2_EL1);
+	sig[10] = read_sysreg(ctr_el0);
+	sig[11] = read_sysreg(dczid_el0);
+	sig[12] = read_sysreg(SYSREG_ICH_VTR_EL2);
+	sig[13] = PMCR_N(read_sysreg(pmcr_el0));
+}
+
 uint64_t arch_read_sctlr_el2(void)
 {
 	return read_sysreg(sctlr_el2);
@@ -216,6 +273,21 @@ static uint64_t profiling_and_trace_traps(void)
 
 void arch_el2_traps_init(void)
 {
+	ras_present = FIELD_GET(read_sysreg(id_aa64pfr0_el1),
+				ID_AA64PFR0_RAS_SHIFT, 4) != 0;
+	/* The PMU is virtual, one per guest (el2/pmu.h): every event counter
+	 * is EL1's (HPMN = PMCR_EL0.N), a guest's accesses trap until it owns
+	 * the PMU and stay trapped unless its manifest says pmu = "system",
+	 * EL2 is hidden from guests' counters. The self-hosted debug
+	 * registers are trapped (TDA, TDOSA, TDRA) and read as zero to
+	 * guests (el2/debug_regs.c). */
+	arch_pmu_probe(MDCR_EL2_TDA | MDCR_EL2_TDOSA | MDCR_EL2_TDRA |
+		       profiling_and_trace_traps());
+	arch_el2_cpu_init();
+}
+
+void arch_el2_cpu_init(void)
+{
 	/* Physical IRQ/FIQ/SError go to EL2 from every EL; lower ELs are
 	 * AArch64. Stage 2 (VM) is turned on per guest when it is entered. */
 	write_sysreg(HCR_RW | HCR_IMO | HCR_FMO | HCR_AMO, hcr_el2);
@@ -226,25 +298,17 @@ void arch_el2_traps_init(void)
 	 * timer, which EL2 does not switch. */
 	write_sysreg(CNTHCTL_EL1PCTEN, cnthctl_el2);
 	write_sysreg(0, cntvoff_el2);
-	/* The PMU is virtual, one per guest (el2/pmu.h): every event counter
-	 * is EL1's (HPMN = PMCR_EL0.N), a guest's accesses trap until it owns
-	 * the PMU and stay trapped unless its manifest says pmu = "system",
-	 * EL2 is hidden from guests' counters; arch_pmu_init writes MDCR_EL2
-	 * with the debug traps below. */
-	/* The self-hosted debug registers are trapped (TDA, TDOSA, TDRA) and
-	 * read as zero to guests (el2/debug_regs.c): they are never switched,
-	 * so MDSCR_EL1, UNKNOWN at reset, is cleared once here. */
-	arch_pmu_init(MDCR_EL2_TDA | MDCR_EL2_TDOSA | MDCR_EL2_TDRA |
-		      profiling_and_trace_traps());
+	/* MDCR_EL2 as arch_pmu_probe chose, the counters stopped and clear. */
+	arch_pmu_cpu_init();
+	/* The debug registers are never switched, so MDSCR_EL1, UNKNOWN at
+	 * reset, is cleared once here. */
 	write_sysreg(0, mdscr_el1);
 	feature_regs_init();
-	ras_present = FIELD_GET(read_sysreg(id_aa64pfr0_el1),
-				ID_AA64PFR0_RAS_SHIFT, 4) != 0;
 	if (ras_present)
 		write_sysreg(0, SYSREG_DISR_EL1);   /* UNKNOWN at reset */
 	/* The EL1&0 TLB holds what firmware or an earlier boot left; a guest
 	 * must never hit such an entry under its VMID (the architecture
-	 * does not clear TLBs at reset). */
+	 * does not clear TLBs at reset). Local: each CPU does its own. */
 	dsb(ish);
 	__asm__ volatile("tlbi alle1" : : : "memory");
 	dsb(ish);

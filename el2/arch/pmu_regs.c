@@ -200,10 +200,10 @@ void arch_pmu_load(const struct vcpu *v)
 	write_sysreg(v->pmu.userenr, pmuserenr_el0);
 }
 
-/* PMU state is UNKNOWN at reset: EL2 stops and clears what a guest could
- * see before it owns the PMU (a claim loads the rest), and nobody owns
- * it. Every event counter is the guests' (HPMN = PMCR_EL0.N). */
-void arch_pmu_init(uint64_t mdcr_other)
+/* What the PMU has, and MDCR_EL2 for each trap combination: read once, at
+ * boot (every CPU has the same: el2/cpus.c checks PMCR_EL0.N). Every event
+ * counter is the guests' (HPMN = PMCR_EL0.N). */
+void arch_pmu_probe(uint64_t mdcr_other)
 {
 	uint64_t pmuver = FIELD_GET(read_sysreg(id_aa64dfr0_el1),
 				    ID_AA64DFR0_PMUVER_SHIFT, 4);
@@ -218,11 +218,17 @@ void arch_pmu_init(uint64_t mdcr_other)
 		if ((t & PMU_HIDE_EL2) && has_hpmd)
 			mdcr_for[t] |= MDCR_EL2_HPMD;
 	}
+	all_counters = present ? pmu_all_counters(counters) : 0;
+}
+
+/* PMU state is UNKNOWN at reset: EL2 stops and clears what a guest could
+ * see before it owns the PMU (a claim loads the rest), on each CPU. */
+void arch_pmu_cpu_init(void)
+{
 	arch_pmu_traps(PMU_TRAP_ACCESS | PMU_HIDE_EL2);
 	isb();
 	if (!present)
 		return;
-	all_counters = pmu_all_counters(counters);
 	write_sysreg(all_counters, pmcntenclr_el0);
 	write_sysreg(all_counters, pmintenclr_el1);
 	write_sysreg(all_counters, pmovsclr_el0);

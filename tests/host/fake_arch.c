@@ -177,8 +177,38 @@ static uint64_t record_smc(uint64_t fid)
 
 uint64_t arch_smc(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3)
 {
-	(void)a1, (void)a2, (void)a3;
-	return record_smc(fid);
+	uint64_t ret = record_smc(fid);
+
+	return fake.smc_hook ? fake.smc_hook(fid, a1, a2, a3) : ret;
+}
+
+_Static_assert(sizeof(fake.signature) / sizeof(fake.signature[0]) ==
+		       ARCH_CPU_SIGNATURE_REGS,
+	       "one fake value per signature register");
+
+const char *const arch_cpu_signature_names[ARCH_CPU_SIGNATURE_REGS] = {
+	"sig0", "sig1", "sig2", "sig3", "sig4", "sig5", "sig6", "sig7",
+	"sig8", "sig9", "sig10", "sig11", "sig12", "sig13",
+};
+
+void arch_cpu_signature(uint64_t sig[ARCH_CPU_SIGNATURE_REGS])
+{
+	memcpy(sig, fake.signature, sizeof(fake.signature));
+}
+
+/* Values a secondary CPU would load: recognisable, not meaningful. */
+void arch_cpu_boot_regs(struct cpu_boot *b)
+{
+	b->mair = 0x11;
+	b->tcr = 0x22;
+	b->ttbr0 = 0x33;
+	b->sctlr = 0x44;
+	b->vbar = 0x55;
+}
+
+uint64_t arch_secondary_entry_pa(void)
+{
+	return FAKE_SECONDARY_ENTRY;
 }
 
 uint64_t arch_hvc(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3)
@@ -208,6 +238,8 @@ void arch_dcache_clean_inval(uint64_t start, uint64_t size)
 {
 	uint64_t a = start & ~(uint64_t)(FAKE_CACHE_LINE - 1);
 
+	fake.cleaned_start = start;
+	fake.cleaned_size = size;
 	for (; a < start + size; a += FAKE_CACHE_LINE) {
 		if (!in_model(a))
 			continue;
@@ -291,7 +323,10 @@ uint64_t arch_timer_freq(void)
 
 uint64_t arch_counter(void)
 {
-	return fake.counter;
+	uint64_t now = fake.counter;
+
+	fake.counter += fake.counter_step;
+	return now;
 }
 
 void arch_hyp_timer_arm_at(uint64_t at)

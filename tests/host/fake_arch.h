@@ -28,6 +28,14 @@ struct fake_arch {
 	char console[FAKE_LOG_MAX];
 	size_t console_len;
 	uint64_t counter;	/* what arch_counter returns */
+	uint64_t counter_step;	/* added to counter at each read */
+	/* When set, arch_smc's answer (after it is recorded). */
+	uint64_t (*smc_hook)(uint64_t fid, uint64_t a1, uint64_t a2,
+			     uint64_t a3);
+	/* What arch_cpu_signature reads (ARCH_CPU_SIGNATURE_REGS). */
+	uint64_t signature[14];
+	/* The last arch_dcache_clean_inval's range. */
+	uint64_t cleaned_start, cleaned_size;
 	/* vCPU switch and traps */
 	unsigned vcpu_switches;
 	const struct vcpu *loaded_vcpu;
@@ -41,6 +49,9 @@ struct fake_arch {
 };
 
 extern struct fake_arch fake;
+
+/* arch_secondary_entry_pa's answer. */
+#define FAKE_SECONDARY_ENTRY UINT64_C(0x40280000)
 
 void fake_reset(void);
 /* A console_write_fn that appends to fake.console. */

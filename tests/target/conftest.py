@@ -88,10 +88,10 @@ class Booter:
             pytest.fail(f"{pkg} is missing: run 'make images'")
         return self(kernel, pkg=pkg, **kw)
 
-    def host_dtb(self, name="host.dtb"):
+    def host_dtb(self, name="host.dtb", smp=1):
         """QEMU's own DTB for this machine, to edit with fdtput."""
         path = str(self.tmp_path / name)
-        exoqemu.dump_dtb(path, cpu=self.cpu)
+        exoqemu.dump_dtb(path, cpu=self.cpu, smp=smp)
         return path
 
 

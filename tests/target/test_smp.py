@@ -1,0 +1,78 @@
+"""EL2 on every CPU of the host DTB (issue 16, first slice): the boot CPU
+starts each other CPU with PSCI CPU_ON; each turns on EL2's translation
+with its own stack, sets up its EL2 registers, redistributor and EL2 timer
+and checks in. A CPU that cannot start is reported and the rest carry on.
+Guests still run on CPU 0 alone (one run queue so far): the others park.
+Under -icount the CPUs run round-robin in one thread, so every boot here
+replays exactly."""
+import re
+
+from conftest import expect_clean, fdtput
+
+ONLINE = re.compile(r"cpus: cpu (\d+) \(MPIDR (0x[0-9a-f]+)\): online")
+
+
+def summary(out):
+    m = re.search(r"cpus: (\d+) online of (\d+) listed", out)
+    assert m, out
+    return int(m.group(1)), int(m.group(2))
+
+
+def test_every_cpu_comes_online_and_the_system_runs(boot):
+    r = boot.system("default", smp=4)
+    expect_clean(r)
+    assert ONLINE.findall(r.output) == [("1", "0x1"), ("2", "0x2"),
+                                        ("3", "0x3")]
+    assert summary(r.output) == (4, 4)
+    assert "result: 5 of 5 guests succeeded" in r.output
+
+
+def test_one_cpu_is_the_boot_cpu_alone(boot):
+    r = boot.system("default")
+    expect_clean(r)
+    assert not ONLINE.findall(r.output)
+    assert summary(r.output) == (1, 1)
+
+
+def test_cpus_beyond_el2s_room_are_reported(boot):
+    """EL2 has room for 8 (EL2_MAX_CPUS): a ninth is named and left out."""
+    r = boot.system("default", smp=9)
+    expect_clean(r)
+    assert "dtb: CPUs    8 listed, 1 more beyond EL2's 8" in r.output
+    assert len(ONLINE.findall(r.output)) == 7
+    assert summary(r.output) == (8, 9)
+    assert "result: 5 of 5 guests succeeded" in r.output
+
+
+def add_cpu(dtb, name, reg=None, method="psci"):
+    node = f"/cpus/{name}"
+    fdtput(dtb, "-c", node)
+    fdtput(dtb, "-t", "s", node, "device_type", "cpu")
+    fdtput(dtb, "-t", "s", node, "enable-method", method)
+    if reg is not None:
+        fdtput(dtb, "-t", "x", node, "reg", f"{reg:x}")
+
+
+def test_a_cpu_that_cannot_start_is_reported_and_the_rest_carry_on(boot):
+    """Four kinds of CPU node that do not give a CPU: an MPIDR the machine
+    lacks (firmware: INVALID_PARAMETERS), a CPU listed twice (ALREADY_ON),
+    a spin-table CPU, a node with no reg. The real CPUs all come up."""
+    dtb = boot.host_dtb(smp=4)
+    add_cpu(dtb, "cpu@100", reg=0x100)
+    add_cpu(dtb, "cpu@200", reg=0x200, method="spin-table")
+    add_cpu(dtb, "cpu@300")
+    add_cpu(dtb, "cpu@301", reg=0x1)
+    r = boot.system("default", smp=4, dtb=dtb)
+    expect_clean(r)
+    out = r.output
+    assert "dtb: CPUs    7 listed, 0 more beyond EL2's 8, 1 without a valid reg" in out
+    assert ("cpus: MPIDR 0x100: CPU_ON refused (INVALID_PARAMETERS); "
+            "left offline") in out
+    assert "cpus: MPIDR 0x1: CPU_ON refused (ALREADY_ON); left offline" in out
+    assert ("cpus: MPIDR 0x200: its enable-method is not PSCI; left "
+            "offline") in out
+    # A refused CPU never ran, so its number goes to the next one.
+    assert sorted(ONLINE.findall(out)) == [("1", "0x1"), ("2", "0x2"),
+                                           ("3", "0x3")]
+    assert summary(out) == (4, 8)
+    assert "result: 5 of 5 guests succeeded" in out
