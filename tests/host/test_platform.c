@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <el2/platform.h>
 #include <libfdt.h>
+#include <stdio.h>
 #include <string.h>
 
 enum omit {
@@ -30,6 +31,43 @@ static const struct rsv_node *rsv_nodes;
 static unsigned nr_rsv_nodes;
 
 static void prop_reg(void *f, uint64_t base, uint64_t size);
+
+/* What make_dtb adds under /cpus when cpus_cells is not 0. */
+struct cpu_node {
+	const char *name;
+	const char *device_type;
+	const char *method;     /* NULL: no enable-method */
+	uint64_t reg;
+	int reg_cells;          /* 0: no reg */
+};
+static const struct cpu_node *cpu_nodes;
+static unsigned nr_cpu_nodes;
+static int cpus_cells;
+
+static void add_cpus(void *f)
+{
+	if (!cpus_cells)
+		return;
+	fdt_begin_node(f, "cpus");
+	fdt_property_u32(f, "#address-cells", (uint32_t)cpus_cells);
+	fdt_property_u32(f, "#size-cells", 0);
+	fdt_begin_node(f, "cpu-map");   /* not a CPU */
+	fdt_end_node(f);
+	for (unsigned i = 0; i < nr_cpu_nodes; i++) {
+		const struct cpu_node *c = &cpu_nodes[i];
+
+		fdt_begin_node(f, c->name);
+		fdt_property_string(f, "device_type", c->device_type);
+		if (c->method)
+			fdt_property_string(f, "enable-method", c->method);
+		if (c->reg_cells == 1)
+			fdt_property_u32(f, "reg", (uint32_t)c->reg);
+		else if (c->reg_cells == 2)
+			fdt_property_u64(f, "reg", c->reg);
+		fdt_end_node(f);
+	}
+	fdt_end_node(f);
+}
 
 static void add_reserved_memory(void *f)
 {
@@ -126,6 +164,7 @@ static void *make_dtb(enum omit omit)
 	fdt_property_string(f, "bootargs", "exo.test=none");
 	fdt_end_node(f);
 	add_reserved_memory(f);
+	add_cpus(f);
 	fdt_end_node(f);
 	cr_assert_eq(fdt_finish(f), 0);
 	return f;
@@ -334,4 +373,81 @@ Test(platform, reserved_memory_errors, .fini = reserve_none)
 	}
 	reserve(many, PLATFORM_MAX_RESERVED + 1, NULL, 0);
 	expect_reserve_error("more than 16 ranges");
+}
+
+static void with_cpus(int cells, const struct cpu_node *nodes, unsigned n)
+{
+	cpus_cells = cells;
+	cpu_nodes = nodes;
+	nr_cpu_nodes = n;
+}
+
+Test(platform, no_cpus_node_is_the_boot_cpu_alone)
+{
+	struct platform p;
+	char err[128] = "";
+
+	with_cpus(0, NULL, 0);
+	cr_assert_eq(parse(make_dtb(OMIT_NONE), &p, err, sizeof(err)), 0);
+	cr_assert_eq(p.nr_cpus, 0);
+	cr_assert_eq(p.cpus_beyond + p.cpus_bad, 0);
+}
+
+Test(platform, cpus_by_mpidr_with_their_enable_method)
+{
+	static const struct cpu_node nodes[] = {
+		{ "cpu@0", "cpu", "psci", 0x0, 2 },
+		{ "cpu@100000003", "cpu", "psci", 0x100000003, 2 }, /* Aff3 */
+		{ "cpu@2", "cpu", "spin-table", 0x2, 2 },
+		{ "cpu@3", "cpu", NULL, 0x3, 2 },
+		{ "l2-cache", "cache", NULL, 0, 0 },         /* not a CPU */
+	};
+	struct platform p;
+	char err[128] = "";
+
+	with_cpus(2, nodes, 5);
+	cr_assert_eq(parse(make_dtb(OMIT_NONE), &p, err, sizeof(err)), 0,
+		     "%s", err);
+	cr_assert_eq(p.nr_cpus, 4);
+	cr_assert_eq(p.cpu[1].mpidr, 0x100000003);
+	cr_assert(p.cpu[0].psci && p.cpu[1].psci);
+	cr_assert_not(p.cpu[2].psci, "spin-table is not PSCI");
+	cr_assert_not(p.cpu[3].psci, "no enable-method is not PSCI");
+	cr_assert_eq(p.cpus_bad, 0);
+}
+
+Test(platform, a_cpu_without_a_valid_reg_is_counted_not_fatal)
+{
+	static const struct cpu_node nodes[] = {
+		{ "cpu@0", "cpu", "psci", 0x0, 1 },
+		{ "cpu@x", "cpu", "psci", 0, 0 },             /* no reg */
+		{ "cpu@1000000", "cpu", "psci", 0x1000000, 1 }, /* not affinity */
+		{ "cpu@1", "cpu", "psci", 0x1, 1 },
+	};
+	struct platform p;
+	char err[128] = "";
+
+	with_cpus(1, nodes, 4);
+	cr_assert_eq(parse(make_dtb(OMIT_NONE), &p, err, sizeof(err)), 0);
+	cr_assert_eq(p.nr_cpus, 2);
+	cr_assert_eq(p.cpu[1].mpidr, 1);
+	cr_assert_eq(p.cpus_bad, 2);
+}
+
+Test(platform, cpus_beyond_el2s_room_are_counted)
+{
+	static struct cpu_node nodes[PLATFORM_MAX_CPUS + 3];
+	static char names[PLATFORM_MAX_CPUS + 3][16];
+	struct platform p;
+	char err[128] = "";
+
+	for (unsigned i = 0; i < PLATFORM_MAX_CPUS + 3; i++) {
+		snprintf(names[i], sizeof(names[i]), "cpu@%x", i);
+		nodes[i] = (struct cpu_node){ names[i], "cpu", "psci", i, 1 };
+	}
+	with_cpus(1, nodes, PLATFORM_MAX_CPUS + 3);
+	cr_assert_eq(parse(make_dtb(OMIT_NONE), &p, err, sizeof(err)), 0);
+	cr_assert_eq(p.nr_cpus, PLATFORM_MAX_CPUS);
+	cr_assert_eq(p.cpu[PLATFORM_MAX_CPUS - 1].mpidr, PLATFORM_MAX_CPUS - 1);
+	cr_assert_eq(p.cpus_beyond, 3);
 }
