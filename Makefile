@@ -132,8 +132,9 @@ help:
 # TIMEOUT: seconds before tools/run stops QEMU and names the guests still
 # running.
 TIMEOUT ?= 60
+SMP ?= 4
 run: boot-deps
-	$(Q)tools/run --cpu $(CPU) --timeout $(TIMEOUT) --pkg $(RUN_PKG) \
+	$(Q)tools/run --cpu $(CPU) --smp $(SMP) --timeout $(TIMEOUT) --pkg $(RUN_PKG) \
 		$(RUN_FLAGS) $(EL2_IMAGE)
 
 test: all bench-native

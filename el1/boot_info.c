@@ -147,6 +147,24 @@ static const char *parse_chosen(const void *fdt, struct el1_boot_info *info)
 	return err;
 }
 
+/* The vCPUs EL2 gave the guest: /cpus's nodes with device_type "cpu"
+ * (vCPU n has MPIDR affinity n; el1/smp.c starts them). */
+static unsigned count_cpus(const void *dtb)
+{
+	int cpus = fdt_path_offset(dtb, "/cpus"), node;
+	unsigned n = 0;
+
+	if (cpus < 0)
+		return 1;
+	fdt_for_each_subnode(node, dtb, cpus) {
+		int len;
+		const char *type = fdt_getprop(dtb, node, "device_type", &len);
+
+		n += type && len == sizeof("cpu") && !memcmp(type, "cpu", len);
+	}
+	return n ? n : 1;
+}
+
 const char *el1_parse_dtb(const void *dtb, struct el1_boot_info *info)
 {
 	const char *err;
@@ -156,6 +174,7 @@ const char *el1_parse_dtb(const void *dtb, struct el1_boot_info *info)
 		return "no valid DTB at x0";
 	info->dtb = (uint64_t)(uintptr_t)dtb;
 	info->dtb_size = fdt_totalsize(dtb);
+	info->cpus = count_cpus(dtb);
 	err = parse_memory(dtb, info);
 	return err ? err : parse_chosen(dtb, info);
 }

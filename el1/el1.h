@@ -32,6 +32,7 @@ struct el1_boot_info {
 	const char *heap_policy;	/* /chosen/exo,heap-policy, or NULL */
 	const char *granule;	/* /chosen/exo,granule, or NULL (4k) */
 	bool memory_report;	/* /chosen/exo,memory-report present */
+	unsigned cpus;		/* /cpus's CPU nodes: its vCPUs (at least 1) */
 	unsigned mem_count;
 	struct el1_mem_range mem[EL1_MEM_RANGES_MAX];
 	int argc;		/* 1 + the exo,args entries */

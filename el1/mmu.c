@@ -67,6 +67,7 @@ uint64_t el1_mmu_prepare(const void *dtb)
 		.stack_bottom = offset_of(__stack_bottom),
 		.image_end = offset_of(__image_end),
 		.mem_count = early.mem_count,
+		.keep_idmap = early.cpus > 1,
 	};
 	for (unsigned i = 0; i < early.mem_count && i < LIBOS_MM_RANGES_MAX;
 	     i++) {

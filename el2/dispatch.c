@@ -14,6 +14,7 @@
 #include <el2/sched.h>
 #include <el2/spectre.h>
 #include <el2/system.h>
+#include <el2/vcpu_psci.h>
 #include <el2/vm_event.h>
 #include <el2/vm_ops.h>
 #include <exo/errors.h>
@@ -406,6 +407,9 @@ static int64_t psci_features(uint32_t fid)
 	case EXO_PSCI_FEATURES:
 	case EXO_PSCI_SYSTEM_OFF:
 	case EXO_PSCI_SYSTEM_RESET:
+	case EXO_PSCI_CPU_ON:
+	case EXO_PSCI_CPU_OFF:
+	case EXO_PSCI_AFFINITY_INFO:
 	case EXO_SMCCC_VERSION:
 		return EXO_OK;
 	default:
@@ -425,12 +429,17 @@ static struct hvc_result psci_features_call(struct vcpu *v)
 	return status(psci_features((uint32_t)v->x[1]));
 }
 
-/* The SMCCC calls of the Arm architecture service (sparse IDs). */
+/* The SMCCC calls of the Arm architecture service, and PSCI's SMC64 calls
+ * on the guest's own vCPUs (sparse IDs). */
 static struct hvc_result smccc_call(struct vcpu *v)
 {
 	uint32_t fid = (uint32_t)v->x[0];
 
 	switch (fid) {
+	case EXO_PSCI_CPU_ON:
+		return status(vcpu_psci_cpu_on(v, v->x[1], v->x[2], v->x[3]));
+	case EXO_PSCI_AFFINITY_INFO:
+		return status(vcpu_psci_affinity_info(v, v->x[1], v->x[2]));
 	case EXO_SMCCC_VERSION:
 	case EXO_SMCCC_ARCH_FEATURES:
 	case EXO_SMCCC_ARCH_WORKAROUND_1:
@@ -515,6 +524,15 @@ static OFF_FAST_PATH void hvc_smccc_call(struct vcpu *v)
 	put(v, smccc_call(v));
 }
 
+/* CPU_OFF returns only when refused: the caller is off otherwise. */
+static void hvc_psci_cpu_off(struct vcpu *v)
+{
+	int64_t rc = vcpu_psci_cpu_off(v);
+
+	if (rc)
+		put(v, status(rc));
+}
+
 /* EXIT, SYSTEM_OFF, SYSTEM_RESET: they put nothing (the caller is gone or
  * fresh). */
 static void hvc_lifecycle(struct vcpu *v)
@@ -563,6 +581,7 @@ static const hvc_fn exo_calls[EXO_CALLS] = {
  * NOT_SUPPORTED). */
 static const hvc_fn psci_calls[PSCI_CALLS] = {
 	PSCI_CALL(EXO_PSCI_VERSION) = hvc_psci_version,
+	PSCI_CALL(EXO_PSCI_CPU_OFF) = hvc_psci_cpu_off,
 	PSCI_CALL(EXO_PSCI_SYSTEM_OFF) = hvc_lifecycle,
 	PSCI_CALL(EXO_PSCI_SYSTEM_RESET) = hvc_lifecycle,
 	PSCI_CALL(EXO_PSCI_FEATURES) = hvc_psci_features_call,

@@ -88,6 +88,40 @@ static int add_devices(void *fdt)
 	return rc;
 }
 
+_Static_assert(EXO_VM_MAX_VCPUS <= 10, "cpu@N: one decimal digit");
+
+/* /cpus: vCPU n has MPIDR affinity n (el2/vcpu.h, vcpu_mpidr), started
+ * through PSCI (vCPU 0 runs at boot). */
+static int add_cpus(void *fdt, const struct guest_dt_info *in)
+{
+	uint32_t n = in->cpus ? in->cpus : 1;
+	int rc = fdt_begin_node(fdt, "cpus");
+
+	if (!rc)
+		rc = fdt_property_u32(fdt, "#address-cells", 1);
+	if (!rc)
+		rc = fdt_property_u32(fdt, "#size-cells", 0);
+	for (uint32_t i = 0; !rc && i < n; i++) {
+		char name[] = "cpu@0";
+
+		name[sizeof(name) - 2] = (char)('0' + i);
+		rc = fdt_begin_node(fdt, name);
+		if (!rc)
+			rc = fdt_property_string(fdt, "device_type", "cpu");
+		if (!rc)
+			rc = fdt_property_string(fdt, "compatible", "arm,armv8");
+		if (!rc)
+			rc = fdt_property_u32(fdt, "reg", i);
+		if (!rc)
+			rc = fdt_property_string(fdt, "enable-method", "psci");
+		if (!rc)
+			rc = fdt_end_node(fdt);
+	}
+	if (!rc)
+		rc = fdt_end_node(fdt);
+	return rc;
+}
+
 int guest_dt_build(void *buf, size_t size, const struct guest_dt_info *in)
 {
 	void *fdt = buf;
@@ -112,6 +146,8 @@ int guest_dt_build(void *buf, size_t size, const struct guest_dt_info *in)
 		rc = add_memory(fdt, in);
 	if (!rc)
 		rc = add_chosen(fdt, in);
+	if (!rc)
+		rc = add_cpus(fdt, in);
 	if (!rc)
 		rc = add_devices(fdt);
 	if (!rc)

@@ -17,6 +17,7 @@ struct guest_dt_info {
 	uint64_t mem_base, mem_size;
 	uint32_t restarts;
 	bool memory_report;      /* /chosen gets EXO_DT_MEMORY_REPORT */
+	uint32_t cpus;           /* /cpus lists this many (0 counts as 1) */
 };
 
 /* Writes the DTB into buf (size bytes). Returns 0 or a libfdt error. Uses

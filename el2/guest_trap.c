@@ -273,7 +273,7 @@ static void account(struct vcpu *v)
 
 	sched_account(v);
 	if (v->state == VCPU_RUNNABLE && vm->config.cpu_limit_ticks &&
-	    v->run_ticks > vm->config.cpu_limit_ticks)
+	    vm_run_ticks(vm) > vm->config.cpu_limit_ticks)
 		kill(vm, "CPU time limit reached");
 	revoke_tick(vm);
 }
@@ -282,11 +282,11 @@ static void account(struct vcpu *v)
 static uint64_t cpu_due(const struct vcpu *v)
 {
 	const struct vm *vm = v->vm;
-	uint64_t limit = vm->config.cpu_limit_ticks;
+	uint64_t limit = vm->config.cpu_limit_ticks, used = vm_run_ticks(vm);
 	uint64_t due = revoke_due(vm);
 
-	if (limit && v->run_ticks <= limit && limit - v->run_ticks < due)
-		due = limit - v->run_ticks + 1;
+	if (limit && used <= limit && limit - used < due)
+		due = limit - used + 1;
 	return due;
 }
 

@@ -280,6 +280,18 @@ static const char *prop_cpu_limit(struct manifest_guest *g, const char *val,
 	return manifest_u32(g, val, len, 0, UINT32_MAX, &g->cpu_limit_ms);
 }
 
+static const char *prop_cpus(struct manifest_guest *g, const char *val,
+			     int len)
+{
+	const char *why = manifest_u32(g, val, len, 1, EXO_VM_MAX_VCPUS,
+				       &g->cpus);
+
+	if (why && !manifest_is_string(val, len))
+		return "must be one cell of 1 to 8 (vCPUs)";
+	return why;
+}
+_Static_assert(EXO_VM_MAX_VCPUS == 8, "prop_cpus's message says 8");
+
 static const char *prop_granule(struct manifest_guest *g, const char *val,
 				int len)
 {
@@ -334,6 +346,7 @@ static const struct manifest_prop manifest_props[] = {
 	{ "revoke-schedule", 0, prop_revoke_schedule },
 	{ "fault-inject", 0, prop_fault_inject },
 	{ "pmu", 0, prop_pmu },
+	{ "cpus", 0, prop_cpus },
 };
 
 #define MANIFEST_NR_PROPS (sizeof(manifest_props) / sizeof(manifest_props[0]))
@@ -342,6 +355,7 @@ _Static_assert(MANIFEST_NR_PROPS <= 32, "seen-mask is 32 bits");
 static void manifest_guest_defaults(struct manifest_guest *g)
 {
 	g->boot_frames = MANIFEST_DEFAULT_BOOT_FRAMES;
+	g->cpus = 1;
 	g->heap_policy = MANIFEST_DEFAULT_HEAP_POLICY;
 	g->args = "";
 	g->timeslice_us = MANIFEST_DEFAULT_TIMESLICE_US;
@@ -596,6 +610,30 @@ static void manifest_root_testing(const void *fdt, struct manifest *m)
 	}
 }
 
+/* vCPUs beyond each guest's first come from one budget EL2 sets aside at
+ * build time (MANIFEST_EXTRA_VCPUS): given in manifest order, a guest
+ * whose `cpus` the rest cannot cover is refused, never started with fewer. */
+static void manifest_budget_vcpus(struct manifest *m)
+{
+	uint32_t left = MANIFEST_EXTRA_VCPUS;
+
+	for (unsigned i = 0; i < m->nr_guests; i++) {
+		struct manifest_guest *g = &m->guests[i];
+
+		if (g->status != MANIFEST_GUEST_OK)
+			continue;
+		if (g->cpus - 1 > left) {
+			manifest_guest_fail(g, g->name, "cpus",
+					    "%u vCPUs, but the guests before it "
+					    "left %u beyond its first (EL2 has "
+					    "%u beyond one per guest)",
+					    g->cpus, left, MANIFEST_EXTRA_VCPUS);
+			continue;
+		}
+		left -= g->cpus - 1;
+	}
+}
+
 int manifest_parse(const void *fdt, size_t size, uint64_t ram_frames,
 		   struct manifest *out)
 {
@@ -615,6 +653,7 @@ int manifest_parse(const void *fdt, size_t size, uint64_t ram_frames,
 	}
 	manifest_resolve_shares(out);
 	manifest_root_testing(fdt, out);
+	manifest_budget_vcpus(out);
 	return 0;
 }
 

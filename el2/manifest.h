@@ -23,6 +23,10 @@
  * EL2's errors), so the host checker (tools/mancheck.c) only warns. */
 #define MANIFEST_EXPECT_ERRORS "exo,expect-errors"
 #define MANIFEST_MAX_GUESTS (EXO_MAX_VMS - 1) /* VMIDs 1..63; 0 is nobody's */
+/* vCPUs beyond each guest's first, for all guests together: given at boot
+ * in manifest order from the guests' `cpus` (a guest the rest cannot
+ * cover is refused), never at run time, so no guest takes another's. */
+#define MANIFEST_EXTRA_VCPUS 32u
 #define MANIFEST_NAME_MAX EXO_VM_NAME_MAX
 #define MANIFEST_STR_MAX 63         /* heap-policy */
 #define MANIFEST_MAX_ARGS 32
@@ -80,6 +84,7 @@ struct manifest_guest {
 				       * make (not violations); one more
 				       * tears it down */
 	uint32_t cpu_limit_ms;      /* CPU time before teardown; 0: none */
+	uint32_t cpus;              /* its vCPUs, 1..EXO_VM_MAX_VCPUS */
 	const char *share_with;     /* guest names, NUL-separated */
 	uint32_t share_with_len;
 	uint64_t share_mask;        /* bit i: may share with guests[i] */

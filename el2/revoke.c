@@ -53,7 +53,7 @@ void revoke_request(struct vm *vm, uint64_t frames, uint64_t deadline)
 	r->active = true;
 	r->want = frames;
 	r->target = now > frames ? now - frames : 0;
-	r->deadline = vm->vcpu.run_ticks + deadline;
+	r->deadline = vm_run_ticks(vm) + deadline;
 	kprintf("guest '%s': asked to give back %lu frames\n", vm->name,
 		(unsigned long)frames);
 	if (faultinject_drops_revoke(vm)) {
@@ -63,7 +63,7 @@ void revoke_request(struct vm *vm, uint64_t frames, uint64_t deadline)
 	}
 	if (faultinject_revoke_delay_ms(vm)) {
 		r->notice_pending = true;
-		r->notice_at = vm->vcpu.run_ticks + arch_timer_freq() *
+		r->notice_at = vm_run_ticks(vm) + arch_timer_freq() *
 			       faultinject_revoke_delay_ms(vm) / MS_PER_S;
 		kprintf("guest '%s': injected: the notice is delayed %u ms\n",
 			vm->name, faultinject_revoke_delay_ms(vm));
@@ -104,17 +104,17 @@ void revoke_tick_waiting(struct vm *vm)
 	struct vm_revoke *r = &vm->revoke;
 
 	if (c->revoke_frames && !r->schedule_fired &&
-	    vm->vcpu.run_ticks >= c->revoke_after_ticks) {
+	    vm_run_ticks(vm) >= c->revoke_after_ticks) {
 		r->schedule_fired = true;
 		revoke_request(vm, c->revoke_frames, c->revoke_deadline_ticks);
 	}
-	if (r->notice_pending && vm->vcpu.run_ticks >= r->notice_at) {
+	if (r->notice_pending && vm_run_ticks(vm) >= r->notice_at) {
 		r->notice_pending = false;
 		if (r->active)
 			vm_event_raise(vm, EXO_EVENT_REVOKE_REQUEST);
 	}
 	revoke_check_given(vm);   /* a donation counts too */
-	if (r->active && vm->vcpu.run_ticks >= r->deadline)
+	if (r->active && vm_run_ticks(vm) >= r->deadline)
 		force(vm);
 }
 
@@ -131,7 +131,7 @@ uint64_t revoke_due_waiting(const struct vm *vm)
 {
 	const struct vm_config *c = &vm->config;
 	const struct vm_revoke *r = &vm->revoke;
-	uint64_t now = vm->vcpu.run_ticks, due = UINT64_MAX;
+	uint64_t now = vm_run_ticks(vm), due = UINT64_MAX;
 
 	if (c->revoke_frames && !r->schedule_fired)
 		due = until(now, c->revoke_after_ticks, due);
@@ -183,7 +183,7 @@ enum revoke_touch revoke_touch(struct vm *vm, uint64_t pa)
 void revoke_outstanding(struct vm *vm, uint64_t *want, uint64_t *left_us)
 {
 	const struct vm_revoke *r = &vm->revoke;
-	uint64_t freq = arch_timer_freq(), now = vm->vcpu.run_ticks;
+	uint64_t freq = arch_timer_freq(), now = vm_run_ticks(vm);
 
 	*want = 0;
 	*left_us = 0;

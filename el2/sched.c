@@ -13,6 +13,7 @@
 #include <el2/arch.h>
 #include <el2/gic.h>
 #include <el2/irq.h>
+#include <el2/manifest.h>
 #include <el2/percpu.h>
 #include <el2/sched.h>
 #include <el2/timing.h>
@@ -20,7 +21,8 @@
 #include <lib/compiler.h>
 #include <stddef.h>
 
-#define SCHED_MAX_VCPUS 64
+/* One per VM, and the manifests' others. */
+#define SCHED_MAX_VCPUS (EXO_MAX_VMS + MANIFEST_EXTRA_VCPUS)
 
 static struct vcpu *run_queue[SCHED_MAX_VCPUS];   /* in manifest order */
 static unsigned run_queue_len;

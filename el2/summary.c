@@ -64,7 +64,7 @@ bool summary_print(const struct vm *vms, unsigned nr,
 		"cpu-ms", "heap");
 	for (unsigned i = 0; i < nr; i++) {
 		const struct vm *vm = &vms[i];
-		uint64_t ms = timer_freq ? vm->vcpu.run_ticks * 1000 / timer_freq
+		uint64_t ms = timer_freq ? vm_run_ticks(vm) * 1000 / timer_freq
 					 : 0;
 
 		kprintf("  %-15s %4u %-7s %6ld %7lu %10lu %10lu %6lu %s\n",

@@ -27,6 +27,9 @@
 static struct bootpkg pkg;
 static struct manifest manifest;
 static struct vm boot_vms[MANIFEST_MAX_GUESTS];
+/* Every guest's vCPUs beyond its first, allotted in manifest order. */
+static struct vcpu extra_vcpus[MANIFEST_EXTRA_VCPUS];
+static unsigned extra_vcpus_used;
 /* The VMs of the run: boot_vms, or a host harness's (system_use_vms). */
 static struct vm *vms = boot_vms;
 static unsigned nr_vms;
@@ -98,7 +101,12 @@ static void create_guests(uint64_t timer_freq, const char *bootargs)
 			fail_guest(vm, g->name, g->error);
 			continue;
 		}
-		rc = vm_create(vm, FIRST_VM_ID + i, g, timer_freq);
+		/* The manifest kept the guests' vCPUs within the budget
+		 * (manifest_budget_vcpus); a failed guest keeps its share. */
+		CHECK(g->cpus - 1 <= MANIFEST_EXTRA_VCPUS - extra_vcpus_used);
+		rc = vm_create(vm, FIRST_VM_ID + i, g, timer_freq,
+			       &extra_vcpus[extra_vcpus_used]);
+		extra_vcpus_used += g->cpus - 1;
 		if (!rc) {
 			faultinject_init(vm, g, seed);
 			injecting |= faultinject_on(vm);
@@ -191,13 +199,28 @@ void system_notify_peers(const struct vm *vm)
 /* Debug builds: memory hypercalls after which the invariant was checked. */
 static uint64_t invariant_rounds;
 
+/* A running VM none of whose vCPUs can run: one at least waits, the
+ * others wait or are off. */
+static bool vm_all_wait(const struct vm *vm)
+{
+	bool waits = false;
+
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		enum vcpu_state s = vm->vcpus[i]->state;
+
+		if (s != VCPU_BLOCKED && s != VCPU_OFF)
+			return false;
+		waits |= s == VCPU_BLOCKED;
+	}
+	return waits;
+}
+
 /* Every runnable guest is gone and some wait for a notification no one can
  * send: they are torn down (each one's peers told, as for any end). */
 static void kill_deadlocked(void)
 {
 	for (unsigned i = 0; i < nr_vms; i++) {
-		if (vms[i].state == VM_RUNNING &&
-		    vms[i].vcpu.state == VCPU_BLOCKED &&
+		if (vms[i].state == VM_RUNNING && vm_all_wait(&vms[i]) &&
 		    vm_kill(&vms[i], "waiting for a notification no guest is "
 				     "left to send"))
 			system_notify_peers(&vms[i]);

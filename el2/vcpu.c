@@ -20,12 +20,14 @@ void vcpu_reset(struct vcpu *v, uint64_t pc, uint64_t arg, uint64_t vttbr)
 	/* What outlives a restart: its VM, its place in the run queue and the
 	 * CPU time it used (the manifest's limit is for the guest's life). */
 	struct vm *vm = v->vm;
-	unsigned slot = v->slot;
-	uint64_t run_ticks = v->run_ticks;
+	unsigned slot = v->slot, index = v->index;
+	uint64_t run_ticks = v->run_ticks, vmpidr = v->vmpidr;
 
 	memset(v, 0, sizeof(*v));
 	v->vm = vm;
 	v->slot = slot;
+	v->index = index;
+	v->vmpidr = vmpidr;
 	v->run_ticks = run_ticks;
 	v->x[0] = arg;
 	v->elr = pc;
@@ -34,4 +36,9 @@ void vcpu_reset(struct vcpu *v, uint64_t pc, uint64_t arg, uint64_t vttbr)
 	v->hcr = VCPU_HCR | (s2_forced_wb() ? HCR_FWB : 0);
 	v->vttbr = vttbr;
 	v->state = VCPU_RUNNABLE;
+}
+
+uint64_t vcpu_mpidr(unsigned index, unsigned nr)
+{
+	return MPIDR_RES1 | (nr == 1 ? MPIDR_UNIPROCESSOR : index);
 }

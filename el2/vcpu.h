@@ -58,6 +58,8 @@ enum vcpu_state {
 	VCPU_STOPPED,          /* its VM has exited or was torn down */
 	VCPU_REAPING,          /* its VM's end began: at its turn EL2 scrubs
 				* a bounded part of its frames (el2/vm.c) */
+	VCPU_OFF,              /* a guest's other vCPU, not started or after
+				* PSCI CPU_OFF (el2/vcpu_psci.c) */
 };
 
 struct vcpu {
@@ -78,6 +80,8 @@ struct vcpu {
 	uint64_t run_start;    /* counter when last entered */
 	uint64_t run_ticks;    /* counter ticks spent running */
 	struct vcpu_pmu pmu;   /* its PMU while another guest owns the CPU's */
+	unsigned index;        /* in its VM: 0 boots, the others by CPU_ON */
+	uint64_t vmpidr;       /* the MPIDR_EL1 the guest reads */
 };
 
 _Static_assert(offsetof(struct vcpu, x) == VCPU_REGS &&
@@ -93,6 +97,12 @@ _Static_assert(offsetof(struct vcpu, state) == VCPU_STATE_OFFSET &&
 
 /* Architectural state of a vCPU that has never run: EL1h, interrupts
  * masked, MMU off, entry at pc with x0 = arg (Linux arm64 boot protocol). */
+/* The vCPU as at power-on: PC, x0 = arg, EL1h with the MMU off, stage 2
+ * vttbr. Keeps what outlives it (its VM, index, MPIDR, run-queue slot and
+ * CPU time). */
 void vcpu_reset(struct vcpu *v, uint64_t pc, uint64_t arg, uint64_t vttbr);
+/* What vCPU `index` of a VM with `nr` vCPUs reads in MPIDR_EL1: affinity
+ * `index` in Aff0; a VM of one vCPU is a uniprocessor (the U bit). */
+uint64_t vcpu_mpidr(unsigned index, unsigned nr);
 
 #endif

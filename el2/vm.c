@@ -61,6 +61,7 @@ static int64_t vm_load(struct vm *vm)
 		.mem_size = count << FRAMES_SHIFT,
 		.restarts = (uint32_t)vm->stats.restarts,
 		.memory_report = snapshot_enabled(),
+		.cpus = vm->nr_vcpus,
 	};
 	/* The arm64 libfdt uses FP/SIMD registers: a guest's live state in
 	 * them is saved first (el2/arch.h). */
@@ -78,6 +79,8 @@ static int64_t vm_load(struct vm *vm)
 	arch_dcache_clean_inval(pa, dtb - pa + (GUEST_DT_FRAMES << FRAMES_SHIFT));
 	vcpu_reset(&vm->vcpu, pa + g->elf.entry_offset, dtb, s2_vttbr(&vm->s2));
 	arch_fp_forget(&vm->vcpu);   /* its fresh FP/SIMD state is in memory */
+	for (unsigned i = 1; i < vm->nr_vcpus; i++)
+		vm->vcpus[i]->state = VCPU_OFF;
 	return EXO_OK;
 }
 
@@ -97,8 +100,26 @@ static void configure(struct vm *vm, const struct manifest_guest *g,
 	strncpy(c->heap_policy, g->heap_policy, sizeof(c->heap_policy) - 1);
 }
 
+/* vCPU 0 is the VM's own, the others `extra`'s; each knows its VM, its
+ * index and the MPIDR the guest reads. */
+static void vcpus_link(struct vm *vm, struct vcpu *extra, unsigned nr)
+{
+	vm->nr_vcpus = nr;
+	for (unsigned i = 0; i < nr; i++) {
+		struct vcpu *v = i ? &extra[i - 1] : &vm->vcpu;
+
+		if (i)
+			memset(v, 0, sizeof(*v));
+		v->vm = vm;
+		v->index = i;
+		v->vmpidr = vcpu_mpidr(i, nr);
+		v->state = VCPU_OFF;
+		vm->vcpus[i] = v;
+	}
+}
+
 int64_t vm_create(struct vm *vm, unsigned id, const struct manifest_guest *g,
-		  uint64_t timer_freq)
+		  uint64_t timer_freq, struct vcpu *extra)
 {
 	int64_t rc;
 
@@ -106,7 +127,7 @@ int64_t vm_create(struct vm *vm, unsigned id, const struct manifest_guest *g,
 	vm->id = id;
 	strncpy(vm->name, g->name, sizeof(vm->name) - 1);
 	vm->manifest_entry = g;
-	vm->vcpu.vm = vm;
+	vcpus_link(vm, extra, extra && g->cpus > 1 ? g->cpus : 1);
 	configure(vm, g, timer_freq);
 	rc = mem_vm_create(vm, g->quota_frames, s2_roots[id]);
 	if (rc)
@@ -117,7 +138,8 @@ int64_t vm_create(struct vm *vm, unsigned id, const struct manifest_guest *g,
 		return rc;
 	}
 	vm->state = VM_RUNNING;
-	sched_add(&vm->vcpu);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		sched_add(vm->vcpus[i]);
 	return EXO_OK;
 }
 
@@ -129,6 +151,10 @@ static void reap_begin(struct vm *vm, bool restart)
 	offers_vm_end(vm->id);
 	mem_vm_teardown_begin(vm);
 	vm->reap = (struct vm_reap){ .restart = restart };
+	/* vCPU 0 takes the teardown's turns; the others never run again in
+	 * this life (a restart boots vCPU 0 alone, as a first boot does). */
+	for (unsigned i = 1; i < vm->nr_vcpus; i++)
+		vm->vcpus[i]->state = VCPU_STOPPED;
 	vm->vcpu.state = VCPU_REAPING;
 }
 
@@ -222,10 +248,16 @@ bool vm_reap_step(struct vm *vm)
 void vm_notify(struct vm *vm, unsigned from)
 {
 	vm->notify_pending |= UINT64_C(1) << from;
-	if (vm->vcpu.state == VCPU_BLOCKED) {
-		vm->vcpu.x[0] = EXO_OK;
-		vm->vcpu.x[1] = vm->notify_pending;
-		vm->notify_pending = 0;
-		vm->vcpu.state = VCPU_RUNNABLE;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = vm->vcpus[i];
+
+		if (v->state == VCPU_BLOCKED) {
+			v->x[0] = EXO_OK;
+			v->x[1] = vm->notify_pending;
+			vm->notify_pending = 0;
+			v->state = VCPU_RUNNABLE;
+			return;
+		}
 	}
 }
+

@@ -115,7 +115,11 @@ struct vm {
 	const char *stop_reason;
 	struct vm_config config;
 	struct vm_stats stats;
-	struct vcpu vcpu;
+	struct vcpu vcpu;               /* vCPU 0, the one that boots */
+	/* vcpus[0] is &vcpu, the others el2/system.c's, allotted at boot
+	 * (manifest `cpus`); vCPU n has MPIDR affinity n (vcpu_mpidr). */
+	struct vcpu *vcpus[EXO_VM_MAX_VCPUS];
+	unsigned nr_vcpus;
 	struct s2 s2;
 	struct s2_page_cache s2_cache;  /* table pages charged to this VM */
 	const void *manifest_entry;     /* struct manifest_guest, for restart */
@@ -130,5 +134,16 @@ struct vm {
 	struct vm_console console;    /* el2/vm_console.c */
 	struct violation_log violations; /* el2/violation_log.c */
 };
+
+/* The VM's CPU time: all its vCPUs' (its CPU limit, revocation's clock and
+ * the summary count it). */
+static inline uint64_t vm_run_ticks(const struct vm *vm)
+{
+	uint64_t ticks = vm->vcpu.run_ticks;
+
+	for (unsigned i = 1; i < vm->nr_vcpus; i++)
+		ticks += vm->vcpus[i]->run_ticks;
+	return ticks;
+}
 
 #endif

@@ -11,10 +11,13 @@
 
 struct manifest_guest;
 
-/* Builds a VM from a valid manifest entry and queues its vCPU. Returns an
- * EXO_E* error (EXO_ENOMEM, EXO_EQUOTA, ...) with nothing left allocated. */
+/* Builds a VM from a valid manifest entry and queues its vCPUs: vCPU 0
+ * runnable at the entry, the others (`extra`, g->cpus - 1 of them, the
+ * caller's storage; NULL when g->cpus is 1) off until the guest starts
+ * them (PSCI CPU_ON). Returns an EXO_E* error (EXO_ENOMEM, EXO_EQUOTA,
+ * ...) with nothing left allocated. */
 int64_t vm_create(struct vm *vm, unsigned id, const struct manifest_guest *g,
-		  uint64_t timer_freq);
+		  uint64_t timer_freq, struct vcpu *extra);
 
 /* Where every VM's stage-2 root lives (EL2's BSS): [*start, *end). */
 void vm_s2_roots(uint64_t *start, uint64_t *end);
@@ -42,7 +45,8 @@ void vm_restart(struct vm *vm);
  * reaping. */
 bool vm_reap_step(struct vm *vm);
 
-/* Records that VM `from` notified vm, and wakes vm if it waits. */
+/* Records that VM `from` notified vm, and wakes the first of its vCPUs
+ * that waits, with every notification pending. */
 void vm_notify(struct vm *vm, unsigned from);
 
 #endif

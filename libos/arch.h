@@ -71,6 +71,9 @@ void libos_arch_copy_page(void *dst, const void *src, uint64_t size);
 /* DC IVAC over [pa, pa + size), MMU off (VA == PA), then DSB SY: drops
  * stale lines over memory written with the caches off. */
 void libos_arch_dcache_inval_poc(uint64_t pa, uint64_t size);
+/* Writes back the data cache lines over [va, va + size) to the point of
+ * coherency: what another vCPU reads with its MMU off (its start record). */
+void libos_arch_dcache_clean_poc(const void *va, uint64_t size);
 
 /* --- MMU registers (libos/arch/mmu_regs.c, libos/arch/mmu_on.S) --------------- */
 

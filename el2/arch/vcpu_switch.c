@@ -286,6 +286,11 @@ void arch_vcpu_load(const struct vcpu *v)
 #endif
 	write_sysreg(v->vttbr, vttbr_el2);
 	write_sysreg(v->hcr, hcr_el2);
+	write_sysreg(v->vmpidr, vmpidr_el2);
+	/* An exclusive reservation of the vCPU that ran before must not let
+	 * this one's store-exclusive succeed (each vCPU's LDXR/STXR pairs
+	 * stay its own, on one CPU as on several). */
+	__asm__ volatile("clrex" : : : "memory");
 	load_el1(&v->el1);
 	if (vcpu_has(CPU_FEAT_RAS))
 		write_sysreg(v->vdisr, SYSREG_VDISR_EL2);

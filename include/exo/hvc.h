@@ -168,6 +168,24 @@
  * SMCCC_VERSION so that a guest goes on to ask SMCCC_ARCH_FEATURES), else
  * EXO_ENOTSUP */
 #define EXO_PSCI_FEATURES 0x8400000Au
+/* A guest's own vCPUs (manifest `cpus`, at most EXO_VM_MAX_VCPUS; vCPU n
+ * has MPIDR affinity n in Aff0, the others 0; docs/abi.md, "vCPUs"):
+ *   CPU_ON(x1 = target MPIDR, x2 = entry IPA, x3 = context): the vCPU
+ *     starts at entry, EL1h, MMU off, x0 = context -> 0, or
+ *     EXO_PSCI_INVALID_PARAMETERS (no such vCPU), EXO_PSCI_ALREADY_ON;
+ *   CPU_OFF: the calling vCPU stops (no return) -> EXO_PSCI_DENIED when
+ *     it is the guest's last vCPU on (SYSTEM_OFF ends a guest);
+ *   AFFINITY_INFO(x1 = target MPIDR, x2 = 0) -> EXO_PSCI_AFF_ON / _OFF,
+ *     or EXO_PSCI_INVALID_PARAMETERS. */
+#define EXO_PSCI_CPU_OFF 0x84000002u
+#define EXO_PSCI_CPU_ON 0xC4000003u
+#define EXO_PSCI_AFFINITY_INFO 0xC4000004u
+#define EXO_PSCI_AFF_ON 0
+#define EXO_PSCI_AFF_OFF 1
+#define EXO_PSCI_INVALID_PARAMETERS (-2)
+#define EXO_PSCI_DENIED (-3)
+#define EXO_PSCI_ALREADY_ON (-4)
+#define EXO_VM_MAX_VCPUS 8u
 
 /* SMCCC's architecture calls (Arm DEN0028), through the same HVC path. */
 #define EXO_SMCCC_VERSION 0x80000000u       /* -> EXO_SMCCC_VERSION_1_1 */

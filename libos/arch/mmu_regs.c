@@ -81,3 +81,14 @@ void libos_arch_dcache_inval_poc(uint64_t pa, uint64_t size)
 }
 
 #endif
+
+void libos_arch_dcache_clean_poc(const void *va, uint64_t size)
+{
+	uint64_t ctr = read_sysreg(ctr_el0);
+	uint64_t line = UINT64_C(4) << FIELD_GET(ctr, CTR_EL0_DMINLINE_SHIFT, 4);
+	uint64_t start = (uint64_t)(uintptr_t)va, end = start + size;
+
+	for (uint64_t a = start & ~(line - 1); a < end; a += line)
+		__asm__ volatile("dc cvac, %0" : : "r"(a) : "memory");
+	dsb(sy);
+}

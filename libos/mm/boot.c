@@ -34,8 +34,9 @@
 static struct {
 	struct libos_mm_info info;
 	struct pgtable kernel;   /* TTBR1 */
-	struct pgtable idmap;    /* TTBR0, during the switch only */
+	struct pgtable idmap;    /* TTBR0, during the switches only */
 	uint64_t tcr;
+	bool keep_idmap;         /* other vCPUs switch later */
 } mm;
 
 static void *phys_ident(void *ctx, uint64_t pa)
@@ -382,6 +383,7 @@ const char *libos_mm_boot(const struct libos_mm_boot_params *p,
 	if (err)
 		return err;
 	mm.tcr = tcr_value(in);
+	mm.keep_idmap = p->keep_idmap;
 	*regs = (struct libos_mmu_regs){
 		.mair = PGTABLE_MAIR_EL1, .tcr = mm.tcr,
 		.ttbr0 = pgtable_ttbr(&mm.idmap),
@@ -401,11 +403,18 @@ void libos_mm_switched(void)
 	ops.linear_offset = mm.info.dmap_base;
 	pgtable_set_mm(&mm.kernel, &ops);
 	pgtable_set_mm(&mm.idmap, &ops);
-	/* No more TTBR0 walks until EL0 tasks exist; then drop the idmap. */
+	/* No more TTBR0 walks until EL0 tasks exist; then drop the idmap,
+	 * unless other vCPUs are still to switch through it. */
 	mm.tcr |= TCR_EL1_EPD0;
+	libos_mm_cpu_switched();
+	if (!mm.keep_idmap)
+		pgtable_destroy(&mm.idmap);
+}
+
+void libos_mm_cpu_switched(void)
+{
 	libos_arch_write_tcr(mm.tcr);
 	libos_arch_write_ttbr0(0);
-	pgtable_destroy(&mm.idmap);
 	libos_arch_tlbi_vmalle1_local();
 	if (mm.info.pan)
 		libos_arch_pan_set(true);

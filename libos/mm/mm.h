@@ -42,6 +42,10 @@ struct libos_mm_boot_params {
 	uint64_t image_end;          /* [stack_bottom, image_end): RW */
 	unsigned mem_count;          /* the guest's boot frames (IPA == PA) */
 	struct { uint64_t base, size; } mem[LIBOS_MM_RANGES_MAX];
+	/* Other vCPUs will be started (each turns its MMU on from the load
+	 * address too): the TTBR0 identity map of the text stays, unused
+	 * but by their switch (libos_mm_cpu_switched). */
+	bool keep_idmap;
 };
 
 /*
@@ -55,6 +59,10 @@ const char *libos_mm_boot(const struct libos_mm_boot_params *p,
 /* First thing at the high VA: direct map live, identity map gone, PAN on
  * (FEAT_PAN), fault handling ready. */
 void libos_mm_switched(void);
+/* The same on another vCPU, first thing at the high VA after it turned
+ * its MMU on with the boot vCPU's registers: its own TTBR0 walks off, its
+ * local TLB clean, PAN on. The tables are the boot vCPU's. */
+void libos_mm_cpu_switched(void);
 
 /* --- direct map ----------------------------------------------------------- */
 void *libos_dmap_phys_to_virt(uint64_t pa);

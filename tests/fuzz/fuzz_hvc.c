@@ -1960,7 +1960,7 @@ static bool ensure_running(struct slot *s)
 	if (running(s))
 		return true;
 	before = counts_now();
-	rc = vm_create(s->vm, s->id, &s->g, arch_timer_freq());
+	rc = vm_create(s->vm, s->id, &s->g, arch_timer_freq(), NULL);
 	note_table_writes();
 	s->pending = s->events = 0;
 	s->waiting = false;

@@ -370,7 +370,7 @@ Test(cache_model, a_guest_boots_from_dram_what_el2_loaded)
 	struct vm *vm = &vms[0];
 
 	boot_machine();
-	cr_assert_eq(vm_create(vm, 1, guest_entry(), 62500000), EXO_OK);
+	cr_assert_eq(vm_create(vm, 1, guest_entry(), 62500000, NULL), EXO_OK);
 	expect_boot_run_in_dram(vm);
 }
 
@@ -382,7 +382,7 @@ Test(cache_model, a_restarted_guest_boots_from_dram_what_el2_loaded)
 	uint64_t old;
 
 	boot_machine();
-	cr_assert_eq(vm_create(vm, 1, guest_entry(), 62500000), EXO_OK);
+	cr_assert_eq(vm_create(vm, 1, guest_entry(), 62500000, NULL), EXO_OK);
 	old = vm->boot_run.pa;
 	write_secret(old, vm->boot_run.count, SECRET);
 	vm_restart(vm);
@@ -407,7 +407,7 @@ Test(cache_model, an_injected_bit_flip_reaches_dram)
 	boot_machine();
 	g->faults = 1u << MANIFEST_FAULT_CORRUPT_MEM;
 	g->fault_param[MANIFEST_FAULT_CORRUPT_MEM] = 0; /* at once */
-	cr_assert_eq(vm_create(vm, 1, g, 62500000), EXO_OK);
+	cr_assert_eq(vm_create(vm, 1, g, 62500000, NULL), EXO_OK);
 	faultinject_init(vm, g, GARBAGE_SEED);
 	bytes = vm->boot_run.count * EXO_FRAME_SIZE;
 	before = malloc(bytes);

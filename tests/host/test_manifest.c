@@ -679,3 +679,52 @@ Test(manifest, revoke_schedule_needs_three_cells)
 	expect_guest_error("hello", "guest 'hello': property 'revoke-schedule': "
 			   "must be three cells: <after-ms frames deadline-ms>");
 }
+
+Test(manifest, cpus)
+{
+	const char *want = "guest 'spin': property 'cpus': must be one cell of "
+			   "1 to 8 (vCPUs)";
+
+	parse_ok(make_good());
+	cr_assert_eq(guest("spin")->cpus, 1, "one vCPU unless asked");
+	set_u32("spin", "cpus", 0);
+	expect_guest_error("spin", want);
+	set_u32("spin", "cpus", EXO_VM_MAX_VCPUS + 1);
+	expect_guest_error("spin", want);
+	set_u32("spin", "cpus", EXO_VM_MAX_VCPUS);
+	make_good();
+	parse_ok(blob);
+	cr_assert_eq(guest("spin")->cpus, EXO_VM_MAX_VCPUS);
+	memset(&ov, 0, sizeof(ov));
+}
+
+/* The budget beyond one vCPU per guest is given in manifest order: a guest
+ * the rest cannot cover is refused, one after it that fits still runs. */
+Test(manifest, vcpus_beyond_the_budget)
+{
+	void *f = blob;
+	static const uint32_t asks[] = { 8, 8, 8, 8, 8, 5, 1 };
+	char name[8];
+
+	begin(f, "exo,system");
+	fdt_begin_node(f, "guests");
+	for (unsigned i = 0; i < 7; i++) {
+		snprintf(name, sizeof(name), "g%u", i);
+		fdt_begin_node(f, name);
+		fdt_property_string(f, "image", "hello.elf");
+		fdt_property_u32(f, "quota-frames", 256);
+		fdt_property_u32(f, "cpus", asks[i]);
+		fdt_end_node(f);
+	}
+	fdt_end_node(f);
+	parse_ok(finish(f));
+	cr_assert_eq(MANIFEST_EXTRA_VCPUS, 32);
+	for (unsigned i = 0; i < 7; i++)
+		cr_assert_eq(m.guests[i].status,
+			     i == 4 ? MANIFEST_GUEST_INVALID : MANIFEST_GUEST_OK,
+			     "g%u", i);
+	cr_assert_str_eq(m.guests[4].error,
+			 "guest 'g4': property 'cpus': 8 vCPUs, but the guests "
+			 "before it left 4 beyond its first (EL2 has 32 beyond "
+			 "one per guest)");
+}

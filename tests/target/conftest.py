@@ -103,7 +103,7 @@ def replay_timeout(result):
 
 
 def replay_line(kernel, result, cpu, icount=None, seed=None, append=None,
-                pkg=None, mem=None, **rest):
+                pkg=None, mem=None, smp=1, **rest):
     """The tools/run command that boots exactly what `result` booted (the
     same console byte for byte under icount), or None for boots tools/run
     cannot express (their own DTB, extra QEMU options)."""
@@ -117,6 +117,8 @@ def replay_line(kernel, result, cpu, icount=None, seed=None, append=None,
     cmd += ["--timeout", str(replay_timeout(result))]
     if mem:
         cmd += ["--mem", mem]
+    if smp != 1:
+        cmd += ["--smp", str(smp)]
     if append:
         cmd += ["--append", append]
     if pkg:

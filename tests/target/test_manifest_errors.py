@@ -601,3 +601,28 @@ def test_package_with_bad_magic(boot, tmp_path):
         in r.lines, r.tail()
     assert summary(r) == {} and r.halt_status() == 0
     no_leak(r)
+
+
+@pytest.mark.parametrize("value", ["<0>", "<9>", "<1 2>"])
+def test_bad_cpus(boot, tmp_path, value):
+    pkg = system(tmp_path, with_bad(bad_guest(cpus=value)))
+    expect_guest_error(boot(KERNEL, pkg=pkg), "cpus", "1 to 8")
+
+
+def test_cpus_beyond_the_vcpu_budget(boot, tmp_path):
+    """MANIFEST_EXTRA_VCPUS (32) beyond one per guest: four guests of 8
+    take 28, a fifth asking for 8 is refused, one after it asking for 5
+    still fits."""
+    guests = {f"g{i}": dict(GOOD["hello"], cpus="<8>") for i in range(4)}
+    guests["greedy"] = dict(GOOD["hello"], cpus="<8>")
+    guests["fits"] = dict(GOOD["hello"], cpus="<5>")
+    r = boot(KERNEL, pkg=system(tmp_path, guests))
+    no_failure_words(r)
+    assert errors(r) == [
+        "[el2] error: guest 'greedy': property 'cpus': 8 vCPUs, but the "
+        "guests before it left 4 beyond its first (EL2 has 32 beyond one "
+        "per guest)"], r.tail()
+    rows = summary(r)
+    assert rows["greedy"].state == "failed"
+    assert all(rows[n].state == "exited" and rows[n].status == 0
+               for n in rows if n != "greedy"), rows

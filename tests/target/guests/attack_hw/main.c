@@ -170,9 +170,15 @@ static void calls(void)
 	TAP_CHECK(hvc_imm(EXO_PSCI_SYSTEM_RESET) == EXO_ENOTSUP,
 		  "HVC #0xffff with SYSTEM_RESET: ENOTSUP, no restart");
 	TAP_CHECK(hvc_imm(EXO_HVC_EXIT) == EXO_ENOTSUP, "HVC #0xffff with EXIT: ENOTSUP");
-	TAP_CHECK(exo_call2(0xc4000003u, 1, 0x40000000ul).status == EXO_ENOTSUP,
-		  "PSCI CPU_ON (a second vCPU at an address of my choice): ENOTSUP");
-	TAP_CHECK(exo_call0(0x84000002u).status == EXO_ENOTSUP, "PSCI CPU_OFF: ENOTSUP");
+	TAP_CHECK(exo_call3(EXO_PSCI_CPU_ON, 1, 0x40000000ul, 0).status ==
+			  EXO_PSCI_INVALID_PARAMETERS,
+		  "PSCI CPU_ON (a second vCPU at an address of my choice, one "
+		  "vCPU given): INVALID_PARAMETERS");
+	TAP_CHECK(exo_call3(EXO_PSCI_CPU_ON, 0, 0x40000000ul, 0).status ==
+			  EXO_PSCI_ALREADY_ON,
+		  "PSCI CPU_ON of myself at another address: ALREADY_ON");
+	TAP_CHECK(exo_call0(EXO_PSCI_CPU_OFF).status == EXO_PSCI_DENIED,
+		  "PSCI CPU_OFF of my only vCPU: DENIED");
 	TAP_CHECK(exo_call0(0x84000007u).status == EXO_ENOTSUP,
 		  "PSCI MIGRATE_INFO_TYPE: ENOTSUP");
 	TAP_CHECK(exo_call0(EXO_HVC_LAST + 1).status == EXO_ENOTSUP,

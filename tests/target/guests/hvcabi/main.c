@@ -13,6 +13,7 @@
 
 #define BLOCK_FRAMES 512       /* 2 MiB */
 #define BLOCK_ALIGN_LOG2 9
+#define PSCI_CPU_SUSPEND64 0xc4000001u   /* a PSCI call EL2 does not answer */
 
 static volatile unsigned undefs;
 
@@ -103,9 +104,15 @@ static void smccc(void)
 	TAP_CHECK(exo_call1(EXO_PSCI_FEATURES, EXO_SMCCC_VERSION).status ==
 			  EXO_OK,
 		  "PSCI_FEATURES(SMCCC_VERSION): supported");
-	TAP_CHECK(exo_call1(EXO_PSCI_FEATURES, 0xc4000003u).status ==
+	TAP_CHECK(exo_call1(EXO_PSCI_FEATURES, EXO_PSCI_CPU_ON).status == 0 &&
+			  exo_call1(EXO_PSCI_FEATURES, EXO_PSCI_CPU_OFF).status ==
+				  0 &&
+			  exo_call1(EXO_PSCI_FEATURES,
+				    EXO_PSCI_AFFINITY_INFO).status == 0,
+		  "PSCI_FEATURES(CPU_ON, CPU_OFF, AFFINITY_INFO): supported");
+	TAP_CHECK(exo_call1(EXO_PSCI_FEATURES, PSCI_CPU_SUSPEND64).status ==
 			  EXO_ENOTSUP,
-		  "PSCI_FEATURES(CPU_ON): not supported");
+		  "PSCI_FEATURES(CPU_SUSPEND): not supported");
 	TAP_CHECK(exo_call0(EXO_SMCCC_VERSION).status == EXO_SMCCC_VERSION_1_1,
 		  "SMCCC_VERSION is 1.1");
 	TAP_CHECK(exo_call1(EXO_SMCCC_ARCH_FEATURES,

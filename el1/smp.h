@@ -1,0 +1,29 @@
+/*
+ * The guest's other vCPUs (manifest `cpus`; EL2 emulates PSCI for them,
+ * docs/abi.md "vCPUs"). el1_cpu_start turns one on running a function on
+ * a stack the caller gives; it switches its MMU on with the boot vCPU's
+ * tables (el1/secondary.S) and turns itself off when the function returns.
+ * Not yet: el1's and libos's own state (the exception nesting count, the
+ * fault path's, the heaps, the frame pool) is the boot vCPU's, unsafe for
+ * concurrent use, so a started vCPU must take no exception (no fault, no
+ * system call, no console) and share memory with the others only through
+ * its own atomics (docs/architecture.md, "Several CPUs").
+ */
+#ifndef EXO_EL1_SMP_H
+#define EXO_EL1_SMP_H
+
+#include <stdint.h>
+
+typedef void (*el1_cpu_fn)(unsigned cpu, void *arg);
+
+/* PSCI's answer: 0, EXO_PSCI_INVALID_PARAMETERS (no vCPU `cpu`),
+ * EXO_PSCI_ALREADY_ON. stack_top: 16-byte aligned, mapped, the caller's. */
+int64_t el1_cpu_start(unsigned cpu, el1_cpu_fn fn, void *arg,
+		      void *stack_top);
+/* PSCI AFFINITY_INFO: EXO_PSCI_AFF_ON, EXO_PSCI_AFF_OFF, or
+ * EXO_PSCI_INVALID_PARAMETERS. */
+int64_t el1_cpu_state(unsigned cpu);
+/* The calling vCPU's number (its MPIDR affinity, Aff0). */
+unsigned el1_cpu_self(void);
+
+#endif
