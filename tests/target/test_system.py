@@ -7,7 +7,7 @@ import re
 
 from conftest import TOP, expect_clean, guest_lines, no_leak, summary
 
-GUESTS = ("hello", "counter", "heap-tlsf", "heap-buddy", "heap-slab")
+GUESTS = ("hello", "counter", "heap-tlsf", "heap-buddy", "heap-slab", "primes")
 HEAPWORK = {"heap-tlsf": "tlsf", "heap-buddy": "buddy", "heap-slab": "slab"}
 CHECKSUM = re.compile(r"^checksum (0x[0-9a-f]{16})$")
 # Stage-1 table pages libos holds: its MMU is on, so never 0.
@@ -28,10 +28,15 @@ def test_default_system(boot):
     for row in rows.values():
         assert row.state == "exited" and row.status == 0, row
         assert row.hypercalls > 0 and row.frames > 0
-    assert [rows[n].vmid for n in GUESTS] == [1, 2, 3, 4, 5]
+    assert [rows[n].vmid for n in GUESTS] == [1, 2, 3, 4, 5, 6]
     for name, policy in HEAPWORK.items():
         assert rows[name].heap == policy
     assert "hello from hello" in guest_lines(r, "hello")
+    # Four vCPUs (cpus = <4>), each counted its share.
+    assert "primes: 4 vCPUs counted 148933 primes below 2000000: right" \
+        in guest_lines(r, "primes")
+    assert len([l for l in guest_lines(r, "primes")
+                if re.match(r"primes: vCPU \d counted [1-9]", l)]) == 4
     assert f"[el2] result: {len(GUESTS)} of {len(GUESTS)} guests succeeded" \
         in r.lines
     no_leak(r)
