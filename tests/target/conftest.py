@@ -30,6 +30,10 @@ CPUS = ("max", "cortex-a72")
 BOOT_TIMEOUT = 30
 # QEMU's -seed for every boot (RNDR, rng-seed); EXO_TEST_SEED picks another.
 SEED = int(os.environ.get("EXO_TEST_SEED", str(exoqemu.SEED)), 0)
+# The machine's CPUs for every boot that does not choose its own: 1, or
+# EXO_SMP=4 to run the suite on four (EL2 starts them all; guests run on
+# CPU 0 so far, docs/architecture.md "Several CPUs").
+SMP = int(os.environ.get("EXO_SMP", "1"))
 # Console words that mean EL2 or a guest broke where the test did not ask.
 FAILURE_WORDS = ("PANIC", "unexpected exception", "CHECK failed")
 
@@ -70,6 +74,7 @@ class Booter:
         kw.setdefault("cpu", self.cpu)
         kw.setdefault("icount", exoqemu.ICOUNT)
         kw.setdefault("seed", SEED)
+        kw.setdefault("smp", SMP)
         result = exoqemu.boot(image(kernel), timeout=timeout, **kw)
         result.replay = replay_line(image(kernel), result, **kw)
         if result.timed_out:
