@@ -547,6 +547,15 @@ typedef void (*hvc_fn)(struct vcpu *v);
 #define PSCI_CALL(fid) [(fid) - EXO_PSCI_VERSION]
 #define PSCI_CALLS (EXO_PSCI_FEATURES - EXO_PSCI_VERSION + 1)
 
+/* PSCI 1.1's SMC32 IDs between VERSION and SYSTEM_OFF that EL2 does not
+ * answer (a guest's CPU_ON and AFFINITY_INFO are the SMC64 ones). */
+#define PSCI_CPU_SUSPEND 0x84000001u
+#define PSCI_CPU_ON_SMC32 0x84000003u
+#define PSCI_AFFINITY_INFO_SMC32 0x84000004u
+#define PSCI_MIGRATE 0x84000005u
+#define PSCI_MIGRATE_INFO_TYPE 0x84000006u
+#define PSCI_MIGRATE_INFO_UP_CPU 0x84000007u
+
 /* exo's own calls, by number: one step from the function ID to its
  * handler. */
 static const hvc_fn exo_calls[EXO_CALLS] = {
@@ -577,11 +586,20 @@ static const hvc_fn exo_calls[EXO_CALLS] = {
 	EXO_CALL(EXO_HVC_RECLAIMED_ACK) = hvc_reclaimed_ack,
 };
 
-/* PSCI's, by number the same way (the IDs EL2 does not answer are NULL:
- * NOT_SUPPORTED). */
+/* PSCI's, by number the same way. Every slot is filled: the IDs EL2 does
+ * not answer here (CPU_SUSPEND, the SMC32 CPU_ON and AFFINITY_INFO, the
+ * MIGRATE calls) go to the SMCCC route, which answers NOT_SUPPORTED, so
+ * the dispatcher tests no slot for NULL (a table with holes costs every
+ * call a bitmask test). */
 static const hvc_fn psci_calls[PSCI_CALLS] = {
 	PSCI_CALL(EXO_PSCI_VERSION) = hvc_psci_version,
+	PSCI_CALL(PSCI_CPU_SUSPEND) = hvc_smccc_call,
 	PSCI_CALL(EXO_PSCI_CPU_OFF) = hvc_psci_cpu_off,
+	PSCI_CALL(PSCI_CPU_ON_SMC32) = hvc_smccc_call,
+	PSCI_CALL(PSCI_AFFINITY_INFO_SMC32) = hvc_smccc_call,
+	PSCI_CALL(PSCI_MIGRATE) = hvc_smccc_call,
+	PSCI_CALL(PSCI_MIGRATE_INFO_TYPE) = hvc_smccc_call,
+	PSCI_CALL(PSCI_MIGRATE_INFO_UP_CPU) = hvc_smccc_call,
 	PSCI_CALL(EXO_PSCI_SYSTEM_OFF) = hvc_lifecycle,
 	PSCI_CALL(EXO_PSCI_SYSTEM_RESET) = hvc_lifecycle,
 	PSCI_CALL(EXO_PSCI_FEATURES) = hvc_psci_features_call,
@@ -594,7 +612,7 @@ static void route(struct vcpu *v)
 
 	if (n < EXO_CALLS && exo_calls[n])
 		exo_calls[n](v);
-	else if (p < PSCI_CALLS && psci_calls[p])
+	else if (p < PSCI_CALLS)
 		psci_calls[p](v);
 	else
 		hvc_smccc_call(v);

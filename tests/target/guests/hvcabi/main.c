@@ -14,6 +14,8 @@
 #define BLOCK_FRAMES 512       /* 2 MiB */
 #define BLOCK_ALIGN_LOG2 9
 #define PSCI_CPU_SUSPEND64 0xc4000001u   /* a PSCI call EL2 does not answer */
+#define PSCI_SMC32_FIRST_UNANSWERED 0x84000001u /* CPU_SUSPEND */
+#define PSCI_SMC32_LAST_UNANSWERED 0x84000007u  /* MIGRATE_INFO_UP_CPU */
 
 static volatile unsigned undefs;
 
@@ -96,6 +98,26 @@ static void calls(void)
 	TAP_CHECK(smc_call(EXO_PSCI_VERSION) == EXO_ENOTSUP, "SMC: ENOTSUP");
 }
 
+/* The PSCI IDs between VERSION and SYSTEM_OFF that EL2 does not answer
+ * (CPU_SUSPEND, the SMC32 CPU_ON and AFFINITY_INFO, the MIGRATE calls):
+ * each a clean ENOTSUP with x1-x3 zeroed, as every status (they sit in the
+ * dispatcher's PSCI table, which routes them to the SMCCC answer). */
+static bool psci_unanswered_ids_not_supported(void)
+{
+	for (uint32_t fid = PSCI_SMC32_FIRST_UNANSWERED;
+	     fid <= PSCI_SMC32_LAST_UNANSWERED; fid++) {
+		struct exo_ret r;
+
+		if (fid == EXO_PSCI_CPU_OFF)
+			continue;
+		r = exo_call3(fid, 11, 22, 33);
+		if (r.status != EXO_ENOTSUP || r.x1 != 0 || r.x2 != 0 ||
+		    r.x3 != 0)
+			return false;
+	}
+	return true;
+}
+
 /* SMCCC's discovery, as a Linux guest runs it; the workaround answers
  * depend on the CPU, so they are printed for the test to compare with
  * EL2's boot line. */
@@ -113,6 +135,8 @@ static void smccc(void)
 	TAP_CHECK(exo_call1(EXO_PSCI_FEATURES, PSCI_CPU_SUSPEND64).status ==
 			  EXO_ENOTSUP,
 		  "PSCI_FEATURES(CPU_SUSPEND): not supported");
+	TAP_CHECK(psci_unanswered_ids_not_supported(),
+		  "PSCI's SMC32 IDs EL2 does not answer: ENOTSUP, x1-x3 zero");
 	TAP_CHECK(exo_call0(EXO_SMCCC_VERSION).status == EXO_SMCCC_VERSION_1_1,
 		  "SMCCC_VERSION is 1.1");
 	TAP_CHECK(exo_call1(EXO_SMCCC_ARCH_FEATURES,
