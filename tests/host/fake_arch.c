@@ -528,3 +528,18 @@ void arch_vgic_raise_saved(struct vcpu *v, uint32_t intid, uint8_t priority)
 	(void)priority;
 	v->vgic.lr0 = intid;
 }
+
+bool arch_vgic_has_lr1(void)
+{
+	return true;
+}
+
+uint64_t arch_vgic_lr1_read(void)
+{
+	return fake.vgic_lr1;
+}
+
+void arch_vgic_lr1_write(uint64_t lr)
+{
+	fake.vgic_lr1 = lr;
+}
