@@ -2,8 +2,8 @@
  * EL2's events reach the guest as a virtual interrupt (EXO_EVENT_INTID)
  * through its virtual GICv3 CPU interface (EL2 fills the list registers).
  * el1 turns that interface on (system-register access, priority mask,
- * group 1; el1/gic.c), acknowledges and ends each interrupt, and hands
- * SGIs to el1/gic.c and EL2's events to libos (libos_events_handle),
+ * group 1; el1/gic_cpu.c), acknowledges and ends each interrupt, and hands
+ * SGIs to el1/gic_cpu.c and EL2's events to libos (libos_events_handle),
  * which decides what they mean. IRQs are unmasked from main() on; libos
  * masks them in its critical sections.
  *
@@ -14,7 +14,7 @@
  */
 #include <arch/sysreg.h>
 #include <el1/el1.h>
-#include <el1/gic.h>
+#include <el1/gic_cpu.h>
 #include <exo/hvc.h>
 #include <libos/libos.h>
 

@@ -5,6 +5,7 @@
  * vm_notify's wake-one over several vCPUs.
  */
 #include "fake_arch.h"
+#include "fake_vm.h"
 
 #include <criterion/criterion.h>
 #include <el2/vcpu_psci.h>
@@ -17,19 +18,9 @@ static struct vcpu extra[3];
 
 static void link_vm(struct vm *v, struct vcpu *more, unsigned nr)
 {
-	memset(v, 0, sizeof(*v));
-	v->nr_vcpus = nr;
-	for (unsigned i = 0; i < nr; i++) {
-		struct vcpu *c = i ? &more[i - 1] : &v->vcpu;
-
-		memset(c, 0, sizeof(*c));
-		c->vm = v;
-		c->index = i;
-		c->vmpidr = vcpu_mpidr(i, nr);
-		c->vttbr = 0x77;
-		c->state = i ? VCPU_OFF : VCPU_RUNNABLE;
-		v->vcpus[i] = c;
-	}
+	fake_vm_link(v, more, nr);
+	for (unsigned i = 0; i < nr; i++)
+		v->vcpus[i]->vttbr = 0x77;
 }
 
 static void setup(void)

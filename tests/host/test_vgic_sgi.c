@@ -7,6 +7,7 @@
  * a vCPU waiting in WAIT woken, an off one skipped).
  */
 #include "fake_arch.h"
+#include "fake_vm.h"
 
 #include <arch/esr.h>
 #include <arch/sysreg.h>
@@ -24,19 +25,12 @@
 static struct vm vm, solo;
 static struct vcpu extra[3];
 
+/* Every vCPU on. */
 static void link_vm(struct vm *v, struct vcpu *more, unsigned nr)
 {
-	memset(v, 0, sizeof(*v));
-	v->nr_vcpus = nr;
-	for (unsigned i = 0; i < nr; i++) {
-		struct vcpu *c = i ? &more[i - 1] : &v->vcpu;
-
-		memset(c, 0, sizeof(*c));
-		c->vm = v;
-		c->index = i;
-		c->state = VCPU_RUNNABLE;
-		v->vcpus[i] = c;
-	}
+	fake_vm_link(v, more, nr);
+	for (unsigned i = 0; i < nr; i++)
+		v->vcpus[i]->state = VCPU_RUNNABLE;
 }
 
 static void setup(void)

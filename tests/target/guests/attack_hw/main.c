@@ -14,7 +14,7 @@
  */
 #include <arch/esr.h>
 #include <arch/sysreg.h>
-#include <el1/gic.h>
+#include <el1/gic_cpu.h>
 #include <exo/hypercall.h>
 
 #include "../attack.h"

@@ -16,7 +16,7 @@
  */
 #include <arch/sysreg.h>
 #include <el1/el1.h>
-#include <el1/gic.h>
+#include <el1/gic_cpu.h>
 #include <el1/smp.h>
 #include <exo/hvc.h>
 #include <exo/hypercall.h>

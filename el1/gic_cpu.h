@@ -4,8 +4,8 @@
  * between the guest's own vCPUs (EL2 emulates ICC_SGI1R_EL1, docs/abi.md
  * "vCPUs"). A vCPU numbers the others by their index (Aff0 of the MPIDR).
  */
-#ifndef EXO_EL1_GIC_H
-#define EXO_EL1_GIC_H
+#ifndef EXO_EL1_GIC_CPU_H
+#define EXO_EL1_GIC_CPU_H
 
 #include <stdint.h>
 

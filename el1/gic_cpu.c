@@ -1,8 +1,8 @@
 /*
- * The virtual GIC CPU interface and SGIs (el1/gic.h).
+ * The virtual GIC CPU interface and SGIs (el1/gic_cpu.h).
  */
 #include <arch/sysreg.h>
-#include <el1/gic.h>
+#include <el1/gic_cpu.h>
 
 #define PRIORITY_MASK_ALL 0xffu		/* every priority gets through */
 #define INTID_SPURIOUS_FIRST 1020u	/* 1020-1023: no interrupt */
