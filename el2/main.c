@@ -29,7 +29,8 @@
 #include <exo/hvc.h>
 #include <libfdt.h>
 #include <el2/frames.h>
-#include <el2/vgic_sgi.h>
+#include <el2/vgic_lr.h>
+#include <el2/vtimer.h>
 #include <lib/panic.h>
 #include <lib/entropy.h>
 #include <lib/print.h>
@@ -398,23 +399,6 @@ static _Noreturn void secondary_park(void)
 	arch_wait_forever();
 }
 
-/* SGIs between a guest's vCPUs need the maintenance interrupt and a
- * second list register (el2/vgic_sgi.h); without either, a guest's
- * ICC_SGI1R_EL1 write stays an undefined instruction. Set before any
- * other CPU starts. */
-static bool sgi_maintenance_on;
-
-static void vgic_sgi_setup(void)
-{
-	uint32_t intid = platform.gic_maintenance_intid;
-
-	if (!intid || !arch_vgic_has_lr1())
-		return;
-	vgic_sgi_init(intid);
-	gic_enable_ppi(intid);
-	sgi_maintenance_on = true;
-}
-
 /* A secondary CPU, from el2/arch/secondary.S: the boot CPU's translation
  * and vectors on, its own stack. Its EL2 is set up as the boot CPU's was
  * (the values decided there, only the registers written here), then it
@@ -440,8 +424,8 @@ _Noreturn void el2_secondary_main(unsigned cpu)
 		secondary_park();
 	}
 	arch_vgic_enable();
-	if (sgi_maintenance_on)
-		gic_enable_ppi(platform.gic_maintenance_intid);
+	vgic_lr_cpu_init();
+	vtimer_cpu_init();
 	sched_cpu_init(platform.timer_intid[TIMER_HYP_PHYS]);
 	cpus_check_in(cpu, CPU_ONLINE, NULL);
 	secondary_park();
@@ -468,7 +452,9 @@ void el2_main(void)
 		boot_fail("setting up the GICv3", -1);
 	arch_vcpu_state_init();
 	arch_vgic_enable();
-	vgic_sgi_setup();
+	/* Before the other CPUs start: each enables the same PPIs. */
+	if (vgic_lr_init(platform.gic_maintenance_intid))
+		vtimer_init(platform.timer_intid[TIMER_VIRT]);
 	cpus_start(&platform);
 	pkg_max = frames_setup(&have_pkg);
 	debug_checks();

@@ -44,10 +44,10 @@ struct vcpu_timer {
  * priority would mask every later guest's interrupts. */
 struct vcpu_vgic {
 	uint64_t lr0, vmcr;
-	/* List register 1: the SGI in flight (el2/vgic_sgi.c); the others
-	 * posted wait in sgi_pending, one bit per INTID. */
+	/* List register 1: the SGI or PPI in flight (el2/vgic_lr.c); the
+	 * others posted wait in lr1_pending, one bit per INTID. */
 	uint64_t lr1;
-	uint16_t sgi_pending;
+	uint32_t lr1_pending;
 	uint64_t ap0r[ICH_APR_MAX], ap1r[ICH_APR_MAX];
 };
 

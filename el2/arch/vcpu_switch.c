@@ -355,6 +355,18 @@ void arch_vgic_raise(uint32_t intid, uint8_t priority)
 	isb();
 }
 
+bool arch_vtimer_take(void)
+{
+	uint64_t ctl = read_sysreg(cntv_ctl_el0);
+
+	if ((ctl & (CNT_CTL_ENABLE | CNT_CTL_IMASK | CNT_CTL_ISTATUS)) !=
+	    (CNT_CTL_ENABLE | CNT_CTL_ISTATUS))
+		return false;
+	write_sysreg(ctl | CNT_CTL_IMASK, cntv_ctl_el0);
+	isb();
+	return true;
+}
+
 bool arch_vgic_has_lr1(void)
 {
 	return vcpu_has(CPU_GIC_LR1);

@@ -13,6 +13,7 @@
 #include <arch/sysreg.h>
 #include <criterion/criterion.h>
 #include <el2/percpu.h>
+#include <el2/vgic_lr.h>
 #include <el2/vgic_sgi.h>
 #include <el2/vm.h>
 #include <exo/errors.h>
@@ -39,7 +40,7 @@ static void setup(void)
 	link_vm(&vm, extra, 4);
 	link_vm(&solo, NULL, 1);
 	this_cpu()->current = &vm.vcpu;
-	vgic_sgi_init(MAINTENANCE_PPI);
+	cr_assert(vgic_lr_init(MAINTENANCE_PPI));
 }
 
 TestSuite(vgic_sgi, .init = setup);
@@ -102,63 +103,6 @@ Test(vgic_sgi, irm_names_every_vcpu_but_the_writer)
 		     "a guest of one: nobody");
 }
 
-Test(vgic_sgi, a_free_list_register_takes_the_sgi_at_once)
-{
-	uint16_t pending = 0;
-	uint64_t lr = vgic_sgi_lr_post(0, &pending, 5);
-
-	cr_assert_eq(pending, 0);
-	cr_assert_eq(lr_intid(lr), 5);
-	cr_assert_eq(lr & ICH_LR_STATE_MASK, ICH_LR_STATE_PENDING);
-	cr_assert(lr & ICH_LR_GROUP1);
-	cr_assert_not(lr & ICH_LR_EOI, "nothing waits: no maintenance");
-}
-
-Test(vgic_sgi, a_repeat_of_the_sgi_in_flight_merges)
-{
-	uint16_t pending = 0;
-	uint64_t lr = vgic_sgi_lr_post(0, &pending, 5);
-	uint64_t active = (lr & ~ICH_LR_STATE_MASK) | STATE_ACTIVE;
-
-	cr_assert_eq(vgic_sgi_lr_post(lr, &pending, 5), lr, "pending again");
-	cr_assert_eq(vgic_sgi_lr_post(active, &pending, 5) & ICH_LR_STATE_MASK,
-		     ICH_LR_STATE_MASK, "active: pending and active");
-	cr_assert_eq(pending, 0);
-}
-
-Test(vgic_sgi, others_wait_and_come_in_order_at_each_deactivation)
-{
-	uint16_t pending = 0;
-	uint64_t lr = vgic_sgi_lr_post(0, &pending, 9);
-
-	lr = vgic_sgi_lr_post(lr, &pending, 7);
-	lr = vgic_sgi_lr_post(lr, &pending, 3);
-	cr_assert_eq(lr_intid(lr), 9, "the one in flight stays");
-	cr_assert(lr & ICH_LR_EOI, "its deactivation brings the next");
-	cr_assert_eq(pending, (1u << 7) | (1u << 3));
-	/* The guest handles 9: state invalid, the EOI bit left. */
-	lr &= ~ICH_LR_STATE_MASK;
-	lr = vgic_sgi_lr_refill(lr, &pending);
-	cr_assert_eq(lr_intid(lr), 3, "lowest INTID first");
-	cr_assert(lr & ICH_LR_EOI, "7 still waits");
-	lr = vgic_sgi_lr_refill(lr & ~ICH_LR_STATE_MASK, &pending);
-	cr_assert_eq(lr_intid(lr), 7);
-	cr_assert_not(lr & ICH_LR_EOI, "the last: no maintenance");
-	cr_assert_eq(vgic_sgi_lr_refill(lr & ~ICH_LR_STATE_MASK, &pending), 0,
-		     "a spent list register is cleared");
-	cr_assert_eq(pending, 0);
-}
-
-Test(vgic_sgi, a_busy_list_register_is_left_alone_by_a_refill)
-{
-	uint16_t pending = 1u << 4;
-	uint64_t lr = vgic_sgi_lr_post(0, &pending, 2);
-
-	cr_assert_eq(lr_intid(lr), 2);
-	cr_assert_eq(vgic_sgi_lr_refill(lr, &pending), lr | ICH_LR_EOI);
-	cr_assert_eq(pending, 1u << 4);
-}
-
 Test(vgic_sgi, emulated_write_posts_to_saved_and_running_vcpus)
 {
 	struct vcpu *v = &vm.vcpu;
@@ -185,7 +129,7 @@ Test(vgic_sgi, an_off_vcpu_gets_nothing_and_a_waiting_one_wakes)
 	v->x[1] = sgi1r(2, ICC_SGI1R_IRM);
 	cr_assert(vgic_sgi_emulate(v, sgi1r_write(1)));
 	cr_assert_eq(extra[0].vgic.lr1, 0);
-	cr_assert_eq(extra[0].vgic.sgi_pending, 0);
+	cr_assert_eq(extra[0].vgic.lr1_pending, 0);
 	cr_assert_eq(extra[1].state, VCPU_RUNNABLE);
 	cr_assert_eq(extra[1].x[0], (uint64_t)EXO_OK);
 	cr_assert_eq(extra[1].x[1], 0, "WAIT's answer: no notifier");
@@ -218,33 +162,6 @@ Test(vgic_sgi, other_registers_and_reads_are_not_emulated)
 					  ESR_IL | 0x00b05a),
 		      "another class with the same ISS bits");
 	cr_assert_eq(v->elr, 0x1000, "nothing done");
-}
-
-Test(vgic_sgi, maintenance_refills_the_running_vcpu)
-{
-	struct vcpu *v = &vm.vcpu;
-
-	v->x[2] = sgi1r(8, 0x1);
-	cr_assert(vgic_sgi_emulate(v, sgi1r_write(2)));
-	v->x[2] = sgi1r(4, 0x1);
-	cr_assert(vgic_sgi_emulate(v, sgi1r_write(2)));
-	cr_assert_eq(lr_intid(fake.vgic_lr1), 8);
-	cr_assert_eq(v->vgic.sgi_pending, 1u << 4);
-	fake.vgic_lr1 &= ~ICH_LR_STATE_MASK;   /* the guest handled 8 */
-	vgic_sgi_maintenance(MAINTENANCE_PPI, NULL);
-	cr_assert_eq(lr_intid(fake.vgic_lr1), 4);
-	cr_assert_eq(v->vgic.sgi_pending, 0);
-	fake.vgic_lr1 &= ~ICH_LR_STATE_MASK;
-	vgic_sgi_maintenance(MAINTENANCE_PPI, NULL);
-	cr_assert_eq(fake.vgic_lr1, 0);
-}
-
-Test(vgic_sgi, maintenance_with_no_vcpu_clears_the_list_register)
-{
-	this_cpu()->current = NULL;
-	fake.vgic_lr1 = ICH_LR_EOI | 3;   /* spent, its EOI request left */
-	vgic_sgi_maintenance(MAINTENANCE_PPI, NULL);
-	cr_assert_eq(fake.vgic_lr1, 0);
 }
 
 Test(vgic_sgi, a_guest_of_one_reaches_itself_only)

@@ -139,3 +139,19 @@ def test_without_a_maintenance_interrupt_sgis_are_undefined(boot):
         assert (f"[{guest}]   ESR 0x02000000: EC 0x00 unknown reason "
                 "(undefined instruction); ISS 0x0") in r.lines, r.tail()
         assert f"[el2] guest '{guest}' exited with status 128" in r.lines
+
+
+def test_the_virtual_timer_interrupts_its_own_vcpu(boot):
+    """vtimer (2 vCPUs) gets its timer's interrupt no earlier than armed,
+    masked by EL2, re-arms it ten times from the handler, finds a stopped
+    timer quiet, and its vCPU 1 gets its own timer's interrupt only; the
+    quiet guest beside it, its timer never armed, gets none. On one CPU
+    and on four."""
+    for smp in (1, 4):
+        r = boot.system("vtimer", smp=smp)
+        expect_clean(r)
+        for guest, checks in (("vtimer", 8), ("quiet", 1)):
+            oks = [l for l in r.lines if l.startswith(f"[{guest}] ok ")]
+            assert len(oks) == checks, r.tail()
+            assert f"[{guest}] 1..{checks}" in r.lines
+        assert "result: 2 of 2 guests succeeded" in r.output
