@@ -45,42 +45,63 @@
 	.text
 	.balign	4
 
-/* void libos_arch_zero_page(void *va, uint64_t size) */
-	.global	libos_arch_zero_page
-	.type	libos_arch_zero_page, %function
-libos_arch_zero_page:
-	add	x1, x0, x1		/* end */
-	mrs	x2, dczid_el0
-	tbnz	x2, #DCZID_DZP, 2f
-	and	x2, x2, #DCZID_BS_MASK
-	mov	x3, #4
-	lsl	x3, x3, x2		/* block bytes */
+/* Zeroes [x0, x0 + x1), x1 a whole page; x0 and x9-x12 clobbered, x1-x8
+ * kept (libos_arch_zero_page_map's entry and descriptor wait in x2, x3). */
+	.macro	zero_range
+	add	x9, x0, x1		/* end */
+	mrs	x10, dczid_el0
+	tbnz	x10, #DCZID_DZP, 2f
+	and	x10, x10, #DCZID_BS_MASK
+	mov	x11, #4
+	lsl	x11, x11, x10		/* block bytes */
 	/* Sixteen blocks a step while sixteen whole blocks are left (a 4 KiB
 	 * page of 64-byte blocks: four steps, each DC ZVA and its address
 	 * step, the compare and branch amortised), then one. */
 	/* the last start of a whole step */
-	sub	x4, x1, x3, lsl #ZERO_STEP_SHIFT
-	cmp	x0, x4
+	sub	x12, x9, x11, lsl #ZERO_STEP_SHIFT
+	cmp	x0, x12
 	b.hi	3f
 4:	.rept	ZERO_STEP_BLOCKS
 	dc	zva, x0
-	add	x0, x0, x3
+	add	x0, x0, x11
 	.endr
-	cmp	x0, x4
+	cmp	x0, x12
 	b.ls	4b
-3:	cmp	x0, x1
+3:	cmp	x0, x9
 	b.hs	5f
 1:	dc	zva, x0
-	add	x0, x0, x3
-	cmp	x0, x1
+	add	x0, x0, x11
+	cmp	x0, x9
 	b.lo	1b
-5:	ret
+	b	5f
 2:	stp	xzr, xzr, [x0], #16
 	stp	xzr, xzr, [x0], #16
-	cmp	x0, x1
+	cmp	x0, x9
 	b.lo	2b
+5:
+	.endm
+
+/* void libos_arch_zero_page(void *va, uint64_t size) */
+	.global	libos_arch_zero_page
+	.type	libos_arch_zero_page, %function
+libos_arch_zero_page:
+	zero_range
 	ret
 	.size	libos_arch_zero_page, . - libos_arch_zero_page
+
+/* bool libos_arch_zero_page_map(void *va, uint64_t size, uint64_t *ptep,
+ *				 uint64_t desc): the page zeroed, then the
+ * entry stored (one STR), then DSB ISHST; returns true (the fault fast
+ * path's tail call). */
+	.global	libos_arch_zero_page_map
+	.type	libos_arch_zero_page_map, %function
+libos_arch_zero_page_map:
+	zero_range
+	str	x3, [x2]
+	dsb	ishst
+	mov	w0, #1
+	ret
+	.size	libos_arch_zero_page_map, . - libos_arch_zero_page_map
 
 /* void libos_arch_copy_page(void *dst, const void *src, uint64_t size) */
 	.global	libos_arch_copy_page

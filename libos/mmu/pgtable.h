@@ -10,6 +10,7 @@
 #define EXO_LIBOS_MMU_PGTABLE_H
 
 #include <arch/pte.h>
+#include <libos/arch.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -258,6 +259,39 @@ static inline uint64_t *pgtable_hot_slot(const struct pgtable *pt,
 	return ptep && !(*ptep & PTE_VALID) ? ptep : NULL;
 }
 void pgtable_hot_fill(struct pgtable *pt, uint64_t *ptep, uint64_t pa);
+/*
+ * pgtable_hot_fill in pieces, inline, for a caller that stores the entry
+ * last (the fault fast path: libos_arch_zero_page_map zeroes the page,
+ * then stores it, then DSB ISHST). pgtable_hot_count_room: whether the
+ * hot table's count (in its parent descriptor, bits the walk ignores) can
+ * grow in its low field (not so near a full 16K or 64K table: the caller
+ * declines). pgtable_hot_count_inc, only then: the count and the empty
+ * tables' count for the new entry. pgtable_hot_desc: the entry of pa to
+ * store then. Together: what pgtable_hot_fill does.
+ */
+#define PGTABLE_TCOUNT_LO_ONE (UINT64_C(1) << PGTABLE_TCOUNT_LO_SHIFT)
+#define PGTABLE_TCOUNT_LO_FULL                                                \
+	(((UINT64_C(1) << PGTABLE_TCOUNT_LO_BITS) - 1)                        \
+	 << PGTABLE_TCOUNT_LO_SHIFT)
+static inline bool pgtable_hot_count_room(const struct pgtable *pt)
+{
+	return (*pt->hot_parent & PGTABLE_TCOUNT_LO_FULL) !=
+	       PGTABLE_TCOUNT_LO_FULL;
+}
+
+static inline void pgtable_hot_count_inc(struct pgtable *pt)
+{
+	uint64_t d = *pt->hot_parent;
+
+	if (!(d & PGTABLE_TCOUNT_MASK))
+		pt->empty_tables--;
+	libos_arch_write_pte(pt->hot_parent, d + PGTABLE_TCOUNT_LO_ONE);
+}
+
+static inline uint64_t pgtable_hot_desc(const struct pgtable *pt, uint64_t pa)
+{
+	return pa | pt->last_bits | PTE_VALID | PTE_PAGE;
+}
 /*
  * The same for a page mapped now (copy-on-write): pgtable_hot_leaf gives
  * the level-3 page entry of va (valid, no contiguous hint) when the last
