@@ -1,6 +1,6 @@
 /*
  * Whole-page zeroing and copying for libos's fault paths (libos/arch.h):
- * DC ZVA sixteen blocks a step where the CPU allows it (DCZID_EL0.DZP clear),
+ * DC ZVA sixty-four blocks a step where the CPU allows it (DCZID_EL0.DZP clear),
  * else 32 bytes of stores per step; copies 512 bytes per step through
  * eight general registers, 16 bytes a load or store (never FP/SIMD: EL1
  * saves none of them, they may hold an EL0 task's values; 4 KiB is then
@@ -10,8 +10,8 @@
 #define DCZID_DZP 4		/* DC ZVA prohibited */
 #define DCZID_BS_MASK 0xf	/* log2 of the block size in words */
 
-#define ZERO_STEP_SHIFT 4	/* 16 blocks a step */
-#define ZERO_STEP_BLOCKS 16
+#define ZERO_STEP_SHIFT 6	/* 64 blocks a step: a 4 KiB page of 64 B blocks */
+#define ZERO_STEP_BLOCKS 64
 #define COPY_HALF 256		/* half a loop step: LDP's post-index reach */
 
 /* 64 bytes at offset off of x1 to x0: four pairs loaded, then stored. */
@@ -54,9 +54,9 @@
 	and	x10, x10, #DCZID_BS_MASK
 	mov	x11, #4
 	lsl	x11, x11, x10		/* block bytes */
-	/* Sixteen blocks a step while sixteen whole blocks are left (a 4 KiB
-	 * page of 64-byte blocks: four steps, each DC ZVA and its address
-	 * step, the compare and branch amortised), then one. */
+	/* Sixty-four blocks a step while as many whole blocks are left (a
+	 * 4 KiB page of 64-byte blocks: one step, 64 DC ZVA and their
+	 * address steps, one compare and branch), then one. */
 	/* the last start of a whole step */
 	sub	x12, x9, x11, lsl #ZERO_STEP_SHIFT
 	cmp	x0, x12

@@ -296,12 +296,13 @@ bool libos_vm_fault(struct libos_aspace *as, const struct libos_fault *f,
 
 /* The page source's page for the fast path: a frame the pool hands out
  * at once (pool_take_first, inline: no call), at pa + virt_offset. */
-static inline __attribute__((always_inline)) void *
-page_fast(const struct libos_vm_pages *p, uint64_t *pa)
+static inline __attribute__((always_inline)) bool
+page_fast(const struct libos_vm_pages *p, uint64_t *pa, void **page)
 {
 	if (!p->pool || !pool_take_first(p->pool, pa))
-		return NULL;
-	return (void *)(uintptr_t)(*pa + p->virt_offset);
+		return false;
+	*page = (void *)(uintptr_t)(*pa + p->virt_offset);
+	return true;
 }
 
 /* Every test before the first change; the zeroing and the entry's store
@@ -311,13 +312,17 @@ static inline __attribute__((always_inline)) bool
 zero_fast(struct libos_aspace *as, uint64_t va)
 {
 	struct pgtable *pt = as->pt;
-	uint64_t *ptep = pgtable_hot_slot(pt, va, as->fast.attrs), pa;
+	uint64_t *ptep, pa, parent;
 	void *page;
 
-	if (!ptep || !pgtable_hot_count_room(pt) ||
-	    !(page = page_fast(as->pages, &pa)))
+	if (!pgtable_hot_covers(pt, va, as->fast.attrs))
 		return false;
-	pgtable_hot_count_inc(pt);
+	ptep = pgtable_hot_ptep(pt, va);
+	parent = *pt->hot_parent;
+	if ((*ptep & PTE_VALID) || !pgtable_hot_count_room(parent) ||
+	    !page_fast(as->pages, &pa, &page))
+		return false;
+	pgtable_hot_count_inc(pt, parent);
 	COUNT(as, demand_zero);
 	libos_fault_counters.taken[LIBOS_FAULT_TRANSLATION]++;
 	return libos_arch_zero_page_map(page, as->page_size, ptep,
@@ -340,7 +345,7 @@ static __attribute__((noinline)) bool cow_fast(struct libos_aspace *as,
 		return false;
 	old = *ptep & PTE_OA_MASK(as->pt->geom.page_shift);
 	ref = libos_pagerefs_shared_slot(as->refs, old);
-	if (ref < 0 || !(page = page_fast(p, &pa)))
+	if (ref < 0 || !page_fast(p, &pa, &page))
 		return false;
 	libos_arch_copy_page(page, (void *)(uintptr_t)(old + p->virt_offset),
 			     as->page_size);
@@ -361,8 +366,8 @@ libos_fault_fast(uint64_t esr, uint64_t far)
 					   ESR_ABT_FSC_WIDTH);
 	uint64_t va;
 
-	if (!as || libos_fault_busy || !(far >> 63) ||
-	    ESR_EC(esr) != ESR_EC_DABT_CUR ||
+	/* The remembered region lies in the TTBR1 half: far in it is too. */
+	if (!as || libos_fault_busy || ESR_EC(esr) != ESR_EC_DABT_CUR ||
 	    far - as->fast.lo >= as->fast.hi - as->fast.lo ||
 	    ((esr & ESR_DABT_WNR) && !(as->fast.attrs & PGTABLE_WRITE)))
 		return false;

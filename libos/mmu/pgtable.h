@@ -182,7 +182,8 @@ struct pgtable {
 	/* The last level-3 table a single-page walk reached, the descriptor
 	 * linking it and the offset it covers, >> its level-2 entry's shift:
 	 * the next page operation there needs no walk. Forgotten whenever a
-	 * table is freed or the table pages move (NULL: none). */
+	 * table is freed or the table pages move (hot_parent NULL, hot_index
+	 * PGTABLE_HOT_NONE: none). */
 	uint64_t *hot_table, *hot_parent;
 	uint64_t hot_index;
 };
@@ -235,20 +236,35 @@ int pgtable_protect(struct pgtable *pt, uint64_t va, uint64_t size,
  * pgtable_map(pt, va, pa, page, attrs) does then, but for the ISB (an
  * exception return follows). Nothing may change pt in between.
  */
-/* The level-3 entry of va in the last walk's table when that table
- * covers va and attrs are the last ones encoded, else NULL: pgtable.c's
- * hot_entry, inline, the fault fast path's whole walk. */
+/* Whether the last walk's level-3 table covers va and attrs are the last
+ * ones encoded; then pgtable_hot_ptep is va's entry there. Forgotten, the
+ * hot index is PGTABLE_HOT_NONE, which no offset matches: one compare
+ * tests both. pgtable.c's hot_entry, inline, the fault fast path's whole
+ * walk. */
+#define PGTABLE_HOT_NONE UINT64_MAX
+static inline bool pgtable_hot_covers(const struct pgtable *pt, uint64_t va,
+				      uint32_t attrs)
+{
+	const int l3 = PGTABLE_LAST_LEVEL;
+
+	return pt->last_bits && attrs == pt->last_attrs &&
+	       (va - pt->va_base) >> pt->geom.shift[l3 - 1] == pt->hot_index;
+}
+
+static inline uint64_t *pgtable_hot_ptep(const struct pgtable *pt,
+					 uint64_t va)
+{
+	const int l3 = PGTABLE_LAST_LEVEL;
+
+	return &pt->hot_table[((va - pt->va_base) >> pt->geom.shift[l3]) &
+			      pt->geom.index_mask[l3]];
+}
+
 static inline uint64_t *pgtable_hot_entry(const struct pgtable *pt,
 					  uint64_t va, uint32_t attrs)
 {
-	const int l3 = PGTABLE_LAST_LEVEL;
-	uint64_t off = va - pt->va_base;
-
-	if (!pt->hot_parent || !pt->last_bits || attrs != pt->last_attrs ||
-	    off >> pt->geom.shift[l3 - 1] != pt->hot_index)
-		return NULL;
-	return &pt->hot_table[(off >> pt->geom.shift[l3]) &
-			      pt->geom.index_mask[l3]];
+	return pgtable_hot_covers(pt, va, attrs) ? pgtable_hot_ptep(pt, va)
+						 : NULL;
 }
 
 static inline uint64_t *pgtable_hot_slot(const struct pgtable *pt,
@@ -263,29 +279,27 @@ void pgtable_hot_fill(struct pgtable *pt, uint64_t *ptep, uint64_t pa);
  * pgtable_hot_fill in pieces, inline, for a caller that stores the entry
  * last (the fault fast path: libos_arch_zero_page_map zeroes the page,
  * then stores it, then DSB ISHST). pgtable_hot_count_room: whether the
- * hot table's count (in its parent descriptor, bits the walk ignores) can
- * grow in its low field (not so near a full 16K or 64K table: the caller
- * declines). pgtable_hot_count_inc, only then: the count and the empty
- * tables' count for the new entry. pgtable_hot_desc: the entry of pa to
+ * hot table's count in parent (*pt->hot_parent, read once by the caller;
+ * bits the walk ignores) can grow in its low field (not so near a full
+ * 16K or 64K table: the caller declines). pgtable_hot_count_inc, only
+ * then, with the same parent: the count and the empty tables' count for
+ * the new entry. pgtable_hot_desc: the entry of pa to
  * store then. Together: what pgtable_hot_fill does.
  */
 #define PGTABLE_TCOUNT_LO_ONE (UINT64_C(1) << PGTABLE_TCOUNT_LO_SHIFT)
 #define PGTABLE_TCOUNT_LO_FULL                                                \
 	(((UINT64_C(1) << PGTABLE_TCOUNT_LO_BITS) - 1)                        \
 	 << PGTABLE_TCOUNT_LO_SHIFT)
-static inline bool pgtable_hot_count_room(const struct pgtable *pt)
+static inline bool pgtable_hot_count_room(uint64_t parent)
 {
-	return (*pt->hot_parent & PGTABLE_TCOUNT_LO_FULL) !=
-	       PGTABLE_TCOUNT_LO_FULL;
+	return (parent & PGTABLE_TCOUNT_LO_FULL) != PGTABLE_TCOUNT_LO_FULL;
 }
 
-static inline void pgtable_hot_count_inc(struct pgtable *pt)
+static inline void pgtable_hot_count_inc(struct pgtable *pt, uint64_t parent)
 {
-	uint64_t d = *pt->hot_parent;
-
-	if (!(d & PGTABLE_TCOUNT_MASK))
+	if (!(parent & PGTABLE_TCOUNT_MASK))
 		pt->empty_tables--;
-	libos_arch_write_pte(pt->hot_parent, d + PGTABLE_TCOUNT_LO_ONE);
+	libos_arch_write_pte(pt->hot_parent, parent + PGTABLE_TCOUNT_LO_ONE);
 }
 
 static inline uint64_t pgtable_hot_desc(const struct pgtable *pt, uint64_t pa)

@@ -150,15 +150,16 @@ bool pool_take_hinted(struct pool *p, uint64_t *pa);
 static inline bool pool_take_first(struct pool *p, uint64_t *pa)
 {
 	struct pool_chunk *c = &p->chunks[p->hint];
-	unsigned w = c->first_word;
-	uint64_t m;
+	/* Every field read before the first store (none reloaded). */
+	unsigned w = c->first_word, nfree = c->nfree;
+	uint64_t base = c->pa, m;
 
-	if (!c->used || w >= POOL_MAP_WORDS || !(m = c->free_map[w]))
+	if (!c->used || !(m = c->free_map[w])) /* w < POOL_MAP_WORDS */
 		return false;
 	c->free_map[w] = m & (m - 1); /* its lowest set bit: the frame */
-	*pa = c->pa + (((uint64_t)w * 64 + (uint64_t)__builtin_ctzll(m))
-		       << POOL_FRAME_SHIFT);
-	c->nfree--;
+	*pa = base + (((uint64_t)w * 64 + (uint64_t)__builtin_ctzll(m))
+		      << POOL_FRAME_SHIFT);
+	c->nfree = nfree - 1;
 	p->st.frames_free--;
 	p->st.allocs++;
 	return true;

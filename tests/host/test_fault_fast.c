@@ -450,19 +450,19 @@ Test(fault_fast, hot_table_count)
 	uint64_t parent = PTE_TABLE | PTE_VALID;
 	struct pgtable pt = {.hot_parent = &parent, .empty_tables = 1};
 
-	cr_assert(pgtable_hot_count_room(&pt));
-	pgtable_hot_count_inc(&pt);
+	cr_assert(pgtable_hot_count_room(parent));
+	pgtable_hot_count_inc(&pt, parent);
 	cr_assert_eq(pgtable_table_count(parent), 1);
 	cr_assert_eq(pt.empty_tables, 0, "no longer empty");
-	pgtable_hot_count_inc(&pt);
+	pgtable_hot_count_inc(&pt, parent);
 	cr_assert_eq(pgtable_table_count(parent), 2);
 	cr_assert_eq(pt.empty_tables, 0);
 	parent |= PGTABLE_TCOUNT_LO_FULL;
-	cr_assert(!pgtable_hot_count_room(&pt), "1023 would carry");
+	cr_assert(!pgtable_hot_count_room(parent), "1023 would carry");
 	parent = (parent & ~PGTABLE_TCOUNT_LO_FULL) |
 		 (UINT64_C(1) << PGTABLE_TCOUNT_HI_SHIFT);
-	cr_assert(pgtable_hot_count_room(&pt));
-	pgtable_hot_count_inc(&pt);
+	cr_assert(pgtable_hot_count_room(parent));
+	pgtable_hot_count_inc(&pt, parent);
 	cr_assert_eq(pgtable_table_count(parent),
 		     (1u << PGTABLE_TCOUNT_LO_BITS) + 1, "the high field kept");
 	cr_assert_eq(pt.empty_tables, 0, "1024 entries: not empty");
