@@ -1,7 +1,8 @@
 /*
  * Whole-page zeroing and copying for libos's fault paths (libos/arch.h):
- * DC ZVA sixty-four blocks a step where the CPU allows it (DCZID_EL0.DZP clear),
- * else 32 bytes of stores per step; copies 512 bytes per step through
+ * DC ZVA where the CPU allows it (DCZID_EL0.DZP clear): a 4 KiB page of
+ * 64-byte blocks straight-line (64 DC ZVA, 63 address steps, no loop),
+ * other sizes sixteen blocks a step; else 32 bytes of stores per step; copies 512 bytes per step through
  * eight general registers, 16 bytes a load or store (never FP/SIMD: EL1
  * saves none of them, they may hold an EL0 task's values; 4 KiB is then
  * 256 LDP + 256 STP at least). Sizes are whole pages: multiples of 512
@@ -10,8 +11,14 @@
 #define DCZID_DZP 4		/* DC ZVA prohibited */
 #define DCZID_BS_MASK 0xf	/* log2 of the block size in words */
 
-#define ZERO_STEP_SHIFT 6	/* 64 blocks a step: a 4 KiB page of 64 B blocks */
-#define ZERO_STEP_BLOCKS 64
+#define ZERO_STEP_SHIFT 4	/* 16 blocks a step */
+#define ZERO_STEP_BLOCKS 16
+/* The common case, straight-line: a 4 KiB page of 64-byte blocks. */
+#define DCZID_ZVA_64B 4		/* DZP clear, BS = log2(64 / 4) */
+#define DCZID_ZVA_FIELDS 0x1f	/* DZP and BS */
+#define ZERO_4K 4096
+#define ZERO_4K_BLOCK 64
+#define ZERO_4K_BLOCKS 64
 #define COPY_HALF 256		/* half a loop step: LDP's post-index reach */
 
 /* 64 bytes at offset off of x1 to x0: four pairs loaded, then stored. */
@@ -48,15 +55,25 @@
 /* Zeroes [x0, x0 + x1), x1 a whole page; x0 and x9-x12 clobbered, x1-x8
  * kept (libos_arch_zero_page_map's entry and descriptor wait in x2, x3). */
 	.macro	zero_range
-	add	x9, x0, x1		/* end */
 	mrs	x10, dczid_el0
+	and	x11, x10, #DCZID_ZVA_FIELDS
+	cmp	x11, #DCZID_ZVA_64B
+	b.ne	6f
+	cmp	x1, #ZERO_4K
+	b.ne	6f
+	.rept	ZERO_4K_BLOCKS - 1
+	dc	zva, x0
+	add	x0, x0, #ZERO_4K_BLOCK
+	.endr
+	dc	zva, x0
+	b	5f
+6:	add	x9, x0, x1		/* end */
 	tbnz	x10, #DCZID_DZP, 2f
 	and	x10, x10, #DCZID_BS_MASK
 	mov	x11, #4
 	lsl	x11, x11, x10		/* block bytes */
-	/* Sixty-four blocks a step while as many whole blocks are left (a
-	 * 4 KiB page of 64-byte blocks: one step, 64 DC ZVA and their
-	 * address steps, one compare and branch), then one. */
+	/* Sixteen blocks a step while sixteen whole blocks are left, then
+	 * one. */
 	/* the last start of a whole step */
 	sub	x12, x9, x11, lsl #ZERO_STEP_SHIFT
 	cmp	x0, x12
