@@ -2,10 +2,10 @@
  * Whole-page zeroing and copying for libos's fault paths (libos/arch.h):
  * DC ZVA where the CPU allows it (DCZID_EL0.DZP clear): a 4 KiB page of
  * 64-byte blocks straight-line (64 DC ZVA, 63 address steps, no loop),
- * other sizes sixteen blocks a step; else 32 bytes of stores per step; copies 512 bytes per step through
- * eight general registers, 16 bytes a load or store (never FP/SIMD: EL1
- * saves none of them, they may hold an EL0 task's values; 4 KiB is then
- * 256 LDP + 256 STP at least). Sizes are whole pages: multiples of 512
+ * other sizes sixteen blocks a step; else 32 bytes of stores per step.
+ * Copies 512 bytes per step through eight general registers, 16 bytes a
+ * load or store (never FP/SIMD: EL1 saves none of them, they may hold an
+ * EL0 task's values; 4 KiB is then 256 LDP + 256 STP at least). Sizes are whole pages: multiples of 512
  * bytes (the smallest granule is 4 KiB). Leaf functions, no stack.
  */
 #define DCZID_DZP 4		/* DC ZVA prohibited */

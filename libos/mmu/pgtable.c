@@ -511,7 +511,6 @@ static void commit_new_table(struct pgtable *pt, struct op *op,
 	install_table(pt, op, ptep, level, off, t, (unsigned)count, live);
 }
 
-/* Unlinks an emptied table; the page is freed once the TLBs forget it. */
 /* No hot table (pgtable_hot_covers: the index no offset matches). */
 static void forget_hot(struct pgtable *pt)
 {
@@ -519,6 +518,7 @@ static void forget_hot(struct pgtable *pt)
 	pt->hot_index = PGTABLE_HOT_NONE;
 }
 
+/* Unlinks an emptied table; the page is freed once the TLBs forget it. */
 static void free_table(struct pgtable *pt, struct op *op, uint64_t *ptep,
 		       int level, uint64_t off, bool live)
 {
@@ -855,17 +855,6 @@ leaf:
 	libos_arch_write_pte(ptep, leaf);
 	set_count(pt, parent, pgtable_table_count(*parent) + 1);
 	return PGTABLE_OK;
-}
-
-void pgtable_hot_fill(struct pgtable *pt, uint64_t *ptep, uint64_t pa)
-{
-	libos_arch_write_pte(ptep, make_leaf(pa, pt->last_bits,
-					     PGTABLE_LAST_LEVEL));
-	set_count(pt, pt->hot_parent,
-		  pgtable_table_count(*pt->hot_parent) + 1);
-	/* The exception return that follows is the context synchronisation
-	 * (op_done's ISB is not needed). */
-	libos_arch_dsb_ishst();
 }
 
 static uint64_t page_size(const struct pgtable *pt);

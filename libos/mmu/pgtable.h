@@ -228,20 +228,29 @@ int pgtable_protect(struct pgtable *pt, uint64_t va, uint64_t size,
 		    uint32_t attrs);
 
 /*
- * The fault fast path's map of one page, in two steps so that the caller
- * can take its page in between. pgtable_hot_slot: the invalid level-3
- * entry of va when the last walk's table covers it and attrs are the last
- * ones map encoded (pgtable_map would then need no walk, no table and no
- * encoding), else NULL; changes nothing. pgtable_hot_fill: what
- * pgtable_map(pt, va, pa, page, attrs) does then, but for the ISB (an
- * exception return follows). Nothing may change pt in between.
+ * The fault fast path's map of one page, inline, in steps so that the
+ * caller can take its page in between and store the entry last (after
+ * zeroing the page: libos_arch_zero_page_map). Nothing may change pt in
+ * between; together they do what pgtable_map(pt, va, pa, page, attrs)
+ * does, but for the ISB (an exception return follows).
+ *
+ * pgtable_hot_covers: the last walk's level-3 table covers va and attrs
+ * are the last ones map encoded (pgtable_map would need no walk, no table
+ * and no encoding); then pgtable_hot_ptep is va's entry there. Forgotten,
+ * the hot index is PGTABLE_HOT_NONE, which no offset matches: one compare
+ * tests both (pgtable.c's hot_entry). pgtable_hot_count_room: whether the
+ * hot table's count in parent (*pt->hot_parent, read once by the caller;
+ * bits the walk ignores) can grow in its low field (not so near a full
+ * 16K or 64K table: the caller declines). pgtable_hot_count_inc, only
+ * then, with the same parent: the count and the empty tables' count for
+ * the new entry. pgtable_hot_desc: the entry of pa to store last.
  */
-/* Whether the last walk's level-3 table covers va and attrs are the last
- * ones encoded; then pgtable_hot_ptep is va's entry there. Forgotten, the
- * hot index is PGTABLE_HOT_NONE, which no offset matches: one compare
- * tests both. pgtable.c's hot_entry, inline, the fault fast path's whole
- * walk. */
 #define PGTABLE_HOT_NONE UINT64_MAX
+#define PGTABLE_TCOUNT_LO_ONE (UINT64_C(1) << PGTABLE_TCOUNT_LO_SHIFT)
+#define PGTABLE_TCOUNT_LO_FULL                                                \
+	(((UINT64_C(1) << PGTABLE_TCOUNT_LO_BITS) - 1)                        \
+	 << PGTABLE_TCOUNT_LO_SHIFT)
+
 static inline bool pgtable_hot_covers(const struct pgtable *pt, uint64_t va,
 				      uint32_t attrs)
 {
@@ -260,36 +269,6 @@ static inline uint64_t *pgtable_hot_ptep(const struct pgtable *pt,
 			      pt->geom.index_mask[l3]];
 }
 
-static inline uint64_t *pgtable_hot_entry(const struct pgtable *pt,
-					  uint64_t va, uint32_t attrs)
-{
-	return pgtable_hot_covers(pt, va, attrs) ? pgtable_hot_ptep(pt, va)
-						 : NULL;
-}
-
-static inline uint64_t *pgtable_hot_slot(const struct pgtable *pt,
-					 uint64_t va, uint32_t attrs)
-{
-	uint64_t *ptep = pgtable_hot_entry(pt, va, attrs);
-
-	return ptep && !(*ptep & PTE_VALID) ? ptep : NULL;
-}
-void pgtable_hot_fill(struct pgtable *pt, uint64_t *ptep, uint64_t pa);
-/*
- * pgtable_hot_fill in pieces, inline, for a caller that stores the entry
- * last (the fault fast path: libos_arch_zero_page_map zeroes the page,
- * then stores it, then DSB ISHST). pgtable_hot_count_room: whether the
- * hot table's count in parent (*pt->hot_parent, read once by the caller;
- * bits the walk ignores) can grow in its low field (not so near a full
- * 16K or 64K table: the caller declines). pgtable_hot_count_inc, only
- * then, with the same parent: the count and the empty tables' count for
- * the new entry. pgtable_hot_desc: the entry of pa to
- * store then. Together: what pgtable_hot_fill does.
- */
-#define PGTABLE_TCOUNT_LO_ONE (UINT64_C(1) << PGTABLE_TCOUNT_LO_SHIFT)
-#define PGTABLE_TCOUNT_LO_FULL                                                \
-	(((UINT64_C(1) << PGTABLE_TCOUNT_LO_BITS) - 1)                        \
-	 << PGTABLE_TCOUNT_LO_SHIFT)
 static inline bool pgtable_hot_count_room(uint64_t parent)
 {
 	return (parent & PGTABLE_TCOUNT_LO_FULL) != PGTABLE_TCOUNT_LO_FULL;
@@ -306,6 +285,16 @@ static inline uint64_t pgtable_hot_desc(const struct pgtable *pt, uint64_t pa)
 {
 	return pa | pt->last_bits | PTE_VALID | PTE_PAGE;
 }
+
+/* The level-3 entry of va in the last walk's table when that table
+ * covers va and attrs are the last ones encoded, else NULL. */
+static inline uint64_t *pgtable_hot_entry(const struct pgtable *pt,
+					  uint64_t va, uint32_t attrs)
+{
+	return pgtable_hot_covers(pt, va, attrs) ? pgtable_hot_ptep(pt, va)
+						 : NULL;
+}
+
 /*
  * The same for a page mapped now (copy-on-write): pgtable_hot_leaf gives
  * the level-3 page entry of va (valid, no contiguous hint) when the last
