@@ -87,7 +87,8 @@ ONCHIP_GOALS = (
 # are exact, so these are tests, not timings.
 BUDGETS_HELD = ("hvc_null_insns", "hvc_c_null_el2_insns",
                 "libos_map_unmap_page_insns", "el0_syscall_insns",
-                "frame_share_unshare_insns")
+                "frame_share_unshare_insns", "cow_fault_insns",
+                "demand_zero_fault_insns")
 
 NATIVE_GOALS = (
     ("best heap policy vs mimalloc, random", "heap_best_vs_mimalloc_random_ratio",
