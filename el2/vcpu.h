@@ -82,7 +82,6 @@ struct vcpu {
 	struct vm *vm;
 	unsigned slot;         /* index in the run queue */
 	uint64_t run_start;    /* counter when last entered */
-	uint64_t run_ticks;    /* counter ticks spent running */
 	struct vcpu_pmu pmu;   /* its PMU while another guest owns the CPU's */
 	unsigned index;        /* in its VM: 0 boots, the others by CPU_ON */
 	uint64_t vmpidr;       /* the MPIDR_EL1 the guest reads */
