@@ -3,12 +3,15 @@
  */
 #include <arch/sysreg.h>
 #include <el1/gic_cpu.h>
+#include <el1/smp.h>
+#include <exo/hvc.h>
 
 #define PRIORITY_MASK_ALL 0xffu		/* every priority gets through */
 #define INTID_SPURIOUS_FIRST 1020u	/* 1020-1023: no interrupt */
 
 static el1_sgi_fn sgi_handler;
-static unsigned long sgi_counts[GIC_SGI_COUNT];
+/* Per vCPU: each one's handler counts its own. */
+static unsigned long sgi_counts[EXO_VM_MAX_VCPUS][GIC_SGI_COUNT];
 
 void el1_gic_cpu_init(void)
 {
@@ -64,14 +67,27 @@ void el1_set_sgi_handler(el1_sgi_fn fn)
 
 void el1_sgi_received(unsigned intid)
 {
-	__atomic_fetch_add(&sgi_counts[intid], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&sgi_counts[el1_cpu_self()][intid], 1,
+			   __ATOMIC_RELEASE);
 	if (sgi_handler)
 		sgi_handler(intid);
 }
 
+unsigned long el1_sgi_count_on(unsigned cpu, unsigned intid)
+{
+	return cpu < EXO_VM_MAX_VCPUS && intid < GIC_SGI_COUNT
+		       ? __atomic_load_n(&sgi_counts[cpu][intid],
+					 __ATOMIC_ACQUIRE)
+		       : 0;
+}
+
 unsigned long el1_sgi_count(unsigned intid)
 {
-	return intid < GIC_SGI_COUNT
-		       ? __atomic_load_n(&sgi_counts[intid], __ATOMIC_RELAXED)
-		       : 0;
+	return el1_sgi_count_on(el1_cpu_self(), intid);
+}
+
+void el1_irqs_on(void)
+{
+	el1_gic_cpu_init();
+	__asm__ volatile("msr daifclr, #2" : : : "memory");
 }

@@ -14,6 +14,9 @@
 /* Turns this vCPU's CPU interface on (system registers, every priority,
  * group 1); leaves PSTATE.I as it is. */
 void el1_gic_cpu_init(void);
+/* The same, then IRQs unmasked: a started vCPU takes its interrupts in
+ * the boot vCPU's handler from here on (SGIs, its timer). */
+void el1_irqs_on(void);
 /* Acknowledges and ends the highest-priority pending interrupt, IRQs
  * masked or not: its INTID, or EL1_IRQ_NONE. */
 uint32_t el1_irq_poll(void);
@@ -23,11 +26,14 @@ uint32_t el1_irq_poll(void);
 void el1_sgi_send(uint32_t vcpus, unsigned intid);
 void el1_sgi_send_others(unsigned intid);
 
-/* The boot vCPU's interrupt handler (el1/events.c) hands SGIs here: each
- * counted, then fn called (if set) with IRQs masked. */
+/* The interrupt handler (el1/events.c, on any vCPU with IRQs on) hands
+ * SGIs here: each counted for the vCPU that took it, then fn called (if
+ * set) on it with IRQs masked. */
 typedef void (*el1_sgi_fn)(unsigned intid);
 void el1_set_sgi_handler(el1_sgi_fn fn);
 void el1_sgi_received(unsigned intid);
+/* SGIs intid the calling vCPU took in its handler; those vCPU cpu took. */
 unsigned long el1_sgi_count(unsigned intid);
+unsigned long el1_sgi_count_on(unsigned cpu, unsigned intid);
 
 #endif

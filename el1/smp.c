@@ -88,6 +88,7 @@ _Noreturn void el1_secondary_main(uint64_t cpu, el1_cpu_fn fn, void *arg)
 {
 	libos_mm_cpu_switched();
 	fn((unsigned)cpu, arg);
+	__asm__ volatile("msr daifset, #2" : : : "memory");   /* IRQs off */
 	exo_call0(EXO_PSCI_CPU_OFF);
 	/* Refused: the guest's last vCPU on (the others turned themselves
 	 * off), so its work is done. */

@@ -3,10 +3,12 @@
  * docs/abi.md "vCPUs"). el1_cpu_start turns one on running a function on
  * a stack the caller gives; it switches its MMU on with the boot vCPU's
  * tables (el1/secondary.S) and turns itself off when the function returns.
- * Not yet: el1's and libos's own state (the exception nesting count, the
- * fault path's, the heaps, the frame pool) is the boot vCPU's, unsafe for
- * concurrent use, so a started vCPU must take no exception (no fault, no
- * system call, no console) and share memory with the others only through
+ * A started vCPU may take interrupts (el1_irqs_on, el1/gic_cpu.h: SGIs
+ * and its timer, counted per vCPU). Not yet: el1's and libos's own state
+ * for synchronous exceptions (the exception nesting count, the fault
+ * path's, the heaps, the frame pool) is the boot vCPU's, unsafe for
+ * concurrent use, so a started vCPU must take no fault, make no system
+ * call and print nothing, and share memory with the others only through
  * its own atomics (docs/architecture.md, "Several CPUs").
  */
 #ifndef EXO_EL1_SMP_H

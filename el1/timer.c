@@ -2,10 +2,12 @@
  * The vCPU's virtual timer (el1/timer.h).
  */
 #include <arch/sysreg.h>
+#include <el1/smp.h>
 #include <el1/timer.h>
+#include <exo/hvc.h>
 
 static el1_timer_fn timer_handler;
-static unsigned long timer_count;
+static unsigned long timer_counts[EXO_VM_MAX_VCPUS];   /* per vCPU */
 
 uint64_t el1_timer_hz(void)
 {
@@ -38,12 +40,12 @@ void el1_set_timer_handler(el1_timer_fn fn)
 
 void el1_timer_received(void)
 {
-	__atomic_fetch_add(&timer_count, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&timer_counts[el1_cpu_self()], 1, __ATOMIC_RELEASE);
 	if (timer_handler)
 		timer_handler();
 }
 
 unsigned long el1_timer_count(void)
 {
-	return __atomic_load_n(&timer_count, __ATOMIC_RELAXED);
+	return __atomic_load_n(&timer_counts[el1_cpu_self()], __ATOMIC_ACQUIRE);
 }

@@ -18,8 +18,9 @@ uint64_t el1_timer_now(void);
 void el1_timer_arm(uint64_t deadline);
 void el1_timer_stop(void);
 
-/* The boot vCPU's handler: each interrupt counted, then fn (if set) with
- * IRQs masked; fn may re-arm. */
+/* The interrupt handler (any vCPU with IRQs on): each counted for the vCPU
+ * that took it (el1_timer_count: the caller's), then fn (if set) with IRQs
+ * masked; fn may re-arm. */
 typedef void (*el1_timer_fn)(void);
 void el1_set_timer_handler(el1_timer_fn fn);
 void el1_timer_received(void);

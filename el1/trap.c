@@ -231,10 +231,13 @@ void el1_trap(struct el1_frame *f)
 {
 	el1_sync_fn sync;
 
-	declined_cause = EXO_EXIT_CAUSE_NONE;
 	if (dispatchable(f->kind)) {
 		switch (EL1_TRAP_TYPE(f->kind)) {
 		case EL1_TRAP_SYNC:
+			/* The boot vCPU's alone (a started vCPU takes no
+			 * synchronous exception yet, el1/smp.h); an IRQ, which
+			 * any vCPU may take, leaves it be. */
+			declined_cause = EXO_EXIT_CAUSE_NONE;
 			sync = el1_sync_handlers[ESR_EC(f->esr)];
 			if (sync && EL1_TRAP_GROUP(f->kind) == EL1_TRAP_CUR_SPX)
 				nested_too_deep();  /* the vectors call the rest */

@@ -1,10 +1,11 @@
 /*
  * sgi: SGIs between a guest's own vCPUs (issue 16; EL2 emulates the
  * guest's ICC_SGI1R_EL1 writes, el2/vgic_sgi.c). vCPU 0 starts the
- * others; each turns its own CPU interface on and polls it with IRQs
- * masked (a started vCPU takes no exception yet, el1/smp.h), waiting in
- * WFI, and answers each SGI_PING from vCPU 0 with an SGI_PONG, which
- * vCPU 0 takes in its interrupt handler. Then: a burst of SGIs to one
+ * others; vCPUs 1 and 2 turn their own CPU interface on and poll it with
+ * IRQs masked, waiting in WFI; the last takes its SGIs as interrupts
+ * instead (el1_irqs_on), in the guest's one handler, counted per vCPU.
+ * Each answers every SGI_PING from vCPU 0 with an SGI_PONG, which vCPU 0
+ * takes in the same handler. Then: a burst of SGIs to one
  * vCPU (one list register holds one; the rest wait and come through the
  * maintenance interrupt, each exactly once), a broadcast (IRM) that
  * reaches every other vCPU once and not the writer, SGIs aimed where the
@@ -39,8 +40,9 @@
 
 static uint8_t stacks[EXO_VM_MAX_VCPUS][STACK_BYTES]
 	__attribute__((aligned(16)));
-/* got[c][i]: SGI i taken by vCPU c (c > 0: its poll loop). */
+/* got[c][i]: SGI i taken by vCPU c's poll loop. */
 static unsigned got[EXO_VM_MAX_VCPUS][GIC_SGI_COUNT];
+static unsigned irq_cpu;   /* the vCPU that takes interrupts: the last */
 
 static void wfi(void)
 {
@@ -49,7 +51,25 @@ static void wfi(void)
 
 static unsigned got_load(unsigned cpu, unsigned intid)
 {
+	if (cpu == irq_cpu)
+		return (unsigned)el1_sgi_count_on(cpu, intid);
 	return __atomic_load_n(&got[cpu][intid], __ATOMIC_ACQUIRE);
+}
+
+/* The handler of every vCPU that takes SGIs as interrupts (after they are
+ * counted): a started one answers pings. */
+static void on_sgi(unsigned intid)
+{
+	if (intid == SGI_PING && el1_cpu_self() != 0)
+		el1_sgi_send(1u << 0, SGI_PONG);
+}
+
+/* The last vCPU: interrupts on, waits for SGI_STOP. */
+static void interrupted(void)
+{
+	el1_irqs_on();
+	while (!el1_sgi_count(SGI_STOP))
+		wfi();
 }
 
 /* A started vCPU: takes SGIs by polling until SGI_STOP; answers pings. */
@@ -58,6 +78,10 @@ static void poller(unsigned cpu, void *arg)
 	uint32_t intid;
 
 	(void)arg;
+	if (cpu == irq_cpu) {
+		interrupted();
+		return;
+	}
 	el1_gic_cpu_init();
 	do {
 		intid = el1_irq_poll();
@@ -77,6 +101,8 @@ static bool start_pollers(unsigned cpus)
 {
 	bool ok = true;
 
+	irq_cpu = cpus - 1;
+	el1_set_sgi_handler(on_sgi);
 	for (unsigned c = 1; c < cpus; c++)
 		ok &= el1_cpu_start(c, poller, NULL,
 				    stacks[c] + STACK_BYTES) == 0;
@@ -218,5 +244,10 @@ int main(int argc, char **argv)
 	TAP_CHECK(got_load(1, SGI_BROADCAST) == 1 && got_load(2, SGI_PONG) == 0,
 		  "no SGI arrived twice or at the wrong vCPU (the bystander's "
 		  "broadcast stayed in its guest)");
+	TAP_CHECK(el1_sgi_count_on(irq_cpu, SGI_PING) == PINGS &&
+			  el1_sgi_count_on(irq_cpu, SGI_BROADCAST) == 1 &&
+			  el1_sgi_count(SGI_PING) == 0,
+		  "vCPU %u took its SGIs as interrupts, counted as its own",
+		  irq_cpu);
 	return tap_done();
 }
