@@ -1,7 +1,7 @@
 /*
  * The one-frame paths of FRAME_ALLOC and FRAME_FREE (el2/mem.c,
- * alloc_one and free_one; el2/frames.c's one-frame pairs; el2/s2.c's
- * slots): the same script of calls, on the same freshly booted machine,
+ * alloc_one and free_one; el2/frames.h's one-frame pairs; el2/s2.h's
+ * slots, all inline): the same script of calls, on the same freshly booted machine,
  * once with them and once with the general transaction alone, must give
  * the same status for every call and leave the same state after every
  * call: the frame DB (every entry, share record, count, hint and
@@ -14,7 +14,8 @@
  * the paths must have answered some calls (mem_fast_path_calls, counted
  * with the debug checks on, as this machine boots). Also: the one-frame
  * DB pairs give the general checks' verdict, and on copies of the DB the
- * general commits' state, for every frame state; and the one-frame offer
+ * general commits' state, for every frame state (and with a lo_free hint
+ * below the lowest FREE frame, which the hints allow); and the one-frame offer
  * check (an offer to share one frame) gives the general check's verdict
  * for every frame state, pair of guests and kind of share.
  *
@@ -500,6 +501,20 @@ Test(mem_fast, the_one_frame_db_pairs_give_the_general_verdicts_and_state,
 		;
 	alloc_both_ways(db, a->id);
 	cr_assert_eq(frames_alloc_one_check(db, a->id), EXO_EQUOTA);
+	/* The hints only bound where FREE frames are (none below lo_free):
+	 * with lo_free moved down onto a frame that is not FREE, a state
+	 * they allow, the one-frame check still hands out the lowest FREE
+	 * frame, as the general check does. */
+	{
+		struct db_copy *c = db_clone(db);
+
+		c->db.lo_free = 0;
+		cr_assert_neq(c->db.entry[0].state, EXO_FRAME_FREE);
+		alloc_both_ways(&c->db, b->id);
+		cr_assert_geq(frames_alloc_one_check(&c->db, b->id),
+			      (int64_t)db->lo_free);
+		db_free(c);
+	}
 }
 
 /* The one-frame offer check (mem_frame_offer_check of one frame to
