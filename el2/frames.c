@@ -754,8 +754,9 @@ int frames_share_check(const struct frames_db *db, unsigned vm,
 	return tables_reserve(db, borrower, nr_tables, 0, 0, op);
 }
 
-int frames_share_one_check(const struct frames_db *db, unsigned vm,
-			   unsigned borrower, uint64_t pa)
+__attribute__((noinline)) int
+frames_share_one_general(const struct frames_db *db, unsigned vm,
+			 unsigned borrower, uint64_t pa)
 {
 	const struct frames_op op = { .vm = (uint8_t)vm,
 				      .peer = (uint8_t)borrower };

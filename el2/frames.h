@@ -362,9 +362,23 @@ void frames_share_commit(struct frames_db *db, const struct frames_op *op);
  * verdict of frames_share_check(db, vm, borrower, pa, 1, perm, 0, op) for
  * a valid perm, but for what is the recipient's or decided at its accept:
  * a shortage of share records (EXO_ENOMEM there) is not looked at. One
- * entry read, no op. */
-int frames_share_one_check(const struct frames_db *db, unsigned vm,
-			   unsigned borrower, uint64_t pa);
+ * entry read, no op. Inline, as the one-frame pairs above: the common
+ * case (two live guests, a frame the sender owns alone) answers here,
+ * every other case is frames_share_one_general's, out of line. */
+int frames_share_one_general(const struct frames_db *db, unsigned vm,
+			     unsigned borrower, uint64_t pa);
+static inline int frames_share_one_check(const struct frames_db *db,
+					 unsigned vm, unsigned borrower,
+					 uint64_t pa)
+{
+	uint64_t i = (pa - db->base) >> FRAMES_SHIFT;
+
+	if (frames_vm_live(db, vm) && frames_vm_live(db, borrower) &&
+	    vm != borrower && !(pa & (FRAMES_SIZE - 1)) && i < db->nr &&
+	    db->entry[i].state == EXO_FRAME_OWNED && db->entry[i].owner == vm)
+		return EXO_OK;
+	return frames_share_one_general(db, vm, borrower, pa);
+}
 /* Removes borrower; the frame's last borrower leaving makes it OWNED.
  * nr_tables table frames are charged to the borrower (its unmap's split). */
 int frames_unshare_check(const struct frames_db *db, unsigned vm,
