@@ -165,6 +165,14 @@ void arch_vgic_raise(uint32_t intid, uint8_t priority);
 /* The same for a vCPU that is not running: in its saved list register 0,
  * so it is pending when the vCPU is loaded again. */
 void arch_vgic_raise_saved(struct vcpu *v, uint32_t intid, uint8_t priority);
+/* The running vCPU's virtual timer fired (enabled, condition met, not
+ * masked): masks it (CNTV_CTL_EL0.IMASK) and returns true; else false. */
+bool arch_vtimer_take(void);
+/* List register 1 of the running vCPU (its SGIs: el2/vgic_sgi.c), when
+ * the GIC has it (after arch_vcpu_state_init). */
+bool arch_vgic_has_lr1(void);
+uint64_t arch_vgic_lr1_read(void);
+void arch_vgic_lr1_write(uint64_t lr);
 
 /* Why the guest trapped. */
 struct guest_syndrome {

@@ -22,6 +22,7 @@
 #include <el2/sched.h>
 #include <el2/system.h>
 #include <el2/vm_console.h>
+#include <el2/vgic_sgi.h>
 #include <el2/vm_event.h>
 #include <el2/trap_kind.h>
 #include <el2/vm_ops.h>
@@ -225,7 +226,8 @@ static OFF_FAST_PATH void guest_sync_other(struct vcpu *v)
 		stage2_abort(v, false);
 		break;
 	case ESR_EC_SYSREG:
-		if (!debug_regs_emulate(v, s.esr) && !pmu_emulate(v, s.esr))
+		if (!debug_regs_emulate(v, s.esr) && !pmu_emulate(v, s.esr) &&
+		    !vgic_sgi_emulate(v, s.esr))
 			inject_undef(v);
 		break;
 	default:

@@ -29,6 +29,8 @@
 #include <exo/hvc.h>
 #include <libfdt.h>
 #include <el2/frames.h>
+#include <el2/vgic_lr.h>
+#include <el2/vtimer.h>
 #include <lib/panic.h>
 #include <lib/entropy.h>
 #include <lib/print.h>
@@ -422,6 +424,8 @@ _Noreturn void el2_secondary_main(unsigned cpu)
 		secondary_park();
 	}
 	arch_vgic_enable();
+	vgic_lr_cpu_init();
+	vtimer_cpu_init();
 	sched_cpu_init(platform.timer_intid[TIMER_HYP_PHYS]);
 	cpus_check_in(cpu, CPU_ONLINE, NULL);
 	secondary_park();
@@ -448,6 +452,9 @@ void el2_main(void)
 		boot_fail("setting up the GICv3", -1);
 	arch_vcpu_state_init();
 	arch_vgic_enable();
+	/* Before the other CPUs start: each enables the same PPIs. */
+	if (vgic_lr_init(platform.gic_maintenance_intid))
+		vtimer_init(platform.timer_intid[TIMER_VIRT]);
 	cpus_start(&platform);
 	pkg_max = frames_setup(&have_pkg);
 	debug_checks();

@@ -112,6 +112,24 @@ static int parse_timer(const void *fdt, struct platform *p, char *err,
 	return 0;
 }
 
+/* The GIC's maintenance interrupt (its node's "interrupts": one PPI), for
+ * the SGIs between a guest's vCPUs. Optional: without it they are off. */
+static void parse_gic_maintenance(const void *fdt, struct platform *p)
+{
+	int node = fdt_node_offset_by_compatible(fdt, -1, "arm,gic-v3");
+	const fdt32_t *irq;
+	int len;
+
+	if (node < 0)
+		return;
+	irq = fdt_getprop(fdt, node, "interrupts", &len);
+	if (!irq || len < DT_IRQ_CELLS * 4 ||
+	    fdt32_to_cpu(irq[0]) != DT_IRQ_TYPE_PPI ||
+	    fdt32_to_cpu(irq[1]) >= GIC_SPI_BASE - GIC_PPI_BASE)
+		return;
+	p->gic_maintenance_intid = fdt32_to_cpu(irq[1]) + GIC_PPI_BASE;
+}
+
 static int parse_psci(const void *fdt, struct platform *p, char *err,
 		      size_t size)
 {
@@ -321,6 +339,7 @@ int platform_parse(const void *fdt, size_t size, struct platform *p,
 		return -1;
 	parse_bootargs(fdt, p);
 	parse_cpus(fdt, p);
+	parse_gic_maintenance(fdt, p);
 	return 0;
 }
 
@@ -338,6 +357,12 @@ void platform_print(const struct platform *p)
 		(unsigned long)(p->gicd.size >> 10));
 	kprintf("dtb: GICR    0x%010lx (%lu KiB)\n", (unsigned long)p->gicr.base,
 		(unsigned long)(p->gicr.size >> 10));
+	if (p->gic_maintenance_intid)
+		kprintf("dtb: GIC     maintenance PPI %u\n",
+			p->gic_maintenance_intid);
+	else
+		kprintf("dtb: GIC     no maintenance interrupt: no SGIs "
+			"between a guest's vCPUs\n");
 	kprintf("dtb: timer   PPIs sec-phys %u, ns-phys %u, virt %u, hyp %u\n",
 		p->timer_intid[TIMER_SEC_PHYS], p->timer_intid[TIMER_NS_PHYS],
 		p->timer_intid[TIMER_VIRT], p->timer_intid[TIMER_HYP_PHYS]);

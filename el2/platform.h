@@ -55,6 +55,7 @@ struct platform {
 	struct mem_range gicd;            /* GICv3 distributor */
 	struct mem_range gicr;            /* GICv3 redistributors */
 	uint32_t timer_intid[TIMER_NR_IRQS]; /* PPI INTIDs (16-31) */
+	uint32_t gic_maintenance_intid;   /* its PPI's INTID; 0: none given */
 	enum psci_conduit psci;
 	const char *bootargs;             /* /chosen/bootargs, or "" */
 	/* /cpus, in DTB order: the first PLATFORM_MAX_CPUS with a valid

@@ -110,7 +110,7 @@ static bool reap_turn(struct vcpu *v)
 		reaper(v);
 		now = arch_counter();
 	}
-	v->run_ticks += now - start;
+	v->vm->run_ticks += now - start;
 	return v->state == VCPU_RUNNABLE;
 }
 

@@ -10,6 +10,7 @@
 #include <el2/arch.h>
 #include <el2/percpu.h>
 #include <el2/vcpu.h>
+#include <el2/vm.h>
 #include <stdbool.h>
 
 /* struct percpu's sched_pending. */
@@ -40,15 +41,15 @@ static inline void sched_yield(struct vcpu *v)
 	(void)v;
 	this_cpu()->sched_pending |= SCHED_PENDING_RESCHED;
 }
-/* The CPU time v used since it was last entered, added to its run_ticks.
- * Run on the way back to a guest when sched_pending says so (a slice
- * ended, a due time came, a switch), and by anything that reads the
- * running vCPU's run_ticks between those. */
+/* The CPU time v used since it was last entered, added to its VM's
+ * run_ticks. Run on the way back to a guest when sched_pending says so (a
+ * slice ended, a due time came, a switch), and by anything that reads the
+ * running VM's run_ticks between those. */
 static inline void sched_account(struct vcpu *v)
 {
 	uint64_t now = arch_counter();
 
-	v->run_ticks += now - v->run_start;
+	v->vm->run_ticks += now - v->run_start;
 	v->run_start = now;
 }
 /* The common way back: v runs on, nothing to account or switch. */

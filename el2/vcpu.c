@@ -17,18 +17,18 @@
 
 void vcpu_reset(struct vcpu *v, uint64_t pc, uint64_t arg, uint64_t vttbr)
 {
-	/* What outlives a restart: its VM, its place in the run queue and the
-	 * CPU time it used (the manifest's limit is for the guest's life). */
+	/* What outlives a restart: its VM (with the CPU time it used: the
+	 * manifest's limit is for the guest's life), its place in the run
+	 * queue, its index and MPIDR. */
 	struct vm *vm = v->vm;
 	unsigned slot = v->slot, index = v->index;
-	uint64_t run_ticks = v->run_ticks, vmpidr = v->vmpidr;
+	uint64_t vmpidr = v->vmpidr;
 
 	memset(v, 0, sizeof(*v));
 	v->vm = vm;
 	v->slot = slot;
 	v->index = index;
 	v->vmpidr = vmpidr;
-	v->run_ticks = run_ticks;
 	v->x[0] = arg;
 	v->elr = pc;
 	v->spsr = SPSR_M_EL1H | SPSR_D | SPSR_A | SPSR_I | SPSR_F;

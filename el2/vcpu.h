@@ -44,6 +44,10 @@ struct vcpu_timer {
  * priority would mask every later guest's interrupts. */
 struct vcpu_vgic {
 	uint64_t lr0, vmcr;
+	/* List register 1: the SGI or PPI in flight (el2/vgic_lr.c); the
+	 * others posted wait in lr1_pending, one bit per INTID. */
+	uint64_t lr1;
+	uint32_t lr1_pending;
 	uint64_t ap0r[ICH_APR_MAX], ap1r[ICH_APR_MAX];
 };
 
@@ -78,7 +82,6 @@ struct vcpu {
 	struct vm *vm;
 	unsigned slot;         /* index in the run queue */
 	uint64_t run_start;    /* counter when last entered */
-	uint64_t run_ticks;    /* counter ticks spent running */
 	struct vcpu_pmu pmu;   /* its PMU while another guest owns the CPU's */
 	unsigned index;        /* in its VM: 0 boots, the others by CPU_ON */
 	uint64_t vmpidr;       /* the MPIDR_EL1 the guest reads */

@@ -66,6 +66,12 @@ void libos_arch_tlbi_vmalle1is(void);
  * through general registers (libos/arch/page_ops.S). The fault paths'
  * zero-fill and copy-on-write. */
 void libos_arch_zero_page(void *va, uint64_t size);
+/* The demand-zero fault fast path's last step, so that it can end in a
+ * tail call and keep no frame: va's page zeroed, then desc stored at ptep
+ * (one STR: the page is never mapped before it is zero), then DSB ISHST;
+ * returns true. */
+bool libos_arch_zero_page_map(void *va, uint64_t size, uint64_t *ptep,
+			      uint64_t desc);
 void libos_arch_copy_page(void *dst, const void *src, uint64_t size);
 
 /* DC IVAC over [pa, pa + size), MMU off (VA == PA), then DSB SY: drops

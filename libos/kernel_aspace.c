@@ -28,15 +28,6 @@ static bool vm_page_alloc(void *pool, uint64_t *pa)
 	return pool_alloc(pool, ks.page_frames, pa);
 }
 
-/* One pool frame per page only (a 4K granule): pool_alloc takes a single
- * frame from its hinted chunk first, runs never. */
-static void *vm_page_try(void *pool, uint64_t *pa)
-{
-	if (ks.page_frames != 1 || !pool_take_hinted(pool, pa))
-		return NULL;
-	return libos_phys_to_virt(*pa);
-}
-
 static void vm_page_free(void *pool, uint64_t pa)
 {
 	pool_free(pool, pa, ks.page_frames);
@@ -63,12 +54,19 @@ void libos_kernel_aspace_start(void)
 
 	ks.pages = (struct libos_vm_pages){vm_page_alloc, vm_page_free,
 					   vm_page_virt, libos_guest_pool(),
-					   vm_page_try};
+					   NULL, 0};
 	libos_pagerefs_init(&ks.refs);
 	if (!pt || !pt->root || pt->geom.page_shift < POOL_FRAME_SHIFT)
 		return;
 	ks.page_frames = (uint64_t)1
 			 << (pt->geom.page_shift - POOL_FRAME_SHIFT);
+	/* The fault fast path's inline take: one pool frame a page only (a
+	 * 4K granule; pool_alloc takes a single frame from its hinted chunk
+	 * first), reached through the direct map (pa + its base). */
+	if (ks.page_frames == 1) {
+		ks.pages.pool = libos_guest_pool();
+		ks.pages.virt_offset = (uint64_t)(uintptr_t)libos_phys_to_virt(0);
+	}
 	libos_aspace_init(&ks.kernel, pt, &ks.pages, &ks.refs);
 	libos_vm_attach(&ks.kernel);
 	ks.ready = true;

@@ -266,6 +266,8 @@ void arch_vcpu_save(struct vcpu *v)
 	if (vcpu_has(CPU_FEAT_RAS))
 		v->vdisr = read_sysreg(SYSREG_VDISR_EL2);
 	v->vgic.lr0 = read_sysreg(SYSREG_ICH_LR0_EL2);
+	if (vcpu_has(CPU_GIC_LR1))   /* a GIC may implement one LR only */
+		v->vgic.lr1 = read_sysreg(SYSREG_ICH_LR1_EL2);
 	v->vgic.vmcr = read_sysreg(SYSREG_ICH_VMCR_EL2);
 	save_aprs(&v->vgic);
 	v->timer.cntv_ctl = read_sysreg(cntv_ctl_el0);
@@ -296,6 +298,8 @@ void arch_vcpu_load(const struct vcpu *v)
 		write_sysreg(v->vdisr, SYSREG_VDISR_EL2);
 	fp_trap(true);   /* FP/SIMD loaded at its first use */
 	write_sysreg(v->vgic.lr0, SYSREG_ICH_LR0_EL2);
+	if (vcpu_has(CPU_GIC_LR1))
+		write_sysreg(v->vgic.lr1, SYSREG_ICH_LR1_EL2);
 	write_sysreg(v->vgic.vmcr, SYSREG_ICH_VMCR_EL2);
 	load_aprs(&v->vgic);
 	write_sysreg(v->timer.cntv_cval, cntv_cval_el0);
@@ -348,6 +352,34 @@ void arch_vgic_raise(uint32_t intid, uint8_t priority)
 {
 	write_sysreg(lr_raised(read_sysreg(SYSREG_ICH_LR0_EL2), intid,
 			       priority), SYSREG_ICH_LR0_EL2);
+	isb();
+}
+
+bool arch_vtimer_take(void)
+{
+	uint64_t ctl = read_sysreg(cntv_ctl_el0);
+
+	if ((ctl & (CNT_CTL_ENABLE | CNT_CTL_IMASK | CNT_CTL_ISTATUS)) !=
+	    (CNT_CTL_ENABLE | CNT_CTL_ISTATUS))
+		return false;
+	write_sysreg(ctl | CNT_CTL_IMASK, cntv_ctl_el0);
+	isb();
+	return true;
+}
+
+bool arch_vgic_has_lr1(void)
+{
+	return vcpu_has(CPU_GIC_LR1);
+}
+
+uint64_t arch_vgic_lr1_read(void)
+{
+	return read_sysreg(SYSREG_ICH_LR1_EL2);
+}
+
+void arch_vgic_lr1_write(uint64_t lr)
+{
+	write_sysreg(lr, SYSREG_ICH_LR1_EL2);
 	isb();
 }
 

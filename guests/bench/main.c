@@ -9,7 +9,8 @@
  *
  * Prints "BENCH <name> <value>" lines; tools/bench parses them. Roles:
  *   bench [--reps=N]       measures (hypercall, frames, guest switch,
- *                          stage-2 fault, heap policies)
+ *                          stage-2 fault, heap policies, an SGI round
+ *                          trip between its two vCPUs)
  *   bench --partner=N      yields N times, then exits: the other side of
  *                          the guest-switch measurement
  * Needs the PMU at EL1 (el2/arch/cpu.c: MDCR_EL2.HPMN, no TPM/TPMCR).
@@ -18,6 +19,8 @@
 #include <arch/esr.h>
 #include <arch/sysreg.h>
 #include <el1/el1.h>
+#include <el1/gic_cpu.h>
+#include <el1/smp.h>
 #include <exo/frame.h>
 #include <exo/hypercall.h>
 #include <libos/mm/mm.h>
@@ -428,6 +431,72 @@ static uint64_t task_run_insns(uint64_t calls)
 	return pmu_read().total - a.total;
 }
 
+/* An SGI round trip between two vCPUs of this guest (issue 16): vCPU 0
+ * sends SGI_PING to vCPU 1 and waits in WFI; vCPU 1, polling its CPU
+ * interface with IRQs masked, answers SGI_PONG, which vCPU 0 takes in its
+ * interrupt handler. One sample: both SGI writes (trapped, emulated), two
+ * WFI exits and vCPU switches, vCPU 1's poll and vCPU 0's interrupt. The
+ * partner has ended first, so the two vCPUs have the CPU to themselves;
+ * the cycle counter, a system guest's, counts vCPU 1 too. */
+#define SGI_PING 1u
+#define SGI_PONG 2u
+#define SGI_STOP 3u
+#define SGI_ECHO_STACK 8192
+
+static uint8_t sgi_echo_stack[SGI_ECHO_STACK] __attribute__((aligned(16)));
+
+static void wfi(void)
+{
+	__asm__ volatile("wfi" : : : "memory");   /* traps: EL2 switches */
+}
+
+static void sgi_echo(unsigned cpu, void *arg)
+{
+	uint32_t intid;
+
+	(void)cpu;
+	(void)arg;
+	el1_gic_cpu_init();
+	while ((intid = el1_irq_poll()) != SGI_STOP) {
+		if (intid == SGI_PING)
+			el1_sgi_send(1u << 0, SGI_PONG);
+		else if (intid == EL1_IRQ_NONE)
+			wfi();
+	}
+}
+
+static void sgi_ping(void)
+{
+	unsigned long before = el1_sgi_count(SGI_PONG);
+
+	el1_sgi_send(1u << 1, SGI_PING);
+	while (el1_sgi_count(SGI_PONG) == before)
+		wfi();
+}
+
+static bool bench_sgi(void)
+{
+	if (el1_boot_info()->cpus < 2)
+		return false;
+	while (exo_vm_lookup("bench-partner").status == EXO_OK)
+		exo_yield();
+	if (el1_cpu_start(1, sgi_echo, NULL,
+			  sgi_echo_stack + SGI_ECHO_STACK) != 0)
+		return false;
+	sgi_ping();   /* vCPU 1 is polling from here on */
+	for (unsigned i = 0; i < reps; i++) {
+		struct count a = pmu_read();
+
+		sgi_ping();
+		record(i, a, pmu_read());
+	}
+	emit("sgi_round_trip", median(reps, 1), true);
+	el1_sgi_send(1u << 1, SGI_STOP);
+	while (el1_cpu_state(1) != EXO_PSCI_AFF_OFF)
+		wfi();
+	return true;
+}
+
 static bool bench_syscall(void)
 {
 	uint64_t none, many;
@@ -579,6 +648,8 @@ int main(int argc, char **argv)
 		kprintf("BENCH skipped frame_scrub\n");
 	if (want("el0_syscall") && !bench_syscall())
 		kprintf("BENCH skipped el0_syscall\n");
+	if (want("sgi_round_trip") && !bench_sgi())
+		kprintf("BENCH skipped sgi_round_trip\n");
 	if (!bench_libos())
 		return 1;
 	kprintf("BENCH done 1\n");

@@ -232,6 +232,7 @@ static inline unsigned parange_bits(uint64_t parange)
 #define SYSREG_ICC_CTLR_EL1 s3_0_c12_c12_4
 #define SYSREG_ICC_SRE_EL1 s3_0_c12_c12_5
 #define SYSREG_ICC_IGRPEN1_EL1 s3_0_c12_c12_7
+#define SYSREG_ICC_SGI1R_EL1 s3_0_c12_c11_5
 #define SYSREG_ICC_SRE_EL2 s3_4_c12_c9_5
 #define SYSREG_ICH_HCR_EL2 s3_4_c12_c11_0
 #define SYSREG_ICH_VMCR_EL2 s3_4_c12_c11_7
@@ -261,6 +262,28 @@ static inline unsigned parange_bits(uint64_t parange)
 #define ICH_LR_GROUP1 BIT(60)
 #define ICH_LR_PRIORITY_SHIFT 48
 #define ICH_LR_VINTID_MASK UINT64_C(0xffffffff)
+#define ICH_LR_EOI BIT(41)      /* maintenance interrupt at its deactivation */
+#define SYSREG_ICH_LR1_EL2 s3_4_c12_c12_1
+/* ICC_SGI1R_EL1 (the GICv3 architecture specification's register): SGI INTID,
+ * the target list of Aff0 values (16 bits, offset by RS * 16) under
+ * Aff3.Aff2.Aff1, or with IRM every PE but the writer. */
+#define ICC_SGI1R_OP0 3u
+#define ICC_SGI1R_OP1 0u
+#define ICC_SGI1R_CRN 12u
+#define ICC_SGI1R_CRM 11u
+#define ICC_SGI1R_OP2 5u
+#define ICC_SGI1R_TARGET_LIST_MASK 0xffffu
+#define ICC_SGI1R_TARGETS_PER_RANGE 16u
+#define ICC_SGI1R_AFF1_SHIFT 16
+#define ICC_SGI1R_INTID_SHIFT 24
+#define ICC_SGI1R_INTID_MASK 0xfu
+#define ICC_SGI1R_AFF2_SHIFT 32
+#define ICC_SGI1R_IRM BIT(40)
+#define ICC_SGI1R_RS_SHIFT 44
+#define ICC_SGI1R_RS_MASK 0xfu
+#define ICC_SGI1R_AFF3_SHIFT 48
+#define ICC_SGI1R_AFF_MASK 0xffu
+#define GIC_SGI_COUNT 16u        /* INTIDs 0-15 */
 
 /* Generic timer control (CNTx_CTL) */
 #define CNT_CTL_ENABLE BIT(0)

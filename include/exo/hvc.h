@@ -113,6 +113,10 @@
 /* Events, and the virtual interrupt (a PPI of the guest's virtual GIC CPU
  * interface) EL2 raises when one becomes pending. */
 #define EXO_EVENT_INTID 23u
+/* The vCPU's virtual timer (CNTV_*_EL0): this PPI when its condition is
+ * met, with CNTV_CTL_EL0.IMASK set by EL2; writing CTL re-arms it
+ * (docs/abi.md, "Interrupts"). */
+#define EXO_VTIMER_INTID 27u
 #define EXO_EVENT_REVOKE_REQUEST (1u << 0) /* give back frames: see x2, x3 */
 #define EXO_EVENT_REVOKED (1u << 1)        /* EL2 took frames: see REVOKED */
 #define EXO_EVENT_NOTIFY (1u << 2)         /* a guest notified: see WAIT */

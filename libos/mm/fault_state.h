@@ -10,7 +10,10 @@
 #include <libos/mm/mm.h>
 #include <stdbool.h>
 
-extern struct libos_fault_stats libos_fault_counters;
-extern bool libos_fault_busy;
+/* Hidden: one image holds them, so the fast path reaches them PC-relative
+ * (no GOT load in the PIE). */
+#define FAULT_STATE_LOCAL __attribute__((visibility("hidden")))
+extern FAULT_STATE_LOCAL struct libos_fault_stats libos_fault_counters;
+extern FAULT_STATE_LOCAL bool libos_fault_busy;
 
 #endif

@@ -24,6 +24,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct pool; /* libos/pool/pool.h */
+
 struct libos_fault;
 
 /* --- regions -------------------------------------------------------------- */
@@ -113,11 +115,12 @@ struct libos_vm_pages {
 	void (*free)(void *ctx, uint64_t pa);
 	void *(*virt)(void *ctx, uint64_t pa);
 	void *ctx;
-	/* Optional (NULL: no fault fast path): a page only when alloc would
-	 * hand it out at once with no other effect than handing it out; its
-	 * address (virt's answer) or NULL, which changes nothing (alloc,
-	 * called next, decides). */
-	void *(*try_alloc)(void *ctx, uint64_t *pa);
+	/* Optional (NULL: no fault fast path): the pool alloc takes a page
+	 * from, one frame a page (alloc being pool_alloc(pool, 1, pa)), its
+	 * contents at pa + virt_offset (virt's answer). The fast path takes
+	 * its page inline (pool_take_first), with no call. */
+	struct pool *pool;
+	uint64_t virt_offset;
 };
 
 /* --- address spaces

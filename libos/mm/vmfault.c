@@ -15,6 +15,7 @@
 #include <libos/mm/fault_state.h>
 #include <libos/mm/mm.h>
 #include <libos/mm/region.h>
+#include <libos/pool/pool.h>
 #include <stddef.h>
 
 static struct libos_vm_stats total;
@@ -293,29 +294,50 @@ bool libos_vm_fault(struct libos_aspace *as, const struct libos_fault *f,
 #define FAST_FSC_COW (FSC_PERMISSION | PGTABLE_LAST_LEVEL)
 #define TTBR1_HALF 1
 
+/* The page source's page for the fast path: a frame the pool hands out
+ * at once (pool_take_first, inline: no call), at pa + virt_offset. */
+static inline __attribute__((always_inline)) bool
+page_fast(const struct libos_vm_pages *p, uint64_t *pa, void **page)
+{
+	if (!p->pool || !pool_take_first(p->pool, pa))
+		return false;
+	*page = (void *)(uintptr_t)(*pa + p->virt_offset);
+	return true;
+}
+
+/* Every test before the first change; the zeroing and the entry's store
+ * last, in one tail call (no frame, nothing saved: the common path calls
+ * nothing else). */
 static inline __attribute__((always_inline)) bool
 zero_fast(struct libos_aspace *as, uint64_t va)
 {
-	const struct libos_vm_pages *p = as->pages;
-	uint64_t *ptep = pgtable_hot_slot(as->pt, va, as->fast.attrs), pa;
+	struct pgtable *pt = as->pt;
+	uint64_t *ptep, pa, parent;
 	void *page;
 
-	if (!ptep || !p->try_alloc || !(page = p->try_alloc(p->ctx, &pa)))
+	if (!pgtable_hot_covers(pt, va, as->fast.attrs))
 		return false;
-	libos_arch_zero_page(page, as->page_size);
-	pgtable_hot_fill(as->pt, ptep, pa);
+	ptep = pgtable_hot_ptep(pt, va);
+	parent = *pt->hot_parent;
+	if ((*ptep & PTE_VALID) || !pgtable_hot_count_room(parent) ||
+	    !page_fast(as->pages, &pa, &page))
+		return false;
+	pgtable_hot_count_inc(pt, parent);
 	COUNT(as, demand_zero);
 	libos_fault_counters.taken[LIBOS_FAULT_TRANSLATION]++;
-	return true;
+	return libos_arch_zero_page_map(page, as->page_size, ptep,
+					pgtable_hot_desc(pt, pa));
 }
 
 /* A write to a page mapped read-only (no DBM: fix_dirty's case) that
  * others share: libos_vm_decide's COW_COPY. The last reference
- * (COW_REUSE) is the slow path's. */
-static bool cow_fast(struct libos_aspace *as, uint64_t va)
+ * (COW_REUSE) is the slow path's. Out of line: its calls need a frame,
+ * the demand-zero path none. */
+static __attribute__((noinline)) bool cow_fast(struct libos_aspace *as,
+					       uint64_t va)
 {
-	const struct libos_vm_pages *p = as->pages;
 	uint64_t *ptep = pgtable_hot_leaf(as->pt, va, as->fast.attrs), old, pa;
+	const struct libos_vm_pages *p = as->pages;
 	void *page;
 	int ref;
 
@@ -323,9 +345,10 @@ static bool cow_fast(struct libos_aspace *as, uint64_t va)
 		return false;
 	old = *ptep & PTE_OA_MASK(as->pt->geom.page_shift);
 	ref = libos_pagerefs_shared_slot(as->refs, old);
-	if (ref < 0 || !p->try_alloc || !(page = p->try_alloc(p->ctx, &pa)))
+	if (ref < 0 || !page_fast(p, &pa, &page))
 		return false;
-	libos_arch_copy_page(page, p->virt(p->ctx, old), as->page_size);
+	libos_arch_copy_page(page, (void *)(uintptr_t)(old + p->virt_offset),
+			     as->page_size);
 	pgtable_hot_replace(as->pt, ptep, va, pa);
 	libos_pagerefs_dec_slot(as->refs, (unsigned)ref);
 	COUNT(as, cow_copies);
@@ -343,15 +366,17 @@ libos_fault_fast(uint64_t esr, uint64_t far)
 					   ESR_ABT_FSC_WIDTH);
 	uint64_t va;
 
-	if (!as || libos_fault_busy || !(far >> 63) ||
-	    ESR_EC(esr) != ESR_EC_DABT_CUR ||
+	/* The remembered region lies in the TTBR1 half: far in it is too. */
+	if (!as || libos_fault_busy || ESR_EC(esr) != ESR_EC_DABT_CUR ||
 	    far - as->fast.lo >= as->fast.hi - as->fast.lo ||
 	    ((esr & ESR_DABT_WNR) && !(as->fast.attrs & PGTABLE_WRITE)))
 		return false;
 	va = far & ~(as->page_size - 1);
 	if (fsc == FAST_FSC_ZERO)
 		return zero_fast(as, va);
-	return fsc == FAST_FSC_COW && (esr & ESR_DABT_WNR) && cow_fast(as, va);
+	if (fsc != FAST_FSC_COW || !(esr & ESR_DABT_WNR))
+		return false;
+	return cow_fast(as, va);
 }
 
 void libos_vm_fast_forget(struct libos_aspace *as)

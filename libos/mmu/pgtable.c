@@ -511,6 +511,13 @@ static void commit_new_table(struct pgtable *pt, struct op *op,
 	install_table(pt, op, ptep, level, off, t, (unsigned)count, live);
 }
 
+/* No hot table (pgtable_hot_covers: the index no offset matches). */
+static void forget_hot(struct pgtable *pt)
+{
+	pt->hot_parent = NULL;
+	pt->hot_index = PGTABLE_HOT_NONE;
+}
+
 /* Unlinks an emptied table; the page is freed once the TLBs forget it. */
 static void free_table(struct pgtable *pt, struct op *op, uint64_t *ptep,
 		       int level, uint64_t off, bool live)
@@ -519,7 +526,7 @@ static void free_table(struct pgtable *pt, struct op *op, uint64_t *ptep,
 
 	if (!pgtable_table_count(*ptep))
 		pt->empty_tables--;
-	pt->hot_parent = NULL;
+	forget_hot(pt);
 	entry_break(pt, op, ptep, level, off, live);
 	if (op->flush.nfreed == FLUSH_BATCH)
 		flush_run(pt, &op->flush);
@@ -769,7 +776,7 @@ static int run_op(struct pgtable *pt, struct op *op)
 static uint64_t *hot_entry(const struct pgtable *pt, uint64_t off,
 			   uint64_t **parent)
 {
-	if (!pt->hot_parent || off >> pt->geom.shift[2] != pt->hot_index)
+	if (off >> pt->geom.shift[2] != pt->hot_index)
 		return NULL;
 	*parent = pt->hot_parent;
 	return &pt->hot_table[index_of(pt, PGTABLE_LAST_LEVEL, off)];
@@ -848,17 +855,6 @@ leaf:
 	libos_arch_write_pte(ptep, leaf);
 	set_count(pt, parent, pgtable_table_count(*parent) + 1);
 	return PGTABLE_OK;
-}
-
-void pgtable_hot_fill(struct pgtable *pt, uint64_t *ptep, uint64_t pa)
-{
-	libos_arch_write_pte(ptep, make_leaf(pa, pt->last_bits,
-					     PGTABLE_LAST_LEVEL));
-	set_count(pt, pt->hot_parent,
-		  pgtable_table_count(*pt->hot_parent) + 1);
-	/* The exception return that follows is the context synchronisation
-	 * (op_done's ISB is not needed). */
-	libos_arch_dsb_ishst();
 }
 
 static uint64_t page_size(const struct pgtable *pt);
@@ -1103,7 +1099,7 @@ int pgtable_init(struct pgtable *pt, const struct pgtable_config *cfg,
 	pt->keep_empty = PGTABLE_KEEP_EMPTY_DEFAULT;
 	pt->last_attrs = 0;
 	pt->last_bits = 0;
-	pt->hot_parent = NULL;
+	forget_hot(pt);
 	return PGTABLE_OK;
 }
 
@@ -1111,7 +1107,7 @@ void pgtable_set_mm(struct pgtable *pt, const struct pgtable_mm_ops *mm)
 {
 	pt->mm = *mm;
 	pt->root = table_of(pt, pt->root_pa);
-	pt->hot_parent = NULL;
+	forget_hot(pt);
 }
 
 static void free_tree(struct pgtable *pt, uint64_t *t, int level)
@@ -1127,7 +1123,7 @@ static void free_tree(struct pgtable *pt, uint64_t *t, int level)
 
 void pgtable_destroy(struct pgtable *pt)
 {
-	pt->hot_parent = NULL;
+	forget_hot(pt);
 	free_tree(pt, pt->root, pt->geom.start_level);
 	pt->root = NULL;
 	pt->empty_tables = 0;

@@ -10,6 +10,7 @@
 #define EXO_LIBOS_MMU_PGTABLE_H
 
 #include <arch/pte.h>
+#include <libos/arch.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -181,7 +182,8 @@ struct pgtable {
 	/* The last level-3 table a single-page walk reached, the descriptor
 	 * linking it and the offset it covers, >> its level-2 entry's shift:
 	 * the next page operation there needs no walk. Forgotten whenever a
-	 * table is freed or the table pages move (NULL: none). */
+	 * table is freed or the table pages move (hot_parent NULL, hot_index
+	 * PGTABLE_HOT_NONE: none). */
 	uint64_t *hot_table, *hot_parent;
 	uint64_t hot_index;
 };
@@ -226,38 +228,73 @@ int pgtable_protect(struct pgtable *pt, uint64_t va, uint64_t size,
 		    uint32_t attrs);
 
 /*
- * The fault fast path's map of one page, in two steps so that the caller
- * can take its page in between. pgtable_hot_slot: the invalid level-3
- * entry of va when the last walk's table covers it and attrs are the last
- * ones map encoded (pgtable_map would then need no walk, no table and no
- * encoding), else NULL; changes nothing. pgtable_hot_fill: what
- * pgtable_map(pt, va, pa, page, attrs) does then, but for the ISB (an
- * exception return follows). Nothing may change pt in between.
+ * The fault fast path's map of one page, inline, in steps so that the
+ * caller can take its page in between and store the entry last (after
+ * zeroing the page: libos_arch_zero_page_map). Nothing may change pt in
+ * between; together they do what pgtable_map(pt, va, pa, page, attrs)
+ * does, but for the ISB (an exception return follows).
+ *
+ * pgtable_hot_covers: the last walk's level-3 table covers va and attrs
+ * are the last ones map encoded (pgtable_map would need no walk, no table
+ * and no encoding); then pgtable_hot_ptep is va's entry there. Forgotten,
+ * the hot index is PGTABLE_HOT_NONE, which no offset matches: one compare
+ * tests both (pgtable.c's hot_entry). pgtable_hot_count_room: whether the
+ * hot table's count in parent (*pt->hot_parent, read once by the caller;
+ * bits the walk ignores) can grow in its low field (not so near a full
+ * 16K or 64K table: the caller declines). pgtable_hot_count_inc, only
+ * then, with the same parent: the count and the empty tables' count for
+ * the new entry. pgtable_hot_desc: the entry of pa to store last.
  */
-/* The level-3 entry of va in the last walk's table when that table
- * covers va and attrs are the last ones encoded, else NULL: pgtable.c's
- * hot_entry, inline, the fault fast path's whole walk. */
-static inline uint64_t *pgtable_hot_entry(const struct pgtable *pt,
-					  uint64_t va, uint32_t attrs)
+#define PGTABLE_HOT_NONE UINT64_MAX
+#define PGTABLE_TCOUNT_LO_ONE (UINT64_C(1) << PGTABLE_TCOUNT_LO_SHIFT)
+#define PGTABLE_TCOUNT_LO_FULL                                                \
+	(((UINT64_C(1) << PGTABLE_TCOUNT_LO_BITS) - 1)                        \
+	 << PGTABLE_TCOUNT_LO_SHIFT)
+
+static inline bool pgtable_hot_covers(const struct pgtable *pt, uint64_t va,
+				      uint32_t attrs)
 {
 	const int l3 = PGTABLE_LAST_LEVEL;
-	uint64_t off = va - pt->va_base;
 
-	if (!pt->hot_parent || !pt->last_bits || attrs != pt->last_attrs ||
-	    off >> pt->geom.shift[l3 - 1] != pt->hot_index)
-		return NULL;
-	return &pt->hot_table[(off >> pt->geom.shift[l3]) &
+	return pt->last_bits && attrs == pt->last_attrs &&
+	       (va - pt->va_base) >> pt->geom.shift[l3 - 1] == pt->hot_index;
+}
+
+static inline uint64_t *pgtable_hot_ptep(const struct pgtable *pt,
+					 uint64_t va)
+{
+	const int l3 = PGTABLE_LAST_LEVEL;
+
+	return &pt->hot_table[((va - pt->va_base) >> pt->geom.shift[l3]) &
 			      pt->geom.index_mask[l3]];
 }
 
-static inline uint64_t *pgtable_hot_slot(const struct pgtable *pt,
-					 uint64_t va, uint32_t attrs)
+static inline bool pgtable_hot_count_room(uint64_t parent)
 {
-	uint64_t *ptep = pgtable_hot_entry(pt, va, attrs);
-
-	return ptep && !(*ptep & PTE_VALID) ? ptep : NULL;
+	return (parent & PGTABLE_TCOUNT_LO_FULL) != PGTABLE_TCOUNT_LO_FULL;
 }
-void pgtable_hot_fill(struct pgtable *pt, uint64_t *ptep, uint64_t pa);
+
+static inline void pgtable_hot_count_inc(struct pgtable *pt, uint64_t parent)
+{
+	if (!(parent & PGTABLE_TCOUNT_MASK))
+		pt->empty_tables--;
+	libos_arch_write_pte(pt->hot_parent, parent + PGTABLE_TCOUNT_LO_ONE);
+}
+
+static inline uint64_t pgtable_hot_desc(const struct pgtable *pt, uint64_t pa)
+{
+	return pa | pt->last_bits | PTE_VALID | PTE_PAGE;
+}
+
+/* The level-3 entry of va in the last walk's table when that table
+ * covers va and attrs are the last ones encoded, else NULL. */
+static inline uint64_t *pgtable_hot_entry(const struct pgtable *pt,
+					  uint64_t va, uint32_t attrs)
+{
+	return pgtable_hot_covers(pt, va, attrs) ? pgtable_hot_ptep(pt, va)
+						 : NULL;
+}
+
 /*
  * The same for a page mapped now (copy-on-write): pgtable_hot_leaf gives
  * the level-3 page entry of va (valid, no contiguous hint) when the last

@@ -650,6 +650,8 @@ static const char *check_chunk(const struct pool_chunk *c)
 		return "chunk order above POOL_MAX_ORDER";
 	if (c->pa % (POOL_FRAME_SIZE << c->order))
 		return "chunk not aligned to its size";
+	if (c->first_word >= POOL_MAP_WORDS) /* pool_take_first reads it */
+		return "chunk's first word beyond its bitmap";
 	for (uint64_t w = 0; w < POOL_MAP_WORDS; w++) {
 		unsigned bits = n >= 64 ? 64 : (unsigned)n;
 		uint64_t valid = w < words ? word_mask(0, bits) : 0;

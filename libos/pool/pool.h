@@ -140,6 +140,30 @@ bool pool_alloc(struct pool *p, uint64_t count, uint64_t *pa);
  * leaves that to the slow path).
  */
 bool pool_take_hinted(struct pool *p, uint64_t *pa);
+/*
+ * O(1), inline (the fault fast path's page, no call): the hinted chunk's
+ * first free frame when the word pool_take_hinted's scan starts at holds
+ * one, taken exactly as pool_take_hinted (and so pool_alloc(p, 1, pa))
+ * would take it. false changes nothing: the word is empty (the scan would
+ * move on) or the chunk is gone; pool_alloc decides.
+ */
+static inline bool pool_take_first(struct pool *p, uint64_t *pa)
+{
+	struct pool_chunk *c = &p->chunks[p->hint];
+	/* Every field read before the first store (none reloaded). */
+	unsigned w = c->first_word, nfree = c->nfree;
+	uint64_t base = c->pa, m;
+
+	if (!c->used || !(m = c->free_map[w])) /* w < POOL_MAP_WORDS */
+		return false;
+	c->free_map[w] = m & (m - 1); /* its lowest set bit: the frame */
+	*pa = base + (((uint64_t)w * 64 + (uint64_t)__builtin_ctzll(m))
+		      << POOL_FRAME_SHIFT);
+	c->nfree = nfree - 1;
+	p->st.frames_free--;
+	p->st.allocs++;
+	return true;
+}
 static inline bool pool_alloc_frame(struct pool *p, uint64_t *pa)
 {
 	return pool_alloc(p, 1, pa);

@@ -107,7 +107,7 @@ int libos_tasks_init(int argc, char *const *argv,
 		.asid_bits = parse_asid_bits(argc, argv, mi->asid_bits),
 		.tables = { pages_alloc, pages_free, dmap_phys, dmap_virt,
 			    NULL, true, mi->dmap_base },
-		.frames = { pool_page, pool_unpage, dmap_virt, NULL, NULL },
+		.frames = { pool_page, pool_unpage, dmap_virt, NULL, NULL, 0 },
 		.zalloc = heap_zalloc,
 	};
 	return libos_tasks_setup(&cfg, code);

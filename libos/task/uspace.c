@@ -66,7 +66,7 @@ int uspace_sys_init(const struct uspace_config *cfg)
 	asid_init(&sys->asids, cfg->asid_bits);
 	libos_pagerefs_init(&sys->refs);
 	sys->pages = (struct libos_vm_pages){ page_alloc, page_free, page_virt,
-					      NULL, NULL };
+					      NULL, NULL, 0 };
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /* Recorders behind el2/arch.h for the host tests (see fake_arch.h). */
 #include "fake_arch.h"
 
+#include <arch/sysreg.h>
 #include <el2/arch.h>
 #include <exo/frame.h>
 #include <lib/panic.h>
@@ -527,4 +528,30 @@ void arch_vgic_raise_saved(struct vcpu *v, uint32_t intid, uint8_t priority)
 {
 	(void)priority;
 	v->vgic.lr0 = intid;
+}
+
+bool arch_vtimer_take(void)
+{
+	uint64_t ctl = fake.cntv_ctl;
+
+	if ((ctl & (CNT_CTL_ENABLE | CNT_CTL_IMASK | CNT_CTL_ISTATUS)) !=
+	    (CNT_CTL_ENABLE | CNT_CTL_ISTATUS))
+		return false;
+	fake.cntv_ctl = ctl | CNT_CTL_IMASK;
+	return true;
+}
+
+bool arch_vgic_has_lr1(void)
+{
+	return true;
+}
+
+uint64_t arch_vgic_lr1_read(void)
+{
+	return fake.vgic_lr1;
+}
+
+void arch_vgic_lr1_write(uint64_t lr)
+{
+	fake.vgic_lr1 = lr;
 }

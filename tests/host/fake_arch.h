@@ -46,6 +46,8 @@ struct fake_arch {
 	struct guest_syndrome syndrome;   /* what the next trap reads */
 	uint64_t injected_esr, injected_far, injected_elr;
 	uint32_t vgic_raised;
+	uint64_t vgic_lr1;         /* the running vCPU's list register 1 */
+	uint64_t cntv_ctl;         /* the running vCPU's CNTV_CTL_EL0 */
 };
 
 extern struct fake_arch fake;

@@ -289,6 +289,15 @@ void libos_arch_zero_page(void *va, uint64_t size)
 	memset(va, 0, size);
 }
 
+bool libos_arch_zero_page_map(void *va, uint64_t size, uint64_t *ptep,
+			      uint64_t desc)
+{
+	libos_arch_zero_page(va, size);
+	libos_arch_write_pte(ptep, desc);
+	libos_arch_dsb_ishst();
+	return true;
+}
+
 void libos_arch_copy_page(void *dst, const void *src, uint64_t size)
 {
 	memcpy(dst, src, size);

@@ -96,11 +96,67 @@ bool page_store_data_alloc(void *ctx, uint64_t *pa)
 	return true;
 }
 
-void *page_store_data_try(void *ctx, uint64_t *pa)
+/* A naturally aligned run of 2^order pages (index aligned: the store's
+ * first page is aligned to any run it holds), all taken, or -1. */
+static int take_run(struct page_store *s, unsigned order)
+{
+	unsigned run = 1u << order;
+
+	if (s->in_use + run > s->limit)
+		return -1;
+	for (unsigned i = 0; i + run <= s->n; i += run) {
+		unsigned j = 0;
+
+		while (j < run && !s->used[i + j])
+			j++;
+		if (j < run)
+			continue;
+		for (j = 0; j < run; j++)
+			s->used[i + j] = true;
+		s->in_use += run;
+		s->allocs++;
+		memset(s->mem + i * s->psize, PAGE_STORE_GARBAGE,
+		       run * s->psize);
+		return (int)i;
+	}
+	return -1;
+}
+
+int page_store_src_alloc(void *ctx, unsigned order, uint64_t *pa)
 {
 	struct page_store *s = ctx;
+	int i;
 
-	return page_store_data_alloc(ctx, pa) ? s->mem + (*pa - s->pa0) : NULL;
+	cr_assert(s->pa0 % (s->psize << order) == 0,
+		  "a store at 0x%llx holds no run of order %u",
+		  (unsigned long long)s->pa0, order);
+	i = take_run(s, order);
+	if (i < 0)
+		return -1;
+	*pa = s->pa0 + (uint64_t)i * s->psize;
+	return 0;
+}
+
+int page_store_src_free(void *ctx, uint64_t pa, unsigned order)
+{
+	struct page_store *s = ctx;
+	uint64_t first = (pa - s->pa0) / s->psize;
+
+	cr_assert_eq(pa & ((s->psize << order) - 1), 0);
+	for (uint64_t i = first; i < first + (UINT64_C(1) << order); i++) {
+		cr_assert(i < s->n && s->used[i],
+			  "run free of page %llu not handed out",
+			  (unsigned long long)i);
+		s->used[i] = false;
+	}
+	s->in_use -= 1u << order;
+	s->frees++;
+	return 0;
+}
+
+uint64_t page_store_virt_offset(const struct page_store *s)
+{
+	return (uint64_t)(uintptr_t)s->mem - s->pa0;
 }
 
 void page_store_data_free(void *ctx, uint64_t pa)

@@ -37,7 +37,15 @@ void *page_store_p2v(void *ctx, uint64_t pa);
 
 /* struct libos_vm_pages's callbacks (ctx: the store). */
 bool page_store_data_alloc(void *ctx, uint64_t *pa);
-void *page_store_data_try(void *ctx, uint64_t *pa);
 void page_store_data_free(void *ctx, uint64_t pa);
+
+/* struct pool_source's alloc and free (ctx: the store): naturally aligned
+ * runs of 2^order pages (pages being pool frames), counted one call each
+ * in allocs and frees; pa0 must be aligned to the run. A pool over the
+ * store is a page source for the fault fast path: its pages' contents at
+ * pa + page_store_virt_offset. */
+int page_store_src_alloc(void *ctx, unsigned order, uint64_t *pa);
+int page_store_src_free(void *ctx, uint64_t pa, unsigned order);
+uint64_t page_store_virt_offset(const struct page_store *s);
 
 #endif

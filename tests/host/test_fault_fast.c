@@ -22,6 +22,7 @@
 #include <libos/mm/fault_state.h>
 #include <libos/mm/mm.h>
 #include <libos/mm/region.h>
+#include <libos/pool/pool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,10 +37,19 @@
 #define WINDOW (SLOTS * SLOT_PAGES * PAGE)
 #define STEPS 4000
 #define ELR UINT64_C(0xffff800000001000) /* not a user copy */
+/* The page source: a pool over the data pages, in the target's batches
+ * for the scripts; chunks of two bitmap words (128 frames) for the
+ * declines, so that the hinted chunk's first word runs dry while a later
+ * one holds frames (pool_take_first declines, the slow path's scan goes
+ * on). */
+#define SCRIPT_BATCH_ORDER POOL_DEFAULT_BATCH_ORDER
+#define TWO_WORD_BATCH_ORDER 7
+#define POOL_HIGH_WATER 64
 
 struct space {
 	struct page_store tables, data;
 	struct pgtable pt;
+	struct pool pool;
 	struct libos_vm_pages pages;
 	struct libos_pagerefs refs;
 	struct libos_aspace as;
@@ -51,7 +61,23 @@ struct space {
 
 static struct space S[2];
 
-static void space_init(struct space *sp, bool fast)
+static bool space_page_alloc(void *ctx, uint64_t *pa)
+{
+	return pool_alloc(&((struct space *)ctx)->pool, 1, pa);
+}
+
+static void space_page_free(void *ctx, uint64_t pa)
+{
+	cr_assert(pool_free(&((struct space *)ctx)->pool, pa, 1),
+		  "free of 0x%llx", (unsigned long long)pa);
+}
+
+static void *space_page_virt(void *ctx, uint64_t pa)
+{
+	return page_store_p2v(&((struct space *)ctx)->data, pa);
+}
+
+static void space_init(struct space *sp, bool fast, unsigned batch_order)
 {
 	struct pgtable_mm_ops ops = {page_store_tab_alloc, page_store_tab_free,
 				     page_store_v2p, page_store_p2v,
@@ -63,9 +89,14 @@ static void space_init(struct space *sp, bool fast)
 	page_store_init(&sp->tables, TABLE_PA, PAGE, TABLE_PAGES);
 	page_store_init(&sp->data, DATA_PA, PAGE, DATA_PAGES);
 	cr_assert_eq(pgtable_init(&sp->pt, &cfg, &ops), 0);
+	pool_init(&sp->pool,
+		  &(struct pool_source){page_store_src_alloc,
+					page_store_src_free, &sp->data, NULL,
+					NULL},
+		  batch_order, POOL_HIGH_WATER);
 	sp->pages = (struct libos_vm_pages){
-		page_store_data_alloc, page_store_data_free, page_store_p2v,
-		&sp->data, page_store_data_try};
+		space_page_alloc, space_page_free, space_page_virt, sp,
+		fast ? &sp->pool : NULL, page_store_virt_offset(&sp->data)};
 	libos_pagerefs_init(&sp->refs);
 	libos_aspace_init(&sp->as, &sp->pt, &sp->pages, &sp->refs);
 }
@@ -75,6 +106,9 @@ static void space_fini(struct space *sp)
 	libos_vm_attach(&sp->as);
 	libos_aspace_fini(&sp->as);
 	libos_vm_detach(PGTABLE_TTBR1);
+	cr_assert_null(pool_check(&sp->pool));
+	pool_trim(&sp->pool);
+	cr_assert_eq(sp->data.in_use, 0, "data pages left in use");
 	pgtable_destroy(&sp->pt);
 	page_store_fini(&sp->tables);
 	page_store_fini(&sp->data);
@@ -160,11 +194,11 @@ static void cow_page(struct space *sp, uint64_t va)
 {
 	uint64_t pa, twin = va ^ (SLOT_PAGES / 2 * PAGE);
 
-	if (!page_store_data_alloc(&sp->data, &pa))
+	if (!pool_alloc(&sp->pool, 1, &pa))
 		return;
 	memset(page_store_p2v(&sp->data, pa), (int)(va >> 12), PAGE);
 	if (libos_region_cow_map(&sp->as, va, pa, 1))
-		page_store_data_free(&sp->data, pa);
+		space_page_free(sp, pa);
 	else
 		libos_region_cow_map(&sp->as, twin, pa, 1);
 }
@@ -298,6 +332,12 @@ static void assert_same(unsigned seed, unsigned step)
 			  a->data.frees == b->data.frees,
 		  "seed %u step %u: pages or their accounting differ", seed,
 		  step);
+	cr_assert(!memcmp(a->pool.chunks, b->pool.chunks,
+			  sizeof(a->pool.chunks)) &&
+			  a->pool.hint == b->pool.hint &&
+			  !memcmp(&a->pool.st, &b->pool.st, sizeof(a->pool.st)),
+		  "seed %u step %u: the pools differ", seed, step);
+	cr_assert_null(pool_check(&b->pool), "seed %u step %u", seed, step);
 	cr_assert(a->as.nr == b->as.nr &&
 			  !memcmp(a->as.r, b->as.r, sizeof(a->as.r)),
 		  "seed %u step %u: regions differ", seed, step);
@@ -316,8 +356,8 @@ static unsigned cow_fast, cow_all;	/* over every script */
 
 static void run_script(unsigned seed)
 {
-	space_init(&S[0], false);
-	space_init(&S[1], true);
+	space_init(&S[0], false, SCRIPT_BATCH_ORDER);
+	space_init(&S[1], true, SCRIPT_BATCH_ORDER);
 	print_set_console(capture_console, "");
 	for (unsigned i = 0; i < STEPS; i++) {
 		struct step s;
@@ -354,6 +394,80 @@ Test(fault_fast, same_state_as_the_slow_path_over_random_scripts)
 		  cow_all);
 }
 
+/* Frames taken from the pool and kept, to give back in one go. */
+static uint64_t held[DATA_PAGES];
+static unsigned nheld;
+
+static void hold_frames(struct space *sp, unsigned n)
+{
+	while (n-- && pool_alloc(&sp->pool, 1, &held[nheld]))
+		nheld++;
+}
+
+static void release_frames(struct space *sp)
+{
+	while (nheld)
+		space_page_free(sp, held[--nheld]);
+}
+
+/* The pool has no frame at once (pool_take_first): the fast path
+ * declines with nothing changed, and the slow path decides. */
+static void declines_without_a_frame_at_hand(struct space *sp, uint64_t esr)
+{
+	struct pool_stats st0, st1;
+	struct pool_chunk *c;
+
+	/* The hinted chunk's first word empty, a later word not: the slow
+	 * path's scan takes the frame, then the fast path works again. */
+	c = &sp->pool.chunks[sp->pool.hint];
+	cr_assert(c->order > 6, "a chunk of two words");
+	hold_frames(sp, (unsigned)__builtin_popcountll(c->free_map[0]));
+	cr_assert(!c->free_map[0] && c->free_map[1] && !c->first_word);
+	pool_stats(&sp->pool, &st0);
+	cr_assert(!libos_fault_fast(esr, BASE + 2 * PAGE),
+		  "the first word is empty");
+	pool_stats(&sp->pool, &st1);
+	cr_assert(!memcmp(&st0, &st1, sizeof(st0)) && !c->first_word);
+	cr_assert_eq(access(sp, BASE + 2 * PAGE, true, false), 1);
+	cr_assert_eq(c->first_word, 1, "the scan moved on");
+	cr_assert(libos_fault_fast(esr, BASE + 3 * PAGE), "a frame at hand");
+	/* No frame free at all, the source dry. */
+	sp->data.limit = sp->data.in_use;
+	hold_frames(sp, DATA_PAGES);
+	cr_assert(!libos_fault_fast(esr, BASE + 4 * PAGE), "no page");
+	cr_assert_eq(access(sp, BASE + 4 * PAGE, true, false), 2,
+		     "the slow path finds none either");
+	sp->data.limit = DATA_PAGES;
+	release_frames(sp);
+	cr_assert_eq(access(sp, BASE + 4 * PAGE, true, false), 1);
+}
+
+/* The hot table's count, inline (pgtable_hot_count_room/_inc): the
+ * first entry of an empty table, and a full low field, which only 16K
+ * and 64K tables reach (the fast path then declines). */
+Test(fault_fast, hot_table_count)
+{
+	uint64_t parent = PTE_TABLE | PTE_VALID;
+	struct pgtable pt = {.hot_parent = &parent, .empty_tables = 1};
+
+	cr_assert(pgtable_hot_count_room(parent));
+	pgtable_hot_count_inc(&pt, parent);
+	cr_assert_eq(pgtable_table_count(parent), 1);
+	cr_assert_eq(pt.empty_tables, 0, "no longer empty");
+	pgtable_hot_count_inc(&pt, parent);
+	cr_assert_eq(pgtable_table_count(parent), 2);
+	cr_assert_eq(pt.empty_tables, 0);
+	parent |= PGTABLE_TCOUNT_LO_FULL;
+	cr_assert(!pgtable_hot_count_room(parent), "1023 would carry");
+	parent = (parent & ~PGTABLE_TCOUNT_LO_FULL) |
+		 (UINT64_C(1) << PGTABLE_TCOUNT_HI_SHIFT);
+	cr_assert(pgtable_hot_count_room(parent));
+	pgtable_hot_count_inc(&pt, parent);
+	cr_assert_eq(pgtable_table_count(parent),
+		     (1u << PGTABLE_TCOUNT_LO_BITS) + 1, "the high field kept");
+	cr_assert_eq(pt.empty_tables, 0, "1024 entries: not empty");
+}
+
 /* Each way the fast path must decline, alone: nothing changes. */
 Test(fault_fast, declines_without_changing_anything)
 {
@@ -363,7 +477,7 @@ Test(fault_fast, declines_without_changing_anything)
 	struct step anon = {.slot = 0, .kind = LIBOS_REGION_ANON,
 			    .attrs = PGTABLE_KERNEL_RW};
 
-	space_init(sp, true);
+	space_init(sp, true, TWO_WORD_BATCH_ORDER);
 	libos_vm_attach(&sp->as);
 	insert(sp, &anon);
 	cr_assert(!libos_fault_fast(esr, BASE), "no region remembered yet");
@@ -386,9 +500,7 @@ Test(fault_fast, declines_without_changing_anything)
 				     << ESR_EC_SHIFT) | (esr & 0x7f),
 				    BASE + 2 * PAGE),
 		  "from EL0");
-	sp->data.limit = sp->data.in_use;
-	cr_assert(!libos_fault_fast(esr, BASE + 2 * PAGE), "no page");
-	sp->data.limit = DATA_PAGES;
+	declines_without_a_frame_at_hand(sp, esr);
 	cr_assert_eq(libos_region_protect(&sp->as, BASE, SLOT_PAGES * PAGE,
 					  PGTABLE_KERNEL_RW & ~PGTABLE_WRITE),
 		     0);
@@ -397,7 +509,7 @@ Test(fault_fast, declines_without_changing_anything)
 	cr_assert(libos_fault_fast(esr & ~ESR_DABT_WNR, BASE + 2 * PAGE) ==
 			  false,
 		  "forgotten until the slow path fills again");
-	cr_assert_eq(sp->as.stats.demand_zero, 2);
+	cr_assert_eq(sp->as.stats.demand_zero, 5);
 	libos_vm_detach(PGTABLE_TTBR1);
 	space_fini(sp);
 }

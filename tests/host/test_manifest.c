@@ -583,10 +583,12 @@ Test(manifest, default_dts)
 	n = fread(dtb, 1, sizeof(dtb), f);
 	fclose(f);
 	cr_assert_eq(manifest_parse(dtb, n, RAM_FRAMES, &m), 0, "%s", m.error);
-	cr_assert_eq(m.nr_guests, 5);
+	cr_assert_eq(m.nr_guests, 6);
 	for (unsigned i = 0; i < m.nr_guests; i++)
 		cr_assert_eq(m.guests[i].status, MANIFEST_GUEST_OK, "%s",
 			     m.guests[i].error);
+	cr_assert_str_eq(m.guests[5].name, "primes");
+	cr_assert_eq(m.guests[5].cpus, 4, "the guest of four vCPUs");
 }
 
 /* --- binding images from the boot package --------------------------------- */

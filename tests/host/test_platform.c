@@ -105,6 +105,23 @@ static void prop_reg2(void *f, uint64_t b0, uint64_t s0, uint64_t b1, uint64_t s
 	cr_assert_eq(fdt_property(f, "reg", reg, sizeof(reg)), 0);
 }
 
+/* The GIC node's maintenance interrupt (type, number, flags cells), as
+ * QEMU's virt gives it; a test may drop it (gic_maintenance_cells = 0). */
+static uint32_t gic_maintenance[3] = { 1, 9, 4 };
+static unsigned gic_maintenance_cells = 3;
+
+static void add_gic_maintenance(void *f)
+{
+	fdt32_t cells[3];
+
+	if (!gic_maintenance_cells)
+		return;
+	for (unsigned i = 0; i < 3; i++)
+		cells[i] = cpu_to_fdt32(gic_maintenance[i]);
+	fdt_property(f, "interrupts", cells,
+		     gic_maintenance_cells * sizeof(fdt32_t));
+}
+
 static void *make_dtb(enum omit omit)
 {
 	void *f = blob;
@@ -139,6 +156,7 @@ static void *make_dtb(enum omit omit)
 			prop_reg(f, 0x08000000, 0x10000);
 		else
 			prop_reg2(f, 0x08000000, 0x10000, 0x080a0000, 0xf60000);
+		add_gic_maintenance(f);
 		fdt_end_node(f);
 	}
 	if (omit != OMIT_TIMER) {
@@ -280,6 +298,58 @@ Test(platform, summary_names_every_device)
 		  "%s", fake.console);
 	cr_assert(strstr(fake.console, "PL011   0x0009000000"));
 	cr_assert(strstr(fake.console, "PSCI    conduit smc"));
+}
+
+/* --- the GIC's maintenance interrupt (SGIs between a guest's vCPUs) ------ */
+
+static void gic_maintenance_qemu(void)
+{
+	gic_maintenance[0] = 1;
+	gic_maintenance[1] = 9;
+	gic_maintenance_cells = 3;
+}
+
+static uint32_t maintenance_with(uint32_t type, uint32_t num, unsigned cells)
+{
+	struct platform p;
+	char err[128] = "";
+
+	gic_maintenance[0] = type;
+	gic_maintenance[1] = num;
+	gic_maintenance_cells = cells;
+	cr_assert_eq(parse(make_dtb(OMIT_NONE), &p, err, sizeof(err)), 0,
+		     "optional: never fatal (%s)", err);
+	return p.gic_maintenance_intid;
+}
+
+Test(platform, gic_maintenance_interrupt_is_a_ppi_or_none,
+     .fini = gic_maintenance_qemu)
+{
+	cr_assert_eq(maintenance_with(1, 9, 3), 25, "QEMU's: PPI 9");
+	cr_assert_eq(maintenance_with(1, 9, 0), 0, "no interrupts property");
+	cr_assert_eq(maintenance_with(0, 9, 3), 0, "an SPI");
+	cr_assert_eq(maintenance_with(1, 16, 3), 0, "past the 16 PPIs");
+	cr_assert_eq(maintenance_with(1, 9, 2), 0, "too short");
+}
+
+Test(platform, summary_says_whether_sgis_between_vcpus_are_on,
+     .fini = gic_maintenance_qemu)
+{
+	struct platform p;
+	char err[128];
+
+	fake_reset();
+	cr_assert_eq(parse(make_dtb(OMIT_NONE), &p, err, sizeof(err)), 0);
+	platform_print(&p);
+	cr_assert(strstr(fake.console, "GIC     maintenance PPI 25"), "%s",
+		  fake.console);
+	fake_reset();
+	gic_maintenance_cells = 0;
+	cr_assert_eq(parse(make_dtb(OMIT_NONE), &p, err, sizeof(err)), 0);
+	platform_print(&p);
+	cr_assert(strstr(fake.console, "GIC     no maintenance interrupt: no "
+				       "SGIs between a guest's vCPUs"),
+		  "%s", fake.console);
 }
 
 /* --- memory the DTB reserves ---------------------------------------------- */

@@ -389,3 +389,51 @@ Test(pool, single_frames_follow_the_hint)
 	cr_assert(pool_holds(&pool, again), "a frame the pool holds");
 	check();
 }
+
+/* pool_take_first (inline, the fault fast path's) takes what
+ * pool_alloc(p, 1) takes, or declines with nothing changed: its hinted
+ * chunk's first word empty while a later one holds frames (the scan's
+ * case), the hinted chunk given back (its bitmap left as it was). */
+Test(pool, take_first_is_pool_alloc_or_nothing)
+{
+	struct pool twin;
+	uint64_t pa, pb, first[64];
+	unsigned taken = 0, declined = 0;
+
+	setup(1024, 7, 1024); /* chunks of 128 frames: two words */
+	for (unsigned i = 0; i < 300; i++) {
+		bool fast;
+
+		twin = pool;
+		fast = pool_take_first(&pool, &pa);
+		if (!fast) {
+			/* pool_alloc decides (a source call: the twin
+			 * cannot make the same one). */
+			cr_assert(!memcmp(&twin, &pool, sizeof(pool)),
+				  "step %u: a decline changed the pool", i);
+			declined++;
+			cr_assert(pool_alloc(&pool, 1, &pa));
+			continue;
+		}
+		taken++;
+		cr_assert(pool_alloc(&twin, 1, &pb));
+		cr_assert_eq(pa, pb, "step %u: not pool_alloc's frame", i);
+		cr_assert(!memcmp(&twin, &pool, sizeof(pool)),
+			  "step %u: not pool_alloc's effect", i);
+	}
+	cr_assert(taken > 250 && declined >= 2, "taken %u, declined %u", taken,
+		  declined);
+	check();
+	/* Every frame of the first chunk back, so it goes to the source. */
+	setup(1024, 7, 0);
+	for (unsigned i = 0; i < 64; i++)
+		first[i] = alloc_ok(1);
+	for (unsigned i = 0; i < 64; i++)
+		cr_assert(pool_free(&pool, first[i], 1));
+	cr_assert(!pool.chunks[pool.hint].used, "the chunk went back");
+	cr_assert(pool.chunks[pool.hint].free_map[0], "its bitmap stays");
+	twin = pool;
+	cr_assert(!pool_take_first(&pool, &pa), "no frame of a gone chunk");
+	cr_assert(!memcmp(&twin, &pool, sizeof(pool)));
+	check();
+}

@@ -60,7 +60,7 @@ static void env_init(enum pgtable_granule g)
 	fake_libos_reset(&E.wc, 0x42);
 	E.pages =
 	    (struct libos_vm_pages){page_store_data_alloc, page_store_data_free, page_store_p2v, &E.data,
-				    page_store_data_try};
+				    NULL, 0};
 	libos_pagerefs_init(&E.refs);
 	libos_aspace_init(&E.as, &E.pt, &E.pages, &E.refs);
 }

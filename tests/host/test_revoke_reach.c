@@ -310,7 +310,7 @@ Test(revoke_reach, freeing_and_allocating_again_does_not_meet_a_request)
 	revoke_outstanding(vm, &want, &left);
 	cr_assert_eq(want, RUN, "EVENTS still asks for all of it");
 	/* Past the deadline EL2 takes what is still missing. */
-	vm->vcpu.run_ticks = DEADLINE_TICKS;
+	vm->run_ticks = DEADLINE_TICKS;
 	revoke_tick(vm);
 	cr_assert_not(vm->revoke.active);
 	cr_assert_eq(vm->stats.frames_revoked, RUN);
@@ -337,7 +337,7 @@ Test(revoke_reach, a_lower_charge_meets_a_request)
 	cr_assert_not(vm->revoke.active);
 	revoke_outstanding(vm, &want, &left);
 	cr_assert_eq(want, 0);
-	vm->vcpu.run_ticks = DEADLINE_TICKS;
+	vm->run_ticks = DEADLINE_TICKS;
 	revoke_tick(vm);
 	cr_assert_eq(vm->stats.frames_revoked, 0, "nothing taken by force");
 }

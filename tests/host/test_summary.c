@@ -23,7 +23,7 @@ static struct vm make_vm(unsigned id, const char *name, enum vm_state st,
 	vm.exit_status = status;
 	vm.stats.hypercalls = 12;
 	vm.stats.frames_peak = 40;
-	vm.vcpu.run_ticks = 62500000 / 4;   /* 250 ms at 62.5 MHz */
+	vm.run_ticks = 62500000 / 4;   /* 250 ms at 62.5 MHz */
 	return vm;
 }
 

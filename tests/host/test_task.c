@@ -187,7 +187,7 @@ static void setup(void)
 	struct uspace_config cfg = {
 		.granule = PGTABLE_GRANULE_4K, .va_bits = 48, .asid_bits = 8,
 		.tables = { t_alloc, t_free, t_v2p, t_p2v, NULL, false, 0 },
-		.frames = { f_alloc, f_free, f_virt, NULL, NULL },
+		.frames = { f_alloc, f_free, f_virt, NULL, NULL, 0 },
 		.zalloc = zalloc_once,
 	};
 	struct libos_task_code code = { CODE_PA, 0x10000 };

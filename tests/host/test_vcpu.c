@@ -5,20 +5,25 @@
 #include <arch/sysreg.h>
 #include <el2/s2.h>
 #include <el2/vcpu.h>
+#include <el2/vm.h>
 
 /* Regression: a restart (vcpu_reset) once lost the vCPU's run-queue slot
  * and its CPU time, skewing round-robin and resetting the CPU limit. */
 Test(vcpu, reset_keeps_slot_and_cpu_time)
 {
 	struct vcpu v;
+	struct vm vm;
 
 	memset(&v, 0, sizeof(v));
+	memset(&vm, 0, sizeof(vm));
 	v.slot = 3;
-	v.run_ticks = 12345;
 	v.x[5] = 99;
+	v.vm = &vm;
+	vm.run_ticks = 12345;
 	vcpu_reset(&v, 0x40100000, 0x40110000, 7);
 	cr_assert_eq(v.slot, 3);
-	cr_assert_eq(v.run_ticks, 12345);
+	cr_assert_eq(v.vm, &vm);
+	cr_assert_eq(vm.run_ticks, 12345, "the CPU time is the VM's");
 	cr_assert_eq(v.x[5], 0, "registers are reset");
 	cr_assert_eq(v.x[0], 0x40110000);
 	cr_assert_eq(v.elr, 0x40100000);

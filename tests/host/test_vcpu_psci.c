@@ -5,8 +5,10 @@
  * vm_notify's wake-one over several vCPUs.
  */
 #include "fake_arch.h"
+#include "fake_vm.h"
 
 #include <criterion/criterion.h>
+#include <el2/sched.h>
 #include <el2/vcpu_psci.h>
 #include <el2/vm_ops.h>
 #include <exo/hvc.h>
@@ -17,19 +19,9 @@ static struct vcpu extra[3];
 
 static void link_vm(struct vm *v, struct vcpu *more, unsigned nr)
 {
-	memset(v, 0, sizeof(*v));
-	v->nr_vcpus = nr;
-	for (unsigned i = 0; i < nr; i++) {
-		struct vcpu *c = i ? &more[i - 1] : &v->vcpu;
-
-		memset(c, 0, sizeof(*c));
-		c->vm = v;
-		c->index = i;
-		c->vmpidr = vcpu_mpidr(i, nr);
-		c->vttbr = 0x77;
-		c->state = i ? VCPU_OFF : VCPU_RUNNABLE;
-		v->vcpus[i] = c;
-	}
+	fake_vm_link(v, more, nr);
+	for (unsigned i = 0; i < nr; i++)
+		v->vcpus[i]->vttbr = 0x77;
 }
 
 static void setup(void)
@@ -64,7 +56,7 @@ Test(vcpu_psci, cpu_on_starts_an_off_vcpu_afresh)
 	struct vcpu *t = &extra[0];
 
 	t->x[7] = 0xdead;
-	t->run_ticks = 500;
+	vm.run_ticks = 500;
 	cr_assert_eq(vcpu_psci_cpu_on(&vm.vcpu, 1, 0x40080000, 0x1234), 0);
 	cr_assert_eq(t->state, VCPU_RUNNABLE);
 	cr_assert_eq(t->elr, 0x40080000);
@@ -75,7 +67,7 @@ Test(vcpu_psci, cpu_on_starts_an_off_vcpu_afresh)
 	cr_assert_eq(t->vttbr, 0x77, "its VM's stage 2");
 	cr_assert_eq(t->index, 1);
 	cr_assert_eq(t->vmpidr, vcpu_mpidr(1, 4));
-	cr_assert_eq(t->run_ticks, 500, "its CPU time is the VM's");
+	cr_assert_eq(vm.run_ticks, 500, "its CPU time is the VM's");
 }
 
 Test(vcpu_psci, cpu_on_refusals)
@@ -134,10 +126,17 @@ Test(vcpu_psci, notify_wakes_one_waiting_vcpu)
 
 Test(vcpu_psci, the_vms_cpu_time_is_all_its_vcpus)
 {
-	vm.vcpu.run_ticks = 10;
-	extra[0].run_ticks = 20;
-	extra[2].run_ticks = 5;
-	cr_assert_eq(vm_run_ticks(&vm), 35);
-	solo.vcpu.run_ticks = 7;
-	cr_assert_eq(vm_run_ticks(&solo), 7);
+	fake.counter_step = 0;
+	fake.counter = 100;
+	vm.vcpu.run_start = 90;
+	sched_account(&vm.vcpu);
+	extra[0].run_start = 80;
+	sched_account(&extra[0]);
+	extra[2].run_start = 95;
+	sched_account(&extra[2]);
+	cr_assert_eq(vm_run_ticks(&vm), 10 + 20 + 5);
+	cr_assert_eq(extra[0].run_start, 100, "accounted up to now");
+	solo.vcpu.run_start = 93;
+	sched_account(&solo.vcpu);
+	cr_assert_eq(vm_run_ticks(&solo), 7, "another VM's own");
 }

@@ -103,3 +103,55 @@ def test_a_four_cpu_boot_replays_exactly(boot, tmp_path):
     r = boot.system("vcpus", smp=4)
     assert "--smp 4" in r.replay, r.replay
     assert replay(r, tmp_path) == r.output
+
+
+def test_sgis_stay_between_a_guests_own_vcpus(boot):
+    """sgi (4 vCPUs) sends SGIs to its own vCPUs through ICC_SGI1R_EL1,
+    which EL2 emulates: ping-pong with each, a burst that waits behind one
+    list register and comes through the maintenance interrupt, a broadcast,
+    SGIs aimed at vCPUs it does not have (dropped) and one to itself. The
+    bystander (2 vCPUs) broadcasts beside it: each gets its own SGIs only.
+    On one CPU and on four."""
+    for smp in (1, 4):
+        r = boot.system("sgi", smp=smp)
+        expect_clean(r)
+        assert "dtb: GIC     maintenance PPI 25" in r.output
+        for guest, checks in (("sgi", 8), ("bystander", 4)):
+            oks = [l for l in r.lines if l.startswith(f"[{guest}] ok ")]
+            assert len(oks) == checks, r.tail()
+            assert f"[{guest}] 1..{checks}" in r.lines
+        assert "result: 2 of 2 guests succeeded" in r.output
+
+
+def test_without_a_maintenance_interrupt_sgis_are_undefined(boot):
+    """A DTB whose GIC gives no maintenance interrupt: EL2 says SGIs between
+    vCPUs are off, and a guest's ICC_SGI1R_EL1 write is an undefined
+    instruction: each guest that writes it fails alone, EL2 carries on and
+    reports both."""
+    dtb = boot.host_dtb(smp=1)
+    fdtput(dtb, "-d", "/intc@8000000", "interrupts")
+    r = boot.system("sgi", dtb=dtb)
+    out = r.output
+    assert ("dtb: GIC     no maintenance interrupt: no SGIs between a "
+            "guest's vCPUs") in out
+    assert "result: 0 of 2 guests succeeded" in out, r.tail()
+    for guest in ("sgi", "bystander"):
+        assert (f"[{guest}]   ESR 0x02000000: EC 0x00 unknown reason "
+                "(undefined instruction); ISS 0x0") in r.lines, r.tail()
+        assert f"[el2] guest '{guest}' exited with status 128" in r.lines
+
+
+def test_the_virtual_timer_interrupts_its_own_vcpu(boot):
+    """vtimer (2 vCPUs) gets its timer's interrupt no earlier than armed,
+    masked by EL2, re-arms it ten times from the handler, finds a stopped
+    timer quiet, and its vCPU 1 gets its own timer's interrupt only; the
+    quiet guest beside it, its timer never armed, gets none. On one CPU
+    and on four."""
+    for smp in (1, 4):
+        r = boot.system("vtimer", smp=smp)
+        expect_clean(r)
+        for guest, checks in (("vtimer", 8), ("quiet", 1)):
+            oks = [l for l in r.lines if l.startswith(f"[{guest}] ok ")]
+            assert len(oks) == checks, r.tail()
+            assert f"[{guest}] 1..{checks}" in r.lines
+        assert "result: 2 of 2 guests succeeded" in r.output

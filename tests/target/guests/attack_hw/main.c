@@ -4,14 +4,17 @@
  * redistributors, the real PL011 behind the console window, the other
  * platform devices and unassigned MMIO, addresses past the stage-2 input
  * range; EL2-only system registers written from EL1 (UNDEFINED there),
- * the EL1 physical timer and SGIs (trapped by EL2, reflected as undefined
- * instructions), set/way cache maintenance; SMC and HVC with unknown
- * function IDs and immediates, PSCI calls that would stop or restart the
+ * the EL1 physical timer and group-0 and alias SGIs (trapped by EL2,
+ * reflected as undefined instructions; group-1 SGIs EL2 keeps among the
+ * guest's own vCPUs, here none but itself), set/way cache maintenance;
+ * SMC and HVC with unknown function IDs and immediates, PSCI calls that would stop or restart the
  * machine or start a CPU. Each case is one TAP line. It then stays until
  * the guest "attacker" has ended, so the attacker always has a running
  * guest outside its share-with to aim at.
  */
 #include <arch/esr.h>
+#include <arch/sysreg.h>
+#include <el1/gic_cpu.h>
 #include <exo/hypercall.h>
 
 #include "../attack.h"
@@ -107,11 +110,19 @@ static void sysregs(void)
 	TAP_CHECK(undef_since(u), "EL1 physical timer (cntp_cval_el0) write: undefined instruction");
 	u = undefs;
 	__asm__ volatile("msr S3_0_C12_C11_5, %0" : : "r"((1ul << 40) | 0xfffful));
-	TAP_CHECK(undef_since(u),
-		  "ICC_SGI1R_EL1 write (SGI to every CPU): undefined instruction");
+	__asm__ volatile("msr S3_0_C12_C11_5, %0" : : "r"((1ul << 16) | 0xfffful));
+	isb();
+	TAP_CHECK(!undef_since(u) && el1_sgi_count(0) == 0,
+		  "ICC_SGI1R_EL1 writes (to every CPU, to every CPU of cluster "
+		  "1): emulated by EL2 among the guest's own vCPUs: none but the "
+		  "writer, nothing arrives");
 	u = undefs;
 	__asm__ volatile("msr S3_0_C12_C11_6, %0" : : "r"(1ul << 40));
 	TAP_CHECK(undef_since(u), "ICC_ASGI1R_EL1 write: undefined instruction");
+	u = undefs;
+	__asm__ volatile("msr S3_0_C12_C11_7, %0" : : "r"(1ul << 40));
+	TAP_CHECK(undef_since(u),
+		  "ICC_SGI0R_EL1 write (group 0, every CPU): undefined instruction");
 	u = undefs;
 	__asm__ volatile("dc isw, %0" : : "r"(0ul) : "memory");
 	TAP_CHECK(undef_since(u), "dc isw (set/way clean) at EL1: undefined instruction");
