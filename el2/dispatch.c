@@ -95,18 +95,17 @@ static uint64_t call_part(uint64_t count)
 static struct hvc_result frame_alloc(struct vcpu *v)
 {
 	uint64_t count = v->x[1], align = v->x[2];
-	paddr_t pa = pa_init(0);
-	int64_t rc = check_count(count);
+	struct mem_alloc r = { check_count(count), pa_init(0) };
 
-	if (!rc && (align > EXO_FRAME_MAX_ALIGN_LOG2 ||
-		    (v->x[3] & ~EXO_FRAME_ALLOC_FLAGS)))
-		rc = EXO_EINVAL;
-	if (!rc)
-		rc = mem_frame_alloc_part(v->vm, count, (unsigned)align,
-					  call_part(count), &pa);
-	return rc ? status(rc)
-		  : (struct hvc_result){ EXO_OK, pa_addr(pa),
-					 call_part(count), 0 };
+	if (!r.rc && (align > EXO_FRAME_MAX_ALIGN_LOG2 ||
+		      (v->x[3] & ~EXO_FRAME_ALLOC_FLAGS)))
+		r.rc = EXO_EINVAL;
+	if (!r.rc)
+		r = mem_frame_alloc_call(v->vm, count, (unsigned)align,
+					 call_part(count));
+	return r.rc ? status(r.rc)
+		    : (struct hvc_result){ EXO_OK, pa_addr(r.pa),
+					   call_part(count), 0 };
 }
 
 /* x1 = frames taken. */

@@ -36,7 +36,7 @@ static bool in_span(const struct frames_db *db, uint64_t pa)
 
 static bool vm_live(const struct frames_db *db, unsigned vm)
 {
-	return vm != FRAMES_VM_EL2 && vm < EXO_MAX_VMS && db->acct[vm].live;
+	return frames_vm_live(db, vm);
 }
 
 static bool overlaps(uint64_t a, uint64_t a_last, uint64_t b, uint64_t b_last)
@@ -157,25 +157,9 @@ static int pair_check(const struct frames_db *db, unsigned vm, unsigned peer)
 	return vm == peer ? EXO_EINVAL : EXO_OK;
 }
 
-/* Keeps lo_free/hi_free true after frame i changed state. Moving a hint
- * past frames that are not FREE is paid once per frame taken, so searches
- * no longer walk the long prefix of RAM that EL2 and early guests hold. */
 static void update_hints(struct frames_db *db, uint64_t i, unsigned state)
 {
-	if (state == EXO_FRAME_FREE) {
-		if (i < db->lo_free)
-			db->lo_free = i;
-		if (i >= db->hi_free)
-			db->hi_free = i + 1;
-		return;
-	}
-	while (db->lo_free < db->hi_free &&
-	       db->entry[db->lo_free].state != EXO_FRAME_FREE)
-		db->lo_free++;
-	while (db->hi_free > db->lo_free &&
-	       db->entry[db->hi_free - 1].state != EXO_FRAME_FREE)
-		db->hi_free--;
-	(void)i;
+	frames_update_hints(db, i, state);
 }
 
 static void set_frame(struct frames_db *db, uint64_t i, unsigned state,
@@ -639,45 +623,14 @@ int frames_alloc_at_check(const struct frames_db *db, unsigned vm, uint64_t pa,
 	return tables_reserve(db, vm, nr_tables, idx_of(db, pa), count, op);
 }
 
-int64_t frames_alloc_one_check(const struct frames_db *db, unsigned vm)
+/* Out of line: the op stays off the one-frame callers' frames. */
+__attribute__((noinline)) int64_t
+frames_alloc_one_general(const struct frames_db *db, unsigned vm)
 {
-	uint64_t i = db->lo_free;
+	struct frames_op op;
+	int rc = frames_alloc_check(db, vm, 1, 0, 0, &op);
 
-	if (!vm_live(db, vm))
-		return EXO_ENOENT;
-	if (quota_check(db, vm, 1, 0))
-		return EXO_EQUOTA;
-	/* No FREE frame below lo_free or from hi_free on (update_hints). */
-	while (i < db->hi_free && db->entry[i].state != EXO_FRAME_FREE)
-		i++;
-	return i < db->hi_free ? (int64_t)i : EXO_ENOMEM;
-}
-
-/* What set_frame writes, as one entry: an OWNED or FREE frame has no
- * peer and no share record. */
-static void set_one(struct frames_db *db, uint64_t i, unsigned from,
-		    unsigned to, unsigned owner)
-{
-	db->entry[i] = (struct frames_entry){ .state = (uint8_t)to,
-					      .owner = (uint8_t)owner,
-					      .share = FRAMES_SHARE_NONE };
-	db->count[from]--;
-	db->count[to]++;
-	update_hints(db, i, to);
-}
-
-/* The commit applies what its check found under the same hold of the
- * lock (frames.h): frame i FREE, vm live and within its quota; the
- * general commit trusts its op the same way. */
-uint64_t frames_alloc_one_commit(struct frames_db *db, unsigned vm, uint64_t i)
-{
-	struct frames_account *a = &db->acct[vm];
-
-	set_one(db, i, EXO_FRAME_FREE, EXO_FRAME_OWNED, vm);
-	a->used++;
-	if (a->used > a->peak)
-		a->peak = a->used;
-	return a->peak;
+	return rc ? rc : (int64_t)idx_of(db, op.pa);
 }
 
 void frames_alloc_commit(struct frames_db *db, const struct frames_op *op)
@@ -705,45 +658,13 @@ int frames_free_check(const struct frames_db *db, unsigned vm, uint64_t pa,
 	return rc ? rc : tables_reserve(db, vm, nr_tables, 0, 0, op);
 }
 
-/* A one-frame free outside the span or of no frame's address: the
- * general check says which refusal. Out of line: its op stays off the
- * one-frame path's stack. */
-static __attribute__((noinline)) int
-free_one_refusal(const struct frames_db *db, unsigned vm, uint64_t pa)
+__attribute__((noinline)) int64_t
+frames_free_one_general(const struct frames_db *db, unsigned vm, uint64_t pa)
 {
 	struct frames_op op;
+	int rc = frames_free_check(db, vm, pa, 1, 0, &op);
 
-	return frames_free_check(db, vm, pa, 1, 0, &op);
-}
-
-int64_t frames_free_one_check(const struct frames_db *db, unsigned vm,
-			      uint64_t pa)
-{
-	uint64_t i = (pa - db->base) >> FRAMES_SHIFT;
-	const struct frames_entry *e;
-	int rc;
-
-	if (!vm_live(db, vm) || pa & (FRAMES_SIZE - 1) || pa < db->base ||
-	    i >= db->nr)
-		return free_one_refusal(db, vm, pa);
-	e = &db->entry[i];
-	if (e->state == EXO_FRAME_OWNED && e->owner == vm)
-		return (int64_t)i;
-	/* frame_exclusive's refusal, whose op only names the owner. */
-	rc = owner_err(e, vm);
-	if (!rc)
-		rc = e->state == EXO_FRAME_SHARED ? EXO_ESHARED : EXO_ELENT;
-	return rc;
-}
-
-/* As the check found: frame i OWNED by vm, so charged to it. */
-uint64_t frames_free_one_commit(struct frames_db *db, unsigned vm, uint64_t i)
-{
-	struct frames_account *a = &db->acct[vm];
-
-	set_one(db, i, EXO_FRAME_OWNED, EXO_FRAME_FREE, 0);
-	a->used--;
-	return a->peak;
+	return rc ? rc : (int64_t)idx_of(db, op.pa);
 }
 
 void frames_free_commit(struct frames_db *db, const struct frames_op *op)
@@ -833,8 +754,9 @@ int frames_share_check(const struct frames_db *db, unsigned vm,
 	return tables_reserve(db, borrower, nr_tables, 0, 0, op);
 }
 
-int frames_share_one_check(const struct frames_db *db, unsigned vm,
-			   unsigned borrower, uint64_t pa)
+__attribute__((noinline)) int
+frames_share_one_general(const struct frames_db *db, unsigned vm,
+			 unsigned borrower, uint64_t pa)
 {
 	const struct frames_op op = { .vm = (uint8_t)vm,
 				      .peer = (uint8_t)borrower };

@@ -233,14 +233,6 @@ int frames_alloc_check(const struct frames_db *db, unsigned vm,
 int frames_alloc_at_check(const struct frames_db *db, unsigned vm,
 			  uint64_t pa, uint64_t count, unsigned nr_tables,
 			  struct frames_op *op);
-/* The one-frame pair of FRAME_ALLOC with no alignment: the verdict of
- * frames_alloc_check(db, vm, 1, 0, 0, op) without the run search (the
- * lowest FREE frame is the run), as the frame's index (>= 0) or that
- * check's refusal; and what frames_alloc_commit of that check's op does,
- * given the index (no op is filled: the pair's state is the index).
- * Returns vm's peak after the charge. */
-int64_t frames_alloc_one_check(const struct frames_db *db, unsigned vm);
-uint64_t frames_alloc_one_commit(struct frames_db *db, unsigned vm, uint64_t i);
 void frames_alloc_commit(struct frames_db *db, const struct frames_op *op);
 
 /* OWNED(vm) -> FREE. The caller unmaps and scrubs before the commit, with
@@ -248,15 +240,117 @@ void frames_alloc_commit(struct frames_db *db, const struct frames_op *op);
 int frames_free_check(const struct frames_db *db, unsigned vm, uint64_t pa,
 		      uint64_t count, unsigned nr_tables,
 		      struct frames_op *op);
-/* The one-frame pair of FRAME_FREE: the verdict of
- * frames_free_check(db, vm, pa, 1, 0, op), one entry read, as the frame's
- * index (>= 0) or that check's refusal; and what frames_free_commit of
- * that check's op does, given the index. Returns vm's peak (what the
- * caller reports after any call). */
-int64_t frames_free_one_check(const struct frames_db *db, unsigned vm,
-			      uint64_t pa);
-uint64_t frames_free_one_commit(struct frames_db *db, unsigned vm, uint64_t i);
 void frames_free_commit(struct frames_db *db, const struct frames_op *op);
+
+/*
+ * The one-frame pairs of FRAME_ALLOC (no alignment) and FRAME_FREE, the
+ * commonest calls. Each check gives the verdict of the general check
+ * (frames_alloc_check(db, vm, 1, 0, 0, op), frames_free_check(db, vm, pa,
+ * 1, 0, op)) as the frame's index (>= 0) or that check's refusal; each
+ * commit does what the general commit of that check's op does, given the
+ * index (no op is filled: the pair's state is the index), and returns
+ * vm's peak. Inline: the common case is a few loads (the caller live,
+ * within its quota; the lowest FREE frame, or the frame OWNED by the
+ * caller), stores (the entry, the counts, the hints, the charge) and
+ * tests. Every other case goes to the general check itself, out of line
+ * (frames_alloc_one_general, frames_free_one_general): no refusal is
+ * decided here, so the verdicts are the general check's by construction.
+ */
+static inline bool frames_vm_live(const struct frames_db *db, unsigned vm)
+{
+	return vm != FRAMES_VM_EL2 && vm < EXO_MAX_VMS && db->acct[vm].live;
+}
+
+/* Keeps lo_free/hi_free true after frame i changed state. Moving a hint
+ * past frames that are not FREE is paid once per frame taken, so searches
+ * no longer walk the long prefix of RAM that EL2 and early guests hold. */
+static inline void frames_update_hints(struct frames_db *db, uint64_t i,
+				       unsigned state)
+{
+	if (state == EXO_FRAME_FREE) {
+		if (i < db->lo_free)
+			db->lo_free = i;
+		if (i >= db->hi_free)
+			db->hi_free = i + 1;
+		return;
+	}
+	while (db->lo_free < db->hi_free &&
+	       db->entry[db->lo_free].state != EXO_FRAME_FREE)
+		db->lo_free++;
+	while (db->hi_free > db->lo_free &&
+	       db->entry[db->hi_free - 1].state != EXO_FRAME_FREE)
+		db->hi_free--;
+}
+
+/* What a transition of frame i from one state to an OWNED or FREE one
+ * writes: the entry (no peer, no share record), the counts, the hints. */
+static inline void frames_set_one(struct frames_db *db, uint64_t i,
+				  unsigned from, unsigned to, unsigned owner)
+{
+	db->entry[i] = (struct frames_entry){ .state = (uint8_t)to,
+					      .owner = (uint8_t)owner,
+					      .share = FRAMES_SHARE_NONE };
+	db->count[from]--;
+	db->count[to]++;
+	frames_update_hints(db, i, to);
+}
+
+int64_t frames_alloc_one_general(const struct frames_db *db, unsigned vm);
+int64_t frames_free_one_general(const struct frames_db *db, unsigned vm,
+				uint64_t pa);
+
+/* The lowest FREE frame is the run (the hints: none below lo_free). */
+static inline int64_t frames_alloc_one_check(const struct frames_db *db,
+					     unsigned vm)
+{
+	uint64_t i = db->lo_free;
+
+	if (frames_vm_live(db, vm) &&
+	    db->acct[vm].used < db->acct[vm].quota && i < db->hi_free &&
+	    db->entry[i].state == EXO_FRAME_FREE)
+		return (int64_t)i;
+	return frames_alloc_one_general(db, vm);
+}
+
+/* The commit applies what its check found under the same hold of the
+ * lock: frame i FREE, vm live and within its quota (the general commit
+ * trusts its op the same way). */
+static inline uint64_t frames_alloc_one_commit(struct frames_db *db,
+					       unsigned vm, uint64_t i)
+{
+	struct frames_account *a = &db->acct[vm];
+
+	frames_set_one(db, i, EXO_FRAME_FREE, EXO_FRAME_OWNED, vm);
+	a->used++;
+	if (a->used > a->peak)
+		a->peak = a->used;
+	return a->peak;
+}
+
+/* An index past the span (a PA below its base wraps far past it) or an
+ * unaligned PA is no frame the caller owns. */
+static inline int64_t frames_free_one_check(const struct frames_db *db,
+					    unsigned vm, uint64_t pa)
+{
+	uint64_t i = (pa - db->base) >> FRAMES_SHIFT;
+
+	if (frames_vm_live(db, vm) && !(pa & (FRAMES_SIZE - 1)) &&
+	    i < db->nr && db->entry[i].state == EXO_FRAME_OWNED &&
+	    db->entry[i].owner == vm)
+		return (int64_t)i;
+	return frames_free_one_general(db, vm, pa);
+}
+
+/* As the check found: frame i OWNED by vm, so charged to it. */
+static inline uint64_t frames_free_one_commit(struct frames_db *db,
+					      unsigned vm, uint64_t i)
+{
+	struct frames_account *a = &db->acct[vm];
+
+	frames_set_one(db, i, EXO_FRAME_OWNED, EXO_FRAME_FREE, 0);
+	a->used--;
+	return a->peak;
+}
 
 /* OWNED(vm) or SHARED(vm) -> SHARED(vm) with borrower added (perm). */
 int frames_share_check(const struct frames_db *db, unsigned vm,
@@ -268,9 +362,23 @@ void frames_share_commit(struct frames_db *db, const struct frames_op *op);
  * verdict of frames_share_check(db, vm, borrower, pa, 1, perm, 0, op) for
  * a valid perm, but for what is the recipient's or decided at its accept:
  * a shortage of share records (EXO_ENOMEM there) is not looked at. One
- * entry read, no op. */
-int frames_share_one_check(const struct frames_db *db, unsigned vm,
-			   unsigned borrower, uint64_t pa);
+ * entry read, no op. Inline, as the one-frame pairs above: the common
+ * case (two live guests, a frame the sender owns alone) answers here,
+ * every other case is frames_share_one_general's, out of line. */
+int frames_share_one_general(const struct frames_db *db, unsigned vm,
+			     unsigned borrower, uint64_t pa);
+static inline int frames_share_one_check(const struct frames_db *db,
+					 unsigned vm, unsigned borrower,
+					 uint64_t pa)
+{
+	uint64_t i = (pa - db->base) >> FRAMES_SHIFT;
+
+	if (frames_vm_live(db, vm) && frames_vm_live(db, borrower) &&
+	    vm != borrower && !(pa & (FRAMES_SIZE - 1)) && i < db->nr &&
+	    db->entry[i].state == EXO_FRAME_OWNED && db->entry[i].owner == vm)
+		return EXO_OK;
+	return frames_share_one_general(db, vm, borrower, pa);
+}
 /* Removes borrower; the frame's last borrower leaving makes it OWNED.
  * nr_tables table frames are charged to the borrower (its unmap's split). */
 int frames_unshare_check(const struct frames_db *db, unsigned vm,

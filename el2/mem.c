@@ -372,6 +372,19 @@ static int64_t alloc_check(struct vm *vm, uint64_t count, unsigned align_log2,
 	return rc;
 }
 
+/* The debug checks of a one-frame call (out of line: off on the release
+ * path): a frame handed out is zero (check_zeroed), one freed was
+ * scrubbed when handed out; and the call is counted. */
+static __attribute__((noinline)) void fast_call_checked(uint64_t pa,
+							bool alloc)
+{
+	if (alloc)
+		check_zeroed(pa, 1);
+	else
+		CHECK(!is_unscrubbed(pa));
+	mem_fast_calls++;
+}
+
 /* vm's peak as the DB counts it, into its stats (note_peak, with the
  * peak a one-frame commit returned). */
 static inline void peak_seen(struct vm *vm, uint64_t peak)
@@ -395,7 +408,8 @@ static inline void peak_seen(struct vm *vm, uint64_t peak)
  * (tests/host/test_mem_fast.c compares the two). No local here lives in
  * memory: no stack protector, no frame beyond the saved registers.
  */
-static bool alloc_one(struct vm *vm, paddr_t *pa)
+static inline __attribute__((always_inline)) bool alloc_one(struct vm *vm,
+							     paddr_t *pa)
 {
 	uint64_t peak, at;
 	struct s2_slot slot;
@@ -414,10 +428,8 @@ static bool alloc_one(struct vm *vm, paddr_t *pa)
 	 * one frame). */
 	if (is_unscrubbed_at((uint64_t)i))
 		scrub(at, 1);
-	if (mem_debug_checks) {
-		check_zeroed(at, 1);
-		mem_fast_calls++;
-	}
+	if (mem_debug_checks)
+		fast_call_checked(at, true);
 	peak = frames_alloc_one_commit(&mem_db, vm->id, (uint64_t)i);
 	s2_map_slot(&vm->s2, &vm->s2_cache, slot, ipa_of(at), MEM_GUEST_PROT);
 	*pa = pa_init(at);
@@ -445,10 +457,8 @@ static inline __attribute__((always_inline)) bool free_one(struct vm *vm,
 	if (!s2_slot_found(slot) || !s2_slot_mapped(slot))
 		return false;
 	s2_unmap_slot(&vm->s2, slot, ipa_of(pa));
-	if (mem_debug_checks) {
-		CHECK(!is_unscrubbed_at((uint64_t)i));
-		mem_fast_calls++;
-	}
+	if (mem_debug_checks)
+		fast_call_checked(pa, false);
 	arch_scrub_frames(pa, 1);
 	peak = frames_free_one_commit(&mem_db, vm->id, (uint64_t)i);
 	cache_trim(vm, MEM_TABLE_RESERVE);
@@ -458,48 +468,53 @@ static inline __attribute__((always_inline)) bool free_one(struct vm *vm,
 
 /* The general transaction, out of line: the one-frame path before it
  * keeps a small frame. */
-static __attribute__((noinline)) int64_t
+static __attribute__((noinline)) struct mem_alloc
 alloc_general(struct vm *vm, uint64_t count, unsigned align_log2,
-	      uint64_t part, paddr_t *pa)
+	      uint64_t part)
 {
 	struct frames_op op;
-	int64_t rc;
+	struct mem_alloc r = { EXO_OK, pa_init(0) };
 
 	spin_lock(&mem_lock);
-	rc = alloc_check(vm, count, align_log2, part, &op);
-	CHECK_AFTER_GIVE_BACK(rc, vm,
+	r.rc = alloc_check(vm, count, align_log2, part, &op);
+	CHECK_AFTER_GIVE_BACK(r.rc, vm,
 			      alloc_check(vm, count, align_log2, part, &op));
-	if (!rc) {
+	if (!r.rc) {
 		map_new_frames(vm, &op);
-		*pa = pa_init(op.pa);
+		r.pa = pa_init(op.pa);
 		after_call(vm);
 	}
 	spin_unlock(&mem_lock);
-	return rc;
+	return r;
 }
 
-/* A one-frame attempt that fails changed nothing: the general
- * transaction then runs under its own hold of the lock, with the
- * one-frame call's arguments (so none is kept across the attempt). */
-static __attribute__((noinline)) int64_t alloc_one_call(struct vm *vm,
-							 paddr_t *pa)
+/* The one-frame attempt first (FRAME_ALLOC of one frame with no
+ * alignment, the commonest call); one that fails changed nothing, and
+ * the general transaction then runs under its own hold of the lock. */
+struct mem_alloc mem_frame_alloc_call(struct vm *vm, uint64_t count,
+				      unsigned align_log2, uint64_t part)
 {
+	struct mem_alloc r = { EXO_OK, pa_init(0) };
 	bool done;
 
+	if (!part || part > count)
+		return (struct mem_alloc){ EXO_EINVAL, pa_init(0) };
+	if (count != 1 || align_log2)
+		return alloc_general(vm, count, align_log2, part);
 	spin_lock(&mem_lock);
-	done = alloc_one(vm, pa);
+	done = alloc_one(vm, &r.pa);
 	spin_unlock(&mem_lock);
-	return done ? EXO_OK : alloc_general(vm, 1, 0, 1, pa);
+	return done ? r : alloc_general(vm, 1, 0, 1);
 }
 
 int64_t mem_frame_alloc_part(struct vm *vm, uint64_t count, unsigned align_log2,
 			     uint64_t part, paddr_t *pa)
 {
-	if (!part || part > count)
-		return EXO_EINVAL;
-	if (count == 1 && !align_log2)
-		return alloc_one_call(vm, pa);
-	return alloc_general(vm, count, align_log2, part, pa);
+	struct mem_alloc r = mem_frame_alloc_call(vm, count, align_log2, part);
+
+	if (!r.rc)
+		*pa = r.pa;
+	return r.rc;
 }
 
 int64_t mem_frame_alloc(struct vm *vm, uint64_t count, unsigned align_log2,
@@ -853,23 +868,17 @@ free_part_general(struct vm *vm, paddr_t at, uint64_t count, uint64_t part)
 /* One frame freed by the fast path needs no whole-range check: the frame
  * it found OWNED lies in RAM. A refusal changed nothing: the general path
  * runs with the one-frame call's arguments. */
-static __attribute__((noinline)) int64_t free_one_call(struct vm *vm,
-							uint64_t pa)
-{
-	bool done;
-
-	spin_lock(&mem_lock);
-	done = free_one(vm, pa);
-	spin_unlock(&mem_lock);
-	return done ? EXO_OK : free_part_general(vm, pa_init(pa), 1, 1);
-}
-
 int64_t mem_frame_free_part(struct vm *vm, paddr_t at, uint64_t count,
 			    uint64_t part)
 {
-	if (count == 1 && part == 1)
-		return free_one_call(vm, pa_addr(at));
-	return free_part_general(vm, at, count, part);
+	bool done;
+
+	if (count != 1 || part != 1)
+		return free_part_general(vm, at, count, part);
+	spin_lock(&mem_lock);
+	done = free_one(vm, pa_addr(at));
+	spin_unlock(&mem_lock);
+	return done ? EXO_OK : free_part_general(vm, at, 1, 1);
 }
 
 /* --- VM life: creation and teardown ----------------------------------- */

@@ -20,6 +20,15 @@ int64_t mem_frame_alloc(struct vm *vm, uint64_t count, unsigned align_log2,
  * part <= count; EXO_EINVAL otherwise). */
 int64_t mem_frame_alloc_part(struct vm *vm, uint64_t count, unsigned align_log2,
 			     uint64_t part, paddr_t *pa);
+/* mem_frame_alloc_part with its result in two registers (struct of two
+ * words): el2/dispatch.c's FRAME_ALLOC keeps nothing in memory. pa is
+ * the run's first frame when rc is EXO_OK. */
+struct mem_alloc {
+	int64_t rc;
+	paddr_t pa;
+};
+struct mem_alloc mem_frame_alloc_call(struct vm *vm, uint64_t count,
+				      unsigned align_log2, uint64_t part);
 int64_t mem_frame_alloc_at(struct vm *vm, paddr_t pa, uint64_t count);
 /* On success the count frames are FREE: the caller reports them to whoever
  * counts frames given back (revocation); mem calls nothing above it. */

@@ -36,8 +36,8 @@
 #include <lib/print.h>
 #include <stddef.h>
 
-#define ROOT_ENTRIES  (S2_ROOT_PAGES * PTES_PER_TABLE)
-#define IPA_LIMIT     (UINT64_C(1) << S2_IPA_BITS)
+#define ROOT_ENTRIES  S2_ROOT_ENTRIES
+#define IPA_LIMIT     S2_IPA_LIMIT
 #define BLOCK_SIZE    LEVEL_SIZE(S2_BLOCK_LEVEL)
 /* The ABI tells guests what one table maps (exo/hvc.h): keep them equal. */
 _Static_assert(EXO_S2_L3_TABLE_FRAMES * EXO_FRAME_SIZE == BLOCK_SIZE,
@@ -47,8 +47,7 @@ _Static_assert(EXO_S2_L2_TABLE_FRAMES * EXO_FRAME_SIZE ==
 /* A level-3 descriptor maps exactly one frame: the frame DB's unit and the
  * stage-2 granule must stay the same size. */
 _Static_assert(GRANULE_4K_SIZE == EXO_FRAME_SIZE, "stage-2 page != frame");
-#define PROT_ACCESS   (S2_PROT_R | S2_PROT_W | S2_PROT_X)
-#define PROT_ALL      (PROT_ACCESS | S2_PROT_DEVICE)
+#define PROT_ACCESS   S2_PROT_ACCESS
 #define T0SZ_40BIT    (64 - S2_IPA_BITS)
 #define PARANGE_48BIT 5 /* the largest PS without FEAT_LPA */
 
@@ -130,12 +129,12 @@ static bool is_valid(uint64_t desc)
 
 static bool is_table(uint64_t desc, int level)
 {
-	return level < 3 && is_valid(desc) && (desc & PTE_TABLE);
+	return level < 3 && s2_desc_is_table(desc);
 }
 
 static uint64_t *table_of(uint64_t desc)
 {
-	return (uint64_t *)(uintptr_t)(desc & PTE_ADDR_MASK);
+	return s2_desc_table(desc);
 }
 
 static uint64_t table_desc(uint64_t *table)
@@ -151,12 +150,12 @@ static uint64_t leaf_desc(uint64_t ipa, uint64_t attrs, int level)
 
 static bool forced_wb;
 /* Normal memory's MemAttr field as forced_wb says: read by every map. */
-static uint64_t normal_attr = S2_MEMATTR(S2_MEMATTR_NORMAL_WB);
+uint64_t s2_normal_memattr = S2_MEMATTR(S2_MEMATTR_NORMAL_WB);
 
 void s2_set_forced_wb(bool forced)
 {
 	forced_wb = forced;
-	normal_attr = S2_MEMATTR(forced ? S2_MEMATTR_FWB_NORMAL_WB
+	s2_normal_memattr = S2_MEMATTR(forced ? S2_MEMATTR_FWB_NORMAL_WB
 					: S2_MEMATTR_NORMAL_WB);
 	kprintf("stage 2: FWB %s\n", forced ?
 		"on (FEAT_S2FWB: guest RAM forced Write-Back, HCR_EL2.FWB)" :
@@ -188,24 +187,9 @@ bool s2_mair_write_back(uint8_t attr)
 	       nibble_write_back(attr & ((1u << MAIR_NIBBLE_BITS) - 1));
 }
 
-/* The access bits of a leaf for prot's R, W and X (and AF), by table: a
- * map computes no bit of them. */
-#define ACCESS_ATTRS(p)                                                     \
-	(S2_AF | ((p) & S2_PROT_R ? S2_AP_R : 0) |                          \
-	 ((p) & S2_PROT_W ? S2_AP_W : 0) | ((p) & S2_PROT_X ? 0 : S2_XN))
-_Static_assert(PROT_ACCESS == 7, "access_attrs lists R, W, X as bits 0-2");
-static const uint64_t access_attrs[PROT_ACCESS + 1] = {
-	ACCESS_ATTRS(0), ACCESS_ATTRS(1), ACCESS_ATTRS(2), ACCESS_ATTRS(3),
-	ACCESS_ATTRS(4), ACCESS_ATTRS(5), ACCESS_ATTRS(6), ACCESS_ATTRS(7),
-};
-
 static uint64_t prot_attrs(unsigned prot)
 {
-	uint64_t a = access_attrs[prot & PROT_ACCESS];
-
-	if (prot & S2_PROT_DEVICE)
-		return a | S2_MEMATTR(S2_MEMATTR_DEVICE_nGnRE);
-	return a | normal_attr | S2_SH_INNER;
+	return s2_prot_attrs(prot);
 }
 
 static unsigned desc_prot(uint64_t desc)
@@ -237,15 +221,14 @@ _Static_assert((COUNT_MASK & (PTE_ADDR_MASK | PTE_VALID | PTE_TABLE)) == 0,
 
 static unsigned count_of(uint64_t desc)
 {
-	return (unsigned)((desc & COUNT_MASK) >> COUNT_SHIFT);
+	return s2_desc_count(desc);
 }
 
 /* Only ignored bits change: a live descriptor needs no break for it. */
 static void count_add(uint64_t *pte, int delta)
 {
 	if (delta)
-		arch_s2_write_pte(pte, *pte + (uint64_t)((int64_t)delta *
-							 (1 << COUNT_SHIFT)));
+		arch_s2_write_pte(pte, s2_desc_count_add(*pte, delta));
 }
 
 /* Words of an empty table kept in place (invalid entries: bit 0 clear in
@@ -316,7 +299,7 @@ static unsigned entries_at(int level)
 
 static unsigned index_of(uint64_t ipa, int level)
 {
-	return (ipa >> LEVEL_SHIFT(level)) % entries_at(level);
+	return s2_index(ipa, level);
 }
 
 static uint64_t align_down(uint64_t ipa, int level)
@@ -709,12 +692,6 @@ void s2_destroy(struct s2 *s2, struct s2_page_cache *cache)
 	CHECK(!s2->empty && !s2->nr_empty);
 }
 
-uint64_t s2_vttbr(const struct s2 *s2)
-{
-	return (uint64_t)(uintptr_t)s2->root | (uint64_t)s2->vmid
-						   << VTTBR_VMID_SHIFT;
-}
-
 uint64_t s2_vtcr(unsigned pa_bits)
 {
 	uint64_t ps = 0;
@@ -734,10 +711,7 @@ uint64_t s2_vtcr(unsigned pa_bits)
 
 static bool prot_ok(unsigned prot)
 {
-	if (prot & ~PROT_ALL || !(prot & PROT_ACCESS))
-		return false;
-	/* Executing device memory: speculative fetches from MMIO. */
-	return !((prot & S2_PROT_DEVICE) && (prot & S2_PROT_X));
+	return s2_prot_ok(prot);
 }
 
 int s2_check_pages(const struct s2 *s2, enum s2_op op, ipaddr_t at,
@@ -793,18 +767,11 @@ static const visit_fn visits[] = {
 };
 
 /* The level-3 entry of ipa when its tables exist (the level-3 one kept
- * empty or not): one walk of two table loads. */
+ * empty or not): one walk of two table loads (el2/s2.h). */
 static bool find_slot(const struct s2 *s2, uint64_t ipa, struct s2_slot *s)
 {
-	uint64_t *l1 = &s2->root[index_of(ipa, S2_START_LEVEL)];
-
-	if (!is_table(*l1, S2_START_LEVEL))
-		return false;
-	s->l2 = &table_of(*l1)[index_of(ipa, S2_BLOCK_LEVEL)];
-	if (!is_table(*s->l2, S2_BLOCK_LEVEL))
-		return false;
-	s->pte = &table_of(*s->l2)[index_of(ipa, 3)];
-	return true;
+	*s = s2_page_slot(s2, ipa_init(ipa));
+	return s2_slot_found(*s);
 }
 
 /* The unmapped page at ipa of slot s gets its leaf, and its table the
@@ -856,23 +823,10 @@ static bool commit_page(struct op *o, enum s2_op op, uint64_t ipa)
 	return true;
 }
 
-struct s2_slot s2_page_slot(const struct s2 *s2, ipaddr_t at)
-{
-	uint64_t ipa = ipa_addr(at);
-	struct s2_slot s = { NULL, NULL };
-
-	if (ipa & (GRANULE_4K_SIZE - 1) || ipa >= IPA_LIMIT ||
-	    !find_slot(s2, ipa, &s))
-		return (struct s2_slot){ NULL, NULL };
-	return s;
-}
-
 /* The map that completes its table: the fold it may make goes through a
- * batch (break, TLBIs, the block, the table to the cache). Out of line:
- * the commonest map leaves its frame alone. */
-static __attribute__((noinline)) void
-map_slot_batched(struct s2 *s2, struct s2_page_cache *cache, struct s2_slot s,
-		 uint64_t ipa, uint64_t attrs)
+ * batch (break, TLBIs, the block, the table to the cache). */
+static void map_slot_batched(struct s2 *s2, struct s2_page_cache *cache,
+			     struct s2_slot s, uint64_t ipa, uint64_t attrs)
 {
 	struct op o;
 
@@ -881,15 +835,12 @@ map_slot_batched(struct s2 *s2, struct s2_page_cache *cache, struct s2_slot s,
 	op_finish(&o);
 }
 
-/* A table short of full after the map: no fold can follow and nothing is
- * batched; the leaf and the count, then the DSB that op_finish would
- * make (the new entry reaches the walkers before the guest is told). */
-void s2_map_slot(struct s2 *s2, struct s2_page_cache *cache,
-		 struct s2_slot slot, ipaddr_t at, unsigned prot)
+/* s2_map_slot's rare cases: a table that fills needs the batch; one kept
+ * empty leaves the list (map_leaf), then the DSB that op_finish would
+ * make. */
+void s2_map_slot_rare(struct s2 *s2, struct s2_page_cache *cache,
+		      struct s2_slot slot, uint64_t ipa, unsigned prot)
 {
-	uint64_t ipa = ipa_addr(at);
-
-	CHECK(prot_ok(prot) && !is_valid(*slot.pte));
 	if (count_of(*slot.l2) >= PTES_PER_TABLE - 1) {
 		map_slot_batched(s2, cache, slot, ipa, prot_attrs(prot));
 		return;
@@ -898,26 +849,9 @@ void s2_map_slot(struct s2 *s2, struct s2_page_cache *cache,
 	arch_dsb_ish();
 }
 
-/* unmap_at and batch_flush's TLBI sequence for its one IPA, with no
- * batch: a one-page unmap whose level-3 table exists frees no table (an
- * emptied one stays in place) and defers no entry. */
-void s2_unmap_slot(struct s2 *s2, struct s2_slot slot, ipaddr_t at)
+void s2_keep_empty_slot(struct s2 *s2, struct s2_slot slot, uint64_t ipa)
 {
-	uint64_t ipa = ipa_addr(at);
-	uint64_t vttbr = s2_vttbr(s2);
-
-	CHECK(is_valid(*slot.pte));
-	arch_s2_write_pte(slot.pte, 0);
-	count_add(slot.l2, -1);
-	if (!count_of(*slot.l2))
-		keep_empty(s2, table_of(*slot.l2),
-			   align_down(ipa, S2_BLOCK_LEVEL), 3);
-	arch_dsb_ish();
-	arch_s2_tlbi_ipa(vttbr, ipa);
-	arch_dsb_ish();
-	arch_s2_tlbi_vmalle1(vttbr);
-	arch_dsb_ish();
-	arch_isb();
+	keep_empty(s2, table_of(*slot.l2), align_down(ipa, S2_BLOCK_LEVEL), 3);
 }
 
 void s2_commit(struct s2 *s2, struct s2_page_cache *cache, enum s2_op op,

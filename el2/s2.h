@@ -36,7 +36,9 @@
 #define EXO_EL2_S2_H
 
 #include <arch/pte.h>
+#include <el2/arch.h>
 #include <el2/paddr.h>
+#include <lib/panic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -109,7 +111,6 @@ int s2_init(struct s2 *s2, uint64_t *root, unsigned vmid);
  * page below the root into cache. The guest must not be running. */
 void s2_destroy(struct s2 *s2, struct s2_page_cache *cache);
 
-uint64_t s2_vttbr(const struct s2 *s2);
 /* Normal memory's stage-2 memory type (docs/stage2.md, "Memory
  * attributes"). forced: the CPU has FEAT_S2FWB and every vCPU runs with
  * HCR_EL2.FWB (vcpu_reset), so stage 2 makes guest RAM Write-Back whatever
@@ -191,23 +192,161 @@ static inline unsigned s2_empty_tables(const struct s2 *s2)
  * the empty table kept or reused, a fold), on an unmapped / a mapped slot
  * (CHECK: the caller looked with s2_slot_mapped); no page is taken from
  * the cache, and an unmap gives none to it (an emptied table stays).
+ * Inline: the common case (a table neither empty nor about to fill, for
+ * a map; one that keeps an entry, for an unmap) is a few loads and
+ * stores, the leaf and its table's count, and the barriers and TLBIs,
+ * which a call each would double. The rest is out of line in el2/s2.c
+ * (s2_map_slot_rare, s2_keep_empty_slot), as are the descriptors' other
+ * uses: el2/s2.c reads descriptors with the helpers below.
  */
 struct s2_slot {
 	uint64_t *l2;  /* the level-2 entry of its level-3 table */
 	uint64_t *pte; /* its level-3 entry */
 };
-struct s2_slot s2_page_slot(const struct s2 *s2, ipaddr_t ipa);
+
+#define S2_IPA_LIMIT    (UINT64_C(1) << S2_IPA_BITS)
+#define S2_ROOT_ENTRIES (S2_ROOT_PAGES * PTES_PER_TABLE)
+
+/* Whether desc at a level above 3 points to a table. */
+static inline bool s2_desc_is_table(uint64_t desc)
+{
+	return (desc & PTE_TYPE_MASK) == (PTE_VALID | PTE_TABLE);
+}
+
+static inline uint64_t *s2_desc_table(uint64_t desc)
+{
+	return (uint64_t *)(uintptr_t)(desc & PTE_ADDR_MASK);
+}
+
+/* The count of a table's valid entries, in its descriptor's ignored bits
+ * [11:2] (10 bits: 0..512). */
+static inline unsigned s2_desc_count(uint64_t desc)
+{
+	return (unsigned)((desc & S2_TABLE_COUNT_MASK) >> S2_TABLE_COUNT_SHIFT);
+}
+
+/* A table descriptor with its count moved by delta: only ignored bits
+ * change, so a live descriptor needs no break for it. */
+static inline uint64_t s2_desc_count_add(uint64_t desc, int delta)
+{
+	return desc + (uint64_t)((int64_t)delta * (1 << S2_TABLE_COUNT_SHIFT));
+}
+
+static inline unsigned s2_index(uint64_t ipa, int level)
+{
+	unsigned entries = level == S2_START_LEVEL ? S2_ROOT_ENTRIES
+						   : PTES_PER_TABLE;
+
+	return (unsigned)((ipa >> LEVEL_SHIFT(level)) % entries);
+}
+
+/* Normal memory's MemAttr field as s2_set_forced_wb said: read by every
+ * map (el2/s2.c writes it, once, at boot). */
+extern uint64_t s2_normal_memattr;
+
+/* The access bits of a leaf for prot's R, W and X (and AF). */
+#define S2_ACCESS_ATTRS(p)                                                  \
+	(S2_AF | ((p) & S2_PROT_R ? S2_AP_R : 0) |                          \
+	 ((p) & S2_PROT_W ? S2_AP_W : 0) | ((p) & S2_PROT_X ? 0 : S2_XN))
+#define S2_PROT_ACCESS (S2_PROT_R | S2_PROT_W | S2_PROT_X)
+#define S2_PROT_ALL    (S2_PROT_ACCESS | S2_PROT_DEVICE)
+
+/* A leaf's attributes for prot (memory type, shareability, access). */
+static inline uint64_t s2_prot_attrs(unsigned prot)
+{
+	uint64_t a = S2_ACCESS_ATTRS(prot);
+
+	if (prot & S2_PROT_DEVICE)
+		return a | S2_MEMATTR(S2_MEMATTR_DEVICE_nGnRE);
+	return a | s2_normal_memattr | S2_SH_INNER;
+}
+
+/* Some access, no unknown bit, and no executable device memory
+ * (speculative fetches from MMIO). */
+static inline bool s2_prot_ok(unsigned prot)
+{
+	if (prot & ~S2_PROT_ALL || !(prot & S2_PROT_ACCESS))
+		return false;
+	return !((prot & S2_PROT_DEVICE) && (prot & S2_PROT_X));
+}
+
+static inline uint64_t s2_vttbr(const struct s2 *s2)
+{
+	return (uint64_t)(uintptr_t)s2->root |
+	       (uint64_t)s2->vmid << VTTBR_VMID_SHIFT;
+}
+
+static inline struct s2_slot s2_page_slot(const struct s2 *s2, ipaddr_t at)
+{
+	const struct s2_slot none = { NULL, NULL };
+	uint64_t ipa = ipa_addr(at);
+	uint64_t l1, *l2;
+
+	if (ipa & (GRANULE_4K_SIZE - 1) || ipa >= S2_IPA_LIMIT)
+		return none;
+	l1 = s2->root[s2_index(ipa, S2_START_LEVEL)];
+	if (!s2_desc_is_table(l1))
+		return none;
+	l2 = &s2_desc_table(l1)[s2_index(ipa, S2_BLOCK_LEVEL)];
+	if (!s2_desc_is_table(*l2))
+		return none;
+	return (struct s2_slot){ l2, &s2_desc_table(*l2)[s2_index(ipa, 3)] };
+}
+
 static inline bool s2_slot_found(struct s2_slot slot)
 {
 	return slot.pte != NULL;
 }
+
 static inline bool s2_slot_mapped(struct s2_slot slot)
 {
 	return *slot.pte & PTE_VALID;
 }
-void s2_map_slot(struct s2 *s2, struct s2_page_cache *cache,
-		 struct s2_slot slot, ipaddr_t ipa, unsigned prot);
-void s2_unmap_slot(struct s2 *s2, struct s2_slot slot, ipaddr_t ipa);
+
+/* The maps s2_map_slot leaves out of line: into a table kept empty (it
+ * leaves the list) or one the map fills (a fold may follow). */
+void s2_map_slot_rare(struct s2 *s2, struct s2_page_cache *cache,
+		      struct s2_slot slot, uint64_t ipa, unsigned prot);
+/* The level-3 table of slot has no valid entry left: kept in place. */
+void s2_keep_empty_slot(struct s2 *s2, struct s2_slot slot, uint64_t ipa);
+
+static inline void s2_map_slot(struct s2 *s2, struct s2_page_cache *cache,
+			       struct s2_slot slot, ipaddr_t at, unsigned prot)
+{
+	uint64_t ipa = ipa_addr(at);
+	unsigned n = s2_desc_count(*slot.l2);
+
+	CHECK(s2_prot_ok(prot) && !s2_slot_mapped(slot));
+	if (!n || n >= PTES_PER_TABLE - 1) {
+		s2_map_slot_rare(s2, cache, slot, ipa, prot);
+		return;
+	}
+	/* Invalid -> valid: no TLB maintenance; the DSB makes the entry
+	 * reach the walkers before the guest is told. */
+	arch_s2_write_pte(slot.pte,
+			  ipa | s2_prot_attrs(prot) | PTE_VALID | PTE_PAGE);
+	arch_s2_write_pte(slot.l2, s2_desc_count_add(*slot.l2, 1));
+	arch_dsb_ish();
+}
+
+/* Break, the count, then the TLBIs by IPA (the stage-2 entry) and of the
+ * VMID's stage-1 entries (combined ones may cache it), completed. */
+static inline void s2_unmap_slot(struct s2 *s2, struct s2_slot slot,
+				 ipaddr_t at)
+{
+	uint64_t ipa = ipa_addr(at);
+
+	CHECK(s2_slot_mapped(slot));
+	arch_s2_write_pte(slot.pte, 0);
+	arch_s2_write_pte(slot.l2, s2_desc_count_add(*slot.l2, -1));
+	if (!s2_desc_count(*slot.l2))
+		s2_keep_empty_slot(s2, slot, ipa);
+	arch_dsb_ish();
+	arch_s2_tlbi_ipa_vmalle1(s2_vttbr(s2), ipa);
+	arch_dsb_ish();
+	arch_isb();
+}
+
 /* Gives up to max empty tables back to the cache, but none whose region
  * meets [avoid, +avoid_size) (size 0: none avoided); a level-2 table left
  * empty by it goes too. Returns how many. Cannot fail. */

@@ -30,6 +30,14 @@ void arch_dsb_ish(void);
 void arch_isb(void);
 void arch_s2_tlbi_ipa(uint64_t vttbr, uint64_t ipa);
 void arch_s2_tlbi_vmalle1(uint64_t vttbr);
+/* The one-page unmap's pair (el2/s2.h, s2_unmap_slot): what the two calls
+ * with a DSB ISH between them do, recorded as such. */
+static inline void arch_s2_tlbi_ipa_vmalle1(uint64_t vttbr, uint64_t ipa)
+{
+	arch_s2_tlbi_ipa(vttbr, ipa);
+	arch_dsb_ish();
+	arch_s2_tlbi_vmalle1(vttbr);
+}
 #else
 #include <arch/sysreg.h>
 
@@ -90,6 +98,22 @@ static inline void arch_s2_tlbi_vmalle1(uint64_t vttbr)
 	uint64_t prev = arch_vmid_enter(vttbr);
 
 	__asm__ volatile("tlbi vmalle1is" : : : "memory");
+	arch_vmid_exit(prev, vttbr);
+}
+
+/* TLBI IPAS2E1IS of ipa, DSB ISH, TLBI VMALLE1IS: the two above with one
+ * VMID switch (none when vttbr's VMID is loaded, as when a guest frees
+ * its own frame) instead of one each. */
+static inline void arch_s2_tlbi_ipa_vmalle1(uint64_t vttbr, uint64_t ipa)
+{
+	uint64_t prev = arch_vmid_enter(vttbr);
+
+	__asm__ volatile("tlbi ipas2e1is, %0\n\t"
+			 "dsb ish\n\t"
+			 "tlbi vmalle1is"
+			 :
+			 : "r"(TLBI_IPA_ARG(ipa))
+			 : "memory");
 	arch_vmid_exit(prev, vttbr);
 }
 #endif

@@ -1,7 +1,7 @@
 /*
  * The one-frame paths of FRAME_ALLOC and FRAME_FREE (el2/mem.c,
- * alloc_one and free_one; el2/frames.c's one-frame pairs; el2/s2.c's
- * slots): the same script of calls, on the same freshly booted machine,
+ * alloc_one and free_one; el2/frames.h's one-frame pairs; el2/s2.h's
+ * slots, all inline): the same script of calls, on the same freshly booted machine,
  * once with them and once with the general transaction alone, must give
  * the same status for every call and leave the same state after every
  * call: the frame DB (every entry, share record, count, hint and
@@ -14,9 +14,13 @@
  * the paths must have answered some calls (mem_fast_path_calls, counted
  * with the debug checks on, as this machine boots). Also: the one-frame
  * DB pairs give the general checks' verdict, and on copies of the DB the
- * general commits' state, for every frame state; and the one-frame offer
+ * general commits' state, for every frame state (and with a lo_free hint
+ * below the lowest FREE frame, which the hints allow); and the one-frame offer
  * check (an offer to share one frame) gives the general check's verdict
- * for every frame state, pair of guests and kind of share.
+ * for every frame state, pair of guests and kind of share. And under the
+ * cache model (RAM garbage at boot): the one-frame alloc scrubs a frame
+ * at its first use, the one-frame free scrubs and cleans what the guest
+ * wrote (zero through the cache and in DRAM, no dirty line).
  *
  * Owns: the machine of these tests (RAM, two guests). Never: tests what
  * the general transaction decides (test_mem_random.c, test_frames.c).
@@ -43,6 +47,8 @@
 #define FRAME EXO_FRAME_SIZE
 #define MAX_LEAVES 2048u
 #define MAX_STEPS 128u
+#define GARBAGE_SEED UINT64_C(0x0dd5eed)
+#define SECRET 0xa5
 
 static struct vm vms[2];
 static uint64_t *roots[2];
@@ -155,10 +161,14 @@ static uint64_t frame_at(unsigned region, unsigned i)
 	return RAM_BASE + ((uint64_t)region * REGION_FRAMES + i) * FRAME;
 }
 
-static void boot(void)
+static void boot_with(bool garbage)
 {
 	cr_assert(mem_machine_map(RAM_FRAMES), "RAM at its PA");
 	fake_reset();
+	if (garbage) {
+		fake_cache_model(RAM_BASE, RAM_FRAMES);
+		fake_cache_fill_garbage(GARBAGE_SEED);
+	}
 	cr_assert_eq(mem_machine_boot(true, EL2_FRAMES), 0);
 	for (unsigned i = 0; i < 2; i++) {
 		memset(&vms[i], 0, sizeof(vms[i]));
@@ -171,10 +181,23 @@ static void boot(void)
 	}
 }
 
+static void boot(void)
+{
+	boot_with(false);
+}
+
+/* RAM as after a warm reset (garbage), under the cache model
+ * (tests/host/fake_arch.h: what DRAM holds apart from what EL2 sees). */
+static void boot_garbage(void)
+{
+	boot_with(true);
+}
+
 static void done(void)
 {
 	mem_set_fast_paths(true);
 	mem_machine_unmap();
+	fake_reset();
 }
 
 /* What the script remembers between calls: the frames it got. */
@@ -378,6 +401,54 @@ Test(mem_fast, the_one_frame_alloc_stops_at_the_quota,
 	mem_check_invariant(a);
 }
 
+/* A frame reads zero through the cache and from DRAM (what a guest with
+ * its MMU off reads), with no line left dirty: scrubbed, and the zeros
+ * cleaned to the point of coherency. */
+static void expect_scrubbed(uint64_t pa, const char *what)
+{
+	static uint8_t dram[FRAME];
+	static const uint8_t zero[FRAME];
+
+	cr_assert(!memcmp((const void *)(uintptr_t)pa, zero, FRAME),
+		  "%s: frame %#lx is not zero", what, (unsigned long)pa);
+	fake_nc_read(pa, dram, FRAME);
+	cr_assert(!memcmp(dram, zero, FRAME),
+		  "%s: DRAM under frame %#lx is not zero (not cleaned)", what,
+		  (unsigned long)pa);
+	cr_assert(!fake_frame_dirty(pa), "%s: frame %#lx has dirty lines",
+		  what, (unsigned long)pa);
+}
+
+/* The one-frame paths scrub as the general ones do: RAM no scrub has
+ * reached since boot (garbage) is scrubbed when the one-frame alloc
+ * hands it out, and a frame the guest filled (its lines evicted to DRAM)
+ * is scrubbed and cleaned when the one-frame free takes it back. */
+Test(mem_fast, the_one_frame_paths_scrub_and_clean,
+     .init = boot_garbage, .fini = done)
+{
+	static uint8_t secret[FRAME];
+	struct vm *a = &vms[0];
+	paddr_t first, pa;
+	uint64_t calls;
+
+	/* The first makes the tables: the general path. */
+	cr_assert_eq(mem_frame_alloc(a, 1, 0, &first), EXO_OK);
+	calls = mem_fast_path_calls();
+	cr_assert_eq(mem_frame_alloc(a, 1, 0, &pa), EXO_OK);
+	cr_assert_eq(mem_fast_path_calls(), calls + 1, "the one-frame alloc");
+	expect_scrubbed(pa_addr(pa), "handed out at its first use");
+	memset(secret, SECRET, sizeof(secret));
+	fake_guest_write(pa_addr(pa), secret, sizeof(secret));
+	cr_assert_eq(mem_frame_free(a, pa, 1), EXO_OK);
+	cr_assert_eq(mem_fast_path_calls(), calls + 2, "the one-frame free");
+	expect_scrubbed(pa_addr(pa), "freed");
+	/* Handed out again, to the same guest: still zero everywhere. */
+	cr_assert_eq(mem_frame_alloc(a, 1, 0, &pa), EXO_OK);
+	cr_assert_eq(mem_fast_path_calls(), calls + 3);
+	expect_scrubbed(pa_addr(pa), "handed out again");
+	mem_check_invariant(a);
+}
+
 /* The one-frame DB pairs against the general ones, for a frame in every
  * state and every caller, and for addresses outside RAM: the same verdict,
  * the frame the general op names, and (on a copy of the DB each) the same
@@ -500,6 +571,20 @@ Test(mem_fast, the_one_frame_db_pairs_give_the_general_verdicts_and_state,
 		;
 	alloc_both_ways(db, a->id);
 	cr_assert_eq(frames_alloc_one_check(db, a->id), EXO_EQUOTA);
+	/* The hints only bound where FREE frames are (none below lo_free):
+	 * with lo_free moved down onto a frame that is not FREE, a state
+	 * they allow, the one-frame check still hands out the lowest FREE
+	 * frame, as the general check does. */
+	{
+		struct db_copy *c = db_clone(db);
+
+		c->db.lo_free = 0;
+		cr_assert_neq(c->db.entry[0].state, EXO_FRAME_FREE);
+		alloc_both_ways(&c->db, b->id);
+		cr_assert_geq(frames_alloc_one_check(&c->db, b->id),
+			      (int64_t)db->lo_free);
+		db_free(c);
+	}
 }
 
 /* The one-frame offer check (mem_frame_offer_check of one frame to
