@@ -78,6 +78,20 @@ def test_a_cpu_that_cannot_start_is_reported_and_the_rest_carry_on(boot):
     assert "result: 6 of 6 guests succeeded" in out
 
 
+def expect_every_check(r, checks, guests=None):
+    """A clean run in which each guest of checks (name -> number of TAP
+    checks) passed exactly that many and failed none, and all the guests
+    (those of checks unless said) succeeded."""
+    expect_clean(r)
+    for guest, n in checks.items():
+        oks = [l for l in r.lines if l.startswith(f"[{guest}] ok ")]
+        assert len(oks) == n, r.tail()
+        assert f"[{guest}] 1..{n}" in r.lines
+        assert not [l for l in r.lines if l.startswith(f"[{guest}] not ok")]
+    n = guests or len(checks)
+    assert f"result: {n} of {n} guests succeeded" in r.output
+
+
 def test_a_guest_of_four_vcpus(boot):
     """vcpus (cpus = <4>) starts its other vCPUs through EL2's PSCI, their
     shared counter loses no update across vCPU switches, PSCI's refusals
@@ -86,14 +100,7 @@ def test_a_guest_of_four_vcpus(boot):
     on CPU 0: the same result)."""
     for smp in (1, 4):
         r = boot.system("vcpus", smp=smp)
-        expect_clean(r)
-        for guest, checks in (("vcpus", 11), ("single", 3)):
-            oks = [l for l in r.lines if l.startswith(f"[{guest}] ok ")]
-            assert len(oks) == checks, r.tail()
-            assert f"[{guest}] 1..{checks}" in r.lines
-            assert not [l for l in r.lines
-                        if l.startswith(f"[{guest}] not ok")]
-        assert "result: 3 of 3 guests succeeded" in r.output
+        expect_every_check(r, {"vcpus": 11, "single": 3}, guests=3)
 
 
 def test_a_four_cpu_boot_replays_exactly(boot, tmp_path):
@@ -115,13 +122,8 @@ def test_sgis_stay_between_a_guests_own_vcpus(boot):
     On one CPU and on four."""
     for smp in (1, 4):
         r = boot.system("sgi", smp=smp)
-        expect_clean(r)
         assert "dtb: GIC     maintenance PPI 25" in r.output
-        for guest, checks in (("sgi", 9), ("bystander", 4)):
-            oks = [l for l in r.lines if l.startswith(f"[{guest}] ok ")]
-            assert len(oks) == checks, r.tail()
-            assert f"[{guest}] 1..{checks}" in r.lines
-        assert "result: 2 of 2 guests succeeded" in r.output
+        expect_every_check(r, {"sgi": 9, "bystander": 4})
 
 
 def test_without_a_maintenance_interrupt_sgis_are_undefined(boot):
@@ -150,9 +152,4 @@ def test_the_virtual_timer_interrupts_its_own_vcpu(boot):
     and on four."""
     for smp in (1, 4):
         r = boot.system("vtimer", smp=smp)
-        expect_clean(r)
-        for guest, checks in (("vtimer", 8), ("quiet", 1)):
-            oks = [l for l in r.lines if l.startswith(f"[{guest}] ok ")]
-            assert len(oks) == checks, r.tail()
-            assert f"[{guest}] 1..{checks}" in r.lines
-        assert "result: 2 of 2 guests succeeded" in r.output
+        expect_every_check(r, {"vtimer": 8, "quiet": 1})
