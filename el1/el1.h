@@ -86,6 +86,10 @@ void el1_mmu_switched(void);
 /* The abort handler el1_mmu_switched installs (el1/vectors.S compares the
  * class's handler with it before its fast path). */
 bool el1_abort(struct el1_frame *f);
+/* el1/vectors.S's light path for a synchronous external abort from EL1
+ * (ESR and FAR as read; the frame holds only what C may clobber, ELR,
+ * SPSR, ESR and FAR): el1_abort's answer through libos's refusal route. */
+bool el1_abort_external(struct el1_frame *f, uint64_t esr, uint64_t far);
 
 /* EL2's event interrupt (el1/events.c): turns the virtual GIC CPU
  * interface on, routes EXO_EVENT_INTID to libos_events_handle and unmasks

@@ -100,6 +100,8 @@ static bool in_boot_stack_guard(uint64_t va)
 /* Why libos refused a fault, in the ABI's words (exo/exit_status.h). */
 static uint64_t refusal_cause(const struct libos_fault *lf)
 {
+	if (lf->nested)  /* inside another's handling: no region's fault */
+		return EXO_EXIT_CAUSE_NONE;
 	if (!lf->from_el0 && in_boot_stack_guard(lf->far))
 		return EXO_EXIT_CAUSE_STACK_OVERFLOW;
 	switch ((enum libos_vm_action)lf->vm_action) {
@@ -133,6 +135,27 @@ __attribute__((no_stack_protector)) bool el1_abort(struct el1_frame *f)
 	};
 
 	if (!libos_fault_handle(&lf)) {
+		el1_trap_decline(refusal_cause(&lf));
+		return false;
+	}
+	f->elr = lf.elr;
+	f->x[30] = lf.x30;
+	return true;
+}
+
+/* A synchronous external abort from EL1 (what EL2 reflects for a touch
+ * stage 2 refuses), from el1/vectors.S's light frame while el1_abort is
+ * the class's handler: ESR and FAR in registers, ELR and x30 in the
+ * frame; libos's refusal route (libos_fault_external) decides. The
+ * frame's ELR and x30 are what the hook answered; false as el1_abort. */
+__attribute__((no_stack_protector)) bool
+el1_abort_external(struct el1_frame *f, uint64_t esr, uint64_t far)
+{
+	struct libos_fault lf = {
+		.esr = esr, .far = far, .elr = f->elr, .x30 = f->x[30],
+	};
+
+	if (!libos_fault_external(&lf)) {
 		el1_trap_decline(refusal_cause(&lf));
 		return false;
 	}

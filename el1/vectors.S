@@ -140,14 +140,15 @@ el1_dabt_fast:
 
 /*
  * A synchronous external abort from EL1, x0 = ESR (x0, x1 saved): the
- * class's handler, el1_abort, called the way el1_trap_dispatch would
- * call it (the nesting count around it), but with only what C may
- * clobber saved (x2-x18, x30) besides ELR, SPSR, ESR, FAR and the kind,
- * which is all el1_abort reads and writes: x19-x29 are kept by C and
- * SP_EL0 by any exception nested in the handler. Only while el1_abort is
- * the class's handler (el1_dabt_fast_ok) and below the nesting limit;
- * else, and for an abort el1_abort declines, the usual path: the frame
- * completed, el1_trap_declined reports it with every register.
+ * class's handler's answer, el1_abort_external(frame, ESR, FAR) (libos's
+ * refusal route), called the way el1_trap_dispatch would call el1_abort
+ * (the nesting count around it), but with only what C may clobber saved
+ * (x2-x18, x30) besides ELR, SPSR, ESR and FAR, which is all it reads and
+ * writes: x19-x29 are kept by C and SP_EL0 by any exception nested in the
+ * handler. Only while el1_abort is the class's handler (el1_dabt_fast_ok)
+ * and below the nesting limit; else, and for an abort it declines, the
+ * usual path: the frame completed (the kind, SP_EL0 and x20-x29),
+ * el1_trap_declined reports it with every register.
  */
 el1_abort_light:
 	adrp	x1, el1_dabt_fast_ok
@@ -162,15 +163,14 @@ el1_abort_light:
 	adrp	x3, el1_handler_depth
 	str	w2, [x3, :lo12:el1_handler_depth]
 	vframe_save_x30_sp FRAME_SIZE
-	mrs	x1, far_el1
-	stp	x0, x1, [sp, #F_ESR]
-	mrs	x1, elr_el1
-	mrs	x2, spsr_el1
-	stp	x1, x2, [sp, #F_ELR]
-	mov	x1, #KIND_CUR_SYNC
-	str	x1, [sp, #F_KIND]
+	mrs	x2, far_el1
+	stp	x0, x2, [sp, #F_ESR]
+	mrs	x3, elr_el1
+	mrs	x4, spsr_el1
+	stp	x3, x4, [sp, #F_ELR]
+	mov	x1, x0
 	mov	x0, sp
-	bl	el1_abort
+	bl	el1_abort_external
 	handler_depth_leave
 	cbz	w0, 2f
 	ldp	x1, x2, [sp, #F_ELR]
@@ -187,8 +187,9 @@ el1_abort_light:
 	stp	x24, x25, [sp, #192]
 	stp	x26, x27, [sp, #208]
 	stp	x28, x29, [sp, #224]
+	mov	x1, #KIND_CUR_SYNC
 	mrs	x2, sp_el0
-	str	x2, [sp, #F_SP_EL0]
+	stp	x1, x2, [sp, #F_KIND]
 	mov	x0, sp
 	bl	el1_trap_declined
 	b	el1_trap_return

@@ -174,16 +174,9 @@ bool arch_vgic_has_lr1(void);
 uint64_t arch_vgic_lr1_read(void);
 void arch_vgic_lr1_write(uint64_t lr);
 
-/* Why the guest trapped. */
-struct guest_syndrome {
-	uint64_t esr, far, hpfar;
-};
-struct guest_syndrome arch_guest_syndrome(void);
-
-/* Reflects a synchronous exception into the running guest's EL1: sets
- * ESR_EL1/FAR_EL1/ELR_EL1/SPSR_EL1 and points v at VBAR_EL1 + offset. */
-void arch_inject_sync(uint64_t esr, uint64_t far, uint64_t vector_offset,
-		      struct vcpu *v);
+/* The syndrome of a guest's exit, and a synchronous exception reflected
+ * into its EL1 (inline on the target). */
+#include <el2/arch/guest_sync.h>
 
 /* Stage-2 table maintenance: the descriptor store, barriers and TLBIs
  * el2/s2.c composes into break-before-make (inline on the target; the host

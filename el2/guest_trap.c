@@ -61,31 +61,52 @@ _Static_assert(VECTOR_CUR_SP0 < VECTOR_LOWER_A64 &&
 		       VECTOR_LOWER_A32 > VECTOR_LOWER_A64,
 	       "reflect_abort: vector order");
 
+/* PSTATE on entry to the guest's EL1 exception handler: EL1h, every
+ * exception masked, as the hardware enters it. */
+#define SPSR_EL1H_MASKED (SPSR_M_EL1H | SPSR_D | SPSR_A | SPSR_I | SPSR_F)
+
+/* Enters the guest's EL1 at VBAR_EL1 + vector with esr and far, its
+ * return address and PSTATE where ERET from there gets them back. */
+static inline void inject_sync(struct vcpu *v, uint64_t esr, uint64_t far,
+			       uint64_t vector)
+{
+	v->elr = arch_inject_sync(esr, far, v->elr, v->spsr) + vector;
+	v->spsr = SPSR_EL1H_MASKED;
+}
+
 /* An undefined instruction, as if EL2 were not there. */
 static void inject_undef(struct vcpu *v)
 {
-	arch_inject_sync(((uint64_t)ESR_EC_UNKNOWN << ESR_EC_SHIFT) | ESR_IL, 0,
-			 sync_vector(v->spsr), v);
+	inject_sync(v, ((uint64_t)ESR_EC_UNKNOWN << ESR_EC_SHIFT) | ESR_IL, 0,
+		    sync_vector(v->spsr));
 }
+
+/* An abort taken from the current EL has the class of one from a lower
+ * EL plus one: the class is the lower EL's, plus whether it came from
+ * EL1. */
+_Static_assert(ESR_EC_DABT_CUR == ESR_EC_DABT_LOWER + 1 &&
+		       ESR_EC_IABT_CUR == ESR_EC_IABT_LOWER + 1,
+	       "reflect_abort: abort classes");
 
 /* Reflects a synchronous external abort into the running guest, as a
  * stage-2 violation is; esr supplies WnR for data. */
-static void reflect_abort(struct vcpu *v, bool data, uint64_t esr,
-			  uint64_t far)
+static inline void reflect_abort(struct vcpu *v, bool data, uint64_t esr,
+				 uint64_t far)
 {
 	uint64_t vector = sync_vector(v->spsr);
-	bool cur = vector < VECTOR_LOWER_A64;   /* from EL1 */
-	uint64_t ec = data ? (cur ? ESR_EC_DABT_CUR : ESR_EC_DABT_LOWER)
-			   : (cur ? ESR_EC_IABT_CUR : ESR_EC_IABT_LOWER);
+	uint64_t ec = (data ? ESR_EC_DABT_LOWER : ESR_EC_IABT_LOWER) +
+		      (vector < VECTOR_LOWER_A64);   /* from EL1 */
 	uint64_t iss = FSC_SYNC_EXTERNAL | (data ? (esr & ESR_DABT_WNR) : 0);
 
-	arch_inject_sync((ec << ESR_EC_SHIFT) | ESR_IL | iss, far, vector, v);
+	inject_sync(v, (ec << ESR_EC_SHIFT) | ESR_IL | iss, far, vector);
 }
 
-static uint64_t fault_ipa(const struct guest_syndrome *s)
+/* The IPA of a stage-2 fault: its page from HPFAR_EL2, the offset from
+ * FAR_EL2. */
+static uint64_t fault_ipa(uint64_t hpfar, uint64_t far)
 {
-	return ((s->hpfar >> HPFAR_FIPA_SHIFT) << HPFAR_IPA_SHIFT) |
-	       (s->far & IPA_PAGE_MASK);
+	return ((hpfar >> HPFAR_FIPA_SHIFT) << HPFAR_IPA_SHIFT) |
+	       (far & IPA_PAGE_MASK);
 }
 
 /* A byte the guest stored to the console's data register. Out of line:
@@ -99,16 +120,14 @@ static __attribute__((noinline)) void console_put_reg(struct vcpu *v,
 	vm_console_put(v->vm, &c, 1);
 }
 
-/* The guest's console window: a PL011 whose FIFO is never full. */
-static bool emulate_console(struct vcpu *v, const struct guest_syndrome *s,
-			    uint64_t ipa)
+/* The guest's console window (ipa in its page): a PL011 whose FIFO is
+ * never full. */
+static bool emulate_console(struct vcpu *v, uint64_t esr, uint64_t ipa)
 {
-	uint64_t esr = s->esr;
 	unsigned srt = (unsigned)FIELD_GET(esr, ESR_DABT_SRT_SHIFT,
 					   ESR_DABT_SRT_WIDTH);
 
-	if ((ipa & ~IPA_PAGE_MASK) != EXO_CONSOLE_IPA || !(esr & ESR_DABT_ISV) ||
-	    (esr & ESR_DABT_S1PTW))
+	if (!(esr & ESR_DABT_ISV) || (esr & ESR_DABT_S1PTW))
 		return false;
 	if (esr & ESR_DABT_WNR) {
 		if ((ipa & IPA_PAGE_MASK) == PL011_DR && srt != 31)
@@ -131,72 +150,127 @@ static void kill(struct vm *vm, const char *reason)
  * that it has not acknowledged: the abort protocol, the guest has not
  * repaired yet. Reflected, not a violation, but counted apart
  * (revoke_touch) so that it is no endless free pass; reported within the
- * guest's report budget (el2/vm_console.h). */
-static void excused_touch(struct vcpu *v, const struct guest_syndrome *s,
-			  bool data, enum revoke_touch why)
+ * guest's report budget (el2/vm_console.h). Out of line: the common
+ * violation does not pay for its frame. */
+static __attribute__((noinline)) void
+excused_touch(struct vcpu *v, uint64_t esr, uint64_t far, uint64_t ipa,
+	      bool data, enum revoke_touch why)
 {
 	struct vm *vm = v->vm;
 	const char *access = !data ? "execute"
-			     : (s->esr & ESR_DABT_WNR) ? "write" : "read";
+			     : (esr & ESR_DABT_WNR) ? "write" : "read";
 
 	if (why == REVOKE_TOUCH_OVER_LIMIT) {
 		kprintf("guest '%s': %s of PA 0x%lx, taken back: more than "
 			"%u such touches\n", vm->name, access,
-			(unsigned long)fault_ipa(s),
-			vm->config.excused_touch_limit);
+			(unsigned long)ipa, vm->config.excused_touch_limit);
 		kill(vm, "excused-touch limit reached");
 		return;
 	}
 	if (vm_console_report_allowed(vm))
 		kprintf("guest '%s': %s of PA 0x%lx, which %s took back "
 			"(not counted) [excused %lu/%u]\n", vm->name, access,
-			(unsigned long)fault_ipa(s),
+			(unsigned long)ipa,
 			why == REVOKE_TOUCH_TAKEN ? "EL2" : "its owner",
 			(unsigned long)vm->stats.excused_touches,
 			vm->config.excused_touch_limit);
-	reflect_abort(v, data, s->esr, s->far);
+	reflect_abort(v, data, esr, far);
 }
 
-static void violation(struct vcpu *v, const struct guest_syndrome *s,
-		      bool data)
+/* The last violation the manifest allows: the guest ends. Out of line,
+ * with the kill's frame. */
+static __attribute__((noinline, cold)) void violation_limit(struct vm *vm)
+{
+	kill(vm, "stage-2 violation limit reached");
+}
+
+/* The violation's line for later (el2/violation_log.h). */
+static inline void violation_note(struct vcpu *v, uint64_t esr, uint64_t ipa,
+				  bool data)
 {
 	struct vm *vm = v->vm;
-	enum revoke_touch why = revoke_touch(vm, fault_ipa(s));
 
-	if (why != REVOKE_TOUCH_VIOLATION) {
-		excused_touch(v, s, data, why);
-		return;
-	}
-	vm->stats.violations++;
 	violation_log_add(&vm->violations, (struct violation_entry){
 		.number = vm->stats.violations,
-		.pa = fault_ipa(s),
+		.pa = ipa,
 		.elr = v->elr,
 		.access = !data ? VIOLATION_EXEC
-			  : (s->esr & ESR_DABT_WNR) ? VIOLATION_WRITE
-						    : VIOLATION_READ,
-		.fsc = (uint8_t)FIELD_GET(s->esr, ESR_ABT_FSC_SHIFT,
+			  : (esr & ESR_DABT_WNR) ? VIOLATION_WRITE
+						 : VIOLATION_READ,
+		.fsc = (uint8_t)FIELD_GET(esr, ESR_ABT_FSC_SHIFT,
 					  ESR_ABT_FSC_WIDTH),
 	});
-	if (vm->stats.violations >= vm->config.violation_limit) {
-		kill(vm, "stage-2 violation limit reached");
-		return;
-	}
-	reflect_abort(v, data, s->esr, s->far);
 }
 
-/* A stage-2 data or instruction abort: the console's emulation, else a
- * violation or an excused touch. Not cold (a guest's stage-2 faults are
- * a measured path), and without a stack guard: s is the three registers
- * arch_guest_syndrome fills, no array. */
-static __attribute__((noinline, no_stack_protector)) void
-stage2_abort(struct vcpu *v, bool data)
+/* A violation: counted, its line kept, the guest ended at its limit,
+ * else the abort reflected. Inline in both of stage2_abort's paths. */
+static inline __attribute__((always_inline)) void
+violation(struct vcpu *v, uint64_t esr, uint64_t far, uint64_t ipa,
+	  bool data)
 {
-	struct guest_syndrome s = arch_guest_syndrome();
+	struct vm *vm = v->vm;
 
-	if (data && emulate_console(v, &s, fault_ipa(&s)))
+	vm->stats.violations++;
+	violation_note(v, esr, ipa, data);
+	if (vm->stats.violations >= vm->config.violation_limit) {
+		violation_limit(vm);
 		return;
-	violation(v, &s, data);
+	}
+	reflect_abort(v, data, esr, far);
+}
+
+/* Is ipa in the console's window? */
+static bool console_page(uint64_t ipa)
+{
+	return (ipa & ~IPA_PAGE_MASK) == EXO_CONSOLE_IPA;
+}
+
+/* What stage2_abort's common case is not: the console's window, or a
+ * guest with frames taken or lost outstanding, whose touch of one is
+ * excused. */
+static __attribute__((noinline)) void
+stage2_abort_other(struct vcpu *v, uint64_t esr, uint64_t far, uint64_t ipa,
+		   bool data)
+{
+	enum revoke_touch why;
+
+	if (data && console_page(ipa) && emulate_console(v, esr, ipa))
+		return;
+	why = revoke_touch(v->vm, ipa);
+	if (why != REVOKE_TOUCH_VIOLATION) {
+		excused_touch(v, esr, far, ipa, data, why);
+		return;
+	}
+	violation(v, esr, far, ipa, data);
+}
+
+/* A stage-2 data or instruction abort with syndrome esr: the console's
+ * emulation, else a violation or an excused touch. Not cold (a guest's
+ * stage-2 faults are a measured path): a violation of a guest with
+ * nothing taken from it reads two system registers, stores its count
+ * and line, writes the guest's EL1 exception registers and calls
+ * nothing, so it needs no frame; the console, the excused touch and the
+ * limit are out of line. Inline in its two callers, so that each is
+ * compiled for its kind of abort. */
+static inline __attribute__((always_inline)) void
+stage2_abort(struct vcpu *v, uint64_t esr, bool data)
+{
+	uint64_t far = arch_guest_far();
+	uint64_t ipa = fault_ipa(arch_guest_hpfar(), far);
+
+	if ((data && console_page(ipa)) || revoke_touch_possible(v->vm)) {
+		stage2_abort_other(v, esr, far, ipa, data);
+		return;
+	}
+	violation(v, esr, far, ipa, data);
+}
+
+/* A data abort: the measured case, with no frame (no stack guard
+ * either: nothing of it has its address taken). */
+static __attribute__((noinline, no_stack_protector)) void
+stage2_data_abort(struct vcpu *v, uint64_t esr)
+{
+	stage2_abort(v, esr, true);
 }
 
 /* The exits that are not HVC #0. */
@@ -223,7 +297,7 @@ static OFF_FAST_PATH void guest_sync_other(struct vcpu *v)
 		sched_yield(v);
 		break;
 	case ESR_EC_IABT_LOWER:
-		stage2_abort(v, false);
+		stage2_abort(v, s.esr, false);
 		break;
 	case ESR_EC_SYSREG:
 		if (!debug_regs_emulate(v, s.esr) && !pmu_emulate(v, s.esr) &&
@@ -246,7 +320,7 @@ static void guest_sync(struct vcpu *v, uint64_t esr)
 	if (esr == ESR_HVC64_IMM0)
 		dispatch_hypercall(v);
 	else if (ESR_EC(esr) == ESR_EC_DABT_LOWER)
-		stage2_abort(v, true);
+		stage2_data_abort(v, esr);
 	else
 		guest_sync_other(v);
 }

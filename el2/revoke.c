@@ -155,9 +155,7 @@ bool revoke_taken(const struct vm *vm, uint64_t pa)
 	return false;
 }
 
-/* The lookups, for a VM with something taken or lost outstanding. */
-static __attribute__((noinline)) enum revoke_touch
-touch_lookup(struct vm *vm, uint64_t pa)
+enum revoke_touch revoke_touch_lookup(struct vm *vm, uint64_t pa)
 {
 	enum revoke_touch why = revoke_taken(vm, pa) ? REVOKE_TOUCH_TAKEN
 				: lost_covers(&vm->lost, pa) ? REVOKE_TOUCH_LOST
@@ -169,15 +167,6 @@ touch_lookup(struct vm *vm, uint64_t pa)
 	return vm->stats.excused_touches > vm->config.excused_touch_limit
 		       ? REVOKE_TOUCH_OVER_LIMIT
 		       : why;
-}
-
-enum revoke_touch revoke_touch(struct vm *vm, uint64_t pa)
-{
-	/* Nothing taken or lost outstanding (almost always): no lookup,
-	 * and no frame on the violation's path. */
-	if (!vm->revoke.nr_taken && !vm->lost.nr)
-		return REVOKE_TOUCH_VIOLATION;
-	return touch_lookup(vm, pa);
 }
 
 void revoke_outstanding(struct vm *vm, uint64_t *want, uint64_t *left_us)

@@ -61,7 +61,21 @@ enum revoke_touch {
 	REVOKE_TOUCH_LOST,        /* its owner took it back (RECLAIMED) */
 	REVOKE_TOUCH_OVER_LIMIT,
 };
-enum revoke_touch revoke_touch(struct vm *vm, uint64_t pa);
+/* The lookups, for a VM with something taken or lost outstanding. */
+enum revoke_touch revoke_touch_lookup(struct vm *vm, uint64_t pa);
+/* Has vm anything taken or lost outstanding, so that a touch may be
+ * excused? Almost always not: inline, so a violation's path makes no
+ * call to learn it. */
+static inline bool revoke_touch_possible(const struct vm *vm)
+{
+	return vm->revoke.nr_taken || vm->lost.nr;
+}
+static inline enum revoke_touch revoke_touch(struct vm *vm, uint64_t pa)
+{
+	if (!revoke_touch_possible(vm))
+		return REVOKE_TOUCH_VIOLATION;
+	return revoke_touch_lookup(vm, pa);
+}
 /* REVOKED: the i-th run EL2 took by force, or EXO_ENOENT past the last. */
 int64_t revoke_taken_run(const struct vm *vm, uint64_t i, struct vm_run *run);
 /* REVOKED_ACK: the guest has repaired; its touches count again. */

@@ -315,28 +315,6 @@ void arch_stage2_configure(uint64_t vtcr)
 	vtcr_configured = true;
 }
 
-struct guest_syndrome arch_guest_syndrome(void)
-{
-	return (struct guest_syndrome){
-		.esr = read_sysreg(esr_el2),
-		.far = read_sysreg(far_el2),
-		.hpfar = read_sysreg(hpfar_el2),
-	};
-}
-
-void arch_inject_sync(uint64_t esr, uint64_t far, uint64_t vector_offset,
-		      struct vcpu *v)
-{
-	uint64_t vbar = read_sysreg(vbar_el1);
-
-	write_sysreg(esr, esr_el1);
-	write_sysreg(far, far_el1);
-	write_sysreg(v->elr, elr_el1);
-	write_sysreg(v->spsr, spsr_el1);
-	v->elr = vbar + vector_offset;
-	v->spsr = SPSR_M_EL1H | SPSR_D | SPSR_A | SPSR_I | SPSR_F;
-}
-
 /* List register 0 with vINTID made pending. If the guest is handling it
  * (active), it becomes pending and active, so the new event raises it again
  * after the guest's EOI instead of being lost. */

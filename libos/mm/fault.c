@@ -60,16 +60,27 @@ static enum libos_fault_kind kind_of_fsc(unsigned fsc)
 	return k ? (enum libos_fault_kind)(k - 1) : LIBOS_FAULT_OTHER;
 }
 
-static void decode(struct libos_fault *f)
+static unsigned fsc_of(const struct libos_fault *f)
+{
+	return (unsigned)FIELD_GET(f->esr, ESR_ABT_FSC_SHIFT,
+				   ESR_ABT_FSC_WIDTH);
+}
+
+static void decode_access(struct libos_fault *f)
 {
 	unsigned ec = (unsigned)ESR_EC(f->esr);
-	unsigned fsc = (unsigned)FIELD_GET(f->esr, ESR_ABT_FSC_SHIFT,
-					   ESR_ABT_FSC_WIDTH);
 
 	if (ec == ESR_EC_IABT_CUR || ec == ESR_EC_IABT_LOWER)
 		f->access = LIBOS_EXEC;
 	else
 		f->access = (f->esr & ESR_DABT_WNR) ? LIBOS_WRITE : LIBOS_READ;
+}
+
+static void decode(struct libos_fault *f)
+{
+	unsigned fsc = fsc_of(f);
+
+	decode_access(f);
 	f->level = FSC_LEVEL(fsc);
 	f->kind = kind_of_fsc(fsc);
 }
@@ -253,6 +264,22 @@ static bool offer(struct libos_fault *f)
 	return false;
 }
 
+/* A fault taken while one is being handled (the hook's own, say): not
+ * handled, and said to be nested, with no region and no action: the
+ * caller's may be stale, and a nested translation fault is no "touch
+ * outside every region". */
+static __attribute__((noinline)) bool refuse_nested(struct libos_fault *f)
+{
+	libos_fault_counters.unhandled++;
+	kprintf("libos: %s fault at 0x%016lx while handling another: "
+		"not handled\n", libos_fault_kind_name(f->kind),
+		(unsigned long)f->far);
+	f->region = NULL;
+	f->vm_action = LIBOS_VM_NONE;
+	f->nested = true;
+	return false;
+}
+
 /* No stack guard: its only local whose address is taken is region_fault's
  * action, a scalar libos_vm_fault writes (libos_fault_fast's pattern),
  * and every fault pays for one. */
@@ -263,10 +290,9 @@ libos_fault_handle(struct libos_fault *f)
 
 	decode(f);
 	libos_fault_counters.taken[f->kind]++;
-	if (libos_fault_busy) {
-		libos_fault_counters.unhandled++;
-		return false;
-	}
+	f->nested = false;
+	if (libos_fault_busy)
+		return refuse_nested(f);
 	libos_fault_busy = true;
 	f->region = NULL;
 	f->vm_action = LIBOS_VM_NONE;
@@ -274,6 +300,31 @@ libos_fault_handle(struct libos_fault *f)
 	 * to fix: straight to the regions, which only count it. */
 	done = (f->kind != LIBOS_FAULT_OTHER && fix_software(f)) ||
 	       region_fault(f) || offer(f);
+	libos_fault_busy = false;
+	return done;
+}
+
+/* libos_fault_handle's own route for a synchronous external abort (kind
+ * other: kind_of_fsc has no entry for it) in the library OS's half: the
+ * regions' refusal (libos_vm_refuse) and the offer, with nothing of the
+ * fix-ups' or the TTBR0 half's, and decoded without the kind's table. */
+bool __attribute__((no_stack_protector))
+libos_fault_external(struct libos_fault *f)
+{
+	unsigned fsc = fsc_of(f);
+	bool done;
+
+	if (FSC_KIND(fsc) != FSC_SYNC_EXTERNAL || !(f->far >> 63) ||
+	    libos_fault_busy)
+		return libos_fault_handle(f);
+	decode_access(f);
+	f->level = FSC_LEVEL(fsc);
+	f->kind = LIBOS_FAULT_OTHER;
+	libos_fault_counters.taken[LIBOS_FAULT_OTHER]++;
+	f->nested = false;
+	libos_fault_busy = true;
+	libos_vm_refuse(f);
+	done = offer(f);
 	libos_fault_busy = false;
 	return done;
 }

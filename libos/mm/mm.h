@@ -119,6 +119,7 @@ struct libos_fault {
 	/* set by the region handlers (libos/mm/region.h) */
 	const struct libos_region *region;   /* holding far, or NULL */
 	int vm_action;                       /* enum libos_vm_action */
+	bool nested;   /* taken while another fault was being handled */
 };
 
 /* A handler of last resort before the report (tests, later regions):
@@ -143,6 +144,15 @@ libos_fault_hook libos_fault_set_hook(libos_fault_hook hook);
  * return to the faulting code.
  */
 bool libos_fault_handle(struct libos_fault *f);
+/*
+ * The same for a synchronous external abort (what EL2 reflects for a touch
+ * stage 2 refuses) or any fault decoded as kind other: nothing to fix, so
+ * in the library OS's half straight to the regions' refusal and the hook
+ * (libos_vm_refuse), counted and reported exactly as libos_fault_handle
+ * would; anything else it hands to libos_fault_handle. el1's light abort
+ * path calls it.
+ */
+bool libos_fault_external(struct libos_fault *f);
 
 /*
  * The fault fast path (libos/mm/vmfault.c; docs/libos.md, "The fault fast

@@ -168,33 +168,9 @@ void libos_aspace_fini(struct libos_aspace *as)
 		libos_region_remove(as, as->r[as->nr - 1].start);
 }
 
-/* Index of the first region ending above va (the one holding va, if any). */
 static unsigned lower_bound(const struct libos_aspace *as, uint64_t va)
 {
-	unsigned lo = 0, hi = as->nr;
-
-	while (lo < hi) {
-		unsigned mid = lo + (hi - lo) / 2;
-
-		if (as->r[mid].end <= va)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-const struct libos_region *
-libos_region_find_const(const struct libos_aspace *as, uint64_t va)
-{
-	unsigned i = lower_bound(as, va);
-
-	return i < as->nr && as->r[i].start <= va ? &as->r[i] : NULL;
-}
-
-struct libos_region *libos_region_find(struct libos_aspace *as, uint64_t va)
-{
-	return (struct libos_region *)libos_region_find_const(as, va);
+	return libos_region_lower_bound(as, va);
 }
 
 static bool aligned(const struct libos_aspace *as, uint64_t v)

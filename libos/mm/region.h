@@ -185,10 +185,38 @@ int libos_region_insert_stack(struct libos_aspace *as, uint64_t top,
 /* Removes the region starting at start: unmaps it, frees the pages it owned
  * (shared ones lose a reference; FIXED frames are never freed). */
 int libos_region_remove(struct libos_aspace *as, uint64_t start);
+/* Index of the first region ending above va (the one holding va, if
+ * any): a binary search of the sorted set. Inline, with the lookups
+ * below: a fault's refusal route (an external abort EL2 reflects) makes
+ * this its one search, not a chain of calls. */
+static inline unsigned libos_region_lower_bound(const struct libos_aspace *as,
+						uint64_t va)
+{
+	unsigned lo = 0, hi = as->nr;
+
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+
+		if (as->r[mid].end <= va)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
 /* The region holding va, or NULL. */
-struct libos_region *libos_region_find(struct libos_aspace *as, uint64_t va);
-const struct libos_region *
-libos_region_find_const(const struct libos_aspace *as, uint64_t va);
+static inline const struct libos_region *
+libos_region_find_const(const struct libos_aspace *as, uint64_t va)
+{
+	unsigned i = libos_region_lower_bound(as, va);
+
+	return i < as->nr && as->r[i].start <= va ? &as->r[i] : NULL;
+}
+static inline struct libos_region *libos_region_find(struct libos_aspace *as,
+						     uint64_t va)
+{
+	return (struct libos_region *)libos_region_find_const(as, va);
+}
 
 /*
  * Ranges, with munmap and mprotect semantics: regions are split at the ends
@@ -262,6 +290,14 @@ enum libos_vm_action libos_vm_decide(const struct libos_region *r,
 bool libos_vm_fault(struct libos_aspace *as, const struct libos_fault *f,
 		    enum libos_vm_action *action,
 		    const struct libos_region **region);
+/*
+ * The refusal route of a fault whose outcome cannot depend on what is
+ * mapped (kind other: an external abort, an alignment fault), in the space
+ * attached to f->far's half: sets f->region and f->vm_action and counts
+ * the refusal exactly as libos_vm_fault would (no walk); without an
+ * attached space, no region and LIBOS_VM_NONE, nothing counted.
+ */
+void libos_vm_refuse(struct libos_fault *f);
 
 /* Forgets the fast path's region (every region change calls it). */
 void libos_vm_fast_forget(struct libos_aspace *as);

@@ -99,6 +99,25 @@ enum libos_vm_action libos_vm_decide(const struct libos_region *r,
 	return LIBOS_VM_REFUSE;
 }
 
+/* libos_vm_decide for a fault that is neither a translation nor a
+ * permission fault (what is mapped cannot matter): no region, a guard
+ * (a GUARD region, or below a stack's guard page), else refused. Inline:
+ * the refusal route's whole decision, with no call (host
+ * regions::refusal_route_matches_the_decision_on_what_is_mapped holds it
+ * to libos_vm_decide). */
+static inline enum libos_vm_action
+refusal_decide(const struct libos_region *r, const struct libos_fault *f,
+	       uint64_t page_size)
+{
+	if (!r)
+		return LIBOS_VM_NONE;
+	if (r->kind == LIBOS_REGION_GUARD ||
+	    (r->kind == LIBOS_REGION_STACK && f->far < r->bottom &&
+	     f->far < r->bottom - page_size))
+		return LIBOS_VM_GUARD_HIT;
+	return LIBOS_VM_REFUSE;
+}
+
 /* libos_vm_decide says, in r's [lo, end) (a stack's usable part: from its
  * bottom, which only moves down), for any data access r's attributes
  * allow: ZERO_FILL for a translation fault where nothing is mapped,
@@ -233,19 +252,37 @@ static bool act(struct libos_aspace *as, struct libos_region *r,
 /* A fault whose outcome does not depend on what is mapped (an external
  * abort, an alignment fault: libos_vm_decide never acts on one): the
  * region and the refusal counted, no walk, no translation record. */
-static __attribute__((noinline)) bool
-vm_refusal(struct libos_aspace *as, const struct libos_fault *f,
-	   enum libos_vm_action *action, const struct libos_region **region)
+static inline __attribute__((always_inline)) enum libos_vm_action
+refusal(struct libos_aspace *as, const struct libos_fault *f,
+	const struct libos_region **region)
 {
-	static const struct libos_vm_state unmapped;
 	struct libos_region *r = libos_region_find(as, f->far);
 	enum libos_vm_action a;
 
 	*region = r;
-	a = libos_vm_decide(r, f, &unmapped, as->page_size);
-	*action = a;
+	a = refusal_decide(r, f, as->page_size);
 	count_refusal(as, a);
+	return a;
+}
+
+static __attribute__((noinline)) bool
+vm_refusal(struct libos_aspace *as, const struct libos_fault *f,
+	   enum libos_vm_action *action, const struct libos_region **region)
+{
+	*action = refusal(as, f, region);
 	return false;
+}
+
+void __attribute__((no_stack_protector)) libos_vm_refuse(struct libos_fault *f)
+{
+	struct libos_aspace *as = active[f->far >> 63];
+
+	if (!as) {
+		f->region = NULL;
+		f->vm_action = LIBOS_VM_NONE;
+		return;
+	}
+	f->vm_action = (int)refusal(as, f, &f->region);
 }
 
 /* Only translation and permission faults depend on what is mapped

@@ -423,13 +423,25 @@ struct guest_syndrome arch_guest_syndrome(void)
 	return fake.syndrome;
 }
 
-void arch_inject_sync(uint64_t esr, uint64_t far, uint64_t vector_offset,
-		      struct vcpu *v)
+uint64_t arch_guest_far(void)
 {
+	return fake.syndrome.far;
+}
+
+uint64_t arch_guest_hpfar(void)
+{
+	return fake.syndrome.hpfar;
+}
+
+uint64_t arch_inject_sync(uint64_t esr, uint64_t far, uint64_t elr,
+			  uint64_t spsr)
+{
+	fake.injected++;
 	fake.injected_esr = esr;
 	fake.injected_far = far;
-	fake.injected_elr = v->elr;
-	v->elr = 0xffff000000000000ull + vector_offset; /* fake VBAR_EL1 */
+	fake.injected_elr = elr;
+	fake.injected_spsr = spsr;
+	return FAKE_VBAR_EL1;
 }
 
 /* The frames' lines, as arch_dcache_clean_inval. */

@@ -44,7 +44,9 @@ struct fake_arch {
 	unsigned el2_fp_uses;         /* arch_fp_el2_begin calls */
 	uint64_t vtcr;
 	struct guest_syndrome syndrome;   /* what the next trap reads */
-	uint64_t injected_esr, injected_far, injected_elr;
+	/* arch_inject_sync: how many, and the last one's registers */
+	unsigned injected;
+	uint64_t injected_esr, injected_far, injected_elr, injected_spsr;
 	uint32_t vgic_raised;
 	uint64_t vgic_lr1;         /* the running vCPU's list register 1 */
 	uint64_t cntv_ctl;         /* the running vCPU's CNTV_CTL_EL0 */
@@ -52,6 +54,8 @@ struct fake_arch {
 
 extern struct fake_arch fake;
 
+/* VBAR_EL1 as arch_inject_sync reads it. */
+#define FAKE_VBAR_EL1 UINT64_C(0xffff000000000000)
 /* arch_secondary_entry_pa's answer. */
 #define FAKE_SECONDARY_ENTRY UINT64_C(0x40280000)
 
