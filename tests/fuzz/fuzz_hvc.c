@@ -1436,7 +1436,7 @@ static void ev_revoke_ask(struct slot *s, uint64_t frames, uint64_t ticks)
 	s->revoke_active = true;
 	s->revoke_want = frames;
 	s->revoke_target = owned_now(s) > frames ? owned_now(s) - frames : 0;
-	s->revoke_deadline = s->vm->vcpu.run_ticks + ticks;
+	s->revoke_deadline = s->vm->run_ticks + ticks;
 	s->events |= EXO_EVENT_REVOKE_REQUEST;
 	if (blocked)
 		check_woken(s, true);
@@ -1500,15 +1500,15 @@ static void ev_time_passes(struct slot *s, uint64_t ticks)
 	bool blocked = s->waiting;
 	uint64_t missing, can, took;
 
-	vm->vcpu.run_ticks += ticks % MAX_TICKS;
+	vm->run_ticks += ticks % MAX_TICKS;
 	/* revoke_tick: a charge at the target ends the request first. */
 	if (s->revoke_active && !still_wanted(s))
 		s->revoke_active = false;
 	missing = still_wanted(s);
-	can = s->revoke_active && vm->vcpu.run_ticks >= s->revoke_deadline
+	can = s->revoke_active && vm->run_ticks >= s->revoke_deadline
 		      ? revocable(s) : 0;
 	revoke_tick(vm);
-	if (!s->revoke_active || vm->vcpu.run_ticks < s->revoke_deadline) {
+	if (!s->revoke_active || vm->run_ticks < s->revoke_deadline) {
 		FUZZ_CHECK(!taken_runs(vm) || taken_runs(vm) == s->nr_taken,
 			   "guest %u: EL2 took frames before the deadline",
 			   s->id);
