@@ -5,8 +5,6 @@
 #include <arch/esr.h>
 #include <el2/debug_regs.h>
 
-#define INSN_SIZE 4
-#define XZR 31	/* Rt == 31 names XZR in MSR/MRS */
 
 bool debug_regs_emulate(struct vcpu *v, uint64_t esr)
 {
@@ -16,8 +14,8 @@ bool debug_regs_emulate(struct vcpu *v, uint64_t esr)
 	if (ESR_EC(esr) != ESR_EC_SYSREG ||
 	    ESR_SYSREG_OP0(iss) != SYSREG_OP0_DEBUG)
 		return false;
-	if ((iss & ESR_SYSREG_READ) && rt != XZR)
+	if ((iss & ESR_SYSREG_READ) && rt != ESR_SYSREG_RT_XZR)
 		v->x[rt] = 0;
-	v->elr += INSN_SIZE;
+	v->elr += A64_INSN_SIZE;
 	return true;
 }

@@ -32,7 +32,6 @@
 #include <lib/compiler.h>
 #include <lib/print.h>
 
-#define INSN_SIZE 4
 #define PL011_DR 0x00
 #define PL011_FR 0x18
 #define IPA_PAGE_MASK HPFAR_IPA_OFFSET_MASK
@@ -135,7 +134,7 @@ static bool emulate_console(struct vcpu *v, uint64_t esr, uint64_t ipa)
 	} else if (srt != 31) {
 		v->x[srt] = 0;   /* FR: TXFF clear; every other register 0 */
 	}
-	v->elr += INSN_SIZE;
+	v->elr += A64_INSN_SIZE;
 	return true;
 }
 
@@ -290,10 +289,10 @@ static OFF_FAST_PATH void guest_sync_other(struct vcpu *v)
 	case ESR_EC_SMC64:
 		/* Guests have no secure firmware to call: NOT_SUPPORTED. */
 		v->x[0] = (uint64_t)EXO_ENOTSUP;
-		v->elr += INSN_SIZE;
+		v->elr += A64_INSN_SIZE;
 		break;
 	case ESR_EC_WFX:
-		v->elr += INSN_SIZE;
+		v->elr += A64_INSN_SIZE;
 		sched_yield(v);
 		break;
 	case ESR_EC_IABT_LOWER:

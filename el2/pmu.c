@@ -8,8 +8,6 @@
 #include <el2/pmu_owner.h>
 #include <el2/vm.h>
 
-#define INSN_SIZE 4
-#define XZR 31                      /* Rt == 31 names XZR in MSR/MRS */
 
 /* MRS/MSR encodings (Op0 is 3 for all of them). */
 #define PMU_OP0 3
@@ -158,10 +156,10 @@ bool pmu_emulate(struct vcpu *v, uint64_t esr)
 	}
 	if (!read)
 		arch_pmu_write(a.reg, a.n,
-			       pmu_write_value(a.reg, rt == XZR ? 0 : v->x[rt],
+			       pmu_write_value(a.reg, vcpu_msr_value(v, rt),
 					       pmu_system(v)));
-	else if (rt != XZR)
+	else if (rt != ESR_SYSREG_RT_XZR)
 		v->x[rt] = arch_pmu_read(a.reg, a.n);
-	v->elr += INSN_SIZE;
+	v->elr += A64_INSN_SIZE;
 	return true;
 }

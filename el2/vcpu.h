@@ -7,6 +7,7 @@
 #ifndef EXO_EL2_VCPU_H
 #define EXO_EL2_VCPU_H
 
+#include <arch/esr.h>
 #include <arch/sysreg.h>
 #include <arch/vcpu_state.h>
 #include <el2/pmu.h>
@@ -107,5 +108,11 @@ void vcpu_reset(struct vcpu *v, uint64_t pc, uint64_t arg, uint64_t vttbr);
 /* What vCPU `index` of a VM with `nr` vCPUs reads in MPIDR_EL1: affinity
  * `index` in Aff0; a VM of one vCPU is a uniprocessor (the U bit). */
 uint64_t vcpu_mpidr(unsigned index, unsigned nr);
+
+/* The value a trapped MSR writes: register rt of the syndrome, XZR 0. */
+static inline uint64_t vcpu_msr_value(const struct vcpu *v, unsigned rt)
+{
+	return rt == ESR_SYSREG_RT_XZR ? 0 : v->x[rt];
+}
 
 #endif

@@ -9,9 +9,6 @@
 #include <el2/vm.h>
 #include <exo/errors.h>
 
-#define INSN_SIZE 4
-#define XZR 31                /* Rt == 31 names XZR in MSR */
-
 static unsigned sgi_field(uint64_t value, unsigned shift, uint64_t mask)
 {
 	return (unsigned)((value >> shift) & mask);
@@ -72,7 +69,7 @@ bool vgic_sgi_emulate(struct vcpu *v, uint64_t esr)
 
 	if (!vgic_lr_on() || !is_sgi1r_write(esr))
 		return false;
-	value = rt == XZR ? 0 : v->x[rt];
+	value = vcpu_msr_value(v, rt);
 	targets = vgic_sgi_targets(value, v->index, vm->nr_vcpus);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		if ((targets & (UINT32_C(1) << i)) &&
@@ -80,6 +77,6 @@ bool vgic_sgi_emulate(struct vcpu *v, uint64_t esr)
 			sgi_post(vm->vcpus[i],
 				 sgi_field(value, ICC_SGI1R_INTID_SHIFT,
 					   ICC_SGI1R_INTID_MASK));
-	v->elr += INSN_SIZE;
+	v->elr += A64_INSN_SIZE;
 	return true;
 }

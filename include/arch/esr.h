@@ -47,6 +47,9 @@
 #define ESR_SYSREG_READ BIT(0)          /* MRS; MSR when clear */
 #define ESR_SYSREG_CRM(iss) FIELD_GET(iss, 1, 4)
 #define ESR_SYSREG_RT(iss) FIELD_GET(iss, 5, 5)
+#define ESR_SYSREG_RT_XZR 31u        /* Rt == 31 names XZR in MSR/MRS */
+/* An A64 instruction: what ELR moves by to step over a trapped one. */
+#define A64_INSN_SIZE 4u
 #define ESR_SYSREG_CRN(iss) FIELD_GET(iss, 10, 4)
 #define ESR_SYSREG_OP1(iss) FIELD_GET(iss, 14, 3)
 #define ESR_SYSREG_OP2(iss) FIELD_GET(iss, 17, 3)

@@ -555,7 +555,7 @@ bool arch_vtimer_take(void)
 
 bool arch_vgic_has_lr1(void)
 {
-	return true;
+	return !fake.vgic_one_lr;
 }
 
 uint64_t arch_vgic_lr1_read(void)

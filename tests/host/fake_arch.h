@@ -49,6 +49,7 @@ struct fake_arch {
 	uint64_t injected_esr, injected_far, injected_elr, injected_spsr;
 	uint32_t vgic_raised;
 	uint64_t vgic_lr1;         /* the running vCPU's list register 1 */
+	bool vgic_one_lr;          /* a GIC with list register 0 alone */
 	uint64_t cntv_ctl;         /* the running vCPU's CNTV_CTL_EL0 */
 };
 

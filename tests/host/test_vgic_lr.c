@@ -158,7 +158,15 @@ Test(vgic_lr, no_vtimer_without_a_running_vcpu)
 		     "untouched");
 }
 
-Test(vgic_lr, off_without_a_maintenance_interrupt, .init = fake_reset)
+Test(vgic_lr_off, without_a_maintenance_interrupt, .init = fake_reset)
 {
 	cr_assert_not(vgic_lr_init(0));
+	cr_assert_not(vgic_lr_on());
+}
+
+Test(vgic_lr_off, on_a_gic_with_one_list_register, .init = fake_reset)
+{
+	fake.vgic_one_lr = true;
+	cr_assert_not(vgic_lr_init(MAINTENANCE_PPI));
+	cr_assert_not(vgic_lr_on(), "nothing may be posted: SGIs undefined");
 }
