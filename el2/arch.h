@@ -113,6 +113,9 @@ void arch_hyp_timer_stop(void);
 void arch_irq_enable(void);
 void arch_irq_disable(void);
 void arch_wait_for_interrupt(void);
+/* A physical SGI (intid below GIC_SGI_COUNT) to the CPU with this MPIDR,
+ * group 1 (another CPU's EL2: el2/sched.c's kick). */
+void arch_send_sgi(uint64_t mpidr, unsigned intid);
 
 /* Zeroes count frames at PA (identity-mapped normal memory) with DC ZVA:
  * the zeros may sit in dirty cache lines until arch_clean_frames. */

@@ -16,12 +16,14 @@
 #include <el2/dispatch.h>
 #include <el2/faultinject.h>
 #include <el2/guest_trap.h>
+#include <el2/hyp_lock.h>
 #include <el2/irq.h>
 #include <el2/ras.h>
 #include <el2/revoke.h>
 #include <el2/sched.h>
 #include <el2/system.h>
 #include <el2/vm_console.h>
+#include <el2/vgic_lr.h>
 #include <el2/vgic_sgi.h>
 #include <el2/vm_event.h>
 #include <el2/trap_kind.h>
@@ -383,11 +385,20 @@ static OFF_FAST_PATH void handle_async(struct vcpu *v, uint64_t kind)
 	kill(v->vm, "SError");
 }
 
+/* What another CPU posted v while it ran here (it kicked this CPU). */
+static OFF_FAST_PATH void take_posted(struct vcpu *v)
+{
+	vgic_lr_take_posted(v);
+	vm_event_take_posted(v);
+}
+
 /* Accounting and the switch, when the vCPU cannot simply run on. */
 static struct vcpu *reschedule(struct vcpu *v)
 {
 	struct vcpu *next;
 
+	if (this_cpu()->sched_pending & SCHED_PENDING_KICK)
+		take_posted(v);
 	account(v);
 	next = sched_resume(v);
 	if (!next)
@@ -395,19 +406,28 @@ static struct vcpu *reschedule(struct vcpu *v)
 	return next;
 }
 
-void guest_hvc(struct vcpu *v)
+struct vcpu *guest_hvc(struct vcpu *v)
 {
+	hyp_lock();
 	dispatch_hypercall_unhooked(v);
+	if (!sched_keeps(v))
+		return NULL;   /* the lock stays held: guest_hvc_reschedule */
+	hyp_unlock();
+	return v;
 }
 
 struct vcpu *guest_hvc_reschedule(struct vcpu *v)
 {
-	return reschedule(v);
+	struct vcpu *next = reschedule(v);
+
+	hyp_unlock();
+	return next;
 }
 
 struct vcpu *guest_trap_handle(struct vcpu *v, uint64_t kind, uint64_t disr,
 			       uint64_t esr)
 {
+	hyp_lock();
 	/* An SError the ESB of this exit deferred is this guest's: whatever
 	 * it was doing, its error ends it first (an IRQ stays pending). */
 	if (disr && ras_guest_error(v->vm, disr))
@@ -418,5 +438,8 @@ struct vcpu *guest_trap_handle(struct vcpu *v, uint64_t kind, uint64_t disr,
 		handle_async(v, kind);
 	if (faultinject_hooks())
 		inject_faults(v);
-	return sched_keeps(v) ? v : reschedule(v);
+	if (!sched_keeps(v))
+		v = reschedule(v);
+	hyp_unlock();
+	return v;
 }

@@ -13,6 +13,7 @@
 #include <el2/psci.h>
 #include <el2/bootpkg.h>
 #include <el2/cpus.h>
+#include <el2/hyp_lock.h>
 #include <el2/main.h>
 #include <el2/gic.h>
 #include <el2/guest_trap.h>
@@ -392,8 +393,8 @@ static void debug_checks(void)
 }
 #endif
 
-/* Parks this CPU for good after its check-in, whatever the answer: it runs
- * no guest (one run queue so far, CPU 0's) and takes no interrupt. */
+/* Parks this CPU for good: it could not start, or checked in too late,
+ * and runs no guest. */
 static _Noreturn void secondary_park(void)
 {
 	arch_wait_forever();
@@ -427,8 +428,23 @@ _Noreturn void el2_secondary_main(unsigned cpu)
 	vgic_lr_cpu_init();
 	vtimer_cpu_init();
 	sched_cpu_init(platform.timer_intid[TIMER_HYP_PHYS]);
-	cpus_check_in(cpu, CPU_ONLINE, NULL);
-	secondary_park();
+	if (!cpus_check_in(cpu, CPU_ONLINE, NULL))
+		secondary_park();   /* too late: left out */
+	system_cpu_run();
+}
+
+/* The other CPUs of the DTB started; those online run guests too. */
+static void start_other_cpus(void)
+{
+	uint32_t online = 0;
+
+	cpus_start(&platform);
+	for (unsigned cpu = 0; cpu < EL2_MAX_CPUS; cpu++)
+		if (cpu == 0 || cpus_state(cpu) == CPU_ONLINE)
+			online |= UINT32_C(1) << cpu;
+	if (online != 1)
+		hyp_lock_enable();
+	sched_set_cpus(online);
 }
 
 void el2_main(void)
@@ -455,7 +471,7 @@ void el2_main(void)
 	/* Before the other CPUs start: each enables the same PPIs. */
 	if (vgic_lr_init(platform.gic_maintenance_intid))
 		vtimer_init(platform.timer_intid[TIMER_VIRT]);
-	cpus_start(&platform);
+	start_other_cpus();
 	pkg_max = frames_setup(&have_pkg);
 	debug_checks();
 	if (el2_test_hook)

@@ -11,6 +11,7 @@
 #include <el2/frames.h>
 #include <el2/guest_dt.h>
 #include <el2/manifest.h>
+#include <el2/percpu.h>
 #include <exo/hvc.h>
 #include <lib/fmt.h>
 #include <libfdt.h>
@@ -292,6 +293,32 @@ static const char *prop_cpus(struct manifest_guest *g, const char *val,
 }
 _Static_assert(EXO_VM_MAX_VCPUS == 8, "prop_cpus's message says 8");
 
+/* The physical CPUs (EL2's numbers, 0 the boot CPU) its vCPUs may be
+ * placed on: one cell each, at least one. */
+static const char *prop_cpu_affinity(struct manifest_guest *g,
+				     const char *val, int len)
+{
+	fdt32_t raw;
+
+	if (manifest_is_string(val, len))
+		return manifest_string_hint(g, val);
+	if (len <= 0 || len % (int)sizeof(raw))
+		return "must be a list of CPU numbers, like <0 2>";
+	g->cpu_affinity = 0;
+	for (int off = 0; off < len; off += (int)sizeof(raw)) {
+		uint32_t cpu;
+
+		memcpy(&raw, val + off, sizeof(raw));
+		cpu = fdt32_to_cpu(raw);
+		if (cpu >= MANIFEST_MAX_CPUS)
+			return "names a CPU past 7 (EL2 runs on 8 at most)";
+		g->cpu_affinity |= UINT32_C(1) << cpu;
+	}
+	return NULL;
+}
+_Static_assert(MANIFEST_MAX_CPUS == EL2_MAX_CPUS,
+	       "prop_cpu_affinity's message says 8");
+
 static const char *prop_granule(struct manifest_guest *g, const char *val,
 				int len)
 {
@@ -347,6 +374,7 @@ static const struct manifest_prop manifest_props[] = {
 	{ "fault-inject", 0, prop_fault_inject },
 	{ "pmu", 0, prop_pmu },
 	{ "cpus", 0, prop_cpus },
+	{ "cpu-affinity", 0, prop_cpu_affinity },
 };
 
 #define MANIFEST_NR_PROPS (sizeof(manifest_props) / sizeof(manifest_props[0]))

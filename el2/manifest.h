@@ -27,6 +27,8 @@
  * in manifest order from the guests' `cpus` (a guest the rest cannot
  * cover is refused), never at run time, so no guest takes another's. */
 #define MANIFEST_EXTRA_VCPUS 32u
+/* cpu-affinity names EL2's CPUs 0..7 (el2/percpu.h's EL2_MAX_CPUS). */
+#define MANIFEST_MAX_CPUS 8u
 #define MANIFEST_NAME_MAX EXO_VM_NAME_MAX
 #define MANIFEST_STR_MAX 63         /* heap-policy */
 #define MANIFEST_MAX_ARGS 32
@@ -85,6 +87,9 @@ struct manifest_guest {
 				       * tears it down */
 	uint32_t cpu_limit_ms;      /* CPU time before teardown; 0: none */
 	uint32_t cpus;              /* its vCPUs, 1..EXO_VM_MAX_VCPUS */
+	/* cpu-affinity: bit c, its vCPUs may be placed on EL2's CPU c
+	 * (el2/sched.c); 0: on any. */
+	uint32_t cpu_affinity;
 	const char *share_with;     /* guest names, NUL-separated */
 	uint32_t share_with_len;
 	uint64_t share_mask;        /* bit i: may share with guests[i] */

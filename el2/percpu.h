@@ -20,7 +20,9 @@
 struct vcpu;
 
 struct percpu {
-	struct vcpu *current;   /* vCPU running (or last run) on this CPU */
+	/* The vCPU this CPU runs, whose registers the CPU holds; NULL while
+	 * it idles (el2/sched.c saves it first). */
+	struct vcpu *current;
 	uint64_t stack_top;     /* EL2 stack while a guest runs */
 	unsigned cpu;
 	uint64_t mpidr;
@@ -30,6 +32,8 @@ struct percpu {
 	uint64_t slice_end;     /* counter at which the running slice ends */
 	struct vcpu *fp_owner;  /* whose FP/SIMD state the registers hold */
 	uint64_t gicr;          /* this CPU's GICv3 redistributor */
+	/* The vCPU whose state this CPU's PMU holds (el2/pmu_owner.h). */
+	struct vcpu *pmu_owner;
 };
 
 _Static_assert(offsetof(struct percpu, current) == PERCPU_CURRENT &&
@@ -49,5 +53,8 @@ static inline struct percpu *this_cpu(void)
 }
 #endif
 void percpu_init(unsigned cpu, uint64_t mpidr, uint64_t stack_top);
+/* Another CPU's (cpu < EL2_MAX_CPUS): read and written only under the EL2
+ * lock (el2/hyp_lock.h), as that CPU does its own. */
+struct percpu *percpu_of(unsigned cpu);
 
 #endif

@@ -26,7 +26,6 @@
 #define PMSELR_SEL_MASK 0x1fu
 #define PMUSERENR_WRITABLE 0xfu     /* EN, SW, CR, ER */
 
-struct vcpu *pmu_owner;
 
 static const enum pmu_reg control_regs[3][PMU_OP2_PER_CRM] = {
 	/* CRm 12 */
@@ -122,16 +121,18 @@ uint64_t pmu_all_counters(unsigned counters)
 
 void pmu_claim(struct vcpu *v)
 {
+	struct vcpu *owner = pmu_owner();
+
 	if (pmu_owns(v))
 		return;
 	/* An owner started again since (vCPU reset) has nothing to keep. */
-	if (pmu_owner && pmu_owner->pmu.loaded) {
-		arch_pmu_state_save(&pmu_owner->pmu);
-		pmu_owner->pmu.loaded = false;
+	if (owner && owner->pmu.loaded) {
+		arch_pmu_state_save(&owner->pmu);
+		owner->pmu.loaded = false;
 	}
 	arch_pmu_state_load(&v->pmu);
 	v->pmu.loaded = true;
-	pmu_owner = v;
+	this_cpu()->pmu_owner = v;
 	arch_pmu_traps(pmu_traps(v));
 }
 

@@ -9,12 +9,17 @@
 #define EXO_EL2_PMU_OWNER_H
 
 #include <arch/sysreg.h>
+#include <el2/percpu.h>
 #include <el2/pmu.h>
 #include <el2/vm.h>
 
-/* The vCPU whose state the CPU's PMU holds (EL2 runs guests on one CPU);
- * it owns it while its pmu.loaded holds (a vCPU reset clears it). */
-extern struct vcpu *pmu_owner;
+/* The vCPU whose state this CPU's PMU holds (each CPU has its own PMU,
+ * struct percpu); it owns it while its pmu.loaded holds (a vCPU reset
+ * clears it). */
+static inline struct vcpu *pmu_owner(void)
+{
+	return this_cpu()->pmu_owner;
+}
 
 /* The manifest gave v's guest `pmu = "system"`. */
 static inline bool pmu_system(const struct vcpu *v)
@@ -25,13 +30,15 @@ static inline bool pmu_system(const struct vcpu *v)
 /* Whether the CPU's PMU holds v's state. */
 static inline bool pmu_owns(const struct vcpu *v)
 {
-	return v == pmu_owner && v->pmu.loaded;
+	return v == pmu_owner() && v->pmu.loaded;
 }
 
 /* The owner counts the whole system: its counters run while others do. */
 static inline bool pmu_system_counting(void)
 {
-	return pmu_owner && pmu_owner->pmu.loaded && pmu_system(pmu_owner);
+	const struct vcpu *owner = pmu_owner();
+
+	return owner && owner->pmu.loaded && pmu_system(owner);
 }
 
 /* The traps of the owner: none for the system guest, else all, EL2

@@ -1,17 +1,28 @@
 /*
- * Round-robin run queue of one CPU. A vCPU runs until its time slice ends
- * (the EL2 physical timer fires), it yields (hypercall or trapped WFI) or it
- * stops. A vCPU whose VM is ending (reaping) gets, at its turn, a slice's
- * worth of bounded teardown steps instead of a slice (el2/vm.c). CPU time is accounted per vCPU from the physical counter
- * (sched_account) when a slice ends, a vCPU stops or the layer above's due
- * time comes (sched_due_fn: the timer is armed for the earlier of the two),
- * never on the common trap path; what a VM past its limit means is its
- * caller's (the trap code stops it). EL2 runs with IRQs masked, so
- * nothing here races with the tick. One run queue, CPU 0's: with several
- * CPUs each will own a queue (the reschedule flag is already per CPU).
+ * Round-robin run queues, one per CPU. Each vCPU is placed on one CPU when
+ * its VM is created (sched_add: the least loaded CPU its manifest's
+ * cpu-affinity allows) and only ever runs there, so its state is loaded
+ * and saved by one CPU alone. A vCPU runs until its time slice ends (the
+ * CPU's EL2 physical timer fires), it yields (hypercall or trapped WFI) or
+ * it stops. A vCPU whose VM is ending (reaping) gets, at its turn, a
+ * slice's worth of bounded teardown steps instead of a slice (el2/vm.c),
+ * once none of its VM's other vCPUs is still on a CPU. CPU time is
+ * accounted per vCPU from the physical counter (sched_account) when a
+ * slice ends, a vCPU stops or the layer above's due time comes
+ * (sched_due_fn: the timer is armed for the earlier of the two), never on
+ * the common trap path; what a VM past its limit means is its caller's
+ * (the trap code stops it).
+ *
+ * Everything here runs under the EL2 lock (el2/hyp_lock.h), on any CPU:
+ * a CPU that changes a vCPU of another CPU (wakes it, stops it, posts it
+ * an interrupt) kicks that CPU (sched_kick: a physical SGI to EL2), which
+ * looks again on its way back to its guest, or wakes from its idle wait.
+ * A CPU with nothing to run waits for interrupts with the lock let go;
+ * the last one to find nothing to run anywhere ends the system.
  */
 #include <el2/arch.h>
 #include <el2/gic.h>
+#include <el2/hyp_lock.h>
 #include <el2/irq.h>
 #include <el2/manifest.h>
 #include <el2/percpu.h>
@@ -19,13 +30,22 @@
 #include <el2/timing.h>
 #include <el2/vm.h>
 #include <lib/compiler.h>
+#include <lib/print.h>
 #include <stddef.h>
 
 /* One per VM, and the manifests' others. */
 #define SCHED_MAX_VCPUS (EXO_MAX_VMS + MANIFEST_EXTRA_VCPUS)
 
-static struct vcpu *run_queue[SCHED_MAX_VCPUS];   /* in manifest order */
-static unsigned run_queue_len;
+struct run_queue {
+	struct vcpu *slot[SCHED_MAX_VCPUS];   /* in manifest order */
+	unsigned len;
+};
+
+static struct run_queue run_queues[EL2_MAX_CPUS];
+/* The CPUs vCPUs are placed on (sched_set_cpus): CPU 0 until told. */
+static uint32_t cpus_usable = 1;
+/* Every VM is created: the CPUs may look for work (sched_start). */
+static bool started;
 /* One teardown step of a reaping vCPU's VM: the layer above's
  * (sched_set_reaper), as the tick is irq's caller's. */
 static sched_reap_fn reaper;
@@ -39,6 +59,11 @@ void sched_set_reaper(sched_reap_fn fn)
 void sched_set_due(sched_due_fn fn)
 {
 	due_fn = fn;
+}
+
+void sched_set_cpus(uint32_t online)
+{
+	cpus_usable = online ? online : 1;
 }
 
 /* The timer: the slice's end, or before it a due time of the running
@@ -55,9 +80,18 @@ static void tick(uint32_t intid, void *ctx)
 		pc->sched_pending |= SCHED_PENDING_RESCHED;
 }
 
+/* A kick: the sender set SCHED_PENDING_KICK already (under the EL2 lock);
+ * the interrupt only brings this CPU back to EL2. */
+static void kicked(uint32_t intid, void *ctx)
+{
+	(void)intid;
+	(void)ctx;
+}
+
 void sched_init(uint32_t timer_intid)
 {
 	irq_register(timer_intid, tick, NULL);
+	irq_register(SCHED_KICK_SGI, kicked, NULL);
 	sched_cpu_init(timer_intid);
 }
 
@@ -65,33 +99,95 @@ void sched_cpu_init(uint32_t timer_intid)
 {
 	arch_hyp_timer_stop();
 	gic_enable_ppi(timer_intid);
+	gic_enable_ppi(SCHED_KICK_SGI);
+}
+
+/* The usable CPU, among those v's VM may use, with the fewest vCPUs
+ * (the lowest on a tie); any usable CPU when the affinity names none. */
+static unsigned place(const struct vcpu *v)
+{
+	uint32_t allowed = v->vm->config.cpu_affinity & cpus_usable;
+	unsigned best = 0, best_len = ~0u;
+
+	if (!allowed) {
+		if (v->vm->config.cpu_affinity)
+			kprintf("sched: guest '%s' vCPU %u: its cpu-affinity "
+				"names no CPU online; placed on any\n",
+				v->vm->name, v->index);
+		allowed = cpus_usable;
+	}
+	for (unsigned cpu = 0; cpu < EL2_MAX_CPUS; cpu++) {
+		if ((allowed & (UINT32_C(1) << cpu)) &&
+		    run_queues[cpu].len < best_len) {
+			best = cpu;
+			best_len = run_queues[cpu].len;
+		}
+	}
+	return best;
 }
 
 void sched_add(struct vcpu *v)
 {
-	if (run_queue_len < SCHED_MAX_VCPUS) {
-		v->slot = run_queue_len;
-		run_queue[run_queue_len++] = v;
-	}
+	unsigned cpu = place(v);
+	struct run_queue *q = &run_queues[cpu];
+
+	if (q->len >= SCHED_MAX_VCPUS)
+		return;
+	v->cpu = cpu;
+	v->slot = q->len;
+	q->slot[q->len++] = v;
+	if (cpus_usable & ~UINT32_C(1))
+		kprintf("sched: guest '%s' vCPU %u runs on cpu %u\n",
+			v->vm->name, v->index, cpu);
+}
+
+/* Whether v's registers are on its CPU (it runs, or is about to leave). */
+static bool on_its_cpu(const struct vcpu *v)
+{
+	return percpu_of(v->cpu)->current == v;
+}
+
+void sched_kick(struct vcpu *v)
+{
+	struct percpu *pc = percpu_of(v->cpu);
+
+	if (pc == this_cpu() || !started)
+		return;   /* this CPU looks on its own way back */
+	pc->sched_pending |= SCHED_PENDING_KICK;
+	arch_send_sgi(pc->mpidr, SCHED_KICK_SGI);
+}
+
+/* A reaping vCPU scrubs its VM's frames only once none of the VM's other
+ * vCPUs is on a CPU any more: each left when its own CPU was kicked
+ * (el2/vm.c stops them, sched_kick), and kicks this vCPU's CPU then
+ * (switch_to). */
+static bool siblings_off_cpus(const struct vcpu *v)
+{
+	const struct vm *vm = v->vm;
+
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i] != v && on_its_cpu(vm->vcpus[i]))
+			return false;
+	return true;
 }
 
 static bool has_turn(const struct vcpu *v)
 {
 	return v->state == VCPU_RUNNABLE ||
-	       (v->state == VCPU_REAPING && reaper);
+	       (v->state == VCPU_REAPING && reaper && siblings_off_cpus(v));
 }
 
-/* The first vCPU after slot `after` that has a turn (runnable or
- * reaping), wrapping round to it. */
-static struct vcpu *next_turn(unsigned after)
+/* The first vCPU of this CPU's queue after slot `after` that has a turn
+ * (runnable or reaping), wrapping round to it. */
+static struct vcpu *next_turn(const struct run_queue *q, unsigned after)
 {
 	unsigned slot = after;
 
-	for (unsigned n = 0; n < run_queue_len; n++) {
-		if (++slot == run_queue_len)
+	for (unsigned n = 0; n < q->len; n++) {
+		if (++slot >= q->len)
 			slot = 0;   /* a compare, not a division per step */
-		if (has_turn(run_queue[slot]))
-			return run_queue[slot];
+		if (has_turn(q->slot[slot]))
+			return q->slot[slot];
 	}
 	return NULL;
 }
@@ -114,19 +210,20 @@ static bool reap_turn(struct vcpu *v)
 	return v->state == VCPU_RUNNABLE;
 }
 
-/* The next runnable vCPU after slot `after`, giving each reaping vCPU met
- * on the way its turn: a victim waits for each other guest's slice,
- * whether it runs or is being scrubbed, and at most one step more.
- * *prev_fresh: prev was booted again here (its saved state is the fresh
- * one, not the CPU's). */
+/* The next runnable vCPU of this CPU after slot `after`, giving each
+ * reaping vCPU met on the way its turn: a victim waits for each other
+ * guest's slice, whether it runs or is being scrubbed, and at most one
+ * step more. *prev_fresh: prev was booted again here (its saved state is
+ * the fresh one, not the CPU's). */
 static struct vcpu *next_runnable(unsigned after, const struct vcpu *prev,
 				  bool *prev_fresh)
 {
+	const struct run_queue *q = &run_queues[this_cpu()->cpu];
 	struct vcpu *v;
 
 	/* A VM booted again in its turn runs at its next one: the others'
 	 * come first, as after any slice. */
-	while ((v = next_turn(after)) && v->state == VCPU_REAPING) {
+	while ((v = next_turn(q, after)) && v->state == VCPU_REAPING) {
 		if (reap_turn(v) && v == prev)
 			*prev_fresh = true;
 		after = v->slot;
@@ -157,23 +254,101 @@ static void start_slice(struct percpu *pc, struct vcpu *v, uint64_t now)
 	arm_timer(pc, v, now, slice);
 }
 
-struct vcpu *sched_first(void)
+/* v, found by this CPU after it idled: loaded, its slice begun. */
+static struct vcpu *enter_from_idle(struct percpu *pc, struct vcpu *v)
 {
-	bool fresh = false;
-	struct vcpu *v = run_queue_len ? next_runnable(run_queue_len - 1, NULL,
-						       &fresh)
-				       : NULL;
-
-	if (!v)
-		return NULL;
-	this_cpu()->current = v;
+	pc->current = v;
 	arch_vcpu_load(v);
-	start_slice(this_cpu(), v, arch_counter());
+	start_slice(pc, v, arch_counter());
 	return v;
 }
 
+/* Some vCPU anywhere has a turn, or some CPU still holds one (a stopped
+ * vCPU its CPU has not left yet): the system is not over. */
+static bool work_anywhere(void)
+{
+	for (unsigned cpu = 0; cpu < EL2_MAX_CPUS; cpu++) {
+		const struct run_queue *q = &run_queues[cpu];
+
+		if (!(cpus_usable & (UINT32_C(1) << cpu)))
+			continue;
+		if (percpu_of(cpu)->current)
+			return true;
+		for (unsigned i = 0; i < q->len; i++)
+			if (q->slot[i]->state == VCPU_RUNNABLE ||
+			    q->slot[i]->state == VCPU_REAPING)
+				return true;
+	}
+	return false;
+}
+
+/* Nothing on this CPU has a turn (it runs no vCPU): waits for an
+ * interrupt with the EL2 lock let go, until one of its vCPUs has a turn
+ * (returned loaded) or nothing has one anywhere (NULL: the system is
+ * over, and this CPU ends it, the lock held). */
+static OFF_FAST_PATH struct vcpu *idle(void)
+{
+	struct percpu *pc = this_cpu();
+	unsigned last = run_queues[pc->cpu].len;
+	bool fresh = false;
+	struct vcpu *v;
+
+	for (;;) {
+		if (started && !work_anywhere())
+			return NULL;
+		arch_hyp_timer_stop();
+		hyp_unlock();
+		arch_wait_for_interrupt();
+		irq_handle();
+		hyp_lock();
+		v = next_runnable(last ? last - 1 : 0, NULL, &fresh);
+		if (v)
+			return enter_from_idle(pc, v);
+	}
+}
+
+void sched_start(void)
+{
+	__atomic_store_n(&started, true, __ATOMIC_RELEASE);
+	for (unsigned cpu = 0; cpu < EL2_MAX_CPUS; cpu++) {
+		struct percpu *pc = percpu_of(cpu);
+
+		if ((cpus_usable & (UINT32_C(1) << cpu)) && pc != this_cpu())
+			arch_send_sgi(pc->mpidr, SCHED_KICK_SGI);
+	}
+}
+
+void sched_wait_for_start(void)
+{
+	while (!__atomic_load_n(&started, __ATOMIC_ACQUIRE)) {
+		arch_wait_for_interrupt();
+		irq_handle();
+	}
+}
+
+struct vcpu *sched_first(void)
+{
+	struct percpu *pc = this_cpu();
+	unsigned len = run_queues[pc->cpu].len;
+	bool fresh = false;
+	struct vcpu *v = len ? next_runnable(len - 1, NULL, &fresh) : NULL;
+
+	return v ? enter_from_idle(pc, v) : idle();
+}
+
+/* prev's state is saved (unless it was booted again: then its fresh state
+ * is in memory and the CPU's is its old life's); a stopped vCPU leaving
+ * may be what its VM's reaping waits for. */
+static void save_prev(struct vcpu *prev, bool prev_fresh)
+{
+	if (!prev_fresh)
+		arch_vcpu_save(prev);
+	if (prev->state == VCPU_STOPPED && prev != &prev->vm->vcpu)
+		sched_kick(&prev->vm->vcpu);
+}
+
 /* next (or nobody) to run after prev, switched to and its slice begun
- * at now. */
+ * at now; nobody: this CPU idles. */
 static ON_FAST_PATH struct vcpu *switch_to(struct vcpu *prev,
 					  struct vcpu *next, bool prev_fresh,
 					  uint64_t now)
@@ -181,14 +356,12 @@ static ON_FAST_PATH struct vcpu *switch_to(struct vcpu *prev,
 	struct percpu *pc = this_cpu();
 
 	if (!next) {
-		arch_hyp_timer_stop();
-		return NULL;
+		save_prev(prev, prev_fresh);
+		pc->current = NULL;
+		return idle();
 	}
-	/* A vCPU booted again has its fresh state in memory: the CPU's is
-	 * its old life's, never saved over it. */
 	if (next != prev || prev_fresh) {
-		if (!prev_fresh)
-			arch_vcpu_save(prev);
+		save_prev(prev, prev_fresh);
 		arch_vcpu_load(next);
 		pc->current = next;
 	}
@@ -219,7 +392,7 @@ struct vcpu *sched_resume(struct vcpu *prev)
 			  pc->slice_end > now ? pc->slice_end - now : 0);
 		return prev;
 	}
-	next = next_turn(prev->slot);
+	next = next_turn(&run_queues[pc->cpu], prev->slot);
 	if (next && next->state == VCPU_REAPING)
 		return resume_after_reaping(prev);
 	/* Its slice starts when prev was accounted (sched.h): the switch

@@ -8,6 +8,7 @@
 #include <el2/bootpkg.h>
 #include <el2/faultinject.h>
 #include <el2/hvc_fast.h>
+#include <el2/hyp_lock.h>
 #include <el2/manifest.h>
 #include <el2/mem.h>
 #include <el2/percpu.h>
@@ -311,16 +312,33 @@ _Noreturn void system_start(uint64_t pkg_max, bool have_pkg,
 			(unsigned long)EXO_BOOT_PKG_ADDR);
 	timing_expect_guests(manifest_nr_ok(&manifest));
 	sched_set_reaper(system_reap_step);
+	kprintf("boot: %u guest(s) starting\n", manifest_nr_ok(&manifest));
 	/* VTCR_EL2 before any VTTBR_EL2 and HCR_EL2.VM (sched_first loads
 	 * them): translation must never run with an UNKNOWN VTCR. */
 	arch_stage2_configure(s2_vtcr(arch_pa_bits()));
+	hyp_lock();
+	sched_start();
 	first = sched_first();
 	if (!first)
 		system_finish();
 #ifdef EXO_DEBUG
 	check_guest_memory_type(first);
 #endif
-	kprintf("boot: %u guest(s) starting\n", manifest_nr_ok(&manifest));
+	hyp_unlock();
+	arch_guest_enter(first, this_cpu()->stack_top);
+}
+
+_Noreturn void system_cpu_run(void)
+{
+	struct vcpu *first;
+
+	sched_wait_for_start();
+	arch_stage2_configure(s2_vtcr(arch_pa_bits()));
+	hyp_lock();
+	first = sched_first();
+	if (!first)
+		system_finish();
+	hyp_unlock();
 	arch_guest_enter(first, this_cpu()->stack_top);
 }
 

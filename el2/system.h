@@ -10,6 +10,9 @@
  * run is system_finish(). */
 _Noreturn void system_start(uint64_t pkg_max, bool have_pkg,
 			    const char *bootargs);
+/* Another CPU, online: waits for the boot CPU's system_start, then runs
+ * the vCPUs placed on it (el2/sched.c) from its first. */
+_Noreturn void system_cpu_run(void);
 
 struct vm;
 

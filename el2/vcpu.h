@@ -49,6 +49,12 @@ struct vcpu_vgic {
 	 * others posted wait in lr1_pending, one bit per INTID. */
 	uint64_t lr1;
 	uint32_t lr1_pending;
+	/* Posted by another CPU while this vCPU's list registers were live on
+	 * its own: one bit per INTID of list register 1, and the event
+	 * interrupt; its CPU, kicked, puts them in (vgic_lr_take_posted,
+	 * vm_event_take_posted). */
+	uint32_t posted_lr1;
+	bool posted_event;
 	uint64_t ap0r[ICH_APR_MAX], ap1r[ICH_APR_MAX];
 };
 
@@ -81,7 +87,8 @@ struct vcpu {
 	uint64_t vttbr;        /* stage-2 root and VMID */
 	bool entered;          /* has run once (boot timing) */
 	struct vm *vm;
-	unsigned slot;         /* index in the run queue */
+	unsigned cpu;          /* the CPU it runs on, whose queue holds it */
+	unsigned slot;         /* index in that run queue */
 	uint64_t run_start;    /* counter when last entered */
 	struct vcpu_pmu pmu;   /* its PMU while another guest owns the CPU's */
 	unsigned index;        /* in its VM: 0 boots, the others by CPU_ON */
@@ -102,8 +109,8 @@ _Static_assert(offsetof(struct vcpu, state) == VCPU_STATE_OFFSET &&
 /* Architectural state of a vCPU that has never run: EL1h, interrupts
  * masked, MMU off, entry at pc with x0 = arg (Linux arm64 boot protocol). */
 /* The vCPU as at power-on: PC, x0 = arg, EL1h with the MMU off, stage 2
- * vttbr. Keeps what outlives it (its VM, index, MPIDR, run-queue slot and
- * CPU time). */
+ * vttbr. Keeps what outlives it (its VM, index, MPIDR, CPU and run-queue
+ * slot). */
 void vcpu_reset(struct vcpu *v, uint64_t pc, uint64_t arg, uint64_t vttbr);
 /* What vCPU `index` of a VM with `nr` vCPUs reads in MPIDR_EL1: affinity
  * `index` in Aff0; a VM of one vCPU is a uniprocessor (the U bit). */

@@ -5,6 +5,7 @@
  * affinity at all), or an index past the VM's vCPUs, names nothing.
  */
 #include <el2/arch.h>
+#include <el2/sched.h>
 #include <el2/vcpu_psci.h>
 #include <exo/hvc.h>
 
@@ -41,6 +42,7 @@ int64_t vcpu_psci_cpu_on(struct vcpu *v, uint64_t mpidr, uint64_t entry,
 	 * FP/SIMD) survives; the stage 2 is its VM's. */
 	vcpu_reset(t, entry, context, v->vttbr);
 	arch_fp_forget(t);
+	sched_kick(t);   /* its CPU may be idle */
 	return 0;
 }
 

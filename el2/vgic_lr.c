@@ -9,6 +9,7 @@
 #include <el2/gic.h>
 #include <el2/irq.h>
 #include <el2/percpu.h>
+#include <el2/sched.h>
 #include <el2/vgic_lr.h>
 
 #define VGIC_LR_PRIORITY 0xa0u   /* the event interrupt's: guests cannot
@@ -52,11 +53,34 @@ void vgic_lr_post(struct vcpu *v, unsigned intid)
 {
 	struct vcpu_vgic *g = &v->vgic;
 
-	if (this_cpu()->current == v)
+	if (this_cpu()->current == v) {
 		arch_vgic_lr1_write(vgic_lr_posted(arch_vgic_lr1_read(),
 						   &g->lr1_pending, intid));
+		return;
+	}
+	/* Live on another CPU: that CPU puts it in, kicked. */
+	if (percpu_of(v->cpu)->current == v)
+		g->posted_lr1 |= UINT32_C(1) << intid;
 	else
 		g->lr1 = vgic_lr_posted(g->lr1, &g->lr1_pending, intid);
+	sched_kick(v);
+}
+
+void vgic_lr_take_posted(struct vcpu *v)
+{
+	struct vcpu_vgic *g = &v->vgic;
+	uint64_t lr;
+
+	if (!g->posted_lr1)
+		return;
+	lr = arch_vgic_lr1_read();
+	while (g->posted_lr1) {
+		unsigned intid = (unsigned)__builtin_ctz(g->posted_lr1);
+
+		g->posted_lr1 &= ~(UINT32_C(1) << intid);
+		lr = vgic_lr_posted(lr, &g->lr1_pending, intid);
+	}
+	arch_vgic_lr1_write(lr);
 }
 
 void vgic_lr_maintenance(uint32_t intid, void *ctx)

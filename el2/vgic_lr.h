@@ -26,8 +26,14 @@ uint64_t vgic_lr_posted(uint64_t lr, uint32_t *pending, unsigned intid);
 uint64_t vgic_lr_refilled(uint64_t lr, uint32_t *pending);
 
 /* Makes intid (below VGIC_LR_INTIDS) pending on v: live when v is the
- * running vCPU of this CPU, else in its saved LR1. */
+ * running vCPU of this CPU; when v is live on another CPU, in its
+ * posted_lr1, and that CPU is kicked; else in its saved LR1 (its CPU
+ * kicked too, in case it idles). */
 void vgic_lr_post(struct vcpu *v, unsigned intid);
+/* v is this CPU's running vCPU: what other CPUs posted it while it ran
+ * (posted_lr1) goes into its live LR1, as vgic_lr_post would have put
+ * it. */
+void vgic_lr_take_posted(struct vcpu *v);
 
 /* The maintenance interrupt (its PPI from the host DTB): registered and
  * enabled on this CPU by vgic_lr_init, on the others by

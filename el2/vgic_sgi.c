@@ -4,6 +4,7 @@
  */
 #include <arch/esr.h>
 #include <arch/sysreg.h>
+#include <el2/sched.h>
 #include <el2/vgic_lr.h>
 #include <el2/vgic_sgi.h>
 #include <el2/vm.h>
@@ -40,6 +41,7 @@ static void sgi_wake(struct vcpu *t)
 	t->x[0] = EXO_OK;
 	t->x[1] = 0;
 	t->state = VCPU_RUNNABLE;
+	sched_kick(t);
 }
 
 static void sgi_post(struct vcpu *t, unsigned intid)

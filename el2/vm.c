@@ -97,6 +97,7 @@ static void configure(struct vm *vm, const struct manifest_guest *g,
 	c->revoke_frames = g->revoke_frames;
 	c->revoke_deadline_ticks = freq * g->revoke_deadline_ms / MS_PER_S;
 	c->pmu_system = g->pmu_system;
+	c->cpu_affinity = g->cpu_affinity;
 	strncpy(c->heap_policy, g->heap_policy, sizeof(c->heap_policy) - 1);
 }
 
@@ -152,10 +153,14 @@ static void reap_begin(struct vm *vm, bool restart)
 	mem_vm_teardown_begin(vm);
 	vm->reap = (struct vm_reap){ .restart = restart };
 	/* vCPU 0 takes the teardown's turns; the others never run again in
-	 * this life (a restart boots vCPU 0 alone, as a first boot does). */
+	 * this life (a restart boots vCPU 0 alone, as a first boot does).
+	 * Those on other CPUs are kicked off them; the scrubbing waits until
+	 * they are (el2/sched.c). */
 	for (unsigned i = 1; i < vm->nr_vcpus; i++)
 		vm->vcpus[i]->state = VCPU_STOPPED;
 	vm->vcpu.state = VCPU_REAPING;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		sched_kick(vm->vcpus[i]);
 }
 
 static bool vm_stop(struct vm *vm, enum vm_state state, int64_t status,
@@ -256,6 +261,7 @@ void vm_notify(struct vm *vm, unsigned from)
 			v->x[1] = vm->notify_pending;
 			vm->notify_pending = 0;
 			v->state = VCPU_RUNNABLE;
+			sched_kick(v);
 			return;
 		}
 	}

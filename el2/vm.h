@@ -104,6 +104,7 @@ struct vm_config {
 	/* revoke-schedule: after this much CPU time, ask for frames back */
 	uint64_t revoke_after_ticks, revoke_frames, revoke_deadline_ticks;
 	bool pmu_system;          /* pmu = "system": counts EL2 (el2/pmu.h) */
+	uint32_t cpu_affinity;    /* the CPUs it may run on; 0: any */
 };
 
 struct vm {

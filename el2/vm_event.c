@@ -6,6 +6,7 @@
  */
 #include <el2/arch.h>
 #include <el2/percpu.h>
+#include <el2/sched.h>
 #include <el2/vm_event.h>
 #include <exo/errors.h>
 #include <exo/hvc.h>
@@ -19,6 +20,8 @@ void vm_event_raise(struct vm *vm, uint64_t events)
 	vm->events |= events;
 	if (this_cpu()->current == v)
 		arch_vgic_raise(EXO_EVENT_INTID, EVENT_PRIORITY);
+	else if (percpu_of(v->cpu)->current == v)
+		v->vgic.posted_event = true;   /* live on its CPU: kicked */
 	else
 		arch_vgic_raise_saved(v, EXO_EVENT_INTID, EVENT_PRIORITY);
 	if (v->state == VCPU_BLOCKED) {   /* WAIT returns, x1 = 0 */
@@ -26,6 +29,15 @@ void vm_event_raise(struct vm *vm, uint64_t events)
 		v->x[1] = 0;
 		v->state = VCPU_RUNNABLE;
 	}
+	sched_kick(v);
+}
+
+void vm_event_take_posted(struct vcpu *v)
+{
+	if (!v->vgic.posted_event)
+		return;
+	v->vgic.posted_event = false;
+	arch_vgic_raise(EXO_EVENT_INTID, EVENT_PRIORITY);
 }
 
 uint64_t vm_event_take(struct vm *vm)

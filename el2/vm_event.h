@@ -12,6 +12,9 @@
 /* Posts events (0: only the interrupt) and raises the event interrupt; a
  * vCPU blocked in WAIT returns from it (x1 = 0). */
 void vm_event_raise(struct vm *vm, uint64_t events);
+/* v is this CPU's running vCPU: the event interrupt another CPU raised
+ * while v ran here (posted_event) goes into its live list register. */
+void vm_event_take_posted(struct vcpu *v);
 /* The events posted since the last take, cleared. */
 uint64_t vm_event_take(struct vm *vm);
 

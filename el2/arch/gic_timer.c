@@ -75,3 +75,26 @@ void arch_wait_for_interrupt(void)
 {
 	__asm__ volatile("dsb sy; wfi" : : : "memory");
 }
+
+void arch_send_sgi(uint64_t mpidr, unsigned intid)
+{
+	uint64_t aff0 = mpidr & MPIDR_AFF_MASK;
+	uint64_t v = ((uint64_t)(intid & ICC_SGI1R_INTID_MASK)
+		      << ICC_SGI1R_INTID_SHIFT) |
+		     ((mpidr >> MPIDR_AFF1_SHIFT & MPIDR_AFF_MASK)
+		      << ICC_SGI1R_AFF1_SHIFT) |
+		     ((mpidr >> MPIDR_AFF2_SHIFT & MPIDR_AFF_MASK)
+		      << ICC_SGI1R_AFF2_SHIFT) |
+		     ((mpidr >> MPIDR_AFF3_SHIFT & MPIDR_AFF_MASK)
+		      << ICC_SGI1R_AFF3_SHIFT) |
+		     ((aff0 / ICC_SGI1R_TARGETS_PER_RANGE) << ICC_SGI1R_RS_SHIFT) |
+		     (UINT64_C(1) << (aff0 % ICC_SGI1R_TARGETS_PER_RANGE));
+
+	/* The kick follows the stores it announces (the target's
+	 * sched_pending, under the EL2 lock): a DSB orders them before the
+	 * SGI's generation (GICv3: system-register writes are not ordered
+	 * by a DMB). */
+	dsb(ish);
+	write_sysreg(v, SYSREG_ICC_SGI1R_EL1);
+	isb();
+}

@@ -186,9 +186,9 @@ hvc_deferred_serror:
 	 * so they are still the guest's when guest_hvc returns. Nothing
 	 * guest_hvc runs reads or writes the running vCPU's x19-x29
 	 * (el2/guest_trap.h). The vCPU runs on when it is still runnable and
-	 * nothing is pending on this CPU (sched_keeps, el2/sched.h, tested
-	 * here: guest_hvc returns nothing); otherwise x19-x29 are saved
-	 * before anything else runs, then the scheduler. */
+	 * nothing is pending on this CPU (sched_keeps, el2/sched.h: guest_hvc
+	 * returns it); otherwise (NULL) x19-x29 are saved before anything
+	 * else runs, then the scheduler. */
 	.macro	guest_entries variant
 	.global el2_guest_trap_entry_\variant
 el2_guest_trap_entry_\variant:
@@ -210,14 +210,11 @@ el2_guest_hvc_entry_\variant:
 	save_clobbered
 	hvc_exit_checks \variant
 	bl	guest_hvc
-	mrs	x1, tpidr_el2
-	ldr	x0, [x1, #PERCPU_CURRENT]
-	ldr	w2, [x1, #PERCPU_SCHED_PENDING]
-	ldr	w3, [x0, #VCPU_STATE_OFFSET]
-	orr	w2, w2, w3
-	cbnz	w2, 1f
+	cbz	x0, 1f
 	restore_clobbered_eret
-1:	save_kept
+1:	mrs	x0, tpidr_el2
+	ldr	x0, [x0, #PERCPU_CURRENT]
+	save_kept
 	bl	guest_hvc_reschedule
 	b	el2_guest_resume
 	.endm

@@ -18,3 +18,8 @@ void percpu_init(unsigned cpu, uint64_t mpidr, uint64_t stack_top)
 	pc->stack_top = stack_top;
 	write_sysreg((uint64_t)pc, tpidr_el2);
 }
+
+struct percpu *percpu_of(unsigned cpu)
+{
+	return &percpus[cpu];
+}

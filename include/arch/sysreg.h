@@ -320,6 +320,11 @@ static inline unsigned parange_bits(uint64_t parange)
 #define SYSREG_HDFGRTR_EL2 s3_4_c3_c1_4
 #define SYSREG_HDFGWTR_EL2 s3_4_c3_c1_5
 #define MPIDR_RES1 BIT(31)
+/* MPIDR_EL1's affinity fields (Aff0 in bits 7:0). */
+#define MPIDR_AFF_MASK 0xffu
+#define MPIDR_AFF1_SHIFT 8
+#define MPIDR_AFF2_SHIFT 16
+#define MPIDR_AFF3_SHIFT 32
 #define MPIDR_UNIPROCESSOR BIT(30)
 
 /* CPTR_EL2 (E2H == 0) */

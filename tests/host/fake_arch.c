@@ -350,6 +350,15 @@ void arch_irq_disable(void)
 void arch_wait_for_interrupt(void)
 {
 }
+
+struct fake_sgi fake_sgi_last;
+unsigned fake_sgis_sent;
+
+void arch_send_sgi(uint64_t mpidr, unsigned intid)
+{
+	fake_sgi_last = (struct fake_sgi){ .mpidr = mpidr, .intid = intid };
+	fake_sgis_sent++;
+}
 void arch_el2_traps_init(void)
 {
 }
@@ -358,11 +367,19 @@ void arch_el2_traps_init(void)
 #include <el2/percpu.h>
 #include <el2/vcpu.h>
 
-static struct percpu fake_percpu;
+/* The fake CPU is CPU 0; the others are records another CPU's code
+ * reads and writes (kicks, placement). */
+static struct percpu fake_percpus[EL2_MAX_CPUS];
+#define fake_percpu fake_percpus[0]
 
 struct percpu *this_cpu(void)
 {
 	return &fake_percpu;
+}
+
+struct percpu *percpu_of(unsigned cpu)
+{
+	return &fake_percpus[cpu];
 }
 
 void percpu_init(unsigned cpu, uint64_t mpidr, uint64_t stack_top)

@@ -55,6 +55,14 @@ struct fake_arch {
 
 extern struct fake_arch fake;
 
+/* The last physical SGI EL2 sent (arch_send_sgi: a kick), and how many. */
+struct fake_sgi {
+	uint64_t mpidr;
+	unsigned intid;
+};
+extern struct fake_sgi fake_sgi_last;
+extern unsigned fake_sgis_sent;
+
 /* VBAR_EL1 as arch_inject_sync reads it. */
 #define FAKE_VBAR_EL1 UINT64_C(0xffff000000000000)
 /* arch_secondary_entry_pa's answer. */

@@ -28,7 +28,7 @@ static void setup(void)
 	vm_a.vcpu.vm = &vm_a;
 	vm_b.vcpu.vm = &vm_b;
 	a->elr = b->elr = ELR;
-	pmu_owner = NULL;
+	this_cpu()->pmu_owner = NULL;
 	fake_pmu_reset(COUNTERS);
 }
 

@@ -1,0 +1,41 @@
+/*
+ * The EL2 lock: over the state EL2's handlers of guest traps change above
+ * the frame DB (run queues and every CPU's scheduling record, vCPU and VM
+ * life cycles, events, offers, interrupts posted, notifications, console
+ * buffers, counters). Taken at every entry from a guest into C and let go
+ * just before its ERET (el2/guest_trap.c), and by an idle CPU whenever it
+ * looks for work (el2/sched.c); never held across a wait for another CPU
+ * (a CPU that needs another to act kicks it and comes back later). The
+ * vector fast path (el2/hvc_fast.h) changes no state and takes nothing.
+ *
+ * Order (docs/architecture.md, "Several CPUs"): the EL2 lock, then
+ * mem_lock (el2/mem.c), then the console's lock (a leaf). With one CPU
+ * online it is not taken at all: with EL2's IRQs masked nothing else runs
+ * (hyp_lock_enable, at boot, once a second CPU is online).
+ */
+#ifndef EXO_EL2_HYP_LOCK_H
+#define EXO_EL2_HYP_LOCK_H
+
+#include <lib/spinlock.h>
+#include <stdbool.h>
+
+extern bool hyp_lock_on;
+extern struct spinlock hyp_lock_word;
+
+static inline void hyp_lock(void)
+{
+	if (hyp_lock_on)
+		spin_lock(&hyp_lock_word);
+}
+
+static inline void hyp_unlock(void)
+{
+	if (hyp_lock_on)
+		spin_unlock(&hyp_lock_word);
+}
+
+/* Boot CPU, before any other CPU looks for work: several CPUs will run
+ * EL2's handlers at once from now on. */
+void hyp_lock_enable(void);
+
+#endif
