@@ -700,6 +700,34 @@ Test(manifest, cpus)
 	memset(&ov, 0, sizeof(ov));
 }
 
+/* cpu-affinity: a list of EL2's CPU numbers, one bit each; a CPU past
+ * EL2's eight, a string or an empty list refused. */
+Test(manifest, cpu_affinity)
+{
+	static fdt32_t cells[3];
+	const char *list = "guest 'spin': property 'cpu-affinity': must be a "
+			   "list of CPU numbers, like <0 2>";
+
+	parse_ok(make_good());
+	cr_assert_eq(guest("spin")->cpu_affinity, 0, "any CPU unless asked");
+	cells[0] = cpu_to_fdt32(0);
+	cells[1] = cpu_to_fdt32(2);
+	cells[2] = cpu_to_fdt32(2);
+	set_raw("spin", "cpu-affinity", cells, sizeof(cells));
+	make_good();
+	parse_ok(blob);
+	cr_assert_eq(guest("spin")->cpu_affinity, 0x5, "CPUs 0 and 2");
+	cells[1] = cpu_to_fdt32(MANIFEST_MAX_CPUS);
+	set_raw("spin", "cpu-affinity", cells, 2 * sizeof(cells[0]));
+	expect_guest_error("spin", "guest 'spin': property 'cpu-affinity': "
+			   "names a CPU past 7 (EL2 runs on 8 at most)");
+	set_raw("spin", "cpu-affinity", cells, 0);
+	expect_guest_error("spin", list);
+	set_raw("spin", "cpu-affinity", cells, 3);
+	expect_guest_error("spin", list);
+	memset(&ov, 0, sizeof(ov));
+}
+
 /* The budget beyond one vCPU per guest is given in manifest order: a guest
  * the rest cannot cover is refused, one after it that fits still runs. */
 Test(manifest, vcpus_beyond_the_budget)
