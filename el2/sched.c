@@ -141,8 +141,7 @@ void sched_add(struct vcpu *v)
 			v->vm->name, v->index, cpu);
 }
 
-/* Whether v's registers are on its CPU (it runs, or is about to leave). */
-static bool on_its_cpu(const struct vcpu *v)
+bool sched_on_cpu(const struct vcpu *v)
 {
 	return percpu_of(v->cpu)->current == v;
 }
@@ -166,7 +165,7 @@ static bool siblings_off_cpus(const struct vcpu *v)
 	const struct vm *vm = v->vm;
 
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		if (vm->vcpus[i] != v && on_its_cpu(vm->vcpus[i]))
+		if (vm->vcpus[i] != v && sched_on_cpu(vm->vcpus[i]))
 			return false;
 	return true;
 }

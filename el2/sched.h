@@ -39,6 +39,9 @@ void sched_wait_for_start(void);
  * and v is another CPU's: that CPU is made to look again (its
  * SCHED_PENDING_KICK, and the kick SGI). Nothing when v is this CPU's. */
 void sched_kick(struct vcpu *v);
+/* Whether v's registers are on its CPU: it runs there, or its CPU has
+ * not yet switched it out. */
+bool sched_on_cpu(const struct vcpu *v);
 /* A reaping vCPU (VCPU_REAPING) is given, at its turn and for as long as
  * its time slice, calls of fn, each one bounded step of its VM's
  * teardown (el2/system.c registers it; sched knows nothing above it). */

@@ -16,6 +16,7 @@
 #include <el2/snapshot.h>
 #include <el2/vm_ops.h>
 #include <exo/errors.h>
+#include <lib/panic.h>
 #include <lib/print.h>
 #include <string.h>
 
@@ -144,6 +145,50 @@ int64_t vm_create(struct vm *vm, unsigned id, const struct manifest_guest *g,
 	return EXO_OK;
 }
 
+#ifdef EXO_DEBUG
+/* vCPUs of vm on other CPUs than this one, which its end has kicked. */
+static unsigned vcpus_elsewhere(const struct vm *vm)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		n += sched_on_cpu(vm->vcpus[i]) &&
+		     this_cpu()->current != vm->vcpus[i];
+	return n;
+}
+
+/* Debug builds: how many of the VM's vCPUs its end found running on other
+ * CPUs (the tests' proof that the case arises). */
+static void debug_vcpus_on_cpus(const struct vm *vm)
+{
+	unsigned n = vcpus_elsewhere(vm);
+
+	if (n)
+		kprintf("debug: guest '%s' ends with %u vCPU(s) on other CPUs: "
+			"kicked, its frames wait for them\n", vm->name, n);
+}
+
+/* Debug builds: no frame of a VM is scrubbed while one of its vCPUs but
+ * the reaper is on a CPU (el2/sched.c makes the reaper wait). */
+static void debug_check_vcpus_off(const struct vm *vm)
+{
+	for (unsigned i = 1; i < vm->nr_vcpus; i++)
+		if (sched_on_cpu(vm->vcpus[i]))
+			panic("guest '%s': scrubbing while its vCPU %u is on "
+			      "cpu %u", vm->name, i, vm->vcpus[i]->cpu);
+}
+#else
+static void debug_vcpus_on_cpus(const struct vm *vm)
+{
+	(void)vm;
+}
+
+static void debug_check_vcpus_off(const struct vm *vm)
+{
+	(void)vm;
+}
+#endif
+
 /* The VM's end begins: nothing it gave stays mapped in a borrower, and its
  * vCPU will never run again in this life; its own frames are scrubbed a
  * step at a time (vm_reap_step). */
@@ -161,6 +206,7 @@ static void reap_begin(struct vm *vm, bool restart)
 	vm->vcpu.state = VCPU_REAPING;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		sched_kick(vm->vcpus[i]);
+	debug_vcpus_on_cpus(vm);
 }
 
 static bool vm_stop(struct vm *vm, enum vm_state state, int64_t status,
@@ -238,6 +284,7 @@ bool vm_reap_step(struct vm *vm)
 
 	if (vm->vcpu.state != VCPU_REAPING)
 		return false;
+	debug_check_vcpus_off(vm);
 	vm->reap.steps++;
 	done = mem_vm_teardown_step(vm, &vm->reap.at,
 				    MEM_TEARDOWN_STEP_FRAMES);

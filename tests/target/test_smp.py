@@ -1,10 +1,11 @@
-"""EL2 on every CPU of the host DTB (issue 16, first slice): the boot CPU
-starts each other CPU with PSCI CPU_ON; each turns on EL2's translation
-with its own stack, sets up its EL2 registers, redistributor and EL2 timer
-and checks in. A CPU that cannot start is reported and the rest carry on.
-Guests still run on CPU 0 alone (one run queue so far): the others park.
-Under -icount the CPUs run round-robin in one thread, so every boot here
-replays exactly."""
+"""EL2 on every CPU of the host DTB (issue 16): the boot CPU starts each
+other CPU with PSCI CPU_ON; each turns on EL2's translation with its own
+stack, sets up its EL2 registers, redistributor and EL2 timer and checks
+in. A CPU that cannot start is reported and the rest carry on. Each CPU
+has its run queue: vCPUs are placed on the least loaded CPU their
+manifest's cpu-affinity allows and run there, in parallel with the other
+CPUs'. Under -icount the CPUs run round-robin in one thread, so every boot
+here replays exactly."""
 import re
 
 from conftest import expect_clean, fdtput, replay
@@ -18,22 +19,76 @@ def summary(out):
     return int(m.group(1)), int(m.group(2))
 
 
+PLACED = re.compile(r"sched: guest '([\w-]+)' vCPU (\d+) runs on cpu (\d+)")
+
+
+def placement(out):
+    """guest -> the CPU of each of its vCPUs, from the boot's lines."""
+    where = {}
+    for guest, vcpu, cpu in PLACED.findall(out):
+        where.setdefault(guest, {})[int(vcpu)] = int(cpu)
+    return {g: [cpus[v] for v in sorted(cpus)] for g, cpus in where.items()}
+
+
 def test_every_cpu_comes_online_and_the_system_runs(boot):
+    """The default system on four CPUs: its guests spread over them (each
+    vCPU on the least loaded CPU), primes' four vCPUs on four CPUs."""
     r = boot.system("default", smp=4)
     expect_clean(r)
     assert ONLINE.findall(r.output) == [("1", "0x1"), ("2", "0x2"),
                                         ("3", "0x3")]
     assert summary(r.output) == (4, 4)
     assert "result: 6 of 6 guests succeeded" in r.output
+    where = placement(r.output)
+    assert sorted(where["primes"]) == [0, 1, 2, 3], where
+    assert sorted(sum(where.values(), [])) == [0, 0, 0, 1, 1, 2, 2, 3, 3], where
 
 
 def test_one_cpu_is_the_boot_cpu_alone(boot):
     """One CPU asked for explicitly: the suite's default may be more
-    (EXO_SMP, docs/testing.md)."""
+    (EXO_SMP, docs/testing.md). Every vCPU is CPU 0's, and no placement
+    line is printed."""
     r = boot.system("default", smp=1)
     expect_clean(r)
     assert not ONLINE.findall(r.output)
     assert summary(r.output) == (1, 1)
+    assert not PLACED.findall(r.output)
+
+
+def test_an_unshare_races_reads_on_other_cpus(boot):
+    """cpurace: the owner (cpu-affinity <0>) unshares a frame while three
+    vCPUs of the reader read it in a loop on CPUs 1-3; once the UNSHARE
+    returned (and the owner poisoned the frame), no read may succeed: each
+    reader ends in a data abort, none saw the poison or read after the
+    reader's vCPU 0 raised the control word. Beside them, teardown's vCPU 0
+    exits while its others spin on their CPUs: EL2 kicks them off before a
+    frame is scrubbed (debug builds panic otherwise), every frame comes
+    back, and hello on CPU 0 is unharmed."""
+    r = boot.system("cpurace", smp=4)
+    expect_every_check(r, {"owner": 5, "reader": 16, "teardown": 2},
+                       guests=4)
+    out = r.output
+    where = placement(out)
+    assert where["owner"] == [0] and where["hello"] == [0], where
+    assert sorted(set(where["reader"][1:])) == [1, 2, 3], where
+    assert set(where["teardown"]) <= {1, 2, 3}, where
+    assert out.count("guest 'reader': read of PA") == 3, r.tail()
+    assert re.search(r"guest 'teardown' ends with [1-3] vCPU\(s\) on other "
+                     r"CPUs: kicked", out), r.tail()
+    assert "0 still held by guests" in out
+
+
+def test_an_affinity_naming_no_online_cpu_is_ignored_with_a_line(boot):
+    """The same system on one CPU: cpu-affinity <1 2 3> names no CPU
+    online, so each such vCPU says so and runs on CPU 0; the race still
+    holds with the readers time-sliced."""
+    r = boot.system("cpurace", smp=1)
+    expect_every_check(r, {"owner": 5, "reader": 16, "teardown": 2},
+                       guests=4)
+    for guest in ("reader", "teardown"):
+        for vcpu in range(4):
+            assert (f"sched: guest '{guest}' vCPU {vcpu}: its cpu-affinity "
+                    "names no CPU online; placed on any") in r.output
 
 
 def test_cpus_beyond_el2s_room_are_reported(boot):
@@ -98,8 +153,8 @@ def test_a_guest_of_four_vcpus(boot):
     """vcpus (cpus = <4>) starts its other vCPUs through EL2's PSCI, their
     shared counter loses no update across vCPU switches, PSCI's refusals
     hold; the same image with one vCPU is refused every CPU_ON; a third
-    guest runs beside them. On one CPU and on four (the guests still run
-    on CPU 0: the same result)."""
+    guest runs beside them. On one CPU and on four (its vCPUs then run on
+    four CPUs at once: the same result)."""
     for smp in (1, 4):
         r = boot.system("vcpus", smp=smp)
         expect_every_check(r, {"vcpus": 11, "single": 3}, guests=3)
