@@ -406,13 +406,18 @@ static struct vcpu *reschedule(struct vcpu *v)
 	return next;
 }
 
-struct vcpu *guest_hvc(struct vcpu *v)
+void guest_hvc(struct vcpu *v)
 {
-	hyp_lock();
+	dispatch_hypercall_unhooked(v);
+}
+
+struct vcpu *guest_hvc_locked(struct vcpu *v)
+{
+	spin_lock(&hyp_lock_word);
 	dispatch_hypercall_unhooked(v);
 	if (!sched_keeps(v))
 		return NULL;   /* the lock stays held: guest_hvc_reschedule */
-	hyp_unlock();
+	spin_unlock(&hyp_lock_word);
 	return v;
 }
 
@@ -424,10 +429,9 @@ struct vcpu *guest_hvc_reschedule(struct vcpu *v)
 	return next;
 }
 
-struct vcpu *guest_trap_handle(struct vcpu *v, uint64_t kind, uint64_t disr,
-			       uint64_t esr)
+static ON_FAST_PATH struct vcpu *handle(struct vcpu *v, uint64_t kind,
+				       uint64_t disr, uint64_t esr)
 {
-	hyp_lock();
 	/* An SError the ESB of this exit deferred is this guest's: whatever
 	 * it was doing, its error ends it first (an IRQ stays pending). */
 	if (disr && ras_guest_error(v->vm, disr))
@@ -438,8 +442,25 @@ struct vcpu *guest_trap_handle(struct vcpu *v, uint64_t kind, uint64_t disr,
 		handle_async(v, kind);
 	if (faultinject_hooks())
 		inject_faults(v);
-	if (!sched_keeps(v))
-		v = reschedule(v);
-	hyp_unlock();
-	return v;
+	return sched_keeps(v) ? v : reschedule(v);
+}
+
+/* Several CPUs online: the same under the EL2 lock. */
+static OFF_FAST_PATH struct vcpu *handle_locked(struct vcpu *v, uint64_t kind,
+						uint64_t disr, uint64_t esr)
+{
+	struct vcpu *next;
+
+	spin_lock(&hyp_lock_word);
+	next = handle(v, kind, disr, esr);
+	spin_unlock(&hyp_lock_word);
+	return next;
+}
+
+struct vcpu *guest_trap_handle(struct vcpu *v, uint64_t kind, uint64_t disr,
+			       uint64_t esr)
+{
+	if (hyp_lock_on)
+		return handle_locked(v, kind, disr, esr);
+	return handle(v, kind, disr, esr);
 }

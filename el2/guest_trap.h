@@ -21,13 +21,17 @@ struct vcpu *guest_trap_handle(struct vcpu *v, uint64_t kind, uint64_t disr,
  * so nothing here may read or write them in v: the dispatcher reads x0-x7
  * and writes x0-x3 of the caller, and a call that ends or restarts it
  * only marks it (vm_restart reaps, and the fresh state is written later,
- * in the scheduler). Returns v when it runs on (sched_keeps); NULL when
- * it does not: the entry then saves x19-x29 and guest_hvc_reschedule
- * picks the vCPU to run. The EL2 lock (el2/hyp_lock.h) is held from the
- * call to the return of v, or on to guest_hvc_reschedule's, so no other
+ * in the scheduler). The entry then tests sched_keeps itself; when v does
+ * not run on, it saves x19-x29 and guest_hvc_reschedule picks the vCPU to
+ * run. With one CPU online, and no EL2 lock to take (el2/hyp_lock.h). */
+void guest_hvc(struct vcpu *v);
+/* The same with several CPUs online: returns v when it runs on
+ * (sched_keeps), with the EL2 lock let go; NULL when it does not, with
+ * the lock still held on to guest_hvc_reschedule's return, so no other
  * CPU changes v between the two (a PSCI CPU_ON of a vCPU that has just
  * turned itself off would be lost). */
-struct vcpu *guest_hvc(struct vcpu *v);
+struct vcpu *guest_hvc_locked(struct vcpu *v);
+/* Either way: the switch, and the EL2 lock let go when it is on. */
 struct vcpu *guest_hvc_reschedule(struct vcpu *v);
 
 #endif

@@ -53,8 +53,16 @@ static inline struct percpu *this_cpu(void)
 }
 #endif
 void percpu_init(unsigned cpu, uint64_t mpidr, uint64_t stack_top);
+
+/* Every CPU's (el2/arch/percpu.c; the host's in tests/host/fake_arch.c). */
+extern struct percpu el2_percpus[EL2_MAX_CPUS];
+
 /* Another CPU's (cpu < EL2_MAX_CPUS): read and written only under the EL2
- * lock (el2/hyp_lock.h), as that CPU does its own. */
-struct percpu *percpu_of(unsigned cpu);
+ * lock (el2/hyp_lock.h), as that CPU does its own. Inline: posting an
+ * event asks it. */
+static inline struct percpu *percpu_of(unsigned cpu)
+{
+	return &el2_percpus[cpu];
+}
 
 #endif

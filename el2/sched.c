@@ -146,12 +146,12 @@ bool sched_on_cpu(const struct vcpu *v)
 	return percpu_of(v->cpu)->current == v;
 }
 
-void sched_kick(struct vcpu *v)
+void sched_kick_other(struct vcpu *v)
 {
 	struct percpu *pc = percpu_of(v->cpu);
 
-	if (pc == this_cpu() || !started)
-		return;   /* this CPU looks on its own way back */
+	if (!started)
+		return;   /* nobody looks yet */
 	pc->sched_pending |= SCHED_PENDING_KICK;
 	arch_send_sgi(pc->mpidr, SCHED_KICK_SGI);
 }
@@ -281,10 +281,12 @@ static bool work_anywhere(void)
 	return false;
 }
 
-/* Nothing on this CPU has a turn (it runs no vCPU): waits for an
- * interrupt with the EL2 lock let go, until one of its vCPUs has a turn
- * (returned loaded) or nothing has one anywhere (NULL: the system is
- * over, and this CPU ends it, the lock held). */
+/* This CPU runs no vCPU: the first of its vCPUs with a turn, loaded;
+ * while there is none, it waits for an interrupt with the EL2 lock let
+ * go. NULL when nothing has a turn anywhere (the system is over, and this
+ * CPU ends it, the lock held). Looks before it waits: leaving its last
+ * vCPU may have given another of its own a turn (a stopped vCPU leaving
+ * lets its VM's teardown go on). */
 static OFF_FAST_PATH struct vcpu *idle(void)
 {
 	struct percpu *pc = this_cpu();
@@ -292,17 +294,17 @@ static OFF_FAST_PATH struct vcpu *idle(void)
 	bool fresh = false;
 	struct vcpu *v;
 
+	arch_hyp_timer_stop();
 	for (;;) {
+		v = next_runnable(last ? last - 1 : 0, NULL, &fresh);
+		if (v)
+			return enter_from_idle(pc, v);
 		if (started && !work_anywhere())
 			return NULL;
-		arch_hyp_timer_stop();
 		hyp_unlock();
 		arch_wait_for_interrupt();
 		irq_handle();
 		hyp_lock();
-		v = next_runnable(last ? last - 1 : 0, NULL, &fresh);
-		if (v)
-			return enter_from_idle(pc, v);
 	}
 }
 
@@ -327,12 +329,7 @@ void sched_wait_for_start(void)
 
 struct vcpu *sched_first(void)
 {
-	struct percpu *pc = this_cpu();
-	unsigned len = run_queues[pc->cpu].len;
-	bool fresh = false;
-	struct vcpu *v = len ? next_runnable(len - 1, NULL, &fresh) : NULL;
-
-	return v ? enter_from_idle(pc, v) : idle();
+	return idle();
 }
 
 /* prev's state is saved (unless it was booted again: then its fresh state

@@ -38,7 +38,12 @@ void sched_wait_for_start(void);
 /* v's state, or the interrupts posted to it, were changed by this CPU,
  * and v is another CPU's: that CPU is made to look again (its
  * SCHED_PENDING_KICK, and the kick SGI). Nothing when v is this CPU's. */
-void sched_kick(struct vcpu *v);
+void sched_kick_other(struct vcpu *v);
+static inline void sched_kick(struct vcpu *v)
+{
+	if (v->cpu != this_cpu()->cpu)
+		sched_kick_other(v);   /* never on one CPU */
+}
 /* Whether v's registers are on its CPU: it runs there, or its CPU has
  * not yet switched it out. */
 bool sched_on_cpu(const struct vcpu *v);

@@ -186,9 +186,12 @@ hvc_deferred_serror:
 	 * so they are still the guest's when guest_hvc returns. Nothing
 	 * guest_hvc runs reads or writes the running vCPU's x19-x29
 	 * (el2/guest_trap.h). The vCPU runs on when it is still runnable and
-	 * nothing is pending on this CPU (sched_keeps, el2/sched.h: guest_hvc
-	 * returns it); otherwise (NULL) x19-x29 are saved before anything
-	 * else runs, then the scheduler. */
+	 * nothing is pending on this CPU (sched_keeps, el2/sched.h, tested
+	 * here: guest_hvc returns nothing); otherwise x19-x29 are saved
+	 * before anything else runs, then the scheduler. With several CPUs
+	 * online (hyp_lock_on) guest_hvc_locked takes the EL2 lock and makes
+	 * the test itself (it returns the vCPU, or NULL holding the lock), so
+	 * no other CPU changes the vCPU between the test and the switch. */
 	.macro	guest_entries variant
 	.global el2_guest_trap_entry_\variant
 el2_guest_trap_entry_\variant:
@@ -209,12 +212,23 @@ el2_guest_sync_entry_\variant:
 el2_guest_hvc_entry_\variant:
 	save_clobbered
 	hvc_exit_checks \variant
+	adrp	x9, hyp_lock_on
+	ldrb	w9, [x9, :lo12:hyp_lock_on]
+	cbnz	w9, 2f
 	bl	guest_hvc
-	cbz	x0, 1f
+	mrs	x1, tpidr_el2
+	ldr	x0, [x1, #PERCPU_CURRENT]
+	ldr	w2, [x1, #PERCPU_SCHED_PENDING]
+	ldr	w3, [x0, #VCPU_STATE_OFFSET]
+	orr	w2, w2, w3
+	cbnz	w2, 1f
 	restore_clobbered_eret
-1:	mrs	x0, tpidr_el2
+2:	bl	guest_hvc_locked
+	cbz	x0, 3f
+	restore_clobbered_eret
+3:	mrs	x0, tpidr_el2
 	ldr	x0, [x0, #PERCPU_CURRENT]
-	save_kept
+1:	save_kept
 	bl	guest_hvc_reschedule
 	b	el2_guest_resume
 	.endm

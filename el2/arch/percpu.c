@@ -7,19 +7,14 @@
 #include <arch/sysreg.h>
 #include <el2/percpu.h>
 
-static struct percpu percpus[EL2_MAX_CPUS];
+struct percpu el2_percpus[EL2_MAX_CPUS];
 
 void percpu_init(unsigned cpu, uint64_t mpidr, uint64_t stack_top)
 {
-	struct percpu *pc = &percpus[cpu];
+	struct percpu *pc = &el2_percpus[cpu];
 
 	pc->cpu = cpu;
 	pc->mpidr = mpidr;
 	pc->stack_top = stack_top;
 	write_sysreg((uint64_t)pc, tpidr_el2);
-}
-
-struct percpu *percpu_of(unsigned cpu)
-{
-	return &percpus[cpu];
 }

@@ -369,17 +369,12 @@ void arch_el2_traps_init(void)
 
 /* The fake CPU is CPU 0; the others are records another CPU's code
  * reads and writes (kicks, placement). */
-static struct percpu fake_percpus[EL2_MAX_CPUS];
-#define fake_percpu fake_percpus[0]
+struct percpu el2_percpus[EL2_MAX_CPUS];
+#define fake_percpu el2_percpus[0]
 
 struct percpu *this_cpu(void)
 {
 	return &fake_percpu;
-}
-
-struct percpu *percpu_of(unsigned cpu)
-{
-	return &fake_percpus[cpu];
 }
 
 void percpu_init(unsigned cpu, uint64_t mpidr, uint64_t stack_top)

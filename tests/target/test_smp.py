@@ -63,10 +63,13 @@ def test_an_unshare_races_reads_on_other_cpus(boot):
     reader's vCPU 0 raised the control word. Beside them, teardown's vCPU 0
     exits while its others spin on their CPUs: EL2 kicks them off before a
     frame is scrubbed (debug builds panic otherwise), every frame comes
-    back, and hello on CPU 0 is unharmed."""
+    back, and hello on CPU 0 is unharmed. sibexit's vCPU 1 ends it while
+    its vCPU 0 yields: the teardown, vCPU 0's, goes on once vCPU 1 has
+    left its CPU (on one CPU, the same CPU)."""
     r = boot.system("cpurace", smp=4)
     expect_every_check(r, {"owner": 5, "reader": 16, "teardown": 2},
-                       guests=4)
+                       guests=5)
+    assert "guest 'sibexit' exited with status 0" in r.output
     out = r.output
     where = placement(out)
     assert where["owner"] == [0] and where["hello"] == [0], where
@@ -81,10 +84,12 @@ def test_an_unshare_races_reads_on_other_cpus(boot):
 def test_an_affinity_naming_no_online_cpu_is_ignored_with_a_line(boot):
     """The same system on one CPU: cpu-affinity <1 2 3> names no CPU
     online, so each such vCPU says so and runs on CPU 0; the race still
-    holds with the readers time-sliced."""
+    holds with the readers time-sliced, and sibexit's two vCPUs share
+    CPU 0."""
     r = boot.system("cpurace", smp=1)
     expect_every_check(r, {"owner": 5, "reader": 16, "teardown": 2},
-                       guests=4)
+                       guests=5)
+    assert "guest 'sibexit' exited with status 0" in r.output
     for guest in ("reader", "teardown"):
         for vcpu in range(4):
             assert (f"sched: guest '{guest}' vCPU {vcpu}: its cpu-affinity "

@@ -15,6 +15,10 @@
  * waits until each has run, and exits under them: EL2 must stop them on
  * their CPUs before it scrubs a frame (the system's end and the summary's
  * frames show it).
+ *
+ * "--sibling-exits": vCPU 1 ends the guest (EXIT) while vCPU 0 yields in a
+ * loop: the teardown's turns are vCPU 0's, and they must come once vCPU 1
+ * has left its CPU, on the same CPU as vCPU 0 (one CPU) or another.
  */
 #include <el1/el1.h>
 #include <el1/smp.h>
@@ -194,7 +198,22 @@ static _Noreturn void teardown(void)
 	exo_exit(tap_done());   /* under them */
 }
 
-EL1_GUEST_OPTIONS("--owner", "--reader", "--teardown");
+static void exits(unsigned cpu, void *arg)
+{
+	(void)cpu;
+	(void)arg;
+	exo_exit(0);
+}
+
+static _Noreturn void sibling_exits(void)
+{
+	TAP_CHECK(el1_cpu_start(1, exits, NULL, stack_top(1)) == 0,
+		  "started vCPU 1, which exits");
+	for (;;)
+		exo_yield();
+}
+
+EL1_GUEST_OPTIONS("--owner", "--reader", "--teardown", "--sibling-exits");
 
 int main(int argc, char **argv)
 {
@@ -204,6 +223,9 @@ int main(int argc, char **argv)
 		return read_race();
 	if (argc > 1 && !strcmp(argv[1], "--teardown"))
 		teardown();
-	TAP_CHECK(false, "an option: --owner, --reader or --teardown");
+	if (argc > 1 && !strcmp(argv[1], "--sibling-exits"))
+		sibling_exits();
+	TAP_CHECK(false, "an option: --owner, --reader, --teardown or "
+			 "--sibling-exits");
 	return tap_done();
 }
