@@ -10,8 +10,23 @@
 #include <el2/vm_event.h>
 #include <exo/errors.h>
 #include <exo/hvc.h>
+#include <lib/print.h>
 
 #define EVENT_PRIORITY 0xa0u
+
+/* v's list registers are live on another CPU: kept for that CPU, which
+ * the kick below brings to vm_event_take_posted. */
+static void post_elsewhere(struct vcpu *v, uint64_t events)
+{
+	v->vgic.posted_event = true;
+#ifdef EXO_DEBUG
+	kprintf("debug: guest '%s': events 0x%lx posted from cpu %u to its "
+		"vCPU 0 running on cpu %u\n", v->vm->name,
+		(unsigned long)events, this_cpu()->cpu, v->cpu);
+#else
+	(void)events;
+#endif
+}
 
 void vm_event_raise(struct vm *vm, uint64_t events)
 {
@@ -21,7 +36,7 @@ void vm_event_raise(struct vm *vm, uint64_t events)
 	if (this_cpu()->current == v)
 		arch_vgic_raise(EXO_EVENT_INTID, EVENT_PRIORITY);
 	else if (percpu_of(v->cpu)->current == v)
-		v->vgic.posted_event = true;   /* live on its CPU: kicked */
+		post_elsewhere(v, events);
 	else
 		arch_vgic_raise_saved(v, EXO_EVENT_INTID, EVENT_PRIORITY);
 	if (v->state == VCPU_BLOCKED) {   /* WAIT returns, x1 = 0 */

@@ -16,8 +16,14 @@
  *   --touch-taken=N  (with --defy) touches the taken frame N times, not
  *             once: EL2's uncounted reports of it stay within its report
  *             budget (test_console.py).
+ *   --spinner (before the others; the guest has cpus = <2>) starts vCPU 1
+ *             spinning for good once the pool is filled: the guest's CPU
+ *             time, which the revoke-schedule counts, then grows on vCPU
+ *             1's CPU too while the request or the forced taking is for
+ *             vCPU 0, on another (test_smp.py).
  */
 #include <el1/el1.h>
+#include <el1/smp.h>
 #include <exo/guest_dt.h>
 #include <exo/frame.h>
 #include <exo/frame_state.h>
@@ -42,7 +48,33 @@ static uint64_t charged(void)
 	return exo_vm_info().x3;
 }
 
-/* Grows the heap by BLOCKS frames, then frees every other block. */
+#define SPINNER_STACK_BYTES 4096
+
+static uint8_t spinner_stack[SPINNER_STACK_BYTES] __attribute__((aligned(16)));
+static volatile uint64_t spins;
+
+/* vCPU 1: no libos, no fault, no call: it only uses CPU time. */
+static void spinner(unsigned cpu, void *arg)
+{
+	(void)cpu;
+	(void)arg;
+	for (;;)
+		spins = spins + 1;
+}
+
+static bool spinner_wanted;
+
+static void start_spinner(void)
+{
+	TAP_CHECK(el1_cpu_start(1, spinner, NULL,
+				spinner_stack + SPINNER_STACK_BYTES) == 0,
+		  "started vCPU 1 spinning");
+	while (!spins)
+		exo_yield();
+}
+
+/* Grows the heap by BLOCKS frames, then frees every other block; with
+ * --spinner, vCPU 1 starts spinning after the first fill. */
 static void fill_pool(bool free_all)
 {
 	for (unsigned i = 0; i < BLOCKS; i++) {
@@ -56,6 +88,8 @@ static void fill_pool(bool free_all)
 			blocks[i] = NULL;
 		}
 	}
+	if (spinner_wanted && !spins)
+		start_spinner();
 }
 
 /* --- compliant ---------------------------------------------------------- */
@@ -215,8 +249,8 @@ static int reset_after_force(void)
 }
 
 #define TOUCH_TAKEN "--touch-taken="
-
-EL1_GUEST_OPTIONS("--comply", "--defy", "--reset-after-force", TOUCH_TAKEN);
+EL1_GUEST_OPTIONS("--comply", "--defy", "--reset-after-force", TOUCH_TAKEN,
+		  "--spinner");
 
 int main(int argc, char **argv)
 {
@@ -228,6 +262,8 @@ int main(int argc, char **argv)
 						    sizeof(TOUCH_TAKEN) - 1,
 						    NULL, 10);
 	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--spinner"))
+			spinner_wanted = true;
 		if (!strcmp(argv[i], "--comply"))
 			return comply();
 		if (!strcmp(argv[i], "--defy"))
