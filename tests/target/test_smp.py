@@ -245,3 +245,22 @@ def test_revocation_reaches_a_vcpu_on_another_cpu(boot):
             # Whose accounting trips first is the CPU model's timing; on
             # max (deterministic under -icount) it is vCPU 1's, on CPU 3.
             assert ("0x2", "3", "2") in posted, r.tail()
+
+
+def test_hypercalls_from_every_vcpu_at_once(boot):
+    """hvcstorm: two guests of four vCPUs, spread over four CPUs, fire
+    seeded random hypercalls at EL2 and at each other from their three
+    started vCPUs at once (memory calls on their own frames and on frames
+    they do not own, offers, accepts, notifications, PSCI, random IDs) while
+    a victim counts. The debug EL2 checks its stage-2 invariant after every
+    memory call: nothing panics, every storm makes all its calls, each
+    guest's vCPU 0 still has a working heap, the victim is unharmed and
+    every frame comes back."""
+    r = boot.system("hvcstorm", smp=4)
+    expect_every_check(r, {"storm1": 6, "storm2": 6}, guests=3)
+    out = r.output
+    m = re.search(r"stage-2 invariant checked after (\d+) memory hypercalls",
+                  out)
+    assert m and int(m.group(1)) > 1000, r.tail()
+    assert "0 bad words" in out
+    assert "0 still held by guests" in out
