@@ -423,9 +423,14 @@ struct vcpu *guest_hvc_locked(struct vcpu *v)
 
 struct vcpu *guest_hvc_reschedule(struct vcpu *v)
 {
+	return reschedule(v);
+}
+
+struct vcpu *guest_hvc_reschedule_locked(struct vcpu *v)
+{
 	struct vcpu *next = reschedule(v);
 
-	hyp_unlock();
+	spin_unlock(&hyp_lock_word);
 	return next;
 }
 

@@ -27,11 +27,13 @@ struct vcpu *guest_trap_handle(struct vcpu *v, uint64_t kind, uint64_t disr,
 void guest_hvc(struct vcpu *v);
 /* The same with several CPUs online: returns v when it runs on
  * (sched_keeps), with the EL2 lock let go; NULL when it does not, with
- * the lock still held on to guest_hvc_reschedule's return, so no other
+ * the lock still held on to guest_hvc_reschedule_locked's return, so no other
  * CPU changes v between the two (a PSCI CPU_ON of a vCPU that has just
  * turned itself off would be lost). */
 struct vcpu *guest_hvc_locked(struct vcpu *v);
-/* Either way: the switch, and the EL2 lock let go when it is on. */
+/* The switch after guest_hvc; after guest_hvc_locked, the same and the
+ * EL2 lock let go. */
 struct vcpu *guest_hvc_reschedule(struct vcpu *v);
+struct vcpu *guest_hvc_reschedule_locked(struct vcpu *v);
 
 #endif

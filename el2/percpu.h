@@ -18,6 +18,7 @@
 #define EL2_STACK_SLOT (EL2_STACK_GUARD_SIZE + EL2_STACK_SIZE)
 
 struct vcpu;
+struct run_queue;
 
 struct percpu {
 	/* The vCPU this CPU runs, whose registers the CPU holds; NULL while
@@ -34,6 +35,7 @@ struct percpu {
 	uint64_t gicr;          /* this CPU's GICv3 redistributor */
 	/* The vCPU whose state this CPU's PMU holds (el2/pmu_owner.h). */
 	struct vcpu *pmu_owner;
+	struct run_queue *queue;   /* this CPU's (el2/sched.c) */
 };
 
 _Static_assert(offsetof(struct percpu, current) == PERCPU_CURRENT &&

@@ -97,6 +97,7 @@ void sched_init(uint32_t timer_intid)
 
 void sched_cpu_init(uint32_t timer_intid)
 {
+	this_cpu()->queue = &run_queues[this_cpu()->cpu];
 	arch_hyp_timer_stop();
 	gic_enable_ppi(timer_intid);
 	gic_enable_ppi(SCHED_KICK_SGI);
@@ -180,10 +181,10 @@ static bool has_turn(const struct vcpu *v)
  * (runnable or reaping), wrapping round to it. */
 static struct vcpu *next_turn(const struct run_queue *q, unsigned after)
 {
-	unsigned slot = after;
+	unsigned slot = after, len = q->len;
 
-	for (unsigned n = 0; n < q->len; n++) {
-		if (++slot >= q->len)
+	for (unsigned n = 0; n < len; n++) {
+		if (++slot >= len)
 			slot = 0;   /* a compare, not a division per step */
 		if (has_turn(q->slot[slot]))
 			return q->slot[slot];
@@ -217,7 +218,7 @@ static bool reap_turn(struct vcpu *v)
 static struct vcpu *next_runnable(unsigned after, const struct vcpu *prev,
 				  bool *prev_fresh)
 {
-	const struct run_queue *q = &run_queues[this_cpu()->cpu];
+	const struct run_queue *q = this_cpu()->queue;
 	struct vcpu *v;
 
 	/* A VM booted again in its turn runs at its next one: the others'
@@ -290,7 +291,7 @@ static bool work_anywhere(void)
 static OFF_FAST_PATH struct vcpu *idle(void)
 {
 	struct percpu *pc = this_cpu();
-	unsigned last = run_queues[pc->cpu].len;
+	unsigned last = pc->queue->len;
 	bool fresh = false;
 	struct vcpu *v;
 
@@ -388,7 +389,7 @@ struct vcpu *sched_resume(struct vcpu *prev)
 			  pc->slice_end > now ? pc->slice_end - now : 0);
 		return prev;
 	}
-	next = next_turn(&run_queues[pc->cpu], prev->slot);
+	next = next_turn(pc->queue, prev->slot);
 	if (next && next->state == VCPU_REAPING)
 		return resume_after_reaping(prev);
 	/* Its slice starts when prev was accounted (sched.h): the switch

@@ -223,13 +223,16 @@ el2_guest_hvc_entry_\variant:
 	orr	w2, w2, w3
 	cbnz	w2, 1f
 	restore_clobbered_eret
+1:	save_kept
+	bl	guest_hvc_reschedule
+	b	el2_guest_resume
 2:	bl	guest_hvc_locked
 	cbz	x0, 3f
 	restore_clobbered_eret
 3:	mrs	x0, tpidr_el2
 	ldr	x0, [x0, #PERCPU_CURRENT]
-1:	save_kept
-	bl	guest_hvc_reschedule
+	save_kept
+	bl	guest_hvc_reschedule_locked
 	b	el2_guest_resume
 	.endm
 

@@ -21,32 +21,30 @@ struct spinlock {
 
 #define SPINLOCK_INIT { 0, 0 }
 
-/* Until *owner is ticket; acquire ordering. */
-static inline void spin_wait_owner(uint32_t *owner, uint32_t ticket)
+static inline void spin_lock(struct spinlock *l)
 {
+	uint32_t ticket = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
 #ifdef __aarch64__
 	uint32_t now;
 
-	__asm__ volatile("	sevl\n"
+	/* Uncontended: one load-acquire and a compare. Else WFE until the
+	 * owner word changes (its exclusive load arms the monitor). */
+	__asm__ volatile("	ldar	%w0, [%1]\n"
+			 "	cmp	%w0, %w2\n"
+			 "	b.eq	2f\n"
+			 "	sevl\n"
 			 "1:	wfe\n"
 			 "	ldaxr	%w0, [%1]\n"
 			 "	cmp	%w0, %w2\n"
 			 "	b.ne	1b\n"
+			 "2:\n"
 			 : "=&r"(now)
-			 : "r"(owner), "r"(ticket)
+			 : "r"(&l->owner), "r"(ticket)
 			 : "memory", "cc");
 #else
-	while (__atomic_load_n(owner, __ATOMIC_ACQUIRE) != ticket)
+	while (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != ticket)
 		;
 #endif
-}
-
-static inline void spin_lock(struct spinlock *l)
-{
-	uint32_t ticket = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
-
-	if (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != ticket)
-		spin_wait_owner(&l->owner, ticket);
 }
 
 static inline void spin_unlock(struct spinlock *l)
