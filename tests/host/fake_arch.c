@@ -354,11 +354,13 @@ void arch_el2_traps_init(void)
 {
 }
 
-/* vCPU switch and trap state: a fake CPU with one set of EL1 registers. */
+/* vCPU switch and trap state: a fake CPU with one set of EL1 registers.
+ * Each host thread is a CPU of its own (TPIDR_EL2 is per CPU): the
+ * threaded tests (tests/host/tsan/) run one guest's vCPU per thread. */
 #include <el2/percpu.h>
 #include <el2/vcpu.h>
 
-static struct percpu fake_percpu;
+static _Thread_local struct percpu fake_percpu;
 
 struct percpu *this_cpu(void)
 {
