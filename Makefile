@@ -104,8 +104,8 @@ HOST_TESTS := $(B)/host/exo-host-tests
 # The threaded tests of EL2's memory transactions (tests/host/tsan/, one
 # program with its own main): ThreadSanitizer, which cannot share a binary
 # with ASan, over el2/mem.c and what it calls, the fake arch and the model
-# checker's machine and checks. No Criterion: its runner's threads are not
-# instrumented, and one process runs every round.
+# checker's machine and checks. No Criterion: its runner crashes under TSan
+# (docs/testing.md, "Threads").
 TSAN_TESTS := $(B)/host/exo-tsan-tests
 TSAN_CFLAGS := $(filter-out $(HOST_SAN),$(HOST_CFLAGS)) -fsanitize=thread
 TSAN_SRCS := el2/mem.c el2/frames.c el2/frames_selftest.c el2/s2.c \

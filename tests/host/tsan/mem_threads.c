@@ -586,6 +586,15 @@ static void count_frame(const struct frames_db *d, uint64_t i, struct held *h)
 	}
 }
 
+static uint64_t sum(const uint64_t per_guest[MC_GUESTS])
+{
+	uint64_t n = 0;
+
+	for (unsigned g = 0; g < MC_GUESTS; g++)
+		n += per_guest[g];
+	return n;
+}
+
 static void check_counts(const char *where)
 {
 	const struct frames_db *d = mm_db();
@@ -612,6 +621,12 @@ static void check_counts(const char *where)
 			fail("%s: guest %u is charged %" PRIu64 " frames "
 			     "(tables aside) but owns %" PRIu64, where, g + 1,
 			     a->used - a->tables, h.owned[g]);
+		if (a->borrowed != sum(h.borrowed[g]) ||
+		    a->lent_out != sum(h.lent[g]))
+			fail("%s: guest %u's account says it borrows %" PRIu64
+			     " and lends %" PRIu64 " frames; its frames say %"
+			     PRIu64 " and %" PRIu64, where, g + 1, a->borrowed,
+			     a->lent_out, sum(h.borrowed[g]), sum(h.lent[g]));
 		for (unsigned o = 0; o < MC_GUESTS; o++) {
 			if ((int64_t)h.borrowed[g][o] != expect.borrowed[g][o])
 				fail("%s: guest %u borrows %" PRIu64 " frames "
