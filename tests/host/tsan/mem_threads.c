@@ -46,6 +46,7 @@
 #include <exo/hvc.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -133,6 +134,8 @@ static struct cpu cpus[NR_CPUS];
 static const unsigned guest_of_cpu[NR_CPUS] = { 0, 0, 1, 2 };
 static struct vcpu g1_vcpu1;     /* guest 1's second vCPU (CPU 1) */
 static pthread_barrier_t start;
+static _Atomic uint64_t calls_made;   /* by every CPU, this round */
+static _Atomic unsigned cpus_calling; /* CPUs not done with the round */
 static struct tally expect;      /* since the machine booted */
 static uint64_t seed;
 static unsigned failures;
@@ -472,6 +475,19 @@ static void one_call(struct cpu *c)
 		churn_op(c);
 	if (!below(c, INVARIANT_ONE_IN))
 		mem_check_invariant(vm_of(c->g));
+	atomic_fetch_add(&calls_made, 1);
+}
+
+/* A teardown takes its VM's turns on its CPU, other work between them:
+ * another CPU makes a call before the next step (unless all are done),
+ * however the host schedules the threads. */
+static void let_others_call(void)
+{
+	uint64_t seen = atomic_load(&calls_made);
+
+	while (atomic_load(&calls_made) == seen &&
+	       atomic_load(&cpus_calling) > 1)
+		sched_yield();
 }
 
 /* Guest 3's teardown, by EL2 on its CPU once its vCPU is stopped: the
@@ -481,8 +497,9 @@ static void tear_down_guest3(struct cpu *c)
 	struct mem_teardown at = { 0, 0, 0 };
 
 	mem_vm_teardown_begin(vm_of(2));
-	while (!mem_vm_teardown_step(vm_of(2), &at, TEARDOWN_BUDGET))
-		;
+	do
+		let_others_call();
+	while (!mem_vm_teardown_step(vm_of(2), &at, TEARDOWN_BUDGET));
 	c->t.tries[OP_TEARDOWN]++;
 	c->t.oks[OP_TEARDOWN]++;
 }
@@ -503,6 +520,7 @@ static void *cpu_main(void *arg)
 		}
 		one_call(c);
 	}
+	atomic_fetch_sub(&cpus_calling, 1);
 	this_cpu()->current = NULL;
 	return NULL;
 }
@@ -670,6 +688,8 @@ static bool check_round(enum scenario sc, unsigned round, uint64_t reserve)
 
 static void run_round(enum scenario sc, unsigned round)
 {
+	atomic_store(&calls_made, 0);
+	atomic_store(&cpus_calling, NR_CPUS);
 
 	for (unsigned i = 0; i < NR_CPUS; i++) {
 		struct cpu *c = &cpus[i];
