@@ -101,21 +101,37 @@ HOST_PORTABLE_SRCS := lib/string.c lib/fmt.c lib/print.c lib/panic.c \
 HOST_TEST_SRCS := $(wildcard tests/host/*.c)
 HOST_OBJS := $(patsubst %,$(B)/host/%.o,$(HOST_PORTABLE_SRCS) $(HOST_TEST_SRCS))
 HOST_TESTS := $(B)/host/exo-host-tests
+# The threaded tests of EL2's memory transactions (tests/host/tsan/, one
+# program with its own main): ThreadSanitizer, which cannot share a binary
+# with ASan, over el2/mem.c and what it calls, the fake arch and the model
+# checker's machine and checks. No Criterion: its runner crashes under TSan
+# (docs/testing.md, "Threads").
+TSAN_TESTS := $(B)/host/exo-tsan-tests
+TSAN_CFLAGS := $(filter-out $(HOST_SAN),$(HOST_CFLAGS)) -fsanitize=thread
+TSAN_SRCS := el2/mem.c el2/frames.c el2/frames_selftest.c el2/s2.c \
+	el2/lost.c el2/vm_event.c el2/sched.c el2/irq.c el2/gic.c el2/timing.c \
+	el2/hyp_lock.c lib/panic.c lib/print.c lib/fmt.c \
+	tests/host/fake_arch.c tests/host/mem_machine.c \
+	tests/host/model_machine.c tests/host/model_check.c \
+	$(wildcard tests/host/tsan/*.c)
+TSAN_OBJS := $(patsubst %,$(B)/host-tsan/%.o,$(TSAN_SRCS))
 
 EL2_FLAGS := $(call flags_stamp,$(OUT)/el2/.flags,$(TCC) $(EL2_CFLAGS))
 EL2_DEBUG_FLAGS := $(call flags_stamp,$(OUT)/el2-debug/.flags,$(TCC) $(EL2_CFLAGS) -DEXO_DEBUG)
 HOST_FLAGS := $(call flags_stamp,$(B)/host/.flags,$(HOST_CC) $(HOST_CFLAGS) $(HOST_STRING_FLAGS))
+TSAN_FLAGS := $(call flags_stamp,$(B)/host-tsan/.flags,$(HOST_CC) $(TSAN_CFLAGS))
 
 # ---------------------------------------------------------------------------
-.PHONY: all images run test host-test target-test clean help
-all: images $(HOST_TESTS)
+.PHONY: all images run test host-test tsan-test target-test clean help
+all: images $(HOST_TESTS) $(TSAN_TESTS)
 images: $(EL2_IMAGE) $(EL2_TEST_IMAGE)
 
 help:
 	@echo "make            build everything ($(OUT)/, build/host/)"
 	@echo "make run        build and boot the default system in QEMU (CPU=$(CPU))"
 	@echo "make test       all tests: host unit tests, then on-target tests"
-	@echo "make host-test  host unit tests only (Criterion, ASan+UBSan)"
+	@echo "make host-test  host unit tests only (Criterion, ASan+UBSan; then the ThreadSanitizer tests)"
+	@echo "make tsan-test  EL2's memory calls from several threads at once, under ThreadSanitizer"
 	@echo "make target-test on-target tests only (pytest in QEMU)"
 	@echo "make bench      benchmarks: table, build/bench/results.json (minutes)"
 	@echo "make layers     check the one-way rule: LAYER_CHECKS of tools/layers"
@@ -138,10 +154,14 @@ run: boot-deps
 		$(RUN_FLAGS) $(EL2_IMAGE)
 
 test: all bench-native
-	$(Q)tools/run-tests --host $(HOST_TESTS) --build $(OUT) --bench
+	$(Q)tools/run-tests --host $(HOST_TESTS) --tsan $(TSAN_TESTS) --build $(OUT) --bench
 
-host-test: $(HOST_TESTS)
-	$(Q)tools/run-tests --host $(HOST_TESTS) --no-target
+host-test: $(HOST_TESTS) $(TSAN_TESTS)
+	$(Q)tools/run-tests --host $(HOST_TESTS) --tsan $(TSAN_TESTS) --no-target
+
+# The threaded tests alone (seconds; EXO_TSAN_SEED=<n> for another seed).
+tsan-test: $(TSAN_TESTS)
+	$(Q)tools/run-tests --tsan $(TSAN_TESTS) --no-host --no-target
 
 target-test: images
 	$(Q)tools/run-tests --build $(OUT) --no-host
@@ -180,6 +200,15 @@ $(EL2_IMAGE): $(EL2_OBJS) el2/el2.ld $(ARM64_LIBFDT)
 $(EL2_TEST_IMAGE): $(EL2_DEBUG_OBJS) el2/el2.ld $(ARM64_LIBFDT)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(TLD) $(EL2_LDFLAGS) -o $@ $(EL2_DEBUG_OBJS) $(ARM64_LIBFDT)
+
+$(B)/host-tsan/%.c.o: %.c $(TSAN_FLAGS)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  TSANCC  $<")
+	$(Q)$(HOST_CC) $(TSAN_CFLAGS) -c $< -o $@
+
+$(TSAN_TESTS): $(TSAN_OBJS)
+	@$(if $(Q),echo "  HOSTLD  $@")
+	$(Q)$(HOST_CC) -fsanitize=thread -o $@ $^
 
 $(B)/host/%.c.o: %.c $(HOST_FLAGS)
 	@mkdir -p $(@D)
@@ -335,7 +364,7 @@ $(B)/%.images.mk: %.dts
 # manifest): those of the packages named as goals, or all of them for a goal
 # that may pack every system (all, images, test, ...). run and debug read
 # none: they build through a second make for $(SYSTEM)'s package alone.
-PACKLESS_GOALS := run debug help clean compile_commands.json host-test \
+PACKLESS_GOALS := run debug help clean compile_commands.json host-test tsan-test \
 	manifests guests $(B)/%
 ifeq ($(MAKECMDGOALS),)
 SYSTEMS_READ := $(SYSTEM_DTS)

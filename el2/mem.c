@@ -46,6 +46,15 @@ static struct frames_db mem_db;
  * mem_vm_teardown): how a teardown reaches the other side of a share or
  * loan without asking the layers above. */
 static struct vm *mem_vms[EXO_MAX_VMS];
+/* VMs whose end began (mem_vm_teardown_begin) that mem has not forgotten
+ * yet: every call between two guests naming one, and its revocation, is
+ * refused (EXO_ENOENT, as once the DB forgets it). With several CPUs,
+ * another guest's accept or take-back, or a revocation, checked the VM
+ * was running before its end began on another CPU and reaches mem after:
+ * nothing may be shared, lent or given to or by a VM whose frames are
+ * being scrubbed, nor freed under its teardown's steps
+ * (tests/host/tsan/mem_threads.c, the teardown scenario). */
+static bool mem_ending[EXO_MAX_VMS];
 static struct spinlock mem_lock = SPINLOCK_INIT;
 static bool mem_debug_checks;
 /* The one-frame paths of FRAME_ALLOC and FRAME_FREE (alloc_one, free_one)
@@ -113,6 +122,12 @@ void mem_set_fast_paths(bool on)
 uint64_t mem_fast_path_calls(void)
 {
 	return mem_fast_calls;
+}
+
+/* Either side of a call between two guests is ending (mem_ending). */
+static bool ending(const struct vm *a, const struct vm *b)
+{
+	return mem_ending[a->id] || mem_ending[b->id];
 }
 
 /* A VM mem knows has an id below EXO_MAX_VMS (mem_vm_create). */
@@ -533,19 +548,25 @@ static int64_t alloc_at_check(struct vm *vm, uint64_t pa, uint64_t count,
 						 lacking, op), rc);
 }
 
-int64_t mem_frame_alloc_at(struct vm *vm, paddr_t at, uint64_t count)
+static int64_t alloc_at_locked(struct vm *vm, uint64_t pa, uint64_t count)
 {
-	uint64_t pa = pa_addr(at);
 	struct frames_op op;
-	int64_t rc;
+	int64_t rc = alloc_at_check(vm, pa, count, &op);
 
-	spin_lock(&mem_lock);
-	rc = alloc_at_check(vm, pa, count, &op);
 	CHECK_AFTER_GIVE_BACK(rc, vm, alloc_at_check(vm, pa, count, &op));
 	if (!rc) {
 		map_new_frames(vm, &op);
 		after_call(vm);
 	}
+	return rc;
+}
+
+int64_t mem_frame_alloc_at(struct vm *vm, paddr_t at, uint64_t count)
+{
+	int64_t rc;
+
+	spin_lock(&mem_lock);
+	rc = alloc_at_locked(vm, pa_addr(at), count);
 	spin_unlock(&mem_lock);
 	return rc;
 }
@@ -567,7 +588,9 @@ static int64_t whole_range(uint64_t pa, uint64_t count)
 }
 
 /* The checks of a bounded call on [at, +count) that handles its first
- * part frames: the whole range in RAM, then a part that fits. */
+ * part frames: the whole range in RAM, then a part that fits. Under the
+ * lock, with the call: the DB's entries are read (another CPU's call
+ * writes them). */
 static int64_t part_check(paddr_t at, uint64_t count, uint64_t part)
 {
 	int64_t rc = whole_range(pa_addr(at), count);
@@ -578,9 +601,14 @@ static int64_t part_check(paddr_t at, uint64_t count, uint64_t part)
 int64_t mem_frame_alloc_at_part(struct vm *vm, paddr_t at, uint64_t count,
 				uint64_t part)
 {
-	int64_t rc = part_check(at, count, part);
+	int64_t rc;
 
-	return rc ? rc : mem_frame_alloc_at(vm, at, part);
+	spin_lock(&mem_lock);
+	rc = part_check(at, count, part);
+	if (!rc)
+		rc = alloc_at_locked(vm, pa_addr(at), part);
+	spin_unlock(&mem_lock);
+	return rc;
 }
 
 static unsigned share_prot(unsigned perm)
@@ -613,7 +641,8 @@ int64_t mem_frame_share(struct vm *owner, struct vm *b, paddr_t at,
 	int64_t rc;
 
 	spin_lock(&mem_lock);
-	rc = share_check(owner, b, pa, count, perm, &op);
+	rc = ending(owner, b) ? EXO_ENOENT
+			      : share_check(owner, b, pa, count, perm, &op);
 	CHECK_AFTER_GIVE_BACK(rc, b, share_check(owner, b, pa, count, perm, &op));
 	if (!rc) {
 		cache_take(owner, b, &op);
@@ -634,6 +663,10 @@ int64_t mem_frame_unshare(struct vm *owner, struct vm *b, paddr_t at,
 	int64_t rc;
 
 	spin_lock(&mem_lock);
+	if (ending(owner, b)) {
+		spin_unlock(&mem_lock);
+		return EXO_ENOENT;
+	}
 	rc = tables_lacking(b, S2_OP_UNMAP, pa, count, 0, &lacking);
 	rc = first_error(frames_unshare_check(&mem_db, owner->id, b->id, pa,
 					      count, lacking, &op), rc);
@@ -683,8 +716,11 @@ static int64_t move_access(struct vm *from, struct vm *to, uint64_t pa,
 			   uint64_t count, bool donate)
 {
 	struct frames_op op;
-	int64_t rc = move_check(from, to, pa, count, donate, &op);
+	int64_t rc;
 
+	if (ending(from, to))
+		return EXO_ENOENT;
+	rc = move_check(from, to, pa, count, donate, &op);
 	CHECK_AFTER_GIVE_BACK(rc, to,
 			      move_check(from, to, pa, count, donate, &op));
 	if (rc)
@@ -761,7 +797,9 @@ offer_check_general(struct vm *owner, struct vm *to, paddr_t pa,
 	int64_t rc;
 
 	spin_lock(&mem_lock);
-	rc = offer_check_locked(owner->id, to->id, pa_addr(pa), count, kind);
+	rc = ending(owner, to) ? EXO_ENOENT
+			       : offer_check_locked(owner->id, to->id,
+						    pa_addr(pa), count, kind);
 	spin_unlock(&mem_lock);
 	return rc;
 }
@@ -782,8 +820,11 @@ int64_t mem_frame_offer_check(struct vm *owner, struct vm *to, paddr_t pa,
 
 	if (offer_is_share_one(count, kind)) {
 		spin_lock(&mem_lock);
-		rc = frames_share_one_check(&mem_db, owner->id, to->id,
-					    pa_addr(pa));
+		rc = ending(owner, to) ? EXO_ENOENT
+				       : frames_share_one_check(&mem_db,
+								owner->id,
+								to->id,
+								pa_addr(pa));
 		if (mem_debug_checks)
 			mem_fast_calls++;
 		spin_unlock(&mem_lock);
@@ -802,6 +843,10 @@ int64_t mem_frame_reclaim(struct vm *owner, struct vm *b, paddr_t at,
 	int64_t rc;
 
 	spin_lock(&mem_lock);
+	if (ending(owner, b)) {
+		spin_unlock(&mem_lock);
+		return EXO_ENOENT;
+	}
 	/* Neither side needs a page: the borrower loses a mapping, the
 	 * owner's no-access translation gets its access back. */
 	rc = tables_lacking(b, S2_OP_UNMAP, pa, count, 0, &t.peer);
@@ -860,9 +905,14 @@ int64_t mem_frame_free(struct vm *vm, paddr_t at, uint64_t count)
 static __attribute__((noinline)) int64_t
 free_part_general(struct vm *vm, paddr_t at, uint64_t count, uint64_t part)
 {
-	int64_t rc = part_check(at, count, part);
+	int64_t rc;
 
-	return rc ? rc : mem_frame_free(vm, at, part);
+	spin_lock(&mem_lock);
+	rc = part_check(at, count, part);
+	if (!rc)
+		rc = free_locked(vm, pa_addr(at), part);
+	spin_unlock(&mem_lock);
+	return rc;
 }
 
 /* One frame freed by the fast path needs no whole-range check: the frame
@@ -896,6 +946,7 @@ int64_t mem_vm_create(struct vm *vm, uint64_t quota, uint64_t *s2_root)
 			frames_vm_destroy(&mem_db, vm->id);
 		else
 			mem_vms[vm->id] = vm;
+		mem_ending[vm->id] = false;
 	}
 	spin_unlock(&mem_lock);
 	return rc;
@@ -1057,6 +1108,7 @@ void mem_vm_teardown_begin(struct vm *vm)
 	uint64_t cursor = 0;
 
 	spin_lock(&mem_lock);
+	mem_ending[vm->id] = true;
 	s2_destroy(&vm->s2, &vm->s2_cache);
 	while (frames_vm_next(&mem_db, vm->id, &cursor, &run))
 		end_relation(vm, &run);
@@ -1103,6 +1155,7 @@ bool mem_vm_teardown_step(struct vm *vm, struct mem_teardown *c,
 			kprintf("warning: guest '%s': frame DB still charges "
 				"it\n", vm->name);
 		mem_vms[vm->id] = NULL;
+		mem_ending[vm->id] = false;
 	}
 	spin_unlock(&mem_lock);
 	return done;
@@ -1246,6 +1299,12 @@ uint64_t mem_revoke(struct vm *vm, uint64_t want, struct vm_run *log,
 
 	spin_lock(&mem_lock);
 	*nr_log = 0;
+	/* Its teardown takes everything, a bounded part at a time: frames
+	 * taken here would be freed twice. */
+	if (mem_ending[vm->id]) {
+		spin_unlock(&mem_lock);
+		return 0;
+	}
 	for (size_t c = 0; c < sizeof(revoke_order) / sizeof(revoke_order[0]) &&
 			   took < want && *nr_log < log_max; c++)
 		took += revoke_class(vm, revoke_order[c], want - took, log,
@@ -1369,13 +1428,16 @@ static uint64_t accessible_frames(const struct vm *vm)
  * without access, with the exact permission), and the number of mapped
  * pages must equal the number of frames it may access (so nothing it may
  * access is unmapped). O(mapped), cheap enough for every hypercall. Guests
- * with device ranges are counted by walking their runs instead. */
+ * with device ranges are counted by walking their runs instead. Under the
+ * lock: another CPU's call changes the DB and this stage 2 meanwhile (a
+ * share or loan to vm, a revocation; tests/host/tsan/mem_threads.c). */
 void mem_check_invariant(struct vm *vm)
 {
 	struct invariant_ctx ctx = { vm, 0 };
 	const struct frames_account *a = frames_account(&mem_db, vm->id);
 	uint64_t held = 0;
 
+	spin_lock(&mem_lock);
 	s2_walk(&vm->s2, check_leaf, &ctx);
 	if (a->devices) {
 		struct frames_run run;
@@ -1394,12 +1456,15 @@ void mem_check_invariant(struct vm *vm)
 		      (unsigned long)ctx.mapped_pages);
 	invariant_checks++;
 	invariant_pages += ctx.mapped_pages;
+	spin_unlock(&mem_lock);
 }
 
 void mem_invariant_counts(uint64_t *checks, uint64_t *pages)
 {
+	spin_lock(&mem_lock);
 	*checks = invariant_checks;
 	*pages = invariant_pages;
+	spin_unlock(&mem_lock);
 }
 
 /* --- boot ---------------------------------------------------------------- */
@@ -1435,6 +1500,7 @@ int mem_init(uint64_t span_base, uint64_t span_frames, void *storage,
 	/* A host harness that caught a panic inside a call boots again. */
 	mem_lock = (struct spinlock)SPINLOCK_INIT;
 	memset(mem_vms, 0, sizeof(mem_vms));
+	memset(mem_ending, 0, sizeof(mem_ending));
 	if (!db_size || size < mem_storage_size(span_frames))
 		return EXO_EINVAL;
 	unscrubbed = (uint64_t *)((uint8_t *)storage + db_size);
@@ -1484,9 +1550,11 @@ int mem_claim_hyp(uint64_t pa, uint64_t count)
 
 void mem_totals(uint64_t *free, uint64_t *hyp, uint64_t *held)
 {
+	spin_lock(&mem_lock);
 	*free = frames_count(&mem_db, EXO_FRAME_FREE);
 	*hyp = frames_count(&mem_db, EXO_FRAME_HYP);
 	*held = frames_guest_held(&mem_db);
+	spin_unlock(&mem_lock);
 }
 
 /* Runs the frame DB's table-driven self-test in a scratch area. */

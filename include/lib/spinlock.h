@@ -14,6 +14,17 @@
 
 #include <stdint.h>
 
+#ifdef EXO_HOST
+/* Host threads (tests/host/tsan/) outnumber the cores they share: a waiter
+ * that has spun a while gives its core away, so a holder (or a ticket
+ * before its own) that was preempted can run, instead of spinning out its
+ * time slice. EL2's CPUs are never preempted while they hold or wait.
+ * The C library's sched_yield under another name: EL2's own sched_yield
+ * (el2/sched.h) is a different function. */
+extern int spin_host_yield(void) __asm__("sched_yield");
+#define SPIN_WAIT_SPINS 64u
+#endif
+
 struct spinlock {
 	uint32_t next;    /* ticket handed to the next arrival */
 	uint32_t owner;   /* ticket now allowed in */
@@ -42,8 +53,16 @@ static inline void spin_lock(struct spinlock *l)
 			 : "r"(&l->owner), "r"(ticket)
 			 : "memory", "cc");
 #else
-	while (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != ticket)
-		;
+	unsigned spins = 0;
+
+	while (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != ticket) {
+#ifdef EXO_HOST
+		if (++spins % SPIN_WAIT_SPINS == 0)
+			spin_host_yield();
+#else
+		(void)spins;
+#endif
+	}
 #endif
 }
 

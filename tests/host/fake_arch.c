@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 
 /* What a failing test shows of EL2's console when EL2 stops (a panic or
  * a halt): enough for the panic line and what led to it. */
@@ -363,18 +364,40 @@ void arch_el2_traps_init(void)
 {
 }
 
-/* vCPU switch and trap state: a fake CPU with one set of EL1 registers. */
+/* vCPU switch and trap state: a fake CPU with one set of EL1 registers.
+ * Each host thread is a CPU of its own (TPIDR_EL2 is per CPU): the
+ * threaded tests (tests/host/tsan/) run one guest's vCPU per thread. */
 #include <el2/percpu.h>
 #include <el2/vcpu.h>
 
-/* The fake CPU is CPU 0; the others are records another CPU's code
- * reads and writes (kicks, placement). */
+/* The fake CPU is CPU 0 unless a thread says otherwise (tests/host/tsan:
+ * each thread one CPU, its own record); the others are records another
+ * CPU's code reads and writes (kicks, placement). */
 struct percpu el2_percpus[EL2_MAX_CPUS];
-#define fake_percpu el2_percpus[0]
+static _Thread_local struct percpu thread_percpu;
+static _Thread_local struct percpu *fake_cpu;
+#define fake_percpu (*this_cpu())
 
+static pthread_t main_thread;
+
+__attribute__((constructor)) static void note_main_thread(void)
+{
+	main_thread = pthread_self();
+}
+
+static bool fake_thread_is_main(void)
+{
+	return pthread_equal(pthread_self(), main_thread);
+}
+
+/* The main thread is CPU 0 (el2_percpus[0]); any other thread has its
+ * own record. */
 struct percpu *this_cpu(void)
 {
-	return &fake_percpu;
+	if (!fake_cpu)
+		fake_cpu = fake_thread_is_main() ? &el2_percpus[0]
+						 : &thread_percpu;
+	return fake_cpu;
 }
 
 void percpu_init(unsigned cpu, uint64_t mpidr, uint64_t stack_top)

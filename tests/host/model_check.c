@@ -663,6 +663,14 @@ static void snaps_alloc(void)
 			snaps[i] = mm_snapshot_new();
 }
 
+void mc_check_now(enum mc_kind by, struct mc_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	res = r;
+	blamed = by;
+	check_state();
+}
+
 void mc_run_calls(const struct mc_call *calls, unsigned n,
 		  struct mc_result *r)
 {

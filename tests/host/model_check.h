@@ -79,8 +79,9 @@ bool mc_parse(const char *line, struct mc_call *c);
 
 /* The machines: MC_SMALL (one 2 MiB block, the exhaustive search's),
  * MC_WIDE (three blocks, for the fuzz target's deeper runs: a guest can
- * split blocks until its cache is empty). */
-enum mc_machine { MC_SMALL, MC_WIDE, MC_NR_MACHINES };
+ * split blocks until its cache is empty), MC_THREADS (three blocks, the
+ * threaded tests': quotas that overcommit the RAM, one of them small). */
+enum mc_machine { MC_SMALL, MC_WIDE, MC_THREADS, MC_NR_MACHINES };
 
 /* One machine mapped at a time (false if its address is taken). */
 bool mc_machine_on(enum mc_machine m);
@@ -93,6 +94,11 @@ void mc_explore(unsigned depth, struct mc_result *r);
  * probes at every state. */
 void mc_run_calls(const struct mc_call *calls, unsigned n,
 		  struct mc_result *r);
+/* The state checks (MC_STAGE2_IS_DB, MC_WITHIN_QUOTA,
+ * MC_CHARGE_ACCOUNTED) of the machine as it is now, reached by other
+ * means than steps (the threaded tests, after each round), into r; a
+ * violation is blamed on steps of kind `by`. */
+void mc_check_now(enum mc_kind by, struct mc_result *r);
 /* Each step of the runs below, its status and the charges, to out (NULL:
  * quiet). */
 void mc_set_trace(FILE *out);

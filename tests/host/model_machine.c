@@ -46,6 +46,11 @@ static const struct {
 	/* Guest 1 can hold the three blocks and their tables, and is then
 	 * at its quota: splits use up its page cache. */
 	[MC_WIDE] = { 3, { 3 * MM_BLOCK_FRAMES + 3, 520, 1 } },
+	/* The threaded tests' (tests/host/tsan/): guests 1 and 2 together
+	 * can ask for more than the RAM (ENOMEM, table pages short), guest 3
+	 * a few runs and its tables (its quota, and table pages given back
+	 * for it). */
+	[MC_THREADS] = { 3, { 2 * MM_BLOCK_FRAMES, 2 * MM_BLOCK_FRAMES, 48 } },
 };
 _Static_assert(MAX_BLOCKS >= 3, "the wide machine fits");
 
@@ -116,7 +121,7 @@ static void zero_used_frames(void)
 	}
 }
 
-static bool create(unsigned i)
+bool mm_create(unsigned i)
 {
 	memset(&mm_vms[i], 0, sizeof(mm_vms[i]));
 	mm_vms[i].id = i + 1;
@@ -139,7 +144,7 @@ void mm_boot(void)
 		abort();
 	}
 	for (unsigned i = 0; i < MC_GUESTS; i++) {
-		if (!create(i)) {
+		if (!mm_create(i)) {
 			fprintf(stderr, "model checker: guest %u not created\n",
 				i + 1);
 			abort();
@@ -291,7 +296,7 @@ static int64_t call_one(const struct mc_call *c, struct vm *a)
 			mm_live[c->a - 1] = false;
 			mem_vm_teardown(a);
 		}
-		return create(c->a - 1) ? EXO_OK : EXO_EBUSY;
+		return mm_create(c->a - 1) ? EXO_OK : EXO_EBUSY;
 	}
 }
 

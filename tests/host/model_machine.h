@@ -4,7 +4,8 @@
  * and the steps run since boot, running a step, what a guest holds,
  * snapshots and state hashes.
  *
- * Owns: nothing (declarations). Never: included outside the checker.
+ * Owns: nothing (declarations). Never: included outside the checker and
+ * the threaded tests (tests/host/tsan/), which run its machine.
  */
 #ifndef EXO_TESTS_MODEL_MACHINE_H
 #define EXO_TESTS_MODEL_MACHINE_H
@@ -35,6 +36,9 @@ uint64_t mm_pa(uint64_t frame);
 const struct frames_db *mm_db(void);
 /* A fresh machine (every guest created, the path empty). */
 void mm_boot(void);
+/* Guest index g created (again, after its teardown) with the machine's
+ * quota; mm_live[g] says whether it was. */
+bool mm_create(unsigned g);
 bool mm_between_two(enum mc_kind k);
 /* Runs a step (*rc = MM_NOT_RUN for a guest that is not running); false
  * if EL2 stopped: fake_halt_line says why, and the machine must boot or
