@@ -44,7 +44,10 @@ ONCHIP_ROWS = (
     ("null hypercall (VERSION)", "hvc_null", True),
     ("hypercall through EL2's C path, no work of its own (PSCI_VERSION)",
      "hvc_c_null", True),
-    ("frame alloc + free, 1 frame", "frame_alloc_free", True),
+    ("frame alloc + free, 1 frame (`EXO_FRAME_ALLOC_NOZERO`: the frame "
+     "freed comes back unscrubbed)", "frame_alloc_free", True),
+    ("frame alloc + free, 1 frame, zeroed (one scrub a pair)",
+     "frame_alloc_free_zeroed", True),
     ("frame share + unshare, 1 frame", "frame_share_unshare", True),
     ("guest switch on yield", "guest_switch", True),
     ("stage-2 fault reflected to the guest", "s2_fault_reflect", True),
@@ -184,7 +187,9 @@ EXIT_STEP_INSNS = {"max": {"hvc": 0, "full": 0},
                    "cortex-a72": {"hvc": 44, "full": 42}}
 SWITCH_STATE_INSNS = {"max": 0, "cortex-a72": -8}
 EXITS = {"hvc_null": {}, "hvc_c_null": {"hvc": 1},
-         "frame_alloc_free": {"hvc": 2}, "frame_share_unshare": {"hvc": 2},
+         "frame_alloc_free": {"hvc": 2},
+         "frame_alloc_free_zeroed": {"hvc": 2},
+         "frame_share_unshare": {"hvc": 2},
          "guest_switch": {"hvc": 1}, "s2_fault_reflect": {"full": 1},
          "sgi_round_trip": {"full": 4}}
 # vCPU switches in a path (each saves and loads the vCPU state).

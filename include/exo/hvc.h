@@ -141,7 +141,12 @@
  * EXO_EINVAL whatever the state of memory. */
 #define EXO_FRAME_MAX_COUNT (1ul << 20)   /* frames in one call (4 GiB) */
 #define EXO_FRAME_MAX_ALIGN_LOG2 18       /* 1 GiB alignment */
-#define EXO_FRAME_ALLOC_FLAGS 0ul         /* no flags defined yet: must be 0 */
+/* FRAME_ALLOC's x3. NOZERO: the caller does not need the frame zeroed,
+ * so a one-frame call may give back, unscrubbed, the frame the caller
+ * itself freed last, holding what it left there (never another guest's
+ * data, nor EL2's: docs/abi.md, "Frames not zeroed"). */
+#define EXO_FRAME_ALLOC_NOZERO 1ul
+#define EXO_FRAME_ALLOC_FLAGS EXO_FRAME_ALLOC_NOZERO  /* every defined flag */
 
 /* Bounded work (docs/abi.md, "Bounded work per call"): FRAME_ALLOC,
  * FRAME_ALLOC_AT and FRAME_FREE map, unmap or scrub at most this many
