@@ -552,6 +552,53 @@ Test(mem_fast, no_other_guest_gets_a_frame_left_unscrubbed,
 	mem_check_invariant(b);
 }
 
+/* Stage-2 table pages come from the highest FREE frames: the frame a left
+ * there becomes b's table page, which a can no longer get back as its
+ * frame, and a's end leaves it alone (b's stage 2 is still whole). */
+static uint64_t highest_free(void)
+{
+	struct frames_info info;
+	uint64_t top = 0;
+
+	for (uint64_t i = 0; i < RAM_FRAMES; i++) {
+		uint64_t f = RAM_BASE + i * FRAME;
+
+		if (!frames_query(mem_frames_db(), f, &info) &&
+		    info.state == EXO_FRAME_FREE)
+			top = f;
+	}
+	return top;
+}
+
+Test(mem_fast, a_frame_left_taken_as_a_table_page_is_forgotten,
+     .init = boot_garbage, .fini = done)
+{
+	struct vm *a = &vms[0], *b = &vms[1];
+	struct frames_info info;
+	uint64_t top;
+	paddr_t pa;
+
+	/* a's tables for the top 2 MiB region, from the highest frames. */
+	cr_assert_eq(mem_frame_alloc_at(a, pa_init(highest_free() -
+						   REGION_FRAMES / 2 * FRAME),
+					1),
+		     EXO_OK);
+	top = highest_free();
+	cr_assert_eq(mem_frame_alloc_at(a, pa_init(top), 1), EXO_OK);
+	cr_assert_eq(mem_frame_free(a, pa_init(top), 1), EXO_OK);
+	expect_left(top, a, 0);
+	/* b's first map takes its tables from the highest FREE frames. */
+	cr_assert_eq(mem_frame_alloc(b, 1, 0, &pa), EXO_OK);
+	cr_assert_eq(frames_query(mem_frames_db(), top, &info), 0);
+	cr_assert_eq(info.state, EXO_FRAME_HYP, "b's table page now");
+	expect_nothing_left();
+	cr_assert_neq(alloc_nozero(a), top);
+	mem_vm_teardown(a);
+	mem_check_invariant(b);
+	cr_assert_eq(mem_frame_free(b, pa, 1), EXO_OK);
+	mem_check_invariant(b);
+}
+
 /* A guest's end scrubs the frame it left: the next life with its id (a
  * restart) never gets the last one's data. */
 Test(mem_fast, a_guests_end_scrubs_the_frame_it_left,
