@@ -133,8 +133,9 @@
 #define EXO_SHARE_RW 2u
 
 /* major 2: FRAME_SHARE/LEND/DONATE are offers the recipient accepts
- * (FRAME_ACCEPT), and the calls of the lost-runs list (RECLAIMED) */
-#define EXO_ABI_VERSION 0x00020000u
+ * (FRAME_ACCEPT), and the calls of the lost-runs list (RECLAIMED); 2.1:
+ * FRAME_ALLOC's flag EXO_FRAME_ALLOC_NOZERO */
+#define EXO_ABI_VERSION 0x00020001u
 #define EXO_CONSOLE_MAX 48          /* bytes in x2-x7 */
 
 /* Argument limits, checked before anything else: larger values are
