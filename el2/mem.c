@@ -73,7 +73,7 @@ static uint64_t *unscrubbed;
  * vm FRAMES_VM_EL2: no such frame. One frame for all guests: a free that
  * finds it taken scrubs at once, as every free did before. */
 static struct {
-	uint64_t pa;
+	uint64_t i;	/* the frame's index in the span (the DB's) */
 	unsigned vm;
 } mem_left;
 
@@ -82,7 +82,7 @@ static struct {
  * if it was the left frame, no guest may take it back as such. */
 static void forget_left(uint64_t pa)
 {
-	if (mem_left.pa == pa)
+	if (mem_left.i == (pa - mem_db.base) >> FRAMES_SHIFT)
 		mem_left.vm = FRAMES_VM_EL2;
 }
 
@@ -226,7 +226,7 @@ static __attribute__((noinline)) void scrub(uint64_t pa, uint64_t count)
 {
 	scrub_frames(pa, count);
 	mark_unscrubbed(pa, count, false);
-	if (mem_left.pa - pa < bytes(count))
+	if (mem_left.i - ((pa - mem_db.base) >> FRAMES_SHIFT) < count)
 		mem_left.vm = FRAMES_VM_EL2;
 }
 
@@ -235,16 +235,8 @@ static __attribute__((noinline)) void scrub(uint64_t pa, uint64_t count)
 static inline void leave_unscrubbed(struct vm *vm, uint64_t i)
 {
 	unscrubbed[i / BITS_PER_WORD] |= UINT64_C(1) << (i % BITS_PER_WORD);
-	mem_left.pa = mem_db.base + bytes(i);
+	mem_left.i = i;
 	mem_left.vm = vm->id;
-}
-
-/* Whether frame i is the one vm left, and vm asked for a frame it need
- * not find zeroed: it gets its own data back. */
-static inline bool left_for(const struct vm *vm, uint64_t flags, uint64_t i)
-{
-	return (flags & EXO_FRAME_ALLOC_NOZERO) && mem_left.vm == vm->id &&
-	       mem_left.pa == mem_db.base + bytes(i);
 }
 
 /* The left frame i handed back to its guest, unscrubbed: nothing is left
@@ -258,7 +250,7 @@ static inline void take_left(uint64_t i)
 uint64_t mem_left_frame(unsigned *vm)
 {
 	*vm = mem_left.vm;
-	return mem_left.vm == FRAMES_VM_EL2 ? 0 : mem_left.pa;
+	return mem_left.vm == FRAMES_VM_EL2 ? 0 : mem_db.base + bytes(mem_left.i);
 }
 
 /* The frames of [pa, +count) no scrub has reached since boot, scrubbed
@@ -491,13 +483,15 @@ alloc_one(struct vm *vm, uint64_t flags, paddr_t *pa)
 
 	if (!mem_fast_paths || cache_spare(vm) < MEM_TABLE_RESERVE)
 		return false;
-	/* The frame vm left, when it may have it back (left_for), else the
-	 * lowest FREE one. */
-	if ((flags & EXO_FRAME_ALLOC_NOZERO) && mem_left.vm == vm->id)
-		i = frames_alloc_one_check_at(&mem_db, vm->id,
-					      (mem_left.pa - mem_db.base) >>
-						      FRAMES_SHIFT);
-	if (i < 0)
+	/* The frame vm left, when it asks for a frame it need not find
+	 * zeroed: its own data back, unscrubbed (own). Else the lowest FREE
+	 * one, which cannot be the left frame for vm then: that check
+	 * refused only for what refuses this one too. */
+	if ((flags & EXO_FRAME_ALLOC_NOZERO) && mem_left.vm == vm->id) {
+		i = frames_alloc_one_check_at(&mem_db, vm->id, mem_left.i);
+		own = i >= 0;
+	}
+	if (!own)
 		i = frames_alloc_one_check(&mem_db, vm->id);
 	if (i < 0)
 		return false;
@@ -507,13 +501,10 @@ alloc_one(struct vm *vm, uint64_t flags, paddr_t *pa)
 		return false;
 	/* map_new_frames, with the slot for the map (scrub_first_use of
 	 * one frame), but for vm's own left frame. */
-	if (is_unscrubbed_at((uint64_t)i)) {
-		own = left_for(vm, flags, (uint64_t)i);
-		if (own)
-			take_left((uint64_t)i);
-		else
-			scrub(at, 1);
-	}
+	if (own)
+		take_left((uint64_t)i);
+	else if (is_unscrubbed_at((uint64_t)i))
+		scrub(at, 1);
 	if (mem_debug_checks)
 		fast_call_checked(at, true, own);
 	peak = frames_alloc_one_commit(&mem_db, vm->id, (uint64_t)i);
@@ -1142,7 +1133,7 @@ static void end_relation(struct vm *vm, const struct frames_run *run)
 static void scrub_left(struct vm *vm)
 {
 	if (mem_left.vm == vm->id)
-		scrub(mem_left.pa, 1);
+		scrub(mem_db.base + bytes(mem_left.i), 1);
 }
 
 /* The first part of a teardown, at the moment the VM's end begins: its
