@@ -47,11 +47,22 @@ static struct frames_db mem_db;
  * loan without asking the layers above. */
 static struct vm *mem_vms[EXO_MAX_VMS];
 static struct spinlock mem_lock = SPINLOCK_INIT;
+/* The debug checks (mem_set_debug_checks): the debug EL2 and host tests
+ * turn them on; the release EL2 never does, so there they are compiled
+ * out and its one-frame paths test no flag. */
+#if defined(EXO_DEBUG) || defined(EXO_HOST)
 static bool mem_debug_checks;
+#else
+#define mem_debug_checks false
+#endif
 /* The one-frame paths of FRAME_ALLOC and FRAME_FREE (alloc_one, free_one)
  * and of an offer's check (mem_frame_offer_check); off only in host
- * tests, which compare them with the general paths. */
+ * tests, which compare them with the general paths: always on in EL2. */
+#ifdef EXO_HOST
 static bool mem_fast_paths = true;
+#else
+#define mem_fast_paths true
+#endif
 /* Calls they answered, counted with the debug checks only (a test's
  * proof that they ran; no store on the release path). */
 static uint64_t mem_fast_calls;
@@ -122,15 +133,19 @@ static inline void protect_frames(struct vm *vm, uint64_t pa, uint64_t count,
 		  bytes(count), prot);
 }
 
+#if defined(EXO_DEBUG) || defined(EXO_HOST)
 void mem_set_debug_checks(bool on)
 {
 	mem_debug_checks = on;
 }
+#endif
 
+#ifdef EXO_HOST
 void mem_set_fast_paths(bool on)
 {
 	mem_fast_paths = on;
 }
+#endif
 
 uint64_t mem_fast_path_calls(void)
 {

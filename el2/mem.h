@@ -100,11 +100,12 @@ void mem_check_invariant(struct vm *vm);
  * builds print them at the end, so a test sees the checks ran. */
 void mem_invariant_counts(uint64_t *checks, uint64_t *pages);
 /* Debug builds: FREE frames are checked to be zero when handed out (the
- * stage-2 invariant is checked by system_check_invariants). */
+ * stage-2 invariant is checked by system_check_invariants). The debug EL2
+ * and host tests only: the release EL2 has no such checks. */
 void mem_set_debug_checks(bool on);
 /* The one-frame paths of FRAME_ALLOC, FRAME_FREE and an offer's check (on
  * from boot): host tests turn them off to compare the state and verdicts
- * the general paths leave. */
+ * the general paths leave. Host tests only: EL2 always has them. */
 void mem_set_fast_paths(bool on);
 /* Calls the one-frame paths answered while the debug checks were on
  * (tests: they did run). */

@@ -57,7 +57,7 @@ ONCHIP_ROWS = (
      False),
     ("libos: copy-on-write fault", "cow_fault", False),
     ("EL2's own cost per frame of a free: scrub, frame DB, unmap (a run of "
-     "8 less a run of 1, over 7; EL2 instructions)", "frame_scrub", False),
+     "8 less a run of 2, over 6; EL2 instructions)", "frame_scrub", False),
     ("EL0 system call round trip (`getid`: SVC to the library OS and back)",
      "el0_syscall", False),
     ("SGI round trip between two vCPUs of a guest (two SGI writes, two "
