@@ -1207,6 +1207,11 @@ bool mem_vm_teardown_step(struct vm *vm, struct mem_teardown *c,
 		budget -= n;
 	}
 	if (done) {
+		/* Again at the end, as the id is about to be another life's:
+		 * no frame can have been left for it since its end began (its
+		 * stage 2 is gone, so no one-frame free of its finds its frame
+		 * mapped), but its vCPUs on other CPUs ran until kicked. */
+		scrub_left(vm);
 		cache_trim(vm, 0);
 		if (frames_vm_destroy(&mem_db, vm->id))
 			kprintf("warning: guest '%s': frame DB still charges "
