@@ -118,7 +118,8 @@ void arch_wait_for_interrupt(void);
 void arch_send_sgi(uint64_t mpidr, unsigned intid);
 
 /* Zeroes count frames at PA (identity-mapped normal memory) with DC ZVA:
- * the zeros may sit in dirty cache lines until arch_clean_frames. */
+ * the zeros may sit in dirty cache lines until arch_clean_frames. Alone,
+ * a scrub where every view of guest RAM is Write-Back (FEAT_S2FWB). */
 void arch_zero_frames(uint64_t pa, uint64_t count);
 /* arch_dcache_clean_inval over count whole frames at PA, unrolled
  * (el2/arch/frame_scrub.S). */

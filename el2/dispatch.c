@@ -102,7 +102,7 @@ static struct hvc_result frame_alloc(struct vcpu *v)
 		r.rc = EXO_EINVAL;
 	if (!r.rc)
 		r = mem_frame_alloc_call(v->vm, count, (unsigned)align,
-					 call_part(count));
+					 call_part(count), v->x[3]);
 	return r.rc ? status(r.rc)
 		    : (struct hvc_result){ EXO_OK, pa_addr(r.pa),
 					   call_part(count), 0 };

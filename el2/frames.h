@@ -312,6 +312,20 @@ static inline int64_t frames_alloc_one_check(const struct frames_db *db,
 	return frames_alloc_one_general(db, vm);
 }
 
+/* The same for frame i the caller names (el2/mem.c: the frame vm left
+ * unscrubbed, which it may take back): i, FREE, with vm live and within
+ * its quota; -1 otherwise, and the caller asks frames_alloc_one_check,
+ * whose verdict is the general one. */
+static inline int64_t frames_alloc_one_check_at(const struct frames_db *db,
+						unsigned vm, uint64_t i)
+{
+	if (frames_vm_live(db, vm) &&
+	    db->acct[vm].used < db->acct[vm].quota && i < db->nr &&
+	    db->entry[i].state == EXO_FRAME_FREE)
+		return (int64_t)i;
+	return -1;
+}
+
 /* The commit applies what its check found under the same hold of the
  * lock: frame i FREE, vm live and within its quota (the general commit
  * trusts its op the same way). */

@@ -15,7 +15,8 @@ _Static_assert(HVC_FAST_ESR == ((ESR_EC_HVC64 << ESR_EC_SHIFT) | ESR_IL),
 	       "HVC #0 from AArch64");
 _Static_assert((uint32_t)HVC_FAST_VERSION_FID_HI << 16 == EXO_HVC_VERSION,
 	       "VERSION's function ID");
-_Static_assert((uint32_t)HVC_FAST_ABI_VERSION_HI << 16 == EXO_ABI_VERSION,
+_Static_assert(((uint32_t)HVC_FAST_ABI_VERSION_HI << 16 |
+		HVC_FAST_ABI_VERSION_LO) == EXO_ABI_VERSION,
 	       "the ABI version");
 
 void hvc_fast_path_set(bool on)

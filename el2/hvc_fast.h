@@ -9,7 +9,7 @@
  * It is on unless a guest of the manifest injects faults (a test hook that
  * must see every call: el2/faultinject.c); off, EL2 runs on a second
  * vector table without it, so the check costs the path nothing. It runs
- * in the vector slot itself (16 instructions with the guest's HVC), and
+ * in the vector slot itself (17 instructions with the guest's HVC), and
  * skips, by design:
  *   - the register save and the C dispatch: nothing else reads them;
  *   - CPU accounting: run time is charged at the next slow exit, which
@@ -29,6 +29,7 @@
 #define HVC_FAST_ESR 0x5a000000
 #define HVC_FAST_VERSION_FID_HI 0xc600      /* EXO_HVC_VERSION >> 16 */
 #define HVC_FAST_ABI_VERSION_HI 0x0002      /* EXO_ABI_VERSION >> 16 */
+#define HVC_FAST_ABI_VERSION_LO 0x0001      /* EXO_ABI_VERSION & 0xffff */
 
 #ifndef __ASSEMBLER__
 #include <stdbool.h>

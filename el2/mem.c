@@ -56,11 +56,22 @@ static struct vm *mem_vms[EXO_MAX_VMS];
  * (tests/host/tsan/mem_threads.c, the teardown scenario). */
 static bool mem_ending[EXO_MAX_VMS];
 static struct spinlock mem_lock = SPINLOCK_INIT;
+/* The debug checks (mem_set_debug_checks): the debug EL2 and host tests
+ * turn them on; the release EL2 never does, so there they are compiled
+ * out and its one-frame paths test no flag. */
+#if defined(EXO_DEBUG) || defined(EXO_HOST)
 static bool mem_debug_checks;
+#else
+#define mem_debug_checks false
+#endif
 /* The one-frame paths of FRAME_ALLOC and FRAME_FREE (alloc_one, free_one)
  * and of an offer's check (mem_frame_offer_check); off only in host
- * tests, which compare them with the general paths. */
+ * tests, which compare them with the general paths: always on in EL2. */
+#ifdef EXO_HOST
 static bool mem_fast_paths = true;
+#else
+#define mem_fast_paths true
+#endif
 /* Calls they answered, counted with the debug checks only (a test's
  * proof that they ran; no store on the release path). */
 static uint64_t mem_fast_calls;
@@ -72,6 +83,28 @@ static uint64_t mem_fast_calls;
  * takes. In the storage mem_init is given, after the DB's. */
 static uint64_t *unscrubbed;
 #define BITS_PER_WORD 64u
+/* The one FREE frame that may hold a guest's data: the one-frame free
+ * leaves the frame it frees unscrubbed while no other is (free_one), its
+ * unscrubbed bit set, so whoever else takes it scrubs it first (scrub
+ * forgets it then). Only vm, the guest that freed it, gets it back
+ * unscrubbed, and only when it says it need not find it zeroed
+ * (EXO_FRAME_ALLOC_NOZERO, alloc_one); vm's end scrubs it
+ * (mem_vm_teardown_begin), so a later life with the same id never does.
+ * vm FRAMES_VM_EL2: no such frame. One frame for all guests: a free that
+ * finds it taken scrubs at once, as every free did before. */
+static struct {
+	uint64_t i;	/* the frame's index in the span (the DB's) */
+	unsigned vm;
+} mem_left;
+
+/* A table page taken from the pool (cache_take) is zeroed by s2.c with
+ * its unscrubbed bit still set, and scrubbed when it leaves the cache:
+ * if it was the left frame, no guest may take it back as such. */
+static void forget_left(uint64_t pa)
+{
+	if (mem_left.i == (pa - mem_db.base) >> FRAMES_SHIFT)
+		mem_left.vm = FRAMES_VM_EL2;
+}
 
 static uint64_t bytes(uint64_t frames)
 {
@@ -109,15 +142,19 @@ static inline void protect_frames(struct vm *vm, uint64_t pa, uint64_t count,
 		  bytes(count), prot);
 }
 
+#if defined(EXO_DEBUG) || defined(EXO_HOST)
 void mem_set_debug_checks(bool on)
 {
 	mem_debug_checks = on;
 }
+#endif
 
+#ifdef EXO_HOST
 void mem_set_fast_paths(bool on)
 {
 	mem_fast_paths = on;
 }
+#endif
 
 uint64_t mem_fast_path_calls(void)
 {
@@ -154,6 +191,7 @@ static void cache_take(struct vm *own, struct vm *peer,
 	while (frames_op_table_next(&mem_db, op, &c, &pa, &id)) {
 		struct vm *vm = id == own->id ? own : peer;
 
+		forget_left(pa);
 		s2_cache_push(&vm->s2_cache, (void *)(uintptr_t)pa);
 	}
 }
@@ -166,11 +204,12 @@ static unsigned cache_spare(const struct vm *vm)
 }
 
 /* Frames leaving a guest or EL2's tables, before they are FREE: zeroed,
- * and the zeros cleaned to the point of coherency. DC ZVA leaves them in
- * dirty cache lines while DRAM still holds the old contents, which the
- * next owner would read with its MMU off or through a non-cacheable
- * mapping (docs/security.md, "Caches"; the host model in
- * tests/host/fake_arch.c checks every FREE frame is clean). */
+ * and the zeros cleaned to the point of coherency (scrub_frames). DC ZVA
+ * leaves them in dirty cache lines while DRAM still holds the old
+ * contents, which the next owner would read with its MMU off or through
+ * a non-cacheable mapping where stage 2 does not force Write-Back
+ * (docs/security.md, "Caches"; the host model in tests/host/fake_arch.c
+ * checks every FREE frame is clean, or zero in the cache under FWB). */
 static void mark_unscrubbed(uint64_t pa, uint64_t count, bool set)
 {
 	uint64_t i = (pa - mem_db.base) >> FRAMES_SHIFT;
@@ -196,12 +235,52 @@ static bool is_unscrubbed(uint64_t pa)
 	return is_unscrubbed_at((pa - mem_db.base) >> FRAMES_SHIFT);
 }
 
+/* The zeros are cleaned to the point of coherency unless stage 2 forces
+ * every guest view of RAM Write-Back (FEAT_S2FWB, el2/s2.h): then no
+ * guest reads DRAM past a cache line (its MMU off and Non-cacheable
+ * mappings are Write-Back too), EL2 uses Write-Back, stage-2 walks are
+ * cacheable, and no DMA master is assigned to a guest, so every party
+ * sees the zeros in the cache (docs/security.md, rows 72 and 126). The
+ * clean was a third of a frame's scrub. */
+static inline void scrub_frames(uint64_t pa, uint64_t count)
+{
+	if (s2_forced_wb())
+		arch_zero_frames(pa, count);
+	else
+		arch_scrub_frames(pa, count);
+}
+
 /* Out of line: the one-frame alloc calls it only for a frame's first
  * use since boot, and keeps no register for it. */
 static __attribute__((noinline)) void scrub(uint64_t pa, uint64_t count)
 {
-	arch_scrub_frames(pa, count);
+	scrub_frames(pa, count);
 	mark_unscrubbed(pa, count, false);
+	if (mem_left.i - ((pa - mem_db.base) >> FRAMES_SHIFT) < count)
+		mem_left.vm = FRAMES_VM_EL2;
+}
+
+/* The frame vm frees, unmapped, left FREE with what vm wrote in it, as
+ * mem_left says (the caller saw no frame left). */
+static inline void leave_unscrubbed(struct vm *vm, uint64_t i)
+{
+	unscrubbed[i / BITS_PER_WORD] |= UINT64_C(1) << (i % BITS_PER_WORD);
+	mem_left.i = i;
+	mem_left.vm = vm->id;
+}
+
+/* The left frame i handed back to its guest, unscrubbed: nothing is left
+ * and its bit is clear (the bit marks FREE frames only). */
+static inline void take_left(uint64_t i)
+{
+	unscrubbed[i / BITS_PER_WORD] &= ~(UINT64_C(1) << (i % BITS_PER_WORD));
+	mem_left.vm = FRAMES_VM_EL2;
+}
+
+uint64_t mem_left_frame(unsigned *vm)
+{
+	*vm = mem_left.vm;
+	return mem_left.vm == FRAMES_VM_EL2 ? 0 : mem_db.base + bytes(mem_left.i);
 }
 
 /* The frames of [pa, +count) no scrub has reached since boot, scrubbed
@@ -388,14 +467,15 @@ static int64_t alloc_check(struct vm *vm, uint64_t count, unsigned align_log2,
 }
 
 /* The debug checks of a one-frame call (out of line: off on the release
- * path): a frame handed out is zero (check_zeroed), one freed was
- * scrubbed when handed out; and the call is counted. */
+ * path): a frame handed out is zero (check_zeroed) unless it is the one
+ * the caller left (own), one freed has its unscrubbed bit clear (set
+ * only on FREE frames and table pages); and the call is counted. */
 static __attribute__((noinline)) void fast_call_checked(uint64_t pa,
-							bool alloc)
+							bool alloc, bool own)
 {
-	if (alloc)
+	if (alloc && !own)
 		check_zeroed(pa, 1);
-	else
+	else if (!alloc)
 		CHECK(!is_unscrubbed(pa));
 	mem_fast_calls++;
 }
@@ -423,16 +503,26 @@ static inline void peak_seen(struct vm *vm, uint64_t peak)
  * (tests/host/test_mem_fast.c compares the two). No local here lives in
  * memory: no stack protector, no frame beyond the saved registers.
  */
-static inline __attribute__((always_inline)) bool alloc_one(struct vm *vm,
-							     paddr_t *pa)
+static inline __attribute__((always_inline)) bool
+alloc_one(struct vm *vm, uint64_t flags, paddr_t *pa)
 {
 	uint64_t peak, at;
 	struct s2_slot slot;
-	int64_t i;
+	bool own = false;
+	int64_t i = -1;
 
 	if (!mem_fast_paths || cache_spare(vm) < MEM_TABLE_RESERVE)
 		return false;
-	i = frames_alloc_one_check(&mem_db, vm->id);
+	/* The frame vm left, when it asks for a frame it need not find
+	 * zeroed: its own data back, unscrubbed (own). Else the lowest FREE
+	 * one, which cannot be the left frame for vm then: that check
+	 * refused only for what refuses this one too. */
+	if ((flags & EXO_FRAME_ALLOC_NOZERO) && mem_left.vm == vm->id) {
+		i = frames_alloc_one_check_at(&mem_db, vm->id, mem_left.i);
+		own = i >= 0;
+	}
+	if (!own)
+		i = frames_alloc_one_check(&mem_db, vm->id);
 	if (i < 0)
 		return false;
 	at = mem_db.base + bytes((uint64_t)i);
@@ -440,11 +530,13 @@ static inline __attribute__((always_inline)) bool alloc_one(struct vm *vm,
 	if (!s2_slot_found(slot) || s2_slot_mapped(slot))
 		return false;
 	/* map_new_frames, with the slot for the map (scrub_first_use of
-	 * one frame). */
-	if (is_unscrubbed_at((uint64_t)i))
+	 * one frame), but for vm's own left frame. */
+	if (own)
+		take_left((uint64_t)i);
+	else if (is_unscrubbed_at((uint64_t)i))
 		scrub(at, 1);
 	if (mem_debug_checks)
-		fast_call_checked(at, true);
+		fast_call_checked(at, true, own);
 	peak = frames_alloc_one_commit(&mem_db, vm->id, (uint64_t)i);
 	s2_map_slot(&vm->s2, &vm->s2_cache, slot, ipa_of(at), MEM_GUEST_PROT);
 	*pa = pa_init(at);
@@ -452,9 +544,10 @@ static inline __attribute__((always_inline)) bool alloc_one(struct vm *vm,
 	return true;
 }
 
-/* free_locked's commits, in its order. An OWNED frame was scrubbed when
- * it was handed out (map_new_frames), so its unscrubbed bit is clear and
- * stays so. Inline in its two callers: one frame, not two, on the
+/* free_locked's commits, in its order, but for the scrub: the frame is
+ * left unscrubbed (mem_left) when no other frame is, and scrubbed
+ * otherwise. An OWNED frame's unscrubbed bit is clear (map_new_frames,
+ * alloc_one). Inline in its two callers: one frame, not two, on the
  * commonest FRAME_FREE. */
 static inline __attribute__((always_inline)) bool free_one(struct vm *vm,
 							    uint64_t pa)
@@ -473,8 +566,11 @@ static inline __attribute__((always_inline)) bool free_one(struct vm *vm,
 		return false;
 	s2_unmap_slot(&vm->s2, slot, ipa_of(pa));
 	if (mem_debug_checks)
-		fast_call_checked(pa, false);
-	arch_scrub_frames(pa, 1);
+		fast_call_checked(pa, false, false);
+	if (mem_left.vm == FRAMES_VM_EL2)
+		leave_unscrubbed(vm, (uint64_t)i);
+	else
+		scrub_frames(pa, 1);
 	peak = frames_free_one_commit(&mem_db, vm->id, (uint64_t)i);
 	cache_trim(vm, MEM_TABLE_RESERVE);
 	peak_seen(vm, peak);
@@ -507,7 +603,8 @@ alloc_general(struct vm *vm, uint64_t count, unsigned align_log2,
  * alignment, the commonest call); one that fails changed nothing, and
  * the general transaction then runs under its own hold of the lock. */
 struct mem_alloc mem_frame_alloc_call(struct vm *vm, uint64_t count,
-				      unsigned align_log2, uint64_t part)
+				      unsigned align_log2, uint64_t part,
+				      uint64_t flags)
 {
 	struct mem_alloc r = { EXO_OK, pa_init(0) };
 	bool done;
@@ -517,7 +614,7 @@ struct mem_alloc mem_frame_alloc_call(struct vm *vm, uint64_t count,
 	if (count != 1 || align_log2)
 		return alloc_general(vm, count, align_log2, part);
 	spin_lock(&mem_lock);
-	done = alloc_one(vm, &r.pa);
+	done = alloc_one(vm, flags, &r.pa);
 	spin_unlock(&mem_lock);
 	return done ? r : alloc_general(vm, 1, 0, 1);
 }
@@ -525,7 +622,8 @@ struct mem_alloc mem_frame_alloc_call(struct vm *vm, uint64_t count,
 int64_t mem_frame_alloc_part(struct vm *vm, uint64_t count, unsigned align_log2,
 			     uint64_t part, paddr_t *pa)
 {
-	struct mem_alloc r = mem_frame_alloc_call(vm, count, align_log2, part);
+	struct mem_alloc r = mem_frame_alloc_call(vm, count, align_log2, part,
+						  0);
 
 	if (!r.rc)
 		*pa = r.pa;
@@ -1094,6 +1192,16 @@ static void end_relation(struct vm *vm, const struct frames_run *run)
 	}
 }
 
+/* The frame vm left unscrubbed, if any, is scrubbed at its end: the
+ * next life with its id is another guest. It is FREE with its unscrubbed
+ * bit set: whatever took it since forgot it (scrub, forget_left,
+ * take_left). */
+static void scrub_left(struct vm *vm)
+{
+	if (mem_left.vm == vm->id)
+		scrub(mem_db.base + bytes(mem_left.i), 1);
+}
+
 /* The first part of a teardown, at the moment the VM's end begins: its
  * stage 2 is destroyed, so it cannot touch a frame while it is being
  * zeroed; what it shared or lent is taken from the borrowers now (nothing
@@ -1112,6 +1220,7 @@ void mem_vm_teardown_begin(struct vm *vm)
 	s2_destroy(&vm->s2, &vm->s2_cache);
 	while (frames_vm_next(&mem_db, vm->id, &cursor, &run))
 		end_relation(vm, &run);
+	scrub_left(vm);
 	spin_unlock(&mem_lock);
 }
 
@@ -1150,6 +1259,11 @@ bool mem_vm_teardown_step(struct vm *vm, struct mem_teardown *c,
 		budget -= n;
 	}
 	if (done) {
+		/* Again at the end, as the id is about to be another life's:
+		 * no frame can have been left for it since its end began (its
+		 * stage 2 is gone, so no one-frame free of its finds its frame
+		 * mapped), but its vCPUs on other CPUs ran until kicked. */
+		scrub_left(vm);
 		cache_trim(vm, 0);
 		if (frames_vm_destroy(&mem_db, vm->id))
 			kprintf("warning: guest '%s': frame DB still charges "
@@ -1501,6 +1615,7 @@ int mem_init(uint64_t span_base, uint64_t span_frames, void *storage,
 	mem_lock = (struct spinlock)SPINLOCK_INIT;
 	memset(mem_vms, 0, sizeof(mem_vms));
 	memset(mem_ending, 0, sizeof(mem_ending));
+	mem_left.vm = FRAMES_VM_EL2;
 	if (!db_size || size < mem_storage_size(span_frames))
 		return EXO_EINVAL;
 	unscrubbed = (uint64_t *)((uint8_t *)storage + db_size);

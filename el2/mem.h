@@ -27,8 +27,10 @@ struct mem_alloc {
 	int64_t rc;
 	paddr_t pa;
 };
+/* flags: FRAME_ALLOC's (EXO_FRAME_ALLOC_NOZERO), checked by the caller. */
 struct mem_alloc mem_frame_alloc_call(struct vm *vm, uint64_t count,
-				      unsigned align_log2, uint64_t part);
+				      unsigned align_log2, uint64_t part,
+				      uint64_t flags);
 int64_t mem_frame_alloc_at(struct vm *vm, paddr_t pa, uint64_t count);
 /* On success the count frames are FREE: the caller reports them to whoever
  * counts frames given back (revocation); mem calls nothing above it. */
@@ -98,15 +100,20 @@ void mem_check_invariant(struct vm *vm);
  * builds print them at the end, so a test sees the checks ran. */
 void mem_invariant_counts(uint64_t *checks, uint64_t *pages);
 /* Debug builds: FREE frames are checked to be zero when handed out (the
- * stage-2 invariant is checked by system_check_invariants). */
+ * stage-2 invariant is checked by system_check_invariants). The debug EL2
+ * and host tests only: the release EL2 has no such checks. */
 void mem_set_debug_checks(bool on);
 /* The one-frame paths of FRAME_ALLOC, FRAME_FREE and an offer's check (on
  * from boot): host tests turn them off to compare the state and verdicts
- * the general paths leave. */
+ * the general paths leave. Host tests only: EL2 always has them. */
 void mem_set_fast_paths(bool on);
 /* Calls the one-frame paths answered while the debug checks were on
  * (tests: they did run). */
 uint64_t mem_fast_path_calls(void);
+/* The FREE frame a guest left unscrubbed (docs/memory-model.md,
+ * "Scrubbing"): its PA, and the guest whose data it may hold in *vm; 0
+ * when there is none. For tests. */
+uint64_t mem_left_frame(unsigned *vm);
 
 /* Boot: the DB over a span of RAM frames, its storage carved by the caller. */
 size_t mem_storage_size(uint64_t span_frames);

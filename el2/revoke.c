@@ -72,11 +72,11 @@ void revoke_request(struct vm *vm, uint64_t frames, uint64_t deadline)
 	vm_event_raise(vm, EXO_EVENT_REVOKE_REQUEST);
 }
 
-void revoke_check_given(struct vm *vm)
+void revoke_check_given_active(struct vm *vm)
 {
 	struct vm_revoke *r = &vm->revoke;
 
-	if (!r->active || still_wanted(vm))
+	if (still_wanted(vm))
 		return;
 	r->active = false;
 	kprintf("guest '%s': gave back %lu frames as asked\n", vm->name,

@@ -43,8 +43,14 @@ static inline uint64_t revoke_due(const struct vm *vm)
 	return revoke_waiting(vm) ? revoke_due_waiting(vm) : UINT64_MAX;
 }
 /* The guest may own fewer frames now (it freed some): ends an
- * outstanding request whose target level it has reached. */
-void revoke_check_given(struct vm *vm);
+ * outstanding request whose target level it has reached. Inline, the
+ * test of the request: FRAME_FREE asks after every call. */
+void revoke_check_given_active(struct vm *vm);
+static inline void revoke_check_given(struct vm *vm)
+{
+	if (vm->revoke.active)
+		revoke_check_given_active(vm);
+}
 /* Did EL2 take pa from vm (and the guest not acknowledge it yet)? */
 bool revoke_taken(const struct vm *vm, uint64_t pa);
 /* EVENTS: frames still asked for (the frames the guest owns above the

@@ -148,24 +148,20 @@ static uint64_t leaf_desc(uint64_t ipa, uint64_t attrs, int level)
 	return ipa | attrs | PTE_VALID | (level == 3 ? PTE_PAGE : PTE_BLOCK);
 }
 
-static bool forced_wb;
-/* Normal memory's MemAttr field as forced_wb says: read by every map. */
+bool s2_wb_forced;
+/* Normal memory's MemAttr field as s2_wb_forced says: read by every map. */
 uint64_t s2_normal_memattr = S2_MEMATTR(S2_MEMATTR_NORMAL_WB);
 
 void s2_set_forced_wb(bool forced)
 {
-	forced_wb = forced;
+	s2_wb_forced = forced;
 	s2_normal_memattr = S2_MEMATTR(forced ? S2_MEMATTR_FWB_NORMAL_WB
 					: S2_MEMATTR_NORMAL_WB);
 	kprintf("stage 2: FWB %s\n", forced ?
-		"on (FEAT_S2FWB: guest RAM forced Write-Back, HCR_EL2.FWB)" :
+		"on (FEAT_S2FWB: guest RAM forced Write-Back, HCR_EL2.FWB; "
+		"scrubs zero with no clean)" :
 		"off (no FEAT_S2FWB: guest RAM cleaned to the point of "
 		"coherency on every hand-over)");
-}
-
-bool s2_forced_wb(void)
-{
-	return forced_wb;
 }
 
 /* A MAIR nibble: 0b01RW Write-Back transient (RW not 0b00), 0b11RW

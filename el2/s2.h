@@ -118,9 +118,14 @@ void s2_destroy(struct s2 *s2, struct s2_page_cache *cache);
  * no guest can make an alias of another attribute than EL2's. Otherwise
  * Write-Back combined with stage 1's, and a guest's Non-cacheable view is
  * left to the cleans on hand-over. Set once at boot, before any stage 2
- * maps anything (el2/arch/s2fwb.c); false until then. */
+ * maps anything (el2/arch/s2fwb.c); false until then. Inline: every
+ * scrub asks (el2/mem.c, scrub_frames). */
 void s2_set_forced_wb(bool forced);
-bool s2_forced_wb(void);
+extern bool s2_wb_forced;
+static inline bool s2_forced_wb(void)
+{
+	return s2_wb_forced;
+}
 /* Whether a memory type in MAIR format (PAR_EL1.ATTR) is Normal
  * Write-Back, inner and outer (any allocation or transient hint). */
 bool s2_mair_write_back(uint8_t attr);

@@ -9,13 +9,16 @@
  * both. Whether the one pass applies, and its step, is found at the first
  * call and kept (scrub_step): every later call pays one load for it, not
  * the two system register reads and their tests. Otherwise it runs the
- * two loops in turn: arch_zero_frames (DC ZVA eight blocks a step, the
+ * two loops in turn: zero_frames_general (DC ZVA eight blocks a step, the
  * block size read from DCZID_EL0 once a call; where DC ZVA is prohibited,
  * DCZID_EL0.DZP, 64 bytes of stores a step), whose zeros may stay in
  * dirty cache lines, then arch_clean_frames (DC CIVAC, eight lines a
- * step, the line size from CTR_EL0.DminLine). Leaf functions, no stack
- * (arch_scrub_frames keeps its return address in x16 around the two
- * calls, which touch x0-x3 only).
+ * step, the line size from CTR_EL0.DminLine). arch_zero_frames, the scrub
+ * where stage 2 forces every guest view Write-Back (FEAT_S2FWB: el2/mem.c,
+ * scrub_frames), keeps its DC ZVA block the same way (zero_step) and runs
+ * sixteen DC ZVA a step: one per block and its address step, the floor.
+ * Leaf functions, no stack (arch_scrub_frames keeps its return address in
+ * x16 around the two calls, which touch x0-x3 only).
  */
 #define DCZID_DZP 4		/* DC ZVA prohibited */
 #define DCZID_BS_MASK 0xf	/* log2 of the block size in words */
@@ -48,10 +51,9 @@
 	.text
 	.balign	4
 
-/* void arch_zero_frames(uint64_t pa, uint64_t count) */
-	.global	arch_zero_frames
-	.type	arch_zero_frames, %function
-arch_zero_frames:
+/* zero_frames_general(pa, count): x0-x3 only. */
+	.type	zero_frames_general, %function
+zero_frames_general:
 	cbz	x1, 9f
 	add	x1, x0, x1, lsl #FRAME_SHIFT	/* end */
 	mrs	x2, dczid_el0
@@ -69,7 +71,7 @@ arch_zero_frames:
 	cmp	x0, x1
 	b.lo	5b
 9:	ret
-	.size	arch_zero_frames, . - arch_zero_frames
+	.size	zero_frames_general, . - zero_frames_general
 
 /* void arch_clean_frames(uint64_t pa, uint64_t count) */
 	.global	arch_clean_frames
@@ -137,9 +139,54 @@ arch_scrub_frames:
 6:	mov	x16, x30
 	mov	x4, x0
 	mov	x5, x1
-	bl	arch_zero_frames
+	bl	zero_frames_general
 	mov	x0, x4
 	mov	x1, x5
 	bl	arch_clean_frames
 	ret	x16
 	.size	arch_scrub_frames, . - arch_scrub_frames
+
+/* zero_step: 0 until the first arch_zero_frames finds out; then the DC
+ * ZVA block (at most SCRUB_UNROLL_MAX_BLOCK bytes, so that SCRUB_UNROLL
+ * blocks divide a frame), or ZERO_GENERAL: DC ZVA prohibited or a larger
+ * block, zero_frames_general every call. A race only stores it twice. */
+#define ZERO_GENERAL 1
+
+	.bss
+	.balign	8
+zero_step:
+	.quad	0
+
+	.text
+/* void arch_zero_frames(uint64_t pa, uint64_t count) */
+	.global	arch_zero_frames
+	.type	arch_zero_frames, %function
+arch_zero_frames:
+	cbz	x1, 9f
+	adrp	x3, zero_step
+	ldr	x2, [x3, :lo12:zero_step]
+	cmp	x2, #ZERO_GENERAL
+	b.ls	5f				/* unknown yet, or general */
+	add	x1, x0, x1, lsl #FRAME_SHIFT	/* end */
+1:
+	.rept	SCRUB_UNROLL
+	dc	zva, x0
+	add	x0, x0, x2
+	.endr
+	cmp	x0, x1
+	b.lo	1b
+	dsb	ish
+9:	ret
+5:	cbnz	x2, zero_frames_general
+	/* The first call: DC ZVA allowed and its block small enough. */
+	mov	x2, #ZERO_GENERAL
+	mrs	x4, dczid_el0
+	tbnz	x4, #DCZID_DZP, 7f
+	and	x4, x4, #DCZID_BS_MASK
+	mov	x5, #4
+	lsl	x4, x5, x4			/* block bytes */
+	cmp	x4, #SCRUB_UNROLL_MAX_BLOCK
+	csel	x2, x4, x2, ls
+7:	str	x2, [x3, :lo12:zero_step]
+	b	arch_zero_frames
+	.size	arch_zero_frames, . - arch_zero_frames

@@ -58,6 +58,7 @@
 	b.ne	el2_guest_sync_entry_\variant
 	mov	x0, xzr                   /* EXO_OK */
 	movz	x1, #HVC_FAST_ABI_VERSION_HI, lsl #16
+	movk	x1, #HVC_FAST_ABI_VERSION_LO
 	mov	x2, xzr
 	mov	x3, xzr
 	add	sp, sp, #16

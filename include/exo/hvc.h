@@ -133,15 +133,21 @@
 #define EXO_SHARE_RW 2u
 
 /* major 2: FRAME_SHARE/LEND/DONATE are offers the recipient accepts
- * (FRAME_ACCEPT), and the calls of the lost-runs list (RECLAIMED) */
-#define EXO_ABI_VERSION 0x00020000u
+ * (FRAME_ACCEPT), and the calls of the lost-runs list (RECLAIMED); 2.1:
+ * FRAME_ALLOC's flag EXO_FRAME_ALLOC_NOZERO */
+#define EXO_ABI_VERSION 0x00020001u
 #define EXO_CONSOLE_MAX 48          /* bytes in x2-x7 */
 
 /* Argument limits, checked before anything else: larger values are
  * EXO_EINVAL whatever the state of memory. */
 #define EXO_FRAME_MAX_COUNT (1ul << 20)   /* frames in one call (4 GiB) */
 #define EXO_FRAME_MAX_ALIGN_LOG2 18       /* 1 GiB alignment */
-#define EXO_FRAME_ALLOC_FLAGS 0ul         /* no flags defined yet: must be 0 */
+/* FRAME_ALLOC's x3. NOZERO: the caller does not need the frame zeroed,
+ * so a one-frame call may give back, unscrubbed, the frame the caller
+ * itself freed last, holding what it left there (never another guest's
+ * data, nor EL2's: docs/abi.md, "Frames not zeroed"). */
+#define EXO_FRAME_ALLOC_NOZERO 1ul
+#define EXO_FRAME_ALLOC_FLAGS EXO_FRAME_ALLOC_NOZERO  /* every defined flag */
 
 /* Bounded work (docs/abi.md, "Bounded work per call"): FRAME_ALLOC,
  * FRAME_ALLOC_AT and FRAME_FREE map, unmap or scrub at most this many

@@ -100,6 +100,14 @@ static inline struct exo_ret exo_frame_alloc(uint64_t count, unsigned align_log2
 	return r;
 }
 
+/* One frame the caller need not find zeroed (EXO_FRAME_ALLOC_NOZERO): x1
+ * = its PA, which may hold what this guest itself left in it when it
+ * freed it; never another guest's data. */
+static inline struct exo_ret exo_frame_alloc_nozero(void)
+{
+	return exo_call3(EXO_HVC_FRAME_ALLOC, 1, 0, EXO_FRAME_ALLOC_NOZERO);
+}
+
 static inline struct exo_ret exo_frame_query(uint64_t pa)
 {
 	return exo_call1(EXO_HVC_FRAME_QUERY, pa);

@@ -232,6 +232,13 @@ static bool running(const struct slot *s)
  * of a loan, the borrowers of a share (bit = VM id) and which have RW,
  * whose marker the frame holds (0: none, it must then be zero if FREE). */
 static uint8_t owner[RAM_FRAMES], lent_to[RAM_FRAMES], writer[RAM_FRAMES];
+/* Whose marker a frame held when it went back to EL2's pool (0: none): the
+ * frame a guest leaves unscrubbed (el2/mem.c, mem_left_frame) keeps it. */
+static uint8_t freed_writer[RAM_FRAMES];
+/* The frame left unscrubbed, and for whom, before the current call: only
+ * that guest may get it back unzeroed (EXO_FRAME_ALLOC_NOZERO). */
+static uint64_t left_pa_before;
+static unsigned left_vm_before;
 static uint64_t sharers[RAM_FRAMES], sharers_rw[RAM_FRAMES];
 /* Derived counts, kept as the shadow changes. */
 static uint64_t held[EXO_MAX_VMS], lent_out[EXO_MAX_VMS],
@@ -310,6 +317,7 @@ static void set_frame(uint64_t f, unsigned own, unsigned lent, uint64_t share,
 static void set_free(uint64_t f)
 {
 	set_frame(f, 0, 0, 0, 0);
+	freed_writer[f] = writer[f];
 	writer[f] = 0;
 }
 
@@ -318,6 +326,7 @@ static void shadow_reset(void)
 	memset(owner, 0, sizeof(owner));
 	memset(lent_to, 0, sizeof(lent_to));
 	memset(writer, 0, sizeof(writer));
+	memset(freed_writer, 0, sizeof(freed_writer));
 	memset(sharers, 0, sizeof(sharers));
 	memset(sharers_rw, 0, sizeof(sharers_rw));
 	memset(held, 0, sizeof(held));
@@ -354,6 +363,25 @@ static void guest_scribble(unsigned id, uint64_t frame)
 	mark_dirty(frame, GUEST_DATA);
 }
 
+/* Frame f holds what it held when it was freed: its writer's marker,
+ * first and last word (or it was zero then). */
+static bool as_freed(uint64_t f)
+{
+	return !freed_writer[f] ||
+	       (words(f)[0] == marker(freed_writer[f], f) &&
+		words(f)[FRAMES_SIZE / 8 - 1] == marker(freed_writer[f], f));
+}
+
+/* FREE frame f is scrubbed, or it is the frame a guest left unscrubbed
+ * (el2/mem.c) and holds what it held when freed. */
+static bool free_frame_ok(uint64_t f)
+{
+	unsigned left_vm;
+
+	return scrubbed(f, dirty[f]) ||
+	       (mem_left_frame(&left_vm) == pa_of(f) && left_vm && as_freed(f));
+}
+
 /* The DB and RAM agree with the shadow on frame f. */
 static void check_frame(uint64_t f, const char *what)
 {
@@ -380,8 +408,7 @@ static void check_frame(uint64_t f, const char *what)
 			   "nobody", what, (unsigned long)pa, info.state,
 			   info.owner);
 		/* Only a guest or a table write put data in RAM. */
-		FUZZ_CHECK(info.state != EXO_FRAME_FREE ||
-				   scrubbed(f, dirty[f]),
+		FUZZ_CHECK(info.state != EXO_FRAME_FREE || free_frame_ok(f),
 			   "%s: FREE frame 0x%lx is not scrubbed", what,
 			   (unsigned long)pa);
 		return;
@@ -644,8 +671,27 @@ static uint64_t note_table_writes(void)
 }
 
 /* Frames [pa, pa + count) have just become id's, freshly allocated. */
+/* may_be_own: the call asked for frames it need not find zeroed
+ * (EXO_FRAME_ALLOC_NOZERO), so the frame id left before the call may come
+ * back as it was freed. */
+static void shadow_take_as(unsigned id, uint64_t pa, uint64_t count,
+			   bool must_be_zero, bool may_be_own,
+			   const char *what);
 static void shadow_take(unsigned id, uint64_t pa, uint64_t count,
 			bool must_be_zero, const char *what)
+{
+	shadow_take_as(id, pa, count, must_be_zero, false, what);
+}
+
+static bool own_left_frame(unsigned id, uint64_t f)
+{
+	return left_vm_before == id && left_pa_before == pa_of(f) &&
+	       as_freed(f);
+}
+
+static void shadow_take_as(unsigned id, uint64_t pa, uint64_t count,
+			   bool must_be_zero, bool may_be_own,
+			   const char *what)
 {
 	FUZZ_CHECK(pa >= RAM_BASE && !(pa & (FRAMES_SIZE - 1)) &&
 			   count <= RAM_FRAMES && pa + count * FRAMES_SIZE <= RAM_END,
@@ -658,7 +704,8 @@ static void shadow_take(unsigned id, uint64_t pa, uint64_t count,
 		FUZZ_CHECK(!owner[f],
 			   "%s: guest %u got frame 0x%lx, which guest %u owns",
 			   what, id, (unsigned long)pa_of(f), owner[f]);
-		FUZZ_CHECK(!must_be_zero || scrubbed(f, dirty[f]),
+		FUZZ_CHECK(!must_be_zero || scrubbed(f, dirty[f]) ||
+				   (may_be_own && own_left_frame(id, f)),
 			   "%s: guest %u got frame 0x%lx not zeroed", what, id,
 			   (unsigned long)pa_of(f));
 		set_frame(f, id, 0, 0, 0);
@@ -1569,7 +1616,8 @@ static void check_alloc(struct slot *s, const uint64_t *arg,
 		   "FRAME_ALLOC(%lu, align %lu) returned 0x%lx, not aligned",
 		   (unsigned long)arg[1], (unsigned long)arg[2],
 		   (unsigned long)r->r1);
-	shadow_take(s->id, r->r1, r->r2, true, "FRAME_ALLOC");
+	shadow_take_as(s->id, r->r1, r->r2, true,
+		       arg[3] & EXO_FRAME_ALLOC_NOZERO, "FRAME_ALLOC");
 	remember(r->r1, r->r2);
 }
 
@@ -2029,6 +2077,7 @@ static void hypercall(struct slot *s, uint32_t fid, const uint64_t *arg)
 	v->spsr = sentinel(101);
 	hypercalls = s->vm->stats.hypercalls;
 	before = counts_now();
+	left_pa_before = mem_left_frame(&left_vm_before);
 
 	dispatch_hypercall(v);
 	check |= note_table_writes();

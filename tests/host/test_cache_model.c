@@ -181,6 +181,45 @@ Test(cache_model, freed_frames_reused_read_zero)
 	expect_zero_in_dram(pa, 16, "another guest's freed frames");
 }
 
+/* Where stage 2 forces every guest view Write-Back (FEAT_S2FWB), a scrub
+ * zeroes with no clean (el2/mem.c, scrub_frames): the zeros a freed frame
+ * and a frame at its first use get stay in dirty lines, above DRAM that
+ * still holds the old data, and every party sees them, as a guest's
+ * reads are Write-Back whatever its stage 1 says (its MMU off included):
+ * the next owner reads zeros through the cache. The model's DRAM is then
+ * what no one reads, which the frames' dirty lines show; the clean is the
+ * third of a scrub this saves. */
+Test(cache_model, with_fwb_a_scrub_zeroes_with_no_clean)
+{
+	static const uint8_t zero[EXO_FRAME_SIZE];
+	struct vm *a, *b;
+	uint64_t pa;
+
+	boot_machine();
+	s2_set_forced_wb(true);
+	a = guest(0);
+	b = guest(1);
+	pa = alloc(a, 16);
+	for (uint64_t i = 0; i < 16; i++)
+		cr_assert(fake_frame_dirty(pa + i * EXO_FRAME_SIZE),
+			  "zeroed at its first use, with no clean");
+	write_secret(pa, 16, SECRET);
+	cr_assert_eq(mem_frame_free(a, pa_init(pa), 16), EXO_OK);
+	cr_assert_eq(mem_frame_alloc_at(b, pa_init(pa), 16), EXO_OK);
+	for (uint64_t i = 0; i < 16; i++) {
+		uint64_t f = pa + i * EXO_FRAME_SIZE;
+
+		cr_assert(!memcmp((const void *)(uintptr_t)f, zero,
+				  sizeof(zero)),
+			  "frame 0x%lx: another guest's freed frame, zero "
+			  "through the cache every view uses",
+			  (unsigned long)f);
+		cr_assert(fake_frame_dirty(f), "frame 0x%lx: scrubbed with "
+			  "no clean", (unsigned long)f);
+	}
+	s2_set_forced_wb(false);
+}
+
 /* A guest's end: its frames and its stage-2 table pages come back FREE
  * and clean, and the next guest reads zeros. */
 Test(cache_model, teardown_then_reuse_reads_zero)

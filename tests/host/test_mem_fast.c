@@ -19,8 +19,12 @@
  * check (an offer to share one frame) gives the general check's verdict
  * for every frame state, pair of guests and kind of share. And under the
  * cache model (RAM garbage at boot): the one-frame alloc scrubs a frame
- * at its first use, the one-frame free scrubs and cleans what the guest
- * wrote (zero through the cache and in DRAM, no dirty line).
+ * at its first use; the one-frame free leaves the frame unscrubbed for
+ * its guest while no other frame is left (a second free scrubs and cleans
+ * at once), the guest gets it back with its data only when it asks for a
+ * frame it need not find zeroed (EXO_FRAME_ALLOC_NOZERO), and every other
+ * taker (a call wanting zeros, another guest) and the guest's end scrub
+ * and clean it (zero through the cache and in DRAM, no dirty line).
  *
  * Owns: the machine of these tests (RAM, two guests). Never: tests what
  * the general transaction decides (test_mem_random.c, test_frames.c).
@@ -419,10 +423,55 @@ static void expect_scrubbed(uint64_t pa, const char *what)
 		  what, (unsigned long)pa);
 }
 
-/* The one-frame paths scrub as the general ones do: RAM no scrub has
- * reached since boot (garbage) is scrubbed when the one-frame alloc
- * hands it out, and a frame the guest filled (its lines evicted to DRAM)
- * is scrubbed and cleaned when the one-frame free takes it back. */
+/* --- a frame left unscrubbed (EXO_FRAME_ALLOC_NOZERO) ------------------ */
+
+/* The frame at pa is the one left, for vm, holding its byte: in the cache
+ * and in DRAM (the guest's lines were evicted), not zeroed. */
+static void expect_left(uint64_t pa, const struct vm *vm, uint8_t byte)
+{
+	unsigned who;
+
+	cr_assert_eq(mem_left_frame(&who), pa, "the frame freed is left");
+	cr_assert_eq(who, vm->id);
+	cr_assert_eq(*(const uint8_t *)(uintptr_t)pa, byte,
+		     "a free leaves what the guest wrote");
+}
+
+static void expect_nothing_left(void)
+{
+	unsigned who;
+
+	cr_assert_eq(mem_left_frame(&who), 0, "no frame is left");
+}
+
+static uint64_t alloc_nozero(struct vm *vm)
+{
+	struct mem_alloc r = mem_frame_alloc_call(vm, 1, 0, 1,
+						  EXO_FRAME_ALLOC_NOZERO);
+
+	cr_assert_eq(r.rc, EXO_OK);
+	return pa_addr(r.pa);
+}
+
+/* A frame a's calls made, filled with byte (its lines evicted: DRAM holds
+ * it too), through the one-frame alloc (the tables made first). */
+static uint64_t filled_frame(struct vm *vm, uint8_t byte)
+{
+	static uint8_t buf[FRAME];
+	paddr_t pa;
+
+	cr_assert_eq(mem_frame_alloc(vm, 1, 0, &pa), EXO_OK);
+	memset(buf, byte, sizeof(buf));
+	fake_guest_write(pa_addr(pa), buf, sizeof(buf));
+	return pa_addr(pa);
+}
+
+/* The one-frame paths scrub as the general ones do, but for the frame a
+ * free leaves for its guest: RAM no scrub has reached since boot
+ * (garbage) is scrubbed when the one-frame alloc hands it out, and a
+ * frame the guest filled (its lines evicted to DRAM) and freed is left
+ * unscrubbed for it (el2/mem.c, mem_left), then scrubbed and cleaned
+ * when it is handed out again to a call that wants it zeroed. */
 Test(mem_fast, the_one_frame_paths_scrub_and_clean,
      .init = boot_garbage, .fini = done)
 {
@@ -441,11 +490,130 @@ Test(mem_fast, the_one_frame_paths_scrub_and_clean,
 	fake_guest_write(pa_addr(pa), secret, sizeof(secret));
 	cr_assert_eq(mem_frame_free(a, pa, 1), EXO_OK);
 	cr_assert_eq(mem_fast_path_calls(), calls + 2, "the one-frame free");
-	expect_scrubbed(pa_addr(pa), "freed");
-	/* Handed out again, to the same guest: still zero everywhere. */
+	expect_left(pa_addr(pa), a, SECRET);
+	/* Handed out again, to the same guest, zeroed: zero everywhere. */
 	cr_assert_eq(mem_frame_alloc(a, 1, 0, &pa), EXO_OK);
 	cr_assert_eq(mem_fast_path_calls(), calls + 3);
 	expect_scrubbed(pa_addr(pa), "handed out again");
+	expect_nothing_left();
+	mem_check_invariant(a);
+}
+
+/* The guest that freed a frame gets it back as it left it when it asks for
+ * a frame it need not find zeroed: no scrub, its own data, nothing left
+ * after; even when a lower frame is FREE. A call that wants a zeroed
+ * frame gets the lowest FREE one, and the left frame stays left. */
+Test(mem_fast, a_frame_left_goes_back_unscrubbed_to_its_guest,
+     .init = boot_garbage, .fini = done)
+{
+	struct vm *a = &vms[0];
+	uint64_t low, high;
+	paddr_t pa;
+
+	low = filled_frame(a, SECRET);
+	high = filled_frame(a, SECRET + 1);
+	cr_assert_lt(low, high);
+	cr_assert_eq(mem_frame_free(a, pa_init(high), 1), EXO_OK);
+	cr_assert_eq(mem_frame_free(a, pa_init(low), 1), EXO_OK);
+	expect_left(high, a, SECRET + 1);
+	expect_scrubbed(low, "freed while another frame was left");
+	cr_assert_eq(alloc_nozero(a), high, "a's own frame, not the lowest");
+	cr_assert_eq(*(const uint8_t *)(uintptr_t)high, SECRET + 1,
+		     "as a left it");
+	expect_nothing_left();
+	cr_assert_eq(mem_frame_free(a, pa_init(high), 1), EXO_OK);
+	expect_left(high, a, SECRET + 1);
+	cr_assert_eq(mem_frame_alloc(a, 1, 0, &pa), EXO_OK);
+	cr_assert_eq(pa_addr(pa), low, "zeroed: the lowest FREE frame");
+	expect_scrubbed(low, "handed out zeroed");
+	expect_left(high, a, SECRET + 1);
+	mem_check_invariant(a);
+}
+
+/* No other guest ever gets a frame left for a: asking for a frame it need
+ * not find zeroed, b gets the left frame scrubbed and cleaned (zero in the
+ * cache and in DRAM), and nothing is left after. */
+Test(mem_fast, no_other_guest_gets_a_frame_left_unscrubbed,
+     .init = boot_garbage, .fini = done)
+{
+	struct vm *a = &vms[0], *b = &vms[1];
+	uint64_t left, got;
+	paddr_t first;
+
+	cr_assert_eq(mem_frame_alloc(b, 1, 0, &first), EXO_OK);
+	left = filled_frame(a, SECRET);
+	cr_assert_eq(mem_frame_free(a, pa_init(left), 1), EXO_OK);
+	expect_left(left, a, SECRET);
+	got = alloc_nozero(b);
+	cr_assert_eq(got, left, "the lowest FREE frame");
+	expect_scrubbed(got, "left by another guest");
+	expect_nothing_left();
+	mem_check_invariant(a);
+	mem_check_invariant(b);
+}
+
+/* Stage-2 table pages come from the highest FREE frames: the frame a left
+ * there becomes b's table page, which a can no longer get back as its
+ * frame, and a's end leaves it alone (b's stage 2 is still whole). */
+static uint64_t highest_free(void)
+{
+	struct frames_info info;
+	uint64_t top = 0;
+
+	for (uint64_t i = 0; i < RAM_FRAMES; i++) {
+		uint64_t f = RAM_BASE + i * FRAME;
+
+		if (!frames_query(mem_frames_db(), f, &info) &&
+		    info.state == EXO_FRAME_FREE)
+			top = f;
+	}
+	return top;
+}
+
+Test(mem_fast, a_frame_left_taken_as_a_table_page_is_forgotten,
+     .init = boot_garbage, .fini = done)
+{
+	struct vm *a = &vms[0], *b = &vms[1];
+	struct frames_info info;
+	uint64_t top;
+	paddr_t pa;
+
+	/* a's tables for the top 2 MiB region, from the highest frames. */
+	cr_assert_eq(mem_frame_alloc_at(a, pa_init(highest_free() -
+						   REGION_FRAMES / 2 * FRAME),
+					1),
+		     EXO_OK);
+	top = highest_free();
+	cr_assert_eq(mem_frame_alloc_at(a, pa_init(top), 1), EXO_OK);
+	cr_assert_eq(mem_frame_free(a, pa_init(top), 1), EXO_OK);
+	expect_left(top, a, 0);
+	/* b's first map takes its tables from the highest FREE frames. */
+	cr_assert_eq(mem_frame_alloc(b, 1, 0, &pa), EXO_OK);
+	cr_assert_eq(frames_query(mem_frames_db(), top, &info), 0);
+	cr_assert_eq(info.state, EXO_FRAME_HYP, "b's table page now");
+	expect_nothing_left();
+	cr_assert_neq(alloc_nozero(a), top);
+	mem_vm_teardown(a);
+	mem_check_invariant(b);
+	cr_assert_eq(mem_frame_free(b, pa, 1), EXO_OK);
+	mem_check_invariant(b);
+}
+
+/* A guest's end scrubs the frame it left: the next life with its id (a
+ * restart) never gets the last one's data. */
+Test(mem_fast, a_guests_end_scrubs_the_frame_it_left,
+     .init = boot_garbage, .fini = done)
+{
+	struct vm *a = &vms[0];
+	uint64_t left;
+
+	left = filled_frame(a, SECRET);
+	cr_assert_eq(mem_frame_free(a, pa_init(left), 1), EXO_OK);
+	expect_left(left, a, SECRET);
+	mem_vm_teardown(a);
+	expect_nothing_left();
+	expect_scrubbed(left, "left, then its guest ended");
+	cr_assert_eq(mem_vm_create(a, QUOTA, roots[0]), EXO_OK);
 	mem_check_invariant(a);
 }
 

@@ -167,7 +167,8 @@ static void arguments(void)
 	TAP_CHECK(exo_frame_alloc(1, EXO_FRAME_MAX_ALIGN_LOG2 + 1).status ==
 			  EXO_EINVAL,
 		  "FRAME_ALLOC above the alignment limit: EINVAL");
-	TAP_CHECK(exo_call3(EXO_HVC_FRAME_ALLOC, 1, 0, 1).status == EXO_EINVAL,
+	TAP_CHECK(exo_call3(EXO_HVC_FRAME_ALLOC, 1, 0,
+			    EXO_FRAME_ALLOC_FLAGS + 1).status == EXO_EINVAL,
 		  "FRAME_ALLOC with unknown flags: EINVAL");
 	TAP_CHECK(exo_frame_alloc_at(0x50000001ul, 1) == EXO_ERANGE,
 		  "FRAME_ALLOC_AT unaligned: ERANGE");
@@ -201,6 +202,50 @@ static void frames(void)
 	TAP_CHECK(exo_frame_free(a.x1, 4) == EXO_EPERM, "double free: EPERM");
 	q = exo_frame_query(a.x1);
 	TAP_CHECK(q.x1 == EXO_FRAME_FREE && q.x2 == 0, "they are FREE again");
+}
+
+/* EXO_FRAME_ALLOC_NOZERO: the frame this guest freed comes back as it
+ * left it (no other guest frees frames here, so none is left before);
+ * without the flag a frame is zeroed, the one left included. The frame
+ * stays in the direct map throughout, so that no stage-1 table page is
+ * allocated between the calls. */
+#define NOZERO_MARK UINT64_C(0x6e6f7a65726f)
+
+static bool zero_frame(uint64_t pa)
+{
+	volatile uint64_t *w = pa_map(pa, EXO_FRAME_SIZE);
+	uint64_t dirty = 0;
+
+	for (unsigned i = 0; i < EXO_FRAME_SIZE / sizeof(*w); i++)
+		dirty |= w[i];
+	pa_unmap(pa, EXO_FRAME_SIZE);
+	return !dirty;
+}
+
+static void frames_nozero(void)
+{
+	struct exo_ret a = exo_frame_alloc(1, 0), b;
+	volatile uint64_t *w;
+
+	if (a.status != EXO_OK) {
+		TAP_CHECK(false, "FRAME_ALLOC of one frame: %ld",
+			  (long)a.status);
+		return;
+	}
+	w = pa_map(a.x1, EXO_FRAME_SIZE);
+	*w = NOZERO_MARK;
+	TAP_CHECK(exo_frame_free(a.x1, 1) == EXO_OK, "one frame freed");
+	b = exo_frame_alloc_nozero();
+	TAP_CHECK(b.status == EXO_OK && b.x1 == a.x1 && *w == NOZERO_MARK,
+		  "FRAME_ALLOC NOZERO: my frame back as I left it (0x%lx)",
+		  (unsigned long)b.x1);
+	pa_unmap(a.x1, EXO_FRAME_SIZE);
+	TAP_CHECK(exo_frame_free(b.x1, 1) == EXO_OK, "freed again");
+	b = exo_frame_alloc(1, 0);
+	TAP_CHECK(b.status == EXO_OK && zero_frame(b.x1),
+		  "FRAME_ALLOC without the flag: zeroed (0x%lx)",
+		  (unsigned long)b.x1);
+	exo_frame_free(b.x1, 1);
 }
 
 /* A 2 MiB-aligned run is mapped as a stage-2 block; freeing one frame in
@@ -257,6 +302,7 @@ int main(int argc, char **argv)
 	smccc();
 	arguments();
 	frames();
+	frames_nozero();
 	blocks();
 	traps();
 	return tap_done();

@@ -145,7 +145,7 @@ static struct model_call draw(uint64_t peer)
 	if (c.fid == EXO_HVC_FRAME_ALLOC) {
 		c.x[0] = n;
 		c.x[1] = next() % 20;
-		c.x[2] = c.x[3] = 0;   /* flags: none defined */
+		c.x[2] = c.x[3] = 0;   /* no flags (NOZERO: hvcabi) */
 	} else if (c.fid == EXO_HVC_NOTIFY) {
 		c.x[0] = who;
 	} else if (c.fid == EXO_HVC_REVOKED) {

@@ -141,7 +141,9 @@ static void test_bad_arguments(void)
 		       exo_frame_alloc(1, EXO_FRAME_MAX_ALIGN_LOG2 + 1),
 		       EXO_EINVAL, u);
 	expect_refused("FRAME_ALLOC with unknown flags is EXO_EINVAL",
-		       exo_call3(EXO_HVC_FRAME_ALLOC, 1, 0, 1), EXO_EINVAL, u);
+		       exo_call3(EXO_HVC_FRAME_ALLOC, 1, 0,
+				 EXO_FRAME_ALLOC_FLAGS + 1),
+		       EXO_EINVAL, u);
 	expect_refused("FRAME_FREE of 0 frames is EXO_EINVAL",
 		       ret(exo_frame_free(EL2_IMAGE_PA, 0)), EXO_EINVAL, u);
 }
