@@ -7,6 +7,7 @@
  */
 #include <arch/sysreg.h>
 #include <el1/smp.h>
+#include <el1/trap.h>
 #include <exo/hvc.h>
 #include <exo/hypercall.h>
 #include <libos/arch.h>
@@ -55,6 +56,7 @@ int64_t el1_cpu_start(unsigned cpu, el1_cpu_fn fn, void *arg,
 
 	if (cpu == 0 || cpu >= EXO_VM_MAX_VCPUS)
 		return EXO_PSCI_INVALID_PARAMETERS;
+	el1_smp_started();	/* before it can take its first fault */
 	s = &starts[cpu];
 	*s = (struct el1_cpu_start){
 		.mmu_regs_pa = image_phys(&el1_mmu_regs),

@@ -384,6 +384,7 @@ const char *libos_mm_boot(const struct libos_mm_boot_params *p,
 		return err;
 	mm.tcr = tcr_value(in);
 	mm.keep_idmap = p->keep_idmap;
+	mm.info.several_cpus = p->keep_idmap;
 	*regs = (struct libos_mmu_regs){
 		.mair = PGTABLE_MAIR_EL1, .tcr = mm.tcr,
 		.ttbr0 = pgtable_ttbr(&mm.idmap),

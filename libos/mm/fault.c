@@ -14,7 +14,8 @@
 
 /* Shared with the fast path (vmfault.c, libos_fault_fast). */
 struct libos_fault_stats libos_fault_counters;
-bool libos_fault_busy;           /* a fault inside the handling itself */
+/* A fault inside the handling itself, by vCPU. */
+bool libos_fault_busy[LIBOS_CPUS_MAX];
 
 static libos_fault_hook hook;
 
@@ -280,27 +281,41 @@ static __attribute__((noinline)) bool refuse_nested(struct libos_fault *f)
 	return false;
 }
 
-/* No stack guard: its only local whose address is taken is region_fault's
- * action, a scalar libos_vm_fault writes (libos_fault_fast's pattern),
- * and every fault pays for one. */
-bool __attribute__((no_stack_protector))
-libos_fault_handle(struct libos_fault *f)
+/* Under libos's lock (a second vCPU's fault on the same page waits, then
+ * finds it mapped: libos_vm_decide's RETRY), taken again by a fault
+ * nested in the handling on this vCPU, which is refused. */
+static bool handle_locked(struct libos_fault *f, bool *busy)
 {
 	bool done;
 
-	decode(f);
 	libos_fault_counters.taken[f->kind]++;
 	f->nested = false;
-	if (libos_fault_busy)
+	if (*busy)
 		return refuse_nested(f);
-	libos_fault_busy = true;
+	*busy = true;
 	f->region = NULL;
 	f->vm_action = LIBOS_VM_NONE;
 	/* An alignment fault or an external abort (kind other) has nothing
 	 * to fix: straight to the regions, which only count it. */
 	done = (f->kind != LIBOS_FAULT_OTHER && fix_software(f)) ||
 	       region_fault(f) || offer(f);
-	libos_fault_busy = false;
+	*busy = false;
+	return done;
+}
+
+/* No stack guard: its only local whose address is taken is region_fault's
+ * action, a scalar libos_vm_fault writes (libos_fault_fast's pattern),
+ * and every fault pays for one. */
+bool __attribute__((no_stack_protector))
+libos_fault_handle(struct libos_fault *f)
+{
+	uint64_t flags;
+	bool done;
+
+	decode(f);
+	flags = libos_lock_take();
+	done = handle_locked(f, &libos_fault_busy[libos_cpu_self()]);
+	libos_lock_give(flags);
 	return done;
 }
 
@@ -312,19 +327,27 @@ bool __attribute__((no_stack_protector))
 libos_fault_external(struct libos_fault *f)
 {
 	unsigned fsc = fsc_of(f);
+	uint64_t flags;
+	bool *busy;
 	bool done;
 
-	if (FSC_KIND(fsc) != FSC_SYNC_EXTERNAL || !(f->far >> 63) ||
-	    libos_fault_busy)
+	if (FSC_KIND(fsc) != FSC_SYNC_EXTERNAL || !(f->far >> 63))
 		return libos_fault_handle(f);
+	flags = libos_lock_take();
+	busy = &libos_fault_busy[libos_cpu_self()];
+	if (*busy) {
+		libos_lock_give(flags);
+		return libos_fault_handle(f);
+	}
 	decode_access(f);
 	f->level = FSC_LEVEL(fsc);
 	f->kind = LIBOS_FAULT_OTHER;
 	libos_fault_counters.taken[LIBOS_FAULT_OTHER]++;
 	f->nested = false;
-	libos_fault_busy = true;
+	*busy = true;
 	libos_vm_refuse(f);
 	done = offer(f);
-	libos_fault_busy = false;
+	*busy = false;
+	libos_lock_give(flags);
 	return done;
 }

@@ -1,0 +1,85 @@
+/*
+ * libos's one lock, for a guest of several vCPUs (docs/architecture.md,
+ * "libos on several vCPUs"): the frame pool, the heap (every policy),
+ * the regions and stage-1 tables of every address space, the fault
+ * path's slow half, the task table and the ASIDs are changed only by its
+ * holder. Taken with IRQs masked (libos's critical sections, internal.h:
+ * the event handler takes it from the IRQ, and a vCPU that held it when
+ * the IRQ came would wait for itself), and recursive on one vCPU: a
+ * heap's growth takes frames from the pool, a fault taken while the lock
+ * is held (a user copy in a system call, a fault inside a handler) takes
+ * it again, as one vCPU's nesting did before there were several. Nothing
+ * is taken inside it but the console's lock (a leaf).
+ *
+ * Uncontended: the IRQ mask, a read of MPIDR_EL1 and a ticket (lib/
+ * spinlock.h), about a dozen instructions. The single-vCPU fast paths
+ * (the fault fast path, el1/vectors.S) run without it, and only while
+ * one vCPU runs (libos_smp_started).
+ */
+#ifndef EXO_LIBOS_LOCK_H
+#define EXO_LIBOS_LOCK_H
+
+#include <exo/hvc.h>
+#include <lib/spinlock.h>
+#include <libos/arch.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Per-CPU arrays are indexed by libos_cpu_self(). */
+#define LIBOS_CPUS_MAX EXO_VM_MAX_VCPUS
+_Static_assert((LIBOS_CPUS_MAX & (LIBOS_CPUS_MAX - 1)) == 0,
+	       "libos_cpu_self masks with LIBOS_CPUS_MAX - 1");
+
+struct libos_lock {
+	struct spinlock ticket;
+	uint32_t holder;	/* the holder's CPU number + 1; 0: free */
+	uint32_t depth;		/* the holder's nesting */
+};
+
+extern struct libos_lock libos_lock;
+
+/* The calling vCPU's number, below LIBOS_CPUS_MAX whatever MPIDR says. */
+static inline unsigned libos_cpu_self(void)
+{
+	return libos_arch_cpu_self() & (LIBOS_CPUS_MAX - 1);
+}
+
+/* Masks IRQs and takes the lock (again, if this vCPU holds it); returns
+ * the IRQ state libos_lock_give puts back. */
+static inline uint64_t libos_lock_take(void)
+{
+	uint64_t flags = libos_arch_irq_save();
+	uint32_t me = libos_cpu_self() + 1;
+
+	if (__atomic_load_n(&libos_lock.holder, __ATOMIC_RELAXED) == me) {
+		libos_lock.depth++;
+		return flags;
+	}
+	spin_lock(&libos_lock.ticket);
+	__atomic_store_n(&libos_lock.holder, me, __ATOMIC_RELAXED);
+	libos_lock.depth = 1;
+	return flags;
+}
+
+static inline void libos_lock_give(uint64_t flags)
+{
+	if (--libos_lock.depth == 0) {
+		__atomic_store_n(&libos_lock.holder, 0, __ATOMIC_RELAXED);
+		spin_unlock(&libos_lock.ticket);
+	}
+	libos_arch_irq_restore(flags);
+}
+
+/* Whether the calling vCPU holds the lock (assertions, tests). */
+static inline bool libos_lock_held(void)
+{
+	return __atomic_load_n(&libos_lock.holder, __ATOMIC_RELAXED) ==
+	       libos_cpu_self() + 1;
+}
+
+/* Set (for good) before a second vCPU starts (el1_cpu_start): from then
+ * on the fault fast path, which takes no lock, is off. */
+extern bool libos_smp_started;
+void libos_smp_start(void);
+
+#endif
