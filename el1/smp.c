@@ -6,6 +6,7 @@
  * written back to the point of coherency first.
  */
 #include <arch/sysreg.h>
+#include <el1/el1.h>
 #include <el1/smp.h>
 #include <el1/trap.h>
 #include <exo/hvc.h>
@@ -56,7 +57,10 @@ int64_t el1_cpu_start(unsigned cpu, el1_cpu_fn fn, void *arg,
 
 	if (cpu == 0 || cpu >= EXO_VM_MAX_VCPUS)
 		return EXO_PSCI_INVALID_PARAMETERS;
-	el1_smp_started();	/* before it can take its first fault */
+	/* Before it can take its first fault (a guest of one vCPU, whose
+	 * CPU_ON EL2 refuses, keeps its fast paths). */
+	if (el1_boot_info()->cpus > 1)
+		el1_smp_started();
 	s = &starts[cpu];
 	*s = (struct el1_cpu_start){
 		.mmu_regs_pa = image_phys(&el1_mmu_regs),

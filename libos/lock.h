@@ -11,8 +11,9 @@
  * it again, as one vCPU's nesting did before there were several. Nothing
  * is taken inside it but the console's lock (a leaf).
  *
- * Uncontended: the IRQ mask, a read of MPIDR_EL1 and a ticket (lib/
- * spinlock.h), about a dozen instructions. The single-vCPU fast paths
+ * Uncontended: the IRQ mask, a read of MPIDR_EL1 and one atomic swap,
+ * about a dozen instructions; a waiter spins a while, then yields its
+ * slice to EL2 (libos_lock_wait). The single-vCPU fast paths
  * (the fault fast path, el1/vectors.S) run without it, and only while
  * one vCPU runs (libos_smp_started).
  */
@@ -20,7 +21,6 @@
 #define EXO_LIBOS_LOCK_H
 
 #include <exo/hvc.h>
-#include <lib/spinlock.h>
 #include <libos/arch.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -31,12 +31,19 @@ _Static_assert((LIBOS_CPUS_MAX & (LIBOS_CPUS_MAX - 1)) == 0,
 	       "libos_cpu_self masks with LIBOS_CPUS_MAX - 1");
 
 struct libos_lock {
-	struct spinlock ticket;
+	uint32_t taken;		/* 1 while held */
 	uint32_t holder;	/* the holder's CPU number + 1; 0: free */
 	uint32_t depth;		/* the holder's nesting */
+	uint64_t waits;		/* takes that found another vCPU holding it */
+	uint64_t yields;	/* slices given away waiting */
 };
 
 extern struct libos_lock libos_lock;
+
+/* Reads of a held lock before a waiter gives its slice away: EL2 runs a
+ * guest's vCPUs time-sliced, and a holder that is not running releases
+ * nothing however long the others spin. */
+#define LIBOS_LOCK_SPINS 64
 
 /* The calling vCPU's number, below LIBOS_CPUS_MAX whatever MPIDR says. */
 static inline unsigned libos_cpu_self(void)
@@ -44,8 +51,13 @@ static inline unsigned libos_cpu_self(void)
 	return libos_arch_cpu_self() & (LIBOS_CPUS_MAX - 1);
 }
 
+/* Out of line: the wait for a lock another vCPU holds. */
+void libos_lock_wait(struct libos_lock *l);
+
 /* Masks IRQs and takes the lock (again, if this vCPU holds it); returns
- * the IRQ state libos_lock_give puts back. */
+ * the IRQ state libos_lock_give puts back. Test-and-set, not a ticket:
+ * a ticket's next owner may be a vCPU EL2 is not running, and every
+ * other waiter would wait for its turn too. */
 static inline uint64_t libos_lock_take(void)
 {
 	uint64_t flags = libos_arch_irq_save();
@@ -55,7 +67,8 @@ static inline uint64_t libos_lock_take(void)
 		libos_lock.depth++;
 		return flags;
 	}
-	spin_lock(&libos_lock.ticket);
+	if (__atomic_exchange_n(&libos_lock.taken, 1, __ATOMIC_ACQUIRE))
+		libos_lock_wait(&libos_lock);
 	__atomic_store_n(&libos_lock.holder, me, __ATOMIC_RELAXED);
 	libos_lock.depth = 1;
 	return flags;
@@ -65,7 +78,7 @@ static inline void libos_lock_give(uint64_t flags)
 {
 	if (--libos_lock.depth == 0) {
 		__atomic_store_n(&libos_lock.holder, 0, __ATOMIC_RELAXED);
-		spin_unlock(&libos_lock.ticket);
+		__atomic_store_n(&libos_lock.taken, 0, __ATOMIC_RELEASE);
 	}
 	libos_arch_irq_restore(flags);
 }

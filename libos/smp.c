@@ -2,9 +2,10 @@
  * libos on several vCPUs (libos/lock.h): the one lock and the flag that
  * says a second vCPU may run.
  */
+#include <libos/el2.h>
 #include <libos/lock.h>
 
-struct libos_lock libos_lock = { SPINLOCK_INIT, 0, 0 };
+struct libos_lock libos_lock;
 bool libos_smp_started;
 
 void libos_smp_start(void)
@@ -12,4 +13,23 @@ void libos_smp_start(void)
 	/* Before the CPU_ON that starts the vCPU: its first fault already
 	 * finds the fast path off (the hypercall orders the store). */
 	__atomic_store_n(&libos_smp_started, true, __ATOMIC_RELEASE);
+}
+
+void libos_lock_wait(struct libos_lock *l)
+{
+	unsigned spins = 0;
+	uint64_t yields = 0;
+
+	do {
+		while (__atomic_load_n(&l->taken, __ATOMIC_RELAXED)) {
+			if (++spins < LIBOS_LOCK_SPINS)
+				continue;
+			libos_el2_yield();
+			yields++;
+			spins = 0;
+		}
+	} while (__atomic_exchange_n(&l->taken, 1, __ATOMIC_ACQUIRE));
+	/* Held now: the counts are the holder's to change. */
+	l->waits++;
+	l->yields += yields;
 }

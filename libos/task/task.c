@@ -23,6 +23,7 @@ struct tasks {
 	struct libos_task *current[LIBOS_CPUS_MAX]; /* by vCPU */
 	unsigned last;           /* round-robin position */
 	unsigned spawned, exited, killed;
+	unsigned entered[LIBOS_CPUS_MAX]; /* tasks each vCPU ran, runs */
 };
 
 /* From the heap at set-up: about 185 KiB (a task is about 4.5 KiB, most
@@ -197,6 +198,11 @@ struct libos_task *libos_task_get(int id)
 							: &ts->task[id - 1];
 }
 
+unsigned libos_tasks_entered(unsigned cpu)
+{
+	return cpu < LIBOS_CPUS_MAX ? ts->entered[cpu] : 0;
+}
+
 struct libos_task *libos_task_current(void)
 {
 	return ts->current[libos_cpu_self()];
@@ -317,6 +323,7 @@ void libos_tasks_run(void (*enter)(struct libos_task *t))
 
 	while ((t = next_runnable())) {
 		t->on_cpu = true;
+		ts->entered[cpu]++;
 		uspace_switch(&t->us);
 		t->stop = false;
 		ts->current[cpu] = t;

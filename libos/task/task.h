@@ -133,6 +133,9 @@ void libos_task_kill(struct libos_task *t, int64_t status);
  * USPACE_EXIT_VA) and t exits with x0 (true), or not (false). */
 bool libos_task_returned(struct libos_task *t, uint64_t pc);
 
+/* How many times vCPU cpu entered a task (libos_tasks_run). */
+unsigned libos_tasks_entered(unsigned cpu);
+
 /* One line each, "tasks: ..." and "asid: ...". */
 void libos_tasks_print_stats(void);
 
