@@ -201,6 +201,39 @@ $(HOST_TESTS): $(HOST_OBJS)
 	@$(if $(Q),echo "  HOSTLD  $@")
 	$(Q)$(HOST_CC) $(HOST_SAN) -o $@ $^ $(HOST_TEST_LIBS)
 
+# The threaded host tests (libos on several vCPUs: threads stand for vCPUs)
+# again under ThreadSanitizer, with the portable libos and lib code and the
+# fakes they need, and a small runner in place of Criterion (whose shared
+# arena cannot be set up under ThreadSanitizer): `make tsan-tests`.
+TSAN_DIR := $(B)/host-tsan
+TSAN_TESTS := $(TSAN_DIR)/exo-tsan-tests
+TSAN_CFLAGS := $(filter-out $(HOST_SAN),$(HOST_CFLAGS)) -fsanitize=thread \
+	-DEXO_TSAN_TESTS -Itests/host/tsan
+TSAN_SRCS := lib/string.c lib/fmt.c lib/print.c lib/panic.c \
+	$(filter-out libos/arch/%,$(wildcard libos/*.c libos/*/*.c)) \
+	tests/host/test_libos_smp.c tests/host/console_capture.c \
+	tests/host/fake_libos_el2.c tests/host/fake_libos_irq.c \
+	tests/host/fake_libos_arch.c tests/host/walker.c tests/host/tsan_halt.c \
+	tests/host/tsan/main.c
+TSAN_OBJS := $(patsubst %,$(TSAN_DIR)/%.o,$(TSAN_SRCS))
+TSAN_FLAGS := $(call flags_stamp,$(TSAN_DIR)/.flags,$(HOST_CC) $(TSAN_CFLAGS))
+
+$(TSAN_DIR)/%.c.o: %.c $(TSAN_FLAGS)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  TSANCC  $<")
+	$(Q)$(HOST_CC) $(TSAN_CFLAGS) $(if $(filter lib/string.c,$<),$(HOST_STRING_FLAGS)) -c $< -o $@
+
+$(TSAN_TESTS): $(TSAN_OBJS)
+	@$(if $(Q),echo "  HOSTLD  $@")
+	$(Q)$(HOST_CC) -fsanitize=thread -o $@ $^ -lfdt
+
+.PHONY: tsan-tests
+tsan-tests: $(TSAN_TESTS)
+	$(Q)TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TSAN_TESTS) \
+		--filter 'libos_smp/*'
+
+-include $(TSAN_OBJS:.o=.d)
+
 # --- system manifests and boot packages (docs/manifest.md) ------------------
 # guests/<name>.dts -> build/guests/<name>.dtb. A boot package is packed by a
 # rule whose recipe is $(call mkpkg,<out.pkg>,<manifest.dtb>,<guest ELFs>):
