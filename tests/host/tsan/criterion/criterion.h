@@ -1,9 +1,9 @@
 /*
  * The part of Criterion's interface tests/host/test_libos_smp.c and the
  * fakes it links use, for `make tsan-tests` (Criterion's shared arena
- * cannot be set up under ThreadSanitizer's memory layout): Test() registers the function, the
- * assertions print what failed and stop the process, and
- * tests/host/tsan/main.c runs every test whose "suite/name" matches
+ * cannot be set up under ThreadSanitizer's memory layout): Test()
+ * registers the function, the assertions print what failed and stop the
+ * process, and tests/host/tsan/main.c runs every test whose "suite/name" matches
  * --filter's prefix in a child process of its own, as Criterion does.
  */
 #ifndef EXO_TESTS_TSAN_CRITERION_H
