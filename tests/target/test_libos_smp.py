@@ -63,7 +63,7 @@ def test_faults_and_system_calls_on_four_vcpus_at_once(boot):
     r = boot.system("smpfault", smp=4)
     expect_clean(r)
     for guest in ("smpfault", "smpfault-asid"):
-        expect_every_check(r, guest, 9)
+        expect_every_check(r, guest, 11)
         assert lock_waits(r, guest) > 0
     m = re.search(r"\[smpfault-asid\] asid: 4 bits, generation \d+, .* "
                   r"(\d+) roll-overs", r.output)

@@ -14,8 +14,12 @@
  *      task maps memory (system calls), faults it in (demand-zero from
  *      EL0), yields between writing and checking it, forks and writes
  *      after the fork (copy-on-write), keeps a value in an FP/SIMD
- *      register across yields (a task may come back on another vCPU), and
- *      exits 0 only if all of it held.
+ *      register across yields (half of them: a task may come back on
+ *      another vCPU, and the vCPU it left may run tasks that never touch
+ *      FP/SIMD, so its registers would keep the task's state), and
+ *      exits 0 only if all of it held; each ran once (its system calls
+ *      counted);
+ *   4. fewer tasks than vCPUs: the vCPUs left without one run none twice.
  * vCPU 0 waits for the others after each phase and checks the results.
  */
 #include "../tap.h"
@@ -42,6 +46,12 @@
 #define TASK_VA UINT64_C(0x30000000)
 #define TASK_ROUNDS 3
 #define TASK_BUSY 20000
+#define LONG_TASKS 2
+#define LONG_SYSCALLS 6
+/* task_work's calls: the parent's mmap, a yield and a getid a round,
+ * clone, a yield a round and munmap; the child's from the clone on. */
+#define PARENT_SYSCALLS (1 + 2 * TASK_ROUNDS + 1 + TASK_ROUNDS + 1)
+#define CHILD_SYSCALLS (TASK_ROUNDS + 1)
 #define STAMP(cpu) (UINT64_C(0x5afe0000) + (cpu))
 
 static uint8_t stacks[CPUS_MAX][STACK_BYTES] __attribute__((aligned(16)));
@@ -89,7 +99,8 @@ EL1_TASK_FN static int task_work(uint64_t arg)
 		      LIBOS_PROT_READ | LIBOS_PROT_WRITE,
 		      LIBOS_MAP_FIXED) != (int64_t)TASK_VA)
 		return 1;
-	fp_set(arg * 3 + 1);
+	if (arg & 1)	/* the others leave their vCPU's FP/SIMD unowned */
+		fp_set(arg * 3 + 1);
 	for (unsigned r = 0; r < TASK_ROUNDS; r++) {
 		for (uint64_t i = 0; i < words; i += 64)
 			p[i] = (arg << 32) | (r << 16) | i;
@@ -100,7 +111,7 @@ EL1_TASK_FN static int task_work(uint64_t arg)
 				bad |= 2;
 		if (usys_getid() <= 0)
 			bad |= 4;
-		if (fp_get() != arg * 3 + 1)
+		if ((arg & 1) && fp_get() != arg * 3 + 1)
 			bad |= 8;
 	}
 	child = usys_clone();
@@ -118,13 +129,26 @@ EL1_TASK_FN static int task_work(uint64_t arg)
 	return bad;
 }
 
+/* Long, with few system calls: fewer tasks than vCPUs, so the vCPUs left
+ * without one must not take one another runs (each would make its calls
+ * again: LONG_SYSCALLS each, counted). */
+EL1_TASK_FN static int task_long(uint64_t arg)
+{
+	(void)arg;
+	for (unsigned r = 0; r < LONG_SYSCALLS; r++) {
+		busy();
+		usys_yield();
+	}
+	return 0;
+}
+
 /* --- phases (EL1, every vCPU) ---------------------------------------------- */
 
 static uint64_t zero_va;
 static uint64_t extabt_va;
 static unsigned extabt_taken[CPUS_MAX];
 
-#define PHASES 3
+#define PHASES 4
 
 static void touch_pages(unsigned cpu)
 {
@@ -177,7 +201,7 @@ static void phase(unsigned cpu, unsigned n)
 	case 2:
 		load_unbacked();
 		break;
-	default:
+	default:	/* 3 and 4 */
 		el1_tasks_run();
 		break;
 	}
@@ -237,7 +261,7 @@ static bool every_stamp(void)
 
 static void check_tasks(const int *ids)
 {
-	unsigned good = 0, ran = 0, vcpus_ran = 0;
+	unsigned good = 0, ran = 0, vcpus_ran = 0, calls = 0;
 
 	for (int id = 1; id <= LIBOS_TASKS_MAX; id++) {
 		struct libos_task *t = libos_task_get(id);
@@ -245,6 +269,7 @@ static void check_tasks(const int *ids)
 		if (!t)
 			continue;
 		ran++;
+		calls += t->syscalls;
 		if (t->state == LIBOS_TASK_EXITED && t->status == 0)
 			good++;
 		else
@@ -261,6 +286,25 @@ static void check_tasks(const int *ids)
 		  "%u of %u tasks (forks included) exited 0", good, ran);
 	TAP_CHECK(vcpus_ran == cpus, "every vCPU ran tasks (%u of %u)",
 		  vcpus_ran, cpus);
+	TAP_CHECK(calls == TASKS * (PARENT_SYSCALLS + CHILD_SYSCALLS),
+		  "each task ran once: %u system calls", calls);
+}
+
+/* Two long tasks, four vCPUs at tasks_run: the two left without one
+ * return at once and run nobody's twice. */
+static void check_long(const int *ids)
+{
+	unsigned good = 0;
+
+	for (unsigned i = 0; i < LONG_TASKS; i++) {
+		struct libos_task *t = libos_task_get(ids[i]);
+
+		good += t && t->state == LIBOS_TASK_EXITED && t->status == 0 &&
+			t->syscalls == LONG_SYSCALLS;
+	}
+	TAP_CHECK(good == LONG_TASKS,
+		  "fewer tasks than vCPUs: each ran once (%u of %u)", good,
+		  LONG_TASKS);
 }
 
 int main(int argc, char **argv)
@@ -307,6 +351,10 @@ int main(int argc, char **argv)
 
 	run_phase(3, started);
 	check_tasks(ids);
+	for (unsigned i = 0; i < LONG_TASKS; i++)
+		ids[i] = el1_task_spawn(task_long, i);
+	run_phase(4, started);
+	check_long(ids);
 	kprintf("libos's lock: %lu waits, %lu slices yielded\n",
 		(unsigned long)libos_lock.waits,
 		(unsigned long)libos_lock.yields);
