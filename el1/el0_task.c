@@ -96,7 +96,7 @@ static void fp_left(struct libos_task *t)
 	if (pc->fp_owner != t)
 		return;
 	if (t->state == LIBOS_TASK_RUNNABLE) {
-		if (!libos_smp_started)
+		if (!libos_smp_active())
 			return;
 		el1_fp_save(t->regs.q);
 	}

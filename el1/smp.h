@@ -8,8 +8,8 @@
  * and its timer, counted per vCPU), faults, the heap, the frame pool,
  * regions and EL0 tasks (el1_tasks_run from several vCPUs at once) under
  * libos's lock (libos/lock.h). Its stack is its exception stack: big
- * enough for the function and a fault's handling (a few KiB). The first
- * start turns the lock-free fault fast paths off for good
+ * enough for the function and a fault's handling (a few KiB). While any
+ * started vCPU is on, the lock-free fault fast paths are off
  * (docs/architecture.md, "libos on several vCPUs").
  */
 #ifndef EXO_EL1_SMP_H

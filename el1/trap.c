@@ -35,7 +35,7 @@ _Static_assert(sizeof(struct el1_frame) == 304, "FRAME_SIZE");
 el1_sync_fn el1_sync_handlers[EL1_EC_COUNT];
 /* The fault fast path and the external abort's light path run while
  * el1_abort handles EL1's data aborts and one vCPU runs (they take no
- * lock: el1_smp_started turns them off). */
+ * lock: el1_smp_cpu_on turns them off, el1_smp_cpu_off on again). */
 bool el1_dabt_fast_ok;
 static el1_irq_fn irq_handler;
 static el1_sync_fn lower_fallback;
@@ -48,13 +48,27 @@ unsigned el1_handler_depth_now(void)
 static void fast_ok_update(void)
 {
 	el1_dabt_fast_ok = el1_sync_handlers[ESR_EC_DABT_CUR] == el1_abort &&
-			   !libos_smp_started;
+			   !libos_smp_active();
 }
 
-void el1_smp_started(void)
+/* Under libos's lock: the count and the flag change together, so a vCPU
+ * that ends as another starts leaves them right. */
+void el1_smp_cpu_on(void)
 {
-	libos_smp_start();
+	uint64_t flags = libos_lock_take();
+
+	libos_smp_cpu_on();
 	fast_ok_update();
+	libos_lock_give(flags);
+}
+
+void el1_smp_cpu_off(void)
+{
+	uint64_t flags = libos_lock_take();
+
+	libos_smp_cpu_off();
+	fast_ok_update();
+	libos_lock_give(flags);
 }
 
 el1_sync_fn el1_set_lower_fallback(el1_sync_fn fn)

@@ -70,9 +70,11 @@ void el1_trap_decline(uint64_t cause);
  * every path to a handler counts it. */
 unsigned el1_handler_depth_now(void);
 
-/* A second vCPU is about to start (el1_cpu_start): libos's lock-free fast
- * paths go off for good (libos/lock.h). */
-void el1_smp_started(void);
+/* A vCPU besides the boot one is about to start (el1_cpu_start), or its
+ * function has returned and it touches libos no more: libos's lock-free
+ * fast paths are off while any is on (libos/lock.h). */
+void el1_smp_cpu_on(void);
+void el1_smp_cpu_off(void);
 
 /* Called by el1/vectors.S only: the exceptions it does not take
  * straight to a class handler, and a class handler's "not mine". */

@@ -125,7 +125,9 @@ static inline unsigned libos_arch_cpu_self(void)
 {
 	uint64_t mpidr;
 
-	__asm__("mrs %0, mpidr_el1" : "=r"(mpidr));
+	/* volatile: never read on a path that does not ask (the compiler
+	 * would hoist a plain asm out of a branch). */
+	__asm__ volatile("mrs %0, mpidr_el1" : "=r"(mpidr));
 	return (unsigned)(mpidr & LIBOS_MPIDR_AFF0_MASK);
 }
 #endif

@@ -15,7 +15,7 @@
  * about a dozen instructions; a waiter spins a while, then yields its
  * slice to EL2 (libos_lock_wait). The single-vCPU fast paths
  * (the fault fast path, el1/vectors.S) run without it, and only while
- * one vCPU runs (libos_smp_started).
+ * one vCPU runs (libos_smp_active).
  */
 #ifndef EXO_LIBOS_LOCK_H
 #define EXO_LIBOS_LOCK_H
@@ -90,9 +90,20 @@ static inline bool libos_lock_held(void)
 	       libos_cpu_self() + 1;
 }
 
-/* Set (for good) before a second vCPU starts (el1_cpu_start): from then
- * on the fault fast path, which takes no lock, is off. */
-extern bool libos_smp_started;
-void libos_smp_start(void);
+/* How many vCPUs besides the boot one are on: counted up before one
+ * starts (el1_cpu_start) and down when its function has returned, both
+ * under the lock. While any is, the fault fast path, which takes no lock,
+ * is off, and a task that leaves a vCPU leaves its registers and TTBR0
+ * too (another vCPU may run it next). */
+extern unsigned libos_smp_others;
+
+static inline bool libos_smp_active(void)
+{
+	return __atomic_load_n(&libos_smp_others, __ATOMIC_RELAXED) != 0;
+}
+
+/* Under the lock (the caller's): one vCPU more, one less. */
+void libos_smp_cpu_on(void);
+void libos_smp_cpu_off(void);
 
 #endif

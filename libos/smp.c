@@ -1,18 +1,23 @@
 /*
- * libos on several vCPUs (libos/lock.h): the one lock and the flag that
- * says a second vCPU may run.
+ * libos on several vCPUs (libos/lock.h): the one lock and the count of
+ * the vCPUs on besides the boot one.
  */
 #include <libos/el2.h>
 #include <libos/lock.h>
 
 struct libos_lock libos_lock;
-bool libos_smp_started;
+unsigned libos_smp_others;
 
-void libos_smp_start(void)
+void libos_smp_cpu_on(void)
 {
-	/* Before the CPU_ON that starts the vCPU: its first fault already
-	 * finds the fast path off (the hypercall orders the store). */
-	__atomic_store_n(&libos_smp_started, true, __ATOMIC_RELEASE);
+	__atomic_store_n(&libos_smp_others, libos_smp_others + 1,
+			 __ATOMIC_RELAXED);
+}
+
+void libos_smp_cpu_off(void)
+{
+	__atomic_store_n(&libos_smp_others, libos_smp_others - 1,
+			 __ATOMIC_RELAXED);
 }
 
 void libos_lock_wait(struct libos_lock *l)

@@ -281,9 +281,10 @@ static __attribute__((noinline)) bool refuse_nested(struct libos_fault *f)
 	return false;
 }
 
-/* Under libos's lock (a second vCPU's fault on the same page waits, then
- * finds it mapped: libos_vm_decide's RETRY), taken again by a fault
- * nested in the handling on this vCPU, which is refused. */
+/* Under libos's lock while other vCPUs are on (a second vCPU's fault on
+ * the same page waits, then finds it mapped: libos_vm_decide's RETRY),
+ * taken again by a fault nested in the handling on this vCPU, which is
+ * refused. */
 static bool handle_locked(struct libos_fault *f, bool *busy)
 {
 	bool done;
@@ -303,19 +304,40 @@ static bool handle_locked(struct libos_fault *f, bool *busy)
 	return done;
 }
 
+/* libos's lock while other vCPUs are on (libos_smp_active): with the boot
+ * vCPU alone nothing else changes what a fault reads (an IRQ's handler
+ * never faults, as before there were several), and only it could start
+ * another, not from inside a fault. true: taken, *flags to give back. */
+static inline bool fault_lock(uint64_t *flags)
+{
+	if (!libos_smp_active())
+		return false;
+	*flags = libos_lock_take();
+	return true;
+}
+
+/* This vCPU's nesting flag: with no other vCPU on, the boot vCPU's (the
+ * one running), found without reading MPIDR. */
+static inline bool *fault_busy(bool locked)
+{
+	return &libos_fault_busy[locked ? libos_cpu_self()
+					: LIBOS_FAULT_FAST_CPU];
+}
+
 /* No stack guard: its only local whose address is taken is region_fault's
  * action, a scalar libos_vm_fault writes (libos_fault_fast's pattern),
  * and every fault pays for one. */
 bool __attribute__((no_stack_protector))
 libos_fault_handle(struct libos_fault *f)
 {
-	uint64_t flags;
-	bool done;
+	uint64_t flags = 0;
+	bool locked, done;
 
 	decode(f);
-	flags = libos_lock_take();
-	done = handle_locked(f, &libos_fault_busy[libos_cpu_self()]);
-	libos_lock_give(flags);
+	locked = fault_lock(&flags);
+	done = handle_locked(f, fault_busy(locked));
+	if (locked)
+		libos_lock_give(flags);
 	return done;
 }
 
@@ -327,16 +349,17 @@ bool __attribute__((no_stack_protector))
 libos_fault_external(struct libos_fault *f)
 {
 	unsigned fsc = fsc_of(f);
-	uint64_t flags;
-	bool *busy;
+	uint64_t flags = 0;
+	bool locked, *busy;
 	bool done;
 
 	if (FSC_KIND(fsc) != FSC_SYNC_EXTERNAL || !(f->far >> 63))
 		return libos_fault_handle(f);
-	flags = libos_lock_take();
-	busy = &libos_fault_busy[libos_cpu_self()];
+	locked = fault_lock(&flags);
+	busy = fault_busy(locked);
 	if (*busy) {
-		libos_lock_give(flags);
+		if (locked)
+			libos_lock_give(flags);
 		return libos_fault_handle(f);
 	}
 	decode_access(f);
@@ -348,6 +371,7 @@ libos_fault_external(struct libos_fault *f)
 	libos_vm_refuse(f);
 	done = offer(f);
 	*busy = false;
-	libos_lock_give(flags);
+	if (locked)
+		libos_lock_give(flags);
 	return done;
 }

@@ -446,7 +446,9 @@ void libos_vm_detach(enum pgtable_half half)
 
 struct libos_aspace *libos_vm_active(uint64_t va)
 {
-	return va >> 63 ? active_kernel : active_user[libos_cpu_self()];
+	if (va >> 63)
+		return active_kernel;
+	return active_user[libos_cpu_self()];
 }
 
 void libos_vm_stats(struct libos_vm_stats *out)

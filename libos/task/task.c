@@ -331,7 +331,7 @@ void libos_tasks_run(void (*enter)(struct libos_task *t))
 		enter(t);
 		flags = libos_lock_take();
 		ts->current[cpu] = NULL;
-		if (libos_smp_started)
+		if (libos_smp_active())
 			uspace_leave();
 		t->on_cpu = false;
 		if (t->state != LIBOS_TASK_RUNNABLE)

@@ -14,7 +14,7 @@
  *      task maps memory (system calls), faults it in (demand-zero from
  *      EL0), yields between writing and checking it, forks and writes
  *      after the fork (copy-on-write), keeps a value in an FP/SIMD
- *      register across yields (half of them: a task may come back on
+ *      register across yields (one in four: a task may come back on
  *      another vCPU, and the vCPU it left may run tasks that never touch
  *      FP/SIMD, so its registers would keep the task's state), and
  *      exits 0 only if all of it held; each ran once (its system calls
@@ -46,6 +46,7 @@
 #define TASK_VA UINT64_C(0x30000000)
 #define TASK_ROUNDS 3
 #define TASK_BUSY 20000
+#define FP_TASK_MASK 3
 #define LONG_TASKS 2
 #define LONG_SYSCALLS 6
 /* task_work's calls: the parent's mmap, a yield and a getid a round,
@@ -87,6 +88,19 @@ EL1_TASK_FN static void busy(void)
 		;
 }
 
+/* One task in four keeps a value in d8: a vCPU one leaves runs others
+ * that never touch FP/SIMD for a while, so its registers would keep the
+ * task's state, which the next vCPU to run it must not miss. */
+EL1_TASK_FN static bool uses_fp(uint64_t arg)
+{
+	return (arg & FP_TASK_MASK) == 1;
+}
+
+EL1_TASK_FN static uint64_t fp_value(uint64_t arg, unsigned round)
+{
+	return (arg << 8) | (round + 1);
+}
+
 /* Each wrong answer sets a bit: the exit status says which. */
 EL1_TASK_FN static int task_work(uint64_t arg)
 {
@@ -99,9 +113,11 @@ EL1_TASK_FN static int task_work(uint64_t arg)
 		      LIBOS_PROT_READ | LIBOS_PROT_WRITE,
 		      LIBOS_MAP_FIXED) != (int64_t)TASK_VA)
 		return 1;
-	if (arg & 1)	/* the others leave their vCPU's FP/SIMD unowned */
-		fp_set(arg * 3 + 1);
 	for (unsigned r = 0; r < TASK_ROUNDS; r++) {
+		/* A new value each round: a copy a vCPU kept from an earlier
+		 * turn is stale too. The others leave FP/SIMD alone. */
+		if (uses_fp(arg))
+			fp_set(fp_value(arg, r));
 		for (uint64_t i = 0; i < words; i += 64)
 			p[i] = (arg << 32) | (r << 16) | i;
 		busy();
@@ -111,7 +127,7 @@ EL1_TASK_FN static int task_work(uint64_t arg)
 				bad |= 2;
 		if (usys_getid() <= 0)
 			bad |= 4;
-		if ((arg & 1) && fp_get() != arg * 3 + 1)
+		if (uses_fp(arg) && fp_get() != fp_value(arg, r))
 			bad |= 8;
 	}
 	child = usys_clone();
