@@ -341,27 +341,13 @@ libos_fault_handle(struct libos_fault *f)
 	return done;
 }
 
-/* libos_fault_handle's own route for a synchronous external abort (kind
- * other: kind_of_fsc has no entry for it) in the library OS's half: the
- * regions' refusal (libos_vm_refuse) and the offer, with nothing of the
- * fix-ups' or the TTBR0 half's, and decoded without the kind's table. */
-bool __attribute__((no_stack_protector))
-libos_fault_external(struct libos_fault *f)
+/* The external route's decision and offer, the fault's nesting flag set
+ * around them (the caller holds libos's lock when other vCPUs are on). */
+static inline __attribute__((always_inline)) bool
+external_route(struct libos_fault *f, unsigned fsc, bool *busy)
 {
-	unsigned fsc = fsc_of(f);
-	uint64_t flags = 0;
-	bool locked, *busy;
 	bool done;
 
-	if (FSC_KIND(fsc) != FSC_SYNC_EXTERNAL || !(f->far >> 63))
-		return libos_fault_handle(f);
-	locked = fault_lock(&flags);
-	busy = fault_busy(locked);
-	if (*busy) {
-		if (locked)
-			libos_lock_give(flags);
-		return libos_fault_handle(f);
-	}
 	decode_access(f);
 	f->level = FSC_LEVEL(fsc);
 	f->kind = LIBOS_FAULT_OTHER;
@@ -371,7 +357,43 @@ libos_fault_external(struct libos_fault *f)
 	libos_vm_refuse(f);
 	done = offer(f);
 	*busy = false;
-	if (locked)
-		libos_lock_give(flags);
 	return done;
+}
+
+/* The route with other vCPUs on: under the lock, this vCPU's flag. Out
+ * of line: the one-vCPU route pays one test for it. */
+static __attribute__((noinline)) bool
+external_locked(struct libos_fault *f, unsigned fsc)
+{
+	uint64_t flags = libos_lock_take();
+	bool *busy = &libos_fault_busy[libos_cpu_self()];
+	bool done;
+
+	if (*busy) {
+		libos_lock_give(flags);
+		return libos_fault_handle(f);
+	}
+	done = external_route(f, fsc, busy);
+	libos_lock_give(flags);
+	return done;
+}
+
+/* libos_fault_handle's own route for a synchronous external abort (kind
+ * other: kind_of_fsc has no entry for it) in the library OS's half: the
+ * regions' refusal (libos_vm_refuse) and the offer, with nothing of the
+ * fix-ups' or the TTBR0 half's, and decoded without the kind's table. */
+bool __attribute__((no_stack_protector))
+libos_fault_external(struct libos_fault *f)
+{
+	unsigned fsc = fsc_of(f);
+	bool *busy = &libos_fault_busy[LIBOS_FAULT_FAST_CPU];
+
+	if (FSC_KIND(fsc) != FSC_SYNC_EXTERNAL || !(f->far >> 63))
+		return libos_fault_handle(f);
+	if (libos_smp_active())
+		return external_locked(f, fsc);
+	/* The boot vCPU alone: its flag, no lock (fault_lock). */
+	if (*busy)
+		return libos_fault_handle(f);
+	return external_route(f, fsc, busy);
 }
