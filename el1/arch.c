@@ -6,7 +6,7 @@
 #include <arch/sysreg.h>
 #include <el1/el1.h>
 #include <el1/exit_asm.h>
-#include <el1/percpu.h>
+#include <el1/this_cpu.h>
 #include <exo/hypercall.h>
 #include <lib/entropy.h>
 #include <lib/panic.h>

@@ -14,7 +14,7 @@
 #include <arch/sysreg.h>
 #include <el1/el1.h>
 #include <el1/el0_task.h>
-#include <el1/percpu.h>
+#include <el1/this_cpu.h>
 #include <lib/print.h>
 #include <libos/lock.h>
 #include <libos/mm/mm.h>
@@ -40,7 +40,7 @@ _Static_assert(offsetof(struct libos_task_regs, fpsr) ==
 	       "el1/fp_regs.S layout");
 
 /*
- * Each vCPU's (el1/percpu.h): the context el1_task_enter returns to, and
+ * Each vCPU's (el1/this_cpu.h): the context el1_task_enter returns to, and
  * the task whose FP/SIMD state is in its registers (fp_owner; NULL: none,
  * they are zero or hold nothing of a task). Any other task runs with
  * EL0's FP/SIMD trapped (el0_fp_trapped mirrors CPACR_EL1.FPEN; false is

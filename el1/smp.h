@@ -4,7 +4,7 @@
  * a stack the caller gives; it switches its MMU on with the boot vCPU's
  * tables (el1/secondary.S) and turns itself off when the function returns.
  * A started vCPU is a vCPU like the boot one: its own el1 state behind
- * TPIDR_EL1 (el1/percpu.h), interrupts (el1_irqs_on, el1/gic_cpu.h: SGIs
+ * TPIDR_EL1 (el1/this_cpu.h), interrupts (el1_irqs_on, el1/gic_cpu.h: SGIs
  * and its timer, counted per vCPU), faults, the heap, the frame pool,
  * regions and EL0 tasks (el1_tasks_run from several vCPUs at once) under
  * libos's lock (libos/lock.h). Its stack is its exception stack: big

@@ -8,7 +8,7 @@
 #include <arch/esr.h>
 #include <arch/vector_frame.h>
 #include <el1/el1.h>
-#include <el1/percpu.h>
+#include <el1/this_cpu.h>
 #include <exo/exit_status.h>
 #include <exo/hypercall.h>
 #include <lib/backtrace.h>
@@ -31,7 +31,7 @@ _Static_assert(sizeof(struct el1_frame) == 304, "FRAME_SIZE");
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Read by el1/vectors.S, which dispatches on them. The nesting count and
- * the declined cause are each vCPU's (el1/percpu.h). */
+ * the declined cause are each vCPU's (el1/this_cpu.h). */
 el1_sync_fn el1_sync_handlers[EL1_EC_COUNT];
 /* The fault fast path and the external abort's light path run while
  * el1_abort handles EL1's data aborts and one vCPU runs (they take no

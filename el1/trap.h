@@ -65,7 +65,7 @@ el1_irq_fn el1_set_irq_handler(el1_irq_fn fn);
 void el1_trap_decline(uint64_t cause);
 
 /* How deep class handlers are nested now on the calling vCPU
- * (el1/vectors.S counts it around each call, in el1/percpu.h; el1/trap.c
+ * (el1/vectors.S counts it around each call, in el1/this_cpu.h; el1/trap.c
  * ends a guest nested past its limit): read by tests, which check that
  * every path to a handler counts it. */
 unsigned el1_handler_depth_now(void);

@@ -7,8 +7,8 @@
  * indexed by libos_cpu_self() (libos/lock.h). docs/architecture.md,
  * "libos on several vCPUs".
  */
-#ifndef EXO_EL1_PERCPU_H
-#define EXO_EL1_PERCPU_H
+#ifndef EXO_EL1_THIS_CPU_H
+#define EXO_EL1_THIS_CPU_H
 
 #include <exo/hvc.h>
 #include <stdbool.h>
