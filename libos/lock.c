@@ -20,7 +20,8 @@ void libos_smp_cpu_off(void)
 			 __ATOMIC_RELAXED);
 }
 
-void libos_lock_wait(struct libos_lock *l)
+/* The wait for a lock another vCPU holds. */
+static void lock_wait(struct libos_lock *l)
 {
 	unsigned spins = 0;
 	uint64_t yields = 0;
@@ -37,4 +38,29 @@ void libos_lock_wait(struct libos_lock *l)
 	/* Held now: the counts are the holder's to change. */
 	l->waits++;
 	l->yields += yields;
+}
+
+uint64_t libos_lock_take(void)
+{
+	uint64_t flags = libos_arch_irq_save();
+	uint32_t me = libos_cpu_self() + 1;
+
+	if (__atomic_load_n(&libos_lock.holder, __ATOMIC_RELAXED) == me) {
+		libos_lock.depth++;
+		return flags;
+	}
+	if (__atomic_exchange_n(&libos_lock.taken, 1, __ATOMIC_ACQUIRE))
+		lock_wait(&libos_lock);
+	__atomic_store_n(&libos_lock.holder, me, __ATOMIC_RELAXED);
+	libos_lock.depth = 1;
+	return flags;
+}
+
+void libos_lock_give(uint64_t flags)
+{
+	if (--libos_lock.depth == 0) {
+		__atomic_store_n(&libos_lock.holder, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&libos_lock.taken, 0, __ATOMIC_RELEASE);
+	}
+	libos_arch_irq_restore(flags);
 }

@@ -13,7 +13,7 @@
  *
  * Uncontended: the IRQ mask, a read of MPIDR_EL1 and one atomic swap,
  * about a dozen instructions; a waiter spins a while, then yields its
- * slice to EL2 (libos_lock_wait). The single-vCPU fast paths
+ * slice to EL2 (libos/lock.c). The single-vCPU fast paths
  * (the fault fast path, el1/vectors.S) run without it, and only while
  * one vCPU runs (libos_smp_active).
  */
@@ -51,37 +51,13 @@ static inline unsigned libos_cpu_self(void)
 	return libos_arch_cpu_self() & (LIBOS_CPUS_MAX - 1);
 }
 
-/* Out of line: the wait for a lock another vCPU holds. */
-void libos_lock_wait(struct libos_lock *l);
-
 /* Masks IRQs and takes the lock (again, if this vCPU holds it); returns
  * the IRQ state libos_lock_give puts back. Test-and-set, not a ticket:
  * a ticket's next owner may be a vCPU EL2 is not running, and every
- * other waiter would wait for its turn too. */
-static inline uint64_t libos_lock_take(void)
-{
-	uint64_t flags = libos_arch_irq_save();
-	uint32_t me = libos_cpu_self() + 1;
-
-	if (__atomic_load_n(&libos_lock.holder, __ATOMIC_RELAXED) == me) {
-		libos_lock.depth++;
-		return flags;
-	}
-	if (__atomic_exchange_n(&libos_lock.taken, 1, __ATOMIC_ACQUIRE))
-		libos_lock_wait(&libos_lock);
-	__atomic_store_n(&libos_lock.holder, me, __ATOMIC_RELAXED);
-	libos_lock.depth = 1;
-	return flags;
-}
-
-static inline void libos_lock_give(uint64_t flags)
-{
-	if (--libos_lock.depth == 0) {
-		__atomic_store_n(&libos_lock.holder, 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&libos_lock.taken, 0, __ATOMIC_RELEASE);
-	}
-	libos_arch_irq_restore(flags);
-}
+ * other waiter would wait for its turn too. Out of line (libos/lock.c):
+ * about thirty callers, none on a path the benches hold to a budget. */
+uint64_t libos_lock_take(void);
+void libos_lock_give(uint64_t flags);
 
 /* Whether the calling vCPU holds the lock (assertions, tests). */
 static inline bool libos_lock_held(void)

@@ -53,10 +53,12 @@ struct work {
 	uint32_t next_id;
 };
 
-static struct work works[EXO_VM_MAX_VCPUS];
+/* vCPU 0's; the others' (and their stacks) come from the heap when the
+ * guest has several, so a guest of one carries none of them. */
+static struct work work0;
+static struct work *works[EXO_VM_MAX_VCPUS] = { &work0 };
+static unsigned char *stacks[EXO_VM_MAX_VCPUS];
 static unsigned char *burst[BURST_MAX];
-static uint8_t stacks[EXO_VM_MAX_VCPUS][WORKER_STACK]
-	__attribute__((aligned(16)));
 
 static uint64_t rng(struct work *k)
 {
@@ -295,7 +297,7 @@ struct parallel {
 static void worker(unsigned cpu, void *arg)
 {
 	struct parallel *par = arg;
-	struct work *k = &works[cpu];
+	struct work *k = works[cpu];
 
 	work_init(k, par->seed + cpu);
 	workload(k, par->ops);
@@ -313,18 +315,28 @@ static unsigned long run_parallel(unsigned cpus, unsigned long seed, int ops)
 	unsigned started = 0;
 
 	for (unsigned c = 1; c < cpus; c++) {
-		if (el1_cpu_start(c, worker, &par, stacks[c] + WORKER_STACK)) {
+		stacks[c] = libos_aligned_alloc(16, WORKER_STACK);
+		works[c] = libos_malloc(sizeof(struct work));
+		if (!stacks[c] || !works[c] ||
+		    el1_cpu_start(c, worker, &par, stacks[c] + WORKER_STACK)) {
 			kprintf("heapwork: vCPU %u did not start\n", c);
 			errors++;
+			libos_free(stacks[c]);
+			libos_free(works[c]);
+			stacks[c] = NULL;
+			works[c] = NULL;
 			continue;
 		}
 		started++;
 	}
-	workload(&works[0], ops);
+	workload(works[0], ops);
 	while (__atomic_load_n(&par.done, __ATOMIC_ACQUIRE) != started)
 		exo_call0(EXO_HVC_YIELD);
 	for (unsigned c = 1; c < cpus; c++) {
-		struct work *k = &works[c], again;
+		struct work *k = works[c], again;
+
+		if (!k)
+			continue;	/* counted above */
 
 		work_init(&again, seed + c);
 		workload(&again, ops);
@@ -336,6 +348,11 @@ static unsigned long run_parallel(unsigned cpus, unsigned long seed, int ops)
 			k->checksum == again.checksum ? "same" : "DIFFERENT");
 		errors += k->errors + again.errors +
 			  (k->checksum != again.checksum);
+		/* Off (its last steps ran on its stack): both go back. */
+		while (el1_cpu_state(c) != EXO_PSCI_AFF_OFF)
+			exo_call0(EXO_HVC_YIELD);
+		libos_free(stacks[c]);
+		libos_free(k);
 	}
 	return errors;
 }
@@ -349,7 +366,7 @@ int main(int argc, char **argv)
 	unsigned n = (unsigned)arg_value(argc, argv, "--burst=", 64);
 	const char *policy = el1_boot_info()->heap_policy;
 	unsigned cpus = el1_boot_info()->cpus;
-	struct work *k = &works[0];
+	struct work *k = works[0];
 	unsigned long others = 0;
 
 	if (n > BURST_MAX)
