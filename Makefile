@@ -160,7 +160,7 @@ host-test: $(HOST_TESTS) $(TSAN_TESTS)
 	$(Q)tools/run-tests --host $(HOST_TESTS) --tsan $(TSAN_TESTS) --no-target
 
 # The threaded tests alone (seconds; EXO_TSAN_SEED=<n> for another seed).
-tsan-test: $(TSAN_TESTS)
+tsan-test: $(TSAN_TESTS) libos-tsan-test
 	$(Q)tools/run-tests --tsan $(TSAN_TESTS) --no-host --no-target
 
 target-test: images
@@ -229,6 +229,40 @@ HOST_TEST_LIBS := -lcriterion -lfdt
 $(HOST_TESTS): $(HOST_OBJS)
 	@$(if $(Q),echo "  HOSTLD  $@")
 	$(Q)$(HOST_CC) $(HOST_SAN) -o $@ $^ $(HOST_TEST_LIBS)
+
+# The threaded host tests (libos on several vCPUs: threads stand for vCPUs)
+# again under ThreadSanitizer, with the portable libos and lib code and the
+# fakes they need, and a small runner in place of Criterion (whose shared
+# arena cannot be set up under ThreadSanitizer); `make tsan-test` runs it
+# after EL2's (above).
+LIBOS_TSAN_DIR := $(B)/host-tsan-libos
+LIBOS_TSAN_TESTS := $(LIBOS_TSAN_DIR)/exo-libos-tsan-tests
+LIBOS_TSAN_CFLAGS := $(filter-out $(HOST_SAN),$(HOST_CFLAGS)) -fsanitize=thread \
+	-DEXO_LIBOS_TSAN_TESTS -Itests/host/tsan_libos
+LIBOS_TSAN_SRCS := lib/string.c lib/fmt.c lib/print.c lib/panic.c \
+	$(filter-out libos/arch/%,$(wildcard libos/*.c libos/*/*.c)) \
+	tests/host/test_libos_smp.c tests/host/console_capture.c \
+	tests/host/fake_libos_el2.c tests/host/fake_libos_irq.c \
+	tests/host/fake_libos_arch.c tests/host/walker.c tests/host/tsan_halt.c \
+	tests/host/tsan_libos/main.c
+LIBOS_TSAN_OBJS := $(patsubst %,$(LIBOS_TSAN_DIR)/%.o,$(LIBOS_TSAN_SRCS))
+LIBOS_TSAN_FLAGS := $(call flags_stamp,$(LIBOS_TSAN_DIR)/.flags,$(HOST_CC) $(LIBOS_TSAN_CFLAGS))
+
+$(LIBOS_TSAN_DIR)/%.c.o: %.c $(LIBOS_TSAN_FLAGS)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  TSANCC  $<")
+	$(Q)$(HOST_CC) $(LIBOS_TSAN_CFLAGS) $(if $(filter lib/string.c,$<),$(HOST_STRING_FLAGS)) -c $< -o $@
+
+$(LIBOS_TSAN_TESTS): $(LIBOS_TSAN_OBJS)
+	@$(if $(Q),echo "  HOSTLD  $@")
+	$(Q)$(HOST_CC) -fsanitize=thread -o $@ $^ -lfdt
+
+.PHONY: tsan-tests
+tsan-tests: $(LIBOS_TSAN_TESTS)
+	$(Q)LIBOS_TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(LIBOS_TSAN_TESTS) \
+		--filter 'libos_smp/*'
+
+-include $(LIBOS_TSAN_OBJS:.o=.d)
 
 # --- system manifests and boot packages (docs/manifest.md) ------------------
 # guests/<name>.dts -> build/guests/<name>.dtb. A boot package is packed by a

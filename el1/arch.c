@@ -6,13 +6,21 @@
 #include <arch/sysreg.h>
 #include <el1/el1.h>
 #include <el1/exit_asm.h>
+#include <el1/this_cpu.h>
 #include <exo/hypercall.h>
 #include <lib/entropy.h>
 #include <lib/panic.h>
+#include <stddef.h>
 
 _Static_assert(EL1_ASM_HVC_EXIT == EXO_HVC_EXIT, "el1/start.S exit call");
 
 extern char el1_vectors[];
+
+struct el1_percpu el1_percpu[EXO_VM_MAX_VCPUS];
+_Static_assert(offsetof(struct el1_percpu, handler_depth) == EL1_PCPU_DEPTH,
+	       "el1/vectors.S");
+
+#define MPIDR_AFF0_MASK 0xffu
 
 __attribute__((no_stack_protector)) void el1_cpu_init(void)
 {
@@ -24,6 +32,14 @@ __attribute__((no_stack_protector)) void el1_cpu_init(void)
 	cpacr = (cpacr & ~CPACR_EL1_FPEN_MASK) | CPACR_EL1_FPEN_NO_TRAP;
 	write_sysreg(cpacr, cpacr_el1);
 	write_sysreg((uint64_t)el1_vectors, vbar_el1);
+	/* Each vCPU's Aff0 is its index, below EXO_VM_MAX_VCPUS (EL2's
+	 * VMPIDR_EL2); called again at the virtual address, so the pointer
+	 * follows the image. Only the register: nothing is written with the
+	 * caches off. */
+	write_sysreg((uint64_t)&el1_percpu[(read_sysreg(mpidr_el1) &
+					    MPIDR_AFF0_MASK) %
+					   EXO_VM_MAX_VCPUS],
+		     tpidr_el1);
 	isb();
 }
 

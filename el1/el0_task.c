@@ -14,18 +14,15 @@
 #include <arch/sysreg.h>
 #include <el1/el1.h>
 #include <el1/el0_task.h>
+#include <el1/this_cpu.h>
 #include <lib/print.h>
+#include <libos/lock.h>
 #include <libos/mm/mm.h>
 #include <stddef.h>
 #include <string.h>
 
 extern char __image_start[], __user_start[], __user_end[];
 
-/* No d8-d15: el1's callers keep nothing in FP/SIMD registers, and a
- * task's own stay live in them across el1_task_leave. */
-struct el1_task_ctx {
-	uint64_t x19_x30[12], sp, daif;
-};
 _Static_assert(sizeof(struct el1_task_ctx) == 112, "task_entry.S layout");
 
 void el1_task_enter(struct el1_task_ctx *ctx, const struct el1_frame *f);
@@ -42,34 +39,34 @@ _Static_assert(offsetof(struct libos_task_regs, fpsr) ==
 		       offsetof(struct libos_task_regs, fpsr) + 8,
 	       "el1/fp_regs.S layout");
 
-static struct el1_task_ctx ctx;
-
 /*
- * The task whose FP/SIMD state is in the registers (NULL: none; they are
- * zero or hold nothing of a task). Any other task runs with EL0's FP/SIMD
- * trapped; its first use saves the owner's state to the owner's regs and
- * loads all of its own (zeros for a new task), so no task ever reads
- * another's values. A task that ends while owner has its registers wiped.
+ * Each vCPU's (el1/this_cpu.h): the context el1_task_enter returns to, and
+ * the task whose FP/SIMD state is in its registers (fp_owner; NULL: none,
+ * they are zero or hold nothing of a task). Any other task runs with
+ * EL0's FP/SIMD trapped (el0_fp_trapped mirrors CPACR_EL1.FPEN; false is
+ * el1_cpu_init's setting); its first use saves the owner's state to the
+ * owner's regs and loads all of its own (zeros for a new task), so no
+ * task ever reads another's values. A task that ends while owner has its
+ * registers wiped. Once several vCPUs run, a task may run next on another
+ * vCPU: each leaves EL0 with its state saved and owning no registers
+ * (fp_left).
  */
-static struct libos_task *fp_owner;
-static uint64_t cpacr_fpen = CPACR_EL1_FPEN_NO_TRAP;  /* as el1_cpu_init */
-
-static void fp_trap_el0(bool trapped)
+static void fp_trap_el0(struct el1_percpu *pc, bool trapped)
 {
 	uint64_t fpen = trapped ? CPACR_EL1_FPEN_TRAP_EL0 : CPACR_EL1_FPEN_NO_TRAP;
 
-	if (fpen == cpacr_fpen)
+	if (trapped == pc->el0_fp_trapped)
 		return;
 	/* The ERET into EL0 synchronises the write. */
 	write_sysreg((read_sysreg(cpacr_el1) & ~CPACR_EL1_FPEN_MASK) | fpen,
 		     cpacr_el1);
-	cpacr_fpen = fpen;
+	pc->el0_fp_trapped = trapped;
 }
 
 /* t's FP/SIMD state to t->regs if the registers hold it (they stay). */
 static void fp_flush(struct libos_task *t)
 {
-	if (fp_owner == t)
+	if (el1_this_cpu()->fp_owner == t)
 		el1_fp_save(t->regs.q);
 }
 
@@ -77,23 +74,34 @@ static void fp_flush(struct libos_task *t)
  * the registers: they become its own, and the instruction runs again. */
 static void fp_take(struct libos_task *t)
 {
-	if (fp_owner != t) {
-		if (fp_owner)
-			el1_fp_save(fp_owner->regs.q);
+	struct el1_percpu *pc = el1_this_cpu();
+
+	if (pc->fp_owner != t) {
+		if (pc->fp_owner)
+			el1_fp_save(pc->fp_owner->regs.q);
 		el1_fp_load(t->regs.q);
-		fp_owner = t;
+		pc->fp_owner = t;
 	}
-	fp_trap_el0(false);
+	fp_trap_el0(pc, false);
 }
 
 /* After t left EL0: an ended task's state must not outlive it in the
- * registers (its slot is reused by the next task spawned). */
-static void fp_left(const struct libos_task *t)
+ * registers (its slot is reused by the next task spawned); with several
+ * vCPUs a runnable one's goes to its regs, since the next vCPU to run it
+ * loads it from there. */
+static void fp_left(struct libos_task *t)
 {
-	if (fp_owner != t || t->state == LIBOS_TASK_RUNNABLE)
+	struct el1_percpu *pc = el1_this_cpu();
+
+	if (pc->fp_owner != t)
 		return;
+	if (t->state == LIBOS_TASK_RUNNABLE) {
+		if (!libos_smp_active())
+			return;
+		el1_fp_save(t->regs.q);
+	}
 	el1_fp_zero();
-	fp_owner = NULL;
+	pc->fp_owner = NULL;
 }
 
 static void frame_of(struct el1_frame *f, const struct libos_task *t)
@@ -117,11 +125,12 @@ static void save(struct libos_task *t, const struct el1_frame *f)
 
 static void enter(struct libos_task *t)
 {
+	struct el1_percpu *pc = el1_this_cpu();
 	struct el1_frame f;
 
 	frame_of(&f, t);
-	fp_trap_el0(fp_owner != t);
-	el1_task_enter(&ctx, &f);
+	fp_trap_el0(pc, pc->fp_owner != t);
+	el1_task_enter(&pc->task_ctx, &f);
 	fp_left(t);
 }
 
@@ -151,7 +160,7 @@ static _Noreturn void kill_task(struct el1_frame *f)
 	kprintf("  ESR 0x%08lx: EC 0x%02x %s; %s\n", (unsigned long)f->esr,
 		ec, el1_ec_name(ec), iss);
 	libos_task_kill(t, 128 + ec);
-	el1_task_leave(&ctx);
+	el1_task_leave(&el1_this_cpu()->task_ctx);
 }
 
 /*
@@ -183,7 +192,7 @@ static bool svc(struct el1_frame *f)
 		save(t, f);
 		t->regs.x[0] = ret;
 	}
-	el1_task_leave(&ctx);
+	el1_task_leave(&el1_this_cpu()->task_ctx);
 }
 
 static bool abort_lower(struct el1_frame *f)
@@ -198,7 +207,7 @@ static bool abort_lower(struct el1_frame *f)
 	if (ESR_EC(f->esr) == ESR_EC_IABT_LOWER) {
 		save(libos_task_current(), f);
 		if (libos_task_returned(libos_task_current(), f->elr))
-			el1_task_leave(&ctx);
+			el1_task_leave(&el1_this_cpu()->task_ctx);
 	}
 	if (libos_fault_handle(&lf))
 		return true;

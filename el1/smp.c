@@ -6,7 +6,9 @@
  * written back to the point of coherency first.
  */
 #include <arch/sysreg.h>
+#include <el1/el1.h>
 #include <el1/smp.h>
+#include <el1/trap.h>
 #include <exo/hvc.h>
 #include <exo/hypercall.h>
 #include <libos/arch.h>
@@ -52,9 +54,12 @@ int64_t el1_cpu_start(unsigned cpu, el1_cpu_fn fn, void *arg,
 		      void *stack_top)
 {
 	struct el1_cpu_start *s;
+	int64_t rc;
 
 	if (cpu == 0 || cpu >= EXO_VM_MAX_VCPUS)
 		return EXO_PSCI_INVALID_PARAMETERS;
+	/* Before it can take its first fault. */
+	el1_smp_cpu_on();
 	s = &starts[cpu];
 	*s = (struct el1_cpu_start){
 		.mmu_regs_pa = image_phys(&el1_mmu_regs),
@@ -67,8 +72,11 @@ int64_t el1_cpu_start(unsigned cpu, el1_cpu_fn fn, void *arg,
 	};
 	libos_arch_dcache_clean_poc(s, sizeof(*s));
 	libos_arch_dcache_clean_poc(&el1_mmu_regs, sizeof(el1_mmu_regs));
-	return exo_call3(EXO_PSCI_CPU_ON, cpu, image_phys(el1_secondary_entry),
-			 image_phys(s)).status;
+	rc = exo_call3(EXO_PSCI_CPU_ON, cpu, image_phys(el1_secondary_entry),
+		       image_phys(s)).status;
+	if (rc)
+		el1_smp_cpu_off();	/* it never ran */
+	return rc;
 }
 
 int64_t el1_cpu_state(unsigned cpu)
@@ -89,6 +97,9 @@ _Noreturn void el1_secondary_main(uint64_t cpu, el1_cpu_fn fn, void *arg)
 	libos_mm_cpu_switched();
 	fn((unsigned)cpu, arg);
 	__asm__ volatile("msr daifset, #2" : : : "memory");   /* IRQs off */
+	/* Done with libos: with no other vCPU left on, the boot vCPU's
+	 * lock-free fast paths may run again. */
+	el1_smp_cpu_off();
 	exo_call0(EXO_PSCI_CPU_OFF);
 	/* Refused: the guest's last vCPU on (the others turned themselves
 	 * off), so its work is done. */

@@ -3,13 +3,14 @@
  * docs/abi.md "vCPUs"). el1_cpu_start turns one on running a function on
  * a stack the caller gives; it switches its MMU on with the boot vCPU's
  * tables (el1/secondary.S) and turns itself off when the function returns.
- * A started vCPU may take interrupts (el1_irqs_on, el1/gic_cpu.h: SGIs
- * and its timer, counted per vCPU). Not yet: el1's and libos's own state
- * for synchronous exceptions (the exception nesting count, the fault
- * path's, the heaps, the frame pool) is the boot vCPU's, unsafe for
- * concurrent use, so a started vCPU must take no fault, make no system
- * call and print nothing, and share memory with the others only through
- * its own atomics (docs/architecture.md, "Several CPUs").
+ * A started vCPU is a vCPU like the boot one: its own el1 state behind
+ * TPIDR_EL1 (el1/this_cpu.h), interrupts (el1_irqs_on, el1/gic_cpu.h: SGIs
+ * and its timer, counted per vCPU), faults, the heap, the frame pool,
+ * regions and EL0 tasks (el1_tasks_run from several vCPUs at once) under
+ * libos's lock (libos/lock.h). Its stack is its exception stack: big
+ * enough for the function and a fault's handling (a few KiB). While any
+ * started vCPU is on, the lock-free fault fast paths are off
+ * (docs/architecture.md, "libos on several vCPUs").
  */
 #ifndef EXO_EL1_SMP_H
 #define EXO_EL1_SMP_H

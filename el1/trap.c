@@ -8,12 +8,14 @@
 #include <arch/esr.h>
 #include <arch/vector_frame.h>
 #include <el1/el1.h>
+#include <el1/this_cpu.h>
 #include <exo/exit_status.h>
 #include <exo/hypercall.h>
 #include <lib/backtrace.h>
 #include <lib/esr_names.h>
 #include <lib/fmt.h>
 #include <lib/print.h>
+#include <libos/lock.h>
 #include <stddef.h>
 
 /* el1/vectors.S and include/arch/vector_frame.h hard-code these offsets. */
@@ -28,14 +30,46 @@ _Static_assert(sizeof(struct el1_frame) == 304, "FRAME_SIZE");
 #define REGS_PER_LINE 4
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Read by el1/vectors.S, which dispatches on them. */
+/* Read by el1/vectors.S, which dispatches on them. The nesting count and
+ * the declined cause are each vCPU's (el1/this_cpu.h). */
 el1_sync_fn el1_sync_handlers[EL1_EC_COUNT];
-unsigned el1_handler_depth;
-/* The fault fast path runs while el1_abort handles EL1's data aborts. */
+/* The fault fast path and the external abort's light path run while
+ * el1_abort handles EL1's data aborts and one vCPU runs (they take no
+ * lock: el1_smp_cpu_on turns them off, el1_smp_cpu_off on again). */
 bool el1_dabt_fast_ok;
 static el1_irq_fn irq_handler;
 static el1_sync_fn lower_fallback;
-static uint64_t declined_cause;	/* EXO_EXIT_CAUSE_*, for this exception */
+
+unsigned el1_handler_depth_now(void)
+{
+	return el1_this_cpu()->handler_depth;
+}
+
+static void fast_ok_update(void)
+{
+	el1_dabt_fast_ok = el1_sync_handlers[ESR_EC_DABT_CUR] == el1_abort &&
+			   !libos_smp_active();
+}
+
+/* Under libos's lock: the count and the flag change together, so a vCPU
+ * that ends as another starts leaves them right. */
+void el1_smp_cpu_on(void)
+{
+	uint64_t flags = libos_lock_take();
+
+	libos_smp_cpu_on();
+	fast_ok_update();
+	libos_lock_give(flags);
+}
+
+void el1_smp_cpu_off(void)
+{
+	uint64_t flags = libos_lock_take();
+
+	libos_smp_cpu_off();
+	fast_ok_update();
+	libos_lock_give(flags);
+}
 
 el1_sync_fn el1_set_lower_fallback(el1_sync_fn fn)
 {
@@ -53,7 +87,7 @@ el1_sync_fn el1_set_sync_handler(unsigned ec, el1_sync_fn fn)
 		return NULL;
 	old = el1_sync_handlers[ec];
 	el1_sync_handlers[ec] = fn;
-	el1_dabt_fast_ok = el1_sync_handlers[ESR_EC_DABT_CUR] == el1_abort;
+	fast_ok_update();
 	return old;
 }
 
@@ -140,7 +174,7 @@ _Static_assert(EL1_TRAP_IRQ == EXO_EXIT_ASYNC_IRQ &&
 
 void el1_trap_decline(uint64_t cause)
 {
-	declined_cause = cause;
+	el1_this_cpu()->declined_cause = cause;
 }
 
 static uint64_t unhandled_status(const struct el1_frame *f)
@@ -165,13 +199,15 @@ static _Noreturn void unhandled(const struct el1_frame *f)
 	static bool reporting;
 	uint64_t status = unhandled_status(f);
 
-	if (reporting) /* faulted while reporting: stop without more output */
+	/* Faulted while reporting, or another vCPU reports: stop without
+	 * more output (one report, whole, per guest). */
+	if (__atomic_exchange_n(&reporting, true, __ATOMIC_ACQ_REL))
 		exo_exit(EXO_EXIT_NESTED_FAULT);
-	reporting = true;
 	print_enter_panic();
 	el1_trap_report(f);
 	kprintf("exiting with status %lu\n", (unsigned long)status);
-	exo_exit_why((int64_t)status, declined_cause, unhandled_addr(f));
+	exo_exit_why((int64_t)status, el1_this_cpu()->declined_cause,
+		     unhandled_addr(f));
 }
 
 static bool dispatchable(uint64_t kind)
@@ -204,7 +240,7 @@ static _Noreturn void nested_too_deep(void)
 {
 	print_enter_panic();
 	kprintf("el1: exceptions nested %u deep in handlers; exiting\n",
-		el1_handler_depth);
+		el1_handler_depth_now());
 	exo_exit(EXO_EXIT_NESTED_FAULT);
 }
 
@@ -215,7 +251,8 @@ static bool lower_fallback_takes(struct el1_frame *f)
 	if (EL1_TRAP_GROUP(f->kind) != EL1_TRAP_LOWER_A64 || !lower_fallback ||
 	    !lower_fallback(f))
 		return false;
-	declined_cause = EXO_EXIT_CAUSE_NONE;  /* nothing declined in the end */
+	/* nothing declined in the end */
+	el1_this_cpu()->declined_cause = EXO_EXIT_CAUSE_NONE;
 	return true;
 }
 
@@ -234,10 +271,8 @@ void el1_trap(struct el1_frame *f)
 	if (dispatchable(f->kind)) {
 		switch (EL1_TRAP_TYPE(f->kind)) {
 		case EL1_TRAP_SYNC:
-			/* The boot vCPU's alone (a started vCPU takes no
-			 * synchronous exception yet, el1/smp.h); an IRQ, which
-			 * any vCPU may take, leaves it be. */
-			declined_cause = EXO_EXIT_CAUSE_NONE;
+			/* This vCPU's; an IRQ leaves it be. */
+			el1_this_cpu()->declined_cause = EXO_EXIT_CAUSE_NONE;
 			sync = el1_sync_handlers[ESR_EC(f->esr)];
 			if (sync && EL1_TRAP_GROUP(f->kind) == EL1_TRAP_CUR_SPX)
 				nested_too_deep();  /* the vectors call the rest */

@@ -64,10 +64,17 @@ el1_irq_fn el1_set_irq_handler(el1_irq_fn fn);
  * summary if no one else handles the exception. */
 void el1_trap_decline(uint64_t cause);
 
-/* How deep class handlers are nested now (el1/vectors.S counts it around
- * each call; el1/trap.c ends a guest nested past its limit): read by
- * tests, which check that every path to a handler counts it. */
-extern unsigned el1_handler_depth;
+/* How deep class handlers are nested now on the calling vCPU
+ * (el1/vectors.S counts it around each call, in el1/this_cpu.h; el1/trap.c
+ * ends a guest nested past its limit): read by tests, which check that
+ * every path to a handler counts it. */
+unsigned el1_handler_depth_now(void);
+
+/* A vCPU besides the boot one is about to start (el1_cpu_start), or its
+ * function has returned and it touches libos no more: libos's lock-free
+ * fast paths are off while any is on (libos/lock.h). */
+void el1_smp_cpu_on(void);
+void el1_smp_cpu_off(void);
 
 /* Called by el1/vectors.S only: the exceptions it does not take
  * straight to a class handler, and a class handler's "not mine". */

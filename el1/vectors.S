@@ -31,14 +31,15 @@
 #define FSC_EXTERNAL_ANY 0x18	/* FSC_SYNC_EXTERNAL | FSC_PERM_BIT */
 #define F_SP_EL0 (F_KIND + 8)
 #define EL1_MAX_HANDLER_DEPTH 4
+#define EL1_PCPU_DEPTH 0	/* struct el1_percpu, behind TPIDR_EL1 */
 
-/* A handler returned: one nesting level less (clobbers x4, x5; the
- * handler may have clobbered any register C may). */
+/* A handler returned: one nesting level less on this vCPU (clobbers x4,
+ * x5; the handler may have clobbered any register C may). */
 	.macro	handler_depth_leave
-	adrp	x4, el1_handler_depth
-	ldr	w5, [x4, :lo12:el1_handler_depth]
+	mrs	x4, tpidr_el1
+	ldr	w5, [x4, #EL1_PCPU_DEPTH]
 	sub	w5, w5, #1
-	str	w5, [x4, :lo12:el1_handler_depth]
+	str	w5, [x4, #EL1_PCPU_DEPTH]
 	.endm
 
 	.macro	ventry kind
@@ -154,14 +155,14 @@ el1_abort_light:
 	adrp	x1, el1_dabt_fast_ok
 	ldrb	w1, [x1, :lo12:el1_dabt_fast_ok]
 	cbz	w1, 1f
-	adrp	x1, el1_handler_depth
-	ldr	w1, [x1, :lo12:el1_handler_depth]
+	mrs	x1, tpidr_el1
+	ldr	w1, [x1, #EL1_PCPU_DEPTH]
 	cmp	w1, #EL1_MAX_HANDLER_DEPTH
 	b.hs	1f
 	vframe_save_x2_x19
 	add	w2, w1, #1
-	adrp	x3, el1_handler_depth
-	str	w2, [x3, :lo12:el1_handler_depth]
+	mrs	x3, tpidr_el1
+	str	w2, [x3, #EL1_PCPU_DEPTH]
 	vframe_save_x30_sp FRAME_SIZE
 	mrs	x2, far_el1
 	stp	x0, x2, [sp, #F_ESR]
@@ -219,12 +220,12 @@ el1_trap_dispatch:		/* x0 = kind, x1 = ESR, the frame saved */
 	add	x3, x3, :lo12:el1_sync_handlers
 	ldr	x3, [x3, x1, lsl #3]
 	cbz	x3, 9f
-	adrp	x4, el1_handler_depth
+	mrs	x4, tpidr_el1		/* this vCPU's struct el1_percpu */
 	cmp	x0, #KIND_LOWER_SYNC
 	b.ne	1f
 	/* From EL0 nothing is nested in an EL1 handler, and a handler that
 	 * kills a task does not come back to its decrement: start again. */
-	str	wzr, [x4, :lo12:el1_handler_depth]
+	str	wzr, [x4, #EL1_PCPU_DEPTH]
 	mov	x0, sp
 	blr	x3
 	cbz	w0, 8f
@@ -233,11 +234,11 @@ el1_trap_dispatch:		/* x0 = kind, x1 = ESR, the frame saved */
 	b.ne	9f
 	/* Handlers may take an exception themselves; past the limit el1_trap
 	 * reports the nesting. */
-	ldr	w5, [x4, :lo12:el1_handler_depth]
+	ldr	w5, [x4, #EL1_PCPU_DEPTH]
 	cmp	w5, #EL1_MAX_HANDLER_DEPTH
 	b.hs	9f
 	add	w5, w5, #1
-	str	w5, [x4, :lo12:el1_handler_depth]
+	str	w5, [x4, #EL1_PCPU_DEPTH]
 	mov	x0, sp
 	blr	x3
 	handler_depth_leave

@@ -111,6 +111,27 @@ uint64_t libos_arch_read_sctlr(void);
 bool libos_arch_pan_get(void);
 void libos_arch_pan_set(bool on);
 
+/* --- this CPU ------------------------------------------------------------ */
+
+/* The calling vCPU's number: its MPIDR_EL1 affinity Aff0, which EL2 makes
+ * the vCPU's index (docs/abi.md, "vCPUs"), below EXO_VM_MAX_VCPUS. Inline
+ * on target (two instructions); the host's fake gives each test thread
+ * the number it set (tests/host/fake_libos_irq.h). */
+#define LIBOS_MPIDR_AFF0_MASK 0xffu
+#ifdef EXO_HOST
+unsigned libos_arch_cpu_self(void);
+#else
+static inline unsigned libos_arch_cpu_self(void)
+{
+	uint64_t mpidr;
+
+	/* volatile: never read on a path that does not ask (the compiler
+	 * would hoist a plain asm out of a branch). */
+	__asm__ volatile("mrs %0, mpidr_el1" : "=r"(mpidr));
+	return (unsigned)(mpidr & LIBOS_MPIDR_AFF0_MASK);
+}
+#endif
+
 /* --- interrupts (libos/arch/critical.c) ----------------------------------------- */
 
 /* Masks IRQs (PSTATE.I) and returns the previous DAIF bits; restore puts

@@ -6,7 +6,8 @@
  * handles EL2's events over the pool and the heap; stats.c reports on all.
  *
  * Critical sections: every entry point that touches the pool or the heap
- * runs with IRQs masked (LIBOS_CRIT_ENTER), and the event handler runs from
+ * runs with IRQs masked and libos's lock held (LIBOS_CRIT_ENTER), and the
+ * event handler runs from
  * the IRQ (or a safe point with IRQs masked): it always finds the pool and
  * heap consistent. It never prints (the console lock may be held by the
  * code it interrupted): it counts, and libos_events_print reports.
@@ -18,12 +19,16 @@
 
 #include <libos/arch.h>
 #include <libos/heap/heap.h>
+#include <libos/lock.h>
 #include <libos/pool/pool.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#define LIBOS_CRIT_ENTER() uint64_t crit_flags_ = libos_arch_irq_save()
-#define LIBOS_CRIT_LEAVE() libos_arch_irq_restore(crit_flags_)
+/* IRQs masked and libos's lock held (libos/lock.h: one lock over the
+ * pool, the heap, the regions and the tasks, for a guest of several
+ * vCPUs; recursive on one vCPU). */
+#define LIBOS_CRIT_ENTER() uint64_t crit_flags_ = libos_lock_take()
+#define LIBOS_CRIT_LEAVE() libos_lock_give(crit_flags_)
 
 /* --- guest_pool.c: the guest's one frame pool, fed by EL2 ---------------- */
 

@@ -139,4 +139,9 @@ uint64_t libos_el2_wait(void)
 	return exo_wait();
 }
 
+void libos_el2_yield(void)
+{
+	exo_yield();
+}
+
 #endif

@@ -14,6 +14,7 @@
  */
 #include <arch/sysreg.h>
 #include <libos/arch.h>
+#include <libos/lock.h>
 #include <libos/mm/boot_need.h>
 #include <libos/mm/mm.h>
 #include <libos/mm/pages.h>
@@ -185,14 +186,15 @@ static int dmap_map_attrs(uint64_t pa, uint64_t size, uint32_t attrs)
 			   attrs);
 }
 
-/* IRQs masked: libos's event handler (revocation) changes the direct map
- * from IRQ context, so no two changes of the TTBR1 tables interleave. */
+/* IRQs masked and libos's lock held: libos's event handler (revocation)
+ * changes the direct map from IRQ context, and other vCPUs change the
+ * TTBR1 tables too, so no two changes of them interleave. */
 int libos_dmap_map(uint64_t pa, uint64_t size)
 {
-	uint64_t flags = libos_arch_irq_save();
+	uint64_t flags = libos_lock_take();
 	int rc = dmap_map_attrs(pa, size, KERN_RW);
 
-	libos_arch_irq_restore(flags);
+	libos_lock_give(flags);
 	return rc;
 }
 
@@ -203,9 +205,9 @@ int libos_dmap_unmap(uint64_t pa, uint64_t size)
 
 	if (!libos_dmap_contains(pa, size))
 		return PGTABLE_EPA_RANGE;
-	flags = libos_arch_irq_save();
+	flags = libos_lock_take();
 	rc = pgtable_unmap(&mm.kernel, mm.info.dmap_base + pa, size);
-	libos_arch_irq_restore(flags);
+	libos_lock_give(flags);
 	return rc;
 }
 
@@ -384,6 +386,7 @@ const char *libos_mm_boot(const struct libos_mm_boot_params *p,
 		return err;
 	mm.tcr = tcr_value(in);
 	mm.keep_idmap = p->keep_idmap;
+	mm.info.several_cpus = p->keep_idmap;
 	*regs = (struct libos_mmu_regs){
 		.mair = PGTABLE_MAIR_EL1, .tcr = mm.tcr,
 		.ttbr0 = pgtable_ttbr(&mm.idmap),

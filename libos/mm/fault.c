@@ -14,7 +14,8 @@
 
 /* Shared with the fast path (vmfault.c, libos_fault_fast). */
 struct libos_fault_stats libos_fault_counters;
-bool libos_fault_busy;           /* a fault inside the handling itself */
+/* A fault inside the handling itself, by vCPU. */
+bool libos_fault_busy[LIBOS_CPUS_MAX];
 
 static libos_fault_hook hook;
 
@@ -280,27 +281,100 @@ static __attribute__((noinline)) bool refuse_nested(struct libos_fault *f)
 	return false;
 }
 
-/* No stack guard: its only local whose address is taken is region_fault's
- * action, a scalar libos_vm_fault writes (libos_fault_fast's pattern),
- * and every fault pays for one. */
-bool __attribute__((no_stack_protector))
-libos_fault_handle(struct libos_fault *f)
+/* Under libos's lock while other vCPUs are on (a second vCPU's fault on
+ * the same page waits, then finds it mapped: libos_vm_decide's RETRY),
+ * taken again by a fault nested in the handling on this vCPU, which is
+ * refused. */
+static bool handle_locked(struct libos_fault *f, bool *busy)
 {
 	bool done;
 
-	decode(f);
 	libos_fault_counters.taken[f->kind]++;
 	f->nested = false;
-	if (libos_fault_busy)
+	if (*busy)
 		return refuse_nested(f);
-	libos_fault_busy = true;
+	*busy = true;
 	f->region = NULL;
 	f->vm_action = LIBOS_VM_NONE;
 	/* An alignment fault or an external abort (kind other) has nothing
 	 * to fix: straight to the regions, which only count it. */
 	done = (f->kind != LIBOS_FAULT_OTHER && fix_software(f)) ||
 	       region_fault(f) || offer(f);
-	libos_fault_busy = false;
+	*busy = false;
+	return done;
+}
+
+/* libos's lock while other vCPUs are on (libos_smp_active): with the boot
+ * vCPU alone nothing else changes what a fault reads (an IRQ's handler
+ * never faults, as before there were several), and only it could start
+ * another, not from inside a fault. true: taken, *flags to give back. */
+static inline bool fault_lock(uint64_t *flags)
+{
+	if (!libos_smp_active())
+		return false;
+	*flags = libos_lock_take();
+	return true;
+}
+
+/* This vCPU's nesting flag: with no other vCPU on, the boot vCPU's (the
+ * one running), found without reading MPIDR. */
+static inline bool *fault_busy(bool locked)
+{
+	return &libos_fault_busy[locked ? libos_cpu_self()
+					: LIBOS_FAULT_FAST_CPU];
+}
+
+/* No stack guard: its only local whose address is taken is region_fault's
+ * action, a scalar libos_vm_fault writes (libos_fault_fast's pattern),
+ * and every fault pays for one. */
+bool __attribute__((no_stack_protector))
+libos_fault_handle(struct libos_fault *f)
+{
+	uint64_t flags = 0;
+	bool locked, done;
+
+	decode(f);
+	locked = fault_lock(&flags);
+	done = handle_locked(f, fault_busy(locked));
+	if (locked)
+		libos_lock_give(flags);
+	return done;
+}
+
+/* The external route's decision and offer, the fault's nesting flag set
+ * around them (the caller holds libos's lock when other vCPUs are on). */
+static inline __attribute__((always_inline)) bool
+external_route(struct libos_fault *f, unsigned fsc, bool *busy)
+{
+	bool done;
+
+	decode_access(f);
+	f->level = FSC_LEVEL(fsc);
+	f->kind = LIBOS_FAULT_OTHER;
+	libos_fault_counters.taken[LIBOS_FAULT_OTHER]++;
+	f->nested = false;
+	*busy = true;
+	libos_vm_refuse(f);
+	done = offer(f);
+	*busy = false;
+	return done;
+}
+
+/* The route with other vCPUs on: under the lock, this vCPU's flag. Out
+ * of line: the one-vCPU route pays one test for it. */
+static __attribute__((noinline)) bool
+external_locked(struct libos_fault *f, unsigned fsc)
+{
+	uint64_t flags = libos_lock_take();
+	bool *busy = &libos_fault_busy[libos_cpu_self()];
+	bool done;
+
+	if (*busy) {
+		libos_lock_give(flags);
+		return libos_fault_handle(f);
+	}
+	done = external_route(f, fsc, busy);
+	libos_lock_give(flags);
 	return done;
 }
 
@@ -312,19 +386,14 @@ bool __attribute__((no_stack_protector))
 libos_fault_external(struct libos_fault *f)
 {
 	unsigned fsc = fsc_of(f);
-	bool done;
+	bool *busy = &libos_fault_busy[LIBOS_FAULT_FAST_CPU];
 
-	if (FSC_KIND(fsc) != FSC_SYNC_EXTERNAL || !(f->far >> 63) ||
-	    libos_fault_busy)
+	if (FSC_KIND(fsc) != FSC_SYNC_EXTERNAL || !(f->far >> 63))
 		return libos_fault_handle(f);
-	decode_access(f);
-	f->level = FSC_LEVEL(fsc);
-	f->kind = LIBOS_FAULT_OTHER;
-	libos_fault_counters.taken[LIBOS_FAULT_OTHER]++;
-	f->nested = false;
-	libos_fault_busy = true;
-	libos_vm_refuse(f);
-	done = offer(f);
-	libos_fault_busy = false;
-	return done;
+	if (libos_smp_active())
+		return external_locked(f, fsc);
+	/* The boot vCPU alone: its flag, no lock (fault_lock). */
+	if (*busy)
+		return libos_fault_handle(f);
+	return external_route(f, fsc, busy);
 }

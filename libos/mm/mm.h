@@ -86,6 +86,7 @@ struct libos_mm_info {
 	bool sw_af_forced;           /* the manifest asked for the fallback */
 	bool pan;                    /* FEAT_PAN: PSTATE.PAN set, SPAN clear */
 	unsigned asid_bits;          /* 8 or 16 */
+	bool several_cpus;           /* other vCPUs may run (keep_idmap) */
 	unsigned tables;             /* table pages of the TTBR1 half */
 };
 const struct libos_mm_info *libos_mm_info(void);

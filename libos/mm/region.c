@@ -9,6 +9,7 @@
  * and counted in the pagerefs table). Never: frees a FIXED region's frames,
  * or changes a table outside the region it was asked about.
  */
+#include <libos/lock.h>
 #include <libos/mm/region.h>
 #include <string.h>
 
@@ -228,7 +229,8 @@ static int map_error(int pgtable_err)
 	}
 }
 
-int libos_region_insert(struct libos_aspace *as, const struct libos_region *r)
+static int region_insert_locked(struct libos_aspace *as,
+				const struct libos_region *r)
 {
 	unsigned i;
 	int err = check_region(as, r);
@@ -253,9 +255,9 @@ int libos_region_insert(struct libos_aspace *as, const struct libos_region *r)
 	return LIBOS_REGION_OK;
 }
 
-int libos_region_insert_stack(struct libos_aspace *as, uint64_t top,
-			      uint64_t initial, uint64_t max, uint32_t attrs,
-			      const char *name)
+static int region_insert_stack_locked(struct libos_aspace *as, uint64_t top,
+				      uint64_t initial, uint64_t max,
+				      uint32_t attrs, const char *name)
 {
 	struct libos_region r = {
 	    .kind = LIBOS_REGION_STACK,
@@ -357,7 +359,7 @@ static int unmap_page(struct libos_aspace *as, uint64_t va, void *ctx)
 	return 0;
 }
 
-int libos_region_remove(struct libos_aspace *as, uint64_t start)
+static int region_remove_locked(struct libos_aspace *as, uint64_t start)
 {
 	unsigned i = lower_bound(as, start);
 	struct libos_region *r = &as->r[i];
@@ -465,7 +467,8 @@ static int check_range(const struct libos_aspace *as, uint64_t va,
 					  : LIBOS_REGION_ERANGE;
 }
 
-int libos_region_unmap(struct libos_aspace *as, uint64_t va, uint64_t size)
+static int region_unmap_locked(struct libos_aspace *as, uint64_t va,
+			       uint64_t size)
 {
 	int err = check_range(as, va, size);
 
@@ -527,8 +530,8 @@ static int reprotect(struct libos_aspace *as, struct libos_region *r)
 	return for_each_page(as, r->start, r->end, reprotect_page, r);
 }
 
-int libos_region_protect(struct libos_aspace *as, uint64_t va, uint64_t size,
-			 uint32_t attrs)
+static int region_protect_locked(struct libos_aspace *as, uint64_t va,
+				 uint64_t size, uint32_t attrs)
 {
 	int err = check_range(as, va, size);
 
@@ -552,8 +555,8 @@ int libos_region_protect(struct libos_aspace *as, uint64_t va, uint64_t size,
 /* --- copy-on-write
  * ------------------------------------------------------------ */
 
-int libos_region_cow_map(struct libos_aspace *as, uint64_t va, uint64_t pa,
-			 uint64_t npages)
+static int region_cow_map_locked(struct libos_aspace *as, uint64_t va,
+				 uint64_t pa, uint64_t npages)
 {
 	const struct libos_region *r = libos_region_find_const(as, va);
 	uint64_t size = npages * as->page_size;
@@ -630,7 +633,8 @@ static int share_page(struct libos_aspace *src, uint64_t va, void *ctx)
 	return 0;
 }
 
-int libos_aspace_clone(struct libos_aspace *dst, struct libos_aspace *src)
+static int aspace_clone_locked(struct libos_aspace *dst,
+			       struct libos_aspace *src)
 {
 	int err = 0;
 
@@ -652,4 +656,75 @@ int libos_aspace_clone(struct libos_aspace *dst, struct libos_aspace *src)
 	if (err)
 		libos_aspace_fini(dst);
 	return err;
+}
+
+/* --- under libos's lock (libos/lock.h): another vCPU may fault in the
+ * space, or change it, at the same time ------------------------------- */
+
+int libos_region_insert(struct libos_aspace *as, const struct libos_region *r)
+{
+	uint64_t flags = libos_lock_take();
+	int rc = region_insert_locked(as, r);
+
+	libos_lock_give(flags);
+	return rc;
+}
+
+int libos_region_insert_stack(struct libos_aspace *as, uint64_t top,
+			      uint64_t initial, uint64_t max, uint32_t attrs,
+			      const char *name)
+{
+	uint64_t flags = libos_lock_take();
+	int rc = region_insert_stack_locked(as, top, initial, max, attrs,
+					    name);
+
+	libos_lock_give(flags);
+	return rc;
+}
+
+int libos_region_remove(struct libos_aspace *as, uint64_t start)
+{
+	uint64_t flags = libos_lock_take();
+	int rc = region_remove_locked(as, start);
+
+	libos_lock_give(flags);
+	return rc;
+}
+
+int libos_region_unmap(struct libos_aspace *as, uint64_t va, uint64_t size)
+{
+	uint64_t flags = libos_lock_take();
+	int rc = region_unmap_locked(as, va, size);
+
+	libos_lock_give(flags);
+	return rc;
+}
+
+int libos_region_protect(struct libos_aspace *as, uint64_t va, uint64_t size,
+			 uint32_t attrs)
+{
+	uint64_t flags = libos_lock_take();
+	int rc = region_protect_locked(as, va, size, attrs);
+
+	libos_lock_give(flags);
+	return rc;
+}
+
+int libos_region_cow_map(struct libos_aspace *as, uint64_t va, uint64_t pa,
+			 uint64_t npages)
+{
+	uint64_t flags = libos_lock_take();
+	int rc = region_cow_map_locked(as, va, pa, npages);
+
+	libos_lock_give(flags);
+	return rc;
+}
+
+int libos_aspace_clone(struct libos_aspace *dst, struct libos_aspace *src)
+{
+	uint64_t flags = libos_lock_take();
+	int rc = aspace_clone_locked(dst, src);
+
+	libos_lock_give(flags);
+	return rc;
 }

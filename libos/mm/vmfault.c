@@ -12,6 +12,7 @@
  */
 #include <arch/esr.h>
 #include <libos/arch.h>
+#include <libos/lock.h>
 #include <libos/mm/fault_state.h>
 #include <libos/mm/mm.h>
 #include <libos/mm/region.h>
@@ -19,7 +20,10 @@
 #include <stddef.h>
 
 static struct libos_vm_stats total;
-static struct libos_aspace *active[2]; /* by enum pgtable_half */
+/* The spaces faults are routed to: the TTBR1 half's, one for the guest,
+ * and the TTBR0 half's, each vCPU's own (the task it runs). */
+static struct libos_aspace *active_kernel;
+static struct libos_aspace *active_user[LIBOS_CPUS_MAX];
 
 #define COUNT(as, field)                                                       \
 	do {                                                                   \
@@ -275,7 +279,7 @@ vm_refusal(struct libos_aspace *as, const struct libos_fault *f,
 
 void __attribute__((no_stack_protector)) libos_vm_refuse(struct libos_fault *f)
 {
-	struct libos_aspace *as = active[f->far >> 63];
+	struct libos_aspace *as = libos_vm_active(f->far);
 
 	if (!as) {
 		f->region = NULL;
@@ -329,7 +333,6 @@ bool libos_vm_fault(struct libos_aspace *as, const struct libos_fault *f,
  * not) or a permission fault on a page. */
 #define FAST_FSC_ZERO (FSC_TRANSLATION | PGTABLE_LAST_LEVEL)
 #define FAST_FSC_COW (FSC_PERMISSION | PGTABLE_LAST_LEVEL)
-#define TTBR1_HALF 1
 
 /* The page source's page for the fast path: a frame the pool hands out
  * at once (pool_take_first, inline: no call), at pa + virt_offset. */
@@ -398,13 +401,14 @@ static __attribute__((noinline)) bool cow_fast(struct libos_aspace *as,
 bool __attribute__((no_stack_protector))
 libos_fault_fast(uint64_t esr, uint64_t far)
 {
-	struct libos_aspace *as = active[TTBR1_HALF];
+	struct libos_aspace *as = active_kernel;
 	unsigned fsc = (unsigned)FIELD_GET(esr, ESR_ABT_FSC_SHIFT,
 					   ESR_ABT_FSC_WIDTH);
 	uint64_t va;
 
 	/* The remembered region lies in the TTBR1 half: far in it is too. */
-	if (!as || libos_fault_busy || ESR_EC(esr) != ESR_EC_DABT_CUR ||
+	if (!as || libos_fault_busy[LIBOS_FAULT_FAST_CPU] ||
+	    ESR_EC(esr) != ESR_EC_DABT_CUR ||
 	    far - as->fast.lo >= as->fast.hi - as->fast.lo ||
 	    ((esr & ESR_DABT_WNR) && !(as->fast.attrs & PGTABLE_WRITE)))
 		return false;
@@ -426,17 +430,25 @@ void libos_vm_fast_forget(struct libos_aspace *as)
 
 void libos_vm_attach(struct libos_aspace *as)
 {
-	active[as->pt->half == PGTABLE_TTBR1] = as;
+	if (as->pt->half == PGTABLE_TTBR1)
+		active_kernel = as;
+	else
+		active_user[libos_cpu_self()] = as;
 }
 
 void libos_vm_detach(enum pgtable_half half)
 {
-	active[half == PGTABLE_TTBR1] = NULL;
+	if (half == PGTABLE_TTBR1)
+		active_kernel = NULL;
+	else
+		active_user[libos_cpu_self()] = NULL;
 }
 
 struct libos_aspace *libos_vm_active(uint64_t va)
 {
-	return active[va >> 63];
+	if (va >> 63)
+		return active_kernel;
+	return active_user[libos_cpu_self()];
 }
 
 void libos_vm_stats(struct libos_vm_stats *out)

@@ -1,9 +1,11 @@
 /*
- * The ASID allocator (asid.h): Linux arm64's generation scheme for one CPU.
+ * The ASID allocator (asid.h): Linux arm64's generation scheme, every vCPU
+ * under the caller's lock.
  * A switch to a context of the current generation costs a compare; any
  * other takes a number from the bitmap (its old one if free), and when the
- * bitmap is full the generation rolls over: bitmap cleared, the running
- * context's number reserved, local TLB flushed before TTBR0 changes.
+ * bitmap is full the generation rolls over: bitmap cleared, each vCPU's
+ * running context's number reserved, every TLB flushed (broadcast) before
+ * TTBR0 changes.
  */
 #include <libos/arch.h>
 #include <libos/task/asid.h>
@@ -45,17 +47,36 @@ void asid_init(struct asid_allocator *a, unsigned bits)
 	a->map[0] = 1;               /* ASID 0: never a task's */
 }
 
-/* New generation: only the running context keeps its number. */
+/* New generation: only the contexts running on some vCPU keep their
+ * numbers. */
 static void rollover(struct asid_allocator *a)
 {
 	a->generation += limit(a);
 	memset(a->map, 0, sizeof(a->map));
 	a->map[0] = 1;
-	a->reserved = a->active;
-	if (a->reserved)
-		test_and_set(a, asid_of(a, a->reserved));
+	for (unsigned cpu = 0; cpu < LIBOS_CPUS_MAX; cpu++) {
+		a->reserved[cpu] = a->active[cpu];
+		if (a->reserved[cpu])
+			test_and_set(a, asid_of(a, a->reserved[cpu]));
+	}
 	a->flush_pending = true;
 	a->stats.rollovers++;
+}
+
+/* old ran on some vCPU at the last roll-over: every such record becomes
+ * fresh (one context may have run on two vCPUs, one after the other). */
+static bool reserved_update(struct asid_allocator *a, uint64_t old,
+			    uint64_t fresh)
+{
+	bool hit = false;
+
+	for (unsigned cpu = 0; cpu < LIBOS_CPUS_MAX; cpu++) {
+		if (a->reserved[cpu] == old) {
+			a->reserved[cpu] = fresh;
+			hit = true;
+		}
+	}
+	return hit;
 }
 
 static uint64_t new_context(struct asid_allocator *a, uint64_t old)
@@ -65,9 +86,8 @@ static uint64_t new_context(struct asid_allocator *a, uint64_t old)
 	if (old) {
 		uint64_t fresh = a->generation | asid_of(a, old);
 
-		/* The context that was running at the roll-over. */
-		if (old == a->reserved) {
-			a->reserved = fresh;
+		/* A context that was running at the roll-over. */
+		if (reserved_update(a, old, fresh)) {
 			a->stats.kept++;
 			return fresh;
 		}
@@ -81,7 +101,9 @@ static uint64_t new_context(struct asid_allocator *a, uint64_t old)
 		rollover(a);
 		n = find_free(a, 1);
 	}
-	/* A roll-over leaves at most one number taken: n is valid. */
+	/* A roll-over leaves at most one number per running vCPU taken:
+	 * fewer than the usable ones (ASID_BITS_SMP_MIN, libos/task/task.c
+	 * with several vCPUs; one at ASID_BITS_MIN with one), so n is valid. */
 	test_and_set(a, n);
 	a->next = n;
 	a->stats.allocs++;
@@ -101,11 +123,11 @@ uint16_t asid_switch(struct asid_allocator *a, uint64_t *ctx)
 		a->flush_pending = false;
 		a->stats.flushes++;
 	}
-	a->active = *ctx;
+	a->active[libos_cpu_self()] = *ctx;
 	return asid_of(a, *ctx);
 }
 
 void asid_deactivate(struct asid_allocator *a)
 {
-	a->active = 0;
+	a->active[libos_cpu_self()] = 0;
 }

@@ -1,13 +1,16 @@
 /*
  * ASIDs for EL0 address spaces: a generation-based allocator after Linux
- * arm64 (arch/arm64/mm/context.c), for one CPU. A context is a 64-bit value
+ * arm64 (arch/arm64/mm/context.c), for every vCPU of the guest, under
+ * libos's lock (libos/lock.h; the caller's). A context is a 64-bit value
  * (generation | ASID); a context of an old generation gets a new ASID at its
  * next switch, keeping its old number when that is still free. When the
  * numbers run out the generation is bumped, the bitmap cleared (but for the
- * ASID running now, reserved so the TLB entries it may still create are
- * never shared), and the whole local TLB flushed before the next TTBR0 write.
+ * ASID each vCPU runs now, reserved so the TLB entries it may still create
+ * are never shared), and every vCPU's TLB flushed (TLBI VMALLE1IS,
+ * broadcast: one flush for all) before the next TTBR0 write.
  *
- * Owns: the bitmap, the generation, the reserved ASID. Never: touches TTBR0
+ * Owns: the bitmap, the generation, the active and reserved ASIDs of each
+ * vCPU (by libos_cpu_self()). Never: touches TTBR0
  * (libos/task/uspace.c does) or frees an ASID early (numbers come back at the
  * next roll-over, as in Linux; destroyed tables drop their TLB entries with
  * TLBI ASIDE1IS). ASID 0 is never handed out: it tags nothing a task uses.
@@ -16,11 +19,17 @@
 #ifndef EXO_LIBOS_TASK_ASID_H
 #define EXO_LIBOS_TASK_ASID_H
 
+#include <libos/lock.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #define ASID_BITS_MAX 16
 #define ASID_BITS_MIN 2          /* 3 usable ASIDs: roll-over every few switches */
+/* With several vCPUs a roll-over keeps each one's running ASID: more
+ * usable ASIDs than vCPUs (15 > LIBOS_CPUS_MAX) leave one to hand out. */
+#define ASID_BITS_SMP_MIN 4
+_Static_assert((1u << ASID_BITS_SMP_MIN) - 1 > LIBOS_CPUS_MAX,
+	       "a roll-over leaves a number free");
 
 struct asid_stats {
 	uint64_t switches;       /* asid_switch calls */
@@ -34,8 +43,10 @@ struct asid_stats {
 struct asid_allocator {
 	unsigned bits;           /* width in use (<= the CPU's) */
 	uint64_t generation;     /* a multiple of 1 << bits, never 0 */
-	uint64_t active;         /* context in TTBR0 now, 0: none */
-	uint64_t reserved;       /* context kept across the last roll-over */
+	/* By vCPU: the context in its TTBR0 now (0: none), and the one it
+	 * ran at the last roll-over, kept. */
+	uint64_t active[LIBOS_CPUS_MAX];
+	uint64_t reserved[LIBOS_CPUS_MAX];
 	uint32_t next;           /* where the search resumes */
 	bool flush_pending;
 	uint64_t map[(UINT32_C(1) << ASID_BITS_MAX) / 64];

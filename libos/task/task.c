@@ -9,6 +9,7 @@
 #include <arch/sysreg.h>
 #include <lib/print.h>
 #include <libos/libos.h>
+#include <libos/lock.h>
 #include <libos/mm/pages.h>
 #include <libos/options.h>
 #include <libos/task/task.h>
@@ -19,9 +20,10 @@
 struct tasks {
 	struct libos_task task[LIBOS_TASKS_MAX];
 	struct libos_task_code code;
-	struct libos_task *current;
+	struct libos_task *current[LIBOS_CPUS_MAX]; /* by vCPU */
 	unsigned last;           /* round-robin position */
 	unsigned spawned, exited, killed;
+	unsigned entered[LIBOS_CPUS_MAX]; /* tasks each vCPU ran, runs */
 };
 
 /* From the heap at set-up: about 185 KiB (a task is about 4.5 KiB, most
@@ -80,7 +82,8 @@ static void *heap_zalloc(uint64_t size)
 	return libos_calloc(1, (size_t)size);
 }
 
-static unsigned parse_asid_bits(int argc, char *const *argv, unsigned hw)
+static unsigned parse_asid_bits(int argc, char *const *argv, unsigned hw,
+				unsigned min)
 {
 	size_t n = strlen(LIBOS_OPT_ASID_BITS);
 
@@ -91,7 +94,7 @@ static unsigned parse_asid_bits(int argc, char *const *argv, unsigned hw)
 			for (const char *s = argv[i] + n; *s >= '0' && *s <= '9';
 			     s++)
 				v = v * 10 + (unsigned)(*s - '0');
-			if (v >= ASID_BITS_MIN && v < hw)
+			if (v >= min && v < hw)
 				return v;
 		}
 	}
@@ -104,7 +107,9 @@ int libos_tasks_init(int argc, char *const *argv,
 	const struct libos_mm_info *mi = libos_mm_info();
 	struct uspace_config cfg = {
 		.granule = mi->granule, .va_bits = mi->va_bits,
-		.asid_bits = parse_asid_bits(argc, argv, mi->asid_bits),
+		.asid_bits = parse_asid_bits(argc, argv, mi->asid_bits,
+					     mi->several_cpus ? ASID_BITS_SMP_MIN
+							      : ASID_BITS_MIN),
 		.tables = { pages_alloc, pages_free, dmap_phys, dmap_virt,
 			    NULL, true, mi->dmap_base },
 		.frames = { pool_page, pool_unpage, dmap_virt, NULL, NULL, 0 },
@@ -193,9 +198,14 @@ struct libos_task *libos_task_get(int id)
 							: &ts->task[id - 1];
 }
 
+unsigned libos_tasks_entered(unsigned cpu)
+{
+	return cpu < LIBOS_CPUS_MAX ? ts->entered[cpu] : 0;
+}
+
 struct libos_task *libos_task_current(void)
 {
-	return ts->current;
+	return ts->current[libos_cpu_self()];
 }
 
 static struct libos_task *task_new(void)
@@ -212,7 +222,7 @@ static struct libos_task *task_new(void)
 	return NULL;
 }
 
-int libos_task_spawn(uint64_t entry_off, uint64_t arg)
+static int spawn_locked(uint64_t entry_off, uint64_t arg)
 {
 	struct libos_task *t = task_new();
 	uint64_t stack = USPACE_STACK_TOP - LIBOS_TASK_STACK;
@@ -246,6 +256,15 @@ int libos_task_spawn(uint64_t entry_off, uint64_t arg)
 	return t->id;
 }
 
+int libos_task_spawn(uint64_t entry_off, uint64_t arg)
+{
+	uint64_t flags = libos_lock_take();
+	int rc = spawn_locked(entry_off, arg);
+
+	libos_lock_give(flags);
+	return rc;
+}
+
 static void task_end(struct libos_task *t, enum libos_task_state state,
 		     int64_t status)
 {
@@ -256,25 +275,34 @@ static void task_end(struct libos_task *t, enum libos_task_state state,
 
 void libos_task_kill(struct libos_task *t, int64_t status)
 {
+	uint64_t flags = libos_lock_take();
+
 	task_end(t, LIBOS_TASK_KILLED, status);
 	ts->killed++;
+	libos_lock_give(flags);
 }
 
 bool libos_task_returned(struct libos_task *t, uint64_t pc)
 {
+	uint64_t flags;
+
 	if (pc != USPACE_EXIT_VA)
 		return false;
+	flags = libos_lock_take();
 	task_end(t, LIBOS_TASK_EXITED, (int64_t)t->regs.x[0]);
 	ts->exited++;
+	libos_lock_give(flags);
 	return true;
 }
 
+/* A runnable task no vCPU runs now (libos's lock held). */
 static struct libos_task *next_runnable(void)
 {
 	for (unsigned n = 1; n <= LIBOS_TASKS_MAX; n++) {
 		unsigned i = (ts->last + n) % LIBOS_TASKS_MAX;
 
-		if (ts->task[i].state == LIBOS_TASK_RUNNABLE) {
+		if (ts->task[i].state == LIBOS_TASK_RUNNABLE &&
+		    !ts->task[i].on_cpu) {
 			ts->last = i;
 			return &ts->task[i];
 		}
@@ -282,19 +310,34 @@ static struct libos_task *next_runnable(void)
 	return NULL;
 }
 
+/* Each vCPU that calls it takes tasks from the one table: a task runs on
+ * one vCPU at a time (on_cpu), and is chosen, switched to and ended
+ * under libos's lock, which enter's EL0 run does not hold. With several
+ * vCPUs a task's space leaves this vCPU's TTBR0 when it stops, since
+ * another vCPU may run it next, or destroy it. */
 void libos_tasks_run(void (*enter)(struct libos_task *t))
 {
+	unsigned cpu = libos_cpu_self();
+	uint64_t flags = libos_lock_take();
 	struct libos_task *t;
 
 	while ((t = next_runnable())) {
+		t->on_cpu = true;
+		ts->entered[cpu]++;
 		uspace_switch(&t->us);
 		t->stop = false;
-		ts->current = t;
+		ts->current[cpu] = t;
+		libos_lock_give(flags);
 		enter(t);
-		ts->current = NULL;
+		flags = libos_lock_take();
+		ts->current[cpu] = NULL;
+		if (libos_smp_active())
+			uspace_leave();
+		t->on_cpu = false;
 		if (t->state != LIBOS_TASK_RUNNABLE)
 			uspace_destroy(&t->us);
 	}
+	libos_lock_give(flags);
 }
 
 /* --- system calls --------------------------------------------------------- */
@@ -407,16 +450,14 @@ bool libos_task_syscall_light(uint64_t nr)
 	}
 }
 
-bool libos_task_syscall(struct libos_task *t)
+/* The calls that change a space, the task table or the counts: under
+ * libos's lock (t itself runs on this vCPU alone). */
+static int64_t syscall_locked(struct libos_task *t, const uint64_t *x)
 {
-	uint64_t *x = t->regs.x;
+	uint64_t flags = libos_lock_take();
 	int64_t r;
 
-	t->syscalls++;
 	switch (x[8]) {
-	case LIBOS_SYS_WRITE:
-		r = sys_write(t, x[0], x[1], x[2]);
-		break;
 	case LIBOS_SYS_MMAP:
 		r = sys_mmap(t, x[0], x[1], x[2], x[3]);
 		break;
@@ -429,19 +470,41 @@ bool libos_task_syscall(struct libos_task *t)
 	case LIBOS_SYS_EXIT:
 		task_end(t, LIBOS_TASK_EXITED, (int64_t)x[0]);
 		ts->exited++;
+		r = (int64_t)x[0];
+		break;
+	case LIBOS_SYS_CLONE:
+		r = sys_clone(t);
+		break;
+	default:
+		r = -LIBOS_ENOSYS;
+		break;
+	}
+	libos_lock_give(flags);
+	return r;
+}
+
+bool libos_task_syscall(struct libos_task *t)
+{
+	uint64_t *x = t->regs.x;
+	int64_t r;
+
+	t->syscalls++;
+	switch (x[8]) {
+	case LIBOS_SYS_WRITE:
+		r = sys_write(t, x[0], x[1], x[2]);
+		break;
+	case LIBOS_SYS_EXIT:
+		syscall_locked(t, x);
 		return false;
 	case LIBOS_SYS_YIELD:
 		t->stop = true;
 		r = 0;
 		break;
-	case LIBOS_SYS_CLONE:
-		r = sys_clone(t);
-		break;
 	case LIBOS_SYS_GETID:
 		r = t->id;
 		break;
 	default:
-		r = -LIBOS_ENOSYS;
+		r = syscall_locked(t, x);
 		break;
 	}
 	x[0] = (uint64_t)r;

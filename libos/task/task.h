@@ -65,6 +65,7 @@ struct libos_task {
 	struct libos_task_regs regs;
 	int64_t status;
 	bool stop;               /* leave EL0 (yield, exit, kill) */
+	bool on_cpu;             /* a vCPU runs it now (libos_tasks_run) */
 	unsigned syscalls;
 	/* Last: the system-call path reaches the fields above with short
 	 * offsets. */
@@ -103,12 +104,15 @@ int libos_task_map_anon(struct uspace *us, uint64_t *va, uint64_t size,
  * Returns its id or -errno. */
 int libos_task_spawn(uint64_t entry_off, uint64_t arg);
 struct libos_task *libos_task_get(int id);
+/* The task the calling vCPU runs, or NULL. */
 struct libos_task *libos_task_current(void);
 
 /*
  * Round robin until no task is runnable: switches to each runnable task's
  * address space and calls enter(t), which runs it at EL0 until t->stop.
  * Tasks that exited or were killed lose their address space at once.
+ * Several vCPUs may call it at once: each takes the runnable tasks no
+ * other runs, and returns when none is left for it to take.
  */
 void libos_tasks_run(void (*enter)(struct libos_task *t));
 
@@ -128,6 +132,9 @@ void libos_task_kill(struct libos_task *t, int64_t status);
 /* An instruction abort from EL0 at pc: the entry function returned (pc is
  * USPACE_EXIT_VA) and t exits with x0 (true), or not (false). */
 bool libos_task_returned(struct libos_task *t, uint64_t pc);
+
+/* How many times vCPU cpu entered a task (libos_tasks_run). */
+unsigned libos_tasks_entered(unsigned cpu);
 
 /* One line each, "tasks: ..." and "asid: ...". */
 void libos_tasks_print_stats(void);

@@ -6,6 +6,7 @@
  */
 #include <arch/sysreg.h>
 #include <libos/arch.h>
+#include <libos/lock.h>
 #include <libos/task/uspace.h>
 #include <string.h>
 
@@ -15,8 +16,9 @@ struct uspace_sys {
 	struct asid_allocator asids;
 	struct libos_pagerefs refs;  /* shared frames, every task space */
 	struct libos_vm_pages pages; /* cfg.frames, counted */
-	struct uspace *current;      /* in TTBR0, walks on */
-	bool walks;                  /* TCR_EL1.EPD0 clear */
+	/* Each vCPU's TTBR0 and TCR_EL1 are its own. */
+	struct uspace *current[LIBOS_CPUS_MAX]; /* in TTBR0, walks on */
+	bool walks[LIBOS_CPUS_MAX];  /* TCR_EL1.EPD0 clear */
 	struct uspace *spaces;       /* live, linked by next */
 	unsigned live, frames;
 	struct libos_vm_stats gone;  /* faults of destroyed spaces */
@@ -137,12 +139,27 @@ static void unlink_space(struct uspace *us)
 
 static void walks(bool on)
 {
+	bool *now = &sys->walks[libos_cpu_self()];
 	uint64_t tcr = libos_arch_read_tcr();
 
-	if (on == sys->walks)
+	if (on == *now)
 		return;
-	sys->walks = on;
+	*now = on;
 	libos_arch_write_tcr(on ? tcr & ~TCR_EL1_EPD0 : tcr | TCR_EL1_EPD0);
+}
+
+void uspace_leave(void)
+{
+	struct uspace **cur = &sys->current[libos_cpu_self()];
+
+	if (!*cur)
+		return;
+	/* Out of TTBR0: no walks, ASID 0. */
+	walks(false);
+	libos_arch_write_ttbr0(0);
+	asid_deactivate(&sys->asids);
+	libos_vm_detach(PGTABLE_TTBR0);
+	*cur = NULL;
 }
 
 void uspace_destroy(struct uspace *us)
@@ -150,14 +167,11 @@ void uspace_destroy(struct uspace *us)
 	if (!us->live)
 		return;
 	libos_aspace_fini(&us->as);
-	if (sys->current == us) {
-		/* Out of TTBR0 before the tables go: no walks, ASID 0. */
-		walks(false);
-		libos_arch_write_ttbr0(0);
-		asid_deactivate(&sys->asids);
-		libos_vm_detach(PGTABLE_TTBR0);
-		sys->current = NULL;
-	}
+	/* Out of this vCPU's TTBR0 before the tables go (no other vCPU's
+	 * holds it: each leaves a task's space when the task leaves it,
+	 * libos_tasks_run). */
+	if (sys->current[libos_cpu_self()] == us)
+		uspace_leave();
 	pgtable_destroy(&us->pt);    /* TLBI ASIDE1IS for its ASID */
 	unlink_space(us);
 	us->live = false;
@@ -189,11 +203,11 @@ void uspace_switch(struct uspace *us)
 	us->pt.asid = asid;
 	libos_arch_write_ttbr0(pgtable_ttbr(&us->pt));
 	libos_vm_attach(&us->as);
-	sys->current = us;
+	sys->current[libos_cpu_self()] = us;
 	walks(true);
 }
 
 struct uspace *uspace_current(void)
 {
-	return sys->current;
+	return sys->current[libos_cpu_self()];
 }

@@ -5,14 +5,15 @@
  * uspace tags that table with an ASID from libos/task/asid.c and switches
  * it in, and routes the half's faults to it (libos_vm_attach).
  *
- * Owns: TTBR0 and TCR_EL1.EPD0 (walks enabled while a task's table is
- * installed), the ASID allocator, the page source and the reference table
+ * Owns: each vCPU's TTBR0 and TCR_EL1.EPD0 (walks enabled while a task's
+ * table is installed), the ASID allocator, the page source and the reference table
  * every task space shares, the list of live spaces and the counts of task
  * pages and of the faults of spaces gone.
  * Never: decides what a fault means or which pages a region owns (regions
  * do), runs EL0 code (el1/el0_task.c does), or reads task memory. Portable:
  * hardware through libos/arch.h, frames and table pages through the
- * caller's callbacks.
+ * caller's callbacks. Callers hold libos's lock (libos/lock.h) on a
+ * guest of several vCPUs (libos/task/task.c does).
  */
 #ifndef EXO_LIBOS_TASK_USPACE_H
 #define EXO_LIBOS_TASK_USPACE_H
@@ -89,6 +90,11 @@ int uspace_clone(struct uspace *child, struct uspace *parent);
 /* TTBR0 = us's table with its ASID (roll-over as needed), walks on, the
  * half's faults routed to us->as. */
 void uspace_switch(struct uspace *us);
+/* The calling vCPU's TTBR0 holds no space any more (walks off, ASID 0,
+ * the half's faults no longer routed): a vCPU leaves a task's space this
+ * way once the task may run on another, which may destroy the space. */
+void uspace_leave(void);
+/* The space in the calling vCPU's TTBR0, or NULL. */
 struct uspace *uspace_current(void);
 
 #endif

@@ -10,6 +10,7 @@
 #include <exo/frame.h>
 #include <exo/hvc.h>
 #include <libos/el2.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -278,6 +279,13 @@ int64_t libos_el2_notify(uint64_t vm)
 	(void)vm;
 	fake_el2.notifies++;
 	return EXO_OK;
+}
+
+/* A test thread waiting for libos's lock lets the holder run. */
+void libos_el2_yield(void)
+{
+	__atomic_fetch_add(&fake_el2.yields, 1, __ATOMIC_RELAXED);
+	sched_yield();
 }
 
 uint64_t libos_el2_wait(void)

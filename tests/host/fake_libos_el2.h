@@ -35,6 +35,7 @@ struct fake_el2 {
 	uint64_t generation, reclaim_acks, stale_acks;
 	uint64_t late_pa, late_count;
 	uint64_t notifies, waits;
+	uint64_t yields;        /* libos_el2_yield: a lock waiter */
 	/* Consent: offers made to the guest (FRAME_OFFER lists them), one
 	 * more that appears when it WAITs, accepts and drops made. */
 	struct libos_offer offers[8];

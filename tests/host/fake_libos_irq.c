@@ -1,13 +1,21 @@
 /*
  * Host stand-ins for libos/arch.h's interrupt masking and shared-memory
  * barriers: masking is a depth the tests can read (fake_libos_irq.h), the
- * barriers are counted and done with the compiler's atomics.
+ * barriers are counted and done with the compiler's atomics. Each test
+ * thread has its own (a vCPU's IRQ mask is its own) and its own CPU
+ * number (fake_libos_cpu, 0 unless the thread sets it).
  */
 #include "fake_libos_irq.h"
 
 #include <libos/arch.h>
 
-struct fake_irq fake_irq;
+_Thread_local struct fake_irq fake_irq;
+_Thread_local unsigned fake_libos_cpu;
+
+unsigned libos_arch_cpu_self(void)
+{
+	return fake_libos_cpu;
+}
 
 uint64_t libos_arch_irq_save(void)
 {

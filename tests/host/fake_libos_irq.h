@@ -12,6 +12,8 @@ struct fake_irq {
 	unsigned saves, dmbs, acquires, releases;
 };
 
-extern struct fake_irq fake_irq;
+extern _Thread_local struct fake_irq fake_irq;
+/* libos_arch_cpu_self's answer on this thread (libos/lock.h). */
+extern _Thread_local unsigned fake_libos_cpu;
 
 #endif

@@ -7,6 +7,7 @@
  * belong to another context.
  */
 #include "fake_libos_arch.h"
+#include "fake_libos_irq.h"
 
 #include <criterion/criterion.h>
 #include <libos/task/asid.h>
@@ -27,6 +28,41 @@ Test(asid, first_allocations_and_fast_path)
 	cr_assert_eq(a.stats.fast, 1);
 	cr_assert_eq(fake_libos.vmalle1is, 0);
 	cr_assert(asid_current(&a, c1) && asid_current(&a, c2));
+}
+
+/* Several vCPUs: a roll-over keeps the context each one runs, so none
+ * of them shares an ASID with a context given a number afterwards, and
+ * each keeps its number at its next switch. */
+Test(asid, rollover_keeps_every_vcpus_running_context)
+{
+	uint64_t c[8] = { 0 };
+
+	fake_libos_reset(NULL, 0);
+	asid_init(&a, 3);                 /* ASIDs 1..7 */
+	for (unsigned i = 0; i < 7; i++) {
+		fake_libos_cpu = i % 3;   /* c[4..6] run on vCPUs 1, 2, 0 */
+		asid_switch(&a, &c[i]);
+	}
+	/* vCPU 1 runs c[4] (5), vCPU 2 c[5] (6), vCPU 0 c[6] (7). */
+	fake_libos_cpu = 0;
+	asid_switch(&a, &c[7]);           /* roll-over: 5, 6 reserved */
+	cr_assert_eq(a.stats.rollovers, 1);
+	cr_assert_eq(fake_libos.vmalle1is, 1, "one broadcast flush for all");
+	for (unsigned n = 1; n < 8; n++) {
+		uint64_t fresh = 0;
+
+		if (n == 5 || n == 6 || n == asid_of(&a, c[7]))
+			continue;
+		fake_libos_cpu = 3;
+		asid_switch(&a, &fresh);
+		cr_assert(asid_of(&a, fresh) != 5 && asid_of(&a, fresh) != 6,
+			  "a running vCPU's ASID handed out again");
+	}
+	fake_libos_cpu = 1;
+	cr_assert_eq(asid_switch(&a, &c[4]), 5, "vCPU 1 keeps its number");
+	fake_libos_cpu = 2;
+	cr_assert_eq(asid_switch(&a, &c[5]), 6, "vCPU 2 keeps its number");
+	fake_libos_cpu = 0;
 }
 
 Test(asid, width_is_clamped)
@@ -73,7 +109,7 @@ Test(asid, deactivated_context_is_not_reserved)
 		asid_switch(&a, &c[i]);
 	asid_deactivate(&a);
 	asid_switch(&a, &c[3]);
-	cr_assert_eq(a.reserved, 0);
+	cr_assert_eq(a.reserved[0], 0);
 	cr_assert_eq(asid_of(&a, c[3]), 1);
 }
 
@@ -96,7 +132,7 @@ static void random_run(unsigned bits, unsigned seed)
 		uint16_t n;
 
 		if (rand() % 50 == 0) {    /* the context goes away */
-			if (a.active == ctx[i] && ctx[i])
+			if (a.active[0] == ctx[i] && ctx[i])
 				asid_deactivate(&a);
 			for (unsigned k = 0; k < (1u << bits); k++)
 				if (owner[k] == i)

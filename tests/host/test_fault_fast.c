@@ -157,18 +157,18 @@ static int access(struct space *sp, uint64_t va, bool write, bool busy)
 
 	if (!esr)
 		return 0;
-	libos_fault_busy = busy;
+	libos_fault_busy[LIBOS_FAULT_FAST_CPU] = busy;
 	if (sp->fast && libos_fault_fast(esr, va)) {
 		sp->fast_taken++;
 		sp->fast_cow += (esr & 0x3c) == FSC_PERMISSION;
-		libos_fault_busy = false;
+		libos_fault_busy[LIBOS_FAULT_FAST_CPU] = false;
 		return 1;
 	}
 	if (sp->fast)
 		sp->fast_declined++;
 
 	ok = libos_fault_handle(&f);
-	libos_fault_busy = false;
+	libos_fault_busy[LIBOS_FAULT_FAST_CPU] = false;
 	return ok ? 1 : 2;
 }
 
@@ -489,9 +489,9 @@ Test(fault_fast, declines_without_changing_anything)
 		  "level 0: no table to use");
 	cr_assert(!libos_fault_fast(esr, BASE + SLOT_PAGES * PAGE),
 		  "outside the region");
-	libos_fault_busy = true;
+	libos_fault_busy[LIBOS_FAULT_FAST_CPU] = true;
 	cr_assert(!libos_fault_fast(esr, BASE + 2 * PAGE), "in a fault");
-	libos_fault_busy = false;
+	libos_fault_busy[LIBOS_FAULT_FAST_CPU] = false;
 	cr_assert(!libos_fault_fast((esr & ~(uint64_t)0x3f) |
 					    FSC_PERMISSION | 3,
 				    BASE + 2 * PAGE),

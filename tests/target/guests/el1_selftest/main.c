@@ -77,7 +77,7 @@ static bool on_extabt(struct libos_fault *f)
 	if (f->far != extabt_va)
 		return false;
 	extabt_seen++;
-	extabt_depth = el1_handler_depth;
+	extabt_depth = el1_handler_depth_now();
 	extabt_kind = f->kind;
 	__asm__ volatile("brk #1" ::: "x0", "memory");  /* on_brk: x0 ^= */
 	f->elr += INSN_SIZE;
