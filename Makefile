@@ -238,7 +238,7 @@ $(HOST_TESTS): $(HOST_OBJS)
 LIBOS_TSAN_DIR := $(B)/host-tsan-libos
 LIBOS_TSAN_TESTS := $(LIBOS_TSAN_DIR)/exo-libos-tsan-tests
 LIBOS_TSAN_CFLAGS := $(filter-out $(HOST_SAN),$(HOST_CFLAGS)) -fsanitize=thread \
-	-DEXO_LIBOS_TSAN_TESTS -Itests/host/tsan_libos
+	-DEXO_TSAN_TESTS -Itests/host/tsan_libos
 LIBOS_TSAN_SRCS := lib/string.c lib/fmt.c lib/print.c lib/panic.c \
 	$(filter-out libos/arch/%,$(wildcard libos/*.c libos/*/*.c)) \
 	tests/host/test_libos_smp.c tests/host/console_capture.c \
@@ -257,9 +257,9 @@ $(LIBOS_TSAN_TESTS): $(LIBOS_TSAN_OBJS)
 	@$(if $(Q),echo "  HOSTLD  $@")
 	$(Q)$(HOST_CC) -fsanitize=thread -o $@ $^ -lfdt
 
-.PHONY: tsan-tests
-tsan-tests: $(LIBOS_TSAN_TESTS)
-	$(Q)LIBOS_TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(LIBOS_TSAN_TESTS) \
+.PHONY: libos-tsan-test
+libos-tsan-test: $(LIBOS_TSAN_TESTS)
+	$(Q)TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(LIBOS_TSAN_TESTS) \
 		--filter 'libos_smp/*'
 
 -include $(LIBOS_TSAN_OBJS:.o=.d)
@@ -399,6 +399,7 @@ $(B)/%.images.mk: %.dts
 # that may pack every system (all, images, test, ...). run and debug read
 # none: they build through a second make for $(SYSTEM)'s package alone.
 PACKLESS_GOALS := run debug help clean compile_commands.json host-test tsan-test \
+	libos-tsan-test \
 	manifests guests $(B)/%
 ifeq ($(MAKECMDGOALS),)
 SYSTEMS_READ := $(SYSTEM_DTS)
