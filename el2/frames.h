@@ -61,24 +61,40 @@ enum frames_access {
 	FRAMES_ACCESS_DEVICE = 3,   /* RW with device attributes */
 };
 
-/* One per frame of the span, 8 bytes. */
+/* A VM id as the DB stores it: 1..EXO_MAX_VMS-1, 0 for EL2 or nobody. */
+typedef uint16_t frames_vm_t;
+_Static_assert(EXO_MAX_VMS - 1 <= UINT16_MAX, "VM ids fit frames_vm_t");
+
+/* One per frame of the span, 8 bytes. A frame is SHARED or LENT, never
+ * both: its share record and its borrower share the last four bytes. */
 struct frames_entry {
-	uint8_t state;   /* enum exo_frame_state */
-	uint8_t owner;   /* OWNED/SHARED/LENT: owner; HYP: VM charged, or 0 */
-	uint8_t peer;    /* LENT: the borrower */
+	uint8_t state;       /* enum exo_frame_state */
 	uint8_t pad;
-	uint32_t share;  /* SHARED: index of its share record */
+	frames_vm_t owner;   /* OWNED/SHARED/LENT: owner; HYP: VM charged, or 0 */
+	union {
+		uint32_t share;     /* SHARED: index of its share record, else
+				     * FRAMES_SHARE_NONE (LENT: see peer) */
+		frames_vm_t peer;   /* LENT: the borrower */
+	};
 };
 /* 8 bytes a frame: docs/memory-model.md ("Layout and memory cost") and
  * docs/performance.md count the DB at this size. */
 _Static_assert(sizeof(struct frames_entry) == 8, "frames_entry is 8 bytes");
 
-/* Borrowers of one SHARED frame. A free record has borrowers == 0 and keeps
- * the index of the next free record in rw. */
+/* Borrowers of one SHARED frame, at most EXO_SHARE_MAX_BORROWERS (a list
+ * of ids, not a mask of every VM: 16 bytes whatever EXO_MAX_VMS is). A
+ * free record is on the free list: next_free overlays the slots. */
+#define FRAMES_SHARE_SLOTS EXO_SHARE_MAX_BORROWERS
 struct frames_share {
-	uint64_t borrowers;  /* bit h: VM h borrows the frame */
-	uint64_t rw;         /* bit h: ... with RW (else R) */
+	union {
+		struct {
+			frames_vm_t borrower[FRAMES_SHARE_SLOTS]; /* 0: empty */
+			uint16_t rw;  /* bit k: borrower[k] has RW (else R) */
+		};
+		uint32_t next_free;
+	};
 };
+_Static_assert(FRAMES_SHARE_SLOTS <= 16, "rw has a bit per slot");
 _Static_assert(sizeof(struct frames_share) == 16,
 	       "frames_share is 16 bytes (docs/memory-model.md)");
 
@@ -96,7 +112,7 @@ struct frames_account {
 struct frames_device {
 	uint64_t base;
 	uint64_t count;
-	uint8_t owner;      /* 0: unassigned */
+	frames_vm_t owner;  /* 0: unassigned */
 };
 
 struct frames_db {
@@ -137,8 +153,8 @@ enum frames_op_kind {
 /* A checked request, filled by a check and consumed by its commit. */
 struct frames_op {
 	enum frames_op_kind kind;
-	uint8_t vm;          /* the acting VM (owner) */
-	uint8_t peer;        /* the other VM: borrower, recipient */
+	frames_vm_t vm;      /* the acting VM (owner) */
+	frames_vm_t peer;    /* the other VM: borrower, recipient */
 	uint8_t perm;        /* share: enum frames_perm */
 	uint64_t pa;         /* first frame (alloc: the run found) */
 	uint64_t count;
@@ -149,7 +165,7 @@ struct frames_op {
 	 * frames_op_table_next finds them again (the highest FREE frames
 	 * outside the frame indexes [tables_skip, +tables_skip_count), the
 	 * op's own run). */
-	uint8_t tables_vm;
+	frames_vm_t tables_vm;
 	unsigned nr_own_tables;
 	unsigned nr_tables;
 	uint64_t tables_skip, tables_skip_count;
@@ -174,11 +190,30 @@ struct frames_tables {
 /* Facts about one PA. */
 struct frames_info {
 	enum exo_frame_state state;
-	uint8_t owner;       /* see struct frames_entry; DEVICE: 0 unassigned */
-	uint8_t peer;        /* LENT: the borrower */
-	uint64_t borrowers;  /* SHARED: bitmask of borrowers */
-	uint64_t rw;         /* SHARED: borrowers with RW */
+	frames_vm_t owner;   /* see struct frames_entry; DEVICE: 0 unassigned */
+	frames_vm_t peer;    /* LENT: the borrower; else 0 */
+	struct frames_share share;  /* SHARED: its borrowers; else none */
 };
+
+/* borrower's slot in s, or -1 if it borrows nothing there (borrower 0:
+ * a free slot, or -1 if s is full). */
+static inline int frames_share_slot(const struct frames_share *s,
+				    unsigned borrower)
+{
+	for (int k = 0; k < FRAMES_SHARE_SLOTS; k++)
+		if (s->borrower[k] == borrower)
+			return k;
+	return -1;
+}
+
+/* The first borrower listed in s, or 0 when it has none. */
+static inline unsigned frames_share_first(const struct frames_share *s)
+{
+	for (int k = 0; k < FRAMES_SHARE_SLOTS; k++)
+		if (s->borrower[k])
+			return s->borrower[k];
+	return 0;
+}
 
 /* What a VM holds, for teardown: runs of frames with one relation. */
 enum frames_rel {
@@ -195,7 +230,7 @@ struct frames_run {
 	uint64_t pa;
 	uint64_t count;
 	enum frames_rel rel;
-	uint8_t peer;   /* LENT_OUT: borrower; BORROWED, LENT_IN: owner */
+	frames_vm_t peer; /* LENT_OUT: borrower; BORROWED, LENT_IN: owner */
 };
 
 /* --- set-up (boot, single CPU) --------------------------------------- */
@@ -288,7 +323,7 @@ static inline void frames_set_one(struct frames_db *db, uint64_t i,
 				  unsigned from, unsigned to, unsigned owner)
 {
 	db->entry[i] = (struct frames_entry){ .state = (uint8_t)to,
-					      .owner = (uint8_t)owner,
+					      .owner = (frames_vm_t)owner,
 					      .share = FRAMES_SHARE_NONE };
 	db->count[from]--;
 	db->count[to]++;

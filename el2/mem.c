@@ -927,7 +927,17 @@ static bool borrows(uint64_t pa, unsigned b)
 
 	return !frames_query(&mem_db, pa, &info) &&
 	       info.state == EXO_FRAME_SHARED &&
-	       (info.borrowers >> b & 1);
+	       frames_share_slot(&info.share, b) >= 0;
+}
+
+/* A borrower of the SHARED frame at pa, or 0 if it has none (left). */
+static unsigned first_borrower(uint64_t pa)
+{
+	struct frames_info info;
+
+	if (frames_query(&mem_db, pa, &info) || info.state != EXO_FRAME_SHARED)
+		return 0;
+	return frames_share_first(&info.share);
 }
 
 /* Takes [pa, pa + count) away from borrower b, one maximal range at a time
@@ -959,12 +969,18 @@ static void revoke_share(struct vm *owner, unsigned b, uint64_t pa,
 }
 
 /* Frames vm shares out: every borrower loses them (and is told); vm owns
- * them alone again. */
+ * them alone again. Each frame's own borrowers, not every VM there is:
+ * a borrower is taken from the rest of the run in one go when its first
+ * frame there is met. */
 static void unshare_all(struct vm *vm, uint64_t pa, uint64_t count)
 {
-	for (unsigned b = 0; b < EXO_MAX_VMS; b++) {
-		if (b != vm->id && mem_vms[b])
-			revoke_share(vm, b, pa, count);
+	uint64_t end = pa + bytes(count);
+
+	for (; pa < end; pa += FRAMES_SIZE) {
+		unsigned b;
+
+		while ((b = first_borrower(pa)) != 0)
+			revoke_share(vm, b, pa, (end - pa) >> FRAMES_SHIFT);
 	}
 }
 

@@ -26,7 +26,8 @@
 /* A slot: the offer, or a free slot (count 0). */
 struct slot {
 	uint64_t pa, count;
-	uint8_t to, kind;
+	uint16_t to;    /* a VM id */
+	uint8_t kind;
 };
 
 static struct slot table[EXO_MAX_VMS][EXO_OFFERS_MAX];
@@ -144,7 +145,7 @@ int64_t offers_make(unsigned from, unsigned to, unsigned kind, uint64_t pa,
 	spin_lock(&offers_lock);
 	rc = free_slot(&o, &i);
 	if (!rc) {
-		table[from][i] = (struct slot){ pa, count, (uint8_t)to,
+		table[from][i] = (struct slot){ pa, count, (uint16_t)to,
 						(uint8_t)kind };
 		used_mask[from] |= (slot_mask)1 << i;
 	}
@@ -201,11 +202,13 @@ int64_t offers_list(unsigned to, uint64_t index, struct offer *o)
 	int64_t rc = EXO_ENOENT;
 
 	spin_lock(&offers_lock);
+	/* Every sender is looked at, but only the slots its mask says hold
+	 * an offer (a thousand guests with none cost one load each). */
 	for (unsigned from = 1; from < EXO_MAX_VMS && rc; from++) {
-		for (unsigned i = 0; i < EXO_OFFERS_MAX && rc; i++) {
-			const struct slot *s = &table[from][i];
+		for (slot_mask m = used_mask[from]; m && rc;) {
+			const struct slot *s = &table[from][take_lowest(&m)];
 
-			if (!used(s) || s->to != to)
+			if (s->to != to)
 				continue;
 			if (index-- == 0) {
 				*o = offer_of(from, s);
@@ -253,9 +256,12 @@ void offers_vm_end(unsigned vm)
 	memset(table[vm], 0, sizeof(table[vm]));
 	used_mask[vm] = 0;
 	for (unsigned from = 1; from < EXO_MAX_VMS; from++)
-		for (unsigned i = 0; i < EXO_OFFERS_MAX; i++)
+		for (slot_mask m = used_mask[from]; m;) {
+			unsigned i = take_lowest(&m);
+
 			if (table[from][i].to == vm)
 				slot_clear(from, i);
+		}
 	spin_unlock(&offers_lock);
 }
 

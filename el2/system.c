@@ -182,7 +182,10 @@ bool system_may_share(const struct vm *from, const struct vm *to)
 {
 	const struct manifest_guest *g = from->manifest_entry;
 
-	return (g->share_mask >> (to->id - FIRST_VM_ID)) & 1;
+	for (uint32_t k = 0; k < g->nr_share_ids; k++)
+		if (g->share_ids[k] == to->id - FIRST_VM_ID)
+			return true;
+	return false;
 }
 
 void system_notify_peers(const struct vm *vm)
