@@ -18,6 +18,7 @@
 #include <el2/system.h>
 #include <el2/timing.h>
 #include <el2/vm_ops.h>
+#include <el2/vmid.h>
 #include <exo/errors.h>
 #include <lib/panic.h>
 #include <lib/print.h>
@@ -316,7 +317,8 @@ _Noreturn void system_start(uint64_t pkg_max, bool have_pkg,
 	sched_set_reaper(system_reap_step);
 	/* VTCR_EL2 before any VTTBR_EL2 and HCR_EL2.VM (sched_first loads
 	 * them): translation must never run with an UNKNOWN VTCR. */
-	arch_stage2_configure(s2_vtcr(arch_pa_bits()));
+	vmid_init(arch_vmid_bits());
+	arch_stage2_configure(s2_vtcr(arch_pa_bits(), arch_vmid_bits()));
 	first = sched_first();
 	if (!first)
 		system_finish();

@@ -77,7 +77,7 @@ static int64_t vm_load(struct vm *vm)
 	 * DRAM, not to the cache lines EL2 just wrote (the image and the DTB;
 	 * the boot frames after them came FREE, so already clean). */
 	arch_dcache_clean_inval(pa, dtb - pa + (GUEST_DT_FRAMES << FRAMES_SHIFT));
-	vcpu_reset(&vm->vcpu, pa + g->elf.entry_offset, dtb, s2_vttbr(&vm->s2));
+	vcpu_reset(&vm->vcpu, pa + g->elf.entry_offset, dtb, s2_baddr(&vm->s2));
 	arch_fp_forget(&vm->vcpu);   /* its fresh FP/SIMD state is in memory */
 	for (unsigned i = 1; i < vm->nr_vcpus; i++)
 		vm->vcpus[i]->state = VCPU_OFF;
