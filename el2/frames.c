@@ -169,9 +169,11 @@ static void set_frame(struct frames_db *db, uint64_t i, unsigned state,
 	db->count[state]++;
 	e->state = (uint8_t)state;
 	e->owner = (frames_vm_t)owner;
+	frames_span_note(db, owner, i);
 	if (state == EXO_FRAME_LENT) {
 		e->share = 0;   /* its upper half, beside peer */
 		e->peer = (frames_vm_t)peer;
+		frames_span_note(db, peer, i);
 	} else if (state != EXO_FRAME_SHARED) {
 		e->share = FRAMES_SHARE_NONE;
 	}
@@ -329,7 +331,7 @@ int frames_init(struct frames_db *db, uint64_t base, uint64_t nr_frames,
 	size_t need = frames_storage_size(nr_frames, nr_shares);
 	uint64_t last;
 
-	if (!nr_frames || !need || size < need ||
+	if (!nr_frames || nr_frames > UINT32_MAX || !need || size < need ||
 	    (uintptr_t)storage % sizeof(uint64_t) ||
 	    nr_shares == FRAMES_SHARE_NONE)
 		return EXO_EINVAL;
@@ -398,7 +400,8 @@ int frames_vm_create(struct frames_db *db, unsigned vm, uint64_t quota)
 		return EXO_ENOENT;
 	if (db->acct[vm].live)
 		return EXO_EBUSY;
-	db->acct[vm] = (struct frames_account){.quota = quota, .live = true};
+	db->acct[vm] = (struct frames_account){ .quota = quota, .live = true,
+						.span_lo = UINT32_MAX };
 	return EXO_OK;
 }
 
@@ -812,6 +815,7 @@ static void share_add(struct frames_db *db, uint64_t i,
 	k = frames_share_slot(s, 0);
 	CHECK(k >= 0);
 	s->borrower[k] = op->peer;
+	frames_span_note(db, op->peer, i);
 	if (op->perm == FRAMES_PERM_RW)
 		s->rw |= (uint16_t)(1u << k);
 }
@@ -1210,7 +1214,11 @@ static bool rel_of(const struct frames_db *db, const struct frames_entry *e,
 static bool span_next(const struct frames_db *db, unsigned vm, uint64_t *cursor,
 		      struct frames_run *run)
 {
-	for (uint64_t i = *cursor; i < db->nr; i++) {
+	const struct frames_account *a = &db->acct[vm];
+	uint64_t end = a->span_hi < db->nr ? a->span_hi : db->nr;
+
+	for (uint64_t i = *cursor > a->span_lo ? *cursor : a->span_lo; i < end;
+	     i++) {
 		uint64_t j = i + 1;
 		enum frames_rel rel, r2;
 		frames_vm_t peer, p2;

@@ -107,6 +107,10 @@ struct frames_account {
 	uint64_t lent_out;  /* of used: frames it lent away (no access) */
 	uint32_t devices;   /* device ranges assigned to it */
 	bool live;
+	/* Frame indexes [span_lo, span_hi) hold every frame it has been
+	 * related to since it was created (owner, borrower, charged table):
+	 * its teardown walks those, not all of RAM, whatever the guests. */
+	uint32_t span_lo, span_hi;
 };
 
 struct frames_device {
@@ -317,6 +321,18 @@ static inline void frames_update_hints(struct frames_db *db, uint64_t i,
 		db->hi_free--;
 }
 
+/* Frame i is now related to vm: within its span (struct frames_account). */
+static inline void frames_span_note(struct frames_db *db, unsigned vm,
+				    uint64_t i)
+{
+	struct frames_account *a = &db->acct[vm];
+
+	if (i < a->span_lo)
+		a->span_lo = (uint32_t)i;
+	if (i >= a->span_hi)
+		a->span_hi = (uint32_t)(i + 1);
+}
+
 /* What a transition of frame i from one state to an OWNED or FREE one
  * writes: the entry (no peer, no share record), the counts, the hints. */
 static inline void frames_set_one(struct frames_db *db, uint64_t i,
@@ -328,6 +344,7 @@ static inline void frames_set_one(struct frames_db *db, uint64_t i,
 	db->count[from]--;
 	db->count[to]++;
 	frames_update_hints(db, i, to);
+	frames_span_note(db, owner, i);
 }
 
 int64_t frames_alloc_one_general(const struct frames_db *db, unsigned vm);

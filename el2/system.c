@@ -355,6 +355,8 @@ _Noreturn void system_finish(void)
 	kill_deadlocked();
 	reap_the_rest();
 	mem_totals(&t.frames_free, &t.frames_hyp, &t.frames_other);
+	t.vmids_per_generation = vmid_per_generation();
+	t.vmid_rollovers = vmid_rollovers();
 	snapshot_system();
 	ok = summary_print(vms, nr_vms, &t, arch_timer_freq());
 	timing_print(arch_timer_freq());
