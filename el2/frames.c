@@ -169,7 +169,11 @@ static void set_frame(struct frames_db *db, uint64_t i, unsigned state,
 	db->count[state]++;
 	e->state = (uint8_t)state;
 	e->owner = (frames_vm_t)owner;
-	frames_span_note(db, owner, i);
+	if (state == EXO_FRAME_HYP)   /* a table frame charged to owner */
+		frames_span_widen(&db->acct[owner].tables_lo,
+				  &db->acct[owner].tables_hi, i);
+	else
+		frames_span_note(db, owner, i);
 	if (state == EXO_FRAME_LENT) {
 		e->share = 0;   /* its upper half, beside peer */
 		e->peer = (frames_vm_t)peer;
@@ -401,7 +405,8 @@ int frames_vm_create(struct frames_db *db, unsigned vm, uint64_t quota)
 	if (db->acct[vm].live)
 		return EXO_EBUSY;
 	db->acct[vm] = (struct frames_account){ .quota = quota, .live = true,
-						.span_lo = UINT32_MAX };
+						.span_lo = UINT32_MAX,
+						.tables_lo = UINT32_MAX };
 	return EXO_OK;
 }
 
@@ -1211,14 +1216,29 @@ static bool rel_of(const struct frames_db *db, const struct frames_entry *e,
 	}
 }
 
+/* The first index from i on inside vm's two spans, or db->nr. */
+static uint64_t in_spans(const struct frames_db *db,
+			 const struct frames_account *a, uint64_t i)
+{
+	uint64_t best = db->nr;
+
+	if (i < a->span_hi)
+		best = i > a->span_lo ? i : a->span_lo;
+	if (i < a->tables_hi) {
+		uint64_t t = i > a->tables_lo ? i : a->tables_lo;
+
+		best = t < best ? t : best;
+	}
+	return best < db->nr ? best : db->nr;
+}
+
 static bool span_next(const struct frames_db *db, unsigned vm, uint64_t *cursor,
 		      struct frames_run *run)
 {
 	const struct frames_account *a = &db->acct[vm];
-	uint64_t end = a->span_hi < db->nr ? a->span_hi : db->nr;
 
-	for (uint64_t i = *cursor > a->span_lo ? *cursor : a->span_lo; i < end;
-	     i++) {
+	for (uint64_t i = in_spans(db, a, *cursor); i < db->nr;
+	     i = in_spans(db, a, i + 1)) {
 		uint64_t j = i + 1;
 		enum frames_rel rel, r2;
 		frames_vm_t peer, p2;

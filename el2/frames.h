@@ -108,9 +108,12 @@ struct frames_account {
 	uint32_t devices;   /* device ranges assigned to it */
 	bool live;
 	/* Frame indexes [span_lo, span_hi) hold every frame it has been
-	 * related to since it was created (owner, borrower, charged table):
-	 * its teardown walks those, not all of RAM, whatever the guests. */
+	 * owner or borrower of since it was created, [tables_lo, tables_hi)
+	 * every table frame charged to it (taken from the top of RAM: one
+	 * span would cover all RAM): its teardown walks those two, not all
+	 * of RAM, whatever the number of guests. */
 	uint32_t span_lo, span_hi;
+	uint32_t tables_lo, tables_hi;
 };
 
 struct frames_device {
@@ -321,16 +324,22 @@ static inline void frames_update_hints(struct frames_db *db, uint64_t i,
 		db->hi_free--;
 }
 
-/* Frame i is now related to vm: within its span (struct frames_account). */
+static inline void frames_span_widen(uint32_t *lo, uint32_t *hi, uint64_t i)
+{
+	if (i < *lo)
+		*lo = (uint32_t)i;
+	if (i >= *hi)
+		*hi = (uint32_t)(i + 1);
+}
+
+/* Frame i is now vm's, lent to it or shared with it: within its span
+ * (struct frames_account). */
 static inline void frames_span_note(struct frames_db *db, unsigned vm,
 				    uint64_t i)
 {
 	struct frames_account *a = &db->acct[vm];
 
-	if (i < a->span_lo)
-		a->span_lo = (uint32_t)i;
-	if (i >= a->span_hi)
-		a->span_hi = (uint32_t)(i + 1);
+	frames_span_widen(&a->span_lo, &a->span_hi, i);
 }
 
 /* What a transition of frame i from one state to an OWNED or FREE one
