@@ -169,10 +169,11 @@ static void set_frame(struct frames_db *db, uint64_t i, unsigned state,
 	db->count[state]++;
 	e->state = (uint8_t)state;
 	e->owner = (frames_vm_t)owner;
-	if (state == EXO_FRAME_HYP)   /* a table frame charged to owner */
+	/* Spans are guests' (owner 0: EL2's own, or nobody's). */
+	if (owner != FRAMES_VM_EL2 && state == EXO_FRAME_HYP)
 		frames_span_widen(&db->acct[owner].tables_lo,
 				  &db->acct[owner].tables_hi, i);
-	else
+	else if (owner != FRAMES_VM_EL2)
 		frames_span_note(db, owner, i);
 	if (state == EXO_FRAME_LENT) {
 		e->share = 0;   /* its upper half, beside peer */

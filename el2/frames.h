@@ -353,7 +353,6 @@ static inline void frames_set_one(struct frames_db *db, uint64_t i,
 	db->count[from]--;
 	db->count[to]++;
 	frames_update_hints(db, i, to);
-	frames_span_note(db, owner, i);
 }
 
 int64_t frames_alloc_one_general(const struct frames_db *db, unsigned vm);
@@ -382,6 +381,7 @@ static inline uint64_t frames_alloc_one_commit(struct frames_db *db,
 	struct frames_account *a = &db->acct[vm];
 
 	frames_set_one(db, i, EXO_FRAME_FREE, EXO_FRAME_OWNED, vm);
+	frames_span_note(db, vm, (uint64_t)i);
 	a->used++;
 	if (a->used > a->peak)
 		a->peak = a->used;

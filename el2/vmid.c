@@ -4,7 +4,8 @@
  * read the broadcast invalidation through the fake arch's log.
  *
  * Lock: vmid_lock, a leaf (nothing is taken under it). Held to give a
- * lease and to roll over; the fast path of vmid_load takes no lock.
+ * lease and to roll over; the fast path of vmid_load (inline, el2/vmid.h)
+ * takes no lock.
  */
 #include <el2/arch.h>
 #include <el2/vmid.h>
@@ -18,13 +19,13 @@
 
 static struct spinlock vmid_lock = SPINLOCK_INIT;
 static unsigned nr_bits;
-static uint64_t generation;     /* the current one, a multiple of GEN_STEP */
+uint64_t vmid_generation;       /* the current one, a multiple of GEN_STEP */
 static uint64_t given[VMID_SPACE / WORD_BITS]; /* leased this generation */
 static unsigned search_from;    /* where the next free VMID is looked for */
 uint64_t vmid_lease[EXO_MAX_VMS];
 /* The lease each CPU loaded last; a rollover swaps it to 0, so a CPU's
  * next load sees that one happened (its compare-and-swap fails). */
-static uint64_t active[EL2_MAX_CPUS];
+uint64_t vmid_active[EL2_MAX_CPUS];
 /* What each CPU had loaded at the last rollover: kept into the new
  * generation by the guest holding it. */
 static uint64_t reserved[EL2_MAX_CPUS];
@@ -38,7 +39,7 @@ static unsigned number(uint64_t l)
 static bool of_this_generation(uint64_t l)
 {
 	return (l & ~VMID_NUMBER_MASK) ==
-	       __atomic_load_n(&generation, __ATOMIC_RELAXED);
+	       __atomic_load_n(&vmid_generation, __ATOMIC_RELAXED);
 }
 
 static bool is_given(unsigned n)
@@ -55,10 +56,10 @@ void vmid_init(unsigned bits)
 {
 	CHECK(bits == 8 || bits == VMID_MAX_BITS);
 	nr_bits = bits;
-	generation = GEN_STEP;
+	vmid_generation = GEN_STEP;
 	memset(given, 0, sizeof(given));
 	memset(vmid_lease, 0, sizeof(vmid_lease));
-	memset(active, 0, sizeof(active));
+	memset(vmid_active, 0, sizeof(vmid_active));
 	memset(reserved, 0, sizeof(reserved));
 	rollovers = 0;
 	search_from = 1;
@@ -76,11 +77,12 @@ unsigned vmid_per_generation(void)
  * on any CPU, before one is given again. */
 static void rollover(void)
 {
-	__atomic_store_n(&generation, generation + GEN_STEP, __ATOMIC_RELAXED);
+	__atomic_store_n(&vmid_generation, vmid_generation + GEN_STEP,
+			 __ATOMIC_RELAXED);
 	memset(given, 0, sizeof(given));
 	give(VMID_NONE);
 	for (unsigned c = 0; c < EL2_MAX_CPUS; c++) {
-		uint64_t l = __atomic_exchange_n(&active[c], 0,
+		uint64_t l = __atomic_exchange_n(&vmid_active[c], 0,
 						 __ATOMIC_RELAXED);
 
 		if (!l)
@@ -131,7 +133,7 @@ static uint64_t new_lease(unsigned vm, uint64_t old)
 	unsigned n;
 
 	if (old) {
-		uint64_t renewed = generation | number(old);
+		uint64_t renewed = vmid_generation | number(old);
 
 		if (renew_reserved(old, renewed))
 			return renewed;
@@ -148,29 +150,21 @@ static uint64_t new_lease(unsigned vm, uint64_t old)
 	}
 	give(n);
 	search_from = n + 1;
-	return generation | n;
+	return vmid_generation | n;
 }
 
-unsigned vmid_load(unsigned vm, unsigned cpu)
+unsigned vmid_load_slow(unsigned vm, unsigned cpu)
 {
-	uint64_t l, was;
+	uint64_t l;
 
 	CHECK(vm < EXO_MAX_VMS && cpu < EL2_MAX_CPUS);
-	l = __atomic_load_n(&vmid_lease[vm], __ATOMIC_RELAXED);
-	was = __atomic_load_n(&active[cpu], __ATOMIC_RELAXED);
-	/* A current lease, and no rollover since this CPU's last load (it
-	 * would have swapped active[cpu] to 0): keep it, no lock. */
-	if (was && of_this_generation(l) &&
-	    __atomic_compare_exchange_n(&active[cpu], &was, l, false,
-					__ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		return number(l);
 	spin_lock(&vmid_lock);
 	l = vmid_lease[vm];
 	if (!of_this_generation(l)) {
 		l = new_lease(vm, l);
 		__atomic_store_n(&vmid_lease[vm], l, __ATOMIC_RELAXED);
 	}
-	__atomic_store_n(&active[cpu], l, __ATOMIC_RELAXED);
+	__atomic_store_n(&vmid_active[cpu], l, __ATOMIC_RELAXED);
 	spin_unlock(&vmid_lock);
 	/* The lease is visible before any walk under it: a stage-2 change
 	 * whose TLBI read the VMID before this store (vmid_current, after

@@ -41,12 +41,6 @@
  * again to start over. */
 void vmid_init(unsigned bits);
 
-/* The VMID to load for VM `vm` on CPU `cpu`: its lease, renewed if it is
- * of an older generation (the same VMID if that is still free or was
- * reserved at the rollover, else a free one, the VM's id if it is free, so
- * VMID == VM id while guests do not outnumber VMIDs). Records it as the
- * CPU's active VMID. May start a new generation. */
-unsigned vmid_load(unsigned vm, unsigned cpu);
 
 /* Each VM id's lease (0: none); vmid.c's alone to write. */
 extern uint64_t vmid_lease[EXO_MAX_VMS];
@@ -64,6 +58,40 @@ static inline unsigned vmid_current(unsigned vm)
 						    __ATOMIC_RELAXED) &
 				    VMID_NUMBER_MASK)
 		       : VMID_NONE;
+}
+
+/* The current generation, and each CPU's active lease (a rollover swaps
+ * it to 0); vmid.c's alone to write but through vmid_load. */
+extern uint64_t vmid_generation;
+extern uint64_t vmid_active[EL2_MAX_CPUS];
+
+/* vmid_load's way when the lease is stale or a rollover came since this
+ * CPU's last load: under the lock. */
+unsigned vmid_load_slow(unsigned vm, unsigned cpu);
+
+/* The VMID to load for VM `vm` on CPU `cpu`: its lease, renewed if it is
+ * of an older generation (the same VMID if that is still free or was
+ * reserved at the rollover, else a free one, the VM's id if it is free, so
+ * VMID == VM id while guests do not outnumber VMIDs). Records it as the
+ * CPU's active VMID. May start a new generation. Inline: every vCPU
+ * switch loads one, and while the lease is current and no rollover came
+ * since this CPU's last load it is a compare-and-swap of the CPU's active
+ * lease (none when it is already that lease), no lock. */
+static inline unsigned vmid_load(unsigned vm, unsigned cpu)
+{
+	uint64_t l = __atomic_load_n(&vmid_lease[vm], __ATOMIC_RELAXED);
+	uint64_t was = __atomic_load_n(&vmid_active[cpu], __ATOMIC_RELAXED);
+	uint64_t gen = __atomic_load_n(&vmid_generation, __ATOMIC_RELAXED);
+
+	if (!was || (l & ~VMID_NUMBER_MASK) != gen)
+		return vmid_load_slow(vm, cpu);
+	/* A rollover since the loads above swapped active to 0: the swap
+	 * fails and the lock decides. */
+	if (was != l &&
+	    !__atomic_compare_exchange_n(&vmid_active[cpu], &was, l, false,
+					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return vmid_load_slow(vm, cpu);
+	return (unsigned)(l & VMID_NUMBER_MASK);
 }
 
 /* Generations begun after the first (rollovers), for the summary. */
