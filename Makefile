@@ -110,7 +110,7 @@ TSAN_TESTS := $(B)/host/exo-tsan-tests
 TSAN_CFLAGS := $(filter-out $(HOST_SAN),$(HOST_CFLAGS)) -fsanitize=thread
 TSAN_SRCS := el2/mem.c el2/frames.c el2/frames_selftest.c el2/s2.c \
 	el2/lost.c el2/vm_event.c el2/sched.c el2/irq.c el2/gic.c el2/timing.c \
-	el2/hyp_lock.c lib/panic.c lib/print.c lib/fmt.c \
+	el2/hyp_lock.c el2/vmid.c lib/panic.c lib/print.c lib/fmt.c \
 	tests/host/fake_arch.c tests/host/mem_machine.c \
 	tests/host/model_machine.c tests/host/model_check.c \
 	$(wildcard tests/host/tsan/*.c)

@@ -68,6 +68,8 @@ void arch_spectre_exit_steps(unsigned steps, unsigned loop_k);
 
 /* Physical address bits the CPU supports (ID_AA64MMFR0_EL1.PARange). */
 unsigned arch_pa_bits(void);
+/* VMID bits the CPU has: 16 (ID_AA64MMFR1_EL1.VMIDBits 2) or 8. */
+unsigned arch_vmid_bits(void);
 
 /* Program MAIR/TCR/TTBR0_EL2 for the identity map rooted at root (level 1,
  * 39-bit VA), then turn on the MMU, caches and WXN. */

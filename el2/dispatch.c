@@ -328,16 +328,15 @@ static struct hvc_result notify(struct vcpu *v)
 	return status(rc);
 }
 
-/* Returns at once when a notification is pending; else the vCPU blocks and
- * the notifier fills in x0/x1 when it wakes it (vm_notify). */
+/* Returns at once when a notification is pending, the lowest window of
+ * them; else the vCPU blocks and the notifier fills in x0-x3 when it wakes
+ * it (vm_notify). */
 static struct hvc_result wait(struct vcpu *v)
 {
-	uint64_t pending = v->vm->notify_pending;
+	struct vm_notified n = vm_notified_take(v->vm);
 
-	if (pending) {
-		v->vm->notify_pending = 0;
-		return ok1(pending);
-	}
+	if (n.mask)
+		return (struct hvc_result){ EXO_OK, n.mask, n.base, n.more };
 	v->state = VCPU_BLOCKED;
 	return ok1(0);
 }

@@ -10,8 +10,6 @@
 #include <lib/panic.h>
 #include <string.h>
 
-#define VM_BIT(vm) (UINT64_C(1) << (vm))
-
 /* --- helpers -------------------------------------------------------- */
 
 static uint64_t pa_of(const struct frames_db *db, uint64_t i)
@@ -134,8 +132,8 @@ static void op_init(struct frames_op *op, enum frames_op_kind kind, unsigned vm,
 {
 	/* Field by field: no memset of the whole op on every call. */
 	op->kind = kind;
-	op->vm = (uint8_t)vm;
-	op->peer = (uint8_t)peer;
+	op->vm = (frames_vm_t)vm;
+	op->peer = (frames_vm_t)peer;
 	op->perm = 0;
 	op->pa = pa;
 	op->count = count;
@@ -170,10 +168,20 @@ static void set_frame(struct frames_db *db, uint64_t i, unsigned state,
 	db->count[e->state]--;
 	db->count[state]++;
 	e->state = (uint8_t)state;
-	e->owner = (uint8_t)owner;
-	e->peer = (uint8_t)peer;
-	if (state != EXO_FRAME_SHARED)
+	e->owner = (frames_vm_t)owner;
+	/* Spans are guests' (owner 0: EL2's own, or nobody's). */
+	if (owner != FRAMES_VM_EL2 && state == EXO_FRAME_HYP)
+		frames_span_widen(&db->acct[owner].tables_lo,
+				  &db->acct[owner].tables_hi, i);
+	else if (owner != FRAMES_VM_EL2)
+		frames_span_note(db, owner, i);
+	if (state == EXO_FRAME_LENT) {
+		e->share = 0;   /* its upper half, beside peer */
+		e->peer = (frames_vm_t)peer;
+		frames_span_note(db, peer, i);
+	} else if (state != EXO_FRAME_SHARED) {
 		e->share = FRAMES_SHARE_NONE;
+	}
 	update_hints(db, i, state);
 }
 
@@ -229,7 +237,7 @@ static int tables_reserve(const struct frames_db *db, unsigned vm, unsigned n,
 	uint64_t i = db->hi_free;
 	unsigned found = 0;
 
-	op->tables_vm = (uint8_t)vm;
+	op->tables_vm = (frames_vm_t)vm;
 	op->tables_skip = skip;
 	op->tables_skip_count = skip_count;
 	while (found < n && table_frame_next(db, op, &i)) {
@@ -316,11 +324,10 @@ static void shares_init(struct frames_db *db)
 {
 	db->share_free = db->nr_shares ? 0 : FRAMES_SHARE_NONE;
 	db->shares_left = db->nr_shares;
-	for (uint32_t s = 0; s < db->nr_shares; s++) {
-		db->share[s].borrowers = 0;
-		db->share[s].rw =
-		    s + 1 < db->nr_shares ? s + 1 : FRAMES_SHARE_NONE;
-	}
+	for (uint32_t s = 0; s < db->nr_shares; s++)
+		db->share[s] = (struct frames_share){
+			.next_free = s + 1 < db->nr_shares ? s + 1
+							   : FRAMES_SHARE_NONE };
 }
 
 int frames_init(struct frames_db *db, uint64_t base, uint64_t nr_frames,
@@ -329,7 +336,7 @@ int frames_init(struct frames_db *db, uint64_t base, uint64_t nr_frames,
 	size_t need = frames_storage_size(nr_frames, nr_shares);
 	uint64_t last;
 
-	if (!nr_frames || !need || size < need ||
+	if (!nr_frames || nr_frames > UINT32_MAX || !need || size < need ||
 	    (uintptr_t)storage % sizeof(uint64_t) ||
 	    nr_shares == FRAMES_SHARE_NONE)
 		return EXO_EINVAL;
@@ -398,7 +405,9 @@ int frames_vm_create(struct frames_db *db, unsigned vm, uint64_t quota)
 		return EXO_ENOENT;
 	if (db->acct[vm].live)
 		return EXO_EBUSY;
-	db->acct[vm] = (struct frames_account){.quota = quota, .live = true};
+	db->acct[vm] = (struct frames_account){ .quota = quota, .live = true,
+						.span_lo = UINT32_MAX,
+						.tables_lo = UINT32_MAX };
 	return EXO_OK;
 }
 
@@ -693,10 +702,12 @@ static int frame_share(const struct frames_db *db, const struct frames_entry *e,
 		return rc;
 	if (e->state == EXO_FRAME_LENT)
 		return EXO_ELENT;
-	if (e->state == EXO_FRAME_SHARED &&
-	    share_of(db, e)->borrowers & VM_BIT(op->peer))
+	if (e->state != EXO_FRAME_SHARED)
+		return EXO_OK;
+	if (frames_share_slot(share_of(db, e), op->peer) >= 0)
 		return EXO_ESTATE;
-	return EXO_OK;
+	/* No free slot: one more borrower than a record holds. */
+	return frames_share_slot(share_of(db, e), 0) < 0 ? EXO_EFULL : EXO_OK;
 }
 
 static int frame_unshare(const struct frames_db *db,
@@ -710,7 +721,7 @@ static int frame_unshare(const struct frames_db *db,
 	if (e->state == EXO_FRAME_LENT)
 		return EXO_ELENT;
 	if (e->state != EXO_FRAME_SHARED ||
-	    !(share_of(db, e)->borrowers & VM_BIT(op->peer)))
+	    frames_share_slot(share_of(db, e), op->peer) < 0)
 		return EXO_ESTATE;
 	return EXO_OK;
 }
@@ -758,8 +769,8 @@ __attribute__((noinline)) int
 frames_share_one_general(const struct frames_db *db, unsigned vm,
 			 unsigned borrower, uint64_t pa)
 {
-	const struct frames_op op = { .vm = (uint8_t)vm,
-				      .peer = (uint8_t)borrower };
+	const struct frames_op op = { .vm = (frames_vm_t)vm,
+				      .peer = (frames_vm_t)borrower };
 	uint64_t i = (pa - db->base) >> FRAMES_SHIFT;
 	int rc = pair_check(db, vm, borrower);
 
@@ -779,16 +790,15 @@ static uint32_t share_take(struct frames_db *db)
 	uint32_t s = db->share_free;
 
 	CHECK(s != FRAMES_SHARE_NONE && db->shares_left);
-	db->share_free = (uint32_t)db->share[s].rw;
+	db->share_free = db->share[s].next_free;
 	db->shares_left--;
-	db->share[s] = (struct frames_share){0, 0};
+	db->share[s] = (struct frames_share){ .rw = 0 };
 	return s;
 }
 
 static void share_put(struct frames_db *db, uint32_t s)
 {
-	db->share[s].borrowers = 0;
-	db->share[s].rw = db->share_free;
+	db->share[s] = (struct frames_share){ .next_free = db->share_free };
 	db->share_free = s;
 	db->shares_left++;
 }
@@ -798,6 +808,7 @@ static void share_add(struct frames_db *db, uint64_t i,
 {
 	struct frames_entry *e = &db->entry[i];
 	struct frames_share *s;
+	int k;
 
 	if (e->state == EXO_FRAME_OWNED) {
 		uint32_t rec = share_take(db);
@@ -806,9 +817,13 @@ static void share_add(struct frames_db *db, uint64_t i,
 		e->share = rec;
 	}
 	s = &db->share[e->share];
-	s->borrowers |= VM_BIT(op->peer);
+	/* The check found a free slot (frame_share). */
+	k = frames_share_slot(s, 0);
+	CHECK(k >= 0);
+	s->borrower[k] = op->peer;
+	frames_span_note(db, op->peer, i);
 	if (op->perm == FRAMES_PERM_RW)
-		s->rw |= VM_BIT(op->peer);
+		s->rw |= (uint16_t)(1u << k);
 }
 
 void frames_share_commit(struct frames_db *db, const struct frames_op *op)
@@ -844,10 +859,12 @@ static void share_remove(struct frames_db *db, uint64_t i, unsigned peer)
 {
 	struct frames_entry *e = &db->entry[i];
 	struct frames_share *s = &db->share[e->share];
+	int k = frames_share_slot(s, peer);
 
-	s->borrowers &= ~VM_BIT(peer);
-	s->rw &= ~VM_BIT(peer);
-	if (!s->borrowers) {
+	CHECK(k >= 0);
+	s->borrower[k] = 0;
+	s->rw &= (uint16_t)~(1u << k);
+	if (!frames_share_first(s)) {
 		share_put(db, e->share);
 		set_frame(db, i, EXO_FRAME_OWNED, e->owner, 0);
 	}
@@ -1100,22 +1117,23 @@ int frames_query(const struct frames_db *db, uint64_t pa,
 	e = &db->entry[idx_of(db, pa)];
 	info->state = (enum exo_frame_state)e->state;
 	info->owner = e->owner;
-	info->peer = e->peer;
-	if (e->state == EXO_FRAME_SHARED) {
-		info->borrowers = share_of(db, e)->borrowers;
-		info->rw = share_of(db, e)->rw;
-	}
+	if (e->state == EXO_FRAME_LENT)
+		info->peer = e->peer;
+	if (e->state == EXO_FRAME_SHARED)
+		info->share = *share_of(db, e);
 	return EXO_OK;
 }
 
 static enum frames_access shared_access(const struct frames_info *f,
 					unsigned vm)
 {
+	int k = frames_share_slot(&f->share, vm);
+
 	if (f->owner == vm)
 		return FRAMES_ACCESS_RW;
-	if (!(f->borrowers & VM_BIT(vm)))
+	if (k < 0)
 		return FRAMES_ACCESS_NONE;
-	return f->rw & VM_BIT(vm) ? FRAMES_ACCESS_RW : FRAMES_ACCESS_R;
+	return f->share.rw >> k & 1 ? FRAMES_ACCESS_RW : FRAMES_ACCESS_R;
 }
 
 enum frames_access frames_access(const struct frames_db *db, unsigned vm,
@@ -1173,7 +1191,7 @@ const struct frames_account *frames_account(const struct frames_db *db,
 
 /* How entry e relates to vm, if at all. */
 static bool rel_of(const struct frames_db *db, const struct frames_entry *e,
-		   unsigned vm, enum frames_rel *rel, uint8_t *peer)
+		   unsigned vm, enum frames_rel *rel, frames_vm_t *peer)
 {
 	*peer = 0;
 	switch (e->state) {
@@ -1185,7 +1203,7 @@ static bool rel_of(const struct frames_db *db, const struct frames_entry *e,
 				      : FRAMES_REL_BORROWED;
 		*peer = e->owner == vm ? 0 : e->owner;
 		return e->owner == vm ||
-		       share_of(db, e)->borrowers & VM_BIT(vm);
+		       frames_share_slot(share_of(db, e), vm) >= 0;
 	case EXO_FRAME_LENT:
 		*rel =
 		    e->owner == vm ? FRAMES_REL_LENT_OUT : FRAMES_REL_LENT_IN;
@@ -1199,13 +1217,32 @@ static bool rel_of(const struct frames_db *db, const struct frames_entry *e,
 	}
 }
 
+/* The first index from i on inside vm's two spans, or db->nr. */
+static uint64_t in_spans(const struct frames_db *db,
+			 const struct frames_account *a, uint64_t i)
+{
+	uint64_t best = db->nr;
+
+	if (i < a->span_hi)
+		best = i > a->span_lo ? i : a->span_lo;
+	if (i < a->tables_hi) {
+		uint64_t t = i > a->tables_lo ? i : a->tables_lo;
+
+		best = t < best ? t : best;
+	}
+	return best < db->nr ? best : db->nr;
+}
+
 static bool span_next(const struct frames_db *db, unsigned vm, uint64_t *cursor,
 		      struct frames_run *run)
 {
-	for (uint64_t i = *cursor; i < db->nr; i++) {
+	const struct frames_account *a = &db->acct[vm];
+
+	for (uint64_t i = in_spans(db, a, *cursor); i < db->nr;
+	     i = in_spans(db, a, i + 1)) {
 		uint64_t j = i + 1;
 		enum frames_rel rel, r2;
-		uint8_t peer, p2;
+		frames_vm_t peer, p2;
 
 		if (!rel_of(db, &db->entry[i], vm, &rel, &peer))
 			continue;

@@ -61,24 +61,40 @@ enum frames_access {
 	FRAMES_ACCESS_DEVICE = 3,   /* RW with device attributes */
 };
 
-/* One per frame of the span, 8 bytes. */
+/* A VM id as the DB stores it: 1..EXO_MAX_VMS-1, 0 for EL2 or nobody. */
+typedef uint16_t frames_vm_t;
+_Static_assert(EXO_MAX_VMS - 1 <= UINT16_MAX, "VM ids fit frames_vm_t");
+
+/* One per frame of the span, 8 bytes. A frame is SHARED or LENT, never
+ * both: its share record and its borrower share the last four bytes. */
 struct frames_entry {
-	uint8_t state;   /* enum exo_frame_state */
-	uint8_t owner;   /* OWNED/SHARED/LENT: owner; HYP: VM charged, or 0 */
-	uint8_t peer;    /* LENT: the borrower */
+	uint8_t state;       /* enum exo_frame_state */
 	uint8_t pad;
-	uint32_t share;  /* SHARED: index of its share record */
+	frames_vm_t owner;   /* OWNED/SHARED/LENT: owner; HYP: VM charged, or 0 */
+	union {
+		uint32_t share;     /* SHARED: index of its share record, else
+				     * FRAMES_SHARE_NONE (LENT: see peer) */
+		frames_vm_t peer;   /* LENT: the borrower */
+	};
 };
 /* 8 bytes a frame: docs/memory-model.md ("Layout and memory cost") and
  * docs/performance.md count the DB at this size. */
 _Static_assert(sizeof(struct frames_entry) == 8, "frames_entry is 8 bytes");
 
-/* Borrowers of one SHARED frame. A free record has borrowers == 0 and keeps
- * the index of the next free record in rw. */
+/* Borrowers of one SHARED frame, at most EXO_SHARE_MAX_BORROWERS (a list
+ * of ids, not a mask of every VM: 16 bytes whatever EXO_MAX_VMS is). A
+ * free record is on the free list: next_free overlays the slots. */
+#define FRAMES_SHARE_SLOTS EXO_SHARE_MAX_BORROWERS
 struct frames_share {
-	uint64_t borrowers;  /* bit h: VM h borrows the frame */
-	uint64_t rw;         /* bit h: ... with RW (else R) */
+	union {
+		struct {
+			frames_vm_t borrower[FRAMES_SHARE_SLOTS]; /* 0: empty */
+			uint16_t rw;  /* bit k: borrower[k] has RW (else R) */
+		};
+		uint32_t next_free;
+	};
 };
+_Static_assert(FRAMES_SHARE_SLOTS <= 16, "rw has a bit per slot");
 _Static_assert(sizeof(struct frames_share) == 16,
 	       "frames_share is 16 bytes (docs/memory-model.md)");
 
@@ -91,12 +107,19 @@ struct frames_account {
 	uint64_t lent_out;  /* of used: frames it lent away (no access) */
 	uint32_t devices;   /* device ranges assigned to it */
 	bool live;
+	/* Frame indexes [span_lo, span_hi) hold every frame it has been
+	 * owner or borrower of since it was created, [tables_lo, tables_hi)
+	 * every table frame charged to it (taken from the top of RAM: one
+	 * span would cover all RAM): its teardown walks those two, not all
+	 * of RAM, whatever the number of guests. */
+	uint32_t span_lo, span_hi;
+	uint32_t tables_lo, tables_hi;
 };
 
 struct frames_device {
 	uint64_t base;
 	uint64_t count;
-	uint8_t owner;      /* 0: unassigned */
+	frames_vm_t owner;  /* 0: unassigned */
 };
 
 struct frames_db {
@@ -137,8 +160,8 @@ enum frames_op_kind {
 /* A checked request, filled by a check and consumed by its commit. */
 struct frames_op {
 	enum frames_op_kind kind;
-	uint8_t vm;          /* the acting VM (owner) */
-	uint8_t peer;        /* the other VM: borrower, recipient */
+	frames_vm_t vm;      /* the acting VM (owner) */
+	frames_vm_t peer;    /* the other VM: borrower, recipient */
 	uint8_t perm;        /* share: enum frames_perm */
 	uint64_t pa;         /* first frame (alloc: the run found) */
 	uint64_t count;
@@ -149,7 +172,7 @@ struct frames_op {
 	 * frames_op_table_next finds them again (the highest FREE frames
 	 * outside the frame indexes [tables_skip, +tables_skip_count), the
 	 * op's own run). */
-	uint8_t tables_vm;
+	frames_vm_t tables_vm;
 	unsigned nr_own_tables;
 	unsigned nr_tables;
 	uint64_t tables_skip, tables_skip_count;
@@ -174,11 +197,30 @@ struct frames_tables {
 /* Facts about one PA. */
 struct frames_info {
 	enum exo_frame_state state;
-	uint8_t owner;       /* see struct frames_entry; DEVICE: 0 unassigned */
-	uint8_t peer;        /* LENT: the borrower */
-	uint64_t borrowers;  /* SHARED: bitmask of borrowers */
-	uint64_t rw;         /* SHARED: borrowers with RW */
+	frames_vm_t owner;   /* see struct frames_entry; DEVICE: 0 unassigned */
+	frames_vm_t peer;    /* LENT: the borrower; else 0 */
+	struct frames_share share;  /* SHARED: its borrowers; else none */
 };
+
+/* borrower's slot in s, or -1 if it borrows nothing there (borrower 0:
+ * a free slot, or -1 if s is full). */
+static inline int frames_share_slot(const struct frames_share *s,
+				    unsigned borrower)
+{
+	for (int k = 0; k < FRAMES_SHARE_SLOTS; k++)
+		if (s->borrower[k] == borrower)
+			return k;
+	return -1;
+}
+
+/* The first borrower listed in s, or 0 when it has none. */
+static inline unsigned frames_share_first(const struct frames_share *s)
+{
+	for (int k = 0; k < FRAMES_SHARE_SLOTS; k++)
+		if (s->borrower[k])
+			return s->borrower[k];
+	return 0;
+}
 
 /* What a VM holds, for teardown: runs of frames with one relation. */
 enum frames_rel {
@@ -195,7 +237,7 @@ struct frames_run {
 	uint64_t pa;
 	uint64_t count;
 	enum frames_rel rel;
-	uint8_t peer;   /* LENT_OUT: borrower; BORROWED, LENT_IN: owner */
+	frames_vm_t peer; /* LENT_OUT: borrower; BORROWED, LENT_IN: owner */
 };
 
 /* --- set-up (boot, single CPU) --------------------------------------- */
@@ -282,13 +324,31 @@ static inline void frames_update_hints(struct frames_db *db, uint64_t i,
 		db->hi_free--;
 }
 
+static inline void frames_span_widen(uint32_t *lo, uint32_t *hi, uint64_t i)
+{
+	if (i < *lo)
+		*lo = (uint32_t)i;
+	if (i >= *hi)
+		*hi = (uint32_t)(i + 1);
+}
+
+/* Frame i is now vm's, lent to it or shared with it: within its span
+ * (struct frames_account). */
+static inline void frames_span_note(struct frames_db *db, unsigned vm,
+				    uint64_t i)
+{
+	struct frames_account *a = &db->acct[vm];
+
+	frames_span_widen(&a->span_lo, &a->span_hi, i);
+}
+
 /* What a transition of frame i from one state to an OWNED or FREE one
  * writes: the entry (no peer, no share record), the counts, the hints. */
 static inline void frames_set_one(struct frames_db *db, uint64_t i,
 				  unsigned from, unsigned to, unsigned owner)
 {
 	db->entry[i] = (struct frames_entry){ .state = (uint8_t)to,
-					      .owner = (uint8_t)owner,
+					      .owner = (frames_vm_t)owner,
 					      .share = FRAMES_SHARE_NONE };
 	db->count[from]--;
 	db->count[to]++;
@@ -335,6 +395,7 @@ static inline uint64_t frames_alloc_one_commit(struct frames_db *db,
 	struct frames_account *a = &db->acct[vm];
 
 	frames_set_one(db, i, EXO_FRAME_FREE, EXO_FRAME_OWNED, vm);
+	frames_span_note(db, vm, (uint64_t)i);
 	a->used++;
 	if (a->used > a->peak)
 		a->peak = a->used;

@@ -47,13 +47,11 @@ static const char *const st_op_name[NR_ST_OPS] = {
 /* What the subject frame looks like in each state. */
 struct st_desc {
 	enum exo_frame_state state;
-	uint8_t owner, peer;
-	uint64_t borrowers;
+	frames_vm_t owner, peer;
+	frames_vm_t borrower;   /* SHARED: its one borrower */
 	enum frames_access a, b;   /* access of VM A and VM B */
 };
 
-#define BIT_A (UINT64_C(1) << ST_VM_A)
-#define BIT_B (UINT64_C(1) << ST_VM_B)
 #define NA FRAMES_ACCESS_NONE
 #define RD FRAMES_ACCESS_R
 #define RW FRAMES_ACCESS_RW
@@ -66,8 +64,8 @@ static const struct st_desc st_desc[NR_ST_STATES] = {
 	[S_TABLE_A] = { EXO_FRAME_HYP, ST_VM_A, 0, 0, NA, NA },
 	[S_OWNED_A] = { EXO_FRAME_OWNED, ST_VM_A, 0, 0, RW, NA },
 	[S_OWNED_B] = { EXO_FRAME_OWNED, ST_VM_B, 0, 0, NA, RW },
-	[S_SHARED_AB] = { EXO_FRAME_SHARED, ST_VM_A, 0, BIT_B, RW, RD },
-	[S_SHARED_BA] = { EXO_FRAME_SHARED, ST_VM_B, 0, BIT_A, RD, RW },
+	[S_SHARED_AB] = { EXO_FRAME_SHARED, ST_VM_A, 0, ST_VM_B, RW, RD },
+	[S_SHARED_BA] = { EXO_FRAME_SHARED, ST_VM_B, 0, ST_VM_A, RD, RW },
 	[S_LENT_AB] = { EXO_FRAME_LENT, ST_VM_A, ST_VM_B, 0, NA, RW },
 	[S_LENT_BA] = { EXO_FRAME_LENT, ST_VM_B, ST_VM_A, 0, RW, NA },
 	[S_DEV_FREE] = { EXO_FRAME_DEVICE, 0, 0, 0, NA, NA },
@@ -390,7 +388,8 @@ static bool st_matches(const struct frames_db *db, enum st_state s)
 	if (total != ST_FRAMES || frames_query(db, pa, &f))
 		return false;
 	return f.state == d->state && f.owner == d->owner &&
-	       f.peer == d->peer && f.borrowers == d->borrowers &&
+	       f.peer == d->peer &&
+	       frames_share_first(&f.share) == d->borrower &&
 	       frames_access(db, ST_VM_A, pa) == d->a &&
 	       frames_access(db, ST_VM_B, pa) == d->b;
 }

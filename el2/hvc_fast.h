@@ -28,8 +28,8 @@
 /* ESR_EL2 of `HVC #0` from AArch64: EC 0x16, IL set, ISS (immediate) 0. */
 #define HVC_FAST_ESR 0x5a000000
 #define HVC_FAST_VERSION_FID_HI 0xc600      /* EXO_HVC_VERSION >> 16 */
-#define HVC_FAST_ABI_VERSION_HI 0x0002      /* EXO_ABI_VERSION >> 16 */
-#define HVC_FAST_ABI_VERSION_LO 0x0001      /* EXO_ABI_VERSION & 0xffff */
+#define HVC_FAST_ABI_VERSION_HI 0x0003      /* EXO_ABI_VERSION >> 16 */
+#define HVC_FAST_ABI_VERSION_LO 0x0000      /* EXO_ABI_VERSION & 0xffff */
 
 #ifndef __ASSEMBLER__
 #include <stdbool.h>

@@ -34,6 +34,23 @@ static inline void hyp_unlock(void)
 		spin_unlock(&hyp_lock_word);
 }
 
+/* The finer locks under it (mem_lock, offers_lock), taken the same way:
+ * with one CPU online nothing runs at once, so none is taken. Under the
+ * EL2 lock they are not needed yet either; they are kept (and proven by
+ * the threaded host tests, which turn them on) for the finer scheme that
+ * will let two CPUs' calls run at once (docs/architecture.md). */
+static inline void hyp_spin_lock(struct spinlock *l)
+{
+	if (hyp_lock_on)
+		spin_lock(l);
+}
+
+static inline void hyp_spin_unlock(struct spinlock *l)
+{
+	if (hyp_lock_on)
+		spin_unlock(l);
+}
+
 /* Boot CPU, before any other CPU looks for work: several CPUs will run
  * EL2's handlers at once from now on. */
 void hyp_lock_enable(void);

@@ -563,7 +563,7 @@ static int manifest_parse_guests(const void *fdt, int guests,
 
 	fdt_for_each_subnode(node, fdt, guests) {
 		if (m->nr_guests == MANIFEST_MAX_GUESTS)
-			return manifest_fail(m, "too many guests (at most 63)");
+			return manifest_fail(m, "too many guests (at most 1023)");
 		if (manifest_duplicate(fdt, guests, node)) {
 			fmt_snprintf(m->error, sizeof(m->error),
 				     "manifest: two guests are named '%s'",
@@ -587,7 +587,8 @@ static int manifest_index(const struct manifest *m, const char *name)
 	return -1;
 }
 
-/* share-with names other guests of this manifest: each becomes a bit. */
+/* share-with names other guests of this manifest, at most
+ * MANIFEST_MAX_SHARE_WITH: each becomes an index in share_ids. */
 static void manifest_resolve_one(const struct manifest *m, unsigned self,
 				 struct manifest_guest *g)
 {
@@ -602,7 +603,13 @@ static void manifest_resolve_one(const struct manifest *m, unsigned self,
 							: "the guest itself");
 			return;
 		}
-		g->share_mask |= UINT64_C(1) << i;
+		if (g->nr_share_ids == MANIFEST_MAX_SHARE_WITH) {
+			manifest_guest_fail(g, g->name, "share-with",
+					    "more than %u guests",
+					    MANIFEST_MAX_SHARE_WITH);
+			return;
+		}
+		g->share_ids[g->nr_share_ids++] = (uint16_t)i;
 	}
 }
 

@@ -22,7 +22,9 @@
 /* Root property EL2 ignores: the manifest is broken on purpose (a test of
  * EL2's errors), so the host checker (tools/mancheck.c) only warns. */
 #define MANIFEST_EXPECT_ERRORS "exo,expect-errors"
-#define MANIFEST_MAX_GUESTS (EXO_MAX_VMS - 1) /* VMIDs 1..63; 0 is nobody's */
+#define MANIFEST_MAX_GUESTS (EXO_MAX_VMS - 1) /* VM ids 1..1023; 0 is nobody's */
+/* Guests one guest's share-with may name. */
+#define MANIFEST_MAX_SHARE_WITH 8u
 /* vCPUs beyond each guest's first, for all guests together: given at boot
  * in manifest order from the guests' `cpus` (a guest the rest cannot
  * cover is refused), never at run time, so no guest takes another's. */
@@ -92,7 +94,9 @@ struct manifest_guest {
 	uint32_t cpu_affinity;
 	const char *share_with;     /* guest names, NUL-separated */
 	uint32_t share_with_len;
-	uint64_t share_mask;        /* bit i: may share with guests[i] */
+	uint16_t share_ids[MANIFEST_MAX_SHARE_WITH]; /* may share with these
+						      * guests[] indexes */
+	uint32_t nr_share_ids;
 	uint32_t revoke_after_ms;   /* revoke-schedule: when (its CPU time), */
 	uint32_t revoke_frames;     /* how many frames EL2 asks back (0: none) */
 	uint32_t revoke_deadline_ms;/* and how long it has to give them */

@@ -30,6 +30,7 @@
 #include <exo/hvc.h>
 #include <lib/panic.h>
 #include <lib/print.h>
+#include <el2/hyp_lock.h>
 #include <lib/spinlock.h>
 #include <string.h>
 
@@ -586,7 +587,7 @@ alloc_general(struct vm *vm, uint64_t count, unsigned align_log2,
 	struct frames_op op;
 	struct mem_alloc r = { EXO_OK, pa_init(0) };
 
-	spin_lock(&mem_lock);
+	hyp_spin_lock(&mem_lock);
 	r.rc = alloc_check(vm, count, align_log2, part, &op);
 	CHECK_AFTER_GIVE_BACK(r.rc, vm,
 			      alloc_check(vm, count, align_log2, part, &op));
@@ -595,7 +596,7 @@ alloc_general(struct vm *vm, uint64_t count, unsigned align_log2,
 		r.pa = pa_init(op.pa);
 		after_call(vm);
 	}
-	spin_unlock(&mem_lock);
+	hyp_spin_unlock(&mem_lock);
 	return r;
 }
 
@@ -613,9 +614,9 @@ struct mem_alloc mem_frame_alloc_call(struct vm *vm, uint64_t count,
 		return (struct mem_alloc){ EXO_EINVAL, pa_init(0) };
 	if (count != 1 || align_log2)
 		return alloc_general(vm, count, align_log2, part);
-	spin_lock(&mem_lock);
+	hyp_spin_lock(&mem_lock);
 	done = alloc_one(vm, flags, &r.pa);
-	spin_unlock(&mem_lock);
+	hyp_spin_unlock(&mem_lock);
 	return done ? r : alloc_general(vm, 1, 0, 1);
 }
 
@@ -663,9 +664,9 @@ int64_t mem_frame_alloc_at(struct vm *vm, paddr_t at, uint64_t count)
 {
 	int64_t rc;
 
-	spin_lock(&mem_lock);
+	hyp_spin_lock(&mem_lock);
 	rc = alloc_at_locked(vm, pa_addr(at), count);
-	spin_unlock(&mem_lock);
+	hyp_spin_unlock(&mem_lock);
 	return rc;
 }
 
@@ -701,11 +702,11 @@ int64_t mem_frame_alloc_at_part(struct vm *vm, paddr_t at, uint64_t count,
 {
 	int64_t rc;
 
-	spin_lock(&mem_lock);
+	hyp_spin_lock(&mem_lock);
 	rc = part_check(at, count, part);
 	if (!rc)
 		rc = alloc_at_locked(vm, pa_addr(at), part);
-	spin_unlock(&mem_lock);
+	hyp_spin_unlock(&mem_lock);
 	return rc;
 }
 
@@ -738,7 +739,7 @@ int64_t mem_frame_share(struct vm *owner, struct vm *b, paddr_t at,
 	struct frames_op op;
 	int64_t rc;
 
-	spin_lock(&mem_lock);
+	hyp_spin_lock(&mem_lock);
 	rc = ending(owner, b) ? EXO_ENOENT
 			      : share_check(owner, b, pa, count, perm, &op);
 	CHECK_AFTER_GIVE_BACK(rc, b, share_check(owner, b, pa, count, perm, &op));
@@ -748,7 +749,7 @@ int64_t mem_frame_share(struct vm *owner, struct vm *b, paddr_t at,
 		map_frames(b, pa, count, share_prot(perm));
 		note_peak(b);
 	}
-	spin_unlock(&mem_lock);
+	hyp_spin_unlock(&mem_lock);
 	return rc;
 }
 
@@ -760,9 +761,9 @@ int64_t mem_frame_unshare(struct vm *owner, struct vm *b, paddr_t at,
 	unsigned lacking;
 	int64_t rc;
 
-	spin_lock(&mem_lock);
+	hyp_spin_lock(&mem_lock);
 	if (ending(owner, b)) {
-		spin_unlock(&mem_lock);
+		hyp_spin_unlock(&mem_lock);
 		return EXO_ENOENT;
 	}
 	rc = tables_lacking(b, S2_OP_UNMAP, pa, count, 0, &lacking);
@@ -775,7 +776,7 @@ int64_t mem_frame_unshare(struct vm *owner, struct vm *b, paddr_t at,
 		cache_trim(b, MEM_TABLE_RESERVE);
 		lost_tell(b, pa, count);
 	}
-	spin_unlock(&mem_lock);
+	hyp_spin_unlock(&mem_lock);
 	return rc;
 }
 
@@ -842,9 +843,9 @@ int64_t mem_frame_lend(struct vm *owner, struct vm *b, paddr_t pa,
 {
 	int64_t rc;
 
-	spin_lock(&mem_lock);
+	hyp_spin_lock(&mem_lock);
 	rc = move_access(owner, b, pa_addr(pa), count, false);
-	spin_unlock(&mem_lock);
+	hyp_spin_unlock(&mem_lock);
 	return rc;
 }
 
@@ -853,9 +854,9 @@ int64_t mem_frame_donate(struct vm *owner, struct vm *to, paddr_t pa,
 {
 	int64_t rc;
 
-	spin_lock(&mem_lock);
+	hyp_spin_lock(&mem_lock);
 	rc = move_access(owner, to, pa_addr(pa), count, true);
-	spin_unlock(&mem_lock);
+	hyp_spin_unlock(&mem_lock);
 	return rc;
 }
 
@@ -894,11 +895,11 @@ offer_check_general(struct vm *owner, struct vm *to, paddr_t pa,
 {
 	int64_t rc;
 
-	spin_lock(&mem_lock);
+	hyp_spin_lock(&mem_lock);
 	rc = ending(owner, to) ? EXO_ENOENT
 			       : offer_check_locked(owner->id, to->id,
 						    pa_addr(pa), count, kind);
-	spin_unlock(&mem_lock);
+	hyp_spin_unlock(&mem_lock);
 	return rc;
 }
 
@@ -917,7 +918,7 @@ int64_t mem_frame_offer_check(struct vm *owner, struct vm *to, paddr_t pa,
 	int64_t rc;
 
 	if (offer_is_share_one(count, kind)) {
-		spin_lock(&mem_lock);
+		hyp_spin_lock(&mem_lock);
 		rc = ending(owner, to) ? EXO_ENOENT
 				       : frames_share_one_check(&mem_db,
 								owner->id,
@@ -925,7 +926,7 @@ int64_t mem_frame_offer_check(struct vm *owner, struct vm *to, paddr_t pa,
 								pa_addr(pa));
 		if (mem_debug_checks)
 			mem_fast_calls++;
-		spin_unlock(&mem_lock);
+		hyp_spin_unlock(&mem_lock);
 		return rc;
 	}
 	rc = offer_check_general(owner, to, pa, count, kind);
@@ -940,9 +941,9 @@ int64_t mem_frame_reclaim(struct vm *owner, struct vm *b, paddr_t at,
 	struct frames_tables t;
 	int64_t rc;
 
-	spin_lock(&mem_lock);
+	hyp_spin_lock(&mem_lock);
 	if (ending(owner, b)) {
-		spin_unlock(&mem_lock);
+		hyp_spin_unlock(&mem_lock);
 		return EXO_ENOENT;
 	}
 	/* Neither side needs a page: the borrower loses a mapping, the
@@ -962,7 +963,7 @@ int64_t mem_frame_reclaim(struct vm *owner, struct vm *b, paddr_t at,
 		cache_trim(b, MEM_TABLE_RESERVE);
 		lost_tell(b, pa, count);
 	}
-	spin_unlock(&mem_lock);
+	hyp_spin_unlock(&mem_lock);
 	return rc;
 }
 
@@ -994,9 +995,9 @@ int64_t mem_frame_free(struct vm *vm, paddr_t at, uint64_t count)
 	uint64_t pa = pa_addr(at);
 	int64_t rc;
 
-	spin_lock(&mem_lock);
+	hyp_spin_lock(&mem_lock);
 	rc = free_locked(vm, pa, count);
-	spin_unlock(&mem_lock);
+	hyp_spin_unlock(&mem_lock);
 	return rc;
 }
 
@@ -1005,11 +1006,11 @@ free_part_general(struct vm *vm, paddr_t at, uint64_t count, uint64_t part)
 {
 	int64_t rc;
 
-	spin_lock(&mem_lock);
+	hyp_spin_lock(&mem_lock);
 	rc = part_check(at, count, part);
 	if (!rc)
 		rc = free_locked(vm, pa_addr(at), part);
-	spin_unlock(&mem_lock);
+	hyp_spin_unlock(&mem_lock);
 	return rc;
 }
 
@@ -1023,9 +1024,9 @@ int64_t mem_frame_free_part(struct vm *vm, paddr_t at, uint64_t count,
 
 	if (count != 1 || part != 1)
 		return free_part_general(vm, at, count, part);
-	spin_lock(&mem_lock);
+	hyp_spin_lock(&mem_lock);
 	done = free_one(vm, pa_addr(at));
-	spin_unlock(&mem_lock);
+	hyp_spin_unlock(&mem_lock);
 	return done ? EXO_OK : free_part_general(vm, at, 1, 1);
 }
 
@@ -1035,7 +1036,7 @@ int64_t mem_vm_create(struct vm *vm, uint64_t quota, uint64_t *s2_root)
 {
 	int64_t rc;
 
-	spin_lock(&mem_lock);
+	hyp_spin_lock(&mem_lock);
 	rc = frames_vm_create(&mem_db, vm->id, quota);
 	if (!rc) {
 		rc = s2_init(&vm->s2, s2_root, vm->id);
@@ -1046,7 +1047,7 @@ int64_t mem_vm_create(struct vm *vm, uint64_t quota, uint64_t *s2_root)
 			mem_vms[vm->id] = vm;
 		mem_ending[vm->id] = false;
 	}
-	spin_unlock(&mem_lock);
+	hyp_spin_unlock(&mem_lock);
 	return rc;
 }
 
@@ -1076,7 +1077,17 @@ static bool borrows(uint64_t pa, unsigned b)
 
 	return !frames_query(&mem_db, pa, &info) &&
 	       info.state == EXO_FRAME_SHARED &&
-	       (info.borrowers >> b & 1);
+	       frames_share_slot(&info.share, b) >= 0;
+}
+
+/* A borrower of the SHARED frame at pa, or 0 if it has none (left). */
+static unsigned first_borrower(uint64_t pa)
+{
+	struct frames_info info;
+
+	if (frames_query(&mem_db, pa, &info) || info.state != EXO_FRAME_SHARED)
+		return 0;
+	return frames_share_first(&info.share);
 }
 
 /* Takes [pa, pa + count) away from borrower b, one maximal range at a time
@@ -1108,12 +1119,18 @@ static void revoke_share(struct vm *owner, unsigned b, uint64_t pa,
 }
 
 /* Frames vm shares out: every borrower loses them (and is told); vm owns
- * them alone again. */
+ * them alone again. Each frame's own borrowers, not every VM there is:
+ * a borrower is taken from the rest of the run in one go when its first
+ * frame there is met. */
 static void unshare_all(struct vm *vm, uint64_t pa, uint64_t count)
 {
-	for (unsigned b = 0; b < EXO_MAX_VMS; b++) {
-		if (b != vm->id && mem_vms[b])
-			revoke_share(vm, b, pa, count);
+	uint64_t end = pa + bytes(count);
+
+	for (; pa < end; pa += FRAMES_SIZE) {
+		unsigned b;
+
+		while ((b = first_borrower(pa)) != 0)
+			revoke_share(vm, b, pa, (end - pa) >> FRAMES_SHIFT);
 	}
 }
 
@@ -1215,13 +1232,13 @@ void mem_vm_teardown_begin(struct vm *vm)
 	struct frames_run run;
 	uint64_t cursor = 0;
 
-	spin_lock(&mem_lock);
+	hyp_spin_lock(&mem_lock);
 	mem_ending[vm->id] = true;
 	s2_destroy(&vm->s2, &vm->s2_cache);
 	while (frames_vm_next(&mem_db, vm->id, &cursor, &run))
 		end_relation(vm, &run);
 	scrub_left(vm);
-	spin_unlock(&mem_lock);
+	hyp_spin_unlock(&mem_lock);
 }
 
 /* The rest of a teardown, at most budget frames scrubbed and freed per
@@ -1236,7 +1253,7 @@ bool mem_vm_teardown_step(struct vm *vm, struct mem_teardown *c,
 	struct frames_run run;
 	bool done = false;
 
-	spin_lock(&mem_lock);
+	hyp_spin_lock(&mem_lock);
 	for (;;) {
 		uint64_t n;
 
@@ -1271,7 +1288,7 @@ bool mem_vm_teardown_step(struct vm *vm, struct mem_teardown *c,
 		mem_vms[vm->id] = NULL;
 		mem_ending[vm->id] = false;
 	}
-	spin_unlock(&mem_lock);
+	hyp_spin_unlock(&mem_lock);
 	return done;
 }
 
@@ -1411,12 +1428,12 @@ uint64_t mem_revoke(struct vm *vm, uint64_t want, struct vm_run *log,
 {
 	uint64_t took = 0;
 
-	spin_lock(&mem_lock);
+	hyp_spin_lock(&mem_lock);
 	*nr_log = 0;
 	/* Its teardown takes everything, a bounded part at a time: frames
 	 * taken here would be freed twice. */
 	if (mem_ending[vm->id]) {
-		spin_unlock(&mem_lock);
+		hyp_spin_unlock(&mem_lock);
 		return 0;
 	}
 	for (size_t c = 0; c < sizeof(revoke_order) / sizeof(revoke_order[0]) &&
@@ -1427,7 +1444,7 @@ uint64_t mem_revoke(struct vm *vm, uint64_t want, struct vm_run *log,
 	 * mappings use. */
 	s2_reclaim(&vm->s2, &vm->s2_cache, UINT32_MAX, ipa_of(0), 0);
 	cache_trim(vm, MEM_TABLE_RESERVE);
-	spin_unlock(&mem_lock);
+	hyp_spin_unlock(&mem_lock);
 	return took;
 }
 
@@ -1438,13 +1455,13 @@ int64_t mem_frame_query(struct vm *vm, paddr_t at, uint64_t *state,
 	struct frames_info info;
 	int64_t rc;
 
-	spin_lock(&mem_lock);
+	hyp_spin_lock(&mem_lock);
 	rc = frames_query(&mem_db, pa, &info);
 	if (!rc) {
 		*state = info.state;
 		*access = frames_access(&mem_db, vm->id, pa) != FRAMES_ACCESS_NONE;
 	}
-	spin_unlock(&mem_lock);
+	hyp_spin_unlock(&mem_lock);
 	return rc;
 }
 
@@ -1452,11 +1469,11 @@ void mem_vm_usage(struct vm *vm, uint64_t *quota, uint64_t *used)
 {
 	const struct frames_account *a;
 
-	spin_lock(&mem_lock);
+	hyp_spin_lock(&mem_lock);
 	a = frames_account(&mem_db, vm->id);
 	*quota = a ? a->quota : 0;
 	*used = a ? a->used : 0;
-	spin_unlock(&mem_lock);
+	hyp_spin_unlock(&mem_lock);
 }
 
 uint64_t mem_vm_owned(struct vm *vm)
@@ -1464,10 +1481,10 @@ uint64_t mem_vm_owned(struct vm *vm)
 	const struct frames_account *a;
 	uint64_t owned;
 
-	spin_lock(&mem_lock);
+	hyp_spin_lock(&mem_lock);
 	a = frames_account(&mem_db, vm->id);
 	owned = a ? a->used - a->tables : 0;
-	spin_unlock(&mem_lock);
+	hyp_spin_unlock(&mem_lock);
 	return owned;
 }
 
@@ -1551,7 +1568,7 @@ void mem_check_invariant(struct vm *vm)
 	const struct frames_account *a = frames_account(&mem_db, vm->id);
 	uint64_t held = 0;
 
-	spin_lock(&mem_lock);
+	hyp_spin_lock(&mem_lock);
 	s2_walk(&vm->s2, check_leaf, &ctx);
 	if (a->devices) {
 		struct frames_run run;
@@ -1570,15 +1587,15 @@ void mem_check_invariant(struct vm *vm)
 		      (unsigned long)ctx.mapped_pages);
 	invariant_checks++;
 	invariant_pages += ctx.mapped_pages;
-	spin_unlock(&mem_lock);
+	hyp_spin_unlock(&mem_lock);
 }
 
 void mem_invariant_counts(uint64_t *checks, uint64_t *pages)
 {
-	spin_lock(&mem_lock);
+	hyp_spin_lock(&mem_lock);
 	*checks = invariant_checks;
 	*pages = invariant_pages;
-	spin_unlock(&mem_lock);
+	hyp_spin_unlock(&mem_lock);
 }
 
 /* --- boot ---------------------------------------------------------------- */
@@ -1665,11 +1682,11 @@ int mem_claim_hyp(uint64_t pa, uint64_t count)
 
 void mem_totals(uint64_t *free, uint64_t *hyp, uint64_t *held)
 {
-	spin_lock(&mem_lock);
+	hyp_spin_lock(&mem_lock);
 	*free = frames_count(&mem_db, EXO_FRAME_FREE);
 	*hyp = frames_count(&mem_db, EXO_FRAME_HYP);
 	*held = frames_guest_held(&mem_db);
-	spin_unlock(&mem_lock);
+	hyp_spin_unlock(&mem_lock);
 }
 
 /* Runs the frame DB's table-driven self-test in a scratch area. */

@@ -389,11 +389,13 @@ static bool covers_entry(int level, uint64_t ipa, uint64_t end)
 
 static void batch_tlbi(struct op *o)
 {
-	uint64_t vttbr = s2_vttbr(o->s2);
+	uint64_t vttbr;
 
 	/* The invalid entries must reach every walker before the TLBIs (and
-	 * so do new entries written before them). */
+	 * so do new entries written before them). The VMID is read after:
+	 * a lease renewed since sees them (el2/vmid.h, vmid_current). */
 	arch_dsb_ish();
+	vttbr = s2_vttbr(o->s2);
 	o->published = false;
 	if (o->whole_vmid) {
 		arch_s2_tlbi_vmid(vttbr);
@@ -655,13 +657,14 @@ static int protect_visit(struct op *o, uint64_t *pte, int level, uint64_t ipa,
 
 /* --- public ------------------------------------------------------------- */
 
-int s2_init(struct s2 *s2, uint64_t *root, unsigned vmid)
+int s2_init(struct s2 *s2, uint64_t *root, unsigned vm_id)
 {
-	if ((uintptr_t)root & (S2_ROOT_SIZE - 1) || vmid >> S2_VMID_BITS)
+	if ((uintptr_t)root & (S2_ROOT_SIZE - 1) || !vm_id ||
+	    vm_id >= EXO_MAX_VMS)
 		return EXO_ERANGE;
 	for (unsigned i = 0; i < ROOT_ENTRIES; i++)
 		root[i] = 0;
-	*s2 = (struct s2){.root = root, .vmid = vmid};
+	*s2 = (struct s2){.root = root, .vm_id = vm_id};
 	return EXO_OK;
 }
 
@@ -688,7 +691,7 @@ void s2_destroy(struct s2 *s2, struct s2_page_cache *cache)
 	CHECK(!s2->empty && !s2->nr_empty);
 }
 
-uint64_t s2_vtcr(unsigned pa_bits)
+uint64_t s2_vtcr(unsigned pa_bits, unsigned vmid_bits)
 {
 	uint64_t ps = 0;
 
@@ -702,7 +705,8 @@ uint64_t s2_vtcr(unsigned pa_bits)
 	return VTCR_EL2_RES1 | T0SZ_40BIT << VTCR_EL2_T0SZ_SHIFT |
 	       VTCR_EL2_SL0_4K_L1 << VTCR_EL2_SL0_SHIFT | VTCR_EL2_IRGN0_WBWA |
 	       VTCR_EL2_ORGN0_WBWA | VTCR_EL2_SH0_INNER | VTCR_EL2_TG0_4K |
-	       VTCR_EL2_VS_8BIT | ps << VTCR_EL2_PS_SHIFT;
+	       (vmid_bits == 16 ? VTCR_EL2_VS_16BIT : VTCR_EL2_VS_8BIT) |
+	       ps << VTCR_EL2_PS_SHIFT;
 }
 
 static bool prot_ok(unsigned prot)

@@ -38,6 +38,7 @@
 #include <arch/pte.h>
 #include <el2/arch.h>
 #include <el2/paddr.h>
+#include <el2/vmid.h>
 #include <lib/panic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -48,7 +49,6 @@
 #define S2_BLOCK_LEVEL 2 /* the only level with block descriptors */
 #define S2_ROOT_PAGES  2 /* concatenated level-1 tables */
 #define S2_ROOT_SIZE   (S2_ROOT_PAGES * GRANULE_4K_SIZE)
-#define S2_VMID_BITS   8
 /* A table descriptor's ignored bits [11:2]: its table's valid entries. */
 #define S2_TABLE_COUNT_SHIFT 2
 #define S2_TABLE_COUNT_MASK  (UINT64_C(0x3ff) << S2_TABLE_COUNT_SHIFT)
@@ -79,7 +79,7 @@ struct s2_page_cache {
 
 struct s2 {
 	uint64_t *root; /* S2_ROOT_SIZE bytes, S2_ROOT_SIZE aligned */
-	unsigned vmid;
+	unsigned vm_id; /* whose VMID lease tags it (el2/vmid.h) */
 	unsigned nr_tables; /* table pages below the root, empty ones too */
 	unsigned nr_blocks; /* 2 MiB block leaves: each keeps a cache page */
 	uint64_t *empty;    /* the empty tables kept in place, listed */
@@ -104,9 +104,9 @@ void s2_cache_push(struct s2_page_cache *cache, void *page);
 void *s2_cache_pop(struct s2_page_cache *cache);
 
 /* root: S2_ROOT_SIZE bytes aligned to S2_ROOT_SIZE (the caller keeps
- * ownership; s2_init zeroes it). EXO_ERANGE if misaligned or vmid does not
- * fit in S2_VMID_BITS. */
-int s2_init(struct s2 *s2, uint64_t *root, unsigned vmid);
+ * ownership; s2_init zeroes it); vm_id: the VM whose VMID lease tags its
+ * entries. EXO_ERANGE if misaligned or vm_id is no VM id. */
+int s2_init(struct s2 *s2, uint64_t *root, unsigned vm_id);
 /* Unmaps everything, invalidates the VMID's TLB entries and puts every table
  * page below the root into cache. The guest must not be running. */
 void s2_destroy(struct s2 *s2, struct s2_page_cache *cache);
@@ -130,8 +130,9 @@ static inline bool s2_forced_wb(void)
  * Write-Back, inner and outer (any allocation or transient hint). */
 bool s2_mair_write_back(uint8_t attr);
 /* VTCR_EL2 for every guest: T0SZ for 40 bits, SL0 level 1, 4 KiB granule,
- * inner-shareable write-back tables, PS from pa_bits (at least 40). */
-uint64_t s2_vtcr(unsigned pa_bits);
+ * inner-shareable write-back tables, PS from pa_bits (at least 40), VS
+ * for vmid_bits (8 or 16). */
+uint64_t s2_vtcr(unsigned pa_bits, unsigned vmid_bits);
 
 /*
  * The check phase. EXO_EINVAL: size 0 or bad prot (no access but for a
@@ -275,10 +276,18 @@ static inline bool s2_prot_ok(unsigned prot)
 	return !((prot & S2_PROT_DEVICE) && (prot & S2_PROT_X));
 }
 
+/* VTTBR_EL2's table base: the root. */
+static inline uint64_t s2_baddr(const struct s2 *s2)
+{
+	return (uint64_t)(uintptr_t)s2->root;
+}
+
+/* For TLBIs: the root and the VMID the guest holds now (read after the
+ * DSB that published the change: el2/vmid.h, vmid_current). */
 static inline uint64_t s2_vttbr(const struct s2 *s2)
 {
-	return (uint64_t)(uintptr_t)s2->root |
-	       (uint64_t)s2->vmid << VTTBR_VMID_SHIFT;
+	return s2_baddr(s2) |
+	       (uint64_t)vmid_current(s2->vm_id) << VTTBR_VMID_SHIFT;
 }
 
 static inline struct s2_slot s2_page_slot(const struct s2 *s2, ipaddr_t at)

@@ -83,6 +83,10 @@ bool summary_print(const struct vm *vms, unsigned nr,
 		(unsigned long)t->frames_free, (unsigned long)t->frames_hyp,
 		(unsigned long)t->frames_other,
 		t->frames_other ? " (LEAK)" : "");
+	/* Whether guests outnumbered VMIDs: each rollover invalidated every
+	 * guest's TLB entries (tests/target/test_thousand.py reads it). */
+	kprintf("vmids: %u a generation, %lu rollovers\n",
+		t->vmids_per_generation, (unsigned long)t->vmid_rollovers);
 	ok = ok && failed == 0;
 	kprintf("result: %u of %u guests succeeded%s\n", nr - failed, nr,
 		ok ? "" : "; see above");

@@ -7,6 +7,8 @@
 
 struct summary_totals {
 	uint64_t frames_free, frames_hyp, frames_other;
+	unsigned vmids_per_generation;  /* el2/vmid.h */
+	uint64_t vmid_rollovers;
 };
 
 /* Prints a row per VM and a closing verdict line; returns true when every

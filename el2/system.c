@@ -19,6 +19,7 @@
 #include <el2/system.h>
 #include <el2/timing.h>
 #include <el2/vm_ops.h>
+#include <el2/vmid.h>
 #include <exo/errors.h>
 #include <lib/panic.h>
 #include <lib/print.h>
@@ -183,7 +184,10 @@ bool system_may_share(const struct vm *from, const struct vm *to)
 {
 	const struct manifest_guest *g = from->manifest_entry;
 
-	return (g->share_mask >> (to->id - FIRST_VM_ID)) & 1;
+	for (uint32_t k = 0; k < g->nr_share_ids; k++)
+		if (g->share_ids[k] == to->id - FIRST_VM_ID)
+			return true;
+	return false;
 }
 
 void system_notify_peers(const struct vm *vm)
@@ -315,7 +319,8 @@ _Noreturn void system_start(uint64_t pkg_max, bool have_pkg,
 	kprintf("boot: %u guest(s) starting\n", manifest_nr_ok(&manifest));
 	/* VTCR_EL2 before any VTTBR_EL2 and HCR_EL2.VM (sched_first loads
 	 * them): translation must never run with an UNKNOWN VTCR. */
-	arch_stage2_configure(s2_vtcr(arch_pa_bits()));
+	vmid_init(arch_vmid_bits());
+	arch_stage2_configure(s2_vtcr(arch_pa_bits(), arch_vmid_bits()));
 	hyp_lock();
 	sched_start();
 	first = sched_first();
@@ -333,7 +338,7 @@ _Noreturn void system_cpu_run(void)
 	struct vcpu *first;
 
 	sched_wait_for_start();
-	arch_stage2_configure(s2_vtcr(arch_pa_bits()));
+	arch_stage2_configure(s2_vtcr(arch_pa_bits(), arch_vmid_bits()));
 	hyp_lock();
 	first = sched_first();
 	if (!first)
@@ -368,6 +373,8 @@ _Noreturn void system_finish(void)
 	kill_deadlocked();
 	reap_the_rest();
 	mem_totals(&t.frames_free, &t.frames_hyp, &t.frames_other);
+	t.vmids_per_generation = vmid_per_generation();
+	t.vmid_rollovers = vmid_rollovers();
 	snapshot_system();
 	ok = summary_print(vms, nr_vms, &t, arch_timer_freq());
 	timing_print(arch_timer_freq());

@@ -84,7 +84,8 @@ struct vcpu {
 	struct vcpu_vgic vgic;
 	uint64_t vdisr;        /* VDISR_EL2: the guest's DISR_EL1 (FEAT_RAS) */
 	uint64_t hcr;          /* HCR_EL2 while this vCPU runs */
-	uint64_t vttbr;        /* stage-2 root and VMID */
+	uint64_t vttbr;        /* stage-2 root; the VMID is its VM's lease,
+				* added as it is loaded (el2/vmid.h) */
 	bool entered;          /* has run once (boot timing) */
 	struct vm *vm;
 	unsigned cpu;          /* the CPU it runs on, whose queue holds it */

@@ -78,7 +78,7 @@ static int64_t vm_load(struct vm *vm)
 	 * DRAM, not to the cache lines EL2 just wrote (the image and the DTB;
 	 * the boot frames after them came FREE, so already clean). */
 	arch_dcache_clean_inval(pa, dtb - pa + (GUEST_DT_FRAMES << FRAMES_SHIFT));
-	vcpu_reset(&vm->vcpu, pa + g->elf.entry_offset, dtb, s2_vttbr(&vm->s2));
+	vcpu_reset(&vm->vcpu, pa + g->elf.entry_offset, dtb, s2_baddr(&vm->s2));
 	arch_fp_forget(&vm->vcpu);   /* its fresh FP/SIMD state is in memory */
 	for (unsigned i = 1; i < vm->nr_vcpus; i++)
 		vm->vcpus[i]->state = VCPU_OFF;
@@ -297,16 +297,38 @@ bool vm_reap_step(struct vm *vm)
 	return true;
 }
 
+struct vm_notified vm_notified_take(struct vm *vm)
+{
+	struct vm_notified n = { 0, 0, 0 };
+	unsigned w = 0;
+
+	while (w < VM_NOTIFY_WORDS && !vm->notified.word[w])
+		w++;
+	if (w == VM_NOTIFY_WORDS)
+		return n;
+	n.mask = vm->notified.word[w];
+	n.base = (uint64_t)w * EXO_WAIT_WINDOW;
+	vm->notified.word[w] = 0;
+	while (++w < VM_NOTIFY_WORDS)
+		n.more |= vm->notified.word[w] != 0;
+	return n;
+}
+
 void vm_notify(struct vm *vm, unsigned from)
 {
-	vm->notify_pending |= UINT64_C(1) << from;
+	CHECK(from < EXO_MAX_VMS);   /* a VM id: the caller's own */
+	vm->notified.word[from / EXO_WAIT_WINDOW] |=
+		UINT64_C(1) << (from % EXO_WAIT_WINDOW);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = vm->vcpus[i];
 
 		if (v->state == VCPU_BLOCKED) {
+			struct vm_notified n = vm_notified_take(vm);
+
 			v->x[0] = EXO_OK;
-			v->x[1] = vm->notify_pending;
-			vm->notify_pending = 0;
+			v->x[1] = n.mask;
+			v->x[2] = n.base;
+			v->x[3] = n.more;
 			v->state = VCPU_RUNNABLE;
 			sched_kick(v);
 			return;

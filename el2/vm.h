@@ -63,6 +63,22 @@ struct vm_revoke {
 
 #define VM_LOST_MAX 16      /* runs a borrower remembers losing */
 
+/* The guests that notified a VM and that its WAIT has not returned yet:
+ * a bit per VM id, EXO_WAIT_WINDOW of them to a word (one word is one
+ * answer of WAIT). 128 bytes for 1,024 ids. */
+#define VM_NOTIFY_WORDS (EXO_MAX_VMS / EXO_WAIT_WINDOW)
+_Static_assert(EXO_MAX_VMS % EXO_WAIT_WINDOW == 0, "whole WAIT windows");
+_Static_assert(EXO_WAIT_WINDOW == 64, "a window is one 64-bit word");
+
+struct vm_notifiers {
+	uint64_t word[VM_NOTIFY_WORDS];
+};
+
+/* WAIT's answer: the lowest window with notifiers (exo/hvc.h). */
+struct vm_notified {
+	uint64_t mask, base, more;
+};
+
 /* What a borrower lost through its owner, not acknowledged yet
  * (el2/lost.c, the only file that writes it). */
 struct vm_lost {
@@ -128,7 +144,7 @@ struct vm {
 	struct s2 s2;
 	struct s2_page_cache s2_cache;  /* table pages charged to this VM */
 	const void *manifest_entry;     /* struct manifest_guest, for restart */
-	uint64_t notify_pending;        /* bit n: VM n notified it */
+	struct vm_notifiers notified;   /* not yet returned by WAIT */
 	uint64_t events;                /* EXO_EVENT_* not yet read
 					 * (el2/vm_event.c) */
 	struct vm_revoke revoke;

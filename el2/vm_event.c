@@ -31,20 +31,23 @@ static void post_elsewhere(struct vcpu *v, uint64_t events)
 void vm_event_raise(struct vm *vm, uint64_t events)
 {
 	struct vcpu *v = &vm->vcpu;
+	struct percpu *home = percpu_of(v->cpu);
+	bool elsewhere = home != this_cpu();
 
 	vm->events |= events;
-	if (this_cpu()->current == v)
-		arch_vgic_raise(EXO_EVENT_INTID, EVENT_PRIORITY);
-	else if (percpu_of(v->cpu)->current == v)
-		post_elsewhere(v, events);
-	else
+	if (home->current != v)
 		arch_vgic_raise_saved(v, EXO_EVENT_INTID, EVENT_PRIORITY);
+	else if (!elsewhere)
+		arch_vgic_raise(EXO_EVENT_INTID, EVENT_PRIORITY);
+	else
+		post_elsewhere(v, events);
 	if (v->state == VCPU_BLOCKED) {   /* WAIT returns, x1 = 0 */
 		v->x[0] = EXO_OK;
 		v->x[1] = 0;
 		v->state = VCPU_RUNNABLE;
 	}
-	sched_kick(v);
+	if (elsewhere)
+		sched_kick_other(v);
 }
 
 void vm_event_take_posted(struct vcpu *v)

@@ -46,7 +46,9 @@ void vm_restart(struct vm *vm);
 bool vm_reap_step(struct vm *vm);
 
 /* Records that VM `from` notified vm, and wakes the first of its vCPUs
- * that waits, with every notification pending. */
+ * that waits, with the lowest window of notifiers (as WAIT returns them). */
 void vm_notify(struct vm *vm, unsigned from);
+/* WAIT: takes the lowest window of notifiers pending (mask 0: none). */
+struct vm_notified vm_notified_take(struct vm *vm);
 
 #endif

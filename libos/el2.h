@@ -60,7 +60,8 @@ int64_t libos_el2_frame_accept(uint64_t pa, uint64_t count, uint64_t sender,
 			       unsigned kind);
 int64_t libos_el2_frame_drop(uint64_t pa, uint64_t count, uint64_t owner);
 int64_t libos_el2_notify(uint64_t vm);
-/* WAIT: blocks until notified (or an event); the notifiers' bitmask. */
+/* WAIT: blocks until notified (or an event); nonzero if a guest
+ * notified (its window's mask: exo/hvc.h). */
 uint64_t libos_el2_wait(void);
 /* YIELD: the rest of this vCPU's slice to the next runnable vCPU (a
  * waiter for libos's lock whose holder may not be running). */

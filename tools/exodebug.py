@@ -8,9 +8,12 @@ the guest list (tools/exosym.py).
 Why a guard: every guest's image runs at the same VA once its MMU is on, and
 QEMU's breakpoints match the VA only, so `break main` alone stops in every
 guest that runs main. EL2 gives guest n of the manifest (in order, from 1)
-VMID n (el2/system.c FIRST_VM_ID; a restart keeps it) and runs it with that
-VMID in VTTBR_EL2[63:48], which QEMU 7.2's stub exposes as a register: a
-breakpoint whose condition checks it stops in that guest only."""
+VM id n (el2/system.c FIRST_VM_ID; a restart keeps it), and its VMID is its
+VM id while guests do not outnumber the CPU's VMIDs (el2/vmid.c: 65,535
+with 16 bits, 255 with 8; beyond that VMIDs are recycled and this guard
+does not hold); it runs it with that VMID in VTTBR_EL2[63:48], which QEMU
+7.2's stub exposes as a register: a breakpoint whose condition checks it
+stops in that guest only."""
 import ctypes
 import os
 import selectors

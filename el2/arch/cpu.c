@@ -123,6 +123,16 @@ unsigned arch_pa_bits(void)
 	return parange_bits(FIELD_GET(mmfr0, ID_AA64MMFR0_PARANGE_SHIFT, 4));
 }
 
+unsigned arch_vmid_bits(void)
+{
+	uint64_t mmfr1 = read_sysreg(id_aa64mmfr1_el1);
+
+	return FIELD_GET(mmfr1, ID_AA64MMFR1_VMIDBITS_SHIFT, 4) ==
+			       ID_AA64MMFR1_VMIDBITS_16
+		       ? 16
+		       : 8;
+}
+
 static uint64_t tcr_ps(unsigned pa_bits)
 {
 	static const unsigned char bits[] = { 32, 36, 40, 42, 44, 48, 52 };

@@ -13,3 +13,13 @@ void arch_s2_tlbi_vmid(uint64_t vttbr)
 	__asm__ volatile("tlbi vmalls12e1is" : : : "memory");
 	arch_vmid_exit(prev, vttbr);
 }
+
+void arch_tlbi_all_guests(void)
+{
+	__asm__ volatile("dsb ishst\n\t"
+			 "tlbi alle1is\n\t"
+			 "ic ialluis\n\t"
+			 "dsb ish\n\t"
+			 "isb"
+			 : : : "memory");
+}

@@ -20,6 +20,10 @@
  * _vmid:    TLBI VMALLS12E1IS, every stage-1 and stage-2 entry of the VMID.
  * Completion needs the caller's DSB ISH. */
 void arch_s2_tlbi_vmid(uint64_t vttbr);
+/* TLBI ALLE1IS and IC IALLUIS, completed (DSB ISH, ISB): every guest's
+ * stage-1 and stage-2 entries, of every VMID, on every CPU, and any
+ * VMID-tagged instruction cache lines. A VMID rollover's (el2/vmid.c). */
+void arch_tlbi_all_guests(void);
 
 #ifdef EXO_HOST
 /* Stores a descriptor into a live table: one single-copy-atomic store with

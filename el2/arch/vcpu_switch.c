@@ -10,6 +10,8 @@
 #include <el2/arch/cptr.h>
 #include <el2/percpu.h>
 #include <el2/vcpu.h>
+#include <el2/vm.h>
+#include <el2/vmid.h>
 #include <lib/panic.h>
 #include <stdbool.h>
 
@@ -286,7 +288,10 @@ void arch_vcpu_load(const struct vcpu *v)
 #ifdef EXO_DEBUG
 	CHECK(vtcr_configured);
 #endif
-	write_sysreg(v->vttbr, vttbr_el2);
+	/* Its VM's VMID lease, renewed here if a rollover made it stale. */
+	write_sysreg(v->vttbr | (uint64_t)vmid_load(v->vm->id, this_cpu()->cpu)
+					 << VTTBR_VMID_SHIFT,
+		     vttbr_el2);
 	write_sysreg(v->hcr, hcr_el2);
 	write_sysreg(v->vmpidr, vmpidr_el2);
 	/* An exclusive reservation of the vCPU that ran before must not let

@@ -62,11 +62,13 @@
 #define VTCR_EL2_TG0_4K (UINT64_C(0) << 14)
 #define VTCR_EL2_PS_SHIFT 16
 #define VTCR_EL2_VS_8BIT (UINT64_C(0) << 19)
+#define VTCR_EL2_VS_16BIT (UINT64_C(1) << 19)
 #define VTCR_EL2_RES1 BIT(31)
 
-/* VTTBR_EL2: table base (BADDR) and VMID (8-bit VMIDs, VTCR_EL2.VS == 0). */
+/* VTTBR_EL2: table base (BADDR) and VMID (bits 63:48 with 16-bit VMIDs,
+ * VTCR_EL2.VS == 1; 55:48 with 8, the rest RES0). */
 #define VTTBR_VMID_SHIFT 48
-#define VTTBR_VMID_MASK (UINT64_C(0xff) << VTTBR_VMID_SHIFT)
+#define VTTBR_VMID_MASK (UINT64_C(0xffff) << VTTBR_VMID_SHIFT)
 /* TTBR0_EL1/TTBR1_EL1: the ASID (16 bits; 8 when ID_AA64MMFR0_EL1.ASIDBits
  * says so, the upper eight then read as zero). */
 #define TTBR_ASID_SHIFT 48
@@ -165,6 +167,7 @@
 /* ID_AA64MMFR1_EL1 */
 #define ID_AA64MMFR1_HAFDBS_SHIFT 0
 #define ID_AA64MMFR1_VMIDBITS_SHIFT 4
+#define ID_AA64MMFR1_VMIDBITS_16 2    /* 16-bit VMIDs (VTCR_EL2.VS) */
 #define ID_AA64MMFR1_PAN_SHIFT 20
 #define ID_AA64MMFR1_LO_SHIFT 16      /* limited ordering regions */
 #define ID_AA64MMFR1_HCX_SHIFT 40     /* HCRX_EL2 */

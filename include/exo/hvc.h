@@ -62,9 +62,15 @@
 /* x1 = VM id: wakes that guest's EXO_HVC_WAIT (or makes its next one return
  * at once). Only towards guests the manifest's share-with names. */
 #define EXO_HVC_NOTIFY EXO_HVC(15)
-/* Blocks until another guest notifies this one -> x1 = bitmask of the VM
- * ids that notified since the last WAIT */
+/* Blocks until another guest notifies this one. Notifiers come a window of
+ * EXO_WAIT_WINDOW ids at a time, the lowest pending window first -> x1 =
+ * bitmask of the window's ids that notified since they were last returned
+ * (bit n: VM id x2 + n), x2 = the window's first id (a multiple of
+ * EXO_WAIT_WINDOW), x3 = 1 if other windows still have notifiers (the next
+ * WAIT returns at once), else 0. x1 = 0: woken by an event or an interrupt,
+ * no notifier (x2 and x3 mean nothing then). */
 #define EXO_HVC_WAIT EXO_HVC(16)
+#define EXO_WAIT_WINDOW 64u
 
 /* -> x1 = pending events (EXO_EVENT_*, cleared by this call), x2 = frames
  * EL2 still asks back (0: none), x3 = the guest's CPU time left before EL2
@@ -123,19 +129,24 @@
 #define EXO_EVENT_OFFER (1u << 3)          /* a guest offered: see OFFER */
 #define EXO_EVENT_RECLAIMED (1u << 4)      /* an owner took back: RECLAIMED */
 
-/* VM ids are 1..EXO_MAX_VMS - 1 (0 is EL2, nobody's): WAIT's x1 has one
- * bit per id. A guest's manifest name, which VM_LOOKUP takes, is at most
- * EXO_VM_NAME_MAX bytes (two registers, NUL padded). */
-#define EXO_MAX_VMS 64
+/* VM ids are 1..EXO_MAX_VMS - 1 (0 is EL2, nobody's); WAIT returns them
+ * a window at a time. A guest's manifest name, which VM_LOOKUP takes, is
+ * at most EXO_VM_NAME_MAX bytes (two registers, NUL padded). */
+#define EXO_MAX_VMS 1024
 #define EXO_VM_NAME_MAX 15
+/* Guests one frame may be shared with at once: ACCEPT of one more share
+ * of it is EXO_EFULL. */
+#define EXO_SHARE_MAX_BORROWERS 7
 
 #define EXO_SHARE_R 1u
 #define EXO_SHARE_RW 2u
 
-/* major 2: FRAME_SHARE/LEND/DONATE are offers the recipient accepts
- * (FRAME_ACCEPT), and the calls of the lost-runs list (RECLAIMED); 2.1:
- * FRAME_ALLOC's flag EXO_FRAME_ALLOC_NOZERO */
-#define EXO_ABI_VERSION 0x00020001u
+/* major 3: VM ids up to EXO_MAX_VMS - 1 (1,023), so WAIT returns its
+ * notifiers a window at a time (x1 mask, x2 window, x3 more); 2.1 (kept in
+ * 3.0): FRAME_ALLOC's flag EXO_FRAME_ALLOC_NOZERO; major 2:
+ * FRAME_SHARE/LEND/DONATE are offers the recipient accepts (FRAME_ACCEPT),
+ * and the calls of the lost-runs list (RECLAIMED) */
+#define EXO_ABI_VERSION 0x00030000u
 #define EXO_CONSOLE_MAX 48          /* bytes in x2-x7 */
 
 /* Argument limits, checked before anything else: larger values are

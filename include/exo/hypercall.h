@@ -8,6 +8,7 @@
 #include <exo/errors.h>
 #include <exo/frame.h>
 #include <exo/hvc.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct exo_ret {
@@ -185,10 +186,18 @@ static inline int64_t exo_notify(uint64_t vm)
 	return exo_call1(EXO_HVC_NOTIFY, vm).status;
 }
 
-/* Returns the bitmask of VM ids that notified since the last wait. */
-static inline uint64_t exo_wait(void)
+/* WAIT (exo/hvc.h): x1 = the notifiers among VM ids x2 .. x2 + 63, x3 = 1
+ * if other windows are pending. */
+static inline struct exo_ret exo_wait(void)
 {
-	return exo_call0(EXO_HVC_WAIT).x1;
+	return exo_call0(EXO_HVC_WAIT);
+}
+
+/* Did guest vm notify, by this answer of WAIT? */
+static inline bool exo_wait_from(const struct exo_ret *w, uint64_t vm)
+{
+	return vm >= w->x2 && vm - w->x2 < EXO_WAIT_WINDOW &&
+	       (w->x1 >> (vm - w->x2) & 1);
 }
 
 static inline struct exo_ret exo_events(void)

@@ -136,7 +136,7 @@ int64_t libos_el2_notify(uint64_t vm)
 
 uint64_t libos_el2_wait(void)
 {
-	return exo_wait();
+	return exo_wait().x1;
 }
 
 void libos_el2_yield(void)

@@ -68,6 +68,7 @@
  */
 #define _GNU_SOURCE /* MAP_FIXED_NOREPLACE */
 #include "../host/fake_arch.h"
+#include "../host/share_bits.h"
 #include "fuzz_common.h"
 #include "fuzz_el2_console.h"
 
@@ -189,7 +190,7 @@ struct slot {
 	unsigned id;
 	uint64_t boot_pa, boot_count; /* its boot run, while running */
 	bool waiting;                 /* blocked in WAIT */
-	uint64_t pending;             /* notifications WAIT has not returned */
+	struct vm_notifiers pending;  /* notifiers WAIT has not returned */
 	uint64_t events;              /* EXO_EVENT_* EVENTS has not returned */
 	bool revoke_active;           /* EL2's request is outstanding */
 	uint64_t revoke_want, revoke_deadline;
@@ -206,7 +207,11 @@ struct slot {
 static struct vm vms[EXO_MAX_VMS - 1];
 static struct slot slots[NR_SLOTS];
 static unsigned nr_slots;
-static const unsigned slot_ids[NR_SLOTS] = { 1, 2, EXO_MAX_VMS - 1, 7 };
+/* The shadow keeps borrowers as 64-bit masks of VM ids and owners in a
+ * byte: the highest id it names is 63 (ids up to EXO_MAX_VMS - 1 are the
+ * host tests' and tests/target/test_thousand.py's). */
+#define SHADOW_MAX_ID 63u
+static const unsigned slot_ids[NR_SLOTS] = { 1, 2, SHADOW_MAX_ID, 7 };
 #define DENIED_FROM 7u  /* its share-with leaves out ... */
 #define DENIED_TO 1u    /* ... this one */
 static const uint32_t quota_classes[] = { 9, 12, 16, 40, 200, 600, 2048,
@@ -423,11 +428,12 @@ static void check_frame(uint64_t f, const char *what)
 		   "%s: frame 0x%lx lent to %u, the shadow says %u", what,
 		   (unsigned long)pa, info.peer, lent_to[f]);
 	FUZZ_CHECK(want != EXO_FRAME_SHARED ||
-			   (info.borrowers == sharers[f] &&
-			    info.rw == sharers_rw[f]),
+			   (share_bits(&info.share, false) == sharers[f] &&
+			    share_bits(&info.share, true) == sharers_rw[f]),
 		   "%s: frame 0x%lx shared with 0x%lx (RW 0x%lx), the shadow "
 		   "says 0x%lx (RW 0x%lx)", what, (unsigned long)pa,
-		   (unsigned long)info.borrowers, (unsigned long)info.rw,
+		   (unsigned long)share_bits(&info.share, false),
+		   (unsigned long)share_bits(&info.share, true),
 		   (unsigned long)sharers[f], (unsigned long)sharers_rw[f]);
 	FUZZ_CHECK(!writer[f] ||
 			   (words(f)[0] == marker(writer[f], f) &&
@@ -560,12 +566,12 @@ static void setup_slots(struct fuzz_in *in)
 				      err, sizeof(err)),
 			   "the harness's guest ELF is refused: %s", err);
 	}
-	/* share-with: bit i is guest i + 1; every other guest, but one. */
+	/* share-with: index i is guest i + 1; every other guest, but one. */
 	for (unsigned i = 0; i < nr_slots; i++)
 		for (unsigned j = 0; j < nr_slots; j++)
 			if (may_share(slots[i].id, slots[j].id))
-				slots[i].g.share_mask |= UINT64_C(1)
-							 << (slots[j].id - 1);
+				slots[i].g.share_ids[slots[i].g.nr_share_ids++] =
+					(uint16_t)(slots[j].id - 1);
 }
 
 static const struct frames_account *acct(unsigned id)
@@ -1408,28 +1414,57 @@ static void check_accept(struct slot *s, const uint64_t *arg, int64_t rc)
 
 /* --- notifications and events -------------------------------------------- */
 
-/* vm_notify: the guest's next WAIT returns `from`'s bit; a guest blocked
- * in WAIT is woken at once with it. */
+/* What WAIT returns of a set of notifiers, taken out of it: the ids of
+ * the lowest window that has one, that window's first id, and whether ids
+ * of a higher window remain. Id by id, not el2/vm.c's word scan. */
+static struct vm_notified wait_shadow_take(struct vm_notifiers *set)
+{
+	struct vm_notified n = { 0, 0, 0 };
+
+	for (unsigned id = 0; id < EXO_MAX_VMS; id++) {
+		uint64_t bit = UINT64_C(1) << (id % EXO_WAIT_WINDOW);
+
+		if (!(set->word[id / EXO_WAIT_WINDOW] & bit))
+			continue;
+		if (!n.mask)
+			n.base = id - id % EXO_WAIT_WINDOW;
+		if (id - n.base < EXO_WAIT_WINDOW)
+			n.mask |= bit;
+		else
+			n.more = 1;
+	}
+	set->word[n.base / EXO_WAIT_WINDOW] &= ~n.mask;
+	return n;
+}
+
+static bool shadow_same(const struct slot *s)
+{
+	return !memcmp(&s->vm->notified, &s->pending, sizeof(s->pending));
+}
+
+/* vm_notify: the guest's next WAIT returns `from` (in its window); a
+ * guest blocked in WAIT is woken at once with the lowest window. */
 static void notify_shadow(struct slot *to, unsigned from)
 {
 	struct vcpu *v = &to->vm->vcpu;
+	struct vm_notified n;
 
-	to->pending |= UINT64_C(1) << from;
+	to->pending.word[from / EXO_WAIT_WINDOW] |=
+		UINT64_C(1) << (from % EXO_WAIT_WINDOW);
 	if (!to->waiting) {
-		FUZZ_CHECK(to->vm->notify_pending == to->pending,
-			   "guest %u: notifications 0x%lx pending, expected "
-			   "0x%lx", to->id,
-			   (unsigned long)to->vm->notify_pending,
-			   (unsigned long)to->pending);
+		FUZZ_CHECK(shadow_same(to), "guest %u: the notifiers pending "
+			   "are not the shadow's (from %u)", to->id, from);
 		return;
 	}
-	FUZZ_CHECK(!to->vm->notify_pending && !v->x[0] &&
-			   v->x[1] == to->pending,
-		   "guest %u woken from WAIT with %ld 0x%lx, expected 0x%lx "
-		   "(state %d)", to->id, (long)v->x[0], (unsigned long)v->x[1],
-		   (unsigned long)to->pending, v->state);
+	n = wait_shadow_take(&to->pending);
+	FUZZ_CHECK(shadow_same(to) && !v->x[0] && v->x[1] == n.mask &&
+			   v->x[2] == n.base && v->x[3] == n.more,
+		   "guest %u woken from WAIT with %ld 0x%lx at %lu more %lu, "
+		   "expected 0x%lx at %lu more %lu (state %d)", to->id,
+		   (long)v->x[0], (unsigned long)v->x[1], (unsigned long)v->x[2],
+		   (unsigned long)v->x[3], (unsigned long)n.mask,
+		   (unsigned long)n.base, (unsigned long)n.more, v->state);
 	check_woken(to, false);
-	to->pending = 0;
 }
 
 /* A guest blocked in WAIT became runnable; vm_event_raise's wake: 0. */
@@ -1753,14 +1788,17 @@ static void check_notify(struct slot *s, uint64_t to, const struct result *r)
 static void check_wait(struct slot *s, const struct result *r)
 {
 	enum vcpu_state state = s->vm->vcpu.state;
+	struct vm_notified n = wait_shadow_take(&s->pending);
 
-	FUZZ_CHECK(!r->rc && r->r1 == s->pending && !r->r2 && !r->r3 &&
-			   (state == VCPU_BLOCKED) == !s->pending,
-		   "WAIT by %u returned %ld 0x%lx (state %d), 0x%lx pending",
-		   s->id, (long)r->rc, (unsigned long)r->r1, state,
-		   (unsigned long)s->pending);
-	s->waiting = !s->pending;
-	s->pending = 0;
+	FUZZ_CHECK(!r->rc && r->r1 == n.mask && r->r2 == n.base &&
+			   r->r3 == n.more &&
+			   (state == VCPU_BLOCKED) == !n.mask && shadow_same(s),
+		   "WAIT by %u returned %ld 0x%lx at %lu more %lu (state %d), "
+		   "expected 0x%lx at %lu more %lu", s->id, (long)r->rc,
+		   (unsigned long)r->r1, (unsigned long)r->r2,
+		   (unsigned long)r->r3, state, (unsigned long)n.mask,
+		   (unsigned long)n.base, (unsigned long)n.more);
+	s->waiting = !n.mask;
 }
 
 static void check_events(struct slot *s, const struct result *r)
@@ -2010,7 +2048,8 @@ static bool ensure_running(struct slot *s)
 	before = counts_now();
 	rc = vm_create(s->vm, s->id, &s->g, arch_timer_freq(), NULL);
 	note_table_writes();
-	s->pending = s->events = 0;
+	s->pending = (struct vm_notifiers){ { 0 } };
+	s->events = 0;
 	s->waiting = false;
 	s->revoke_active = s->forced = s->lost = false;
 	s->nr_taken = 0;

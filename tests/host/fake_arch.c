@@ -224,6 +224,12 @@ unsigned arch_pa_bits(void)
 	return 48;
 }
 
+unsigned arch_vmid_bits(void)
+{
+	return 16;
+}
+
+
 void arch_mmu_enable(uint64_t root_pa, unsigned pa_bits)
 {
 	(void)root_pa, (void)pa_bits;
@@ -548,6 +554,11 @@ void arch_s2_tlbi_vmalle1(uint64_t vttbr)
 void arch_s2_tlbi_vmid(uint64_t vttbr)
 {
 	s2_record(FAKE_S2_TLBI_VMID, NULL, 0, vttbr);
+}
+
+void arch_tlbi_all_guests(void)
+{
+	s2_record(FAKE_S2_TLBI_ALL, NULL, 0, 0);
 }
 
 void arch_vcpu_state_init(void)

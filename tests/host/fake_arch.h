@@ -121,6 +121,7 @@ enum fake_s2_kind {
 	FAKE_S2_TLBI_IPA,     /* IPAS2E1IS: arg = IPA */
 	FAKE_S2_TLBI_VMALLE1, /* VMALLE1IS */
 	FAKE_S2_TLBI_VMID,    /* VMALLS12E1IS */
+	FAKE_S2_TLBI_ALL,     /* ALLE1IS + IC IALLUIS: every VMID's */
 	FAKE_S2_NR_KINDS,
 };
 

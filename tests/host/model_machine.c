@@ -12,6 +12,7 @@
 
 #include "fake_arch.h"
 #include "mem_machine.h"
+#include "share_bits.h"
 
 #include <arch/pte.h>
 #include <el2/frames.h>
@@ -344,7 +345,7 @@ static bool borrows(const struct frames_db *d, uint64_t i, unsigned b)
 	const struct frames_entry *e = &d->entry[i];
 
 	return e->state == EXO_FRAME_SHARED &&
-	       (d->share[e->share].borrowers >> b & 1);
+	       frames_share_slot(&d->share[e->share], b) >= 0;
 }
 
 static bool shareable(const struct frames_db *d, uint64_t i, unsigned a,
@@ -601,13 +602,17 @@ static uint64_t state_hash_as(const uint8_t *to)
 	for (uint64_t i = 0; i < d->nr; i++) {
 		const struct frames_entry *e = &d->entry[i];
 		unsigned owner = e->owner <= MC_GUESTS ? to[e->owner] : e->owner;
-		unsigned peer = e->peer <= MC_GUESTS ? to[e->peer] : e->peer;
+		unsigned lent_to = e->state == EXO_FRAME_LENT ? e->peer : 0;
+		unsigned peer = lent_to <= MC_GUESTS ? to[lent_to] : lent_to;
 		uint64_t v = e->state | (uint64_t)owner << 8 |
 			     (uint64_t)peer << 16;
 
-		if (e->state == EXO_FRAME_SHARED)
-			v ^= bits_mapped(d->share[e->share].borrowers, to) << 24 ^
-			     bits_mapped(d->share[e->share].rw, to) << 40;
+		if (e->state == EXO_FRAME_SHARED) {
+			const struct frames_share *s = &d->share[e->share];
+
+			v ^= bits_mapped(share_bits(s, false), to) << 24 ^
+			     bits_mapped(share_bits(s, true), to) << 40;
+		}
 		h = mix(h, v);
 	}
 	for (unsigned n = 1; n <= MC_GUESTS; n++) {

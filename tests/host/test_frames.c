@@ -1,6 +1,7 @@
 /* el2/frames.c: the frame ownership DB, transition by transition, against
  * the boot self-test's table and against a reference model. */
 #include "fake_arch.h"
+#include "share_bits.h"
 
 #include <criterion/criterion.h>
 #include <el2/frames.h>
@@ -626,8 +627,8 @@ Test(frames, share_with_several_borrowers)
 	cr_assert_eq(frames_query(&fx.db, PA(1), &f), 0);
 	cr_assert_eq(f.state, EXO_FRAME_SHARED);
 	cr_assert_eq(f.owner, VM_A);
-	cr_assert_eq(f.borrowers, (1u << VM_B) | (1u << VM_C));
-	cr_assert_eq(f.rw, 1u << VM_C);
+	cr_assert_eq(share_bits(&f.share, false), (1u << VM_B) | (1u << VM_C));
+	cr_assert_eq(share_bits(&f.share, true), 1u << VM_C);
 	cr_assert_eq(frames_access(&fx.db, VM_A, PA(1)), FRAMES_ACCESS_RW);
 	cr_assert_eq(frames_access(&fx.db, VM_B, PA(1)), FRAMES_ACCESS_R);
 	cr_assert_eq(frames_access(&fx.db, VM_C, PA(1)), FRAMES_ACCESS_RW);
@@ -764,9 +765,10 @@ static void undo_run(struct fixture *fx, unsigned vm,
 		break;
 	case FRAMES_REL_SHARED_OUT:
 		cr_assert_eq(frames_query(&fx->db, r->pa, &f), 0);
-		for (unsigned h = 1; h < EXO_MAX_VMS; h++)
-			if (f.borrowers & (UINT64_C(1) << h))
-				cr_assert_eq(do_unshare(fx, vm, h, r->pa, 1), 0);
+		for (unsigned h; (h = frames_share_first(&f.share)) != 0;) {
+			cr_assert_eq(do_unshare(fx, vm, h, r->pa, 1), 0);
+			cr_assert_eq(frames_query(&fx->db, r->pa, &f), 0);
+		}
 		cr_assert_eq(do_free(fx, vm, r->pa, 1), 0);
 		break;
 	case FRAMES_REL_LENT_OUT:
@@ -1269,7 +1271,8 @@ static void m_compare(struct fixture *fx, const struct model *m,
 		cr_assert_eq(frames_query(&fx->db, PA(i), &f), 0);
 		cr_assert(f.state == m->state[i] && f.owner == m->owner[i] &&
 			  f.peer == m->peer[i] &&
-			  f.borrowers == m->borrowers[i] && f.rw == m->rw[i],
+			  share_bits(&f.share, false) == m->borrowers[i] &&
+			  share_bits(&f.share, true) == m->rw[i],
 			  "seed %u step %d: frame %lu is %d/%u, model %u/%u",
 			  seed, step, (unsigned long)i, f.state, f.owner,
 			  m->state[i], m->owner[i]);

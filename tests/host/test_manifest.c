@@ -17,7 +17,8 @@
 
 #define RAM_FRAMES 262144 /* 1 GiB */
 
-static char blob[16384];
+/* Room for MANIFEST_MAX_GUESTS small guests. */
+static char blob[131072];
 static struct manifest m;
 
 /* One change to the good manifest: in guest `guest`, property `prop` is
@@ -495,10 +496,10 @@ Test(manifest, whole_manifest_errors)
 	expect_fail(NO_GUESTS_NODE, "manifest: no /guests node");
 	expect_fail(EMPTY_GUESTS, "manifest: node /guests has no guests");
 	expect_fail(DUPLICATE, "manifest: two guests are named 'first'");
-	expect_fail(TOO_MANY, "manifest: too many guests (at most 63)");
+	expect_fail(TOO_MANY, "manifest: too many guests (at most 1023)");
 }
 
-Test(manifest, compatible_list_and_63_guests)
+Test(manifest, compatible_list_and_1023_guests)
 {
 	parse_ok(make_shape(COMPAT_LIST));
 	cr_assert_eq(m.nr_guests, 1);
@@ -673,6 +674,25 @@ Test(manifest, share_with_names_other_guests)
 	set_str("counter", "share-with", "counter");
 	expect_guest_error("counter", "guest 'counter': property 'share-with': "
 			   "'counter' is the guest itself");
+}
+
+/* share-with is a short list of guests (EL2 keeps their indexes, not a
+ * mask of every guest): a ninth name is refused. */
+Test(manifest, share_with_names_at_most_eight_guests)
+{
+	static const char eight[] = "counter\0counter\0counter\0counter\0"
+				    "counter\0counter\0counter\0counter";
+	static const char nine[] = "counter\0counter\0counter\0counter\0"
+				   "counter\0counter\0counter\0counter\0"
+				   "counter";
+
+	set_raw("hello", "share-with", eight, sizeof(eight));
+	parse_ok(make_good());
+	cr_assert_eq(guest("hello")->status, MANIFEST_GUEST_OK);
+	cr_assert_eq(guest("hello")->nr_share_ids, MANIFEST_MAX_SHARE_WITH);
+	set_raw("hello", "share-with", nine, sizeof(nine));
+	expect_guest_error("hello", "guest 'hello': property 'share-with': "
+			   "more than 8 guests");
 }
 
 Test(manifest, revoke_schedule_needs_three_cells)

@@ -16,6 +16,7 @@
 #include "fake_arch.h"
 #include "mem_machine.h"
 #include "mem_model.h"
+#include "share_bits.h"
 
 #include <criterion/criterion.h>
 #include <el2/frames.h>
@@ -127,15 +128,17 @@ static void expect_frame(uint64_t i)
 	cr_assert(info.state == want &&
 		  (want != EXO_FRAME_OWNED || info.owner == f->owner) &&
 		  (want != EXO_FRAME_SHARED ||
-		   (info.owner == f->owner && info.borrowers == f->borrowers &&
-		    info.rw == f->rw)) &&
+		   (info.owner == f->owner &&
+		    share_bits(&info.share, false) == f->borrowers &&
+		    share_bits(&info.share, true) == f->rw)) &&
 		  (want != EXO_FRAME_LENT ||
 		   (info.owner == f->owner && info.peer == f->peer)),
 		  "seed %lu step %u: PA 0x%lx is %u owner %u peer %u borrowers "
 		  "0x%lx rw 0x%lx; the model says %u owner %u peer %u borrowers "
 		  "0x%x rw 0x%x", (unsigned long)seed_now, step,
 		  (unsigned long)pa, info.state, info.owner, info.peer,
-		  (unsigned long)info.borrowers, (unsigned long)info.rw, want,
+		  (unsigned long)share_bits(&info.share, false),
+		  (unsigned long)share_bits(&info.share, true), want,
 		  f->owner, f->peer, f->borrowers, f->rw);
 }
 

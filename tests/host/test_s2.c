@@ -537,7 +537,8 @@ Test(s2, refusals_change_nothing)
 		     EXO_ESTATE);
 	cr_assert_eq(fake_s2.nr, 0, "a refused call wrote something");
 	cr_assert_eq(s2_init(&e.s2, e.root + 1, 1), EXO_ERANGE);
-	cr_assert_eq(s2_init(&e.s2, e.root, 1u << S2_VMID_BITS), EXO_ERANGE);
+	cr_assert_eq(s2_init(&e.s2, e.root, EXO_MAX_VMS), EXO_ERANGE);
+	cr_assert_eq(s2_init(&e.s2, e.root, 0), EXO_ERANGE, "0 is EL2");
 	/* The last page below 2^40 is fine; unmapping holes is fine. */
 	cr_assert_eq(map(&e, top - S2_PAGE, S2_PAGE, S2_PROT_R), EXO_OK);
 	cr_assert_eq(unmap(&e, ipa - MIB2, 4 * MIB2), EXO_OK);
@@ -551,13 +552,19 @@ Test(s2, vtcr_and_vttbr)
 	struct env e;
 
 	/* T0SZ 24, SL0 1, IRGN0/ORGN0 WBWA, SH0 inner, TG0 4K, RES1 bit 31. */
-	cr_assert_eq(s2_vtcr(48), UINT64_C(0x80053558));
-	cr_assert_eq(s2_vtcr(44), UINT64_C(0x80043558));
-	cr_assert_eq(s2_vtcr(40), UINT64_C(0x80023558));
-	cr_assert_eq(s2_vtcr(52), UINT64_C(0x80053558), "no 52-bit PS");
-	env_init(&e, 0xab);
+	cr_assert_eq(s2_vtcr(48, 8), UINT64_C(0x80053558));
+	cr_assert_eq(s2_vtcr(44, 8), UINT64_C(0x80043558));
+	cr_assert_eq(s2_vtcr(40, 8), UINT64_C(0x80023558));
+	cr_assert_eq(s2_vtcr(52, 8), UINT64_C(0x80053558), "no 52-bit PS");
+	cr_assert_eq(s2_vtcr(48, 16), UINT64_C(0x800d3558), "VS: 16-bit VMIDs");
+	/* The VMID is the VM's lease (el2/vmid.h): none before it is loaded,
+	 * then its VM id while guests do not outnumber VMIDs. */
+	vmid_init(16);
+	env_init(&e, 0x3ab);
+	cr_assert_eq(s2_vttbr(&e.s2), (uint64_t)(uintptr_t)e.root);
+	cr_assert_eq(vmid_load(0x3ab, 0), 0x3ab);
 	cr_assert_eq(s2_vttbr(&e.s2),
-		     (uint64_t)(uintptr_t)e.root | UINT64_C(0xab) << 48);
+		     (uint64_t)(uintptr_t)e.root | UINT64_C(0x3ab) << 48);
 	cr_assert_eq((uintptr_t)e.root & (S2_ROOT_SIZE - 1), 0);
 	env_destroy(&e);
 }

@@ -31,10 +31,11 @@ Test(summary, all_good)
 {
 	struct vm vms[2] = { make_vm(1, "hello", VM_EXITED, 0),
 			     make_vm(2, "counter", VM_EXITED, 0) };
-	struct summary_totals t = { 1000, 50, 0 };
+	struct summary_totals t = { 1000, 50, 0, 255, 3 };
 
 	fake_reset();
 	cr_assert(summary_print(vms, 2, &t, 62500000));
+	cr_assert(strstr(fake.console, "vmids: 255 a generation, 3 rollovers\n"));
 	cr_assert(strstr(fake.console, "hello              1 exited       0      40"),
 		  "%s", fake.console);
 	cr_assert(strstr(fake.console, "250 tlsf"));
@@ -45,7 +46,7 @@ Test(summary, failure_and_reason)
 {
 	struct vm vms[2] = { make_vm(1, "hello", VM_EXITED, 0),
 			     make_vm(2, "attack", VM_KILLED, 0) };
-	struct summary_totals t = { 1000, 50, 0 };
+	struct summary_totals t = { 1000, 50, 0, 255, 0 };
 
 	vms[1].stop_reason = "stage-2 violation limit reached";
 	fake_reset();
@@ -57,7 +58,7 @@ Test(summary, failure_and_reason)
 Test(summary, leak_fails)
 {
 	struct vm vm = make_vm(1, "hello", VM_EXITED, 0);
-	struct summary_totals t = { 1000, 50, 3 };
+	struct summary_totals t = { 1000, 50, 3, 255, 0 };
 
 	fake_reset();
 	cr_assert_not(summary_print(&vm, 1, &t, 62500000));
@@ -70,7 +71,7 @@ Test(summary, failed_guests_say_why_in_words)
 			     make_vm(2, "over", VM_EXITED,
 				     EXO_EXIT_SYNC_BASE + ESR_EC_DABT_CUR),
 			     make_vm(3, "attack", VM_KILLED, -1) };
-	struct summary_totals t = { 1000, 50, 0 };
+	struct summary_totals t = { 1000, 50, 0, 255, 0 };
 
 	vms[1].exit_cause = EXO_EXIT_CAUSE_STACK_OVERFLOW;
 	vms[1].exit_addr = 0xffff400000010ff8;
@@ -91,7 +92,7 @@ Test(summary, failed_guests_say_why_in_words)
 Test(summary, no_failed_block_when_all_succeed)
 {
 	struct vm vm = make_vm(1, "hello", VM_EXITED, 0);
-	struct summary_totals t = { 1000, 50, 0 };
+	struct summary_totals t = { 1000, 50, 0, 255, 0 };
 
 	fake_reset();
 	cr_assert(summary_print(&vm, 1, &t, 62500000));

@@ -117,11 +117,46 @@ Test(vcpu_psci, notify_wakes_one_waiting_vcpu)
 	vm_notify(&vm, 5);
 	cr_assert_eq(extra[0].state, VCPU_RUNNABLE);
 	cr_assert_eq(extra[0].x[1], UINT64_C(1) << 5);
+	cr_assert_eq(extra[0].x[2], 0, "window 0");
+	cr_assert_eq(extra[0].x[3], 0, "nothing else pending");
 	cr_assert_eq(extra[1].state, VCPU_BLOCKED);
-	cr_assert_eq(vm.notify_pending, 0);
+	cr_assert_eq(vm_notified_take(&vm).mask, 0, "all was handed over");
 	vm_notify(&vm, 6);
 	cr_assert_eq(extra[1].state, VCPU_RUNNABLE);
 	cr_assert_eq(extra[1].x[1], UINT64_C(1) << 6);
+}
+
+/* Ids beyond 63 (issue 16: a thousand guests): WAIT hands the notifiers
+ * over a window of 64 ids at a time, the lowest first, saying whether more
+ * are pending, until none is left; the last id there is included. */
+Test(vcpu_psci, notifiers_come_a_window_at_a_time)
+{
+	struct vm_notified n;
+
+	vm_notify(&vm, EXO_MAX_VMS - 1);
+	vm_notify(&vm, 70);
+	vm_notify(&vm, 64);
+	vm_notify(&vm, 3);
+	n = vm_notified_take(&vm);
+	cr_assert(n.mask == UINT64_C(1) << 3 && n.base == 0 && n.more);
+	n = vm_notified_take(&vm);
+	cr_assert(n.mask == (UINT64_C(1) | UINT64_C(1) << 6) && n.base == 64 &&
+		  n.more);
+	n = vm_notified_take(&vm);
+	cr_assert(n.mask == UINT64_C(1) << 63 &&
+		  n.base == EXO_MAX_VMS - EXO_WAIT_WINDOW && !n.more);
+	n = vm_notified_take(&vm);
+	cr_assert_eq(n.mask, 0, "none left");
+	/* A waiting vCPU is woken with the lowest window and told of more. */
+	vm_notify(&vm, 200);
+	vm.vcpu.state = VCPU_BLOCKED;
+	vm_notify(&vm, 100);
+	cr_assert_eq(vm.vcpu.state, VCPU_RUNNABLE);
+	cr_assert(vm.vcpu.x[1] == UINT64_C(1) << (100 - 64) &&
+		  vm.vcpu.x[2] == 64 && vm.vcpu.x[3] == 1);
+	n = vm_notified_take(&vm);
+	cr_assert(n.mask == UINT64_C(1) << (200 - 192) && n.base == 192 &&
+		  !n.more);
 }
 
 Test(vcpu_psci, the_vms_cpu_time_is_all_its_vcpus)

@@ -39,6 +39,7 @@
 
 #include <el2/frames.h>
 #include <el2/mem.h>
+#include <el2/hyp_lock.h>
 #include <el2/percpu.h>
 #include <el2/vcpu.h>
 #include <el2/vm.h>
@@ -596,7 +597,7 @@ static void count_frame(const struct frames_db *d, uint64_t i, struct held *h)
 	} else if (e->state == EXO_FRAME_SHARED &&
 		   !frames_query(d, d->base + i * FRAME_BYTES, &info)) {
 		for (unsigned b = 1; b <= MC_GUESTS; b++) {
-			if (!(info.borrowers >> b & 1))
+			if (frames_share_slot(&info.share, b) < 0)
 				continue;
 			h->named_dead += dead(b);
 			h->borrowed[b - 1][o - 1]++;
@@ -762,6 +763,7 @@ int main(void)
 	const char *s = getenv("EXO_TSAN_SEED");
 
 	seed = s ? strtoull(s, NULL, 0) : DEFAULT_SEED;
+	hyp_lock_enable();   /* several CPUs: EL2's locks are taken */
 	if (!mc_machine_on(MC_THREADS)) {
 		fprintf(stderr, "mem_threads: the machine's RAM is not at its "
 			"PA\n");

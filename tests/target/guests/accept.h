@@ -33,8 +33,12 @@ static inline unsigned accept_from(uint64_t sender)
  * tests notify after their offers, so every offer is there by then. */
 static inline void wait_notified(uint64_t from)
 {
-	while (!(exo_wait() & (UINT64_C(1) << from)))
-		;
+	for (;;) {
+		struct exo_ret w = exo_wait();
+
+		if (exo_wait_from(&w, from))
+			return;
+	}
 }
 
 #endif

@@ -321,8 +321,10 @@ static int attacker(void)
 	faultcatch_install();
 	top = ram_end();
 	/* First, while they have barely started: every other guest's boot
-	 * run (they all lie in the first 16 MiB). */
-	survey(RAM_BASE, RAM_BASE + (16ul << 20));
+	 * run (they all lie in the first 48 MiB: after EL2's image, whose
+	 * BSS has its per-guest arrays for 1,023 guests, about 14 MiB, and
+	 * the frame DB). */
+	survey(RAM_BASE, RAM_BASE + (48ul << 20));
 	/* Adjacent runs of different owners look alike to FRAME_QUERY: one
 	 * probe every 256 KiB hits each (a boot run is its image, its DTB and
 	 * its boot frames: well over 64 frames). */

@@ -62,7 +62,9 @@ static uint64_t peer(const char *name)
 static bool wait_for(uint64_t from)
 {
 	for (unsigned i = 0; i < WAKES_MAX; i++) {
-		if (exo_wait() & (1ull << from))
+		struct exo_ret w = exo_wait();
+
+		if (exo_wait_from(&w, from))
 			return true;
 	}
 	return false;

@@ -88,6 +88,7 @@ static int owner(void)
 	uint64_t lent = alloc(2), gift = alloc(2), used_before;
 	volatile struct mailbox *mb = pa_map(rw, 2 * FRAME);
 	volatile uint64_t *ro_words = pa_map(ro, 2 * FRAME);
+	struct exo_ret w;
 	unsigned n;
 
 	faultcatch_install();
@@ -98,7 +99,8 @@ static int owner(void)
 	owner_offers(b, ro, rw, lent, gift);
 	TAP_CHECK(exo_notify(b) == EXO_OK, "notified the borrower");
 
-	TAP_CHECK(exo_wait() & (1ull << b), "woken by the borrower");
+	w = exo_wait();
+	TAP_CHECK(exo_wait_from(&w, b), "woken by the borrower");
 	TAP_CHECK(mb->answer == ~MAGIC, "read the borrower's answer");
 	n = caught.count;
 	probe_read(lent);
@@ -114,7 +116,8 @@ static int owner(void)
 		  "free of a donated frame: EPERM");
 	TAP_CHECK(exo_frame_unshare(ro, 2, b) == EXO_OK, "unshared R");
 	TAP_CHECK(exo_notify(b) == EXO_OK, "told the borrower");
-	TAP_CHECK(exo_wait() & (1ull << b), "the borrower saw the revocation");
+	w = exo_wait();
+	TAP_CHECK(exo_wait_from(&w, b), "the borrower saw the revocation");
 	/* Exit with the RW share still live: teardown must revoke it. */
 	return tap_done();
 }
