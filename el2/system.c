@@ -302,6 +302,15 @@ static void check_guest_memory_type(const struct vcpu *v)
 }
 #endif
 
+static unsigned running_vms(void)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < nr_vms; i++)
+		n += vms[i].state == VM_RUNNING;
+	return n;
+}
+
 _Noreturn void system_start(uint64_t pkg_max, bool have_pkg,
 			    const char *bootargs)
 {
@@ -316,7 +325,9 @@ _Noreturn void system_start(uint64_t pkg_max, bool have_pkg,
 			(unsigned long)EXO_BOOT_PKG_ADDR);
 	timing_expect_guests(manifest_nr_ok(&manifest));
 	sched_set_reaper(system_reap_step);
-	kprintf("boot: %u guest(s) starting\n", manifest_nr_ok(&manifest));
+	if (running_vms())   /* only when some guest will run */
+		kprintf("boot: %u guest(s) starting\n",
+			manifest_nr_ok(&manifest));
 	/* VTCR_EL2 before any VTTBR_EL2 and HCR_EL2.VM (sched_first loads
 	 * them): translation must never run with an UNKNOWN VTCR. */
 	vmid_init(arch_vmid_bits());
