@@ -253,7 +253,7 @@ def test_snapshot_names_every_el2_frame(boot, tmp_path):
     assert sum(per_part.values()) == hyp
     assert disjoint([(pa, n) for pa, n, _ in parts])
     assert per_part["dtb"] == 256, "QEMU's DTB: 1 MiB"
-    assert per_part["s2-roots"] == 64 * 2, "64 VMs, 8 KiB roots"
+    assert per_part["s2-roots"] == 1024 * 2, "EXO_MAX_VMS (1,024), 8 KiB roots"
 
 
 def test_snapshot_guest_uses_add_up(boot, tmp_path):
