@@ -156,10 +156,15 @@ void arch_guest_enter(struct vcpu *v, uint64_t stack_top)
 	__attribute__((noreturn));
 
 /* The virtual GIC CPU interface guests see (list registers on). */
-/* Which exception vector table EL2 runs on: the one whose lower-EL
- * synchronous slot answers VERSION itself, or the one that takes every
- * trap through C (el2/hvc_fast.h). */
-enum arch_vectors { ARCH_VECTORS_FAST_HVC, ARCH_VECTORS_FULL };
+/* Which exception vector table this CPU runs on: one whose lower-EL
+ * synchronous slot answers VERSION itself, alone on one CPU or with the
+ * HVC entry that takes the EL2 lock (several CPUs online), or the one
+ * that takes every trap through C (el2/hvc_fast.h). */
+enum arch_vectors {
+	ARCH_VECTORS_FAST_HVC,
+	ARCH_VECTORS_FAST_HVC_LOCKED,
+	ARCH_VECTORS_FULL
+};
 void arch_vectors_set(enum arch_vectors which);
 
 /* Reads which optional vCPU state this CPU has (include/arch/cpu_features.h):
