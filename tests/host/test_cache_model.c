@@ -609,6 +609,26 @@ Test(cache_model, a_share_shows_the_owners_code_not_the_last_owners)
 			     i);
 }
 
+/* FEAT_S2FWB spares the clean (fetches see the zero lines: LoUU 0), not
+ * the I-cache: its lines of the old code are no data-cache line. */
+Test(cache_model, with_fwb_the_icache_is_still_dropped)
+{
+	struct vm *a, *b;
+	uint64_t pa;
+
+	boot_machine();
+	s2_set_forced_wb(true);
+	a = guest(0);
+	b = guest(1);
+	pa = alloc(a, 8);
+	run_code(pa, 8, SECRET);
+	cr_assert_eq(mem_frame_free(a, pa_init(pa), 8), EXO_OK);
+	expect_free_frames_not_in_icache("FRAME_FREE under FWB");
+	cr_assert_eq(mem_frame_alloc_at(b, pa_init(pa), 8), EXO_OK);
+	expect_fetch_zero(pa, 8, "another guest's freed frames under FWB");
+	s2_set_forced_wb(false);
+}
+
 /* Where CTR_EL0.DIC is 1 fetches see every write: EL2 spends no
  * invalidation, and the next owner still fetches zeros. */
 Test(cache_model, with_dic_no_icache_maintenance)
