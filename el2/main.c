@@ -381,7 +381,7 @@ static void debug_checks(void)
 	failed = mem_selftest((void *)(uintptr_t)scratch, size);
 
 	/* EL2's data, never fetched from: no I-cache line to drop. */
-	arch_zero_frames(scratch, page_up(size) >> EXO_FRAME_SHIFT, false);
+	arch_zero_frames(scratch, page_up(size) >> EXO_FRAME_SHIFT, 0);
 	if (failed)
 		panic("frame DB self-test: %d transitions wrong", failed);
 	kprintf("debug: frame DB self-test passed; stage-2 invariant checked "

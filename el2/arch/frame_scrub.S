@@ -17,8 +17,8 @@
  * where stage 2 forces every guest view Write-Back (FEAT_S2FWB: el2/mem.c,
  * scrub_frames), keeps its DC ZVA block the same way (zero_step) and runs
  * sixteen DC ZVA a step: one per block and its address step, the floor.
- * With icache (bit 0 of the third argument: the caller's CPU may fetch
- * stale instructions, CTR_EL0.DIC 0), both also invalidate the frames'
+ * With ARCH_SCRUB_ICACHE in the third argument (the CPU may fetch stale
+ * instructions: CTR_EL0.DIC 0), both also invalidate the frames'
  * instruction-cache lines to the point of unification (IC IVAU), in the
  * same loop when the I-cache line (CTR_EL0.IminLine) is the step: one
  * instruction a line, found at the first call with the step (scrub_ic,
@@ -40,7 +40,7 @@
 #define CTR_IMINLINE_SHIFT 0	/* log2 of the smallest I-cache line in words */
 #define CTR_LINE_BITS 4
 #define WORD_BYTES 4
-#define ICACHE_BIT 0		/* the third argument's: invalidate the I-cache */
+#define ICACHE_BIT 0		/* ARCH_SCRUB_ICACHE (el2/arch.h) */
 
 	/* DC <op> on every x2-byte step from x0 to x1 (x2 a power of two
 	 * dividing a frame), UNROLL steps a loop when UNROLL of them still
@@ -164,7 +164,7 @@ scrub_ic:
 	.quad	0
 
 	.text
-/* void arch_scrub_frames(uint64_t pa, uint64_t count, bool icache) */
+/* void arch_scrub_frames(uint64_t pa, uint64_t count, unsigned icache) */
 	.global	arch_scrub_frames
 	.type	arch_scrub_frames, %function
 arch_scrub_frames:
@@ -237,7 +237,7 @@ zero_ic:
 	.quad	0
 
 	.text
-/* void arch_zero_frames(uint64_t pa, uint64_t count, bool icache) */
+/* void arch_zero_frames(uint64_t pa, uint64_t count, unsigned icache) */
 	.global	arch_zero_frames
 	.type	arch_zero_frames, %function
 arch_zero_frames:

@@ -569,24 +569,24 @@ bool arch_icache_coherent(void)
 	return fake.ctr_dic;
 }
 
-void arch_zero_frames(uint64_t pa, uint64_t count, bool icache)
+void arch_zero_frames(uint64_t pa, uint64_t count, unsigned icache)
 {
 	memset(ram_at(pa), 0, count * EXO_FRAME_SIZE);
 	for (uint64_t a = pa; a < pa + count * EXO_FRAME_SIZE;
 	     a += FAKE_CACHE_LINE)
 		if (in_model(a))
 			mark_zeroed(line_of(a), true);
-	if (icache)
+	if (icache & ARCH_SCRUB_ICACHE)
 		arch_icache_inval_frames(pa, count);
 }
 
 /* The passes in turn, as on a CPU whose DC ZVA block is not its cache
  * line (el2/arch/frame_scrub.S): the model's lines end the same. */
-void arch_scrub_frames(uint64_t pa, uint64_t count, bool icache)
+void arch_scrub_frames(uint64_t pa, uint64_t count, unsigned icache)
 {
-	arch_zero_frames(pa, count, false);
+	arch_zero_frames(pa, count, 0);
 	arch_clean_frames(pa, count);
-	if (icache)
+	if (icache & ARCH_SCRUB_ICACHE)
 		arch_icache_inval_frames(pa, count);
 }
 

@@ -416,15 +416,15 @@ Test(cache_model, a_scrub_without_the_icache_leaves_the_old_code)
 	a = guest(0);
 	pa = alloc(a, 2);
 	run_code(pa, 2, SECRET);
-	arch_zero_frames(pa, 1, false);
-	arch_scrub_frames(pa + EXO_FRAME_SIZE, 1, false);
+	arch_zero_frames(pa, 1, 0);
+	arch_scrub_frames(pa + EXO_FRAME_SIZE, 1, 0);
 	fake_guest_fetch(pa, got, sizeof(got));
 	cr_assert_eq(got[0], SECRET, "DC ZVA alone: the old code runs");
 	fake_guest_fetch(pa + EXO_FRAME_SIZE, got, sizeof(got));
 	cr_assert_eq(got[0], SECRET, "zero and clean: the old code runs");
 	run_code(pa, 2, SECRET);
-	arch_zero_frames(pa, 1, true);
-	arch_scrub_frames(pa + EXO_FRAME_SIZE, 1, true);
+	arch_zero_frames(pa, 1, ARCH_SCRUB_ICACHE);
+	arch_scrub_frames(pa + EXO_FRAME_SIZE, 1, ARCH_SCRUB_ICACHE);
 	expect_fetch_zero(pa, 2, "a scrub with the I-cache");
 }
 
