@@ -334,4 +334,4 @@ void arch_el2_cpu_init(void)
 	isb();
 }
 
-/* arch_zero_frames: el2/arch/frame_zero.S. */
+/* arch_zero_frames: el2/arch/frame_scrub.S. */
