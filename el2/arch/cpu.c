@@ -227,6 +227,15 @@ void arch_cpu_signature(uint64_t sig[ARCH_CPU_SIGNATURE_REGS])
 	sig[13] = PMCR_N(read_sysreg(pmcr_el0));
 }
 
+/* CTR_EL0.DIC: instruction cache invalidation to the point of
+ * unification not required for data-to-instruction coherence. */
+#define CTR_DIC_SHIFT 29
+
+bool arch_icache_coherent(void)
+{
+	return FIELD_GET(read_sysreg(ctr_el0), CTR_DIC_SHIFT, 1);
+}
+
 uint64_t arch_read_sctlr_el2(void)
 {
 	return read_sysreg(sctlr_el2);
@@ -329,4 +338,4 @@ void arch_el2_cpu_init(void)
 	isb();
 }
 
-/* arch_zero_frames: el2/arch/frame_zero.S. */
+/* arch_zero_frames: el2/arch/frame_scrub.S. */
