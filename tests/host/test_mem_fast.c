@@ -544,6 +544,7 @@ Test(mem_fast, the_one_frame_paths_scrub_and_clean,
 Test(mem_fast, a_frame_left_goes_back_unscrubbed_to_its_guest,
      .init = boot_garbage, .fini = done)
 {
+	const struct frames_db *db = mem_frames_db();
 	struct vm *a = &vms[0];
 	uint64_t low, high;
 	paddr_t pa;
@@ -558,6 +559,7 @@ Test(mem_fast, a_frame_left_goes_back_unscrubbed_to_its_guest,
 	cr_assert_eq(alloc_nozero(a), high, "a's own frame, not the lowest");
 	cr_assert_eq(*(const uint8_t *)(uintptr_t)high, SECRET + 1,
 		     "as a left it");
+	expect_hints_hold(db->entry, db->nr, db->lo_free, db->hi_free);
 	expect_nothing_left();
 	cr_assert_eq(mem_frame_free(a, pa_init(high), 1), EXO_OK);
 	expect_left(high, a, SECRET + 1);
