@@ -119,16 +119,31 @@ void arch_wait_for_interrupt(void);
  * group 1 (another CPU's EL2: el2/sched.c's kick). */
 void arch_send_sgi(uint64_t mpidr, unsigned intid);
 
+/* The last argument of arch_zero_frames and arch_scrub_frames: 0, or
+ * ARCH_SCRUB_ICACHE to invalidate the frames' instruction-cache lines
+ * too, as arch_icache_inval_frames does, in the same loop where the
+ * I-cache line is the step (el2/arch/frame_scrub.S). A word, not a bool:
+ * the caller passes what it loaded, with no test to normalise it. */
+#define ARCH_SCRUB_ICACHE 1u
 /* Zeroes count frames at PA (identity-mapped normal memory) with DC ZVA:
  * the zeros may sit in dirty cache lines until arch_clean_frames. Alone,
  * a scrub where every view of guest RAM is Write-Back (FEAT_S2FWB). */
-void arch_zero_frames(uint64_t pa, uint64_t count);
+void arch_zero_frames(uint64_t pa, uint64_t count, unsigned icache);
 /* arch_dcache_clean_inval over count whole frames at PA, unrolled
  * (el2/arch/frame_scrub.S). */
 void arch_clean_frames(uint64_t pa, uint64_t count);
 /* A scrub: arch_zero_frames then arch_clean_frames, in one pass where
  * the DC ZVA block is the cache line (el2/arch/frame_scrub.S). */
-void arch_scrub_frames(uint64_t pa, uint64_t count);
+void arch_scrub_frames(uint64_t pa, uint64_t count, unsigned icache);
+/* IC IVAU on every instruction-cache line of count frames at PA (to the
+ * point of unification, broadcast to the inner-shareable domain), then
+ * DSB ISH: no CPU's instruction fetch from them hits a line filled
+ * before. */
+void arch_icache_inval_frames(uint64_t pa, uint64_t count);
+/* CTR_EL0.DIC: instruction fetches see every data write with no I-cache
+ * invalidation, so a frame's old instructions cannot outlive its scrub
+ * (the same on every online CPU: el2/cpus.c compares CTR_EL0). */
+bool arch_icache_coherent(void);
 
 /* vCPU switch: save the running guest's EL1, FP/SIMD and virtual timer
  * state (and stop its timer); load another's, with its stage-2 and traps. */
@@ -156,10 +171,15 @@ void arch_guest_enter(struct vcpu *v, uint64_t stack_top)
 	__attribute__((noreturn));
 
 /* The virtual GIC CPU interface guests see (list registers on). */
-/* Which exception vector table EL2 runs on: the one whose lower-EL
- * synchronous slot answers VERSION itself, or the one that takes every
- * trap through C (el2/hvc_fast.h). */
-enum arch_vectors { ARCH_VECTORS_FAST_HVC, ARCH_VECTORS_FULL };
+/* Which exception vector table this CPU runs on: one whose lower-EL
+ * synchronous slot answers VERSION itself, alone on one CPU or with the
+ * HVC entry that takes the EL2 lock (several CPUs online), or the one
+ * that takes every trap through C (el2/hvc_fast.h). */
+enum arch_vectors {
+	ARCH_VECTORS_FAST_HVC,
+	ARCH_VECTORS_FAST_HVC_LOCKED,
+	ARCH_VECTORS_FULL
+};
 void arch_vectors_set(enum arch_vectors which);
 
 /* Reads which optional vCPU state this CPU has (include/arch/cpu_features.h):

@@ -28,6 +28,7 @@
 #include <el2/vm_event.h>
 #include <el2/trap_kind.h>
 #include <el2/vm_ops.h>
+#include <lib/panic.h>
 #include <exo/errors.h>
 #include <exo/hvc.h>
 #include <lib/esr_names.h>
@@ -408,6 +409,11 @@ static struct vcpu *reschedule(struct vcpu *v)
 
 void guest_hvc(struct vcpu *v)
 {
+#ifdef EXO_DEBUG
+	/* One CPU's entry: once several are online every CPU runs on the
+	 * _locked tables (hvc_fast_path_set, hvc_fast_path_cpu_init). */
+	CHECK(!hyp_lock_on);
+#endif
 	dispatch_hypercall_unhooked(v);
 }
 

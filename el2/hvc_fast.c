@@ -8,6 +8,7 @@
 #include <arch/esr.h>
 #include <el2/arch.h>
 #include <el2/hvc_fast.h>
+#include <el2/hyp_lock.h>
 #include <exo/hvc.h>
 #include <stdint.h>
 
@@ -19,7 +20,20 @@ _Static_assert(((uint32_t)HVC_FAST_ABI_VERSION_HI << 16 |
 		HVC_FAST_ABI_VERSION_LO) == EXO_ABI_VERSION,
 	       "the ABI version");
 
+/* The table every CPU runs on, as the boot CPU chose it. */
+static enum arch_vectors chosen = ARCH_VECTORS_FULL;
+
 void hvc_fast_path_set(bool on)
 {
-	arch_vectors_set(on ? ARCH_VECTORS_FAST_HVC : ARCH_VECTORS_FULL);
+	if (!on)
+		chosen = ARCH_VECTORS_FULL;
+	else
+		chosen = hyp_lock_on ? ARCH_VECTORS_FAST_HVC_LOCKED
+				     : ARCH_VECTORS_FAST_HVC;
+	arch_vectors_set(chosen);
+}
+
+void hvc_fast_path_cpu_init(void)
+{
+	arch_vectors_set(chosen);
 }

@@ -34,8 +34,13 @@
 #ifndef __ASSEMBLER__
 #include <stdbool.h>
 /* Turns the fast path on or off (boot, once the manifest is read): which
- * vector table EL2 runs on (arch_vectors_set). */
+ * vector table EL2 runs on (arch_vectors_set), on this CPU, and with
+ * several CPUs online the tables whose HVC entry takes the EL2 lock. */
 void hvc_fast_path_set(bool on);
+/* Another CPU, once the boot CPU has set the path (after
+ * sched_wait_for_start): the same table here. Until then a CPU runs on
+ * the table it booted on, which takes no guest trap. */
+void hvc_fast_path_cpu_init(void);
 #endif
 
 #endif

@@ -380,7 +380,8 @@ static void debug_checks(void)
 			  "(memory the DTB reserves follows the DB)", -1);
 	failed = mem_selftest((void *)(uintptr_t)scratch, size);
 
-	arch_zero_frames(scratch, page_up(size) >> EXO_FRAME_SHIFT);
+	/* EL2's data, never fetched from: no I-cache line to drop. */
+	arch_zero_frames(scratch, page_up(size) >> EXO_FRAME_SHIFT, 0);
 	if (failed)
 		panic("frame DB self-test: %d transitions wrong", failed);
 	kprintf("debug: frame DB self-test passed; stage-2 invariant checked "

@@ -236,19 +236,28 @@ static bool is_unscrubbed(uint64_t pa)
 	return is_unscrubbed_at((pa - mem_db.base) >> FRAMES_SHIFT);
 }
 
+/* ARCH_SCRUB_ICACHE where the CPUs' instruction caches may keep a
+ * frame's old lines past its scrub (CTR_EL0.DIC clear, as on the
+ * Cortex-A72 and QEMU's max), else 0: read at mem_init, the same on
+ * every online CPU. */
+static unsigned mem_scrub_icache;
+
 /* The zeros are cleaned to the point of coherency unless stage 2 forces
  * every guest view of RAM Write-Back (FEAT_S2FWB, el2/s2.h): then no
  * guest reads DRAM past a cache line (its MMU off and Non-cacheable
  * mappings are Write-Back too), EL2 uses Write-Back, stage-2 walks are
  * cacheable, and no DMA master is assigned to a guest, so every party
  * sees the zeros in the cache (docs/security.md, rows 72 and 126). The
- * clean was a third of a frame's scrub. */
+ * clean was a third of a frame's scrub. Where the I-cache is not
+ * coherent, its lines of the frames go too: the next owner's first
+ * instruction fetch from them would run the old owner's code
+ * (docs/security.md, row 142). */
 static inline void scrub_frames(uint64_t pa, uint64_t count)
 {
 	if (s2_forced_wb())
-		arch_zero_frames(pa, count);
+		arch_zero_frames(pa, count, mem_scrub_icache);
 	else
-		arch_scrub_frames(pa, count);
+		arch_scrub_frames(pa, count, mem_scrub_icache);
 }
 
 /* Out of line: the one-frame alloc calls it only for a frame's first
@@ -1683,6 +1692,7 @@ int mem_init(uint64_t span_base, uint64_t span_frames, void *storage,
 	memset(mem_vms, 0, sizeof(mem_vms));
 	memset(mem_ending, 0, sizeof(mem_ending));
 	mem_left.vm = FRAMES_VM_EL2;
+	mem_scrub_icache = arch_icache_coherent() ? 0 : ARCH_SCRUB_ICACHE;
 	if (!db_size || size < mem_storage_size(span_frames))
 		return EXO_EINVAL;
 	unscrubbed = (uint64_t *)((uint8_t *)storage + db_size);

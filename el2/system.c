@@ -330,7 +330,7 @@ _Noreturn void system_start(uint64_t pkg_max, bool have_pkg,
 			manifest_nr_ok(&manifest));
 	/* VTCR_EL2 before any VTTBR_EL2 and HCR_EL2.VM (sched_first loads
 	 * them): translation must never run with an UNKNOWN VTCR. */
-	vmid_init(arch_vmid_bits());
+	vmid_init(arch_vmid_bits(), FIRST_VM_ID + manifest.nr_guests - 1);
 	arch_stage2_configure(s2_vtcr(arch_pa_bits(), arch_vmid_bits()));
 	hyp_lock();
 	sched_start();
@@ -349,6 +349,7 @@ _Noreturn void system_cpu_run(void)
 	struct vcpu *first;
 
 	sched_wait_for_start();
+	hvc_fast_path_cpu_init();
 	arch_stage2_configure(s2_vtcr(arch_pa_bits(), arch_vmid_bits()));
 	hyp_lock();
 	first = sched_first();

@@ -19,6 +19,7 @@
 
 static struct spinlock vmid_lock = SPINLOCK_INIT;
 static unsigned nr_bits;
+bool vmid_fixed;
 uint64_t vmid_generation;       /* the current one, a multiple of GEN_STEP */
 static uint64_t given[VMID_SPACE / WORD_BITS]; /* leased this generation */
 static unsigned search_from;    /* where the next free VMID is looked for */
@@ -52,9 +53,10 @@ static void give(unsigned n)
 	given[n / WORD_BITS] |= UINT64_C(1) << (n % WORD_BITS);
 }
 
-void vmid_init(unsigned bits)
+void vmid_init(unsigned bits, unsigned highest_vm)
 {
 	CHECK(bits == 8 || bits == VMID_MAX_BITS);
+	CHECK(highest_vm < EXO_MAX_VMS);
 	nr_bits = bits;
 	vmid_generation = GEN_STEP;
 	memset(given, 0, sizeof(given));
@@ -64,6 +66,14 @@ void vmid_init(unsigned bits)
 	rollovers = 0;
 	search_from = 1;
 	give(VMID_NONE);
+	/* Every id a VMID: the leases of generation 1, never renewed (a
+	 * generation never ends: nobody else asks for a VMID). */
+	vmid_fixed = highest_vm < (1u << bits);
+	if (vmid_fixed)
+		for (unsigned vm = 1; vm <= highest_vm; vm++) {
+			give(vm);
+			vmid_lease[vm] = vmid_generation | vm;
+		}
 }
 
 unsigned vmid_per_generation(void)

@@ -1,7 +1,10 @@
 /*
  * VMIDs: the hardware tag of each guest's stage-1 and stage-2 TLB entries.
  * Guests may outnumber VMIDs (255 usable with 8-bit VMIDs, as on
- * cortex-a72, for up to 1,023 guests), so a VMID is a lease, not a name:
+ * cortex-a72, for up to 1,023 guests). When they do not (every VM id the
+ * manifest can give has a VMID: 16-bit VMIDs, or at most 255 guests),
+ * each guest's VMID is its VM id for good and loading it costs one test
+ * (vmid_fixed). Otherwise a VMID is a lease, not a name:
  * a generation-based allocator gives a guest one when its vCPU is loaded
  * and its lease is of an older generation; when a generation's VMIDs are
  * all given, the next begins (a rollover): every VMID is free again but
@@ -37,10 +40,13 @@
 #define VMID_NONE 0u
 
 /* Boot, one CPU: VMIDs of `bits` bits (8 or 16, what ID_AA64MMFR1_EL1 and
- * VTCR_EL2.VS allow), no lease given, generation 1. Host tests call it
- * again to start over. */
-void vmid_init(unsigned bits);
+ * VTCR_EL2.VS allow) for VM ids up to highest_vm. If each of those ids is
+ * a VMID, each VM's VMID is its id from now on (vmid_fixed); else no lease
+ * is given, generation 1. Host tests call it again to start over. */
+void vmid_init(unsigned bits, unsigned highest_vm);
 
+/* Every VM's VMID is its id (vmid_init): no lease is ever renewed. */
+extern bool vmid_fixed;
 
 /* Each VM id's lease (0: none); vmid.c's alone to write. */
 extern uint64_t vmid_lease[EXO_MAX_VMS];
@@ -79,10 +85,13 @@ unsigned vmid_load_slow(unsigned vm, unsigned cpu);
  * lease (none when it is already that lease), no lock. */
 static inline unsigned vmid_load(unsigned vm, unsigned cpu)
 {
-	uint64_t l = __atomic_load_n(&vmid_lease[vm], __ATOMIC_RELAXED);
-	uint64_t was = __atomic_load_n(&vmid_active[cpu], __ATOMIC_RELAXED);
-	uint64_t gen = __atomic_load_n(&vmid_generation, __ATOMIC_RELAXED);
+	uint64_t l, was, gen;
 
+	if (vmid_fixed)
+		return vm;
+	l = __atomic_load_n(&vmid_lease[vm], __ATOMIC_RELAXED);
+	was = __atomic_load_n(&vmid_active[cpu], __ATOMIC_RELAXED);
+	gen = __atomic_load_n(&vmid_generation, __ATOMIC_RELAXED);
 	if (!was || (l & ~VMID_NUMBER_MASK) != gen)
 		return vmid_load_slow(vm, cpu);
 	/* A rollover since the loads above swapped active to 0: the swap

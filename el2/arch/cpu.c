@@ -16,7 +16,8 @@
 #include <stddef.h>
 
 extern char el2_vectors[], el2_vectors_ras[], el2_vectors_noras[],
-	el2_vectors_full[];
+	el2_vectors_generic_locked[], el2_vectors_ras_locked[],
+	el2_vectors_noras_locked[], el2_vectors_full[];
 
 /* FEAT_RAS: DISR_EL1 exists, and the exits of a guest (guest.S) read it
  * after the ESB (arch_el2_traps_init sets it). */
@@ -29,17 +30,20 @@ uint32_t spectre_exit_steps, spectre_loop_k;
 /* The fast path's table whose HVC entry checks only what this CPU needs
  * (guest.S, hvc_exit_checks): read after spectre_setup and the RAS probe,
  * which run before the manifest turns the fast path on. */
-static char *fast_vectors(void)
+static char *fast_vectors(bool locked)
 {
 	if (spectre_exit_steps)
-		return el2_vectors;
-	return ras_present ? el2_vectors_ras : el2_vectors_noras;
+		return locked ? el2_vectors_generic_locked : el2_vectors;
+	if (ras_present)
+		return locked ? el2_vectors_ras_locked : el2_vectors_ras;
+	return locked ? el2_vectors_noras_locked : el2_vectors_noras;
 }
 
 void arch_vectors_set(enum arch_vectors which)
 {
-	write_sysreg(which == ARCH_VECTORS_FAST_HVC ? fast_vectors()
-						   : el2_vectors_full,
+	write_sysreg(which == ARCH_VECTORS_FULL
+			     ? el2_vectors_full
+			     : fast_vectors(which == ARCH_VECTORS_FAST_HVC_LOCKED),
 		     vbar_el2);
 	isb();
 }
@@ -223,6 +227,15 @@ void arch_cpu_signature(uint64_t sig[ARCH_CPU_SIGNATURE_REGS])
 	sig[13] = PMCR_N(read_sysreg(pmcr_el0));
 }
 
+/* CTR_EL0.DIC: instruction cache invalidation to the point of
+ * unification not required for data-to-instruction coherence. */
+#define CTR_DIC_SHIFT 29
+
+bool arch_icache_coherent(void)
+{
+	return FIELD_GET(read_sysreg(ctr_el0), CTR_DIC_SHIFT, 1);
+}
+
 uint64_t arch_read_sctlr_el2(void)
 {
 	return read_sysreg(sctlr_el2);
@@ -325,4 +338,4 @@ void arch_el2_cpu_init(void)
 	isb();
 }
 
-/* arch_zero_frames: el2/arch/frame_zero.S. */
+/* arch_zero_frames: el2/arch/frame_scrub.S. */

@@ -188,10 +188,7 @@ hvc_deferred_serror:
 	 * (el2/guest_trap.h). The vCPU runs on when it is still runnable and
 	 * nothing is pending on this CPU (sched_keeps, el2/sched.h, tested
 	 * here: guest_hvc returns nothing); otherwise x19-x29 are saved
-	 * before anything else runs, then the scheduler. With several CPUs
-	 * online (hyp_lock_on) guest_hvc_locked takes the EL2 lock and makes
-	 * the test itself (it returns the vCPU, or NULL holding the lock), so
-	 * no other CPU changes the vCPU between the test and the switch. */
+	 * before anything else runs, then the scheduler. */
 	.macro	guest_entries variant
 	.global el2_guest_trap_entry_\variant
 el2_guest_trap_entry_\variant:
@@ -200,21 +197,11 @@ el2_guest_trap_entry_\variant:
 	trap_exit_checks \variant
 	b	trap_handle_esr
 
-	.global el2_guest_sync_entry_\variant
-el2_guest_sync_entry_\variant:
-	mrs	x1, esr_el2
-	movz	x0, #(HVC_FAST_ESR >> 16), lsl #16
-	cmp	x1, x0
-	b.eq	el2_guest_hvc_entry_\variant
-	mov	x1, #TRAP_KIND_LOWER_SYNC
-	b	el2_guest_trap_entry_\variant
+	guest_sync_entry \variant, \variant
 
 el2_guest_hvc_entry_\variant:
 	save_clobbered
 	hvc_exit_checks \variant
-	adrp	x9, hyp_lock_on
-	ldrb	w9, [x9, :lo12:hyp_lock_on]
-	cbnz	w9, 2f
 	bl	guest_hvc
 	mrs	x1, tpidr_el2
 	ldr	x0, [x1, #PERCPU_CURRENT]
@@ -226,10 +213,38 @@ el2_guest_hvc_entry_\variant:
 1:	save_kept
 	bl	guest_hvc_reschedule
 	b	el2_guest_resume
-2:	bl	guest_hvc_locked
-	cbz	x0, 3f
+	.endm
+
+	/* The synchronous exit of table `name`: HVC #0 to its HVC entry, the
+	 * rest to the variant's trap entry. */
+	.macro	guest_sync_entry name, variant
+	.global el2_guest_sync_entry_\name
+el2_guest_sync_entry_\name:
+	mrs	x1, esr_el2
+	movz	x0, #(HVC_FAST_ESR >> 16), lsl #16
+	cmp	x1, x0
+	b.eq	el2_guest_hvc_entry_\name
+	mov	x1, #TRAP_KIND_LOWER_SYNC
+	b	el2_guest_trap_entry_\variant
+	.endm
+
+	/* The same variant's HVC entry with several CPUs online (the tables
+	 * <variant>_locked, chosen at boot once a second CPU is online, so
+	 * one CPU pays no test for it): guest_hvc_locked takes the EL2 lock
+	 * and makes the runs-on test itself (it returns the vCPU, or NULL
+	 * holding the lock), so no other CPU changes the vCPU between the
+	 * test and the switch. The trap entry is the variant's own (C takes
+	 * the lock there, el2/guest_trap.c). */
+	.macro	guest_entries_locked variant
+	guest_sync_entry \variant\()_locked, \variant
+
+el2_guest_hvc_entry_\variant\()_locked:
+	save_clobbered
+	hvc_exit_checks \variant
+	bl	guest_hvc_locked
+	cbz	x0, 1f
 	restore_clobbered_eret
-3:	mrs	x0, tpidr_el2
+1:	mrs	x0, tpidr_el2
 	ldr	x0, [x0, #PERCPU_CURRENT]
 	save_kept
 	bl	guest_hvc_reschedule_locked
@@ -239,6 +254,9 @@ el2_guest_hvc_entry_\variant:
 	guest_entries generic
 	guest_entries ras
 	guest_entries noras
+	guest_entries_locked generic
+	guest_entries_locked ras
+	guest_entries_locked noras
 
 	/* w4 = SPECTRE_STEP_* bits (el2/spectre.h). Clobbers x0-x5. */
 /* exo/hvc.h's EXO_SMCCC_ARCH_WORKAROUND_3 and _1 (SMCCC, DEN0028). */

@@ -96,15 +96,22 @@
 
 	.text
 	/* With the fast path, one table for each variant of the HVC entry's
-	 * exit checks (guest.S); without it (a guest injects faults, and the
-	 * injector must see every call). arch_vectors_set picks one;
-	 * start.S boots on the generic one. */
+	 * exit checks (guest.S), alone on one CPU or _locked with several;
+	 * without it (a guest injects faults, and the injector must see
+	 * every call). arch_vectors_set picks one for every CPU; start.S
+	 * boots on the generic one. */
 	vector_table	el2_vectors, ventry_guest_sync_fast, generic, \
 			el2_guest_trap_entry_generic
 	vector_table	el2_vectors_ras, ventry_guest_sync_fast, ras, \
 			el2_guest_trap_entry_ras
 	vector_table	el2_vectors_noras, ventry_guest_sync_fast, noras, \
 			el2_guest_trap_entry_noras
+	vector_table	el2_vectors_generic_locked, ventry_guest_sync_fast, \
+			generic_locked, el2_guest_trap_entry_generic
+	vector_table	el2_vectors_ras_locked, ventry_guest_sync_fast, \
+			ras_locked, el2_guest_trap_entry_ras
+	vector_table	el2_vectors_noras_locked, ventry_guest_sync_fast, \
+			noras_locked, el2_guest_trap_entry_noras
 	vector_table	el2_vectors_full, ventry_guest_sync_full, none, \
 			el2_guest_trap_entry
 

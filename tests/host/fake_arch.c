@@ -29,6 +29,8 @@ static struct {
 	uint64_t base, frames;
 	uint8_t *dram;
 	uint8_t *zeroed;	/* one bit per line: DC ZVA'd, not cleaned */
+	uint8_t *icache;	/* the I-cache's copy of each line it holds */
+	uint8_t *fetched;	/* one bit per line: in the I-cache */
 } cache;
 
 static uint8_t *ram_at(uint64_t pa)
@@ -45,6 +47,8 @@ static void model_stop(void)
 {
 	free(cache.dram);
 	free(cache.zeroed);
+	free(cache.icache);
+	free(cache.fetched);
 	memset(&cache, 0, sizeof(cache));
 }
 
@@ -55,7 +59,9 @@ void fake_cache_model(uint64_t base, uint64_t frames)
 	cache.frames = frames;
 	cache.dram = malloc(frames << EXO_FRAME_SHIFT);
 	cache.zeroed = calloc((frames * FAKE_LINES_PER_FRAME + 7) / 8, 1);
-	if (!cache.dram || !cache.zeroed)
+	cache.icache = malloc(frames << EXO_FRAME_SHIFT);
+	cache.fetched = calloc((frames * FAKE_LINES_PER_FRAME + 7) / 8, 1);
+	if (!cache.dram || !cache.zeroed || !cache.icache || !cache.fetched)
 		abort();
 	memcpy(cache.dram, ram_at(base), frames << EXO_FRAME_SHIFT);
 }
@@ -73,6 +79,7 @@ void fake_cache_fill_garbage(uint64_t seed)
 	}
 	memcpy(cache.dram, ram_at(cache.base), model_bytes());
 	memset(cache.zeroed, 0, (cache.frames * FAKE_LINES_PER_FRAME + 7) / 8);
+	memset(cache.fetched, 0, (cache.frames * FAKE_LINES_PER_FRAME + 7) / 8);
 }
 
 static bool in_model(uint64_t pa)
@@ -120,6 +127,61 @@ void fake_nc_read(uint64_t pa, void *dst, size_t len)
 	if (!in_model(pa) || !in_model(pa + len - 1))
 		abort(); /* a test reading outside the model is a test bug */
 	memcpy(dst, cache.dram + (pa - cache.base), len);
+}
+
+static bool line_fetched(uint64_t line)
+{
+	return cache.fetched[line / 8] & (1u << (line % 8));
+}
+
+static void mark_fetched(uint64_t line, bool fetched)
+{
+	if (fetched)
+		cache.fetched[line / 8] |= (uint8_t)(1u << (line % 8));
+	else
+		cache.fetched[line / 8] &= (uint8_t)~(1u << (line % 8));
+}
+
+void fake_guest_fetch(uint64_t pa, void *dst, size_t len)
+{
+	uint8_t *out = dst;
+
+	if (!len || !in_model(pa) || !in_model(pa + len - 1))
+		abort();
+	for (uint64_t a = pa; a < pa + len;) {
+		uint64_t line = line_of(a), off = line * FAKE_CACHE_LINE;
+		uint64_t in_line = a - cache.base - off;
+		size_t n = FAKE_CACHE_LINE - in_line;
+
+		if (n > pa + len - a)
+			n = pa + len - a;
+		if (fake.ctr_dic) {
+			memcpy(out, ram_at(a), n);
+		} else {
+			if (!line_fetched(line)) {
+				memcpy(cache.icache + off,
+				       ram_at(cache.base + off),
+				       FAKE_CACHE_LINE);
+				mark_fetched(line, true);
+			}
+			memcpy(out, cache.icache + off + in_line, n);
+		}
+		out += n;
+		a += n;
+	}
+}
+
+bool fake_frame_in_icache(uint64_t pa)
+{
+	uint64_t first;
+
+	if (!in_model(pa))
+		return false;
+	first = line_of(pa & ~EXO_FRAME_OFFSET_MASK);
+	for (uint64_t l = first; l < first + FAKE_LINES_PER_FRAME; l++)
+		if (line_fetched(l))
+			return true;
+	return false;
 }
 
 void fake_guest_write(uint64_t pa, const void *src, size_t len)
@@ -491,21 +553,41 @@ void arch_clean_frames(uint64_t pa, uint64_t count)
 	arch_dcache_clean_inval(pa, count * EXO_FRAME_SIZE);
 }
 
-void arch_zero_frames(uint64_t pa, uint64_t count)
+/* IC IVAU on each line of the frames: the model's I-cache drops them. */
+void arch_icache_inval_frames(uint64_t pa, uint64_t count)
+{
+	for (uint64_t a = pa; a < pa + count * EXO_FRAME_SIZE;
+	     a += FAKE_CACHE_LINE) {
+		fake.icache_lines_invalidated++;
+		if (in_model(a))
+			mark_fetched(line_of(a), false);
+	}
+}
+
+bool arch_icache_coherent(void)
+{
+	return fake.ctr_dic;
+}
+
+void arch_zero_frames(uint64_t pa, uint64_t count, unsigned icache)
 {
 	memset(ram_at(pa), 0, count * EXO_FRAME_SIZE);
 	for (uint64_t a = pa; a < pa + count * EXO_FRAME_SIZE;
 	     a += FAKE_CACHE_LINE)
 		if (in_model(a))
 			mark_zeroed(line_of(a), true);
+	if (icache & ARCH_SCRUB_ICACHE)
+		arch_icache_inval_frames(pa, count);
 }
 
-/* The two halves in turn, as on a CPU whose DC ZVA block is not its
- * cache line (el2/arch/frame_scrub.S): the model's lines end the same. */
-void arch_scrub_frames(uint64_t pa, uint64_t count)
+/* The passes in turn, as on a CPU whose DC ZVA block is not its cache
+ * line (el2/arch/frame_scrub.S): the model's lines end the same. */
+void arch_scrub_frames(uint64_t pa, uint64_t count, unsigned icache)
 {
-	arch_zero_frames(pa, count);
+	arch_zero_frames(pa, count, 0);
 	arch_clean_frames(pa, count);
+	if (icache & ARCH_SCRUB_ICACHE)
+		arch_icache_inval_frames(pa, count);
 }
 
 struct fake_s2_log fake_s2;
@@ -559,6 +641,9 @@ void arch_s2_tlbi_vmid(uint64_t vttbr)
 void arch_tlbi_all_guests(void)
 {
 	s2_record(FAKE_S2_TLBI_ALL, NULL, 0, 0);
+	if (cache.fetched) /* IC IALLUIS */
+		memset(cache.fetched, 0,
+		       (cache.frames * FAKE_LINES_PER_FRAME + 7) / 8);
 }
 
 void arch_vcpu_state_init(void)

@@ -51,6 +51,12 @@ struct fake_arch {
 	uint64_t vgic_lr1;         /* the running vCPU's list register 1 */
 	bool vgic_one_lr;          /* a GIC with list register 0 alone */
 	uint64_t cntv_ctl;         /* the running vCPU's CNTV_CTL_EL0 */
+	/* What CTR_EL0.DIC reads (arch_icache_coherent): 0, as on the
+	 * Cortex-A72, unless a test sets it before mem_init reads it. */
+	bool ctr_dic;
+	/* Instruction-cache lines EL2 invalidated (IC IVAU), in or out of
+	 * the cache model. */
+	uint64_t icache_lines_invalidated;
 };
 
 extern struct fake_arch fake;
@@ -96,6 +102,20 @@ void fake_nc_read(uint64_t pa, void *dst, size_t len);
 /* A guest's write whose lines were evicted (the worst case for what DRAM
  * holds of it when the frame leaves the guest). */
 void fake_guest_write(uint64_t pa, const void *src, size_t len);
+
+/* The model's instruction cache, over the same RAM and lines. A guest's
+ * instruction fetch (fake_guest_fetch) reads a line from the I-cache when
+ * it holds the line, and otherwise fills it from what the cacheable view
+ * holds (the data side is coherent at the point of unification: the
+ * scrub's clean, or FEAT_S2FWB's LoUU and LoUIS of 0). A line stays until
+ * IC IVAU (arch_icache_inval_frames, or arch_zero_frames and
+ * arch_scrub_frames asked for the I-cache) or IC IALLUIS
+ * (arch_tlbi_all_guests) drops it: none is ever evicted, the worst case.
+ * With fake.ctr_dic set the CPU's fetches see every write (CTR_EL0.DIC):
+ * the model fills no line. */
+void fake_guest_fetch(uint64_t pa, void *dst, size_t len);
+/* Whether the I-cache holds a line of the frame at pa. */
+bool fake_frame_in_icache(uint64_t pa);
 
 /* Called with stderr when EL2 halts or panics, after its console tail is
  * printed: a test names where it was (its seed and step), so the failure

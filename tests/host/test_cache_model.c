@@ -46,13 +46,20 @@ static uint64_t *roots[NR_VMS];
 
 /* RAM full of garbage, the cache empty, the DB booted over it as EL2's boot
  * does (debug checks on: every frame handed out must read zero). */
-static void boot_machine(void)
+static void boot_machine_dic(bool ctr_dic)
 {
 	cr_assert(mem_machine_map(RAM_FRAMES), "RAM at its PA");
 	fake_reset();
+	fake.ctr_dic = ctr_dic; /* before mem_init reads it */
 	fake_cache_model(RAM_BASE, RAM_FRAMES);
 	fake_cache_fill_garbage(GARBAGE_SEED);
 	cr_assert_eq(mem_machine_boot(true, EL2_FRAMES), 0);
+}
+
+/* A CPU whose I-cache needs invalidation (CTR_EL0.DIC 0: the A72). */
+static void boot_machine(void)
+{
+	boot_machine_dic(false);
 }
 
 static struct vm *guest(unsigned i)
@@ -326,6 +333,322 @@ Test(cache_model, share_lend_donate_hand_over_the_owners_data)
 	expect_free_frames_clean("the owner's end took its share back");
 	cr_assert_eq(mem_frame_alloc_at(c, pa_init(pa), 2), EXO_OK);
 	expect_zero_in_dram(pa, 2, "what the ended owner shared and lent");
+}
+
+/* --- the instruction cache ---------------------------------------------- */
+
+/* The model's CPU has CTR_EL0.DIC 0, as the Cortex-A72: an instruction
+ * fetch hits whatever line the I-cache kept (fake_arch.h). A guest that
+ * ran code from its frames leaves those lines behind; a hand-over must
+ * drop them (el2/mem.c, scrub_frames; docs/security.md, row 142), or the
+ * next owner's first fetch from the frame runs the old owner's code. */
+
+/* The guest writes its code and runs it: every line of the frames is in
+ * the I-cache, holding code. */
+static void run_code(uint64_t pa, uint64_t count, uint8_t code)
+{
+	static uint8_t got[EXO_FRAME_SIZE];
+
+	write_secret(pa, count, code);
+	for (uint64_t i = 0; i < count; i++) {
+		fake_guest_fetch(pa + i * EXO_FRAME_SIZE, got, sizeof(got));
+		cr_assert_eq(got[0], code, "the guest runs what it wrote");
+	}
+}
+
+/* What the new owner's first instruction fetch from [pa, +count) sees is
+ * zeros, not a line the old owner ran. */
+static void expect_fetch_zero(uint64_t pa, uint64_t count, const char *what)
+{
+	static const uint8_t zero[EXO_FRAME_SIZE];
+	static uint8_t got[EXO_FRAME_SIZE];
+
+	for (uint64_t i = 0; i < count; i++) {
+		uint64_t f = pa + i * EXO_FRAME_SIZE;
+
+		fake_guest_fetch(f, got, sizeof(got));
+		cr_assert(!memcmp(got, zero, sizeof(zero)),
+			  "%s: an instruction fetch from frame 0x%lx runs "
+			  "the old owner's code (0x%02x): its I-cache lines "
+			  "outlived the hand-over", what, (unsigned long)f,
+			  got[0]);
+	}
+}
+
+/* No FREE frame has a line in the I-cache, but the one a one-frame free
+ * left (its guest's own, until someone else takes it and scrubs it). */
+static void expect_free_frames_not_in_icache(const char *what)
+{
+	unsigned left_vm;
+	uint64_t left = mem_left_frame(&left_vm);
+
+	for (uint64_t i = 0; i < RAM_FRAMES; i++) {
+		uint64_t pa = RAM_BASE + i * EXO_FRAME_SIZE;
+		struct frames_info info;
+
+		if (pa == left || frames_query(mem_frames_db(), pa, &info) ||
+		    info.state != EXO_FRAME_FREE)
+			continue;
+		cr_assert(!fake_frame_in_icache(pa), "%s: FREE frame 0x%lx "
+			  "still has lines in the I-cache", what,
+			  (unsigned long)pa);
+	}
+}
+
+static uint64_t alloc_one_frame(struct vm *vm, uint64_t flags)
+{
+	struct mem_alloc r = mem_frame_alloc_call(vm, 1, 0, 1, flags);
+
+	cr_assert_eq(r.rc, EXO_OK);
+	return pa_addr(r.pa);
+}
+
+/* The model itself: a scrub that leaves the I-cache alone hands the old
+ * code to the next fetch; the one asked to drop it hands zeros. What
+ * every hand-over below relies on. */
+Test(cache_model, a_scrub_without_the_icache_leaves_the_old_code)
+{
+	uint8_t got[FAKE_CACHE_LINE];
+	struct vm *a;
+	uint64_t pa;
+
+	boot_machine();
+	a = guest(0);
+	pa = alloc(a, 2);
+	run_code(pa, 2, SECRET);
+	arch_zero_frames(pa, 1, 0);
+	arch_scrub_frames(pa + EXO_FRAME_SIZE, 1, 0);
+	fake_guest_fetch(pa, got, sizeof(got));
+	cr_assert_eq(got[0], SECRET, "DC ZVA alone: the old code runs");
+	fake_guest_fetch(pa + EXO_FRAME_SIZE, got, sizeof(got));
+	cr_assert_eq(got[0], SECRET, "zero and clean: the old code runs");
+	run_code(pa, 2, SECRET);
+	arch_zero_frames(pa, 1, ARCH_SCRUB_ICACHE);
+	arch_scrub_frames(pa + EXO_FRAME_SIZE, 1, ARCH_SCRUB_ICACHE);
+	expect_fetch_zero(pa, 2, "a scrub with the I-cache");
+}
+
+/* The one-frame paths: a free while another frame is left scrubs at
+ * once (free_one); the frame left is scrubbed when another guest's
+ * one-frame alloc takes it (alloc_one). */
+Test(cache_model, one_frame_paths_drop_the_old_owners_code)
+{
+	uint64_t p1, p2, q1, q2;
+	struct vm *a, *b;
+
+	boot_machine();
+	a = guest(0);
+	b = guest(1);
+	p1 = alloc_one_frame(a, 0);
+	p2 = alloc_one_frame(a, 0);
+	run_code(p1, 1, SECRET);
+	run_code(p2, 1, SECRET + 1);
+	cr_assert_eq(mem_frame_free(a, pa_init(p1), 1), EXO_OK); /* left */
+	cr_assert_eq(mem_frame_free(a, pa_init(p2), 1), EXO_OK); /* scrubbed */
+	expect_free_frames_not_in_icache("after the one-frame frees");
+	q1 = alloc_one_frame(b, 0);
+	q2 = alloc_one_frame(b, EXO_FRAME_ALLOC_NOZERO);
+	cr_assert((q1 == p1 && q2 == p2) || (q1 == p2 && q2 == p1),
+		  "the other guest gets the two frames back");
+	expect_fetch_zero(p1, 1, "the frame another guest left");
+	expect_fetch_zero(p2, 1, "a frame another guest freed");
+}
+
+/* The frame a guest left comes back to it with its own lines: nothing
+ * to drop, and the NOZERO path spends no invalidation. */
+Test(cache_model, the_left_frame_back_to_its_guest_keeps_its_lines)
+{
+	uint64_t pa, before;
+	uint8_t got[FAKE_CACHE_LINE];
+	struct vm *a;
+
+	boot_machine();
+	a = guest(0);
+	pa = alloc_one_frame(a, 0);
+	run_code(pa, 1, SECRET);
+	before = fake.icache_lines_invalidated;
+	cr_assert_eq(mem_frame_free(a, pa_init(pa), 1), EXO_OK);
+	cr_assert_eq(alloc_one_frame(a, EXO_FRAME_ALLOC_NOZERO), pa);
+	cr_assert_eq(fake.icache_lines_invalidated, before,
+		     "no I-cache maintenance on the guest's own frame");
+	fake_guest_fetch(pa, got, sizeof(got));
+	cr_assert_eq(got[0], SECRET, "its own code, as it left it");
+}
+
+/* The general transaction (a run), FRAME_ALLOC_AT, and both after a
+ * general free. */
+Test(cache_model, general_alloc_and_alloc_at_drop_the_old_owners_code)
+{
+	uint64_t pa, at = RAM_BASE + 600 * EXO_FRAME_SIZE;
+	struct vm *a, *b;
+
+	boot_machine();
+	a = guest(0);
+	b = guest(1);
+	pa = alloc(a, 16);
+	run_code(pa, 16, SECRET);
+	cr_assert_eq(mem_frame_alloc_at(a, pa_init(at), 8), EXO_OK);
+	run_code(at, 8, SECRET + 1);
+	cr_assert_eq(mem_frame_free(a, pa_init(pa), 16), EXO_OK);
+	cr_assert_eq(mem_frame_free(a, pa_init(at), 8), EXO_OK);
+	expect_free_frames_not_in_icache("after FRAME_FREE of runs");
+	cr_assert_eq(alloc(b, 16), pa, "the general alloc takes the run back");
+	expect_fetch_zero(pa, 16, "a run another guest freed");
+	cr_assert_eq(mem_frame_alloc_at(b, pa_init(at), 8), EXO_OK);
+	expect_fetch_zero(at, 8, "FRAME_ALLOC_AT of frames another freed");
+}
+
+/* The highest FREE frame: where stage-2 table pages come from. */
+static uint64_t highest_free_frame(void)
+{
+	for (uint64_t i = RAM_FRAMES; i-- > 0;) {
+		uint64_t pa = RAM_BASE + i * EXO_FRAME_SIZE;
+		struct frames_info info;
+
+		if (!frames_query(mem_frames_db(), pa, &info) &&
+		    info.state == EXO_FRAME_FREE)
+			return pa;
+	}
+	cr_assert_fail("no FREE frame");
+	return 0;
+}
+
+/* A frame a guest ran code in and left becomes another guest's stage-2
+ * table page with no scrub (s2.c zeroes it): its lines outlive that, and
+ * are dropped when the table's owner ends and the page is scrubbed. */
+Test(cache_model, a_table_page_from_a_left_frame_drops_the_code)
+{
+	struct frames_info info;
+	struct vm *a, *b, *c;
+	uint64_t top;
+
+	boot_machine();
+	a = guest(0);
+	b = guest(1);
+	c = guest(2);
+	/* a's tables for the upper 2 MiB first, then its top FREE frame. */
+	cr_assert_eq(mem_frame_alloc_at(a, pa_init(RAM_BASE + 600 *
+						   EXO_FRAME_SIZE), 1), EXO_OK);
+	top = highest_free_frame();
+	cr_assert_eq(mem_frame_alloc_at(a, pa_init(top), 1), EXO_OK);
+	run_code(top, 1, SECRET);
+	cr_assert_eq(mem_frame_free(a, pa_init(top), 1), EXO_OK);
+	alloc(b, 200);
+	cr_assert_eq(frames_query(mem_frames_db(), top, &info), 0);
+	cr_assert(info.state == EXO_FRAME_HYP && info.owner == b->id,
+		  "the frame a left is b's table page");
+	mem_vm_teardown(b);
+	expect_free_frames_not_in_icache("after the tables' owner ended");
+	cr_assert_eq(mem_frame_alloc_at(c, pa_init(top), 1), EXO_OK);
+	expect_fetch_zero(top, 1, "a table page that was a guest's code");
+}
+
+/* A guest's end: its runs and the frame it left. */
+Test(cache_model, teardown_drops_the_old_owners_code)
+{
+	uint64_t pa, left;
+	struct vm *a, *b;
+
+	boot_machine();
+	a = guest(0);
+	pa = alloc(a, 100);
+	run_code(pa, 100, SECRET);
+	left = alloc_one_frame(a, 0);
+	run_code(left, 1, SECRET + 1);
+	cr_assert_eq(mem_frame_free(a, pa_init(left), 1), EXO_OK);
+	mem_vm_teardown(a);
+	expect_free_frames_not_in_icache("after a teardown");
+	b = guest(1);
+	cr_assert_eq(mem_frame_alloc_at(b, pa_init(pa), 100), EXO_OK);
+	expect_fetch_zero(pa, 100, "a torn-down guest's frames");
+	cr_assert_eq(mem_frame_alloc_at(b, pa_init(left), 1), EXO_OK);
+	expect_fetch_zero(left, 1, "the frame a torn-down guest left");
+}
+
+Test(cache_model, revocation_drops_the_old_owners_code)
+{
+	struct vm_run log[4];
+	unsigned nr_log = 0;
+	struct vm *a, *b;
+	uint64_t pa;
+
+	boot_machine();
+	a = guest(0);
+	b = guest(1);
+	pa = alloc(a, 20);
+	run_code(pa, 20, SECRET);
+	cr_assert_eq(mem_revoke(a, 20, log, 4, &nr_log), 20);
+	expect_free_frames_not_in_icache("after a revocation");
+	cr_assert_eq(mem_frame_alloc_at(b, pa_init(pa), 20), EXO_OK);
+	expect_fetch_zero(pa, 20, "revoked frames");
+}
+
+/* A share hands over no frame: the borrower's fetches see the owner's
+ * code (its to give), never a third party's, as the frame's hand-over to
+ * the owner dropped the previous owner's lines. */
+Test(cache_model, a_share_shows_the_owners_code_not_the_last_owners)
+{
+	uint8_t got[EXO_FRAME_SIZE];
+	struct vm *a, *b, *c;
+	uint64_t pa;
+
+	boot_machine();
+	a = guest(0);
+	b = guest(1);
+	c = guest(2);
+	pa = alloc(c, 1);
+	run_code(pa, 1, SECRET);
+	cr_assert_eq(mem_frame_free(c, pa_init(pa), 1), EXO_OK);
+	cr_assert_eq(mem_frame_alloc_at(a, pa_init(pa), 1), EXO_OK);
+	write_secret(pa, 1, SECRET + 1);
+	cr_assert_eq(mem_frame_share(a, b, pa_init(pa), 1, EXO_SHARE_RW),
+		     EXO_OK);
+	fake_guest_fetch(pa, got, sizeof(got));
+	for (size_t i = 0; i < sizeof(got); i++)
+		cr_assert_eq(got[i], SECRET + 1, "byte %zu: the owner's code",
+			     i);
+}
+
+/* FEAT_S2FWB spares the clean (fetches see the zero lines: LoUU 0), not
+ * the I-cache: its lines of the old code are no data-cache line. */
+Test(cache_model, with_fwb_the_icache_is_still_dropped)
+{
+	struct vm *a, *b;
+	uint64_t pa;
+
+	boot_machine();
+	s2_set_forced_wb(true);
+	a = guest(0);
+	b = guest(1);
+	pa = alloc(a, 8);
+	run_code(pa, 8, SECRET);
+	cr_assert_eq(mem_frame_free(a, pa_init(pa), 8), EXO_OK);
+	expect_free_frames_not_in_icache("FRAME_FREE under FWB");
+	cr_assert_eq(mem_frame_alloc_at(b, pa_init(pa), 8), EXO_OK);
+	expect_fetch_zero(pa, 8, "another guest's freed frames under FWB");
+	s2_set_forced_wb(false);
+}
+
+/* Where CTR_EL0.DIC is 1 fetches see every write: EL2 spends no
+ * invalidation, and the next owner still fetches zeros. */
+Test(cache_model, with_dic_no_icache_maintenance)
+{
+	struct vm_run log[4];
+	unsigned nr_log = 0;
+	struct vm *a, *b;
+	uint64_t pa;
+
+	boot_machine_dic(true);
+	a = guest(0);
+	b = guest(1);
+	pa = alloc(a, 20);
+	run_code(pa, 20, SECRET);
+	cr_assert_eq(mem_frame_free(a, pa_init(pa), 10), EXO_OK);
+	cr_assert_eq(mem_revoke(a, 10, log, 4, &nr_log), 10);
+	cr_assert_eq(mem_frame_alloc_at(b, pa_init(pa), 20), EXO_OK);
+	expect_fetch_zero(pa, 20, "frames another guest ran code in");
+	cr_assert_eq(fake.icache_lines_invalidated, 0,
+		     "no IC IVAU where CTR_EL0.DIC is 1");
 }
 
 /* --- a guest's boot: image, DTB and boot frames (el2/vm.c) -------------- */

@@ -557,14 +557,21 @@ Test(s2, vtcr_and_vttbr)
 	cr_assert_eq(s2_vtcr(40, 8), UINT64_C(0x80023558));
 	cr_assert_eq(s2_vtcr(52, 8), UINT64_C(0x80053558), "no 52-bit PS");
 	cr_assert_eq(s2_vtcr(48, 16), UINT64_C(0x800d3558), "VS: 16-bit VMIDs");
-	/* The VMID is the VM's lease (el2/vmid.h): none before it is loaded,
-	 * then its VM id while guests do not outnumber VMIDs. */
-	vmid_init(16);
-	env_init(&e, 0x3ab);
+	/* The VMID is the VM's lease (el2/vmid.h): with more guests than
+	 * VMIDs none before it is loaded, then its VM id while that is free;
+	 * with every id a VMID, its VM id from the start. */
+	vmid_init(8, EXO_MAX_VMS - 1);
+	env_init(&e, 0xab);
 	cr_assert_eq(s2_vttbr(&e.s2), (uint64_t)(uintptr_t)e.root);
-	cr_assert_eq(vmid_load(0x3ab, 0), 0x3ab);
+	cr_assert_eq(vmid_load(0xab, 0), 0xab);
+	cr_assert_eq(s2_vttbr(&e.s2),
+		     (uint64_t)(uintptr_t)e.root | UINT64_C(0xab) << 48);
+	env_destroy(&e);
+	vmid_init(16, EXO_MAX_VMS - 1);
+	env_init(&e, 0x3ab);
 	cr_assert_eq(s2_vttbr(&e.s2),
 		     (uint64_t)(uintptr_t)e.root | UINT64_C(0x3ab) << 48);
+	cr_assert_eq(vmid_load(0x3ab, 0), 0x3ab);
 	cr_assert_eq((uintptr_t)e.root & (S2_ROOT_SIZE - 1), 0);
 	env_destroy(&e);
 }

@@ -22,7 +22,7 @@ static void setup(void)
 {
 	fake_reset();
 	fake_s2_reset();
-	vmid_init(8);
+	vmid_init(8, EXO_MAX_VMS - 1);   /* more guests than VMIDs: leases */
 }
 
 TestSuite(vmid, .init = setup);
@@ -110,11 +110,41 @@ Test(vmid, a_guest_on_two_cpus_keeps_one_vmid)
 
 Test(vmid, sixteen_bits_give_every_guest_its_id)
 {
-	vmid_init(16);
-	for (unsigned vm = 1; vm < EXO_MAX_VMS; vm++)
+	vmid_init(16, EXO_MAX_VMS - 1);
+	cr_assert(vmid_fixed, "1,023 ids, 65,535 VMIDs");
+	for (unsigned vm = 1; vm < EXO_MAX_VMS; vm++) {
+		cr_assert_eq(vmid_current(vm), vm, "before its first load");
 		cr_assert_eq(vmid_load(vm, vm % NR_CPUS), vm);
+	}
 	cr_assert_eq(vmid_rollovers(), 0);
 	cr_assert_eq(invalidations(), 0);
+}
+
+/* 8-bit VMIDs and no more guests than VMIDs (the manifest's ids 1..255):
+ * each VMID is its guest's id for good, whatever loads where. */
+Test(vmid, as_many_guests_as_vmids_keep_their_ids_for_good)
+{
+	vmid_init(8, VMIDS_8BIT);
+	cr_assert(vmid_fixed);
+	for (unsigned round = 0; round < 3; round++)
+		for (unsigned vm = VMIDS_8BIT; vm >= 1; vm--) {
+			cr_assert_eq(vmid_load(vm, (vm + round) % NR_CPUS), vm);
+			cr_assert_eq(vmid_current(vm), vm);
+		}
+	cr_assert_eq(vmid_rollovers(), 0);
+	cr_assert_eq(invalidations(), 0);
+}
+
+/* One guest more than VMIDs: leases, which roll over. */
+Test(vmid, one_guest_more_than_vmids_takes_leases)
+{
+	vmid_init(8, VMIDS_8BIT + 1);
+	cr_assert_not(vmid_fixed);
+	cr_assert_eq(vmid_current(1), VMID_NONE, "no lease before a load");
+	for (unsigned vm = 1; vm <= VMIDS_8BIT + 1; vm++)
+		vmid_load(vm, 0);
+	cr_assert_eq(vmid_rollovers(), 1);
+	cr_assert_eq(invalidations(), 1);
 }
 
 /*

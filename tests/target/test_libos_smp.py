@@ -68,9 +68,15 @@ def test_faults_and_system_calls_on_four_vcpus_at_once(boot, clock):
     schedule may never show (a task's FP/SIMD state left behind on the
     vCPU it ran on is seen only so). Free-running it boots one CPU, the
     four vCPUs time-sliced there: on four CPUs of this two-core host its
-    task phase did not end within three minutes (not traced yet: guests
-    spinning on libos's lock and yielding to EL2, whose ticket lock's next
-    holder may be a QEMU thread the host has descheduled)."""
+    task phase does not end within three minutes. Traced (QEMU's monitor,
+    2026-12-03): no deadlock; all four CPUs wait in EL2 for the EL2 lock,
+    whose tickets move about a hundred a second; the traps are FP/SIMD
+    first uses after vCPU switches and IRQs, with two guests' vCPUs on each
+    CPU yielding while they wait for libos's lock. A ticket lock hands the
+    lock in order, and the next ticket's QEMU thread is usually one the
+    overcommitted host has descheduled (MTTCG treats WFE as a NOP), so each
+    handoff waits for a host time slice. On hardware EL2's CPUs are never
+    preempted (docs/testing.md, "Time in tests")."""
     kw = {} if clock == "icount" else {"icount": None}
     r = boot.system("smpfault", smp=4 if clock == "icount" else 1, **kw)
     expect_clean(r)
