@@ -494,9 +494,7 @@ static inline void put(struct vcpu *v, struct hvc_result r)
 	}
 HVC_ENTRY(version)
 HVC_ENTRY(console_write)
-HVC_ENTRY(frame_alloc)
 HVC_ENTRY(frame_alloc_at)
-HVC_ENTRY(frame_free)
 HVC_ENTRY(frame_query)
 HVC_ENTRY(vm_info)
 HVC_ENTRY(yield)
@@ -515,6 +513,43 @@ HVC_ENTRY(reclaimed_ack)
 
 HVC_ENTRY(psci_version)
 HVC_ENTRY(psci_features_call)
+
+/* FRAME_ALLOC and FRAME_FREE of any shape but the commonest: out of line,
+ * so that the table's entries below keep no frame. */
+static OFF_FAST_PATH void hvc_frame_alloc_general(struct vcpu *v)
+{
+	put(v, frame_alloc(v));
+}
+
+static OFF_FAST_PATH void hvc_frame_free_general(struct vcpu *v)
+{
+	put(v, frame_free(v));
+}
+
+/* One frame with no alignment and known flags: straight to el2/mem.c,
+ * which answers in x0-x3 itself (mem_frame_alloc_one_call), with
+ * frame_alloc's verdict for these arguments. */
+static void hvc_frame_alloc(struct vcpu *v)
+{
+	if (v->x[1] == 1 && !v->x[2] && !(v->x[3] & ~EXO_FRAME_ALLOC_FLAGS))
+		mem_frame_alloc_one_call(v->vm, v->x);
+	else
+		hvc_frame_alloc_general(v);
+}
+
+/* One frame at an aligned PA, straight to el2/mem.c likewise
+ * (mem_frame_free_one_call), unless a revocation request is active: what
+ * the guest frees then counts towards it (frame_free). Nothing changes
+ * the request between this test and the free: the EL2 lock is held
+ * around the call when other CPUs run guests (el2/hyp_lock.h). */
+static void hvc_frame_free(struct vcpu *v)
+{
+	if (v->x[2] == 1 && !(v->x[1] & EXO_FRAME_OFFSET_MASK) &&
+	    !v->vm->revoke.active)
+		mem_frame_free_one_call(v->vm, v->x);
+	else
+		hvc_frame_free_general(v);
+}
 
 /* Out of line: its switch would give the dispatcher a stack frame. */
 static OFF_FAST_PATH void hvc_smccc_call(struct vcpu *v)

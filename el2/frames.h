@@ -290,8 +290,9 @@ void frames_free_commit(struct frames_db *db, const struct frames_op *op);
  * (frames_alloc_check(db, vm, 1, 0, 0, op), frames_free_check(db, vm, pa,
  * 1, 0, op)) as the frame's index (>= 0) or that check's refusal; each
  * commit does what the general commit of that check's op does, given the
- * index (no op is filled: the pair's state is the index), and returns
- * vm's peak. Inline: the common case is a few loads (the caller live,
+ * index (no op is filled: the pair's state is the index), but for the
+ * hints, which the alloc moves one step at most (frames_alloc_one_commit):
+ * they stay true bounds, not always the tightest. Inline: the common case is a few loads (the caller live,
  * within its quota; the lowest FREE frame, or the frame OWNED by the
  * caller), stores (the entry, the counts, the hints, the charge) and
  * tests. Every other case goes to the general check itself, out of line
@@ -388,18 +389,34 @@ static inline int64_t frames_alloc_one_check_at(const struct frames_db *db,
 
 /* The commit applies what its check found under the same hold of the
  * lock: frame i FREE, vm live and within its quota (the general commit
- * trusts its op the same way). */
-static inline uint64_t frames_alloc_one_commit(struct frames_db *db,
-					       unsigned vm, uint64_t i)
+ * trusts its op the same way). A frame leaving FREE leaves the hints true
+ * bounds, so they are not scanned past it (the general commits' scan,
+ * frames_update_hints): the one that was lo_free (or hi_free - 1) moves
+ * one step past i. The next one-frame check then finds the frame after
+ * i, FREE or not; not FREE, the general check's search answers, and its
+ * commit tightens the hints again. in_span: frame i lies in vm's span
+ * already (vm owned it before in this life: el2/mem.c's left frame, which
+ * vm's end forgets), so the span is not widened. */
+static inline void frames_alloc_one_commit(struct frames_db *db,
+					   unsigned vm, uint64_t i,
+					   bool in_span)
 {
 	struct frames_account *a = &db->acct[vm];
 
-	frames_set_one(db, i, EXO_FRAME_FREE, EXO_FRAME_OWNED, vm);
-	frames_span_note(db, vm, (uint64_t)i);
+	db->entry[i] = (struct frames_entry){ .state = EXO_FRAME_OWNED,
+					      .owner = (frames_vm_t)vm,
+					      .share = FRAMES_SHARE_NONE };
+	db->count[EXO_FRAME_FREE]--;
+	db->count[EXO_FRAME_OWNED]++;
+	if (i == db->lo_free)
+		db->lo_free = i + 1;
+	if (i + 1 == db->hi_free)
+		db->hi_free = i;
+	if (!in_span)
+		frames_span_note(db, vm, i);
 	a->used++;
 	if (a->used > a->peak)
 		a->peak = a->used;
-	return a->peak;
 }
 
 /* An index past the span (a PA below its base wraps far past it) or an
@@ -417,14 +434,11 @@ static inline int64_t frames_free_one_check(const struct frames_db *db,
 }
 
 /* As the check found: frame i OWNED by vm, so charged to it. */
-static inline uint64_t frames_free_one_commit(struct frames_db *db,
-					      unsigned vm, uint64_t i)
+static inline void frames_free_one_commit(struct frames_db *db, unsigned vm,
+					  uint64_t i)
 {
-	struct frames_account *a = &db->acct[vm];
-
 	frames_set_one(db, i, EXO_FRAME_OWNED, EXO_FRAME_FREE, 0);
-	a->used--;
-	return a->peak;
+	db->acct[vm].used--;
 }
 
 /* OWNED(vm) or SHARED(vm) -> SHARED(vm) with borrower added (perm). */

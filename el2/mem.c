@@ -490,14 +490,6 @@ static __attribute__((noinline)) void fast_call_checked(uint64_t pa,
 	mem_fast_calls++;
 }
 
-/* vm's peak as the DB counts it, into its stats (note_peak, with the
- * peak a one-frame commit returned). */
-static inline void peak_seen(struct vm *vm, uint64_t peak)
-{
-	if (peak > vm->stats.frames_peak)
-		vm->stats.frames_peak = peak;
-}
-
 /*
  * The one-frame paths: FRAME_ALLOC of one frame with no alignment and
  * FRAME_FREE of one frame, the commonest calls. One DB check and its
@@ -511,12 +503,15 @@ static inline void peak_seen(struct vm *vm, uint64_t peak)
  * included) returns false with nothing changed, and the general path
  * decides: every verdict and every state change is the general path's
  * (tests/host/test_mem_fast.c compares the two). No local here lives in
- * memory: no stack protector, no frame beyond the saved registers.
+ * memory: no stack protector, no frame beyond the saved registers. The
+ * peak they move is the DB's alone: vm's stats take it at the end of a
+ * general call (note_peak) and at vm's end (mem_vm_teardown_begin), so
+ * the summary's is whole.
  */
 static inline __attribute__((always_inline)) bool
 alloc_one(struct vm *vm, uint64_t flags, paddr_t *pa)
 {
-	uint64_t peak, at;
+	uint64_t at;
 	struct s2_slot slot;
 	bool own = false;
 	int64_t i = -1;
@@ -540,30 +535,30 @@ alloc_one(struct vm *vm, uint64_t flags, paddr_t *pa)
 	if (!s2_slot_found(slot) || s2_slot_mapped(slot))
 		return false;
 	/* map_new_frames, with the slot for the map (scrub_first_use of
-	 * one frame), but for vm's own left frame. */
+	 * one frame), but for vm's own left frame, which vm owned before in
+	 * this life (its end forgets it): in vm's span already. */
 	if (own)
 		take_left((uint64_t)i);
 	else if (is_unscrubbed_at((uint64_t)i))
 		scrub(at, 1);
 	if (mem_debug_checks)
 		fast_call_checked(at, true, own);
-	peak = frames_alloc_one_commit(&mem_db, vm->id, (uint64_t)i);
+	frames_alloc_one_commit(&mem_db, vm->id, (uint64_t)i, own);
 	s2_map_slot(&vm->s2, &vm->s2_cache, slot, ipa_of(at), MEM_GUEST_PROT);
 	*pa = pa_init(at);
-	peak_seen(vm, peak);
 	return true;
 }
 
 /* free_locked's commits, in its order, but for the scrub: the frame is
  * left unscrubbed (mem_left) when no other frame is, and scrubbed
  * otherwise. An OWNED frame's unscrubbed bit is clear (map_new_frames,
- * alloc_one). Inline in its two callers: one frame, not two, on the
- * commonest FRAME_FREE. */
-static inline __attribute__((always_inline)) bool free_one(struct vm *vm,
-							    uint64_t pa)
+ * alloc_one). Inline in its callers: one frame, not two, on the
+ * commonest FRAME_FREE. loaded: vm is the guest running on this CPU (its
+ * own call), whose stage 2 and VMID VTTBR_EL2 holds (s2_unmap_slot). */
+static inline __attribute__((always_inline)) bool
+free_one(struct vm *vm, uint64_t pa, bool loaded)
 {
 	struct s2_slot slot;
-	uint64_t peak;
 	int64_t i;
 
 	if (!mem_fast_paths)
@@ -574,16 +569,15 @@ static inline __attribute__((always_inline)) bool free_one(struct vm *vm,
 	slot = s2_page_slot(&vm->s2, ipa_of(pa));
 	if (!s2_slot_found(slot) || !s2_slot_mapped(slot))
 		return false;
-	s2_unmap_slot(&vm->s2, slot, ipa_of(pa));
+	s2_unmap_slot(&vm->s2, slot, ipa_of(pa), loaded);
 	if (mem_debug_checks)
 		fast_call_checked(pa, false, false);
 	if (mem_left.vm == FRAMES_VM_EL2)
 		leave_unscrubbed(vm, (uint64_t)i);
 	else
 		scrub_frames(pa, 1);
-	peak = frames_free_one_commit(&mem_db, vm->id, (uint64_t)i);
+	frames_free_one_commit(&mem_db, vm->id, (uint64_t)i);
 	cache_trim(vm, MEM_TABLE_RESERVE);
-	peak_seen(vm, peak);
 	return true;
 }
 
@@ -983,7 +977,7 @@ static int64_t free_locked(struct vm *vm, uint64_t pa, uint64_t count)
 	int s2_rc;
 	int64_t rc;
 
-	if (count == 1 && free_one(vm, pa))
+	if (count == 1 && free_one(vm, pa, false))
 		return EXO_OK;
 	s2_rc = tables_lacking(vm, S2_OP_UNMAP, pa, count, 0, &lacking);
 	rc = first_error(frames_free_check(&mem_db, vm->id, pa, count, lacking,
@@ -1034,9 +1028,64 @@ int64_t mem_frame_free_part(struct vm *vm, paddr_t at, uint64_t count,
 	if (count != 1 || part != 1)
 		return free_part_general(vm, at, count, part);
 	hyp_spin_lock(&mem_lock);
-	done = free_one(vm, pa_addr(at));
+	done = free_one(vm, pa_addr(at), false);
 	hyp_spin_unlock(&mem_lock);
 	return done ? EXO_OK : free_part_general(vm, at, 1, 1);
+}
+
+/* The result registers of a one-frame call (mem_frame_alloc_one_call):
+ * the status, then r1 and r2 on success, zeros on a refusal. */
+static inline void put_result(uint64_t x[MEM_CALL_REGS], int64_t rc,
+			      uint64_t r1, uint64_t r2)
+{
+	x[0] = (uint64_t)rc;
+	x[1] = rc ? 0 : r1;
+	x[2] = rc ? 0 : r2;
+	x[3] = 0;
+}
+
+/* The general transactions of the one-frame calls, when their paths
+ * decline (a refusal included): out of line, so the calls' own frames
+ * stay small. */
+static __attribute__((noinline)) void
+alloc_one_call_general(struct vm *vm, uint64_t x[MEM_CALL_REGS])
+{
+	struct mem_alloc r = alloc_general(vm, 1, 0, 1);
+
+	put_result(x, r.rc, pa_addr(r.pa), 1);
+}
+
+static __attribute__((noinline)) void
+free_one_call_general(struct vm *vm, uint64_t x[MEM_CALL_REGS])
+{
+	put_result(x, free_part_general(vm, pa_init(x[1]), 1, 1), 1, 0);
+}
+
+void mem_frame_alloc_one_call(struct vm *vm, uint64_t x[MEM_CALL_REGS])
+{
+	paddr_t pa;
+	bool done;
+
+	hyp_spin_lock(&mem_lock);
+	done = alloc_one(vm, x[3], &pa);
+	hyp_spin_unlock(&mem_lock);
+	if (done)
+		put_result(x, EXO_OK, pa_addr(pa), 1);
+	else
+		alloc_one_call_general(vm, x);
+}
+
+void mem_frame_free_one_call(struct vm *vm, uint64_t x[MEM_CALL_REGS])
+{
+	bool done;
+
+	hyp_spin_lock(&mem_lock);
+	done = free_one(vm, x[1], true);
+	hyp_spin_unlock(&mem_lock);
+	if (done)
+		put_result(x, EXO_OK, 1, 0);
+	else
+		free_one_call_general(vm, x);
 }
 
 /* --- VM life: creation and teardown ----------------------------------- */
@@ -1243,6 +1292,7 @@ void mem_vm_teardown_begin(struct vm *vm)
 
 	hyp_spin_lock(&mem_lock);
 	mem_ending[vm->id] = true;
+	note_peak(vm);	/* the one-frame paths leave it in the DB */
 	s2_destroy(&vm->s2, &vm->s2_cache);
 	while (frames_vm_next(&mem_db, vm->id, &cursor, &run))
 		end_relation(vm, &run);

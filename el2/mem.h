@@ -43,6 +43,20 @@ int64_t mem_frame_alloc_at_part(struct vm *vm, paddr_t pa, uint64_t count,
 				uint64_t part);
 int64_t mem_frame_free_part(struct vm *vm, paddr_t pa, uint64_t count,
 			    uint64_t part);
+/* FRAME_ALLOC of one frame with no alignment and FRAME_FREE of one frame,
+ * the commonest calls, straight from el2/dispatch.c's table once it has
+ * checked their shape (x1 = 1, x2 = 0, known flags in x3; x1 an aligned
+ * PA, x2 = 1, no revocation request active): x is the calling vCPU's
+ * x0-x3, and the call's result goes there as docs/abi.md gives it (x0 the
+ * status; alloc: x1 the frame, x2 the 1 frame taken; free: x1 the 1
+ * frame freed; every other register of the four zero). The caller is the
+ * guest running on this CPU, so its stage 2 is the one loaded: the free's
+ * TLBIs switch no VMID. Verdicts and state changes are
+ * mem_frame_alloc_call's and mem_frame_free_part's (the one-frame paths
+ * first, the general transaction when they decline). */
+#define MEM_CALL_REGS 4
+void mem_frame_alloc_one_call(struct vm *vm, uint64_t x[MEM_CALL_REGS]);
+void mem_frame_free_one_call(struct vm *vm, uint64_t x[MEM_CALL_REGS]);
 int64_t mem_frame_query(struct vm *vm, paddr_t pa, uint64_t *state,
 			uint64_t *access);
 void mem_vm_usage(struct vm *vm, uint64_t *quota, uint64_t *used);

@@ -343,10 +343,26 @@ static inline void s2_map_slot(struct s2 *s2, struct s2_page_cache *cache,
 	arch_dsb_ish();
 }
 
+/* What s2_unmap_slot tells the TLBI pair on the VMID loaded of s2's
+ * VTTBR: the debug build checks it is the one loaded, the host records
+ * it; the release build reads nothing for it (the lease's atomic load
+ * would stay, though nothing uses it). */
+static inline uint64_t s2_vttbr_loaded(const struct s2 *s2)
+{
+#if defined(EXO_DEBUG) || defined(EXO_HOST)
+	return s2_vttbr(s2);
+#else
+	(void)s2;
+	return 0;
+#endif
+}
+
 /* Break, the count, then the TLBIs by IPA (the stage-2 entry) and of the
- * VMID's stage-1 entries (combined ones may cache it), completed. */
+ * VMID's stage-1 entries (combined ones may cache it), completed. loaded:
+ * s2 is the one VTTBR_EL2 holds (the running guest's own call), so the
+ * TLBIs need no VMID test (arch_s2_tlbi_ipa_vmalle1_loaded). */
 static inline void s2_unmap_slot(struct s2 *s2, struct s2_slot slot,
-				 ipaddr_t at)
+				 ipaddr_t at, bool loaded)
 {
 	uint64_t ipa = ipa_addr(at);
 
@@ -356,7 +372,10 @@ static inline void s2_unmap_slot(struct s2 *s2, struct s2_slot slot,
 	if (!s2_desc_count(*slot.l2))
 		s2_keep_empty_slot(s2, slot, ipa);
 	arch_dsb_ish();
-	arch_s2_tlbi_ipa_vmalle1(s2_vttbr(s2), ipa);
+	if (loaded)
+		arch_s2_tlbi_ipa_vmalle1_loaded(s2_vttbr_loaded(s2), ipa);
+	else
+		arch_s2_tlbi_ipa_vmalle1(s2_vttbr(s2), ipa);
 	arch_dsb_ish();
 	arch_isb();
 }

@@ -93,7 +93,8 @@ ONCHIP_GOALS = (
 BUDGETS_HELD = ("hvc_null_insns", "hvc_c_null_el2_insns",
                 "libos_map_unmap_page_insns", "el0_syscall_insns",
                 "frame_share_unshare_insns", "cow_fault_insns",
-                "demand_zero_fault_insns", "s2_fault_reflect_insns")
+                "demand_zero_fault_insns", "s2_fault_reflect_insns",
+                "frame_alloc_free_insns")
 
 NATIVE_GOALS = (
     ("best heap policy vs mimalloc, random", "heap_best_vs_mimalloc_random_ratio",

@@ -5,6 +5,7 @@
  * no state; never decides when to invalidate (el2/s2.c does).
  */
 #include <el2/arch.h>
+#include <lib/panic.h>
 
 void arch_s2_tlbi_vmid(uint64_t vttbr)
 {
@@ -23,3 +24,11 @@ void arch_tlbi_all_guests(void)
 			 "isb"
 			 : : : "memory");
 }
+
+#ifdef EXO_DEBUG
+void arch_tlbi_vmid_not_loaded(uint64_t vttbr)
+{
+	panic("TLBI for the loaded VMID: VTTBR_EL2 0x%lx, meant 0x%lx",
+	      (unsigned long)read_sysreg(vttbr_el2), (unsigned long)vttbr);
+}
+#endif

@@ -24,6 +24,9 @@ void arch_s2_tlbi_vmid(uint64_t vttbr);
  * stage-1 and stage-2 entries, of every VMID, on every CPU, and any
  * VMID-tagged instruction cache lines. A VMID rollover's (el2/vmid.c). */
 void arch_tlbi_all_guests(void);
+/* Debug builds: a TLBI meant for the VMID loaded found another one (a
+ * panic, el2/arch/tlb.c). */
+_Noreturn void arch_tlbi_vmid_not_loaded(uint64_t vttbr);
 
 #ifdef EXO_HOST
 /* Stores a descriptor into a live table: one single-copy-atomic store with
@@ -41,6 +44,15 @@ static inline void arch_s2_tlbi_ipa_vmalle1(uint64_t vttbr, uint64_t ipa)
 	arch_s2_tlbi_ipa(vttbr, ipa);
 	arch_dsb_ish();
 	arch_s2_tlbi_vmalle1(vttbr);
+}
+
+/* The same pair when vttbr's VMID is known to be the one loaded (a
+ * guest's own call): on the target no VTTBR_EL2 test or switch. The host
+ * records it as the pair above, with vttbr. */
+static inline void arch_s2_tlbi_ipa_vmalle1_loaded(uint64_t vttbr,
+						   uint64_t ipa)
+{
+	arch_s2_tlbi_ipa_vmalle1(vttbr, ipa);
 }
 #else
 #include <arch/sysreg.h>
@@ -119,6 +131,28 @@ static inline void arch_s2_tlbi_ipa_vmalle1(uint64_t vttbr, uint64_t ipa)
 			 : "r"(TLBI_IPA_ARG(ipa))
 			 : "memory");
 	arch_vmid_exit(prev, vttbr);
+}
+
+/* The pair on the VMID loaded: the caller's own stage 2 (a guest's call
+ * about its own frame, on the CPU it runs on: vmid_load gave VTTBR_EL2
+ * its VMID, which a rollover keeps for the guest a CPU holds, el2/vmid.c).
+ * vttbr is what the caller would switch to; the debug build checks that
+ * it is loaded, the release build reads nothing for it. */
+static inline void arch_s2_tlbi_ipa_vmalle1_loaded(uint64_t vttbr,
+						   uint64_t ipa)
+{
+#ifdef EXO_DEBUG
+	if ((read_sysreg(vttbr_el2) ^ vttbr) & VTTBR_VMID_MASK)
+		arch_tlbi_vmid_not_loaded(vttbr);
+#else
+	(void)vttbr;
+#endif
+	__asm__ volatile("tlbi ipas2e1is, %0\n\t"
+			 "dsb ish\n\t"
+			 "tlbi vmalle1is"
+			 :
+			 : "r"(TLBI_IPA_ARG(ipa))
+			 : "memory");
 }
 #endif
 

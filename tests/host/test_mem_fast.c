@@ -70,7 +70,7 @@ struct state {
 	struct frames_share *shares;
 	struct {
 		unsigned nr_tables, nr_blocks, nr_empty, cache_nr;
-		uint64_t cache_head, peak;
+		uint64_t cache_head;
 		unsigned nr_leaves;
 		struct leaf_rec leaf[MAX_LEAVES];
 	} g[2];
@@ -98,7 +98,6 @@ static void snapshot(struct state *st)
 		st->g[i].nr_empty = vms[i].s2.nr_empty;
 		st->g[i].cache_nr = vms[i].s2_cache.nr;
 		st->g[i].cache_head = (uint64_t)(uintptr_t)vms[i].s2_cache.head;
-		st->g[i].peak = vms[i].stats.frames_peak;
 		st->g[i].nr_leaves = 0;
 		s2_walk(&vms[i].s2, add_leaf, &st->g[i].nr_leaves);
 	}
@@ -134,6 +133,21 @@ static void state_free(struct state *st)
 	free(st);
 }
 
+/* The hints are bounds (el2/frames.h): no FREE frame below lo_free or at
+ * or above hi_free. The one-frame alloc moves them one step at most, the
+ * general commits as far as they go, so two runs' hints may differ while
+ * both hold. */
+static void expect_hints_hold(const struct frames_entry *entry, uint64_t nr,
+			      uint64_t lo_free, uint64_t hi_free)
+{
+	for (uint64_t i = 0; i < nr; i++)
+		if (entry[i].state == EXO_FRAME_FREE)
+			cr_assert(i >= lo_free && i < hi_free,
+				  "FREE frame %lu outside the hints [%lu, %lu)",
+				  (unsigned long)i, (unsigned long)lo_free,
+				  (unsigned long)hi_free);
+}
+
 static void expect_same(const struct state *a, const struct state *b,
 			unsigned step)
 {
@@ -143,8 +157,8 @@ static void expect_same(const struct state *a, const struct state *b,
 		  "step %u: accounts differ", step);
 	cr_assert(!memcmp(a->count, b->count, sizeof(a->count)),
 		  "step %u: state counts differ", step);
-	cr_assert_eq(a->lo_free, b->lo_free, "step %u: lo_free", step);
-	cr_assert_eq(a->hi_free, b->hi_free, "step %u: hi_free", step);
+	expect_hints_hold(a->entries, db->nr, a->lo_free, a->hi_free);
+	expect_hints_hold(b->entries, db->nr, b->lo_free, b->hi_free);
 	cr_assert_eq(a->hyp_charged, b->hyp_charged, "step %u", step);
 	cr_assert_eq(a->shares_left, b->shares_left, "step %u", step);
 	cr_assert_eq(a->share_free, b->share_free, "step %u", step);
@@ -155,7 +169,7 @@ static void expect_same(const struct state *a, const struct state *b,
 			  db->nr_shares * sizeof(*a->shares)),
 		  "step %u: share records differ", step);
 	cr_assert(!memcmp(a->g, b->g, sizeof(a->g)),
-		  "step %u: a stage 2, a cache or a peak differs", step);
+		  "step %u: a stage 2 or a cache differs", step);
 	cr_assert(!memcmp(a->ram, b->ram, RAM_FRAMES * FRAME),
 		  "step %u: RAM differs", step);
 }
@@ -221,14 +235,20 @@ static void record(struct script *sc, int64_t rc)
 	sc->steps++;
 }
 
+/* Through the call el2/dispatch.c's table makes (x0-x3 the registers). */
 static void alloc1(struct script *sc, struct vm *vm)
 {
-	paddr_t pa = pa_init(0);
-	int64_t rc = mem_frame_alloc(vm, 1, 0, &pa);
+	uint64_t x[MEM_CALL_REGS] = { EXO_HVC_FRAME_ALLOC, 1, 0, 0 };
 
-	if (!rc)
-		sc->got[sc->nr_got++] = pa_addr(pa);
-	record(sc, rc);
+	mem_frame_alloc_one_call(vm, x);
+	if (!x[0]) {
+		cr_assert_eq(x[2], 1, "one frame taken");
+		sc->got[sc->nr_got++] = x[1];
+	} else {
+		cr_assert(!x[1] && !x[2], "a refusal returns no frame");
+	}
+	cr_assert_eq(x[3], 0);
+	record(sc, (int64_t)x[0]);
 }
 
 static void free1(struct script *sc, struct vm *vm, uint64_t pa)
@@ -239,6 +259,17 @@ static void free1(struct script *sc, struct vm *vm, uint64_t pa)
 static void free_part1(struct script *sc, struct vm *vm, uint64_t pa)
 {
 	record(sc, mem_frame_free_part(vm, pa_init(pa), 1, 1));
+}
+
+/* Through the call el2/dispatch.c's table makes, as free_part1. */
+static void free_call1(struct script *sc, struct vm *vm, uint64_t pa)
+{
+	uint64_t x[MEM_CALL_REGS] = { EXO_HVC_FRAME_FREE, pa, 1, 0 };
+
+	mem_frame_free_one_call(vm, x);
+	cr_assert_eq(x[1], x[0] ? 0 : 1, "one frame freed, or none");
+	cr_assert(!x[2] && !x[3]);
+	record(sc, (int64_t)x[0]);
 }
 
 static void run_script(struct script *sc)
@@ -252,6 +283,8 @@ static void run_script(struct script *sc)
 		alloc1(sc, a);
 	free1(sc, a, sc->got[2]);
 	free_part1(sc, a, sc->got[3]);
+	free_call1(sc, a, sc->got[1]);
+	alloc1(sc, a);				/* got[1]'s frame again */
 	{
 		paddr_t pa;	/* aligned: not the one-frame path's */
 
@@ -268,18 +301,23 @@ static void run_script(struct script *sc)
 	alloc1(sc, b);
 	alloc1(sc, b);
 	free1(sc, a, sc->got[sc->nr_got - 1]);	/* b's frame: EPERM */
+	free_call1(sc, a, sc->got[sc->nr_got - 1]);
 	free_part1(sc, b, sc->got[0]);		/* a's frame */
+	free_call1(sc, b, sc->got[0]);
 	record(sc, mem_frame_share(a, b, pa_init(sc->got[4]), 1,
 				   EXO_SHARE_R));
 	free1(sc, a, sc->got[4]);		/* shared: ESHARED */
 	free_part1(sc, a, sc->got[4]);
+	free_call1(sc, a, sc->got[4]);
 	record(sc, mem_frame_lend(a, b, pa_init(sc->got[5]), 1));
 	free1(sc, a, sc->got[5]);		/* lent: ELENT */
 	free1(sc, b, sc->got[5]);		/* the borrower: EPERM */
 	free1(sc, a, hyp);			/* EL2's: EHYP */
 	free_part1(sc, a, hyp);
+	free_call1(sc, a, hyp);
 	free1(sc, a, past_ram);			/* outside RAM: ERANGE */
 	free_part1(sc, a, past_ram);
+	free_call1(sc, a, past_ram);
 	free1(sc, a, sc->got[0] + 8);		/* not a frame's address */
 	record(sc, mem_frame_unshare(a, b, pa_init(sc->got[4]), 1));
 	record(sc, mem_frame_reclaim(a, b, pa_init(sc->got[5]), 1));
@@ -289,7 +327,7 @@ static void run_script(struct script *sc)
 	record(sc, mem_frame_alloc_at(a, pa_init(frame_at(1, 0)),
 				      REGION_FRAMES));
 	free1(sc, a, frame_at(1, 7));
-	free1(sc, a, frame_at(1, 8));		/* a table again: fast */
+	free_call1(sc, a, frame_at(1, 8));	/* a table again: fast */
 	/* Spend the quota one frame at a time, past its end. */
 	for (unsigned i = 0; i < 120; i++) {
 		paddr_t pa;
@@ -506,6 +544,7 @@ Test(mem_fast, the_one_frame_paths_scrub_and_clean,
 Test(mem_fast, a_frame_left_goes_back_unscrubbed_to_its_guest,
      .init = boot_garbage, .fini = done)
 {
+	const struct frames_db *db = mem_frames_db();
 	struct vm *a = &vms[0];
 	uint64_t low, high;
 	paddr_t pa;
@@ -520,6 +559,7 @@ Test(mem_fast, a_frame_left_goes_back_unscrubbed_to_its_guest,
 	cr_assert_eq(alloc_nozero(a), high, "a's own frame, not the lowest");
 	cr_assert_eq(*(const uint8_t *)(uintptr_t)high, SECRET + 1,
 		     "as a left it");
+	expect_hints_hold(db->entry, db->nr, db->lo_free, db->hi_free);
 	expect_nothing_left();
 	cr_assert_eq(mem_frame_free(a, pa_init(high), 1), EXO_OK);
 	expect_left(high, a, SECRET + 1);
@@ -651,8 +691,8 @@ static void expect_same_db(const struct frames_db *x, const struct frames_db *y)
 {
 	cr_assert(!memcmp(x->count, y->count, sizeof(x->count)));
 	cr_assert(!memcmp(x->acct, y->acct, sizeof(x->acct)));
-	cr_assert_eq(x->lo_free, y->lo_free);
-	cr_assert_eq(x->hi_free, y->hi_free);
+	expect_hints_hold(x->entry, x->nr, x->lo_free, x->hi_free);
+	expect_hints_hold(y->entry, y->nr, y->lo_free, y->hi_free);
 	cr_assert_eq(x->hyp_charged, y->hyp_charged);
 	cr_assert(!memcmp(x->entry, y->entry, x->nr * sizeof(*x->entry)));
 	cr_assert(!memcmp(x->share, y->share,
@@ -679,8 +719,7 @@ static void free_both_ways(const struct frames_db *db, unsigned vm,
 	cr_assert_eq(fast, (int64_t)idx(db, op.pa));
 	a = db_clone(db);
 	b = db_clone(db);
-	cr_assert_eq(frames_free_one_commit(&a->db, vm, (uint64_t)fast),
-		     a->db.acct[vm].peak);
+	frames_free_one_commit(&a->db, vm, (uint64_t)fast);
 	frames_free_commit(&b->db, &op);
 	expect_same_db(&a->db, &b->db);
 	db_free(a);
@@ -701,8 +740,7 @@ static void alloc_both_ways(const struct frames_db *db, unsigned vm)
 	cr_assert_eq(fast, (int64_t)idx(db, op.pa));
 	a = db_clone(db);
 	b = db_clone(db);
-	cr_assert_eq(frames_alloc_one_commit(&a->db, vm, (uint64_t)fast),
-		     a->db.acct[vm].peak);
+	frames_alloc_one_commit(&a->db, vm, (uint64_t)fast, false);
 	frames_alloc_commit(&b->db, &op);
 	expect_same_db(&a->db, &b->db);
 	db_free(a);
@@ -845,4 +883,62 @@ Test(mem_fast, the_one_frame_offer_check_gives_the_general_verdict,
 		}
 	}
 	db_free(none);
+}
+
+/* A run of one-frame allocs stays on the one-frame path: each commit
+ * moves lo_free one step past the frame it took, so the next check finds
+ * the next FREE frame there, without the general search (which the hints
+ * allow, but which costs a walk and a transaction). */
+Test(mem_fast, a_run_of_one_frame_allocs_stays_on_the_one_frame_path,
+     .init = boot, .fini = done)
+{
+	const struct frames_db *db = mem_frames_db();
+	const unsigned run = 8;
+	uint64_t x[MEM_CALL_REGS], first, calls;
+	struct vm *a = &vms[0];
+
+	x[0] = EXO_HVC_FRAME_ALLOC, x[1] = 1, x[2] = 0, x[3] = 0;
+	mem_frame_alloc_one_call(a, x);	/* the general path makes tables */
+	cr_assert_eq(x[0], EXO_OK);
+	first = x[1];
+	calls = mem_fast_path_calls();
+	for (unsigned i = 1; i <= run; i++) {
+		x[0] = EXO_HVC_FRAME_ALLOC, x[1] = 1, x[2] = 0, x[3] = 0;
+		mem_frame_alloc_one_call(a, x);
+		cr_assert_eq(x[0], EXO_OK);
+		cr_assert_eq(x[1], first + i * FRAME, "the lowest FREE frame");
+		cr_assert_eq(db->lo_free, idx(db, x[1]) + 1,
+			     "lo_free one step past it");
+	}
+	cr_assert_eq(mem_fast_path_calls() - calls, run,
+		     "all %u on the one-frame path", run);
+}
+
+/* The one-frame paths move the DB's peak alone (el2/mem.c, alloc_one):
+ * the guest's stats get it at its end, as the summary prints it. */
+Test(mem_fast, the_peak_of_one_frame_allocs_reaches_the_stats_at_the_end,
+     .init = boot, .fini = done)
+{
+	const struct frames_db *db = mem_frames_db();
+	struct vm *a = &vms[0];
+	uint64_t got[4], peak;
+
+	for (unsigned i = 0; i < 4; i++) {
+		uint64_t x[MEM_CALL_REGS] = { EXO_HVC_FRAME_ALLOC, 1, 0, 0 };
+
+		mem_frame_alloc_one_call(a, x);
+		cr_assert_eq(x[0], EXO_OK);
+		got[i] = x[1];
+	}
+	for (unsigned i = 0; i < 4; i++) {
+		uint64_t x[MEM_CALL_REGS] = { EXO_HVC_FRAME_FREE, got[i], 1, 0 };
+
+		mem_frame_free_one_call(a, x);
+		cr_assert_eq(x[0], EXO_OK);
+	}
+	peak = frames_account(db, a->id)->peak;
+	cr_assert_lt(a->stats.frames_peak, peak,
+		     "the one-frame allocs left the stats behind");
+	mem_vm_teardown(a);
+	cr_assert_eq(a->stats.frames_peak, peak, "its end copied the peak");
 }

@@ -1062,7 +1062,7 @@ Test(s2, a_page_slot_maps_and_unmaps_as_the_commits_do)
 	cr_assert_eq(leaf.prot, RW);
 	cr_assert_eq(leaf.desc & PTE_ADDR_MASK, next, "identity");
 	fake_s2_reset();
-	s2_unmap_slot(&e.s2, slot, ipa_init(next));
+	s2_unmap_slot(&e.s2, slot, ipa_init(next), false);
 	EXPECT_LOG(s2_vttbr(&e.s2), PTE(slot.pte, 0), PTE(l2, *l2), DSB,
 		   TLBI_IPA(next), DSB, VMALLE1, DSB, ISB);
 	cr_assert(!s2_lookup(&e.s2, ipa_init(next), &leaf));
@@ -1070,7 +1070,7 @@ Test(s2, a_page_slot_maps_and_unmaps_as_the_commits_do)
 	 * slot map takes it back off the list. */
 	slot = s2_page_slot(&e.s2, ipa_init(ipa));
 	cr_assert(s2_slot_found(slot));
-	s2_unmap_slot(&e.s2, slot, ipa_init(ipa));
+	s2_unmap_slot(&e.s2, slot, ipa_init(ipa), false);
 	cr_assert_eq(s2_empty_tables(&e.s2), 1);
 	slot = s2_page_slot(&e.s2, ipa_init(next));
 	cr_assert(s2_slot_found(slot), "kept empty");

@@ -235,13 +235,36 @@ static uint64_t alloc_count(struct cpu *c)
 	return below(c, 2) ? 1 : 1 + below(c, MAX_RUN);
 }
 
+/* One frame, no alignment, as el2/dispatch.c's table calls it: the
+ * one-frame entry point, which answers in x0-x3. */
+static int64_t alloc_one_call(struct vm *vm, paddr_t *pa)
+{
+	uint64_t x[MEM_CALL_REGS] = { EXO_HVC_FRAME_ALLOC, 1, 0,
+				      EXO_FRAME_ALLOC_NOZERO };
+
+	mem_frame_alloc_one_call(vm, x);
+	*pa = pa_init(x[1]);
+	return (int64_t)x[0];
+}
+
+static int64_t free_one_call(struct vm *vm, uint64_t pa)
+{
+	uint64_t x[MEM_CALL_REGS] = { EXO_HVC_FRAME_FREE, pa, 1, 0 };
+
+	mem_frame_free_one_call(vm, x);
+	return (int64_t)x[0];
+}
+
 static void do_alloc(struct cpu *c)
 {
 	uint64_t n = alloc_count(c);
 	unsigned align = below(c, ALIGNED_ONE_IN) ? 0 : 2;
 	paddr_t pa;
+	int64_t rc = n == 1 && !align && below(c, 2)
+			     ? alloc_one_call(vm_of(c->g), &pa)
+			     : mem_frame_alloc(vm_of(c->g), n, align, &pa);
 
-	if (!counted(c, OP_ALLOC, mem_frame_alloc(vm_of(c->g), n, align, &pa)))
+	if (!counted(c, OP_ALLOC, rc))
 		return;
 	c->t.owned[c->g] += (int64_t)n;
 	keep_or_free(c, pa_addr(pa), n);
@@ -270,10 +293,13 @@ static void do_free(struct cpu *c)
 	/* FRAME_FREE's bounded form: one frame (the fast path), or the first
 	 * part of the run; or the whole run at once. */
 	part = n == 1 || below(c, 2) ? 1 + below(c, (unsigned)n) : n;
-	rc = part < n || n == 1
-		     ? mem_frame_free_part(vm_of(c->g), pa_init(run_pa(run)), n,
-					   part)
-		     : mem_frame_free(vm_of(c->g), pa_init(run_pa(run)), n);
+	if (n == 1 && below(c, 2))
+		rc = free_one_call(vm_of(c->g), run_pa(run));
+	else if (part < n || n == 1)
+		rc = mem_frame_free_part(vm_of(c->g), pa_init(run_pa(run)), n,
+					 part);
+	else
+		rc = mem_frame_free(vm_of(c->g), pa_init(run_pa(run)), n);
 	if (!counted(c, OP_FREE, rc))
 		return;
 	c->t.owned[c->g] -= (int64_t)part;

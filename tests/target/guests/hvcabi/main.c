@@ -182,6 +182,8 @@ static void arguments(void)
 		  "FRAME_FREE of 0 frames: EINVAL");
 	TAP_CHECK(exo_frame_free(0x50000000ul, 1) == EXO_EPERM,
 		  "FRAME_FREE of a free frame: EPERM");
+	TAP_CHECK(exo_frame_free(0x50000004ul, 1) == EXO_ERANGE,
+		  "FRAME_FREE of one frame, unaligned: ERANGE");
 	TAP_CHECK(exo_frame_query(0x50000004ul).status == EXO_ERANGE,
 		  "FRAME_QUERY unaligned: ERANGE");
 	TAP_CHECK(exo_frame_query(0x50000000ul).x1 == EXO_FRAME_FREE,
