@@ -32,7 +32,18 @@ POLICIES = ("freelist", "buddy", "slab", "tlsf", "sizeclass")  # bump: no reuse
 PEERS = ("glibc", "jemalloc", "mimalloc", "tcmalloc")
 WORKLOADS = ("random", "prodcons", "realloc", "frag")
 CG_WORKLOADS = ("random", "prodcons")   # the Cachegrind figures' workloads
-SCALE_GUESTS = (1, 8, 32, 63)
+# The scale table's rows: (guests, image, RAM). `tiny` is guests/tiny (libos
+# and a console line; quota 256 frames); `minimal` the generated image of
+# ten instructions and no console line (tools/minimalguest.py, quota 16),
+# with which 1,000 guests fit in 4 GiB and boot in seconds
+# (tests/target/test_thousand.py's system).
+SCALE_ROWS = ((1, "tiny", "1G"), (63, "tiny", "1G"), (250, "tiny", "1G"),
+              (1000, "minimal", "4G"))
+SCALE_SMOKE = ((1, "tiny", "1G"), (8, "minimal", "1G"))
+# Frame alloc+free on several CPUs at once (issue 16): (CPUs online, vCPUs
+# allocating, one per CPU).
+SMP_ALLOC_ROWS = ((1, 1), (4, 1), (4, 2), (4, 4))
+SMP_ALLOC_SMOKE = ((4, 4),)
 HEAP_SIZES = (64, 1024)
 # The order heap_policy_names() gives, for rows; a policy not listed here
 # still gets a row (after these).
@@ -330,17 +341,61 @@ def el2_per_guest(res):
     return lines
 
 
+def scale_key(n, image):
+    """The scale figures' infix: `<n>_guests` for tiny (the keys from
+    before other images), `<n>_<image>_guests` otherwise."""
+    return f"{n}_guests" if image == "tiny" else f"{n}_{image}_guests"
+
+
 def scale(res):
-    lines = header("guests", "to first guest line (insns)",
+    lines = header("guests", "image", "RAM", "to first guest line (insns)",
                    "to all guests running (insns)",
                    "guest frames, peak, summed", "EL2 frames")
-    lines[1] = "|---:|---:|---:|---:|---:|"
-    for n in SCALE_GUESTS:
+    lines[1] = "|---:|---|---|---:|---:|---:|---:|"
+    for n, image, mem in SCALE_ROWS:
+        key = scale_key(n, image)
+        first = need(res, f"boot_first_guest_line_{key}_insns")
         lines.append(row(
-            n, fmt(need(res, f"boot_first_guest_line_{n}_guests_insns")),
-            fmt(need(res, f"boot_all_guests_running_{n}_guests_insns")),
-            fmt(need(res, f"guest_frames_peak_{n}_guests_total")),
-            fmt(need(res, f"el2_frames_{n}_guests"))))
+            fmt(n), f"`{image}`", f"{mem[:-1]} GiB",
+            fmt(first) if first else "- (prints nothing)",
+            fmt(need(res, f"boot_all_guests_running_{key}_insns")),
+            fmt(need(res, f"guest_frames_peak_{key}_total")),
+            fmt(need(res, f"el2_frames_{key}"))))
+    return lines
+
+
+def smp_alloc_key(online, k):
+    """frame_alloc_free_<k>_of_<online>_cpus: k CPUs allocating of
+    `online`."""
+    return f"frame_alloc_free_{k}_of_{online}_cpus"
+
+
+def smp_alloc(res):
+    lines = header("CPUs online", "allocating at once (one vCPU each)",
+                   "instructions per op, all CPUs")
+    lines[1] = "|---:|---:|---:|"
+    for online, k in SMP_ALLOC_ROWS:
+        lines.append(row(online, k, fmt(need(
+            res, f"{smp_alloc_key(online, k)}_insns"))))
+    return lines
+
+
+# The guest switch where the pair runs (tools/bench's switch_systems):
+# (label, key).
+SMP_SWITCH_ROWS = (
+    ("CPU 0, the only CPU online (the bench system: the table above)",
+     "guest_switch"),
+    ("CPU 1 of 4, CPUs 0, 2 and 3 idle", "guest_switch_cpu1_idle"),
+    ("CPU 1 of 4, CPUs 0, 2 and 3 each running a guest that calls EL2 in "
+     "a loop", "guest_switch_cpu1_busy"),
+)
+
+
+def smp_switch(res):
+    lines = header("the pair on", "total", "EL2 part")
+    for label, key in SMP_SWITCH_ROWS:
+        lines.append(row(label, fmt(need(res, key + "_insns")),
+                         fmt(need(res, key + "_el2_insns"))))
     return lines
 
 
@@ -390,11 +445,15 @@ TABLES = {
                     lambda r: native_by_workload(r, "frag_ratio"), COUNTED),
     "native-tables": ("Tables, native ns/op", native_tables, TIMED),
     "el2-per-guest": ("EL2 memory per guest", el2_per_guest, COUNTED),
-    "scale": ("Scale: boot and memory for n tiny guests", scale, COUNTED),
+    "scale": ("Scale: boot and memory for n guests", scale, COUNTED),
     "native-goals": ("Goals, native (load-dependent)",
                      lambda r: goals(r, NATIVE_GOALS), TIMED),
     "victim-gaps": ("A victim's worst scheduling gap", victim_gaps,
                     ON_TARGET),
+    "smp-alloc": ("Frame alloc+free on several CPUs at once (retired "
+                  "instructions per operation)", smp_alloc, ON_TARGET),
+    "smp-switch": ("Guest switch on another CPU (retired instructions)",
+                   smp_switch, ON_TARGET),
 }
 
 

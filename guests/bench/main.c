@@ -13,6 +13,11 @@
  *                          trip between its two vCPUs)
  *   bench --partner=N      yields N times, then exits: the other side of
  *                          the guest-switch measurement
+ *   bench --smp-alloc=N    each of its vCPUs, one per CPU, N frame
+ *                          alloc+free pairs at once (tools/bench makes
+ *                          the systems)
+ *   bench --busy=NAME      calls EL2 in a loop while guest NAME runs: load
+ *                          on the other CPUs beside a measurement
  * Needs the PMU at EL1 (el2/arch/cpu.c: MDCR_EL2.HPMN, no TPM/TPMCR).
  * Owns nothing in EL2 and changes nothing there; measures only.
  */
@@ -504,6 +509,106 @@ static bool bench_sgi(void)
 	return true;
 }
 
+/* Frame alloc+free on several CPUs at once (issue 16, `--smp-alloc=N`):
+ * each vCPU of this guest (manifest `cpus`, one per physical CPU) loops N
+ * times over FRAME_ALLOC of one frame (NOZERO) and FRAME_FREE of it, the
+ * EL2 lock's acquisitions and waits included. The vCPUs start the loop
+ * together (a barrier on `smp_ready`). The run is timed with the virtual
+ * counter, the same on every CPU: from the first vCPU's start to the last
+ * one's end. Not with the PMU: under QEMU's -icount its instruction and
+ * cycle counts are the machine's (one count for all CPUs, which QEMU runs
+ * one at a time), so a vCPU's PMU would count the others' work too. With
+ * -icount shift=0 a tick of the counter is 1e9/CNTFRQ instructions of
+ * all the CPUs together; tools/bench divides by the operations. */
+#define SMP_ALLOC_STACK 8192
+#define SMP_CACHE_LINE 64
+
+struct smp_alloc_slot {
+	uint64_t start, end;     /* the virtual counter around the loop */
+	int64_t status;          /* the first call that failed, else 0 */
+} __attribute__((aligned(SMP_CACHE_LINE)));
+
+static struct smp_alloc_slot smp_slots[EXO_VM_MAX_VCPUS];
+static uint8_t smp_stacks[EXO_VM_MAX_VCPUS][SMP_ALLOC_STACK]
+	__attribute__((aligned(16)));
+static unsigned smp_ready, smp_ops, smp_cpus;
+
+static uint64_t virtual_count(void)
+{
+	isb();
+	return read_sysreg(cntvct_el0);
+}
+
+static void smp_alloc_loop(unsigned cpu, void *arg)
+{
+	struct smp_alloc_slot *slot = &smp_slots[cpu];
+
+	(void)arg;
+	__atomic_add_fetch(&smp_ready, 1, __ATOMIC_ACQ_REL);
+	while (__atomic_load_n(&smp_ready, __ATOMIC_ACQUIRE) < smp_cpus)
+		;   /* at EL1: no lock taken while the others start */
+	slot->start = virtual_count();
+	for (unsigned i = 0; i < smp_ops && !slot->status; i++) {
+		struct exo_ret r = exo_frame_alloc_nozero();
+
+		slot->status = r.status ? r.status : exo_frame_free(r.x1, 1);
+	}
+	__atomic_store_n(&slot->end, virtual_count(), __ATOMIC_RELEASE);
+}   /* a started vCPU then turns itself off: its CPU idles */
+
+static bool smp_all_done(void)
+{
+	for (unsigned c = 0; c < smp_cpus; c++)
+		if (!__atomic_load_n(&smp_slots[c].end, __ATOMIC_ACQUIRE))
+			return false;
+	return true;
+}
+
+static int bench_smp_alloc(unsigned ops)
+{
+	uint64_t first = UINT64_MAX, last = 0;
+	int failed = 0;
+
+	smp_ops = ops;
+	smp_cpus = el1_boot_info()->cpus;
+	for (unsigned c = 1; c < smp_cpus; c++)
+		if (el1_cpu_start(c, smp_alloc_loop, NULL,
+				  smp_stacks[c] + SMP_ALLOC_STACK) != 0) {
+			kprintf("smp alloc: vCPU %u did not start\n", c);
+			return 1;
+		}
+	smp_alloc_loop(0, NULL);
+	while (!smp_all_done())
+		wfi();   /* off this CPU while the others run */
+	for (unsigned c = 0; c < smp_cpus; c++) {
+		const struct smp_alloc_slot *s = &smp_slots[c];
+
+		if (s->status) {
+			kprintf("smp alloc: vCPU %u: error %ld\n", c,
+				(long)s->status);
+			failed = 1;
+		}
+		first = s->start < first ? s->start : first;
+		last = s->end > last ? s->end : last;
+	}
+	kprintf("BENCH smp_alloc_ops %u\n", ops);
+	kprintf("BENCH smp_alloc_cpus %u\n", smp_cpus);
+	kprintf("BENCH smp_alloc_ticks %lu\n", (unsigned long)(last - first));
+	kprintf("BENCH smp_alloc_tick_hz %lu\n",
+		(unsigned long)read_sysreg(cntfrq_el0));
+	return failed;
+}
+
+/* `--busy=NAME`: calls EL2 (a yield and a lookup, both through its C
+ * path and so its lock) for as long as guest NAME runs: the other CPUs'
+ * load beside a measurement. */
+static int busy_while(const char *name)
+{
+	while (exo_vm_lookup(name).status == EXO_OK)
+		exo_yield();
+	return 0;
+}
+
 static bool bench_syscall(void)
 {
 	uint64_t none, many;
@@ -631,17 +736,24 @@ static bool bench_libos(void)
 	return true;
 }
 
-EL1_GUEST_OPTIONS("--partner=", "--reps=", "--only=");
+EL1_GUEST_OPTIONS("--partner=", "--reps=", "--only=", "--smp-alloc=",
+		  "--busy=");
 
 int main(int argc, char **argv)
 {
 	unsigned partner = arg_uint(argc, argv, "--partner=", 0);
+	unsigned smp_alloc = arg_uint(argc, argv, "--smp-alloc=", 0);
+	const char *busy = arg_str(argc, argv, "--busy=");
 
 	if (partner) {
 		for (unsigned i = 0; i < partner; i++)
 			exo_yield();
 		return 0;
 	}
+	if (busy)
+		return busy_while(busy);
+	if (smp_alloc)
+		return bench_smp_alloc(smp_alloc);
 	reps = arg_uint(argc, argv, "--reps=", REPS_DEFAULT);
 	if (reps < 1 || reps > REPS_MAX)
 		reps = REPS_DEFAULT;

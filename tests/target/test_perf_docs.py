@@ -108,3 +108,35 @@ def test_a_met_goal_is_held_and_a_held_goal_must_stay_met():
     met_unheld = dict(just_held, **{unheld: goals[unheld]})
     assert any(unheld in b and "BUDGETS_HELD" in b
                for b in bench.budget_check(met_unheld, "max"))
+
+
+def test_the_several_cpu_figures_are_checked():
+    """Issue 16's rows (tools/bench smp_check, placement): an alloc+free
+    row missing or below two null C calls, or a switch row whose EL2 part
+    is not below its total, is named; the placement lines a multi-CPU
+    boot prints are read per guest and vCPU (the bench checks the pair
+    runs on CPU 1 and the allocating vCPUs one per CPU)."""
+    from conftest import tool_module
+    bench = tool_module("bench")
+    rows = benchdocs.SMP_ALLOC_ROWS
+    good = {"hvc_c_null_insns": 76}
+    good.update({f"{benchdocs.smp_alloc_key(o, k)}_insns": 700.5
+                 for o, k in rows})
+    for _, key in benchdocs.SMP_SWITCH_ROWS:
+        good.update({f"{key}_insns": 500, f"{key}_el2_insns": 490})
+    assert bench.smp_check(good, rows) == []
+    key = f"{benchdocs.smp_alloc_key(*rows[-1])}_insns"
+    for bad_value in (None, 0, 150):
+        bad = dict(good, **{key: bad_value})
+        if bad_value is None:
+            del bad[key]
+        assert any(b.startswith(key) for b in bench.smp_check(bad, rows))
+    switch = benchdocs.SMP_SWITCH_ROWS[-1][1]
+    inverted = dict(good, **{f"{switch}_el2_insns": 500})
+    assert any(b.startswith(switch)
+               for b in bench.smp_check(inverted, rows))
+    out = ("[el2] sched: guest 'bench' vCPU 0 runs on cpu 1\n"
+           "[el2] sched: guest 'bench-partner' vCPU 0 runs on cpu 1\n"
+           "[el2] sched: guest 'bench' vCPU 1 runs on cpu 1\n")
+    assert bench.placement(out) == {"bench": {0: 1, 1: 1},
+                                    "bench-partner": {0: 1}}

@@ -3,76 +3,29 @@
 `-cpu cortex-a72` (8-bit VMIDs: 255 a generation, so VMIDs are recycled,
 each rollover invalidating every guest's TLB entries; el2/vmid.c). The
 system is generated here: every guest runs one tiny image, a static PIE
-of five instructions built below, that asks EL2 for its VM id (VM_INFO)
-and exits with status 0 (EXIT): two hypercalls each, which the summary
-counts, so each guest is seen to have run its own code."""
+of ten instructions (tools/minimalguest.py), that asks EL2 for its VM id
+(VM_INFO) and exits with status 0 (EXIT): two hypercalls each, which the
+summary counts, so each guest is seen to have run its own code."""
 import os
 import re
-import struct
 import subprocess
 
-from conftest import TOP, expect_clean, no_leak, summary
+from conftest import TOP, expect_clean, no_leak, summary, tool_module
 
 GUESTS = 1000
 MEM = "4G"
-# The guest: its quota and boot frames, as small as EL2 accepts for an
-# image of one frame (the image, its DTB, the boot frames and the stage-2
-# tables: docs/manifest.md, quota-frames).
-QUOTA_FRAMES = 16
-BOOT_FRAMES = 1
 # What 8-bit VMIDs give a generation (0 is never given: el2/vmid.h).
 VMIDS_8BIT = 255
-
-# include/exo/hvc.h: EXO_HVC(n) is 0xC6000000 | n.
-HVC_VM_INFO = 0xC6000006
-HVC_EXIT = 0xC6000008
-
-ELF_HEADER = struct.Struct("<16sHHIQQQIHHHHHH")
-PHDR = struct.Struct("<IIQQQQQQ")
-EM_AARCH64, ET_DYN, PT_LOAD, PF_R_X = 183, 3, 1, 5
-
-
-def movz(rd, imm16, shift=0):
-    """MOVZ Xd, #imm16, LSL #shift."""
-    return 0xD2800000 | (shift // 16) << 21 | imm16 << 5 | rd
-
-
-def movk(rd, imm16, shift):
-    """MOVK Xd, #imm16, LSL #shift."""
-    return 0xF2800000 | (shift // 16) << 21 | imm16 << 5 | rd
-
-
-def mov_fid(fid):
-    return [movz(0, fid & 0xFFFF), movk(0, fid >> 16, 16)]
-
-
-HVC0 = 0xD4000002
-BRANCH_TO_SELF = 0x14000000
-
-
-def tiny_guest():
-    """A static PIE (ET_DYN, one R+X PT_LOAD at 0): VM_INFO, then EXIT(0)
-    with cause and address 0 (x1-x3)."""
-    code = (mov_fid(HVC_VM_INFO) + [HVC0] + mov_fid(HVC_EXIT) +
-            [movz(1, 0), movz(2, 0), movz(3, 0), HVC0, BRANCH_TO_SELF])
-    text = struct.pack(f"<{len(code)}I", *code)
-    entry = ELF_HEADER.size + PHDR.size
-    size = entry + len(text)
-    ident = b"\x7fELF" + bytes([2, 1, 1]) + bytes(9)
-    header = ELF_HEADER.pack(ident, ET_DYN, EM_AARCH64, 1, entry,
-                             ELF_HEADER.size, 0, 0, ELF_HEADER.size,
-                             PHDR.size, 1, 64, 0, 0)
-    phdr = PHDR.pack(PT_LOAD, PF_R_X, 0, 0, 0, size, size, 0x1000)
-    return header + phdr + text
+# The guest (tools/minimalguest.py): shared with tools/bench's scale rows.
+minimalguest = tool_module("minimalguest.py")
 
 
 def thousand_system(tmp_path):
     """The boot package: the manifest of GUESTS guests and the one image."""
-    elf = tmp_path / "tiny.elf"
-    elf.write_bytes(tiny_guest())
-    nodes = "".join(
-        f'\t\tg{i} {{ image = "tiny.elf"; quota-frames = <{QUOTA_FRAMES}>; '
-        f'boot-frames = <{BOOT_FRAMES}>; }};\n' for i in range(1, GUESTS + 1))
+    elf = tmp_path / "minimal.elf"
+    elf.write_bytes(minimalguest.image())
+    nodes = "".join(minimalguest.guest_node(f"g{i}")
+                    for i in range(1, GUESTS + 1))
     dts = tmp_path / "thousand.dts"
     dts.write_text('/dts-v1/;\n/ { compatible = "exo,system";\n'
                    f'\tguests {{\n{nodes}\t}};\n}};\n')
