@@ -700,17 +700,26 @@ static int64_t part_check(paddr_t at, uint64_t count, uint64_t part)
 	return !rc && (!part || part > count) ? EXO_EINVAL : rc;
 }
 
-int64_t mem_frame_alloc_at_part(struct vm *vm, paddr_t at, uint64_t count,
-				uint64_t part)
+/* A bounded call's part (FRAME_ALLOC_AT's, FRAME_FREE's): its checks,
+ * then locked's work on the first part frames, under mem_lock. */
+static int64_t part_call(struct vm *vm, paddr_t at, uint64_t count,
+			 uint64_t part,
+			 int64_t (*locked)(struct vm *, uint64_t, uint64_t))
 {
 	int64_t rc;
 
 	hyp_spin_lock(&mem_lock);
 	rc = part_check(at, count, part);
 	if (!rc)
-		rc = alloc_at_locked(vm, pa_addr(at), part);
+		rc = locked(vm, pa_addr(at), part);
 	hyp_spin_unlock(&mem_lock);
 	return rc;
+}
+
+int64_t mem_frame_alloc_at_part(struct vm *vm, paddr_t at, uint64_t count,
+				uint64_t part)
+{
+	return part_call(vm, at, count, part, alloc_at_locked);
 }
 
 static unsigned share_prot(unsigned perm)
@@ -1007,14 +1016,7 @@ int64_t mem_frame_free(struct vm *vm, paddr_t at, uint64_t count)
 static __attribute__((noinline)) int64_t
 free_part_general(struct vm *vm, paddr_t at, uint64_t count, uint64_t part)
 {
-	int64_t rc;
-
-	hyp_spin_lock(&mem_lock);
-	rc = part_check(at, count, part);
-	if (!rc)
-		rc = free_locked(vm, pa_addr(at), part);
-	hyp_spin_unlock(&mem_lock);
-	return rc;
+	return part_call(vm, at, count, part, free_locked);
 }
 
 /* One frame freed by the fast path needs no whole-range check: the frame
