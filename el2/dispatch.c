@@ -7,6 +7,7 @@
 #include <el2/dispatch.h>
 #include <el2/faultinject.h>
 #include <el2/frames.h>
+#include <el2/hyp_lock.h>
 #include <el2/lost.h>
 #include <el2/mem.h>
 #include <el2/offers.h>
@@ -526,26 +527,40 @@ static OFF_FAST_PATH void hvc_frame_free_general(struct vcpu *v)
 	put(v, frame_free(v));
 }
 
-/* One frame with no alignment and known flags: straight to el2/mem.c,
- * which answers in x0-x3 itself (mem_frame_alloc_one_call), with
- * frame_alloc's verdict for these arguments. */
+/* FRAME_ALLOC of one frame with no alignment and known flags: straight
+ * to el2/mem.c, which answers in x0-x3 itself (mem_frame_alloc_one_call),
+ * with frame_alloc's verdict for these arguments. */
+static bool one_frame_alloc(const struct vcpu *v)
+{
+	return v->x[1] == 1 && !v->x[2] && !(v->x[3] & ~EXO_FRAME_ALLOC_FLAGS);
+}
+
+/* FRAME_FREE of one frame at an aligned PA, straight to el2/mem.c
+ * likewise (mem_frame_free_one_call), unless a revocation request is
+ * active: what the guest frees then is reported to it (frame_free,
+ * revoke_check_given). Another CPU may make a request between this test
+ * and the free (the EL2 lock is not held around the call:
+ * dispatch_memory_unlocked); a request is a level, taken under mem_lock
+ * (revoke.c), so the frame freed counts towards it all the same, and the
+ * next free or revoke_tick ends the request if that met it. Relaxed: the
+ * flag is written under the EL2 lock, which this reader may not hold. */
+static bool one_frame_free(const struct vcpu *v)
+{
+	return v->x[2] == 1 && !(v->x[1] & EXO_FRAME_OFFSET_MASK) &&
+	       !__atomic_load_n(&v->vm->revoke.active, __ATOMIC_RELAXED);
+}
+
 static void hvc_frame_alloc(struct vcpu *v)
 {
-	if (v->x[1] == 1 && !v->x[2] && !(v->x[3] & ~EXO_FRAME_ALLOC_FLAGS))
+	if (one_frame_alloc(v))
 		mem_frame_alloc_one_call(v->vm, v->x);
 	else
 		hvc_frame_alloc_general(v);
 }
 
-/* One frame at an aligned PA, straight to el2/mem.c likewise
- * (mem_frame_free_one_call), unless a revocation request is active: what
- * the guest frees then counts towards it (frame_free). Nothing changes
- * the request between this test and the free: the EL2 lock is held
- * around the call when other CPUs run guests (el2/hyp_lock.h). */
 static void hvc_frame_free(struct vcpu *v)
 {
-	if (v->x[2] == 1 && !(v->x[1] & EXO_FRAME_OFFSET_MASK) &&
-	    !v->vm->revoke.active)
+	if (one_frame_free(v))
 		mem_frame_free_one_call(v->vm, v->x);
 	else
 		hvc_frame_free_general(v);
@@ -702,7 +717,7 @@ static inline void dispatch(struct vcpu *v, bool hooked)
 	uint32_t fid = (uint32_t)v->x[0];   /* x0 holds the status after */
 #endif
 
-	v->vm->stats.hypercalls++;
+	v->hypercalls++;
 	if (hooked)
 		route_hooked(v);
 	else
@@ -724,4 +739,25 @@ void dispatch_hypercall_unhooked(struct vcpu *v)
 	CHECK(!faultinject_hooks());
 #endif
 	dispatch(v, false);
+}
+
+bool dispatch_memory_unlocked(struct vcpu *v)
+{
+	uint32_t fid = (uint32_t)v->x[0];
+
+	if (fid == EXO_HVC_FRAME_ALLOC && one_frame_alloc(v))
+		mem_frame_alloc_one_call(v->vm, v->x);
+	else if (fid == EXO_HVC_FRAME_FREE && one_frame_free(v))
+		mem_frame_free_one_call(v->vm, v->x);
+	else
+		return false;
+	v->hypercalls++;
+#ifdef EXO_DEBUG
+	/* The check reads every running guest's state: under the EL2 lock,
+	 * which a debug EL2 may take here (the call itself did not). */
+	hyp_lock();
+	system_check_invariants(v->vm);
+	hyp_unlock();
+#endif
+	return true;
 }

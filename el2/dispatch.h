@@ -3,6 +3,7 @@
 #define EXO_EL2_DISPATCH_H
 
 #include <el2/vcpu.h>
+#include <stdbool.h>
 
 /* Handles the call in v->x[0..7] and leaves the results in v->x[0..3];
  * the fault injector sees it when a guest injects faults. */
@@ -10,5 +11,12 @@ void dispatch_hypercall(struct vcpu *v);
 /* The same where no hook can be armed: the fast path's tables, which EL2
  * runs on only when no guest injects faults (hvc_fast_path_set). */
 void dispatch_hypercall_unhooked(struct vcpu *v);
+/* Several CPUs online, before the EL2 lock is taken: answers the calls
+ * that need no lock but mem_lock (FRAME_ALLOC and FRAME_FREE of one
+ * frame, el2/mem.c's one-frame calls) and returns true, or returns false
+ * with nothing done. What those calls touch outside mem: the caller's own
+ * registers and call count (its vCPU runs here alone) and the VM's
+ * revocation flag, read once (one_frame_free). */
+bool dispatch_memory_unlocked(struct vcpu *v);
 
 #endif

@@ -25,8 +25,10 @@ struct vcpu *guest_trap_handle(struct vcpu *v, uint64_t kind, uint64_t disr,
  * not run on, it saves x19-x29 and guest_hvc_reschedule picks the vCPU to
  * run. With one CPU online, and no EL2 lock to take (el2/hyp_lock.h). */
 void guest_hvc(struct vcpu *v);
-/* The same with several CPUs online: returns v when it runs on
- * (sched_keeps), with the EL2 lock let go; NULL when it does not, with
+/* The same with several CPUs online, the one-frame memory calls under
+ * mem_lock alone (dispatch_memory_unlocked), every other call under the
+ * EL2 lock: returns v when it runs on (sched_keeps), with the EL2 lock
+ * let go (or never taken); NULL when it does not, with
  * the lock still held on to guest_hvc_reschedule_locked's return, so no other
  * CPU changes v between the two (a PSCI CPU_ON of a vCPU that has just
  * turned itself off would be lost). */

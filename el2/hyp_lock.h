@@ -2,8 +2,10 @@
  * The EL2 lock: over the state EL2's handlers of guest traps change above
  * the frame DB (run queues and every CPU's scheduling record, vCPU and VM
  * life cycles, events, offers, interrupts posted, notifications, console
- * buffers, counters). Taken at every entry from a guest into C and let go
- * just before its ERET (el2/guest_trap.c), and by an idle CPU whenever it
+ * buffers). Taken at every entry from a guest into C but the one-frame
+ * FRAME_ALLOC and FRAME_FREE (el2/dispatch.h, dispatch_memory_unlocked:
+ * mem_lock alone) and let go just before its ERET (el2/guest_trap.c),
+ * and by an idle CPU whenever it
  * looks for work (el2/sched.c); never held across a wait for another CPU
  * (a CPU that needs another to act kicks it and comes back later). The
  * vector fast path (el2/hvc_fast.h) changes no state and takes nothing.
@@ -35,10 +37,10 @@ static inline void hyp_unlock(void)
 }
 
 /* The finer locks under it (mem_lock, offers_lock), taken the same way:
- * with one CPU online nothing runs at once, so none is taken. Under the
- * EL2 lock they are not needed yet either; they are kept (and proven by
- * the threaded host tests, which turn them on) for the finer scheme that
- * will let two CPUs' calls run at once (docs/architecture.md). */
+ * with one CPU online nothing runs at once, so none is taken. With
+ * several, mem_lock is what the one-frame memory calls run under alone
+ * (docs/architecture.md, "Locking"); the threaded host tests turn them on
+ * and run el2/mem.c from several threads. */
 static inline void hyp_spin_lock(struct spinlock *l)
 {
 	if (hyp_lock_on)

@@ -168,6 +168,17 @@ static bool ending(const struct vm *a, const struct vm *b)
 	return mem_ending[a->id] || mem_ending[b->id];
 }
 
+/* vm's own call once its end began: another of its vCPUs, on another CPU,
+ * can make one before the kick takes it off (el2/vm.c's reap_begin), and
+ * a one-frame call takes no lock but mem_lock. Refused, as a call naming
+ * it from another guest is: its stage 2 was emptied at the beginning and
+ * gets no table back (so the one-frame paths, which need the frame's
+ * level-3 table, decline), and its frames are freed by the steps alone. */
+static bool own_call_refused(const struct vm *vm)
+{
+	return mem_ending[vm->id];
+}
+
 /* A VM mem knows has an id below EXO_MAX_VMS (mem_vm_create). */
 static void note_peak(struct vm *vm)
 {
@@ -591,6 +602,10 @@ alloc_general(struct vm *vm, uint64_t count, unsigned align_log2,
 	struct mem_alloc r = { EXO_OK, pa_init(0) };
 
 	hyp_spin_lock(&mem_lock);
+	if (own_call_refused(vm)) {
+		hyp_spin_unlock(&mem_lock);
+		return (struct mem_alloc){ EXO_ENOENT, pa_init(0) };
+	}
 	r.rc = alloc_check(vm, count, align_log2, part, &op);
 	CHECK_AFTER_GIVE_BACK(r.rc, vm,
 			      alloc_check(vm, count, align_log2, part, &op));
@@ -653,8 +668,11 @@ static int64_t alloc_at_check(struct vm *vm, uint64_t pa, uint64_t count,
 static int64_t alloc_at_locked(struct vm *vm, uint64_t pa, uint64_t count)
 {
 	struct frames_op op;
-	int64_t rc = alloc_at_check(vm, pa, count, &op);
+	int64_t rc;
 
+	if (own_call_refused(vm))
+		return EXO_ENOENT;
+	rc = alloc_at_check(vm, pa, count, &op);
 	CHECK_AFTER_GIVE_BACK(rc, vm, alloc_at_check(vm, pa, count, &op));
 	if (!rc) {
 		map_new_frames(vm, &op);
@@ -986,6 +1004,8 @@ static int64_t free_locked(struct vm *vm, uint64_t pa, uint64_t count)
 	int s2_rc;
 	int64_t rc;
 
+	if (own_call_refused(vm))
+		return EXO_ENOENT;
 	if (count == 1 && free_one(vm, pa, false))
 		return EXO_OK;
 	s2_rc = tables_lacking(vm, S2_OP_UNMAP, pa, count, 0, &lacking);
@@ -1484,19 +1504,17 @@ static uint64_t revoke_class(struct vm *vm, enum frames_rel rel,
  * the guest's oldest frames (its stage-1 tables, fetched at boot) are the
  * last EL2 takes. Splitting a block for it takes the page the block kept
  * (unmap_from): revocation cannot fail. */
-uint64_t mem_revoke(struct vm *vm, uint64_t want, struct vm_run *log,
-		    unsigned log_max, unsigned *nr_log)
+static uint64_t revoke_locked(struct vm *vm, uint64_t want,
+			      struct vm_run *log, unsigned log_max,
+			      unsigned *nr_log)
 {
 	uint64_t took = 0;
 
-	hyp_spin_lock(&mem_lock);
 	*nr_log = 0;
 	/* Its teardown takes everything, a bounded part at a time: frames
 	 * taken here would be freed twice. */
-	if (mem_ending[vm->id]) {
-		hyp_spin_unlock(&mem_lock);
+	if (mem_ending[vm->id])
 		return 0;
-	}
 	for (size_t c = 0; c < sizeof(revoke_order) / sizeof(revoke_order[0]) &&
 			   took < want && *nr_log < log_max; c++)
 		took += revoke_class(vm, revoke_order[c], want - took, log,
@@ -1505,6 +1523,37 @@ uint64_t mem_revoke(struct vm *vm, uint64_t want, struct vm_run *log,
 	 * mappings use. */
 	s2_reclaim(&vm->s2, &vm->s2_cache, UINT32_MAX, ipa_of(0), 0);
 	cache_trim(vm, MEM_TABLE_RESERVE);
+	return took;
+}
+
+uint64_t mem_revoke(struct vm *vm, uint64_t want, struct vm_run *log,
+		    unsigned log_max, unsigned *nr_log)
+{
+	uint64_t took;
+
+	hyp_spin_lock(&mem_lock);
+	took = revoke_locked(vm, want, log, log_max, nr_log);
+	hyp_spin_unlock(&mem_lock);
+	return took;
+}
+
+static uint64_t owned_locked(struct vm *vm)
+{
+	const struct frames_account *a = frames_account(&mem_db, vm->id);
+
+	return a ? a->used - a->tables : 0;
+}
+
+uint64_t mem_revoke_to_level(struct vm *vm, uint64_t level,
+			     struct vm_run *log, unsigned log_max,
+			     unsigned *nr_log, uint64_t *wanted)
+{
+	uint64_t took, owned;
+
+	hyp_spin_lock(&mem_lock);
+	owned = owned_locked(vm);
+	*wanted = owned > level ? owned - level : 0;
+	took = revoke_locked(vm, *wanted, log, log_max, nr_log);
 	hyp_spin_unlock(&mem_lock);
 	return took;
 }
@@ -1539,12 +1588,10 @@ void mem_vm_usage(struct vm *vm, uint64_t *quota, uint64_t *used)
 
 uint64_t mem_vm_owned(struct vm *vm)
 {
-	const struct frames_account *a;
 	uint64_t owned;
 
 	hyp_spin_lock(&mem_lock);
-	a = frames_account(&mem_db, vm->id);
-	owned = a ? a->used - a->tables : 0;
+	owned = owned_locked(vm);
 	hyp_spin_unlock(&mem_lock);
 	return owned;
 }

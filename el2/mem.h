@@ -89,6 +89,14 @@ int64_t mem_frame_offer_check(struct vm *owner, struct vm *to, paddr_t pa,
  * runs go to log. Returns the count. */
 uint64_t mem_revoke(struct vm *vm, uint64_t want, struct vm_run *log,
 		    unsigned log_max, unsigned *nr_log);
+/* The same down to a level: until the frames the VM owns (its charge
+ * less its table pages, mem_vm_owned) fall to level, *wanted being how
+ * many that was. Both read under mem_lock with the taking, so a frame the
+ * guest frees meanwhile on another CPU (a one-frame FRAME_FREE takes no
+ * other lock) is not taken a second time. */
+uint64_t mem_revoke_to_level(struct vm *vm, uint64_t level,
+			     struct vm_run *log, unsigned log_max,
+			     unsigned *nr_log, uint64_t *wanted);
 
 /* VM life. s2_root: S2_ROOT_SIZE bytes, S2_ROOT_SIZE-aligned, EL2's. From
  * a successful create to the end of its teardown, mem knows the VM by id

@@ -86,10 +86,11 @@ void revoke_check_given_active(struct vm *vm)
 static void force(struct vm *vm)
 {
 	struct vm_revoke *r = &vm->revoke;
-	uint64_t missing = still_wanted(vm), took;
+	uint64_t missing, took;
 
 	r->active = false;
-	took = mem_revoke(vm, missing, r->taken, VM_REVOKED_MAX, &r->nr_taken);
+	took = mem_revoke_to_level(vm, r->target, r->taken, VM_REVOKED_MAX,
+				   &r->nr_taken, &missing);
 	vm->stats.frames_revoked += took;
 	kprintf("guest '%s': deadline passed; EL2 took %lu of %lu frames by "
 		"force in %u run(s)\n", vm->name, (unsigned long)took,

@@ -85,6 +85,15 @@ static inline bool sched_keeps(const struct vcpu *v)
 {
 	return v->state == VCPU_RUNNABLE && !this_cpu()->sched_pending;
 }
+/* The same without the EL2 lock (el2/guest_trap.c's guest_hvc_locked):
+ * the fields are written under it by other CPUs, so each is read once,
+ * relaxed; a change it misses came with a kick, whose SGI traps v again
+ * at once. */
+static inline bool sched_keeps_unlocked(const struct vcpu *v)
+{
+	return __atomic_load_n(&v->state, __ATOMIC_RELAXED) == VCPU_RUNNABLE &&
+	       !__atomic_load_n(&this_cpu()->sched_pending, __ATOMIC_RELAXED);
+}
 /* Called on the way back to a guest when sched_keeps fails, right after
  * sched_account(prev): returns the vCPU to resume (the same one unless its
  * slice ended, it yielded or it stopped). When this CPU has none to run it

@@ -70,7 +70,7 @@ bool summary_print(const struct vm *vms, unsigned nr,
 		kprintf("  %-15s %4u %-7s %6ld %7lu %10lu %10lu %6lu %s\n",
 			vm->name, vm->id, state_name(vm), (long)vm->exit_status,
 			(unsigned long)vm->stats.frames_peak,
-			(unsigned long)vm->stats.hypercalls,
+			(unsigned long)vm_hypercalls(vm),
 			(unsigned long)vm->stats.violations, (unsigned long)ms,
 			vm->config.heap_policy);
 		if (vm->stop_reason)

@@ -19,12 +19,14 @@ void vcpu_reset(struct vcpu *v, uint64_t pc, uint64_t arg, uint64_t vttbr)
 {
 	/* What outlives a restart: its VM (with the CPU time it used: the
 	 * manifest's limit is for the guest's life), its place in the run
-	 * queue (and the CPU whose queue it is), its index and MPIDR. */
+	 * queue (and the CPU whose queue it is), its index and MPIDR, and
+	 * the calls it made (counted from boot). */
 	struct vm *vm = v->vm;
 	unsigned slot = v->slot, cpu = v->cpu, index = v->index;
-	uint64_t vmpidr = v->vmpidr;
+	uint64_t vmpidr = v->vmpidr, hypercalls = v->hypercalls;
 
 	memset(v, 0, sizeof(*v));
+	v->hypercalls = hypercalls;
 	v->vm = vm;
 	v->slot = slot;
 	v->cpu = cpu;

@@ -94,6 +94,10 @@ struct vcpu {
 	struct vcpu_pmu pmu;   /* its PMU while another guest owns the CPU's */
 	unsigned index;        /* in its VM: 0 boots, the others by CPU_ON */
 	uint64_t vmpidr;       /* the MPIDR_EL1 the guest reads */
+	uint64_t hypercalls;   /* calls through EL2's C from boot, restarts
+				* included (vm_hypercalls sums them): one
+				* count per vCPU, as only its CPU writes it,
+				* with or without the EL2 lock */
 };
 
 _Static_assert(offsetof(struct vcpu, x) == VCPU_REGS &&

@@ -28,7 +28,6 @@ enum vm_state {
 };
 
 struct vm_stats {
-	uint64_t hypercalls;
 	uint64_t violations;      /* stage-2 faults that were not emulation */
 	uint64_t frames_peak;
 	uint64_t restarts;
@@ -161,6 +160,17 @@ struct vm {
 static inline uint64_t vm_run_ticks(const struct vm *vm)
 {
 	return vm->run_ticks;
+}
+
+/* The calls through EL2's C its vCPUs made, from boot (the summary's
+ * column): vCPU 0 is vm->vcpu, the others vcpus[1..nr_vcpus). */
+static inline uint64_t vm_hypercalls(const struct vm *vm)
+{
+	uint64_t n = vm->vcpu.hypercalls;
+
+	for (unsigned i = 1; i < vm->nr_vcpus; i++)
+		n += vm->vcpus[i]->hypercalls;
+	return n;
 }
 
 #endif

@@ -173,3 +173,63 @@ Test(mem_ending, a_new_life_is_served_again)
 	mem_check_invariant(&a);
 	mem_check_invariant(&b);
 }
+
+/* b's own calls after its end began: another of its vCPUs can make one on
+ * another CPU before the kick takes it off (the one-frame calls run
+ * under mem_lock alone). Each is refused with nothing changed, so its
+ * stage 2, emptied at the beginning, gets no table or mapping back, and
+ * the steps free every frame once. */
+static void expect_own_calls_refused(const char *when)
+{
+	uint64_t x[MEM_CALL_REGS] = { EXO_HVC_FRAME_ALLOC, 1, 0, 0 };
+	uint64_t used = frames_account(mem_frames_db(), b.id)->used;
+	uint64_t free_before = frames_count(mem_frames_db(), EXO_FRAME_FREE);
+	paddr_t pa;
+
+	mem_frame_alloc_one_call(&b, x);
+	cr_expect_eq((int64_t)x[0], EXO_ENOENT, "%s: one-frame alloc", when);
+	cr_expect_eq(x[1], 0);
+	x[3] = EXO_FRAME_ALLOC_NOZERO;
+	x[1] = 1;
+	mem_frame_alloc_one_call(&b, x);
+	cr_expect_eq((int64_t)x[0], EXO_ENOENT, "%s: NOZERO alloc", when);
+	cr_expect_eq(mem_frame_alloc(&b, 2, 1, &pa), EXO_ENOENT,
+		     "%s: aligned alloc", when);
+	cr_expect_eq(mem_frame_alloc_at(&b, pa_init(pa_addr(a_run) +
+						    RUN * EXO_FRAME_SIZE), 1),
+		     EXO_ENOENT, "%s: alloc_at", when);
+	x[0] = EXO_HVC_FRAME_FREE;
+	x[1] = pa_addr(b_run);
+	x[2] = 1;
+	mem_frame_free_one_call(&b, x);
+	cr_expect_eq((int64_t)x[0], EXO_ENOENT, "%s: one-frame free", when);
+	cr_expect_eq(mem_frame_free(&b, b_run, RUN), EXO_ENOENT,
+		     "%s: free of its run", when);
+	cr_expect_eq(frames_account(mem_frames_db(), b.id)->used, used,
+		     "%s: b's charge changed", when);
+	cr_expect_eq(frames_count(mem_frames_db(), EXO_FRAME_FREE),
+		     free_before, "%s: free frames changed", when);
+	cr_expect_eq(b.s2.nr_tables, 0, "%s: b's stage 2 has tables again",
+		     when);
+}
+
+Test(mem_ending, an_ending_vms_own_calls_are_refused)
+{
+	struct mem_teardown at = { 0, 0, 0 };
+	uint64_t x[MEM_CALL_REGS] = { EXO_HVC_FRAME_FREE, 0, 1, 0 };
+
+	/* A frame b freed and left unscrubbed before its end: the NOZERO
+	 * alloc would take it back without the check. */
+	x[1] = pa_addr(b_run) + (RUN - 1) * EXO_FRAME_SIZE;
+	mem_frame_free_one_call(&b, x);
+	cr_assert_eq((int64_t)x[0], EXO_OK);
+	mem_vm_teardown_begin(&b);
+	expect_own_calls_refused("after the beginning");
+	cr_assert_not(mem_vm_teardown_step(&b, &at, 1));
+	expect_own_calls_refused("between the steps");
+	while (!mem_vm_teardown_step(&b, &at, 1))
+		;
+	expect_a_untouched();
+	cr_expect_eq(strstr(fake.console, "warning"), NULL, "%s",
+		     fake.console);
+}

@@ -416,3 +416,103 @@ Test(revoke_reach, touches_of_frames_taken_by_force_are_excused)
 	revoke_ack(vm);
 	cr_assert_eq(revoke_touch(vm, pa), REVOKE_TOUCH_VIOLATION);
 }
+
+/* With several CPUs online the one-frame FRAME_FREE runs without the EL2
+ * lock (el2/dispatch.c, dispatch_memory_unlocked), so another CPU's
+ * request can come between its test of the request and the free: the
+ * free is not reported, but a request is a level, so the frame counts
+ * all the same, and the force taken at the deadline takes what is still
+ * above the level, read with the taking (mem_revoke_to_level), never the
+ * freed frame's share a second time. */
+Test(revoke_reach, a_free_that_missed_the_request_still_counts)
+{
+	uint64_t x[MEM_CALL_REGS] = { EXO_HVC_FRAME_FREE, 0, 1, 0 };
+	struct vm *vm;
+	uint64_t pa, owned;
+
+	machine();
+	vm = &vms[0];
+	pa = alloc(vm, 2 * RUN);
+	owned = mem_vm_owned(vm);
+	revoke_request(vm, RUN, DEADLINE_TICKS);
+	x[1] = frame(pa, 0);
+	mem_frame_free_one_call(vm, x);	/* its test came before the request */
+	cr_assert_eq(x[0], EXO_OK);
+	cr_assert(vm->revoke.active, "the free was not reported");
+	vm->run_ticks = DEADLINE_TICKS;
+	revoke_tick(vm);
+	cr_assert_eq(vm->stats.frames_revoked, RUN - 1,
+		     "the freed frame counted towards the request");
+	cr_assert_eq(mem_vm_owned(vm), owned - RUN);
+	check_all();
+}
+
+Test(revoke_reach, revoking_to_a_level_takes_what_is_above_it)
+{
+	struct vm_run log[LOG_MAX];
+	unsigned nr;
+	uint64_t owned, wanted;
+	struct vm *vm;
+
+	machine();
+	vm = &vms[0];
+	alloc(vm, 2 * RUN);
+	owned = mem_vm_owned(vm);
+	cr_assert_eq(mem_revoke_to_level(vm, owned - 3, log, LOG_MAX, &nr,
+					 &wanted), 3);
+	cr_assert_eq(wanted, 3);
+	cr_assert_eq(mem_vm_owned(vm), owned - 3);
+	cr_assert_eq(mem_revoke_to_level(vm, owned, log, LOG_MAX, &nr,
+					 &wanted), 0, "below the level already");
+	cr_assert_eq(wanted, 0);
+	cr_assert_eq(nr, 0);
+	check_all();
+}
+
+/* What the unlocked entry answers: FRAME_ALLOC and FRAME_FREE of one
+ * frame, the free only with no request active; anything else it leaves
+ * untouched, registers and count, for the locked dispatcher. */
+Test(revoke_reach, the_unlocked_entry_answers_the_one_frame_calls_alone)
+{
+	static struct vcpu v;
+	const uint64_t declined[][4] = {
+		{ EXO_HVC_VERSION, 0, 0, 0 },
+		{ EXO_HVC_FRAME_ALLOC, 2, 0, 0 },		/* two frames */
+		{ EXO_HVC_FRAME_ALLOC, 1, 1, 0 },		/* aligned */
+		{ EXO_HVC_FRAME_ALLOC, 1, 0, 1u << 7 },	/* unknown flag */
+		{ EXO_HVC_FRAME_FREE, RAM_BASE + 8, 1, 0 },	/* unaligned */
+		{ EXO_HVC_FRAME_FREE, RAM_BASE, 2, 0 },	/* two frames */
+		{ EXO_HVC_FRAME_ALLOC_AT, RAM_BASE, 1, 1 },
+	};
+	uint64_t pa;
+
+	machine();
+	v.vm = &vms[0];
+	for (size_t i = 0; i < sizeof(declined) / sizeof(declined[0]); i++) {
+		memcpy(v.x, declined[i], sizeof(declined[i]));
+		cr_assert_not(dispatch_memory_unlocked(&v), "call %zu", i);
+		cr_assert_eq(memcmp(v.x, declined[i], sizeof(declined[i])), 0);
+	}
+	cr_assert_eq(v.hypercalls, 0);
+	v.x[0] = EXO_HVC_FRAME_ALLOC;
+	v.x[1] = 1;
+	v.x[2] = v.x[3] = 0;
+	cr_assert(dispatch_memory_unlocked(&v));
+	cr_assert_eq(v.x[0], EXO_OK);
+	cr_assert_eq(v.x[2], 1);
+	pa = v.x[1];
+	cr_assert_eq(state_of(pa), EXO_FRAME_OWNED);
+	revoke_request(v.vm, 1, DEADLINE_TICKS);
+	v.x[0] = EXO_HVC_FRAME_FREE;
+	v.x[1] = pa;
+	v.x[2] = 1;
+	cr_assert_not(dispatch_memory_unlocked(&v),
+		      "a free with a request active is reported: locked");
+	dispatch_hypercall_unhooked(&v);
+	cr_assert_eq(v.x[0], EXO_OK);
+	cr_assert_not(v.vm->revoke.active, "the free met the request");
+	cr_assert(dispatch_memory_unlocked(&(struct vcpu){ .vm = v.vm,
+		.x = { EXO_HVC_FRAME_ALLOC, 1, 0, 0 } }));
+	cr_assert_eq(v.hypercalls, 2, "each vCPU counts its own calls");
+	check_all();
+}

@@ -21,7 +21,7 @@ static struct vm make_vm(unsigned id, const char *name, enum vm_state st,
 	strcpy(vm.config.heap_policy, "tlsf");
 	vm.state = st;
 	vm.exit_status = status;
-	vm.stats.hypercalls = 12;
+	vm.vcpu.hypercalls = 12;
 	vm.stats.frames_peak = 40;
 	vm.run_ticks = 62500000 / 4;   /* 250 ms at 62.5 MHz */
 	return vm;

@@ -67,6 +67,7 @@
 #define ALIGNED_ONE_IN 8
 #define INVARIANT_ONE_IN 8    /* calls followed by the debug check */
 #define REVOKE_ONE_IN 4       /* CPU 2's calls that revoke guest 1 */
+#define G3_VCPU1_ONE_IN 3     /* CPU 2's other calls run guest 3's vCPU 1 */
 #define REVOKE_MAX 24         /* frames one revocation asks for */
 #define REVOKE_LOG 8
 #define TEARDOWN_BUDGET 1     /* frames per step: a long teardown, many
@@ -482,12 +483,55 @@ static void revoke_op(struct cpu *c)
 	churn_op(c);
 }
 
+/* Set by guest 3's CPU once its teardown's beginning returned. */
+static _Atomic bool g3_ending;
+static struct vcpu g3_vcpu1;     /* guest 3's second vCPU (CPU 2, at times) */
+
+/* Guest 3's second vCPU, run by CPU 2 between guest 2's calls: one-frame
+ * allocs and frees, the calls EL2 answers under mem_lock alone on the
+ * vCPU's CPU while its first vCPU's CPU begins the teardown (which kicks
+ * it off only later). Once the beginning returned, none may succeed: the
+ * stage 2 mem emptied must get nothing back, and the steps free each
+ * frame once. */
+static void do_g3_vcpu1(struct cpu *c)
+{
+	unsigned g = c->g, slot;
+	bool ending = atomic_load(&g3_ending);
+	uint64_t run;
+	paddr_t pa;
+	int64_t rc;
+
+	c->g = 2;
+	this_cpu()->current = &g3_vcpu1;
+	run = pool_pick(c, &slot);
+	if (run_n(run) == 1 && below(c, 2)) {
+		rc = free_one_call(vm_of(2), run_pa(run));
+		if (counted(c, OP_FREE, rc)) {
+			c->t.owned[2] -= 1;
+			pool_drop(2, slot, run);
+		}
+	} else {
+		rc = alloc_one_call(vm_of(2), &pa);
+		if (counted(c, OP_ALLOC, rc)) {
+			c->t.owned[2] += 1;
+			pool_put(2, pa_addr(pa), 1, below(c, POOL_SLOTS));
+		}
+	}
+	if (ending && rc == EXO_OK)
+		fail("guest 3's own call succeeded after its end began");
+	this_cpu()->current = c->vcpu;
+	c->g = g;
+}
+
 /* Teardown: everyone's calls, guest 3 among their peers; CPU 2 also
- * revokes guest 3, before and while its teardown runs. */
+ * revokes guest 3, before and while its teardown runs, and runs guest 3's
+ * second vCPU at times. */
 static void teardown_op(struct cpu *c)
 {
 	if (c->id == 2 && !below(c, REVOKE_ONE_IN))
 		do_revoke(c, 2);
+	else if (c->id == 2 && !below(c, G3_VCPU1_ONE_IN))
+		do_g3_vcpu1(c);
 	else
 		churn_op(c);
 }
@@ -524,6 +568,7 @@ static void tear_down_guest3(struct cpu *c)
 	struct mem_teardown at = { 0, 0, 0 };
 
 	mem_vm_teardown_begin(vm_of(2));
+	atomic_store(&g3_ending, true);
 	do
 		let_others_call();
 	while (!mem_vm_teardown_step(vm_of(2), &at, TEARDOWN_BUDGET));
@@ -736,6 +781,7 @@ static void run_round(enum scenario sc, unsigned round)
 	}
 	if (sc == SC_TEARDOWN)
 		forget_guest3();
+	atomic_store(&g3_ending, false);
 }
 
 static void boot(void)
