@@ -3,6 +3,7 @@
 #define EXO_EL2_DISPATCH_H
 
 #include <el2/vcpu.h>
+#include <exo/hvc.h>
 #include <stdbool.h>
 
 /* Handles the call in v->x[0..7] and leaves the results in v->x[0..3];
@@ -18,5 +19,12 @@ void dispatch_hypercall_unhooked(struct vcpu *v);
  * registers and call count (its vCPU runs here alone) and the VM's
  * revocation flag, read once (one_frame_free). */
 bool dispatch_memory_unlocked(struct vcpu *v);
+/* Whether fid may be such a call: the test before dispatch_memory_unlocked,
+ * inline, so that every other call pays two compares, not a call. */
+static inline bool dispatch_memory_call(uint64_t fid)
+{
+	return (uint32_t)fid == EXO_HVC_FRAME_ALLOC ||
+	       (uint32_t)fid == EXO_HVC_FRAME_FREE;
+}
 
 #endif

@@ -417,21 +417,28 @@ void guest_hvc(struct vcpu *v)
 	dispatch_hypercall_unhooked(v);
 }
 
-/* With several CPUs online. The one-frame memory calls run under mem_lock
+/* With several CPUs online, the one-frame memory calls under mem_lock
  * alone (dispatch_memory_unlocked), so several CPUs' allocations and
- * frees run beside each other's other work; every other call takes the
- * EL2 lock. Whether v runs on is then read without it: another CPU that
- * stops v or posts it work sets this CPU's sched_pending and kicks it
- * with an SGI, which EL2 takes as soon as v runs again, so a change this
- * read misses is handled one trap later (sched_keeps_unlocked). */
+ * frees run beside each other's other work. Whether v runs on is then
+ * read without the EL2 lock: another CPU that stops v or posts it work
+ * sets this CPU's sched_pending and kicks it with an SGI, which EL2 takes
+ * as soon as v runs again, so a change this read misses is handled one
+ * trap later (sched_keeps_unlocked). NULL with the lock held when v does
+ * not run on, as guest_hvc_locked; v when it does, with nothing held. Out
+ * of line: every other call's entry keeps its small frame. */
+static __attribute__((noinline)) struct vcpu *
+memory_call_unlocked(struct vcpu *v)
+{
+	if (sched_keeps_unlocked(v))
+		return v;
+	spin_lock(&hyp_lock_word);
+	return NULL;   /* held: guest_hvc_reschedule_locked */
+}
+
 struct vcpu *guest_hvc_locked(struct vcpu *v)
 {
-	if (dispatch_memory_unlocked(v)) {
-		if (sched_keeps_unlocked(v))
-			return v;
-		spin_lock(&hyp_lock_word);
-		return NULL;   /* held: guest_hvc_reschedule_locked */
-	}
+	if (dispatch_memory_call(v->x[0]) && dispatch_memory_unlocked(v))
+		return memory_call_unlocked(v);
 	spin_lock(&hyp_lock_word);
 	dispatch_hypercall_unhooked(v);
 	if (!sched_keeps(v))

@@ -26,6 +26,7 @@
 #include <el2/frames.h>
 #include <el2/lost.h>
 #include <el2/mem.h>
+#include <el2/percpu.h>
 #include <el2/s2.h>
 #include <exo/hvc.h>
 #include <lib/panic.h>
@@ -84,27 +85,47 @@ static uint64_t mem_fast_calls;
  * takes. In the storage mem_init is given, after the DB's. */
 static uint64_t *unscrubbed;
 #define BITS_PER_WORD 64u
-/* The one FREE frame that may hold a guest's data: the one-frame free
- * leaves the frame it frees unscrubbed while no other is (free_one), its
- * unscrubbed bit set, so whoever else takes it scrubs it first (scrub
+/* Per CPU, the one FREE frame that may hold a guest's data (mem_left:
+ * struct percpu's left_frame and left_vm): the one-frame free leaves the
+ * frame it frees unscrubbed while this CPU has no other left (free_one),
+ * its unscrubbed bit set, so whoever else takes it scrubs it first (scrub
  * forgets it then). Only vm, the guest that freed it, gets it back
- * unscrubbed, and only when it says it need not find it zeroed
- * (EXO_FRAME_ALLOC_NOZERO, alloc_one); vm's end scrubs it
- * (mem_vm_teardown_begin), so a later life with the same id never does.
- * vm FRAMES_VM_EL2: no such frame. One frame for all guests: a free that
- * finds it taken scrubs at once, as every free did before. */
-static struct {
-	uint64_t i;	/* the frame's index in the span (the DB's) */
-	unsigned vm;
-} mem_left;
+ * unscrubbed, only on this CPU, and only when it says it need not find it
+ * zeroed (EXO_FRAME_ALLOC_NOZERO, alloc_one); vm's end scrubs every one
+ * it left (mem_vm_teardown_begin), so a later life with the same id never
+ * does. Per CPU so that vCPUs of one guest that free and allocate on
+ * several CPUs each keep theirs: with one for all, every free but the
+ * first found it taken and scrubbed at once. A left frame's unscrubbed
+ * bit is set: only a scrub of frames with a bit set looks for one. */
+static struct percpu *left_here(void)
+{
+	return this_cpu();
+}
+
+/* The frames of span indexes [i, +count) are left no more, by any CPU.
+ * A frame is left by one CPU at most (leaving needs it OWNED, and taking
+ * it forgets it): the commonest, this CPU's own left frame scrubbed by
+ * its zeroed alloc, ends the search at once. */
+static void forget_left_range(uint64_t i, uint64_t count)
+{
+	struct percpu *here = this_cpu();
+
+	if (count == 1 && here->left_frame == i &&
+	    here->left_vm != FRAMES_VM_EL2) {
+		here->left_vm = FRAMES_VM_EL2;
+		return;
+	}
+	for (unsigned c = 0; c < EL2_MAX_CPUS; c++)
+		if (el2_percpus[c].left_frame - i < count)
+			el2_percpus[c].left_vm = FRAMES_VM_EL2;
+}
 
 /* A table page taken from the pool (cache_take) is zeroed by s2.c with
  * its unscrubbed bit still set, and scrubbed when it leaves the cache:
- * if it was the left frame, no guest may take it back as such. */
+ * if it was a left frame, no guest may take it back as such. */
 static void forget_left(uint64_t pa)
 {
-	if (mem_left.i == (pa - mem_db.base) >> FRAMES_SHIFT)
-		mem_left.vm = FRAMES_VM_EL2;
+	forget_left_range((pa - mem_db.base) >> FRAMES_SHIFT, 1);
 }
 
 static uint64_t bytes(uint64_t frames)
@@ -275,33 +296,41 @@ static inline void scrub_frames(uint64_t pa, uint64_t count)
  * use since boot, and keeps no register for it. */
 static __attribute__((noinline)) void scrub(uint64_t pa, uint64_t count)
 {
+	/* A left frame's bit is set: a frame whose bit is clear is none. */
+	bool maybe_left = count > 1 || is_unscrubbed(pa);
+
 	scrub_frames(pa, count);
 	mark_unscrubbed(pa, count, false);
-	if (mem_left.i - ((pa - mem_db.base) >> FRAMES_SHIFT) < count)
-		mem_left.vm = FRAMES_VM_EL2;
+	if (maybe_left)
+		forget_left_range((pa - mem_db.base) >> FRAMES_SHIFT, count);
 }
 
 /* The frame vm frees, unmapped, left FREE with what vm wrote in it, as
- * mem_left says (the caller saw no frame left). */
-static inline void leave_unscrubbed(struct vm *vm, uint64_t i)
+ * this CPU's left frame (left: left_here(), where the caller saw no
+ * frame left). */
+static inline void leave_unscrubbed(struct percpu *left, struct vm *vm,
+				    uint64_t i)
 {
 	unscrubbed[i / BITS_PER_WORD] |= UINT64_C(1) << (i % BITS_PER_WORD);
-	mem_left.i = i;
-	mem_left.vm = vm->id;
+	left->left_frame = i;
+	left->left_vm = vm->id;
 }
 
-/* The left frame i handed back to its guest, unscrubbed: nothing is left
- * and its bit is clear (the bit marks FREE frames only). */
-static inline void take_left(uint64_t i)
+/* This CPU's left frame i handed back to its guest, unscrubbed: nothing
+ * is left here and its bit is clear (the bit marks FREE frames only). */
+static inline void take_left(struct percpu *left, uint64_t i)
 {
 	unscrubbed[i / BITS_PER_WORD] &= ~(UINT64_C(1) << (i % BITS_PER_WORD));
-	mem_left.vm = FRAMES_VM_EL2;
+	left->left_vm = FRAMES_VM_EL2;
 }
 
 uint64_t mem_left_frame(unsigned *vm)
 {
-	*vm = mem_left.vm;
-	return mem_left.vm == FRAMES_VM_EL2 ? 0 : mem_db.base + bytes(mem_left.i);
+	const struct percpu *left = left_here();
+
+	*vm = left->left_vm;
+	return left->left_vm == FRAMES_VM_EL2
+		       ? 0 : mem_db.base + bytes(left->left_frame);
 }
 
 /* The frames of [pa, +count) no scrub has reached since boot, scrubbed
@@ -524,6 +553,7 @@ alloc_one(struct vm *vm, uint64_t flags, paddr_t *pa)
 {
 	uint64_t at;
 	struct s2_slot slot;
+	struct percpu *left = left_here();
 	bool own = false;
 	int64_t i = -1;
 
@@ -533,8 +563,8 @@ alloc_one(struct vm *vm, uint64_t flags, paddr_t *pa)
 	 * zeroed: its own data back, unscrubbed (own). Else the lowest FREE
 	 * one, which cannot be the left frame for vm then: that check
 	 * refused only for what refuses this one too. */
-	if ((flags & EXO_FRAME_ALLOC_NOZERO) && mem_left.vm == vm->id) {
-		i = frames_alloc_one_check_at(&mem_db, vm->id, mem_left.i);
+	if ((flags & EXO_FRAME_ALLOC_NOZERO) && left->left_vm == vm->id) {
+		i = frames_alloc_one_check_at(&mem_db, vm->id, left->left_frame);
 		own = i >= 0;
 	}
 	if (!own)
@@ -549,7 +579,7 @@ alloc_one(struct vm *vm, uint64_t flags, paddr_t *pa)
 	 * one frame), but for vm's own left frame, which vm owned before in
 	 * this life (its end forgets it): in vm's span already. */
 	if (own)
-		take_left((uint64_t)i);
+		take_left(left, (uint64_t)i);
 	else if (is_unscrubbed_at((uint64_t)i))
 		scrub(at, 1);
 	if (mem_debug_checks)
@@ -561,8 +591,8 @@ alloc_one(struct vm *vm, uint64_t flags, paddr_t *pa)
 }
 
 /* free_locked's commits, in its order, but for the scrub: the frame is
- * left unscrubbed (mem_left) when no other frame is, and scrubbed
- * otherwise. An OWNED frame's unscrubbed bit is clear (map_new_frames,
+ * left unscrubbed (mem_left) when this CPU has no other left, and
+ * scrubbed otherwise. An OWNED frame's unscrubbed bit is clear (map_new_frames,
  * alloc_one). Inline in its callers: one frame, not two, on the
  * commonest FRAME_FREE. loaded: vm is the guest running on this CPU (its
  * own call), whose stage 2 and VMID VTTBR_EL2 holds (s2_unmap_slot). */
@@ -570,6 +600,7 @@ static inline __attribute__((always_inline)) bool
 free_one(struct vm *vm, uint64_t pa, bool loaded)
 {
 	struct s2_slot slot;
+	struct percpu *left;
 	int64_t i;
 
 	if (!mem_fast_paths)
@@ -583,8 +614,9 @@ free_one(struct vm *vm, uint64_t pa, bool loaded)
 	s2_unmap_slot(&vm->s2, slot, ipa_of(pa), loaded);
 	if (mem_debug_checks)
 		fast_call_checked(pa, false, false);
-	if (mem_left.vm == FRAMES_VM_EL2)
-		leave_unscrubbed(vm, (uint64_t)i);
+	left = left_here();
+	if (left->left_vm == FRAMES_VM_EL2)
+		leave_unscrubbed(left, vm, (uint64_t)i);
 	else
 		scrub_frames(pa, 1);
 	frames_free_one_commit(&mem_db, vm->id, (uint64_t)i);
@@ -1295,8 +1327,12 @@ static void end_relation(struct vm *vm, const struct frames_run *run)
  * take_left). */
 static void scrub_left(struct vm *vm)
 {
-	if (mem_left.vm == vm->id)
-		scrub(mem_db.base + bytes(mem_left.i), 1);
+	for (unsigned c = 0; c < EL2_MAX_CPUS; c++) {
+		const struct percpu *left = &el2_percpus[c];
+
+		if (left->left_vm == vm->id)
+			scrub(mem_db.base + bytes(left->left_frame), 1);
+	}
 }
 
 /* The first part of a teardown, at the moment the VM's end begins: its
@@ -1740,7 +1776,8 @@ int mem_init(uint64_t span_base, uint64_t span_frames, void *storage,
 	mem_lock = (struct spinlock)SPINLOCK_INIT;
 	memset(mem_vms, 0, sizeof(mem_vms));
 	memset(mem_ending, 0, sizeof(mem_ending));
-	mem_left.vm = FRAMES_VM_EL2;
+	for (unsigned c = 0; c < EL2_MAX_CPUS; c++)
+		el2_percpus[c].left_vm = FRAMES_VM_EL2;
 	mem_scrub_icache = arch_icache_coherent() ? 0 : ARCH_SCRUB_ICACHE;
 	if (!db_size || size < mem_storage_size(span_frames))
 		return EXO_EINVAL;

@@ -36,6 +36,13 @@ struct percpu {
 	/* The vCPU whose state this CPU's PMU holds (el2/pmu_owner.h). */
 	struct vcpu *pmu_owner;
 	struct run_queue *queue;   /* this CPU's (el2/sched.c) */
+	/* The frame this CPU's one-frame FRAME_FREE left unscrubbed for its
+	 * guest (el2/mem.c, leave_unscrubbed), under mem_lock: its index in
+	 * the frame DB's span, and the guest (FRAMES_VM_EL2, 0: none). In
+	 * the record, so the one-frame paths find it with no more loads
+	 * than a global's. */
+	uint64_t left_frame;
+	unsigned left_vm;
 };
 
 _Static_assert(offsetof(struct percpu, current) == PERCPU_CURRENT &&

@@ -468,6 +468,12 @@ struct percpu *this_cpu(void)
 	return fake_cpu;
 }
 
+void fake_bind_cpu(unsigned cpu)
+{
+	fake_cpu = &el2_percpus[cpu];
+	fake_cpu->cpu = cpu;
+}
+
 void percpu_init(unsigned cpu, uint64_t mpidr, uint64_t stack_top)
 {
 	fake_percpu.cpu = cpu;

@@ -75,6 +75,11 @@ extern unsigned fake_sgis_sent;
 #define FAKE_SECONDARY_ENTRY UINT64_C(0x40280000)
 
 void fake_reset(void);
+/* The calling thread runs as CPU cpu from now on: this_cpu() is
+ * el2_percpus[cpu], the record EL2's code finds when it looks at every
+ * CPU's (el2/mem.c's left frames), numbered cpu. The main thread starts
+ * as CPU 0; another thread has a record of its own until it binds. */
+void fake_bind_cpu(unsigned cpu);
 /* A console_write_fn that appends to fake.console. */
 void fake_console_write(const char *s, size_t n);
 /* A model of a write-back data cache over the simulated RAM [base, base +

@@ -657,6 +657,55 @@ Test(mem_fast, a_guests_end_scrubs_the_frame_it_left,
 	mem_check_invariant(a);
 }
 
+/* Each CPU keeps its own left frame (el2/mem.c, mem_left): a's vCPUs
+ * freeing on CPUs 0 and 1 leave one each, unscrubbed, and each gets its
+ * own back on its own CPU; a's frame left on the other CPU is scrubbed
+ * like any other's when a call wanting zeros, or another CPU's NOZERO
+ * call, takes it; and a's end scrubs every frame it left, on every CPU.
+ * The main thread runs as CPU 0 or 1 (fake_bind_cpu). */
+static void on_cpu(unsigned cpu)
+{
+	fake_bind_cpu(cpu);
+}
+
+Test(mem_fast, each_cpu_keeps_its_own_left_frame,
+     .init = boot_garbage, .fini = done)
+{
+	struct vm *a = &vms[0];
+	uint64_t f0, f1, spare;
+
+	f0 = filled_frame(a, SECRET);
+	f1 = filled_frame(a, SECRET + 1);
+	spare = filled_frame(a, SECRET + 2);
+	on_cpu(0);
+	cr_assert_eq(mem_frame_free(a, pa_init(f0), 1), EXO_OK);
+	on_cpu(1);
+	cr_assert_eq(mem_frame_free(a, pa_init(f1), 1), EXO_OK);
+	expect_left(f1, a, SECRET + 1);
+	on_cpu(0);
+	expect_left(f0, a, SECRET);
+	cr_assert_eq(alloc_nozero(a), f0, "CPU 0's own frame back");
+	cr_assert_eq(*(const uint8_t *)(uintptr_t)f0, SECRET);
+	expect_nothing_left();
+	cr_assert_eq(alloc_nozero(a), f1,
+		     "CPU 1's frame is not CPU 0's to give back: the lowest "
+		     "FREE one");
+	expect_scrubbed(f1, "left on another CPU");
+	on_cpu(1);
+	expect_nothing_left();
+	/* Left on both CPUs, then a's end: both scrubbed. */
+	cr_assert_eq(mem_frame_free(a, pa_init(spare), 1), EXO_OK);
+	on_cpu(0);
+	cr_assert_eq(mem_frame_free(a, pa_init(f0), 1), EXO_OK);
+	mem_vm_teardown(a);
+	expect_nothing_left();
+	expect_scrubbed(f0, "left on CPU 0, then its guest ended");
+	expect_scrubbed(spare, "left on CPU 1, then its guest ended");
+	on_cpu(1);
+	expect_nothing_left();
+	on_cpu(0);
+}
+
 /* The one-frame DB pairs against the general ones, for a frame in every
  * state and every caller, and for addresses outside RAM: the same verdict,
  * the frame the general op names, and (on a copy of the DB each) the same

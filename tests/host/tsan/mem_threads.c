@@ -485,7 +485,6 @@ static void revoke_op(struct cpu *c)
 
 /* Set by guest 3's CPU once its teardown's beginning returned. */
 static _Atomic bool g3_ending;
-static struct vcpu g3_vcpu1;     /* guest 3's second vCPU (CPU 2, at times) */
 
 /* Guest 3's second vCPU, run by CPU 2 between guest 2's calls: one-frame
  * allocs and frees, the calls EL2 answers under mem_lock alone on the
@@ -502,7 +501,6 @@ static void do_g3_vcpu1(struct cpu *c)
 	int64_t rc;
 
 	c->g = 2;
-	this_cpu()->current = &g3_vcpu1;
 	run = pool_pick(c, &slot);
 	if (run_n(run) == 1 && below(c, 2)) {
 		rc = free_one_call(vm_of(2), run_pa(run));
@@ -519,7 +517,6 @@ static void do_g3_vcpu1(struct cpu *c)
 	}
 	if (ending && rc == EXO_OK)
 		fail("guest 3's own call succeeded after its end began");
-	this_cpu()->current = c->vcpu;
 	c->g = g;
 }
 
@@ -580,7 +577,7 @@ static void *cpu_main(void *arg)
 {
 	struct cpu *c = arg;
 
-	this_cpu()->cpu = c->id;
+	fake_bind_cpu(c->id);   /* its left frame where EL2 looks */
 	this_cpu()->current = c->vcpu;
 	pthread_barrier_wait(&start);
 	for (unsigned i = 0; i < OPS_PER_ROUND; i++) {
@@ -593,8 +590,8 @@ static void *cpu_main(void *arg)
 		one_call(c);
 	}
 	atomic_fetch_sub(&cpus_calling, 1);
-	this_cpu()->current = NULL;
-	return NULL;
+	return NULL;   /* its current is cleared once all are joined: others
+			* read it (vm_event_raise) while they run */
 }
 
 /* --- after a round ------------------------------------------------------- */
@@ -779,6 +776,8 @@ static void run_round(enum scenario sc, unsigned round)
 		pthread_join(cpus[i].thread, NULL);
 		add_tally(&cpus[i].t);
 	}
+	for (unsigned i = 0; i < NR_CPUS; i++)
+		el2_percpus[i].current = NULL;
 	if (sc == SC_TEARDOWN)
 		forget_guest3();
 	atomic_store(&g3_ending, false);
