@@ -60,10 +60,11 @@ def test_an_unshare_races_reads_on_other_cpus(boot):
     vCPUs of the reader read it in a loop on CPUs 1-3; once the UNSHARE
     returned (and the owner poisoned the frame), no read may succeed: each
     reader ends in a data abort, none saw the poison or read after the
-    reader's vCPU 0 raised the control word. Beside them, teardown's vCPU 0
-    exits while its others spin on their CPUs: EL2 kicks them off before a
-    frame is scrubbed (debug builds panic otherwise), every frame comes
-    back, and hello on CPU 0 is unharmed. sibexit's vCPU 1 ends it while
+    reader's vCPU 0 raised the control word. Then, once the reader has
+    ended (its vCPUs shared CPUs 1-3), teardown's vCPU 0 exits while its
+    others spin on their CPUs: EL2 kicks them off before a frame is
+    scrubbed (debug builds panic otherwise), every frame comes back, and
+    hello on CPU 0 is unharmed. sibexit's vCPU 1 ends it while
     its vCPU 0 yields: the teardown, vCPU 0's, goes on once vCPU 1 has
     left its CPU (on one CPU, the same CPU)."""
     r = boot.system("cpurace", smp=4)
@@ -75,7 +76,14 @@ def test_an_unshare_races_reads_on_other_cpus(boot):
     assert where["owner"] == [0] and where["hello"] == [0], where
     assert sorted(set(where["reader"][1:])) == [1, 2, 3], where
     assert set(where["teardown"]) <= {1, 2, 3}, where
-    assert out.count("guest 'reader': read of PA") == 3, r.tail()
+    # Four touches of the lost frame: each reader's abort, excused when it
+    # comes before vCPU 0 has acknowledged the loss, a violation after (as
+    # the slices of the CPUs the readers share fall), and vCPU 0's own
+    # probe, after its acknowledgement. None is both, none is missing.
+    excused = out.count("guest 'reader': read of PA")
+    violations = len(re.findall(r"guest 'reader': stage-2 violation \d+/16: "
+                                r"read of PA", out))
+    assert excused + violations == 4, r.tail()
     assert re.search(r"guest 'teardown' ends with [1-3] vCPU\(s\) on other "
                      r"CPUs: kicked", out), r.tail()
     assert "0 still held by guests" in out

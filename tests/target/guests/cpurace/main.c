@@ -11,10 +11,11 @@
  * abort: a reader that saw the control word set and still read the frame,
  * or read the poison, is a failure. Each reader must end in an abort.
  *
- * "--teardown": vCPU 0 starts its three others spinning on their CPUs,
- * waits until each has run, and exits under them: EL2 must stop them on
- * their CPUs before it scrubs a frame (the system's end and the summary's
- * frames show it).
+ * "--teardown": once the reader (whose vCPUs share their CPUs) has ended,
+ * vCPU 0 starts its three others spinning on their CPUs, waits until each
+ * has run, and exits under them: EL2 must stop them on their CPUs
+ * before it scrubs a frame (the system's end and the summary's frames
+ * show it).
  *
  * "--sibling-exits": vCPU 1 ends the guest (EXIT) while vCPU 0 yields in a
  * loop: the teardown's turns are vCPU 0's, and they must come once vCPU 1
@@ -188,6 +189,13 @@ static _Noreturn void teardown(void)
 	unsigned cpus = el1_boot_info()->cpus;
 	bool ok = true;
 
+	/* The reader's vCPUs share CPUs 1-3 with the spinners: once it has
+	 * ended, the spinners on CPUs other than this vCPU's have theirs to
+	 * themselves, so they are on them when this one exits, however the
+	 * slices fall (under -icount every instruction count along the way
+	 * fixes that), and the reader's race meets no spinner. */
+	while (exo_vm_lookup("reader").x2 & EXO_VM_RUNS)
+		exo_yield();
 	for (unsigned c = 1; c < cpus; c++)
 		ok &= el1_cpu_start(c, spinner, NULL, stack_top(c)) == 0;
 	TAP_CHECK(ok, "started %u spinning vCPUs", cpus - 1);
