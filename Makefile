@@ -474,9 +474,10 @@ bench-native: $(BENCH_NATIVE)
 bench: bench-native guests images
 	$(Q)tools/bench --build $(OUT) --out $(BENCH_DIR)
 
-# docs/performance.md's tables, from one boot of the bench system (its
-# on-target figures) and the last `make bench` (native and scale figures,
-# in results.json). The on-target tables are for the clang build (tools/bench
+# docs/performance.md's tables, from boots of the bench system (its
+# on-target figures), of the several-CPU and victim-gap systems tools/bench
+# makes, and the last `make bench` (native and scale figures, in
+# results.json). The on-target tables are for the clang build (tools/bench
 # refuses another); tests/target/test_perf_docs.py holds them to what the
 # bench guest measures.
 .PHONY: bench-docs
