@@ -324,6 +324,27 @@ static inline void take_left(struct percpu *left, uint64_t i)
 	left->left_vm = FRAMES_VM_EL2;
 }
 
+/* The frame i, unscrubbed, that vm left on another CPU (its vCPU there
+ * freed it), handed back to vm on this one: vm's own data, so no scrub,
+ * and that CPU has nothing left. Without it, a NOZERO alloc on a CPU whose
+ * frame another of vm's vCPUs took would take (and scrub) the next CPU's,
+ * and so on round the CPUs. False, with nothing changed, when i is no
+ * frame vm left (first use since boot, or another guest's). Out of line:
+ * only an alloc that found an unscrubbed frame asks. */
+static __attribute__((noinline)) bool take_left_elsewhere(struct vm *vm,
+							  uint64_t i)
+{
+	for (unsigned c = 0; c < EL2_MAX_CPUS; c++) {
+		struct percpu *other = &el2_percpus[c];
+
+		if (other->left_vm == vm->id && other->left_frame == i) {
+			take_left(other, i);
+			return true;
+		}
+	}
+	return false;
+}
+
 uint64_t mem_left_frame(unsigned *vm)
 {
 	const struct percpu *left = left_here();
@@ -581,6 +602,9 @@ alloc_one(struct vm *vm, uint64_t flags, paddr_t *pa)
 	if (own)
 		take_left(left, (uint64_t)i);
 	else if (is_unscrubbed_at((uint64_t)i))
+		own = (flags & EXO_FRAME_ALLOC_NOZERO) &&
+		      take_left_elsewhere(vm, (uint64_t)i);
+	if (!own && is_unscrubbed_at((uint64_t)i))
 		scrub(at, 1);
 	if (mem_debug_checks)
 		fast_call_checked(at, true, own);

@@ -659,9 +659,10 @@ Test(mem_fast, a_guests_end_scrubs_the_frame_it_left,
 
 /* Each CPU keeps its own left frame (el2/mem.c, mem_left): a's vCPUs
  * freeing on CPUs 0 and 1 leave one each, unscrubbed, and each gets its
- * own back on its own CPU; a's frame left on the other CPU is scrubbed
- * like any other's when a call wanting zeros, or another CPU's NOZERO
- * call, takes it; and a's end scrubs every frame it left, on every CPU.
+ * own back on its own CPU; a NOZERO call of a's on a CPU with nothing left
+ * gets a's frame left on the other CPU unscrubbed (its own data), and
+ * that CPU has nothing left then; another guest's call, or one wanting
+ * zeros, scrubs it; and a's end scrubs every frame it left, on every CPU.
  * The main thread runs as CPU 0 or 1 (fake_bind_cpu). */
 static void on_cpu(unsigned cpu)
 {
@@ -687,12 +688,20 @@ Test(mem_fast, each_cpu_keeps_its_own_left_frame,
 	cr_assert_eq(alloc_nozero(a), f0, "CPU 0's own frame back");
 	cr_assert_eq(*(const uint8_t *)(uintptr_t)f0, SECRET);
 	expect_nothing_left();
-	cr_assert_eq(alloc_nozero(a), f1,
-		     "CPU 1's frame is not CPU 0's to give back: the lowest "
-		     "FREE one");
-	expect_scrubbed(f1, "left on another CPU");
+	cr_assert_eq(alloc_nozero(a), f1, "a's frame left on CPU 1");
+	cr_assert_eq(*(const uint8_t *)(uintptr_t)f1, SECRET + 1,
+		     "a's own data: no scrub");
 	on_cpu(1);
 	expect_nothing_left();
+	/* Another guest on CPU 0 takes a's frame left on CPU 1: scrubbed. */
+	cr_assert_eq(mem_frame_free(a, pa_init(f1), 1), EXO_OK);
+	expect_left(f1, a, SECRET + 1);
+	on_cpu(0);
+	cr_assert_eq(alloc_nozero(&vms[1]), f1, "the lowest FREE frame");
+	expect_scrubbed(f1, "a's, left on another CPU, taken by b");
+	on_cpu(1);
+	expect_nothing_left();
+	on_cpu(1);
 	/* Left on both CPUs, then a's end: both scrubbed. */
 	cr_assert_eq(mem_frame_free(a, pa_init(spare), 1), EXO_OK);
 	on_cpu(0);
