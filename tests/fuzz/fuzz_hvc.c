@@ -2114,7 +2114,7 @@ static void hypercall(struct slot *s, uint32_t fid, const uint64_t *arg)
 		v->x[r] = r < 8 ? arg[r] : sentinel(r);
 	v->elr = sentinel(100);
 	v->spsr = sentinel(101);
-	hypercalls = s->vm->stats.hypercalls;
+	hypercalls = v->hypercalls;
 	before = counts_now();
 	left_pa_before = mem_left_frame(&left_vm_before);
 
@@ -2128,7 +2128,7 @@ static void hypercall(struct slot *s, uint32_t fid, const uint64_t *arg)
 			(long)v->x[0], (unsigned long)v->x[1],
 			(unsigned long)v->x[2], (unsigned long)v->x[3]);
 
-	FUZZ_CHECK(s->vm->stats.hypercalls == hypercalls + 1,
+	FUZZ_CHECK(v->hypercalls == hypercalls + 1,
 		   "hypercall count not incremented");
 	if (lifecycle_fid(fid)) {
 		check_lifecycle(s, fid, arg[1]);
