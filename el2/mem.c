@@ -85,23 +85,19 @@ static uint64_t mem_fast_calls;
  * takes. In the storage mem_init is given, after the DB's. */
 static uint64_t *unscrubbed;
 #define BITS_PER_WORD 64u
-/* Per CPU, the one FREE frame that may hold a guest's data (mem_left:
- * struct percpu's left_frame and left_vm): the one-frame free leaves the
- * frame it frees unscrubbed while this CPU has no other left (free_one),
- * its unscrubbed bit set, so whoever else takes it scrubs it first (scrub
- * forgets it then). Only vm, the guest that freed it, gets it back
- * unscrubbed, only on this CPU, and only when it says it need not find it
- * zeroed (EXO_FRAME_ALLOC_NOZERO, alloc_one); vm's end scrubs every one
+/* Per CPU, the one FREE frame that may hold a guest's data, the left
+ * frame (struct percpu's left_frame and left_vm): the one-frame free
+ * leaves the frame it frees unscrubbed while this CPU has no other left
+ * (free_one), its unscrubbed bit set, so whoever else takes it scrubs it
+ * first (scrub forgets it then). Only vm, the guest that freed it, gets it
+ * back unscrubbed (on this CPU, or on another with none left when it is
+ * the lowest FREE frame: take_left_elsewhere), and only when it says it
+ * need not find it zeroed (EXO_FRAME_ALLOC_NOZERO, alloc_one); vm's end scrubs every one
  * it left (mem_vm_teardown_begin), so a later life with the same id never
  * does. Per CPU so that vCPUs of one guest that free and allocate on
  * several CPUs each keep theirs: with one for all, every free but the
  * first found it taken and scrubbed at once. A left frame's unscrubbed
  * bit is set: only a scrub of frames with a bit set looks for one. */
-static struct percpu *left_here(void)
-{
-	return this_cpu();
-}
-
 /* The frames of span indexes [i, +count) are left no more, by any CPU.
  * A frame is left by one CPU at most (leaving needs it OWNED, and taking
  * it forgets it): the commonest, this CPU's own left frame scrubbed by
@@ -306,7 +302,7 @@ static __attribute__((noinline)) void scrub(uint64_t pa, uint64_t count)
 }
 
 /* The frame vm frees, unmapped, left FREE with what vm wrote in it, as
- * this CPU's left frame (left: left_here(), where the caller saw no
+ * this CPU's left frame (left: this_cpu(), where the caller saw no
  * frame left). */
 static inline void leave_unscrubbed(struct percpu *left, struct vm *vm,
 				    uint64_t i)
@@ -347,7 +343,7 @@ static __attribute__((noinline)) bool take_left_elsewhere(struct vm *vm,
 
 uint64_t mem_left_frame(unsigned *vm)
 {
-	const struct percpu *left = left_here();
+	const struct percpu *left = this_cpu();
 
 	*vm = left->left_vm;
 	return left->left_vm == FRAMES_VM_EL2
@@ -574,7 +570,7 @@ alloc_one(struct vm *vm, uint64_t flags, paddr_t *pa)
 {
 	uint64_t at;
 	struct s2_slot slot;
-	struct percpu *left = left_here();
+	struct percpu *left = this_cpu();
 	bool own = false;
 	int64_t i = -1;
 
@@ -599,13 +595,14 @@ alloc_one(struct vm *vm, uint64_t flags, paddr_t *pa)
 	/* map_new_frames, with the slot for the map (scrub_first_use of
 	 * one frame), but for vm's own left frame, which vm owned before in
 	 * this life (its end forgets it): in vm's span already. */
-	if (own)
+	if (own) {
 		take_left(left, (uint64_t)i);
-	else if (is_unscrubbed_at((uint64_t)i))
+	} else if (is_unscrubbed_at((uint64_t)i)) {
 		own = (flags & EXO_FRAME_ALLOC_NOZERO) &&
 		      take_left_elsewhere(vm, (uint64_t)i);
-	if (!own && is_unscrubbed_at((uint64_t)i))
-		scrub(at, 1);
+		if (!own)
+			scrub(at, 1);
+	}
 	if (mem_debug_checks)
 		fast_call_checked(at, true, own);
 	frames_alloc_one_commit(&mem_db, vm->id, (uint64_t)i, own);
@@ -615,7 +612,7 @@ alloc_one(struct vm *vm, uint64_t flags, paddr_t *pa)
 }
 
 /* free_locked's commits, in its order, but for the scrub: the frame is
- * left unscrubbed (mem_left) when this CPU has no other left, and
+ * left unscrubbed (the left frame) when this CPU has no other left, and
  * scrubbed otherwise. An OWNED frame's unscrubbed bit is clear (map_new_frames,
  * alloc_one). Inline in its callers: one frame, not two, on the
  * commonest FRAME_FREE. loaded: vm is the guest running on this CPU (its
@@ -638,7 +635,7 @@ free_one(struct vm *vm, uint64_t pa, bool loaded)
 	s2_unmap_slot(&vm->s2, slot, ipa_of(pa), loaded);
 	if (mem_debug_checks)
 		fast_call_checked(pa, false, false);
-	left = left_here();
+	left = this_cpu();
 	if (left->left_vm == FRAMES_VM_EL2)
 		leave_unscrubbed(left, vm, (uint64_t)i);
 	else

@@ -508,7 +508,7 @@ static uint64_t filled_frame(struct vm *vm, uint8_t byte)
  * free leaves for its guest: RAM no scrub has reached since boot
  * (garbage) is scrubbed when the one-frame alloc hands it out, and a
  * frame the guest filled (its lines evicted to DRAM) and freed is left
- * unscrubbed for it (el2/mem.c, mem_left), then scrubbed and cleaned
+ * unscrubbed for it (el2/mem.c, the left frame), then scrubbed and cleaned
  * when it is handed out again to a call that wants it zeroed. */
 Test(mem_fast, the_one_frame_paths_scrub_and_clean,
      .init = boot_garbage, .fini = done)
@@ -657,7 +657,7 @@ Test(mem_fast, a_guests_end_scrubs_the_frame_it_left,
 	mem_check_invariant(a);
 }
 
-/* Each CPU keeps its own left frame (el2/mem.c, mem_left): a's vCPUs
+/* Each CPU keeps its own left frame (el2/mem.c, the left frame): a's vCPUs
  * freeing on CPUs 0 and 1 leave one each, unscrubbed, and each gets its
  * own back on its own CPU; a NOZERO call of a's on a CPU with nothing left
  * gets a's frame left on the other CPU unscrubbed (its own data), and

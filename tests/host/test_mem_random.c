@@ -459,7 +459,7 @@ static bool frame_zero(uint64_t pa)
  * the next owner the old contents. Under FWB a FREE frame may be dirty
  * only with zeros (a scrub with no clean: every view of it is the
  * cache's), or be the frame a guest left unscrubbed (el2/mem.c,
- * mem_left), whose data is its last owner's. */
+ * the left frame), whose data is its last owner's. */
 static void expect_free_frames_clean(void)
 {
 	unsigned left_vm;
