@@ -26,8 +26,10 @@
 #include <el2/frames.h>
 #include <el2/lost.h>
 #include <el2/mem.h>
+#include <el2/mem_gate.h>
 #include <el2/percpu.h>
 #include <el2/s2.h>
+#include <el2/vm.h>
 #include <exo/hvc.h>
 #include <lib/panic.h>
 #include <lib/print.h>
@@ -57,7 +59,53 @@ static struct vm *mem_vms[EXO_MAX_VMS];
  * being scrubbed, nor freed under its teardown's steps
  * (tests/host/tsan/mem_threads.c, the teardown scenario). */
 static bool mem_ending[EXO_MAX_VMS];
-static struct spinlock mem_lock = SPINLOCK_INIT;
+/* On several CPUs (docs/architecture.md, "Locking"): the one-frame
+ * FRAME_ALLOC and FRAME_FREE pass mem_gate together, then take their VM's
+ * s2_lock and, over the frame DB, the unscrubbed bits and the left
+ * frames, mem_db_lock for a few loads and stores (one_frame_enter); every
+ * other entry point here closes the gate (mem_close), so it runs alone in
+ * mem and takes neither. Order: the gate, a VM's lock, mem_db_lock. */
+static struct mem_gate mem_gate = MEM_GATE_INIT;
+static struct spinlock mem_db_lock = SPINLOCK_INIT;
+
+static inline void mem_close(void)
+{
+	if (hyp_lock_on)
+		mem_gate_close(&mem_gate);
+}
+
+static inline void mem_open(void)
+{
+	if (hyp_lock_on)
+		mem_gate_open(&mem_gate);
+}
+
+/* A one-frame call on several CPUs, past the gate, with vm's lock. */
+static inline void one_frame_enter(struct vm *vm)
+{
+	mem_gate_enter(&mem_gate);
+	spin_lock(&vm->s2_lock);
+}
+
+static inline void one_frame_leave(struct vm *vm)
+{
+	spin_unlock(&vm->s2_lock);
+	mem_gate_leave();
+}
+
+/* The DB section of a one-frame call: smp is a constant at each call
+ * site, false with one CPU online and behind a closed gate. */
+static inline void db_lock(bool smp)
+{
+	if (smp)
+		spin_lock(&mem_db_lock);
+}
+
+static inline void db_unlock(bool smp)
+{
+	if (smp)
+		spin_unlock(&mem_db_lock);
+}
 /* The debug checks (mem_set_debug_checks): the debug EL2 and host tests
  * turn them on; the release EL2 never does, so there they are compiled
  * out and its one-frame paths test no flag. */
@@ -98,6 +146,22 @@ static uint64_t *unscrubbed;
  * several CPUs each keep theirs: with one for all, every free but the
  * first found it taken and scrubbed at once. A left frame's unscrubbed
  * bit is set: only a scrub of frames with a bit set looks for one. */
+/* cpu has no frame left. Written under mem_db_lock (or the gate closed),
+ * but read by cpu's own one-frame free outside it (left_vm_unlocked):
+ * atomic. Only cpu itself leaves a frame there. */
+static inline void left_none(struct percpu *cpu)
+{
+	__atomic_store_n(&cpu->left_vm, FRAMES_VM_EL2, __ATOMIC_RELAXED);
+}
+
+/* This CPU's left frame's guest, read outside mem_db_lock: another CPU
+ * may forget the frame meanwhile (left_none), but none leaves one here,
+ * so none (FRAMES_VM_EL2) stays none. */
+static inline unsigned left_vm_unlocked(const struct percpu *here)
+{
+	return __atomic_load_n(&here->left_vm, __ATOMIC_RELAXED);
+}
+
 /* The frames of span indexes [i, +count) are left no more, by any CPU.
  * A frame is left by one CPU at most (leaving needs it OWNED, and taking
  * it forgets it): the commonest, this CPU's own left frame scrubbed by
@@ -108,12 +172,12 @@ static void forget_left_range(uint64_t i, uint64_t count)
 
 	if (count == 1 && here->left_frame == i &&
 	    here->left_vm != FRAMES_VM_EL2) {
-		here->left_vm = FRAMES_VM_EL2;
+		left_none(here);
 		return;
 	}
 	for (unsigned c = 0; c < EL2_MAX_CPUS; c++)
 		if (el2_percpus[c].left_frame - i < count)
-			el2_percpus[c].left_vm = FRAMES_VM_EL2;
+			left_none(&el2_percpus[c]);
 }
 
 /* A table page taken from the pool (cache_take) is zeroed by s2.c with
@@ -288,17 +352,32 @@ static inline void scrub_frames(uint64_t pa, uint64_t count)
 		arch_scrub_frames(pa, count, mem_scrub_icache);
 }
 
-/* Out of line: the one-frame alloc calls it only for a frame's first
- * use since boot, and keeps no register for it. */
-static __attribute__((noinline)) void scrub(uint64_t pa, uint64_t count)
+/* A scrub's bookkeeping, before or after the zeroing itself: the
+ * frames' unscrubbed bits clear, and no CPU's left frame among them. Out
+ * of line: the one-frame alloc calls it only for a frame another guest
+ * left or unused since boot, and keeps no register for it. */
+static __attribute__((noinline)) void scrub_noted(uint64_t pa,
+						  uint64_t count)
 {
 	/* A left frame's bit is set: a frame whose bit is clear is none. */
 	bool maybe_left = count > 1 || is_unscrubbed(pa);
 
-	scrub_frames(pa, count);
 	mark_unscrubbed(pa, count, false);
 	if (maybe_left)
 		forget_left_range((pa - mem_db.base) >> FRAMES_SHIFT, count);
+}
+
+static void scrub(uint64_t pa, uint64_t count)
+{
+	scrub_frames(pa, count);
+	scrub_noted(pa, count);
+}
+
+/* The zeroing the one-frame alloc does after its DB section (the frame
+ * vm's by then, unmapped): out of line, as scrub_noted. */
+static __attribute__((noinline)) void scrub_one_unnoted(uint64_t pa)
+{
+	scrub_frames(pa, 1);
 }
 
 /* The frame vm frees, unmapped, left FREE with what vm wrote in it, as
@@ -317,7 +396,7 @@ static inline void leave_unscrubbed(struct percpu *left, struct vm *vm,
 static inline void take_left(struct percpu *left, uint64_t i)
 {
 	unscrubbed[i / BITS_PER_WORD] &= ~(UINT64_C(1) << (i % BITS_PER_WORD));
-	left->left_vm = FRAMES_VM_EL2;
+	left_none(left);
 }
 
 /* The frame i, unscrubbed, that vm left on another CPU (its vCPU there
@@ -384,6 +463,19 @@ static inline void cache_trim(struct vm *vm, unsigned keep)
 	keep += s2_blocks(&vm->s2);
 	if (vm->s2_cache.nr > keep)
 		cache_trim_pages(vm, keep);
+}
+
+/* free_one's trim: on several CPUs, past the gate, the pages' DB
+ * changes under mem_db_lock (smp). */
+static inline void cache_trim_one_frame(struct vm *vm, bool smp)
+{
+	unsigned keep = MEM_TABLE_RESERVE + s2_blocks(&vm->s2);
+
+	if (vm->s2_cache.nr > keep) {
+		db_lock(smp);
+		cache_trim_pages(vm, keep);
+		db_unlock(smp);
+	}
 }
 
 /* Empty tables vm keeps, outside [pa, +count) (which the op may reuse),
@@ -544,7 +636,7 @@ static __attribute__((noinline)) void fast_call_checked(uint64_t pa,
 		check_zeroed(pa, 1);
 	else if (!alloc)
 		CHECK(!is_unscrubbed(pa));
-	mem_fast_calls++;
+	__atomic_fetch_add(&mem_fast_calls, 1, __ATOMIC_RELAXED);
 }
 
 /*
@@ -566,16 +658,17 @@ static __attribute__((noinline)) void fast_call_checked(uint64_t pa,
  * the summary's is whole.
  */
 static inline __attribute__((always_inline)) bool
-alloc_one(struct vm *vm, uint64_t flags, paddr_t *pa)
+alloc_one(struct vm *vm, uint64_t flags, paddr_t *pa, bool smp)
 {
 	uint64_t at;
 	struct s2_slot slot;
 	struct percpu *left = this_cpu();
-	bool own = false;
+	bool own = false, fresh = false;
 	int64_t i = -1;
 
 	if (!mem_fast_paths || cache_spare(vm) < MEM_TABLE_RESERVE)
 		return false;
+	db_lock(smp);
 	/* The frame vm left, when it asks for a frame it need not find
 	 * zeroed: its own data back, unscrubbed (own). Else the lowest FREE
 	 * one, which cannot be the left frame for vm then: that check
@@ -587,28 +680,37 @@ alloc_one(struct vm *vm, uint64_t flags, paddr_t *pa)
 	if (!own)
 		i = frames_alloc_one_check(&mem_db, vm->id);
 	if (i < 0)
-		return false;
+		goto decline;
 	at = mem_db.base + bytes((uint64_t)i);
 	slot = s2_page_slot(&vm->s2, ipa_of(at));
 	if (!s2_slot_found(slot) || s2_slot_mapped(slot))
-		return false;
+		goto decline;
 	/* map_new_frames, with the slot for the map (scrub_first_use of
 	 * one frame), but for vm's own left frame, which vm owned before in
-	 * this life (its end forgets it): in vm's span already. */
+	 * this life (its end forgets it): in vm's span already. A frame to
+	 * scrub (fresh) is noted scrubbed here and zeroed after the DB's
+	 * section: vm's by then, unmapped, and vm's lock held. */
 	if (own) {
 		take_left(left, (uint64_t)i);
 	} else if (is_unscrubbed_at((uint64_t)i)) {
 		own = (flags & EXO_FRAME_ALLOC_NOZERO) &&
 		      take_left_elsewhere(vm, (uint64_t)i);
-		if (!own)
-			scrub(at, 1);
+		fresh = !own;
+		if (fresh)
+			scrub_noted(at, 1);
 	}
+	frames_alloc_one_commit(&mem_db, vm->id, (uint64_t)i, own);
+	db_unlock(smp);
+	if (fresh)
+		scrub_one_unnoted(at);
 	if (mem_debug_checks)
 		fast_call_checked(at, true, own);
-	frames_alloc_one_commit(&mem_db, vm->id, (uint64_t)i, own);
 	s2_map_slot(&vm->s2, &vm->s2_cache, slot, ipa_of(at), MEM_GUEST_PROT);
 	*pa = pa_init(at);
 	return true;
+decline:
+	db_unlock(smp);
+	return false;
 }
 
 /* free_locked's commits, in its order, but for the scrub: the frame is
@@ -618,31 +720,80 @@ alloc_one(struct vm *vm, uint64_t flags, paddr_t *pa)
  * commonest FRAME_FREE. loaded: vm is the guest running on this CPU (its
  * own call), whose stage 2 and VMID VTTBR_EL2 holds (s2_unmap_slot). */
 static inline __attribute__((always_inline)) bool
-free_one(struct vm *vm, uint64_t pa, bool loaded)
+free_one(struct vm *vm, uint64_t pa, bool loaded, bool smp)
 {
 	struct s2_slot slot;
 	struct percpu *left;
+	bool leave;
 	int64_t i;
 
 	if (!mem_fast_paths)
 		return false;
+	/* Frame i stays vm's after the DB's section: whatever changes an
+	 * entry that names vm holds vm's lock or closes the gate. */
+	db_lock(smp);
 	i = frames_free_one_check(&mem_db, vm->id, pa);
+	db_unlock(smp);
 	if (i < 0)
 		return false;
 	slot = s2_page_slot(&vm->s2, ipa_of(pa));
 	if (!s2_slot_found(slot) || !s2_slot_mapped(slot))
 		return false;
 	s2_unmap_slot(&vm->s2, slot, ipa_of(pa), loaded);
+	left = this_cpu();
+	leave = left_vm_unlocked(left) == FRAMES_VM_EL2;
+	if (!leave)
+		scrub_frames(pa, 1);
+	db_lock(smp);
 	if (mem_debug_checks)
 		fast_call_checked(pa, false, false);
-	left = this_cpu();
-	if (left->left_vm == FRAMES_VM_EL2)
+	if (leave)
 		leave_unscrubbed(left, vm, (uint64_t)i);
-	else
-		scrub_frames(pa, 1);
 	frames_free_one_commit(&mem_db, vm->id, (uint64_t)i);
-	cache_trim(vm, MEM_TABLE_RESERVE);
+	db_unlock(smp);
+	cache_trim_one_frame(vm, smp);
 	return true;
+}
+
+/* The one-frame paths as a call tries them: with one CPU online as they
+ * are; on several, past the gate with vm's lock (out of line: one test
+ * of hyp_lock_on is all the one-CPU paths pay for it). */
+static __attribute__((noinline)) bool alloc_one_smp(struct vm *vm,
+						    uint64_t flags, paddr_t *pa)
+{
+	bool done;
+
+	one_frame_enter(vm);
+	done = alloc_one(vm, flags, pa, true);
+	one_frame_leave(vm);
+	return done;
+}
+
+static inline __attribute__((always_inline)) bool
+try_alloc_one(struct vm *vm, uint64_t flags, paddr_t *pa)
+{
+	if (hyp_lock_on)
+		return alloc_one_smp(vm, flags, pa);
+	return alloc_one(vm, flags, pa, false);
+}
+
+static __attribute__((noinline)) bool free_one_smp(struct vm *vm,
+						   uint64_t pa, bool loaded)
+{
+	bool done;
+
+	one_frame_enter(vm);
+	done = free_one(vm, pa, loaded, true);
+	one_frame_leave(vm);
+	return done;
+}
+
+static inline __attribute__((always_inline)) bool
+try_free_one(struct vm *vm, uint64_t pa, bool loaded)
+{
+	if (hyp_lock_on)
+		return free_one_smp(vm, pa, loaded);
+	return free_one(vm, pa, loaded, false);
 }
 
 /* The general transaction, out of line: the one-frame path before it
@@ -654,9 +805,9 @@ alloc_general(struct vm *vm, uint64_t count, unsigned align_log2,
 	struct frames_op op;
 	struct mem_alloc r = { EXO_OK, pa_init(0) };
 
-	hyp_spin_lock(&mem_lock);
+	mem_close();
 	if (own_call_refused(vm)) {
-		hyp_spin_unlock(&mem_lock);
+		mem_open();
 		return (struct mem_alloc){ EXO_ENOENT, pa_init(0) };
 	}
 	r.rc = alloc_check(vm, count, align_log2, part, &op);
@@ -667,7 +818,7 @@ alloc_general(struct vm *vm, uint64_t count, unsigned align_log2,
 		r.pa = pa_init(op.pa);
 		after_call(vm);
 	}
-	hyp_spin_unlock(&mem_lock);
+	mem_open();
 	return r;
 }
 
@@ -685,9 +836,7 @@ struct mem_alloc mem_frame_alloc_call(struct vm *vm, uint64_t count,
 		return (struct mem_alloc){ EXO_EINVAL, pa_init(0) };
 	if (count != 1 || align_log2)
 		return alloc_general(vm, count, align_log2, part);
-	hyp_spin_lock(&mem_lock);
-	done = alloc_one(vm, flags, &r.pa);
-	hyp_spin_unlock(&mem_lock);
+	done = try_alloc_one(vm, flags, &r.pa);
 	return done ? r : alloc_general(vm, 1, 0, 1);
 }
 
@@ -738,9 +887,9 @@ int64_t mem_frame_alloc_at(struct vm *vm, paddr_t at, uint64_t count)
 {
 	int64_t rc;
 
-	hyp_spin_lock(&mem_lock);
+	mem_close();
 	rc = alloc_at_locked(vm, pa_addr(at), count);
-	hyp_spin_unlock(&mem_lock);
+	mem_open();
 	return rc;
 }
 
@@ -779,11 +928,11 @@ static int64_t part_call(struct vm *vm, paddr_t at, uint64_t count,
 {
 	int64_t rc;
 
-	hyp_spin_lock(&mem_lock);
+	mem_close();
 	rc = part_check(at, count, part);
 	if (!rc)
 		rc = locked(vm, pa_addr(at), part);
-	hyp_spin_unlock(&mem_lock);
+	mem_open();
 	return rc;
 }
 
@@ -822,7 +971,7 @@ int64_t mem_frame_share(struct vm *owner, struct vm *b, paddr_t at,
 	struct frames_op op;
 	int64_t rc;
 
-	hyp_spin_lock(&mem_lock);
+	mem_close();
 	rc = ending(owner, b) ? EXO_ENOENT
 			      : share_check(owner, b, pa, count, perm, &op);
 	CHECK_AFTER_GIVE_BACK(rc, b, share_check(owner, b, pa, count, perm, &op));
@@ -832,7 +981,7 @@ int64_t mem_frame_share(struct vm *owner, struct vm *b, paddr_t at,
 		map_frames(b, pa, count, share_prot(perm));
 		note_peak(b);
 	}
-	hyp_spin_unlock(&mem_lock);
+	mem_open();
 	return rc;
 }
 
@@ -844,9 +993,9 @@ int64_t mem_frame_unshare(struct vm *owner, struct vm *b, paddr_t at,
 	unsigned lacking;
 	int64_t rc;
 
-	hyp_spin_lock(&mem_lock);
+	mem_close();
 	if (ending(owner, b)) {
-		hyp_spin_unlock(&mem_lock);
+		mem_open();
 		return EXO_ENOENT;
 	}
 	rc = tables_lacking(b, S2_OP_UNMAP, pa, count, 0, &lacking);
@@ -859,7 +1008,7 @@ int64_t mem_frame_unshare(struct vm *owner, struct vm *b, paddr_t at,
 		cache_trim(b, MEM_TABLE_RESERVE);
 		lost_tell(b, pa, count);
 	}
-	hyp_spin_unlock(&mem_lock);
+	mem_open();
 	return rc;
 }
 
@@ -926,9 +1075,9 @@ int64_t mem_frame_lend(struct vm *owner, struct vm *b, paddr_t pa,
 {
 	int64_t rc;
 
-	hyp_spin_lock(&mem_lock);
+	mem_close();
 	rc = move_access(owner, b, pa_addr(pa), count, false);
-	hyp_spin_unlock(&mem_lock);
+	mem_open();
 	return rc;
 }
 
@@ -937,9 +1086,9 @@ int64_t mem_frame_donate(struct vm *owner, struct vm *to, paddr_t pa,
 {
 	int64_t rc;
 
-	hyp_spin_lock(&mem_lock);
+	mem_close();
 	rc = move_access(owner, to, pa_addr(pa), count, true);
-	hyp_spin_unlock(&mem_lock);
+	mem_open();
 	return rc;
 }
 
@@ -978,11 +1127,11 @@ offer_check_general(struct vm *owner, struct vm *to, paddr_t pa,
 {
 	int64_t rc;
 
-	hyp_spin_lock(&mem_lock);
+	mem_close();
 	rc = ending(owner, to) ? EXO_ENOENT
 			       : offer_check_locked(owner->id, to->id,
 						    pa_addr(pa), count, kind);
-	hyp_spin_unlock(&mem_lock);
+	mem_open();
 	return rc;
 }
 
@@ -1001,7 +1150,7 @@ int64_t mem_frame_offer_check(struct vm *owner, struct vm *to, paddr_t pa,
 	int64_t rc;
 
 	if (offer_is_share_one(count, kind)) {
-		hyp_spin_lock(&mem_lock);
+		mem_close();
 		rc = ending(owner, to) ? EXO_ENOENT
 				       : frames_share_one_check(&mem_db,
 								owner->id,
@@ -1009,7 +1158,7 @@ int64_t mem_frame_offer_check(struct vm *owner, struct vm *to, paddr_t pa,
 								pa_addr(pa));
 		if (mem_debug_checks)
 			mem_fast_calls++;
-		hyp_spin_unlock(&mem_lock);
+		mem_open();
 		return rc;
 	}
 	rc = offer_check_general(owner, to, pa, count, kind);
@@ -1024,9 +1173,9 @@ int64_t mem_frame_reclaim(struct vm *owner, struct vm *b, paddr_t at,
 	struct frames_tables t;
 	int64_t rc;
 
-	hyp_spin_lock(&mem_lock);
+	mem_close();
 	if (ending(owner, b)) {
-		hyp_spin_unlock(&mem_lock);
+		mem_open();
 		return EXO_ENOENT;
 	}
 	/* Neither side needs a page: the borrower loses a mapping, the
@@ -1046,7 +1195,7 @@ int64_t mem_frame_reclaim(struct vm *owner, struct vm *b, paddr_t at,
 		cache_trim(b, MEM_TABLE_RESERVE);
 		lost_tell(b, pa, count);
 	}
-	hyp_spin_unlock(&mem_lock);
+	mem_open();
 	return rc;
 }
 
@@ -1059,7 +1208,7 @@ static int64_t free_locked(struct vm *vm, uint64_t pa, uint64_t count)
 
 	if (own_call_refused(vm))
 		return EXO_ENOENT;
-	if (count == 1 && free_one(vm, pa, false))
+	if (count == 1 && free_one(vm, pa, false, false))
 		return EXO_OK;
 	s2_rc = tables_lacking(vm, S2_OP_UNMAP, pa, count, 0, &lacking);
 	rc = first_error(frames_free_check(&mem_db, vm->id, pa, count, lacking,
@@ -1080,9 +1229,9 @@ int64_t mem_frame_free(struct vm *vm, paddr_t at, uint64_t count)
 	uint64_t pa = pa_addr(at);
 	int64_t rc;
 
-	hyp_spin_lock(&mem_lock);
+	mem_close();
 	rc = free_locked(vm, pa, count);
-	hyp_spin_unlock(&mem_lock);
+	mem_open();
 	return rc;
 }
 
@@ -1102,9 +1251,7 @@ int64_t mem_frame_free_part(struct vm *vm, paddr_t at, uint64_t count,
 
 	if (count != 1 || part != 1)
 		return free_part_general(vm, at, count, part);
-	hyp_spin_lock(&mem_lock);
-	done = free_one(vm, pa_addr(at), false);
-	hyp_spin_unlock(&mem_lock);
+	done = try_free_one(vm, pa_addr(at), false);
 	return done ? EXO_OK : free_part_general(vm, at, 1, 1);
 }
 
@@ -1141,9 +1288,7 @@ void mem_frame_alloc_one_call(struct vm *vm, uint64_t x[MEM_CALL_REGS])
 	paddr_t pa;
 	bool done;
 
-	hyp_spin_lock(&mem_lock);
-	done = alloc_one(vm, x[3], &pa);
-	hyp_spin_unlock(&mem_lock);
+	done = try_alloc_one(vm, x[3], &pa);
 	if (done)
 		put_result(x, EXO_OK, pa_addr(pa), 1);
 	else
@@ -1154,9 +1299,7 @@ void mem_frame_free_one_call(struct vm *vm, uint64_t x[MEM_CALL_REGS])
 {
 	bool done;
 
-	hyp_spin_lock(&mem_lock);
-	done = free_one(vm, x[1], true);
-	hyp_spin_unlock(&mem_lock);
+	done = try_free_one(vm, x[1], true);
 	if (done)
 		put_result(x, EXO_OK, 1, 0);
 	else
@@ -1169,7 +1312,7 @@ int64_t mem_vm_create(struct vm *vm, uint64_t quota, uint64_t *s2_root)
 {
 	int64_t rc;
 
-	hyp_spin_lock(&mem_lock);
+	mem_close();
 	rc = frames_vm_create(&mem_db, vm->id, quota);
 	if (!rc) {
 		rc = s2_init(&vm->s2, s2_root, vm->id);
@@ -1180,7 +1323,7 @@ int64_t mem_vm_create(struct vm *vm, uint64_t quota, uint64_t *s2_root)
 			mem_vms[vm->id] = vm;
 		mem_ending[vm->id] = false;
 	}
-	hyp_spin_unlock(&mem_lock);
+	mem_open();
 	return rc;
 }
 
@@ -1369,14 +1512,14 @@ void mem_vm_teardown_begin(struct vm *vm)
 	struct frames_run run;
 	uint64_t cursor = 0;
 
-	hyp_spin_lock(&mem_lock);
+	mem_close();
 	mem_ending[vm->id] = true;
 	note_peak(vm);	/* the one-frame paths leave it in the DB */
 	s2_destroy(&vm->s2, &vm->s2_cache);
 	while (frames_vm_next(&mem_db, vm->id, &cursor, &run))
 		end_relation(vm, &run);
 	scrub_left(vm);
-	hyp_spin_unlock(&mem_lock);
+	mem_open();
 }
 
 /* The rest of a teardown, at most budget frames scrubbed and freed per
@@ -1391,7 +1534,7 @@ bool mem_vm_teardown_step(struct vm *vm, struct mem_teardown *c,
 	struct frames_run run;
 	bool done = false;
 
-	hyp_spin_lock(&mem_lock);
+	mem_close();
 	for (;;) {
 		uint64_t n;
 
@@ -1426,7 +1569,7 @@ bool mem_vm_teardown_step(struct vm *vm, struct mem_teardown *c,
 		mem_vms[vm->id] = NULL;
 		mem_ending[vm->id] = false;
 	}
-	hyp_spin_unlock(&mem_lock);
+	mem_open();
 	return done;
 }
 
@@ -1588,9 +1731,9 @@ uint64_t mem_revoke(struct vm *vm, uint64_t want, struct vm_run *log,
 {
 	uint64_t took;
 
-	hyp_spin_lock(&mem_lock);
+	mem_close();
 	took = revoke_locked(vm, want, log, log_max, nr_log);
-	hyp_spin_unlock(&mem_lock);
+	mem_open();
 	return took;
 }
 
@@ -1607,11 +1750,11 @@ uint64_t mem_revoke_to_level(struct vm *vm, uint64_t level,
 {
 	uint64_t took, owned;
 
-	hyp_spin_lock(&mem_lock);
+	mem_close();
 	owned = owned_locked(vm);
 	*wanted = owned > level ? owned - level : 0;
 	took = revoke_locked(vm, *wanted, log, log_max, nr_log);
-	hyp_spin_unlock(&mem_lock);
+	mem_open();
 	return took;
 }
 
@@ -1622,13 +1765,13 @@ int64_t mem_frame_query(struct vm *vm, paddr_t at, uint64_t *state,
 	struct frames_info info;
 	int64_t rc;
 
-	hyp_spin_lock(&mem_lock);
+	mem_close();
 	rc = frames_query(&mem_db, pa, &info);
 	if (!rc) {
 		*state = info.state;
 		*access = frames_access(&mem_db, vm->id, pa) != FRAMES_ACCESS_NONE;
 	}
-	hyp_spin_unlock(&mem_lock);
+	mem_open();
 	return rc;
 }
 
@@ -1636,20 +1779,20 @@ void mem_vm_usage(struct vm *vm, uint64_t *quota, uint64_t *used)
 {
 	const struct frames_account *a;
 
-	hyp_spin_lock(&mem_lock);
+	mem_close();
 	a = frames_account(&mem_db, vm->id);
 	*quota = a ? a->quota : 0;
 	*used = a ? a->used : 0;
-	hyp_spin_unlock(&mem_lock);
+	mem_open();
 }
 
 uint64_t mem_vm_owned(struct vm *vm)
 {
 	uint64_t owned;
 
-	hyp_spin_lock(&mem_lock);
+	mem_close();
 	owned = owned_locked(vm);
-	hyp_spin_unlock(&mem_lock);
+	mem_open();
 	return owned;
 }
 
@@ -1733,7 +1876,7 @@ void mem_check_invariant(struct vm *vm)
 	const struct frames_account *a = frames_account(&mem_db, vm->id);
 	uint64_t held = 0;
 
-	hyp_spin_lock(&mem_lock);
+	mem_close();
 	s2_walk(&vm->s2, check_leaf, &ctx);
 	if (a->devices) {
 		struct frames_run run;
@@ -1752,15 +1895,15 @@ void mem_check_invariant(struct vm *vm)
 		      (unsigned long)ctx.mapped_pages);
 	invariant_checks++;
 	invariant_pages += ctx.mapped_pages;
-	hyp_spin_unlock(&mem_lock);
+	mem_open();
 }
 
 void mem_invariant_counts(uint64_t *checks, uint64_t *pages)
 {
-	hyp_spin_lock(&mem_lock);
+	mem_close();
 	*checks = invariant_checks;
 	*pages = invariant_pages;
-	hyp_spin_unlock(&mem_lock);
+	mem_open();
 }
 
 /* --- boot ---------------------------------------------------------------- */
@@ -1794,7 +1937,8 @@ int mem_init(uint64_t span_base, uint64_t span_frames, void *storage,
 	 * in one process). */
 	mem_ram_total = 0;
 	/* A host harness that caught a panic inside a call boots again. */
-	mem_lock = (struct spinlock)SPINLOCK_INIT;
+	mem_gate = (struct mem_gate)MEM_GATE_INIT;
+	mem_db_lock = (struct spinlock)SPINLOCK_INIT;
 	memset(mem_vms, 0, sizeof(mem_vms));
 	memset(mem_ending, 0, sizeof(mem_ending));
 	for (unsigned c = 0; c < EL2_MAX_CPUS; c++)
@@ -1849,11 +1993,11 @@ int mem_claim_hyp(uint64_t pa, uint64_t count)
 
 void mem_totals(uint64_t *free, uint64_t *hyp, uint64_t *held)
 {
-	hyp_spin_lock(&mem_lock);
+	mem_close();
 	*free = frames_count(&mem_db, EXO_FRAME_FREE);
 	*hyp = frames_count(&mem_db, EXO_FRAME_HYP);
 	*held = frames_guest_held(&mem_db);
-	hyp_spin_unlock(&mem_lock);
+	mem_open();
 }
 
 /* Runs the frame DB's table-driven self-test in a scratch area. */

@@ -37,12 +37,15 @@ struct percpu {
 	struct vcpu *pmu_owner;
 	struct run_queue *queue;   /* this CPU's (el2/sched.c) */
 	/* The frame this CPU's one-frame FRAME_FREE left unscrubbed for its
-	 * guest (el2/mem.c, leave_unscrubbed), under mem_lock: its index in
-	 * the frame DB's span, and the guest (FRAMES_VM_EL2, 0: none). In
-	 * the record, so the one-frame paths find it with no more loads
-	 * than a global's. */
+	 * guest (el2/mem.c, leave_unscrubbed), under the frame DB's lock:
+	 * its index in the frame DB's span, and the guest (FRAMES_VM_EL2, 0:
+	 * none). In the record, so the one-frame paths find it with no more
+	 * loads than a global's. */
 	uint64_t left_frame;
 	unsigned left_vm;
+	/* Set while this CPU's one-frame memory call is inside el2/mem.c
+	 * past its gate (el2/mem_gate.h): what a closer waits for. */
+	uint32_t mem_inside;
 };
 
 _Static_assert(offsetof(struct percpu, current) == PERCPU_CURRENT &&

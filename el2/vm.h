@@ -11,6 +11,7 @@
 #include <el2/violation_log.h>
 #include <el2/vm_console.h>
 #include <exo/hvc.h>
+#include <lib/spinlock.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -142,6 +143,10 @@ struct vm {
 	uint64_t run_ticks;
 	struct s2 s2;
 	struct s2_page_cache s2_cache;  /* table pages charged to this VM */
+	/* Over s2 and s2_cache while the one-frame memory calls of its
+	 * vCPUs run on several CPUs at once (el2/mem.c, past the gate of
+	 * el2/mem_gate.h); every other memory call closes the gate. */
+	struct spinlock s2_lock;
 	const void *manifest_entry;     /* struct manifest_guest, for restart */
 	struct vm_notifiers notified;   /* not yet returned by WAIT */
 	uint64_t events;                /* EXO_EVENT_* not yet read

@@ -66,6 +66,39 @@ static inline void spin_lock(struct spinlock *l)
 #endif
 }
 
+/* Waits until *w reads zero, the read that finds it an acquire that is
+ * also sequentially consistent (LDAR on AArch64; a gate's closer reads
+ * the CPUs' flags after its own store, el2/mem_gate.h). A waiter sleeps
+ * in WFE as spin_lock's does: the store that clears *w wakes it. */
+static inline void spin_wait_zero(const uint32_t *w)
+{
+#ifdef __aarch64__
+	uint32_t now;
+
+	__asm__ volatile("	ldar	%w0, [%1]\n"
+			 "	cbz	%w0, 2f\n"
+			 "	sevl\n"
+			 "1:	wfe\n"
+			 "	ldaxr	%w0, [%1]\n"
+			 "	cbnz	%w0, 1b\n"
+			 "2:\n"
+			 : "=&r"(now)
+			 : "r"(w)
+			 : "memory", "cc");
+#else
+	unsigned spins = 0;
+
+	while (__atomic_load_n(w, __ATOMIC_SEQ_CST)) {
+#ifdef EXO_HOST
+		if (++spins % SPIN_WAIT_SPINS == 0)
+			spin_host_yield();
+#else
+		(void)spins;
+#endif
+	}
+#endif
+}
+
 static inline void spin_unlock(struct spinlock *l)
 {
 	__atomic_store_n(&l->owner, l->owner + 1, __ATOMIC_RELEASE);

@@ -308,8 +308,12 @@ void arch_dcache_clean_inval(uint64_t start, uint64_t size)
 {
 	uint64_t a = start & ~(uint64_t)(FAKE_CACHE_LINE - 1);
 
-	fake.cleaned_start = start;
-	fake.cleaned_size = size;
+	/* Relaxed atomics, here and in the records below: CPUs (threads,
+	 * tests/host/tsan/) scrub and write tables at once on hardware, so
+	 * the model's records must neither race nor order them (a lock
+	 * here would hide their races from ThreadSanitizer). */
+	__atomic_store_n(&fake.cleaned_start, start, __ATOMIC_RELAXED);
+	__atomic_store_n(&fake.cleaned_size, size, __ATOMIC_RELAXED);
 	for (; a < start + size; a += FAKE_CACHE_LINE) {
 		if (!in_model(a))
 			continue;
@@ -564,7 +568,8 @@ void arch_icache_inval_frames(uint64_t pa, uint64_t count)
 {
 	for (uint64_t a = pa; a < pa + count * EXO_FRAME_SIZE;
 	     a += FAKE_CACHE_LINE) {
-		fake.icache_lines_invalidated++;
+		__atomic_fetch_add(&fake.icache_lines_invalidated, 1,
+				   __ATOMIC_RELAXED);
 		if (in_model(a))
 			mark_fetched(line_of(a), false);
 	}
@@ -606,11 +611,21 @@ void fake_s2_reset(void)
 static void s2_record(enum fake_s2_kind kind, uint64_t *pte, uint64_t arg,
 		      uint64_t vttbr)
 {
-	fake_s2.count[kind]++;
-	if (fake_s2.nr < FAKE_S2_LOG_MAX)
-		fake_s2.ev[fake_s2.nr++] = (struct fake_s2_event){
-			kind, pte, pte ? *pte : 0, arg, vttbr
-		};
+	size_t at;
+
+	__atomic_fetch_add(&fake_s2.count[kind], 1, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&fake_s2.nr, __ATOMIC_RELAXED) >= FAKE_S2_LOG_MAX)
+		return;
+	/* A slot each: threads append at once (the log's order is then
+	 * the slots', not the calls'); read once they are joined. */
+	at = __atomic_fetch_add(&fake_s2.nr, 1, __ATOMIC_RELAXED);
+	if (at < FAKE_S2_LOG_MAX)
+		fake_s2.ev[at] = (struct fake_s2_event){ kind, pte,
+							 pte ? *pte : 0, arg,
+							 vttbr };
+	else
+		__atomic_store_n(&fake_s2.nr, FAKE_S2_LOG_MAX,
+				 __ATOMIC_RELAXED);
 }
 
 void arch_s2_write_pte(uint64_t *pte, uint64_t desc)
