@@ -540,8 +540,8 @@ static bool one_frame_alloc(const struct vcpu *v)
  * active: what the guest frees then is reported to it (frame_free,
  * revoke_check_given). Another CPU may make a request between this test
  * and the free (the EL2 lock is not held around the call:
- * dispatch_memory_unlocked); a request is a level, taken under mem_lock
- * (revoke.c), so the frame freed counts towards it all the same, and the
+ * dispatch_memory_unlocked); a request is a level, taken with mem's gate
+ * closed (revoke.c), so the frame freed counts towards it all the same, and the
  * next free or revoke_tick ends the request if that met it. Relaxed: the
  * flag is written under the EL2 lock, which this reader may not hold. */
 static bool one_frame_free(const struct vcpu *v)

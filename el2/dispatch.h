@@ -13,7 +13,7 @@ void dispatch_hypercall(struct vcpu *v);
  * runs on only when no guest injects faults (hvc_fast_path_set). */
 void dispatch_hypercall_unhooked(struct vcpu *v);
 /* Several CPUs online, before the EL2 lock is taken: answers the calls
- * that need no lock but mem_lock (FRAME_ALLOC and FRAME_FREE of one
+ * that need no lock but mem's own (FRAME_ALLOC and FRAME_FREE of one
  * frame, el2/mem.c's one-frame calls) and returns true, or returns false
  * with nothing done. What those calls touch outside mem: the caller's own
  * registers and call count (its vCPU runs here alone) and the VM's

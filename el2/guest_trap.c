@@ -417,8 +417,8 @@ void guest_hvc(struct vcpu *v)
 	dispatch_hypercall_unhooked(v);
 }
 
-/* With several CPUs online, the one-frame memory calls under mem_lock
- * alone (dispatch_memory_unlocked), so several CPUs' allocations and
+/* With several CPUs online, the one-frame memory calls under mem's own
+ * locks alone (dispatch_memory_unlocked), so several CPUs' allocations and
  * frees run beside each other's other work. Whether v runs on is then
  * read without the EL2 lock: another CPU that stops v or posts it work
  * sets this CPU's sched_pending and kicks it with an SGI, which EL2 takes

@@ -26,7 +26,7 @@ struct vcpu *guest_trap_handle(struct vcpu *v, uint64_t kind, uint64_t disr,
  * run. With one CPU online, and no EL2 lock to take (el2/hyp_lock.h). */
 void guest_hvc(struct vcpu *v);
 /* The same with several CPUs online, the one-frame memory calls under
- * mem_lock alone (dispatch_memory_unlocked), every other call under the
+ * mem's own locks alone (dispatch_memory_unlocked), every other call under the
  * EL2 lock: returns v when it runs on (sched_keeps), with the EL2 lock
  * let go (or never taken); NULL when it does not, with
  * the lock still held on to guest_hvc_reschedule_locked's return, so no other

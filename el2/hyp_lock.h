@@ -4,14 +4,15 @@
  * life cycles, events, offers, interrupts posted, notifications, console
  * buffers). Taken at every entry from a guest into C but the one-frame
  * FRAME_ALLOC and FRAME_FREE (el2/dispatch.h, dispatch_memory_unlocked:
- * mem_lock alone) and let go just before its ERET (el2/guest_trap.c),
+ * mem's own locks alone) and let go just before its ERET (el2/guest_trap.c),
  * and by an idle CPU whenever it
  * looks for work (el2/sched.c); never held across a wait for another CPU
  * (a CPU that needs another to act kicks it and comes back later). The
  * vector fast path (el2/hvc_fast.h) changes no state and takes nothing.
  *
- * Order (docs/architecture.md, "Several CPUs"): the EL2 lock, then
- * mem_lock (el2/mem.c), then the console's lock (a leaf). With one CPU
+ * Order (docs/architecture.md, "Locking"): the EL2 lock, then
+ * offers_lock, then mem's gate (el2/mem_gate.h), a VM's s2_lock and the
+ * frame DB's lock (el2/mem.c), then the console's lock (a leaf). With one CPU
  * online it is not taken at all: with EL2's IRQs masked nothing else runs
  * (hyp_lock_enable, at boot, once a second CPU is online).
  */
@@ -36,11 +37,10 @@ static inline void hyp_unlock(void)
 		spin_unlock(&hyp_lock_word);
 }
 
-/* The finer locks under it (mem_lock, offers_lock), taken the same way:
- * with one CPU online nothing runs at once, so none is taken. With
- * several, mem_lock is what the one-frame memory calls run under alone
- * (docs/architecture.md, "Locking"); the threaded host tests turn them on
- * and run el2/mem.c from several threads. */
+/* The finer locks under it (offers_lock; el2/mem.c tests hyp_lock_on
+ * itself for its gate and locks), taken the same way: with one CPU
+ * online nothing runs at once, so none is taken. The threaded host tests
+ * turn them on and run el2/mem.c from several threads. */
 static inline void hyp_spin_lock(struct spinlock *l)
 {
 	if (hyp_lock_on)

@@ -19,8 +19,11 @@
  * owner (UNSHARE, RECLAIM, the owner's end or forced revocation) is told
  * through el2/lost.c, a leaf: a list in its struct vm and an event.
  * Frames leaving a guest are unmapped (with TLB maintenance), then zeroed,
- * then FREE: no guest ever sees another's data. Lock: mem_lock, taken by
- * every entry point here; nothing here takes another lock.
+ * then FREE: no guest ever sees another's data. Locks (several CPUs
+ * online; below mem_gate): every entry point here closes mem's gate and
+ * runs alone in mem, but the one-frame FRAME_ALLOC and FRAME_FREE, which
+ * pass it together under their VM's lock and the frame DB's short one;
+ * nothing here takes a lock outside mem.
  */
 #include <el2/arch.h>
 #include <el2/frames.h>
@@ -251,7 +254,7 @@ static bool ending(const struct vm *a, const struct vm *b)
 
 /* vm's own call once its end began: another of its vCPUs, on another CPU,
  * can make one before the kick takes it off (el2/vm.c's reap_begin), and
- * a one-frame call takes no lock but mem_lock. Refused, as a call naming
+ * a one-frame call takes none of the locks above mem. Refused, as a call naming
  * it from another guest is: its stage 2 was emptied at the beginning and
  * gets no table back (so the one-frame paths, which need the frame's
  * level-3 table, decline), and its frames are freed by the steps alone. */
@@ -655,7 +658,11 @@ static __attribute__((noinline)) void fast_call_checked(uint64_t pa,
  * memory: no stack protector, no frame beyond the saved registers. The
  * peak they move is the DB's alone: vm's stats take it at the end of a
  * general call (note_peak) and at vm's end (mem_vm_teardown_begin), so
- * the summary's is whole.
+ * the summary's is whole. smp: on several CPUs, past mem's gate with vm's
+ * lock, so the stage 2 and its cache are theirs alone; what other guests'
+ * calls share (the DB, the unscrubbed bits, the left frames) is read and
+ * written in short sections under mem_db_lock (db_lock), the zeroing, the
+ * TLB maintenance and the map outside it.
  */
 static inline __attribute__((always_inline)) bool
 alloc_one(struct vm *vm, uint64_t flags, paddr_t *pa, bool smp)
@@ -715,7 +722,7 @@ decline:
 
 /* free_locked's commits, in its order, but for the scrub: the frame is
  * left unscrubbed (the left frame) when this CPU has no other left, and
- * scrubbed otherwise. An OWNED frame's unscrubbed bit is clear (map_new_frames,
+ * scrubbed otherwise, before the DB's second section makes it FREE. An OWNED frame's unscrubbed bit is clear (map_new_frames,
  * alloc_one). Inline in its callers: one frame, not two, on the
  * commonest FRAME_FREE. loaded: vm is the guest running on this CPU (its
  * own call), whose stage 2 and VMID VTTBR_EL2 holds (s2_unmap_slot). */
@@ -758,7 +765,7 @@ free_one(struct vm *vm, uint64_t pa, bool loaded, bool smp)
 /* The one-frame paths as a call tries them: with one CPU online as they
  * are; on several, past the gate with vm's lock (out of line: one test
  * of hyp_lock_on is all the one-CPU paths pay for it). */
-static __attribute__((noinline)) bool alloc_one_smp(struct vm *vm,
+static inline __attribute__((always_inline)) bool alloc_one_smp(struct vm *vm,
 						    uint64_t flags, paddr_t *pa)
 {
 	bool done;
@@ -777,7 +784,7 @@ try_alloc_one(struct vm *vm, uint64_t flags, paddr_t *pa)
 	return alloc_one(vm, flags, pa, false);
 }
 
-static __attribute__((noinline)) bool free_one_smp(struct vm *vm,
+static inline __attribute__((always_inline)) bool free_one_smp(struct vm *vm,
 						   uint64_t pa, bool loaded)
 {
 	bool done;
@@ -921,7 +928,7 @@ static int64_t part_check(paddr_t at, uint64_t count, uint64_t part)
 }
 
 /* A bounded call's part (FRAME_ALLOC_AT's, FRAME_FREE's): its checks,
- * then locked's work on the first part frames, under mem_lock. */
+ * then locked's work on the first part frames, mem's gate closed. */
 static int64_t part_call(struct vm *vm, paddr_t at, uint64_t count,
 			 uint64_t part,
 			 int64_t (*locked)(struct vm *, uint64_t, uint64_t))

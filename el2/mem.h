@@ -91,9 +91,9 @@ uint64_t mem_revoke(struct vm *vm, uint64_t want, struct vm_run *log,
 		    unsigned log_max, unsigned *nr_log);
 /* The same down to a level: until the frames the VM owns (its charge
  * less its table pages, mem_vm_owned) fall to level, *wanted being how
- * many that was. Both read under mem_lock with the taking, so a frame the
- * guest frees meanwhile on another CPU (a one-frame FRAME_FREE takes no
- * other lock) is not taken a second time. */
+ * many that was. Both read with mem's gate closed, with the taking, so a
+ * frame the guest frees meanwhile on another CPU (a one-frame FRAME_FREE
+ * takes no lock above mem) is not taken a second time. */
 uint64_t mem_revoke_to_level(struct vm *vm, uint64_t level,
 			     struct vm_run *log, unsigned log_max,
 			     unsigned *nr_log, uint64_t *wanted);

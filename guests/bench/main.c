@@ -15,7 +15,8 @@
  *                          the guest-switch measurement
  *   bench --smp-alloc=N    each of its vCPUs, one per CPU, N frame
  *                          alloc+free pairs at once (tools/bench makes
- *                          the systems)
+ *                          the systems); with --smp-alloc-guests=K, one
+ *                          of K such guests (alloc0..) doing it at once
  *   bench --busy=NAME      calls EL2 in a loop while guest NAME runs: load
  *                          on the other CPUs beside a measurement
  * Needs the PMU at EL1 (el2/arch/cpu.c: MDCR_EL2.HPMN, no TPM/TPMCR).
@@ -564,13 +565,38 @@ static bool smp_all_done(void)
 	return true;
 }
 
-static int bench_smp_alloc(unsigned ops)
+/* `--smp-alloc-guests=K` beside `--smp-alloc=N`: this guest is one of K
+ * (alloc0 .. alloc<K-1>, one vCPU each, each on its own CPU), and its loop
+ * starts once all K run, so the loops overlap. The counter's values at
+ * the start and the end are printed too: tools/bench takes the first
+ * start and the last end over the K guests (the virtual counter is one
+ * for all guests: EL2 keeps CNTVOFF_EL2 at 0). */
+#define SMP_ALLOC_GUESTS_MAX 10   /* one digit in the names */
+
+static void smp_wait_for_peers(unsigned guests)
+{
+	char name[] = "alloc0";
+
+	for (unsigned g = 0; g < guests; g++) {
+		name[sizeof(name) - 2] = (char)('0' + g);
+		while (!(exo_vm_lookup(name).x2 & EXO_VM_RUNS))
+			exo_yield();
+	}
+}
+
+static int bench_smp_alloc(unsigned ops, unsigned guests)
 {
 	uint64_t first = UINT64_MAX, last = 0;
 	int failed = 0;
 
 	smp_ops = ops;
 	smp_cpus = el1_boot_info()->cpus;
+	if (guests > SMP_ALLOC_GUESTS_MAX || (guests && smp_cpus != 1)) {
+		kprintf("smp alloc: %u guests of %u vCPUs: at most %u guests "
+			"of one\n", guests, smp_cpus, SMP_ALLOC_GUESTS_MAX);
+		return 1;
+	}
+	smp_wait_for_peers(guests);
 	for (unsigned c = 1; c < smp_cpus; c++)
 		if (el1_cpu_start(c, smp_alloc_loop, NULL,
 				  smp_stacks[c] + SMP_ALLOC_STACK) != 0) {
@@ -594,6 +620,8 @@ static int bench_smp_alloc(unsigned ops)
 	kprintf("BENCH smp_alloc_ops %u\n", ops);
 	kprintf("BENCH smp_alloc_cpus %u\n", smp_cpus);
 	kprintf("BENCH smp_alloc_ticks %lu\n", (unsigned long)(last - first));
+	kprintf("BENCH smp_alloc_start %lu\n", (unsigned long)first);
+	kprintf("BENCH smp_alloc_end %lu\n", (unsigned long)last);
 	kprintf("BENCH smp_alloc_tick_hz %lu\n",
 		(unsigned long)read_sysreg(cntfrq_el0));
 	return failed;
@@ -737,7 +765,7 @@ static bool bench_libos(void)
 }
 
 EL1_GUEST_OPTIONS("--partner=", "--reps=", "--only=", "--smp-alloc=",
-		  "--busy=");
+		  "--smp-alloc-guests=", "--busy=");
 
 int main(int argc, char **argv)
 {
@@ -753,7 +781,9 @@ int main(int argc, char **argv)
 	if (busy)
 		return busy_while(busy);
 	if (smp_alloc)
-		return bench_smp_alloc(smp_alloc);
+		return bench_smp_alloc(smp_alloc,
+				       arg_uint(argc, argv,
+						"--smp-alloc-guests=", 0));
 	reps = arg_uint(argc, argv, "--reps=", REPS_DEFAULT);
 	if (reps < 1 || reps > REPS_MAX)
 		reps = REPS_DEFAULT;

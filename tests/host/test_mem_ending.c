@@ -176,7 +176,7 @@ Test(mem_ending, a_new_life_is_served_again)
 
 /* b's own calls after its end began: another of its vCPUs can make one on
  * another CPU before the kick takes it off (the one-frame calls run
- * under mem_lock alone). Each is refused with nothing changed, so its
+ * under mem's own locks alone). Each is refused with nothing changed, so its
  * stage 2, emptied at the beginning, gets no table or mapping back, and
  * the steps free every frame once. */
 static void expect_own_calls_refused(const char *when)

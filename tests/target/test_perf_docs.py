@@ -119,18 +119,23 @@ def test_the_several_cpu_figures_are_checked():
     from conftest import tool_module
     bench = tool_module("bench")
     rows = benchdocs.SMP_ALLOC_ROWS
+    guest_rows = benchdocs.SMP_ALLOC_GUEST_ROWS
     good = {"hvc_c_null_insns": 76}
     good.update({f"{benchdocs.smp_alloc_key(o, k)}_insns": 700.5
                  for o, k in rows})
+    good.update({f"{benchdocs.smp_alloc_guests_key(o, k)}_insns": 600.5
+                 for o, k in guest_rows})
     for _, key in benchdocs.SMP_SWITCH_ROWS:
         good.update({f"{key}_insns": 500, f"{key}_el2_insns": 490})
-    assert bench.smp_check(good, rows) == []
-    key = f"{benchdocs.smp_alloc_key(*rows[-1])}_insns"
-    for bad_value in (None, 0, 150):
-        bad = dict(good, **{key: bad_value})
-        if bad_value is None:
-            del bad[key]
-        assert any(b.startswith(key) for b in bench.smp_check(bad, rows))
+    assert bench.smp_check(good, rows, guest_rows) == []
+    for key in (f"{benchdocs.smp_alloc_key(*rows[-1])}_insns",
+                f"{benchdocs.smp_alloc_guests_key(*guest_rows[-1])}_insns"):
+        for bad_value in (None, 0, 150):
+            bad = dict(good, **{key: bad_value})
+            if bad_value is None:
+                del bad[key]
+            assert any(b.startswith(key)
+                       for b in bench.smp_check(bad, rows, guest_rows))
     switch = benchdocs.SMP_SWITCH_ROWS[-1][1]
     inverted = dict(good, **{f"{switch}_el2_insns": 500})
     assert any(b.startswith(switch)

@@ -487,7 +487,7 @@ static void revoke_op(struct cpu *c)
 static _Atomic bool g3_ending;
 
 /* Guest 3's second vCPU, run by CPU 2 between guest 2's calls: one-frame
- * allocs and frees, the calls EL2 answers under mem_lock alone on the
+ * allocs and frees, the calls EL2 answers under mem's own locks on the
  * vCPU's CPU while its first vCPU's CPU begins the teardown (which kicks
  * it off only later). Once the beginning returned, none may succeed: the
  * stage 2 mem emptied must get nothing back, and the steps free each
