@@ -167,8 +167,7 @@ static void set_frame(struct frames_db *db, uint64_t i, unsigned state,
 
 	db->count[e->state]--;
 	db->count[state]++;
-	e->state = (uint8_t)state;
-	e->owner = (frames_vm_t)owner;
+	frames_entry_put(e, state, owner);
 	/* Spans are guests' (owner 0: EL2's own, or nobody's). */
 	if (owner != FRAMES_VM_EL2 && state == EXO_FRAME_HYP)
 		frames_span_widen(&db->acct[owner].tables_lo,

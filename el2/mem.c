@@ -722,8 +722,8 @@ decline:
 
 /* free_locked's commits, in its order, but for the scrub: the frame is
  * left unscrubbed (the left frame) when this CPU has no other left, and
- * scrubbed otherwise, before the DB's second section makes it FREE. An OWNED frame's unscrubbed bit is clear (map_new_frames,
- * alloc_one). Inline in its callers: one frame, not two, on the
+ * scrubbed otherwise, before the DB's section makes it FREE. An OWNED
+ * frame's unscrubbed bit is clear (map_new_frames, alloc_one). Inline in its callers: one frame, not two, on the
  * commonest FRAME_FREE. loaded: vm is the guest running on this CPU (its
  * own call), whose stage 2 and VMID VTTBR_EL2 holds (s2_unmap_slot). */
 static inline __attribute__((always_inline)) bool
@@ -736,11 +736,11 @@ free_one(struct vm *vm, uint64_t pa, bool loaded, bool smp)
 
 	if (!mem_fast_paths)
 		return false;
-	/* Frame i stays vm's after the DB's section: whatever changes an
-	 * entry that names vm holds vm's lock or closes the gate. */
-	db_lock(smp);
-	i = frames_free_one_check(&mem_db, vm->id, pa);
-	db_unlock(smp);
+	/* On several CPUs, read with no lock (frames_free_one_peek): frame
+	 * i stays vm's while vm's lock is held, as whatever changes an entry
+	 * that names vm holds that lock or closes the gate. */
+	i = smp ? frames_free_one_peek(&mem_db, vm->id, pa)
+		: frames_free_one_check(&mem_db, vm->id, pa);
 	if (i < 0)
 		return false;
 	slot = s2_page_slot(&vm->s2, ipa_of(pa));

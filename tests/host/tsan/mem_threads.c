@@ -77,17 +77,19 @@
 #define FRAME_BYTES MM_FRAME_BYTES
 #define RUN_COUNT_MASK (FRAME_BYTES - 1)  /* a pool slot: pa | count */
 #define GUEST_FRAMES (3 * MM_BLOCK_FRAMES) /* where guests' frames lie */
+#define STRAY_HOT 64          /* the lowest frames, the busiest */
 
-enum scenario { SC_CHURN, SC_REVOKE, SC_TEARDOWN, NR_SCENARIOS };
+enum scenario { SC_CHURN, SC_REVOKE, SC_TEARDOWN, SC_STRAY, NR_SCENARIOS };
 static const char *const scenario_name[NR_SCENARIOS] = {
-	"churn", "revocation", "teardown",
+	"churn", "revocation", "teardown", "stray",
 };
 
 enum op { OP_ALLOC, OP_ALLOC_AT, OP_FREE, OP_SHARE, OP_UNSHARE, OP_LEND,
-	  OP_RECLAIM, OP_DONATE, OP_QUERY, OP_REVOKE, OP_TEARDOWN, NR_OPS };
+	  OP_RECLAIM, OP_DONATE, OP_QUERY, OP_REVOKE, OP_TEARDOWN,
+	  OP_STRAY_FREE, NR_OPS };
 static const char *const op_name[NR_OPS] = {
 	"alloc", "alloc_at", "free", "share", "unshare", "lend", "reclaim",
-	"donate", "query", "revoke", "teardown",
+	"donate", "query", "revoke", "teardown", "stray_free",
 };
 /* What each scenario's success counts must show (summed over its rounds):
  * every kind it runs succeeded at least once. */
@@ -100,6 +102,9 @@ static const unsigned scenario_ops[NR_SCENARIOS] = {
 	[SC_TEARDOWN] = 1u << OP_ALLOC | 1u << OP_FREE | 1u << OP_SHARE |
 			1u << OP_LEND | 1u << OP_DONATE | 1u << OP_REVOKE |
 			1u << OP_TEARDOWN,
+	/* Stray frees never succeed: check_round fails the round if one
+	 * did. */
+	[SC_STRAY] = 1u << OP_ALLOC | 1u << OP_FREE,
 };
 
 /* What successful calls imply, per guest index: frames owned (OWNED,
@@ -269,6 +274,17 @@ static void do_alloc(struct cpu *c)
 		return;
 	c->t.owned[c->g] += (int64_t)n;
 	keep_or_free(c, pa_addr(pa), n);
+}
+
+/* One frame through the one-frame entry point, kept or freed. */
+static void do_alloc_one_only(struct cpu *c)
+{
+	paddr_t pa;
+
+	if (!counted(c, OP_ALLOC, alloc_one_call(vm_of(c->g), &pa)))
+		return;
+	c->t.owned[c->g] += 1;
+	keep_or_free(c, pa_addr(pa), 1);
 }
 
 static void do_alloc_at(struct cpu *c)
@@ -533,12 +549,37 @@ static void teardown_op(struct cpu *c)
 		churn_op(c);
 }
 
+/* Stray frees: guests 1 and 2 allocate and free one frame at a time
+ * (the one-frame paths, past mem's gate); guest 3, which owns nothing in
+ * this scenario, frees one frame of theirs after another, at random in
+ * the guests' frames: the one-frame free's check with no lock
+ * (frames_free_one_peek) reads entries the others' commits write at the
+ * same time. Every stray free is refused, whatever it read. */
+static void stray_op(struct cpu *c)
+{
+	if (c->g != 2) {
+		if (below(c, 2))
+			do_alloc_one_only(c);
+		else
+			do_free(c);
+		return;
+	}
+	c->t.tries[OP_STRAY_FREE]++;
+	/* Half of them among the lowest frames, which the others' one-frame
+	 * allocs take first. */
+	if (!free_one_call(vm_of(2), mm_pa(below(c, below(c, 2) ? STRAY_HOT
+							       : GUEST_FRAMES))))
+		c->t.oks[OP_STRAY_FREE]++;
+}
+
 static void one_call(struct cpu *c)
 {
 	if (c->sc == SC_REVOKE)
 		revoke_op(c);
 	else if (c->sc == SC_TEARDOWN)
 		teardown_op(c);
+	else if (c->sc == SC_STRAY)
+		stray_op(c);
 	else
 		churn_op(c);
 	if (!below(c, INVARIANT_ONE_IN))
@@ -735,7 +776,7 @@ static bool check_round(enum scenario sc, unsigned round, uint64_t reserve)
 	unsigned before = failures;
 	static const enum mc_kind blame[NR_SCENARIOS] = {
 		[SC_CHURN] = MC_SHARE, [SC_REVOKE] = MC_REVOKE,
-		[SC_TEARDOWN] = MC_TEARDOWN,
+		[SC_TEARDOWN] = MC_TEARDOWN, [SC_STRAY] = MC_FREE,
 	};
 	char where[64];
 
@@ -750,6 +791,9 @@ static bool check_round(enum scenario sc, unsigned round, uint64_t reserve)
 	if (strstr(fake.console, "warning"))
 		fail("%s: EL2 warned: %s", where, fake.console);
 	check_counts(where);
+	if (expect.oks[OP_STRAY_FREE])
+		fail("%s: %" PRIu64 " stray frees by a guest that owns "
+		     "nothing succeeded", where, expect.oks[OP_STRAY_FREE]);
 	return failures == before;
 }
 
