@@ -163,11 +163,12 @@ static void update_hints(struct frames_db *db, uint64_t i, unsigned state)
 static void set_frame(struct frames_db *db, uint64_t i, unsigned state,
 		      unsigned owner, unsigned peer)
 {
-	struct frames_entry *e = &db->entry[i];
+	struct frames_entry e = db->entry[i];
 
-	db->count[e->state]--;
+	db->count[e.state]--;
 	db->count[state]++;
-	frames_entry_put(e, state, owner);
+	e.state = (uint8_t)state;
+	e.owner = (frames_vm_t)owner;
 	/* Spans are guests' (owner 0: EL2's own, or nobody's). */
 	if (owner != FRAMES_VM_EL2 && state == EXO_FRAME_HYP)
 		frames_span_widen(&db->acct[owner].tables_lo,
@@ -175,12 +176,13 @@ static void set_frame(struct frames_db *db, uint64_t i, unsigned state,
 	else if (owner != FRAMES_VM_EL2)
 		frames_span_note(db, owner, i);
 	if (state == EXO_FRAME_LENT) {
-		e->share = 0;   /* its upper half, beside peer */
-		e->peer = (frames_vm_t)peer;
+		e.share = 0;   /* its upper half, beside peer */
+		e.peer = (frames_vm_t)peer;
 		frames_span_note(db, peer, i);
 	} else if (state != EXO_FRAME_SHARED) {
-		e->share = FRAMES_SHARE_NONE;
+		e.share = FRAMES_SHARE_NONE;
 	}
+	frames_entry_put(&db->entry[i], e);   /* whole: frames_free_one_peek */
 	update_hints(db, i, state);
 }
 

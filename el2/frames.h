@@ -66,15 +66,26 @@ typedef uint16_t frames_vm_t;
 _Static_assert(EXO_MAX_VMS - 1 <= UINT16_MAX, "VM ids fit frames_vm_t");
 
 /* One per frame of the span, 8 bytes. A frame is SHARED or LENT, never
- * both: its share record and its borrower share the last four bytes. */
+ * both: its share record and its borrower share the last four bytes. An
+ * entry is written whole, as one word (frames_entry_put), so a one-frame
+ * FRAME_FREE on another CPU can read it with no lock
+ * (frames_free_one_peek). */
 struct frames_entry {
-	uint8_t state;       /* enum exo_frame_state */
-	uint8_t pad;
-	frames_vm_t owner;   /* OWNED/SHARED/LENT: owner; HYP: VM charged, or 0 */
 	union {
-		uint32_t share;     /* SHARED: index of its share record, else
-				     * FRAMES_SHARE_NONE (LENT: see peer) */
-		frames_vm_t peer;   /* LENT: the borrower */
+		struct {
+			uint8_t state;       /* enum exo_frame_state */
+			uint8_t pad;
+			frames_vm_t owner;   /* OWNED/SHARED/LENT: owner; HYP:
+					      * VM charged, or 0 */
+			union {
+				uint32_t share;  /* SHARED: index of its share
+						  * record, else
+						  * FRAMES_SHARE_NONE (LENT:
+						  * see peer) */
+				frames_vm_t peer; /* LENT: the borrower */
+			};
+		};
+		uint64_t word;   /* the whole entry, for frames_entry_put */
 	};
 };
 /* 8 bytes a frame: docs/memory-model.md ("Layout and memory cost") and
@@ -343,15 +354,15 @@ static inline void frames_span_note(struct frames_db *db, unsigned vm,
 	frames_span_widen(&a->span_lo, &a->span_hi, i);
 }
 
-/* An entry's state and owner, written atomically: a one-frame FRAME_FREE
- * on another CPU reads them with no lock (frames_free_one_peek) while the
- * changes that may run beside it (the one-frame commits, and set_frame's
- * of a guest's table page leaving its cache) write them. */
-static inline void frames_entry_put(struct frames_entry *e, unsigned state,
-				    unsigned owner)
+/* An entry written whole, in one atomic store (the one store a plain
+ * write of 8 bytes is): a one-frame FRAME_FREE on another CPU reads it
+ * with no lock (frames_free_one_peek) while the changes that may run
+ * beside it (the one-frame commits, and set_frame's of a guest's table
+ * page leaving its cache) write it. */
+static inline void frames_entry_put(struct frames_entry *e,
+				    struct frames_entry v)
 {
-	__atomic_store_n(&e->state, (uint8_t)state, __ATOMIC_RELAXED);
-	__atomic_store_n(&e->owner, (frames_vm_t)owner, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->word, v.word, __ATOMIC_RELAXED);
 }
 
 /* What a transition of frame i from one state to an OWNED or FREE one
@@ -359,8 +370,10 @@ static inline void frames_entry_put(struct frames_entry *e, unsigned state,
 static inline void frames_set_one(struct frames_db *db, uint64_t i,
 				  unsigned from, unsigned to, unsigned owner)
 {
-	frames_entry_put(&db->entry[i], to, owner);
-	db->entry[i].share = FRAMES_SHARE_NONE;
+	frames_entry_put(&db->entry[i],
+			 (struct frames_entry){ .state = (uint8_t)to,
+						.owner = (frames_vm_t)owner,
+						.share = FRAMES_SHARE_NONE });
 	db->count[from]--;
 	db->count[to]++;
 	frames_update_hints(db, i, to);
@@ -413,8 +426,10 @@ static inline void frames_alloc_one_commit(struct frames_db *db,
 {
 	struct frames_account *a = &db->acct[vm];
 
-	frames_entry_put(&db->entry[i], EXO_FRAME_OWNED, vm);
-	db->entry[i].share = FRAMES_SHARE_NONE;
+	frames_entry_put(&db->entry[i],
+			 (struct frames_entry){ .state = EXO_FRAME_OWNED,
+						.owner = (frames_vm_t)vm,
+						.share = FRAMES_SHARE_NONE });
 	db->count[EXO_FRAME_FREE]--;
 	db->count[EXO_FRAME_OWNED]++;
 	if (i == db->lo_free)
@@ -445,22 +460,20 @@ static inline int64_t frames_free_one_check(const struct frames_db *db,
 /* frames_free_one_check's verdict where it is the common one, read with
  * no lock beside other CPUs' one-frame calls (el2/mem.c: past its gate,
  * with vm's lock): frame i OWNED by vm. An entry that names vm changes only
- * under vm's lock or with the gate closed, so what is read stays true; a
- * state and an owner read from two changes of another entry never make
- * "OWNED by vm" (neither change names vm). Anything else is -1, the
- * general check's to decide (the caller's general path). */
+ * under vm's lock or with the gate closed, so what is read stays true;
+ * the entry is read whole, as it is written (frames_entry_put). Anything
+ * else is -1, the general check's to decide (the caller's general
+ * path). */
 static inline int64_t frames_free_one_peek(const struct frames_db *db,
 					   unsigned vm, uint64_t pa)
 {
 	uint64_t i = (pa - db->base) >> FRAMES_SHIFT;
-	const struct frames_entry *e = &db->entry[i];
+	struct frames_entry e;
 
-	if (!frames_vm_live(db, vm) || (pa & (FRAMES_SIZE - 1)) ||
-	    i >= db->nr ||
-	    __atomic_load_n(&e->state, __ATOMIC_RELAXED) != EXO_FRAME_OWNED ||
-	    __atomic_load_n(&e->owner, __ATOMIC_RELAXED) != vm)
+	if (!frames_vm_live(db, vm) || (pa & (FRAMES_SIZE - 1)) || i >= db->nr)
 		return -1;
-	return (int64_t)i;
+	e.word = __atomic_load_n(&db->entry[i].word, __ATOMIC_RELAXED);
+	return e.state == EXO_FRAME_OWNED && e.owner == vm ? (int64_t)i : -1;
 }
 
 /* As the check found: frame i OWNED by vm, so charged to it. */
