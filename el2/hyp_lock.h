@@ -7,7 +7,9 @@
  * mem's own locks alone) and let go just before its ERET (el2/guest_trap.c),
  * and by an idle CPU whenever it
  * looks for work (el2/sched.c); never held across a wait for another CPU
- * (a CPU that needs another to act kicks it and comes back later). The
+ * (a CPU that needs another to act kicks it and comes back later), but
+ * for the waits of the locks under it: a closer of mem's gate waits for
+ * the one-frame calls inside to leave, which take nothing above mem. The
  * vector fast path (el2/hvc_fast.h) changes no state and takes nothing.
  *
  * Order (docs/architecture.md, "Locking"): the EL2 lock, then
