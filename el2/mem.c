@@ -763,10 +763,12 @@ free_one(struct vm *vm, uint64_t pa, bool loaded, bool smp)
 }
 
 /* The one-frame paths as a call tries them: with one CPU online as they
- * are; on several, past the gate with vm's lock (out of line: one test
- * of hyp_lock_on is all the one-CPU paths pay for it). */
-static inline __attribute__((always_inline)) bool alloc_one_smp(struct vm *vm,
-						    uint64_t flags, paddr_t *pa)
+ * are; on several, past the gate with vm's lock. Both inline, each with
+ * its constant smp: one test of hyp_lock_on is all the one-CPU paths pay
+ * (out of line, the several-CPU variants cost a call and a result in
+ * memory, about 50 instructions an alloc+free). */
+static inline __attribute__((always_inline)) bool
+alloc_one_smp(struct vm *vm, uint64_t flags, paddr_t *pa)
 {
 	bool done;
 
@@ -784,8 +786,8 @@ try_alloc_one(struct vm *vm, uint64_t flags, paddr_t *pa)
 	return alloc_one(vm, flags, pa, false);
 }
 
-static inline __attribute__((always_inline)) bool free_one_smp(struct vm *vm,
-						   uint64_t pa, bool loaded)
+static inline __attribute__((always_inline)) bool
+free_one_smp(struct vm *vm, uint64_t pa, bool loaded)
 {
 	bool done;
 

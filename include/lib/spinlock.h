@@ -25,6 +25,18 @@ extern int spin_host_yield(void) __asm__("sched_yield");
 #define SPIN_WAIT_SPINS 64u
 #endif
 
+/* A waiter's look that found the word not as it waits for, off AArch64:
+ * a host thread gives its core away every SPIN_WAIT_SPINS looks. */
+static inline void spin_relax(unsigned *spins)
+{
+#ifdef EXO_HOST
+	if (++*spins % SPIN_WAIT_SPINS == 0)
+		spin_host_yield();
+#else
+	(void)spins;
+#endif
+}
+
 struct spinlock {
 	uint32_t next;    /* ticket handed to the next arrival */
 	uint32_t owner;   /* ticket now allowed in */
@@ -55,14 +67,8 @@ static inline void spin_lock(struct spinlock *l)
 #else
 	unsigned spins = 0;
 
-	while (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != ticket) {
-#ifdef EXO_HOST
-		if (++spins % SPIN_WAIT_SPINS == 0)
-			spin_host_yield();
-#else
-		(void)spins;
-#endif
-	}
+	while (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != ticket)
+		spin_relax(&spins);
 #endif
 }
 
@@ -88,14 +94,8 @@ static inline void spin_wait_zero(const uint32_t *w)
 #else
 	unsigned spins = 0;
 
-	while (__atomic_load_n(w, __ATOMIC_SEQ_CST)) {
-#ifdef EXO_HOST
-		if (++spins % SPIN_WAIT_SPINS == 0)
-			spin_host_yield();
-#else
-		(void)spins;
-#endif
-	}
+	while (__atomic_load_n(w, __ATOMIC_SEQ_CST))
+		spin_relax(&spins);
 #endif
 }
 
