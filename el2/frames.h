@@ -66,10 +66,11 @@ typedef uint16_t frames_vm_t;
 _Static_assert(EXO_MAX_VMS - 1 <= UINT16_MAX, "VM ids fit frames_vm_t");
 
 /* One per frame of the span, 8 bytes. A frame is SHARED or LENT, never
- * both: its share record and its borrower share the last four bytes. An
- * entry is written whole, as one word (frames_entry_put), so a one-frame
- * FRAME_FREE on another CPU can read it with no lock
- * (frames_free_one_peek). */
+ * both: its share record and its borrower share the last four bytes.
+ * Every change that may run beside a one-frame FRAME_FREE on another CPU
+ * writes an entry whole, as one word (frames_entry_put), so that free can
+ * read it with no lock (frames_free_one_peek); the changes behind mem's
+ * closed gate (a share record taken or given back) need not. */
 struct frames_entry {
 	union {
 		struct {
@@ -365,15 +366,21 @@ static inline void frames_entry_put(struct frames_entry *e,
 	__atomic_store_n(&e->word, v.word, __ATOMIC_RELAXED);
 }
 
+/* An OWNED or FREE entry: no peer, no share record. */
+static inline struct frames_entry frames_entry_lone(unsigned state,
+						    unsigned owner)
+{
+	return (struct frames_entry){ .state = (uint8_t)state,
+				      .owner = (frames_vm_t)owner,
+				      .share = FRAMES_SHARE_NONE };
+}
+
 /* What a transition of frame i from one state to an OWNED or FREE one
- * writes: the entry (no peer, no share record), the counts, the hints. */
+ * writes: the entry (frames_entry_lone), the counts, the hints. */
 static inline void frames_set_one(struct frames_db *db, uint64_t i,
 				  unsigned from, unsigned to, unsigned owner)
 {
-	frames_entry_put(&db->entry[i],
-			 (struct frames_entry){ .state = (uint8_t)to,
-						.owner = (frames_vm_t)owner,
-						.share = FRAMES_SHARE_NONE });
+	frames_entry_put(&db->entry[i], frames_entry_lone(to, owner));
 	db->count[from]--;
 	db->count[to]++;
 	frames_update_hints(db, i, to);
@@ -426,10 +433,7 @@ static inline void frames_alloc_one_commit(struct frames_db *db,
 {
 	struct frames_account *a = &db->acct[vm];
 
-	frames_entry_put(&db->entry[i],
-			 (struct frames_entry){ .state = EXO_FRAME_OWNED,
-						.owner = (frames_vm_t)vm,
-						.share = FRAMES_SHARE_NONE });
+	frames_entry_put(&db->entry[i], frames_entry_lone(EXO_FRAME_OWNED, vm));
 	db->count[EXO_FRAME_FREE]--;
 	db->count[EXO_FRAME_OWNED]++;
 	if (i == db->lo_free)

@@ -34,7 +34,9 @@
 
 #include <criterion/criterion.h>
 #include <el2/frames.h>
+#include <el2/hyp_lock.h>
 #include <el2/mem.h>
+#include <el2/percpu.h>
 #include <el2/s2.h>
 #include <el2/vm.h>
 #include <exo/errors.h>
@@ -213,6 +215,7 @@ static void boot_garbage(void)
 
 static void done(void)
 {
+	hyp_lock_on = false;
 	mem_set_fast_paths(true);
 	mem_machine_unmap();
 	fake_reset();
@@ -350,8 +353,7 @@ static void run_script(struct script *sc)
 }
 
 /* The script twice, fast paths on and off, compared call by call. */
-Test(mem_fast, the_one_frame_paths_leave_the_general_paths_state,
-     .init = boot, .fini = done)
+static void compare_with_general_paths(void)
 {
 	struct script fast = { 0 }, slow = { 0 };
 	struct state *fast_after[MAX_STEPS], *slow_after[MAX_STEPS];
@@ -388,6 +390,25 @@ Test(mem_fast, the_one_frame_paths_leave_the_general_paths_state,
 		state_free(fast_after[i]);
 		state_free(slow_after[i]);
 	}
+}
+
+Test(mem_fast, the_one_frame_paths_leave_the_general_paths_state,
+     .init = boot, .fini = done)
+{
+	compare_with_general_paths();
+}
+
+/* The same with several CPUs online (one thread): the one-frame calls
+ * pass mem's gate and take their VM's lock and the frame DB's, and the
+ * free's check reads the entry with no lock (frames_free_one_peek); every
+ * verdict (the refusals of the script included) and every state change
+ * still the general paths'. */
+Test(mem_fast, the_several_cpu_one_frame_paths_leave_the_general_paths_state,
+     .init = boot, .fini = done)
+{
+	hyp_lock_on = true;
+	compare_with_general_paths();
+	cr_assert_eq(this_cpu()->mem_inside, 0, "left mem's gate");
 }
 
 /* The refusals the script must have met, in the fast run: each call's
@@ -767,14 +788,18 @@ static void free_both_ways(const struct frames_db *db, unsigned vm,
 {
 	struct frames_op op;
 	int64_t fast = frames_free_one_check(db, vm, pa);
+	int64_t peek = frames_free_one_peek(db, vm, pa);
 	int slow = frames_free_check(db, vm, pa, 1, 0, &op);
 	struct db_copy *a, *b;
 
 	if (slow) {
 		cr_assert_eq(fast, slow, "vm %u, %#lx", vm, (unsigned long)pa);
+		cr_assert_eq(peek, -1, "peek: vm %u, %#lx", vm,
+			     (unsigned long)pa);
 		return;
 	}
 	cr_assert_eq(fast, (int64_t)idx(db, op.pa));
+	cr_assert_eq(peek, fast, "peek: vm %u, %#lx", vm, (unsigned long)pa);
 	a = db_clone(db);
 	b = db_clone(db);
 	frames_free_one_commit(&a->db, vm, (uint64_t)fast);
